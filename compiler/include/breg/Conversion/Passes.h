@@ -1,0 +1,30 @@
+//===- Passes.h - Conversions out of breg -----------------------*- C++ -*-===//
+
+#ifndef BREG_CONVERSION_PASSES_H
+#define BREG_CONVERSION_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class RewritePatternSet;
+namespace breg {
+
+#define GEN_PASS_DECL
+#include "breg/Conversion/Passes.h.inc"
+
+/// Adds the patterns that lower breg ops to linalg.generic.
+void populateBregToLinalgPatterns(RewritePatternSet &patterns);
+
+#define GEN_PASS_REGISTRATION
+#include "breg/Conversion/Passes.h.inc"
+
+} // namespace breg
+} // namespace mlir
+
+#endif // BREG_CONVERSION_PASSES_H

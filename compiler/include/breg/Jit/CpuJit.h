@@ -1,0 +1,58 @@
+//===- CpuJit.h - Compile and run MLIR modules on the CPU -------*- C++ -*-===//
+//
+// Runs the CPU pipeline on a module and JIT-compiles it with MLIR's
+// ExecutionEngine (LLVM O3 for the host CPU). Functions take their memrefs as
+// bare pointers, so a caller passes one `void *` slot per argument.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BREG_JIT_CPUJIT_H
+#define BREG_JIT_CPUJIT_H
+
+#include "breg/Pipelines/Pipelines.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <string>
+
+namespace mlir {
+class ExecutionEngine;
+class ModuleOp;
+class DialectRegistry;
+namespace breg {
+
+/// Inserts every dialect, extension and translation the CPU path needs.
+void registerCpuJitDependencies(DialectRegistry &registry);
+
+struct CpuJitOptions {
+  CpuPipelineOptions pipeline;
+  /// Symbols the generated code calls (e.g. bregman_cpu_sgemm), by name.
+  llvm::StringMap<void *> symbols;
+  /// When non-empty, the IR before and after the pipeline is written here.
+  std::string dumpDirectory;
+  unsigned optLevel = 3;
+};
+
+/// A compiled module: call its functions through `invoke`.
+class CpuExecutable {
+public:
+  /// Lowers `module` (modified in place) and JIT-compiles it.
+  static llvm::Expected<std::unique_ptr<CpuExecutable>>
+  compile(ModuleOp module, const CpuJitOptions &options);
+  ~CpuExecutable();
+
+  /// Calls `function` with `args[i]` pointing at the i-th argument's value
+  /// (for a memref argument: at a `void *` holding the buffer address).
+  llvm::Error invoke(llvm::StringRef function,
+                     llvm::MutableArrayRef<void *> args);
+
+private:
+  explicit CpuExecutable(std::unique_ptr<ExecutionEngine> engine);
+  std::unique_ptr<ExecutionEngine> engine;
+};
+
+} // namespace breg
+} // namespace mlir
+
+#endif // BREG_JIT_CPUJIT_H

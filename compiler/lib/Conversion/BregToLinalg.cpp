@@ -1,0 +1,203 @@
+//===- BregToLinalg.cpp - Lower breg ops to fused linalg.generic ----------===//
+//
+// Each breg op becomes ONE elementwise linalg.generic: tensors are read and
+// written once, the scalar hyper-parameters enter as rank-0-mapped `ins`, and
+// the state tensors (θ, v, m) are the generic's `outs` so that bufferization
+// can update them in place. The formulas are ALGORITHMS.md §2–3.
+//
+//===----------------------------------------------------------------------===//
+
+#include "breg/Conversion/Passes.h"
+#include "breg/Dialect/Breg/IR/BregDialect.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::breg {
+#define GEN_PASS_DEF_CONVERTBREGTOLINALG
+#include "breg/Conversion/Passes.h.inc"
+} // namespace mlir::breg
+
+using namespace mlir;
+using namespace mlir::breg;
+
+//===----------------------------------------------------------------------===//
+// Scalar formulas, emitted inside the generic's body
+//===----------------------------------------------------------------------===//
+
+/// prox_{J}(x) where the regulariser's threshold (s·λ) is `threshold`.
+static Value buildProx(OpBuilder &b, Location loc, RegularizerAttrInterface reg,
+                       Value x, Value threshold) {
+  if (llvm::isa<NoneRegAttr>(reg))
+    return x;
+  assert(llvm::isa<L1RegAttr>(reg) && "regulariser without a lowering");
+  // Soft threshold: sign(x)·max(|x| − t, 0). copysign keeps it branch-free.
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+  Value shrunk = arith::SubFOp::create(b, loc, math::AbsFOp::create(b, loc, x),
+                                       threshold);
+  Value magnitude = arith::MaximumFOp::create(b, loc, shrunk, zero);
+  return math::CopySignOp::create(b, loc, magnitude, x);
+}
+
+/// The chosen subgradient p ∈ ∂J(θ), or null when it is 0.
+static Value buildSubgradient(OpBuilder &b, Location loc,
+                              RegularizerAttrInterface reg, Value theta,
+                              Value lambda) {
+  if (llvm::isa<NoneRegAttr>(reg))
+    return nullptr;
+  assert(llvm::isa<L1RegAttr>(reg) && "regulariser without a lowering");
+  // λ·sign(θ) with sign(0) = 0.
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+  Value signed_ = math::CopySignOp::create(b, loc, lambda, theta);
+  Value isZero =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, theta, zero);
+  return arith::SelectOp::create(b, loc, isZero, zero, signed_);
+}
+
+//===----------------------------------------------------------------------===//
+// Generic construction
+//===----------------------------------------------------------------------===//
+
+/// Builds an all-parallel generic over `type` whose `ins` are `tensors`
+/// (identity maps) then `scalars` (rank-0 maps) and whose `outs` are `outs`.
+static linalg::GenericOp
+buildElementwiseGeneric(OpBuilder &b, Location loc, RankedTensorType type,
+                        ValueRange tensors, ValueRange scalars, ValueRange outs,
+                        function_ref<void(OpBuilder &, Location, ValueRange)> body) {
+  MLIRContext *ctx = b.getContext();
+  int64_t rank = type.getRank();
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  AffineMap scalarMap = AffineMap::get(rank, 0, {}, ctx);
+  SmallVector<AffineMap> maps;
+  maps.append(tensors.size(), identity);
+  maps.append(scalars.size(), scalarMap);
+  maps.append(outs.size(), identity);
+  SmallVector<Value> ins(tensors);
+  ins.append(scalars.begin(), scalars.end());
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  SmallVector<Type> resultTypes(outs.size(), type);
+  return linalg::GenericOp::create(b, loc, resultTypes, ins, outs, maps,
+                                   iterators, body);
+}
+
+namespace {
+
+struct ProxLowering : OpRewritePattern<ProxOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ProxOp op,
+                                PatternRewriter &rewriter) const override {
+    auto type = llvm::cast<RankedTensorType>(op.getType());
+    Location loc = op.getLoc();
+    Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                         type.getElementType());
+    RegularizerAttrInterface reg = op.getReg();
+    auto generic = buildElementwiseGeneric(
+        rewriter, loc, type, {op.getX()}, {op.getScale(), op.getLambda()},
+        {init}, [&](OpBuilder &b, Location l, ValueRange args) {
+          // args: x, scale, lambda, (out)
+          Value threshold = arith::MulFOp::create(b, l, args[1], args[2]);
+          Value y = buildProx(b, l, reg, args[0], threshold);
+          linalg::YieldOp::create(b, l, y);
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
+struct SubgradientInitLowering : OpRewritePattern<SubgradientInitOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(SubgradientInitOp op,
+                                PatternRewriter &rewriter) const override {
+    auto type = llvm::cast<RankedTensorType>(op.getType());
+    Location loc = op.getLoc();
+    Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
+                                         type.getElementType());
+    RegularizerAttrInterface reg = op.getReg();
+    auto generic = buildElementwiseGeneric(
+        rewriter, loc, type, {op.getTheta()}, {op.getDelta(), op.getLambda()},
+        {init}, [&](OpBuilder &b, Location l, ValueRange args) {
+          // args: theta, delta, lambda, (out)
+          Value v = arith::DivFOp::create(b, l, args[0], args[1]);
+          if (Value p = buildSubgradient(b, l, reg, args[0], args[2]))
+            v = arith::AddFOp::create(b, l, v, p);
+          linalg::YieldOp::create(b, l, v);
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
+struct LinBregUpdateLowering : OpRewritePattern<LinBregUpdateOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LinBregUpdateOp op,
+                                PatternRewriter &rewriter) const override {
+    auto type = llvm::cast<RankedTensorType>(op.getTheta().getType());
+    bool momentum = op.hasMomentum();
+    SmallVector<Value> scalars = {op.getLr(), op.getDelta(), op.getLambda()};
+    SmallVector<Value> outs = {op.getTheta(), op.getV()};
+    if (momentum) {
+      scalars.push_back(op.getBeta());
+      outs.push_back(op.getMomentum());
+    }
+    RegularizerAttrInterface reg = op.getReg();
+    auto generic = buildElementwiseGeneric(
+        rewriter, op.getLoc(), type, {op.getGrad()}, scalars, outs,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          // args: g, lr, delta, lambda, [beta], theta, v, [m]
+          Value g = args[0], lr = args[1], delta = args[2], lambda = args[3];
+          Value v = momentum ? args[6] : args[5];
+          Value step = arith::MulFOp::create(b, l, lr, g);
+          SmallVector<Value> yielded;
+          Value newM;
+          if (momentum) {
+            // m' = β·m + (1 − β)·lr·g ; v' = v − m'
+            Value beta = args[4], m = args[7];
+            Value one = arith::ConstantOp::create(b, l, b.getF32FloatAttr(1.0f));
+            Value oneMinusBeta = arith::SubFOp::create(b, l, one, beta);
+            newM = arith::AddFOp::create(
+                b, l, arith::MulFOp::create(b, l, beta, m),
+                arith::MulFOp::create(b, l, oneMinusBeta, step));
+            step = newM;
+          }
+          Value newV = arith::SubFOp::create(b, l, v, step);
+          // θ' = prox_{δJ}(δ·v'): threshold δ·λ.
+          Value scaled = arith::MulFOp::create(b, l, delta, newV);
+          Value threshold = arith::MulFOp::create(b, l, delta, lambda);
+          Value newTheta = buildProx(b, l, reg, scaled, threshold);
+          yielded = {newTheta, newV};
+          if (momentum)
+            yielded.push_back(newM);
+          linalg::YieldOp::create(b, l, yielded);
+        });
+    rewriter.replaceOp(op, generic.getResults());
+    return success();
+  }
+};
+
+struct ConvertBregToLinalgPass
+    : breg::impl::ConvertBregToLinalgBase<ConvertBregToLinalgPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populateBregToLinalgPatterns(patterns);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+    // A breg op left over means a regulariser without a lowering.
+    WalkResult leftover = getOperation()->walk([](Operation *op) {
+      if (llvm::isa<BregDialect>(op->getDialect())) {
+        op->emitOpError("has no lowering to linalg");
+        return WalkResult::interrupt();
+      }
+      return WalkResult::advance();
+    });
+    if (leftover.wasInterrupted())
+      signalPassFailure();
+  }
+};
+
+} // namespace
+
+void mlir::breg::populateBregToLinalgPatterns(RewritePatternSet &patterns) {
+  patterns.add<ProxLowering, SubgradientInitLowering, LinBregUpdateLowering>(
+      patterns.getContext());
+}

@@ -1,0 +1,130 @@
+//===- MatmulToLibraryCall.cpp - linalg.matmul -> GEMM library call -------===//
+//
+// GEMM goes to a tuned library, everything else is generated and fused (the
+// split XLA and TorchInductor make). This pass runs after bufferization and
+// rewrites each linalg.matmul on static, contiguous f32 buffers into
+//
+//   func.call @bregman_cpu_sgemm(transA, transB, M, N, K, beta, A, B, C)
+//
+// with the buffers passed as aligned base addresses (index). The runtime
+// (runtime/, no MLIR inside) implements the symbol.
+//
+//===----------------------------------------------------------------------===//
+
+#include "breg/Conversion/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/AffineExpr.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace mlir::breg {
+#define GEN_PASS_DEF_BREGMATMULTOLIBRARYCALL
+#include "breg/Conversion/Passes.h.inc"
+} // namespace mlir::breg
+
+using namespace mlir;
+
+static constexpr llvm::StringLiteral kSgemmSymbol = "bregman_cpu_sgemm";
+
+/// A buffer the library can read as a dense row-major matrix.
+static bool isContiguousF32Matrix(Value v) {
+  auto type = llvm::dyn_cast<MemRefType>(v.getType());
+  return type && type.getRank() == 2 && type.hasStaticShape() &&
+         type.getElementType().isF32() && type.getLayout().isIdentity();
+}
+
+/// Reads whether an operand map (over m, n, k) is `plain` or transposed.
+static std::optional<bool> isTransposed(AffineMap map, unsigned row,
+                                        unsigned col) {
+  auto ctx = map.getContext();
+  if (map == AffineMap::get(3, 0, {getAffineDimExpr(row, ctx),
+                                   getAffineDimExpr(col, ctx)}, ctx))
+    return false;
+  if (map == AffineMap::get(3, 0, {getAffineDimExpr(col, ctx),
+                                   getAffineDimExpr(row, ctx)}, ctx))
+    return true;
+  return std::nullopt;
+}
+
+/// The zero fill of `out` right before `op`, if any: it becomes beta = 0.
+static linalg::FillOp precedingZeroFill(Operation *op, Value out) {
+  auto fill = llvm::dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
+  if (!fill || fill.getOutputs().front() != out)
+    return nullptr;
+  auto cst = fill.getInputs().front().getDefiningOp<arith::ConstantOp>();
+  auto value = cst ? llvm::dyn_cast<FloatAttr>(cst.getValue()) : nullptr;
+  return value && value.getValue().isZero() ? fill : nullptr;
+}
+
+namespace {
+struct BregMatmulToLibraryCallPass
+    : breg::impl::BregMatmulToLibraryCallBase<BregMatmulToLibraryCallPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    OpBuilder builder(module.getContext());
+    SmallVector<linalg::MatmulOp> matmuls;
+    module.walk([&](linalg::MatmulOp op) { matmuls.push_back(op); });
+    func::FuncOp callee;
+    for (linalg::MatmulOp op : matmuls) {
+      if (!op.hasPureBufferSemantics())
+        continue;
+      Value a = op.getDpsInputs()[0], b = op.getDpsInputs()[1];
+      Value c = op.getDpsInits()[0];
+      if (!isContiguousF32Matrix(a) || !isContiguousF32Matrix(b) ||
+          !isContiguousF32Matrix(c))
+        continue;
+      SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+      // Dims: d0 = m, d1 = n, d2 = k.
+      std::optional<bool> transA = isTransposed(maps[0], 0, 2);
+      std::optional<bool> transB = isTransposed(maps[1], 2, 1);
+      std::optional<bool> transC = isTransposed(maps[2], 0, 1);
+      if (!transA || !transB || !transC || *transC)
+        continue;
+      auto cType = llvm::cast<MemRefType>(c.getType());
+      auto aType = llvm::cast<MemRefType>(a.getType());
+      int64_t m = cType.getDimSize(0), n = cType.getDimSize(1);
+      int64_t k = aType.getDimSize(*transA ? 0 : 1);
+
+      if (!callee) {
+        builder.setInsertionPointToStart(module.getBody());
+        Type i32 = builder.getI32Type(), idx = builder.getIndexType();
+        auto fnType = builder.getFunctionType(
+            {i32, i32, idx, idx, idx, builder.getF32Type(), idx, idx, idx}, {});
+        callee = module.lookupSymbol<func::FuncOp>(kSgemmSymbol);
+        if (!callee) {
+          callee = func::FuncOp::create(builder, module.getLoc(), kSgemmSymbol,
+                                        fnType);
+          callee.setPrivate();
+        }
+      }
+
+      builder.setInsertionPoint(op);
+      Location loc = op.getLoc();
+      float beta = 1.0f;
+      if (linalg::FillOp fill = precedingZeroFill(op, c)) {
+        fill.erase();
+        beta = 0.0f;
+      }
+      auto i32Const = [&](int64_t v) -> Value {
+        return arith::ConstantIntOp::create(builder, loc, v, 32);
+      };
+      auto idxConst = [&](int64_t v) -> Value {
+        return arith::ConstantIndexOp::create(builder, loc, v);
+      };
+      auto address = [&](Value buffer) -> Value {
+        return memref::ExtractAlignedPointerAsIndexOp::create(builder, loc,
+                                                              buffer);
+      };
+      Value betaValue = arith::ConstantOp::create(builder, loc,
+                                                  builder.getF32FloatAttr(beta));
+      func::CallOp::create(builder, loc, callee,
+                           ValueRange{i32Const(*transA), i32Const(*transB),
+                                      idxConst(m), idxConst(n), idxConst(k),
+                                      betaValue, address(a), address(b),
+                                      address(c)});
+      op.erase();
+    }
+  }
+};
+} // namespace

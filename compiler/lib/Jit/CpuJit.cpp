@@ -1,0 +1,114 @@
+//===- CpuJit.cpp - Compile and run MLIR modules on the CPU ---------------===//
+
+#include "breg/Jit/CpuJit.h"
+
+#include "breg/Conversion/Passes.h"
+#include "breg/Dialect/Breg/IR/BregDialect.h"
+
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <mutex>
+
+using namespace mlir;
+using namespace mlir::breg;
+
+void mlir::breg::registerCpuJitDependencies(DialectRegistry &registry) {
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerAllToLLVMIRTranslations(registry);
+  registry.insert<BregDialect>();
+}
+
+static void initializeNativeTargetOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+}
+
+static void dumpModule(ModuleOp module, const std::string &dir,
+                       llvm::StringRef name) {
+  if (dir.empty())
+    return;
+  llvm::sys::fs::create_directories(dir);
+  std::error_code ec;
+  llvm::raw_fd_ostream os(dir + "/" + name.str(), ec);
+  if (!ec)
+    module->print(os);
+}
+
+CpuExecutable::CpuExecutable(std::unique_ptr<ExecutionEngine> engine)
+    : engine(std::move(engine)) {}
+CpuExecutable::~CpuExecutable() = default;
+
+llvm::Expected<std::unique_ptr<CpuExecutable>>
+CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
+  initializeNativeTargetOnce();
+  MLIRContext *ctx = module.getContext();
+
+  // Collect diagnostics so that a failure explains itself to the caller.
+  std::string diagnostics;
+  llvm::raw_string_ostream diagStream(diagnostics);
+  ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &diag) {
+    diagStream << diag.getLocation() << ": " << diag << "\n";
+    return success();
+  });
+
+  dumpModule(module, options.dumpDirectory, "0-input.mlir");
+  PassManager pm(ctx);
+  buildCpuPipeline(pm, options.pipeline);
+  if (failed(pm.run(module)))
+    return llvm::createStringError(
+        "CPU pipeline (" + cpuPipelineText(options.pipeline) +
+        ") failed:\n" + diagnostics);
+  dumpModule(module, options.dumpDirectory, "1-llvm.mlir");
+
+  auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!tmBuilder)
+    return tmBuilder.takeError();
+  auto tm = tmBuilder->createTargetMachine();
+  if (!tm)
+    return tm.takeError();
+  std::function<llvm::Error(llvm::Module *)> transformer =
+      makeOptimizingTransformer(options.optLevel, /*sizeLevel=*/0, tm->get());
+
+  ExecutionEngineOptions engineOptions;
+  engineOptions.transformer = transformer;
+  engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  engineOptions.enableGDBNotificationListener = false;
+  engineOptions.enablePerfNotificationListener = false;
+  auto engine = ExecutionEngine::create(module, engineOptions);
+  if (!engine)
+    return llvm::joinErrors(
+        llvm::createStringError("LLVM JIT compilation failed:\n" + diagnostics),
+        engine.takeError());
+
+  const llvm::StringMap<void *> &symbols = options.symbols;
+  (*engine)->registerSymbols([&](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap map;
+    for (const auto &entry : symbols)
+      map[interner(entry.getKey())] = {
+          llvm::orc::ExecutorAddr::fromPtr(entry.getValue()),
+          llvm::JITSymbolFlags::Exported};
+    return map;
+  });
+  (*engine)->initialize();
+  return std::unique_ptr<CpuExecutable>(new CpuExecutable(std::move(*engine)));
+}
+
+llvm::Error CpuExecutable::invoke(llvm::StringRef function,
+                                  llvm::MutableArrayRef<void *> args) {
+  return engine->invokePacked(function, args);
+}

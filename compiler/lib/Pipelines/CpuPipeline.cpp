@@ -1,0 +1,57 @@
+//===- CpuPipeline.cpp - The CPU compilation pipeline ---------------------===//
+//
+// The pipeline is written as pass-pipeline text so that exactly the same
+// sequence can be replayed with bregman-opt (`--bregman-cpu-pipeline`) and
+// inspected in lit tests.
+//
+//===----------------------------------------------------------------------===//
+
+#include "breg/Pipelines/Pipelines.h"
+
+#include "breg/Conversion/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace mlir::breg;
+
+std::string mlir::breg::cpuPipelineText(const CpuPipelineOptions &options) {
+  std::string text =
+      // breg -> one fused generic per update; fuse elementwise chains.
+      "convert-breg-to-linalg,canonicalize,linalg-fuse-elementwise-ops,"
+      "canonicalize,cse,"
+      // Bufferize in place: state tensors are written where they live.
+      "eliminate-empty-tensors,"
+      "one-shot-bufferize{bufferize-function-boundaries "
+      "function-boundary-type-conversion=identity-layout-map},"
+      "canonicalize,buffer-deallocation-pipeline,";
+  if (options.useBlas)
+    text += "breg-matmul-to-library-call,";
+  // LLVM's loop vectorizer (O3, host CPU features) vectorizes the loops.
+  text += "convert-linalg-to-loops,lower-affine,convert-scf-to-cf,"
+          "canonicalize,expand-strided-metadata,lower-affine,"
+          "finalize-memref-to-llvm,convert-math-to-llvm,convert-arith-to-llvm,"
+          "convert-index-to-llvm,";
+  text += options.barePtrCallConv
+              ? "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
+              : "convert-func-to-llvm,";
+  text += "convert-cf-to-llvm,convert-ub-to-llvm,reconcile-unrealized-casts";
+  return text;
+}
+
+void mlir::breg::buildCpuPipeline(OpPassManager &pm,
+                                  const CpuPipelineOptions &options) {
+  std::string errors;
+  llvm::raw_string_ostream os(errors);
+  if (failed(parsePassPipeline(cpuPipelineText(options), pm, os)))
+    llvm::report_fatal_error(llvm::Twine("bregman-cpu-pipeline is malformed: ") +
+                             errors);
+}
+
+void mlir::breg::registerBregPipelines() {
+  PassPipelineRegistration<CpuPipelineOptions>(
+      "bregman-cpu-pipeline",
+      "Lower tensors with breg ops to the LLVM dialect for the CPU",
+      buildCpuPipeline);
+}

@@ -1,0 +1,23 @@
+//===- bregman-opt.cpp - mlir-opt with the breg dialect and passes --------===//
+
+#include "breg/Conversion/Passes.h"
+#include "breg/Dialect/Breg/IR/BregDialect.h"
+#include "breg/Pipelines/Pipelines.h"
+
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+
+int main(int argc, char **argv) {
+  mlir::registerAllPasses();
+  mlir::breg::registerBregConversionPasses();
+  mlir::breg::registerBregPipelines();
+
+  mlir::DialectRegistry registry;
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  registry.insert<mlir::breg::BregDialect>();
+  return mlir::asMainReturnCode(mlir::MlirOptMain(
+      argc, argv, "bregman-opt: the bregman compiler driver\n", registry));
+}

@@ -1,0 +1,63 @@
+//===- BregAttrs.td - Regulariser attributes ---------------*- tablegen -*-===//
+//
+// Each sparsity regulariser J is an attribute implementing
+// RegularizerAttrInterface. The strength λ is not part of the attribute: it is
+// an SSA operand of the op that uses the regulariser.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BREG_DIALECT_BREG_IR_BREGATTRS_TD
+#define BREG_DIALECT_BREG_IR_BREGATTRS_TD
+
+include "breg/Dialect/Breg/IR/BregBase.td"
+
+def Breg_RegularizerAttrInterface : AttrInterface<"RegularizerAttrInterface"> {
+  let cppNamespace = "::mlir::breg";
+  let description = [{
+    A sparsity functional J with a proximal map and a chosen subgradient
+    (ALGORITHMS.md §3). Ops that take a regulariser ask it whether it applies
+    to their parameter tensor.
+  }];
+  let methods = [
+    InterfaceMethod<"The regulariser's name as written in the IR.",
+      "::llvm::StringRef", "getRegularizerName">,
+    InterfaceMethod<[{
+        Checks that the regulariser applies to a parameter of type `type`;
+        reports through `emitError` otherwise.
+      }],
+      "::mlir::LogicalResult", "verifyParameterType",
+      (ins "::mlir::ShapedType":$type,
+           "::llvm::function_ref<::mlir::InFlightDiagnostic()>":$emitError)>,
+  ];
+}
+
+class Breg_RegularizerAttr<string name, string attrMnemonic>
+    : AttrDef<Breg_Dialect, name, [
+        DeclareAttrInterfaceMethods<Breg_RegularizerAttrInterface>]> {
+  let mnemonic = attrMnemonic;
+}
+
+def Breg_NoneRegAttr : Breg_RegularizerAttr<"NoneReg", "none"> {
+  let summary = "J = 0: no regularisation (LinBreg becomes SGD)";
+  let description = [{
+    `#breg.none`: J(θ) = 0, prox is the identity, chosen subgradient 0.
+  }];
+}
+
+def Breg_L1RegAttr : Breg_RegularizerAttr<"L1Reg", "l1"> {
+  let summary = "J = λ‖θ‖₁: elementwise sparsity";
+  let description = [{
+    `#breg.l1`: J(θ) = λ‖θ‖₁, prox_{sJ}(x) = sign(x)·max(|x| − sλ, 0),
+    chosen subgradient λ·sign(θ) (0 at θ = 0).
+  }];
+}
+
+def Breg_RegularizerAttr : Attr<
+    CPred<"::llvm::isa<::mlir::breg::RegularizerAttrInterface>($_self)">,
+    "Bregman regulariser attribute"> {
+  let storageType = "::mlir::breg::RegularizerAttrInterface";
+  let returnType = "::mlir::breg::RegularizerAttrInterface";
+  let convertFromStorage = "$_self";
+}
+
+#endif // BREG_DIALECT_BREG_IR_BREGATTRS_TD

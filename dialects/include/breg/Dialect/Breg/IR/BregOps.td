@@ -1,0 +1,119 @@
+//===- BregOps.td - breg op definitions --------------------*- tablegen -*-===//
+//
+// The fused Bregman updates. Every op is elementwise-parallel over its tensor
+// operands, takes its hyper-parameters as f32 SSA scalars and is lowered to a
+// single linalg.generic by convert-breg-to-linalg. The math is ALGORITHMS.md.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BREG_DIALECT_BREG_IR_BREGOPS_TD
+#define BREG_DIALECT_BREG_IR_BREGOPS_TD
+
+include "breg/Dialect/Breg/IR/BregBase.td"
+include "breg/Dialect/Breg/IR/BregAttrs.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+
+def Breg_F32Tensor : RankedTensorOf<[F32]>;
+
+//===----------------------------------------------------------------------===//
+// ProxOp
+//===----------------------------------------------------------------------===//
+
+def Breg_ProxOp : Breg_Op<"prox", [Pure, AllTypesMatch<["x", "result"]>]> {
+  let summary = "proximal map of a regulariser: prox_{s·J}(x)";
+  let description = [{
+    Returns argmin_y ½‖y − x‖² + s·J(y) for the regulariser `reg` with
+    strength `lambda`; `scale` is s. For `#breg.l1` that is the soft
+    threshold sign(x)·max(|x| − s·λ, 0); for `#breg.none` it is x (and the op
+    folds away).
+
+    ```mlir
+    %y = breg.prox #breg.l1 %x, %scale, %lambda : tensor<200x784xf32>
+    ```
+  }];
+  let arguments = (ins Breg_RegularizerAttr:$reg, Breg_F32Tensor:$x,
+                       F32:$scale, F32:$lambda);
+  let results = (outs Breg_F32Tensor:$result);
+  let assemblyFormat = [{
+    $reg $x `,` $scale `,` $lambda attr-dict `:` type($x)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// SubgradientInitOp
+//===----------------------------------------------------------------------===//
+
+def Breg_SubgradientInitOp : Breg_Op<"subgradient_init",
+    [Pure, AllTypesMatch<["theta", "v"]>]> {
+  let summary = "initial subgradient v = θ/δ + p, p ∈ ∂J(θ)";
+  let description = [{
+    The subgradient variable of LinBreg/AdaBreg at the start of training and
+    after every change of λ: v = θ/δ + p with the regulariser's chosen
+    subgradient p (λ·sign(θ) for `#breg.l1`, with sign(0) = 0; 0 for
+    `#breg.none`).
+
+    ```mlir
+    %v = breg.subgradient_init #breg.l1 %theta, %delta, %lambda : tensor<10xf32>
+    ```
+  }];
+  let arguments = (ins Breg_RegularizerAttr:$reg, Breg_F32Tensor:$theta,
+                       F32:$delta, F32:$lambda);
+  let results = (outs Breg_F32Tensor:$v);
+  let assemblyFormat = [{
+    $reg $theta `,` $delta `,` $lambda attr-dict `:` type($theta)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// LinBregUpdateOp
+//===----------------------------------------------------------------------===//
+
+def Breg_LinBregUpdateOp : Breg_Op<"linbreg_update", [
+    Pure, AttrSizedOperandSegments, InferTypeOpAdaptor,
+    AllTypesMatch<["theta", "v", "grad"]>]> {
+  let summary = "one LinBreg step (optionally with momentum), fused";
+  let description = [{
+    One step of the linearized Bregman iteration on a parameter θ with
+    subgradient variable v and stochastic gradient g:
+
+      without momentum:  v' = v − lr·g
+      with momentum β:   m' = β·m + (1 − β)·lr·g ;  v' = v − m'
+      then               θ' = prox_{δ·J}(δ·v')
+
+    Results are (θ', v') or (θ', v', m'). The momentum buffer and β are given
+    together or not at all.
+
+    ```mlir
+    %t1, %v1 = breg.linbreg_update #breg.l1 %t, %v, %g
+        lr(%lr) delta(%delta) lambda(%lambda) : tensor<200x784xf32>
+    %t2, %v2, %m2 = breg.linbreg_update #breg.l1 %t, %v, %g
+        lr(%lr) delta(%delta) lambda(%lambda)
+        momentum(%m, %beta : tensor<200x784xf32>) : tensor<200x784xf32>
+    ```
+  }];
+  let arguments = (ins Breg_RegularizerAttr:$reg,
+                       Breg_F32Tensor:$theta, Breg_F32Tensor:$v,
+                       Breg_F32Tensor:$grad,
+                       F32:$lr, F32:$delta, F32:$lambda,
+                       Optional<Breg_F32Tensor>:$momentum,
+                       Optional<F32>:$beta);
+  let results = (outs Breg_F32Tensor:$new_theta, Breg_F32Tensor:$new_v,
+                      Optional<Breg_F32Tensor>:$new_momentum);
+  let assemblyFormat = [{
+    $reg $theta `,` $v `,` $grad
+    `lr` `(` $lr `)` `delta` `(` $delta `)` `lambda` `(` $lambda `)`
+    (`momentum` `(` $momentum^ `,` $beta `:` type($momentum) `)`)?
+    attr-dict `:` type($theta)
+  }];
+  let extraClassDeclaration = [{
+    /// True when the op carries a momentum buffer (β > 0 in ALGORITHMS.md).
+    bool hasMomentum() { return getMomentum() != nullptr; }
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // BREG_DIALECT_BREG_IR_BREGOPS_TD

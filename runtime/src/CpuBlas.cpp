@@ -1,0 +1,26 @@
+//===- CpuBlas.cpp - GEMM for generated CPU code through OpenBLAS ---------===//
+
+#include "bregman/runtime/CpuLibrary.h"
+
+#include <cblas.h>
+
+extern "C" void bregman_cpu_sgemm(int32_t transA, int32_t transB, intptr_t m,
+                                  intptr_t n, intptr_t k, float beta,
+                                  intptr_t a, intptr_t b, intptr_t c) {
+  // Row-major leading dimensions are the stored row lengths.
+  const int lda = transA ? static_cast<int>(m) : static_cast<int>(k);
+  const int ldb = transB ? static_cast<int>(k) : static_cast<int>(n);
+  cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+              transB ? CblasTrans : CblasNoTrans, static_cast<int>(m),
+              static_cast<int>(n), static_cast<int>(k), 1.0f,
+              reinterpret_cast<const float *>(a), lda,
+              reinterpret_cast<const float *>(b), ldb, beta,
+              reinterpret_cast<float *>(c), static_cast<int>(n));
+}
+
+const bregman::runtime::LibrarySymbol *bregman::runtime::cpuLibrarySymbols() {
+  static const LibrarySymbol symbols[] = {
+      {"bregman_cpu_sgemm", reinterpret_cast<void *>(&bregman_cpu_sgemm)},
+      {nullptr, nullptr}};
+  return symbols;
+}
