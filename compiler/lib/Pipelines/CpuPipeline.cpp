@@ -9,9 +9,12 @@
 #include "breg/Pipelines/Pipelines.h"
 
 #include "breg/Conversion/Passes.h"
+#include "mlir/InitAllPasses.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <mutex>
 
 using namespace mlir;
 using namespace mlir::breg;
@@ -42,6 +45,12 @@ std::string mlir::breg::cpuPipelineText(const CpuPipelineOptions &options) {
 
 void mlir::breg::buildCpuPipeline(OpPassManager &pm,
                                   const CpuPipelineOptions &options) {
+  // The textual pipeline names passes, so they must be registered (once).
+  static std::once_flag registered;
+  std::call_once(registered, [] {
+    registerAllPasses();
+    registerBregConversionPasses();
+  });
   std::string errors;
   llvm::raw_string_ostream os(errors);
   if (failed(parsePassPipeline(cpuPipelineText(options), pm, os)))

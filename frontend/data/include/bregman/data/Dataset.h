@@ -1,0 +1,135 @@
+//===- Dataset.h - In-memory data sets, splits and batches ------*- C++ -*-===//
+//
+// A Dataset holds normalized images as one contiguous N x features float
+// array, which is the layout compiled training steps consume. Loading,
+// the train/validation split and per-epoch shuffling are all seeded so that
+// an experiment is reproducible from its seed alone, independently of the
+// standard library it was built with.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BREGMAN_DATA_DATASET_H
+#define BREGMAN_DATA_DATASET_H
+
+#include "bregman/data/Idx.h"
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace bregman::data {
+
+/// Per-pixel normalization: x = (pixel / 255 - mean) / std. The default is
+/// the identity after scaling to [0, 1].
+struct Normalization {
+  double mean = 0.0;
+  double std = 1.0;
+};
+
+/// Labelled examples held in memory.
+struct Dataset {
+  std::vector<float> images;   ///< count x features, row-major, normalized.
+  std::vector<int32_t> labels; ///< count labels.
+  int64_t count = 0;
+  int64_t rows = 0;
+  int64_t cols = 0;
+
+  /// Values per example (rows * cols).
+  int64_t features() const { return rows * cols; }
+};
+
+/// The three parts of an MNIST-like data set.
+struct DataSplits {
+  Dataset train;
+  Dataset val;
+  Dataset test;
+};
+
+/// Loads an images file and its labels file and normalizes the pixels.
+/// `limit` >= 0 keeps only the first `limit` examples (all of them when the
+/// files hold fewer); a negative limit keeps everything. Throws DataError for
+/// any file problem (see readIdxImages) and when the two files hold
+/// different numbers of examples; std::invalid_argument when `norm.std` is
+/// not a positive finite number.
+Dataset loadIdxPair(const std::string &imagesPath,
+                    const std::string &labelsPath, Normalization norm,
+                    int64_t limit = -1);
+
+/// Loads an MNIST-like directory holding train-images-idx3-ubyte,
+/// train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte,
+/// each either plain or with a .gz suffix (the plain file wins when both
+/// exist). `trainLimit` (as `limit` in loadIdxPair) applies to the training
+/// files before the split. The validation set is round(valFraction * N)
+/// training examples chosen by a random permutation drawn from
+/// std::mt19937_64(seed); the training set is the rest. Both keep the file
+/// order of their examples. Throws DataError when a file is missing (naming
+/// both candidate paths) or bad, std::invalid_argument when valFraction is
+/// outside [0, 1].
+DataSplits loadMnistLike(const std::string &dir, Normalization norm,
+                         uint64_t seed, double valFraction = 0.05,
+                         int64_t trainLimit = -1);
+
+/// A uniformly random permutation of 0..n-1 (Fisher-Yates). Unlike
+/// std::shuffle and std::uniform_int_distribution, whose algorithms are left
+/// to the implementation, the result depends only on the engine's output,
+/// so a seed gives the same permutation with every standard library.
+std::vector<int64_t> randomPermutation(int64_t n, std::mt19937_64 &rng);
+
+/// The examples of `ds` at `indices`, in that order. Indices must be in
+/// [0, ds.count); throws std::out_of_range otherwise.
+Dataset selectExamples(const Dataset &ds, const std::vector<int64_t> &indices);
+
+/// One mini-batch: `size` examples, x is size x features contiguous.
+struct Batch {
+  std::vector<float> x;
+  std::vector<int32_t> y;
+  int64_t size = 0;
+};
+
+/// Walks a Dataset in mini-batches, one epoch at a time. Every example is
+/// visited exactly once per epoch; the last batch of an epoch is partial
+/// when the batch size does not divide the example count. With shuffling,
+/// the order of epoch e is a permutation seeded by (seed, e), so it is
+/// reproducible and differs from epoch to epoch; without, it is file order.
+///
+/// The Batcher keeps a reference to the Dataset, which must outlive it.
+class Batcher {
+public:
+  /// Throws std::invalid_argument when batchSize <= 0. Epoch 0 is started.
+  Batcher(const Dataset &ds, int64_t batchSize, bool shuffle, uint64_t seed);
+
+  /// Rewinds to the first batch of `epoch`, drawing that epoch's order.
+  void startEpoch(uint64_t epoch);
+
+  /// Copies the next batch into `batch`, reusing its vectors' capacity (a
+  /// batch never reallocates once it has held a full batch). Returns false,
+  /// with batch.size = 0, when the epoch is done.
+  bool next(Batch &batch);
+
+  /// Copies the next batch into caller-owned storage: `x` must hold
+  /// batchSize() * features floats and `y` batchSize() labels. Returns the
+  /// number of examples written, 0 when the epoch is done.
+  int64_t nextInto(float *x, int32_t *y);
+
+  /// ceil(count / batchSize): batches per epoch, the partial one included.
+  int64_t batchesPerEpoch() const;
+
+  int64_t batchSize() const { return batchSize_; }
+  uint64_t epoch() const { return epoch_; }
+  /// The order of the current epoch (indices into the Dataset).
+  const std::vector<int64_t> &order() const { return order_; }
+
+private:
+  const Dataset *ds_;
+  int64_t batchSize_;
+  bool shuffle_;
+  uint64_t seed_;
+  uint64_t epoch_ = 0;
+  int64_t cursor_ = 0; ///< Position in order_ of the next example.
+  std::vector<int64_t> order_;
+};
+
+} // namespace bregman::data
+
+#endif // BREGMAN_DATA_DATASET_H

@@ -1,0 +1,233 @@
+//===- Jit.h - Trace, compile and run C++ functions -------------*- C++ -*-===//
+//
+// jit(f) returns a callable. On each call it flattens the arguments (Tensor
+// and Params, in order) into leaves; the leaves' shapes, dtypes and names key
+// a cache. On a miss, f is traced once with tracer arguments, the trace is
+// emitted as MLIR, lowered by the CPU pipeline and JIT-compiled; on a hit the
+// compiled function runs directly on the arguments' buffers.
+//
+// Donation (as jax.jit's donate_argnums): the buffers of donated arguments
+// are reused for outputs of the same shape and dtype (same name first), so a
+// training step updates parameters and optimizer state in place. A donated
+// argument is consumed: afterwards its buffers hold the outputs.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BREGMAN_JIT_H
+#define BREGMAN_JIT_H
+
+#include "bregman/Params.h"
+#include "bregman/Trace.h"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <vector>
+
+namespace bregman {
+
+struct JitOptions {
+  /// Arguments whose buffers the outputs may overwrite.
+  std::vector<int> donateArgnums;
+  /// Shown in errors and IR dumps.
+  std::string name = "jit";
+};
+
+namespace detail {
+
+struct LeafSpec {
+  Shape shape;
+  DType dtype;
+  std::string name; // the Params key, or "" for a bare Tensor
+  int arg;          // position of the argument the leaf comes from
+};
+
+struct FlatInputs {
+  std::vector<Tensor> leaves;
+  std::vector<LeafSpec> specs;
+  std::string key() const;
+};
+
+struct FlatOutputs {
+  std::vector<Tensor> leaves;
+  std::vector<std::string> names;
+  std::vector<std::vector<std::string>> paramsNames; // one per Params, in order
+};
+
+class CompiledFunction;
+
+/// The cache and the compiled functions of one jit callable.
+class JitState {
+public:
+  explicit JitState(JitOptions options);
+  ~JitState();
+  CompiledFunction *lookup(const std::string &key);
+  CompiledFunction *compile(const std::string &key, const Trace &trace,
+                            const FlatInputs &inputs, const FlatOutputs &outputs);
+  std::vector<Tensor> run(CompiledFunction &fn, const FlatInputs &inputs);
+  const FlatOutputs &outputStructure(const CompiledFunction &fn) const;
+  size_t cacheSize() const { return cache.size(); }
+  size_t compileCount() const { return compiles; }
+  double compileSeconds() const { return seconds; }
+  const JitOptions &options() const { return opts; }
+
+private:
+  JitOptions opts;
+  std::map<std::string, std::unique_ptr<CompiledFunction>> cache;
+  size_t compiles = 0;
+  double seconds = 0;
+};
+
+template <typename T> struct Tree;
+
+template <> struct Tree<Tensor> {
+  static void flattenInput(const Tensor &t, int arg, FlatInputs &in) {
+    if (!t.defined())
+      throw Error("jit: argument " + std::to_string(arg) + " is an empty tensor");
+    in.leaves.push_back(t);
+    in.specs.push_back({t.shape(), t.dtype(), "", arg});
+  }
+  static Tensor rebuildInput(const Tensor &, const std::vector<Tensor> &leaves,
+                             size_t &pos) {
+    return leaves[pos++];
+  }
+  static void flattenOutput(const Tensor &t, FlatOutputs &out) {
+    out.leaves.push_back(t);
+    out.names.push_back("");
+  }
+  static Tensor rebuildOutput(const std::vector<Tensor> &leaves, size_t &pos,
+                              const FlatOutputs &, size_t &) {
+    return leaves[pos++];
+  }
+};
+
+template <> struct Tree<Params> {
+  static void flattenInput(const Params &p, int arg, FlatInputs &in) {
+    for (const auto &[name, t] : p) {
+      if (!t.defined())
+        throw Error("jit: argument " + std::to_string(arg) + " entry '" +
+                    name + "' is an empty tensor");
+      in.leaves.push_back(t);
+      in.specs.push_back({t.shape(), t.dtype(), name, arg});
+    }
+  }
+  static Params rebuildInput(const Params &like,
+                             const std::vector<Tensor> &leaves, size_t &pos) {
+    Params out;
+    for (const auto &entry : like)
+      out.add(entry.first, leaves[pos++]);
+    return out;
+  }
+  static void flattenOutput(const Params &p, FlatOutputs &out) {
+    std::vector<std::string> names;
+    for (const auto &[name, t] : p) {
+      out.leaves.push_back(t);
+      out.names.push_back(name);
+      names.push_back(name);
+    }
+    out.paramsNames.push_back(std::move(names));
+  }
+  static Params rebuildOutput(const std::vector<Tensor> &leaves, size_t &pos,
+                              const FlatOutputs &structure, size_t &paramsPos) {
+    Params out;
+    for (const std::string &name : structure.paramsNames[paramsPos])
+      out.add(name, leaves[pos++]);
+    ++paramsPos;
+    return out;
+  }
+};
+
+template <typename... Ts> struct Tree<std::tuple<Ts...>> {
+  static void flattenOutput(const std::tuple<Ts...> &t, FlatOutputs &out) {
+    std::apply([&](const auto &...e) {
+      (Tree<std::decay_t<decltype(e)>>::flattenOutput(e, out), ...);
+    }, t);
+  }
+  static std::tuple<Ts...> rebuildOutput(const std::vector<Tensor> &leaves,
+                                         size_t &pos,
+                                         const FlatOutputs &structure,
+                                         size_t &paramsPos) {
+    // Braced initialization evaluates left to right.
+    return std::tuple<Ts...>{
+        Tree<Ts>::rebuildOutput(leaves, pos, structure, paramsPos)...};
+  }
+};
+
+template <typename A, typename B> struct Tree<std::pair<A, B>> {
+  static void flattenOutput(const std::pair<A, B> &p, FlatOutputs &out) {
+    Tree<A>::flattenOutput(p.first, out);
+    Tree<B>::flattenOutput(p.second, out);
+  }
+  static std::pair<A, B> rebuildOutput(const std::vector<Tensor> &leaves,
+                                       size_t &pos, const FlatOutputs &s,
+                                       size_t &paramsPos) {
+    A a = Tree<A>::rebuildOutput(leaves, pos, s, paramsPos);
+    B b = Tree<B>::rebuildOutput(leaves, pos, s, paramsPos);
+    return {std::move(a), std::move(b)};
+  }
+};
+
+} // namespace detail
+
+/// The callable returned by `jit`.
+template <typename F> class Jitted {
+public:
+  Jitted(F f, JitOptions options)
+      : f(std::move(f)),
+        state(std::make_shared<detail::JitState>(std::move(options))) {}
+
+  template <typename... Args> auto operator()(const Args &...args) {
+    using R = std::invoke_result_t<F &, const Args &...>;
+    detail::FlatInputs inputs;
+    int argIndex = 0;
+    (detail::Tree<Args>::flattenInput(args, argIndex++, inputs), ...);
+    std::string key = inputs.key();
+    detail::CompiledFunction *fn = state->lookup(key);
+    if (!fn) {
+      Trace trace;
+      detail::FlatOutputs outputs;
+      {
+        TraceScope scope(trace);
+        std::vector<Tensor> tracers;
+        for (const detail::LeafSpec &spec : inputs.specs)
+          tracers.push_back(trace.addInput(
+              spec.shape, spec.dtype,
+              "arg" + std::to_string(spec.arg) +
+                  (spec.name.empty() ? "" : "/" + spec.name)));
+        size_t pos = 0;
+        std::tuple<Args...> traced{
+            detail::Tree<Args>::rebuildInput(args, tracers, pos)...};
+        R result = std::apply(f, traced);
+        detail::Tree<R>::flattenOutput(result, outputs);
+      }
+      fn = state->compile(key, trace, inputs, outputs);
+    }
+    std::vector<Tensor> results = state->run(*fn, inputs);
+    size_t pos = 0, paramsPos = 0;
+    return detail::Tree<R>::rebuildOutput(
+        results, pos, state->outputStructure(*fn), paramsPos);
+  }
+
+  /// Number of distinct input signatures compiled so far.
+  size_t cacheSize() const { return state->cacheSize(); }
+  /// Number of compilations (a schedule that changes only values keeps it).
+  size_t compileCount() const { return state->compileCount(); }
+  /// Seconds spent tracing-to-binary in compilations.
+  double compileSeconds() const { return state->compileSeconds(); }
+
+private:
+  F f;
+  std::shared_ptr<detail::JitState> state;
+};
+
+/// Traces, compiles (once per input signature) and runs `f`.
+template <typename F> Jitted<F> jit(F f, JitOptions options = {}) {
+  return Jitted<F>(std::move(f), std::move(options));
+}
+
+} // namespace bregman
+
+#endif // BREGMAN_JIT_H

@@ -1,0 +1,58 @@
+//===- Params.h - Named trees of tensors ------------------------*- C++ -*-===//
+//
+// Parameters, gradients and optimizer state are Params: tensors keyed by
+// dotted names ("fc1.weight"), in insertion order. They are the trees that
+// `jit` and `grad` flatten and rebuild.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BREGMAN_PARAMS_H
+#define BREGMAN_PARAMS_H
+
+#include "bregman/Tensor.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace bregman {
+
+class Params {
+public:
+  using Entry = std::pair<std::string, Tensor>;
+
+  Params() = default;
+  Params(std::initializer_list<Entry> entries);
+
+  /// Adds `name`; throws if it exists.
+  void add(const std::string &name, Tensor tensor);
+  /// Replaces or adds `name`.
+  void set(const std::string &name, Tensor tensor);
+  bool contains(const std::string &name) const;
+  /// Throws an error naming the missing entry.
+  const Tensor &at(const std::string &name) const;
+  Tensor &at(const std::string &name);
+  const Tensor &operator[](const std::string &name) const { return at(name); }
+
+  /// The entries whose name starts with `prefix`, with the prefix removed.
+  Params subtree(const std::string &prefix) const;
+  /// Adds every entry of `other` under `prefix`.
+  void merge(const std::string &prefix, const Params &other);
+
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  std::vector<std::string> names() const;
+  auto begin() const { return entries_.begin(); }
+  auto end() const { return entries_.end(); }
+  auto begin() { return entries_.begin(); }
+  auto end() { return entries_.end(); }
+  /// Total number of elements.
+  int64_t numel() const;
+
+private:
+  std::vector<Entry> entries_;
+};
+
+} // namespace bregman
+
+#endif // BREGMAN_PARAMS_H

@@ -1,0 +1,164 @@
+//===- Tensor.h - Tensors, concrete or traced -------------------*- C++ -*-===//
+//
+// A Tensor is either concrete (it owns host memory) or a tracer: a value of the
+// Trace being recorded by `jit`. Every operation below records one primitive
+// in the current trace; the compiled program runs them later. Operations on
+// concrete tensors outside `jit` are refused with an error that says so.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BREGMAN_TENSOR_H
+#define BREGMAN_TENSOR_H
+
+#include "bregman/Error.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace bregman {
+namespace runtime {
+class Buffer;
+}
+
+enum class DType { F32, F64, I32 };
+using Shape = std::vector<int64_t>;
+
+/// "f32", "f64" or "i32".
+const char *dtypeName(DType dtype);
+/// Size of one element in bytes.
+int64_t dtypeSize(DType dtype);
+/// "[128, 784]".
+std::string shapeString(const Shape &shape);
+/// Product of the dimensions (1 for a scalar).
+int64_t numElements(const Shape &shape);
+
+class Trace;
+
+class Tensor {
+public:
+  /// An empty handle; most operations on it are errors.
+  Tensor() = default;
+
+  //===--------------------------------------------------------------------===//
+  // Concrete tensors (host memory)
+  //===--------------------------------------------------------------------===//
+
+  /// A zero-filled tensor.
+  static Tensor zeros(const Shape &shape, DType dtype = DType::F32);
+  /// Copies `values` (row-major) into a new tensor of `shape`.
+  static Tensor fromVector(const std::vector<float> &values, const Shape &shape);
+  static Tensor fromVector(const std::vector<double> &values, const Shape &shape);
+  static Tensor fromVector(const std::vector<int32_t> &values, const Shape &shape);
+  /// A rank-0 tensor.
+  static Tensor scalar(float value);
+
+  /// The element buffer of a concrete tensor; throws for a tracer or if T
+  /// does not match the dtype.
+  template <typename T> T *data();
+  template <typename T> const T *data() const;
+  /// Copies the elements out.
+  template <typename T> std::vector<T> toVector() const;
+  /// The single element of a one-element f32/f64/i32 tensor, as double.
+  double item() const;
+
+  //===--------------------------------------------------------------------===//
+  // Properties
+  //===--------------------------------------------------------------------===//
+
+  bool defined() const { return impl_ != nullptr; }
+  bool isConcrete() const;
+  bool isTraced() const;
+  const Shape &shape() const;
+  DType dtype() const;
+  int64_t rank() const { return static_cast<int64_t>(shape().size()); }
+  int64_t numel() const { return numElements(shape()); }
+  int64_t dim(int64_t axis) const;
+
+  //===--------------------------------------------------------------------===//
+  // Internals shared with the tracer and jit
+  //===--------------------------------------------------------------------===//
+
+  struct Impl {
+    Shape shape;
+    DType dtype = DType::F32;
+    std::shared_ptr<runtime::Buffer> buffer; // concrete
+    Trace *trace = nullptr;                  // traced
+    int value = -1;
+  };
+  static Tensor fromBuffer(std::shared_ptr<runtime::Buffer> buffer,
+                           const Shape &shape, DType dtype);
+  static Tensor traced(Trace *trace, int value, const Shape &shape,
+                       DType dtype);
+  const std::shared_ptr<runtime::Buffer> &buffer() const;
+  Trace *trace() const { return impl_ ? impl_->trace : nullptr; }
+  int value() const { return impl_ ? impl_->value : -1; }
+
+private:
+  void *rawData() const;
+  void checkElementType(DType expected) const;
+  std::shared_ptr<Impl> impl_;
+};
+
+//===----------------------------------------------------------------------===//
+// Primitives and the operations built from them
+//===----------------------------------------------------------------------===//
+
+/// op(a)·op(b) for 2-D tensors, op(x) = xᵀ when the flag is set.
+Tensor matmul(const Tensor &a, const Tensor &b, bool transposeA = false,
+              bool transposeB = false);
+
+/// Elementwise arithmetic with NumPy broadcasting (shapes aligned right).
+Tensor operator+(const Tensor &a, const Tensor &b);
+Tensor operator-(const Tensor &a, const Tensor &b);
+Tensor operator*(const Tensor &a, const Tensor &b);
+Tensor operator/(const Tensor &a, const Tensor &b);
+Tensor operator+(const Tensor &a, double b);
+Tensor operator-(const Tensor &a, double b);
+Tensor operator*(const Tensor &a, double b);
+Tensor operator/(const Tensor &a, double b);
+Tensor operator*(double a, const Tensor &b);
+Tensor operator-(const Tensor &a);
+/// Elementwise maximum (gradient to `a` where a > b, else to `b`).
+Tensor maximum(const Tensor &a, const Tensor &b);
+
+Tensor exp(const Tensor &x);
+Tensor log(const Tensor &x);
+Tensor relu(const Tensor &x);
+/// g where x > 0, else 0 (the VJP of relu).
+Tensor reluGrad(const Tensor &x, const Tensor &g);
+
+/// Sum / maximum over `axes` (negative axes count from the end).
+Tensor sum(const Tensor &x, std::vector<int64_t> axes, bool keepDims = false);
+Tensor sum(const Tensor &x); // all axes
+Tensor max(const Tensor &x, std::vector<int64_t> axes, bool keepDims = false);
+Tensor mean(const Tensor &x, std::vector<int64_t> axes, bool keepDims = false);
+Tensor mean(const Tensor &x); // all axes
+
+/// NumPy broadcasting of x to `shape`.
+Tensor broadcastTo(const Tensor &x, const Shape &shape);
+/// Sums the broadcast dimensions away so that the result has `shape`.
+Tensor sumTo(const Tensor &x, const Shape &shape);
+Tensor reshape(const Tensor &x, const Shape &shape);
+/// The identity whose gradient is zero.
+Tensor stopGradient(const Tensor &x);
+/// A tensor of `shape` filled with `value`, recorded as a constant.
+Tensor full(const Shape &shape, double value, DType dtype = DType::F32);
+
+/// log softmax along `axis`.
+Tensor logSoftmax(const Tensor &x, int64_t axis = -1);
+/// i32 labels [N] -> f32 one-hot [N, classes] (no gradient).
+Tensor oneHot(const Tensor &labels, int64_t classes, DType dtype = DType::F32);
+/// Mean cross-entropy of logits [N, C] against i32 labels [N].
+Tensor crossEntropy(const Tensor &logits, const Tensor &labels);
+/// Index of the maximum along the last axis, as i32 (first on ties).
+Tensor argmax(const Tensor &x);
+/// 1 where a == b, else 0, as f32 (no gradient).
+Tensor equal(const Tensor &a, const Tensor &b);
+/// Number of rows whose argmax equals the label, as an f32 scalar.
+Tensor countCorrect(const Tensor &logits, const Tensor &labels);
+
+} // namespace bregman
+
+#endif // BREGMAN_TENSOR_H

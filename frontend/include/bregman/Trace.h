@@ -1,0 +1,115 @@
+//===- Trace.h - The recorded program ---------------------------*- C++ -*-===//
+//
+// A Trace is a small jaxpr: a list of primitive applications on numbered
+// values. Tracing a C++ function records one; `grad` appends the reverse pass
+// to it; `jit` lowers it to MLIR. Values are in SSA form: each is produced by
+// exactly one node.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BREGMAN_TRACE_H
+#define BREGMAN_TRACE_H
+
+#include "bregman/Tensor.h"
+
+#include <string>
+#include <vector>
+
+namespace bregman {
+
+enum class Prim {
+  Input,      // a traced argument
+  Constant,   // a splat: attrs.value
+  MatMul,     // attrs.transposeA/B
+  Add, Sub, Mul, Div, Maximum,
+  Neg, Exp, Log, Relu,
+  ReluGrad,   // (x, g) -> g where x > 0
+  ReduceSum,  // attrs.axes (sorted, keepDims = false)
+  ReduceMax,
+  Broadcast,  // NumPy broadcasting to the output shape
+  Reshape,
+  StopGradient,
+  OneHot,     // attrs.classes
+  ArgMax,     // last axis
+  Equal,
+  // Bregman updates (the `breg` dialect): attrs.regularizer, attrs.momentum
+  LinBregUpdate,   // (θ, v, g, lr, δ, λ [, m, β]) -> (θ', v' [, m'])
+  Prox,            // (x, scale, λ) -> prox
+  SubgradientInit, // (θ, δ, λ) -> v
+};
+
+/// The primitive's name as shown in errors and dumps.
+const char *primName(Prim prim);
+
+/// Regularisers of the breg dialect (static: they key the compile cache).
+enum class Regularizer { None, L1 };
+const char *regularizerName(Regularizer reg);
+
+struct NodeAttrs {
+  std::vector<int64_t> axes;
+  bool transposeA = false, transposeB = false;
+  double value = 0.0;
+  int64_t classes = 0;
+  Regularizer regularizer = Regularizer::None;
+  bool momentum = false;
+  std::string name; // inputs: the argument path
+};
+
+struct Node {
+  Prim prim;
+  std::vector<int> inputs;
+  std::vector<int> outputs;
+  NodeAttrs attrs;
+};
+
+struct ValueInfo {
+  Shape shape;
+  DType dtype;
+  int node; // producer
+};
+
+class Trace {
+public:
+  /// Adds a node and its result values; returns the node's index.
+  int addNode(Prim prim, std::vector<int> inputs,
+              const std::vector<std::pair<Shape, DType>> &results,
+              NodeAttrs attrs = {});
+  /// Adds an argument of the traced function.
+  Tensor addInput(const Shape &shape, DType dtype, const std::string &name);
+
+  const std::vector<Node> &nodes() const { return nodes_; }
+  const std::vector<ValueInfo> &values() const { return values_; }
+  const std::vector<int> &inputs() const { return inputs_; }
+  const ValueInfo &value(int id) const { return values_.at(id); }
+  Tensor tensor(int value) const;
+
+  /// A readable listing, one node per line (for errors and --dump).
+  std::string str() const;
+
+  /// The trace operations record into (innermost `TraceScope`), or null.
+  static Trace *current();
+
+private:
+  std::vector<Node> nodes_;
+  std::vector<ValueInfo> values_;
+  std::vector<int> inputs_;
+};
+
+/// Makes `trace` the current trace for its lifetime.
+class TraceScope {
+public:
+  explicit TraceScope(Trace &trace);
+  ~TraceScope();
+  TraceScope(const TraceScope &) = delete;
+  TraceScope &operator=(const TraceScope &) = delete;
+};
+
+/// Records `prim` on `inputs` (all traced in the current trace) and returns
+/// its results. Throws bregman::Error on concrete operands outside jit.
+std::vector<Tensor> apply(Prim prim, const std::vector<Tensor> &inputs,
+                          const std::vector<std::pair<Shape, DType>> &results,
+                          NodeAttrs attrs = {});
+
+} // namespace bregman
+
+#endif // BREGMAN_TRACE_H

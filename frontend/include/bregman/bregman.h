@@ -1,0 +1,50 @@
+//===- bregman.h - The bregman DSL ------------------------------*- C++ -*-===//
+//
+// Sparse neural networks trained with Bregman iterations, compiled through
+// MLIR. A whole training step — forward, backward, every fused LinBreg update
+// — is one compiled call that updates parameters and optimizer state in place:
+//
+//   #include "bregman/bregman.h"
+//   using namespace bregman;
+//
+//   nn::MLP model({784, 200, 80, 10});
+//   Params params = model.init(/*seed=*/0, nn::SparseInit{0.01, 7.0});
+//   optim::LinBreg opt({
+//       {"weights", optim::weights(), Regularizer::L1, 0.1f, 1.0f, 0.1f},
+//       {"biases", optim::biases(), Regularizer::None, 0.1f, 1.0f, 0.0f}});
+//   Params state = opt.init(params);
+//
+//   auto step = jit(
+//       [&](const Params &p, const Params &s, const Tensor &x, const Tensor &y) {
+//         auto [loss, g] = valueAndGrad([&](const Params &q) {
+//           return crossEntropy(model(q, x), y);
+//         })(p);
+//         auto [p2, s2] = opt.update(p, s, g);
+//         return std::make_tuple(p2, s2, loss);
+//       },
+//       JitOptions{/*donateArgnums=*/{0, 1}});
+//
+//   Tensor x = Tensor::zeros({128, 784});                  // a batch
+//   Tensor y = Tensor::zeros({128}, DType::I32);
+//   auto [p, s, loss] = step(params, state, x, y);         // compiled once
+//   params = p; state = s;                                 // same buffers
+//   opt.setHyper(state, "weights", "lambda", 0.2f);        // no recompilation
+//
+// Operations record primitives while a function is traced by `jit`; outside
+// `jit`, tensors are plain host arrays (see Tensor.h).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BREGMAN_BREGMAN_H
+#define BREGMAN_BREGMAN_H
+
+#include "bregman/Error.h"
+#include "bregman/Grad.h"
+#include "bregman/Jit.h"
+#include "bregman/Params.h"
+#include "bregman/Tensor.h"
+#include "bregman/Trace.h"
+#include "bregman/nn.h"
+#include "bregman/optim.h"
+
+#endif // BREGMAN_BREGMAN_H

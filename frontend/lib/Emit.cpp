@@ -1,0 +1,532 @@
+//===- Emit.cpp - Trace -> MLIR on tensors --------------------------------===//
+//
+// One function per trace. Elementwise primitives become linalg.generic with
+// NumPy broadcasting expressed by indexing maps (unit dimensions that
+// broadcast are collapsed away first, so every map is a projected
+// permutation and elementwise fusion applies); reductions are generics with
+// reduction iterators; matmul is linalg.matmul (transposes in its indexing
+// maps) that the CPU pipeline hands to BLAS; Bregman updates are breg ops.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Emit.h"
+
+#include "breg/Dialect/Breg/IR/BregDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+
+#include <fmt/format.h>
+#include <limits>
+
+using namespace mlir;
+
+namespace bregman::detail {
+namespace {
+
+class Emitter {
+public:
+  Emitter(MLIRContext &ctx, const EmitSpec &spec)
+      : ctx(ctx), spec(spec), trace(*spec.trace), b(&ctx),
+        loc(UnknownLoc::get(&ctx)) {}
+
+  OwningOpRef<ModuleOp> run();
+
+private:
+  Type elementType(DType dtype) {
+    switch (dtype) {
+    case DType::F32: return b.getF32Type();
+    case DType::F64: return b.getF64Type();
+    case DType::I32: return b.getI32Type();
+    }
+    return {};
+  }
+  RankedTensorType tensorType(int value) {
+    const ValueInfo &info = trace.value(value);
+    return RankedTensorType::get(info.shape, elementType(info.dtype));
+  }
+  MemRefType memrefType(int value) {
+    const ValueInfo &info = trace.value(value);
+    return MemRefType::get(info.shape, elementType(info.dtype));
+  }
+  Location nodeLoc(const Node &node, int index) {
+    return NameLoc::get(
+        b.getStringAttr(fmt::format("{}#{}", primName(node.prim), index)));
+  }
+
+  Value emptyLike(int value) {
+    RankedTensorType t = tensorType(value);
+    return tensor::EmptyOp::create(b, loc, t.getShape(), t.getElementType());
+  }
+  Value floatConstant(Type type, double v) {
+    return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, v));
+  }
+  Value filled(int value, double v) {
+    Value init = emptyLike(value);
+    Value cst = floatConstant(tensorType(value).getElementType(), v);
+    return linalg::FillOp::create(b, loc, cst, init).getResult(0);
+  }
+
+  /// Collapses the dimensions in `drop` (all of size 1) out of `v`.
+  Value collapseUnitDims(Value v, const std::vector<bool> &drop);
+  /// Reshapes `v` to `shape` (same element count) through rank 1.
+  Value reshapeTo(Value v, const Shape &shape);
+  /// Operand `v` of shape `from` read inside a loop nest over `to` (NumPy
+  /// broadcasting): returns the operand to use and its indexing map.
+  std::pair<Value, AffineMap> broadcastOperand(Value v, const Shape &from,
+                                               const Shape &to);
+  /// A parallel generic over `resultValue`'s shape with broadcast operands.
+  Value elementwise(int resultValue, const std::vector<int> &operands,
+                    function_ref<Value(OpBuilder &, Location, ValueRange)> body);
+  Value reduction(const Node &node, bool isMax);
+  Value argmax(const Node &node);
+  Value oneHot(const Node &node);
+  Value matmul(const Node &node);
+  void bregUpdate(const Node &node);
+  Value scalarOf(int value) {
+    return tensor::ExtractOp::create(b, loc, values.at(value), ValueRange{});
+  }
+  breg::RegularizerAttrInterface regularizer(Regularizer reg) {
+    switch (reg) {
+    case Regularizer::None: return breg::NoneRegAttr::get(&ctx);
+    case Regularizer::L1: return breg::L1RegAttr::get(&ctx);
+    }
+    return {};
+  }
+
+  void emitNode(const Node &node, int index);
+
+  MLIRContext &ctx;
+  const EmitSpec &spec;
+  const Trace &trace;
+  OpBuilder b;
+  Location loc;
+  std::vector<Value> values{std::vector<Value>(trace.values().size())};
+};
+
+Value Emitter::collapseUnitDims(Value v, const std::vector<bool> &drop) {
+  auto type = llvm::cast<RankedTensorType>(v.getType());
+  SmallVector<ReassociationIndices> groups;
+  ReassociationIndices pending;
+  SmallVector<int64_t> shape;
+  for (int64_t i = 0; i < type.getRank(); ++i) {
+    pending.push_back(i);
+    if (!drop[i]) {
+      groups.push_back(pending);
+      pending.clear();
+      shape.push_back(type.getDimSize(i));
+    }
+  }
+  if (!pending.empty() && !groups.empty())
+    groups.back().append(pending.begin(), pending.end());
+  auto resultType = RankedTensorType::get(shape, type.getElementType());
+  return tensor::CollapseShapeOp::create(b, loc, resultType, v, groups);
+}
+
+Value Emitter::reshapeTo(Value v, const Shape &shape) {
+  auto type = llvm::cast<RankedTensorType>(v.getType());
+  auto target = RankedTensorType::get(shape, type.getElementType());
+  if (type == target)
+    return v;
+  Value flat = v;
+  if (type.getRank() != 1) {
+    SmallVector<ReassociationIndices> all;
+    if (type.getRank() > 0) {
+      all.emplace_back();
+      for (int64_t i = 0; i < type.getRank(); ++i)
+        all.back().push_back(i);
+    }
+    if (shape.empty() && type.getRank() > 0) // to rank 0: collapse directly
+      return tensor::CollapseShapeOp::create(b, loc, target, v,
+                                             SmallVector<ReassociationIndices>{});
+    if (type.getRank() == 0) // from rank 0: expand directly
+      return tensor::ExpandShapeOp::create(b, loc, target, v,
+                                           SmallVector<ReassociationIndices>{});
+    auto flatType = RankedTensorType::get({type.getNumElements()},
+                                          type.getElementType());
+    flat = tensor::CollapseShapeOp::create(b, loc, flatType, v, all);
+  }
+  if (shape.size() == 1)
+    return flat;
+  if (shape.empty())
+    return tensor::CollapseShapeOp::create(b, loc, target, flat,
+                                           SmallVector<ReassociationIndices>{});
+  ReassociationIndices all;
+  for (size_t i = 0; i < shape.size(); ++i)
+    all.push_back(i);
+  return tensor::ExpandShapeOp::create(b, loc, target, flat,
+                                       SmallVector<ReassociationIndices>{all});
+}
+
+std::pair<Value, AffineMap>
+Emitter::broadcastOperand(Value v, const Shape &from, const Shape &to) {
+  int64_t rank = to.size(), offset = rank - from.size();
+  std::vector<bool> drop(from.size(), false);
+  bool anyDropped = false;
+  SmallVector<AffineExpr> exprs;
+  for (size_t i = 0; i < from.size(); ++i) {
+    if (from[i] == 1 && to[offset + i] != 1) {
+      drop[i] = anyDropped = true;
+      continue;
+    }
+    exprs.push_back(b.getAffineDimExpr(offset + i));
+  }
+  if (anyDropped)
+    v = collapseUnitDims(v, drop);
+  return {v, AffineMap::get(rank, 0, exprs, &ctx)};
+}
+
+Value Emitter::elementwise(
+    int resultValue, const std::vector<int> &operands,
+    function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  const Shape &shape = trace.value(resultValue).shape;
+  SmallVector<Value> ins;
+  SmallVector<AffineMap> maps;
+  for (int operand : operands) {
+    auto [v, map] =
+        broadcastOperand(values.at(operand), trace.value(operand).shape, shape);
+    ins.push_back(v);
+    maps.push_back(map);
+  }
+  maps.push_back(AffineMap::getMultiDimIdentityMap(shape.size(), &ctx));
+  SmallVector<utils::IteratorType> iterators(shape.size(),
+                                             utils::IteratorType::parallel);
+  Value init = emptyLike(resultValue);
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, ins, ValueRange{init}, maps, iterators,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        linalg::YieldOp::create(nb, l, body(nb, l, args));
+      });
+  return generic.getResult(0);
+}
+
+Value Emitter::reduction(const Node &node, bool isMax) {
+  int input = node.inputs[0], result = node.outputs[0];
+  const Shape &shape = trace.value(input).shape;
+  SmallVector<AffineExpr> kept;
+  SmallVector<utils::IteratorType> iterators;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    bool reduced = std::find(node.attrs.axes.begin(), node.attrs.axes.end(),
+                             static_cast<int64_t>(i)) != node.attrs.axes.end();
+    iterators.push_back(reduced ? utils::IteratorType::reduction
+                                : utils::IteratorType::parallel);
+    if (!reduced)
+      kept.push_back(b.getAffineDimExpr(i));
+  }
+  SmallVector<AffineMap> maps = {
+      AffineMap::getMultiDimIdentityMap(shape.size(), &ctx),
+      AffineMap::get(shape.size(), 0, kept, &ctx)};
+  Value init = filled(result, isMax ? -std::numeric_limits<double>::infinity()
+                                    : 0.0);
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, ValueRange{values.at(input)},
+      ValueRange{init}, maps, iterators,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value r = isMax ? arith::MaximumFOp::create(nb, l, args[0], args[1])
+                              .getResult()
+                        : arith::AddFOp::create(nb, l, args[0], args[1])
+                              .getResult();
+        linalg::YieldOp::create(nb, l, r);
+      });
+  return generic.getResult(0);
+}
+
+Value Emitter::argmax(const Node &node) {
+  int input = node.inputs[0], result = node.outputs[0];
+  const Shape &shape = trace.value(input).shape;
+  int64_t rank = shape.size();
+  SmallVector<AffineExpr> kept;
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  iterators.back() = utils::IteratorType::reduction;
+  for (int64_t i = 0; i + 1 < rank; ++i)
+    kept.push_back(b.getAffineDimExpr(i));
+  AffineMap outMap = AffineMap::get(rank, 0, kept, &ctx);
+  SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(rank, &ctx),
+                                 outMap, outMap};
+  Type floatType = tensorType(input).getElementType();
+  auto bestType = RankedTensorType::get(trace.value(result).shape, floatType);
+  Value bestInit = tensor::EmptyOp::create(b, loc, bestType.getShape(), floatType);
+  bestInit = linalg::FillOp::create(
+                 b, loc,
+                 floatConstant(floatType, -std::numeric_limits<double>::infinity()),
+                 bestInit)
+                 .getResult(0);
+  Value indexInit = emptyLike(result);
+  Value zero = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+  indexInit = linalg::FillOp::create(b, loc, zero, indexInit).getResult(0);
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{bestType, indexInit.getType()},
+      ValueRange{values.at(input)}, ValueRange{bestInit, indexInit}, maps,
+      iterators, [&](OpBuilder &nb, Location l, ValueRange args) {
+        // Strictly greater: the first maximum wins ties.
+        Value idx = linalg::IndexOp::create(nb, l, rank - 1);
+        Value idx32 =
+            arith::IndexCastOp::create(nb, l, nb.getI32Type(), idx);
+        Value better = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT,
+                                             args[0], args[1]);
+        Value best = arith::SelectOp::create(nb, l, better, args[0], args[1]);
+        Value index = arith::SelectOp::create(nb, l, better, idx32, args[2]);
+        linalg::YieldOp::create(nb, l, ValueRange{best, index});
+      });
+  return generic.getResult(1);
+}
+
+Value Emitter::oneHot(const Node &node) {
+  int result = node.outputs[0];
+  Type elem = tensorType(result).getElementType();
+  SmallVector<AffineMap> maps = {
+      AffineMap::get(2, 0, {b.getAffineDimExpr(0)}, &ctx),
+      AffineMap::getMultiDimIdentityMap(2, &ctx)};
+  SmallVector<utils::IteratorType> iterators(2, utils::IteratorType::parallel);
+  Value init = emptyLike(result);
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, ValueRange{values.at(node.inputs[0])},
+      ValueRange{init}, maps, iterators,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value idx = linalg::IndexOp::create(nb, l, 1);
+        Value idx32 = arith::IndexCastOp::create(nb, l, nb.getI32Type(), idx);
+        Value hit = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
+                                          idx32, args[0]);
+        Value one = arith::ConstantOp::create(nb, l, nb.getFloatAttr(elem, 1.0));
+        Value zero = arith::ConstantOp::create(nb, l, nb.getFloatAttr(elem, 0.0));
+        linalg::YieldOp::create(nb, l,
+                                ValueRange{arith::SelectOp::create(nb, l, hit, one, zero)});
+      });
+  return generic.getResult(0);
+}
+
+Value Emitter::matmul(const Node &node) {
+  bool ta = node.attrs.transposeA, tb = node.attrs.transposeB;
+  AffineExpr m = b.getAffineDimExpr(0), n = b.getAffineDimExpr(1),
+             k = b.getAffineDimExpr(2);
+  AffineMap mapA = AffineMap::get(3, 0, ta ? SmallVector<AffineExpr>{k, m}
+                                           : SmallVector<AffineExpr>{m, k}, &ctx);
+  AffineMap mapB = AffineMap::get(3, 0, tb ? SmallVector<AffineExpr>{n, k}
+                                           : SmallVector<AffineExpr>{k, n}, &ctx);
+  AffineMap mapC = AffineMap::get(3, 0, {m, n}, &ctx);
+  Value init = filled(node.outputs[0], 0.0);
+  auto op = linalg::MatmulOp::create(
+      b, loc, TypeRange{init.getType()},
+      ValueRange{values.at(node.inputs[0]), values.at(node.inputs[1])},
+      ValueRange{init});
+  op.setIndexingMapsAttr(b.getAffineMapArrayAttr({mapA, mapB, mapC}));
+  return op.getResult(0);
+}
+
+void Emitter::bregUpdate(const Node &node) {
+  auto reg = regularizer(node.attrs.regularizer);
+  auto in = [&](size_t i) { return values.at(node.inputs[i]); };
+  switch (node.prim) {
+  case Prim::LinBregUpdate: {
+    Value momentum, beta;
+    if (node.attrs.momentum) {
+      momentum = in(6);
+      beta = scalarOf(node.inputs[7]);
+    }
+    auto op = breg::LinBregUpdateOp::create(
+        b, loc, reg, in(0), in(1), in(2), scalarOf(node.inputs[3]),
+        scalarOf(node.inputs[4]), scalarOf(node.inputs[5]), momentum, beta);
+    for (size_t i = 0; i < node.outputs.size(); ++i)
+      values[node.outputs[i]] = op->getResult(i);
+    return;
+  }
+  case Prim::Prox:
+    values[node.outputs[0]] = breg::ProxOp::create(
+        b, loc, reg, in(0), scalarOf(node.inputs[1]), scalarOf(node.inputs[2]));
+    return;
+  case Prim::SubgradientInit:
+    values[node.outputs[0]] = breg::SubgradientInitOp::create(
+        b, loc, reg, in(0), scalarOf(node.inputs[1]), scalarOf(node.inputs[2]));
+    return;
+  default:
+    break;
+  }
+}
+
+void Emitter::emitNode(const Node &node, int index) {
+  loc = nodeLoc(node, index);
+  auto out = [&]() -> Value & { return values[node.outputs[0]]; };
+  auto unaryFloat = [&](auto build) {
+    out() = elementwise(node.outputs[0], node.inputs,
+                        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                          return build(nb, l, a[0]);
+                        });
+  };
+  auto binaryFloat = [&](auto build) {
+    out() = elementwise(node.outputs[0], node.inputs,
+                        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                          return build(nb, l, a[0], a[1]);
+                        });
+  };
+  switch (node.prim) {
+  case Prim::Input:
+    return; // bound in run()
+  case Prim::Constant: {
+    RankedTensorType type = tensorType(node.outputs[0]);
+    Attribute element = type.getElementType().isInteger(32)
+                            ? Attribute(b.getI32IntegerAttr(
+                                  static_cast<int32_t>(node.attrs.value)))
+                            : Attribute(b.getFloatAttr(type.getElementType(),
+                                                       node.attrs.value));
+    out() = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(type, llvm::ArrayRef<Attribute>(element)));
+    return;
+  }
+  case Prim::MatMul:
+    out() = matmul(node);
+    return;
+  case Prim::Add:
+    return binaryFloat([](OpBuilder &nb, Location l, Value x, Value y) -> Value {
+      return arith::AddFOp::create(nb, l, x, y);
+    });
+  case Prim::Sub:
+    return binaryFloat([](OpBuilder &nb, Location l, Value x, Value y) -> Value {
+      return arith::SubFOp::create(nb, l, x, y);
+    });
+  case Prim::Mul:
+    return binaryFloat([](OpBuilder &nb, Location l, Value x, Value y) -> Value {
+      return arith::MulFOp::create(nb, l, x, y);
+    });
+  case Prim::Div:
+    return binaryFloat([](OpBuilder &nb, Location l, Value x, Value y) -> Value {
+      return arith::DivFOp::create(nb, l, x, y);
+    });
+  case Prim::Maximum:
+    return binaryFloat([](OpBuilder &nb, Location l, Value x, Value y) -> Value {
+      return arith::MaximumFOp::create(nb, l, x, y);
+    });
+  case Prim::Equal: {
+    bool isInt = trace.value(node.inputs[0]).dtype == DType::I32;
+    Type resultElem = tensorType(node.outputs[0]).getElementType();
+    return binaryFloat([&](OpBuilder &nb, Location l, Value x, Value y) -> Value {
+      Value same = isInt ? arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
+                                                 x, y)
+                               .getResult()
+                         : arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ,
+                                                 x, y)
+                               .getResult();
+      return arith::UIToFPOp::create(nb, l, resultElem, same);
+    });
+  }
+  case Prim::Neg:
+    return unaryFloat([](OpBuilder &nb, Location l, Value x) -> Value {
+      return arith::NegFOp::create(nb, l, x);
+    });
+  case Prim::Exp:
+    return unaryFloat([](OpBuilder &nb, Location l, Value x) -> Value {
+      return math::ExpOp::create(nb, l, x);
+    });
+  case Prim::Log:
+    return unaryFloat([](OpBuilder &nb, Location l, Value x) -> Value {
+      return math::LogOp::create(nb, l, x);
+    });
+  case Prim::Relu:
+    return unaryFloat([](OpBuilder &nb, Location l, Value x) -> Value {
+      Value zero = arith::ConstantOp::create(nb, l, nb.getFloatAttr(x.getType(), 0.0));
+      return arith::MaximumFOp::create(nb, l, x, zero);
+    });
+  case Prim::ReluGrad:
+    return binaryFloat([](OpBuilder &nb, Location l, Value x, Value g) -> Value {
+      Value zero = arith::ConstantOp::create(nb, l, nb.getFloatAttr(x.getType(), 0.0));
+      Value positive =
+          arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, x, zero);
+      return arith::SelectOp::create(nb, l, positive, g, zero);
+    });
+  case Prim::ReduceSum:
+    out() = reduction(node, /*isMax=*/false);
+    return;
+  case Prim::ReduceMax:
+    out() = reduction(node, /*isMax=*/true);
+    return;
+  case Prim::Broadcast:
+    out() = elementwise(node.outputs[0], node.inputs,
+                        [](OpBuilder &, Location, ValueRange a) { return a[0]; });
+    return;
+  case Prim::Reshape:
+    out() = reshapeTo(values.at(node.inputs[0]), trace.value(node.outputs[0]).shape);
+    return;
+  case Prim::StopGradient:
+    out() = values.at(node.inputs[0]);
+    return;
+  case Prim::OneHot:
+    out() = oneHot(node);
+    return;
+  case Prim::ArgMax:
+    out() = argmax(node);
+    return;
+  case Prim::LinBregUpdate:
+  case Prim::Prox:
+  case Prim::SubgradientInit:
+    bregUpdate(node);
+    return;
+  }
+}
+
+OwningOpRef<ModuleOp> Emitter::run() {
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  b.setInsertionPointToEnd(module->getBody());
+
+  const std::vector<int> &inputs = trace.inputs();
+  std::vector<bool> written(inputs.size(), false);
+  for (int alias : spec.outputAlias)
+    if (alias >= 0)
+      written[alias] = true;
+
+  SmallVector<Type> argTypes;
+  for (int v : inputs)
+    argTypes.push_back(memrefType(v));
+  std::vector<int> outputArg(spec.outputs.size(), -1);
+  for (size_t i = 0; i < spec.outputs.size(); ++i) {
+    if (spec.outputAlias[i] >= 0) {
+      outputArg[i] = spec.outputAlias[i];
+    } else {
+      outputArg[i] = argTypes.size();
+      argTypes.push_back(memrefType(spec.outputs[i]));
+    }
+  }
+  auto func = func::FuncOp::create(b, loc, spec.functionName,
+                                   b.getFunctionType(argTypes, {}));
+  Block *entry = func.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    int v = inputs[i];
+    auto op = bufferization::ToTensorOp::create(b, loc, tensorType(v),
+                                                entry->getArgument(i));
+    op.setRestrict(true);
+    op.setWritable(written[i]);
+    values[v] = op.getResult();
+  }
+  const std::vector<Node> &nodes = trace.nodes();
+  for (size_t n = 0; n < nodes.size(); ++n)
+    emitNode(nodes[n], static_cast<int>(n));
+
+  loc = UnknownLoc::get(&ctx);
+  for (size_t i = 0; i < spec.outputs.size(); ++i) {
+    int v = spec.outputs[i];
+    int arg = outputArg[i];
+    // An output that is its own donated input needs no write.
+    if (arg < static_cast<int>(inputs.size()) && inputs[arg] == v)
+      continue;
+    auto op = bufferization::MaterializeInDestinationOp::create(
+        b, loc, values.at(v), entry->getArgument(arg));
+    op.setRestrict(true);
+    op.setWritable(true);
+  }
+  func::ReturnOp::create(b, loc);
+  return module;
+}
+
+} // namespace
+
+OwningOpRef<ModuleOp> emitModule(MLIRContext &context, const EmitSpec &spec) {
+  return Emitter(context, spec).run();
+}
+
+} // namespace bregman::detail

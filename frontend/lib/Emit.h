@@ -1,0 +1,35 @@
+//===- Emit.h - Trace -> MLIR (internal) ------------------------*- C++ -*-===//
+
+#ifndef BREGMAN_LIB_EMIT_H
+#define BREGMAN_LIB_EMIT_H
+
+#include "bregman/Trace.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <string>
+#include <vector>
+
+namespace bregman::detail {
+
+/// What `jit` asks of the emitter: which trace values leave the function and,
+/// for each, the trace input whose buffer it overwrites (donation) or -1.
+struct EmitSpec {
+  const Trace *trace = nullptr;
+  std::vector<int> outputs;
+  std::vector<int> outputAlias; // index into trace->inputs(), or -1
+  std::string functionName = "main";
+};
+
+/// Emits `func.func @<name>(inputs..., fresh outputs...)` on memrefs with the
+/// computation on tensors (linalg, tensor, arith, math, breg) in between.
+/// Inputs are read through `bufferization.to_tensor`, results are written with
+/// `bufferization.materialize_in_destination`, so that the function has no
+/// results and every buffer is the caller's.
+mlir::OwningOpRef<mlir::ModuleOp> emitModule(mlir::MLIRContext &context,
+                                             const EmitSpec &spec);
+
+} // namespace bregman::detail
+
+#endif // BREGMAN_LIB_EMIT_H

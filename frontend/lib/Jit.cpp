@@ -1,0 +1,210 @@
+//===- Jit.cpp - Compile traces and run them ------------------------------===//
+
+#include "bregman/Jit.h"
+
+#include "Emit.h"
+#include "bregman/runtime/Buffer.h"
+#include "bregman/runtime/CpuLibrary.h"
+
+#include "breg/Jit/CpuJit.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <set>
+
+namespace bregman::detail {
+
+/// One MLIR context for the process: dialects are loaded once.
+static mlir::MLIRContext &sharedContext() {
+  static mlir::MLIRContext *context = [] {
+    mlir::DialectRegistry registry;
+    mlir::breg::registerCpuJitDependencies(registry);
+    auto *ctx = new mlir::MLIRContext(registry,
+                                      mlir::MLIRContext::Threading::DISABLED);
+    ctx->loadAllAvailableDialects();
+    return ctx;
+  }();
+  return *context;
+}
+
+class CompiledFunction {
+public:
+  std::unique_ptr<mlir::breg::CpuExecutable> executable;
+  std::string symbol;
+  FlatOutputs structure;          // names of the outputs
+  std::vector<LeafSpec> outputSpecs;
+  std::vector<int> outputAlias;   // input leaf whose buffer an output reuses
+  size_t numArgs = 0;
+};
+
+std::string FlatInputs::key() const {
+  std::string key;
+  for (const LeafSpec &s : specs)
+    key += fmt::format("{}:{}:{}{};", s.arg, s.name, dtypeName(s.dtype),
+                       shapeString(s.shape));
+  return key;
+}
+
+JitState::JitState(JitOptions options) : opts(std::move(options)) {}
+JitState::~JitState() = default;
+
+CompiledFunction *JitState::lookup(const std::string &key) {
+  auto it = cache.find(key);
+  return it == cache.end() ? nullptr : it->second.get();
+}
+
+const FlatOutputs &JitState::outputStructure(const CompiledFunction &fn) const {
+  return fn.structure;
+}
+
+/// Pairs each output with a donated input of the same shape and dtype,
+/// preferring one with the same name (θ' into θ, v' into v).
+static std::vector<int> assignDonations(const FlatInputs &inputs,
+                                        const FlatOutputs &outputs,
+                                        const std::vector<int> &donate) {
+  std::set<int> donated(donate.begin(), donate.end());
+  std::vector<bool> used(inputs.specs.size(), false);
+  std::vector<int> alias(outputs.leaves.size(), -1);
+  auto fits = [&](size_t in, size_t out) {
+    const LeafSpec &s = inputs.specs[in];
+    return !used[in] && donated.count(s.arg) &&
+           s.shape == outputs.leaves[out].shape() &&
+           s.dtype == outputs.leaves[out].dtype();
+  };
+  for (int pass = 0; pass < 2; ++pass)
+    for (size_t out = 0; out < outputs.leaves.size(); ++out) {
+      if (alias[out] >= 0)
+        continue;
+      for (size_t in = 0; in < inputs.specs.size(); ++in) {
+        bool sameName = inputs.specs[in].name == outputs.names[out];
+        if (fits(in, out) && (pass == 1 || sameName)) {
+          alias[out] = static_cast<int>(in);
+          used[in] = true;
+          break;
+        }
+      }
+    }
+  return alias;
+}
+
+CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
+                                    const FlatInputs &inputs,
+                                    const FlatOutputs &outputs) {
+  auto start = std::chrono::steady_clock::now();
+  auto fn = std::make_unique<CompiledFunction>();
+  fn->structure = outputs;
+  fn->symbol = "bregman_main";
+
+  EmitSpec spec;
+  spec.trace = &trace;
+  spec.functionName = fn->symbol;
+  for (size_t i = 0; i < outputs.leaves.size(); ++i) {
+    const Tensor &t = outputs.leaves[i];
+    if (!t.defined() || !t.isTraced() || t.trace() != &trace)
+      throw Error(fmt::format(
+          "{}: output {} ('{}') is not computed by the traced function (a "
+          "concrete or foreign tensor was returned)",
+          opts.name, i, outputs.names[i]));
+    spec.outputs.push_back(t.value());
+    fn->outputSpecs.push_back({t.shape(), t.dtype(), outputs.names[i], -1});
+  }
+  fn->outputAlias = assignDonations(inputs, outputs, opts.donateArgnums);
+  spec.outputAlias = fn->outputAlias;
+  fn->numArgs = inputs.leaves.size();
+  for (int a : fn->outputAlias)
+    if (a < 0)
+      ++fn->numArgs;
+
+  mlir::MLIRContext &ctx = sharedContext();
+  mlir::OwningOpRef<mlir::ModuleOp> module = emitModule(ctx, spec);
+  if (mlir::failed(mlir::verify(*module))) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    module->print(os);
+    throw Error(fmt::format("{}: the emitted MLIR does not verify (an "
+                            "internal error); trace:\n{}\nIR:\n{}",
+                            opts.name, trace.str(), text));
+  }
+
+  mlir::breg::CpuJitOptions jitOptions;
+  for (const runtime::LibrarySymbol *s = runtime::cpuLibrarySymbols(); s->name;
+       ++s)
+    jitOptions.symbols[s->name] = s->address;
+  if (const char *dump = std::getenv("BREGMAN_DUMP_IR"))
+    jitOptions.dumpDirectory =
+        fmt::format("{}/{}-{}", dump, opts.name, compiles);
+  auto executable = mlir::breg::CpuExecutable::compile(*module, jitOptions);
+  if (!executable)
+    throw Error(fmt::format("{}: compilation failed: {}", opts.name,
+                            llvm::toString(executable.takeError())));
+  fn->executable = std::move(*executable);
+
+  ++compiles;
+  seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                           start)
+                 .count();
+  CompiledFunction *raw = fn.get();
+  cache[key] = std::move(fn);
+  return raw;
+}
+
+std::vector<Tensor> JitState::run(CompiledFunction &fn,
+                                  const FlatInputs &inputs) {
+  // Every argument must be concrete, and a buffer that is overwritten must
+  // not be visible through another argument (the compiled code assumes it).
+  std::set<const void *> written;
+  for (int a : fn.outputAlias)
+    if (a >= 0)
+      written.insert(inputs.leaves[a].buffer().get());
+  std::map<const void *, size_t> seen;
+  for (size_t i = 0; i < inputs.leaves.size(); ++i) {
+    const Tensor &t = inputs.leaves[i];
+    if (!t.isConcrete())
+      throw Error(fmt::format("{}: argument {} ('{}') is a tracer: calling a "
+                              "jit function inside another is not supported",
+                              opts.name, inputs.specs[i].arg,
+                              inputs.specs[i].name));
+    const void *buf = t.buffer().get();
+    auto [it, inserted] = seen.emplace(buf, i);
+    if (!inserted && written.count(buf))
+      throw Error(fmt::format(
+          "{}: leaves '{}' (argument {}) and '{}' (argument {}) share one "
+          "buffer that a donated output overwrites; pass distinct tensors",
+          opts.name, inputs.specs[it->second].name, inputs.specs[it->second].arg,
+          inputs.specs[i].name, inputs.specs[i].arg));
+  }
+
+  std::vector<void *> pointers;
+  pointers.reserve(fn.numArgs);
+  for (const Tensor &t : inputs.leaves)
+    pointers.push_back(t.buffer()->data());
+  std::vector<Tensor> outputs;
+  for (size_t i = 0; i < fn.outputSpecs.size(); ++i) {
+    const LeafSpec &spec = fn.outputSpecs[i];
+    if (fn.outputAlias[i] >= 0) {
+      outputs.push_back(Tensor::fromBuffer(
+          inputs.leaves[fn.outputAlias[i]].buffer(), spec.shape, spec.dtype));
+    } else {
+      Tensor t = Tensor::zeros(spec.shape, spec.dtype);
+      pointers.push_back(t.buffer()->data());
+      outputs.push_back(t);
+    }
+  }
+  // The packed calling convention wants a pointer to each argument value.
+  std::vector<void *> slots;
+  slots.reserve(pointers.size());
+  for (void *&p : pointers)
+    slots.push_back(&p);
+  if (llvm::Error err = fn.executable->invoke(fn.symbol, slots))
+    throw Error(fmt::format("{}: call failed: {}", opts.name,
+                            llvm::toString(std::move(err))));
+  return outputs;
+}
+
+} // namespace bregman::detail

@@ -1,0 +1,413 @@
+//===- Tensor.cpp - Tensors and the shape rules of each primitive ---------===//
+
+#include "bregman/Tensor.h"
+#include "bregman/Trace.h"
+#include "bregman/runtime/Buffer.h"
+
+#include <algorithm>
+#include <cstring>
+#include <fmt/format.h>
+
+namespace bregman {
+
+const char *dtypeName(DType dtype) {
+  switch (dtype) {
+  case DType::F32: return "f32";
+  case DType::F64: return "f64";
+  case DType::I32: return "i32";
+  }
+  return "?";
+}
+
+int64_t dtypeSize(DType dtype) { return dtype == DType::F64 ? 8 : 4; }
+
+std::string shapeString(const Shape &shape) {
+  return fmt::format("[{}]", fmt::join(shape, ", "));
+}
+
+int64_t numElements(const Shape &shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+//===----------------------------------------------------------------------===//
+// Concrete tensors
+//===----------------------------------------------------------------------===//
+
+Tensor Tensor::fromBuffer(std::shared_ptr<runtime::Buffer> buffer,
+                          const Shape &shape, DType dtype) {
+  Tensor t;
+  t.impl_ = std::make_shared<Impl>();
+  t.impl_->shape = shape;
+  t.impl_->dtype = dtype;
+  t.impl_->buffer = std::move(buffer);
+  return t;
+}
+
+Tensor Tensor::traced(Trace *trace, int value, const Shape &shape,
+                      DType dtype) {
+  Tensor t;
+  t.impl_ = std::make_shared<Impl>();
+  t.impl_->shape = shape;
+  t.impl_->dtype = dtype;
+  t.impl_->trace = trace;
+  t.impl_->value = value;
+  return t;
+}
+
+Tensor Tensor::zeros(const Shape &shape, DType dtype) {
+  for (int64_t d : shape)
+    if (d < 0)
+      throw Error("zeros: negative dimension in shape " + shapeString(shape));
+  return fromBuffer(
+      runtime::Buffer::allocate(numElements(shape) * dtypeSize(dtype)), shape,
+      dtype);
+}
+
+template <typename T>
+static Tensor fromValues(const std::vector<T> &values, const Shape &shape,
+                         DType dtype) {
+  if (static_cast<int64_t>(values.size()) != numElements(shape))
+    throw Error(fmt::format("fromVector: {} values do not fill shape {}",
+                            values.size(), shapeString(shape)));
+  Tensor t = Tensor::zeros(shape, dtype);
+  std::memcpy(t.data<T>(), values.data(), values.size() * sizeof(T));
+  return t;
+}
+
+Tensor Tensor::fromVector(const std::vector<float> &v, const Shape &s) {
+  return fromValues(v, s, DType::F32);
+}
+Tensor Tensor::fromVector(const std::vector<double> &v, const Shape &s) {
+  return fromValues(v, s, DType::F64);
+}
+Tensor Tensor::fromVector(const std::vector<int32_t> &v, const Shape &s) {
+  return fromValues(v, s, DType::I32);
+}
+Tensor Tensor::scalar(float value) {
+  return fromVector(std::vector<float>{value}, Shape{});
+}
+
+bool Tensor::isConcrete() const { return impl_ && impl_->buffer; }
+bool Tensor::isTraced() const { return impl_ && impl_->trace; }
+
+const Shape &Tensor::shape() const {
+  if (!impl_)
+    throw Error("shape of an empty tensor");
+  return impl_->shape;
+}
+
+DType Tensor::dtype() const {
+  if (!impl_)
+    throw Error("dtype of an empty tensor");
+  return impl_->dtype;
+}
+
+int64_t Tensor::dim(int64_t axis) const {
+  int64_t r = rank();
+  if (axis < -r || axis >= r)
+    throw Error(fmt::format("axis {} out of range for shape {}", axis,
+                            shapeString(shape())));
+  return shape()[axis < 0 ? axis + r : axis];
+}
+
+const std::shared_ptr<runtime::Buffer> &Tensor::buffer() const {
+  if (!isConcrete())
+    throw Error("the tensor is a tracer inside jit: its values exist only "
+                "when the compiled function runs");
+  return impl_->buffer;
+}
+
+void *Tensor::rawData() const { return buffer()->data(); }
+
+void Tensor::checkElementType(DType expected) const {
+  if (dtype() != expected)
+    throw Error(fmt::format("tensor of {} accessed as {}", dtypeName(dtype()),
+                            dtypeName(expected)));
+}
+
+template <typename T> static DType dtypeOf();
+template <> DType dtypeOf<float>() { return DType::F32; }
+template <> DType dtypeOf<double>() { return DType::F64; }
+template <> DType dtypeOf<int32_t>() { return DType::I32; }
+
+template <typename T> T *Tensor::data() {
+  checkElementType(dtypeOf<T>());
+  return static_cast<T *>(rawData());
+}
+template <typename T> const T *Tensor::data() const {
+  checkElementType(dtypeOf<T>());
+  return static_cast<const T *>(rawData());
+}
+template <typename T> std::vector<T> Tensor::toVector() const {
+  const T *p = data<T>();
+  return std::vector<T>(p, p + numel());
+}
+
+template float *Tensor::data<float>();
+template double *Tensor::data<double>();
+template int32_t *Tensor::data<int32_t>();
+template const float *Tensor::data<float>() const;
+template const double *Tensor::data<double>() const;
+template const int32_t *Tensor::data<int32_t>() const;
+template std::vector<float> Tensor::toVector<float>() const;
+template std::vector<double> Tensor::toVector<double>() const;
+template std::vector<int32_t> Tensor::toVector<int32_t>() const;
+
+double Tensor::item() const {
+  if (numel() != 1)
+    throw Error("item: tensor of shape " + shapeString(shape()) +
+                " has more than one element");
+  switch (dtype()) {
+  case DType::F32: return *data<float>();
+  case DType::F64: return *data<double>();
+  case DType::I32: return *data<int32_t>();
+  }
+  return 0;
+}
+
+//===----------------------------------------------------------------------===//
+// Shape rules
+//===----------------------------------------------------------------------===//
+
+static Tensor single(Prim prim, const std::vector<Tensor> &inputs,
+                     const Shape &shape, DType dtype, NodeAttrs attrs = {}) {
+  return apply(prim, inputs, {{shape, dtype}}, std::move(attrs))[0];
+}
+
+static void requireFloat(const char *op, const Tensor &t) {
+  if (t.dtype() == DType::I32)
+    throw Error(fmt::format("{}: needs a floating-point tensor, got i32{}", op,
+                            shapeString(t.shape())));
+}
+
+static void requireSameDType(const char *op, const Tensor &a, const Tensor &b) {
+  if (a.dtype() != b.dtype())
+    throw Error(fmt::format("{}: element types differ ({}{} vs {}{})", op,
+                            dtypeName(a.dtype()), shapeString(a.shape()),
+                            dtypeName(b.dtype()), shapeString(b.shape())));
+}
+
+/// NumPy broadcasting: shapes aligned right, each pair equal or one of them 1.
+static Shape broadcastShapes(const char *op, const Shape &a, const Shape &b) {
+  size_t rank = std::max(a.size(), b.size());
+  Shape out(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    if (da != db && da != 1 && db != 1)
+      throw Error(fmt::format("{}: shapes {} and {} cannot be broadcast", op,
+                              shapeString(a), shapeString(b)));
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+static Tensor binary(Prim prim, const Tensor &a, const Tensor &b) {
+  requireSameDType(primName(prim), a, b);
+  if (prim != Prim::Equal)
+    requireFloat(primName(prim), a);
+  Shape shape = broadcastShapes(primName(prim), a.shape(), b.shape());
+  DType dtype = prim == Prim::Equal ? DType::F32 : a.dtype();
+  return single(prim, {a, b}, shape, dtype);
+}
+
+static Tensor unary(Prim prim, const Tensor &x) {
+  requireFloat(primName(prim), x);
+  return single(prim, {x}, x.shape(), x.dtype());
+}
+
+Tensor matmul(const Tensor &a, const Tensor &b, bool ta, bool tb) {
+  requireSameDType("matmul", a, b);
+  requireFloat("matmul", a);
+  if (a.rank() != 2 || b.rank() != 2)
+    throw Error(fmt::format("matmul: operands must be 2-D, got {} and {}",
+                            shapeString(a.shape()), shapeString(b.shape())));
+  int64_t m = ta ? a.dim(1) : a.dim(0), ka = ta ? a.dim(0) : a.dim(1);
+  int64_t kb = tb ? b.dim(1) : b.dim(0), n = tb ? b.dim(0) : b.dim(1);
+  if (ka != kb)
+    throw Error(fmt::format(
+        "matmul: inner dimensions differ: {}{} · {}{} ({} vs {})",
+        shapeString(a.shape()), ta ? "ᵀ" : "", shapeString(b.shape()),
+        tb ? "ᵀ" : "", ka, kb));
+  NodeAttrs attrs;
+  attrs.transposeA = ta;
+  attrs.transposeB = tb;
+  return single(Prim::MatMul, {a, b}, {m, n}, a.dtype(), attrs);
+}
+
+Tensor full(const Shape &shape, double value, DType dtype) {
+  NodeAttrs attrs;
+  attrs.value = value;
+  return single(Prim::Constant, {}, shape, dtype, attrs);
+}
+
+static Tensor scalarLike(const Tensor &t, double value) {
+  return full({}, value, t.dtype());
+}
+
+Tensor operator+(const Tensor &a, const Tensor &b) { return binary(Prim::Add, a, b); }
+Tensor operator-(const Tensor &a, const Tensor &b) { return binary(Prim::Sub, a, b); }
+Tensor operator*(const Tensor &a, const Tensor &b) { return binary(Prim::Mul, a, b); }
+Tensor operator/(const Tensor &a, const Tensor &b) { return binary(Prim::Div, a, b); }
+Tensor operator+(const Tensor &a, double b) { return a + scalarLike(a, b); }
+Tensor operator-(const Tensor &a, double b) { return a - scalarLike(a, b); }
+Tensor operator*(const Tensor &a, double b) { return a * scalarLike(a, b); }
+Tensor operator/(const Tensor &a, double b) { return a / scalarLike(a, b); }
+Tensor operator*(double a, const Tensor &b) { return scalarLike(b, a) * b; }
+Tensor operator-(const Tensor &a) { return unary(Prim::Neg, a); }
+Tensor maximum(const Tensor &a, const Tensor &b) { return binary(Prim::Maximum, a, b); }
+Tensor exp(const Tensor &x) { return unary(Prim::Exp, x); }
+Tensor log(const Tensor &x) { return unary(Prim::Log, x); }
+Tensor relu(const Tensor &x) { return unary(Prim::Relu, x); }
+
+Tensor reluGrad(const Tensor &x, const Tensor &g) {
+  requireSameDType("relu_grad", x, g);
+  if (x.shape() != g.shape())
+    throw Error(fmt::format("relu_grad: shapes differ ({} vs {})",
+                            shapeString(x.shape()), shapeString(g.shape())));
+  return single(Prim::ReluGrad, {x, g}, x.shape(), x.dtype());
+}
+
+/// Normalizes, sorts and de-duplicates axes against `rank`.
+static std::vector<int64_t> normalizeAxes(const char *op,
+                                          std::vector<int64_t> axes,
+                                          int64_t rank) {
+  for (int64_t &a : axes) {
+    if (a < -rank || a >= rank)
+      throw Error(fmt::format("{}: axis {} out of range for rank {}", op, a, rank));
+    if (a < 0)
+      a += rank;
+  }
+  std::sort(axes.begin(), axes.end());
+  axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
+  return axes;
+}
+
+static Tensor reduce(Prim prim, const Tensor &x, std::vector<int64_t> axes,
+                     bool keepDims) {
+  requireFloat(primName(prim), x);
+  axes = normalizeAxes(primName(prim), axes, x.rank());
+  Shape reduced, kept;
+  for (int64_t i = 0; i < x.rank(); ++i) {
+    bool isReduced = std::binary_search(axes.begin(), axes.end(), i);
+    if (!isReduced)
+      reduced.push_back(x.shape()[i]);
+    kept.push_back(isReduced ? 1 : x.shape()[i]);
+  }
+  if (axes.empty())
+    return x;
+  NodeAttrs attrs;
+  attrs.axes = axes;
+  Tensor r = single(prim, {x}, reduced, x.dtype(), attrs);
+  return keepDims ? reshape(r, kept) : r;
+}
+
+Tensor sum(const Tensor &x, std::vector<int64_t> axes, bool keepDims) {
+  return reduce(Prim::ReduceSum, x, std::move(axes), keepDims);
+}
+Tensor sum(const Tensor &x) {
+  std::vector<int64_t> all(x.rank());
+  for (int64_t i = 0; i < x.rank(); ++i)
+    all[i] = i;
+  return sum(x, all);
+}
+Tensor max(const Tensor &x, std::vector<int64_t> axes, bool keepDims) {
+  return reduce(Prim::ReduceMax, x, std::move(axes), keepDims);
+}
+Tensor mean(const Tensor &x, std::vector<int64_t> axes, bool keepDims) {
+  axes = normalizeAxes("mean", axes, x.rank());
+  int64_t count = 1;
+  for (int64_t a : axes)
+    count *= x.shape()[a];
+  return sum(x, axes, keepDims) * (1.0 / static_cast<double>(count));
+}
+Tensor mean(const Tensor &x) { return sum(x) * (1.0 / static_cast<double>(x.numel())); }
+
+Tensor broadcastTo(const Tensor &x, const Shape &shape) {
+  if (x.shape() == shape)
+    return x;
+  Shape out = broadcastShapes("broadcast", x.shape(), shape);
+  if (out != shape)
+    throw Error(fmt::format("broadcast: {} does not broadcast to {}",
+                            shapeString(x.shape()), shapeString(shape)));
+  return single(Prim::Broadcast, {x}, shape, x.dtype());
+}
+
+Tensor sumTo(const Tensor &x, const Shape &shape) {
+  if (x.shape() == shape)
+    return x;
+  int64_t lead = x.rank() - static_cast<int64_t>(shape.size());
+  if (lead < 0)
+    throw Error(fmt::format("sum_to: {} has lower rank than {}",
+                            shapeString(x.shape()), shapeString(shape)));
+  std::vector<int64_t> axes;
+  for (int64_t i = 0; i < x.rank(); ++i)
+    if (i < lead || (shape[i - lead] == 1 && x.shape()[i] != 1))
+      axes.push_back(i);
+  Tensor r = sum(x, axes);
+  return r.shape() == shape ? r : reshape(r, shape);
+}
+
+Tensor reshape(const Tensor &x, const Shape &shape) {
+  if (numElements(shape) != x.numel())
+    throw Error(fmt::format("reshape: {} ({} elements) cannot become {}",
+                            shapeString(x.shape()), x.numel(),
+                            shapeString(shape)));
+  if (shape == x.shape())
+    return x;
+  return single(Prim::Reshape, {x}, shape, x.dtype());
+}
+
+Tensor stopGradient(const Tensor &x) {
+  return single(Prim::StopGradient, {x}, x.shape(), x.dtype());
+}
+
+Tensor logSoftmax(const Tensor &x, int64_t axis) {
+  // Shift by the (constant) maximum for stability; the gradient of the shift
+  // cancels exactly, so it is cut from the graph as JAX does.
+  Tensor shifted = x - stopGradient(max(x, {axis}, /*keepDims=*/true));
+  return shifted - log(sum(exp(shifted), {axis}, /*keepDims=*/true));
+}
+
+Tensor oneHot(const Tensor &labels, int64_t classes, DType dtype) {
+  if (labels.dtype() != DType::I32 || labels.rank() != 1)
+    throw Error(fmt::format("one_hot: labels must be i32 of rank 1, got {}{}",
+                            dtypeName(labels.dtype()),
+                            shapeString(labels.shape())));
+  NodeAttrs attrs;
+  attrs.classes = classes;
+  return single(Prim::OneHot, {labels}, {labels.dim(0), classes}, dtype, attrs);
+}
+
+Tensor crossEntropy(const Tensor &logits, const Tensor &labels) {
+  if (logits.rank() != 2 || labels.rank() != 1 ||
+      logits.dim(0) != labels.dim(0))
+    throw Error(fmt::format("cross_entropy: logits [N, C] and labels [N] "
+                            "expected, got {} and {}",
+                            shapeString(logits.shape()),
+                            shapeString(labels.shape())));
+  Tensor picked = sum(oneHot(labels, logits.dim(1), logits.dtype()) *
+                          logSoftmax(logits, 1),
+                      {1});
+  return -mean(picked);
+}
+
+Tensor argmax(const Tensor &x) {
+  requireFloat("argmax", x);
+  if (x.rank() < 1)
+    throw Error("argmax: needs rank >= 1");
+  Shape shape(x.shape().begin(), x.shape().end() - 1);
+  return single(Prim::ArgMax, {x}, shape, DType::I32);
+}
+
+Tensor equal(const Tensor &a, const Tensor &b) { return binary(Prim::Equal, a, b); }
+
+Tensor countCorrect(const Tensor &logits, const Tensor &labels) {
+  Tensor hits = equal(argmax(logits), labels);
+  return sum(hits);
+}
+
+} // namespace bregman

@@ -1,0 +1,131 @@
+//===- Trace.cpp - The recorded program -----------------------------------===//
+
+#include "bregman/Trace.h"
+
+#include <fmt/format.h>
+
+namespace bregman {
+
+static thread_local std::vector<Trace *> traceStack;
+
+const char *primName(Prim prim) {
+  switch (prim) {
+  case Prim::Input: return "input";
+  case Prim::Constant: return "constant";
+  case Prim::MatMul: return "matmul";
+  case Prim::Add: return "add";
+  case Prim::Sub: return "sub";
+  case Prim::Mul: return "mul";
+  case Prim::Div: return "div";
+  case Prim::Maximum: return "maximum";
+  case Prim::Neg: return "neg";
+  case Prim::Exp: return "exp";
+  case Prim::Log: return "log";
+  case Prim::Relu: return "relu";
+  case Prim::ReluGrad: return "relu_grad";
+  case Prim::ReduceSum: return "reduce_sum";
+  case Prim::ReduceMax: return "reduce_max";
+  case Prim::Broadcast: return "broadcast";
+  case Prim::Reshape: return "reshape";
+  case Prim::StopGradient: return "stop_gradient";
+  case Prim::OneHot: return "one_hot";
+  case Prim::ArgMax: return "argmax";
+  case Prim::Equal: return "equal";
+  case Prim::LinBregUpdate: return "linbreg_update";
+  case Prim::Prox: return "prox";
+  case Prim::SubgradientInit: return "subgradient_init";
+  }
+  return "?";
+}
+
+const char *regularizerName(Regularizer reg) {
+  switch (reg) {
+  case Regularizer::None: return "none";
+  case Regularizer::L1: return "l1";
+  }
+  return "?";
+}
+
+int Trace::addNode(Prim prim, std::vector<int> inputs,
+                   const std::vector<std::pair<Shape, DType>> &results,
+                   NodeAttrs attrs) {
+  int index = static_cast<int>(nodes_.size());
+  Node node{prim, std::move(inputs), {}, std::move(attrs)};
+  for (const auto &[shape, dtype] : results) {
+    node.outputs.push_back(static_cast<int>(values_.size()));
+    values_.push_back({shape, dtype, index});
+  }
+  nodes_.push_back(std::move(node));
+  return index;
+}
+
+Tensor Trace::addInput(const Shape &shape, DType dtype,
+                       const std::string &name) {
+  NodeAttrs attrs;
+  attrs.name = name;
+  int node = addNode(Prim::Input, {}, {{shape, dtype}}, attrs);
+  int value = nodes_[node].outputs[0];
+  inputs_.push_back(value);
+  return tensor(value);
+}
+
+Tensor Trace::tensor(int value) const {
+  const ValueInfo &info = values_.at(value);
+  return Tensor::traced(const_cast<Trace *>(this), value, info.shape,
+                        info.dtype);
+}
+
+std::string Trace::str() const {
+  std::string out;
+  for (const Node &node : nodes_) {
+    std::string lhs, rhs;
+    for (int v : node.outputs)
+      lhs += fmt::format("{}%{}: {}{}", lhs.empty() ? "" : ", ", v,
+                         dtypeName(values_[v].dtype),
+                         shapeString(values_[v].shape));
+    for (int v : node.inputs)
+      rhs += fmt::format("{}%{}", rhs.empty() ? "" : ", ", v);
+    out += fmt::format("  {} = {}({}){}\n", lhs, primName(node.prim), rhs,
+                       node.attrs.name.empty() ? "" : " \"" + node.attrs.name + "\"");
+  }
+  return out;
+}
+
+Trace *Trace::current() {
+  return traceStack.empty() ? nullptr : traceStack.back();
+}
+
+TraceScope::TraceScope(Trace &trace) { traceStack.push_back(&trace); }
+TraceScope::~TraceScope() { traceStack.pop_back(); }
+
+std::vector<Tensor> apply(Prim prim, const std::vector<Tensor> &inputs,
+                          const std::vector<std::pair<Shape, DType>> &results,
+                          NodeAttrs attrs) {
+  Trace *trace = Trace::current();
+  std::vector<int> ids;
+  for (const Tensor &t : inputs) {
+    if (!t.defined())
+      throw Error(fmt::format("{}: operand is an empty tensor", primName(prim)));
+    if (!trace || t.isConcrete())
+      throw Error(fmt::format(
+          "{}: operands are concrete tensors outside a traced function; run "
+          "the computation inside bregman::jit (pass the tensors as arguments)",
+          primName(prim)));
+    if (t.trace() != trace)
+      throw Error(fmt::format("{}: operand belongs to another trace (a tracer "
+                              "escaped from the function that made it)",
+                              primName(prim)));
+    ids.push_back(t.value());
+  }
+  if (!trace)
+    throw Error(fmt::format("{}: called outside a traced function; run it "
+                            "inside bregman::jit",
+                            primName(prim)));
+  int node = trace->addNode(prim, std::move(ids), results, std::move(attrs));
+  std::vector<Tensor> out;
+  for (int v : trace->nodes()[node].outputs)
+    out.push_back(trace->tensor(v));
+  return out;
+}
+
+} // namespace bregman
