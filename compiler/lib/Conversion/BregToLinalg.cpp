@@ -81,6 +81,13 @@ buildElementwiseGeneric(OpBuilder &b, Location loc, RankedTensorType type,
                                    iterators, body);
 }
 
+/// A tensor.empty shaped like `like`, dynamic dimensions included.
+static Value emptyLike(OpBuilder &b, Location loc, Value like) {
+  auto type = llvm::cast<RankedTensorType>(like.getType());
+  return tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, like),
+                                 type.getElementType());
+}
+
 namespace {
 
 struct ProxLowering : OpRewritePattern<ProxOp> {
@@ -89,8 +96,7 @@ struct ProxLowering : OpRewritePattern<ProxOp> {
                                 PatternRewriter &rewriter) const override {
     auto type = llvm::cast<RankedTensorType>(op.getType());
     Location loc = op.getLoc();
-    Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
-                                         type.getElementType());
+    Value init = emptyLike(rewriter, loc, op.getX());
     RegularizerAttrInterface reg = op.getReg();
     auto generic = buildElementwiseGeneric(
         rewriter, loc, type, {op.getX()}, {op.getScale(), op.getLambda()},
@@ -111,8 +117,7 @@ struct SubgradientInitLowering : OpRewritePattern<SubgradientInitOp> {
                                 PatternRewriter &rewriter) const override {
     auto type = llvm::cast<RankedTensorType>(op.getType());
     Location loc = op.getLoc();
-    Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(),
-                                         type.getElementType());
+    Value init = emptyLike(rewriter, loc, op.getTheta());
     RegularizerAttrInterface reg = op.getReg();
     auto generic = buildElementwiseGeneric(
         rewriter, loc, type, {op.getTheta()}, {op.getDelta(), op.getLambda()},

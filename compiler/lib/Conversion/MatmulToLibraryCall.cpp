@@ -57,6 +57,30 @@ static linalg::FillOp precedingZeroFill(Operation *op, Value out) {
   return value && value.getValue().isZero() ? fill : nullptr;
 }
 
+/// The declaration of the GEMM symbol in the module enclosing `op` (nested
+/// modules get their own), created on first use. Fails with a diagnostic if
+/// the symbol exists with another type.
+static func::FuncOp getOrDeclareSgemm(Operation *op, OpBuilder &builder) {
+  auto module = op->getParentOfType<ModuleOp>();
+  Type i32 = builder.getI32Type(), idx = builder.getIndexType();
+  FunctionType type = builder.getFunctionType(
+      {i32, i32, idx, idx, idx, builder.getF32Type(), idx, idx, idx}, {});
+  if (auto existing = module.lookupSymbol<func::FuncOp>(kSgemmSymbol)) {
+    if (existing.getFunctionType() != type) {
+      existing.emitError("'") << kSgemmSymbol << "' is declared as "
+                              << existing.getFunctionType()
+                              << " but the GEMM library call needs " << type;
+      return nullptr;
+    }
+    return existing;
+  }
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(module.getBody());
+  auto callee = func::FuncOp::create(builder, module.getLoc(), kSgemmSymbol, type);
+  callee.setPrivate();
+  return callee;
+}
+
 namespace {
 struct BregMatmulToLibraryCallPass
     : breg::impl::BregMatmulToLibraryCallBase<BregMatmulToLibraryCallPass> {
@@ -65,7 +89,6 @@ struct BregMatmulToLibraryCallPass
     OpBuilder builder(module.getContext());
     SmallVector<linalg::MatmulOp> matmuls;
     module.walk([&](linalg::MatmulOp op) { matmuls.push_back(op); });
-    func::FuncOp callee;
     for (linalg::MatmulOp op : matmuls) {
       if (!op.hasPureBufferSemantics())
         continue;
@@ -86,18 +109,9 @@ struct BregMatmulToLibraryCallPass
       int64_t m = cType.getDimSize(0), n = cType.getDimSize(1);
       int64_t k = aType.getDimSize(*transA ? 0 : 1);
 
-      if (!callee) {
-        builder.setInsertionPointToStart(module.getBody());
-        Type i32 = builder.getI32Type(), idx = builder.getIndexType();
-        auto fnType = builder.getFunctionType(
-            {i32, i32, idx, idx, idx, builder.getF32Type(), idx, idx, idx}, {});
-        callee = module.lookupSymbol<func::FuncOp>(kSgemmSymbol);
-        if (!callee) {
-          callee = func::FuncOp::create(builder, module.getLoc(), kSgemmSymbol,
-                                        fnType);
-          callee.setPrivate();
-        }
-      }
+      func::FuncOp callee = getOrDeclareSgemm(op, builder);
+      if (!callee)
+        return signalPassFailure();
 
       builder.setInsertionPoint(op);
       Location loc = op.getLoc();

@@ -1,0 +1,285 @@
+//===- Train.cpp - The training program of `bregman train` ----------------===//
+
+#include "bregman/models/Train.h"
+
+#include "bregman/bregman.h"
+#include "bregman/data/Dataset.h"
+
+#include <chrono>
+#include <cmath>
+#include <fmt/format.h>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <unistd.h>
+
+namespace bregman::models {
+
+static bool endsWith(const std::string &s, const std::string &suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+double netDensity(const Params &params) {
+  int64_t nonZero = 0, total = 0;
+  for (const auto &[name, t] : params) {
+    if (!endsWith(name, ".weight"))
+      continue;
+    const float *p = t.data<float>();
+    for (int64_t i = 0; i < t.numel(); ++i)
+      nonZero += p[i] != 0.0f;
+    total += t.numel();
+  }
+  return total ? static_cast<double>(nonZero) / total : 0.0;
+}
+
+std::vector<double> nodeDensities(const Params &params) {
+  std::vector<double> out;
+  for (const auto &[name, t] : params) {
+    if (!endsWith(name, ".weight") || t.rank() != 2)
+      continue;
+    const float *p = t.data<float>();
+    int64_t rows = t.dim(0), cols = t.dim(1), alive = 0;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c)
+        if (p[r * cols + c] != 0.0f) {
+          ++alive;
+          break;
+        }
+    out.push_back(rows ? static_cast<double>(alive) / rows : 0.0);
+  }
+  return out;
+}
+
+namespace {
+
+/// A one-line progress bar on stderr, drawn only on a terminal.
+class ProgressBar {
+public:
+  ProgressBar(bool enabled, int epoch, int epochs, int64_t total)
+      : enabled(enabled && isatty(STDERR_FILENO)), epoch(epoch),
+        epochs(epochs), total(total) {}
+  void update(int64_t done, double loss) {
+    if (!enabled || (done % 8 != 0 && done != total))
+      return;
+    const int width = 30;
+    int filled = total ? static_cast<int>(width * done / total) : width;
+    fmt::print(stderr, "\r  epoch {}/{} [{}{}] {}/{} loss {:.4f} ", epoch,
+               epochs, std::string(filled, '='),
+               std::string(width - filled, ' '), done, total, loss);
+    std::fflush(stderr);
+  }
+  ~ProgressBar() {
+    if (enabled)
+      fmt::print(stderr, "\r{}\r", std::string(80, ' '));
+  }
+
+private:
+  bool enabled;
+  int epoch, epochs;
+  int64_t total;
+};
+
+/// Hands out batches in host tensors that are reused across steps: one
+/// pair per batch shape (the last, partial batch has its own shape and so its
+/// own compiled function).
+class BatchFeeder {
+public:
+  BatchFeeder(data::Batcher &batcher, int64_t batchSize, int64_t features)
+      : batcher(batcher), batchSize(batchSize), features(features) {}
+
+  /// The next batch, or nullptr at the end of the epoch.
+  const std::pair<Tensor, Tensor> *next() {
+    auto &full = tensorsFor(batchSize);
+    int64_t n = batcher.nextInto(full.first.data<float>(),
+                                 full.second.data<int32_t>());
+    if (n == 0)
+      return nullptr;
+    if (n == batchSize)
+      return &full;
+    auto &part = tensorsFor(n);
+    std::copy(full.first.data<float>(), full.first.data<float>() + n * features,
+              part.first.data<float>());
+    std::copy(full.second.data<int32_t>(), full.second.data<int32_t>() + n,
+              part.second.data<int32_t>());
+    return &part;
+  }
+
+private:
+  std::pair<Tensor, Tensor> &tensorsFor(int64_t n) {
+    auto &entry = byShape[n];
+    if (!entry.first.defined())
+      entry = {Tensor::zeros({n, features}), Tensor::zeros({n}, DType::I32)};
+    return entry;
+  }
+  data::Batcher &batcher;
+  int64_t batchSize, features;
+  std::map<int64_t, std::pair<Tensor, Tensor>> byShape;
+};
+
+} // namespace
+
+TrainResult train(const TrainConfig &config, std::ostream &log) {
+  if (config.model != "mlp")
+    throw Error(fmt::format("train: model '{}' is not available (available: "
+                            "mlp)",
+                            config.model));
+  if (config.optimizer != "linbreg")
+    throw Error(fmt::format("train: optimizer '{}' is not available "
+                            "(available: linbreg)",
+                            config.optimizer));
+  if (config.epochs < 1 || config.batchSize < 1 || config.evalBatchSize < 1)
+    throw Error("train: epochs and batch sizes must be at least 1");
+
+  std::ofstream report;
+  if (!config.reportPath.empty()) {
+    report.open(config.reportPath, std::ios::out | std::ios::trunc);
+    if (!report)
+      throw Error(fmt::format("train: cannot write the report '{}'",
+                              config.reportPath));
+  }
+
+  auto splits = data::loadMnistLike(config.dataDir,
+                                    data::Normalization{config.mean, config.std},
+                                    config.seed, config.valFraction,
+                                    config.trainLimit);
+  const int64_t features = splits.train.features();
+  log << fmt::format("data: {} train, {} validation, {} test images of {}x{} "
+                     "from {}\n",
+                     splits.train.count, splits.val.count, splits.test.count,
+                     splits.train.rows, splits.train.cols, config.dataDir);
+
+  std::vector<int64_t> sizes = {features};
+  sizes.insert(sizes.end(), config.hidden.begin(), config.hidden.end());
+  sizes.push_back(10);
+  nn::MLP model(sizes);
+  Params params = model.init(
+      config.seed, nn::SparseInit{config.initP, config.initR,
+                                  config.initBiasScale});
+  optim::LinBreg opt({
+      {"weights", optim::weights(), Regularizer::L1, config.lr, config.delta,
+       config.lambda, config.momentum},
+      {"biases", optim::biases(), Regularizer::None, config.lr, config.delta,
+       0.0f, config.momentum},
+  });
+  Params state = opt.init(params);
+  log << fmt::format("model: mlp {} ({} parameters), LinBreg lr {} delta {} "
+                     "lambda {} momentum {}, initial density {:.4f}\n",
+                     fmt::join(sizes, "-"), params.numel(), config.lr,
+                     config.delta, config.lambda, config.momentum,
+                     netDensity(params));
+
+  // The training step: forward, backward and every update in one call;
+  // params and state are donated, so they are updated in place.
+  auto step = jit(
+      [&](const Params &p, const Params &s, const Tensor &x, const Tensor &y) {
+        auto [loss, logits, grads] = valueAndGrad([&](const Params &q) {
+          Tensor out = model(q, x);
+          return std::make_pair(crossEntropy(out, y), out);
+        })(p);
+        auto [p2, s2] = opt.update(p, s, grads);
+        return std::make_tuple(p2, s2, loss, countCorrect(logits, y));
+      },
+      JitOptions{{0, 1}, "train_step"});
+  auto evaluate = jit(
+      [&](const Params &p, const Tensor &x, const Tensor &y) {
+        return countCorrect(model(p, x), y);
+      },
+      JitOptions{{}, "evaluate"});
+
+  auto accuracy = [&](const data::Dataset &ds) {
+    if (ds.count == 0)
+      return 0.0;
+    data::Batcher batcher(ds, config.evalBatchSize, /*shuffle=*/false, 0);
+    BatchFeeder feeder(batcher, config.evalBatchSize, features);
+    double correct = 0;
+    while (const auto *batch = feeder.next())
+      correct += evaluate(params, batch->first, batch->second).item();
+    return correct / static_cast<double>(ds.count);
+  };
+
+  TrainResult result;
+  data::Batcher batcher(splits.train, config.batchSize, /*shuffle=*/true,
+                        config.seed);
+  BatchFeeder feeder(batcher, config.batchSize, features);
+  double bestVal = -1;
+  for (int epoch = 1; epoch <= config.epochs; ++epoch) {
+    auto start = std::chrono::steady_clock::now();
+    batcher.startEpoch(epoch);
+    ProgressBar bar(config.progress, epoch, config.epochs,
+                    batcher.batchesPerEpoch());
+    double lossSum = 0, correct = 0;
+    int64_t seen = 0, batches = 0;
+    while (const auto *batch = feeder.next()) {
+      int64_t n = batch->first.dim(0);
+      auto [p2, s2, loss, hits] = step(params, state, batch->first, batch->second);
+      params = p2;
+      state = s2;
+      double l = loss.item();
+      if (!std::isfinite(l))
+        throw Error(fmt::format("train: the loss became {} at epoch {}, batch "
+                                "{}; lower the learning rate",
+                                l, epoch, batches + 1));
+      lossSum += l * n;
+      correct += hits.item();
+      seen += n;
+      ++batches;
+      bar.update(batches, lossSum / seen);
+    }
+    EpochMetrics m;
+    m.epoch = epoch;
+    m.trainLoss = lossSum / seen;
+    m.trainAcc = correct / seen;
+    m.valAcc = accuracy(splits.val);
+    m.testAcc = accuracy(splits.test);
+    m.netDensity = netDensity(params);
+    m.nodeDensity = nodeDensities(params);
+    m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                              start)
+                    .count();
+    if (m.valAcc > bestVal) {
+      bestVal = m.valAcc;
+      result.bestEpoch = epoch;
+      result.bestTestAcc = m.testAcc;
+    }
+    std::vector<std::string> nodes;
+    for (double d : m.nodeDensity)
+      nodes.push_back(fmt::format("{:.3f}", d));
+    log << fmt::format("epoch {:>3}/{}  train loss {:.4f} acc {:.2f}%  val "
+                       "{:.2f}%  test {:.2f}%  density {:.4f}  nodes [{}]  "
+                       "{:.1f}s\n",
+                       epoch, config.epochs, m.trainLoss, 100 * m.trainAcc,
+                       100 * m.valAcc, 100 * m.testAcc, m.netDensity,
+                       fmt::join(nodes, " "), m.seconds);
+    log.flush();
+    if (report) {
+      nlohmann::json line = {{"epoch", m.epoch},
+                             {"train_loss", m.trainLoss},
+                             {"train_acc", m.trainAcc},
+                             {"val_acc", m.valAcc},
+                             {"test_acc", m.testAcc},
+                             {"net_density", m.netDensity},
+                             {"node_density", m.nodeDensity},
+                             {"seconds", m.seconds},
+                             {"lr", opt.hyper(state, "weights", "lr")},
+                             {"lambda", opt.hyper(state, "weights", "lambda")}};
+      report << line.dump() << "\n";
+      report.flush();
+    }
+    result.epochs.push_back(m);
+  }
+  result.compileSeconds = 0;
+  result.stepCompilations = step.compileCount();
+  result.params = params;
+  log << fmt::format("best validation accuracy {:.2f}% at epoch {}: test "
+                     "accuracy {:.2f}%, density {:.4f}; {} step "
+                     "compilation(s), {:.2f}s compiling\n",
+                     100 * bestVal, result.bestEpoch, 100 * result.bestTestAcc,
+                     result.epochs[result.bestEpoch - 1].netDensity,
+                     step.compileCount(),
+                     step.compileSeconds() + evaluate.compileSeconds());
+  result.compileSeconds = step.compileSeconds() + evaluate.compileSeconds();
+  return result;
+}
+
+} // namespace bregman::models

@@ -1,0 +1,155 @@
+//===- bregman.cpp - The bregman command line -----------------------------===//
+//
+// `bregman train`: trains a sparse network with Bregman iterations.
+//
+//===----------------------------------------------------------------------===//
+
+#include "bregman/Error.h"
+#include "bregman/data/Idx.h"
+#include "bregman/models/Train.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <iostream>
+#include <sstream>
+
+using namespace bregman;
+
+static std::vector<int64_t> parseSizes(const std::string &text) {
+  std::vector<int64_t> sizes;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    try {
+      size_t used = 0;
+      long long v = std::stoll(item, &used);
+      if (used != item.size() || v <= 0)
+        throw std::invalid_argument(item);
+      sizes.push_back(v);
+    } catch (const std::exception &) {
+      throw CLI::ValidationError(
+          "--hidden", fmt::format("'{}' is not a positive layer width", item));
+    }
+  }
+  return sizes;
+}
+
+int main(int argc, char **argv) {
+  CLI::App app{"bregman: sparse neural networks trained with Bregman "
+               "iterations, compiled through MLIR"};
+  app.require_subcommand(1);
+
+  models::TrainConfig config;
+  CLI::App *train = app.add_subcommand(
+      "train", "Train a model with LinBreg and report accuracy and density "
+               "per epoch (defaults: the reference MLP on Fashion-MNIST)");
+  std::string hidden = "200,80";
+  std::string dataset = "fashion-mnist";
+  std::string dataDir;
+  double mean = std::nan(""), stddev = std::nan("");
+  bool noProgress = false;
+  train->add_option("--model", config.model, "Model")
+      ->check(CLI::IsMember({"mlp"}))
+      ->capture_default_str();
+  train->add_option("--hidden", hidden,
+                    "Hidden layer widths of the MLP, comma separated")
+      ->capture_default_str();
+  train->add_option("--optimizer", config.optimizer, "Optimizer")
+      ->check(CLI::IsMember({"linbreg"}))
+      ->capture_default_str();
+  train->add_option("--dataset", dataset, "Data set (sets the normalization)")
+      ->check(CLI::IsMember({"fashion-mnist", "mnist"}))
+      ->capture_default_str();
+  train->add_option("--data", dataDir,
+                    "Directory with the IDX files (train-images-idx3-ubyte"
+                    "[.gz], ...); default for fashion-mnist: "
+                    "/usr/share/datasets/fashion-mnist");
+  train->add_option("--mean", mean, "Normalization mean (default: the data "
+                                    "set's, 0.5 / 0.1307)");
+  train->add_option("--std", stddev, "Normalization std (default: the data "
+                                     "set's, 0.5 / 0.3081)")
+      ->check(CLI::PositiveNumber);
+  train->add_option("--lr", config.lr, "Learning rate τ")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  train->add_option("--delta", config.delta, "Elastic-net scale δ")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  train->add_option("--lambda", config.lambda,
+                    "l1 strength λ on the weights (biases: none)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  train->add_option("--momentum", config.momentum, "Momentum β in [0, 1)")
+      ->check(CLI::Range(0.0f, 0.999999f))
+      ->capture_default_str();
+  train->add_option("--epochs", config.epochs, "Epochs")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  train->add_option("--batch-size", config.batchSize, "Mini-batch size")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  train->add_option("--eval-batch-size", config.evalBatchSize,
+                    "Batch size for validation and test")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  train->add_option("--seed", config.seed,
+                    "Seed of initialization, split and shuffling")
+      ->capture_default_str();
+  train->add_option("--init-p", config.initP,
+                    "Sparse init: probability of a non-zero weight")
+      ->check(CLI::Range(1e-9, 1.0))
+      ->capture_default_str();
+  train->add_option("--init-r", config.initR,
+                    "Sparse init: scale r of the non-zero weights")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  train->add_option("--train-limit", config.trainLimit,
+                    "Use only the first N training images (before the split)");
+  train->add_option("--report", config.reportPath,
+                    "Write one JSON object per epoch to this file");
+  train->add_flag("--no-progress", noProgress, "Do not draw the progress bar");
+
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    config.hidden = parseSizes(hidden);
+  } catch (const CLI::Error &e) {
+    return app.exit(e);
+  }
+  config.dataset = dataset;
+  if (dataset == "fashion-mnist") {
+    config.mean = 0.5;
+    config.std = 0.5;
+    config.dataDir = "/usr/share/datasets/fashion-mnist";
+  } else {
+    config.mean = 0.1307;
+    config.std = 0.3081;
+    config.dataDir.clear();
+  }
+  if (!dataDir.empty())
+    config.dataDir = dataDir;
+  if (config.dataDir.empty()) {
+    std::cerr << "error: --data DIR is required for --dataset " << dataset
+              << "\n";
+    return 2;
+  }
+  if (!std::isnan(mean))
+    config.mean = mean;
+  if (!std::isnan(stddev))
+    config.std = stddev;
+  config.progress = !noProgress;
+
+  try {
+    models::train(config, std::cout);
+  } catch (const Error &e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  } catch (const data::DataError &e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::invalid_argument &e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

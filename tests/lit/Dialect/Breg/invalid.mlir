@@ -1,0 +1,166 @@
+// One case per verifier rule of the breg ops; the messages are pinned.
+// RUN: bregman-opt %s -split-input-file -verify-diagnostics
+
+// Parameter tensors must hold f32.
+func.func @prox_f64_tensor(%x: tensor<4xf64>, %s: f32, %l: f32) -> tensor<4xf64> {
+  // expected-error @+1 {{'breg.prox' op operand #0 must be ranked tensor of 32-bit float values, but got 'tensor<4xf64>'}}
+  %y = breg.prox #breg.l1 %x, %s, %l : tensor<4xf64>
+  return %y : tensor<4xf64>
+}
+
+// -----
+
+func.func @linbreg_f64_tensor(%t: tensor<4xf64>, %lr: f32) {
+  // expected-error @+1 {{'breg.linbreg_update' op operand #0 must be ranked tensor of 32-bit float values, but got 'tensor<4xf64>'}}
+  %t1, %v1 = breg.linbreg_update #breg.l1 %t, %t, %t lr(%lr) delta(%lr) lambda(%lr) : tensor<4xf64>
+  return
+}
+
+// -----
+
+// ... and they must be ranked tensors, not buffers.
+func.func @prox_memref(%x: memref<4xf32>, %s: f32) {
+  // expected-error @+1 {{'breg.prox' op operand #0 must be ranked tensor of 32-bit float values, but got 'memref<4xf32>'}}
+  %y = "breg.prox"(%x, %s, %s) <{reg = #breg.l1}> : (memref<4xf32>, f32, f32) -> memref<4xf32>
+  return
+}
+
+// -----
+
+// Hyper-parameters are f32 scalars (only the generic form can spell another type).
+func.func @prox_scalar_f64(%x: tensor<4xf32>, %s: f64, %l: f32) {
+  // expected-error @+1 {{'breg.prox' op operand #1 must be 32-bit float, but got 'f64'}}
+  %y = "breg.prox"(%x, %s, %l) <{reg = #breg.l1}> : (tensor<4xf32>, f64, f32) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @subgradient_init_scalar_f16(%t: tensor<4xf32>, %d: f32, %l: f16) {
+  // expected-error @+1 {{'breg.subgradient_init' op operand #2 must be 32-bit float, but got 'f16'}}
+  %v = "breg.subgradient_init"(%t, %d, %l) <{reg = #breg.l1}> : (tensor<4xf32>, f32, f16) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @linbreg_beta_f64(%t: tensor<4xf32>, %lr: f32, %b: f64) {
+  // expected-error @+1 {{'breg.linbreg_update' op operand #7 must be 32-bit float, but got 'f64'}}
+  %r:3 = "breg.linbreg_update"(%t, %t, %t, %lr, %lr, %lr, %t, %b) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1, 1>, reg = #breg.l1}> : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, f32, f32, f32, tensor<4xf32>, f64) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+// θ, v and g share one type (AllTypesMatch).
+func.func @linbreg_v_shape(%t: tensor<4xf32>, %v: tensor<5xf32>, %g: tensor<4xf32>, %lr: f32) {
+  // expected-error @+1 {{'breg.linbreg_update' op failed to verify that all of {theta, v, grad} have same type}}
+  %r:2 = "breg.linbreg_update"(%t, %v, %g, %lr, %lr, %lr) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 0>, reg = #breg.l1}> : (tensor<4xf32>, tensor<5xf32>, tensor<4xf32>, f32, f32, f32) -> (tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @linbreg_grad_rank(%t: tensor<4xf32>, %g: tensor<4x1xf32>, %lr: f32) {
+  // expected-error @+1 {{'breg.linbreg_update' op failed to verify that all of {theta, v, grad} have same type}}
+  %r:2 = "breg.linbreg_update"(%t, %t, %g, %lr, %lr, %lr) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 0>, reg = #breg.l1}> : (tensor<4xf32>, tensor<4xf32>, tensor<4x1xf32>, f32, f32, f32) -> (tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+// The results of linbreg_update are inferred from θ.
+func.func @linbreg_result_type(%t: tensor<4xf32>, %lr: f32) {
+  // expected-error @+2 {{'breg.linbreg_update' op inferred type(s) 'tensor<4xf32>', 'tensor<4xf32>' are incompatible with return type(s) of operation 'tensor<4xf32>', 'tensor<8xf32>'}}
+  // expected-error @+1 {{'breg.linbreg_update' op failed to infer returned types}}
+  %r:2 = "breg.linbreg_update"(%t, %t, %t, %lr, %lr, %lr) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 0>, reg = #breg.l1}> : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, f32, f32, f32) -> (tensor<4xf32>, tensor<8xf32>)
+  return
+}
+
+// -----
+
+// prox and subgradient_init keep the type of their tensor operand.
+func.func @prox_result_type(%x: tensor<4xf32>, %s: f32) {
+  // expected-error @+1 {{'breg.prox' op failed to verify that all of {x, result} have same type}}
+  %y = "breg.prox"(%x, %s, %s) <{reg = #breg.l1}> : (tensor<4xf32>, f32, f32) -> tensor<8xf32>
+  return
+}
+
+// -----
+
+func.func @subgradient_init_result_type(%t: tensor<4xf32>, %s: f32) {
+  // expected-error @+1 {{'breg.subgradient_init' op failed to verify that all of {theta, v} have same type}}
+  %v = "breg.subgradient_init"(%t, %s, %s) <{reg = #breg.none}> : (tensor<4xf32>, f32, f32) -> tensor<2x2xf32>
+  return
+}
+
+// -----
+
+// Momentum buffer and β come together or not at all.
+func.func @momentum_without_beta(%t: tensor<4xf32>, %m: tensor<4xf32>, %lr: f32) {
+  // expected-error @+1 {{'breg.linbreg_update' op momentum buffer and beta must be given together, but beta is missing}}
+  %r:3 = "breg.linbreg_update"(%t, %t, %t, %lr, %lr, %lr, %m) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1, 0>, reg = #breg.l1}> : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, f32, f32, f32, tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @beta_without_momentum(%t: tensor<4xf32>, %lr: f32, %b: f32) {
+  // expected-error @+1 {{'breg.linbreg_update' op momentum buffer and beta must be given together, but the momentum buffer is missing}}
+  %r:2 = "breg.linbreg_update"(%t, %t, %t, %lr, %lr, %lr, %b) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 1>, reg = #breg.none}> : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, f32, f32, f32, f32) -> (tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+// The momentum buffer has the parameter's type.
+func.func @momentum_type(%t: tensor<4xf32>, %m: tensor<8xf32>, %lr: f32, %b: f32) {
+  // expected-error @+1 {{'breg.linbreg_update' op momentum buffer type 'tensor<8xf32>' does not match parameter type 'tensor<4xf32>'}}
+  %r:3 = breg.linbreg_update #breg.l1 %t, %t, %t lr(%lr) delta(%lr) lambda(%lr) momentum(%m, %b : tensor<8xf32>) : tensor<4xf32>
+  return
+}
+
+// -----
+
+// Only the registered regulariser attributes exist ...
+func.func @unknown_regularizer(%x: tensor<4xf32>, %s: f32) {
+  // expected-error @+1 {{unknown attribute `l2` in dialect `breg`}}
+  %y = breg.prox #breg.l2 %x, %s, %s : tensor<4xf32>
+  return
+}
+
+// -----
+
+// ... and the reg slot takes nothing else, in the custom form ...
+func.func @non_regularizer_custom(%x: tensor<4xf32>, %s: f32) {
+  // expected-error @+1 {{custom op 'breg.prox' invalid kind of attribute specified}}
+  %y = breg.prox "l1" %x, %s, %s : tensor<4xf32>
+  return
+}
+
+// -----
+
+// ... nor in the generic form ...
+func.func @non_regularizer_generic(%t: tensor<4xf32>, %s: f32) {
+  // expected-error @+1 {{invalid properties {reg = 1 : i32} for op breg.subgradient_init: Invalid attribute `reg` in property conversion: 1 : i32}}
+  %v = "breg.subgradient_init"(%t, %s, %s) <{reg = 1 : i32}> : (tensor<4xf32>, f32, f32) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+// ... and it cannot be left out.
+func.func @missing_regularizer(%x: tensor<4xf32>, %s: f32) {
+  // expected-error @+1 {{'breg.prox' op requires attribute 'reg'}}
+  %y = "breg.prox"(%x, %s, %s) : (tensor<4xf32>, f32, f32) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+// Unranked tensors are rejected by the custom parser.
+func.func @unranked(%x: tensor<*xf32>, %s: f32) {
+  // expected-error @+1 {{custom op 'breg.prox' invalid kind of type specified: expected builtin.tensor, but found 'tensor<*xf32>'}}
+  %y = breg.prox #breg.l1 %x, %s, %s : tensor<*xf32>
+  return
+}
