@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs every test: lit/FileCheck, GoogleTest (unit and
+# end-to-end training on Fashion-MNIST) and the command-line checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-deps.sh
+./scripts/build.sh
+cd "${BREGMAN_BUILD_DIR:-build}"
+ctest --output-on-failure -j2
