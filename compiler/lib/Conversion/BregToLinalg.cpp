@@ -98,13 +98,14 @@ struct ProxLowering : OpRewritePattern<ProxOp> {
     Location loc = op.getLoc();
     Value init = emptyLike(rewriter, loc, op.getX());
     RegularizerAttrInterface reg = op.getReg();
+    // Scalar work stays outside the loop: the threshold s·λ is computed once.
+    Value threshold =
+        arith::MulFOp::create(rewriter, loc, op.getScale(), op.getLambda());
     auto generic = buildElementwiseGeneric(
-        rewriter, loc, type, {op.getX()}, {op.getScale(), op.getLambda()},
-        {init}, [&](OpBuilder &b, Location l, ValueRange args) {
-          // args: x, scale, lambda, (out)
-          Value threshold = arith::MulFOp::create(b, l, args[1], args[2]);
-          Value y = buildProx(b, l, reg, args[0], threshold);
-          linalg::YieldOp::create(b, l, y);
+        rewriter, loc, type, {op.getX()}, {threshold}, {init},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          // args: x, threshold, (out)
+          linalg::YieldOp::create(b, l, buildProx(b, l, reg, args[0], args[1]));
         });
     rewriter.replaceOp(op, generic.getResults());
     return success();
@@ -139,38 +140,54 @@ struct LinBregUpdateLowering : OpRewritePattern<LinBregUpdateOp> {
                                 PatternRewriter &rewriter) const override {
     auto type = llvm::cast<RankedTensorType>(op.getTheta().getType());
     bool momentum = op.hasMomentum();
-    SmallVector<Value> scalars = {op.getLr(), op.getDelta(), op.getLambda()};
+    Location loc = op.getLoc();
+    RegularizerAttrInterface reg = op.getReg();
+    // Scalar work stays outside the loop: the threshold δ·λ (none for J = 0)
+    // and 1 − β are computed once.
+    bool regularized = !llvm::isa<NoneRegAttr>(reg);
+    SmallVector<Value> scalars = {op.getLr(), op.getDelta()};
+    if (regularized)
+      scalars.push_back(
+          arith::MulFOp::create(rewriter, loc, op.getDelta(), op.getLambda()));
     SmallVector<Value> outs = {op.getTheta(), op.getV()};
     if (momentum) {
+      Value one = arith::ConstantOp::create(rewriter, loc,
+                                            rewriter.getF32FloatAttr(1.0f));
       scalars.push_back(op.getBeta());
+      scalars.push_back(arith::SubFOp::create(rewriter, loc, one, op.getBeta()));
       outs.push_back(op.getMomentum());
     }
-    RegularizerAttrInterface reg = op.getReg();
     auto generic = buildElementwiseGeneric(
-        rewriter, op.getLoc(), type, {op.getGrad()}, scalars, outs,
+        rewriter, loc, type, {op.getGrad()}, scalars, outs,
         [&](OpBuilder &b, Location l, ValueRange args) {
-          // args: g, lr, delta, lambda, [beta], theta, v, [m]
-          Value g = args[0], lr = args[1], delta = args[2], lambda = args[3];
-          Value v = momentum ? args[6] : args[5];
+          // args: g, lr, delta, [threshold], [beta, 1 − beta], theta, v, [m]
+          unsigned next = 0;
+          Value g = args[next++], lr = args[next++], delta = args[next++];
+          Value threshold = regularized ? args[next++] : Value();
+          Value beta, oneMinusBeta;
+          if (momentum) {
+            beta = args[next++];
+            oneMinusBeta = args[next++];
+          }
+          ++next; // θ's old value is not read: it is only the destination.
+          Value v = args[next++];
+          Value m = momentum ? args[next++] : Value();
+
           Value step = arith::MulFOp::create(b, l, lr, g);
-          SmallVector<Value> yielded;
           Value newM;
           if (momentum) {
             // m' = β·m + (1 − β)·lr·g ; v' = v − m'
-            Value beta = args[4], m = args[7];
-            Value one = arith::ConstantOp::create(b, l, b.getF32FloatAttr(1.0f));
-            Value oneMinusBeta = arith::SubFOp::create(b, l, one, beta);
-            newM = arith::AddFOp::create(
-                b, l, arith::MulFOp::create(b, l, beta, m),
-                arith::MulFOp::create(b, l, oneMinusBeta, step));
+            Value betaTimesM = arith::MulFOp::create(b, l, beta, m);
+            Value scaledStep = arith::MulFOp::create(b, l, oneMinusBeta, step);
+            newM = arith::AddFOp::create(b, l, betaTimesM, scaledStep);
             step = newM;
           }
           Value newV = arith::SubFOp::create(b, l, v, step);
-          // θ' = prox_{δJ}(δ·v'): threshold δ·λ.
+          // θ' = prox_{δJ}(δ·v')
           Value scaled = arith::MulFOp::create(b, l, delta, newV);
-          Value threshold = arith::MulFOp::create(b, l, delta, lambda);
-          Value newTheta = buildProx(b, l, reg, scaled, threshold);
-          yielded = {newTheta, newV};
+          Value newTheta =
+              regularized ? buildProx(b, l, reg, scaled, threshold) : scaled;
+          SmallVector<Value> yielded = {newTheta, newV};
           if (momentum)
             yielded.push_back(newM);
           linalg::YieldOp::create(b, l, yielded);

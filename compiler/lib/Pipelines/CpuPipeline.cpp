@@ -31,11 +31,16 @@ std::string mlir::breg::cpuPipelineText(const CpuPipelineOptions &options) {
       "canonicalize,buffer-deallocation-pipeline,";
   if (options.useBlas)
     text += "breg-matmul-to-library-call,";
-  // LLVM's loop vectorizer (O3, host CPU features) vectorizes the loops.
+  // Elementwise loops (the fused updates among them) become full-width
+  // vector code; what is left (reductions, odd bodies) becomes loops.
+  if (options.vectorSize > 0)
+    text += "func.func(breg-vectorize-elementwise{vector-size=" +
+            std::to_string(options.vectorSize) +
+            "}),canonicalize,func.func(convert-vector-to-scf{full-unroll=true}),";
   text += "convert-linalg-to-loops,lower-affine,convert-scf-to-cf,"
           "canonicalize,expand-strided-metadata,lower-affine,"
-          "finalize-memref-to-llvm,convert-math-to-llvm,convert-arith-to-llvm,"
-          "convert-index-to-llvm,";
+          "convert-vector-to-llvm,finalize-memref-to-llvm,convert-math-to-llvm,"
+          "convert-arith-to-llvm,convert-index-to-llvm,";
   text += options.barePtrCallConv
               ? "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
               : "convert-func-to-llvm,";

@@ -35,4 +35,27 @@ def BregMatmulToLibraryCall : Pass<"breg-matmul-to-library-call", "::mlir::Modul
   ];
 }
 
+def BregVectorizeElementwise : Pass<"breg-vectorize-elementwise", "::mlir::func::FuncOp"> {
+  let summary = "Vectorize elementwise linalg.generic ops on buffers";
+  let description = [{
+    For each all-parallel `linalg.generic` with static loop ranges and buffer
+    semantics (run after bufferization): collapse its loops to one when every
+    operand is a contiguous buffer read elementwise (the fused Bregman updates
+    become a single loop over the parameter), tile the innermost loop by the
+    widest power of two up to `vector-size` that divides it, with `scf.for`,
+    and vectorize the tile with `linalg::vectorize` (full vectors, no masks).
+    Ops that cannot be vectorized, or whose innermost loop is odd, are left
+    for `convert-linalg-to-loops`.
+  }];
+  let options = [
+    Option<"vectorSize", "vector-size", "int64_t", /*default=*/"16",
+           "Elements per vector (16 f32 = one AVX-512 register)">
+  ];
+  let dependentDialects = [
+    "::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",
+    "::mlir::affine::AffineDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::arith::ArithDialect"
+  ];
+}
+
 #endif // BREG_CONVERSION_PASSES_TD

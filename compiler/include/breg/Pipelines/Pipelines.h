@@ -16,6 +16,11 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       *this, "use-blas",
       llvm::cl::desc("Lower linalg.matmul to the runtime's GEMM library call"),
       llvm::cl::init(true)};
+  PassOptions::Option<int64_t> vectorSize{
+      *this, "vector-size",
+      llvm::cl::desc("Vector width for elementwise loops (0: leave them to "
+                     "LLVM's loop vectorizer)"),
+      llvm::cl::init(16)};
   PassOptions::Option<bool> barePtrCallConv{
       *this, "bare-ptr-call-conv",
       llvm::cl::desc("Pass static memrefs to functions as bare pointers"),
@@ -24,7 +29,7 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
 
 /// Tensors with breg ops -> LLVM dialect ready for the ExecutionEngine:
 /// breg -> linalg, elementwise fusion, one-shot bufferization (in place),
-/// deallocation, GEMM library calls, loops, LLVM.
+/// deallocation, GEMM library calls, vectorization, loops, LLVM.
 void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
 
 /// The same pipeline in textual form (what `bregman-opt` runs for

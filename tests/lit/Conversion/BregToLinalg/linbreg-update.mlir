@@ -12,19 +12,20 @@
 // CHECK-SAME:    %[[T:[^:]*]]: tensor<20x30xf32>, %[[V:[^:]*]]: tensor<20x30xf32>, %[[G:[^:]*]]: tensor<20x30xf32>,
 // CHECK-SAME:    %[[LR:[^:]*]]: f32, %[[D:[^:]*]]: f32, %[[L:[^:]*]]: f32)
 // CHECK:         %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// The threshold δ·λ is computed once, outside the loop.
+// CHECK-NEXT:    %[[THR:.*]] = arith.mulf %[[D]], %[[L]] : f32
 // CHECK-NOT:     tensor.empty
 // CHECK-NEXT:    %[[R:.*]]:2 = linalg.generic
 // CHECK-SAME:      indexing_maps = [#[[$ID2]], #[[$SCALAR2]], #[[$SCALAR2]], #[[$SCALAR2]], #[[$ID2]], #[[$ID2]]]
 // CHECK-SAME:      iterator_types = ["parallel", "parallel"]
-// CHECK-SAME:      ins(%[[G]], %[[LR]], %[[D]], %[[L]] : tensor<20x30xf32>, f32, f32, f32)
+// CHECK-SAME:      ins(%[[G]], %[[LR]], %[[D]], %[[THR]] : tensor<20x30xf32>, f32, f32, f32)
 // CHECK-SAME:      outs(%[[T]], %[[V]] : tensor<20x30xf32>, tensor<20x30xf32>)
-// CHECK-NEXT:    ^bb0(%[[GE:[^:]*]]: f32, %[[LRE:[^:]*]]: f32, %[[DE:[^:]*]]: f32, %[[LE:[^:]*]]: f32, %{{[^:]*}}: f32, %[[VE:[^:]*]]: f32):
+// CHECK-NEXT:    ^bb0(%[[GE:[^:]*]]: f32, %[[LRE:[^:]*]]: f32, %[[DE:[^:]*]]: f32, %[[THRE:[^:]*]]: f32, %{{[^:]*}}: f32, %[[VE:[^:]*]]: f32):
 // CHECK-NEXT:      %[[STEP:.*]] = arith.mulf %[[LRE]], %[[GE]] : f32
 // CHECK-NEXT:      %[[NV:.*]] = arith.subf %[[VE]], %[[STEP]] : f32
 // CHECK-NEXT:      %[[DV:.*]] = arith.mulf %[[DE]], %[[NV]] : f32
-// CHECK-NEXT:      %[[THR:.*]] = arith.mulf %[[DE]], %[[LE]] : f32
 // CHECK-NEXT:      %[[ABS:.*]] = math.absf %[[DV]] : f32
-// CHECK-NEXT:      %[[SH:.*]] = arith.subf %[[ABS]], %[[THR]] : f32
+// CHECK-NEXT:      %[[SH:.*]] = arith.subf %[[ABS]], %[[THRE]] : f32
 // CHECK-NEXT:      %[[MAG:.*]] = arith.maximumf %[[SH]], %[[ZERO]] : f32
 // CHECK-NEXT:      %[[NT:.*]] = math.copysign %[[MAG]], %[[DV]] : f32
 // CHECK-NEXT:      linalg.yield %[[NT]], %[[NV]] : f32, f32
@@ -45,24 +46,22 @@ func.func @linbreg_l1(%t: tensor<20x30xf32>, %v: tensor<20x30xf32>, %g: tensor<2
 // CHECK-SAME:    %[[LR:[^:]*]]: f32, %[[D:[^:]*]]: f32, %[[L:[^:]*]]: f32, %[[B:[^:]*]]: f32)
 // CHECK-DAG:     %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
 // CHECK-DAG:     %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-DAG:     %[[THR:.*]] = arith.mulf %[[D]], %[[L]] : f32
+// CHECK-DAG:     %[[OMB:.*]] = arith.subf %[[ONE]], %[[B]] : f32
 // CHECK:         %[[R:.*]]:3 = linalg.generic
-// CHECK-SAME:      indexing_maps = [#[[$ID1]], #[[$SCALAR1]], #[[$SCALAR1]], #[[$SCALAR1]], #[[$SCALAR1]], #[[$ID1]], #[[$ID1]], #[[$ID1]]]
+// CHECK-SAME:      indexing_maps = [#[[$ID1]], #[[$SCALAR1]], #[[$SCALAR1]], #[[$SCALAR1]], #[[$SCALAR1]], #[[$SCALAR1]], #[[$ID1]], #[[$ID1]], #[[$ID1]]]
 // CHECK-SAME:      iterator_types = ["parallel"]
-// CHECK-SAME:      ins(%[[G]], %[[LR]], %[[D]], %[[L]], %[[B]] : tensor<16xf32>, f32, f32, f32, f32)
+// CHECK-SAME:      ins(%[[G]], %[[LR]], %[[D]], %[[THR]], %[[B]], %[[OMB]] : tensor<16xf32>, f32, f32, f32, f32, f32)
 // CHECK-SAME:      outs(%[[T]], %[[V]], %[[M]] : tensor<16xf32>, tensor<16xf32>, tensor<16xf32>)
-// CHECK-NEXT:    ^bb0(%[[GE:[^:]*]]: f32, %[[LRE:[^:]*]]: f32, %[[DE:[^:]*]]: f32, %[[LE:[^:]*]]: f32, %[[BE:[^:]*]]: f32, %{{[^:]*}}: f32, %[[VE:[^:]*]]: f32, %[[ME:[^:]*]]: f32):
+// CHECK-NEXT:    ^bb0(%[[GE:[^:]*]]: f32, %[[LRE:[^:]*]]: f32, %[[DE:[^:]*]]: f32, %[[THRE:[^:]*]]: f32, %[[BE:[^:]*]]: f32, %[[OMBE:[^:]*]]: f32, %{{[^:]*}}: f32, %[[VE:[^:]*]]: f32, %[[ME:[^:]*]]: f32):
 // CHECK-NEXT:      %[[STEP:.*]] = arith.mulf %[[LRE]], %[[GE]] : f32
-// CHECK-NEXT:      %[[OMB:.*]] = arith.subf %[[ONE]], %[[BE]] : f32
-// The two products are built as arguments of one call: their order is the
-// C++ compiler's argument evaluation order, so it is not pinned here.
-// CHECK-DAG:       %[[BM:.*]] = arith.mulf %[[BE]], %[[ME]] : f32
-// CHECK-DAG:       %[[OMBS:.*]] = arith.mulf %[[OMB]], %[[STEP]] : f32
+// CHECK-NEXT:      %[[BM:.*]] = arith.mulf %[[BE]], %[[ME]] : f32
+// CHECK-NEXT:      %[[OMBS:.*]] = arith.mulf %[[OMBE]], %[[STEP]] : f32
 // CHECK-NEXT:      %[[NM:.*]] = arith.addf %[[BM]], %[[OMBS]] : f32
 // CHECK-NEXT:      %[[NV:.*]] = arith.subf %[[VE]], %[[NM]] : f32
 // CHECK-NEXT:      %[[DV:.*]] = arith.mulf %[[DE]], %[[NV]] : f32
-// CHECK-NEXT:      %[[THR:.*]] = arith.mulf %[[DE]], %[[LE]] : f32
 // CHECK-NEXT:      %[[ABS:.*]] = math.absf %[[DV]] : f32
-// CHECK-NEXT:      %[[SH:.*]] = arith.subf %[[ABS]], %[[THR]] : f32
+// CHECK-NEXT:      %[[SH:.*]] = arith.subf %[[ABS]], %[[THRE]] : f32
 // CHECK-NEXT:      %[[MAG:.*]] = arith.maximumf %[[SH]], %[[ZERO]] : f32
 // CHECK-NEXT:      %[[NT:.*]] = math.copysign %[[MAG]], %[[DV]] : f32
 // CHECK-NEXT:      linalg.yield %[[NT]], %[[NV]], %[[NM]] : f32, f32, f32
@@ -79,19 +78,19 @@ func.func @linbreg_l1_momentum(%t: tensor<16xf32>, %v: tensor<16xf32>, %g: tenso
 // -----
 
 // J = 0 is plain SGD on v: exactly v' = v − lr·g, θ' = δ·v' (no threshold, no
-// constants; λ stays an unused `ins`).
+// constants; λ is not used).
 // CHECK-DAG:   #[[$ID1:.*]] = affine_map<(d0) -> (d0)>
 // CHECK-DAG:   #[[$SCALAR1:.*]] = affine_map<(d0) -> ()>
 // CHECK-LABEL: func.func @linbreg_none(
 // CHECK-SAME:    %[[T:[^:]*]]: tensor<16xf32>, %[[V:[^:]*]]: tensor<16xf32>, %[[G:[^:]*]]: tensor<16xf32>,
 // CHECK-SAME:    %[[LR:[^:]*]]: f32, %[[D:[^:]*]]: f32, %[[L:[^:]*]]: f32)
-// CHECK-NOT:     arith.constant
+// CHECK-NOT:     arith.
 // CHECK-NEXT:    %[[R:.*]]:2 = linalg.generic
-// CHECK-SAME:      indexing_maps = [#[[$ID1]], #[[$SCALAR1]], #[[$SCALAR1]], #[[$SCALAR1]], #[[$ID1]], #[[$ID1]]]
+// CHECK-SAME:      indexing_maps = [#[[$ID1]], #[[$SCALAR1]], #[[$SCALAR1]], #[[$ID1]], #[[$ID1]]]
 // CHECK-SAME:      iterator_types = ["parallel"]
-// CHECK-SAME:      ins(%[[G]], %[[LR]], %[[D]], %[[L]] : tensor<16xf32>, f32, f32, f32)
+// CHECK-SAME:      ins(%[[G]], %[[LR]], %[[D]] : tensor<16xf32>, f32, f32)
 // CHECK-SAME:      outs(%[[T]], %[[V]] : tensor<16xf32>, tensor<16xf32>)
-// CHECK-NEXT:    ^bb0(%[[GE:[^:]*]]: f32, %[[LRE:[^:]*]]: f32, %[[DE:[^:]*]]: f32, %{{[^:]*}}: f32, %{{[^:]*}}: f32, %[[VE:[^:]*]]: f32):
+// CHECK-NEXT:    ^bb0(%[[GE:[^:]*]]: f32, %[[LRE:[^:]*]]: f32, %[[DE:[^:]*]]: f32, %{{[^:]*}}: f32, %[[VE:[^:]*]]: f32):
 // CHECK-NEXT:      %[[STEP:.*]] = arith.mulf %[[LRE]], %[[GE]] : f32
 // CHECK-NEXT:      %[[NV:.*]] = arith.subf %[[VE]], %[[STEP]] : f32
 // CHECK-NEXT:      %[[NT:.*]] = arith.mulf %[[DE]], %[[NV]] : f32
@@ -112,16 +111,16 @@ func.func @linbreg_none(%t: tensor<16xf32>, %v: tensor<16xf32>, %g: tensor<16xf3
 // CHECK-SAME:    %[[T:[^:]*]]: tensor<f32>, %[[V:[^:]*]]: tensor<f32>, %[[G:[^:]*]]: tensor<f32>, %[[M:[^:]*]]: tensor<f32>,
 // CHECK-SAME:    %[[LR:[^:]*]]: f32, %[[D:[^:]*]]: f32, %[[L:[^:]*]]: f32, %[[B:[^:]*]]: f32)
 // CHECK:         %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK-NEXT:    %[[OMB:.*]] = arith.subf %[[ONE]], %[[B]] : f32
 // CHECK-NEXT:    %[[R:.*]]:3 = linalg.generic
 // CHECK-SAME:      indexing_maps = [#[[$MAP0]], #[[$MAP0]], #[[$MAP0]], #[[$MAP0]], #[[$MAP0]], #[[$MAP0]], #[[$MAP0]], #[[$MAP0]]]
 // CHECK-SAME:      iterator_types = []
-// CHECK-SAME:      ins(%[[G]], %[[LR]], %[[D]], %[[L]], %[[B]] : tensor<f32>, f32, f32, f32, f32)
+// CHECK-SAME:      ins(%[[G]], %[[LR]], %[[D]], %[[B]], %[[OMB]] : tensor<f32>, f32, f32, f32, f32)
 // CHECK-SAME:      outs(%[[T]], %[[V]], %[[M]] : tensor<f32>, tensor<f32>, tensor<f32>)
-// CHECK-NEXT:    ^bb0(%[[GE:[^:]*]]: f32, %[[LRE:[^:]*]]: f32, %[[DE:[^:]*]]: f32, %{{[^:]*}}: f32, %[[BE:[^:]*]]: f32, %{{[^:]*}}: f32, %[[VE:[^:]*]]: f32, %[[ME:[^:]*]]: f32):
+// CHECK-NEXT:    ^bb0(%[[GE:[^:]*]]: f32, %[[LRE:[^:]*]]: f32, %[[DE:[^:]*]]: f32, %[[BE:[^:]*]]: f32, %[[OMBE:[^:]*]]: f32, %{{[^:]*}}: f32, %[[VE:[^:]*]]: f32, %[[ME:[^:]*]]: f32):
 // CHECK-NEXT:      %[[STEP:.*]] = arith.mulf %[[LRE]], %[[GE]] : f32
-// CHECK-NEXT:      %[[OMB:.*]] = arith.subf %[[ONE]], %[[BE]] : f32
-// CHECK-DAG:       %[[BM:.*]] = arith.mulf %[[BE]], %[[ME]] : f32
-// CHECK-DAG:       %[[OMBS:.*]] = arith.mulf %[[OMB]], %[[STEP]] : f32
+// CHECK-NEXT:      %[[BM:.*]] = arith.mulf %[[BE]], %[[ME]] : f32
+// CHECK-NEXT:      %[[OMBS:.*]] = arith.mulf %[[OMBE]], %[[STEP]] : f32
 // CHECK-NEXT:      %[[NM:.*]] = arith.addf %[[BM]], %[[OMBS]] : f32
 // CHECK-NEXT:      %[[NV:.*]] = arith.subf %[[VE]], %[[NM]] : f32
 // CHECK-NEXT:      %[[NT:.*]] = arith.mulf %[[DE]], %[[NV]] : f32

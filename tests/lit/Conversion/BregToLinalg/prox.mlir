@@ -9,15 +9,16 @@
 // CHECK-SAME:    %[[X:[^:]*]]: tensor<4x8xf32>, %[[S:[^:]*]]: f32, %[[L:[^:]*]]: f32) -> tensor<4x8xf32>
 // CHECK-DAG:     %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
 // CHECK-DAG:     %[[INIT:.*]] = tensor.empty() : tensor<4x8xf32>
+// The threshold s·λ is computed once, outside the loop.
+// CHECK-DAG:     %[[T:.*]] = arith.mulf %[[S]], %[[L]] : f32
 // CHECK:         %[[Y:.*]] = linalg.generic
-// CHECK-SAME:      indexing_maps = [#[[$ID2]], #[[$SCALAR2]], #[[$SCALAR2]], #[[$ID2]]]
+// CHECK-SAME:      indexing_maps = [#[[$ID2]], #[[$SCALAR2]], #[[$ID2]]]
 // CHECK-SAME:      iterator_types = ["parallel", "parallel"]
-// CHECK-SAME:      ins(%[[X]], %[[S]], %[[L]] : tensor<4x8xf32>, f32, f32)
+// CHECK-SAME:      ins(%[[X]], %[[T]] : tensor<4x8xf32>, f32)
 // CHECK-SAME:      outs(%[[INIT]] : tensor<4x8xf32>)
-// CHECK-NEXT:    ^bb0(%[[XE:[^:]*]]: f32, %[[SE:[^:]*]]: f32, %[[LE:[^:]*]]: f32, %{{[^:]*}}: f32):
-// CHECK-NEXT:      %[[T:.*]] = arith.mulf %[[SE]], %[[LE]] : f32
+// CHECK-NEXT:    ^bb0(%[[XE:[^:]*]]: f32, %[[TE:[^:]*]]: f32, %{{[^:]*}}: f32):
 // CHECK-NEXT:      %[[ABS:.*]] = math.absf %[[XE]] : f32
-// CHECK-NEXT:      %[[SH:.*]] = arith.subf %[[ABS]], %[[T]] : f32
+// CHECK-NEXT:      %[[SH:.*]] = arith.subf %[[ABS]], %[[TE]] : f32
 // CHECK-NEXT:      %[[MAG:.*]] = arith.maximumf %[[SH]], %[[ZERO]] : f32
 // CHECK-NEXT:      %[[R:.*]] = math.copysign %[[MAG]], %[[XE]] : f32
 // CHECK-NEXT:      linalg.yield %[[R]] : f32
@@ -35,13 +36,13 @@ func.func @prox_l1(%x: tensor<4x8xf32>, %s: f32, %l: f32) -> tensor<4x8xf32> {
 // CHECK-LABEL: func.func @prox_l1_rank0(
 // CHECK-SAME:    %[[X:[^:]*]]: tensor<f32>, %[[S:[^:]*]]: f32, %[[L:[^:]*]]: f32)
 // CHECK:         %[[INIT:.*]] = tensor.empty() : tensor<f32>
+// CHECK:         %[[T:.*]] = arith.mulf %[[S]], %[[L]] : f32
 // CHECK:         linalg.generic
-// CHECK-SAME:      indexing_maps = [#[[$MAP0]], #[[$MAP0]], #[[$MAP0]], #[[$MAP0]]]
+// CHECK-SAME:      indexing_maps = [#[[$MAP0]], #[[$MAP0]], #[[$MAP0]]]
 // CHECK-SAME:      iterator_types = []
-// CHECK-SAME:      ins(%[[X]], %[[S]], %[[L]] : tensor<f32>, f32, f32)
+// CHECK-SAME:      ins(%[[X]], %[[T]] : tensor<f32>, f32)
 // CHECK-SAME:      outs(%[[INIT]] : tensor<f32>)
 // CHECK-NEXT:    ^bb0(
-// CHECK-NEXT:      arith.mulf
 // CHECK-NEXT:      math.absf
 // CHECK-NEXT:      arith.subf
 // CHECK-NEXT:      arith.maximumf

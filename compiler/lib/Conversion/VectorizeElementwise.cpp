@@ -1,0 +1,123 @@
+//===- VectorizeElementwise.cpp - Vectorize elementwise generics ----------===//
+//
+// The fused Bregman updates and the elementwise chains of a training step are
+// memory-bound loops over whole parameters. After bufferization they are
+// `linalg.generic`s on contiguous buffers; this pass makes each one a single
+// loop of full-width vector loads, arithmetic and stores (the width is the
+// widest power of two up to `vector-size` that divides the loop, so no tail
+// and no masks), so that performance does not hinge on LLVM's loop
+// vectorizer and its runtime alias checks.
+//
+//===----------------------------------------------------------------------===//
+
+#include "breg/Conversion/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::breg {
+#define GEN_PASS_DEF_BREGVECTORIZEELEMENTWISE
+#include "breg/Conversion/Passes.h.inc"
+} // namespace mlir::breg
+
+using namespace mlir;
+
+/// All-parallel, static, on buffers: the ops this pass handles.
+static bool isCandidate(linalg::GenericOp op) {
+  return op.hasPureBufferSemantics() && op.getNumLoops() > 0 &&
+         op.getNumParallelLoops() == op.getNumLoops() &&
+         !ShapedType::isDynamicShape(op.getStaticLoopRanges());
+}
+
+/// Whether every shaped operand is a contiguous buffer read or written with
+/// the identity map (scalars are fine): then the loops can be merged.
+static bool isContiguousElementwise(linalg::GenericOp op) {
+  for (OpOperand &operand : op->getOpOperands()) {
+    auto type = llvm::dyn_cast<MemRefType>(operand.get().getType());
+    if (!type)
+      continue;
+    if (!type.getLayout().isIdentity() ||
+        !op.getMatchingIndexingMap(&operand).isIdentity())
+      return false;
+  }
+  return true;
+}
+
+namespace {
+struct BregVectorizeElementwisePass
+    : breg::impl::BregVectorizeElementwiseBase<BregVectorizeElementwisePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<linalg::GenericOp> candidates;
+    getOperation().walk([&](linalg::GenericOp op) {
+      if (isCandidate(op))
+        candidates.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (linalg::GenericOp op : candidates)
+      vectorizeOne(rewriter, op);
+  }
+
+  void vectorizeOne(IRRewriter &rewriter, linalg::GenericOp op) {
+    rewriter.setInsertionPoint(op);
+    linalg::LinalgOp linalgOp = op;
+    // 1. One loop instead of a nest when the data is contiguous.
+    if (op.getNumLoops() > 1 && isContiguousElementwise(op)) {
+      ReassociationIndices all;
+      for (unsigned i = 0; i < op.getNumLoops(); ++i)
+        all.push_back(i);
+      if (linalg::areDimSequencesPreserved(op.getIndexingMapsArray(), {all})) {
+        FailureOr<linalg::CollapseResult> collapsed =
+            linalg::collapseOpIterationDims(linalgOp, {all}, rewriter);
+        if (succeeded(collapsed)) {
+          rewriter.eraseOp(op);
+          linalgOp = collapsed->collapsedOp;
+        }
+      }
+    }
+
+    // 2. Tile the innermost loop by the vector size (the others by 1).
+    SmallVector<int64_t> ranges = linalgOp.getStaticLoopRanges();
+    int64_t inner = ranges.back();
+    // The widest power of two up to vector-size that divides the loop: every
+    // vector is full, no masks (which convert-vector-to-scf cannot unroll).
+    int64_t width = 1;
+    while (width * 2 <= vectorSize && inner % (width * 2) == 0)
+      width *= 2;
+    if (width == 1)
+      return;
+    SmallVector<int64_t> vectorSizes(ranges.size(), 1);
+    vectorSizes.back() = width;
+    // Ask with the full static shape: whether the body is vectorizable at all.
+    if (failed(linalg::vectorizeOpPrecondition(linalgOp)))
+      return;
+    Operation *toVectorize = linalgOp;
+    if (!llvm::all_of(llvm::zip(ranges, vectorSizes),
+                      [](auto p) { return std::get<0>(p) == std::get<1>(p); })) {
+      scf::SCFTilingOptions options;
+      options.setTileSizes(getAsIndexOpFoldResult(&getContext(), vectorSizes));
+      rewriter.setInsertionPoint(linalgOp);
+      FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+          rewriter, cast<TilingInterface>(linalgOp.getOperation()), options);
+      if (failed(tiled))
+        return;
+      rewriter.eraseOp(linalgOp);
+      toVectorize = tiled->tiledOps.back();
+    }
+
+    // 3. Vectorize the tile.
+    rewriter.setInsertionPoint(toVectorize);
+    // The scalable flags must be spelled out (one per dim): an empty list
+    // yields vector types that print alike but do not verify as equal.
+    SmallVector<bool> scalable(vectorSizes.size(), false);
+    FailureOr<linalg::VectorizationResult> result =
+        linalg::vectorize(rewriter, toVectorize, vectorSizes, scalable);
+    if (succeeded(result))
+      rewriter.eraseOp(toVectorize);
+  }
+};
+} // namespace
