@@ -210,7 +210,9 @@ static Tensor binary(Prim prim, const Tensor &a, const Tensor &b) {
   if (prim != Prim::Equal)
     requireFloat(primName(prim), a);
   Shape shape = broadcastShapes(primName(prim), a.shape(), b.shape());
-  DType dtype = prim == Prim::Equal ? DType::F32 : a.dtype();
+  // equal: 1/0 in the operands' float type (f32 for integer operands).
+  DType dtype = prim == Prim::Equal && a.dtype() == DType::I32 ? DType::F32
+                                                               : a.dtype();
   return single(prim, {a, b}, shape, dtype);
 }
 

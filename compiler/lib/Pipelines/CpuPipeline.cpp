@@ -21,11 +21,16 @@ using namespace mlir::breg;
 
 std::string mlir::breg::cpuPipelineText(const CpuPipelineOptions &options) {
   std::string text =
-      // breg -> one fused generic per update; fuse elementwise chains.
-      "convert-breg-to-linalg,canonicalize,linalg-fuse-elementwise-ops,"
-      "canonicalize,cse,"
-      // Bufferize in place: state tensors are written where they live.
-      "eliminate-empty-tensors,"
+      // Fuse the elementwise chains of the program first.
+      "canonicalize,linalg-fuse-elementwise-ops,canonicalize,cse,"
+      // Then each breg op becomes one generic whose outs are θ, v (and m),
+      // right before bufferization so that no canonicalization replaces
+      // those outs by tensor.empty (they are written, not read): one-shot
+      // bufferization then updates the state where it lives. (No
+      // eliminate-empty-tensors: it makes result tensors second `restrict`
+      // views of argument buffers, an aliasing one-shot analysis cannot see;
+      // results that are not updates cost one small copy instead.)
+      "convert-breg-to-linalg,"
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
       "canonicalize,buffer-deallocation-pipeline,";

@@ -154,7 +154,8 @@ Tensor oneHot(const Tensor &labels, int64_t classes, DType dtype = DType::F32);
 Tensor crossEntropy(const Tensor &logits, const Tensor &labels);
 /// Index of the maximum along the last axis, as i32 (first on ties).
 Tensor argmax(const Tensor &x);
-/// 1 where a == b, else 0, as f32 (no gradient).
+/// 1 where a == b, else 0, in the operands' float type (f32 for i32
+/// operands); no gradient.
 Tensor equal(const Tensor &a, const Tensor &b);
 /// Number of rows whose argmax equals the label, as an f32 scalar.
 Tensor countCorrect(const Tensor &logits, const Tensor &labels);
