@@ -6,6 +6,7 @@
 #include "breg/Dialect/Breg/IR/BregDialect.h"
 
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -105,6 +106,18 @@ CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
     return map;
   });
   (*engine)->initialize();
+  // ORC compiles lazily, on the first lookup: look every function up now, so
+  // that code generation is part of compilation (and fails here, if at all).
+  SmallVector<std::string> functions;
+  module.walk([&](LLVM::LLVMFuncOp fn) {
+    if (!fn.isExternal() && !fn.getName().starts_with("_mlir_"))
+      functions.push_back(fn.getName().str());
+  });
+  for (const std::string &name : functions)
+    if (auto fn = (*engine)->lookupPacked(name); !fn)
+      return llvm::joinErrors(
+          llvm::createStringError("code generation of '" + name + "' failed"),
+          fn.takeError());
   return std::unique_ptr<CpuExecutable>(new CpuExecutable(std::move(*engine)));
 }
 
