@@ -1,0 +1,763 @@
+//===- GradTest.cpp - Every VJP rule against central finite differences ---===//
+//
+// Each test jits a scalar function f(params, aux) in float64 twice: once the
+// forward pass alone, once its gradient (grad / valueAndGrad). The gradient is
+// compared, element by element, with central differences
+//   (f(x + h·e_i) − f(x − h·e_i)) / 2h,   h = 1e-6,
+// evaluated with the SAME compiled forward function (a cache hit: only the
+// values change). Non-scalar results are contracted with a fixed random weight
+// w (f = Σ op(x)·w) so that every output element's cotangent is exercised.
+// Tolerances (abs 1e-8 + rel 1e-6) are far below the O(1) error that a wrong
+// rule (missing transpose, factor 2, wrong sign, wrong broadcast reduction)
+// produces.
+//
+//===----------------------------------------------------------------------===//
+
+#include "bregman/bregman.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <random>
+#include <string>
+
+using namespace bregman;
+
+namespace {
+
+constexpr double kStep = 1e-6;
+constexpr double kAbsTol = 1e-8;
+constexpr double kRelTol = 1e-6;
+
+/// A scalar function of differentiable inputs `p` and constant inputs `aux`.
+using ScalarFn = std::function<Tensor(const Params &p, const Params &aux)>;
+
+/// Uniform values in [lo, hi], with a random sign when `randomSign`.
+std::vector<double> randomValues(std::mt19937 &rng, int64_t n, double lo,
+                                 double hi, bool randomSign = false) {
+  std::uniform_real_distribution<double> u(lo, hi);
+  std::bernoulli_distribution coin(0.5);
+  std::vector<double> v(n);
+  for (double &x : v) {
+    x = u(rng);
+    if (randomSign && coin(rng))
+      x = -x;
+  }
+  return v;
+}
+
+Tensor randomF64(std::mt19937 &rng, const Shape &shape, double lo = -1.0,
+                 double hi = 1.0, bool randomSign = false) {
+  return Tensor::fromVector(randomValues(rng, numElements(shape), lo, hi,
+                                         randomSign),
+                            shape);
+}
+
+/// A fresh concrete copy of `p` (donation-free jit keeps inputs, but the
+/// finite differences perturb copies so the originals stay untouched).
+Params copyParams(const Params &p) {
+  Params out;
+  for (const auto &[name, t] : p) {
+    if (t.dtype() == DType::F64)
+      out.add(name, Tensor::fromVector(t.toVector<double>(), t.shape()));
+    else if (t.dtype() == DType::F32)
+      out.add(name, Tensor::fromVector(t.toVector<float>(), t.shape()));
+    else
+      out.add(name, Tensor::fromVector(t.toVector<int32_t>(), t.shape()));
+  }
+  return out;
+}
+
+/// Checks grad f against central differences for every element of every
+/// entry of `p`. Also checks that valueAndGrad's value equals the forward.
+void checkGradient(const ScalarFn &f, const Params &p, const Params &aux,
+                   double absTol = kAbsTol, double relTol = kRelTol) {
+  auto forward = jit([f](const Params &q, const Params &a) { return f(q, a); },
+                     JitOptions{{}, "grad_test.forward"});
+  auto gradient = jit(
+      [f](const Params &q, const Params &a) {
+        return valueAndGrad([&](const Params &r) { return f(r, a); })(q);
+      },
+      JitOptions{{}, "grad_test.grad"});
+
+  auto [value, g] = gradient(p, aux);
+  Tensor f0 = forward(p, aux);
+  ASSERT_EQ(f0.numel(), 1);
+  ASSERT_EQ(f0.dtype(), DType::F64);
+  EXPECT_NEAR(value.item(), f0.item(), 1e-12 * (1.0 + std::abs(f0.item())));
+  ASSERT_EQ(g.size(), p.size());
+
+  int64_t checked = 0;
+  for (const auto &[name, t] : p) {
+    const Tensor &gt = g.at(name);
+    ASSERT_EQ(gt.shape(), t.shape()) << name;
+    ASSERT_EQ(gt.dtype(), DType::F64) << name;
+    std::vector<double> analytic = gt.toVector<double>();
+    std::vector<double> base = t.toVector<double>();
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      Params plus = copyParams(p), minus = copyParams(p);
+      plus.at(name).data<double>()[i] = base[i] + kStep;
+      minus.at(name).data<double>()[i] = base[i] - kStep;
+      double fd =
+          (forward(plus, aux).item() - forward(minus, aux).item()) / (2 * kStep);
+      EXPECT_NEAR(analytic[i], fd, absTol + relTol * std::abs(fd))
+          << "d f / d " << name << "[" << i << "]";
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 0);
+  // Every perturbation reused the one compiled forward.
+  EXPECT_EQ(forward.compileCount(), 1u);
+  EXPECT_EQ(gradient.compileCount(), 1u);
+}
+
+/// f = Σ op(inputs)·w, with w = aux["w"] of op's result shape.
+ScalarFn contracted(std::function<Tensor(const Params &)> op) {
+  return [op](const Params &p, const Params &aux) {
+    return sum(op(p) * aux.at("w"));
+  };
+}
+
+Params weightFor(std::mt19937 &rng, const Shape &shape) {
+  return Params{{"w", randomF64(rng, shape, -1.0, 1.0)}};
+}
+
+//===----------------------------------------------------------------------===//
+// matmul: all four transpose combinations, non-square so a wrong transpose
+// fails (or does not even type-check)
+//===----------------------------------------------------------------------===//
+
+struct MatmulCase {
+  bool ta, tb;
+};
+
+class MatmulGrad : public ::testing::TestWithParam<MatmulCase> {};
+
+TEST_P(MatmulGrad, MatchesFiniteDifferences) {
+  auto [ta, tb] = GetParam();
+  std::mt19937 rng(11 + 2 * ta + tb);
+  const int64_t m = 3, k = 4, n = 5;
+  Shape sa = ta ? Shape{k, m} : Shape{m, k};
+  Shape sb = tb ? Shape{n, k} : Shape{k, n};
+  Params p{{"a", randomF64(rng, sa)}, {"b", randomF64(rng, sb)}};
+  checkGradient(contracted([ta = ta, tb = tb](const Params &q) {
+                  return matmul(q.at("a"), q.at("b"), ta, tb);
+                }),
+                p, weightFor(rng, {m, n}));
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTransposes, MatmulGrad,
+                         ::testing::Values(MatmulCase{false, false},
+                                           MatmulCase{false, true},
+                                           MatmulCase{true, false},
+                                           MatmulCase{true, true}),
+                         [](const auto &info) {
+                           return std::string(info.param.ta ? "T" : "N") +
+                                  (info.param.tb ? "T" : "N");
+                         });
+
+//===----------------------------------------------------------------------===//
+// add / sub / mul / div with broadcasting in both directions
+//===----------------------------------------------------------------------===//
+
+enum class BinOp { Add, Sub, Mul, Div };
+
+struct BroadcastCase {
+  Shape a, b;
+  const char *label;
+};
+
+const BroadcastCase kBroadcastCases[] = {
+    {{3, 4}, {3, 4}, "Same"},
+    {{3, 4}, {4}, "MatrixRow"},
+    {{4}, {3, 4}, "RowMatrix"},
+    {{3, 1}, {1, 4}, "ColumnRow"},
+    {{1, 4}, {3, 1}, "RowColumn"},
+    {{3, 4}, {}, "MatrixScalar"},
+    {{}, {3, 4}, "ScalarMatrix"},
+    {{2, 3, 4}, {3, 1}, "Rank3Column"},
+};
+
+Shape broadcastShape(const Shape &a, const Shape &b) {
+  size_t rank = std::max(a.size(), b.size());
+  Shape out(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    out[i] = std::max(da, db);
+  }
+  return out;
+}
+
+void checkBinary(BinOp op) {
+  int seed = 100 * static_cast<int>(op);
+  for (const BroadcastCase &c : kBroadcastCases) {
+    SCOPED_TRACE(c.label);
+    std::mt19937 rng(seed++);
+    // Divisors away from zero.
+    Tensor b = op == BinOp::Div ? randomF64(rng, c.b, 0.5, 2.0, true)
+                                : randomF64(rng, c.b);
+    Params p{{"a", randomF64(rng, c.a)}, {"b", b}};
+    checkGradient(contracted([op](const Params &q) {
+                    const Tensor &x = q.at("a"), &y = q.at("b");
+                    switch (op) {
+                    case BinOp::Add: return x + y;
+                    case BinOp::Sub: return x - y;
+                    case BinOp::Mul: return x * y;
+                    case BinOp::Div: return x / y;
+                    }
+                    return x;
+                  }),
+                  p, weightFor(rng, broadcastShape(c.a, c.b)));
+  }
+}
+
+TEST(Grad, AddBroadcasting) { checkBinary(BinOp::Add); }
+TEST(Grad, SubBroadcasting) { checkBinary(BinOp::Sub); }
+TEST(Grad, MulBroadcasting) { checkBinary(BinOp::Mul); }
+TEST(Grad, DivBroadcasting) { checkBinary(BinOp::Div); }
+
+TEST(Grad, ArithmeticWithDoubleConstants) {
+  std::mt19937 rng(7);
+  Params p{{"x", randomF64(rng, {3, 4}, 0.5, 2.0, true)}};
+  checkGradient(contracted([](const Params &q) {
+                  const Tensor &x = q.at("x");
+                  return (x + 1.5) * (x - 0.25) + 3.0 * x / 2.0 - (x * 0.5) / x;
+                }),
+                p, weightFor(rng, {3, 4}));
+}
+
+//===----------------------------------------------------------------------===//
+// maximum
+//===----------------------------------------------------------------------===//
+
+/// a, b with |a − b| ≥ 0.2 everywhere (no ties, far from the kink).
+std::pair<std::vector<double>, std::vector<double>>
+separatedPair(std::mt19937 &rng, int64_t n) {
+  std::vector<double> a = randomValues(rng, n, -1.0, 1.0);
+  std::vector<double> gap = randomValues(rng, n, 0.2, 1.0, true);
+  std::vector<double> b(n);
+  for (int64_t i = 0; i < n; ++i)
+    b[i] = a[i] + gap[i];
+  return {a, b};
+}
+
+// Regression (fixed in 2a3990b, equal() keeps the float type): the
+// Maximum VJP multiplies the f64 cotangent by equal(a, b), which used to be
+// always f32, so differentiating maximum in float64 threw "mul: element types differ (f64[3, 4] vs f32[3, 4])" while tracing.
+TEST(Grad, MaximumNoTiesF64) {
+  std::mt19937 rng(21);
+  auto [a, b] = separatedPair(rng, 12);
+  Params p{{"a", Tensor::fromVector(a, {3, 4})},
+           {"b", Tensor::fromVector(b, {3, 4})}};
+  checkGradient(contracted([](const Params &q) {
+                  return maximum(q.at("a"), q.at("b"));
+                }),
+                p, weightFor(rng, {3, 4}));
+}
+
+// Regression (2a3990b): as above (f64 maximum VJP with equal()); broadcast.
+TEST(Grad, MaximumBroadcastF64) {
+  std::mt19937 rng(22);
+  // a: [3, 4]; b: [4] chosen away from every a[:, j].
+  std::vector<double> a = randomValues(rng, 12, -1.0, 1.0);
+  std::vector<double> b = {-0.1, 1.5, -1.5, 0.05};
+  for (int64_t i = 0; i < 3; ++i)
+    a[i * 4 + 3] = (i % 2 ? 0.6 : -0.6); // column 3 straddles b[3]
+  Params p{{"a", Tensor::fromVector(a, {3, 4})},
+           {"b", Tensor::fromVector(b, {4})}};
+  // Guard: no element within 0.05 of its partner.
+  for (int64_t i = 0; i < 12; ++i)
+    ASSERT_GT(std::abs(a[i] - b[i % 4]), 0.01);
+  checkGradient(contracted([](const Params &q) {
+                  return maximum(q.at("a"), q.at("b"));
+                }),
+                p, weightFor(rng, {3, 4}));
+}
+
+/// The maximum VJP in float32, checked against the analytic rule (works
+/// around the f64 bug above so the formula itself is still covered): the
+/// cotangent goes to a where a > b, to b where b > a, and to the FIRST
+/// operand on ties (documented in Tensor.h: "gradient to a where a > b,
+/// else to b" is refined by Grad.cpp to a >= b).
+TEST(Grad, MaximumRuleAndTiesF32) {
+  auto step = jit([](const Tensor &a, const Tensor &b, const Tensor &w) {
+    return grad([&](const Params &q) {
+      return sum(maximum(q.at("a"), q.at("b")) * w);
+    })(Params{{"a", a}, {"b", b}});
+  });
+  std::vector<float> a = {1.0f, 2.0f, -3.0f, 0.5f, 4.0f, -1.0f};
+  std::vector<float> b = {1.0f, 3.0f, -4.0f, 0.5f, 4.0f, -2.0f};
+  std::vector<float> w = {2.0f, 3.0f, 5.0f, 7.0f, 11.0f, 13.0f};
+  Params g = step(Tensor::fromVector(a, {2, 3}), Tensor::fromVector(b, {2, 3}),
+                  Tensor::fromVector(w, {2, 3}));
+  // Ties at 0, 3, 4 → all to a.
+  EXPECT_EQ(g.at("a").toVector<float>(),
+            (std::vector<float>{2.0f, 0.0f, 5.0f, 7.0f, 11.0f, 13.0f}));
+  EXPECT_EQ(g.at("b").toVector<float>(),
+            (std::vector<float>{0.0f, 3.0f, 0.0f, 0.0f, 0.0f, 0.0f}));
+}
+
+TEST(Grad, MaximumTiesWithBroadcastF32) {
+  // b broadcasts along rows: its gradient sums the rows where b won or tied
+  // with nothing (ties go to a).
+  auto step = jit([](const Tensor &a, const Tensor &b) {
+    return grad([&](const Params &q) {
+      return sum(maximum(q.at("a"), q.at("b")));
+    })(Params{{"a", a}, {"b", b}});
+  });
+  Params g = step(Tensor::fromVector(std::vector<float>{0, 1, 2, 3, 1, -1}, {2, 3}),
+                  Tensor::fromVector(std::vector<float>{1, 1, 1}, {3}));
+  EXPECT_EQ(g.at("a").toVector<float>(),
+            (std::vector<float>{0, 1, 1, 1, 1, 0}));
+  EXPECT_EQ(g.at("b").toVector<float>(), (std::vector<float>{1, 0, 1}));
+}
+
+//===----------------------------------------------------------------------===//
+// unary
+//===----------------------------------------------------------------------===//
+
+TEST(Grad, Neg) {
+  std::mt19937 rng(31);
+  Params p{{"x", randomF64(rng, {3, 4})}};
+  checkGradient(contracted([](const Params &q) { return -q.at("x"); }), p,
+                weightFor(rng, {3, 4}));
+}
+
+TEST(Grad, Exp) {
+  std::mt19937 rng(32);
+  Params p{{"x", randomF64(rng, {3, 4}, -2.0, 2.0)}};
+  checkGradient(contracted([](const Params &q) { return exp(q.at("x")); }), p,
+                weightFor(rng, {3, 4}));
+}
+
+TEST(Grad, Log) {
+  std::mt19937 rng(33);
+  Params p{{"x", randomF64(rng, {3, 4}, 0.3, 3.0)}};
+  checkGradient(contracted([](const Params &q) { return log(q.at("x")); }), p,
+                weightFor(rng, {3, 4}));
+}
+
+TEST(Grad, Relu) {
+  std::mt19937 rng(34);
+  // |x| ≥ 0.1: away from the kink; both signs present.
+  Params p{{"x", randomF64(rng, {4, 5}, 0.1, 1.0, true)}};
+  checkGradient(contracted([](const Params &q) { return relu(q.at("x")); }), p,
+                weightFor(rng, {4, 5}));
+}
+
+TEST(Grad, ReluGradIsLinearInG) {
+  // reluGrad(x, g) is differentiable in g (mask), constant in x.
+  std::mt19937 rng(35);
+  Params p{{"g", randomF64(rng, {3, 4})}};
+  Params aux = weightFor(rng, {3, 4});
+  aux.add("x", randomF64(rng, {3, 4}, 0.1, 1.0, true));
+  checkGradient(
+      [](const Params &q, const Params &a) {
+        return sum(reluGrad(a.at("x"), q.at("g")) * a.at("w"));
+      },
+      p, aux);
+}
+
+TEST(Grad, Composite) {
+  // Shares values across several uses (cotangent accumulation).
+  std::mt19937 rng(36);
+  Params p{{"x", randomF64(rng, {3, 4}, 0.5, 1.5)}, {"y", randomF64(rng, {4})}};
+  checkGradient(contracted([](const Params &q) {
+                  const Tensor &x = q.at("x"), &y = q.at("y");
+                  Tensor z = x * y + exp(y) / x;
+                  return z * z - log(x) * x;
+                }),
+                p, weightFor(rng, {3, 4}));
+}
+
+//===----------------------------------------------------------------------===//
+// reductions and shape ops
+//===----------------------------------------------------------------------===//
+
+struct ReduceCase {
+  std::vector<int64_t> axes; // empty = all axes
+  bool keepDims;
+  Shape result;
+  const char *label;
+};
+
+const ReduceCase kReduceCases[] = {
+    {{0}, false, {3, 4}, "Axis0"},
+    {{1}, false, {2, 4}, "Axis1"},
+    {{-1}, false, {2, 3}, "LastAxis"},
+    {{0, 2}, false, {3}, "Axes02"},
+    {{1}, true, {2, 1, 4}, "Axis1Keep"},
+    {{-1, 0}, true, {1, 3, 1}, "AxesLast0Keep"},
+    {{}, false, {}, "All"},
+};
+
+TEST(Grad, Sum) {
+  int seed = 40;
+  for (const ReduceCase &c : kReduceCases) {
+    SCOPED_TRACE(c.label);
+    std::mt19937 rng(seed++);
+    Params p{{"x", randomF64(rng, {2, 3, 4})}};
+    checkGradient(contracted([c](const Params &q) {
+                    return c.axes.empty() ? sum(q.at("x"))
+                                          : sum(q.at("x"), c.axes, c.keepDims);
+                  }),
+                  p, weightFor(rng, c.result));
+  }
+}
+
+TEST(Grad, Mean) {
+  int seed = 50;
+  for (const ReduceCase &c : kReduceCases) {
+    SCOPED_TRACE(c.label);
+    std::mt19937 rng(seed++);
+    Params p{{"x", randomF64(rng, {2, 3, 4})}};
+    checkGradient(contracted([c](const Params &q) {
+                    return c.axes.empty() ? mean(q.at("x"))
+                                          : mean(q.at("x"), c.axes, c.keepDims);
+                  }),
+                  p, weightFor(rng, c.result));
+  }
+}
+
+// Regression (2a3990b): the ReduceMax VJP divides the f64 cotangent by a
+// count built from equal(), which used to be always f32, so differentiating
+// max() in float64 threw "div: element types differ (f64[...] vs f32[...])".
+TEST(Grad, MaxReductionF64) {
+  int seed = 60;
+  for (const ReduceCase &c : kReduceCases) {
+    SCOPED_TRACE(c.label);
+    std::mt19937 rng(seed++);
+    // Distinct values (continuous random; ties have probability 0 and the
+    // gaps are far larger than h).
+    Params p{{"x", randomF64(rng, {2, 3, 4})}};
+    std::vector<int64_t> all = {0, 1, 2};
+    checkGradient(contracted([c, all](const Params &q) {
+                    return max(q.at("x"), c.axes.empty() ? all : c.axes,
+                               c.keepDims);
+                  }),
+                  p, weightFor(rng, c.result));
+  }
+}
+
+/// The max-reduction rule in float32 (covers the formula despite the f64 bug
+/// above): cotangent to the arg-max, split evenly among ties.
+TEST(Grad, MaxReductionRuleF32) {
+  auto step = jit([](const Tensor &x, const Tensor &w) {
+    return grad([&](const Tensor &y) { return sum(max(y, {1}) * w); })(x);
+  });
+  Tensor g = step(
+      Tensor::fromVector(std::vector<float>{1, 5, 2, /**/ 7, 7, 0, /**/ -1, -3, -2},
+                         {3, 3}),
+      Tensor::fromVector(std::vector<float>{2, 4, 6}, {3}));
+  EXPECT_EQ(g.toVector<float>(),
+            (std::vector<float>{0, 2, 0, /**/ 2, 2, 0, /**/ 6, 0, 0}));
+}
+
+TEST(Grad, BroadcastTo) {
+  struct Case {
+    Shape from, to;
+  } cases[] = {{{4}, {2, 3, 4}},
+               {{3, 1}, {2, 3, 4}},
+               {{1, 4}, {3, 4}},
+               {{}, {2, 3}},
+               {{2, 1, 4}, {2, 3, 4}}};
+  int seed = 70;
+  for (const Case &c : cases) {
+    SCOPED_TRACE(shapeString(c.from) + " -> " + shapeString(c.to));
+    std::mt19937 rng(seed++);
+    Params p{{"x", randomF64(rng, c.from)}};
+    Shape to = c.to;
+    checkGradient(contracted([to](const Params &q) {
+                    return broadcastTo(q.at("x"), to);
+                  }),
+                  p, weightFor(rng, c.to));
+  }
+}
+
+TEST(Grad, Reshape) {
+  struct Case {
+    Shape from, to;
+  } cases[] = {{{2, 3, 4}, {6, 4}}, {{6, 4}, {2, 12}}, {{24}, {4, 3, 2}},
+               {{1, 1}, {}},        {{}, {1, 1, 1}}};
+  int seed = 80;
+  for (const Case &c : cases) {
+    SCOPED_TRACE(shapeString(c.from) + " -> " + shapeString(c.to));
+    std::mt19937 rng(seed++);
+    Params p{{"x", randomF64(rng, c.from)}};
+    Shape to = c.to;
+    checkGradient(contracted([to](const Params &q) {
+                    // A non-linear op after the reshape so a permuted
+                    // cotangent would be detected.
+                    return reshape(q.at("x"), to) * reshape(q.at("x"), to);
+                  }),
+                  p, weightFor(rng, c.to));
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// logSoftmax, crossEntropy, a whole MLP
+//===----------------------------------------------------------------------===//
+
+TEST(Grad, LogSoftmaxLastAxis) {
+  std::mt19937 rng(90);
+  Params p{{"x", randomF64(rng, {4, 5}, -3.0, 3.0)}};
+  checkGradient(contracted([](const Params &q) { return logSoftmax(q.at("x")); }),
+                p, weightFor(rng, {4, 5}));
+}
+
+TEST(Grad, LogSoftmaxAxis0) {
+  std::mt19937 rng(91);
+  Params p{{"x", randomF64(rng, {4, 5}, -3.0, 3.0)}};
+  checkGradient(
+      contracted([](const Params &q) { return logSoftmax(q.at("x"), 0); }), p,
+      weightFor(rng, {4, 5}));
+}
+
+TEST(Grad, CrossEntropy) {
+  std::mt19937 rng(92);
+  Params p{{"logits", randomF64(rng, {6, 4}, -3.0, 3.0)}};
+  Params aux{{"labels",
+              Tensor::fromVector(std::vector<int32_t>{0, 3, 1, 1, 2, 3}, {6})}};
+  checkGradient(
+      [](const Params &q, const Params &a) {
+        return crossEntropy(q.at("logits"), a.at("labels"));
+      },
+      p, aux);
+}
+
+TEST(Grad, CrossEntropyMatchesSoftmaxMinusOneHot) {
+  // The closed form ∂CE/∂z = (softmax(z) − onehot(y)) / N, exactly.
+  std::mt19937 rng(93);
+  const int64_t n = 5, c = 3;
+  std::vector<double> z = randomValues(rng, n * c, -2.0, 2.0);
+  std::vector<int32_t> y = {2, 0, 1, 2, 0};
+  auto step = jit([](const Tensor &logits, const Tensor &labels) {
+    return grad([&](const Tensor &l) { return crossEntropy(l, labels); })(logits);
+  });
+  std::vector<double> g =
+      step(Tensor::fromVector(z, {n, c}), Tensor::fromVector(y, {n}))
+          .toVector<double>();
+  for (int64_t i = 0; i < n; ++i) {
+    double m = -1e300, s = 0;
+    for (int64_t j = 0; j < c; ++j)
+      m = std::max(m, z[i * c + j]);
+    for (int64_t j = 0; j < c; ++j)
+      s += std::exp(z[i * c + j] - m);
+    for (int64_t j = 0; j < c; ++j) {
+      double expected =
+          (std::exp(z[i * c + j] - m) / s - (y[i] == j ? 1.0 : 0.0)) / n;
+      EXPECT_NEAR(g[i * c + j], expected, 1e-14) << i << "," << j;
+    }
+  }
+}
+
+TEST(Grad, MlpLossAllParams) {
+  // MLP 5-4-3 with ReLU, f64 parameters, cross-entropy loss.
+  std::mt19937 rng(94);
+  nn::MLP model({5, 4, 3});
+  const int64_t batch = 6;
+  Params p;
+  p.add("fc1.weight", randomF64(rng, {4, 5}));
+  p.add("fc1.bias", randomF64(rng, {4}, -0.5, 0.5));
+  p.add("fc2.weight", randomF64(rng, {3, 4}));
+  p.add("fc2.bias", randomF64(rng, {3}, -0.5, 0.5));
+  Params aux{{"x", randomF64(rng, {batch, 5})},
+             {"y", Tensor::fromVector(std::vector<int32_t>{0, 1, 2, 2, 1, 0},
+                                      {batch})}};
+  // Guard: no hidden pre-activation within 1e-3 of the ReLU kink.
+  {
+    std::vector<double> x = aux.at("x").toVector<double>();
+    std::vector<double> w = p.at("fc1.weight").toVector<double>();
+    std::vector<double> b = p.at("fc1.bias").toVector<double>();
+    int positive = 0;
+    for (int64_t i = 0; i < batch; ++i)
+      for (int64_t j = 0; j < 4; ++j) {
+        double s = b[j];
+        for (int64_t k = 0; k < 5; ++k)
+          s += x[i * 5 + k] * w[j * 5 + k];
+        ASSERT_GT(std::abs(s), 1e-3);
+        positive += s > 0;
+      }
+    ASSERT_GT(positive, 0); // some units active, some not
+    ASSERT_LT(positive, batch * 4);
+  }
+  checkGradient(
+      [model](const Params &q, const Params &a) {
+        return crossEntropy(model(q, a.at("x")), a.at("y"));
+      },
+      p, aux);
+}
+
+TEST(Grad, MlpLossSquareLayers) {
+  // MLP 4-4-4-4: three weight gradients [4, 4] and three bias gradients [4]
+  // returned together (same-shape matmul / reduction outputs).
+  std::mt19937 rng(95);
+  nn::MLP model({4, 4, 4, 4});
+  const int64_t batch = 5;
+  Params p;
+  for (int l = 1; l <= 3; ++l) {
+    p.add("fc" + std::to_string(l) + ".weight", randomF64(rng, {4, 4}));
+    p.add("fc" + std::to_string(l) + ".bias", randomF64(rng, {4}, -0.5, 0.5));
+  }
+  Params aux{{"x", randomF64(rng, {batch, 4})},
+             {"y", Tensor::fromVector(std::vector<int32_t>{0, 1, 2, 3, 1},
+                                      {batch})}};
+  checkGradient(
+      [model](const Params &q, const Params &a) {
+        return crossEntropy(model(q, a.at("x")), a.at("y"));
+      },
+      p, aux);
+}
+
+//===----------------------------------------------------------------------===//
+// stopGradient, zero gradients and errors
+//===----------------------------------------------------------------------===//
+
+TEST(Grad, StopGradientGivesZero) {
+  auto step = jit([](const Tensor &x) {
+    auto g1 = grad([](const Tensor &y) { return sum(stopGradient(y) * 3.0); })(x);
+    // d/dy Σ sg(y)·y = sg(y) = y (not 2y).
+    auto g2 = grad([](const Tensor &y) { return sum(stopGradient(y) * y); })(x);
+    return std::make_tuple(g1, g2);
+  });
+  std::vector<double> x = {1.5, -2.0, 0.25, 4.0};
+  auto [g1, g2] = step(Tensor::fromVector(x, {2, 2}));
+  EXPECT_EQ(g1.toVector<double>(), (std::vector<double>{0, 0, 0, 0}));
+  EXPECT_EQ(g2.toVector<double>(), x);
+}
+
+TEST(Grad, UnusedParameterGetsZeros) {
+  auto step = jit([](const Params &p) {
+    return grad([](const Params &q) { return sum(q.at("used") * 2.0); })(p);
+  });
+  Params g = step(Params{{"used", Tensor::fromVector(std::vector<double>{1, 2}, {2})},
+                         {"unused", Tensor::fromVector(std::vector<double>{3, 4, 5}, {3})}});
+  EXPECT_EQ(g.at("used").toVector<double>(), (std::vector<double>{2, 2}));
+  EXPECT_EQ(g.at("unused").shape(), (Shape{3}));
+  EXPECT_EQ(g.at("unused").toVector<double>(), (std::vector<double>{0, 0, 0}));
+}
+
+TEST(Grad, ValuesComputedBeforeAreConstants) {
+  // As in JAX: a value computed from x before grad's function is called is a
+  // constant for the derivative.
+  auto step = jit([](const Tensor &x) {
+    Tensor c = x * x;
+    return grad([&](const Tensor &y) { return sum(y * c); })(x);
+  });
+  EXPECT_EQ(step(Tensor::fromVector(std::vector<double>{2, 3}, {2}))
+                .toVector<double>(),
+            (std::vector<double>{4, 9}));
+}
+
+template <typename Fn> std::string errorMessage(Fn fn) {
+  try {
+    fn();
+  } catch (const Error &e) {
+    return e.what();
+  }
+  return "<no bregman::Error thrown>";
+}
+
+TEST(Grad, OutsideJitThrows) {
+  Tensor x = Tensor::fromVector(std::vector<double>{1, 2}, {2});
+  auto f = [](const Tensor &y) { return sum(y * y); };
+  EXPECT_THROW(grad(f)(x), Error);
+  EXPECT_NE(errorMessage([&] { grad(f)(x); }).find("jit"), std::string::npos)
+      << errorMessage([&] { grad(f)(x); });
+  EXPECT_NE(errorMessage([&] { valueAndGrad(f)(x); }).find("jit"),
+            std::string::npos);
+}
+
+TEST(Grad, NonScalarThrows) {
+  auto step = jit([](const Tensor &x) {
+    return grad([](const Tensor &y) { return y * 2.0; })(x);
+  });
+  Tensor x = Tensor::fromVector(std::vector<double>{1, 2, 3}, {3});
+  EXPECT_THROW(step(x), Error);
+  std::string msg = errorMessage([&] { step(x); });
+  EXPECT_NE(msg.find("scalar"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("[3]"), std::string::npos) << msg;
+}
+
+TEST(Grad, ShapeOneResultIsAcceptedAsScalar) {
+  auto step = jit([](const Tensor &x) {
+    return grad([](const Tensor &y) { return sum(y * y, {0}, true); })(x);
+  });
+  EXPECT_EQ(step(Tensor::fromVector(std::vector<double>{1, -2}, {2}))
+                .toVector<double>(),
+            (std::vector<double>{2, -4}));
+}
+
+//===----------------------------------------------------------------------===//
+// valueAndGrad: the value and the gradient as two outputs of one jit
+//===----------------------------------------------------------------------===//
+
+TEST(Grad, ValueAndGradMatrixParam) {
+  // f(x) = Σ x²·w: value and gradient 2·x·w.
+  auto step = jit([](const Tensor &x, const Tensor &w) {
+    return valueAndGrad([&](const Tensor &y) { return sum(y * y * w); })(x);
+  });
+  std::vector<double> x = {1, -2, 3, 0.5}, w = {2, 3, -1, 4};
+  auto [value, g] = step(Tensor::fromVector(x, {2, 2}), Tensor::fromVector(w, {2, 2}));
+  EXPECT_EQ(value.item(), 1 * 2 + 4 * 3 - 9 + 0.25 * 4);
+  EXPECT_EQ(g.toVector<double>(), (std::vector<double>{4, -12, -6, 4}));
+}
+
+TEST(Grad, ValueAndGradWithAux) {
+  auto step = jit([](const Tensor &x) {
+    return valueAndGrad([&](const Tensor &y) {
+      return std::make_pair(sum(y * y), y * 3.0);
+    })(x);
+  });
+  auto [value, aux, g] = step(Tensor::fromVector(std::vector<double>{1, 2, 3}, {3}));
+  EXPECT_EQ(value.item(), 14.0);
+  EXPECT_EQ(aux.toVector<double>(), (std::vector<double>{3, 6, 9}));
+  EXPECT_EQ(g.toVector<double>(), (std::vector<double>{2, 4, 6}));
+}
+
+// Regression (fixed in 2a3990b by dropping eliminate-empty-tensors): a
+// jitted function whose outputs include two reductions (or matmuls) of the
+// same result shape returned the FIRST one's values for both. Here the
+// value Σ x·w and the gradient of the scalar x, Σ w, are both rank-0
+// reductions; the gradient came back equal to the value (42 instead of 21).
+// Cause (see JitTest Jit.TwoSameShapeReductionOutputs): cse merged the two
+// `linalg.fill` inits, eliminate-empty-tensors rewrote the shared
+// tensor.empty into a second `bufferization.to_tensor %out0 restrict
+// writable` of the first output's memref, and one-shot-bufferize (trusting
+// `restrict`) computed the second reduction in %out0 and then overwrote it
+// with the first output before copying it to %out1.
+TEST(Grad, ValueAndGradScalarParam) {
+  auto step = jit([](const Tensor &x, const Tensor &w) {
+    return valueAndGrad(
+        [&](const Tensor &y) { return sum(broadcastTo(y, {2, 3}) * w); })(x);
+  });
+  auto [value, g] =
+      step(Tensor::fromVector(std::vector<double>{2}, {}),
+           Tensor::fromVector(std::vector<double>{1, 2, 3, 4, 5, 6}, {2, 3}));
+  EXPECT_EQ(value.item(), 42.0);
+  EXPECT_EQ(g.item(), 21.0);
+}
+
+// Two gradients that are different reductions of the same shape [4] (a
+// guard against the multiple-output miscompilation above).
+TEST(Grad, TwoSameShapeReductionGradients) {
+  auto step = jit([](const Params &p, const Tensor &x, const Tensor &y) {
+    return grad([&](const Params &q) {
+      return sum(q.at("a") * x + q.at("b") * y);
+    })(p);
+  });
+  std::vector<double> x(12), y(12);
+  for (int i = 0; i < 12; ++i) {
+    x[i] = i;
+    y[i] = 100 - i;
+  }
+  Params g = step(Params{{"a", Tensor::fromVector(std::vector<double>(4, 1.0), {4})},
+                         {"b", Tensor::fromVector(std::vector<double>(4, 1.0), {4})}},
+                  Tensor::fromVector(x, {3, 4}), Tensor::fromVector(y, {3, 4}));
+  EXPECT_EQ(g.at("a").toVector<double>(), (std::vector<double>{12, 15, 18, 21}));
+  EXPECT_EQ(g.at("b").toVector<double>(), (std::vector<double>{288, 285, 282, 279}));
+}
+
+} // namespace

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 using namespace bregman;
 
 TEST(Jit, ComputesBroadcastAddAndMatmul) {
@@ -16,4 +18,271 @@ TEST(Jit, ComputesBroadcastAddAndMatmul) {
   Tensor r = f(a, b, c);
   ASSERT_EQ(r.shape(), (Shape{2, 2}));
   EXPECT_EQ(r.toVector<float>(), (std::vector<float>{14, 22, 20, 25}));
+}
+
+
+//===----------------------------------------------------------------------===//
+// Cache, errors, donation checks, integer ops
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+template <typename Fn> std::string errorMessage(Fn fn) {
+  try {
+    fn();
+  } catch (const Error &e) {
+    return e.what();
+  }
+  return "<no bregman::Error thrown>";
+}
+
+Tensor filledF32(const Shape &shape, float start) {
+  std::vector<float> v(numElements(shape));
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = start + static_cast<float>(i);
+  return Tensor::fromVector(v, shape);
+}
+
+} // namespace
+
+TEST(Jit, CacheHitsOnSameShapesAndMissesOnNewBatchSize) {
+  auto f = jit([](const Tensor &x, const Tensor &w) {
+    return matmul(x, w) * 2.0;
+  });
+  Tensor w = filledF32({3, 2}, 0.0f);
+  for (int i = 0; i < 3; ++i) {
+    Tensor r = f(filledF32({4, 3}, static_cast<float>(i)), w);
+    ASSERT_EQ(r.shape(), (Shape{4, 2}));
+    // Row 0 of x is (i, i+1, i+2); w = [[0,1],[2,3],[4,5]].
+    float a = i, b = i + 1, c = i + 2;
+    EXPECT_EQ(r.toVector<float>()[0], 2 * (2 * b + 4 * c));
+    EXPECT_EQ(r.toVector<float>()[1], 2 * (a + 3 * b + 5 * c));
+  }
+  EXPECT_EQ(f.compileCount(), 1u);
+  EXPECT_EQ(f.cacheSize(), 1u);
+  Tensor r = f(filledF32({7, 3}, 0.0f), w);
+  EXPECT_EQ(r.shape(), (Shape{7, 2}));
+  EXPECT_EQ(f.compileCount(), 2u);
+  EXPECT_EQ(f.cacheSize(), 2u);
+  // Both signatures stay cached.
+  f(filledF32({4, 3}, 0.0f), w);
+  f(filledF32({7, 3}, 0.0f), w);
+  EXPECT_EQ(f.compileCount(), 2u);
+}
+
+TEST(Jit, DTypeIsPartOfTheCacheKey) {
+  auto f = jit([](const Tensor &x) { return x + x; });
+  EXPECT_EQ(f(Tensor::fromVector(std::vector<float>{1, 2}, {2})).toVector<float>(),
+            (std::vector<float>{2, 4}));
+  EXPECT_EQ(f(Tensor::fromVector(std::vector<double>{1, 2}, {2})).toVector<double>(),
+            (std::vector<double>{2, 4}));
+  EXPECT_EQ(f.compileCount(), 2u);
+}
+
+TEST(Jit, MatmulShapeMismatchNamesTheShapes) {
+  auto f = jit([](const Tensor &a, const Tensor &b) { return matmul(a, b); });
+  Tensor a = Tensor::zeros({2, 3}), b = Tensor::zeros({4, 5});
+  EXPECT_THROW(f(a, b), Error);
+  std::string msg = errorMessage([&] { f(a, b); });
+  EXPECT_NE(msg.find("matmul"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("[2, 3]"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("[4, 5]"), std::string::npos) << msg;
+  EXPECT_EQ(f.compileCount(), 0u);
+  // A failed trace leaves no trace active: ops outside jit still refuse.
+  EXPECT_THROW(a + a, Error);
+}
+
+TEST(Jit, ConcreteOpOutsideJitThrowsMentioningJit) {
+  Tensor a = Tensor::fromVector(std::vector<float>{1, 2}, {2});
+  EXPECT_THROW(a + a, Error);
+  std::string msg = errorMessage([&] { (void)(a * a); });
+  EXPECT_NE(msg.find("jit"), std::string::npos) << msg;
+  msg = errorMessage([&] { (void)exp(a); });
+  EXPECT_NE(msg.find("jit"), std::string::npos) << msg;
+  msg = errorMessage([&] { (void)sum(a); });
+  EXPECT_NE(msg.find("jit"), std::string::npos) << msg;
+}
+
+TEST(Jit, ConcreteTensorCapturedInsideJitThrows) {
+  Tensor captured = Tensor::fromVector(std::vector<float>{1, 2}, {2});
+  auto f = jit([&](const Tensor &x) { return x + captured; });
+  std::string msg =
+      errorMessage([&] { f(Tensor::fromVector(std::vector<float>{3, 4}, {2})); });
+  EXPECT_NE(msg.find("jit"), std::string::npos) << msg;
+}
+
+TEST(Jit, SameTensorTwiceInDonatedPositionsThrows) {
+  auto f = jit([](const Tensor &a, const Tensor &b) {
+    return std::make_tuple(a + b, a - b);
+  }, JitOptions{{0, 1}, "donate_twice"});
+  Tensor t = Tensor::fromVector(std::vector<float>{1, 2, 3}, {3});
+  EXPECT_THROW(f(t, t), Error);
+  std::string msg = errorMessage([&] { f(t, t); });
+  EXPECT_NE(msg.find("buffer"), std::string::npos) << msg;
+  // t is untouched by the refused call.
+  EXPECT_EQ(t.toVector<float>(), (std::vector<float>{1, 2, 3}));
+  EXPECT_EQ(f.compileCount(), 1u); // traced and compiled, refused at run
+}
+
+TEST(Jit, DonationReusesBuffers) {
+  auto f = jit([](const Tensor &a, const Tensor &b) { return a * 2.0 + b; },
+               JitOptions{{0}});
+  Tensor a = Tensor::fromVector(std::vector<float>{1, 2, 3}, {3});
+  Tensor b = Tensor::fromVector(std::vector<float>{10, 20, 30}, {3});
+  const float *ap = a.data<float>();
+  Tensor r = f(a, b);
+  EXPECT_EQ(r.data<float>(), ap);
+  EXPECT_EQ(r.toVector<float>(), (std::vector<float>{12, 24, 36}));
+  EXPECT_EQ(b.toVector<float>(), (std::vector<float>{10, 20, 30}));
+}
+
+// Regression (fixed in 2a3990b): with two donated inputs a, b and outputs
+// (a + b, a − b), the second output was computed from the already-
+// overwritten a: it returned (a + b) − b = a instead of a − b.
+// eliminate-empty-tensors made the first
+// generic write straight into %arg0 through a new `bufferization.to_tensor
+// %arg0 restrict writable`, so one-shot-bufferize did not see that the
+// second generic still reads %arg0 (the original to_tensor is `restrict`
+// too) and inserted no copy. Same root cause as Jit.TwoSameShapeReductionOutputs.
+TEST(Jit, DonatedInputReadAfterAnotherOutputIsWritten) {
+  auto f = jit([](const Tensor &a, const Tensor &b) {
+    return std::make_tuple(a + b, a - b);
+  }, JitOptions{{0, 1}, "donate_two"});
+  Tensor t = Tensor::fromVector(std::vector<float>{1, 2, 3}, {3});
+  Tensor u = Tensor::fromVector(std::vector<float>{10, 20, 30}, {3});
+  const float *tp = t.data<float>(), *up = u.data<float>();
+  auto [s, d] = f(t, u);
+  EXPECT_EQ(s.toVector<float>(), (std::vector<float>{11, 22, 33}));
+  EXPECT_EQ(d.toVector<float>(), (std::vector<float>{-9, -18, -27}));
+  EXPECT_EQ(s.data<float>(), tp);
+  EXPECT_EQ(d.data<float>(), up);
+}
+
+// Regression (fixed in 2a3990b): two outputs that are reductions (or
+// matmuls) of the same result shape both came back holding the first one's
+// values:
+//   jit((x, w) -> (sum(w * x), sum(w)))  with x = 2, w = [[1,2,3],[4,5,6]]
+//   returned (42, 42) instead of (42, 21).
+// The emitted IR was right; the CPU pipeline miscompiled it: cse merges the
+// two identical `linalg.fill(tensor.empty)` inits, eliminate-empty-tensors
+// turns the shared tensor.empty into `bufferization.to_tensor %arg2 restrict
+// writable` (a second to_tensor of an output memref, breaking `restrict`),
+// and one-shot-bufferize then writes the second reduction into %arg2,
+// copies the first (kept in a temporary) over it, and copies %arg2 to %arg3.
+// Replay: BREGMAN_DUMP_IR=dir, then
+//   mlir-opt-22 dir/jit-0/0-input.mlir --pass-pipeline='builtin.module(
+//     canonicalize,linalg-fuse-elementwise-ops,canonicalize,cse,
+//     eliminate-empty-tensors,one-shot-bufferize{bufferize-function-boundaries
+//     function-boundary-type-conversion=identity-layout-map})'
+// It hit any jit returning two such values, e.g. valueAndGrad of a scalar
+// parameter (GradTest Grad.ValueAndGradScalarParam).
+TEST(Jit, TwoSameShapeReductionOutputs) {
+  auto f = jit([](const Tensor &x, const Tensor &w) {
+    return std::make_tuple(sum(w * x), sum(w));
+  });
+  auto [a, b] = f(Tensor::fromVector(std::vector<float>{2}, {}),
+                  Tensor::fromVector(std::vector<float>{1, 2, 3, 4, 5, 6}, {2, 3}));
+  EXPECT_EQ(a.item(), 42.0);
+  EXPECT_EQ(b.item(), 21.0);
+
+  auto g = jit([](const Tensor &x, const Tensor &w) {
+    return std::make_tuple(sum(w * x, {0}), sum(w, {0}));
+  });
+  auto [c, d] = g(Tensor::fromVector(std::vector<float>{2}, {}),
+                  Tensor::fromVector(std::vector<float>{1, 2, 3, 4, 5, 6}, {2, 3}));
+  EXPECT_EQ(c.toVector<float>(), (std::vector<float>{10, 14, 18}));
+  EXPECT_EQ(d.toVector<float>(), (std::vector<float>{5, 7, 9}));
+}
+
+// Regression (2a3990b): same root cause, with matmuls: (a·b, a·c) returned
+// a·b twice.
+TEST(Jit, TwoSameShapeMatmulOutputs) {
+  auto f = jit([](const Tensor &a, const Tensor &b, const Tensor &c) {
+    return std::make_tuple(matmul(a, b), matmul(a, c));
+  });
+  auto [x, y] = f(Tensor::fromVector(std::vector<float>{1, 2}, {1, 2}),
+                  Tensor::fromVector(std::vector<float>{1, 0}, {2, 1}),
+                  Tensor::fromVector(std::vector<float>{0, 1}, {2, 1}));
+  EXPECT_EQ(x.item(), 1.0);
+  EXPECT_EQ(y.item(), 2.0);
+}
+
+// An evaluation step returning (loss, number correct): two rank-0 results
+// (here not affected by the miscompilation above, guarded nonetheless).
+TEST(Jit, EvalStepLossAndCountCorrect) {
+  auto f = jit([](const Tensor &logits, const Tensor &labels) {
+    return std::make_tuple(crossEntropy(logits, labels),
+                           countCorrect(logits, labels));
+  });
+  // Two rows, both predicted correctly; loss = log(1 + e^-2) each.
+  auto [loss, correct] =
+      f(Tensor::fromVector(std::vector<float>{2, 0, 0, 2}, {2, 2}),
+        Tensor::fromVector(std::vector<int32_t>{0, 1}, {2}));
+  EXPECT_NEAR(loss.item(), std::log(1 + std::exp(-2.0)), 1e-6);
+  EXPECT_EQ(correct.item(), 2.0);
+}
+
+TEST(Jit, SameParamsTensorTwiceInDonatedPositionThrows) {
+  auto f = jit([](const Params &p) {
+    return Params{{"a", p.at("a") * 2.0}, {"b", p.at("b") * 3.0}};
+  }, JitOptions{{0}});
+  Tensor t = Tensor::fromVector(std::vector<float>{1, 2}, {2});
+  EXPECT_THROW(f(Params{{"a", t}, {"b", t}}), Error);
+}
+
+TEST(Jit, ArgmaxAndCountCorrectFirstMaxWinsTies) {
+  auto f = jit([](const Tensor &logits, const Tensor &labels) {
+    return std::make_tuple(argmax(logits), countCorrect(logits, labels));
+  });
+  // Rows: clear max; tie between 1 and 2; tie 0/1; all equal; negatives with
+  // a tie at the end; -inf-free large magnitudes.
+  Tensor logits = Tensor::fromVector(
+      std::vector<float>{0.1f, 0.9f, 0.3f, 0.0f,  //
+                         1.0f, 3.0f, 3.0f, 2.0f,  //
+                         5.0f, 5.0f, 0.0f, 5.0f,  //
+                         0.0f, 0.0f, 0.0f, 0.0f,  //
+                         -4.0f, -3.0f, -5.0f, -3.0f, //
+                         -1e30f, 1e30f, 1e30f, -1e30f},
+      {6, 4});
+  Tensor labels = Tensor::fromVector(std::vector<int32_t>{1, 2, 0, 0, 3, 1}, {6});
+  auto [am, correct] = f(logits, labels);
+  EXPECT_EQ(am.dtype(), DType::I32);
+  EXPECT_EQ(am.shape(), (Shape{6}));
+  EXPECT_EQ(am.toVector<int32_t>(), (std::vector<int32_t>{1, 1, 0, 0, 1, 1}));
+  // Hits: row 0 (1), row 2 (0), row 3 (0), row 5 (1); rows 1 and 4 lose the tie.
+  EXPECT_EQ(correct.dtype(), DType::F32);
+  EXPECT_EQ(correct.shape(), Shape{});
+  EXPECT_EQ(correct.item(), 4.0);
+}
+
+TEST(Jit, ArgmaxRank3AndF64) {
+  auto f = jit([](const Tensor &x) { return argmax(x); });
+  Tensor x = Tensor::fromVector(
+      std::vector<double>{1, 2, 0, /**/ 7, 7, 7, /**/ -1, -2, -0.5, /**/ 0, 3, 3},
+      {2, 2, 3});
+  Tensor r = f(x);
+  EXPECT_EQ(r.shape(), (Shape{2, 2}));
+  EXPECT_EQ(r.toVector<int32_t>(), (std::vector<int32_t>{1, 0, 2, 1}));
+}
+
+TEST(Jit, OneHotExact) {
+  auto f = jit([](const Tensor &labels) {
+    return std::make_tuple(oneHot(labels, 4), oneHot(labels, 4, DType::F64));
+  });
+  Tensor labels = Tensor::fromVector(std::vector<int32_t>{2, 0, 3, 3, 1}, {5});
+  auto [h32, h64] = f(labels);
+  EXPECT_EQ(h32.shape(), (Shape{5, 4}));
+  EXPECT_EQ(h32.dtype(), DType::F32);
+  EXPECT_EQ(h32.toVector<float>(),
+            (std::vector<float>{0, 0, 1, 0, /**/ 1, 0, 0, 0, /**/ 0, 0, 0, 1,
+                                /**/ 0, 0, 0, 1, /**/ 0, 1, 0, 0}));
+  EXPECT_EQ(h64.dtype(), DType::F64);
+  EXPECT_EQ(h64.toVector<double>(),
+            (std::vector<double>{0, 0, 1, 0, /**/ 1, 0, 0, 0, /**/ 0, 0, 0, 1,
+                                 /**/ 0, 0, 0, 1, /**/ 0, 1, 0, 0}));
+}
+
+TEST(Jit, OneHotRejectsNonI32Labels) {
+  auto f = jit([](const Tensor &labels) { return oneHot(labels, 3); });
+  EXPECT_THROW(f(Tensor::fromVector(std::vector<float>{0, 1}, {2})), Error);
 }
