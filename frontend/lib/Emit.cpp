@@ -67,8 +67,13 @@ private:
   Value floatConstant(Type type, double v) {
     return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, v));
   }
+  /// A fresh buffer filled with `v` (the init of a matmul or reduction). It
+  /// is a `bufferization.alloc_tensor`, not a `tensor.empty`: CSE would merge
+  /// identical fills of one tensor.empty, and bufferization would then copy
+  /// the shared zeros for every consumer but one.
   Value filled(int value, double v) {
-    Value init = emptyLike(value);
+    RankedTensorType type = tensorType(value);
+    Value init = bufferization::AllocTensorOp::create(b, loc, type, ValueRange{});
     Value cst = floatConstant(tensorType(value).getElementType(), v);
     return linalg::FillOp::create(b, loc, cst, init).getResult(0);
   }
@@ -251,13 +256,15 @@ Value Emitter::argmax(const Node &node) {
                                  outMap, outMap};
   Type floatType = tensorType(input).getElementType();
   auto bestType = RankedTensorType::get(trace.value(result).shape, floatType);
-  Value bestInit = tensor::EmptyOp::create(b, loc, bestType.getShape(), floatType);
+  Value bestInit = bufferization::AllocTensorOp::create(b, loc, bestType,
+                                                       ValueRange{});
   bestInit = linalg::FillOp::create(
                  b, loc,
                  floatConstant(floatType, -std::numeric_limits<double>::infinity()),
                  bestInit)
                  .getResult(0);
-  Value indexInit = emptyLike(result);
+  Value indexInit = bufferization::AllocTensorOp::create(
+      b, loc, tensorType(result), ValueRange{});
   Value zero = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
   indexInit = linalg::FillOp::create(b, loc, zero, indexInit).getResult(0);
   auto generic = linalg::GenericOp::create(
