@@ -69,10 +69,13 @@ public:
                std::string(width - filled, ' '), done, total, loss);
     std::fflush(stderr);
   }
-  ~ProgressBar() {
+  /// Clears the bar so that the epoch's summary line takes its place.
+  void finish() {
     if (enabled)
       fmt::print(stderr, "\r{}\r", std::string(80, ' '));
+    enabled = false;
   }
+  ~ProgressBar() { finish(); }
 
 private:
   bool enabled;
@@ -226,6 +229,7 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
       ++batches;
       bar.update(batches, lossSum / seen);
     }
+    bar.finish();
     EpochMetrics m;
     m.epoch = epoch;
     m.trainLoss = lossSum / seen;
