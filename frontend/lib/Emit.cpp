@@ -101,6 +101,7 @@ private:
     switch (reg) {
     case Regularizer::None: return breg::NoneRegAttr::get(&ctx);
     case Regularizer::L1: return breg::L1RegAttr::get(&ctx);
+    case Regularizer::L1Pos: return breg::L1PosRegAttr::get(&ctx);
     }
     return {};
   }
@@ -351,6 +352,43 @@ void Emitter::bregUpdate(const Node &node) {
     values[node.outputs[0]] = breg::SubgradientInitOp::create(
         b, loc, reg, in(0), scalarOf(node.inputs[1]), scalarOf(node.inputs[2]));
     return;
+  case Prim::AdaBregUpdate: {
+    auto op = breg::AdaBregUpdateOp::create(
+        b, loc, reg, in(0), in(1), in(2), in(3), in(4),
+        scalarOf(node.inputs[5]), scalarOf(node.inputs[6]),
+        scalarOf(node.inputs[7]), scalarOf(node.inputs[8]),
+        scalarOf(node.inputs[9]), scalarOf(node.inputs[10]),
+        scalarOf(node.inputs[11]));
+    for (size_t i = 0; i < node.outputs.size(); ++i)
+      values[node.outputs[i]] = op->getResult(i);
+    return;
+  }
+  case Prim::ProxSgdUpdate:
+    values[node.outputs[0]] = breg::ProxSgdUpdateOp::create(
+        b, loc, reg, in(0), in(1), scalarOf(node.inputs[2]),
+        scalarOf(node.inputs[3]));
+    return;
+  case Prim::SgdUpdate: {
+    Value momentum, beta;
+    if (node.attrs.momentum) {
+      momentum = in(3);
+      beta = scalarOf(node.inputs[4]);
+    }
+    auto op = breg::SgdUpdateOp::create(b, loc, in(0), in(1),
+                                        scalarOf(node.inputs[2]), momentum, beta);
+    for (size_t i = 0; i < node.outputs.size(); ++i)
+      values[node.outputs[i]] = op->getResult(i);
+    return;
+  }
+  case Prim::AdamUpdate: {
+    auto op = breg::AdamUpdateOp::create(
+        b, loc, in(0), in(1), in(2), in(3), scalarOf(node.inputs[4]),
+        scalarOf(node.inputs[5]), scalarOf(node.inputs[6]),
+        scalarOf(node.inputs[7]), scalarOf(node.inputs[8]));
+    for (size_t i = 0; i < node.outputs.size(); ++i)
+      values[node.outputs[i]] = op->getResult(i);
+    return;
+  }
   default:
     break;
   }
@@ -470,6 +508,10 @@ void Emitter::emitNode(const Node &node, int index) {
   case Prim::LinBregUpdate:
   case Prim::Prox:
   case Prim::SubgradientInit:
+  case Prim::AdaBregUpdate:
+  case Prim::ProxSgdUpdate:
+  case Prim::SgdUpdate:
+  case Prim::AdamUpdate:
     bregUpdate(node);
     return;
   }

@@ -29,6 +29,10 @@ static bool isNonDifferentiable(Prim prim) {
   case Prim::LinBregUpdate:
   case Prim::Prox:
   case Prim::SubgradientInit:
+  case Prim::AdaBregUpdate:
+  case Prim::ProxSgdUpdate:
+  case Prim::SgdUpdate:
+  case Prim::AdamUpdate:
     return true;
   default:
     return false;

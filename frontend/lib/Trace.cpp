@@ -34,6 +34,10 @@ const char *primName(Prim prim) {
   case Prim::LinBregUpdate: return "linbreg_update";
   case Prim::Prox: return "prox";
   case Prim::SubgradientInit: return "subgradient_init";
+  case Prim::AdaBregUpdate: return "adabreg_update";
+  case Prim::ProxSgdUpdate: return "proxsgd_update";
+  case Prim::SgdUpdate: return "sgd_update";
+  case Prim::AdamUpdate: return "adam_update";
   }
   return "?";
 }
@@ -42,8 +46,17 @@ const char *regularizerName(Regularizer reg) {
   switch (reg) {
   case Regularizer::None: return "none";
   case Regularizer::L1: return "l1";
+  case Regularizer::L1Pos: return "l1_pos";
   }
   return "?";
+}
+
+Regularizer parseRegularizer(const std::string &name) {
+  for (Regularizer r : {Regularizer::None, Regularizer::L1, Regularizer::L1Pos})
+    if (name == regularizerName(r))
+      return r;
+  throw Error(fmt::format("unknown regularizer '{}' (known: none, l1, l1_pos)",
+                          name));
 }
 
 int Trace::addNode(Prim prim, std::vector<int> inputs,

@@ -6,6 +6,13 @@
 
 namespace bregman {
 
+static NodeAttrs regAttrs(Regularizer reg, bool momentum = false) {
+  NodeAttrs attrs;
+  attrs.regularizer = reg;
+  attrs.momentum = momentum;
+  return attrs;
+}
+
 static void requireScalar(const char *op, const char *what, const Tensor &t) {
   if (!t.defined() || t.rank() != 0 || t.dtype() != DType::F32)
     throw Error(fmt::format("{}: {} must be an f32 scalar tensor{}", op, what,
@@ -78,6 +85,86 @@ Tensor subgradientInit(Regularizer reg, const Tensor &theta,
                {{theta.shape(), DType::F32}}, attrs)[0];
 }
 
+std::vector<Tensor> adabregUpdate(Regularizer reg, const Tensor &theta,
+                                  const Tensor &v, const Tensor &grad,
+                                  const Tensor &m1, const Tensor &m2,
+                                  const Tensor &lr, const Tensor &delta,
+                                  const Tensor &lambda, const Tensor &beta1,
+                                  const Tensor &beta2, const Tensor &eps,
+                                  const Tensor &step) {
+  const char *op = "adabreg_update";
+  if (theta.dtype() != DType::F32)
+    throw Error("adabreg_update: parameter must be f32");
+  requireParamLike(op, "v", theta, v);
+  requireParamLike(op, "the gradient", theta, grad);
+  requireParamLike(op, "m1", theta, m1);
+  requireParamLike(op, "m2", theta, m2);
+  for (auto [what, t] : {std::pair{"lr", &lr}, {"delta", &delta},
+                         {"lambda", &lambda}, {"beta1", &beta1},
+                         {"beta2", &beta2}, {"eps", &eps}, {"step", &step}})
+    requireScalar(op, what, *t);
+  return apply(Prim::AdaBregUpdate,
+               {theta, v, grad, m1, m2, lr, delta, lambda, beta1, beta2, eps,
+                step},
+               std::vector<std::pair<Shape, DType>>(4, {theta.shape(), DType::F32}),
+               regAttrs(reg));
+}
+
+Tensor proxsgdUpdate(Regularizer reg, const Tensor &theta, const Tensor &grad,
+                     const Tensor &lr, const Tensor &lambda) {
+  const char *op = "proxsgd_update";
+  if (theta.dtype() != DType::F32)
+    throw Error("proxsgd_update: parameter must be f32");
+  requireParamLike(op, "the gradient", theta, grad);
+  requireScalar(op, "lr", lr);
+  requireScalar(op, "lambda", lambda);
+  return apply(Prim::ProxSgdUpdate, {theta, grad, lr, lambda},
+               {{theta.shape(), DType::F32}}, regAttrs(reg))[0];
+}
+
+std::vector<Tensor> sgdUpdate(const Tensor &theta, const Tensor &grad,
+                              const Tensor &lr, const Tensor &momentum,
+                              const Tensor &beta) {
+  const char *op = "sgd_update";
+  if (theta.dtype() != DType::F32)
+    throw Error("sgd_update: parameter must be f32");
+  requireParamLike(op, "the gradient", theta, grad);
+  requireScalar(op, "lr", lr);
+  if (momentum.defined() != beta.defined())
+    throw Error("sgd_update: the momentum buffer and beta go together");
+  std::vector<Tensor> inputs = {theta, grad, lr};
+  std::vector<std::pair<Shape, DType>> results = {{theta.shape(), DType::F32}};
+  if (momentum.defined()) {
+    requireParamLike(op, "the momentum buffer", theta, momentum);
+    requireScalar(op, "beta", beta);
+    inputs.push_back(momentum);
+    inputs.push_back(beta);
+    results.push_back({theta.shape(), DType::F32});
+  }
+  return apply(Prim::SgdUpdate, inputs, results,
+               regAttrs(Regularizer::None, momentum.defined()));
+}
+
+std::vector<Tensor> adamUpdate(const Tensor &theta, const Tensor &grad,
+                               const Tensor &m1, const Tensor &m2,
+                               const Tensor &lr, const Tensor &beta1,
+                               const Tensor &beta2, const Tensor &eps,
+                               const Tensor &step) {
+  const char *op = "adam_update";
+  if (theta.dtype() != DType::F32)
+    throw Error("adam_update: parameter must be f32");
+  requireParamLike(op, "the gradient", theta, grad);
+  requireParamLike(op, "m1", theta, m1);
+  requireParamLike(op, "m2", theta, m2);
+  for (auto [what, t] : {std::pair{"lr", &lr}, {"beta1", &beta1},
+                         {"beta2", &beta2}, {"eps", &eps}, {"step", &step}})
+    requireScalar(op, what, *t);
+  return apply(Prim::AdamUpdate,
+               {theta, grad, m1, m2, lr, beta1, beta2, eps, step},
+               std::vector<std::pair<Shape, DType>>(3, {theta.shape(), DType::F32}),
+               regAttrs(Regularizer::None));
+}
+
 namespace optim {
 
 static bool endsWith(const std::string &s, const std::string &suffix) {
@@ -95,37 +182,105 @@ std::function<bool(const std::string &)> all() {
   return [](const std::string &) { return true; };
 }
 
+const char *methodName(Method method) {
+  switch (method) {
+  case Method::LinBreg: return "linbreg";
+  case Method::AdaBreg: return "adabreg";
+  case Method::ProxSGD: return "proxsgd";
+  case Method::SGD: return "sgd";
+  case Method::Adam: return "adam";
+  }
+  return "?";
+}
+
+Method parseMethod(const std::string &name) {
+  for (Method m : {Method::LinBreg, Method::AdaBreg, Method::ProxSGD,
+                   Method::SGD, Method::Adam})
+    if (name == methodName(m))
+      return m;
+  throw Error(fmt::format("unknown optimizer '{}' (known: linbreg, adabreg, "
+                          "proxsgd, sgd, adam)",
+                          name));
+}
+
 static std::string hyperName(const std::string &group, const std::string &h) {
   return "hyper/" + group + "/" + h;
 }
 
-static const char *kHypers[] = {"lr", "delta", "lambda", "momentum"};
+/// The hyper-parameters each method keeps in its state, per group.
+static std::vector<std::string> hypersOf(Method method) {
+  switch (method) {
+  case Method::LinBreg: return {"lr", "delta", "lambda", "momentum"};
+  case Method::AdaBreg:
+    return {"lr", "delta", "lambda", "beta1", "beta2", "eps"};
+  case Method::ProxSGD: return {"lr", "lambda"};
+  case Method::SGD: return {"lr", "momentum"};
+  case Method::Adam: return {"lr", "beta1", "beta2", "eps"};
+  }
+  return {};
+}
+
+static float hyperValue(const Group &g, const std::string &which) {
+  if (which == "lr") return g.lr;
+  if (which == "delta") return g.delta;
+  if (which == "lambda") return g.lambda;
+  if (which == "momentum") return g.momentum;
+  if (which == "beta1") return g.beta1;
+  if (which == "beta2") return g.beta2;
+  return g.eps;
+}
+
+static bool isBregman(Method m) {
+  return m == Method::LinBreg || m == Method::AdaBreg;
+}
+static bool hasStepCount(Method m) {
+  return m == Method::AdaBreg || m == Method::Adam;
+}
 
 static const Group &findGroup(const std::vector<Group> &groups,
                               const std::string &param) {
   for (const Group &g : groups)
     if (g.selects(param))
       return g;
-  throw Error(fmt::format("LinBreg: parameter '{}' belongs to no group", param));
+  throw Error(fmt::format("optimizer: parameter '{}' belongs to no group",
+                          param));
 }
 
-LinBreg::LinBreg(std::vector<Group> groups) : groups_(std::move(groups)) {
+Optimizer::Optimizer(Method method, std::vector<Group> groups)
+    : method_(method), groups_(std::move(groups)) {
+  const char *name = methodName(method);
   if (groups_.empty())
-    throw Error("LinBreg: needs at least one parameter group");
+    throw Error(fmt::format("{}: needs at least one parameter group", name));
   for (const Group &g : groups_) {
     if (!g.selects)
-      throw Error("LinBreg: group '" + g.name + "' has no selector");
+      throw Error(fmt::format("{}: group '{}' has no selector", name, g.name));
+    if (!(g.lr > 0))
+      throw Error(fmt::format("{}: group '{}': lr must be > 0, got {}", name,
+                              g.name, g.lr));
     if (!(g.delta > 0))
-      throw Error(fmt::format("LinBreg: group '{}': delta must be > 0, got {}",
-                              g.name, g.delta));
+      throw Error(fmt::format("{}: group '{}': delta must be > 0, got {}",
+                              name, g.name, g.delta));
     if (g.lambda < 0)
-      throw Error(fmt::format("LinBreg: group '{}': lambda must be >= 0, got {}",
-                              g.name, g.lambda));
+      throw Error(fmt::format("{}: group '{}': lambda must be >= 0, got {}",
+                              name, g.name, g.lambda));
     if (g.momentum < 0 || g.momentum >= 1)
+      throw Error(fmt::format("{}: group '{}': momentum must be in [0, 1), "
+                              "got {}",
+                              name, g.name, g.momentum));
+    if (g.beta1 < 0 || g.beta1 >= 1 || g.beta2 < 0 || g.beta2 >= 1 ||
+        !(g.eps > 0))
+      throw Error(fmt::format("{}: group '{}': needs 0 <= beta1, beta2 < 1 "
+                              "and eps > 0",
+                              name, g.name));
+    if ((method == Method::SGD || method == Method::Adam) &&
+        g.regularizer != Regularizer::None)
       throw Error(fmt::format(
-          "LinBreg: group '{}': momentum must be in [0, 1), got {}", g.name,
-          g.momentum));
+          "{}: group '{}' asks for the regularizer '{}', but {} is "
+          "unregularized; use linbreg, adabreg or proxsgd",
+          name, g.name, regularizerName(g.regularizer), name));
   }
+  if (!isBregman(method))
+    return;
   // v = θ/δ + ∂J(θ) per parameter, with δ and λ read from the state so that
   // re-initialisation after a change of λ does not recompile.
   InitFn init = [groups = groups_](const Params &params,
@@ -140,76 +295,135 @@ LinBreg::LinBreg(std::vector<Group> groups) : groups_(std::move(groups)) {
     return v;
   };
   initFn_ = std::make_shared<Jitted<InitFn>>(
-      jit(init, JitOptions{{}, "linbreg.init"}));
+      jit(init, JitOptions{{}, std::string(name) + ".init"}));
 }
 
-
-const Group &LinBreg::groupOf(const std::string &param) const {
+const Group &Optimizer::groupOf(const std::string &param) const {
   return findGroup(groups_, param);
 }
 
-Params LinBreg::init(const Params &params) const {
+std::vector<std::string> Optimizer::hyperNames() const {
+  return hypersOf(method_);
+}
+
+Params Optimizer::init(const Params &params) const {
   Params hypers;
-  for (const Group &g : groups_) {
-    hypers.add(hyperName(g.name, "lr"), Tensor::scalar(g.lr));
-    hypers.add(hyperName(g.name, "delta"), Tensor::scalar(g.delta));
-    hypers.add(hyperName(g.name, "lambda"), Tensor::scalar(g.lambda));
-    hypers.add(hyperName(g.name, "momentum"), Tensor::scalar(g.momentum));
-  }
+  for (const Group &g : groups_)
+    for (const std::string &h : hypersOf(method_))
+      hypers.add(hyperName(g.name, h), Tensor::scalar(hyperValue(g, h)));
   for (const auto &entry : params)
     groupOf(entry.first); // every parameter has a group
-  Params v = (*initFn_)(params, hypers);
+
   Params state;
-  state.merge("v/", v);
-  for (const auto &[name, theta] : params)
-    if (groupOf(name).momentum > 0)
+  if (isBregman(method_))
+    state.merge("v/", (*initFn_)(params, hypers));
+  for (const auto &[name, theta] : params) {
+    const Group &g = groupOf(name);
+    bool momentum = (method_ == Method::LinBreg || method_ == Method::SGD) &&
+                    g.momentum > 0;
+    if (momentum)
       state.add("m/" + name, Tensor::zeros(theta.shape()));
+    if (hasStepCount(method_)) {
+      state.add("m1/" + name, Tensor::zeros(theta.shape()));
+      state.add("m2/" + name, Tensor::zeros(theta.shape()));
+    }
+  }
+  if (hasStepCount(method_))
+    state.add("step", Tensor::scalar(0.0f));
   for (const auto &entry : hypers)
     state.add(entry.first, entry.second);
   return state;
 }
 
-std::pair<Params, Params> LinBreg::update(const Params &params,
-                                          const Params &state,
-                                          const Params &grads) const {
-  Params newParams, newState;
-  Params newV, newM;
+std::pair<Params, Params> Optimizer::update(const Params &params,
+                                            const Params &state,
+                                            const Params &grads) const {
+  Params newParams, newState, newV, newM, newM1, newM2;
+  Tensor step;
+  if (hasStepCount(method_))
+    step = state.at("step") + 1.0;
   for (const auto &[name, theta] : params) {
     const Group &g = groupOf(name);
     auto h = [&](const char *which) {
       return state.at(hyperName(g.name, which));
     };
+    const Tensor &grad = grads.at(name);
     std::vector<Tensor> r;
-    if (g.momentum > 0)
-      r = linbregUpdate(g.regularizer, theta, state.at("v/" + name),
-                        grads.at(name), h("lr"), h("delta"), h("lambda"),
-                        state.at("m/" + name), h("momentum"));
-    else
-      r = linbregUpdate(g.regularizer, theta, state.at("v/" + name),
-                        grads.at(name), h("lr"), h("delta"), h("lambda"));
+    switch (method_) {
+    case Method::LinBreg:
+      r = g.momentum > 0
+              ? linbregUpdate(g.regularizer, theta, state.at("v/" + name),
+                              grad, h("lr"), h("delta"), h("lambda"),
+                              state.at("m/" + name), h("momentum"))
+              : linbregUpdate(g.regularizer, theta, state.at("v/" + name),
+                              grad, h("lr"), h("delta"), h("lambda"));
+      newV.add(name, r[1]);
+      if (g.momentum > 0)
+        newM.add(name, r[2]);
+      break;
+    case Method::AdaBreg:
+      r = adabregUpdate(g.regularizer, theta, state.at("v/" + name), grad,
+                        state.at("m1/" + name), state.at("m2/" + name),
+                        h("lr"), h("delta"), h("lambda"), h("beta1"),
+                        h("beta2"), h("eps"), step);
+      newV.add(name, r[1]);
+      newM1.add(name, r[2]);
+      newM2.add(name, r[3]);
+      break;
+    case Method::ProxSGD:
+      r = {proxsgdUpdate(g.regularizer, theta, grad, h("lr"), h("lambda"))};
+      break;
+    case Method::SGD:
+      r = g.momentum > 0 ? sgdUpdate(theta, grad, h("lr"),
+                                     state.at("m/" + name), h("momentum"))
+                         : sgdUpdate(theta, grad, h("lr"));
+      if (g.momentum > 0)
+        newM.add(name, r[1]);
+      break;
+    case Method::Adam:
+      r = adamUpdate(theta, grad, state.at("m1/" + name),
+                     state.at("m2/" + name), h("lr"), h("beta1"), h("beta2"),
+                     h("eps"), step);
+      newM1.add(name, r[1]);
+      newM2.add(name, r[2]);
+      break;
+    }
     newParams.add(name, r[0]);
-    newV.add(name, r[1]);
-    if (g.momentum > 0)
-      newM.add(name, r[2]);
   }
+  // Same order as init(), so that donated buffers pair up by name.
   newState.merge("v/", newV);
-  newState.merge("m/", newM);
+  for (const auto &[name, theta] : params) {
+    if (newM.contains(name))
+      newState.add("m/" + name, newM.at(name));
+    if (newM1.contains(name)) {
+      newState.add("m1/" + name, newM1.at(name));
+      newState.add("m2/" + name, newM2.at(name));
+    }
+  }
+  if (step.defined())
+    newState.add("step", step);
   for (const Group &g : groups_)
-    for (const char *which : kHypers)
+    for (const std::string &which : hypersOf(method_))
       newState.add(hyperName(g.name, which),
                    state.at(hyperName(g.name, which)));
   return {newParams, newState};
 }
 
-float LinBreg::hyper(const Params &state, const std::string &group,
-                     const std::string &which) const {
-  return static_cast<float>(state.at(hyperName(group, which)).item());
+float Optimizer::hyper(const Params &state, const std::string &group,
+                       const std::string &which) const {
+  std::string key = hyperName(group, which);
+  if (!state.contains(key))
+    throw Error(fmt::format("{}: no hyper-parameter '{}' for group '{}' (this "
+                            "optimizer keeps: {})",
+                            methodName(method_), which, group,
+                            fmt::join(hypersOf(method_), ", ")));
+  return static_cast<float>(state.at(key).item());
 }
 
-void LinBreg::setHyper(Params &state, const std::string &group,
-                       const std::string &which, float value) const {
-  Tensor &t = state.at(hyperName(group, which));
-  *t.data<float>() = value;
+void Optimizer::setHyper(Params &state, const std::string &group,
+                         const std::string &which, float value) const {
+  hyper(state, group, which); // reports unknown names
+  *state.at(hyperName(group, which)).data<float>() = value;
 }
 
 } // namespace optim

@@ -127,10 +127,8 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
     throw Error(fmt::format("train: model '{}' is not available (available: "
                             "mlp)",
                             config.model));
-  if (config.optimizer != "linbreg")
-    throw Error(fmt::format("train: optimizer '{}' is not available "
-                            "(available: linbreg)",
-                            config.optimizer));
+  optim::Method method = optim::parseMethod(config.optimizer);
+  Regularizer weightReg = parseRegularizer(config.regularizer);
   if (config.epochs < 1 || config.batchSize < 1 || config.evalBatchSize < 1)
     throw Error("train: epochs and batch sizes must be at least 1");
 
@@ -159,18 +157,25 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
   Params params = model.init(
       config.seed, nn::SparseInit{config.initP, config.initR,
                                   config.initBiasScale});
-  optim::LinBreg opt({
-      {"weights", optim::weights(), Regularizer::L1, config.lr, config.delta,
-       config.lambda, config.momentum},
-      {"biases", optim::biases(), Regularizer::None, config.lr, config.delta,
-       0.0f, config.momentum},
-  });
+  // Weights carry the regulariser, biases none (ALGORITHMS.md §7).
+  optim::Group weightGroup{"weights", optim::weights(), weightReg, config.lr,
+                           config.delta, config.lambda, config.momentum,
+                           config.beta1, config.beta2, config.eps};
+  optim::Group biasGroup = weightGroup;
+  biasGroup.name = "biases";
+  biasGroup.selects = optim::biases();
+  biasGroup.regularizer = Regularizer::None;
+  biasGroup.lambda = 0.0f;
+  optim::Optimizer opt(method, {weightGroup, biasGroup});
   Params state = opt.init(params);
-  log << fmt::format("model: mlp {} ({} parameters), LinBreg lr {} delta {} "
-                     "lambda {} momentum {}, initial density {:.4f}\n",
-                     fmt::join(sizes, "-"), params.numel(), config.lr,
-                     config.delta, config.lambda, config.momentum,
-                     netDensity(params));
+  std::vector<std::string> settings;
+  for (const std::string &h : opt.hyperNames())
+    settings.push_back(fmt::format("{} {}", h, opt.hyper(state, "weights", h)));
+  log << fmt::format("model: mlp {} ({} parameters), {} with {} on the "
+                     "weights: {}; initial density {:.4f}\n",
+                     fmt::join(sizes, "-"), params.numel(),
+                     optim::methodName(method), config.regularizer,
+                     fmt::join(settings, ", "), netDensity(params));
 
   // The training step: forward, backward and every update in one call;
   // params and state are donated, so they are updated in place.
@@ -265,8 +270,9 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
                              {"net_density", m.netDensity},
                              {"node_density", m.nodeDensity},
                              {"seconds", m.seconds},
-                             {"lr", opt.hyper(state, "weights", "lr")},
-                             {"lambda", opt.hyper(state, "weights", "lambda")}};
+                             {"optimizer", config.optimizer}};
+      for (const std::string &h : opt.hyperNames())
+        line[h] = opt.hyper(state, "weights", h);
       report << line.dump() << "\n";
       report.flush();
     }

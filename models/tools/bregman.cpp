@@ -54,9 +54,16 @@ int main(int argc, char **argv) {
   train->add_option("--hidden", hidden,
                     "Hidden layer widths of the MLP, comma separated")
       ->capture_default_str();
-  train->add_option("--optimizer", config.optimizer, "Optimizer")
-      ->check(CLI::IsMember({"linbreg"}))
+  train->add_option("--optimizer", config.optimizer,
+                    "Optimizer: the Bregman methods linbreg and adabreg, the "
+                    "proximal baseline proxsgd, the unregularized sgd and adam")
+      ->check(CLI::IsMember({"linbreg", "adabreg", "proxsgd", "sgd", "adam"}))
       ->capture_default_str();
+  std::string reg;
+  train->add_option("--reg", reg,
+                    "Regularizer on the weights (biases: none); default l1, "
+                    "none for sgd and adam")
+      ->check(CLI::IsMember({"none", "l1", "l1_pos"}));
   train->add_option("--dataset", dataset, "Data set (sets the normalization)")
       ->check(CLI::IsMember({"fashion-mnist", "mnist"}))
       ->capture_default_str();
@@ -69,9 +76,10 @@ int main(int argc, char **argv) {
   train->add_option("--std", stddev, "Normalization std (default: the data "
                                      "set's, 0.5 / 0.3081)")
       ->check(CLI::PositiveNumber);
-  train->add_option("--lr", config.lr, "Learning rate τ")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  float lr = 0;
+  train->add_option("--lr", lr,
+                    "Learning rate τ (default 0.1; 1e-3 for adabreg and adam)")
+      ->check(CLI::PositiveNumber);
   train->add_option("--delta", config.delta, "Elastic-net scale δ")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -79,8 +87,18 @@ int main(int argc, char **argv) {
                     "l1 strength λ on the weights (biases: none)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  train->add_option("--momentum", config.momentum, "Momentum β in [0, 1)")
+  train->add_option("--momentum", config.momentum,
+                    "Momentum β in [0, 1) (linbreg, sgd)")
       ->check(CLI::Range(0.0f, 0.999999f))
+      ->capture_default_str();
+  train->add_option("--beta1", config.beta1, "β₁ of adabreg and adam")
+      ->check(CLI::Range(0.0f, 0.999999f))
+      ->capture_default_str();
+  train->add_option("--beta2", config.beta2, "β₂ of adabreg and adam")
+      ->check(CLI::Range(0.0f, 0.999999f))
+      ->capture_default_str();
+  train->add_option("--eps", config.eps, "ε of adabreg and adam")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   train->add_option("--epochs", config.epochs, "Epochs")
       ->check(CLI::PositiveNumber)
@@ -95,14 +113,15 @@ int main(int argc, char **argv) {
   train->add_option("--seed", config.seed,
                     "Seed of initialization, split and shuffling")
       ->capture_default_str();
-  train->add_option("--init-p", config.initP,
-                    "Sparse init: probability of a non-zero weight")
-      ->check(CLI::Range(1e-9, 1.0))
-      ->capture_default_str();
-  train->add_option("--init-r", config.initR,
-                    "Sparse init: scale r of the non-zero weights")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+  double initP = 0, initR = 0;
+  train->add_option("--init-p", initP,
+                    "Sparse init: probability of a non-zero weight (default "
+                    "0.01; 1, dense, for sgd and adam)")
+      ->check(CLI::Range(1e-9, 1.0));
+  train->add_option("--init-r", initR,
+                    "Sparse init: scale r of the non-zero weights (default 7; "
+                    "1 for sgd and adam)")
+      ->check(CLI::PositiveNumber);
   train->add_option("--train-limit", config.trainLimit,
                     "Use only the first N training images (before the split)");
   train->add_option("--report", config.reportPath,
@@ -116,6 +135,13 @@ int main(int argc, char **argv) {
   } catch (const CLI::Error &e) {
     return app.exit(e);
   }
+  bool adaptive = config.optimizer == "adabreg" || config.optimizer == "adam";
+  bool unregularized = config.optimizer == "sgd" || config.optimizer == "adam";
+  config.lr = lr > 0 ? lr : adaptive ? 1e-3f : 0.1f;
+  config.regularizer = !reg.empty() ? reg : unregularized ? "none" : "l1";
+  // The unregularized baselines start dense (Kaiming), as in the reference.
+  config.initP = initP > 0 ? initP : unregularized ? 1.0 : 0.01;
+  config.initR = initR > 0 ? initR : unregularized ? 1.0 : 7.0;
   config.dataset = dataset;
   if (dataset == "fashion-mnist") {
     config.mean = 0.5;

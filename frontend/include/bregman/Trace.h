@@ -36,14 +36,21 @@ enum class Prim {
   LinBregUpdate,   // (θ, v, g, lr, δ, λ [, m, β]) -> (θ', v' [, m'])
   Prox,            // (x, scale, λ) -> prox
   SubgradientInit, // (θ, δ, λ) -> v
+  AdaBregUpdate,   // (θ, v, g, m1, m2, lr, δ, λ, β1, β2, ε, t) -> (θ', v', m1', m2')
+  ProxSgdUpdate,   // (θ, g, lr, λ) -> θ'
+  SgdUpdate,       // (θ, g, lr [, m, β]) -> (θ' [, m'])
+  AdamUpdate,      // (θ, g, m1, m2, lr, β1, β2, ε, t) -> (θ', m1', m2')
 };
 
 /// The primitive's name as shown in errors and dumps.
 const char *primName(Prim prim);
 
 /// Regularisers of the breg dialect (static: they key the compile cache).
-enum class Regularizer { None, L1 };
+/// Names as in the dialect and on the command line: "none", "l1", "l1_pos".
+enum class Regularizer { None, L1, L1Pos };
 const char *regularizerName(Regularizer reg);
+/// The regulariser called `name`; throws an Error listing the known ones.
+Regularizer parseRegularizer(const std::string &name);
 
 struct NodeAttrs {
   std::vector<int64_t> axes;

@@ -2,11 +2,10 @@
 //
 // Optimizers are functional, as in optax: `init` makes the state, `update`
 // (called inside a traced step) returns new parameters and state. The state
-// is Params holding, per parameter, the subgradient v ("v/<name>") and the
-// momentum buffer ("m/<name>") and, per parameter group, the
-// hyper-parameters as scalar tensors ("hyper/<group>/lr", ...). Because the
-// hyper-parameters are tensors of the state, schedules change them between
-// steps without recompiling the step.
+// is Params holding the per-parameter buffers (v, momentum, moments) and,
+// per parameter group, the hyper-parameters as scalar tensors
+// ("hyper/<group>/lr", ...). Because the hyper-parameters are tensors of the
+// state, schedules change them between steps without recompiling the step.
 //
 //===----------------------------------------------------------------------===//
 
@@ -41,6 +40,29 @@ Tensor prox(Regularizer reg, const Tensor &x, const Tensor &scale,
 /// v = θ/δ + p, p ∈ ∂J(θ) the chosen subgradient.
 Tensor subgradientInit(Regularizer reg, const Tensor &theta,
                        const Tensor &delta, const Tensor &lambda);
+/// One AdaBreg step with the (already incremented) step count t:
+/// returns (θ', v', m1', m2').
+std::vector<Tensor> adabregUpdate(Regularizer reg, const Tensor &theta,
+                                  const Tensor &v, const Tensor &grad,
+                                  const Tensor &m1, const Tensor &m2,
+                                  const Tensor &lr, const Tensor &delta,
+                                  const Tensor &lambda, const Tensor &beta1,
+                                  const Tensor &beta2, const Tensor &eps,
+                                  const Tensor &step);
+/// θ' = prox_{lr·J}(θ − lr·g).
+Tensor proxsgdUpdate(Regularizer reg, const Tensor &theta, const Tensor &grad,
+                     const Tensor &lr, const Tensor &lambda);
+/// SGD: θ' (or, with a momentum buffer, (θ', m') with m' = β·m + g).
+std::vector<Tensor> sgdUpdate(const Tensor &theta, const Tensor &grad,
+                              const Tensor &lr,
+                              const Tensor &momentum = Tensor(),
+                              const Tensor &beta = Tensor());
+/// Adam with the (already incremented) step count t: (θ', m1', m2').
+std::vector<Tensor> adamUpdate(const Tensor &theta, const Tensor &grad,
+                               const Tensor &m1, const Tensor &m2,
+                               const Tensor &lr, const Tensor &beta1,
+                               const Tensor &beta2, const Tensor &eps,
+                               const Tensor &step);
 
 namespace optim {
 
@@ -54,9 +76,11 @@ struct Group {
   float lr = 0.1f;
   float delta = 1.0f;
   float lambda = 0.0f;
-  /// β; > 0 adds a momentum buffer (whether it exists is static, its value
-  /// is a runtime scalar).
+  /// LinBreg / SGD momentum β; > 0 adds a momentum buffer (whether it exists
+  /// is static, its value is a runtime scalar).
   float momentum = 0.0f;
+  /// AdaBreg / Adam.
+  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
 };
 
 /// Selects names ending in ".weight" / ".bias".
@@ -64,35 +88,76 @@ std::function<bool(const std::string &)> weights();
 std::function<bool(const std::string &)> biases();
 std::function<bool(const std::string &)> all();
 
-/// LinBreg with optional momentum (ALGORITHMS.md §2), per parameter group.
-class LinBreg {
-public:
-  explicit LinBreg(std::vector<Group> groups);
+/// The optimizers of ALGORITHMS.md §2 and the unregularised baselines.
+enum class Method { LinBreg, AdaBreg, ProxSGD, SGD, Adam };
+/// "linbreg", "adabreg", "proxsgd", "sgd", "adam".
+const char *methodName(Method method);
+/// The method called `name`; throws an Error listing the known ones.
+Method parseMethod(const std::string &name);
 
-  /// The initial state: v = θ/δ + ∂J(θ) (compiled: breg.subgradient_init),
-  /// m = 0, and each group's hyper-parameters.
+/// An optimizer over parameter groups: each parameter's update is one fused
+/// breg op. State: per parameter v ("v/<name>", Bregman methods), the
+/// momentum buffer ("m/<name>") or Adam moments ("m1/<name>", "m2/<name>");
+/// the step count ("step", AdaBreg/Adam); per group its hyper-parameters
+/// ("hyper/<group>/<lr|delta|lambda|momentum|beta1|beta2|eps>", those the
+/// method uses).
+class Optimizer {
+public:
+  Optimizer(Method method, std::vector<Group> groups);
+
+  /// The initial state; for the Bregman methods v = θ/δ + ∂J(θ) (compiled:
+  /// breg.subgradient_init).
   Params init(const Params &params) const;
 
-  /// One step, inside a traced function: one fused breg.linbreg_update per
-  /// parameter. Returns (new params, new state).
+  /// One step, inside a traced function. Returns (new params, new state).
   std::pair<Params, Params> update(const Params &params, const Params &state,
                                    const Params &grads) const;
 
-  /// Reads / writes a hyper-parameter ("lr", "delta", "lambda", "momentum")
-  /// of a group in a concrete state, in place.
+  /// Reads / writes a hyper-parameter of a group in a concrete state, in
+  /// place (no recompilation). Throws naming the group or hyper-parameter.
   float hyper(const Params &state, const std::string &group,
               const std::string &which) const;
   void setHyper(Params &state, const std::string &group,
                 const std::string &which, float value) const;
+  /// The hyper-parameters this method keeps per group.
+  std::vector<std::string> hyperNames() const;
 
   /// The group that owns `param`; throws naming the parameter if none does.
   const Group &groupOf(const std::string &param) const;
   const std::vector<Group> &groups() const { return groups_; }
+  Method method() const { return method_; }
 
 private:
+  Method method_;
   std::vector<Group> groups_;
   using InitFn = std::function<Params(const Params &, const Params &)>;
   std::shared_ptr<Jitted<InitFn>> initFn_;
+};
+
+/// LinBreg with optional momentum (ALGORITHMS.md §2).
+struct LinBreg : Optimizer {
+  explicit LinBreg(std::vector<Group> groups)
+      : Optimizer(Method::LinBreg, std::move(groups)) {}
+};
+/// AdaBreg: Adam on the subgradient (ALGORITHMS.md §2).
+struct AdaBreg : Optimizer {
+  explicit AdaBreg(std::vector<Group> groups)
+      : Optimizer(Method::AdaBreg, std::move(groups)) {}
+};
+/// Proximal SGD θ' = prox_{τJ}(θ − τg).
+struct ProxSGD : Optimizer {
+  explicit ProxSGD(std::vector<Group> groups)
+      : Optimizer(Method::ProxSGD, std::move(groups)) {}
+};
+/// SGD with optional heavy-ball momentum (unregularised).
+struct SGD : Optimizer {
+  explicit SGD(std::vector<Group> groups)
+      : Optimizer(Method::SGD, std::move(groups)) {}
+};
+/// Adam (unregularised).
+struct Adam : Optimizer {
+  explicit Adam(std::vector<Group> groups)
+      : Optimizer(Method::Adam, std::move(groups)) {}
 };
 
 } // namespace optim

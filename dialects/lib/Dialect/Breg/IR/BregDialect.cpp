@@ -48,3 +48,10 @@ LogicalResult L1RegAttr::verifyParameterType(
     ShapedType, function_ref<InFlightDiagnostic()>) const {
   return success();
 }
+
+StringRef L1PosRegAttr::getRegularizerName() const { return "l1_pos"; }
+
+LogicalResult L1PosRegAttr::verifyParameterType(
+    ShapedType, function_ref<InFlightDiagnostic()>) const {
+  return success();
+}

@@ -18,6 +18,20 @@ static LogicalResult verifyRegularizerFits(Operation *op,
                                  [op]() { return op->emitOpError(); });
 }
 
+/// The optional momentum buffer and its β come together, shaped like θ.
+static LogicalResult verifyMomentum(Operation *op, Value momentum, Value beta,
+                                    Value theta) {
+  if (static_cast<bool>(momentum) != static_cast<bool>(beta))
+    return op->emitOpError(
+               "momentum buffer and beta must be given together, but ")
+           << (momentum ? "beta" : "the momentum buffer") << " is missing";
+  if (momentum && momentum.getType() != theta.getType())
+    return op->emitOpError("momentum buffer type ")
+           << momentum.getType() << " does not match parameter type "
+           << theta.getType();
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // ProxOp
 //===----------------------------------------------------------------------===//
@@ -56,12 +70,58 @@ LogicalResult LinBregUpdateOp::inferReturnTypes(
 }
 
 LogicalResult LinBregUpdateOp::verify() {
-  if (static_cast<bool>(getMomentum()) != static_cast<bool>(getBeta()))
-    return emitOpError("momentum buffer and beta must be given together, but ")
-           << (getMomentum() ? "beta" : "the momentum buffer") << " is missing";
-  if (getMomentum() && getMomentum().getType() != getTheta().getType())
-    return emitOpError("momentum buffer type ")
-           << getMomentum().getType() << " does not match parameter type "
-           << getTheta().getType();
+  if (failed(verifyMomentum(*this, getMomentum(), getBeta(), getTheta())))
+    return failure();
   return verifyRegularizerFits(*this, getReg(), getTheta().getType());
+}
+
+//===----------------------------------------------------------------------===//
+// AdaBregUpdateOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AdaBregUpdateOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location>, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  inferredReturnTypes.assign(4, adaptor.getTheta().getType());
+  return success();
+}
+
+LogicalResult AdaBregUpdateOp::verify() {
+  return verifyRegularizerFits(*this, getReg(), getTheta().getType());
+}
+
+//===----------------------------------------------------------------------===//
+// ProxSgdUpdateOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ProxSgdUpdateOp::verify() {
+  return verifyRegularizerFits(*this, getReg(), getTheta().getType());
+}
+
+//===----------------------------------------------------------------------===//
+// SgdUpdateOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult SgdUpdateOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location>, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  inferredReturnTypes.assign({adaptor.getTheta().getType()});
+  if (adaptor.getMomentum())
+    inferredReturnTypes.push_back(adaptor.getTheta().getType());
+  return success();
+}
+
+LogicalResult SgdUpdateOp::verify() {
+  return verifyMomentum(*this, getMomentum(), getBeta(), getTheta());
+}
+
+//===----------------------------------------------------------------------===//
+// AdamUpdateOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AdamUpdateOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location>, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  inferredReturnTypes.assign(3, adaptor.getTheta().getType());
+  return success();
 }

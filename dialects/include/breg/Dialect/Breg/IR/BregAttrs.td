@@ -52,6 +52,14 @@ def Breg_L1RegAttr : Breg_RegularizerAttr<"L1Reg", "l1"> {
   }];
 }
 
+def Breg_L1PosRegAttr : Breg_RegularizerAttr<"L1PosReg", "l1_pos"> {
+  let summary = "J = λ‖θ‖₁ + ι(θ ≥ 0): non-negative elementwise sparsity";
+  let description = [{
+    `#breg.l1_pos`: J(θ) = λ‖θ‖₁ plus the indicator of θ ≥ 0,
+    prox_{sJ}(x) = max(x − sλ, 0), chosen subgradient λ·sign(θ).
+  }];
+}
+
 def Breg_RegularizerAttr : Attr<
     CPred<"::llvm::isa<::mlir::breg::RegularizerAttrInterface>($_self)">,
     "Bregman regulariser attribute"> {

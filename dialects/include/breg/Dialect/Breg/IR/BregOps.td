@@ -116,4 +116,138 @@ def Breg_LinBregUpdateOp : Breg_Op<"linbreg_update", [
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// AdaBregUpdateOp
+//===----------------------------------------------------------------------===//
+
+def Breg_AdaBregUpdateOp : Breg_Op<"adabreg_update", [
+    Pure, InferTypeOpAdaptor,
+    AllTypesMatch<["theta", "v", "grad", "m1", "m2"]>]> {
+  let summary = "one AdaBreg step (Adam on the subgradient), fused";
+  let description = [{
+    AdaBreg (ALGORITHMS.md §2) with the step count `step` = t already
+    incremented (t ≥ 1):
+
+      m1' = β₁·m1 + (1 − β₁)·g ;  m2' = β₂·m2 + (1 − β₂)·g²
+      d   = √m2' / √(1 − β₂ᵗ) + ε
+      v'  = v − (lr / (1 − β₁ᵗ))·m1' / d
+      θ'  = prox_{δ·J}(δ·v')
+
+    Results are (θ', v', m1', m2').
+
+    ```mlir
+    %t1, %v1, %a1, %b1 = breg.adabreg_update #breg.l1 %t, %v, %g, %m1, %m2
+        lr(%lr) delta(%delta) lambda(%lambda) betas(%beta1, %beta2) eps(%eps)
+        step(%step) : tensor<200x784xf32>
+    ```
+  }];
+  let arguments = (ins Breg_RegularizerAttr:$reg,
+                       Breg_F32Tensor:$theta, Breg_F32Tensor:$v,
+                       Breg_F32Tensor:$grad, Breg_F32Tensor:$m1,
+                       Breg_F32Tensor:$m2,
+                       F32:$lr, F32:$delta, F32:$lambda, F32:$beta1,
+                       F32:$beta2, F32:$eps, F32:$step);
+  let results = (outs Breg_F32Tensor:$new_theta, Breg_F32Tensor:$new_v,
+                      Breg_F32Tensor:$new_m1, Breg_F32Tensor:$new_m2);
+  let assemblyFormat = [{
+    $reg $theta `,` $v `,` $grad `,` $m1 `,` $m2
+    `lr` `(` $lr `)` `delta` `(` $delta `)` `lambda` `(` $lambda `)`
+    `betas` `(` $beta1 `,` $beta2 `)` `eps` `(` $eps `)` `step` `(` $step `)`
+    attr-dict `:` type($theta)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// ProxSgdUpdateOp
+//===----------------------------------------------------------------------===//
+
+def Breg_ProxSgdUpdateOp : Breg_Op<"proxsgd_update", [
+    Pure, AllTypesMatch<["theta", "grad", "new_theta"]>]> {
+  let summary = "one proximal gradient step θ' = prox_{lr·J}(θ − lr·g), fused";
+  let description = [{
+    The proximal-gradient baseline of ALGORITHMS.md §2.
+
+    ```mlir
+    %t1 = breg.proxsgd_update #breg.l1 %t, %g lr(%lr) lambda(%lambda) : tensor<10xf32>
+    ```
+  }];
+  let arguments = (ins Breg_RegularizerAttr:$reg, Breg_F32Tensor:$theta,
+                       Breg_F32Tensor:$grad, F32:$lr, F32:$lambda);
+  let results = (outs Breg_F32Tensor:$new_theta);
+  let assemblyFormat = [{
+    $reg $theta `,` $grad `lr` `(` $lr `)` `lambda` `(` $lambda `)`
+    attr-dict `:` type($theta)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// SgdUpdateOp
+//===----------------------------------------------------------------------===//
+
+def Breg_SgdUpdateOp : Breg_Op<"sgd_update", [
+    Pure, AttrSizedOperandSegments, InferTypeOpAdaptor,
+    AllTypesMatch<["theta", "grad"]>]> {
+  let summary = "one SGD step, optionally with heavy-ball momentum, fused";
+  let description = [{
+    The unregularized baseline, with PyTorch's momentum convention:
+
+      without momentum:  θ' = θ − lr·g
+      with momentum β:   m' = β·m + g ;  θ' = θ − lr·m'
+
+    Results are θ' or (θ', m').
+
+    ```mlir
+    %t1, %m1 = breg.sgd_update %t, %g lr(%lr) momentum(%m, %beta : tensor<10xf32>) : tensor<10xf32>
+    ```
+  }];
+  let arguments = (ins Breg_F32Tensor:$theta, Breg_F32Tensor:$grad, F32:$lr,
+                       Optional<Breg_F32Tensor>:$momentum,
+                       Optional<F32>:$beta);
+  let results = (outs Breg_F32Tensor:$new_theta,
+                      Optional<Breg_F32Tensor>:$new_momentum);
+  let assemblyFormat = [{
+    $theta `,` $grad `lr` `(` $lr `)`
+    (`momentum` `(` $momentum^ `,` $beta `:` type($momentum) `)`)?
+    attr-dict `:` type($theta)
+  }];
+  let extraClassDeclaration = [{
+    bool hasMomentum() { return getMomentum() != nullptr; }
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// AdamUpdateOp
+//===----------------------------------------------------------------------===//
+
+def Breg_AdamUpdateOp : Breg_Op<"adam_update", [
+    Pure, InferTypeOpAdaptor, AllTypesMatch<["theta", "grad", "m1", "m2"]>]> {
+  let summary = "one Adam step, fused";
+  let description = [{
+    The unregularized baseline (Kingma & Ba), with `step` = t ≥ 1:
+
+      m1' = β₁·m1 + (1 − β₁)·g ;  m2' = β₂·m2 + (1 − β₂)·g²
+      θ'  = θ − (lr / (1 − β₁ᵗ))·m1' / (√m2' / √(1 − β₂ᵗ) + ε)
+
+    Results are (θ', m1', m2').
+
+    ```mlir
+    %t1, %a1, %b1 = breg.adam_update %t, %g, %m1, %m2 lr(%lr)
+        betas(%beta1, %beta2) eps(%eps) step(%step) : tensor<10xf32>
+    ```
+  }];
+  let arguments = (ins Breg_F32Tensor:$theta, Breg_F32Tensor:$grad,
+                       Breg_F32Tensor:$m1, Breg_F32Tensor:$m2, F32:$lr,
+                       F32:$beta1, F32:$beta2, F32:$eps, F32:$step);
+  let results = (outs Breg_F32Tensor:$new_theta, Breg_F32Tensor:$new_m1,
+                      Breg_F32Tensor:$new_m2);
+  let assemblyFormat = [{
+    $theta `,` $grad `,` $m1 `,` $m2 `lr` `(` $lr `)`
+    `betas` `(` $beta1 `,` $beta2 `)` `eps` `(` $eps `)` `step` `(` $step `)`
+    attr-dict `:` type($theta)
+  }];
+}
+
 #endif // BREG_DIALECT_BREG_IR_BREGOPS_TD
