@@ -102,6 +102,8 @@ private:
     case Regularizer::None: return breg::NoneRegAttr::get(&ctx);
     case Regularizer::L1: return breg::L1RegAttr::get(&ctx);
     case Regularizer::L1Pos: return breg::L1PosRegAttr::get(&ctx);
+    case Regularizer::L1L2: return breg::L1L2RegAttr::get(&ctx);
+    case Regularizer::L1L2Conv: return breg::L1L2ConvRegAttr::get(&ctx);
     }
     return {};
   }

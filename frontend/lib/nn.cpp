@@ -17,10 +17,25 @@ void Linear::init(Params &params, Rng &rng, const SparseInit &config) const {
   std::normal_distribution<double> normal(0.0, stddev);
   std::bernoulli_distribution keep(config.p);
   float *w = weight.data<float>();
-  for (int64_t i = 0; i < out * in; ++i) {
-    // Draw both always, so that the random stream does not depend on p.
-    double value = normal(rng);
-    w[i] = keep(rng) ? static_cast<float>(value) : 0.0f;
+  if (config.perRow) {
+    // ⌈out·p⌉ rows, chosen uniformly without replacement, are kept.
+    std::vector<int64_t> rows(out);
+    for (int64_t i = 0; i < out; ++i)
+      rows[i] = i;
+    int64_t kept = static_cast<int64_t>(std::ceil(out * config.p - 1e-9));
+    for (int64_t i = 0; i < kept; ++i) {
+      std::uniform_int_distribution<int64_t> pick(i, out - 1);
+      std::swap(rows[i], rows[pick(rng)]);
+    }
+    for (int64_t i = 0; i < kept; ++i)
+      for (int64_t j = 0; j < in; ++j)
+        w[rows[i] * in + j] = static_cast<float>(normal(rng));
+  } else {
+    for (int64_t i = 0; i < out * in; ++i) {
+      // Draw both always, so that the random stream does not depend on p.
+      double value = normal(rng);
+      w[i] = keep(rng) ? static_cast<float>(value) : 0.0f;
+    }
   }
   std::uniform_real_distribution<double> uniform(
       0.0, config.biasScale / std::sqrt(static_cast<double>(in)));

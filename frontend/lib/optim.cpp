@@ -41,6 +41,7 @@ std::vector<Tensor> linbregUpdate(Regularizer reg, const Tensor &theta,
                             dtypeName(theta.dtype())));
   requireParamLike(op, "v", theta, v);
   requireParamLike(op, "the gradient", theta, grad);
+  checkRegularizerFits(op, reg, theta.shape());
   requireScalar(op, "lr", lr);
   requireScalar(op, "delta", delta);
   requireScalar(op, "lambda", lambda);
@@ -65,6 +66,7 @@ Tensor prox(Regularizer reg, const Tensor &x, const Tensor &scale,
             const Tensor &lambda) {
   if (x.dtype() != DType::F32)
     throw Error("prox: tensor must be f32");
+  checkRegularizerFits("prox", reg, x.shape());
   requireScalar("prox", "scale", scale);
   requireScalar("prox", "lambda", lambda);
   NodeAttrs attrs;
@@ -77,6 +79,7 @@ Tensor subgradientInit(Regularizer reg, const Tensor &theta,
                        const Tensor &delta, const Tensor &lambda) {
   if (theta.dtype() != DType::F32)
     throw Error("subgradient_init: parameter must be f32");
+  checkRegularizerFits("subgradient_init", reg, theta.shape());
   requireScalar("subgradient_init", "delta", delta);
   requireScalar("subgradient_init", "lambda", lambda);
   NodeAttrs attrs;
@@ -99,6 +102,7 @@ std::vector<Tensor> adabregUpdate(Regularizer reg, const Tensor &theta,
   requireParamLike(op, "the gradient", theta, grad);
   requireParamLike(op, "m1", theta, m1);
   requireParamLike(op, "m2", theta, m2);
+  checkRegularizerFits(op, reg, theta.shape());
   for (auto [what, t] : {std::pair{"lr", &lr}, {"delta", &delta},
                          {"lambda", &lambda}, {"beta1", &beta1},
                          {"beta2", &beta2}, {"eps", &eps}, {"step", &step}})
@@ -116,6 +120,7 @@ Tensor proxsgdUpdate(Regularizer reg, const Tensor &theta, const Tensor &grad,
   if (theta.dtype() != DType::F32)
     throw Error("proxsgd_update: parameter must be f32");
   requireParamLike(op, "the gradient", theta, grad);
+  checkRegularizerFits(op, reg, theta.shape());
   requireScalar(op, "lr", lr);
   requireScalar(op, "lambda", lambda);
   return apply(Prim::ProxSgdUpdate, {theta, grad, lr, lambda},

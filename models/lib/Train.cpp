@@ -156,7 +156,7 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
   nn::MLP model(sizes);
   Params params = model.init(
       config.seed, nn::SparseInit{config.initP, config.initR,
-                                  config.initBiasScale});
+                                  config.initBiasScale, config.initPerRow});
   // Weights carry the regulariser, biases none (ALGORITHMS.md §7).
   optim::Group weightGroup{"weights", optim::weights(), weightReg, config.lr,
                            config.delta, config.lambda, config.momentum,

@@ -61,9 +61,10 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   std::string reg;
   train->add_option("--reg", reg,
-                    "Regularizer on the weights (biases: none); default l1, "
-                    "none for sgd and adam")
-      ->check(CLI::IsMember({"none", "l1", "l1_pos"}));
+                    "Regularizer on the weights (biases: none): l1, l1_pos, "
+                    "l1_l2 (rows of each weight are groups: node sparsity) or "
+                    "none; default l1, none for sgd and adam")
+      ->check(CLI::IsMember({"none", "l1", "l1_pos", "l1_l2"}));
   train->add_option("--dataset", dataset, "Data set (sets the normalization)")
       ->check(CLI::IsMember({"fashion-mnist", "mnist"}))
       ->capture_default_str();
@@ -116,11 +117,12 @@ int main(int argc, char **argv) {
   double initP = 0, initR = 0;
   train->add_option("--init-p", initP,
                     "Sparse init: probability of a non-zero weight (default "
-                    "0.01; 1, dense, for sgd and adam)")
+                    "0.01; 1, dense, for sgd and adam); with --reg l1_l2 the "
+                    "fraction of non-zero rows")
       ->check(CLI::Range(1e-9, 1.0));
   train->add_option("--init-r", initR,
-                    "Sparse init: scale r of the non-zero weights (default 7; "
-                    "1 for sgd and adam)")
+                    "Sparse init: scale r of the non-zero weights (default "
+                    "0.7/sqrt(p), 7 for p = 0.01; 1 for sgd and adam)")
       ->check(CLI::PositiveNumber);
   train->add_option("--train-limit", config.trainLimit,
                     "Use only the first N training images (before the split)");
@@ -141,7 +143,10 @@ int main(int argc, char **argv) {
   config.regularizer = !reg.empty() ? reg : unregularized ? "none" : "l1";
   // The unregularized baselines start dense (Kaiming), as in the reference.
   config.initP = initP > 0 ? initP : unregularized ? 1.0 : 0.01;
-  config.initR = initR > 0 ? initR : unregularized ? 1.0 : 7.0;
+  config.initR = initR > 0          ? initR
+                 : unregularized ? 1.0
+                                 : 0.7 / std::sqrt(config.initP);
+  config.initPerRow = config.regularizer == "l1_l2";
   config.dataset = dataset;
   if (dataset == "fashion-mnist") {
     config.mean = 0.5;

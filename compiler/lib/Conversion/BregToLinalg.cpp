@@ -10,9 +10,12 @@
 #include "breg/Conversion/Passes.h"
 #include "breg/Dialect/Breg/IR/BregDialect.h"
 
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <cmath>
 
 namespace mlir::breg {
 #define GEN_PASS_DEF_CONVERTBREGTOLINALG
@@ -94,24 +97,198 @@ static Value emptyLike(OpBuilder &b, Location loc, Value like) {
 
 namespace {
 
+//===----------------------------------------------------------------------===//
+// Fused updates: one elementwise pass, or a group-norm reduction plus one
+//===----------------------------------------------------------------------===//
+
+/// Element values of an update, handed to its formula.
+struct ElementValues {
+  ValueRange reads;   // read-only tensors (g, x)
+  ValueRange scalars; // hoisted scalars
+  Value dest;         // θ's old value (null when only written)
+  ValueRange state;   // v, m, m1, m2 (old values)
+};
+
+/// The formula of an update: the pre-prox value x (θ' = prox(x)) and the
+/// new state values, built at the current insertion point.
+using UpdateFormula = function_ref<std::pair<Value, SmallVector<Value>>(
+    OpBuilder &, Location, const ElementValues &)>;
+
+/// One breg update as data for `lowerFusedUpdate`.
+struct FusedUpdate {
+  RankedTensorType type;
+  RegularizerAttrInterface reg;
+  SmallVector<Value> reads, scalars, state;
+  Value dest;            // θ, or an empty tensor when θ is a fresh result
+  bool destRead = false; // whether the formula reads θ's old value
+  int thresholdIndex = -1; // scalars[i] is the prox threshold s·λ; -1: none
+  UpdateFormula formula;
+};
+
+/// prox of a group: x·max(0, 1 − t√n/‖x_g‖), 0 for a zero group (no 0/0).
+/// `scaledThreshold` is t·√n and `normSq` the group's ‖x_g‖².
+static Value buildGroupProx(OpBuilder &b, Location l, Value x,
+                            Value scaledThreshold, Value normSq) {
+  Value zero = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0.0f));
+  Value one = arith::ConstantOp::create(b, l, b.getF32FloatAttr(1.0f));
+  Value norm = math::SqrtOp::create(b, l, normSq);
+  Value shrink = arith::MaximumFOp::create(
+      b, l,
+      arith::SubFOp::create(b, l, one,
+                            arith::DivFOp::create(b, l, scaledThreshold, norm)),
+      zero);
+  Value nonZero =
+      arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, normSq, zero);
+  Value factor = arith::SelectOp::create(b, l, nonZero, shrink, zero);
+  return arith::MulFOp::create(b, l, x, factor);
+}
+
+/// Maps for a generic over `rank` dims: identity, scalar, and the map of a
+/// per-group tensor (the dims that are not in `groupDims`).
+struct GroupMaps {
+  AffineMap identity, scalar, perGroup;
+  SmallVector<utils::IteratorType> reductionIterators;
+  SmallVector<int64_t> groupShape;
+  int64_t groupSize = 1;
+  GroupMaps(MLIRContext *ctx, RankedTensorType type, ArrayRef<int64_t> dims) {
+    int64_t rank = type.getRank();
+    identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
+    scalar = AffineMap::get(rank, 0, {}, ctx);
+    SmallVector<AffineExpr> kept;
+    for (int64_t d = 0; d < rank; ++d) {
+      bool grouped = llvm::is_contained(dims, d);
+      reductionIterators.push_back(grouped ? utils::IteratorType::reduction
+                                           : utils::IteratorType::parallel);
+      if (grouped) {
+        groupSize *= type.getDimSize(d);
+      } else {
+        kept.push_back(getAffineDimExpr(d, ctx));
+        groupShape.push_back(type.getDimSize(d));
+      }
+    }
+    perGroup = AffineMap::get(rank, 0, kept, ctx);
+  }
+};
+
+/// ‖x_g‖² per group, x given by `formula` (one reduction pass reading every
+/// input of the update once).
+static Value buildGroupNormSq(OpBuilder &b, Location loc, const FusedUpdate &u,
+                              const GroupMaps &maps) {
+  auto normType = RankedTensorType::get(maps.groupShape, b.getF32Type());
+  // alloc_tensor, not tensor.empty: CSE must not share it between updates.
+  Value init = bufferization::AllocTensorOp::create(b, loc, normType,
+                                                    ValueRange{});
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+  init = linalg::FillOp::create(b, loc, zero, init).getResult(0);
+  SmallVector<Value> ins(u.reads);
+  ins.append(u.scalars.begin(), u.scalars.end());
+  if (u.destRead)
+    ins.push_back(u.dest);
+  ins.append(u.state.begin(), u.state.end());
+  SmallVector<AffineMap> indexing;
+  indexing.append(u.reads.size(), maps.identity);
+  indexing.append(u.scalars.size(), maps.scalar);
+  indexing.append((u.destRead ? 1 : 0) + u.state.size(), maps.identity);
+  indexing.push_back(maps.perGroup);
+  size_t nReads = u.reads.size(), nScalars = u.scalars.size();
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{normType}, ins, ValueRange{init}, indexing,
+             maps.reductionIterators,
+             [&](OpBuilder &nb, Location l, ValueRange args) {
+               size_t next = nReads + nScalars;
+               ElementValues e{args.take_front(nReads),
+                               args.slice(nReads, nScalars),
+                               u.destRead ? args[next++] : Value(),
+                               args.slice(next, u.state.size())};
+               Value x = u.formula(nb, l, e).first;
+               Value acc = arith::AddFOp::create(
+                   nb, l, args.back(), arith::MulFOp::create(nb, l, x, x));
+               linalg::YieldOp::create(nb, l, acc);
+             })
+      .getResult(0);
+}
+
+/// Lowers an update to one elementwise generic (outs: θ, then the state) or,
+/// for a group regulariser, to a group-norm reduction plus that generic.
+static SmallVector<Value> lowerFusedUpdate(PatternRewriter &rewriter,
+                                           Location loc, FusedUpdate u) {
+  MLIRContext *ctx = rewriter.getContext();
+  SmallVector<int64_t> groupDims =
+      u.thresholdIndex >= 0 ? u.reg.getGroupDims(u.type.getRank())
+                            : SmallVector<int64_t>{};
+  GroupMaps maps(ctx, u.type, groupDims);
+  Value normSq;
+  if (!groupDims.empty()) {
+    // The reduction needs the plain threshold nowhere; the update needs t·√n.
+    normSq = buildGroupNormSq(rewriter, loc, u, maps);
+    Value sqrtN = arith::ConstantOp::create(
+        rewriter, loc,
+        rewriter.getF32FloatAttr(std::sqrt(static_cast<float>(maps.groupSize))));
+    u.scalars[u.thresholdIndex] = arith::MulFOp::create(
+        rewriter, loc, u.scalars[u.thresholdIndex], sqrtN);
+  }
+  SmallVector<Value> ins(u.reads);
+  ins.append(u.scalars.begin(), u.scalars.end());
+  SmallVector<AffineMap> indexing;
+  indexing.append(u.reads.size(), maps.identity);
+  indexing.append(u.scalars.size(), maps.scalar);
+  if (normSq) {
+    ins.push_back(normSq);
+    indexing.push_back(maps.perGroup);
+  }
+  SmallVector<Value> outs = {u.dest};
+  outs.append(u.state.begin(), u.state.end());
+  indexing.append(outs.size(), maps.identity);
+  SmallVector<utils::IteratorType> parallel(u.type.getRank(),
+                                            utils::IteratorType::parallel);
+  SmallVector<Type> resultTypes(outs.size(), u.type);
+  size_t nReads = u.reads.size(), nScalars = u.scalars.size();
+  auto generic = linalg::GenericOp::create(
+      rewriter, loc, resultTypes, ins, outs, indexing, parallel,
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        size_t next = nReads + nScalars + (normSq ? 1 : 0);
+        Value destOld = args[next++];
+        ElementValues e{args.take_front(nReads), args.slice(nReads, nScalars),
+                        u.destRead ? destOld : Value(),
+                        args.slice(next, u.state.size())};
+        auto [x, newState] = u.formula(b, l, e);
+        Value newTheta = x;
+        if (normSq)
+          newTheta = buildGroupProx(b, l, x, e.scalars[u.thresholdIndex],
+                                    args[nReads + nScalars]);
+        else if (u.thresholdIndex >= 0)
+          newTheta = buildProx(b, l, u.reg, x, e.scalars[u.thresholdIndex]);
+        SmallVector<Value> yielded = {newTheta};
+        yielded.append(newState.begin(), newState.end());
+        linalg::YieldOp::create(b, l, yielded);
+      });
+  return generic.getResults();
+}
+
+/// Whether `reg` has a prox to apply (J ≠ 0).
+static bool isRegularized(RegularizerAttrInterface reg) {
+  return !llvm::isa<NoneRegAttr>(reg);
+}
+
 struct ProxLowering : OpRewritePattern<ProxOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ProxOp op,
                                 PatternRewriter &rewriter) const override {
-    auto type = llvm::cast<RankedTensorType>(op.getType());
     Location loc = op.getLoc();
-    Value init = emptyLike(rewriter, loc, op.getX());
-    RegularizerAttrInterface reg = op.getReg();
+    FusedUpdate u;
+    u.type = llvm::cast<RankedTensorType>(op.getType());
+    u.reg = op.getReg();
+    u.dest = emptyLike(rewriter, loc, op.getX());
+    u.reads = {op.getX()};
     // Scalar work stays outside the loop: the threshold s·λ is computed once.
-    Value threshold =
-        arith::MulFOp::create(rewriter, loc, op.getScale(), op.getLambda());
-    auto generic = buildElementwiseGeneric(
-        rewriter, loc, type, {op.getX()}, {threshold}, {init},
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          // args: x, threshold, (out)
-          linalg::YieldOp::create(b, l, buildProx(b, l, reg, args[0], args[1]));
-        });
-    rewriter.replaceOp(op, generic.getResults());
+    u.scalars = {
+        arith::MulFOp::create(rewriter, loc, op.getScale(), op.getLambda())};
+    u.thresholdIndex = isRegularized(u.reg) ? 0 : -1;
+    auto formula = [](OpBuilder &, Location, const ElementValues &e) {
+      return std::make_pair(e.reads[0], SmallVector<Value>{});
+    };
+    u.formula = formula;
+    rewriter.replaceOp(op, lowerFusedUpdate(rewriter, loc, u));
     return success();
   }
 };
@@ -124,6 +301,49 @@ struct SubgradientInitLowering : OpRewritePattern<SubgradientInitOp> {
     Location loc = op.getLoc();
     Value init = emptyLike(rewriter, loc, op.getTheta());
     RegularizerAttrInterface reg = op.getReg();
+    SmallVector<int64_t> groupDims = reg.getGroupDims(type.getRank());
+    if (!groupDims.empty()) {
+      // v = θ/δ + λ√n·θ_g/‖θ_g‖ (0 for a zero group): norms first.
+      GroupMaps maps(rewriter.getContext(), type, groupDims);
+      FusedUpdate norms;
+      norms.type = type;
+      norms.reads = {op.getTheta()};
+      auto identity = [](OpBuilder &, Location, const ElementValues &e) {
+        return std::make_pair(e.reads[0], SmallVector<Value>{});
+      };
+      norms.formula = identity;
+      Value normSq = buildGroupNormSq(rewriter, loc, norms, maps);
+      Value sqrtN = arith::ConstantOp::create(
+          rewriter, loc,
+          rewriter.getF32FloatAttr(
+              std::sqrt(static_cast<float>(maps.groupSize))));
+      Value lambdaSqrtN =
+          arith::MulFOp::create(rewriter, loc, op.getLambda(), sqrtN);
+      auto generic = linalg::GenericOp::create(
+          rewriter, loc, TypeRange{type},
+          ValueRange{op.getTheta(), op.getDelta(), lambdaSqrtN, normSq},
+          ValueRange{init},
+          {maps.identity, maps.scalar, maps.scalar, maps.perGroup,
+           maps.identity},
+          SmallVector<utils::IteratorType>(type.getRank(),
+                                           utils::IteratorType::parallel),
+          [&](OpBuilder &b, Location l, ValueRange args) {
+            // args: theta, delta, λ√n, ‖θ_g‖², (out)
+            Value zero = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0.0f));
+            Value v = arith::DivFOp::create(b, l, args[0], args[1]);
+            Value direction = arith::DivFOp::create(
+                b, l, args[0], math::SqrtOp::create(b, l, args[3]));
+            Value nonZero = arith::CmpFOp::create(
+                b, l, arith::CmpFPredicate::OGT, args[3], zero);
+            Value p = arith::SelectOp::create(
+                b, l, nonZero, arith::MulFOp::create(b, l, args[2], direction),
+                zero);
+            linalg::YieldOp::create(b, l,
+                                    ValueRange{arith::AddFOp::create(b, l, v, p)});
+          });
+      rewriter.replaceOp(op, generic.getResults());
+      return success();
+    }
     auto generic = buildElementwiseGeneric(
         rewriter, loc, type, {op.getTheta()}, {op.getDelta(), op.getLambda()},
         {init}, [&](OpBuilder &b, Location l, ValueRange args) {
@@ -142,61 +362,55 @@ struct LinBregUpdateLowering : OpRewritePattern<LinBregUpdateOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(LinBregUpdateOp op,
                                 PatternRewriter &rewriter) const override {
-    auto type = llvm::cast<RankedTensorType>(op.getTheta().getType());
     bool momentum = op.hasMomentum();
     Location loc = op.getLoc();
-    RegularizerAttrInterface reg = op.getReg();
+    FusedUpdate u;
+    u.type = llvm::cast<RankedTensorType>(op.getTheta().getType());
+    u.reg = op.getReg();
+    u.dest = op.getTheta();
+    u.reads = {op.getGrad()};
+    u.state = {op.getV()};
     // Scalar work stays outside the loop: the threshold δ·λ (none for J = 0)
     // and 1 − β are computed once.
-    bool regularized = !llvm::isa<NoneRegAttr>(reg);
-    SmallVector<Value> scalars = {op.getLr(), op.getDelta()};
-    if (regularized)
-      scalars.push_back(
+    u.scalars = {op.getLr(), op.getDelta()};
+    if (isRegularized(u.reg)) {
+      u.thresholdIndex = u.scalars.size();
+      u.scalars.push_back(
           arith::MulFOp::create(rewriter, loc, op.getDelta(), op.getLambda()));
-    SmallVector<Value> outs = {op.getTheta(), op.getV()};
+    }
+    int betaIndex = u.scalars.size();
     if (momentum) {
       Value one = arith::ConstantOp::create(rewriter, loc,
                                             rewriter.getF32FloatAttr(1.0f));
-      scalars.push_back(op.getBeta());
-      scalars.push_back(arith::SubFOp::create(rewriter, loc, one, op.getBeta()));
-      outs.push_back(op.getMomentum());
+      u.scalars.push_back(op.getBeta());
+      u.scalars.push_back(
+          arith::SubFOp::create(rewriter, loc, one, op.getBeta()));
+      u.state.push_back(op.getMomentum());
     }
-    auto generic = buildElementwiseGeneric(
-        rewriter, loc, type, {op.getGrad()}, scalars, outs,
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          // args: g, lr, delta, [threshold], [beta, 1 − beta], theta, v, [m]
-          unsigned next = 0;
-          Value g = args[next++], lr = args[next++], delta = args[next++];
-          Value threshold = regularized ? args[next++] : Value();
-          Value beta, oneMinusBeta;
-          if (momentum) {
-            beta = args[next++];
-            oneMinusBeta = args[next++];
-          }
-          ++next; // θ's old value is not read: it is only the destination.
-          Value v = args[next++];
-          Value m = momentum ? args[next++] : Value();
-
-          Value step = arith::MulFOp::create(b, l, lr, g);
-          Value newM;
-          if (momentum) {
-            // m' = β·m + (1 − β)·lr·g ; v' = v − m'
-            Value betaTimesM = arith::MulFOp::create(b, l, beta, m);
-            Value scaledStep = arith::MulFOp::create(b, l, oneMinusBeta, step);
-            newM = arith::AddFOp::create(b, l, betaTimesM, scaledStep);
-            step = newM;
-          }
-          Value newV = arith::SubFOp::create(b, l, v, step);
-          // θ' = prox_{δJ}(δ·v')
-          Value scaled = arith::MulFOp::create(b, l, delta, newV);
-          Value newTheta =
-              regularized ? buildProx(b, l, reg, scaled, threshold) : scaled;
-          SmallVector<Value> yielded = {newTheta, newV};
-          if (momentum)
-            yielded.push_back(newM);
-          linalg::YieldOp::create(b, l, yielded);
-        });
-    rewriter.replaceOp(op, generic.getResults());
+    auto formula = [&](OpBuilder &b, Location l, const ElementValues &e) {
+      Value g = e.reads[0], lr = e.scalars[0], delta = e.scalars[1];
+      Value v = e.state[0];
+      Value step = arith::MulFOp::create(b, l, lr, g);
+      Value newM;
+      if (momentum) {
+        // m' = β·m + (1 − β)·lr·g ; v' = v − m'
+        Value betaTimesM =
+            arith::MulFOp::create(b, l, e.scalars[betaIndex], e.state[1]);
+        Value scaledStep =
+            arith::MulFOp::create(b, l, e.scalars[betaIndex + 1], step);
+        newM = arith::AddFOp::create(b, l, betaTimesM, scaledStep);
+        step = newM;
+      }
+      Value newV = arith::SubFOp::create(b, l, v, step);
+      // θ' = prox_{δJ}(δ·v')
+      Value scaled = arith::MulFOp::create(b, l, delta, newV);
+      SmallVector<Value> newState = {newV};
+      if (momentum)
+        newState.push_back(newM);
+      return std::make_pair(scaled, newState);
+    };
+    u.formula = formula;
+    rewriter.replaceOp(op, lowerFusedUpdate(rewriter, loc, u));
     return success();
   }
 };
@@ -260,38 +474,33 @@ struct AdaBregUpdateLowering : OpRewritePattern<AdaBregUpdateOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(AdaBregUpdateOp op,
                                 PatternRewriter &rewriter) const override {
-    auto type = llvm::cast<RankedTensorType>(op.getTheta().getType());
     Location loc = op.getLoc();
-    RegularizerAttrInterface reg = op.getReg();
-    bool regularized = !llvm::isa<NoneRegAttr>(reg);
+    FusedUpdate u;
+    u.type = llvm::cast<RankedTensorType>(op.getTheta().getType());
+    u.reg = op.getReg();
+    u.dest = op.getTheta();
+    u.reads = {op.getGrad()};
+    u.state = {op.getV(), op.getM1(), op.getM2()};
     AdamScalars adam =
         AdamScalars::build(rewriter, loc, op.getLr(), op.getBeta1(),
                            op.getBeta2(), op.getEps(), op.getStep());
-    SmallVector<Value> scalars = adam.values();
-    scalars.push_back(op.getDelta());
-    if (regularized)
-      scalars.push_back(
+    u.scalars = adam.values();
+    u.scalars.push_back(op.getDelta());
+    if (isRegularized(u.reg)) {
+      u.thresholdIndex = u.scalars.size();
+      u.scalars.push_back(
           arith::MulFOp::create(rewriter, loc, op.getDelta(), op.getLambda()));
-    auto generic = buildElementwiseGeneric(
-        rewriter, loc, type, {op.getGrad()}, scalars,
-        {op.getTheta(), op.getV(), op.getM1(), op.getM2()},
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          // args: g, adam scalars..., delta, [threshold], theta, v, m1, m2
-          unsigned next = 1 + AdamScalars::kCount;
-          Value delta = args[next++];
-          Value threshold = regularized ? args[next++] : Value();
-          ++next; // θ's old value is only the destination.
-          Value v = args[next], m1 = args[next + 1], m2 = args[next + 2];
-          auto [newM1, newM2, step] =
-              buildAdamStep(b, l, args, 1, args[0], m1, m2);
-          Value newV = arith::SubFOp::create(b, l, v, step);
-          Value scaled = arith::MulFOp::create(b, l, delta, newV);
-          Value newTheta =
-              regularized ? buildProx(b, l, reg, scaled, threshold) : scaled;
-          linalg::YieldOp::create(b, l,
-                                  ValueRange{newTheta, newV, newM1, newM2});
-        });
-    rewriter.replaceOp(op, generic.getResults());
+    }
+    auto formula = [](OpBuilder &b, Location l, const ElementValues &e) {
+      auto [newM1, newM2, step] =
+          buildAdamStep(b, l, e.scalars, 0, e.reads[0], e.state[1], e.state[2]);
+      Value newV = arith::SubFOp::create(b, l, e.state[0], step);
+      Value delta = e.scalars[AdamScalars::kCount];
+      Value scaled = arith::MulFOp::create(b, l, delta, newV);
+      return std::make_pair(scaled, SmallVector<Value>{newV, newM1, newM2});
+    };
+    u.formula = formula;
+    rewriter.replaceOp(op, lowerFusedUpdate(rewriter, loc, u));
     return success();
   }
 };
@@ -300,24 +509,24 @@ struct AdamUpdateLowering : OpRewritePattern<AdamUpdateOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(AdamUpdateOp op,
                                 PatternRewriter &rewriter) const override {
-    auto type = llvm::cast<RankedTensorType>(op.getTheta().getType());
     Location loc = op.getLoc();
-    AdamScalars adam =
-        AdamScalars::build(rewriter, loc, op.getLr(), op.getBeta1(),
-                           op.getBeta2(), op.getEps(), op.getStep());
-    auto generic = buildElementwiseGeneric(
-        rewriter, loc, type, {op.getGrad()}, adam.values(),
-        {op.getTheta(), op.getM1(), op.getM2()},
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          // args: g, adam scalars..., theta, m1, m2
-          unsigned next = 1 + AdamScalars::kCount;
-          Value theta = args[next], m1 = args[next + 1], m2 = args[next + 2];
-          auto [newM1, newM2, step] =
-              buildAdamStep(b, l, args, 1, args[0], m1, m2);
-          Value newTheta = arith::SubFOp::create(b, l, theta, step);
-          linalg::YieldOp::create(b, l, ValueRange{newTheta, newM1, newM2});
-        });
-    rewriter.replaceOp(op, generic.getResults());
+    FusedUpdate u;
+    u.type = llvm::cast<RankedTensorType>(op.getTheta().getType());
+    u.dest = op.getTheta();
+    u.destRead = true;
+    u.reads = {op.getGrad()};
+    u.state = {op.getM1(), op.getM2()};
+    u.scalars = AdamScalars::build(rewriter, loc, op.getLr(), op.getBeta1(),
+                                   op.getBeta2(), op.getEps(), op.getStep())
+                    .values();
+    auto formula = [](OpBuilder &b, Location l, const ElementValues &e) {
+      auto [newM1, newM2, step] =
+          buildAdamStep(b, l, e.scalars, 0, e.reads[0], e.state[0], e.state[1]);
+      Value newTheta = arith::SubFOp::create(b, l, e.dest, step);
+      return std::make_pair(newTheta, SmallVector<Value>{newM1, newM2});
+    };
+    u.formula = formula;
+    rewriter.replaceOp(op, lowerFusedUpdate(rewriter, loc, u));
     return success();
   }
 };
@@ -326,22 +535,24 @@ struct ProxSgdUpdateLowering : OpRewritePattern<ProxSgdUpdateOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ProxSgdUpdateOp op,
                                 PatternRewriter &rewriter) const override {
-    auto type = llvm::cast<RankedTensorType>(op.getTheta().getType());
     Location loc = op.getLoc();
-    RegularizerAttrInterface reg = op.getReg();
+    FusedUpdate u;
+    u.type = llvm::cast<RankedTensorType>(op.getTheta().getType());
+    u.reg = op.getReg();
+    u.dest = op.getTheta();
+    u.destRead = true;
+    u.reads = {op.getGrad()};
     // θ' = prox_{lr·J}(θ − lr·g): threshold lr·λ, computed once.
-    Value threshold =
-        arith::MulFOp::create(rewriter, loc, op.getLr(), op.getLambda());
-    auto generic = buildElementwiseGeneric(
-        rewriter, loc, type, {op.getGrad()}, {op.getLr(), threshold},
-        {op.getTheta()}, [&](OpBuilder &b, Location l, ValueRange args) {
-          // args: g, lr, threshold, theta
-          Value stepped = arith::SubFOp::create(
-              b, l, args[3], arith::MulFOp::create(b, l, args[1], args[0]));
-          linalg::YieldOp::create(b, l,
-                                  buildProx(b, l, reg, stepped, args[2]));
-        });
-    rewriter.replaceOp(op, generic.getResults());
+    u.scalars = {op.getLr(), arith::MulFOp::create(rewriter, loc, op.getLr(),
+                                                   op.getLambda())};
+    u.thresholdIndex = isRegularized(u.reg) ? 1 : -1;
+    auto formula = [](OpBuilder &b, Location l, const ElementValues &e) {
+      Value stepped = arith::SubFOp::create(
+          b, l, e.dest, arith::MulFOp::create(b, l, e.scalars[0], e.reads[0]));
+      return std::make_pair(stepped, SmallVector<Value>{});
+    };
+    u.formula = formula;
+    rewriter.replaceOp(op, lowerFusedUpdate(rewriter, loc, u));
     return success();
   }
 };
@@ -350,32 +561,32 @@ struct SgdUpdateLowering : OpRewritePattern<SgdUpdateOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(SgdUpdateOp op,
                                 PatternRewriter &rewriter) const override {
-    auto type = llvm::cast<RankedTensorType>(op.getTheta().getType());
     bool momentum = op.hasMomentum();
-    SmallVector<Value> scalars = {op.getLr()};
-    SmallVector<Value> outs = {op.getTheta()};
+    FusedUpdate u;
+    u.type = llvm::cast<RankedTensorType>(op.getTheta().getType());
+    u.dest = op.getTheta();
+    u.destRead = true;
+    u.reads = {op.getGrad()};
+    u.scalars = {op.getLr()};
     if (momentum) {
-      scalars.push_back(op.getBeta());
-      outs.push_back(op.getMomentum());
+      u.scalars.push_back(op.getBeta());
+      u.state = {op.getMomentum()};
     }
-    auto generic = buildElementwiseGeneric(
-        rewriter, op.getLoc(), type, {op.getGrad()}, scalars, outs,
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          // args: g, lr, [beta], theta, [m]
-          Value g = args[0], lr = args[1];
-          Value theta = momentum ? args[3] : args[2];
-          SmallVector<Value> yielded;
-          Value direction = g;
-          if (momentum) // m' = β·m + g
-            direction = arith::AddFOp::create(
-                b, l, arith::MulFOp::create(b, l, args[2], args[4]), g);
-          yielded.push_back(arith::SubFOp::create(
-              b, l, theta, arith::MulFOp::create(b, l, lr, direction)));
-          if (momentum)
-            yielded.push_back(direction);
-          linalg::YieldOp::create(b, l, yielded);
-        });
-    rewriter.replaceOp(op, generic.getResults());
+    auto formula = [&](OpBuilder &b, Location l, const ElementValues &e) {
+      Value g = e.reads[0], lr = e.scalars[0];
+      Value direction = g;
+      if (momentum) // m' = β·m + g
+        direction = arith::AddFOp::create(
+            b, l, arith::MulFOp::create(b, l, e.scalars[1], e.state[0]), g);
+      Value newTheta = arith::SubFOp::create(
+          b, l, e.dest, arith::MulFOp::create(b, l, lr, direction));
+      SmallVector<Value> newState;
+      if (momentum)
+        newState.push_back(direction);
+      return std::make_pair(newTheta, newState);
+    };
+    u.formula = formula;
+    rewriter.replaceOp(op, lowerFusedUpdate(rewriter, op.getLoc(), u));
     return success();
   }
 };

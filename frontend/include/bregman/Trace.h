@@ -46,11 +46,16 @@ enum class Prim {
 const char *primName(Prim prim);
 
 /// Regularisers of the breg dialect (static: they key the compile cache).
-/// Names as in the dialect and on the command line: "none", "l1", "l1_pos".
-enum class Regularizer { None, L1, L1Pos };
+/// Names as in the dialect and on the command line: "none", "l1", "l1_pos",
+/// "l1_l2" (row groups of a 2-D weight), "l1_l2_conv" (k×k kernels of a 4-D
+/// conv weight).
+enum class Regularizer { None, L1, L1Pos, L1L2, L1L2Conv };
 const char *regularizerName(Regularizer reg);
 /// The regulariser called `name`; throws an Error listing the known ones.
 Regularizer parseRegularizer(const std::string &name);
+/// Checks that `reg` applies to a parameter of `shape` (group regularisers
+/// need their rank); throws an Error naming `op`, the regulariser and shape.
+void checkRegularizerFits(const char *op, Regularizer reg, const Shape &shape);
 
 struct NodeAttrs {
   std::vector<int64_t> axes;

@@ -26,6 +26,9 @@ struct SparseInit {
   double p = 0.01;
   double r = 7.0; // 0.7/√p in the reference experiments
   double biasScale = 1.0; // r0
+  /// The group variant: ⌈rows·p⌉ rows chosen at random are non-zero (dense),
+  /// the others zero — the initialisation for row-group regularisers.
+  bool perRow = false;
 };
 
 /// Random source for initialisation (seeded: runs are reproducible).

@@ -22,7 +22,7 @@ struct TrainConfig {
   std::string model = "mlp";
   std::vector<int64_t> hidden = {200, 80};
   std::string optimizer = "linbreg"; // linbreg, adabreg, proxsgd, sgd, adam
-  std::string regularizer = "l1";    // on the weights: none, l1, l1_pos
+  std::string regularizer = "l1"; // on the weights: none, l1, l1_pos, l1_l2
   std::string dataset = "fashion-mnist";
   std::string dataDir = "/usr/share/datasets/fashion-mnist";
   /// Normalisation; NaN means the data set's default.
@@ -34,6 +34,7 @@ struct TrainConfig {
   int64_t evalBatchSize = 1000;
   uint64_t seed = 0;
   double initP = 0.01, initR = 7.0, initBiasScale = 1.0;
+  bool initPerRow = false; // row-sparse init (the group variant)
   double valFraction = 0.05;
   int64_t trainLimit = -1; // use the first N training images
   std::string reportPath;  // JSON lines; empty: none

@@ -55,3 +55,38 @@ LogicalResult L1PosRegAttr::verifyParameterType(
     ShapedType, function_ref<InFlightDiagnostic()>) const {
   return success();
 }
+
+/// Group regularisers need the rank their groups are defined on, and static
+/// group dimensions (the √n scaling is a constant).
+static LogicalResult verifyGroupRank(StringRef name, int64_t rank,
+                                     StringRef groups,
+                                     ArrayRef<int64_t> groupDims,
+                                     ShapedType type,
+                                     function_ref<InFlightDiagnostic()> emitError) {
+  if (type.getRank() != rank)
+    return emitError() << "regularizer '" << name << "' needs a rank-" << rank
+                       << " parameter whose " << groups
+                       << " are the groups, got " << type;
+  for (int64_t d : groupDims)
+    if (type.isDynamicDim(d))
+      return emitError() << "regularizer '" << name
+                         << "' needs static group dimensions, got " << type;
+  return success();
+}
+
+StringRef L1L2RegAttr::getRegularizerName() const { return "l1_l2"; }
+SmallVector<int64_t> L1L2RegAttr::getGroupDims(int64_t) const { return {1}; }
+LogicalResult L1L2RegAttr::verifyParameterType(
+    ShapedType type, function_ref<InFlightDiagnostic()> emitError) const {
+  return verifyGroupRank("l1_l2", 2, "rows", getGroupDims(2), type, emitError);
+}
+
+StringRef L1L2ConvRegAttr::getRegularizerName() const { return "l1_l2_conv"; }
+SmallVector<int64_t> L1L2ConvRegAttr::getGroupDims(int64_t) const {
+  return {2, 3};
+}
+LogicalResult L1L2ConvRegAttr::verifyParameterType(
+    ShapedType type, function_ref<InFlightDiagnostic()> emitError) const {
+  return verifyGroupRank("l1_l2_conv", 4, "kernels (last two dimensions)",
+                         getGroupDims(4), type, emitError);
+}

@@ -22,6 +22,13 @@ def Breg_RegularizerAttrInterface : AttrInterface<"RegularizerAttrInterface"> {
     InterfaceMethod<"The regulariser's name as written in the IR.",
       "::llvm::StringRef", "getRegularizerName">,
     InterfaceMethod<[{
+        The dimensions of a parameter of rank `rank` that together form one
+        group (their elements share one l2 norm); empty for elementwise
+        regularisers.
+      }],
+      "::llvm::SmallVector<int64_t>", "getGroupDims", (ins "int64_t":$rank),
+      /*methodBody=*/"", /*defaultImplementation=*/"return {};">,
+    InterfaceMethod<[{
         Checks that the regulariser applies to a parameter of type `type`;
         reports through `emitError` otherwise.
       }],
@@ -57,6 +64,30 @@ def Breg_L1PosRegAttr : Breg_RegularizerAttr<"L1PosReg", "l1_pos"> {
   let description = [{
     `#breg.l1_pos`: J(θ) = λ‖θ‖₁ plus the indicator of θ ≥ 0,
     prox_{sJ}(x) = max(x − sλ, 0), chosen subgradient λ·sign(θ).
+  }];
+}
+
+class Breg_GroupRegularizerAttr<string name, string attrMnemonic>
+    : AttrDef<Breg_Dialect, name, [
+        DeclareAttrInterfaceMethods<Breg_RegularizerAttrInterface,
+                                    ["getGroupDims"]>]> {
+  let mnemonic = attrMnemonic;
+}
+
+def Breg_L1L2RegAttr : Breg_GroupRegularizerAttr<"L1L2Reg", "l1_l2"> {
+  let summary = "J = λ·√n·Σᵢ‖θᵢ‖₂ over the rows of a 2-D weight";
+  let description = [{
+    `#breg.l1_l2`: group sparsity with the rows θᵢ (a neuron's incoming
+    weights, n per row) as groups: prox_{sJ}(x)ᵢ = xᵢ·max(0, 1 − sλ√n/‖xᵢ‖),
+    chosen subgradient λ√n·θᵢ/‖θᵢ‖; a zero row stays zero (no division).
+  }];
+}
+
+def Breg_L1L2ConvRegAttr : Breg_GroupRegularizerAttr<"L1L2ConvReg", "l1_l2_conv"> {
+  let summary = "J = λ·√n·Σ‖K‖₂ over the k×k kernels of a 4-D conv weight";
+  let description = [{
+    `#breg.l1_l2_conv`: as `#breg.l1_l2` with the kernels of a conv weight of
+    shape (out, in, kh, kw) as groups, n = kh·kw.
   }];
 }
 
