@@ -473,6 +473,14 @@ void Emitter::emitNode(const Node &node, int index) {
     return unaryFloat([](OpBuilder &nb, Location l, Value x) -> Value {
       return math::LogOp::create(nb, l, x);
     });
+  case Prim::Abs:
+    return unaryFloat([](OpBuilder &nb, Location l, Value x) -> Value {
+      return math::AbsFOp::create(nb, l, x);
+    });
+  case Prim::Sqrt:
+    return unaryFloat([](OpBuilder &nb, Location l, Value x) -> Value {
+      return math::SqrtOp::create(nb, l, x);
+    });
   case Prim::Relu:
     return unaryFloat([](OpBuilder &nb, Location l, Value x) -> Value {
       Value zero = arith::ConstantOp::create(nb, l, nb.getFloatAttr(x.getType(), 0.0));

@@ -81,6 +81,11 @@ static std::vector<Tensor> vjp(const Node &node, const Trace &trace,
     return {g / in(0)};
   case Prim::Relu:
     return {reluGrad(in(0), g)};
+  case Prim::Abs:
+    // sign(x)·g, 0 at x = 0.
+    return {reluGrad(in(0), g) - reluGrad(-in(0), g)};
+  case Prim::Sqrt:
+    return {g * 0.5 / out};
   case Prim::ReluGrad:
     // d/dg of (g where x > 0); x gets none (piecewise constant).
     return {Tensor(), reluGrad(in(0), g)};

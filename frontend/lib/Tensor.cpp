@@ -264,6 +264,8 @@ Tensor maximum(const Tensor &a, const Tensor &b) { return binary(Prim::Maximum, 
 Tensor exp(const Tensor &x) { return unary(Prim::Exp, x); }
 Tensor log(const Tensor &x) { return unary(Prim::Log, x); }
 Tensor relu(const Tensor &x) { return unary(Prim::Relu, x); }
+Tensor abs(const Tensor &x) { return unary(Prim::Abs, x); }
+Tensor sqrt(const Tensor &x) { return unary(Prim::Sqrt, x); }
 
 Tensor reluGrad(const Tensor &x, const Tensor &g) {
   requireSameDType("relu_grad", x, g);

@@ -22,6 +22,8 @@ const char *primName(Prim prim) {
   case Prim::Exp: return "exp";
   case Prim::Log: return "log";
   case Prim::Relu: return "relu";
+  case Prim::Abs: return "abs";
+  case Prim::Sqrt: return "sqrt";
   case Prim::ReluGrad: return "relu_grad";
   case Prim::ReduceSum: return "reduce_sum";
   case Prim::ReduceMax: return "reduce_max";

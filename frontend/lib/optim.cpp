@@ -431,5 +431,50 @@ void Optimizer::setHyper(Params &state, const std::string &group,
   *state.at(hyperName(group, which)).data<float>() = value;
 }
 
+void Optimizer::reinitSubgradients(const Params &params, Params &state) const {
+  if (!isBregman(method_))
+    return;
+  Params hypers;
+  for (const Group &g : groups_)
+    for (const char *which : {"delta", "lambda"})
+      hypers.add(hyperName(g.name, which),
+                 state.at(hyperName(g.name, which)));
+  Params v = (*initFn_)(params, hypers);
+  for (const auto &[name, tensor] : v)
+    state.set("v/" + name, tensor);
+}
+
+bool LambdaSchedule::update(const Optimizer &opt, int epoch, double density,
+                            const Params &params, Params &state) const {
+  if (epoch < warmup || cooldown < 1 || (epoch - warmup) % cooldown != 0 ||
+      increment <= 0)
+    return false;
+  float lambda = opt.hyper(state, group, "lambda");
+  float next = density > targetDensity ? lambda + increment
+                                       : std::max(lambda - increment, 0.0f);
+  if (next == lambda)
+    return false;
+  opt.setHyper(state, group, "lambda", next);
+  opt.reinitSubgradients(params, state);
+  return true;
+}
+
+bool ReduceLROnPlateau::update(const Optimizer &opt, double loss,
+                               Params &state) {
+  if (!started || loss < best * (1.0 - threshold)) {
+    best = loss;
+    started = true;
+    badEpochs = 0;
+    return false;
+  }
+  if (++badEpochs <= patience)
+    return false;
+  for (const Group &g : opt.groups())
+    opt.setHyper(state, g.name, "lr",
+                 static_cast<float>(opt.hyper(state, g.name, "lr") * factor));
+  badEpochs = 0;
+  return true;
+}
+
 } // namespace optim
 } // namespace bregman

@@ -3,12 +3,15 @@
 #include "bregman/models/Train.h"
 
 #include "bregman/bregman.h"
+#include "bregman/runtime/Buffer.h"
 #include "bregman/data/Dataset.h"
 
 #include <chrono>
 #include <cmath>
 #include <fmt/format.h>
+#include <cstring>
 #include <fstream>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <unistd.h>
@@ -20,38 +23,18 @@ static bool endsWith(const std::string &s, const std::string &suffix) {
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-double netDensity(const Params &params) {
-  int64_t nonZero = 0, total = 0;
-  for (const auto &[name, t] : params) {
-    if (!endsWith(name, ".weight"))
-      continue;
-    const float *p = t.data<float>();
-    for (int64_t i = 0; i < t.numel(); ++i)
-      nonZero += p[i] != 0.0f;
-    total += t.numel();
-  }
-  return total ? static_cast<double>(nonZero) / total : 0.0;
-}
+namespace {
 
-std::vector<double> nodeDensities(const Params &params) {
-  std::vector<double> out;
+/// A host copy of every tensor (for the best model).
+Params copyParams(const Params &params) {
+  Params out;
   for (const auto &[name, t] : params) {
-    if (!endsWith(name, ".weight") || t.rank() != 2)
-      continue;
-    const float *p = t.data<float>();
-    int64_t rows = t.dim(0), cols = t.dim(1), alive = 0;
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t c = 0; c < cols; ++c)
-        if (p[r * cols + c] != 0.0f) {
-          ++alive;
-          break;
-        }
-    out.push_back(rows ? static_cast<double>(alive) / rows : 0.0);
+    Tensor c = Tensor::zeros(t.shape(), t.dtype());
+    std::memcpy(c.buffer()->data(), t.buffer()->data(), t.buffer()->bytes());
+    out.add(name, c);
   }
   return out;
 }
-
-namespace {
 
 /// A one-line progress bar on stderr, drawn only on a terminal.
 class ProgressBar {
@@ -168,6 +151,14 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
   biasGroup.lambda = 0.0f;
   optim::Optimizer opt(method, {weightGroup, biasGroup});
   Params state = opt.init(params);
+  SparsityMeter meter(&opt);
+  optim::ReduceLROnPlateau plateau;
+  std::optional<optim::LambdaSchedule> lambdaSchedule;
+  if (config.lambdaTarget > 0)
+    lambdaSchedule = optim::LambdaSchedule{"weights", config.lambdaWarmup,
+                                           config.lambdaCooldown,
+                                           config.lambdaIncrement,
+                                           config.lambdaTarget};
   std::vector<std::string> settings;
   for (const std::string &h : opt.hyperNames())
     settings.push_back(fmt::format("{} {}", h, opt.hyper(state, "weights", h)));
@@ -175,7 +166,8 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
                      "weights: {}; initial density {:.4f}\n",
                      fmt::join(sizes, "-"), params.numel(),
                      optim::methodName(method), config.regularizer,
-                     fmt::join(settings, ", "), netDensity(params));
+                     fmt::join(settings, ", "),
+                     meter.measure(params, state).netDensity);
 
   // The training step: forward, backward and every update in one call;
   // params and state are donated, so they are updated in place.
@@ -241,15 +233,22 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
     m.trainAcc = correct / seen;
     m.valAcc = accuracy(splits.val);
     m.testAcc = accuracy(splits.test);
-    m.netDensity = netDensity(params);
-    m.nodeDensity = nodeDensities(params);
+    SparsityReport sparsity = meter.measure(params, state);
+    m.netDensity = sparsity.netDensity;
+    m.nodeDensity = sparsity.nodeDensity;
+    m.lr = opt.hyper(state, "weights", "lr");
+    if (state.contains("hyper/weights/lambda"))
+      m.lambda = opt.hyper(state, "weights", "lambda");
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                               start)
                     .count();
     if (m.valAcc > bestVal) {
+      // Best-model tracking: a host copy of the parameters at the best
+      // validation accuracy (the only whole-tensor copy, and only then).
       bestVal = m.valAcc;
       result.bestEpoch = epoch;
       result.bestTestAcc = m.testAcc;
+      result.bestParams = copyParams(params);
     }
     std::vector<std::string> nodes;
     for (double d : m.nodeDensity)
@@ -260,7 +259,6 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
                        epoch, config.epochs, m.trainLoss, 100 * m.trainAcc,
                        100 * m.valAcc, 100 * m.testAcc, m.netDensity,
                        fmt::join(nodes, " "), m.seconds);
-    log.flush();
     if (report) {
       nlohmann::json line = {{"epoch", m.epoch},
                              {"train_loss", m.trainLoss},
@@ -268,14 +266,33 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
                              {"val_acc", m.valAcc},
                              {"test_acc", m.testAcc},
                              {"net_density", m.netDensity},
+                             {"linear_density", sparsity.linearDensity},
                              {"node_density", m.nodeDensity},
                              {"seconds", m.seconds},
-                             {"optimizer", config.optimizer}};
+                             {"optimizer", config.optimizer},
+                             {"regularizer", config.regularizer}};
+      if (!sparsity.kernelDensity.empty()) {
+        line["conv_density"] = sparsity.convDensity;
+        line["kernel_density"] = sparsity.kernelDensity;
+      }
+      for (const auto &[group, value] : sparsity.regularizerValue)
+        line["reg_value"][group] = value;
       for (const std::string &h : opt.hyperNames())
         line[h] = opt.hyper(state, "weights", h);
       report << line.dump() << "\n";
       report.flush();
     }
+    // Schedules act on the state's scalars: no recompilation.
+    if (config.lrPlateau && plateau.update(opt, m.trainLoss, state))
+      log << fmt::format("  learning rate reduced to {}\n",
+                         opt.hyper(state, "weights", "lr"));
+    if (lambdaSchedule &&
+        lambdaSchedule->update(opt, epoch, m.netDensity, params, state))
+      log << fmt::format("  lambda set to {} (density {:.4f}, target {}); v "
+                         "re-initialized\n",
+                         opt.hyper(state, "weights", "lambda"), m.netDensity,
+                         config.lambdaTarget);
+    log.flush();
     result.epochs.push_back(m);
   }
   result.compileSeconds = 0;

@@ -128,6 +128,26 @@ int main(int argc, char **argv) {
                     "Use only the first N training images (before the split)");
   train->add_option("--report", config.reportPath,
                     "Write one JSON object per epoch to this file");
+  bool noPlateau = false;
+  train->add_flag("--no-lr-plateau", noPlateau,
+                  "Keep the learning rate fixed (default: halve it when the "
+                  "training loss stalls for 5 epochs)");
+  train->add_option("--lambda-target", config.lambdaTarget,
+                    "Enable the λ schedule: raise λ while the net density is "
+                    "above this target, lower it below (ALGORITHMS.md §5)")
+      ->check(CLI::Range(0.0, 1.0));
+  train->add_option("--lambda-increment", config.lambdaIncrement,
+                    "λ schedule: step of λ")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  train->add_option("--lambda-warmup", config.lambdaWarmup,
+                    "λ schedule: epochs before the first change")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  train->add_option("--lambda-cooldown", config.lambdaCooldown,
+                    "λ schedule: epochs between changes")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   train->add_flag("--no-progress", noProgress, "Do not draw the progress bar");
 
   CLI11_PARSE(app, argc, argv);
@@ -169,6 +189,7 @@ int main(int argc, char **argv) {
   if (!std::isnan(stddev))
     config.std = stddev;
   config.progress = !noProgress;
+  config.lrPlateau = !noPlateau;
 
   try {
     models::train(config, std::cout);

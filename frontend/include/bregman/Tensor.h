@@ -126,6 +126,9 @@ Tensor maximum(const Tensor &a, const Tensor &b);
 Tensor exp(const Tensor &x);
 Tensor log(const Tensor &x);
 Tensor relu(const Tensor &x);
+/// |x| (gradient sign(x), 0 at 0) and √x.
+Tensor abs(const Tensor &x);
+Tensor sqrt(const Tensor &x);
 /// g where x > 0, else 0 (the VJP of relu).
 Tensor reluGrad(const Tensor &x, const Tensor &g);
 

@@ -22,7 +22,7 @@ enum class Prim {
   Constant,   // a splat: attrs.value
   MatMul,     // attrs.transposeA/B
   Add, Sub, Mul, Div, Maximum,
-  Neg, Exp, Log, Relu,
+  Neg, Exp, Log, Relu, Abs, Sqrt,
   ReluGrad,   // (x, g) -> g where x > 0
   ReduceSum,  // attrs.axes (sorted, keepDims = false)
   ReduceMax,

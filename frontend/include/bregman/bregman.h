@@ -46,5 +46,6 @@
 #include "bregman/Trace.h"
 #include "bregman/nn.h"
 #include "bregman/optim.h"
+#include "bregman/metrics.h"
 
 #endif // BREGMAN_BREGMAN_H

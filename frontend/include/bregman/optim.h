@@ -122,6 +122,11 @@ public:
   /// The hyper-parameters this method keeps per group.
   std::vector<std::string> hyperNames() const;
 
+  /// Re-initialises the subgradients v = θ/δ + ∂J(θ) of the Bregman methods
+  /// from the current parameters and the hyper-parameters in `state` (after
+  /// a change of λ, ALGORITHMS.md §5). Compiled once; no-op for the others.
+  void reinitSubgradients(const Params &params, Params &state) const;
+
   /// The group that owns `param`; throws naming the parameter if none does.
   const Group &groupOf(const std::string &param) const;
   const std::vector<Group> &groups() const { return groups_; }
@@ -158,6 +163,46 @@ struct SGD : Optimizer {
 struct Adam : Optimizer {
   explicit Adam(std::vector<Group> groups)
       : Optimizer(Method::Adam, std::move(groups)) {}
+};
+
+/// The λ discrepancy schedule of ALGORITHMS.md §5 for one group: after
+/// `warmup` epochs, every `cooldown` epochs, λ grows by `increment` while the
+/// group's density is above `targetDensity` and shrinks by it (not below 0)
+/// otherwise; every change re-initialises v. λ is a tensor of the state, so
+/// nothing recompiles.
+struct LambdaSchedule {
+  std::string group = "weights";
+  int warmup = 0;
+  int cooldown = 1;
+  float increment = 0.0f;
+  double targetDensity = 0.1;
+
+  /// Call after epoch `epoch` (from 1) with the group's density; returns
+  /// whether λ changed.
+  bool update(const Optimizer &opt, int epoch, double density,
+              const Params &params, Params &state) const;
+};
+
+/// Halves (by `factor`) every group's learning rate when the training loss
+/// has not improved by a relative `threshold` for `patience` epochs — the
+/// reference experiments' schedule (PyTorch's ReduceLROnPlateau, mode min,
+/// relative threshold).
+class ReduceLROnPlateau {
+public:
+  explicit ReduceLROnPlateau(double factor = 0.5, int patience = 5,
+                             double threshold = 0.01)
+      : factor(factor), patience(patience), threshold(threshold) {}
+  /// Call once per epoch with its training loss; returns whether the
+  /// learning rates were reduced.
+  bool update(const Optimizer &opt, double loss, Params &state);
+
+private:
+  double factor;
+  int patience;
+  double threshold;
+  double best = 0;
+  bool started = false;
+  int badEpochs = 0;
 };
 
 } // namespace optim

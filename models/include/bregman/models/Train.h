@@ -38,6 +38,14 @@ struct TrainConfig {
   double valFraction = 0.05;
   int64_t trainLimit = -1; // use the first N training images
   std::string reportPath;  // JSON lines; empty: none
+  /// Halve the learning rate on a plateau of the training loss (factor 0.5,
+  /// patience 5, relative threshold 0.01), as the reference experiments do.
+  bool lrPlateau = true;
+  /// λ discrepancy schedule on the weights (ALGORITHMS.md §5); off when the
+  /// target density is 0.
+  double lambdaTarget = 0;
+  float lambdaIncrement = 0.01f;
+  int lambdaWarmup = 0, lambdaCooldown = 1;
   bool progress = true;    // progress bar on a terminal
 };
 
@@ -46,6 +54,7 @@ struct EpochMetrics {
   double trainLoss = 0, trainAcc = 0, valAcc = 0, testAcc = 0;
   double netDensity = 0;
   std::vector<double> nodeDensity; // per linear layer
+  double lr = 0, lambda = 0;       // of the weights, during the epoch
   double seconds = 0;
 };
 
@@ -56,16 +65,12 @@ struct TrainResult {
   double compileSeconds = 0;  // total time in jit compilations
   size_t stepCompilations = 0;
   Params params;              // final parameters
+  Params bestParams;          // parameters at the best validation accuracy
 };
 
 /// Runs the whole training; writes the per-epoch lines to `log`.
 /// Throws bregman::Error (or a data error) on bad input.
 TrainResult train(const TrainConfig &config, std::ostream &log);
-
-/// Fraction of non-zeros over all ".weight" tensors (ALGORITHMS.md §6).
-double netDensity(const Params &params);
-/// Per 2-D ".weight": the fraction of rows (neurons) with a non-zero.
-std::vector<double> nodeDensities(const Params &params);
 
 } // namespace bregman::models
 

@@ -1,0 +1,126 @@
+//===- metrics.cpp - Sparsity metrics, computed where parameters live -----===//
+
+#include "bregman/metrics.h"
+
+#include <cmath>
+#include <fmt/format.h>
+
+namespace bregman {
+
+static bool isWeight(const std::string &name) {
+  return name.size() >= 7 && name.compare(name.size() - 7, 7, ".weight") == 0;
+}
+
+/// Axes whose elements form one group of a weight: a row (2-D) or a k×k
+/// kernel (4-D); empty otherwise.
+static std::vector<int64_t> groupAxes(const Tensor &t) {
+  if (t.rank() == 2)
+    return {1};
+  if (t.rank() == 4)
+    return {2, 3};
+  return {};
+}
+
+/// J(θ) of ALGORITHMS.md §3 without λ (the caller multiplies).
+static Tensor unscaledRegularizer(Regularizer reg, const Tensor &theta) {
+  switch (reg) {
+  case Regularizer::None:
+    return full({}, 0.0);
+  case Regularizer::L1:
+  case Regularizer::L1Pos:
+    return sum(abs(theta));
+  case Regularizer::L1L2:
+  case Regularizer::L1L2Conv: {
+    std::vector<int64_t> axes = reg == Regularizer::L1L2
+                                    ? std::vector<int64_t>{1}
+                                    : std::vector<int64_t>{2, 3};
+    int64_t n = 1;
+    for (int64_t a : axes)
+      n *= theta.dim(a);
+    return sum(sqrt(sum(theta * theta, axes))) * std::sqrt(double(n));
+  }
+  }
+  return full({}, 0.0);
+}
+
+SparsityMeter::SparsityMeter(const optim::Optimizer *optimizer)
+    : optimizer_(optimizer) {
+  Fn fn = [optimizer](const Params &params, const Params &lambdas) {
+    Params out;
+    Tensor zero = full({}, 0.0);
+    for (const auto &[name, t] : params) {
+      if (!isWeight(name))
+        continue;
+      // Non-zeros = numel − #zeros; a group is live when its Σθ² > 0.
+      out.add("nnz/" + name,
+              full({}, double(t.numel())) - sum(equal(t, zero)));
+      std::vector<int64_t> axes = groupAxes(t);
+      if (!axes.empty()) {
+        Tensor sq = sum(t * t, axes);
+        out.add("live/" + name,
+                full({}, double(sq.numel())) - sum(equal(sq, zero)));
+      }
+    }
+    if (optimizer)
+      for (const optim::Group &g : optimizer->groups()) {
+        Tensor value = zero;
+        for (const auto &[name, t] : params)
+          if (optimizer->groupOf(name).name == g.name)
+            value = value + unscaledRegularizer(g.regularizer, t);
+        out.add("J/" + g.name, value * lambdas.at(g.name));
+      }
+    return out;
+  };
+  fn_ = std::make_shared<Jitted<Fn>>(jit(fn, JitOptions{{}, "sparsity"}));
+}
+
+SparsityReport SparsityMeter::measure(const Params &params,
+                                      const Params &state) const {
+  Params lambdas;
+  if (optimizer_)
+    for (const optim::Group &g : optimizer_->groups()) {
+      bool kept = state.contains("hyper/" + g.name + "/lambda");
+      lambdas.add(g.name, Tensor::scalar(
+                              kept ? optimizer_->hyper(state, g.name, "lambda")
+                                   : g.lambda));
+    }
+  Params counts = (*fn_)(params, lambdas);
+
+  SparsityReport r;
+  int64_t nnz = 0, total = 0, linNnz = 0, linTotal = 0, convNnz = 0,
+          convTotal = 0;
+  for (const auto &[name, t] : params) {
+    if (!isWeight(name))
+      continue;
+    TensorSparsity s;
+    s.name = name;
+    s.numel = t.numel();
+    s.nonZero = std::llround(counts.at("nnz/" + name).item());
+    if (counts.contains("live/" + name)) {
+      s.groups = t.rank() == 2 ? t.dim(0) : t.dim(0) * t.dim(1);
+      s.liveGroups = std::llround(counts.at("live/" + name).item());
+    }
+    nnz += s.nonZero;
+    total += s.numel;
+    if (t.rank() == 2) {
+      linNnz += s.nonZero;
+      linTotal += s.numel;
+      r.nodeDensity.push_back(double(s.liveGroups) / double(s.groups));
+    } else if (t.rank() == 4) {
+      convNnz += s.nonZero;
+      convTotal += s.numel;
+      r.kernelDensity.push_back(double(s.liveGroups) / double(s.groups));
+    }
+    r.tensors.push_back(s);
+  }
+  auto ratio = [](int64_t a, int64_t b) { return b ? double(a) / b : 0.0; };
+  r.netDensity = ratio(nnz, total);
+  r.linearDensity = ratio(linNnz, linTotal);
+  r.convDensity = ratio(convNnz, convTotal);
+  if (optimizer_)
+    for (const optim::Group &g : optimizer_->groups())
+      r.regularizerValue[g.name] = counts.at("J/" + g.name).item();
+  return r;
+}
+
+} // namespace bregman
