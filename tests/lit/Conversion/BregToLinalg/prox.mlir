@@ -1,6 +1,7 @@
 // breg.prox -> one elementwise linalg.generic (ALGORITHMS.md §3):
-//   l1:   y = sign(x)·max(|x| − s·λ, 0)
-//   none: y = x  (the op folds before it is lowered)
+//   l1:     y = sign(x)·max(|x| − s·λ, 0)
+//   l1_pos: y = max(x − s·λ, 0)
+//   none:   y = x  (the op folds before it is lowered)
 // RUN: bregman-opt %s -split-input-file -convert-breg-to-linalg | FileCheck %s
 
 // CHECK-DAG:   #[[$ID2:.*]] = affine_map<(d0, d1) -> (d0, d1)>
@@ -79,4 +80,48 @@ func.func @prox_none(%x: tensor<3x5xf32>, %s: f32, %l: f32) -> tensor<3x5xf32> {
 func.func @prox_dynamic(%x: tensor<?x8xf32>, %s: f32, %l: f32) -> tensor<?x8xf32> {
   %y = breg.prox #breg.l1 %x, %s, %l : tensor<?x8xf32>
   return %y : tensor<?x8xf32>
+}
+
+// -----
+
+// l1_pos: the one-sided threshold max(x − s·λ, 0): no absf, no copysign.
+// CHECK-DAG:   #[[$ID2:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG:   #[[$SCALAR2:.*]] = affine_map<(d0, d1) -> ()>
+// CHECK-LABEL: func.func @prox_l1_pos(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<4x8xf32>, %[[S:[^:]*]]: f32, %[[L:[^:]*]]: f32) -> tensor<4x8xf32>
+// CHECK-DAG:     %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-DAG:     %[[INIT:.*]] = tensor.empty() : tensor<4x8xf32>
+// CHECK-DAG:     %[[T:.*]] = arith.mulf %[[S]], %[[L]] : f32
+// CHECK:         %[[Y:.*]] = linalg.generic
+// CHECK-SAME:      indexing_maps = [#[[$ID2]], #[[$SCALAR2]], #[[$ID2]]]
+// CHECK-SAME:      iterator_types = ["parallel", "parallel"]
+// CHECK-SAME:      ins(%[[X]], %[[T]] : tensor<4x8xf32>, f32)
+// CHECK-SAME:      outs(%[[INIT]] : tensor<4x8xf32>)
+// CHECK-NEXT:    ^bb0(%[[XE:[^:]*]]: f32, %[[TE:[^:]*]]: f32, %{{[^:]*}}: f32):
+// CHECK-NEXT:      %[[SH:.*]] = arith.subf %[[XE]], %[[TE]] : f32
+// CHECK-NEXT:      %[[R:.*]] = arith.maximumf %[[SH]], %[[ZERO]] : f32
+// CHECK-NEXT:      linalg.yield %[[R]] : f32
+// CHECK-NEXT:    } -> tensor<4x8xf32>
+// CHECK-NEXT:    return %[[Y]] : tensor<4x8xf32>
+func.func @prox_l1_pos(%x: tensor<4x8xf32>, %s: f32, %l: f32) -> tensor<4x8xf32> {
+  %y = breg.prox #breg.l1_pos %x, %s, %l : tensor<4x8xf32>
+  return %y : tensor<4x8xf32>
+}
+
+// -----
+
+// l1_pos does not fold under prox (only J = 0 does); rank 0 works too.
+// CHECK-DAG:   #[[$MAP0:.*]] = affine_map<() -> ()>
+// CHECK-LABEL: func.func @prox_l1_pos_rank0(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<f32>, %[[S:[^:]*]]: f32, %[[L:[^:]*]]: f32)
+// CHECK:         linalg.generic
+// CHECK-SAME:      indexing_maps = [#[[$MAP0]], #[[$MAP0]], #[[$MAP0]]]
+// CHECK-SAME:      iterator_types = []
+// CHECK-NEXT:    ^bb0(
+// CHECK-NEXT:      arith.subf
+// CHECK-NEXT:      arith.maximumf
+// CHECK-NEXT:      linalg.yield
+func.func @prox_l1_pos_rank0(%x: tensor<f32>, %s: f32, %l: f32) -> tensor<f32> {
+  %y = breg.prox #breg.l1_pos %x, %s, %l : tensor<f32>
+  return %y : tensor<f32>
 }

@@ -60,3 +60,31 @@ func.func @subgradient_init_dynamic(%t: tensor<?xf32>, %d: f32, %l: f32) -> tens
   %v = breg.subgradient_init #breg.l1 %t, %d, %l : tensor<?xf32>
   return %v : tensor<?xf32>
 }
+
+// -----
+
+// l1_pos chooses the same subgradient as l1: v = θ/δ + λ·sign(θ), sign(0) = 0.
+// CHECK-DAG:   #[[$ID1:.*]] = affine_map<(d0) -> (d0)>
+// CHECK-DAG:   #[[$SCALAR1:.*]] = affine_map<(d0) -> ()>
+// CHECK-LABEL: func.func @subgradient_init_l1_pos(
+// CHECK-SAME:    %[[T:[^:]*]]: tensor<16xf32>, %[[D:[^:]*]]: f32, %[[L:[^:]*]]: f32) -> tensor<16xf32>
+// CHECK-DAG:     %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-DAG:     %[[INIT:.*]] = tensor.empty() : tensor<16xf32>
+// CHECK:         %[[V:.*]] = linalg.generic
+// CHECK-SAME:      indexing_maps = [#[[$ID1]], #[[$SCALAR1]], #[[$SCALAR1]], #[[$ID1]]]
+// CHECK-SAME:      iterator_types = ["parallel"]
+// CHECK-SAME:      ins(%[[T]], %[[D]], %[[L]] : tensor<16xf32>, f32, f32)
+// CHECK-SAME:      outs(%[[INIT]] : tensor<16xf32>)
+// CHECK-NEXT:    ^bb0(%[[TE:[^:]*]]: f32, %[[DE:[^:]*]]: f32, %[[LE:[^:]*]]: f32, %{{[^:]*}}: f32):
+// CHECK-NEXT:      %[[Q:.*]] = arith.divf %[[TE]], %[[DE]] : f32
+// CHECK-NEXT:      %[[SGN:.*]] = math.copysign %[[LE]], %[[TE]] : f32
+// CHECK-NEXT:      %[[ISZ:.*]] = arith.cmpf oeq, %[[TE]], %[[ZERO]] : f32
+// CHECK-NEXT:      %[[P:.*]] = arith.select %[[ISZ]], %[[ZERO]], %[[SGN]] : f32
+// CHECK-NEXT:      %[[R:.*]] = arith.addf %[[Q]], %[[P]] : f32
+// CHECK-NEXT:      linalg.yield %[[R]] : f32
+// CHECK-NEXT:    } -> tensor<16xf32>
+// CHECK-NEXT:    return %[[V]] : tensor<16xf32>
+func.func @subgradient_init_l1_pos(%t: tensor<16xf32>, %d: f32, %l: f32) -> tensor<16xf32> {
+  %v = breg.subgradient_init #breg.l1_pos %t, %d, %l : tensor<16xf32>
+  return %v : tensor<16xf32>
+}

@@ -164,3 +164,260 @@ func.func @unranked(%x: tensor<*xf32>, %s: f32) {
   %y = breg.prox #breg.l1 %x, %s, %s : tensor<*xf32>
   return
 }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// adabreg_update
+//===----------------------------------------------------------------------===//
+
+// Parameter and state tensors must hold f32.
+func.func @adabreg_f64_tensor(%t: tensor<4xf64>, %lr: f32) {
+  // expected-error @+1 {{'breg.adabreg_update' op operand #0 must be ranked tensor of 32-bit float values, but got 'tensor<4xf64>'}}
+  %r:4 = breg.adabreg_update #breg.l1 %t, %t, %t, %t, %t lr(%lr) delta(%lr) lambda(%lr) betas(%lr, %lr) eps(%lr) step(%lr) : tensor<4xf64>
+  return
+}
+
+// -----
+
+func.func @adabreg_m2_f16(%t: tensor<4xf32>, %m2: tensor<4xf16>, %lr: f32) {
+  // expected-error @+1 {{'breg.adabreg_update' op operand #4 must be ranked tensor of 32-bit float values, but got 'tensor<4xf16>'}}
+  %r:4 = "breg.adabreg_update"(%t, %t, %t, %t, %m2, %lr, %lr, %lr, %lr, %lr, %lr, %lr) <{reg = #breg.l1}> : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf16>, f32, f32, f32, f32, f32, f32, f32) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+// The step count is an f32 scalar like every other hyper-parameter.
+func.func @adabreg_step_f64(%t: tensor<4xf32>, %lr: f32, %s: f64) {
+  // expected-error @+1 {{'breg.adabreg_update' op operand #11 must be 32-bit float, but got 'f64'}}
+  %r:4 = "breg.adabreg_update"(%t, %t, %t, %t, %t, %lr, %lr, %lr, %lr, %lr, %lr, %s) <{reg = #breg.l1}> : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, f32, f32, f32, f32, f32, f32, f64) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @adabreg_beta1_i32(%t: tensor<4xf32>, %lr: f32, %b: i32) {
+  // expected-error @+1 {{'breg.adabreg_update' op operand #8 must be 32-bit float, but got 'i32'}}
+  %r:4 = "breg.adabreg_update"(%t, %t, %t, %t, %t, %lr, %lr, %lr, %b, %lr, %lr, %lr) <{reg = #breg.l1_pos}> : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, f32, f32, f32, i32, f32, f32, f32) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+// θ, v, g, m1 and m2 share one type (AllTypesMatch).
+func.func @adabreg_m2_shape(%t: tensor<4xf32>, %m2: tensor<5xf32>, %lr: f32) {
+  // expected-error @+1 {{'breg.adabreg_update' op failed to verify that all of {theta, v, grad, m1, m2} have same type}}
+  %r:4 = "breg.adabreg_update"(%t, %t, %t, %t, %m2, %lr, %lr, %lr, %lr, %lr, %lr, %lr) <{reg = #breg.l1}> : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<5xf32>, f32, f32, f32, f32, f32, f32, f32) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @adabreg_v_rank(%t: tensor<4xf32>, %v: tensor<4x1xf32>, %lr: f32) {
+  // expected-error @+1 {{'breg.adabreg_update' op failed to verify that all of {theta, v, grad, m1, m2} have same type}}
+  %r:4 = "breg.adabreg_update"(%t, %v, %t, %t, %t, %lr, %lr, %lr, %lr, %lr, %lr, %lr) <{reg = #breg.none}> : (tensor<4xf32>, tensor<4x1xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, f32, f32, f32, f32, f32, f32, f32) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+// The four results are inferred from θ.
+func.func @adabreg_result_type(%t: tensor<4xf32>, %lr: f32) {
+  // expected-error @+2 {{'breg.adabreg_update' op inferred type(s) 'tensor<4xf32>', 'tensor<4xf32>', 'tensor<4xf32>', 'tensor<4xf32>' are incompatible with return type(s) of operation 'tensor<4xf32>', 'tensor<4xf32>', 'tensor<4xf32>', 'tensor<2x2xf32>'}}
+  // expected-error @+1 {{'breg.adabreg_update' op failed to infer returned types}}
+  %r:4 = "breg.adabreg_update"(%t, %t, %t, %t, %t, %lr, %lr, %lr, %lr, %lr, %lr, %lr) <{reg = #breg.l1}> : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, f32, f32, f32, f32, f32, f32, f32) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<2x2xf32>)
+  return
+}
+
+// -----
+
+func.func @adabreg_missing_regularizer(%t: tensor<4xf32>, %lr: f32) {
+  // expected-error @+1 {{'breg.adabreg_update' op requires attribute 'reg'}}
+  %r:4 = "breg.adabreg_update"(%t, %t, %t, %t, %t, %lr, %lr, %lr, %lr, %lr, %lr, %lr) : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, f32, f32, f32, f32, f32, f32, f32) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// proxsgd_update
+//===----------------------------------------------------------------------===//
+
+func.func @proxsgd_f64_tensor(%t: tensor<4xf64>, %lr: f32) {
+  // expected-error @+1 {{'breg.proxsgd_update' op operand #0 must be ranked tensor of 32-bit float values, but got 'tensor<4xf64>'}}
+  %r = breg.proxsgd_update #breg.l1 %t, %t lr(%lr) lambda(%lr) : tensor<4xf64>
+  return
+}
+
+// -----
+
+func.func @proxsgd_grad_f64(%t: tensor<4xf32>, %g: tensor<4xf64>, %lr: f32) {
+  // expected-error @+1 {{'breg.proxsgd_update' op operand #1 must be ranked tensor of 32-bit float values, but got 'tensor<4xf64>'}}
+  %r = "breg.proxsgd_update"(%t, %g, %lr, %lr) <{reg = #breg.l1}> : (tensor<4xf32>, tensor<4xf64>, f32, f32) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @proxsgd_lambda_bf16(%t: tensor<4xf32>, %lr: f32, %l: bf16) {
+  // expected-error @+1 {{'breg.proxsgd_update' op operand #3 must be 32-bit float, but got 'bf16'}}
+  %r = "breg.proxsgd_update"(%t, %t, %lr, %l) <{reg = #breg.l1_pos}> : (tensor<4xf32>, tensor<4xf32>, f32, bf16) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+// θ, g and θ' share one type (AllTypesMatch) ...
+func.func @proxsgd_grad_shape(%t: tensor<4xf32>, %g: tensor<3xf32>, %lr: f32) {
+  // expected-error @+1 {{'breg.proxsgd_update' op failed to verify that all of {theta, grad, new_theta} have same type}}
+  %r = "breg.proxsgd_update"(%t, %g, %lr, %lr) <{reg = #breg.l1}> : (tensor<4xf32>, tensor<3xf32>, f32, f32) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+// ... the result included.
+func.func @proxsgd_result_type(%t: tensor<4xf32>, %lr: f32) {
+  // expected-error @+1 {{'breg.proxsgd_update' op failed to verify that all of {theta, grad, new_theta} have same type}}
+  %r = "breg.proxsgd_update"(%t, %t, %lr, %lr) <{reg = #breg.l1}> : (tensor<4xf32>, tensor<4xf32>, f32, f32) -> tensor<1x4xf32>
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// sgd_update
+//===----------------------------------------------------------------------===//
+
+func.func @sgd_f64_tensor(%t: tensor<4xf64>, %lr: f32) {
+  // expected-error @+1 {{'breg.sgd_update' op operand #0 must be ranked tensor of 32-bit float values, but got 'tensor<4xf64>'}}
+  %r = breg.sgd_update %t, %t lr(%lr) : tensor<4xf64>
+  return
+}
+
+// -----
+
+func.func @sgd_lr_f64(%t: tensor<4xf32>, %lr: f64) {
+  // expected-error @+1 {{'breg.sgd_update' op operand #2 must be 32-bit float, but got 'f64'}}
+  %r = "breg.sgd_update"(%t, %t, %lr) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0>}> : (tensor<4xf32>, tensor<4xf32>, f64) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @sgd_beta_f64(%t: tensor<4xf32>, %lr: f32, %b: f64) {
+  // expected-error @+1 {{'breg.sgd_update' op operand #4 must be 32-bit float, but got 'f64'}}
+  %r:2 = "breg.sgd_update"(%t, %t, %lr, %t, %b) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1>}> : (tensor<4xf32>, tensor<4xf32>, f32, tensor<4xf32>, f64) -> (tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+// The momentum buffer must be an f32 tensor as well.
+func.func @sgd_momentum_f64(%t: tensor<4xf32>, %m: tensor<4xf64>, %lr: f32) {
+  // expected-error @+1 {{'breg.sgd_update' op operand #3 must be ranked tensor of 32-bit float values, but got 'tensor<4xf64>'}}
+  %r:2 = breg.sgd_update %t, %t lr(%lr) momentum(%m, %lr : tensor<4xf64>) : tensor<4xf32>
+  return
+}
+
+// -----
+
+// θ and g share one type (AllTypesMatch).
+func.func @sgd_grad_shape(%t: tensor<4xf32>, %g: tensor<8xf32>, %lr: f32) {
+  // expected-error @+1 {{'breg.sgd_update' op failed to verify that all of {theta, grad} have same type}}
+  %r = "breg.sgd_update"(%t, %g, %lr) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0>}> : (tensor<4xf32>, tensor<8xf32>, f32) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+// Momentum buffer and β come together or not at all.
+func.func @sgd_momentum_without_beta(%t: tensor<4xf32>, %m: tensor<4xf32>, %lr: f32) {
+  // expected-error @+1 {{'breg.sgd_update' op momentum buffer and beta must be given together, but beta is missing}}
+  %r:2 = "breg.sgd_update"(%t, %t, %lr, %m) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 0>}> : (tensor<4xf32>, tensor<4xf32>, f32, tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @sgd_beta_without_momentum(%t: tensor<4xf32>, %lr: f32, %b: f32) {
+  // expected-error @+1 {{'breg.sgd_update' op momentum buffer and beta must be given together, but the momentum buffer is missing}}
+  %r = "breg.sgd_update"(%t, %t, %lr, %b) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 1>}> : (tensor<4xf32>, tensor<4xf32>, f32, f32) -> tensor<4xf32>
+  return
+}
+
+// -----
+
+// The momentum buffer has the parameter's type.
+func.func @sgd_momentum_type(%t: tensor<4xf32>, %m: tensor<2x2xf32>, %lr: f32, %b: f32) {
+  // expected-error @+1 {{'breg.sgd_update' op momentum buffer type 'tensor<2x2xf32>' does not match parameter type 'tensor<4xf32>'}}
+  %r:2 = breg.sgd_update %t, %t lr(%lr) momentum(%m, %b : tensor<2x2xf32>) : tensor<4xf32>
+  return
+}
+
+// -----
+
+// Without momentum there is one result, θ'.
+func.func @sgd_result_count(%t: tensor<4xf32>, %lr: f32) {
+  // expected-error @+2 {{'breg.sgd_update' op inferred type(s) 'tensor<4xf32>' are incompatible with return type(s) of operation 'tensor<4xf32>', 'tensor<4xf32>'}}
+  // expected-error @+1 {{'breg.sgd_update' op failed to infer returned types}}
+  %r:2 = "breg.sgd_update"(%t, %t, %lr) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0>}> : (tensor<4xf32>, tensor<4xf32>, f32) -> (tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// adam_update
+//===----------------------------------------------------------------------===//
+
+func.func @adam_f64_tensor(%t: tensor<4xf64>, %lr: f32) {
+  // expected-error @+1 {{'breg.adam_update' op operand #0 must be ranked tensor of 32-bit float values, but got 'tensor<4xf64>'}}
+  %r:3 = breg.adam_update %t, %t, %t, %t lr(%lr) betas(%lr, %lr) eps(%lr) step(%lr) : tensor<4xf64>
+  return
+}
+
+// -----
+
+func.func @adam_m1_i32(%t: tensor<4xf32>, %m1: tensor<4xi32>, %lr: f32) {
+  // expected-error @+1 {{'breg.adam_update' op operand #2 must be ranked tensor of 32-bit float values, but got 'tensor<4xi32>'}}
+  %r:3 = "breg.adam_update"(%t, %t, %m1, %t, %lr, %lr, %lr, %lr, %lr) : (tensor<4xf32>, tensor<4xf32>, tensor<4xi32>, tensor<4xf32>, f32, f32, f32, f32, f32) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+func.func @adam_eps_f64(%t: tensor<4xf32>, %lr: f32, %e: f64) {
+  // expected-error @+1 {{'breg.adam_update' op operand #7 must be 32-bit float, but got 'f64'}}
+  %r:3 = "breg.adam_update"(%t, %t, %t, %t, %lr, %lr, %lr, %e, %lr) : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, f32, f32, f32, f64, f32) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+// The step count is an f32, not an integer.
+func.func @adam_step_i32(%t: tensor<4xf32>, %lr: f32, %s: i32) {
+  // expected-error @+1 {{'breg.adam_update' op operand #8 must be 32-bit float, but got 'i32'}}
+  %r:3 = "breg.adam_update"(%t, %t, %t, %t, %lr, %lr, %lr, %lr, %s) : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, f32, f32, f32, f32, i32) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+// θ, g, m1 and m2 share one type (AllTypesMatch).
+func.func @adam_m1_shape(%t: tensor<4xf32>, %m1: tensor<4x1xf32>, %lr: f32) {
+  // expected-error @+1 {{'breg.adam_update' op failed to verify that all of {theta, grad, m1, m2} have same type}}
+  %r:3 = "breg.adam_update"(%t, %t, %m1, %t, %lr, %lr, %lr, %lr, %lr) : (tensor<4xf32>, tensor<4xf32>, tensor<4x1xf32>, tensor<4xf32>, f32, f32, f32, f32, f32) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  return
+}
+
+// -----
+
+// The three results are inferred from θ.
+func.func @adam_result_type(%t: tensor<4xf32>, %lr: f32) {
+  // expected-error @+2 {{'breg.adam_update' op inferred type(s) 'tensor<4xf32>', 'tensor<4xf32>', 'tensor<4xf32>' are incompatible with return type(s) of operation 'tensor<4xf32>', 'tensor<4xf32>', 'tensor<8xf32>'}}
+  // expected-error @+1 {{'breg.adam_update' op failed to infer returned types}}
+  %r:3 = "breg.adam_update"(%t, %t, %t, %t, %lr, %lr, %lr, %lr, %lr) : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, f32, f32, f32, f32, f32) -> (tensor<4xf32>, tensor<4xf32>, tensor<8xf32>)
+  return
+}

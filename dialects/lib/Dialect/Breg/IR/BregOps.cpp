@@ -2,7 +2,9 @@
 
 #include "breg/Dialect/Breg/IR/BregDialect.h"
 
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/PatternMatch.h"
 
 using namespace mlir;
 using namespace mlir::breg;
@@ -32,6 +34,25 @@ static LogicalResult verifyMomentum(Operation *op, Value momentum, Value beta,
   return success();
 }
 
+namespace {
+/// λ = 0 (a constant) turns a regulariser whose whole effect scales with λ
+/// into J = 0: the op is rewritten with #breg.none, which lowers to the plain
+/// (SGD-like) update. l1_pos keeps its indicator and is left alone.
+template <typename OpTy>
+struct ZeroLambdaIsNoRegularizer : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    if (llvm::isa<NoneRegAttr, L1PosRegAttr>(op.getReg()) ||
+        !matchPattern(op.getLambda(), m_AnyZeroFloat()))
+      return rewriter.notifyMatchFailure(op, "λ is not a constant zero");
+    rewriter.modifyOpInPlace(
+        op, [&] { op.setRegAttr(NoneRegAttr::get(op.getContext())); });
+    return success();
+  }
+};
+} // namespace
+
 //===----------------------------------------------------------------------===//
 // ProxOp
 //===----------------------------------------------------------------------===//
@@ -41,8 +62,13 @@ LogicalResult ProxOp::verify() {
 }
 
 OpFoldResult ProxOp::fold(FoldAdaptor) {
-  // prox of J = 0 is the identity.
+  // prox of J = 0 is the identity; so is a zero threshold, except for l1_pos
+  // whose indicator ι(θ ≥ 0) does not scale with λ.
   if (llvm::isa<NoneRegAttr>(getReg()))
+    return getX();
+  if (!llvm::isa<L1PosRegAttr>(getReg()) &&
+      (matchPattern(getLambda(), m_AnyZeroFloat()) ||
+       matchPattern(getScale(), m_AnyZeroFloat())))
     return getX();
   return {};
 }
@@ -124,4 +150,25 @@ LogicalResult AdamUpdateOp::inferReturnTypes(
     SmallVectorImpl<Type> &inferredReturnTypes) {
   inferredReturnTypes.assign(3, adaptor.getTheta().getType());
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Canonicalization
+//===----------------------------------------------------------------------===//
+
+void SubgradientInitOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                                    MLIRContext *context) {
+  results.add<ZeroLambdaIsNoRegularizer<SubgradientInitOp>>(context);
+}
+void LinBregUpdateOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                                  MLIRContext *context) {
+  results.add<ZeroLambdaIsNoRegularizer<LinBregUpdateOp>>(context);
+}
+void AdaBregUpdateOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                                  MLIRContext *context) {
+  results.add<ZeroLambdaIsNoRegularizer<AdaBregUpdateOp>>(context);
+}
+void ProxSgdUpdateOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                                  MLIRContext *context) {
+  results.add<ZeroLambdaIsNoRegularizer<ProxSgdUpdateOp>>(context);
 }

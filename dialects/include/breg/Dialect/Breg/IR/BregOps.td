@@ -66,6 +66,7 @@ def Breg_SubgradientInitOp : Breg_Op<"subgradient_init",
     $reg $theta `,` $delta `,` $lambda attr-dict `:` type($theta)
   }];
   let hasVerifier = 1;
+  let hasCanonicalizer = 1;
 }
 
 //===----------------------------------------------------------------------===//
@@ -114,6 +115,7 @@ def Breg_LinBregUpdateOp : Breg_Op<"linbreg_update", [
     bool hasMomentum() { return getMomentum() != nullptr; }
   }];
   let hasVerifier = 1;
+  let hasCanonicalizer = 1;
 }
 
 //===----------------------------------------------------------------------===//
@@ -156,6 +158,7 @@ def Breg_AdaBregUpdateOp : Breg_Op<"adabreg_update", [
     attr-dict `:` type($theta)
   }];
   let hasVerifier = 1;
+  let hasCanonicalizer = 1;
 }
 
 //===----------------------------------------------------------------------===//
@@ -180,6 +183,7 @@ def Breg_ProxSgdUpdateOp : Breg_Op<"proxsgd_update", [
     attr-dict `:` type($theta)
   }];
   let hasVerifier = 1;
+  let hasCanonicalizer = 1;
 }
 
 //===----------------------------------------------------------------------===//
