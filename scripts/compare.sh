@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Trains the MLP with every optimizer on the same data and seed, prints one
+# table (best-by-validation test accuracy, net and node density at that epoch,
+# time per epoch) and draws the curves (test accuracy and net density per
+# epoch, one line per optimizer).
+#   scripts/compare.sh [--epochs N] [--out DIR] [-- extra `bregman train` flags]
+# Settings are the reference ones (ALGORITHMS.md §7) adapted to Fashion-MNIST.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+epochs=10 out=runs/compare extra=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --epochs) epochs=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --) shift; extra=("$@"); break ;;
+    *) echo "usage: $0 [--epochs N] [--out DIR] [-- bregman train flags]" >&2; exit 2 ;;
+  esac
+done
+bregman=build/bin/bregman
+[ -x "$bregman" ] || ./scripts/build.sh bregman
+mkdir -p "$out"
+
+runs=(
+  "linbreg|--optimizer linbreg --lambda 0.1"
+  "linbreg-momentum|--optimizer linbreg --lambda 0.1 --momentum 0.9"
+  "linbreg-l1_l2|--optimizer linbreg --reg l1_l2 --lambda 0.01 --init-p 0.1"
+  "adabreg|--optimizer adabreg --lambda 0.1"
+  "proxsgd|--optimizer proxsgd --lambda 1e-4"
+  "sgd|--optimizer sgd"
+  "adam|--optimizer adam"
+)
+reports=()
+for run in "${runs[@]}"; do
+  name=${run%%|*} flags=${run#*|}
+  echo "== $name: bregman train $flags --epochs $epochs ${extra[*]}"
+  # shellcheck disable=SC2086
+  "$bregman" train $flags --epochs "$epochs" --no-progress \
+    --report "$out/$name.jsonl" "${extra[@]}" | tail -n 1
+  reports+=("$out/$name.jsonl")
+done
+
+python3 - "${reports[@]}" <<'PY' | tee "$out/table.md"
+import json, os, sys
+print("| optimizer | best val epoch | test acc | net density | node density | s/epoch |")
+print("|---|---|---|---|---|---|")
+for path in sys.argv[1:]:
+    rows = [json.loads(l) for l in open(path) if l.strip()]
+    best = max(rows, key=lambda r: r["val_acc"])
+    nodes = " / ".join(f"{d:.2f}" for d in best["node_density"])
+    secs = sum(r["seconds"] for r in rows[1:]) / max(len(rows) - 1, 1)
+    print(f"| {os.path.basename(path)[:-6]} | {best['epoch']} | {100*best['test_acc']:.2f} % "
+          f"| {best['net_density']:.4f} | {nodes} | {secs:.2f} |")
+PY
+./scripts/plot-report.sh "$out/curves.png" "${reports[@]}"
