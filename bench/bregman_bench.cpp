@@ -164,6 +164,74 @@ void BM_LinBregMomentum(benchmark::State &state) {
   state.SetBytesProcessed(state.iterations() * n * kMomentumBytes);
 }
 
+//===----------------------------------------------------------------------===//
+// The other fused updates and the proxes, on 10⁷ floats
+//===----------------------------------------------------------------------===//
+
+/// Times `call` (which must run in place) and counts `bytes` per element.
+template <typename Call>
+void runInPlace(benchmark::State &state, int64_t n, int64_t bytes, Call call) {
+  call(); // compiles
+  for (auto _ : state)
+    call();
+  state.SetBytesProcessed(state.iterations() * n * bytes);
+}
+
+// AdaBreg: reads g, v, m1, m2 and writes θ, v, m1, m2.
+void BM_AdaBregUpdate(benchmark::State &state) {
+  int64_t n = state.range(0);
+  UpdateOperands o(n);
+  Tensor m1 = Tensor::zeros({n}), m2 = Tensor::zeros({n});
+  Tensor b1 = Tensor::scalar(0.9f), b2 = Tensor::scalar(0.999f),
+         eps = Tensor::scalar(1e-8f), step = Tensor::scalar(1.0f);
+  auto update = jit(
+      [](const Tensor &t, const Tensor &v, const Tensor &a, const Tensor &b,
+         const Tensor &g, const Tensor &lr, const Tensor &d, const Tensor &l,
+         const Tensor &b1, const Tensor &b2, const Tensor &e, const Tensor &s) {
+        auto r = adabregUpdate(Regularizer::L1, t, v, g, a, b, lr, d, l, b1,
+                               b2, e, s);
+        return std::make_tuple(r[0], r[1], r[2], r[3]);
+      },
+      JitOptions{{0, 1, 2, 3}, "bench_adabreg"});
+  runInPlace(state, n, 8 * sizeof(float), [&] {
+    update(o.theta, o.v, m1, m2, o.g, o.lr, o.delta, o.lambda, b1, b2, eps,
+           step);
+  });
+}
+
+// ProxSGD: reads g, θ and writes θ.
+void BM_ProxSgdUpdate(benchmark::State &state) {
+  int64_t n = state.range(0);
+  UpdateOperands o(n);
+  auto update = jit(
+      [](const Tensor &t, const Tensor &g, const Tensor &lr, const Tensor &l) {
+        return proxsgdUpdate(Regularizer::L1, t, g, lr, l);
+      },
+      JitOptions{{0}, "bench_proxsgd"});
+  runInPlace(state, n, 3 * sizeof(float),
+             [&] { update(o.theta, o.g, o.lr, o.lambda); });
+}
+
+// The prox alone, in place: reads x, writes x. Rows of 1000 elements are the
+// groups of l1_l2: a norm reduction plus the scaling pass.
+template <Regularizer Reg> void BM_Prox(benchmark::State &state) {
+  int64_t n = state.range(0);
+  Tensor x = randomTensor(n, -1.0f, 1.0f, 3);
+  Tensor x2 = Tensor::fromBuffer(x.buffer(), {n / 1000, 1000}, DType::F32);
+  Tensor s = Tensor::scalar(1.0f), l = Tensor::scalar(1e-4f);
+  auto proxFn = jit(
+      [](const Tensor &x, const Tensor &s, const Tensor &l) {
+        return prox(Reg, x, s, l);
+      },
+      JitOptions{{0}, "bench_prox"});
+  runInPlace(state, n, 2 * sizeof(float), [&] { proxFn(x2, s, l); });
+}
+
+BENCHMARK(BM_AdaBregUpdate)->Arg(10000000)->UseRealTime();
+BENCHMARK(BM_ProxSgdUpdate)->Arg(10000000)->UseRealTime();
+BENCHMARK(BM_Prox<Regularizer::L1>)->Name("BM_ProxL1")->Arg(10000000)->UseRealTime();
+BENCHMARK(BM_Prox<Regularizer::L1L2>)->Name("BM_ProxL1L2Rows")->Arg(10000000)->UseRealTime();
+
 // Wall time throughout: the MLP step runs OpenBLAS threads, which the
 // benchmark thread's CPU time would not see, and the summary uses wall time.
 BENCHMARK(BM_Memcpy)->Arg(1000000)->Arg(10000000)->UseRealTime();

@@ -428,12 +428,22 @@ struct AdamScalars {
     s.eps = eps;
     s.oneMinusBeta1 = arith::SubFOp::create(b, loc, one, beta1);
     s.oneMinusBeta2 = arith::SubFOp::create(b, loc, one, beta2);
-    Value beta1t = math::PowFOp::create(b, loc, beta1, step);
-    Value beta2t = math::PowFOp::create(b, loc, beta2, step);
-    s.stepSize = arith::DivFOp::create(
-        b, loc, lr, arith::SubFOp::create(b, loc, one, beta1t));
-    s.correction2 = math::SqrtOp::create(
-        b, loc, arith::SubFOp::create(b, loc, one, beta2t));
+    // The bias corrections in f64 (as PyTorch does on the host): 1 − β₂ᵗ
+    // cancels, and powf in f32 would cost ~1e-5 relative in the step.
+    Type f64 = b.getF64Type(), f32 = b.getF32Type();
+    auto wide = [&](Value v) { return arith::ExtFOp::create(b, loc, f64, v); };
+    Value oneD = arith::ConstantOp::create(b, loc, b.getF64FloatAttr(1.0));
+    Value stepD = wide(step);
+    Value beta1t = math::PowFOp::create(b, loc, wide(beta1), stepD);
+    Value beta2t = math::PowFOp::create(b, loc, wide(beta2), stepD);
+    s.stepSize = arith::TruncFOp::create(
+        b, loc, f32,
+        arith::DivFOp::create(b, loc, wide(lr),
+                              arith::SubFOp::create(b, loc, oneD, beta1t)));
+    s.correction2 = arith::TruncFOp::create(
+        b, loc, f32,
+        math::SqrtOp::create(b, loc,
+                             arith::SubFOp::create(b, loc, oneD, beta2t)));
     return s;
   }
   SmallVector<Value> values() const {

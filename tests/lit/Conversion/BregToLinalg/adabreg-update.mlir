@@ -14,16 +14,24 @@
 // CHECK-SAME:    %[[T:[^:]*]]: tensor<4x8xf32>, %[[V:[^:]*]]: tensor<4x8xf32>, %[[G:[^:]*]]: tensor<4x8xf32>, %[[M1:[^:]*]]: tensor<4x8xf32>, %[[M2:[^:]*]]: tensor<4x8xf32>,
 // CHECK-SAME:    %[[LR:[^:]*]]: f32, %[[D:[^:]*]]: f32, %[[L:[^:]*]]: f32, %[[B1:[^:]*]]: f32, %[[B2:[^:]*]]: f32, %[[EPS:[^:]*]]: f32, %[[S:[^:]*]]: f32)
 // CHECK-DAG:     %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-DAG:     %[[ONED:.*]] = arith.constant 1.000000e+00 : f64
 // CHECK-DAG:     %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
 // Scalar prelude: 1 − β₁, 1 − β₂, β₁ᵗ, β₂ᵗ, lr/(1 − β₁ᵗ), √(1 − β₂ᵗ), δ·λ.
 // CHECK:         %[[OMB1:.*]] = arith.subf %[[ONE]], %[[B1]] : f32
 // CHECK-NEXT:    %[[OMB2:.*]] = arith.subf %[[ONE]], %[[B2]] : f32
-// CHECK-NEXT:    %[[B1T:.*]] = math.powf %[[B1]], %[[S]] : f32
-// CHECK-NEXT:    %[[B2T:.*]] = math.powf %[[B2]], %[[S]] : f32
-// CHECK-NEXT:    %[[C1:.*]] = arith.subf %[[ONE]], %[[B1T]] : f32
-// CHECK-NEXT:    %[[STEPSIZE:.*]] = arith.divf %[[LR]], %[[C1]] : f32
-// CHECK-NEXT:    %[[C2SQ:.*]] = arith.subf %[[ONE]], %[[B2T]] : f32
-// CHECK-NEXT:    %[[C2:.*]] = math.sqrt %[[C2SQ]] : f32
+// The bias corrections are computed in f64, then rounded once.
+// CHECK-NEXT:    %[[SD:.*]] = arith.extf %[[S]] : f32 to f64
+// CHECK-NEXT:    %[[B1D:.*]] = arith.extf %[[B1]] : f32 to f64
+// CHECK-NEXT:    %[[B1T:.*]] = math.powf %[[B1D]], %[[SD]] : f64
+// CHECK-NEXT:    %[[B2D:.*]] = arith.extf %[[B2]] : f32 to f64
+// CHECK-NEXT:    %[[B2T:.*]] = math.powf %[[B2D]], %[[SD]] : f64
+// CHECK-NEXT:    %[[LRD:.*]] = arith.extf %[[LR]] : f32 to f64
+// CHECK-NEXT:    %[[C1:.*]] = arith.subf %[[ONED]], %[[B1T]] : f64
+// CHECK-NEXT:    %[[SSD:.*]] = arith.divf %[[LRD]], %[[C1]] : f64
+// CHECK-NEXT:    %[[STEPSIZE:.*]] = arith.truncf %[[SSD]] : f64 to f32
+// CHECK-NEXT:    %[[C2SQ:.*]] = arith.subf %[[ONED]], %[[B2T]] : f64
+// CHECK-NEXT:    %[[C2SQRT:.*]] = math.sqrt %[[C2SQ]] : f64
+// CHECK-NEXT:    %[[C2:.*]] = arith.truncf %[[C2SQRT]] : f64 to f32
 // CHECK-NEXT:    %[[THR:.*]] = arith.mulf %[[D]], %[[L]] : f32
 // CHECK-NOT:     tensor.empty
 // CHECK-NEXT:    %[[R:.*]]:4 = linalg.generic
@@ -75,15 +83,23 @@ func.func @adabreg_l1(%t: tensor<4x8xf32>, %v: tensor<4x8xf32>, %g: tensor<4x8xf
 // CHECK-SAME:    %[[T:[^:]*]]: tensor<16xf32>, %[[V:[^:]*]]: tensor<16xf32>, %[[G:[^:]*]]: tensor<16xf32>, %[[M1:[^:]*]]: tensor<16xf32>, %[[M2:[^:]*]]: tensor<16xf32>,
 // CHECK-SAME:    %[[LR:[^:]*]]: f32, %[[D:[^:]*]]: f32, %[[L:[^:]*]]: f32, %[[B1:[^:]*]]: f32, %[[B2:[^:]*]]: f32, %[[EPS:[^:]*]]: f32, %[[S:[^:]*]]: f32)
 // CHECK-NOT:     arith.constant 0.0
-// CHECK:         %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK-DAG:     %[[ONED:.*]] = arith.constant 1.000000e+00 : f64
+// CHECK-DAG:     %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
 // CHECK-NEXT:    %[[OMB1:.*]] = arith.subf %[[ONE]], %[[B1]] : f32
 // CHECK-NEXT:    %[[OMB2:.*]] = arith.subf %[[ONE]], %[[B2]] : f32
-// CHECK-NEXT:    %[[B1T:.*]] = math.powf %[[B1]], %[[S]] : f32
-// CHECK-NEXT:    %[[B2T:.*]] = math.powf %[[B2]], %[[S]] : f32
-// CHECK-NEXT:    %[[C1:.*]] = arith.subf %[[ONE]], %[[B1T]] : f32
-// CHECK-NEXT:    %[[STEPSIZE:.*]] = arith.divf %[[LR]], %[[C1]] : f32
-// CHECK-NEXT:    %[[C2SQ:.*]] = arith.subf %[[ONE]], %[[B2T]] : f32
-// CHECK-NEXT:    %[[C2:.*]] = math.sqrt %[[C2SQ]] : f32
+// The bias corrections are computed in f64, then rounded once.
+// CHECK-NEXT:    %[[SD:.*]] = arith.extf %[[S]] : f32 to f64
+// CHECK-NEXT:    %[[B1D:.*]] = arith.extf %[[B1]] : f32 to f64
+// CHECK-NEXT:    %[[B1T:.*]] = math.powf %[[B1D]], %[[SD]] : f64
+// CHECK-NEXT:    %[[B2D:.*]] = arith.extf %[[B2]] : f32 to f64
+// CHECK-NEXT:    %[[B2T:.*]] = math.powf %[[B2D]], %[[SD]] : f64
+// CHECK-NEXT:    %[[LRD:.*]] = arith.extf %[[LR]] : f32 to f64
+// CHECK-NEXT:    %[[C1:.*]] = arith.subf %[[ONED]], %[[B1T]] : f64
+// CHECK-NEXT:    %[[SSD:.*]] = arith.divf %[[LRD]], %[[C1]] : f64
+// CHECK-NEXT:    %[[STEPSIZE:.*]] = arith.truncf %[[SSD]] : f64 to f32
+// CHECK-NEXT:    %[[C2SQ:.*]] = arith.subf %[[ONED]], %[[B2T]] : f64
+// CHECK-NEXT:    %[[C2SQRT:.*]] = math.sqrt %[[C2SQ]] : f64
+// CHECK-NEXT:    %[[C2:.*]] = arith.truncf %[[C2SQRT]] : f64 to f32
 // CHECK-NEXT:    %[[R:.*]]:4 = linalg.generic
 // CHECK-SAME:      indexing_maps = [#[[$ID1]], #[[$SCALAR1]], #[[$SCALAR1]], #[[$SCALAR1]], #[[$SCALAR1]], #[[$SCALAR1]], #[[$SCALAR1]], #[[$SCALAR1]], #[[$SCALAR1]], #[[$ID1]], #[[$ID1]], #[[$ID1]], #[[$ID1]]]
 // CHECK-SAME:      iterator_types = ["parallel"]
@@ -122,15 +138,23 @@ func.func @adabreg_none(%t: tensor<16xf32>, %v: tensor<16xf32>, %g: tensor<16xf3
 // CHECK-SAME:    %[[T:[^:]*]]: tensor<f32>, %[[V:[^:]*]]: tensor<f32>, %[[G:[^:]*]]: tensor<f32>, %[[M1:[^:]*]]: tensor<f32>, %[[M2:[^:]*]]: tensor<f32>,
 // CHECK-SAME:    %[[LR:[^:]*]]: f32, %[[D:[^:]*]]: f32, %[[L:[^:]*]]: f32, %[[B1:[^:]*]]: f32, %[[B2:[^:]*]]: f32, %[[EPS:[^:]*]]: f32, %[[S:[^:]*]]: f32)
 // CHECK-DAG:     %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-DAG:     %[[ONED:.*]] = arith.constant 1.000000e+00 : f64
 // CHECK-DAG:     %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
 // CHECK:         %[[OMB1:.*]] = arith.subf %[[ONE]], %[[B1]] : f32
 // CHECK-NEXT:    %[[OMB2:.*]] = arith.subf %[[ONE]], %[[B2]] : f32
-// CHECK-NEXT:    %[[B1T:.*]] = math.powf %[[B1]], %[[S]] : f32
-// CHECK-NEXT:    %[[B2T:.*]] = math.powf %[[B2]], %[[S]] : f32
-// CHECK-NEXT:    %[[C1:.*]] = arith.subf %[[ONE]], %[[B1T]] : f32
-// CHECK-NEXT:    %[[STEPSIZE:.*]] = arith.divf %[[LR]], %[[C1]] : f32
-// CHECK-NEXT:    %[[C2SQ:.*]] = arith.subf %[[ONE]], %[[B2T]] : f32
-// CHECK-NEXT:    %[[C2:.*]] = math.sqrt %[[C2SQ]] : f32
+// The bias corrections are computed in f64, then rounded once.
+// CHECK-NEXT:    %[[SD:.*]] = arith.extf %[[S]] : f32 to f64
+// CHECK-NEXT:    %[[B1D:.*]] = arith.extf %[[B1]] : f32 to f64
+// CHECK-NEXT:    %[[B1T:.*]] = math.powf %[[B1D]], %[[SD]] : f64
+// CHECK-NEXT:    %[[B2D:.*]] = arith.extf %[[B2]] : f32 to f64
+// CHECK-NEXT:    %[[B2T:.*]] = math.powf %[[B2D]], %[[SD]] : f64
+// CHECK-NEXT:    %[[LRD:.*]] = arith.extf %[[LR]] : f32 to f64
+// CHECK-NEXT:    %[[C1:.*]] = arith.subf %[[ONED]], %[[B1T]] : f64
+// CHECK-NEXT:    %[[SSD:.*]] = arith.divf %[[LRD]], %[[C1]] : f64
+// CHECK-NEXT:    %[[STEPSIZE:.*]] = arith.truncf %[[SSD]] : f64 to f32
+// CHECK-NEXT:    %[[C2SQ:.*]] = arith.subf %[[ONED]], %[[B2T]] : f64
+// CHECK-NEXT:    %[[C2SQRT:.*]] = math.sqrt %[[C2SQ]] : f64
+// CHECK-NEXT:    %[[C2:.*]] = arith.truncf %[[C2SQRT]] : f64 to f32
 // CHECK-NEXT:    %[[THR:.*]] = arith.mulf %[[D]], %[[L]] : f32
 // CHECK-NEXT:    %[[R:.*]]:4 = linalg.generic
 // CHECK-SAME:      indexing_maps = [#[[$MAP0]], #[[$MAP0]], #[[$MAP0]], #[[$MAP0]], #[[$MAP0]], #[[$MAP0]], #[[$MAP0]], #[[$MAP0]], #[[$MAP0]], #[[$MAP0]], #[[$MAP0]], #[[$MAP0]], #[[$MAP0]], #[[$MAP0]]]
