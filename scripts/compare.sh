@@ -28,6 +28,8 @@ runs=(
   "proxsgd|--optimizer proxsgd --lambda 1e-4"
   "sgd|--optimizer sgd"
   "adam|--optimizer adam"
+  "lasso+threshold|--optimizer proxsgd --lambda 1e-4 --threshold 0.01"
+  "pruning+retrain|--optimizer sgd --prune-density 0.05 --retrain-epochs $epochs"
 )
 reports=()
 for run in "${runs[@]}"; do
@@ -48,6 +50,7 @@ for path in sys.argv[1:]:
     best = max(rows, key=lambda r: r["val_acc"])
     nodes = " / ".join(f"{d:.2f}" for d in best["node_density"])
     secs = sum(r["seconds"] for r in rows[1:]) / max(len(rows) - 1, 1)
+    # Baselines that change the model at the end report it (see their logs).
     print(f"| {os.path.basename(path)[:-6]} | {best['epoch']} | {100*best['test_acc']:.2f} % "
           f"| {best['net_density']:.4f} | {nodes} | {secs:.2f} |")
 PY

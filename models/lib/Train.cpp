@@ -171,16 +171,22 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
 
   // The training step: forward, backward and every update in one call;
   // params and state are donated, so they are updated in place.
+  // `masks` is empty except when retraining after pruning: then the pruned
+  // weights are held at zero after every update (its own compilation).
   auto step = jit(
-      [&](const Params &p, const Params &s, const Tensor &x, const Tensor &y) {
+      [&](const Params &p, const Params &s, const Tensor &x, const Tensor &y,
+          const Params &masks) {
         auto [loss, logits, grads] = valueAndGrad([&](const Params &q) {
           Tensor out = model(q, x);
           return std::make_pair(crossEntropy(out, y), out);
         })(p);
         auto [p2, s2] = opt.update(p, s, grads);
+        for (const auto &[name, mask] : masks)
+          p2.set(name, p2.at(name) * mask);
         return std::make_tuple(p2, s2, loss, countCorrect(logits, y));
       },
       JitOptions{{0, 1}, "train_step"});
+  Params masks;
   auto evaluate = jit(
       [&](const Params &p, const Tensor &x, const Tensor &y) {
         return countCorrect(model(p, x), y);
@@ -203,16 +209,31 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
                         config.seed);
   BatchFeeder feeder(batcher, config.batchSize, features);
   double bestVal = -1;
-  for (int epoch = 1; epoch <= config.epochs; ++epoch) {
+  int totalEpochs =
+      config.epochs + (config.pruneDensity > 0 ? config.retrainEpochs : 0);
+  for (int epoch = 1; epoch <= totalEpochs; ++epoch) {
+    if (config.pruneDensity > 0 && epoch == config.epochs + 1) {
+      masks = magnitudePruneMasks(params, config.pruneDensity,
+                                  config.pruneGroups ? PruneStructure::Groups
+                                                     : PruneStructure::Unstructured);
+      applyMasks(params, masks);
+      bestVal = -1; // the baseline's result is the retrained model
+      log << fmt::format("pruned {} to density {:.4f}; retraining the "
+                         "survivors for {} epochs\n",
+                         config.pruneGroups ? "rows" : "weights",
+                         meter.measure(params, state).netDensity,
+                         config.retrainEpochs);
+    }
     auto start = std::chrono::steady_clock::now();
     batcher.startEpoch(epoch);
-    ProgressBar bar(config.progress, epoch, config.epochs,
+    ProgressBar bar(config.progress, epoch, totalEpochs,
                     batcher.batchesPerEpoch());
     double lossSum = 0, correct = 0;
     int64_t seen = 0, batches = 0;
     while (const auto *batch = feeder.next()) {
       int64_t n = batch->first.dim(0);
-      auto [p2, s2, loss, hits] = step(params, state, batch->first, batch->second);
+      auto [p2, s2, loss, hits] = step(params, state, batch->first, batch->second,
+                                       masks);
       params = p2;
       state = s2;
       double l = loss.item();
@@ -256,7 +277,7 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
     log << fmt::format("epoch {:>3}/{}  train loss {:.4f} acc {:.2f}%  val "
                        "{:.2f}%  test {:.2f}%  density {:.4f}  nodes [{}]  "
                        "{:.1f}s\n",
-                       epoch, config.epochs, m.trainLoss, 100 * m.trainAcc,
+                       epoch, totalEpochs, m.trainLoss, 100 * m.trainAcc,
                        100 * m.valAcc, 100 * m.testAcc, m.netDensity,
                        fmt::join(nodes, " "), m.seconds);
     if (report) {
@@ -298,6 +319,20 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
   result.compileSeconds = 0;
   result.stepCompilations = step.compileCount();
   result.params = params;
+  if (config.threshold > 0) {
+    // Lasso / LinBreg + thresholding: zero the best model's small weights.
+    Params thresholded = copyParams(result.bestParams);
+    int64_t zeroed = thresholdWeights(thresholded, config.threshold);
+    std::swap(params, thresholded);
+    result.thresholdedTestAcc = accuracy(splits.test);
+    result.thresholdedDensity = meter.measure(params).netDensity;
+    std::swap(params, thresholded);
+    log << fmt::format("thresholding |θ| < {} zeroed {} weights: test "
+                       "accuracy {:.2f}%, density {:.4f}\n",
+                       config.threshold, zeroed,
+                       100 * result.thresholdedTestAcc,
+                       result.thresholdedDensity);
+  }
   log << fmt::format("best validation accuracy {:.2f}% at epoch {}: test "
                      "accuracy {:.2f}%, density {:.4f}; {} step "
                      "compilation(s), {:.2f}s compiling\n",

@@ -148,6 +148,20 @@ int main(int argc, char **argv) {
                     "λ schedule: epochs between changes")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  train->add_option("--prune-density", config.pruneDensity,
+                    "Magnitude pruning baseline: after --epochs, keep this "
+                    "fraction of the weights and retrain the survivors")
+      ->check(CLI::Range(0.0, 1.0));
+  train->add_flag("--prune-rows", config.pruneGroups,
+                  "Prune whole rows (neurons) instead of single weights");
+  train->add_option("--retrain-epochs", config.retrainEpochs,
+                    "Epochs of retraining after pruning")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  train->add_option("--threshold", config.threshold,
+                    "Thresholding baseline: at the end, zero the best model's "
+                    "weights with |θ| below this and evaluate it again")
+      ->check(CLI::NonNegativeNumber);
   train->add_flag("--no-progress", noProgress, "Do not draw the progress bar");
 
   CLI11_PARSE(app, argc, argv);

@@ -47,5 +47,6 @@
 #include "bregman/nn.h"
 #include "bregman/optim.h"
 #include "bregman/metrics.h"
+#include "bregman/prune.h"
 
 #endif // BREGMAN_BREGMAN_H

@@ -46,6 +46,15 @@ struct TrainConfig {
   double lambdaTarget = 0;
   float lambdaIncrement = 0.01f;
   int lambdaWarmup = 0, lambdaCooldown = 1;
+  /// Magnitude pruning baseline: after `epochs`, keep the largest weights
+  /// (or rows, with pruneGroups) at this density and retrain the survivors
+  /// for `retrainEpochs` with the mask fixed. 0: off.
+  double pruneDensity = 0;
+  bool pruneGroups = false;
+  int retrainEpochs = 0;
+  /// Thresholding baseline: at the end, zero the weights of the best model
+  /// with |θ| < threshold and evaluate it again. 0: off.
+  double threshold = 0;
   bool progress = true;    // progress bar on a terminal
 };
 
@@ -66,6 +75,8 @@ struct TrainResult {
   size_t stepCompilations = 0;
   Params params;              // final parameters
   Params bestParams;          // parameters at the best validation accuracy
+  /// With a threshold: the best model's test accuracy and density after it.
+  double thresholdedTestAcc = 0, thresholdedDensity = 0;
 };
 
 /// Runs the whole training; writes the per-epoch lines to `log`.
