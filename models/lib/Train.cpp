@@ -319,6 +319,14 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
   result.compileSeconds = 0;
   result.stepCompilations = step.compileCount();
   result.params = params;
+  log << fmt::format("best validation accuracy {:.2f}% at epoch {}: test "
+                     "accuracy {:.2f}%, density {:.4f}; {} step "
+                     "compilation(s), {:.2f}s compiling\n",
+                     100 * bestVal, result.bestEpoch, 100 * result.bestTestAcc,
+                     result.epochs[result.bestEpoch - 1].netDensity,
+                     step.compileCount(),
+                     step.compileSeconds() + evaluate.compileSeconds());
+  result.compileSeconds = step.compileSeconds() + evaluate.compileSeconds();
   if (config.threshold > 0) {
     // Lasso / LinBreg + thresholding: zero the best model's small weights.
     Params thresholded = copyParams(result.bestParams);
@@ -333,14 +341,6 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
                        100 * result.thresholdedTestAcc,
                        result.thresholdedDensity);
   }
-  log << fmt::format("best validation accuracy {:.2f}% at epoch {}: test "
-                     "accuracy {:.2f}%, density {:.4f}; {} step "
-                     "compilation(s), {:.2f}s compiling\n",
-                     100 * bestVal, result.bestEpoch, 100 * result.bestTestAcc,
-                     result.epochs[result.bestEpoch - 1].netDensity,
-                     step.compileCount(),
-                     step.compileSeconds() + evaluate.compileSeconds());
-  result.compileSeconds = step.compileSeconds() + evaluate.compileSeconds();
   return result;
 }
 
