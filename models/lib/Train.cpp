@@ -10,6 +10,7 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <cstring>
+#include <fnmatch.h>
 #include <fstream>
 #include <optional>
 #include <nlohmann/json.hpp>
@@ -24,6 +25,63 @@ static bool endsWith(const std::string &s, const std::string &suffix) {
 }
 
 namespace {
+
+std::vector<std::string> split(const std::string &text, char sep) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t end; (end = text.find(sep, start)) != std::string::npos;
+       start = end + 1)
+    parts.push_back(text.substr(start, end - start));
+  parts.push_back(text.substr(start));
+  return parts;
+}
+
+/// "NAME:PATTERNS[:key=value,...]" -> a group with `defaults`' settings
+/// overridden by the given keys.
+optim::Group parseGroup(const std::string &spec, optim::Group defaults) {
+  std::vector<std::string> parts = split(spec, ':');
+  if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() ||
+      parts[1].empty())
+    throw Error(fmt::format("--group '{}': expected NAME:PATTERNS[:key=value,"
+                            "...]",
+                            spec));
+  optim::Group g = defaults;
+  g.name = parts[0];
+  std::vector<std::string> patterns = split(parts[1], ',');
+  g.selects = [patterns](const std::string &name) {
+    for (const std::string &p : patterns)
+      if (fnmatch(p.c_str(), name.c_str(), 0) == 0)
+        return true;
+    return false;
+  };
+  if (parts.size() == 3)
+    for (const std::string &kv : split(parts[2], ',')) {
+      size_t eq = kv.find('=');
+      std::string key = kv.substr(0, eq);
+      std::string value = eq == std::string::npos ? "" : kv.substr(eq + 1);
+      if (key == "reg") {
+        g.regularizer = parseRegularizer(value);
+        continue;
+      }
+      float *field = key == "lr"         ? &g.lr
+                     : key == "delta"    ? &g.delta
+                     : key == "lambda"   ? &g.lambda
+                     : key == "momentum" ? &g.momentum
+                     : key == "beta1"    ? &g.beta1
+                     : key == "beta2"    ? &g.beta2
+                     : key == "eps"      ? &g.eps
+                                         : nullptr;
+      char *end = nullptr;
+      double number = std::strtod(value.c_str(), &end);
+      if (!field || value.empty() || *end != '\0')
+        throw Error(fmt::format("--group '{}': '{}' is not key=value with a "
+                                "key of reg, lr, delta, lambda, momentum, "
+                                "beta1, beta2, eps and a number",
+                                spec, kv));
+      *field = static_cast<float>(number);
+    }
+  return g;
+}
 
 /// A host copy of every tensor (for the best model).
 Params copyParams(const Params &params) {
@@ -149,7 +207,12 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
   biasGroup.selects = optim::biases();
   biasGroup.regularizer = Regularizer::None;
   biasGroup.lambda = 0.0f;
-  optim::Optimizer opt(method, {weightGroup, biasGroup});
+  std::vector<optim::Group> groups;
+  for (const std::string &spec : config.groups)
+    groups.push_back(parseGroup(spec, weightGroup));
+  groups.push_back(weightGroup);
+  groups.push_back(biasGroup);
+  optim::Optimizer opt(method, groups);
   Params state = opt.init(params);
   SparsityMeter meter(&opt);
   optim::ReduceLROnPlateau plateau;

@@ -162,6 +162,12 @@ int main(int argc, char **argv) {
                     "Thresholding baseline: at the end, zero the best model's "
                     "weights with |θ| below this and evaluate it again")
       ->check(CLI::NonNegativeNumber);
+  train->add_option("--group", config.groups,
+                    "An extra parameter group, first match wins: "
+                    "NAME:PATTERNS[:key=value,...], e.g. "
+                    "'hidden:fc1.weight,fc2.weight:reg=l1_l2,lambda=0.01'; keys "
+                    "reg, lr, delta, lambda, momentum, beta1, beta2, eps; the "
+                    "rest of the weights and the biases keep the defaults");
   train->add_flag("--no-progress", noProgress, "Do not draw the progress bar");
 
   CLI11_PARSE(app, argc, argv);

@@ -38,6 +38,11 @@ struct TrainConfig {
   double valFraction = 0.05;
   int64_t trainLimit = -1; // use the first N training images
   std::string reportPath;  // JSON lines; empty: none
+  /// Extra parameter groups, before the default "weights" (the regulariser
+  /// above) and "biases" (none) groups: "NAME:PATTERNS[:key=value,...]" with
+  /// comma-separated glob patterns over parameter names (e.g. "fc1.*") and
+  /// keys reg, lr, delta, lambda, momentum, beta1, beta2, eps.
+  std::vector<std::string> groups;
   /// Halve the learning rate on a plateau of the training loss (factor 0.5,
   /// patience 5, relative threshold 0.01), as the reference experiments do.
   bool lrPlateau = true;
