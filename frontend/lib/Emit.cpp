@@ -104,6 +104,7 @@ private:
     case Regularizer::L1Pos: return breg::L1PosRegAttr::get(&ctx);
     case Regularizer::L1L2: return breg::L1L2RegAttr::get(&ctx);
     case Regularizer::L1L2Conv: return breg::L1L2ConvRegAttr::get(&ctx);
+    case Regularizer::L1L1L2: return breg::L1L1L2RegAttr::get(&ctx);
     }
     return {};
   }
@@ -332,6 +333,10 @@ Value Emitter::matmul(const Node &node) {
 void Emitter::bregUpdate(const Node &node) {
   auto reg = regularizer(node.attrs.regularizer);
   auto in = [&](size_t i) { return values.at(node.inputs[i]); };
+  // The sparse group's second strength λ₂ is the node's last input.
+  Value lambda2 = node.attrs.regularizer == Regularizer::L1L1L2
+                      ? scalarOf(node.inputs.back())
+                      : Value();
   switch (node.prim) {
   case Prim::LinBregUpdate: {
     Value momentum, beta;
@@ -341,18 +346,21 @@ void Emitter::bregUpdate(const Node &node) {
     }
     auto op = breg::LinBregUpdateOp::create(
         b, loc, reg, in(0), in(1), in(2), scalarOf(node.inputs[3]),
-        scalarOf(node.inputs[4]), scalarOf(node.inputs[5]), momentum, beta);
+        scalarOf(node.inputs[4]), scalarOf(node.inputs[5]), momentum, beta,
+        lambda2);
     for (size_t i = 0; i < node.outputs.size(); ++i)
       values[node.outputs[i]] = op->getResult(i);
     return;
   }
   case Prim::Prox:
     values[node.outputs[0]] = breg::ProxOp::create(
-        b, loc, reg, in(0), scalarOf(node.inputs[1]), scalarOf(node.inputs[2]));
+        b, loc, reg, in(0), scalarOf(node.inputs[1]), scalarOf(node.inputs[2]),
+        lambda2);
     return;
   case Prim::SubgradientInit:
     values[node.outputs[0]] = breg::SubgradientInitOp::create(
-        b, loc, reg, in(0), scalarOf(node.inputs[1]), scalarOf(node.inputs[2]));
+        b, loc, reg, in(0), scalarOf(node.inputs[1]), scalarOf(node.inputs[2]),
+        lambda2);
     return;
   case Prim::AdaBregUpdate: {
     auto op = breg::AdaBregUpdateOp::create(
@@ -360,7 +368,7 @@ void Emitter::bregUpdate(const Node &node) {
         scalarOf(node.inputs[5]), scalarOf(node.inputs[6]),
         scalarOf(node.inputs[7]), scalarOf(node.inputs[8]),
         scalarOf(node.inputs[9]), scalarOf(node.inputs[10]),
-        scalarOf(node.inputs[11]));
+        scalarOf(node.inputs[11]), lambda2);
     for (size_t i = 0; i < node.outputs.size(); ++i)
       values[node.outputs[i]] = op->getResult(i);
     return;
@@ -368,7 +376,7 @@ void Emitter::bregUpdate(const Node &node) {
   case Prim::ProxSgdUpdate:
     values[node.outputs[0]] = breg::ProxSgdUpdateOp::create(
         b, loc, reg, in(0), in(1), scalarOf(node.inputs[2]),
-        scalarOf(node.inputs[3]));
+        scalarOf(node.inputs[3]), lambda2);
     return;
   case Prim::SgdUpdate: {
     Value momentum, beta;

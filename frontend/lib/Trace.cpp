@@ -51,25 +51,28 @@ const char *regularizerName(Regularizer reg) {
   case Regularizer::L1Pos: return "l1_pos";
   case Regularizer::L1L2: return "l1_l2";
   case Regularizer::L1L2Conv: return "l1_l2_conv";
+  case Regularizer::L1L1L2: return "l1_l1_l2";
   }
   return "?";
 }
 
 Regularizer parseRegularizer(const std::string &name) {
   for (Regularizer r : {Regularizer::None, Regularizer::L1, Regularizer::L1Pos,
-                        Regularizer::L1L2, Regularizer::L1L2Conv})
+                        Regularizer::L1L2, Regularizer::L1L2Conv,
+                        Regularizer::L1L1L2})
     if (name == regularizerName(r))
       return r;
   throw Error(fmt::format("unknown regularizer '{}' (known: none, l1, l1_pos, "
-                          "l1_l2, l1_l2_conv)",
+                          "l1_l2, l1_l2_conv, l1_l1_l2)",
                           name));
 }
 
 void checkRegularizerFits(const char *op, Regularizer reg, const Shape &shape) {
-  if (reg == Regularizer::L1L2 && shape.size() != 2)
-    throw Error(fmt::format("{}: regularizer l1_l2 needs a 2-D weight (its rows "
+  if ((reg == Regularizer::L1L2 || reg == Regularizer::L1L1L2) &&
+      shape.size() != 2)
+    throw Error(fmt::format("{}: regularizer {} needs a 2-D weight (its rows "
                             "are the groups), got shape {}",
-                            op, shapeString(shape)));
+                            op, regularizerName(reg), shapeString(shape)));
   if (reg == Regularizer::L1L2Conv && shape.size() != 4)
     throw Error(fmt::format("{}: regularizer l1_l2_conv needs a 4-D conv weight "
                             "(its k×k kernels are the groups), got shape {}",

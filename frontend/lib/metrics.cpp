@@ -21,24 +21,27 @@ static std::vector<int64_t> groupAxes(const Tensor &t) {
   return {};
 }
 
-/// J(θ) of ALGORITHMS.md §3 without λ (the caller multiplies).
-static Tensor unscaledRegularizer(Regularizer reg, const Tensor &theta) {
+/// J(θ) of ALGORITHMS.md §3 with strengths λ (and λ₂ for l1_l1_l2).
+static Tensor regularizerValue(Regularizer reg, const Tensor &theta,
+                               const Tensor &lambda, const Tensor &lambda2) {
+  auto groupNorms = [&](std::vector<int64_t> axes) {
+    int64_t n = 1;
+    for (int64_t a : axes)
+      n *= theta.dim(a);
+    return sum(sqrt(sum(theta * theta, axes))) * std::sqrt(double(n));
+  };
   switch (reg) {
   case Regularizer::None:
     return full({}, 0.0);
   case Regularizer::L1:
   case Regularizer::L1Pos:
-    return sum(abs(theta));
+    return lambda * sum(abs(theta));
   case Regularizer::L1L2:
-  case Regularizer::L1L2Conv: {
-    std::vector<int64_t> axes = reg == Regularizer::L1L2
-                                    ? std::vector<int64_t>{1}
-                                    : std::vector<int64_t>{2, 3};
-    int64_t n = 1;
-    for (int64_t a : axes)
-      n *= theta.dim(a);
-    return sum(sqrt(sum(theta * theta, axes))) * std::sqrt(double(n));
-  }
+    return lambda * groupNorms({1});
+  case Regularizer::L1L2Conv:
+    return lambda * groupNorms({2, 3});
+  case Regularizer::L1L1L2:
+    return lambda * sum(abs(theta)) + lambda2 * groupNorms({1});
   }
   return full({}, 0.0);
 }
@@ -66,8 +69,10 @@ SparsityMeter::SparsityMeter(const optim::Optimizer *optimizer)
         Tensor value = zero;
         for (const auto &[name, t] : params)
           if (optimizer->groupOf(name).name == g.name)
-            value = value + unscaledRegularizer(g.regularizer, t);
-        out.add("J/" + g.name, value * lambdas.at(g.name));
+            value = value + regularizerValue(g.regularizer, t,
+                                             lambdas.at(g.name),
+                                             lambdas.at(g.name + "/2"));
+        out.add("J/" + g.name, value);
       }
     return out;
   };
@@ -79,10 +84,15 @@ SparsityReport SparsityMeter::measure(const Params &params,
   Params lambdas;
   if (optimizer_)
     for (const optim::Group &g : optimizer_->groups()) {
-      bool kept = state.contains("hyper/" + g.name + "/lambda");
-      lambdas.add(g.name, Tensor::scalar(
-                              kept ? optimizer_->hyper(state, g.name, "lambda")
-                                   : g.lambda));
+      // λ (and λ₂) from the state when it keeps them, else the group's.
+      auto current = [&](const char *which, float fallback) {
+        return Tensor::scalar(
+            state.contains("hyper/" + g.name + "/" + which)
+                ? optimizer_->hyper(state, g.name, which)
+                : fallback);
+      };
+      lambdas.add(g.name, current("lambda", g.lambda));
+      lambdas.add(g.name + "/2", current("lambda2", g.lambda2));
     }
   Params counts = (*fn_)(params, lambdas);
 

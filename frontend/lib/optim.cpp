@@ -6,6 +6,23 @@
 
 namespace bregman {
 
+/// Appends the sparse group's λ₂ as the last operand; checks it is given
+/// exactly for Regularizer::L1L1L2.
+static void addLambda2(const char *op, Regularizer reg, const Tensor &lambda2,
+                       std::vector<Tensor> &inputs) {
+  bool sparseGroup = reg == Regularizer::L1L1L2;
+  if (sparseGroup != lambda2.defined())
+    throw Error(fmt::format(
+        "{}: {}", op,
+        sparseGroup ? "regularizer l1_l1_l2 needs its second strength lambda2"
+                    : "lambda2 is only the second strength of l1_l1_l2"));
+  if (sparseGroup) {
+    if (lambda2.rank() != 0 || lambda2.dtype() != DType::F32)
+      throw Error(fmt::format("{}: lambda2 must be an f32 scalar tensor", op));
+    inputs.push_back(lambda2);
+  }
+}
+
 static NodeAttrs regAttrs(Regularizer reg, bool momentum = false) {
   NodeAttrs attrs;
   attrs.regularizer = reg;
@@ -34,7 +51,7 @@ std::vector<Tensor> linbregUpdate(Regularizer reg, const Tensor &theta,
                                   const Tensor &v, const Tensor &grad,
                                   const Tensor &lr, const Tensor &delta,
                                   const Tensor &lambda, const Tensor &momentum,
-                                  const Tensor &beta) {
+                                  const Tensor &beta, const Tensor &lambda2) {
   const char *op = "linbreg_update";
   if (theta.dtype() != DType::F32)
     throw Error(fmt::format("{}: parameter must be f32, got {}", op,
@@ -59,33 +76,35 @@ std::vector<Tensor> linbregUpdate(Regularizer reg, const Tensor &theta,
     inputs.push_back(beta);
     results.push_back({theta.shape(), DType::F32});
   }
+  addLambda2(op, reg, lambda2, inputs);
   return apply(Prim::LinBregUpdate, inputs, results, attrs);
 }
 
 Tensor prox(Regularizer reg, const Tensor &x, const Tensor &scale,
-            const Tensor &lambda) {
+            const Tensor &lambda, const Tensor &lambda2) {
   if (x.dtype() != DType::F32)
     throw Error("prox: tensor must be f32");
   checkRegularizerFits("prox", reg, x.shape());
   requireScalar("prox", "scale", scale);
   requireScalar("prox", "lambda", lambda);
-  NodeAttrs attrs;
-  attrs.regularizer = reg;
-  return apply(Prim::Prox, {x, scale, lambda}, {{x.shape(), DType::F32}},
-               attrs)[0];
+  std::vector<Tensor> inputs = {x, scale, lambda};
+  addLambda2("prox", reg, lambda2, inputs);
+  return apply(Prim::Prox, inputs, {{x.shape(), DType::F32}},
+               regAttrs(reg))[0];
 }
 
 Tensor subgradientInit(Regularizer reg, const Tensor &theta,
-                       const Tensor &delta, const Tensor &lambda) {
+                       const Tensor &delta, const Tensor &lambda,
+                       const Tensor &lambda2) {
   if (theta.dtype() != DType::F32)
     throw Error("subgradient_init: parameter must be f32");
   checkRegularizerFits("subgradient_init", reg, theta.shape());
   requireScalar("subgradient_init", "delta", delta);
   requireScalar("subgradient_init", "lambda", lambda);
-  NodeAttrs attrs;
-  attrs.regularizer = reg;
-  return apply(Prim::SubgradientInit, {theta, delta, lambda},
-               {{theta.shape(), DType::F32}}, attrs)[0];
+  std::vector<Tensor> inputs = {theta, delta, lambda};
+  addLambda2("subgradient_init", reg, lambda2, inputs);
+  return apply(Prim::SubgradientInit, inputs, {{theta.shape(), DType::F32}},
+               regAttrs(reg))[0];
 }
 
 std::vector<Tensor> adabregUpdate(Regularizer reg, const Tensor &theta,
@@ -94,7 +113,7 @@ std::vector<Tensor> adabregUpdate(Regularizer reg, const Tensor &theta,
                                   const Tensor &lr, const Tensor &delta,
                                   const Tensor &lambda, const Tensor &beta1,
                                   const Tensor &beta2, const Tensor &eps,
-                                  const Tensor &step) {
+                                  const Tensor &step, const Tensor &lambda2) {
   const char *op = "adabreg_update";
   if (theta.dtype() != DType::F32)
     throw Error("adabreg_update: parameter must be f32");
@@ -107,15 +126,17 @@ std::vector<Tensor> adabregUpdate(Regularizer reg, const Tensor &theta,
                          {"lambda", &lambda}, {"beta1", &beta1},
                          {"beta2", &beta2}, {"eps", &eps}, {"step", &step}})
     requireScalar(op, what, *t);
-  return apply(Prim::AdaBregUpdate,
-               {theta, v, grad, m1, m2, lr, delta, lambda, beta1, beta2, eps,
-                step},
+  std::vector<Tensor> inputs = {theta, v,     grad,  m1,  m2,  lr,
+                                delta, lambda, beta1, beta2, eps, step};
+  addLambda2(op, reg, lambda2, inputs);
+  return apply(Prim::AdaBregUpdate, inputs,
                std::vector<std::pair<Shape, DType>>(4, {theta.shape(), DType::F32}),
                regAttrs(reg));
 }
 
 Tensor proxsgdUpdate(Regularizer reg, const Tensor &theta, const Tensor &grad,
-                     const Tensor &lr, const Tensor &lambda) {
+                     const Tensor &lr, const Tensor &lambda,
+                     const Tensor &lambda2) {
   const char *op = "proxsgd_update";
   if (theta.dtype() != DType::F32)
     throw Error("proxsgd_update: parameter must be f32");
@@ -123,8 +144,10 @@ Tensor proxsgdUpdate(Regularizer reg, const Tensor &theta, const Tensor &grad,
   checkRegularizerFits(op, reg, theta.shape());
   requireScalar(op, "lr", lr);
   requireScalar(op, "lambda", lambda);
-  return apply(Prim::ProxSgdUpdate, {theta, grad, lr, lambda},
-               {{theta.shape(), DType::F32}}, regAttrs(reg))[0];
+  std::vector<Tensor> inputs = {theta, grad, lr, lambda};
+  addLambda2(op, reg, lambda2, inputs);
+  return apply(Prim::ProxSgdUpdate, inputs, {{theta.shape(), DType::F32}},
+               regAttrs(reg))[0];
 }
 
 std::vector<Tensor> sgdUpdate(const Tensor &theta, const Tensor &grad,
@@ -225,7 +248,16 @@ static std::vector<std::string> hypersOf(Method method) {
   return {};
 }
 
+/// The hyper-parameters a group keeps: its method's, and λ₂ for l1_l1_l2.
+static std::vector<std::string> hypersOf(Method method, const Group &g) {
+  std::vector<std::string> names = hypersOf(method);
+  if (g.regularizer == Regularizer::L1L1L2)
+    names.push_back("lambda2");
+  return names;
+}
+
 static float hyperValue(const Group &g, const std::string &which) {
+  if (which == "lambda2") return g.lambda2;
   if (which == "lr") return g.lr;
   if (which == "delta") return g.delta;
   if (which == "lambda") return g.lambda;
@@ -249,6 +281,15 @@ static const Group &findGroup(const std::vector<Group> &groups,
       return g;
   throw Error(fmt::format("optimizer: parameter '{}' belongs to no group",
                           param));
+}
+
+/// The group called `name` (for messages; the first group if none is).
+static const Group &findGroupByName(const std::vector<Group> &groups,
+                                    const std::string &name) {
+  for (const Group &g : groups)
+    if (g.name == name)
+      return g;
+  return groups.front();
 }
 
 Optimizer::Optimizer(Method method, std::vector<Group> groups)
@@ -293,9 +334,13 @@ Optimizer::Optimizer(Method method, std::vector<Group> groups)
     Params v;
     for (const auto &[name, theta] : params) {
       const Group &g = findGroup(groups, name);
+      Tensor lambda2 = g.regularizer == Regularizer::L1L1L2
+                           ? hypers.at(hyperName(g.name, "lambda2"))
+                           : Tensor();
       v.add(name, subgradientInit(g.regularizer, theta,
                                   hypers.at(hyperName(g.name, "delta")),
-                                  hypers.at(hyperName(g.name, "lambda"))));
+                                  hypers.at(hyperName(g.name, "lambda")),
+                                  lambda2));
     }
     return v;
   };
@@ -303,25 +348,36 @@ Optimizer::Optimizer(Method method, std::vector<Group> groups)
       jit(init, JitOptions{{}, std::string(name) + ".init"}));
 }
 
+Params Optimizer::subgradientHypers(const Params &state) const {
+  Params hypers;
+  for (const Group &g : groups_)
+    for (const std::string &which : hypersOf(method_, g))
+      if (which == "delta" || which == "lambda" || which == "lambda2")
+        hypers.add(hyperName(g.name, which),
+                   state.at(hyperName(g.name, which)));
+  return hypers;
+}
+
 const Group &Optimizer::groupOf(const std::string &param) const {
   return findGroup(groups_, param);
 }
 
-std::vector<std::string> Optimizer::hyperNames() const {
-  return hypersOf(method_);
+std::vector<std::string> Optimizer::hyperNames(const std::string &group) const {
+  return group.empty() ? hypersOf(method_)
+                       : hypersOf(method_, findGroupByName(groups_, group));
 }
 
 Params Optimizer::init(const Params &params) const {
   Params hypers;
   for (const Group &g : groups_)
-    for (const std::string &h : hypersOf(method_))
+    for (const std::string &h : hypersOf(method_, g))
       hypers.add(hyperName(g.name, h), Tensor::scalar(hyperValue(g, h)));
   for (const auto &entry : params)
     groupOf(entry.first); // every parameter has a group
 
   Params state;
   if (isBregman(method_))
-    state.merge("v/", (*initFn_)(params, hypers));
+    state.merge("v/", (*initFn_)(params, subgradientHypers(hypers)));
   for (const auto &[name, theta] : params) {
     const Group &g = groupOf(name);
     bool momentum = (method_ == Method::LinBreg || method_ == Method::SGD) &&
@@ -353,15 +409,18 @@ std::pair<Params, Params> Optimizer::update(const Params &params,
       return state.at(hyperName(g.name, which));
     };
     const Tensor &grad = grads.at(name);
+    Tensor lambda2 =
+        g.regularizer == Regularizer::L1L1L2 ? h("lambda2") : Tensor();
     std::vector<Tensor> r;
     switch (method_) {
     case Method::LinBreg:
       r = g.momentum > 0
               ? linbregUpdate(g.regularizer, theta, state.at("v/" + name),
                               grad, h("lr"), h("delta"), h("lambda"),
-                              state.at("m/" + name), h("momentum"))
+                              state.at("m/" + name), h("momentum"), lambda2)
               : linbregUpdate(g.regularizer, theta, state.at("v/" + name),
-                              grad, h("lr"), h("delta"), h("lambda"));
+                              grad, h("lr"), h("delta"), h("lambda"), Tensor(),
+                              Tensor(), lambda2);
       newV.add(name, r[1]);
       if (g.momentum > 0)
         newM.add(name, r[2]);
@@ -370,13 +429,14 @@ std::pair<Params, Params> Optimizer::update(const Params &params,
       r = adabregUpdate(g.regularizer, theta, state.at("v/" + name), grad,
                         state.at("m1/" + name), state.at("m2/" + name),
                         h("lr"), h("delta"), h("lambda"), h("beta1"),
-                        h("beta2"), h("eps"), step);
+                        h("beta2"), h("eps"), step, lambda2);
       newV.add(name, r[1]);
       newM1.add(name, r[2]);
       newM2.add(name, r[3]);
       break;
     case Method::ProxSGD:
-      r = {proxsgdUpdate(g.regularizer, theta, grad, h("lr"), h("lambda"))};
+      r = {proxsgdUpdate(g.regularizer, theta, grad, h("lr"), h("lambda"),
+                         lambda2)};
       break;
     case Method::SGD:
       r = g.momentum > 0 ? sgdUpdate(theta, grad, h("lr"),
@@ -408,7 +468,7 @@ std::pair<Params, Params> Optimizer::update(const Params &params,
   if (step.defined())
     newState.add("step", step);
   for (const Group &g : groups_)
-    for (const std::string &which : hypersOf(method_))
+    for (const std::string &which : hypersOf(method_, g))
       newState.add(hyperName(g.name, which),
                    state.at(hyperName(g.name, which)));
   return {newParams, newState};
@@ -421,7 +481,9 @@ float Optimizer::hyper(const Params &state, const std::string &group,
     throw Error(fmt::format("{}: no hyper-parameter '{}' for group '{}' (this "
                             "optimizer keeps: {})",
                             methodName(method_), which, group,
-                            fmt::join(hypersOf(method_), ", ")));
+                            fmt::join(hypersOf(method_, findGroupByName(
+                                                            groups_, group)),
+                                      ", ")));
   return static_cast<float>(state.at(key).item());
 }
 
@@ -434,12 +496,7 @@ void Optimizer::setHyper(Params &state, const std::string &group,
 void Optimizer::reinitSubgradients(const Params &params, Params &state) const {
   if (!isBregman(method_))
     return;
-  Params hypers;
-  for (const Group &g : groups_)
-    for (const char *which : {"delta", "lambda"})
-      hypers.add(hyperName(g.name, which),
-                 state.at(hyperName(g.name, which)));
-  Params v = (*initFn_)(params, hypers);
+  Params v = (*initFn_)(params, subgradientHypers(state));
   for (const auto &[name, tensor] : v)
     state.set("v/" + name, tensor);
 }

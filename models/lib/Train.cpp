@@ -64,6 +64,7 @@ optim::Group parseGroup(const std::string &spec, optim::Group defaults) {
         continue;
       }
       float *field = key == "lr"         ? &g.lr
+                     : key == "lambda2"  ? &g.lambda2
                      : key == "delta"    ? &g.delta
                      : key == "lambda"   ? &g.lambda
                      : key == "momentum" ? &g.momentum
@@ -75,7 +76,7 @@ optim::Group parseGroup(const std::string &spec, optim::Group defaults) {
       double number = std::strtod(value.c_str(), &end);
       if (!field || value.empty() || *end != '\0')
         throw Error(fmt::format("--group '{}': '{}' is not key=value with a "
-                                "key of reg, lr, delta, lambda, momentum, "
+                                "key of reg, lr, delta, lambda, lambda2, momentum, "
                                 "beta1, beta2, eps and a number",
                                 spec, kv));
       *field = static_cast<float>(number);
@@ -202,6 +203,7 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
   optim::Group weightGroup{"weights", optim::weights(), weightReg, config.lr,
                            config.delta, config.lambda, config.momentum,
                            config.beta1, config.beta2, config.eps};
+  weightGroup.lambda2 = config.lambda2;
   optim::Group biasGroup = weightGroup;
   biasGroup.name = "biases";
   biasGroup.selects = optim::biases();
@@ -223,7 +225,7 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
                                            config.lambdaIncrement,
                                            config.lambdaTarget};
   std::vector<std::string> settings;
-  for (const std::string &h : opt.hyperNames())
+  for (const std::string &h : opt.hyperNames("weights"))
     settings.push_back(fmt::format("{} {}", h, opt.hyper(state, "weights", h)));
   log << fmt::format("model: mlp {} ({} parameters), {} with {} on the "
                      "weights: {}; initial density {:.4f}\n",
@@ -361,7 +363,7 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
       }
       for (const auto &[group, value] : sparsity.regularizerValue)
         line["reg_value"][group] = value;
-      for (const std::string &h : opt.hyperNames())
+      for (const std::string &h : opt.hyperNames("weights"))
         line[h] = opt.hyper(state, "weights", h);
       report << line.dump() << "\n";
       report.flush();

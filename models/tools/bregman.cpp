@@ -62,9 +62,10 @@ int main(int argc, char **argv) {
   std::string reg;
   train->add_option("--reg", reg,
                     "Regularizer on the weights (biases: none): l1, l1_pos, "
-                    "l1_l2 (rows of each weight are groups: node sparsity) or "
-                    "none; default l1, none for sgd and adam")
-      ->check(CLI::IsMember({"none", "l1", "l1_pos", "l1_l2"}));
+                    "l1_l2 (rows of each weight are groups: node sparsity), "
+                    "l1_l1_l2 (both; --lambda2 is the row strength) or none; "
+                    "default l1, none for sgd and adam")
+      ->check(CLI::IsMember({"none", "l1", "l1_pos", "l1_l2", "l1_l1_l2"}));
   train->add_option("--dataset", dataset, "Data set (sets the normalization)")
       ->check(CLI::IsMember({"fashion-mnist", "mnist"}))
       ->capture_default_str();
@@ -86,6 +87,10 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   train->add_option("--lambda", config.lambda,
                     "l1 strength λ on the weights (biases: none)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  train->add_option("--lambda2", config.lambda2,
+                    "Row strength λ₂ of --reg l1_l1_l2")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   train->add_option("--momentum", config.momentum,
@@ -166,7 +171,8 @@ int main(int argc, char **argv) {
                     "An extra parameter group, first match wins: "
                     "NAME:PATTERNS[:key=value,...], e.g. "
                     "'hidden:fc1.weight,fc2.weight:reg=l1_l2,lambda=0.01'; keys "
-                    "reg, lr, delta, lambda, momentum, beta1, beta2, eps; the "
+                    "reg, lr, delta, lambda, lambda2, momentum, beta1, beta2, "
+                    "eps; the "
                     "rest of the weights and the biases keep the defaults");
   train->add_flag("--no-progress", noProgress, "Do not draw the progress bar");
 
@@ -186,7 +192,8 @@ int main(int argc, char **argv) {
   config.initR = initR > 0          ? initR
                  : unregularized ? 1.0
                                  : 0.7 / std::sqrt(config.initP);
-  config.initPerRow = config.regularizer == "l1_l2";
+  config.initPerRow =
+      config.regularizer == "l1_l2" || config.regularizer == "l1_l1_l2";
   config.dataset = dataset;
   if (dataset == "fashion-mnist") {
     config.mean = 0.5;

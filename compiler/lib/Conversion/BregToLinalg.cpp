@@ -122,8 +122,26 @@ struct FusedUpdate {
   Value dest;            // θ, or an empty tensor when θ is a fresh result
   bool destRead = false; // whether the formula reads θ's old value
   int thresholdIndex = -1; // scalars[i] is the prox threshold s·λ; -1: none
+  /// l1_l1_l2: scalars[i] is the group threshold s·λ₂ (thresholdIndex is
+  /// then the l1 one, applied first).
+  int threshold2Index = -1;
   UpdateFormula formula;
 };
+
+/// The value whose group norms the prox uses: x itself, or for the sparse
+/// group regulariser x after the l1 soft threshold.
+static Value preGroupValue(OpBuilder &b, Location l, const FusedUpdate &u,
+                           ValueRange scalars, Value x) {
+  if (u.threshold2Index < 0)
+    return x;
+  return buildProx(b, l, L1RegAttr::get(b.getContext()), x,
+                   scalars[u.thresholdIndex]);
+}
+
+/// Index in scalars of the threshold the group prox scales by √n.
+static int groupThresholdIndex(const FusedUpdate &u) {
+  return u.threshold2Index >= 0 ? u.threshold2Index : u.thresholdIndex;
+}
 
 /// prox of a group: x·max(0, 1 − t√n/‖x_g‖), 0 for a zero group (no 0/0).
 /// `scaledThreshold` is t·√n and `normSq` the group's ‖x_g‖².
@@ -200,7 +218,8 @@ static Value buildGroupNormSq(OpBuilder &b, Location loc, const FusedUpdate &u,
                                args.slice(nReads, nScalars),
                                u.destRead ? args[next++] : Value(),
                                args.slice(next, u.state.size())};
-               Value x = u.formula(nb, l, e).first;
+               Value x = preGroupValue(nb, l, u, e.scalars,
+                                       u.formula(nb, l, e).first);
                Value acc = arith::AddFOp::create(
                    nb, l, args.back(), arith::MulFOp::create(nb, l, x, x));
                linalg::YieldOp::create(nb, l, acc);
@@ -224,8 +243,8 @@ static SmallVector<Value> lowerFusedUpdate(PatternRewriter &rewriter,
     Value sqrtN = arith::ConstantOp::create(
         rewriter, loc,
         rewriter.getF32FloatAttr(std::sqrt(static_cast<float>(maps.groupSize))));
-    u.scalars[u.thresholdIndex] = arith::MulFOp::create(
-        rewriter, loc, u.scalars[u.thresholdIndex], sqrtN);
+    int g = groupThresholdIndex(u);
+    u.scalars[g] = arith::MulFOp::create(rewriter, loc, u.scalars[g], sqrtN);
   }
   SmallVector<Value> ins(u.reads);
   ins.append(u.scalars.begin(), u.scalars.end());
@@ -254,7 +273,8 @@ static SmallVector<Value> lowerFusedUpdate(PatternRewriter &rewriter,
         auto [x, newState] = u.formula(b, l, e);
         Value newTheta = x;
         if (normSq)
-          newTheta = buildGroupProx(b, l, x, e.scalars[u.thresholdIndex],
+          newTheta = buildGroupProx(b, l, preGroupValue(b, l, u, e.scalars, x),
+                                    e.scalars[groupThresholdIndex(u)],
                                     args[nReads + nScalars]);
         else if (u.thresholdIndex >= 0)
           newTheta = buildProx(b, l, u.reg, x, e.scalars[u.thresholdIndex]);
@@ -284,6 +304,11 @@ struct ProxLowering : OpRewritePattern<ProxOp> {
     u.scalars = {
         arith::MulFOp::create(rewriter, loc, op.getScale(), op.getLambda())};
     u.thresholdIndex = isRegularized(u.reg) ? 0 : -1;
+    if (op.getLambda2()) {
+      u.threshold2Index = u.scalars.size();
+      u.scalars.push_back(
+          arith::MulFOp::create(rewriter, loc, op.getScale(), op.getLambda2()));
+    }
     auto formula = [](OpBuilder &, Location, const ElementValues &e) {
       return std::make_pair(e.reads[0], SmallVector<Value>{});
     };
@@ -317,18 +342,25 @@ struct SubgradientInitLowering : OpRewritePattern<SubgradientInitOp> {
           rewriter, loc,
           rewriter.getF32FloatAttr(
               std::sqrt(static_cast<float>(maps.groupSize))));
-      Value lambdaSqrtN =
-          arith::MulFOp::create(rewriter, loc, op.getLambda(), sqrtN);
+      // l1_l1_l2: the group term has strength λ₂, and λ·sign(θ) is added.
+      bool sparseGroup = llvm::isa<L1L1L2RegAttr>(reg);
+      Value lambdaSqrtN = arith::MulFOp::create(
+          rewriter, loc, sparseGroup ? op.getLambda2() : op.getLambda(), sqrtN);
+      SmallVector<Value> ins = {op.getTheta(), op.getDelta(), lambdaSqrtN,
+                                normSq};
+      SmallVector<AffineMap> indexing = {maps.identity, maps.scalar,
+                                         maps.scalar, maps.perGroup};
+      if (sparseGroup) {
+        ins.push_back(op.getLambda());
+        indexing.push_back(maps.scalar);
+      }
+      indexing.push_back(maps.identity);
       auto generic = linalg::GenericOp::create(
-          rewriter, loc, TypeRange{type},
-          ValueRange{op.getTheta(), op.getDelta(), lambdaSqrtN, normSq},
-          ValueRange{init},
-          {maps.identity, maps.scalar, maps.scalar, maps.perGroup,
-           maps.identity},
+          rewriter, loc, TypeRange{type}, ins, ValueRange{init}, indexing,
           SmallVector<utils::IteratorType>(type.getRank(),
                                            utils::IteratorType::parallel),
           [&](OpBuilder &b, Location l, ValueRange args) {
-            // args: theta, delta, λ√n, ‖θ_g‖², (out)
+            // args: theta, delta, λ√n (λ₂√n), ‖θ_g‖², [λ], (out)
             Value zero = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0.0f));
             Value v = arith::DivFOp::create(b, l, args[0], args[1]);
             Value direction = arith::DivFOp::create(
@@ -338,6 +370,11 @@ struct SubgradientInitLowering : OpRewritePattern<SubgradientInitOp> {
             Value p = arith::SelectOp::create(
                 b, l, nonZero, arith::MulFOp::create(b, l, args[2], direction),
                 zero);
+            if (sparseGroup)
+              p = arith::AddFOp::create(
+                  b, l, p,
+                  buildSubgradient(b, l, L1RegAttr::get(b.getContext()),
+                                   args[0], args[4]));
             linalg::YieldOp::create(b, l,
                                     ValueRange{arith::AddFOp::create(b, l, v, p)});
           });
@@ -386,6 +423,11 @@ struct LinBregUpdateLowering : OpRewritePattern<LinBregUpdateOp> {
       u.scalars.push_back(
           arith::SubFOp::create(rewriter, loc, one, op.getBeta()));
       u.state.push_back(op.getMomentum());
+    }
+    if (op.getLambda2()) { // the sparse group's row threshold δ·λ₂
+      u.threshold2Index = u.scalars.size();
+      u.scalars.push_back(
+          arith::MulFOp::create(rewriter, loc, op.getDelta(), op.getLambda2()));
     }
     auto formula = [&](OpBuilder &b, Location l, const ElementValues &e) {
       Value g = e.reads[0], lr = e.scalars[0], delta = e.scalars[1];
@@ -501,6 +543,11 @@ struct AdaBregUpdateLowering : OpRewritePattern<AdaBregUpdateOp> {
       u.scalars.push_back(
           arith::MulFOp::create(rewriter, loc, op.getDelta(), op.getLambda()));
     }
+    if (op.getLambda2()) { // the sparse group's row threshold δ·λ₂
+      u.threshold2Index = u.scalars.size();
+      u.scalars.push_back(
+          arith::MulFOp::create(rewriter, loc, op.getDelta(), op.getLambda2()));
+    }
     auto formula = [](OpBuilder &b, Location l, const ElementValues &e) {
       auto [newM1, newM2, step] =
           buildAdamStep(b, l, e.scalars, 0, e.reads[0], e.state[1], e.state[2]);
@@ -556,6 +603,11 @@ struct ProxSgdUpdateLowering : OpRewritePattern<ProxSgdUpdateOp> {
     u.scalars = {op.getLr(), arith::MulFOp::create(rewriter, loc, op.getLr(),
                                                    op.getLambda())};
     u.thresholdIndex = isRegularized(u.reg) ? 1 : -1;
+    if (op.getLambda2()) {
+      u.threshold2Index = u.scalars.size();
+      u.scalars.push_back(
+          arith::MulFOp::create(rewriter, loc, op.getLr(), op.getLambda2()));
+    }
     auto formula = [](OpBuilder &b, Location l, const ElementValues &e) {
       Value stepped = arith::SubFOp::create(
           b, l, e.dest, arith::MulFOp::create(b, l, e.scalars[0], e.reads[0]));

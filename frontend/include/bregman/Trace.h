@@ -48,8 +48,9 @@ const char *primName(Prim prim);
 /// Regularisers of the breg dialect (static: they key the compile cache).
 /// Names as in the dialect and on the command line: "none", "l1", "l1_pos",
 /// "l1_l2" (row groups of a 2-D weight), "l1_l2_conv" (k×k kernels of a 4-D
-/// conv weight).
-enum class Regularizer { None, L1, L1Pos, L1L2, L1L2Conv };
+/// conv weight), "l1_l1_l2" (sparse group: l1 plus row groups, with a second
+/// strength λ₂ that the breg primitives take as their last operand).
+enum class Regularizer { None, L1, L1Pos, L1L2, L1L2Conv, L1L1L2 };
 const char *regularizerName(Regularizer reg);
 /// The regulariser called `name`; throws an Error listing the known ones.
 Regularizer parseRegularizer(const std::string &name);

@@ -24,7 +24,8 @@
 namespace bregman {
 
 //===----------------------------------------------------------------------===//
-// The breg primitives (ALGORITHMS.md §2–3); scalars are rank-0 f32 tensors
+// The breg primitives (ALGORITHMS.md §2–3); scalars are rank-0 f32 tensors.
+// `lambda2` is the second strength of Regularizer::L1L1L2 (and only of it).
 //===----------------------------------------------------------------------===//
 
 /// One LinBreg step: returns (θ', v') or, with momentum, (θ', v', m').
@@ -33,13 +34,15 @@ std::vector<Tensor> linbregUpdate(Regularizer reg, const Tensor &theta,
                                   const Tensor &lr, const Tensor &delta,
                                   const Tensor &lambda,
                                   const Tensor &momentum = Tensor(),
-                                  const Tensor &beta = Tensor());
+                                  const Tensor &beta = Tensor(),
+                                  const Tensor &lambda2 = Tensor());
 /// prox_{scale·J}(x) for J = λ·reg.
 Tensor prox(Regularizer reg, const Tensor &x, const Tensor &scale,
-            const Tensor &lambda);
+            const Tensor &lambda, const Tensor &lambda2 = Tensor());
 /// v = θ/δ + p, p ∈ ∂J(θ) the chosen subgradient.
 Tensor subgradientInit(Regularizer reg, const Tensor &theta,
-                       const Tensor &delta, const Tensor &lambda);
+                       const Tensor &delta, const Tensor &lambda,
+                       const Tensor &lambda2 = Tensor());
 /// One AdaBreg step with the (already incremented) step count t:
 /// returns (θ', v', m1', m2').
 std::vector<Tensor> adabregUpdate(Regularizer reg, const Tensor &theta,
@@ -48,10 +51,12 @@ std::vector<Tensor> adabregUpdate(Regularizer reg, const Tensor &theta,
                                   const Tensor &lr, const Tensor &delta,
                                   const Tensor &lambda, const Tensor &beta1,
                                   const Tensor &beta2, const Tensor &eps,
-                                  const Tensor &step);
+                                  const Tensor &step,
+                                  const Tensor &lambda2 = Tensor());
 /// θ' = prox_{lr·J}(θ − lr·g).
 Tensor proxsgdUpdate(Regularizer reg, const Tensor &theta, const Tensor &grad,
-                     const Tensor &lr, const Tensor &lambda);
+                     const Tensor &lr, const Tensor &lambda,
+                     const Tensor &lambda2 = Tensor());
 /// SGD: θ' (or, with a momentum buffer, (θ', m') with m' = β·m + g).
 std::vector<Tensor> sgdUpdate(const Tensor &theta, const Tensor &grad,
                               const Tensor &lr,
@@ -81,6 +86,10 @@ struct Group {
   float momentum = 0.0f;
   /// AdaBreg / Adam.
   float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;
+  /// λ₂ of the sparse-group regulariser l1_l1_l2 (kept as the hyper-parameter
+  /// "lambda2" of groups that use it). Last, so that aggregate
+  /// initialisation of the fields above keeps its order.
+  float lambda2 = 0.0f;
 };
 
 /// Selects names ending in ".weight" / ".bias".
@@ -119,8 +128,9 @@ public:
               const std::string &which) const;
   void setHyper(Params &state, const std::string &group,
                 const std::string &which, float value) const;
-  /// The hyper-parameters this method keeps per group.
-  std::vector<std::string> hyperNames() const;
+  /// The hyper-parameters this method keeps per group; with a group name,
+  /// those of that group (λ₂ too for l1_l1_l2).
+  std::vector<std::string> hyperNames(const std::string &group = "") const;
 
   /// Re-initialises the subgradients v = θ/δ + ∂J(θ) of the Bregman methods
   /// from the current parameters and the hyper-parameters in `state` (after
@@ -133,6 +143,9 @@ public:
   Method method() const { return method_; }
 
 private:
+  /// δ, λ (and λ₂) of every group, the inputs of the subgradient init.
+  Params subgradientHypers(const Params &state) const;
+
   Method method_;
   std::vector<Group> groups_;
   using InitFn = std::function<Params(const Params &, const Params &)>;

@@ -22,12 +22,13 @@ struct TrainConfig {
   std::string model = "mlp";
   std::vector<int64_t> hidden = {200, 80};
   std::string optimizer = "linbreg"; // linbreg, adabreg, proxsgd, sgd, adam
-  std::string regularizer = "l1"; // on the weights: none, l1, l1_pos, l1_l2
+  std::string regularizer = "l1"; // weights: none l1 l1_pos l1_l2 l1_l1_l2
   std::string dataset = "fashion-mnist";
   std::string dataDir = "/usr/share/datasets/fashion-mnist";
   /// Normalisation; NaN means the data set's default.
   double mean = 0.5, std = 0.5;
   float lr = 0.1f, delta = 1.0f, lambda = 0.1f, momentum = 0.0f;
+  float lambda2 = 0.0f; // the row strength of l1_l1_l2
   float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f; // adabreg, adam
   int epochs = 10;
   int64_t batchSize = 128;

@@ -90,3 +90,11 @@ LogicalResult L1L2ConvRegAttr::verifyParameterType(
   return verifyGroupRank("l1_l2_conv", 4, "kernels (last two dimensions)",
                          getGroupDims(4), type, emitError);
 }
+
+StringRef L1L1L2RegAttr::getRegularizerName() const { return "l1_l1_l2"; }
+SmallVector<int64_t> L1L1L2RegAttr::getGroupDims(int64_t) const { return {1}; }
+LogicalResult L1L1L2RegAttr::verifyParameterType(
+    ShapedType type, function_ref<InFlightDiagnostic()> emitError) const {
+  return verifyGroupRank("l1_l1_l2", 2, "rows", getGroupDims(2), type,
+                         emitError);
+}

@@ -12,10 +12,20 @@ using namespace mlir::breg;
 #define GET_OP_CLASSES
 #include "breg/Dialect/Breg/IR/BregOps.cpp.inc"
 
-/// Asks the regulariser whether it applies to `paramType`, reporting on `op`.
+/// Asks the regulariser whether it applies to `paramType`, and checks that
+/// the second strength λ₂ is given exactly for the sparse-group regulariser.
 static LogicalResult verifyRegularizerFits(Operation *op,
                                            RegularizerAttrInterface reg,
-                                           Type paramType) {
+                                           Type paramType,
+                                           Value lambda2 = nullptr) {
+  bool sparseGroup = llvm::isa<L1L1L2RegAttr>(reg);
+  if (sparseGroup && !lambda2)
+    return op->emitOpError("regularizer 'l1_l1_l2' needs its second "
+                           "strength: add the lambda2 operand");
+  if (!sparseGroup && lambda2)
+    return op->emitOpError("lambda2 is the second strength of 'l1_l1_l2' "
+                           "only, but the regularizer is '")
+           << reg.getRegularizerName() << "'";
   return reg.verifyParameterType(llvm::cast<ShapedType>(paramType),
                                  [op]() { return op->emitOpError(); });
 }
@@ -43,7 +53,7 @@ struct ZeroLambdaIsNoRegularizer : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
   LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
-    if (llvm::isa<NoneRegAttr, L1PosRegAttr>(op.getReg()) ||
+    if (llvm::isa<NoneRegAttr, L1PosRegAttr, L1L1L2RegAttr>(op.getReg()) ||
         !matchPattern(op.getLambda(), m_AnyZeroFloat()))
       return rewriter.notifyMatchFailure(op, "λ is not a constant zero");
     rewriter.modifyOpInPlace(
@@ -58,7 +68,8 @@ struct ZeroLambdaIsNoRegularizer : OpRewritePattern<OpTy> {
 //===----------------------------------------------------------------------===//
 
 LogicalResult ProxOp::verify() {
-  return verifyRegularizerFits(*this, getReg(), getX().getType());
+  return verifyRegularizerFits(*this, getReg(), getX().getType(),
+                               getLambda2());
 }
 
 OpFoldResult ProxOp::fold(FoldAdaptor) {
@@ -66,7 +77,7 @@ OpFoldResult ProxOp::fold(FoldAdaptor) {
   // whose indicator ι(θ ≥ 0) does not scale with λ.
   if (llvm::isa<NoneRegAttr>(getReg()))
     return getX();
-  if (!llvm::isa<L1PosRegAttr>(getReg()) &&
+  if (!llvm::isa<L1PosRegAttr, L1L1L2RegAttr>(getReg()) &&
       (matchPattern(getLambda(), m_AnyZeroFloat()) ||
        matchPattern(getScale(), m_AnyZeroFloat())))
     return getX();
@@ -78,7 +89,8 @@ OpFoldResult ProxOp::fold(FoldAdaptor) {
 //===----------------------------------------------------------------------===//
 
 LogicalResult SubgradientInitOp::verify() {
-  return verifyRegularizerFits(*this, getReg(), getTheta().getType());
+  return verifyRegularizerFits(*this, getReg(), getTheta().getType(),
+                               getLambda2());
 }
 
 //===----------------------------------------------------------------------===//
@@ -98,7 +110,8 @@ LogicalResult LinBregUpdateOp::inferReturnTypes(
 LogicalResult LinBregUpdateOp::verify() {
   if (failed(verifyMomentum(*this, getMomentum(), getBeta(), getTheta())))
     return failure();
-  return verifyRegularizerFits(*this, getReg(), getTheta().getType());
+  return verifyRegularizerFits(*this, getReg(), getTheta().getType(),
+                               getLambda2());
 }
 
 //===----------------------------------------------------------------------===//
@@ -113,7 +126,8 @@ LogicalResult AdaBregUpdateOp::inferReturnTypes(
 }
 
 LogicalResult AdaBregUpdateOp::verify() {
-  return verifyRegularizerFits(*this, getReg(), getTheta().getType());
+  return verifyRegularizerFits(*this, getReg(), getTheta().getType(),
+                               getLambda2());
 }
 
 //===----------------------------------------------------------------------===//
@@ -121,7 +135,8 @@ LogicalResult AdaBregUpdateOp::verify() {
 //===----------------------------------------------------------------------===//
 
 LogicalResult ProxSgdUpdateOp::verify() {
-  return verifyRegularizerFits(*this, getReg(), getTheta().getType());
+  return verifyRegularizerFits(*this, getReg(), getTheta().getType(),
+                               getLambda2());
 }
 
 //===----------------------------------------------------------------------===//

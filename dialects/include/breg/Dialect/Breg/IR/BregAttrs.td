@@ -91,6 +91,16 @@ def Breg_L1L2ConvRegAttr : Breg_GroupRegularizerAttr<"L1L2ConvReg", "l1_l2_conv"
   }];
 }
 
+def Breg_L1L1L2RegAttr : Breg_GroupRegularizerAttr<"L1L1L2Reg", "l1_l1_l2"> {
+  let summary = "J = λ₁‖θ‖₁ + λ₂·√n·Σᵢ‖θᵢ‖₂: sparse-group over rows";
+  let description = [{
+    `#breg.l1_l1_l2`: elementwise and row sparsity together. Ops using it
+    take the second strength λ₂ as the `lambda2` operand. prox: the row-group
+    prox with threshold sλ₂ applied to the l1 prox with threshold sλ₁;
+    chosen subgradient: the sum of both.
+  }];
+}
+
 def Breg_RegularizerAttr : Attr<
     CPred<"::llvm::isa<::mlir::breg::RegularizerAttrInterface>($_self)">,
     "Bregman regulariser attribute"> {

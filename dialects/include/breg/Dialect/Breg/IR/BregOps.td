@@ -33,10 +33,10 @@ def Breg_ProxOp : Breg_Op<"prox", [Pure, AllTypesMatch<["x", "result"]>]> {
     ```
   }];
   let arguments = (ins Breg_RegularizerAttr:$reg, Breg_F32Tensor:$x,
-                       F32:$scale, F32:$lambda);
+                       F32:$scale, F32:$lambda, Optional<F32>:$lambda2);
   let results = (outs Breg_F32Tensor:$result);
   let assemblyFormat = [{
-    $reg $x `,` $scale `,` $lambda attr-dict `:` type($x)
+    $reg $x `,` $scale `,` $lambda (`,` $lambda2^)? attr-dict `:` type($x)
   }];
   let hasVerifier = 1;
   let hasFolder = 1;
@@ -60,10 +60,10 @@ def Breg_SubgradientInitOp : Breg_Op<"subgradient_init",
     ```
   }];
   let arguments = (ins Breg_RegularizerAttr:$reg, Breg_F32Tensor:$theta,
-                       F32:$delta, F32:$lambda);
+                       F32:$delta, F32:$lambda, Optional<F32>:$lambda2);
   let results = (outs Breg_F32Tensor:$v);
   let assemblyFormat = [{
-    $reg $theta `,` $delta `,` $lambda attr-dict `:` type($theta)
+    $reg $theta `,` $delta `,` $lambda (`,` $lambda2^)? attr-dict `:` type($theta)
   }];
   let hasVerifier = 1;
   let hasCanonicalizer = 1;
@@ -101,12 +101,13 @@ def Breg_LinBregUpdateOp : Breg_Op<"linbreg_update", [
                        Breg_F32Tensor:$grad,
                        F32:$lr, F32:$delta, F32:$lambda,
                        Optional<Breg_F32Tensor>:$momentum,
-                       Optional<F32>:$beta);
+                       Optional<F32>:$beta, Optional<F32>:$lambda2);
   let results = (outs Breg_F32Tensor:$new_theta, Breg_F32Tensor:$new_v,
                       Optional<Breg_F32Tensor>:$new_momentum);
   let assemblyFormat = [{
     $reg $theta `,` $v `,` $grad
     `lr` `(` $lr `)` `delta` `(` $delta `)` `lambda` `(` $lambda `)`
+    (`lambda2` `(` $lambda2^ `)`)?
     (`momentum` `(` $momentum^ `,` $beta `:` type($momentum) `)`)?
     attr-dict `:` type($theta)
   }];
@@ -148,12 +149,14 @@ def Breg_AdaBregUpdateOp : Breg_Op<"adabreg_update", [
                        Breg_F32Tensor:$grad, Breg_F32Tensor:$m1,
                        Breg_F32Tensor:$m2,
                        F32:$lr, F32:$delta, F32:$lambda, F32:$beta1,
-                       F32:$beta2, F32:$eps, F32:$step);
+                       F32:$beta2, F32:$eps, F32:$step,
+                       Optional<F32>:$lambda2);
   let results = (outs Breg_F32Tensor:$new_theta, Breg_F32Tensor:$new_v,
                       Breg_F32Tensor:$new_m1, Breg_F32Tensor:$new_m2);
   let assemblyFormat = [{
     $reg $theta `,` $v `,` $grad `,` $m1 `,` $m2
     `lr` `(` $lr `)` `delta` `(` $delta `)` `lambda` `(` $lambda `)`
+    (`lambda2` `(` $lambda2^ `)`)?
     `betas` `(` $beta1 `,` $beta2 `)` `eps` `(` $eps `)` `step` `(` $step `)`
     attr-dict `:` type($theta)
   }];
@@ -176,10 +179,12 @@ def Breg_ProxSgdUpdateOp : Breg_Op<"proxsgd_update", [
     ```
   }];
   let arguments = (ins Breg_RegularizerAttr:$reg, Breg_F32Tensor:$theta,
-                       Breg_F32Tensor:$grad, F32:$lr, F32:$lambda);
+                       Breg_F32Tensor:$grad, F32:$lr, F32:$lambda,
+                       Optional<F32>:$lambda2);
   let results = (outs Breg_F32Tensor:$new_theta);
   let assemblyFormat = [{
     $reg $theta `,` $grad `lr` `(` $lr `)` `lambda` `(` $lambda `)`
+    (`lambda2` `(` $lambda2^ `)`)?
     attr-dict `:` type($theta)
   }];
   let hasVerifier = 1;
