@@ -212,25 +212,27 @@ void BM_ProxSgdUpdate(benchmark::State &state) {
              [&] { update(o.theta, o.g, o.lr, o.lambda); });
 }
 
-// The prox alone, in place: reads x, writes x. Rows of 1000 elements are the
-// groups of l1_l2: a norm reduction plus the scaling pass.
-template <Regularizer Reg> void BM_Prox(benchmark::State &state) {
+// The prox in place, as ProxSGD applies it (θ' = prox(θ − lr·g)): l1 against
+// the row groups of l1_l2 (rows of 1000), which add a norm reduction pass.
+template <Regularizer Reg> void BM_ProxStep(benchmark::State &state) {
   int64_t n = state.range(0);
-  Tensor x = randomTensor(n, -1.0f, 1.0f, 3);
-  Tensor x2 = Tensor::fromBuffer(x.buffer(), {n / 1000, 1000}, DType::F32);
-  Tensor s = Tensor::scalar(1.0f), l = Tensor::scalar(1e-4f);
-  auto proxFn = jit(
-      [](const Tensor &x, const Tensor &s, const Tensor &l) {
-        return prox(Reg, x, s, l);
+  Tensor theta = randomTensor(n, -1.0f, 1.0f, 3);
+  Tensor g = randomTensor(n, -1e-3f, 1e-3f, 4);
+  Tensor theta2 = Tensor::fromBuffer(theta.buffer(), {n / 1000, 1000}, DType::F32);
+  Tensor g2 = Tensor::fromBuffer(g.buffer(), {n / 1000, 1000}, DType::F32);
+  Tensor lr = Tensor::scalar(0.1f), l = Tensor::scalar(1e-6f);
+  auto step = jit(
+      [](const Tensor &t, const Tensor &g, const Tensor &lr, const Tensor &l) {
+        return proxsgdUpdate(Reg, t, g, lr, l);
       },
-      JitOptions{{0}, "bench_prox"});
-  runInPlace(state, n, 2 * sizeof(float), [&] { proxFn(x2, s, l); });
+      JitOptions{{0}, "bench_prox_step"});
+  runInPlace(state, n, 3 * sizeof(float), [&] { step(theta2, g2, lr, l); });
 }
 
 BENCHMARK(BM_AdaBregUpdate)->Arg(10000000)->UseRealTime();
 BENCHMARK(BM_ProxSgdUpdate)->Arg(10000000)->UseRealTime();
-BENCHMARK(BM_Prox<Regularizer::L1>)->Name("BM_ProxL1")->Arg(10000000)->UseRealTime();
-BENCHMARK(BM_Prox<Regularizer::L1L2>)->Name("BM_ProxL1L2Rows")->Arg(10000000)->UseRealTime();
+BENCHMARK(BM_ProxStep<Regularizer::L1>)->Name("BM_ProxStepL1")->Arg(10000000)->UseRealTime();
+BENCHMARK(BM_ProxStep<Regularizer::L1L2>)->Name("BM_ProxStepL1L2Rows")->Arg(10000000)->UseRealTime();
 
 // Wall time throughout: the MLP step runs OpenBLAS threads, which the
 // benchmark thread's CPU time would not see, and the summary uses wall time.

@@ -54,14 +54,15 @@ SparsityMeter::SparsityMeter(const optim::Optimizer *optimizer)
     for (const auto &[name, t] : params) {
       if (!isWeight(name))
         continue;
-      // Non-zeros = numel − #zeros; a group is live when its Σθ² > 0.
+      // Non-zeros = numel − #zeros; a group is live when its Σ|θ| > 0 (not
+      // Σθ², which underflows for tiny weights the element count sees).
       out.add("nnz/" + name,
               full({}, double(t.numel())) - sum(equal(t, zero)));
       std::vector<int64_t> axes = groupAxes(t);
       if (!axes.empty()) {
-        Tensor sq = sum(t * t, axes);
+        Tensor mass = sum(abs(t), axes);
         out.add("live/" + name,
-                full({}, double(sq.numel())) - sum(equal(sq, zero)));
+                full({}, double(mass.numel())) - sum(equal(mass, zero)));
       }
     }
     if (optimizer)
