@@ -37,7 +37,8 @@ for run in "${runs[@]}"; do
   echo "== $name: bregman train $flags --epochs $epochs ${extra[*]}"
   # shellcheck disable=SC2086
   "$bregman" train $flags --epochs "$epochs" --no-progress \
-    --report "$out/$name.jsonl" "${extra[@]}" | tail -n 1
+    --report "$out/$name.jsonl" "${extra[@]}" > "$out/$name.log"
+  tail -n 2 "$out/$name.log"
   reports+=("$out/$name.jsonl")
 done
 
@@ -45,13 +46,23 @@ python3 - "${reports[@]}" <<'PY' | tee "$out/table.md"
 import json, os, sys
 print("| optimizer | best val epoch | test acc | net density | node density | s/epoch |")
 print("|---|---|---|---|---|---|")
+import re
 for path in sys.argv[1:]:
     rows = [json.loads(l) for l in open(path) if l.strip()]
-    best = max(rows, key=lambda r: r["val_acc"])
-    nodes = " / ".join(f"{d:.2f}" for d in best["node_density"])
     secs = sum(r["seconds"] for r in rows[1:]) / max(len(rows) - 1, 1)
-    # Baselines that change the model at the end report it (see their logs).
-    print(f"| {os.path.basename(path)[:-6]} | {best['epoch']} | {100*best['test_acc']:.2f} % "
-          f"| {best['net_density']:.4f} | {nodes} | {secs:.2f} |")
+    # After pruning, the baseline's model is the retrained one.
+    phase = rows[-1].get("phase", "train")
+    best = max((r for r in rows if r.get("phase", "train") == phase),
+               key=lambda r: r["val_acc"])
+    acc, density = 100 * best["test_acc"], best["net_density"]
+    # Thresholding changes the best model at the end: its log says how.
+    log = open(path[:-6] + ".log").read()
+    m = re.search(r"test accuracy ([0-9.]+)%, density ([0-9.]+)\n?$", log.split("thresholding")[-1]) \
+        if "thresholding" in log else None
+    if m:
+        acc, density = float(m.group(1)), float(m.group(2))
+    nodes = " / ".join(f"{d:.2f}" for d in best["node_density"])
+    print(f"| {os.path.basename(path)[:-6]} | {best['epoch']} | {acc:.2f} % "
+          f"| {density:.4f} | {nodes} | {secs:.2f} |")
 PY
 ./scripts/plot-report.sh "$out/curves.png" "${reports[@]}"

@@ -356,6 +356,7 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
                              {"node_density", m.nodeDensity},
                              {"seconds", m.seconds},
                              {"optimizer", config.optimizer},
+                             {"phase", masks.empty() ? "train" : "retrain"},
                              {"regularizer", config.regularizer}};
       if (!sparsity.kernelDensity.empty()) {
         line["conv_density"] = sparsity.convDensity;
