@@ -193,9 +193,16 @@ struct GroupMaps {
 static Value buildGroupNormSq(OpBuilder &b, Location loc, const FusedUpdate &u,
                               const GroupMaps &maps) {
   auto normType = RankedTensorType::get(maps.groupShape, b.getF32Type());
+  // Dynamic non-group dims (a batch of rows, say) are read off an operand.
+  SmallVector<Value> dynamicSizes;
+  Value shaped = u.reads.empty() ? u.dest : u.reads.front();
+  for (int64_t d = 0; d < u.type.getRank(); ++d)
+    if (u.type.isDynamicDim(d) &&
+        maps.reductionIterators[d] == utils::IteratorType::parallel)
+      dynamicSizes.push_back(tensor::DimOp::create(b, loc, shaped, d));
   // alloc_tensor, not tensor.empty: CSE must not share it between updates.
   Value init = bufferization::AllocTensorOp::create(b, loc, normType,
-                                                    ValueRange{});
+                                                    dynamicSizes);
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
   init = linalg::FillOp::create(b, loc, zero, init).getResult(0);
   SmallVector<Value> ins(u.reads);

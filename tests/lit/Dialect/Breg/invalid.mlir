@@ -46,7 +46,7 @@ func.func @subgradient_init_scalar_f16(%t: tensor<4xf32>, %d: f32, %l: f16) {
 
 func.func @linbreg_beta_f64(%t: tensor<4xf32>, %lr: f32, %b: f64) {
   // expected-error @+1 {{'breg.linbreg_update' op operand #7 must be 32-bit float, but got 'f64'}}
-  %r:3 = "breg.linbreg_update"(%t, %t, %t, %lr, %lr, %lr, %t, %b) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1, 1>, reg = #breg.l1}> : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, f32, f32, f32, tensor<4xf32>, f64) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  %r:3 = "breg.linbreg_update"(%t, %t, %t, %lr, %lr, %lr, %t, %b) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1, 1, 0>, reg = #breg.l1}> : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, f32, f32, f32, tensor<4xf32>, f64) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
   return
 }
 
@@ -55,7 +55,7 @@ func.func @linbreg_beta_f64(%t: tensor<4xf32>, %lr: f32, %b: f64) {
 // θ, v and g share one type (AllTypesMatch).
 func.func @linbreg_v_shape(%t: tensor<4xf32>, %v: tensor<5xf32>, %g: tensor<4xf32>, %lr: f32) {
   // expected-error @+1 {{'breg.linbreg_update' op failed to verify that all of {theta, v, grad} have same type}}
-  %r:2 = "breg.linbreg_update"(%t, %v, %g, %lr, %lr, %lr) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 0>, reg = #breg.l1}> : (tensor<4xf32>, tensor<5xf32>, tensor<4xf32>, f32, f32, f32) -> (tensor<4xf32>, tensor<4xf32>)
+  %r:2 = "breg.linbreg_update"(%t, %v, %g, %lr, %lr, %lr) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 0, 0>, reg = #breg.l1}> : (tensor<4xf32>, tensor<5xf32>, tensor<4xf32>, f32, f32, f32) -> (tensor<4xf32>, tensor<4xf32>)
   return
 }
 
@@ -63,7 +63,7 @@ func.func @linbreg_v_shape(%t: tensor<4xf32>, %v: tensor<5xf32>, %g: tensor<4xf3
 
 func.func @linbreg_grad_rank(%t: tensor<4xf32>, %g: tensor<4x1xf32>, %lr: f32) {
   // expected-error @+1 {{'breg.linbreg_update' op failed to verify that all of {theta, v, grad} have same type}}
-  %r:2 = "breg.linbreg_update"(%t, %t, %g, %lr, %lr, %lr) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 0>, reg = #breg.l1}> : (tensor<4xf32>, tensor<4xf32>, tensor<4x1xf32>, f32, f32, f32) -> (tensor<4xf32>, tensor<4xf32>)
+  %r:2 = "breg.linbreg_update"(%t, %t, %g, %lr, %lr, %lr) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 0, 0>, reg = #breg.l1}> : (tensor<4xf32>, tensor<4xf32>, tensor<4x1xf32>, f32, f32, f32) -> (tensor<4xf32>, tensor<4xf32>)
   return
 }
 
@@ -73,7 +73,7 @@ func.func @linbreg_grad_rank(%t: tensor<4xf32>, %g: tensor<4x1xf32>, %lr: f32) {
 func.func @linbreg_result_type(%t: tensor<4xf32>, %lr: f32) {
   // expected-error @+2 {{'breg.linbreg_update' op inferred type(s) 'tensor<4xf32>', 'tensor<4xf32>' are incompatible with return type(s) of operation 'tensor<4xf32>', 'tensor<8xf32>'}}
   // expected-error @+1 {{'breg.linbreg_update' op failed to infer returned types}}
-  %r:2 = "breg.linbreg_update"(%t, %t, %t, %lr, %lr, %lr) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 0>, reg = #breg.l1}> : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, f32, f32, f32) -> (tensor<4xf32>, tensor<8xf32>)
+  %r:2 = "breg.linbreg_update"(%t, %t, %t, %lr, %lr, %lr) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 0, 0>, reg = #breg.l1}> : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, f32, f32, f32) -> (tensor<4xf32>, tensor<8xf32>)
   return
 }
 
@@ -99,7 +99,7 @@ func.func @subgradient_init_result_type(%t: tensor<4xf32>, %s: f32) {
 // Momentum buffer and β come together or not at all.
 func.func @momentum_without_beta(%t: tensor<4xf32>, %m: tensor<4xf32>, %lr: f32) {
   // expected-error @+1 {{'breg.linbreg_update' op momentum buffer and beta must be given together, but beta is missing}}
-  %r:3 = "breg.linbreg_update"(%t, %t, %t, %lr, %lr, %lr, %m) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1, 0>, reg = #breg.l1}> : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, f32, f32, f32, tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
+  %r:3 = "breg.linbreg_update"(%t, %t, %t, %lr, %lr, %lr, %m) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1, 0, 0>, reg = #breg.l1}> : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, f32, f32, f32, tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>)
   return
 }
 
@@ -107,7 +107,7 @@ func.func @momentum_without_beta(%t: tensor<4xf32>, %m: tensor<4xf32>, %lr: f32)
 
 func.func @beta_without_momentum(%t: tensor<4xf32>, %lr: f32, %b: f32) {
   // expected-error @+1 {{'breg.linbreg_update' op momentum buffer and beta must be given together, but the momentum buffer is missing}}
-  %r:2 = "breg.linbreg_update"(%t, %t, %t, %lr, %lr, %lr, %b) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 1>, reg = #breg.none}> : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, f32, f32, f32, f32) -> (tensor<4xf32>, tensor<4xf32>)
+  %r:2 = "breg.linbreg_update"(%t, %t, %t, %lr, %lr, %lr, %b) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 1, 0>, reg = #breg.none}> : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, f32, f32, f32, f32) -> (tensor<4xf32>, tensor<4xf32>)
   return
 }
 
@@ -419,5 +419,94 @@ func.func @adam_result_type(%t: tensor<4xf32>, %lr: f32) {
   // expected-error @+2 {{'breg.adam_update' op inferred type(s) 'tensor<4xf32>', 'tensor<4xf32>', 'tensor<4xf32>' are incompatible with return type(s) of operation 'tensor<4xf32>', 'tensor<4xf32>', 'tensor<8xf32>'}}
   // expected-error @+1 {{'breg.adam_update' op failed to infer returned types}}
   %r:3 = "breg.adam_update"(%t, %t, %t, %t, %lr, %lr, %lr, %lr, %lr) : (tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, f32, f32, f32, f32, f32) -> (tensor<4xf32>, tensor<4xf32>, tensor<8xf32>)
+  return
+}
+
+// -----
+
+// #breg.l1_l2 groups the rows of a rank-2 weight: rank 1 is rejected ...
+func.func @l1_l2_rank1(%x: tensor<4xf32>, %s: f32) {
+  // expected-error @+1 {{'breg.prox' op regularizer 'l1_l2' needs a rank-2 parameter whose rows are the groups, got 'tensor<4xf32>'}}
+  %y = breg.prox #breg.l1_l2 %x, %s, %s : tensor<4xf32>
+  return
+}
+
+// -----
+
+// ... and so is rank 3 (on an update, the rule is the same).
+func.func @l1_l2_rank3(%t: tensor<2x3x4xf32>, %lr: f32) {
+  // expected-error @+1 {{'breg.linbreg_update' op regularizer 'l1_l2' needs a rank-2 parameter whose rows are the groups, got 'tensor<2x3x4xf32>'}}
+  %t1, %v1 = breg.linbreg_update #breg.l1_l2 %t, %t, %t lr(%lr) delta(%lr) lambda(%lr) : tensor<2x3x4xf32>
+  return
+}
+
+// -----
+
+// A rank-0 parameter has no rows either.
+func.func @l1_l2_rank0(%t: tensor<f32>, %d: f32) {
+  // expected-error @+1 {{'breg.subgradient_init' op regularizer 'l1_l2' needs a rank-2 parameter whose rows are the groups, got 'tensor<f32>'}}
+  %v = breg.subgradient_init #breg.l1_l2 %t, %d, %d : tensor<f32>
+  return
+}
+
+// -----
+
+// #breg.l1_l2_conv groups the kernels (last two dims) of a rank-4 weight.
+func.func @l1_l2_conv_rank2(%t: tensor<3x3xf32>, %lr: f32) {
+  // expected-error @+1 {{'breg.proxsgd_update' op regularizer 'l1_l2_conv' needs a rank-4 parameter whose kernels (last two dimensions) are the groups, got 'tensor<3x3xf32>'}}
+  %t1 = breg.proxsgd_update #breg.l1_l2_conv %t, %t lr(%lr) lambda(%lr) : tensor<3x3xf32>
+  return
+}
+
+// -----
+
+func.func @l1_l2_conv_rank3(%x: tensor<8x3x3xf32>, %s: f32) {
+  // expected-error @+1 {{'breg.prox' op regularizer 'l1_l2_conv' needs a rank-4 parameter whose kernels (last two dimensions) are the groups, got 'tensor<8x3x3xf32>'}}
+  %y = breg.prox #breg.l1_l2_conv %x, %s, %s : tensor<8x3x3xf32>
+  return
+}
+
+// -----
+
+// The group size n (√n is a compile-time constant) must be static: the row
+// length for l1_l2 ...
+func.func @l1_l2_dynamic_row(%x: tensor<4x?xf32>, %s: f32) {
+  // expected-error @+1 {{'breg.prox' op regularizer 'l1_l2' needs static group dimensions, got 'tensor<4x?xf32>'}}
+  %y = breg.prox #breg.l1_l2 %x, %s, %s : tensor<4x?xf32>
+  return
+}
+
+// -----
+
+func.func @l1_l2_dynamic_row_subgradient(%t: tensor<?x?xf32>, %d: f32) {
+  // expected-error @+1 {{'breg.subgradient_init' op regularizer 'l1_l2' needs static group dimensions, got 'tensor<?x?xf32>'}}
+  %v = breg.subgradient_init #breg.l1_l2 %t, %d, %d : tensor<?x?xf32>
+  return
+}
+
+// -----
+
+// ... and both kernel dimensions for l1_l2_conv.
+func.func @l1_l2_conv_dynamic_kh(%x: tensor<2x3x?x3xf32>, %s: f32) {
+  // expected-error @+1 {{'breg.prox' op regularizer 'l1_l2_conv' needs static group dimensions, got 'tensor<2x3x?x3xf32>'}}
+  %y = breg.prox #breg.l1_l2_conv %x, %s, %s : tensor<2x3x?x3xf32>
+  return
+}
+
+// -----
+
+func.func @l1_l2_conv_dynamic_kw(%t: tensor<2x2x3x?xf32>, %x: f32) {
+  // expected-error @+1 {{'breg.adabreg_update' op regularizer 'l1_l2_conv' needs static group dimensions, got 'tensor<2x2x3x?xf32>'}}
+  %r:4 = breg.adabreg_update #breg.l1_l2_conv %t, %t, %t, %t, %t
+      lr(%x) delta(%x) lambda(%x) betas(%x, %x) eps(%x) step(%x) : tensor<2x2x3x?xf32>
+  return
+}
+
+// -----
+
+// The generic form goes through the same verifier.
+func.func @l1_l2_generic_rank1(%x: tensor<4xf32>, %s: f32) {
+  // expected-error @+1 {{'breg.prox' op regularizer 'l1_l2' needs a rank-2 parameter whose rows are the groups, got 'tensor<4xf32>'}}
+  %y = "breg.prox"(%x, %s, %s) <{reg = #breg.l1_l2}> : (tensor<4xf32>, f32, f32) -> tensor<4xf32>
   return
 }

@@ -74,7 +74,7 @@ func.func @subgradient_init(%t: tensor<10xf32>, %t0: tensor<f32>, %d: f32, %l: f
 // CHECK:         %[[T1:.*]], %[[V1:.*]] = breg.linbreg_update #breg.l1 %[[T]], %[[V]], %[[G]] lr(%[[LR]]) delta(%[[D]]) lambda(%[[L]]) : tensor<200x784xf32>
 // CHECK-NEXT:    return %[[T1]], %[[V1]] : tensor<200x784xf32>, tensor<200x784xf32>
 // GENERIC-LABEL: sym_name = "linbreg_l1"
-// GENERIC:         %{{.*}}:2 = "breg.linbreg_update"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 0>, reg = #breg.l1}> : (tensor<200x784xf32>, tensor<200x784xf32>, tensor<200x784xf32>, f32, f32, f32) -> (tensor<200x784xf32>, tensor<200x784xf32>)
+// GENERIC:         %{{.*}}:2 = "breg.linbreg_update"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 0, 0>, reg = #breg.l1}> : (tensor<200x784xf32>, tensor<200x784xf32>, tensor<200x784xf32>, f32, f32, f32) -> (tensor<200x784xf32>, tensor<200x784xf32>)
 func.func @linbreg_l1(%t: tensor<200x784xf32>, %v: tensor<200x784xf32>, %g: tensor<200x784xf32>,
                       %lr: f32, %d: f32, %l: f32) -> (tensor<200x784xf32>, tensor<200x784xf32>) {
   %t1, %v1 = breg.linbreg_update #breg.l1 %t, %v, %g lr(%lr) delta(%d) lambda(%l) : tensor<200x784xf32>
@@ -89,7 +89,7 @@ func.func @linbreg_l1(%t: tensor<200x784xf32>, %v: tensor<200x784xf32>, %g: tens
 // CHECK:         %[[T1:.*]], %[[V1:.*]], %[[M1:.*]] = breg.linbreg_update #breg.l1 %[[T]], %[[V]], %[[G]] lr(%[[LR]]) delta(%[[D]]) lambda(%[[L]]) momentum(%[[M]], %[[B]] : tensor<2x3x4xf32>) : tensor<2x3x4xf32>
 // CHECK-NEXT:    return %[[T1]], %[[V1]], %[[M1]]
 // GENERIC-LABEL: sym_name = "linbreg_l1_momentum_rank3"
-// GENERIC:         %{{.*}}:3 = "breg.linbreg_update"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1, 1>, reg = #breg.l1}> : (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, f32, f32, f32, tensor<2x3x4xf32>, f32) -> (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>)
+// GENERIC:         %{{.*}}:3 = "breg.linbreg_update"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1, 1, 0>, reg = #breg.l1}> : (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, f32, f32, f32, tensor<2x3x4xf32>, f32) -> (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>)
 func.func @linbreg_l1_momentum_rank3(%t: tensor<2x3x4xf32>, %v: tensor<2x3x4xf32>, %g: tensor<2x3x4xf32>, %m: tensor<2x3x4xf32>,
                                      %lr: f32, %d: f32, %l: f32, %b: f32)
     -> (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>) {
@@ -107,8 +107,8 @@ func.func @linbreg_l1_momentum_rank3(%t: tensor<2x3x4xf32>, %v: tensor<2x3x4xf32
 // CHECK-NEXT:    %[[T2:.*]], %[[V2:.*]], %[[M2:.*]] = breg.linbreg_update #breg.none %[[T1]], %[[V1]], %[[G]] lr(%[[LR]]) delta(%[[D]]) lambda(%[[L]]) momentum(%[[M]], %[[B]] : tensor<f32>) : tensor<f32>
 // CHECK-NEXT:    return %[[T2]], %[[V2]], %[[M2]]
 // GENERIC-LABEL: sym_name = "linbreg_none_rank0"
-// GENERIC:         %[[R:.*]]:2 = "breg.linbreg_update"({{.*}}) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 0>, reg = #breg.none}> : (tensor<f32>, tensor<f32>, tensor<f32>, f32, f32, f32) -> (tensor<f32>, tensor<f32>)
-// GENERIC:         "breg.linbreg_update"(%[[R]]#0, %[[R]]#1, {{.*}}) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1, 1>, reg = #breg.none}>
+// GENERIC:         %[[R:.*]]:2 = "breg.linbreg_update"({{.*}}) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 0, 0>, reg = #breg.none}> : (tensor<f32>, tensor<f32>, tensor<f32>, f32, f32, f32) -> (tensor<f32>, tensor<f32>)
+// GENERIC:         "breg.linbreg_update"(%[[R]]#0, %[[R]]#1, {{.*}}) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1, 1, 0>, reg = #breg.none}>
 func.func @linbreg_none_rank0(%t: tensor<f32>, %v: tensor<f32>, %g: tensor<f32>, %m: tensor<f32>,
                               %lr: f32, %d: f32, %l: f32, %b: f32) -> (tensor<f32>, tensor<f32>, tensor<f32>) {
   %t1, %v1 = breg.linbreg_update #breg.none %t, %v, %g lr(%lr) delta(%d) lambda(%l) : tensor<f32>
@@ -130,7 +130,7 @@ func.func @linbreg_none_rank0(%t: tensor<f32>, %v: tensor<f32>, %g: tensor<f32>,
 // GENERIC-LABEL: sym_name = "l1_pos_ops"
 // GENERIC:         "breg.prox"(%{{.*}}, %{{.*}}, %{{.*}}) <{reg = #breg.l1_pos}> : (tensor<10xf32>, f32, f32) -> tensor<10xf32>
 // GENERIC:         "breg.subgradient_init"(%{{.*}}, %{{.*}}, %{{.*}}) <{reg = #breg.l1_pos}> : (tensor<10xf32>, f32, f32) -> tensor<10xf32>
-// GENERIC:         "breg.linbreg_update"({{.*}}) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 0>, reg = #breg.l1_pos}> : (tensor<10xf32>, tensor<10xf32>, tensor<10xf32>, f32, f32, f32) -> (tensor<10xf32>, tensor<10xf32>)
+// GENERIC:         "breg.linbreg_update"({{.*}}) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 0, 0>, reg = #breg.l1_pos}> : (tensor<10xf32>, tensor<10xf32>, tensor<10xf32>, f32, f32, f32) -> (tensor<10xf32>, tensor<10xf32>)
 func.func @l1_pos_ops(%t: tensor<10xf32>, %v: tensor<10xf32>, %g: tensor<10xf32>,
                       %lr: f32, %d: f32, %l: f32) -> (tensor<10xf32>, tensor<10xf32>) {
   %y = breg.prox #breg.l1_pos %t, %d, %l : tensor<10xf32>
@@ -238,4 +238,86 @@ func.func @adam(%t: tensor<4x8xf32>, %g: tensor<4x8xf32>, %m1: tensor<4x8xf32>, 
   %t1, %a1, %a2 = breg.adam_update %t, %g, %m1, %m2 lr(%lr)
       betas(%b1, %b2) eps(%eps) step(%step) : tensor<4x8xf32>
   return %t1, %a1, %a2 : tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>
+}
+
+// -----
+
+// The group regularisers parse and print on their own as well.
+// CHECK-LABEL: func.func @group_attributes()
+// CHECK-SAME:    attributes {reg_l1_l2 = #breg.l1_l2, reg_l1_l2_conv = #breg.l1_l2_conv}
+// GENERIC-LABEL: sym_name = "group_attributes"
+// GENERIC:         }) {reg_l1_l2 = #breg.l1_l2, reg_l1_l2_conv = #breg.l1_l2_conv} : () -> ()
+func.func @group_attributes() attributes {reg_l1_l2_conv = #breg.l1_l2_conv, reg_l1_l2 = #breg.l1_l2} {
+  return
+}
+
+// -----
+
+// #breg.l1_l2 (row groups) on every op that takes a regulariser; only the
+// column dimension (the group) has to be static.
+// CHECK-LABEL: func.func @l1_l2_ops(
+// CHECK-SAME:    %[[T:[^:]*]]: tensor<200x784xf32>, %[[V:[^:]*]]: tensor<200x784xf32>, %[[G:[^:]*]]: tensor<200x784xf32>, %[[M:[^:]*]]: tensor<200x784xf32>,
+// CHECK-SAME:    %[[D:[^:]*]]: tensor<?x784xf32>, %[[X:[^:]*]]: f32)
+// CHECK:         %[[Y:.*]] = breg.prox #breg.l1_l2 %[[T]], %[[X]], %[[X]] : tensor<200x784xf32>
+// CHECK-NEXT:    %[[YD:.*]] = breg.prox #breg.l1_l2 %[[D]], %[[X]], %[[X]] : tensor<?x784xf32>
+// CHECK-NEXT:    %[[S:.*]] = breg.subgradient_init #breg.l1_l2 %[[Y]], %[[X]], %[[X]] : tensor<200x784xf32>
+// CHECK-NEXT:    %[[T1:[^,]*]], %[[V1:[^,]*]] = breg.linbreg_update #breg.l1_l2 %[[T]], %[[S]], %[[G]] lr(%[[X]]) delta(%[[X]]) lambda(%[[X]]) : tensor<200x784xf32>
+// CHECK-NEXT:    %[[T2:[^,]*]], %[[V2:[^,]*]], %[[M2:[^,]*]] = breg.linbreg_update #breg.l1_l2 %[[T1]], %[[V1]], %[[G]] lr(%[[X]]) delta(%[[X]]) lambda(%[[X]]) momentum(%[[M]], %[[X]] : tensor<200x784xf32>) : tensor<200x784xf32>
+// CHECK-NEXT:    %[[T3:[^,]*]], %[[V3:[^,]*]], %[[A1:[^,]*]], %[[A2:[^,]*]] = breg.adabreg_update #breg.l1_l2 %[[T2]], %[[V2]], %[[G]], %[[M2]], %[[M]] lr(%[[X]]) delta(%[[X]]) lambda(%[[X]]) betas(%[[X]], %[[X]]) eps(%[[X]]) step(%[[X]]) : tensor<200x784xf32>
+// CHECK-NEXT:    %[[T4:.*]] = breg.proxsgd_update #breg.l1_l2 %[[T3]], %[[G]] lr(%[[X]]) lambda(%[[X]]) : tensor<200x784xf32>
+// CHECK-NEXT:    return %[[T4]], %[[YD]] : tensor<200x784xf32>, tensor<?x784xf32>
+// GENERIC-LABEL: sym_name = "l1_l2_ops"
+// GENERIC:         "breg.prox"(%{{.*}}, %{{.*}}, %{{.*}}) <{reg = #breg.l1_l2}> : (tensor<200x784xf32>, f32, f32) -> tensor<200x784xf32>
+// GENERIC:         "breg.prox"(%{{.*}}, %{{.*}}, %{{.*}}) <{reg = #breg.l1_l2}> : (tensor<?x784xf32>, f32, f32) -> tensor<?x784xf32>
+// GENERIC:         "breg.subgradient_init"(%{{.*}}, %{{.*}}, %{{.*}}) <{reg = #breg.l1_l2}> : (tensor<200x784xf32>, f32, f32) -> tensor<200x784xf32>
+// GENERIC:         "breg.linbreg_update"({{.*}}) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 0, 0, 0>, reg = #breg.l1_l2}>
+// GENERIC:         "breg.linbreg_update"({{.*}}) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1, 1, 0>, reg = #breg.l1_l2}>
+// GENERIC:         "breg.adabreg_update"({{.*}}) <{reg = #breg.l1_l2}>
+// GENERIC:         "breg.proxsgd_update"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{reg = #breg.l1_l2}> : (tensor<200x784xf32>, tensor<200x784xf32>, f32, f32) -> tensor<200x784xf32>
+func.func @l1_l2_ops(%t: tensor<200x784xf32>, %v: tensor<200x784xf32>, %g: tensor<200x784xf32>, %m: tensor<200x784xf32>,
+                     %d: tensor<?x784xf32>, %x: f32) -> (tensor<200x784xf32>, tensor<?x784xf32>) {
+  %y = breg.prox #breg.l1_l2 %t, %x, %x : tensor<200x784xf32>
+  %yd = breg.prox #breg.l1_l2 %d, %x, %x : tensor<?x784xf32>
+  %s = breg.subgradient_init #breg.l1_l2 %y, %x, %x : tensor<200x784xf32>
+  %t1, %v1 = breg.linbreg_update #breg.l1_l2 %t, %s, %g lr(%x) delta(%x) lambda(%x) : tensor<200x784xf32>
+  %t2, %v2, %m2 = breg.linbreg_update #breg.l1_l2 %t1, %v1, %g lr(%x) delta(%x) lambda(%x)
+      momentum(%m, %x : tensor<200x784xf32>) : tensor<200x784xf32>
+  %r:4 = breg.adabreg_update #breg.l1_l2 %t2, %v2, %g, %m2, %m
+      lr(%x) delta(%x) lambda(%x) betas(%x, %x) eps(%x) step(%x) : tensor<200x784xf32>
+  %t4 = breg.proxsgd_update #breg.l1_l2 %r#0, %g lr(%x) lambda(%x) : tensor<200x784xf32>
+  return %t4, %yd : tensor<200x784xf32>, tensor<?x784xf32>
+}
+
+// -----
+
+// #breg.l1_l2_conv (kernel groups of a conv weight (out, in, kh, kw)) on every
+// op that takes a regulariser; the leading dimensions may be dynamic.
+// CHECK-LABEL: func.func @l1_l2_conv_ops(
+// CHECK-SAME:    %[[T:[^:]*]]: tensor<16x8x3x3xf32>, %[[G:[^:]*]]: tensor<16x8x3x3xf32>, %[[M:[^:]*]]: tensor<16x8x3x3xf32>,
+// CHECK-SAME:    %[[D:[^:]*]]: tensor<?x?x5x3xf32>, %[[X:[^:]*]]: f32)
+// CHECK:         %[[Y:.*]] = breg.prox #breg.l1_l2_conv %[[T]], %[[X]], %[[X]] {tag = "extra"} : tensor<16x8x3x3xf32>
+// CHECK-NEXT:    %[[YD:.*]] = breg.prox #breg.l1_l2_conv %[[D]], %[[X]], %[[X]] : tensor<?x?x5x3xf32>
+// CHECK-NEXT:    %[[S:.*]] = breg.subgradient_init #breg.l1_l2_conv %[[Y]], %[[X]], %[[X]] : tensor<16x8x3x3xf32>
+// CHECK-NEXT:    %[[T1:[^,]*]], %[[V1:[^,]*]], %[[M1:[^,]*]] = breg.linbreg_update #breg.l1_l2_conv %[[T]], %[[S]], %[[G]] lr(%[[X]]) delta(%[[X]]) lambda(%[[X]]) momentum(%[[M]], %[[X]] : tensor<16x8x3x3xf32>) : tensor<16x8x3x3xf32>
+// CHECK-NEXT:    %[[T3:[^,]*]], %[[V3:[^,]*]], %[[A1:[^,]*]], %[[A2:[^,]*]] = breg.adabreg_update #breg.l1_l2_conv %[[T1]], %[[V1]], %[[G]], %[[M1]], %[[M]] lr(%[[X]]) delta(%[[X]]) lambda(%[[X]]) betas(%[[X]], %[[X]]) eps(%[[X]]) step(%[[X]]) : tensor<16x8x3x3xf32>
+// CHECK-NEXT:    %[[T4:.*]] = breg.proxsgd_update #breg.l1_l2_conv %[[T3]], %[[G]] lr(%[[X]]) lambda(%[[X]]) : tensor<16x8x3x3xf32>
+// CHECK-NEXT:    return %[[T4]], %[[YD]] : tensor<16x8x3x3xf32>, tensor<?x?x5x3xf32>
+// GENERIC-LABEL: sym_name = "l1_l2_conv_ops"
+// GENERIC:         "breg.prox"(%{{.*}}, %{{.*}}, %{{.*}}) <{reg = #breg.l1_l2_conv}> {tag = "extra"} : (tensor<16x8x3x3xf32>, f32, f32) -> tensor<16x8x3x3xf32>
+// GENERIC:         "breg.prox"(%{{.*}}, %{{.*}}, %{{.*}}) <{reg = #breg.l1_l2_conv}> : (tensor<?x?x5x3xf32>, f32, f32) -> tensor<?x?x5x3xf32>
+// GENERIC:         "breg.subgradient_init"(%{{.*}}, %{{.*}}, %{{.*}}) <{reg = #breg.l1_l2_conv}> : (tensor<16x8x3x3xf32>, f32, f32) -> tensor<16x8x3x3xf32>
+// GENERIC:         "breg.linbreg_update"({{.*}}) <{operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1, 1, 0>, reg = #breg.l1_l2_conv}>
+// GENERIC:         "breg.adabreg_update"({{.*}}) <{reg = #breg.l1_l2_conv}>
+// GENERIC:         "breg.proxsgd_update"(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) <{reg = #breg.l1_l2_conv}> : (tensor<16x8x3x3xf32>, tensor<16x8x3x3xf32>, f32, f32) -> tensor<16x8x3x3xf32>
+func.func @l1_l2_conv_ops(%t: tensor<16x8x3x3xf32>, %g: tensor<16x8x3x3xf32>, %m: tensor<16x8x3x3xf32>,
+                          %d: tensor<?x?x5x3xf32>, %x: f32) -> (tensor<16x8x3x3xf32>, tensor<?x?x5x3xf32>) {
+  %y = breg.prox #breg.l1_l2_conv %t, %x, %x {tag = "extra"} : tensor<16x8x3x3xf32>
+  %yd = breg.prox #breg.l1_l2_conv %d, %x, %x : tensor<?x?x5x3xf32>
+  %s = breg.subgradient_init #breg.l1_l2_conv %y, %x, %x : tensor<16x8x3x3xf32>
+  %t1, %v1, %m1 = breg.linbreg_update #breg.l1_l2_conv %t, %s, %g lr(%x) delta(%x) lambda(%x)
+      momentum(%m, %x : tensor<16x8x3x3xf32>) : tensor<16x8x3x3xf32>
+  %r:4 = breg.adabreg_update #breg.l1_l2_conv %t1, %v1, %g, %m1, %m
+      lr(%x) delta(%x) lambda(%x) betas(%x, %x) eps(%x) step(%x) : tensor<16x8x3x3xf32>
+  %t4 = breg.proxsgd_update #breg.l1_l2_conv %r#0, %g lr(%x) lambda(%x) : tensor<16x8x3x3xf32>
+  return %t4, %yd : tensor<16x8x3x3xf32>, tensor<?x?x5x3xf32>
 }

@@ -1,0 +1,468 @@
+// Group regularisers #breg.l1_l2 (rows of a rank-2 weight, n = row length)
+// and #breg.l1_l2_conv (kernels = last two dims of a rank-4 weight, n = kh·kw).
+// ALGORITHMS.md §3: prox_{tJ}(x)_g = x_g·max(0, 1 − t√n/‖x_g‖₂), a zero group
+// stays 0; subgradient p_g = λ√n·θ_g/‖θ_g‖ (0 for a zero group).
+// Every op with a prox lowers to two passes over memory:
+//   1. a reduction generic ‖x_g‖² per group of the pre-prox value x, recomputed
+//      from the inputs (iterators: parallel over the group index, reduction
+//      over the group dims; output map = the non-group dims), into an
+//      alloc_tensor filled with 0;
+//   2. the elementwise update generic that reads the norms through the same
+//      per-group map and applies the group prox with t·√n hoisted.
+// RUN: bregman-opt %s -split-input-file -convert-breg-to-linalg | FileCheck %s
+
+// LinBreg (β = 0), rows of 6: x = δ·(v − lr·g), t = δλ, √6 = 2.44948983.
+// CHECK-DAG:   #[[$ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG:   #[[$SCALAR:.*]] = affine_map<(d0, d1) -> ()>
+// CHECK-DAG:   #[[$ROW:.*]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-LABEL: func.func @linbreg_l1_l2(
+// CHECK-SAME:    %[[T:[^:]*]]: tensor<4x6xf32>, %[[V:[^:]*]]: tensor<4x6xf32>, %[[G:[^:]*]]: tensor<4x6xf32>,
+// CHECK-SAME:    %[[LR:[^:]*]]: f32, %[[D:[^:]*]]: f32, %[[L:[^:]*]]: f32)
+// CHECK-DAG:     %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK-DAG:     %[[SQRTN:.*]] = arith.constant 2.44948983 : f32
+// CHECK-DAG:     %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK:         %[[THR:.*]] = arith.mulf %[[D]], %[[L]] : f32
+// CHECK-NEXT:    %[[ALLOC:.*]] = bufferization.alloc_tensor() : tensor<4xf32>
+// CHECK-NEXT:    %[[INIT:.*]] = linalg.fill ins(%[[ZERO]] : f32) outs(%[[ALLOC]] : tensor<4xf32>) -> tensor<4xf32>
+// CHECK-NEXT:    %[[NSQ:.*]] = linalg.generic
+// CHECK-SAME:      indexing_maps = [#[[$ID]], #[[$SCALAR]], #[[$SCALAR]], #[[$SCALAR]], #[[$ID]], #[[$ROW]]]
+// CHECK-SAME:      iterator_types = ["parallel", "reduction"]
+// CHECK-SAME:      ins(%[[G]], %[[LR]], %[[D]], %[[THR]], %[[V]] : tensor<4x6xf32>, f32, f32, f32, tensor<4x6xf32>)
+// CHECK-SAME:      outs(%[[INIT]] : tensor<4xf32>)
+// CHECK-NEXT:    ^bb0(%[[GR:[^:]*]]: f32, %[[LRR:[^:]*]]: f32, %[[DR:[^:]*]]: f32, %{{[^:]*}}: f32, %[[VR:[^:]*]]: f32, %[[ACC:[^:]*]]: f32):
+// CHECK-NEXT:      %[[STEPR:.*]] = arith.mulf %[[LRR]], %[[GR]] : f32
+// CHECK-NEXT:      %[[NVR:.*]] = arith.subf %[[VR]], %[[STEPR]] : f32
+// CHECK-NEXT:      %[[XR:.*]] = arith.mulf %[[DR]], %[[NVR]] : f32
+// CHECK-NEXT:      %[[SQ:.*]] = arith.mulf %[[XR]], %[[XR]] : f32
+// CHECK-NEXT:      %[[SUM:.*]] = arith.addf %[[ACC]], %[[SQ]] : f32
+// CHECK-NEXT:      linalg.yield %[[SUM]] : f32
+// CHECK-NEXT:    } -> tensor<4xf32>
+// t·√n is computed once, outside both loops.
+// CHECK-NEXT:    %[[TSQRTN:.*]] = arith.mulf %[[THR]], %[[SQRTN]] : f32
+// CHECK-NEXT:    %[[R:.*]]:2 = linalg.generic
+// CHECK-SAME:      indexing_maps = [#[[$ID]], #[[$SCALAR]], #[[$SCALAR]], #[[$SCALAR]], #[[$ROW]], #[[$ID]], #[[$ID]]]
+// CHECK-SAME:      iterator_types = ["parallel", "parallel"]
+// CHECK-SAME:      ins(%[[G]], %[[LR]], %[[D]], %[[TSQRTN]], %[[NSQ]] : tensor<4x6xf32>, f32, f32, f32, tensor<4xf32>)
+// CHECK-SAME:      outs(%[[T]], %[[V]] : tensor<4x6xf32>, tensor<4x6xf32>)
+// CHECK-NEXT:    ^bb0(%[[GE:[^:]*]]: f32, %[[LRE:[^:]*]]: f32, %[[DE:[^:]*]]: f32, %[[TE:[^:]*]]: f32, %[[NSQE:[^:]*]]: f32, %{{[^:]*}}: f32, %[[VE:[^:]*]]: f32):
+// CHECK-NEXT:      %[[STEP:.*]] = arith.mulf %[[LRE]], %[[GE]] : f32
+// CHECK-NEXT:      %[[NV:.*]] = arith.subf %[[VE]], %[[STEP]] : f32
+// CHECK-NEXT:      %[[X:.*]] = arith.mulf %[[DE]], %[[NV]] : f32
+// CHECK-NEXT:      %[[NORM:.*]] = math.sqrt %[[NSQE]] : f32
+// CHECK-NEXT:      %[[RATIO:.*]] = arith.divf %[[TE]], %[[NORM]] : f32
+// CHECK-NEXT:      %[[SH:.*]] = arith.subf %[[ONE]], %[[RATIO]] : f32
+// CHECK-NEXT:      %[[FAC:.*]] = arith.maximumf %[[SH]], %[[ZERO]] : f32
+// CHECK-NEXT:      %[[NZ:.*]] = arith.cmpf ogt, %[[NSQE]], %[[ZERO]] : f32
+// CHECK-NEXT:      %[[SEL:.*]] = arith.select %[[NZ]], %[[FAC]], %[[ZERO]] : f32
+// CHECK-NEXT:      %[[NT:.*]] = arith.mulf %[[X]], %[[SEL]] : f32
+// CHECK-NEXT:      linalg.yield %[[NT]], %[[NV]] : f32, f32
+// CHECK-NEXT:    } -> (tensor<4x6xf32>, tensor<4x6xf32>)
+// CHECK-NEXT:    return %[[R]]#0, %[[R]]#1 : tensor<4x6xf32>, tensor<4x6xf32>
+func.func @linbreg_l1_l2(%t: tensor<4x6xf32>, %v: tensor<4x6xf32>, %g: tensor<4x6xf32>,
+                         %lr: f32, %d: f32, %l: f32) -> (tensor<4x6xf32>, tensor<4x6xf32>) {
+  %t1, %v1 = breg.linbreg_update #breg.l1_l2 %t, %v, %g lr(%lr) delta(%d) lambda(%l) : tensor<4x6xf32>
+  return %t1, %v1 : tensor<4x6xf32>, tensor<4x6xf32>
+}
+
+// -----
+
+// LinBreg with momentum: the reduction recomputes m' = β·m + (1−β)·lr·g and
+// v' = v − m' from v and m (inputs, read only); the update writes θ, v, m.
+// CHECK-DAG:   #[[$ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG:   #[[$SCALAR:.*]] = affine_map<(d0, d1) -> ()>
+// CHECK-DAG:   #[[$ROW:.*]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-LABEL: func.func @linbreg_l1_l2_momentum(
+// CHECK-SAME:    %[[T:[^:]*]]: tensor<4x6xf32>, %[[V:[^:]*]]: tensor<4x6xf32>, %[[G:[^:]*]]: tensor<4x6xf32>, %[[M:[^:]*]]: tensor<4x6xf32>,
+// CHECK-SAME:    %[[LR:[^:]*]]: f32, %[[D:[^:]*]]: f32, %[[L:[^:]*]]: f32, %[[B:[^:]*]]: f32)
+// CHECK-DAG:     %[[SQRTN:.*]] = arith.constant 2.44948983 : f32
+// CHECK-DAG:     %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-DAG:     %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK:         %[[THR:.*]] = arith.mulf %[[D]], %[[L]] : f32
+// CHECK-NEXT:    %[[OMB:.*]] = arith.subf %[[ONE]], %[[B]] : f32
+// CHECK-NEXT:    %[[ALLOC:.*]] = bufferization.alloc_tensor() : tensor<4xf32>
+// CHECK-NEXT:    %[[INIT:.*]] = linalg.fill ins(%[[ZERO]] : f32) outs(%[[ALLOC]] : tensor<4xf32>) -> tensor<4xf32>
+// CHECK-NEXT:    %[[NSQ:.*]] = linalg.generic
+// CHECK-SAME:      indexing_maps = [#[[$ID]], #[[$SCALAR]], #[[$SCALAR]], #[[$SCALAR]], #[[$SCALAR]], #[[$SCALAR]], #[[$ID]], #[[$ID]], #[[$ROW]]]
+// CHECK-SAME:      iterator_types = ["parallel", "reduction"]
+// CHECK-SAME:      ins(%[[G]], %[[LR]], %[[D]], %[[THR]], %[[B]], %[[OMB]], %[[V]], %[[M]] : tensor<4x6xf32>, f32, f32, f32, f32, f32, tensor<4x6xf32>, tensor<4x6xf32>)
+// CHECK-SAME:      outs(%[[INIT]] : tensor<4xf32>)
+// CHECK-NEXT:    ^bb0(%[[GR:[^:]*]]: f32, %[[LRR:[^:]*]]: f32, %[[DR:[^:]*]]: f32, %{{[^:]*}}: f32, %[[BR:[^:]*]]: f32, %[[OMBR:[^:]*]]: f32, %[[VR:[^:]*]]: f32, %[[MR:[^:]*]]: f32, %[[ACC:[^:]*]]: f32):
+// CHECK-NEXT:      %[[STEPR:.*]] = arith.mulf %[[LRR]], %[[GR]] : f32
+// CHECK-NEXT:      %[[BMR:.*]] = arith.mulf %[[BR]], %[[MR]] : f32
+// CHECK-NEXT:      %[[OMBSR:.*]] = arith.mulf %[[OMBR]], %[[STEPR]] : f32
+// CHECK-NEXT:      %[[NMR:.*]] = arith.addf %[[BMR]], %[[OMBSR]] : f32
+// CHECK-NEXT:      %[[NVR:.*]] = arith.subf %[[VR]], %[[NMR]] : f32
+// CHECK-NEXT:      %[[XR:.*]] = arith.mulf %[[DR]], %[[NVR]] : f32
+// CHECK-NEXT:      %[[SQ:.*]] = arith.mulf %[[XR]], %[[XR]] : f32
+// CHECK-NEXT:      %[[SUM:.*]] = arith.addf %[[ACC]], %[[SQ]] : f32
+// CHECK-NEXT:      linalg.yield %[[SUM]] : f32
+// CHECK-NEXT:    } -> tensor<4xf32>
+// CHECK-NEXT:    %[[TSQRTN:.*]] = arith.mulf %[[THR]], %[[SQRTN]] : f32
+// CHECK-NEXT:    %[[R:.*]]:3 = linalg.generic
+// CHECK-SAME:      indexing_maps = [#[[$ID]], #[[$SCALAR]], #[[$SCALAR]], #[[$SCALAR]], #[[$SCALAR]], #[[$SCALAR]], #[[$ROW]], #[[$ID]], #[[$ID]], #[[$ID]]]
+// CHECK-SAME:      iterator_types = ["parallel", "parallel"]
+// CHECK-SAME:      ins(%[[G]], %[[LR]], %[[D]], %[[TSQRTN]], %[[B]], %[[OMB]], %[[NSQ]] : tensor<4x6xf32>, f32, f32, f32, f32, f32, tensor<4xf32>)
+// CHECK-SAME:      outs(%[[T]], %[[V]], %[[M]] : tensor<4x6xf32>, tensor<4x6xf32>, tensor<4x6xf32>)
+// CHECK-NEXT:    ^bb0(%[[GE:[^:]*]]: f32, %[[LRE:[^:]*]]: f32, %[[DE:[^:]*]]: f32, %[[TE:[^:]*]]: f32, %[[BE:[^:]*]]: f32, %[[OMBE:[^:]*]]: f32, %[[NSQE:[^:]*]]: f32, %{{[^:]*}}: f32, %[[VE:[^:]*]]: f32, %[[ME:[^:]*]]: f32):
+// CHECK-NEXT:      %[[STEP:.*]] = arith.mulf %[[LRE]], %[[GE]] : f32
+// CHECK-NEXT:      %[[BM:.*]] = arith.mulf %[[BE]], %[[ME]] : f32
+// CHECK-NEXT:      %[[OMBS:.*]] = arith.mulf %[[OMBE]], %[[STEP]] : f32
+// CHECK-NEXT:      %[[NM:.*]] = arith.addf %[[BM]], %[[OMBS]] : f32
+// CHECK-NEXT:      %[[NV:.*]] = arith.subf %[[VE]], %[[NM]] : f32
+// CHECK-NEXT:      %[[X:.*]] = arith.mulf %[[DE]], %[[NV]] : f32
+// CHECK-NEXT:      %[[NORM:.*]] = math.sqrt %[[NSQE]] : f32
+// CHECK-NEXT:      %[[RATIO:.*]] = arith.divf %[[TE]], %[[NORM]] : f32
+// CHECK-NEXT:      %[[SH:.*]] = arith.subf %[[ONE]], %[[RATIO]] : f32
+// CHECK-NEXT:      %[[FAC:.*]] = arith.maximumf %[[SH]], %[[ZERO]] : f32
+// CHECK-NEXT:      %[[NZ:.*]] = arith.cmpf ogt, %[[NSQE]], %[[ZERO]] : f32
+// CHECK-NEXT:      %[[SEL:.*]] = arith.select %[[NZ]], %[[FAC]], %[[ZERO]] : f32
+// CHECK-NEXT:      %[[NT:.*]] = arith.mulf %[[X]], %[[SEL]] : f32
+// CHECK-NEXT:      linalg.yield %[[NT]], %[[NV]], %[[NM]] : f32, f32, f32
+// CHECK-NEXT:    } -> (tensor<4x6xf32>, tensor<4x6xf32>, tensor<4x6xf32>)
+// CHECK-NEXT:    return %[[R]]#0, %[[R]]#1, %[[R]]#2 : tensor<4x6xf32>, tensor<4x6xf32>, tensor<4x6xf32>
+func.func @linbreg_l1_l2_momentum(%t: tensor<4x6xf32>, %v: tensor<4x6xf32>, %g: tensor<4x6xf32>, %m: tensor<4x6xf32>,
+                                  %lr: f32, %d: f32, %l: f32, %b: f32)
+    -> (tensor<4x6xf32>, tensor<4x6xf32>, tensor<4x6xf32>) {
+  %t1, %v1, %m1 = breg.linbreg_update #breg.l1_l2 %t, %v, %g lr(%lr) delta(%d) lambda(%l)
+      momentum(%m, %b : tensor<4x6xf32>) : tensor<4x6xf32>
+  return %t1, %v1, %m1 : tensor<4x6xf32>, tensor<4x6xf32>, tensor<4x6xf32>
+}
+
+// -----
+
+// AdaBreg, rows of 8 (√8 = 2.82842708): the reduction recomputes the Adam step
+// from g, v, m1, m2 (all read-only inputs there); t = δλ.
+// CHECK-DAG:   #[[$ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG:   #[[$SCALAR:.*]] = affine_map<(d0, d1) -> ()>
+// CHECK-DAG:   #[[$ROW:.*]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-LABEL: func.func @adabreg_l1_l2(
+// CHECK-SAME:    %[[T:[^:]*]]: tensor<3x8xf32>, %[[V:[^:]*]]: tensor<3x8xf32>, %[[G:[^:]*]]: tensor<3x8xf32>, %[[M1:[^:]*]]: tensor<3x8xf32>, %[[M2:[^:]*]]: tensor<3x8xf32>,
+// CHECK-SAME:    %[[LR:[^:]*]]: f32, %[[D:[^:]*]]: f32, %[[L:[^:]*]]: f32, %[[B1:[^:]*]]: f32, %[[B2:[^:]*]]: f32, %[[EPS:[^:]*]]: f32, %[[S:[^:]*]]: f32)
+// CHECK-DAG:     %[[SQRTN:.*]] = arith.constant 2.82842708 : f32
+// CHECK-DAG:     %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-DAG:     %[[ONED:.*]] = arith.constant 1.000000e+00 : f64
+// CHECK-DAG:     %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// Adam's scalar prelude (bias corrections in f64, see adam-update.mlir).
+// CHECK:         %[[OMB1:.*]] = arith.subf %[[ONE]], %[[B1]] : f32
+// CHECK-NEXT:    %[[OMB2:.*]] = arith.subf %[[ONE]], %[[B2]] : f32
+// CHECK-NEXT:    %[[SD:.*]] = arith.extf %[[S]] : f32 to f64
+// CHECK-NEXT:    %[[B1D:.*]] = arith.extf %[[B1]] : f32 to f64
+// CHECK-NEXT:    %[[B1T:.*]] = math.powf %[[B1D]], %[[SD]] : f64
+// CHECK-NEXT:    %[[B2D:.*]] = arith.extf %[[B2]] : f32 to f64
+// CHECK-NEXT:    %[[B2T:.*]] = math.powf %[[B2D]], %[[SD]] : f64
+// CHECK-NEXT:    %[[LRD:.*]] = arith.extf %[[LR]] : f32 to f64
+// CHECK-NEXT:    %[[C1:.*]] = arith.subf %[[ONED]], %[[B1T]] : f64
+// CHECK-NEXT:    %[[SSD:.*]] = arith.divf %[[LRD]], %[[C1]] : f64
+// CHECK-NEXT:    %[[SS:.*]] = arith.truncf %[[SSD]] : f64 to f32
+// CHECK-NEXT:    %[[C2:.*]] = arith.subf %[[ONED]], %[[B2T]] : f64
+// CHECK-NEXT:    %[[SC2D:.*]] = math.sqrt %[[C2]] : f64
+// CHECK-NEXT:    %[[SC2:.*]] = arith.truncf %[[SC2D]] : f64 to f32
+// CHECK-NEXT:    %[[THR:.*]] = arith.mulf %[[D]], %[[L]] : f32
+// CHECK-NEXT:    %[[ALLOC:.*]] = bufferization.alloc_tensor() : tensor<3xf32>
+// CHECK-NEXT:    %[[INIT:.*]] = linalg.fill ins(%[[ZERO]] : f32) outs(%[[ALLOC]] : tensor<3xf32>) -> tensor<3xf32>
+// CHECK-NEXT:    %[[NSQ:.*]] = linalg.generic
+// CHECK-SAME:      indexing_maps = [#[[$ID]], #[[$SCALAR]], #[[$SCALAR]], #[[$SCALAR]], #[[$SCALAR]], #[[$SCALAR]], #[[$SCALAR]], #[[$SCALAR]], #[[$SCALAR]], #[[$SCALAR]], #[[$ID]], #[[$ID]], #[[$ID]], #[[$ROW]]]
+// CHECK-SAME:      iterator_types = ["parallel", "reduction"]
+// CHECK-SAME:      ins(%[[G]], %[[B1]], %[[OMB1]], %[[B2]], %[[OMB2]], %[[EPS]], %[[SS]], %[[SC2]], %[[D]], %[[THR]], %[[V]], %[[M1]], %[[M2]] : tensor<3x8xf32>, f32, f32, f32, f32, f32, f32, f32, f32, f32, tensor<3x8xf32>, tensor<3x8xf32>, tensor<3x8xf32>)
+// CHECK-SAME:      outs(%[[INIT]] : tensor<3xf32>)
+// CHECK-NEXT:    ^bb0(%[[GR:[^:]*]]: f32, %[[B1R:[^:]*]]: f32, %[[OMB1R:[^:]*]]: f32, %[[B2R:[^:]*]]: f32, %[[OMB2R:[^:]*]]: f32, %[[EPSR:[^:]*]]: f32, %[[SSR:[^:]*]]: f32, %[[SC2R:[^:]*]]: f32, %[[DR:[^:]*]]: f32, %{{[^:]*}}: f32, %[[VR:[^:]*]]: f32, %[[M1R:[^:]*]]: f32, %[[M2R:[^:]*]]: f32, %[[ACC:[^:]*]]: f32):
+// CHECK-NEXT:      %[[A1:.*]] = arith.mulf %[[B1R]], %[[M1R]] : f32
+// CHECK-NEXT:      %[[A2:.*]] = arith.mulf %[[OMB1R]], %[[GR]] : f32
+// CHECK-NEXT:      %[[NM1R:.*]] = arith.addf %[[A1]], %[[A2]] : f32
+// CHECK-NEXT:      %[[G2R:.*]] = arith.mulf %[[GR]], %[[GR]] : f32
+// CHECK-NEXT:      %[[A3:.*]] = arith.mulf %[[B2R]], %[[M2R]] : f32
+// CHECK-NEXT:      %[[A4:.*]] = arith.mulf %[[OMB2R]], %[[G2R]] : f32
+// CHECK-NEXT:      %[[NM2R:.*]] = arith.addf %[[A3]], %[[A4]] : f32
+// CHECK-NEXT:      %[[SQM2R:.*]] = math.sqrt %[[NM2R]] : f32
+// CHECK-NEXT:      %[[A5:.*]] = arith.divf %[[SQM2R]], %[[SC2R]] : f32
+// CHECK-NEXT:      %[[DENR:.*]] = arith.addf %[[A5]], %[[EPSR]] : f32
+// CHECK-NEXT:      %[[A6:.*]] = arith.mulf %[[SSR]], %[[NM1R]] : f32
+// CHECK-NEXT:      %[[STEPR:.*]] = arith.divf %[[A6]], %[[DENR]] : f32
+// CHECK-NEXT:      %[[NVR:.*]] = arith.subf %[[VR]], %[[STEPR]] : f32
+// CHECK-NEXT:      %[[XR:.*]] = arith.mulf %[[DR]], %[[NVR]] : f32
+// CHECK-NEXT:      %[[SQ:.*]] = arith.mulf %[[XR]], %[[XR]] : f32
+// CHECK-NEXT:      %[[SUM:.*]] = arith.addf %[[ACC]], %[[SQ]] : f32
+// CHECK-NEXT:      linalg.yield %[[SUM]] : f32
+// CHECK-NEXT:    } -> tensor<3xf32>
+// CHECK-NEXT:    %[[TSQRTN:.*]] = arith.mulf %[[THR]], %[[SQRTN]] : f32
+// CHECK-NEXT:    %[[R:.*]]:4 = linalg.generic
+// CHECK-SAME:      indexing_maps = [#[[$ID]], #[[$SCALAR]], #[[$SCALAR]], #[[$SCALAR]], #[[$SCALAR]], #[[$SCALAR]], #[[$SCALAR]], #[[$SCALAR]], #[[$SCALAR]], #[[$SCALAR]], #[[$ROW]], #[[$ID]], #[[$ID]], #[[$ID]], #[[$ID]]]
+// CHECK-SAME:      iterator_types = ["parallel", "parallel"]
+// CHECK-SAME:      ins(%[[G]], %[[B1]], %[[OMB1]], %[[B2]], %[[OMB2]], %[[EPS]], %[[SS]], %[[SC2]], %[[D]], %[[TSQRTN]], %[[NSQ]] : tensor<3x8xf32>, f32, f32, f32, f32, f32, f32, f32, f32, f32, tensor<3xf32>)
+// CHECK-SAME:      outs(%[[T]], %[[V]], %[[M1]], %[[M2]] : tensor<3x8xf32>, tensor<3x8xf32>, tensor<3x8xf32>, tensor<3x8xf32>)
+// CHECK-NEXT:    ^bb0(%[[GE:[^:]*]]: f32, %[[B1E:[^:]*]]: f32, %[[OMB1E:[^:]*]]: f32, %[[B2E:[^:]*]]: f32, %[[OMB2E:[^:]*]]: f32, %[[EPSE:[^:]*]]: f32, %[[SSE:[^:]*]]: f32, %[[SC2E:[^:]*]]: f32, %[[DE:[^:]*]]: f32, %[[TE:[^:]*]]: f32, %[[NSQE:[^:]*]]: f32, %{{[^:]*}}: f32, %[[VE:[^:]*]]: f32, %[[M1E:[^:]*]]: f32, %[[M2E:[^:]*]]: f32):
+// CHECK-NEXT:      %[[E1:.*]] = arith.mulf %[[B1E]], %[[M1E]] : f32
+// CHECK-NEXT:      %[[E2:.*]] = arith.mulf %[[OMB1E]], %[[GE]] : f32
+// CHECK-NEXT:      %[[NM1:.*]] = arith.addf %[[E1]], %[[E2]] : f32
+// CHECK-NEXT:      %[[G2:.*]] = arith.mulf %[[GE]], %[[GE]] : f32
+// CHECK-NEXT:      %[[E3:.*]] = arith.mulf %[[B2E]], %[[M2E]] : f32
+// CHECK-NEXT:      %[[E4:.*]] = arith.mulf %[[OMB2E]], %[[G2]] : f32
+// CHECK-NEXT:      %[[NM2:.*]] = arith.addf %[[E3]], %[[E4]] : f32
+// CHECK-NEXT:      %[[SQM2:.*]] = math.sqrt %[[NM2]] : f32
+// CHECK-NEXT:      %[[E5:.*]] = arith.divf %[[SQM2]], %[[SC2E]] : f32
+// CHECK-NEXT:      %[[DEN:.*]] = arith.addf %[[E5]], %[[EPSE]] : f32
+// CHECK-NEXT:      %[[E6:.*]] = arith.mulf %[[SSE]], %[[NM1]] : f32
+// CHECK-NEXT:      %[[STEP:.*]] = arith.divf %[[E6]], %[[DEN]] : f32
+// CHECK-NEXT:      %[[NV:.*]] = arith.subf %[[VE]], %[[STEP]] : f32
+// CHECK-NEXT:      %[[X:.*]] = arith.mulf %[[DE]], %[[NV]] : f32
+// CHECK-NEXT:      %[[NORM:.*]] = math.sqrt %[[NSQE]] : f32
+// CHECK-NEXT:      %[[RATIO:.*]] = arith.divf %[[TE]], %[[NORM]] : f32
+// CHECK-NEXT:      %[[SH:.*]] = arith.subf %[[ONE]], %[[RATIO]] : f32
+// CHECK-NEXT:      %[[FAC:.*]] = arith.maximumf %[[SH]], %[[ZERO]] : f32
+// CHECK-NEXT:      %[[NZ:.*]] = arith.cmpf ogt, %[[NSQE]], %[[ZERO]] : f32
+// CHECK-NEXT:      %[[SEL:.*]] = arith.select %[[NZ]], %[[FAC]], %[[ZERO]] : f32
+// CHECK-NEXT:      %[[NT:.*]] = arith.mulf %[[X]], %[[SEL]] : f32
+// CHECK-NEXT:      linalg.yield %[[NT]], %[[NV]], %[[NM1]], %[[NM2]] : f32, f32, f32, f32
+// CHECK-NEXT:    } -> (tensor<3x8xf32>, tensor<3x8xf32>, tensor<3x8xf32>, tensor<3x8xf32>)
+// CHECK-NEXT:    return %[[R]]#0, %[[R]]#1, %[[R]]#2, %[[R]]#3
+func.func @adabreg_l1_l2(%t: tensor<3x8xf32>, %v: tensor<3x8xf32>, %g: tensor<3x8xf32>, %m1: tensor<3x8xf32>, %m2: tensor<3x8xf32>,
+                         %lr: f32, %d: f32, %l: f32, %b1: f32, %b2: f32, %eps: f32, %step: f32)
+    -> (tensor<3x8xf32>, tensor<3x8xf32>, tensor<3x8xf32>, tensor<3x8xf32>) {
+  %r:4 = breg.adabreg_update #breg.l1_l2 %t, %v, %g, %m1, %m2
+      lr(%lr) delta(%d) lambda(%l) betas(%b1, %b2) eps(%eps) step(%step) : tensor<3x8xf32>
+  return %r#0, %r#1, %r#2, %r#3 : tensor<3x8xf32>, tensor<3x8xf32>, tensor<3x8xf32>, tensor<3x8xf32>
+}
+
+// -----
+
+// ProxSGD with 3x3 kernels (n = 9, √9 = 3): x = θ − lr·g, t = lr·λ. The
+// reduction reads θ as an input; the norms are per (out, in) pair and reduce
+// over the last two dims.
+// CHECK-DAG:   #[[$ID:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// CHECK-DAG:   #[[$SCALAR:.*]] = affine_map<(d0, d1, d2, d3) -> ()>
+// CHECK-DAG:   #[[$KERNEL:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1)>
+// CHECK-LABEL: func.func @proxsgd_l1_l2_conv(
+// CHECK-SAME:    %[[T:[^:]*]]: tensor<2x3x3x3xf32>, %[[G:[^:]*]]: tensor<2x3x3x3xf32>, %[[LR:[^:]*]]: f32, %[[L:[^:]*]]: f32)
+// CHECK-DAG:     %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK-DAG:     %[[SQRTN:.*]] = arith.constant 3.000000e+00 : f32
+// CHECK-DAG:     %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK:         %[[THR:.*]] = arith.mulf %[[LR]], %[[L]] : f32
+// CHECK-NEXT:    %[[ALLOC:.*]] = bufferization.alloc_tensor() : tensor<2x3xf32>
+// CHECK-NEXT:    %[[INIT:.*]] = linalg.fill ins(%[[ZERO]] : f32) outs(%[[ALLOC]] : tensor<2x3xf32>) -> tensor<2x3xf32>
+// CHECK-NEXT:    %[[NSQ:.*]] = linalg.generic
+// CHECK-SAME:      indexing_maps = [#[[$ID]], #[[$SCALAR]], #[[$SCALAR]], #[[$ID]], #[[$KERNEL]]]
+// CHECK-SAME:      iterator_types = ["parallel", "parallel", "reduction", "reduction"]
+// CHECK-SAME:      ins(%[[G]], %[[LR]], %[[THR]], %[[T]] : tensor<2x3x3x3xf32>, f32, f32, tensor<2x3x3x3xf32>)
+// CHECK-SAME:      outs(%[[INIT]] : tensor<2x3xf32>)
+// CHECK-NEXT:    ^bb0(%[[GR:[^:]*]]: f32, %[[LRR:[^:]*]]: f32, %{{[^:]*}}: f32, %[[TR:[^:]*]]: f32, %[[ACC:[^:]*]]: f32):
+// CHECK-NEXT:      %[[STEPR:.*]] = arith.mulf %[[LRR]], %[[GR]] : f32
+// CHECK-NEXT:      %[[XR:.*]] = arith.subf %[[TR]], %[[STEPR]] : f32
+// CHECK-NEXT:      %[[SQ:.*]] = arith.mulf %[[XR]], %[[XR]] : f32
+// CHECK-NEXT:      %[[SUM:.*]] = arith.addf %[[ACC]], %[[SQ]] : f32
+// CHECK-NEXT:      linalg.yield %[[SUM]] : f32
+// CHECK-NEXT:    } -> tensor<2x3xf32>
+// CHECK-NEXT:    %[[TSQRTN:.*]] = arith.mulf %[[THR]], %[[SQRTN]] : f32
+// CHECK-NEXT:    %[[R:.*]] = linalg.generic
+// CHECK-SAME:      indexing_maps = [#[[$ID]], #[[$SCALAR]], #[[$SCALAR]], #[[$KERNEL]], #[[$ID]]]
+// CHECK-SAME:      iterator_types = ["parallel", "parallel", "parallel", "parallel"]
+// CHECK-SAME:      ins(%[[G]], %[[LR]], %[[TSQRTN]], %[[NSQ]] : tensor<2x3x3x3xf32>, f32, f32, tensor<2x3xf32>)
+// CHECK-SAME:      outs(%[[T]] : tensor<2x3x3x3xf32>)
+// CHECK-NEXT:    ^bb0(%[[GE:[^:]*]]: f32, %[[LRE:[^:]*]]: f32, %[[TE:[^:]*]]: f32, %[[NSQE:[^:]*]]: f32, %[[TOLD:[^:]*]]: f32):
+// CHECK-NEXT:      %[[STEP:.*]] = arith.mulf %[[LRE]], %[[GE]] : f32
+// CHECK-NEXT:      %[[X:.*]] = arith.subf %[[TOLD]], %[[STEP]] : f32
+// CHECK-NEXT:      %[[NORM:.*]] = math.sqrt %[[NSQE]] : f32
+// CHECK-NEXT:      %[[RATIO:.*]] = arith.divf %[[TE]], %[[NORM]] : f32
+// CHECK-NEXT:      %[[SH:.*]] = arith.subf %[[ONE]], %[[RATIO]] : f32
+// CHECK-NEXT:      %[[FAC:.*]] = arith.maximumf %[[SH]], %[[ZERO]] : f32
+// CHECK-NEXT:      %[[NZ:.*]] = arith.cmpf ogt, %[[NSQE]], %[[ZERO]] : f32
+// CHECK-NEXT:      %[[SEL:.*]] = arith.select %[[NZ]], %[[FAC]], %[[ZERO]] : f32
+// CHECK-NEXT:      %[[NT:.*]] = arith.mulf %[[X]], %[[SEL]] : f32
+// CHECK-NEXT:      linalg.yield %[[NT]] : f32
+// CHECK-NEXT:    } -> tensor<2x3x3x3xf32>
+// CHECK-NEXT:    return %[[R]] : tensor<2x3x3x3xf32>
+func.func @proxsgd_l1_l2_conv(%t: tensor<2x3x3x3xf32>, %g: tensor<2x3x3x3xf32>, %lr: f32, %l: f32) -> tensor<2x3x3x3xf32> {
+  %t1 = breg.proxsgd_update #breg.l1_l2_conv %t, %g lr(%lr) lambda(%l) : tensor<2x3x3x3xf32>
+  return %t1 : tensor<2x3x3x3xf32>
+}
+
+// -----
+
+// prox with 5x5 kernels (n = 25, √25 = 5): x is the input itself, t = s·λ;
+// the result goes to a fresh tensor.empty.
+// CHECK-DAG:   #[[$ID:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// CHECK-DAG:   #[[$SCALAR:.*]] = affine_map<(d0, d1, d2, d3) -> ()>
+// CHECK-DAG:   #[[$KERNEL:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1)>
+// CHECK-LABEL: func.func @prox_l1_l2_conv(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<4x3x5x5xf32>, %[[S:[^:]*]]: f32, %[[L:[^:]*]]: f32)
+// CHECK-DAG:     %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// CHECK-DAG:     %[[SQRTN:.*]] = arith.constant 5.000000e+00 : f32
+// CHECK-DAG:     %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK:         %[[EMPTY:.*]] = tensor.empty() : tensor<4x3x5x5xf32>
+// CHECK-NEXT:    %[[THR:.*]] = arith.mulf %[[S]], %[[L]] : f32
+// CHECK-NEXT:    %[[ALLOC:.*]] = bufferization.alloc_tensor() : tensor<4x3xf32>
+// CHECK-NEXT:    %[[INIT:.*]] = linalg.fill ins(%[[ZERO]] : f32) outs(%[[ALLOC]] : tensor<4x3xf32>) -> tensor<4x3xf32>
+// CHECK-NEXT:    %[[NSQ:.*]] = linalg.generic
+// CHECK-SAME:      indexing_maps = [#[[$ID]], #[[$SCALAR]], #[[$KERNEL]]]
+// CHECK-SAME:      iterator_types = ["parallel", "parallel", "reduction", "reduction"]
+// CHECK-SAME:      ins(%[[X]], %[[THR]] : tensor<4x3x5x5xf32>, f32)
+// CHECK-SAME:      outs(%[[INIT]] : tensor<4x3xf32>)
+// CHECK-NEXT:    ^bb0(%[[XR:[^:]*]]: f32, %{{[^:]*}}: f32, %[[ACC:[^:]*]]: f32):
+// CHECK-NEXT:      %[[SQ:.*]] = arith.mulf %[[XR]], %[[XR]] : f32
+// CHECK-NEXT:      %[[SUM:.*]] = arith.addf %[[ACC]], %[[SQ]] : f32
+// CHECK-NEXT:      linalg.yield %[[SUM]] : f32
+// CHECK-NEXT:    } -> tensor<4x3xf32>
+// CHECK-NEXT:    %[[TSQRTN:.*]] = arith.mulf %[[THR]], %[[SQRTN]] : f32
+// CHECK-NEXT:    %[[R:.*]] = linalg.generic
+// CHECK-SAME:      indexing_maps = [#[[$ID]], #[[$SCALAR]], #[[$KERNEL]], #[[$ID]]]
+// CHECK-SAME:      iterator_types = ["parallel", "parallel", "parallel", "parallel"]
+// CHECK-SAME:      ins(%[[X]], %[[TSQRTN]], %[[NSQ]] : tensor<4x3x5x5xf32>, f32, tensor<4x3xf32>)
+// CHECK-SAME:      outs(%[[EMPTY]] : tensor<4x3x5x5xf32>)
+// CHECK-NEXT:    ^bb0(%[[XE:[^:]*]]: f32, %[[TE:[^:]*]]: f32, %[[NSQE:[^:]*]]: f32, %{{[^:]*}}: f32):
+// CHECK-NEXT:      %[[NORM:.*]] = math.sqrt %[[NSQE]] : f32
+// CHECK-NEXT:      %[[RATIO:.*]] = arith.divf %[[TE]], %[[NORM]] : f32
+// CHECK-NEXT:      %[[SH:.*]] = arith.subf %[[ONE]], %[[RATIO]] : f32
+// CHECK-NEXT:      %[[FAC:.*]] = arith.maximumf %[[SH]], %[[ZERO]] : f32
+// CHECK-NEXT:      %[[NZ:.*]] = arith.cmpf ogt, %[[NSQE]], %[[ZERO]] : f32
+// CHECK-NEXT:      %[[SEL:.*]] = arith.select %[[NZ]], %[[FAC]], %[[ZERO]] : f32
+// CHECK-NEXT:      %[[NT:.*]] = arith.mulf %[[XE]], %[[SEL]] : f32
+// CHECK-NEXT:      linalg.yield %[[NT]] : f32
+// CHECK-NEXT:    } -> tensor<4x3x5x5xf32>
+// CHECK-NEXT:    return %[[R]] : tensor<4x3x5x5xf32>
+func.func @prox_l1_l2_conv(%x: tensor<4x3x5x5xf32>, %s: f32, %l: f32) -> tensor<4x3x5x5xf32> {
+  %y = breg.prox #breg.l1_l2_conv %x, %s, %l : tensor<4x3x5x5xf32>
+  return %y : tensor<4x3x5x5xf32>
+}
+
+// -----
+
+// subgradient_init, rows of 6: v = θ/δ + λ√6·θ_g/‖θ_g‖ (0 for a zero row);
+// λ·√n is computed once, outside the loop.
+// CHECK-DAG:   #[[$ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG:   #[[$SCALAR:.*]] = affine_map<(d0, d1) -> ()>
+// CHECK-DAG:   #[[$ROW:.*]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-LABEL: func.func @subgradient_init_l1_l2(
+// CHECK-SAME:    %[[T:[^:]*]]: tensor<4x6xf32>, %[[D:[^:]*]]: f32, %[[L:[^:]*]]: f32)
+// CHECK-DAG:     %[[SQRTN:.*]] = arith.constant 2.44948983 : f32
+// CHECK-DAG:     %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK:         %[[EMPTY:.*]] = tensor.empty() : tensor<4x6xf32>
+// CHECK-NEXT:    %[[ALLOC:.*]] = bufferization.alloc_tensor() : tensor<4xf32>
+// CHECK-NEXT:    %[[INIT:.*]] = linalg.fill ins(%[[ZERO]] : f32) outs(%[[ALLOC]] : tensor<4xf32>) -> tensor<4xf32>
+// CHECK-NEXT:    %[[NSQ:.*]] = linalg.generic
+// CHECK-SAME:      indexing_maps = [#[[$ID]], #[[$ROW]]]
+// CHECK-SAME:      iterator_types = ["parallel", "reduction"]
+// CHECK-SAME:      ins(%[[T]] : tensor<4x6xf32>)
+// CHECK-SAME:      outs(%[[INIT]] : tensor<4xf32>)
+// CHECK-NEXT:    ^bb0(%[[TR:[^:]*]]: f32, %[[ACC:[^:]*]]: f32):
+// CHECK-NEXT:      %[[SQ:.*]] = arith.mulf %[[TR]], %[[TR]] : f32
+// CHECK-NEXT:      %[[SUM:.*]] = arith.addf %[[ACC]], %[[SQ]] : f32
+// CHECK-NEXT:      linalg.yield %[[SUM]] : f32
+// CHECK-NEXT:    } -> tensor<4xf32>
+// CHECK-NEXT:    %[[LSQRTN:.*]] = arith.mulf %[[L]], %[[SQRTN]] : f32
+// CHECK-NEXT:    %[[R:.*]] = linalg.generic
+// CHECK-SAME:      indexing_maps = [#[[$ID]], #[[$SCALAR]], #[[$SCALAR]], #[[$ROW]], #[[$ID]]]
+// CHECK-SAME:      iterator_types = ["parallel", "parallel"]
+// CHECK-SAME:      ins(%[[T]], %[[D]], %[[LSQRTN]], %[[NSQ]] : tensor<4x6xf32>, f32, f32, tensor<4xf32>)
+// CHECK-SAME:      outs(%[[EMPTY]] : tensor<4x6xf32>)
+// CHECK-NEXT:    ^bb0(%[[TE:[^:]*]]: f32, %[[DE:[^:]*]]: f32, %[[LE:[^:]*]]: f32, %[[NSQE:[^:]*]]: f32, %{{[^:]*}}: f32):
+// CHECK-NEXT:      %[[TD:.*]] = arith.divf %[[TE]], %[[DE]] : f32
+// CHECK-NEXT:      %[[NORM:.*]] = math.sqrt %[[NSQE]] : f32
+// CHECK-NEXT:      %[[DIR:.*]] = arith.divf %[[TE]], %[[NORM]] : f32
+// CHECK-NEXT:      %[[NZ:.*]] = arith.cmpf ogt, %[[NSQE]], %[[ZERO]] : f32
+// CHECK-NEXT:      %[[P:.*]] = arith.mulf %[[LE]], %[[DIR]] : f32
+// CHECK-NEXT:      %[[SEL:.*]] = arith.select %[[NZ]], %[[P]], %[[ZERO]] : f32
+// CHECK-NEXT:      %[[NV:.*]] = arith.addf %[[TD]], %[[SEL]] : f32
+// CHECK-NEXT:      linalg.yield %[[NV]] : f32
+// CHECK-NEXT:    } -> tensor<4x6xf32>
+// CHECK-NEXT:    return %[[R]] : tensor<4x6xf32>
+func.func @subgradient_init_l1_l2(%t: tensor<4x6xf32>, %d: f32, %l: f32) -> tensor<4x6xf32> {
+  %v = breg.subgradient_init #breg.l1_l2 %t, %d, %l : tensor<4x6xf32>
+  return %v : tensor<4x6xf32>
+}
+
+// -----
+
+// subgradient_init, 3x3 kernels of an 8x4 conv weight (√9 = 3).
+// CHECK-DAG:   #[[$ID:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// CHECK-DAG:   #[[$SCALAR:.*]] = affine_map<(d0, d1, d2, d3) -> ()>
+// CHECK-DAG:   #[[$KERNEL:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1)>
+// CHECK-LABEL: func.func @subgradient_init_l1_l2_conv(
+// CHECK-SAME:    %[[T:[^:]*]]: tensor<8x4x3x3xf32>, %[[D:[^:]*]]: f32, %[[L:[^:]*]]: f32)
+// CHECK-DAG:     %[[SQRTN:.*]] = arith.constant 3.000000e+00 : f32
+// CHECK-DAG:     %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK:         %[[EMPTY:.*]] = tensor.empty() : tensor<8x4x3x3xf32>
+// CHECK-NEXT:    %[[ALLOC:.*]] = bufferization.alloc_tensor() : tensor<8x4xf32>
+// CHECK-NEXT:    %[[INIT:.*]] = linalg.fill ins(%[[ZERO]] : f32) outs(%[[ALLOC]] : tensor<8x4xf32>) -> tensor<8x4xf32>
+// CHECK-NEXT:    %[[NSQ:.*]] = linalg.generic
+// CHECK-SAME:      indexing_maps = [#[[$ID]], #[[$KERNEL]]]
+// CHECK-SAME:      iterator_types = ["parallel", "parallel", "reduction", "reduction"]
+// CHECK-SAME:      ins(%[[T]] : tensor<8x4x3x3xf32>)
+// CHECK-SAME:      outs(%[[INIT]] : tensor<8x4xf32>)
+// CHECK-NEXT:    ^bb0(%[[TR:[^:]*]]: f32, %[[ACC:[^:]*]]: f32):
+// CHECK-NEXT:      %[[SQ:.*]] = arith.mulf %[[TR]], %[[TR]] : f32
+// CHECK-NEXT:      %[[SUM:.*]] = arith.addf %[[ACC]], %[[SQ]] : f32
+// CHECK-NEXT:      linalg.yield %[[SUM]] : f32
+// CHECK-NEXT:    } -> tensor<8x4xf32>
+// CHECK-NEXT:    %[[LSQRTN:.*]] = arith.mulf %[[L]], %[[SQRTN]] : f32
+// CHECK-NEXT:    %[[R:.*]] = linalg.generic
+// CHECK-SAME:      indexing_maps = [#[[$ID]], #[[$SCALAR]], #[[$SCALAR]], #[[$KERNEL]], #[[$ID]]]
+// CHECK-SAME:      iterator_types = ["parallel", "parallel", "parallel", "parallel"]
+// CHECK-SAME:      ins(%[[T]], %[[D]], %[[LSQRTN]], %[[NSQ]] : tensor<8x4x3x3xf32>, f32, f32, tensor<8x4xf32>)
+// CHECK-SAME:      outs(%[[EMPTY]] : tensor<8x4x3x3xf32>)
+// CHECK-NEXT:    ^bb0(%[[TE:[^:]*]]: f32, %[[DE:[^:]*]]: f32, %[[LE:[^:]*]]: f32, %[[NSQE:[^:]*]]: f32, %{{[^:]*}}: f32):
+// CHECK-NEXT:      %[[TD:.*]] = arith.divf %[[TE]], %[[DE]] : f32
+// CHECK-NEXT:      %[[NORM:.*]] = math.sqrt %[[NSQE]] : f32
+// CHECK-NEXT:      %[[DIR:.*]] = arith.divf %[[TE]], %[[NORM]] : f32
+// CHECK-NEXT:      %[[NZ:.*]] = arith.cmpf ogt, %[[NSQE]], %[[ZERO]] : f32
+// CHECK-NEXT:      %[[P:.*]] = arith.mulf %[[LE]], %[[DIR]] : f32
+// CHECK-NEXT:      %[[SEL:.*]] = arith.select %[[NZ]], %[[P]], %[[ZERO]] : f32
+// CHECK-NEXT:      %[[NV:.*]] = arith.addf %[[TD]], %[[SEL]] : f32
+// CHECK-NEXT:      linalg.yield %[[NV]] : f32
+// CHECK-NEXT:    } -> tensor<8x4x3x3xf32>
+// CHECK-NEXT:    return %[[R]] : tensor<8x4x3x3xf32>
+func.func @subgradient_init_l1_l2_conv(%t: tensor<8x4x3x3xf32>, %d: f32, %l: f32) -> tensor<8x4x3x3xf32> {
+  %v = breg.subgradient_init #breg.l1_l2_conv %t, %d, %l : tensor<8x4x3x3xf32>
+  return %v : tensor<8x4x3x3xf32>
+}
+
+// -----
+
+// Two group updates in one function each get their own norm buffer
+// (alloc_tensor is not CSE'd the way tensor.empty would be). Rows of 1 have
+// √1 = 1: t·1 folds, and the update reads the plain threshold lr·λ.
+// CHECK-LABEL: func.func @two_updates_own_norms(
+// CHECK-SAME:    %[[T:[^:]*]]: tensor<5x1xf32>, %[[G:[^:]*]]: tensor<5x1xf32>, %[[LR:[^:]*]]: f32, %[[L:[^:]*]]: f32)
+// CHECK:         %[[THR1:.*]] = arith.mulf %[[LR]], %[[L]] : f32
+// CHECK-NEXT:    %[[A1:.*]] = bufferization.alloc_tensor() : tensor<5xf32>
+// CHECK-NEXT:    %[[I1:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%[[A1]] : tensor<5xf32>) -> tensor<5xf32>
+// CHECK-NEXT:    %[[N1:.*]] = linalg.generic
+// CHECK-SAME:      iterator_types = ["parallel", "reduction"]
+// CHECK-SAME:      outs(%[[I1]] : tensor<5xf32>)
+// CHECK:         } -> tensor<5xf32>
+// CHECK-NEXT:    %[[R1:.*]] = linalg.generic
+// CHECK-SAME:      ins(%[[G]], %[[LR]], %[[THR1]], %[[N1]] : tensor<5x1xf32>, f32, f32, tensor<5xf32>)
+// CHECK-SAME:      outs(%[[T]] : tensor<5x1xf32>)
+// CHECK:         } -> tensor<5x1xf32>
+// CHECK-NEXT:    %[[THR2:.*]] = arith.mulf %[[LR]], %[[L]] : f32
+// CHECK-NEXT:    %[[A2:.*]] = bufferization.alloc_tensor() : tensor<5xf32>
+// CHECK-NEXT:    %[[I2:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%[[A2]] : tensor<5xf32>) -> tensor<5xf32>
+// CHECK-NEXT:    %[[N2:.*]] = linalg.generic
+// CHECK-SAME:      outs(%[[I2]] : tensor<5xf32>)
+// CHECK:         } -> tensor<5xf32>
+// CHECK-NEXT:    %[[R2:.*]] = linalg.generic
+// CHECK-SAME:      ins(%[[T]], %[[LR]], %[[THR2]], %[[N2]] : tensor<5x1xf32>, f32, f32, tensor<5xf32>)
+// CHECK-SAME:      outs(%[[G]] : tensor<5x1xf32>)
+// CHECK:         } -> tensor<5x1xf32>
+// CHECK-NEXT:    return %[[R1]], %[[R2]]
+func.func @two_updates_own_norms(%t: tensor<5x1xf32>, %g: tensor<5x1xf32>, %lr: f32, %l: f32)
+    -> (tensor<5x1xf32>, tensor<5x1xf32>) {
+  %t1 = breg.proxsgd_update #breg.l1_l2 %t, %g lr(%lr) lambda(%l) : tensor<5x1xf32>
+  %t2 = breg.proxsgd_update #breg.l1_l2 %g, %t lr(%lr) lambda(%l) : tensor<5x1xf32>
+  return %t1, %t2 : tensor<5x1xf32>, tensor<5x1xf32>
+}
+
+// -----
+
+// A dynamic number of rows: the norm buffer takes its size from the operand.
+// CHECK-LABEL: func.func @prox_l1_l2_dynamic_rows(
+// CHECK-SAME:    %[[X:[^:]*]]: tensor<?x8xf32>
+// CHECK:         tensor.empty
+// CHECK:         %[[N:.*]] = tensor.dim %[[X]], %{{.*}} : tensor<?x8xf32>
+// CHECK-NEXT:    bufferization.alloc_tensor(%[[N]]) : tensor<?xf32>
+// CHECK:         linalg.generic
+// CHECK-SAME:      iterator_types = ["parallel", "reduction"]
+// CHECK:         linalg.generic
+// CHECK-SAME:      iterator_types = ["parallel", "parallel"]
+func.func @prox_l1_l2_dynamic_rows(%x: tensor<?x8xf32>, %s: f32, %l: f32) -> tensor<?x8xf32> {
+  %y = breg.prox #breg.l1_l2 %x, %s, %l : tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
