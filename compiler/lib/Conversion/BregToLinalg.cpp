@@ -227,8 +227,11 @@ static Value buildGroupNormSq(OpBuilder &b, Location loc, const FusedUpdate &u,
                                args.slice(next, u.state.size())};
                Value x = preGroupValue(nb, l, u, e.scalars,
                                        u.formula(nb, l, e).first);
+               // A norm's summation order is free (reassoc), so that LLVM
+               // may vectorize the reduction loop.
                Value acc = arith::AddFOp::create(
-                   nb, l, args.back(), arith::MulFOp::create(nb, l, x, x));
+                   nb, l, args.back(), arith::MulFOp::create(nb, l, x, x),
+                   arith::FastMathFlags::reassoc);
                linalg::YieldOp::create(nb, l, acc);
              })
       .getResult(0);

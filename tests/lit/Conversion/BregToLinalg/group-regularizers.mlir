@@ -34,7 +34,7 @@
 // CHECK-NEXT:      %[[NVR:.*]] = arith.subf %[[VR]], %[[STEPR]] : f32
 // CHECK-NEXT:      %[[XR:.*]] = arith.mulf %[[DR]], %[[NVR]] : f32
 // CHECK-NEXT:      %[[SQ:.*]] = arith.mulf %[[XR]], %[[XR]] : f32
-// CHECK-NEXT:      %[[SUM:.*]] = arith.addf %[[ACC]], %[[SQ]] : f32
+// CHECK-NEXT:      %[[SUM:.*]] = arith.addf %[[ACC]], %[[SQ]] fastmath<reassoc> : f32
 // CHECK-NEXT:      linalg.yield %[[SUM]] : f32
 // CHECK-NEXT:    } -> tensor<4xf32>
 // t·√n is computed once, outside both loops.
@@ -94,7 +94,7 @@ func.func @linbreg_l1_l2(%t: tensor<4x6xf32>, %v: tensor<4x6xf32>, %g: tensor<4x
 // CHECK-NEXT:      %[[NVR:.*]] = arith.subf %[[VR]], %[[NMR]] : f32
 // CHECK-NEXT:      %[[XR:.*]] = arith.mulf %[[DR]], %[[NVR]] : f32
 // CHECK-NEXT:      %[[SQ:.*]] = arith.mulf %[[XR]], %[[XR]] : f32
-// CHECK-NEXT:      %[[SUM:.*]] = arith.addf %[[ACC]], %[[SQ]] : f32
+// CHECK-NEXT:      %[[SUM:.*]] = arith.addf %[[ACC]], %[[SQ]] fastmath<reassoc> : f32
 // CHECK-NEXT:      linalg.yield %[[SUM]] : f32
 // CHECK-NEXT:    } -> tensor<4xf32>
 // CHECK-NEXT:    %[[TSQRTN:.*]] = arith.mulf %[[THR]], %[[SQRTN]] : f32
@@ -181,7 +181,7 @@ func.func @linbreg_l1_l2_momentum(%t: tensor<4x6xf32>, %v: tensor<4x6xf32>, %g: 
 // CHECK-NEXT:      %[[NVR:.*]] = arith.subf %[[VR]], %[[STEPR]] : f32
 // CHECK-NEXT:      %[[XR:.*]] = arith.mulf %[[DR]], %[[NVR]] : f32
 // CHECK-NEXT:      %[[SQ:.*]] = arith.mulf %[[XR]], %[[XR]] : f32
-// CHECK-NEXT:      %[[SUM:.*]] = arith.addf %[[ACC]], %[[SQ]] : f32
+// CHECK-NEXT:      %[[SUM:.*]] = arith.addf %[[ACC]], %[[SQ]] fastmath<reassoc> : f32
 // CHECK-NEXT:      linalg.yield %[[SUM]] : f32
 // CHECK-NEXT:    } -> tensor<3xf32>
 // CHECK-NEXT:    %[[TSQRTN:.*]] = arith.mulf %[[THR]], %[[SQRTN]] : f32
@@ -248,7 +248,7 @@ func.func @adabreg_l1_l2(%t: tensor<3x8xf32>, %v: tensor<3x8xf32>, %g: tensor<3x
 // CHECK-NEXT:      %[[STEPR:.*]] = arith.mulf %[[LRR]], %[[GR]] : f32
 // CHECK-NEXT:      %[[XR:.*]] = arith.subf %[[TR]], %[[STEPR]] : f32
 // CHECK-NEXT:      %[[SQ:.*]] = arith.mulf %[[XR]], %[[XR]] : f32
-// CHECK-NEXT:      %[[SUM:.*]] = arith.addf %[[ACC]], %[[SQ]] : f32
+// CHECK-NEXT:      %[[SUM:.*]] = arith.addf %[[ACC]], %[[SQ]] fastmath<reassoc> : f32
 // CHECK-NEXT:      linalg.yield %[[SUM]] : f32
 // CHECK-NEXT:    } -> tensor<2x3xf32>
 // CHECK-NEXT:    %[[TSQRTN:.*]] = arith.mulf %[[THR]], %[[SQRTN]] : f32
@@ -298,7 +298,7 @@ func.func @proxsgd_l1_l2_conv(%t: tensor<2x3x3x3xf32>, %g: tensor<2x3x3x3xf32>, 
 // CHECK-SAME:      outs(%[[INIT]] : tensor<4x3xf32>)
 // CHECK-NEXT:    ^bb0(%[[XR:[^:]*]]: f32, %{{[^:]*}}: f32, %[[ACC:[^:]*]]: f32):
 // CHECK-NEXT:      %[[SQ:.*]] = arith.mulf %[[XR]], %[[XR]] : f32
-// CHECK-NEXT:      %[[SUM:.*]] = arith.addf %[[ACC]], %[[SQ]] : f32
+// CHECK-NEXT:      %[[SUM:.*]] = arith.addf %[[ACC]], %[[SQ]] fastmath<reassoc> : f32
 // CHECK-NEXT:      linalg.yield %[[SUM]] : f32
 // CHECK-NEXT:    } -> tensor<4x3xf32>
 // CHECK-NEXT:    %[[TSQRTN:.*]] = arith.mulf %[[THR]], %[[SQRTN]] : f32
@@ -344,7 +344,7 @@ func.func @prox_l1_l2_conv(%x: tensor<4x3x5x5xf32>, %s: f32, %l: f32) -> tensor<
 // CHECK-SAME:      outs(%[[INIT]] : tensor<4xf32>)
 // CHECK-NEXT:    ^bb0(%[[TR:[^:]*]]: f32, %[[ACC:[^:]*]]: f32):
 // CHECK-NEXT:      %[[SQ:.*]] = arith.mulf %[[TR]], %[[TR]] : f32
-// CHECK-NEXT:      %[[SUM:.*]] = arith.addf %[[ACC]], %[[SQ]] : f32
+// CHECK-NEXT:      %[[SUM:.*]] = arith.addf %[[ACC]], %[[SQ]] fastmath<reassoc> : f32
 // CHECK-NEXT:      linalg.yield %[[SUM]] : f32
 // CHECK-NEXT:    } -> tensor<4xf32>
 // CHECK-NEXT:    %[[LSQRTN:.*]] = arith.mulf %[[L]], %[[SQRTN]] : f32
@@ -389,7 +389,7 @@ func.func @subgradient_init_l1_l2(%t: tensor<4x6xf32>, %d: f32, %l: f32) -> tens
 // CHECK-SAME:      outs(%[[INIT]] : tensor<8x4xf32>)
 // CHECK-NEXT:    ^bb0(%[[TR:[^:]*]]: f32, %[[ACC:[^:]*]]: f32):
 // CHECK-NEXT:      %[[SQ:.*]] = arith.mulf %[[TR]], %[[TR]] : f32
-// CHECK-NEXT:      %[[SUM:.*]] = arith.addf %[[ACC]], %[[SQ]] : f32
+// CHECK-NEXT:      %[[SUM:.*]] = arith.addf %[[ACC]], %[[SQ]] fastmath<reassoc> : f32
 // CHECK-NEXT:      linalg.yield %[[SUM]] : f32
 // CHECK-NEXT:    } -> tensor<8x4xf32>
 // CHECK-NEXT:    %[[LSQRTN:.*]] = arith.mulf %[[L]], %[[SQRTN]] : f32
