@@ -12,6 +12,7 @@
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -237,6 +238,54 @@ static Value buildGroupNormSq(OpBuilder &b, Location loc, const FusedUpdate &u,
       .getResult(0);
 }
 
+/// Runs the two passes of a group update group by group: the update is tiled
+/// by one group (a row, a kernel) and the group's norm reduction is fused into
+/// that loop, so the second pass reads what the first just brought into the
+/// cache. Falls back to the two whole passes if tiling fails.
+static SmallVector<Value> fuseGroupPasses(PatternRewriter &rewriter,
+                                          linalg::GenericOp update,
+                                          Operation *normReduction,
+                                          const GroupMaps &maps) {
+  SmallVector<OpFoldResult> tileSizes;
+  for (utils::IteratorType it : maps.reductionIterators)
+    tileSizes.push_back(rewriter.getIndexAttr(
+        it == utils::IteratorType::parallel ? 1 : 0));
+  scf::SCFTileAndFuseOptions options;
+  options.tilingOptions.setTileSizes(tileSizes);
+  options.setFusionControlFn(
+      [normReduction](tensor::ExtractSliceOp, OpResult producer, bool)
+          -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
+        if (producer.getOwner() != normReduction)
+          return std::nullopt;
+        return scf::SCFTileAndFuseOptions::ControlFnResult{};
+      });
+  FailureOr<scf::SCFTileAndFuseResult> fused =
+      scf::tileConsumerAndFuseProducersUsingSCF(
+          rewriter, cast<TilingInterface>(update.getOperation()), options);
+  if (failed(fused))
+    return update.getResults();
+  // The fused reduction reads the old θ, v, m of its group. Read them through
+  // the loop's iter_args (the buffers being updated): each iteration touches
+  // only its own group, before writing it, so the values are the same — and
+  // bufferization then needs no copy of the whole state.
+  for (LoopLikeOpInterface loopLike : fused->loops) { // outer to inner
+    auto loop = llvm::dyn_cast<scf::ForOp>(loopLike.getOperation());
+    if (!loop)
+      continue;
+    loop.getBody()->walk([&](tensor::ExtractSliceOp slice) {
+      for (auto [init, iterArg] :
+           llvm::zip(loop.getInitArgs(), loop.getRegionIterArgs()))
+        if (slice.getSource() == init)
+          rewriter.modifyOpInPlace(
+              slice, [&] { slice.getSourceMutable().assign(iterArg); });
+    });
+  }
+  SmallVector<Value> results;
+  for (Value r : update.getResults())
+    results.push_back(fused->replacements.lookup(r));
+  return results;
+}
+
 /// Lowers an update to one elementwise generic (outs: θ, then the state) or,
 /// for a group regulariser, to a group-norm reduction plus that generic.
 static SmallVector<Value> lowerFusedUpdate(PatternRewriter &rewriter,
@@ -292,7 +341,9 @@ static SmallVector<Value> lowerFusedUpdate(PatternRewriter &rewriter,
         yielded.append(newState.begin(), newState.end());
         linalg::YieldOp::create(b, l, yielded);
       });
-  return generic.getResults();
+  if (!normSq)
+    return generic.getResults();
+  return fuseGroupPasses(rewriter, generic, normSq.getDefiningOp(), maps);
 }
 
 /// Whether `reg` has a prox to apply (J ≠ 0).

@@ -33,7 +33,9 @@ std::string mlir::breg::cpuPipelineText(const CpuPipelineOptions &options) {
       "convert-breg-to-linalg,"
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
-      "canonicalize,buffer-deallocation-pipeline,";
+      // Tiny per-group accumulators live on the stack.
+      "canonicalize,func.func(promote-buffers-to-stack{max-alloc-size-in-"
+      "bytes=256}),buffer-deallocation-pipeline,";
   if (options.useBlas)
     text += "breg-matmul-to-library-call,";
   // Elementwise loops (the fused updates among them) become full-width
