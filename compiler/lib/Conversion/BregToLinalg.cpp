@@ -351,6 +351,16 @@ static bool isRegularized(RegularizerAttrInterface reg) {
   return !llvm::isa<NoneRegAttr>(reg);
 }
 
+/// For l1_l1_l2: appends the row threshold scale·λ₂ to the scalars.
+static void addSparseGroupThreshold(PatternRewriter &rewriter, Location loc,
+                                    FusedUpdate &u, Value scale,
+                                    Value lambda2) {
+  if (!lambda2)
+    return;
+  u.threshold2Index = u.scalars.size();
+  u.scalars.push_back(arith::MulFOp::create(rewriter, loc, scale, lambda2));
+}
+
 struct ProxLowering : OpRewritePattern<ProxOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ProxOp op,
@@ -365,11 +375,7 @@ struct ProxLowering : OpRewritePattern<ProxOp> {
     u.scalars = {
         arith::MulFOp::create(rewriter, loc, op.getScale(), op.getLambda())};
     u.thresholdIndex = isRegularized(u.reg) ? 0 : -1;
-    if (op.getLambda2()) {
-      u.threshold2Index = u.scalars.size();
-      u.scalars.push_back(
-          arith::MulFOp::create(rewriter, loc, op.getScale(), op.getLambda2()));
-    }
+    addSparseGroupThreshold(rewriter, loc, u, op.getScale(), op.getLambda2());
     auto formula = [](OpBuilder &, Location, const ElementValues &e) {
       return std::make_pair(e.reads[0], SmallVector<Value>{});
     };
@@ -485,11 +491,7 @@ struct LinBregUpdateLowering : OpRewritePattern<LinBregUpdateOp> {
           arith::SubFOp::create(rewriter, loc, one, op.getBeta()));
       u.state.push_back(op.getMomentum());
     }
-    if (op.getLambda2()) { // the sparse group's row threshold δ·λ₂
-      u.threshold2Index = u.scalars.size();
-      u.scalars.push_back(
-          arith::MulFOp::create(rewriter, loc, op.getDelta(), op.getLambda2()));
-    }
+    addSparseGroupThreshold(rewriter, loc, u, op.getDelta(), op.getLambda2());
     auto formula = [&](OpBuilder &b, Location l, const ElementValues &e) {
       Value g = e.reads[0], lr = e.scalars[0], delta = e.scalars[1];
       Value v = e.state[0];
@@ -604,11 +606,7 @@ struct AdaBregUpdateLowering : OpRewritePattern<AdaBregUpdateOp> {
       u.scalars.push_back(
           arith::MulFOp::create(rewriter, loc, op.getDelta(), op.getLambda()));
     }
-    if (op.getLambda2()) { // the sparse group's row threshold δ·λ₂
-      u.threshold2Index = u.scalars.size();
-      u.scalars.push_back(
-          arith::MulFOp::create(rewriter, loc, op.getDelta(), op.getLambda2()));
-    }
+    addSparseGroupThreshold(rewriter, loc, u, op.getDelta(), op.getLambda2());
     auto formula = [](OpBuilder &b, Location l, const ElementValues &e) {
       auto [newM1, newM2, step] =
           buildAdamStep(b, l, e.scalars, 0, e.reads[0], e.state[1], e.state[2]);
@@ -664,11 +662,7 @@ struct ProxSgdUpdateLowering : OpRewritePattern<ProxSgdUpdateOp> {
     u.scalars = {op.getLr(), arith::MulFOp::create(rewriter, loc, op.getLr(),
                                                    op.getLambda())};
     u.thresholdIndex = isRegularized(u.reg) ? 1 : -1;
-    if (op.getLambda2()) {
-      u.threshold2Index = u.scalars.size();
-      u.scalars.push_back(
-          arith::MulFOp::create(rewriter, loc, op.getLr(), op.getLambda2()));
-    }
+    addSparseGroupThreshold(rewriter, loc, u, op.getLr(), op.getLambda2());
     auto formula = [](OpBuilder &b, Location l, const ElementValues &e) {
       Value stepped = arith::SubFOp::create(
           b, l, e.dest, arith::MulFOp::create(b, l, e.scalars[0], e.reads[0]));
