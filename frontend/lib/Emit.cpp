@@ -523,13 +523,8 @@ void Emitter::emitNode(const Node &node, int index) {
   case Prim::ArgMax:
     out() = argmax(node);
     return;
-  case Prim::LinBregUpdate:
-  case Prim::Prox:
-  case Prim::SubgradientInit:
-  case Prim::AdaBregUpdate:
-  case Prim::ProxSgdUpdate:
-  case Prim::SgdUpdate:
-  case Prim::AdamUpdate:
+  default:
+    assert(isBregPrimitive(node.prim) && "primitive without an emitter");
     bregUpdate(node);
     return;
   }

@@ -26,16 +26,9 @@ static bool isNonDifferentiable(Prim prim) {
   case Prim::Equal:
   case Prim::Constant:
   case Prim::Input:
-  case Prim::LinBregUpdate:
-  case Prim::Prox:
-  case Prim::SubgradientInit:
-  case Prim::AdaBregUpdate:
-  case Prim::ProxSgdUpdate:
-  case Prim::SgdUpdate:
-  case Prim::AdamUpdate:
     return true;
   default:
-    return false;
+    return isBregPrimitive(prim);
   }
 }
 

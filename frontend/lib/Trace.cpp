@@ -44,6 +44,21 @@ const char *primName(Prim prim) {
   return "?";
 }
 
+bool isBregPrimitive(Prim prim) {
+  switch (prim) {
+  case Prim::LinBregUpdate:
+  case Prim::Prox:
+  case Prim::SubgradientInit:
+  case Prim::AdaBregUpdate:
+  case Prim::ProxSgdUpdate:
+  case Prim::SgdUpdate:
+  case Prim::AdamUpdate:
+    return true;
+  default:
+    return false;
+  }
+}
+
 const char *regularizerName(Regularizer reg) {
   switch (reg) {
   case Regularizer::None: return "none";

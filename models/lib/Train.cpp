@@ -19,10 +19,6 @@
 
 namespace bregman::models {
 
-static bool endsWith(const std::string &s, const std::string &suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 namespace {
 

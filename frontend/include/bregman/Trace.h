@@ -44,6 +44,9 @@ enum class Prim {
 
 /// The primitive's name as shown in errors and dumps.
 const char *primName(Prim prim);
+/// Whether `prim` is one of the breg updates / proxes (lowered to the dialect,
+/// never differentiated).
+bool isBregPrimitive(Prim prim);
 
 /// Regularisers of the breg dialect (static: they key the compile cache).
 /// Names as in the dialect and on the command line: "none", "l1", "l1_pos",

@@ -12,7 +12,7 @@
 // RUN:   | FileCheck %s --check-prefix=INPLACE
 //
 // (b) The whole pipeline: only the llvm dialect is left.
-// RUN: bregman-opt %s -split-input-file --bregman-cpu-pipeline | FileCheck %s --check-prefix=LLVM
+// RUN: bregman-opt %s -split-input-file --bregman-cpu-pipeline | FileCheck %s --check-prefix=CHECK
 // RUN: bregman-opt %s -split-input-file --bregman-cpu-pipeline | bregman-opt -split-input-file -cse | FileCheck %s --check-prefix=GEMM
 // RUN: bregman-opt %s -split-input-file --bregman-cpu-pipeline="bare-ptr-call-conv=0" | FileCheck %s --check-prefix=DESC
 // RUN: bregman-opt %s -split-input-file --bregman-cpu-pipeline="use-blas=0" | FileCheck %s --check-prefix=NOBLAS
@@ -46,21 +46,21 @@
 // INPLACE-NOT:     memref.copy
 // INPLACE:         return
 
-// LLVM-LABEL:    llvm.func @step(
-// LLVM-SAME:       %[[T:[^:]*]]: !llvm.ptr, %[[V:[^:]*]]: !llvm.ptr, %[[G:[^:]*]]: !llvm.ptr, %[[LR:[^:]*]]: f32, %[[D:[^:]*]]: f32, %[[L:[^:]*]]: f32)
-// LLVM-NOT:        {{linalg|memref|scf|arith|math|cf|func|affine|bufferization|tensor|breg}}.
+// CHECK-LABEL:    llvm.func @step(
+// CHECK-SAME:       %[[T:[^:]*]]: !llvm.ptr, %[[V:[^:]*]]: !llvm.ptr, %[[G:[^:]*]]: !llvm.ptr, %[[LR:[^:]*]]: f32, %[[D:[^:]*]]: f32, %[[L:[^:]*]]: f32)
+// CHECK-NOT:        {{linalg|memref|scf|arith|math|cf|func|affine|bufferization|tensor|breg}}.
 // The update is one loop of 16-wide vector code over the 64·32 elements.
-// LLVM:            llvm.fmul {{.*}} : vector<16xf32>
-// LLVM-NOT:        {{linalg|memref|scf|arith|math|cf|func|affine|bufferization|tensor|breg}}.
-// LLVM:            llvm.intr.copysign({{.*}}) : (vector<16xf32>, vector<16xf32>) -> vector<16xf32>
-// LLVM-NOT:        {{linalg|memref|scf|arith|math|cf|func|affine|bufferization|tensor|breg}}.
-// LLVM:            llvm.store {{.*}} : vector<16xf32>, !llvm.ptr
-// LLVM-NOT:        {{linalg|memref|scf|arith|math|cf|func|affine|bufferization|tensor|breg}}.
-// LLVM:            llvm.store {{.*}} : vector<16xf32>, !llvm.ptr
-// LLVM-NOT:        {{linalg|memref|scf|arith|math|cf|func|affine|bufferization|tensor|breg}}.
-// LLVM:            llvm.return
-// LLVM-NOT:        {{linalg|memref|scf|arith|math|cf|func|affine|bufferization|tensor|breg}}.
-// LLVM:          }
+// CHECK:            llvm.fmul {{.*}} : vector<16xf32>
+// CHECK-NOT:        {{linalg|memref|scf|arith|math|cf|func|affine|bufferization|tensor|breg}}.
+// CHECK:            llvm.intr.copysign({{.*}}) : (vector<16xf32>, vector<16xf32>) -> vector<16xf32>
+// CHECK-NOT:        {{linalg|memref|scf|arith|math|cf|func|affine|bufferization|tensor|breg}}.
+// CHECK:            llvm.store {{.*}} : vector<16xf32>, !llvm.ptr
+// CHECK-NOT:        {{linalg|memref|scf|arith|math|cf|func|affine|bufferization|tensor|breg}}.
+// CHECK:            llvm.store {{.*}} : vector<16xf32>, !llvm.ptr
+// CHECK-NOT:        {{linalg|memref|scf|arith|math|cf|func|affine|bufferization|tensor|breg}}.
+// CHECK:            llvm.return
+// CHECK-NOT:        {{linalg|memref|scf|arith|math|cf|func|affine|bufferization|tensor|breg}}.
+// CHECK:          }
 
 // Without the bare-pointer convention each memref is a full descriptor.
 // DESC-LABEL:    llvm.func @step(
@@ -107,12 +107,12 @@ func.func @step(%theta: memref<64x32xf32>, %v: memref<64x32xf32>, %g: memref<64x
 // INPLACE-NOT:     memref.copy
 // INPLACE:         return
 
-// LLVM-LABEL:    llvm.func @step_momentum(
-// LLVM-SAME:       !llvm.ptr, %{{[^:]*}}: !llvm.ptr, %{{[^:]*}}: !llvm.ptr, %{{[^:]*}}: !llvm.ptr, %{{[^:]*}}: f32
-// LLVM-NOT:        {{linalg|memref|scf|arith|math|cf|func|affine|bufferization|tensor|breg}}.
+// CHECK-LABEL:    llvm.func @step_momentum(
+// CHECK-SAME:       !llvm.ptr, %{{[^:]*}}: !llvm.ptr, %{{[^:]*}}: !llvm.ptr, %{{[^:]*}}: !llvm.ptr, %{{[^:]*}}: f32
+// CHECK-NOT:        {{linalg|memref|scf|arith|math|cf|func|affine|bufferization|tensor|breg}}.
 // LLVM-COUNT-3:    llvm.store
-// LLVM-NOT:        {{linalg|memref|scf|arith|math|cf|func|affine|bufferization|tensor|breg}}.
-// LLVM:            llvm.return
+// CHECK-NOT:        {{linalg|memref|scf|arith|math|cf|func|affine|bufferization|tensor|breg}}.
+// CHECK:            llvm.return
 
 // DESC-LABEL:    llvm.func @step_momentum(
 // DESC:            llvm.return
@@ -142,15 +142,15 @@ func.func @step_momentum(%theta: memref<128xf32>, %v: memref<128xf32>, %m: memre
 // BUF:             linalg.matmul
 // BUF:             linalg.generic
 
-// LLVM:          llvm.func @bregman_cpu_sgemm(i32, i32, i64, i64, i64, f32, i64, i64, i64)
-// LLVM-LABEL:    llvm.func @dense(
-// LLVM-SAME:       %{{[^:]*}}: !llvm.ptr, %{{[^:]*}}: !llvm.ptr, %{{[^:]*}}: !llvm.ptr, %{{[^:]*}}: !llvm.ptr)
-// LLVM-NOT:        {{linalg|memref|scf|arith|math|cf|func|affine|bufferization|tensor|breg}}.
-// LLVM:            llvm.call @bregman_cpu_sgemm({{.*}}) : (i32, i32, i64, i64, i64, f32, i64, i64, i64) -> ()
-// LLVM-NOT:        {{linalg|memref|scf|arith|math|cf|func|affine|bufferization|tensor|breg}}.
-// LLVM:            llvm.intr.maximum
-// LLVM-NOT:        {{linalg|memref|scf|arith|math|cf|func|affine|bufferization|tensor|breg}}.
-// LLVM:            llvm.return
+// CHECK:          llvm.func @bregman_cpu_sgemm(i32, i32, i64, i64, i64, f32, i64, i64, i64)
+// CHECK-LABEL:    llvm.func @dense(
+// CHECK-SAME:       %{{[^:]*}}: !llvm.ptr, %{{[^:]*}}: !llvm.ptr, %{{[^:]*}}: !llvm.ptr, %{{[^:]*}}: !llvm.ptr)
+// CHECK-NOT:        {{linalg|memref|scf|arith|math|cf|func|affine|bufferization|tensor|breg}}.
+// CHECK:            llvm.call @bregman_cpu_sgemm({{.*}}) : (i32, i32, i64, i64, i64, f32, i64, i64, i64) -> ()
+// CHECK-NOT:        {{linalg|memref|scf|arith|math|cf|func|affine|bufferization|tensor|breg}}.
+// CHECK:            llvm.intr.maximum
+// CHECK-NOT:        {{linalg|memref|scf|arith|math|cf|func|affine|bufferization|tensor|breg}}.
+// CHECK:            llvm.return
 
 // The call's constant arguments (after -cse each constant is defined once).
 // GEMM-LABEL:    llvm.func @dense(
