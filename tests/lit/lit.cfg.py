@@ -37,3 +37,20 @@ config.substitutions.append(
 config.substitutions.append(
     ("%mlir_c_runner_utils",
      os.path.join(config.llvm_libs_dir, "libmlir_c_runner_utils" + shlib_ext)))
+
+# The CUDA toolkit's ptxas checks that generated PTX is accepted for a target.
+# Where it is absent, the tests that need it are reported UNSUPPORTED (the
+# reason shows with `lit -v`: "REQUIRES: ptxas").
+import shutil
+ptxas = shutil.which("ptxas") or "/usr/local/cuda/bin/ptxas"
+if os.path.exists(ptxas):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+else:
+    lit_config.note("ptxas not found (CUDA toolkit): PTX acceptance tests are "
+                    "unsupported")
+config.substitutions.append(
+    ("%extract_ptx",
+     "python3 " + os.path.join(config.test_source_root, "Inputs",
+                               "extract-ptx.py")))
+config.excludes.append("Inputs")

@@ -20,6 +20,7 @@
 
 namespace mlir::breg {
 #define GEN_PASS_DEF_BREGVECTORIZEELEMENTWISE
+#define GEN_PASS_DEF_BREGCOLLAPSEELEMENTWISE
 #include "breg/Conversion/Passes.h.inc"
 } // namespace mlir::breg
 
@@ -46,7 +47,42 @@ static bool isContiguousElementwise(linalg::GenericOp op) {
   return true;
 }
 
+/// `op` as a one-dimensional generic when its data is contiguous (see
+/// isContiguousElementwise), else `op` itself.
+static linalg::LinalgOp collapseContiguous(IRRewriter &rewriter,
+                                           linalg::GenericOp op) {
+  if (op.getNumLoops() <= 1 || !isContiguousElementwise(op))
+    return op;
+  ReassociationIndices all;
+  for (unsigned i = 0; i < op.getNumLoops(); ++i)
+    all.push_back(i);
+  if (!linalg::areDimSequencesPreserved(op.getIndexingMapsArray(), {all}))
+    return op;
+  rewriter.setInsertionPoint(op);
+  linalg::LinalgOp linalgOp = op;
+  FailureOr<linalg::CollapseResult> collapsed =
+      linalg::collapseOpIterationDims(linalgOp, {all}, rewriter);
+  if (failed(collapsed))
+    return op;
+  rewriter.eraseOp(op);
+  return collapsed->collapsedOp;
+}
+
 namespace {
+struct BregCollapseElementwisePass
+    : breg::impl::BregCollapseElementwiseBase<BregCollapseElementwisePass> {
+  void runOnOperation() override {
+    SmallVector<linalg::GenericOp> candidates;
+    getOperation().walk([&](linalg::GenericOp op) {
+      if (isCandidate(op))
+        candidates.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (linalg::GenericOp op : candidates)
+      collapseContiguous(rewriter, op);
+  }
+};
+
 struct BregVectorizeElementwisePass
     : breg::impl::BregVectorizeElementwiseBase<BregVectorizeElementwisePass> {
   using Base::Base;
@@ -63,22 +99,8 @@ struct BregVectorizeElementwisePass
   }
 
   void vectorizeOne(IRRewriter &rewriter, linalg::GenericOp op) {
-    rewriter.setInsertionPoint(op);
-    linalg::LinalgOp linalgOp = op;
     // 1. One loop instead of a nest when the data is contiguous.
-    if (op.getNumLoops() > 1 && isContiguousElementwise(op)) {
-      ReassociationIndices all;
-      for (unsigned i = 0; i < op.getNumLoops(); ++i)
-        all.push_back(i);
-      if (linalg::areDimSequencesPreserved(op.getIndexingMapsArray(), {all})) {
-        FailureOr<linalg::CollapseResult> collapsed =
-            linalg::collapseOpIterationDims(linalgOp, {all}, rewriter);
-        if (succeeded(collapsed)) {
-          rewriter.eraseOp(op);
-          linalgOp = collapsed->collapsedOp;
-        }
-      }
-    }
+    linalg::LinalgOp linalgOp = collapseContiguous(rewriter, op);
 
     // 2. Tile the innermost loop by the vector size (the others by 1).
     SmallVector<int64_t> ranges = linalgOp.getStaticLoopRanges();

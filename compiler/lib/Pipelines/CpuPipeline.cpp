@@ -19,8 +19,8 @@
 using namespace mlir;
 using namespace mlir::breg;
 
-std::string mlir::breg::cpuPipelineText(const CpuPipelineOptions &options) {
-  std::string text =
+std::string mlir::breg::bufferizedLinalgPipelineText() {
+  return
       // Fuse the elementwise chains of the program first.
       "canonicalize,linalg-fuse-elementwise-ops,canonicalize,cse,"
       // Then each breg op becomes one generic whose outs are θ, v (and m),
@@ -36,6 +36,10 @@ std::string mlir::breg::cpuPipelineText(const CpuPipelineOptions &options) {
       // Tiny per-group accumulators live on the stack.
       "canonicalize,func.func(promote-buffers-to-stack{max-alloc-size-in-"
       "bytes=256}),buffer-deallocation-pipeline,";
+}
+
+std::string mlir::breg::cpuPipelineText(const CpuPipelineOptions &options) {
+  std::string text = bufferizedLinalgPipelineText();
   if (options.useBlas)
     text += "breg-matmul-to-library-call,";
   // Elementwise loops (the fused updates among them) become full-width
@@ -70,9 +74,55 @@ void mlir::breg::buildCpuPipeline(OpPassManager &pm,
                              errors);
 }
 
+std::string mlir::breg::gpuPipelineText(const GpuPipelineOptions &options) {
+  std::string text = bufferizedLinalgPipelineText();
+  // Each elementwise loop becomes one flat loop, tiled into blocks of
+  // `block-size` threads (a guard instead of min/max bounds, so the launch
+  // size is static), mapped to a gpu.launch and outlined.
+  text += "func.func(breg-collapse-elementwise,convert-linalg-to-parallel-"
+          "loops,scf-parallel-loop-tiling{parallel-loop-tile-sizes=" +
+          std::to_string(options.blockSize) +
+          " no-min-max-bounds=true},gpu-map-parallel-loops,"
+          "convert-parallel-loops-to-gpu),lower-affine,canonicalize,";
+  if (options.stopAtLaunch)
+    return text + "cse";
+  // Outline the kernels, attach the target (with libdevice: math in kernels
+  // becomes __nv_* calls), lower kernels to NVVM and the host to LLVM calls
+  // of the launch ABI, and serialize each kernel module (PTX or cubin). This
+  // is upstream's gpu-lower-to-nvvm-pipeline spelled out, because that one
+  // attaches its own target without libdevice.
+  text += "gpu-kernel-outlining,convert-vector-to-scf,convert-scf-to-cf,"
+          "convert-nvvm-to-llvm,convert-func-to-llvm,expand-strided-metadata,"
+          "nvvm-attach-target{chip=" +
+          options.chip + " features=" + options.features +
+          " l=" + options.libdevice +
+          "},lower-affine,convert-arith-to-llvm,convert-index-to-llvm,"
+          "canonicalize,cse,"
+          "gpu.module(convert-gpu-to-nvvm,canonicalize,cse,"
+          "reconcile-unrealized-casts),"
+          "gpu-to-llvm,gpu-module-to-binary{format=" +
+          options.format +
+          "},convert-math-to-llvm,canonicalize,cse,reconcile-unrealized-casts";
+  return text;
+}
+
+void mlir::breg::buildGpuPipeline(OpPassManager &pm,
+                                  const GpuPipelineOptions &options) {
+  std::string errors;
+  llvm::raw_string_ostream os(errors);
+  if (failed(parsePassPipeline(gpuPipelineText(options), pm, os)))
+    llvm::report_fatal_error(llvm::Twine("bregman-gpu-pipeline is malformed: ") +
+                             errors);
+}
+
 void mlir::breg::registerBregPipelines() {
   PassPipelineRegistration<CpuPipelineOptions>(
       "bregman-cpu-pipeline",
       "Lower tensors with breg ops to the LLVM dialect for the CPU",
       buildCpuPipeline);
+  PassPipelineRegistration<GpuPipelineOptions>(
+      "bregman-gpu-pipeline",
+      "Lower tensors with breg ops to GPU kernels (NVVM -> PTX/cubin) and "
+      "host code launching them",
+      buildGpuPipeline);
 }

@@ -59,4 +59,37 @@ def BregVectorizeElementwise : Pass<"breg-vectorize-elementwise", "::mlir::func:
   ];
 }
 
+def BregCollapseElementwise : Pass<"breg-collapse-elementwise", "::mlir::func::FuncOp"> {
+  let summary = "Collapse elementwise linalg.generic ops on contiguous buffers to one loop";
+  let description = [{
+    An all-parallel `linalg.generic` whose buffers are all contiguous and read
+    or written with identity maps (the fused Bregman updates) becomes a
+    generic over one dimension, through `memref.collapse_shape`: one flat
+    loop, which the GPU pipeline tiles into blocks and threads.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
+def BregGpuLaunchToLoops : Pass<"breg-gpu-launch-to-loops", "::mlir::ModuleOp"> {
+  let summary = "Execute gpu.launch regions on the CPU as scf.parallel loops";
+  let description = [{
+    Runs the kernel IR that goes to NVVM on a machine without a GPU. Each
+    `gpu.launch` (not async, no clusters, no dynamic shared memory, a body of
+    one block) becomes an `scf.parallel` over the grid (block ids) holding an
+    `scf.parallel` over the block (thread ids). Workgroup attributions become
+    a `memref.alloca` per block, private attributions a `memref.alloca` per
+    thread, in the default memory space (the CPU has one). The body is moved
+    in, its region arguments and the `gpu.block_id`, `gpu.thread_id`,
+    `gpu.block_dim`, `gpu.grid_dim` and `gpu.global_id` ops becoming the loop
+    induction variables and the launch sizes; `gpu.terminator` goes away.
+    Bodies with `gpu.barrier` (threads of a block run one after another here,
+    so a barrier cannot be honoured), or with other GPU ops that need
+    threads to communicate, are rejected with an error.
+  }];
+  let dependentDialects = [
+    "::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::arith::ArithDialect"
+  ];
+}
+
 #endif // BREG_CONVERSION_PASSES_TD

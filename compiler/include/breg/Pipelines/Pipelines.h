@@ -27,6 +27,43 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::init(true)};
 };
 
+/// Options of the GPU pipeline (`bregman-gpu-pipeline`).
+struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("NVIDIA target (sm_90, sm_80, ...)"),
+      llvm::cl::init("sm_90")};
+  PassOptions::Option<std::string> features{
+      *this, "features", llvm::cl::desc("PTX features (+ptx80 for sm_90)"),
+      llvm::cl::init("+ptx80")};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("Device binary: isa (PTX text), bin (cubin, needs "
+                     "ptxas) or fatbin"),
+      llvm::cl::init("isa")};
+  PassOptions::Option<std::string> libdevice{
+      *this, "libdevice",
+      llvm::cl::desc("CUDA's libdevice bitcode, linked into every kernel"),
+      llvm::cl::init("/usr/local/cuda/nvvm/libdevice/libdevice.10.bc")};
+  PassOptions::Option<int64_t> blockSize{
+      *this, "block-size", llvm::cl::desc("Threads per block"),
+      llvm::cl::init(256)};
+  PassOptions::Option<bool> stopAtLaunch{
+      *this, "stop-at-launch",
+      llvm::cl::desc("Stop with inline gpu.launch ops (before outlining and "
+                     "NVVM), e.g. to run the kernels on the CPU"),
+      llvm::cl::init(false)};
+};
+
+/// The shared front: elementwise fusion, breg -> linalg, one-shot
+/// bufferization in place, deallocation.
+std::string bufferizedLinalgPipelineText();
+
+/// Tensors with breg ops -> GPU kernels in a gpu.binary plus host code with
+/// gpu.launch_func (elementwise computations only, so far: the fused
+/// updates; reductions and matmuls are not mapped to the GPU yet).
+void buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions &options);
+std::string gpuPipelineText(const GpuPipelineOptions &options);
+
 /// Tensors with breg ops -> LLVM dialect ready for the ExecutionEngine:
 /// breg -> linalg, elementwise fusion, one-shot bufferization (in place),
 /// deallocation, GEMM library calls, vectorization, loops, LLVM.
