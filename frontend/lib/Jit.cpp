@@ -136,6 +136,10 @@ CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
   for (const runtime::LibrarySymbol *s = runtime::cpuLibrarySymbols(); s->name;
        ++s)
     jitOptions.symbols[s->name] = s->address;
+  // BREGMAN_EMULATE_GPU=1: compile the GPU kernels' IR and run it as loops
+  // on the CPU (the tests run this way too, to check the kernels).
+  if (const char *emulate = std::getenv("BREGMAN_EMULATE_GPU"))
+    jitOptions.pipeline.emulateGpu = std::string(emulate) == "1";
   if (const char *dump = std::getenv("BREGMAN_DUMP_IR"))
     jitOptions.dumpDirectory =
         fmt::format("{}/{}-{}", dump, opts.name, compiles);

@@ -38,8 +38,23 @@ std::string mlir::breg::bufferizedLinalgPipelineText() {
       "bytes=256}),buffer-deallocation-pipeline,";
 }
 
+std::string mlir::breg::gpuMappingPipelineText(int64_t blockSize) {
+  // Each elementwise loop becomes one flat loop, tiled into blocks of
+  // `blockSize` threads (a guard instead of min/max bounds, so the launch
+  // size is static), and mapped to a gpu.launch.
+  return "func.func(breg-collapse-elementwise,convert-linalg-to-parallel-"
+         "loops,scf-parallel-loop-tiling{parallel-loop-tile-sizes=" +
+         std::to_string(blockSize) +
+         " no-min-max-bounds=true},gpu-map-parallel-loops,"
+         "convert-parallel-loops-to-gpu),lower-affine,canonicalize,";
+}
+
 std::string mlir::breg::cpuPipelineText(const CpuPipelineOptions &options) {
   std::string text = bufferizedLinalgPipelineText();
+  // GPU emulation: the kernels of the GPU pipeline, run as loops here.
+  if (options.emulateGpu)
+    text += gpuMappingPipelineText(options.emulatedBlockSize) +
+            "breg-gpu-launch-to-loops,canonicalize,";
   if (options.useBlas)
     text += "breg-matmul-to-library-call,";
   // Elementwise loops (the fused updates among them) become full-width
@@ -75,15 +90,8 @@ void mlir::breg::buildCpuPipeline(OpPassManager &pm,
 }
 
 std::string mlir::breg::gpuPipelineText(const GpuPipelineOptions &options) {
-  std::string text = bufferizedLinalgPipelineText();
-  // Each elementwise loop becomes one flat loop, tiled into blocks of
-  // `block-size` threads (a guard instead of min/max bounds, so the launch
-  // size is static), mapped to a gpu.launch and outlined.
-  text += "func.func(breg-collapse-elementwise,convert-linalg-to-parallel-"
-          "loops,scf-parallel-loop-tiling{parallel-loop-tile-sizes=" +
-          std::to_string(options.blockSize) +
-          " no-min-max-bounds=true},gpu-map-parallel-loops,"
-          "convert-parallel-loops-to-gpu),lower-affine,canonicalize,";
+  std::string text =
+      bufferizedLinalgPipelineText() + gpuMappingPipelineText(options.blockSize);
   if (options.stopAtLaunch)
     return text + "cse";
   // Outline the kernels, attach the target (with libdevice: math in kernels

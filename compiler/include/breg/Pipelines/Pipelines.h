@@ -21,6 +21,15 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Vector width for elementwise loops (0: leave them to "
                      "LLVM's loop vectorizer)"),
       llvm::cl::init(16)};
+  PassOptions::Option<bool> emulateGpu{
+      *this, "emulate-gpu",
+      llvm::cl::desc("Map loops to gpu.launch exactly as bregman-gpu-pipeline "
+                     "does, then run the launches as loops on the CPU: tests "
+                     "the GPU kernels' IR without a GPU"),
+      llvm::cl::init(false)};
+  PassOptions::Option<int64_t> emulatedBlockSize{
+      *this, "emulated-block-size",
+      llvm::cl::desc("Threads per block with emulate-gpu"), llvm::cl::init(256)};
   PassOptions::Option<bool> barePtrCallConv{
       *this, "bare-ptr-call-conv",
       llvm::cl::desc("Pass static memrefs to functions as bare pointers"),
@@ -57,6 +66,8 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
 /// The shared front: elementwise fusion, breg -> linalg, one-shot
 /// bufferization in place, deallocation.
 std::string bufferizedLinalgPipelineText();
+/// Parallel loops of the buffers' computations -> gpu.launch (inline).
+std::string gpuMappingPipelineText(int64_t blockSize);
 
 /// Tensors with breg ops -> GPU kernels in a gpu.binary plus host code with
 /// gpu.launch_func (elementwise computations only, so far: the fused
