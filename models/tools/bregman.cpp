@@ -7,6 +7,7 @@
 #include "bregman/Error.h"
 #include "bregman/data/Idx.h"
 #include "bregman/models/Train.h"
+#include "bregman/runtime/CudaDriver.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -174,6 +175,12 @@ int main(int argc, char **argv) {
                     "reg, lr, delta, lambda, lambda2, momentum, beta1, beta2, "
                     "eps; the "
                     "rest of the weights and the biases keep the defaults");
+  std::string device = "cpu";
+  train->add_option("--device", device,
+                    "Where the step runs: cpu, cuda (an NVIDIA GPU) or auto "
+                    "(cuda if a GPU is present, else the CPU)")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
+      ->capture_default_str();
   train->add_flag("--no-progress", noProgress, "Do not draw the progress bar");
 
   CLI11_PARSE(app, argc, argv);
@@ -218,6 +225,22 @@ int main(int argc, char **argv) {
   config.progress = !noProgress;
   config.lrPlateau = !noPlateau;
 
+  if (device != "cpu") {
+    runtime::cuda::DeviceInfo gpu = runtime::cuda::probeDevices();
+    // The fused updates compile for the GPU (bregman-gpu-pipeline) but the
+    // whole training step does not run there yet: say so, never pretend.
+    std::string why = gpu.available
+                          ? "found " + gpu.name +
+                                ", but the training step does not run on the "
+                                "GPU yet (only the fused updates compile for "
+                                "it)"
+                          : gpu.reason;
+    if (device == "cuda") {
+      std::cerr << "error: --device cuda: " << why << "\n";
+      return 1;
+    }
+    std::cout << "device: " << why << "; running on the CPU\n";
+  }
   try {
     models::train(config, std::cout);
   } catch (const Error &e) {

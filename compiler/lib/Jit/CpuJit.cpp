@@ -13,6 +13,7 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/Support/FileSystem.h"
@@ -69,11 +70,22 @@ CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
 
   dumpModule(module, options.dumpDirectory, "0-input.mlir");
   PassManager pm(ctx);
-  buildCpuPipeline(pm, options.pipeline);
+  std::string pipelineText = options.pipelineText.empty()
+                                 ? cpuPipelineText(options.pipeline)
+                                 : options.pipelineText;
+  if (options.pipelineText.empty()) {
+    buildCpuPipeline(pm, options.pipeline);
+  } else {
+    std::string errors;
+    llvm::raw_string_ostream os(errors);
+    buildCpuPipeline(pm, options.pipeline); // registers the passes (once)
+    pm.clear();
+    if (failed(parsePassPipeline(pipelineText, pm, os)))
+      return llvm::createStringError("malformed pass pipeline: " + errors);
+  }
   if (failed(pm.run(module)))
-    return llvm::createStringError(
-        "CPU pipeline (" + cpuPipelineText(options.pipeline) +
-        ") failed:\n" + diagnostics);
+    return llvm::createStringError("pipeline (" + pipelineText +
+                                   ") failed:\n" + diagnostics);
   dumpModule(module, options.dumpDirectory, "1-llvm.mlir");
 
   auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();

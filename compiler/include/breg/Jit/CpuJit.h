@@ -27,6 +27,10 @@ void registerCpuJitDependencies(DialectRegistry &registry);
 
 struct CpuJitOptions {
   CpuPipelineOptions pipeline;
+  /// When non-empty, this textual pass pipeline runs instead of the CPU
+  /// pipeline (e.g. bregman-gpu-pipeline's, whose host code then launches
+  /// its kernels through the runtime's mgpu* functions).
+  std::string pipelineText;
   /// Symbols the generated code calls (e.g. bregman_cpu_sgemm), by name.
   llvm::StringMap<void *> symbols;
   /// When non-empty, the IR before and after the pipeline is written here.
