@@ -570,14 +570,35 @@ OwningOpRef<ModuleOp> Emitter::run() {
     emitNode(nodes[n], static_cast<int>(n));
 
   loc = UnknownLoc::get(&ctx);
-  for (size_t i = 0; i < spec.outputs.size(); ++i) {
-    int v = spec.outputs[i];
+  // Outputs are written into argument buffers, which one-shot bufferization
+  // does not see as writes to the inputs read from those buffers. So when a
+  // donated buffer is overwritten, every output that could still be (a view
+  // of) an input — anything but a breg update, whose result already lives in
+  // its state buffer — is first copied to a fresh buffer, before any write.
+  auto isOwnInput = [&](size_t i) {
     int arg = outputArg[i];
-    // An output that is its own donated input needs no write.
-    if (arg < static_cast<int>(inputs.size()) && inputs[arg] == v)
+    return arg < static_cast<int>(inputs.size()) &&
+           inputs[arg] == spec.outputs[i];
+  };
+  bool overwritesInputs = false;
+  for (size_t i = 0; i < spec.outputs.size(); ++i)
+    overwritesInputs |= spec.outputAlias[i] >= 0 && !isOwnInput(i);
+  std::vector<Value> toWrite(spec.outputs.size());
+  for (size_t i = 0; i < spec.outputs.size(); ++i) {
+    Value value = values.at(spec.outputs[i]);
+    Prim producer =
+        trace.nodes().at(trace.value(spec.outputs[i]).node).prim;
+    if (overwritesInputs && !isOwnInput(i) && !isBregPrimitive(producer))
+      value = bufferization::AllocTensorOp::create(
+          b, loc, llvm::cast<RankedTensorType>(value.getType()), ValueRange{},
+          /*copy=*/value);
+    toWrite[i] = value;
+  }
+  for (size_t i = 0; i < spec.outputs.size(); ++i) {
+    if (isOwnInput(i)) // its own donated input: nothing to write
       continue;
     auto op = bufferization::MaterializeInDestinationOp::create(
-        b, loc, values.at(v), entry->getArgument(arg));
+        b, loc, toWrite[i], entry->getArgument(outputArg[i]));
     op.setRestrict(true);
     op.setWritable(true);
   }
