@@ -123,8 +123,13 @@ std::vector<Tensor> backward(const Tensor &output,
   // Forward: which values depend on `wrt` through differentiable nodes.
   int lastNode = static_cast<int>(trace->nodes().size());
   std::vector<bool> active(trace->values().size(), false);
-  for (const Tensor &w : wrt)
+  for (const Tensor &w : wrt) {
+    if (!w.isTraced() || w.trace() != trace)
+      throw Error("grad: differentiating with respect to a tensor that is "
+                  "not a value of the current trace (a concrete or captured "
+                  "tensor); pass it as an argument of the jit function");
     active[w.value()] = true;
+  }
   for (int n = firstNode; n < lastNode; ++n) {
     const Node &node = trace->nodes()[n];
     if (isNonDifferentiable(node.prim))

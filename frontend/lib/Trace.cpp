@@ -154,10 +154,15 @@ std::vector<Tensor> apply(Prim prim, const std::vector<Tensor> &inputs,
   for (const Tensor &t : inputs) {
     if (!t.defined())
       throw Error(fmt::format("{}: operand is an empty tensor", primName(prim)));
-    if (!trace || t.isConcrete())
+    if (!trace)
       throw Error(fmt::format(
           "{}: operands are concrete tensors outside a traced function; run "
           "the computation inside bregman::jit (pass the tensors as arguments)",
+          primName(prim)));
+    if (t.isConcrete())
+      throw Error(fmt::format(
+          "{}: a concrete tensor was captured inside a jit function; pass it "
+          "as an argument instead",
           primName(prim)));
     if (t.trace() != trace)
       throw Error(fmt::format("{}: operand belongs to another trace (a tracer "

@@ -493,12 +493,16 @@ void Optimizer::setHyper(Params &state, const std::string &group,
   *state.at(hyperName(group, which)).data<float>() = value;
 }
 
-void Optimizer::reinitSubgradients(const Params &params, Params &state) const {
+void Optimizer::reinitSubgradients(const Params &params, Params &state,
+                                   const std::string &group) const {
   if (!isBregman(method_))
     return;
+  // Computed for all parameters (one compilation), kept for the group's:
+  // the other groups' v carry their accumulated subgradients.
   Params v = (*initFn_)(params, subgradientHypers(state));
   for (const auto &[name, tensor] : v)
-    state.set("v/" + name, tensor);
+    if (group.empty() || groupOf(name).name == group)
+      state.set("v/" + name, tensor);
 }
 
 bool LambdaSchedule::update(const Optimizer &opt, int epoch, double density,
@@ -512,7 +516,7 @@ bool LambdaSchedule::update(const Optimizer &opt, int epoch, double density,
   if (next == lambda)
     return false;
   opt.setHyper(state, group, "lambda", next);
-  opt.reinitSubgradients(params, state);
+  opt.reinitSubgradients(params, state, group);
   return true;
 }
 

@@ -80,6 +80,19 @@ optim::Group parseGroup(const std::string &spec, optim::Group defaults) {
   return g;
 }
 
+/// The density of the weights a parameter group owns (the λ schedule acts
+/// on its own group's density, ALGORITHMS.md §5).
+double groupDensity(const SparsityReport &report, const optim::Optimizer &opt,
+                    const std::string &group) {
+  int64_t nonZero = 0, total = 0;
+  for (const TensorSparsity &t : report.tensors)
+    if (opt.groupOf(t.name).name == group) {
+      nonZero += t.nonZero;
+      total += t.numel;
+    }
+  return total ? double(nonZero) / double(total) : 0.0;
+}
+
 /// A host copy of every tensor (for the best model).
 Params copyParams(const Params &params) {
   Params out;
@@ -324,7 +337,9 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
     m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                               start)
                     .count();
-    if (m.valAcc > bestVal) {
+    // Without a validation split every epoch counts as the best so far, so
+    // the best model is the last one (never silently epoch 1).
+    if (m.valAcc > bestVal || splits.val.count == 0) {
       // Best-model tracking: a host copy of the parameters at the best
       // validation accuracy (the only whole-tensor copy, and only then).
       bestVal = m.valAcc;
@@ -370,10 +385,13 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
       log << fmt::format("  learning rate reduced to {}\n",
                          opt.hyper(state, "weights", "lr"));
     if (lambdaSchedule &&
-        lambdaSchedule->update(opt, epoch, m.netDensity, params, state))
+        lambdaSchedule->update(opt, epoch,
+                               groupDensity(sparsity, opt, lambdaSchedule->group),
+                               params, state))
       log << fmt::format("  lambda set to {} (density {:.4f}, target {}); v "
                          "re-initialized\n",
-                         opt.hyper(state, "weights", "lambda"), m.netDensity,
+                         opt.hyper(state, "weights", "lambda"),
+                         groupDensity(sparsity, opt, "weights"),
                          config.lambdaTarget);
     log.flush();
     result.epochs.push_back(m);

@@ -134,8 +134,10 @@ public:
 
   /// Re-initialises the subgradients v = θ/δ + ∂J(θ) of the Bregman methods
   /// from the current parameters and the hyper-parameters in `state` (after
-  /// a change of λ, ALGORITHMS.md §5). Compiled once; no-op for the others.
-  void reinitSubgradients(const Params &params, Params &state) const;
+  /// a change of λ, ALGORITHMS.md §5) — of the parameters of `group` only,
+  /// or of all when `group` is empty. Compiled once; no-op for the others.
+  void reinitSubgradients(const Params &params, Params &state,
+                          const std::string &group = "") const;
 
   /// The group that owns `param`; throws naming the parameter if none does.
   const Group &groupOf(const std::string &param) const;

@@ -196,3 +196,34 @@ TEST(SparseGroup, Lambda2IsRequiredExactlyForSparseGroup) {
 }
 
 } // namespace
+
+namespace {
+
+// The λ schedule re-initialises v of the group whose λ changed only: another
+// regularised group keeps its accumulated subgradients (found in review).
+TEST(Schedule, LambdaChangeReinitialisesOnlyItsGroup) {
+  Params params{{"a.weight", Tensor::zeros({2, 3})},
+                {"b.weight", Tensor::zeros({2, 3})}};
+  optim::LinBreg opt({{"a", [](const std::string &n) { return n[0] == 'a'; },
+                       Regularizer::L1, 0.1f, 1.0f, 1.0f},
+                      {"b", [](const std::string &n) { return n[0] == 'b'; },
+                       Regularizer::L1, 0.1f, 1.0f, 1.0f}});
+  Params state = opt.init(params);
+  // Give both groups accumulated subgradients (θ stays 0 below λ = 1).
+  for (const char *name : {"v/a.weight", "v/b.weight"}) {
+    float *v = state.at(name).data<float>();
+    for (int i = 0; i < 6; ++i)
+      v[i] = 0.6f;
+  }
+  optim::LambdaSchedule schedule{"a", /*warmup=*/0, /*cooldown=*/1,
+                                 /*increment=*/0.5f, /*target=*/0.1};
+  ASSERT_TRUE(schedule.update(opt, 1, /*density=*/0.5, params, state));
+  EXPECT_FLOAT_EQ(opt.hyper(state, "a", "lambda"), 1.5f);
+  // Group a: v = θ/δ + λ·sign(θ) = 0; group b untouched.
+  for (float v : state.at("v/a.weight").toVector<float>())
+    EXPECT_EQ(v, 0.0f);
+  for (float v : state.at("v/b.weight").toVector<float>())
+    EXPECT_EQ(v, 0.6f);
+}
+
+} // namespace
