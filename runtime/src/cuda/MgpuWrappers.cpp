@@ -56,7 +56,12 @@ public:
               d->cuDevicePrimaryCtxRetain(&ctx, device));
       return ctx;
     }();
-    ok = context && check("cuCtxPushCurrent", d->cuCtxPushCurrent_v2(context));
+    // Every call that cannot run says so (not only the first one).
+    if (!context) {
+      record("no CUDA context (device 0 could not be initialised)");
+      return;
+    }
+    ok = check("cuCtxPushCurrent", d->cuCtxPushCurrent_v2(context));
   }
   ~ScopedContext() {
     if (ok) {
@@ -116,8 +121,12 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
                       intptr_t blockZ, int32_t smem, void *stream,
                       void **params, void **extra, size_t /*paramsCount*/) {
   ScopedContext s;
-  if (!s.ok || !function)
+  if (!s.ok)
     return;
+  if (!function) {
+    record("kernel launch skipped: its module or function failed to load");
+    return;
+  }
   check("cuLaunchKernel",
         s.d->cuLaunchKernel(static_cast<CUfunction>(function), gridX, gridY,
                             gridZ, blockX, blockY, blockZ, smem,
@@ -146,9 +155,13 @@ void mgpuStreamDestroy(void *stream) {
           s.d->cuStreamDestroy_v2(static_cast<CUstream>(stream)));
 }
 
-void *mgpuMemAlloc(uint64_t bytes, void * /*stream*/, bool /*isHostShared*/) {
+void *mgpuMemAlloc(uint64_t bytes, void * /*stream*/, bool isHostShared) {
   ScopedContext s;
   CUdeviceptr ptr = 0;
+  if (isHostShared) { // host-shared (managed) memory is not used by bregman
+    record("gpu.alloc host_shared is not supported by the bregman runtime");
+    return nullptr;
+  }
   if (s.ok && bytes)
     check("cuMemAlloc", s.d->cuMemAlloc_v2(&ptr, bytes));
   return reinterpret_cast<void *>(ptr);
@@ -160,6 +173,7 @@ void mgpuMemFree(void *ptr, void * /*stream*/) {
     check("cuMemFree", s.d->cuMemFree_v2(reinterpret_cast<CUdeviceptr>(ptr)));
 }
 
+// Synchronous copy: correct with the blocking streams mgpuStreamCreate makes.
 void mgpuMemcpy(void *dst, void *src, size_t bytes, void * /*stream*/) {
   ScopedContext s;
   if (s.ok)
