@@ -137,6 +137,20 @@ void BM_Memcpy(benchmark::State &state) {
   state.SetBytesProcessed(state.iterations() * n * kCopyBytes);
 }
 
+/// The copy of n floats split over the benchmark's threads (each copies its
+/// own n / threads): what all cores together stream, against the one core
+/// of BM_Memcpy.
+void BM_MemcpyThreads(benchmark::State &state) {
+  int64_t n = state.range(0) / state.threads();
+  AlignedFloats src = alignedFloats(n), dst = alignedFloats(n);
+  for (auto _ : state) {
+    std::memcpy(dst.get(), src.get(), n * sizeof(float));
+    benchmark::DoNotOptimize(dst.get());
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * n * kCopyBytes);
+}
+
 void BM_LinBregUpdate(benchmark::State &state) {
   int64_t n = state.range(0);
   UpdateOperands o(n);
@@ -243,6 +257,11 @@ BENCHMARK(BM_ProxStep<Regularizer::L1L2>)
 // Wall time throughout: the MLP step runs OpenBLAS threads, which the
 // benchmark thread's CPU time would not see, and the summary uses wall time.
 BENCHMARK(BM_Memcpy)->Arg(1000000)->Arg(10000000)->UseRealTime();
+BENCHMARK(BM_MemcpyThreads)
+    ->Arg(1000000)
+    ->Arg(10000000)
+    ->Threads(2)
+    ->UseRealTime();
 BENCHMARK(BM_LinBregUpdate)->Arg(1000000)->Arg(10000000)->UseRealTime();
 BENCHMARK(BM_LinBregMomentum)->Arg(1000000)->Arg(10000000)->UseRealTime();
 
