@@ -5,6 +5,7 @@
 #include "Emit.h"
 #include "bregman/runtime/Buffer.h"
 #include "bregman/runtime/CpuLibrary.h"
+#include "bregman/runtime/Profile.h"
 
 #include "breg/Jit/CpuJit.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -160,6 +161,9 @@ CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
 
 std::vector<Tensor> JitState::run(CompiledFunction &fn,
                                   const FlatInputs &inputs) {
+  // Profiling: the whole call counts as dispatch, minus its compiled part.
+  runtime::ProfileCounters &profile = runtime::profileCounters();
+  runtime::ProfileScope dispatch(profile.dispatchNs);
   // Every argument must be concrete, and a buffer that is overwritten must
   // not be visible through another argument (the compiled code assumes it).
   std::set<const void *> written;
@@ -205,9 +209,18 @@ std::vector<Tensor> JitState::run(CompiledFunction &fn,
   slots.reserve(pointers.size());
   for (void *&p : pointers)
     slots.push_back(&p);
+  auto start = std::chrono::steady_clock::now();
   if (llvm::Error err = fn.executable->invoke(fn.symbol, slots))
     throw Error(fmt::format("{}: call failed: {}", opts.name,
                             llvm::toString(std::move(err))));
+  if (runtime::profilingEnabled()) {
+    int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                     std::chrono::steady_clock::now() - start)
+                     .count();
+    profile.compiledCallNs += ns;
+    profile.dispatchNs -= ns;
+    ++profile.compiledCalls;
+  }
   return outputs;
 }
 

@@ -1,12 +1,18 @@
 //===- CpuBlas.cpp - GEMM for generated CPU code through OpenBLAS ---------===//
 
 #include "bregman/runtime/CpuLibrary.h"
+#include "bregman/runtime/Profile.h"
 
 #include <cblas.h>
 
 extern "C" void bregman_cpu_sgemm(int32_t transA, int32_t transB, intptr_t m,
                                   intptr_t n, intptr_t k, float beta,
                                   intptr_t a, intptr_t b, intptr_t c) {
+  bregman::runtime::ProfileCounters &profile =
+      bregman::runtime::profileCounters();
+  bregman::runtime::ProfileScope timed(profile.gemmNs);
+  if (bregman::runtime::profilingEnabled())
+    ++profile.gemmCalls;
   // Row-major leading dimensions are the stored row lengths.
   const int lda = transA ? static_cast<int>(m) : static_cast<int>(k);
   const int ldb = transB ? static_cast<int>(k) : static_cast<int>(n);

@@ -1,0 +1,31 @@
+//===- Profile.cpp - Where the time of a step goes ------------------------===//
+
+#include "bregman/runtime/Profile.h"
+
+#include <cstdlib>
+#include <cstring>
+
+namespace bregman::runtime {
+
+bool profilingEnabled() {
+  static const bool enabled = [] {
+    const char *v = std::getenv("BREGMAN_PROFILE");
+    return v && std::strcmp(v, "1") == 0;
+  }();
+  return enabled;
+}
+
+ProfileCounters &profileCounters() {
+  static ProfileCounters counters;
+  return counters;
+}
+
+void ProfileCounters::reset() {
+  gemmNs = 0;
+  gemmCalls = 0;
+  compiledCallNs = 0;
+  compiledCalls = 0;
+  dispatchNs = 0;
+}
+
+} // namespace bregman::runtime
