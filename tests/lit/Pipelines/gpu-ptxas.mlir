@@ -4,9 +4,9 @@
 // REQUIRES: ptxas
 // RUN: bregman-opt %s --bregman-gpu-pipeline | %extract_ptx %t.sm90 | FileCheck %s --check-prefix=COUNT
 // RUN: %ptxas -arch=sm_90 -v %t.sm90.0.ptx -o %t.sm90.0.cubin > %t.0.log 2>&1
-// RUN: FileCheck %s --check-prefix=PTXAS --input-file=%t.0.log
+// RUN: FileCheck %s --check-prefix=CHECK --input-file=%t.0.log
 // RUN: %ptxas -arch=sm_90 -v %t.sm90.1.ptx -o %t.sm90.1.cubin > %t.1.log 2>&1
-// RUN: FileCheck %s --check-prefix=PTXAS --input-file=%t.1.log
+// RUN: FileCheck %s --check-prefix=CHECK --input-file=%t.1.log
 // RUN: bregman-opt %s --bregman-gpu-pipeline="chip=sm_80 features=+ptx70" | %extract_ptx %t.sm80
 // RUN: %ptxas -arch=sm_80 %t.sm80.0.ptx -o %t.sm80.0.cubin
 // RUN: %ptxas -arch=sm_80 %t.sm80.1.ptx -o %t.sm80.1.cubin
@@ -15,8 +15,8 @@
 // One kernel per update (LinBreg with momentum, AdaBreg), each assembled by
 // ptxas without spills.
 // COUNT: extracted 2 PTX modules
-// PTXAS: Compiling entry function '{{step_kernel(_0)?}}' for 'sm_90'
-// PTXAS: 0 bytes spill stores, 0 bytes spill loads
+// CHECK: Compiling entry function '{{step_kernel(_0)?}}' for 'sm_90'
+// CHECK: 0 bytes spill stores, 0 bytes spill loads
 // CUBIN: gpu.binary @step_kernel [#gpu.object<#nvvm.target<chip = "sm_90", features = "+ptx80"{{.*}}>, {{.*}}bin = "
 func.func @step(%theta: memref<1000xf32>, %v: memref<1000xf32>, %m: memref<1000xf32>,
                 %g: memref<1000xf32>, %m1: memref<1000xf32>, %m2: memref<1000xf32>,

@@ -26,6 +26,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "bregman/bregman.h"
+
+#include "TestUtil.h"
 #include "bregman/metrics.h"
 
 #include <gtest/gtest.h>
@@ -42,6 +44,7 @@
 #include <unistd.h>
 
 using namespace bregman;
+using bregman::testing::expectError;
 
 namespace {
 
@@ -477,19 +480,6 @@ TEST(GroupRegularizer, ProxSgd) {
 // (1) Wrong ranks
 //===----------------------------------------------------------------------===//
 
-void expectError(const std::function<void()> &f,
-                 std::initializer_list<std::string> parts) {
-  try {
-    f();
-  } catch (const Error &e) {
-    std::string msg = e.what();
-    for (const std::string &part : parts)
-      EXPECT_NE(msg.find(part), std::string::npos)
-          << "message '" << msg << "' lacks '" << part << "'";
-    return;
-  }
-  ADD_FAILURE() << "no bregman::Error thrown";
-}
 
 TEST(GroupRegularizer, WrongRankErrors) {
   const std::pair<Regularizer, Shape> cases[] = {

@@ -29,6 +29,8 @@
 
 #include "bregman/bregman.h"
 
+#include "TestUtil.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -40,6 +42,8 @@
 #include <string>
 
 using namespace bregman;
+using bregman::testing::randomFloats;
+using bregman::testing::expectError;
 
 namespace {
 
@@ -109,14 +113,6 @@ RefAdam refAdamMoments(double g, double m1, double m2, double lr, double beta1,
 // Helpers
 //===----------------------------------------------------------------------===//
 
-std::vector<float> randomFloats(std::mt19937 &rng, int64_t n, float lo = -1.0f,
-                                float hi = 1.0f) {
-  std::uniform_real_distribution<float> u(lo, hi);
-  std::vector<float> v(n);
-  for (float &x : v)
-    x = u(rng);
-  return v;
-}
 
 /// Gradients in [-1, 1] except every 17th element (from the 4th) scaled down
 /// to ~10⁻⁶: there √m2 is comparable to ε = 10⁻⁸, so ε's placement shows.
@@ -915,20 +911,6 @@ TEST(OptimOptimizer, Adam) { checkOptimizer(optim::Method::Adam); }
 // Errors
 //===----------------------------------------------------------------------===//
 
-/// Runs `f`, expecting an Error whose message contains every `part`.
-void expectError(const std::function<void()> &f,
-                 std::initializer_list<std::string> parts) {
-  try {
-    f();
-  } catch (const Error &e) {
-    std::string msg = e.what();
-    for (const std::string &part : parts)
-      EXPECT_NE(msg.find(part), std::string::npos)
-          << "message '" << msg << "' lacks '" << part << "'";
-    return;
-  }
-  ADD_FAILURE() << "no bregman::Error thrown";
-}
 
 TEST(OptimErrors, UnregularizedMethodsRejectARegularizer) {
   for (optim::Method m : {optim::Method::SGD, optim::Method::Adam}) {

@@ -13,6 +13,8 @@
 
 #include "bregman/bregman.h"
 
+#include "TestUtil.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -22,6 +24,7 @@
 #include <random>
 
 using namespace bregman;
+using bregman::testing::randomFloats;
 
 namespace {
 
@@ -68,14 +71,6 @@ RefStep refLinBreg(Regularizer reg, double theta, double v, double g, double lr,
 // Helpers
 //===----------------------------------------------------------------------===//
 
-std::vector<float> randomFloats(std::mt19937 &rng, int64_t n, float lo = -1.0f,
-                                float hi = 1.0f) {
-  std::uniform_real_distribution<float> u(lo, hi);
-  std::vector<float> v(n);
-  for (float &x : v)
-    x = u(rng);
-  return v;
-}
 
 /// |actual − expected| ≤ rel·max(|expected|, scale): f32 results of a few
 /// operations on O(scale) inputs against the f64 reference.
