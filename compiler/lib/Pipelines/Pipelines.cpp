@@ -1,8 +1,8 @@
-//===- CpuPipeline.cpp - The CPU compilation pipeline ---------------------===//
+//===- Pipelines.cpp - The CPU and GPU compilation pipelines --------------===//
 //
-// The pipeline is written as pass-pipeline text so that exactly the same
-// sequence can be replayed with bregman-opt (`--bregman-cpu-pipeline`) and
-// inspected in lit tests.
+// The pipelines are written as pass-pipeline text so that exactly the same
+// sequences can be replayed with bregman-opt (`--bregman-cpu-pipeline`,
+// `--bregman-gpu-pipeline`) and inspected in lit tests.
 //
 //===----------------------------------------------------------------------===//
 
