@@ -10,6 +10,7 @@ packages=(
   cmake ninja-build ccache pkg-config
   # Libraries the project uses (see README "Libraries").
   libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev libopenblas-dev
+  libomp5-14
   libgtest-dev libgmock-dev libbenchmark-dev
   # Data and plots.
   dataset-fashion-mnist gnuplot-nox

@@ -137,6 +137,12 @@ CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
   for (const runtime::LibrarySymbol *s = runtime::cpuLibrarySymbols(); s->name;
        ++s)
     jitOptions.symbols[s->name] = s->address;
+  // Elementwise loops over at least 2^18 elements (parameters of a quarter
+  // million weights and up) run on all cores when the OpenMP runtime is
+  // there; smaller ones stay on one core, where a fork would cost more than
+  // it saves.
+  if (*mlir::breg::openMPLibrary())
+    jitOptions.pipeline.parallelThreshold = 1 << 18;
   // BREGMAN_EMULATE_GPU=1: compile the GPU kernels' IR and run it as loops
   // on the CPU (the tests run this way too, to check the kernels).
   if (const char *emulate = std::getenv("BREGMAN_EMULATE_GPU"))

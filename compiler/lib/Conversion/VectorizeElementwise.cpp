@@ -112,6 +112,35 @@ struct BregVectorizeElementwisePass
       width *= 2;
     if (width == 1)
       return;
+    // Large flat loops: first split into equal chunks run in parallel (an
+    // scf.forall), each then vectorized as below.
+    if (parallelThreshold > 0 && ranges.size() == 1 &&
+        ranges[0] >= parallelThreshold) {
+      // The largest chunk of at most 64 Ki elements, a multiple of the
+      // width, that divides the loop: all chunks equal and static. Below
+      // 4 Ki elements a chunk costs more to schedule than it saves: stay
+      // serial (loops whose vector count has no such divisor).
+      int64_t vectors = ranges[0] / width, chunk = 0;
+      for (int64_t d = std::min<int64_t>(vectors, (1 << 16) / width); d > 0;
+           --d)
+        if (vectors % d == 0) {
+          chunk = d * width;
+          break;
+        }
+      if (chunk >= 4096 && chunk < ranges[0]) {
+        scf::SCFTilingOptions options;
+        options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+        options.setTileSizes(getAsIndexOpFoldResult(&getContext(), {chunk}));
+        rewriter.setInsertionPoint(linalgOp);
+        FailureOr<scf::SCFTilingResult> chunks = scf::tileUsingSCF(
+            rewriter, cast<TilingInterface>(linalgOp.getOperation()), options);
+        if (succeeded(chunks)) {
+          rewriter.eraseOp(linalgOp);
+          linalgOp = cast<linalg::LinalgOp>(chunks->tiledOps.back());
+          ranges = linalgOp.getStaticLoopRanges();
+        }
+      }
+    }
     SmallVector<int64_t> vectorSizes(ranges.size(), 1);
     vectorSizes.back() = width;
     // Ask with the full static shape: whether the body is vectorizable at all.

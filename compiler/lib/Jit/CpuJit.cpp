@@ -32,6 +32,14 @@ void mlir::breg::registerCpuJitDependencies(DialectRegistry &registry) {
   registry.insert<BregDialect>();
 }
 
+const char *mlir::breg::openMPLibrary() {
+#ifdef BREG_OPENMP_LIBRARY
+  return BREG_OPENMP_LIBRARY;
+#else
+  return "";
+#endif
+}
+
 static void initializeNativeTargetOnce() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -99,6 +107,16 @@ CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
 
   ExecutionEngineOptions engineOptions;
   engineOptions.transformer = transformer;
+  // Multi-threaded loops call the OpenMP runtime.
+  SmallVector<StringRef> sharedLibs;
+  if (options.pipeline.parallelThreshold > 0) {
+    if (!*openMPLibrary())
+      return llvm::createStringError(
+          "parallel-threshold > 0 needs the OpenMP runtime, which this build "
+          "did not find (install libomp5-14)");
+    sharedLibs.push_back(openMPLibrary());
+  }
+  engineOptions.sharedLibPaths = sharedLibs;
   engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
   engineOptions.enableGDBNotificationListener = false;
   engineOptions.enablePerfNotificationListener = false;

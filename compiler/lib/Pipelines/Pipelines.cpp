@@ -61,15 +61,25 @@ std::string mlir::breg::cpuPipelineText(const CpuPipelineOptions &options) {
   // vector code; what is left (reductions, odd bodies) becomes loops.
   if (options.vectorSize > 0)
     text += "func.func(breg-vectorize-elementwise{vector-size=" +
-            std::to_string(options.vectorSize) +
+            std::to_string(options.vectorSize) + " parallel-threshold=" +
+            std::to_string(options.parallelThreshold) +
             "}),canonicalize,func.func(convert-vector-to-scf{full-unroll=true}),";
-  text += "convert-linalg-to-loops,lower-affine,convert-scf-to-cf,"
-          "canonicalize,expand-strided-metadata,lower-affine,"
-          "convert-vector-to-llvm,finalize-memref-to-llvm,convert-math-to-llvm,"
-          "convert-arith-to-llvm,convert-index-to-llvm,";
+  // Chunked loops (scf.forall) run on all cores through OpenMP.
+  if (options.parallelThreshold > 0)
+    text += "func.func(scf-forall-to-parallel),convert-scf-to-openmp,";
+  // finalize-memref-to-llvm before convert-scf-to-cf: OpenMP regions hold
+  // memref.alloca_scope ops that must be lowered first.
+  text += "convert-linalg-to-loops,lower-affine,expand-strided-metadata,"
+          "lower-affine,convert-vector-to-llvm,finalize-memref-to-llvm,"
+          "convert-scf-to-cf,canonicalize,"
+          "convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,";
   text += options.barePtrCallConv
               ? "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"
               : "convert-func-to-llvm,";
+  // After convert-func-to-llvm: the OpenMP conversion would otherwise
+  // convert the functions itself, without the bare-pointer convention.
+  if (options.parallelThreshold > 0)
+    text += "convert-openmp-to-llvm,";
   text += "convert-cf-to-llvm,convert-ub-to-llvm,reconcile-unrealized-casts";
   return text;
 }

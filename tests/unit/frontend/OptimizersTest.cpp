@@ -161,7 +161,8 @@ std::vector<float> adamGradients(std::mt19937 &rng, int64_t n) {
   return within(actual, expected, tol);
 }
 
-const Shape kShapes[] = {{7}, {5, 6}, {2, 3, 4}, {100000}};
+// {520, 1024} crosses the JIT's parallel threshold (2^18 elements).
+const Shape kShapes[] = {{7}, {5, 6}, {2, 3, 4}, {100000}, {520, 1024}};
 
 Tensor f32(const std::vector<float> &v, const Shape &s) {
   return Tensor::fromVector(v, s);

@@ -98,7 +98,9 @@ RefStep refLinBreg(Regularizer reg, double theta, double v, double g, double lr,
   return ::testing::AssertionSuccess();
 }
 
-const Shape kShapes[] = {{7}, {5, 6}, {2, 3, 4}, {100000}};
+// {520, 1024} crosses the JIT's parallel threshold (2^18 elements): its
+// updates run as OpenMP chunks when libomp is there.
+const Shape kShapes[] = {{7}, {5, 6}, {2, 3, 4}, {100000}, {520, 1024}};
 
 Tensor f32(const std::vector<float> &v, const Shape &s) {
   return Tensor::fromVector(v, s);

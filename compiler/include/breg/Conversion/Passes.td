@@ -50,7 +50,11 @@ def BregVectorizeElementwise : Pass<"breg-vectorize-elementwise", "::mlir::func:
   }];
   let options = [
     Option<"vectorSize", "vector-size", "int64_t", /*default=*/"16",
-           "Elements per vector (16 f32 = one AVX-512 register)">
+           "Elements per vector (16 f32 = one AVX-512 register)">,
+    Option<"parallelThreshold", "parallel-threshold", "int64_t",
+           /*default=*/"0",
+           "Loops of at least this many elements are split into chunks run "
+           "by an scf.forall (threads, through OpenMP); 0: never">
   ];
   let dependentDialects = [
     "::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",

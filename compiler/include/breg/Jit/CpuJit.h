@@ -25,6 +25,10 @@ namespace breg {
 /// Inserts every dialect, extension and translation the CPU path needs.
 void registerCpuJitDependencies(DialectRegistry &registry);
 
+/// The OpenMP runtime the JIT loads for multi-threaded loops, or "" when
+/// this build found none (then keep parallel-threshold at 0).
+const char *openMPLibrary();
+
 struct CpuJitOptions {
   CpuPipelineOptions pipeline;
   /// When non-empty, this textual pass pipeline runs instead of the CPU

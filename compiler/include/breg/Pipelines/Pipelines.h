@@ -21,6 +21,11 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Vector width for elementwise loops (0: leave them to "
                      "LLVM's loop vectorizer)"),
       llvm::cl::init(16)};
+  PassOptions::Option<int64_t> parallelThreshold{
+      *this, "parallel-threshold",
+      llvm::cl::desc("Elementwise loops of at least this many elements run "
+                     "on all cores (OpenMP); 0: single-threaded"),
+      llvm::cl::init(0)};
   PassOptions::Option<bool> emulateGpu{
       *this, "emulate-gpu",
       llvm::cl::desc("Map loops to gpu.launch exactly as bregman-gpu-pipeline "

@@ -1,0 +1,67 @@
+// breg-vectorize-elementwise{parallel-threshold=N}: flat loops of at least N
+// elements become an scf.forall over equal static chunks (threads, through
+// OpenMP), each chunk a loop of full vectors; smaller loops, and loops whose
+// chunks would be tiny, stay serial.
+// RUN: bregman-opt %s -split-input-file -pass-pipeline="builtin.module(func.func(breg-vectorize-elementwise{parallel-threshold=262144}),canonicalize)" | FileCheck %s
+
+// 2^20 elements: 16 chunks of 65536, each 4096 vectors of 16.
+// CHECK-LABEL: func.func @large_update(
+// CHECK:         scf.forall (%[[I:.*]]) = (0) to (1048576) step (65536) {
+// CHECK:           memref.subview %{{.*}}[%[[I]]] [65536] [1] : memref<1048576xf32> to memref<65536xf32, strided<[1], offset: ?>>
+// CHECK:           scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK:             vector.transfer_read {{.*}} vector<16xf32>
+// CHECK:             vector.transfer_write {{.*}} vector<16xf32>
+// CHECK-NOT:     linalg.generic
+func.func @large_update(%t: memref<1048576xf32>, %g: memref<1048576xf32>, %lr: f32) {
+  linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> ()>,
+                                   affine_map<(i) -> (i)>],
+                  iterator_types = ["parallel"]}
+      ins(%g, %lr : memref<1048576xf32>, f32) outs(%t : memref<1048576xf32>) {
+  ^bb0(%gi: f32, %l: f32, %ti: f32):
+    %s = arith.mulf %l, %gi : f32
+    %n = arith.subf %ti, %s : f32
+    linalg.yield %n : f32
+  }
+  return
+}
+
+// -----
+
+// Below the threshold: one serial vector loop.
+// CHECK-LABEL: func.func @small_update(
+// CHECK-NOT:     scf.forall
+// CHECK:         scf.for
+// CHECK:           vector.transfer_read {{.*}} vector<16xf32>
+func.func @small_update(%t: memref<4096xf32>, %g: memref<4096xf32>, %lr: f32) {
+  linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> ()>,
+                                   affine_map<(i) -> (i)>],
+                  iterator_types = ["parallel"]}
+      ins(%g, %lr : memref<4096xf32>, f32) outs(%t : memref<4096xf32>) {
+  ^bb0(%gi: f32, %l: f32, %ti: f32):
+    %s = arith.mulf %l, %gi : f32
+    %n = arith.subf %ti, %s : f32
+    linalg.yield %n : f32
+  }
+  return
+}
+
+// -----
+
+// 16 * 32771 elements (32771 is prime): the only chunks are 16 elements or the
+// whole loop, so it stays serial.
+// CHECK-LABEL: func.func @prime_vectors(
+// CHECK-NOT:     scf.forall
+// CHECK:         scf.for
+// CHECK:           vector.transfer_read {{.*}} vector<16xf32>
+func.func @prime_vectors(%t: memref<524336xf32>, %g: memref<524336xf32>, %lr: f32) {
+  linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> ()>,
+                                   affine_map<(i) -> (i)>],
+                  iterator_types = ["parallel"]}
+      ins(%g, %lr : memref<524336xf32>, f32) outs(%t : memref<524336xf32>) {
+  ^bb0(%gi: f32, %l: f32, %ti: f32):
+    %s = arith.mulf %l, %gi : f32
+    %n = arith.subf %ti, %s : f32
+    linalg.yield %n : f32
+  }
+  return
+}
