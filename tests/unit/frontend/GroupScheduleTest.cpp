@@ -44,23 +44,13 @@
 #include <unistd.h>
 
 using namespace bregman;
-using bregman::testing::expectError;
+using namespace bregman::testing;
 
 namespace {
 
 //===----------------------------------------------------------------------===//
 // Helpers
 //===----------------------------------------------------------------------===//
-
-double sign(double x) { return x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0); }
-
-Tensor f32(const std::vector<float> &v, const Shape &s) {
-  return Tensor::fromVector(v, s);
-}
-
-std::vector<double> toDouble(const std::vector<float> &v) {
-  return std::vector<double>(v.begin(), v.end());
-}
 
 /// Group size n of a group regularizer on `shape`: the last dim (l1_l2) or
 /// the product of the last two (l1_l2_conv).

@@ -42,16 +42,13 @@
 #include <string>
 
 using namespace bregman;
-using bregman::testing::randomFloats;
-using bregman::testing::expectError;
+using namespace bregman::testing;
 
 namespace {
 
 //===----------------------------------------------------------------------===//
 // The float64 reference (ALGORITHMS.md §2–3)
 //===----------------------------------------------------------------------===//
-
-double sign(double x) { return x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0); }
 
 double refProx(Regularizer reg, double x, double scale, double lambda) {
   if (reg == Regularizer::None)
@@ -113,7 +110,6 @@ RefAdam refAdamMoments(double g, double m1, double m2, double lr, double beta1,
 // Helpers
 //===----------------------------------------------------------------------===//
 
-
 /// Gradients in [-1, 1] except every 17th element (from the 4th) scaled down
 /// to ~10⁻⁶: there √m2 is comparable to ε = 10⁻⁸, so ε's placement shows.
 std::vector<float> adamGradients(std::mt19937 &rng, int64_t n) {
@@ -121,62 +117,6 @@ std::vector<float> adamGradients(std::mt19937 &rng, int64_t n) {
   for (int64_t i = 3; i < n; i += 17)
     g[i] *= 1e-6f;
   return g;
-}
-
-/// |actual − expected| ≤ tol[i] element-wise.
-::testing::AssertionResult within(const std::vector<float> &actual,
-                                  const std::vector<double> &expected,
-                                  const std::vector<double> &tol) {
-  if (actual.size() != expected.size())
-    return ::testing::AssertionFailure()
-           << "size " << actual.size() << " vs " << expected.size();
-  int64_t bad = 0;
-  std::string first;
-  double worst = 0;
-  for (size_t i = 0; i < actual.size(); ++i) {
-    double err = std::abs(double(actual[i]) - expected[i]);
-    if (!(err <= tol[i])) {
-      worst = std::max(worst, tol[i] > 0 ? err / tol[i] : INFINITY);
-      if (bad++ == 0)
-        first = "element " + std::to_string(i) + ": got " +
-                std::to_string(actual[i]) + ", expected " +
-                std::to_string(expected[i]) + " (tolerance " +
-                std::to_string(tol[i]) + ")";
-    }
-  }
-  if (bad)
-    return ::testing::AssertionFailure()
-           << bad << " of " << actual.size() << " elements differ (worst "
-           << worst << "× the tolerance); first " << first;
-  return ::testing::AssertionSuccess();
-}
-
-/// |actual − expected| ≤ rel·max(|expected|, scale).
-::testing::AssertionResult closeTo(const std::vector<float> &actual,
-                                   const std::vector<double> &expected,
-                                   double scale, double rel = 1e-6) {
-  std::vector<double> tol(expected.size());
-  for (size_t i = 0; i < expected.size(); ++i)
-    tol[i] = rel * std::max(std::abs(expected[i]), scale);
-  return within(actual, expected, tol);
-}
-
-// {520, 1024} crosses the JIT's parallel threshold (2^18 elements).
-const Shape kShapes[] = {{7}, {5, 6}, {2, 3, 4}, {100000}, {520, 1024}};
-
-Tensor f32(const std::vector<float> &v, const Shape &s) {
-  return Tensor::fromVector(v, s);
-}
-
-double maxAbs(const std::vector<double> &v) {
-  double m = 0;
-  for (double x : v)
-    m = std::max(m, std::abs(x));
-  return std::max(m, 1e-3);
-}
-
-std::vector<double> toDouble(const std::vector<float> &v) {
-  return std::vector<double>(v.begin(), v.end());
 }
 
 /// Relative tolerance of the plain arithmetic and of the f32 bias corrections

@@ -3,8 +3,10 @@
 #ifndef BREGMAN_TESTS_UNIT_FRONTEND_TESTUTIL_H
 #define BREGMAN_TESTS_UNIT_FRONTEND_TESTUTIL_H
 
-#include "bregman/Error.h"
+#include "bregman/bregman.h"
 
+#include <algorithm>
+#include <cmath>
 #include <functional>
 #include <gtest/gtest.h>
 #include <initializer_list>
@@ -22,6 +24,69 @@ inline std::vector<float> randomFloats(std::mt19937 &rng, int64_t n,
   for (float &x : v)
     x = u(rng);
   return v;
+}
+
+/// sign(0) = 0, as in ALGORITHMS.md.
+inline double sign(double x) { return x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0); }
+
+inline Tensor f32(const std::vector<float> &v, const Shape &s) {
+  return Tensor::fromVector(v, s);
+}
+
+inline std::vector<double> toDouble(const std::vector<float> &v) {
+  return std::vector<double>(v.begin(), v.end());
+}
+
+/// Scale of the quantities involved (max |δ·v'| etc.), for the tolerance.
+inline double maxAbs(const std::vector<double> &v) {
+  double m = 0;
+  for (double x : v)
+    m = std::max(m, std::abs(x));
+  return std::max(m, 1e-3);
+}
+
+/// Shapes the update tests run on; {520, 1024} crosses the JIT's parallel
+/// threshold (2^18 elements), so its updates run as OpenMP chunks when libomp
+/// is there.
+inline const Shape kShapes[] = {{7}, {5, 6}, {2, 3, 4}, {100000}, {520, 1024}};
+
+/// |actual − expected| ≤ tol[i] element-wise.
+inline ::testing::AssertionResult within(const std::vector<float> &actual,
+                                         const std::vector<double> &expected,
+                                         const std::vector<double> &tol) {
+  if (actual.size() != expected.size())
+    return ::testing::AssertionFailure()
+           << "size " << actual.size() << " vs " << expected.size();
+  int64_t bad = 0;
+  std::string first;
+  double worst = 0;
+  for (size_t i = 0; i < actual.size(); ++i) {
+    double err = std::abs(double(actual[i]) - expected[i]);
+    if (!(err <= tol[i])) {
+      worst = std::max(worst, tol[i] > 0 ? err / tol[i] : INFINITY);
+      if (bad++ == 0)
+        first = "element " + std::to_string(i) + ": got " +
+                std::to_string(actual[i]) + ", expected " +
+                std::to_string(expected[i]) + " (tolerance " +
+                std::to_string(tol[i]) + ")";
+    }
+  }
+  if (bad)
+    return ::testing::AssertionFailure()
+           << bad << " of " << actual.size() << " elements differ (worst "
+           << worst << "× the tolerance); first " << first;
+  return ::testing::AssertionSuccess();
+}
+
+/// |actual − expected| ≤ rel·max(|expected|, scale): f32 results of a few
+/// operations on O(scale) inputs against the f64 reference.
+inline ::testing::AssertionResult closeTo(const std::vector<float> &actual,
+                                          const std::vector<double> &expected,
+                                          double scale, double rel = 1e-6) {
+  std::vector<double> tol(expected.size());
+  for (size_t i = 0; i < expected.size(); ++i)
+    tol[i] = rel * std::max(std::abs(expected[i]), scale);
+  return within(actual, expected, tol);
 }
 
 /// Runs `f`, expecting a bregman::Error whose message contains every `part`.

@@ -24,15 +24,13 @@
 #include <random>
 
 using namespace bregman;
-using bregman::testing::randomFloats;
+using namespace bregman::testing;
 
 namespace {
 
 //===----------------------------------------------------------------------===//
 // The float64 reference (ALGORITHMS.md §2–3)
 //===----------------------------------------------------------------------===//
-
-double sign(double x) { return x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0); }
 
 double refProx(Regularizer reg, double x, double scale, double lambda) {
   if (reg == Regularizer::None)
@@ -65,53 +63,6 @@ RefStep refLinBreg(Regularizer reg, double theta, double v, double g, double lr,
   }
   r.theta = refProx(reg, delta * r.v, delta, lambda);
   return r;
-}
-
-//===----------------------------------------------------------------------===//
-// Helpers
-//===----------------------------------------------------------------------===//
-
-
-/// |actual − expected| ≤ rel·max(|expected|, scale): f32 results of a few
-/// operations on O(scale) inputs against the f64 reference.
-::testing::AssertionResult closeTo(const std::vector<float> &actual,
-                                   const std::vector<double> &expected,
-                                   double scale, double rel = 1e-6) {
-  if (actual.size() != expected.size())
-    return ::testing::AssertionFailure()
-           << "size " << actual.size() << " vs " << expected.size();
-  int64_t bad = 0;
-  std::string first;
-  for (size_t i = 0; i < actual.size(); ++i) {
-    double tol = rel * std::max(std::abs(expected[i]), scale);
-    if (!(std::abs(actual[i] - expected[i]) <= tol)) {
-      if (bad++ == 0)
-        first = "element " + std::to_string(i) + ": got " +
-                std::to_string(actual[i]) + ", expected " +
-                std::to_string(expected[i]);
-    }
-  }
-  if (bad)
-    return ::testing::AssertionFailure()
-           << bad << " of " << actual.size() << " elements differ; first "
-           << first;
-  return ::testing::AssertionSuccess();
-}
-
-// {520, 1024} crosses the JIT's parallel threshold (2^18 elements): its
-// updates run as OpenMP chunks when libomp is there.
-const Shape kShapes[] = {{7}, {5, 6}, {2, 3, 4}, {100000}, {520, 1024}};
-
-Tensor f32(const std::vector<float> &v, const Shape &s) {
-  return Tensor::fromVector(v, s);
-}
-
-/// Scale of the quantities involved (max |δ·v'| etc.), for the tolerance.
-double maxAbs(const std::vector<double> &v) {
-  double m = 0;
-  for (double x : v)
-    m = std::max(m, std::abs(x));
-  return std::max(m, 1e-3);
 }
 
 //===----------------------------------------------------------------------===//
@@ -318,10 +269,6 @@ TEST(SubgradientInit, None) {
 //===----------------------------------------------------------------------===//
 // optim::LinBreg: several steps, donation, no recompilation
 //===----------------------------------------------------------------------===//
-
-std::vector<double> toDouble(const std::vector<float> &v) {
-  return std::vector<double>(v.begin(), v.end());
-}
 
 TEST(LinBregOptimizer, FiveStepsMatchReferenceInPlaceWithoutRecompiling) {
   const float lr = 0.1f, delta = 1.0f, lambdaW = 0.1f, lambdaW2 = 0.05f;
