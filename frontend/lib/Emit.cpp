@@ -93,6 +93,16 @@ private:
   Value argmax(const Node &node);
   Value oneHot(const Node &node);
   Value matmul(const Node &node);
+  Value convolution(const Node &node);
+  /// `x` inside a border of `value` ([top, left, bottom, right] of `w`).
+  Value padImage(Value x, const Window &w, double value);
+  /// A generic over (n, c, oh, ow | kh, kw) reading the padded input through
+  /// the window: pooling forward and the argmax of max pooling.
+  linalg::GenericOp windowReduction(
+      Value padded, const Window &w, ValueRange inits,
+      function_ref<void(OpBuilder &, Location, ValueRange)> body);
+  Value pool(const Node &node, bool isMax);
+  Value poolGrad(const Node &node, bool isMax);
   void bregUpdate(const Node &node);
   Value scalarOf(int value) {
     return tensor::ExtractOp::create(b, loc, values.at(value), ValueRange{});
@@ -330,6 +340,251 @@ Value Emitter::matmul(const Node &node) {
   return op.getResult(0);
 }
 
+Value Emitter::convolution(const Node &node) {
+  const Window &w = node.attrs.window;
+  Type type = tensorType(node.outputs[0]);
+  Value lhs = values.at(node.inputs[0]), rhs = values.at(node.inputs[1]);
+  auto strides = b.getDenseI64ArrayAttr(w.strides);
+  auto padding = b.getDenseI64ArrayAttr(w.padding);
+  auto dilations = b.getDenseI64ArrayAttr(w.dilations);
+  auto groups = b.getI64IntegerAttr(w.groups);
+  switch (node.prim) {
+  case Prim::Conv2d:
+    return breg::Conv2DOp::create(b, loc, type, lhs, rhs, strides, padding,
+                                  dilations, groups);
+  case Prim::Conv2dGradInput:
+    return breg::Conv2DGradInputOp::create(b, loc, type, lhs, rhs, strides,
+                                           padding, dilations, groups);
+  default:
+    return breg::Conv2DGradFilterOp::create(b, loc, type, lhs, rhs, strides,
+                                            padding, dilations, groups);
+  }
+}
+
+Value Emitter::padImage(Value x, const Window &w, double value) {
+  auto type = llvm::cast<RankedTensorType>(x.getType());
+  if (w.padding == std::array<int64_t, 4>{0, 0, 0, 0})
+    return x;
+  Shape padded = {type.getDimSize(0), type.getDimSize(1),
+                  type.getDimSize(2) + w.padding[0] + w.padding[2],
+                  type.getDimSize(3) + w.padding[1] + w.padding[3]};
+  auto paddedType = RankedTensorType::get(padded, type.getElementType());
+  Value init = bufferization::AllocTensorOp::create(b, loc, paddedType, ValueRange{});
+  init = linalg::FillOp::create(b, loc, floatConstant(type.getElementType(), value),
+                                init)
+             .getResult(0);
+  return tensor::InsertSliceOp::create(
+      b, loc, x, init, ValueRange{}, ValueRange{}, ValueRange{},
+      ArrayRef<int64_t>{0, 0, w.padding[0], w.padding[1]}, type.getShape(),
+      ArrayRef<int64_t>{1, 1, 1, 1});
+}
+
+linalg::GenericOp Emitter::windowReduction(
+    Value padded, const Window &w, ValueRange inits,
+    function_ref<void(OpBuilder &, Location, ValueRange)> body) {
+  auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
+  auto type = llvm::cast<RankedTensorType>(padded.getType());
+  // The window operand only gives kh and kw their extents (as the
+  // linalg.pooling_* ops do); its values are never read.
+  Value windowShape = tensor::EmptyOp::create(
+      b, loc, ArrayRef<int64_t>{w.kernel[0], w.kernel[1]}, type.getElementType());
+  SmallVector<AffineMap> maps = {
+      AffineMap::get(6, 0,
+                     {d(0), d(1), d(2) * w.strides[0] + d(4) * w.dilations[0],
+                      d(3) * w.strides[1] + d(5) * w.dilations[1]},
+                     &ctx),
+      AffineMap::get(6, 0, {d(4), d(5)}, &ctx)};
+  for (size_t i = 0; i < inits.size(); ++i)
+    maps.push_back(AffineMap::get(6, 0, {d(0), d(1), d(2), d(3)}, &ctx));
+  SmallVector<utils::IteratorType> iterators(4, utils::IteratorType::parallel);
+  iterators.append(2, utils::IteratorType::reduction);
+  SmallVector<Type> resultTypes;
+  for (Value init : inits)
+    resultTypes.push_back(init.getType());
+  return linalg::GenericOp::create(b, loc, resultTypes,
+                                   ValueRange{padded, windowShape}, inits, maps,
+                                   iterators, body);
+}
+
+Value Emitter::pool(const Node &node, bool isMax) {
+  const Window &w = node.attrs.window;
+  double identity = isMax ? -std::numeric_limits<double>::infinity() : 0.0;
+  Value padded = padImage(values.at(node.inputs[0]), w, identity);
+  Value init = filled(node.outputs[0], identity);
+  return windowReduction(
+             padded, w, ValueRange{init},
+             [&](OpBuilder &nb, Location l, ValueRange args) {
+               Value r = isMax ? arith::MaximumFOp::create(nb, l, args[2], args[0])
+                                     .getResult()
+                               : arith::AddFOp::create(nb, l, args[2], args[0])
+                                     .getResult();
+               linalg::YieldOp::create(nb, l, r);
+             })
+      .getResult(0);
+}
+
+/// Max pooling's gradient goes to the first maximum of each window (its
+/// position kh·KW + kw, found by a strict comparison in row-major order);
+/// sum pooling's to every element of the window. Each input element gathers
+/// from the windows that contain it.
+Value Emitter::poolGrad(const Node &node, bool isMax) {
+  const Window &w = node.attrs.window;
+  int dyValue = node.inputs[isMax ? 1 : 0];
+  Value dy = values.at(dyValue);
+  auto dyType = llvm::cast<RankedTensorType>(dy.getType());
+  Type elem = dyType.getElementType();
+  const Shape &inShape = trace.value(node.outputs[0]).shape;
+  int64_t oh = dyType.getDimSize(2), ow = dyType.getDimSize(3);
+
+  Value position; // i32 [N, C, OH, OW]: kh·KW + kw of each window's maximum
+  if (isMax) {
+    Value padded = padImage(values.at(node.inputs[0]), w,
+                            -std::numeric_limits<double>::infinity());
+    Value best = bufferization::AllocTensorOp::create(b, loc, dyType, ValueRange{});
+    best = linalg::FillOp::create(
+               b, loc,
+               floatConstant(elem, -std::numeric_limits<double>::infinity()), best)
+               .getResult(0);
+    auto positionType = RankedTensorType::get(dyType.getShape(), b.getI32Type());
+    Value init = bufferization::AllocTensorOp::create(b, loc, positionType,
+                                                     ValueRange{});
+    Value zero = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+    init = linalg::FillOp::create(b, loc, zero, init).getResult(0);
+    int64_t kw = w.kernel[1];
+    position = windowReduction(
+                   padded, w, ValueRange{best, init},
+                   [&](OpBuilder &nb, Location l, ValueRange args) {
+                     Value i = linalg::IndexOp::create(nb, l, 4);
+                     Value j = linalg::IndexOp::create(nb, l, 5);
+                     Value kwConst = arith::ConstantIndexOp::create(nb, l, kw);
+                     Value pos = arith::AddIOp::create(
+                         nb, l, arith::MulIOp::create(nb, l, i, kwConst), j);
+                     Value pos32 = arith::IndexCastOp::create(nb, l, nb.getI32Type(), pos);
+                     Value better = arith::CmpFOp::create(
+                         nb, l, arith::CmpFPredicate::OGT, args[0], args[2]);
+                     linalg::YieldOp::create(
+                         nb, l,
+                         ValueRange{arith::SelectOp::create(nb, l, better, args[0], args[2]),
+                                    arith::SelectOp::create(nb, l, better, pos32, args[3])});
+                   })
+                   .getResult(1);
+  }
+
+  auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
+  SmallVector<utils::IteratorType> parallel(4, utils::IteratorType::parallel);
+  bool tiled = w.strides == w.kernel && w.dilations == std::array<int64_t, 2>{1, 1} &&
+               w.padding == std::array<int64_t, 4>{0, 0, 0, 0} &&
+               inShape[2] == oh * w.kernel[0] && inShape[3] == ow * w.kernel[1];
+  Value zeroElem = floatConstant(elem, 0.0);
+  if (tiled) {
+    // Windows tile the input: each element is in exactly one window.
+    AffineMap windowOf = AffineMap::get(
+        4, 0, {d(0), d(1), d(2).floorDiv(w.kernel[0]), d(3).floorDiv(w.kernel[1])},
+        &ctx);
+    SmallVector<Value> ins = {dy};
+    SmallVector<AffineMap> maps = {windowOf};
+    if (isMax) {
+      ins.push_back(position);
+      maps.push_back(windowOf);
+    }
+    maps.push_back(AffineMap::getMultiDimIdentityMap(4, &ctx));
+    Value init = emptyLike(node.outputs[0]);
+    int64_t kh = w.kernel[0], kw = w.kernel[1];
+    return linalg::GenericOp::create(
+               b, loc, TypeRange{init.getType()}, ins, ValueRange{init}, maps,
+               parallel,
+               [&](OpBuilder &nb, Location l, ValueRange args) {
+                 if (!isMax) {
+                   linalg::YieldOp::create(nb, l, ValueRange{args[0]});
+                   return;
+                 }
+                 Value h = linalg::IndexOp::create(nb, l, 2);
+                 Value x = linalg::IndexOp::create(nb, l, 3);
+                 Value khC = arith::ConstantIndexOp::create(nb, l, kh);
+                 Value kwC = arith::ConstantIndexOp::create(nb, l, kw);
+                 Value pos = arith::AddIOp::create(
+                     nb, l,
+                     arith::MulIOp::create(nb, l, arith::RemUIOp::create(nb, l, h, khC), kwC),
+                     arith::RemUIOp::create(nb, l, x, kwC));
+                 Value pos32 = arith::IndexCastOp::create(nb, l, nb.getI32Type(), pos);
+                 Value hit = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
+                                                   pos32, args[1]);
+                 linalg::YieldOp::create(
+                     nb, l, ValueRange{arith::SelectOp::create(nb, l, hit, args[0],
+                                                               Value(zeroElem))});
+               })
+        .getResult(0);
+  }
+
+  // General windows (overlapping, padded, dilated): loops (n, c, h, w | kh,
+  // kw); the window at (oh, ow) contains (h, w) through (kh, kw) when
+  // h + top − kh·d = oh·s for an oh in range (likewise for w).
+  Value windowShape = tensor::EmptyOp::create(
+      b, loc, ArrayRef<int64_t>{w.kernel[0], w.kernel[1]}, elem);
+  SmallVector<AffineMap> maps = {AffineMap::get(6, 0, {d(4), d(5)}, &ctx),
+                                 AffineMap::get(6, 0, {d(0), d(1), d(2), d(3)}, &ctx)};
+  SmallVector<utils::IteratorType> iterators = parallel;
+  iterators.append(2, utils::IteratorType::reduction);
+  Value init = filled(node.outputs[0], 0.0);
+  int64_t kwExtent = w.kernel[1];
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{init.getType()}, ValueRange{windowShape},
+             ValueRange{init}, maps, iterators,
+             [&](OpBuilder &nb, Location l, ValueRange args) {
+               auto idx = [&](int64_t v) -> Value {
+                 return arith::ConstantIndexOp::create(nb, l, v);
+               };
+               Value zero = idx(0);
+               Value inside = arith::ConstantIntOp::create(nb, l, 1, 1);
+               SmallVector<Value> windowAt;
+               for (int a = 0; a < 2; ++a) {
+                 Value pixel = linalg::IndexOp::create(nb, l, 2 + a);
+                 Value k = linalg::IndexOp::create(nb, l, 4 + a);
+                 Value shifted = arith::SubIOp::create(
+                     nb, l, arith::AddIOp::create(nb, l, pixel, idx(w.padding[a])),
+                     arith::MulIOp::create(nb, l, k, idx(w.dilations[a])));
+                 Value stride = idx(w.strides[a]);
+                 Value o = arith::DivSIOp::create(nb, l, shifted, stride);
+                 Value ok = arith::AndIOp::create(
+                     nb, l,
+                     arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge, shifted, zero),
+                     arith::CmpIOp::create(
+                         nb, l, arith::CmpIPredicate::eq,
+                         arith::RemSIOp::create(nb, l, shifted, stride), zero));
+                 ok = arith::AndIOp::create(
+                     nb, l, ok,
+                     arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, o,
+                                           idx(a == 0 ? oh : ow)));
+                 inside = arith::AndIOp::create(nb, l, inside, ok);
+                 windowAt.push_back(o);
+               }
+               // Out-of-range windows read element 0 and are masked below.
+               for (Value &o : windowAt)
+                 o = arith::SelectOp::create(nb, l, inside, o, zero);
+               SmallVector<Value> at = {linalg::IndexOp::create(nb, l, 0),
+                                        linalg::IndexOp::create(nb, l, 1),
+                                        windowAt[0], windowAt[1]};
+               Value g = tensor::ExtractOp::create(nb, l, dy, at);
+               Value take = inside;
+               if (isMax) {
+                 Value pos = arith::AddIOp::create(
+                     nb, l,
+                     arith::MulIOp::create(nb, l, linalg::IndexOp::create(nb, l, 4),
+                                           idx(kwExtent)),
+                     linalg::IndexOp::create(nb, l, 5));
+                 Value pos32 = arith::IndexCastOp::create(nb, l, nb.getI32Type(), pos);
+                 Value best = tensor::ExtractOp::create(nb, l, position, at);
+                 take = arith::AndIOp::create(
+                     nb, l, take,
+                     arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, pos32, best));
+               }
+               Value contribution = arith::SelectOp::create(nb, l, take, g, zeroElem);
+               linalg::YieldOp::create(
+                   nb, l, ValueRange{arith::AddFOp::create(nb, l, args[1], contribution)});
+             })
+      .getResult(0);
+}
+
 void Emitter::bregUpdate(const Node &node) {
   auto reg = regularizer(node.attrs.regularizer);
   auto in = [&](size_t i) { return values.at(node.inputs[i]); };
@@ -522,6 +777,23 @@ void Emitter::emitNode(const Node &node, int index) {
     return;
   case Prim::ArgMax:
     out() = argmax(node);
+    return;
+  case Prim::Conv2d:
+  case Prim::Conv2dGradInput:
+  case Prim::Conv2dGradFilter:
+    out() = convolution(node);
+    return;
+  case Prim::MaxPool2d:
+    out() = pool(node, /*isMax=*/true);
+    return;
+  case Prim::SumPool2d:
+    out() = pool(node, /*isMax=*/false);
+    return;
+  case Prim::MaxPool2dGrad:
+    out() = poolGrad(node, /*isMax=*/true);
+    return;
+  case Prim::SumPool2dGrad:
+    out() = poolGrad(node, /*isMax=*/false);
     return;
   default:
     assert(isBregPrimitive(node.prim) && "primitive without an emitter");

@@ -2,6 +2,8 @@
 
 #include "bregman/Grad.h"
 
+#include "ConvPrims.h"
+
 #include <fmt/format.h>
 #include <map>
 
@@ -100,6 +102,15 @@ static std::vector<Tensor> vjp(const Node &node, const Trace &trace,
   }
   case Prim::Broadcast:
     return {sumTo(g, in(0).shape())};
+  case Prim::Conv2d: {
+    const Window &w = node.attrs.window;
+    return {conv2dGradInput(g, in(1), in(0).shape(), w),
+            conv2dGradFilter(in(0), g, in(1).shape(), w)};
+  }
+  case Prim::MaxPool2d:
+    return {maxPool2dGrad(in(0), g, node.attrs.window)};
+  case Prim::SumPool2d:
+    return {sumPool2dGrad(g, in(0).shape(), node.attrs.window)};
   case Prim::Reshape:
     return {reshape(g, in(0).shape())};
   default:

@@ -33,6 +33,13 @@ const char *primName(Prim prim) {
   case Prim::OneHot: return "one_hot";
   case Prim::ArgMax: return "argmax";
   case Prim::Equal: return "equal";
+  case Prim::Conv2d: return "conv2d";
+  case Prim::Conv2dGradInput: return "conv2d_grad_input";
+  case Prim::Conv2dGradFilter: return "conv2d_grad_filter";
+  case Prim::MaxPool2d: return "max_pool2d";
+  case Prim::MaxPool2dGrad: return "max_pool2d_grad";
+  case Prim::SumPool2d: return "sum_pool2d";
+  case Prim::SumPool2dGrad: return "sum_pool2d_grad";
   case Prim::LinBregUpdate: return "linbreg_update";
   case Prim::Prox: return "prox";
   case Prim::SubgradientInit: return "subgradient_init";

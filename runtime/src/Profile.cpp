@@ -23,6 +23,8 @@ ProfileCounters &profileCounters() {
 void ProfileCounters::reset() {
   gemmNs = 0;
   gemmCalls = 0;
+  convNs = 0;
+  convCalls = 0;
   compiledCallNs = 0;
   compiledCalls = 0;
   dispatchNs = 0;

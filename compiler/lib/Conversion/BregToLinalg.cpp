@@ -734,4 +734,5 @@ void mlir::breg::populateBregToLinalgPatterns(RewritePatternSet &patterns) {
   patterns.add<ProxLowering, SubgradientInitLowering, LinBregUpdateLowering,
                AdaBregUpdateLowering, AdamUpdateLowering, ProxSgdUpdateLowering,
                SgdUpdateLowering>(patterns.getContext());
+  populateBregConvToLinalgPatterns(patterns);
 }

@@ -12,6 +12,7 @@
 
 #include "bregman/Error.h"
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -162,6 +163,43 @@ Tensor argmax(const Tensor &x);
 Tensor equal(const Tensor &a, const Tensor &b);
 /// Number of rows whose argmax equals the label, as an f32 scalar.
 Tensor countCorrect(const Tensor &logits, const Tensor &labels);
+
+//===----------------------------------------------------------------------===//
+// Convolution and pooling (NCHW, as PyTorch and ONNX)
+//===----------------------------------------------------------------------===//
+
+struct Conv2dOptions {
+  std::array<int64_t, 2> stride{1, 1};
+  /// [top, left, bottom, right] (ONNX order); see `symmetricPadding`.
+  std::array<int64_t, 4> padding{0, 0, 0, 0};
+  std::array<int64_t, 2> dilation{1, 1};
+  int64_t groups = 1;
+};
+/// PyTorch's padding=(ph, pw): ph rows above and below, pw columns each side.
+std::array<int64_t, 4> symmetricPadding(int64_t ph, int64_t pw);
+
+/// y = conv(x, w) for x [N, C, H, W] and w [F, C/groups, KH, KW] (a
+/// cross-correlation, like every framework's): y is [N, F, OH, OW] with
+/// OH = (H + top + bottom − dilation·(KH − 1) − 1) / stride + 1. On the CPU it
+/// is a library call (im2col + SGEMM) for f32.
+Tensor conv2d(const Tensor &x, const Tensor &w, const Conv2dOptions &options = {});
+
+struct Pool2dOptions {
+  std::array<int64_t, 2> kernel{2, 2};
+  /// 0 means "the kernel size" (PyTorch's default).
+  std::array<int64_t, 2> stride{0, 0};
+  std::array<int64_t, 4> padding{0, 0, 0, 0};
+  std::array<int64_t, 2> dilation{1, 1};
+};
+/// Maximum over each window (padding counts as −∞). Its gradient goes to the
+/// first maximal element of each window in row-major order, as PyTorch's does,
+/// never split among ties.
+Tensor maxPool2d(const Tensor &x, const Pool2dOptions &options = {});
+/// Mean over each window, padding counted as zeros in the divisor
+/// (PyTorch's count_include_pad = True).
+Tensor avgPool2d(const Tensor &x, const Pool2dOptions &options = {});
+/// Mean over H and W: [N, C, H, W] -> [N, C, 1, 1].
+Tensor globalAvgPool2d(const Tensor &x);
 
 } // namespace bregman
 

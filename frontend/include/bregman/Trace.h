@@ -12,6 +12,7 @@
 
 #include "bregman/Tensor.h"
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,14 @@ enum class Prim {
   OneHot,     // attrs.classes
   ArgMax,     // last axis
   Equal,
+  // Convolution and pooling (NCHW): attrs.window
+  Conv2d,           // (x, w) -> y
+  Conv2dGradInput,  // (dy, w) -> dx
+  Conv2dGradFilter, // (x, dy) -> dw
+  MaxPool2d,        // x -> y
+  MaxPool2dGrad,    // (x, dy) -> dx: to the first maximum of each window
+  SumPool2d,        // x -> y (window sums; average pooling scales them)
+  SumPool2dGrad,    // dy -> dx
   // Bregman updates (the `breg` dialect): attrs.regularizer, attrs.momentum
   LinBregUpdate,   // (θ, v, g, lr, δ, λ [, m, β]) -> (θ', v' [, m'])
   Prox,            // (x, scale, λ) -> prox
@@ -61,6 +70,17 @@ Regularizer parseRegularizer(const std::string &name);
 /// need their rank); throws an Error naming `op`, the regulariser and shape.
 void checkRegularizerFits(const char *op, Regularizer reg, const Shape &shape);
 
+/// The window of a convolution or pooling: kernel (pooling only; a
+/// convolution's is its filter's), strides, padding [top, left, bottom,
+/// right], dilations and groups (convolution only).
+struct Window {
+  std::array<int64_t, 2> kernel{1, 1};
+  std::array<int64_t, 2> strides{1, 1};
+  std::array<int64_t, 4> padding{0, 0, 0, 0};
+  std::array<int64_t, 2> dilations{1, 1};
+  int64_t groups = 1;
+};
+
 struct NodeAttrs {
   std::vector<int64_t> axes;
   bool transposeA = false, transposeB = false;
@@ -68,6 +88,7 @@ struct NodeAttrs {
   int64_t classes = 0;
   Regularizer regularizer = Regularizer::None;
   bool momentum = false;
+  Window window;
   std::string name; // inputs: the argument path
 };
 

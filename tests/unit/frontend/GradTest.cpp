@@ -761,3 +761,115 @@ TEST(Grad, TwoSameShapeReductionGradients) {
 }
 
 } // namespace
+
+//===----------------------------------------------------------------------===//
+// conv2d (both operands) and pooling, float64, through the generated linalg
+// form of the convolution ops (f64 is never a library call)
+//===----------------------------------------------------------------------===//
+
+struct ConvCase {
+  const char *label;
+  Shape input, filter;
+  Conv2dOptions options;
+};
+
+Shape convOutput(const ConvCase &c) {
+  Shape out = {c.input[0], c.filter[0], 0, 0};
+  for (int i = 0; i < 2; ++i)
+    out[2 + i] = (c.input[2 + i] + c.options.padding[i] + c.options.padding[i + 2] -
+                  c.options.dilation[i] * (c.filter[2 + i] - 1) - 1) /
+                     c.options.stride[i] +
+                 1;
+  return out;
+}
+
+const ConvCase kConvCases[] = {
+    {"Plain", {2, 3, 6, 5}, {4, 3, 3, 2}, {}},
+    {"Stride2Padding1", {2, 2, 7, 7}, {3, 2, 3, 3}, {{2, 2}, {1, 1, 1, 1}}},
+    {"AsymmetricStridePadding", {1, 2, 8, 6}, {2, 2, 3, 3}, {{2, 1}, {0, 2, 1, 0}}},
+    {"Dilation2", {2, 2, 7, 8}, {3, 2, 2, 3}, {{1, 1}, {1, 0, 1, 0}, {2, 2}}},
+    {"Groups2", {2, 4, 5, 5}, {6, 2, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 2}},
+    {"Depthwise", {1, 3, 6, 6}, {3, 1, 3, 3}, {{2, 2}, {1, 1, 1, 1}, {1, 1}, 3}},
+    {"StrideLeavesRows", {1, 1, 8, 8}, {2, 1, 3, 3}, {{3, 3}, {0, 0, 0, 0}}},
+};
+
+class ConvGrad : public ::testing::TestWithParam<ConvCase> {};
+
+TEST_P(ConvGrad, MatchesFiniteDifferences) {
+  const ConvCase &c = GetParam();
+  std::mt19937 rng(std::hash<std::string>{}(c.label) % 1000);
+  Params p{{"x", randomF64(rng, c.input)}, {"w", randomF64(rng, c.filter)}};
+  Conv2dOptions options = c.options;
+  checkGradient(contracted([options](const Params &q) {
+                  return conv2d(q.at("x"), q.at("w"), options);
+                }),
+                p, weightFor(rng, convOutput(c)));
+}
+
+INSTANTIATE_TEST_SUITE_P(Geometries, ConvGrad, ::testing::ValuesIn(kConvCases),
+                         [](const auto &info) { return info.param.label; });
+
+struct PoolCase {
+  const char *label;
+  Shape input;
+  Pool2dOptions options;
+};
+
+const PoolCase kPoolCases[] = {
+    {"Tiled2x2", {2, 3, 6, 4}, {}},
+    {"Overlapping3x3Stride2Padded", {1, 2, 7, 7}, {{3, 3}, {2, 2}, {1, 1, 1, 1}}},
+    {"Stride1", {1, 2, 5, 4}, {{2, 2}, {1, 1}}},
+    {"DilatedRemainder", {1, 1, 9, 8}, {{2, 2}, {2, 3}, {0, 1, 0, 0}, {2, 1}}},
+};
+
+Shape poolOutput(const PoolCase &c) {
+  Shape out = {c.input[0], c.input[1], 0, 0};
+  for (int i = 0; i < 2; ++i) {
+    int64_t stride = c.options.stride[i] ? c.options.stride[i] : c.options.kernel[i];
+    out[2 + i] = (c.input[2 + i] + c.options.padding[i] + c.options.padding[i + 2] -
+                  c.options.dilation[i] * (c.options.kernel[i] - 1) - 1) /
+                     stride +
+                 1;
+  }
+  return out;
+}
+
+class PoolGrad : public ::testing::TestWithParam<PoolCase> {};
+
+TEST_P(PoolGrad, MaxMatchesFiniteDifferences) {
+  const PoolCase &c = GetParam();
+  std::mt19937 rng(std::hash<std::string>{}(c.label) % 1000);
+  // Distinct values (no ties: finite differences are then well defined).
+  Params p{{"x", randomF64(rng, c.input)}};
+  Pool2dOptions options = c.options;
+  checkGradient(contracted([options](const Params &q) {
+                  return maxPool2d(q.at("x"), options);
+                }),
+                p, weightFor(rng, poolOutput(c)));
+}
+
+TEST_P(PoolGrad, AverageMatchesFiniteDifferences) {
+  const PoolCase &c = GetParam();
+  std::mt19937 rng(7 + std::hash<std::string>{}(c.label) % 1000);
+  Params p{{"x", randomF64(rng, c.input)}};
+  Pool2dOptions options = c.options;
+  checkGradient(contracted([options](const Params &q) {
+                  return avgPool2d(q.at("x"), options);
+                }),
+                p, weightFor(rng, poolOutput(c)));
+}
+
+INSTANTIATE_TEST_SUITE_P(Windows, PoolGrad, ::testing::ValuesIn(kPoolCases),
+                         [](const auto &info) { return info.param.label; });
+
+TEST(Grad, ConvPoolReluChain) {
+  // conv → max pool → relu → global average: the ConvNet's shape of use.
+  std::mt19937 rng(91);
+  Params p{{"x", randomF64(rng, {2, 2, 8, 8})}, {"w", randomF64(rng, {3, 2, 3, 3})},
+           {"b", randomF64(rng, {1, 3, 1, 1})}};
+  checkGradient(contracted([](const Params &q) {
+                  Tensor h = conv2d(q.at("x"), q.at("w")) + q.at("b");
+                  return globalAvgPool2d(relu(maxPool2d(h)));
+                }),
+                p, weightFor(rng, {2, 3, 1, 1}));
+}

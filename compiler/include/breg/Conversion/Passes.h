@@ -24,6 +24,8 @@ namespace breg {
 
 /// Adds the patterns that lower breg ops to linalg.generic.
 void populateBregToLinalgPatterns(RewritePatternSet &patterns);
+/// The generated form of the convolution ops (part of the above).
+void populateBregConvToLinalgPatterns(RewritePatternSet &patterns);
 
 #define GEN_PASS_REGISTRATION
 #include "breg/Conversion/Passes.h.inc"

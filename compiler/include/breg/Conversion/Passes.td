@@ -36,6 +36,28 @@ def BregMatmulToLibraryCall : Pass<"breg-matmul-to-library-call", "::mlir::Modul
   ];
 }
 
+def BregConvToLibraryCall : Pass<"breg-conv-to-library-call", "::mlir::ModuleOp"> {
+  let summary = "Replace f32 breg convolutions by calls of the convolution library";
+  let description = [{
+    Runs before bufferization. Each `breg.conv2d`, `breg.conv2d_grad_input`
+    and `breg.conv2d_grad_filter` on f32 tensors becomes
+
+      %x = bufferization.to_buffer %lhs read_only     (and %rhs)
+      %y = memref.alloc()
+      func.call @bregman_cpu_conv2d_forward(<geometry>, x, w, y)   (or _grad_input / _grad_filter)
+      %r = bufferization.to_tensor %y restrict writable
+
+    with the geometry as 16 index values (N, C, H, W, F, KH, KW, OH, OW,
+    stride H/W, padding top/left, dilation H/W, groups) and the buffers as
+    aligned base addresses. The runtime implements the symbols (im2col and a
+    tuned GEMM). Other element types are left to `convert-breg-to-linalg`.
+  }];
+  let dependentDialects = [
+    "::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect"
+  ];
+}
+
 def BregVectorizeElementwise : Pass<"breg-vectorize-elementwise", "::mlir::func::FuncOp"> {
   let summary = "Vectorize elementwise linalg.generic ops on buffers";
   let description = [{

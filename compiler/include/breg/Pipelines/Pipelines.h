@@ -68,9 +68,10 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::init(false)};
 };
 
-/// The shared front: elementwise fusion, breg -> linalg, one-shot
-/// bufferization in place, deallocation.
-std::string bufferizedLinalgPipelineText();
+/// The shared front: elementwise fusion, breg -> linalg (f32 convolutions
+/// -> library calls first with `convolutionLibrary`), one-shot bufferization
+/// in place, deallocation.
+std::string bufferizedLinalgPipelineText(bool convolutionLibrary);
 /// Parallel loops of the buffers' computations -> gpu.launch (inline).
 std::string gpuMappingPipelineText(int64_t blockSize);
 

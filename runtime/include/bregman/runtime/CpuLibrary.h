@@ -20,6 +20,28 @@ const char *bregman_cuda_take_error();
 void bregman_cpu_sgemm(int32_t transA, int32_t transB, intptr_t m, intptr_t n,
                        intptr_t k, float beta, intptr_t a, intptr_t b,
                        intptr_t c);
+
+/// The strided copy MLIR's memref-to-LLVM lowering calls for memref.copy
+/// between non-contiguous buffers (e.g. into the interior of a padded
+/// image): `src` and `dst` point at unranked descriptors {rank, ranked
+/// descriptor {allocated, aligned, offset, sizes[rank], strides[rank]}}.
+void memrefCopy(int64_t elementSize, void *src, void *dst);
+
+/// 2-D convolutions on dense NCHW f32 buffers (the geometry of breg.conv2d:
+/// input [N, C, H, W], filter [F, C/groups, KH, KW], output [N, F, OH, OW],
+/// padding top/left; bottom/right follow from OH, OW). Each writes its whole
+/// result: y = conv(x, w); dx = conv_grad_input(dy, w); dw = conv_grad_filter(x, dy).
+#define BREGMAN_CONV_GEOMETRY_PARAMS                                           \
+  intptr_t n, intptr_t c, intptr_t h, intptr_t w, intptr_t f, intptr_t kh,     \
+      intptr_t kw, intptr_t oh, intptr_t ow, intptr_t strideH,                 \
+      intptr_t strideW, intptr_t padTop, intptr_t padLeft,                     \
+      intptr_t dilationH, intptr_t dilationW, intptr_t groups
+void bregman_cpu_conv2d_forward(BREGMAN_CONV_GEOMETRY_PARAMS, intptr_t x,
+                                intptr_t filter, intptr_t y);
+void bregman_cpu_conv2d_grad_input(BREGMAN_CONV_GEOMETRY_PARAMS, intptr_t dy,
+                                   intptr_t filter, intptr_t dx);
+void bregman_cpu_conv2d_grad_filter(BREGMAN_CONV_GEOMETRY_PARAMS, intptr_t x,
+                                    intptr_t dy, intptr_t dfilter);
 }
 
 namespace bregman::runtime {

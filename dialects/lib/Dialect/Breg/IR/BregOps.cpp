@@ -3,6 +3,7 @@
 #include "breg/Dialect/Breg/IR/BregDialect.h"
 
 #include "mlir/IR/Matchers.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -187,3 +188,84 @@ void ProxSgdUpdateOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                                   MLIRContext *context) {
   results.add<ZeroLambdaIsNoRegularizer<ProxSgdUpdateOp>>(context);
 }
+
+//===----------------------------------------------------------------------===//
+// Convolution ops
+//===----------------------------------------------------------------------===//
+
+/// Checks the geometry attributes and that input, filter and output shapes
+/// agree with them (the formula in BregOps.td).
+static LogicalResult verifyConvGeometry(Operation *op,
+                                        RankedTensorType input,
+                                        RankedTensorType filter,
+                                        RankedTensorType output,
+                                        ArrayRef<int64_t> strides,
+                                        ArrayRef<int64_t> padding,
+                                        ArrayRef<int64_t> dilations,
+                                        int64_t groups) {
+  if (strides.size() != 2 || llvm::any_of(strides, [](int64_t s) { return s < 1; }))
+    return op->emitOpError("strides must be 2 positive values, got [")
+           << strides << "]";
+  if (dilations.size() != 2 ||
+      llvm::any_of(dilations, [](int64_t d) { return d < 1; }))
+    return op->emitOpError("dilations must be 2 positive values, got [")
+           << dilations << "]";
+  if (padding.size() != 4 || llvm::any_of(padding, [](int64_t p) { return p < 0; }))
+    return op->emitOpError("padding must be 4 non-negative values [top, left, "
+                           "bottom, right], got [")
+           << padding << "]";
+  for (auto [name, type] : {std::pair<const char *, RankedTensorType>{"input", input},
+                            {"filter", filter},
+                            {"output", output}}) {
+    if (type.getRank() != 4 || !type.hasStaticShape())
+      return op->emitOpError() << name << " must be a static 4-D tensor, got "
+                               << type;
+  }
+  int64_t n = input.getDimSize(0), c = input.getDimSize(1);
+  int64_t f = filter.getDimSize(0);
+  if (c % groups != 0 || f % groups != 0)
+    return op->emitOpError("groups (")
+           << groups << ") must divide the input channels (" << c
+           << ") and the filters (" << f << ")";
+  if (filter.getDimSize(1) != c / groups)
+    return op->emitOpError("filter ")
+           << filter << " must have " << c / groups
+           << " channels per filter (input channels " << c << " / groups "
+           << groups << ")";
+  SmallVector<int64_t, 4> expected = {n, f};
+  for (int i = 0; i < 2; ++i) {
+    int64_t extent = input.getDimSize(2 + i) + padding[i] + padding[i + 2] -
+                     dilations[i] * (filter.getDimSize(2 + i) - 1) - 1;
+    if (extent < 0)
+      return op->emitOpError("the dilated filter ")
+             << filter << " is larger than the padded input " << input;
+    expected.push_back(extent / strides[i] + 1);
+  }
+  if (output.getShape() != ArrayRef<int64_t>(expected))
+    return op->emitOpError("output shape ")
+           << output << " does not match the input, filter and geometry, "
+           << "which give [" << ArrayRef<int64_t>(expected) << "]";
+  return success();
+}
+
+#define BREG_CONV_OP_TYPES(OpTy, input, filter, output)                        \
+  RankedTensorType OpTy::getInputType() {                                      \
+    return llvm::cast<RankedTensorType>(input.getType());                      \
+  }                                                                            \
+  RankedTensorType OpTy::getFilterType() {                                     \
+    return llvm::cast<RankedTensorType>(filter.getType());                     \
+  }                                                                            \
+  RankedTensorType OpTy::getOutputType() {                                     \
+    return llvm::cast<RankedTensorType>(output.getType());                     \
+  }                                                                            \
+  LogicalResult OpTy::verify() {                                               \
+    return verifyConvGeometry(*this, getInputType(), getFilterType(),          \
+                              getOutputType(), getStrides(), getPadding(),     \
+                              getDilations(), getGroups());                    \
+  }
+
+// Which of (lhs, rhs, result) plays input, filter and output for each op.
+BREG_CONV_OP_TYPES(Conv2DOp, getLhs(), getRhs(), getResult())
+BREG_CONV_OP_TYPES(Conv2DGradInputOp, getResult(), getRhs(), getLhs())
+BREG_CONV_OP_TYPES(Conv2DGradFilterOp, getLhs(), getResult(), getRhs())
+#undef BREG_CONV_OP_TYPES

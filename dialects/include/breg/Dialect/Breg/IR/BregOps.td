@@ -259,4 +259,72 @@ def Breg_AdamUpdateOp : Breg_Op<"adam_update", [
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Convolution (the library-call boundary)
+//===----------------------------------------------------------------------===//
+
+def Breg_FloatTensor : RankedTensorOf<[F32, F64]>;
+
+// The geometry every convolution op carries, as PyTorch and ONNX define it:
+// NCHW input, (F, C/groups, KH, KW) filter, `padding` = [top, left, bottom,
+// right] (ONNX order), OH = (H + top + bottom − dilation·(KH − 1) − 1) /
+// stride + 1 (floor), likewise OW.
+class Breg_ConvOp<string mnemonic>
+    : Breg_Op<mnemonic, [Pure, AllElementTypesMatch<["lhs", "rhs", "result"]>]> {
+  let arguments = (ins Breg_FloatTensor:$lhs, Breg_FloatTensor:$rhs,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$padding,
+                       DenseI64ArrayAttr:$dilations,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$groups);
+  let results = (outs Breg_FloatTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs `strides` $strides `padding` $padding `dilations` $dilations
+    `groups` $groups attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  code convExtraClassDeclaration = [{
+    /// Input [N, C, H, W], filter [F, C/groups, KH, KW] and output
+    /// [N, F, OH, OW] types, whichever operand or result each one is.
+    RankedTensorType getInputType();
+    RankedTensorType getFilterType();
+    RankedTensorType getOutputType();
+  }];
+  let extraClassDeclaration = convExtraClassDeclaration;
+}
+
+def Breg_Conv2DOp : Breg_ConvOp<"conv2d"> {
+  let summary = "2-D convolution (cross-correlation), NCHW";
+  let description = [{
+    y[n, f, oh, ow] = Σ_{c, kh, kw} x[n, g·C/G + c, oh·s + kh·d − top,
+    ow·s + kw·d − left] · w[f, c, kh, kw], with g = f / (F/G) and x read as
+    0 outside the image. Operands: the input x and the filter w.
+
+    ```mlir
+    %y = breg.conv2d %x, %w strides [1, 1] padding [2, 2, 2, 2]
+        dilations [1, 1] groups 1
+        : tensor<128x1x28x28xf32>, tensor<64x1x5x5xf32> -> tensor<128x64x28x28xf32>
+    ```
+  }];
+}
+
+def Breg_Conv2DGradInputOp
+    : Breg_ConvOp<"conv2d_grad_input"> {
+  let summary = "gradient of conv2d with respect to its input";
+  let description = [{
+    The vector-Jacobian product of `breg.conv2d` for the input: given the
+    output cotangent dy [N, F, OH, OW] (first operand) and the filter w, the
+    result dx has the input's shape (which the result type states; several
+    input sizes give the same OH when the stride is > 1).
+  }];
+}
+
+def Breg_Conv2DGradFilterOp
+    : Breg_ConvOp<"conv2d_grad_filter"> {
+  let summary = "gradient of conv2d with respect to its filter";
+  let description = [{
+    The vector-Jacobian product of `breg.conv2d` for the filter: given the
+    input x (first operand) and the output cotangent dy [N, F, OH, OW], the
+    result dw has the filter's shape [F, C/groups, KH, KW].
+  }];
+}
+
 #endif // BREG_DIALECT_BREG_IR_BREGOPS_TD

@@ -1,0 +1,146 @@
+//===- Conv.cpp - Convolution and pooling: shape rules --------------------===//
+
+#include "ConvPrims.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+namespace bregman {
+
+std::array<int64_t, 4> symmetricPadding(int64_t ph, int64_t pw) {
+  return {ph, pw, ph, pw};
+}
+
+namespace {
+
+std::string windowString(const Window &w) {
+  return fmt::format("kernel [{}], strides [{}], padding [{}], dilations [{}]",
+                     fmt::join(w.kernel, ", "), fmt::join(w.strides, ", "),
+                     fmt::join(w.padding, ", "), fmt::join(w.dilations, ", "));
+}
+
+/// Checks `window` against the input [N, C, H, W] and returns [OH, OW].
+std::array<int64_t, 2> outputExtent(const char *op, const Shape &input,
+                                    const Window &w) {
+  for (int i = 0; i < 2; ++i)
+    if (w.kernel[i] < 1 || w.strides[i] < 1 || w.dilations[i] < 1)
+      throw Error(fmt::format("{}: kernel, strides and dilations must be "
+                              "positive ({})",
+                              op, windowString(w)));
+  for (int64_t p : w.padding)
+    if (p < 0)
+      throw Error(fmt::format("{}: padding must be non-negative ({})", op,
+                              windowString(w)));
+  std::array<int64_t, 2> extent;
+  for (int i = 0; i < 2; ++i) {
+    int64_t span = input[2 + i] + w.padding[i] + w.padding[i + 2] -
+                   w.dilations[i] * (w.kernel[i] - 1) - 1;
+    if (span < 0)
+      throw Error(fmt::format("{}: the window ({}) does not fit the padded "
+                              "input {}",
+                              op, windowString(w), shapeString(input)));
+    extent[i] = span / w.strides[i] + 1;
+  }
+  return extent;
+}
+
+void requireImage(const char *op, const char *what, const Tensor &t) {
+  if (t.rank() != 4)
+    throw Error(fmt::format("{}: {} must be 4-D (NCHW), got {}", op, what,
+                            shapeString(t.shape())));
+  if (t.dtype() == DType::I32)
+    throw Error(fmt::format("{}: {} must be floating-point, got i32{}", op,
+                            what, shapeString(t.shape())));
+}
+
+Tensor single(Prim prim, const std::vector<Tensor> &inputs, const Shape &shape,
+              DType dtype, const Window &window) {
+  NodeAttrs attrs;
+  attrs.window = window;
+  return apply(prim, inputs, {{shape, dtype}}, attrs)[0];
+}
+
+Window poolWindow(const Pool2dOptions &o) {
+  Window w;
+  w.kernel = o.kernel;
+  for (int i = 0; i < 2; ++i)
+    w.strides[i] = o.stride[i] == 0 ? o.kernel[i] : o.stride[i];
+  w.padding = o.padding;
+  w.dilations = o.dilation;
+  return w;
+}
+
+} // namespace
+
+Tensor conv2d(const Tensor &x, const Tensor &w, const Conv2dOptions &options) {
+  requireImage("conv2d", "the input", x);
+  requireImage("conv2d", "the filter", w);
+  if (x.dtype() != w.dtype())
+    throw Error(fmt::format("conv2d: input {}{} and filter {}{} differ in "
+                            "element type",
+                            dtypeName(x.dtype()), shapeString(x.shape()),
+                            dtypeName(w.dtype()), shapeString(w.shape())));
+  int64_t groups = options.groups;
+  if (groups < 1 || x.dim(1) % groups != 0 || w.dim(0) % groups != 0)
+    throw Error(fmt::format("conv2d: groups = {} must divide the input "
+                            "channels ({} in {}) and the filters ({} in {})",
+                            groups, x.dim(1), shapeString(x.shape()), w.dim(0),
+                            shapeString(w.shape())));
+  if (w.dim(1) * groups != x.dim(1))
+    throw Error(fmt::format("conv2d: filter {} has {} channels per filter, but "
+                            "the input {} with groups = {} needs {}",
+                            shapeString(w.shape()), w.dim(1),
+                            shapeString(x.shape()), groups, x.dim(1) / groups));
+  Window window;
+  window.kernel = {w.dim(2), w.dim(3)};
+  window.strides = options.stride;
+  window.padding = options.padding;
+  window.dilations = options.dilation;
+  window.groups = groups;
+  auto [oh, ow] = outputExtent("conv2d", x.shape(), window);
+  return single(Prim::Conv2d, {x, w}, {x.dim(0), w.dim(0), oh, ow}, x.dtype(),
+                window);
+}
+
+Tensor maxPool2d(const Tensor &x, const Pool2dOptions &options) {
+  requireImage("max_pool2d", "the input", x);
+  Window window = poolWindow(options);
+  auto [oh, ow] = outputExtent("max_pool2d", x.shape(), window);
+  return single(Prim::MaxPool2d, {x}, {x.dim(0), x.dim(1), oh, ow}, x.dtype(),
+                window);
+}
+
+Tensor avgPool2d(const Tensor &x, const Pool2dOptions &options) {
+  requireImage("avg_pool2d", "the input", x);
+  Window window = poolWindow(options);
+  auto [oh, ow] = outputExtent("avg_pool2d", x.shape(), window);
+  Tensor sums = single(Prim::SumPool2d, {x}, {x.dim(0), x.dim(1), oh, ow},
+                       x.dtype(), window);
+  return sums * (1.0 / static_cast<double>(window.kernel[0] * window.kernel[1]));
+}
+
+Tensor globalAvgPool2d(const Tensor &x) {
+  requireImage("global_avg_pool2d", "the input", x);
+  return mean(x, {2, 3}, /*keepDims=*/true);
+}
+
+namespace detail {
+
+// The VJP primitives (used by Grad.cpp).
+Tensor conv2dGradInput(const Tensor &dy, const Tensor &w, const Shape &input,
+                       const Window &window) {
+  return single(Prim::Conv2dGradInput, {dy, w}, input, dy.dtype(), window);
+}
+Tensor conv2dGradFilter(const Tensor &x, const Tensor &dy, const Shape &filter,
+                        const Window &window) {
+  return single(Prim::Conv2dGradFilter, {x, dy}, filter, x.dtype(), window);
+}
+Tensor maxPool2dGrad(const Tensor &x, const Tensor &dy, const Window &window) {
+  return single(Prim::MaxPool2dGrad, {x, dy}, x.shape(), x.dtype(), window);
+}
+Tensor sumPool2dGrad(const Tensor &dy, const Shape &input, const Window &window) {
+  return single(Prim::SumPool2dGrad, {dy}, input, dy.dtype(), window);
+}
+
+} // namespace detail
+} // namespace bregman

@@ -1,0 +1,21 @@
+//===- ConvPrims.h - The VJP primitives of convolution and pooling -------===//
+//
+// Recorded by the reverse pass only (Grad.cpp); defined in Conv.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BREGMAN_LIB_CONVPRIMS_H
+#define BREGMAN_LIB_CONVPRIMS_H
+
+#include "bregman/Trace.h"
+
+namespace bregman::detail {
+Tensor conv2dGradInput(const Tensor &dy, const Tensor &w, const Shape &input,
+                       const Window &window);
+Tensor conv2dGradFilter(const Tensor &x, const Tensor &dy, const Shape &filter,
+                        const Window &window);
+Tensor maxPool2dGrad(const Tensor &x, const Tensor &dy, const Window &window);
+Tensor sumPool2dGrad(const Tensor &dy, const Shape &input, const Window &window);
+} // namespace bregman::detail
+
+#endif // BREGMAN_LIB_CONVPRIMS_H

@@ -1,0 +1,237 @@
+//===- ConvTest.cpp - f32 convolutions and pooling against float64 loops --===//
+//
+// The f32 path of a convolution is a library call (im2col + SGEMM); its
+// forward result and both gradients (through `grad`, so the VJP wiring is
+// covered too) are compared with direct float64 loops written from the
+// definition. The tolerance, 1e-5 relative to the sum of |terms| of each
+// output, is what f32 accumulation allows and far below a wrong index.
+//
+//===----------------------------------------------------------------------===//
+
+#include "bregman/bregman.h"
+
+#include "TestUtil.h"
+
+#include <gtest/gtest.h>
+
+using namespace bregman;
+using namespace bregman::testing;
+
+namespace {
+
+struct Geometry {
+  const char *label;
+  Shape x, w;
+  Conv2dOptions o;
+  int64_t oh() const {
+    return (x[2] + o.padding[0] + o.padding[2] - o.dilation[0] * (w[2] - 1) - 1) /
+               o.stride[0] + 1;
+  }
+  int64_t ow() const {
+    return (x[3] + o.padding[1] + o.padding[3] - o.dilation[1] * (w[3] - 1) - 1) /
+               o.stride[1] + 1;
+  }
+};
+
+/// y, dx, dw of f = Σ conv(x, w)·r in float64, and for each of them the sum
+/// of |terms| (the scale of the rounding error).
+struct Reference {
+  std::vector<double> y, dx, dw, yScale, dxScale, dwScale;
+};
+
+Reference reference(const Geometry &g, const std::vector<float> &x,
+                    const std::vector<float> &w, const std::vector<float> &r) {
+  const int64_t n = g.x[0], c = g.x[1], h = g.x[2], wd = g.x[3];
+  const int64_t f = g.w[0], cg = g.w[1], kh = g.w[2], kw = g.w[3];
+  const int64_t oh = g.oh(), ow = g.ow(), groups = g.o.groups, fg = f / groups;
+  Reference ref;
+  ref.y.assign(n * f * oh * ow, 0);
+  ref.yScale = ref.y;
+  ref.dx.assign(x.size(), 0);
+  ref.dxScale = ref.dx;
+  ref.dw.assign(w.size(), 0);
+  ref.dwScale = ref.dw;
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t o = 0; o < f; ++o)
+      for (int64_t i = 0; i < oh; ++i)
+        for (int64_t j = 0; j < ow; ++j) {
+          int64_t yi = ((b * f + o) * oh + i) * ow + j;
+          for (int64_t ci = 0; ci < cg; ++ci)
+            for (int64_t p = 0; p < kh; ++p)
+              for (int64_t q = 0; q < kw; ++q) {
+                int64_t row = i * g.o.stride[0] - g.o.padding[0] + p * g.o.dilation[0];
+                int64_t col = j * g.o.stride[1] - g.o.padding[1] + q * g.o.dilation[1];
+                if (row < 0 || row >= h || col < 0 || col >= wd)
+                  continue;
+                int64_t channel = (o / fg) * cg + ci;
+                int64_t xi = ((b * c + channel) * h + row) * wd + col;
+                int64_t wi = ((o * cg + ci) * kh + p) * kw + q;
+                ref.y[yi] += double(x[xi]) * w[wi];
+                ref.yScale[yi] += std::abs(double(x[xi]) * w[wi]);
+                ref.dx[xi] += double(r[yi]) * w[wi];
+                ref.dxScale[xi] += std::abs(double(r[yi]) * w[wi]);
+                ref.dw[wi] += double(r[yi]) * x[xi];
+                ref.dwScale[wi] += std::abs(double(r[yi]) * x[xi]);
+              }
+        }
+  return ref;
+}
+
+std::vector<double> tolerance(const std::vector<double> &scale) {
+  std::vector<double> tol(scale.size());
+  for (size_t i = 0; i < scale.size(); ++i)
+    tol[i] = 1e-5 * scale[i] + 1e-6;
+  return tol;
+}
+
+const Geometry kGeometries[] = {
+    {"ConvNetFirstLayer", {8, 1, 28, 28}, {64, 1, 5, 5}, {}},
+    {"ConvNetSecondLayer", {4, 64, 12, 12}, {64, 64, 5, 5}, {}},
+    {"ResNetStem", {2, 3, 32, 32}, {16, 3, 3, 3}, {{1, 1}, {1, 1, 1, 1}}},
+    {"ResNetDownsample", {2, 8, 16, 16}, {16, 8, 3, 3}, {{2, 2}, {1, 1, 1, 1}}},
+    {"Shortcut1x1Stride2", {2, 8, 16, 16}, {16, 8, 1, 1}, {{2, 2}}},
+    {"AsymmetricEverything", {3, 4, 11, 9}, {6, 2, 3, 2},
+     {{2, 3}, {2, 0, 1, 1}, {2, 1}, 2}},
+    {"Depthwise", {2, 6, 10, 10}, {6, 1, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 6}},
+    // Enough samples that the library unfolds the batch in several chunks.
+    {"ManyChunks", {40, 16, 30, 30}, {8, 16, 3, 3}, {{1, 1}, {1, 1, 1, 1}}},
+};
+
+class ConvF32 : public ::testing::TestWithParam<Geometry> {};
+
+TEST_P(ConvF32, ForwardAndGradientsMatchFloat64Loops) {
+  const Geometry &g = GetParam();
+  std::mt19937 rng(std::hash<std::string>{}(g.label) % 997);
+  std::vector<float> x = randomFloats(rng, numElements(g.x));
+  std::vector<float> w = randomFloats(rng, numElements(g.w));
+  Shape yShape = {g.x[0], g.w[0], g.oh(), g.ow()};
+  std::vector<float> r = randomFloats(rng, numElements(yShape));
+  Conv2dOptions options = g.o;
+  auto step = jit([options](const Tensor &xt, const Tensor &wt, const Tensor &rt) {
+    Tensor y = conv2d(xt, wt, options);
+    auto [value, grads] = valueAndGrad([&](const Params &p) {
+      return sum(conv2d(p.at("x"), p.at("w"), options) * rt);
+    })(Params{{"x", xt}, {"w", wt}});
+    return std::make_tuple(y, grads.at("x"), grads.at("w"));
+  });
+  auto [y, dx, dw] = step(f32(x, g.x), f32(w, g.w), f32(r, yShape));
+  Reference ref = reference(g, x, w, r);
+  ASSERT_EQ(y.shape(), yShape);
+  EXPECT_TRUE(within(y.toVector<float>(), ref.y, tolerance(ref.yScale))) << "y";
+  EXPECT_TRUE(within(dx.toVector<float>(), ref.dx, tolerance(ref.dxScale))) << "dx";
+  EXPECT_TRUE(within(dw.toVector<float>(), ref.dw, tolerance(ref.dwScale))) << "dw";
+}
+
+INSTANTIATE_TEST_SUITE_P(Geometries, ConvF32, ::testing::ValuesIn(kGeometries),
+                         [](const auto &info) { return info.param.label; });
+
+TEST(Pool, MaxAndAverageForwardF32) {
+  std::mt19937 rng(5);
+  Shape shape = {2, 3, 7, 6};
+  std::vector<float> x = randomFloats(rng, numElements(shape));
+  Pool2dOptions options{{3, 2}, {2, 2}, {1, 0, 1, 1}};
+  auto pools = jit([options](const Tensor &t) {
+    return std::make_tuple(maxPool2d(t, options), avgPool2d(t, options));
+  });
+  auto [mx, av] = pools(f32(x, shape));
+  // OH = (7 + 2 − 3)/2 + 1 = 4, OW = (6 + 1 − 2)/2 + 1 = 3.
+  ASSERT_EQ(mx.shape(), (Shape{2, 3, 4, 3}));
+  std::vector<double> refMax, refAvg;
+  for (int64_t b = 0; b < 6; ++b)
+    for (int64_t i = 0; i < 4; ++i)
+      for (int64_t j = 0; j < 3; ++j) {
+        double best = -INFINITY, total = 0;
+        for (int64_t p = 0; p < 3; ++p)
+          for (int64_t q = 0; q < 2; ++q) {
+            int64_t row = 2 * i - 1 + p, col = 2 * j + q;
+            if (row < 0 || row >= 7 || col < 0 || col >= 6)
+              continue; // padding: −∞ for max, 0 for the sum
+            best = std::max(best, double(x[(b * 7 + row) * 6 + col]));
+            total += x[(b * 7 + row) * 6 + col];
+          }
+        refMax.push_back(best);
+        refAvg.push_back(total / 6.0);
+      }
+  EXPECT_TRUE(closeTo(mx.toVector<float>(), refMax, 1.0, 0.0));
+  EXPECT_TRUE(closeTo(av.toVector<float>(), refAvg, 1.0, 1e-6));
+}
+
+/// On flat regions (image backgrounds) every element of a window ties; the
+/// gradient goes to the first one of each window, not to each of them.
+void checkTiesGoToFirstElement(const Pool2dOptions &options, const Shape &shape) {
+  auto gradOfPool = jit([options](const Tensor &x) {
+    return grad([&](const Tensor &t) { return sum(maxPool2d(t, options)); })(x);
+  });
+  std::vector<float> flat(numElements(shape), 0.5f);
+  Tensor g = gradOfPool(f32(flat, shape));
+  std::vector<float> got = g.toVector<float>();
+  // Expected: count, per element, the windows whose first in-range element
+  // it is (padding is −∞ and never the maximum).
+  std::vector<float> expected(got.size(), 0.0f);
+  int64_t stride0 = options.stride[0] ? options.stride[0] : options.kernel[0];
+  int64_t stride1 = options.stride[1] ? options.stride[1] : options.kernel[1];
+  int64_t h = shape[2], w = shape[3];
+  int64_t oh = (h + options.padding[0] + options.padding[2] -
+                options.dilation[0] * (options.kernel[0] - 1) - 1) / stride0 + 1;
+  int64_t ow = (w + options.padding[1] + options.padding[3] -
+                options.dilation[1] * (options.kernel[1] - 1) - 1) / stride1 + 1;
+  for (int64_t b = 0; b < shape[0] * shape[1]; ++b)
+    for (int64_t i = 0; i < oh; ++i)
+      for (int64_t j = 0; j < ow; ++j) {
+        bool found = false;
+        for (int64_t p = 0; p < options.kernel[0] && !found; ++p)
+          for (int64_t q = 0; q < options.kernel[1] && !found; ++q) {
+            int64_t row = i * stride0 - options.padding[0] + p * options.dilation[0];
+            int64_t col = j * stride1 - options.padding[1] + q * options.dilation[1];
+            if (row >= 0 && row < h && col >= 0 && col < w) {
+              expected[(b * h + row) * w + col] += 1.0f;
+              found = true;
+            }
+          }
+      }
+  EXPECT_EQ(got, expected);
+  double total = 0;
+  for (float v : got)
+    total += v;
+  EXPECT_EQ(total, double(shape[0] * shape[1] * oh * ow)) << "one unit per window";
+}
+
+TEST(Pool, MaxGradientOnTiesGoesToOneElementTiled) {
+  checkTiesGoToFirstElement({}, {2, 3, 8, 6});
+}
+
+TEST(Pool, MaxGradientOnTiesGoesToOneElementOverlappingPadded) {
+  checkTiesGoToFirstElement({{3, 3}, {2, 2}, {1, 1, 1, 1}}, {1, 2, 9, 7});
+}
+
+TEST(Pool, MaxGradientPicksTheMaximum) {
+  // One window [[1, 3], [3, 2]]: the first 3 (row-major) gets the gradient.
+  auto gradOfPool = jit([](const Tensor &x) {
+    return grad([&](const Tensor &t) { return sum(maxPool2d(t)); })(x);
+  });
+  Tensor g = gradOfPool(f32({1, 3, 3, 2}, {1, 1, 2, 2}));
+  EXPECT_EQ(g.toVector<float>(), (std::vector<float>{0, 1, 0, 0}));
+}
+
+TEST(Conv, ShapeErrorsNameTheProblem) {
+  auto run = [](Shape xs, Shape ws, Conv2dOptions o) {
+    return [=] {
+      auto f = jit([o](const Tensor &x, const Tensor &w) { return conv2d(x, w, o); });
+      f(Tensor::zeros(xs), Tensor::zeros(ws));
+    };
+  };
+  expectError(run({2, 3, 8}, {4, 3, 3, 3}, {}), {"conv2d", "input", "4-D", "[2, 3, 8]"});
+  expectError(run({2, 3, 8, 8}, {4, 2, 3, 3}, {}),
+              {"conv2d", "[4, 2, 3, 3]", "2 channels per filter", "needs 3"});
+  expectError(run({2, 4, 8, 8}, {6, 2, 3, 3}, {{1, 1}, {0, 0, 0, 0}, {1, 1}, 3}),
+              {"groups = 3", "must divide"});
+  expectError(run({2, 3, 4, 4}, {4, 3, 5, 5}, {}), {"does not fit", "[2, 3, 4, 4]"});
+  expectError(run({2, 3, 8, 8}, {4, 3, 3, 3}, {{0, 1}}), {"positive"});
+  auto pool = [] {
+    auto f = jit([](const Tensor &x) { return maxPool2d(x, {{3, 3}}); });
+    f(Tensor::zeros({1, 1, 2, 2}));
+  };
+  expectError(pool, {"max_pool2d", "does not fit", "[1, 1, 2, 2]"});
+}
+
+} // namespace
