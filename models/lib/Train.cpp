@@ -14,7 +14,9 @@
 #include <cstring>
 #include <fnmatch.h>
 #include <fstream>
+#include <memory>
 #include <optional>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <unistd.h>
@@ -173,13 +175,30 @@ private:
   std::map<int64_t, std::pair<Tensor, Tensor>> byShape;
 };
 
+/// The network `config.model` for images of rows×cols (flattened).
+std::unique_ptr<nn::Model> makeModel(const TrainConfig &config, int64_t rows,
+                                     int64_t cols) {
+  if (config.model == "mlp") {
+    std::vector<int64_t> sizes = {rows * cols};
+    sizes.insert(sizes.end(), config.hidden.begin(), config.hidden.end());
+    sizes.push_back(10);
+    return std::make_unique<nn::MLP>(sizes);
+  }
+  if (config.model == "convnet") {
+    if (rows != cols)
+      throw Error(fmt::format("train: the convnet needs square images, the "
+                              "data set has {}x{}",
+                              rows, cols));
+    return std::make_unique<nn::ConvNet>(1, rows, 10);
+  }
+  throw Error(fmt::format("train: model '{}' is not available (available: "
+                          "mlp, convnet)",
+                          config.model));
+}
+
 } // namespace
 
 TrainResult train(const TrainConfig &config, std::ostream &log) {
-  if (config.model != "mlp")
-    throw Error(fmt::format("train: model '{}' is not available (available: "
-                            "mlp)",
-                            config.model));
   optim::Method method = optim::parseMethod(config.optimizer);
   Regularizer weightReg = parseRegularizer(config.regularizer);
   if (config.epochs < 1 || config.batchSize < 1 || config.evalBatchSize < 1)
@@ -203,13 +222,13 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
                      splits.train.count, splits.val.count, splits.test.count,
                      splits.train.rows, splits.train.cols, config.dataDir);
 
-  std::vector<int64_t> sizes = {features};
-  sizes.insert(sizes.end(), config.hidden.begin(), config.hidden.end());
-  sizes.push_back(10);
-  nn::MLP model(sizes);
+  std::unique_ptr<nn::Model> network =
+      makeModel(config, splits.train.rows, splits.train.cols);
+  const nn::Model &model = *network;
   Params params = model.init(
       config.seed, nn::SparseInit{config.initP, config.initR,
-                                  config.initBiasScale, config.initPerRow});
+                                  config.initBiasScale, config.initPerRow,
+                                  config.initPerKernel});
   // Weights carry the regulariser, biases none (ALGORITHMS.md §7).
   optim::Group weightGroup{"weights", optim::weights(), weightReg, config.lr,
                            config.delta, config.lambda, config.momentum,
@@ -223,6 +242,20 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
   std::vector<optim::Group> groups;
   for (const std::string &spec : config.groups)
     groups.push_back(parseGroup(spec, weightGroup));
+  // Convolution weights (4-D) form their own group, kernels as groups.
+  std::set<std::string> convWeights;
+  for (const auto &[name, t] : params)
+    if (t.rank() == 4)
+      convWeights.insert(name);
+  if (!convWeights.empty()) {
+    optim::Group convGroup = weightGroup;
+    convGroup.name = "conv";
+    convGroup.selects = [convWeights](const std::string &name) {
+      return convWeights.count(name) > 0;
+    };
+    convGroup.regularizer = parseRegularizer(config.convRegularizer);
+    groups.push_back(convGroup);
+  }
   groups.push_back(weightGroup);
   groups.push_back(biasGroup);
   optim::Optimizer opt(method, groups);
@@ -238,10 +271,14 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
   std::vector<std::string> settings;
   for (const std::string &h : opt.hyperNames("weights"))
     settings.push_back(fmt::format("{} {}", h, opt.hyper(state, "weights", h)));
-  log << fmt::format("model: mlp {} ({} parameters), {} with {} on the "
-                     "weights: {}; initial density {:.4f}\n",
-                     fmt::join(sizes, "-"), params.numel(),
+  log << fmt::format("model: {} ({} parameters), {} with {} on the "
+                     "{}weights: {}; initial density {:.4f}\n",
+                     model.describe(), params.numel(),
                      optim::methodName(method), config.regularizer,
+                     convWeights.empty()
+                         ? ""
+                         : fmt::format("linear weights and {} on the conv ",
+                                       config.convRegularizer),
                      fmt::join(settings, ", "),
                      meter.measure(params, state).netDensity);
 
@@ -337,13 +374,16 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
       // Counters cover the training steps only (evaluation comes after).
       double ms = 1e-6, steps = std::max<int64_t>(batches, 1);
       double gemm = profile.gemmNs * ms, call = profile.compiledCallNs * ms;
+      double conv = profile.convNs * ms;
       log << fmt::format(
           "  profile: {} steps, {:.3f} ms/step = compiled code {:.3f} (GEMM "
-          "library {:.3f} in {} calls, generated code {:.3f}) + jit dispatch "
-          "and host {:.3f}; data loading {:.3f} ms/step{}\n",
+          "library {:.3f} in {} calls, convolution library {:.3f} in {} "
+          "calls, generated code {:.3f}) + jit dispatch and host {:.3f}; data "
+          "loading {:.3f} ms/step{}\n",
           batches, stepNs * ms / steps, call / steps, gemm / steps,
           profile.gemmCalls.load() / std::max<int64_t>(batches, 1),
-          (call - gemm) / steps, (stepNs * ms - call) / steps,
+          conv / steps, profile.convCalls.load() / std::max<int64_t>(batches, 1),
+          (call - gemm - conv) / steps, (stepNs * ms - call) / steps,
           dataNs * ms / steps,
           epoch == 1 ? " (host time includes the first step's compilation)"
                      : "");
@@ -357,6 +397,7 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
     SparsityReport sparsity = meter.measure(params, state);
     m.netDensity = sparsity.netDensity;
     m.nodeDensity = sparsity.nodeDensity;
+    m.kernelDensity = sparsity.kernelDensity;
     m.lr = opt.hyper(state, "weights", "lr");
     if (state.contains("hyper/weights/lambda"))
       m.lambda = opt.hyper(state, "weights", "lambda");
@@ -373,15 +414,21 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
       result.bestTestAcc = m.testAcc;
       result.bestParams = copyParams(params);
     }
-    std::vector<std::string> nodes;
-    for (double d : m.nodeDensity)
-      nodes.push_back(fmt::format("{:.3f}", d));
+    auto densities = [](const std::vector<double> &values) {
+      std::vector<std::string> text;
+      for (double d : values)
+        text.push_back(fmt::format("{:.3f}", d));
+      return fmt::format("{}", fmt::join(text, " "));
+    };
     log << fmt::format("epoch {:>3}/{}  train loss {:.4f} acc {:.2f}%  val "
-                       "{:.2f}%  test {:.2f}%  density {:.4f}  nodes [{}]  "
+                       "{:.2f}%  test {:.2f}%  density {:.4f}  {}nodes [{}]  "
                        "{:.1f}s\n",
                        epoch, totalEpochs, m.trainLoss, 100 * m.trainAcc,
                        100 * m.valAcc, 100 * m.testAcc, m.netDensity,
-                       fmt::join(nodes, " "), m.seconds);
+                       m.kernelDensity.empty()
+                           ? ""
+                           : "kernels [" + densities(m.kernelDensity) + "]  ",
+                       densities(m.nodeDensity), m.seconds);
     if (report) {
       nlohmann::json line = {{"epoch", m.epoch},
                              {"train_loss", m.trainLoss},

@@ -49,8 +49,11 @@ int main(int argc, char **argv) {
   std::string dataDir;
   double mean = std::nan(""), stddev = std::nan("");
   bool noProgress = false;
-  train->add_option("--model", config.model, "Model")
-      ->check(CLI::IsMember({"mlp"}))
+  train->add_option("--model", config.model,
+                    "Model: mlp (--hidden) or convnet (the reference ConvNet "
+                    "of ALGORITHMS.md §7; its defaults: lr 0.07, lambda 0.5, "
+                    "init p 0.01 with r 10, kernels as groups)")
+      ->check(CLI::IsMember({"mlp", "convnet"}))
       ->capture_default_str();
   train->add_option("--hidden", hidden,
                     "Hidden layer widths of the MLP, comma separated")
@@ -67,6 +70,12 @@ int main(int argc, char **argv) {
                     "l1_l1_l2 (both; --lambda2 is the row strength) or none; "
                     "default l1, none for sgd and adam")
       ->check(CLI::IsMember({"none", "l1", "l1_pos", "l1_l2", "l1_l1_l2"}));
+  train->add_option("--conv-reg", config.convRegularizer,
+                    "Regularizer on the convolution weights (their own group "
+                    "'conv', with the weights' lr and lambda): l1_l2_conv "
+                    "(k×k kernels are groups), l1, l1_pos or none")
+      ->check(CLI::IsMember({"none", "l1", "l1_pos", "l1_l2_conv"}))
+      ->capture_default_str();
   train->add_option("--dataset", dataset, "Data set (sets the normalization)")
       ->check(CLI::IsMember({"fashion-mnist", "mnist"}))
       ->capture_default_str();
@@ -192,13 +201,21 @@ int main(int argc, char **argv) {
   }
   bool adaptive = config.optimizer == "adabreg" || config.optimizer == "adam";
   bool unregularized = config.optimizer == "sgd" || config.optimizer == "adam";
-  config.lr = lr > 0 ? lr : adaptive ? 1e-3f : 0.1f;
+  bool convnet = config.model == "convnet";
+  // The reference settings of each model (ALGORITHMS.md §7).
+  config.lr = lr > 0 ? lr : adaptive ? 1e-3f : convnet ? 0.07f : 0.1f;
+  if (convnet && train->get_option("--lambda")->count() == 0)
+    config.lambda = 0.5f;
   config.regularizer = !reg.empty() ? reg : unregularized ? "none" : "l1";
+  if (unregularized && train->get_option("--conv-reg")->count() == 0)
+    config.convRegularizer = "none";
   // The unregularized baselines start dense (Kaiming), as in the reference.
   config.initP = initP > 0 ? initP : unregularized ? 1.0 : 0.01;
   config.initR = initR > 0          ? initR
                  : unregularized ? 1.0
+                 : convnet       ? 10.0
                                  : 0.7 / std::sqrt(config.initP);
+  config.initPerKernel = config.convRegularizer == "l1_l2_conv";
   config.initPerRow =
       config.regularizer == "l1_l2" || config.regularizer == "l1_l1_l2";
   config.dataset = dataset;

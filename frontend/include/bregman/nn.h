@@ -29,6 +29,9 @@ struct SparseInit {
   /// The group variant: ⌈rows·p⌉ rows chosen at random are non-zero (dense),
   /// the others zero — the initialisation for row-group regularisers.
   bool perRow = false;
+  /// The same for convolutions: ⌈kernels·p⌉ of the k×k kernels are non-zero
+  /// (the initialisation for l1_l2_conv); otherwise each weight on its own.
+  bool perKernel = true;
 };
 
 /// Random source for initialisation (seeded: runs are reproducible).
@@ -47,13 +50,61 @@ public:
   std::string name;
 };
 
+/// y = conv2d(x, W) + b with W of shape (out, in/groups, kh, kw) (PyTorch's
+/// layout: a kernel W[o, i] is the k×k filter from input channel i to output
+/// channel o, the group of l1_l2_conv and of kernel density).
+class Conv2d {
+public:
+  Conv2d(int64_t in, int64_t out, int64_t kernel, std::string name,
+         Conv2dOptions options = {})
+      : in(in), out(out), kernel(kernel), name(std::move(name)),
+        options(options) {}
+  /// Adds "<name>.weight" and "<name>.bias" to `params`; fan_in is
+  /// in/groups·k·k.
+  void init(Params &params, Rng &rng, const SparseInit &config) const;
+  Tensor operator()(const Params &params, const Tensor &x) const;
+
+  int64_t in, out, kernel;
+  std::string name;
+  Conv2dOptions options;
+};
+
+/// A network: its parameters' initialisation and its forward pass on a batch
+/// of flattened inputs [N, features] (images are reshaped inside).
+class Model {
+public:
+  virtual ~Model() = default;
+  virtual Params init(uint64_t seed, const SparseInit &config) const = 0;
+  virtual Tensor operator()(const Params &params, const Tensor &x) const = 0;
+  /// E.g. "mlp 784-200-80-10".
+  virtual std::string describe() const = 0;
+};
+
+/// The reference ConvNet of ALGORITHMS.md §7 for 1×28×28 images: conv 1→64
+/// 5×5, max-pool 2, ReLU, conv 64→64 5×5, max-pool 2, ReLU, flatten 1024,
+/// linear 1024→128, ReLU, linear 128→10. Layers "conv1", "conv2", "fc1",
+/// "fc2".
+class ConvNet : public Model {
+public:
+  explicit ConvNet(int64_t channels = 1, int64_t size = 28, int64_t classes = 10);
+  Params init(uint64_t seed, const SparseInit &config) const override;
+  Tensor operator()(const Params &params, const Tensor &x) const override;
+  std::string describe() const override;
+
+private:
+  int64_t channels, size;
+  Conv2d conv1, conv2;
+  Linear fc1, fc2;
+};
+
 /// Fully connected layers with ReLU between them (not after the last: the
 /// logits stay unconstrained). Layer i is named "fc<i+1>".
-class MLP {
+class MLP : public Model {
 public:
   explicit MLP(std::vector<int64_t> sizes);
-  Params init(uint64_t seed, const SparseInit &config = {}) const;
-  Tensor operator()(const Params &params, const Tensor &x) const;
+  Params init(uint64_t seed, const SparseInit &config = {}) const override;
+  Tensor operator()(const Params &params, const Tensor &x) const override;
+  std::string describe() const override;
   const std::vector<Linear> &layers() const { return layers_; }
 
 private:

@@ -19,10 +19,13 @@
 namespace bregman::models {
 
 struct TrainConfig {
-  std::string model = "mlp";
-  std::vector<int64_t> hidden = {200, 80};
+  std::string model = "mlp"; // mlp, convnet
+  std::vector<int64_t> hidden = {200, 80}; // of the MLP
   std::string optimizer = "linbreg"; // linbreg, adabreg, proxsgd, sgd, adam
   std::string regularizer = "l1"; // weights: none l1 l1_pos l1_l2 l1_l1_l2
+  /// Regulariser of the convolution weights (their own group "conv", with
+  /// the weights' hyper-parameters): kernels as groups by default.
+  std::string convRegularizer = "l1_l2_conv";
   std::string dataset = "fashion-mnist";
   std::string dataDir = "/usr/share/datasets/fashion-mnist";
   /// Normalisation; NaN means the data set's default.
@@ -36,6 +39,7 @@ struct TrainConfig {
   uint64_t seed = 0;
   double initP = 0.01, initR = 7.0, initBiasScale = 1.0;
   bool initPerRow = false; // row-sparse init (the group variant)
+  bool initPerKernel = true; // kernel-sparse init of convolutions
   double valFraction = 0.05;
   int64_t trainLimit = -1; // use the first N training images
   std::string reportPath;  // JSON lines; empty: none
@@ -69,6 +73,7 @@ struct EpochMetrics {
   double trainLoss = 0, trainAcc = 0, valAcc = 0, testAcc = 0;
   double netDensity = 0;
   std::vector<double> nodeDensity; // per linear layer
+  std::vector<double> kernelDensity; // per conv layer
   double lr = 0, lambda = 0;       // of the weights, during the epoch
   double seconds = 0;
 };
