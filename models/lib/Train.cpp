@@ -343,6 +343,7 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
                     batcher.batchesPerEpoch());
     double lossSum = 0, correct = 0;
     int64_t seen = 0, batches = 0;
+    std::vector<float> batchLoss;
     // BREGMAN_PROFILE=1: where the training steps' time goes, per epoch.
     runtime::ProfileCounters &profile = runtime::profileCounters();
     profile.reset();
@@ -364,6 +365,7 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
                                 "{}; lower the learning rate",
                                 l, epoch, batches + 1));
       lossSum += l * n;
+      batchLoss.push_back(static_cast<float>(l));
       correct += hits.item();
       seen += n;
       ++batches;
@@ -398,6 +400,7 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
     m.netDensity = sparsity.netDensity;
     m.nodeDensity = sparsity.nodeDensity;
     m.kernelDensity = sparsity.kernelDensity;
+    m.batchLoss = std::move(batchLoss);
     m.lr = opt.hyper(state, "weights", "lr");
     if (state.contains("hyper/weights/lambda"))
       m.lambda = opt.hyper(state, "weights", "lambda");

@@ -74,6 +74,7 @@ struct EpochMetrics {
   double netDensity = 0;
   std::vector<double> nodeDensity; // per linear layer
   std::vector<double> kernelDensity; // per conv layer
+  std::vector<float> batchLoss;      // of every training step, in order
   double lr = 0, lambda = 0;       // of the weights, during the epoch
   double seconds = 0;
 };
