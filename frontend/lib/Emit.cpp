@@ -96,7 +96,7 @@ private:
   Value convolution(const Node &node);
   /// `x` inside a border of `value` ([top, left, bottom, right] of `w`).
   Value padImage(Value x, const Window &w, double value);
-  /// A generic over (n, c, oh, ow | kh, kw) reading the padded input through
+  /// A generic over (n, c, oh, kh, kw, ow) reading the padded input through
   /// the window: pooling forward and the argmax of max pooling.
   linalg::GenericOp windowReduction(
       Value padded, const Window &w, ValueRange inits,
@@ -388,16 +388,21 @@ linalg::GenericOp Emitter::windowReduction(
   // linalg.pooling_* ops do); its values are never read.
   Value windowShape = tensor::EmptyOp::create(
       b, loc, ArrayRef<int64_t>{w.kernel[0], w.kernel[1]}, type.getElementType());
+  // Loops (n, c, oh | kh, kw | ow): the innermost loop runs along a row of
+  // outputs, independent iterations that LLVM vectorizes; each output still
+  // sees its window in row-major order (first maximum wins).
   SmallVector<AffineMap> maps = {
       AffineMap::get(6, 0,
-                     {d(0), d(1), d(2) * w.strides[0] + d(4) * w.dilations[0],
-                      d(3) * w.strides[1] + d(5) * w.dilations[1]},
+                     {d(0), d(1), d(2) * w.strides[0] + d(3) * w.dilations[0],
+                      d(5) * w.strides[1] + d(4) * w.dilations[1]},
                      &ctx),
-      AffineMap::get(6, 0, {d(4), d(5)}, &ctx)};
+      AffineMap::get(6, 0, {d(3), d(4)}, &ctx)};
   for (size_t i = 0; i < inits.size(); ++i)
-    maps.push_back(AffineMap::get(6, 0, {d(0), d(1), d(2), d(3)}, &ctx));
-  SmallVector<utils::IteratorType> iterators(4, utils::IteratorType::parallel);
-  iterators.append(2, utils::IteratorType::reduction);
+    maps.push_back(AffineMap::get(6, 0, {d(0), d(1), d(2), d(5)}, &ctx));
+  using utils::IteratorType;
+  SmallVector<IteratorType> iterators = {
+      IteratorType::parallel,  IteratorType::parallel,  IteratorType::parallel,
+      IteratorType::reduction, IteratorType::reduction, IteratorType::parallel};
   SmallVector<Type> resultTypes;
   for (Value init : inits)
     resultTypes.push_back(init.getType());
@@ -454,8 +459,8 @@ Value Emitter::poolGrad(const Node &node, bool isMax) {
     position = windowReduction(
                    padded, w, ValueRange{best, init},
                    [&](OpBuilder &nb, Location l, ValueRange args) {
-                     Value i = linalg::IndexOp::create(nb, l, 4);
-                     Value j = linalg::IndexOp::create(nb, l, 5);
+                     Value i = linalg::IndexOp::create(nb, l, 3);
+                     Value j = linalg::IndexOp::create(nb, l, 4);
                      Value kwConst = arith::ConstantIndexOp::create(nb, l, kw);
                      Value pos = arith::AddIOp::create(
                          nb, l, arith::MulIOp::create(nb, l, i, kwConst), j);

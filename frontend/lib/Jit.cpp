@@ -143,6 +143,8 @@ CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
   // it saves.
   if (*mlir::breg::openMPLibrary())
     jitOptions.pipeline.parallelThreshold = 1 << 18;
+  // Temporaries come from the runtime's block cache (reused across calls).
+  jitOptions.pipeline.runtimeAllocator = true;
   // BREGMAN_EMULATE_GPU=1: compile the GPU kernels' IR and run it as loops
   // on the CPU (the tests run this way too, to check the kernels).
   if (const char *emulate = std::getenv("BREGMAN_EMULATE_GPU"))

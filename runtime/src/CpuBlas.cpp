@@ -86,6 +86,12 @@ const bregman::runtime::LibrarySymbol *bregman::runtime::cpuLibrarySymbols() {
   static const LibrarySymbol symbols[] = {
       {"bregman_cpu_sgemm", reinterpret_cast<void *>(&bregman_cpu_sgemm)},
       {"memrefCopy", reinterpret_cast<void *>(&memrefCopy)},
+      {"_mlir_memref_to_llvm_alloc",
+       reinterpret_cast<void *>(&_mlir_memref_to_llvm_alloc)},
+      {"_mlir_memref_to_llvm_aligned_alloc",
+       reinterpret_cast<void *>(&_mlir_memref_to_llvm_aligned_alloc)},
+      {"_mlir_memref_to_llvm_free",
+       reinterpret_cast<void *>(&_mlir_memref_to_llvm_free)},
       {"bregman_cpu_conv2d_forward",
        reinterpret_cast<void *>(&bregman_cpu_conv2d_forward)},
       {"bregman_cpu_conv2d_grad_input",

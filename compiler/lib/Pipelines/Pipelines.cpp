@@ -73,8 +73,12 @@ std::string mlir::breg::cpuPipelineText(const CpuPipelineOptions &options) {
   // finalize-memref-to-llvm before convert-scf-to-cf: OpenMP regions hold
   // memref.alloca_scope ops that must be lowered first.
   text += "convert-linalg-to-loops,lower-affine,expand-strided-metadata,"
-          "lower-affine,convert-vector-to-llvm,finalize-memref-to-llvm,"
-          "convert-scf-to-cf,canonicalize,"
+          "lower-affine,convert-vector-to-llvm,";
+  // Temporaries through the runtime's caching allocator, or malloc/free.
+  text += options.runtimeAllocator
+              ? "finalize-memref-to-llvm{use-generic-functions=1},"
+              : "finalize-memref-to-llvm,";
+  text += "convert-scf-to-cf,canonicalize,"
           "convert-math-to-llvm,convert-arith-to-llvm,convert-index-to-llvm,";
   text += options.barePtrCallConv
               ? "convert-func-to-llvm{use-bare-ptr-memref-call-conv=1},"

@@ -39,6 +39,13 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       *this, "bare-ptr-call-conv",
       llvm::cl::desc("Pass static memrefs to functions as bare pointers"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> runtimeAllocator{
+      *this, "runtime-allocator",
+      llvm::cl::desc("Allocate temporaries through _mlir_memref_to_llvm_alloc "
+                     "/ _free, which the runtime implements with a cache of "
+                     "freed blocks (a step's buffers are reused, not "
+                     "faulted in again on every call)"),
+      llvm::cl::init(false)};
 };
 
 /// Options of the GPU pipeline (`bregman-gpu-pipeline`).

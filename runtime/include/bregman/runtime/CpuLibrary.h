@@ -8,6 +8,7 @@
 #ifndef BREGMAN_RUNTIME_CPULIBRARY_H
 #define BREGMAN_RUNTIME_CPULIBRARY_H
 
+#include <cstddef>
 #include <cstdint>
 
 extern "C" {
@@ -20,6 +21,13 @@ const char *bregman_cuda_take_error();
 void bregman_cpu_sgemm(int32_t transA, int32_t transB, intptr_t m, intptr_t n,
                        intptr_t k, float beta, intptr_t a, intptr_t b,
                        intptr_t c);
+
+/// The allocation functions of compiled code (the CPU pipeline's
+/// runtime-allocator option): 64-byte aligned blocks, large ones cached by
+/// size across calls.
+void *_mlir_memref_to_llvm_alloc(size_t size);
+void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size);
+void _mlir_memref_to_llvm_free(void *ptr);
 
 /// The strided copy MLIR's memref-to-LLVM lowering calls for memref.copy
 /// between non-contiguous buffers (e.g. into the interior of a padded
