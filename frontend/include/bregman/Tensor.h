@@ -181,7 +181,7 @@ std::array<int64_t, 4> symmetricPadding(int64_t ph, int64_t pw);
 /// y = conv(x, w) for x [N, C, H, W] and w [F, C/groups, KH, KW] (a
 /// cross-correlation, like every framework's): y is [N, F, OH, OW] with
 /// OH = (H + top + bottom − dilation·(KH − 1) − 1) / stride + 1. On the CPU it
-/// is a library call (im2col + SGEMM) for f32.
+/// is a library call (oneDNN) for f32.
 Tensor conv2d(const Tensor &x, const Tensor &w, const Conv2dOptions &options = {});
 
 struct Pool2dOptions {

@@ -1,6 +1,6 @@
 //===- ConvTest.cpp - f32 convolutions and pooling against float64 loops --===//
 //
-// The f32 path of a convolution is a library call (im2col + SGEMM); its
+// The f32 path of a convolution is a library call (oneDNN); its
 // forward result and both gradients (through `grad`, so the VJP wiring is
 // covered too) are compared with direct float64 loops written from the
 // definition. The tolerance, 1e-5 relative to the sum of |terms| of each
@@ -93,7 +93,7 @@ const Geometry kGeometries[] = {
     {"AsymmetricEverything", {3, 4, 11, 9}, {6, 2, 3, 2},
      {{2, 3}, {2, 0, 1, 1}, {2, 1}, 2}},
     {"Depthwise", {2, 6, 10, 10}, {6, 1, 3, 3}, {{1, 1}, {1, 1, 1, 1}, {1, 1}, 6}},
-    // Enough samples that the library unfolds the batch in several chunks.
+    // A larger batch and image (blocked layouts with remainders).
     {"ManyChunks", {40, 16, 30, 30}, {8, 16, 3, 3}, {{1, 1}, {1, 1, 1, 1}}},
 };
 

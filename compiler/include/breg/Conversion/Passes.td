@@ -49,8 +49,9 @@ def BregConvToLibraryCall : Pass<"breg-conv-to-library-call", "::mlir::ModuleOp"
 
     with the geometry as 16 index values (N, C, H, W, F, KH, KW, OH, OW,
     stride H/W, padding top/left, dilation H/W, groups) and the buffers as
-    aligned base addresses. The runtime implements the symbols (im2col and a
-    tuned GEMM). Other element types are left to `convert-breg-to-linalg`.
+    aligned base addresses. The runtime implements the symbols with oneDNN
+    (see runtime/src/CpuConvDnnl.cpp). Other element types are left to
+    `convert-breg-to-linalg`.
   }];
   let dependentDialects = [
     "::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect",

@@ -18,7 +18,7 @@ namespace bregman::runtime {
 
 struct ProfileCounters {
   std::atomic<int64_t> gemmNs{0}, gemmCalls{0};
-  std::atomic<int64_t> convNs{0}, convCalls{0}; // im2col + GEMM inside
+  std::atomic<int64_t> convNs{0}, convCalls{0}; // oneDNN, reorders included
   std::atomic<int64_t> compiledCallNs{0}, compiledCalls{0};
   std::atomic<int64_t> dispatchNs{0}; // jit calls minus their compiled part
   void reset();
