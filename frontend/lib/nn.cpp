@@ -105,16 +105,83 @@ void Conv2d::init(Params &params, Rng &rng, const SparseInit &config) const {
   for (int64_t i = 0; i < out; ++i)
     bp[i] = static_cast<float>(uniform(rng));
   params.add(name + ".weight", weight);
-  params.add(name + ".bias", bias);
+  if (this->bias)
+    params.add(name + ".bias", bias);
 }
 
 Tensor Conv2d::operator()(const Params &params, const Tensor &x) const {
   const Tensor &w = params.at(name + ".weight");
-  const Tensor &b = params.at(name + ".bias");
   if (x.rank() != 4 || x.dim(1) != in)
     throw Error(fmt::format("{}: expects input [N, {}, H, W], got {}", name, in,
                             shapeString(x.shape())));
-  return conv2d(x, w, options) + reshape(b, {1, out, 1, 1});
+  Tensor y = conv2d(x, w, options);
+  if (!bias)
+    return y;
+  return y + reshape(params.at(name + ".bias"), {1, out, 1, 1});
+}
+
+void BatchNorm2d::init(Params &params) const {
+  params.add(name + ".scale", Tensor::fromVector(std::vector<float>(channels, 1.0f),
+                                                 {channels}));
+  params.add(name + ".shift", Tensor::zeros({channels}));
+}
+
+void BatchNorm2d::initBuffers(Params &buffers) const {
+  buffers.add(name + ".running_mean", Tensor::zeros({channels}));
+  buffers.add(name + ".running_var",
+              Tensor::fromVector(std::vector<float>(channels, 1.0f), {channels}));
+}
+
+Tensor BatchNorm2d::operator()(const Params &params, const Tensor &x,
+                               const Mode &mode) const {
+  if (x.rank() != 4 || x.dim(1) != channels)
+    throw Error(fmt::format("{}: expects input [N, {}, H, W], got {}", name,
+                            channels, shapeString(x.shape())));
+  Shape perChannel = {1, channels, 1, 1};
+  Tensor mean, var;
+  if (mode.training) {
+    mean = bregman::mean(x, {0, 2, 3}, /*keepDims=*/true);
+    Tensor centered = x - mean;
+    var = bregman::mean(centered * centered, {0, 2, 3}, /*keepDims=*/true);
+    if (mode.updated) {
+      // Running statistics: an exponential average, the variance unbiased.
+      double n = static_cast<double>(x.numel() / channels);
+      const Params &old = *mode.buffers;
+      Tensor batchMean = reshape(stopGradient(mean), {channels});
+      Tensor batchVar = reshape(stopGradient(var), {channels}) * (n / std::max(n - 1, 1.0));
+      mode.updated->add(name + ".running_mean",
+                        old.at(name + ".running_mean") * (1 - momentum) +
+                            batchMean * momentum);
+      mode.updated->add(name + ".running_var",
+                        old.at(name + ".running_var") * (1 - momentum) +
+                            batchVar * momentum);
+    }
+  } else {
+    if (!mode.buffers || !mode.buffers->contains(name + ".running_mean"))
+      throw Error(fmt::format("{}: evaluation needs the running statistics "
+                              "(pass the model's buffers in the Mode)",
+                              name));
+    mean = reshape(mode.buffers->at(name + ".running_mean"), perChannel);
+    var = reshape(mode.buffers->at(name + ".running_var"), perChannel);
+  }
+  Tensor normalized = (x - mean) / sqrt(var + eps);
+  return normalized * reshape(params.at(name + ".scale"), perChannel) +
+         reshape(params.at(name + ".shift"), perChannel);
+}
+
+/// [N, C·S·S] -> [N, C, S, S], with an error naming the model otherwise.
+static Tensor asImages(const char *model, const Tensor &x, int64_t channels,
+                       int64_t size) {
+  if (x.rank() != 2 || x.dim(1) != channels * size * size)
+    throw Error(fmt::format("{}: expects a batch [N, {}] of flattened "
+                            "{}×{}×{} images, got {}",
+                            model, channels * size * size, channels, size, size,
+                            shapeString(x.shape())));
+  return reshape(x, {x.dim(0), channels, size, size});
+}
+
+static Conv2dOptions same3x3(int64_t stride) {
+  return Conv2dOptions{{stride, stride}, symmetricPadding(1, 1)};
 }
 
 /// Side of the ConvNet's last feature map: two (5×5 conv, 2×2 pool) stages.
@@ -143,13 +210,9 @@ Params ConvNet::init(uint64_t seed, const SparseInit &config) const {
   return params;
 }
 
-Tensor ConvNet::operator()(const Params &params, const Tensor &x) const {
-  if (x.rank() != 2 || x.dim(1) != channels * size * size)
-    throw Error(fmt::format("ConvNet: expects a batch [N, {}] of flattened "
-                            "{}×{}×{} images, got {}",
-                            channels * size * size, channels, size, size,
-                            shapeString(x.shape())));
-  Tensor h = reshape(x, {x.dim(0), channels, size, size});
+Tensor ConvNet::forward(const Params &params, const Tensor &x,
+                        const Mode &) const {
+  Tensor h = asImages("ConvNet", x, channels, size);
   h = relu(maxPool2d(conv1(params, h)));
   h = relu(maxPool2d(conv2(params, h)));
   h = reshape(h, {h.dim(0), h.dim(1) * h.dim(2) * h.dim(3)});
@@ -160,6 +223,137 @@ std::string ConvNet::describe() const {
   return fmt::format("convnet {}x{}x{}: conv 5x5 64, pool, conv 5x5 64, pool, "
                      "fc {}-128-{}",
                      channels, size, size, fc1.in, fc2.out);
+}
+
+ResNet18::ResNet18(int64_t channels, int64_t size, int64_t classes,
+                   int64_t width)
+    : channels(channels), size(size), width(width),
+      stem(channels, width, 3, "conv1", same3x3(1), /*bias=*/false),
+      stemBn(width, "bn1"), fc(8 * width, classes, "fc") {
+  int64_t in = width;
+  for (int stage = 0; stage < 4; ++stage) {
+    int64_t out = width << stage;
+    for (int j = 0; j < 2; ++j) {
+      int64_t stride = stage > 0 && j == 0 ? 2 : 1;
+      std::string prefix = fmt::format("layer{}.{}", stage + 1, j);
+      bool projection = stride != 1 || in != out;
+      blocks.push_back(Block{
+          Conv2d(in, out, 3, prefix + ".conv1", same3x3(stride), false),
+          Conv2d(out, out, 3, prefix + ".conv2", same3x3(1), false),
+          BatchNorm2d(out, prefix + ".bn1"), BatchNorm2d(out, prefix + ".bn2"),
+          projection,
+          Conv2d(in, out, 1, prefix + ".shortcut.conv",
+                 Conv2dOptions{{stride, stride}}, false),
+          BatchNorm2d(out, prefix + ".shortcut.bn")});
+      in = out;
+    }
+  }
+  if (size < 8)
+    throw Error(fmt::format("ResNet18: images of {}×{} are too small for three "
+                            "stride-2 stages",
+                            size, size));
+}
+
+Params ResNet18::init(uint64_t seed, const SparseInit &config) const {
+  Rng rng(seed);
+  Params params;
+  stem.init(params, rng, config);
+  stemBn.init(params);
+  for (const Block &b : blocks) {
+    b.conv1.init(params, rng, config);
+    b.bn1.init(params);
+    b.conv2.init(params, rng, config);
+    b.bn2.init(params);
+    if (b.projection) {
+      b.shortcut.init(params, rng, config);
+      b.shortcutBn.init(params);
+    }
+  }
+  fc.init(params, rng, config);
+  return params;
+}
+
+Params ResNet18::initBuffers() const {
+  Params buffers;
+  stemBn.initBuffers(buffers);
+  for (const Block &b : blocks) {
+    b.bn1.initBuffers(buffers);
+    b.bn2.initBuffers(buffers);
+    if (b.projection)
+      b.shortcutBn.initBuffers(buffers);
+  }
+  return buffers;
+}
+
+Tensor ResNet18::forward(const Params &params, const Tensor &x,
+                         const Mode &mode) const {
+  Tensor h = asImages("ResNet18", x, channels, size);
+  h = relu(stemBn(params, stem(params, h), mode));
+  for (const Block &b : blocks) {
+    Tensor y = relu(b.bn1(params, b.conv1(params, h), mode));
+    y = b.bn2(params, b.conv2(params, y), mode);
+    Tensor shortcut =
+        b.projection ? b.shortcutBn(params, b.shortcut(params, h), mode) : h;
+    h = relu(y + shortcut);
+  }
+  h = globalAvgPool2d(h);
+  return fc(params, reshape(h, {h.dim(0), h.dim(1)}));
+}
+
+std::string ResNet18::describe() const {
+  return fmt::format("resnet18 {}x{}x{}, width {}", channels, size, size, width);
+}
+
+Vgg::Vgg(int64_t channels, int64_t size, int64_t classes, int64_t width)
+    : channels(channels), size(size), width(width), fc(8 * width, classes, "fc") {
+  const int64_t widths[] = {width, 2 * width, 4 * width, 4 * width, 8 * width};
+  const bool pools[] = {true, true, false, true, true};
+  int64_t in = channels;
+  for (int i = 0; i < 5; ++i) {
+    convs.emplace_back(in, widths[i], 3, fmt::format("features.{}", i),
+                       same3x3(1), /*bias=*/false);
+    norms.emplace_back(widths[i], fmt::format("bn.{}", i));
+    poolAfter.push_back(pools[i]);
+    in = widths[i];
+  }
+  if (size < 16)
+    throw Error(fmt::format("Vgg: images of {}×{} are too small for four 2×2 "
+                            "poolings",
+                            size, size));
+}
+
+Params Vgg::init(uint64_t seed, const SparseInit &config) const {
+  Rng rng(seed);
+  Params params;
+  for (size_t i = 0; i < convs.size(); ++i) {
+    convs[i].init(params, rng, config);
+    norms[i].init(params);
+  }
+  fc.init(params, rng, config);
+  return params;
+}
+
+Params Vgg::initBuffers() const {
+  Params buffers;
+  for (const BatchNorm2d &n : norms)
+    n.initBuffers(buffers);
+  return buffers;
+}
+
+Tensor Vgg::forward(const Params &params, const Tensor &x,
+                    const Mode &mode) const {
+  Tensor h = asImages("Vgg", x, channels, size);
+  for (size_t i = 0; i < convs.size(); ++i) {
+    h = relu(norms[i](params, convs[i](params, h), mode));
+    if (poolAfter[i])
+      h = maxPool2d(h);
+  }
+  h = globalAvgPool2d(h);
+  return fc(params, reshape(h, {h.dim(0), h.dim(1)}));
+}
+
+std::string Vgg::describe() const {
+  return fmt::format("vgg {}x{}x{}, width {}", channels, size, size, width);
 }
 
 std::string MLP::describe() const {
@@ -184,7 +378,7 @@ Params MLP::init(uint64_t seed, const SparseInit &config) const {
   return params;
 }
 
-Tensor MLP::operator()(const Params &params, const Tensor &x) const {
+Tensor MLP::forward(const Params &params, const Tensor &x, const Mode &) const {
   Tensor h = x;
   for (size_t i = 0; i < layers_.size(); ++i) {
     h = layers_[i](params, h);

@@ -14,7 +14,11 @@
 #include <cstring>
 #include <fnmatch.h>
 #include <fstream>
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <optional>
 #include <set>
 #include <nlohmann/json.hpp>
@@ -175,25 +179,149 @@ private:
   std::map<int64_t, std::pair<Tensor, Tensor>> byShape;
 };
 
-/// The network `config.model` for images of rows×cols (flattened).
-std::unique_ptr<nn::Model> makeModel(const TrainConfig &config, int64_t rows,
-                                     int64_t cols) {
+/// Runs the Batcher on a background thread, a few batches ahead of the
+/// training steps (augmentation included), so that a step never waits for
+/// its data. Batches live in a small pool of host tensors that are reused.
+class Prefetcher {
+public:
+  Prefetcher(data::Batcher &batcher, int64_t features)
+      : batcher(batcher), features(features) {
+    for (auto &slot : slots)
+      slot = {Tensor::zeros({batcher.batchSize(), features}),
+              Tensor::zeros({batcher.batchSize()}, DType::I32)};
+  }
+  ~Prefetcher() { stop(); }
+
+  /// Starts producing the batches of `epoch` (the previous epoch must have
+  /// been consumed to its end, or is abandoned).
+  void startEpoch(uint64_t epoch) {
+    stop();
+    ready.clear();
+    inUse = -1;
+    freeSlots = {0, 1, 2};
+    finished = false;
+    cancelled = false;
+    batcher.startEpoch(epoch);
+    worker = std::thread([this] { produce(); });
+  }
+
+  /// The next batch (valid until the next call), or nullptr at the end of
+  /// the epoch. Rethrows what the loader threw.
+  const std::pair<Tensor, Tensor> *next() {
+    std::unique_lock<std::mutex> lock(mutex);
+    if (inUse >= 0) {
+      freeSlots.push_back(inUse);
+      inUse = -1;
+      changed.notify_all();
+    }
+    changed.wait(lock, [&] { return !ready.empty() || finished; });
+    if (ready.empty()) {
+      if (failure)
+        std::rethrow_exception(std::exchange(failure, nullptr));
+      return nullptr;
+    }
+    auto [slot, n] = ready.front();
+    ready.pop_front();
+    inUse = slot;
+    if (n == batcher.batchSize())
+      return &slots[slot];
+    // The last, partial batch: its own tensors (and compiled function).
+    partial = {Tensor::zeros({n, features}), Tensor::zeros({n}, DType::I32)};
+    std::copy(slots[slot].first.data<float>(),
+              slots[slot].first.data<float>() + n * features,
+              partial.first.data<float>());
+    std::copy(slots[slot].second.data<int32_t>(),
+              slots[slot].second.data<int32_t>() + n,
+              partial.second.data<int32_t>());
+    return &partial;
+  }
+
+private:
+  void produce() {
+    try {
+      while (true) {
+        int slot;
+        {
+          std::unique_lock<std::mutex> lock(mutex);
+          changed.wait(lock, [&] { return !freeSlots.empty() || cancelled; });
+          if (cancelled)
+            break;
+          slot = freeSlots.back();
+          freeSlots.pop_back();
+        }
+        int64_t n = batcher.nextInto(slots[slot].first.data<float>(),
+                                     slots[slot].second.data<int32_t>());
+        std::lock_guard<std::mutex> lock(mutex);
+        if (n == 0)
+          break;
+        ready.emplace_back(slot, n);
+        changed.notify_all();
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex);
+      failure = std::current_exception();
+    }
+    std::lock_guard<std::mutex> lock(mutex);
+    finished = true;
+    changed.notify_all();
+  }
+
+  void stop() {
+    if (!worker.joinable())
+      return;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      cancelled = true;
+      changed.notify_all();
+    }
+    worker.join();
+  }
+
+  data::Batcher &batcher;
+  int64_t features;
+  std::array<std::pair<Tensor, Tensor>, 3> slots;
+  std::pair<Tensor, Tensor> partial;
+  std::thread worker;
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::deque<std::pair<int, int64_t>> ready;
+  std::vector<int> freeSlots;
+  int inUse = -1;
+  bool finished = false, cancelled = false;
+  std::exception_ptr failure;
+};
+
+/// The network `config.model` for the examples of `ds` (flattened images).
+std::unique_ptr<nn::Model> makeModel(const TrainConfig &config,
+                                     const data::Dataset &ds) {
   if (config.model == "mlp") {
-    std::vector<int64_t> sizes = {rows * cols};
+    std::vector<int64_t> sizes = {ds.features()};
     sizes.insert(sizes.end(), config.hidden.begin(), config.hidden.end());
     sizes.push_back(10);
     return std::make_unique<nn::MLP>(sizes);
   }
-  if (config.model == "convnet") {
-    if (rows != cols)
-      throw Error(fmt::format("train: the convnet needs square images, the "
-                              "data set has {}x{}",
-                              rows, cols));
-    return std::make_unique<nn::ConvNet>(1, rows, 10);
-  }
+  if (ds.rows != ds.cols)
+    throw Error(fmt::format("train: the {} needs square images, the data set "
+                            "has {}x{}",
+                            config.model, ds.rows, ds.cols));
+  if (config.model == "convnet")
+    return std::make_unique<nn::ConvNet>(ds.channels, ds.rows, 10);
+  if (config.model == "resnet18")
+    return std::make_unique<nn::ResNet18>(ds.channels, ds.rows, 10, config.width);
+  if (config.model == "vgg")
+    return std::make_unique<nn::Vgg>(ds.channels, ds.rows, 10, config.width);
   throw Error(fmt::format("train: model '{}' is not available (available: "
-                          "mlp, convnet)",
+                          "mlp, convnet, resnet18, vgg)",
                           config.model));
+}
+
+/// Parameters without a regulariser: biases and batch-norm scale and shift.
+bool isUnregularized(const std::string &name) {
+  auto endsWith = [&](const char *suffix) {
+    size_t n = std::strlen(suffix);
+    return name.size() >= n && name.compare(name.size() - n, n, suffix) == 0;
+  };
+  return endsWith(".bias") || endsWith(".scale") || endsWith(".shift");
 }
 
 } // namespace
@@ -212,18 +340,29 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
                               config.reportPath));
   }
 
-  auto splits = data::loadMnistLike(config.dataDir,
-                                    data::Normalization{config.mean, config.std},
-                                    config.seed, config.valFraction,
-                                    config.trainLimit);
+  data::DataSplits splits =
+      config.dataset == "cifar10"
+          ? data::loadCifar10(config.dataDir,
+                              data::ChannelNormalization{
+                                  {0.4914, 0.4822, 0.4465},
+                                  {0.2023, 0.1994, 0.2010}},
+                              config.seed, config.valFraction, config.trainLimit)
+          : data::loadMnistLike(config.dataDir,
+                                data::Normalization{config.mean, config.std},
+                                config.seed, config.valFraction,
+                                config.trainLimit);
   const int64_t features = splits.train.features();
-  log << fmt::format("data: {} train, {} validation, {} test images of {}x{} "
-                     "from {}\n",
+  log << fmt::format("data: {} train, {} validation, {} test images of "
+                     "{}x{}x{} from {}{}\n",
                      splits.train.count, splits.val.count, splits.test.count,
-                     splits.train.rows, splits.train.cols, config.dataDir);
+                     splits.train.channels, splits.train.rows, splits.train.cols,
+                     config.dataDir,
+                     config.dataset == "cifar10"
+                         ? " (training batches augmented: random crop with "
+                           "padding 4, horizontal flip)"
+                         : "");
 
-  std::unique_ptr<nn::Model> network =
-      makeModel(config, splits.train.rows, splits.train.cols);
+  std::unique_ptr<nn::Model> network = makeModel(config, splits.train);
   const nn::Model &model = *network;
   Params params = model.init(
       config.seed, nn::SparseInit{config.initP, config.initR,
@@ -236,7 +375,7 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
   weightGroup.lambda2 = config.lambda2;
   optim::Group biasGroup = weightGroup;
   biasGroup.name = "biases";
-  biasGroup.selects = optim::biases();
+  biasGroup.selects = isUnregularized;
   biasGroup.regularizer = Regularizer::None;
   biasGroup.lambda = 0.0f;
   std::vector<optim::Group> groups;
@@ -260,6 +399,7 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
   groups.push_back(biasGroup);
   optim::Optimizer opt(method, groups);
   Params state = opt.init(params);
+  Params buffers = model.initBuffers(); // running statistics of batch norm
   SparsityMeter meter(&opt);
   optim::ReduceLROnPlateau plateau;
   std::optional<optim::LambdaSchedule> lambdaSchedule;
@@ -287,22 +427,26 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
   // `masks` is empty except when retraining after pruning: then the pruned
   // weights are held at zero after every update (its own compilation).
   auto step = jit(
-      [&](const Params &p, const Params &s, const Tensor &x, const Tensor &y,
-          const Params &masks) {
+      [&](const Params &p, const Params &s, const Params &b, const Tensor &x,
+          const Tensor &y, const Params &masks) {
+        Params updatedBuffers;
         auto [loss, logits, grads] = valueAndGrad([&](const Params &q) {
-          Tensor out = model(q, x);
+          nn::Mode mode{/*training=*/true, &b, &updatedBuffers};
+          Tensor out = model.forward(q, x, mode);
           return std::make_pair(crossEntropy(out, y), out);
         })(p);
         auto [p2, s2] = opt.update(p, s, grads);
         for (const auto &[name, mask] : masks)
           p2.set(name, p2.at(name) * mask);
-        return std::make_tuple(p2, s2, loss, countCorrect(logits, y));
+        return std::make_tuple(p2, s2, updatedBuffers, loss,
+                               countCorrect(logits, y));
       },
-      JitOptions{{0, 1}, "train_step"});
+      JitOptions{{0, 1, 2}, "train_step"});
   Params masks;
   auto evaluate = jit(
-      [&](const Params &p, const Tensor &x, const Tensor &y) {
-        return countCorrect(model(p, x), y);
+      [&](const Params &p, const Params &b, const Tensor &x, const Tensor &y) {
+        nn::Mode mode{/*training=*/false, &b, nullptr};
+        return countCorrect(model.forward(p, x, mode), y);
       },
       JitOptions{{}, "evaluate"});
 
@@ -313,14 +457,16 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
     BatchFeeder feeder(batcher, config.evalBatchSize, features);
     double correct = 0;
     while (const auto *batch = feeder.next())
-      correct += evaluate(params, batch->first, batch->second).item();
+      correct += evaluate(params, buffers, batch->first, batch->second).item();
     return correct / static_cast<double>(ds.count);
   };
 
   TrainResult result;
   data::Batcher batcher(splits.train, config.batchSize, /*shuffle=*/true,
                         config.seed);
-  BatchFeeder feeder(batcher, config.batchSize, features);
+  if (config.dataset == "cifar10")
+    batcher.setAugmentation(data::Augmentation{4, true});
+  Prefetcher feeder(batcher, features);
   double bestVal = -1;
   int totalEpochs =
       config.epochs + (config.pruneDensity > 0 ? config.retrainEpochs : 0);
@@ -338,7 +484,7 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
                          config.retrainEpochs);
     }
     auto start = std::chrono::steady_clock::now();
-    batcher.startEpoch(epoch);
+    feeder.startEpoch(epoch);
     ProgressBar bar(config.progress, epoch, totalEpochs,
                     batcher.batchesPerEpoch());
     double lossSum = 0, correct = 0;
@@ -355,10 +501,11 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
     while (const auto *batch = nextBatch()) {
       int64_t n = batch->first.dim(0);
       runtime::ProfileScope timedStep(stepNs);
-      auto [p2, s2, loss, hits] = step(params, state, batch->first, batch->second,
-                                       masks);
+      auto [p2, s2, b2, loss, hits] =
+          step(params, state, buffers, batch->first, batch->second, masks);
       params = p2;
       state = s2;
+      buffers = b2;
       double l = loss.item();
       if (!std::isfinite(l))
         throw Error(fmt::format("train: the loss became {} at epoch {}, batch "

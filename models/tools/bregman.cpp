@@ -52,8 +52,14 @@ int main(int argc, char **argv) {
   train->add_option("--model", config.model,
                     "Model: mlp (--hidden) or convnet (the reference ConvNet "
                     "of ALGORITHMS.md §7; its defaults: lr 0.07, lambda 0.5, "
-                    "init p 0.01 with r 10, kernels as groups)")
-      ->check(CLI::IsMember({"mlp", "convnet"}))
+                    "init p 0.01 with r 10, kernels as groups), resnet18 (the "
+                    "CIFAR variant) or vgg (small, with batch norm)")
+      ->check(CLI::IsMember({"mlp", "convnet", "resnet18", "vgg"}))
+      ->capture_default_str();
+  train->add_option("--width", config.width,
+                    "Channels of the first stage of resnet18 and vgg (64: the "
+                    "standard ResNet-18)")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   train->add_option("--hidden", hidden,
                     "Hidden layer widths of the MLP, comma separated")
@@ -76,13 +82,17 @@ int main(int argc, char **argv) {
                     "(k×k kernels are groups), l1, l1_pos or none")
       ->check(CLI::IsMember({"none", "l1", "l1_pos", "l1_l2_conv"}))
       ->capture_default_str();
-  train->add_option("--dataset", dataset, "Data set (sets the normalization)")
-      ->check(CLI::IsMember({"fashion-mnist", "mnist"}))
+  train->add_option("--dataset", dataset,
+                    "Data set (sets the normalization): fashion-mnist, mnist "
+                    "(IDX files) or cifar10 (the binary version; per-channel "
+                    "normalization, random crops and flips in training)")
+      ->check(CLI::IsMember({"fashion-mnist", "mnist", "cifar10"}))
       ->capture_default_str();
   train->add_option("--data", dataDir,
                     "Directory with the IDX files (train-images-idx3-ubyte"
-                    "[.gz], ...); default for fashion-mnist: "
-                    "/usr/share/datasets/fashion-mnist");
+                    "[.gz], ...) or the CIFAR-10 batches (data_batch_1.bin .. "
+                    "data_batch_5.bin, test_batch.bin); default for "
+                    "fashion-mnist: /usr/share/datasets/fashion-mnist");
   train->add_option("--mean", mean, "Normalization mean (default: the data "
                                     "set's, 0.5 / 0.1307)");
   train->add_option("--std", stddev, "Normalization std (default: the data "

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 using namespace bregman::data;
@@ -93,6 +94,8 @@ Dataset bregman::data::selectExamples(const Dataset &ds,
   Dataset out;
   out.rows = ds.rows;
   out.cols = ds.cols;
+  out.channels = ds.channels;
+  out.black = ds.black;
   out.count = static_cast<int64_t>(indices.size());
   const std::size_t f = static_cast<std::size_t>(ds.features());
   out.images.resize(indices.size() * f);
@@ -110,6 +113,113 @@ Dataset bregman::data::selectExamples(const Dataset &ds,
   return out;
 }
 
+/// Splits `full` into training and validation parts (seeded; file order
+/// kept inside each part: the split decides membership only, the Batcher
+/// owns the visiting order).
+static void splitTrainVal(Dataset full, uint64_t seed, double valFraction,
+                          DataSplits &splits) {
+  int64_t n = full.count;
+  int64_t nVal = std::llround(valFraction * static_cast<double>(n));
+  std::mt19937_64 rng(seed);
+  std::vector<int64_t> perm = randomPermutation(n, rng);
+  std::vector<int64_t> val(perm.begin(), perm.begin() + nVal);
+  std::vector<int64_t> train(perm.begin() + nVal, perm.end());
+  std::sort(val.begin(), val.end());
+  std::sort(train.begin(), train.end());
+  splits.val = selectExamples(full, val);
+  splits.train = selectExamples(full, train);
+}
+
+Dataset bregman::data::loadCifarBatch(const std::string &path,
+                                      const ChannelNormalization &norm,
+                                      int64_t limit) {
+  constexpr int64_t kPixels = 3 * 32 * 32, kRecord = 1 + kPixels;
+  if (norm.mean.size() != 3 || norm.std.size() != 3)
+    throw std::invalid_argument("CIFAR-10 normalization needs 3 means and 3 stds");
+  for (double s : norm.std)
+    if (!(s > 0.0) || !std::isfinite(s))
+      throw std::invalid_argument(
+          fmt::format("normalization std must be positive and finite, got {}", s));
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in)
+    throw DataError(fmt::format("{}: cannot open the CIFAR-10 batch (missing "
+                                "or unreadable)",
+                                path));
+  std::streamoff size = in.tellg();
+  if (size <= 0 || size % kRecord != 0)
+    throw DataError(fmt::format("{}: {} bytes is not a whole number of "
+                                "{}-byte CIFAR-10 records (truncated or not a "
+                                "CIFAR-10 binary batch)",
+                                path, static_cast<long long>(size), kRecord));
+  int64_t records = size / kRecord;
+  if (limit >= 0)
+    records = std::min(records, limit);
+  in.seekg(0);
+  std::vector<unsigned char> raw(static_cast<size_t>(records * kRecord));
+  if (!in.read(reinterpret_cast<char *>(raw.data()),
+               static_cast<std::streamsize>(raw.size())))
+    throw DataError(fmt::format("{}: read failed", path));
+  Dataset ds;
+  ds.count = records;
+  ds.rows = ds.cols = 32;
+  ds.channels = 3;
+  ds.images.resize(static_cast<size_t>(records * kPixels));
+  ds.labels.resize(static_cast<size_t>(records));
+  for (int c = 0; c < 3; ++c)
+    ds.black.push_back(static_cast<float>(-norm.mean[c] / norm.std[c]));
+  for (int64_t r = 0; r < records; ++r) {
+    const unsigned char *record = raw.data() + r * kRecord;
+    if (record[0] > 9)
+      throw DataError(fmt::format("{}: record {} has label {}; CIFAR-10 labels "
+                                  "are 0..9",
+                                  path, r, int(record[0])));
+    ds.labels[r] = record[0];
+    for (int64_t i = 0; i < kPixels; ++i) {
+      int c = static_cast<int>(i / 1024);
+      ds.images[r * kPixels + i] = static_cast<float>(
+          (record[1 + i] / 255.0 - norm.mean[c]) / norm.std[c]);
+    }
+  }
+  return ds;
+}
+
+DataSplits bregman::data::loadCifar10(const std::string &dir,
+                                      const ChannelNormalization &norm,
+                                      uint64_t seed, double valFraction,
+                                      int64_t trainLimit) {
+  if (!(valFraction >= 0.0 && valFraction <= 1.0))
+    throw std::invalid_argument(fmt::format(
+        "validation fraction must be in [0, 1], got {}", valFraction));
+  std::vector<std::string> files;
+  for (int i = 1; i <= 5; ++i)
+    files.push_back(fmt::format("{}/data_batch_{}.bin", dir, i));
+  files.push_back(dir + "/test_batch.bin");
+  for (const std::string &f : files)
+    if (!std::ifstream(f, std::ios::binary))
+      throw DataError(fmt::format("{}: missing (a CIFAR-10 directory holds "
+                                  "data_batch_1.bin .. data_batch_5.bin and "
+                                  "test_batch.bin, the 'binary version')",
+                                  f));
+  Dataset full;
+  for (int i = 0; i < 5; ++i) {
+    int64_t left = trainLimit < 0 ? -1 : trainLimit - full.count;
+    if (left == 0)
+      break;
+    Dataset part = loadCifarBatch(files[i], norm, left);
+    if (full.count == 0) {
+      full = std::move(part);
+      continue;
+    }
+    full.images.insert(full.images.end(), part.images.begin(), part.images.end());
+    full.labels.insert(full.labels.end(), part.labels.begin(), part.labels.end());
+    full.count += part.count;
+  }
+  DataSplits splits;
+  splitTrainVal(std::move(full), seed, valFraction, splits);
+  splits.test = loadCifarBatch(files[5], norm);
+  return splits;
+}
+
 DataSplits bregman::data::loadMnistLike(const std::string &dir,
                                         Normalization norm, uint64_t seed,
                                         double valFraction,
@@ -125,20 +235,9 @@ DataSplits bregman::data::loadMnistLike(const std::string &dir,
   std::string testLabels = findIdxFile(dir, "t10k-labels-idx1-ubyte");
 
   DataSplits splits;
-  Dataset full = loadIdxPair(trainImages, trainLabels, norm, trainLimit);
-  int64_t n = full.count;
-  int64_t nVal = std::llround(valFraction * static_cast<double>(n));
-  std::mt19937_64 rng(seed);
-  std::vector<int64_t> perm = randomPermutation(n, rng);
-  std::vector<int64_t> val(perm.begin(), perm.begin() + nVal);
-  std::vector<int64_t> train(perm.begin() + nVal, perm.end());
-  // Keep file order inside each part: the split decides membership only,
-  // and the Batcher owns the visiting order.
-  std::sort(val.begin(), val.end());
-  std::sort(train.begin(), train.end());
-  splits.val = selectExamples(full, val);
-  splits.train = selectExamples(full, train);
-  full = Dataset(); // Release the unsplit copy before loading the test set.
+  // The unsplit copy is released before the test set is loaded.
+  splitTrainVal(loadIdxPair(trainImages, trainLabels, norm, trainLimit), seed,
+                valFraction, splits);
   splits.test = loadIdxPair(testImages, testLabels, norm);
   return splits;
 }
@@ -181,11 +280,40 @@ int64_t Batcher::nextInto(float *x, int32_t *y) {
   const std::size_t f = static_cast<std::size_t>(ds_->features());
   for (int64_t i = 0; i < size; ++i) {
     std::size_t src = static_cast<std::size_t>(order_[cursor_ + i]);
-    std::memcpy(x + i * f, ds_->images.data() + src * f, f * sizeof(float));
+    const float *image = ds_->images.data() + src * f;
+    if (augmentation_.enabled())
+      augment(image, x + i * f, static_cast<uint64_t>(cursor_ + i));
+    else
+      std::memcpy(x + i * f, image, f * sizeof(float));
     y[i] = ds_->labels[src];
   }
   cursor_ += size;
   return size;
+}
+
+void Batcher::augment(const float *image, float *out, uint64_t position) const {
+  std::seed_seq seq{static_cast<uint32_t>(seed_), static_cast<uint32_t>(seed_ >> 32),
+                    static_cast<uint32_t>(epoch_), static_cast<uint32_t>(position),
+                    0xa9u};
+  std::mt19937_64 rng(seq);
+  const int64_t pad = augmentation_.pad, rows = ds_->rows, cols = ds_->cols;
+  // Offsets in [−pad, pad] and the flip, drawn without the implementation-
+  // defined distributions (reproducible across standard libraries).
+  int64_t dy = pad > 0 ? static_cast<int64_t>(rng() % uint64_t(2 * pad + 1)) - pad : 0;
+  int64_t dx = pad > 0 ? static_cast<int64_t>(rng() % uint64_t(2 * pad + 1)) - pad : 0;
+  bool flip = augmentation_.flip && (rng() & 1);
+  for (int64_t c = 0; c < ds_->channels; ++c) {
+    float black = c < static_cast<int64_t>(ds_->black.size()) ? ds_->black[c] : 0.0f;
+    const float *plane = image + c * rows * cols;
+    float *target = out + c * rows * cols;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t q = 0; q < cols; ++q) {
+        int64_t sr = r + dy, sq = (flip ? cols - 1 - q : q) + dx;
+        target[r * cols + q] = sr >= 0 && sr < rows && sq >= 0 && sq < cols
+                                   ? plane[sr * cols + sq]
+                                   : black;
+      }
+  }
 }
 
 bool Batcher::next(Batch &batch) {

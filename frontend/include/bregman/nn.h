@@ -56,9 +56,9 @@ public:
 class Conv2d {
 public:
   Conv2d(int64_t in, int64_t out, int64_t kernel, std::string name,
-         Conv2dOptions options = {})
+         Conv2dOptions options = {}, bool bias = true)
       : in(in), out(out), kernel(kernel), name(std::move(name)),
-        options(options) {}
+        options(options), bias(bias) {}
   /// Adds "<name>.weight" and "<name>.bias" to `params`; fan_in is
   /// in/groups·k·k.
   void init(Params &params, Rng &rng, const SparseInit &config) const;
@@ -67,6 +67,16 @@ public:
   int64_t in, out, kernel;
   std::string name;
   Conv2dOptions options;
+  bool bias; // "<name>.bias"; convolutions before batch norm have none
+};
+
+/// How a forward pass runs. Training: batch normalization uses the batch's
+/// statistics and writes the updated running statistics into `updated`.
+/// Evaluation: it uses the running statistics in `buffers`.
+struct Mode {
+  bool training = false;
+  const Params *buffers = nullptr;
+  Params *updated = nullptr;
 };
 
 /// A network: its parameters' initialisation and its forward pass on a batch
@@ -75,9 +85,37 @@ class Model {
 public:
   virtual ~Model() = default;
   virtual Params init(uint64_t seed, const SparseInit &config) const = 0;
-  virtual Tensor operator()(const Params &params, const Tensor &x) const = 0;
+  /// State that is not trained (running statistics of batch normalization):
+  /// what a training step takes and returns besides the parameters.
+  virtual Params initBuffers() const { return {}; }
+  virtual Tensor forward(const Params &params, const Tensor &x,
+                         const Mode &mode) const = 0;
+  /// Evaluation without buffers (models without batch normalization).
+  Tensor operator()(const Params &params, const Tensor &x) const {
+    return forward(params, x, Mode{});
+  }
   /// E.g. "mlp 784-200-80-10".
   virtual std::string describe() const = 0;
+};
+
+/// Batch normalization over (N, H, W) per channel, with a learned scale and
+/// shift ("<name>.scale", "<name>.shift": unregularized, outside the weight
+/// densities) and running statistics ("<name>.running_mean", "_var"; the
+/// variance unbiased) updated with `momentum` as PyTorch does.
+class BatchNorm2d {
+public:
+  BatchNorm2d(int64_t channels, std::string name, double momentum = 0.1,
+              double eps = 1e-5)
+      : channels(channels), name(std::move(name)), momentum(momentum),
+        eps(eps) {}
+  void init(Params &params) const;
+  void initBuffers(Params &buffers) const;
+  Tensor operator()(const Params &params, const Tensor &x,
+                    const Mode &mode) const;
+
+  int64_t channels;
+  std::string name;
+  double momentum, eps;
 };
 
 /// The reference ConvNet of ALGORITHMS.md §7 for 1×28×28 images: conv 1→64
@@ -88,7 +126,8 @@ class ConvNet : public Model {
 public:
   explicit ConvNet(int64_t channels = 1, int64_t size = 28, int64_t classes = 10);
   Params init(uint64_t seed, const SparseInit &config) const override;
-  Tensor operator()(const Params &params, const Tensor &x) const override;
+  Tensor forward(const Params &params, const Tensor &x,
+                 const Mode &mode) const override;
   std::string describe() const override;
 
 private:
@@ -97,13 +136,66 @@ private:
   Linear fc1, fc2;
 };
 
+/// ResNet-18 for small images (the CIFAR variant: 3×3 stem, stride 1, no
+/// initial max-pool): four stages of two basic blocks with `width`, 2·width,
+/// 4·width, 8·width channels (width 64 is the standard net), global average
+/// pooling and a linear classifier "fc". Convolutions have no bias (batch
+/// normalization follows each); downsampling shortcuts are 1×1 convolutions.
+class ResNet18 : public Model {
+public:
+  ResNet18(int64_t channels = 3, int64_t size = 32, int64_t classes = 10,
+           int64_t width = 64);
+  Params init(uint64_t seed, const SparseInit &config) const override;
+  Params initBuffers() const override;
+  Tensor forward(const Params &params, const Tensor &x,
+                 const Mode &mode) const override;
+  std::string describe() const override;
+
+private:
+  struct Block {
+    Conv2d conv1, conv2;
+    BatchNorm2d bn1, bn2;
+    bool projection; // a 1×1 convolution on the shortcut
+    Conv2d shortcut;
+    BatchNorm2d shortcutBn;
+  };
+  int64_t channels, size, width;
+  Conv2d stem;
+  BatchNorm2d stemBn;
+  std::vector<Block> blocks;
+  Linear fc;
+};
+
+/// A small VGG-style net: (3×3 convolution, batch norm, ReLU) stages of
+/// width, 2·width, 4·width, 4·width, 8·width channels with 2×2 max pooling
+/// after the 1st, 2nd, 4th and 5th, global average pooling and a linear
+/// classifier. Layers "features.<i>", "bn.<i>", "fc".
+class Vgg : public Model {
+public:
+  Vgg(int64_t channels = 3, int64_t size = 32, int64_t classes = 10,
+      int64_t width = 64);
+  Params init(uint64_t seed, const SparseInit &config) const override;
+  Params initBuffers() const override;
+  Tensor forward(const Params &params, const Tensor &x,
+                 const Mode &mode) const override;
+  std::string describe() const override;
+
+private:
+  int64_t channels, size, width;
+  std::vector<Conv2d> convs;
+  std::vector<BatchNorm2d> norms;
+  std::vector<bool> poolAfter;
+  Linear fc;
+};
+
 /// Fully connected layers with ReLU between them (not after the last: the
 /// logits stay unconstrained). Layer i is named "fc<i+1>".
 class MLP : public Model {
 public:
   explicit MLP(std::vector<int64_t> sizes);
   Params init(uint64_t seed, const SparseInit &config = {}) const override;
-  Tensor operator()(const Params &params, const Tensor &x) const override;
+  Tensor forward(const Params &params, const Tensor &x,
+                 const Mode &mode) const override;
   std::string describe() const override;
   const std::vector<Linear> &layers() const { return layers_; }
 

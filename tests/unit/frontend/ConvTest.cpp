@@ -235,3 +235,57 @@ TEST(Conv, ShapeErrorsNameTheProblem) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(BatchNorm, TrainingOutputAndRunningStatisticsMatchFloat64) {
+  std::mt19937 rng(17);
+  const int64_t n = 6, c = 3, hw = 5 * 4;
+  Shape shape = {n, c, 5, 4};
+  std::vector<float> x = randomFloats(rng, numElements(shape), -2.0f, 3.0f);
+  std::vector<float> scale = randomFloats(rng, c, 0.5f, 1.5f);
+  std::vector<float> shift = randomFloats(rng, c);
+  nn::BatchNorm2d bn(c, "bn", /*momentum=*/0.1, /*eps=*/1e-5);
+  Params buffers;
+  bn.initBuffers(buffers);
+  auto f = jit([&bn](const Params &p, const Params &b, const Tensor &xt) {
+    Params updated;
+    Tensor y = bn(p, xt, nn::Mode{true, &b, &updated});
+    return std::make_tuple(y, updated);
+  });
+  auto [y, updated] = f(Params{{"bn.scale", f32(scale, {c})}, {"bn.shift", f32(shift, {c})}},
+                        buffers, f32(x, shape));
+  std::vector<double> refY(x.size()), refMean(c), refVar(c);
+  for (int64_t ch = 0; ch < c; ++ch) {
+    double mean = 0, var = 0;
+    for (int64_t b = 0; b < n; ++b)
+      for (int64_t i = 0; i < hw; ++i)
+        mean += x[(b * c + ch) * hw + i];
+    mean /= n * hw;
+    for (int64_t b = 0; b < n; ++b)
+      for (int64_t i = 0; i < hw; ++i)
+        var += std::pow(x[(b * c + ch) * hw + i] - mean, 2);
+    var /= n * hw; // biased for normalizing, unbiased for the running value
+    for (int64_t b = 0; b < n; ++b)
+      for (int64_t i = 0; i < hw; ++i) {
+        int64_t k = (b * c + ch) * hw + i;
+        refY[k] = (x[k] - mean) / std::sqrt(var + 1e-5) * scale[ch] + shift[ch];
+      }
+    refMean[ch] = 0.9 * 0.0 + 0.1 * mean;
+    refVar[ch] = 0.9 * 1.0 + 0.1 * var * (n * hw) / (n * hw - 1.0);
+  }
+  EXPECT_TRUE(closeTo(y.toVector<float>(), refY, 1.0, 1e-5));
+  EXPECT_TRUE(closeTo(updated.at("bn.running_mean").toVector<float>(), refMean, 1.0, 1e-5));
+  EXPECT_TRUE(closeTo(updated.at("bn.running_var").toVector<float>(), refVar, 1.0, 1e-5));
+}
+
+TEST(BatchNorm, EvaluationWithoutRunningStatisticsIsAnError) {
+  nn::BatchNorm2d bn(2, "stage.bn");
+  Params p;
+  bn.init(p);
+  auto f = jit([&bn](const Params &q, const Tensor &x) { return bn(q, x, nn::Mode{}); });
+  expectError([&] { f(p, Tensor::zeros({1, 2, 2, 2})); },
+              {"stage.bn", "running statistics"});
+}
+
+} // namespace

@@ -873,3 +873,34 @@ TEST(Grad, ConvPoolReluChain) {
                 }),
                 p, weightFor(rng, {2, 3, 1, 1}));
 }
+
+TEST(Grad, BatchNormTrainingMode) {
+  // Batch statistics depend on every input: the VJP has the two extra terms
+  // through the mean and the variance.
+  std::mt19937 rng(92);
+  nn::BatchNorm2d bn(3, "bn");
+  Params p{{"x", randomF64(rng, {4, 3, 3, 2})},
+           {"bn.scale", randomF64(rng, {3}, 0.5, 1.5)},
+           {"bn.shift", randomF64(rng, {3})}};
+  checkGradient(contracted([bn](const Params &q) {
+                  return bn(q, q.at("x"), nn::Mode{/*training=*/true});
+                }),
+                p, weightFor(rng, {4, 3, 3, 2}));
+}
+
+TEST(Grad, BatchNormInferenceMode) {
+  std::mt19937 rng(93);
+  nn::BatchNorm2d bn(3, "bn");
+  Params p{{"x", randomF64(rng, {2, 3, 2, 2})},
+           {"bn.scale", randomF64(rng, {3}, 0.5, 1.5)},
+           {"bn.shift", randomF64(rng, {3})}};
+  Params aux = weightFor(rng, {2, 3, 2, 2});
+  aux.add("bn.running_mean", randomF64(rng, {3}));
+  aux.add("bn.running_var", randomF64(rng, {3}, 0.5, 2.0));
+  checkGradient(
+      [bn](const Params &q, const Params &a) {
+        nn::Mode mode{/*training=*/false, &a, nullptr};
+        return sum(bn(q, q.at("x"), mode) * a.at("w"));
+      },
+      p, aux);
+}

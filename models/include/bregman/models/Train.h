@@ -19,14 +19,15 @@
 namespace bregman::models {
 
 struct TrainConfig {
-  std::string model = "mlp"; // mlp, convnet
+  std::string model = "mlp"; // mlp, convnet, resnet18, vgg
+  int64_t width = 64;        // channels of the first stage (resnet18, vgg)
   std::vector<int64_t> hidden = {200, 80}; // of the MLP
   std::string optimizer = "linbreg"; // linbreg, adabreg, proxsgd, sgd, adam
   std::string regularizer = "l1"; // weights: none l1 l1_pos l1_l2 l1_l1_l2
   /// Regulariser of the convolution weights (their own group "conv", with
   /// the weights' hyper-parameters): kernels as groups by default.
   std::string convRegularizer = "l1_l2_conv";
-  std::string dataset = "fashion-mnist";
+  std::string dataset = "fashion-mnist"; // fashion-mnist, mnist, cifar10
   std::string dataDir = "/usr/share/datasets/fashion-mnist";
   /// Normalisation; NaN means the data set's default.
   double mean = 0.5, std = 0.5;

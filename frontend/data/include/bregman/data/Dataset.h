@@ -34,9 +34,13 @@ struct Dataset {
   int64_t count = 0;
   int64_t rows = 0;
   int64_t cols = 0;
+  int64_t channels = 1; ///< Planes per example (CHW order), 3 for CIFAR.
+  /// Per channel: the normalized value of a black pixel (what padding for
+  /// a random crop fills in, as torchvision pads before normalizing).
+  std::vector<float> black;
 
-  /// Values per example (rows * cols).
-  int64_t features() const { return rows * cols; }
+  /// Values per example (channels * rows * cols).
+  int64_t features() const { return channels * rows * cols; }
 };
 
 /// The three parts of an MNIST-like data set.
@@ -44,6 +48,35 @@ struct DataSplits {
   Dataset train;
   Dataset val;
   Dataset test;
+};
+
+/// Per-channel normalization: x = (pixel / 255 - mean[c]) / std[c].
+struct ChannelNormalization {
+  std::vector<double> mean;
+  std::vector<double> std;
+};
+
+/// Loads one CIFAR-10 binary batch: records of 1 label byte and 3072 pixel
+/// bytes (the red, green and blue 32×32 planes). `limit` as in loadIdxPair.
+/// Throws DataError naming the file for a missing or unreadable file, a size
+/// that is not a whole number of records, or a label outside 0..9.
+Dataset loadCifarBatch(const std::string &path, const ChannelNormalization &norm,
+                       int64_t limit = -1);
+
+/// Loads a CIFAR-10 directory (data_batch_1.bin .. data_batch_5.bin,
+/// test_batch.bin) and splits the training examples as loadMnistLike does.
+/// Every file is checked to exist before any is read.
+DataSplits loadCifar10(const std::string &dir, const ChannelNormalization &norm,
+                       uint64_t seed, double valFraction = 0.05,
+                       int64_t trainLimit = -1);
+
+/// Training-time augmentation of image batches, seeded: a random crop of the
+/// image padded by `pad` pixels (black) on each side, and a horizontal flip
+/// with probability 1/2 when `flip`.
+struct Augmentation {
+  int64_t pad = 0;
+  bool flip = false;
+  bool enabled() const { return pad > 0 || flip; }
 };
 
 /// Loads an images file and its labels file and normalizes the pixels.
@@ -102,6 +135,10 @@ public:
   /// Rewinds to the first batch of `epoch`, drawing that epoch's order.
   void startEpoch(uint64_t epoch);
 
+  /// Augments every example handed out from now on; the random choices of
+  /// example k of epoch e depend only on (seed, e, k).
+  void setAugmentation(Augmentation augmentation) { augmentation_ = augmentation; }
+
   /// Copies the next batch into `batch`, reusing its vectors' capacity (a
   /// batch never reallocates once it has held a full batch). Returns false,
   /// with batch.size = 0, when the epoch is done.
@@ -128,6 +165,8 @@ private:
   uint64_t epoch_ = 0;
   int64_t cursor_ = 0; ///< Position in order_ of the next example.
   std::vector<int64_t> order_;
+  Augmentation augmentation_;
+  void augment(const float *image, float *out, uint64_t position) const;
 };
 
 } // namespace bregman::data
