@@ -3,6 +3,7 @@
 #include "bregman/models/Train.h"
 
 #include "bregman/bregman.h"
+#include "bregman/Checkpoint.h"
 #include "bregman/runtime/Buffer.h"
 #include "bregman/runtime/Profile.h"
 #include "bregman/data/Dataset.h"
@@ -315,6 +316,43 @@ std::unique_ptr<nn::Model> makeModel(const TrainConfig &config,
                           config.model));
 }
 
+/// The first tensor of `params` holding a NaN or an infinity, or "".
+std::string firstNonFinite(const Params &params) {
+  for (const auto &[name, t] : params) {
+    if (t.dtype() != DType::F32)
+      continue;
+    const float *v = t.data<float>();
+    for (int64_t i = 0; i < t.numel(); ++i)
+      if (!std::isfinite(v[i]))
+        return fmt::format("'{}' holds {} at element {}", name, v[i], i);
+  }
+  return "";
+}
+
+/// Copies the tensors of `saved` into `target`, which must hold the same
+/// names and shapes (the model and optimizer of the run being resumed).
+void restoreTensors(Params &target, const Params &saved, const std::string &what,
+                    const std::string &path) {
+  for (auto &[name, t] : target) {
+    if (!saved.contains(name))
+      throw Error(fmt::format("--resume {}: the checkpoint has no {} tensor "
+                              "'{}' (another model or optimizer?)",
+                              path, what, name));
+    const Tensor &s = saved.at(name);
+    if (s.shape() != t.shape() || s.dtype() != t.dtype())
+      throw Error(fmt::format("--resume {}: {} tensor '{}' is {}{} in the "
+                              "checkpoint but {}{} here",
+                              path, what, name, dtypeName(s.dtype()),
+                              shapeString(s.shape()), dtypeName(t.dtype()),
+                              shapeString(t.shape())));
+    t = copyParams(Params{{name, s}}).at(name);
+  }
+  if (saved.size() != target.size())
+    throw Error(fmt::format("--resume {}: the checkpoint holds {} {} tensors, "
+                            "this run {}",
+                            path, saved.size(), what, target.size()));
+}
+
 /// Parameters without a regulariser: biases and batch-norm scale and shift.
 bool isUnregularized(const std::string &name) {
   auto endsWith = [&](const char *suffix) {
@@ -334,7 +372,10 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
 
   std::ofstream report;
   if (!config.reportPath.empty()) {
-    report.open(config.reportPath, std::ios::out | std::ios::trunc);
+    // A resumed run continues its report.
+    report.open(config.reportPath,
+                std::ios::out | (config.resumePath.empty() ? std::ios::trunc
+                                                           : std::ios::app));
     if (!report)
       throw Error(fmt::format("train: cannot write the report '{}'",
                               config.reportPath));
@@ -467,10 +508,65 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
   if (config.dataset == "cifar10")
     batcher.setAugmentation(data::Augmentation{4, true});
   Prefetcher feeder(batcher, features);
-  double bestVal = -1;
+  double bestVal = -1, bestDensity = 0;
   int totalEpochs =
       config.epochs + (config.pruneDensity > 0 ? config.retrainEpochs : 0);
-  for (int epoch = 1; epoch <= totalEpochs; ++epoch) {
+  int firstEpoch = 1;
+  if (!config.resumePath.empty()) {
+    if (config.pruneDensity > 0)
+      throw Error("train: --resume does not support the pruning baseline "
+                  "(--prune-density)");
+    Checkpoint checkpoint = loadCheckpoint(config.resumePath);
+    nlohmann::json meta = nlohmann::json::parse(checkpoint.metadata);
+    if (meta.value("model", "") != model.describe() ||
+        meta.value("optimizer", "") != config.optimizer)
+      throw Error(fmt::format("--resume {}: the checkpoint is of '{}' with {}, "
+                              "this run is '{}' with {}",
+                              config.resumePath, meta.value("model", "?"),
+                              meta.value("optimizer", "?"), model.describe(),
+                              config.optimizer));
+    restoreTensors(params, checkpoint.section("params"), "parameter",
+                   config.resumePath);
+    restoreTensors(state, checkpoint.section("state"), "optimizer state",
+                   config.resumePath);
+    restoreTensors(buffers, checkpoint.section("buffers"), "buffer",
+                   config.resumePath);
+    plateau.restore({meta["plateau"]["best"], meta["plateau"]["started"],
+                     meta["plateau"]["bad_epochs"]});
+    firstEpoch = meta["epoch"].get<int>() + 1;
+    bestVal = meta["best"]["val_acc"];
+    bestDensity = meta["best"]["density"];
+    result.bestEpoch = meta["best"]["epoch"];
+    result.bestTestAcc = meta["best"]["test_acc"];
+    result.bestParams = copyParams(checkpoint.section("best"));
+    log << fmt::format("resumed from {} after epoch {}\n", config.resumePath,
+                       firstEpoch - 1);
+  }
+  // Writes everything a resumed run needs; only finite parameters are ever
+  // saved, so the last checkpoint is a good one.
+  auto writeCheckpoint = [&](int epoch) {
+    nlohmann::json meta = {
+        {"epoch", epoch},
+        {"model", model.describe()},
+        {"optimizer", config.optimizer},
+        {"seed", config.seed},
+        {"plateau", {{"best", plateau.memory().best},
+                     {"started", plateau.memory().started},
+                     {"bad_epochs", plateau.memory().badEpochs}}},
+        {"best", {{"val_acc", bestVal},
+                  {"epoch", result.bestEpoch},
+                  {"test_acc", result.bestTestAcc},
+                  {"density", bestDensity}}}};
+    Checkpoint checkpoint;
+    checkpoint.metadata = meta.dump();
+    checkpoint.sections = {{"params", params},
+                           {"state", state},
+                           {"buffers", buffers},
+                           {"best", result.bestParams}};
+    saveCheckpoint(config.checkpointPath, checkpoint);
+  };
+  int64_t stepsBefore = 0;
+  for (int epoch = firstEpoch; epoch <= totalEpochs; ++epoch) {
     if (config.pruneDensity > 0 && epoch == config.epochs + 1) {
       masks = magnitudePruneMasks(params, config.pruneDensity,
                                   config.pruneGroups ? PruneStructure::Groups
@@ -507,10 +603,18 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
       state = s2;
       buffers = b2;
       double l = loss.item();
-      if (!std::isfinite(l))
-        throw Error(fmt::format("train: the loss became {} at epoch {}, batch "
-                                "{}; lower the learning rate",
-                                l, epoch, batches + 1));
+      if (!std::isfinite(l)) {
+        std::string culprit = firstNonFinite(params);
+        throw Error(fmt::format(
+            "train: the loss became {} at step {} (epoch {}, batch {}){}; "
+            "lower the learning rate{}",
+            l, stepsBefore + batches + 1, epoch, batches + 1,
+            culprit.empty() ? "" : "; after it parameter " + culprit,
+            config.checkpointPath.empty()
+                ? ""
+                : "; the last checkpoint " + config.checkpointPath +
+                      " (a good state) is kept"));
+      }
       lossSum += l * n;
       batchLoss.push_back(static_cast<float>(l));
       correct += hits.item();
@@ -560,6 +664,7 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
       // Best-model tracking: a host copy of the parameters at the best
       // validation accuracy (the only whole-tensor copy, and only then).
       bestVal = m.valAcc;
+      bestDensity = m.netDensity;
       result.bestEpoch = epoch;
       result.bestTestAcc = m.testAcc;
       result.bestParams = copyParams(params);
@@ -616,6 +721,16 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
                          opt.hyper(state, "weights", "lambda"),
                          groupDensity(sparsity, opt, "weights"),
                          config.lambdaTarget);
+    stepsBefore += batches;
+    if (std::string culprit = firstNonFinite(params); !culprit.empty())
+      throw Error(fmt::format("train: after epoch {} parameter {}{}", epoch,
+                              culprit,
+                              config.checkpointPath.empty()
+                                  ? ""
+                                  : "; the last checkpoint " +
+                                        config.checkpointPath + " is kept"));
+    if (!config.checkpointPath.empty())
+      writeCheckpoint(epoch);
     log.flush();
     result.epochs.push_back(m);
   }
@@ -626,7 +741,7 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
                      "accuracy {:.2f}%, density {:.4f}; {} step "
                      "compilation(s), {:.2f}s compiling\n",
                      100 * bestVal, result.bestEpoch, 100 * result.bestTestAcc,
-                     result.epochs[result.bestEpoch - 1].netDensity,
+                     bestDensity,
                      step.compileCount(),
                      step.compileSeconds() + evaluate.compileSeconds());
   result.compileSeconds = step.compileSeconds() + evaluate.compileSeconds();

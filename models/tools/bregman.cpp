@@ -194,6 +194,13 @@ int main(int argc, char **argv) {
                     "reg, lr, delta, lambda, lambda2, momentum, beta1, beta2, "
                     "eps; the "
                     "rest of the weights and the biases keep the defaults");
+  train->add_option("--checkpoint", config.checkpointPath,
+                    "Write a checkpoint to this file after every epoch "
+                    "(atomically: a crash leaves the previous one intact)");
+  train->add_option("--resume", config.resumePath,
+                    "Continue the run saved in this checkpoint (same model, "
+                    "optimizer and settings; --epochs is the total)")
+      ->check(CLI::ExistingFile);
   std::string device = "cpu";
   train->add_option("--device", device,
                     "Where the step runs: cpu, cuda (an NVIDIA GPU) or auto "

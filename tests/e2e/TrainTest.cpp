@@ -6,13 +6,16 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "bregman/Checkpoint.h"
 #include "bregman/models/Train.h"
+#include "bregman/runtime/Buffer.h"
 
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 #include <cmath>
+#include <cstring>
 #include <algorithm>
 #include <random>
 #include <sstream>
@@ -261,4 +264,131 @@ TEST(Train, ResNet18OnGeneratedCifar) {
   EXPECT_LT(last, first) << "mean loss of the last epoch vs the first";
   EXPECT_EQ(result.epochs.back().kernelDensity.size(), 20u); // 17 + 3 shortcuts
   std::filesystem::remove_all(dir);
+}
+
+static bool sameBits(const Params &a, const Params &b) {
+  if (a.size() != b.size())
+    return false;
+  for (const auto &[name, t] : a) {
+    const Tensor &u = b.at(name);
+    if (t.shape() != u.shape() ||
+        std::memcmp(t.buffer()->data(), u.buffer()->data(), t.buffer()->bytes()) != 0)
+      return false;
+  }
+  return true;
+}
+
+// 2 epochs straight vs 1 epoch, a checkpoint, and 1 resumed epoch in a new
+// train() call: the same parameters, bit for bit.
+TEST(Train, ResumeReproducesTheUninterruptedRun) {
+  if (!std::filesystem::exists(kFashionMnist))
+    GTEST_SKIP() << kFashionMnist << " is missing";
+  std::filesystem::path checkpoint =
+      std::filesystem::temp_directory_path() / "bregman-e2e-resume.ckpt";
+  models::TrainConfig config;
+  config.optimizer = "adabreg"; // moments and step counters in the state
+  config.lr = 1e-3f;
+  config.momentum = 0.0f;
+  config.trainLimit = 3000;
+  config.progress = false;
+  config.lambdaTarget = 0.05; // the λ schedule acts at every epoch
+  std::ostringstream log;
+  config.epochs = 2;
+  models::TrainResult straight = models::train(config, log);
+
+  config.epochs = 1;
+  config.checkpointPath = checkpoint.string();
+  models::train(config, log);
+  config.epochs = 2;
+  config.resumePath = checkpoint.string();
+  models::TrainResult resumed = models::train(config, log);
+  EXPECT_NE(log.str().find("resumed from"), std::string::npos);
+  ASSERT_EQ(resumed.epochs.size(), 1u);
+  EXPECT_EQ(resumed.epochs[0].epoch, 2);
+  EXPECT_TRUE(sameBits(straight.params, resumed.params));
+  EXPECT_EQ(straight.epochs[1].testAcc, resumed.epochs[0].testAcc);
+  EXPECT_EQ(straight.bestEpoch, resumed.bestEpoch);
+
+  // A checkpoint of another model is refused, naming both.
+  config.hidden = {100};
+  try {
+    models::train(config, log);
+    ADD_FAILURE() << "no error";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("mlp 784-200-80-10"), std::string::npos)
+        << e.what();
+  }
+  std::filesystem::remove(checkpoint);
+}
+
+TEST(Train, CheckpointErrorsKeepThePreviousFile) {
+  std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / "bregman-e2e-ckpt-errors";
+  std::filesystem::create_directories(dir);
+  std::filesystem::path file = dir / "model.ckpt";
+  Checkpoint first;
+  first.metadata = R"({"epoch": 1})";
+  first.sections = {{"params", Params{{"w", Tensor::fromVector(std::vector<float>{1, 2, 3}, {3})}}}};
+  saveCheckpoint(file.string(), first);
+  auto size = std::filesystem::file_size(file);
+
+  // Truncated files are refused with the reason.
+  std::filesystem::copy_file(file, dir / "cut.ckpt");
+  std::filesystem::resize_file(dir / "cut.ckpt", size - 4);
+  try {
+    loadCheckpoint((dir / "cut.ckpt").string());
+    ADD_FAILURE() << "no error";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("truncated checkpoint (tensor 'params/w')"),
+              std::string::npos)
+        << e.what();
+  }
+  std::ofstream(dir / "text.ckpt") << "hello";
+  try {
+    loadCheckpoint((dir / "text.ckpt").string());
+    ADD_FAILURE() << "no error";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("not a bregman checkpoint"), std::string::npos);
+  }
+  // A write that cannot happen leaves nothing behind and the old file as is.
+  Checkpoint second = first;
+  second.metadata = "not json";
+  EXPECT_THROW(saveCheckpoint(file.string(), second), Error);
+  EXPECT_THROW(saveCheckpoint((dir / "missing-dir" / "x.ckpt").string(), first), Error);
+  Checkpoint back = loadCheckpoint(file.string());
+  EXPECT_EQ(back.section("params").at("w").toVector<float>(),
+            (std::vector<float>{1, 2, 3}));
+  EXPECT_EQ(std::filesystem::file_size(file), size);
+  std::filesystem::remove_all(dir);
+}
+
+// A diverging run stops with the step and the tensor; the checkpoint of the
+// last good epoch stays loadable.
+TEST(Train, DivergenceNamesTheStepAndKeepsTheCheckpoint) {
+  if (!std::filesystem::exists(kFashionMnist))
+    GTEST_SKIP() << kFashionMnist << " is missing";
+  std::filesystem::path checkpoint =
+      std::filesystem::temp_directory_path() / "bregman-e2e-diverge.ckpt";
+  models::TrainConfig config;
+  config.trainLimit = 2000;
+  config.progress = false;
+  config.epochs = 1;
+  config.checkpointPath = checkpoint.string();
+  std::ostringstream log;
+  models::train(config, log);
+  // A diverging run with the good run's checkpoint file as its own.
+  config.lr = 1e30f;
+  try {
+    models::train(config, log);
+    ADD_FAILURE() << "no error";
+  } catch (const Error &e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("the loss became"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("(epoch 1, batch "), std::string::npos) << msg;
+    EXPECT_NE(msg.find("after it parameter 'fc"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("is kept"), std::string::npos) << msg;
+  }
+  Checkpoint kept = loadCheckpoint(checkpoint.string());
+  EXPECT_NE(kept.metadata.find("\"epoch\":1"), std::string::npos);
+  std::filesystem::remove(checkpoint);
 }

@@ -38,6 +38,7 @@
 #ifndef BREGMAN_BREGMAN_H
 #define BREGMAN_BREGMAN_H
 
+#include "bregman/Checkpoint.h"
 #include "bregman/Error.h"
 #include "bregman/Grad.h"
 #include "bregman/Jit.h"

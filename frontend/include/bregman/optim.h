@@ -211,6 +211,19 @@ public:
   /// learning rates were reduced.
   bool update(const Optimizer &opt, double loss, Params &state);
 
+  /// What the schedule remembers between epochs (for checkpoints).
+  struct Memory {
+    double best = 0;
+    bool started = false;
+    int badEpochs = 0;
+  };
+  Memory memory() const { return {best, started, badEpochs}; }
+  void restore(const Memory &m) {
+    best = m.best;
+    started = m.started;
+    badEpochs = m.badEpochs;
+  }
+
 private:
   double factor;
   int patience;

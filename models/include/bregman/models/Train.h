@@ -67,6 +67,12 @@ struct TrainConfig {
   /// with |θ| < threshold and evaluate it again. 0: off.
   double threshold = 0;
   bool progress = true;    // progress bar on a terminal
+  /// Written after every epoch (atomically): parameters, optimizer state,
+  /// buffers, schedules and the best model. Empty: none.
+  std::string checkpointPath;
+  /// Continues the run saved in this checkpoint from its next epoch; the
+  /// result equals the uninterrupted run's (same seed, same settings).
+  std::string resumePath;
 };
 
 struct EpochMetrics {
