@@ -124,6 +124,66 @@ Tensor globalAvgPool2d(const Tensor &x) {
   return mean(x, {2, 3}, /*keepDims=*/true);
 }
 
+Tensor concat(const std::vector<Tensor> &parts, int64_t axis) {
+  if (parts.empty())
+    throw Error("concat: nothing to join");
+  const Tensor &first = parts.front();
+  int64_t rank = first.rank();
+  if (axis < 0)
+    axis += rank;
+  if (axis < 0 || axis >= rank)
+    throw Error(fmt::format("concat: axis {} is out of range for {}", axis,
+                            shapeString(first.shape())));
+  Shape shape = first.shape();
+  shape[axis] = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const Tensor &p = parts[i];
+    bool fits = p.rank() == rank && p.dtype() == first.dtype();
+    for (int64_t d = 0; fits && d < rank; ++d)
+      fits = d == axis || p.dim(d) == first.dim(d);
+    if (!fits)
+      throw Error(fmt::format("concat: part {} is {}{} but part 0 is {}{}; all "
+                              "dimensions but axis {} must agree",
+                              i, dtypeName(p.dtype()), shapeString(p.shape()),
+                              dtypeName(first.dtype()), shapeString(first.shape()),
+                              axis));
+    shape[axis] += p.dim(axis);
+  }
+  NodeAttrs attrs;
+  attrs.axis = axis;
+  return apply(Prim::Concat, parts, {{shape, first.dtype()}}, attrs)[0];
+}
+
+Tensor slice(const Tensor &x, int64_t axis, int64_t start, int64_t size) {
+  if (axis < 0)
+    axis += x.rank();
+  if (axis < 0 || axis >= x.rank() || start < 0 || size < 0 ||
+      start + size > x.dim(axis))
+    throw Error(fmt::format("slice: [{}, {}) along axis {} is not inside {}",
+                            start, start + size, axis, shapeString(x.shape())));
+  Shape shape = x.shape();
+  shape[axis] = size;
+  NodeAttrs attrs;
+  attrs.axis = axis;
+  attrs.start = start;
+  return apply(Prim::Slice, {x}, {{shape, x.dtype()}}, attrs)[0];
+}
+
+Tensor dropout(const Tensor &x, double rate, const Tensor &seed) {
+  if (!(rate >= 0.0 && rate < 1.0))
+    throw Error(fmt::format("dropout: rate {} is not in [0, 1)", rate));
+  if (seed.dtype() != DType::I32 || seed.numel() != 1)
+    throw Error(fmt::format("dropout: the seed must be an i32 scalar, got {}{}",
+                            dtypeName(seed.dtype()), shapeString(seed.shape())));
+  if (rate == 0.0)
+    return x;
+  NodeAttrs attrs;
+  attrs.value = rate;
+  Tensor mask = apply(Prim::DropoutMask, {reshape(seed, {})},
+                      {{x.shape(), x.dtype()}}, attrs)[0];
+  return x * mask;
+}
+
 namespace detail {
 
 // The VJP primitives (used by Grad.cpp).

@@ -102,6 +102,7 @@ private:
       Value padded, const Window &w, ValueRange inits,
       function_ref<void(OpBuilder &, Location, ValueRange)> body);
   Value pool(const Node &node, bool isMax);
+  Value dropoutMask(const Node &node);
   Value poolGrad(const Node &node, bool isMax);
   void bregUpdate(const Node &node);
   Value scalarOf(int value) {
@@ -590,6 +591,58 @@ Value Emitter::poolGrad(const Node &node, bool isMax) {
       .getResult(0);
 }
 
+/// keep/(1 − rate) or 0 per element, from a counter-based hash of (seed,
+/// linear index): murmur3's 32-bit finalizer over index ^ (seed · golden
+/// ratio), compared with rate · 2³² — stateless, so every back end and every
+/// call with the same seed draws the same mask.
+Value Emitter::dropoutMask(const Node &node) {
+  const Shape &shape = trace.value(node.outputs[0]).shape;
+  int64_t rank = shape.size();
+  Type elem = tensorType(node.outputs[0]).getElementType();
+  double rate = node.attrs.value;
+  Value seed = scalarOf(node.inputs[0]);
+  Value init = emptyLike(node.outputs[0]);
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
+      ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, &ctx)},
+      iterators, [&](OpBuilder &nb, Location l, ValueRange) {
+        auto i64 = [&](int64_t v) -> Value {
+          return arith::ConstantIntOp::create(nb, l, v, 64);
+        };
+        // Row-major linear index.
+        Value linear = i64(0);
+        for (int64_t d = 0; d < rank; ++d) {
+          Value idx = arith::IndexCastOp::create(
+              nb, l, nb.getI64Type(), linalg::IndexOp::create(nb, l, d));
+          linear = arith::AddIOp::create(
+              nb, l, arith::MulIOp::create(nb, l, linear, i64(shape[d])), idx);
+        }
+        Value s64 = arith::ExtUIOp::create(nb, l, nb.getI64Type(), seed);
+        Value h = arith::XOrIOp::create(
+            nb, l, linear, arith::MulIOp::create(nb, l, s64, i64(0x9E3779B9)));
+        Value mask32 = i64(0xFFFFFFFF);
+        auto mix = [&](Value v, int shift) {
+          return arith::XOrIOp::create(nb, l, v,
+                                       arith::ShRUIOp::create(nb, l, v, i64(shift)));
+        };
+        h = arith::AndIOp::create(nb, l, h, mask32);
+        h = mix(h, 16);
+        h = arith::AndIOp::create(nb, l, arith::MulIOp::create(nb, l, h, i64(0x85EBCA6B)), mask32);
+        h = mix(h, 13);
+        h = arith::AndIOp::create(nb, l, arith::MulIOp::create(nb, l, h, i64(0xC2B2AE35)), mask32);
+        h = mix(h, 16);
+        Value keep = arith::CmpIOp::create(
+            nb, l, arith::CmpIPredicate::uge, h,
+            i64(static_cast<int64_t>(rate * 4294967296.0)));
+        Value scale = arith::ConstantOp::create(nb, l, nb.getFloatAttr(elem, 1.0 / (1.0 - rate)));
+        Value zero = arith::ConstantOp::create(nb, l, nb.getFloatAttr(elem, 0.0));
+        linalg::YieldOp::create(
+            nb, l, ValueRange{arith::SelectOp::create(nb, l, keep, scale, zero)});
+      });
+  return generic.getResult(0);
+}
+
 void Emitter::bregUpdate(const Node &node) {
   auto reg = regularizer(node.attrs.regularizer);
   auto in = [&](size_t i) { return values.at(node.inputs[i]); };
@@ -790,6 +843,33 @@ void Emitter::emitNode(const Node &node, int index) {
     return;
   case Prim::MaxPool2d:
     out() = pool(node, /*isMax=*/true);
+    return;
+  case Prim::Concat: {
+    // Each part inserted at its offset into one new tensor.
+    Value result = emptyLike(node.outputs[0]);
+    const Shape &shape = trace.value(node.outputs[0]).shape;
+    SmallVector<int64_t> offsets(shape.size(), 0), strides(shape.size(), 1);
+    for (int input : node.inputs) {
+      const Shape &part = trace.value(input).shape;
+      result = tensor::InsertSliceOp::create(
+          b, loc, values.at(input), result, ValueRange{}, ValueRange{},
+          ValueRange{}, offsets, part, strides);
+      offsets[node.attrs.axis] += part[node.attrs.axis];
+    }
+    out() = result;
+    return;
+  }
+  case Prim::Slice: {
+    const Shape &shape = trace.value(node.outputs[0]).shape;
+    SmallVector<int64_t> offsets(shape.size(), 0), strides(shape.size(), 1);
+    offsets[node.attrs.axis] = node.attrs.start;
+    out() = tensor::ExtractSliceOp::create(
+        b, loc, tensorType(node.outputs[0]), values.at(node.inputs[0]),
+        ValueRange{}, ValueRange{}, ValueRange{}, offsets, shape, strides);
+    return;
+  }
+  case Prim::DropoutMask:
+    out() = dropoutMask(node);
     return;
   case Prim::SumPool2d:
     out() = pool(node, /*isMax=*/false);

@@ -23,6 +23,7 @@ int currentTraceSize(const char *caller) {
 static bool isNonDifferentiable(Prim prim) {
   switch (prim) {
   case Prim::StopGradient:
+  case Prim::DropoutMask:
   case Prim::OneHot:
   case Prim::ArgMax:
   case Prim::Equal:
@@ -111,6 +112,30 @@ static std::vector<Tensor> vjp(const Node &node, const Trace &trace,
     return {maxPool2dGrad(in(0), g, node.attrs.window)};
   case Prim::SumPool2d:
     return {sumPool2dGrad(g, in(0).shape(), node.attrs.window)};
+  case Prim::Concat: {
+    std::vector<Tensor> parts;
+    int64_t offset = 0;
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      int64_t size = in(i).dim(node.attrs.axis);
+      parts.push_back(slice(g, node.attrs.axis, offset, size));
+      offset += size;
+    }
+    return parts;
+  }
+  case Prim::Slice: {
+    // Zeros around the slice: concat with zero blocks before and after.
+    Shape before = in(0).shape(), after = in(0).shape();
+    int64_t axis = node.attrs.axis, start = node.attrs.start;
+    before[axis] = start;
+    after[axis] = in(0).dim(axis) - start - g.dim(axis);
+    std::vector<Tensor> parts;
+    if (before[axis] > 0)
+      parts.push_back(full(before, 0.0, g.dtype()));
+    parts.push_back(g);
+    if (after[axis] > 0)
+      parts.push_back(full(after, 0.0, g.dtype()));
+    return {parts.size() == 1 ? g : concat(parts, axis)};
+  }
   case Prim::Reshape:
     return {reshape(g, in(0).shape())};
   default:

@@ -40,6 +40,9 @@ const char *primName(Prim prim) {
   case Prim::MaxPool2dGrad: return "max_pool2d_grad";
   case Prim::SumPool2d: return "sum_pool2d";
   case Prim::SumPool2dGrad: return "sum_pool2d_grad";
+  case Prim::Concat: return "concat";
+  case Prim::Slice: return "slice";
+  case Prim::DropoutMask: return "dropout_mask";
   case Prim::LinBregUpdate: return "linbreg_update";
   case Prim::Prox: return "prox";
   case Prim::SubgradientInit: return "subgradient_init";

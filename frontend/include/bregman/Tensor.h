@@ -201,6 +201,17 @@ Tensor avgPool2d(const Tensor &x, const Pool2dOptions &options = {});
 /// Mean over H and W: [N, C, H, W] -> [N, C, 1, 1].
 Tensor globalAvgPool2d(const Tensor &x);
 
+/// The tensors joined along `axis` (all other dimensions equal), e.g. the
+/// channels of DenseNet-style blocks with axis 1.
+Tensor concat(const std::vector<Tensor> &parts, int64_t axis);
+/// x[start : start + size] along `axis`.
+Tensor slice(const Tensor &x, int64_t axis, int64_t start, int64_t size);
+/// Inverted dropout: each element is zeroed with probability `rate`, the
+/// others scaled by 1/(1 − rate). The mask is a function of `seed` (an i32
+/// scalar, e.g. the step number) and the element index alone: the same seed
+/// gives the same mask, on every back end. Gradient: the same mask.
+Tensor dropout(const Tensor &x, double rate, const Tensor &seed);
+
 } // namespace bregman
 
 #endif // BREGMAN_TENSOR_H

@@ -41,6 +41,9 @@ enum class Prim {
   MaxPool2dGrad,    // (x, dy) -> dx: to the first maximum of each window
   SumPool2d,        // x -> y (window sums; average pooling scales them)
   SumPool2dGrad,    // dy -> dx
+  Concat,           // (x0, x1, ...) -> y along attrs.axis
+  Slice,            // x -> x[start : start + size] along attrs.axis (size: the result's)
+  DropoutMask,      // seed (i32 scalar) -> {0, 1/(1−rate)} of the result's shape; rate = attrs.value
   // Bregman updates (the `breg` dialect): attrs.regularizer, attrs.momentum
   LinBregUpdate,   // (θ, v, g, lr, δ, λ [, m, β]) -> (θ', v' [, m'])
   Prox,            // (x, scale, λ) -> prox
@@ -89,6 +92,7 @@ struct NodeAttrs {
   Regularizer regularizer = Regularizer::None;
   bool momentum = false;
   Window window;
+  int64_t axis = 0, start = 0; // concat, slice
   std::string name; // inputs: the argument path
 };
 

@@ -289,3 +289,41 @@ TEST(BatchNorm, EvaluationWithoutRunningStatisticsIsAnError) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(Dropout, MaskIsSeededScaledAndItsOwnGradient) {
+  const double rate = 0.3;
+  auto f = jit([rate](const Tensor &x, const Tensor &seed) {
+    Tensor y = dropout(x, rate, seed);
+    Tensor g = grad([&](const Tensor &t) { return sum(dropout(t, rate, seed)); })(x);
+    return std::make_tuple(y, g);
+  });
+  Shape shape = {64, 32, 5};
+  Tensor ones = Tensor::fromVector(std::vector<float>(numElements(shape), 1.0f), shape);
+  auto seed = [](int32_t s) { return Tensor::fromVector(std::vector<int32_t>{s}, {}); };
+  auto [y1, g1] = f(ones, seed(1));
+  auto [y1again, g1again] = f(ones, seed(1));
+  auto [y2, g2] = f(ones, seed(2));
+  std::vector<float> a = y1.toVector<float>();
+  EXPECT_EQ(a, y1again.toVector<float>()) << "same seed, same mask";
+  EXPECT_NE(a, y2.toVector<float>()) << "another seed, another mask";
+  EXPECT_EQ(a, g1.toVector<float>()) << "the gradient of x·mask is the mask";
+  int64_t zeros = 0;
+  for (float v : a) {
+    ASSERT_TRUE(v == 0.0f || std::abs(v - 1.0f / 0.7f) < 1e-6f) << v;
+    zeros += v == 0.0f;
+  }
+  // 10240 Bernoulli(0.3) draws: within 5 standard deviations (±0.023).
+  EXPECT_NEAR(double(zeros) / a.size(), rate, 0.023);
+  expectError([&] { f(ones, Tensor::fromVector(std::vector<float>{1.0f}, {})); },
+              {"dropout", "i32 scalar"});
+}
+
+TEST(Concat, MismatchedPartsNameTheShapes) {
+  auto f = jit([](const Tensor &a, const Tensor &b) { return concat({a, b}, 1); });
+  expectError([&] { f(Tensor::zeros({2, 3, 4}), Tensor::zeros({2, 3, 5})); },
+              {"concat", "part 1", "[2, 3, 5]", "axis 1"});
+}
+
+} // namespace

@@ -904,3 +904,20 @@ TEST(Grad, BatchNormInferenceMode) {
       },
       p, aux);
 }
+
+TEST(Grad, ConcatAlongChannels) {
+  std::mt19937 rng(94);
+  Params p{{"a", randomF64(rng, {2, 3, 2, 2})}, {"b", randomF64(rng, {2, 1, 2, 2})},
+           {"c", randomF64(rng, {2, 2, 2, 2})}};
+  checkGradient(contracted([](const Params &q) {
+                  return concat({q.at("a"), q.at("b"), q.at("c")}, 1);
+                }),
+                p, weightFor(rng, {2, 6, 2, 2}));
+}
+
+TEST(Grad, SliceInTheMiddle) {
+  std::mt19937 rng(95);
+  Params p{{"x", randomF64(rng, {3, 7})}};
+  checkGradient(contracted([](const Params &q) { return slice(q.at("x"), 1, 2, 4); }),
+                p, weightFor(rng, {3, 4}));
+}
