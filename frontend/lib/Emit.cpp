@@ -104,6 +104,7 @@ private:
   Value pool(const Node &node, bool isMax);
   Value dropoutMask(const Node &node);
   Value poolGrad(const Node &node, bool isMax);
+  Value tiledPoolGrad(const Node &node, bool isMax);
   void bregUpdate(const Node &node);
   Value scalarOf(int value) {
     return tensor::ExtractOp::create(b, loc, values.at(value), ValueRange{});
@@ -412,8 +413,60 @@ linalg::GenericOp Emitter::windowReduction(
                                    iterators, body);
 }
 
+/// Whether the windows tile an input of `in` into outputs of `out` exactly
+/// (stride = kernel, no padding or dilation).
+static bool tiles(const Window &w, const Shape &in, const Shape &out) {
+  return w.strides == w.kernel && w.dilations == std::array<int64_t, 2>{1, 1} &&
+         w.padding == std::array<int64_t, 4>{0, 0, 0, 0} &&
+         in[2] == out[2] * w.kernel[0] && in[3] == out[3] * w.kernel[1];
+}
+
+/// The KH·KW values of each tiled window as operands of an all-parallel
+/// generic over the output [N, C, OH, OW]: views of the input as
+/// [N, C, OH, KH, OW, KW] read at constant (kh, kw).
+static void windowOperands(OpBuilder &b, Location loc, Value x,
+                           const Window &w, SmallVectorImpl<Value> &ins,
+                           SmallVectorImpl<AffineMap> &maps) {
+  auto type = llvm::cast<RankedTensorType>(x.getType());
+  const int64_t kh = w.kernel[0], kw = w.kernel[1];
+  SmallVector<int64_t> windowed = {type.getDimSize(0), type.getDimSize(1),
+                                   type.getDimSize(2) / kh, kh,
+                                   type.getDimSize(3) / kw, kw};
+  Value x6 = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get(windowed, type.getElementType()), x,
+      SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}, {4, 5}});
+  auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
+  for (int64_t i = 0; i < kh; ++i)
+    for (int64_t j = 0; j < kw; ++j) {
+      ins.push_back(x6);
+      maps.push_back(AffineMap::get(4, 0,
+                                    {d(0), d(1), d(2), b.getAffineConstantExpr(i),
+                                     d(3), b.getAffineConstantExpr(j)},
+                                    b.getContext()));
+    }
+}
+
 Value Emitter::pool(const Node &node, bool isMax) {
   const Window &w = node.attrs.window;
+  if (tiles(w, trace.value(node.inputs[0]).shape, trace.value(node.outputs[0]).shape)) {
+    // One all-parallel pass: a max (or sum) chain over each window's values.
+    SmallVector<Value> ins;
+    SmallVector<AffineMap> maps;
+    windowOperands(b, loc, values.at(node.inputs[0]), w, ins, maps);
+    maps.push_back(AffineMap::getMultiDimIdentityMap(4, &ctx));
+    Value init = emptyLike(node.outputs[0]);
+    return linalg::GenericOp::create(
+               b, loc, TypeRange{init.getType()}, ins, ValueRange{init}, maps,
+               SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+               [&](OpBuilder &nb, Location l, ValueRange args) {
+                 Value r = args[0];
+                 for (size_t k = 1; k + 1 < args.size(); ++k)
+                   r = isMax ? arith::MaximumFOp::create(nb, l, r, args[k]).getResult()
+                             : arith::AddFOp::create(nb, l, r, args[k]).getResult();
+                 linalg::YieldOp::create(nb, l, ValueRange{r});
+               })
+        .getResult(0);
+  }
   double identity = isMax ? -std::numeric_limits<double>::infinity() : 0.0;
   Value padded = padImage(values.at(node.inputs[0]), w, identity);
   Value init = filled(node.outputs[0], identity);
@@ -435,11 +488,13 @@ Value Emitter::pool(const Node &node, bool isMax) {
 /// from the windows that contain it.
 Value Emitter::poolGrad(const Node &node, bool isMax) {
   const Window &w = node.attrs.window;
+  if (tiles(w, trace.value(node.outputs[0]).shape,
+            trace.value(node.inputs[isMax ? 1 : 0]).shape))
+    return tiledPoolGrad(node, isMax);
   int dyValue = node.inputs[isMax ? 1 : 0];
   Value dy = values.at(dyValue);
   auto dyType = llvm::cast<RankedTensorType>(dy.getType());
   Type elem = dyType.getElementType();
-  const Shape &inShape = trace.value(node.outputs[0]).shape;
   int64_t oh = dyType.getDimSize(2), ow = dyType.getDimSize(3);
 
   Value position; // i32 [N, C, OH, OW]: kh·KW + kw of each window's maximum
@@ -478,50 +533,7 @@ Value Emitter::poolGrad(const Node &node, bool isMax) {
 
   auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
   SmallVector<utils::IteratorType> parallel(4, utils::IteratorType::parallel);
-  bool tiled = w.strides == w.kernel && w.dilations == std::array<int64_t, 2>{1, 1} &&
-               w.padding == std::array<int64_t, 4>{0, 0, 0, 0} &&
-               inShape[2] == oh * w.kernel[0] && inShape[3] == ow * w.kernel[1];
   Value zeroElem = floatConstant(elem, 0.0);
-  if (tiled) {
-    // Windows tile the input: each element is in exactly one window.
-    AffineMap windowOf = AffineMap::get(
-        4, 0, {d(0), d(1), d(2).floorDiv(w.kernel[0]), d(3).floorDiv(w.kernel[1])},
-        &ctx);
-    SmallVector<Value> ins = {dy};
-    SmallVector<AffineMap> maps = {windowOf};
-    if (isMax) {
-      ins.push_back(position);
-      maps.push_back(windowOf);
-    }
-    maps.push_back(AffineMap::getMultiDimIdentityMap(4, &ctx));
-    Value init = emptyLike(node.outputs[0]);
-    int64_t kh = w.kernel[0], kw = w.kernel[1];
-    return linalg::GenericOp::create(
-               b, loc, TypeRange{init.getType()}, ins, ValueRange{init}, maps,
-               parallel,
-               [&](OpBuilder &nb, Location l, ValueRange args) {
-                 if (!isMax) {
-                   linalg::YieldOp::create(nb, l, ValueRange{args[0]});
-                   return;
-                 }
-                 Value h = linalg::IndexOp::create(nb, l, 2);
-                 Value x = linalg::IndexOp::create(nb, l, 3);
-                 Value khC = arith::ConstantIndexOp::create(nb, l, kh);
-                 Value kwC = arith::ConstantIndexOp::create(nb, l, kw);
-                 Value pos = arith::AddIOp::create(
-                     nb, l,
-                     arith::MulIOp::create(nb, l, arith::RemUIOp::create(nb, l, h, khC), kwC),
-                     arith::RemUIOp::create(nb, l, x, kwC));
-                 Value pos32 = arith::IndexCastOp::create(nb, l, nb.getI32Type(), pos);
-                 Value hit = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
-                                                   pos32, args[1]);
-                 linalg::YieldOp::create(
-                     nb, l, ValueRange{arith::SelectOp::create(nb, l, hit, args[0],
-                                                               Value(zeroElem))});
-               })
-        .getResult(0);
-  }
-
   // General windows (overlapping, padded, dilated): loops (n, c, h, w | kh,
   // kw); the window at (oh, ow) contains (h, w) through (kh, kw) when
   // h + top − kh·d = oh·s for an oh in range (likewise for w).
@@ -589,6 +601,87 @@ Value Emitter::poolGrad(const Node &node, bool isMax) {
                    nb, l, ValueRange{arith::AddFOp::create(nb, l, args[1], contribution)});
              })
       .getResult(0);
+}
+
+/// Windows that tile the input (stride = kernel, no padding or dilation, the
+/// usual 2×2 pooling): the input is viewed as [N, C, OH, KH, OW, KW], so every
+/// map is a projection, possibly with constant indices. Max pooling: one
+/// all-parallel pass finds each window's first maximum from its KH·KW values
+/// (a compare chain in row-major order), a second writes dy there and zeros
+/// elsewhere. Sum pooling: dy broadcast over each window.
+Value Emitter::tiledPoolGrad(const Node &node, bool isMax) {
+  const Window &w = node.attrs.window;
+  const int64_t kh = w.kernel[0], kw = w.kernel[1];
+  Value dy = values.at(node.inputs[isMax ? 1 : 0]);
+  auto dyType = llvm::cast<RankedTensorType>(dy.getType());
+  Type elem = dyType.getElementType();
+  const Shape &in = trace.value(node.outputs[0]).shape;
+  Shape windowed = {in[0], in[1], dyType.getDimSize(2), kh, dyType.getDimSize(3), kw};
+  SmallVector<ReassociationIndices> toWindows = {{0}, {1}, {2, 3}, {4, 5}};
+  auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
+
+  Value position;
+  if (isMax) {
+    SmallVector<Value> ins;
+    SmallVector<AffineMap> maps;
+    windowOperands(b, loc, values.at(node.inputs[0]), w, ins, maps);
+    maps.push_back(AffineMap::getMultiDimIdentityMap(4, &ctx));
+    auto positionType = RankedTensorType::get(dyType.getShape(), b.getI32Type());
+    Value init = tensor::EmptyOp::create(b, loc, positionType.getShape(),
+                                         b.getI32Type());
+    position =
+        linalg::GenericOp::create(
+            b, loc, TypeRange{positionType}, ins, ValueRange{init}, maps,
+            SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+            [&](OpBuilder &nb, Location l, ValueRange args) {
+              Value best = args[0];
+              Value pos = arith::ConstantIntOp::create(nb, l, 0, 32);
+              for (int64_t k = 1; k < kh * kw; ++k) {
+                Value better = arith::CmpFOp::create(
+                    nb, l, arith::CmpFPredicate::OGT, args[k], best);
+                best = arith::SelectOp::create(nb, l, better, args[k], best);
+                pos = arith::SelectOp::create(
+                    nb, l, better, arith::ConstantIntOp::create(nb, l, k, 32), pos);
+              }
+              linalg::YieldOp::create(nb, l, ValueRange{pos});
+            })
+            .getResult(0);
+  }
+  AffineMap windowOf = AffineMap::get(6, 0, {d(0), d(1), d(2), d(4)}, &ctx);
+  SmallVector<Value> ins = {dy};
+  SmallVector<AffineMap> maps = {windowOf};
+  if (isMax) {
+    ins.push_back(position);
+    maps.push_back(windowOf);
+  }
+  maps.push_back(AffineMap::getMultiDimIdentityMap(6, &ctx));
+  Value init = tensor::EmptyOp::create(b, loc, windowed, elem);
+  Value zero = floatConstant(elem, 0.0);
+  Value dx6 =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{init.getType()}, ins, ValueRange{init}, maps,
+          SmallVector<utils::IteratorType>(6, utils::IteratorType::parallel),
+          [&](OpBuilder &nb, Location l, ValueRange args) {
+            if (!isMax) {
+              linalg::YieldOp::create(nb, l, ValueRange{args[0]});
+              return;
+            }
+            Value i = arith::IndexCastOp::create(nb, l, nb.getI32Type(),
+                                                 linalg::IndexOp::create(nb, l, 3));
+            Value j = arith::IndexCastOp::create(nb, l, nb.getI32Type(),
+                                                 linalg::IndexOp::create(nb, l, 5));
+            Value me = arith::AddIOp::create(
+                nb, l,
+                arith::MulIOp::create(nb, l, i,
+                                      arith::ConstantIntOp::create(nb, l, kw, 32)),
+                j);
+            Value hit = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, me,
+                                              args[1]);
+            linalg::YieldOp::create(
+                nb, l, ValueRange{arith::SelectOp::create(nb, l, hit, args[0], zero)});
+          })
+          .getResult(0);
+  return tensor::CollapseShapeOp::create(b, loc, dx6, toWindows);
 }
 
 /// keep/(1 − rate) or 0 per element, from a counter-based hash of (seed,
