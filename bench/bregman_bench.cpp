@@ -387,6 +387,28 @@ BENCHMARK(BM_MlpTrainStepMomentum)
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ConvNetTrainStep)->UseRealTime()->Unit(benchmark::kMillisecond);
 
+/// The ConvNet step without the update (range 1) or without the backward
+/// pass too (range 0): where its time goes.
+void BM_ConvNetPartialStep(benchmark::State &state) {
+  StepSetup s = StepSetup::convNet();
+  bool backward = state.range(0) == 1;
+  auto f = jit([&s, backward](const Params &p, const Tensor &x, const Tensor &y) {
+    auto loss = [&](const Params &q) { return crossEntropy((*s.model)(q, x), y); };
+    if (!backward)
+      return Params{{"loss", loss(p)}};
+    return grad(loss)(p);
+  });
+  Params warm = f(s.params, s.x, s.y);
+  for (auto _ : state) {
+    Params out = f(s.params, s.x, s.y);
+    benchmark::DoNotOptimize(out);
+  }
+}
+BENCHMARK(BM_ConvNetPartialStep)
+    ->ArgName("backward")->Arg(0)->Arg(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
 /// The pieces of the ConvNet's first layer on a batch of 128 (where a step's
 /// time goes besides the convolution library).
 template <typename Build>

@@ -6,9 +6,9 @@
 //     they live. One-shot bufferization itself leaves a self-copy per
 //     materialize_in_destination (memref.copy %θ, %θ); the canonicalize that
 //     follows it in the pipeline removes them.
-// RUN: bregman-opt %s -split-input-file --pass-pipeline="builtin.module(canonicalize,linalg-fuse-elementwise-ops,canonicalize,cse,convert-breg-to-linalg,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map})" \
+// RUN: bregman-opt %s -split-input-file --pass-pipeline="builtin.module(canonicalize,breg-fuse-elementwise,canonicalize,cse,convert-breg-to-linalg,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map})" \
 // RUN:   | FileCheck %s --check-prefix=BUF
-// RUN: bregman-opt %s -split-input-file --pass-pipeline="builtin.module(canonicalize,linalg-fuse-elementwise-ops,canonicalize,cse,convert-breg-to-linalg,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},canonicalize)" \
+// RUN: bregman-opt %s -split-input-file --pass-pipeline="builtin.module(canonicalize,breg-fuse-elementwise,canonicalize,cse,convert-breg-to-linalg,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},canonicalize)" \
 // RUN:   | FileCheck %s --check-prefix=INPLACE
 //
 // (b) The whole pipeline: only the llvm dialect is left.

@@ -171,7 +171,7 @@ TEST(Jit, DonatedInputReadAfterAnotherOutputIsWritten) {
 // copies the first (kept in a temporary) over it, and copies %arg2 to %arg3.
 // Replay: BREGMAN_DUMP_IR=dir, then
 //   mlir-opt-22 dir/jit-0/0-input.mlir --pass-pipeline='builtin.module(
-//     canonicalize,linalg-fuse-elementwise-ops,canonicalize,cse,
+//     canonicalize,breg-fuse-elementwise,canonicalize,cse,
 //     eliminate-empty-tensors,one-shot-bufferize{bufferize-function-boundaries
 //     function-boundary-type-conversion=identity-layout-map})'
 // It hit any jit returning two such values, e.g. valueAndGrad of a scalar

@@ -36,6 +36,22 @@ def BregMatmulToLibraryCall : Pass<"breg-matmul-to-library-call", "::mlir::Modul
   ];
 }
 
+def BregFuseElementwise : Pass<"breg-fuse-elementwise"> {
+  let summary = "Elementwise fusion into all-parallel consumers only";
+  let description = [{
+    `linalg-fuse-elementwise-ops` (elementwise fusion, reshape propagation by
+    expansion, constant folding) with a control that fuses a single-use
+    producer only into a consumer whose loops are all parallel, and folds
+    reshapes only through all-parallel ops. Contractions (matmuls) and
+    reductions stay as they are: a matmul keeps its library call, and no
+    producer is recomputed inside a reduction loop.
+  }];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::affine::AffineDialect"
+  ];
+}
+
 def BregConvToLibraryCall : Pass<"breg-conv-to-library-call", "::mlir::ModuleOp"> {
   let summary = "Replace f32 breg convolutions by calls of the convolution library";
   let description = [{

@@ -1,0 +1,70 @@
+//===- FuseElementwise.cpp - Elementwise fusion that spares contractions --===//
+//
+// Upstream's linalg-fuse-elementwise-ops with a narrower control: a producer
+// is fused (or a reshape folded through it) only into a consumer whose loops
+// are all parallel. Upstream's default also fuses into reductions and, after
+// propagating a reshape through a linalg.matmul (turning it into a generic),
+// into contractions: then a max-pooling producer was recomputed inside the
+// K loop of the ConvNet's first linear layer, which no longer went to BLAS
+// (70 ms of a 80 ms step).
+//
+//===----------------------------------------------------------------------===//
+
+#include "breg/Conversion/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Transforms/Transforms.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::breg {
+#define GEN_PASS_DEF_BREGFUSEELEMENTWISE
+#include "breg/Conversion/Passes.h.inc"
+} // namespace mlir::breg
+
+using namespace mlir;
+
+static bool isAllParallel(Operation *op) {
+  auto linalgOp = llvm::dyn_cast_or_null<linalg::LinalgOp>(op);
+  return linalgOp && linalgOp.getNumLoops() == linalgOp.getNumParallelLoops();
+}
+
+/// Fuse a single-use producer into an all-parallel consumer; fold a reshape
+/// only through all-parallel ops.
+static bool fusesIntoParallelConsumer(OpOperand *operand) {
+  Operation *producer = operand->get().getDefiningOp();
+  if (!producer || !producer->hasOneUse())
+    return false;
+  Operation *consumer = operand->getOwner();
+  if (llvm::isa<linalg::LinalgOp>(consumer))
+    return isAllParallel(consumer) &&
+           (!llvm::isa<linalg::LinalgOp>(producer) || isAllParallel(producer));
+  return isAllParallel(producer); // a reshape of a linalg result
+}
+
+namespace {
+struct BregFuseElementwisePass
+    : breg::impl::BregFuseElementwiseBase<BregFuseElementwisePass> {
+  void runOnOperation() override {
+    MLIRContext *context = &getContext();
+    RewritePatternSet patterns(context);
+    linalg::ControlFusionFn control = fusesIntoParallelConsumer;
+    linalg::populateElementwiseOpsFusionPatterns(patterns, control);
+    linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, control);
+    tensor::populateBubbleUpExpandShapePatterns(patterns);
+    affine::AffineApplyOp::getCanonicalizationPatterns(patterns, context);
+    linalg::GenericOp::getCanonicalizationPatterns(patterns, context);
+    tensor::ExpandShapeOp::getCanonicalizationPatterns(patterns, context);
+    tensor::CollapseShapeOp::getCanonicalizationPatterns(patterns, context);
+    context->getLoadedDialect<linalg::LinalgDialect>()
+        ->getCanonicalizationPatterns(patterns);
+    linalg::populateConstantFoldLinalgOperations(patterns, control);
+    if (failed(applyPatternsGreedily(
+            getOperation(), std::move(patterns),
+            GreedyRewriteConfig().setUseTopDownTraversal())))
+      signalPassFailure();
+  }
+};
+} // namespace
