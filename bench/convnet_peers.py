@@ -151,7 +151,7 @@ def run_jax():
 
 def run_bregman(bench):
     out = subprocess.run(
-        [bench, "--benchmark_filter=BM_ConvNetTrainStep$", "--no_summary",
+        [bench, "--benchmark_filter=BM_ConvNetTrainStep/", "--no_summary",
          "--benchmark_repetitions=5", "--benchmark_format=json"],
         check=True, capture_output=True, text=True).stdout
     runs = [b for b in json.loads(out)["benchmarks"]
