@@ -278,20 +278,12 @@ static bool sameBits(const Params &a, const Params &b) {
   return true;
 }
 
-// 2 epochs straight vs 1 epoch, a checkpoint, and 1 resumed epoch in a new
-// train() call: the same parameters, bit for bit.
-TEST(Train, ResumeReproducesTheUninterruptedRun) {
-  if (!std::filesystem::exists(kFashionMnist))
-    GTEST_SKIP() << kFashionMnist << " is missing";
+/// 2 epochs straight vs 1 epoch, a checkpoint, and 1 resumed epoch in a new
+/// train() call: the same parameters (and buffers), bit for bit.
+static void checkResume(models::TrainConfig config, const std::string &name) {
   std::filesystem::path checkpoint =
-      std::filesystem::temp_directory_path() / "bregman-e2e-resume.ckpt";
-  models::TrainConfig config;
-  config.optimizer = "adabreg"; // moments and step counters in the state
-  config.lr = 1e-3f;
-  config.momentum = 0.0f;
-  config.trainLimit = 3000;
+      std::filesystem::temp_directory_path() / (name + ".ckpt");
   config.progress = false;
-  config.lambdaTarget = 0.05; // the λ schedule acts at every epoch
   std::ostringstream log;
   config.epochs = 2;
   models::TrainResult straight = models::train(config, log);
@@ -307,10 +299,32 @@ TEST(Train, ResumeReproducesTheUninterruptedRun) {
   EXPECT_EQ(resumed.epochs[0].epoch, 2);
   EXPECT_TRUE(sameBits(straight.params, resumed.params));
   EXPECT_EQ(straight.epochs[1].testAcc, resumed.epochs[0].testAcc);
+  EXPECT_EQ(straight.epochs[1].batchLoss, resumed.epochs[0].batchLoss);
   EXPECT_EQ(straight.bestEpoch, resumed.bestEpoch);
+  std::filesystem::remove(checkpoint);
+}
+
+TEST(Train, ResumeReproducesTheUninterruptedRun) {
+  if (!std::filesystem::exists(kFashionMnist))
+    GTEST_SKIP() << kFashionMnist << " is missing";
+  models::TrainConfig config;
+  config.optimizer = "adabreg"; // moments and step counters in the state
+  config.lr = 1e-3f;
+  config.trainLimit = 3000;
+  config.lambdaTarget = 0.05; // the λ schedule acts at every epoch
+  checkResume(config, "bregman-e2e-resume-mlp");
 
   // A checkpoint of another model is refused, naming both.
+  std::filesystem::path checkpoint =
+      std::filesystem::temp_directory_path() / "bregman-e2e-resume-other.ckpt";
+  std::ostringstream log;
+  config.epochs = 1;
+  config.progress = false;
+  config.checkpointPath = checkpoint.string();
+  models::train(config, log);
   config.hidden = {100};
+  config.resumePath = checkpoint.string();
+  config.epochs = 2;
   try {
     models::train(config, log);
     ADD_FAILURE() << "no error";
@@ -319,6 +333,34 @@ TEST(Train, ResumeReproducesTheUninterruptedRun) {
         << e.what();
   }
   std::filesystem::remove(checkpoint);
+}
+
+TEST(Train, ResumeConvNetBitForBit) {
+  if (!std::filesystem::exists(kFashionMnist))
+    GTEST_SKIP() << kFashionMnist << " is missing";
+  models::TrainConfig config;
+  config.model = "convnet";
+  config.lr = 0.07f;
+  config.lambda = 0.5f;
+  config.initR = 10.0;
+  config.trainLimit = 1000;
+  checkResume(config, "bregman-e2e-resume-convnet");
+}
+
+// Batch-norm running statistics and augmentation (VGG on generated CIFAR).
+TEST(Train, ResumeVggWithBuffersBitForBit) {
+  std::filesystem::path dir = writeCifarLike("bregman-e2e-cifar-resume", 16);
+  models::TrainConfig config;
+  config.model = "vgg";
+  config.width = 8;
+  config.dataset = "cifar10";
+  config.dataDir = dir.string();
+  config.batchSize = 16;
+  config.lambda = 0.01f;
+  config.initP = 0.3;
+  config.initR = 1.0;
+  checkResume(config, "bregman-e2e-resume-vgg");
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Train, CheckpointErrorsKeepThePreviousFile) {
