@@ -920,6 +920,12 @@ void Emitter::emitNode(const Node &node, int index) {
   case Prim::Reshape:
     out() = reshapeTo(values.at(node.inputs[0]), trace.value(node.outputs[0]).shape);
     return;
+  case Prim::Transpose:
+    out() = linalg::TransposeOp::create(b, loc, values.at(node.inputs[0]),
+                                        emptyLike(node.outputs[0]),
+                                        node.attrs.axes)
+                .getResult()[0];
+    return;
   case Prim::StopGradient:
     out() = values.at(node.inputs[0]);
     return;

@@ -138,6 +138,12 @@ static std::vector<Tensor> vjp(const Node &node, const Trace &trace,
   }
   case Prim::Reshape:
     return {reshape(g, in(0).shape())};
+  case Prim::Transpose: {
+    std::vector<int64_t> inverse(node.attrs.axes.size());
+    for (size_t i = 0; i < inverse.size(); ++i)
+      inverse[node.attrs.axes[i]] = static_cast<int64_t>(i);
+    return {transpose(g, inverse)};
+  }
   default:
     throw Error(fmt::format("grad: primitive '{}' has no VJP rule",
                             primName(node.prim)));

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace bregman {
 
@@ -363,6 +364,32 @@ Tensor reshape(const Tensor &x, const Shape &shape) {
   if (shape == x.shape())
     return x;
   return single(Prim::Reshape, {x}, shape, x.dtype());
+}
+
+Tensor transpose(const Tensor &x, const std::vector<int64_t> &permutation) {
+  std::vector<bool> seen(x.rank(), false);
+  bool valid = static_cast<int64_t>(permutation.size()) == x.rank();
+  for (int64_t p : permutation) {
+    valid = valid && p >= 0 && p < x.rank() && !seen[p];
+    if (valid)
+      seen[p] = true;
+  }
+  if (!valid)
+    throw Error(fmt::format("transpose: [{}] is not a permutation of the {} "
+                            "dimensions of {}",
+                            fmt::join(permutation, ", "), x.rank(),
+                            shapeString(x.shape())));
+  bool identity = true;
+  Shape shape;
+  for (size_t i = 0; i < permutation.size(); ++i) {
+    shape.push_back(x.dim(permutation[i]));
+    identity = identity && permutation[i] == static_cast<int64_t>(i);
+  }
+  if (identity)
+    return x;
+  NodeAttrs attrs;
+  attrs.axes = permutation;
+  return single(Prim::Transpose, {x}, shape, x.dtype(), attrs);
 }
 
 Tensor stopGradient(const Tensor &x) {

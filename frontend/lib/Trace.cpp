@@ -29,6 +29,7 @@ const char *primName(Prim prim) {
   case Prim::ReduceMax: return "reduce_max";
   case Prim::Broadcast: return "broadcast";
   case Prim::Reshape: return "reshape";
+  case Prim::Transpose: return "transpose";
   case Prim::StopGradient: return "stop_gradient";
   case Prim::OneHot: return "one_hot";
   case Prim::ArgMax: return "argmax";

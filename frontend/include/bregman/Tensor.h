@@ -145,6 +145,8 @@ Tensor broadcastTo(const Tensor &x, const Shape &shape);
 /// Sums the broadcast dimensions away so that the result has `shape`.
 Tensor sumTo(const Tensor &x, const Shape &shape);
 Tensor reshape(const Tensor &x, const Shape &shape);
+/// Dimension i of the result is dimension permutation[i] of x.
+Tensor transpose(const Tensor &x, const std::vector<int64_t> &permutation);
 /// The identity whose gradient is zero.
 Tensor stopGradient(const Tensor &x);
 /// A tensor of `shape` filled with `value`, recorded as a constant.

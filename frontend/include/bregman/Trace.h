@@ -29,6 +29,7 @@ enum class Prim {
   ReduceMax,
   Broadcast,  // NumPy broadcasting to the output shape
   Reshape,
+  Transpose,  // attrs.axes = the permutation (result dim i = input dim axes[i])
   StopGradient,
   OneHot,     // attrs.classes
   ArgMax,     // last axis

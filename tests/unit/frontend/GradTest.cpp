@@ -921,3 +921,10 @@ TEST(Grad, SliceInTheMiddle) {
   checkGradient(contracted([](const Params &q) { return slice(q.at("x"), 1, 2, 4); }),
                 p, weightFor(rng, {3, 4}));
 }
+
+TEST(Grad, Transpose) {
+  std::mt19937 rng(96);
+  Params p{{"x", randomF64(rng, {2, 3, 4})}};
+  checkGradient(contracted([](const Params &q) { return transpose(q.at("x"), {2, 0, 1}); }),
+                p, weightFor(rng, {4, 2, 3}));
+}
