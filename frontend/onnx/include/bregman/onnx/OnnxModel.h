@@ -1,0 +1,89 @@
+//===- OnnxModel.h - ONNX graphs as DSL programs ----------------*- C++ -*-===//
+//
+// An ONNX model (checked with onnx::checker, shapes inferred) whose graph is
+// replayed on DSL tensors: inside `jit` it records an ordinary trace, so
+// `grad`, every optimizer and both back ends apply unchanged. Float
+// initializers become named Params (the trainable weights); other constant
+// tensors are fed as a second Params; integer tensors that only describe
+// shapes (Reshape's target, Shape → Gather chains, axes inputs) are folded
+// while tracing.
+//
+//   auto model = onnx::OnnxModel::load("mlp.onnx");
+//   auto run = jit([&](const Params &w, const Params &c, const Params &in) {
+//     return model.apply(w, c, in);          // outputs by name
+//   });
+//   Params out = run(model.weights(), model.constants(), {{"input", x}});
+//
+// Everything the importer cannot represent — an operator, attribute value,
+// data type or dynamic shape — is reported by `unsupported()` (and `apply`
+// throws) naming the node, its op type and what is unsupported.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BREGMAN_ONNX_ONNXMODEL_H
+#define BREGMAN_ONNX_ONNXMODEL_H
+
+#include "bregman/Params.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace bregman::onnx {
+
+struct ValueSpec {
+  std::string name;
+  Shape shape;
+  DType dtype = DType::F32;
+};
+
+/// One line of `summary()` per node.
+struct NodeSummary {
+  std::string name, opType;
+  std::vector<std::string> inputs, outputs;
+  Shape outputShape; // of the first output, when known
+  int64_t parameters = 0, nonZero = 0; // of its weight initializers
+};
+
+class OnnxModel {
+public:
+  /// Reads and validates `path`. Throws bregman::Error naming the file and
+  /// the problem: unreadable, not a model (protobuf parse), checker errors,
+  /// external data outside the model's folder.
+  static OnnxModel load(const std::string &path);
+  OnnxModel(OnnxModel &&) noexcept;
+  OnnxModel &operator=(OnnxModel &&) noexcept;
+  ~OnnxModel();
+
+  /// Float initializers (the trainable weights), by their ONNX names.
+  const Params &weights() const;
+  /// Other constant float tensors (Constant nodes).
+  const Params &constants() const;
+  /// Graph inputs that are not initializers, and graph outputs.
+  const std::vector<ValueSpec> &inputs() const;
+  const std::vector<ValueSpec> &outputs() const;
+  int64_t opsetVersion() const;
+  /// "node 'name' (OpType): reason" for everything the importer cannot run;
+  /// empty when the whole graph is supported.
+  const std::vector<std::string> &unsupported() const;
+
+  /// Records the graph on `inputs` (by input name) inside a traced
+  /// function; returns the graph outputs by name.
+  Params apply(const Params &weights, const Params &constants,
+               const Params &inputs) const;
+
+  /// Per-node summary (op, shapes, parameter counts, non-zeros of weights).
+  std::vector<NodeSummary> summary() const;
+
+private:
+  struct Impl;
+  explicit OnnxModel(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl;
+};
+
+/// Reads a serialized onnx TensorProto (the test cases' input_0.pb files).
+Tensor readTensorProto(const std::string &path);
+
+} // namespace bregman::onnx
+
+#endif // BREGMAN_ONNX_ONNXMODEL_H

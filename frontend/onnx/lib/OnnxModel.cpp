@@ -1,0 +1,824 @@
+//===- OnnxModel.cpp - ONNX graphs as DSL programs ------------------------===//
+
+#include "bregman/onnx/OnnxModel.h"
+
+#include "bregman/bregman.h"
+
+#include <onnx/checker.h>
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+
+#include <filesystem>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <fstream>
+#include <map>
+#include <numeric>
+#include <optional>
+#include <set>
+
+namespace fs = std::filesystem;
+
+namespace bregman::onnx {
+
+namespace {
+
+/// An error for something the importer cannot represent (as opposed to a
+/// malformed model): the conformance runner counts these as skipped.
+Error unsupportedError(const ::onnx::NodeProto &node, const std::string &what) {
+  return Error(fmt::format("unsupported: node '{}' ({}): {}", node.name(),
+                           node.op_type(), what));
+}
+
+const ::onnx::AttributeProto *findAttr(const ::onnx::NodeProto &node,
+                                       const std::string &name) {
+  for (const auto &a : node.attribute())
+    if (a.name() == name)
+      return &a;
+  return nullptr;
+}
+int64_t intAttr(const ::onnx::NodeProto &node, const std::string &name,
+                int64_t fallback) {
+  const auto *a = findAttr(node, name);
+  return a ? a->i() : fallback;
+}
+float floatAttr(const ::onnx::NodeProto &node, const std::string &name,
+                float fallback) {
+  const auto *a = findAttr(node, name);
+  return a ? a->f() : fallback;
+}
+std::string stringAttr(const ::onnx::NodeProto &node, const std::string &name,
+                       const std::string &fallback) {
+  const auto *a = findAttr(node, name);
+  return a ? a->s() : fallback;
+}
+std::vector<int64_t> intsAttr(const ::onnx::NodeProto &node,
+                              const std::string &name,
+                              std::vector<int64_t> fallback = {}) {
+  const auto *a = findAttr(node, name);
+  if (!a)
+    return fallback;
+  return std::vector<int64_t>(a->ints().begin(), a->ints().end());
+}
+
+/// A value while the graph is replayed: a DSL tensor, or integers known at
+/// trace time (shapes, axes) that are folded instead of computed.
+struct Value {
+  Tensor tensor;
+  bool isStatic = false;
+  std::vector<int64_t> ints;
+  Shape shape; // of `ints`
+};
+
+/// The element bytes of `t` (raw_data or the typed fields, or external
+/// data read from inside `dir`).
+std::string tensorBytes(const ::onnx::TensorProto &t, const fs::path &dir,
+                        size_t elementSize, int64_t count) {
+  size_t bytes = elementSize * static_cast<size_t>(count);
+  if (t.data_location() == ::onnx::TensorProto::EXTERNAL) {
+    std::string location;
+    int64_t offset = 0, length = -1;
+    for (const auto &kv : t.external_data()) {
+      if (kv.key() == "location")
+        location = kv.value();
+      else if (kv.key() == "offset")
+        offset = std::stoll(kv.value());
+      else if (kv.key() == "length")
+        length = std::stoll(kv.value());
+    }
+    fs::path rel(location);
+    if (location.empty() || rel.is_absolute())
+      throw Error(fmt::format("tensor '{}': external data location '{}' must "
+                              "be a relative path inside the model's folder",
+                              t.name(), location));
+    fs::path base = fs::weakly_canonical(dir);
+    fs::path file = fs::weakly_canonical(base / rel); // resolves links and ..
+    auto [end, _] = std::mismatch(base.begin(), base.end(), file.begin(), file.end());
+    if (end != base.end())
+      throw Error(fmt::format("tensor '{}': external data '{}' leaves the "
+                              "model's folder {}; refused",
+                              t.name(), location, base.string()));
+    std::ifstream in(file, std::ios::binary);
+    if (!in)
+      throw Error(fmt::format("tensor '{}': cannot read external data {}",
+                              t.name(), file.string()));
+    in.seekg(offset);
+    std::string data(bytes, '\0');
+    if ((length >= 0 && static_cast<size_t>(length) != bytes) ||
+        !in.read(data.data(), static_cast<std::streamsize>(bytes)))
+      throw Error(fmt::format("tensor '{}': external data {} holds fewer than "
+                              "{} bytes at offset {}",
+                              t.name(), file.string(), bytes, offset));
+    return data;
+  }
+  if (t.has_raw_data()) {
+    if (t.raw_data().size() != bytes)
+      throw Error(fmt::format("tensor '{}': raw data of {} bytes for {} "
+                              "elements",
+                              t.name(), t.raw_data().size(), count));
+    return t.raw_data();
+  }
+  std::string data(bytes, '\0');
+  auto copy = [&](const auto &field) {
+    if (static_cast<int64_t>(field.size()) != count)
+      throw Error(fmt::format("tensor '{}': {} values for {} elements", t.name(),
+                              field.size(), count));
+    for (int64_t i = 0; i < count; ++i) {
+      auto v = field.Get(static_cast<int>(i));
+      std::memcpy(data.data() + i * elementSize, &v, elementSize);
+    }
+  };
+  switch (t.data_type()) {
+  case ::onnx::TensorProto::FLOAT: copy(t.float_data()); break;
+  case ::onnx::TensorProto::DOUBLE: copy(t.double_data()); break;
+  case ::onnx::TensorProto::INT64: copy(t.int64_data()); break;
+  case ::onnx::TensorProto::INT32: copy(t.int32_data()); break;
+  default: break;
+  }
+  return data;
+}
+
+const char *typeName(int dataType) {
+  return ::onnx::TensorProto::DataType_Name(
+             static_cast<::onnx::TensorProto::DataType>(dataType))
+      .c_str();
+}
+
+/// A TensorProto as a Value: float/double become tensors, int32/int64
+/// static integers. Other types: an Error naming the tensor and type.
+Value toValue(const ::onnx::TensorProto &t, const fs::path &dir) {
+  Shape shape(t.dims().begin(), t.dims().end());
+  int64_t count = numElements(shape);
+  Value v;
+  switch (t.data_type()) {
+  case ::onnx::TensorProto::FLOAT: {
+    std::string bytes = tensorBytes(t, dir, 4, count);
+    std::vector<float> values(count);
+    std::memcpy(values.data(), bytes.data(), bytes.size());
+    v.tensor = Tensor::fromVector(values, shape);
+    return v;
+  }
+  case ::onnx::TensorProto::DOUBLE: {
+    std::string bytes = tensorBytes(t, dir, 8, count);
+    std::vector<double> values(count);
+    std::memcpy(values.data(), bytes.data(), bytes.size());
+    v.tensor = Tensor::fromVector(values, shape);
+    return v;
+  }
+  case ::onnx::TensorProto::INT64:
+  case ::onnx::TensorProto::INT32: {
+    bool wide = t.data_type() == ::onnx::TensorProto::INT64;
+    std::string bytes = tensorBytes(t, dir, wide ? 8 : 4, count);
+    v.isStatic = true;
+    v.shape = shape;
+    v.ints.resize(count);
+    for (int64_t i = 0; i < count; ++i) {
+      if (wide) {
+        std::memcpy(&v.ints[i], bytes.data() + 8 * i, 8);
+      } else {
+        int32_t x;
+        std::memcpy(&x, bytes.data() + 4 * i, 4);
+        v.ints[i] = x;
+      }
+    }
+    return v;
+  }
+  default:
+    throw Error(fmt::format("tensor '{}': data type {} is not supported "
+                            "(float, double, int32, int64 are)",
+                            t.name(), typeName(t.data_type())));
+  }
+}
+
+const std::set<std::string> kSupportedOps = {
+    "Gemm", "MatMul", "Conv", "Relu", "LeakyRelu", "Sigmoid", "Tanh",
+    "Softmax", "LogSoftmax", "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Exp",
+    "Log", "Neg", "Abs", "Clip", "BatchNormalization", "MaxPool",
+    "AveragePool", "GlobalAveragePool", "Flatten", "Reshape", "Transpose",
+    "Concat", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Constant",
+    "Shape", "Gather", "ReduceMean", "ReduceSum", "Cast"};
+
+} // namespace
+
+struct OnnxModel::Impl {
+  ::onnx::ModelProto model;
+  fs::path dir;
+  Params weights, constants;
+  std::map<std::string, Value> staticValues; // integer initializers/constants
+  std::vector<ValueSpec> inputs, outputs;
+  std::vector<std::string> unsupported;
+  int64_t opset = 0;
+
+  Params run(const Params &w, const Params &c, const Params &in) const;
+  void node(const ::onnx::NodeProto &n, std::map<std::string, Value> &env) const;
+};
+
+OnnxModel::OnnxModel(std::unique_ptr<Impl> impl) : impl(std::move(impl)) {}
+OnnxModel::OnnxModel(OnnxModel &&) noexcept = default;
+OnnxModel &OnnxModel::operator=(OnnxModel &&) noexcept = default;
+OnnxModel::~OnnxModel() = default;
+const Params &OnnxModel::weights() const { return impl->weights; }
+const Params &OnnxModel::constants() const { return impl->constants; }
+const std::vector<ValueSpec> &OnnxModel::inputs() const { return impl->inputs; }
+const std::vector<ValueSpec> &OnnxModel::outputs() const { return impl->outputs; }
+int64_t OnnxModel::opsetVersion() const { return impl->opset; }
+const std::vector<std::string> &OnnxModel::unsupported() const {
+  return impl->unsupported;
+}
+
+/// The shape of a graph input/output from its type; dynamic dimensions and
+/// non-tensor types are refused.
+static ValueSpec specOf(const ::onnx::ValueInfoProto &info,
+                        const std::string &path) {
+  ValueSpec spec;
+  spec.name = info.name();
+  const auto &type = info.type();
+  if (!type.has_tensor_type())
+    throw Error(fmt::format("{}: unsupported: graph value '{}' is not a tensor",
+                            path, info.name()));
+  int elem = type.tensor_type().elem_type();
+  if (elem == ::onnx::TensorProto::FLOAT)
+    spec.dtype = DType::F32;
+  else if (elem == ::onnx::TensorProto::DOUBLE)
+    spec.dtype = DType::F64;
+  else
+    throw Error(fmt::format("{}: unsupported: graph value '{}' has data type "
+                            "{} (float and double are supported)",
+                            path, info.name(), typeName(elem)));
+  for (const auto &d : type.tensor_type().shape().dim()) {
+    if (!d.has_dim_value() || d.dim_value() < 0)
+      throw Error(fmt::format("{}: unsupported: graph value '{}' has a dynamic "
+                              "dimension '{}'; export with static shapes",
+                              path, info.name(), d.dim_param()));
+    spec.shape.push_back(d.dim_value());
+  }
+  return spec;
+}
+
+OnnxModel OnnxModel::load(const std::string &path) {
+  auto impl = std::make_unique<Impl>();
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw Error(fmt::format("{}: cannot open the ONNX model", path));
+  if (!impl->model.ParseFromIstream(&in))
+    throw Error(fmt::format("{}: not an ONNX model (the protobuf does not "
+                            "parse: malformed or truncated)",
+                            path));
+  impl->dir = fs::path(path).parent_path();
+  if (impl->dir.empty())
+    impl->dir = ".";
+  try {
+    ::onnx::checker::check_model(impl->model);
+    ::onnx::shape_inference::InferShapes(impl->model);
+  } catch (const std::exception &e) {
+    throw Error(fmt::format("{}: the ONNX checker rejects the model: {}", path,
+                            e.what()));
+  }
+  for (const auto &o : impl->model.opset_import())
+    if (o.domain().empty() || o.domain() == "ai.onnx")
+      impl->opset = o.version();
+  const auto &graph = impl->model.graph();
+  std::set<std::string> initializerNames;
+  for (const auto &t : graph.initializer()) {
+    initializerNames.insert(t.name());
+    Value v = toValue(t, impl->dir);
+    if (v.isStatic)
+      impl->staticValues[t.name()] = v;
+    else
+      impl->weights.add(t.name(), v.tensor);
+  }
+  for (const auto &n : graph.node()) {
+    if (!n.domain().empty() && n.domain() != "ai.onnx") {
+      impl->unsupported.push_back(fmt::format(
+          "node '{}' ({}): operator domain '{}'", n.name(), n.op_type(), n.domain()));
+      continue;
+    }
+    if (!kSupportedOps.count(n.op_type()))
+      impl->unsupported.push_back(fmt::format("node '{}' ({}): operator not "
+                                              "supported",
+                                              n.name(), n.op_type()));
+    if (n.op_type() == "Constant") {
+      const auto *value = findAttr(n, "value");
+      try {
+        if (value && value->has_t()) {
+          Value v = toValue(value->t(), impl->dir);
+          if (v.isStatic)
+            impl->staticValues[n.output(0)] = v;
+          else
+            impl->constants.add(n.output(0), v.tensor);
+        }
+      } catch (const Error &e) {
+        impl->unsupported.push_back(
+            fmt::format("node '{}' (Constant): {}", n.name(), e.what()));
+      }
+    }
+  }
+  try {
+    for (const auto &i : graph.input())
+      if (!initializerNames.count(i.name()))
+        impl->inputs.push_back(specOf(i, path));
+    for (const auto &o : graph.output())
+      impl->outputs.push_back(specOf(o, path));
+  } catch (const Error &e) {
+    impl->unsupported.push_back(e.what());
+  }
+  return OnnxModel(std::move(impl));
+}
+
+Params OnnxModel::apply(const Params &weights, const Params &constants,
+                        const Params &inputs) const {
+  if (!impl->unsupported.empty())
+    throw Error("unsupported: " + impl->unsupported.front());
+  return impl->run(weights, constants, inputs);
+}
+
+Params OnnxModel::Impl::run(const Params &w, const Params &c,
+                            const Params &in) const {
+  std::map<std::string, Value> env = staticValues;
+  for (const auto &[name, t] : w)
+    env[name].tensor = t;
+  for (const auto &[name, t] : c)
+    env[name].tensor = t;
+  for (const ValueSpec &spec : inputs) {
+    if (!in.contains(spec.name))
+      throw Error(fmt::format("onnx: the model's input '{}' is missing", spec.name));
+    const Tensor &t = in.at(spec.name);
+    if (t.shape() != spec.shape)
+      throw Error(fmt::format("onnx: input '{}' is {} but the model wants {}",
+                              spec.name, shapeString(t.shape()),
+                              shapeString(spec.shape)));
+    env[spec.name].tensor = t;
+  }
+  for (const auto &n : model.graph().node())
+    node(n, env);
+  Params out;
+  for (const ValueSpec &spec : outputs) {
+    const Value &v = env.at(spec.name);
+    if (v.isStatic)
+      throw Error(fmt::format("unsupported: graph output '{}' is an integer "
+                              "tensor",
+                              spec.name));
+    out.add(spec.name, v.tensor);
+  }
+  return out;
+}
+
+namespace {
+
+/// Normalizes a possibly negative axis.
+int64_t axisOf(const ::onnx::NodeProto &n, int64_t axis, int64_t rank) {
+  int64_t a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank)
+    throw Error(fmt::format("node '{}' ({}): axis {} is out of range for rank {}",
+                            n.name(), n.op_type(), axis, rank));
+  return a;
+}
+
+Tensor perChannel(const Tensor &v, int64_t rank) {
+  Shape shape(rank, 1);
+  shape[1] = v.numel();
+  return reshape(v, shape);
+}
+
+} // namespace
+
+void OnnxModel::Impl::node(const ::onnx::NodeProto &n,
+                           std::map<std::string, Value> &env) const {
+  const std::string &op = n.op_type();
+  auto has = [&](int i) { return i < n.input_size() && !n.input(i).empty(); };
+  auto value = [&](int i) -> const Value & {
+    auto it = env.find(n.input(i));
+    if (it == env.end())
+      throw Error(fmt::format("node '{}' ({}): input '{}' is not computed before "
+                              "it",
+                              n.name(), op, n.input(i)));
+    return it->second;
+  };
+  auto tensor = [&](int i) -> Tensor {
+    const Value &v = value(i);
+    if (v.isStatic) {
+      // An integer tensor used as data: as f32 (shape arithmetic results).
+      std::vector<float> f(v.ints.begin(), v.ints.end());
+      return Tensor::fromVector(f, v.shape);
+    }
+    return v.tensor;
+  };
+  auto staticInts = [&](int i) -> const std::vector<int64_t> & {
+    const Value &v = value(i);
+    if (!v.isStatic)
+      throw unsupportedError(n, fmt::format("input '{}' must be a constant integer "
+                                       "tensor (dynamic shapes are not "
+                                       "supported)",
+                                       n.input(i)));
+    return v.ints;
+  };
+  /// A float input known at load time (initializer or Constant).
+  auto hostFloats = [&](int i) -> std::optional<std::vector<float>> {
+    const std::string &name = n.input(i);
+    const Params *sources[] = {&weights, &constants};
+    for (const Params *p : sources)
+      if (p->contains(name) && p->at(name).dtype() == DType::F32)
+        return p->at(name).toVector<float>();
+    return std::nullopt;
+  };
+  auto set = [&](Tensor t) {
+    Value v;
+    v.tensor = std::move(t);
+    env[n.output(0)] = v;
+  };
+  auto setStatic = [&](std::vector<int64_t> ints, Shape shape) {
+    Value v;
+    v.isStatic = true;
+    v.ints = std::move(ints);
+    v.shape = std::move(shape);
+    env[n.output(0)] = v;
+  };
+
+  if (op == "Identity" || op == "Dropout") {
+    env[n.output(0)] = value(0);
+    if (n.output_size() > 1 && !n.output(1).empty())
+      throw unsupportedError(n, "the dropout mask output");
+    return;
+  }
+  if (op == "Constant") {
+    if (env.count(n.output(0)))
+      return; // folded at load time (value attribute)
+    if (const auto *a = findAttr(n, "value_float"))
+      return set(Tensor::fromVector(std::vector<float>{a->f()}, {}));
+    if (const auto *a = findAttr(n, "value_floats"))
+      return set(Tensor::fromVector(std::vector<float>(a->floats().begin(), a->floats().end()),
+                                    {a->floats_size()}));
+    if (const auto *a = findAttr(n, "value_int"))
+      return setStatic({a->i()}, {});
+    if (const auto *a = findAttr(n, "value_ints"))
+      return setStatic(std::vector<int64_t>(a->ints().begin(), a->ints().end()),
+                       {a->ints_size()});
+    throw unsupportedError(n, "a Constant without a tensor, float(s) or int(s) value");
+  }
+  if (op == "Relu")
+    return set(relu(tensor(0)));
+  if (op == "LeakyRelu") {
+    double alpha = floatAttr(n, "alpha", 0.01f);
+    Tensor x = tensor(0);
+    return set(relu(x) - relu(-x) * alpha);
+  }
+  if (op == "Sigmoid")
+    return set(full({}, 1.0, tensor(0).dtype()) / (exp(-tensor(0)) + 1.0));
+  if (op == "Tanh") {
+    Tensor s = full({}, 1.0, tensor(0).dtype()) / (exp(tensor(0) * -2.0) + 1.0);
+    return set(s * 2.0 - 1.0);
+  }
+  if (op == "Exp")
+    return set(exp(tensor(0)));
+  if (op == "Log")
+    return set(log(tensor(0)));
+  if (op == "Neg")
+    return set(-tensor(0));
+  if (op == "Abs")
+    return set(abs(tensor(0)));
+  if (op == "Sqrt")
+    return set(sqrt(tensor(0)));
+  if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
+    const Value &a = value(0), &b = value(1);
+    if (a.isStatic && b.isStatic && a.ints.size() == b.ints.size()) {
+      std::vector<int64_t> r(a.ints.size());
+      for (size_t i = 0; i < r.size(); ++i)
+        r[i] = op == "Add"   ? a.ints[i] + b.ints[i]
+               : op == "Sub" ? a.ints[i] - b.ints[i]
+               : op == "Mul" ? a.ints[i] * b.ints[i]
+                             : (b.ints[i] ? a.ints[i] / b.ints[i] : 0);
+      return setStatic(r, a.shape);
+    }
+    Tensor x = tensor(0), y = tensor(1);
+    return set(op == "Add"   ? x + y
+               : op == "Sub" ? x - y
+               : op == "Mul" ? x * y
+                             : x / y);
+  }
+  if (op == "Pow") {
+    auto exponent = hostFloats(1);
+    if (!exponent || exponent->size() != 1)
+      throw unsupportedError(n, "an exponent that is not a constant scalar");
+    float e = (*exponent)[0];
+    Tensor x = tensor(0);
+    if (e == 1.0f)
+      return set(x);
+    if (e == 2.0f)
+      return set(x * x);
+    if (e == 3.0f)
+      return set(x * x * x);
+    if (e == 0.5f)
+      return set(sqrt(x));
+    if (e == -1.0f)
+      return set(full({}, 1.0, x.dtype()) / x);
+    throw unsupportedError(n, fmt::format("exponent {} (1, 2, 3, 0.5 and -1 are "
+                                     "supported)",
+                                     e));
+  }
+  if (op == "Clip") {
+    Tensor x = tensor(0);
+    std::optional<float> lo, hi;
+    if (opset < 11) {
+      if (findAttr(n, "min"))
+        lo = floatAttr(n, "min", 0);
+      if (findAttr(n, "max"))
+        hi = floatAttr(n, "max", 0);
+    } else {
+      for (int i : {1, 2}) {
+        if (!has(i))
+          continue;
+        auto bound = hostFloats(i);
+        if (!bound || bound->size() != 1)
+          throw unsupportedError(n, "a bound that is not a constant scalar");
+        (i == 1 ? lo : hi) = (*bound)[0];
+      }
+    }
+    if (lo)
+      x = maximum(x, full({}, *lo, x.dtype()));
+    if (hi)
+      x = -maximum(-x, full({}, -*hi, x.dtype()));
+    return set(x);
+  }
+  if (op == "Softmax" || op == "LogSoftmax") {
+    Tensor x = tensor(0);
+    int64_t axis = axisOf(n, intAttr(n, "axis", opset >= 13 ? -1 : 1), x.rank());
+    if (opset < 13 && axis != x.rank() - 1)
+      throw unsupportedError(n, "before opset 13 the axis flattens the input; only "
+                           "the last axis is supported");
+    Tensor l = logSoftmax(x, axis);
+    return set(op == "Softmax" ? exp(l) : l);
+  }
+  if (op == "Gemm") {
+    Tensor a = tensor(0), b = tensor(1);
+    if (a.rank() != 2 || b.rank() != 2)
+      throw unsupportedError(n, "Gemm operands must be 2-D");
+    Tensor y = matmul(a, b, intAttr(n, "transA", 0) != 0, intAttr(n, "transB", 0) != 0);
+    double alpha = floatAttr(n, "alpha", 1.0f), beta = floatAttr(n, "beta", 1.0f);
+    if (alpha != 1.0)
+      y = y * alpha;
+    if (has(2))
+      y = y + (beta != 1.0 ? tensor(2) * beta : tensor(2));
+    return set(y);
+  }
+  if (op == "MatMul") {
+    Tensor a = tensor(0), b = tensor(1);
+    if (a.rank() != 2 || b.rank() != 2)
+      throw unsupportedError(n, fmt::format("MatMul of {} and {} (2-D only)",
+                                       shapeString(a.shape()), shapeString(b.shape())));
+    return set(matmul(a, b));
+  }
+  if (op == "Conv" || op == "MaxPool" || op == "AveragePool") {
+    Tensor x = tensor(0);
+    if (x.rank() != 4)
+      throw unsupportedError(n, fmt::format("{}-D input (2-D images, NCHW, only)",
+                                       x.rank() - 2));
+    std::string autoPad = stringAttr(n, "auto_pad", "NOTSET");
+    std::vector<int64_t> kernel = intsAttr(n, "kernel_shape");
+    if (op == "Conv" && kernel.empty())
+      kernel = {tensor(1).dim(2), tensor(1).dim(3)};
+    std::vector<int64_t> strides = intsAttr(n, "strides", {1, 1});
+    std::vector<int64_t> dilations = intsAttr(n, "dilations", {1, 1});
+    std::vector<int64_t> pads = intsAttr(n, "pads", {0, 0, 0, 0});
+    if (kernel.size() != 2 || strides.size() != 2 || dilations.size() != 2 ||
+        pads.size() != 4)
+      throw unsupportedError(n, "kernel, strides, dilations or pads not 2-D");
+    if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+      for (int i = 0; i < 2; ++i) {
+        int64_t in = x.dim(2 + i), out = (in + strides[i] - 1) / strides[i];
+        int64_t total = std::max<int64_t>(
+            0, (out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - in);
+        int64_t small = total / 2, large = total - small;
+        pads[i] = autoPad == "SAME_UPPER" ? small : large;
+        pads[i + 2] = autoPad == "SAME_UPPER" ? large : small;
+      }
+    } else if (autoPad == "VALID") {
+      pads = {0, 0, 0, 0};
+    } else if (autoPad != "NOTSET") {
+      throw unsupportedError(n, "auto_pad " + autoPad);
+    }
+    std::array<int64_t, 4> padding{pads[0], pads[1], pads[2], pads[3]};
+    if (op == "Conv") {
+      Conv2dOptions o{{strides[0], strides[1]}, padding,
+                      {dilations[0], dilations[1]}, intAttr(n, "group", 1)};
+      Tensor y = conv2d(x, tensor(1), o);
+      if (has(2))
+        y = y + perChannel(tensor(2), 4);
+      return set(y);
+    }
+    if (intAttr(n, "ceil_mode", 0) != 0)
+      throw unsupportedError(n, "ceil_mode = 1");
+    Pool2dOptions o{{kernel[0], kernel[1]}, {strides[0], strides[1]}, padding,
+                    {dilations[0], dilations[1]}};
+    if (op == "MaxPool") {
+      if (n.output_size() > 1 && !n.output(1).empty())
+        throw unsupportedError(n, "the Indices output");
+      if (intAttr(n, "storage_order", 0) != 0)
+        throw unsupportedError(n, "storage_order = 1");
+      return set(maxPool2d(x, o));
+    }
+    Tensor avg = avgPool2d(x, o);
+    bool padded = padding != std::array<int64_t, 4>{0, 0, 0, 0};
+    if (intAttr(n, "count_include_pad", 0) == 0 && padded) {
+      // Divide by the number of real (unpadded) elements of each window.
+      Tensor count = avgPool2d(full(x.shape(), 1.0, x.dtype()), o);
+      avg = avg / count;
+    }
+    return set(avg);
+  }
+  if (op == "GlobalAveragePool") {
+    Tensor x = tensor(0);
+    if (x.rank() != 4)
+      throw unsupportedError(n, "input of rank other than 4");
+    return set(globalAvgPool2d(x));
+  }
+  if (op == "BatchNormalization") {
+    if (intAttr(n, "training_mode", 0) != 0 || n.output_size() > 1)
+      throw unsupportedError(n, "training mode (inference only)");
+    Tensor x = tensor(0);
+    double eps = floatAttr(n, "epsilon", 1e-5f);
+    Tensor y = (x - perChannel(tensor(3), x.rank())) /
+               sqrt(perChannel(tensor(4), x.rank()) + eps);
+    return set(y * perChannel(tensor(1), x.rank()) + perChannel(tensor(2), x.rank()));
+  }
+  if (op == "Flatten") {
+    Tensor x = tensor(0);
+    int64_t axis = intAttr(n, "axis", 1);
+    if (axis < 0)
+      axis += x.rank();
+    int64_t outer = 1;
+    for (int64_t i = 0; i < axis; ++i)
+      outer *= x.dim(i);
+    return set(reshape(x, {outer, x.numel() / std::max<int64_t>(outer, 1)}));
+  }
+  if (op == "Reshape") {
+    const Value &data = value(0);
+    std::vector<int64_t> target = staticInts(1);
+    Shape from = data.isStatic ? data.shape : data.tensor.shape();
+    int64_t known = 1, infer = -1;
+    for (size_t i = 0; i < target.size(); ++i) {
+      if (target[i] == 0 && intAttr(n, "allowzero", 0) == 0)
+        target[i] = from.at(i);
+      if (target[i] == -1)
+        infer = static_cast<int64_t>(i);
+      else
+        known *= target[i];
+    }
+    if (infer >= 0)
+      target[infer] = numElements(from) / std::max<int64_t>(known, 1);
+    if (data.isStatic)
+      return setStatic(data.ints, target);
+    return set(reshape(data.tensor, target));
+  }
+  if (op == "Transpose") {
+    Tensor x = tensor(0);
+    std::vector<int64_t> perm = intsAttr(n, "perm");
+    if (perm.empty())
+      for (int64_t i = x.rank() - 1; i >= 0; --i)
+        perm.push_back(i);
+    return set(transpose(x, perm));
+  }
+  if (op == "Concat") {
+    bool allStatic = true;
+    for (int i = 0; i < n.input_size(); ++i)
+      allStatic = allStatic && value(i).isStatic;
+    if (allStatic) {
+      std::vector<int64_t> joined;
+      for (int i = 0; i < n.input_size(); ++i)
+        joined.insert(joined.end(), value(i).ints.begin(), value(i).ints.end());
+      return setStatic(joined, {static_cast<int64_t>(joined.size())});
+    }
+    std::vector<Tensor> parts;
+    for (int i = 0; i < n.input_size(); ++i)
+      parts.push_back(tensor(i));
+    return set(concat(parts, axisOf(n, intAttr(n, "axis", 0), parts[0].rank())));
+  }
+  if (op == "Squeeze" || op == "Unsqueeze") {
+    const Value &data = value(0);
+    Shape shape = data.isStatic ? data.shape : data.tensor.shape();
+    std::vector<int64_t> axes = opset >= 13 && has(1) ? staticInts(1) : intsAttr(n, "axes");
+    if (op == "Squeeze") {
+      Shape out;
+      for (int64_t i = 0; i < static_cast<int64_t>(shape.size()); ++i) {
+        bool listed = axes.empty() ? shape[i] == 1 : false;
+        for (int64_t a : axes)
+          listed = listed || axisOf(n, a, shape.size()) == i;
+        if (!listed)
+          out.push_back(shape[i]);
+      }
+      shape = out;
+    } else {
+      int64_t rank = shape.size() + axes.size();
+      std::vector<int64_t> sorted;
+      for (int64_t a : axes)
+        sorted.push_back(axisOf(n, a, rank));
+      std::sort(sorted.begin(), sorted.end());
+      for (int64_t a : sorted)
+        shape.insert(shape.begin() + a, 1);
+    }
+    if (data.isStatic)
+      return setStatic(data.ints, shape);
+    return set(reshape(data.tensor, shape));
+  }
+  if (op == "Shape") {
+    const Value &data = value(0);
+    Shape shape = data.isStatic ? data.shape : data.tensor.shape();
+    int64_t rank = shape.size();
+    int64_t start = intAttr(n, "start", 0), end = intAttr(n, "end", rank);
+    start = std::clamp<int64_t>(start < 0 ? start + rank : start, 0, rank);
+    end = std::clamp<int64_t>(end < 0 ? end + rank : end, 0, rank);
+    std::vector<int64_t> dims(shape.begin() + start, shape.begin() + std::max(start, end));
+    return setStatic(dims, {static_cast<int64_t>(dims.size())});
+  }
+  if (op == "Gather") {
+    const Value &data = value(0);
+    if (!data.isStatic || data.shape.size() != 1)
+      throw unsupportedError(n, "Gather on data computed at run time (only "
+                           "constant shape vectors are folded)");
+    const std::vector<int64_t> &indices = staticInts(1);
+    std::vector<int64_t> picked;
+    for (int64_t i : indices)
+      picked.push_back(data.ints.at(i < 0 ? i + data.ints.size() : i));
+    return setStatic(picked, value(1).shape);
+  }
+  if (op == "Cast") {
+    const Value &data = value(0);
+    int to = static_cast<int>(intAttr(n, "to", 0));
+    if (data.isStatic && (to == ::onnx::TensorProto::INT64 || to == ::onnx::TensorProto::INT32))
+      return env[n.output(0)] = data, void();
+    if (!data.isStatic && to == ::onnx::TensorProto::FLOAT &&
+        data.tensor.dtype() == DType::F32)
+      return set(data.tensor);
+    throw unsupportedError(n, fmt::format("Cast to {}", typeName(to)));
+  }
+  if (op == "ReduceMean" || op == "ReduceSum") {
+    Tensor x = tensor(0);
+    std::vector<int64_t> axes;
+    if (op == "ReduceSum" && opset >= 13) {
+      if (has(1))
+        axes = staticInts(1);
+    } else {
+      axes = intsAttr(n, "axes");
+    }
+    if (axes.empty()) {
+      if (intAttr(n, "noop_with_empty_axes", 0) != 0)
+        return set(x);
+      for (int64_t i = 0; i < x.rank(); ++i)
+        axes.push_back(i);
+    }
+    for (int64_t &a : axes)
+      a = axisOf(n, a, x.rank());
+    bool keep = intAttr(n, "keepdims", 1) != 0;
+    return set(op == "ReduceMean" ? mean(x, axes, keep) : sum(x, axes, keep));
+  }
+  throw unsupportedError(n, "operator not supported");
+}
+
+std::vector<NodeSummary> OnnxModel::summary() const {
+  std::map<std::string, Shape> shapes;
+  const auto &graph = impl->model.graph();
+  auto record = [&](const ::onnx::ValueInfoProto &info) {
+    Shape s;
+    for (const auto &d : info.type().tensor_type().shape().dim())
+      s.push_back(d.has_dim_value() ? d.dim_value() : -1);
+    shapes[info.name()] = s;
+  };
+  for (const auto &v : graph.value_info())
+    record(v);
+  for (const auto &v : graph.output())
+    record(v);
+  std::vector<NodeSummary> out;
+  for (const auto &n : graph.node()) {
+    NodeSummary s;
+    s.name = n.name();
+    s.opType = n.op_type();
+    s.inputs.assign(n.input().begin(), n.input().end());
+    s.outputs.assign(n.output().begin(), n.output().end());
+    if (n.output_size() > 0 && shapes.count(n.output(0)))
+      s.outputShape = shapes[n.output(0)];
+    for (const std::string &i : s.inputs)
+      if (impl->weights.contains(i)) {
+        const Tensor &w = impl->weights.at(i);
+        s.parameters += w.numel();
+        if (w.dtype() == DType::F32)
+          for (float v : w.toVector<float>())
+            s.nonZero += v != 0.0f;
+      }
+    out.push_back(s);
+  }
+  return out;
+}
+
+Tensor readTensorProto(const std::string &path) {
+  ::onnx::TensorProto t;
+  std::ifstream in(path, std::ios::binary);
+  if (!in || !t.ParseFromIstream(&in))
+    throw Error(fmt::format("{}: not a readable TensorProto", path));
+  Value v = toValue(t, fs::path(path).parent_path());
+  if (v.isStatic) {
+    std::vector<int32_t> ints(v.ints.begin(), v.ints.end());
+    return Tensor::fromVector(ints, v.shape);
+  }
+  return v.tensor;
+}
+
+} // namespace bregman::onnx
