@@ -10,10 +10,13 @@ packages=(
   cmake ninja-build ccache pkg-config
   # Libraries the project uses (see README "Libraries").
   libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev libopenblas-dev libdnnl-dev
+  libonnx-dev libprotobuf-dev
   libomp5-14
   libgtest-dev libgmock-dev libbenchmark-dev
   # Data and plots.
   dataset-fashion-mnist gnuplot-nox
+  # The ONNX conformance cases (models with inputs and expected outputs).
+  libonnx-testdata
 )
 
 missing=()

@@ -7,10 +7,13 @@
 #include "bregman/Error.h"
 #include "bregman/data/Idx.h"
 #include "bregman/models/Train.h"
+#include "bregman/onnx/OnnxModel.h"
 #include "bregman/runtime/CudaDriver.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <map>
 #include <iostream>
 #include <sstream>
 
@@ -33,6 +36,50 @@ static std::vector<int64_t> parseSizes(const std::string &text) {
     }
   }
   return sizes;
+}
+
+/// `bregman inspect model.onnx`.
+static int inspectModel(const std::string &path) {
+  try {
+    onnx::OnnxModel model = onnx::OnnxModel::load(path);
+    fmt::print("{}: opset {}\n", path, model.opsetVersion());
+    for (const onnx::ValueSpec &v : model.inputs())
+      fmt::print("  input  {} {}{}\n", v.name, dtypeName(v.dtype), shapeString(v.shape));
+    for (const onnx::ValueSpec &v : model.outputs())
+      fmt::print("  output {} {}{}\n", v.name, dtypeName(v.dtype), shapeString(v.shape));
+    fmt::print("\n{:<28} {:<20} {:<20} {:>12} {:>9}\n", "node", "op", "output shape",
+               "parameters", "density");
+    int64_t total = 0, nonZero = 0;
+    std::map<std::string, int> ops;
+    for (const onnx::NodeSummary &n : model.summary()) {
+      ++ops[n.opType];
+      total += n.parameters;
+      nonZero += n.nonZero;
+      std::string density =
+          n.parameters ? fmt::format("{:.4f}", double(n.nonZero) / double(n.parameters)) : "";
+      fmt::print("{:<28} {:<20} {:<20} {:>12} {:>9}\n",
+                 n.name.empty() ? "(unnamed)" : n.name.substr(0, 28), n.opType,
+                 n.outputShape.empty() ? "" : shapeString(n.outputShape),
+                 n.parameters ? std::to_string(n.parameters) : "", density);
+    }
+    std::vector<std::string> counts;
+    for (const auto &[op, count] : ops)
+      counts.push_back(fmt::format("{} {}", op, count));
+    fmt::print("\n{} nodes ({}); {} parameters, {} non-zero (density {:.4f})\n",
+               model.summary().size(), fmt::join(counts, ", "), total, nonZero,
+               total ? double(nonZero) / double(total) : 0.0);
+    if (model.unsupported().empty()) {
+      fmt::print("every node is supported\n");
+    } else {
+      fmt::print("not supported ({}):\n", model.unsupported().size());
+      for (const std::string &u : model.unsupported())
+        fmt::print("  {}\n", u);
+    }
+    return 0;
+  } catch (const Error &e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
 }
 
 int main(int argc, char **argv) {
@@ -209,7 +256,16 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   train->add_flag("--no-progress", noProgress, "Do not draw the progress bar");
 
+  CLI::App *inspect = app.add_subcommand(
+      "inspect", "Summarize an ONNX model: operators, shapes, parameters and "
+                 "density per layer, and what the importer cannot run");
+  std::string inspectPath;
+  inspect->add_option("model", inspectPath, "The .onnx file")->required();
+
   CLI11_PARSE(app, argc, argv);
+
+  if (inspect->parsed())
+    return inspectModel(inspectPath);
 
   try {
     config.hidden = parseSizes(hidden);

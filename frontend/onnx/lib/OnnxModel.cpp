@@ -267,8 +267,13 @@ OnnxModel OnnxModel::load(const std::string &path) {
   impl->dir = fs::path(path).parent_path();
   if (impl->dir.empty())
     impl->dir = ".";
+  // External data first: our confinement to the model's folder, before the
+  // checker (given the path, it resolves locations relative to the model).
+  for (const auto &t : impl->model.graph().initializer())
+    if (t.data_location() == ::onnx::TensorProto::EXTERNAL)
+      (void)toValue(t, impl->dir);
   try {
-    ::onnx::checker::check_model(impl->model);
+    ::onnx::checker::check_model(path);
     ::onnx::shape_inference::InferShapes(impl->model);
   } catch (const std::exception &e) {
     throw Error(fmt::format("{}: the ONNX checker rejects the model: {}", path,

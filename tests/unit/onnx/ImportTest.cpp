@@ -1,0 +1,211 @@
+//===- ImportTest.cpp - The ONNX importer on models the tests build -------===//
+
+#include "bregman/bregman.h"
+#include "bregman/onnx/OnnxModel.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+namespace fs = std::filesystem;
+using namespace bregman;
+
+namespace {
+
+void addFloatTensor(::onnx::TensorProto *t, const std::string &name, const Shape &shape,
+                    const std::vector<float> &values) {
+  t->set_name(name);
+  t->set_data_type(::onnx::TensorProto::FLOAT);
+  for (int64_t d : shape)
+    t->add_dims(d);
+  for (float v : values)
+    t->add_float_data(v);
+}
+
+void setValueInfo(::onnx::ValueInfoProto *v, const std::string &name, const Shape &shape) {
+  v->set_name(name);
+  auto *tensor = v->mutable_type()->mutable_tensor_type();
+  tensor->set_elem_type(::onnx::TensorProto::FLOAT);
+  for (int64_t d : shape)
+    tensor->mutable_shape()->add_dim()->set_dim_value(d);
+}
+
+/// x[N, 4] -> Gemm(W1ᵀ, b1) -> Relu -> Gemm(W2ᵀ, b2) -> y[N, 3], as
+/// PyTorch exports nn.Linear.
+::onnx::ModelProto mlpModel(const std::vector<float> &w1, const std::vector<float> &b1,
+                            const std::vector<float> &w2, const std::vector<float> &b2) {
+  ::onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.add_opset_import()->set_version(13);
+  auto *g = model.mutable_graph();
+  g->set_name("mlp");
+  setValueInfo(g->add_input(), "x", {2, 4});
+  setValueInfo(g->add_output(), "y", {2, 3});
+  addFloatTensor(g->add_initializer(), "fc1.weight", {5, 4}, w1);
+  addFloatTensor(g->add_initializer(), "fc1.bias", {5}, b1);
+  addFloatTensor(g->add_initializer(), "fc2.weight", {3, 5}, w2);
+  addFloatTensor(g->add_initializer(), "fc2.bias", {3}, b2);
+  auto gemm = [&](const std::string &name, const std::string &in, const std::string &layer,
+                  const std::string &out) {
+    auto *n = g->add_node();
+    n->set_name(name);
+    n->set_op_type("Gemm");
+    n->add_input(in);
+    n->add_input(layer + ".weight");
+    n->add_input(layer + ".bias");
+    n->add_output(out);
+    auto *a = n->add_attribute();
+    a->set_name("transB");
+    a->set_type(::onnx::AttributeProto::INT);
+    a->set_i(1);
+  };
+  gemm("gemm1", "x", "fc1", "h");
+  auto *relu = g->add_node();
+  relu->set_name("relu1");
+  relu->set_op_type("Relu");
+  relu->add_input("h");
+  relu->add_output("r");
+  gemm("gemm2", "r", "fc2", "y");
+  return model;
+}
+
+class OnnxImport : public ::testing::Test {
+protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() / ("bregman_onnx_test_" + std::to_string(::getpid()));
+    fs::create_directories(dir / "model");
+  }
+  void TearDown() override { fs::remove_all(dir); }
+  std::string write(const ::onnx::ModelProto &model, const std::string &name) {
+    fs::path path = dir / "model" / name;
+    std::ofstream out(path, std::ios::binary);
+    model.SerializeToOstream(&out);
+    return path.string();
+  }
+  fs::path dir;
+};
+
+std::vector<float> randoms(std::mt19937 &rng, int n) {
+  std::uniform_real_distribution<float> u(-1, 1);
+  std::vector<float> v(n);
+  for (float &x : v)
+    x = u(rng);
+  return v;
+}
+
+// The imported graph is an ordinary trace: its value and its gradients with
+// respect to the initializers equal the DSL's own MLP on the same weights.
+TEST_F(OnnxImport, MlpValueAndGradientsEqualTheDslModel) {
+  std::mt19937 rng(4);
+  auto w1 = randoms(rng, 20), b1 = randoms(rng, 5), w2 = randoms(rng, 15), b2 = randoms(rng, 3);
+  bregman::onnx::OnnxModel model = bregman::onnx::OnnxModel::load(write(mlpModel(w1, b1, w2, b2), "mlp.onnx"));
+  ASSERT_TRUE(model.unsupported().empty());
+  ASSERT_EQ(model.weights().size(), 4u);
+  Tensor x = Tensor::fromVector(randoms(rng, 8), {2, 4});
+  Tensor labels = Tensor::fromVector(std::vector<int32_t>{2, 0}, {2});
+
+  auto imported = jit([&](const Params &w, const Params &c, const Tensor &xt, const Tensor &y) {
+    return valueAndGrad([&](const Params &q) {
+      return crossEntropy(model.apply(q, c, Params{{"x", xt}}).at("y"), y);
+    })(w);
+  });
+  nn::MLP reference({4, 5, 3});
+  auto native = jit([&](const Params &p, const Tensor &xt, const Tensor &y) {
+    return valueAndGrad([&](const Params &q) { return crossEntropy(reference(q, xt), y); })(p);
+  });
+  auto [lossA, gradA] = imported(model.weights(), model.constants(), x, labels);
+  auto [lossB, gradB] = native(model.weights(), x, labels);
+  EXPECT_FLOAT_EQ(lossA.item(), lossB.item());
+  for (const char *name : {"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"}) {
+    std::vector<float> a = gradA.at(name).toVector<float>(), b = gradB.at(name).toVector<float>();
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i)
+      EXPECT_NEAR(a[i], b[i], 1e-6) << name << "[" << i << "]";
+  }
+}
+
+TEST_F(OnnxImport, MalformedFilesAreErrors) {
+  std::mt19937 rng(5);
+  std::string path = write(mlpModel(randoms(rng, 20), randoms(rng, 5), randoms(rng, 15),
+                                    randoms(rng, 3)),
+                           "ok.onnx");
+  auto size = fs::file_size(path);
+  fs::copy_file(path, dir / "model" / "cut.onnx");
+  fs::resize_file(dir / "model" / "cut.onnx", size / 2);
+  try {
+    bregman::onnx::OnnxModel::load((dir / "model" / "cut.onnx").string());
+    ADD_FAILURE() << "no error";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("cut.onnx: not an ONNX model"), std::string::npos)
+        << e.what();
+  }
+  try {
+    bregman::onnx::OnnxModel::load((dir / "missing.onnx").string());
+    ADD_FAILURE() << "no error";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("cannot open"), std::string::npos);
+  }
+  // A node the checker rejects (Gemm without its second input).
+  ::onnx::ModelProto bad = mlpModel(randoms(rng, 20), randoms(rng, 5), randoms(rng, 15),
+                                    randoms(rng, 3));
+  bad.mutable_graph()->mutable_node(0)->mutable_input()->RemoveLast();
+  bad.mutable_graph()->mutable_node(0)->mutable_input()->RemoveLast();
+  try {
+    bregman::onnx::OnnxModel::load(write(bad, "bad.onnx"));
+    ADD_FAILURE() << "no error";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("checker rejects"), std::string::npos) << e.what();
+  }
+}
+
+// Tensors stored as external data are read only from inside the model's
+// folder.
+TEST_F(OnnxImport, ExternalDataStaysInsideTheModelFolder) {
+  std::mt19937 rng(6);
+  auto w1 = randoms(rng, 20);
+  {
+    std::ofstream out(dir / "model" / "weights.bin", std::ios::binary);
+    out.write(reinterpret_cast<const char *>(w1.data()), 20 * sizeof(float));
+    std::ofstream outside(dir / "secret.bin", std::ios::binary);
+    outside.write(reinterpret_cast<const char *>(w1.data()), 20 * sizeof(float));
+  }
+  auto withLocation = [&](const std::string &location) {
+    ::onnx::ModelProto m = mlpModel(w1, randoms(rng, 5), randoms(rng, 15), randoms(rng, 3));
+    auto *t = m.mutable_graph()->mutable_initializer(0);
+    t->clear_float_data();
+    t->set_data_location(::onnx::TensorProto::EXTERNAL);
+    auto *kv = t->add_external_data();
+    kv->set_key("location");
+    kv->set_value(location);
+    return m;
+  };
+  bregman::onnx::OnnxModel inside = bregman::onnx::OnnxModel::load(write(withLocation("weights.bin"), "in.onnx"));
+  EXPECT_EQ(inside.weights().at("fc1.weight").toVector<float>(), w1);
+  for (const std::string &escape :
+       std::vector<std::string>{"../secret.bin", (dir / "secret.bin").string()}) {
+    try {
+      bregman::onnx::OnnxModel::load(write(withLocation(escape), "out.onnx"));
+      ADD_FAILURE() << escape << ": no error";
+    } catch (const Error &e) {
+      std::string msg = e.what();
+      EXPECT_TRUE(msg.find("leaves the model's folder") != std::string::npos ||
+                  msg.find("must be a relative path") != std::string::npos)
+          << msg;
+    }
+  }
+  // A link that points out of the folder is refused as well.
+  fs::create_symlink(dir / "secret.bin", dir / "model" / "link.bin");
+  try {
+    bregman::onnx::OnnxModel::load(write(withLocation("link.bin"), "link.onnx"));
+    ADD_FAILURE() << "link: no error";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("leaves the model's folder"), std::string::npos)
+        << e.what();
+  }
+}
+
+} // namespace
