@@ -73,38 +73,54 @@ static std::vector<bool> chooseGroups(int64_t n, double p, Rng &rng) {
   return keep;
 }
 
-void Conv2d::init(Params &params, Rng &rng, const SparseInit &config) const {
+void checkSparseInit(const std::string &name, const SparseInit &config) {
   if (config.p <= 0.0 || config.p > 1.0)
     throw Error(fmt::format("{}: sparse init probability p = {} is not in (0, 1]",
                             name, config.p));
-  int64_t perFilter = in / options.groups;
-  int64_t fanIn = perFilter * kernel * kernel, area = kernel * kernel;
-  Tensor weight = Tensor::zeros({out, perFilter, kernel, kernel});
-  Tensor bias = Tensor::zeros({out});
+}
+
+Tensor sparseWeight(const Shape &shape, int64_t fanIn, int64_t groupSize,
+                    bool perGroup, Rng &rng, const SparseInit &config) {
+  Tensor weight = Tensor::zeros(shape);
   std::normal_distribution<double> normal(
       0.0, config.r * std::sqrt(2.0 / static_cast<double>(fanIn)));
   float *w = weight.data<float>();
-  int64_t kernels = out * perFilter;
-  if (config.perKernel) {
-    std::vector<bool> keep = chooseGroups(kernels, config.p, rng);
-    for (int64_t k = 0; k < kernels; ++k)
-      for (int64_t j = 0; j < area; ++j) {
+  int64_t groups = weight.numel() / groupSize;
+  if (perGroup) {
+    std::vector<bool> keep = chooseGroups(groups, config.p, rng);
+    for (int64_t k = 0; k < groups; ++k)
+      for (int64_t j = 0; j < groupSize; ++j) {
         double value = normal(rng);
-        w[k * area + j] = keep[k] ? static_cast<float>(value) : 0.0f;
+        w[k * groupSize + j] = keep[k] ? static_cast<float>(value) : 0.0f;
       }
   } else {
     std::bernoulli_distribution keep(config.p);
-    for (int64_t i = 0; i < kernels * area; ++i) {
+    for (int64_t i = 0; i < weight.numel(); ++i) {
       double value = normal(rng);
       w[i] = keep(rng) ? static_cast<float>(value) : 0.0f;
     }
   }
+  return weight;
+}
+
+Tensor uniformBias(int64_t size, int64_t fanIn, Rng &rng, const SparseInit &config) {
+  Tensor bias = Tensor::zeros({size});
   std::uniform_real_distribution<double> uniform(
       0.0, config.biasScale / std::sqrt(static_cast<double>(fanIn)));
   float *bp = bias.data<float>();
-  for (int64_t i = 0; i < out; ++i)
+  for (int64_t i = 0; i < size; ++i)
     bp[i] = static_cast<float>(uniform(rng));
-  params.add(name + ".weight", weight);
+  return bias;
+}
+
+void Conv2d::init(Params &params, Rng &rng, const SparseInit &config) const {
+  checkSparseInit(name, config);
+  int64_t perFilter = in / options.groups;
+  int64_t fanIn = perFilter * kernel * kernel;
+  params.add(name + ".weight",
+             sparseWeight({out, perFilter, kernel, kernel}, fanIn, kernel * kernel,
+                          config.perKernel, rng, config));
+  Tensor bias = uniformBias(out, fanIn, rng, config);
   if (this->bias)
     params.add(name + ".bias", bias);
 }

@@ -4,6 +4,7 @@
 
 #include "bregman/bregman.h"
 #include "bregman/Checkpoint.h"
+#include "bregman/onnx/OnnxNetwork.h"
 #include "bregman/runtime/Buffer.h"
 #include "bregman/runtime/Profile.h"
 #include "bregman/data/Dataset.h"
@@ -295,6 +296,10 @@ private:
 /// The network `config.model` for the examples of `ds` (flattened images).
 std::unique_ptr<nn::Model> makeModel(const TrainConfig &config,
                                      const data::Dataset &ds) {
+  if (!config.onnxPath.empty())
+    return std::make_unique<onnx::OnnxNetwork>(
+        std::make_shared<onnx::OnnxModel>(onnx::OnnxModel::load(config.onnxPath)),
+        config.onnxPath, config.fromPretrained);
   if (config.model == "mlp") {
     std::vector<int64_t> sizes = {ds.features()};
     sizes.insert(sizes.end(), config.hidden.begin(), config.hidden.end());
@@ -479,6 +484,10 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
         auto [p2, s2] = opt.update(p, s, grads);
         for (const auto &[name, mask] : masks)
           p2.set(name, p2.at(name) * mask);
+        // Buffers the forward pass did not update are returned as they are.
+        for (const auto &[name, t] : b)
+          if (!updatedBuffers.contains(name))
+            updatedBuffers.add(name, t);
         return std::make_tuple(p2, s2, updatedBuffers, loss,
                                countCorrect(logits, y));
       },
@@ -745,6 +754,22 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
                      step.compileCount(),
                      step.compileSeconds() + evaluate.compileSeconds());
   result.compileSeconds = step.compileSeconds() + evaluate.compileSeconds();
+  if (!config.exportPath.empty()) {
+    auto *imported = dynamic_cast<const onnx::OnnxNetwork *>(&model);
+    if (!imported)
+      throw Error("train: --export writes ONNX models that were imported "
+                  "(retrain); this model was built in the DSL");
+    // The best model's weights under their ONNX names; buffers unchanged.
+    Params byOnnxName;
+    for (const auto &[name, t] : result.bestParams)
+      byOnnxName.add(imported->onnxNames().at(name), t);
+    int64_t bytes = imported->model().save(config.exportPath, byOnnxName,
+                                           config.exportSparse);
+    result.exportedBytes = bytes;
+    log << fmt::format("exported the best model (epoch {}) to {}: {} bytes{}\n",
+                       result.bestEpoch, config.exportPath, bytes,
+                       config.exportSparse ? " with sparse initializers" : "");
+  }
   if (config.threshold > 0) {
     // Lasso / LinBreg + thresholding: zero the best model's small weights.
     Params thresholded = copyParams(result.bestParams);

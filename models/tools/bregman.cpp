@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "bregman/Error.h"
+#include "bregman/bregman.h"
 #include "bregman/data/Idx.h"
 #include "bregman/models/Train.h"
 #include "bregman/onnx/OnnxModel.h"
@@ -82,6 +83,35 @@ static int inspectModel(const std::string &path) {
   }
 }
 
+/// `bregman run model.onnx --input x.pb [--output y.pb]`.
+static int runOnnx(const std::string &path, const std::vector<std::string> &inputFiles,
+                   const std::vector<std::string> &outputFiles) {
+  try {
+    onnx::OnnxModel model = onnx::OnnxModel::load(path);
+    if (inputFiles.size() != model.inputs().size())
+      throw Error(fmt::format("{} has {} inputs, {} --input files given", path,
+                              model.inputs().size(), inputFiles.size()));
+    Params inputs;
+    for (size_t i = 0; i < inputFiles.size(); ++i)
+      inputs.add(model.inputs()[i].name, onnx::readTensorProto(inputFiles[i]));
+    auto infer = jit([&model](const Params &w, const Params &c, const Params &in) {
+      return model.apply(w, c, in);
+    }, JitOptions{{}, "onnx_run"});
+    Params outputs = infer(model.weights(), model.constants(), inputs);
+    for (size_t i = 0; i < model.outputs().size(); ++i) {
+      const std::string &name = model.outputs()[i].name;
+      const Tensor &t = outputs.at(name);
+      fmt::print("output {} {}{}\n", name, dtypeName(t.dtype()), shapeString(t.shape()));
+      if (i < outputFiles.size())
+        onnx::writeTensorProto(outputFiles[i], t, name);
+    }
+    return 0;
+  } catch (const Error &e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
 int main(int argc, char **argv) {
   CLI::App app{"bregman: sparse neural networks trained with Bregman "
                "iterations, compiled through MLIR"};
@@ -90,7 +120,22 @@ int main(int argc, char **argv) {
   models::TrainConfig config;
   CLI::App *train = app.add_subcommand(
       "train", "Train a model with LinBreg and report accuracy and density "
-               "per epoch (defaults: the reference MLP on Fashion-MNIST)");
+               "per epoch (defaults: the reference MLP on Fashion-MNIST); "
+               "`bregman retrain model.onnx ...` retrains an ONNX model sparse");
+  train->alias("retrain");
+  train->add_option("onnx", config.onnxPath,
+                    "An ONNX model to retrain instead of --model (retrain): "
+                    "its graph, with --from-pretrained its weights, else a "
+                    "sparse initialization (--sparse-init p)")
+      ->check(CLI::ExistingFile);
+  train->add_flag("--from-pretrained", config.fromPretrained,
+                  "Retrain from the ONNX model's weights (v initialized from "
+                  "them, ALGORITHMS.md §2) instead of a sparse init");
+  train->add_option("--export", config.exportPath,
+                    "After retraining, write the best model as ONNX here "
+                    "(checker-clean, zeros kept)");
+  train->add_flag("--sparse-initializers", config.exportSparse,
+                  "Store the exported weights as ONNX sparse_initializers");
   std::string hidden = "200,80";
   std::string dataset = "fashion-mnist";
   std::string dataDir;
@@ -187,7 +232,7 @@ int main(int argc, char **argv) {
                     "Seed of initialization, split and shuffling")
       ->capture_default_str();
   double initP = 0, initR = 0;
-  train->add_option("--init-p", initP,
+  train->add_option("--init-p,--sparse-init", initP,
                     "Sparse init: probability of a non-zero weight (default "
                     "0.01; 1, dense, for sgd and adam); with --reg l1_l2 the "
                     "fraction of non-zero rows")
@@ -262,10 +307,22 @@ int main(int argc, char **argv) {
   std::string inspectPath;
   inspect->add_option("model", inspectPath, "The .onnx file")->required();
 
+  CLI::App *run = app.add_subcommand(
+      "run", "Run an ONNX model (compiled inference) on input tensors stored "
+             "as ONNX TensorProto files, one per graph input in order");
+  std::string runModel;
+  std::vector<std::string> runInputs, runOutputs;
+  run->add_option("model", runModel, "The .onnx file")->required()->check(CLI::ExistingFile);
+  run->add_option("--input", runInputs, "TensorProto file of each input")->required();
+  run->add_option("--output", runOutputs,
+                  "Write each output as a TensorProto file here");
+
   CLI11_PARSE(app, argc, argv);
 
   if (inspect->parsed())
     return inspectModel(inspectPath);
+  if (run->parsed())
+    return runOnnx(runModel, runInputs, runOutputs);
 
   try {
     config.hidden = parseSizes(hidden);

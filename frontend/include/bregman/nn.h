@@ -37,6 +37,17 @@ struct SparseInit {
 /// Random source for initialisation (seeded: runs are reproducible).
 using Rng = std::mt19937_64;
 
+/// Throws an Error naming `name` unless 0 < p ≤ 1.
+void checkSparseInit(const std::string &name, const SparseInit &config);
+/// A weight of `shape` drawn as ALGORITHMS.md §4 says, for a layer with
+/// `fanIn` inputs: with `perGroup`, ⌈groups·p⌉ of its groups of `groupSize`
+/// consecutive elements (rows, kernels) are dense and the rest zero; else
+/// each element is kept with probability p.
+Tensor sparseWeight(const Shape &shape, int64_t fanIn, int64_t groupSize,
+                    bool perGroup, Rng &rng, const SparseInit &config);
+/// A bias uniform in [0, r0/√fanIn).
+Tensor uniformBias(int64_t size, int64_t fanIn, Rng &rng, const SparseInit &config);
+
 /// y = x·Wᵀ + b with W of shape (out, in).
 class Linear {
 public:

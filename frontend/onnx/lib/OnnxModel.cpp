@@ -8,6 +8,7 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -292,6 +293,36 @@ OnnxModel OnnxModel::load(const std::string &path) {
     else
       impl->weights.add(t.name(), v.tensor);
   }
+  for (const auto &sparse : graph.sparse_initializer()) {
+    // Stored as non-zero values at linear (or N-D) indices: made dense.
+    const auto &values = sparse.values();
+    initializerNames.insert(values.name());
+    Shape shape(sparse.dims().begin(), sparse.dims().end());
+    Value v = toValue(values, impl->dir), at = toValue(sparse.indices(), impl->dir);
+    if (v.isStatic || !at.isStatic || v.tensor.dtype() != DType::F32)
+      throw Error(fmt::format("{}: sparse initializer '{}': only float values "
+                              "with integer indices are supported",
+                              path, values.name()));
+    Tensor dense = Tensor::zeros(shape);
+    std::vector<float> nz = v.tensor.toVector<float>();
+    int64_t rank = shape.size(), count = nz.size();
+    bool linear = at.shape.size() == 1;
+    for (int64_t k = 0; k < count; ++k) {
+      int64_t index = 0;
+      if (linear) {
+        index = at.ints.at(k);
+      } else {
+        for (int64_t d = 0; d < rank; ++d)
+          index = index * shape[d] + at.ints.at(k * rank + d);
+      }
+      if (index < 0 || index >= dense.numel())
+        throw Error(fmt::format("{}: sparse initializer '{}': index {} outside "
+                                "{}",
+                                path, values.name(), index, shapeString(shape)));
+      dense.data<float>()[index] = nz[k];
+    }
+    impl->weights.add(values.name(), dense);
+  }
   for (const auto &n : graph.node()) {
     if (!n.domain().empty() && n.domain() != "ai.onnx") {
       impl->unsupported.push_back(fmt::format(
@@ -348,7 +379,11 @@ Params OnnxModel::Impl::run(const Params &w, const Params &c,
     if (!in.contains(spec.name))
       throw Error(fmt::format("onnx: the model's input '{}' is missing", spec.name));
     const Tensor &t = in.at(spec.name);
-    if (t.shape() != spec.shape)
+    // The batch (first) dimension is free; the others are the model's.
+    bool fits = t.rank() == static_cast<int64_t>(spec.shape.size());
+    for (size_t d = 1; fits && d < spec.shape.size(); ++d)
+      fits = t.dim(d) == spec.shape[d];
+    if (!fits)
       throw Error(fmt::format("onnx: input '{}' is {} but the model wants {}",
                               spec.name, shapeString(t.shape()),
                               shapeString(spec.shape)));
@@ -798,6 +833,9 @@ std::vector<NodeSummary> OnnxModel::summary() const {
     s.opType = n.op_type();
     s.inputs.assign(n.input().begin(), n.input().end());
     s.outputs.assign(n.output().begin(), n.output().end());
+    for (const auto &a : n.attribute())
+      if (a.type() == ::onnx::AttributeProto::INT)
+        s.intAttributes[a.name()] = a.i();
     if (n.output_size() > 0 && shapes.count(n.output(0)))
       s.outputShape = shapes[n.output(0)];
     for (const std::string &i : s.inputs)
@@ -813,6 +851,86 @@ std::vector<NodeSummary> OnnxModel::summary() const {
   return out;
 }
 
+int64_t OnnxModel::save(const std::string &path, const Params &initializers,
+                        bool sparse) const {
+  ::onnx::ModelProto out = impl->model;
+  auto *graph = out.mutable_graph();
+  graph->clear_value_info(); // inferred shapes: the file keeps what came in
+  // Every float initializer, dense, with the new values where given.
+  std::vector<std::pair<std::string, Tensor>> floats;
+  for (const auto &[name, t] : impl->weights) {
+    const Tensor &value = initializers.contains(name) ? initializers.at(name) : t;
+    if (value.shape() != t.shape() || value.dtype() != DType::F32)
+      throw Error(fmt::format("{}: initializer '{}' is {}{}, the model's is {}{}",
+                              path, name, dtypeName(value.dtype()),
+                              shapeString(value.shape()), dtypeName(t.dtype()),
+                              shapeString(t.shape())));
+    floats.emplace_back(name, value);
+  }
+  std::set<std::string> replaced;
+  for (const auto &[name, t] : floats)
+    replaced.insert(name);
+  ::google::protobuf::RepeatedPtrField<::onnx::TensorProto> kept;
+  for (const auto &t : graph->initializer())
+    if (!replaced.count(t.name()))
+      *kept.Add() = t;
+  graph->mutable_initializer()->Swap(&kept);
+  graph->clear_sparse_initializer();
+  for (const auto &[name, t] : floats) {
+    std::vector<float> values = t.toVector<float>();
+    if (!sparse) {
+      auto *proto = graph->add_initializer();
+      proto->set_name(name);
+      proto->set_data_type(::onnx::TensorProto::FLOAT);
+      for (int64_t d : t.shape())
+        proto->add_dims(d);
+      proto->set_raw_data(std::string(reinterpret_cast<const char *>(values.data()),
+                                      values.size() * sizeof(float)));
+      continue;
+    }
+    auto *proto = graph->add_sparse_initializer();
+    for (int64_t d : t.shape())
+      proto->add_dims(d);
+    std::vector<float> nz;
+    std::vector<int64_t> at;
+    for (size_t i = 0; i < values.size(); ++i)
+      if (values[i] != 0.0f) {
+        nz.push_back(values[i]);
+        at.push_back(static_cast<int64_t>(i));
+      }
+    auto *v = proto->mutable_values();
+    v->set_name(name);
+    v->set_data_type(::onnx::TensorProto::FLOAT);
+    v->add_dims(static_cast<int64_t>(nz.size()));
+    v->set_raw_data(std::string(reinterpret_cast<const char *>(nz.data()),
+                                nz.size() * sizeof(float)));
+    auto *ix = proto->mutable_indices();
+    ix->set_data_type(::onnx::TensorProto::INT64);
+    ix->add_dims(static_cast<int64_t>(at.size()));
+    ix->set_raw_data(std::string(reinterpret_cast<const char *>(at.data()),
+                                 at.size() * sizeof(int64_t)));
+  }
+  if (sparse && out.ir_version() < 6)
+    out.set_ir_version(6); // sparse initializers need IR version 6
+  try {
+    ::onnx::checker::check_model(out);
+  } catch (const std::exception &e) {
+    throw Error(fmt::format("{}: the exported model fails the ONNX checker: {}",
+                            path, e.what()));
+  }
+  std::string temporary = path + ".tmp";
+  {
+    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
+    if (!file || !out.SerializeToOstream(&file))
+      throw Error(fmt::format("{}: cannot write the model", path));
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    std::remove(temporary.c_str());
+    throw Error(fmt::format("{}: cannot write the model", path));
+  }
+  return static_cast<int64_t>(fs::file_size(path));
+}
+
 Tensor readTensorProto(const std::string &path) {
   ::onnx::TensorProto t;
   std::ifstream in(path, std::ios::binary);
@@ -824,6 +942,28 @@ Tensor readTensorProto(const std::string &path) {
     return Tensor::fromVector(ints, v.shape);
   }
   return v.tensor;
+}
+
+void writeTensorProto(const std::string &path, const Tensor &t,
+                      const std::string &name) {
+  ::onnx::TensorProto proto;
+  proto.set_name(name);
+  for (int64_t d : t.shape())
+    proto.add_dims(d);
+  if (t.dtype() == DType::F32) {
+    proto.set_data_type(::onnx::TensorProto::FLOAT);
+    std::vector<float> v = t.toVector<float>();
+    proto.set_raw_data(std::string(reinterpret_cast<const char *>(v.data()), v.size() * 4));
+  } else if (t.dtype() == DType::F64) {
+    proto.set_data_type(::onnx::TensorProto::DOUBLE);
+    std::vector<double> v = t.toVector<double>();
+    proto.set_raw_data(std::string(reinterpret_cast<const char *>(v.data()), v.size() * 8));
+  } else {
+    throw Error(fmt::format("{}: only float tensors are written", path));
+  }
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out || !proto.SerializeToOstream(&out))
+    throw Error(fmt::format("{}: cannot write the tensor", path));
 }
 
 } // namespace bregman::onnx

@@ -20,6 +20,13 @@ namespace bregman::models {
 
 struct TrainConfig {
   std::string model = "mlp"; // mlp, convnet, resnet18, vgg
+  /// Retrain this ONNX model instead (its weights, or a sparse init).
+  std::string onnxPath;
+  bool fromPretrained = false;
+  /// After training: the best model as ONNX (with the imported graph; an
+  /// ONNX model only), optionally with sparse initializers.
+  std::string exportPath;
+  bool exportSparse = false;
   int64_t width = 64;        // channels of the first stage (resnet18, vgg)
   std::vector<int64_t> hidden = {200, 80}; // of the MLP
   std::string optimizer = "linbreg"; // linbreg, adabreg, proxsgd, sgd, adam
@@ -96,6 +103,7 @@ struct TrainResult {
   Params bestParams;          // parameters at the best validation accuracy
   /// With a threshold: the best model's test accuracy and density after it.
   double thresholdedTestAcc = 0, thresholdedDensity = 0;
+  int64_t exportedBytes = 0; // with an export path
 };
 
 /// Runs the whole training; writes the per-epoch lines to `log`.

@@ -25,6 +25,7 @@
 
 #include "bregman/Params.h"
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,6 +43,7 @@ struct NodeSummary {
   std::string name, opType;
   std::vector<std::string> inputs, outputs;
   Shape outputShape; // of the first output, when known
+  std::map<std::string, int64_t> intAttributes;
   int64_t parameters = 0, nonZero = 0; // of its weight initializers
 };
 
@@ -75,6 +77,15 @@ public:
   /// Per-node summary (op, shapes, parameter counts, non-zeros of weights).
   std::vector<NodeSummary> summary() const;
 
+  /// Writes the model with the float initializers in `initializers` (by
+  /// ONNX name; the others keep their imported values), zeros kept. With
+  /// `sparse`, every float initializer is stored as an ONNX
+  /// sparse_initializer (non-zero values and their linear indices). The
+  /// result passes onnx::checker; it is written to a temporary file and
+  /// renamed. Returns the file size in bytes.
+  int64_t save(const std::string &path, const Params &initializers,
+               bool sparse = false) const;
+
 private:
   struct Impl;
   explicit OnnxModel(std::unique_ptr<Impl> impl);
@@ -83,6 +94,9 @@ private:
 
 /// Reads a serialized onnx TensorProto (the test cases' input_0.pb files).
 Tensor readTensorProto(const std::string &path);
+/// Writes a float tensor as a serialized onnx TensorProto named `name`.
+void writeTensorProto(const std::string &path, const Tensor &t,
+                      const std::string &name);
 
 } // namespace bregman::onnx
 

@@ -1,0 +1,67 @@
+//===- OnnxNetwork.h - An imported ONNX graph as a trainable model -*- C++ -*-===//
+//
+// Wraps an OnnxModel as an nn::Model for sparse retraining. Float
+// initializers get roles from how the graph uses them, and parameter names
+// that say so (the trainer's groups and the density metrics go by them):
+//
+//   Conv input 1                        -> "<name>.weight" (4-D: kernel groups)
+//   Gemm / MatMul input 1 (2-D)         -> "<name>.weight"
+//   Conv / Gemm input 2                 -> "<name>.bias"
+//   BatchNormalization inputs 1, 2      -> "<name>.scale", "<name>.shift"
+//   BatchNormalization inputs 3, 4      -> buffers (running statistics, frozen)
+//
+// where <name> is the initializer's ONNX name without a ".weight"/".bias"
+// suffix. Other float initializers stay frozen constants. The batch
+// dimension of the graph input is free; the rest of its shape is fixed.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BREGMAN_ONNX_ONNXNETWORK_H
+#define BREGMAN_ONNX_ONNXNETWORK_H
+
+#include "bregman/nn.h"
+#include "bregman/onnx/OnnxModel.h"
+
+#include <map>
+#include <memory>
+
+namespace bregman::onnx {
+
+class OnnxNetwork : public nn::Model {
+public:
+  /// `fromPretrained`: init() returns the imported weights; otherwise it
+  /// draws the sparse initialization of ALGORITHMS.md §4 by role (conv
+  /// weights per kernel when config.perKernel, linear weights per row when
+  /// config.perRow, biases uniform, batch-norm scale 1 and shift 0).
+  OnnxNetwork(std::shared_ptr<const OnnxModel> model, std::string file,
+              bool fromPretrained);
+
+  Params init(uint64_t seed, const nn::SparseInit &config) const override;
+  Params initBuffers() const override;
+  Tensor forward(const Params &params, const Tensor &x,
+                 const nn::Mode &mode) const override;
+  std::string describe() const override;
+
+  const OnnxModel &model() const { return *model_; }
+  /// Parameter or buffer name -> ONNX initializer name.
+  const std::map<std::string, std::string> &onnxNames() const { return onnxNames_; }
+
+private:
+  enum class Role { ConvWeight, LinearWeight, Bias, Scale, Shift, Mean, Var };
+  struct Entry {
+    std::string onnxName;
+    Role role;
+    int64_t fanIn = 1;   // of the layer it belongs to
+    int64_t rowSize = 1; // linear: elements per output row
+  };
+  std::shared_ptr<const OnnxModel> model_;
+  std::string file_;
+  bool fromPretrained_;
+  std::map<std::string, Entry> entries_; // by parameter / buffer name
+  std::map<std::string, std::string> onnxNames_;
+  Params frozen_; // float initializers without a trainable role
+};
+
+} // namespace bregman::onnx
+
+#endif // BREGMAN_ONNX_ONNXNETWORK_H
