@@ -205,11 +205,13 @@ static int64_t convNetFeatureSide(int64_t size) {
   return ((size - 4) / 2 - 4) / 2;
 }
 
-ConvNet::ConvNet(int64_t channels, int64_t size, int64_t classes)
-    : channels(channels), size(size), conv1(channels, 64, 5, "conv1"),
-      conv2(64, 64, 5, "conv2"),
-      fc1(64 * convNetFeatureSide(size) * convNetFeatureSide(size), 128, "fc1"),
-      fc2(128, classes, "fc2") {
+ConvNet::ConvNet(int64_t channels, int64_t size, int64_t classes,
+                 std::array<int64_t, 3> widths)
+    : channels(channels), size(size), conv1(channels, widths[0], 5, "conv1"),
+      conv2(widths[0], widths[1], 5, "conv2"),
+      fc1(widths[1] * convNetFeatureSide(size) * convNetFeatureSide(size), widths[2],
+          "fc1"),
+      fc2(widths[2], classes, "fc2") {
   if (size < 16)
     throw Error(fmt::format("ConvNet: images of {}×{} are too small for two "
                             "5×5 convolutions and 2×2 poolings",
@@ -236,9 +238,10 @@ Tensor ConvNet::forward(const Params &params, const Tensor &x,
 }
 
 std::string ConvNet::describe() const {
-  return fmt::format("convnet {}x{}x{}: conv 5x5 64, pool, conv 5x5 64, pool, "
-                     "fc {}-128-{}",
-                     channels, size, size, fc1.in, fc2.out);
+  return fmt::format("convnet {}x{}x{}: conv 5x5 {}, pool, conv 5x5 {}, pool, "
+                     "fc {}-{}-{}",
+                     channels, size, size, conv1.out, conv2.out, fc1.in, fc1.out,
+                     fc2.out);
 }
 
 ResNet18::ResNet18(int64_t channels, int64_t size, int64_t classes,

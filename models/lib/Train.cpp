@@ -311,7 +311,8 @@ std::unique_ptr<nn::Model> makeModel(const TrainConfig &config,
                             "has {}x{}",
                             config.model, ds.rows, ds.cols));
   if (config.model == "convnet")
-    return std::make_unique<nn::ConvNet>(ds.channels, ds.rows, 10);
+    return std::make_unique<nn::ConvNet>(ds.channels, ds.rows, 10,
+                                         config.convnetWidths);
   if (config.model == "resnet18")
     return std::make_unique<nn::ResNet18>(ds.channels, ds.rows, 10, config.width);
   if (config.model == "vgg")

@@ -8,6 +8,7 @@
 
 #include "bregman/Checkpoint.h"
 #include "bregman/models/Train.h"
+#include "bregman/onnx/OnnxModel.h"
 #include "bregman/runtime/Buffer.h"
 
 #include <filesystem>
@@ -433,4 +434,60 @@ TEST(Train, DivergenceNamesTheStepAndKeepsTheCheckpoint) {
   Checkpoint kept = loadCheckpoint(checkpoint.string());
   EXPECT_NE(kept.metadata.find("\"epoch\":1"), std::string::npos);
   std::filesystem::remove(checkpoint);
+}
+
+// Models exported from PyTorch (scripts/onnx/export-models.sh; weights
+// zeroed so the files stay small) retrained sparse for 2 epochs reach the
+// accuracy of the same architectures built in the DSL within 2 points; the
+// export passes the checker and keeps the zeros.
+static void retrainAgainstDsl(models::TrainConfig config, const std::string &file) {
+  models::TrainConfig onnx = config;
+  onnx.onnxPath = std::string(BREGMAN_ONNX_MODELS) + "/" + file;
+  std::filesystem::path exported =
+      std::filesystem::temp_directory_path() / ("bregman-e2e-" + file);
+  onnx.exportPath = exported.string();
+  onnx.exportSparse = true;
+  std::ostringstream log;
+  models::TrainResult imported = models::train(onnx, log);
+  models::TrainResult native = models::train(config, log);
+  std::cout << log.str();
+  EXPECT_NEAR(imported.bestTestAcc, native.bestTestAcc, 0.02) << file;
+  EXPECT_GE(imported.bestTestAcc, 0.5) << file;
+  // The exported model holds the best parameters.
+  auto back = bregman::onnx::OnnxModel::load(exported.string());
+  EXPECT_TRUE(back.unsupported().empty());
+  int64_t nonZero = 0, total = 0;
+  for (const auto &[name, t] : back.weights()) {
+    total += t.numel();
+    for (float v : t.toVector<float>())
+      nonZero += v != 0.0f;
+  }
+  EXPECT_LT(nonZero, total / 4) << "sparse weights exported as such";
+  std::filesystem::remove(exported);
+}
+
+TEST(Train, RetrainedPyTorchMlpMatchesTheDslMlp) {
+  if (!std::filesystem::exists(kFashionMnist))
+    GTEST_SKIP() << kFashionMnist << " is missing";
+  models::TrainConfig config;
+  config.epochs = 2;
+  config.trainLimit = 20000;
+  config.progress = false;
+  retrainAgainstDsl(config, "mlp.onnx");
+}
+
+TEST(Train, RetrainedPyTorchConvNetMatchesTheDslConvNet) {
+  if (!std::filesystem::exists(kFashionMnist))
+    GTEST_SKIP() << kFashionMnist << " is missing";
+  models::TrainConfig config;
+  config.model = "convnet";
+  config.convnetWidths = {16, 32, 64};
+  config.lr = 0.05f;
+  config.lambda = 0.1f;
+  config.initP = 0.05;
+  config.initR = 3.0;
+  config.epochs = 2;
+  config.trainLimit = 20000;
+  config.progress = false;
+  retrainAgainstDsl(config, "convnet.onnx");
 }

@@ -135,7 +135,10 @@ public:
 /// "fc2".
 class ConvNet : public Model {
 public:
-  explicit ConvNet(int64_t channels = 1, int64_t size = 28, int64_t classes = 10);
+  /// `widths`: the two convolutions' channels and the hidden linear width
+  /// (64, 64, 128 in the reference).
+  explicit ConvNet(int64_t channels = 1, int64_t size = 28, int64_t classes = 10,
+                   std::array<int64_t, 3> widths = {64, 64, 128});
   Params init(uint64_t seed, const SparseInit &config) const override;
   Tensor forward(const Params &params, const Tensor &x,
                  const Mode &mode) const override;

@@ -209,3 +209,53 @@ TEST_F(OnnxImport, ExternalDataStaysInsideTheModelFolder) {
 }
 
 } // namespace
+
+namespace {
+
+// import → export → import: the same outputs, dense and with sparse
+// initializers (zeros kept, only non-zeros stored).
+TEST_F(OnnxImport, ExportRoundTripKeepsTheOutputs) {
+  std::mt19937 rng(7);
+  auto w1 = randoms(rng, 20), b1 = randoms(rng, 5), w2 = randoms(rng, 15), b2 = randoms(rng, 3);
+  for (float *w : {&w1[0], &w1[3], &w1[7], &w2[1]})
+    *w = 0.0f; // zeros the sparse file leaves out
+  bregman::onnx::OnnxModel original =
+      bregman::onnx::OnnxModel::load(write(mlpModel(w1, b1, w2, b2), "original.onnx"));
+  Tensor x = Tensor::fromVector(randoms(rng, 8), {2, 4});
+  auto outputs = [&](const bregman::onnx::OnnxModel &m) {
+    auto run = jit([&m](const Params &w, const Params &c, const Tensor &xt) {
+      return m.apply(w, c, Params{{"x", xt}}).at("y");
+    });
+    return run(m.weights(), m.constants(), x).toVector<float>();
+  };
+  std::vector<float> expected = outputs(original);
+  // New weights for fc2: the export writes them, the rest as imported.
+  std::vector<float> w2b = randoms(rng, 15);
+  w2b[4] = 0.0f;
+  Params changed{{"fc2.weight", Tensor::fromVector(w2b, {3, 5})}};
+  int64_t denseBytes = original.save((dir / "model" / "dense.onnx").string(), changed);
+  int64_t sparseBytes =
+      original.save((dir / "model" / "sparse.onnx").string(), changed, /*sparse=*/true);
+  EXPECT_GT(denseBytes, 0);
+  EXPECT_GT(sparseBytes, 0);
+  auto dense = bregman::onnx::OnnxModel::load((dir / "model" / "dense.onnx").string());
+  auto sparse = bregman::onnx::OnnxModel::load((dir / "model" / "sparse.onnx").string());
+  EXPECT_EQ(dense.weights().at("fc2.weight").toVector<float>(), w2b);
+  EXPECT_EQ(sparse.weights().at("fc2.weight").toVector<float>(), w2b);
+  EXPECT_EQ(sparse.weights().at("fc1.weight").toVector<float>(), w1);
+  EXPECT_EQ(outputs(dense), outputs(sparse));
+  // Unchanged weights give the original outputs back.
+  original.save((dir / "model" / "same.onnx").string(), Params{}, true);
+  EXPECT_EQ(outputs(bregman::onnx::OnnxModel::load((dir / "model" / "same.onnx").string())),
+            expected);
+  // A wrong shape is refused, naming the initializer.
+  try {
+    original.save((dir / "model" / "bad.onnx").string(),
+                  Params{{"fc1.bias", Tensor::zeros({4})}});
+    ADD_FAILURE() << "no error";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("'fc1.bias'"), std::string::npos) << e.what();
+  }
+}
+
+} // namespace

@@ -11,6 +11,7 @@
 
 #include "bregman/Params.h"
 
+#include <array>
 #include <cstdint>
 #include <iosfwd>
 #include <string>
@@ -28,6 +29,8 @@ struct TrainConfig {
   std::string exportPath;
   bool exportSparse = false;
   int64_t width = 64;        // channels of the first stage (resnet18, vgg)
+  /// convnet: the two convolutions' channels and the hidden width.
+  std::array<int64_t, 3> convnetWidths = {64, 64, 128};
   std::vector<int64_t> hidden = {200, 80}; // of the MLP
   std::string optimizer = "linbreg"; // linbreg, adabreg, proxsgd, sgd, adam
   std::string regularizer = "l1"; // weights: none l1 l1_pos l1_l2 l1_l1_l2
