@@ -13,6 +13,8 @@ packages=(
   libonnx-dev libprotobuf-dev
   libomp5-14
   libgtest-dev libgmock-dev libbenchmark-dev
+  # libFuzzer and AddressSanitizer for the importer's fuzz target.
+  libclang-rt-22-dev
   # Data and plots.
   dataset-fashion-mnist gnuplot-nox
   # The ONNX conformance cases (models with inputs and expected outputs).

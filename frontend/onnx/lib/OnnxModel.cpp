@@ -6,7 +6,6 @@
 
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
-#include <onnx/shape_inference/implementation.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -70,6 +69,21 @@ struct Value {
   std::vector<int64_t> ints;
   Shape shape; // of `ints`
 };
+
+/// Checks that `shape` is a sane static shape (non-negative dimensions, at
+/// most 2^32 elements) and returns its element count; hostile files must not
+/// overflow the arithmetic or the allocator.
+int64_t checkedCount(const Shape &shape, const std::string &what) {
+  int64_t count = 1;
+  for (int64_t d : shape) {
+    if (d < 0 || d > (int64_t(1) << 32))
+      throw Error(fmt::format("{}: dimension {} out of range", what, d));
+    if (d != 0 && count > (int64_t(1) << 32) / d)
+      throw Error(fmt::format("{}: more than 2^32 elements", what));
+    count *= d;
+  }
+  return count;
+}
 
 /// The element bytes of `t` (raw_data or the typed fields, or external
 /// data read from inside `dir`).
@@ -149,7 +163,7 @@ const char *typeName(int dataType) {
 /// static integers. Other types: an Error naming the tensor and type.
 Value toValue(const ::onnx::TensorProto &t, const fs::path &dir) {
   Shape shape(t.dims().begin(), t.dims().end());
-  int64_t count = numElements(shape);
+  int64_t count = checkedCount(shape, fmt::format("tensor '{}'", t.name()));
   Value v;
   switch (t.data_type()) {
   case ::onnx::TensorProto::FLOAT: {
@@ -210,7 +224,10 @@ struct OnnxModel::Impl {
   std::vector<std::string> unsupported;
   int64_t opset = 0;
 
-  Params run(const Params &w, const Params &c, const Params &in) const;
+  /// Replays the graph; with `shapes`, records each node's first output
+  /// shape by output name.
+  Params run(const Params &w, const Params &c, const Params &in,
+             std::map<std::string, Shape> *shapes = nullptr) const;
   void node(const ::onnx::NodeProto &n, std::map<std::string, Value> &env) const;
 };
 
@@ -253,6 +270,7 @@ static ValueSpec specOf(const ::onnx::ValueInfoProto &info,
                               path, info.name(), d.dim_param()));
     spec.shape.push_back(d.dim_value());
   }
+  checkedCount(spec.shape, fmt::format("{}: graph value '{}'", path, info.name()));
   return spec;
 }
 
@@ -275,7 +293,6 @@ OnnxModel OnnxModel::load(const std::string &path) {
       (void)toValue(t, impl->dir);
   try {
     ::onnx::checker::check_model(path);
-    ::onnx::shape_inference::InferShapes(impl->model);
   } catch (const std::exception &e) {
     throw Error(fmt::format("{}: the ONNX checker rejects the model: {}", path,
                             e.what()));
@@ -358,6 +375,10 @@ OnnxModel OnnxModel::load(const std::string &path) {
   } catch (const Error &e) {
     impl->unsupported.push_back(e.what());
   }
+  // No onnx::shape_inference: libonnx 1.12's crashes on malformed models
+  // (our fuzzer found two SEGVs in it within seconds). Shapes are computed
+  // while the graph is replayed instead (`summary` replays it on traced
+  // inputs).
   return OnnxModel(std::move(impl));
 }
 
@@ -368,8 +389,8 @@ Params OnnxModel::apply(const Params &weights, const Params &constants,
   return impl->run(weights, constants, inputs);
 }
 
-Params OnnxModel::Impl::run(const Params &w, const Params &c,
-                            const Params &in) const {
+Params OnnxModel::Impl::run(const Params &w, const Params &c, const Params &in,
+                            std::map<std::string, Shape> *shapes) const {
   std::map<std::string, Value> env = staticValues;
   for (const auto &[name, t] : w)
     env[name].tensor = t;
@@ -389,8 +410,22 @@ Params OnnxModel::Impl::run(const Params &w, const Params &c,
                               shapeString(spec.shape)));
     env[spec.name].tensor = t;
   }
-  for (const auto &n : model.graph().node())
-    node(n, env);
+  for (const auto &n : model.graph().node()) {
+    try {
+      node(n, env);
+    } catch (const Error &) {
+      throw;
+    } catch (const std::exception &e) {
+      // Out-of-range indices and the like in hostile files: an error naming
+      // the node, never a crash.
+      throw Error(fmt::format("node '{}' ({}): invalid model: {}", n.name(),
+                              n.op_type(), e.what()));
+    }
+    if (shapes && n.output_size() > 0 && env.count(n.output(0))) {
+      const Value &v = env.at(n.output(0));
+      (*shapes)[n.output(0)] = v.isStatic ? v.shape : v.tensor.shape();
+    }
+  }
   Params out;
   for (const ValueSpec &spec : outputs) {
     const Value &v = env.at(spec.name);
@@ -414,8 +449,13 @@ int64_t axisOf(const ::onnx::NodeProto &n, int64_t axis, int64_t rank) {
   return a;
 }
 
-Tensor perChannel(const Tensor &v, int64_t rank) {
-  Shape shape(rank, 1);
+/// `v` (one value per channel of `x`) shaped to broadcast along dim 1.
+Tensor perChannel(const ::onnx::NodeProto &n, const Tensor &v, const Tensor &x) {
+  if (x.rank() < 2 || v.numel() != x.dim(1))
+    throw Error(fmt::format("node '{}' ({}): {} values for the channels of {}",
+                            n.name(), n.op_type(), v.numel(),
+                            shapeString(x.shape())));
+  Shape shape(x.rank(), 1);
   shape[1] = v.numel();
   return reshape(v, shape);
 }
@@ -642,7 +682,7 @@ void OnnxModel::Impl::node(const ::onnx::NodeProto &n,
                       {dilations[0], dilations[1]}, intAttr(n, "group", 1)};
       Tensor y = conv2d(x, tensor(1), o);
       if (has(2))
-        y = y + perChannel(tensor(2), 4);
+        y = y + perChannel(n, tensor(2), y);
       return set(y);
     }
     if (intAttr(n, "ceil_mode", 0) != 0)
@@ -676,9 +716,8 @@ void OnnxModel::Impl::node(const ::onnx::NodeProto &n,
       throw unsupportedError(n, "training mode (inference only)");
     Tensor x = tensor(0);
     double eps = floatAttr(n, "epsilon", 1e-5f);
-    Tensor y = (x - perChannel(tensor(3), x.rank())) /
-               sqrt(perChannel(tensor(4), x.rank()) + eps);
-    return set(y * perChannel(tensor(1), x.rank()) + perChannel(tensor(2), x.rank()));
+    Tensor y = (x - perChannel(n, tensor(3), x)) / sqrt(perChannel(n, tensor(4), x) + eps);
+    return set(y * perChannel(n, tensor(1), x) + perChannel(n, tensor(2), x));
   }
   if (op == "Flatten") {
     Tensor x = tensor(0);
@@ -694,17 +733,25 @@ void OnnxModel::Impl::node(const ::onnx::NodeProto &n,
     const Value &data = value(0);
     std::vector<int64_t> target = staticInts(1);
     Shape from = data.isStatic ? data.shape : data.tensor.shape();
-    int64_t known = 1, infer = -1;
+    int64_t infer = -1;
     for (size_t i = 0; i < target.size(); ++i) {
       if (target[i] == 0 && intAttr(n, "allowzero", 0) == 0)
         target[i] = from.at(i);
-      if (target[i] == -1)
+      if (target[i] == -1) {
+        if (infer >= 0)
+          throw Error(fmt::format("node '{}' (Reshape): more than one -1 in the "
+                                  "target shape",
+                                  n.name()));
         infer = static_cast<int64_t>(i);
-      else
-        known *= target[i];
+      }
     }
+    Shape known = target;
     if (infer >= 0)
-      target[infer] = numElements(from) / std::max<int64_t>(known, 1);
+      known[infer] = 1;
+    int64_t knownCount =
+        checkedCount(known, fmt::format("node '{}' (Reshape) target", n.name()));
+    if (infer >= 0)
+      target[infer] = knownCount ? numElements(from) / knownCount : 0;
     if (data.isStatic)
       return setStatic(data.ints, target);
     return set(reshape(data.tensor, target));
@@ -814,18 +861,27 @@ void OnnxModel::Impl::node(const ::onnx::NodeProto &n,
 }
 
 std::vector<NodeSummary> OnnxModel::summary() const {
-  std::map<std::string, Shape> shapes;
   const auto &graph = impl->model.graph();
-  auto record = [&](const ::onnx::ValueInfoProto &info) {
-    Shape s;
-    for (const auto &d : info.type().tensor_type().shape().dim())
-      s.push_back(d.has_dim_value() ? d.dim_value() : -1);
-    shapes[info.name()] = s;
-  };
-  for (const auto &v : graph.value_info())
-    record(v);
-  for (const auto &v : graph.output())
-    record(v);
+  // Output shapes: from a replay on traced inputs when the graph imports.
+  std::map<std::string, Shape> shapes;
+  if (impl->unsupported.empty()) {
+    try {
+      Trace trace;
+      TraceScope scope(trace);
+      auto traced = [&](const Params &concrete) {
+        Params p;
+        for (const auto &[name, t] : concrete)
+          p.add(name, trace.addInput(t.shape(), t.dtype(), name));
+        return p;
+      };
+      Params in;
+      for (const ValueSpec &v : impl->inputs)
+        in.add(v.name, trace.addInput(v.shape, v.dtype, v.name));
+      impl->run(traced(impl->weights), traced(impl->constants), in, &shapes);
+    } catch (const Error &) {
+      shapes.clear(); // shown without shapes; apply() reports the problem
+    }
+  }
   std::vector<NodeSummary> out;
   for (const auto &n : graph.node()) {
     NodeSummary s;

@@ -1,0 +1,63 @@
+//===- OnnxImportFuzzer.cpp - libFuzzer target for the ONNX importer ------===//
+//
+// Each input is written to a file and loaded as a model (protobuf parse,
+// external-data checks, onnx::checker, shape inference, the importer's own
+// support analysis); a model that imports is also replayed on traced inputs
+// (no compilation). Errors are fine; crashes, leaks and hangs are not.
+//
+//===----------------------------------------------------------------------===//
+
+#include "bregman/bregman.h"
+#include "bregman/onnx/OnnxModel.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <unistd.h>
+
+namespace {
+/// Large shapes would only measure the allocator.
+bool smallEnough(const bregman::onnx::OnnxModel &model) {
+  for (const auto &v : model.inputs()) {
+    int64_t n = 1;
+    for (int64_t d : v.shape)
+      if (d <= 0 || (n *= d) > (1 << 20))
+        return false;
+  }
+  return true;
+}
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  static const std::string path =
+      "/tmp/bregman-onnx-fuzz-" + std::to_string(::getpid()) + ".onnx";
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char *>(data), static_cast<std::streamsize>(size));
+  }
+  try {
+    bregman::onnx::OnnxModel model = bregman::onnx::OnnxModel::load(path);
+    (void)model.summary();
+    if (!model.unsupported().empty() || !smallEnough(model))
+      return 0;
+    bregman::Trace trace;
+    bregman::TraceScope scope(trace);
+    auto traced = [&](const bregman::Params &concrete, const std::string &prefix) {
+      bregman::Params p;
+      for (const auto &[name, t] : concrete)
+        p.add(name, trace.addInput(t.shape(), t.dtype(), prefix + name));
+      return p;
+    };
+    bregman::Params inputs;
+    for (const auto &v : model.inputs())
+      inputs.add(v.name, trace.addInput(v.shape, v.dtype, "in/" + v.name));
+    (void)model.apply(traced(model.weights(), "w/"), traced(model.constants(), "c/"),
+                      inputs);
+  } catch (const bregman::Error &) {
+  } catch (const std::exception &) {
+    // Standard exceptions from shape arithmetic on hostile inputs (e.g.
+    // std::out_of_range) are errors too, not crashes.
+  }
+  return 0;
+}
