@@ -102,6 +102,48 @@ Tensor conv2d(const Tensor &x, const Tensor &w, const Conv2dOptions &options) {
                 window);
 }
 
+Tensor convTranspose2d(const Tensor &x, const Tensor &w,
+                       const Conv2dOptions &options,
+                       std::array<int64_t, 2> outputPadding) {
+  requireImage("conv_transpose2d", "the input", x);
+  requireImage("conv_transpose2d", "the filter", w);
+  int64_t groups = options.groups;
+  if (x.dtype() != w.dtype() || groups < 1 || w.dim(0) != x.dim(1) ||
+      x.dim(1) % groups != 0)
+    throw Error(fmt::format("conv_transpose2d: filter {}{} does not fit the "
+                            "input {}{} with groups = {} (the filter is [C, "
+                            "M/groups, KH, KW] for C input channels)",
+                            dtypeName(w.dtype()), shapeString(w.shape()),
+                            dtypeName(x.dtype()), shapeString(x.shape()), groups));
+  Window window;
+  window.kernel = {w.dim(2), w.dim(3)};
+  window.strides = options.stride;
+  window.padding = options.padding;
+  window.dilations = options.dilation;
+  window.groups = groups;
+  Shape out = {x.dim(0), w.dim(1) * groups, 0, 0};
+  for (int i = 0; i < 2; ++i) {
+    if (outputPadding[i] < 0 || outputPadding[i] >= std::max(options.stride[i], options.dilation[i]))
+      throw Error(fmt::format("conv_transpose2d: output padding {} must be "
+                              "smaller than the stride or the dilation",
+                              outputPadding[i]));
+    out[2 + i] = options.stride[i] * (x.dim(2 + i) - 1) + outputPadding[i] +
+                 options.dilation[i] * (w.dim(2 + i) - 1) + 1 -
+                 options.padding[i] - options.padding[i + 2];
+    if (out[2 + i] < 1)
+      throw Error(fmt::format("conv_transpose2d: the padding leaves no output "
+                              "for input {}",
+                              shapeString(x.shape())));
+  }
+  // The forward convolution of the result must give x back.
+  auto [oh, ow] = outputExtent("conv_transpose2d", out, window);
+  if (oh != x.dim(2) || ow != x.dim(3))
+    throw Error(fmt::format("conv_transpose2d: geometry ({}) does not invert "
+                            "to the input {}",
+                            windowString(window), shapeString(x.shape())));
+  return detail::conv2dGradInput(x, w, out, window);
+}
+
 Tensor maxPool2d(const Tensor &x, const Pool2dOptions &options) {
   requireImage("max_pool2d", "the input", x);
   Window window = poolWindow(options);

@@ -108,6 +108,14 @@ static std::vector<Tensor> vjp(const Node &node, const Trace &trace,
     return {conv2dGradInput(g, in(1), in(0).shape(), w),
             conv2dGradFilter(in(0), g, in(1).shape(), w)};
   }
+  case Prim::Conv2dGradInput: {
+    // A transposed convolution (a layer or a second derivative): its input
+    // gradient is the forward convolution, its filter gradient the filter
+    // gradient with the roles of input and output cotangent swapped.
+    const Window &w = node.attrs.window;
+    Conv2dOptions o{w.strides, w.padding, w.dilations, w.groups};
+    return {conv2d(g, in(1), o), conv2dGradFilter(g, in(0), in(1).shape(), w)};
+  }
   case Prim::MaxPool2d:
     return {maxPool2dGrad(in(0), g, node.attrs.window)};
   case Prim::SumPool2d:

@@ -186,6 +186,14 @@ std::array<int64_t, 4> symmetricPadding(int64_t ph, int64_t pw);
 /// is a library call (oneDNN) for f32.
 Tensor conv2d(const Tensor &x, const Tensor &w, const Conv2dOptions &options = {});
 
+/// The transposed convolution (the gradient of conv2d with respect to its
+/// input, as a layer): x [N, C, H, W], w [C, M/groups, KH, KW] -> [N, M, OH,
+/// OW] with OH = stride·(H − 1) + outputPadding + dilation·(KH − 1) + 1 −
+/// top − bottom (ONNX ConvTranspose, PyTorch ConvTranspose2d).
+Tensor convTranspose2d(const Tensor &x, const Tensor &w,
+                       const Conv2dOptions &options = {},
+                       std::array<int64_t, 2> outputPadding = {0, 0});
+
 struct Pool2dOptions {
   std::array<int64_t, 2> kernel{2, 2};
   /// 0 means "the kernel size" (PyTorch's default).

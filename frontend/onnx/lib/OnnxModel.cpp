@@ -211,7 +211,8 @@ const std::set<std::string> kSupportedOps = {
     "Log", "Neg", "Abs", "Clip", "BatchNormalization", "MaxPool",
     "AveragePool", "GlobalAveragePool", "Flatten", "Reshape", "Transpose",
     "Concat", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Constant",
-    "Shape", "Gather", "ReduceMean", "ReduceSum", "Cast"};
+    "Shape", "Gather", "ReduceMean", "ReduceSum", "Cast", "ConvTranspose",
+    "Max", "Min", "ReduceMax", "ReduceMin"};
 
 } // namespace
 
@@ -705,6 +706,56 @@ void OnnxModel::Impl::node(const ::onnx::NodeProto &n,
     }
     return set(avg);
   }
+  if (op == "ConvTranspose") {
+    Tensor x = tensor(0), w = tensor(1);
+    if (x.rank() != 4 || w.rank() != 4)
+      throw unsupportedError(n, fmt::format("{}-D input (2-D images, NCHW, only)",
+                                            x.rank() - 2));
+    std::vector<int64_t> strides = intsAttr(n, "strides", {1, 1});
+    std::vector<int64_t> dilations = intsAttr(n, "dilations", {1, 1});
+    std::vector<int64_t> pads = intsAttr(n, "pads", {0, 0, 0, 0});
+    std::vector<int64_t> outputPadding = intsAttr(n, "output_padding", {0, 0});
+    std::vector<int64_t> outputShape = intsAttr(n, "output_shape");
+    std::string autoPad = stringAttr(n, "auto_pad", "NOTSET");
+    if (strides.size() != 2 || dilations.size() != 2 || pads.size() != 4 ||
+        outputPadding.size() != 2)
+      throw unsupportedError(n, "strides, dilations, pads or output_padding not 2-D");
+    if (outputShape.size() > 2)
+      outputShape.erase(outputShape.begin(), outputShape.end() - 2);
+    if (!outputShape.empty() || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+      // Padding that gives the requested (or the "same" = stride·input) size.
+      for (int i = 0; i < 2; ++i) {
+        int64_t in = x.dim(2 + i);
+        int64_t out = outputShape.empty() ? in * strides[i] : outputShape.at(i);
+        int64_t total = strides[i] * (in - 1) + outputPadding[i] +
+                        (w.dim(2 + i) - 1) * dilations[i] + 1 - out;
+        if (total < 0) {
+          // More output than the kernel reaches: extra output padding.
+          outputPadding[i] -= total;
+          total = 0;
+        }
+        bool upper = autoPad != "SAME_LOWER";
+        pads[i] = upper ? total / 2 : total - total / 2;
+        pads[i + 2] = total - pads[i];
+      }
+    } else if (autoPad == "VALID") {
+      pads = {0, 0, 0, 0};
+    } else if (autoPad != "NOTSET") {
+      throw unsupportedError(n, "auto_pad " + autoPad);
+    }
+    Conv2dOptions o{{strides[0], strides[1]}, {pads[0], pads[1], pads[2], pads[3]},
+                    {dilations[0], dilations[1]}, intAttr(n, "group", 1)};
+    Tensor y = convTranspose2d(x, w, o, {outputPadding[0], outputPadding[1]});
+    if (has(2))
+      y = y + perChannel(n, tensor(2), y);
+    return set(y);
+  }
+  if (op == "Max" || op == "Min") {
+    Tensor y = tensor(0);
+    for (int i = 1; i < n.input_size(); ++i)
+      y = op == "Max" ? maximum(y, tensor(i)) : -maximum(-y, -tensor(i));
+    return set(y);
+  }
   if (op == "GlobalAveragePool") {
     Tensor x = tensor(0);
     if (x.rank() != 4)
@@ -837,7 +888,8 @@ void OnnxModel::Impl::node(const ::onnx::NodeProto &n,
       return set(data.tensor);
     throw unsupportedError(n, fmt::format("Cast to {}", typeName(to)));
   }
-  if (op == "ReduceMean" || op == "ReduceSum") {
+  if (op == "ReduceMean" || op == "ReduceSum" || op == "ReduceMax" ||
+      op == "ReduceMin") {
     Tensor x = tensor(0);
     std::vector<int64_t> axes;
     if (op == "ReduceSum" && opset >= 13) {
@@ -855,6 +907,10 @@ void OnnxModel::Impl::node(const ::onnx::NodeProto &n,
     for (int64_t &a : axes)
       a = axisOf(n, a, x.rank());
     bool keep = intAttr(n, "keepdims", 1) != 0;
+    if (op == "ReduceMax")
+      return set(max(x, axes, keep));
+    if (op == "ReduceMin")
+      return set(-max(-x, axes, keep));
     return set(op == "ReduceMean" ? mean(x, axes, keep) : sum(x, axes, keep));
   }
   throw unsupportedError(n, "operator not supported");

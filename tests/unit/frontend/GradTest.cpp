@@ -928,3 +928,16 @@ TEST(Grad, Transpose) {
   checkGradient(contracted([](const Params &q) { return transpose(q.at("x"), {2, 0, 1}); }),
                 p, weightFor(rng, {4, 2, 3}));
 }
+
+TEST(Grad, ConvTranspose) {
+  // The transposed convolution is conv2d_grad_input as a layer; its VJP is
+  // the forward convolution and the filter gradient with roles swapped.
+  std::mt19937 rng(97);
+  Params p{{"x", randomF64(rng, {2, 4, 3, 3})}, {"w", randomF64(rng, {4, 3, 3, 2})}};
+  Conv2dOptions o{{2, 1}, {1, 0, 0, 1}, {1, 2}, 2};
+  // OH = 2·2 + 1 + 1·2 + 1 − 1 − 0 = 7, OW = 1·2 + 0 + 2·1 + 1 − 0 − 1 = 4.
+  checkGradient(contracted([o](const Params &q) {
+                  return convTranspose2d(q.at("x"), q.at("w"), o, {1, 0});
+                }),
+                p, weightFor(rng, {2, 6, 7, 4}));
+}
