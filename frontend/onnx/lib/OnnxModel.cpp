@@ -228,8 +228,10 @@ struct OnnxModel::Impl {
   /// Replays the graph; with `shapes`, records each node's first output
   /// shape by output name.
   Params run(const Params &w, const Params &c, const Params &in,
-             std::map<std::string, Shape> *shapes = nullptr) const;
-  void node(const ::onnx::NodeProto &n, std::map<std::string, Value> &env) const;
+             std::map<std::string, Shape> *shapes = nullptr,
+             Params *trainingStatistics = nullptr) const;
+  void node(const ::onnx::NodeProto &n, std::map<std::string, Value> &env,
+            Params *trainingStatistics) const;
 };
 
 OnnxModel::OnnxModel(std::unique_ptr<Impl> impl) : impl(std::move(impl)) {}
@@ -384,14 +386,15 @@ OnnxModel OnnxModel::load(const std::string &path) {
 }
 
 Params OnnxModel::apply(const Params &weights, const Params &constants,
-                        const Params &inputs) const {
+                        const Params &inputs, Params *trainingStatistics) const {
   if (!impl->unsupported.empty())
     throw Error("unsupported: " + impl->unsupported.front());
-  return impl->run(weights, constants, inputs);
+  return impl->run(weights, constants, inputs, nullptr, trainingStatistics);
 }
 
 Params OnnxModel::Impl::run(const Params &w, const Params &c, const Params &in,
-                            std::map<std::string, Shape> *shapes) const {
+                            std::map<std::string, Shape> *shapes,
+                            Params *trainingStatistics) const {
   std::map<std::string, Value> env = staticValues;
   for (const auto &[name, t] : w)
     env[name].tensor = t;
@@ -413,7 +416,7 @@ Params OnnxModel::Impl::run(const Params &w, const Params &c, const Params &in,
   }
   for (const auto &n : model.graph().node()) {
     try {
-      node(n, env);
+      node(n, env, trainingStatistics);
     } catch (const Error &) {
       throw;
     } catch (const std::exception &e) {
@@ -464,7 +467,8 @@ Tensor perChannel(const ::onnx::NodeProto &n, const Tensor &v, const Tensor &x) 
 } // namespace
 
 void OnnxModel::Impl::node(const ::onnx::NodeProto &n,
-                           std::map<std::string, Value> &env) const {
+                           std::map<std::string, Value> &env,
+                           Params *trainingStatistics) const {
   const std::string &op = n.op_type();
   auto has = [&](int i) { return i < n.input_size() && !n.input(i).empty(); };
   auto value = [&](int i) -> const Value & {
@@ -764,9 +768,32 @@ void OnnxModel::Impl::node(const ::onnx::NodeProto &n,
   }
   if (op == "BatchNormalization") {
     if (intAttr(n, "training_mode", 0) != 0 || n.output_size() > 1)
-      throw unsupportedError(n, "training mode (inference only)");
+      throw unsupportedError(n, "the training-mode outputs of BatchNormalization");
     Tensor x = tensor(0);
     double eps = floatAttr(n, "epsilon", 1e-5f);
+    if (trainingStatistics) {
+      // Batch statistics over every axis but the channels; running ones
+      // updated as r·momentum + batch·(1 − momentum), variance unbiased.
+      std::vector<int64_t> axes;
+      for (int64_t a = 0; a < x.rank(); ++a)
+        if (a != 1)
+          axes.push_back(a);
+      if (x.rank() < 2)
+        throw Error(fmt::format("node '{}' (BatchNormalization): input {} has no "
+                                "channel axis",
+                                n.name(), shapeString(x.shape())));
+      Tensor mean = bregman::mean(x, axes, /*keepDims=*/true);
+      Tensor centered = x - mean;
+      Tensor var = bregman::mean(centered * centered, axes, /*keepDims=*/true);
+      double momentum = floatAttr(n, "momentum", 0.9f);
+      double count = static_cast<double>(x.numel() / std::max<int64_t>(x.dim(1), 1));
+      Tensor batchMean = reshape(stopGradient(mean), {x.dim(1)});
+      Tensor batchVar = reshape(stopGradient(var), {x.dim(1)}) * (count / std::max(count - 1, 1.0));
+      trainingStatistics->add(n.input(3), tensor(3) * momentum + batchMean * (1 - momentum));
+      trainingStatistics->add(n.input(4), tensor(4) * momentum + batchVar * (1 - momentum));
+      Tensor y = centered / sqrt(var + eps);
+      return set(y * perChannel(n, tensor(1), x) + perChannel(n, tensor(2), x));
+    }
     Tensor y = (x - perChannel(n, tensor(3), x)) / sqrt(perChannel(n, tensor(4), x) + eps);
     return set(y * perChannel(n, tensor(1), x) + perChannel(n, tensor(2), x));
   }

@@ -12,7 +12,7 @@ namespace bregman::onnx {
 
 namespace {
 std::string stem(const std::string &name) {
-  for (const char *suffix : {".weight", ".bias"}) {
+  for (const char *suffix : {".weight", ".bias", ".running_mean", ".running_var"}) {
     size_t n = std::strlen(suffix);
     if (name.size() > n && name.compare(name.size() - n, n, suffix) == 0)
       return name.substr(0, name.size() - n);
@@ -168,8 +168,18 @@ Tensor OnnxNetwork::forward(const Params &params, const Tensor &x,
     for (const auto &[name, t] : model_->constants())
       constants.add(name, mode.buffers->at("constant:" + name));
   }
-  Params outputs =
-      model_->apply(weights, constants, Params{{input.name, reshape(x, shape)}});
+  // Training: batch norm on batch statistics, its running statistics
+  // updated under their buffer names.
+  Params statistics;
+  bool training = mode.training && mode.updated;
+  Params outputs = model_->apply(weights, constants,
+                                 Params{{input.name, reshape(x, shape)}},
+                                 training ? &statistics : nullptr);
+  if (training)
+    for (const auto &[name, e] : entries_)
+      if ((e.role == Role::Mean || e.role == Role::Var) &&
+          statistics.contains(e.onnxName))
+        mode.updated->add(name, statistics.at(e.onnxName));
   return outputs.at(model_->outputs().front().name);
 }
 

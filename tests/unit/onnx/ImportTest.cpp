@@ -2,6 +2,7 @@
 
 #include "bregman/bregman.h"
 #include "bregman/onnx/OnnxModel.h"
+#include "bregman/onnx/OnnxNetwork.h"
 
 #include <onnx/onnx_pb.h>
 
@@ -256,6 +257,86 @@ TEST_F(OnnxImport, ExportRoundTripKeepsTheOutputs) {
   } catch (const Error &e) {
     EXPECT_NE(std::string(e.what()).find("'fc1.bias'"), std::string::npos) << e.what();
   }
+}
+
+} // namespace
+
+namespace {
+
+/// x[2, 3, 4, 4] -> BatchNormalization(scale, B, mean, var; momentum 0.9).
+::onnx::ModelProto batchNormModel(const std::vector<float> &scale,
+                                  const std::vector<float> &shift,
+                                  const std::vector<float> &mean,
+                                  const std::vector<float> &var) {
+  ::onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.add_opset_import()->set_version(13);
+  auto *g = model.mutable_graph();
+  g->set_name("bn");
+  setValueInfo(g->add_input(), "x", {2, 3, 4, 4});
+  setValueInfo(g->add_output(), "y", {2, 3, 4, 4});
+  addFloatTensor(g->add_initializer(), "bn.weight", {3}, scale);
+  addFloatTensor(g->add_initializer(), "bn.bias", {3}, shift);
+  addFloatTensor(g->add_initializer(), "bn.running_mean", {3}, mean);
+  addFloatTensor(g->add_initializer(), "bn.running_var", {3}, var);
+  auto *n = g->add_node();
+  n->set_name("bn");
+  n->set_op_type("BatchNormalization");
+  for (const char *in : {"x", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"})
+    n->add_input(in);
+  n->add_output("y");
+  auto *m = n->add_attribute();
+  m->set_name("momentum");
+  m->set_type(::onnx::AttributeProto::FLOAT);
+  m->set_f(0.9f);
+  return model;
+}
+
+// Retraining an imported batch norm: training mode uses batch statistics
+// and updates the running ones exactly as nn::BatchNorm2d (momentum 0.1 in
+// PyTorch's convention = ONNX 0.9); evaluation uses the running ones.
+TEST_F(OnnxImport, BatchNormTrainsLikeTheDslLayer) {
+  std::mt19937 rng(8);
+  auto scale = randoms(rng, 3), shift = randoms(rng, 3), mean = randoms(rng, 3);
+  std::vector<float> var = {0.5f, 1.5f, 2.0f};
+  auto model = std::make_shared<bregman::onnx::OnnxModel>(bregman::onnx::OnnxModel::load(
+      write(batchNormModel(scale, shift, mean, var), "bn.onnx")));
+  bregman::onnx::OnnxNetwork net(model, "bn.onnx", /*fromPretrained=*/true);
+  Params params = net.init(0, nn::SparseInit{});
+  Params buffers = net.initBuffers();
+  ASSERT_TRUE(params.contains("bn.scale") && params.contains("bn.shift"));
+  ASSERT_TRUE(buffers.contains("bn.running_mean") && buffers.contains("bn.running_var"));
+  Tensor x = Tensor::fromVector(randoms(rng, 96), {2, 48});
+
+  auto imported = jit([&net](const Params &p, const Params &b, const Tensor &xt) {
+    Params updated;
+    Tensor y = net.forward(p, xt, nn::Mode{true, &b, &updated});
+    Tensor eval = net.forward(p, xt, nn::Mode{false, &b, nullptr});
+    return std::make_tuple(y, eval, updated);
+  });
+  nn::BatchNorm2d layer(3, "bn", /*momentum=*/0.1, /*eps=*/1e-5);
+  auto native = jit([&layer](const Params &p, const Params &b, const Tensor &xt) {
+    Params updated;
+    Tensor x4 = reshape(xt, {2, 3, 4, 4});
+    Tensor y = layer(p, x4, nn::Mode{true, &b, &updated});
+    Tensor eval = layer(p, x4, nn::Mode{false, &b, nullptr});
+    return std::make_tuple(y, eval, updated);
+  });
+  auto [y1, e1, u1] = imported(params, buffers, x);
+  auto [y2, e2, u2] = native(params, buffers, x);
+  auto near = [](const Tensor &a, const Tensor &b) {
+    std::vector<float> u = a.toVector<float>(), v = b.toVector<float>();
+    if (u.size() != v.size())
+      return false;
+    for (size_t i = 0; i < u.size(); ++i)
+      if (std::abs(u[i] - v[i]) > 1e-5f)
+        return false;
+    return true;
+  };
+  EXPECT_TRUE(near(y1, y2));
+  EXPECT_TRUE(near(e1, e2));
+  EXPECT_TRUE(near(u1.at("bn.running_mean"), u2.at("bn.running_mean")));
+  EXPECT_TRUE(near(u1.at("bn.running_var"), u2.at("bn.running_var")));
 }
 
 } // namespace

@@ -70,9 +70,12 @@ public:
   const std::vector<std::string> &unsupported() const;
 
   /// Records the graph on `inputs` (by input name) inside a traced
-  /// function; returns the graph outputs by name.
+  /// function; returns the graph outputs by name. With `trainingStatistics`,
+  /// BatchNormalization runs in training mode (batch statistics) and the
+  /// updated running mean and variance (the node's `momentum`, variance
+  /// unbiased, as PyTorch) are added to it under their initializer names.
   Params apply(const Params &weights, const Params &constants,
-               const Params &inputs) const;
+               const Params &inputs, Params *trainingStatistics = nullptr) const;
 
   /// Per-node summary (op, shapes, parameter counts, non-zeros of weights).
   std::vector<NodeSummary> summary() const;

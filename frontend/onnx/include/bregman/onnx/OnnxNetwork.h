@@ -8,10 +8,12 @@
 //   Gemm / MatMul input 1 (2-D)         -> "<name>.weight"
 //   Conv / Gemm input 2                 -> "<name>.bias"
 //   BatchNormalization inputs 1, 2      -> "<name>.scale", "<name>.shift"
-//   BatchNormalization inputs 3, 4      -> buffers (running statistics, frozen)
+//   BatchNormalization inputs 3, 4      -> buffers (running statistics)
 //
-// where <name> is the initializer's ONNX name without a ".weight"/".bias"
-// suffix. Other float initializers stay frozen constants. The batch
+// where <name> is the initializer's ONNX name without a ".weight", ".bias",
+// ".running_mean" or ".running_var" suffix. Other float initializers stay frozen constants. In training mode
+// batch normalization uses batch statistics and updates the running ones
+// (like nn::BatchNorm2d); in evaluation it uses the running ones. The batch
 // dimension of the graph input is free; the rest of its shape is fixed.
 //
 //===----------------------------------------------------------------------===//
