@@ -11,10 +11,11 @@
 //   BatchNormalization inputs 3, 4      -> buffers (running statistics)
 //
 // where <name> is the initializer's ONNX name without a ".weight", ".bias",
-// ".running_mean" or ".running_var" suffix. Other float initializers stay frozen constants. In training mode
-// batch normalization uses batch statistics and updates the running ones
-// (like nn::BatchNorm2d); in evaluation it uses the running ones. The batch
-// dimension of the graph input is free; the rest of its shape is fixed.
+// ".running_mean" or ".running_var" suffix. Other float initializers stay
+// frozen constants. In training mode batch normalization uses batch
+// statistics and updates the running ones (like nn::BatchNorm2d); in
+// evaluation it uses the running ones. The batch dimension of the graph
+// input is free; the rest of its shape is fixed.
 //
 //===----------------------------------------------------------------------===//
 
