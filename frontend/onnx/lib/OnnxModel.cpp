@@ -212,7 +212,7 @@ const std::set<std::string> kSupportedOps = {
     "AveragePool", "GlobalAveragePool", "Flatten", "Reshape", "Transpose",
     "Concat", "Squeeze", "Unsqueeze", "Identity", "Dropout", "Constant",
     "Shape", "Gather", "ReduceMean", "ReduceSum", "Cast", "ConvTranspose",
-    "Max", "Min", "ReduceMax", "ReduceMin"};
+    "Max", "Min", "ReduceMax", "ReduceMin", "Slice", "Split"};
 
 } // namespace
 
@@ -759,6 +759,57 @@ void OnnxModel::Impl::node(const ::onnx::NodeProto &n,
     for (int i = 1; i < n.input_size(); ++i)
       y = op == "Max" ? maximum(y, tensor(i)) : -maximum(-y, -tensor(i));
     return set(y);
+  }
+  if (op == "Slice") {
+    Tensor x = tensor(0);
+    // starts, ends [, axes [, steps]]: inputs from opset 10, attributes before.
+    std::vector<int64_t> starts = opset >= 10 ? staticInts(1) : intsAttr(n, "starts");
+    std::vector<int64_t> ends = opset >= 10 ? staticInts(2) : intsAttr(n, "ends");
+    std::vector<int64_t> axes = opset >= 10 ? (has(3) ? staticInts(3) : std::vector<int64_t>{})
+                                            : intsAttr(n, "axes");
+    std::vector<int64_t> steps = opset >= 10 && has(4) ? staticInts(4) : std::vector<int64_t>{};
+    if (axes.empty())
+      for (size_t i = 0; i < starts.size(); ++i)
+        axes.push_back(static_cast<int64_t>(i));
+    if (starts.size() != ends.size() || axes.size() != starts.size())
+      throw Error(fmt::format("node '{}' (Slice): starts, ends and axes differ in "
+                              "length",
+                              n.name()));
+    for (size_t i = 0; i < axes.size(); ++i) {
+      if (!steps.empty() && steps.at(i) != 1)
+        throw unsupportedError(n, "steps other than 1");
+      int64_t axis = axisOf(n, axes[i], x.rank()), dim = x.dim(axis);
+      auto clampIndex = [&](int64_t v) {
+        if (v < 0)
+          v += dim;
+        return std::clamp<int64_t>(v, 0, dim);
+      };
+      int64_t begin = clampIndex(starts[i]), end = clampIndex(ends[i]);
+      x = slice(x, axis, begin, std::max<int64_t>(end - begin, 0));
+    }
+    return set(x);
+  }
+  if (op == "Split") {
+    Tensor x = tensor(0);
+    int64_t axis = axisOf(n, intAttr(n, "axis", 0), x.rank());
+    std::vector<int64_t> sizes = opset >= 13 && has(1) ? staticInts(1) : intsAttr(n, "split");
+    if (sizes.empty()) {
+      int64_t parts = n.output_size(), dim = x.dim(axis);
+      if (parts == 0 || dim % parts != 0)
+        throw unsupportedError(n, "an uneven split without sizes");
+      sizes.assign(parts, dim / parts);
+    }
+    if (static_cast<int>(sizes.size()) != n.output_size())
+      throw Error(fmt::format("node '{}' (Split): {} sizes for {} outputs", n.name(),
+                              sizes.size(), n.output_size()));
+    int64_t offset = 0;
+    for (int i = 0; i < n.output_size(); ++i) {
+      Value v;
+      v.tensor = slice(x, axis, offset, sizes[i]);
+      env[n.output(i)] = v;
+      offset += sizes[i];
+    }
+    return;
   }
   if (op == "GlobalAveragePool") {
     Tensor x = tensor(0);
