@@ -149,6 +149,11 @@ CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
   // on the CPU (the tests run this way too, to check the kernels).
   if (const char *emulate = std::getenv("BREGMAN_EMULATE_GPU"))
     jitOptions.pipeline.emulateGpu = std::string(emulate) == "1";
+  // The emulated GPU program calls cuBLAS's stand-in: the same GEMM on host
+  // memory (one signature for both).
+  if (jitOptions.pipeline.emulateGpu)
+    jitOptions.symbols["bregman_gpu_sgemm"] =
+        jitOptions.symbols["bregman_cpu_sgemm"];
   if (const char *dump = std::getenv("BREGMAN_DUMP_IR"))
     jitOptions.dumpDirectory =
         fmt::format("{}/{}-{}", dump, opts.name, compiles);

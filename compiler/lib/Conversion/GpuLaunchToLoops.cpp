@@ -23,10 +23,15 @@
 //     }
 //   }
 //
-// Threads of a block run one after another (or in any order), so anything
-// that needs threads to meet (gpu.barrier, shuffles, subgroup and all-reduce
-// ops) is rejected, as are async launches, clusters, dynamic shared memory
-// and bodies of several blocks.
+// Threads of a block run one after another (or in any order). A gpu.barrier
+// at the top level of the body splits it into phases, each its own
+// scf.parallel over the threads inside the block loop: every thread finishes
+// a phase before any starts the next, which is what the barrier promises.
+// Values may cross a barrier through workgroup memory; pure values (ids,
+// constants, index arithmetic) are recomputed in the later phase, anything
+// else crossing is rejected. Barriers nested in control flow, shuffles,
+// subgroup and all-reduce ops, async launches, clusters, dynamic shared
+// memory and bodies of several blocks are rejected with an error.
 //
 //===----------------------------------------------------------------------===//
 
@@ -49,7 +54,7 @@ using namespace mlir;
 /// configuration, and the terminator.
 static bool isSupportedGpuOp(Operation *op) {
   return isa<gpu::BlockIdOp, gpu::ThreadIdOp, gpu::BlockDimOp, gpu::GridDimOp,
-             gpu::GlobalIdOp, gpu::TerminatorOp>(op);
+             gpu::GlobalIdOp, gpu::TerminatorOp, gpu::BarrierOp>(op);
 }
 
 /// Checks that `launch` can run on the CPU; emits an error otherwise.
@@ -74,9 +79,10 @@ static LogicalResult checkLaunch(gpu::LaunchOp launch) {
     return launch.emitOpError("expected the body to end in gpu.terminator");
 
   WalkResult result = launch.getBody().walk([&](Operation *op) {
-    if (isa<gpu::BarrierOp>(op)) {
-      launch.emitOpError("gpu.barrier is not supported on the CPU: the "
-                         "threads of a block run one after another")
+    if (isa<gpu::BarrierOp>(op) && op->getParentOp() != launch) {
+      launch.emitOpError("gpu.barrier inside control flow is not supported "
+                         "on the CPU: only barriers at the top level of the "
+                         "body split it into phases")
               .attachNote(op->getLoc())
           << "barrier here";
       return WalkResult::interrupt();
@@ -141,7 +147,47 @@ static SmallVector<Value> allocateAttributions(OpBuilder &b, Location loc,
   return allocas;
 }
 
-static void lowerLaunch(gpu::LaunchOp launch) {
+/// The body's top-level ops, split at gpu.barrier into phases.
+static SmallVector<SmallVector<Operation *>> splitAtBarriers(Block &body) {
+  SmallVector<SmallVector<Operation *>> phases(1);
+  for (Operation &op : body.without_terminator()) {
+    if (isa<gpu::BarrierOp>(op))
+      phases.emplace_back();
+    else
+      phases.back().push_back(&op);
+  }
+  return phases;
+}
+
+/// Whether `value`, defined in an earlier phase, can be recomputed in a
+/// later one: a pure op without regions whose operands can be too.
+static bool isRecomputable(Value value, gpu::LaunchOp launch) {
+  Operation *def = value.getDefiningOp();
+  // Region arguments are mapped in every phase; values from outside stay.
+  if (!def || !launch->isProperAncestor(def))
+    return true;
+  if (def->getNumRegions() != 0 || !isMemoryEffectFree(def))
+    return false;
+  return llvm::all_of(def->getOperands(), [&](Value operand) {
+    return isRecomputable(operand, launch);
+  });
+}
+
+/// Clones `value`'s definition (and what it needs) into the current phase.
+static Value recompute(Value value, gpu::LaunchOp launch, OpBuilder &b,
+                       IRMapping &mapping) {
+  if (Value mapped = mapping.lookupOrNull(value))
+    return mapped;
+  Operation *def = value.getDefiningOp();
+  if (!def || !launch->isProperAncestor(def))
+    return value;
+  for (Value operand : def->getOperands())
+    recompute(operand, launch, b, mapping);
+  b.clone(*def, mapping);
+  return mapping.lookup(value);
+}
+
+static LogicalResult lowerLaunch(gpu::LaunchOp launch) {
   IRRewriter rewriter(launch);
   Location loc = launch.getLoc();
   Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
@@ -153,72 +199,113 @@ static void lowerLaunch(gpu::LaunchOp launch) {
   SmallVector<Value> gridSizes = {grid.x, grid.y, grid.z};
   SmallVector<Value> blockSizes = {block.x, block.y, block.z};
 
+  Block &body = launch.getBody().front();
+  SmallVector<SmallVector<Operation *>> phases = splitAtBarriers(body);
+  // Which phase each top-level op belongs to, to find values that cross.
+  DenseMap<Operation *, unsigned> phaseOf;
+  for (auto [i, ops] : llvm::enumerate(phases))
+    for (Operation *op : ops)
+      phaseOf[op] = i;
+  for (auto [i, ops] : llvm::enumerate(phases))
+    for (Operation *op : ops) {
+      WalkResult crossing = op->walk([&](Operation *inner) {
+        for (Value operand : inner->getOperands()) {
+          Operation *def = operand.getDefiningOp();
+          if (!def || def->getBlock() != &body || phaseOf[def] >= i ||
+              isRecomputable(operand, launch))
+            continue;
+          launch.emitOpError("a value computed before a gpu.barrier and used "
+                             "after it must go through workgroup memory")
+                  .attachNote(def->getLoc())
+              << "defined here";
+          return WalkResult::interrupt();
+        }
+        return WalkResult::advance();
+      });
+      if (crossing.wasInterrupted())
+        return failure();
+    }
+
   auto blocks = scf::ParallelOp::create(rewriter, loc, lbs, gridSizes, steps);
   rewriter.setInsertionPointToStart(blocks.getBody());
   SmallVector<Value> workgroup =
       allocateAttributions(rewriter, loc, launch.getWorkgroupAttributions());
-  auto threads = scf::ParallelOp::create(rewriter, loc, lbs, blockSizes, steps);
-  rewriter.setInsertionPointToStart(threads.getBody());
-  SmallVector<Value> priv =
-      allocateAttributions(rewriter, loc, launch.getPrivateAttributions());
 
-  // Region arguments: block ids, thread ids, grid sizes, block sizes, then
-  // the workgroup and private attributions.
-  SmallVector<Value> argValues;
-  llvm::append_range(argValues, blocks.getInductionVars());
-  llvm::append_range(argValues, threads.getInductionVars());
-  llvm::append_range(argValues, gridSizes);
-  llvm::append_range(argValues, blockSizes);
-  llvm::append_range(argValues, workgroup);
-  llvm::append_range(argValues, priv);
-
-  Block &body = launch.getBody().front();
-  Operation *terminator = body.getTerminator();
-  rewriter.inlineBlockBefore(&body, threads.getBody()->getTerminator(),
-                             argValues);
-  rewriter.eraseOp(terminator);
-  for (Value alloca : llvm::concat<Value>(workgroup, priv))
-    dropMemorySpaceOfViews(alloca);
-
-  // The explicit reads of the launch configuration.
-  auto pick = [](ValueRange xyz, gpu::Dimension dim) {
-    return xyz[static_cast<unsigned>(dim)];
-  };
-  SmallVector<Value> blockIds = blocks.getInductionVars();
-  SmallVector<Value> threadIds = threads.getInductionVars();
   SmallVector<Operation *> idOps;
-  threads.getBody()->walk([&](Operation *op) {
-    if (isa<gpu::BlockIdOp, gpu::ThreadIdOp, gpu::BlockDimOp, gpu::GridDimOp,
-            gpu::GlobalIdOp>(op))
-      idOps.push_back(op);
-  });
-  for (Operation *op : idOps) {
-    rewriter.setInsertionPoint(op);
-    Value value = TypeSwitch<Operation *, Value>(op)
-                      .Case([&](gpu::BlockIdOp o) {
-                        return pick(blockIds, o.getDimension());
-                      })
-                      .Case([&](gpu::ThreadIdOp o) {
-                        return pick(threadIds, o.getDimension());
-                      })
-                      .Case([&](gpu::GridDimOp o) {
-                        return pick(gridSizes, o.getDimension());
-                      })
-                      .Case([&](gpu::BlockDimOp o) {
-                        return pick(blockSizes, o.getDimension());
-                      })
-                      .Case([&](gpu::GlobalIdOp o) {
-                        gpu::Dimension d = o.getDimension();
-                        Value base = arith::MulIOp::create(rewriter, o.getLoc(),
-                                                           pick(blockIds, d),
-                                                           pick(blockSizes, d));
-                        return arith::AddIOp::create(rewriter, o.getLoc(), base,
-                                                     pick(threadIds, d))
-                            .getResult();
-                      });
-    rewriter.replaceOp(op, value);
+  for (const SmallVector<Operation *> &ops : phases) {
+    auto threads =
+        scf::ParallelOp::create(rewriter, loc, lbs, blockSizes, steps);
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPointToStart(threads.getBody());
+    SmallVector<Value> priv =
+        allocateAttributions(rewriter, loc, launch.getPrivateAttributions());
+    // Region arguments: block ids, thread ids, grid sizes, block sizes, then
+    // the workgroup and private attributions.
+    SmallVector<Value> argValues;
+    llvm::append_range(argValues, blocks.getInductionVars());
+    llvm::append_range(argValues, threads.getInductionVars());
+    llvm::append_range(argValues, gridSizes);
+    llvm::append_range(argValues, blockSizes);
+    llvm::append_range(argValues, workgroup);
+    llvm::append_range(argValues, priv);
+    IRMapping mapping;
+    mapping.map(body.getArguments(), argValues);
+    for (Operation *op : ops) {
+      // Values of earlier phases this op needs are recomputed first.
+      op->walk([&](Operation *inner) {
+        for (Value operand : inner->getOperands())
+          if (Operation *def = operand.getDefiningOp();
+              def && def->getBlock() == &body && !mapping.contains(operand))
+            recompute(operand, launch, rewriter, mapping);
+      });
+      rewriter.clone(*op, mapping);
+    }
+    for (Value alloca : priv)
+      dropMemorySpaceOfViews(alloca);
+    threads.getBody()->walk([&](Operation *op) {
+      if (isa<gpu::BlockIdOp, gpu::ThreadIdOp, gpu::BlockDimOp, gpu::GridDimOp,
+              gpu::GlobalIdOp>(op))
+        idOps.push_back(op);
+    });
+    // The explicit reads of the launch configuration in this phase.
+    auto pick = [](ValueRange xyz, gpu::Dimension dim) {
+      return xyz[static_cast<unsigned>(dim)];
+    };
+    SmallVector<Value> blockIds = blocks.getInductionVars();
+    SmallVector<Value> threadIds = threads.getInductionVars();
+    for (Operation *op : idOps) {
+      rewriter.setInsertionPoint(op);
+      Value value =
+          TypeSwitch<Operation *, Value>(op)
+              .Case([&](gpu::BlockIdOp o) {
+                return pick(blockIds, o.getDimension());
+              })
+              .Case([&](gpu::ThreadIdOp o) {
+                return pick(threadIds, o.getDimension());
+              })
+              .Case([&](gpu::GridDimOp o) {
+                return pick(gridSizes, o.getDimension());
+              })
+              .Case([&](gpu::BlockDimOp o) {
+                return pick(blockSizes, o.getDimension());
+              })
+              .Case([&](gpu::GlobalIdOp o) {
+                gpu::Dimension d = o.getDimension();
+                Value base = arith::MulIOp::create(rewriter, o.getLoc(),
+                                                   pick(blockIds, d),
+                                                   pick(blockSizes, d));
+                return arith::AddIOp::create(rewriter, o.getLoc(), base,
+                                             pick(threadIds, d))
+                    .getResult();
+              });
+      rewriter.replaceOp(op, value);
+    }
+    idOps.clear();
   }
+  for (Value alloca : workgroup)
+    dropMemorySpaceOfViews(alloca);
   rewriter.eraseOp(launch);
+  return success();
 }
 
 namespace {
@@ -234,7 +321,8 @@ struct BregGpuLaunchToLoopsPass
     if (!ok)
       return signalPassFailure();
     for (gpu::LaunchOp launch : launches)
-      lowerLaunch(launch);
+      if (failed(lowerLaunch(launch)))
+        return signalPassFailure();
   }
 };
 } // namespace

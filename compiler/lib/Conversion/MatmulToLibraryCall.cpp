@@ -25,7 +25,6 @@ namespace mlir::breg {
 
 using namespace mlir;
 
-static constexpr llvm::StringLiteral kSgemmSymbol = "bregman_cpu_sgemm";
 
 /// A buffer the library can read as a dense row-major matrix.
 static bool isContiguousF32Matrix(Value v) {
@@ -60,14 +59,15 @@ static linalg::FillOp precedingZeroFill(Operation *op, Value out) {
 /// The declaration of the GEMM symbol in the module enclosing `op` (nested
 /// modules get their own), created on first use. Fails with a diagnostic if
 /// the symbol exists with another type.
-static func::FuncOp getOrDeclareSgemm(Operation *op, OpBuilder &builder) {
+static func::FuncOp getOrDeclareSgemm(Operation *op, StringRef sgemmSymbol,
+                                      OpBuilder &builder) {
   auto module = op->getParentOfType<ModuleOp>();
   Type i32 = builder.getI32Type(), idx = builder.getIndexType();
   FunctionType type = builder.getFunctionType(
       {i32, i32, idx, idx, idx, builder.getF32Type(), idx, idx, idx}, {});
-  if (auto existing = module.lookupSymbol<func::FuncOp>(kSgemmSymbol)) {
+  if (auto existing = module.lookupSymbol<func::FuncOp>(sgemmSymbol)) {
     if (existing.getFunctionType() != type) {
-      existing.emitError("'") << kSgemmSymbol << "' is declared as "
+      existing.emitError("'") << sgemmSymbol << "' is declared as "
                               << existing.getFunctionType()
                               << " but the GEMM library call needs " << type;
       return nullptr;
@@ -76,7 +76,7 @@ static func::FuncOp getOrDeclareSgemm(Operation *op, OpBuilder &builder) {
   }
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPointToStart(module.getBody());
-  auto callee = func::FuncOp::create(builder, module.getLoc(), kSgemmSymbol, type);
+  auto callee = func::FuncOp::create(builder, module.getLoc(), sgemmSymbol, type);
   callee.setPrivate();
   return callee;
 }
@@ -84,6 +84,7 @@ static func::FuncOp getOrDeclareSgemm(Operation *op, OpBuilder &builder) {
 namespace {
 struct BregMatmulToLibraryCallPass
     : breg::impl::BregMatmulToLibraryCallBase<BregMatmulToLibraryCallPass> {
+  using Base::Base;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     OpBuilder builder(module.getContext());
@@ -109,7 +110,7 @@ struct BregMatmulToLibraryCallPass
       int64_t m = cType.getDimSize(0), n = cType.getDimSize(1);
       int64_t k = aType.getDimSize(*transA ? 0 : 1);
 
-      func::FuncOp callee = getOrDeclareSgemm(op, builder);
+      func::FuncOp callee = getOrDeclareSgemm(op, symbol, builder);
       if (!callee)
         return signalPassFailure();
 

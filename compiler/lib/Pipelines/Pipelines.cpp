@@ -19,7 +19,8 @@
 using namespace mlir;
 using namespace mlir::breg;
 
-std::string mlir::breg::bufferizedLinalgPipelineText(bool convolutionLibrary) {
+std::string mlir::breg::bufferizedLinalgPipelineText(bool convolutionLibrary,
+                                                     bool promoteToStack) {
   return
       // Fuse the elementwise chains of the program first.
       // (into all-parallel consumers only: contractions keep their library
@@ -38,27 +39,42 @@ std::string mlir::breg::bufferizedLinalgPipelineText(bool convolutionLibrary) {
       "convert-breg-to-linalg,"
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
-      // Tiny per-group accumulators live on the stack.
-      "canonicalize,func.func(promote-buffers-to-stack{max-alloc-size-in-"
-      "bytes=256}),buffer-deallocation-pipeline,";
+      // Tiny per-group accumulators live on the stack (on the CPU only: a
+      // kernel cannot reach the host's stack).
+      "canonicalize," +
+      (promoteToStack ? "func.func(promote-buffers-to-stack{max-alloc-size-"
+                        "in-bytes=256}),"
+                      : "") +
+      "buffer-deallocation-pipeline,";
 }
 
-std::string mlir::breg::gpuMappingPipelineText(int64_t blockSize) {
-  // Each elementwise loop becomes one flat loop, tiled into blocks of
+std::string mlir::breg::gpuMappingPipelineText(int64_t blockSize,
+                                               bool deviceAllocations) {
+  // GEMMs go to cuBLAS; copies and reductions become kernels of their own
+  // (a block per output with a parallel reduction, or a thread per output);
+  // each elementwise loop becomes one flat loop, tiled into blocks of
   // `blockSize` threads (a guard instead of min/max bounds, so the launch
-  // size is static), and mapped to a gpu.launch.
-  return "func.func(breg-collapse-elementwise,convert-linalg-to-parallel-"
+  // size is static), and mapped to a gpu.launch. The host code that is left
+  // only allocates, launches and calls libraries (checked).
+  return "breg-matmul-to-library-call{symbol=bregman_gpu_sgemm},"
+         "func.func(breg-copies-to-linalg,breg-map-reductions-to-gpu,"
+         "breg-collapse-elementwise,convert-linalg-to-parallel-"
          "loops,scf-parallel-loop-tiling{parallel-loop-tile-sizes=" +
          std::to_string(blockSize) +
          " no-min-max-bounds=true},gpu-map-parallel-loops,"
-         "convert-parallel-loops-to-gpu),lower-affine,canonicalize,";
+         "convert-parallel-loops-to-gpu),lower-affine,canonicalize,"
+         "breg-gpu-finalize-host{device-allocations=" +
+         (deviceAllocations ? "1" : "0") + "},canonicalize,";
 }
 
 std::string mlir::breg::cpuPipelineText(const CpuPipelineOptions &options) {
-  std::string text = bufferizedLinalgPipelineText(options.useBlas);
-  // GPU emulation: the kernels of the GPU pipeline, run as loops here.
+  // GPU emulation: the kernels of the GPU pipeline (generated convolutions
+  // included), run as loops here; buffers stay in host memory.
+  std::string text = bufferizedLinalgPipelineText(
+      options.useBlas && !options.emulateGpu, !options.emulateGpu);
   if (options.emulateGpu)
-    text += gpuMappingPipelineText(options.emulatedBlockSize) +
+    text += gpuMappingPipelineText(options.emulatedBlockSize,
+                                   /*deviceAllocations=*/false) +
             "breg-gpu-launch-to-loops,canonicalize,";
   if (options.useBlas)
     text += "breg-matmul-to-library-call,";
@@ -109,8 +125,9 @@ void mlir::breg::buildCpuPipeline(OpPassManager &pm,
 }
 
 std::string mlir::breg::gpuPipelineText(const GpuPipelineOptions &options) {
-  std::string text =
-      bufferizedLinalgPipelineText(false) + gpuMappingPipelineText(options.blockSize);
+  std::string text = bufferizedLinalgPipelineText(false, false) +
+                     gpuMappingPipelineText(options.blockSize,
+                                            /*deviceAllocations=*/true);
   if (options.stopAtLaunch)
     return text + "cse";
   // Outline the kernels, attach the target (with libdevice: math in kernels
@@ -118,7 +135,11 @@ std::string mlir::breg::gpuPipelineText(const GpuPipelineOptions &options) {
   // of the launch ABI, and serialize each kernel module (PTX or cubin). This
   // is upstream's gpu-lower-to-nvvm-pipeline spelled out, because that one
   // attaches its own target without libdevice.
-  text += "gpu-kernel-outlining,convert-vector-to-scf,convert-scf-to-cf,"
+  // All launches, copies and allocations of a function go on one stream
+  // (gpu-async-region): the runtime waits for it only where the host needs
+  // results.
+  text += "gpu-kernel-outlining,func.func(gpu-async-region),"
+          "convert-vector-to-scf,convert-scf-to-cf,"
           "convert-nvvm-to-llvm,convert-func-to-llvm,expand-strided-metadata,"
           "nvvm-attach-target{chip=" +
           options.chip + " features=" + options.features +

@@ -35,8 +35,11 @@
 // LAUNCH-NOT:     scf.parallel
 // LAUNCH:         return
 
+// All work of a call goes on one stream (gpu-async-region), waited for once.
 // CHECK-LABEL: llvm.func @step(
-// CHECK:         gpu.launch_func @step_kernel::@step_kernel blocks in
+// CHECK:         %[[S:.*]] = llvm.call @mgpuStreamCreate()
+// CHECK-NEXT:    gpu.launch_func <%[[S]] : !llvm.ptr> @step_kernel::@step_kernel blocks in
+// CHECK-NEXT:    llvm.call @mgpuStreamSynchronize(%[[S]])
 // The target links CUDA's libdevice (math in kernels calls __nv_* functions).
 // CHECK:       gpu.binary @step_kernel [#gpu.object<#nvvm.target<chip = "sm_90", features = "+ptx80", link = ["{{.*}}libdevice.10.bc"]>, {{.*}}assembly = "{{.*}}.target sm_90{{.*}}.entry step_kernel{{.*}}ld.global.{{[a-z0-9]+}}{{.*}}abs.f32{{.*}}copysign.f32{{.*}}st.global.{{[a-z0-9]+}}{{.*}}"
 

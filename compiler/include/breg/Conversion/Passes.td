@@ -28,8 +28,13 @@ def BregMatmulToLibraryCall : Pass<"breg-matmul-to-library-call", "::mlir::Modul
     becomes a call of `bregman_cpu_sgemm(transA, transB, M, N, K, beta, A, B, C)`,
     which the runtime implements with a tuned BLAS. A zero `linalg.fill` of the
     output right before the matmul is folded into beta = 0. Matmuls that do
-    not fit stay as they are and are lowered to loops.
+    not fit stay as they are and are lowered to loops. The GPU pipeline names
+    another symbol (`bregman_gpu_sgemm`, cuBLAS on device pointers).
   }];
+  let options = [
+    Option<"symbol", "symbol", "std::string", /*default=*/"\"bregman_cpu_sgemm\"",
+           "The GEMM function called (same signature on every device)">
+  ];
   let dependentDialects = [
     "::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect",
     "::mlir::arith::ArithDialect"
@@ -131,6 +136,85 @@ def BregGpuLaunchToLoops : Pass<"breg-gpu-launch-to-loops", "::mlir::ModuleOp"> 
   }];
   let dependentDialects = [
     "::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::arith::ArithDialect"
+  ];
+}
+
+def BregCopiesToLinalg : Pass<"breg-copies-to-linalg", "::mlir::func::FuncOp"> {
+  let summary = "Turn memref.copy into linalg.copy";
+  let description = [{
+    Copies that bufferization leaves (results that are not updated in place)
+    become `linalg.copy`, so that the GPU mapping turns them into kernels like
+    any other elementwise loop instead of leaving a host-side copy of device
+    memory.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def BregMapReductionsToGpu : Pass<"breg-map-reductions-to-gpu", "::mlir::func::FuncOp"> {
+  let summary = "Map linalg reductions on buffers to gpu.launch with a parallel reduction";
+  let description = [{
+    Every linalg op with a reduction loop and static bounds (run after
+    bufferization and after GEMMs became library calls) becomes one
+    `gpu.launch`:
+
+    * a *block reduction* when the combiner is recognised (the yielded value
+      is `arith.addf/mulf/maxnumf/minnumf/maximumf/minimumf/addi/...` of the
+      output block argument and another value) and each output has enough
+      work (R >= `block-reduction-threshold` reduced elements, or fewer than
+      32 outputs, and fewer than `thread-outputs-threshold` outputs): one
+      block per output element; each thread folds a strided slice of the
+      reduction into a partial, partials meet in workgroup memory, 32 threads
+      fold them to 32 values and thread 0 combines those with the old output.
+      Two `gpu.barrier`s separate the phases.
+    * otherwise *one thread per output element* (enough outputs to fill the
+      device, or a combiner that is not recognised, e.g. several outputs):
+      each thread runs the reduction loop in the op's own order.
+
+    Rank-0 ops (no loop to map) become a launch of one thread.
+    The op's body is cloned into the loops (`linalg.index` become the
+    decoded loop indices), so whatever elementwise work was fused into the
+    reduction runs in the same kernel.
+  }];
+  let options = [
+    Option<"blockReductionThreshold", "block-reduction-threshold", "int64_t",
+           /*default=*/"64",
+           "Reductions of at least this many elements per output use a block "
+           "per output">,
+    Option<"threadOutputsThreshold", "thread-outputs-threshold", "int64_t",
+           /*default=*/"65536",
+           "With at least this many outputs, one thread per output">
+  ];
+  let dependentDialects = [
+    "::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect",
+    "::mlir::affine::AffineDialect"
+  ];
+}
+
+def BregGpuFinalizeHost : Pass<"breg-gpu-finalize-host", "::mlir::ModuleOp"> {
+  let summary = "Leave the host code of a GPU program without access to device memory";
+  let description = [{
+    Runs after the mapping to `gpu.launch`. Loads of splat constants become
+    constants; scalar values the kernels need (hyper-parameters read from
+    rank-0 buffers, and pure arithmetic on them) are recomputed inside each
+    launch that uses them, when no operation between the load and the launch
+    touches that buffer. With `device-allocations`, `memref.alloc` /
+    `memref.dealloc` become `gpu.alloc` / `gpu.dealloc` and constant globals
+    that kernels read are copied to device memory (`gpu.memcpy`).
+    Then every operation left outside the launches is checked: views,
+    allocations, library calls, scalar arithmetic and control flow may stay on
+    the host; anything that reads or writes buffer contents is an error naming
+    the op (it was not mapped to the GPU and would dereference device memory
+    on the host).
+  }];
+  let options = [
+    Option<"deviceAllocations", "device-allocations", "bool",
+           /*default=*/"true",
+           "Allocate buffers in device memory (off for the CPU emulation)">
+  ];
+  let dependentDialects = [
+    "::mlir::gpu::GPUDialect", "::mlir::memref::MemRefDialect",
     "::mlir::arith::ArithDialect"
   ];
 }

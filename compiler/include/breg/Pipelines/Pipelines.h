@@ -78,13 +78,16 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
 /// The shared front: elementwise fusion, breg -> linalg (f32 convolutions
 /// -> library calls first with `convolutionLibrary`), one-shot bufferization
 /// in place, deallocation.
-std::string bufferizedLinalgPipelineText(bool convolutionLibrary);
-/// Parallel loops of the buffers' computations -> gpu.launch (inline).
-std::string gpuMappingPipelineText(int64_t blockSize);
+std::string bufferizedLinalgPipelineText(bool convolutionLibrary,
+                                         bool promoteToStack);
+/// The buffers' computations -> gpu.launch (inline) and cuBLAS calls; the
+/// host code left touches no buffer contents. `deviceAllocations`: buffers
+/// in device memory (gpu.alloc), not for the CPU emulation.
+std::string gpuMappingPipelineText(int64_t blockSize, bool deviceAllocations);
 
 /// Tensors with breg ops -> GPU kernels in a gpu.binary plus host code with
-/// gpu.launch_func (elementwise computations only, so far: the fused
-/// updates; reductions and matmuls are not mapped to the GPU yet).
+/// gpu.launch_func, cuBLAS calls (bregman_gpu_sgemm) and device
+/// allocations, all on one stream per call.
 void buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions &options);
 std::string gpuPipelineText(const GpuPipelineOptions &options);
 

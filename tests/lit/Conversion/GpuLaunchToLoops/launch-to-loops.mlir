@@ -151,15 +151,66 @@ func.func @two(%m: memref<4xf32>, %f: f32) {
 
 // -----
 
+// A barrier splits the body into phases: one thread loop per phase inside
+// the block loop, so every thread stores before any thread reads. The thread
+// id (and arithmetic on it) is recomputed in the second phase.
+// CHECK-LABEL: func.func @barrier
+// CHECK:         scf.parallel (%[[B:.*]], %{{.*}}, %{{.*}}) =
+// CHECK-NEXT:      %[[SHM:.*]] = memref.alloca() : memref<4xf32>
+// CHECK-NEXT:      scf.parallel (%[[T1:.*]], %{{.*}}, %{{.*}}) =
+// CHECK:             memref.store %{{.*}}, %[[SHM]][%[[T1]]]
+// CHECK:           scf.parallel (%[[T2:.*]], %{{.*}}, %{{.*}}) =
+// CHECK:             %[[NEXT:.*]] = arith.remui %{{.*}}, %{{.*}} : index
+// CHECK:             memref.load %[[SHM]][%[[NEXT]]]
+// CHECK:             memref.store
+// CHECK-NOT:     gpu.barrier
 func.func @barrier(%m: memref<4xf32>, %f: f32) {
   %c1 = arith.constant 1 : index
   %c4 = arith.constant 4 : index
-  // expected-error @+1 {{'gpu.launch' op gpu.barrier is not supported on the CPU: the threads of a block run one after another}}
+  gpu.launch blocks(%bx, %by, %bz) in (%sgx = %c1, %sgy = %c1, %sgz = %c1)
+             threads(%tx, %ty, %tz) in (%sbx = %c4, %sby = %c1, %sbz = %c1)
+             workgroup(%shm : memref<4xf32, #gpu.address_space<workgroup>>) {
+    %plus = arith.addi %tx, %c1 : index
+    %next = arith.remui %plus, %c4 : index
+    memref.store %f, %shm[%tx] : memref<4xf32, #gpu.address_space<workgroup>>
+    gpu.barrier
+    %x = memref.load %shm[%next] : memref<4xf32, #gpu.address_space<workgroup>>
+    memref.store %x, %m[%tx] : memref<4xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+func.func @barrier_in_branch(%m: memref<4xf32>, %f: f32, %b: i1) {
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  // expected-error @+1 {{'gpu.launch' op gpu.barrier inside control flow is not supported on the CPU: only barriers at the top level of the body split it into phases}}
   gpu.launch blocks(%bx, %by, %bz) in (%sgx = %c1, %sgy = %c1, %sgz = %c1)
              threads(%tx, %ty, %tz) in (%sbx = %c4, %sby = %c1, %sbz = %c1) {
+    scf.if %b {
+      // expected-note @+1 {{barrier here}}
+      gpu.barrier
+    }
     memref.store %f, %m[%tx] : memref<4xf32>
-    // expected-note @+1 {{barrier here}}
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+func.func @value_across_barrier(%m: memref<4xf32>) {
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  // expected-error @+1 {{'gpu.launch' op a value computed before a gpu.barrier and used after it must go through workgroup memory}}
+  gpu.launch blocks(%bx, %by, %bz) in (%sgx = %c1, %sgy = %c1, %sgz = %c1)
+             threads(%tx, %ty, %tz) in (%sbx = %c4, %sby = %c1, %sbz = %c1) {
+    // expected-note @+1 {{defined here}}
+    %x = memref.load %m[%tx] : memref<4xf32>
     gpu.barrier
+    memref.store %x, %m[%tx] : memref<4xf32>
     gpu.terminator
   }
   return

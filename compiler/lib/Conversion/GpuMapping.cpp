@@ -1,0 +1,607 @@
+//===- GpuMapping.cpp - The whole program on the GPU ----------------------===//
+//
+// Upstream's parallel-loop mapping gives elementwise loops to the GPU; these
+// passes give it the rest of a training step, so that the host code only
+// allocates, launches and calls libraries:
+//
+//  * breg-copies-to-linalg: memref.copy -> linalg.copy (a kernel, later);
+//  * breg-map-reductions-to-gpu: reductions -> a block reduction through
+//    workgroup memory, or one thread per output;
+//  * breg-gpu-finalize-host: scalar reads sink into the kernels, buffers go
+//    to device memory, and whatever still touches memory on the host is an
+//    error naming the op.
+//
+//===----------------------------------------------------------------------===//
+
+#include "breg/Conversion/Passes.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+#include "mlir/Transforms/RegionUtils.h"
+
+#include "llvm/ADT/SetVector.h"
+#include "llvm/Support/MathExtras.h"
+
+namespace mlir::breg {
+#define GEN_PASS_DEF_BREGCOPIESTOLINALG
+#define GEN_PASS_DEF_BREGMAPREDUCTIONSTOGPU
+#define GEN_PASS_DEF_BREGGPUFINALIZEHOST
+#include "breg/Conversion/Passes.h.inc"
+} // namespace mlir::breg
+
+using namespace mlir;
+
+//===----------------------------------------------------------------------===//
+// breg-copies-to-linalg
+//===----------------------------------------------------------------------===//
+
+namespace {
+struct BregCopiesToLinalgPass
+    : breg::impl::BregCopiesToLinalgBase<BregCopiesToLinalgPass> {
+  void runOnOperation() override {
+    SmallVector<memref::CopyOp> copies;
+    getOperation().walk([&](memref::CopyOp op) { copies.push_back(op); });
+    IRRewriter rewriter(&getContext());
+    for (memref::CopyOp copy : copies) {
+      rewriter.setInsertionPoint(copy);
+      rewriter.replaceOpWithNewOp<linalg::CopyOp>(copy, copy.getSource(),
+                                                  copy.getTarget());
+    }
+  }
+};
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// breg-map-reductions-to-gpu
+//===----------------------------------------------------------------------===//
+
+/// The combiner of a single-output reduction body: the op that yields
+/// `combine(out, x)` and is the output argument's only use.
+static Operation *findCombiner(linalg::GenericOp op) {
+  if (op.getNumDpsInits() != 1)
+    return nullptr;
+  Block &body = op.getRegion().front();
+  BlockArgument out = body.getArguments().back();
+  Value yielded = body.getTerminator()->getOperand(0);
+  Operation *combiner = yielded.getDefiningOp();
+  if (!combiner || combiner->getBlock() != &body || !out.hasOneUse() ||
+      combiner->getNumOperands() != 2 ||
+      !isa<arith::AddFOp, arith::MulFOp, arith::MaxNumFOp, arith::MinNumFOp,
+           arith::MaximumFOp, arith::MinimumFOp, arith::AddIOp, arith::MulIOp,
+           arith::MaxSIOp, arith::MinSIOp, arith::MaxUIOp, arith::MinUIOp,
+           arith::AndIOp, arith::OrIOp>(combiner))
+    return nullptr;
+  if (combiner->getOperand(0) != out && combiner->getOperand(1) != out)
+    return nullptr;
+  return combiner;
+}
+
+/// The neutral element of `combiner` (0 for sums, -inf for max, ...).
+static TypedAttr identityOf(Operation *combiner, Type type) {
+  auto kind = llvm::TypeSwitch<Operation *, std::optional<arith::AtomicRMWKind>>(
+                  combiner)
+                  .Case([](arith::AddFOp) { return arith::AtomicRMWKind::addf; })
+                  .Case([](arith::MulFOp) { return arith::AtomicRMWKind::mulf; })
+                  .Case([](arith::MaxNumFOp) { return arith::AtomicRMWKind::maxnumf; })
+                  .Case([](arith::MinNumFOp) { return arith::AtomicRMWKind::minnumf; })
+                  .Case([](arith::MaximumFOp) { return arith::AtomicRMWKind::maximumf; })
+                  .Case([](arith::MinimumFOp) { return arith::AtomicRMWKind::minimumf; })
+                  .Case([](arith::AddIOp) { return arith::AtomicRMWKind::addi; })
+                  .Case([](arith::MulIOp) { return arith::AtomicRMWKind::muli; })
+                  .Case([](arith::MaxSIOp) { return arith::AtomicRMWKind::maxs; })
+                  .Case([](arith::MinSIOp) { return arith::AtomicRMWKind::mins; })
+                  .Case([](arith::MaxUIOp) { return arith::AtomicRMWKind::maxu; })
+                  .Case([](arith::MinUIOp) { return arith::AtomicRMWKind::minu; })
+                  .Case([](arith::AndIOp) { return arith::AtomicRMWKind::andi; })
+                  .Case([](arith::OrIOp) { return arith::AtomicRMWKind::ori; })
+                  .Default([](Operation *) { return std::nullopt; });
+  if (!kind)
+    return nullptr;
+  OpBuilder b(combiner->getContext());
+  return arith::getIdentityValueAttr(*kind, type, b, combiner->getLoc());
+}
+
+namespace {
+
+/// Builds the kernel of one reduction op.
+class ReductionKernelBuilder {
+public:
+  ReductionKernelBuilder(linalg::GenericOp op, ArrayRef<int64_t> ranges)
+      : op(op), ranges(ranges), b(op), loc(op.getLoc()) {
+    for (auto [dim, type] : llvm::enumerate(op.getIteratorTypesArray()))
+      (type == utils::IteratorType::parallel ? parallelDims : reductionDims)
+          .push_back(dim);
+    outputs = product(parallelDims);
+    reduced = product(reductionDims);
+  }
+
+  int64_t outputCount() const { return outputs; }
+  int64_t reductionSize() const { return reduced; }
+
+  /// One block of `threads` per output; partials meet in workgroup memory.
+  void buildBlockReduction(Operation *combiner, int64_t threads);
+  /// One thread per output, each running the reduction in the op's order.
+  void buildThreadPerOutput(int64_t threads);
+
+private:
+  int64_t product(ArrayRef<unsigned> dims) const {
+    int64_t p = 1;
+    for (unsigned d : dims)
+      p *= ranges[d];
+    return p;
+  }
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  /// Splits `linear` into the indices of `dims` (row-major), into `loopIvs`.
+  void delinearize(Value linear, ArrayRef<unsigned> dims,
+                   SmallVectorImpl<Value> &loopIvs);
+  /// Loads the op's operand `i` at the loop indices (scalars as they are).
+  Value load(OpOperand &operand, ArrayRef<Value> loopIvs);
+  /// The body, cloned with inputs loaded at `loopIvs` and the outputs'
+  /// arguments bound to `accumulators`; returns the yielded values.
+  SmallVector<Value> cloneBody(ArrayRef<Value> loopIvs,
+                               ValueRange accumulators);
+  /// `combine(lhs, rhs)` with the combiner op cloned.
+  Value combine(Operation *combiner, Value lhs, Value rhs) {
+    IRMapping mapping;
+    mapping.map(combiner->getOperand(0), lhs);
+    mapping.map(combiner->getOperand(1), rhs);
+    return b.clone(*combiner, mapping)->getResult(0);
+  }
+  /// The output indices (parallel dims only) of output `i`.
+  SmallVector<Value> outputIndices(unsigned i, ArrayRef<Value> loopIvs);
+
+  linalg::GenericOp op;
+  ArrayRef<int64_t> ranges;
+  OpBuilder b;
+  Location loc;
+  SmallVector<unsigned> parallelDims, reductionDims;
+  int64_t outputs = 1, reduced = 1;
+};
+
+} // namespace
+
+void ReductionKernelBuilder::delinearize(Value linear, ArrayRef<unsigned> dims,
+                                         SmallVectorImpl<Value> &loopIvs) {
+  for (unsigned d : llvm::reverse(dims)) {
+    Value size = index(ranges[d]);
+    loopIvs[d] = arith::RemUIOp::create(b, loc, linear, size);
+    linear = arith::DivUIOp::create(b, loc, linear, size);
+  }
+}
+
+Value ReductionKernelBuilder::load(OpOperand &operand, ArrayRef<Value> loopIvs) {
+  Value value = operand.get();
+  if (!isa<MemRefType>(value.getType()))
+    return value;
+  AffineMap map = op.getMatchingIndexingMap(&operand);
+  SmallVector<Value> indices;
+  for (unsigned r = 0; r < map.getNumResults(); ++r)
+    indices.push_back(
+        affine::AffineApplyOp::create(b, loc, map.getSubMap({r}), loopIvs));
+  return memref::LoadOp::create(b, loc, value, indices);
+}
+
+SmallVector<Value>
+ReductionKernelBuilder::outputIndices(unsigned i, ArrayRef<Value> loopIvs) {
+  AffineMap map = op.getMatchingIndexingMap(op.getDpsInitOperand(i));
+  // Outside the reduction loop its indices are unknown; output maps do not
+  // use them (checked), so any value does.
+  SmallVector<Value> operands(loopIvs);
+  for (Value &v : operands)
+    if (!v)
+      v = index(0);
+  SmallVector<Value> indices;
+  for (unsigned r = 0; r < map.getNumResults(); ++r)
+    indices.push_back(
+        affine::AffineApplyOp::create(b, loc, map.getSubMap({r}), operands));
+  return indices;
+}
+
+SmallVector<Value> ReductionKernelBuilder::cloneBody(ArrayRef<Value> loopIvs,
+                                                     ValueRange accumulators) {
+  Block &body = op.getRegion().front();
+  IRMapping mapping;
+  for (OpOperand *input : op.getDpsInputOperands())
+    mapping.map(body.getArgument(input->getOperandNumber()),
+                load(*input, loopIvs));
+  for (auto [i, acc] : llvm::enumerate(accumulators))
+    mapping.map(body.getArgument(op.getNumDpsInputs() + i), acc);
+  for (Operation &bodyOp : body.without_terminator()) {
+    if (auto indexOp = dyn_cast<linalg::IndexOp>(bodyOp)) {
+      mapping.map(indexOp.getResult(), loopIvs[indexOp.getDim()]);
+      continue;
+    }
+    b.clone(bodyOp, mapping);
+  }
+  SmallVector<Value> results;
+  for (Value v : body.getTerminator()->getOperands())
+    results.push_back(mapping.lookupOrDefault(v));
+  return results;
+}
+
+void ReductionKernelBuilder::buildBlockReduction(Operation *combiner,
+                                                 int64_t threads) {
+  constexpr int64_t kWarp = 32;
+  Value out = op.getDpsInits()[0];
+  Type elementType = cast<MemRefType>(out.getType()).getElementType();
+  auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
+                                              gpu::AddressSpace::Workgroup);
+  auto partialsType = MemRefType::get({threads}, elementType,
+                                      MemRefLayoutAttrInterface(), workgroup);
+  auto warpType = MemRefType::get({kWarp}, elementType,
+                                  MemRefLayoutAttrInterface(), workgroup);
+  Value one = index(1);
+  auto launch = gpu::LaunchOp::create(
+      b, loc, index(outputs), one, one, index(threads), one, one,
+      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
+      /*asyncDependencies=*/ValueRange(),
+      /*workgroupAttributions=*/TypeRange{partialsType, warpType});
+  Block &body = launch.getBody().front();
+  b.setInsertionPointToStart(&body);
+  Value partials = launch.getWorkgroupAttributions()[0];
+  Value warpPartials = launch.getWorkgroupAttributions()[1];
+  Value identity = arith::ConstantOp::create(b, loc, identityOf(combiner, elementType));
+  Value thread = launch.getThreadIds().x;
+  Value block = launch.getBlockIds().x;
+
+  // Phase 1: each thread folds elements t, t + T, t + 2T, ... of the
+  // reduction, with the op's body (fused producers included).
+  SmallVector<Value> loopIvs(ranges.size());
+  delinearize(block, parallelDims, loopIvs);
+  auto loop = scf::ForOp::create(b, loc, thread, index(reduced), index(threads),
+                                 ValueRange{identity});
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    SmallVector<Value> ivs = loopIvs;
+    delinearize(loop.getInductionVar(), reductionDims, ivs);
+    SmallVector<Value> next = cloneBody(ivs, loop.getRegionIterArgs());
+    scf::YieldOp::create(b, loc, next);
+  }
+  memref::StoreOp::create(b, loc, loop.getResult(0), partials, thread);
+  gpu::BarrierOp::create(b, loc);
+
+  // Phase 2: 32 threads fold the T partials to 32.
+  Value inWarp = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                       thread, index(kWarp));
+  auto ifWarp = scf::IfOp::create(b, loc, inWarp, /*withElseRegion=*/false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifWarp.thenBlock());
+    Value acc = memref::LoadOp::create(b, loc, partials, thread);
+    for (int64_t k = 1; k < threads / kWarp; ++k) {
+      Value at = arith::AddIOp::create(b, loc, thread, index(k * kWarp));
+      acc = combine(combiner, acc, memref::LoadOp::create(b, loc, partials, at));
+    }
+    memref::StoreOp::create(b, loc, acc, warpPartials, thread);
+  }
+  gpu::BarrierOp::create(b, loc);
+
+  // Phase 3: thread 0 folds the 32 values into the output element.
+  Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, thread,
+                                      index(0));
+  auto ifFirst = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifFirst.thenBlock());
+    Value acc = memref::LoadOp::create(b, loc, warpPartials, index(0));
+    for (int64_t k = 1; k < kWarp; ++k)
+      acc = combine(combiner, acc,
+                    memref::LoadOp::create(b, loc, warpPartials, index(k)));
+    SmallVector<Value> at = outputIndices(0, loopIvs);
+    Value old = memref::LoadOp::create(b, loc, out, at);
+    memref::StoreOp::create(b, loc, combine(combiner, old, acc), out, at);
+  }
+  gpu::TerminatorOp::create(b, loc);
+}
+
+void ReductionKernelBuilder::buildThreadPerOutput(int64_t threads) {
+  Value one = index(1);
+  int64_t blocks = llvm::divideCeil(outputs, threads);
+  auto launch = gpu::LaunchOp::create(b, loc, index(blocks), one, one,
+                                      index(threads), one, one);
+  Block &body = launch.getBody().front();
+  b.setInsertionPointToStart(&body);
+  Value linear = arith::AddIOp::create(
+      b, loc,
+      arith::MulIOp::create(b, loc, launch.getBlockIds().x, index(threads)),
+      launch.getThreadIds().x);
+  Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                        linear, index(outputs));
+  auto ifInRange = scf::IfOp::create(b, loc, inRange, /*withElseRegion=*/false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifInRange.thenBlock());
+    SmallVector<Value> loopIvs(ranges.size());
+    delinearize(linear, parallelDims, loopIvs);
+    SmallVector<Value> initial;
+    SmallVector<SmallVector<Value>> at;
+    for (unsigned i = 0; i < op.getNumDpsInits(); ++i) {
+      at.push_back(outputIndices(i, loopIvs));
+      initial.push_back(
+          memref::LoadOp::create(b, loc, op.getDpsInits()[i], at.back()));
+    }
+    auto loop = scf::ForOp::create(b, loc, index(0), index(reduced), one,
+                                   initial);
+    {
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(loop.getBody());
+      SmallVector<Value> ivs = loopIvs;
+      delinearize(loop.getInductionVar(), reductionDims, ivs);
+      scf::YieldOp::create(b, loc, cloneBody(ivs, loop.getRegionIterArgs()));
+    }
+    for (unsigned i = 0; i < op.getNumDpsInits(); ++i)
+      memref::StoreOp::create(b, loc, loop.getResult(i), op.getDpsInits()[i],
+                              at[i]);
+  }
+  gpu::TerminatorOp::create(b, loc);
+}
+
+namespace {
+struct BregMapReductionsToGpuPass
+    : breg::impl::BregMapReductionsToGpuBase<BregMapReductionsToGpuPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<linalg::LinalgOp> reductions;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      // Rank-0 ops too: they have no loop to map to threads.
+      if (op.hasPureBufferSemantics() &&
+          (op.getNumReductionLoops() > 0 || op.getNumLoops() == 0) &&
+          !op->getParentOfType<gpu::LaunchOp>())
+        reductions.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (linalg::LinalgOp linalgOp : reductions) {
+      SmallVector<int64_t> ranges = linalgOp.getStaticLoopRanges();
+      if (llvm::any_of(ranges, ShapedType::isDynamic)) {
+        linalgOp.emitError("reduction with dynamic bounds cannot be mapped to "
+                           "the GPU (the kernel's launch size is static)");
+        return signalPassFailure();
+      }
+      auto generic = dyn_cast<linalg::GenericOp>(linalgOp.getOperation());
+      if (!generic) {
+        rewriter.setInsertionPoint(linalgOp);
+        FailureOr<linalg::GenericOp> generalized =
+            linalg::generalizeNamedOp(rewriter, linalgOp);
+        if (failed(generalized)) {
+          linalgOp.emitError("this reduction cannot be written as a "
+                             "linalg.generic, so it cannot be mapped to the GPU");
+          return signalPassFailure();
+        }
+        generic = *generalized;
+      }
+      // Reduction outputs are indexed by parallel loops only.
+      bool outputsParallel = llvm::all_of(
+          generic.getDpsInitsMutable(), [&](OpOperand &init) {
+            AffineMap map = generic.getMatchingIndexingMap(&init);
+            return llvm::all_of(map.getResults(), [&](AffineExpr e) {
+              auto dim = dyn_cast<AffineDimExpr>(e);
+              return dim && generic.getIteratorTypesArray()[dim.getPosition()] ==
+                                utils::IteratorType::parallel;
+            });
+          });
+      if (!outputsParallel) {
+        generic.emitError("reduction whose output is indexed by a reduction "
+                          "loop cannot be mapped to the GPU");
+        return signalPassFailure();
+      }
+      ReductionKernelBuilder builder(generic, ranges);
+      Operation *combiner = findCombiner(generic);
+      Type elementType = getElementTypeOrSelf(generic.getDpsInits()[0].getType());
+      bool blockPerOutput =
+          generic.getNumReductionLoops() > 0 && combiner &&
+          identityOf(combiner, elementType) &&
+          builder.outputCount() < threadOutputsThreshold &&
+          (builder.reductionSize() >= blockReductionThreshold ||
+           builder.outputCount() < 32);
+      if (blockPerOutput) {
+        int64_t threads = std::clamp<int64_t>(
+            llvm::PowerOf2Ceil(builder.reductionSize()), 32, 256);
+        builder.buildBlockReduction(combiner, threads);
+      } else {
+        builder.buildThreadPerOutput(
+            std::min<int64_t>(256, builder.outputCount()));
+      }
+      rewriter.eraseOp(generic);
+    }
+  }
+};
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// breg-gpu-finalize-host
+//===----------------------------------------------------------------------===//
+
+/// The buffer a view is taken of (through subviews, reshapes, casts).
+static Value rootBuffer(Value v) {
+  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+    v = view.getViewSource();
+  return v;
+}
+
+/// Whether `op` (or an op nested in it) does anything with a view of `root`
+/// other than reading it through memref.load or taking views.
+static bool touchesOtherThanLoads(Operation *op, Value root) {
+  WalkResult r = op->walk([&](Operation *inner) {
+    if (isa<memref::LoadOp, ViewLikeOpInterface>(inner))
+      return WalkResult::advance();
+    for (Value operand : inner->getOperands())
+      if (isa<MemRefType>(operand.getType()) && rootBuffer(operand) == root)
+        return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  return r.wasInterrupted();
+}
+
+/// A host load that may be repeated inside `launch`: the launch comes after
+/// it (possibly inside a loop or branch there), and nothing in between writes
+/// (or passes on) the loaded buffer.
+static bool canRepeatLoadIn(memref::LoadOp load, gpu::LaunchOp launch) {
+  Operation *ancestor = load->getBlock()->findAncestorOpInBlock(*launch);
+  if (!ancestor || !load->isBeforeInBlock(ancestor))
+    return false;
+  Value root = rootBuffer(load.getMemRef());
+  for (Operation *op = load->getNextNode(); op != ancestor;
+       op = op->getNextNode())
+    if (touchesOtherThanLoads(op, root))
+      return false;
+  // Inside a loop, the launch may also follow a write of a later iteration.
+  return ancestor == launch || !touchesOtherThanLoads(ancestor, root);
+}
+
+static bool isScalar(Type type) { return type.isIntOrIndexOrFloat(); }
+
+/// Recomputes inside `launch` the host scalars it uses: loads that may be
+/// repeated, and pure scalar ops on them.
+static void sinkScalarsInto(gpu::LaunchOp launch) {
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    llvm::SetVector<Value> above;
+    getUsedValuesDefinedAbove(launch.getBody(), above);
+    for (Value v : above) {
+      Operation *def = v.getDefiningOp();
+      if (!def || def->getNumResults() != 1 || !isScalar(v.getType()) ||
+          def->getNumRegions() != 0)
+        continue;
+      bool sinkable = false;
+      if (auto load = dyn_cast<memref::LoadOp>(def))
+        sinkable = canRepeatLoadIn(load, launch);
+      else if (!def->hasTrait<OpTrait::ConstantLike>())
+        sinkable = isMemoryEffectFree(def);
+      if (!sinkable)
+        continue;
+      OpBuilder b(&launch.getBody().front(), launch.getBody().front().begin());
+      Operation *clone = b.clone(*def);
+      replaceAllUsesInRegionWith(v, clone->getResult(0), launch.getBody());
+      changed = true;
+    }
+  }
+}
+
+/// A rank-0 or splat constant global, if `load` reads one.
+static TypedAttr splatGlobalValue(memref::LoadOp load) {
+  auto get = load.getMemRef().getDefiningOp<memref::GetGlobalOp>();
+  if (!get)
+    return nullptr;
+  auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
+      get, get.getNameAttr());
+  if (!global || !global.getConstant())
+    return nullptr;
+  auto value = dyn_cast_or_null<DenseElementsAttr>(global.getConstantInitValue());
+  if (!value || !value.isSplat())
+    return nullptr;
+  return value.getSplatValue<TypedAttr>();
+}
+
+/// Host ops that never touch the contents of a buffer.
+static bool isAllowedOnHost(Operation *op) {
+  if (isa<gpu::LaunchOp, gpu::AllocOp, gpu::DeallocOp, gpu::MemcpyOp,
+          gpu::WaitOp, memref::AllocOp, memref::DeallocOp,
+          memref::GetGlobalOp, memref::ExtractAlignedPointerAsIndexOp,
+          memref::ExtractStridedMetadataOp, memref::DimOp,
+          ViewLikeOpInterface, func::CallOp, func::ReturnOp,
+          bufferization::DeallocOp, scf::YieldOp>(op))
+    return true;
+  if (isa<scf::IfOp, scf::ForOp>(op))
+    return true; // their bodies are checked op by op
+  return isMemoryEffectFree(op) && op->getNumRegions() == 0;
+}
+
+namespace {
+struct BregGpuFinalizeHostPass
+    : breg::impl::BregGpuFinalizeHostBase<BregGpuFinalizeHostPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    // Splat constants are values, not memory.
+    module.walk([&](memref::LoadOp load) {
+      if (TypedAttr value = splatGlobalValue(load)) {
+        OpBuilder b(load);
+        load.replaceAllUsesWith(
+            arith::ConstantOp::create(b, load.getLoc(), value).getResult());
+        load.erase();
+      }
+    });
+    module.walk([&](gpu::LaunchOp launch) { sinkScalarsInto(launch); });
+    // Host values nothing uses any more (the loads that were sunk).
+    IRRewriter rewriter(&getContext());
+    module.walk([&](func::FuncOp func) {
+      (void)runRegionDCE(rewriter, func.getBody());
+    });
+
+    if (deviceAllocations && failed(useDeviceMemory(module)))
+      return signalPassFailure();
+
+    WalkResult result = module.walk([&](Operation *op) {
+      if (isa<ModuleOp, func::FuncOp, gpu::GPUModuleOp, memref::GlobalOp>(op) ||
+          op->getParentOfType<gpu::LaunchOp>() ||
+          op->getParentOfType<gpu::GPUModuleOp>() || isAllowedOnHost(op))
+        return WalkResult::advance();
+      op->emitError("'")
+          << op->getName()
+          << "' is left in the host code of a GPU program: it accesses "
+             "buffer contents, which live in device memory (the computation "
+             "was not mapped to a kernel)";
+      return WalkResult::interrupt();
+    });
+    if (result.wasInterrupted())
+      signalPassFailure();
+  }
+
+  /// memref.alloc/dealloc -> gpu.alloc/dealloc; constant globals that
+  /// kernels read are copied into device buffers.
+  LogicalResult useDeviceMemory(ModuleOp module) {
+    IRRewriter rewriter(&getContext());
+    SmallVector<Operation *> ops;
+    module.walk([&](Operation *op) {
+      if (isa<memref::AllocOp, memref::DeallocOp, memref::GetGlobalOp>(op) &&
+          !op->getParentOfType<gpu::LaunchOp>())
+        ops.push_back(op);
+    });
+    for (Operation *op : ops) {
+      rewriter.setInsertionPoint(op);
+      if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
+        if (!alloc.getSymbolOperands().empty())
+          return alloc.emitError("allocation with symbol operands cannot be "
+                                 "moved to device memory");
+        auto deviceAlloc = gpu::AllocOp::create(
+            rewriter, alloc.getLoc(), alloc.getType(), /*asyncToken=*/Type(),
+            ValueRange(), alloc.getDynamicSizes(), ValueRange());
+        rewriter.replaceOp(alloc, deviceAlloc.getMemref());
+      } else if (auto dealloc = dyn_cast<memref::DeallocOp>(op)) {
+        gpu::DeallocOp::create(rewriter, dealloc.getLoc(), Type(),
+                               ValueRange(), dealloc.getMemref());
+        rewriter.eraseOp(dealloc);
+      } else if (auto get = dyn_cast<memref::GetGlobalOp>(op)) {
+        if (get.use_empty())
+          continue;
+        auto type = get.getType();
+        if (!type.hasStaticShape() || !type.getLayout().isIdentity())
+          return get.emitError("a global read by kernels needs a static, "
+                               "contiguous type to be copied to the device");
+        rewriter.setInsertionPointAfter(get);
+        auto copy = gpu::AllocOp::create(rewriter, get.getLoc(), type, Type(),
+                                         ValueRange(), ValueRange(),
+                                         ValueRange());
+        auto memcpy =
+            gpu::MemcpyOp::create(rewriter, get.getLoc(), Type(), ValueRange(),
+                                  copy.getMemref(), get.getResult());
+        rewriter.replaceAllUsesExcept(get.getResult(), copy.getMemref(),
+                                      memcpy);
+        Block *block = get->getBlock();
+        rewriter.setInsertionPoint(block->getTerminator());
+        gpu::DeallocOp::create(rewriter, get.getLoc(), Type(), ValueRange(),
+                               copy.getMemref());
+      }
+    }
+    return success();
+  }
+};
+} // namespace
