@@ -5,6 +5,8 @@
 #include "Emit.h"
 #include "bregman/runtime/Buffer.h"
 #include "bregman/runtime/CpuLibrary.h"
+#include "bregman/runtime/CudaDriver.h"
+#include "bregman/runtime/Device.h"
 #include "bregman/runtime/Profile.h"
 
 #include "breg/Jit/CpuJit.h"
@@ -15,11 +17,26 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <fstream>
 #include <cstdlib>
 #include <fmt/format.h>
 #include <set>
 
-namespace bregman::detail {
+namespace bregman {
+
+const char *deviceName(Device device) {
+  switch (device) {
+  case Device::Cpu:
+    return "cpu";
+  case Device::Cuda:
+    return "cuda";
+  case Device::HostMirror:
+    return "host-mirror";
+  }
+  return "?";
+}
+
+namespace detail {
 
 /// One MLIR context for the process: dialects are loaded once.
 static mlir::MLIRContext &sharedContext() {
@@ -94,6 +111,31 @@ static std::vector<int> assignDonations(const FlatInputs &inputs,
   return alias;
 }
 
+/// The GPU pipeline for device 0's generation (PTX, JIT-compiled by the
+/// driver at load), its host code calling the runtime's mgpu* functions.
+static void configureForCuda(mlir::breg::CpuJitOptions &jitOptions) {
+  runtime::cuda::DeviceInfo info = runtime::cuda::probeDevices();
+  if (!info.available)
+    throw Error("--device cuda: " + info.reason);
+  mlir::breg::GpuPipelineOptions gpu;
+  gpu.chip = fmt::format("sm_{}{}", info.major, info.minor);
+  gpu.features = info.major >= 10 ? "+ptx86" : info.major >= 8 ? "+ptx80"
+                                                               : "+ptx70";
+  gpu.barePtrCallConv = true;
+  std::string libdevice = gpu.libdevice;
+  if (const char *home = std::getenv("CUDA_HOME"))
+    libdevice = std::string(home) + "/nvvm/libdevice/libdevice.10.bc";
+  if (!std::ifstream(libdevice))
+    throw Error(fmt::format("--device cuda: CUDA's libdevice ({}) is missing: "
+                            "install the CUDA toolkit or set CUDA_HOME",
+                            libdevice));
+  gpu.libdevice = libdevice;
+  jitOptions.pipelineText = mlir::breg::gpuPipelineText(gpu);
+  for (const runtime::LibrarySymbol *s = runtime::gpuLibrarySymbols(); s->name;
+       ++s)
+    jitOptions.symbols[s->name] = s->address;
+}
+
 CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
                                     const FlatInputs &inputs,
                                     const FlatOutputs &outputs) {
@@ -137,6 +179,8 @@ CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
   for (const runtime::LibrarySymbol *s = runtime::cpuLibrarySymbols(); s->name;
        ++s)
     jitOptions.symbols[s->name] = s->address;
+  if (opts.device == Device::Cuda)
+    configureForCuda(jitOptions);
   // Elementwise loops over at least 2^18 elements (parameters of a quarter
   // million weights and up) run on all cores when the OpenMP runtime is
   // there; smaller ones stay on one core, where a fork would cost more than
@@ -149,6 +193,8 @@ CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
   // on the CPU (the tests run this way too, to check the kernels).
   if (const char *emulate = std::getenv("BREGMAN_EMULATE_GPU"))
     jitOptions.pipeline.emulateGpu = std::string(emulate) == "1";
+  if (opts.device == Device::HostMirror)
+    jitOptions.pipeline.emulateGpu = true;
   // The emulated GPU program calls cuBLAS's stand-in: the same GEMM on host
   // memory (one signature for both).
   if (jitOptions.pipeline.emulateGpu)
@@ -201,10 +247,21 @@ std::vector<Tensor> JitState::run(CompiledFunction &fn,
           inputs.specs[i].name, inputs.specs[i].arg));
   }
 
+  // On a device, each buffer's device copy (uploaded only when the host
+  // holds a newer value); donated buffers become device-current.
+  runtime::DeviceMemory *device =
+      opts.device == Device::Cuda         ? &runtime::cudaDevice()
+      : opts.device == Device::HostMirror ? &runtime::hostMirrorDevice()
+                                          : nullptr;
   std::vector<void *> pointers;
   pointers.reserve(fn.numArgs);
-  for (const Tensor &t : inputs.leaves)
-    pointers.push_back(t.buffer()->data());
+  for (size_t i = 0; i < inputs.leaves.size(); ++i) {
+    runtime::Buffer &buffer = *inputs.leaves[i].buffer();
+    bool donated = std::find(fn.outputAlias.begin(), fn.outputAlias.end(),
+                             static_cast<int>(i)) != fn.outputAlias.end();
+    pointers.push_back(device ? buffer.deviceData(*device, donated)
+                              : buffer.data());
+  }
   std::vector<Tensor> outputs;
   for (size_t i = 0; i < fn.outputSpecs.size(); ++i) {
     const LeafSpec &spec = fn.outputSpecs[i];
@@ -213,7 +270,9 @@ std::vector<Tensor> JitState::run(CompiledFunction &fn,
           inputs.leaves[fn.outputAlias[i]].buffer(), spec.shape, spec.dtype));
     } else {
       Tensor t = Tensor::zeros(spec.shape, spec.dtype);
-      pointers.push_back(t.buffer()->data());
+      runtime::Buffer &buffer = *t.buffer();
+      pointers.push_back(device ? buffer.deviceDataForOverwrite(*device)
+                                : buffer.data());
       outputs.push_back(t);
     }
   }
@@ -226,6 +285,11 @@ std::vector<Tensor> JitState::run(CompiledFunction &fn,
   if (llvm::Error err = fn.executable->invoke(fn.symbol, slots))
     throw Error(fmt::format("{}: call failed: {}", opts.name,
                             llvm::toString(std::move(err))));
+  // Launch failures show at once; failures inside kernels when the host
+  // next waits for the device (reading a result).
+  if (opts.device == Device::Cuda)
+    if (std::string error = bregman_cuda_take_error(); !error.empty())
+      throw Error(fmt::format("{}: on the GPU: {}", opts.name, error));
   if (runtime::profilingEnabled()) {
     int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                      std::chrono::steady_clock::now() - start)
@@ -237,4 +301,5 @@ std::vector<Tensor> JitState::run(CompiledFunction &fn,
   return outputs;
 }
 
-} // namespace bregman::detail
+} // namespace detail
+} // namespace bregman

@@ -122,6 +122,10 @@ const std::shared_ptr<runtime::Buffer> &Tensor::buffer() const {
 }
 
 void *Tensor::rawData() const { return buffer()->data(); }
+// Reads keep a device copy current (runtime/Buffer.h).
+static const void *readData(const std::shared_ptr<runtime::Buffer> &buffer) {
+  return static_cast<const runtime::Buffer &>(*buffer).data();
+}
 
 void Tensor::checkElementType(DType expected) const {
   if (dtype() != expected)
@@ -140,7 +144,7 @@ template <typename T> T *Tensor::data() {
 }
 template <typename T> const T *Tensor::data() const {
   checkElementType(dtypeOf<T>());
-  return static_cast<const T *>(rawData());
+  return static_cast<const T *>(readData(buffer()));
 }
 template <typename T> std::vector<T> Tensor::toVector() const {
   const T *p = data<T>();

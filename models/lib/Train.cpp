@@ -492,14 +492,14 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
         return std::make_tuple(p2, s2, updatedBuffers, loss,
                                countCorrect(logits, y));
       },
-      JitOptions{{0, 1, 2}, "train_step"});
+      JitOptions{{0, 1, 2}, "train_step", config.device});
   Params masks;
   auto evaluate = jit(
       [&](const Params &p, const Params &b, const Tensor &x, const Tensor &y) {
         nn::Mode mode{/*training=*/false, &b, nullptr};
         return countCorrect(model.forward(p, x, mode), y);
       },
-      JitOptions{{}, "evaluate"});
+      JitOptions{{}, "evaluate", config.device});
 
   auto accuracy = [&](const data::Dataset &ds) {
     if (ds.count == 0)

@@ -295,9 +295,12 @@ int main(int argc, char **argv) {
       ->check(CLI::ExistingFile);
   std::string device = "cpu";
   train->add_option("--device", device,
-                    "Where the step runs: cpu, cuda (an NVIDIA GPU) or auto "
-                    "(cuda if a GPU is present, else the CPU)")
-      ->check(CLI::IsMember({"cpu", "cuda", "auto"}))
+                    "Where the step runs: cpu, cuda (an NVIDIA GPU), auto "
+                    "(cuda if a GPU is present, else the CPU) or host-mirror "
+                    "(the GPU program with its kernels run on the CPU and "
+                    "separate memory standing in for the GPU's: checks the "
+                    "GPU path without one; slow)")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto", "host-mirror"}))
       ->capture_default_str();
   train->add_flag("--no-progress", noProgress, "Do not draw the progress bar");
 
@@ -372,21 +375,20 @@ int main(int argc, char **argv) {
   config.progress = !noProgress;
   config.lrPlateau = !noPlateau;
 
-  if (device != "cpu") {
+  if (device == "host-mirror") {
+    config.device = Device::HostMirror;
+  } else if (device != "cpu") {
     runtime::cuda::DeviceInfo gpu = runtime::cuda::probeDevices();
-    // The fused updates compile for the GPU (bregman-gpu-pipeline) but the
-    // whole training step does not run there yet: say so, never pretend.
-    std::string why = gpu.available
-                          ? "found " + gpu.name +
-                                ", but the training step does not run on the "
-                                "GPU yet (only the fused updates compile for "
-                                "it)"
-                          : gpu.reason;
-    if (device == "cuda") {
-      std::cerr << "error: --device cuda: " << why << "\n";
+    if (gpu.available) {
+      config.device = Device::Cuda;
+      std::cout << "device: " << gpu.name << " (sm_" << gpu.major << gpu.minor
+                << ")\n";
+    } else if (device == "cuda") {
+      std::cerr << "error: --device cuda: " << gpu.reason << "\n";
       return 1;
+    } else {
+      std::cout << "device: " << gpu.reason << "; running on the CPU\n";
     }
-    std::cout << "device: " << why << "; running on the CPU\n";
   }
   try {
     models::train(config, std::cout);

@@ -140,7 +140,12 @@ std::string mlir::breg::gpuPipelineText(const GpuPipelineOptions &options) {
   // results.
   text += "gpu-kernel-outlining,func.func(gpu-async-region),"
           "convert-vector-to-scf,convert-scf-to-cf,"
-          "convert-nvvm-to-llvm,convert-func-to-llvm,expand-strided-metadata,"
+          "convert-nvvm-to-llvm," +
+          std::string(options.barePtrCallConv
+                          ? "convert-func-to-llvm{use-bare-ptr-memref-call-"
+                            "conv=1},"
+                          : "convert-func-to-llvm,") +
+          "expand-strided-metadata,"
           "nvvm-attach-target{chip=" +
           options.chip + " features=" + options.features +
           " l=" + options.libdevice +

@@ -29,11 +29,29 @@
 
 namespace bregman {
 
+/// Where a compiled function runs.
+enum class Device {
+  /// The CPU pipeline, in the process (JIT).
+  Cpu,
+  /// The GPU pipeline: kernels for CUDA device 0 (PTX for its generation),
+  /// host code launching them; arguments' buffers get device copies that
+  /// stay there across calls (runtime/Buffer.h).
+  Cuda,
+  /// The GPU pipeline's program with its kernels run as loops on the CPU and
+  /// buffers in separate host memory standing in for device memory: checks
+  /// the GPU path, copies included, without a GPU.
+  HostMirror,
+};
+
+/// "cpu", "cuda", "host-mirror".
+const char *deviceName(Device device);
+
 struct JitOptions {
   /// Arguments whose buffers the outputs may overwrite.
   std::vector<int> donateArgnums;
   /// Shown in errors and IR dumps.
   std::string name = "jit";
+  Device device = Device::Cpu;
 };
 
 namespace detail {

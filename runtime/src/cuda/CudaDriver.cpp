@@ -74,6 +74,9 @@ DeviceInfo probeDevices() {
   if (d->cuDeviceGet(&device, 0) == CUDA_SUCCESS &&
       d->cuDeviceGetName(name, sizeof(name), device) == CUDA_SUCCESS)
     info.name = name;
+  // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR / _MINOR.
+  d->cuDeviceGetAttribute(&info.major, 75, device);
+  d->cuDeviceGetAttribute(&info.minor, 76, device);
   info.available = true;
   return info;
 }

@@ -1,79 +1,27 @@
 //===- MgpuWrappers.cpp - The host ABI of MLIR's GPU lowering -------------===//
 //
 // Host code from bregman-gpu-pipeline (gpu-to-llvm, LLVM 22) calls these
-// mgpu* functions to load kernel modules and launch them. Debian ships no
-// libmlir_cuda_runtime.so, so the runtime provides them, on top of the
-// dlopen'ed driver: the primary context of device 0 is retained once and
-// made current around each call. A failure is recorded (see
-// bregman_cuda_take_error) and printed; the ABI itself has no error channel.
-// Addresses are intptr_t where MLIR's index type is used.
+// mgpu* functions to load kernel modules, allocate, copy and launch. Debian
+// ships no libmlir_cuda_runtime.so, so the runtime provides them, on top of
+// the dlopen'ed driver (CudaContext.h: primary context of device 0, one
+// stream, a block cache). A failure is recorded (bregman_cuda_take_error,
+// DeviceMemory::synchronize) and printed; the ABI has no error channel.
+//
+// Waiting: gpu-async-region puts a call's work on one stream and waits for
+// it where the host code would touch results; the host code of our programs
+// never touches device memory (breg-gpu-finalize-host checks it), so those
+// waits on the runtime's stream are no-ops, and the runtime waits where the
+// *caller* reads results (DeviceMemory::copyToHost / synchronize). Kernels,
+// copies and cuBLAS calls of successive steps thus queue up back to back.
 //
 //===----------------------------------------------------------------------===//
 
+#include "CudaContext.h"
 #include "bregman/runtime/CpuLibrary.h"
-#include "bregman/runtime/CudaDriver.h"
 
-#include <cstdio>
-#include <mutex>
-#include <string>
+#include <cstdint>
 
 using namespace bregman::runtime::cuda;
-
-namespace {
-
-std::mutex errorMutex;
-std::string firstError;
-
-void record(const std::string &message) {
-  std::lock_guard<std::mutex> lock(errorMutex);
-  if (firstError.empty())
-    firstError = message;
-  std::fprintf(stderr, "bregman: %s\n", message.c_str());
-}
-
-bool check(const char *call, CUresult result) {
-  if (result == CUDA_SUCCESS)
-    return true;
-  record(describe(call, result));
-  return false;
-}
-
-/// Makes device 0's primary context current for the scope.
-class ScopedContext {
-public:
-  ScopedContext() {
-    std::string reason;
-    d = driver(&reason);
-    if (!d) {
-      record(reason);
-      return;
-    }
-    static CUcontext context = [&]() -> CUcontext {
-      CUdevice device = 0;
-      CUcontext ctx = nullptr;
-      if (check("cuDeviceGet", d->cuDeviceGet(&device, 0)))
-        check("cuDevicePrimaryCtxRetain",
-              d->cuDevicePrimaryCtxRetain(&ctx, device));
-      return ctx;
-    }();
-    // Every call that cannot run says so (not only the first one).
-    if (!context) {
-      record("no CUDA context (device 0 could not be initialised)");
-      return;
-    }
-    ok = check("cuCtxPushCurrent", d->cuCtxPushCurrent_v2(context));
-  }
-  ~ScopedContext() {
-    if (ok) {
-      CUcontext popped = nullptr;
-      check("cuCtxPopCurrent", d->cuCtxPopCurrent_v2(&popped));
-    }
-  }
-  const Driver *d = nullptr;
-  bool ok = false;
-};
-
-} // namespace
 
 extern "C" {
 
@@ -81,9 +29,7 @@ extern "C" {
 /// returned pointer stays valid until the next call).
 const char *bregman_cuda_take_error() {
   static thread_local std::string taken;
-  std::lock_guard<std::mutex> lock(errorMutex);
-  taken = firstError;
-  firstError.clear();
+  taken = takeError();
   return taken.c_str();
 }
 
@@ -124,7 +70,7 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
   if (!s.ok)
     return;
   if (!function) {
-    record("kernel launch skipped: its module or function failed to load");
+    recordError("kernel launch skipped: its module or function failed to load");
     return;
   }
   check("cuLaunchKernel",
@@ -133,52 +79,46 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
                             static_cast<CUstream>(stream), params, extra));
 }
 
-void *mgpuStreamCreate() {
-  ScopedContext s;
-  CUstream stream = nullptr;
-  if (s.ok)
-    check("cuStreamCreate", s.d->cuStreamCreate(&stream, /*flags=*/0));
-  return stream;
-}
+// Every call gets the runtime's stream.
+void *mgpuStreamCreate() { return bregman::runtime::cuda::stream(); }
 
-void mgpuStreamSynchronize(void *stream) {
-  ScopedContext s;
-  if (s.ok)
+void mgpuStreamSynchronize(void *s) {
+  if (s == bregman::runtime::cuda::stream())
+    return; // deferred to the caller (see the file comment)
+  ScopedContext scope;
+  if (scope.ok)
     check("cuStreamSynchronize",
-          s.d->cuStreamSynchronize(static_cast<CUstream>(stream)));
+          scope.d->cuStreamSynchronize(static_cast<CUstream>(s)));
 }
 
-void mgpuStreamDestroy(void *stream) {
-  ScopedContext s;
-  if (s.ok)
+void mgpuStreamDestroy(void *s) {
+  if (s == bregman::runtime::cuda::stream())
+    return;
+  ScopedContext scope;
+  if (scope.ok)
     check("cuStreamDestroy",
-          s.d->cuStreamDestroy_v2(static_cast<CUstream>(stream)));
+          scope.d->cuStreamDestroy_v2(static_cast<CUstream>(s)));
 }
 
 void *mgpuMemAlloc(uint64_t bytes, void * /*stream*/, bool isHostShared) {
-  ScopedContext s;
-  CUdeviceptr ptr = 0;
   if (isHostShared) { // host-shared (managed) memory is not used by bregman
-    record("gpu.alloc host_shared is not supported by the bregman runtime");
+    recordError("gpu.alloc host_shared is not supported by the bregman runtime");
     return nullptr;
   }
-  if (s.ok && bytes)
-    check("cuMemAlloc", s.d->cuMemAlloc_v2(&ptr, bytes));
-  return reinterpret_cast<void *>(ptr);
+  return reinterpret_cast<void *>(allocateBlock(bytes ? bytes : 1));
 }
 
 void mgpuMemFree(void *ptr, void * /*stream*/) {
-  ScopedContext s;
-  if (s.ok && ptr)
-    check("cuMemFree", s.d->cuMemFree_v2(reinterpret_cast<CUdeviceptr>(ptr)));
+  releaseBlock(reinterpret_cast<CUdeviceptr>(ptr));
 }
 
-// Synchronous copy: correct with the blocking streams mgpuStreamCreate makes.
-void mgpuMemcpy(void *dst, void *src, size_t bytes, void * /*stream*/) {
-  ScopedContext s;
-  if (s.ok)
-    check("cuMemcpy", s.d->cuMemcpy(reinterpret_cast<CUdeviceptr>(dst),
-                                    reinterpret_cast<CUdeviceptr>(src), bytes));
+void mgpuMemcpy(void *dst, void *src, size_t bytes, void *s) {
+  ScopedContext scope;
+  if (scope.ok)
+    check("cuMemcpyAsync",
+          scope.d->cuMemcpyAsync(reinterpret_cast<CUdeviceptr>(dst),
+                                 reinterpret_cast<CUdeviceptr>(src), bytes,
+                                 static_cast<CUstream>(s)));
 }
 
 } // extern "C"
@@ -191,7 +131,8 @@ const bregman::runtime::LibrarySymbol *bregman::runtime::gpuLibrarySymbols() {
       BREGMAN_MGPU(mgpuLaunchKernel),      BREGMAN_MGPU(mgpuStreamCreate),
       BREGMAN_MGPU(mgpuStreamSynchronize), BREGMAN_MGPU(mgpuStreamDestroy),
       BREGMAN_MGPU(mgpuMemAlloc),          BREGMAN_MGPU(mgpuMemFree),
-      BREGMAN_MGPU(mgpuMemcpy),            {nullptr, nullptr}};
+      BREGMAN_MGPU(mgpuMemcpy),            BREGMAN_MGPU(bregman_gpu_sgemm),
+      {nullptr, nullptr}};
 #undef BREGMAN_MGPU
   return symbols;
 }

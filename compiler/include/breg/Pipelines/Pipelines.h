@@ -68,6 +68,11 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
   PassOptions::Option<int64_t> blockSize{
       *this, "block-size", llvm::cl::desc("Threads per block"),
       llvm::cl::init(256)};
+  PassOptions::Option<bool> barePtrCallConv{
+      *this, "bare-ptr-call-conv",
+      llvm::cl::desc("Pass the host functions' static memrefs as bare "
+                     "pointers (as the CPU pipeline does for the jit)"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> stopAtLaunch{
       *this, "stop-at-launch",
       llvm::cl::desc("Stop with inline gpu.launch ops (before outlining and "

@@ -9,6 +9,7 @@
 #ifndef BREGMAN_MODELS_TRAIN_H
 #define BREGMAN_MODELS_TRAIN_H
 
+#include "bregman/Jit.h"
 #include "bregman/Params.h"
 
 #include <array>
@@ -21,6 +22,8 @@ namespace bregman::models {
 
 struct TrainConfig {
   std::string model = "mlp"; // mlp, convnet, resnet18, vgg
+  /// Where the training step and the evaluation run.
+  Device device = Device::Cpu;
   /// Retrain this ONNX model instead (its weights, or a sparse init).
   std::string onnxPath;
   bool fromPretrained = false;

@@ -1,8 +1,15 @@
-//===- Buffer.h - Host memory for tensors -----------------------*- C++ -*-===//
+//===- Buffer.h - Memory for tensors, on the host and a device ---*- C++ -*-===//
 //
-// A Buffer owns one aligned, contiguous allocation. Parameters, optimizer
-// state and batches live in Buffers; compiled steps read and write them in
-// place through their base address.
+// A Buffer owns one aligned, contiguous host allocation. Parameters,
+// optimizer state and batches live in Buffers; compiled CPU steps read and
+// write them in place through their base address.
+//
+// For a GPU step a Buffer also keeps a device copy (Device.h) and knows which
+// side holds the current value: data() brings the host copy up to date,
+// deviceData() the device copy, each copying only when the other side is
+// newer. Host access through the non-const data() may write, so it makes the
+// device copy stale (the next step uploads it again); read through the const
+// overload to keep it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,6 +21,8 @@
 
 namespace bregman::runtime {
 
+class DeviceMemory;
+
 class Buffer {
 public:
   /// Allocates `bytes` bytes aligned to 64 (zero-filled when `zero`).
@@ -24,14 +33,29 @@ public:
   Buffer &operator=(const Buffer &) = delete;
   ~Buffer();
 
-  void *data() { return data_; }
-  const void *data() const { return data_; }
+  /// The host copy, current (may copy from the device, waiting for it).
+  void *data();
+  const void *data() const;
   std::size_t bytes() const { return bytes_; }
+
+  /// The copy on `device`, current (may copy from the host). With
+  /// `willWrite`, the host copy becomes stale. A buffer lives on one device.
+  void *deviceData(DeviceMemory &device, bool willWrite);
+  /// A device copy that is about to be overwritten entirely (an output):
+  /// nothing is uploaded, the host copy becomes stale.
+  void *deviceDataForOverwrite(DeviceMemory &device);
 
 private:
   Buffer(void *data, std::size_t bytes) : data_(data), bytes_(bytes) {}
+  void ensureDeviceAllocation(DeviceMemory &device);
+  void syncToHost() const;
+
   void *data_;
   std::size_t bytes_;
+  DeviceMemory *device_ = nullptr;
+  void *deviceData_ = nullptr;
+  mutable bool hostCurrent_ = true;
+  bool deviceCurrent_ = false;
 };
 
 } // namespace bregman::runtime

@@ -43,6 +43,7 @@ struct DeviceInfo {
   std::string reason; // why not, when not available
   int count = 0;
   std::string name;   // of device 0
+  int major = 0, minor = 0; // its compute capability
 };
 DeviceInfo probeDevices();
 

@@ -1,0 +1,50 @@
+//===- Device.h - Accelerator memory behind host buffers ---------*- C++ -*-===//
+//
+// A compiled GPU program reads and writes device memory; a Buffer (Buffer.h)
+// keeps a device copy next to its host memory and moves data only when the
+// other side holds the newer value. So parameters and optimizer state stay
+// on the device across steps, a batch goes in with one copy, and only what
+// the host reads (the loss, the correct count) comes back.
+//
+// Two implementations: the CUDA device (driver API, dlopen'ed) and a host
+// mirror, separate host memory standing in for the device, with which the
+// tests run the whole GPU path (kernels emulated on the CPU) and would see
+// every missing copy as a wrong value.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BREGMAN_RUNTIME_DEVICE_H
+#define BREGMAN_RUNTIME_DEVICE_H
+
+#include <cstddef>
+#include <string>
+
+namespace bregman::runtime {
+
+class DeviceMemory {
+public:
+  virtual ~DeviceMemory();
+  /// "cuda (NVIDIA H100 ...)", "host mirror".
+  virtual std::string name() const = 0;
+  /// Device memory of `bytes` bytes; throws std::runtime_error naming the
+  /// call and the CUDA error when it fails.
+  virtual void *allocate(std::size_t bytes) = 0;
+  virtual void release(void *ptr) = 0;
+  /// Ordered after all work already submitted; returns before it completes.
+  virtual void copyToDevice(void *dst, const void *src, std::size_t bytes) = 0;
+  /// Waits for all submitted work, then copies.
+  virtual void copyToHost(void *dst, const void *src, std::size_t bytes) = 0;
+  /// Waits for all submitted work; throws with the first failure recorded
+  /// since the last call (a kernel launch, a library call).
+  virtual void synchronize() = 0;
+};
+
+/// The CUDA device 0, initialised on first use; throws std::runtime_error
+/// "no CUDA device/driver found (...)" where there is none.
+DeviceMemory &cudaDevice();
+/// Host memory standing in for a device (tests of the GPU path).
+DeviceMemory &hostMirrorDevice();
+
+} // namespace bregman::runtime
+
+#endif // BREGMAN_RUNTIME_DEVICE_H

@@ -1,0 +1,43 @@
+//===- Device.cpp - The host-mirror device --------------------------------===//
+
+#include "bregman/runtime/Device.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace bregman::runtime {
+
+DeviceMemory::~DeviceMemory() = default;
+
+namespace {
+/// Separate host allocations play the device's memory: a value read from the
+/// wrong side is stale, as it would be on a GPU.
+class HostMirrorDevice final : public DeviceMemory {
+public:
+  std::string name() const override { return "host mirror"; }
+  void *allocate(std::size_t bytes) override {
+    void *p = std::aligned_alloc(64, ((bytes + 63) / 64) * 64 + 64);
+    if (!p)
+      throw std::bad_alloc();
+    // Garbage, not zeros: a missing upload must not go unnoticed.
+    std::memset(p, 0x7f, bytes);
+    return p;
+  }
+  void release(void *ptr) override { std::free(ptr); }
+  void copyToDevice(void *dst, const void *src, std::size_t bytes) override {
+    std::memcpy(dst, src, bytes);
+  }
+  void copyToHost(void *dst, const void *src, std::size_t bytes) override {
+    std::memcpy(dst, src, bytes);
+  }
+  void synchronize() override {}
+};
+} // namespace
+
+DeviceMemory &hostMirrorDevice() {
+  static HostMirrorDevice device;
+  return device;
+}
+
+} // namespace bregman::runtime

@@ -1,0 +1,128 @@
+//===- CudaContext.cpp - Context, stream, block cache, errors -------------===//
+
+#include "CudaContext.h"
+
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+namespace bregman::runtime::cuda {
+
+namespace {
+std::mutex errorMutex;
+std::string firstError;
+
+CUcontext primaryContext(const Driver *d) {
+  static CUcontext context = [&]() -> CUcontext {
+    CUdevice device = 0;
+    CUcontext ctx = nullptr;
+    if (check("cuDeviceGet", d->cuDeviceGet(&device, 0)))
+      check("cuDevicePrimaryCtxRetain",
+            d->cuDevicePrimaryCtxRetain(&ctx, device));
+    return ctx;
+  }();
+  return context;
+}
+
+struct BlockCache {
+  std::mutex mutex;
+  std::unordered_map<CUdeviceptr, size_t> sizes;        // live and cached
+  std::map<size_t, std::vector<CUdeviceptr>> freeBySize; // cached
+};
+BlockCache &blockCache() {
+  static BlockCache *cache = new BlockCache; // outlives static destructors
+  return *cache;
+}
+} // namespace
+
+void recordError(const std::string &message) {
+  std::lock_guard<std::mutex> lock(errorMutex);
+  if (firstError.empty())
+    firstError = message;
+  std::fprintf(stderr, "bregman: %s\n", message.c_str());
+}
+
+bool check(const char *call, CUresult result) {
+  if (result == CUDA_SUCCESS)
+    return true;
+  recordError(describe(call, result));
+  return false;
+}
+
+std::string takeError() {
+  std::lock_guard<std::mutex> lock(errorMutex);
+  std::string taken = std::move(firstError);
+  firstError.clear();
+  return taken;
+}
+
+ScopedContext::ScopedContext() {
+  std::string reason;
+  d = driver(&reason);
+  if (!d) {
+    recordError(reason);
+    return;
+  }
+  CUcontext context = primaryContext(d);
+  // Every call that cannot run says so (not only the first one).
+  if (!context) {
+    recordError("no CUDA context (device 0 could not be initialised)");
+    return;
+  }
+  ok = check("cuCtxPushCurrent", d->cuCtxPushCurrent_v2(context));
+}
+
+ScopedContext::~ScopedContext() {
+  if (ok) {
+    CUcontext popped = nullptr;
+    check("cuCtxPopCurrent", d->cuCtxPopCurrent_v2(&popped));
+  }
+}
+
+CUstream stream() {
+  static CUstream s = [] {
+    ScopedContext scope;
+    CUstream created = nullptr;
+    if (scope.ok)
+      check("cuStreamCreate", scope.d->cuStreamCreate(&created, /*flags=*/0));
+    return created;
+  }();
+  return s;
+}
+
+CUdeviceptr allocateBlock(size_t bytes) {
+  BlockCache &cache = blockCache();
+  {
+    std::lock_guard<std::mutex> lock(cache.mutex);
+    auto it = cache.freeBySize.find(bytes);
+    if (it != cache.freeBySize.end() && !it->second.empty()) {
+      CUdeviceptr ptr = it->second.back();
+      it->second.pop_back();
+      return ptr;
+    }
+  }
+  ScopedContext scope;
+  CUdeviceptr ptr = 0;
+  if (!scope.ok || !check("cuMemAlloc", scope.d->cuMemAlloc_v2(&ptr, bytes)))
+    return 0;
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  cache.sizes[ptr] = bytes;
+  return ptr;
+}
+
+void releaseBlock(CUdeviceptr ptr) {
+  if (!ptr)
+    return;
+  BlockCache &cache = blockCache();
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  auto it = cache.sizes.find(ptr);
+  if (it == cache.sizes.end()) {
+    recordError("releasing device memory the runtime did not allocate");
+    return;
+  }
+  cache.freeBySize[it->second].push_back(ptr);
+}
+
+} // namespace bregman::runtime::cuda
