@@ -17,7 +17,9 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <cstdlib>
 #include <fmt/format.h>
 #include <set>
@@ -113,14 +115,24 @@ static std::vector<int> assignDonations(const FlatInputs &inputs,
 
 /// The GPU pipeline for device 0's generation (PTX, JIT-compiled by the
 /// driver at load), its host code calling the runtime's mgpu* functions.
-static void configureForCuda(mlir::breg::CpuJitOptions &jitOptions) {
-  runtime::cuda::DeviceInfo info = runtime::cuda::probeDevices();
-  if (!info.available)
-    throw Error("--device cuda: " + info.reason);
+static void configureForCuda(mlir::breg::CpuJitOptions &jitOptions,
+                             const std::string &chip) {
+  int major = 0;
   mlir::breg::GpuPipelineOptions gpu;
-  gpu.chip = fmt::format("sm_{}{}", info.major, info.minor);
-  gpu.features = info.major >= 10 ? "+ptx86" : info.major >= 8 ? "+ptx80"
-                                                               : "+ptx70";
+  if (chip.empty()) {
+    runtime::cuda::DeviceInfo info = runtime::cuda::probeDevices();
+    if (!info.available)
+      throw Error("--device cuda: " + info.reason);
+    gpu.chip = fmt::format("sm_{}{}", info.major, info.minor);
+    major = info.major;
+  } else {
+    if (chip.rfind("sm_", 0) != 0 || chip.size() < 5)
+      throw Error(fmt::format("cuda chip '{}': expected sm_XY (e.g. sm_90)",
+                              chip));
+    gpu.chip = chip;
+    major = std::atoi(chip.substr(3, chip.size() - 4).c_str());
+  }
+  gpu.features = major >= 10 ? "+ptx86" : major >= 8 ? "+ptx80" : "+ptx70";
   gpu.barePtrCallConv = true;
   std::string libdevice = gpu.libdevice;
   if (const char *home = std::getenv("CUDA_HOME"))
@@ -138,7 +150,8 @@ static void configureForCuda(mlir::breg::CpuJitOptions &jitOptions) {
 
 CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
                                     const FlatInputs &inputs,
-                                    const FlatOutputs &outputs) {
+                                    const FlatOutputs &outputs,
+                                    const std::string &objectFile) {
   auto start = std::chrono::steady_clock::now();
   auto fn = std::make_unique<CompiledFunction>();
   fn->structure = outputs;
@@ -180,18 +193,22 @@ CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
        ++s)
     jitOptions.symbols[s->name] = s->address;
   if (opts.device == Device::Cuda)
-    configureForCuda(jitOptions);
+    configureForCuda(jitOptions, opts.cudaChip);
   // Elementwise loops over at least 2^18 elements (parameters of a quarter
   // million weights and up) run on all cores when the OpenMP runtime is
   // there; smaller ones stay on one core, where a fork would cost more than
   // it saves.
-  if (*mlir::breg::openMPLibrary())
+  // (Not in artifacts: the runtime alone must be able to run them.)
+  if (*mlir::breg::openMPLibrary() && objectFile.empty())
     jitOptions.pipeline.parallelThreshold = 1 << 18;
+  jitOptions.objectFile = objectFile;
   // Temporaries come from the runtime's block cache (reused across calls).
   jitOptions.pipeline.runtimeAllocator = true;
   // BREGMAN_EMULATE_GPU=1: compile the GPU kernels' IR and run it as loops
   // on the CPU (the tests run this way too, to check the kernels).
-  if (const char *emulate = std::getenv("BREGMAN_EMULATE_GPU"))
+  // (Not for artifacts: a CPU artifact is the CPU program.)
+  if (const char *emulate = std::getenv("BREGMAN_EMULATE_GPU");
+      emulate && objectFile.empty())
     jitOptions.pipeline.emulateGpu = std::string(emulate) == "1";
   if (opts.device == Device::HostMirror)
     jitOptions.pipeline.emulateGpu = true;
@@ -299,6 +316,95 @@ std::vector<Tensor> JitState::run(CompiledFunction &fn,
     ++profile.compiledCalls;
   }
   return outputs;
+}
+
+void JitState::save(const std::string &dir, const Trace &trace,
+                    const FlatInputs &inputs, const FlatOutputs &outputs) {
+  namespace fs = std::filesystem;
+  if (opts.device == Device::HostMirror)
+    throw Error(fmt::format("{}: save: host-mirror is a test device; save for "
+                            "cpu or cuda",
+                            opts.name));
+  std::error_code ec;
+  fs::path target = fs::absolute(dir);
+  // Only an earlier artifact is replaced, never other files.
+  if (fs::exists(target) && !fs::is_empty(target, ec) &&
+      !fs::exists(target / "manifest.json"))
+    throw Error(fmt::format("{}: save: {} exists and is not a bregman "
+                            "artifact; choose another directory",
+                            opts.name, target.string()));
+  // Built in a temporary directory next to it and renamed into place, so a
+  // failure leaves no half-written artifact.
+  fs::path tmp = target.string() + ".tmp";
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp);
+  std::string object = (tmp / "step.o").string();
+  CompiledFunction *fn =
+      compile("save:" + inputs.key(), trace, inputs, outputs, object);
+  // Compiling for CUDA ran the host code's constructors (kernel module
+  // load), which fail without a GPU; that does not concern the artifact.
+  if (opts.device == Device::Cuda)
+    bregman_cuda_take_error();
+
+  // The shared object: the host code, its packed wrapper, and (for CUDA)
+  // the embedded kernels; runtime symbols stay undefined, resolved from the
+  // runner at load time.
+  const char *cc = std::getenv("CC");
+  std::string link = fmt::format("{} -shared -o '{}' '{}' -lm 2>&1",
+                                 cc ? cc : "cc", (tmp / "step.so").string(),
+                                 object);
+  FILE *pipe = popen(link.c_str(), "r");
+  std::string linkOutput;
+  char chunk[256];
+  while (pipe && fgets(chunk, sizeof(chunk), pipe))
+    linkOutput += chunk;
+  if (!pipe || pclose(pipe) != 0)
+    throw Error(fmt::format("{}: save: linking the artifact failed ({}): {}",
+                            opts.name, link, linkOutput));
+  fs::remove(object);
+
+  nlohmann::json manifest;
+  manifest["format"] = "bregman-step/1";
+  manifest["name"] = opts.name;
+  manifest["function"] = "_mlir_" + fn->symbol;
+  manifest["device"] = deviceName(opts.device);
+  std::ofstream values(tmp / "values.bin", std::ios::binary);
+  size_t offset = 0;
+  for (size_t i = 0; i < inputs.leaves.size(); ++i) {
+    const Tensor &t = inputs.leaves[i];
+    const LeafSpec &spec = inputs.specs[i];
+    size_t bytes = static_cast<const runtime::Buffer &>(*t.buffer()).bytes();
+    const void *data = static_cast<const runtime::Buffer &>(*t.buffer()).data();
+    values.write(static_cast<const char *>(data),
+                 static_cast<std::streamsize>(bytes));
+    manifest["inputs"].push_back({{"name", spec.name},
+                                  {"arg", spec.arg},
+                                  {"dtype", dtypeName(spec.dtype)},
+                                  {"shape", spec.shape},
+                                  {"bytes", bytes},
+                                  {"offset", offset}});
+    offset += bytes;
+  }
+  for (size_t i = 0; i < fn->outputSpecs.size(); ++i) {
+    const LeafSpec &spec = fn->outputSpecs[i];
+    size_t bytes = static_cast<size_t>(
+        Tensor::zeros(spec.shape, spec.dtype).buffer()->bytes());
+    manifest["outputs"].push_back({{"name", spec.name},
+                                   {"dtype", dtypeName(spec.dtype)},
+                                   {"shape", spec.shape},
+                                   {"bytes", bytes},
+                                   {"alias", fn->outputAlias[i]}});
+  }
+  values.close();
+  std::ofstream(tmp / "manifest.json") << manifest.dump(2) << "\n";
+  if (!values)
+    throw Error(fmt::format("{}: save: writing {} failed", opts.name,
+                            (tmp / "values.bin").string()));
+  fs::remove_all(target, ec);
+  fs::rename(tmp, target, ec);
+  if (ec)
+    throw Error(fmt::format("{}: save: cannot move the artifact to {}: {}",
+                            opts.name, target.string(), ec.message()));
 }
 
 } // namespace detail

@@ -492,7 +492,7 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
         return std::make_tuple(p2, s2, updatedBuffers, loss,
                                countCorrect(logits, y));
       },
-      JitOptions{{0, 1, 2}, "train_step", config.device});
+      JitOptions{{0, 1, 2}, "train_step", config.device, config.cudaChip});
   Params masks;
   auto evaluate = jit(
       [&](const Params &p, const Params &b, const Tensor &x, const Tensor &y) {
@@ -591,6 +591,19 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
     }
     auto start = std::chrono::steady_clock::now();
     feeder.startEpoch(epoch);
+    if (!config.saveStepPath.empty()) {
+      // The step for the first batch, written ahead of time with the
+      // initial state; no training.
+      const auto *batch = feeder.next();
+      if (!batch)
+        throw Error("--save-step: the training set is empty");
+      step.save(config.saveStepPath, params, state, buffers, batch->first,
+                batch->second, masks);
+      log << fmt::format("saved the training step ({}, batch {}) to {}\n",
+                         deviceName(config.device), batch->first.dim(0),
+                         config.saveStepPath);
+      return result;
+    }
     ProgressBar bar(config.progress, epoch, totalEpochs,
                     batcher.batchesPerEpoch());
     double lossSum = 0, correct = 0;

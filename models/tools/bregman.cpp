@@ -9,9 +9,11 @@
 #include "bregman/data/Idx.h"
 #include "bregman/models/Train.h"
 #include "bregman/onnx/OnnxModel.h"
+#include "bregman/runtime/Artifact.h"
 #include "bregman/runtime/CudaDriver.h"
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <map>
@@ -303,6 +305,14 @@ int main(int argc, char **argv) {
       ->check(CLI::IsMember({"cpu", "cuda", "auto", "host-mirror"}))
       ->capture_default_str();
   train->add_flag("--no-progress", noProgress, "Do not draw the progress bar");
+  train->add_option("--save-step", config.saveStepPath,
+                    "Do not train: write the training step, compiled ahead of "
+                    "time for --device, with the initial state and the first "
+                    "batch, to this artifact directory (run it with "
+                    "bregman-run)");
+  train->add_option("--cuda-chip", config.cudaChip,
+                    "With --save-step --device cuda on a machine without a "
+                    "GPU: the generation to compile for (sm_90, sm_80, ...)");
 
   CLI::App *inspect = app.add_subcommand(
       "inspect", "Summarize an ONNX model: operators, shapes, parameters and "
@@ -312,11 +322,19 @@ int main(int argc, char **argv) {
 
   CLI::App *run = app.add_subcommand(
       "run", "Run an ONNX model (compiled inference) on input tensors stored "
-             "as ONNX TensorProto files, one per graph input in order");
+             "as ONNX TensorProto files, one per graph input in order; or a "
+             "compiled step (an artifact directory from --save-step), as "
+             "bregman-run does");
   std::string runModel;
   std::vector<std::string> runInputs, runOutputs;
-  run->add_option("model", runModel, "The .onnx file")->required()->check(CLI::ExistingFile);
-  run->add_option("--input", runInputs, "TensorProto file of each input")->required();
+  int runSteps = 10;
+  run->add_option("model", runModel, "The .onnx file or artifact directory")
+      ->required()
+      ->check(CLI::ExistingPath);
+  run->add_option("--input", runInputs,
+                  "TensorProto file of each input (ONNX)");
+  run->add_option("--steps", runSteps, "Calls to run (artifact)")
+      ->check(CLI::PositiveNumber);
   run->add_option("--output", runOutputs,
                   "Write each output as a TensorProto file here");
 
@@ -324,8 +342,16 @@ int main(int argc, char **argv) {
 
   if (inspect->parsed())
     return inspectModel(inspectPath);
-  if (run->parsed())
+  if (run->parsed()) {
+    if (std::filesystem::is_directory(runModel))
+      return runtime::runArtifactCommand(runModel, runSteps, /*quiet=*/false);
+    if (runInputs.empty()) {
+      std::cerr << "error: run " << runModel << ": --input is required for "
+                << "an ONNX model\n";
+      return 2;
+    }
     return runOnnx(runModel, runInputs, runOutputs);
+  }
 
   try {
     config.hidden = parseSizes(hidden);
@@ -377,6 +403,8 @@ int main(int argc, char **argv) {
 
   if (device == "host-mirror") {
     config.device = Device::HostMirror;
+  } else if (device == "cuda" && !config.cudaChip.empty()) {
+    config.device = Device::Cuda; // ahead of time, no GPU needed
   } else if (device != "cpu") {
     runtime::cuda::DeviceInfo gpu = runtime::cuda::probeDevices();
     if (gpu.available) {

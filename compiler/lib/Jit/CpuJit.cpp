@@ -120,6 +120,7 @@ CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
   engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
   engineOptions.enableGDBNotificationListener = false;
   engineOptions.enablePerfNotificationListener = false;
+  engineOptions.enableObjectDump = !options.objectFile.empty();
   auto engine = ExecutionEngine::create(module, engineOptions);
   if (!engine)
     return llvm::joinErrors(
@@ -148,6 +149,8 @@ CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
       return llvm::joinErrors(
           llvm::createStringError("code generation of '" + name + "' failed"),
           fn.takeError());
+  if (!options.objectFile.empty())
+    (*engine)->dumpToObjectFile(options.objectFile);
   return std::unique_ptr<CpuExecutable>(new CpuExecutable(std::move(*engine)));
 }
 

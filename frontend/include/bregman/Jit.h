@@ -52,6 +52,9 @@ struct JitOptions {
   /// Shown in errors and IR dumps.
   std::string name = "jit";
   Device device = Device::Cpu;
+  /// Device::Cuda: the GPU generation to compile for ("sm_90"); empty: that
+  /// of device 0 (needs one). Set it to build artifacts without a GPU.
+  std::string cudaChip;
 };
 
 namespace detail {
@@ -84,7 +87,11 @@ public:
   ~JitState();
   CompiledFunction *lookup(const std::string &key);
   CompiledFunction *compile(const std::string &key, const Trace &trace,
-                            const FlatInputs &inputs, const FlatOutputs &outputs);
+                            const FlatInputs &inputs, const FlatOutputs &outputs,
+                            const std::string &objectFile = "");
+  /// Compiles the trace ahead of time into the artifact directory `dir`.
+  void save(const std::string &dir, const Trace &trace,
+            const FlatInputs &inputs, const FlatOutputs &outputs);
   std::vector<Tensor> run(CompiledFunction &fn, const FlatInputs &inputs);
   const FlatOutputs &outputStructure(const CompiledFunction &fn) const;
   size_t cacheSize() const { return cache.size(); }
@@ -199,28 +206,12 @@ public:
 
   template <typename... Args> auto operator()(const Args &...args) {
     using R = std::invoke_result_t<F &, const Args &...>;
-    detail::FlatInputs inputs;
-    int argIndex = 0;
-    (detail::Tree<Args>::flattenInput(args, argIndex++, inputs), ...);
+    detail::FlatInputs inputs = flatten(args...);
     std::string key = inputs.key();
     detail::CompiledFunction *fn = state->lookup(key);
     if (!fn) {
       Trace trace;
-      detail::FlatOutputs outputs;
-      {
-        TraceScope scope(trace);
-        std::vector<Tensor> tracers;
-        for (const detail::LeafSpec &spec : inputs.specs)
-          tracers.push_back(trace.addInput(
-              spec.shape, spec.dtype,
-              "arg" + std::to_string(spec.arg) +
-                  (spec.name.empty() ? "" : "/" + spec.name)));
-        size_t pos = 0;
-        std::tuple<Args...> traced{
-            detail::Tree<Args>::rebuildInput(args, tracers, pos)...};
-        R result = std::apply(f, traced);
-        detail::Tree<R>::flattenOutput(result, outputs);
-      }
+      detail::FlatOutputs outputs = traceInto(trace, inputs, args...);
       fn = state->compile(key, trace, inputs, outputs);
     }
     std::vector<Tensor> results = state->run(*fn, inputs);
@@ -229,6 +220,49 @@ public:
         results, pos, state->outputStructure(*fn), paramsPos);
   }
 
+  /// Compiles `f` for these arguments ahead of time and writes an artifact
+  /// directory: the compiled code as a shared object (`step.so`, the device
+  /// binary embedded for Device::Cuda), `manifest.json` (arguments, outputs,
+  /// donations) and `values.bin` (these arguments' values, the initial state
+  /// a runner starts from). `bregman-run DIR` runs it without MLIR or LLVM.
+  template <typename... Args>
+  void save(const std::string &dir, const Args &...args) {
+    detail::FlatInputs inputs = flatten(args...);
+    Trace trace;
+    detail::FlatOutputs outputs = traceInto(trace, inputs, args...);
+    state->save(dir, trace, inputs, outputs);
+  }
+
+private:
+  template <typename... Args>
+  static detail::FlatInputs flatten(const Args &...args) {
+    detail::FlatInputs inputs;
+    int argIndex = 0;
+    (detail::Tree<Args>::flattenInput(args, argIndex++, inputs), ...);
+    return inputs;
+  }
+
+  template <typename... Args>
+  detail::FlatOutputs traceInto(Trace &trace, const detail::FlatInputs &inputs,
+                                const Args &...args) {
+    using R = std::invoke_result_t<F &, const Args &...>;
+    detail::FlatOutputs outputs;
+    TraceScope scope(trace);
+    std::vector<Tensor> tracers;
+    for (const detail::LeafSpec &spec : inputs.specs)
+      tracers.push_back(trace.addInput(
+          spec.shape, spec.dtype,
+          "arg" + std::to_string(spec.arg) +
+              (spec.name.empty() ? "" : "/" + spec.name)));
+    size_t pos = 0;
+    std::tuple<Args...> traced{
+        detail::Tree<Args>::rebuildInput(args, tracers, pos)...};
+    R result = std::apply(f, traced);
+    detail::Tree<R>::flattenOutput(result, outputs);
+    return outputs;
+  }
+
+public:
   /// Number of distinct input signatures compiled so far.
   size_t cacheSize() const { return state->cacheSize(); }
   /// Number of compilations (a schedule that changes only values keeps it).

@@ -24,6 +24,12 @@ struct TrainConfig {
   std::string model = "mlp"; // mlp, convnet, resnet18, vgg
   /// Where the training step and the evaluation run.
   Device device = Device::Cpu;
+  /// Instead of training: write the training step (compiled ahead of time
+  /// for `device`, with the initial state and the first batch) to this
+  /// artifact directory, for bregman-run.
+  std::string saveStepPath;
+  /// Device::Cuda without a GPU (for --save-step): compile for this chip.
+  std::string cudaChip;
   /// Retrain this ONNX model instead (its weights, or a sparse init).
   std::string onnxPath;
   bool fromPretrained = false;

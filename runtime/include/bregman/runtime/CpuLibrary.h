@@ -63,8 +63,12 @@ struct LibrarySymbol {
   const char *name;
   void *address;
 };
-/// All CPU library symbols; terminated by {nullptr, nullptr}.
+/// All CPU library symbols (GEMM, convolutions and the core ones);
+/// terminated by {nullptr, nullptr}. In bregman_runtime (OpenBLAS, oneDNN).
 const LibrarySymbol *cpuLibrarySymbols();
+/// The symbols every compiled step may call (memrefCopy, the allocator),
+/// with no library behind them; in bregman_runtime_core.
+const LibrarySymbol *coreLibrarySymbols();
 /// The mgpu* functions host code of the GPU pipeline calls (module loading,
 /// launches, streams, memory), backed by the dlopen'ed CUDA driver;
 /// terminated by {nullptr, nullptr}.

@@ -1,0 +1,70 @@
+//===- Artifact.h - Run a compiled step without the compiler ----*- C++ -*-===//
+//
+// An artifact directory (written by Jitted::save): step.so (host code, the
+// packed `_mlir_<name>` entry point, for CUDA the embedded kernels),
+// manifest.json (inputs and outputs: dtype, shape, bytes, which input an
+// output overwrites) and values.bin (the inputs' initial values). Loading
+// needs no MLIR or LLVM: the shared object's library calls (GEMM,
+// convolution, mgpu*) resolve to this runtime in the running executable.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BREGMAN_RUNTIME_ARTIFACT_H
+#define BREGMAN_RUNTIME_ARTIFACT_H
+
+#include "bregman/runtime/Buffer.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace bregman::runtime {
+
+class DeviceMemory;
+
+struct ArtifactTensor {
+  std::string name;
+  std::string dtype; // f32, f64, i32
+  std::vector<int64_t> shape;
+  std::size_t bytes = 0;
+  std::size_t offset = 0; // inputs: in values.bin
+  int alias = -1;         // outputs: the input whose buffer it overwrites
+};
+
+class Artifact {
+public:
+  /// Loads `dir`; throws std::runtime_error naming the file and the problem
+  /// (missing, malformed, wrong sizes, no CUDA device for a CUDA artifact).
+  static std::unique_ptr<Artifact> load(const std::string &dir);
+  ~Artifact();
+
+  /// One call: outputs that overwrite inputs carry the state to the next.
+  void step();
+  /// Waits for the device (CUDA), reporting failures of the calls so far.
+  void synchronize();
+  /// An output's value after the last step, as double (numel() == 1).
+  double scalarOutput(std::size_t i);
+  /// An input's current value (state carried over from the last step).
+  const Buffer &input(std::size_t i) const { return *inputBuffers.at(i); }
+
+  std::string name, device, function;
+  std::vector<ArtifactTensor> inputs, outputs;
+
+private:
+  Artifact() = default;
+  void *library = nullptr;
+  void (*entry)(void **) = nullptr;
+  DeviceMemory *deviceMemory = nullptr; // null: the CPU
+  std::vector<std::shared_ptr<Buffer>> inputBuffers, outputBuffers;
+};
+
+/// What `bregman-run DIR` and `bregman run DIR` do: load, run `steps`
+/// calls (after one warm-up call), print each call's scalar outputs (unless
+/// `quiet`) and the time per call to stdout. Returns the exit status; errors
+/// go to stderr.
+int runArtifactCommand(const std::string &dir, int steps, bool quiet);
+
+} // namespace bregman::runtime
+
+#endif // BREGMAN_RUNTIME_ARTIFACT_H

@@ -1,0 +1,171 @@
+//===- ArtifactTest.cpp - Steps compiled ahead of time --------------------===//
+//
+// Jitted::save writes a step as an artifact (shared object, manifest, initial
+// values); runtime::Artifact runs it without the compiler. The saved MLP
+// training step, run three times from its saved state, matches the jit run
+// on the same arguments; a CUDA artifact builds without a GPU; errors name
+// the file and leave the user's files alone.
+//
+//===----------------------------------------------------------------------===//
+
+#include "bregman/bregman.h"
+#include "bregman/runtime/Artifact.h"
+#include "bregman/runtime/CudaDriver.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <random>
+
+using namespace bregman;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct MlpStep {
+  nn::MLP model{{20, 16, 8, 4}};
+  optim::LinBreg opt{{{"weights", optim::weights(), Regularizer::L1, 0.1f, 1.0f,
+                       0.05f, 0.9f},
+                      {"biases", optim::biases(), Regularizer::None, 0.1f,
+                       1.0f, 0.0f, 0.9f}}};
+  Params params = model.init(7, nn::SparseInit{0.5, 1.5});
+  Params state = opt.init(params);
+  Tensor x, y;
+
+  MlpStep() {
+    std::mt19937 rng(3);
+    std::normal_distribution<float> normal;
+    std::vector<float> xs(12 * 20);
+    for (float &v : xs)
+      v = normal(rng);
+    std::vector<int32_t> ys(12);
+    for (size_t i = 0; i < ys.size(); ++i)
+      ys[i] = static_cast<int32_t>(i % 4);
+    x = Tensor::fromVector(xs, {12, 20});
+    y = Tensor::fromVector(ys, {12});
+  }
+
+  auto jitted(Device device = Device::Cpu, std::string chip = "") {
+    return jit(
+        [this](const Params &p, const Params &s, const Tensor &xb,
+               const Tensor &yb) {
+          auto [loss, g] = valueAndGrad([&](const Params &q) {
+            return crossEntropy(model(q, xb), yb);
+          })(p);
+          auto [p2, s2] = opt.update(p, s, g);
+          return std::make_tuple(p2, s2, loss);
+        },
+        JitOptions{{0, 1}, "mlp_step", device, std::move(chip)});
+  }
+};
+
+fs::path freshDir(const std::string &name) {
+  fs::path dir = fs::temp_directory_path() /
+                 ("bregman-artifact-" + name + "-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  return dir;
+}
+
+TEST(Artifact, SavedStepRunsLikeTheJit) {
+  MlpStep m;
+  fs::path dir = freshDir("cpu");
+  auto step = m.jitted();
+  step.save(dir.string(), m.params, m.state, m.x, m.y);
+  ASSERT_TRUE(fs::exists(dir / "step.so"));
+
+  std::unique_ptr<runtime::Artifact> artifact =
+      runtime::Artifact::load(dir.string());
+  EXPECT_EQ(artifact->device, "cpu");
+  ASSERT_EQ(artifact->inputs.size(), m.params.size() + m.state.size() + 2);
+
+  Params params = m.params, state = m.state;
+  for (int k = 0; k < 3; ++k) {
+    auto [p2, s2, loss] = step(params, state, m.x, m.y);
+    params = p2;
+    state = s2;
+    artifact->step();
+    size_t lossOutput = artifact->outputs.size() - 1;
+    EXPECT_NEAR(artifact->scalarOutput(lossOutput), loss.item(),
+                1e-6 * std::fabs(loss.item()))
+        << "call " << k;
+  }
+  // The state carried over inside the artifact equals the jit's.
+  size_t i = 0;
+  for (const auto &[name, t] : params) {
+    const float *got = static_cast<const float *>(artifact->input(i).data());
+    std::vector<float> want = t.toVector<float>();
+    for (size_t j = 0; j < want.size(); ++j)
+      ASSERT_NEAR(got[j], want[j], 1e-6 + 1e-5 * std::fabs(want[j]))
+          << name << "[" << j << "]";
+    ++i;
+  }
+  fs::remove_all(dir);
+}
+
+TEST(Artifact, CudaArtifactBuildsWithoutAGpu) {
+  MlpStep m;
+  fs::path dir = freshDir("cuda");
+  m.jitted(Device::Cuda, "sm_90").save(dir.string(), m.params, m.state, m.x, m.y);
+  std::ifstream manifest(dir / "manifest.json");
+  std::string text((std::istreambuf_iterator<char>(manifest)), {});
+  EXPECT_NE(text.find("\"device\": \"cuda\""), std::string::npos);
+  // The kernels are embedded in the shared object (PTX for sm_90).
+  std::ifstream so(dir / "step.so", std::ios::binary);
+  std::string binary((std::istreambuf_iterator<char>(so)), {});
+  EXPECT_NE(binary.find(".target sm_90"), std::string::npos);
+  if (!runtime::cuda::probeDevices().available) {
+    try {
+      runtime::Artifact::load(dir.string());
+      FAIL() << "loading a CUDA artifact without a GPU must fail";
+    } catch (const std::runtime_error &e) {
+      EXPECT_NE(std::string(e.what()).find("CUDA"), std::string::npos)
+          << e.what();
+    }
+  }
+  fs::remove_all(dir);
+}
+
+TEST(Artifact, SaveLeavesOtherDirectoriesAlone) {
+  MlpStep m;
+  fs::path dir = freshDir("foreign");
+  fs::create_directories(dir);
+  std::ofstream(dir / "notes.txt") << "mine";
+  try {
+    m.jitted().save(dir.string(), m.params, m.state, m.x, m.y);
+    FAIL() << "save must refuse a directory that is not an artifact";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("is not a bregman artifact"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_TRUE(fs::exists(dir / "notes.txt"));
+  fs::remove_all(dir);
+}
+
+TEST(Artifact, DamagedArtifactsNameTheFile) {
+  MlpStep m;
+  fs::path dir = freshDir("damaged");
+  m.jitted().save(dir.string(), m.params, m.state, m.x, m.y);
+  fs::resize_file(dir / "values.bin", 100);
+  try {
+    runtime::Artifact::load(dir.string());
+    FAIL();
+  } catch (const std::runtime_error &e) {
+    EXPECT_NE(std::string(e.what()).find("values.bin: truncated"),
+              std::string::npos)
+        << e.what();
+  }
+  std::ofstream(dir / "manifest.json") << "{\"format\": \"bregman-step/1\"";
+  try {
+    runtime::Artifact::load(dir.string());
+    FAIL();
+  } catch (const std::runtime_error &e) {
+    EXPECT_NE(std::string(e.what()).find("manifest.json: malformed manifest"),
+              std::string::npos)
+        << e.what();
+  }
+  fs::remove_all(dir);
+}
+
+} // namespace
