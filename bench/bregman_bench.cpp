@@ -11,6 +11,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "bregman/bregman.h"
+#include "bregman/runtime/CudaDriver.h"
+#include "bregman/runtime/Device.h"
 
 #include <benchmark/benchmark.h>
 
@@ -77,7 +79,7 @@ constexpr int64_t kCopyBytes = 2 * sizeof(float);
 // the outputs with the donated inputs in order (θ'→θ, v'→v, m'→m) and the
 // update runs in place. The gradient is not donated, or it could be paired
 // with an output instead.
-auto makeLinBreg() {
+auto makeLinBreg(Device device = Device::Cpu) {
   return jit(
       [](const Tensor &theta, const Tensor &v, const Tensor &g,
          const Tensor &lr, const Tensor &delta, const Tensor &lambda) {
@@ -85,7 +87,7 @@ auto makeLinBreg() {
             linbregUpdate(Regularizer::L1, theta, v, g, lr, delta, lambda);
         return std::make_tuple(r[0], r[1]);
       },
-      JitOptions{{0, 1}, "bench_linbreg"});
+      JitOptions{{0, 1}, "bench_linbreg", device});
 }
 
 auto makeLinBregMomentum() {
@@ -335,7 +337,7 @@ struct StepSetup {
 
 /// The training step exactly as Train.cpp builds it: forward, backward and
 /// every update in one call, params and state donated.
-auto makeTrainStep(const StepSetup &s) {
+auto makeTrainStep(const StepSetup &s, Device device = Device::Cpu) {
   return jit(
       [&s](const Params &p, const Params &st, const Tensor &x,
            const Tensor &y) {
@@ -346,7 +348,7 @@ auto makeTrainStep(const StepSetup &s) {
         auto [p2, s2] = s.opt.update(p, st, grads);
         return std::make_tuple(p2, s2, loss, countCorrect(logits, y));
       },
-      JitOptions{{0, 1}, "train_step"});
+      JitOptions{{0, 1}, "train_step", device});
 }
 
 void runTrainStep(benchmark::State &state, StepSetup s) {
@@ -554,6 +556,89 @@ void printSummary() {
 }
 
 } // namespace
+
+//===----------------------------------------------------------------------===//
+// On the GPU (Device::Cuda): each skips, saying why, without one
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Whether the benchmark can run; skips it with the reason otherwise.
+bool needGpu(benchmark::State &state) {
+  runtime::cuda::DeviceInfo info = runtime::cuda::probeDevices();
+  if (!info.available) {
+    state.SkipWithError(("no GPU: " + info.reason).c_str());
+    return false;
+  }
+  state.SetLabel(info.name);
+  return true;
+}
+
+/// A device-to-device copy of n floats: the yardstick of the fused update.
+void BM_GpuDeviceCopy(benchmark::State &state) {
+  if (!needGpu(state))
+    return;
+  int64_t n = state.range(0);
+  runtime::DeviceMemory &gpu = runtime::cudaDevice();
+  void *src = gpu.allocate(n * sizeof(float));
+  void *dst = gpu.allocate(n * sizeof(float));
+  gpu.copyWithinDevice(dst, src, n * sizeof(float));
+  gpu.synchronize();
+  for (auto _ : state) {
+    gpu.copyWithinDevice(dst, src, n * sizeof(float));
+    gpu.synchronize();
+  }
+  state.SetBytesProcessed(state.iterations() * n * kCopyBytes);
+  gpu.release(src);
+  gpu.release(dst);
+}
+
+/// The fused LinBreg update of n parameters, resident on the device.
+void BM_GpuLinBregUpdate(benchmark::State &state) {
+  if (!needGpu(state))
+    return;
+  int64_t n = state.range(0);
+  UpdateOperands o(n);
+  auto update = makeLinBreg(Device::Cuda);
+  update(o.theta, o.v, o.g, o.lr, o.delta, o.lambda); // compiles, uploads
+  runtime::cudaDevice().synchronize();
+  for (auto _ : state) {
+    update(o.theta, o.v, o.g, o.lr, o.delta, o.lambda);
+    runtime::cudaDevice().synchronize();
+  }
+  state.SetBytesProcessed(state.iterations() * n * kLinBregBytes);
+}
+
+/// The MLP training step (batch 128) on the device; each call reads the loss
+/// back, as training does.
+void BM_GpuMlpTrainStep(benchmark::State &state) {
+  if (!needGpu(state))
+    return;
+  StepSetup s = StepSetup::mlp(state.range(0) ? 0.9f : 0.0f);
+  auto step = makeTrainStep(s, Device::Cuda);
+  auto once = [&] {
+    auto [p2, s2, l, hits] = step(s.params, s.state, s.x, s.y);
+    s.params = p2;
+    s.state = s2;
+    return l.item();
+  };
+  double loss = once(); // compiles, uploads
+  for (auto _ : state)
+    loss = once();
+  if (!std::isfinite(loss))
+    state.SkipWithError("the loss is not finite");
+  state.SetItemsProcessed(state.iterations() * kBatch);
+}
+
+} // namespace
+
+BENCHMARK(BM_GpuDeviceCopy)->Arg(1 << 24)->Arg(1 << 26)->UseRealTime();
+BENCHMARK(BM_GpuLinBregUpdate)->Arg(1 << 24)->Arg(1 << 26)->UseRealTime();
+BENCHMARK(BM_GpuMlpTrainStep)
+    ->Arg(0)
+    ->Arg(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
 
 int main(int argc, char **argv) {
   // --no_summary is ours; take it out before Google Benchmark sees the flags.

@@ -31,6 +31,9 @@ public:
   void copyToHost(void *dst, const void *src, std::size_t bytes) override {
     std::memcpy(dst, src, bytes);
   }
+  void copyWithinDevice(void *dst, const void *src, std::size_t bytes) override {
+    std::memcpy(dst, src, bytes);
+  }
   void synchronize() override {}
 };
 } // namespace

@@ -39,6 +39,15 @@ public:
                          dst, reinterpret_cast<cuda::CUdeviceptr>(src), bytes)))
       fail("copying " + std::to_string(bytes) + " bytes from the device");
   }
+  void copyWithinDevice(void *dst, const void *src, std::size_t bytes) override {
+    cuda::ScopedContext s;
+    if (!s.ok ||
+        !cuda::check("cuMemcpyAsync",
+                     s.d->cuMemcpyAsync(reinterpret_cast<cuda::CUdeviceptr>(dst),
+                                        reinterpret_cast<cuda::CUdeviceptr>(src),
+                                        bytes, cuda::stream())))
+      fail("copying " + std::to_string(bytes) + " bytes on the device");
+  }
   void synchronize() override {
     {
       cuda::ScopedContext s;

@@ -34,6 +34,9 @@ public:
   virtual void copyToDevice(void *dst, const void *src, std::size_t bytes) = 0;
   /// Waits for all submitted work, then copies.
   virtual void copyToHost(void *dst, const void *src, std::size_t bytes) = 0;
+  /// Device to device, ordered like the rest (the benchmarks' yardstick).
+  virtual void copyWithinDevice(void *dst, const void *src,
+                                std::size_t bytes) = 0;
   /// Waits for all submitted work; throws with the first failure recorded
   /// since the last call (a kernel launch, a library call).
   virtual void synchronize() = 0;
