@@ -289,7 +289,8 @@ static SmallVector<Value> fuseGroupPasses(PatternRewriter &rewriter,
 /// Lowers an update to one elementwise generic (outs: θ, then the state) or,
 /// for a group regulariser, to a group-norm reduction plus that generic.
 static SmallVector<Value> lowerFusedUpdate(PatternRewriter &rewriter,
-                                           Location loc, FusedUpdate u) {
+                                           Location loc, FusedUpdate u,
+                                           bool tileGroups) {
   MLIRContext *ctx = rewriter.getContext();
   SmallVector<int64_t> groupDims =
       u.thresholdIndex >= 0 ? u.reg.getGroupDims(u.type.getRank())
@@ -341,7 +342,7 @@ static SmallVector<Value> lowerFusedUpdate(PatternRewriter &rewriter,
         yielded.append(newState.begin(), newState.end());
         linalg::YieldOp::create(b, l, yielded);
       });
-  if (!normSq)
+  if (!normSq || !tileGroups)
     return generic.getResults();
   return fuseGroupPasses(rewriter, generic, normSq.getDefiningOp(), maps);
 }
@@ -361,8 +362,18 @@ static void addSparseGroupThreshold(PatternRewriter &rewriter, Location loc,
   u.scalars.push_back(arith::MulFOp::create(rewriter, loc, scale, lambda2));
 }
 
-struct ProxLowering : OpRewritePattern<ProxOp> {
-  using OpRewritePattern::OpRewritePattern;
+/// The lowering patterns of the fused ops. `tileGroups`: run a group
+/// update group by group (the norm of a group fused into its update, for the
+/// CPU's cache); off for the GPU, where each group would become launches of
+/// its own: there the norms are one reduction and the update one kernel.
+template <typename Op> struct BregLowering : OpRewritePattern<Op> {
+  BregLowering(MLIRContext *ctx, bool tileGroups)
+      : OpRewritePattern<Op>(ctx), tileGroups(tileGroups) {}
+  bool tileGroups;
+};
+
+struct ProxLowering : BregLowering<ProxOp> {
+  using BregLowering::BregLowering;
   LogicalResult matchAndRewrite(ProxOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
@@ -380,13 +391,13 @@ struct ProxLowering : OpRewritePattern<ProxOp> {
       return std::make_pair(e.reads[0], SmallVector<Value>{});
     };
     u.formula = formula;
-    rewriter.replaceOp(op, lowerFusedUpdate(rewriter, loc, u));
+    rewriter.replaceOp(op, lowerFusedUpdate(rewriter, loc, u, tileGroups));
     return success();
   }
 };
 
-struct SubgradientInitLowering : OpRewritePattern<SubgradientInitOp> {
-  using OpRewritePattern::OpRewritePattern;
+struct SubgradientInitLowering : BregLowering<SubgradientInitOp> {
+  using BregLowering::BregLowering;
   LogicalResult matchAndRewrite(SubgradientInitOp op,
                                 PatternRewriter &rewriter) const override {
     auto type = llvm::cast<RankedTensorType>(op.getType());
@@ -462,8 +473,8 @@ struct SubgradientInitLowering : OpRewritePattern<SubgradientInitOp> {
   }
 };
 
-struct LinBregUpdateLowering : OpRewritePattern<LinBregUpdateOp> {
-  using OpRewritePattern::OpRewritePattern;
+struct LinBregUpdateLowering : BregLowering<LinBregUpdateOp> {
+  using BregLowering::BregLowering;
   LogicalResult matchAndRewrite(LinBregUpdateOp op,
                                 PatternRewriter &rewriter) const override {
     bool momentum = op.hasMomentum();
@@ -515,7 +526,7 @@ struct LinBregUpdateLowering : OpRewritePattern<LinBregUpdateOp> {
       return std::make_pair(scaled, newState);
     };
     u.formula = formula;
-    rewriter.replaceOp(op, lowerFusedUpdate(rewriter, loc, u));
+    rewriter.replaceOp(op, lowerFusedUpdate(rewriter, loc, u, tileGroups));
     return success();
   }
 };
@@ -585,8 +596,8 @@ buildAdamStep(OpBuilder &b, Location l, ValueRange args, unsigned first,
   return {newM1, newM2, step};
 }
 
-struct AdaBregUpdateLowering : OpRewritePattern<AdaBregUpdateOp> {
-  using OpRewritePattern::OpRewritePattern;
+struct AdaBregUpdateLowering : BregLowering<AdaBregUpdateOp> {
+  using BregLowering::BregLowering;
   LogicalResult matchAndRewrite(AdaBregUpdateOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
@@ -616,13 +627,13 @@ struct AdaBregUpdateLowering : OpRewritePattern<AdaBregUpdateOp> {
       return std::make_pair(scaled, SmallVector<Value>{newV, newM1, newM2});
     };
     u.formula = formula;
-    rewriter.replaceOp(op, lowerFusedUpdate(rewriter, loc, u));
+    rewriter.replaceOp(op, lowerFusedUpdate(rewriter, loc, u, tileGroups));
     return success();
   }
 };
 
-struct AdamUpdateLowering : OpRewritePattern<AdamUpdateOp> {
-  using OpRewritePattern::OpRewritePattern;
+struct AdamUpdateLowering : BregLowering<AdamUpdateOp> {
+  using BregLowering::BregLowering;
   LogicalResult matchAndRewrite(AdamUpdateOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
@@ -642,13 +653,13 @@ struct AdamUpdateLowering : OpRewritePattern<AdamUpdateOp> {
       return std::make_pair(newTheta, SmallVector<Value>{newM1, newM2});
     };
     u.formula = formula;
-    rewriter.replaceOp(op, lowerFusedUpdate(rewriter, loc, u));
+    rewriter.replaceOp(op, lowerFusedUpdate(rewriter, loc, u, tileGroups));
     return success();
   }
 };
 
-struct ProxSgdUpdateLowering : OpRewritePattern<ProxSgdUpdateOp> {
-  using OpRewritePattern::OpRewritePattern;
+struct ProxSgdUpdateLowering : BregLowering<ProxSgdUpdateOp> {
+  using BregLowering::BregLowering;
   LogicalResult matchAndRewrite(ProxSgdUpdateOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
@@ -669,13 +680,13 @@ struct ProxSgdUpdateLowering : OpRewritePattern<ProxSgdUpdateOp> {
       return std::make_pair(stepped, SmallVector<Value>{});
     };
     u.formula = formula;
-    rewriter.replaceOp(op, lowerFusedUpdate(rewriter, loc, u));
+    rewriter.replaceOp(op, lowerFusedUpdate(rewriter, loc, u, tileGroups));
     return success();
   }
 };
 
-struct SgdUpdateLowering : OpRewritePattern<SgdUpdateOp> {
-  using OpRewritePattern::OpRewritePattern;
+struct SgdUpdateLowering : BregLowering<SgdUpdateOp> {
+  using BregLowering::BregLowering;
   LogicalResult matchAndRewrite(SgdUpdateOp op,
                                 PatternRewriter &rewriter) const override {
     bool momentum = op.hasMomentum();
@@ -703,16 +714,17 @@ struct SgdUpdateLowering : OpRewritePattern<SgdUpdateOp> {
       return std::make_pair(newTheta, newState);
     };
     u.formula = formula;
-    rewriter.replaceOp(op, lowerFusedUpdate(rewriter, op.getLoc(), u));
+    rewriter.replaceOp(op, lowerFusedUpdate(rewriter, op.getLoc(), u, tileGroups));
     return success();
   }
 };
 
 struct ConvertBregToLinalgPass
     : breg::impl::ConvertBregToLinalgBase<ConvertBregToLinalgPass> {
+  using Base::Base;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    populateBregToLinalgPatterns(patterns);
+    populateBregToLinalgPatterns(patterns, tileGroups);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     // A breg op left over means a regulariser without a lowering.
@@ -730,9 +742,10 @@ struct ConvertBregToLinalgPass
 
 } // namespace
 
-void mlir::breg::populateBregToLinalgPatterns(RewritePatternSet &patterns) {
+void mlir::breg::populateBregToLinalgPatterns(RewritePatternSet &patterns,
+                                              bool tileGroups) {
   patterns.add<ProxLowering, SubgradientInitLowering, LinBregUpdateLowering,
                AdaBregUpdateLowering, AdamUpdateLowering, ProxSgdUpdateLowering,
-               SgdUpdateLowering>(patterns.getContext());
+               SgdUpdateLowering>(patterns.getContext(), tileGroups);
   populateBregConvToLinalgPatterns(patterns);
 }

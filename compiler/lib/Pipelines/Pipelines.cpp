@@ -20,7 +20,8 @@ using namespace mlir;
 using namespace mlir::breg;
 
 std::string mlir::breg::bufferizedLinalgPipelineText(bool convolutionLibrary,
-                                                     bool promoteToStack) {
+                                                     bool forCpu) {
+  bool promoteToStack = forCpu;
   return
       // Fuse the elementwise chains of the program first.
       // (into all-parallel consumers only: contractions keep their library
@@ -36,7 +37,8 @@ std::string mlir::breg::bufferizedLinalgPipelineText(bool convolutionLibrary,
       // eliminate-empty-tensors: it makes result tensors second `restrict`
       // views of argument buffers, an aliasing one-shot analysis cannot see;
       // results that are not updates cost one small copy instead.)
-      "convert-breg-to-linalg,"
+      (forCpu ? "convert-breg-to-linalg,"
+              : "convert-breg-to-linalg{tile-groups=0},") +
       "one-shot-bufferize{bufferize-function-boundaries "
       "function-boundary-type-conversion=identity-layout-map},"
       // Tiny per-group accumulators live on the stack (on the CPU only: a

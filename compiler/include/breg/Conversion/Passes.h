@@ -23,7 +23,8 @@ namespace breg {
 #include "breg/Conversion/Passes.h.inc"
 
 /// Adds the patterns that lower breg ops to linalg.generic.
-void populateBregToLinalgPatterns(RewritePatternSet &patterns);
+void populateBregToLinalgPatterns(RewritePatternSet &patterns,
+                                  bool tileGroups = true);
 /// The generated form of the convolution ops (part of the above).
 void populateBregConvToLinalgPatterns(RewritePatternSet &patterns);
 

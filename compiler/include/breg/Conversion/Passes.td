@@ -12,7 +12,15 @@ def ConvertBregToLinalg : Pass<"convert-breg-to-linalg"> {
     on tensors whose scalar hyper-parameters are `ins` with a rank-0 indexing
     map. Updates write into their state operands (θ, v, m are the generic's
     `outs`), so that one-shot bufferization updates them in place.
+    Group regularisers add a group-norm reduction; with `tile-groups` the
+    update runs group by group with its group's norm fused in (for the CPU's
+    caches), without it as two whole passes (the GPU's: one reduction kernel
+    and one elementwise kernel instead of launches per group).
   }];
+  let options = [
+    Option<"tileGroups", "tile-groups", "bool", /*default=*/"true",
+           "Run group updates group by group (CPU); false: two whole passes">
+  ];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::arith::ArithDialect",
     "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect",

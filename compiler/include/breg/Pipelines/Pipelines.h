@@ -83,8 +83,9 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
 /// The shared front: elementwise fusion, breg -> linalg (f32 convolutions
 /// -> library calls first with `convolutionLibrary`), one-shot bufferization
 /// in place, deallocation.
-std::string bufferizedLinalgPipelineText(bool convolutionLibrary,
-                                         bool promoteToStack);
+/// `forCpu`: group updates group by group, tiny buffers on the stack; not
+/// for GPU programs.
+std::string bufferizedLinalgPipelineText(bool convolutionLibrary, bool forCpu);
 /// The buffers' computations -> gpu.launch (inline) and cuBLAS calls; the
 /// host code left touches no buffer contents. `deviceAllocations`: buffers
 /// in device memory (gpu.alloc), not for the CPU emulation.

@@ -18,6 +18,20 @@
 // subgradient_init is not fused: a whole reduction generic, then a whole
 // elementwise generic.
 // RUN: bregman-opt %s -split-input-file -convert-breg-to-linalg | FileCheck %s
+// For the GPU (tile-groups=0): no loop over groups, the norms of all groups
+// in one reduction, then one elementwise update over the whole weight.
+// RUN: bregman-opt %s -split-input-file -convert-breg-to-linalg=tile-groups=0 | FileCheck %s --check-prefix=UNTILED
+// UNTILED-LABEL: func.func @linbreg_l1_l2(
+// UNTILED-NOT:     scf.for
+// UNTILED:         %[[NORMS:.*]] = linalg.generic
+// UNTILED-SAME:      iterator_types = ["parallel", "reduction"]
+// UNTILED-SAME:      outs(%{{.*}} : tensor<4xf32>)
+// UNTILED:         linalg.generic
+// UNTILED-SAME:      iterator_types = ["parallel", "parallel"]
+// UNTILED-SAME:      ins(%{{.*}}, %[[NORMS]] : {{.*}}tensor<4xf32>)
+// UNTILED-SAME:      outs(%{{.*}} : tensor<4x6xf32>, tensor<4x6xf32>)
+// UNTILED-NOT:     scf.for
+// UNTILED:         return
 
 // LinBreg (β = 0), rows of 6: x = δ·(v − lr·g), t = δλ, √6 = 2.44948983.
 // CHECK-DAG:   #[[$ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
