@@ -59,10 +59,17 @@ std::string takeError() {
 }
 
 ScopedContext::ScopedContext() {
+  // The primary context is made current once per thread and stays current:
+  // every launch would otherwise pay a push and a pop.
+  static thread_local bool current = false;
   std::string reason;
   d = driver(&reason);
   if (!d) {
     recordError(reason);
+    return;
+  }
+  if (current) {
+    ok = true;
     return;
   }
   CUcontext context = primaryContext(d);
@@ -71,15 +78,10 @@ ScopedContext::ScopedContext() {
     recordError("no CUDA context (device 0 could not be initialised)");
     return;
   }
-  ok = check("cuCtxPushCurrent", d->cuCtxPushCurrent_v2(context));
+  ok = current = check("cuCtxSetCurrent", d->cuCtxSetCurrent(context));
 }
 
-ScopedContext::~ScopedContext() {
-  if (ok) {
-    CUcontext popped = nullptr;
-    check("cuCtxPopCurrent", d->cuCtxPopCurrent_v2(&popped));
-  }
-}
+ScopedContext::~ScopedContext() = default;
 
 CUstream stream() {
   static CUstream s = [] {

@@ -22,8 +22,9 @@ bool check(const char *call, CUresult result);
 /// The first failure recorded since the last call ("" if none).
 std::string takeError();
 
-/// Makes device 0's primary context current for the scope; `ok` is false
-/// (and the reason recorded) when there is no driver or device.
+/// Makes device 0's primary context current on this thread (once; it stays
+/// current); `ok` is false (and the reason recorded) when there is no driver
+/// or device.
 class ScopedContext {
 public:
   ScopedContext();
