@@ -276,8 +276,12 @@ std::vector<Tensor> JitState::run(CompiledFunction &fn,
     runtime::Buffer &buffer = *inputs.leaves[i].buffer();
     bool donated = std::find(fn.outputAlias.begin(), fn.outputAlias.end(),
                              static_cast<int>(i)) != fn.outputAlias.end();
-    pointers.push_back(device ? buffer.deviceData(*device, donated)
-                              : buffer.data());
+    // On the CPU, arguments only read keep a device copy current.
+    pointers.push_back(
+        device    ? buffer.deviceData(*device, donated)
+        : donated ? buffer.data()
+                  : const_cast<void *>(
+                        static_cast<const runtime::Buffer &>(buffer).data()));
   }
   std::vector<Tensor> outputs;
   for (size_t i = 0; i < fn.outputSpecs.size(); ++i) {

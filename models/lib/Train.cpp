@@ -617,6 +617,35 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
       runtime::ProfileScope timed(dataNs);
       return feeder.next();
     };
+    // On a device, a step's loss and correct count are read after the next
+    // step has been queued, so the host queues step k+1 while the device
+    // runs step k (reading the values waits for the device).
+    struct Pending {
+      Tensor loss, hits;
+      int64_t n, step;
+    };
+    std::optional<Pending> pending;
+    auto settle = [&](const Pending &p) {
+      double l = p.loss.item();
+      if (!std::isfinite(l)) {
+        std::string culprit = firstNonFinite(params);
+        throw Error(fmt::format(
+            "train: the loss became {} at step {} (epoch {}, batch {}){}; "
+            "lower the learning rate{}",
+            l, p.step, epoch, p.step - stepsBefore,
+            culprit.empty() ? "" : "; after it parameter " + culprit,
+            config.checkpointPath.empty()
+                ? ""
+                : "; the last checkpoint " + config.checkpointPath +
+                      " (a good state) is kept"));
+      }
+      lossSum += l * p.n;
+      batchLoss.push_back(static_cast<float>(l));
+      correct += p.hits.item();
+      seen += p.n;
+      bar.update(p.step - stepsBefore, lossSum / seen);
+    };
+    bool pipelined = config.device != Device::Cpu;
     while (const auto *batch = nextBatch()) {
       int64_t n = batch->first.dim(0);
       runtime::ProfileScope timedStep(stepNs);
@@ -625,26 +654,17 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
       params = p2;
       state = s2;
       buffers = b2;
-      double l = loss.item();
-      if (!std::isfinite(l)) {
-        std::string culprit = firstNonFinite(params);
-        throw Error(fmt::format(
-            "train: the loss became {} at step {} (epoch {}, batch {}){}; "
-            "lower the learning rate{}",
-            l, stepsBefore + batches + 1, epoch, batches + 1,
-            culprit.empty() ? "" : "; after it parameter " + culprit,
-            config.checkpointPath.empty()
-                ? ""
-                : "; the last checkpoint " + config.checkpointPath +
-                      " (a good state) is kept"));
-      }
-      lossSum += l * n;
-      batchLoss.push_back(static_cast<float>(l));
-      correct += hits.item();
-      seen += n;
       ++batches;
-      bar.update(batches, lossSum / seen);
+      if (pending)
+        settle(*pending);
+      pending = Pending{loss, hits, n, stepsBefore + batches};
+      if (!pipelined) {
+        settle(*pending);
+        pending.reset();
+      }
     }
+    if (pending)
+      settle(*pending);
     bar.finish();
     if (runtime::profilingEnabled()) {
       // Counters cover the training steps only (evaluation comes after).
