@@ -8,6 +8,7 @@
 
 #include "CudaContext.h"
 #include "bregman/runtime/CpuLibrary.h"
+#include "bregman/runtime/GemmLayout.h"
 
 #include <dlfcn.h>
 #include <string>
@@ -90,18 +91,13 @@ extern "C" void bregman_gpu_sgemm(int32_t transA, int32_t transB, intptr_t m,
   ScopedContext scope;
   if (!scope.ok)
     return;
-  // Row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: swap the
-  // operands, keep the flags; leading dimensions are the stored rows' lengths.
   const float alpha = 1.0f;
-  int lda = static_cast<int>(transA ? m : k);
-  int ldb = static_cast<int>(transB ? k : n);
+  bregman::runtime::ColumnMajorGemm g =
+      bregman::runtime::columnMajorForRowMajor(transA, transB, m, n, k, a, b, c);
   cublasStatus_t st = cublas.sgemm(
-      cublas.handle, transB ? CUBLAS_OP_T : CUBLAS_OP_N,
-      transA ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(n),
-      static_cast<int>(m), static_cast<int>(k), &alpha,
-      reinterpret_cast<const float *>(b), ldb,
-      reinterpret_cast<const float *>(a), lda, &beta,
-      reinterpret_cast<float *>(c), static_cast<int>(n));
+      cublas.handle, g.transFirst ? CUBLAS_OP_T : CUBLAS_OP_N,
+      g.transSecond ? CUBLAS_OP_T : CUBLAS_OP_N, g.m, g.n, g.k, &alpha,
+      g.first, g.ldFirst, g.second, g.ldSecond, &beta, g.c, g.ldc);
   if (st != CUBLAS_STATUS_SUCCESS)
     recordError(describeStatus(cublas, "cublasSgemm", st));
 }

@@ -20,8 +20,29 @@
 #include "bregman/runtime/CpuLibrary.h"
 
 #include <cstdint>
+#include <map>
+#include <mutex>
 
 using namespace bregman::runtime::cuda;
+
+namespace {
+/// Kernels looked up so far, by module and (constant) name.
+struct FunctionCache {
+  std::mutex mutex;
+  std::map<std::pair<void *, const char *>, CUfunction> functions;
+};
+FunctionCache &functionCache() {
+  static FunctionCache *cache = new FunctionCache; // outlives unload at exit
+  return *cache;
+}
+/// A module's kernels leave the cache with it (its address may be reused).
+void forgetFunctionsOf(void *module) {
+  FunctionCache &cache = functionCache();
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  for (auto it = cache.functions.begin(); it != cache.functions.end();)
+    it = it->first.first == module ? cache.functions.erase(it) : std::next(it);
+}
+} // namespace
 
 extern "C" {
 
@@ -47,18 +68,27 @@ void *mgpuModuleLoadJIT(void *data, int /*optLevel*/) {
 }
 
 void mgpuModuleUnload(void *module) {
+  forgetFunctionsOf(module);
   ScopedContext s;
   if (s.ok && module)
     check("cuModuleUnload", s.d->cuModuleUnload(static_cast<CUmodule>(module)));
 }
 
+// Called before every launch: the driver's lookup is done once per kernel
+// (the name is a constant of the host code, so its address is the key).
 void *mgpuModuleGetFunction(void *module, const char *name) {
+  FunctionCache &cache = functionCache();
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  auto key = std::make_pair(module, name);
+  if (auto it = cache.functions.find(key); it != cache.functions.end())
+    return it->second;
   ScopedContext s;
   CUfunction function = nullptr;
-  if (s.ok && module)
-    check("cuModuleGetFunction",
-          s.d->cuModuleGetFunction(&function, static_cast<CUmodule>(module),
-                                   name));
+  if (s.ok && module &&
+      check("cuModuleGetFunction",
+            s.d->cuModuleGetFunction(&function, static_cast<CUmodule>(module),
+                                     name)))
+    cache.functions[key] = function;
   return function;
 }
 
