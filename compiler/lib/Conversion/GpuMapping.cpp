@@ -5,8 +5,9 @@
 // allocates, launches and calls libraries:
 //
 //  * breg-copies-to-linalg: memref.copy -> linalg.copy (a kernel, later);
-//  * breg-map-reductions-to-gpu: reductions -> a block reduction through
-//    workgroup memory, or one thread per output;
+//  * breg-map-linalg-to-gpu: reductions -> a block reduction through
+//    workgroup memory, or one thread per output; multi-dimensional
+//    elementwise ops -> one thread per element, coalesced;
 //  * breg-gpu-finalize-host: scalar reads sink into the kernels, buffers go
 //    to device memory, and whatever still touches memory on the host is an
 //    error naming the op.
@@ -28,7 +29,7 @@
 
 namespace mlir::breg {
 #define GEN_PASS_DEF_BREGCOPIESTOLINALG
-#define GEN_PASS_DEF_BREGMAPREDUCTIONSTOGPU
+#define GEN_PASS_DEF_BREGMAPLINALGTOGPU
 #define GEN_PASS_DEF_BREGGPUFINALIZEHOST
 #include "breg/Conversion/Passes.h.inc"
 } // namespace mlir::breg
@@ -56,7 +57,7 @@ struct BregCopiesToLinalgPass
 } // namespace
 
 //===----------------------------------------------------------------------===//
-// breg-map-reductions-to-gpu
+// breg-map-linalg-to-gpu
 //===----------------------------------------------------------------------===//
 
 /// The combiner of a single-output reduction body: the op that yields
@@ -126,6 +127,8 @@ public:
   void buildBlockReduction(Operation *combiner, int64_t threads);
   /// One thread per output, each running the reduction in the op's order.
   void buildThreadPerOutput(int64_t threads);
+  /// An all-parallel op: one thread per element, last dimension fastest.
+  void buildElementwise(int64_t threads);
 
 private:
   int64_t product(ArrayRef<unsigned> dims) const {
@@ -166,7 +169,13 @@ private:
 
 void ReductionKernelBuilder::delinearize(Value linear, ArrayRef<unsigned> dims,
                                          SmallVectorImpl<Value> &loopIvs) {
-  for (unsigned d : llvm::reverse(dims)) {
+  // `linear` is below the product of the sizes (every caller guards it), so
+  // what is left for the outermost dimension needs no remainder.
+  for (auto [i, d] : llvm::enumerate(llvm::reverse(dims))) {
+    if (i + 1 == dims.size()) {
+      loopIvs[d] = linear;
+      break;
+    }
     Value size = index(ranges[d]);
     loopIvs[d] = arith::RemUIOp::create(b, loc, linear, size);
     linear = arith::DivUIOp::create(b, loc, linear, size);
@@ -209,7 +218,8 @@ SmallVector<Value> ReductionKernelBuilder::cloneBody(ArrayRef<Value> loopIvs,
     mapping.map(body.getArgument(input->getOperandNumber()),
                 load(*input, loopIvs));
   for (auto [i, acc] : llvm::enumerate(accumulators))
-    mapping.map(body.getArgument(op.getNumDpsInputs() + i), acc);
+    if (acc) // null: an output the body does not read
+      mapping.map(body.getArgument(op.getNumDpsInputs() + i), acc);
   for (Operation &bodyOp : body.without_terminator()) {
     if (auto indexOp = dyn_cast<linalg::IndexOp>(bodyOp)) {
       mapping.map(indexOp.getResult(), loopIvs[indexOp.getDim()]);
@@ -341,17 +351,55 @@ void ReductionKernelBuilder::buildThreadPerOutput(int64_t threads) {
   gpu::TerminatorOp::create(b, loc);
 }
 
+void ReductionKernelBuilder::buildElementwise(int64_t threads) {
+  Value one = index(1);
+  auto launch = gpu::LaunchOp::create(b, loc,
+                                      index(llvm::divideCeil(outputs, threads)),
+                                      one, one, index(threads), one, one);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  Value linear = arith::AddIOp::create(
+      b, loc,
+      arith::MulIOp::create(b, loc, launch.getBlockIds().x, index(threads)),
+      launch.getThreadIds().x);
+  Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                        linear, index(outputs));
+  auto ifInRange = scf::IfOp::create(b, loc, inRange, /*withElseRegion=*/false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifInRange.thenBlock());
+    SmallVector<Value> loopIvs(ranges.size());
+    delinearize(linear, parallelDims, loopIvs);
+    // Outputs are read only where the body uses their old value.
+    Block &body = op.getRegion().front();
+    SmallVector<Value> old;
+    for (unsigned i = 0; i < op.getNumDpsInits(); ++i) {
+      BlockArgument arg = body.getArgument(op.getNumDpsInputs() + i);
+      old.push_back(arg.use_empty()
+                        ? Value()
+                        : memref::LoadOp::create(b, loc, op.getDpsInits()[i],
+                                                 outputIndices(i, loopIvs))
+                              .getResult());
+    }
+    SmallVector<Value> results = cloneBody(loopIvs, old);
+    for (unsigned i = 0; i < op.getNumDpsInits(); ++i)
+      memref::StoreOp::create(b, loc, results[i], op.getDpsInits()[i],
+                              outputIndices(i, loopIvs));
+  }
+  gpu::TerminatorOp::create(b, loc);
+}
+
 namespace {
-struct BregMapReductionsToGpuPass
-    : breg::impl::BregMapReductionsToGpuBase<BregMapReductionsToGpuPass> {
+struct BregMapLinalgToGpuPass
+    : breg::impl::BregMapLinalgToGpuBase<BregMapLinalgToGpuPass> {
   using Base::Base;
 
   void runOnOperation() override {
     SmallVector<linalg::LinalgOp> reductions;
     getOperation().walk([&](linalg::LinalgOp op) {
-      // Rank-0 ops too: they have no loop to map to threads.
+      // Rank-0 ops too (no loop to map to threads), and elementwise ops of
+      // rank 2 and more (upstream's mapping would not coalesce them).
       if (op.hasPureBufferSemantics() &&
-          (op.getNumReductionLoops() > 0 || op.getNumLoops() == 0) &&
+          (op.getNumReductionLoops() > 0 || op.getNumLoops() != 1) &&
           !op->getParentOfType<gpu::LaunchOp>())
         reductions.push_back(op);
     });
@@ -391,6 +439,11 @@ struct BregMapReductionsToGpuPass
         return signalPassFailure();
       }
       ReductionKernelBuilder builder(generic, ranges);
+      if (generic.getNumReductionLoops() == 0 && generic.getNumLoops() > 0) {
+        builder.buildElementwise(256);
+        rewriter.eraseOp(generic);
+        continue;
+      }
       Operation *combiner = findCombiner(generic);
       Type elementType = getElementTypeOrSelf(generic.getDpsInits()[0].getType());
       bool blockPerOutput =

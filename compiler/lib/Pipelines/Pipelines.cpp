@@ -52,15 +52,17 @@ std::string mlir::breg::bufferizedLinalgPipelineText(bool convolutionLibrary,
 
 std::string mlir::breg::gpuMappingPipelineText(int64_t blockSize,
                                                bool deviceAllocations) {
-  // GEMMs go to cuBLAS; copies and reductions become kernels of their own
-  // (a block per output with a parallel reduction, or a thread per output);
-  // each elementwise loop becomes one flat loop, tiled into blocks of
+  // GEMMs go to cuBLAS; copies become linalg ops; elementwise ops over
+  // contiguous buffers are flattened to one loop; reductions become kernels
+  // of their own (a block per output with a parallel reduction, or a thread
+  // per output), as do the multi-dimensional elementwise ops left (one
+  // thread per element, coalesced); each flat loop is tiled into blocks of
   // `blockSize` threads (a guard instead of min/max bounds, so the launch
-  // size is static), and mapped to a gpu.launch. The host code that is left
+  // size is static) and mapped to a gpu.launch. The host code that is left
   // only allocates, launches and calls libraries (checked).
   return "breg-matmul-to-library-call{symbol=bregman_gpu_sgemm},"
-         "func.func(breg-copies-to-linalg,breg-map-reductions-to-gpu,"
-         "breg-collapse-elementwise,convert-linalg-to-parallel-"
+         "func.func(breg-copies-to-linalg,breg-collapse-elementwise,"
+         "breg-map-linalg-to-gpu,convert-linalg-to-parallel-"
          "loops,scf-parallel-loop-tiling{parallel-loop-tile-sizes=" +
          std::to_string(blockSize) +
          " no-min-max-bounds=true},gpu-map-parallel-loops,"

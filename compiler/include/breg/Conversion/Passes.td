@@ -159,11 +159,11 @@ def BregCopiesToLinalg : Pass<"breg-copies-to-linalg", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
-def BregMapReductionsToGpu : Pass<"breg-map-reductions-to-gpu", "::mlir::func::FuncOp"> {
-  let summary = "Map linalg reductions on buffers to gpu.launch with a parallel reduction";
+def BregMapLinalgToGpu : Pass<"breg-map-linalg-to-gpu", "::mlir::func::FuncOp"> {
+  let summary = "Map reductions and multi-dimensional linalg ops on buffers to gpu.launch";
   let description = [{
-    Every linalg op with a reduction loop and static bounds (run after
-    bufferization and after GEMMs became library calls) becomes one
+    Run after bufferization and after GEMMs became library calls. Every
+    linalg op with a reduction loop and static bounds becomes one
     `gpu.launch`:
 
     * a *block reduction* when the combiner is recognised (the yielded value
@@ -179,10 +179,17 @@ def BregMapReductionsToGpu : Pass<"breg-map-reductions-to-gpu", "::mlir::func::F
       device, or a combiner that is not recognised, e.g. several outputs):
       each thread runs the reduction loop in the op's own order.
 
-    Rank-0 ops (no loop to map) become a launch of one thread.
-    The op's body is cloned into the loops (`linalg.index` become the
+    All-parallel ops of rank 2 and more (a bias broadcast, a softmax's
+    elementwise parts, what `breg-collapse-elementwise` could not flatten)
+    become one thread per element, the linear thread index decoded with the
+    last dimension fastest, so that neighbouring threads touch neighbouring
+    elements (coalesced); outputs the body does not read are not loaded.
+    Rank-0 ops (no loop to map) become a launch of one thread. Rank-1
+    elementwise ops are left to the upstream mapping (one flat loop).
+
+    The op's body is cloned into the kernel (`linalg.index` become the
     decoded loop indices), so whatever elementwise work was fused into the
-    reduction runs in the same kernel.
+    op runs in the same kernel.
   }];
   let options = [
     Option<"blockReductionThreshold", "block-reduction-threshold", "int64_t",

@@ -1,5 +1,5 @@
 // RUN: bregman-opt %s --split-input-file \
-// RUN:   --pass-pipeline="builtin.module(func.func(breg-map-reductions-to-gpu,lower-affine,canonicalize,cse))" \
+// RUN:   --pass-pipeline="builtin.module(func.func(breg-map-linalg-to-gpu,lower-affine,canonicalize,cse))" \
 // RUN: | FileCheck %s
 
 // A full sum of 1000 elements: one block of 256 threads. Each thread folds a
@@ -50,12 +50,11 @@ func.func @sum_of_squares(%x: memref<1000xf32>, %out: memref<f32>) {
 // CHECK-DAG:     %[[C200:.*]] = arith.constant 200 : index
 // CHECK-DAG:     %[[C128:.*]] = arith.constant 128 : index
 // CHECK:         gpu.launch blocks(%[[B:[^,]*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C200]], {{.*}} threads(%[[T:[^,]*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C128]], {{.*}} workgroup(%{{.*}} : memref<128xf32, #gpu.address_space<workgroup>>,
-// CHECK:           %[[COL:.*]] = arith.remui %[[B]], %[[C200]] : index
+// The block is the column, the loop variable the row.
 // CHECK:           scf.for %[[R:.*]] = %[[T]] to %[[C128]] step %[[C128]]
-// CHECK:             %[[ROW:.*]] = arith.remui %[[R]], %[[C128]] : index
-// CHECK:             memref.load %{{.*}}[%[[ROW]], %[[COL]]] : memref<128x200xf32>
+// CHECK:             memref.load %{{.*}}[%[[R]], %[[B]]] : memref<128x200xf32>
 // CHECK-COUNT-2:   gpu.barrier
-// CHECK:             memref.store %{{.*}}, %{{.*}}[%[[COL]]] : memref<200xf32>
+// CHECK:             memref.store %{{.*}}, %{{.*}}[%[[B]]] : memref<200xf32>
 func.func @bias_gradient(%g: memref<128x200xf32>, %out: memref<200xf32>) {
   linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>],
                   iterator_types = ["reduction", "parallel"]}
@@ -125,6 +124,43 @@ func.func @argmax_and_scalar(%x: memref<4x10xf32>, %max: memref<4xf32>, %arg: me
   ^bb0(%o: f32):
     %d = arith.mulf %o, %o : f32
     linalg.yield %d : f32
+  }
+  return
+}
+
+// -----
+
+// A bias broadcast over a 128x200 activation (fused with ReLU): one thread
+// per element, 100 blocks of 256, the linear index decoded with the last
+// dimension fastest (neighbouring threads read neighbouring elements); the
+// output's old value is not read.
+// CHECK-LABEL: func.func @bias_relu
+// CHECK-DAG:     %[[C1:.*]] = arith.constant 1 : index
+// CHECK-DAG:     %[[C100:.*]] = arith.constant 100 : index
+// CHECK-DAG:     %[[C256:.*]] = arith.constant 256 : index
+// CHECK-DAG:     %[[C200:.*]] = arith.constant 200 : index
+// CHECK:         gpu.launch blocks(%[[B:[^,]*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C100]], %{{.*}} = %[[C1]], %{{.*}} = %[[C1]]) threads(%[[T:[^,]*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C256]],
+// CHECK:           %[[BASE:.*]] = arith.muli %[[B]], %[[C256]] : index
+// CHECK:           %[[LIN:.*]] = arith.addi %[[BASE]], %[[T]] : index
+// CHECK:           scf.if
+// CHECK:             %[[COL:.*]] = arith.remui %[[LIN]], %[[C200]] : index
+// CHECK:             %[[ROW:.*]] = arith.divui %[[LIN]], %[[C200]] : index
+// CHECK:             %[[X:.*]] = memref.load %{{.*}}[%[[ROW]], %[[COL]]] : memref<128x200xf32>
+// CHECK:             %[[BIAS:.*]] = memref.load %{{.*}}[%[[COL]]] : memref<200xf32>
+// CHECK-NOT:         memref.load
+// CHECK:             arith.addf %[[X]], %[[BIAS]]
+// CHECK:             arith.maximumf
+// CHECK:             memref.store %{{.*}}, %{{.*}}[%[[ROW]], %[[COL]]] : memref<128x200xf32>
+func.func @bias_relu(%x: memref<128x200xf32>, %bias: memref<200xf32>, %out: memref<128x200xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>,
+                                   affine_map<(d0, d1) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%x, %bias : memref<128x200xf32>, memref<200xf32>) outs(%out : memref<128x200xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %s = arith.addf %a, %b : f32
+    %r = arith.maximumf %s, %zero : f32
+    linalg.yield %r : f32
   }
   return
 }
