@@ -15,7 +15,11 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
@@ -59,6 +63,75 @@ static void dumpModule(ModuleOp module, const std::string &dir,
     module->print(os);
 }
 
+/// Adds `_mlir_<f>(void **args)` for every defined function f: args[i]
+/// points at the i-th argument's value (and args[n] at the result's slot),
+/// the calling convention of ExecutionEngine::invokePacked, so that one
+/// entry point calls a function of any signature.
+static void addPackedWrappers(llvm::Module &module) {
+  llvm::LLVMContext &ctx = module.getContext();
+  llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
+  llvm::SmallVector<llvm::Function *> functions;
+  for (llvm::Function &f : module)
+    if (!f.isDeclaration() && f.hasExternalLinkage())
+      functions.push_back(&f);
+  for (llvm::Function *f : functions) {
+    auto *type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr},
+                                         /*isVarArg=*/false);
+    auto *wrapper = llvm::Function::Create(type, llvm::Function::ExternalLinkage,
+                                           "_mlir_" + f->getName(), module);
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", wrapper));
+    llvm::Value *args = wrapper->getArg(0);
+    llvm::SmallVector<llvm::Value *> values;
+    for (auto [i, arg] : llvm::enumerate(f->args())) {
+      llvm::Value *slot = b.CreateLoad(
+          ptr, b.CreateConstGEP1_64(ptr, args, static_cast<uint64_t>(i)));
+      values.push_back(b.CreateLoad(arg.getType(), slot));
+    }
+    llvm::Value *result = b.CreateCall(f, values);
+    if (!f->getReturnType()->isVoidTy()) {
+      llvm::Value *slot = b.CreateLoad(
+          ptr, b.CreateConstGEP1_64(ptr, args, f->arg_size()));
+      b.CreateStore(result, slot);
+    }
+    b.CreateRetVoid();
+  }
+}
+
+/// The lowered module as a position-independent object file for this host
+/// (global constructors kept: for GPU code they load the kernel modules).
+static llvm::Error writeObjectFile(ModuleOp module, const std::string &path,
+                                   unsigned optLevel) {
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, llvmContext);
+  if (!llvmModule)
+    return llvm::createStringError("translation to LLVM IR failed");
+  auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!tmBuilder)
+    return tmBuilder.takeError();
+  tmBuilder->setRelocationModel(llvm::Reloc::PIC_);
+  tmBuilder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  auto tm = tmBuilder->createTargetMachine();
+  if (!tm)
+    return tm.takeError();
+  llvmModule->setDataLayout((*tm)->createDataLayout());
+  llvmModule->setTargetTriple((*tm)->getTargetTriple());
+  addPackedWrappers(*llvmModule);
+  if (llvm::Error err = makeOptimizingTransformer(optLevel, /*sizeLevel=*/0,
+                                                  tm->get())(llvmModule.get()))
+    return err;
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
+  if (ec)
+    return llvm::createStringError("cannot write " + path + ": " + ec.message());
+  llvm::legacy::PassManager pm;
+  if ((*tm)->addPassesToEmitFile(pm, os, nullptr,
+                                 llvm::CodeGenFileType::ObjectFile))
+    return llvm::createStringError("the target cannot emit object files");
+  pm.run(*llvmModule);
+  return llvm::Error::success();
+}
+
 CpuExecutable::CpuExecutable(std::unique_ptr<ExecutionEngine> engine)
     : engine(std::move(engine)) {}
 CpuExecutable::~CpuExecutable() = default;
@@ -95,6 +168,12 @@ CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
     return llvm::createStringError("pipeline (" + pipelineText +
                                    ") failed:\n" + diagnostics);
   dumpModule(module, options.dumpDirectory, "1-llvm.mlir");
+  // Ahead of time: the object file, before the JIT (whose object would lack
+  // the global constructors: ORC runs them itself).
+  if (!options.objectFile.empty())
+    if (llvm::Error err =
+            writeObjectFile(module, options.objectFile, options.optLevel))
+      return err;
 
   auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!tmBuilder)
@@ -120,7 +199,7 @@ CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
   engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
   engineOptions.enableGDBNotificationListener = false;
   engineOptions.enablePerfNotificationListener = false;
-  engineOptions.enableObjectDump = !options.objectFile.empty();
+
   auto engine = ExecutionEngine::create(module, engineOptions);
   if (!engine)
     return llvm::joinErrors(
@@ -149,8 +228,6 @@ CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
       return llvm::joinErrors(
           llvm::createStringError("code generation of '" + name + "' failed"),
           fn.takeError());
-  if (!options.objectFile.empty())
-    (*engine)->dumpToObjectFile(options.objectFile);
   return std::unique_ptr<CpuExecutable>(new CpuExecutable(std::move(*engine)));
 }
 

@@ -47,6 +47,12 @@ enum class Device {
 const char *deviceName(Device device);
 
 struct JitOptions {
+  JitOptions() = default;
+  JitOptions(std::vector<int> donateArgnums, std::string name = "jit",
+             Device device = Device::Cpu, std::string cudaChip = "")
+      : donateArgnums(std::move(donateArgnums)), name(std::move(name)),
+        device(device), cudaChip(std::move(cudaChip)) {}
+
   /// Arguments whose buffers the outputs may overwrite.
   std::vector<int> donateArgnums;
   /// Shown in errors and IR dumps.

@@ -10,8 +10,10 @@
 #include "bregman/runtime/CpuLibrary.h"
 #include "bregman/runtime/GemmLayout.h"
 
+#include <cstdlib>
 #include <dlfcn.h>
 #include <string>
+#include <vector>
 
 using namespace bregman::runtime::cuda;
 
@@ -44,15 +46,20 @@ Cublas load() {
   Cublas c;
   void *lib = nullptr;
   std::string tried;
-  for (const char *name : {"libcublas.so.13", "libcublas.so.12", "libcublas.so"}) {
-    if ((lib = dlopen(name, RTLD_NOW | RTLD_LOCAL)))
+  // BREGMAN_CUBLAS names the library where it is not on the loader's path.
+  std::vector<std::string> names = {"libcublas.so.13", "libcublas.so.12",
+                                    "libcublas.so"};
+  if (const char *path = std::getenv("BREGMAN_CUBLAS"))
+    names = {path};
+  for (const std::string &name : names) {
+    if ((lib = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL)))
       break;
-    tried += std::string(tried.empty() ? "" : ", ") + name;
+    tried += (tried.empty() ? "" : ", ") + name;
   }
   if (!lib) {
     c.failure = "cuBLAS not found (dlopen " + tried +
-                "): install the CUDA toolkit's libcublas or put it on "
-                "LD_LIBRARY_PATH";
+                "): install the CUDA toolkit's libcublas, put it on "
+                "LD_LIBRARY_PATH or name it in BREGMAN_CUBLAS";
     return c;
   }
   auto sym = [&](auto &fn, const char *name) {

@@ -39,8 +39,9 @@ struct CpuJitOptions {
   llvm::StringMap<void *> symbols;
   /// When non-empty, the IR before and after the pipeline is written here.
   std::string dumpDirectory;
-  /// When non-empty, the compiled code (with its packed `_mlir_<name>`
-  /// wrappers) is also written to this object file: an ahead-of-time
+  /// When non-empty, the lowered module is also compiled to this object file
+  /// (position-independent, for this host, with packed `_mlir_<name>(void
+  /// **)` entry points and its global constructors): an ahead-of-time
   /// artifact, linked into a shared object that the runtime alone can load.
   std::string objectFile;
   unsigned optLevel = 3;
