@@ -212,11 +212,13 @@ CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
     jitOptions.pipeline.emulateGpu = std::string(emulate) == "1";
   if (opts.device == Device::HostMirror)
     jitOptions.pipeline.emulateGpu = true;
-  // The emulated GPU program calls cuBLAS's stand-in: the same GEMM on host
-  // memory (one signature for both).
+  // The emulated GPU program calls cuBLAS's and cuDNN's stand-ins: the same
+  // GEMM and convolutions on host memory (one signature for both).
   if (jitOptions.pipeline.emulateGpu)
-    jitOptions.symbols["bregman_gpu_sgemm"] =
-        jitOptions.symbols["bregman_cpu_sgemm"];
+    for (const char *name : {"sgemm", "conv2d_forward", "conv2d_grad_input",
+                             "conv2d_grad_filter"})
+      jitOptions.symbols[std::string("bregman_gpu_") + name] =
+          jitOptions.symbols[std::string("bregman_cpu_") + name];
   if (const char *dump = std::getenv("BREGMAN_DUMP_IR"))
     jitOptions.dumpDirectory =
         fmt::format("{}/{}-{}", dump, opts.name, compiles);

@@ -3,14 +3,17 @@
 // Runs with tests/mock-cuda's libcuda.so.1 first on LD_LIBRARY_PATH (ctest
 // sets it): the driver is found and probed, PTX modules load, kernels
 // "launch" (they do not run), device memory round-trips, and failures come
-// back as errors naming the driver call and the CUDA error.
+// back as errors naming the driver call and the CUDA error. With the mock
+// cuDNN (MockCudnn.cpp), the convolution calls compute what the CPU's do.
 //
 //===----------------------------------------------------------------------===//
 
 #include "bregman/bregman.h"
 #include "bregman/runtime/Artifact.h"
+#include "bregman/runtime/CpuLibrary.h"
 #include "bregman/runtime/CudaDriver.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <gtest/gtest.h>
@@ -135,5 +138,77 @@ TEST(MockCuda, CudaArtifactLoadsAndRuns) {
   EXPECT_EQ(t[3], 4.0f); // uploaded, not changed (no kernel ran), downloaded
   fs::remove_all(dir);
 }
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// cuDNN calls (bregman_gpu_conv2d_*) against the CPU's oneDNN ones, with the
+// mock cuDNN computing on the mock driver's host "device" memory.
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+struct ConvGeometry {
+  intptr_t n, c, h, w, f, kh, kw, stride, pad, dilation, groups;
+  intptr_t out(intptr_t in, intptr_t k) const {
+    return (in + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
+  }
+};
+
+std::vector<float> filled(size_t n, float phase) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i)
+    v[i] = std::sin(phase + 0.37f * static_cast<float>(i));
+  return v;
+}
+
+class MockCudnn : public ::testing::TestWithParam<ConvGeometry> {};
+
+TEST_P(MockCudnn, CallsComputeWhatTheCpuComputes) {
+  setenv("BREGMAN_CUDNN", BREGMAN_MOCK_CUDNN, 1);
+  ConvGeometry g = GetParam();
+  intptr_t oh = g.out(g.h, g.kh), ow = g.out(g.w, g.kw);
+  std::vector<float> x = filled(g.n * g.c * g.h * g.w, 0.1f);
+  std::vector<float> w = filled(g.f * (g.c / g.groups) * g.kh * g.kw, 0.7f);
+  std::vector<float> dy = filled(g.n * g.f * oh * ow, 1.3f);
+  auto addr = [](std::vector<float> &v) {
+    return reinterpret_cast<intptr_t>(v.data());
+  };
+#define GEOMETRY                                                               \
+  g.n, g.c, g.h, g.w, g.f, g.kh, g.kw, oh, ow, g.stride, g.stride, g.pad,      \
+      g.pad, g.dilation, g.dilation, g.groups
+  std::vector<float> y(dy.size(), 9.0f), yRef(dy.size());
+  std::vector<float> dx(x.size(), 9.0f), dxRef(x.size());
+  std::vector<float> dw(w.size(), 9.0f), dwRef(w.size());
+  bregman_cpu_conv2d_forward(GEOMETRY, addr(x), addr(w), addr(yRef));
+  bregman_cpu_conv2d_grad_input(GEOMETRY, addr(dy), addr(w), addr(dxRef));
+  bregman_cpu_conv2d_grad_filter(GEOMETRY, addr(x), addr(dy), addr(dwRef));
+  bregman_gpu_conv2d_forward(GEOMETRY, addr(x), addr(w), addr(y));
+  bregman_gpu_conv2d_grad_input(GEOMETRY, addr(dy), addr(w), addr(dx));
+  bregman_gpu_conv2d_grad_filter(GEOMETRY, addr(x), addr(dy), addr(dw));
+#undef GEOMETRY
+  ASSERT_STREQ(bregman_cuda_take_error(), "");
+  for (size_t i = 0; i < y.size(); ++i)
+    ASSERT_NEAR(y[i], yRef[i], 1e-4) << "y[" << i << "]";
+  for (size_t i = 0; i < dx.size(); ++i)
+    ASSERT_NEAR(dx[i], dxRef[i], 1e-4) << "dx[" << i << "]";
+  for (size_t i = 0; i < dw.size(); ++i)
+    ASSERT_NEAR(dw[i], dwRef[i], 1e-4) << "dw[" << i << "]";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Geometries, MockCudnn,
+    ::testing::Values(ConvGeometry{2, 3, 7, 6, 4, 3, 3, 1, 1, 1, 1},
+                      ConvGeometry{2, 4, 9, 8, 6, 3, 3, 2, 1, 1, 2},
+                      ConvGeometry{1, 2, 10, 10, 3, 3, 3, 1, 2, 2, 1},
+                      ConvGeometry{2, 4, 5, 5, 4, 1, 1, 1, 0, 1, 4},
+                      ConvGeometry{3, 1, 12, 12, 5, 5, 5, 1, 0, 1, 1}),
+    [](const auto &info) {
+      const ConvGeometry &g = info.param;
+      return "c" + std::to_string(g.c) + "_f" + std::to_string(g.f) + "_k" +
+             std::to_string(g.kh) + "_s" + std::to_string(g.stride) + "_p" +
+             std::to_string(g.pad) + "_d" + std::to_string(g.dilation) +
+             "_g" + std::to_string(g.groups);
+    });
 
 } // namespace

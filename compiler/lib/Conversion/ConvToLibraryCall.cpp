@@ -52,11 +52,16 @@ static func::FuncOp getOrDeclare(ModuleOp module, StringRef symbol,
 
 template <typename OpTy>
 static LogicalResult rewriteToCall(OpTy op, StringRef symbol,
+                                   bool requireSymmetricPadding,
                                    OpBuilder &builder) {
   RankedTensorType in = op.getInputType(), filter = op.getFilterType(),
                    out = op.getOutputType();
   if (!in.getElementType().isF32())
     return success(); // left for convert-breg-to-linalg
+  ArrayRef<int64_t> padding = op.getPadding();
+  if (requireSymmetricPadding &&
+      (padding[0] != padding[2] || padding[1] != padding[3]))
+    return success(); // the library cannot pad asymmetrically
   func::FuncOp callee =
       getOrDeclare(op->template getParentOfType<ModuleOp>(), symbol, builder);
   if (!callee)
@@ -99,7 +104,11 @@ static LogicalResult rewriteToCall(OpTy op, StringRef symbol,
 namespace {
 struct BregConvToLibraryCallPass
     : breg::impl::BregConvToLibraryCallBase<BregConvToLibraryCallPass> {
+  using Base::Base;
   void runOnOperation() override {
+    std::string forward = symbolPrefix + "_forward";
+    std::string gradInput = symbolPrefix + "_grad_input";
+    std::string gradFilter = symbolPrefix + "_grad_filter";
     OpBuilder builder(&getContext());
     SmallVector<Operation *> convs;
     getOperation().walk([&](Operation *op) {
@@ -110,13 +119,16 @@ struct BregConvToLibraryCallPass
       LogicalResult done =
           llvm::TypeSwitch<Operation *, LogicalResult>(op)
               .Case([&](Conv2DOp conv) {
-                return rewriteToCall(conv, "bregman_cpu_conv2d_forward", builder);
+                return rewriteToCall(conv, forward, requireSymmetricPadding,
+                                     builder);
               })
               .Case([&](Conv2DGradInputOp conv) {
-                return rewriteToCall(conv, "bregman_cpu_conv2d_grad_input", builder);
+                return rewriteToCall(conv, gradInput, requireSymmetricPadding,
+                                     builder);
               })
               .Case([&](Conv2DGradFilterOp conv) {
-                return rewriteToCall(conv, "bregman_cpu_conv2d_grad_filter", builder);
+                return rewriteToCall(conv, gradFilter, requireSymmetricPadding,
+                                     builder);
               });
       if (failed(done))
         return signalPassFailure();

@@ -162,6 +162,9 @@ const bregman::runtime::LibrarySymbol *bregman::runtime::gpuLibrarySymbols() {
       BREGMAN_MGPU(mgpuStreamSynchronize), BREGMAN_MGPU(mgpuStreamDestroy),
       BREGMAN_MGPU(mgpuMemAlloc),          BREGMAN_MGPU(mgpuMemFree),
       BREGMAN_MGPU(mgpuMemcpy),            BREGMAN_MGPU(bregman_gpu_sgemm),
+      BREGMAN_MGPU(bregman_gpu_conv2d_forward),
+      BREGMAN_MGPU(bregman_gpu_conv2d_grad_input),
+      BREGMAN_MGPU(bregman_gpu_conv2d_grad_filter),
       {nullptr, nullptr}};
 #undef BREGMAN_MGPU
   return symbols;

@@ -82,6 +82,16 @@ def BregConvToLibraryCall : Pass<"breg-conv-to-library-call", "::mlir::ModuleOp"
     (see runtime/src/CpuConvDnnl.cpp). Other element types are left to
     `convert-breg-to-linalg`.
   }];
+  let options = [
+    Option<"symbolPrefix", "symbol-prefix", "std::string",
+           /*default=*/"\"bregman_cpu_conv2d\"",
+           "The functions called are <prefix>_forward, _grad_input and "
+           "_grad_filter (bregman_gpu_conv2d: cuDNN on device pointers)">,
+    Option<"requireSymmetricPadding", "require-symmetric-padding", "bool",
+           /*default=*/"false",
+           "Leave convolutions with top != bottom or left != right padding "
+           "to convert-breg-to-linalg (cuDNN pads symmetrically)">
+  ];
   let dependentDialects = [
     "::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect",
     "::mlir::arith::ArithDialect", "::mlir::bufferization::BufferizationDialect"

@@ -83,9 +83,13 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
 /// The shared front: elementwise fusion, breg -> linalg (f32 convolutions
 /// -> library calls first with `convolutionLibrary`), one-shot bufferization
 /// in place, deallocation.
+/// Which library f32 convolutions call: none (generated), oneDNN
+/// (bregman_cpu_conv2d_*) or cuDNN (bregman_gpu_conv2d_*, symmetric padding).
+enum class ConvolutionLibrary { None, Cpu, Gpu };
 /// `forCpu`: group updates group by group, tiny buffers on the stack; not
 /// for GPU programs.
-std::string bufferizedLinalgPipelineText(bool convolutionLibrary, bool forCpu);
+std::string bufferizedLinalgPipelineText(ConvolutionLibrary library,
+                                         bool forCpu);
 /// The buffers' computations -> gpu.launch (inline) and cuBLAS calls; the
 /// host code left touches no buffer contents. `deviceAllocations`: buffers
 /// in device memory (gpu.alloc), not for the CPU emulation.

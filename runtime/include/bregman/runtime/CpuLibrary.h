@@ -55,6 +55,14 @@ void bregman_cpu_conv2d_grad_input(BREGMAN_CONV_GEOMETRY_PARAMS, intptr_t dy,
                                    intptr_t filter, intptr_t dx);
 void bregman_cpu_conv2d_grad_filter(BREGMAN_CONV_GEOMETRY_PARAMS, intptr_t x,
                                     intptr_t dy, intptr_t dfilter);
+/// The same on device memory with cuDNN (dlopen'ed on first use), on the
+/// runtime's stream; symmetric padding only (padTop/padLeft on both sides).
+void bregman_gpu_conv2d_forward(BREGMAN_CONV_GEOMETRY_PARAMS, intptr_t x,
+                                intptr_t filter, intptr_t y);
+void bregman_gpu_conv2d_grad_input(BREGMAN_CONV_GEOMETRY_PARAMS, intptr_t dy,
+                                   intptr_t filter, intptr_t dx);
+void bregman_gpu_conv2d_grad_filter(BREGMAN_CONV_GEOMETRY_PARAMS, intptr_t x,
+                                    intptr_t dy, intptr_t dfilter);
 }
 
 namespace bregman::runtime {
