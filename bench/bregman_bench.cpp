@@ -609,12 +609,9 @@ void BM_GpuLinBregUpdate(benchmark::State &state) {
   state.SetBytesProcessed(state.iterations() * n * kLinBregBytes);
 }
 
-/// The MLP training step (batch 128) on the device; each call reads the loss
-/// back, as training does.
-void BM_GpuMlpTrainStep(benchmark::State &state) {
-  if (!needGpu(state))
-    return;
-  StepSetup s = StepSetup::mlp(state.range(0) ? 0.9f : 0.0f);
+/// A training step (batch 128) on the device; each call reads the loss back,
+/// as training does.
+void runGpuTrainStep(benchmark::State &state, StepSetup s) {
   auto step = makeTrainStep(s, Device::Cuda);
   auto once = [&] {
     auto [p2, s2, l, hits] = step(s.params, s.state, s.x, s.y);
@@ -630,8 +627,18 @@ void BM_GpuMlpTrainStep(benchmark::State &state) {
   state.SetItemsProcessed(state.iterations() * kBatch);
 }
 
+void BM_GpuMlpTrainStep(benchmark::State &state) {
+  if (needGpu(state))
+    runGpuTrainStep(state, StepSetup::mlp(state.range(0) ? 0.9f : 0.0f));
+}
+void BM_GpuConvNetTrainStep(benchmark::State &state) {
+  if (needGpu(state))
+    runGpuTrainStep(state, StepSetup::convNet());
+}
+
 } // namespace
 
+BENCHMARK(BM_GpuConvNetTrainStep)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_GpuDeviceCopy)->Arg(1 << 24)->Arg(1 << 26)->UseRealTime();
 BENCHMARK(BM_GpuLinBregUpdate)->Arg(1 << 24)->Arg(1 << 26)->UseRealTime();
 BENCHMARK(BM_GpuMlpTrainStep)

@@ -249,6 +249,10 @@ def main():
                                                           math.nan) * 1e3
         print(f"{'linbreg' + tag:>16} {mine:>9.3f} {t:>9.3f} {j:>9.3f} "
               f"{mine / t:>11.2f} {mine / j:>9.2f}")
+    conv = our.get("BM_GpuConvNetTrainStep/real_time")
+    if conv:
+        print(f"\nConvNet training step, batch 128 (ours, cuDNN): "
+              f"{conv['seconds'] * 1e3:.3f} ms")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"ours": our, "peers": peers, "card": card}, f, indent=1)
