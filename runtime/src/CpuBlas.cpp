@@ -5,6 +5,8 @@
 
 #include <cblas.h>
 
+#include <vector>
+
 
 extern "C" void bregman_cpu_sgemm(int32_t transA, int32_t transB, intptr_t m,
                                   intptr_t n, intptr_t k, float beta,
@@ -26,21 +28,22 @@ extern "C" void bregman_cpu_sgemm(int32_t transA, int32_t transB, intptr_t m,
 }
 
 const bregman::runtime::LibrarySymbol *bregman::runtime::cpuLibrarySymbols() {
-  static const LibrarySymbol symbols[] = {
-      {"bregman_cpu_sgemm", reinterpret_cast<void *>(&bregman_cpu_sgemm)},
-      {"memrefCopy", reinterpret_cast<void *>(&memrefCopy)},
-      {"_mlir_memref_to_llvm_alloc",
-       reinterpret_cast<void *>(&_mlir_memref_to_llvm_alloc)},
-      {"_mlir_memref_to_llvm_aligned_alloc",
-       reinterpret_cast<void *>(&_mlir_memref_to_llvm_aligned_alloc)},
-      {"_mlir_memref_to_llvm_free",
-       reinterpret_cast<void *>(&_mlir_memref_to_llvm_free)},
-      {"bregman_cpu_conv2d_forward",
-       reinterpret_cast<void *>(&bregman_cpu_conv2d_forward)},
-      {"bregman_cpu_conv2d_grad_input",
-       reinterpret_cast<void *>(&bregman_cpu_conv2d_grad_input)},
-      {"bregman_cpu_conv2d_grad_filter",
-       reinterpret_cast<void *>(&bregman_cpu_conv2d_grad_filter)},
-      {nullptr, nullptr}};
-  return symbols;
+  // The core symbols, then the libraries'.
+  static const std::vector<LibrarySymbol> symbols = [] {
+    std::vector<LibrarySymbol> all;
+    for (const LibrarySymbol *s = coreLibrarySymbols(); s->name; ++s)
+      all.push_back(*s);
+    all.insert(
+        all.end(),
+        {{"bregman_cpu_sgemm", reinterpret_cast<void *>(&bregman_cpu_sgemm)},
+         {"bregman_cpu_conv2d_forward",
+          reinterpret_cast<void *>(&bregman_cpu_conv2d_forward)},
+         {"bregman_cpu_conv2d_grad_input",
+          reinterpret_cast<void *>(&bregman_cpu_conv2d_grad_input)},
+         {"bregman_cpu_conv2d_grad_filter",
+          reinterpret_cast<void *>(&bregman_cpu_conv2d_grad_filter)},
+         {nullptr, nullptr}});
+    return all;
+  }();
+  return symbols.data();
 }

@@ -131,6 +131,7 @@ public:
   void buildElementwise(int64_t threads);
 
 private:
+  SmallVector<Value> beginThreadPerOutput(int64_t threads);
   int64_t product(ArrayRef<unsigned> dims) const {
     int64_t p = 1;
     for (unsigned d : dims)
@@ -309,53 +310,16 @@ void ReductionKernelBuilder::buildBlockReduction(Operation *combiner,
   gpu::TerminatorOp::create(b, loc);
 }
 
-void ReductionKernelBuilder::buildThreadPerOutput(int64_t threads) {
-  Value one = index(1);
-  int64_t blocks = llvm::divideCeil(outputs, threads);
-  auto launch = gpu::LaunchOp::create(b, loc, index(blocks), one, one,
-                                      index(threads), one, one);
-  Block &body = launch.getBody().front();
-  b.setInsertionPointToStart(&body);
-  Value linear = arith::AddIOp::create(
-      b, loc,
-      arith::MulIOp::create(b, loc, launch.getBlockIds().x, index(threads)),
-      launch.getThreadIds().x);
-  Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                        linear, index(outputs));
-  auto ifInRange = scf::IfOp::create(b, loc, inRange, /*withElseRegion=*/false);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifInRange.thenBlock());
-    SmallVector<Value> loopIvs(ranges.size());
-    delinearize(linear, parallelDims, loopIvs);
-    SmallVector<Value> initial;
-    SmallVector<SmallVector<Value>> at;
-    for (unsigned i = 0; i < op.getNumDpsInits(); ++i) {
-      at.push_back(outputIndices(i, loopIvs));
-      initial.push_back(
-          memref::LoadOp::create(b, loc, op.getDpsInits()[i], at.back()));
-    }
-    auto loop = scf::ForOp::create(b, loc, index(0), index(reduced), one,
-                                   initial);
-    {
-      OpBuilder::InsertionGuard inner(b);
-      b.setInsertionPointToStart(loop.getBody());
-      SmallVector<Value> ivs = loopIvs;
-      delinearize(loop.getInductionVar(), reductionDims, ivs);
-      scf::YieldOp::create(b, loc, cloneBody(ivs, loop.getRegionIterArgs()));
-    }
-    for (unsigned i = 0; i < op.getNumDpsInits(); ++i)
-      memref::StoreOp::create(b, loc, loop.getResult(i), op.getDpsInits()[i],
-                              at[i]);
-  }
-  gpu::TerminatorOp::create(b, loc);
-}
-
-void ReductionKernelBuilder::buildElementwise(int64_t threads) {
+/// A launch of one thread per output element (blocks of `threads`), with
+/// the insertion point inside the bound guard; returns the decoded loop
+/// indices of the thread's element (reduction dims unset).
+SmallVector<Value> ReductionKernelBuilder::beginThreadPerOutput(int64_t threads) {
   Value one = index(1);
   auto launch = gpu::LaunchOp::create(b, loc,
                                       index(llvm::divideCeil(outputs, threads)),
                                       one, one, index(threads), one, one);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  gpu::TerminatorOp::create(b, loc);
   b.setInsertionPointToStart(&launch.getBody().front());
   Value linear = arith::AddIOp::create(
       b, loc,
@@ -364,28 +328,52 @@ void ReductionKernelBuilder::buildElementwise(int64_t threads) {
   Value inRange = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
                                         linear, index(outputs));
   auto ifInRange = scf::IfOp::create(b, loc, inRange, /*withElseRegion=*/false);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifInRange.thenBlock());
-    SmallVector<Value> loopIvs(ranges.size());
-    delinearize(linear, parallelDims, loopIvs);
-    // Outputs are read only where the body uses their old value.
-    Block &body = op.getRegion().front();
-    SmallVector<Value> old;
-    for (unsigned i = 0; i < op.getNumDpsInits(); ++i) {
-      BlockArgument arg = body.getArgument(op.getNumDpsInputs() + i);
-      old.push_back(arg.use_empty()
-                        ? Value()
-                        : memref::LoadOp::create(b, loc, op.getDpsInits()[i],
-                                                 outputIndices(i, loopIvs))
-                              .getResult());
-    }
-    SmallVector<Value> results = cloneBody(loopIvs, old);
-    for (unsigned i = 0; i < op.getNumDpsInits(); ++i)
-      memref::StoreOp::create(b, loc, results[i], op.getDpsInits()[i],
-                              outputIndices(i, loopIvs));
+  b.setInsertionPointToStart(ifInRange.thenBlock());
+  SmallVector<Value> loopIvs(ranges.size());
+  delinearize(linear, parallelDims, loopIvs);
+  return loopIvs;
+}
+
+void ReductionKernelBuilder::buildThreadPerOutput(int64_t threads) {
+  SmallVector<Value> loopIvs = beginThreadPerOutput(threads);
+  SmallVector<Value> initial;
+  SmallVector<SmallVector<Value>> at;
+  for (unsigned i = 0; i < op.getNumDpsInits(); ++i) {
+    at.push_back(outputIndices(i, loopIvs));
+    initial.push_back(
+        memref::LoadOp::create(b, loc, op.getDpsInits()[i], at.back()));
   }
-  gpu::TerminatorOp::create(b, loc);
+  auto loop = scf::ForOp::create(b, loc, index(0), index(reduced), index(1),
+                                 initial);
+  {
+    OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPointToStart(loop.getBody());
+    SmallVector<Value> ivs = loopIvs;
+    delinearize(loop.getInductionVar(), reductionDims, ivs);
+    scf::YieldOp::create(b, loc, cloneBody(ivs, loop.getRegionIterArgs()));
+  }
+  for (unsigned i = 0; i < op.getNumDpsInits(); ++i)
+    memref::StoreOp::create(b, loc, loop.getResult(i), op.getDpsInits()[i],
+                            at[i]);
+}
+
+void ReductionKernelBuilder::buildElementwise(int64_t threads) {
+  SmallVector<Value> loopIvs = beginThreadPerOutput(threads);
+  // Outputs are read only where the body uses their old value.
+  Block &body = op.getRegion().front();
+  SmallVector<Value> old;
+  for (unsigned i = 0; i < op.getNumDpsInits(); ++i) {
+    BlockArgument arg = body.getArgument(op.getNumDpsInputs() + i);
+    old.push_back(arg.use_empty()
+                      ? Value()
+                      : memref::LoadOp::create(b, loc, op.getDpsInits()[i],
+                                               outputIndices(i, loopIvs))
+                            .getResult());
+  }
+  SmallVector<Value> results = cloneBody(loopIvs, old);
+  for (unsigned i = 0; i < op.getNumDpsInits(); ++i)
+    memref::StoreOp::create(b, loc, results[i], op.getDpsInits()[i],
+                            outputIndices(i, loopIvs));
 }
 
 namespace {
