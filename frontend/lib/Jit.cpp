@@ -17,11 +17,11 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <fmt/format.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <cstdlib>
-#include <fmt/format.h>
 #include <set>
 
 namespace bregman {
@@ -313,6 +313,16 @@ std::vector<Tensor> JitState::run(CompiledFunction &fn,
   if (opts.device == Device::Cuda)
     if (std::string error = bregman_cuda_take_error(); !error.empty())
       throw Error(fmt::format("{}: on the GPU: {}", opts.name, error));
+  // Reading a result waits for this call's work only, not for later calls.
+  if (device)
+    if (std::shared_ptr<void> done = device->recordEvent()) {
+      for (int a : fn.outputAlias)
+        if (a >= 0)
+          inputs.leaves[a].buffer()->setDeviceReady(done);
+      for (size_t i = 0; i < outputs.size(); ++i)
+        if (fn.outputAlias[i] < 0)
+          outputs[i].buffer()->setDeviceReady(done);
+    }
   if (runtime::profilingEnabled()) {
     int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                      std::chrono::steady_clock::now() - start)

@@ -173,9 +173,13 @@ void Artifact::step() {
   for (void *&p : pointers)
     slots.push_back(&p);
   entry(slots.data());
-  if (deviceMemory)
+  if (deviceMemory) {
     if (std::string error = bregman_cuda_take_error(); !error.empty())
       throw std::runtime_error(name + ": on the GPU: " + error);
+    if (std::shared_ptr<void> done = deviceMemory->recordEvent())
+      for (auto &buffer : outputBuffers)
+        buffer->setDeviceReady(done);
+  }
 }
 
 void Artifact::synchronize() {

@@ -30,7 +30,7 @@ Buffer::~Buffer() {
 void Buffer::syncToHost() const {
   if (hostCurrent_)
     return;
-  device_->copyToHost(data_, deviceData_, bytes_);
+  device_->copyToHost(data_, deviceData_, bytes_, ready_);
   hostCurrent_ = true;
 }
 
@@ -58,6 +58,8 @@ void Buffer::ensureDeviceAllocation(DeviceMemory &device) {
 
 void *Buffer::deviceData(DeviceMemory &device, bool willWrite) {
   ensureDeviceAllocation(device);
+  if (willWrite)
+    ready_.reset(); // until the writer sets its marker
   if (!deviceCurrent_) {
     device.copyToDevice(deviceData_, data_, bytes_);
     deviceCurrent_ = true;
@@ -69,6 +71,7 @@ void *Buffer::deviceData(DeviceMemory &device, bool willWrite) {
 
 void *Buffer::deviceDataForOverwrite(DeviceMemory &device) {
   ensureDeviceAllocation(device);
+  ready_.reset(); // until the writer sets its marker
   deviceCurrent_ = true;
   hostCurrent_ = false;
   return deviceData_;

@@ -28,7 +28,9 @@ public:
   void copyToDevice(void *dst, const void *src, std::size_t bytes) override {
     std::memcpy(dst, src, bytes);
   }
-  void copyToHost(void *dst, const void *src, std::size_t bytes) override {
+  std::shared_ptr<void> recordEvent() override { return nullptr; }
+  void copyToHost(void *dst, const void *src, std::size_t bytes,
+                  const std::shared_ptr<void> &) override {
     std::memcpy(dst, src, bytes);
   }
   void copyWithinDevice(void *dst, const void *src, std::size_t bytes) override {

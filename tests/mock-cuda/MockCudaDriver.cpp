@@ -112,6 +112,22 @@ CUresult cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t bytes) {
   std::memcpy(dst, reinterpret_cast<void *>(src), bytes);
   return kSuccess;
 }
+CUresult cuMemcpyDtoHAsync_v2(void *dst, CUdeviceptr src, size_t bytes,
+                              void *) {
+  MOCK_ENTRY(cuMemcpyDtoHAsync)
+  std::memcpy(dst, reinterpret_cast<void *>(src), bytes);
+  return kSuccess;
+}
+CUresult cuEventCreate(void **event, unsigned) {
+  *event = new int(0);
+  return kSuccess;
+}
+CUresult cuEventRecord(void *, void *) { return kSuccess; }
+CUresult cuEventDestroy_v2(void *event) {
+  delete static_cast<int *>(event);
+  return kSuccess;
+}
+CUresult cuStreamWaitEvent(void *, void *, unsigned) { return kSuccess; }
 CUresult cuMemHostRegister_v2(void *, size_t, unsigned) { return kSuccess; }
 CUresult cuMemHostUnregister(void *) { return kSuccess; }
 CUresult cuGetErrorName(CUresult r, const char **name) {

@@ -104,6 +104,26 @@ TEST(MockCuda, FailedUploadNamesTheCall) {
   unsetenv("BREGMAN_MOCK_CUDA_FAIL");
 }
 
+// A result is read after waiting for its own call's work only (an event),
+// through the copy stream; a failure there is named.
+TEST(MockCuda, ResultsComeBackThroughTheCopyStream) {
+  unsetenv("BREGMAN_MOCK_CUDA_FAIL");
+  auto update = makeUpdate();
+  Tensor theta = Tensor::zeros({4}), v = Tensor::zeros({4}), g = Tensor::zeros({4});
+  auto [t2, v2, fresh] = update(theta, v, g, hyper());
+  setenv("BREGMAN_MOCK_CUDA_FAIL", "cuMemcpyDtoHAsync", 1);
+  try {
+    fresh.toVector<float>();
+    FAIL() << "a failed download must be reported";
+  } catch (const std::exception &e) {
+    EXPECT_NE(std::string(e.what()).find("cuMemcpyDtoHAsync failed: "
+                                         "CUDA_ERROR_LAUNCH_FAILED"),
+              std::string::npos)
+        << e.what();
+  }
+  unsetenv("BREGMAN_MOCK_CUDA_FAIL");
+}
+
 // The only test here that uses cuBLAS (it is loaded once per process).
 TEST(MockCuda, MissingCublasIsNamed) {
   setenv("BREGMAN_CUBLAS", "/nonexistent/libcublas.so", 1);

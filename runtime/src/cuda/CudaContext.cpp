@@ -83,14 +83,22 @@ ScopedContext::ScopedContext() {
 
 ScopedContext::~ScopedContext() = default;
 
+static CUstream createStream() {
+  ScopedContext scope;
+  CUstream created = nullptr;
+  if (scope.ok)
+    check("cuStreamCreate",
+          scope.d->cuStreamCreate(&created, /*NON_BLOCKING=*/0x1));
+  return created;
+}
+
 CUstream stream() {
-  static CUstream s = [] {
-    ScopedContext scope;
-    CUstream created = nullptr;
-    if (scope.ok)
-      check("cuStreamCreate", scope.d->cuStreamCreate(&created, /*flags=*/0));
-    return created;
-  }();
+  static CUstream s = createStream();
+  return s;
+}
+
+CUstream copyStream() {
+  static CUstream s = createStream();
   return s;
 }
 

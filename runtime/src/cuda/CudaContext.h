@@ -33,8 +33,12 @@ public:
   bool ok = false;
 };
 
-/// The stream all work goes on (created on first use, inside a context).
+/// The stream all work goes on (created on first use, inside a context;
+/// non-blocking, so the legacy default stream never waits for it).
 CUstream stream();
+/// The stream downloads go on when they wait for an event rather than for
+/// all work (Buffer reads of a step's results).
+CUstream copyStream();
 
 /// Device memory from a cache of freed blocks (exact sizes): blocks are
 /// reused in stream order, so no synchronisation is needed to recycle one.

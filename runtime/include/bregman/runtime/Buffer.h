@@ -44,6 +44,9 @@ public:
   /// A device copy that is about to be overwritten entirely (an output):
   /// nothing is uploaded, the host copy becomes stale.
   void *deviceDataForOverwrite(DeviceMemory &device);
+  /// After the work that writes the device copy was queued: its marker,
+  /// which a later data() waits for (instead of for all queued work).
+  void setDeviceReady(std::shared_ptr<void> event) { ready_ = std::move(event); }
 
 private:
   Buffer(void *data, std::size_t bytes) : data_(data), bytes_(bytes) {}
@@ -56,6 +59,7 @@ private:
   void *deviceData_ = nullptr;
   mutable bool hostCurrent_ = true;
   bool deviceCurrent_ = false;
+  std::shared_ptr<void> ready_; // marker of the last device write, if any
 };
 
 } // namespace bregman::runtime

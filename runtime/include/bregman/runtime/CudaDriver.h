@@ -24,6 +24,7 @@ using CUcontext = struct CUctx_st *;
 using CUmodule = struct CUmod_st *;
 using CUfunction = struct CUfunc_st *;
 using CUstream = struct CUstream_st *;
+using CUevent = struct CUevent_st *;
 constexpr CUresult CUDA_SUCCESS = 0;
 
 /// The driver entry points bregman uses, resolved with dlsym.

@@ -17,6 +17,7 @@
 #define BREGMAN_RUNTIME_DEVICE_H
 
 #include <cstddef>
+#include <memory>
 #include <string>
 
 namespace bregman::runtime {
@@ -32,8 +33,14 @@ public:
   virtual void release(void *ptr) = 0;
   /// Ordered after all work already submitted; returns before it completes.
   virtual void copyToDevice(void *dst, const void *src, std::size_t bytes) = 0;
-  /// Waits for all submitted work, then copies.
-  virtual void copyToHost(void *dst, const void *src, std::size_t bytes) = 0;
+  /// A marker of the work submitted so far (null where work is not queued,
+  /// as on the host mirror).
+  virtual std::shared_ptr<void> recordEvent() = 0;
+  /// Waits for the work up to `ready` (all submitted work when null), then
+  /// copies. Work queued after `ready` keeps running: the training loop
+  /// reads step k's loss while step k+1 runs.
+  virtual void copyToHost(void *dst, const void *src, std::size_t bytes,
+                          const std::shared_ptr<void> &ready) = 0;
   /// Device to device, ordered like the rest (the benchmarks' yardstick).
   virtual void copyWithinDevice(void *dst, const void *src,
                                 std::size_t bytes) = 0;
