@@ -36,6 +36,13 @@ namespace mlir::breg {
 
 using namespace mlir;
 
+/// The buffer a view is taken of (through subviews, reshapes, casts).
+static Value rootBuffer(Value v) {
+  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+    v = view.getViewSource();
+  return v;
+}
+
 //===----------------------------------------------------------------------===//
 // breg-copies-to-linalg
 //===----------------------------------------------------------------------===//
@@ -122,6 +129,12 @@ public:
 
   int64_t outputCount() const { return outputs; }
   int64_t reductionSize() const { return reduced; }
+  /// Output `i` starts from `value` (a fill folded into the kernel) instead
+  /// of its old contents.
+  void setInitialValue(unsigned i, Value value) {
+    initialValues.resize(op.getNumDpsInits());
+    initialValues[i] = value;
+  }
 
   /// One block of `threads` per output; partials meet in workgroup memory.
   void buildBlockReduction(Operation *combiner, int64_t threads);
@@ -164,6 +177,13 @@ private:
   Location loc;
   SmallVector<unsigned> parallelDims, reductionDims;
   int64_t outputs = 1, reduced = 1;
+  SmallVector<Value> initialValues; // per output; null: load the old value
+  /// The value output `i` starts from: the folded fill's, or a load.
+  Value initialValue(unsigned i, ArrayRef<Value> at) {
+    if (i < initialValues.size() && initialValues[i])
+      return initialValues[i];
+    return memref::LoadOp::create(b, loc, op.getDpsInits()[i], at);
+  }
 };
 
 } // namespace
@@ -304,7 +324,7 @@ void ReductionKernelBuilder::buildBlockReduction(Operation *combiner,
       acc = combine(combiner, acc,
                     memref::LoadOp::create(b, loc, warpPartials, index(k)));
     SmallVector<Value> at = outputIndices(0, loopIvs);
-    Value old = memref::LoadOp::create(b, loc, out, at);
+    Value old = initialValue(0, at);
     memref::StoreOp::create(b, loc, combine(combiner, old, acc), out, at);
   }
   gpu::TerminatorOp::create(b, loc);
@@ -340,8 +360,7 @@ void ReductionKernelBuilder::buildThreadPerOutput(int64_t threads) {
   SmallVector<SmallVector<Value>> at;
   for (unsigned i = 0; i < op.getNumDpsInits(); ++i) {
     at.push_back(outputIndices(i, loopIvs));
-    initial.push_back(
-        memref::LoadOp::create(b, loc, op.getDpsInits()[i], at.back()));
+    initial.push_back(initialValue(i, at.back()));
   }
   auto loop = scf::ForOp::create(b, loc, index(0), index(reduced), index(1),
                                  initial);
@@ -374,6 +393,30 @@ void ReductionKernelBuilder::buildElementwise(int64_t threads) {
   for (unsigned i = 0; i < op.getNumDpsInits(); ++i)
     memref::StoreOp::create(b, loc, results[i], op.getDpsInits()[i],
                             outputIndices(i, loopIvs));
+}
+
+/// The linalg.fill of `buffer` that a reduction's kernel can take over: it
+/// fills exactly `buffer`, comes before `reduction` in its block, and
+/// nothing in between touches that buffer (or a view of it).
+static linalg::FillOp foldableFill(Operation *reduction, Value buffer) {
+  Value root = rootBuffer(buffer);
+  for (Operation *op = reduction->getPrevNode(); op; op = op->getPrevNode()) {
+    if (auto fill = dyn_cast<linalg::FillOp>(op);
+        fill && fill.hasPureBufferSemantics() &&
+        fill.getOutputs()[0] == buffer)
+      return fill;
+    if (isa<ViewLikeOpInterface>(op))
+      continue;
+    bool touches = false;
+    op->walk([&](Operation *inner) {
+      for (Value operand : inner->getOperands())
+        touches |= isa<MemRefType>(operand.getType()) &&
+                   rootBuffer(operand) == root;
+    });
+    if (touches)
+      return nullptr;
+  }
+  return nullptr;
 }
 
 namespace {
@@ -427,6 +470,16 @@ struct BregMapLinalgToGpuPass
         return signalPassFailure();
       }
       ReductionKernelBuilder builder(generic, ranges);
+      // A fill of an output is taken over when the kernel writes every
+      // element of it (output maps are projected permutations).
+      if (generic.getNumReductionLoops() > 0)
+        for (auto [i, init] : llvm::enumerate(generic.getDpsInits()))
+          if (linalg::FillOp fill = foldableFill(generic, init);
+              fill && generic.getMatchingIndexingMap(generic.getDpsInitOperand(i))
+                          .isProjectedPermutation()) {
+            builder.setInitialValue(i, fill.getInputs()[0]);
+            rewriter.eraseOp(fill);
+          }
       if (generic.getNumReductionLoops() == 0 && generic.getNumLoops() > 0) {
         builder.buildElementwise(256);
         rewriter.eraseOp(generic);
@@ -457,13 +510,6 @@ struct BregMapLinalgToGpuPass
 //===----------------------------------------------------------------------===//
 // breg-gpu-finalize-host
 //===----------------------------------------------------------------------===//
-
-/// The buffer a view is taken of (through subviews, reshapes, casts).
-static Value rootBuffer(Value v) {
-  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
-    v = view.getViewSource();
-  return v;
-}
 
 /// Whether `op` (or an op nested in it) does anything with a view of `root`
 /// other than reading it through memref.load or taking views.

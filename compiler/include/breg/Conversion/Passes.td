@@ -195,7 +195,10 @@ def BregMapLinalgToGpu : Pass<"breg-map-linalg-to-gpu", "::mlir::func::FuncOp"> 
     last dimension fastest, so that neighbouring threads touch neighbouring
     elements (coalesced); outputs the body does not read are not loaded.
     Rank-0 ops (no loop to map) become a launch of one thread. Rank-1
-    elementwise ops are left to the upstream mapping (one flat loop).
+    elementwise ops are left to the upstream mapping (one flat loop). A
+    `linalg.fill` of a reduction's output right before it (nothing in
+    between touching that buffer) is folded into the reduction's kernel,
+    which starts from the fill's value: one launch instead of two.
 
     The op's body is cloned into the kernel (`linalg.index` become the
     decoded loop indices), so whatever elementwise work was fused into the

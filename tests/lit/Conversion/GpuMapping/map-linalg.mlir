@@ -164,3 +164,51 @@ func.func @bias_relu(%x: memref<128x200xf32>, %bias: memref<200xf32>, %out: memr
   }
   return
 }
+
+// -----
+
+// The zero fill of a reduction's output is taken over by the kernel: thread
+// 0 combines with the fill's value instead of loading the output (one
+// launch instead of two). A fill separated by a use of the buffer is kept.
+// CHECK-LABEL: func.func @fill_then_sum
+// CHECK-NOT:     linalg.fill
+// CHECK:         gpu.launch
+// CHECK:           scf.if
+// CHECK-NOT:         memref.load %{{.*}}[] : memref<f32>
+// CHECK:             arith.addf %{{.*}}, %{{.*}} : f32
+// CHECK:             memref.store %{{.*}}, %{{.*}}[] : memref<f32>
+func.func @fill_then_sum(%x: memref<1000xf32>, %out: memref<f32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%out : memref<f32>)
+  linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> ()>],
+                  iterator_types = ["reduction"]}
+      ins(%x : memref<1000xf32>) outs(%out : memref<f32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %a, %acc : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// The fill stays (a one-thread launch of its own), the reduction loads.
+// CHECK-LABEL: func.func @fill_used_in_between
+// CHECK:         gpu.launch
+// CHECK-NEXT:      memref.store
+// CHECK:         memref.copy
+// CHECK:         gpu.launch
+// CHECK:           memref.load %{{.*}}[] : memref<f32>
+func.func @fill_used_in_between(%x: memref<1000xf32>, %out: memref<f32>, %seen: memref<f32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%out : memref<f32>)
+  memref.copy %out, %seen : memref<f32> to memref<f32>
+  linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> ()>],
+                  iterator_types = ["reduction"]}
+      ins(%x : memref<1000xf32>) outs(%out : memref<f32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %a, %acc : f32
+    linalg.yield %s : f32
+  }
+  return
+}
