@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "TestUtil.h"
 #include "bregman/bregman.h"
 #include "bregman/runtime/Artifact.h"
 #include "bregman/runtime/CudaDriver.h"
@@ -33,18 +34,7 @@ struct MlpStep {
   Params state = opt.init(params);
   Tensor x, y;
 
-  MlpStep() {
-    std::mt19937 rng(3);
-    std::normal_distribution<float> normal;
-    std::vector<float> xs(12 * 20);
-    for (float &v : xs)
-      v = normal(rng);
-    std::vector<int32_t> ys(12);
-    for (size_t i = 0; i < ys.size(); ++i)
-      ys[i] = static_cast<int32_t>(i % 4);
-    x = Tensor::fromVector(xs, {12, 20});
-    y = Tensor::fromVector(ys, {12});
-  }
+  MlpStep() { std::tie(x, y) = bregman::testing::fixedBatch(12, 20, 4); }
 
   auto jitted(Device device = Device::Cpu, std::string chip = "") {
     return jit(

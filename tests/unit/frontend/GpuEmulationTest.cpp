@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "TestUtil.h"
 #include "bregman/bregman.h"
 
 #include <cmath>
@@ -53,16 +54,7 @@ std::pair<Params, double> threeSteps(Path path) {
       JitOptions{{0, 1},
                  "emulated_step",
                  path == Path::HostMirror ? Device::HostMirror : Device::Cpu});
-  std::mt19937 rng(3);
-  std::normal_distribution<float> normal;
-  std::vector<float> x(12 * 20);
-  for (float &v : x)
-    v = normal(rng);
-  std::vector<int32_t> y(12);
-  for (size_t i = 0; i < y.size(); ++i)
-    y[i] = static_cast<int32_t>(i % 4);
-  Tensor xt = Tensor::fromVector(x, {12, 20});
-  Tensor yt = Tensor::fromVector(y, {12});
+  auto [xt, yt] = bregman::testing::fixedBatch(12, 20, 4);
   double loss = 0;
   for (int k = 0; k < 3; ++k) {
     auto [p2, s2, l] = step(params, state, xt, yt);

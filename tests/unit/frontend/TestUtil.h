@@ -26,6 +26,21 @@ inline std::vector<float> randomFloats(std::mt19937 &rng, int64_t n,
   return v;
 }
 
+/// A fixed classification batch: `rows` standard-normal inputs of `features`
+/// values (seed 3) and labels cycling through `classes`.
+inline std::pair<Tensor, Tensor> fixedBatch(int64_t rows, int64_t features,
+                                            int32_t classes) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal;
+  std::vector<float> x(rows * features);
+  for (float &v : x)
+    v = normal(rng);
+  std::vector<int32_t> y(rows);
+  for (size_t i = 0; i < y.size(); ++i)
+    y[i] = static_cast<int32_t>(i % classes);
+  return {Tensor::fromVector(x, {rows, features}), Tensor::fromVector(y, {rows})};
+}
+
 /// sign(0) = 0, as in ALGORITHMS.md.
 inline double sign(double x) { return x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0); }
 
