@@ -384,6 +384,8 @@ void JitState::save(const std::string &dir, const Trace &trace,
   manifest["name"] = opts.name;
   manifest["function"] = "_mlir_" + fn->symbol;
   manifest["device"] = deviceName(opts.device);
+  if (!artifactMetadata.empty())
+    manifest["training"] = nlohmann::json::parse(artifactMetadata);
   std::ofstream values(tmp / "values.bin", std::ios::binary);
   size_t offset = 0;
   for (size_t i = 0; i < inputs.leaves.size(); ++i) {

@@ -597,6 +597,24 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
       const auto *batch = feeder.next();
       if (!batch)
         throw Error("--save-step: the training set is empty");
+      // How bregman-run --data feeds it: the data set as loaded here, the
+      // batch inputs and the loss / correct-count outputs (by position).
+      size_t stateLeaves = params.size() + state.size() + buffers.size();
+      size_t outputsBefore = stateLeaves; // (params, state, buffers) out
+      nlohmann::json training = {
+          {"dataset", config.dataset},
+          {"data_dir", config.dataDir},
+          {"mean", config.mean},
+          {"std", config.std},
+          {"seed", config.seed},
+          {"val_fraction", config.valFraction},
+          {"train_limit", config.trainLimit},
+          {"batch_size", config.batchSize},
+          {"x_input", stateLeaves},
+          {"y_input", stateLeaves + 1},
+          {"loss_output", outputsBefore},
+          {"correct_output", outputsBefore + 1}};
+      step.setArtifactMetadata(training.dump());
       step.save(config.saveStepPath, params, state, buffers, batch->first,
                 batch->second, masks);
       log << fmt::format("saved the training step ({}, batch {}) to {}\n",

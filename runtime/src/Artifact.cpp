@@ -11,9 +11,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <iostream>
 #include <dlfcn.h>
+#include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <stdexcept>
 #include <unistd.h>
 
@@ -73,6 +74,7 @@ void loadCpuKernels() {
 
 std::unique_ptr<Artifact> Artifact::load(const std::string &dir) {
   std::unique_ptr<Artifact> a(new Artifact);
+  a->sourceDir = dir;
   std::string manifestPath = dir + "/manifest.json";
   std::ifstream in(manifestPath);
   if (!in)
@@ -89,6 +91,8 @@ std::unique_ptr<Artifact> Artifact::load(const std::string &dir) {
       a->inputs.push_back(readTensor(j, manifestPath));
     for (const auto &j : manifest.value("outputs", nlohmann::json::array()))
       a->outputs.push_back(readTensor(j, manifestPath));
+    if (manifest.contains("training"))
+      a->training = manifest["training"].dump();
   } catch (const nlohmann::json::exception &e) {
     fail(manifestPath, std::string("malformed manifest: ") + e.what());
   }
@@ -180,6 +184,33 @@ void Artifact::step() {
       for (auto &buffer : outputBuffers)
         buffer->setDeviceReady(done);
   }
+}
+
+void Artifact::saveTo(const std::string &dir) const {
+  namespace fs = std::filesystem;
+  fs::path target = fs::absolute(dir), tmp = target.string() + ".tmp";
+  std::error_code ec;
+  if (fs::exists(target) && !fs::is_empty(target, ec) &&
+      !fs::exists(target / "manifest.json"))
+    fail(target.string(), "exists and is not a bregman artifact");
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp);
+  for (const char *file : {"manifest.json", "step.so"})
+    fs::copy_file(fs::path(sourceDir) / file, tmp / file);
+  {
+    std::ofstream values(tmp / "values.bin", std::ios::binary);
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      values.seekp(static_cast<std::streamoff>(inputs[i].offset));
+      values.write(static_cast<const char *>(input(i).data()),
+                   static_cast<std::streamsize>(inputs[i].bytes));
+    }
+    if (!values)
+      fail((tmp / "values.bin").string(), "write failed");
+  }
+  fs::remove_all(target, ec);
+  fs::rename(tmp, target, ec);
+  if (ec)
+    fail(target.string(), "cannot move the artifact there: " + ec.message());
 }
 
 void Artifact::synchronize() {

@@ -98,6 +98,8 @@ public:
   /// Compiles the trace ahead of time into the artifact directory `dir`.
   void save(const std::string &dir, const Trace &trace,
             const FlatInputs &inputs, const FlatOutputs &outputs);
+  /// JSON object written as the manifest's "training" entry by save().
+  std::string artifactMetadata;
   std::vector<Tensor> run(CompiledFunction &fn, const FlatInputs &inputs);
   const FlatOutputs &outputStructure(const CompiledFunction &fn) const;
   size_t cacheSize() const { return cache.size(); }
@@ -269,6 +271,13 @@ private:
   }
 
 public:
+  /// A JSON object the next save() writes into the manifest ("training"):
+  /// how a runner feeds the step (bregman train writes its data set, batch
+  /// inputs and loss outputs there for `bregman-run --data`).
+  void setArtifactMetadata(std::string json) {
+    state->artifactMetadata = std::move(json);
+  }
+
   /// Number of distinct input signatures compiled so far.
   size_t cacheSize() const { return state->cacheSize(); }
   /// Number of compilations (a schedule that changes only values keeps it).

@@ -47,12 +47,21 @@ public:
   double scalarOutput(std::size_t i);
   /// An input's current value (state carried over from the last step).
   const Buffer &input(std::size_t i) const { return *inputBuffers.at(i); }
+  /// An input to write before the next step (a batch).
+  Buffer &mutableInput(std::size_t i) { return *inputBuffers.at(i); }
+  /// Writes a copy of the artifact with the current inputs as its initial
+  /// values (the state reached so far): `dir` is created, or replaced if it
+  /// holds an artifact.
+  void saveTo(const std::string &dir) const;
+  /// The manifest's "training" entry as JSON text ("" if none).
+  std::string training;
 
   std::string name, device, function;
   std::vector<ArtifactTensor> inputs, outputs;
 
 private:
   Artifact() = default;
+  std::string sourceDir;
   void *library = nullptr;
   void (*entry)(void **) = nullptr;
   DeviceMemory *deviceMemory = nullptr; // null: the CPU

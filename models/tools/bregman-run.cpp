@@ -1,0 +1,134 @@
+//===- bregman-run.cpp - Run or train a compiled step, runtime only -------===//
+//
+// bregman-run STEP_DIR [--steps N]: loads an artifact (Jitted::save,
+// `bregman train --save-step`), runs N calls from its saved state, prints
+// each call's scalar outputs and the time per call.
+//
+// bregman-run STEP_DIR --train [--epochs N] [--data DIR] [--save OUT]: trains
+// with it — the data set, batch inputs and loss outputs come from the
+// manifest's "training" entry (bregman train writes it), batches from the
+// same seeded split and shuffle as `bregman train`, so an epoch reproduces
+// its training figures; --save writes the trained state as an artifact.
+//
+// No MLIR or LLVM in this process: the runtime core, the IDX reader, and for
+// a CUDA artifact the NVIDIA driver, cuBLAS and cuDNN, found at run time.
+//
+//===----------------------------------------------------------------------===//
+
+#include "bregman/data/Dataset.h"
+#include "bregman/runtime/Artifact.h"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+using namespace bregman;
+
+namespace {
+
+int train(const std::string &dir, int epochs, const std::string &dataDir,
+          const std::string &saveDir) {
+  std::unique_ptr<runtime::Artifact> step = runtime::Artifact::load(dir);
+  if (step->training.empty())
+    throw std::runtime_error(dir + "/manifest.json: no \"training\" entry (save "
+                                   "the step with bregman train --save-step)");
+  nlohmann::json t = nlohmann::json::parse(step->training);
+  std::string dataset = t.at("dataset");
+  if (dataset != "fashion-mnist" && dataset != "mnist")
+    throw std::runtime_error("bregman-run trains on fashion-mnist and mnist "
+                             "artifacts; this one is for " + dataset);
+  data::DataSplits splits = data::loadMnistLike(
+      dataDir.empty() ? t.at("data_dir").get<std::string>() : dataDir,
+      data::Normalization{t.at("mean"), t.at("std")}, t.at("seed"),
+      t.at("val_fraction"), t.at("train_limit"));
+  int64_t batch = t.at("batch_size"), features = splits.train.features();
+  size_t xInput = t.at("x_input"), yInput = t.at("y_input");
+  size_t lossOutput = t.at("loss_output"), correctOutput = t.at("correct_output");
+  if (step->inputs.at(xInput).bytes != size_t(batch * features) * sizeof(float) ||
+      step->inputs.at(yInput).bytes != size_t(batch) * sizeof(int32_t))
+    throw std::runtime_error(dir + ": the batch inputs do not fit batches of " +
+                             std::to_string(batch) + " images of " +
+                             std::to_string(features) + " values");
+  std::printf("%s: %s on %s; %lld training images, batches of %lld\n",
+              dir.c_str(), step->name.c_str(), step->device.c_str(),
+              static_cast<long long>(splits.train.count),
+              static_cast<long long>(batch));
+  data::Batcher batcher(splits.train, batch, /*shuffle=*/true, t.at("seed"));
+  for (int epoch = 1; epoch <= epochs; ++epoch) {
+    auto start = std::chrono::steady_clock::now();
+    batcher.startEpoch(epoch);
+    double lossSum = 0, correct = 0;
+    int64_t seen = 0, skipped = 0;
+    while (true) {
+      // Written into the host copies: uploaded by the step.
+      auto *x = static_cast<float *>(step->mutableInput(xInput).data());
+      auto *y = static_cast<int32_t *>(step->mutableInput(yInput).data());
+      int64_t n = batcher.nextInto(x, y);
+      if (n == 0)
+        break;
+      if (n < batch) { // the step's shapes are fixed
+        skipped += n;
+        continue;
+      }
+      step->step();
+      double loss = step->scalarOutput(lossOutput);
+      if (!std::isfinite(loss))
+        throw std::runtime_error("the loss became " + std::to_string(loss) +
+                                 " in epoch " + std::to_string(epoch));
+      lossSum += loss * n;
+      correct += step->scalarOutput(correctOutput);
+      seen += n;
+    }
+    double seconds = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - start)
+                         .count();
+    std::printf("epoch %3d/%d  train loss %.4f acc %.2f%%  %.1fs%s\n", epoch,
+                epochs, lossSum / seen, 100.0 * correct / seen, seconds,
+                skipped ? ("  (" + std::to_string(skipped) +
+                           " images of a partial batch skipped)")
+                              .c_str()
+                        : "");
+  }
+  if (!saveDir.empty()) {
+    step->saveTo(saveDir);
+    std::printf("saved the trained state to %s\n", saveDir.c_str());
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  CLI::App app{"Run or train a compiled bregman step (an artifact directory) "
+               "with the runtime alone"};
+  std::string dir, dataDir, saveDir;
+  int steps = 10, epochs = 1;
+  bool quiet = false, training = false;
+  app.add_option("artifact", dir, "The artifact directory")->required();
+  app.add_option("--steps", steps, "Calls to run (without --train)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_flag("--quiet", quiet, "Print only the timing (without --train)");
+  app.add_flag("--train", training,
+               "Train on the data set the manifest names");
+  app.add_option("--epochs", epochs, "Epochs (with --train)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--data", dataDir,
+                 "The data set's directory (with --train; default: the one "
+                 "the step was saved with)");
+  app.add_option("--save", saveDir,
+                 "After training: write the trained state as an artifact here");
+  CLI11_PARSE(app, argc, argv);
+  if (!training)
+    return runtime::runArtifactCommand(dir, steps, quiet);
+  try {
+    return train(dir, epochs, dataDir, saveDir);
+  } catch (const std::exception &e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+}
