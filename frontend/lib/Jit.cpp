@@ -38,6 +38,22 @@ const char *deviceName(Device device) {
   return "?";
 }
 
+/// The libdevice the GPU pipeline links: $CUDA_HOME's or the default.
+static std::string libdevicePath() {
+  if (const char *home = std::getenv("CUDA_HOME"))
+    return std::string(home) + "/nvvm/libdevice/libdevice.10.bc";
+  return mlir::breg::GpuPipelineOptions().libdevice;
+}
+
+std::string cudaCompilationProblem() {
+  std::string libdevice = libdevicePath();
+  if (std::ifstream(libdevice))
+    return "";
+  return fmt::format("CUDA's libdevice ({}) is missing: install the CUDA "
+                     "toolkit or set CUDA_HOME",
+                     libdevice);
+}
+
 namespace detail {
 
 /// One MLIR context for the process: dialects are loaded once.
@@ -134,14 +150,9 @@ static void configureForCuda(mlir::breg::CpuJitOptions &jitOptions,
   }
   gpu.features = major >= 10 ? "+ptx86" : major >= 8 ? "+ptx80" : "+ptx70";
   gpu.barePtrCallConv = true;
-  std::string libdevice = gpu.libdevice;
-  if (const char *home = std::getenv("CUDA_HOME"))
-    libdevice = std::string(home) + "/nvvm/libdevice/libdevice.10.bc";
-  if (!std::ifstream(libdevice))
-    throw Error(fmt::format("--device cuda: CUDA's libdevice ({}) is missing: "
-                            "install the CUDA toolkit or set CUDA_HOME",
-                            libdevice));
-  gpu.libdevice = libdevice;
+  if (std::string problem = cudaCompilationProblem(); !problem.empty())
+    throw Error("--device cuda: " + problem);
+  gpu.libdevice = libdevicePath();
   jitOptions.pipelineText = mlir::breg::gpuPipelineText(gpu);
   for (const runtime::LibrarySymbol *s = runtime::gpuLibrarySymbols(); s->name;
        ++s)

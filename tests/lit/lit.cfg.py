@@ -49,6 +49,13 @@ if os.path.exists(ptxas):
 else:
     lit_config.note("ptxas not found (CUDA toolkit): PTX acceptance tests are "
                     "unsupported")
+# CUDA's libdevice: the whole GPU pipeline links it into every kernel. Where
+# it is absent, the RUN lines that go down to PTX are skipped (%if libdevice).
+if os.path.exists("/usr/local/cuda/nvvm/libdevice/libdevice.10.bc"):
+    config.available_features.add("libdevice")
+else:
+    lit_config.note("CUDA's libdevice not found: the GPU pipeline is checked "
+                    "up to the kernels only")
 config.substitutions.append(
     ("%extract_ptx",
      "python3 " + os.path.join(config.test_source_root, "Inputs",

@@ -46,6 +46,10 @@ enum class Device {
 /// "cpu", "cuda", "host-mirror".
 const char *deviceName(Device device);
 
+/// Why programs cannot be compiled for CUDA here ("" when they can): the
+/// CUDA toolkit's libdevice ($CUDA_HOME, or /usr/local/cuda) is missing.
+std::string cudaCompilationProblem();
+
 struct JitOptions {
   JitOptions() = default;
   JitOptions(std::vector<int> donateArgnums, std::string name = "jit",

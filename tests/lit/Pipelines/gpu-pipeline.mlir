@@ -6,9 +6,9 @@
 // RUN: bregman-opt %s -split-input-file --bregman-gpu-pipeline="stop-at-launch=1" | FileCheck %s --check-prefix=LAUNCH
 // (b) The whole pipeline: an outlined kernel compiled to PTX for sm_90, and
 //     host code that launches it.
-// RUN: bregman-opt %s -split-input-file --bregman-gpu-pipeline | FileCheck %s
+// RUN: %if libdevice %{ bregman-opt %s -split-input-file --bregman-gpu-pipeline | FileCheck %s %}
 // (c) Another target.
-// RUN: bregman-opt %s -split-input-file --bregman-gpu-pipeline="chip=sm_80 features=+ptx70" | FileCheck %s --check-prefix=SM80
+// RUN: %if libdevice %{ bregman-opt %s -split-input-file --bregman-gpu-pipeline="chip=sm_80 features=+ptx70" | FileCheck %s --check-prefix=SM80 %}
 
 // LAUNCH-LABEL: func.func @step(
 // LAUNCH-SAME:    %[[T:[^:]*]]: memref<64x40xf32>, %[[V:[^:]*]]: memref<64x40xf32>, %[[G:[^:]*]]: memref<64x40xf32>

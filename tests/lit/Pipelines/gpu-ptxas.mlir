@@ -1,7 +1,7 @@
 // The PTX of the fused updates is accepted by the CUDA toolkit's assembler
 // for sm_90 and sm_80; and the pipeline itself can produce a cubin through
 // ptxas (format=bin). Unsupported where ptxas is absent.
-// REQUIRES: ptxas
+// REQUIRES: ptxas, libdevice
 // RUN: bregman-opt %s --bregman-gpu-pipeline | %extract_ptx %t.sm90 | FileCheck %s --check-prefix=COUNT
 // RUN: %ptxas -arch=sm_90 -v %t.sm90.0.ptx -o %t.sm90.0.cubin > %t.0.log 2>&1
 // RUN: FileCheck %s --check-prefix=CHECK --input-file=%t.0.log

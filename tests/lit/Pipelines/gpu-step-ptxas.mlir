@@ -1,7 +1,7 @@
 // Every kernel of a whole MLP training step (Inputs/mlp-step.mlir, see
 // gpu-step.mlir) is accepted by the CUDA toolkit's assembler for sm_90 and
 // sm_80. Unsupported where ptxas is absent.
-// REQUIRES: ptxas
+// REQUIRES: ptxas, libdevice
 // RUN: bregman-opt %S/../Inputs/mlp-step.mlir --bregman-gpu-pipeline \
 // RUN: | %extract_ptx %t.sm90 --assemble %ptxas sm_90 | FileCheck %s --check-prefix=SM90
 // SM90: extracted 32 PTX modules

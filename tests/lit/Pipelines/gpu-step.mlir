@@ -22,7 +22,7 @@
 //
 // (b) The whole pipeline: one stream for the call, every launch and the
 //     GEMM calls on the host side, all kernels in PTX.
-// RUN: bregman-opt %S/../Inputs/mlp-step.mlir --bregman-gpu-pipeline | FileCheck %s --check-prefix=LLVM
+// RUN: %if libdevice %{ bregman-opt %S/../Inputs/mlp-step.mlir --bregman-gpu-pipeline | FileCheck %s --check-prefix=LLVM %}
 // LLVM-LABEL: llvm.func @bregman_main(
 // LLVM:         %[[S:.*]] = llvm.call @mgpuStreamCreate()
 // LLVM:         llvm.call @mgpuMemAlloc(

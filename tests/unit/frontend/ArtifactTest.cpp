@@ -94,6 +94,8 @@ TEST(Artifact, SavedStepRunsLikeTheJit) {
 }
 
 TEST(Artifact, CudaArtifactBuildsWithoutAGpu) {
+  if (std::string problem = cudaCompilationProblem(); !problem.empty())
+    GTEST_SKIP() << problem;
   MlpStep m;
   fs::path dir = freshDir("cuda");
   m.jitted(Device::Cuda, "sm_90").save(dir.string(), m.params, m.state, m.x, m.y);
