@@ -19,6 +19,7 @@
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -419,6 +420,47 @@ static linalg::FillOp foldableFill(Operation *reduction, Value buffer) {
   return nullptr;
 }
 
+/// A launch of one block of one thread without attributions.
+static bool isSingleThread(gpu::LaunchOp launch) {
+  gpu::KernelDim3 grid = launch.getGridSizeOperandValues();
+  gpu::KernelDim3 block = launch.getBlockSizeOperandValues();
+  for (Value size : {grid.x, grid.y, grid.z, block.x, block.y, block.z})
+    if (getConstantIntValue(size) != 1)
+      return false;
+  return launch.getWorkgroupAttributions().empty() &&
+         launch.getPrivateAttributions().empty() &&
+         launch.getBody().hasOneBlock() && !launch.getAsyncToken();
+}
+
+/// Adjacent one-thread launches (scalar work: a loss's last arithmetic, the
+/// copies of results) become one: the same thread runs them in order.
+static void mergeSingleThreadLaunches(func::FuncOp func) {
+  SmallVector<gpu::LaunchOp> launches;
+  func.walk([&](gpu::LaunchOp launch) { launches.push_back(launch); });
+  for (gpu::LaunchOp launch : launches) {
+    // Constants between the two (the second's sizes) move before the first.
+    SmallVector<Operation *> constants;
+    Operation *op = launch->getPrevNode();
+    while (op && op->hasTrait<OpTrait::ConstantLike>()) {
+      constants.push_back(op);
+      op = op->getPrevNode();
+    }
+    auto previous = dyn_cast_or_null<gpu::LaunchOp>(op);
+    if (!previous || !isSingleThread(previous) || !isSingleThread(launch))
+      continue;
+    for (Operation *constant : llvm::reverse(constants))
+      constant->moveBefore(previous);
+    Block &into = previous.getBody().front();
+    Block &from = launch.getBody().front();
+    // Block/thread ids and sizes are the same values in both.
+    for (auto [a, b] : llvm::zip(from.getArguments(), into.getArguments()))
+      a.replaceAllUsesWith(b);
+    into.getTerminator()->erase();
+    into.getOperations().splice(into.end(), from.getOperations());
+    launch.erase();
+  }
+}
+
 namespace {
 struct BregMapLinalgToGpuPass
     : breg::impl::BregMapLinalgToGpuBase<BregMapLinalgToGpuPass> {
@@ -503,6 +545,7 @@ struct BregMapLinalgToGpuPass
       }
       rewriter.eraseOp(generic);
     }
+    mergeSingleThreadLaunches(getOperation());
   }
 };
 } // namespace

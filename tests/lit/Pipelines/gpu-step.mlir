@@ -29,4 +29,4 @@
 // LLVM:         gpu.launch_func <%{{.*}} : !llvm.ptr> @bregman_main_kernel::@bregman_main_kernel
 // LLVM:         llvm.call @bregman_gpu_sgemm(
 // LLVM:         llvm.call @mgpuStreamSynchronize(
-// LLVM-COUNT-32: gpu.binary @bregman_main_kernel{{(_[0-9]+)?}} [#gpu.object<#nvvm.target<chip = "sm_90"
+// LLVM-COUNT-31: gpu.binary @bregman_main_kernel{{(_[0-9]+)?}} [#gpu.object<#nvvm.target<chip = "sm_90"

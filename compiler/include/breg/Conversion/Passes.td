@@ -198,7 +198,8 @@ def BregMapLinalgToGpu : Pass<"breg-map-linalg-to-gpu", "::mlir::func::FuncOp"> 
     elementwise ops are left to the upstream mapping (one flat loop). A
     `linalg.fill` of a reduction's output right before it (nothing in
     between touching that buffer) is folded into the reduction's kernel,
-    which starts from the fill's value: one launch instead of two.
+    which starts from the fill's value: one launch instead of two. Adjacent
+    one-thread launches (scalar work) are merged into one.
 
     The op's body is cloned into the kernel (`linalg.index` become the
     decoded loop indices), so whatever elementwise work was fused into the

@@ -212,3 +212,24 @@ func.func @fill_used_in_between(%x: memref<1000xf32>, %out: memref<f32>, %seen: 
   }
   return
 }
+
+// -----
+
+// Adjacent scalar (rank-0) ops run in one one-thread launch, in order.
+// CHECK-LABEL: func.func @scalar_chain
+// CHECK-COUNT-1: gpu.launch
+// CHECK-NOT:     gpu.launch
+// CHECK:           arith.negf
+// CHECK:           memref.store
+// CHECK:           memref.load
+// CHECK:           memref.store
+func.func @scalar_chain(%a: memref<f32>, %b: memref<f32>, %c: memref<f32>) {
+  linalg.generic {indexing_maps = [affine_map<() -> ()>, affine_map<() -> ()>], iterator_types = []}
+      ins(%a : memref<f32>) outs(%b : memref<f32>) {
+  ^bb0(%x: f32, %o: f32):
+    %n = arith.negf %x : f32
+    linalg.yield %n : f32
+  }
+  linalg.copy ins(%b : memref<f32>) outs(%c : memref<f32>)
+  return
+}
