@@ -10,10 +10,8 @@
 #include "bregman/runtime/CpuLibrary.h"
 #include "bregman/runtime/GemmLayout.h"
 
-#include <cstdlib>
 #include <dlfcn.h>
 #include <string>
-#include <vector>
 
 using namespace bregman::runtime::cuda;
 
@@ -44,24 +42,13 @@ std::string describeStatus(const Cublas &c, const char *call,
 
 Cublas load() {
   Cublas c;
-  void *lib = nullptr;
-  std::string tried;
-  // BREGMAN_CUBLAS names the library where it is not on the loader's path.
-  std::vector<std::string> names = {"libcublas.so.13", "libcublas.so.12",
-                                    "libcublas.so"};
-  if (const char *path = std::getenv("BREGMAN_CUBLAS"))
-    names = {path};
-  for (const std::string &name : names) {
-    if ((lib = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL)))
-      break;
-    tried += (tried.empty() ? "" : ", ") + name;
-  }
-  if (!lib) {
-    c.failure = "cuBLAS not found (dlopen " + tried +
-                "): install the CUDA toolkit's libcublas, put it on "
-                "LD_LIBRARY_PATH or name it in BREGMAN_CUBLAS";
+  void *lib = openLibrary(
+      "cuBLAS", {"libcublas.so.13", "libcublas.so.12", "libcublas.so"},
+      "BREGMAN_CUBLAS",
+      "install the CUDA toolkit's libcublas, put it on LD_LIBRARY_PATH",
+      &c.failure);
+  if (!lib)
     return c;
-  }
   auto sym = [&](auto &fn, const char *name) {
     fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(lib, name));
     if (!fn && c.failure.empty())

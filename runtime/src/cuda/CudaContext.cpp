@@ -3,6 +3,8 @@
 #include "CudaContext.h"
 
 #include <cstdio>
+#include <cstdlib>
+#include <dlfcn.h>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -90,6 +92,23 @@ static CUstream createStream() {
     check("cuStreamCreate",
           scope.d->cuStreamCreate(&created, /*NON_BLOCKING=*/0x1));
   return created;
+}
+
+void *openLibrary(const std::string &what,
+                  const std::vector<std::string> &names, const char *envVar,
+                  const std::string &advice, std::string *failure) {
+  std::vector<std::string> candidates = names;
+  if (const char *path = std::getenv(envVar))
+    candidates = {path};
+  std::string tried;
+  for (const std::string &name : candidates) {
+    if (void *lib = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL))
+      return lib;
+    tried += (tried.empty() ? "" : ", ") + name;
+  }
+  *failure = what + " not found (dlopen " + tried + "): " + advice +
+             " or name it in " + envVar;
+  return nullptr;
 }
 
 CUstream stream() {

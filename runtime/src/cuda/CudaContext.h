@@ -12,6 +12,7 @@
 #include "bregman/runtime/CudaDriver.h"
 
 #include <string>
+#include <vector>
 
 namespace bregman::runtime::cuda {
 
@@ -39,6 +40,13 @@ CUstream stream();
 /// The stream downloads go on when they wait for an event rather than for
 /// all work (Buffer reads of a step's results).
 CUstream copyStream();
+
+/// Opens one of `names` with dlopen (only the library $`envVar` names, if
+/// set); null with "<what> not found (dlopen a, b): <advice> or name it in
+/// <envVar>" in `*failure` when none loads. For cuBLAS and cuDNN.
+void *openLibrary(const std::string &what,
+                  const std::vector<std::string> &names, const char *envVar,
+                  const std::string &advice, std::string *failure);
 
 /// Device memory from a cache of freed blocks (exact sizes): blocks are
 /// reused in stream order, so no synchronisation is needed to recycle one.

@@ -16,7 +16,6 @@
 #include "bregman/runtime/CpuLibrary.h"
 
 #include <array>
-#include <cstdlib>
 #include <dlfcn.h>
 #include <map>
 #include <mutex>
@@ -92,22 +91,12 @@ std::string describe(const Cudnn &c, const char *call, Status status) {
 
 Cudnn load() {
   Cudnn c{};
-  std::vector<std::string> names = {"libcudnn.so.9", "libcudnn.so"};
-  if (const char *path = std::getenv("BREGMAN_CUDNN"))
-    names = {path};
-  void *lib = nullptr;
-  std::string tried;
-  for (const std::string &name : names) {
-    if ((lib = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL)))
-      break;
-    tried += (tried.empty() ? "" : ", ") + name;
-  }
-  if (!lib) {
-    c.failure = "cuDNN not found (dlopen " + tried +
-                "): install cuDNN 9, put it on LD_LIBRARY_PATH or name it in "
-                "BREGMAN_CUDNN";
+  void *lib = openLibrary("cuDNN", {"libcudnn.so.9", "libcudnn.so"},
+                          "BREGMAN_CUDNN",
+                          "install cuDNN 9, put it on LD_LIBRARY_PATH",
+                          &c.failure);
+  if (!lib)
     return c;
-  }
   auto sym = [&](auto &fn, const char *name) {
     fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(lib, name));
     if (!fn && c.failure.empty())
