@@ -13,6 +13,7 @@
 #include "bregman/bregman.h"
 #include "bregman/runtime/CudaDriver.h"
 #include "bregman/runtime/Device.h"
+#include "bregman/models/Zoo.h"
 
 #include <benchmark/benchmark.h>
 
@@ -299,7 +300,7 @@ struct StepSetup {
 
   static StepSetup mlp(float momentum) {
     return StepSetup(
-        std::make_unique<nn::MLP>(std::vector<int64_t>{784, 200, 80, 10}),
+        std::make_unique<models::MLP>(std::vector<int64_t>{784, 200, 80, 10}),
         {{"weights", optim::weights(), Regularizer::L1, 0.1f, 1.0f, 0.1f,
           momentum},
          {"biases", optim::biases(), Regularizer::None, 0.1f, 1.0f, 0.0f,
@@ -313,7 +314,7 @@ struct StepSetup {
                         return isConv(n) && optim::weights()(n);
                       },
                       Regularizer::L1L2Conv, 0.07f, 1.0f, 0.5f};
-    return StepSetup(std::make_unique<nn::ConvNet>(),
+    return StepSetup(std::make_unique<models::ConvNet>(),
                      {conv,
                       {"weights", optim::weights(), Regularizer::L1, 0.07f,
                        1.0f, 0.5f},

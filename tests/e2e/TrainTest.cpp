@@ -7,7 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "bregman/Checkpoint.h"
-#include "bregman/models/Train.h"
+#include "bregman/train/Trainer.h"
 #include "bregman/onnx/OnnxModel.h"
 #include "bregman/runtime/Buffer.h"
 
@@ -29,7 +29,7 @@ TEST(Train, LinBregMomentumLearnsSparseMlp) {
   if (!std::filesystem::exists(kFashionMnist))
     GTEST_SKIP() << kFashionMnist
                  << " is missing: apt-get install dataset-fashion-mnist";
-  models::TrainConfig config;
+  train::TrainConfig config;
   config.lambda = 0.01f;
   config.momentum = 0.9f;
   config.epochs = 3;
@@ -39,7 +39,7 @@ TEST(Train, LinBregMomentumLearnsSparseMlp) {
       std::filesystem::temp_directory_path() / "bregman-e2e-report.jsonl";
   config.reportPath = report.string();
   std::ostringstream log;
-  models::TrainResult result = models::train(config, log);
+  train::TrainResult result = train::train(config, log);
   std::cout << log.str();
 
   ASSERT_EQ(result.epochs.size(), 3u);
@@ -70,15 +70,15 @@ TEST(Train, LinBregMomentumLearnsSparseMlp) {
 /// 10 epochs on all of Fashion-MNIST (about 5 s each here): the reference
 /// settings must reach the accuracy and sparsity an independent
 /// implementation reaches (figures in brackets in the comments).
-static models::TrainResult trainFull(models::TrainConfig config) {
+static train::TrainResult trainFull(train::TrainConfig config) {
   config.progress = false;
   std::ostringstream log;
-  models::TrainResult result = models::train(config, log);
+  train::TrainResult result = train::train(config, log);
   std::cout << log.str();
   return result;
 }
 
-static const models::EpochMetrics &best(const models::TrainResult &r) {
+static const train::EpochMetrics &best(const train::TrainResult &r) {
   return r.epochs[r.bestEpoch - 1];
 }
 
@@ -86,7 +86,7 @@ TEST(Train, DefaultLinBregReachesReferenceAccuracy) {
   if (!std::filesystem::exists(kFashionMnist))
     GTEST_SKIP() << kFashionMnist << " is missing";
   // LinBreg τ = 0.1, δ = 1, λ = 0.1, l1 on weights [≈85 %, density 0.045].
-  models::TrainResult r = trainFull(models::TrainConfig{});
+  train::TrainResult r = trainFull(train::TrainConfig{});
   EXPECT_GE(r.bestTestAcc, 0.83);
   EXPECT_LE(best(r).netDensity, 0.10);
 }
@@ -94,9 +94,9 @@ TEST(Train, DefaultLinBregReachesReferenceAccuracy) {
 TEST(Train, LinBregMomentumReachesReferenceAccuracy) {
   if (!std::filesystem::exists(kFashionMnist))
     GTEST_SKIP() << kFashionMnist << " is missing";
-  models::TrainConfig config; // β = 0.9 [85.1 %, 0.044]
+  train::TrainConfig config; // β = 0.9 [85.1 %, 0.044]
   config.momentum = 0.9f;
-  models::TrainResult r = trainFull(config);
+  train::TrainResult r = trainFull(config);
   EXPECT_GE(r.bestTestAcc, 0.84);
   EXPECT_LE(best(r).netDensity, 0.10);
 }
@@ -104,10 +104,10 @@ TEST(Train, LinBregMomentumReachesReferenceAccuracy) {
 TEST(Train, AdaBregReachesReferenceAccuracy) {
   if (!std::filesystem::exists(kFashionMnist))
     GTEST_SKIP() << kFashionMnist << " is missing";
-  models::TrainConfig config; // τ = 1e-3, λ = 0.1 [88.3 %, 0.34]
+  train::TrainConfig config; // τ = 1e-3, λ = 0.1 [88.3 %, 0.34]
   config.optimizer = "adabreg";
   config.lr = 1e-3f;
-  models::TrainResult r = trainFull(config);
+  train::TrainResult r = trainFull(config);
   EXPECT_GE(r.bestTestAcc, 0.86);
   EXPECT_LE(best(r).netDensity, 0.40);
 }
@@ -117,13 +117,13 @@ TEST(Train, RowGroupsPruneNeurons) {
     GTEST_SKIP() << kFashionMnist << " is missing";
   // l1_l2 on weights, λ = 0.01, row-sparse init p = 0.1 [86 %, nodes
   // 0.89 / 0.31].
-  models::TrainConfig config;
+  train::TrainConfig config;
   config.regularizer = "l1_l2";
   config.lambda = 0.01f;
   config.initP = 0.1;
   config.initR = 0.7 / std::sqrt(0.1);
   config.initPerRow = true;
-  models::TrainResult r = trainFull(config);
+  train::TrainResult r = trainFull(config);
   EXPECT_GE(r.bestTestAcc, 0.82);
   const std::vector<double> &nodes = best(r).nodeDensity;
   ASSERT_EQ(nodes.size(), 3u);
@@ -131,12 +131,12 @@ TEST(Train, RowGroupsPruneNeurons) {
 }
 
 TEST(Train, MissingDataNamesTheFile) {
-  models::TrainConfig config;
+  train::TrainConfig config;
   config.dataDir = "/nonexistent/fashion";
   config.progress = false;
   std::ostringstream log;
   try {
-    models::train(config, log);
+    train::train(config, log);
     FAIL() << "expected an error";
   } catch (const std::exception &e) {
     EXPECT_NE(std::string(e.what()).find("/nonexistent/fashion"),
@@ -146,11 +146,11 @@ TEST(Train, MissingDataNamesTheFile) {
 }
 
 TEST(Train, UnwritableReportFailsBeforeTraining) {
-  models::TrainConfig config;
+  train::TrainConfig config;
   config.reportPath = "/nonexistent/dir/report.jsonl";
   config.progress = false;
   std::ostringstream log;
-  EXPECT_THROW(models::train(config, log), std::exception);
+  EXPECT_THROW(train::train(config, log), std::exception);
   EXPECT_EQ(log.str().find("epoch"), std::string::npos);
 }
 
@@ -161,7 +161,7 @@ TEST(Train, UnwritableReportFailsBeforeTraining) {
 TEST(Train, ConvNetLearnsWithSparseKernels) {
   if (!std::filesystem::exists(kFashionMnist))
     GTEST_SKIP() << kFashionMnist << " is missing";
-  models::TrainConfig config;
+  train::TrainConfig config;
   config.model = "convnet";
   config.lr = 0.05f;
   config.lambda = 0.1f;
@@ -175,11 +175,11 @@ TEST(Train, ConvNetLearnsWithSparseKernels) {
       std::filesystem::temp_directory_path() / "bregman-e2e-convnet.jsonl";
   config.reportPath = report.string();
   std::ostringstream log;
-  models::TrainResult result = models::train(config, log);
+  train::TrainResult result = train::train(config, log);
   std::cout << log.str();
 
   ASSERT_EQ(result.epochs.size(), 1u);
-  const models::EpochMetrics &epoch = result.epochs.front();
+  const train::EpochMetrics &epoch = result.epochs.front();
   const std::vector<float> &losses = epoch.batchLoss;
   ASSERT_GE(losses.size(), 50u); // 75 steps: the two windows overlap
   double first = 0, last = 0;
@@ -234,7 +234,7 @@ static std::filesystem::path writeCifarLike(const std::string &name,
 // it runs, the running statistics change, and the loss goes down.
 TEST(Train, ResNet18OnGeneratedCifar) {
   std::filesystem::path dir = writeCifarLike("bregman-e2e-cifar", 20);
-  models::TrainConfig config;
+  train::TrainConfig config;
   config.model = "resnet18";
   config.dataset = "cifar10";
   config.dataDir = dir.string();
@@ -249,10 +249,10 @@ TEST(Train, ResNet18OnGeneratedCifar) {
   config.lrPlateau = false;
   config.progress = false;
   std::ostringstream log;
-  models::TrainResult result = models::train(config, log);
+  train::TrainResult result = train::train(config, log);
   std::cout << log.str();
   std::vector<float> losses;
-  for (const models::EpochMetrics &e : result.epochs)
+  for (const train::EpochMetrics &e : result.epochs)
     losses.insert(losses.end(), e.batchLoss.begin(), e.batchLoss.end());
   ASSERT_EQ(losses.size(), 60u);
   double first = 0, last = 0;
@@ -281,20 +281,20 @@ static bool sameBits(const Params &a, const Params &b) {
 
 /// 2 epochs straight vs 1 epoch, a checkpoint, and 1 resumed epoch in a new
 /// train() call: the same parameters (and buffers), bit for bit.
-static void checkResume(models::TrainConfig config, const std::string &name) {
+static void checkResume(train::TrainConfig config, const std::string &name) {
   std::filesystem::path checkpoint =
       std::filesystem::temp_directory_path() / (name + ".ckpt");
   config.progress = false;
   std::ostringstream log;
   config.epochs = 2;
-  models::TrainResult straight = models::train(config, log);
+  train::TrainResult straight = train::train(config, log);
 
   config.epochs = 1;
   config.checkpointPath = checkpoint.string();
-  models::train(config, log);
+  train::train(config, log);
   config.epochs = 2;
   config.resumePath = checkpoint.string();
-  models::TrainResult resumed = models::train(config, log);
+  train::TrainResult resumed = train::train(config, log);
   EXPECT_NE(log.str().find("resumed from"), std::string::npos);
   ASSERT_EQ(resumed.epochs.size(), 1u);
   EXPECT_EQ(resumed.epochs[0].epoch, 2);
@@ -308,7 +308,7 @@ static void checkResume(models::TrainConfig config, const std::string &name) {
 TEST(Train, ResumeReproducesTheUninterruptedRun) {
   if (!std::filesystem::exists(kFashionMnist))
     GTEST_SKIP() << kFashionMnist << " is missing";
-  models::TrainConfig config;
+  train::TrainConfig config;
   config.optimizer = "adabreg"; // moments and step counters in the state
   config.lr = 1e-3f;
   config.trainLimit = 3000;
@@ -322,12 +322,12 @@ TEST(Train, ResumeReproducesTheUninterruptedRun) {
   config.epochs = 1;
   config.progress = false;
   config.checkpointPath = checkpoint.string();
-  models::train(config, log);
+  train::train(config, log);
   config.hidden = {100};
   config.resumePath = checkpoint.string();
   config.epochs = 2;
   try {
-    models::train(config, log);
+    train::train(config, log);
     ADD_FAILURE() << "no error";
   } catch (const Error &e) {
     EXPECT_NE(std::string(e.what()).find("mlp 784-200-80-10"), std::string::npos)
@@ -339,7 +339,7 @@ TEST(Train, ResumeReproducesTheUninterruptedRun) {
 TEST(Train, ResumeConvNetBitForBit) {
   if (!std::filesystem::exists(kFashionMnist))
     GTEST_SKIP() << kFashionMnist << " is missing";
-  models::TrainConfig config;
+  train::TrainConfig config;
   config.model = "convnet";
   config.lr = 0.07f;
   config.lambda = 0.5f;
@@ -351,7 +351,7 @@ TEST(Train, ResumeConvNetBitForBit) {
 // Batch-norm running statistics and augmentation (VGG on generated CIFAR).
 TEST(Train, ResumeVggWithBuffersBitForBit) {
   std::filesystem::path dir = writeCifarLike("bregman-e2e-cifar-resume", 16);
-  models::TrainConfig config;
+  train::TrainConfig config;
   config.model = "vgg";
   config.width = 8;
   config.dataset = "cifar10";
@@ -412,17 +412,17 @@ TEST(Train, DivergenceNamesTheStepAndKeepsTheCheckpoint) {
     GTEST_SKIP() << kFashionMnist << " is missing";
   std::filesystem::path checkpoint =
       std::filesystem::temp_directory_path() / "bregman-e2e-diverge.ckpt";
-  models::TrainConfig config;
+  train::TrainConfig config;
   config.trainLimit = 2000;
   config.progress = false;
   config.epochs = 1;
   config.checkpointPath = checkpoint.string();
   std::ostringstream log;
-  models::train(config, log);
+  train::train(config, log);
   // A diverging run with the good run's checkpoint file as its own.
   config.lr = 1e30f;
   try {
-    models::train(config, log);
+    train::train(config, log);
     ADD_FAILURE() << "no error";
   } catch (const Error &e) {
     std::string msg = e.what();
@@ -440,16 +440,16 @@ TEST(Train, DivergenceNamesTheStepAndKeepsTheCheckpoint) {
 // zeroed so the files stay small) retrained sparse for 2 epochs reach the
 // accuracy of the same architectures built in the DSL within 2 points; the
 // export passes the checker and keeps the zeros.
-static void retrainAgainstDsl(models::TrainConfig config, const std::string &file) {
-  models::TrainConfig onnx = config;
+static void retrainAgainstDsl(train::TrainConfig config, const std::string &file) {
+  train::TrainConfig onnx = config;
   onnx.onnxPath = std::string(BREGMAN_ONNX_MODELS) + "/" + file;
   std::filesystem::path exported =
       std::filesystem::temp_directory_path() / ("bregman-e2e-" + file);
   onnx.exportPath = exported.string();
   onnx.exportSparse = true;
   std::ostringstream log;
-  models::TrainResult imported = models::train(onnx, log);
-  models::TrainResult native = models::train(config, log);
+  train::TrainResult imported = train::train(onnx, log);
+  train::TrainResult native = train::train(config, log);
   std::cout << log.str();
   EXPECT_NEAR(imported.bestTestAcc, native.bestTestAcc, 0.02) << file;
   EXPECT_GE(imported.bestTestAcc, 0.5) << file;
@@ -469,7 +469,7 @@ static void retrainAgainstDsl(models::TrainConfig config, const std::string &fil
 TEST(Train, RetrainedPyTorchMlpMatchesTheDslMlp) {
   if (!std::filesystem::exists(kFashionMnist))
     GTEST_SKIP() << kFashionMnist << " is missing";
-  models::TrainConfig config;
+  train::TrainConfig config;
   config.epochs = 2;
   config.trainLimit = 20000;
   config.progress = false;
@@ -479,7 +479,7 @@ TEST(Train, RetrainedPyTorchMlpMatchesTheDslMlp) {
 TEST(Train, RetrainedPyTorchConvNetMatchesTheDslConvNet) {
   if (!std::filesystem::exists(kFashionMnist))
     GTEST_SKIP() << kFashionMnist << " is missing";
-  models::TrainConfig config;
+  train::TrainConfig config;
   config.model = "convnet";
   config.convnetWidths = {16, 32, 64};
   config.lr = 0.05f;

@@ -7,8 +7,14 @@
 //   #include "bregman/bregman.h"
 //   using namespace bregman;
 //
-//   nn::MLP model({784, 200, 80, 10});
-//   Params params = model.init(/*seed=*/0, nn::SparseInit{0.01, 7.0});
+//   nn::Linear fc1(784, 200, "fc1"), fc2(200, 10, "fc2");  // your network
+//   auto model = [&](const Params &p, const Tensor &x) {
+//     return fc2(p, relu(fc1(p, x)));
+//   };
+//   nn::Rng rng(/*seed=*/0);
+//   Params params;
+//   fc1.init(params, rng, nn::SparseInit{0.01, 7.0});      // 1 % non-zero
+//   fc2.init(params, rng, nn::SparseInit{0.01, 7.0});
 //   optim::LinBreg opt({
 //       {"weights", optim::weights(), Regularizer::L1, 0.1f, 1.0f, 0.1f},
 //       {"biases", optim::biases(), Regularizer::None, 0.1f, 1.0f, 0.0f}});

@@ -12,6 +12,7 @@
 #include "bregman/bregman.h"
 #include "bregman/runtime/Artifact.h"
 #include "bregman/runtime/CudaDriver.h"
+#include "bregman/models/Zoo.h"
 
 #include <cmath>
 #include <filesystem>
@@ -25,7 +26,7 @@ namespace fs = std::filesystem;
 namespace {
 
 struct MlpStep {
-  nn::MLP model{{20, 16, 8, 4}};
+  models::MLP model{{20, 16, 8, 4}};
   optim::LinBreg opt{{{"weights", optim::weights(), Regularizer::L1, 0.1f, 1.0f,
                        0.05f, 0.9f},
                       {"biases", optim::biases(), Regularizer::None, 0.1f,

@@ -16,6 +16,7 @@
 
 #include "TestUtil.h"
 #include "bregman/bregman.h"
+#include "bregman/models/Zoo.h"
 
 #include <cmath>
 #include <cstdlib>
@@ -36,7 +37,7 @@ std::pair<Params, double> threeSteps(Path path) {
     setenv("BREGMAN_EMULATE_GPU", "1", 1);
   else
     unsetenv("BREGMAN_EMULATE_GPU");
-  nn::MLP model({20, 16, 8, 4});
+  models::MLP model({20, 16, 8, 4});
   Params params = model.init(7, nn::SparseInit{0.5, 1.5});
   optim::LinBreg opt({{"weights", optim::weights(), Regularizer::L1, 0.1f,
                        1.0f, 0.05f, 0.9f},

@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "bregman/bregman.h"
+#include "bregman/models/Zoo.h"
 
 #include <gtest/gtest.h>
 
@@ -556,7 +557,7 @@ TEST(Grad, CrossEntropyMatchesSoftmaxMinusOneHot) {
 TEST(Grad, MlpLossAllParams) {
   // MLP 5-4-3 with ReLU, f64 parameters, cross-entropy loss.
   std::mt19937 rng(94);
-  nn::MLP model({5, 4, 3});
+  models::MLP model({5, 4, 3});
   const int64_t batch = 6;
   Params p;
   p.add("fc1.weight", randomF64(rng, {4, 5}));
@@ -594,7 +595,7 @@ TEST(Grad, MlpLossSquareLayers) {
   // MLP 4-4-4-4: three weight gradients [4, 4] and three bias gradients [4]
   // returned together (same-shape matmul / reduction outputs).
   std::mt19937 rng(95);
-  nn::MLP model({4, 4, 4, 4});
+  models::MLP model({4, 4, 4, 4});
   const int64_t batch = 5;
   Params p;
   for (int l = 1; l <= 3; ++l) {

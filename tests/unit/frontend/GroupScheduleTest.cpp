@@ -29,6 +29,7 @@
 
 #include "TestUtil.h"
 #include "bregman/metrics.h"
+#include "bregman/models/Zoo.h"
 
 #include <gtest/gtest.h>
 
@@ -749,7 +750,7 @@ TEST(ScheduleLambda, DiscrepancyPrincipleAndReinit) {
   optim::Group b{"biases", optim::biases(), Regularizer::None};
   b.lr = 0.1f;
   optim::LinBreg opt({w, b});
-  nn::MLP model({6, 5, 3});
+  models::MLP model({6, 5, 3});
   Params params = model.init(3, nn::SparseInit{0.5, 1.0});
   Params state = opt.init(params);
   EXPECT_EQ(dump.count("linbreg.init"), 1);
@@ -874,7 +875,7 @@ TEST(ScheduleLambda, WarmupZeroCooldownOneAndNoIncrement) {
   optim::LinBreg opt({{"weights", optim::weights(), Regularizer::L1, 0.1f,
                        1.0f, 0.2f},
                       {"biases", optim::biases()}});
-  nn::MLP model({4, 3});
+  models::MLP model({4, 3});
   Params params = model.init(1, nn::SparseInit{1.0, 1.0});
   Params state = opt.init(params);
   optim::LambdaSchedule sched; // warmup 0, cooldown 1, increment 0
@@ -897,7 +898,7 @@ TEST(ScheduleReduceLROnPlateau, ReducesAfterPatienceExceeded) {
   optim::LinBreg opt({{"weights", optim::weights(), Regularizer::L1, 0.1f,
                        1.0f, 0.01f},
                       {"biases", optim::biases(), Regularizer::None, 0.2f}});
-  nn::MLP model({4, 3});
+  models::MLP model({4, 3});
   Params params = model.init(1, nn::SparseInit{1.0, 1.0});
   Params state = opt.init(params);
   optim::ReduceLROnPlateau plateau; // factor 0.5, patience 5, threshold 0.01
@@ -934,7 +935,7 @@ TEST(ScheduleReduceLROnPlateau, ReducesAfterPatienceExceeded) {
 
 TEST(ScheduleReduceLROnPlateau, ImprovingNeverReduces) {
   optim::SGD opt({{"all", optim::all(), Regularizer::None, 0.3f}});
-  nn::MLP model({4, 3});
+  models::MLP model({4, 3});
   Params params = model.init(1, nn::SparseInit{1.0, 1.0});
   Params state = opt.init(params);
   optim::ReduceLROnPlateau plateau;
@@ -1157,7 +1158,7 @@ TEST(SparseInit, PerRowKeepsCeilRowsDense) {
       {{5, 9}, 1.0},           // all rows
   };
   for (const Case &c : cases) {
-    nn::MLP model(c.sizes);
+    models::MLP model(c.sizes);
     nn::SparseInit cfg{c.p, 2.0, 1.0, true};
     SCOPED_TRACE("p " + std::to_string(c.p));
     Params a = model.init(42, cfg), b = model.init(42, cfg),
@@ -1201,7 +1202,7 @@ TEST(SparseInit, PerRowKeepsCeilRowsDense) {
 
 TEST(SparseInit, PerRowScale) {
   // Kept entries ~ N(0, (r·√(2/fan_in))²): the sample std of many entries.
-  nn::MLP model({400, 200});
+  models::MLP model({400, 200});
   nn::SparseInit cfg{0.25, 3.0, 1.0, true};
   Params p = model.init(7, cfg);
   std::vector<float> v = p.at("fc1.weight").toVector<float>();

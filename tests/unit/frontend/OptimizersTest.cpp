@@ -28,6 +28,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "bregman/bregman.h"
+#include "bregman/models/Zoo.h"
 
 #include "TestUtil.h"
 
@@ -639,7 +640,7 @@ void checkOptimizer(optim::Method method) {
   optim::Optimizer opt(method, {w, b});
   EXPECT_EQ(opt.method(), method);
 
-  nn::MLP model({6, 5, 3});
+  models::MLP model({6, 5, 3});
   Params params = model.init(/*seed=*/9, nn::SparseInit{0.5, 1.0});
 
   // The reference state, from copies of the initial values (donation
@@ -882,7 +883,7 @@ TEST(OptimErrors, UnknownHyperParameterListsTheKeptOnes) {
                        1.0f, 0.01f},
                       {"biases", optim::biases()}});
   EXPECT_EQ(opt.hyperNames(), (std::vector<std::string>{"lr", "lambda"}));
-  nn::MLP model({3, 2});
+  models::MLP model({3, 2});
   Params params = model.init(1, nn::SparseInit{1.0, 1.0});
   Params state = opt.init(params);
   EXPECT_FALSE(state.contains("v/fc1.weight")); // ProxSGD keeps no v

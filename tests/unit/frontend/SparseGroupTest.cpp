@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "bregman/bregman.h"
+#include "bregman/models/Zoo.h"
 
 #include <gtest/gtest.h>
 
@@ -157,7 +158,7 @@ TEST(SparseGroup, LinBregMomentumStepsMatchReference) {
 }
 
 TEST(SparseGroup, ProxSgdThroughOptimizerKeepsLambda2) {
-  nn::MLP model({kCols, kRows, 3});
+  models::MLP model({kCols, kRows, 3});
   Params params = model.init(4, nn::SparseInit{1.0, 1.0});
   optim::Group weights{"weights", optim::weights(), Regularizer::L1L1L2, 0.1f,
                        1.0f, 0.01f};

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "bregman/bregman.h"
+#include "bregman/models/Zoo.h"
 
 #include "TestUtil.h"
 
@@ -272,7 +273,7 @@ TEST(SubgradientInit, None) {
 
 TEST(LinBregOptimizer, FiveStepsMatchReferenceInPlaceWithoutRecompiling) {
   const float lr = 0.1f, delta = 1.0f, lambdaW = 0.1f, lambdaW2 = 0.05f;
-  nn::MLP model({4, 3, 2});
+  models::MLP model({4, 3, 2});
   Params params = model.init(/*seed=*/3, nn::SparseInit{0.5, 1.0, 1.0});
   optim::LinBreg opt({{"weights", optim::weights(), Regularizer::L1, lr, delta,
                        lambdaW},
@@ -370,7 +371,7 @@ TEST(LinBregOptimizer, FiveStepsMatchReferenceInPlaceWithoutRecompiling) {
 
 TEST(LinBregOptimizer, MomentumGroupOneStepGivenGradient) {
   const float lr = 0.2f, delta = 2.0f, lambda = 0.3f, beta = 0.9f;
-  nn::MLP model({3, 2});
+  models::MLP model({3, 2});
   Params params = model.init(1, nn::SparseInit{1.0, 1.0, 1.0});
   optim::LinBreg opt(
       {{"all", optim::all(), Regularizer::L1, lr, delta, lambda, beta}});
@@ -423,7 +424,7 @@ TEST(LinBregOptimizer, MomentumGroupOneStepGivenGradient) {
 TEST(LinBregOptimizer, HyperParameterChangeTakesEffectWithoutRecompiling) {
   // Changing lr between steps changes the result (the value is read at run
   // time, not baked into the compiled code).
-  nn::MLP model({2, 2});
+  models::MLP model({2, 2});
   Params params = model.init(2, nn::SparseInit{1.0, 1.0, 1.0});
   optim::LinBreg opt({{"all", optim::all(), Regularizer::None, 0.1f, 1.0f, 0.0f}});
   Params state = opt.init(params);

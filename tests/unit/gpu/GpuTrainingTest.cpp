@@ -9,6 +9,7 @@
 
 #include "bregman/bregman.h"
 #include "bregman/runtime/CudaDriver.h"
+#include "bregman/models/Zoo.h"
 
 #include <cmath>
 #include <gtest/gtest.h>
@@ -35,7 +36,7 @@ struct Setting {
 };
 
 std::pair<Params, double> fiveSteps(Device device, Setting setting) {
-  nn::MLP model({784, 200, 80, 10});
+  models::MLP model({784, 200, 80, 10});
   Params params = model.init(5, nn::SparseInit{0.05, 1.0});
   std::vector<optim::Group> groups = {
       {"weights", optim::weights(), Regularizer::L1, setting.lr, 1.0f, 0.1f,

@@ -3,6 +3,7 @@
 #include "bregman/bregman.h"
 #include "bregman/onnx/OnnxModel.h"
 #include "bregman/onnx/OnnxNetwork.h"
+#include "bregman/models/Zoo.h"
 
 #include <onnx/onnx_pb.h>
 
@@ -114,7 +115,7 @@ TEST_F(OnnxImport, MlpValueAndGradientsEqualTheDslModel) {
       return crossEntropy(model.apply(q, c, Params{{"x", xt}}).at("y"), y);
     })(w);
   });
-  nn::MLP reference({4, 5, 3});
+  models::MLP reference({4, 5, 3});
   auto native = jit([&](const Params &p, const Tensor &xt, const Tensor &y) {
     return valueAndGrad([&](const Params &q) { return crossEntropy(reference(q, xt), y); })(p);
   });

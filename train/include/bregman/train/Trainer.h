@@ -1,4 +1,4 @@
-//===- Train.h - The training program of `bregman train` --------*- C++ -*-===//
+//===- Trainer.h - The training program of `bregman train` ------*- C++ -*-===//
 //
 // Trains a model on an IDX data set (Fashion-MNIST by default) with LinBreg,
 // one compiled call per step, and reports accuracy, loss and the densities of
@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef BREGMAN_MODELS_TRAIN_H
-#define BREGMAN_MODELS_TRAIN_H
+#ifndef BREGMAN_TRAIN_TRAINER_H
+#define BREGMAN_TRAIN_TRAINER_H
 
 #include "bregman/Jit.h"
 #include "bregman/Params.h"
@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-namespace bregman::models {
+namespace bregman::train {
 
 struct TrainConfig {
   std::string model = "mlp"; // mlp, convnet, resnet18, vgg
@@ -122,6 +122,6 @@ struct TrainResult {
 /// Throws bregman::Error (or a data error) on bad input.
 TrainResult train(const TrainConfig &config, std::ostream &log);
 
-} // namespace bregman::models
+} // namespace bregman::train
 
-#endif // BREGMAN_MODELS_TRAIN_H
+#endif // BREGMAN_TRAIN_TRAINER_H

@@ -1,6 +1,7 @@
 //===- Train.cpp - The training program of `bregman train` ----------------===//
 
-#include "bregman/models/Train.h"
+#include "bregman/train/Trainer.h"
+#include "bregman/models/Zoo.h"
 
 #include "bregman/bregman.h"
 #include "bregman/Checkpoint.h"
@@ -27,7 +28,7 @@
 #include <ostream>
 #include <unistd.h>
 
-namespace bregman::models {
+namespace bregman::train {
 
 
 namespace {
@@ -293,33 +294,21 @@ private:
   std::exception_ptr failure;
 };
 
-/// The network `config.model` for the examples of `ds` (flattened images).
+/// The network `config.model` (or the imported ONNX model) for the
+/// examples of `ds` (flattened images).
 std::unique_ptr<nn::Model> makeModel(const TrainConfig &config,
                                      const data::Dataset &ds) {
   if (!config.onnxPath.empty())
     return std::make_unique<onnx::OnnxNetwork>(
         std::make_shared<onnx::OnnxModel>(onnx::OnnxModel::load(config.onnxPath)),
         config.onnxPath, config.fromPretrained);
-  if (config.model == "mlp") {
-    std::vector<int64_t> sizes = {ds.features()};
-    sizes.insert(sizes.end(), config.hidden.begin(), config.hidden.end());
-    sizes.push_back(10);
-    return std::make_unique<nn::MLP>(sizes);
-  }
-  if (ds.rows != ds.cols)
-    throw Error(fmt::format("train: the {} needs square images, the data set "
-                            "has {}x{}",
-                            config.model, ds.rows, ds.cols));
-  if (config.model == "convnet")
-    return std::make_unique<nn::ConvNet>(ds.channels, ds.rows, 10,
-                                         config.convnetWidths);
-  if (config.model == "resnet18")
-    return std::make_unique<nn::ResNet18>(ds.channels, ds.rows, 10, config.width);
-  if (config.model == "vgg")
-    return std::make_unique<nn::Vgg>(ds.channels, ds.rows, 10, config.width);
-  throw Error(fmt::format("train: model '{}' is not available (available: "
-                          "mlp, convnet, resnet18, vgg)",
-                          config.model));
+  models::ModelOptions options;
+  options.hidden = config.hidden;
+  options.convnetWidths = config.convnetWidths;
+  options.width = config.width;
+  return models::makeModel(
+      config.model, models::InputShape{ds.channels, ds.rows, ds.cols, 10},
+      options);
 }
 
 /// The first tensor of `params` holding a NaN or an infinity, or "".
@@ -839,4 +828,4 @@ TrainResult train(const TrainConfig &config, std::ostream &log) {
   return result;
 }
 
-} // namespace bregman::models
+} // namespace bregman::train

@@ -7,7 +7,7 @@
 #include "bregman/Error.h"
 #include "bregman/bregman.h"
 #include "bregman/data/Idx.h"
-#include "bregman/models/Train.h"
+#include "bregman/train/Trainer.h"
 #include "bregman/onnx/OnnxModel.h"
 #include "bregman/runtime/Artifact.h"
 #include "bregman/runtime/CudaDriver.h"
@@ -119,184 +119,184 @@ int main(int argc, char **argv) {
                "iterations, compiled through MLIR"};
   app.require_subcommand(1);
 
-  models::TrainConfig config;
-  CLI::App *train = app.add_subcommand(
+  train::TrainConfig config;
+  CLI::App *trainCmd = app.add_subcommand(
       "train", "Train a model with LinBreg and report accuracy and density "
                "per epoch (defaults: the reference MLP on Fashion-MNIST); "
                "`bregman retrain model.onnx ...` retrains an ONNX model sparse");
-  train->alias("retrain");
-  train->add_option("onnx", config.onnxPath,
+  trainCmd->alias("retrain");
+  trainCmd->add_option("onnx", config.onnxPath,
                     "An ONNX model to retrain instead of --model (retrain): "
                     "its graph, with --from-pretrained its weights, else a "
                     "sparse initialization (--sparse-init p)")
       ->check(CLI::ExistingFile);
-  train->add_flag("--from-pretrained", config.fromPretrained,
+  trainCmd->add_flag("--from-pretrained", config.fromPretrained,
                   "Retrain from the ONNX model's weights (v initialized from "
                   "them, ALGORITHMS.md §2) instead of a sparse init");
-  train->add_option("--export", config.exportPath,
+  trainCmd->add_option("--export", config.exportPath,
                     "After retraining, write the best model as ONNX here "
                     "(checker-clean, zeros kept)");
-  train->add_flag("--sparse-initializers", config.exportSparse,
+  trainCmd->add_flag("--sparse-initializers", config.exportSparse,
                   "Store the exported weights as ONNX sparse_initializers");
   std::string hidden = "200,80";
   std::string dataset = "fashion-mnist";
   std::string dataDir;
   double mean = std::nan(""), stddev = std::nan("");
   bool noProgress = false;
-  train->add_option("--model", config.model,
+  trainCmd->add_option("--model", config.model,
                     "Model: mlp (--hidden) or convnet (the reference ConvNet "
                     "of ALGORITHMS.md §7; its defaults: lr 0.07, lambda 0.5, "
                     "init p 0.01 with r 10, kernels as groups), resnet18 (the "
                     "CIFAR variant) or vgg (small, with batch norm)")
       ->check(CLI::IsMember({"mlp", "convnet", "resnet18", "vgg"}))
       ->capture_default_str();
-  train->add_option("--width", config.width,
+  trainCmd->add_option("--width", config.width,
                     "Channels of the first stage of resnet18 and vgg (64: the "
                     "standard ResNet-18)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  train->add_option("--hidden", hidden,
+  trainCmd->add_option("--hidden", hidden,
                     "Hidden layer widths of the MLP, comma separated")
       ->capture_default_str();
-  train->add_option("--optimizer", config.optimizer,
+  trainCmd->add_option("--optimizer", config.optimizer,
                     "Optimizer: the Bregman methods linbreg and adabreg, the "
                     "proximal baseline proxsgd, the unregularized sgd and adam")
       ->check(CLI::IsMember({"linbreg", "adabreg", "proxsgd", "sgd", "adam"}))
       ->capture_default_str();
   std::string reg;
-  train->add_option("--reg", reg,
+  trainCmd->add_option("--reg", reg,
                     "Regularizer on the weights (biases: none): l1, l1_pos, "
                     "l1_l2 (rows of each weight are groups: node sparsity), "
                     "l1_l1_l2 (both; --lambda2 is the row strength) or none; "
                     "default l1, none for sgd and adam")
       ->check(CLI::IsMember({"none", "l1", "l1_pos", "l1_l2", "l1_l1_l2"}));
-  train->add_option("--conv-reg", config.convRegularizer,
+  trainCmd->add_option("--conv-reg", config.convRegularizer,
                     "Regularizer on the convolution weights (their own group "
                     "'conv', with the weights' lr and lambda): l1_l2_conv "
                     "(k×k kernels are groups), l1, l1_pos or none")
       ->check(CLI::IsMember({"none", "l1", "l1_pos", "l1_l2_conv"}))
       ->capture_default_str();
-  train->add_option("--dataset", dataset,
+  trainCmd->add_option("--dataset", dataset,
                     "Data set (sets the normalization): fashion-mnist, mnist "
                     "(IDX files) or cifar10 (the binary version; per-channel "
                     "normalization, random crops and flips in training)")
       ->check(CLI::IsMember({"fashion-mnist", "mnist", "cifar10"}))
       ->capture_default_str();
-  train->add_option("--data", dataDir,
+  trainCmd->add_option("--data", dataDir,
                     "Directory with the IDX files (train-images-idx3-ubyte"
                     "[.gz], ...) or the CIFAR-10 batches (data_batch_1.bin .. "
                     "data_batch_5.bin, test_batch.bin); default for "
                     "fashion-mnist: /usr/share/datasets/fashion-mnist");
-  train->add_option("--mean", mean, "Normalization mean (default: the data "
+  trainCmd->add_option("--mean", mean, "Normalization mean (default: the data "
                                     "set's, 0.5 / 0.1307)");
-  train->add_option("--std", stddev, "Normalization std (default: the data "
+  trainCmd->add_option("--std", stddev, "Normalization std (default: the data "
                                      "set's, 0.5 / 0.3081)")
       ->check(CLI::PositiveNumber);
   float lr = 0;
-  train->add_option("--lr", lr,
+  trainCmd->add_option("--lr", lr,
                     "Learning rate τ (default 0.1; 1e-3 for adabreg and adam)")
       ->check(CLI::PositiveNumber);
-  train->add_option("--delta", config.delta, "Elastic-net scale δ")
+  trainCmd->add_option("--delta", config.delta, "Elastic-net scale δ")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  train->add_option("--lambda", config.lambda,
+  trainCmd->add_option("--lambda", config.lambda,
                     "l1 strength λ on the weights (biases: none)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  train->add_option("--lambda2", config.lambda2,
+  trainCmd->add_option("--lambda2", config.lambda2,
                     "Row strength λ₂ of --reg l1_l1_l2")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  train->add_option("--momentum", config.momentum,
+  trainCmd->add_option("--momentum", config.momentum,
                     "Momentum β in [0, 1) (linbreg, sgd)")
       ->check(CLI::Range(0.0f, 0.999999f))
       ->capture_default_str();
-  train->add_option("--beta1", config.beta1, "β₁ of adabreg and adam")
+  trainCmd->add_option("--beta1", config.beta1, "β₁ of adabreg and adam")
       ->check(CLI::Range(0.0f, 0.999999f))
       ->capture_default_str();
-  train->add_option("--beta2", config.beta2, "β₂ of adabreg and adam")
+  trainCmd->add_option("--beta2", config.beta2, "β₂ of adabreg and adam")
       ->check(CLI::Range(0.0f, 0.999999f))
       ->capture_default_str();
-  train->add_option("--eps", config.eps, "ε of adabreg and adam")
+  trainCmd->add_option("--eps", config.eps, "ε of adabreg and adam")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  train->add_option("--epochs", config.epochs, "Epochs")
+  trainCmd->add_option("--epochs", config.epochs, "Epochs")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  train->add_option("--batch-size", config.batchSize, "Mini-batch size")
+  trainCmd->add_option("--batch-size", config.batchSize, "Mini-batch size")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  train->add_option("--eval-batch-size", config.evalBatchSize,
+  trainCmd->add_option("--eval-batch-size", config.evalBatchSize,
                     "Batch size for validation and test")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  train->add_option("--seed", config.seed,
+  trainCmd->add_option("--seed", config.seed,
                     "Seed of initialization, split and shuffling")
       ->capture_default_str();
   double initP = 0, initR = 0;
-  train->add_option("--init-p,--sparse-init", initP,
+  trainCmd->add_option("--init-p,--sparse-init", initP,
                     "Sparse init: probability of a non-zero weight (default "
                     "0.01; 1, dense, for sgd and adam); with --reg l1_l2 the "
                     "fraction of non-zero rows")
       ->check(CLI::Range(1e-9, 1.0));
-  train->add_option("--init-r", initR,
+  trainCmd->add_option("--init-r", initR,
                     "Sparse init: scale r of the non-zero weights (default "
                     "0.7/sqrt(p), 7 for p = 0.01; 1 for sgd and adam)")
       ->check(CLI::PositiveNumber);
-  train->add_option("--train-limit", config.trainLimit,
+  trainCmd->add_option("--train-limit", config.trainLimit,
                     "Use only the first N training images (before the split)");
-  train->add_option("--report", config.reportPath,
+  trainCmd->add_option("--report", config.reportPath,
                     "Write one JSON object per epoch to this file");
   bool noPlateau = false;
-  train->add_flag("--no-lr-plateau", noPlateau,
+  trainCmd->add_flag("--no-lr-plateau", noPlateau,
                   "Keep the learning rate fixed (default: halve it when the "
                   "training loss stalls for 5 epochs)");
-  train->add_option("--lambda-target", config.lambdaTarget,
+  trainCmd->add_option("--lambda-target", config.lambdaTarget,
                     "Enable the λ schedule: raise λ while the net density is "
                     "above this target, lower it below (ALGORITHMS.md §5)")
       ->check(CLI::Range(0.0, 1.0));
-  train->add_option("--lambda-increment", config.lambdaIncrement,
+  trainCmd->add_option("--lambda-increment", config.lambdaIncrement,
                     "λ schedule: step of λ")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  train->add_option("--lambda-warmup", config.lambdaWarmup,
+  trainCmd->add_option("--lambda-warmup", config.lambdaWarmup,
                     "λ schedule: epochs before the first change")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  train->add_option("--lambda-cooldown", config.lambdaCooldown,
+  trainCmd->add_option("--lambda-cooldown", config.lambdaCooldown,
                     "λ schedule: epochs between changes")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  train->add_option("--prune-density", config.pruneDensity,
+  trainCmd->add_option("--prune-density", config.pruneDensity,
                     "Magnitude pruning baseline: after --epochs, keep this "
                     "fraction of the weights and retrain the survivors")
       ->check(CLI::Range(0.0, 1.0));
-  train->add_flag("--prune-rows", config.pruneGroups,
+  trainCmd->add_flag("--prune-rows", config.pruneGroups,
                   "Prune whole rows (neurons) instead of single weights");
-  train->add_option("--retrain-epochs", config.retrainEpochs,
+  trainCmd->add_option("--retrain-epochs", config.retrainEpochs,
                     "Epochs of retraining after pruning")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  train->add_option("--threshold", config.threshold,
+  trainCmd->add_option("--threshold", config.threshold,
                     "Thresholding baseline: at the end, zero the best model's "
                     "weights with |θ| below this and evaluate it again")
       ->check(CLI::NonNegativeNumber);
-  train->add_option("--group", config.groups,
+  trainCmd->add_option("--group", config.groups,
                     "An extra parameter group, first match wins: "
                     "NAME:PATTERNS[:key=value,...], e.g. "
                     "'hidden:fc1.weight,fc2.weight:reg=l1_l2,lambda=0.01'; keys "
                     "reg, lr, delta, lambda, lambda2, momentum, beta1, beta2, "
                     "eps; the "
                     "rest of the weights and the biases keep the defaults");
-  train->add_option("--checkpoint", config.checkpointPath,
+  trainCmd->add_option("--checkpoint", config.checkpointPath,
                     "Write a checkpoint to this file after every epoch "
                     "(atomically: a crash leaves the previous one intact)");
-  train->add_option("--resume", config.resumePath,
+  trainCmd->add_option("--resume", config.resumePath,
                     "Continue the run saved in this checkpoint (same model, "
                     "optimizer and settings; --epochs is the total)")
       ->check(CLI::ExistingFile);
   std::string device = "cpu";
-  train->add_option("--device", device,
+  trainCmd->add_option("--device", device,
                     "Where the step runs: cpu, cuda (an NVIDIA GPU), auto "
                     "(cuda if a GPU is present, else the CPU) or host-mirror "
                     "(the GPU program with its kernels run on the CPU and "
@@ -304,13 +304,13 @@ int main(int argc, char **argv) {
                     "GPU path without one; slow)")
       ->check(CLI::IsMember({"cpu", "cuda", "auto", "host-mirror"}))
       ->capture_default_str();
-  train->add_flag("--no-progress", noProgress, "Do not draw the progress bar");
-  train->add_option("--save-step", config.saveStepPath,
+  trainCmd->add_flag("--no-progress", noProgress, "Do not draw the progress bar");
+  trainCmd->add_option("--save-step", config.saveStepPath,
                     "Do not train: write the training step, compiled ahead of "
                     "time for --device, with the initial state and the first "
                     "batch, to this artifact directory (run it with "
                     "bregman-run)");
-  train->add_option("--cuda-chip", config.cudaChip,
+  trainCmd->add_option("--cuda-chip", config.cudaChip,
                     "With --save-step --device cuda on a machine without a "
                     "GPU: the generation to compile for (sm_90, sm_80, ...)");
 
@@ -363,10 +363,10 @@ int main(int argc, char **argv) {
   bool convnet = config.model == "convnet";
   // The reference settings of each model (ALGORITHMS.md §7).
   config.lr = lr > 0 ? lr : adaptive ? 1e-3f : convnet ? 0.07f : 0.1f;
-  if (convnet && train->get_option("--lambda")->count() == 0)
+  if (convnet && trainCmd->get_option("--lambda")->count() == 0)
     config.lambda = 0.5f;
   config.regularizer = !reg.empty() ? reg : unregularized ? "none" : "l1";
-  if (unregularized && train->get_option("--conv-reg")->count() == 0)
+  if (unregularized && trainCmd->get_option("--conv-reg")->count() == 0)
     config.convRegularizer = "none";
   // The unregularized baselines start dense (Kaiming), as in the reference.
   config.initP = initP > 0 ? initP : unregularized ? 1.0 : 0.01;
@@ -419,7 +419,7 @@ int main(int argc, char **argv) {
     }
   }
   try {
-    models::train(config, std::cout);
+    train::train(config, std::cout);
   } catch (const Error &e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

@@ -1,0 +1,60 @@
+//===- Zoo.h - The models by name ---------------------------------*- C++ -*-===//
+//
+// The model zoo's table: each entry names a network, says what it is, and
+// builds it for a data set's image shape. The command line's --model choices
+// and the Trainer's model come from here.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BREGMAN_MODELS_ZOO_H
+#define BREGMAN_MODELS_ZOO_H
+
+#include "bregman/models/ConvNet.h"
+#include "bregman/models/Mlp.h"
+#include "bregman/models/ResNet18.h"
+#include "bregman/models/Vgg.h"
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace bregman::models {
+
+/// What a model is built for: images of channels × rows × cols (flattened
+/// into [N, features] batches) and the number of classes.
+struct InputShape {
+  int64_t channels = 1, rows = 28, cols = 28;
+  int64_t classes = 10;
+  int64_t features() const { return channels * rows * cols; }
+};
+
+/// The zoo's size options (each model reads those it has).
+struct ModelOptions {
+  std::vector<int64_t> hidden = {200, 80}; // mlp: hidden widths
+  /// convnet: the two convolutions' channels and the hidden width.
+  std::array<int64_t, 3> convnetWidths = {64, 64, 128};
+  int64_t width = 64; // resnet18, vgg: channels of the first stage
+};
+
+struct ZooEntry {
+  const char *name;
+  const char *summary; // one line, for --help
+  bool needsSquareImages;
+  std::unique_ptr<nn::Model> (*build)(const InputShape &, const ModelOptions &);
+};
+
+/// Every model, in the order --help lists them.
+const std::vector<ZooEntry> &zoo();
+/// The names of zoo(), in order.
+std::vector<std::string> modelNames();
+/// The model `name` for `shape`; throws an Error naming the model and the
+/// available ones, or the shape it cannot take.
+std::unique_ptr<nn::Model> makeModel(const std::string &name,
+                                     const InputShape &shape,
+                                     const ModelOptions &options);
+
+} // namespace bregman::models
+
+#endif // BREGMAN_MODELS_ZOO_H
