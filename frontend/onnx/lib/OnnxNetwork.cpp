@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <fmt/format.h>
+#include <optional>
 #include <set>
 
 namespace bregman::onnx {
@@ -19,6 +20,42 @@ std::string stem(const std::string &name) {
   }
   return name;
 }
+
+const char *roleSuffix(ParamRole role) {
+  switch (role) {
+  case ParamRole::ConvWeight:
+  case ParamRole::LinearWeight: return ".weight";
+  case ParamRole::Bias: return ".bias";
+  case ParamRole::Scale: return ".scale";
+  case ParamRole::Shift: return ".shift";
+  case ParamRole::RunningMean: return ".running_mean";
+  case ParamRole::RunningVar: return ".running_var";
+  }
+  return "";
+}
+
+struct LayerShape {
+  int64_t fanIn = 1, rowSize = 1;
+};
+
+/// The fan-in (and, linear, the row size) of the node's weight; nullopt
+/// when its weight input is not an initializer of the expected rank.
+std::optional<LayerShape> layerShape(const NodeSummary &n, const Params &weights) {
+  for (const auto &[index, role] : n.parameterRoles) {
+    if (role != ParamRole::ConvWeight && role != ParamRole::LinearWeight)
+      continue;
+    if (index >= static_cast<int>(n.inputs.size()) || !weights.contains(n.inputs[index]))
+      return std::nullopt;
+    const Shape &w = weights.at(n.inputs[index]).shape();
+    if (role == ParamRole::ConvWeight)
+      return LayerShape{w.size() == 4 ? w[1] * w[2] * w[3] : 1, 1};
+    if (w.size() != 2)
+      return std::nullopt;
+    bool transposed = n.intAttributes.count("transB") && n.intAttributes.at("transB") != 0;
+    return LayerShape{transposed ? w[1] : w[0], w[1]};
+  }
+  return LayerShape{};
+}
 } // namespace
 
 OnnxNetwork::OnnxNetwork(std::shared_ptr<const OnnxModel> model, std::string file,
@@ -26,8 +63,9 @@ OnnxNetwork::OnnxNetwork(std::shared_ptr<const OnnxModel> model, std::string fil
     : model_(std::move(model)), file_(std::move(file)),
       fromPretrained_(fromPretrained) {
   const Params &weights = model_->weights();
-  auto claim = [&](const std::string &onnxName, Role role, const char *suffix,
-                   int64_t fanIn, int64_t rowSize) {
+  auto claim = [&](const std::string &onnxName, ParamRole role, int64_t fanIn,
+                   int64_t rowSize) {
+    const char *suffix = roleSuffix(role);
     if (!weights.contains(onnxName) || onnxNames_.count(stem(onnxName) + suffix))
       return;
     for (const auto &[name, e] : entries_)
@@ -37,27 +75,19 @@ OnnxNetwork::OnnxNetwork(std::shared_ptr<const OnnxModel> model, std::string fil
     entries_[name] = Entry{onnxName, role, fanIn, rowSize};
     onnxNames_[name] = onnxName;
   };
+  // The roles come from the importer's table of operators
+  // (NodeSummary::parameterRoles); the layer's weight gives the fan-in.
   for (const NodeSummary &n : model_->summary()) {
-    auto input = [&](size_t i) { return i < n.inputs.size() ? n.inputs[i] : std::string(); };
-    if (n.opType == "Conv" && weights.contains(input(1))) {
-      const Shape &w = weights.at(input(1)).shape();
-      int64_t fanIn = w.size() == 4 ? w[1] * w[2] * w[3] : 1;
-      claim(input(1), Role::ConvWeight, ".weight", fanIn, 1);
-      claim(input(2), Role::Bias, ".bias", fanIn, 1);
-    } else if ((n.opType == "Gemm" || n.opType == "MatMul") &&
-               weights.contains(input(1)) && weights.at(input(1)).rank() == 2) {
-      const Shape &w = weights.at(input(1)).shape();
-      bool transposed = n.opType == "Gemm" && n.intAttributes.count("transB") &&
-                        n.intAttributes.at("transB") != 0;
-      int64_t fanIn = transposed ? w[1] : w[0];
-      claim(input(1), Role::LinearWeight, ".weight", fanIn, w[1]);
-      if (n.opType == "Gemm")
-        claim(input(2), Role::Bias, ".bias", fanIn, 1);
-    } else if (n.opType == "BatchNormalization") {
-      claim(input(1), Role::Scale, ".scale", 1, 1);
-      claim(input(2), Role::Shift, ".shift", 1, 1);
-      claim(input(3), Role::Mean, ".running_mean", 1, 1);
-      claim(input(4), Role::Var, ".running_var", 1, 1);
+    auto input = [&](int i) {
+      return i < static_cast<int>(n.inputs.size()) ? n.inputs[i] : std::string();
+    };
+    std::optional<LayerShape> layer = layerShape(n, weights);
+    if (!layer)
+      continue; // a weight computed by the graph: nothing of it trains
+    for (const auto &[index, role] : n.parameterRoles) {
+      bool weight = role == ParamRole::ConvWeight || role == ParamRole::LinearWeight;
+      claim(input(index), role, weight || role == ParamRole::Bias ? layer->fanIn : 1,
+            weight ? layer->rowSize : 1);
     }
   }
   std::set<std::string> claimed;
@@ -80,7 +110,7 @@ Params OnnxNetwork::init(uint64_t seed, const nn::SparseInit &config) const {
   nn::Rng rng(seed);
   Params params;
   for (const auto &[name, e] : entries_) {
-    if (e.role == Role::Mean || e.role == Role::Var)
+    if (e.role == ParamRole::RunningMean || e.role == ParamRole::RunningVar)
       continue;
     const Tensor &imported = model_->weights().at(e.onnxName);
     if (fromPretrained_) {
@@ -90,18 +120,18 @@ Params OnnxNetwork::init(uint64_t seed, const nn::SparseInit &config) const {
     nn::checkSparseInit(name, config);
     const Shape &shape = imported.shape();
     switch (e.role) {
-    case Role::ConvWeight:
+    case ParamRole::ConvWeight:
       params.add(name, nn::sparseWeight(shape, e.fanIn, shape[2] * shape[3],
                                         config.perKernel, rng, config));
       break;
-    case Role::LinearWeight:
+    case ParamRole::LinearWeight:
       params.add(name, nn::sparseWeight(shape, e.fanIn, e.rowSize, config.perRow,
                                         rng, config));
       break;
-    case Role::Bias:
+    case ParamRole::Bias:
       params.add(name, nn::uniformBias(imported.numel(), e.fanIn, rng, config));
       break;
-    case Role::Scale:
+    case ParamRole::Scale:
       params.add(name, Tensor::fromVector(std::vector<float>(imported.numel(), 1.0f),
                                           shape));
       break;
@@ -122,7 +152,7 @@ Params OnnxNetwork::initBuffers() const {
   for (const auto &[name, t] : model_->constants())
     buffers.add("constant:" + name, Tensor::fromVector(t.toVector<float>(), t.shape()));
   for (const auto &[name, e] : entries_)
-    if (e.role == Role::Mean || e.role == Role::Var) {
+    if (e.role == ParamRole::RunningMean || e.role == ParamRole::RunningVar) {
       const Tensor &t = model_->weights().at(e.onnxName);
       buffers.add(name, Tensor::fromVector(t.toVector<float>(), t.shape()));
     }
@@ -146,7 +176,7 @@ Tensor OnnxNetwork::forward(const Params &params, const Tensor &x,
   // in inference mode with the imported statistics), frozen initializers.
   Params weights;
   for (const auto &[name, e] : entries_) {
-    if (e.role == Role::Mean || e.role == Role::Var) {
+    if (e.role == ParamRole::RunningMean || e.role == ParamRole::RunningVar) {
       const Params *buffers = mode.buffers;
       if (!buffers || !buffers->contains(name))
         throw Error(fmt::format("{}: batch norm '{}' needs the model's buffers "
@@ -177,7 +207,7 @@ Tensor OnnxNetwork::forward(const Params &params, const Tensor &x,
                                  training ? &statistics : nullptr);
   if (training)
     for (const auto &[name, e] : entries_)
-      if ((e.role == Role::Mean || e.role == Role::Var) &&
+      if ((e.role == ParamRole::RunningMean || e.role == ParamRole::RunningVar) &&
           statistics.contains(e.onnxName))
         mode.updated->add(name, statistics.at(e.onnxName));
   return outputs.at(model_->outputs().front().name);

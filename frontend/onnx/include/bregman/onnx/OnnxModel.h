@@ -16,7 +16,9 @@
 //
 // Everything the importer cannot represent — an operator, attribute value,
 // data type or dynamic shape — is reported by `unsupported()` (and `apply`
-// throws) naming the node, its op type and what is unsupported.
+// throws) naming the node, its op type and what is unsupported. The verdict
+// comes from a dry run of the same handlers `apply` uses, on the declared
+// input shapes, when the model is loaded.
 //
 //===----------------------------------------------------------------------===//
 
@@ -38,6 +40,28 @@ struct ValueSpec {
   DType dtype = DType::F32;
 };
 
+/// What an initializer is to the operator that reads it (retraining gives
+/// each its regularizer, initialization and parameter name from this).
+enum class ParamRole {
+  ConvWeight,   // Conv input 1
+  LinearWeight, // Gemm / MatMul input 1
+  Bias,         // Conv / Gemm input 2
+  Scale,        // BatchNormalization input 1
+  Shift,        // BatchNormalization input 2
+  RunningMean,  // BatchNormalization input 3 (a buffer)
+  RunningVar,   // BatchNormalization input 4 (a buffer)
+};
+
+/// An operator the importer runs, from its table of handlers: the opsets
+/// it implements and the parameter roles of its inputs.
+struct SupportedOp {
+  std::string opType;
+  int64_t sinceVersion = 0, lastVersion = 0;
+  std::map<int, ParamRole> roles; // input index -> role
+};
+/// Every supported operator, by op type.
+std::vector<SupportedOp> supportedOps();
+
 /// One line of `summary()` per node.
 struct NodeSummary {
   std::string name, opType;
@@ -45,6 +69,7 @@ struct NodeSummary {
   Shape outputShape; // of the first output, when known
   std::map<std::string, int64_t> intAttributes;
   int64_t parameters = 0, nonZero = 0; // of its weight initializers
+  std::map<int, ParamRole> parameterRoles; // from the operator's table entry
 };
 
 class OnnxModel {
@@ -65,8 +90,10 @@ public:
   const std::vector<ValueSpec> &inputs() const;
   const std::vector<ValueSpec> &outputs() const;
   int64_t opsetVersion() const;
-  /// "node 'name' (OpType): reason" for everything the importer cannot run;
-  /// empty when the whole graph is supported.
+  /// "node 'name' (OpType): reason" for everything the importer cannot run
+  /// (found by replaying the graph on the declared shapes at load time: an
+  /// operator outside the table or its opsets, or a node its handler
+  /// refuses); empty when the whole graph is supported.
   const std::vector<std::string> &unsupported() const;
 
   /// Records the graph on `inputs` (by input name) inside a traced

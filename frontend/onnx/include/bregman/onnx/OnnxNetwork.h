@@ -1,8 +1,10 @@
 //===- OnnxNetwork.h - An imported ONNX graph as a trainable model -*- C++ -*-===//
 //
 // Wraps an OnnxModel as an nn::Model for sparse retraining. Float
-// initializers get roles from how the graph uses them, and parameter names
-// that say so (the trainer's groups and the density metrics go by them):
+// initializers get roles from the operators that read them (the parameter
+// roles of the importer's table of operators, NodeSummary::parameterRoles),
+// and parameter names that say so (the trainer's groups and the density
+// metrics go by them):
 //
 //   Conv input 1                        -> "<name>.weight" (4-D: kernel groups)
 //   Gemm / MatMul input 1 (2-D)         -> "<name>.weight"
@@ -50,10 +52,9 @@ public:
   const std::map<std::string, std::string> &onnxNames() const { return onnxNames_; }
 
 private:
-  enum class Role { ConvWeight, LinearWeight, Bias, Scale, Shift, Mean, Var };
   struct Entry {
     std::string onnxName;
-    Role role;
+    ParamRole role;
     int64_t fanIn = 1;   // of the layer it belongs to
     int64_t rowSize = 1; // linear: elements per output row
   };

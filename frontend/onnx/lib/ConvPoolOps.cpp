@@ -1,0 +1,167 @@
+//===- ConvPoolOps.cpp - Convolutions and pooling (2-D, NCHW) -------------===//
+
+#include "OpHandlers.h"
+
+#include <array>
+#include <fmt/format.h>
+
+namespace bregman::onnx::detail {
+
+namespace {
+
+/// The window attributes Conv, MaxPool and AveragePool share, with
+/// `auto_pad` resolved to explicit padding for input `x`.
+struct Window {
+  std::vector<int64_t> kernel, strides, dilations;
+  std::array<int64_t, 4> padding{};
+};
+
+Window windowOf(const NodeContext &c, const Tensor &x) {
+  if (x.rank() != 4)
+    throw c.unsupported(fmt::format("{}-D input (2-D images, NCHW, only)", x.rank() - 2));
+  std::string autoPad = c.stringAttr("auto_pad", "NOTSET");
+  Window w;
+  w.kernel = c.intsAttr("kernel_shape");
+  if (c.op() == "Conv" && w.kernel.empty())
+    w.kernel = {c.tensor(1).dim(2), c.tensor(1).dim(3)};
+  w.strides = c.intsAttr("strides", {1, 1});
+  w.dilations = c.intsAttr("dilations", {1, 1});
+  std::vector<int64_t> pads = c.intsAttr("pads", {0, 0, 0, 0});
+  if (w.kernel.size() != 2 || w.strides.size() != 2 || w.dilations.size() != 2 ||
+      pads.size() != 4)
+    throw c.unsupported("kernel, strides, dilations or pads not 2-D");
+  if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+    for (int i = 0; i < 2; ++i) {
+      int64_t in = x.dim(2 + i), out = (in + w.strides[i] - 1) / w.strides[i];
+      int64_t total = std::max<int64_t>(
+          0, (out - 1) * w.strides[i] + (w.kernel[i] - 1) * w.dilations[i] + 1 - in);
+      int64_t small = total / 2, large = total - small;
+      pads[i] = autoPad == "SAME_UPPER" ? small : large;
+      pads[i + 2] = autoPad == "SAME_UPPER" ? large : small;
+    }
+  } else if (autoPad == "VALID") {
+    pads = {0, 0, 0, 0};
+  } else if (autoPad != "NOTSET") {
+    throw c.unsupported("auto_pad " + autoPad);
+  }
+  w.padding = {pads[0], pads[1], pads[2], pads[3]};
+  return w;
+}
+
+void conv(const NodeContext &c) {
+  Tensor x = c.tensor(0);
+  Window w = windowOf(c, x);
+  Conv2dOptions o{{w.strides[0], w.strides[1]}, w.padding,
+                  {w.dilations[0], w.dilations[1]}, c.intAttr("group", 1)};
+  Tensor y = conv2d(x, c.tensor(1), o);
+  if (c.has(2))
+    y = y + c.perChannel(c.tensor(2), y);
+  c.set(y);
+}
+
+Pool2dOptions poolOptions(const NodeContext &c, const Window &w) {
+  if (c.intAttr("ceil_mode", 0) != 0)
+    throw c.unsupported("ceil_mode = 1");
+  return Pool2dOptions{{w.kernel[0], w.kernel[1]}, {w.strides[0], w.strides[1]},
+                       w.padding, {w.dilations[0], w.dilations[1]}};
+}
+
+void maxPool(const NodeContext &c) {
+  Tensor x = c.tensor(0);
+  Pool2dOptions o = poolOptions(c, windowOf(c, x));
+  if (c.node.output_size() > 1 && !c.node.output(1).empty())
+    throw c.unsupported("the Indices output");
+  if (c.intAttr("storage_order", 0) != 0)
+    throw c.unsupported("storage_order = 1");
+  c.set(maxPool2d(x, o));
+}
+
+void averagePool(const NodeContext &c) {
+  Tensor x = c.tensor(0);
+  Window w = windowOf(c, x);
+  Pool2dOptions o = poolOptions(c, w);
+  Tensor avg = avgPool2d(x, o);
+  bool padded = w.padding != std::array<int64_t, 4>{0, 0, 0, 0};
+  if (c.intAttr("count_include_pad", 0) == 0 && padded) {
+    // Divide by the number of real (unpadded) elements of each window.
+    Tensor count = avgPool2d(full(x.shape(), 1.0, x.dtype()), o);
+    avg = avg / count;
+  }
+  c.set(avg);
+}
+
+void globalAveragePool(const NodeContext &c) {
+  Tensor x = c.tensor(0);
+  if (x.rank() != 4)
+    throw c.unsupported("input of rank other than 4");
+  c.set(globalAvgPool2d(x));
+}
+
+/// ConvTranspose's padding: explicit, or the one that gives `output_shape`
+/// (or stride·input for SAME_*), growing `outputPadding` where the kernel
+/// does not reach that far.
+std::vector<int64_t> transposedPads(const NodeContext &c, const Tensor &x,
+                                    const Tensor &w, const std::vector<int64_t> &strides,
+                                    const std::vector<int64_t> &dilations,
+                                    std::vector<int64_t> &outputPadding) {
+  std::vector<int64_t> pads = c.intsAttr("pads", {0, 0, 0, 0});
+  std::vector<int64_t> outputShape = c.intsAttr("output_shape");
+  std::string autoPad = c.stringAttr("auto_pad", "NOTSET");
+  if (pads.size() != 4)
+    throw c.unsupported("strides, dilations, pads or output_padding not 2-D");
+  if (outputShape.size() > 2)
+    outputShape.erase(outputShape.begin(), outputShape.end() - 2);
+  if (!outputShape.empty() || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+    for (int i = 0; i < 2; ++i) {
+      int64_t in = x.dim(2 + i);
+      int64_t out = outputShape.empty() ? in * strides[i] : outputShape.at(i);
+      int64_t total = strides[i] * (in - 1) + outputPadding[i] +
+                      (w.dim(2 + i) - 1) * dilations[i] + 1 - out;
+      if (total < 0) {
+        outputPadding[i] -= total;
+        total = 0;
+      }
+      bool upper = autoPad != "SAME_LOWER";
+      pads[i] = upper ? total / 2 : total - total / 2;
+      pads[i + 2] = total - pads[i];
+    }
+  } else if (autoPad == "VALID") {
+    pads = {0, 0, 0, 0};
+  } else if (autoPad != "NOTSET") {
+    throw c.unsupported("auto_pad " + autoPad);
+  }
+  return pads;
+}
+
+void convTranspose(const NodeContext &c) {
+  Tensor x = c.tensor(0), w = c.tensor(1);
+  if (x.rank() != 4 || w.rank() != 4)
+    throw c.unsupported(fmt::format("{}-D input (2-D images, NCHW, only)", x.rank() - 2));
+  std::vector<int64_t> strides = c.intsAttr("strides", {1, 1});
+  std::vector<int64_t> dilations = c.intsAttr("dilations", {1, 1});
+  std::vector<int64_t> outputPadding = c.intsAttr("output_padding", {0, 0});
+  if (strides.size() != 2 || dilations.size() != 2 || outputPadding.size() != 2)
+    throw c.unsupported("strides, dilations, pads or output_padding not 2-D");
+  std::vector<int64_t> pads = transposedPads(c, x, w, strides, dilations, outputPadding);
+  Conv2dOptions o{{strides[0], strides[1]}, {pads[0], pads[1], pads[2], pads[3]},
+                  {dilations[0], dilations[1]}, c.intAttr("group", 1)};
+  Tensor y = convTranspose2d(x, w, o, {outputPadding[0], outputPadding[1]});
+  if (c.has(2))
+    y = y + c.perChannel(c.tensor(2), y);
+  c.set(y);
+}
+
+} // namespace
+
+std::vector<OpHandler> convPoolOps() {
+  return {
+      {"Conv", 1, kNewestOpset, conv,
+       {{1, ParamRole::ConvWeight}, {2, ParamRole::Bias}}},
+      {"ConvTranspose", 1, kNewestOpset, convTranspose, {}},
+      {"MaxPool", 1, kNewestOpset, maxPool, {}},
+      {"AveragePool", 1, kNewestOpset, averagePool, {}},
+      {"GlobalAveragePool", 1, kNewestOpset, globalAveragePool, {}},
+  };
+}
+
+} // namespace bregman::onnx::detail

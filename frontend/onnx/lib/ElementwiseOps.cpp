@@ -1,0 +1,168 @@
+//===- ElementwiseOps.cpp - Activations and elementwise arithmetic --------===//
+
+#include "OpHandlers.h"
+
+#include <fmt/format.h>
+
+namespace bregman::onnx::detail {
+
+namespace {
+
+Tensor one(const Tensor &like) { return full({}, 1.0, like.dtype()); }
+
+void relu(const NodeContext &c) { c.set(bregman::relu(c.tensor(0))); }
+
+void leakyRelu(const NodeContext &c) {
+  double alpha = c.floatAttr("alpha", 0.01f);
+  Tensor x = c.tensor(0);
+  c.set(bregman::relu(x) - bregman::relu(-x) * alpha);
+}
+
+void sigmoid(const NodeContext &c) {
+  Tensor x = c.tensor(0);
+  c.set(one(x) / (bregman::exp(-x) + 1.0));
+}
+
+void tanh(const NodeContext &c) {
+  Tensor x = c.tensor(0);
+  Tensor s = one(x) / (bregman::exp(x * -2.0) + 1.0);
+  c.set(s * 2.0 - 1.0);
+}
+
+void exp(const NodeContext &c) { c.set(bregman::exp(c.tensor(0))); }
+void log(const NodeContext &c) { c.set(bregman::log(c.tensor(0))); }
+void neg(const NodeContext &c) { c.set(-c.tensor(0)); }
+void abs(const NodeContext &c) { c.set(bregman::abs(c.tensor(0))); }
+void sqrt(const NodeContext &c) { c.set(bregman::sqrt(c.tensor(0))); }
+
+/// Before opset 7, Add..Div and Pow broadcast B only with `broadcast` = 1,
+/// aligned with A at `axis`: numpy's rules (what the DSL does) only when
+/// that is the trailing alignment.
+void checkLegacyBroadcast(const NodeContext &c, int64_t rankA, int64_t rankB) {
+  if (c.opset >= 7 || c.intAttr("broadcast", 0) == 0 || !findAttr(c.node, "axis"))
+    return;
+  int64_t axis = c.intAttr("axis", 0);
+  if (axis < 0)
+    axis += rankA;
+  if (axis + rankB != rankA)
+    throw c.unsupported(fmt::format("broadcast along axis {} (only the trailing "
+                                    "alignment is supported)",
+                                    c.intAttr("axis", 0)));
+}
+
+/// Add, Sub, Mul, Div: folded when both sides are static integers (shape
+/// arithmetic), traced otherwise.
+void arithmetic(const NodeContext &c) {
+  const std::string &op = c.op();
+  const Value &a = c.value(0), &b = c.value(1);
+  if (a.isStatic && b.isStatic && a.ints.size() == b.ints.size()) {
+    std::vector<int64_t> r(a.ints.size());
+    for (size_t i = 0; i < r.size(); ++i)
+      r[i] = op == "Add"   ? a.ints[i] + b.ints[i]
+             : op == "Sub" ? a.ints[i] - b.ints[i]
+             : op == "Mul" ? a.ints[i] * b.ints[i]
+                           : (b.ints[i] ? a.ints[i] / b.ints[i] : 0);
+    return c.setStatic(r, a.shape);
+  }
+  Tensor x = c.tensor(0), y = c.tensor(1);
+  checkLegacyBroadcast(c, x.rank(), y.rank());
+  c.set(op == "Add"   ? x + y
+        : op == "Sub" ? x - y
+        : op == "Mul" ? x * y
+                      : x / y);
+}
+
+void pow(const NodeContext &c) {
+  auto exponent = c.hostFloats(1);
+  if (!exponent || exponent->size() != 1)
+    throw c.unsupported("an exponent that is not a constant scalar");
+  float e = (*exponent)[0];
+  Tensor x = c.tensor(0);
+  checkLegacyBroadcast(c, x.rank(), c.tensor(1).rank());
+  if (e == 1.0f)
+    return c.set(x);
+  if (e == 2.0f)
+    return c.set(x * x);
+  if (e == 3.0f)
+    return c.set(x * x * x);
+  if (e == 0.5f)
+    return c.set(bregman::sqrt(x));
+  if (e == -1.0f)
+    return c.set(one(x) / x);
+  throw c.unsupported(fmt::format("exponent {} (1, 2, 3, 0.5 and -1 are supported)", e));
+}
+
+void clip(const NodeContext &c) {
+  Tensor x = c.tensor(0);
+  std::optional<float> lo, hi;
+  if (c.opset < 11) { // bounds are attributes before opset 11, inputs after
+    if (findAttr(c.node, "min"))
+      lo = c.floatAttr("min", 0);
+    if (findAttr(c.node, "max"))
+      hi = c.floatAttr("max", 0);
+  } else {
+    for (int i : {1, 2}) {
+      if (!c.has(i))
+        continue;
+      auto bound = c.hostFloats(i);
+      if (!bound || bound->size() != 1)
+        throw c.unsupported("a bound that is not a constant scalar");
+      (i == 1 ? lo : hi) = (*bound)[0];
+    }
+  }
+  if (lo)
+    x = maximum(x, full({}, *lo, x.dtype()));
+  if (hi)
+    x = -maximum(-x, full({}, -*hi, x.dtype()));
+  c.set(x);
+}
+
+/// Max and Min of any number of inputs (Min as −max(−a, −b)).
+void maxMin(const NodeContext &c) {
+  bool isMax = c.op() == "Max";
+  Tensor y = c.tensor(0);
+  for (int i = 1; i < c.node.input_size(); ++i)
+    y = isMax ? maximum(y, c.tensor(i)) : -maximum(-y, -c.tensor(i));
+  c.set(y);
+}
+
+void softmax(const NodeContext &c) {
+  Tensor x = c.tensor(0);
+  int64_t axis = c.axis(c.intAttr("axis", c.opset >= 13 ? -1 : 1), x.rank());
+  if (c.opset < 13 && axis != x.rank() - 1)
+    throw c.unsupported("before opset 13 the axis flattens the input; only the "
+                        "last axis is supported");
+  Tensor l = logSoftmax(x, axis);
+  c.set(c.op() == "Softmax" ? bregman::exp(l) : l);
+}
+
+} // namespace
+
+// Opset 1 forms only add `consumed_inputs` (a legacy hint the handlers
+// need not read); Add..Div and Pow before 7 refuse what their legacy
+// broadcasting means otherwise. Clip's bounds are attributes from 6.
+std::vector<OpHandler> elementwiseOps() {
+  return {
+      {"Relu", 1, kNewestOpset, relu, {}},
+      {"LeakyRelu", 1, kNewestOpset, leakyRelu, {}},
+      {"Sigmoid", 1, kNewestOpset, sigmoid, {}},
+      {"Tanh", 1, kNewestOpset, tanh, {}},
+      {"Exp", 1, kNewestOpset, exp, {}},
+      {"Log", 1, kNewestOpset, log, {}},
+      {"Neg", 1, kNewestOpset, neg, {}},
+      {"Abs", 1, kNewestOpset, abs, {}},
+      {"Sqrt", 1, kNewestOpset, sqrt, {}},
+      {"Add", 1, kNewestOpset, arithmetic, {}},
+      {"Sub", 1, kNewestOpset, arithmetic, {}},
+      {"Mul", 1, kNewestOpset, arithmetic, {}},
+      {"Div", 1, kNewestOpset, arithmetic, {}},
+      {"Pow", 1, kNewestOpset, pow, {}},
+      {"Clip", 6, kNewestOpset, clip, {}},
+      {"Max", 6, kNewestOpset, maxMin, {}},
+      {"Min", 6, kNewestOpset, maxMin, {}},
+      {"Softmax", 1, kNewestOpset, softmax, {}},
+      {"LogSoftmax", 1, kNewestOpset, softmax, {}},
+  };
+}
+
+} // namespace bregman::onnx::detail

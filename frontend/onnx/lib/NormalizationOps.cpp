@@ -1,0 +1,67 @@
+//===- NormalizationOps.cpp - BatchNormalization --------------------------===//
+
+#include "OpHandlers.h"
+
+#include <fmt/format.h>
+
+namespace bregman::onnx::detail {
+
+namespace {
+
+/// Training mode (retraining): batch statistics over every axis but the
+/// channels; the running ones updated as r·momentum + batch·(1 − momentum),
+/// the variance unbiased, as PyTorch.
+Tensor batchNormTraining(const NodeContext &c, const Tensor &x, double eps) {
+  std::vector<int64_t> axes;
+  for (int64_t a = 0; a < x.rank(); ++a)
+    if (a != 1)
+      axes.push_back(a);
+  if (x.rank() < 2)
+    throw c.error(fmt::format("input {} has no channel axis", shapeString(x.shape())));
+  Tensor mean = bregman::mean(x, axes, /*keepDims=*/true);
+  Tensor centered = x - mean;
+  Tensor var = bregman::mean(centered * centered, axes, /*keepDims=*/true);
+  double momentum = c.floatAttr("momentum", 0.9f);
+  double count = static_cast<double>(x.numel() / std::max<int64_t>(x.dim(1), 1));
+  Tensor batchMean = reshape(stopGradient(mean), {x.dim(1)});
+  Tensor batchVar =
+      reshape(stopGradient(var), {x.dim(1)}) * (count / std::max(count - 1, 1.0));
+  c.trainingStatistics->add(c.node.input(3),
+                            c.tensor(3) * momentum + batchMean * (1 - momentum));
+  c.trainingStatistics->add(c.node.input(4),
+                            c.tensor(4) * momentum + batchVar * (1 - momentum));
+  return centered / sqrt(var + eps);
+}
+
+void batchNormalization(const NodeContext &c) {
+  if (c.intAttr("training_mode", 0) != 0 || c.node.output_size() > 1)
+    throw c.unsupported("the training-mode outputs of BatchNormalization");
+  // Opsets 7 and 8 still have `spatial`; 0 (statistics per element) is not
+  // what this handler computes. Opset 6 defaults to training (`is_test` 0).
+  if (c.intAttr("spatial", 1) == 0)
+    throw c.unsupported("spatial = 0");
+  if (c.opset < 7 && c.intAttr("is_test", 0) == 0)
+    throw c.unsupported("is_test = 0 (training) before opset 7");
+  Tensor x = c.tensor(0);
+  double eps = c.floatAttr("epsilon", 1e-5f);
+  Tensor y = c.trainingStatistics
+                 ? batchNormTraining(c, x, eps)
+                 : (x - c.perChannel(c.tensor(3), x)) /
+                       sqrt(c.perChannel(c.tensor(4), x) + eps);
+  c.set(y * c.perChannel(c.tensor(1), x) + c.perChannel(c.tensor(2), x));
+}
+
+} // namespace
+
+// Opset 1's form has a required `consumed_inputs` and other outputs.
+std::vector<OpHandler> normalizationOps() {
+  return {
+      {"BatchNormalization", 6, kNewestOpset, batchNormalization,
+       {{1, ParamRole::Scale},
+        {2, ParamRole::Shift},
+        {3, ParamRole::RunningMean},
+        {4, ParamRole::RunningVar}}},
+  };
+}
+
+} // namespace bregman::onnx::detail

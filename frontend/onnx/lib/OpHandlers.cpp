@@ -1,0 +1,189 @@
+//===- OpHandlers.cpp - The operator table and what handlers share --------===//
+
+#include "OpHandlers.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+namespace bregman::onnx {
+
+namespace detail {
+
+Error unsupportedError(const ::onnx::NodeProto &node, const std::string &what) {
+  return Error(fmt::format("unsupported: node '{}' ({}): {}", node.name(),
+                           node.op_type(), what));
+}
+
+Error nodeError(const ::onnx::NodeProto &node, const std::string &what) {
+  return Error(fmt::format("node '{}' ({}): {}", node.name(), node.op_type(), what));
+}
+
+const ::onnx::AttributeProto *findAttr(const ::onnx::NodeProto &node,
+                                       const std::string &name) {
+  for (const auto &a : node.attribute())
+    if (a.name() == name)
+      return &a;
+  return nullptr;
+}
+
+int64_t intAttr(const ::onnx::NodeProto &node, const std::string &name,
+                int64_t fallback) {
+  const auto *a = findAttr(node, name);
+  return a ? a->i() : fallback;
+}
+
+float floatAttr(const ::onnx::NodeProto &node, const std::string &name,
+                float fallback) {
+  const auto *a = findAttr(node, name);
+  return a ? a->f() : fallback;
+}
+
+std::string stringAttr(const ::onnx::NodeProto &node, const std::string &name,
+                       const std::string &fallback) {
+  const auto *a = findAttr(node, name);
+  return a ? a->s() : fallback;
+}
+
+std::vector<int64_t> intsAttr(const ::onnx::NodeProto &node,
+                              const std::string &name,
+                              std::vector<int64_t> fallback) {
+  const auto *a = findAttr(node, name);
+  if (!a)
+    return fallback;
+  return std::vector<int64_t>(a->ints().begin(), a->ints().end());
+}
+
+const char *typeName(int dataType) {
+  return ::onnx::TensorProto::DataType_Name(
+             static_cast<::onnx::TensorProto::DataType>(dataType))
+      .c_str();
+}
+
+// Hostile files must not overflow the arithmetic or the allocator.
+int64_t checkedCount(const Shape &shape, const std::string &what) {
+  int64_t count = 1;
+  for (int64_t d : shape) {
+    if (d < 0 || d > (int64_t(1) << 32))
+      throw Error(fmt::format("{}: dimension {} out of range", what, d));
+    if (d != 0 && count > (int64_t(1) << 32) / d)
+      throw Error(fmt::format("{}: more than 2^32 elements", what));
+    count *= d;
+  }
+  return count;
+}
+
+bool NodeContext::has(int i) const {
+  return i < node.input_size() && !node.input(i).empty();
+}
+
+const Value &NodeContext::value(int i) const {
+  auto it = env.find(node.input(i));
+  if (it == env.end())
+    throw error(fmt::format("input '{}' is not computed before it", node.input(i)));
+  return it->second;
+}
+
+Tensor NodeContext::tensor(int i) const {
+  const Value &v = value(i);
+  if (v.isStatic) {
+    // An integer tensor used as data: as f32 (shape arithmetic results).
+    std::vector<float> f(v.ints.begin(), v.ints.end());
+    return Tensor::fromVector(f, v.shape);
+  }
+  return v.tensor;
+}
+
+const std::vector<int64_t> &NodeContext::staticInts(int i) const {
+  const Value &v = value(i);
+  if (!v.isStatic)
+    throw unsupported(fmt::format("input '{}' must be a constant integer tensor "
+                                  "(dynamic shapes are not supported)",
+                                  node.input(i)));
+  return v.ints;
+}
+
+std::optional<std::vector<float>> NodeContext::hostFloats(int i) const {
+  const std::string &name = node.input(i);
+  for (const Params *p : {&weights, &constants})
+    if (p->contains(name) && p->at(name).dtype() == DType::F32)
+      return p->at(name).toVector<float>();
+  return std::nullopt;
+}
+
+void NodeContext::set(Tensor t, int output) const {
+  Value v;
+  v.tensor = std::move(t);
+  env[node.output(output)] = v;
+}
+
+void NodeContext::setStatic(std::vector<int64_t> ints, Shape shape) const {
+  Value v;
+  v.isStatic = true;
+  v.ints = std::move(ints);
+  v.shape = std::move(shape);
+  env[node.output(0)] = v;
+}
+
+void NodeContext::setValue(const Value &v) const { env[node.output(0)] = v; }
+
+int64_t NodeContext::axis(int64_t axis, int64_t rank) const {
+  int64_t a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank)
+    throw error(fmt::format("axis {} is out of range for rank {}", axis, rank));
+  return a;
+}
+
+Tensor NodeContext::perChannel(const Tensor &v, const Tensor &x) const {
+  if (x.rank() < 2 || v.numel() != x.dim(1))
+    throw error(fmt::format("{} values for the channels of {}", v.numel(),
+                            shapeString(x.shape())));
+  Shape shape(x.rank(), 1);
+  shape[1] = v.numel();
+  return reshape(v, shape);
+}
+
+const std::vector<OpHandler> &opTable() {
+  static const std::vector<OpHandler> table = [] {
+    std::vector<OpHandler> all;
+    for (auto family : {elementwiseOps, linearOps, convPoolOps, normalizationOps,
+                        reduceOps, shapeOps})
+      for (OpHandler &h : family())
+        all.push_back(std::move(h));
+    std::sort(all.begin(), all.end(), [](const OpHandler &a, const OpHandler &b) {
+      return a.opType < b.opType;
+    });
+    return all;
+  }();
+  return table;
+}
+
+const OpHandler &handlerFor(const ::onnx::NodeProto &node, int64_t opset) {
+  if (!node.domain().empty() && node.domain() != "ai.onnx")
+    throw unsupportedError(node, fmt::format("operator domain '{}'", node.domain()));
+  const auto &table = opTable();
+  auto it = std::lower_bound(table.begin(), table.end(), node.op_type(),
+                             [](const OpHandler &h, const std::string &op) {
+                               return h.opType < op;
+                             });
+  if (it == table.end() || it->opType != node.op_type())
+    throw unsupportedError(node, "operator not supported");
+  if (opset < it->sinceVersion || opset > it->lastVersion)
+    throw unsupportedError(node, fmt::format("opset {} (this operator is "
+                                             "implemented for opsets {} to {})",
+                                             opset, it->sinceVersion,
+                                             it->lastVersion));
+  return *it;
+}
+
+void runNode(const NodeContext &c) { handlerFor(c.node, c.opset).handle(c); }
+
+} // namespace detail
+
+std::vector<SupportedOp> supportedOps() {
+  std::vector<SupportedOp> out;
+  for (const detail::OpHandler &h : detail::opTable())
+    out.push_back(SupportedOp{h.opType, h.sinceVersion, h.lastVersion, h.roles});
+  return out;
+}
+
+} // namespace bregman::onnx

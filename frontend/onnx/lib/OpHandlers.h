@@ -1,0 +1,147 @@
+//===- OpHandlers.h - The importer's table of operator handlers -*- C++ -*-===//
+//
+// Private to the ONNX importer. Every operator the importer runs has one
+// entry in `opTable()`: its op type, the opsets its handler implements, the
+// handler, and the parameter roles of its inputs. The supported-op list,
+// `OnnxModel::unsupported()` (a dry run of the same handlers at load time)
+// and retraining's parameter roles all come from this one table, so they
+// cannot disagree with what `apply` runs.
+//
+// The handlers live by family: ElementwiseOps.cpp, LinearOps.cpp,
+// ConvPoolOps.cpp, NormalizationOps.cpp, ReduceOps.cpp, ShapeOps.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BREGMAN_ONNX_LIB_OPHANDLERS_H
+#define BREGMAN_ONNX_LIB_OPHANDLERS_H
+
+#include "bregman/bregman.h"
+#include "bregman/onnx/OnnxModel.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bregman::onnx::detail {
+
+/// A value while the graph is replayed: a DSL tensor, or integers known at
+/// trace time (shapes, axes) that are folded instead of computed.
+struct Value {
+  Tensor tensor;
+  bool isStatic = false;
+  std::vector<int64_t> ints;
+  Shape shape; // of `ints`
+};
+
+/// An error for something the importer cannot represent (as opposed to a
+/// malformed model): "unsupported: node 'n' (Op): what". The conformance
+/// runner counts these as skipped.
+Error unsupportedError(const ::onnx::NodeProto &node, const std::string &what);
+/// An error in a malformed node: "node 'n' (Op): what".
+Error nodeError(const ::onnx::NodeProto &node, const std::string &what);
+
+const ::onnx::AttributeProto *findAttr(const ::onnx::NodeProto &node,
+                                       const std::string &name);
+int64_t intAttr(const ::onnx::NodeProto &node, const std::string &name,
+                int64_t fallback);
+float floatAttr(const ::onnx::NodeProto &node, const std::string &name,
+                float fallback);
+std::string stringAttr(const ::onnx::NodeProto &node, const std::string &name,
+                       const std::string &fallback);
+std::vector<int64_t> intsAttr(const ::onnx::NodeProto &node,
+                              const std::string &name,
+                              std::vector<int64_t> fallback = {});
+
+/// The name of an onnx::TensorProto data type ("FLOAT", "INT64", ...).
+const char *typeName(int dataType);
+/// Checks that `shape` is a sane static shape (non-negative dimensions, at
+/// most 2^32 elements) and returns its element count.
+int64_t checkedCount(const Shape &shape, const std::string &what);
+
+/// What a handler sees of the node it replays: its inputs (from `env`), its
+/// attributes, the model's opset and host copies of constant inputs.
+struct NodeContext {
+  const ::onnx::NodeProto &node;
+  int64_t opset;
+  std::map<std::string, Value> &env;
+  const Params &weights;   // the model's float initializers (host values)
+  const Params &constants; // the model's float Constant nodes
+  Params *trainingStatistics; // non-null: batch norm in training mode
+
+  const std::string &op() const { return node.op_type(); }
+  /// Whether optional input `i` is given.
+  bool has(int i) const;
+  const Value &value(int i) const;
+  /// Input `i` as a tensor (static integers as f32).
+  Tensor tensor(int i) const;
+  /// Input `i`, which must be integers known at trace time.
+  const std::vector<int64_t> &staticInts(int i) const;
+  /// Input `i` when it is a float known at load time (initializer or
+  /// Constant).
+  std::optional<std::vector<float>> hostFloats(int i) const;
+  void set(Tensor t, int output = 0) const;
+  void setStatic(std::vector<int64_t> ints, Shape shape) const;
+  void setValue(const Value &v) const;
+
+  /// A possibly negative axis, normalized for `rank`.
+  int64_t axis(int64_t axis, int64_t rank) const;
+  /// `v` (one value per channel of `x`) shaped to broadcast along dim 1.
+  Tensor perChannel(const Tensor &v, const Tensor &x) const;
+  Error unsupported(const std::string &what) const {
+    return unsupportedError(node, what);
+  }
+  Error error(const std::string &what) const { return nodeError(node, what); }
+  int64_t intAttr(const std::string &name, int64_t fallback) const {
+    return detail::intAttr(node, name, fallback);
+  }
+  float floatAttr(const std::string &name, float fallback) const {
+    return detail::floatAttr(node, name, fallback);
+  }
+  std::string stringAttr(const std::string &name,
+                         const std::string &fallback) const {
+    return detail::stringAttr(node, name, fallback);
+  }
+  std::vector<int64_t> intsAttr(const std::string &name,
+                                std::vector<int64_t> fallback = {}) const {
+    return detail::intsAttr(node, name, std::move(fallback));
+  }
+};
+
+using Handler = void (*)(const NodeContext &);
+
+/// The newest opset this importer was written and tested against (that of
+/// libonnx 1.12); later opsets changed several operators' inputs.
+constexpr int64_t kNewestOpset = 17;
+
+/// One row of the table.
+struct OpHandler {
+  std::string opType;
+  int64_t sinceVersion = 1;            // first opset the handler implements
+  int64_t lastVersion = kNewestOpset;  // last opset it implements
+  Handler handle = nullptr;
+  std::map<int, ParamRole> roles; // input index -> role of an initializer there
+};
+
+/// Entries by family (each defined next to its handlers).
+std::vector<OpHandler> elementwiseOps();
+std::vector<OpHandler> linearOps();
+std::vector<OpHandler> convPoolOps();
+std::vector<OpHandler> normalizationOps();
+std::vector<OpHandler> reduceOps();
+std::vector<OpHandler> shapeOps();
+
+/// Every entry, sorted by op type.
+const std::vector<OpHandler> &opTable();
+/// The entry that runs `node` at `opset`. Throws unsupportedError for an
+/// operator of another domain, one not in the table, or an opset outside
+/// the entry's range.
+const OpHandler &handlerFor(const ::onnx::NodeProto &node, int64_t opset);
+/// Looks `c.node` up and runs its handler.
+void runNode(const NodeContext &c);
+
+} // namespace bregman::onnx::detail
+
+#endif // BREGMAN_ONNX_LIB_OPHANDLERS_H

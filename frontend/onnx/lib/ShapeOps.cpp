@@ -1,0 +1,237 @@
+//===- ShapeOps.cpp - Constants, data movement and shape arithmetic -------===//
+//
+// Integer tensors that describe shapes (Shape → Gather → Concat → Reshape
+// chains, axes inputs) are folded at trace time; float data is traced.
+//
+//===----------------------------------------------------------------------===//
+
+#include "OpHandlers.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+namespace bregman::onnx::detail {
+
+namespace {
+
+Shape shapeOf(const Value &v) { return v.isStatic ? v.shape : v.tensor.shape(); }
+
+/// Identity, and Dropout as identity (inference).
+void identity(const NodeContext &c) {
+  c.setValue(c.value(0));
+  if (c.node.output_size() > 1 && !c.node.output(1).empty())
+    throw c.unsupported("the dropout mask output");
+}
+
+void constant(const NodeContext &c) {
+  if (c.env.count(c.node.output(0)))
+    return; // folded at load time (value attribute)
+  if (const auto *a = findAttr(c.node, "value_float"))
+    return c.set(Tensor::fromVector(std::vector<float>{a->f()}, {}));
+  if (const auto *a = findAttr(c.node, "value_floats"))
+    return c.set(Tensor::fromVector(
+        std::vector<float>(a->floats().begin(), a->floats().end()), {a->floats_size()}));
+  if (const auto *a = findAttr(c.node, "value_int"))
+    return c.setStatic({a->i()}, {});
+  if (const auto *a = findAttr(c.node, "value_ints"))
+    return c.setStatic(std::vector<int64_t>(a->ints().begin(), a->ints().end()),
+                       {a->ints_size()});
+  throw c.unsupported("a Constant without a tensor, float(s) or int(s) value");
+}
+
+void flatten(const NodeContext &c) {
+  Tensor x = c.tensor(0);
+  int64_t axis = c.intAttr("axis", 1);
+  if (axis < 0)
+    axis += x.rank();
+  int64_t outer = 1;
+  for (int64_t i = 0; i < axis; ++i)
+    outer *= x.dim(i);
+  c.set(reshape(x, {outer, x.numel() / std::max<int64_t>(outer, 1)}));
+}
+
+void reshapeOp(const NodeContext &c) {
+  const Value &data = c.value(0);
+  std::vector<int64_t> target = c.staticInts(1);
+  Shape from = shapeOf(data);
+  int64_t infer = -1;
+  for (size_t i = 0; i < target.size(); ++i) {
+    if (target[i] == 0 && c.intAttr("allowzero", 0) == 0)
+      target[i] = from.at(i);
+    if (target[i] == -1) {
+      if (infer >= 0)
+        throw c.error("more than one -1 in the target shape");
+      infer = static_cast<int64_t>(i);
+    }
+  }
+  Shape known = target;
+  if (infer >= 0)
+    known[infer] = 1;
+  int64_t knownCount =
+      checkedCount(known, fmt::format("node '{}' (Reshape) target", c.node.name()));
+  if (infer >= 0)
+    target[infer] = knownCount ? numElements(from) / knownCount : 0;
+  if (data.isStatic)
+    return c.setStatic(data.ints, target);
+  c.set(reshape(data.tensor, target));
+}
+
+void transposeOp(const NodeContext &c) {
+  Tensor x = c.tensor(0);
+  std::vector<int64_t> perm = c.intsAttr("perm");
+  if (perm.empty())
+    for (int64_t i = x.rank() - 1; i >= 0; --i)
+      perm.push_back(i);
+  c.set(transpose(x, perm));
+}
+
+void concatOp(const NodeContext &c) {
+  int inputs = c.node.input_size();
+  bool allStatic = true;
+  for (int i = 0; i < inputs; ++i)
+    allStatic = allStatic && c.value(i).isStatic;
+  if (allStatic) {
+    std::vector<int64_t> joined;
+    for (int i = 0; i < inputs; ++i)
+      joined.insert(joined.end(), c.value(i).ints.begin(), c.value(i).ints.end());
+    return c.setStatic(joined, {static_cast<int64_t>(joined.size())});
+  }
+  std::vector<Tensor> parts;
+  for (int i = 0; i < inputs; ++i)
+    parts.push_back(c.tensor(i));
+  c.set(concat(parts, c.axis(c.intAttr("axis", 0), parts[0].rank())));
+}
+
+/// Squeeze and Unsqueeze (axes an input from opset 13, an attribute before).
+void squeezeUnsqueeze(const NodeContext &c) {
+  const Value &data = c.value(0);
+  Shape shape = shapeOf(data);
+  std::vector<int64_t> axes =
+      c.opset >= 13 && c.has(1) ? c.staticInts(1) : c.intsAttr("axes");
+  if (c.op() == "Squeeze") {
+    Shape out;
+    for (int64_t i = 0; i < static_cast<int64_t>(shape.size()); ++i) {
+      bool listed = axes.empty() ? shape[i] == 1 : false;
+      for (int64_t a : axes)
+        listed = listed || c.axis(a, shape.size()) == i;
+      if (!listed)
+        out.push_back(shape[i]);
+    }
+    shape = out;
+  } else {
+    int64_t rank = shape.size() + axes.size();
+    std::vector<int64_t> sorted;
+    for (int64_t a : axes)
+      sorted.push_back(c.axis(a, rank));
+    std::sort(sorted.begin(), sorted.end());
+    for (int64_t a : sorted)
+      shape.insert(shape.begin() + a, 1);
+  }
+  if (data.isStatic)
+    return c.setStatic(data.ints, shape);
+  c.set(reshape(data.tensor, shape));
+}
+
+void shapeOp(const NodeContext &c) {
+  Shape shape = shapeOf(c.value(0));
+  int64_t rank = shape.size();
+  int64_t start = c.intAttr("start", 0), end = c.intAttr("end", rank);
+  start = std::clamp<int64_t>(start < 0 ? start + rank : start, 0, rank);
+  end = std::clamp<int64_t>(end < 0 ? end + rank : end, 0, rank);
+  std::vector<int64_t> dims(shape.begin() + start, shape.begin() + std::max(start, end));
+  c.setStatic(dims, {static_cast<int64_t>(dims.size())});
+}
+
+void gather(const NodeContext &c) {
+  const Value &data = c.value(0);
+  if (!data.isStatic || data.shape.size() != 1)
+    throw c.unsupported("Gather on data computed at run time (only constant shape "
+                        "vectors are folded)");
+  const std::vector<int64_t> &indices = c.staticInts(1);
+  std::vector<int64_t> picked;
+  for (int64_t i : indices)
+    picked.push_back(data.ints.at(i < 0 ? i + data.ints.size() : i));
+  c.setStatic(picked, c.value(1).shape);
+}
+
+void cast(const NodeContext &c) {
+  const Value &data = c.value(0);
+  int to = static_cast<int>(c.intAttr("to", 0));
+  if (data.isStatic && (to == ::onnx::TensorProto::INT64 || to == ::onnx::TensorProto::INT32))
+    return c.setValue(data);
+  if (!data.isStatic && to == ::onnx::TensorProto::FLOAT && data.tensor.dtype() == DType::F32)
+    return c.set(data.tensor);
+  throw c.unsupported(fmt::format("Cast to {}", typeName(to)));
+}
+
+void sliceOp(const NodeContext &c) {
+  Tensor x = c.tensor(0);
+  // starts, ends [, axes [, steps]]: inputs from opset 10, attributes before.
+  bool inputs = c.opset >= 10;
+  std::vector<int64_t> starts = inputs ? c.staticInts(1) : c.intsAttr("starts");
+  std::vector<int64_t> ends = inputs ? c.staticInts(2) : c.intsAttr("ends");
+  std::vector<int64_t> axes = inputs ? (c.has(3) ? c.staticInts(3) : std::vector<int64_t>{})
+                                     : c.intsAttr("axes");
+  std::vector<int64_t> steps = inputs && c.has(4) ? c.staticInts(4) : std::vector<int64_t>{};
+  if (axes.empty())
+    for (size_t i = 0; i < starts.size(); ++i)
+      axes.push_back(static_cast<int64_t>(i));
+  if (starts.size() != ends.size() || axes.size() != starts.size())
+    throw c.error("starts, ends and axes differ in length");
+  for (size_t i = 0; i < axes.size(); ++i) {
+    if (!steps.empty() && steps.at(i) != 1)
+      throw c.unsupported("steps other than 1");
+    int64_t axis = c.axis(axes[i], x.rank()), dim = x.dim(axis);
+    auto clampIndex = [&](int64_t v) { return std::clamp<int64_t>(v < 0 ? v + dim : v, 0, dim); };
+    int64_t begin = clampIndex(starts[i]), end = clampIndex(ends[i]);
+    x = slice(x, axis, begin, std::max<int64_t>(end - begin, 0));
+  }
+  c.set(x);
+}
+
+void split(const NodeContext &c) {
+  Tensor x = c.tensor(0);
+  int64_t axis = c.axis(c.intAttr("axis", 0), x.rank());
+  std::vector<int64_t> sizes =
+      c.opset >= 13 && c.has(1) ? c.staticInts(1) : c.intsAttr("split");
+  int parts = c.node.output_size();
+  if (sizes.empty()) {
+    int64_t dim = x.dim(axis);
+    if (parts == 0 || dim % parts != 0)
+      throw c.unsupported("an uneven split without sizes");
+    sizes.assign(parts, dim / parts);
+  }
+  if (static_cast<int>(sizes.size()) != parts)
+    throw c.error(fmt::format("{} sizes for {} outputs", sizes.size(), parts));
+  int64_t offset = 0;
+  for (int i = 0; i < parts; ++i) {
+    c.set(slice(x, axis, offset, sizes[i]), i);
+    offset += sizes[i];
+  }
+}
+
+} // namespace
+
+// Since-versions: Reshape's target is an input from opset 5, Concat's axis
+// required from 4, Cast's `to` an integer from 6, Split's sizes an
+// attribute (not an input) from 2.
+std::vector<OpHandler> shapeOps() {
+  return {
+      {"Identity", 1, kNewestOpset, identity, {}},
+      {"Dropout", 1, kNewestOpset, identity, {}},
+      {"Constant", 1, kNewestOpset, constant, {}},
+      {"Flatten", 1, kNewestOpset, flatten, {}},
+      {"Reshape", 5, kNewestOpset, reshapeOp, {}},
+      {"Transpose", 1, kNewestOpset, transposeOp, {}},
+      {"Concat", 4, kNewestOpset, concatOp, {}},
+      {"Squeeze", 1, kNewestOpset, squeezeUnsqueeze, {}},
+      {"Unsqueeze", 1, kNewestOpset, squeezeUnsqueeze, {}},
+      {"Shape", 1, kNewestOpset, shapeOp, {}},
+      {"Gather", 1, kNewestOpset, gather, {}},
+      {"Cast", 6, kNewestOpset, cast, {}},
+      {"Slice", 1, kNewestOpset, sliceOp, {}},
+      {"Split", 2, kNewestOpset, split, {}},
+  };
+}
+
+} // namespace bregman::onnx::detail

@@ -1,0 +1,752 @@
+//===- HandlerTableTest.cpp - Every operator of the importer's table ------===//
+//
+// For every op type the importer's table lists (onnx::supportedOps()), a
+// tiny model with that operator is built with the onnx protobuf classes,
+// imported, compiled and run, and its output compared with a reference the
+// test computes in double precision (or obvious values). An op type added
+// to the table without a case here fails the test. Then `unsupported()`
+// against `apply`: a node the importer refuses (an operator outside the
+// table, an opset outside an entry's range, an attribute or shape a handler
+// rejects) is reported with the reason `apply` throws.
+//
+//===----------------------------------------------------------------------===//
+
+#include "bregman/bregman.h"
+#include "bregman/onnx/OnnxModel.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <set>
+
+namespace fs = std::filesystem;
+using namespace bregman;
+using bregman::onnx::OnnxModel;
+using bregman::onnx::ParamRole;
+
+namespace {
+
+/// A model under construction: graph inputs (with the values the test
+/// feeds), initializers, nodes and the outputs with their expected values.
+struct Case {
+  ::onnx::ModelProto model;
+  Params inputs;
+  std::map<std::string, std::vector<double>> expected; // by output name
+
+  explicit Case(int64_t opset = 13) {
+    model.set_ir_version(8);
+    model.add_opset_import()->set_version(opset);
+    model.mutable_graph()->set_name("case");
+  }
+  ::onnx::GraphProto &graph() { return *model.mutable_graph(); }
+
+  static void valueInfo(::onnx::ValueInfoProto *v, const std::string &name,
+                        const Shape &shape) {
+    v->set_name(name);
+    auto *t = v->mutable_type()->mutable_tensor_type();
+    t->set_elem_type(::onnx::TensorProto::FLOAT);
+    for (int64_t d : shape)
+      t->mutable_shape()->add_dim()->set_dim_value(d);
+  }
+  static void floatTensor(::onnx::TensorProto *t, const std::string &name,
+                          const Shape &shape, const std::vector<float> &values) {
+    t->set_name(name);
+    t->set_data_type(::onnx::TensorProto::FLOAT);
+    for (int64_t d : shape)
+      t->add_dims(d);
+    for (float v : values)
+      t->add_float_data(v);
+  }
+  Case &input(const std::string &name, const Shape &shape, const std::vector<float> &values) {
+    valueInfo(graph().add_input(), name, shape);
+    inputs.add(name, Tensor::fromVector(values, shape));
+    return *this;
+  }
+  Case &weight(const std::string &name, const Shape &shape, const std::vector<float> &values) {
+    floatTensor(graph().add_initializer(), name, shape, values);
+    return *this;
+  }
+  Case &ints(const std::string &name, const std::vector<int64_t> &values) {
+    auto *t = graph().add_initializer();
+    t->set_name(name);
+    t->set_data_type(::onnx::TensorProto::INT64);
+    t->add_dims(static_cast<int64_t>(values.size()));
+    for (int64_t v : values)
+      t->add_int64_data(v);
+    return *this;
+  }
+  ::onnx::NodeProto &node(const std::string &op, const std::vector<std::string> &in,
+                          const std::vector<std::string> &out = {"y"},
+                          const std::string &name = "") {
+    auto *n = graph().add_node();
+    n->set_name(name.empty() ? "node" + std::to_string(graph().node_size()) : name);
+    n->set_op_type(op);
+    for (const auto &i : in)
+      n->add_input(i);
+    for (const auto &o : out)
+      n->add_output(o);
+    return *n;
+  }
+  Case &output(const std::string &name, const Shape &shape, std::vector<double> values) {
+    valueInfo(graph().add_output(), name, shape);
+    expected[name] = std::move(values);
+    return *this;
+  }
+};
+
+::onnx::AttributeProto *attr(::onnx::NodeProto &n, const std::string &name,
+                             ::onnx::AttributeProto::AttributeType type) {
+  auto *a = n.add_attribute();
+  a->set_name(name);
+  a->set_type(type);
+  return a;
+}
+void setInt(::onnx::NodeProto &n, const std::string &name, int64_t v) {
+  attr(n, name, ::onnx::AttributeProto::INT)->set_i(v);
+}
+void setFloat(::onnx::NodeProto &n, const std::string &name, float v) {
+  attr(n, name, ::onnx::AttributeProto::FLOAT)->set_f(v);
+}
+void setInts(::onnx::NodeProto &n, const std::string &name, const std::vector<int64_t> &v) {
+  auto *a = attr(n, name, ::onnx::AttributeProto::INTS);
+  for (int64_t x : v)
+    a->add_ints(x);
+}
+
+/// 0.1·(i+1)·(−1)^i: signs mixed, no ties.
+std::vector<float> values(int n, float scale = 0.1f) {
+  std::vector<float> v(n);
+  for (int i = 0; i < n; ++i)
+    v[i] = scale * static_cast<float>(i + 1) * (i % 2 ? -1.0f : 1.0f);
+  return v;
+}
+std::vector<float> positives(int n) {
+  std::vector<float> v(n);
+  for (int i = 0; i < n; ++i)
+    v[i] = 0.25f * static_cast<float>(i + 1);
+  return v;
+}
+std::vector<double> mapped(const std::vector<float> &x, const std::function<double(double)> &f) {
+  std::vector<double> out;
+  for (float v : x)
+    out.push_back(f(v));
+  return out;
+}
+std::vector<double> asDouble(const std::vector<float> &x) { return {x.begin(), x.end()}; }
+
+/// y = f(x) on x[2, 3].
+Case unary(const std::string &op, const std::vector<float> &x,
+           const std::function<double(double)> &f) {
+  Case c;
+  c.input("x", {2, 3}, x).node(op, {"x"});
+  c.output("y", {2, 3}, mapped(x, f));
+  return c;
+}
+
+/// y = x ∘ b, x[2, 3] and b[3] broadcast along the rows.
+Case binary(const std::string &op, const std::function<double(double, double)> &f) {
+  Case c;
+  std::vector<float> x = values(6), b = {0.5f, -2.0f, 4.0f};
+  c.input("x", {2, 3}, x).weight("b", {3}, b).node(op, {"x", "b"});
+  std::vector<double> y;
+  for (int i = 0; i < 6; ++i)
+    y.push_back(f(x[i], b[i % 3]));
+  c.output("y", {2, 3}, y);
+  return c;
+}
+
+/// Direct convolution in double: x[N, C, H, W], w[O, C, K, K], stride s,
+/// symmetric padding p.
+std::vector<double> convReference(const std::vector<float> &x, const Shape &xs,
+                                  const std::vector<float> &w, const Shape &ws,
+                                  const std::vector<float> &bias, int64_t s, int64_t p,
+                                  Shape &out) {
+  int64_t n = xs[0], c = xs[1], h = xs[2], wd = xs[3], o = ws[0], k = ws[2];
+  int64_t oh = (h + 2 * p - k) / s + 1, ow = (wd + 2 * p - k) / s + 1;
+  out = {n, o, oh, ow};
+  std::vector<double> y;
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t f = 0; f < o; ++f)
+      for (int64_t i = 0; i < oh; ++i)
+        for (int64_t j = 0; j < ow; ++j) {
+          double acc = bias.empty() ? 0.0 : bias[f];
+          for (int64_t ch = 0; ch < c; ++ch)
+            for (int64_t u = 0; u < k; ++u)
+              for (int64_t v = 0; v < k; ++v) {
+                int64_t r = i * s - p + u, q = j * s - p + v;
+                if (r >= 0 && r < h && q >= 0 && q < wd)
+                  acc += double(x[((b * c + ch) * h + r) * wd + q]) *
+                         double(w[((f * c + ch) * k + u) * k + v]);
+              }
+          y.push_back(acc);
+        }
+  return y;
+}
+
+/// 2-D pooling over x[1, 1, H, W] in double: max, or the mean of the window
+/// cells inside the image (count_include_pad = 0).
+std::vector<double> poolReference(const std::vector<float> &x, int64_t h, int64_t w,
+                                  int64_t k, int64_t s, int64_t p, bool isMax, Shape &out) {
+  int64_t oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1;
+  out = {1, 1, oh, ow};
+  std::vector<double> y;
+  for (int64_t i = 0; i < oh; ++i)
+    for (int64_t j = 0; j < ow; ++j) {
+      double acc = isMax ? -INFINITY : 0.0;
+      int cells = 0;
+      for (int64_t u = 0; u < k; ++u)
+        for (int64_t v = 0; v < k; ++v) {
+          int64_t r = i * s - p + u, q = j * s - p + v;
+          if (r < 0 || r >= h || q < 0 || q >= w)
+            continue;
+          double e = x[r * w + q];
+          acc = isMax ? std::max(acc, e) : acc + e;
+          ++cells;
+        }
+      y.push_back(isMax ? acc : acc / cells);
+    }
+  return y;
+}
+
+Case gemmCase() {
+  // y = 0.5·A·Bᵀ + 2·C, A[2, 3], B[4, 3], C[4].
+  Case c;
+  std::vector<float> a = values(6), b = values(12, 0.05f), bias = {1, -1, 0.5f, 2};
+  c.input("a", {2, 3}, a).weight("B", {4, 3}, b).weight("C", {4}, bias);
+  auto &n = c.node("Gemm", {"a", "B", "C"});
+  setInt(n, "transB", 1);
+  setFloat(n, "alpha", 0.5f);
+  setFloat(n, "beta", 2.0f);
+  std::vector<double> y;
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 4; ++j) {
+      double acc = 0;
+      for (int k = 0; k < 3; ++k)
+        acc += double(a[i * 3 + k]) * b[j * 3 + k];
+      y.push_back(0.5 * acc + 2.0 * bias[j]);
+    }
+  c.output("y", {2, 4}, y);
+  return c;
+}
+
+Case matMulCase() {
+  Case c;
+  std::vector<float> a = values(6), b = values(12, 0.05f);
+  c.input("a", {2, 3}, a).weight("B", {3, 4}, b).node("MatMul", {"a", "B"});
+  std::vector<double> y;
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 4; ++j) {
+      double acc = 0;
+      for (int k = 0; k < 3; ++k)
+        acc += double(a[i * 3 + k]) * b[k * 4 + j];
+      y.push_back(acc);
+    }
+  c.output("y", {2, 4}, y);
+  return c;
+}
+
+Case convCase() {
+  // x[1, 2, 5, 5], w[3, 2, 3, 3], bias, stride 2, padding 1.
+  Case c;
+  std::vector<float> x = values(50), w = values(54, 0.02f), bias = {0.1f, -0.2f, 0.3f};
+  c.input("x", {1, 2, 5, 5}, x).weight("w", {3, 2, 3, 3}, w).weight("b", {3}, bias);
+  auto &n = c.node("Conv", {"x", "w", "b"});
+  setInts(n, "strides", {2, 2});
+  setInts(n, "pads", {1, 1, 1, 1});
+  Shape out;
+  std::vector<double> y = convReference(x, {1, 2, 5, 5}, w, {3, 2, 3, 3}, bias, 2, 1, out);
+  c.output("y", out, y);
+  return c;
+}
+
+Case convTransposeCase() {
+  // x[1, 2, 2, 2], w[2, 1, 2, 2], stride 2: each input cell scatters its
+  // kernel into its own 2×2 block of y[1, 1, 4, 4].
+  Case c;
+  std::vector<float> x = values(8), w = values(8, 0.3f);
+  c.input("x", {1, 2, 2, 2}, x).weight("w", {2, 1, 2, 2}, w);
+  setInts(c.node("ConvTranspose", {"x", "w"}), "strides", {2, 2});
+  std::vector<double> y(16, 0.0);
+  for (int ch = 0; ch < 2; ++ch)
+    for (int i = 0; i < 2; ++i)
+      for (int j = 0; j < 2; ++j)
+        for (int u = 0; u < 2; ++u)
+          for (int v = 0; v < 2; ++v)
+            y[(2 * i + u) * 4 + 2 * j + v] +=
+                double(x[(ch * 2 + i) * 2 + j]) * w[(ch * 2 + u) * 2 + v];
+  c.output("y", {1, 1, 4, 4}, y);
+  return c;
+}
+
+Case poolCase(const std::string &op) {
+  // MaxPool: kernel 2, stride 2; AveragePool: kernel 3, stride 1, padding 1
+  // (padded cells not counted).
+  bool isMax = op == "MaxPool";
+  Case c;
+  std::vector<float> x = values(16);
+  c.input("x", {1, 1, 4, 4}, x);
+  auto &n = c.node(op, {"x"});
+  int64_t k = isMax ? 2 : 3, s = isMax ? 2 : 1, p = isMax ? 0 : 1;
+  setInts(n, "kernel_shape", {k, k});
+  setInts(n, "strides", {s, s});
+  setInts(n, "pads", {p, p, p, p});
+  Shape out;
+  std::vector<double> y = poolReference(x, 4, 4, k, s, p, isMax, out);
+  c.output("y", out, y);
+  return c;
+}
+
+Case globalAveragePoolCase() {
+  Case c;
+  std::vector<float> x = values(8);
+  c.input("x", {1, 2, 2, 2}, x).node("GlobalAveragePool", {"x"});
+  double a = 0, b = 0;
+  for (int i = 0; i < 4; ++i) {
+    a += x[i];
+    b += x[4 + i];
+  }
+  c.output("y", {1, 2, 1, 1}, {a / 4, b / 4});
+  return c;
+}
+
+Case batchNormCase() {
+  Case c;
+  std::vector<float> x = values(8), scale = {2, 0.5f}, shift = {0.1f, -0.1f},
+                     mean = {0.2f, -0.3f}, var = {1.5f, 0.25f};
+  c.input("x", {1, 2, 2, 2}, x)
+      .weight("s", {2}, scale)
+      .weight("t", {2}, shift)
+      .weight("m", {2}, mean)
+      .weight("v", {2}, var)
+      .node("BatchNormalization", {"x", "s", "t", "m", "v"});
+  std::vector<double> y;
+  for (int i = 0; i < 8; ++i) {
+    int ch = i / 4;
+    y.push_back((x[i] - mean[ch]) / std::sqrt(double(var[ch]) + 1e-5) * scale[ch] + shift[ch]);
+  }
+  c.output("y", {1, 2, 2, 2}, y);
+  return c;
+}
+
+Case softmaxCase(bool log) {
+  Case c;
+  std::vector<float> x = values(6);
+  c.input("x", {2, 3}, x).node(log ? "LogSoftmax" : "Softmax", {"x"});
+  std::vector<double> y;
+  for (int r = 0; r < 2; ++r) {
+    double total = 0;
+    for (int k = 0; k < 3; ++k)
+      total += std::exp(double(x[r * 3 + k]));
+    for (int k = 0; k < 3; ++k) {
+      double p = std::exp(double(x[r * 3 + k])) / total;
+      y.push_back(log ? std::log(p) : p);
+    }
+  }
+  c.output("y", {2, 3}, y);
+  return c;
+}
+
+Case clipCase() {
+  Case c;
+  std::vector<float> x = values(6, 0.3f);
+  c.input("x", {2, 3}, x).weight("lo", {}, {-0.5f}).weight("hi", {}, {0.7f});
+  c.node("Clip", {"x", "lo", "hi"});
+  c.output("y", {2, 3}, mapped(x, [](double v) { return std::clamp(v, -0.5, 0.7); }));
+  return c;
+}
+
+Case maxMinCase(const std::string &op) {
+  Case c;
+  std::vector<float> x = values(6), z = values(6, -0.15f);
+  c.input("x", {2, 3}, x).input("z", {2, 3}, z).node(op, {"x", "z"});
+  std::vector<double> y;
+  for (int i = 0; i < 6; ++i)
+    y.push_back(op == "Max" ? std::max(x[i], z[i]) : std::min(x[i], z[i]));
+  c.output("y", {2, 3}, y);
+  return c;
+}
+
+Case powCase() {
+  Case c;
+  std::vector<float> x = values(6);
+  c.input("x", {2, 3}, x).weight("e", {}, {3.0f}).node("Pow", {"x", "e"});
+  c.output("y", {2, 3}, mapped(x, [](double v) { return v * v * v; }));
+  return c;
+}
+
+Case reduceCase(const std::string &op) {
+  // Over axis 1 of x[2, 3], keepdims 0; ReduceSum takes its axes as an
+  // input from opset 13, the others as an attribute.
+  Case c;
+  std::vector<float> x = values(6);
+  c.input("x", {2, 3}, x);
+  if (op == "ReduceSum") {
+    c.ints("axes", {1});
+    setInt(c.node(op, {"x", "axes"}), "keepdims", 0);
+  } else {
+    auto &n = c.node(op, {"x"});
+    setInts(n, "axes", {1});
+    setInt(n, "keepdims", 0);
+  }
+  std::vector<double> y;
+  for (int r = 0; r < 2; ++r) {
+    double s = 0, mx = -INFINITY, mn = INFINITY;
+    for (int k = 0; k < 3; ++k) {
+      double v = x[r * 3 + k];
+      s += v;
+      mx = std::max(mx, v);
+      mn = std::min(mn, v);
+    }
+    y.push_back(op == "ReduceSum" ? s : op == "ReduceMean" ? s / 3 : op == "ReduceMax" ? mx : mn);
+  }
+  c.output("y", {2}, y);
+  return c;
+}
+
+/// x[2, 3] passed through unchanged by `op`.
+Case passThrough(const std::string &op) {
+  Case c;
+  std::vector<float> x = values(6);
+  c.input("x", {2, 3}, x);
+  auto &n = c.node(op, {"x"});
+  if (op == "Cast")
+    setInt(n, "to", ::onnx::TensorProto::FLOAT);
+  c.output("y", {2, 3}, asDouble(x));
+  return c;
+}
+
+Case constantCase() {
+  Case c;
+  std::vector<float> x = values(3), k = {1.5f, -2.5f, 4.0f};
+  c.input("x", {3}, x);
+  auto &n = c.node("Constant", {}, {"k"});
+  auto *a = attr(n, "value", ::onnx::AttributeProto::TENSOR);
+  Case::floatTensor(a->mutable_t(), "", {3}, k);
+  c.node("Add", {"x", "k"});
+  c.output("y", {3}, {x[0] + 1.5, x[1] - 2.5, x[2] + 4.0});
+  return c;
+}
+
+Case flattenCase() {
+  Case c;
+  std::vector<float> x = values(12);
+  c.input("x", {2, 3, 2}, x).node("Flatten", {"x"});
+  c.output("y", {2, 6}, asDouble(x));
+  return c;
+}
+
+Case reshapeCase() {
+  Case c;
+  std::vector<float> x = values(12);
+  c.input("x", {2, 6}, x).ints("shape", {3, -1}).node("Reshape", {"x", "shape"});
+  c.output("y", {3, 4}, asDouble(x));
+  return c;
+}
+
+Case transposeCase() {
+  Case c;
+  std::vector<float> x = values(6);
+  c.input("x", {2, 3}, x);
+  setInts(c.node("Transpose", {"x"}), "perm", {1, 0});
+  c.output("y", {3, 2}, {x[0], x[3], x[1], x[4], x[2], x[5]});
+  return c;
+}
+
+Case concatCase() {
+  Case c;
+  std::vector<float> x = values(4), z = values(6, 0.7f);
+  c.input("x", {2, 2}, x).input("z", {2, 3}, z);
+  setInt(c.node("Concat", {"x", "z"}), "axis", 1);
+  c.output("y", {2, 5}, {x[0], x[1], z[0], z[1], z[2], x[2], x[3], z[3], z[4], z[5]});
+  return c;
+}
+
+Case squeezeCase(const std::string &op) {
+  // Squeeze x[2, 1, 3] at axis 1; Unsqueeze x[2, 3] at axis 0 (axes an
+  // input from opset 13).
+  Case c;
+  std::vector<float> x = values(6);
+  bool squeeze = op == "Squeeze";
+  c.input("x", squeeze ? Shape{2, 1, 3} : Shape{2, 3}, x).ints("axes", {squeeze ? 1 : 0});
+  c.node(op, {"x", "axes"});
+  c.output("y", squeeze ? Shape{2, 3} : Shape{1, 2, 3}, asDouble(x));
+  return c;
+}
+
+Case shapeCase() {
+  // z[3, 2] reshaped to Shape(x) = [2, 3].
+  Case c;
+  std::vector<float> x = values(6), z = values(6, 0.2f);
+  c.input("x", {2, 3}, x).input("z", {3, 2}, z);
+  c.node("Shape", {"x"}, {"s"});
+  c.node("Reshape", {"z", "s"});
+  c.output("y", {2, 3}, asDouble(z));
+  return c;
+}
+
+Case gatherCase() {
+  // x[2, 6] reshaped to Shape(x)[[1, 0]] = [6, 2].
+  Case c;
+  std::vector<float> x = values(12);
+  c.input("x", {2, 6}, x).ints("order", {1, 0});
+  c.node("Shape", {"x"}, {"s"});
+  c.node("Gather", {"s", "order"}, {"t"});
+  c.node("Reshape", {"x", "t"});
+  c.output("y", {6, 2}, asDouble(x));
+  return c;
+}
+
+Case sliceCase() {
+  // Columns 1..2 of x[3, 4].
+  Case c;
+  std::vector<float> x = values(12);
+  c.input("x", {3, 4}, x).ints("starts", {1}).ints("ends", {3}).ints("axes", {1});
+  c.node("Slice", {"x", "starts", "ends", "axes"});
+  c.output("y", {3, 2}, {x[1], x[2], x[5], x[6], x[9], x[10]});
+  return c;
+}
+
+Case splitCase() {
+  // x[2, 4] into two [2, 2] halves along axis 1.
+  Case c;
+  std::vector<float> x = values(8);
+  c.input("x", {2, 4}, x);
+  setInt(c.node("Split", {"x"}, {"y", "z"}), "axis", 1);
+  c.output("y", {2, 2}, {x[0], x[1], x[4], x[5]});
+  c.output("z", {2, 2}, {x[2], x[3], x[6], x[7]});
+  return c;
+}
+
+/// A case for every op type the table lists.
+std::map<std::string, std::function<Case()>> cases() {
+  std::map<std::string, std::function<Case()>> m;
+  auto un = [&](const std::string &op, std::vector<float> x, double (*f)(double)) {
+    m[op] = [op, x, f] { return unary(op, x, f); };
+  };
+  un("Relu", values(6), [](double v) { return std::max(v, 0.0); });
+  un("Sigmoid", values(6), [](double v) { return 1 / (1 + std::exp(-v)); });
+  un("Tanh", values(6), [](double v) { return std::tanh(v); });
+  un("Exp", values(6), [](double v) { return std::exp(v); });
+  un("Log", positives(6), [](double v) { return std::log(v); });
+  un("Neg", values(6), [](double v) { return -v; });
+  un("Abs", values(6), [](double v) { return std::abs(v); });
+  un("Sqrt", positives(6), [](double v) { return std::sqrt(v); });
+  m["LeakyRelu"] = [] {
+    Case c;
+    std::vector<float> x = values(6);
+    setFloat(c.input("x", {2, 3}, x).node("LeakyRelu", {"x"}), "alpha", 0.2f);
+    c.output("y", {2, 3}, mapped(x, [](double v) { return v < 0 ? 0.2 * v : v; }));
+    return c;
+  };
+  m["Add"] = [] { return binary("Add", [](double a, double b) { return a + b; }); };
+  m["Sub"] = [] { return binary("Sub", [](double a, double b) { return a - b; }); };
+  m["Mul"] = [] { return binary("Mul", [](double a, double b) { return a * b; }); };
+  m["Div"] = [] { return binary("Div", [](double a, double b) { return a / b; }); };
+  m["Pow"] = powCase;
+  m["Clip"] = clipCase;
+  for (const char *op : {"Max", "Min"})
+    m[op] = [op] { return maxMinCase(op); };
+  m["Softmax"] = [] { return softmaxCase(false); };
+  m["LogSoftmax"] = [] { return softmaxCase(true); };
+  m["Gemm"] = gemmCase;
+  m["MatMul"] = matMulCase;
+  m["Conv"] = convCase;
+  m["ConvTranspose"] = convTransposeCase;
+  for (const char *op : {"MaxPool", "AveragePool"})
+    m[op] = [op] { return poolCase(op); };
+  m["GlobalAveragePool"] = globalAveragePoolCase;
+  m["BatchNormalization"] = batchNormCase;
+  for (const char *op : {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin"})
+    m[op] = [op] { return reduceCase(op); };
+  for (const char *op : {"Identity", "Dropout", "Cast"})
+    m[op] = [op] { return passThrough(op); };
+  m["Constant"] = constantCase;
+  m["Flatten"] = flattenCase;
+  m["Reshape"] = reshapeCase;
+  m["Transpose"] = transposeCase;
+  m["Concat"] = concatCase;
+  for (const char *op : {"Squeeze", "Unsqueeze"})
+    m[op] = [op] { return squeezeCase(op); };
+  m["Shape"] = shapeCase;
+  m["Gather"] = gatherCase;
+  m["Slice"] = sliceCase;
+  m["Split"] = splitCase;
+  return m;
+}
+
+Params runModel(const OnnxModel &m, const Params &inputs) {
+  auto compiled = jit([&m](const Params &w, const Params &c, const Params &in) {
+    return m.apply(w, c, in);
+  });
+  return compiled(m.weights(), m.constants(), inputs);
+}
+
+class HandlerTable : public ::testing::Test {
+protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() /
+          ("bregman_handler_table_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+  }
+  void TearDown() override { fs::remove_all(dir); }
+  OnnxModel load(const ::onnx::ModelProto &model, const std::string &name) {
+    fs::path path = dir / (name + ".onnx");
+    {
+      std::ofstream out(path, std::ios::binary);
+      model.SerializeToOstream(&out);
+    }
+    return OnnxModel::load(path.string());
+  }
+  fs::path dir;
+};
+
+TEST_F(HandlerTable, EveryListedOperatorRunsAndMatchesTheReference) {
+  auto all = cases();
+  std::vector<bregman::onnx::SupportedOp> ops = bregman::onnx::supportedOps();
+  ASSERT_GE(ops.size(), 45u);
+  for (const bregman::onnx::SupportedOp &op : ops) {
+    SCOPED_TRACE(op.opType);
+    auto it = all.find(op.opType);
+    if (it == all.end()) {
+      ADD_FAILURE() << op.opType << " is in the table but has no case here";
+      continue;
+    }
+    Case c = it->second();
+    OnnxModel model = load(c.model, op.opType);
+    ASSERT_TRUE(model.unsupported().empty()) << model.unsupported().front();
+    Params got = runModel(model, c.inputs);
+    for (const auto &[name, expected] : c.expected) {
+      ASSERT_TRUE(got.contains(name)) << name;
+      std::vector<float> y = got.at(name).toVector<float>();
+      ASSERT_EQ(y.size(), expected.size()) << name;
+      for (size_t i = 0; i < y.size(); ++i)
+        EXPECT_NEAR(y[i], expected[i], 1e-5 + 1e-5 * std::abs(expected[i]))
+            << op.opType << " output " << name << "[" << i << "]";
+    }
+  }
+}
+
+TEST(HandlerTableEntries, RangesAndRolesAreConsistent) {
+  std::set<std::string> seen;
+  for (const bregman::onnx::SupportedOp &op : bregman::onnx::supportedOps()) {
+    EXPECT_TRUE(seen.insert(op.opType).second) << op.opType << " listed twice";
+    EXPECT_LE(op.sinceVersion, op.lastVersion) << op.opType;
+    EXPECT_GE(op.sinceVersion, 1) << op.opType;
+    EXPECT_EQ(op.lastVersion, 17) << op.opType; // libonnx 1.12's newest opset
+  }
+  auto roles = [](const std::string &type) {
+    for (const bregman::onnx::SupportedOp &op : bregman::onnx::supportedOps())
+      if (op.opType == type)
+        return op.roles;
+    return std::map<int, ParamRole>{};
+  };
+  using R = std::map<int, ParamRole>;
+  EXPECT_EQ(roles("Conv"), (R{{1, ParamRole::ConvWeight}, {2, ParamRole::Bias}}));
+  EXPECT_EQ(roles("Gemm"), (R{{1, ParamRole::LinearWeight}, {2, ParamRole::Bias}}));
+  EXPECT_EQ(roles("MatMul"), (R{{1, ParamRole::LinearWeight}}));
+  EXPECT_EQ(roles("BatchNormalization"),
+            (R{{1, ParamRole::Scale}, {2, ParamRole::Shift}, {3, ParamRole::RunningMean},
+               {4, ParamRole::RunningVar}}));
+  EXPECT_TRUE(roles("Relu").empty());
+}
+
+// The summary carries the table's roles per node (retraining reads them).
+TEST_F(HandlerTable, SummaryCarriesTheTableRoles) {
+  OnnxModel model = load(convCase().model, "roles");
+  std::vector<bregman::onnx::NodeSummary> summary = model.summary();
+  ASSERT_EQ(summary.size(), 1u);
+  EXPECT_EQ(summary[0].parameterRoles,
+            (std::map<int, ParamRole>{{1, ParamRole::ConvWeight}, {2, ParamRole::Bias}}));
+  EXPECT_EQ(summary[0].outputShape, (Shape{1, 3, 3, 3}));
+}
+
+/// `model`'s unsupported() holds exactly `reasons`, and apply refuses it
+/// with the first of them.
+void expectRefused(const OnnxModel &model, const Params &inputs,
+                   const std::vector<std::string> &reasons) {
+  EXPECT_EQ(model.unsupported(), reasons);
+  try {
+    (void)runModel(model, inputs);
+    ADD_FAILURE() << "apply ran a model unsupported() refuses";
+  } catch (const Error &e) {
+    EXPECT_EQ(std::string(e.what()), "unsupported: " + reasons.front());
+  }
+}
+
+// An operator outside the table is reported, and so is one downstream of
+// it (looked up in the table even though it cannot be replayed).
+TEST_F(HandlerTable, OperatorsOutsideTheTableAreReported) {
+  Case c;
+  c.input("x", {2, 3}, values(6));
+  c.node("Erf", {"x"}, {"e"}, "erf1");
+  c.node("Relu", {"e"}, {"r"}, "relu1");
+  c.node("Acos", {"r"}, {"y"}, "acos1");
+  c.output("y", {2, 3}, {});
+  expectRefused(load(c.model, "erf"), c.inputs,
+                {"node 'erf1' (Erf): operator not supported",
+                 "node 'acos1' (Acos): operator not supported"});
+}
+
+// Reshape takes its target shape as an input from opset 5 (an attribute
+// before): an opset-4 model is outside its entry.
+TEST_F(HandlerTable, OpsetsOutsideTheEntryAreReported) {
+  Case c(4);
+  c.input("x", {2, 3}, values(6));
+  setInts(c.node("Reshape", {"x"}, {"y"}, "reshape1"), "shape", {3, 2});
+  c.output("y", {3, 2}, {});
+  expectRefused(load(c.model, "opset"), c.inputs,
+                {"node 'reshape1' (Reshape): opset 4 (this operator is implemented for "
+                 "opsets 5 to 17)"});
+}
+
+// Attributes and shapes a handler rejects: found at load time by the dry
+// run, with the handler's own message (these models used to pass inspect
+// and fail in run).
+TEST_F(HandlerTable, NodesAHandlerRejectsAreReported) {
+  {
+    Case c;
+    c.input("x", {1, 1, 4, 4}, values(16));
+    auto &n = c.node("MaxPool", {"x"}, {"y"}, "pool1");
+    setInts(n, "kernel_shape", {3, 3});
+    setInts(n, "strides", {2, 2});
+    setInt(n, "ceil_mode", 1);
+    c.output("y", {1, 1, 2, 2}, {});
+    expectRefused(load(c.model, "ceil"), c.inputs, {"node 'pool1' (MaxPool): ceil_mode = 1"});
+  }
+  {
+    Case c;
+    c.input("x", {2, 3}, values(6)).weight("e", {}, {4.0f});
+    c.node("Pow", {"x", "e"}, {"y"}, "pow1");
+    c.output("y", {2, 3}, {});
+    expectRefused(load(c.model, "pow"), c.inputs,
+                  {"node 'pow1' (Pow): exponent 4 (1, 2, 3, 0.5 and -1 are supported)"});
+  }
+  {
+    Case c;
+    c.input("a", {2, 3, 4}, values(24)).input("b", {2, 4, 3}, values(24));
+    c.node("MatMul", {"a", "b"}, {"y"}, "mm1");
+    c.output("y", {2, 3, 3}, {});
+    expectRefused(load(c.model, "matmul"), c.inputs,
+                  {"node 'mm1' (MatMul): MatMul of [2, 3, 4] and [2, 4, 3] (2-D only)"});
+  }
+  {
+    // Opset 6's broadcasting of B along a leading axis (numpy's is trailing).
+    Case c(6);
+    c.input("x", {2, 3}, values(6)).weight("b", {2}, {1.0f, 2.0f});
+    auto &n = c.node("Add", {"x", "b"}, {"y"}, "add1");
+    setInt(n, "broadcast", 1);
+    setInt(n, "axis", 0);
+    c.output("y", {2, 3}, {});
+    expectRefused(load(c.model, "broadcast"), c.inputs,
+                  {"node 'add1' (Add): broadcast along axis 0 (only the trailing alignment "
+                   "is supported)"});
+  }
+}
+
+} // namespace
