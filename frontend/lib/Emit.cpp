@@ -5,7 +5,9 @@
 // broadcast are collapsed away first, so every map is a projected
 // permutation and elementwise fusion applies); reductions are generics with
 // reduction iterators; matmul is linalg.matmul (transposes in its indexing
-// maps) that the CPU pipeline hands to BLAS; Bregman updates are breg ops.
+// maps) that the CPU pipeline hands to BLAS. Bregman updates, convolution,
+// pooling, argmax, one-hot and dropout masks are one breg op each, lowered
+// by the compiler's passes.
 //
 //===----------------------------------------------------------------------===//
 
@@ -90,21 +92,12 @@ private:
   Value elementwise(int resultValue, const std::vector<int> &operands,
                     function_ref<Value(OpBuilder &, Location, ValueRange)> body);
   Value reduction(const Node &node, bool isMax);
-  Value argmax(const Node &node);
-  Value oneHot(const Node &node);
   Value matmul(const Node &node);
-  Value convolution(const Node &node);
-  /// `x` inside a border of `value` ([top, left, bottom, right] of `w`).
-  Value padImage(Value x, const Window &w, double value);
-  /// A generic over (n, c, oh, kh, kw, ow) reading the padded input through
-  /// the window: pooling forward and the argmax of max pooling.
-  linalg::GenericOp windowReduction(
-      Value padded, const Window &w, ValueRange inits,
-      function_ref<void(OpBuilder &, Location, ValueRange)> body);
-  Value pool(const Node &node, bool isMax);
-  Value dropoutMask(const Node &node);
-  Value poolGrad(const Node &node, bool isMax);
-  Value tiledPoolGrad(const Node &node, bool isMax);
+  /// Convolutions and pooling: the breg op of the primitive.
+  Value windowNode(const Node &node);
+  /// Reshape, transpose, slice, concat, stop_gradient.
+  Value shapeNode(const Node &node);
+  Value constant(const Node &node);
   void bregUpdate(const Node &node);
   Value scalarOf(int value) {
     return tensor::ExtractOp::create(b, loc, values.at(value), ValueRange{});
@@ -258,72 +251,6 @@ Value Emitter::reduction(const Node &node, bool isMax) {
   return generic.getResult(0);
 }
 
-Value Emitter::argmax(const Node &node) {
-  int input = node.inputs[0], result = node.outputs[0];
-  const Shape &shape = trace.value(input).shape;
-  int64_t rank = shape.size();
-  SmallVector<AffineExpr> kept;
-  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
-  iterators.back() = utils::IteratorType::reduction;
-  for (int64_t i = 0; i + 1 < rank; ++i)
-    kept.push_back(b.getAffineDimExpr(i));
-  AffineMap outMap = AffineMap::get(rank, 0, kept, &ctx);
-  SmallVector<AffineMap> maps = {AffineMap::getMultiDimIdentityMap(rank, &ctx),
-                                 outMap, outMap};
-  Type floatType = tensorType(input).getElementType();
-  auto bestType = RankedTensorType::get(trace.value(result).shape, floatType);
-  Value bestInit = bufferization::AllocTensorOp::create(b, loc, bestType,
-                                                       ValueRange{});
-  bestInit = linalg::FillOp::create(
-                 b, loc,
-                 floatConstant(floatType, -std::numeric_limits<double>::infinity()),
-                 bestInit)
-                 .getResult(0);
-  Value indexInit = bufferization::AllocTensorOp::create(
-      b, loc, tensorType(result), ValueRange{});
-  Value zero = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
-  indexInit = linalg::FillOp::create(b, loc, zero, indexInit).getResult(0);
-  auto generic = linalg::GenericOp::create(
-      b, loc, TypeRange{bestType, indexInit.getType()},
-      ValueRange{values.at(input)}, ValueRange{bestInit, indexInit}, maps,
-      iterators, [&](OpBuilder &nb, Location l, ValueRange args) {
-        // Strictly greater: the first maximum wins ties.
-        Value idx = linalg::IndexOp::create(nb, l, rank - 1);
-        Value idx32 =
-            arith::IndexCastOp::create(nb, l, nb.getI32Type(), idx);
-        Value better = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT,
-                                             args[0], args[1]);
-        Value best = arith::SelectOp::create(nb, l, better, args[0], args[1]);
-        Value index = arith::SelectOp::create(nb, l, better, idx32, args[2]);
-        linalg::YieldOp::create(nb, l, ValueRange{best, index});
-      });
-  return generic.getResult(1);
-}
-
-Value Emitter::oneHot(const Node &node) {
-  int result = node.outputs[0];
-  Type elem = tensorType(result).getElementType();
-  SmallVector<AffineMap> maps = {
-      AffineMap::get(2, 0, {b.getAffineDimExpr(0)}, &ctx),
-      AffineMap::getMultiDimIdentityMap(2, &ctx)};
-  SmallVector<utils::IteratorType> iterators(2, utils::IteratorType::parallel);
-  Value init = emptyLike(result);
-  auto generic = linalg::GenericOp::create(
-      b, loc, TypeRange{init.getType()}, ValueRange{values.at(node.inputs[0])},
-      ValueRange{init}, maps, iterators,
-      [&](OpBuilder &nb, Location l, ValueRange args) {
-        Value idx = linalg::IndexOp::create(nb, l, 1);
-        Value idx32 = arith::IndexCastOp::create(nb, l, nb.getI32Type(), idx);
-        Value hit = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
-                                          idx32, args[0]);
-        Value one = arith::ConstantOp::create(nb, l, nb.getFloatAttr(elem, 1.0));
-        Value zero = arith::ConstantOp::create(nb, l, nb.getFloatAttr(elem, 0.0));
-        linalg::YieldOp::create(nb, l,
-                                ValueRange{arith::SelectOp::create(nb, l, hit, one, zero)});
-      });
-  return generic.getResult(0);
-}
-
 Value Emitter::matmul(const Node &node) {
   bool ta = node.attrs.transposeA, tb = node.attrs.transposeB;
   AffineExpr m = b.getAffineDimExpr(0), n = b.getAffineDimExpr(1),
@@ -342,398 +269,40 @@ Value Emitter::matmul(const Node &node) {
   return op.getResult(0);
 }
 
-Value Emitter::convolution(const Node &node) {
+Value Emitter::windowNode(const Node &node) {
   const Window &w = node.attrs.window;
   Type type = tensorType(node.outputs[0]);
-  Value lhs = values.at(node.inputs[0]), rhs = values.at(node.inputs[1]);
+  auto in = [&](size_t i) { return values.at(node.inputs[i]); };
+  auto kernel = b.getDenseI64ArrayAttr(w.kernel);
   auto strides = b.getDenseI64ArrayAttr(w.strides);
   auto padding = b.getDenseI64ArrayAttr(w.padding);
   auto dilations = b.getDenseI64ArrayAttr(w.dilations);
   auto groups = b.getI64IntegerAttr(w.groups);
   switch (node.prim) {
   case Prim::Conv2d:
-    return breg::Conv2DOp::create(b, loc, type, lhs, rhs, strides, padding,
+    return breg::Conv2DOp::create(b, loc, type, in(0), in(1), strides, padding,
                                   dilations, groups);
   case Prim::Conv2dGradInput:
-    return breg::Conv2DGradInputOp::create(b, loc, type, lhs, rhs, strides,
+    return breg::Conv2DGradInputOp::create(b, loc, type, in(0), in(1), strides,
                                            padding, dilations, groups);
-  default:
-    return breg::Conv2DGradFilterOp::create(b, loc, type, lhs, rhs, strides,
+  case Prim::Conv2dGradFilter:
+    return breg::Conv2DGradFilterOp::create(b, loc, type, in(0), in(1), strides,
                                             padding, dilations, groups);
+  case Prim::MaxPool2d:
+    return breg::MaxPool2DOp::create(b, loc, type, in(0), kernel, strides,
+                                     padding, dilations);
+  case Prim::SumPool2d:
+    return breg::SumPool2DOp::create(b, loc, type, in(0), kernel, strides,
+                                     padding, dilations);
+  case Prim::MaxPool2dGrad:
+    return breg::MaxPool2DGradOp::create(b, loc, type, in(0), in(1), kernel,
+                                         strides, padding, dilations);
+  case Prim::SumPool2dGrad:
+    return breg::SumPool2DGradOp::create(b, loc, type, in(0), kernel, strides,
+                                         padding, dilations);
+  default:
+    llvm_unreachable("not a convolution or pooling primitive");
   }
-}
-
-Value Emitter::padImage(Value x, const Window &w, double value) {
-  auto type = llvm::cast<RankedTensorType>(x.getType());
-  if (w.padding == std::array<int64_t, 4>{0, 0, 0, 0})
-    return x;
-  Shape padded = {type.getDimSize(0), type.getDimSize(1),
-                  type.getDimSize(2) + w.padding[0] + w.padding[2],
-                  type.getDimSize(3) + w.padding[1] + w.padding[3]};
-  auto paddedType = RankedTensorType::get(padded, type.getElementType());
-  Value init = bufferization::AllocTensorOp::create(b, loc, paddedType, ValueRange{});
-  init = linalg::FillOp::create(b, loc, floatConstant(type.getElementType(), value),
-                                init)
-             .getResult(0);
-  return tensor::InsertSliceOp::create(
-      b, loc, x, init, ValueRange{}, ValueRange{}, ValueRange{},
-      ArrayRef<int64_t>{0, 0, w.padding[0], w.padding[1]}, type.getShape(),
-      ArrayRef<int64_t>{1, 1, 1, 1});
-}
-
-linalg::GenericOp Emitter::windowReduction(
-    Value padded, const Window &w, ValueRange inits,
-    function_ref<void(OpBuilder &, Location, ValueRange)> body) {
-  auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
-  auto type = llvm::cast<RankedTensorType>(padded.getType());
-  // The window operand only gives kh and kw their extents (as the
-  // linalg.pooling_* ops do); its values are never read.
-  Value windowShape = tensor::EmptyOp::create(
-      b, loc, ArrayRef<int64_t>{w.kernel[0], w.kernel[1]}, type.getElementType());
-  // Loops (n, c, oh | kh, kw | ow): the innermost loop runs along a row of
-  // outputs, independent iterations that LLVM vectorizes; each output still
-  // sees its window in row-major order (first maximum wins).
-  SmallVector<AffineMap> maps = {
-      AffineMap::get(6, 0,
-                     {d(0), d(1), d(2) * w.strides[0] + d(3) * w.dilations[0],
-                      d(5) * w.strides[1] + d(4) * w.dilations[1]},
-                     &ctx),
-      AffineMap::get(6, 0, {d(3), d(4)}, &ctx)};
-  for (size_t i = 0; i < inits.size(); ++i)
-    maps.push_back(AffineMap::get(6, 0, {d(0), d(1), d(2), d(5)}, &ctx));
-  using utils::IteratorType;
-  SmallVector<IteratorType> iterators = {
-      IteratorType::parallel,  IteratorType::parallel,  IteratorType::parallel,
-      IteratorType::reduction, IteratorType::reduction, IteratorType::parallel};
-  SmallVector<Type> resultTypes;
-  for (Value init : inits)
-    resultTypes.push_back(init.getType());
-  return linalg::GenericOp::create(b, loc, resultTypes,
-                                   ValueRange{padded, windowShape}, inits, maps,
-                                   iterators, body);
-}
-
-/// Whether the windows tile an input of `in` into outputs of `out` exactly
-/// (stride = kernel, no padding or dilation).
-static bool tiles(const Window &w, const Shape &in, const Shape &out) {
-  return w.strides == w.kernel && w.dilations == std::array<int64_t, 2>{1, 1} &&
-         w.padding == std::array<int64_t, 4>{0, 0, 0, 0} &&
-         in[2] == out[2] * w.kernel[0] && in[3] == out[3] * w.kernel[1];
-}
-
-/// The KH·KW values of each tiled window as operands of an all-parallel
-/// generic over the output [N, C, OH, OW]: views of the input as
-/// [N, C, OH, KH, OW, KW] read at constant (kh, kw).
-static void windowOperands(OpBuilder &b, Location loc, Value x,
-                           const Window &w, SmallVectorImpl<Value> &ins,
-                           SmallVectorImpl<AffineMap> &maps) {
-  auto type = llvm::cast<RankedTensorType>(x.getType());
-  const int64_t kh = w.kernel[0], kw = w.kernel[1];
-  SmallVector<int64_t> windowed = {type.getDimSize(0), type.getDimSize(1),
-                                   type.getDimSize(2) / kh, kh,
-                                   type.getDimSize(3) / kw, kw};
-  Value x6 = tensor::ExpandShapeOp::create(
-      b, loc, RankedTensorType::get(windowed, type.getElementType()), x,
-      SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}, {4, 5}});
-  auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
-  for (int64_t i = 0; i < kh; ++i)
-    for (int64_t j = 0; j < kw; ++j) {
-      ins.push_back(x6);
-      maps.push_back(AffineMap::get(4, 0,
-                                    {d(0), d(1), d(2), b.getAffineConstantExpr(i),
-                                     d(3), b.getAffineConstantExpr(j)},
-                                    b.getContext()));
-    }
-}
-
-Value Emitter::pool(const Node &node, bool isMax) {
-  const Window &w = node.attrs.window;
-  if (tiles(w, trace.value(node.inputs[0]).shape, trace.value(node.outputs[0]).shape)) {
-    // One all-parallel pass: a max (or sum) chain over each window's values.
-    SmallVector<Value> ins;
-    SmallVector<AffineMap> maps;
-    windowOperands(b, loc, values.at(node.inputs[0]), w, ins, maps);
-    maps.push_back(AffineMap::getMultiDimIdentityMap(4, &ctx));
-    Value init = emptyLike(node.outputs[0]);
-    return linalg::GenericOp::create(
-               b, loc, TypeRange{init.getType()}, ins, ValueRange{init}, maps,
-               SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
-               [&](OpBuilder &nb, Location l, ValueRange args) {
-                 Value r = args[0];
-                 for (size_t k = 1; k + 1 < args.size(); ++k)
-                   r = isMax ? arith::MaximumFOp::create(nb, l, r, args[k]).getResult()
-                             : arith::AddFOp::create(nb, l, r, args[k]).getResult();
-                 linalg::YieldOp::create(nb, l, ValueRange{r});
-               })
-        .getResult(0);
-  }
-  double identity = isMax ? -std::numeric_limits<double>::infinity() : 0.0;
-  Value padded = padImage(values.at(node.inputs[0]), w, identity);
-  Value init = filled(node.outputs[0], identity);
-  return windowReduction(
-             padded, w, ValueRange{init},
-             [&](OpBuilder &nb, Location l, ValueRange args) {
-               Value r = isMax ? arith::MaximumFOp::create(nb, l, args[2], args[0])
-                                     .getResult()
-                               : arith::AddFOp::create(nb, l, args[2], args[0])
-                                     .getResult();
-               linalg::YieldOp::create(nb, l, r);
-             })
-      .getResult(0);
-}
-
-/// Max pooling's gradient goes to the first maximum of each window (its
-/// position kh·KW + kw, found by a strict comparison in row-major order);
-/// sum pooling's to every element of the window. Each input element gathers
-/// from the windows that contain it.
-Value Emitter::poolGrad(const Node &node, bool isMax) {
-  const Window &w = node.attrs.window;
-  if (tiles(w, trace.value(node.outputs[0]).shape,
-            trace.value(node.inputs[isMax ? 1 : 0]).shape))
-    return tiledPoolGrad(node, isMax);
-  int dyValue = node.inputs[isMax ? 1 : 0];
-  Value dy = values.at(dyValue);
-  auto dyType = llvm::cast<RankedTensorType>(dy.getType());
-  Type elem = dyType.getElementType();
-  int64_t oh = dyType.getDimSize(2), ow = dyType.getDimSize(3);
-
-  Value position; // i32 [N, C, OH, OW]: kh·KW + kw of each window's maximum
-  if (isMax) {
-    Value padded = padImage(values.at(node.inputs[0]), w,
-                            -std::numeric_limits<double>::infinity());
-    Value best = bufferization::AllocTensorOp::create(b, loc, dyType, ValueRange{});
-    best = linalg::FillOp::create(
-               b, loc,
-               floatConstant(elem, -std::numeric_limits<double>::infinity()), best)
-               .getResult(0);
-    auto positionType = RankedTensorType::get(dyType.getShape(), b.getI32Type());
-    Value init = bufferization::AllocTensorOp::create(b, loc, positionType,
-                                                     ValueRange{});
-    Value zero = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
-    init = linalg::FillOp::create(b, loc, zero, init).getResult(0);
-    int64_t kw = w.kernel[1];
-    position = windowReduction(
-                   padded, w, ValueRange{best, init},
-                   [&](OpBuilder &nb, Location l, ValueRange args) {
-                     Value i = linalg::IndexOp::create(nb, l, 3);
-                     Value j = linalg::IndexOp::create(nb, l, 4);
-                     Value kwConst = arith::ConstantIndexOp::create(nb, l, kw);
-                     Value pos = arith::AddIOp::create(
-                         nb, l, arith::MulIOp::create(nb, l, i, kwConst), j);
-                     Value pos32 = arith::IndexCastOp::create(nb, l, nb.getI32Type(), pos);
-                     Value better = arith::CmpFOp::create(
-                         nb, l, arith::CmpFPredicate::OGT, args[0], args[2]);
-                     linalg::YieldOp::create(
-                         nb, l,
-                         ValueRange{arith::SelectOp::create(nb, l, better, args[0], args[2]),
-                                    arith::SelectOp::create(nb, l, better, pos32, args[3])});
-                   })
-                   .getResult(1);
-  }
-
-  auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
-  SmallVector<utils::IteratorType> parallel(4, utils::IteratorType::parallel);
-  Value zeroElem = floatConstant(elem, 0.0);
-  // General windows (overlapping, padded, dilated): loops (n, c, h, w | kh,
-  // kw); the window at (oh, ow) contains (h, w) through (kh, kw) when
-  // h + top − kh·d = oh·s for an oh in range (likewise for w).
-  Value windowShape = tensor::EmptyOp::create(
-      b, loc, ArrayRef<int64_t>{w.kernel[0], w.kernel[1]}, elem);
-  SmallVector<AffineMap> maps = {AffineMap::get(6, 0, {d(4), d(5)}, &ctx),
-                                 AffineMap::get(6, 0, {d(0), d(1), d(2), d(3)}, &ctx)};
-  SmallVector<utils::IteratorType> iterators = parallel;
-  iterators.append(2, utils::IteratorType::reduction);
-  Value init = filled(node.outputs[0], 0.0);
-  int64_t kwExtent = w.kernel[1];
-  return linalg::GenericOp::create(
-             b, loc, TypeRange{init.getType()}, ValueRange{windowShape},
-             ValueRange{init}, maps, iterators,
-             [&](OpBuilder &nb, Location l, ValueRange args) {
-               auto idx = [&](int64_t v) -> Value {
-                 return arith::ConstantIndexOp::create(nb, l, v);
-               };
-               Value zero = idx(0);
-               Value inside = arith::ConstantIntOp::create(nb, l, 1, 1);
-               SmallVector<Value> windowAt;
-               for (int a = 0; a < 2; ++a) {
-                 Value pixel = linalg::IndexOp::create(nb, l, 2 + a);
-                 Value k = linalg::IndexOp::create(nb, l, 4 + a);
-                 Value shifted = arith::SubIOp::create(
-                     nb, l, arith::AddIOp::create(nb, l, pixel, idx(w.padding[a])),
-                     arith::MulIOp::create(nb, l, k, idx(w.dilations[a])));
-                 Value stride = idx(w.strides[a]);
-                 Value o = arith::DivSIOp::create(nb, l, shifted, stride);
-                 Value ok = arith::AndIOp::create(
-                     nb, l,
-                     arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge, shifted, zero),
-                     arith::CmpIOp::create(
-                         nb, l, arith::CmpIPredicate::eq,
-                         arith::RemSIOp::create(nb, l, shifted, stride), zero));
-                 ok = arith::AndIOp::create(
-                     nb, l, ok,
-                     arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, o,
-                                           idx(a == 0 ? oh : ow)));
-                 inside = arith::AndIOp::create(nb, l, inside, ok);
-                 windowAt.push_back(o);
-               }
-               // Out-of-range windows read element 0 and are masked below.
-               for (Value &o : windowAt)
-                 o = arith::SelectOp::create(nb, l, inside, o, zero);
-               SmallVector<Value> at = {linalg::IndexOp::create(nb, l, 0),
-                                        linalg::IndexOp::create(nb, l, 1),
-                                        windowAt[0], windowAt[1]};
-               Value g = tensor::ExtractOp::create(nb, l, dy, at);
-               Value take = inside;
-               if (isMax) {
-                 Value pos = arith::AddIOp::create(
-                     nb, l,
-                     arith::MulIOp::create(nb, l, linalg::IndexOp::create(nb, l, 4),
-                                           idx(kwExtent)),
-                     linalg::IndexOp::create(nb, l, 5));
-                 Value pos32 = arith::IndexCastOp::create(nb, l, nb.getI32Type(), pos);
-                 Value best = tensor::ExtractOp::create(nb, l, position, at);
-                 take = arith::AndIOp::create(
-                     nb, l, take,
-                     arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, pos32, best));
-               }
-               Value contribution = arith::SelectOp::create(nb, l, take, g, zeroElem);
-               linalg::YieldOp::create(
-                   nb, l, ValueRange{arith::AddFOp::create(nb, l, args[1], contribution)});
-             })
-      .getResult(0);
-}
-
-/// Windows that tile the input (stride = kernel, no padding or dilation, the
-/// usual 2×2 pooling): the input is viewed as [N, C, OH, KH, OW, KW], so every
-/// map is a projection, possibly with constant indices. Max pooling: one
-/// all-parallel pass finds each window's first maximum from its KH·KW values
-/// (a compare chain in row-major order), a second writes dy there and zeros
-/// elsewhere. Sum pooling: dy broadcast over each window.
-Value Emitter::tiledPoolGrad(const Node &node, bool isMax) {
-  const Window &w = node.attrs.window;
-  const int64_t kh = w.kernel[0], kw = w.kernel[1];
-  Value dy = values.at(node.inputs[isMax ? 1 : 0]);
-  auto dyType = llvm::cast<RankedTensorType>(dy.getType());
-  Type elem = dyType.getElementType();
-  const Shape &in = trace.value(node.outputs[0]).shape;
-  Shape windowed = {in[0], in[1], dyType.getDimSize(2), kh, dyType.getDimSize(3), kw};
-  SmallVector<ReassociationIndices> toWindows = {{0}, {1}, {2, 3}, {4, 5}};
-  auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
-
-  Value position;
-  if (isMax) {
-    SmallVector<Value> ins;
-    SmallVector<AffineMap> maps;
-    windowOperands(b, loc, values.at(node.inputs[0]), w, ins, maps);
-    maps.push_back(AffineMap::getMultiDimIdentityMap(4, &ctx));
-    auto positionType = RankedTensorType::get(dyType.getShape(), b.getI32Type());
-    Value init = tensor::EmptyOp::create(b, loc, positionType.getShape(),
-                                         b.getI32Type());
-    position =
-        linalg::GenericOp::create(
-            b, loc, TypeRange{positionType}, ins, ValueRange{init}, maps,
-            SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
-            [&](OpBuilder &nb, Location l, ValueRange args) {
-              Value best = args[0];
-              Value pos = arith::ConstantIntOp::create(nb, l, 0, 32);
-              for (int64_t k = 1; k < kh * kw; ++k) {
-                Value better = arith::CmpFOp::create(
-                    nb, l, arith::CmpFPredicate::OGT, args[k], best);
-                best = arith::SelectOp::create(nb, l, better, args[k], best);
-                pos = arith::SelectOp::create(
-                    nb, l, better, arith::ConstantIntOp::create(nb, l, k, 32), pos);
-              }
-              linalg::YieldOp::create(nb, l, ValueRange{pos});
-            })
-            .getResult(0);
-  }
-  AffineMap windowOf = AffineMap::get(6, 0, {d(0), d(1), d(2), d(4)}, &ctx);
-  SmallVector<Value> ins = {dy};
-  SmallVector<AffineMap> maps = {windowOf};
-  if (isMax) {
-    ins.push_back(position);
-    maps.push_back(windowOf);
-  }
-  maps.push_back(AffineMap::getMultiDimIdentityMap(6, &ctx));
-  Value init = tensor::EmptyOp::create(b, loc, windowed, elem);
-  Value zero = floatConstant(elem, 0.0);
-  Value dx6 =
-      linalg::GenericOp::create(
-          b, loc, TypeRange{init.getType()}, ins, ValueRange{init}, maps,
-          SmallVector<utils::IteratorType>(6, utils::IteratorType::parallel),
-          [&](OpBuilder &nb, Location l, ValueRange args) {
-            if (!isMax) {
-              linalg::YieldOp::create(nb, l, ValueRange{args[0]});
-              return;
-            }
-            Value i = arith::IndexCastOp::create(nb, l, nb.getI32Type(),
-                                                 linalg::IndexOp::create(nb, l, 3));
-            Value j = arith::IndexCastOp::create(nb, l, nb.getI32Type(),
-                                                 linalg::IndexOp::create(nb, l, 5));
-            Value me = arith::AddIOp::create(
-                nb, l,
-                arith::MulIOp::create(nb, l, i,
-                                      arith::ConstantIntOp::create(nb, l, kw, 32)),
-                j);
-            Value hit = arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, me,
-                                              args[1]);
-            linalg::YieldOp::create(
-                nb, l, ValueRange{arith::SelectOp::create(nb, l, hit, args[0], zero)});
-          })
-          .getResult(0);
-  return tensor::CollapseShapeOp::create(b, loc, dx6, toWindows);
-}
-
-/// keep/(1 − rate) or 0 per element, from a counter-based hash of (seed,
-/// linear index): murmur3's 32-bit finalizer over index ^ (seed · golden
-/// ratio), compared with rate · 2³² — stateless, so every back end and every
-/// call with the same seed draws the same mask.
-Value Emitter::dropoutMask(const Node &node) {
-  const Shape &shape = trace.value(node.outputs[0]).shape;
-  int64_t rank = shape.size();
-  Type elem = tensorType(node.outputs[0]).getElementType();
-  double rate = node.attrs.value;
-  Value seed = scalarOf(node.inputs[0]);
-  Value init = emptyLike(node.outputs[0]);
-  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
-  auto generic = linalg::GenericOp::create(
-      b, loc, TypeRange{init.getType()}, ValueRange{}, ValueRange{init},
-      ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, &ctx)},
-      iterators, [&](OpBuilder &nb, Location l, ValueRange) {
-        auto i64 = [&](int64_t v) -> Value {
-          return arith::ConstantIntOp::create(nb, l, v, 64);
-        };
-        // Row-major linear index.
-        Value linear = i64(0);
-        for (int64_t d = 0; d < rank; ++d) {
-          Value idx = arith::IndexCastOp::create(
-              nb, l, nb.getI64Type(), linalg::IndexOp::create(nb, l, d));
-          linear = arith::AddIOp::create(
-              nb, l, arith::MulIOp::create(nb, l, linear, i64(shape[d])), idx);
-        }
-        Value s64 = arith::ExtUIOp::create(nb, l, nb.getI64Type(), seed);
-        Value h = arith::XOrIOp::create(
-            nb, l, linear, arith::MulIOp::create(nb, l, s64, i64(0x9E3779B9)));
-        Value mask32 = i64(0xFFFFFFFF);
-        auto mix = [&](Value v, int shift) {
-          return arith::XOrIOp::create(nb, l, v,
-                                       arith::ShRUIOp::create(nb, l, v, i64(shift)));
-        };
-        h = arith::AndIOp::create(nb, l, h, mask32);
-        h = mix(h, 16);
-        h = arith::AndIOp::create(nb, l, arith::MulIOp::create(nb, l, h, i64(0x85EBCA6B)), mask32);
-        h = mix(h, 13);
-        h = arith::AndIOp::create(nb, l, arith::MulIOp::create(nb, l, h, i64(0xC2B2AE35)), mask32);
-        h = mix(h, 16);
-        Value keep = arith::CmpIOp::create(
-            nb, l, arith::CmpIPredicate::uge, h,
-            i64(static_cast<int64_t>(rate * 4294967296.0)));
-        Value scale = arith::ConstantOp::create(nb, l, nb.getFloatAttr(elem, 1.0 / (1.0 - rate)));
-        Value zero = arith::ConstantOp::create(nb, l, nb.getFloatAttr(elem, 0.0));
-        linalg::YieldOp::create(
-            nb, l, ValueRange{arith::SelectOp::create(nb, l, keep, scale, zero)});
-      });
-  return generic.getResult(0);
 }
 
 void Emitter::bregUpdate(const Node &node) {
@@ -810,179 +379,143 @@ void Emitter::bregUpdate(const Node &node) {
   }
 }
 
-void Emitter::emitNode(const Node &node, int index) {
-  loc = nodeLoc(node, index);
-  auto out = [&]() -> Value & { return values[node.outputs[0]]; };
-  auto unaryFloat = [&](auto build) {
-    out() = elementwise(node.outputs[0], node.inputs,
-                        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                          return build(nb, l, a[0]);
-                        });
+/// The scalar body of an elementwise primitive on its operands `a`.
+static Value elementwiseBody(Prim prim, OpBuilder &nb, Location l,
+                             ValueRange a, Type resultElem) {
+  auto zeroLike = [&](Value x) -> Value {
+    return arith::ConstantOp::create(nb, l, nb.getFloatAttr(x.getType(), 0.0));
   };
-  auto binaryFloat = [&](auto build) {
-    out() = elementwise(node.outputs[0], node.inputs,
-                        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
-                          return build(nb, l, a[0], a[1]);
-                        });
-  };
-  switch (node.prim) {
-  case Prim::Input:
-    return; // bound in run()
-  case Prim::Constant: {
-    RankedTensorType type = tensorType(node.outputs[0]);
-    Attribute element = type.getElementType().isInteger(32)
-                            ? Attribute(b.getI32IntegerAttr(
-                                  static_cast<int32_t>(node.attrs.value)))
-                            : Attribute(b.getFloatAttr(type.getElementType(),
-                                                       node.attrs.value));
-    out() = arith::ConstantOp::create(
-        b, loc, DenseElementsAttr::get(type, llvm::ArrayRef<Attribute>(element)));
-    return;
-  }
-  case Prim::MatMul:
-    out() = matmul(node);
-    return;
-  case Prim::Add:
-    return binaryFloat([](OpBuilder &nb, Location l, Value x, Value y) -> Value {
-      return arith::AddFOp::create(nb, l, x, y);
-    });
-  case Prim::Sub:
-    return binaryFloat([](OpBuilder &nb, Location l, Value x, Value y) -> Value {
-      return arith::SubFOp::create(nb, l, x, y);
-    });
-  case Prim::Mul:
-    return binaryFloat([](OpBuilder &nb, Location l, Value x, Value y) -> Value {
-      return arith::MulFOp::create(nb, l, x, y);
-    });
-  case Prim::Div:
-    return binaryFloat([](OpBuilder &nb, Location l, Value x, Value y) -> Value {
-      return arith::DivFOp::create(nb, l, x, y);
-    });
-  case Prim::Maximum:
-    return binaryFloat([](OpBuilder &nb, Location l, Value x, Value y) -> Value {
-      return arith::MaximumFOp::create(nb, l, x, y);
-    });
-  case Prim::Equal: {
-    bool isInt = trace.value(node.inputs[0]).dtype == DType::I32;
-    Type resultElem = tensorType(node.outputs[0]).getElementType();
-    return binaryFloat([&](OpBuilder &nb, Location l, Value x, Value y) -> Value {
-      Value same = isInt ? arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq,
-                                                 x, y)
-                               .getResult()
-                         : arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ,
-                                                 x, y)
-                               .getResult();
-      return arith::UIToFPOp::create(nb, l, resultElem, same);
-    });
-  }
-  case Prim::Neg:
-    return unaryFloat([](OpBuilder &nb, Location l, Value x) -> Value {
-      return arith::NegFOp::create(nb, l, x);
-    });
-  case Prim::Exp:
-    return unaryFloat([](OpBuilder &nb, Location l, Value x) -> Value {
-      return math::ExpOp::create(nb, l, x);
-    });
-  case Prim::Log:
-    return unaryFloat([](OpBuilder &nb, Location l, Value x) -> Value {
-      return math::LogOp::create(nb, l, x);
-    });
-  case Prim::Abs:
-    return unaryFloat([](OpBuilder &nb, Location l, Value x) -> Value {
-      return math::AbsFOp::create(nb, l, x);
-    });
-  case Prim::Sqrt:
-    return unaryFloat([](OpBuilder &nb, Location l, Value x) -> Value {
-      return math::SqrtOp::create(nb, l, x);
-    });
+  switch (prim) {
+  case Prim::Add: return arith::AddFOp::create(nb, l, a[0], a[1]);
+  case Prim::Sub: return arith::SubFOp::create(nb, l, a[0], a[1]);
+  case Prim::Mul: return arith::MulFOp::create(nb, l, a[0], a[1]);
+  case Prim::Div: return arith::DivFOp::create(nb, l, a[0], a[1]);
+  case Prim::Maximum: return arith::MaximumFOp::create(nb, l, a[0], a[1]);
+  case Prim::Neg: return arith::NegFOp::create(nb, l, a[0]);
+  case Prim::Exp: return math::ExpOp::create(nb, l, a[0]);
+  case Prim::Log: return math::LogOp::create(nb, l, a[0]);
+  case Prim::Abs: return math::AbsFOp::create(nb, l, a[0]);
+  case Prim::Sqrt: return math::SqrtOp::create(nb, l, a[0]);
+  case Prim::Broadcast: return a[0];
   case Prim::Relu:
-    return unaryFloat([](OpBuilder &nb, Location l, Value x) -> Value {
-      Value zero = arith::ConstantOp::create(nb, l, nb.getFloatAttr(x.getType(), 0.0));
-      return arith::MaximumFOp::create(nb, l, x, zero);
-    });
-  case Prim::ReluGrad:
-    return binaryFloat([](OpBuilder &nb, Location l, Value x, Value g) -> Value {
-      Value zero = arith::ConstantOp::create(nb, l, nb.getFloatAttr(x.getType(), 0.0));
-      Value positive =
-          arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, x, zero);
-      return arith::SelectOp::create(nb, l, positive, g, zero);
-    });
-  case Prim::ReduceSum:
-    out() = reduction(node, /*isMax=*/false);
-    return;
-  case Prim::ReduceMax:
-    out() = reduction(node, /*isMax=*/true);
-    return;
-  case Prim::Broadcast:
-    out() = elementwise(node.outputs[0], node.inputs,
-                        [](OpBuilder &, Location, ValueRange a) { return a[0]; });
-    return;
-  case Prim::Reshape:
-    out() = reshapeTo(values.at(node.inputs[0]), trace.value(node.outputs[0]).shape);
-    return;
-  case Prim::Transpose:
-    out() = linalg::TransposeOp::create(b, loc, values.at(node.inputs[0]),
-                                        emptyLike(node.outputs[0]),
-                                        node.attrs.axes)
-                .getResult()[0];
-    return;
+    return arith::MaximumFOp::create(nb, l, a[0], zeroLike(a[0]));
+  case Prim::ReluGrad: { // (x, g) -> g where x > 0
+    Value zero = zeroLike(a[0]);
+    Value positive =
+        arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, a[0], zero);
+    return arith::SelectOp::create(nb, l, positive, a[1], zero);
+  }
+  case Prim::Equal: {
+    Value same =
+        a[0].getType().isInteger(32)
+            ? arith::CmpIOp::create(nb, l, arith::CmpIPredicate::eq, a[0], a[1])
+                  .getResult()
+            : arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ, a[0], a[1])
+                  .getResult();
+    return arith::UIToFPOp::create(nb, l, resultElem, same);
+  }
+  default:
+    llvm_unreachable("not an elementwise primitive");
+  }
+}
+
+Value Emitter::constant(const Node &node) {
+  RankedTensorType type = tensorType(node.outputs[0]);
+  Attribute element =
+      type.getElementType().isInteger(32)
+          ? Attribute(b.getI32IntegerAttr(static_cast<int32_t>(node.attrs.value)))
+          : Attribute(b.getFloatAttr(type.getElementType(), node.attrs.value));
+  return arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(type, llvm::ArrayRef<Attribute>(element)));
+}
+
+Value Emitter::shapeNode(const Node &node) {
+  int result = node.outputs[0];
+  const Shape &shape = trace.value(result).shape;
+  Value x = values.at(node.inputs[0]);
+  SmallVector<int64_t> offsets(shape.size(), 0), strides(shape.size(), 1);
+  switch (node.prim) {
   case Prim::StopGradient:
-    out() = values.at(node.inputs[0]);
-    return;
-  case Prim::OneHot:
-    out() = oneHot(node);
-    return;
-  case Prim::ArgMax:
-    out() = argmax(node);
-    return;
-  case Prim::Conv2d:
-  case Prim::Conv2dGradInput:
-  case Prim::Conv2dGradFilter:
-    out() = convolution(node);
-    return;
-  case Prim::MaxPool2d:
-    out() = pool(node, /*isMax=*/true);
-    return;
+    return x;
+  case Prim::Reshape:
+    return reshapeTo(x, shape);
+  case Prim::Transpose:
+    return linalg::TransposeOp::create(b, loc, x, emptyLike(result),
+                                       node.attrs.axes)
+        .getResult()[0];
+  case Prim::Slice:
+    offsets[node.attrs.axis] = node.attrs.start;
+    return tensor::ExtractSliceOp::create(b, loc, tensorType(result), x,
+                                          ValueRange{}, ValueRange{},
+                                          ValueRange{}, offsets, shape, strides);
   case Prim::Concat: {
     // Each part inserted at its offset into one new tensor.
-    Value result = emptyLike(node.outputs[0]);
-    const Shape &shape = trace.value(node.outputs[0]).shape;
-    SmallVector<int64_t> offsets(shape.size(), 0), strides(shape.size(), 1);
+    Value concat = emptyLike(result);
     for (int input : node.inputs) {
       const Shape &part = trace.value(input).shape;
-      result = tensor::InsertSliceOp::create(
-          b, loc, values.at(input), result, ValueRange{}, ValueRange{},
+      concat = tensor::InsertSliceOp::create(
+          b, loc, values.at(input), concat, ValueRange{}, ValueRange{},
           ValueRange{}, offsets, part, strides);
       offsets[node.attrs.axis] += part[node.attrs.axis];
     }
-    out() = result;
+    return concat;
+  }
+  default:
+    llvm_unreachable("not a shape primitive");
+  }
+}
+
+void Emitter::emitNode(const Node &node, int index) {
+  loc = nodeLoc(node, index);
+  if (node.prim == Prim::Input)
+    return; // bound in run()
+  if (isBregPrimitive(node.prim))
+    return bregUpdate(node);
+  int result = node.outputs[0];
+  Value &out = values[result];
+  Type type = tensorType(result);
+  switch (node.prim) {
+  case Prim::Add: case Prim::Sub: case Prim::Mul: case Prim::Div:
+  case Prim::Maximum: case Prim::Equal: case Prim::Neg: case Prim::Exp:
+  case Prim::Log: case Prim::Abs: case Prim::Sqrt: case Prim::Relu:
+  case Prim::ReluGrad: case Prim::Broadcast: {
+    Type resultElem = getElementTypeOrSelf(type);
+    out = elementwise(result, node.inputs,
+                      [&](OpBuilder &nb, Location l, ValueRange a) {
+                        return elementwiseBody(node.prim, nb, l, a, resultElem);
+                      });
     return;
   }
-  case Prim::Slice: {
-    const Shape &shape = trace.value(node.outputs[0]).shape;
-    SmallVector<int64_t> offsets(shape.size(), 0), strides(shape.size(), 1);
-    offsets[node.attrs.axis] = node.attrs.start;
-    out() = tensor::ExtractSliceOp::create(
-        b, loc, tensorType(node.outputs[0]), values.at(node.inputs[0]),
-        ValueRange{}, ValueRange{}, ValueRange{}, offsets, shape, strides);
+  case Prim::Reshape: case Prim::Transpose: case Prim::StopGradient:
+  case Prim::Concat: case Prim::Slice:
+    out = shapeNode(node);
     return;
-  }
-  case Prim::DropoutMask:
-    out() = dropoutMask(node);
-    return;
-  case Prim::SumPool2d:
-    out() = pool(node, /*isMax=*/false);
-    return;
-  case Prim::MaxPool2dGrad:
-    out() = poolGrad(node, /*isMax=*/true);
-    return;
+  case Prim::Conv2d: case Prim::Conv2dGradInput: case Prim::Conv2dGradFilter:
+  case Prim::MaxPool2d: case Prim::SumPool2d: case Prim::MaxPool2dGrad:
   case Prim::SumPool2dGrad:
-    out() = poolGrad(node, /*isMax=*/false);
+    out = windowNode(node);
+    return;
+  case Prim::Constant:
+    out = constant(node);
+    return;
+  case Prim::MatMul:
+    out = matmul(node);
+    return;
+  case Prim::ReduceSum: case Prim::ReduceMax:
+    out = reduction(node, /*isMax=*/node.prim == Prim::ReduceMax);
+    return;
+  case Prim::OneHot:
+    out = breg::OneHotOp::create(b, loc, type, values.at(node.inputs[0]));
+    return;
+  case Prim::ArgMax:
+    out = breg::ArgMaxOp::create(b, loc, type, values.at(node.inputs[0]));
+    return;
+  case Prim::DropoutMask:
+    out = breg::DropoutMaskOp::create(b, loc, type, scalarOf(node.inputs[0]),
+                                      b.getF64FloatAttr(node.attrs.value));
     return;
   default:
-    assert(isBregPrimitive(node.prim) && "primitive without an emitter");
-    bregUpdate(node);
-    return;
+    llvm_unreachable("primitive without an emitter");
   }
 }
 

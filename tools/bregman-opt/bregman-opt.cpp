@@ -2,7 +2,9 @@
 
 #include "breg/Conversion/Passes.h"
 #include "breg/Dialect/Breg/IR/BregDialect.h"
+#include "breg/GPU/Passes.h"
 #include "breg/Pipelines/Pipelines.h"
+#include "breg/Transforms/Passes.h"
 
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -13,6 +15,8 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::breg::registerBregConversionPasses();
+  mlir::breg::registerBregTransformsPasses();
+  mlir::breg::registerBregGPUPasses();
   mlir::breg::registerBregPipelines();
 
   mlir::DialectRegistry registry;

@@ -159,8 +159,7 @@ CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
   } else {
     std::string errors;
     llvm::raw_string_ostream os(errors);
-    buildCpuPipeline(pm, options.pipeline); // registers the passes (once)
-    pm.clear();
+    registerPipelinePasses();
     if (failed(parsePassPipeline(pipelineText, pm, os)))
       return llvm::createStringError("malformed pass pipeline: " + errors);
   }

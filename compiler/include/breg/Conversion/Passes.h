@@ -1,9 +1,15 @@
-//===- Passes.h - Conversions out of breg -----------------------*- C++ -*-===//
+//===- Passes.h - Conversions out of breg and linalg ------------*- C++ -*-===//
+//
+// Dialect-to-dialect passes: breg -> linalg, breg and linalg -> library
+// calls, gpu.launch -> loops.
+//
+//===----------------------------------------------------------------------===//
 
 #ifndef BREG_CONVERSION_PASSES_H
 #define BREG_CONVERSION_PASSES_H
 
-#include "mlir/Dialect/Affine/IR/AffineOps.h"
+// The dependent dialects of the passes below (the generated pass bases
+// register them).
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -12,7 +18,6 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir {
@@ -27,6 +32,9 @@ void populateBregToLinalgPatterns(RewritePatternSet &patterns,
                                   bool tileGroups = true);
 /// The generated form of the convolution ops (part of the above).
 void populateBregConvToLinalgPatterns(RewritePatternSet &patterns);
+/// Pooling and its gradients, argmax, one-hot and the dropout mask
+/// (convert-breg-pooling-to-linalg).
+void populateBregPoolingToLinalgPatterns(RewritePatternSet &patterns);
 
 #define GEN_PASS_REGISTRATION
 #include "breg/Conversion/Passes.h.inc"

@@ -1,4 +1,4 @@
-//===- Passes.td - Conversions out of breg ----------------*- tablegen -*-===//
+//===- Passes.td - Conversions out of breg and linalg ------*- tablegen -*-===//
 
 #ifndef BREG_CONVERSION_PASSES_TD
 #define BREG_CONVERSION_PASSES_TD
@@ -28,40 +28,21 @@ def ConvertBregToLinalg : Pass<"convert-breg-to-linalg"> {
   ];
 }
 
-def BregMatmulToLibraryCall : Pass<"breg-matmul-to-library-call", "::mlir::ModuleOp"> {
-  let summary = "Replace linalg.matmul on contiguous memrefs by a GEMM library call";
+def ConvertBregPoolingToLinalg : Pass<"convert-breg-pooling-to-linalg"> {
+  let summary = "Lower breg pooling, argmax, one-hot and dropout masks to linalg";
   let description = [{
-    After bufferization, each `linalg.matmul` whose operands are static,
-    contiguous f32 buffers (plain or transposed through its indexing maps)
-    becomes a call of `bregman_cpu_sgemm(transA, transB, M, N, K, beta, A, B, C)`,
-    which the runtime implements with a tuned BLAS. A zero `linalg.fill` of the
-    output right before the matmul is folded into beta = 0. Matmuls that do
-    not fit stay as they are and are lowered to loops. The GPU pipeline names
-    another symbol (`bregman_gpu_sgemm`, cuBLAS on device pointers).
-  }];
-  let options = [
-    Option<"symbol", "symbol", "std::string", /*default=*/"\"bregman_cpu_sgemm\"",
-           "The GEMM function called (same signature on every device)">
-  ];
-  let dependentDialects = [
-    "::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect",
-    "::mlir::arith::ArithDialect"
-  ];
-}
-
-def BregFuseElementwise : Pass<"breg-fuse-elementwise"> {
-  let summary = "Elementwise fusion into all-parallel consumers only";
-  let description = [{
-    `linalg-fuse-elementwise-ops` (elementwise fusion, reshape propagation by
-    expansion, constant folding) with a control that fuses a single-use
-    producer only into a consumer whose loops are all parallel, and folds
-    reshapes only through all-parallel ops. Contractions (matmuls) and
-    reductions stay as they are: a matmul keeps its library call, and no
-    producer is recomputed inside a reduction loop.
+    `breg.max_pool2d`, `breg.sum_pool2d`, their gradients, `breg.argmax`,
+    `breg.one_hot` and `breg.dropout_mask` become linalg generics on tensors.
+    Windows that tile the input (stride = kernel, no padding or dilation) are
+    read through a [N, C, OH, KH, OW, KW] view in all-parallel generics;
+    other windows through a reduction generic over a padded input, and their
+    gradients through a gather generic. The pipelines run this first, before
+    elementwise fusion, which fuses producers into the all-parallel ones.
   }];
   let dependentDialects = [
-    "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
-    "::mlir::affine::AffineDialect"
+    "::mlir::linalg::LinalgDialect", "::mlir::arith::ArithDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::bufferization::BufferizationDialect"
   ];
 }
 
@@ -98,42 +79,25 @@ def BregConvToLibraryCall : Pass<"breg-conv-to-library-call", "::mlir::ModuleOp"
   ];
 }
 
-def BregVectorizeElementwise : Pass<"breg-vectorize-elementwise", "::mlir::func::FuncOp"> {
-  let summary = "Vectorize elementwise linalg.generic ops on buffers";
+def BregMatmulToLibraryCall : Pass<"breg-matmul-to-library-call", "::mlir::ModuleOp"> {
+  let summary = "Replace linalg.matmul on contiguous memrefs by a GEMM library call";
   let description = [{
-    For each all-parallel `linalg.generic` with static loop ranges and buffer
-    semantics (run after bufferization): collapse its loops to one when every
-    operand is a contiguous buffer read elementwise (the fused Bregman updates
-    become a single loop over the parameter), tile the innermost loop by the
-    widest power of two up to `vector-size` that divides it, with `scf.for`,
-    and vectorize the tile with `linalg::vectorize` (full vectors, no masks).
-    Ops that cannot be vectorized, or whose innermost loop is odd, are left
-    for `convert-linalg-to-loops`.
+    After bufferization, each `linalg.matmul` whose operands are static,
+    contiguous f32 buffers (plain or transposed through its indexing maps)
+    becomes a call of `bregman_cpu_sgemm(transA, transB, M, N, K, beta, A, B, C)`,
+    which the runtime implements with a tuned BLAS. A zero `linalg.fill` of the
+    output right before the matmul is folded into beta = 0. Matmuls that do
+    not fit stay as they are and are lowered to loops. The GPU pipeline names
+    another symbol (`bregman_gpu_sgemm`, cuBLAS on device pointers).
   }];
   let options = [
-    Option<"vectorSize", "vector-size", "int64_t", /*default=*/"16",
-           "Elements per vector (16 f32 = one AVX-512 register)">,
-    Option<"parallelThreshold", "parallel-threshold", "int64_t",
-           /*default=*/"0",
-           "Loops of at least this many elements are split into chunks run "
-           "by an scf.forall (threads, through OpenMP); 0: never">
+    Option<"symbol", "symbol", "std::string", /*default=*/"\"bregman_cpu_sgemm\"",
+           "The GEMM function called (same signature on every device)">
   ];
   let dependentDialects = [
-    "::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",
-    "::mlir::affine::AffineDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect",
     "::mlir::arith::ArithDialect"
   ];
-}
-
-def BregCollapseElementwise : Pass<"breg-collapse-elementwise", "::mlir::func::FuncOp"> {
-  let summary = "Collapse elementwise linalg.generic ops on contiguous buffers to one loop";
-  let description = [{
-    An all-parallel `linalg.generic` whose buffers are all contiguous and read
-    or written with identity maps (the fused Bregman updates) becomes a
-    generic over one dimension, through `memref.collapse_shape`: one flat
-    loop, which the GPU pipeline tiles into blocks and threads.
-  }];
-  let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
 def BregGpuLaunchToLoops : Pass<"breg-gpu-launch-to-loops", "::mlir::ModuleOp"> {
@@ -154,96 +118,6 @@ def BregGpuLaunchToLoops : Pass<"breg-gpu-launch-to-loops", "::mlir::ModuleOp"> 
   }];
   let dependentDialects = [
     "::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect",
-    "::mlir::arith::ArithDialect"
-  ];
-}
-
-def BregCopiesToLinalg : Pass<"breg-copies-to-linalg", "::mlir::func::FuncOp"> {
-  let summary = "Turn memref.copy into linalg.copy";
-  let description = [{
-    Copies that bufferization leaves (results that are not updated in place)
-    become `linalg.copy`, so that the GPU mapping turns them into kernels like
-    any other elementwise loop instead of leaving a host-side copy of device
-    memory.
-  }];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
-}
-
-def BregMapLinalgToGpu : Pass<"breg-map-linalg-to-gpu", "::mlir::func::FuncOp"> {
-  let summary = "Map reductions and multi-dimensional linalg ops on buffers to gpu.launch";
-  let description = [{
-    Run after bufferization and after GEMMs became library calls. Every
-    linalg op with a reduction loop and static bounds becomes one
-    `gpu.launch`:
-
-    * a *block reduction* when the combiner is recognised (the yielded value
-      is `arith.addf/mulf/maxnumf/minnumf/maximumf/minimumf/addi/...` of the
-      output block argument and another value) and each output has enough
-      work (R >= `block-reduction-threshold` reduced elements, or fewer than
-      32 outputs, and fewer than `thread-outputs-threshold` outputs): one
-      block per output element; each thread folds a strided slice of the
-      reduction into a partial, partials meet in workgroup memory, 32 threads
-      fold them to 32 values and thread 0 combines those with the old output.
-      Two `gpu.barrier`s separate the phases.
-    * otherwise *one thread per output element* (enough outputs to fill the
-      device, or a combiner that is not recognised, e.g. several outputs):
-      each thread runs the reduction loop in the op's own order.
-
-    All-parallel ops of rank 2 and more (a bias broadcast, a softmax's
-    elementwise parts, what `breg-collapse-elementwise` could not flatten)
-    become one thread per element, the linear thread index decoded with the
-    last dimension fastest, so that neighbouring threads touch neighbouring
-    elements (coalesced); outputs the body does not read are not loaded.
-    Rank-0 ops (no loop to map) become a launch of one thread. Rank-1
-    elementwise ops are left to the upstream mapping (one flat loop). A
-    `linalg.fill` of a reduction's output right before it (nothing in
-    between touching that buffer) is folded into the reduction's kernel,
-    which starts from the fill's value: one launch instead of two. Adjacent
-    one-thread launches (scalar work) are merged into one.
-
-    The op's body is cloned into the kernel (`linalg.index` become the
-    decoded loop indices), so whatever elementwise work was fused into the
-    op runs in the same kernel.
-  }];
-  let options = [
-    Option<"blockReductionThreshold", "block-reduction-threshold", "int64_t",
-           /*default=*/"64",
-           "Reductions of at least this many elements per output use a block "
-           "per output">,
-    Option<"threadOutputsThreshold", "thread-outputs-threshold", "int64_t",
-           /*default=*/"65536",
-           "With at least this many outputs, one thread per output">
-  ];
-  let dependentDialects = [
-    "::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
-    "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect",
-    "::mlir::affine::AffineDialect"
-  ];
-}
-
-def BregGpuFinalizeHost : Pass<"breg-gpu-finalize-host", "::mlir::ModuleOp"> {
-  let summary = "Leave the host code of a GPU program without access to device memory";
-  let description = [{
-    Runs after the mapping to `gpu.launch`. Loads of splat constants become
-    constants; scalar values the kernels need (hyper-parameters read from
-    rank-0 buffers, and pure arithmetic on them) are recomputed inside each
-    launch that uses them, when no operation between the load and the launch
-    touches that buffer. With `device-allocations`, `memref.alloc` /
-    `memref.dealloc` become `gpu.alloc` / `gpu.dealloc` and constant globals
-    that kernels read are copied to device memory (`gpu.memcpy`).
-    Then every operation left outside the launches is checked: views,
-    allocations, library calls, scalar arithmetic and control flow may stay on
-    the host; anything that reads or writes buffer contents is an error naming
-    the op (it was not mapped to the GPU and would dereference device memory
-    on the host).
-  }];
-  let options = [
-    Option<"deviceAllocations", "device-allocations", "bool",
-           /*default=*/"true",
-           "Allocate buffers in device memory (off for the CPU emulation)">
-  ];
-  let dependentDialects = [
-    "::mlir::gpu::GPUDialect", "::mlir::memref::MemRefDialect",
     "::mlir::arith::ArithDialect"
   ];
 }

@@ -80,25 +80,31 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::init(false)};
 };
 
-/// The shared front: elementwise fusion, breg -> linalg (f32 convolutions
-/// -> library calls first with `convolutionLibrary`), one-shot bufferization
-/// in place, deallocation.
 /// Which library f32 convolutions call: none (generated), oneDNN
 /// (bregman_cpu_conv2d_*) or cuDNN (bregman_gpu_conv2d_*, symmetric padding).
 enum class ConvolutionLibrary { None, Cpu, Gpu };
-/// `forCpu`: group updates group by group, tiny buffers on the stack; not
-/// for GPU programs.
-std::string bufferizedLinalgPipelineText(ConvolutionLibrary library,
-                                         bool forCpu);
+
+/// The shared front: elementwise fusion, breg -> linalg (f32 convolutions
+/// -> library calls first with `library`), one-shot bufferization in place,
+/// deallocation. `forCpu`: group updates group by group, tiny buffers on the
+/// stack; not for GPU programs.
+void buildBufferizedLinalgPipeline(OpPassManager &pm,
+                                   ConvolutionLibrary library, bool forCpu);
+
 /// The buffers' computations -> gpu.launch (inline) and cuBLAS calls; the
 /// host code left touches no buffer contents. `deviceAllocations`: buffers
 /// in device memory (gpu.alloc), not for the CPU emulation.
-std::string gpuMappingPipelineText(int64_t blockSize, bool deviceAllocations);
+void buildGpuMappingPipeline(OpPassManager &pm, int64_t blockSize,
+                             bool deviceAllocations);
 
 /// Tensors with breg ops -> GPU kernels in a gpu.binary plus host code with
 /// gpu.launch_func, cuBLAS calls (bregman_gpu_sgemm) and device
 /// allocations, all on one stream per call.
 void buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions &options);
+
+/// The same pipeline as pass-pipeline text (without the `builtin.module(`
+/// anchor), for CpuJitOptions::pipelineText, diagnostics and reproduction
+/// with bregman-opt. Parsing it needs the passes registered.
 std::string gpuPipelineText(const GpuPipelineOptions &options);
 
 /// Tensors with breg ops -> LLVM dialect ready for the ExecutionEngine:
@@ -106,9 +112,13 @@ std::string gpuPipelineText(const GpuPipelineOptions &options);
 /// deallocation, GEMM library calls, vectorization, loops, LLVM.
 void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
 
-/// The same pipeline in textual form (what `bregman-opt` runs for
+/// The same pipeline as text (what `bregman-opt` runs for
 /// `--bregman-cpu-pipeline`), for diagnostics and reproduction.
 std::string cpuPipelineText(const CpuPipelineOptions &options);
+
+/// Registers every pass the pipelines' text names (upstream's and breg's),
+/// once: what parsing that text needs.
+void registerPipelinePasses();
 
 /// Registers `bregman-cpu-pipeline` with the pass registry.
 void registerBregPipelines();

@@ -269,3 +269,130 @@ BREG_CONV_OP_TYPES(Conv2DOp, getLhs(), getRhs(), getResult())
 BREG_CONV_OP_TYPES(Conv2DGradInputOp, getResult(), getRhs(), getLhs())
 BREG_CONV_OP_TYPES(Conv2DGradFilterOp, getLhs(), getResult(), getRhs())
 #undef BREG_CONV_OP_TYPES
+
+//===----------------------------------------------------------------------===//
+// Pooling ops
+//===----------------------------------------------------------------------===//
+
+/// Checks the window attributes and that the input and output shapes agree
+/// with them (the formula in BregOps.td); channels are never mixed.
+static LogicalResult verifyPoolGeometry(Operation *op, RankedTensorType input,
+                                        RankedTensorType output,
+                                        ArrayRef<int64_t> kernel,
+                                        ArrayRef<int64_t> strides,
+                                        ArrayRef<int64_t> padding,
+                                        ArrayRef<int64_t> dilations) {
+  auto positive = [](ArrayRef<int64_t> values) {
+    return values.size() == 2 &&
+           llvm::all_of(values, [](int64_t v) { return v >= 1; });
+  };
+  if (!positive(kernel))
+    return op->emitOpError("kernel must be 2 positive values, got [")
+           << kernel << "]";
+  if (!positive(strides))
+    return op->emitOpError("strides must be 2 positive values, got [")
+           << strides << "]";
+  if (!positive(dilations))
+    return op->emitOpError("dilations must be 2 positive values, got [")
+           << dilations << "]";
+  if (padding.size() != 4 ||
+      llvm::any_of(padding, [](int64_t p) { return p < 0; }))
+    return op->emitOpError("padding must be 4 non-negative values [top, left, "
+                           "bottom, right], got [")
+           << padding << "]";
+  for (auto [name, type] :
+       {std::pair<const char *, RankedTensorType>{"input", input},
+        {"output", output}}) {
+    if (type.getRank() != 4 || !type.hasStaticShape())
+      return op->emitOpError() << name << " must be a static 4-D tensor, got "
+                               << type;
+  }
+  SmallVector<int64_t, 4> expected = {input.getDimSize(0),
+                                      input.getDimSize(1)};
+  for (int i = 0; i < 2; ++i) {
+    int64_t extent = input.getDimSize(2 + i) + padding[i] + padding[i + 2] -
+                     dilations[i] * (kernel[i] - 1) - 1;
+    if (extent < 0)
+      return op->emitOpError("the dilated window [")
+             << kernel << "] is larger than the padded input " << input;
+    expected.push_back(extent / strides[i] + 1);
+  }
+  if (output.getShape() != ArrayRef<int64_t>(expected))
+    return op->emitOpError("output shape ")
+           << output << " does not match the input and window, which give ["
+           << ArrayRef<int64_t>(expected) << "]";
+  return success();
+}
+
+#define BREG_POOL_OP_TYPES(OpTy, input, output)                                \
+  RankedTensorType OpTy::getInputType() {                                      \
+    return llvm::cast<RankedTensorType>(input.getType());                      \
+  }                                                                            \
+  RankedTensorType OpTy::getOutputType() {                                     \
+    return llvm::cast<RankedTensorType>(output.getType());                     \
+  }
+
+// Which operand or result plays input and output for each op.
+BREG_POOL_OP_TYPES(MaxPool2DOp, getInput(), getResult())
+BREG_POOL_OP_TYPES(SumPool2DOp, getInput(), getResult())
+BREG_POOL_OP_TYPES(MaxPool2DGradOp, getInput(), getDy())
+BREG_POOL_OP_TYPES(SumPool2DGradOp, getResult(), getDy())
+#undef BREG_POOL_OP_TYPES
+
+template <typename OpTy> static LogicalResult verifyPoolOp(OpTy op) {
+  return verifyPoolGeometry(op, op.getInputType(), op.getOutputType(),
+                            op.getKernel(), op.getStrides(), op.getPadding(),
+                            op.getDilations());
+}
+
+LogicalResult MaxPool2DOp::verify() { return verifyPoolOp(*this); }
+LogicalResult SumPool2DOp::verify() { return verifyPoolOp(*this); }
+LogicalResult SumPool2DGradOp::verify() { return verifyPoolOp(*this); }
+
+LogicalResult MaxPool2DGradOp::verify() {
+  if (getResult().getType() != getInput().getType())
+    return emitOpError("result type ")
+           << getResult().getType() << " must be the input type "
+           << getInput().getType();
+  return verifyPoolOp(*this);
+}
+
+//===----------------------------------------------------------------------===//
+// ArgMaxOp, OneHotOp, DropoutMaskOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ArgMaxOp::verify() {
+  auto input = llvm::cast<RankedTensorType>(getInput().getType());
+  auto result = llvm::cast<RankedTensorType>(getResult().getType());
+  if (input.getRank() < 1)
+    return emitOpError("input must have rank >= 1, got ") << input;
+  if (result.getShape() != input.getShape().drop_back())
+    return emitOpError("result shape ")
+           << result << " must be the input's without its last dimension, ["
+           << input.getShape().drop_back() << "]";
+  return success();
+}
+
+LogicalResult OneHotOp::verify() {
+  auto labels = llvm::cast<RankedTensorType>(getLabels().getType());
+  auto result = llvm::cast<RankedTensorType>(getResult().getType());
+  if (labels.getRank() != 1 || result.getRank() != 2)
+    return emitOpError("labels must be 1-D and the result 2-D, got ")
+           << labels << " and " << result;
+  if (result.getDimSize(0) != labels.getDimSize(0))
+    return emitOpError("result ")
+           << result << " must have one row per label (" << labels.getDimSize(0)
+           << ")";
+  return success();
+}
+
+LogicalResult DropoutMaskOp::verify() {
+  double rate = getRate().convertToDouble();
+  if (!(rate >= 0.0 && rate < 1.0))
+    return emitOpError("rate must be in [0, 1), got ") << rate;
+  if (!getResult().getType().hasStaticShape())
+    return emitOpError("result must have a static shape (the mask hashes the "
+                       "linear index), got ")
+           << getResult().getType();
+  return success();
+}

@@ -1,8 +1,11 @@
 //===- BregOps.td - breg op definitions --------------------*- tablegen -*-===//
 //
-// The fused Bregman updates. Every op is elementwise-parallel over its tensor
-// operands, takes its hyper-parameters as f32 SSA scalars and is lowered to a
-// single linalg.generic by convert-breg-to-linalg. The math is ALGORITHMS.md.
+// The fused Bregman updates. Every update is elementwise-parallel over its
+// tensor operands, takes its hyper-parameters as f32 SSA scalars and is
+// lowered to a single linalg.generic by convert-breg-to-linalg. The math is
+// ALGORITHMS.md. Then the convolution ops (library calls or generics) and the
+// pooling, argmax, one-hot and dropout-mask ops
+// (convert-breg-pooling-to-linalg).
 //
 //===----------------------------------------------------------------------===//
 
@@ -325,6 +328,151 @@ def Breg_Conv2DGradFilterOp
     input x (first operand) and the output cotangent dy [N, F, OH, OW], the
     result dw has the filter's shape [F, C/groups, KH, KW].
   }];
+}
+
+//===----------------------------------------------------------------------===//
+// Pooling, argmax, one-hot, dropout mask
+//===----------------------------------------------------------------------===//
+// Lowered by convert-breg-pooling-to-linalg before elementwise fusion, so that
+// producers (a ReLU) fuse into the pooling generics as they always have.
+
+// The window every pooling op carries, with convolution's geometry: NCHW
+// input, `kernel` = [KH, KW], `padding` = [top, left, bottom, right] (ONNX
+// order), OH = (H + top + bottom − dilation·(KH − 1) − 1) / stride + 1
+// (floor), likewise OW. Padded elements never win a max and add 0 to a sum.
+class Breg_PoolOp<string mnemonic, list<Trait> traits = []>
+    : Breg_Op<mnemonic, !listconcat([Pure], traits)> {
+  dag windowAttrs = (ins DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$strides,
+                         DenseI64ArrayAttr:$padding,
+                         DenseI64ArrayAttr:$dilations);
+  string windowFormat = [{
+    `kernel` $kernel `strides` $strides `padding` $padding
+    `dilations` $dilations attr-dict
+  }];
+  let results = (outs Breg_FloatTensor:$result);
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The pooled image [N, C, H, W] and the pooled result [N, C, OH, OW],
+    /// whichever operand or result each one is.
+    RankedTensorType getInputType();
+    RankedTensorType getOutputType();
+  }];
+}
+
+def Breg_MaxPool2DOp : Breg_PoolOp<"max_pool2d",
+    [AllElementTypesMatch<["input", "result"]>]> {
+  let summary = "2-D max pooling, NCHW";
+  let description = [{
+    y[n, c, oh, ow] = max_{kh, kw} x[n, c, oh·s + kh·d − top,
+    ow·s + kw·d − left], the padding read as −∞.
+
+    ```mlir
+    %y = breg.max_pool2d %x kernel [2, 2] strides [2, 2] padding [0, 0, 0, 0]
+        dilations [1, 1] : tensor<128x64x24x24xf32> -> tensor<128x64x12x12xf32>
+    ```
+  }];
+  let arguments = !con((ins Breg_FloatTensor:$input), windowAttrs);
+  let assemblyFormat = "$input " # windowFormat #
+                       " `:` type($input) `->` type($result)";
+}
+
+def Breg_SumPool2DOp : Breg_PoolOp<"sum_pool2d",
+    [AllElementTypesMatch<["input", "result"]>]> {
+  let summary = "2-D sum pooling, NCHW (average pooling before its scale)";
+  let description = [{
+    y[n, c, oh, ow] = Σ_{kh, kw} x[n, c, oh·s + kh·d − top,
+    ow·s + kw·d − left], the padding read as 0.
+  }];
+  let arguments = !con((ins Breg_FloatTensor:$input), windowAttrs);
+  let assemblyFormat = "$input " # windowFormat #
+                       " `:` type($input) `->` type($result)";
+}
+
+def Breg_MaxPool2DGradOp : Breg_PoolOp<"max_pool2d_grad",
+    [AllElementTypesMatch<["input", "dy", "result"]>]> {
+  let summary = "gradient of max_pool2d with respect to its input";
+  let description = [{
+    Given the pooled input x and the output cotangent dy [N, C, OH, OW], each
+    window's dy goes to the window's FIRST maximum (row-major order, strict
+    comparison), never split between tied elements; the maximum is found
+    again from x rather than kept from the forward pass. The result has x's
+    type.
+
+    ```mlir
+    %dx = breg.max_pool2d_grad %x, %dy kernel [2, 2] strides [2, 2]
+        padding [0, 0, 0, 0] dilations [1, 1]
+        : tensor<8x4x6x6xf32>, tensor<8x4x3x3xf32> -> tensor<8x4x6x6xf32>
+    ```
+  }];
+  let arguments = !con((ins Breg_FloatTensor:$input, Breg_FloatTensor:$dy),
+                       windowAttrs);
+  let assemblyFormat = "$input `,` $dy " # windowFormat #
+                       " `:` type($input) `,` type($dy) `->` type($result)";
+}
+
+def Breg_SumPool2DGradOp : Breg_PoolOp<"sum_pool2d_grad",
+    [AllElementTypesMatch<["dy", "result"]>]> {
+  let summary = "gradient of sum_pool2d with respect to its input";
+  let description = [{
+    Given the output cotangent dy [N, C, OH, OW], every input element gets
+    the sum of dy over the windows that contain it. The result type states
+    the input's shape (several input sizes give the same OH when the stride
+    is > 1).
+  }];
+  let arguments = !con((ins Breg_FloatTensor:$dy), windowAttrs);
+  let assemblyFormat = "$dy " # windowFormat #
+                       " `:` type($dy) `->` type($result)";
+}
+
+def Breg_ArgMaxOp : Breg_Op<"argmax", [Pure]> {
+  let summary = "index of the first maximum along the last axis";
+  let description = [{
+    result[i...] = the smallest k with x[i..., k] = max_j x[i..., j] (a strict
+    comparison: the first maximum wins ties), as i32. The result drops the
+    input's last dimension.
+
+    ```mlir
+    %i = breg.argmax %logits : tensor<128x10xf32> -> tensor<128xi32>
+    ```
+  }];
+  let arguments = (ins Breg_FloatTensor:$input);
+  let results = (outs RankedTensorOf<[I32]>:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Breg_OneHotOp : Breg_Op<"one_hot", [Pure]> {
+  let summary = "one-hot rows of i32 labels";
+  let description = [{
+    result[n, k] = 1 if labels[n] = k, else 0; the number of classes is the
+    result's second dimension (a label outside [0, K) gives a row of zeros).
+
+    ```mlir
+    %y = breg.one_hot %labels : tensor<128xi32> -> tensor<128x10xf32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[I32]>:$labels);
+  let results = (outs Breg_FloatTensor:$result);
+  let assemblyFormat = "$labels attr-dict `:` type($labels) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Breg_DropoutMaskOp : Breg_Op<"dropout_mask", [Pure]> {
+  let summary = "the dropout mask {0, 1/(1 − rate)} of a seed";
+  let description = [{
+    Element i (row-major linear index) is 1/(1 − rate) when h(i) ≥ rate·2³²,
+    else 0, with h murmur3's 32-bit finalizer of (i ^ seed·0x9E3779B9) mod
+    2³²: a counter-based hash, stateless, so every back end and every call
+    with the same seed draws the same mask.
+
+    ```mlir
+    %m = breg.dropout_mask %seed rate 5.000000e-01 : tensor<128x200xf32>
+    ```
+  }];
+  let arguments = (ins I32:$seed, F64Attr:$rate);
+  let results = (outs Breg_FloatTensor:$result);
+  let assemblyFormat = "$seed `rate` $rate attr-dict `:` type($result)";
+  let hasVerifier = 1;
 }
 
 #endif // BREG_DIALECT_BREG_IR_BREGOPS_TD

@@ -1,6 +1,7 @@
 // The generated form of the convolution ops: groups as their own dimension,
 // an explicit zero border, one multiply-accumulate linalg.generic whose maps
-// carry stride and dilation (see ConvToLinalg.cpp for the three formulas).
+// carry stride and dilation (see ConvToLinalgPatterns.cpp for the three
+// formulas).
 // RUN: bregman-opt %s -split-input-file -convert-breg-to-linalg | FileCheck %s
 
 // Stride 2, padding [1, 1, 0, 0], dilation (1, 2), 2 groups.

@@ -1,4 +1,4 @@
-//===- BregToLinalg.cpp - Lower breg ops to fused linalg.generic ----------===//
+//===- ConvertBregToLinalg.cpp - Lower breg ops to fused linalg.generic ---===//
 //
 // Each breg op becomes ONE elementwise linalg.generic: tensors are read and
 // written once, the scalar hyper-parameters enter as rank-0-mapped `ins`, and

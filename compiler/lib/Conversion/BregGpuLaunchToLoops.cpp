@@ -1,4 +1,4 @@
-//===- GpuLaunchToLoops.cpp - gpu.launch -> scf.parallel on the CPU -------===//
+//===- BregGpuLaunchToLoops.cpp - gpu.launch -> scf.parallel on the CPU ---===//
 //
 // Development machines and CI have no GPU, so the kernel IR that goes to NVVM
 // is also executed on the CPU and compared with the CPU path (DESIGN.md,

@@ -1,4 +1,4 @@
-//===- ConvToLinalg.cpp - breg convolutions -> linalg.generic -------------===//
+//===- ConvToLinalgPatterns.cpp - breg convolutions -> linalg.generic -----===//
 //
 // The generated (library-free) form of the three convolution ops, used for
 // f64, by the GPU pipeline and wherever no library call applies. Groups

@@ -1,4 +1,4 @@
-//===- FuseElementwise.cpp - Elementwise fusion that spares contractions --===//
+//===- BregFuseElementwise.cpp - Fusion that spares contractions ---------===//
 //
 // Upstream's linalg-fuse-elementwise-ops with a narrower control: a producer
 // is fused (or a reshape folded through it) only into a consumer whose loops
@@ -10,7 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "breg/Conversion/Passes.h"
+#include "breg/Transforms/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -21,7 +21,7 @@
 
 namespace mlir::breg {
 #define GEN_PASS_DEF_BREGFUSEELEMENTWISE
-#include "breg/Conversion/Passes.h.inc"
+#include "breg/Transforms/Passes.h.inc"
 } // namespace mlir::breg
 
 using namespace mlir;

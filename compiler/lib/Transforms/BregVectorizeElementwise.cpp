@@ -1,4 +1,4 @@
-//===- VectorizeElementwise.cpp - Vectorize elementwise generics ----------===//
+//===- BregVectorizeElementwise.cpp - Vectorize elementwise generics ------===//
 //
 // The fused Bregman updates and the elementwise chains of a training step are
 // memory-bound loops over whole parameters. After bufferization they are
@@ -10,7 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "breg/Conversion/Passes.h"
+#include "breg/Transforms/Passes.h"
+#include "ElementwiseUtils.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -20,69 +21,13 @@
 
 namespace mlir::breg {
 #define GEN_PASS_DEF_BREGVECTORIZEELEMENTWISE
-#define GEN_PASS_DEF_BREGCOLLAPSEELEMENTWISE
-#include "breg/Conversion/Passes.h.inc"
+#include "breg/Transforms/Passes.h.inc"
 } // namespace mlir::breg
 
 using namespace mlir;
-
-/// All-parallel, static, on buffers: the ops this pass handles.
-static bool isCandidate(linalg::GenericOp op) {
-  return op.hasPureBufferSemantics() && op.getNumLoops() > 0 &&
-         op.getNumParallelLoops() == op.getNumLoops() &&
-         !ShapedType::isDynamicShape(op.getStaticLoopRanges());
-}
-
-/// Whether every shaped operand is a contiguous buffer read or written with
-/// the identity map (scalars are fine): then the loops can be merged.
-static bool isContiguousElementwise(linalg::GenericOp op) {
-  for (OpOperand &operand : op->getOpOperands()) {
-    auto type = llvm::dyn_cast<MemRefType>(operand.get().getType());
-    if (!type)
-      continue;
-    if (!type.getLayout().isIdentity() ||
-        !op.getMatchingIndexingMap(&operand).isIdentity())
-      return false;
-  }
-  return true;
-}
-
-/// `op` as a one-dimensional generic when its data is contiguous (see
-/// isContiguousElementwise), else `op` itself.
-static linalg::LinalgOp collapseContiguous(IRRewriter &rewriter,
-                                           linalg::GenericOp op) {
-  if (op.getNumLoops() <= 1 || !isContiguousElementwise(op))
-    return op;
-  ReassociationIndices all;
-  for (unsigned i = 0; i < op.getNumLoops(); ++i)
-    all.push_back(i);
-  if (!linalg::areDimSequencesPreserved(op.getIndexingMapsArray(), {all}))
-    return op;
-  rewriter.setInsertionPoint(op);
-  linalg::LinalgOp linalgOp = op;
-  FailureOr<linalg::CollapseResult> collapsed =
-      linalg::collapseOpIterationDims(linalgOp, {all}, rewriter);
-  if (failed(collapsed))
-    return op;
-  rewriter.eraseOp(op);
-  return collapsed->collapsedOp;
-}
+using namespace mlir::breg;
 
 namespace {
-struct BregCollapseElementwisePass
-    : breg::impl::BregCollapseElementwiseBase<BregCollapseElementwisePass> {
-  void runOnOperation() override {
-    SmallVector<linalg::GenericOp> candidates;
-    getOperation().walk([&](linalg::GenericOp op) {
-      if (isCandidate(op))
-        candidates.push_back(op);
-    });
-    IRRewriter rewriter(&getContext());
-    for (linalg::GenericOp op : candidates)
-      collapseContiguous(rewriter, op);
-  }
-};
-
 struct BregVectorizeElementwisePass
     : breg::impl::BregVectorizeElementwiseBase<BregVectorizeElementwisePass> {
   using Base::Base;
@@ -90,7 +35,7 @@ struct BregVectorizeElementwisePass
   void runOnOperation() override {
     SmallVector<linalg::GenericOp> candidates;
     getOperation().walk([&](linalg::GenericOp op) {
-      if (isCandidate(op))
+      if (isStaticElementwiseOnBuffers(op))
         candidates.push_back(op);
     });
     IRRewriter rewriter(&getContext());

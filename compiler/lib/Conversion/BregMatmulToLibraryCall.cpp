@@ -1,4 +1,4 @@
-//===- MatmulToLibraryCall.cpp - linalg.matmul -> GEMM library call -------===//
+//===- BregMatmulToLibraryCall.cpp - linalg.matmul -> GEMM library call ---===//
 //
 // GEMM goes to a tuned library, everything else is generated and fused (the
 // split XLA and TorchInductor make). This pass runs after bufferization and

@@ -1,4 +1,4 @@
-//===- ConvToLibraryCall.cpp - breg convolutions -> library calls ---------===//
+//===- BregConvToLibraryCall.cpp - breg convolutions -> library calls -----===//
 //
 // Convolution goes to a tuned library like GEMM does. The rewrite happens on
 // tensors, before bufferization: operands leave tensor land through

@@ -1,0 +1,87 @@
+//===- Passes.td - Mapping to the GPU ----------------------*- tablegen -*-===//
+
+#ifndef BREG_GPU_PASSES_TD
+#define BREG_GPU_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def BregMapLinalgToGpu : Pass<"breg-map-linalg-to-gpu", "::mlir::func::FuncOp"> {
+  let summary = "Map reductions and multi-dimensional linalg ops on buffers to gpu.launch";
+  let description = [{
+    Run after bufferization and after GEMMs became library calls. Every
+    linalg op with a reduction loop and static bounds becomes one
+    `gpu.launch`:
+
+    * a *block reduction* when the combiner is recognised (the yielded value
+      is `arith.addf/mulf/maxnumf/minnumf/maximumf/minimumf/addi/...` of the
+      output block argument and another value) and each output has enough
+      work (R >= `block-reduction-threshold` reduced elements, or fewer than
+      32 outputs, and fewer than `thread-outputs-threshold` outputs): one
+      block per output element; each thread folds a strided slice of the
+      reduction into a partial, partials meet in workgroup memory, 32 threads
+      fold them to 32 values and thread 0 combines those with the old output.
+      Two `gpu.barrier`s separate the phases.
+    * otherwise *one thread per output element* (enough outputs to fill the
+      device, or a combiner that is not recognised, e.g. several outputs):
+      each thread runs the reduction loop in the op's own order.
+
+    All-parallel ops of rank 2 and more (a bias broadcast, a softmax's
+    elementwise parts, what `breg-collapse-elementwise` could not flatten)
+    become one thread per element, the linear thread index decoded with the
+    last dimension fastest, so that neighbouring threads touch neighbouring
+    elements (coalesced); outputs the body does not read are not loaded.
+    Rank-0 ops (no loop to map) become a launch of one thread. Rank-1
+    elementwise ops are left to the upstream mapping (one flat loop). A
+    `linalg.fill` of a reduction's output right before it (nothing in
+    between touching that buffer) is folded into the reduction's kernel,
+    which starts from the fill's value: one launch instead of two. Adjacent
+    one-thread launches (scalar work) are merged into one.
+
+    The op's body is cloned into the kernel (`linalg.index` become the
+    decoded loop indices), so whatever elementwise work was fused into the
+    op runs in the same kernel.
+  }];
+  let options = [
+    Option<"blockReductionThreshold", "block-reduction-threshold", "int64_t",
+           /*default=*/"64",
+           "Reductions of at least this many elements per output use a block "
+           "per output">,
+    Option<"threadOutputsThreshold", "thread-outputs-threshold", "int64_t",
+           /*default=*/"65536",
+           "With at least this many outputs, one thread per output">
+  ];
+  let dependentDialects = [
+    "::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect",
+    "::mlir::affine::AffineDialect"
+  ];
+}
+
+def BregGpuFinalizeHost : Pass<"breg-gpu-finalize-host", "::mlir::ModuleOp"> {
+  let summary = "Leave the host code of a GPU program without access to device memory";
+  let description = [{
+    Runs after the mapping to `gpu.launch`. Loads of splat constants become
+    constants; scalar values the kernels need (hyper-parameters read from
+    rank-0 buffers, and pure arithmetic on them) are recomputed inside each
+    launch that uses them, when no operation between the load and the launch
+    touches that buffer. With `device-allocations`, `memref.alloc` /
+    `memref.dealloc` become `gpu.alloc` / `gpu.dealloc` and constant globals
+    that kernels read are copied to device memory (`gpu.memcpy`).
+    Then every operation left outside the launches is checked: views,
+    allocations, library calls, scalar arithmetic and control flow may stay on
+    the host; anything that reads or writes buffer contents is an error naming
+    the op (it was not mapped to the GPU and would dereference device memory
+    on the host).
+  }];
+  let options = [
+    Option<"deviceAllocations", "device-allocations", "bool",
+           /*default=*/"true",
+           "Allocate buffers in device memory (off for the CPU emulation)">
+  ];
+  let dependentDialects = [
+    "::mlir::gpu::GPUDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::arith::ArithDialect"
+  ];
+}
+
+#endif // BREG_GPU_PASSES_TD

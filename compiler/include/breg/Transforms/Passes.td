@@ -1,0 +1,73 @@
+//===- Passes.td - Rewrites within linalg ------------------*- tablegen -*-===//
+
+#ifndef BREG_TRANSFORMS_PASSES_TD
+#define BREG_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def BregFuseElementwise : Pass<"breg-fuse-elementwise"> {
+  let summary = "Elementwise fusion into all-parallel consumers only";
+  let description = [{
+    `linalg-fuse-elementwise-ops` (elementwise fusion, reshape propagation by
+    expansion, constant folding) with a control that fuses a single-use
+    producer only into a consumer whose loops are all parallel, and folds
+    reshapes only through all-parallel ops. Contractions (matmuls) and
+    reductions stay as they are: a matmul keeps its library call, and no
+    producer is recomputed inside a reduction loop.
+  }];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::affine::AffineDialect"
+  ];
+}
+
+def BregCollapseElementwise : Pass<"breg-collapse-elementwise", "::mlir::func::FuncOp"> {
+  let summary = "Collapse elementwise linalg.generic ops on contiguous buffers to one loop";
+  let description = [{
+    An all-parallel `linalg.generic` whose buffers are all contiguous and read
+    or written with identity maps (the fused Bregman updates) becomes a
+    generic over one dimension, through `memref.collapse_shape`: one flat
+    loop, which the GPU pipeline tiles into blocks and threads.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
+def BregVectorizeElementwise : Pass<"breg-vectorize-elementwise", "::mlir::func::FuncOp"> {
+  let summary = "Vectorize elementwise linalg.generic ops on buffers";
+  let description = [{
+    For each all-parallel `linalg.generic` with static loop ranges and buffer
+    semantics (run after bufferization): collapse its loops to one when every
+    operand is a contiguous buffer read elementwise (the fused Bregman updates
+    become a single loop over the parameter), tile the innermost loop by the
+    widest power of two up to `vector-size` that divides it, with `scf.for`,
+    and vectorize the tile with `linalg::vectorize` (full vectors, no masks).
+    Ops that cannot be vectorized, or whose innermost loop is odd, are left
+    for `convert-linalg-to-loops`.
+  }];
+  let options = [
+    Option<"vectorSize", "vector-size", "int64_t", /*default=*/"16",
+           "Elements per vector (16 f32 = one AVX-512 register)">,
+    Option<"parallelThreshold", "parallel-threshold", "int64_t",
+           /*default=*/"0",
+           "Loops of at least this many elements are split into chunks run "
+           "by an scf.forall (threads, through OpenMP); 0: never">
+  ];
+  let dependentDialects = [
+    "::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",
+    "::mlir::affine::AffineDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::arith::ArithDialect"
+  ];
+}
+
+def BregCopiesToLinalg : Pass<"breg-copies-to-linalg", "::mlir::func::FuncOp"> {
+  let summary = "Turn memref.copy into linalg.copy";
+  let description = [{
+    Copies that bufferization leaves (results that are not updated in place)
+    become `linalg.copy`, so that the GPU mapping turns them into kernels like
+    any other elementwise loop instead of leaving a host-side copy of device
+    memory.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+#endif // BREG_TRANSFORMS_PASSES_TD

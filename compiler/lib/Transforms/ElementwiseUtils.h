@@ -1,0 +1,28 @@
+//===- ElementwiseUtils.h - Elementwise generics on buffers -----*- C++ -*-===//
+//
+// Shared by breg-collapse-elementwise and breg-vectorize-elementwise (private
+// to compiler/lib/Transforms).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BREG_LIB_TRANSFORMS_ELEMENTWISEUTILS_H
+#define BREG_LIB_TRANSFORMS_ELEMENTWISEUTILS_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+
+namespace mlir {
+class IRRewriter;
+namespace breg {
+
+/// All-parallel, static, on buffers: the ops both passes handle.
+bool isStaticElementwiseOnBuffers(linalg::GenericOp op);
+
+/// `op` as a one-dimensional generic when every shaped operand is a
+/// contiguous buffer read or written with the identity map (scalars are
+/// fine), else `op` itself.
+linalg::LinalgOp collapseContiguous(IRRewriter &rewriter, linalg::GenericOp op);
+
+} // namespace breg
+} // namespace mlir
+
+#endif // BREG_LIB_TRANSFORMS_ELEMENTWISEUTILS_H
