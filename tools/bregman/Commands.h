@@ -1,0 +1,72 @@
+//===- Commands.h - The subcommands of `bregman` ----------------*- C++ -*-===//
+//
+// Each subcommand registers its options on the CLI11 app and runs once the
+// command line is parsed; errors propagate as exceptions to main, which
+// maps them to a message and an exit code.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BREGMAN_TOOLS_BREGMAN_COMMANDS_H
+#define BREGMAN_TOOLS_BREGMAN_COMMANDS_H
+
+#include "bregman/train/Config.h"
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+namespace bregman::tools {
+
+/// `bregman train` (alias `retrain` for an ONNX model).
+class TrainCommand {
+public:
+  explicit TrainCommand(CLI::App &app);
+  bool parsed() const { return command->parsed(); }
+  int run();
+
+private:
+  void addModelOptions();
+  void addOptimizerOptions();
+  void addInitOptions();
+  void addDataOptions();
+  void addRunOptions();
+  void addBaselineOptions();
+  void addOutputOptions();
+
+  CLI::App *command;
+  train::TrainConfig config;
+  std::string device = "cpu";
+  bool noProgress = false, noPlateau = false;
+};
+
+/// `bregman inspect model.onnx`.
+class InspectCommand {
+public:
+  explicit InspectCommand(CLI::App &app);
+  bool parsed() const { return command->parsed(); }
+  int run();
+
+private:
+  CLI::App *command;
+  std::string path;
+};
+
+/// `bregman run model.onnx --input x.pb` or `bregman run ARTIFACT_DIR`.
+class RunCommand {
+public:
+  explicit RunCommand(CLI::App &app);
+  bool parsed() const { return command->parsed(); }
+  int run();
+
+private:
+  int runOnnx();
+
+  CLI::App *command;
+  std::string model;
+  std::vector<std::string> inputs, outputs;
+  int steps = 10;
+};
+
+} // namespace bregman::tools
+
+#endif // BREGMAN_TOOLS_BREGMAN_COMMANDS_H

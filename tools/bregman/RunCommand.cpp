@@ -1,0 +1,68 @@
+//===- RunCommand.cpp - `bregman run`: an ONNX model or an artifact -------===//
+
+#include "Commands.h"
+
+#include "bregman/bregman.h"
+#include "bregman/onnx/OnnxModel.h"
+#include "bregman/runtime/Artifact.h"
+
+#include <filesystem>
+#include <fmt/format.h>
+#include <iostream>
+
+namespace bregman::tools {
+
+RunCommand::RunCommand(CLI::App &app) {
+  command = app.add_subcommand(
+      "run", "Run an ONNX model (compiled inference) on input tensors stored "
+             "as ONNX TensorProto files, one per graph input in order; or a "
+             "compiled step (an artifact directory from --save-step), as "
+             "bregman-run does");
+  command->add_option("model", model, "The .onnx file or artifact directory")
+      ->required()
+      ->check(CLI::ExistingPath);
+  command->add_option("--input", inputs,
+                      "TensorProto file of each input (ONNX)");
+  command->add_option("--steps", steps, "Calls to run (artifact)")
+      ->check(CLI::PositiveNumber);
+  command->add_option("--output", outputs,
+                      "Write each output as a TensorProto file here");
+}
+
+int RunCommand::run() {
+  if (std::filesystem::is_directory(model))
+    return runtime::runArtifactCommand(model, steps, /*quiet=*/false);
+  if (inputs.empty()) {
+    std::cerr << "error: run " << model << ": --input is required for "
+              << "an ONNX model\n";
+    return 2;
+  }
+  return runOnnx();
+}
+
+int RunCommand::runOnnx() {
+  onnx::OnnxModel onnxModel = onnx::OnnxModel::load(model);
+  if (inputs.size() != onnxModel.inputs().size())
+    throw Error(fmt::format("{} has {} inputs, {} --input files given", model,
+                            onnxModel.inputs().size(), inputs.size()));
+  Params feeds;
+  for (size_t i = 0; i < inputs.size(); ++i)
+    feeds.add(onnxModel.inputs()[i].name, onnx::readTensorProto(inputs[i]));
+  auto infer = jit(
+      [&onnxModel](const Params &w, const Params &c, const Params &in) {
+        return onnxModel.apply(w, c, in);
+      },
+      JitOptions{{}, "onnx_run"});
+  Params results = infer(onnxModel.weights(), onnxModel.constants(), feeds);
+  for (size_t i = 0; i < onnxModel.outputs().size(); ++i) {
+    const std::string &name = onnxModel.outputs()[i].name;
+    const Tensor &t = results.at(name);
+    fmt::print("output {} {}{}\n", name, dtypeName(t.dtype()),
+               shapeString(t.shape()));
+    if (i < outputs.size())
+      onnx::writeTensorProto(outputs[i], t, name);
+  }
+  return 0;
+}
+
+} // namespace bregman::tools

@@ -1,0 +1,320 @@
+//===- TrainCommand.cpp - `bregman train` and `bregman retrain` -----------===//
+//
+// Parses options into a train::TrainConfig and runs the Trainer. Defaults
+// are the config's own (or, for the settings that depend on the model,
+// optimizer and data set, train::resolveDefaults'): nothing here decides a
+// modelling default.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Commands.h"
+
+#include "bregman/Error.h"
+#include "bregman/models/Zoo.h"
+#include "bregman/runtime/CudaDriver.h"
+#include "bregman/train/Trainer.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <iostream>
+#include <sstream>
+
+namespace bregman::tools {
+
+namespace {
+
+/// An option that sets `field` only when given (unset: the reference
+/// default, described in the help text).
+template <typename T>
+CLI::Option *addOptional(CLI::App *app, const std::string &name,
+                         std::optional<T> &field, const std::string &help) {
+  return app->add_option_function<T>(
+      name, [&field](const T &value) { field = value; }, help);
+}
+
+std::vector<int64_t> parseSizes(const std::string &text) {
+  std::vector<int64_t> sizes;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    try {
+      size_t used = 0;
+      long long v = std::stoll(item, &used);
+      if (used != item.size() || v <= 0)
+        throw std::invalid_argument(item);
+      sizes.push_back(v);
+    } catch (const std::exception &) {
+      throw CLI::ValidationError(
+          "--hidden", fmt::format("'{}' is not a positive layer width", item));
+    }
+  }
+  return sizes;
+}
+
+std::string choices(const std::vector<std::string> &names) {
+  return fmt::format("{}", fmt::join(names, ", "));
+}
+
+/// cpu, host-mirror, or cuda / auto after probing for a GPU (ahead of time
+/// with a chip named, no GPU is needed). Throws for cuda without a GPU.
+Device resolveDevice(const std::string &name, const std::string &cudaChip) {
+  if (name == "host-mirror")
+    return Device::HostMirror;
+  if (name == "cuda" && !cudaChip.empty())
+    return Device::Cuda;
+  if (name == "cpu")
+    return Device::Cpu;
+  runtime::cuda::DeviceInfo gpu = runtime::cuda::probeDevices();
+  if (gpu.available) {
+    std::cout << "device: " << gpu.name << " (sm_" << gpu.major << gpu.minor
+              << ")\n";
+    return Device::Cuda;
+  }
+  if (name == "cuda")
+    throw Error("--device cuda: " + gpu.reason);
+  std::cout << "device: " << gpu.reason << "; running on the CPU\n";
+  return Device::Cpu;
+}
+
+} // namespace
+
+TrainCommand::TrainCommand(CLI::App &app) {
+  command = app.add_subcommand(
+      "train", "Train a model with LinBreg and report accuracy and density "
+               "per epoch (defaults: the reference MLP on Fashion-MNIST); "
+               "`bregman retrain model.onnx ...` retrains an ONNX model sparse");
+  command->alias("retrain");
+  addModelOptions();
+  addOptimizerOptions();
+  addInitOptions();
+  addDataOptions();
+  addRunOptions();
+  addBaselineOptions();
+  addOutputOptions();
+}
+
+void TrainCommand::addModelOptions() {
+  command->add_option("onnx", config.onnxPath,
+                      "An ONNX model to retrain instead of --model (retrain): "
+                      "its graph, with --from-pretrained its weights, else a "
+                      "sparse initialization (--sparse-init p)")
+      ->check(CLI::ExistingFile);
+  command->add_flag("--from-pretrained", config.fromPretrained,
+                    "Retrain from the ONNX model's weights (v initialized from "
+                    "them, ALGORITHMS.md §2) instead of a sparse init");
+  std::vector<std::string> models;
+  for (const models::ZooEntry &e : models::zoo())
+    models.push_back(fmt::format("{} ({})", e.name, e.summary));
+  command->add_option("--model", config.model,
+                      "Model: " + choices(models) +
+                          "; each has its reference settings of lr, lambda "
+                          "and init")
+      ->check(CLI::IsMember(models::modelNames()))
+      ->capture_default_str();
+  command->add_option("--width", config.width,
+                      "Channels of the first stage of resnet18 and vgg (64: "
+                      "the standard ResNet-18)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command
+      ->add_option_function<std::string>(
+          "--hidden",
+          [this](const std::string &text) { config.hidden = parseSizes(text); },
+          "Hidden layer widths of the MLP, comma separated")
+      ->default_str(fmt::format("{}", fmt::join(config.hidden, ",")));
+}
+
+void TrainCommand::addOptimizerOptions() {
+  command->add_option("--optimizer", config.optimizer,
+                      "Optimizer: the Bregman methods linbreg and adabreg, the "
+                      "proximal baseline proxsgd, the unregularized sgd and "
+                      "adam")
+      ->check(CLI::IsMember(train::optimizerNames()))
+      ->capture_default_str();
+  addOptional(command, "--reg", config.regularizer,
+              "Regularizer on the weights (biases: none): l1, l1_pos, l1_l2 "
+              "(rows of each weight are groups: node sparsity), l1_l1_l2 "
+              "(both; --lambda2 is the row strength) or none; default l1, "
+              "none for sgd and adam")
+      ->check(CLI::IsMember({"none", "l1", "l1_pos", "l1_l2", "l1_l1_l2"}));
+  addOptional(command, "--conv-reg", config.convRegularizer,
+              "Regularizer on the convolution weights (their own group "
+              "'conv', with the weights' lr and lambda): l1_l2_conv (k×k "
+              "kernels are groups), l1, l1_pos or none; default l1_l2_conv, "
+              "none for sgd and adam")
+      ->check(CLI::IsMember({"none", "l1", "l1_pos", "l1_l2_conv"}));
+  addOptional(command, "--lr", config.lr,
+              "Learning rate τ (" + train::describeDefault("lr") + ")")
+      ->check(CLI::PositiveNumber);
+  command->add_option("--delta", config.delta, "Elastic-net scale δ")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  addOptional(command, "--lambda", config.lambda,
+              "l1 strength λ on the weights, biases none (" +
+                  train::describeDefault("lambda") + ")")
+      ->check(CLI::NonNegativeNumber);
+  command->add_option("--lambda2", config.lambda2,
+                      "Row strength λ₂ of --reg l1_l1_l2")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  command->add_option("--momentum", config.momentum,
+                      "Momentum β in [0, 1) (linbreg, sgd)")
+      ->check(CLI::Range(0.0f, 0.999999f))
+      ->capture_default_str();
+  command->add_option("--beta1", config.beta1, "β₁ of adabreg and adam")
+      ->check(CLI::Range(0.0f, 0.999999f))
+      ->capture_default_str();
+  command->add_option("--beta2", config.beta2, "β₂ of adabreg and adam")
+      ->check(CLI::Range(0.0f, 0.999999f))
+      ->capture_default_str();
+  command->add_option("--eps", config.eps, "ε of adabreg and adam")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command->add_option("--group", config.groups,
+                      "An extra parameter group, first match wins: "
+                      "NAME:PATTERNS[:key=value,...], e.g. "
+                      "'hidden:fc1.weight,fc2.weight:reg=l1_l2,lambda=0.01'; "
+                      "keys reg, lr, delta, lambda, lambda2, momentum, beta1, "
+                      "beta2, eps; the rest of the weights and the biases keep "
+                      "the defaults");
+}
+
+void TrainCommand::addInitOptions() {
+  addOptional(command, "--init-p,--sparse-init", config.initP,
+              "Sparse init: probability of a non-zero weight (default 0.01; "
+              "1, dense, for sgd and adam); with --reg l1_l2 the fraction of "
+              "non-zero rows")
+      ->check(CLI::Range(1e-9, 1.0));
+  addOptional(command, "--init-r", config.initR,
+              "Sparse init: scale r of the non-zero weights (" +
+                  train::describeDefault("init-r") + ")")
+      ->check(CLI::PositiveNumber);
+}
+
+void TrainCommand::addDataOptions() {
+  command->add_option("--dataset", config.dataset,
+                      "Data set (sets the normalization): fashion-mnist, "
+                      "mnist (IDX files) or cifar10 (the binary version; "
+                      "per-channel normalization, random crops and flips in "
+                      "training)")
+      ->check(CLI::IsMember(train::datasetNames()))
+      ->capture_default_str();
+  addOptional(command, "--data", config.dataDir,
+              "Directory with the IDX files (train-images-idx3-ubyte[.gz], "
+              "...) or the CIFAR-10 batches (data_batch_1.bin .. "
+              "data_batch_5.bin, test_batch.bin); " +
+                  train::describeDefault("data"));
+  addOptional(command, "--mean", config.mean,
+              "Normalization mean (" + train::describeDefault("normalization") +
+                  ")");
+  addOptional(command, "--std", config.std, "Normalization std")
+      ->check(CLI::PositiveNumber);
+  command->add_option("--batch-size", config.batchSize, "Mini-batch size")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command->add_option("--eval-batch-size", config.evalBatchSize,
+                      "Batch size for validation and test")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command->add_option("--seed", config.seed,
+                      "Seed of initialization, split and shuffling")
+      ->capture_default_str();
+  command->add_option("--train-limit", config.trainLimit,
+                      "Use only the first N training images (before the "
+                      "split)");
+}
+
+void TrainCommand::addRunOptions() {
+  command->add_option("--epochs", config.epochs, "Epochs")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command->add_flag("--no-lr-plateau", noPlateau,
+                    "Keep the learning rate fixed (default: halve it when the "
+                    "training loss stalls for 5 epochs)");
+  command->add_option("--lambda-target", config.lambdaTarget,
+                      "Enable the λ schedule: raise λ while the net density "
+                      "is above this target, lower it below (ALGORITHMS.md §5)")
+      ->check(CLI::Range(0.0, 1.0));
+  command->add_option("--lambda-increment", config.lambdaIncrement,
+                      "λ schedule: step of λ")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command->add_option("--lambda-warmup", config.lambdaWarmup,
+                      "λ schedule: epochs before the first change")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  command->add_option("--lambda-cooldown", config.lambdaCooldown,
+                      "λ schedule: epochs between changes")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  command->add_option("--device", device,
+                      "Where the step runs: cpu, cuda (an NVIDIA GPU), auto "
+                      "(cuda if a GPU is present, else the CPU) or "
+                      "host-mirror (the GPU program with its kernels run on "
+                      "the CPU and separate memory standing in for the GPU's: "
+                      "checks the GPU path without one; slow)")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto", "host-mirror"}))
+      ->capture_default_str();
+  command->add_option("--cuda-chip", config.cudaChip,
+                      "With --save-step --device cuda on a machine without a "
+                      "GPU: the generation to compile for (sm_90, sm_80, ...)");
+}
+
+void TrainCommand::addBaselineOptions() {
+  command->add_option("--prune-density", config.pruneDensity,
+                      "Magnitude pruning baseline: after --epochs, keep this "
+                      "fraction of the weights and retrain the survivors")
+      ->check(CLI::Range(0.0, 1.0));
+  command->add_flag("--prune-rows", config.pruneGroups,
+                    "Prune whole rows (neurons) instead of single weights");
+  command->add_option("--retrain-epochs", config.retrainEpochs,
+                      "Epochs of retraining after pruning")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  command->add_option("--threshold", config.threshold,
+                      "Thresholding baseline: at the end, zero the best "
+                      "model's weights with |θ| below this and evaluate it "
+                      "again")
+      ->check(CLI::NonNegativeNumber);
+}
+
+void TrainCommand::addOutputOptions() {
+  command->add_option("--report", config.reportPath,
+                      "Write one JSON object per epoch to this file");
+  command->add_flag("--no-progress", noProgress,
+                    "Do not draw the progress bar");
+  command->add_option("--checkpoint", config.checkpointPath,
+                      "Write a checkpoint to this file after every epoch "
+                      "(atomically: a crash leaves the previous one intact)");
+  command->add_option("--resume", config.resumePath,
+                      "Continue the run saved in this checkpoint (same model, "
+                      "optimizer and settings; --epochs is the total)")
+      ->check(CLI::ExistingFile);
+  command->add_option("--export", config.exportPath,
+                      "After retraining, write the best model as ONNX here "
+                      "(checker-clean, zeros kept)");
+  command->add_flag("--sparse-initializers", config.exportSparse,
+                    "Store the exported weights as ONNX sparse_initializers");
+  command->add_option("--save-step", config.saveStepPath,
+                      "Do not train: write the training step, compiled ahead "
+                      "of time for --device, with the initial state and the "
+                      "first batch, to this artifact directory (run it with "
+                      "bregman-run)");
+}
+
+int TrainCommand::run() {
+  config.progress = !noProgress;
+  config.lrPlateau = !noPlateau;
+  train::TrainConfig resolved;
+  try {
+    resolved = train::resolveDefaults(config);
+  } catch (const Error &e) { // a setting the command line must give
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  }
+  resolved.device = resolveDevice(device, config.cudaChip);
+  train::train(resolved, std::cout);
+  return 0;
+}
+
+} // namespace bregman::tools

@@ -1,0 +1,138 @@
+//===- Config.h - What a training run is given ------------------*- C++ -*-===//
+//
+// One configuration type for `bregman train` / `retrain` and for programs
+// that use the Trainer. Settings whose reference value depends on the model,
+// the optimizer or the data set are optional: left unset, resolveDefaults()
+// fills them from the one table of reference settings (Defaults.cpp,
+// ALGORITHMS.md §7). The command line only parses and overrides.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BREGMAN_TRAIN_CONFIG_H
+#define BREGMAN_TRAIN_CONFIG_H
+
+#include "bregman/Jit.h"
+#include "bregman/nn.h"
+#include "bregman/optim.h"
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace bregman::train {
+
+struct TrainConfig {
+  // --- What is trained ---------------------------------------------------
+  std::string model = "mlp"; // a name of models::zoo()
+  /// Retrain this ONNX model instead (its weights, or a sparse init).
+  std::string onnxPath;
+  bool fromPretrained = false;
+  int64_t width = 64; // channels of the first stage (resnet18, vgg)
+  /// convnet: the two convolutions' channels and the hidden width.
+  std::array<int64_t, 3> convnetWidths = {64, 64, 128};
+  std::vector<int64_t> hidden = {200, 80}; // of the MLP
+
+  // --- The optimizer (unset: the reference settings) ----------------------
+  std::string optimizer = "linbreg"; // linbreg, adabreg, proxsgd, sgd, adam
+  std::optional<std::string> regularizer;     // of the weights
+  /// Regularizer of the convolution weights (their own group "conv", with
+  /// the weights' hyper-parameters).
+  std::optional<std::string> convRegularizer;
+  std::optional<float> lr, lambda;
+  float delta = 1.0f, momentum = 0.0f;
+  float lambda2 = 0.0f; // the row strength of l1_l1_l2
+  float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f; // adabreg, adam
+  /// Extra parameter groups, before the default "weights" and "biases"
+  /// groups: "NAME:PATTERNS[:key=value,...]" with comma-separated glob
+  /// patterns over parameter names (e.g. "fc1.*") and keys reg, lr, delta,
+  /// lambda, lambda2, momentum, beta1, beta2, eps.
+  std::vector<std::string> groups;
+
+  // --- The sparse initialisation (ALGORITHMS.md §4) -----------------------
+  std::optional<double> initP, initR;
+  double initBiasScale = 1.0;
+  std::optional<bool> initPerRow;    // row-sparse init (group regularizers)
+  std::optional<bool> initPerKernel; // kernel-sparse init of convolutions
+
+  // --- Data -----------------------------------------------------------------
+  std::string dataset = "fashion-mnist"; // fashion-mnist, mnist, cifar10
+  std::optional<std::string> dataDir;
+  /// Normalisation (unset: the data set's).
+  std::optional<double> mean, std;
+  double valFraction = 0.05;
+  int64_t trainLimit = -1; // use the first N training images
+  int64_t batchSize = 128;
+  int64_t evalBatchSize = 1000;
+  uint64_t seed = 0;
+
+  // --- The run ----------------------------------------------------------------
+  int epochs = 10;
+  Device device = Device::Cpu;
+  /// Device::Cuda without a GPU (for saveStepPath): compile for this chip.
+  std::string cudaChip;
+  /// Halve the learning rate on a plateau of the training loss (factor 0.5,
+  /// patience 5, relative threshold 0.01), as the reference experiments do.
+  bool lrPlateau = true;
+  /// λ discrepancy schedule on the weights (ALGORITHMS.md §5); off when the
+  /// target density is 0.
+  double lambdaTarget = 0;
+  float lambdaIncrement = 0.01f;
+  int lambdaWarmup = 0, lambdaCooldown = 1;
+
+  // --- Baselines ----------------------------------------------------------------
+  /// Magnitude pruning: after `epochs`, keep the largest weights (or rows,
+  /// with pruneGroups) at this density and retrain the survivors for
+  /// `retrainEpochs` with the mask fixed. 0: off.
+  double pruneDensity = 0;
+  bool pruneGroups = false;
+  int retrainEpochs = 0;
+  /// Thresholding: at the end, zero the weights of the best model with
+  /// |θ| < threshold and evaluate it again. 0: off.
+  double threshold = 0;
+
+  // --- Output -------------------------------------------------------------------
+  std::string reportPath; // JSON lines; empty: none
+  bool progress = true;   // progress bar on a terminal
+  /// Written after every epoch (atomically): parameters, optimizer state,
+  /// buffers, schedules and the best model. Empty: none.
+  std::string checkpointPath;
+  /// Continues the run saved in this checkpoint from its next epoch; the
+  /// result equals the uninterrupted run's (same seed, same settings).
+  std::string resumePath;
+  /// After training: the best model as ONNX (an imported model only),
+  /// optionally with sparse initializers.
+  std::string exportPath;
+  bool exportSparse = false;
+  /// Instead of training: write the training step (compiled ahead of time
+  /// for `device`, with the initial state and the first batch) to this
+  /// artifact directory, for bregman-run.
+  std::string saveStepPath;
+};
+
+/// `config` with every unset setting taken from the reference settings of
+/// its model, optimizer and data set. Throws an Error naming a setting that
+/// has no value (e.g. the data directory of a data set without a default).
+TrainConfig resolveDefaults(TrainConfig config);
+
+/// One line per setting that has a reference default, saying what the
+/// default is and what it depends on (for --help).
+std::string describeDefault(const std::string &setting);
+
+/// The optimizer names, the data set names (for the command line's choices).
+std::vector<std::string> optimizerNames();
+std::vector<std::string> datasetNames();
+
+/// The sparse initialisation of a resolved config.
+nn::SparseInit sparseInit(const TrainConfig &config);
+
+/// The parameter groups of a resolved config for a model with `params`:
+/// the extra groups of config.groups, "conv" (4-D weights, when there are
+/// any), "weights" and "biases" (unregularized), in that order.
+std::vector<optim::Group> parameterGroups(const TrainConfig &config,
+                                          const Params &params);
+
+} // namespace bregman::train
+
+#endif // BREGMAN_TRAIN_CONFIG_H

@@ -1,0 +1,39 @@
+//===- Checkpointing.h - A training run saved and resumed -------*- C++ -*-===//
+
+#ifndef BREGMAN_TRAIN_LIB_CHECKPOINTING_H
+#define BREGMAN_TRAIN_LIB_CHECKPOINTING_H
+
+#include "bregman/optim.h"
+#include "bregman/train/Config.h"
+
+#include <string>
+
+namespace bregman::train {
+
+/// The model at the best validation accuracy so far.
+struct BestModel {
+  double valAcc = -1, density = 0, testAcc = 0;
+  int epoch = 0;
+  Params params; // a host copy
+};
+
+/// Everything a checkpoint holds, by reference into the running Trainer.
+struct RunState {
+  std::string model; // its description: a resumed run must match it
+  Params &params, &state, &buffers;
+  BestModel &best;
+  optim::ReduceLROnPlateau &plateau;
+};
+
+/// Writes `run` after `epoch` to config.checkpointPath (atomically).
+void writeCheckpoint(const TrainConfig &config, int epoch, const RunState &run);
+
+/// Restores `run` from config.resumePath, which must be a checkpoint of the
+/// same model and optimizer with tensors of the same names and shapes;
+/// returns the epoch it was written after. Throws an Error naming the file
+/// and what disagrees.
+int restoreCheckpoint(const TrainConfig &config, RunState &run);
+
+} // namespace bregman::train
+
+#endif // BREGMAN_TRAIN_LIB_CHECKPOINTING_H

@@ -1,0 +1,285 @@
+//===- Config.cpp - The reference settings and the parameter groups -------===//
+//
+// The one place that knows the reference settings of each model, optimizer
+// and data set (ALGORITHMS.md §7); the command line and the Trainer take
+// them from here.
+//
+//===----------------------------------------------------------------------===//
+
+#include "bregman/train/Config.h"
+
+#include "bregman/Error.h"
+
+#include <cmath>
+#include <cstring>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <fnmatch.h>
+#include <set>
+
+namespace bregman::train {
+
+namespace {
+
+/// The reference settings of a model. An unset value falls back to the
+/// generic one of the optimizer.
+struct ModelDefaults {
+  const char *model;
+  float lr;     // of the non-adaptive optimizers
+  float lambda;
+  std::optional<double> initR; // unset: 0.7/√p
+};
+
+/// The reference runs: the MLP of the LinBreg experiments and the ConvNet of
+/// ALGORITHMS.md §7 (τ 0.07, λ 0.5, kernel-sparse init with r 10).
+const ModelDefaults kModelDefaults[] = {
+    {"mlp", 0.1f, 0.1f, std::nullopt},
+    {"convnet", 0.07f, 0.5f, 10.0},
+    {"resnet18", 0.1f, 0.1f, std::nullopt},
+    {"vgg", 0.1f, 0.1f, std::nullopt},
+};
+
+struct OptimizerDefaults {
+  const char *optimizer;
+  /// Adam-type methods take τ = 1e-3 whatever the model.
+  std::optional<float> lr;
+  /// The unregularized baselines: no regularizer, dense Kaiming init.
+  bool unregularized;
+};
+
+const OptimizerDefaults kOptimizerDefaults[] = {
+    {"linbreg", std::nullopt, false}, {"adabreg", 1e-3f, false},
+    {"proxsgd", std::nullopt, false}, {"sgd", std::nullopt, true},
+    {"adam", 1e-3f, true},
+};
+
+struct DatasetDefaults {
+  const char *dataset;
+  double mean, std; // cifar10 normalizes per channel (in the Trainer)
+  const char *dataDir; // "": the user must say where
+};
+
+const DatasetDefaults kDatasetDefaults[] = {
+    {"fashion-mnist", 0.5, 0.5, "/usr/share/datasets/fashion-mnist"},
+    {"mnist", 0.1307, 0.3081, ""},
+    {"cifar10", 0.1307, 0.3081, ""},
+};
+
+template <typename Entry, size_t N>
+const Entry &lookup(const Entry (&table)[N], const char *Entry::*key,
+                    const std::string &name, const char *what) {
+  std::vector<std::string> known;
+  for (const Entry &e : table) {
+    if (name == e.*key)
+      return e;
+    known.push_back(e.*key);
+  }
+  throw Error(fmt::format("train: unknown {} '{}' (known: {})", what, name,
+                          fmt::join(known, ", ")));
+}
+
+const ModelDefaults &modelDefaults(const TrainConfig &config) {
+  // An imported model has the MLP's (generic) settings.
+  return lookup(kModelDefaults, &ModelDefaults::model,
+                config.onnxPath.empty() ? config.model : "mlp", "model");
+}
+
+bool isUnregularized(const std::string &name) {
+  auto endsWith = [&](const char *suffix) {
+    size_t n = std::strlen(suffix);
+    return name.size() >= n && name.compare(name.size() - n, n, suffix) == 0;
+  };
+  // Biases and batch-norm scale and shift carry no regularizer.
+  return endsWith(".bias") || endsWith(".scale") || endsWith(".shift");
+}
+
+std::vector<std::string> split(const std::string &text, char sep) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t end; (end = text.find(sep, start)) != std::string::npos;
+       start = end + 1)
+    parts.push_back(text.substr(start, end - start));
+  parts.push_back(text.substr(start));
+  return parts;
+}
+
+/// The field of `group` that the --group key `key` sets, or nullptr.
+float *groupField(optim::Group &group, const std::string &key) {
+  static const std::pair<const char *, float optim::Group::*> fields[] = {
+      {"lr", &optim::Group::lr},
+      {"delta", &optim::Group::delta},
+      {"lambda", &optim::Group::lambda},
+      {"lambda2", &optim::Group::lambda2},
+      {"momentum", &optim::Group::momentum},
+      {"beta1", &optim::Group::beta1},
+      {"beta2", &optim::Group::beta2},
+      {"eps", &optim::Group::eps}};
+  for (const auto &[name, field] : fields)
+    if (key == name)
+      return &(group.*field);
+  return nullptr;
+}
+
+/// "NAME:PATTERNS[:key=value,...]" -> a group with `defaults`' settings
+/// overridden by the given keys.
+optim::Group parseGroup(const std::string &spec, optim::Group defaults) {
+  std::vector<std::string> parts = split(spec, ':');
+  if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() ||
+      parts[1].empty())
+    throw Error(fmt::format("--group '{}': expected NAME:PATTERNS[:key=value,"
+                            "...]",
+                            spec));
+  optim::Group g = defaults;
+  g.name = parts[0];
+  std::vector<std::string> patterns = split(parts[1], ',');
+  g.selects = [patterns](const std::string &name) {
+    for (const std::string &p : patterns)
+      if (fnmatch(p.c_str(), name.c_str(), 0) == 0)
+        return true;
+    return false;
+  };
+  if (parts.size() < 3)
+    return g;
+  for (const std::string &kv : split(parts[2], ',')) {
+    size_t eq = kv.find('=');
+    std::string key = kv.substr(0, eq);
+    std::string value = eq == std::string::npos ? "" : kv.substr(eq + 1);
+    if (key == "reg") {
+      g.regularizer = parseRegularizer(value);
+      continue;
+    }
+    float *field = groupField(g, key);
+    char *end = nullptr;
+    double number = std::strtod(value.c_str(), &end);
+    if (!field || value.empty() || *end != '\0')
+      throw Error(fmt::format("--group '{}': '{}' is not key=value with a "
+                              "key of reg, lr, delta, lambda, lambda2, "
+                              "momentum, beta1, beta2, eps and a number",
+                              spec, kv));
+    *field = static_cast<float>(number);
+  }
+  return g;
+}
+
+} // namespace
+
+TrainConfig resolveDefaults(TrainConfig c) {
+  const ModelDefaults &model = modelDefaults(c);
+  const OptimizerDefaults &opt = lookup(
+      kOptimizerDefaults, &OptimizerDefaults::optimizer, c.optimizer,
+      "optimizer");
+  const DatasetDefaults &data = lookup(
+      kDatasetDefaults, &DatasetDefaults::dataset, c.dataset, "data set");
+  if (!c.lr)
+    c.lr = opt.lr ? *opt.lr : model.lr;
+  if (!c.lambda)
+    c.lambda = model.lambda;
+  if (!c.regularizer)
+    c.regularizer = opt.unregularized ? "none" : "l1";
+  if (!c.convRegularizer)
+    c.convRegularizer = opt.unregularized ? "none" : "l1_l2_conv";
+  if (!c.initP)
+    c.initP = opt.unregularized ? 1.0 : 0.01;
+  if (!c.initR)
+    c.initR = opt.unregularized ? 1.0
+              : model.initR     ? *model.initR
+                                : 0.7 / std::sqrt(*c.initP);
+  if (!c.initPerKernel)
+    c.initPerKernel = *c.convRegularizer == "l1_l2_conv";
+  if (!c.initPerRow)
+    c.initPerRow = *c.regularizer == "l1_l2" || *c.regularizer == "l1_l1_l2";
+  if (!c.mean)
+    c.mean = data.mean;
+  if (!c.std)
+    c.std = data.std;
+  if (!c.dataDir)
+    c.dataDir = data.dataDir;
+  if (c.dataDir->empty())
+    throw Error(fmt::format("--data DIR is required for --dataset {}",
+                            c.dataset));
+  return c;
+}
+
+std::string describeDefault(const std::string &setting) {
+  std::vector<std::string> parts;
+  if (setting == "lr") {
+    for (const ModelDefaults &m : kModelDefaults)
+      parts.push_back(fmt::format("{} {}", m.model, m.lr));
+    for (const OptimizerDefaults &o : kOptimizerDefaults)
+      if (o.lr)
+        parts.push_back(fmt::format("{} {} (any model)", o.optimizer, *o.lr));
+  } else if (setting == "lambda") {
+    for (const ModelDefaults &m : kModelDefaults)
+      parts.push_back(fmt::format("{} {}", m.model, m.lambda));
+  } else if (setting == "init-r") {
+    for (const ModelDefaults &m : kModelDefaults)
+      parts.push_back(m.initR ? fmt::format("{} {}", m.model, *m.initR)
+                              : fmt::format("{} 0.7/sqrt(p)", m.model));
+    parts.push_back("1 for the unregularized sgd and adam");
+  } else if (setting == "data") {
+    for (const DatasetDefaults &d : kDatasetDefaults)
+      if (*d.dataDir)
+        parts.push_back(fmt::format("{}: {}", d.dataset, d.dataDir));
+  } else if (setting == "normalization") {
+    for (const DatasetDefaults &d : kDatasetDefaults)
+      if (std::string(d.dataset) != "cifar10")
+        parts.push_back(fmt::format("{} {}/{}", d.dataset, d.mean, d.std));
+    parts.push_back("cifar10 per channel");
+  }
+  return fmt::format("default: {}", fmt::join(parts, ", "));
+}
+
+std::vector<std::string> optimizerNames() {
+  std::vector<std::string> names;
+  for (const OptimizerDefaults &o : kOptimizerDefaults)
+    names.push_back(o.optimizer);
+  return names;
+}
+
+std::vector<std::string> datasetNames() {
+  std::vector<std::string> names;
+  for (const DatasetDefaults &d : kDatasetDefaults)
+    names.push_back(d.dataset);
+  return names;
+}
+
+nn::SparseInit sparseInit(const TrainConfig &c) {
+  return nn::SparseInit{*c.initP, *c.initR, c.initBiasScale, *c.initPerRow,
+                        *c.initPerKernel};
+}
+
+std::vector<optim::Group> parameterGroups(const TrainConfig &c,
+                                          const Params &params) {
+  // Weights carry the regulariser, biases none (ALGORITHMS.md §7).
+  optim::Group weights{"weights", optim::weights(),
+                       parseRegularizer(*c.regularizer), *c.lr, c.delta,
+                       *c.lambda, c.momentum, c.beta1, c.beta2, c.eps};
+  weights.lambda2 = c.lambda2;
+  optim::Group biases = weights;
+  biases.name = "biases";
+  biases.selects = isUnregularized;
+  biases.regularizer = Regularizer::None;
+  biases.lambda = 0.0f;
+  std::vector<optim::Group> groups;
+  for (const std::string &spec : c.groups)
+    groups.push_back(parseGroup(spec, weights));
+  // Convolution weights (4-D) form their own group, kernels as groups.
+  std::set<std::string> convWeights;
+  for (const auto &[name, t] : params)
+    if (t.rank() == 4)
+      convWeights.insert(name);
+  if (!convWeights.empty()) {
+    optim::Group conv = weights;
+    conv.name = "conv";
+    conv.selects = [convWeights](const std::string &name) {
+      return convWeights.count(name) > 0;
+    };
+    conv.regularizer = parseRegularizer(*c.convRegularizer);
+    groups.push_back(conv);
+  }
+  groups.push_back(weights);
+  groups.push_back(biases);
+  return groups;
+}
+
+} // namespace bregman::train
