@@ -21,141 +21,197 @@ int currentTraceSize(const char *caller) {
 
 /// Primitives whose outputs carry no gradient.
 static bool isNonDifferentiable(Prim prim) {
-  switch (prim) {
-  case Prim::StopGradient:
-  case Prim::DropoutMask:
-  case Prim::OneHot:
-  case Prim::ArgMax:
-  case Prim::Equal:
-  case Prim::Constant:
-  case Prim::Input:
-    return true;
-  default:
-    return isBregPrimitive(prim);
-  }
+  PrimGradient g = primGradient(prim);
+  return g == PrimGradient::Zero || g == PrimGradient::Breg;
 }
 
-/// Cotangents of a node's inputs given the cotangent `g` of its (single)
-/// output. Entries may be empty for inputs without a gradient.
+namespace {
+
+/// What a VJP rule sees: the node, its inputs and (single) output, and the
+/// cotangent `g` of the output.
+struct VjpArgs {
+  const Node &node;
+  const Trace &trace;
+  const Tensor &g;
+  Tensor out;
+
+  Tensor in(size_t i) const { return trace.tensor(node.inputs[i]); }
+  const NodeAttrs &attrs() const { return node.attrs; }
+};
+
+/// Cotangents of a node's inputs; entries may be empty for inputs without a
+/// gradient.
+using VjpRule = std::vector<Tensor> (*)(const VjpArgs &);
+
+std::vector<Tensor> vjpMatMul(const VjpArgs &v) {
+  Tensor a = v.in(0), b = v.in(1);
+  const Tensor &g = v.g;
+  bool ta = v.attrs().transposeA, tb = v.attrs().transposeB;
+  // C = op(A)·op(B): dA = g·op(B)ᵀ, dB = op(A)ᵀ·g, transposed back as needed.
+  Tensor da = ta ? matmul(b, g, tb, true) : matmul(g, b, false, !tb);
+  Tensor db = tb ? matmul(g, a, true, ta) : matmul(a, g, !ta, false);
+  return {da, db};
+}
+
+std::vector<Tensor> vjpAdd(const VjpArgs &v) {
+  return {sumTo(v.g, v.in(0).shape()), sumTo(v.g, v.in(1).shape())};
+}
+
+std::vector<Tensor> vjpSub(const VjpArgs &v) {
+  return {sumTo(v.g, v.in(0).shape()), sumTo(-v.g, v.in(1).shape())};
+}
+
+std::vector<Tensor> vjpMul(const VjpArgs &v) {
+  return {sumTo(v.g * v.in(1), v.in(0).shape()),
+          sumTo(v.g * v.in(0), v.in(1).shape())};
+}
+
+std::vector<Tensor> vjpDiv(const VjpArgs &v) {
+  Tensor a = v.in(0), b = v.in(1);
+  Tensor gb = v.g / b;
+  return {sumTo(gb, a.shape()), sumTo(-(gb * v.out), b.shape())};
+}
+
+std::vector<Tensor> vjpMaximum(const VjpArgs &v) {
+  // The gradient goes to `a` where a >= b (one side only on ties).
+  Tensor a = v.in(0), b = v.in(1);
+  const Shape &shape = v.out.shape();
+  Tensor pick = reluGrad(broadcastTo(a - b, shape) + 0.0, v.g);
+  Tensor ties = v.g * equal(broadcastTo(a, shape), broadcastTo(b, shape));
+  Tensor ga = pick + ties;
+  return {sumTo(ga, a.shape()), sumTo(v.g - ga, b.shape())};
+}
+
+std::vector<Tensor> vjpNeg(const VjpArgs &v) { return {-v.g}; }
+std::vector<Tensor> vjpExp(const VjpArgs &v) { return {v.g * v.out}; }
+std::vector<Tensor> vjpLog(const VjpArgs &v) { return {v.g / v.in(0)}; }
+std::vector<Tensor> vjpRelu(const VjpArgs &v) { return {reluGrad(v.in(0), v.g)}; }
+
+std::vector<Tensor> vjpAbs(const VjpArgs &v) {
+  // sign(x)·g, 0 at x = 0.
+  return {reluGrad(v.in(0), v.g) - reluGrad(-v.in(0), v.g)};
+}
+
+std::vector<Tensor> vjpSqrt(const VjpArgs &v) { return {v.g * 0.5 / v.out}; }
+
+std::vector<Tensor> vjpReluGrad(const VjpArgs &v) {
+  // d/dg of (g where x > 0); x gets none (piecewise constant).
+  return {Tensor(), reluGrad(v.in(0), v.g)};
+}
+
+/// The input's shape with the reduced axes kept as 1s.
+Shape keptDims(const VjpArgs &v) {
+  Shape kept = v.in(0).shape();
+  for (int64_t axis : v.attrs().axes)
+    kept[axis] = 1;
+  return kept;
+}
+
+std::vector<Tensor> vjpReduceSum(const VjpArgs &v) {
+  return {broadcastTo(reshape(v.g, keptDims(v)), v.in(0).shape())};
+}
+
+std::vector<Tensor> vjpReduceMax(const VjpArgs &v) {
+  // The gradient goes to the maximal entries, split evenly among ties.
+  Shape kept = keptDims(v);
+  Tensor x = v.in(0);
+  Tensor isMax = equal(x, broadcastTo(reshape(v.out, kept), x.shape()));
+  Tensor count = sum(isMax, v.attrs().axes, true);
+  return {isMax * broadcastTo(reshape(v.g, kept) / count, x.shape())};
+}
+
+std::vector<Tensor> vjpBroadcast(const VjpArgs &v) {
+  return {sumTo(v.g, v.in(0).shape())};
+}
+
+std::vector<Tensor> vjpConv2d(const VjpArgs &v) {
+  const Window &w = v.attrs().window;
+  return {conv2dGradInput(v.g, v.in(1), v.in(0).shape(), w),
+          conv2dGradFilter(v.in(0), v.g, v.in(1).shape(), w)};
+}
+
+std::vector<Tensor> vjpConv2dGradInput(const VjpArgs &v) {
+  // A transposed convolution (a layer or a second derivative): its input
+  // gradient is the forward convolution, its filter gradient the filter
+  // gradient with the roles of input and output cotangent swapped.
+  const Window &w = v.attrs().window;
+  Conv2dOptions o{w.strides, w.padding, w.dilations, w.groups};
+  return {conv2d(v.g, v.in(1), o),
+          conv2dGradFilter(v.g, v.in(0), v.in(1).shape(), w)};
+}
+
+std::vector<Tensor> vjpMaxPool2d(const VjpArgs &v) {
+  return {maxPool2dGrad(v.in(0), v.g, v.attrs().window)};
+}
+
+std::vector<Tensor> vjpSumPool2d(const VjpArgs &v) {
+  return {sumPool2dGrad(v.g, v.in(0).shape(), v.attrs().window)};
+}
+
+std::vector<Tensor> vjpConcat(const VjpArgs &v) {
+  std::vector<Tensor> parts;
+  int64_t offset = 0, axis = v.attrs().axis;
+  for (size_t i = 0; i < v.node.inputs.size(); ++i) {
+    int64_t size = v.in(i).dim(axis);
+    parts.push_back(slice(v.g, axis, offset, size));
+    offset += size;
+  }
+  return parts;
+}
+
+std::vector<Tensor> vjpSlice(const VjpArgs &v) {
+  // Zeros around the slice: concat with zero blocks before and after.
+  const Tensor &g = v.g;
+  Shape before = v.in(0).shape(), after = v.in(0).shape();
+  int64_t axis = v.attrs().axis, start = v.attrs().start;
+  before[axis] = start;
+  after[axis] = v.in(0).dim(axis) - start - g.dim(axis);
+  std::vector<Tensor> parts;
+  if (before[axis] > 0)
+    parts.push_back(full(before, 0.0, g.dtype()));
+  parts.push_back(g);
+  if (after[axis] > 0)
+    parts.push_back(full(after, 0.0, g.dtype()));
+  return {parts.size() == 1 ? g : concat(parts, axis)};
+}
+
+std::vector<Tensor> vjpReshape(const VjpArgs &v) {
+  return {reshape(v.g, v.in(0).shape())};
+}
+
+std::vector<Tensor> vjpTranspose(const VjpArgs &v) {
+  const std::vector<int64_t> &axes = v.attrs().axes;
+  std::vector<int64_t> inverse(axes.size());
+  for (size_t i = 0; i < inverse.size(); ++i)
+    inverse[axes[i]] = static_cast<int64_t>(i);
+  return {transpose(v.g, inverse)};
+}
+
+// The table of rules, one entry per primitive of Prims.def: a primitive
+// marked Rule there without a vjp<Name> above does not compile.
+#define BREGMAN_VJP_Rule(Name) &vjp##Name
+#define BREGMAN_VJP_Zero(Name) nullptr
+#define BREGMAN_VJP_Breg(Name) nullptr
+#define BREGMAN_VJP_Missing(Name) nullptr
+const VjpRule kVjpRules[] = {
+#define BREGMAN_PRIM(Name, Text, Gradient) BREGMAN_VJP_##Gradient(Name),
+#include "bregman/Prims.def"
+};
+#undef BREGMAN_VJP_Rule
+#undef BREGMAN_VJP_Zero
+#undef BREGMAN_VJP_Breg
+#undef BREGMAN_VJP_Missing
+
+} // namespace
+
+/// Cotangents of a node's inputs given the cotangent `g` of its output.
 static std::vector<Tensor> vjp(const Node &node, const Trace &trace,
                                const Tensor &g) {
-  auto in = [&](size_t i) { return trace.tensor(node.inputs[i]); };
-  Tensor out = trace.tensor(node.outputs[0]);
-  switch (node.prim) {
-  case Prim::MatMul: {
-    Tensor a = in(0), b = in(1);
-    bool ta = node.attrs.transposeA, tb = node.attrs.transposeB;
-    // C = op(A)·op(B); see ALGORITHMS-independent matrix calculus.
-    Tensor da = ta ? matmul(b, g, tb, true) : matmul(g, b, false, !tb);
-    Tensor db = tb ? matmul(g, a, true, ta) : matmul(a, g, !ta, false);
-    return {da, db};
-  }
-  case Prim::Add:
-    return {sumTo(g, in(0).shape()), sumTo(g, in(1).shape())};
-  case Prim::Sub:
-    return {sumTo(g, in(0).shape()), sumTo(-g, in(1).shape())};
-  case Prim::Mul:
-    return {sumTo(g * in(1), in(0).shape()), sumTo(g * in(0), in(1).shape())};
-  case Prim::Div: {
-    Tensor a = in(0), b = in(1);
-    Tensor gb = g / b;
-    return {sumTo(gb, a.shape()), sumTo(-(gb * out), b.shape())};
-  }
-  case Prim::Maximum: {
-    // The gradient goes to `a` where a >= b (one side only on ties).
-    Tensor a = in(0), b = in(1);
-    Tensor pick = reluGrad(broadcastTo(a - b, out.shape()) + 0.0, g);
-    Tensor ties = g * equal(broadcastTo(a, out.shape()), broadcastTo(b, out.shape()));
-    Tensor ga = pick + ties;
-    return {sumTo(ga, a.shape()), sumTo(g - ga, b.shape())};
-  }
-  case Prim::Neg:
-    return {-g};
-  case Prim::Exp:
-    return {g * out};
-  case Prim::Log:
-    return {g / in(0)};
-  case Prim::Relu:
-    return {reluGrad(in(0), g)};
-  case Prim::Abs:
-    // sign(x)·g, 0 at x = 0.
-    return {reluGrad(in(0), g) - reluGrad(-in(0), g)};
-  case Prim::Sqrt:
-    return {g * 0.5 / out};
-  case Prim::ReluGrad:
-    // d/dg of (g where x > 0); x gets none (piecewise constant).
-    return {Tensor(), reluGrad(in(0), g)};
-  case Prim::ReduceSum: {
-    // Put the reduced axes back as 1s, then broadcast.
-    Shape kept = in(0).shape();
-    for (int64_t axis : node.attrs.axes)
-      kept[axis] = 1;
-    return {broadcastTo(reshape(g, kept), in(0).shape())};
-  }
-  case Prim::ReduceMax: {
-    // The gradient goes to the maximal entries, split evenly among ties.
-    Shape kept = in(0).shape();
-    for (int64_t axis : node.attrs.axes)
-      kept[axis] = 1;
-    Tensor isMax = equal(in(0), broadcastTo(reshape(out, kept), in(0).shape()));
-    Tensor count = sum(isMax, node.attrs.axes, true);
-    return {isMax * broadcastTo(reshape(g, kept) / count, in(0).shape())};
-  }
-  case Prim::Broadcast:
-    return {sumTo(g, in(0).shape())};
-  case Prim::Conv2d: {
-    const Window &w = node.attrs.window;
-    return {conv2dGradInput(g, in(1), in(0).shape(), w),
-            conv2dGradFilter(in(0), g, in(1).shape(), w)};
-  }
-  case Prim::Conv2dGradInput: {
-    // A transposed convolution (a layer or a second derivative): its input
-    // gradient is the forward convolution, its filter gradient the filter
-    // gradient with the roles of input and output cotangent swapped.
-    const Window &w = node.attrs.window;
-    Conv2dOptions o{w.strides, w.padding, w.dilations, w.groups};
-    return {conv2d(g, in(1), o), conv2dGradFilter(g, in(0), in(1).shape(), w)};
-  }
-  case Prim::MaxPool2d:
-    return {maxPool2dGrad(in(0), g, node.attrs.window)};
-  case Prim::SumPool2d:
-    return {sumPool2dGrad(g, in(0).shape(), node.attrs.window)};
-  case Prim::Concat: {
-    std::vector<Tensor> parts;
-    int64_t offset = 0;
-    for (size_t i = 0; i < node.inputs.size(); ++i) {
-      int64_t size = in(i).dim(node.attrs.axis);
-      parts.push_back(slice(g, node.attrs.axis, offset, size));
-      offset += size;
-    }
-    return parts;
-  }
-  case Prim::Slice: {
-    // Zeros around the slice: concat with zero blocks before and after.
-    Shape before = in(0).shape(), after = in(0).shape();
-    int64_t axis = node.attrs.axis, start = node.attrs.start;
-    before[axis] = start;
-    after[axis] = in(0).dim(axis) - start - g.dim(axis);
-    std::vector<Tensor> parts;
-    if (before[axis] > 0)
-      parts.push_back(full(before, 0.0, g.dtype()));
-    parts.push_back(g);
-    if (after[axis] > 0)
-      parts.push_back(full(after, 0.0, g.dtype()));
-    return {parts.size() == 1 ? g : concat(parts, axis)};
-  }
-  case Prim::Reshape:
-    return {reshape(g, in(0).shape())};
-  case Prim::Transpose: {
-    std::vector<int64_t> inverse(node.attrs.axes.size());
-    for (size_t i = 0; i < inverse.size(); ++i)
-      inverse[node.attrs.axes[i]] = static_cast<int64_t>(i);
-    return {transpose(g, inverse)};
-  }
-  default:
+  VjpRule rule = kVjpRules[static_cast<size_t>(node.prim)];
+  if (!rule)
     throw Error(fmt::format("grad: primitive '{}' has no VJP rule",
                             primName(node.prim)));
-  }
+  return rule(VjpArgs{node, trace, g, trace.tensor(node.outputs[0])});
 }
 
 std::vector<Tensor> backward(const Tensor &output,

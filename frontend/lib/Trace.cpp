@@ -3,106 +3,83 @@
 #include "bregman/Trace.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace bregman {
 
 static thread_local std::vector<Trace *> traceStack;
 
+namespace {
+
+struct PrimInfo {
+  const char *name;
+  PrimGradient gradient;
+};
+
+const PrimInfo kPrims[] = {
+#define BREGMAN_PRIM(Name, Text, Gradient) {Text, PrimGradient::Gradient},
+#include "bregman/Prims.def"
+};
+
+struct RegularizerInfo {
+  Regularizer reg;
+  const char *name;
+  int rank; // of the parameters it applies to; 0: any
+};
+
+const RegularizerInfo kRegularizers[] = {
+#define BREGMAN_REGULARIZER(Name, Text, AttrClass, Rank)                        \
+  {Regularizer::Name, Text, Rank},
+#include "bregman/Regularizers.def"
+};
+
+const RegularizerInfo &info(Regularizer reg) {
+  return kRegularizers[static_cast<size_t>(reg)];
+}
+
+} // namespace
+
 const char *primName(Prim prim) {
-  switch (prim) {
-  case Prim::Input: return "input";
-  case Prim::Constant: return "constant";
-  case Prim::MatMul: return "matmul";
-  case Prim::Add: return "add";
-  case Prim::Sub: return "sub";
-  case Prim::Mul: return "mul";
-  case Prim::Div: return "div";
-  case Prim::Maximum: return "maximum";
-  case Prim::Neg: return "neg";
-  case Prim::Exp: return "exp";
-  case Prim::Log: return "log";
-  case Prim::Relu: return "relu";
-  case Prim::Abs: return "abs";
-  case Prim::Sqrt: return "sqrt";
-  case Prim::ReluGrad: return "relu_grad";
-  case Prim::ReduceSum: return "reduce_sum";
-  case Prim::ReduceMax: return "reduce_max";
-  case Prim::Broadcast: return "broadcast";
-  case Prim::Reshape: return "reshape";
-  case Prim::Transpose: return "transpose";
-  case Prim::StopGradient: return "stop_gradient";
-  case Prim::OneHot: return "one_hot";
-  case Prim::ArgMax: return "argmax";
-  case Prim::Equal: return "equal";
-  case Prim::Conv2d: return "conv2d";
-  case Prim::Conv2dGradInput: return "conv2d_grad_input";
-  case Prim::Conv2dGradFilter: return "conv2d_grad_filter";
-  case Prim::MaxPool2d: return "max_pool2d";
-  case Prim::MaxPool2dGrad: return "max_pool2d_grad";
-  case Prim::SumPool2d: return "sum_pool2d";
-  case Prim::SumPool2dGrad: return "sum_pool2d_grad";
-  case Prim::Concat: return "concat";
-  case Prim::Slice: return "slice";
-  case Prim::DropoutMask: return "dropout_mask";
-  case Prim::LinBregUpdate: return "linbreg_update";
-  case Prim::Prox: return "prox";
-  case Prim::SubgradientInit: return "subgradient_init";
-  case Prim::AdaBregUpdate: return "adabreg_update";
-  case Prim::ProxSgdUpdate: return "proxsgd_update";
-  case Prim::SgdUpdate: return "sgd_update";
-  case Prim::AdamUpdate: return "adam_update";
-  }
-  return "?";
+  return kPrims[static_cast<size_t>(prim)].name;
+}
+
+PrimGradient primGradient(Prim prim) {
+  return kPrims[static_cast<size_t>(prim)].gradient;
 }
 
 bool isBregPrimitive(Prim prim) {
-  switch (prim) {
-  case Prim::LinBregUpdate:
-  case Prim::Prox:
-  case Prim::SubgradientInit:
-  case Prim::AdaBregUpdate:
-  case Prim::ProxSgdUpdate:
-  case Prim::SgdUpdate:
-  case Prim::AdamUpdate:
-    return true;
-  default:
-    return false;
-  }
+  return primGradient(prim) == PrimGradient::Breg;
 }
 
-const char *regularizerName(Regularizer reg) {
-  switch (reg) {
-  case Regularizer::None: return "none";
-  case Regularizer::L1: return "l1";
-  case Regularizer::L1Pos: return "l1_pos";
-  case Regularizer::L1L2: return "l1_l2";
-  case Regularizer::L1L2Conv: return "l1_l2_conv";
-  case Regularizer::L1L1L2: return "l1_l1_l2";
-  }
-  return "?";
+const char *regularizerName(Regularizer reg) { return info(reg).name; }
+
+std::vector<std::string> regularizerNames(int rank) {
+  std::vector<std::string> names;
+  for (const RegularizerInfo &r : kRegularizers)
+    if (rank < 0 || r.rank == 0 || r.rank == rank)
+      names.push_back(r.name);
+  return names;
 }
 
 Regularizer parseRegularizer(const std::string &name) {
-  for (Regularizer r : {Regularizer::None, Regularizer::L1, Regularizer::L1Pos,
-                        Regularizer::L1L2, Regularizer::L1L2Conv,
-                        Regularizer::L1L1L2})
-    if (name == regularizerName(r))
-      return r;
-  throw Error(fmt::format("unknown regularizer '{}' (known: none, l1, l1_pos, "
-                          "l1_l2, l1_l2_conv, l1_l1_l2)",
-                          name));
+  for (const RegularizerInfo &r : kRegularizers)
+    if (name == r.name)
+      return r.reg;
+  throw Error(fmt::format("unknown regularizer '{}' (known: {})", name,
+                          fmt::join(regularizerNames(), ", ")));
 }
 
 void checkRegularizerFits(const char *op, Regularizer reg, const Shape &shape) {
-  if ((reg == Regularizer::L1L2 || reg == Regularizer::L1L1L2) &&
-      shape.size() != 2)
+  int rank = info(reg).rank;
+  if (rank == 0 || static_cast<int>(shape.size()) == rank)
+    return;
+  if (rank == 2)
     throw Error(fmt::format("{}: regularizer {} needs a 2-D weight (its rows "
                             "are the groups), got shape {}",
                             op, regularizerName(reg), shapeString(shape)));
-  if (reg == Regularizer::L1L2Conv && shape.size() != 4)
-    throw Error(fmt::format("{}: regularizer l1_l2_conv needs a 4-D conv weight "
-                            "(its k×k kernels are the groups), got shape {}",
-                            op, shapeString(shape)));
+  throw Error(fmt::format("{}: regularizer {} needs a 4-D conv weight (its "
+                          "k×k kernels are the groups), got shape {}",
+                          op, regularizerName(reg), shapeString(shape)));
 }
 
 int Trace::addNode(Prim prim, std::vector<int> inputs,

@@ -10,6 +10,7 @@
 #include "Commands.h"
 
 #include "bregman/Error.h"
+#include "bregman/Trace.h"
 #include "bregman/models/Zoo.h"
 #include "bregman/runtime/CudaDriver.h"
 #include "bregman/train/Trainer.h"
@@ -132,17 +133,19 @@ void TrainCommand::addOptimizerOptions() {
       ->check(CLI::IsMember(train::optimizerNames()))
       ->capture_default_str();
   addOptional(command, "--reg", config.regularizer,
-              "Regularizer on the weights (biases: none): l1, l1_pos, l1_l2 "
-              "(rows of each weight are groups: node sparsity), l1_l1_l2 "
-              "(both; --lambda2 is the row strength) or none; default l1, "
-              "none for sgd and adam")
-      ->check(CLI::IsMember({"none", "l1", "l1_pos", "l1_l2", "l1_l1_l2"}));
+              "Regularizer on the weights (biases: none): " +
+                  choices(regularizerNames(2)) +
+                  "; l1_l2: rows of each weight are groups (node sparsity), "
+                  "l1_l1_l2 both (--lambda2 is the row strength); " +
+                  train::describeDefault("reg"))
+      ->check(CLI::IsMember(regularizerNames(2)));
   addOptional(command, "--conv-reg", config.convRegularizer,
               "Regularizer on the convolution weights (their own group "
-              "'conv', with the weights' lr and lambda): l1_l2_conv (k×k "
-              "kernels are groups), l1, l1_pos or none; default l1_l2_conv, "
-              "none for sgd and adam")
-      ->check(CLI::IsMember({"none", "l1", "l1_pos", "l1_l2_conv"}));
+              "'conv', with the weights' lr and lambda): " +
+                  choices(regularizerNames(4)) +
+                  "; l1_l2_conv: k×k kernels are groups; " +
+                  train::describeDefault("conv-reg"))
+      ->check(CLI::IsMember(regularizerNames(4)));
   addOptional(command, "--lr", config.lr,
               "Learning rate τ (" + train::describeDefault("lr") + ")")
       ->check(CLI::PositiveNumber);
@@ -181,9 +184,9 @@ void TrainCommand::addOptimizerOptions() {
 
 void TrainCommand::addInitOptions() {
   addOptional(command, "--init-p,--sparse-init", config.initP,
-              "Sparse init: probability of a non-zero weight (default 0.01; "
-              "1, dense, for sgd and adam); with --reg l1_l2 the fraction of "
-              "non-zero rows")
+              "Sparse init: probability of a non-zero weight, with --reg "
+              "l1_l2 the fraction of non-zero rows (" +
+                  train::describeDefault("init-p") + ")")
       ->check(CLI::Range(1e-9, 1.0));
   addOptional(command, "--init-r", config.initR,
               "Sparse init: scale r of the non-zero weights (" +

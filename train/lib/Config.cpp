@@ -216,6 +216,24 @@ std::string describeDefault(const std::string &setting) {
       parts.push_back(m.initR ? fmt::format("{} {}", m.model, *m.initR)
                               : fmt::format("{} 0.7/sqrt(p)", m.model));
     parts.push_back("1 for the unregularized sgd and adam");
+  } else if (setting == "reg" || setting == "conv-reg" ||
+             setting == "init-p") {
+    // Set by the kind of optimizer: regularized or not.
+    TrainConfig regularized, unregularized;
+    unregularized.optimizer = "sgd";
+    regularized = resolveDefaults(regularized);
+    unregularized = resolveDefaults(unregularized);
+    auto show = [&](const TrainConfig &c) {
+      return setting == "reg"        ? *c.regularizer
+             : setting == "conv-reg" ? *c.convRegularizer
+                                     : fmt::format("{}", *c.initP);
+    };
+    std::vector<std::string> plain;
+    for (const OptimizerDefaults &o : kOptimizerDefaults)
+      if (o.unregularized)
+        plain.push_back(o.optimizer);
+    parts.push_back(fmt::format("{}, {} for {}", show(regularized),
+                                show(unregularized), fmt::join(plain, " and ")));
   } else if (setting == "data") {
     for (const DatasetDefaults &d : kDatasetDefaults)
       if (*d.dataDir)

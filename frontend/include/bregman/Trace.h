@@ -18,58 +18,38 @@
 
 namespace bregman {
 
+/// The primitives a trace records (Prims.def: their names and how they
+/// are differentiated).
 enum class Prim {
-  Input,      // a traced argument
-  Constant,   // a splat: attrs.value
-  MatMul,     // attrs.transposeA/B
-  Add, Sub, Mul, Div, Maximum,
-  Neg, Exp, Log, Relu, Abs, Sqrt,
-  ReluGrad,   // (x, g) -> g where x > 0
-  ReduceSum,  // attrs.axes (sorted, keepDims = false)
-  ReduceMax,
-  Broadcast,  // NumPy broadcasting to the output shape
-  Reshape,
-  Transpose,  // attrs.axes = the permutation (result dim i = input dim axes[i])
-  StopGradient,
-  OneHot,     // attrs.classes
-  ArgMax,     // last axis
-  Equal,
-  // Convolution and pooling (NCHW): attrs.window
-  Conv2d,           // (x, w) -> y
-  Conv2dGradInput,  // (dy, w) -> dx
-  Conv2dGradFilter, // (x, dy) -> dw
-  MaxPool2d,        // x -> y
-  MaxPool2dGrad,    // (x, dy) -> dx: to the first maximum of each window
-  SumPool2d,        // x -> y (window sums; average pooling scales them)
-  SumPool2dGrad,    // dy -> dx
-  Concat,           // (x0, x1, ...) -> y along attrs.axis
-  Slice,            // x -> x[start : start + size] along attrs.axis (size: the result's)
-  DropoutMask,      // seed (i32 scalar) -> {0, 1/(1−rate)} of the result's shape; rate = attrs.value
-  // Bregman updates (the `breg` dialect): attrs.regularizer, attrs.momentum
-  LinBregUpdate,   // (θ, v, g, lr, δ, λ [, m, β]) -> (θ', v' [, m'])
-  Prox,            // (x, scale, λ) -> prox
-  SubgradientInit, // (θ, δ, λ) -> v
-  AdaBregUpdate,   // (θ, v, g, m1, m2, lr, δ, λ, β1, β2, ε, t) -> (θ', v', m1', m2')
-  ProxSgdUpdate,   // (θ, g, lr, λ) -> θ'
-  SgdUpdate,       // (θ, g, lr [, m, β]) -> (θ' [, m'])
-  AdamUpdate,      // (θ, g, m1, m2, lr, β1, β2, ε, t) -> (θ', m1', m2')
+#define BREGMAN_PRIM(Name, Text, Gradient) Name,
+#include "bregman/Prims.def"
 };
+
+/// How a primitive is differentiated (see Prims.def).
+enum class PrimGradient { Rule, Zero, Breg, Missing };
 
 /// The primitive's name as shown in errors and dumps.
 const char *primName(Prim prim);
+PrimGradient primGradient(Prim prim);
 /// Whether `prim` is one of the breg updates / proxes (lowered to the dialect,
 /// never differentiated).
 bool isBregPrimitive(Prim prim);
 
-/// Regularisers of the breg dialect (static: they key the compile cache).
-/// Names as in the dialect and on the command line: "none", "l1", "l1_pos",
-/// "l1_l2" (row groups of a 2-D weight), "l1_l2_conv" (k×k kernels of a 4-D
-/// conv weight), "l1_l1_l2" (sparse group: l1 plus row groups, with a second
+/// Regularisers of the breg dialect (static: they key the compile cache),
+/// generated from Regularizers.def: "none", "l1", "l1_pos", "l1_l2" (row
+/// groups of a 2-D weight), "l1_l2_conv" (k×k kernels of a 4-D conv
+/// weight), "l1_l1_l2" (sparse group: l1 plus row groups, with a second
 /// strength λ₂ that the breg primitives take as their last operand).
-enum class Regularizer { None, L1, L1Pos, L1L2, L1L2Conv, L1L1L2 };
+enum class Regularizer {
+#define BREGMAN_REGULARIZER(Name, Text, AttrClass, Rank) Name,
+#include "bregman/Regularizers.def"
+};
 const char *regularizerName(Regularizer reg);
 /// The regulariser called `name`; throws an Error listing the known ones.
 Regularizer parseRegularizer(const std::string &name);
+/// The names of the regularisers that apply to a parameter of rank `rank`
+/// (every one for -1), in Regularizers.def's order.
+std::vector<std::string> regularizerNames(int rank = -1);
 /// Checks that `reg` applies to a parameter of `shape` (group regularisers
 /// need their rank); throws an Error naming `op`, the regulariser and shape.
 void checkRegularizerFits(const char *op, Regularizer reg, const Shape &shape);
