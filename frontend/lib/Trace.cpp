@@ -169,4 +169,30 @@ std::vector<Tensor> apply(Prim prim, const std::vector<Tensor> &inputs,
   return out;
 }
 
+std::vector<Tensor> applyUpdate(Prim prim, const UpdateOperands &operands,
+                                const std::vector<std::pair<Shape, DType>> &results,
+                                NodeAttrs attrs) {
+  std::vector<Tensor> inputs;
+  attrs.updateRoles = 0;
+  operands.forEachRole([&](unsigned role, const Tensor &t) {
+    if (!t.defined())
+      return;
+    inputs.push_back(t);
+    attrs.updateRoles |= 1u << role;
+  });
+  return apply(prim, inputs, results, std::move(attrs));
+}
+
+UpdateOperandsOf<int> updateOperands(const Node &node) {
+  UpdateOperandsOf<int> ids;
+  size_t next = 0;
+  ids.forEachRole([&](unsigned role, int &id) {
+    id = node.attrs.updateRoles & (1u << role) ? node.inputs.at(next++) : -1;
+  });
+  if (next != node.inputs.size())
+    throw Error(fmt::format("{}: {} operands but {} roles", primName(node.prim),
+                            node.inputs.size(), next));
+  return ids;
+}
+
 } // namespace bregman

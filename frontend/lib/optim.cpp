@@ -6,10 +6,10 @@
 
 namespace bregman {
 
-/// Appends the sparse group's λ₂ as the last operand; checks it is given
-/// exactly for Regularizer::L1L1L2.
+/// Sets the sparse group's λ₂; checks it is given exactly for
+/// Regularizer::L1L1L2.
 static void addLambda2(const char *op, Regularizer reg, const Tensor &lambda2,
-                       std::vector<Tensor> &inputs) {
+                       UpdateOperands &operands) {
   bool sparseGroup = reg == Regularizer::L1L1L2;
   if (sparseGroup != lambda2.defined())
     throw Error(fmt::format(
@@ -19,7 +19,7 @@ static void addLambda2(const char *op, Regularizer reg, const Tensor &lambda2,
   if (sparseGroup) {
     if (lambda2.rank() != 0 || lambda2.dtype() != DType::F32)
       throw Error(fmt::format("{}: lambda2 must be an f32 scalar tensor", op));
-    inputs.push_back(lambda2);
+    operands.lambda2 = lambda2;
   }
 }
 
@@ -67,17 +67,23 @@ std::vector<Tensor> linbregUpdate(Regularizer reg, const Tensor &theta,
   NodeAttrs attrs;
   attrs.regularizer = reg;
   attrs.momentum = momentum.defined();
-  std::vector<Tensor> inputs = {theta, v, grad, lr, delta, lambda};
+  UpdateOperands operands;
+  operands.theta = theta;
+  operands.v = v;
+  operands.grad = grad;
+  operands.lr = lr;
+  operands.delta = delta;
+  operands.lambda = lambda;
   std::vector<std::pair<Shape, DType>> results(2, {theta.shape(), DType::F32});
   if (attrs.momentum) {
     requireParamLike(op, "the momentum buffer", theta, momentum);
     requireScalar(op, "beta", beta);
-    inputs.push_back(momentum);
-    inputs.push_back(beta);
+    operands.momentum = momentum;
+    operands.beta = beta;
     results.push_back({theta.shape(), DType::F32});
   }
-  addLambda2(op, reg, lambda2, inputs);
-  return apply(Prim::LinBregUpdate, inputs, results, attrs);
+  addLambda2(op, reg, lambda2, operands);
+  return applyUpdate(Prim::LinBregUpdate, operands, results, attrs);
 }
 
 Tensor prox(Regularizer reg, const Tensor &x, const Tensor &scale,
@@ -87,10 +93,13 @@ Tensor prox(Regularizer reg, const Tensor &x, const Tensor &scale,
   checkRegularizerFits("prox", reg, x.shape());
   requireScalar("prox", "scale", scale);
   requireScalar("prox", "lambda", lambda);
-  std::vector<Tensor> inputs = {x, scale, lambda};
-  addLambda2("prox", reg, lambda2, inputs);
-  return apply(Prim::Prox, inputs, {{x.shape(), DType::F32}},
-               regAttrs(reg))[0];
+  UpdateOperands operands;
+  operands.theta = x;
+  operands.scale = scale;
+  operands.lambda = lambda;
+  addLambda2("prox", reg, lambda2, operands);
+  return applyUpdate(Prim::Prox, operands, {{x.shape(), DType::F32}},
+                     regAttrs(reg))[0];
 }
 
 Tensor subgradientInit(Regularizer reg, const Tensor &theta,
@@ -101,10 +110,13 @@ Tensor subgradientInit(Regularizer reg, const Tensor &theta,
   checkRegularizerFits("subgradient_init", reg, theta.shape());
   requireScalar("subgradient_init", "delta", delta);
   requireScalar("subgradient_init", "lambda", lambda);
-  std::vector<Tensor> inputs = {theta, delta, lambda};
-  addLambda2("subgradient_init", reg, lambda2, inputs);
-  return apply(Prim::SubgradientInit, inputs, {{theta.shape(), DType::F32}},
-               regAttrs(reg))[0];
+  UpdateOperands operands;
+  operands.theta = theta;
+  operands.delta = delta;
+  operands.lambda = lambda;
+  addLambda2("subgradient_init", reg, lambda2, operands);
+  return applyUpdate(Prim::SubgradientInit, operands,
+                     {{theta.shape(), DType::F32}}, regAttrs(reg))[0];
 }
 
 std::vector<Tensor> adabregUpdate(Regularizer reg, const Tensor &theta,
@@ -126,12 +138,24 @@ std::vector<Tensor> adabregUpdate(Regularizer reg, const Tensor &theta,
                          {"lambda", &lambda}, {"beta1", &beta1},
                          {"beta2", &beta2}, {"eps", &eps}, {"step", &step}})
     requireScalar(op, what, *t);
-  std::vector<Tensor> inputs = {theta, v,     grad,  m1,  m2,  lr,
-                                delta, lambda, beta1, beta2, eps, step};
-  addLambda2(op, reg, lambda2, inputs);
-  return apply(Prim::AdaBregUpdate, inputs,
-               std::vector<std::pair<Shape, DType>>(4, {theta.shape(), DType::F32}),
-               regAttrs(reg));
+  UpdateOperands operands;
+  operands.theta = theta;
+  operands.v = v;
+  operands.grad = grad;
+  operands.m1 = m1;
+  operands.m2 = m2;
+  operands.lr = lr;
+  operands.delta = delta;
+  operands.lambda = lambda;
+  operands.beta1 = beta1;
+  operands.beta2 = beta2;
+  operands.eps = eps;
+  operands.step = step;
+  addLambda2(op, reg, lambda2, operands);
+  return applyUpdate(
+      Prim::AdaBregUpdate, operands,
+      std::vector<std::pair<Shape, DType>>(4, {theta.shape(), DType::F32}),
+      regAttrs(reg));
 }
 
 Tensor proxsgdUpdate(Regularizer reg, const Tensor &theta, const Tensor &grad,
@@ -144,10 +168,14 @@ Tensor proxsgdUpdate(Regularizer reg, const Tensor &theta, const Tensor &grad,
   checkRegularizerFits(op, reg, theta.shape());
   requireScalar(op, "lr", lr);
   requireScalar(op, "lambda", lambda);
-  std::vector<Tensor> inputs = {theta, grad, lr, lambda};
-  addLambda2(op, reg, lambda2, inputs);
-  return apply(Prim::ProxSgdUpdate, inputs, {{theta.shape(), DType::F32}},
-               regAttrs(reg))[0];
+  UpdateOperands operands;
+  operands.theta = theta;
+  operands.grad = grad;
+  operands.lr = lr;
+  operands.lambda = lambda;
+  addLambda2(op, reg, lambda2, operands);
+  return applyUpdate(Prim::ProxSgdUpdate, operands,
+                     {{theta.shape(), DType::F32}}, regAttrs(reg))[0];
 }
 
 std::vector<Tensor> sgdUpdate(const Tensor &theta, const Tensor &grad,
@@ -160,17 +188,20 @@ std::vector<Tensor> sgdUpdate(const Tensor &theta, const Tensor &grad,
   requireScalar(op, "lr", lr);
   if (momentum.defined() != beta.defined())
     throw Error("sgd_update: the momentum buffer and beta go together");
-  std::vector<Tensor> inputs = {theta, grad, lr};
+  UpdateOperands operands;
+  operands.theta = theta;
+  operands.grad = grad;
+  operands.lr = lr;
   std::vector<std::pair<Shape, DType>> results = {{theta.shape(), DType::F32}};
   if (momentum.defined()) {
     requireParamLike(op, "the momentum buffer", theta, momentum);
     requireScalar(op, "beta", beta);
-    inputs.push_back(momentum);
-    inputs.push_back(beta);
+    operands.momentum = momentum;
+    operands.beta = beta;
     results.push_back({theta.shape(), DType::F32});
   }
-  return apply(Prim::SgdUpdate, inputs, results,
-               regAttrs(Regularizer::None, momentum.defined()));
+  return applyUpdate(Prim::SgdUpdate, operands, results,
+                     regAttrs(Regularizer::None, momentum.defined()));
 }
 
 std::vector<Tensor> adamUpdate(const Tensor &theta, const Tensor &grad,
@@ -187,10 +218,20 @@ std::vector<Tensor> adamUpdate(const Tensor &theta, const Tensor &grad,
   for (auto [what, t] : {std::pair{"lr", &lr}, {"beta1", &beta1},
                          {"beta2", &beta2}, {"eps", &eps}, {"step", &step}})
     requireScalar(op, what, *t);
-  return apply(Prim::AdamUpdate,
-               {theta, grad, m1, m2, lr, beta1, beta2, eps, step},
-               std::vector<std::pair<Shape, DType>>(3, {theta.shape(), DType::F32}),
-               regAttrs(Regularizer::None));
+  UpdateOperands operands;
+  operands.theta = theta;
+  operands.grad = grad;
+  operands.m1 = m1;
+  operands.m2 = m2;
+  operands.lr = lr;
+  operands.beta1 = beta1;
+  operands.beta2 = beta2;
+  operands.eps = eps;
+  operands.step = step;
+  return applyUpdate(
+      Prim::AdamUpdate, operands,
+      std::vector<std::pair<Shape, DType>>(3, {theta.shape(), DType::F32}),
+      regAttrs(Regularizer::None));
 }
 
 namespace optim {

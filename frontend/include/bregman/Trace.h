@@ -74,6 +74,7 @@ struct NodeAttrs {
   bool momentum = false;
   Window window;
   int64_t axis = 0, start = 0; // concat, slice
+  uint32_t updateRoles = 0; // breg updates: which UpdateOperands roles
   std::string name; // inputs: the argument path
 };
 
@@ -125,6 +126,42 @@ public:
   TraceScope(const TraceScope &) = delete;
   TraceScope &operator=(const TraceScope &) = delete;
 };
+
+/// The operands of the breg update and prox primitives, by role. optim
+/// builds them, a trace node keeps the defined ones in `inputs` in the
+/// order of the fields (and which ones in NodeAttrs::updateRoles), and
+/// emission reads them back by role: no code relies on positions.
+template <typename T> struct UpdateOperandsOf {
+  T theta{}, v{}, grad{}, m1{}, m2{};           // parameter-shaped
+  T lr{}, scale{}, delta{}, lambda{};           // scalars
+  T momentum{}, beta{};                         // the momentum buffer, β
+  T beta1{}, beta2{}, eps{}, step{}, lambda2{}; // scalars
+
+  /// Calls f(role index, field) for every role, in the trace's order.
+  template <typename F> void forEachRole(F &&f) { visit(*this, f); }
+  template <typename F> void forEachRole(F &&f) const { visit(*this, f); }
+
+private:
+  template <typename Self, typename F> static void visit(Self &self, F &f) {
+    auto fields = {&self.theta, &self.v,     &self.grad,   &self.m1,
+                    &self.m2,    &self.lr,    &self.scale,  &self.delta,
+                    &self.lambda, &self.momentum, &self.beta, &self.beta1,
+                    &self.beta2, &self.eps,   &self.step,   &self.lambda2};
+    unsigned role = 0;
+    for (auto *field : fields)
+      f(role++, *field);
+  }
+};
+using UpdateOperands = UpdateOperandsOf<Tensor>;
+
+/// Records the breg primitive `prim` on the defined `operands` and returns
+/// its results (attrs.updateRoles is set here).
+std::vector<Tensor> applyUpdate(Prim prim, const UpdateOperands &operands,
+                                const std::vector<std::pair<Shape, DType>> &results,
+                                NodeAttrs attrs);
+/// The trace values of a recorded update node's operands by role (-1 where
+/// the role is absent).
+UpdateOperandsOf<int> updateOperands(const Node &node);
 
 /// Records `prim` on `inputs` (all traced in the current trace) and returns
 /// its results. Throws bregman::Error on concrete operands outside jit.
