@@ -104,15 +104,46 @@ private:
   }
   breg::RegularizerAttrInterface regularizer(Regularizer reg) {
     switch (reg) {
-    case Regularizer::None: return breg::NoneRegAttr::get(&ctx);
-    case Regularizer::L1: return breg::L1RegAttr::get(&ctx);
-    case Regularizer::L1Pos: return breg::L1PosRegAttr::get(&ctx);
-    case Regularizer::L1L2: return breg::L1L2RegAttr::get(&ctx);
-    case Regularizer::L1L2Conv: return breg::L1L2ConvRegAttr::get(&ctx);
-    case Regularizer::L1L1L2: return breg::L1L1L2RegAttr::get(&ctx);
+#define BREGMAN_REGULARIZER(Name, Text, AttrClass, Rank)                        \
+  case Regularizer::Name:                                                      \
+    return breg::AttrClass::get(&ctx);
+#include "bregman/Regularizers.def"
     }
     return {};
   }
+  /// The operands of a breg update node by role: parameter-shaped ones as
+  /// they are, scalars read from their rank-0 tensors.
+  UpdateOperandsOf<Value> updateValues(const Node &node);
+
+  // The emitters of Prims.def's Emitter column; each sets the values of the
+  // node's results.
+  void set(const Node &node, Value v) { values[node.outputs[0]] = v; }
+  void emitInput(const Node &) {} // bound in run()
+  void emitConstant(const Node &node) { set(node, constant(node)); }
+  void emitMatMul(const Node &node) { set(node, matmul(node)); }
+  void emitElementwise(const Node &node);
+  void emitReduction(const Node &node) {
+    set(node, reduction(node, /*isMax=*/node.prim == Prim::ReduceMax));
+  }
+  void emitShape(const Node &node) { set(node, shapeNode(node)); }
+  void emitWindow(const Node &node) { set(node, windowNode(node)); }
+  void emitOneHot(const Node &node) {
+    set(node, breg::OneHotOp::create(b, loc, tensorType(node.outputs[0]),
+                                     values.at(node.inputs[0])));
+  }
+  void emitArgMax(const Node &node) {
+    set(node, breg::ArgMaxOp::create(b, loc, tensorType(node.outputs[0]),
+                                     values.at(node.inputs[0])));
+  }
+  void emitDropoutMask(const Node &node) {
+    set(node, breg::DropoutMaskOp::create(b, loc, tensorType(node.outputs[0]),
+                                          scalarOf(node.inputs[0]),
+                                          b.getF64FloatAttr(node.attrs.value)));
+  }
+  void emitUpdate(const Node &node) { bregUpdate(node); }
+  using EmitFn = void (Emitter::*)(const Node &);
+  /// The emitter of each primitive, indexed by Prim.
+  static const EmitFn kEmitters[];
 
   void emitNode(const Node &node, int index);
 
@@ -305,78 +336,60 @@ Value Emitter::windowNode(const Node &node) {
   }
 }
 
+UpdateOperandsOf<Value> Emitter::updateValues(const Node &node) {
+  std::vector<int> ids;
+  updateOperands(node).forEachRole(
+      [&](unsigned, int id) { ids.push_back(id); });
+  UpdateOperandsOf<Value> operands;
+  operands.forEachRole([&](unsigned role, Value &value) {
+    if (ids[role] < 0)
+      return;
+    value = UpdateOperandsOf<Value>::isTensorRole(role) ? values.at(ids[role])
+                                                        : scalarOf(ids[role]);
+  });
+  return operands;
+}
+
 void Emitter::bregUpdate(const Node &node) {
   auto reg = regularizer(node.attrs.regularizer);
-  auto in = [&](size_t i) { return values.at(node.inputs[i]); };
-  // The sparse group's second strength λ₂ is the node's last input.
-  Value lambda2 = node.attrs.regularizer == Regularizer::L1L1L2
-                      ? scalarOf(node.inputs.back())
-                      : Value();
+  UpdateOperandsOf<Value> o = updateValues(node);
+  Operation *op = nullptr;
   switch (node.prim) {
-  case Prim::LinBregUpdate: {
-    Value momentum, beta;
-    if (node.attrs.momentum) {
-      momentum = in(6);
-      beta = scalarOf(node.inputs[7]);
-    }
-    auto op = breg::LinBregUpdateOp::create(
-        b, loc, reg, in(0), in(1), in(2), scalarOf(node.inputs[3]),
-        scalarOf(node.inputs[4]), scalarOf(node.inputs[5]), momentum, beta,
-        lambda2);
-    for (size_t i = 0; i < node.outputs.size(); ++i)
-      values[node.outputs[i]] = op->getResult(i);
-    return;
-  }
-  case Prim::Prox:
-    values[node.outputs[0]] = breg::ProxOp::create(
-        b, loc, reg, in(0), scalarOf(node.inputs[1]), scalarOf(node.inputs[2]),
-        lambda2);
-    return;
-  case Prim::SubgradientInit:
-    values[node.outputs[0]] = breg::SubgradientInitOp::create(
-        b, loc, reg, in(0), scalarOf(node.inputs[1]), scalarOf(node.inputs[2]),
-        lambda2);
-    return;
-  case Prim::AdaBregUpdate: {
-    auto op = breg::AdaBregUpdateOp::create(
-        b, loc, reg, in(0), in(1), in(2), in(3), in(4),
-        scalarOf(node.inputs[5]), scalarOf(node.inputs[6]),
-        scalarOf(node.inputs[7]), scalarOf(node.inputs[8]),
-        scalarOf(node.inputs[9]), scalarOf(node.inputs[10]),
-        scalarOf(node.inputs[11]), lambda2);
-    for (size_t i = 0; i < node.outputs.size(); ++i)
-      values[node.outputs[i]] = op->getResult(i);
-    return;
-  }
-  case Prim::ProxSgdUpdate:
-    values[node.outputs[0]] = breg::ProxSgdUpdateOp::create(
-        b, loc, reg, in(0), in(1), scalarOf(node.inputs[2]),
-        scalarOf(node.inputs[3]), lambda2);
-    return;
-  case Prim::SgdUpdate: {
-    Value momentum, beta;
-    if (node.attrs.momentum) {
-      momentum = in(3);
-      beta = scalarOf(node.inputs[4]);
-    }
-    auto op = breg::SgdUpdateOp::create(b, loc, in(0), in(1),
-                                        scalarOf(node.inputs[2]), momentum, beta);
-    for (size_t i = 0; i < node.outputs.size(); ++i)
-      values[node.outputs[i]] = op->getResult(i);
-    return;
-  }
-  case Prim::AdamUpdate: {
-    auto op = breg::AdamUpdateOp::create(
-        b, loc, in(0), in(1), in(2), in(3), scalarOf(node.inputs[4]),
-        scalarOf(node.inputs[5]), scalarOf(node.inputs[6]),
-        scalarOf(node.inputs[7]), scalarOf(node.inputs[8]));
-    for (size_t i = 0; i < node.outputs.size(); ++i)
-      values[node.outputs[i]] = op->getResult(i);
-    return;
-  }
-  default:
+  case Prim::LinBregUpdate:
+    op = breg::LinBregUpdateOp::create(b, loc, reg, o.theta, o.v, o.grad, o.lr,
+                                       o.delta, o.lambda, o.momentum, o.beta,
+                                       o.lambda2);
     break;
+  case Prim::Prox:
+    op = breg::ProxOp::create(b, loc, reg, o.theta, o.scale, o.lambda,
+                              o.lambda2);
+    break;
+  case Prim::SubgradientInit:
+    op = breg::SubgradientInitOp::create(b, loc, reg, o.theta, o.delta,
+                                         o.lambda, o.lambda2);
+    break;
+  case Prim::AdaBregUpdate:
+    op = breg::AdaBregUpdateOp::create(b, loc, reg, o.theta, o.v, o.grad, o.m1,
+                                       o.m2, o.lr, o.delta, o.lambda, o.beta1,
+                                       o.beta2, o.eps, o.step, o.lambda2);
+    break;
+  case Prim::ProxSgdUpdate:
+    op = breg::ProxSgdUpdateOp::create(b, loc, reg, o.theta, o.grad, o.lr,
+                                       o.lambda, o.lambda2);
+    break;
+  case Prim::SgdUpdate:
+    op = breg::SgdUpdateOp::create(b, loc, o.theta, o.grad, o.lr, o.momentum,
+                                   o.beta);
+    break;
+  case Prim::AdamUpdate:
+    op = breg::AdamUpdateOp::create(b, loc, o.theta, o.grad, o.m1, o.m2, o.lr,
+                                    o.beta1, o.beta2, o.eps, o.step);
+    break;
+  default:
+    llvm_unreachable("not a breg update primitive");
   }
+  for (size_t i = 0; i < node.outputs.size(); ++i)
+    values[node.outputs[i]] = op->getResult(i);
 }
 
 /// The scalar body of an elementwise primitive on its operands `a`.
@@ -465,58 +478,26 @@ Value Emitter::shapeNode(const Node &node) {
   }
 }
 
+void Emitter::emitElementwise(const Node &node) {
+  int result = node.outputs[0];
+  Type resultElem = getElementTypeOrSelf(tensorType(result));
+  set(node, elementwise(result, node.inputs,
+                        [&](OpBuilder &nb, Location l, ValueRange a) {
+                          return elementwiseBody(node.prim, nb, l, a,
+                                                 resultElem);
+                        }));
+}
+
+// Generated from Prims.def: a primitive whose Emitter has no emit<Emitter>
+// member does not compile.
+const Emitter::EmitFn Emitter::kEmitters[] = {
+#define BREGMAN_PRIM(Name, Text, Gradient, Family) &Emitter::emit##Family,
+#include "bregman/Prims.def"
+};
+
 void Emitter::emitNode(const Node &node, int index) {
   loc = nodeLoc(node, index);
-  if (node.prim == Prim::Input)
-    return; // bound in run()
-  if (isBregPrimitive(node.prim))
-    return bregUpdate(node);
-  int result = node.outputs[0];
-  Value &out = values[result];
-  Type type = tensorType(result);
-  switch (node.prim) {
-  case Prim::Add: case Prim::Sub: case Prim::Mul: case Prim::Div:
-  case Prim::Maximum: case Prim::Equal: case Prim::Neg: case Prim::Exp:
-  case Prim::Log: case Prim::Abs: case Prim::Sqrt: case Prim::Relu:
-  case Prim::ReluGrad: case Prim::Broadcast: {
-    Type resultElem = getElementTypeOrSelf(type);
-    out = elementwise(result, node.inputs,
-                      [&](OpBuilder &nb, Location l, ValueRange a) {
-                        return elementwiseBody(node.prim, nb, l, a, resultElem);
-                      });
-    return;
-  }
-  case Prim::Reshape: case Prim::Transpose: case Prim::StopGradient:
-  case Prim::Concat: case Prim::Slice:
-    out = shapeNode(node);
-    return;
-  case Prim::Conv2d: case Prim::Conv2dGradInput: case Prim::Conv2dGradFilter:
-  case Prim::MaxPool2d: case Prim::SumPool2d: case Prim::MaxPool2dGrad:
-  case Prim::SumPool2dGrad:
-    out = windowNode(node);
-    return;
-  case Prim::Constant:
-    out = constant(node);
-    return;
-  case Prim::MatMul:
-    out = matmul(node);
-    return;
-  case Prim::ReduceSum: case Prim::ReduceMax:
-    out = reduction(node, /*isMax=*/node.prim == Prim::ReduceMax);
-    return;
-  case Prim::OneHot:
-    out = breg::OneHotOp::create(b, loc, type, values.at(node.inputs[0]));
-    return;
-  case Prim::ArgMax:
-    out = breg::ArgMaxOp::create(b, loc, type, values.at(node.inputs[0]));
-    return;
-  case Prim::DropoutMask:
-    out = breg::DropoutMaskOp::create(b, loc, type, scalarOf(node.inputs[0]),
-                                      b.getF64FloatAttr(node.attrs.value));
-    return;
-  default:
-    llvm_unreachable("primitive without an emitter");
-  }
+  (this->*kEmitters[static_cast<size_t>(node.prim)])(node);
 }
 
 OwningOpRef<ModuleOp> Emitter::run() {

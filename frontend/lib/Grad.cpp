@@ -194,7 +194,7 @@ std::vector<Tensor> vjpTranspose(const VjpArgs &v) {
 #define BREGMAN_VJP_Breg(Name) nullptr
 #define BREGMAN_VJP_Missing(Name) nullptr
 const VjpRule kVjpRules[] = {
-#define BREGMAN_PRIM(Name, Text, Gradient) BREGMAN_VJP_##Gradient(Name),
+#define BREGMAN_PRIM(Name, Text, Gradient, Emitter) BREGMAN_VJP_##Gradient(Name),
 #include "bregman/Prims.def"
 };
 #undef BREGMAN_VJP_Rule

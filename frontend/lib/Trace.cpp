@@ -17,7 +17,7 @@ struct PrimInfo {
 };
 
 const PrimInfo kPrims[] = {
-#define BREGMAN_PRIM(Name, Text, Gradient) {Text, PrimGradient::Gradient},
+#define BREGMAN_PRIM(Name, Text, Gradient, Emitter) {Text, PrimGradient::Gradient},
 #include "bregman/Prims.def"
 };
 

@@ -21,7 +21,7 @@ namespace bregman {
 /// The primitives a trace records (Prims.def: their names and how they
 /// are differentiated).
 enum class Prim {
-#define BREGMAN_PRIM(Name, Text, Gradient) Name,
+#define BREGMAN_PRIM(Name, Text, Gradient, Emitter) Name,
 #include "bregman/Prims.def"
 };
 
@@ -136,6 +136,10 @@ template <typename T> struct UpdateOperandsOf {
   T lr{}, scale{}, delta{}, lambda{};           // scalars
   T momentum{}, beta{};                         // the momentum buffer, β
   T beta1{}, beta2{}, eps{}, step{}, lambda2{}; // scalars
+
+  /// Whether the role with forEachRole's index `role` is parameter-shaped
+  /// (θ, v, g, m1, m2, the momentum buffer) rather than a scalar.
+  static bool isTensorRole(unsigned role) { return role <= 4 || role == 9; }
 
   /// Calls f(role index, field) for every role, in the trace's order.
   template <typename F> void forEachRole(F &&f) { visit(*this, f); }
