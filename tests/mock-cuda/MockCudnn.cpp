@@ -5,31 +5,35 @@
 // three convolution passes computed by direct loops on the host, NCHW,
 // cross-correlation, with stride, symmetric padding, dilation and groups as
 // cuDNN defines them. So the test checks that the runtime describes each
-// convolution to cuDNN as the CPU path computes it.
+// convolution to cuDNN as the CPU path computes it. Its entry points have
+// the signatures of CudnnAbi.h, the runtime's declaration of cuDNN's ABI
+// (checked at the end), so the two cannot drift apart.
 //
 //===----------------------------------------------------------------------===//
 
+#include "CudnnAbi.h"
+
 #include <cstddef>
 #include <cstring>
+#include <type_traits>
 
-namespace {
-using Status = int;
-constexpr Status kOk = 0, kBadParam = 3;
-struct Tensor4d {
+using namespace bregman::runtime::cuda;
+using namespace bregman::runtime::cuda::cudnn;
+
+// The mock's descriptors: what the runtime sets, kept for the loops below.
+struct bregman::runtime::cuda::cudnn::cudnnContext {};
+struct bregman::runtime::cuda::cudnn::cudnnTensorStruct {
   int n, c, h, w;
 };
-struct Conv {
+struct bregman::runtime::cuda::cudnn::cudnnFilterStruct : cudnnTensorStruct {};
+struct bregman::runtime::cuda::cudnn::cudnnConvolutionStruct {
   int padH, padW, strideH, strideW, dilH, dilW, groups = 1, mode;
 };
-struct AlgoPerf {
-  int algo;
-  Status status;
-  float time;
-  size_t memory;
-  int determinism;
-  int mathType;
-  int reserved[3];
-};
+
+namespace {
+constexpr Status kOk = kSuccess;
+using Tensor4d = cudnnTensorStruct;
+using Conv = cudnnConvolutionStruct;
 constexpr size_t kWorkspace = 256;
 
 /// Visits every (output, input, weight) index triple of the convolution.
@@ -70,139 +74,185 @@ bool consistent(const Tensor4d &x, const Tensor4d &w, const Conv &cv,
   };
   return x.n == y.n && w.n == y.c && w.c * cv.groups == x.c &&
          y.h == out(x.h, cv.padH, w.h, cv.dilH, cv.strideH) &&
-         y.w == out(x.w, cv.padW, w.w, cv.dilW, cv.strideW) && cv.mode == 1;
+         y.w == out(x.w, cv.padW, w.w, cv.dilW, cv.strideW) && cv.mode == kCrossCorrelation;
 }
 
-AlgoPerf oneAlgorithm() { return {0, kOk, 0.0f, kWorkspace, 1, 3, {0, 0, 0}}; }
+AlgoPerf oneAlgorithm() {
+  return {0, kOk, 0.0f, kWorkspace, kDeterministic, kFmaMath, {0, 0, 0}};
+}
+
+const float *f(const void *p) { return static_cast<const float *>(p); }
 } // namespace
 
 extern "C" {
-Status cudnnCreate(void **h) {
-  static int handle;
+Status cudnnCreate(Handle *h) {
+  static cudnnContext handle;
   *h = &handle;
   return kOk;
 }
-Status cudnnSetStream(void *, void *) { return kOk; }
+Status cudnnSetStream(Handle, CUstream) { return kOk; }
 const char *cudnnGetErrorString(Status s) {
   return s == kBadParam ? "CUDNN_STATUS_BAD_PARAM" : "CUDNN_STATUS_(mock)";
 }
-Status cudnnCreateTensorDescriptor(Tensor4d **d) {
+Status cudnnCreateTensorDescriptor(TensorDesc *d) {
   *d = new Tensor4d{};
   return kOk;
 }
-Status cudnnSetTensor4dDescriptor(Tensor4d *d, int format, int type, int n,
+Status cudnnSetTensor4dDescriptor(TensorDesc d, int format, int type, int n,
                                   int c, int h, int w) {
-  if (format != 0 || type != 0)
+  if (format != kNchw || type != kFloat)
     return kBadParam;
   *d = {n, c, h, w};
   return kOk;
 }
-Status cudnnCreateFilterDescriptor(Tensor4d **d) {
-  *d = new Tensor4d{};
+Status cudnnCreateFilterDescriptor(FilterDesc *d) {
+  *d = new cudnnFilterStruct{};
   return kOk;
 }
-Status cudnnSetFilter4dDescriptor(Tensor4d *d, int type, int format, int k,
+Status cudnnSetFilter4dDescriptor(FilterDesc d, int type, int format, int k,
                                   int c, int h, int w) {
-  if (format != 0 || type != 0)
+  if (format != kNchw || type != kFloat)
     return kBadParam;
-  *d = {k, c, h, w};
+  static_cast<Tensor4d &>(*d) = {k, c, h, w};
   return kOk;
 }
-Status cudnnCreateConvolutionDescriptor(Conv **d) {
+Status cudnnCreateConvolutionDescriptor(ConvDesc *d) {
   *d = new Conv{};
   return kOk;
 }
-Status cudnnSetConvolution2dDescriptor(Conv *d, int ph, int pw, int sh, int sw,
-                                       int dh, int dw, int mode, int type) {
-  if (type != 0)
+Status cudnnSetConvolution2dDescriptor(ConvDesc d, int ph, int pw, int sh,
+                                       int sw, int dh, int dw, int mode,
+                                       int type) {
+  if (type != kFloat)
     return kBadParam;
   d->padH = ph, d->padW = pw, d->strideH = sh, d->strideW = sw;
   d->dilH = dh, d->dilW = dw, d->mode = mode;
   return kOk;
 }
-Status cudnnSetConvolutionGroupCount(Conv *d, int groups) {
+Status cudnnSetConvolutionGroupCount(ConvDesc d, int groups) {
   d->groups = groups;
   return kOk;
 }
-Status cudnnSetConvolutionMathType(Conv *, int) { return kOk; }
+Status cudnnSetConvolutionMathType(ConvDesc, int) { return kOk; }
 
-Status cudnnGetConvolutionForwardAlgorithm_v7(void *, Tensor4d *x, Tensor4d *w,
-                                              Conv *cv, Tensor4d *y, int,
-                                              int *n, AlgoPerf *perf) {
+Status cudnnGetConvolutionForwardAlgorithm_v7(Handle, TensorDesc x,
+                                              FilterDesc w, ConvDesc cv,
+                                              TensorDesc y, int, int *n,
+                                              AlgoPerf *perf) {
   if (!consistent(*x, *w, *cv, *y))
     return kBadParam;
   *n = 1;
   perf[0] = oneAlgorithm();
   return kOk;
 }
-Status cudnnGetConvolutionBackwardDataAlgorithm_v7(void *, Tensor4d *w,
-                                                   Tensor4d *dy, Conv *cv,
-                                                   Tensor4d *dx, int, int *n,
+Status cudnnGetConvolutionBackwardDataAlgorithm_v7(Handle, FilterDesc w,
+                                                   TensorDesc dy, ConvDesc cv,
+                                                   TensorDesc dx, int, int *n,
                                                    AlgoPerf *perf) {
   return cudnnGetConvolutionForwardAlgorithm_v7(nullptr, dx, w, cv, dy, 1, n,
                                                 perf);
 }
-Status cudnnGetConvolutionBackwardFilterAlgorithm_v7(void *, Tensor4d *x,
-                                                     Tensor4d *dy, Conv *cv,
-                                                     Tensor4d *dw, int, int *n,
+Status cudnnGetConvolutionBackwardFilterAlgorithm_v7(Handle, TensorDesc x,
+                                                     TensorDesc dy, ConvDesc cv,
+                                                     FilterDesc dw, int, int *n,
                                                      AlgoPerf *perf) {
   return cudnnGetConvolutionForwardAlgorithm_v7(nullptr, x, dw, cv, dy, 1, n,
                                                 perf);
 }
-Status cudnnGetConvolutionForwardWorkspaceSize(void *, void *, void *, void *,
-                                               void *, int, size_t *bytes) {
+Status cudnnGetConvolutionForwardWorkspaceSize(Handle, TensorDesc, FilterDesc,
+                                               ConvDesc, TensorDesc, int,
+                                               size_t *bytes) {
   *bytes = kWorkspace;
   return kOk;
 }
-Status cudnnGetConvolutionBackwardDataWorkspaceSize(void *, void *, void *,
-                                                    void *, void *, int,
+Status cudnnGetConvolutionBackwardDataWorkspaceSize(Handle, FilterDesc,
+                                                    TensorDesc, ConvDesc,
+                                                    TensorDesc, int,
                                                     size_t *bytes) {
   *bytes = kWorkspace;
   return kOk;
 }
-Status cudnnGetConvolutionBackwardFilterWorkspaceSize(void *, void *, void *,
-                                                      void *, void *, int,
+Status cudnnGetConvolutionBackwardFilterWorkspaceSize(Handle, TensorDesc,
+                                                      TensorDesc, ConvDesc,
+                                                      FilterDesc, int,
                                                       size_t *bytes) {
   *bytes = kWorkspace;
   return kOk;
 }
 
-Status cudnnConvolutionForward(void *, const float *alpha, Tensor4d *xd,
-                               const float *x, Tensor4d *wd, const float *w,
-                               Conv *cv, int, void *ws, size_t wsBytes,
-                               const float *beta, Tensor4d *yd, float *y) {
+// alpha, beta and the data are floats (kFloat descriptors).
+Status cudnnConvolutionForward(Handle, const void *alpha, TensorDesc xd,
+                               const void *x, FilterDesc wd, const void *w,
+                               ConvDesc cv, int, void *ws, size_t wsBytes,
+                               const void *beta, TensorDesc yd, void *y) {
   if (!ws || wsBytes < kWorkspace)
     return kBadParam;
-  scale(y, count(*yd), *beta);
+  float a = *f(alpha), *out = static_cast<float *>(y);
+  scale(out, count(*yd), *f(beta));
   forEach(*xd, *wd, *cv, *yd, [&](size_t xi, size_t wi, size_t yi) {
-    y[yi] += *alpha * x[xi] * w[wi];
+    out[yi] += a * f(x)[xi] * f(w)[wi];
   });
   return kOk;
 }
-Status cudnnConvolutionBackwardData(void *, const float *alpha, Tensor4d *wd,
-                                    const float *w, Tensor4d *dyd,
-                                    const float *dy, Conv *cv, int, void *ws,
-                                    size_t wsBytes, const float *beta,
-                                    Tensor4d *dxd, float *dx) {
+Status cudnnConvolutionBackwardData(Handle, const void *alpha, FilterDesc wd,
+                                    const void *w, TensorDesc dyd,
+                                    const void *dy, ConvDesc cv, int, void *ws,
+                                    size_t wsBytes, const void *beta,
+                                    TensorDesc dxd, void *dx) {
   if (!ws || wsBytes < kWorkspace)
     return kBadParam;
-  scale(dx, count(*dxd), *beta);
+  float a = *f(alpha), *out = static_cast<float *>(dx);
+  scale(out, count(*dxd), *f(beta));
   forEach(*dxd, *wd, *cv, *dyd, [&](size_t xi, size_t wi, size_t yi) {
-    dx[xi] += *alpha * dy[yi] * w[wi];
+    out[xi] += a * f(dy)[yi] * f(w)[wi];
   });
   return kOk;
 }
-Status cudnnConvolutionBackwardFilter(void *, const float *alpha, Tensor4d *xd,
-                                      const float *x, Tensor4d *dyd,
-                                      const float *dy, Conv *cv, int, void *ws,
-                                      size_t wsBytes, const float *beta,
-                                      Tensor4d *dwd, float *dw) {
+Status cudnnConvolutionBackwardFilter(Handle, const void *alpha, TensorDesc xd,
+                                      const void *x, TensorDesc dyd,
+                                      const void *dy, ConvDesc cv, int,
+                                      void *ws, size_t wsBytes,
+                                      const void *beta, FilterDesc dwd,
+                                      void *dw) {
   if (!ws || wsBytes < kWorkspace)
     return kBadParam;
-  scale(dw, count(*dwd), *beta);
+  float a = *f(alpha), *out = static_cast<float *>(dw);
+  scale(out, count(*dwd), *f(beta));
   forEach(*xd, *dwd, *cv, *dyd, [&](size_t xi, size_t wi, size_t yi) {
-    dw[wi] += *alpha * x[xi] * dy[yi];
+    out[wi] += a * f(x)[xi] * f(dy)[yi];
   });
   return kOk;
 }
 } // extern "C"
+
+// The stand-in has the signatures the runtime calls through.
+#define BREGMAN_SAME_ABI(fn, type)                                             \
+  static_assert(std::is_same_v<decltype(&fn), type>, #fn)
+BREGMAN_SAME_ABI(cudnnCreate, CreateFn);
+BREGMAN_SAME_ABI(cudnnSetStream, SetStreamFn);
+BREGMAN_SAME_ABI(cudnnGetErrorString, GetErrorStringFn);
+BREGMAN_SAME_ABI(cudnnCreateTensorDescriptor, CreateTensorDescriptorFn);
+BREGMAN_SAME_ABI(cudnnSetTensor4dDescriptor, SetTensor4dDescriptorFn);
+BREGMAN_SAME_ABI(cudnnCreateFilterDescriptor, CreateFilterDescriptorFn);
+BREGMAN_SAME_ABI(cudnnSetFilter4dDescriptor, SetFilter4dDescriptorFn);
+BREGMAN_SAME_ABI(cudnnCreateConvolutionDescriptor,
+                 CreateConvolutionDescriptorFn);
+BREGMAN_SAME_ABI(cudnnSetConvolution2dDescriptor,
+                 SetConvolution2dDescriptorFn);
+BREGMAN_SAME_ABI(cudnnSetConvolutionGroupCount, SetConvolutionGroupCountFn);
+BREGMAN_SAME_ABI(cudnnSetConvolutionMathType, SetConvolutionMathTypeFn);
+BREGMAN_SAME_ABI(cudnnGetConvolutionForwardAlgorithm_v7,
+                 GetForwardAlgorithmFn);
+BREGMAN_SAME_ABI(cudnnGetConvolutionForwardWorkspaceSize,
+                 GetForwardWorkspaceSizeFn);
+BREGMAN_SAME_ABI(cudnnConvolutionForward, ConvolutionForwardFn);
+BREGMAN_SAME_ABI(cudnnGetConvolutionBackwardDataAlgorithm_v7,
+                 GetBackwardDataAlgorithmFn);
+BREGMAN_SAME_ABI(cudnnGetConvolutionBackwardDataWorkspaceSize,
+                 GetBackwardDataWorkspaceSizeFn);
+BREGMAN_SAME_ABI(cudnnConvolutionBackwardData, ConvolutionBackwardDataFn);
+BREGMAN_SAME_ABI(cudnnGetConvolutionBackwardFilterAlgorithm_v7,
+                 GetBackwardFilterAlgorithmFn);
+BREGMAN_SAME_ABI(cudnnGetConvolutionBackwardFilterWorkspaceSize,
+                 GetBackwardFilterWorkspaceSizeFn);
+BREGMAN_SAME_ABI(cudnnConvolutionBackwardFilter, ConvolutionBackwardFilterFn);

@@ -111,6 +111,20 @@ void *openLibrary(const std::string &what,
   return nullptr;
 }
 
+void *findSymbol(void *lib, const char *what, const char *symbol,
+                 std::string *failure) {
+  void *fn = dlsym(lib, symbol);
+  if (!fn && failure->empty())
+    *failure = std::string(what) + " lacks " + symbol;
+  return fn;
+}
+
+std::string describeStatus(const char *what, const char *call, int status,
+                           const char *text) {
+  return std::string(call) + " failed: " +
+         (text ? text : std::string(what) + " status " + std::to_string(status));
+}
+
 CUstream stream() {
   static CUstream s = createStream();
   return s;

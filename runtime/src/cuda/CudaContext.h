@@ -11,6 +11,7 @@
 
 #include "bregman/runtime/CudaDriver.h"
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,78 @@ CUstream copyStream();
 void *openLibrary(const std::string &what,
                   const std::vector<std::string> &names, const char *envVar,
                   const std::string &advice, std::string *failure);
+
+/// dlsym(lib, symbol); null with "<what> lacks <symbol>" in `*failure` when
+/// it is missing and no earlier failure is there.
+void *findSymbol(void *lib, const char *what, const char *symbol,
+                 std::string *failure);
+/// "<call> failed: <text>", or "<what> status N" where the library gave no
+/// text for `status`.
+std::string describeStatus(const char *what, const char *call, int status,
+                           const char *text);
+
+/// What cuBLAS and cuDNN share (int statuses, 0 for success; every call goes
+/// through one handle): the library opened with dlopen, its entry points
+/// resolved, the handle made in the runtime's context and bound to its
+/// stream, and failures told in the library's own words. One per process,
+/// made on first use.
+template <typename Handle> struct LibraryHandle {
+  const char *what = ""; // "cuBLAS", in messages
+  void *lib = nullptr;
+  int (*create)(Handle *) = nullptr;
+  int (*setStream)(Handle, CUstream) = nullptr;
+  const char *(*statusString)(int) = nullptr;
+  Handle handle = nullptr;
+  std::string failure; // why the library is unusable, when it is
+
+  /// Opens the library (see openLibrary) and resolves the entry points
+  /// above, by their symbols `create`, `setStream`, `statusString`; false
+  /// when it is not there (the failure set).
+  bool open(const std::vector<std::string> &names, const char *envVar,
+            const std::string &advice,
+            const std::array<const char *, 3> &symbols) {
+    lib = openLibrary(what, names, envVar, advice, &failure);
+    if (!lib)
+      return false;
+    resolve(create, symbols[0]);
+    resolve(setStream, symbols[1]);
+    resolve(statusString, symbols[2]);
+    return true;
+  }
+  /// Resolves `symbol` into `fn`; the first one missing is the failure.
+  template <typename Fn> void resolve(Fn &fn, const char *symbol) {
+    fn = reinterpret_cast<Fn>(findSymbol(lib, what, symbol, &failure));
+  }
+  std::string describe(const char *call, int status) const {
+    return describeStatus(what, call, status,
+                          statusString ? statusString(status) : nullptr);
+  }
+  /// Once every entry point is resolved: makes the handle (it needs the
+  /// context) and binds it to stream(); `createCall` and `setStreamCall`
+  /// name those calls in failures.
+  void createHandle(const char *createCall, const char *setStreamCall) {
+    if (!failure.empty())
+      return;
+    ScopedContext scope;
+    if (!scope.ok) {
+      failure = std::string(what) + " needs a CUDA context";
+      return;
+    }
+    if (int st = create(&handle); st != 0)
+      failure = describe(createCall, st);
+    else if (st = setStream(handle, stream()); st != 0)
+      failure = describe(setStreamCall, st);
+  }
+  /// Before each call: false, with the reason recorded, when the library is
+  /// unusable or the context cannot be made current on this thread.
+  bool ready() const {
+    if (!failure.empty()) {
+      recordError(failure);
+      return false;
+    }
+    return ScopedContext().ok;
+  }
+};
 
 /// Device memory from a cache of freed blocks (exact sizes): blocks are
 /// reused in stream order, so no synchronisation is needed to recycle one.

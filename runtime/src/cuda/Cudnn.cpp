@@ -4,19 +4,19 @@
 // (bregman_gpu_conv2d_*; geometry of breg.conv2d, NCHW f32, symmetric
 // padding only: the compiler leaves other convolutions generated). cuDNN is
 // opened with dlopen on first use (libcudnn.so.9, or BREGMAN_CUDNN); its few
-// types are declared here (ABI-compatible with cudnn_*_v9.h). Per geometry
-// the descriptors, the algorithm (cuDNN's heuristic, first deterministic
-// choice, so that runs repeat exactly) and its workspace size are made once;
-// math is plain FMA (no TF32), as on the CPU. Everything runs on the
+// types are declared in CudnnAbi.h. Per geometry the descriptors, the
+// algorithm (cuDNN's heuristic, first deterministic choice, so that runs
+// repeat exactly) and its workspace size are made once; math is plain FMA
+// (no TF32), as on the CPU. Everything runs on the
 // runtime's stream; failures are recorded like the mgpu* functions'.
 //
 //===----------------------------------------------------------------------===//
 
 #include "CudaContext.h"
+#include "CudnnAbi.h"
 #include "bregman/runtime/CpuLibrary.h"
 
 #include <array>
-#include <dlfcn.h>
 #include <map>
 #include <mutex>
 #include <string>
@@ -26,113 +26,54 @@ using namespace bregman::runtime::cuda;
 
 namespace {
 
-using Handle = struct cudnnContext *;
-using TensorDesc = struct cudnnTensorStruct *;
-using FilterDesc = struct cudnnFilterStruct *;
-using ConvDesc = struct cudnnConvolutionStruct *;
-using Status = int;
-constexpr Status kSuccess = 0;
-constexpr int kNchw = 0, kFloat = 0, kCrossCorrelation = 1, kFmaMath = 3,
-              kDeterministic = 1;
+using namespace bregman::runtime::cuda::cudnn;
 
-/// cudnnConvolution{Fwd,BwdData,BwdFilter}AlgoPerf_t (same layout).
-struct AlgoPerf {
-  int algo;
-  Status status;
-  float time;
-  size_t memory;
-  int determinism;
-  int mathType;
-  int reserved[3];
+struct Cudnn : LibraryHandle<Handle> {
+  CreateTensorDescriptorFn createTensor = nullptr;
+  SetTensor4dDescriptorFn setTensor4d = nullptr;
+  CreateFilterDescriptorFn createFilter = nullptr;
+  SetFilter4dDescriptorFn setFilter4d = nullptr;
+  CreateConvolutionDescriptorFn createConv = nullptr;
+  SetConvolution2dDescriptorFn setConv2d = nullptr;
+  SetConvolutionGroupCountFn setGroupCount = nullptr;
+  SetConvolutionMathTypeFn setMathType = nullptr;
+  GetForwardAlgorithmFn forwardAlgo = nullptr;
+  GetForwardWorkspaceSizeFn forwardWorkspace = nullptr;
+  ConvolutionForwardFn forward = nullptr;
+  GetBackwardDataAlgorithmFn dataAlgo = nullptr;
+  GetBackwardDataWorkspaceSizeFn dataWorkspace = nullptr;
+  ConvolutionBackwardDataFn backwardData = nullptr;
+  GetBackwardFilterAlgorithmFn filterAlgo = nullptr;
+  GetBackwardFilterWorkspaceSizeFn filterWorkspace = nullptr;
+  ConvolutionBackwardFilterFn backwardFilter = nullptr;
 };
-
-struct Cudnn {
-  Status (*create)(Handle *);
-  Status (*setStream)(Handle, CUstream);
-  const char *(*errorString)(Status);
-  Status (*createTensor)(TensorDesc *);
-  Status (*setTensor4d)(TensorDesc, int, int, int, int, int, int);
-  Status (*createFilter)(FilterDesc *);
-  Status (*setFilter4d)(FilterDesc, int, int, int, int, int, int);
-  Status (*createConv)(ConvDesc *);
-  Status (*setConv2d)(ConvDesc, int, int, int, int, int, int, int, int);
-  Status (*setGroupCount)(ConvDesc, int);
-  Status (*setMathType)(ConvDesc, int);
-  Status (*forwardAlgo)(Handle, TensorDesc, FilterDesc, ConvDesc, TensorDesc,
-                        int, int *, AlgoPerf *);
-  Status (*forwardWorkspace)(Handle, TensorDesc, FilterDesc, ConvDesc,
-                             TensorDesc, int, size_t *);
-  Status (*forward)(Handle, const void *, TensorDesc, const void *, FilterDesc,
-                    const void *, ConvDesc, int, void *, size_t, const void *,
-                    TensorDesc, void *);
-  Status (*dataAlgo)(Handle, FilterDesc, TensorDesc, ConvDesc, TensorDesc, int,
-                     int *, AlgoPerf *);
-  Status (*dataWorkspace)(Handle, FilterDesc, TensorDesc, ConvDesc, TensorDesc,
-                          int, size_t *);
-  Status (*backwardData)(Handle, const void *, FilterDesc, const void *,
-                         TensorDesc, const void *, ConvDesc, int, void *,
-                         size_t, const void *, TensorDesc, void *);
-  Status (*filterAlgo)(Handle, TensorDesc, TensorDesc, ConvDesc, FilterDesc,
-                       int, int *, AlgoPerf *);
-  Status (*filterWorkspace)(Handle, TensorDesc, TensorDesc, ConvDesc,
-                            FilterDesc, int, size_t *);
-  Status (*backwardFilter)(Handle, const void *, TensorDesc, const void *,
-                           TensorDesc, const void *, ConvDesc, int, void *,
-                           size_t, const void *, FilterDesc, void *);
-  Handle handle = nullptr;
-  std::string failure; // why cuDNN is unusable, when it is
-};
-
-std::string describe(const Cudnn &c, const char *call, Status status) {
-  const char *text = c.errorString ? c.errorString(status) : nullptr;
-  return std::string(call) + " failed: " +
-         (text ? text : "cuDNN status " + std::to_string(status));
-}
 
 Cudnn load() {
-  Cudnn c{};
-  void *lib = openLibrary("cuDNN", {"libcudnn.so.9", "libcudnn.so"},
-                          "BREGMAN_CUDNN",
-                          "install cuDNN 9, put it on LD_LIBRARY_PATH",
-                          &c.failure);
-  if (!lib)
+  Cudnn c;
+  c.what = "cuDNN";
+  if (!c.open({"libcudnn.so.9", "libcudnn.so"}, "BREGMAN_CUDNN",
+              "install cuDNN 9, put it on LD_LIBRARY_PATH",
+              {"cudnnCreate", "cudnnSetStream", "cudnnGetErrorString"}))
     return c;
-  auto sym = [&](auto &fn, const char *name) {
-    fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(lib, name));
-    if (!fn && c.failure.empty())
-      c.failure = std::string("cuDNN lacks ") + name;
-  };
-  sym(c.create, "cudnnCreate");
-  sym(c.setStream, "cudnnSetStream");
-  sym(c.errorString, "cudnnGetErrorString");
-  sym(c.createTensor, "cudnnCreateTensorDescriptor");
-  sym(c.setTensor4d, "cudnnSetTensor4dDescriptor");
-  sym(c.createFilter, "cudnnCreateFilterDescriptor");
-  sym(c.setFilter4d, "cudnnSetFilter4dDescriptor");
-  sym(c.createConv, "cudnnCreateConvolutionDescriptor");
-  sym(c.setConv2d, "cudnnSetConvolution2dDescriptor");
-  sym(c.setGroupCount, "cudnnSetConvolutionGroupCount");
-  sym(c.setMathType, "cudnnSetConvolutionMathType");
-  sym(c.forwardAlgo, "cudnnGetConvolutionForwardAlgorithm_v7");
-  sym(c.forwardWorkspace, "cudnnGetConvolutionForwardWorkspaceSize");
-  sym(c.forward, "cudnnConvolutionForward");
-  sym(c.dataAlgo, "cudnnGetConvolutionBackwardDataAlgorithm_v7");
-  sym(c.dataWorkspace, "cudnnGetConvolutionBackwardDataWorkspaceSize");
-  sym(c.backwardData, "cudnnConvolutionBackwardData");
-  sym(c.filterAlgo, "cudnnGetConvolutionBackwardFilterAlgorithm_v7");
-  sym(c.filterWorkspace, "cudnnGetConvolutionBackwardFilterWorkspaceSize");
-  sym(c.backwardFilter, "cudnnConvolutionBackwardFilter");
-  if (!c.failure.empty())
-    return c;
-  ScopedContext scope;
-  if (!scope.ok) {
-    c.failure = "cuDNN needs a CUDA context";
-    return c;
-  }
-  if (Status st = c.create(&c.handle); st != kSuccess)
-    c.failure = describe(c, "cudnnCreate", st);
-  else if (st = c.setStream(c.handle, stream()); st != kSuccess)
-    c.failure = describe(c, "cudnnSetStream", st);
+  c.resolve(c.createTensor, "cudnnCreateTensorDescriptor");
+  c.resolve(c.setTensor4d, "cudnnSetTensor4dDescriptor");
+  c.resolve(c.createFilter, "cudnnCreateFilterDescriptor");
+  c.resolve(c.setFilter4d, "cudnnSetFilter4dDescriptor");
+  c.resolve(c.createConv, "cudnnCreateConvolutionDescriptor");
+  c.resolve(c.setConv2d, "cudnnSetConvolution2dDescriptor");
+  c.resolve(c.setGroupCount, "cudnnSetConvolutionGroupCount");
+  c.resolve(c.setMathType, "cudnnSetConvolutionMathType");
+  c.resolve(c.forwardAlgo, "cudnnGetConvolutionForwardAlgorithm_v7");
+  c.resolve(c.forwardWorkspace, "cudnnGetConvolutionForwardWorkspaceSize");
+  c.resolve(c.forward, "cudnnConvolutionForward");
+  c.resolve(c.dataAlgo, "cudnnGetConvolutionBackwardDataAlgorithm_v7");
+  c.resolve(c.dataWorkspace, "cudnnGetConvolutionBackwardDataWorkspaceSize");
+  c.resolve(c.backwardData, "cudnnConvolutionBackwardData");
+  c.resolve(c.filterAlgo, "cudnnGetConvolutionBackwardFilterAlgorithm_v7");
+  c.resolve(c.filterWorkspace,
+            "cudnnGetConvolutionBackwardFilterWorkspaceSize");
+  c.resolve(c.backwardFilter, "cudnnConvolutionBackwardFilter");
+  c.createHandle("cudnnCreate", "cudnnSetStream");
   return c;
 }
 
@@ -153,7 +94,7 @@ using Key = std::pair<std::array<intptr_t, 16>, Pass>;
 bool pickAlgorithm(const Cudnn &c, Status st, const char *call, int count,
                    const AlgoPerf *perf, int *algo) {
   if (st != kSuccess) {
-    recordError(describe(c, call, st));
+    recordError(c.describe(call, st));
     return false;
   }
   for (int i = 0; i < count; ++i)
@@ -171,7 +112,7 @@ bool makePlan(const Cudnn &c, const std::array<intptr_t, 16> &g, Pass pass,
   auto ok = [&](Status st, const char *call) {
     if (st == kSuccess)
       return true;
-    recordError(describe(c, call, st));
+    recordError(c.describe(call, st));
     return false;
   };
   int n = g[0], ch = g[1], h = g[2], w = g[3], f = g[4], kh = g[5], kw = g[6],
@@ -232,12 +173,7 @@ bool makePlan(const Cudnn &c, const std::array<intptr_t, 16> &g, Pass pass,
 void run(const std::array<intptr_t, 16> &geometry, Pass pass, intptr_t a,
          intptr_t b, intptr_t out) {
   static Cudnn cudnn = load();
-  if (!cudnn.failure.empty()) {
-    recordError(cudnn.failure);
-    return;
-  }
-  ScopedContext scope;
-  if (!scope.ok)
+  if (!cudnn.ready())
     return;
   static std::mutex mutex;
   static std::map<Key, Plan> plans;
@@ -284,7 +220,7 @@ void run(const std::array<intptr_t, 16> &geometry, Pass pass, intptr_t a,
     break;
   }
   if (st != kSuccess)
-    recordError(describe(cudnn, call, st));
+    recordError(cudnn.describe(call, st));
 }
 
 } // namespace
