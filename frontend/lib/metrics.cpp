@@ -7,10 +7,6 @@
 
 namespace bregman {
 
-static bool isWeight(const std::string &name) {
-  return name.size() >= 7 && name.compare(name.size() - 7, 7, ".weight") == 0;
-}
-
 /// Axes whose elements form one group of a weight: a row (2-D) or a k×k
 /// kernel (4-D); empty otherwise.
 static std::vector<int64_t> groupAxes(const Tensor &t) {
@@ -52,7 +48,7 @@ SparsityMeter::SparsityMeter(const optim::Optimizer *optimizer)
     Params out;
     Tensor zero = full({}, 0.0);
     for (const auto &[name, t] : params) {
-      if (!isWeight(name))
+      if (!isWeightName(name))
         continue;
       // Non-zeros = numel − #zeros; a group is live when its Σ|θ| > 0 (not
       // Σθ², which underflows for tiny weights the element count sees).
@@ -101,7 +97,7 @@ SparsityReport SparsityMeter::measure(const Params &params,
   int64_t nnz = 0, total = 0, linNnz = 0, linTotal = 0, convNnz = 0,
           convTotal = 0;
   for (const auto &[name, t] : params) {
-    if (!isWeight(name))
+    if (!isWeightName(name))
       continue;
     TensorSparsity s;
     s.name = name;

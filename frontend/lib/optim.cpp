@@ -236,13 +236,8 @@ std::vector<Tensor> adamUpdate(const Tensor &theta, const Tensor &grad,
 
 namespace optim {
 
-static bool endsWith(const std::string &s, const std::string &suffix) {
-  return s.size() >= suffix.size() &&
-         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 std::function<bool(const std::string &)> weights() {
-  return [](const std::string &n) { return endsWith(n, ".weight"); };
+  return [](const std::string &n) { return isWeightName(n); };
 }
 std::function<bool(const std::string &)> biases() {
   return [](const std::string &n) { return endsWith(n, ".bias"); };

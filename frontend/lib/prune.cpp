@@ -8,10 +8,6 @@
 
 namespace bregman {
 
-static bool isWeight(const std::string &name) {
-  return name.size() >= 7 && name.compare(name.size() - 7, 7, ".weight") == 0;
-}
-
 /// Elements per group of a weight: a row (2-D), a k×k kernel (4-D), else 1.
 static int64_t groupSize(const Tensor &t) {
   if (t.rank() == 2)
@@ -33,7 +29,7 @@ Params magnitudePruneMasks(const Params &params, double density,
   std::vector<Unit> units;
   int64_t total = 0;
   for (const auto &[name, t] : params) {
-    if (!isWeight(name))
+    if (!isWeightName(name))
       continue;
     const float *p = t.data<float>();
     int64_t n = structure == PruneStructure::Groups ? groupSize(t) : 1;
@@ -67,7 +63,7 @@ Params magnitudePruneMasks(const Params &params, double density,
   Params masks;
   size_t unit = 0;
   for (const auto &[name, t] : params) {
-    if (!isWeight(name))
+    if (!isWeightName(name))
       continue;
     Tensor mask = Tensor::zeros(t.shape());
     float *m = mask.data<float>();
@@ -97,7 +93,7 @@ void applyMasks(Params &params, const Params &masks) {
 int64_t thresholdWeights(Params &params, double threshold) {
   int64_t zeroed = 0;
   for (auto &[name, t] : params) {
-    if (!isWeight(name))
+    if (!isWeightName(name))
       continue;
     float *p = t.data<float>();
     for (int64_t i = 0; i < t.numel(); ++i)

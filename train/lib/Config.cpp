@@ -9,9 +9,9 @@
 #include "bregman/train/Config.h"
 
 #include "bregman/Error.h"
+#include "bregman/Params.h"
 
 #include <cmath>
-#include <cstring>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <fnmatch.h>
@@ -85,12 +85,9 @@ const ModelDefaults &modelDefaults(const TrainConfig &config) {
 }
 
 bool isUnregularized(const std::string &name) {
-  auto endsWith = [&](const char *suffix) {
-    size_t n = std::strlen(suffix);
-    return name.size() >= n && name.compare(name.size() - n, n, suffix) == 0;
-  };
   // Biases and batch-norm scale and shift carry no regularizer.
-  return endsWith(".bias") || endsWith(".scale") || endsWith(".shift");
+  return endsWith(name, ".bias") || endsWith(name, ".scale") ||
+         endsWith(name, ".shift");
 }
 
 std::vector<std::string> split(const std::string &text, char sep) {

@@ -12,10 +12,24 @@
 #include "bregman/Tensor.h"
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 namespace bregman {
+
+/// Whether `s` ends with `suffix`: parameters are told apart by the last
+/// part of their names (".weight", ".bias", ...).
+inline bool endsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+/// Whether `name` is a weight ("fc1.weight"): what regularisers, sparsity
+/// metrics and pruning are about (biases and batch-norm entries are not).
+inline bool isWeightName(std::string_view name) {
+  return endsWith(name, ".weight");
+}
 
 class Params {
 public:
