@@ -24,6 +24,7 @@
 #include <random>
 
 using namespace bregman;
+using bregman::testing::jitTrainStep;
 
 namespace {
 
@@ -44,14 +45,8 @@ std::pair<Params, double> threeSteps(Path path) {
                       {"biases", optim::biases(), Regularizer::None, 0.1f,
                        1.0f, 0.0f, 0.9f}});
   Params state = opt.init(params);
-  auto step = jit(
-      [&](const Params &p, const Params &s, const Tensor &x, const Tensor &y) {
-        auto [loss, g] = valueAndGrad([&](const Params &q) {
-          return crossEntropy(model(q, x), y);
-        })(p);
-        auto [p2, s2] = opt.update(p, s, g);
-        return std::make_tuple(p2, s2, loss);
-      },
+  auto step = jitTrainStep(
+      model, opt,
       JitOptions{{0, 1},
                  "emulated_step",
                  path == Path::HostMirror ? Device::HostMirror : Device::Cpu});

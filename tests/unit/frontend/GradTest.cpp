@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "TestUtil.h"
 #include "bregman/bregman.h"
 #include "bregman/models/Zoo.h"
 
@@ -24,6 +25,7 @@
 #include <string>
 
 using namespace bregman;
+using bregman::testing::errorMessage;
 
 namespace {
 
@@ -650,15 +652,6 @@ TEST(Grad, ValuesComputedBeforeAreConstants) {
   EXPECT_EQ(step(Tensor::fromVector(std::vector<double>{2, 3}, {2}))
                 .toVector<double>(),
             (std::vector<double>{4, 9}));
-}
-
-template <typename Fn> std::string errorMessage(Fn fn) {
-  try {
-    fn();
-  } catch (const Error &e) {
-    return e.what();
-  }
-  return "<no bregman::Error thrown>";
 }
 
 TEST(Grad, OutsideJitThrows) {

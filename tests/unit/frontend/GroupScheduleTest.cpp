@@ -360,16 +360,7 @@ TEST(GroupRegularizer, LinBregMomentum) { checkLinBregGroups(true); }
 
 TEST(GroupRegularizer, AdaBreg) {
   for (const GroupCase &c : kGroupCases) {
-    auto step = jit([reg = c.reg](const Tensor &theta, const Tensor &v,
-                                  const Tensor &g, const Tensor &m1,
-                                  const Tensor &m2, const Tensor &lr,
-                                  const Tensor &delta, const Tensor &lambda,
-                                  const Tensor &b1, const Tensor &b2,
-                                  const Tensor &eps, const Tensor &t) {
-      std::vector<Tensor> r = adabregUpdate(reg, theta, v, g, m1, m2, lr, delta,
-                                            lambda, b1, b2, eps, t);
-      return std::make_tuple(r[0], r[1], r[2], r[3]);
-    });
+    auto step = jitAdabregUpdate(c.reg);
     for (float delta : {1.0f, 2.5f}) {
       SCOPED_TRACE(caseName(c) + " delta " + std::to_string(delta));
       std::mt19937 rng(200 + int(delta * 10));
@@ -738,10 +729,6 @@ public:
 // (2) LambdaSchedule and reinitSubgradients on a jitted LinBreg step
 //===----------------------------------------------------------------------===//
 
-bool isWeight(const std::string &name) {
-  return name.size() >= 7 && name.compare(name.size() - 7, 7, ".weight") == 0;
-}
-
 TEST(ScheduleLambda, DiscrepancyPrincipleAndReinit) {
   DumpDir dump;
   ASSERT_FALSE(dump.path.empty());
@@ -756,15 +743,7 @@ TEST(ScheduleLambda, DiscrepancyPrincipleAndReinit) {
   EXPECT_EQ(dump.count("linbreg.init"), 1);
   int initCompilesAfterFirstChange = -1;
 
-  auto step = jit(
-      [&](const Params &p, const Params &s, const Tensor &x, const Tensor &y) {
-        auto [loss, g] = valueAndGrad([&](const Params &q) {
-          return crossEntropy(model(q, x), y);
-        })(p);
-        auto [p2, s2] = opt.update(p, s, g);
-        return std::make_tuple(p2, s2, loss);
-      },
-      JitOptions{{0, 1}, "schedule_step"});
+  auto step = jitTrainStep(model, opt, JitOptions{{0, 1}, "schedule_step"});
   std::mt19937 rng(5);
   std::uniform_real_distribution<float> u(-2.0f, 2.0f);
   std::vector<float> xv(8 * 6);
@@ -799,7 +778,7 @@ TEST(ScheduleLambda, DiscrepancyPrincipleAndReinit) {
     state = s2;
     // The step used the current λ: θ' = prox_{δJ}(δ·v') with J = λ‖·‖₁.
     for (const auto &[name, t] : params) {
-      if (!isWeight(name))
+      if (!isWeightName(name))
         continue;
       std::vector<float> th = t.toVector<float>(),
                          vv = state.at("v/" + name).toVector<float>();
@@ -842,7 +821,7 @@ TEST(ScheduleLambda, DiscrepancyPrincipleAndReinit) {
       }
       // v = θ/δ + λ·sign(θ) from the current θ (biases: J = none).
       std::vector<float> th = t.toVector<float>();
-      bool weight = isWeight(name);
+      bool weight = isWeightName(name);
       double delta = weight ? w.delta : b.delta;
       for (size_t i = 0; i < th.size(); ++i) {
         double e = th[i] / delta + (weight ? double(lambda) * sign(th[i]) : 0.0);
@@ -1006,7 +985,7 @@ void checkReportCounts(const Params &params, const SparsityReport &r) {
   std::vector<double> node, kernel;
   size_t k = 0;
   for (const auto &[name, t] : params) {
-    if (!isWeight(name))
+    if (!isWeightName(name))
       continue;
     SCOPED_TRACE(name);
     HostCounts c = hostCounts(t);

@@ -1,5 +1,6 @@
 //===- JitTest.cpp - jit: tracing, caching, donation, errors --------------===//
 
+#include "TestUtil.h"
 #include "bregman/bregman.h"
 
 #include <gtest/gtest.h>
@@ -7,6 +8,7 @@
 #include <cmath>
 
 using namespace bregman;
+using bregman::testing::errorMessage;
 
 TEST(Jit, ComputesBroadcastAddAndMatmul) {
   auto f = jit([](const Tensor &a, const Tensor &b, const Tensor &c) {
@@ -26,15 +28,6 @@ TEST(Jit, ComputesBroadcastAddAndMatmul) {
 //===----------------------------------------------------------------------===//
 
 namespace {
-
-template <typename Fn> std::string errorMessage(Fn fn) {
-  try {
-    fn();
-  } catch (const Error &e) {
-    return e.what();
-  }
-  return "<no bregman::Error thrown>";
-}
 
 Tensor filledF32(const Shape &shape, float start) {
   std::vector<float> v(numElements(shape));

@@ -47,65 +47,8 @@ using namespace bregman::testing;
 
 namespace {
 
-//===----------------------------------------------------------------------===//
-// The float64 reference (ALGORITHMS.md §2–3)
-//===----------------------------------------------------------------------===//
-
-double refProx(Regularizer reg, double x, double scale, double lambda) {
-  if (reg == Regularizer::None)
-    return x;
-  if (reg == Regularizer::L1)
-    return sign(x) * std::max(std::abs(x) - scale * lambda, 0.0);
-  if (reg == Regularizer::L1Pos)
-    return std::max(x - scale * lambda, 0.0);
-  return NAN; // not covered here
-}
-
-double refSubgradientInit(Regularizer reg, double theta, double delta,
-                          double lambda) {
-  double p = reg == Regularizer::None ? 0.0 : lambda * sign(theta);
-  return theta / delta + p;
-}
-
-struct RefLinBreg {
-  double theta, v, m;
-};
-
-/// One LinBreg step; `beta` < 0 means no momentum.
-RefLinBreg refLinBreg(Regularizer reg, double v, double g, double lr,
-                      double delta, double lambda, double m = 0.0,
-                      double beta = -1.0) {
-  RefLinBreg r;
-  if (beta < 0) {
-    r.m = 0.0;
-    r.v = v - lr * g;
-  } else {
-    r.m = beta * m + (1.0 - beta) * lr * g;
-    r.v = v - r.m;
-  }
-  r.theta = refProx(reg, delta * r.v, delta, lambda);
-  return r;
-}
-
-/// The bias-corrected Adam moments and step, shared by AdaBreg and Adam.
-struct RefAdam {
-  double m1, m2, step; // step = τ/(1−β1ᵗ)·m1'/d
-  /// |step| without the cancellation in m1' (β1·m1 against (1−β1)·g): the
-  /// scale of the step's rounding error.
-  double stepScale;
-};
-
-RefAdam refAdamMoments(double g, double m1, double m2, double lr, double beta1,
-                       double beta2, double eps, int t) {
-  RefAdam r;
-  r.m1 = beta1 * m1 + (1.0 - beta1) * g;
-  r.m2 = beta2 * m2 + (1.0 - beta2) * g * g;
-  double d = std::sqrt(r.m2) / std::sqrt(1.0 - std::pow(beta2, t)) + eps;
-  r.step = lr / (1.0 - std::pow(beta1, t)) * r.m1 / d;
-  r.stepScale = lr / (1.0 - std::pow(beta1, t)) *
-                (beta1 * std::abs(m1) + (1.0 - beta1) * std::abs(g)) / d;
-  return r;
-}
+// The float64 references (refProx, refLinBreg, refAdamMoments, ...) are in
+// tests/unit/support/References.h.
 
 //===----------------------------------------------------------------------===//
 // Helpers
@@ -167,16 +110,7 @@ struct AdaBregCase {
 };
 
 void checkAdaBreg(const AdaBregCase &c) {
-  auto step = jit([reg = c.reg](const Tensor &theta, const Tensor &v,
-                                const Tensor &g, const Tensor &m1,
-                                const Tensor &m2, const Tensor &lr,
-                                const Tensor &delta, const Tensor &lambda,
-                                const Tensor &beta1, const Tensor &beta2,
-                                const Tensor &eps, const Tensor &t) {
-    std::vector<Tensor> r = adabregUpdate(reg, theta, v, g, m1, m2, lr, delta,
-                                          lambda, beta1, beta2, eps, t);
-    return std::make_tuple(r[0], r[1], r[2], r[3]);
-  });
+  auto step = jitAdabregUpdate(c.reg);
   const double lr = c.lr, delta = c.delta, lambda = c.lambda, b1 = c.beta1,
                b2 = c.beta2, eps = c.eps;
   int seed = 11;
@@ -565,40 +499,12 @@ TEST(OptimL1Pos, Prox) {
 }
 
 TEST(OptimL1Pos, SubgradientInit) {
-  const float delta = 2.0f, lambda = 0.3f;
-  auto f = jit([](const Tensor &t, const Tensor &d, const Tensor &l) {
-    return subgradientInit(Regularizer::L1Pos, t, d, l);
-  });
-  int seed = 81;
-  for (const Shape &shape : kShapes) {
-    SCOPED_TRACE(shapeString(shape));
-    std::mt19937 rng(seed++);
-    int64_t n = numElements(shape);
-    std::vector<float> theta = randomFloats(rng, n);
-    for (int64_t i = 0; i < n; i += 3)
-      theta[i] = 0.0f;
-    theta[1] = -0.0f;
-    std::vector<float> got =
-        f(f32(theta, shape), Tensor::scalar(delta), Tensor::scalar(lambda))
-            .toVector<float>();
-    std::vector<double> expected(n);
-    for (int64_t i = 0; i < n; ++i)
-      expected[i] =
-          refSubgradientInit(Regularizer::L1Pos, theta[i], delta, lambda);
-    EXPECT_TRUE(closeTo(got, expected, maxAbs(expected)));
-    for (int64_t i = 0; i < n; ++i)
-      if (theta[i] == 0.0f)
-        ASSERT_EQ(got[i], 0.0f) << "θ = 0 at " << i << " gave v = " << got[i];
-  }
+  checkSubgradientInit(Regularizer::L1Pos, 2.0f, 0.3f, /*seed=*/81);
 }
 
 //===----------------------------------------------------------------------===//
 // optim::Optimizer on a tiny MLP, every method
 //===----------------------------------------------------------------------===//
-
-bool isWeight(const std::string &name) {
-  return name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0;
-}
 
 /// The float64 mirror of one parameter's optimizer state.
 struct RefParamState {
@@ -647,7 +553,7 @@ void checkOptimizer(optim::Method method) {
   // overwrites the buffers).
   std::map<std::string, RefParamState> ref;
   for (const auto &[name, t] : params) {
-    const optim::Group &g = isWeight(name) ? w : b;
+    const optim::Group &g = isWeightName(name) ? w : b;
     EXPECT_EQ(opt.groupOf(name).name, g.name) << name;
     RefParamState &r = ref[name];
     r.theta = toDouble(t.toVector<float>());
@@ -670,7 +576,7 @@ void checkOptimizer(optim::Method method) {
   // The documented layout, and nothing else.
   size_t expectedEntries = opt.groups().size() * opt.hyperNames().size();
   for (const auto &[name, r] : ref) {
-    const optim::Group &g = isWeight(name) ? w : b;
+    const optim::Group &g = isWeightName(name) ? w : b;
     if (bregman) {
       ASSERT_TRUE(state.contains("v/" + name)) << name;
       EXPECT_TRUE(closeTo(state.at("v/" + name).toVector<float>(), r.v, 1.0))
@@ -703,14 +609,8 @@ void checkOptimizer(optim::Method method) {
   for (const optim::Group *g : {&w, &b})
     EXPECT_EQ(opt.hyper(state, g->name, "lr"), g->lr) << g->name;
 
-  auto step = jit(
-      [&](const Params &p, const Params &s, const Tensor &x, const Tensor &y) {
-        auto [loss, g] = valueAndGrad([&](const Params &q) {
-          return crossEntropy(model(q, x), y);
-        })(p);
-        auto [p2, s2] = opt.update(p, s, g);
-        return std::make_tuple(p2, s2, loss, g);
-      },
+  auto step = jitTrainStep<true>(
+      model, opt,
       JitOptions{{0, 1}, std::string("optimizers_test.") +
                              optim::methodName(method)});
 
@@ -758,7 +658,7 @@ void checkOptimizer(optim::Method method) {
     // The reference step given the same gradients.
     for (auto &[name, r] : ref) {
       SCOPED_TRACE(name);
-      const optim::Group &g = isWeight(name) ? w : b;
+      const optim::Group &g = isWeightName(name) ? w : b;
       const double lr = lrNow.at(g.name), delta = g.delta, lambda = g.lambda,
                    beta = g.momentum, b1 = g.beta1, b2 = g.beta2, eps = g.eps;
       std::vector<float> gv = grads.at(name).toVector<float>();

@@ -3,6 +3,7 @@
 #ifndef BREGMAN_TESTS_UNIT_FRONTEND_TESTUTIL_H
 #define BREGMAN_TESTS_UNIT_FRONTEND_TESTUTIL_H
 
+#include "References.h"
 #include "bregman/bregman.h"
 
 #include <algorithm>
@@ -40,9 +41,6 @@ inline std::pair<Tensor, Tensor> fixedBatch(int64_t rows, int64_t features,
     y[i] = static_cast<int32_t>(i % classes);
   return {Tensor::fromVector(x, {rows, features}), Tensor::fromVector(y, {rows})};
 }
-
-/// sign(0) = 0, as in ALGORITHMS.md.
-inline double sign(double x) { return x > 0 ? 1.0 : (x < 0 ? -1.0 : 0.0); }
 
 inline Tensor f32(const std::vector<float> &v, const Shape &s) {
   return Tensor::fromVector(v, s);
@@ -102,6 +100,45 @@ inline ::testing::AssertionResult closeTo(const std::vector<float> &actual,
   for (size_t i = 0; i < expected.size(); ++i)
     tol[i] = rel * std::max(std::abs(expected[i]), scale);
   return within(actual, expected, tol);
+}
+
+/// subgradient_init compiled alone against refSubgradientInit on kShapes
+/// (the first with `seed`, then seed + 1, ...).
+inline void checkSubgradientInit(Regularizer reg, float delta, float lambda,
+                                 int seed) {
+  auto f = jit([reg](const Tensor &t, const Tensor &d, const Tensor &l) {
+    return subgradientInit(reg, t, d, l);
+  });
+  for (const Shape &shape : kShapes) {
+    SCOPED_TRACE(shapeString(shape));
+    std::mt19937 rng(seed++);
+    int64_t n = numElements(shape);
+    std::vector<float> theta = randomFloats(rng, n);
+    // Exact zeros (and a negative zero): sign(0) = 0 must give v = 0 exactly.
+    for (int64_t i = 0; i < n; i += 3)
+      theta[i] = 0.0f;
+    theta[1] = -0.0f;
+    std::vector<float> got =
+        f(f32(theta, shape), Tensor::scalar(delta), Tensor::scalar(lambda))
+            .toVector<float>();
+    std::vector<double> expected(n);
+    for (int64_t i = 0; i < n; ++i)
+      expected[i] = refSubgradientInit(reg, theta[i], delta, lambda);
+    EXPECT_TRUE(closeTo(got, expected, maxAbs(expected)));
+    for (int64_t i = 0; i < n; ++i)
+      if (theta[i] == 0.0f)
+        ASSERT_EQ(got[i], 0.0f) << "θ = 0 at " << i << " gave v = " << got[i];
+  }
+}
+
+/// The message of the bregman::Error `fn` throws (a placeholder if none).
+template <typename Fn> std::string errorMessage(Fn fn) {
+  try {
+    fn();
+  } catch (const Error &e) {
+    return e.what();
+  }
+  return "<no bregman::Error thrown>";
 }
 
 /// Runs `f`, expecting a bregman::Error whose message contains every `part`.

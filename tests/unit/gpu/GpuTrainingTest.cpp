@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "References.h"
 #include "bregman/bregman.h"
 #include "bregman/runtime/CudaDriver.h"
 #include "bregman/models/Zoo.h"
@@ -16,6 +17,7 @@
 #include <random>
 
 using namespace bregman;
+using bregman::testing::jitTrainStep;
 
 namespace {
 
@@ -45,15 +47,7 @@ std::pair<Params, double> fiveSteps(Device device, Setting setting) {
        setting.momentum}};
   optim::Optimizer opt(setting.method, groups);
   Params state = opt.init(params);
-  auto step = jit(
-      [&](const Params &p, const Params &s, const Tensor &x, const Tensor &y) {
-        auto [loss, g] = valueAndGrad([&](const Params &q) {
-          return crossEntropy(model(q, x), y);
-        })(p);
-        auto [p2, s2] = opt.update(p, s, g);
-        return std::make_tuple(p2, s2, loss);
-      },
-      JitOptions{{0, 1}, "gpu_step", device});
+  auto step = jitTrainStep(model, opt, JitOptions{{0, 1}, "gpu_step", device});
   std::mt19937 rng(11);
   std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
   std::vector<float> x(128 * 784);
