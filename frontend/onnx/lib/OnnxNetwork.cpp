@@ -12,12 +12,12 @@
 namespace bregman::onnx {
 
 namespace {
+/// The name without its role suffix; a name that is only a suffix stays.
 std::string stem(const std::string &name) {
-  for (const char *suffix : {".weight", ".bias", ".running_mean", ".running_var"}) {
-    size_t n = std::strlen(suffix);
-    if (name.size() > n && name.compare(name.size() - n, n, suffix) == 0)
-      return name.substr(0, name.size() - n);
-  }
+  for (std::string_view suffix :
+       {".weight", ".bias", ".running_mean", ".running_var"})
+    if (name.size() > suffix.size() && endsWith(name, suffix))
+      return name.substr(0, name.size() - suffix.size());
   return name;
 }
 
