@@ -476,25 +476,14 @@ TEST(OptimL1Pos, LinBregMomentum) {
 
 TEST(OptimL1Pos, Prox) {
   const float scale = 1.5f, lambda = 0.4f;
-  auto f = jit([](const Tensor &x, const Tensor &s, const Tensor &l) {
-    return prox(Regularizer::L1Pos, x, s, l);
-  });
   int seed = 71;
   for (const Shape &shape : kShapes) {
     SCOPED_TRACE(shapeString(shape));
-    std::mt19937 rng(seed++);
-    int64_t n = numElements(shape);
-    std::vector<float> x = randomFloats(rng, n, -2.0f, 2.0f);
-    x[0] = 0.0f;
-    std::vector<float> got =
-        f(f32(x, shape), Tensor::scalar(scale), Tensor::scalar(lambda))
-            .toVector<float>();
-    std::vector<double> xd = toDouble(x), expected(n);
-    for (int64_t i = 0; i < n; ++i)
-      expected[i] = refProx(Regularizer::L1Pos, x[i], scale, lambda);
-    EXPECT_TRUE(closeTo(got, expected, 2.0));
+    auto [x, got] = checkProxAgainstReference(Regularizer::L1Pos, shape,
+                                              seed++, scale, lambda);
     ASSERT_EQ(got[0], 0.0f);
-    checkThreshold(Regularizer::L1Pos, got, xd, double(scale) * lambda);
+    checkThreshold(Regularizer::L1Pos, got, toDouble(x),
+                   double(scale) * lambda);
   }
 }
 

@@ -131,6 +131,28 @@ inline void checkSubgradientInit(Regularizer reg, float delta, float lambda,
   }
 }
 
+/// prox compiled alone on x uniform in [-2, 2) of `shape` (x[0] = 0, drawn
+/// with `seed`), checked against refProx; returns x and the result.
+inline std::pair<std::vector<float>, std::vector<float>>
+checkProxAgainstReference(Regularizer reg, const Shape &shape, int seed,
+                          float scale, float lambda) {
+  auto f = jit([reg](const Tensor &x, const Tensor &s, const Tensor &l) {
+    return prox(reg, x, s, l);
+  });
+  std::mt19937 rng(seed);
+  int64_t n = numElements(shape);
+  std::vector<float> x = randomFloats(rng, n, -2.0f, 2.0f);
+  x[0] = 0.0f;
+  std::vector<float> got =
+      f(f32(x, shape), Tensor::scalar(scale), Tensor::scalar(lambda))
+          .toVector<float>();
+  std::vector<double> expected(n);
+  for (int64_t i = 0; i < n; ++i)
+    expected[i] = refProx(reg, x[i], scale, lambda);
+  EXPECT_TRUE(closeTo(got, expected, 2.0));
+  return {x, got};
+}
+
 /// The message of the bregman::Error `fn` throws (a placeholder if none).
 template <typename Fn> std::string errorMessage(Fn fn) {
   try {
