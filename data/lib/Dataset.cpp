@@ -42,6 +42,25 @@ std::string findIdxFile(const std::string &dir, const std::string &base) {
                               dir, plain.string(), gz.string()));
 }
 
+/// Refuses images without pixels: a 0-wide layer crashes the generated code.
+void checkImageShape(const std::string &path, const IdxImages &raw) {
+  if (raw.rows <= 0 || raw.cols <= 0)
+    throw DataError(fmt::format("{}: images of {}x{} pixels; an image needs "
+                                "at least one row and one column",
+                                path, raw.rows, raw.cols));
+}
+
+/// Labels index the model's outputs: one outside [0, kClasses) would be
+/// read as a one-hot of nothing (a silently wrong loss).
+void checkLabels(const std::string &path, const std::vector<uint8_t> &labels,
+                 std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i)
+    if (labels[i] >= kClasses)
+      throw DataError(fmt::format("{}: label {} at index {} is out of range: "
+                                  "labels must be below the {} classes",
+                                  path, int(labels[i]), i, kClasses));
+}
+
 } // namespace
 
 Dataset bregman::data::loadIdxPair(const std::string &imagesPath,
@@ -60,11 +79,13 @@ Dataset bregman::data::loadIdxPair(const std::string &imagesPath,
         "image/label count mismatch: {} holds {} images but {} holds {} "
         "labels",
         imagesPath, raw.count, labelsPath, labels.size()));
+  checkImageShape(imagesPath, raw);
 
   Dataset ds;
   ds.rows = raw.rows;
   ds.cols = raw.cols;
   ds.count = limit >= 0 ? std::min(limit, raw.count) : raw.count;
+  checkLabels(labelsPath, labels, static_cast<std::size_t>(ds.count));
   // A pixel has only 256 values: normalize each once, in double so that the
   // float results are correctly rounded (255 -> exactly 1.0 for mean = std =
   // 0.5), then map every pixel through the table.
@@ -239,6 +260,15 @@ DataSplits bregman::data::loadMnistLike(const std::string &dir,
   splitTrainVal(loadIdxPair(trainImages, trainLabels, norm, trainLimit), seed,
                 valFraction, splits);
   splits.test = loadIdxPair(testImages, testLabels, norm);
+  // The batchers size their buffers from the training images: a test set of
+  // another shape would be misread (smaller) or overflow them (larger).
+  const Dataset &train = splits.train, &test = splits.test;
+  if (test.rows != train.rows || test.cols != train.cols)
+    throw DataError(fmt::format("{}: test images of {}x{} pixels, but the "
+                                "training images in {} are {}x{}; every split "
+                                "needs the training images' shape",
+                                testImages, test.rows, test.cols, trainImages,
+                                train.rows, train.cols));
   return splits;
 }
 

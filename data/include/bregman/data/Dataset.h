@@ -20,6 +20,9 @@
 
 namespace bregman::data {
 
+/// The classes of every data set the loaders read.
+constexpr int64_t kClasses = 10;
+
 /// Per-pixel normalization: x = (pixel / 255 - mean) / std. The default is
 /// the identity after scaling to [0, 1].
 struct Normalization {
@@ -35,6 +38,9 @@ struct Dataset {
   int64_t rows = 0;
   int64_t cols = 0;
   int64_t channels = 1; ///< Planes per example (CHW order), 3 for CIFAR.
+  /// Labels are in [0, classes): MNIST, Fashion-MNIST and CIFAR-10 all have
+  /// 10, and the loaders refuse a label outside.
+  int64_t classes = kClasses;
   /// Per channel: the normalized value of a black pixel (what padding for
   /// a random crop fills in, as torchvision pads before normalizing).
   std::vector<float> black;
@@ -82,9 +88,11 @@ struct Augmentation {
 /// Loads an images file and its labels file and normalizes the pixels.
 /// `limit` >= 0 keeps only the first `limit` examples (all of them when the
 /// files hold fewer); a negative limit keeps everything. Throws DataError for
-/// any file problem (see readIdxImages) and when the two files hold
-/// different numbers of examples; std::invalid_argument when `norm.std` is
-/// not a positive finite number.
+/// any file problem (see readIdxImages), when the two files hold different
+/// numbers of examples, for images without pixels (0 rows or columns) and
+/// for a label that is not below kClasses (naming the file, the index and
+/// the value); std::invalid_argument when `norm.std` is not a positive
+/// finite number.
 Dataset loadIdxPair(const std::string &imagesPath,
                     const std::string &labelsPath, Normalization norm,
                     int64_t limit = -1);
@@ -97,8 +105,9 @@ Dataset loadIdxPair(const std::string &imagesPath,
 /// training examples chosen by a random permutation drawn from
 /// std::mt19937_64(seed); the training set is the rest. Both keep the file
 /// order of their examples. Throws DataError when a file is missing (naming
-/// both candidate paths) or bad, std::invalid_argument when valFraction is
-/// outside [0, 1].
+/// both candidate paths) or bad, or when the test images' shape is not the
+/// training images' (naming both files and shapes: a model is built for one
+/// shape); std::invalid_argument when valFraction is outside [0, 1].
 DataSplits loadMnistLike(const std::string &dir, Normalization norm,
                          uint64_t seed, double valFraction = 0.05,
                          int64_t trainLimit = -1);
