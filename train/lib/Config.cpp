@@ -100,6 +100,50 @@ std::vector<std::string> split(const std::string &text, char sep) {
   return parts;
 }
 
+/// A numeric setting's admissible values: finite, within [lo, hi], an open
+/// end where `loOpen` / `hiOpen` (NaN compares false: it never passes).
+struct Range {
+  double lo, hi;
+  bool loOpen = false, hiOpen = false;
+  bool contains(double v) const {
+    return std::isfinite(v) && (loOpen ? v > lo : v >= lo) &&
+           (hiOpen ? v < hi : v <= hi);
+  }
+  std::string text() const {
+    auto bound = [](double b) {
+      return std::isinf(b) ? std::string(b < 0 ? "-inf" : "inf")
+                           : fmt::format("{}", b);
+    };
+    return fmt::format("{}{}, {}{}", loOpen ? "(" : "[", bound(lo), bound(hi),
+                       hiOpen ? ")" : "]");
+  }
+};
+
+constexpr double kInf = HUGE_VAL;
+const Range kPositive{0, kInf, true, true};
+const Range kNonNegative{0, kInf, false, true};
+const Range kUnit{0, 1};          // [0, 1]
+const Range kMomentum{0, 1, false, true}; // [0, 1)
+const Range kFinite{-kInf, kInf, true, true};
+
+void checkSetting(const std::string &option, double value, const Range &r) {
+  if (!r.contains(value))
+    throw Error(fmt::format("{} {}: must be a finite number in {}", option,
+                            value, r.text()));
+}
+
+/// The settings a parameter group carries (optimizer hyper-parameters).
+void checkGroupSettings(const std::string &prefix, const optim::Group &g) {
+  checkSetting(prefix + "lr", g.lr, kPositive);
+  checkSetting(prefix + "delta", g.delta, kPositive);
+  checkSetting(prefix + "lambda", g.lambda, kNonNegative);
+  checkSetting(prefix + "lambda2", g.lambda2, kNonNegative);
+  checkSetting(prefix + "momentum", g.momentum, kMomentum);
+  checkSetting(prefix + "beta1", g.beta1, kMomentum);
+  checkSetting(prefix + "beta2", g.beta2, kMomentum);
+  checkSetting(prefix + "eps", g.eps, kPositive);
+}
+
 /// The field of `group` that the --group key `key` sets, or nullptr.
 float *groupField(optim::Group &group, const std::string &key) {
   static const std::pair<const char *, float optim::Group::*> fields[] = {
@@ -155,10 +199,42 @@ optim::Group parseGroup(const std::string &spec, optim::Group defaults) {
                               spec, kv));
     *field = static_cast<float>(number);
   }
+  checkGroupSettings(fmt::format("--group '{}': ", spec), g);
   return g;
 }
 
 } // namespace
+
+void validateConfig(const TrainConfig &c) {
+  optim::Group g{"weights", {}, Regularizer::None, *c.lr, c.delta, *c.lambda,
+                 c.momentum, c.beta1, c.beta2, c.eps};
+  g.lambda2 = c.lambda2;
+  checkGroupSettings("--", g);
+  for (const std::string &spec : c.groups)
+    (void)parseGroup(spec, g); // checks its settings
+  checkSetting("--init-p", *c.initP, Range{0, 1, true, false});
+  checkSetting("--init-r", *c.initR, kPositive);
+  checkSetting("init bias scale", c.initBiasScale, kNonNegative);
+  checkSetting("--mean", *c.mean, kFinite);
+  checkSetting("--std", *c.std, kPositive);
+  checkSetting("validation fraction", c.valFraction, kUnit);
+  checkSetting("--lambda-target", c.lambdaTarget, kUnit);
+  checkSetting("--lambda-increment", c.lambdaIncrement, kPositive);
+  checkSetting("--lambda-warmup", c.lambdaWarmup, kNonNegative);
+  checkSetting("--lambda-cooldown", c.lambdaCooldown, Range{1, kInf, false, true});
+  checkSetting("--prune-density", c.pruneDensity, kUnit);
+  checkSetting("--retrain-epochs", c.retrainEpochs, kNonNegative);
+  checkSetting("--threshold", c.threshold, kNonNegative);
+  checkSetting("--epochs", c.epochs, Range{1, kInf, false, true});
+  checkSetting("--batch-size", static_cast<double>(c.batchSize),
+               Range{1, kInf, false, true});
+  checkSetting("--eval-batch-size", static_cast<double>(c.evalBatchSize),
+               Range{1, kInf, false, true});
+  checkSetting("--width", static_cast<double>(c.width),
+               Range{1, kInf, false, true});
+  for (int64_t h : c.hidden)
+    checkSetting("--hidden", static_cast<double>(h), Range{1, kInf, false, true});
+}
 
 TrainConfig resolveDefaults(TrainConfig c) {
   const ModelDefaults &model = modelDefaults(c);
@@ -194,6 +270,7 @@ TrainConfig resolveDefaults(TrainConfig c) {
   if (c.dataDir->empty())
     throw Error(fmt::format("--data DIR is required for --dataset {}",
                             c.dataset));
+  validateConfig(c);
   return c;
 }
 

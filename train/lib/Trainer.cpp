@@ -73,7 +73,7 @@ struct EvaluateStep {
   }
 };
 
-data::DataSplits loadData(const TrainConfig &c) {
+data::DataSplits loadSplits(const TrainConfig &c) {
   if (c.dataset == "cifar10")
     return data::loadCifar10(*c.dataDir,
                              data::ChannelNormalization{
@@ -84,29 +84,62 @@ data::DataSplits loadData(const TrainConfig &c) {
                              c.seed, c.valFraction, c.trainLimit);
 }
 
+/// The splits, refusing an empty training set (its loss would be 0/0 and
+/// the run would "succeed" with nothing learnt).
+data::DataSplits loadData(const TrainConfig &c) {
+  data::DataSplits splits = loadSplits(c);
+  if (splits.train.count == 0)
+    throw Error(fmt::format(
+        "train: the training set is empty: {} training images from {}{}, {} "
+        "of them held out for validation (validation fraction {}), 0 left",
+        splits.val.count, *c.dataDir,
+        c.trainLimit >= 0 ? fmt::format(" after --train-limit {}", c.trainLimit)
+                          : "",
+        splits.val.count, c.valFraction));
+  return splits;
+}
+
+/// Refuses an imported model whose output is not [N, classes]: the loss
+/// would index logits that do not exist, or ignore classes.
+void checkOutputWidth(const TrainConfig &config, const onnx::OnnxModel &model,
+                      int64_t classes) {
+  if (model.outputs().size() != 1)
+    return; // OnnxNetwork says what is wrong with the outputs
+  const onnx::ValueSpec &out = model.outputs().front();
+  if (out.shape.size() != 2 || out.shape[1] != classes)
+    throw Error(fmt::format("{}: output '{}' has shape {}, but the data set "
+                            "has {} classes: the model must output [N, {}]",
+                            config.onnxPath, out.name, shapeString(out.shape),
+                            classes, classes));
+}
+
 /// The network `config.model` (or the imported ONNX model) for the
 /// examples of `ds` (flattened images).
 std::unique_ptr<nn::Model> makeModel(const TrainConfig &config,
                                      const data::Dataset &ds) {
-  if (!config.onnxPath.empty())
-    return std::make_unique<onnx::OnnxNetwork>(
-        std::make_shared<onnx::OnnxModel>(onnx::OnnxModel::load(config.onnxPath)),
-        config.onnxPath, config.fromPretrained);
+  if (!config.onnxPath.empty()) {
+    auto onnxModel = std::make_shared<onnx::OnnxModel>(
+        onnx::OnnxModel::load(config.onnxPath));
+    auto network = std::make_unique<onnx::OnnxNetwork>(
+        onnxModel, config.onnxPath, config.fromPretrained);
+    checkOutputWidth(config, *onnxModel, ds.classes);
+    return network;
+  }
   models::ModelOptions options;
   options.hidden = config.hidden;
   options.convnetWidths = config.convnetWidths;
   options.width = config.width;
   return models::makeModel(
-      config.model, models::InputShape{ds.channels, ds.rows, ds.cols, 10},
+      config.model,
+      models::InputShape{ds.channels, ds.rows, ds.cols, ds.classes},
       options);
 }
 
 TrainConfig checked(const TrainConfig &config) {
+  // resolveDefaults validates every setting (validateConfig).
   TrainConfig c = resolveDefaults(config);
   optim::parseMethod(c.optimizer);
   parseRegularizer(*c.regularizer);
-  if (c.epochs < 1 || c.batchSize < 1 || c.evalBatchSize < 1)
-    throw Error("train: epochs and batch sizes must be at least 1");
   return c;
 }
 
@@ -160,10 +193,12 @@ struct Trainer::Impl {
 
   const TrainConfig config;
   std::ostream &log;
-  ReportWriter report;
   const data::DataSplits splits;
   const int64_t features;
   const std::unique_ptr<nn::Model> model;
+  // Opened after the data and the model are checked: a refused run leaves
+  // no report behind.
+  ReportWriter report;
   Params params;
   const optim::Optimizer opt;
   Params state, buffers, masks;
@@ -180,10 +215,10 @@ struct Trainer::Impl {
 };
 
 Trainer::Impl::Impl(const TrainConfig &given, std::ostream &log)
-    : config(checked(given)), log(log),
-      report(config.reportPath, /*append=*/!config.resumePath.empty()),
-      splits(loadData(config)), features(splits.train.features()),
+    : config(checked(given)), log(log), splits(loadData(config)),
+      features(splits.train.features()),
       model(makeModel(config, splits.train)),
+      report(config.reportPath, /*append=*/!config.resumePath.empty()),
       params(model->init(config.seed, sparseInit(config))),
       opt(optim::parseMethod(config.optimizer),
           parameterGroups(config, params)),
@@ -321,6 +356,11 @@ std::pair<Tensor, Tensor> Trainer::Impl::step(const Tensor &x, const Tensor &y) 
 double Trainer::Impl::accuracy(const Params &p, const data::Dataset &ds) {
   if (ds.count == 0)
     return 0.0;
+  // The feeder's buffers hold training-shaped examples.
+  if (ds.features() != features)
+    throw Error(fmt::format("train: cannot evaluate {}x{}x{} images with a "
+                            "model for the training images' {} values",
+                            ds.channels, ds.rows, ds.cols, features));
   data::Batcher evalBatcher(ds, config.evalBatchSize, /*shuffle=*/false, 0);
   BatchFeeder evalFeeder(evalBatcher, config.evalBatchSize, features);
   double correct = 0;

@@ -116,6 +116,12 @@ struct TrainConfig {
 /// has no value (e.g. the data directory of a data set without a default).
 TrainConfig resolveDefaults(TrainConfig config);
 
+/// Throws an Error naming the option and its value when a numeric setting
+/// of a resolved config is not finite or outside its range (NaN included:
+/// it would silently switch a feature off or poison the weights). The one
+/// check, called by resolveDefaults, so every user of the Trainer gets it.
+void validateConfig(const TrainConfig &config);
+
 /// One line per setting that has a reference default, saying what the
 /// default is and what it depends on (for --help).
 std::string describeDefault(const std::string &setting);
