@@ -42,6 +42,7 @@ int RunCommand::run() {
 
 int RunCommand::runOnnx() {
   onnx::OnnxModel onnxModel = onnx::OnnxModel::load(model);
+  onnxModel.checkSupported(); // its reason, before counting its inputs
   if (inputs.size() != onnxModel.inputs().size())
     throw Error(fmt::format("{} has {} inputs, {} --input files given", model,
                             onnxModel.inputs().size(), inputs.size()));

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace bregman::onnx::detail {
 
@@ -16,17 +17,42 @@ struct Window {
   std::array<int64_t, 4> padding{};
 };
 
+/// Conv's kernel is its weight's; a kernel_shape attribute must agree.
+std::vector<int64_t> convKernel(const NodeContext &c) {
+  Tensor w = c.tensor(1);
+  if (w.rank() != 4)
+    throw c.unsupported(fmt::format("weight of rank {} (2-D convolutions take "
+                                    "a rank-4 weight)",
+                                    w.rank()));
+  std::vector<int64_t> weightKernel = {w.dim(2), w.dim(3)};
+  std::vector<int64_t> kernel = c.intsAttr("kernel_shape", weightKernel);
+  if (kernel != weightKernel)
+    throw c.badAttr("kernel_shape", fmt::format("[{}]", fmt::join(kernel, ", ")),
+                    fmt::format("contradicts the weight's kernel {}x{}",
+                                weightKernel[0], weightKernel[1]));
+  return kernel;
+}
+
+/// Explicit pads of a pooling window must be smaller than the kernel (as
+/// onnxruntime requires): a window of padding only has no maximum and
+/// averages 0/0.
+void checkPoolPads(const NodeContext &c, const Window &w) {
+  for (int i = 0; i < 4; ++i)
+    if (w.padding[i] >= w.kernel[i % 2])
+      throw c.badAttr("pads", fmt::format("[{}]", fmt::join(w.padding, ", ")),
+                      fmt::format("must be smaller than the kernel {}x{}",
+                                  w.kernel[0], w.kernel[1]));
+}
+
 Window windowOf(const NodeContext &c, const Tensor &x) {
   if (x.rank() != 4)
     throw c.unsupported(fmt::format("{}-D input (2-D images, NCHW, only)", x.rank() - 2));
   std::string autoPad = c.stringAttr("auto_pad", "NOTSET");
   Window w;
-  w.kernel = c.intsAttr("kernel_shape");
-  if (c.op() == "Conv" && w.kernel.empty())
-    w.kernel = {c.tensor(1).dim(2), c.tensor(1).dim(3)};
-  w.strides = c.intsAttr("strides", {1, 1});
-  w.dilations = c.intsAttr("dilations", {1, 1});
-  std::vector<int64_t> pads = c.intsAttr("pads", {0, 0, 0, 0});
+  w.kernel = c.op() == "Conv" ? convKernel(c) : c.intsAtLeast("kernel_shape", {}, 1);
+  w.strides = c.intsAtLeast("strides", {1, 1}, 1);
+  w.dilations = c.intsAtLeast("dilations", {1, 1}, 1);
+  std::vector<int64_t> pads = c.intsAtLeast("pads", {0, 0, 0, 0}, 0);
   if (w.kernel.size() != 2 || w.strides.size() != 2 || w.dilations.size() != 2 ||
       pads.size() != 4)
     throw c.unsupported("kernel, strides, dilations or pads not 2-D");
@@ -45,14 +71,21 @@ Window windowOf(const NodeContext &c, const Tensor &x) {
     throw c.unsupported("auto_pad " + autoPad);
   }
   w.padding = {pads[0], pads[1], pads[2], pads[3]};
+  if (c.op() != "Conv" && autoPad == "NOTSET")
+    checkPoolPads(c, w);
   return w;
 }
 
 void conv(const NodeContext &c) {
   Tensor x = c.tensor(0);
   Window w = windowOf(c, x);
+  int64_t group = c.intAttr("group", 1);
+  if (group < 1 || x.dim(1) % group != 0)
+    throw c.badAttr("group", std::to_string(group),
+                    fmt::format("must be >= 1 and divide the input's {} channels",
+                                x.dim(1)));
   Conv2dOptions o{{w.strides[0], w.strides[1]}, w.padding,
-                  {w.dilations[0], w.dilations[1]}, c.intAttr("group", 1)};
+                  {w.dilations[0], w.dilations[1]}, group};
   Tensor y = conv2d(x, c.tensor(1), o);
   if (c.has(2))
     y = y + c.perChannel(c.tensor(2), y);
@@ -60,7 +93,7 @@ void conv(const NodeContext &c) {
 }
 
 Pool2dOptions poolOptions(const NodeContext &c, const Window &w) {
-  if (c.intAttr("ceil_mode", 0) != 0)
+  if (c.flagAttr("ceil_mode", 0) != 0)
     throw c.unsupported("ceil_mode = 1");
   return Pool2dOptions{{w.kernel[0], w.kernel[1]}, {w.strides[0], w.strides[1]},
                        w.padding, {w.dilations[0], w.dilations[1]}};
@@ -71,7 +104,7 @@ void maxPool(const NodeContext &c) {
   Pool2dOptions o = poolOptions(c, windowOf(c, x));
   if (c.node.output_size() > 1 && !c.node.output(1).empty())
     throw c.unsupported("the Indices output");
-  if (c.intAttr("storage_order", 0) != 0)
+  if (c.flagAttr("storage_order", 0) != 0)
     throw c.unsupported("storage_order = 1");
   c.set(maxPool2d(x, o));
 }
@@ -82,7 +115,7 @@ void averagePool(const NodeContext &c) {
   Pool2dOptions o = poolOptions(c, w);
   Tensor avg = avgPool2d(x, o);
   bool padded = w.padding != std::array<int64_t, 4>{0, 0, 0, 0};
-  if (c.intAttr("count_include_pad", 0) == 0 && padded) {
+  if (c.flagAttr("count_include_pad", 0) == 0 && padded) {
     // Divide by the number of real (unpadded) elements of each window.
     Tensor count = avgPool2d(full(x.shape(), 1.0, x.dtype()), o);
     avg = avg / count;
@@ -104,8 +137,8 @@ std::vector<int64_t> transposedPads(const NodeContext &c, const Tensor &x,
                                     const Tensor &w, const std::vector<int64_t> &strides,
                                     const std::vector<int64_t> &dilations,
                                     std::vector<int64_t> &outputPadding) {
-  std::vector<int64_t> pads = c.intsAttr("pads", {0, 0, 0, 0});
-  std::vector<int64_t> outputShape = c.intsAttr("output_shape");
+  std::vector<int64_t> pads = c.intsAtLeast("pads", {0, 0, 0, 0}, 0);
+  std::vector<int64_t> outputShape = c.intsAtLeast("output_shape", {}, 1);
   std::string autoPad = c.stringAttr("auto_pad", "NOTSET");
   if (pads.size() != 4)
     throw c.unsupported("strides, dilations, pads or output_padding not 2-D");
@@ -137,9 +170,11 @@ void convTranspose(const NodeContext &c) {
   Tensor x = c.tensor(0), w = c.tensor(1);
   if (x.rank() != 4 || w.rank() != 4)
     throw c.unsupported(fmt::format("{}-D input (2-D images, NCHW, only)", x.rank() - 2));
-  std::vector<int64_t> strides = c.intsAttr("strides", {1, 1});
-  std::vector<int64_t> dilations = c.intsAttr("dilations", {1, 1});
-  std::vector<int64_t> outputPadding = c.intsAttr("output_padding", {0, 0});
+  std::vector<int64_t> strides = c.intsAtLeast("strides", {1, 1}, 1);
+  std::vector<int64_t> dilations = c.intsAtLeast("dilations", {1, 1}, 1);
+  std::vector<int64_t> outputPadding = c.intsAtLeast("output_padding", {0, 0}, 0);
+  if (c.intAttr("group", 1) < 1)
+    throw c.badAttr("group", std::to_string(c.intAttr("group", 1)), "must be >= 1");
   if (strides.size() != 2 || dilations.size() != 2 || outputPadding.size() != 2)
     throw c.unsupported("strides, dilations, pads or output_padding not 2-D");
   std::vector<int64_t> pads = transposedPads(c, x, w, strides, dilations, outputPadding);

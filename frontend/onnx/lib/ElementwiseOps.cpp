@@ -13,7 +13,7 @@ Tensor one(const Tensor &like) { return full({}, 1.0, like.dtype()); }
 void relu(const NodeContext &c) { c.set(bregman::relu(c.tensor(0))); }
 
 void leakyRelu(const NodeContext &c) {
-  double alpha = c.floatAttr("alpha", 0.01f);
+  double alpha = c.finiteAttr("alpha", 0.01f);
   Tensor x = c.tensor(0);
   c.set(bregman::relu(x) - bregman::relu(-x) * alpha);
 }
@@ -128,7 +128,7 @@ void maxMin(const NodeContext &c) {
 
 void softmax(const NodeContext &c) {
   Tensor x = c.tensor(0);
-  int64_t axis = c.axis(c.intAttr("axis", c.opset >= 13 ? -1 : 1), x.rank());
+  int64_t axis = c.axisAttr("axis", c.opset >= 13 ? -1 : 1, x.rank());
   if (c.opset < 13 && axis != x.rank() - 1)
     throw c.unsupported("before opset 13 the axis flattens the input; only the "
                         "last axis is supported");

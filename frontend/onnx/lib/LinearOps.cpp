@@ -12,8 +12,8 @@ void gemm(const NodeContext &c) {
   Tensor a = c.tensor(0), b = c.tensor(1);
   if (a.rank() != 2 || b.rank() != 2)
     throw c.unsupported("Gemm operands must be 2-D");
-  Tensor y = matmul(a, b, c.intAttr("transA", 0) != 0, c.intAttr("transB", 0) != 0);
-  double alpha = c.floatAttr("alpha", 1.0f), beta = c.floatAttr("beta", 1.0f);
+  Tensor y = matmul(a, b, c.flagAttr("transA", 0) != 0, c.flagAttr("transB", 0) != 0);
+  double alpha = c.finiteAttr("alpha", 1.0f), beta = c.finiteAttr("beta", 1.0f);
   if (alpha != 1.0)
     y = y * alpha;
   if (c.has(2))

@@ -21,7 +21,7 @@ Tensor batchNormTraining(const NodeContext &c, const Tensor &x, double eps) {
   Tensor mean = bregman::mean(x, axes, /*keepDims=*/true);
   Tensor centered = x - mean;
   Tensor var = bregman::mean(centered * centered, axes, /*keepDims=*/true);
-  double momentum = c.floatAttr("momentum", 0.9f);
+  double momentum = c.finiteAttr("momentum", 0.9f);
   double count = static_cast<double>(x.numel() / std::max<int64_t>(x.dim(1), 1));
   Tensor batchMean = reshape(stopGradient(mean), {x.dim(1)});
   Tensor batchVar =
@@ -34,7 +34,7 @@ Tensor batchNormTraining(const NodeContext &c, const Tensor &x, double eps) {
 }
 
 void batchNormalization(const NodeContext &c) {
-  if (c.intAttr("training_mode", 0) != 0 || c.node.output_size() > 1)
+  if (c.flagAttr("training_mode", 0) != 0 || c.node.output_size() > 1)
     throw c.unsupported("the training-mode outputs of BatchNormalization");
   // Opsets 7 and 8 still have `spatial`; 0 (statistics per element) is not
   // what this handler computes. Opset 6 defaults to training (`is_test` 0).
@@ -43,7 +43,7 @@ void batchNormalization(const NodeContext &c) {
   if (c.opset < 7 && c.intAttr("is_test", 0) == 0)
     throw c.unsupported("is_test = 0 (training) before opset 7");
   Tensor x = c.tensor(0);
-  double eps = c.floatAttr("epsilon", 1e-5f);
+  double eps = c.finiteAttr("epsilon", 1e-5f);
   Tensor y = c.trainingStatistics
                  ? batchNormTraining(c, x, eps)
                  : (x - c.perChannel(c.tensor(3), x)) /

@@ -171,6 +171,7 @@ struct OnnxModel::Impl {
   int64_t opset = 0;
 
   void parse(const std::string &path);
+  void checkOpset(const std::string &path) const;
   std::set<std::string> readInitializers(const std::string &path);
   void readSparseInitializer(const std::string &path,
                              const ::onnx::SparseTensorProto &sparse);
@@ -224,11 +225,17 @@ static ValueSpec specOf(const ::onnx::ValueInfoProto &info,
     throw Error(fmt::format("{}: unsupported: graph value '{}' has data type "
                             "{} (float and double are supported)",
                             path, info.name(), typeName(elem)));
-  for (const auto &d : type.tensor_type().shape().dim()) {
+  const auto &dims = type.tensor_type().shape().dim();
+  for (int i = 0; i < dims.size(); ++i) {
+    const auto &d = dims[i];
     if (!d.has_dim_value() || d.dim_value() < 0)
-      throw Error(fmt::format("{}: unsupported: graph value '{}' has a dynamic "
-                              "dimension '{}'; export with static shapes",
-                              path, info.name(), d.dim_param()));
+      throw Error(fmt::format(
+          "{}: unsupported: graph value '{}' has a dynamic dimension {} ({}); "
+          "export with static shapes",
+          path, info.name(), i,
+          d.has_dim_param() ? fmt::format("'{}'", d.dim_param())
+          : d.has_dim_value() ? fmt::format("{}", d.dim_value())
+                              : std::string("no size given")));
     spec.shape.push_back(d.dim_value());
   }
   checkedCount(spec.shape, fmt::format("{}: graph value '{}'", path, info.name()));
@@ -259,6 +266,20 @@ void OnnxModel::Impl::parse(const std::string &path) {
   for (const auto &o : model.opset_import())
     if (o.domain().empty() || o.domain() == "ai.onnx")
       opset = o.version();
+  checkOpset(path);
+}
+
+// Operators' semantics change between opsets: a model of an opset the
+// table was not written for would be run with another opset's meaning.
+void OnnxModel::Impl::checkOpset(const std::string &path) const {
+  int64_t oldest = detail::kNewestOpset;
+  for (const detail::OpHandler &h : detail::opTable())
+    oldest = std::min(oldest, h.sinceVersion);
+  if (opset < oldest || opset > detail::kNewestOpset)
+    throw Error(fmt::format("{}: unsupported: the model's default-domain "
+                            "(ai.onnx) opset is {}; this importer supports "
+                            "opsets {} to {}",
+                            path, opset, oldest, detail::kNewestOpset));
 }
 
 std::set<std::string> OnnxModel::Impl::readInitializers(const std::string &path) {
@@ -461,10 +482,14 @@ bool OnnxModel::Impl::dryRun(const ::onnx::NodeProto &n,
   return true;
 }
 
-Params OnnxModel::apply(const Params &weights, const Params &constants,
-                        const Params &inputs, Params *trainingStatistics) const {
+void OnnxModel::checkSupported() const {
   if (!impl->unsupported.empty())
     throw Error(impl->refusal);
+}
+
+Params OnnxModel::apply(const Params &weights, const Params &constants,
+                        const Params &inputs, Params *trainingStatistics) const {
+  checkSupported();
   return impl->run(weights, constants, inputs, trainingStatistics);
 }
 

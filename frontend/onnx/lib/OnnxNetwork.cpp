@@ -62,6 +62,9 @@ OnnxNetwork::OnnxNetwork(std::shared_ptr<const OnnxModel> model, std::string fil
                          bool fromPretrained)
     : model_(std::move(model)), file_(std::move(file)),
       fromPretrained_(fromPretrained) {
+  // The import's own reason first (a dynamic input is otherwise seen as a
+  // model with 0 inputs).
+  model_->checkSupported();
   const Params &weights = model_->weights();
   auto claim = [&](const std::string &onnxName, ParamRole role, int64_t fanIn,
                    int64_t rowSize) {

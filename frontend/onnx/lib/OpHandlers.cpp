@@ -3,7 +3,9 @@
 #include "OpHandlers.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace bregman::onnx {
 
@@ -131,6 +133,47 @@ int64_t NodeContext::axis(int64_t axis, int64_t rank) const {
   if (a < 0 || a >= rank)
     throw error(fmt::format("axis {} is out of range for rank {}", axis, rank));
   return a;
+}
+
+Error NodeContext::badAttr(const std::string &name, const std::string &value,
+                          const std::string &why) const {
+  return error(fmt::format("attribute {} = {}: {}", name, value, why));
+}
+
+int64_t NodeContext::flagAttr(const std::string &name, int64_t fallback) const {
+  int64_t v = intAttr(name, fallback);
+  if (v != 0 && v != 1)
+    throw badAttr(name, std::to_string(v), "must be 0 or 1");
+  return v;
+}
+
+float NodeContext::finiteAttr(const std::string &name, float fallback) const {
+  float v = floatAttr(name, fallback);
+  if (!std::isfinite(v))
+    throw badAttr(name, fmt::format("{}", v), "must be finite");
+  return v;
+}
+
+int64_t NodeContext::axisAttr(const std::string &name, int64_t fallback,
+                              int64_t rank, int64_t extra) const {
+  int64_t a = intAttr(name, fallback);
+  if (a < -rank || a > rank - 1 + extra)
+    throw badAttr(name, std::to_string(a),
+                  fmt::format("out of range [{}, {}] for a rank-{} input", -rank,
+                              rank - 1 + extra, rank));
+  return a < 0 ? a + rank : a;
+}
+
+std::vector<int64_t> NodeContext::intsAtLeast(const std::string &name,
+                                              std::vector<int64_t> fallback,
+                                              int64_t min) const {
+  std::vector<int64_t> v = intsAttr(name, std::move(fallback));
+  for (int64_t x : v)
+    if (x < min)
+      throw badAttr(name, fmt::format("[{}]", fmt::join(v, ", ")),
+                    min == 0 ? "entries must be >= 0"
+                             : fmt::format("entries must be >= {}", min));
+  return v;
 }
 
 Tensor NodeContext::perChannel(const Tensor &v, const Tensor &x) const {

@@ -108,6 +108,23 @@ struct NodeContext {
                                 std::vector<int64_t> fallback = {}) const {
     return detail::intsAttr(node, name, std::move(fallback));
   }
+
+  // Attributes checked against the ONNX spec: a value outside it is an
+  // error "node 'n' (Op): attribute name = value: why", never a default.
+  Error badAttr(const std::string &name, const std::string &value,
+                const std::string &why) const;
+  /// A 0/1 attribute (transB, keepdims, ceil_mode, ...).
+  int64_t flagAttr(const std::string &name, int64_t fallback) const;
+  /// A float attribute that must be finite (alpha, epsilon, ...).
+  float finiteAttr(const std::string &name, float fallback) const;
+  /// An axis attribute in [-rank, rank - 1] (`extra` widens the top: Flatten
+  /// takes rank itself), normalized to be non-negative.
+  int64_t axisAttr(const std::string &name, int64_t fallback, int64_t rank,
+                   int64_t extra = 0) const;
+  /// An ints attribute whose entries must all be >= `min`.
+  std::vector<int64_t> intsAtLeast(const std::string &name,
+                                   std::vector<int64_t> fallback,
+                                   int64_t min) const;
 };
 
 using Handler = void (*)(const NodeContext &);

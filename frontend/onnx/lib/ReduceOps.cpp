@@ -19,14 +19,14 @@ void reduce(const NodeContext &c) {
     axes = c.intsAttr("axes");
   }
   if (axes.empty()) {
-    if (c.intAttr("noop_with_empty_axes", 0) != 0)
+    if (c.flagAttr("noop_with_empty_axes", 0) != 0)
       return c.set(x);
     for (int64_t i = 0; i < x.rank(); ++i)
       axes.push_back(i);
   }
   for (int64_t &a : axes)
     a = c.axis(a, x.rank());
-  bool keep = c.intAttr("keepdims", 1) != 0;
+  bool keep = c.flagAttr("keepdims", 1) != 0;
   if (op == "ReduceMax")
     return c.set(max(x, axes, keep));
   if (op == "ReduceMin")

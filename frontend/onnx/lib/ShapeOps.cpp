@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace bregman::onnx::detail {
 
@@ -41,9 +42,8 @@ void constant(const NodeContext &c) {
 
 void flatten(const NodeContext &c) {
   Tensor x = c.tensor(0);
-  int64_t axis = c.intAttr("axis", 1);
-  if (axis < 0)
-    axis += x.rank();
+  // Flatten's axis may be the rank itself (everything in the outer part).
+  int64_t axis = c.axisAttr("axis", 1, x.rank(), /*extra=*/1);
   int64_t outer = 1;
   for (int64_t i = 0; i < axis; ++i)
     outer *= x.dim(i);
@@ -56,7 +56,7 @@ void reshapeOp(const NodeContext &c) {
   Shape from = shapeOf(data);
   int64_t infer = -1;
   for (size_t i = 0; i < target.size(); ++i) {
-    if (target[i] == 0 && c.intAttr("allowzero", 0) == 0)
+    if (target[i] == 0 && c.flagAttr("allowzero", 0) == 0)
       target[i] = from.at(i);
     if (target[i] == -1) {
       if (infer >= 0)
@@ -82,6 +82,12 @@ void transposeOp(const NodeContext &c) {
   if (perm.empty())
     for (int64_t i = x.rank() - 1; i >= 0; --i)
       perm.push_back(i);
+  std::vector<int64_t> sorted = perm;
+  std::sort(sorted.begin(), sorted.end());
+  for (int64_t i = 0; i < static_cast<int64_t>(sorted.size()); ++i)
+    if (sorted[i] != i || static_cast<int64_t>(perm.size()) != x.rank())
+      throw c.badAttr("perm", fmt::format("[{}]", fmt::join(perm, ", ")),
+                      fmt::format("not a permutation of the {} axes", x.rank()));
   c.set(transpose(x, perm));
 }
 
@@ -99,7 +105,7 @@ void concatOp(const NodeContext &c) {
   std::vector<Tensor> parts;
   for (int i = 0; i < inputs; ++i)
     parts.push_back(c.tensor(i));
-  c.set(concat(parts, c.axis(c.intAttr("axis", 0), parts[0].rank())));
+  c.set(concat(parts, c.axisAttr("axis", 0, parts[0].rank())));
 }
 
 /// Squeeze and Unsqueeze (axes an input from opset 13, an attribute before).
@@ -191,7 +197,7 @@ void sliceOp(const NodeContext &c) {
 
 void split(const NodeContext &c) {
   Tensor x = c.tensor(0);
-  int64_t axis = c.axis(c.intAttr("axis", 0), x.rank());
+  int64_t axis = c.axisAttr("axis", 0, x.rank());
   std::vector<int64_t> sizes =
       c.opset >= 13 && c.has(1) ? c.staticInts(1) : c.intsAttr("split");
   int parts = c.node.output_size();

@@ -95,6 +95,9 @@ public:
   /// operator outside the table or its opsets, or a node its handler
   /// refuses); empty when the whole graph is supported.
   const std::vector<std::string> &unsupported() const;
+  /// Throws the first unsupported()'s own error (what `apply` throws); a
+  /// no-op for a supported model.
+  void checkSupported() const;
 
   /// Records the graph on `inputs` (by input name) inside a traced
   /// function; returns the graph outputs by name. With `trainingStatistics`,
