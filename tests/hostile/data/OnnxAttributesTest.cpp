@@ -1,0 +1,221 @@
+//===- OnnxAttributesTest.cpp - Hostile ONNX attributes, opsets, shapes ---===//
+//
+// Each case is a one-node model the test writes itself with an attribute
+// outside the ONNX spec (or an opset or input shape the importer does not
+// support). The import must refuse it with the exact reason, list the node
+// as unsupported with the same reason (what `inspect` prints), refuse to
+// run it, and leave the model file as it was.
+//
+//===----------------------------------------------------------------------===//
+
+#include "bregman/bregman.h"
+#include "bregman/onnx/OnnxModel.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+namespace fs = std::filesystem;
+using namespace bregman;
+
+namespace {
+
+using Node = ::onnx::NodeProto;
+
+void ints(Node *n, const std::string &name, std::vector<int64_t> v) {
+  auto *a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(::onnx::AttributeProto::INTS);
+  for (int64_t x : v)
+    a->add_ints(x);
+}
+
+void integer(Node *n, const std::string &name, int64_t v) {
+  auto *a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(::onnx::AttributeProto::INT);
+  a->set_i(v);
+}
+
+void real(Node *n, const std::string &name, float v) {
+  auto *a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(::onnx::AttributeProto::FLOAT);
+  a->set_f(v);
+}
+
+void valueInfo(::onnx::ValueInfoProto *v, const std::string &name, const Shape &shape,
+               const std::string &dynamic = "") {
+  v->set_name(name);
+  auto *t = v->mutable_type()->mutable_tensor_type();
+  t->set_elem_type(::onnx::TensorProto::FLOAT);
+  for (int64_t d : shape)
+    t->mutable_shape()->add_dim()->set_dim_value(d);
+  if (!dynamic.empty())
+    t->mutable_shape()->mutable_dim(1)->set_dim_param(dynamic);
+}
+
+/// One hostile model: node `n` of type `op` on x[1, 2, 4, 4] (a Conv also
+/// gets a weight `w` of `weight` shape), `attrs` set on it.
+struct Case {
+  std::string name, op;
+  std::function<void(Node *)> attrs;
+  std::string expected; // the exact reason (a substring of the error)
+  Shape weight = {};
+  int64_t opset = 13;
+  std::string dynamic = ""; // a dim_param for x's dimension 1
+};
+
+::onnx::ModelProto modelOf(const Case &c) {
+  ::onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.add_opset_import()->set_version(c.opset);
+  auto *g = model.mutable_graph();
+  g->set_name("hostile");
+  valueInfo(g->add_input(), "x", {1, 2, 4, 4}, c.dynamic);
+  valueInfo(g->add_output(), "y", {1, 2, 4, 4});
+  Node *n = g->add_node();
+  n->set_name("n");
+  n->set_op_type(c.op);
+  n->add_input("x");
+  if (!c.weight.empty()) {
+    auto *w = g->add_initializer();
+    w->set_name("w");
+    w->set_data_type(::onnx::TensorProto::FLOAT);
+    int64_t count = 1;
+    for (int64_t d : c.weight) {
+      w->add_dims(d);
+      count *= d;
+    }
+    for (int64_t i = 0; i < count; ++i)
+      w->add_float_data(0.5f);
+    n->add_input("w");
+  }
+  if (c.op == "Concat")
+    n->add_input("x");
+  n->add_output("y");
+  if (c.attrs)
+    c.attrs(n);
+  return model;
+}
+
+const Case kCases[] = {
+    {"maxpool_stride_0", "MaxPool",
+     [](Node *n) { ints(n, "kernel_shape", {2, 2}); ints(n, "strides", {0, 0}); },
+     "node 'n' (MaxPool): attribute strides = [0, 0]: entries must be >= 1"},
+    {"maxpool_kernel_0", "MaxPool", [](Node *n) { ints(n, "kernel_shape", {0, 2}); },
+     "node 'n' (MaxPool): attribute kernel_shape = [0, 2]: entries must be >= 1"},
+    {"maxpool_dilation_neg", "MaxPool",
+     [](Node *n) { ints(n, "kernel_shape", {2, 2}); ints(n, "dilations", {-1, 1}); },
+     "node 'n' (MaxPool): attribute dilations = [-1, 1]: entries must be >= 1"},
+    {"maxpool_ceil_mode_2", "MaxPool",
+     [](Node *n) { ints(n, "kernel_shape", {2, 2}); integer(n, "ceil_mode", 2); },
+     "node 'n' (MaxPool): attribute ceil_mode = 2: must be 0 or 1"},
+    {"avgpool_pads_ge_kernel", "AveragePool",
+     [](Node *n) { ints(n, "kernel_shape", {2, 2}); ints(n, "pads", {2, 2, 2, 2}); },
+     "node 'n' (AveragePool): attribute pads = [2, 2, 2, 2]: must be smaller "
+     "than the kernel 2x2"},
+    {"avgpool_pads_negative", "AveragePool",
+     [](Node *n) { ints(n, "kernel_shape", {2, 2}); ints(n, "pads", {0, -1, 0, 0}); },
+     "node 'n' (AveragePool): attribute pads = [0, -1, 0, 0]: entries must be >= 0"},
+    {"avgpool_count_include_pad_7", "AveragePool",
+     [](Node *n) { ints(n, "kernel_shape", {2, 2}); integer(n, "count_include_pad", 7); },
+     "node 'n' (AveragePool): attribute count_include_pad = 7: must be 0 or 1"},
+    {"flatten_axis_minus_100", "Flatten", [](Node *n) { integer(n, "axis", -100); },
+     "node 'n' (Flatten): attribute axis = -100: out of range [-4, 4] for a "
+     "rank-4 input"},
+    {"flatten_axis_5", "Flatten", [](Node *n) { integer(n, "axis", 5); },
+     "node 'n' (Flatten): attribute axis = 5: out of range [-4, 4] for a rank-4 input"},
+    {"conv_kernel_shape_contradicts_weight", "Conv",
+     [](Node *n) { ints(n, "kernel_shape", {5, 5}); },
+     "node 'n' (Conv): attribute kernel_shape = [5, 5]: contradicts the "
+     "weight's kernel 3x3",
+     {2, 2, 3, 3}},
+    {"conv_stride_0", "Conv", [](Node *n) { ints(n, "strides", {1, 0}); },
+     "node 'n' (Conv): attribute strides = [1, 0]: entries must be >= 1",
+     {2, 2, 3, 3}},
+    {"conv_group_0", "Conv", [](Node *n) { integer(n, "group", 0); },
+     "node 'n' (Conv): attribute group = 0: must be >= 1 and divide the "
+     "input's 2 channels",
+     {2, 2, 3, 3}},
+    {"softmax_axis_9", "Softmax", [](Node *n) { integer(n, "axis", 9); },
+     "node 'n' (Softmax): attribute axis = 9: out of range [-4, 3] for a rank-4 input"},
+    {"concat_axis_minus_5", "Concat", [](Node *n) { integer(n, "axis", -5); },
+     "node 'n' (Concat): attribute axis = -5: out of range [-4, 3] for a rank-4 input"},
+    {"transpose_perm_repeated", "Transpose", [](Node *n) { ints(n, "perm", {0, 0, 1, 2}); },
+     "node 'n' (Transpose): attribute perm = [0, 0, 1, 2]: not a permutation "
+     "of the 4 axes"},
+    {"leakyrelu_alpha_nan", "LeakyRelu", [](Node *n) { real(n, "alpha", NAN); },
+     "node 'n' (LeakyRelu): attribute alpha = nan: must be finite"},
+    {"opset_9999", "Relu", nullptr,
+     "unsupported: the model's default-domain (ai.onnx) opset is 9999; this "
+     "importer supports opsets 1 to 17",
+     {}, 9999},
+    {"opset_18", "Relu", nullptr,
+     "unsupported: the model's default-domain (ai.onnx) opset is 18; this "
+     "importer supports opsets 1 to 17",
+     {}, 18},
+    {"dynamic_input_dimension", "Relu", nullptr,
+     "unsupported: graph value 'x' has a dynamic dimension 1 ('C'); export "
+     "with static shapes",
+     {}, 13, "C"},
+};
+
+std::string slurp(const fs::path &p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+class HostileOnnx : public ::testing::TestWithParam<Case> {
+protected:
+  void SetUp() override {
+    dir = fs::temp_directory_path() /
+          ("bregman_hostile_onnx_" + std::to_string(::getpid()) + "_" + GetParam().name);
+    fs::create_directories(dir);
+  }
+  void TearDown() override { fs::remove_all(dir); }
+  fs::path dir;
+};
+
+// Refused at load (opsets) or listed as unsupported with the reason, and
+// `apply` throws the same; the file is untouched and nothing is written.
+TEST_P(HostileOnnx, RefusedWithTheExactReason) {
+  const Case &c = GetParam();
+  fs::path path = dir / "model.onnx";
+  {
+    std::ofstream out(path, std::ios::binary);
+    ASSERT_TRUE(modelOf(c).SerializeToOstream(&out));
+  }
+  std::string before = slurp(path);
+  std::string error;
+  try {
+    bregman::onnx::OnnxModel model = bregman::onnx::OnnxModel::load(path.string());
+    ASSERT_FALSE(model.unsupported().empty()) << c.name << " was accepted";
+    EXPECT_NE(model.unsupported().front().find(
+                  c.expected.rfind("unsupported: ", 0) == 0 ? c.expected.substr(13)
+                                                           : c.expected),
+              std::string::npos)
+        << model.unsupported().front();
+    Trace trace;
+    TraceScope scope(trace);
+    Params in{{"x", trace.addInput({1, 2, 4, 4}, DType::F32, "x")}};
+    (void)model.apply(model.weights(), model.constants(), in);
+  } catch (const Error &e) {
+    error = e.what();
+  }
+  EXPECT_NE(error.find(c.expected), std::string::npos) << error;
+  EXPECT_EQ(slurp(path), before);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, HostileOnnx, ::testing::ValuesIn(kCases),
+                         [](const auto &info) { return info.param.name; });
+
+} // namespace
