@@ -1,0 +1,48 @@
+//===- compile_bench.cpp - Compile time against graph size ----------------===//
+//
+// How fast `jit` compiles a function of N chained elementwise ops (trace,
+// emission, the CPU pipeline, LLVM): ops per second of compilation should
+// stay about constant as N grows — compile time linear in the graph.
+//
+//===----------------------------------------------------------------------===//
+
+#include "bregman/bregman.h"
+
+#include <benchmark/benchmark.h>
+
+using namespace bregman;
+
+namespace {
+
+/// x·(1 + 2⁻¹⁰) and x + 2⁻¹⁰ in turn, `ops` times: one long chain.
+Tensor chain(const Tensor &x, int64_t ops) {
+  Tensor y = x;
+  for (int64_t i = 0; i < ops; ++i)
+    y = i % 2 ? y + 0x1p-10 : y * (1 + 0x1p-10);
+  return y;
+}
+
+void BM_CompileChain(benchmark::State &state) {
+  int64_t ops = state.range(0);
+  Tensor x = Tensor::fromVector(std::vector<float>(1024, 0.5f), {1024});
+  for (auto _ : state) {
+    auto f = jit([ops](const Tensor &t) { return chain(t, ops); });
+    Tensor y = f(x); // compiles
+    benchmark::DoNotOptimize(y.data<float>());
+  }
+  state.counters["ops_per_s"] = benchmark::Counter(
+      static_cast<double>(ops * state.iterations()), benchmark::Counter::kIsRate);
+}
+
+} // namespace
+
+BENCHMARK(BM_CompileChain)
+    ->ArgName("ops")
+    ->Arg(500)
+    ->Arg(2000)
+    ->Arg(20000)
+    ->Iterations(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+BENCHMARK_MAIN();
