@@ -3,6 +3,7 @@
 #include "bregman/Jit.h"
 
 #include "Emit.h"
+#include "bregman/runtime/Artifact.h"
 #include "bregman/runtime/Buffer.h"
 #include "bregman/runtime/CpuLibrary.h"
 #include "bregman/runtime/CudaDriver.h"
@@ -159,6 +160,36 @@ static void configureForCuda(mlir::breg::CpuJitOptions &jitOptions,
     jitOptions.symbols[s->name] = s->address;
 }
 
+/// What an artifact's step.so says about itself (Artifact.h's signature):
+/// its entry point, device and every argument and output, so that the
+/// runtime can refuse a manifest that does not describe this code.
+static std::string artifactSignature(const FlatInputs &inputs,
+                                     const CompiledFunction &fn,
+                                     Device device) {
+  auto tensor = [](const LeafSpec &spec) {
+    int64_t numel = 1;
+    for (int64_t d : spec.shape)
+      numel *= d;
+    return nlohmann::json{{"name", spec.name},
+                          {"dtype", dtypeName(spec.dtype)},
+                          {"shape", spec.shape},
+                          {"bytes", numel * dtypeSize(spec.dtype)}};
+  };
+  nlohmann::json signature{{"format", runtime::Artifact::signatureFormat},
+                           {"entry", "_mlir_" + fn.symbol},
+                           {"device", deviceName(device)},
+                           {"inputs", nlohmann::json::array()},
+                           {"outputs", nlohmann::json::array()}};
+  for (const LeafSpec &spec : inputs.specs)
+    signature["inputs"].push_back(tensor(spec));
+  for (size_t i = 0; i < fn.outputSpecs.size(); ++i) {
+    nlohmann::json output = tensor(fn.outputSpecs[i]);
+    output["alias"] = fn.outputAlias[i];
+    signature["outputs"].push_back(std::move(output));
+  }
+  return signature.dump();
+}
+
 CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
                                     const FlatInputs &inputs,
                                     const FlatOutputs &outputs,
@@ -213,6 +244,9 @@ CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
   if (*mlir::breg::openMPLibrary() && objectFile.empty())
     jitOptions.pipeline.parallelThreshold = 1 << 18;
   jitOptions.objectFile = objectFile;
+  if (!objectFile.empty())
+    jitOptions.objectConstants[runtime::Artifact::signatureSymbol] =
+        artifactSignature(inputs, *fn, opts.device);
   // Temporaries come from the runtime's block cache (reused across calls).
   jitOptions.pipeline.runtimeAllocator = true;
   // BREGMAN_EMULATE_GPU=1: compile the GPU kernels' IR and run it as loops

@@ -11,7 +11,11 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <cerrno>
 #include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
+#include <sys/stat.h>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -52,6 +56,154 @@ ArtifactTensor readTensor(const nlohmann::json &j, const std::string &where) {
                     " bytes do not match its shape and dtype");
   return t;
 }
+/// stat() without opening: opening a FIFO would block.
+void requireRegularFile(const std::string &path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0)
+    fail(path, std::string("cannot open: ") + std::strerror(errno));
+  if (!S_ISREG(st.st_mode))
+    fail(path, "not a regular file");
+}
+
+/// step.so's ELF headers against its size: dlopen maps what they describe,
+/// and touching a page past the end of a truncated file is SIGBUS.
+void checkSharedObject(const std::string &path) {
+  requireRegularFile(path);
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(0, std::ios::end);
+  uint64_t size = static_cast<uint64_t>(in.tellg());
+  in.seekg(0);
+  Elf64_Ehdr h{};
+  if (!in.read(reinterpret_cast<char *>(&h), sizeof(h)) ||
+      std::memcmp(h.e_ident, ELFMAG, SELFMAG) != 0)
+    fail(path, "not a shared object (no ELF header)");
+#if defined(__x86_64__)
+  const int machine = EM_X86_64;
+#elif defined(__aarch64__)
+  const int machine = EM_AARCH64;
+#else
+  const int machine = h.e_machine;
+#endif
+  if (h.e_ident[EI_CLASS] != ELFCLASS64 || h.e_type != ET_DYN ||
+      h.e_machine != machine || h.e_phentsize != sizeof(Elf64_Phdr) ||
+      (h.e_shnum && h.e_shentsize != sizeof(Elf64_Shdr)))
+    fail(path, "not a shared object for this machine");
+  // Every extent the headers name, in 64 bits (counts are 16-bit: no
+  // overflow unless an offset is absurd, which then exceeds the size).
+  uint64_t end = std::max<uint64_t>(
+      h.e_phoff + uint64_t{h.e_phnum} * h.e_phentsize,
+      h.e_shoff + uint64_t{h.e_shnum} * h.e_shentsize);
+  if (h.e_phoff < size && end <= size) {
+    std::vector<Elf64_Phdr> ph(h.e_phnum);
+    in.seekg(static_cast<std::streamoff>(h.e_phoff));
+    in.read(reinterpret_cast<char *>(ph.data()),
+            static_cast<std::streamsize>(ph.size() * sizeof(Elf64_Phdr)));
+    for (const Elf64_Phdr &p : ph)
+      if (p.p_type == PT_LOAD)
+        end = std::max(end, p.p_offset > size ? UINT64_MAX
+                                              : p.p_offset + p.p_filesz);
+  }
+  if (end > size || h.e_phoff > size || h.e_shoff > size)
+    fail(path, "truncated: " + std::to_string(size) +
+                   " bytes, fewer than its ELF headers describe");
+}
+
+/// `name`'s address if step.so itself defines it (dlsym on a handle also
+/// searches the object's dependencies, e.g. libc); its ELF symbol in `sym`.
+void *ownSymbol(void *library, const char *name, const ElfW(Sym) **sym) {
+  void *address = dlsym(library, name);
+  struct link_map *map = nullptr;
+  Dl_info info{};
+  void *entry = nullptr;
+  if (!address || dlinfo(library, RTLD_DI_LINKMAP, &map) != 0 || !map ||
+      !dladdr1(address, &info, &entry, RTLD_DL_SYMENT) || !entry ||
+      info.dli_saddr != address || !info.dli_fname ||
+      std::strcmp(info.dli_fname, map->l_name) != 0)
+    return nullptr;
+  *sym = static_cast<const ElfW(Sym) *>(entry);
+  return address;
+}
+
+/// Compares the manifest's inputs or outputs with the signature's, field by
+/// field: the first disagreement is named.
+void compareTensors(const std::vector<ArtifactTensor> &tensors,
+                    const nlohmann::json &signed_, const std::string &kind,
+                    const std::string &manifestPath) {
+  if (!signed_.is_array() || signed_.size() != tensors.size())
+    fail(manifestPath, std::to_string(tensors.size()) + " " + kind +
+                           ", but step.so's signature has " +
+                           std::to_string(signed_.size()));
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const ArtifactTensor &t = tensors[i];
+    nlohmann::json mine{{"name", t.name},   {"dtype", t.dtype},
+                        {"shape", t.shape}, {"bytes", t.bytes},
+                        {"alias", t.alias}};
+    for (const char *field : {"name", "dtype", "shape", "bytes", "alias"}) {
+      nlohmann::json theirs = signed_[i].value(field, nlohmann::json(-1));
+      if (mine[field] != theirs)
+        fail(manifestPath, kind + "[" + std::to_string(i) + "] ('" + t.name +
+                               "'): " + field + " " + mine[field].dump() +
+                               " disagrees with step.so's signature (" +
+                               theirs.dump() + ")");
+    }
+  }
+}
+
+/// The manifest against the signature compiled into step.so.
+void checkSignature(void *library, const Artifact &a,
+                    const std::string &libraryPath,
+                    const std::string &manifestPath) {
+  const ElfW(Sym) *sym = nullptr;
+  auto *text = static_cast<const char *>(
+      ownSymbol(library, Artifact::signatureSymbol, &sym));
+  if (!text || sym->st_size == 0 || sym->st_size > (64u << 20))
+    fail(libraryPath, std::string("has no signature (") +
+                          Artifact::signatureSymbol +
+                          "): not a bregman artifact, or one saved by an "
+                          "older bregman; save it again");
+  nlohmann::json signature = nlohmann::json::parse(
+      text, text + strnlen(text, sym->st_size), nullptr, /*allow_exceptions=*/false);
+  if (!signature.is_object() ||
+      signature.value("format", "") != Artifact::signatureFormat)
+    fail(libraryPath, "malformed signature");
+  for (const auto &[field, mine] :
+       {std::pair<const char *, std::string>{"entry", a.function},
+        {"device", a.device}})
+    if (signature.value(field, "") != mine)
+      fail(manifestPath,
+           std::string(field == std::string("entry") ? "function" : field) +
+               " '" + mine + "' disagrees with step.so's signature ('" +
+               signature.value(field, "") + "')");
+  compareTensors(a.inputs, signature["inputs"], "inputs", manifestPath);
+  compareTensors(a.outputs, signature["outputs"], "outputs", manifestPath);
+}
+
+/// Each alias names an input (or -1), of the output's dtype and shape, and
+/// no input is overwritten by two outputs.
+void checkAliases(const Artifact &a, const std::string &manifestPath) {
+  std::vector<int> writer(a.inputs.size(), -1);
+  int n = static_cast<int>(a.inputs.size());
+  for (std::size_t i = 0; i < a.outputs.size(); ++i) {
+    const ArtifactTensor &o = a.outputs[i];
+    if (o.alias < -1 || o.alias >= n)
+      fail(manifestPath, "output '" + o.name + "': alias " +
+                             std::to_string(o.alias) +
+                             " is out of range (-1: none; 0.." +
+                             std::to_string(n - 1) + ": an input)");
+    if (o.alias < 0)
+      continue;
+    const ArtifactTensor &in = a.inputs[o.alias];
+    if (in.bytes != o.bytes || in.dtype != o.dtype || in.shape != o.shape)
+      fail(manifestPath, "output '" + o.name + "' aliases no matching input");
+    if (int &w = writer[o.alias]; w >= 0)
+      fail(manifestPath, "outputs '" + a.outputs[w].name + "' and '" + o.name +
+                             "' both overwrite input " +
+                             std::to_string(o.alias));
+    else
+      w = static_cast<int>(i);
+  }
+}
+
 /// The GEMM and convolution functions of CPU artifacts: in the process
 /// already (bregman, which links them and exports them), or from the plugin
 /// next to the executable (bregman-run).
@@ -96,15 +248,42 @@ std::unique_ptr<Artifact> Artifact::load(const std::string &dir) {
   } catch (const nlohmann::json::exception &e) {
     fail(manifestPath, std::string("malformed manifest: ") + e.what());
   }
-  for (const ArtifactTensor &o : a->outputs)
-    if (o.alias >= static_cast<int>(a->inputs.size()) ||
-        (o.alias >= 0 && a->inputs[o.alias].bytes != o.bytes))
-      fail(manifestPath, "output '" + o.name + "' aliases no matching input");
+  if (a->function.rfind("_mlir_", 0) != 0)
+    fail(manifestPath, "function '" + a->function +
+                           "' is not an artifact's entry point (_mlir_<name>)");
+  checkAliases(*a, manifestPath);
+  std::string libraryPath = dir + "/step.so";
+  checkSharedObject(libraryPath);
+  requireRegularFile(dir + "/values.bin");
 
   if (a->device == "cuda")
     a->deviceMemory = &cudaDevice(); // throws "no CUDA device/driver found"
   else if (a->device != "cpu")
     fail(manifestPath, "unknown device '" + a->device + "'");
+
+  // The library calls the shared object makes resolve to this process: keep
+  // every core symbol linked in (the tables take their addresses), and load
+  // the CPU libraries' plugin where this process lacks them (bregman-run).
+  for (const LibrarySymbol *s = coreLibrarySymbols(); s->name; ++s)
+    (void)s;
+  for (const LibrarySymbol *s = gpuLibrarySymbols(); s->name; ++s)
+    (void)s;
+  if (a->device == "cpu")
+    loadCpuKernels();
+  a->library = dlopen(libraryPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!a->library) {
+    const char *why = dlerror();
+    fail(libraryPath, std::string("cannot load: ") + (why ? why : "?"));
+  }
+  checkSignature(a->library, *a, libraryPath, manifestPath);
+  const ElfW(Sym) *sym = nullptr;
+  a->entry = reinterpret_cast<void (*)(void **)>(
+      ownSymbol(a->library, a->function.c_str(), &sym));
+  if (!a->entry || ELF64_ST_TYPE(sym->st_info) != STT_FUNC)
+    fail(libraryPath, "has no entry point '" + a->function + "'");
+  if (a->deviceMemory)
+    if (std::string error = bregman_cuda_take_error(); !error.empty())
+      fail(libraryPath, "loading its kernels failed: " + error);
 
   // Initial values.
   std::string valuesPath = dir + "/values.bin";
@@ -124,29 +303,6 @@ std::unique_ptr<Artifact> Artifact::load(const std::string &dir) {
   for (const ArtifactTensor &t : a->outputs)
     a->outputBuffers.push_back(t.alias >= 0 ? a->inputBuffers[t.alias]
                                             : Buffer::allocate(t.bytes));
-
-  // The library calls the shared object makes resolve to this process: keep
-  // every core symbol linked in (the tables take their addresses), and load
-  // the CPU libraries' plugin where this process lacks them (bregman-run).
-  for (const LibrarySymbol *s = coreLibrarySymbols(); s->name; ++s)
-    (void)s;
-  for (const LibrarySymbol *s = gpuLibrarySymbols(); s->name; ++s)
-    (void)s;
-  if (a->device == "cpu")
-    loadCpuKernels();
-  std::string libraryPath = dir + "/step.so";
-  a->library = dlopen(libraryPath.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!a->library) {
-    const char *why = dlerror();
-    fail(libraryPath, std::string("cannot load: ") + (why ? why : "?"));
-  }
-  a->entry = reinterpret_cast<void (*)(void **)>(
-      dlsym(a->library, a->function.c_str()));
-  if (!a->entry)
-    fail(libraryPath, "has no entry point '" + a->function + "'");
-  if (a->deviceMemory)
-    if (std::string error = bregman_cuda_take_error(); !error.empty())
-      fail(libraryPath, "loading its kernels failed: " + error);
   return a;
 }
 
@@ -257,6 +413,9 @@ int runArtifactCommand(const std::string &dir, int steps, bool quiet) {
                 quiet ? "" : " (reading each call's results back)");
   } catch (const std::exception &e) {
     std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  } catch (...) {
+    std::cerr << "error: an unexpected failure (not a std::exception)\n";
     return 1;
   }
   return 0;

@@ -17,6 +17,8 @@
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/GlobalVariable.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
@@ -97,10 +99,24 @@ static void addPackedWrappers(llvm::Module &module) {
   }
 }
 
+/// Adds each constant as an exported, NUL-terminated char array: external
+/// linkage keeps it through optimization, and the loader finds it by name.
+static void addConstants(llvm::Module &module,
+                         const llvm::StringMap<std::string> &constants) {
+  for (const auto &entry : constants) {
+    llvm::Constant *bytes = llvm::ConstantDataArray::getString(
+        module.getContext(), entry.getValue(), /*AddNull=*/true);
+    new llvm::GlobalVariable(module, bytes->getType(), /*isConstant=*/true,
+                             llvm::GlobalValue::ExternalLinkage, bytes,
+                             entry.getKey());
+  }
+}
+
 /// The lowered module as a position-independent object file for this host
 /// (global constructors kept: for GPU code they load the kernel modules).
 static llvm::Error writeObjectFile(ModuleOp module, const std::string &path,
-                                   unsigned optLevel) {
+                                   const CpuJitOptions &options) {
+  unsigned optLevel = options.optLevel;
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, llvmContext);
@@ -117,6 +133,7 @@ static llvm::Error writeObjectFile(ModuleOp module, const std::string &path,
   llvmModule->setDataLayout((*tm)->createDataLayout());
   llvmModule->setTargetTriple((*tm)->getTargetTriple());
   addPackedWrappers(*llvmModule);
+  addConstants(*llvmModule, options.objectConstants);
   if (llvm::Error err = makeOptimizingTransformer(optLevel, /*sizeLevel=*/0,
                                                   tm->get())(llvmModule.get()))
     return err;
@@ -171,7 +188,7 @@ CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
   // the global constructors: ORC runs them itself).
   if (!options.objectFile.empty())
     if (llvm::Error err =
-            writeObjectFile(module, options.objectFile, options.optLevel))
+            writeObjectFile(module, options.objectFile, options))
       return err;
 
   auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();

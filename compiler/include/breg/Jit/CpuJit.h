@@ -44,6 +44,9 @@ struct CpuJitOptions {
   /// **)` entry points and its global constructors): an ahead-of-time
   /// artifact, linked into a shared object that the runtime alone can load.
   std::string objectFile;
+  /// Exported read-only globals added to that object (symbol → bytes, the
+  /// bytes NUL-terminated there): what the artifact says about itself.
+  llvm::StringMap<std::string> objectConstants;
   unsigned optLevel = 3;
 };
 

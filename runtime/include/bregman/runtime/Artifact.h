@@ -7,6 +7,13 @@
 // needs no MLIR or LLVM: the shared object's library calls (GEMM,
 // convolution, mgpu*) resolve to this runtime in the running executable.
 //
+// step.so carries its own signature, a JSON C string exported as
+// `bregman_artifact_signature_v1`: format, entry point, device, and each
+// input's and output's name, dtype, shape, bytes (outputs: alias). Loading
+// refuses a manifest that disagrees with it (naming the field), calls only
+// an `_mlir_` entry point defined in step.so itself, and checks step.so's
+// ELF headers against its size before dlopen.
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef BREGMAN_RUNTIME_ARTIFACT_H
@@ -34,6 +41,10 @@ struct ArtifactTensor {
 
 class Artifact {
 public:
+  /// The exported symbol holding step.so's signature, and its format.
+  static constexpr const char *signatureSymbol = "bregman_artifact_signature_v1";
+  static constexpr const char *signatureFormat = "bregman-signature/1";
+
   /// Loads `dir`; throws std::runtime_error naming the file and the problem
   /// (missing, malformed, wrong sizes, no CUDA device for a CUDA artifact).
   static std::unique_ptr<Artifact> load(const std::string &dir);
