@@ -123,12 +123,16 @@ int main(int argc, char **argv) {
   app.add_option("--save", saveDir,
                  "After training: write the trained state as an artifact here");
   CLI11_PARSE(app, argc, argv);
-  if (!training)
-    return runtime::runArtifactCommand(dir, steps, quiet);
+  // The boundary: every failure becomes a message and exit status 1, never
+  // an abort (runArtifactCommand reports its own errors the same way).
   try {
+    if (!training)
+      return runtime::runArtifactCommand(dir, steps, quiet);
     return train(dir, epochs, dataDir, saveDir);
   } catch (const std::exception &e) {
     std::cerr << "error: " << e.what() << "\n";
-    return 1;
+  } catch (...) {
+    std::cerr << "error: an unexpected failure (not a std::exception)\n";
   }
+  return 1;
 }
