@@ -9,6 +9,7 @@
 #include "bregman/runtime/CudaDriver.h"
 #include "bregman/runtime/Device.h"
 #include "bregman/runtime/Profile.h"
+#include "bregman/runtime/SafeWrite.h"
 
 #include "breg/Jit/CpuJit.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -24,6 +25,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 namespace bregman {
 
@@ -386,88 +388,87 @@ void JitState::save(const std::string &dir, const Trace &trace,
     throw Error(fmt::format("{}: save: host-mirror is a test device; save for "
                             "cpu or cuda",
                             opts.name));
-  std::error_code ec;
-  fs::path target = fs::absolute(dir);
-  // Only an earlier artifact is replaced, never other files.
-  if (fs::exists(target) && !fs::is_empty(target, ec) &&
-      !fs::exists(target / "manifest.json"))
-    throw Error(fmt::format("{}: save: {} exists and is not a bregman "
-                            "artifact; choose another directory",
-                            opts.name, target.string()));
-  // Built in a temporary directory next to it and renamed into place, so a
-  // failure leaves no half-written artifact.
-  fs::path tmp = target.string() + ".tmp";
-  fs::remove_all(tmp, ec);
-  fs::create_directories(tmp);
-  std::string object = (tmp / "step.o").string();
-  CompiledFunction *fn =
-      compile("save:" + inputs.key(), trace, inputs, outputs, object);
-  // Compiling for CUDA ran the host code's constructors (kernel module
-  // load), which fail without a GPU; that does not concern the artifact.
-  if (opts.device == Device::Cuda)
-    bregman_cuda_take_error();
+  // Built in a unique temporary directory beside it and swapped into place:
+  // a failure leaves no half-written artifact, and only an earlier artifact
+  // (nothing else) is ever replaced.
+  try {
+    runtime::replaceDirectory(
+        fs::absolute(dir).string(), opts.name + ": save",
+        runtime::artifactOwnership, [&](const std::string &tmp) {
+          CompiledFunction *fn = compile("save:" + inputs.key(), trace, inputs,
+                                         outputs, tmp + "/step.o");
+          // Compiling for CUDA ran the host code's constructors (kernel
+          // module load), which fail without a GPU; that does not concern
+          // the artifact.
+          if (opts.device == Device::Cuda)
+            bregman_cuda_take_error();
+          linkArtifact(tmp);
+          writeArtifactFiles(tmp, *fn, inputs);
+        });
+  } catch (const runtime::WriteError &e) {
+    throw Error(e.what());
+  }
+}
 
-  // The shared object: the host code, its packed wrapper, and (for CUDA)
-  // the embedded kernels; runtime symbols stay undefined, resolved from the
-  // runner at load time.
+/// The shared object: the host code, its packed wrapper, and (for CUDA) the
+/// embedded kernels; runtime symbols stay undefined, resolved from the runner
+/// at load time. $CC is split at spaces (no shell: "ccache cc" works, quotes
+/// do not).
+void JitState::linkArtifact(const std::string &tmp) {
+  std::vector<std::string> argv;
   const char *cc = std::getenv("CC");
-  std::string link = fmt::format("{} -shared -o '{}' '{}' -lm 2>&1",
-                                 cc ? cc : "cc", (tmp / "step.so").string(),
-                                 object);
-  FILE *pipe = popen(link.c_str(), "r");
-  std::string linkOutput;
-  char chunk[256];
-  while (pipe && fgets(chunk, sizeof(chunk), pipe))
-    linkOutput += chunk;
-  if (!pipe || pclose(pipe) != 0)
-    throw Error(fmt::format("{}: save: linking the artifact failed ({}): {}",
-                            opts.name, link, linkOutput));
-  fs::remove(object);
+  std::istringstream words(cc && *cc ? cc : "cc");
+  for (std::string word; words >> word;)
+    argv.push_back(word);
+  argv.insert(argv.end(), {"-shared", "-o", tmp + "/step.so",
+                           tmp + "/step.o", "-lm"});
+  std::string output;
+  int status = runtime::runProgram(argv, output);
+  if (status != 0)
+    throw Error(fmt::format("{}: save: linking the artifact failed ({} exited "
+                            "with {}): {}",
+                            opts.name, argv[0], status, output));
+  std::filesystem::remove(tmp + "/step.o");
+}
 
+void JitState::writeArtifactFiles(const std::string &tmp,
+                                  const CompiledFunction &fn,
+                                  const FlatInputs &inputs) {
   nlohmann::json manifest;
-  manifest["format"] = "bregman-step/1";
+  manifest["format"] = runtime::kArtifactFormat;
   manifest["name"] = opts.name;
-  manifest["function"] = "_mlir_" + fn->symbol;
+  manifest["function"] = "_mlir_" + fn.symbol;
   manifest["device"] = deviceName(opts.device);
   if (!artifactMetadata.empty())
     manifest["training"] = nlohmann::json::parse(artifactMetadata);
-  std::ofstream values(tmp / "values.bin", std::ios::binary);
+  runtime::AtomicFile values(tmp + "/values.bin", opts.name + ": save");
   size_t offset = 0;
   for (size_t i = 0; i < inputs.leaves.size(); ++i) {
-    const Tensor &t = inputs.leaves[i];
     const LeafSpec &spec = inputs.specs[i];
-    size_t bytes = static_cast<const runtime::Buffer &>(*t.buffer()).bytes();
-    const void *data = static_cast<const runtime::Buffer &>(*t.buffer()).data();
-    values.write(static_cast<const char *>(data),
-                 static_cast<std::streamsize>(bytes));
+    const auto &buffer =
+        static_cast<const runtime::Buffer &>(*inputs.leaves[i].buffer());
+    values.write(buffer.data(), buffer.bytes());
     manifest["inputs"].push_back({{"name", spec.name},
                                   {"arg", spec.arg},
                                   {"dtype", dtypeName(spec.dtype)},
                                   {"shape", spec.shape},
-                                  {"bytes", bytes},
+                                  {"bytes", buffer.bytes()},
                                   {"offset", offset}});
-    offset += bytes;
+    offset += buffer.bytes();
   }
-  for (size_t i = 0; i < fn->outputSpecs.size(); ++i) {
-    const LeafSpec &spec = fn->outputSpecs[i];
+  for (size_t i = 0; i < fn.outputSpecs.size(); ++i) {
+    const LeafSpec &spec = fn.outputSpecs[i];
     size_t bytes = static_cast<size_t>(
         Tensor::zeros(spec.shape, spec.dtype).buffer()->bytes());
     manifest["outputs"].push_back({{"name", spec.name},
                                    {"dtype", dtypeName(spec.dtype)},
                                    {"shape", spec.shape},
                                    {"bytes", bytes},
-                                   {"alias", fn->outputAlias[i]}});
+                                   {"alias", fn.outputAlias[i]}});
   }
-  values.close();
-  std::ofstream(tmp / "manifest.json") << manifest.dump(2) << "\n";
-  if (!values)
-    throw Error(fmt::format("{}: save: writing {} failed", opts.name,
-                            (tmp / "values.bin").string()));
-  fs::remove_all(target, ec);
-  fs::rename(tmp, target, ec);
-  if (ec)
-    throw Error(fmt::format("{}: save: cannot move the artifact to {}: {}",
-                            opts.name, target.string(), ec.message()));
+  values.commit();
+  runtime::writeFileAtomically(tmp + "/manifest.json", opts.name + ": save",
+                               manifest.dump(2) + "\n");
 }
 
 } // namespace detail

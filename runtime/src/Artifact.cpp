@@ -4,6 +4,7 @@
 #include "bregman/runtime/CpuLibrary.h"
 #include "bregman/runtime/CudaDriver.h"
 #include "bregman/runtime/Device.h"
+#include "bregman/runtime/SafeWrite.h"
 
 #include <nlohmann/json.hpp>
 
@@ -23,6 +24,8 @@
 #include <unistd.h>
 
 namespace bregman::runtime {
+
+namespace fs = std::filesystem;
 
 namespace {
 [[noreturn]] void fail(const std::string &where, const std::string &what) {
@@ -234,7 +237,7 @@ std::unique_ptr<Artifact> Artifact::load(const std::string &dir) {
   nlohmann::json manifest;
   try {
     manifest = nlohmann::json::parse(in);
-    if (manifest.at("format") != "bregman-step/1")
+    if (manifest.at("format") != kArtifactFormat)
       fail(manifestPath, "unknown format " + manifest.at("format").dump());
     a->name = manifest.at("name").get<std::string>();
     a->device = manifest.at("device").get<std::string>();
@@ -342,31 +345,53 @@ void Artifact::step() {
   }
 }
 
+std::string artifactOwnership(const std::string &dir) {
+  // Exactly what Jitted::save writes: these regular files, and a manifest
+  // with our format marker. Anything else is the user's.
+  static const char *const ours[] = {"manifest.json", "values.bin", "step.so"};
+  std::error_code ec;
+  for (const auto &entry : fs::directory_iterator(dir, ec)) {
+    std::string name = entry.path().filename().string();
+    if (std::find(std::begin(ours), std::end(ours), name) == std::end(ours))
+      return "exists and is not a bregman artifact (it holds '" + name +
+             "', which an artifact does not); choose another directory";
+    if (!entry.is_regular_file(ec) || entry.is_symlink(ec))
+      return "exists and is not a bregman artifact ('" + name +
+             "' is not a regular file); choose another directory";
+  }
+  if (ec)
+    return "cannot be read: " + ec.message();
+  std::ifstream in(dir + "/manifest.json");
+  nlohmann::json manifest = nlohmann::json::parse(in, nullptr, false);
+  if (!in || manifest.is_discarded() || !manifest.is_object() ||
+      manifest.value("format", "") != kArtifactFormat)
+    return "exists and is not a bregman artifact (no manifest.json with "
+           "format " + std::string(kArtifactFormat) +
+           "); choose another directory";
+  return "";
+}
+
 void Artifact::saveTo(const std::string &dir) const {
   namespace fs = std::filesystem;
-  fs::path target = fs::absolute(dir), tmp = target.string() + ".tmp";
-  std::error_code ec;
-  if (fs::exists(target) && !fs::is_empty(target, ec) &&
-      !fs::exists(target / "manifest.json"))
-    fail(target.string(), "exists and is not a bregman artifact");
-  fs::remove_all(tmp, ec);
-  fs::create_directories(tmp);
-  for (const char *file : {"manifest.json", "step.so"})
-    fs::copy_file(fs::path(sourceDir) / file, tmp / file);
-  {
-    std::ofstream values(tmp / "values.bin", std::ios::binary);
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-      values.seekp(static_cast<std::streamoff>(inputs[i].offset));
-      values.write(static_cast<const char *>(input(i).data()),
-                   static_cast<std::streamsize>(inputs[i].bytes));
-    }
-    if (!values)
-      fail((tmp / "values.bin").string(), "write failed");
-  }
-  fs::remove_all(target, ec);
-  fs::rename(tmp, target, ec);
-  if (ec)
-    fail(target.string(), "cannot move the artifact there: " + ec.message());
+  replaceDirectory(dir, "saving the artifact", artifactOwnership,
+                   [&](const std::string &tmp) {
+                     for (const char *file : {"manifest.json", "step.so"})
+                       fs::copy_file(fs::path(sourceDir) / file,
+                                     fs::path(tmp) / file);
+                     AtomicFile values(tmp + "/values.bin",
+                                       "saving the artifact");
+                     std::vector<char> bytes;
+                     for (std::size_t i = 0; i < inputs.size(); ++i) {
+                       const char *data =
+                           static_cast<const char *>(input(i).data());
+                       bytes.resize(std::max(bytes.size(),
+                                             inputs[i].offset + inputs[i].bytes));
+                       std::copy(data, data + inputs[i].bytes,
+                                 bytes.begin() + inputs[i].offset);
+                     }
+                     values.write(bytes.data(), bytes.size());
+                     values.commit();
+                   });
 }
 
 void Artifact::synchronize() {

@@ -112,6 +112,10 @@ public:
   const JitOptions &options() const { return opts; }
 
 private:
+  void linkArtifact(const std::string &tmp);
+  void writeArtifactFiles(const std::string &tmp, const CompiledFunction &fn,
+                          const FlatInputs &inputs);
+
   JitOptions opts;
   std::map<std::string, std::unique_ptr<CompiledFunction>> cache;
   size_t compiles = 0;

@@ -30,6 +30,14 @@ namespace bregman::runtime {
 
 class DeviceMemory;
 
+/// The manifest's format marker.
+inline constexpr const char *kArtifactFormat = "bregman-step/1";
+
+/// Why the existing, non-empty directory `dir` may not be replaced by an
+/// artifact ("" when it may: it is one, and holds nothing else). For
+/// replaceDirectory (SafeWrite.h).
+std::string artifactOwnership(const std::string &dir);
+
 struct ArtifactTensor {
   std::string name;
   std::string dtype; // f32, f64, i32
@@ -62,7 +70,7 @@ public:
   Buffer &mutableInput(std::size_t i) { return *inputBuffers.at(i); }
   /// Writes a copy of the artifact with the current inputs as its initial
   /// values (the state reached so far): `dir` is created, or replaced if it
-  /// holds an artifact.
+  /// holds an artifact and nothing else (see artifactOwnership).
   void saveTo(const std::string &dir) const;
   /// The manifest's "training" entry as JSON text ("" if none).
   std::string training;
