@@ -3,6 +3,7 @@
 #include "bregman/Checkpoint.h"
 
 #include "bregman/runtime/Buffer.h"
+#include "bregman/runtime/SafeWrite.h"
 
 #include <nlohmann/json.hpp>
 
@@ -87,12 +88,10 @@ void saveCheckpoint(const std::string &path, const Checkpoint &checkpoint) {
   std::string text = header.dump();
   uint64_t headerSize = text.size();
 
-  // Same directory as the destination, so that rename is atomic.
-  std::string temporary = fmt::format("{}.tmp.{}", path, ::getpid());
-  int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0)
-    throw Error(fmt::format("{}: cannot create '{}': {}", path, temporary,
-                            std::strerror(errno)));
+  // A unique temporary beside the destination, renamed over it: the previous
+  // checkpoint stays until the new one is complete (SafeWrite.h).
+  runtime::AtomicFile file(path, "writing the checkpoint");
+  int fd = file.fd();
   bool ok = writeAll(fd, kMagic, sizeof(kMagic)) &&
             writeAll(fd, &kVersion, sizeof(kVersion)) &&
             writeAll(fd, &headerSize, sizeof(headerSize)) &&
@@ -100,19 +99,9 @@ void saveCheckpoint(const std::string &path, const Checkpoint &checkpoint) {
   for (const Tensor *t : order)
     ok = ok && writeAll(fd, t->buffer()->data(),
                         static_cast<size_t>(t->numel() * dtypeSize(t->dtype())));
-  int savedErrno = errno;
-  ok = ok && ::fsync(fd) == 0;
   if (!ok)
-    savedErrno = errno;
-  ::close(fd);
-  if (!ok || std::rename(temporary.c_str(), path.c_str()) != 0) {
-    if (ok)
-      savedErrno = errno;
-    std::remove(temporary.c_str());
-    throw Error(fmt::format("{}: writing the checkpoint failed ({}); the "
-                            "previous checkpoint, if any, is unchanged",
-                            path, std::strerror(savedErrno)));
-  }
+    file.fail(errno);
+  file.commit();
 }
 
 Checkpoint loadCheckpoint(const std::string &path) {

@@ -11,6 +11,7 @@
 #include "OpHandlers.h"
 
 #include "bregman/bregman.h"
+#include "bregman/runtime/SafeWrite.h"
 
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
@@ -625,17 +626,17 @@ void addSparseInitializer(::onnx::GraphProto *graph, const std::string &name,
                                at.size() * sizeof(int64_t)));
 }
 
-/// Serializes `out` to a temporary file renamed to `path`.
-void writeModel(const ::onnx::ModelProto &out, const std::string &path) {
-  std::string temporary = path + ".tmp";
-  {
-    std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
-    if (!file || !out.SerializeToOstream(&file))
-      throw Error(fmt::format("{}: cannot write the model", path));
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    std::remove(temporary.c_str());
-    throw Error(fmt::format("{}: cannot write the model", path));
+/// Serializes `message` to a unique temporary beside `path`, renamed over it
+/// once complete (SafeWrite.h); the target must be a regular file or absent.
+void writeMessage(const ::google::protobuf::MessageLite &message,
+                  const std::string &path, const std::string &what) {
+  std::string bytes;
+  if (!message.SerializeToString(&bytes))
+    throw Error(fmt::format("{}: {}: cannot serialize it", what, path));
+  try {
+    runtime::writeFileAtomically(path, what, bytes);
+  } catch (const runtime::WriteError &e) {
+    throw Error(e.what());
   }
 }
 
@@ -676,7 +677,7 @@ int64_t OnnxModel::save(const std::string &path, const Params &initializers,
     throw Error(fmt::format("{}: the exported model fails the ONNX checker: {}",
                             path, e.what()));
   }
-  writeModel(out, path);
+  writeMessage(out, path, "writing the model");
   return static_cast<int64_t>(fs::file_size(path));
 }
 
@@ -710,9 +711,7 @@ void writeTensorProto(const std::string &path, const Tensor &t,
   } else {
     throw Error(fmt::format("{}: only float tensors are written", path));
   }
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out || !proto.SerializeToOstream(&out))
-    throw Error(fmt::format("{}: cannot write the tensor", path));
+  writeMessage(proto, path, "writing the tensor");
 }
 
 } // namespace bregman::onnx
