@@ -8,6 +8,13 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <sys/stat.h>
+#include <unistd.h>
+
 namespace bregman::train {
 
 static std::string densities(const std::vector<double> &values) {
@@ -29,16 +36,60 @@ std::string epochLine(const EpochMetrics &m, int totalEpochs) {
                      densities(m.nodeDensity), m.seconds);
 }
 
-ReportWriter::ReportWriter(const std::string &path, bool append) {
+namespace {
+/// Whether `a` and `b` are one file: the same inode, or (for files not yet
+/// there) the same absolute name.
+bool sameFile(const std::string &a, const std::string &b) {
+  struct stat sa, sb;
+  if (::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0)
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  std::error_code ec;
+  return std::filesystem::weakly_canonical(a, ec) ==
+         std::filesystem::weakly_canonical(b, ec);
+}
+} // namespace
+
+ReportWriter::ReportWriter(const std::string &given, bool append,
+                           const std::vector<RunFile> &others)
+    : path(given), appending(append) {
   if (path.empty())
     return;
-  out.open(path, std::ios::out | (append ? std::ios::app : std::ios::trunc));
-  if (!out)
-    throw Error(fmt::format("train: cannot write the report '{}'", path));
+  for (const RunFile &other : others)
+    if (!other.path.empty() && sameFile(path, other.path))
+      throw Error(fmt::format("writing the report: {}: is also {} of this "
+                              "run ({}); choose another report file",
+                              path, other.role, other.path));
+}
+
+ReportWriter::~ReportWriter() {
+  if (fd >= 0)
+    ::close(fd);
+}
+
+void ReportWriter::append(const std::string &line) {
+  if (fd < 0) {
+    fd = ::open(path.c_str(),
+                O_WRONLY | O_CREAT | O_CLOEXEC | (appending ? O_APPEND : O_TRUNC),
+                0666);
+    if (fd < 0)
+      throw Error(fmt::format("writing the report: {}: {}", path,
+                              std::strerror(errno)));
+  }
+  const char *p = line.data();
+  for (size_t left = line.size(); left > 0;) {
+    ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      throw Error(fmt::format("writing the report: {}: {}", path,
+                              std::strerror(n < 0 ? errno : ENOSPC)));
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
 }
 
 void ReportWriter::write(const EpochMetrics &m, const EpochContext &context) {
-  if (!out.is_open())
+  if (path.empty())
     return;
   const SparsityReport &sparsity = *context.sparsity;
   nlohmann::json line = {{"epoch", m.epoch},
@@ -61,8 +112,7 @@ void ReportWriter::write(const EpochMetrics &m, const EpochContext &context) {
     line["reg_value"][group] = value;
   for (const auto &[name, value] : context.hypers)
     line[name] = value;
-  out << line.dump() << "\n";
-  out.flush();
+  append(line.dump() + "\n");
 }
 
 } // namespace bregman::train

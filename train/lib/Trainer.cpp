@@ -25,6 +25,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
@@ -111,6 +112,21 @@ void checkOutputWidth(const TrainConfig &config, const onnx::OnnxModel &model,
                             "has {} classes: the model must output [N, {}]",
                             config.onnxPath, out.name, shapeString(out.shape),
                             classes, classes));
+}
+
+/// The files the run reads (its inputs) and writes besides the report:
+/// the report may be none of them.
+std::vector<RunFile> runFiles(const TrainConfig &c) {
+  std::vector<RunFile> files{{c.onnxPath, "the ONNX model"},
+                             {c.resumePath, "the --resume checkpoint"},
+                             {c.checkpointPath, "the --checkpoint file"},
+                             {c.exportPath, "the --export file"}};
+  std::error_code ec;
+  if (c.dataDir)
+    for (const auto &entry : std::filesystem::directory_iterator(*c.dataDir, ec))
+      if (entry.is_regular_file(ec))
+        files.push_back({entry.path().string(), "a data file"});
+  return files;
 }
 
 /// The network `config.model` (or the imported ONNX model) for the
@@ -218,7 +234,8 @@ Trainer::Impl::Impl(const TrainConfig &given, std::ostream &log)
     : config(checked(given)), log(log), splits(loadData(config)),
       features(splits.train.features()),
       model(makeModel(config, splits.train)),
-      report(config.reportPath, /*append=*/!config.resumePath.empty()),
+      report(config.reportPath, /*append=*/!config.resumePath.empty(),
+             runFiles(config)),
       params(model->init(config.seed, sparseInit(config))),
       opt(optim::parseMethod(config.optimizer),
           parameterGroups(config, params)),

@@ -6,7 +6,6 @@
 #include "bregman/metrics.h"
 #include "bregman/train/Trainer.h"
 
-#include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -25,16 +24,33 @@ struct EpochContext {
 /// The epoch's summary line for the terminal (without a newline).
 std::string epochLine(const EpochMetrics &m, int totalEpochs);
 
-/// A JSON-lines report, one object per epoch; flushed after each line.
+/// A file the run reads or writes besides the report, and its role
+/// ("the ONNX model", "the --resume checkpoint", ...).
+struct RunFile {
+  std::string path, role;
+};
+
+/// A JSON-lines report, one object per epoch, written through after each
+/// line. The file is opened (and, unless appending, truncated) only at the
+/// first line, after every input has been read.
 class ReportWriter {
 public:
   /// No file when `path` is empty. `append`: a resumed run continues its
-  /// report. Throws an Error naming the file when it cannot be opened.
-  ReportWriter(const std::string &path, bool append);
+  /// report. Throws an Error when `path` is one of `others` (the same file,
+  /// or the same name), so that naming an input as the report cannot
+  /// truncate it.
+  ReportWriter(const std::string &path, bool append,
+               const std::vector<RunFile> &others = {});
+  ~ReportWriter();
+  ReportWriter(const ReportWriter &) = delete;
+  ReportWriter &operator=(const ReportWriter &) = delete;
   void write(const EpochMetrics &m, const EpochContext &context);
 
 private:
-  std::ofstream out;
+  void append(const std::string &line);
+  std::string path;
+  bool appending = false;
+  int fd = -1;
 };
 
 } // namespace bregman::train
