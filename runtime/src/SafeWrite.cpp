@@ -24,6 +24,8 @@ namespace fs = std::filesystem;
 namespace {
 
 const char *kindOf(mode_t mode) {
+  if (S_ISREG(mode))
+    return "a regular file";
   if (S_ISDIR(mode))
     return "a directory";
   if (S_ISFIFO(mode))
