@@ -17,12 +17,14 @@
 
 #include "bregman/data/Dataset.h"
 #include "bregman/runtime/Artifact.h"
+#include "bregman/runtime/SafeWrite.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 using namespace bregman;
@@ -35,6 +37,14 @@ int train(const std::string &dir, int epochs, const std::string &dataDir,
   if (step->training.empty())
     throw std::runtime_error(dir + "/manifest.json: no \"training\" entry (save "
                                    "the step with bregman train --save-step)");
+  // A --save directory that is not ours is refused before training, not
+  // after it (saveTo checks again when it writes).
+  std::error_code ec;
+  if (!saveDir.empty() && std::filesystem::is_directory(saveDir, ec) &&
+      !std::filesystem::is_empty(saveDir, ec))
+    if (std::string why = runtime::artifactOwnership(saveDir); !why.empty())
+      throw runtime::WriteError("saving the artifact", saveDir,
+                                why + "; nothing was changed");
   nlohmann::json t = nlohmann::json::parse(step->training);
   std::string dataset = t.at("dataset");
   if (dataset != "fashion-mnist" && dataset != "mnist")

@@ -31,6 +31,7 @@
 #include "bregman/metrics.h"
 #include "bregman/models/Zoo.h"
 
+#include <filesystem>
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -707,7 +708,7 @@ public:
   ~DumpDir() {
     unsetenv("BREGMAN_DUMP_IR");
     if (!path.empty())
-      std::system(("rm -rf '" + path + "'").c_str());
+      std::filesystem::remove_all(path); // no shell
   }
   /// Number of compilations dumped for jit functions named `name`.
   int count(const std::string &name) const {
