@@ -90,18 +90,22 @@ void saveCheckpoint(const std::string &path, const Checkpoint &checkpoint) {
 
   // A unique temporary beside the destination, renamed over it: the previous
   // checkpoint stays until the new one is complete (SafeWrite.h).
-  runtime::AtomicFile file(path, "writing the checkpoint");
-  int fd = file.fd();
-  bool ok = writeAll(fd, kMagic, sizeof(kMagic)) &&
-            writeAll(fd, &kVersion, sizeof(kVersion)) &&
-            writeAll(fd, &headerSize, sizeof(headerSize)) &&
-            writeAll(fd, text.data(), text.size());
-  for (const Tensor *t : order)
-    ok = ok && writeAll(fd, t->buffer()->data(),
-                        static_cast<size_t>(t->numel() * dtypeSize(t->dtype())));
-  if (!ok)
-    file.fail(errno);
-  file.commit();
+  try {
+    runtime::AtomicFile file(path, "writing the checkpoint");
+    int fd = file.fd();
+    bool ok = writeAll(fd, kMagic, sizeof(kMagic)) &&
+              writeAll(fd, &kVersion, sizeof(kVersion)) &&
+              writeAll(fd, &headerSize, sizeof(headerSize)) &&
+              writeAll(fd, text.data(), text.size());
+    for (const Tensor *t : order)
+      ok = ok && writeAll(fd, t->buffer()->data(),
+                          static_cast<size_t>(t->numel() * dtypeSize(t->dtype())));
+    if (!ok)
+      file.fail(errno);
+    file.commit();
+  } catch (const runtime::WriteError &e) {
+    throw Error(e.what());
+  }
 }
 
 Checkpoint loadCheckpoint(const std::string &path) {

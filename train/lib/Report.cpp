@@ -59,6 +59,15 @@ ReportWriter::ReportWriter(const std::string &given, bool append,
       throw Error(fmt::format("writing the report: {}: is also {} of this "
                               "run ({}); choose another report file",
                               path, other.role, other.path));
+  // Fail before training if it cannot be written, without creating or
+  // truncating it yet.
+  std::string parent = std::filesystem::path(path).parent_path().string();
+  struct stat st;
+  bool exists = ::stat(path.c_str(), &st) == 0;
+  if (::access(exists ? path.c_str() : (parent.empty() ? "." : parent.c_str()),
+               W_OK) != 0)
+    throw Error(fmt::format("writing the report: {}: {}", path,
+                            std::strerror(errno)));
 }
 
 ReportWriter::~ReportWriter() {
