@@ -9,7 +9,90 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <optional>
+#include <type_traits>
+
 namespace bregman::train {
+
+namespace {
+
+/// An optional as JSON: null when unset (the reference setting).
+template <typename T> nlohmann::json orNull(const std::optional<T> &v) {
+  return v ? nlohmann::json(*v) : nlohmann::json();
+}
+
+/// The options a resumed run must share with the checkpoint's run, by their
+/// command-line names: the optimizer state and schedules restored from the
+/// checkpoint were made with them, so a changed one would be silently
+/// ignored or mixed in.
+nlohmann::json resumeOptions(const TrainConfig &c) {
+  return {{"--reg", orNull(c.regularizer)},
+          {"--conv-reg", orNull(c.convRegularizer)},
+          {"--lr", orNull(c.lr)},
+          {"--lambda", orNull(c.lambda)},
+          {"--delta", c.delta},
+          {"--momentum", c.momentum},
+          {"--lambda2", c.lambda2},
+          {"--beta1", c.beta1},
+          {"--beta2", c.beta2},
+          {"--eps", c.eps},
+          {"--group", c.groups},
+          {"--dataset", c.dataset},
+          {"--mean", orNull(c.mean)},
+          {"--std", orNull(c.std)},
+          {"--val-fraction", c.valFraction},
+          {"--train-limit", c.trainLimit},
+          {"--batch-size", c.batchSize},
+          {"--seed", c.seed},
+          {"--no-lr-plateau", !c.lrPlateau},
+          {"--lambda-target", c.lambdaTarget},
+          {"--lambda-increment", c.lambdaIncrement},
+          {"--lambda-warmup", c.lambdaWarmup},
+          {"--lambda-cooldown", c.lambdaCooldown}};
+}
+
+std::string shown(const nlohmann::json &v) {
+  return v.is_null() ? "unset (the default)" : v.dump();
+}
+
+/// Refuses a resumed run whose options differ from the checkpoint's.
+void checkResumeOptions(const TrainConfig &config, const nlohmann::json &saved,
+                        const std::string &path) {
+  nlohmann::json now = resumeOptions(config);
+  for (const auto &[option, value] : now.items()) {
+    nlohmann::json before = saved.contains(option) ? saved.at(option) : nlohmann::json();
+    if (before != value)
+      throw Error(fmt::format("--resume {}: {} is {} in the checkpoint but {} here; "
+                              "a resumed run keeps its options (pass {} {} or start "
+                              "a new run)",
+                              path, option, shown(before), shown(value), option,
+                              shown(before)));
+  }
+}
+
+/// meta[key] as T, or an Error naming the file, the field and its value.
+template <typename T>
+T field(const nlohmann::json &meta, const std::string &pointer, const std::string &path) {
+  nlohmann::json::json_pointer p(pointer);
+  if (!meta.contains(p))
+    throw Error(fmt::format("--resume {}: the checkpoint's metadata has no '{}'", path,
+                            pointer));
+  const nlohmann::json &v = meta.at(p);
+  bool ok = std::is_same_v<T, bool>             ? v.is_boolean()
+            : std::is_same_v<T, std::string>   ? v.is_string()
+            : std::is_floating_point_v<T>      ? v.is_number()
+                                               : v.is_number_integer();
+  if (!ok)
+    throw Error(fmt::format("--resume {}: the checkpoint's metadata '{}' is {}, not {}",
+                            path, pointer, v.dump(),
+                            std::is_same_v<T, std::string> ? "a string"
+                            : std::is_same_v<T, bool>      ? "a boolean"
+                            : std::is_floating_point_v<T>  ? "a number"
+                                                           : "an integer"));
+  return v.get<T>();
+}
+
+} // namespace
 
 void writeCheckpoint(const TrainConfig &config, int epoch, const RunState &run) {
   optim::ReduceLROnPlateau::Memory plateau = run.plateau.memory();
@@ -18,6 +101,7 @@ void writeCheckpoint(const TrainConfig &config, int epoch, const RunState &run) 
       {"model", run.model},
       {"optimizer", config.optimizer},
       {"seed", config.seed},
+      {"options", resumeOptions(config)},
       {"plateau", {{"best", plateau.best},
                    {"started", plateau.started},
                    {"bad_epochs", plateau.badEpochs}}},
@@ -62,25 +146,35 @@ int restoreCheckpoint(const TrainConfig &config, RunState &run) {
   const std::string &path = config.resumePath;
   Checkpoint checkpoint = loadCheckpoint(path);
   nlohmann::json meta = nlohmann::json::parse(checkpoint.metadata);
-  if (meta.value("model", "") != run.model ||
-      meta.value("optimizer", "") != config.optimizer)
+  std::string model = field<std::string>(meta, "/model", path);
+  std::string optimizer = field<std::string>(meta, "/optimizer", path);
+  if (model != run.model || optimizer != config.optimizer)
     throw Error(fmt::format("--resume {}: the checkpoint is of '{}' with {}, "
                             "this run is '{}' with {}",
-                            path, meta.value("model", "?"),
-                            meta.value("optimizer", "?"), run.model,
-                            config.optimizer));
+                            path, model, optimizer, run.model, config.optimizer));
+  int epoch = field<int>(meta, "/epoch", path);
+  if (epoch < 1)
+    throw Error(fmt::format("--resume {}: the checkpoint's metadata 'epoch' is {}; "
+                            "checkpoints are written after epoch 1 or later",
+                            path, epoch));
+  if (!meta.contains("options") || !meta["options"].is_object())
+    throw Error(fmt::format("--resume {}: the checkpoint's metadata has no 'options' "
+                            "object",
+                            path));
+  checkResumeOptions(config, meta["options"], path);
   restoreTensors(run.params, checkpoint.section("params"), "parameter", path);
   restoreTensors(run.state, checkpoint.section("state"), "optimizer state",
                  path);
   restoreTensors(run.buffers, checkpoint.section("buffers"), "buffer", path);
-  run.plateau.restore({meta["plateau"]["best"], meta["plateau"]["started"],
-                       meta["plateau"]["bad_epochs"]});
-  run.best.valAcc = meta["best"]["val_acc"];
-  run.best.density = meta["best"]["density"];
-  run.best.epoch = meta["best"]["epoch"];
-  run.best.testAcc = meta["best"]["test_acc"];
+  run.plateau.restore({field<double>(meta, "/plateau/best", path),
+                       field<bool>(meta, "/plateau/started", path),
+                       field<int>(meta, "/plateau/bad_epochs", path)});
+  run.best.valAcc = field<double>(meta, "/best/val_acc", path);
+  run.best.density = field<double>(meta, "/best/density", path);
+  run.best.epoch = field<int>(meta, "/best/epoch", path);
+  run.best.testAcc = field<double>(meta, "/best/test_acc", path);
   run.best.params = copyParams(checkpoint.section("best"));
-  return meta["epoch"].get<int>();
+  return epoch;
 }
 
 } // namespace bregman::train

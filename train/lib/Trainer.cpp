@@ -19,6 +19,7 @@
 #include "bregman/data/Dataset.h"
 #include "bregman/models/Zoo.h"
 #include "bregman/onnx/OnnxNetwork.h"
+#include "bregman/runtime/InputFile.h"
 #include "bregman/runtime/Profile.h"
 #include "bregman/train/Report.h"
 
@@ -151,11 +152,42 @@ std::unique_ptr<nn::Model> makeModel(const TrainConfig &config,
       options);
 }
 
+/// Checks that the model and the batches the options ask for fit in memory,
+/// before the data are loaded or anything is allocated: the sizes are
+/// estimated from the options (the data sets' images have at most 3072
+/// features).
+void checkSizes(const TrainConfig &c) {
+  long double features = c.dataset == "cifar10" ? 3072 : 784, widest = features;
+  std::string hidden = fmt::format("{}", fmt::join(c.hidden, ","));
+  if (c.onnxPath.empty() && c.model == "mlp") {
+    long double params = 0, in = features;
+    for (int64_t h : c.hidden) {
+      params += in * static_cast<long double>(h) + h;
+      in = static_cast<long double>(h);
+      widest = std::max(widest, in);
+    }
+    runtime::requireAllocation<Error>(
+        params, 4, fmt::format("train: --hidden {}: the MLP's parameters", hidden));
+  } else if (c.onnxPath.empty()) {
+    // ResNet-18 at width 64 has 11.2 M parameters, ~2730 w²; VGG fewer.
+    long double w = static_cast<long double>(std::max(c.width, c.convnetWidths[2]));
+    runtime::requireAllocation<Error>(
+        3000 * w * w, 4, fmt::format("train: --width {}: the model's parameters", c.width));
+    widest = std::max(widest, w * 1024); // a feature map of the first stage
+  }
+  for (auto [option, size] : {std::pair{"--batch-size", c.batchSize},
+                              std::pair{"--eval-batch-size", c.evalBatchSize}})
+    runtime::requireAllocation<Error>(
+        static_cast<long double>(size) * (features + widest), 4,
+        fmt::format("train: {} {}: one batch of images and activations", option, size));
+}
+
 TrainConfig checked(const TrainConfig &config) {
   // resolveDefaults validates every setting (validateConfig).
   TrainConfig c = resolveDefaults(config);
   optim::parseMethod(c.optimizer);
   parseRegularizer(*c.regularizer);
+  checkSizes(c);
   return c;
 }
 
@@ -227,6 +259,9 @@ struct Trainer::Impl {
   Prefetcher feeder;
   BestModel best;
   int firstEpoch = 1;
+  /// Whether config.checkpointPath holds a checkpoint of this run (written
+  /// after an epoch, or the one resumed from when it is the same file).
+  bool haveCheckpoint = false;
   int64_t stepsBefore = 0; // training steps of the epochs before
 };
 
@@ -295,13 +330,18 @@ void Trainer::Impl::resume() {
   firstEpoch = restoreCheckpoint(config, run) + 1;
   log << fmt::format("resumed from {} after epoch {}\n", config.resumePath,
                      firstEpoch - 1);
+  haveCheckpoint = config.checkpointPath == config.resumePath;
 }
 
 std::string Trainer::Impl::keptCheckpoint(const char *what) const {
-  return config.checkpointPath.empty()
-             ? ""
-             : fmt::format("; the last checkpoint {}{} is kept",
-                           config.checkpointPath, what);
+  if (config.checkpointPath.empty())
+    return "";
+  if (!haveCheckpoint)
+    return fmt::format("; no checkpoint was written yet ({} is written after "
+                       "each completed epoch)",
+                       config.checkpointPath);
+  return fmt::format("; the last checkpoint {}{} is kept", config.checkpointPath,
+                     what);
 }
 
 EpochTotals Trainer::Impl::trainBatches(int epoch) {
@@ -493,8 +533,10 @@ EpochMetrics Trainer::Impl::runEpoch(int epoch) {
   stepsBefore += totals.batches;
   checkFinite(epoch);
   // Only finite parameters are ever saved: the last checkpoint is good.
-  if (!config.checkpointPath.empty())
+  if (!config.checkpointPath.empty()) {
     writeCheckpoint(config, epoch, runState());
+    haveCheckpoint = true;
+  }
   log.flush();
   return m;
 }
