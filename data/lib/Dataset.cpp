@@ -1,6 +1,7 @@
 //===- Dataset.cpp - In-memory data sets, splits and batches --------------===//
 
 #include "bregman/data/Dataset.h"
+#include "bregman/runtime/InputFile.h"
 
 #include <fmt/format.h>
 
@@ -13,6 +14,7 @@
 #include <stdexcept>
 
 using namespace bregman::data;
+namespace runtime = bregman::runtime;
 
 namespace {
 
@@ -92,6 +94,10 @@ Dataset bregman::data::loadIdxPair(const std::string &imagesPath,
   std::array<float, 256> table;
   for (int v = 0; v < 256; ++v)
     table[v] = static_cast<float>((v / 255.0 - norm.mean) / norm.std);
+  runtime::requireAllocation<DataError>(
+      static_cast<long double>(ds.count) * ds.features(), sizeof(float),
+      fmt::format("{}: {} images of {}x{} as floats", imagesPath, ds.count, ds.rows,
+                  ds.cols));
   std::size_t values = static_cast<std::size_t>(ds.count * ds.features());
   ds.images.resize(values);
   for (std::size_t i = 0; i < values; ++i)
@@ -161,6 +167,7 @@ Dataset bregman::data::loadCifarBatch(const std::string &path,
     if (!(s > 0.0) || !std::isfinite(s))
       throw std::invalid_argument(
           fmt::format("normalization std must be positive and finite, got {}", s));
+  runtime::requireRegularFile<DataError>(path, "CIFAR-10 batch");
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in)
     throw DataError(fmt::format("{}: cannot open the CIFAR-10 batch (missing "
@@ -175,6 +182,9 @@ Dataset bregman::data::loadCifarBatch(const std::string &path,
   int64_t records = size / kRecord;
   if (limit >= 0)
     records = std::min(records, limit);
+  runtime::requireAllocation<DataError>(
+      static_cast<long double>(records) * kPixels, sizeof(float),
+      fmt::format("{}: {} CIFAR-10 images as floats", path, records));
   in.seekg(0);
   std::vector<unsigned char> raw(static_cast<size_t>(records * kRecord));
   if (!in.read(reinterpret_cast<char *>(raw.data()),

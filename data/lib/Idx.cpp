@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "bregman/data/Idx.h"
+#include "bregman/runtime/InputFile.h"
 
 #include <fmt/format.h>
 #include <zlib.h>
@@ -33,6 +34,8 @@ public:
       throw DataError(fmt::format("{}: cannot open: no such file", path));
     if (st.type() == fs::file_type::directory)
       throw DataError(fmt::format("{}: cannot open: is a directory", path));
+    // A FIFO would block gzopen forever.
+    bregman::runtime::requireRegularFile<DataError>(path, "IDX file");
     errno = 0;
     file_ = gzopen(path.c_str(), "rb");
     if (!file_)
