@@ -2,6 +2,8 @@
 
 #include "ConvPrims.h"
 
+#include "bregman/runtime/InputFile.h"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -31,6 +33,15 @@ std::array<int64_t, 2> outputExtent(const char *op, const Shape &input,
     if (p < 0)
       throw Error(fmt::format("{}: padding must be non-negative ({})", op,
                               windowString(w)));
+  // Hostile windows (pads of 2^40 from an ONNX model) would overflow or
+  // ask for an output no memory holds: refused before anything is built.
+  long double planes = static_cast<long double>(input[0]) * input[1];
+  for (int i = 0; i < 2; ++i)
+    planes *= (static_cast<long double>(input[2 + i]) + w.padding[i] + w.padding[i + 2]) /
+                  w.strides[i] + 1;
+  runtime::requireAllocation<Error>(
+      planes, 4, fmt::format("{}: the output of window ({}) on {}", op, windowString(w),
+                             shapeString(input)));
   std::array<int64_t, 2> extent;
   for (int i = 0; i < 2; ++i) {
     int64_t span = input[2 + i] + w.padding[i] + w.padding[i + 2] -

@@ -11,11 +11,13 @@
 #include "OpHandlers.h"
 
 #include "bregman/bregman.h"
+#include "bregman/runtime/InputFile.h"
 #include "bregman/runtime/SafeWrite.h"
 
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -38,6 +40,18 @@ using detail::Value;
 namespace {
 
 
+/// An external-data offset or length: decimal digits only, below 2^63.
+int64_t externalNumber(const ::onnx::TensorProto &t, const std::string &key,
+                       const std::string &text) {
+  bool digits = !text.empty() && text.size() <= 18 &&
+                std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!digits)
+    throw Error(fmt::format("tensor '{}': external data {} '{}' is not a number of "
+                            "bytes below 10^18",
+                            t.name(), key, text));
+  return std::stoll(text);
+}
+
 /// The `bytes` bytes of `t`'s external data, read only from inside `dir`
 /// (absolute paths, `..` and links out are refused).
 std::string externalBytes(const ::onnx::TensorProto &t, const fs::path &dir,
@@ -48,9 +62,9 @@ std::string externalBytes(const ::onnx::TensorProto &t, const fs::path &dir,
     if (kv.key() == "location")
       location = kv.value();
     else if (kv.key() == "offset")
-      offset = std::stoll(kv.value());
+      offset = externalNumber(t, "offset", kv.value());
     else if (kv.key() == "length")
-      length = std::stoll(kv.value());
+      length = externalNumber(t, "length", kv.value());
   }
   fs::path rel(location);
   if (location.empty() || rel.is_absolute())
@@ -64,13 +78,21 @@ std::string externalBytes(const ::onnx::TensorProto &t, const fs::path &dir,
     throw Error(fmt::format("tensor '{}': external data '{}' leaves the "
                             "model's folder {}; refused",
                             t.name(), location, base.string()));
+  runtime::requireRegularFile<Error>(file.string(),
+                                    fmt::format("external data of tensor '{}'", t.name()));
   std::ifstream in(file, std::ios::binary);
   if (!in)
     throw Error(fmt::format("tensor '{}': cannot read external data {}",
                             t.name(), file.string()));
-  in.seekg(offset);
-  std::string data(bytes, '\0');
-  if ((length >= 0 && static_cast<size_t>(length) != bytes) ||
+  std::error_code ec;
+  uint64_t fileSize = fs::file_size(file, ec);
+  bool fits = !ec && uint64_t(offset) <= fileSize && bytes <= fileSize - uint64_t(offset);
+  std::string data;
+  if (fits) {
+    data.assign(bytes, '\0');
+    in.seekg(offset);
+  }
+  if (!fits || (length >= 0 && static_cast<size_t>(length) != bytes) ||
       !in.read(data.data(), static_cast<std::streamsize>(bytes)))
     throw Error(fmt::format("tensor '{}': external data {} holds fewer than "
                             "{} bytes at offset {}",
@@ -92,11 +114,12 @@ std::string tensorBytes(const ::onnx::TensorProto &t, const fs::path &dir,
                               t.name(), t.raw_data().size(), count));
     return t.raw_data();
   }
-  std::string data(bytes, '\0');
+  std::string data;
   auto copy = [&](const auto &field) {
     if (static_cast<int64_t>(field.size()) != count)
       throw Error(fmt::format("tensor '{}': {} values for {} elements", t.name(),
                               field.size(), count));
+    data.assign(bytes, '\0');
     for (int64_t i = 0; i < count; ++i) {
       auto v = field.Get(static_cast<int>(i));
       std::memcpy(data.data() + i * elementSize, &v, elementSize);
@@ -117,6 +140,7 @@ std::string tensorBytes(const ::onnx::TensorProto &t, const fs::path &dir,
 Value toValue(const ::onnx::TensorProto &t, const fs::path &dir) {
   Shape shape(t.dims().begin(), t.dims().end());
   int64_t count = checkedCount(shape, fmt::format("tensor '{}'", t.name()));
+  runtime::requireAllocation<Error>(count, 8, fmt::format("tensor '{}'", t.name()));
   Value v;
   switch (t.data_type()) {
   case ::onnx::TensorProto::FLOAT: {
@@ -243,6 +267,7 @@ static ValueSpec specOf(const ::onnx::ValueInfoProto &info,
   return spec;
 }
 void OnnxModel::Impl::parse(const std::string &path) {
+  runtime::requireRegularFile<Error>(path, "ONNX model");
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw Error(fmt::format("{}: cannot open the ONNX model", path));
@@ -310,6 +335,8 @@ void OnnxModel::Impl::readSparseInitializer(const std::string &path,
     throw Error(fmt::format("{}: sparse initializer '{}': only float values "
                             "with integer indices are supported",
                             path, values.name()));
+  std::string what = fmt::format("{}: sparse initializer '{}'", path, values.name());
+  runtime::requireAllocation<Error>(checkedCount(shape, what), 4, what + " made dense");
   Tensor dense = Tensor::zeros(shape);
   std::vector<float> nz = v.tensor.toVector<float>();
   int64_t rank = shape.size(), count = nz.size();
@@ -682,6 +709,7 @@ int64_t OnnxModel::save(const std::string &path, const Params &initializers,
 }
 
 Tensor readTensorProto(const std::string &path) {
+  runtime::requireRegularFile<Error>(path, "TensorProto");
   ::onnx::TensorProto t;
   std::ifstream in(path, std::ios::binary);
   if (!in || !t.ParseFromIstream(&in))
