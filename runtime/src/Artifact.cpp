@@ -4,6 +4,7 @@
 #include "bregman/runtime/CpuLibrary.h"
 #include "bregman/runtime/CudaDriver.h"
 #include "bregman/runtime/Device.h"
+#include "bregman/runtime/InputFile.h"
 #include "bregman/runtime/SafeWrite.h"
 
 #include <nlohmann/json.hpp>
@@ -20,7 +21,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <stdexcept>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace bregman::runtime {
@@ -48,13 +51,13 @@ ArtifactTensor readTensor(const nlohmann::json &j, const std::string &where) {
   t.bytes = j.at("bytes").get<std::size_t>();
   t.offset = j.value("offset", std::size_t{0});
   t.alias = j.value("alias", -1);
-  std::size_t numel = 1;
+  long double numel = 1; // no overflow on hostile shapes
   for (int64_t d : t.shape) {
     if (d < 0)
       fail(where, "negative dimension in '" + t.name + "'");
-    numel *= static_cast<std::size_t>(d);
+    numel *= static_cast<long double>(d);
   }
-  if (numel * elementBytes(t.dtype, where) != t.bytes)
+  if (numel * elementBytes(t.dtype, where) != static_cast<long double>(t.bytes))
     fail(where, "'" + t.name + "': " + std::to_string(t.bytes) +
                     " bytes do not match its shape and dtype");
   return t;
@@ -227,30 +230,68 @@ void loadCpuKernels() {
 }
 } // namespace
 
+/// Refuses anything but a regular file before it is opened (a FIFO would
+/// block the open forever); a missing file is left to the caller's message.
+static void requireRegularIfPresent(const std::string &path, const std::string &what) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0)
+    requireRegularFile<std::runtime_error>(path, what);
+}
+
+ArtifactManifest parseArtifactManifest(const std::string &text, const std::string &where) {
+  ArtifactManifest m;
+  try {
+    nlohmann::json manifest = nlohmann::json::parse(text);
+    if (!manifest.is_object())
+      fail(where, "malformed manifest: not a JSON object");
+    if (manifest.at("format") != "bregman-step/1")
+      fail(where, "unknown format " + manifest.at("format").dump());
+    m.name = manifest.at("name").get<std::string>();
+    m.device = manifest.at("device").get<std::string>();
+    m.function = manifest.at("function").get<std::string>();
+    for (const auto &j : manifest.at("inputs"))
+      m.inputs.push_back(readTensor(j, where));
+    for (const auto &j : manifest.value("outputs", nlohmann::json::array()))
+      m.outputs.push_back(readTensor(j, where));
+    if (manifest.contains("training"))
+      m.training = manifest["training"].dump();
+  } catch (const nlohmann::json::exception &e) {
+    fail(where, std::string("malformed manifest: ") + e.what());
+  }
+  for (const ArtifactTensor &o : m.outputs)
+    if (o.alias >= static_cast<int>(m.inputs.size()) ||
+        (o.alias >= 0 && m.inputs[o.alias].bytes != o.bytes))
+      fail(where, "output '" + o.name + "' aliases no matching input");
+  return m;
+}
+
+void checkArtifactValues(const std::vector<ArtifactTensor> &inputs, uint64_t valuesBytes,
+                         const std::string &where) {
+  for (const ArtifactTensor &t : inputs)
+    if (t.offset > valuesBytes || t.bytes > valuesBytes - t.offset)
+      fail(where, "truncated: '" + t.name + "' needs bytes " + std::to_string(t.offset) +
+                      ".." + std::to_string(uint64_t(t.offset) + t.bytes) + ", the file has " +
+                      std::to_string(valuesBytes));
+  for (const ArtifactTensor &t : inputs)
+    requireAllocation<std::runtime_error>(t.bytes, 1, where + ": input '" + t.name + "'");
+}
+
 std::unique_ptr<Artifact> Artifact::load(const std::string &dir) {
   std::unique_ptr<Artifact> a(new Artifact);
   a->sourceDir = dir;
   std::string manifestPath = dir + "/manifest.json";
+  requireRegularIfPresent(manifestPath, "artifact manifest");
   std::ifstream in(manifestPath);
   if (!in)
     fail(manifestPath, "cannot open (is " + dir + " a bregman artifact?)");
-  nlohmann::json manifest;
-  try {
-    manifest = nlohmann::json::parse(in);
-    if (manifest.at("format") != kArtifactFormat)
-      fail(manifestPath, "unknown format " + manifest.at("format").dump());
-    a->name = manifest.at("name").get<std::string>();
-    a->device = manifest.at("device").get<std::string>();
-    a->function = manifest.at("function").get<std::string>();
-    for (const auto &j : manifest.at("inputs"))
-      a->inputs.push_back(readTensor(j, manifestPath));
-    for (const auto &j : manifest.value("outputs", nlohmann::json::array()))
-      a->outputs.push_back(readTensor(j, manifestPath));
-    if (manifest.contains("training"))
-      a->training = manifest["training"].dump();
-  } catch (const nlohmann::json::exception &e) {
-    fail(manifestPath, std::string("malformed manifest: ") + e.what());
-  }
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ArtifactManifest manifest = parseArtifactManifest(text, manifestPath);
+  a->name = manifest.name;
+  a->device = manifest.device;
+  a->function = manifest.function;
+  a->inputs = std::move(manifest.inputs);
+  a->outputs = std::move(manifest.outputs);
+  a->training = manifest.training;
   if (a->function.rfind("_mlir_", 0) != 0)
     fail(manifestPath, "function '" + a->function +
                            "' is not an artifact's entry point (_mlir_<name>)");
@@ -290,9 +331,12 @@ std::unique_ptr<Artifact> Artifact::load(const std::string &dir) {
 
   // Initial values.
   std::string valuesPath = dir + "/values.bin";
+  requireRegularIfPresent(valuesPath, "artifact values");
   std::ifstream values(valuesPath, std::ios::binary);
   if (!values)
     fail(valuesPath, "cannot open");
+  std::error_code ec;
+  checkArtifactValues(a->inputs, std::filesystem::file_size(valuesPath, ec), valuesPath);
   for (const ArtifactTensor &t : a->inputs) {
     auto buffer = Buffer::allocate(t.bytes, /*zero=*/false);
     values.seekg(static_cast<std::streamoff>(t.offset));

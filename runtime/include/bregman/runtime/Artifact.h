@@ -47,6 +47,23 @@ struct ArtifactTensor {
   int alias = -1;         // outputs: the input whose buffer it overwrites
 };
 
+/// What manifest.json says, before anything is loaded or allocated.
+struct ArtifactManifest {
+  std::string name, device, function;
+  std::string training; // JSON text, "" if none
+  std::vector<ArtifactTensor> inputs, outputs;
+};
+
+/// Parses the text of a manifest.json (`where` names it in errors); throws
+/// std::runtime_error on malformed JSON, missing or mistyped fields, sizes
+/// that do not match shapes, and outputs aliasing no matching input.
+ArtifactManifest parseArtifactManifest(const std::string &text, const std::string &where);
+
+/// Checks that a values.bin of `valuesBytes` bytes holds every input and
+/// that each fits the memory limit; throws std::runtime_error naming `where`.
+void checkArtifactValues(const std::vector<ArtifactTensor> &inputs, uint64_t valuesBytes,
+                         const std::string &where);
+
 class Artifact {
 public:
   /// The exported symbol holding step.so's signature, and its format.
