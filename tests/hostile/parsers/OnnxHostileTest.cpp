@@ -1,0 +1,167 @@
+//===- OnnxHostileTest.cpp - Hostile ONNX models -------------------------===//
+//
+// Models built here with the protobuf classes, each hostile in one way; the
+// importer must throw bregman::Error with the exact text (never abort, never
+// allocate what the model only claims).
+//
+//===----------------------------------------------------------------------===//
+
+#include "HostileSupport.h"
+
+#include "bregman/bregman.h"
+#include "bregman/onnx/OnnxModel.h"
+
+#include <onnx/onnx_pb.h>
+
+using namespace bregman;
+using namespace bregman::hostile;
+
+namespace {
+
+void valueInfo(::onnx::ValueInfoProto *v, const std::string &name, const Shape &shape) {
+  v->set_name(name);
+  auto *t = v->mutable_type()->mutable_tensor_type();
+  t->set_elem_type(::onnx::TensorProto::FLOAT);
+  for (int64_t d : shape)
+    t->mutable_shape()->add_dim()->set_dim_value(d);
+}
+
+/// x[1,4] -> Relu -> y[1,4].
+::onnx::ModelProto reluModel() {
+  ::onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  auto *g = m.mutable_graph();
+  g->set_name("g");
+  valueInfo(g->add_input(), "x", {1, 4});
+  valueInfo(g->add_output(), "y", {1, 4});
+  auto *n = g->add_node();
+  n->set_name("relu");
+  n->set_op_type("Relu");
+  n->add_input("x");
+  n->add_output("y");
+  return m;
+}
+
+class HostileOnnx : public Scratch {
+protected:
+  std::string save(const ::onnx::ModelProto &m) {
+    return write("model.onnx", m.SerializeAsString());
+  }
+  /// Loads and replays on traced inputs, as a training run would.
+  void loadAndApply(const std::string &path) {
+    bregman::onnx::OnnxModel model = bregman::onnx::OnnxModel::load(path);
+    Trace trace;
+    TraceScope scope(trace);
+    auto traced = [&](const Params &concrete, const std::string &prefix) {
+      Params p;
+      for (const auto &[name, t] : concrete)
+        p.add(name, trace.addInput(t.shape(), t.dtype(), prefix + name));
+      return p;
+    };
+    Params inputs;
+    for (const auto &v : model.inputs())
+      inputs.add(v.name, trace.addInput(v.shape, v.dtype, "in/" + v.name));
+    (void)model.apply(traced(model.weights(), "w/"), traced(model.constants(), "c/"), inputs);
+  }
+  /// A weight `w` of shape {4} with external data in `file`.
+  ::onnx::ModelProto external(const std::string &file, const std::string &offset) {
+    ::onnx::ModelProto m = reluModel();
+    auto *t = m.mutable_graph()->add_initializer();
+    t->set_name("w");
+    t->set_data_type(::onnx::TensorProto::FLOAT);
+    t->add_dims(4);
+    t->set_data_location(::onnx::TensorProto::EXTERNAL);
+    auto *kv = t->add_external_data();
+    kv->set_key("location");
+    kv->set_value(file);
+    kv = t->add_external_data();
+    kv->set_key("offset");
+    kv->set_value(offset);
+    return m;
+  }
+};
+
+TEST_F(HostileOnnx, GraphsWithoutNodesOrWithDanglingOutputs) {
+  ::onnx::ModelProto empty = reluModel();
+  empty.mutable_graph()->clear_node();
+  EXPECT_THROWS_WITH(Error, loadAndApply(save(empty)), "y");
+  ::onnx::ModelProto dangling = reluModel();
+  valueInfo(dangling.mutable_graph()->add_output(), "z", {1, 4});
+  EXPECT_THROWS_WITH(Error, loadAndApply(save(dangling)), "'z'");
+}
+
+TEST_F(HostileOnnx, ExternalDataOffsets) {
+  write("w.bin", std::string(64, '\0'));
+  struct Case {
+    const char *offset, *message;
+  };
+  for (const Case &c : {Case{"abc", "external data offset 'abc' is not a number of bytes"},
+                        Case{"18446744073709551616", "external data offset '18446744073709551616'"},
+                        Case{"-1", "external data offset '-1' is not a number"},
+                        Case{"60", "external data " /* 16 bytes at 60 of 64 */}}) {
+    SCOPED_TRACE(c.offset);
+    EXPECT_THROWS_WITH(Error, loadAndApply(save(external("w.bin", c.offset))), c.message);
+  }
+  EXPECT_THROWS_WITH(Error, loadAndApply(save(external("w.bin", "60"))),
+                     "holds fewer than 16 bytes at offset 60");
+  fifo("pipe.bin");
+  EXPECT_THROWS_WITH(Error, loadAndApply(save(external("pipe.bin", "0"))),
+                     "the external data of tensor 'w' must be a regular file, but this is a FIFO");
+}
+
+TEST_F(HostileOnnx, HugeSparseInitializer) {
+  ::onnx::ModelProto m = reluModel();
+  auto *s = m.mutable_graph()->add_sparse_initializer();
+  s->add_dims(1000000);
+  s->add_dims(1000000);
+  auto *values = s->mutable_values();
+  values->set_name("big");
+  values->set_data_type(::onnx::TensorProto::FLOAT);
+  values->add_dims(1);
+  values->add_float_data(1.0f);
+  auto *indices = s->mutable_indices();
+  indices->set_name("big_indices");
+  indices->set_data_type(::onnx::TensorProto::INT64);
+  indices->add_dims(1);
+  indices->add_int64_data(0);
+  EXPECT_THROWS_WITH(Error, loadAndApply(save(m)), "sparse initializer 'big'");
+}
+
+TEST_F(HostileOnnx, ConvPadsOf2To40) {
+  ::onnx::ModelProto m;
+  m.set_ir_version(8);
+  m.add_opset_import()->set_version(13);
+  auto *g = m.mutable_graph();
+  g->set_name("g");
+  valueInfo(g->add_input(), "x", {1, 1, 4, 4});
+  valueInfo(g->add_output(), "y", {1, 1, 4, 4});
+  auto *w = g->add_initializer();
+  w->set_name("w");
+  w->set_data_type(::onnx::TensorProto::FLOAT);
+  for (int d : {1, 1, 3, 3})
+    w->add_dims(d);
+  for (int i = 0; i < 9; ++i)
+    w->add_float_data(0.5f);
+  auto *n = g->add_node();
+  n->set_name("conv");
+  n->set_op_type("Conv");
+  n->add_input("x");
+  n->add_input("w");
+  n->add_output("y");
+  auto *pads = n->add_attribute();
+  pads->set_name("pads");
+  pads->set_type(::onnx::AttributeProto::INTS);
+  for (int i = 0; i < 4; ++i)
+    pads->add_ints(int64_t(1) << 40);
+  EXPECT_THROWS_WITH(Error, loadAndApply(save(m)), "of memory, more than the limit");
+}
+
+TEST_F(HostileOnnx, OnlyRegularFiles) {
+  EXPECT_THROWS_WITH(Error, bregman::onnx::OnnxModel::load(fifo("pipe.onnx")),
+                     "the ONNX model must be a regular file, but this is a FIFO");
+  EXPECT_THROWS_WITH(Error, bregman::onnx::readTensorProto(fifo("pipe.pb")),
+                     "the TensorProto must be a regular file, but this is a FIFO");
+}
+
+} // namespace
