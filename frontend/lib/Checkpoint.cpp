@@ -201,8 +201,8 @@ void readTensorEntry(const nlohmann::json &entry, std::FILE *file, const std::st
                             "{} needs {:.0f}",
                             path, section, name, bytes, shapeString(shape), needed));
   if (offset > dataSize || bytes > dataSize - offset)
-    throw Error(fmt::format("{}: truncated checkpoint (tensor '{}/{}' needs bytes "
-                            "{}..{} of the data, which has {})",
+    throw Error(fmt::format("{}: truncated checkpoint (tensor '{}/{}'): it needs "
+                            "bytes {}..{} of the data, which has {}",
                             path, section, name, offset, offset + bytes, dataSize));
   runtime::requireAllocation<Error>(numel, dtypeSize(dtype),
                                     fmt::format("{}: tensor '{}/{}'", path, section, name));

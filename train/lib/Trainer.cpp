@@ -337,9 +337,13 @@ std::string Trainer::Impl::keptCheckpoint(const char *what) const {
   if (config.checkpointPath.empty())
     return "";
   if (!haveCheckpoint)
-    return fmt::format("; no checkpoint was written yet ({} is written after "
-                       "each completed epoch)",
-                       config.checkpointPath);
+    return std::filesystem::exists(config.checkpointPath)
+               ? fmt::format("; this run wrote no checkpoint yet; {}, from an "
+                             "earlier run, is kept unchanged",
+                             config.checkpointPath)
+               : fmt::format("; no checkpoint was written yet ({} is written "
+                             "after each completed epoch)",
+                             config.checkpointPath);
   return fmt::format("; the last checkpoint {}{} is kept", config.checkpointPath,
                      what);
 }
