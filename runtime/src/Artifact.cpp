@@ -186,7 +186,7 @@ void checkSignature(void *library, const Artifact &a,
 
 /// Each alias names an input (or -1), of the output's dtype and shape, and
 /// no input is overwritten by two outputs.
-void checkAliases(const Artifact &a, const std::string &manifestPath) {
+void checkAliases(const ArtifactManifest &a, const std::string &manifestPath) {
   std::vector<int> writer(a.inputs.size(), -1);
   int n = static_cast<int>(a.inputs.size());
   for (std::size_t i = 0; i < a.outputs.size(); ++i) {
@@ -258,10 +258,7 @@ ArtifactManifest parseArtifactManifest(const std::string &text, const std::strin
   } catch (const nlohmann::json::exception &e) {
     fail(where, std::string("malformed manifest: ") + e.what());
   }
-  for (const ArtifactTensor &o : m.outputs)
-    if (o.alias >= static_cast<int>(m.inputs.size()) ||
-        (o.alias >= 0 && m.inputs[o.alias].bytes != o.bytes))
-      fail(where, "output '" + o.name + "' aliases no matching input");
+  checkAliases(m, where);
   return m;
 }
 
@@ -295,7 +292,6 @@ std::unique_ptr<Artifact> Artifact::load(const std::string &dir) {
   if (a->function.rfind("_mlir_", 0) != 0)
     fail(manifestPath, "function '" + a->function +
                            "' is not an artifact's entry point (_mlir_<name>)");
-  checkAliases(*a, manifestPath);
   std::string libraryPath = dir + "/step.so";
   checkSharedObject(libraryPath);
   requireRegularFile(dir + "/values.bin");
