@@ -62,19 +62,11 @@ ArtifactTensor readTensor(const nlohmann::json &j, const std::string &where) {
                     " bytes do not match its shape and dtype");
   return t;
 }
-/// stat() without opening: opening a FIFO would block.
-void requireRegularFile(const std::string &path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0)
-    fail(path, std::string("cannot open: ") + std::strerror(errno));
-  if (!S_ISREG(st.st_mode))
-    fail(path, "not a regular file");
-}
-
 /// step.so's ELF headers against its size: dlopen maps what they describe,
 /// and touching a page past the end of a truncated file is SIGBUS.
 void checkSharedObject(const std::string &path) {
-  requireRegularFile(path);
+  // stat() without opening: opening a FIFO would block.
+  requireRegularFile<std::runtime_error>(path, "artifact's shared object");
   std::ifstream in(path, std::ios::binary);
   in.seekg(0, std::ios::end);
   uint64_t size = static_cast<uint64_t>(in.tellg());
@@ -293,8 +285,8 @@ std::unique_ptr<Artifact> Artifact::load(const std::string &dir) {
     fail(manifestPath, "function '" + a->function +
                            "' is not an artifact's entry point (_mlir_<name>)");
   std::string libraryPath = dir + "/step.so";
+  requireRegularFile<std::runtime_error>(dir + "/values.bin", "artifact values");
   checkSharedObject(libraryPath);
-  requireRegularFile(dir + "/values.bin");
 
   if (a->device == "cuda")
     a->deviceMemory = &cudaDevice(); // throws "no CUDA device/driver found"

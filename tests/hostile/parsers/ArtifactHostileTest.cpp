@@ -14,7 +14,7 @@ namespace {
 using HostileArtifact = Scratch;
 
 std::string manifest(const std::string &inputs) {
-  return R"({"format":"bregman-step/1","name":"s","device":"cpu","function":"f","inputs":)" +
+  return R"({"format":"bregman-step/1","name":"s","device":"cpu","function":"_mlir_f","inputs":)" +
          inputs + "}";
 }
 
