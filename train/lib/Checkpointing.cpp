@@ -52,7 +52,14 @@ nlohmann::json resumeOptions(const TrainConfig &c) {
 }
 
 std::string shown(const nlohmann::json &v) {
-  return v.is_null() ? "unset (the default)" : v.dump();
+  if (v.is_null())
+    return "unset (the default)";
+  if (v.is_string())
+    return v.get<std::string>();
+  // Settings are f32: their shortest decimal form, not the double's.
+  if (v.is_number_float())
+    return fmt::format("{}", static_cast<float>(v.get<double>()));
+  return v.dump();
 }
 
 /// Refuses a resumed run whose options differ from the checkpoint's.
