@@ -2,6 +2,7 @@
 
 #include "OpHandlers.h"
 
+#include <algorithm>
 #include <array>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -177,6 +178,12 @@ void convTranspose(const NodeContext &c) {
     throw c.badAttr("group", std::to_string(c.intAttr("group", 1)), "must be >= 1");
   if (strides.size() != 2 || dilations.size() != 2 || outputPadding.size() != 2)
     throw c.unsupported("strides, dilations, pads or output_padding not 2-D");
+  // The spec: output_padding < stride or dilation (else the added rows are
+  // not reached by any input and the shape is ambiguous).
+  for (int i = 0; i < 2; ++i)
+    if (outputPadding[i] >= std::max(strides[i], dilations[i]))
+      throw c.badAttr("output_padding", fmt::format("[{}]", fmt::join(outputPadding, ", ")),
+                      "must be smaller than the stride or the dilation");
   std::vector<int64_t> pads = transposedPads(c, x, w, strides, dilations, outputPadding);
   Conv2dOptions o{{strides[0], strides[1]}, {pads[0], pads[1], pads[2], pads[3]},
                   {dilations[0], dilations[1]}, c.intAttr("group", 1)};

@@ -143,6 +143,14 @@ const Case kCases[] = {
      "node 'n' (Conv): attribute group = 0: must be >= 1 and divide the "
      "input's 2 channels",
      {2, 2, 3, 3}},
+    {"convtranspose_output_padding_ge_stride", "ConvTranspose",
+     [](Node *n) {
+       ints(n, "strides", {2, 2});
+       ints(n, "output_padding", {2, 0});
+     },
+     "node 'n' (ConvTranspose): attribute output_padding = [2, 0]: must be "
+     "smaller than the stride or the dilation",
+     {2, 2, 3, 3}},
     {"softmax_axis_9", "Softmax", [](Node *n) { integer(n, "axis", 9); },
      "node 'n' (Softmax): attribute axis = 9: out of range [-4, 3] for a rank-4 input"},
     {"concat_axis_minus_5", "Concat", [](Node *n) { integer(n, "axis", -5); },
