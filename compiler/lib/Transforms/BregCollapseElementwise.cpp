@@ -23,13 +23,8 @@ namespace {
 struct BregCollapseElementwisePass
     : breg::impl::BregCollapseElementwiseBase<BregCollapseElementwisePass> {
   void runOnOperation() override {
-    SmallVector<linalg::GenericOp> candidates;
-    getOperation().walk([&](linalg::GenericOp op) {
-      if (isStaticElementwiseOnBuffers(op))
-        candidates.push_back(op);
-    });
     IRRewriter rewriter(&getContext());
-    for (linalg::GenericOp op : candidates)
+    for (linalg::GenericOp op : staticElementwiseOpsIn(getOperation()))
       collapseContiguous(rewriter, op);
   }
 };

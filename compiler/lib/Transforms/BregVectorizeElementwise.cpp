@@ -33,13 +33,8 @@ struct BregVectorizeElementwisePass
   using Base::Base;
 
   void runOnOperation() override {
-    SmallVector<linalg::GenericOp> candidates;
-    getOperation().walk([&](linalg::GenericOp op) {
-      if (isStaticElementwiseOnBuffers(op))
-        candidates.push_back(op);
-    });
     IRRewriter rewriter(&getContext());
-    for (linalg::GenericOp op : candidates)
+    for (linalg::GenericOp op : staticElementwiseOpsIn(getOperation()))
       vectorizeOne(rewriter, op);
   }
 

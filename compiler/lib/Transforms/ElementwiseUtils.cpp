@@ -7,6 +7,16 @@
 
 using namespace mlir;
 
+SmallVector<linalg::GenericOp>
+mlir::breg::staticElementwiseOpsIn(Operation *root) {
+  SmallVector<linalg::GenericOp> ops;
+  root->walk([&](linalg::GenericOp op) {
+    if (isStaticElementwiseOnBuffers(op))
+      ops.push_back(op);
+  });
+  return ops;
+}
+
 bool mlir::breg::isStaticElementwiseOnBuffers(linalg::GenericOp op) {
   return op.hasPureBufferSemantics() && op.getNumLoops() > 0 &&
          op.getNumParallelLoops() == op.getNumLoops() &&

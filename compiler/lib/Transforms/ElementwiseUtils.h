@@ -17,6 +17,10 @@ namespace breg {
 /// All-parallel, static, on buffers: the ops both passes handle.
 bool isStaticElementwiseOnBuffers(linalg::GenericOp op);
 
+/// The ops under `root` that isStaticElementwiseOnBuffers accepts, collected
+/// first so that rewriting them does not disturb the walk.
+SmallVector<linalg::GenericOp> staticElementwiseOpsIn(Operation *root);
+
 /// `op` as a one-dimensional generic when every shaped operand is a
 /// contiguous buffer read or written with the identity map (scalars are
 /// fine), else `op` itself.
