@@ -36,21 +36,6 @@ DType parseDType(const std::string &name, const std::string &path) {
                           name));
 }
 
-/// Writes all of `bytes` to `fd`; false on an error.
-bool writeAll(int fd, const void *bytes, size_t size) {
-  const char *p = static_cast<const char *>(bytes);
-  while (size > 0) {
-    ssize_t n = ::write(fd, p, size);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return false;
-    p += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
-
 /// crc32 of `size` more bytes; zlib takes at most 4 GiB a call.
 uint32_t checksum(uint32_t crc, const void *data, uint64_t size) {
   const auto *p = static_cast<const Bytef *>(data);
@@ -117,16 +102,13 @@ void saveCheckpoint(const std::string &path, const Checkpoint &checkpoint) {
   // checkpoint stays until the new one is complete (SafeWrite.h).
   try {
     runtime::AtomicFile file(path, "writing the checkpoint");
-    int fd = file.fd();
-    bool ok = writeAll(fd, kMagic, sizeof(kMagic)) &&
-              writeAll(fd, &kVersion, sizeof(kVersion)) &&
-              writeAll(fd, &headerSize, sizeof(headerSize)) &&
-              writeAll(fd, text.data(), text.size());
+    file.write(kMagic, sizeof(kMagic));
+    file.write(&kVersion, sizeof(kVersion));
+    file.write(&headerSize, sizeof(headerSize));
+    file.write(text);
     for (const Tensor *t : order)
-      ok = ok && writeAll(fd, t->buffer()->data(),
-                          static_cast<size_t>(t->numel() * dtypeSize(t->dtype())));
-    if (!ok)
-      file.fail(errno);
+      file.write(t->buffer()->data(),
+                 static_cast<size_t>(t->numel() * dtypeSize(t->dtype())));
     file.commit();
   } catch (const runtime::WriteError &e) {
     throw Error(e.what());

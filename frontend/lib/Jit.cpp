@@ -162,30 +162,33 @@ static void configureForCuda(mlir::breg::CpuJitOptions &jitOptions,
     jitOptions.symbols[s->name] = s->address;
 }
 
+/// An argument or result as both the manifest and step.so's signature
+/// describe it.
+static nlohmann::json describeLeaf(const LeafSpec &spec) {
+  int64_t numel = 1;
+  for (int64_t d : spec.shape)
+    numel *= d;
+  return nlohmann::json{{"name", spec.name},
+                        {"dtype", dtypeName(spec.dtype)},
+                        {"shape", spec.shape},
+                        {"bytes", numel * dtypeSize(spec.dtype)}};
+}
+
 /// What an artifact's step.so says about itself (Artifact.h's signature):
 /// its entry point, device and every argument and output, so that the
 /// runtime can refuse a manifest that does not describe this code.
 static std::string artifactSignature(const FlatInputs &inputs,
                                      const CompiledFunction &fn,
                                      Device device) {
-  auto tensor = [](const LeafSpec &spec) {
-    int64_t numel = 1;
-    for (int64_t d : spec.shape)
-      numel *= d;
-    return nlohmann::json{{"name", spec.name},
-                          {"dtype", dtypeName(spec.dtype)},
-                          {"shape", spec.shape},
-                          {"bytes", numel * dtypeSize(spec.dtype)}};
-  };
   nlohmann::json signature{{"format", runtime::Artifact::signatureFormat},
                            {"entry", "_mlir_" + fn.symbol},
                            {"device", deviceName(device)},
                            {"inputs", nlohmann::json::array()},
                            {"outputs", nlohmann::json::array()}};
   for (const LeafSpec &spec : inputs.specs)
-    signature["inputs"].push_back(tensor(spec));
+    signature["inputs"].push_back(describeLeaf(spec));
   for (size_t i = 0; i < fn.outputSpecs.size(); ++i) {
-    nlohmann::json output = tensor(fn.outputSpecs[i]);
+    nlohmann::json output = describeLeaf(fn.outputSpecs[i]);
     output["alias"] = fn.outputAlias[i];
     signature["outputs"].push_back(std::move(output));
   }
@@ -448,23 +451,16 @@ void JitState::writeArtifactFiles(const std::string &tmp,
     const auto &buffer =
         static_cast<const runtime::Buffer &>(*inputs.leaves[i].buffer());
     values.write(buffer.data(), buffer.bytes());
-    manifest["inputs"].push_back({{"name", spec.name},
-                                  {"arg", spec.arg},
-                                  {"dtype", dtypeName(spec.dtype)},
-                                  {"shape", spec.shape},
-                                  {"bytes", buffer.bytes()},
-                                  {"offset", offset}});
+    nlohmann::json input = describeLeaf(spec);
+    input["arg"] = spec.arg;
+    input["offset"] = offset;
+    manifest["inputs"].push_back(std::move(input));
     offset += buffer.bytes();
   }
   for (size_t i = 0; i < fn.outputSpecs.size(); ++i) {
-    const LeafSpec &spec = fn.outputSpecs[i];
-    size_t bytes = static_cast<size_t>(
-        Tensor::zeros(spec.shape, spec.dtype).buffer()->bytes());
-    manifest["outputs"].push_back({{"name", spec.name},
-                                   {"dtype", dtypeName(spec.dtype)},
-                                   {"shape", spec.shape},
-                                   {"bytes", bytes},
-                                   {"alias", fn.outputAlias[i]}});
+    nlohmann::json output = describeLeaf(fn.outputSpecs[i]);
+    output["alias"] = fn.outputAlias[i];
+    manifest["outputs"].push_back(std::move(output));
   }
   values.commit();
   runtime::writeFileAtomically(tmp + "/manifest.json", opts.name + ": save",
