@@ -146,6 +146,11 @@ static void addCpuToLLVMPasses(OpPassManager &pm,
   pm.addPass(createLowerAffinePass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  // Math with an LLVM intrinsic becomes the intrinsic; what has none
+  // (math.erf) a libm call, vectors unrolled (before vector-to-llvm, which
+  // lowers the unrolling's extracts and inserts).
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createConvertVectorToLLVMPass());
   // Temporaries through the runtime's caching allocator, or malloc/free.
   FinalizeMemRefToLLVMConversionPassOptions memref;
