@@ -500,6 +500,7 @@ static Value elementwiseBody(Prim prim, OpBuilder &nb, Location l,
                   .getResult();
     return arith::UIToFPOp::create(nb, l, resultElem, same);
   }
+  case Prim::WrapIndex: // emitElementwise builds its body (it reads attrs)
   default:
     llvm_unreachable("not an elementwise primitive");
   }
@@ -554,6 +555,22 @@ Value Emitter::shapeNode(const Node &node) {
 void Emitter::emitElementwise(const Node &node) {
   int result = node.outputs[0];
   Type resultElem = getElementTypeOrSelf(tensorType(result));
+  if (node.prim == Prim::WrapIndex) { // i + classes where i < 0
+    int64_t classes = node.attrs.classes;
+    return set(node, elementwise(result, node.inputs,
+                                 [&](OpBuilder &nb, Location l, ValueRange a) {
+                                   Type i32 = nb.getI32Type();
+                                   Value zero = arith::ConstantOp::create(
+                                       nb, l, nb.getIntegerAttr(i32, 0));
+                                   Value size = arith::ConstantOp::create(
+                                       nb, l, nb.getIntegerAttr(i32, classes));
+                                   Value negative = arith::CmpIOp::create(
+                                       nb, l, arith::CmpIPredicate::slt, a[0], zero);
+                                   Value wrapped = arith::AddIOp::create(nb, l, a[0], size);
+                                   return Value(arith::SelectOp::create(
+                                       nb, l, negative, wrapped, a[0]));
+                                 }));
+  }
   set(node, elementwise(result, node.inputs,
                         [&](OpBuilder &nb, Location l, ValueRange a) {
                           return elementwiseBody(node.prim, nb, l, a,

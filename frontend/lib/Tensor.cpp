@@ -556,7 +556,10 @@ Tensor take(const Tensor &table, const Tensor &indices) {
                             dtypeName(table.dtype()), shapeString(table.shape()),
                             dtypeName(indices.dtype()),
                             shapeString(indices.shape())));
-  Tensor flat = reshape(indices, {indices.numel()});
+  NodeAttrs wrap;
+  wrap.classes = table.dim(0);
+  Tensor flat = single(Prim::WrapIndex, {reshape(indices, {indices.numel()})},
+                       {indices.numel()}, DType::I32, wrap);
   Shape rows = {indices.numel()};
   rows.insert(rows.end(), table.shape().begin() + 1, table.shape().end());
   Tensor picked = single(Prim::Take, {table, flat}, rows, table.dtype());

@@ -198,9 +198,10 @@ Tensor softmax(const Tensor &x, int64_t axis = -1, const Tensor &mask = {});
 Tensor layerNorm(const Tensor &x, int64_t normalizedAxes, const Tensor &scale = {},
                  const Tensor &bias = {}, double eps = 1e-5);
 /// Rows of `table` [V, ...] picked by i32 `indices` of any shape: the
-/// result is indices.shape + table.shape[1:] (an embedding lookup). An
-/// index outside [0, V) gives a row of zeros. Gradient: to the table only
-/// (accumulated over repeated indices).
+/// result is indices.shape + table.shape[1:] (an embedding lookup).
+/// Negative indices count from the end (−1 is row V − 1, as ONNX Gather);
+/// an index outside [−V, V) gives a row of zeros. Gradient: to the table
+/// only (accumulated over repeated indices).
 Tensor take(const Tensor &table, const Tensor &indices);
 
 //===----------------------------------------------------------------------===//

@@ -251,9 +251,11 @@ static ValueSpec specOf(const ::onnx::ValueInfoProto &info,
     spec.dtype = DType::F32;
   else if (elem == ::onnx::TensorProto::DOUBLE)
     spec.dtype = DType::F64;
+  else if (elem == ::onnx::TensorProto::INT64 || elem == ::onnx::TensorProto::INT32)
+    spec.dtype = DType::I32; // token ids and other indices, fed as i32
   else
     throw Error(fmt::format("{}: unsupported: graph value '{}' has data type "
-                            "{} (float and double are supported)",
+                            "{} (float, double, int32 and int64 are supported)",
                             path, info.name(), typeName(elem)));
   const auto &dims = type.tensor_type().shape().dim();
   for (int i = 0; i < dims.size(); ++i) {

@@ -402,13 +402,14 @@ TEST(TransformerPrims, LayerNormRefusesBadAxesAndScales) {
 TEST(TransformerPrims, TakePicksRowsAndScattersGradients) {
   std::mt19937 rng(13);
   Tensor table = randomTensor(rng, {5, 3});
-  // Repeated index 2 (gradients add up), an index out of range (zero row).
-  std::vector<int32_t> idx = {2, 0, 4, 2, 7, 1};
+  // Repeated rows 2 (gradients add up; once as −3), an index out of
+  // range (zero row), −1 for the last row.
+  std::vector<int32_t> idx = {2, 0, -3, -1, 7, 1};
   Tensor indices = Tensor::fromVector(idx, {2, 3});
   std::vector<double> t = table.toVector<double>(), expected;
   for (int32_t i : idx)
     for (int j = 0; j < 3; ++j)
-      expected.push_back(i >= 0 && i < 5 ? t[i * 3 + j] : 0.0);
+      expected.push_back(i >= -5 && i < 5 ? t[(i < 0 ? i + 5 : i) * 3 + j] : 0.0);
   auto op = [](const Params &q) { return take(q.at("t"), q.at("i")); };
   Tensor y = runForward(op, Params{{"t", table}, {"i", indices}});
   EXPECT_EQ(y.shape(), (Shape{2, 3, 3}));
