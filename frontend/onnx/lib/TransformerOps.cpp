@@ -83,6 +83,12 @@ void layerNormalization(const NodeContext &c) {
                                     c.intAttr("stash_type", 1)));
   Tensor scale = c.tensor(1), bias = c.has(2) ? c.tensor(2) : Tensor();
   int64_t normalized = x.rank() - axis;
+  Shape normalizedShape(x.shape().begin() + axis, x.shape().end());
+  for (const Tensor *p : {&scale, &bias})
+    if (p->defined() && broadcastShape(c, p->shape(), normalizedShape) != normalizedShape)
+      throw c.error(fmt::format("{} {} does not fit the normalized axes {} of {}",
+                                p == &scale ? "Scale" : "B", shapeString(p->shape()),
+                                shapeString(normalizedShape), shapeString(x.shape())));
   c.set(layerNorm(x, normalized, scale, bias, eps));
   // The optional Mean and InvStdDev outputs: [..., 1, ..., 1].
   bool wantsMean = c.node.output_size() > 1 && !c.node.output(1).empty();
