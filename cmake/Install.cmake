@@ -85,12 +85,15 @@ install(TARGETS bregman_shared bregman_runtime_shared EXPORT BregmanTargets
     NAMELINK_COMPONENT bregman)
 
 # --- Public headers: the standard library is all they include ------------------
+set(BREG_PUBLIC_HEADER_DIRS)
 foreach(dir frontend/include frontend/onnx/include models/include train/include
             data/include runtime/include)
+  list(APPEND BREG_PUBLIC_HEADER_DIRS ${BREG_SOURCE_DIR}/${dir})
   install(DIRECTORY ${BREG_SOURCE_DIR}/${dir}/bregman
     DESTINATION ${CMAKE_INSTALL_INCLUDEDIR} COMPONENT bregman
     FILES_MATCHING PATTERN "*.h" PATTERN "*.def")
 endforeach()
+include(cmake/Docs.cmake)
 
 # --- The CMake package -----------------------------------------------------------
 set(BREG_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/Bregman)
