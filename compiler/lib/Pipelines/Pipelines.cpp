@@ -199,6 +199,11 @@ void mlir::breg::buildCpuPipeline(OpPassManager &pm,
 /// one attaches its own target without libdevice.
 static void addGpuToBinaryPasses(OpPassManager &pm,
                                  const GpuPipelineOptions &options) {
+  // Constants and index arithmetic defined above a launch are cloned into
+  // its body first: otherwise outlining passes them as kernel parameters
+  // (a reduction kernel took the constants 0..31 as arguments) and every
+  // div/rem by them is a run-time division instead of a multiply-shift.
+  pm.addNestedPass<func::FuncOp>(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   // All launches, copies and allocations of a function go on one stream:
   // the runtime waits for it only where the host needs results.
