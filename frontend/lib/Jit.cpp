@@ -136,22 +136,22 @@ static std::vector<int> assignDonations(const FlatInputs &inputs,
 /// driver at load), its host code calling the runtime's mgpu* functions.
 static void configureForCuda(mlir::breg::CpuJitOptions &jitOptions,
                              const std::string &chip) {
-  int major = 0;
   mlir::breg::GpuPipelineOptions gpu;
   if (chip.empty()) {
     runtime::cuda::DeviceInfo info = runtime::cuda::probeDevices();
     if (!info.available)
       throw Error("--device cuda: " + info.reason);
     gpu.chip = fmt::format("sm_{}{}", info.major, info.minor);
-    major = info.major;
   } else {
     if (chip.rfind("sm_", 0) != 0 || chip.size() < 5)
       throw Error(fmt::format("cuda chip '{}': expected sm_XY (e.g. sm_90)",
                               chip));
     gpu.chip = chip;
-    major = std::atoi(chip.substr(3, chip.size() - 4).c_str());
   }
-  gpu.features = major >= 10 ? "+ptx86" : major >= 8 ? "+ptx80" : "+ptx70";
+  // No +ptxNN feature: LLVM's NVPTX backend takes the lowest PTX ISA
+  // version that has the chip (sm_80: 7.0, sm_90: 7.8, sm_120: 8.7); a fixed
+  // version per major aborted LLVM for chips newer than it (sm_120 with 8.6).
+  gpu.features = "";
   gpu.barePtrCallConv = true;
   if (std::string problem = cudaCompilationProblem(); !problem.empty())
     throw Error("--device cuda: " + problem);

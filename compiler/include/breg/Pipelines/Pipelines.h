@@ -54,8 +54,11 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       *this, "chip", llvm::cl::desc("NVIDIA target (sm_90, sm_80, ...)"),
       llvm::cl::init("sm_90")};
   PassOptions::Option<std::string> features{
-      *this, "features", llvm::cl::desc("PTX features (+ptx80 for sm_90)"),
-      llvm::cl::init("+ptx80")};
+      *this, "features",
+      llvm::cl::desc("PTX features (e.g. +ptx88); empty: LLVM's NVPTX "
+                     "backend takes the lowest PTX ISA version that has the "
+                     "chip (sm_80: 7.0, sm_90: 7.8, sm_100: 8.6, sm_120: 8.7)"),
+      llvm::cl::init("")};
   PassOptions::Option<std::string> format{
       *this, "format",
       llvm::cl::desc("Device binary: isa (PTX text), bin (cubin, needs "
