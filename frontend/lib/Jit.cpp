@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <unistd.h>
 
 namespace bregman {
 
@@ -46,6 +47,26 @@ static std::string libdevicePath() {
   if (const char *home = std::getenv("CUDA_HOME"))
     return std::string(home) + "/nvvm/libdevice/libdevice.10.bc";
   return mlir::breg::GpuPipelineOptions().libdevice;
+}
+
+/// The device binary format: BREGMAN_CUDA_FORMAT (isa, bin or fatbin) if
+/// set; for an artifact, a fatbin (the chip's cubin, PTX as the fallback)
+/// where the toolkit of libdevice has ptxas and fatbinary, so that the
+/// target needs no PTX JIT; otherwise PTX, which the driver JIT-compiles at
+/// load (in-process, that costs what ptxas would).
+static std::string cudaBinaryFormat(const std::string &toolkit,
+                                    bool artifact) {
+  if (const char *format = std::getenv("BREGMAN_CUDA_FORMAT")) {
+    std::string f = format;
+    if (f != "isa" && f != "bin" && f != "fatbin")
+      throw Error(fmt::format("BREGMAN_CUDA_FORMAT='{}': expected isa, bin "
+                              "or fatbin",
+                              f));
+    return f;
+  }
+  bool tools = ::access((toolkit + "/bin/ptxas").c_str(), X_OK) == 0 &&
+               ::access((toolkit + "/bin/fatbinary").c_str(), X_OK) == 0;
+  return artifact && tools ? "fatbin" : "isa";
 }
 
 std::string cudaCompilationProblem() {
@@ -135,7 +156,7 @@ static std::vector<int> assignDonations(const FlatInputs &inputs,
 /// The GPU pipeline for device 0's generation (PTX, JIT-compiled by the
 /// driver at load), its host code calling the runtime's mgpu* functions.
 static void configureForCuda(mlir::breg::CpuJitOptions &jitOptions,
-                             const std::string &chip) {
+                             const std::string &chip, bool artifact) {
   mlir::breg::GpuPipelineOptions gpu;
   if (chip.empty()) {
     runtime::cuda::DeviceInfo info = runtime::cuda::probeDevices();
@@ -156,6 +177,13 @@ static void configureForCuda(mlir::breg::CpuJitOptions &jitOptions,
   if (std::string problem = cudaCompilationProblem(); !problem.empty())
     throw Error("--device cuda: " + problem);
   gpu.libdevice = libdevicePath();
+  // .../nvvm/libdevice/libdevice.10.bc -> the toolkit's root.
+  gpu.toolkit = std::filesystem::path(gpu.libdevice.getValue())
+                    .parent_path()
+                    .parent_path()
+                    .parent_path()
+                    .string();
+  gpu.format = cudaBinaryFormat(gpu.toolkit, artifact);
   jitOptions.pipelineText = mlir::breg::gpuPipelineText(gpu);
   for (const runtime::LibrarySymbol *s = runtime::gpuLibrarySymbols(); s->name;
        ++s)
@@ -240,7 +268,7 @@ CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
        ++s)
     jitOptions.symbols[s->name] = s->address;
   if (opts.device == Device::Cuda)
-    configureForCuda(jitOptions, opts.cudaChip);
+    configureForCuda(jitOptions, opts.cudaChip, !objectFile.empty());
   // Elementwise loops over at least 2^18 elements (parameters of a quarter
   // million weights and up) run on all cores when the OpenMP runtime is
   // there; smaller ones stay on one core, where a fork would cost more than

@@ -448,7 +448,8 @@ double Artifact::scalarOutput(std::size_t i) {
   return *static_cast<const int32_t *>(p);
 }
 
-int runArtifactCommand(const std::string &dir, int steps, bool quiet) {
+int runArtifactCommand(const std::string &dir, int steps, bool quiet,
+                       const std::string &saveDir) {
   try {
     std::unique_ptr<Artifact> step = Artifact::load(dir);
     std::printf("%s: %s on %s, %zu inputs, %zu outputs\n", dir.c_str(),
@@ -474,6 +475,11 @@ int runArtifactCommand(const std::string &dir, int steps, bool quiet) {
                     .count();
     std::printf("%d calls: %.3f ms per call%s\n", steps, ms / steps,
                 quiet ? "" : " (reading each call's results back)");
+    if (!saveDir.empty()) {
+      step->saveTo(saveDir);
+      std::printf("saved the state after %d calls to %s\n", steps + 1,
+                  saveDir.c_str());
+    }
   } catch (const std::exception &e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

@@ -62,8 +62,15 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
   PassOptions::Option<std::string> format{
       *this, "format",
       llvm::cl::desc("Device binary: isa (PTX text), bin (cubin, needs "
-                     "ptxas) or fatbin"),
+                     "ptxas) or fatbin (cubin and PTX, needs ptxas and "
+                     "fatbinary)"),
       llvm::cl::init("isa")};
+  PassOptions::Option<std::string> toolkit{
+      *this, "toolkit",
+      llvm::cl::desc("The CUDA toolkit whose bin/ptxas and bin/fatbinary "
+                     "format=bin and fatbin run (empty: MLIR's default, "
+                     "CUDA_ROOT/CUDA_HOME/CUDA_PATH or /usr/local/cuda)"),
+      llvm::cl::init("")};
   PassOptions::Option<std::string> libdevice{
       *this, "libdevice",
       llvm::cl::desc("CUDA's libdevice bitcode, linked into every kernel"),
