@@ -5,7 +5,8 @@
 // constants 0..31 of the tree reduction, and 7 kernels did an integer div or
 // rem by a parameter (in LLVM a division by a constant is a multiply and
 // shift, so any integer div/rem left in PTX divides by a run-time value).
-// The ConvNet step: gpu-sink-index-convnet.mlir.
+// The ConvNet step (48 kernels, none with integer div/rem):
+// gpu-sink-index-convnet.mlir.
 // REQUIRES: libdevice
 // RUN: bregman-opt %S/../Inputs/mlp-step.mlir --bregman-gpu-pipeline \
 // RUN: | %extract_ptx %t --summary | FileCheck %s --check-prefix=DIV
