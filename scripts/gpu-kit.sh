@@ -5,7 +5,8 @@
 # machine with an NVIDIA driver and python but no MLIR/LLVM (docs/BENCHMARKS.md):
 #   bin/bregman-run, lib/ (its libstdc++, libgcc_s, libz: only glibc >= 2.34
 #   is needed there), steps/NAME/cuda (CUDA artifacts compiled here for the
-#   chip: fatbins, cubin + PTX, where this toolkit has ptxas and fatbinary),
+#   chip: fatbins, cubin + PTX, where this toolkit has ptxas and fatbinary;
+#   values.bin gzipped),
 #   steps/NAME/expected.json (the CPU's results of the same calls on the same
 #   state and batch, summarized), tools/ (kit.py, torch_bench.py), run.sh.
 # The steps: the MLP (784-200-80-10) with LinBreg, momentum and AdaBreg and
@@ -67,6 +68,9 @@ for entry in "${cases[@]}"; do
   # shellcheck disable=SC2086
   "$build/bin/bregman" train $options --device cpu \
     --save-step "$tmp/$name-cpu" --train-limit 500 --no-progress >> "$tmp/$name.log"
+  # The initial state is mostly zeros (sparse initialization): ResNet-18's
+  # 90 MB compress to 1.5 MB; run.sh unpacks it.
+  gzip -6 "$kit/steps/$name/cuda/values.bin"
   "$build/bin/bregman-run" "$tmp/$name-cpu" --steps $check_steps --quiet \
     --save "$tmp/$name-cpu-after" >> "$tmp/$name.log"
   python3 "$repo/scripts/gpu-kit/kit.py" summarize "$tmp/$name-cpu-after" \

@@ -52,8 +52,12 @@ export LD_LIBRARY_PATH="$kit/lib${wheels:+:$wheels}${LD_LIBRARY_PATH:+:$LD_LIBRA
 
 run_case() { # name rtol atol timing-steps
   local name=$1 rtol=$2 atol=$3 steps=$4 dir="$kit/steps/$1" log="$work/$1.log"
-  rm -rf "$work/$name.state"
-  if ! timeout 120 "$kit/bin/bregman-run" "$dir/cuda" --steps "$(cat "$kit/check-steps")" \
+  local artifact="$work/$name.artifact"
+  rm -rf "$work/$name.state" "$artifact"
+  # The artifact with its state unpacked (the kit carries values.bin gzipped).
+  mkdir -p "$artifact" && cp "$dir/cuda/manifest.json" "$dir/cuda/step.so" "$artifact/" &&
+    gzip -dc "$dir/cuda/values.bin.gz" > "$artifact/values.bin"
+  if ! timeout 120 "$kit/bin/bregman-run" "$artifact" --steps "$(cat "$kit/check-steps")" \
       --quiet --save "$work/$name.state" > "$log" 2>&1; then
     json name "$name" status failed detail "$(grep -e '^error' -e 'not found' "$log" | head -3 | tr '\n' ' ')" >> "$results"
     note "$name: failed (see $log)"
@@ -62,7 +66,7 @@ run_case() { # name rtol atol timing-steps
   local verdict
   verdict=$(python3 "$kit/tools/kit.py" compare "$work/$name.state" "$dir/expected.json" "$rtol" "$atol")
   local ms
-  ms=$(timeout 120 "$kit/bin/bregman-run" "$dir/cuda" --steps "$steps" --quiet 2>>"$log" |
+  ms=$(timeout 120 "$kit/bin/bregman-run" "$artifact" --steps "$steps" --quiet 2>>"$log" |
        sed -n 's/.* \([0-9.]*\) ms per call.*/\1/p')
   python3 - "$name" "$verdict" "${ms:-}" "$rtol" "$atol" >> "$results" <<'PY'
 import json, sys
