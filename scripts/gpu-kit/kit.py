@@ -43,7 +43,8 @@ def summarize(artifact, out):
             "l1": math.fsum(abs(x) for x in v),
             "l2": math.sqrt(math.fsum(x * x for x in v)),
             "max_abs": max((abs(x) for x in v), default=0.0),
-            "samples": list(v[::stride][:SAMPLES]),
+            # 9 significant digits hold a float32 exactly.
+            "samples": [float("%.9g" % x) for x in v[::stride][:SAMPLES]],
         }
     with open(out, "w") as f:
         json.dump(summary, f)
