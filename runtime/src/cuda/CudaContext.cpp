@@ -41,8 +41,11 @@ BlockCache &blockCache() {
 
 void recordError(const std::string &message) {
   std::lock_guard<std::mutex> lock(errorMutex);
-  if (firstError.empty())
-    firstError = message;
+  // Printed once per pending error: every later call of the failed step
+  // fails for the same reason and would repeat it.
+  if (!firstError.empty())
+    return;
+  firstError = message;
   std::fprintf(stderr, "bregman: %s\n", message.c_str());
 }
 

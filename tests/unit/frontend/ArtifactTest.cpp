@@ -103,10 +103,18 @@ TEST(Artifact, CudaArtifactBuildsWithoutAGpu) {
   std::ifstream manifest(dir / "manifest.json");
   std::string text((std::istreambuf_iterator<char>(manifest)), {});
   EXPECT_NE(text.find("\"device\": \"cuda\""), std::string::npos);
-  // The kernels are embedded in the shared object (PTX for sm_90).
-  std::ifstream so(dir / "step.so", std::ios::binary);
-  std::string binary((std::istreambuf_iterator<char>(so)), {});
-  EXPECT_NE(binary.find(".target sm_90"), std::string::npos);
+  // The kernels are embedded in the shared object: a fatbin (the sm_90
+  // cubin, PTX as the fallback) where the toolkit has ptxas and fatbinary,
+  // PTX for sm_90 otherwise.
+  auto embedded = [&] {
+    std::ifstream so(dir / "step.so", std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(so)), {});
+  };
+  const std::string fatbinMagic("\x50\xed\x55\xba", 4);
+  std::string binary = embedded();
+  EXPECT_TRUE(binary.find(fatbinMagic) != std::string::npos ||
+              binary.find(".target sm_90") != std::string::npos);
+  EXPECT_NE(binary.find("sm_90"), std::string::npos);
   if (!runtime::cuda::probeDevices().available) {
     try {
       runtime::Artifact::load(dir.string());
