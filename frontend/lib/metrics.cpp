@@ -130,4 +130,64 @@ SparsityReport SparsityMeter::measure(const Params &params,
   return r;
 }
 
+//===----------------------------------------------------------------------===//
+// SSIM
+//===----------------------------------------------------------------------===//
+
+/// The normalized Gaussian taps as a traced [1, 1, 1, taps] kernel (from
+/// constants: nothing concrete is captured by the trace).
+static Tensor gaussianRow(const SsimOptions &o) {
+  std::vector<double> taps(static_cast<size_t>(o.window));
+  double total = 0, centre = double(o.window - 1) / 2;
+  for (int64_t i = 0; i < o.window; ++i) {
+    double d = double(i) - centre;
+    taps[i] = std::exp(-d * d / (2 * o.sigma * o.sigma));
+    total += taps[i];
+  }
+  std::vector<Tensor> parts;
+  for (double t : taps)
+    parts.push_back(full({1, 1, 1, 1}, t / total));
+  return concat(parts, 3);
+}
+
+static void checkSsimInputs(const Tensor &x, const Tensor &y,
+                            const SsimOptions &o) {
+  if (o.window < 1 || o.window % 2 == 0 || !(o.sigma > 0) ||
+      !(o.dataRange > 0))
+    throw Error(fmt::format("ssim: the window must be odd and positive, sigma "
+                            "and the data range positive (window {}, sigma "
+                            "{}, data range {})",
+                            o.window, o.sigma, o.dataRange));
+  if (x.rank() != 4 || x.shape() != y.shape())
+    throw Error(fmt::format("ssim: expected two images batches of the same "
+                            "shape [N, C, H, W], got {} and {}",
+                            shapeString(x.shape()), shapeString(y.shape())));
+  if (x.dim(2) < o.window || x.dim(3) < o.window)
+    throw Error(fmt::format("ssim: images of {}x{} are smaller than the {}x{} "
+                            "window",
+                            x.dim(2), x.dim(3), o.window, o.window));
+}
+
+Tensor ssim(const Tensor &x, const Tensor &y, const SsimOptions &o) {
+  checkSsimInputs(x, y, o);
+  int64_t n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
+  Tensor row = gaussianRow(o);
+  Tensor column = reshape(row, {1, 1, o.window, 1});
+  // The window is separable: filter the rows, then the columns, each
+  // channel on its own (channels folded into the batch).
+  auto filter = [&](const Tensor &t) {
+    return conv2d(conv2d(reshape(t, {n * c, 1, h, w}), row), column);
+  };
+  Tensor muX = filter(x), muY = filter(y);
+  Tensor varX = filter(x * x) - muX * muX;
+  Tensor varY = filter(y * y) - muY * muY;
+  Tensor covXY = filter(x * y) - muX * muY;
+  double c1 = (o.k1 * o.dataRange) * (o.k1 * o.dataRange);
+  double c2 = (o.k2 * o.dataRange) * (o.k2 * o.dataRange);
+  Tensor map = ((2.0 * muX * muY + c1) * (2.0 * covXY + c2)) /
+               ((muX * muX + muY * muY + c1) * (varX + varY + c2));
+  int64_t positions = c * (h - o.window + 1) * (w - o.window + 1);
+  return mean(reshape(map, {n, positions}), {1});
+}
+
 } // namespace bregman

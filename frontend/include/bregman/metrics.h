@@ -3,6 +3,8 @@
 // The densities of ALGORITHMS.md §6 and the regulariser value per parameter
 // group, computed by one compiled function over the parameters: only a few
 // counts per tensor come back to the host, never the tensors themselves.
+// And the image metric SSIM, traced like any operation (for restoration
+// tasks: the skip-encoder of NAS.md §2).
 //
 //===----------------------------------------------------------------------===//
 
@@ -54,6 +56,28 @@ private:
   using Fn = std::function<Params(const Params &, const Params &)>;
   std::shared_ptr<Jitted<Fn>> fn_;
 };
+
+/// The structural similarity of Wang et al. (2004): a Gaussian window of
+/// `window` taps with standard deviation `sigma` (normalized to sum 1), and
+/// C1 = (k1·L)², C2 = (k2·L)² for the data range L. The defaults are the
+/// paper's and NAS.md's (11, 1.5, 0.01, 0.03, L = 1 for images in [0, 1]).
+struct SsimOptions {
+  int64_t window = 11;
+  double sigma = 1.5;
+  double k1 = 0.01, k2 = 0.03;
+  double dataRange = 1.0;
+};
+
+/// SSIM of each image of `x` against the same image of `y`, both [N, C, H, W]
+/// with H, W ≥ window: local means, variances and the covariance are the
+/// window-weighted moments (population, not sample, covariance), the SSIM map
+/// is evaluated where the window fits inside the image (no padding) and
+/// averaged over those positions and the channels. Returns [N]. This is
+/// scikit-image's structural_similarity(gaussian_weights=True, sigma=1.5,
+/// use_sample_covariance=False), whose mean also leaves out the border.
+/// Called inside a traced function (jit); throws an Error naming the shapes
+/// when they differ or the images are smaller than the window.
+Tensor ssim(const Tensor &x, const Tensor &y, const SsimOptions &options = {});
 
 } // namespace bregman
 
