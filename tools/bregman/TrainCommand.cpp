@@ -123,15 +123,30 @@ void TrainCommand::addModelOptions() {
           [this](const std::string &text) { config.hidden = parseSizes(text); },
           "Hidden layer widths of the MLP, comma separated")
       ->default_str(fmt::format("{}", fmt::join(config.hidden, ",")));
+  addOptional(command, "--task", config.task,
+              "What the model learns: classify, or for the skip-encoder "
+              "denoise (noisy input, clean target; SSIM in place of "
+              "accuracy) or deblur (9x9 Gaussian blur, sigma 5, then noise) "
+              "(default: the model's: denoise for skip-encoder, else "
+              "classify)")
+      ->check(CLI::IsMember(train::taskNames()));
+  command->add_option("--noise-std", config.noiseStd,
+                      "denoise, deblur: std of the Gaussian noise, drawn once "
+                      "per image")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  addOptional(command, "--skip-lambda", config.skipLambda,
+              "l1 strength on the skip-encoder's skip weights (default: "
+              "1.96 = 28*0.07, skips allowed; 1e10 forbids them)")
+      ->check(CLI::NonNegativeNumber);
 }
 
 void TrainCommand::addOptimizerOptions() {
   command->add_option("--optimizer", config.optimizer,
                       "Optimizer: the Bregman methods linbreg and adabreg, the "
                       "proximal baseline proxsgd, the unregularized sgd and "
-                      "adam")
-      ->check(CLI::IsMember(train::optimizerNames()))
-      ->capture_default_str();
+                      "adam (" + train::describeDefault("optimizer") + ")")
+      ->check(CLI::IsMember(train::optimizerNames()));
   addOptional(command, "--reg", config.regularizer,
               "Regularizer on the weights (biases: none): " +
                   choices(regularizerNames(2)) +
@@ -284,6 +299,11 @@ void TrainCommand::addBaselineOptions() {
 void TrainCommand::addOutputOptions() {
   command->add_option("--report", config.reportPath,
                       "Write one JSON object per epoch to this file");
+  command->add_option("--pictures", config.picturesDir,
+                      "densenet: write the connection matrix (which dense "
+                      "connections keep kernels) after every epoch as "
+                      "DIR/connections-epoch-NNN.png")
+      ->check(CLI::ExistingDirectory);
   command->add_flag("--no-progress", noProgress,
                     "Do not draw the progress bar");
   command->add_option("--checkpoint", config.checkpointPath,

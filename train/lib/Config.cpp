@@ -10,7 +10,9 @@
 
 #include "bregman/Error.h"
 #include "bregman/Params.h"
+#include "bregman/models/Zoo.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -28,16 +30,33 @@ struct ModelDefaults {
   float lr;     // of the non-adaptive optimizers
   float lambda;
   std::optional<double> initR; // unset: 0.7/√p
+  const char *optimizer = "linbreg";
+  /// Of the weights and the convolution weights, with a regularized
+  /// optimizer.
+  const char *regularizer = "l1", *convRegularizer = "l1_l2_conv";
+  double initP = 0.01; // with a regularized optimizer
+  const char *task = "classify";
+  float skipLambda = 0; // the skip-encoder's skip weights
 };
 
-/// The reference runs: the MLP of the LinBreg experiments and the ConvNet of
-/// ALGORITHMS.md §7 (τ 0.07, λ 0.5, kernel-sparse init with r 10).
+/// The reference runs: the MLP of the LinBreg experiments, the ConvNet of
+/// ALGORITHMS.md §7 (τ 0.07, λ 0.5, kernel-sparse init with r 10) and the
+/// two architecture searches of NAS.md: the DenseNet (AdaBreg, kernel groups
+/// λ 0.05, p 0.03, r 5, the linear head unregularized) and the skip-encoder
+/// (AdaBreg, row groups λ 0.07, p 0.01, r 5, skips l1 with 28·0.07).
 const ModelDefaults kModelDefaults[] = {
     {"mlp", 0.1f, 0.1f, std::nullopt},
     {"convnet", 0.07f, 0.5f, 10.0},
     {"resnet18", 0.1f, 0.1f, std::nullopt},
     {"vgg", 0.1f, 0.1f, std::nullopt},
+    {.model = "densenet", .lr = 0.1f, .lambda = 0.05f, .initR = 5.0,
+     .optimizer = "adabreg", .regularizer = "none", .initP = 0.03},
+    {.model = "skip-encoder", .lr = 0.1f, .lambda = 0.07f, .initR = 5.0,
+     .optimizer = "adabreg", .regularizer = "l1_l2", .task = "denoise",
+     .skipLambda = 28 * 0.07f},
 };
+
+const char *const kTasks[] = {"classify", "denoise", "deblur"};
 
 struct OptimizerDefaults {
   const char *optimizer;
@@ -214,6 +233,8 @@ void validateConfig(const TrainConfig &c) {
     (void)parseGroup(spec, g); // checks its settings
   checkSetting("--init-p", *c.initP, Range{0, 1, true, false});
   checkSetting("--init-r", *c.initR, kPositive);
+  checkSetting("--skip-lambda", *c.skipLambda, kNonNegative);
+  checkSetting("--noise-std", c.noiseStd, kNonNegative);
   checkSetting("init bias scale", c.initBiasScale, kNonNegative);
   checkSetting("--mean", *c.mean, kFinite);
   checkSetting("--std", *c.std, kPositive);
@@ -236,8 +257,43 @@ void validateConfig(const TrainConfig &c) {
     checkSetting("--hidden", static_cast<double>(h), Range{1, kInf, false, true});
 }
 
+namespace {
+
+/// The task, checked against the kind of model (a classifier classifies,
+/// a restoration model denoises or deblurs).
+void resolveTask(TrainConfig &c, const ModelDefaults &model) {
+  if (!c.task)
+    c.task = model.task;
+  if (std::find(std::begin(kTasks), std::end(kTasks), *c.task) ==
+      std::end(kTasks))
+    throw Error(fmt::format("--task '{}': unknown (known: {})", *c.task,
+                            fmt::join(kTasks, ", ")));
+  bool restorationModel =
+      c.onnxPath.empty() &&
+      models::zooEntry(c.model).kind == models::ModelKind::Restoration;
+  if (restorationModel != isRestoration(c))
+    throw Error(fmt::format(
+        "--task {}: the {} {}", *c.task,
+        c.onnxPath.empty() ? c.model : "imported model",
+        restorationModel ? "restores images: use --task denoise or deblur"
+                         : "is a classifier: use --task classify"));
+}
+
+} // namespace
+
+bool isRestoration(const TrainConfig &c) {
+  return c.task && *c.task != "classify";
+}
+
+std::vector<std::string> taskNames() {
+  return std::vector<std::string>(std::begin(kTasks), std::end(kTasks));
+}
+
 TrainConfig resolveDefaults(TrainConfig c) {
   const ModelDefaults &model = modelDefaults(c);
+  if (c.optimizer.empty())
+    c.optimizer = c.onnxPath.empty() ? model.optimizer : "linbreg";
+  resolveTask(c, model);
   const OptimizerDefaults &opt = lookup(
       kOptimizerDefaults, &OptimizerDefaults::optimizer, c.optimizer,
       "optimizer");
@@ -248,11 +304,13 @@ TrainConfig resolveDefaults(TrainConfig c) {
   if (!c.lambda)
     c.lambda = model.lambda;
   if (!c.regularizer)
-    c.regularizer = opt.unregularized ? "none" : "l1";
+    c.regularizer = opt.unregularized ? "none" : model.regularizer;
   if (!c.convRegularizer)
-    c.convRegularizer = opt.unregularized ? "none" : "l1_l2_conv";
+    c.convRegularizer = opt.unregularized ? "none" : model.convRegularizer;
+  if (!c.skipLambda)
+    c.skipLambda = opt.unregularized ? 0.0f : model.skipLambda;
   if (!c.initP)
-    c.initP = opt.unregularized ? 1.0 : 0.01;
+    c.initP = opt.unregularized ? 1.0 : model.initP;
   if (!c.initR)
     c.initR = opt.unregularized ? 1.0
               : model.initR     ? *model.initR
@@ -285,6 +343,11 @@ std::string describeDefault(const std::string &setting) {
   } else if (setting == "lambda") {
     for (const ModelDefaults &m : kModelDefaults)
       parts.push_back(fmt::format("{} {}", m.model, m.lambda));
+  } else if (setting == "optimizer") {
+    for (const ModelDefaults &m : kModelDefaults)
+      if (std::string(m.optimizer) != "linbreg")
+        parts.push_back(fmt::format("{} for {}", m.optimizer, m.model));
+    parts.push_back("linbreg for the other models");
   } else if (setting == "init-r") {
     for (const ModelDefaults &m : kModelDefaults)
       parts.push_back(m.initR ? fmt::format("{} {}", m.model, *m.initR)
@@ -355,6 +418,20 @@ std::vector<optim::Group> parameterGroups(const TrainConfig &c,
   std::vector<optim::Group> groups;
   for (const std::string &spec : c.groups)
     groups.push_back(parseGroup(spec, weights));
+  // The skip-encoder's scalar skip weights: l1, their own strength.
+  bool hasSkips = false;
+  for (const auto &[name, t] : params)
+    hasSkips |= endsWith(name, ".skip");
+  if (hasSkips) {
+    optim::Group skips = weights;
+    skips.name = "skips";
+    skips.selects = [](const std::string &name) {
+      return endsWith(name, ".skip");
+    };
+    skips.regularizer = *c.skipLambda > 0 ? Regularizer::L1 : Regularizer::None;
+    skips.lambda = *c.skipLambda;
+    groups.push_back(skips);
+  }
   // Convolution weights (4-D) form their own group, kernels as groups.
   std::set<std::string> convWeights;
   for (const auto &[name, t] : params)

@@ -37,20 +37,52 @@ namespace bregman::train {
 
 namespace {
 
+/// What a batch is scored on. A classifier reads x and is scored against
+/// the labels y (cross-entropy; correct count). A restoration model's x
+/// holds two images per example, the corrupted input and the clean target
+/// (data::restorationPairs); it reads the first and is scored against the
+/// second (mean squared error; the sum of the images' SSIM).
+struct Objective {
+  bool restoration = false;
+  models::InputShape image; // of the model's input
+
+  Tensor input(const Tensor &x) const {
+    return restoration ? slice(x, 1, 0, image.features()) : x;
+  }
+  Tensor target(const Tensor &x) const {
+    return slice(x, 1, image.features(), image.features());
+  }
+  Tensor asImages(const Tensor &t) const {
+    return reshape(t, {t.dim(0), image.channels, image.rows, image.cols});
+  }
+  Tensor loss(const Tensor &out, const Tensor &x, const Tensor &y) const {
+    if (!restoration)
+      return crossEntropy(out, y);
+    Tensor error = out - target(x);
+    return mean(error * error);
+  }
+  Tensor score(const Tensor &out, const Tensor &x, const Tensor &y) const {
+    if (!restoration)
+      return countCorrect(out, y);
+    return sum(ssim(asImages(out), asImages(target(x))));
+  }
+};
+
 /// The training step: forward, backward and every update in one call.
 /// `masks` is empty except when retraining after pruning: then the pruned
 /// weights are held at zero after every update (its own compilation).
 struct TrainStep {
   const nn::Model *model;
   const optim::Optimizer *opt;
+  Objective objective;
 
   auto operator()(const Params &p, const Params &s, const Params &b,
                   const Tensor &x, const Tensor &y, const Params &masks) const {
     Params updatedBuffers;
-    auto [loss, logits, grads] = valueAndGrad([&](const Params &q) {
+    auto [loss, out, grads] = valueAndGrad([&](const Params &q) {
       nn::Mode mode{/*training=*/true, &b, &updatedBuffers};
-      Tensor out = model->forward(q, x, mode);
-      return std::make_pair(crossEntropy(out, y), out);
+      Tensor out = model->forward(q, objective.input(x), mode);
+      return std::make_pair(objective.loss(out, x, y), out);
     })(p);
     auto [p2, s2] = opt->update(p, s, grads);
     for (const auto &[name, mask] : masks)
@@ -60,22 +92,54 @@ struct TrainStep {
       if (!updatedBuffers.contains(name))
         updatedBuffers.add(name, t);
     return std::make_tuple(p2, s2, updatedBuffers, loss,
-                           countCorrect(logits, y));
+                           objective.score(out, x, y));
   }
 };
 
-/// The number of correct predictions on a batch, in evaluation mode.
+/// The score of a batch (correct count, or SSIM sum), in evaluation mode.
 struct EvaluateStep {
   const nn::Model *model;
+  Objective objective;
 
   Tensor operator()(const Params &p, const Params &b, const Tensor &x,
                     const Tensor &y) const {
     nn::Mode mode{/*training=*/false, &b, nullptr};
-    return countCorrect(model->forward(p, x, mode), y);
+    return objective.score(model->forward(p, objective.input(x), mode), x, y);
   }
 };
 
+/// The score of the corrupted inputs themselves against their targets (the
+/// SSIM a restoration model has to beat).
+struct InputScoreStep {
+  Objective objective;
+
+  Tensor operator()(const Tensor &x) const {
+    return sum(ssim(objective.asImages(objective.input(x)),
+                    objective.asImages(objective.target(x))));
+  }
+};
+
+/// A restoration task's splits: images in [0, 1] (the model normalizes its
+/// input itself), each with its corrupted copy drawn once.
+data::DataSplits restorationSplits(const TrainConfig &c) {
+  if (c.dataset == "cifar10")
+    throw Error(fmt::format("--task {}: restoration runs on MNIST-like data "
+                            "sets (fashion-mnist, mnist), not cifar10",
+                            *c.task));
+  data::DataSplits clean = data::loadMnistLike(
+      *c.dataDir, data::Normalization{0.0, 1.0}, c.seed, c.valFraction,
+      c.trainLimit);
+  data::Corruption corruption;
+  corruption.blur = *c.task == "deblur";
+  corruption.noiseStd = c.noiseStd;
+  return {data::restorationPairs(clean.train, corruption, c.seed * 3 + 1),
+          data::restorationPairs(clean.val, corruption, c.seed * 3 + 2),
+          data::restorationPairs(clean.test, corruption, c.seed * 3 + 3)};
+}
+
 data::DataSplits loadSplits(const TrainConfig &c) {
+  if (isRestoration(c))
+    return restorationSplits(c);
   if (c.dataset == "cifar10")
     return data::loadCifar10(*c.dataDir,
                              data::ChannelNormalization{
@@ -130,6 +194,14 @@ std::vector<RunFile> runFiles(const TrainConfig &c) {
   return files;
 }
 
+/// What the model reads of an example of `ds`: the whole example, or for
+/// a restoration task its first half (the corrupted image).
+models::InputShape modelInput(const TrainConfig &config,
+                              const data::Dataset &ds) {
+  int64_t channels = isRestoration(config) ? ds.channels / 2 : ds.channels;
+  return models::InputShape{channels, ds.rows, ds.cols, ds.classes};
+}
+
 /// The network `config.model` (or the imported ONNX model) for the
 /// examples of `ds` (flattened images).
 std::unique_ptr<nn::Model> makeModel(const TrainConfig &config,
@@ -146,10 +218,9 @@ std::unique_ptr<nn::Model> makeModel(const TrainConfig &config,
   options.hidden = config.hidden;
   options.convnetWidths = config.convnetWidths;
   options.width = config.width;
-  return models::makeModel(
-      config.model,
-      models::InputShape{ds.channels, ds.rows, ds.cols, ds.classes},
-      options);
+  options.inputMean = *config.mean;
+  options.inputStd = *config.std;
+  return models::makeModel(config.model, modelInput(config, ds), options);
 }
 
 /// Checks that the model and the batches the options ask for fit in memory,
@@ -220,6 +291,10 @@ struct Trainer::Impl {
   double evaluate(const data::Dataset &ds) { return accuracy(params, buffers, ds); }
   double accuracy(const Params &p, const Params &b, const data::Dataset &ds);
   EpochMetrics runEpoch(int epoch);
+  double inputScore(const data::Dataset &ds);
+  void logArchitecture(int epoch) const;
+  /// "accuracy 91.20%", or for a restoration task "SSIM 0.8123".
+  std::string scoreText(double score) const;
   void thresholdBaseline(TrainResult &result);
   void logSetup() const;
   void resume();
@@ -244,6 +319,9 @@ struct Trainer::Impl {
   const data::DataSplits splits;
   const int64_t features;
   const std::unique_ptr<nn::Model> model;
+  /// The zoo's entry of the model (nullptr for an imported one).
+  const models::ZooEntry *zooEntry;
+  const Objective objective;
   // Opened after the data and the model are checked: a refused run leaves
   // no report behind.
   ReportWriter report;
@@ -255,6 +333,9 @@ struct Trainer::Impl {
   std::optional<optim::LambdaSchedule> lambdaSchedule;
   Jitted<TrainStep> stepFn;
   Jitted<EvaluateStep> evaluateFn;
+  Jitted<InputScoreStep> inputScoreFn;
+  /// Restoration: the test SSIM of the corrupted inputs themselves.
+  double corruptedTestScore = 0;
   data::Batcher batcher;
   Prefetcher feeder;
   BestModel best;
@@ -269,6 +350,9 @@ Trainer::Impl::Impl(const TrainConfig &given, std::ostream &log)
     : config(checked(given)), log(log), splits(loadData(config)),
       features(splits.train.features()),
       model(makeModel(config, splits.train)),
+      zooEntry(config.onnxPath.empty() ? &models::zooEntry(config.model)
+                                       : nullptr),
+      objective{isRestoration(config), modelInput(config, splits.train)},
       report(config.reportPath, /*append=*/!config.resumePath.empty(),
              runFiles(config)),
       params(model->init(config.seed, sparseInit(config))),
@@ -277,11 +361,13 @@ Trainer::Impl::Impl(const TrainConfig &given, std::ostream &log)
       state(opt.init(params)),
       buffers(model->initBuffers()), // running statistics of batch norm
       meter(&opt),
-      stepFn(TrainStep{model.get(), &opt},
+      stepFn(TrainStep{model.get(), &opt, objective},
              JitOptions{{0, 1, 2}, "train_step", config.device,
                         config.cudaChip}),
-      evaluateFn(EvaluateStep{model.get()},
+      evaluateFn(EvaluateStep{model.get(), objective},
                  JitOptions{{}, "evaluate", config.device}),
+      inputScoreFn(InputScoreStep{objective},
+                   JitOptions{{}, "input_score", config.device}),
       batcher(splits.train, config.batchSize, /*shuffle=*/true, config.seed),
       feeder(batcher, features) {
   if (config.lambdaTarget > 0)
@@ -291,6 +377,15 @@ Trainer::Impl::Impl(const TrainConfig &given, std::ostream &log)
   if (config.dataset == "cifar10")
     batcher.setAugmentation(data::Augmentation{4, true});
   logSetup();
+  if (objective.restoration) {
+    corruptedTestScore = inputScore(splits.test);
+    log << fmt::format("task {}: noise std {}{}; the corrupted test inputs "
+                       "themselves have SSIM {:.4f}\n",
+                       *config.task, config.noiseStd,
+                       *config.task == "deblur" ? " after a 9x9 blur, sigma 5"
+                                                : "",
+                       corruptedTestScore);
+  }
   if (!config.resumePath.empty())
     resume();
 }
@@ -431,6 +526,34 @@ double Trainer::Impl::accuracy(const Params &p, const Params &b,
   return correct / static_cast<double>(ds.count);
 }
 
+double Trainer::Impl::inputScore(const data::Dataset &ds) {
+  if (ds.count == 0)
+    return 0.0;
+  data::Batcher batcher(ds, config.evalBatchSize, /*shuffle=*/false, 0);
+  BatchFeeder feeder(batcher, config.evalBatchSize, features);
+  double total = 0;
+  while (const auto *batch = feeder.next())
+    total += inputScoreFn(batch->first).item();
+  return total / static_cast<double>(ds.count);
+}
+
+std::string Trainer::Impl::scoreText(double score) const {
+  return objective.restoration ? fmt::format("SSIM {:.4f}", score)
+                               : fmt::format("accuracy {:.2f}%", 100 * score);
+}
+
+void Trainer::Impl::logArchitecture(int epoch) const {
+  if (!zooEntry || !zooEntry->architecture)
+    return;
+  log << zooEntry->architecture(*model, params);
+  if (config.picturesDir.empty() || !zooEntry->picture)
+    return;
+  std::string path = fmt::format("{}/connections-epoch-{:03}.png",
+                                 config.picturesDir, epoch);
+  zooEntry->picture(*model, params, path);
+  log << fmt::format("  connection matrix written to {}\n", path);
+}
+
 void Trainer::Impl::logProfile(int epoch, int64_t batches, double stepNs,
                                double dataNs) const {
   if (!runtime::profilingEnabled())
@@ -466,6 +589,7 @@ EpochMetrics Trainer::Impl::measure(int epoch, const EpochTotals &totals,
   m.nodeDensity = sparsity.nodeDensity;
   m.kernelDensity = sparsity.kernelDensity;
   m.batchLoss = totals.batchLoss;
+  m.ssim = objective.restoration;
   m.lr = opt.hyper(state, "weights", "lr");
   if (state.contains("hyper/weights/lambda"))
     m.lambda = opt.hyper(state, "weights", "lambda");
@@ -531,6 +655,7 @@ EpochMetrics Trainer::Impl::runEpoch(int epoch) {
                   .count();
   track(m);
   log << epochLine(m, totalEpochs()) << "\n";
+  logArchitecture(epoch);
   EpochContext context{&sparsity, config.optimizer, *config.regularizer,
                        masks.empty() ? "train" : "retrain", {}};
   for (const std::string &h : opt.hyperNames("weights"))
@@ -620,12 +745,12 @@ TrainResult Trainer::run() {
   result.bestTestAcc = t.best.testAcc;
   result.bestParams = t.best.params;
   result.bestBuffers = t.best.buffers;
-  t.log << fmt::format("best validation accuracy {:.2f}% at epoch {}: test "
-                       "accuracy {:.2f}%, density {:.4f}; {} step "
-                       "compilation(s), {:.2f}s compiling\n",
-                       100 * t.best.valAcc, t.best.epoch, 100 * t.best.testAcc,
-                       t.best.density, result.stepCompilations,
-                       result.compileSeconds);
+  result.corruptedTestScore = t.corruptedTestScore;
+  t.log << fmt::format("best validation {} at epoch {}: test {}, density "
+                       "{:.4f}; {} step compilation(s), {:.2f}s compiling\n",
+                       t.scoreText(t.best.valAcc), t.best.epoch,
+                       t.scoreText(t.best.testAcc), t.best.density,
+                       result.stepCompilations, result.compileSeconds);
   if (!t.config.exportPath.empty()) {
     result.exportedBytes =
         exportModel(t.config, *t.model, t.best.params, t.best.buffers);

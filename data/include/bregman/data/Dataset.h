@@ -122,6 +122,28 @@ std::vector<int64_t> randomPermutation(int64_t n, std::mt19937_64 &rng);
 /// [0, ds.count); throws std::out_of_range otherwise.
 Dataset selectExamples(const Dataset &ds, const std::vector<int64_t> &indices);
 
+/// How the inputs of a restoration task are made from clean images
+/// (NAS.md §2): optionally blurred with a normalized Gaussian kernel of
+/// blurSize × blurSize taps and standard deviation blurSigma (zero padding,
+/// the same size out), then plus Gaussian noise of standard deviation
+/// noiseStd.
+struct Corruption {
+  bool blur = false;
+  int64_t blurSize = 9;
+  double blurSigma = 5.0;
+  double noiseStd = 0.05;
+};
+
+/// The examples of `clean` (pixels in [0, 1]) as restoration pairs: each
+/// example gets 2·channels planes, the corrupted image (planes 0..C−1) and
+/// the clean one (planes C..2C−1); labels are kept. The noise is drawn once
+/// here, from `seed` by a fixed algorithm (Box–Muller on std::mt19937_64's
+/// output), so it is the same on every run and every standard library.
+/// Throws std::invalid_argument for an even or non-positive blur size or a
+/// negative or non-finite noise or blur parameter.
+Dataset restorationPairs(const Dataset &clean, const Corruption &corruption,
+                         uint64_t seed);
+
 /// One mini-batch: `size` examples, x is size x features contiguous.
 struct Batch {
   std::vector<float> x;

@@ -10,8 +10,10 @@
 #define BREGMAN_MODELS_ZOO_H
 
 #include "bregman/models/ConvNet.h"
+#include "bregman/models/DenseNet.h"
 #include "bregman/models/Mlp.h"
 #include "bregman/models/ResNet18.h"
+#include "bregman/models/SkipEncoder.h"
 #include "bregman/models/Vgg.h"
 
 #include <array>
@@ -36,6 +38,17 @@ struct ModelOptions {
   /// convnet: the two convolutions' channels and the hidden width.
   std::array<int64_t, 3> convnetWidths = {64, 64, 128};
   int64_t width = 64; // resnet18, vgg: channels of the first stage
+  /// skip-encoder: it normalizes its input (images in [0, 1]) itself.
+  double inputMean = 0.0, inputStd = 1.0;
+};
+
+/// What a model does with an image.
+enum class ModelKind {
+  /// Logits [N, classes]: cross-entropy loss, accuracy.
+  Classifier,
+  /// An image of the input's shape: mean squared error against the clean
+  /// image, SSIM as its score (the denoise and deblur tasks).
+  Restoration,
 };
 
 struct ZooEntry {
@@ -43,10 +56,19 @@ struct ZooEntry {
   const char *summary; // one line, for --help
   bool needsSquareImages;
   std::unique_ptr<nn::Model> (*build)(const InputShape &, const ModelOptions &);
+  ModelKind kind = ModelKind::Classifier;
+  /// The architecture the sparsity found, as text (nullptr: none): which
+  /// dense connections survive, active neurons and skips.
+  std::string (*architecture)(const nn::Model &, const Params &) = nullptr;
+  /// The same as a picture written to a PNG file (nullptr: none).
+  void (*picture)(const nn::Model &, const Params &,
+                  const std::string &path) = nullptr;
 };
 
 /// Every model, in the order --help lists them.
 const std::vector<ZooEntry> &zoo();
+/// The entry called `name`; throws an Error listing the available ones.
+const ZooEntry &zooEntry(const std::string &name);
 /// The names of zoo(), in order.
 std::vector<std::string> modelNames();
 /// The model `name` for `shape`; throws an Error naming the model and the

@@ -34,8 +34,18 @@ struct TrainConfig {
   std::array<int64_t, 3> convnetWidths = {64, 64, 128};
   std::vector<int64_t> hidden = {200, 80}; // of the MLP
 
+  /// What the model is trained for: "classify", or for a restoration model
+  /// (the skip-encoder) "denoise" or "deblur" (NAS.md §2: noisy or blurred
+  /// and noisy inputs, the clean image as target, MSE loss, SSIM as the
+  /// score in place of accuracy). Unset: the model's.
+  std::optional<std::string> task;
+  /// denoise, deblur: std of the Gaussian noise added once per example.
+  double noiseStd = 0.05;
+
   // --- The optimizer (unset: the reference settings) ----------------------
-  std::string optimizer = "linbreg"; // linbreg, adabreg, proxsgd, sgd, adam
+  /// linbreg, adabreg, proxsgd, sgd, adam; empty: the model's (adabreg for
+  /// densenet and skip-encoder, else linbreg).
+  std::string optimizer;
   std::optional<std::string> regularizer;     // of the weights
   /// Regularizer of the convolution weights (their own group "conv", with
   /// the weights' hyper-parameters).
@@ -49,6 +59,9 @@ struct TrainConfig {
   /// patterns over parameter names (e.g. "fc1.*") and keys reg, lr, delta,
   /// lambda, lambda2, momentum, beta1, beta2, eps.
   std::vector<std::string> groups;
+  /// λ of the l1 on the skip-encoder's skip weights (their group "skips");
+  /// unset: the model's (1.96 = 28·0.07: skips allowed; 1e10 forbids them).
+  std::optional<float> skipLambda;
 
   // --- The sparse initialisation (ALGORITHMS.md §4) -----------------------
   std::optional<double> initP, initR;
@@ -109,6 +122,10 @@ struct TrainConfig {
   /// for `device`, with the initial state and the first batch) to this
   /// artifact directory, for bregman-run.
   std::string saveStepPath;
+  /// After every epoch: the architecture as a picture (the DenseNet's
+  /// connection matrix) written as DIR/connections-epoch-NNN.png. Empty:
+  /// none.
+  std::string picturesDir;
 };
 
 /// `config` with every unset setting taken from the reference settings of
@@ -126,16 +143,23 @@ void validateConfig(const TrainConfig &config);
 /// default is and what it depends on (for --help).
 std::string describeDefault(const std::string &setting);
 
-/// The optimizer names, the data set names (for the command line's choices).
+/// Whether a resolved config trains a restoration task (denoise, deblur).
+bool isRestoration(const TrainConfig &config);
+
+/// The optimizer names, the data set names, the task names (for the command
+/// line's choices).
 std::vector<std::string> optimizerNames();
 std::vector<std::string> datasetNames();
+std::vector<std::string> taskNames();
 
 /// The sparse initialisation of a resolved config.
 nn::SparseInit sparseInit(const TrainConfig &config);
 
 /// The parameter groups of a resolved config for a model with `params`:
-/// the extra groups of config.groups, "conv" (4-D weights, when there are
-/// any), "weights" and "biases" (unregularized), in that order.
+/// the extra groups of config.groups, "skips" (the skip-encoder's skip
+/// weights, l1 with config.skipLambda, when there are any), "conv" (4-D
+/// weights, when there are any), "weights" and "biases" (unregularized), in
+/// that order.
 std::vector<optim::Group> parameterGroups(const TrainConfig &config,
                                           const Params &params);
 

@@ -35,7 +35,9 @@ namespace bregman::train {
 
 struct EpochMetrics {
   int epoch = 0;
+  /// Accuracies; for a restoration task (ssim) the mean SSIM instead.
   double trainLoss = 0, trainAcc = 0, valAcc = 0, testAcc = 0;
+  bool ssim = false;
   double netDensity = 0;
   std::vector<double> nodeDensity;   // per linear layer
   std::vector<double> kernelDensity; // per conv layer
@@ -46,8 +48,10 @@ struct EpochMetrics {
 
 struct TrainResult {
   std::vector<EpochMetrics> epochs;
-  int bestEpoch = 0;         // by validation accuracy
-  double bestTestAcc = 0;    // test accuracy at that epoch
+  int bestEpoch = 0;         // by validation accuracy (SSIM)
+  double bestTestAcc = 0;    // test accuracy (SSIM) at that epoch
+  /// Restoration: the test SSIM of the corrupted inputs themselves.
+  double corruptedTestScore = 0;
   double compileSeconds = 0; // total time in jit compilations
   size_t stepCompilations = 0;
   Params params;     // final parameters

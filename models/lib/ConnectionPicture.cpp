@@ -1,0 +1,84 @@
+//===- ConnectionPicture.cpp - The connection matrix as a PNG -------------===//
+//
+// libpng's simplified API encodes the picture in memory; the file is
+// written through runtime's AtomicFile, so a failed write leaves nothing
+// half-written and never replaces anything else than the target.
+//
+//===----------------------------------------------------------------------===//
+
+#include "bregman/models/DenseNet.h"
+#include "bregman/runtime/SafeWrite.h"
+
+#include <cmath>
+#include <cstdint>
+#include <png.h>
+#include <vector>
+
+namespace bregman::models {
+
+namespace {
+
+constexpr int64_t kCell = 24;  // pixels per matrix entry
+constexpr int64_t kBorder = 1; // grid line between cells
+
+struct Rgb {
+  uint8_t r, g, b;
+};
+
+/// White (no live kernel) through dark blue (all live); grey: not read.
+Rgb cellColour(double live) {
+  if (std::isnan(live))
+    return {200, 200, 200};
+  auto mix = [&](double from, double to) {
+    return static_cast<uint8_t>(std::lround(from + (to - from) * live));
+  };
+  return {mix(255, 8), mix(255, 48), mix(255, 140)};
+}
+
+std::vector<uint8_t> renderPixels(const ConnectionMatrix &m, int64_t width,
+                                  int64_t height) {
+  std::vector<uint8_t> pixels(static_cast<size_t>(width * height * 3), 0);
+  for (size_t r = 0; r < m.live.size(); ++r)
+    for (size_t c = 0; c < m.live[r].size(); ++c) {
+      Rgb colour = cellColour(m.live[r][c]);
+      for (int64_t y = 0; y < kCell; ++y)
+        for (int64_t x = 0; x < kCell; ++x) {
+          int64_t py = kBorder + int64_t(r) * (kCell + kBorder) + y;
+          int64_t px = kBorder + int64_t(c) * (kCell + kBorder) + x;
+          uint8_t *p = &pixels[static_cast<size_t>((py * width + px) * 3)];
+          p[0] = colour.r;
+          p[1] = colour.g;
+          p[2] = colour.b;
+        }
+    }
+  return pixels;
+}
+
+} // namespace
+
+void writeConnectionPng(const ConnectionMatrix &m, const std::string &path) {
+  int64_t cols = m.sources.size(), rows = m.layers.size();
+  int64_t width = kBorder + cols * (kCell + kBorder);
+  int64_t height = kBorder + rows * (kCell + kBorder);
+  std::vector<uint8_t> pixels = renderPixels(m, width, height);
+  png_image image{};
+  image.version = PNG_IMAGE_VERSION;
+  image.width = static_cast<png_uint_32>(width);
+  image.height = static_cast<png_uint_32>(height);
+  image.format = PNG_FORMAT_RGB;
+  png_alloc_size_t size = 0;
+  // The first call measures, the second encodes.
+  if (!png_image_write_to_memory(&image, nullptr, &size, 0, pixels.data(), 0,
+                                 nullptr))
+    throw runtime::WriteError("the connection picture", path,
+                              std::string("libpng: ") + image.message);
+  std::string bytes(size, '\0');
+  if (!png_image_write_to_memory(&image, bytes.data(), &size, 0, pixels.data(),
+                                 0, nullptr))
+    throw runtime::WriteError("the connection picture", path,
+                              std::string("libpng: ") + image.message);
+  bytes.resize(size);
+  runtime::writeFileAtomically(path, "the connection picture", bytes);
+}
+
+} // namespace bregman::models
