@@ -403,6 +403,26 @@ nn::SparseInit sparseInit(const TrainConfig &c) {
                         *c.initPerKernel};
 }
 
+/// The skip-encoder's scalar skip weights ("*.skip"): l1 with their own
+/// strength; none when the model has no skips.
+static std::optional<optim::Group> skipGroup(const TrainConfig &c,
+                                             const optim::Group &weights,
+                                             const Params &params) {
+  bool hasSkips = false;
+  for (const auto &[name, t] : params)
+    hasSkips |= endsWith(name, ".skip");
+  if (!hasSkips)
+    return std::nullopt;
+  optim::Group skips = weights;
+  skips.name = "skips";
+  skips.selects = [](const std::string &name) {
+    return endsWith(name, ".skip");
+  };
+  skips.regularizer = *c.skipLambda > 0 ? Regularizer::L1 : Regularizer::None;
+  skips.lambda = *c.skipLambda;
+  return skips;
+}
+
 std::vector<optim::Group> parameterGroups(const TrainConfig &c,
                                           const Params &params) {
   // Weights carry the regulariser, biases none (ALGORITHMS.md §7).
@@ -418,20 +438,8 @@ std::vector<optim::Group> parameterGroups(const TrainConfig &c,
   std::vector<optim::Group> groups;
   for (const std::string &spec : c.groups)
     groups.push_back(parseGroup(spec, weights));
-  // The skip-encoder's scalar skip weights: l1, their own strength.
-  bool hasSkips = false;
-  for (const auto &[name, t] : params)
-    hasSkips |= endsWith(name, ".skip");
-  if (hasSkips) {
-    optim::Group skips = weights;
-    skips.name = "skips";
-    skips.selects = [](const std::string &name) {
-      return endsWith(name, ".skip");
-    };
-    skips.regularizer = *c.skipLambda > 0 ? Regularizer::L1 : Regularizer::None;
-    skips.lambda = *c.skipLambda;
-    groups.push_back(skips);
-  }
+  if (std::optional<optim::Group> skips = skipGroup(c, weights, params))
+    groups.push_back(*skips);
   // Convolution weights (4-D) form their own group, kernels as groups.
   std::set<std::string> convWeights;
   for (const auto &[name, t] : params)

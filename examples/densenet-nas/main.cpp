@@ -1,0 +1,80 @@
+// Neural architecture search by sparsity (NAS.md §1): the zoo's DenseNet on
+// Fashion-MNIST, trained with AdaBreg and l1_l2_conv kernel groups from a
+// kernel-sparse start (p = 0.03). After every epoch it prints, per
+// convolution, which blocks of input channels (which dense connections)
+// still have non-zero kernels, and draws that matrix as a PNG.
+//
+//   densenet-nas [--data DIR] [--epochs N] [--steps N] [--pictures DIR]
+//
+// --steps N trains on about N batches per epoch (a quick run, e.g. in CI).
+#include "bregman/models/DenseNet.h"
+#include "bregman/train/Trainer.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <string>
+
+using namespace bregman;
+
+namespace {
+
+struct Options {
+  std::string dataDir = "/usr/share/datasets/fashion-mnist";
+  int epochs = 10;
+  long steps = 0; // 0: the whole training set
+  std::string pictures = ".";
+};
+
+Options parse(int argc, char **argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string flag = argv[i];
+    if (i + 1 >= argc)
+      throw std::runtime_error(flag + " needs a value");
+    std::string value = argv[++i];
+    if (flag == "--data")
+      o.dataDir = value;
+    else if (flag == "--epochs")
+      o.epochs = std::stoi(value);
+    else if (flag == "--steps")
+      o.steps = std::stol(value);
+    else if (flag == "--pictures")
+      o.pictures = value;
+    else
+      throw std::runtime_error("unknown option " + flag +
+                               " (--data, --epochs, --steps, --pictures)");
+  }
+  return o;
+}
+
+} // namespace
+
+int main(int argc, char **argv) try {
+  Options options = parse(argc, argv);
+  // The zoo's reference settings for the DenseNet: AdaBreg, lr 1e-3,
+  // l1_l2_conv with λ 0.05 on the kernels, kernel-sparse init p 0.03, r 5.
+  train::TrainConfig config;
+  config.model = "densenet";
+  config.dataDir = options.dataDir;
+  config.epochs = options.epochs;
+  if (options.steps > 0) // the 5 % validation split comes off first
+    config.trainLimit = options.steps * config.batchSize * 20 / 19 + 1;
+  train::Trainer trainer(config, std::cout);
+  models::DenseNet net; // the same architecture, to read the parameters
+  std::filesystem::create_directories(options.pictures);
+  for (int epoch = 1; epoch <= options.epochs; ++epoch) {
+    train::EpochMetrics m = trainer.runEpoch(epoch);
+    models::ConnectionMatrix connections = net.connections(trainer.params());
+    std::string png = options.pictures + "/connections-epoch-" +
+                      std::to_string(epoch) + ".png";
+    models::writeConnectionPng(connections, png);
+    std::cout << "epoch " << epoch << ": test accuracy " << 100 * m.testAcc
+              << "%, " << png << "\n"
+              << models::formatConnections(connections);
+  }
+  return 0;
+} catch (const std::exception &e) {
+  std::cerr << "densenet-nas: " << e.what() << "\n";
+  return 1;
+}
