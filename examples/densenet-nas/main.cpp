@@ -69,9 +69,11 @@ int main(int argc, char **argv) try {
     std::string png = options.pictures + "/connections-epoch-" +
                       std::to_string(epoch) + ".png";
     models::writeConnectionPng(connections, png);
+    // The Trainer's log already has the table (formatConnections).
     std::cout << "epoch " << epoch << ": test accuracy " << 100 * m.testAcc
-              << "%, " << png << "\n"
-              << models::formatConnections(connections);
+              << "%, " << connections.switchedOff() << " of "
+              << connections.connections()
+              << " dense connections switched off, picture " << png << "\n";
   }
   return 0;
 } catch (const std::exception &e) {

@@ -25,12 +25,15 @@ struct Rgb {
   uint8_t r, g, b;
 };
 
-/// White (no live kernel) through dark blue (all live); grey: not read.
+/// White: no live kernel (a connection switched off); light to dark blue
+/// for a few to all kernels live (any live kernel is visibly blue); grey:
+/// not read.
 Rgb cellColour(double live) {
   if (std::isnan(live))
     return {200, 200, 200};
+  double shade = live > 0 ? 0.3 + 0.7 * live : 0.0;
   auto mix = [&](double from, double to) {
-    return static_cast<uint8_t>(std::lround(from + (to - from) * live));
+    return static_cast<uint8_t>(std::lround(from + (to - from) * shade));
   };
   return {mix(255, 8), mix(255, 48), mix(255, 140)};
 }

@@ -65,9 +65,10 @@ private:
 /// number of connections switched off.
 std::string formatConnections(const ConnectionMatrix &matrix);
 
-/// The matrix as a PNG picture (libpng): one square cell per entry, white
-/// for no live kernel through dark blue for all, light grey where the
-/// convolution does not read the block. Written atomically; throws a
+/// The matrix as a PNG picture (libpng): one square cell per entry (rows:
+/// the convolutions, columns: the blocks they may read), white where no
+/// kernel is live (a connection switched off), light to dark blue for a few
+/// to all live, grey where the convolution does not read the block. Written atomically; throws a
 /// WriteError naming `path` when it cannot be written.
 void writeConnectionPng(const ConnectionMatrix &matrix, const std::string &path);
 
