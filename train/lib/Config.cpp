@@ -371,6 +371,14 @@ std::string describeDefault(const std::string &setting) {
         plain.push_back(o.optimizer);
     parts.push_back(fmt::format("{}, {} for {}", show(regularized),
                                 show(unregularized), fmt::join(plain, " and ")));
+    // The models whose regularized setting differs from the generic one.
+    for (const ModelDefaults &m : kModelDefaults) {
+      std::string own = setting == "reg"        ? m.regularizer
+                        : setting == "conv-reg" ? m.convRegularizer
+                                                : fmt::format("{}", m.initP);
+      if (own != show(regularized))
+        parts.push_back(fmt::format("{} for {} (regularized)", own, m.model));
+    }
   } else if (setting == "data") {
     for (const DatasetDefaults &d : kDatasetDefaults)
       if (*d.dataDir)
