@@ -55,7 +55,7 @@ add_dependencies(bregman_shared bregman_frontend bregman_onnx bregman_models
 target_link_libraries(bregman_shared
   PUBLIC bregman_runtime_shared
   PRIVATE MLIR LLVM onnx onnx_proto protobuf::libprotobuf fmt::fmt ZLIB::ZLIB
-          ${CMAKE_DL_LIBS})
+          PNG::PNG ${CMAKE_DL_LIBS})
 target_include_directories(bregman_shared INTERFACE
   $<BUILD_INTERFACE:${BREG_SOURCE_DIR}/frontend/include>
   $<BUILD_INTERFACE:${BREG_SOURCE_DIR}/frontend/onnx/include>

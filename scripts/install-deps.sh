@@ -9,7 +9,7 @@ packages=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22 lld
   cmake ninja-build ccache pkg-config
   # Libraries the project uses (see README "Libraries").
-  libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev libopenblas-dev libdnnl-dev
+  libcli11-dev nlohmann-json3-dev libfmt-dev zlib1g-dev libpng-dev libopenblas-dev libdnnl-dev
   libonnx-dev libprotobuf-dev
   libomp5-14
   libgtest-dev libgmock-dev libbenchmark-dev
