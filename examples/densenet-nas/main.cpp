@@ -6,7 +6,8 @@
 //
 //   densenet-nas [--data DIR] [--epochs N] [--steps N] [--pictures DIR]
 //
-// --steps N trains on about N batches per epoch (a quick run, e.g. in CI).
+// --steps N trains on about N batches per epoch and evaluates on 1,000 test
+// images (a quick run, e.g. in CI).
 #include "bregman/models/DenseNet.h"
 #include "bregman/train/Trainer.h"
 
@@ -58,8 +59,10 @@ int main(int argc, char **argv) try {
   config.model = "densenet";
   config.dataDir = options.dataDir;
   config.epochs = options.epochs;
-  if (options.steps > 0) // the 5 % validation split comes off first
+  if (options.steps > 0) { // the 5 % validation split comes off first
     config.trainLimit = options.steps * config.batchSize * 20 / 19 + 1;
+    config.testLimit = 1000; // a quick run evaluates on 1,000 test images
+  }
   train::Trainer trainer(config, std::cout);
   models::DenseNet net; // the same architecture, to read the parameters
   std::filesystem::create_directories(options.pictures);

@@ -8,7 +8,8 @@
 //   skip-encoder [--data MNIST_DIR] [--task denoise|deblur] [--epochs N]
 //                [--steps N] [--skip-lambda L]
 //
-// --steps N trains on about N batches per epoch (a quick run, e.g. in CI).
+// --steps N trains on about N batches per epoch and evaluates on 1,000 test
+// images (a quick run, e.g. in CI).
 #include "bregman/models/SkipEncoder.h"
 #include "bregman/train/Trainer.h"
 
@@ -73,8 +74,10 @@ Outcome run(const Options &o, const std::string &optimizer) {
     config.dataset = "mnist";
     config.dataDir = *o.mnistDir;
   }
-  if (o.steps > 0) // the 5 % validation split comes off first
+  if (o.steps > 0) { // the 5 % validation split comes off first
     config.trainLimit = o.steps * config.batchSize * 20 / 19 + 1;
+    config.testLimit = 1000; // a quick run evaluates on 1,000 test images
+  }
   std::cout << "--- " << optimizer << " ---\n";
   train::Trainer trainer(config, std::cout);
   train::TrainResult result = trainer.run();

@@ -240,6 +240,8 @@ void TrainCommand::addDataOptions() {
   command->add_option("--train-limit", config.trainLimit,
                       "Use only the first N training images (before the "
                       "split)");
+  command->add_option("--test-limit", config.testLimit,
+                      "Evaluate on only the first N test images (quick runs)");
 }
 
 void TrainCommand::addRunOptions() {

@@ -42,6 +42,7 @@ nlohmann::json resumeOptions(const TrainConfig &c) {
           {"--std", orNull(c.std)},
           {"--val-fraction", c.valFraction},
           {"--train-limit", c.trainLimit},
+          {"--test-limit", c.testLimit},
           {"--batch-size", c.batchSize},
           {"--seed", c.seed},
           {"--no-lr-plateau", !c.lrPlateau},

@@ -30,6 +30,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <optional>
 #include <ostream>
 
@@ -154,6 +155,11 @@ data::DataSplits loadSplits(const TrainConfig &c) {
 /// the run would "succeed" with nothing learnt).
 data::DataSplits loadData(const TrainConfig &c) {
   data::DataSplits splits = loadSplits(c);
+  if (c.testLimit >= 0 && c.testLimit < splits.test.count) {
+    std::vector<int64_t> first(static_cast<size_t>(c.testLimit));
+    std::iota(first.begin(), first.end(), int64_t{0});
+    splits.test = data::selectExamples(splits.test, first);
+  }
   if (splits.train.count == 0)
     throw Error(fmt::format(
         "train: the training set is empty: {} training images from {}{}, {} "
@@ -717,7 +723,8 @@ void Trainer::saveStep() {
       {"dataset", c.dataset},         {"data_dir", *c.dataDir},
       {"mean", *c.mean},              {"std", *c.std},
       {"seed", c.seed},               {"val_fraction", c.valFraction},
-      {"train_limit", c.trainLimit},  {"batch_size", c.batchSize},
+      {"train_limit", c.trainLimit},  {"test_limit", c.testLimit},
+      {"batch_size", c.batchSize},
       {"x_input", stateLeaves},       {"y_input", stateLeaves + 1},
       {"loss_output", stateLeaves},   {"correct_output", stateLeaves + 1}};
   t.stepFn.setArtifactMetadata(training.dump());

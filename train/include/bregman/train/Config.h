@@ -76,6 +76,7 @@ struct TrainConfig {
   std::optional<double> mean, std;
   double valFraction = 0.05;
   int64_t trainLimit = -1; // use the first N training images
+  int64_t testLimit = -1;  // evaluate on the first N test images (quick runs)
   int64_t batchSize = 128;
   int64_t evalBatchSize = 1000;
   uint64_t seed = 0;
