@@ -18,16 +18,10 @@ void leakyRelu(const NodeContext &c) {
   c.set(bregman::relu(x) - bregman::relu(-x) * alpha);
 }
 
-void sigmoid(const NodeContext &c) {
-  Tensor x = c.tensor(0);
-  c.set(one(x) / (bregman::exp(-x) + 1.0));
-}
-
-void tanh(const NodeContext &c) {
-  Tensor x = c.tensor(0);
-  Tensor s = one(x) / (bregman::exp(x * -2.0) + 1.0);
-  c.set(s * 2.0 - 1.0);
-}
+// The DSL's stable primitives: 1/(exp(−x) + 1) overflowed to a NaN
+// gradient below −88 (−44 for tanh).
+void sigmoid(const NodeContext &c) { c.set(bregman::sigmoid(c.tensor(0))); }
+void tanh(const NodeContext &c) { c.set(bregman::tanh(c.tensor(0))); }
 
 void exp(const NodeContext &c) { c.set(bregman::exp(c.tensor(0))); }
 void log(const NodeContext &c) { c.set(bregman::log(c.tensor(0))); }
