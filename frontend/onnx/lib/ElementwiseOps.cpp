@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 namespace bregman::onnx::detail {
 
 namespace {
@@ -64,6 +66,50 @@ void arithmetic(const NodeContext &c) {
         : op == "Sub" ? x - y
         : op == "Mul" ? x * y
                       : x / y);
+}
+
+/// Index of operand element for result element `i` when one side may be a
+/// single element (the broadcasting Mod folds).
+size_t pick(size_t size, size_t i) { return size == 1 ? 0 : i; }
+
+/// Mod of values known at load time: integers (shape arithmetic) folded
+/// exactly, float constants folded in double. fmod = 0 gives the divisor's
+/// sign (Python's %), fmod = 1 the dividend's (C's fmod); floats need
+/// fmod = 1 (the spec).
+void mod(const NodeContext &c) {
+  bool cStyle = c.flagAttr("fmod", 0) != 0;
+  const Value &a = c.value(0), &b = c.value(1);
+  auto sizesFit = [&](size_t x, size_t y, const Shape &sx, const Shape &sy) {
+    if (x != y && x != 1 && y != 1)
+      throw c.unsupported(fmt::format("Mod of constants shaped {} and {} (equal shapes or "
+                                      "one element are folded)",
+                                      shapeString(sx), shapeString(sy)));
+    return x == 1 ? sy : sx;
+  };
+  if (a.isStatic && b.isStatic) {
+    Shape shape = sizesFit(a.ints.size(), b.ints.size(), a.shape, b.shape);
+    std::vector<int64_t> r(std::max(a.ints.size(), b.ints.size()));
+    for (size_t i = 0; i < r.size(); ++i) {
+      int64_t x = a.ints[pick(a.ints.size(), i)], y = b.ints[pick(b.ints.size(), i)];
+      if (y == 0)
+        throw c.error("integer Mod by zero");
+      r[i] = x % y; // C's: the dividend's sign
+      if (!cStyle && r[i] != 0 && ((r[i] < 0) != (y < 0)))
+        r[i] += y;
+    }
+    return c.setStatic(r, shape);
+  }
+  std::optional<std::vector<float>> x = c.hostFloats(0), y = c.hostFloats(1);
+  if (!x || !y)
+    throw c.unsupported("Mod of values computed at run time (only constants are folded)");
+  if (!cStyle)
+    throw c.badAttr("fmod", "0", "must be 1 for floating-point inputs");
+  Shape shape = sizesFit(x->size(), y->size(), c.tensor(0).shape(), c.tensor(1).shape());
+  std::vector<double> r(std::max(x->size(), y->size()));
+  for (size_t i = 0; i < r.size(); ++i) // f32's remainder is exact: rounding it is too
+    r[i] = static_cast<float>(
+        std::fmod(double((*x)[pick(x->size(), i)]), double((*y)[pick(y->size(), i)])));
+  c.set(tracedConstant(r, shape, fmt::format("node '{}' (Mod)", c.node.name())));
 }
 
 void pow(const NodeContext &c) {
@@ -151,6 +197,7 @@ std::vector<OpHandler> elementwiseOps() {
       {"Mul", 1, kNewestOpset, arithmetic, {}},
       {"Div", 1, kNewestOpset, arithmetic, {}},
       {"Pow", 1, kNewestOpset, pow, {}},
+      {"Mod", 10, kNewestOpset, mod, {}},
       {"Clip", 6, kNewestOpset, clip, {}},
       {"Max", 6, kNewestOpset, maxMin, {}},
       {"Min", 6, kNewestOpset, maxMin, {}},

@@ -135,8 +135,9 @@ std::string tensorBytes(const ::onnx::TensorProto &t, const fs::path &dir,
   return data;
 }
 
-/// A TensorProto as a Value: float/double become tensors, int32/int64
-/// static integers. Other types: an Error naming the tensor and type.
+/// A TensorProto as a Value: float/double become tensors, int32/int64 and
+/// bool (0/1) static integers. Other types: an Error naming the tensor and
+/// type.
 Value toValue(const ::onnx::TensorProto &t, const fs::path &dir) {
   Shape shape(t.dims().begin(), t.dims().end());
   int64_t count = checkedCount(shape, fmt::format("tensor '{}'", t.name()));
@@ -155,6 +156,24 @@ Value toValue(const ::onnx::TensorProto &t, const fs::path &dir) {
     std::vector<double> values(count);
     std::memcpy(values.data(), bytes.data(), bytes.size());
     v.tensor = Tensor::fromVector(values, shape);
+    return v;
+  }
+  case ::onnx::TensorProto::BOOL: {
+    // One byte each in raw_data; the typed form keeps them in int32_data.
+    v.isStatic = true;
+    v.shape = shape;
+    v.ints.resize(count);
+    if (t.data_location() != ::onnx::TensorProto::EXTERNAL && !t.has_raw_data()) {
+      if (t.int32_data_size() != count)
+        throw Error(fmt::format("tensor '{}': {} values for {} elements", t.name(),
+                                t.int32_data_size(), count));
+      for (int64_t i = 0; i < count; ++i)
+        v.ints[i] = t.int32_data(static_cast<int>(i)) != 0;
+      return v;
+    }
+    std::string bytes = tensorBytes(t, dir, 1, count);
+    for (int64_t i = 0; i < count; ++i)
+      v.ints[i] = bytes[i] != 0;
     return v;
   }
   case ::onnx::TensorProto::INT64:
@@ -177,7 +196,7 @@ Value toValue(const ::onnx::TensorProto &t, const fs::path &dir) {
   }
   default:
     throw Error(fmt::format("tensor '{}': data type {} is not supported "
-                            "(float, double, int32, int64 are)",
+                            "(float, double, int32, int64, bool are)",
                             t.name(), typeName(t.data_type())));
   }
 }

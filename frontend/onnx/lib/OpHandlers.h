@@ -55,6 +55,12 @@ std::vector<int64_t> intsAttr(const ::onnx::NodeProto &node,
                               const std::string &name,
                               std::vector<int64_t> fallback = {});
 
+/// Values known while tracing (folded integers, folded constants) as a
+/// tensor of the trace: runs of equal values become splat constants, joined
+/// (traces have no dense constants). Throws for more than 4096 runs.
+Tensor tracedConstant(const std::vector<double> &values, const Shape &shape,
+                      const std::string &what);
+
 /// The name of an onnx::TensorProto data type ("FLOAT", "INT64", ...).
 const char *typeName(int dataType);
 /// Checks that `shape` is a sane static shape (non-negative dimensions, at

@@ -17,21 +17,41 @@ namespace {
 
 Shape shapeOf(const Value &v) { return v.isStatic ? v.shape : v.tensor.shape(); }
 
-/// Identity, and Dropout as identity (inference).
-void identity(const NodeContext &c) {
-  c.setValue(c.value(0));
+void identity(const NodeContext &c) { c.setValue(c.value(0)); }
+
+/// Dropout is the identity: inference semantics, in `run` and in
+/// retraining alike (the importer never draws dropout masks). A constant
+/// `training_mode` of true is read as inference too; a `ratio` known at load
+/// time must be in [0, 1) as the spec says.
+void dropout(const NodeContext &c) {
   if (c.node.output_size() > 1 && !c.node.output(1).empty())
     throw c.unsupported("the dropout mask output");
+  if (c.opset < 12 && c.has(1))
+    throw c.error("Dropout takes one input before opset 12");
+  if (c.opset >= 12 && c.has(1)) {
+    std::optional<std::vector<float>> ratio = c.hostFloats(1);
+    if (ratio && (ratio->size() != 1 || !((*ratio)[0] >= 0.0f && (*ratio)[0] < 1.0f)))
+      throw c.error(fmt::format("ratio {} is not a scalar in [0, 1)",
+                                ratio->size() == 1 ? fmt::format("{}", (*ratio)[0])
+                                                   : std::string("tensor")));
+  }
+  if (c.opset >= 12 && c.has(2) && c.value(2).isStatic && c.value(2).ints.size() != 1)
+    throw c.error("training_mode is not a scalar");
+  float ratio = c.opset < 12 ? c.floatAttr("ratio", 0.5f) : 0.5f;
+  if (!(ratio >= 0.0f && ratio < 1.0f))
+    throw c.badAttr("ratio", fmt::format("{}", ratio), "must be in [0, 1)");
+  c.setValue(c.value(0));
 }
 
 void constant(const NodeContext &c) {
   if (c.env.count(c.node.output(0)))
     return; // folded at load time (value attribute)
+  std::string what = fmt::format("node '{}' (Constant)", c.node.name());
   if (const auto *a = findAttr(c.node, "value_float"))
-    return c.set(Tensor::fromVector(std::vector<float>{a->f()}, {}));
+    return c.set(tracedConstant({a->f()}, {}, what));
   if (const auto *a = findAttr(c.node, "value_floats"))
-    return c.set(Tensor::fromVector(
-        std::vector<float>(a->floats().begin(), a->floats().end()), {a->floats_size()}));
+    return c.set(tracedConstant(std::vector<double>(a->floats().begin(), a->floats().end()),
+                                {a->floats_size()}, what));
   if (const auto *a = findAttr(c.node, "value_int"))
     return c.setStatic({a->i()}, {});
   if (const auto *a = findAttr(c.node, "value_ints"))
@@ -224,7 +244,7 @@ void split(const NodeContext &c) {
 std::vector<OpHandler> shapeOps() {
   return {
       {"Identity", 1, kNewestOpset, identity, {}},
-      {"Dropout", 1, kNewestOpset, identity, {}},
+      {"Dropout", 1, kNewestOpset, dropout, {}},
       {"Constant", 1, kNewestOpset, constant, {}},
       {"Flatten", 1, kNewestOpset, flatten, {}},
       {"Reshape", 5, kNewestOpset, reshapeOp, {}},
