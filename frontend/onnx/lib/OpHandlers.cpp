@@ -131,6 +131,18 @@ std::optional<std::vector<float>> NodeContext::hostFloats(int i) const {
   return std::nullopt;
 }
 
+bool NodeContext::carriesBatch(int i) const {
+  if (!rebatch || !rebatch->exportedShapes)
+    return false;
+  auto exported = rebatch->exportedShapes->find(node.input(i));
+  if (exported == rebatch->exportedShapes->end() || exported->second.empty())
+    return false;
+  const Value &v = value(i);
+  Shape now = v.isStatic ? v.shape : v.tensor.shape();
+  return exported->second[0] == rebatch->exported && !now.empty() &&
+         now[0] == rebatch->actual;
+}
+
 void NodeContext::set(Tensor t, int output) const {
   Value v;
   v.tensor = std::move(t);

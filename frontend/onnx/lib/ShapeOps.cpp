@@ -70,9 +70,37 @@ void flatten(const NodeContext &c) {
   c.set(reshape(x, {outer, x.numel() / std::max<int64_t>(outer, 1)}));
 }
 
+/// Away from the exported batch: a target whose leading dimension is the
+/// exported batch, on data that carries the batch, was fixed by the
+/// exporter; it becomes the actual batch. Sound because the rest of the
+/// target then holds exactly one example's elements (checked after -1 is
+/// inferred), so each example stays together in row-major order.
+bool rebatchTarget(const NodeContext &c, std::vector<int64_t> &target) {
+  if (!c.rebatch || target.empty() || target[0] != c.rebatch->exported ||
+      !c.carriesBatch(0))
+    return false;
+  target[0] = c.rebatch->actual;
+  return true;
+}
+
+/// The error for a target that does not fit the data away from the
+/// exported batch: what to re-export.
+Error batchBakedIn(const NodeContext &c, const std::vector<int64_t> &original,
+                   const Shape &from) {
+  const Rebatch &r = *c.rebatch;
+  return c.unsupported(fmt::format(
+      "the target shape [{}] was fixed for the exported batch {} and does not fit the "
+      "data {} at batch {} (its leading dimension is not the batch); re-export with a "
+      "dynamic batch, torch.onnx.export(..., input_names=['{}'], dynamic_axes={{'{}': "
+      "{{0: 'batch'}}}}), or write this reshape with -1 or x.size(0) for the batch",
+      fmt::join(original, ", "), r.exported, shapeString(from), r.actual, r.inputName,
+      r.inputName));
+}
+
 void reshapeOp(const NodeContext &c) {
   const Value &data = c.value(0);
   std::vector<int64_t> target = c.staticInts(1);
+  const std::vector<int64_t> original = target;
   Shape from = shapeOf(data);
   int64_t infer = -1;
   for (size_t i = 0; i < target.size(); ++i) {
@@ -84,6 +112,7 @@ void reshapeOp(const NodeContext &c) {
       infer = static_cast<int64_t>(i);
     }
   }
+  rebatchTarget(c, target);
   Shape known = target;
   if (infer >= 0)
     known[infer] = 1;
@@ -91,6 +120,8 @@ void reshapeOp(const NodeContext &c) {
       checkedCount(known, fmt::format("node '{}' (Reshape) target", c.node.name()));
   if (infer >= 0)
     target[infer] = knownCount ? numElements(from) / knownCount : 0;
+  if (c.rebatch && numElements(target) != numElements(from))
+    throw batchBakedIn(c, original, from);
   if (data.isStatic)
     return c.setStatic(data.ints, target);
   c.set(reshape(data.tensor, target));

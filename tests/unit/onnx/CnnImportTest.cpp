@@ -20,6 +20,7 @@
 #include <array>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <random>
 
 namespace fs = std::filesystem;
@@ -316,6 +317,179 @@ TEST_F(CnnImport, RetrainingThroughSaturatedActivationsStaysFinite) {
     for (float v : t.toVector<float>())
       ASSERT_TRUE(std::isfinite(v)) << name;
   EXPECT_LT(losses.back(), losses.front());
+}
+
+//===----------------------------------------------------------------------===//
+// A batch size baked into a Reshape (ShuffleNetV2's channel shuffle)
+//===----------------------------------------------------------------------===//
+
+/// x[1, 8, 3, 3] → channel shuffle (groups 2) with the targets PyTorch
+/// writes at batch 1: Reshape [1, 2, 4, 3, 3], Transpose, Reshape [1, -1, 3, 3];
+/// with `head`, a 1x1 Conv before and GlobalAveragePool, Flatten, Gemm to
+/// y[1, 5] after.
+ModelCase shuffleModel(bool head, std::mt19937 &rng) {
+  std::uniform_real_distribution<float> u(-1, 1);
+  auto randoms = [&](int n) {
+    std::vector<float> v(n);
+    for (float &e : v)
+      e = u(rng);
+    return v;
+  };
+  ModelCase c;
+  c.input("x", {1, 8, 3, 3}, randoms(72));
+  c.ints("split", {1, 2, 4, 3, 3}).ints("merge", {1, -1, 3, 3});
+  std::string in = "x";
+  if (head) {
+    c.weight("conv.weight", {8, 8, 1, 1}, randoms(64)).weight("conv.bias", {8}, randoms(8));
+    c.node("Conv", {"x", "conv.weight", "conv.bias"}, {"c"});
+    in = "c";
+  }
+  c.node("Reshape", {in, "split"}, {"r"}, "shuffle_split");
+  setIntsAttr(c.node("Transpose", {"r"}, {"t"}), "perm", {0, 2, 1, 3, 4});
+  c.node("Reshape", {"t", "merge"}, {head ? "s" : "y"}, "shuffle_merge");
+  if (!head) {
+    c.output("y", {1, 8, 3, 3});
+    return c;
+  }
+  c.weight("fc.weight", {5, 8}, randoms(40)).weight("fc.bias", {5}, randoms(5));
+  c.node("GlobalAveragePool", {"s"}, {"g"});
+  c.node("Flatten", {"g"}, {"f"});
+  setIntAttr(c.node("Gemm", {"f", "fc.weight", "fc.bias"}), "transB", 1);
+  c.output("y", {1, 5});
+  return c;
+}
+
+Tensor randomBatch(std::mt19937 &rng, const Shape &shape) {
+  std::uniform_real_distribution<float> u(-2, 2);
+  std::vector<float> v(numElements(shape));
+  for (float &e : v)
+    e = u(rng);
+  return Tensor::fromVector(v, shape);
+}
+
+// The shuffle alone at batch 128 against its definition: output channel
+// j·2 + i of each example is its input channel i·4 + j.
+TEST_F(CnnImport, BakedBatchReshapeShufflesEveryExampleAtBatch128) {
+  std::mt19937 rng(4);
+  OnnxModel model = load(shuffleModel(false, rng), "shuffle");
+  ASSERT_TRUE(model.unsupported().empty()) << model.unsupported().front();
+  EXPECT_EQ(model.batchRestriction(), "");
+  Tensor x = randomBatch(rng, {128, 8, 3, 3});
+  std::vector<float> in = x.toVector<float>();
+  std::vector<float> y = runOnnx(model, Params{{"x", x}}).at("y").toVector<float>();
+  ASSERT_EQ(y.size(), in.size());
+  for (int64_t n = 0; n < 128; ++n)
+    for (int64_t i = 0; i < 2; ++i)
+      for (int64_t j = 0; j < 4; ++j)
+        for (int64_t p = 0; p < 9; ++p)
+          ASSERT_EQ(y[(n * 8 + j * 2 + i) * 9 + p], in[(n * 8 + i * 4 + j) * 9 + p])
+              << "example " << n << " channel " << i * 4 + j;
+}
+
+// Evaluation and the training gradient at batch 128 equal the model run
+// example by example at its exported batch 1.
+TEST_F(CnnImport, BakedBatchModelRetrainsAtBatch128LikePerExampleRuns) {
+  std::mt19937 rng(5);
+  ModelCase c = shuffleModel(true, rng);
+  auto model = std::make_shared<OnnxModel>(load(c, "shufflenet"));
+  ASSERT_TRUE(model->unsupported().empty()) << model->unsupported().front();
+  EXPECT_EQ(model->batchRestriction(), "");
+  bregman::onnx::OnnxNetwork net(model, "shufflenet.onnx", /*fromPretrained=*/true);
+  Params params = net.init(0, nn::SparseInit{});
+  const int64_t batch = 128;
+  Tensor x = randomBatch(rng, {batch, 72});
+  std::vector<int32_t> labels(batch);
+  for (int64_t n = 0; n < batch; ++n)
+    labels[n] = static_cast<int32_t>((n * 3) % 5);
+  auto lossAndGrad = jit([&net](const Params &p, const Tensor &xb, const Tensor &yb) {
+    Tensor logits = net(p, xb);
+    auto [loss, g] = valueAndGrad([&](const Params &q) { return crossEntropy(net(q, xb), yb); })(p);
+    return std::make_tuple(logits, loss, g);
+  });
+  auto [logits, loss, grads] =
+      lossAndGrad(params, x, Tensor::fromVector(labels, {batch}));
+  std::vector<float> all = logits.toVector<float>(), xs = x.toVector<float>();
+  std::map<std::string, std::vector<double>> meanGrad;
+  for (int64_t n = 0; n < batch; ++n) {
+    Tensor xn = Tensor::fromVector(std::vector<float>(xs.begin() + n * 72, xs.begin() + (n + 1) * 72), {1, 72});
+    auto [ln, lossN, gn] = lossAndGrad(params, xn, Tensor::fromVector(std::vector<int32_t>{labels[n]}, {1}));
+    std::vector<float> one = ln.toVector<float>();
+    for (int k = 0; k < 5; ++k)
+      ASSERT_NEAR(all[n * 5 + k], one[k], 1e-5 + 1e-5 * std::abs(one[k])) << "example " << n;
+    for (const auto &[name, t] : gn) {
+      std::vector<float> v = t.toVector<float>();
+      auto &acc = meanGrad[name];
+      acc.resize(v.size(), 0.0);
+      for (size_t i = 0; i < v.size(); ++i)
+        acc[i] += double(v[i]) / double(batch);
+    }
+  }
+  for (const auto &[name, t] : grads) {
+    std::vector<float> v = t.toVector<float>();
+    ASSERT_EQ(v.size(), meanGrad.at(name).size()) << name;
+    for (size_t i = 0; i < v.size(); ++i)
+      EXPECT_NEAR(v[i], meanGrad.at(name)[i], 1e-6 + 1e-4 * std::abs(meanGrad.at(name)[i]))
+          << name << "[" << i << "]";
+  }
+}
+
+// A target that holds the batch elsewhere than in front cannot be
+// rewritten: refused at another batch, with what to re-export, and
+// inspect knows it at load.
+TEST_F(CnnImport, BakedBatchThatIsNotLeadingIsRefusedWithTheReexport) {
+  ModelCase c;
+  c.input("x", {1, 8, 3, 3}, signedValues(72)).ints("flat", {72});
+  c.node("Reshape", {"x", "flat"}, {"y"}, "flatten_all");
+  c.output("y", {72});
+  OnnxModel model = load(c, "flatall");
+  EXPECT_TRUE(model.unsupported().empty());
+  const std::string why =
+      "node 'flatten_all' (Reshape): the target shape [72] was fixed for the exported batch 1 "
+      "and does not fit the data [2, 8, 3, 3] at batch 2 (its leading dimension is not the "
+      "batch); re-export with a dynamic batch, torch.onnx.export(..., input_names=['x'], "
+      "dynamic_axes={'x': {0: 'batch'}}), or write this reshape with -1 or x.size(0) for the "
+      "batch";
+  EXPECT_EQ(model.batchRestriction(), "at batch 2: " + why);
+  // At the exported batch it runs; at another, apply refuses with the same reason.
+  EXPECT_EQ(runOnnx(model, c.inputs).at("y").numel(), 72);
+  try {
+    (void)runOnnx(model, Params{{"x", Tensor::zeros({2, 8, 3, 3})}});
+    ADD_FAILURE() << "a batch-2 run of a batch-1 flatten did not fail";
+  } catch (const Error &e) {
+    EXPECT_EQ(std::string(e.what()), "unsupported: " + why);
+  }
+}
+
+// Exported with dynamic axes, the batch is symbolic: imported, its shape
+// arithmetic folded at the batch of each call.
+TEST_F(CnnImport, DynamicBatchInputsImportAndRunAtAnyBatch) {
+  std::mt19937 rng(6);
+  ModelCase c;
+  c.input("x", {1, 8, 3, 3}, signedValues(72));
+  for (auto *v : {c.graph().mutable_input(0)})
+    v->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0)->set_dim_param("batch");
+  c.ints("zero", {0}).ints("rest", {2, 4, 3, 3}).ints("merge", {-1, 8, 3, 3});
+  c.node("Shape", {"x"}, {"shape"});
+  c.node("Gather", {"shape", "zero"}, {"n"});
+  setIntAttr(c.node("Concat", {"n", "rest"}, {"split"}), "axis", 0);
+  c.node("Reshape", {"x", "split"}, {"r"});
+  setIntsAttr(c.node("Transpose", {"r"}, {"t"}), "perm", {0, 2, 1, 3, 4});
+  c.node("Reshape", {"t", "merge"});
+  c.output("y", {1, 8, 3, 3});
+  c.graph().mutable_output(0)->mutable_type()->mutable_tensor_type()->mutable_shape()
+      ->mutable_dim(0)->set_dim_param("batch");
+  OnnxModel model = load(c, "dynamic");
+  ASSERT_TRUE(model.unsupported().empty()) << model.unsupported().front();
+  EXPECT_TRUE(model.inputs()[0].dynamicBatch);
+  EXPECT_EQ(model.batchRestriction(), "");
+  Tensor x = randomBatch(rng, {3, 8, 3, 3});
+  std::vector<float> in = x.toVector<float>();
+  std::vector<float> y = runOnnx(model, Params{{"x", x}}).at("y").toVector<float>();
+  ASSERT_EQ(y.size(), in.size());
+  for (int64_t n = 0; n < 3; ++n)
+    for (int64_t i = 0; i < 2; ++i)
+      for (int64_t j = 0; j < 4; ++j)
+        EXPECT_EQ(y[(n * 8 + j * 2 + i) * 9], in[(n * 8 + i * 4 + j) * 9]);
 }
 
 } // namespace
