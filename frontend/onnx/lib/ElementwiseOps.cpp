@@ -25,6 +25,36 @@ void leakyRelu(const NodeContext &c) {
 void sigmoid(const NodeContext &c) { c.set(bregman::sigmoid(c.tensor(0))); }
 void tanh(const NodeContext &c) { c.set(bregman::tanh(c.tensor(0))); }
 
+/// max(0, min(1, αx + β)), min as −max(−a, −1).
+Tensor hardSigmoidOf(const Tensor &x, double alpha, double beta) {
+  Tensor a = x * alpha + beta;
+  Tensor upper = -maximum(-a, full({}, -1.0, x.dtype()));
+  return maximum(upper, full({}, 0.0, x.dtype()));
+}
+
+void hardSigmoid(const NodeContext &c) {
+  c.set(hardSigmoidOf(c.tensor(0), c.finiteAttr("alpha", 0.2f), c.finiteAttr("beta", 0.5f)));
+}
+
+void hardSwish(const NodeContext &c) {
+  Tensor x = c.tensor(0);
+  c.set(x * hardSigmoidOf(x, 1.0 / 6.0, 0.5));
+}
+
+// Softplus and Elu only ever take exp of −|x| or of min(x, 0): no overflow
+// in the value or the gradient.
+void softplus(const NodeContext &c) {
+  Tensor x = c.tensor(0);
+  c.set(bregman::relu(x) + bregman::log(bregman::exp(-bregman::abs(x)) + 1.0));
+}
+
+void elu(const NodeContext &c) {
+  Tensor x = c.tensor(0);
+  double alpha = c.finiteAttr("alpha", 1.0f);
+  Tensor negativePart = bregman::exp(-bregman::relu(-x)) - 1.0; // exp(min(x, 0)) − 1
+  c.set(bregman::relu(x) + negativePart * alpha);
+}
+
 void exp(const NodeContext &c) { c.set(bregman::exp(c.tensor(0))); }
 void log(const NodeContext &c) { c.set(bregman::log(c.tensor(0))); }
 void neg(const NodeContext &c) { c.set(-c.tensor(0)); }
@@ -187,6 +217,10 @@ std::vector<OpHandler> elementwiseOps() {
       {"LeakyRelu", 1, kNewestOpset, leakyRelu, {}},
       {"Sigmoid", 1, kNewestOpset, sigmoid, {}},
       {"Tanh", 1, kNewestOpset, tanh, {}},
+      {"HardSigmoid", 1, kNewestOpset, hardSigmoid, {}},
+      {"HardSwish", 14, kNewestOpset, hardSwish, {}},
+      {"Softplus", 1, kNewestOpset, softplus, {}},
+      {"Elu", 1, kNewestOpset, elu, {}},
       {"Exp", 1, kNewestOpset, exp, {}},
       {"Log", 1, kNewestOpset, log, {}},
       {"Neg", 1, kNewestOpset, neg, {}},

@@ -243,7 +243,8 @@ TEST_F(CnnImport, DropoutWithBoolTrainingModeIsTheIdentity) {
 }
 
 //===----------------------------------------------------------------------===//
-// Sigmoid, Tanh and SiLU (Sigmoid · x, as PyTorch exports it) retrained
+// Sigmoid, Tanh, SiLU (Sigmoid · x, as PyTorch exports it), Elu and
+// Softplus retrained
 //===----------------------------------------------------------------------===//
 
 // Pre-activations of a few hundred in magnitude: the old 1/(exp(−x) + 1)
@@ -268,7 +269,11 @@ TEST_F(CnnImport, RetrainingThroughSaturatedActivationsStaysFinite) {
   };
   gemm("x", "fc1", "h1");
   c.node("Sigmoid", {"h1"}, {"s1"});
-  c.node("Mul", {"h1", "s1"}, {"a1"}); // SiLU
+  c.node("Mul", {"h1", "s1"}, {"m1"}); // SiLU
+  c.node("Elu", {"h1"}, {"e1"});
+  c.node("Softplus", {"h1"}, {"p1"});
+  c.node("Add", {"m1", "e1"}, {"q1"});
+  c.node("Sub", {"q1", "p1"}, {"a1"});
   gemm("a1", "fc2", "h2");
   c.node("Tanh", {"h2"}, {"a2"});
   c.node("Sigmoid", {"a2"}, {"a3"});

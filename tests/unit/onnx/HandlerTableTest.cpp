@@ -558,6 +558,33 @@ std::map<std::string, std::function<Case()>> cases() {
     c.output("y", {2, 3}, mapped(x, [](double v) { return v < 0 ? 0.2 * v : v; }));
     return c;
   };
+  // Stable where exp would overflow: inputs out to ±100.
+  const std::vector<float> wide = {-100.0f, -20.0f, -0.5f, 0.5f, 20.0f, 100.0f};
+  m["Softplus"] = [wide] {
+    return unary("Softplus", wide, [](double v) { return std::log1p(std::exp(-std::abs(v))) + std::max(v, 0.0); });
+  };
+  m["Elu"] = [wide] {
+    Case c;
+    setFloat(c.input("x", {2, 3}, wide).node("Elu", {"x"}), "alpha", 0.7f);
+    c.output("y", {2, 3}, mapped(wide, [](double v) { return v > 0 ? v : 0.7 * std::expm1(v); }));
+    return c;
+  };
+  m["HardSigmoid"] = [] {
+    Case c;
+    std::vector<float> x = values(6, 2.0f);
+    auto &n = c.input("x", {2, 3}, x).node("HardSigmoid", {"x"});
+    setFloat(n, "alpha", 0.25f);
+    setFloat(n, "beta", 0.4f);
+    c.output("y", {2, 3}, mapped(x, [](double v) { return std::clamp(0.25 * v + 0.4, 0.0, 1.0); }));
+    return c;
+  };
+  m["HardSwish"] = [] {
+    Case c(14);
+    std::vector<float> x = values(6, 1.5f);
+    c.input("x", {2, 3}, x).node("HardSwish", {"x"});
+    c.output("y", {2, 3}, mapped(x, [](double v) { return v * std::clamp(v / 6 + 0.5, 0.0, 1.0); }));
+    return c;
+  };
   m["Add"] = [] { return binary("Add", [](double a, double b) { return a + b; }); };
   m["Sub"] = [] { return binary("Sub", [](double a, double b) { return a - b; }); };
   m["Mul"] = [] { return binary("Mul", [](double a, double b) { return a * b; }); };
