@@ -572,10 +572,12 @@ std::optional<detail::Rebatch> OnnxModel::Impl::rebatchFor(const Params &in) con
 // What `retrain` meets at its own batch, found at load: a graph that only
 // replays at its exported batch says so (inspect prints it).
 void OnnxModel::Impl::replayAtAnotherBatch() {
-  bool hasBatch = !inputs.empty();
+  // Only where dimension 0 is one batch: every input static at the same
+  // size (exportedBatch) or every input dynamic.
+  bool allDynamic = !inputs.empty();
   for (const ValueSpec &v : inputs)
-    hasBatch = hasBatch && !v.shape.empty();
-  if (!hasBatch)
+    allDynamic = allDynamic && v.dynamicBatch;
+  if (exportedBatch == 0 && !allDynamic)
     return;
   int64_t batch = (exportedBatch ? exportedBatch : 1) + 1;
   Trace trace;
