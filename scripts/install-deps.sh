@@ -15,6 +15,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # libFuzzer and AddressSanitizer for the importer's fuzz target.
   libclang-rt-22-dev
+  # The Debian package (cpack -G DEB: dpkg-shlibdeps, file).
+  dpkg-dev file
   # Data and plots.
   dataset-fashion-mnist gnuplot-nox
   # The ONNX conformance cases (models with inputs and expected outputs).

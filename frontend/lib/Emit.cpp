@@ -93,6 +93,10 @@ private:
                     function_ref<Value(OpBuilder &, Location, ValueRange)> body);
   Value reduction(const Node &node, bool isMax);
   Value matmul(const Node &node);
+  /// linalg.batch_matmul, transposes in its indexing maps.
+  Value batchMatmul(const Node &node);
+  /// A generic over the result that reads the table at the row index.
+  Value take(const Node &node);
   /// Convolutions and pooling: the breg op of the primitive.
   Value windowNode(const Node &node);
   /// Reshape, transpose, slice, concat, stop_gradient.
@@ -121,6 +125,8 @@ private:
   void emitInput(const Node &) {} // bound in run()
   void emitConstant(const Node &node) { set(node, constant(node)); }
   void emitMatMul(const Node &node) { set(node, matmul(node)); }
+  void emitBatchMatMul(const Node &node) { set(node, batchMatmul(node)); }
+  void emitTake(const Node &node) { set(node, take(node)); }
   void emitElementwise(const Node &node);
   void emitReduction(const Node &node) {
     set(node, reduction(node, /*isMax=*/node.prim == Prim::ReduceMax));
@@ -300,6 +306,58 @@ Value Emitter::matmul(const Node &node) {
   return op.getResult(0);
 }
 
+Value Emitter::batchMatmul(const Node &node) {
+  bool ta = node.attrs.transposeA, tb = node.attrs.transposeB;
+  AffineExpr batch = b.getAffineDimExpr(0), m = b.getAffineDimExpr(1),
+             n = b.getAffineDimExpr(2), k = b.getAffineDimExpr(3);
+  auto map = [&](AffineExpr r, AffineExpr c) {
+    return AffineMap::get(4, 0, {batch, r, c}, &ctx);
+  };
+  AffineMap mapA = ta ? map(k, m) : map(m, k);
+  AffineMap mapB = tb ? map(n, k) : map(k, n);
+  Value init = filled(node.outputs[0], 0.0);
+  auto op = linalg::BatchMatmulOp::create(
+      b, loc, TypeRange{init.getType()},
+      ValueRange{values.at(node.inputs[0]), values.at(node.inputs[1])},
+      ValueRange{init});
+  op.setIndexingMapsAttr(b.getAffineMapArrayAttr({mapA, mapB, map(m, n)}));
+  return op.getResult(0);
+}
+
+Value Emitter::take(const Node &node) {
+  // result[i, r...] = table[indices[i], r...] for 0 <= indices[i] < V, else 0.
+  Value table = values.at(node.inputs[0]), indices = values.at(node.inputs[1]);
+  int result = node.outputs[0];
+  int64_t rank = trace.value(result).shape.size();
+  int64_t rows = trace.value(node.inputs[0]).shape[0];
+  SmallVector<AffineMap> maps = {
+      AffineMap::get(rank, 0, {b.getAffineDimExpr(0)}, &ctx),
+      AffineMap::getMultiDimIdentityMap(rank, &ctx)};
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  Value init = emptyLike(result);
+  Type elem = getElementTypeOrSelf(init.getType());
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, ValueRange{indices}, ValueRange{init},
+      maps, iterators, [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value row = arith::IndexCastOp::create(nb, l, nb.getIndexType(), args[0]);
+        Value zeroIndex = arith::ConstantIndexOp::create(nb, l, 0);
+        Value limit = arith::ConstantIndexOp::create(nb, l, rows);
+        Value inside = arith::AndIOp::create(
+            nb, l,
+            arith::CmpIOp::create(nb, l, arith::CmpIPredicate::sge, row, zeroIndex),
+            arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, row, limit));
+        SmallVector<Value> at = {
+            arith::SelectOp::create(nb, l, inside, row, zeroIndex)};
+        for (int64_t d = 1; d < rank; ++d)
+          at.push_back(linalg::IndexOp::create(nb, l, d));
+        Value picked = tensor::ExtractOp::create(nb, l, table, at);
+        Value zero = arith::ConstantOp::create(nb, l, nb.getFloatAttr(elem, 0.0));
+        linalg::YieldOp::create(
+            nb, l, ValueRange{arith::SelectOp::create(nb, l, inside, picked, zero)});
+      });
+  return generic.getResult(0);
+}
+
 Value Emitter::windowNode(const Node &node) {
   const Window &w = node.attrs.window;
   Type type = tensorType(node.outputs[0]);
@@ -462,6 +520,21 @@ static Value elementwiseBody(Prim prim, OpBuilder &nb, Location l,
         arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT, a[0], zero);
     return arith::SelectOp::create(nb, l, positive, a[1], zero);
   }
+  case Prim::Erf: return math::ErfOp::create(nb, l, a[0]);
+  case Prim::Select: { // (cond, a, b) -> a where cond != 0
+    Value picked = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::UNE,
+                                         a[0], zeroLike(a[0]));
+    return arith::SelectOp::create(nb, l, picked, a[1], a[2]);
+  }
+  case Prim::Less: {
+    Value lt =
+        a[0].getType().isInteger(32)
+            ? arith::CmpIOp::create(nb, l, arith::CmpIPredicate::slt, a[0], a[1])
+                  .getResult()
+            : arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OLT, a[0], a[1])
+                  .getResult();
+    return arith::UIToFPOp::create(nb, l, resultElem, lt);
+  }
   case Prim::Equal: {
     Value same =
         a[0].getType().isInteger(32)
@@ -471,6 +544,7 @@ static Value elementwiseBody(Prim prim, OpBuilder &nb, Location l,
                   .getResult();
     return arith::UIToFPOp::create(nb, l, resultElem, same);
   }
+  case Prim::WrapIndex: // emitElementwise builds its body (it reads attrs)
   default:
     llvm_unreachable("not an elementwise primitive");
   }
@@ -525,6 +599,22 @@ Value Emitter::shapeNode(const Node &node) {
 void Emitter::emitElementwise(const Node &node) {
   int result = node.outputs[0];
   Type resultElem = getElementTypeOrSelf(tensorType(result));
+  if (node.prim == Prim::WrapIndex) { // i + classes where i < 0
+    int64_t classes = node.attrs.classes;
+    return set(node, elementwise(result, node.inputs,
+                                 [&](OpBuilder &nb, Location l, ValueRange a) {
+                                   Type i32 = nb.getI32Type();
+                                   Value zero = arith::ConstantOp::create(
+                                       nb, l, nb.getIntegerAttr(i32, 0));
+                                   Value size = arith::ConstantOp::create(
+                                       nb, l, nb.getIntegerAttr(i32, classes));
+                                   Value negative = arith::CmpIOp::create(
+                                       nb, l, arith::CmpIPredicate::slt, a[0], zero);
+                                   Value wrapped = arith::AddIOp::create(nb, l, a[0], size);
+                                   return Value(arith::SelectOp::create(
+                                       nb, l, negative, wrapped, a[0]));
+                                 }));
+  }
   set(node, elementwise(result, node.inputs,
                         [&](OpBuilder &nb, Location l, ValueRange a) {
                           return elementwiseBody(node.prim, nb, l, a,

@@ -4,6 +4,7 @@
 
 #include "ConvPrims.h"
 
+#include <cmath>
 #include <fmt/format.h>
 #include <map>
 
@@ -196,6 +197,34 @@ std::vector<Tensor> vjpTranspose(const VjpArgs &v) {
   for (size_t i = 0; i < inverse.size(); ++i)
     inverse[axes[i]] = static_cast<int64_t>(i);
   return {transpose(v.g, inverse)};
+}
+
+std::vector<Tensor> vjpBatchMatMul(const VjpArgs &v) {
+  // The 2-D rule per batch (matmul on rank-3 operands is batched).
+  return vjpMatMul(v);
+}
+
+std::vector<Tensor> vjpErf(const VjpArgs &v) {
+  Tensor x = v.in(0);
+  return {v.g * exp(-(x * x)) * (2.0 / std::sqrt(M_PI))};
+}
+
+std::vector<Tensor> vjpSelect(const VjpArgs &v) {
+  // Each side gets the cotangent where it was picked (zeros elsewhere, so
+  // that an infinite unpicked value cannot turn into NaN).
+  Tensor cond = v.in(0), zero = full({}, 0.0, v.g.dtype());
+  return {Tensor(), sumTo(where(cond, v.g, zero), v.in(1).shape()),
+          sumTo(where(cond, zero, v.g), v.in(2).shape())};
+}
+
+std::vector<Tensor> vjpTake(const VjpArgs &v) {
+  // Scatter-add of the rows: oneHot(indices)ᵀ·g (one GEMM); indices
+  // outside [0, V) have all-zero one-hot rows, as they picked zeros.
+  Tensor table = v.in(0), indices = v.in(1);
+  int64_t rows = indices.numel(), width = table.numel() / table.dim(0);
+  Tensor hot = oneHot(indices, table.dim(0), table.dtype());
+  Tensor g = reshape(v.g, {rows, width});
+  return {reshape(matmul(hot, g, /*transposeA=*/true), table.shape()), Tensor()};
 }
 
 // The table of rules, one entry per primitive of Prims.def: a primitive

@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <unistd.h>
 
 namespace bregman {
 
@@ -46,6 +47,26 @@ static std::string libdevicePath() {
   if (const char *home = std::getenv("CUDA_HOME"))
     return std::string(home) + "/nvvm/libdevice/libdevice.10.bc";
   return mlir::breg::GpuPipelineOptions().libdevice;
+}
+
+/// The device binary format: BREGMAN_CUDA_FORMAT (isa, bin or fatbin) if
+/// set; for an artifact, a fatbin (the chip's cubin, PTX as the fallback)
+/// where the toolkit of libdevice has ptxas and fatbinary, so that the
+/// target needs no PTX JIT; otherwise PTX, which the driver JIT-compiles at
+/// load (in-process, that costs what ptxas would).
+static std::string cudaBinaryFormat(const std::string &toolkit,
+                                    bool artifact) {
+  if (const char *format = std::getenv("BREGMAN_CUDA_FORMAT")) {
+    std::string f = format;
+    if (f != "isa" && f != "bin" && f != "fatbin")
+      throw Error(fmt::format("BREGMAN_CUDA_FORMAT='{}': expected isa, bin "
+                              "or fatbin",
+                              f));
+    return f;
+  }
+  bool tools = ::access((toolkit + "/bin/ptxas").c_str(), X_OK) == 0 &&
+               ::access((toolkit + "/bin/fatbinary").c_str(), X_OK) == 0;
+  return artifact && tools ? "fatbin" : "isa";
 }
 
 std::string cudaCompilationProblem() {
@@ -135,27 +156,34 @@ static std::vector<int> assignDonations(const FlatInputs &inputs,
 /// The GPU pipeline for device 0's generation (PTX, JIT-compiled by the
 /// driver at load), its host code calling the runtime's mgpu* functions.
 static void configureForCuda(mlir::breg::CpuJitOptions &jitOptions,
-                             const std::string &chip) {
-  int major = 0;
+                             const std::string &chip, bool artifact) {
   mlir::breg::GpuPipelineOptions gpu;
   if (chip.empty()) {
     runtime::cuda::DeviceInfo info = runtime::cuda::probeDevices();
     if (!info.available)
       throw Error("--device cuda: " + info.reason);
     gpu.chip = fmt::format("sm_{}{}", info.major, info.minor);
-    major = info.major;
   } else {
     if (chip.rfind("sm_", 0) != 0 || chip.size() < 5)
       throw Error(fmt::format("cuda chip '{}': expected sm_XY (e.g. sm_90)",
                               chip));
     gpu.chip = chip;
-    major = std::atoi(chip.substr(3, chip.size() - 4).c_str());
   }
-  gpu.features = major >= 10 ? "+ptx86" : major >= 8 ? "+ptx80" : "+ptx70";
+  // No +ptxNN feature: LLVM's NVPTX backend takes the lowest PTX ISA
+  // version that has the chip (sm_80: 7.0, sm_90: 7.8, sm_120: 8.7); a fixed
+  // version per major aborted LLVM for chips newer than it (sm_120 with 8.6).
+  gpu.features = "";
   gpu.barePtrCallConv = true;
   if (std::string problem = cudaCompilationProblem(); !problem.empty())
     throw Error("--device cuda: " + problem);
   gpu.libdevice = libdevicePath();
+  // .../nvvm/libdevice/libdevice.10.bc -> the toolkit's root.
+  gpu.toolkit = std::filesystem::path(gpu.libdevice.getValue())
+                    .parent_path()
+                    .parent_path()
+                    .parent_path()
+                    .string();
+  gpu.format = cudaBinaryFormat(gpu.toolkit, artifact);
   jitOptions.pipelineText = mlir::breg::gpuPipelineText(gpu);
   for (const runtime::LibrarySymbol *s = runtime::gpuLibrarySymbols(); s->name;
        ++s)
@@ -240,7 +268,7 @@ CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
        ++s)
     jitOptions.symbols[s->name] = s->address;
   if (opts.device == Device::Cuda)
-    configureForCuda(jitOptions, opts.cudaChip);
+    configureForCuda(jitOptions, opts.cudaChip, !objectFile.empty());
   // Elementwise loops over at least 2^18 elements (parameters of a quarter
   // million weights and up) run on all cores when the OpenMP runtime is
   // there; smaller ones stay on one core, where a fork would cost more than

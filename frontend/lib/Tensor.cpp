@@ -5,6 +5,7 @@
 #include "bregman/runtime/Buffer.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -212,12 +213,12 @@ static Shape broadcastShapes(const char *op, const Shape &a, const Shape &b) {
 
 static Tensor binary(Prim prim, const Tensor &a, const Tensor &b) {
   requireSameDType(primName(prim), a, b);
-  if (prim != Prim::Equal)
+  bool comparison = prim == Prim::Equal || prim == Prim::Less;
+  if (!comparison)
     requireFloat(primName(prim), a);
   Shape shape = broadcastShapes(primName(prim), a.shape(), b.shape());
-  // equal: 1/0 in the operands' float type (f32 for integer operands).
-  DType dtype = prim == Prim::Equal && a.dtype() == DType::I32 ? DType::F32
-                                                               : a.dtype();
+  // comparisons: 1/0 in the operands' float type (f32 for integer operands).
+  DType dtype = comparison && a.dtype() == DType::I32 ? DType::F32 : a.dtype();
   return single(prim, {a, b}, shape, dtype);
 }
 
@@ -226,14 +227,22 @@ static Tensor unary(Prim prim, const Tensor &x) {
   return single(prim, {x}, x.shape(), x.dtype());
 }
 
+/// Reshapes to [batch..., r, c] (the batch dims of `batch`).
+static Shape withMatrix(Shape batch, int64_t r, int64_t c) {
+  batch.push_back(r);
+  batch.push_back(c);
+  return batch;
+}
+
 Tensor matmul(const Tensor &a, const Tensor &b, bool ta, bool tb) {
   requireSameDType("matmul", a, b);
   requireFloat("matmul", a);
-  if (a.rank() != 2 || b.rank() != 2)
-    throw Error(fmt::format("matmul: operands must be 2-D, got {} and {}",
+  if (a.rank() < 2 || b.rank() < 2)
+    throw Error(fmt::format("matmul: operands must be at least 2-D, got {} "
+                            "and {}",
                             shapeString(a.shape()), shapeString(b.shape())));
-  int64_t m = ta ? a.dim(1) : a.dim(0), ka = ta ? a.dim(0) : a.dim(1);
-  int64_t kb = tb ? b.dim(1) : b.dim(0), n = tb ? b.dim(0) : b.dim(1);
+  int64_t m = ta ? a.dim(-1) : a.dim(-2), ka = ta ? a.dim(-2) : a.dim(-1);
+  int64_t kb = tb ? b.dim(-1) : b.dim(-2), n = tb ? b.dim(-2) : b.dim(-1);
   if (ka != kb)
     throw Error(fmt::format(
         "matmul: inner dimensions differ: {}{} · {}{} ({} vs {})",
@@ -242,7 +251,24 @@ Tensor matmul(const Tensor &a, const Tensor &b, bool ta, bool tb) {
   NodeAttrs attrs;
   attrs.transposeA = ta;
   attrs.transposeB = tb;
-  return single(Prim::MatMul, {a, b}, {m, n}, a.dtype(), attrs);
+  if (a.rank() == 2 && b.rank() == 2)
+    return single(Prim::MatMul, {a, b}, {m, n}, a.dtype(), attrs);
+  Shape batchA(a.shape().begin(), a.shape().end() - 2);
+  Shape batchB(b.shape().begin(), b.shape().end() - 2);
+  if (b.rank() == 2 && !ta) {
+    // A shared weight: the rows of every batch are one GEMM.
+    Tensor rows = reshape(a, {numElements(batchA) * m, ka});
+    return reshape(matmul(rows, b, false, tb), withMatrix(batchA, m, n));
+  }
+  Shape batch = broadcastShapes("matmul", batchA, batchB);
+  int64_t count = numElements(batch);
+  auto batched = [&](const Tensor &x) {
+    Shape full = withMatrix(batch, x.dim(-2), x.dim(-1));
+    return reshape(broadcastTo(x, full), {count, x.dim(-2), x.dim(-1)});
+  };
+  Tensor y = single(Prim::BatchMatMul, {batched(a), batched(b)}, {count, m, n},
+                    a.dtype(), attrs);
+  return reshape(y, withMatrix(batch, m, n));
 }
 
 Tensor full(const Shape &shape, double value, DType dtype) {
@@ -442,6 +468,108 @@ Tensor argmax(const Tensor &x) {
 }
 
 Tensor equal(const Tensor &a, const Tensor &b) { return binary(Prim::Equal, a, b); }
+
+Tensor less(const Tensor &a, const Tensor &b) { return binary(Prim::Less, a, b); }
+Tensor greater(const Tensor &a, const Tensor &b) { return binary(Prim::Less, b, a); }
+
+Tensor erf(const Tensor &x) { return unary(Prim::Erf, x); }
+
+/// σ(z) = exp(min(z, 0)) / (1 + exp(−|z|)): both exponentials are at most 1,
+/// so neither the value nor its gradient overflows for any z.
+static Tensor stableSigmoid(const Tensor &z) {
+  Tensor zero = full({}, 0.0, z.dtype());
+  Tensor negativePart = -maximum(-z, zero);
+  return exp(negativePart) / (exp(-abs(z)) + 1.0);
+}
+
+Tensor gelu(const Tensor &x, bool tanhApproximation) {
+  requireFloat("gelu", x);
+  if (!tanhApproximation)
+    return x * (erf(x * M_SQRT1_2) + 1.0) * 0.5;
+  // 0.5·(1 + tanh(u)) = σ(2u), u = √(2/π)·(x + 0.044715·x³).
+  double c = std::sqrt(2.0 / M_PI);
+  Tensor u = (x + x * x * x * 0.044715) * c;
+  return x * stableSigmoid(u * 2.0);
+}
+
+Tensor where(const Tensor &cond, const Tensor &a, const Tensor &b) {
+  requireSameDType("where", a, b);
+  requireFloat("where", a);
+  if (cond.dtype() != a.dtype())
+    throw Error(fmt::format("where: the condition {}{} must have the element "
+                            "type of the values ({})",
+                            dtypeName(cond.dtype()), shapeString(cond.shape()),
+                            dtypeName(a.dtype())));
+  Shape shape = broadcastShapes(
+      "where", cond.shape(), broadcastShapes("where", a.shape(), b.shape()));
+  return single(Prim::Select, {cond, a, b}, shape, a.dtype());
+}
+
+Tensor softmax(const Tensor &x, int64_t axis, const Tensor &mask) {
+  requireFloat("softmax", x);
+  Tensor z = mask.defined() ? x + mask : x;
+  Tensor shifted = z - stopGradient(max(z, {axis}, /*keepDims=*/true));
+  Tensor e = exp(shifted);
+  return e / sum(e, {axis}, /*keepDims=*/true);
+}
+
+Tensor layerNorm(const Tensor &x, int64_t normalizedAxes, const Tensor &scale,
+                 const Tensor &bias, double eps) {
+  requireFloat("layer_norm", x);
+  if (normalizedAxes < 1 || normalizedAxes > x.rank())
+    throw Error(fmt::format("layer_norm: cannot normalize the last {} axes of "
+                            "{}",
+                            normalizedAxes, shapeString(x.shape())));
+  if (!(eps >= 0.0))
+    throw Error(fmt::format("layer_norm: epsilon {} must be >= 0", eps));
+  std::vector<int64_t> axes;
+  for (int64_t i = x.rank() - normalizedAxes; i < x.rank(); ++i)
+    axes.push_back(i);
+  Shape normalized(x.shape().end() - normalizedAxes, x.shape().end());
+  auto fits = [&](const Shape &s) {
+    if (s.size() > normalized.size())
+      return false;
+    for (size_t i = 0; i < s.size(); ++i)
+      if (s[s.size() - 1 - i] != 1 &&
+          s[s.size() - 1 - i] != normalized[normalized.size() - 1 - i])
+        return false;
+    return true;
+  };
+  for (const Tensor *p : {&scale, &bias})
+    if (p->defined() && !fits(p->shape()))
+      throw Error(fmt::format("layer_norm: scale/bias {} do not broadcast to "
+                              "the normalized axes {} of {}",
+                              shapeString(p->shape()), shapeString(normalized),
+                              shapeString(x.shape())));
+  Tensor centered = x - mean(x, axes, /*keepDims=*/true);
+  Tensor var = mean(centered * centered, axes, /*keepDims=*/true);
+  Tensor y = centered / sqrt(var + eps);
+  if (scale.defined())
+    y = y * scale;
+  if (bias.defined())
+    y = y + bias;
+  return y;
+}
+
+Tensor take(const Tensor &table, const Tensor &indices) {
+  requireFloat("take", table);
+  if (indices.dtype() != DType::I32 || table.rank() < 1 || table.dim(0) < 1)
+    throw Error(fmt::format("take: needs a table of rank >= 1 and i32 "
+                            "indices, got {}{} and {}{}",
+                            dtypeName(table.dtype()), shapeString(table.shape()),
+                            dtypeName(indices.dtype()),
+                            shapeString(indices.shape())));
+  NodeAttrs wrap;
+  wrap.classes = table.dim(0);
+  Tensor flat = single(Prim::WrapIndex, {reshape(indices, {indices.numel()})},
+                       {indices.numel()}, DType::I32, wrap);
+  Shape rows = {indices.numel()};
+  rows.insert(rows.end(), table.shape().begin() + 1, table.shape().end());
+  Tensor picked = single(Prim::Take, {table, flat}, rows, table.dtype());
+  Shape out = indices.shape();
+  out.insert(out.end(), table.shape().begin() + 1, table.shape().end());
+  return reshape(picked, out);
+}
 
 Tensor countCorrect(const Tensor &logits, const Tensor &labels) {
   Tensor hits = equal(argmax(logits), labels);

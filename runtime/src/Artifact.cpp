@@ -203,8 +203,10 @@ void checkAliases(const ArtifactManifest &a, const std::string &manifestPath) {
 }
 
 /// The GEMM and convolution functions of CPU artifacts: in the process
-/// already (bregman, which links them and exports them), or from the plugin
-/// next to the executable (bregman-run).
+/// already (bregman and programs linking libbregman_runtime.so export them),
+/// or from the plugin next to the executable (bregman-run in the build tree)
+/// or in ../lib/bregman/ from it (an installed bregman-run, wherever the
+/// prefix was moved to).
 void loadCpuKernels() {
   if (dlsym(RTLD_DEFAULT, "bregman_cpu_sgemm"))
     return;
@@ -212,13 +214,18 @@ void loadCpuKernels() {
   ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
   std::string dir = n > 0 ? std::string(self, static_cast<std::size_t>(n)) : "";
   dir = dir.substr(0, dir.find_last_of('/') + 1);
-  std::string plugin = dir + "libbregman_cpu_kernels.so";
-  if (!dlopen(plugin.c_str(), RTLD_NOW | RTLD_GLOBAL)) {
+  const char *name = "libbregman_cpu_kernels.so";
+  std::string tried;
+  for (const std::string &plugin :
+       {dir + name, dir + "../lib/bregman/" + name}) {
+    if (dlopen(plugin.c_str(), RTLD_NOW | RTLD_GLOBAL))
+      return;
     const char *why = dlerror();
-    fail(plugin, std::string("CPU artifacts need the CPU kernels plugin "
-                             "(OpenBLAS, oneDNN) next to the executable: ") +
-                     (why ? why : "not found"));
+    tried += (tried.empty() ? "" : "; ") + (why ? std::string(why) : plugin);
   }
+  fail(dir + name, "CPU artifacts need the CPU kernels plugin (OpenBLAS, "
+                   "oneDNN) next to the executable or in ../lib/bregman/: " +
+                       tried);
 }
 } // namespace
 
@@ -441,7 +448,8 @@ double Artifact::scalarOutput(std::size_t i) {
   return *static_cast<const int32_t *>(p);
 }
 
-int runArtifactCommand(const std::string &dir, int steps, bool quiet) {
+int runArtifactCommand(const std::string &dir, int steps, bool quiet,
+                       const std::string &saveDir) {
   try {
     std::unique_ptr<Artifact> step = Artifact::load(dir);
     std::printf("%s: %s on %s, %zu inputs, %zu outputs\n", dir.c_str(),
@@ -467,6 +475,11 @@ int runArtifactCommand(const std::string &dir, int steps, bool quiet) {
                     .count();
     std::printf("%d calls: %.3f ms per call%s\n", steps, ms / steps,
                 quiet ? "" : " (reading each call's results back)");
+    if (!saveDir.empty()) {
+      step->saveTo(saveDir);
+      std::printf("saved the state after %d calls to %s\n", steps + 1,
+                  saveDir.c_str());
+    }
   } catch (const std::exception &e) {
     std::cerr << "error: " << e.what() << "\n";
     return 1;

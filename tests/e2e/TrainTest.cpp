@@ -302,6 +302,9 @@ static void checkResume(train::TrainConfig config, const std::string &name) {
   EXPECT_EQ(straight.epochs[1].testAcc, resumed.epochs[0].testAcc);
   EXPECT_EQ(straight.epochs[1].batchLoss, resumed.epochs[0].batchLoss);
   EXPECT_EQ(straight.bestEpoch, resumed.bestEpoch);
+  // The best model, restored or not, with its epoch's running statistics.
+  EXPECT_TRUE(sameBits(straight.bestParams, resumed.bestParams));
+  EXPECT_TRUE(sameBits(straight.bestBuffers, resumed.bestBuffers));
   std::filesystem::remove(checkpoint);
 }
 
@@ -362,6 +365,37 @@ TEST(Train, ResumeVggWithBuffersBitForBit) {
   config.initR = 1.0;
   checkResume(config, "bregman-e2e-resume-vgg");
   std::filesystem::remove_all(dir);
+}
+
+// A checkpoint whose best model has no buffers (an older bregman's: its
+// best model kept no running statistics) is refused with the reason.
+TEST(Train, ResumeRefusesACheckpointWithoutBestBuffers) {
+  if (!std::filesystem::exists(kFashionMnist))
+    GTEST_SKIP() << kFashionMnist << " is missing";
+  std::filesystem::path checkpoint =
+      std::filesystem::temp_directory_path() / "bregman-e2e-resume-old.ckpt";
+  train::TrainConfig config;
+  config.trainLimit = 500;
+  config.epochs = 1;
+  config.progress = false;
+  config.checkpointPath = checkpoint.string();
+  std::ostringstream log;
+  train::train(config, log);
+  Checkpoint old = loadCheckpoint(checkpoint.string());
+  old.sections.erase(std::remove_if(old.sections.begin(), old.sections.end(),
+                                    [](const auto &s) { return s.first == "best_buffers"; }),
+                     old.sections.end());
+  saveCheckpoint(checkpoint.string(), old);
+  config.resumePath = checkpoint.string();
+  config.epochs = 2;
+  try {
+    train::train(config, log);
+    ADD_FAILURE() << "no error";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("no buffers of the best model"), std::string::npos)
+        << e.what();
+  }
+  std::filesystem::remove(checkpoint);
 }
 
 TEST(Train, CheckpointErrorsKeepThePreviousFile) {

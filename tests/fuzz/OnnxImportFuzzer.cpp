@@ -3,7 +3,7 @@
 // Each input is written to a file and loaded as a model (protobuf parse,
 // external-data checks, onnx::checker, shape inference, the importer's own
 // support analysis); a model that imports is also replayed on traced inputs
-// (no compilation). Errors are fine; crashes, leaks and hangs are not.
+// (no compilation) and untied (OnnxModel::untied). Errors are fine; crashes, leaks and hangs are not.
 //
 //===----------------------------------------------------------------------===//
 
@@ -44,6 +44,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     (void)model.summary();
     if (!model.unsupported().empty() || !smallEnough(model))
       return 0;
+    // Retraining's split of tied initializers (a graph edit and a reload).
+    (void)model.untied().summary();
     bregman::Trace trace;
     bregman::TraceScope scope(trace);
     auto traced = [&](const bregman::Params &concrete, const std::string &prefix) {

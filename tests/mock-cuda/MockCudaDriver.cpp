@@ -6,7 +6,13 @@
 // LD_LIBRARY_PATH by the tests in tests/mock-cuda. "Device" memory is host
 // memory; kernels are accepted and not run (their results are whatever the
 // buffers held). BREGMAN_MOCK_CUDA_FAIL=<entry point> makes that entry
-// point fail with CUDA_ERROR_LAUNCH_FAILED, to check the messages.
+// point fail with CUDA_ERROR_LAUNCH_FAILED, to check the messages
+// (cuModuleLoadDataEx: CUDA_ERROR_INVALID_PTX with a JIT error log).
+// Stricter than a permissive stand-in where it is cheap: modules are PTX
+// (for a chip no newer than the device's, BREGMAN_MOCK_CUDA_CC=M.N, 9.0 by
+// default), a cubin or a fatbin; functions must be `.entry` names of the
+// PTX; frees must be of live blocks; BREGMAN_MOCK_CUDA_FAIL_ALLOC=N and
+// BREGMAN_MOCK_CUDA_MEMORY=BYTES inject out-of-memory failures.
 // Only the entry points the runtime uses (CudaSymbols.def) exist.
 //
 //===----------------------------------------------------------------------===//
@@ -15,17 +21,66 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <string>
 
 namespace {
 using CUresult = int;
 using CUdeviceptr = unsigned long long;
-constexpr CUresult kSuccess = 0, kLaunchFailed = 719, kInvalidValue = 1;
+constexpr CUresult kSuccess = 0, kLaunchFailed = 719, kInvalidValue = 1,
+                   kOutOfMemory = 2, kInvalidPtx = 218, kNotFound = 500;
+
+/// A loaded module: its PTX text (for the names of its kernels).
+struct Module {
+  std::string ptx;
+  bool binary = false;
+};
 
 bool failing(const char *name) {
   const char *fail = std::getenv("BREGMAN_MOCK_CUDA_FAIL");
   return fail && std::strcmp(fail, name) == 0;
 }
 int modules = 0, launches = 0;
+/// Writes `text` into the JIT log buffer among `options` (`which`: 5 for
+/// the error log, 3 for the info log; the size follows as option which+1).
+void writeJitLog(unsigned count, const int *options, void **values, int which,
+                 const std::string &text) {
+  char *buffer = nullptr;
+  size_t size = 0;
+  for (unsigned i = 0; i < count; ++i) {
+    if (options[i] == which)
+      buffer = static_cast<char *>(values[i]);
+    if (options[i] == which + 1)
+      size = reinterpret_cast<uintptr_t>(values[i]);
+  }
+  if (buffer && size > 0)
+    std::snprintf(buffer, size, "%s", text.c_str());
+}
+
+/// Device memory: live blocks and their sizes, the allocations so far, and
+/// the limits of failure injection.
+struct Memory {
+  std::map<CUdeviceptr, size_t> live;
+  size_t liveBytes = 0;
+  long allocations = 0;
+};
+Memory &memory() {
+  static Memory *m = new Memory;
+  return *m;
+}
+/// BREGMAN_MOCK_CUDA_FAIL_ALLOC=N: the Nth cuMemAlloc fails (out of
+/// memory); BREGMAN_MOCK_CUDA_MEMORY=BYTES: allocations beyond that many
+/// live bytes fail.
+bool allocationFails(size_t bytes) {
+  Memory &m = memory();
+  ++m.allocations;
+  if (const char *nth = std::getenv("BREGMAN_MOCK_CUDA_FAIL_ALLOC"))
+    if (m.allocations == std::atol(nth))
+      return true;
+  if (const char *limit = std::getenv("BREGMAN_MOCK_CUDA_MEMORY"))
+    return m.liveBytes + bytes > std::strtoull(limit, nullptr, 10);
+  return false;
+}
 } // namespace
 
 #define MOCK_ENTRY(name)                                                       \
@@ -47,7 +102,11 @@ CUresult cuDeviceGetName(char *name, int len, int) {
   return kSuccess;
 }
 CUresult cuDeviceGetAttribute(int *value, int attribute, int) {
-  *value = attribute == 75 ? 9 : 0; // compute capability 9.0
+  // Compute capability 9.0, or BREGMAN_MOCK_CUDA_CC=M.N.
+  int major = 9, minor = 0;
+  if (const char *cc = std::getenv("BREGMAN_MOCK_CUDA_CC"))
+    std::sscanf(cc, "%d.%d", &major, &minor);
+  *value = attribute == 75 ? major : attribute == 76 ? minor : 0;
   return kSuccess;
 }
 CUresult cuDevicePrimaryCtxRetain(void **ctx, int) {
@@ -56,16 +115,54 @@ CUresult cuDevicePrimaryCtxRetain(void **ctx, int) {
   return kSuccess;
 }
 CUresult cuCtxSetCurrent(void *) { return kSuccess; }
-CUresult cuModuleLoadData(void **module, const void *image) {
-  MOCK_ENTRY(cuModuleLoadData)
-  // The runtime hands over PTX text (format=isa).
-  if (!image || std::strstr(static_cast<const char *>(image), ".entry") == nullptr)
+CUresult cuModuleLoadDataEx(void **module, const void *image, unsigned count,
+                            int *options, void **values) {
+  if (failing("cuModuleLoadDataEx")) {
+    writeJitLog(count, options, values, 5,
+                "ptxas application ptx input, line 1; fatal : mock JIT failure");
+    return kInvalidPtx;
+  }
+  // PTX text (format=isa) with its kernels' names; a cubin or fatbin (ELF
+  // or fatbin magic) is accepted as is.
+  if (!image)
     return kInvalidValue;
-  *module = reinterpret_cast<void *>(static_cast<intptr_t>(++modules));
+  const char *text = static_cast<const char *>(image);
+  bool binary = std::memcmp(text, "\x7f" "ELF", 4) == 0 ||
+                std::memcmp(text, "\x50\xed\x55\xba", 4) == 0;
+  if (!binary && std::strstr(text, ".entry") == nullptr)
+    return kInvalidValue;
+  if (!binary)
+    if (const char *target = std::strstr(text, ".target sm_")) {
+      // PTX for a newer chip than the device's is refused, as the JIT does.
+      int chip = std::atoi(target + 11), major = 0, minor = 0;
+      cuDeviceGetAttribute(&major, 75, 0);
+      cuDeviceGetAttribute(&minor, 76, 0);
+      if (chip > major * 10 + minor) {
+        writeJitLog(count, options, values, 5,
+                    "ptxas fatal : SM version specified by .target is higher "
+                    "than default SM version assumed");
+        return kInvalidPtx;
+      }
+    }
+  auto *loaded = new Module;
+  loaded->ptx = binary ? "" : text;
+  loaded->binary = binary;
+  *module = loaded;
+  ++modules;
   return kSuccess;
 }
-CUresult cuModuleUnload(void *) { return kSuccess; }
-CUresult cuModuleGetFunction(void **function, void *module, const char *) {
+CUresult cuModuleUnload(void *module) {
+  delete static_cast<Module *>(module);
+  return kSuccess;
+}
+/// Functions are the PTX's `.entry` names (any name in a binary image).
+CUresult cuModuleGetFunction(void **function, void *module, const char *name) {
+  auto *loaded = static_cast<Module *>(module);
+  if (!loaded || !name)
+    return kInvalidValue;
+  if (!loaded->binary &&
+      loaded->ptx.find(".entry " + std::string(name) + "(") == std::string::npos)
+    return kNotFound;
   *function = module;
   return kSuccess;
 }
@@ -88,10 +185,21 @@ CUresult cuStreamSynchronize(void *) {
 CUresult cuStreamDestroy_v2(void *) { return kSuccess; }
 CUresult cuMemAlloc_v2(CUdeviceptr *ptr, size_t bytes) {
   MOCK_ENTRY(cuMemAlloc)
+  if (bytes == 0)
+    return kInvalidValue;
+  if (allocationFails(bytes))
+    return kOutOfMemory;
   *ptr = reinterpret_cast<CUdeviceptr>(std::calloc(1, bytes));
+  memory().live[*ptr] = bytes;
+  memory().liveBytes += bytes;
   return kSuccess;
 }
 CUresult cuMemFree_v2(CUdeviceptr ptr) {
+  auto it = memory().live.find(ptr);
+  if (it == memory().live.end())
+    return kInvalidValue;
+  memory().liveBytes -= it->second;
+  memory().live.erase(it);
   std::free(reinterpret_cast<void *>(ptr));
   return kSuccess;
 }
@@ -133,12 +241,18 @@ CUresult cuMemHostUnregister(void *) { return kSuccess; }
 CUresult cuGetErrorName(CUresult r, const char **name) {
   *name = r == kLaunchFailed    ? "CUDA_ERROR_LAUNCH_FAILED"
           : r == kInvalidValue ? "CUDA_ERROR_INVALID_VALUE"
+          : r == kOutOfMemory  ? "CUDA_ERROR_OUT_OF_MEMORY"
+          : r == kInvalidPtx   ? "CUDA_ERROR_INVALID_PTX"
+          : r == kNotFound     ? "CUDA_ERROR_NOT_FOUND"
                                : "CUDA_ERROR_UNKNOWN";
   return kSuccess;
 }
 CUresult cuGetErrorString(CUresult r, const char **text) {
   *text = r == kLaunchFailed    ? "unspecified launch failure"
           : r == kInvalidValue ? "invalid argument"
+          : r == kOutOfMemory  ? "out of memory"
+          : r == kInvalidPtx   ? "a PTX JIT compilation failed"
+          : r == kNotFound     ? "named symbol not found"
                                : "unknown error";
   return kSuccess;
 }

@@ -2,7 +2,8 @@
 //
 // bregman-run STEP_DIR [--steps N]: loads an artifact (Jitted::save,
 // `bregman train --save-step`), runs N calls from its saved state, prints
-// each call's scalar outputs and the time per call.
+// each call's scalar outputs and the time per call (--save OUT: then writes
+// the state after the calls, warm-up call included, as an artifact).
 //
 // bregman-run STEP_DIR --train [--epochs N] [--data DIR] [--save OUT]: trains
 // with it — the data set, batch inputs and loss outputs come from the
@@ -131,13 +132,14 @@ int main(int argc, char **argv) {
                  "The data set's directory (with --train; default: the one "
                  "the step was saved with)");
   app.add_option("--save", saveDir,
-                 "After training: write the trained state as an artifact here");
+                 "Afterwards (training, or the calls without --train): write "
+                 "the state as an artifact here");
   CLI11_PARSE(app, argc, argv);
   // The boundary: every failure becomes a message and exit status 1, never
   // an abort (runArtifactCommand reports its own errors the same way).
   try {
     if (!training)
-      return runtime::runArtifactCommand(dir, steps, quiet);
+      return runtime::runArtifactCommand(dir, steps, quiet, saveDir);
     return train(dir, epochs, dataDir, saveDir);
   } catch (const std::exception &e) {
     std::cerr << "error: " << e.what() << "\n";

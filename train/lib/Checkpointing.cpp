@@ -99,6 +99,19 @@ T field(const nlohmann::json &meta, const std::string &pointer, const std::strin
   return v.get<T>();
 }
 
+/// The best model's buffers; a checkpoint of an older bregman has none (its
+/// best model kept no running statistics) and is refused.
+const Params &bestBuffers(const Checkpoint &checkpoint, const std::string &path) {
+  for (const auto &[name, section] : checkpoint.sections)
+    if (name == "best_buffers")
+      return section;
+  throw Error(fmt::format("--resume {}: the checkpoint has no buffers of the best "
+                          "model (section 'best_buffers'): it was written by an "
+                          "older bregman, whose best model kept no batch-norm "
+                          "statistics; start a new run",
+                          path));
+}
+
 } // namespace
 
 void writeCheckpoint(const TrainConfig &config, int epoch, const RunState &run) {
@@ -121,7 +134,8 @@ void writeCheckpoint(const TrainConfig &config, int epoch, const RunState &run) 
   checkpoint.sections = {{"params", run.params},
                          {"state", run.state},
                          {"buffers", run.buffers},
-                         {"best", run.best.params}};
+                         {"best", run.best.params},
+                         {"best_buffers", run.best.buffers}};
   saveCheckpoint(config.checkpointPath, checkpoint);
 }
 
@@ -181,6 +195,7 @@ int restoreCheckpoint(const TrainConfig &config, RunState &run) {
   run.best.epoch = field<int>(meta, "/best/epoch", path);
   run.best.testAcc = field<double>(meta, "/best/test_acc", path);
   run.best.params = copyParams(checkpoint.section("best"));
+  run.best.buffers = copyParams(bestBuffers(checkpoint, path));
   return epoch;
 }
 

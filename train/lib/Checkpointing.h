@@ -14,7 +14,8 @@ namespace bregman::train {
 struct BestModel {
   double valAcc = -1, density = 0, testAcc = 0;
   int epoch = 0;
-  Params params; // a host copy
+  Params params;  // a host copy
+  Params buffers; // of the same epoch (batch norm's running statistics)
 };
 
 /// Everything a checkpoint holds, by reference into the running Trainer.

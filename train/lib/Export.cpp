@@ -8,16 +8,15 @@
 namespace bregman::train {
 
 int64_t exportModel(const TrainConfig &config, const nn::Model &model,
-                    const Params &params) {
+                    const Params &params, const Params &buffers) {
   auto *imported = dynamic_cast<const onnx::OnnxNetwork *>(&model);
   if (!imported)
     throw Error("train: --export writes ONNX models that were imported "
                 "(retrain); this model was built in the DSL");
-  // The weights under their ONNX names; buffers unchanged.
-  Params byOnnxName;
-  for (const auto &[name, t] : params)
-    byOnnxName.add(imported->onnxNames().at(name), t);
-  return imported->model().save(config.exportPath, byOnnxName,
+  // The weights and the running statistics of batch norm under their ONNX
+  // names (of the untied graph: every role its own initializer).
+  return imported->model().save(config.exportPath,
+                                imported->onnxInitializers(params, buffers),
                                 config.exportSparse);
 }
 

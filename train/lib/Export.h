@@ -8,11 +8,12 @@
 
 namespace bregman::train {
 
-/// Writes `params` (the best model's) into the imported graph of `model` at
+/// Writes `params` and `buffers` (the best model's: the running statistics
+/// of the same epoch) into the imported graph of `model` at
 /// config.exportPath (sparse initializers with config.exportSparse); returns
 /// the file's size. Throws an Error for a model that was not imported.
 int64_t exportModel(const TrainConfig &config, const nn::Model &model,
-                    const Params &params);
+                    const Params &params, const Params &buffers);
 
 } // namespace bregman::train
 

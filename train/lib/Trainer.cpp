@@ -217,8 +217,8 @@ struct Trainer::Impl {
   Impl(const TrainConfig &config, std::ostream &log);
 
   std::pair<Tensor, Tensor> step(const Tensor &x, const Tensor &y);
-  double evaluate(const data::Dataset &ds) { return accuracy(params, ds); }
-  double accuracy(const Params &p, const data::Dataset &ds);
+  double evaluate(const data::Dataset &ds) { return accuracy(params, buffers, ds); }
+  double accuracy(const Params &p, const Params &b, const data::Dataset &ds);
   EpochMetrics runEpoch(int epoch);
   void thresholdBaseline(TrainResult &result);
   void logSetup() const;
@@ -414,7 +414,8 @@ std::pair<Tensor, Tensor> Trainer::Impl::step(const Tensor &x, const Tensor &y) 
   return {loss, hits};
 }
 
-double Trainer::Impl::accuracy(const Params &p, const data::Dataset &ds) {
+double Trainer::Impl::accuracy(const Params &p, const Params &b,
+                               const data::Dataset &ds) {
   if (ds.count == 0)
     return 0.0;
   // The feeder's buffers hold training-shaped examples.
@@ -426,7 +427,7 @@ double Trainer::Impl::accuracy(const Params &p, const data::Dataset &ds) {
   BatchFeeder evalFeeder(evalBatcher, config.evalBatchSize, features);
   double correct = 0;
   while (const auto *batch = evalFeeder.next())
-    correct += evaluateFn(p, buffers, batch->first, batch->second).item();
+    correct += evaluateFn(p, b, batch->first, batch->second).item();
   return correct / static_cast<double>(ds.count);
 }
 
@@ -475,13 +476,15 @@ void Trainer::Impl::track(const EpochMetrics &m) {
   // Without a validation split every epoch counts as the best so far, so
   // the best model is the last one (never silently epoch 1).
   if (m.valAcc > best.valAcc || splits.val.count == 0) {
-    // A host copy of the parameters at the best validation accuracy (the
-    // only whole-tensor copy, and only then).
+    // Host copies of the parameters and buffers at the best validation
+    // accuracy (the only whole-tensor copies, and only then): the buffers'
+    // running statistics belong to these parameters.
     best.valAcc = m.valAcc;
     best.density = m.netDensity;
     best.epoch = m.epoch;
     best.testAcc = m.testAcc;
     best.params = copyParams(params);
+    best.buffers = copyParams(buffers);
   }
 }
 
@@ -548,7 +551,7 @@ EpochMetrics Trainer::Impl::runEpoch(int epoch) {
 void Trainer::Impl::thresholdBaseline(TrainResult &result) {
   Thresholded thresholded = thresholdBest(
       config, best.params,
-      [&](const Params &p) { return accuracy(p, splits.test); },
+      [&](const Params &p) { return accuracy(p, best.buffers, splits.test); },
       [&](const Params &p) { return meter.measure(p).netDensity; });
   result.thresholdedTestAcc = thresholded.testAcc;
   result.thresholdedDensity = thresholded.density;
@@ -616,6 +619,7 @@ TrainResult Trainer::run() {
   result.bestEpoch = t.best.epoch;
   result.bestTestAcc = t.best.testAcc;
   result.bestParams = t.best.params;
+  result.bestBuffers = t.best.buffers;
   t.log << fmt::format("best validation accuracy {:.2f}% at epoch {}: test "
                        "accuracy {:.2f}%, density {:.4f}; {} step "
                        "compilation(s), {:.2f}s compiling\n",
@@ -623,7 +627,8 @@ TrainResult Trainer::run() {
                        t.best.density, result.stepCompilations,
                        result.compileSeconds);
   if (!t.config.exportPath.empty()) {
-    result.exportedBytes = exportModel(t.config, *t.model, t.best.params);
+    result.exportedBytes =
+        exportModel(t.config, *t.model, t.best.params, t.best.buffers);
     t.log << fmt::format(
         "exported the best model (epoch {}) to {}: {} bytes{}\n", t.best.epoch,
         t.config.exportPath, result.exportedBytes,

@@ -14,6 +14,7 @@
 #include "breg/Conversion/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/AffineExpr.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/SymbolTable.h"
@@ -81,6 +82,113 @@ static func::FuncOp getOrDeclareSgemm(Operation *op, StringRef sgemmSymbol,
   return callee;
 }
 
+/// A buffer the library can read as dense row-major matrices, one per
+/// index of the leading (batch) axis.
+static bool isContiguousF32Batch(Value v) {
+  auto type = llvm::dyn_cast<MemRefType>(v.getType());
+  return type && type.getRank() == 3 && type.hasStaticShape() &&
+         type.getElementType().isF32() && type.getLayout().isIdentity();
+}
+
+/// Like isTransposed for batch_matmul maps over (b, m, n, k): the batch
+/// first, then the matrix `plain` or transposed.
+static std::optional<bool> isBatchTransposed(AffineMap map, unsigned row,
+                                             unsigned col) {
+  auto ctx = map.getContext();
+  auto dims = [&](unsigned r, unsigned c) {
+    return AffineMap::get(4, 0, {getAffineDimExpr(0, ctx),
+                                 getAffineDimExpr(r, ctx),
+                                 getAffineDimExpr(c, ctx)}, ctx);
+  };
+  if (map == dims(row, col))
+    return false;
+  if (map == dims(col, row))
+    return true;
+  return std::nullopt;
+}
+
+/// The GEMM call's operands that stay the same for every batch.
+struct GemmCall {
+  func::FuncOp callee;
+  bool transA, transB;
+  int64_t m, n, k;
+  float beta;
+};
+
+/// Emits `call(transA, transB, M, N, K, beta, a, b, c)` at the builder.
+static void emitGemmCall(OpBuilder &builder, Location loc, const GemmCall &g,
+                         Value a, Value b, Value c) {
+  auto i32Const = [&](int64_t v) -> Value {
+    return arith::ConstantIntOp::create(builder, loc, v, 32);
+  };
+  auto idxConst = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(builder, loc, v);
+  };
+  Value betaValue =
+      arith::ConstantOp::create(builder, loc, builder.getF32FloatAttr(g.beta));
+  func::CallOp::create(builder, loc, g.callee,
+                       ValueRange{i32Const(g.transA), i32Const(g.transB),
+                                  idxConst(g.m), idxConst(g.n), idxConst(g.k),
+                                  betaValue, a, b, c});
+}
+
+/// linalg.batch_matmul on static contiguous f32 buffers -> a loop over the
+/// batch calling the GEMM symbol on each matrix (base address + batch
+/// index · matrix bytes). Returns failure only for a symbol clash.
+static LogicalResult batchToLibraryCalls(linalg::BatchMatmulOp op,
+                                         StringRef symbol, OpBuilder &builder) {
+  if (!op.hasPureBufferSemantics())
+    return success();
+  Value a = op.getDpsInputs()[0], b = op.getDpsInputs()[1];
+  Value c = op.getDpsInits()[0];
+  if (!isContiguousF32Batch(a) || !isContiguousF32Batch(b) ||
+      !isContiguousF32Batch(c))
+    return success();
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  // Dims: d0 = batch, d1 = m, d2 = n, d3 = k.
+  std::optional<bool> transA = isBatchTransposed(maps[0], 1, 3);
+  std::optional<bool> transB = isBatchTransposed(maps[1], 3, 2);
+  std::optional<bool> transC = isBatchTransposed(maps[2], 1, 2);
+  if (!transA || !transB || !transC || *transC)
+    return success();
+  auto cType = llvm::cast<MemRefType>(c.getType());
+  auto aType = llvm::cast<MemRefType>(a.getType());
+  GemmCall g{getOrDeclareSgemm(op, symbol, builder), *transA, *transB,
+             cType.getDimSize(1), cType.getDimSize(2),
+             aType.getDimSize(*transA ? 1 : 2), 1.0f};
+  if (!g.callee)
+    return failure();
+  builder.setInsertionPoint(op);
+  Location loc = op.getLoc();
+  if (linalg::FillOp fill = precedingZeroFill(op, c)) {
+    fill.erase();
+    g.beta = 0.0f;
+  }
+  auto idxConst = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(builder, loc, v);
+  };
+  int64_t batch = cType.getDimSize(0);
+  Value bases[3], strides[3];
+  Value buffers[3] = {a, b, c};
+  for (int i = 0; i < 3; ++i) {
+    auto type = llvm::cast<MemRefType>(buffers[i].getType());
+    bases[i] = memref::ExtractAlignedPointerAsIndexOp::create(builder, loc,
+                                                              buffers[i]);
+    strides[i] = idxConst(type.getDimSize(1) * type.getDimSize(2) * 4);
+  }
+  auto loop = scf::ForOp::create(builder, loc, idxConst(0), idxConst(batch),
+                                 idxConst(1));
+  builder.setInsertionPointToStart(loop.getBody());
+  Value at[3];
+  for (int i = 0; i < 3; ++i)
+    at[i] = arith::AddIOp::create(
+        builder, loc, bases[i],
+        arith::MulIOp::create(builder, loc, loop.getInductionVar(), strides[i]));
+  emitGemmCall(builder, loc, g, at[0], at[1], at[2]);
+  op.erase();
+  return success();
+}
+
 namespace {
 struct BregMatmulToLibraryCallPass
     : breg::impl::BregMatmulToLibraryCallBase<BregMatmulToLibraryCallPass> {
@@ -140,6 +248,11 @@ struct BregMatmulToLibraryCallPass
                                       address(c)});
       op.erase();
     }
+    SmallVector<linalg::BatchMatmulOp> batched;
+    module.walk([&](linalg::BatchMatmulOp op) { batched.push_back(op); });
+    for (linalg::BatchMatmulOp op : batched)
+      if (failed(batchToLibraryCalls(op, symbol, builder)))
+        return signalPassFailure();
   }
 };
 } // namespace

@@ -146,6 +146,11 @@ static void addCpuToLLVMPasses(OpPassManager &pm,
   pm.addPass(createLowerAffinePass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  // Math with an LLVM intrinsic becomes the intrinsic; what has none
+  // (math.erf) a libm call, vectors unrolled (before vector-to-llvm, which
+  // lowers the unrolling's extracts and inserts).
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createConvertVectorToLLVMPass());
   // Temporaries through the runtime's caching allocator, or malloc/free.
   FinalizeMemRefToLLVMConversionPassOptions memref;
@@ -194,6 +199,11 @@ void mlir::breg::buildCpuPipeline(OpPassManager &pm,
 /// one attaches its own target without libdevice.
 static void addGpuToBinaryPasses(OpPassManager &pm,
                                  const GpuPipelineOptions &options) {
+  // Constants and index arithmetic defined above a launch are cloned into
+  // its body first: otherwise outlining passes them as kernel parameters
+  // (a reduction kernel took the constants 0..31 as arguments) and every
+  // div/rem by them is a run-time division instead of a multiply-shift.
+  pm.addNestedPass<func::FuncOp>(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   // All launches, copies and allocations of a function go on one stream:
   // the runtime waits for it only where the host needs results.
@@ -225,6 +235,7 @@ static void addGpuToBinaryPasses(OpPassManager &pm,
   pm.addPass(createGpuToLLVMConversionPass());
   GpuModuleToBinaryPassOptions binary;
   binary.compilationTarget = options.format;
+  binary.toolkitPath = options.toolkit;
   pm.addPass(createGpuModuleToBinaryPass(binary));
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createCanonicalizerPass());

@@ -106,7 +106,12 @@ private:
 // Primitives and the operations built from them
 //===----------------------------------------------------------------------===//
 
-/// op(a)·op(b) for 2-D tensors, op(x) = xᵀ when the flag is set.
+/// op(a)·op(b), op(x) swapping the last two axes of x when its flag is set.
+/// 2-D operands are one GEMM. Above 2-D the leading (batch) axes broadcast
+/// as NumPy's matmul does: [..., M, K]·[..., K, N] -> [..., M, N]. A 2-D `b`
+/// under an N-D `a` (nn.Linear on a sequence) is one GEMM on the rows of
+/// all batches; otherwise the batches are one batch_matmul (a GEMM per
+/// batch on the CPU).
 Tensor matmul(const Tensor &a, const Tensor &b, bool transposeA = false,
               bool transposeB = false);
 
@@ -172,6 +177,39 @@ Tensor argmax(const Tensor &x);
 Tensor equal(const Tensor &a, const Tensor &b);
 /// Number of rows whose argmax equals the label, as an f32 scalar.
 Tensor countCorrect(const Tensor &logits, const Tensor &labels);
+
+//===----------------------------------------------------------------------===//
+// Transformer building blocks (issue 18)
+//===----------------------------------------------------------------------===//
+
+/// The error function (gradient 2/√π·exp(−x²)).
+Tensor erf(const Tensor &x);
+/// GELU: x·Φ(x) = 0.5·x·(1 + erf(x/√2)), or with `tanhApproximation`
+/// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (PyTorch's
+/// approximate='tanh'), computed as x·σ(2u) in a form that stays finite
+/// for any x.
+Tensor gelu(const Tensor &x, bool tanhApproximation = false);
+/// a where cond != 0, else b (NumPy broadcasting of all three). The
+/// gradient goes to the side that was picked; cond gets none.
+Tensor where(const Tensor &cond, const Tensor &a, const Tensor &b);
+/// 1 where a < b (resp. a > b), else 0, in the operands' float type (f32
+/// for i32 operands); no gradient.
+Tensor less(const Tensor &a, const Tensor &b);
+Tensor greater(const Tensor &a, const Tensor &b);
+/// softmax along `axis`; `mask`, if given, is added to x first (NumPy
+/// broadcasting; −∞ entries exclude positions). Shifted by the maximum.
+Tensor softmax(const Tensor &x, int64_t axis = -1, const Tensor &mask = {});
+/// Layer normalization over the last `normalizedAxes` axes:
+/// (x − mean)/√(var + eps)·scale + bias, the variance biased (as PyTorch
+/// and ONNX); `scale` and `bias` (optional) broadcast against those axes.
+Tensor layerNorm(const Tensor &x, int64_t normalizedAxes, const Tensor &scale = {},
+                 const Tensor &bias = {}, double eps = 1e-5);
+/// Rows of `table` [V, ...] picked by i32 `indices` of any shape: the
+/// result is indices.shape + table.shape[1:] (an embedding lookup).
+/// Negative indices count from the end (−1 is row V − 1, as ONNX Gather);
+/// an index outside [−V, V) gives a row of zeros. Gradient: to the table
+/// only (accumulated over repeated indices).
+Tensor take(const Tensor &table, const Tensor &indices);
 
 //===----------------------------------------------------------------------===//
 // Convolution and pooling (NCHW, as PyTorch and ONNX)

@@ -199,11 +199,17 @@ void maxMin(const NodeContext &c) {
 void softmax(const NodeContext &c) {
   Tensor x = c.tensor(0);
   int64_t axis = c.axisAttr("axis", c.opset >= 13 ? -1 : 1, x.rank());
-  if (c.opset < 13 && axis != x.rank() - 1)
-    throw c.unsupported("before opset 13 the axis flattens the input; only the "
-                        "last axis is supported");
-  Tensor l = logSoftmax(x, axis);
-  c.set(c.op() == "Softmax" ? bregman::exp(l) : l);
+  bool isSoftmax = c.op() == "Softmax";
+  if (c.opset < 13) {
+    // Before opset 13 the input is coerced to 2-D at `axis` ([d0·…·d(axis−1),
+    // d(axis)·…]) and normalized along the second axis.
+    Shape shape = x.shape();
+    int64_t outer = numElements(Shape(shape.begin(), shape.begin() + axis));
+    Tensor flat = reshape(x, {outer, x.numel() / std::max<int64_t>(outer, 1)});
+    Tensor y = isSoftmax ? bregman::softmax(flat, 1) : logSoftmax(flat, 1);
+    return c.set(reshape(y, shape));
+  }
+  c.set(isSoftmax ? bregman::softmax(x, axis) : logSoftmax(x, axis));
 }
 
 } // namespace

@@ -21,12 +21,31 @@ void gemm(const NodeContext &c) {
   c.set(y);
 }
 
+/// NumPy's matmul: batches broadcast; a 1-D operand is a row (a) or a
+/// column (b) vector whose axis is dropped from the result. A 2-D
+/// initializer B under an N-D input is nn.Linear on a sequence (one GEMM).
 void matMul(const NodeContext &c) {
   Tensor a = c.tensor(0), b = c.tensor(1);
-  if (a.rank() != 2 || b.rank() != 2)
-    throw c.unsupported(fmt::format("MatMul of {} and {} (2-D only)",
-                                    shapeString(a.shape()), shapeString(b.shape())));
-  c.set(matmul(a, b));
+  if (a.rank() < 1 || b.rank() < 1)
+    throw c.error(fmt::format("MatMul of {} and {} (scalars are not matrices)",
+                              shapeString(a.shape()), shapeString(b.shape())));
+  bool rowVector = a.rank() == 1, columnVector = b.rank() == 1;
+  if (rowVector)
+    a = reshape(a, {1, a.dim(0)});
+  if (columnVector)
+    b = reshape(b, {b.dim(0), 1});
+  int64_t ka = a.dim(-1), kb = b.dim(-2);
+  if (ka != kb)
+    throw c.error(fmt::format("MatMul of {} and {}: inner dimensions {} and {} differ",
+                              shapeString(c.tensor(0).shape()),
+                              shapeString(c.tensor(1).shape()), ka, kb));
+  Tensor y = matmul(a, b);
+  Shape out = y.shape();
+  if (columnVector)
+    out.erase(out.end() - 1);
+  if (rowVector)
+    out.erase(out.end() - (columnVector ? 1 : 2));
+  c.set(reshape(y, out));
 }
 
 } // namespace

@@ -8,6 +8,7 @@
 
 #include "bregman/onnx/OnnxModel.h"
 
+#include "GraphEdits.h"
 #include "OpHandlers.h"
 
 #include "bregman/bregman.h"
@@ -205,6 +206,7 @@ Value toValue(const ::onnx::TensorProto &t, const fs::path &dir) {
 
 struct OnnxModel::Impl {
   ::onnx::ModelProto model;
+  std::string path; // for messages
   fs::path dir;
   Params weights, constants;
   std::map<std::string, Value> staticValues; // integer initializers/constants
@@ -219,6 +221,9 @@ struct OnnxModel::Impl {
   std::string batchRestriction; // why the graph does not replay at batch + 1
 
   void parse(const std::string &path);
+  /// Everything after parsing: initializers, constants, the graph's inputs
+  /// and outputs, the dry run.
+  void build();
   void checkOpset(const std::string &path) const;
   std::set<std::string> readInitializers(const std::string &path);
   void readSparseInitializer(const std::string &path,
@@ -281,9 +286,11 @@ static ValueSpec specOf(const ::onnx::ValueInfoProto &info,
     spec.dtype = DType::F32;
   else if (elem == ::onnx::TensorProto::DOUBLE)
     spec.dtype = DType::F64;
+  else if (elem == ::onnx::TensorProto::INT64 || elem == ::onnx::TensorProto::INT32)
+    spec.dtype = DType::I32; // token ids and other indices, fed as i32
   else
     throw Error(fmt::format("{}: unsupported: graph value '{}' has data type "
-                            "{} (float and double are supported)",
+                            "{} (float, double, int32 and int64 are supported)",
                             path, info.name(), typeName(elem)));
   const auto &dims = type.tensor_type().shape().dim();
   for (int i = 0; i < dims.size(); ++i) {
@@ -316,6 +323,7 @@ void OnnxModel::Impl::parse(const std::string &path) {
     throw Error(fmt::format("{}: not an ONNX model (the protobuf does not "
                             "parse: malformed or truncated)",
                             path));
+  this->path = path;
   dir = fs::path(path).parent_path();
   if (dir.empty())
     dir = ".";
@@ -426,28 +434,47 @@ std::map<int, std::string> OnnxModel::Impl::readConstants() {
 OnnxModel OnnxModel::load(const std::string &path) {
   auto impl = std::make_unique<Impl>();
   impl->parse(path);
-  std::set<std::string> initializerNames = impl->readInitializers(path);
-  std::map<int, std::string> constantErrors = impl->readConstants();
+  impl->build();
+  return OnnxModel(std::move(impl));
+}
+
+void OnnxModel::Impl::build() {
+  std::set<std::string> initializerNames = readInitializers(path);
+  std::map<int, std::string> constantErrors = readConstants();
   std::string specError;
   try {
-    for (const auto &i : impl->model.graph().input())
+    for (const auto &i : model.graph().input())
       if (!initializerNames.count(i.name()))
-        impl->inputs.push_back(specOf(i, path));
-    for (const auto &o : impl->model.graph().output())
-      impl->outputs.push_back(specOf(o, path));
+        inputs.push_back(specOf(i, path));
+    for (const auto &o : model.graph().output())
+      outputs.push_back(specOf(o, path));
   } catch (const Error &e) {
     specError = e.what();
   }
   // No onnx::shape_inference: libonnx 1.12's crashes on malformed models
   // (our fuzzer found two SEGVs in it within seconds). Shapes come from the
   // dry run instead.
-  impl->exportedBatch = impl->commonBatch();
-  impl->analyze(constantErrors, specError.empty());
+  exportedBatch = commonBatch();
+  analyze(constantErrors, specError.empty());
   if (!specError.empty())
-    impl->refuse(specError, "unsupported: " + specError);
-  else if (impl->unsupported.empty())
-    impl->replayAtAnotherBatch();
-  return OnnxModel(std::move(impl));
+    refuse(specError, "unsupported: " + specError);
+  else if (unsupported.empty())
+    replayAtAnotherBatch();
+}
+
+std::vector<InitializerSplit> OnnxModel::tiedInitializers() const {
+  return detail::planSplits(impl->model.graph(), impl->weights, impl->opset);
+}
+
+OnnxModel OnnxModel::untied() const {
+  auto copy = std::make_unique<Impl>();
+  copy->model = impl->model;
+  copy->path = impl->path;
+  copy->dir = impl->dir;
+  copy->opset = impl->opset;
+  detail::applySplits(copy->model, tiedInitializers(), impl->weights);
+  copy->build();
+  return OnnxModel(std::move(copy));
 }
 
 void OnnxModel::Impl::refuse(const std::string &reason, const std::string &message) {
@@ -731,45 +758,6 @@ std::vector<NodeSummary> OnnxModel::summary() const {
 
 namespace {
 
-void addDenseInitializer(::onnx::GraphProto *graph, const std::string &name,
-                         const Tensor &t) {
-  std::vector<float> values = t.toVector<float>();
-  auto *proto = graph->add_initializer();
-  proto->set_name(name);
-  proto->set_data_type(::onnx::TensorProto::FLOAT);
-  for (int64_t d : t.shape())
-    proto->add_dims(d);
-  proto->set_raw_data(std::string(reinterpret_cast<const char *>(values.data()),
-                                  values.size() * sizeof(float)));
-}
-
-/// The non-zero values of `t` and their linear indices.
-void addSparseInitializer(::onnx::GraphProto *graph, const std::string &name,
-                          const Tensor &t) {
-  std::vector<float> values = t.toVector<float>();
-  auto *proto = graph->add_sparse_initializer();
-  for (int64_t d : t.shape())
-    proto->add_dims(d);
-  std::vector<float> nz;
-  std::vector<int64_t> at;
-  for (size_t i = 0; i < values.size(); ++i)
-    if (values[i] != 0.0f) {
-      nz.push_back(values[i]);
-      at.push_back(static_cast<int64_t>(i));
-    }
-  auto *v = proto->mutable_values();
-  v->set_name(name);
-  v->set_data_type(::onnx::TensorProto::FLOAT);
-  v->add_dims(static_cast<int64_t>(nz.size()));
-  v->set_raw_data(std::string(reinterpret_cast<const char *>(nz.data()),
-                              nz.size() * sizeof(float)));
-  auto *ix = proto->mutable_indices();
-  ix->set_data_type(::onnx::TensorProto::INT64);
-  ix->add_dims(static_cast<int64_t>(at.size()));
-  ix->set_raw_data(std::string(reinterpret_cast<const char *>(at.data()),
-                               at.size() * sizeof(int64_t)));
-}
-
 /// Serializes `message` to a unique temporary beside `path`, renamed over it
 /// once complete (SafeWrite.h); the target must be a regular file or absent.
 void writeMessage(const ::google::protobuf::MessageLite &message,
@@ -812,7 +800,7 @@ int64_t OnnxModel::save(const std::string &path, const Params &initializers,
   graph->mutable_initializer()->Swap(&kept);
   graph->clear_sparse_initializer();
   for (const auto &[name, t] : floats)
-    (sparse ? addSparseInitializer : addDenseInitializer)(graph, name, t);
+    (sparse ? detail::addSparseInitializer : detail::addDenseInitializer)(graph, name, t);
   if (sparse && out.ir_version() < 6)
     out.set_ir_version(6); // sparse initializers need IR version 6
   try {

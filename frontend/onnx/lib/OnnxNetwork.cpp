@@ -2,6 +2,8 @@
 
 #include "bregman/onnx/OnnxNetwork.h"
 
+#include "GraphEdits.h"
+
 #include "bregman/bregman.h"
 
 #include <cstring>
@@ -12,13 +14,9 @@
 namespace bregman::onnx {
 
 namespace {
-/// The name without its role suffix; a name that is only a suffix stays.
-std::string stem(const std::string &name) {
-  for (std::string_view suffix :
-       {".weight", ".bias", ".running_mean", ".running_var"})
-    if (name.size() > suffix.size() && endsWith(name, suffix))
-      return name.substr(0, name.size() - suffix.size());
-  return name;
+
+bool isBuffer(ParamRole role) {
+  return role == ParamRole::RunningMean || role == ParamRole::RunningVar;
 }
 
 const char *roleSuffix(ParamRole role) {
@@ -65,16 +63,40 @@ OnnxNetwork::OnnxNetwork(std::shared_ptr<const OnnxModel> model, std::string fil
   // The import's own reason first (a dynamic input is otherwise seen as a
   // model with 0 inputs).
   model_->checkSupported();
+  // One tensor per role and layer (GraphEdits.cpp says why).
+  splits_ = model_->tiedInitializers();
+  if (!splits_.empty())
+    model_ = std::make_shared<const OnnxModel>(model_->untied());
+  claimRoles();
+  std::set<std::string> claimed;
+  for (const auto &[name, e] : entries_)
+    claimed.insert(e.onnxName);
+  for (const auto &[name, t] : model_->weights())
+    if (!claimed.count(name))
+      frozen_.add(name, t);
+  if (model_->inputs().size() != 1)
+    throw Error(fmt::format("{}: retraining needs a model with one input, this "
+                            "one has {}",
+                            file_, model_->inputs().size()));
+  if (model_->outputs().size() != 1)
+    throw Error(fmt::format("{}: retraining needs a model with one output (the "
+                            "logits), this one has {}",
+                            file_, model_->outputs().size()));
+}
+
+void OnnxNetwork::claimRoles() {
   const Params &weights = model_->weights();
   auto claim = [&](const std::string &onnxName, ParamRole role, int64_t fanIn,
                    int64_t rowSize) {
-    const char *suffix = roleSuffix(role);
-    if (!weights.contains(onnxName) || onnxNames_.count(stem(onnxName) + suffix))
+    if (!weights.contains(onnxName))
       return;
-    for (const auto &[name, e] : entries_)
-      if (e.onnxName == onnxName)
-        return; // shared initializer: its first role wins
-    std::string name = stem(onnxName) + suffix;
+    // Untied: each initializer has at most one role. Names that would
+    // collide ("a.weight" and "a.bias" both biases) get the full ONNX name.
+    std::string name = detail::initializerStem(onnxName) + roleSuffix(role);
+    if (onnxNames_.count(name))
+      name = onnxName + roleSuffix(role);
+    for (int k = 2; onnxNames_.count(name); ++k)
+      name = fmt::format("{}_{}{}", onnxName, k, roleSuffix(role));
     entries_[name] = Entry{onnxName, role, fanIn, rowSize};
     onnxNames_[name] = onnxName;
   };
@@ -93,27 +115,13 @@ OnnxNetwork::OnnxNetwork(std::shared_ptr<const OnnxModel> model, std::string fil
             weight ? layer->rowSize : 1);
     }
   }
-  std::set<std::string> claimed;
-  for (const auto &[name, e] : entries_)
-    claimed.insert(e.onnxName);
-  for (const auto &[name, t] : weights)
-    if (!claimed.count(name))
-      frozen_.add(name, t);
-  if (model_->inputs().size() != 1)
-    throw Error(fmt::format("{}: retraining needs a model with one input, this "
-                            "one has {}",
-                            file_, model_->inputs().size()));
-  if (model_->outputs().size() != 1)
-    throw Error(fmt::format("{}: retraining needs a model with one output (the "
-                            "logits), this one has {}",
-                            file_, model_->outputs().size()));
 }
 
 Params OnnxNetwork::init(uint64_t seed, const nn::SparseInit &config) const {
   nn::Rng rng(seed);
   Params params;
   for (const auto &[name, e] : entries_) {
-    if (e.role == ParamRole::RunningMean || e.role == ParamRole::RunningVar)
+    if (isBuffer(e.role))
       continue;
     const Tensor &imported = model_->weights().at(e.onnxName);
     if (fromPretrained_) {
@@ -155,7 +163,7 @@ Params OnnxNetwork::initBuffers() const {
   for (const auto &[name, t] : model_->constants())
     buffers.add("constant:" + name, Tensor::fromVector(t.toVector<float>(), t.shape()));
   for (const auto &[name, e] : entries_)
-    if (e.role == ParamRole::RunningMean || e.role == ParamRole::RunningVar) {
+    if (isBuffer(e.role)) {
       const Tensor &t = model_->weights().at(e.onnxName);
       buffers.add(name, Tensor::fromVector(t.toVector<float>(), t.shape()));
     }
@@ -179,7 +187,7 @@ Tensor OnnxNetwork::forward(const Params &params, const Tensor &x,
   // in inference mode with the imported statistics), frozen initializers.
   Params weights;
   for (const auto &[name, e] : entries_) {
-    if (e.role == ParamRole::RunningMean || e.role == ParamRole::RunningVar) {
+    if (isBuffer(e.role)) {
       const Params *buffers = mode.buffers;
       if (!buffers || !buffers->contains(name))
         throw Error(fmt::format("{}: batch norm '{}' needs the model's buffers "
@@ -210,14 +218,33 @@ Tensor OnnxNetwork::forward(const Params &params, const Tensor &x,
                                  training ? &statistics : nullptr);
   if (training)
     for (const auto &[name, e] : entries_)
-      if ((e.role == ParamRole::RunningMean || e.role == ParamRole::RunningVar) &&
-          statistics.contains(e.onnxName))
+      if (isBuffer(e.role) && statistics.contains(e.onnxName))
         mode.updated->add(name, statistics.at(e.onnxName));
   return outputs.at(model_->outputs().front().name);
 }
 
+Params OnnxNetwork::onnxInitializers(const Params &params, const Params &buffers) const {
+  Params out;
+  for (const auto &[name, e] : entries_) {
+    const Params &from = isBuffer(e.role) ? buffers : params;
+    if (!from.contains(name))
+      throw Error(fmt::format("{}: no {} '{}' to write as ONNX initializer '{}'", file_,
+                              isBuffer(e.role) ? "buffer" : "parameter", name,
+                              e.onnxName));
+    out.add(e.onnxName, from.at(name));
+  }
+  return out;
+}
+
 std::string OnnxNetwork::describe() const {
-  return fmt::format("onnx {} ({} nodes)", file_, model_->summary().size());
+  if (splits_.empty())
+    return fmt::format("onnx {} ({} nodes)", file_, model_->summary().size());
+  std::set<std::string> tied;
+  for (const InitializerSplit &s : splits_)
+    tied.insert(s.initializer);
+  return fmt::format("onnx {} ({} nodes; {} tied initializer(s) split into {} "
+                     "more tensors)",
+                     file_, model_->summary().size(), tied.size(), splits_.size());
 }
 
 } // namespace bregman::onnx

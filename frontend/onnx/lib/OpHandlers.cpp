@@ -220,7 +220,7 @@ const std::vector<OpHandler> &opTable() {
   static const std::vector<OpHandler> table = [] {
     std::vector<OpHandler> all;
     for (auto family : {elementwiseOps, linearOps, convPoolOps, normalizationOps,
-                        reduceOps, shapeOps})
+                        reduceOps, shapeOps, transformerOps})
       for (OpHandler &h : family())
         all.push_back(std::move(h));
     std::sort(all.begin(), all.end(), [](const OpHandler &a, const OpHandler &b) {

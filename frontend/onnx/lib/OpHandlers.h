@@ -8,7 +8,8 @@
 // cannot disagree with what `apply` runs.
 //
 // The handlers live by family: ElementwiseOps.cpp, LinearOps.cpp,
-// ConvPoolOps.cpp, NormalizationOps.cpp, ReduceOps.cpp, ShapeOps.cpp.
+// ConvPoolOps.cpp, NormalizationOps.cpp, ReduceOps.cpp, ShapeOps.cpp,
+// TransformerOps.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -171,6 +172,7 @@ std::vector<OpHandler> convPoolOps();
 std::vector<OpHandler> normalizationOps();
 std::vector<OpHandler> reduceOps();
 std::vector<OpHandler> shapeOps();
+std::vector<OpHandler> transformerOps();
 
 /// Every entry, sorted by op type.
 const std::vector<OpHandler> &opTable();

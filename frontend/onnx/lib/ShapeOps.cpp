@@ -199,18 +199,6 @@ void shapeOp(const NodeContext &c) {
   c.setStatic(dims, {static_cast<int64_t>(dims.size())});
 }
 
-void gather(const NodeContext &c) {
-  const Value &data = c.value(0);
-  if (!data.isStatic || data.shape.size() != 1)
-    throw c.unsupported("Gather on data computed at run time (only constant shape "
-                        "vectors are folded)");
-  const std::vector<int64_t> &indices = c.staticInts(1);
-  std::vector<int64_t> picked;
-  for (int64_t i : indices)
-    picked.push_back(data.ints.at(i < 0 ? i + data.ints.size() : i));
-  c.setStatic(picked, c.value(1).shape);
-}
-
 void cast(const NodeContext &c) {
   const Value &data = c.value(0);
   int to = static_cast<int>(c.intAttr("to", 0));
@@ -218,6 +206,16 @@ void cast(const NodeContext &c) {
     return c.setValue(data);
   if (!data.isStatic && to == ::onnx::TensorProto::FLOAT && data.tensor.dtype() == DType::F32)
     return c.set(data.tensor);
+  // Booleans are f32 0/1 (comparisons): to BOOL is x != 0.
+  if (!data.isStatic && to == ::onnx::TensorProto::BOOL && data.tensor.dtype() != DType::I32)
+    return c.set(full({}, 1.0, data.tensor.dtype()) -
+                 equal(data.tensor, full({}, 0.0, data.tensor.dtype())));
+  if (data.isStatic && to == ::onnx::TensorProto::BOOL) {
+    std::vector<int64_t> flags;
+    for (int64_t v : data.ints)
+      flags.push_back(v != 0);
+    return c.setStatic(flags, data.shape);
+  }
   throw c.unsupported(fmt::format("Cast to {}", typeName(to)));
 }
 
@@ -284,7 +282,6 @@ std::vector<OpHandler> shapeOps() {
       {"Squeeze", 1, kNewestOpset, squeezeUnsqueeze, {}},
       {"Unsqueeze", 1, kNewestOpset, squeezeUnsqueeze, {}},
       {"Shape", 1, kNewestOpset, shapeOp, {}},
-      {"Gather", 1, kNewestOpset, gather, {}},
       {"Cast", 6, kNewestOpset, cast, {}},
       {"Slice", 1, kNewestOpset, sliceOp, {}},
       {"Split", 2, kNewestOpset, split, {}},

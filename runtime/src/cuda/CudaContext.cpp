@@ -135,21 +135,79 @@ CUstream copyStream() {
   return s;
 }
 
-CUdeviceptr allocateBlock(size_t bytes) {
+/// A cached block of at least `bytes` that wastes at most a quarter of
+/// itself (the smallest such), taken out of the cache; 0 if none.
+static CUdeviceptr takeCachedBlock(BlockCache &cache, size_t bytes) {
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  auto it = cache.freeBySize.lower_bound(bytes);
+  if (it == cache.freeBySize.end() || it->first - bytes > it->first / 4)
+    return 0;
+  CUdeviceptr ptr = it->second.back();
+  it->second.pop_back();
+  if (it->second.empty())
+    cache.freeBySize.erase(it);
+  return ptr;
+}
+
+size_t trimBlockCache() {
   BlockCache &cache = blockCache();
+  std::map<size_t, std::vector<CUdeviceptr>> cached;
   {
     std::lock_guard<std::mutex> lock(cache.mutex);
-    auto it = cache.freeBySize.find(bytes);
-    if (it != cache.freeBySize.end() && !it->second.empty()) {
-      CUdeviceptr ptr = it->second.back();
-      it->second.pop_back();
-      return ptr;
-    }
+    cached.swap(cache.freeBySize);
+    for (auto &[size, blocks] : cached)
+      for (CUdeviceptr ptr : blocks)
+        cache.sizes.erase(ptr);
   }
   ScopedContext scope;
-  CUdeviceptr ptr = 0;
-  if (!scope.ok || !check("cuMemAlloc", scope.d->cuMemAlloc_v2(&ptr, bytes)))
+  size_t freed = 0;
+  for (auto &[size, blocks] : cached)
+    for (CUdeviceptr ptr : blocks)
+      if (scope.ok && check("cuMemFree", scope.d->cuMemFree_v2(ptr)))
+        freed += size;
+  return freed;
+}
+
+/// "1.5 GiB"-style sizes for messages.
+static std::string formatBytes(size_t bytes) {
+  const char *units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024 && unit < 4) {
+    value /= 1024;
+    ++unit;
+  }
+  char text[64];
+  std::snprintf(text, sizeof(text), unit ? "%.1f %s" : "%.0f %s", value,
+                units[unit]);
+  return text;
+}
+
+CUdeviceptr allocateBlock(size_t bytes) {
+  BlockCache &cache = blockCache();
+  if (CUdeviceptr ptr = takeCachedBlock(cache, bytes))
+    return ptr;
+  ScopedContext scope;
+  if (!scope.ok)
     return 0;
+  CUdeviceptr ptr = 0;
+  CUresult result = scope.d->cuMemAlloc_v2(&ptr, bytes);
+  size_t released = 0;
+  if (result == CUDA_ERROR_OUT_OF_MEMORY) {
+    // The cache may hold what is missing: wait until no queued work uses
+    // a cached block, give them all back, and try once more.
+    check("cuStreamSynchronize", scope.d->cuStreamSynchronize(stream()));
+    check("cuStreamSynchronize", scope.d->cuStreamSynchronize(copyStream()));
+    released = trimBlockCache();
+    result = scope.d->cuMemAlloc_v2(&ptr, bytes);
+  }
+  if (result != CUDA_SUCCESS) {
+    recordError("out of GPU memory: allocating " + formatBytes(bytes) + " (" +
+                std::to_string(bytes) + " bytes) failed after releasing " +
+                formatBytes(released) + " of cached blocks: " +
+                describe("cuMemAlloc", result));
+    return 0;
+  }
   std::lock_guard<std::mutex> lock(cache.mutex);
   cache.sizes[ptr] = bytes;
   return ptr;
@@ -166,6 +224,11 @@ void releaseBlock(CUdeviceptr ptr) {
     return;
   }
   cache.freeBySize[it->second].push_back(ptr);
+}
+
+bool errorPending() {
+  std::lock_guard<std::mutex> lock(errorMutex);
+  return !firstError.empty();
 }
 
 } // namespace bregman::runtime::cuda

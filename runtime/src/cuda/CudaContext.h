@@ -24,6 +24,11 @@ bool check(const char *call, CUresult result);
 /// The first failure recorded since the last call ("" if none).
 std::string takeError();
 
+/// Whether a failure is recorded and not yet taken: launches, copies and
+/// library calls are skipped then (they would run on null pointers or
+/// after a failed step), and the first failure is what the caller sees.
+bool errorPending();
+
 /// Makes device 0's primary context current on this thread (once; it stays
 /// current); `ok` is false (and the reason recorded) when there is no driver
 /// or device.
@@ -113,6 +118,8 @@ template <typename Handle> struct LibraryHandle {
   /// Before each call: false, with the reason recorded, when the library is
   /// unusable or the context cannot be made current on this thread.
   bool ready() const {
+    if (errorPending())
+      return false; // a failure is pending: see errorPending()
     if (!failure.empty()) {
       recordError(failure);
       return false;
@@ -121,10 +128,17 @@ template <typename Handle> struct LibraryHandle {
   }
 };
 
-/// Device memory from a cache of freed blocks (exact sizes): blocks are
-/// reused in stream order, so no synchronisation is needed to recycle one.
+/// Device memory from a cache of freed blocks: the smallest cached block
+/// that fits and wastes at most a quarter of itself is reused (in stream
+/// order, so no synchronisation is needed to recycle one). When cuMemAlloc
+/// runs out of memory, the streams are synchronized, the cache is trimmed
+/// and the allocation retried once; then 0 is returned and "out of GPU
+/// memory: allocating N bytes ..." recorded.
 CUdeviceptr allocateBlock(size_t bytes);
 void releaseBlock(CUdeviceptr ptr);
+/// Frees every cached block (none may be in use by queued work: callers
+/// synchronize first); returns the bytes given back.
+size_t trimBlockCache();
 
 } // namespace bregman::runtime::cuda
 

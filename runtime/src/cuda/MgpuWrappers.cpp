@@ -20,6 +20,7 @@
 #include "bregman/runtime/CpuLibrary.h"
 
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <mutex>
 
@@ -42,6 +43,73 @@ void forgetFunctionsOf(void *module) {
   for (auto it = cache.functions.begin(); it != cache.functions.end();)
     it = it->first.first == module ? cache.functions.erase(it) : std::next(it);
 }
+
+/// What an image is, for messages: PTX text, an ELF cubin or a fatbin.
+std::string describeImage(const void *data) {
+  const unsigned char *bytes = static_cast<const unsigned char *>(data);
+  if (bytes[0] == 0x7f && bytes[1] == 'E' && bytes[2] == 'L' && bytes[3] == 'F')
+    return "a cubin";
+  if (bytes[0] == 0x50 && bytes[1] == 0xed && bytes[2] == 0x55 &&
+      bytes[3] == 0xba)
+    return "a fatbin";
+  const char *text = static_cast<const char *>(data);
+  const char *target = std::strstr(text, ".target ");
+  if (!target)
+    return "PTX";
+  return "PTX for " + std::string(target + 8, std::strcspn(target + 8, " \n,"));
+}
+
+/// Advice for the load failures a deployment can fix.
+const char *loadAdvice(CUresult result) {
+  switch (result) {
+  case 209: // CUDA_ERROR_NO_BINARY_FOR_GPU
+    return "; the image has no code for this GPU: compile for its chip "
+           "(--cuda-chip sm_XY, the device's compute capability)";
+  case 218: // CUDA_ERROR_INVALID_PTX
+    return "; the driver's PTX compiler rejected the kernels (log above)";
+  case 221: // CUDA_ERROR_JIT_COMPILER_NOT_FOUND
+    return "; the driver's PTX JIT library (libnvidia-ptxjitcompiler.so.1) "
+           "is missing: install it with the driver, or ship cubins (compile "
+           "where ptxas and fatbinary are installed)";
+  case 222: // CUDA_ERROR_UNSUPPORTED_PTX_VERSION
+    return "; the PTX ISA version is newer than this driver's: update the "
+           "driver or ship cubins";
+  default:
+    return "";
+  }
+}
+
+/// cuModuleLoadDataEx with the JIT's error and info logs: a failure is
+/// recorded with the image's kind and the log, so that the caller's first
+/// call (or the artifact's load) reports why, not only an error code. (Host
+/// code loads its modules from global constructors, which cannot report.)
+void *loadModuleWithLog(const Driver *d, void *data) {
+  if (!data) {
+    recordError("loading a kernel module: no image");
+    return nullptr;
+  }
+  constexpr size_t kLogBytes = 16384;
+  std::string errorLog(kLogBytes, '\0'), infoLog(kLogBytes, '\0');
+  // CU_JIT_ERROR_LOG_BUFFER(_SIZE_BYTES), CU_JIT_INFO_LOG_BUFFER(_SIZE_BYTES)
+  int options[] = {5, 6, 3, 4};
+  void *values[] = {errorLog.data(), reinterpret_cast<void *>(kLogBytes),
+                    infoLog.data(), reinterpret_cast<void *>(kLogBytes)};
+  CUmodule module = nullptr;
+  CUresult result = d->cuModuleLoadDataEx(&module, data, 4, options, values);
+  if (result == CUDA_SUCCESS)
+    return module;
+  errorLog.resize(std::strlen(errorLog.c_str()));
+  infoLog.resize(std::strlen(infoLog.c_str()));
+  std::string message = "loading a kernel module (" + describeImage(data) +
+                        "): " + describe("cuModuleLoadDataEx", result) +
+                        loadAdvice(result);
+  if (!errorLog.empty())
+    message += "\nJIT error log:\n" + errorLog;
+  if (!infoLog.empty())
+    message += "\nJIT info log:\n" + infoLog;
+  recordError(message);
+  return nullptr;
+}
 } // namespace
 
 extern "C" {
@@ -56,10 +124,9 @@ const char *bregman_cuda_take_error() {
 
 void *mgpuModuleLoad(void *data, size_t /*size*/) {
   ScopedContext s;
-  CUmodule module = nullptr;
-  if (s.ok)
-    check("cuModuleLoadData", s.d->cuModuleLoadData(&module, data));
-  return module;
+  if (!s.ok)
+    return nullptr;
+  return loadModuleWithLog(s.d, data);
 }
 
 // PTX text (format=isa): the driver JIT-compiles it for the device.
@@ -96,6 +163,10 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
                       intptr_t gridZ, intptr_t blockX, intptr_t blockY,
                       intptr_t blockZ, int32_t smem, void *stream,
                       void **params, void **extra, size_t /*paramsCount*/) {
+  // After a failure (a module that did not load, an allocation that
+  // returned null), nothing more is launched until the caller has taken it.
+  if (errorPending())
+    return;
   ScopedContext s;
   if (!s.ok)
     return;
@@ -143,6 +214,8 @@ void mgpuMemFree(void *ptr, void * /*stream*/) {
 }
 
 void mgpuMemcpy(void *dst, void *src, size_t bytes, void *s) {
+  if (errorPending())
+    return;
   ScopedContext scope;
   if (scope.ok)
     check("cuMemcpyAsync",

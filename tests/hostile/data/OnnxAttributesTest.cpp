@@ -158,6 +158,15 @@ const Case kCases[] = {
     {"transpose_perm_repeated", "Transpose", [](Node *n) { ints(n, "perm", {0, 0, 1, 2}); },
      "node 'n' (Transpose): attribute perm = [0, 0, 1, 2]: not a permutation "
      "of the 4 axes"},
+    {"layernorm_axis_4", "LayerNormalization", [](Node *n) { integer(n, "axis", 4); },
+     "node 'n' (LayerNormalization): attribute axis = 4: out of range [-4, 3] for a "
+     "rank-4 input",
+     {4}, 17},
+    {"layernorm_epsilon_inf", "LayerNormalization", [](Node *n) { real(n, "epsilon", INFINITY); },
+     "node 'n' (LayerNormalization): attribute epsilon = inf: must be finite", {4}, 17},
+    {"layernorm_scale_mismatch", "LayerNormalization", [](Node *n) { integer(n, "axis", 2); },
+     "node 'n' (LayerNormalization): shapes [3] and [4, 4] do not broadcast",
+     {3}, 17},
     {"leakyrelu_alpha_nan", "LeakyRelu", [](Node *n) { real(n, "alpha", NAN); },
      "node 'n' (LeakyRelu): attribute alpha = nan: must be finite"},
     {"opset_9999", "Relu", nullptr,

@@ -8,7 +8,7 @@
 //     host code that launches it.
 // RUN: %if libdevice %{ bregman-opt %s -split-input-file --bregman-gpu-pipeline | FileCheck %s %}
 // (c) Another target.
-// RUN: %if libdevice %{ bregman-opt %s -split-input-file --bregman-gpu-pipeline="chip=sm_80 features=+ptx70" | FileCheck %s --check-prefix=SM80 %}
+// RUN: %if libdevice %{ bregman-opt %s -split-input-file --bregman-gpu-pipeline="chip=sm_80" | FileCheck %s --check-prefix=SM80 %}
 
 // LAUNCH-LABEL: func.func @step(
 // LAUNCH-SAME:    %[[T:[^:]*]]: memref<64x40xf32>, %[[V:[^:]*]]: memref<64x40xf32>, %[[G:[^:]*]]: memref<64x40xf32>
@@ -41,9 +41,9 @@
 // CHECK-NEXT:    gpu.launch_func <%[[S]] : !llvm.ptr> @step_kernel::@step_kernel blocks in
 // CHECK-NEXT:    llvm.call @mgpuStreamSynchronize(%[[S]])
 // The target links CUDA's libdevice (math in kernels calls __nv_* functions).
-// CHECK:       gpu.binary @step_kernel [#gpu.object<#nvvm.target<chip = "sm_90", features = "+ptx80", link = ["{{.*}}libdevice.10.bc"]>, {{.*}}assembly = "{{.*}}.target sm_90{{.*}}.entry step_kernel{{.*}}ld.global.{{[a-z0-9]+}}{{.*}}abs.f32{{.*}}copysign.f32{{.*}}st.global.{{[a-z0-9]+}}{{.*}}"
+// CHECK:       gpu.binary @step_kernel [#gpu.object<#nvvm.target<chip = "sm_90", link = ["{{.*}}libdevice.10.bc"]>, {{.*}}assembly = "{{.*}}.target sm_90{{.*}}.entry step_kernel{{.*}}ld.global.{{[a-z0-9]+}}{{.*}}abs.f32{{.*}}copysign.f32{{.*}}st.global.{{[a-z0-9]+}}{{.*}}"
 
-// SM80: #nvvm.target<chip = "sm_80", features = "+ptx70"{{.*}}assembly = "{{.*}}.target sm_80
+// SM80: #nvvm.target<chip = "sm_80"{{.*}}assembly = "{{.*}}.version 7.0{{.*}}.target sm_80
 func.func @step(%theta: memref<64x40xf32>, %v: memref<64x40xf32>, %g: memref<64x40xf32>,
                 %lr: f32, %delta: f32, %lambda: f32) {
   %t = bufferization.to_tensor %theta restrict writable : memref<64x40xf32> to tensor<64x40xf32>

@@ -1,5 +1,6 @@
 // The PTX of the fused updates is accepted by the CUDA toolkit's assembler
-// for sm_90 and sm_80; and the pipeline itself can produce a cubin through
+// for sm_90, sm_80 and sm_120, each with the lowest PTX ISA version that has
+// the chip (no +ptxNN feature is sent: LLVM chooses); and the pipeline itself can produce a cubin through
 // ptxas (format=bin). Unsupported where ptxas is absent.
 // REQUIRES: ptxas, libdevice
 // RUN: bregman-opt %s --bregman-gpu-pipeline | %extract_ptx %t.sm90 | FileCheck %s --check-prefix=COUNT
@@ -7,9 +8,16 @@
 // RUN: FileCheck %s --check-prefix=CHECK --input-file=%t.0.log
 // RUN: %ptxas -arch=sm_90 -v %t.sm90.1.ptx -o %t.sm90.1.cubin > %t.1.log 2>&1
 // RUN: FileCheck %s --check-prefix=CHECK --input-file=%t.1.log
-// RUN: bregman-opt %s --bregman-gpu-pipeline="chip=sm_80 features=+ptx70" | %extract_ptx %t.sm80
+// RUN: FileCheck %s --check-prefix=SM90 --input-file=%t.sm90.0.ptx
+// RUN: bregman-opt %s --bregman-gpu-pipeline="chip=sm_80" | %extract_ptx %t.sm80
 // RUN: %ptxas -arch=sm_80 %t.sm80.0.ptx -o %t.sm80.0.cubin
 // RUN: %ptxas -arch=sm_80 %t.sm80.1.ptx -o %t.sm80.1.cubin
+// RUN: FileCheck %s --check-prefix=SM80 --input-file=%t.sm80.0.ptx
+// sm_120 (consumer Blackwell): a fixed +ptx86 made LLVM abort there.
+// RUN: bregman-opt %s --bregman-gpu-pipeline="chip=sm_120" | %extract_ptx %t.sm120
+// RUN: %ptxas -arch=sm_120 %t.sm120.0.ptx -o %t.sm120.0.cubin
+// RUN: %ptxas -arch=sm_120 %t.sm120.1.ptx -o %t.sm120.1.cubin
+// RUN: FileCheck %s --check-prefix=SM120 --input-file=%t.sm120.0.ptx
 // RUN: bregman-opt %s --bregman-gpu-pipeline="format=bin" | FileCheck %s --check-prefix=CUBIN
 
 // One kernel per update (LinBreg with momentum, AdaBreg), each assembled by
@@ -17,7 +25,13 @@
 // COUNT: extracted 2 PTX modules
 // CHECK: Compiling entry function '{{step_kernel(_0)?}}' for 'sm_90'
 // CHECK: 0 bytes spill stores, 0 bytes spill loads
-// CUBIN: gpu.binary @step_kernel [#gpu.object<#nvvm.target<chip = "sm_90", features = "+ptx80"{{.*}}>, {{.*}}bin = "
+// SM90: .version 7.8
+// SM90: .target sm_90
+// SM80: .version 7.0
+// SM80: .target sm_80
+// SM120: .version 8.7
+// SM120: .target sm_120
+// CUBIN: gpu.binary @step_kernel [#gpu.object<#nvvm.target<chip = "sm_90"{{.*}}>, {{.*}}bin = "
 func.func @step(%theta: memref<1000xf32>, %v: memref<1000xf32>, %m: memref<1000xf32>,
                 %g: memref<1000xf32>, %m1: memref<1000xf32>, %m2: memref<1000xf32>,
                 %w: memref<1000xf32>, %u: memref<1000xf32>,

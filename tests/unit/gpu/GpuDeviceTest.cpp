@@ -55,6 +55,16 @@ std::string toolkitProblem() {
   return std::ifstream(libdevice) ? "" : libdevice + " is missing (CUDA toolkit)";
 }
 
+/// The GPU pipeline for device 0's generation (the driver's compute
+/// capability; the stand-in driver reports its own), sm_90 where there is
+/// none: PTX for a newer chip than the device's is refused by the driver.
+std::string deviceChip() {
+  cuda::DeviceInfo info = cuda::probeDevices();
+  if (!info.available)
+    return "sm_90";
+  return "sm_" + std::to_string(info.major) + std::to_string(info.minor);
+}
+
 /// The update compiled by the GPU pipeline, its host code JIT-compiled with
 /// the runtime's mgpu* functions (which load the kernel module at once).
 llvm::Expected<std::unique_ptr<mlir::breg::CpuExecutable>>
@@ -64,7 +74,8 @@ compileForGpu(mlir::MLIRContext &context) {
   if (!module)
     return llvm::createStringError("the test module does not parse");
   mlir::breg::CpuJitOptions options;
-  mlir::breg::GpuPipelineOptions gpu; // sm_90 PTX: the driver JITs it
+  mlir::breg::GpuPipelineOptions gpu;
+  gpu.chip = deviceChip();
   options.pipelineText = mlir::breg::gpuPipelineText(gpu);
   for (const LibrarySymbol *s = gpuLibrarySymbols(); s->name; ++s)
     options.symbols[s->name] = s->address;
@@ -154,6 +165,7 @@ TEST(GpuDevice, WholeStepHostCodeLinksAgainstTheRuntime) {
   ASSERT_TRUE(module);
   mlir::breg::CpuJitOptions options;
   mlir::breg::GpuPipelineOptions gpu;
+  gpu.chip = deviceChip();
   gpu.barePtrCallConv = true;
   options.pipelineText = mlir::breg::gpuPipelineText(gpu);
   for (const LibrarySymbol *s = gpuLibrarySymbols(); s->name; ++s)

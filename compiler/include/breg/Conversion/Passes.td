@@ -89,6 +89,9 @@ def BregMatmulToLibraryCall : Pass<"breg-matmul-to-library-call", "::mlir::Modul
     output right before the matmul is folded into beta = 0. Matmuls that do
     not fit stay as they are and are lowered to loops. The GPU pipeline names
     another symbol (`bregman_gpu_sgemm`, cuBLAS on device pointers).
+    Each `linalg.batch_matmul` on static, contiguous rank-3 f32 buffers
+    (the batch axis first in every map) becomes an `scf.for` over the batch
+    making the same call on each matrix (base address + batch · matrix bytes).
   }];
   let options = [
     Option<"symbol", "symbol", "std::string", /*default=*/"\"bregman_cpu_sgemm\"",
@@ -96,7 +99,7 @@ def BregMatmulToLibraryCall : Pass<"breg-matmul-to-library-call", "::mlir::Modul
   ];
   let dependentDialects = [
     "::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect",
-    "::mlir::arith::ArithDialect"
+    "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect"
   ];
 }
 

@@ -54,13 +54,23 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       *this, "chip", llvm::cl::desc("NVIDIA target (sm_90, sm_80, ...)"),
       llvm::cl::init("sm_90")};
   PassOptions::Option<std::string> features{
-      *this, "features", llvm::cl::desc("PTX features (+ptx80 for sm_90)"),
-      llvm::cl::init("+ptx80")};
+      *this, "features",
+      llvm::cl::desc("PTX features (e.g. +ptx88); empty: LLVM's NVPTX "
+                     "backend takes the lowest PTX ISA version that has the "
+                     "chip (sm_80: 7.0, sm_90: 7.8, sm_100: 8.6, sm_120: 8.7)"),
+      llvm::cl::init("")};
   PassOptions::Option<std::string> format{
       *this, "format",
       llvm::cl::desc("Device binary: isa (PTX text), bin (cubin, needs "
-                     "ptxas) or fatbin"),
+                     "ptxas) or fatbin (cubin and PTX, needs ptxas and "
+                     "fatbinary)"),
       llvm::cl::init("isa")};
+  PassOptions::Option<std::string> toolkit{
+      *this, "toolkit",
+      llvm::cl::desc("The CUDA toolkit whose bin/ptxas and bin/fatbinary "
+                     "format=bin and fatbin run (empty: MLIR's default, "
+                     "CUDA_ROOT/CUDA_HOME/CUDA_PATH or /usr/local/cuda)"),
+      llvm::cl::init("")};
   PassOptions::Option<std::string> libdevice{
       *this, "libdevice",
       llvm::cl::desc("CUDA's libdevice bitcode, linked into every kernel"),

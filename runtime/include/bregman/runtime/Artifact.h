@@ -108,7 +108,10 @@ private:
 /// calls (after one warm-up call), print each call's scalar outputs (unless
 /// `quiet`) and the time per call to stdout. Returns the exit status; errors
 /// go to stderr.
-int runArtifactCommand(const std::string &dir, int steps, bool quiet);
+/// With `saveDir`: the state after the calls is written there as an
+/// artifact (the GPU check compares it with the CPU's).
+int runArtifactCommand(const std::string &dir, int steps, bool quiet,
+                       const std::string &saveDir = "");
 
 } // namespace bregman::runtime
 

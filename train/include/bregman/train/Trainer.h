@@ -52,6 +52,7 @@ struct TrainResult {
   size_t stepCompilations = 0;
   Params params;     // final parameters
   Params bestParams; // parameters at the best validation accuracy
+  Params bestBuffers; // buffers (running statistics) of that epoch
   /// With a threshold: the best model's test accuracy and density after it.
   double thresholdedTestAcc = 0, thresholdedDensity = 0;
   int64_t exportedBytes = 0; // with an export path

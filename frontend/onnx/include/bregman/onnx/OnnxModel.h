@@ -74,6 +74,16 @@ struct NodeSummary {
   std::map<int, ParamRole> parameterRoles; // from the operator's table entry
 };
 
+/// One use of a tied initializer that OnnxModel::untied() gives a copy of
+/// its own.
+struct InitializerSplit {
+  int nodeIndex = 0; // in the graph's list of nodes
+  std::string node;  // its name
+  int input = 0;     // the input that reads the initializer
+  ParamRole role = ParamRole::ConvWeight;
+  std::string initializer, copy; // the tied initializer, its copy's name
+};
+
 class OnnxModel {
 public:
   /// Reads and validates `path`. Throws bregman::Error naming the file and
@@ -115,6 +125,21 @@ public:
 
   /// Per-node summary (op, shapes, parameter counts, non-zeros of weights).
   std::vector<NodeSummary> summary() const;
+
+  /// Float initializers read in a parameter role (NodeSummary::
+  /// parameterRoles) that are read more than once — in two roles (γ and
+  /// running variance), by two nodes, or also as a plain operand — as
+  /// PyTorch's exporter writes tensors of equal values. Every such role use
+  /// is listed, except the first when nothing reads the initializer
+  /// plainly (it keeps the initializer); in graph order. Each copy is named
+  /// after its layer in PyTorch's style ("bn2.running_var"), unique in the
+  /// graph.
+  std::vector<InitializerSplit> tiedInitializers() const;
+  /// The model with every tiedInitializers() use reading its own copy (the
+  /// same values, a dense initializer): the node inputs renamed, nothing
+  /// else changed. Retraining trains each copy on its own and save()
+  /// writes each back.
+  OnnxModel untied() const;
 
   /// Writes the model with the float initializers in `initializers` (by
   /// ONNX name; the others keep their imported values), zeros kept. With

@@ -14,10 +14,14 @@
 //
 // where <name> is the initializer's ONNX name without a ".weight", ".bias",
 // ".running_mean" or ".running_var" suffix. Other float initializers stay
-// frozen constants. In training mode batch normalization uses batch
-// statistics and updates the running ones (like nn::BatchNorm2d); in
-// evaluation it uses the running ones. The batch dimension of the graph
-// input is free; the rest of its shape is fixed.
+// frozen constants. An initializer read more than once (PyTorch's exporter
+// merges tensors of equal values: a fresh batch norm's γ and running
+// variance, β and running mean, the γ of every batch norm of one width) is
+// split first (OnnxModel::untied): every role of every layer trains its own
+// tensor, and the export writes each back. In training mode batch
+// normalization uses batch statistics and updates the running ones (like
+// nn::BatchNorm2d); in evaluation it uses the running ones. The batch
+// dimension of the graph input is free; the rest of its shape is fixed.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,6 +33,7 @@
 
 #include <map>
 #include <memory>
+#include <vector>
 
 namespace bregman::onnx {
 
@@ -47,9 +52,17 @@ public:
                  const nn::Mode &mode) const override;
   std::string describe() const override;
 
+  /// The graph that trains (untied: see tiedInitializers()).
   const OnnxModel &model() const { return *model_; }
-  /// Parameter or buffer name -> ONNX initializer name.
+  /// Parameter or buffer name -> ONNX initializer name (of model()).
   const std::map<std::string, std::string> &onnxNames() const { return onnxNames_; }
+  /// The uses of tied initializers of the imported file that got their own
+  /// tensors (OnnxModel::tiedInitializers).
+  const std::vector<InitializerSplit> &tiedInitializers() const { return splits_; }
+  /// The trained values by ONNX initializer name, for model().save():
+  /// `params` and the running statistics of `buffers`. Throws an Error
+  /// naming a parameter or buffer that is missing.
+  Params onnxInitializers(const Params &params, const Params &buffers) const;
 
 private:
   struct Entry {
@@ -58,7 +71,11 @@ private:
     int64_t fanIn = 1;   // of the layer it belongs to
     int64_t rowSize = 1; // linear: elements per output row
   };
+  /// Gives every role use of an initializer its parameter or buffer name.
+  void claimRoles();
+
   std::shared_ptr<const OnnxModel> model_;
+  std::vector<InitializerSplit> splits_;
   std::string file_;
   bool fromPretrained_;
   std::map<std::string, Entry> entries_; // by parameter / buffer name

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# gpu-kit.sh build DIR [--chip sm_90] [--small] [--build BUILD_DIR]
+#
+# Writes a self-contained GPU check kit (at most 48 MiB) to DIR, for a
+# machine with an NVIDIA driver and python but no MLIR/LLVM (docs/BENCHMARKS.md):
+#   bin/bregman-run, lib/ (its libstdc++, libgcc_s, libz: only glibc >= 2.34
+#   is needed there), steps/NAME/cuda (CUDA artifacts compiled here for the
+#   chip: fatbins, cubin + PTX, where this toolkit has ptxas and fatbinary;
+#   values.bin gzipped),
+#   steps/NAME/expected.json (the CPU's results of the same calls on the same
+#   state and batch, summarized), tools/ (kit.py, torch_bench.py), run.sh.
+# The steps: the MLP (784-200-80-10) with LinBreg, momentum and AdaBreg and
+# LinBreg with each regularizer (l1_pos, l1_l2, l1_l1_l2: the fused updates),
+# the ConvNet (cuDNN) and ResNet-18 (--width 64; CIFAR-sized 32x32x3 inputs
+# need CIFAR-10, so it is built on Fashion-MNIST's 28x28x1). --small: the
+# MLP with LinBreg only (CI). Prints the kit's size.
+set -euo pipefail
+usage() { echo "usage: gpu-kit.sh build DIR [--chip sm_90] [--small] [--build BUILD_DIR]" >&2; exit 2; }
+[ "${1:-}" = build ] || usage
+kit=${2:-}
+[ -n "$kit" ] || usage
+shift 2
+repo=$(cd "$(dirname "$0")/.." && pwd)
+chip=sm_90 small=0 build="$repo/build"
+while [ $# -gt 0 ]; do
+  case $1 in
+    --chip) chip=$2; shift 2 ;;
+    --small) small=1; shift ;;
+    --build) build=$2; shift 2 ;;
+    *) usage ;;
+  esac
+done
+for tool in bregman bregman-run; do
+  [ -x "$build/bin/$tool" ] || { echo "gpu-kit.sh: $build/bin/$tool is missing (build it first)" >&2; exit 1; }
+done
+# Only a directory this script made (or an empty/new one) is written into.
+if [ -e "$kit" ] && [ -n "$(ls -A "$kit")" ] && [ ! -f "$kit/chip" ]; then
+  echo "gpu-kit.sh: $kit exists and is not a kit: nothing was changed" >&2; exit 1
+fi
+rm -rf "$kit/steps" "$kit/bin" "$kit/lib" "$kit/tools"
+mkdir -p "$kit/bin" "$kit/lib" "$kit/steps" "$kit/tools"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+check_steps=3
+# name | tolerance rtol atol (GpuTrainingTest: 1e-3 relative) | timed calls | bregman train options
+cases=(
+  "mlp-linbreg|1e-3 1e-5|100|--model mlp"
+)
+if [ $small = 0 ]; then
+  cases+=(
+    "mlp-momentum|1e-3 1e-5|100|--model mlp --momentum 0.9"
+    "mlp-adabreg|1e-3 1e-5|100|--model mlp --optimizer adabreg"
+    "mlp-l1pos|1e-3 1e-5|100|--model mlp --reg l1_pos"
+    "mlp-l1l2|1e-3 1e-5|100|--model mlp --reg l1_l2"
+    "mlp-l1l1l2|1e-3 1e-5|100|--model mlp --reg l1_l1_l2 --lambda2 0.01"
+    "convnet|1e-3 1e-5|50|--model convnet"
+    "resnet18|1e-3 1e-5|20|--model resnet18 --width 64"
+  )
+fi
+: > "$kit/cases"
+for entry in "${cases[@]}"; do
+  IFS='|' read -r name tol timed options <<< "$entry"
+  echo "gpu-kit.sh: $name ($options)"
+  mkdir -p "$kit/steps/$name"
+  # shellcheck disable=SC2086 # the options are words
+  "$build/bin/bregman" train $options --device cuda --cuda-chip "$chip" \
+    --save-step "$kit/steps/$name/cuda" --train-limit 500 --no-progress > "$tmp/$name.log"
+  # shellcheck disable=SC2086
+  "$build/bin/bregman" train $options --device cpu \
+    --save-step "$tmp/$name-cpu" --train-limit 500 --no-progress >> "$tmp/$name.log"
+  # The initial state is mostly zeros (sparse initialization): ResNet-18's
+  # 90 MB compress to 1.5 MB; run.sh unpacks it.
+  gzip -6 "$kit/steps/$name/cuda/values.bin"
+  "$build/bin/bregman-run" "$tmp/$name-cpu" --steps $check_steps --quiet \
+    --save "$tmp/$name-cpu-after" >> "$tmp/$name.log"
+  python3 "$repo/scripts/gpu-kit/kit.py" summarize "$tmp/$name-cpu-after" \
+    "$kit/steps/$name/expected.json"
+  echo "$name $tol $timed" >> "$kit/cases"
+done
+cp "$build/bin/bregman-run" "$kit/bin/"
+# What bregman-run needs besides glibc, from this machine.
+for lib in libstdc++.so.6 libgcc_s.so.1 libz.so.1; do
+  path=$(ldd "$build/bin/bregman-run" | awk -v l="$lib" '$1 == l { print $3 }')
+  [ -n "$path" ] && cp -L "$path" "$kit/lib/$lib"
+done
+cp "$repo/scripts/gpu-kit/kit.py" "$repo/scripts/gpu-kit/torch_bench.py" "$kit/tools/"
+cp "$repo/scripts/gpu-kit/run.sh" "$kit/run.sh"
+echo "$chip" > "$kit/chip"
+echo "$check_steps" > "$kit/check-steps"
+bytes=$(du -sb "$kit" | cut -f1)
+echo "gpu-kit.sh: kit $kit for $chip: $(( bytes / 1024 )) KiB ($(wc -l < "$kit/cases") steps)"
+if [ "$bytes" -gt $(( 48 * 1024 * 1024 )) ]; then
+  echo "gpu-kit.sh: the kit is over 48 MiB" >&2; exit 1
+fi

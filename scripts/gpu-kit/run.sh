@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The bregman GPU kit's check, on the GPU machine: run.sh OUTDIR
+#   For each CUDA artifact in steps/: run it (a warm-up call + N calls from
+#   its saved state and first batch) and compare the state after them with
+#   the CPU's results of the same calls (summaries in steps/*/expected.json,
+#   GpuTrainingTest's tolerance); time it (ms per step); then PyTorch eager
+#   and JAX on the same card where importable. Writes OUTDIR/gpu-report.json
+#   and OUTDIR/gpu-report.md. Needs: glibc >= 2.34, python3, the NVIDIA
+#   driver; cuBLAS (MLP, ResNet) and cuDNN 9 (ConvNet, ResNet) from the
+#   system or from python wheels (site-packages/nvidia/*/lib, found here).
+#   Each command has a time limit; the whole run stays under 6 minutes.
+set -u
+kit=$(cd "$(dirname "$0")" && pwd)
+out=${1:?usage: run.sh OUTDIR}
+mkdir -p "$out" || exit 1
+out=$(cd "$out" && pwd)
+work="$out/work"
+mkdir -p "$work"
+results="$out/results.jsonl"
+: > "$results"
+started=$(date +%s)
+json() { python3 -c 'import json,sys; print(json.dumps(dict(zip(sys.argv[1::2], sys.argv[2::2]))))' "$@"; }
+note() { echo "run.sh: $*"; }
+
+# The machine: what is there and what is missing.
+if command -v nvidia-smi > /dev/null; then
+  smi=$(nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader 2>&1 | head -1)
+else
+  smi="nvidia-smi not found (no NVIDIA driver installed?)"
+fi
+glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null || echo unknown)
+wheels=$(python3 - <<'PY' 2>/dev/null
+import glob, os
+try:
+    import nvidia
+    roots = list(nvidia.__path__)
+except Exception:
+    roots = []
+print(":".join(sorted({d for r in roots for d in glob.glob(os.path.join(r, "*", "lib"))})))
+PY
+)
+for name in libcublas.so.13 libcublas.so.12 libcudnn.so.9; do
+  found=$( (ldconfig -p 2>/dev/null | grep -o "/.*/$name" | head -1) || true)
+  for d in ${wheels//:/ }; do [ -e "$d/$name" ] && found="$d/$name"; done
+  libs="${libs:-}$name=${found:-missing} "
+done
+json kind machine gpu "$smi" glibc "$glibc" \
+  python "$(python3 --version 2>&1)" chip "$(cat "$kit/chip")" \
+  wheel_lib_dirs "${wheels:-none}" cuda_libraries "$libs" >> "$results"
+note "GPU: $smi; $libs"
+export LD_LIBRARY_PATH="$kit/lib${wheels:+:$wheels}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+
+run_case() { # name rtol atol timing-steps
+  local name=$1 rtol=$2 atol=$3 steps=$4 dir="$kit/steps/$1" log="$work/$1.log"
+  local artifact="$work/$name.artifact"
+  rm -rf "$work/$name.state" "$artifact"
+  # The artifact with its state unpacked (the kit carries values.bin gzipped).
+  mkdir -p "$artifact" && cp "$dir/cuda/manifest.json" "$dir/cuda/step.so" "$artifact/" &&
+    gzip -dc "$dir/cuda/values.bin.gz" > "$artifact/values.bin"
+  if ! timeout 120 "$kit/bin/bregman-run" "$artifact" --steps "$(cat "$kit/check-steps")" \
+      --quiet --save "$work/$name.state" > "$log" 2>&1; then
+    json name "$name" status failed detail "$(grep -e '^error' -e 'not found' "$log" | head -3 | tr '\n' ' ')" >> "$results"
+    note "$name: failed (see $log)"
+    return
+  fi
+  local verdict
+  verdict=$(python3 "$kit/tools/kit.py" compare "$work/$name.state" "$dir/expected.json" "$rtol" "$atol")
+  local ms
+  ms=$(timeout 120 "$kit/bin/bregman-run" "$artifact" --steps "$steps" --quiet 2>>"$log" |
+       sed -n 's/.* \([0-9.]*\) ms per call.*/\1/p')
+  python3 - "$name" "$verdict" "${ms:-}" "$rtol" "$atol" >> "$results" <<'PY'
+import json, sys
+name, verdict, ms, rtol, atol = sys.argv[1:]
+v = json.loads(verdict)
+r = {"name": name, "status": "ok" if v["ok"] else "mismatch",
+     "detail": {"tolerance": "%s + %s*|cpu|" % (atol, rtol), **v}}
+if ms:
+    r["ms_per_step"] = float(ms)
+print(json.dumps(r))
+PY
+  note "$name: $(tail -1 "$results" | cut -c1-200)"
+}
+
+while read -r name rtol atol steps; do
+  [ -n "$name" ] && run_case "$name" "$rtol" "$atol" "$steps"
+done < "$kit/cases"
+
+# The frameworks on the same card (what is missing is reported by the script).
+timeout 150 python3 "$kit/tools/torch_bench.py" >> "$results" 2> "$work/frameworks.log" ||
+  json name frameworks status failed detail "$(tail -3 "$work/frameworks.log")" >> "$results"
+
+json name total status done detail "$(( $(date +%s) - started )) s" >> "$results"
+python3 "$kit/tools/kit.py" report "$results" "$out" && note "wrote $out/gpu-report.md and gpu-report.json"
+cat "$out/gpu-report.md"
