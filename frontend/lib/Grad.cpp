@@ -95,6 +95,17 @@ std::vector<Tensor> vjpAbs(const VjpArgs &v) {
 
 std::vector<Tensor> vjpSqrt(const VjpArgs &v) { return {v.g * 0.5 / v.out}; }
 
+// sigmoid' = s(x)·s(−x) and tanh' = 4·s(2x)·s(−2x): products of values in
+// (0, 1], finite everywhere and accurate to the last bit even where s or t
+// rounds to ±1 (1 − s and 1 − t² would be 0 there).
+std::vector<Tensor> vjpSigmoid(const VjpArgs &v) {
+  return {v.g * (v.out * sigmoid(-v.in(0)))};
+}
+std::vector<Tensor> vjpTanh(const VjpArgs &v) {
+  Tensor twice = v.in(0) * 2.0;
+  return {v.g * (sigmoid(twice) * sigmoid(-twice) * 4.0)};
+}
+
 std::vector<Tensor> vjpReluGrad(const VjpArgs &v) {
   // d/dg of (g where x > 0); x gets none (piecewise constant).
   return {Tensor(), reluGrad(v.in(0), v.g)};

@@ -297,6 +297,9 @@ Tensor log(const Tensor &x) { return unary(Prim::Log, x); }
 Tensor relu(const Tensor &x) { return unary(Prim::Relu, x); }
 Tensor abs(const Tensor &x) { return unary(Prim::Abs, x); }
 Tensor sqrt(const Tensor &x) { return unary(Prim::Sqrt, x); }
+Tensor sigmoid(const Tensor &x) { return unary(Prim::Sigmoid, x); }
+Tensor tanh(const Tensor &x) { return unary(Prim::Tanh, x); }
+Tensor silu(const Tensor &x) { return x * sigmoid(x); }
 
 Tensor reluGrad(const Tensor &x, const Tensor &g) {
   requireSameDType("relu_grad", x, g);

@@ -17,6 +17,14 @@ InspectCommand::InspectCommand(CLI::App &app) {
   command->add_option("model", path, "The .onnx file")->required();
 }
 
+/// "[N, 3, 32, 32]" for a dynamic batch, else the static shape.
+static std::string specShape(const onnx::ValueSpec &v) {
+  std::string shape = shapeString(v.shape);
+  if (v.dynamicBatch && shape.size() > 1)
+    shape = "[N" + shape.substr(shape.find_first_of(",]"));
+  return shape;
+}
+
 static void printNodes(const onnx::OnnxModel &model) {
   fmt::print("\n{:<28} {:<20} {:<20} {:>12} {:>9}\n", "node", "op",
              "output shape", "parameters", "density");
@@ -47,14 +55,17 @@ int InspectCommand::run() {
   onnx::OnnxModel model = onnx::OnnxModel::load(path);
   fmt::print("{}: opset {}\n", path, model.opsetVersion());
   for (const onnx::ValueSpec &v : model.inputs())
-    fmt::print("  input  {} {}{}\n", v.name, dtypeName(v.dtype),
-               shapeString(v.shape));
+    fmt::print("  input  {} {}{}\n", v.name, dtypeName(v.dtype), specShape(v));
   for (const onnx::ValueSpec &v : model.outputs())
-    fmt::print("  output {} {}{}\n", v.name, dtypeName(v.dtype),
-               shapeString(v.shape));
+    fmt::print("  output {} {}{}\n", v.name, dtypeName(v.dtype), specShape(v));
   printNodes(model);
+  // The same verdict `run` and `retrain` reach: the graph replayed through
+  // the importer's handlers at load, at the declared batch and at another.
   if (model.unsupported().empty()) {
     fmt::print("every node is supported\n");
+    if (!model.batchRestriction().empty())
+      fmt::print("but only at the batch the model was exported with: {}\n",
+                 model.batchRestriction());
   } else {
     fmt::print("not supported ({}):\n", model.unsupported().size());
     for (const std::string &u : model.unsupported())

@@ -135,6 +135,13 @@ Tensor relu(const Tensor &x);
 /// |x| (gradient sign(x), 0 at 0) and √x.
 Tensor abs(const Tensor &x);
 Tensor sqrt(const Tensor &x);
+/// 1/(1 + e^−x) and tanh, computed from e^−|x| (finite values and gradients
+/// for every finite x, where 1/(1 + exp(−x)) overflows below −88 in f32);
+/// gradients s(x)·s(−x) and 4·s(2x)·s(−2x), accurate where s or t round to 1.
+Tensor sigmoid(const Tensor &x);
+Tensor tanh(const Tensor &x);
+/// x·sigmoid(x) (SiLU, swish); gradient sigmoid(x)·(1 + x(1 − sigmoid(x))).
+Tensor silu(const Tensor &x);
 /// g where x > 0, else 0 (the VJP of relu).
 Tensor reluGrad(const Tensor &x, const Tensor &g);
 

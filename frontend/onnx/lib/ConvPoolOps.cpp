@@ -93,33 +93,75 @@ void conv(const NodeContext &c) {
   c.set(y);
 }
 
-Pool2dOptions poolOptions(const NodeContext &c, const Window &w) {
-  if (c.flagAttr("ceil_mode", 0) != 0)
-    throw c.unsupported("ceil_mode = 1");
+Pool2dOptions poolOptions(const Window &w) {
   return Pool2dOptions{{w.kernel[0], w.kernel[1]}, {w.strides[0], w.strides[1]},
                        w.padding, {w.dilations[0], w.dilations[1]}};
 }
 
+/// ceil_mode = 1 as ONNX and PyTorch define it: the output size rounds up,
+/// but the last window must start inside the input or its left (top)
+/// padding. Returns the rows and columns that this adds below and to the
+/// right of the explicit padding (0 without ceil_mode).
+std::array<int64_t, 2> ceilExtra(const NodeContext &c, const Window &w,
+                                 const Tensor &x) {
+  std::array<int64_t, 2> extra{0, 0};
+  if (c.flagAttr("ceil_mode", 0) == 0)
+    return extra;
+  for (int i = 0; i < 2; ++i) {
+    int64_t in = x.dim(2 + i), before = w.padding[i], after = w.padding[i + 2];
+    int64_t reach = w.dilations[i] * (w.kernel[i] - 1) + 1;
+    int64_t span = in + before + after - reach;
+    if (span < 0)
+      continue; // no window fits: max_pool2d / avg_pool2d say so
+    int64_t out = (span + w.strides[i] - 1) / w.strides[i] + 1;
+    if ((out - 1) * w.strides[i] >= in + before)
+      --out;
+    extra[i] = std::max<int64_t>(0, (out - 1) * w.strides[i] + reach - (in + before + after));
+  }
+  return extra;
+}
+
+/// The window with ceil_mode's extra rows and columns as bottom/right padding.
+Window withCeilPadding(const Window &w, std::array<int64_t, 2> extra) {
+  Window padded = w;
+  padded.padding[2] += extra[0];
+  padded.padding[3] += extra[1];
+  return padded;
+}
+
 void maxPool(const NodeContext &c) {
   Tensor x = c.tensor(0);
-  Pool2dOptions o = poolOptions(c, windowOf(c, x));
+  Window w = windowOf(c, x);
   if (c.node.output_size() > 1 && !c.node.output(1).empty())
     throw c.unsupported("the Indices output");
   if (c.flagAttr("storage_order", 0) != 0)
     throw c.unsupported("storage_order = 1");
-  c.set(maxPool2d(x, o));
+  // Padding counts as −∞: ceil_mode's extra cells never win.
+  c.set(maxPool2d(x, poolOptions(withCeilPadding(w, ceilExtra(c, w, x)))));
 }
 
+/// AveragePool divides each window's sum by the cells it covers inside the
+/// input (count_include_pad = 0) or inside the explicitly padded input
+/// (1; ceil_mode's extra cells are never counted, as in PyTorch and
+/// onnxruntime).
 void averagePool(const NodeContext &c) {
   Tensor x = c.tensor(0);
   Window w = windowOf(c, x);
-  Pool2dOptions o = poolOptions(c, w);
-  Tensor avg = avgPool2d(x, o);
-  bool padded = w.padding != std::array<int64_t, 4>{0, 0, 0, 0};
-  if (c.flagAttr("count_include_pad", 0) == 0 && padded) {
-    // Divide by the number of real (unpadded) elements of each window.
-    Tensor count = avgPool2d(full(x.shape(), 1.0, x.dtype()), o);
+  std::array<int64_t, 2> extra = ceilExtra(c, w, x);
+  Pool2dOptions all = poolOptions(withCeilPadding(w, extra));
+  Tensor avg = avgPool2d(x, all);
+  bool explicitPads = w.padding != std::array<int64_t, 4>{0, 0, 0, 0};
+  bool ceilPads = extra != std::array<int64_t, 2>{0, 0};
+  int64_t h = x.dim(2), wd = x.dim(3);
+  if (c.flagAttr("count_include_pad", 0) == 0 && (explicitPads || ceilPads)) {
+    Tensor count = avgPool2d(full({1, 1, h, wd}, 1.0, x.dtype()), all);
     avg = avg / count;
+  } else if (ceilPads) {
+    // Ones over the explicitly padded input; only ceil_mode's cells pad it.
+    Window inner = w;
+    inner.padding = {0, 0, extra[0], extra[1]};
+    Shape padded = {1, 1, h + w.padding[0] + w.padding[2], wd + w.padding[1] + w.padding[3]};
+    avg = avg / avgPool2d(full(padded, 1.0, x.dtype()), poolOptions(inner));
   }
   c.set(avg);
 }

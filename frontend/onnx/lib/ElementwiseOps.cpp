@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 namespace bregman::onnx::detail {
 
 namespace {
@@ -18,15 +20,39 @@ void leakyRelu(const NodeContext &c) {
   c.set(bregman::relu(x) - bregman::relu(-x) * alpha);
 }
 
-void sigmoid(const NodeContext &c) {
-  Tensor x = c.tensor(0);
-  c.set(one(x) / (bregman::exp(-x) + 1.0));
+// The DSL's stable primitives: 1/(exp(−x) + 1) overflowed to a NaN
+// gradient below −88 (−44 for tanh).
+void sigmoid(const NodeContext &c) { c.set(bregman::sigmoid(c.tensor(0))); }
+void tanh(const NodeContext &c) { c.set(bregman::tanh(c.tensor(0))); }
+
+/// max(0, min(1, αx + β)), min as −max(−a, −1).
+Tensor hardSigmoidOf(const Tensor &x, double alpha, double beta) {
+  Tensor a = x * alpha + beta;
+  Tensor upper = -maximum(-a, full({}, -1.0, x.dtype()));
+  return maximum(upper, full({}, 0.0, x.dtype()));
 }
 
-void tanh(const NodeContext &c) {
+void hardSigmoid(const NodeContext &c) {
+  c.set(hardSigmoidOf(c.tensor(0), c.finiteAttr("alpha", 0.2f), c.finiteAttr("beta", 0.5f)));
+}
+
+void hardSwish(const NodeContext &c) {
   Tensor x = c.tensor(0);
-  Tensor s = one(x) / (bregman::exp(x * -2.0) + 1.0);
-  c.set(s * 2.0 - 1.0);
+  c.set(x * hardSigmoidOf(x, 1.0 / 6.0, 0.5));
+}
+
+// Softplus and Elu only ever take exp of −|x| or of min(x, 0): no overflow
+// in the value or the gradient.
+void softplus(const NodeContext &c) {
+  Tensor x = c.tensor(0);
+  c.set(bregman::relu(x) + bregman::log(bregman::exp(-bregman::abs(x)) + 1.0));
+}
+
+void elu(const NodeContext &c) {
+  Tensor x = c.tensor(0);
+  double alpha = c.finiteAttr("alpha", 1.0f);
+  Tensor negativePart = bregman::exp(-bregman::relu(-x)) - 1.0; // exp(min(x, 0)) − 1
+  c.set(bregman::relu(x) + negativePart * alpha);
 }
 
 void exp(const NodeContext &c) { c.set(bregman::exp(c.tensor(0))); }
@@ -70,6 +96,50 @@ void arithmetic(const NodeContext &c) {
         : op == "Sub" ? x - y
         : op == "Mul" ? x * y
                       : x / y);
+}
+
+/// Index of operand element for result element `i` when one side may be a
+/// single element (the broadcasting Mod folds).
+size_t pick(size_t size, size_t i) { return size == 1 ? 0 : i; }
+
+/// Mod of values known at load time: integers (shape arithmetic) folded
+/// exactly, float constants folded in double. fmod = 0 gives the divisor's
+/// sign (Python's %), fmod = 1 the dividend's (C's fmod); floats need
+/// fmod = 1 (the spec).
+void mod(const NodeContext &c) {
+  bool cStyle = c.flagAttr("fmod", 0) != 0;
+  const Value &a = c.value(0), &b = c.value(1);
+  auto sizesFit = [&](size_t x, size_t y, const Shape &sx, const Shape &sy) {
+    if (x != y && x != 1 && y != 1)
+      throw c.unsupported(fmt::format("Mod of constants shaped {} and {} (equal shapes or "
+                                      "one element are folded)",
+                                      shapeString(sx), shapeString(sy)));
+    return x == 1 ? sy : sx;
+  };
+  if (a.isStatic && b.isStatic) {
+    Shape shape = sizesFit(a.ints.size(), b.ints.size(), a.shape, b.shape);
+    std::vector<int64_t> r(std::max(a.ints.size(), b.ints.size()));
+    for (size_t i = 0; i < r.size(); ++i) {
+      int64_t x = a.ints[pick(a.ints.size(), i)], y = b.ints[pick(b.ints.size(), i)];
+      if (y == 0)
+        throw c.error("integer Mod by zero");
+      r[i] = x % y; // C's: the dividend's sign
+      if (!cStyle && r[i] != 0 && ((r[i] < 0) != (y < 0)))
+        r[i] += y;
+    }
+    return c.setStatic(r, shape);
+  }
+  std::optional<std::vector<float>> x = c.hostFloats(0), y = c.hostFloats(1);
+  if (!x || !y)
+    throw c.unsupported("Mod of values computed at run time (only constants are folded)");
+  if (!cStyle)
+    throw c.badAttr("fmod", "0", "must be 1 for floating-point inputs");
+  Shape shape = sizesFit(x->size(), y->size(), c.tensor(0).shape(), c.tensor(1).shape());
+  std::vector<double> r(std::max(x->size(), y->size()));
+  for (size_t i = 0; i < r.size(); ++i) // f32's remainder is exact: rounding it is too
+    r[i] = static_cast<float>(
+        std::fmod(double((*x)[pick(x->size(), i)]), double((*y)[pick(y->size(), i)])));
+  c.set(tracedConstant(r, shape, fmt::format("node '{}' (Mod)", c.node.name())));
 }
 
 void pow(const NodeContext &c) {
@@ -153,6 +223,10 @@ std::vector<OpHandler> elementwiseOps() {
       {"LeakyRelu", 1, kNewestOpset, leakyRelu, {}},
       {"Sigmoid", 1, kNewestOpset, sigmoid, {}},
       {"Tanh", 1, kNewestOpset, tanh, {}},
+      {"HardSigmoid", 1, kNewestOpset, hardSigmoid, {}},
+      {"HardSwish", 14, kNewestOpset, hardSwish, {}},
+      {"Softplus", 1, kNewestOpset, softplus, {}},
+      {"Elu", 1, kNewestOpset, elu, {}},
       {"Exp", 1, kNewestOpset, exp, {}},
       {"Log", 1, kNewestOpset, log, {}},
       {"Neg", 1, kNewestOpset, neg, {}},
@@ -163,6 +237,7 @@ std::vector<OpHandler> elementwiseOps() {
       {"Mul", 1, kNewestOpset, arithmetic, {}},
       {"Div", 1, kNewestOpset, arithmetic, {}},
       {"Pow", 1, kNewestOpset, pow, {}},
+      {"Mod", 10, kNewestOpset, mod, {}},
       {"Clip", 6, kNewestOpset, clip, {}},
       {"Max", 6, kNewestOpset, maxMin, {}},
       {"Min", 6, kNewestOpset, maxMin, {}},

@@ -136,8 +136,9 @@ std::string tensorBytes(const ::onnx::TensorProto &t, const fs::path &dir,
   return data;
 }
 
-/// A TensorProto as a Value: float/double become tensors, int32/int64
-/// static integers. Other types: an Error naming the tensor and type.
+/// A TensorProto as a Value: float/double become tensors, int32/int64 and
+/// bool (0/1) static integers. Other types: an Error naming the tensor and
+/// type.
 Value toValue(const ::onnx::TensorProto &t, const fs::path &dir) {
   Shape shape(t.dims().begin(), t.dims().end());
   int64_t count = checkedCount(shape, fmt::format("tensor '{}'", t.name()));
@@ -156,6 +157,24 @@ Value toValue(const ::onnx::TensorProto &t, const fs::path &dir) {
     std::vector<double> values(count);
     std::memcpy(values.data(), bytes.data(), bytes.size());
     v.tensor = Tensor::fromVector(values, shape);
+    return v;
+  }
+  case ::onnx::TensorProto::BOOL: {
+    // One byte each in raw_data; the typed form keeps them in int32_data.
+    v.isStatic = true;
+    v.shape = shape;
+    v.ints.resize(count);
+    if (t.data_location() != ::onnx::TensorProto::EXTERNAL && !t.has_raw_data()) {
+      if (t.int32_data_size() != count)
+        throw Error(fmt::format("tensor '{}': {} values for {} elements", t.name(),
+                                t.int32_data_size(), count));
+      for (int64_t i = 0; i < count; ++i)
+        v.ints[i] = t.int32_data(static_cast<int>(i)) != 0;
+      return v;
+    }
+    std::string bytes = tensorBytes(t, dir, 1, count);
+    for (int64_t i = 0; i < count; ++i)
+      v.ints[i] = bytes[i] != 0;
     return v;
   }
   case ::onnx::TensorProto::INT64:
@@ -178,7 +197,7 @@ Value toValue(const ::onnx::TensorProto &t, const fs::path &dir) {
   }
   default:
     throw Error(fmt::format("tensor '{}': data type {} is not supported "
-                            "(float, double, int32, int64 are)",
+                            "(float, double, int32, int64, bool are)",
                             t.name(), typeName(t.data_type())));
   }
 }
@@ -194,8 +213,12 @@ struct OnnxModel::Impl {
   std::vector<ValueSpec> inputs, outputs;
   std::vector<std::string> unsupported;
   std::string refusal; // what apply throws: the first problem's own message
-  std::map<std::string, Shape> shapes; // first output shapes, from the dry run
+  std::map<std::string, Shape> shapes; // every value's shape, from the dry run
   int64_t opset = 0;
+  /// The inputs' common static batch (dimension 0), or 0: none (dynamic,
+  /// differing, or no batch dimension).
+  int64_t exportedBatch = 0;
+  std::string batchRestriction; // why the graph does not replay at batch + 1
 
   void parse(const std::string &path);
   /// Everything after parsing: initializers, constants, the graph's inputs
@@ -212,7 +235,16 @@ struct OnnxModel::Impl {
   void analyze(const std::map<int, std::string> &constantErrors, bool replay);
   /// Runs one node of the dry run; false (and reported) when it fails.
   bool dryRun(const ::onnx::NodeProto &n, std::map<std::string, Value> &env);
-  std::map<std::string, Value> tracedEnv(Trace &trace) const;
+  /// The inputs' static batch, when they agree on one.
+  int64_t commonBatch() const;
+  /// Fills `batchRestriction`: the graph replayed at the declared batch + 1.
+  void replayAtAnotherBatch();
+  std::map<std::string, Value> tracedEnv(Trace &trace, int64_t batch) const;
+  /// The rewriting of exported-batch shapes for inputs `in` (null at the
+  /// exported batch).
+  std::optional<detail::Rebatch> rebatchFor(const Params &in) const;
+  void replay(std::map<std::string, Value> &env, Params *trainingStatistics,
+              const detail::Rebatch *rebatch) const;
   void refuse(const std::string &reason, const std::string &message);
 
   /// The environment the graph starts from: constants, weights, inputs.
@@ -234,6 +266,9 @@ const std::vector<ValueSpec> &OnnxModel::outputs() const { return impl->outputs;
 int64_t OnnxModel::opsetVersion() const { return impl->opset; }
 const std::vector<std::string> &OnnxModel::unsupported() const {
   return impl->unsupported;
+}
+const std::string &OnnxModel::batchRestriction() const {
+  return impl->batchRestriction;
 }
 
 /// The shape of a graph input/output from its type; dynamic dimensions and
@@ -260,6 +295,12 @@ static ValueSpec specOf(const ::onnx::ValueInfoProto &info,
   const auto &dims = type.tensor_type().shape().dim();
   for (int i = 0; i < dims.size(); ++i) {
     const auto &d = dims[i];
+    if (i == 0 && dims.size() > 1 && !d.has_dim_value()) {
+      // The batch, exported with dynamic axes: free like a static one.
+      spec.dynamicBatch = true;
+      spec.shape.push_back(1);
+      continue;
+    }
     if (!d.has_dim_value() || d.dim_value() < 0)
       throw Error(fmt::format(
           "{}: unsupported: graph value '{}' has a dynamic dimension {} ({}); "
@@ -413,9 +454,12 @@ void OnnxModel::Impl::build() {
   // No onnx::shape_inference: libonnx 1.12's crashes on malformed models
   // (our fuzzer found two SEGVs in it within seconds). Shapes come from the
   // dry run instead.
+  exportedBatch = commonBatch();
   analyze(constantErrors, specError.empty());
   if (!specError.empty())
     refuse(specError, "unsupported: " + specError);
+  else if (unsupported.empty())
+    replayAtAnotherBatch();
 }
 
 std::vector<InitializerSplit> OnnxModel::tiedInitializers() const {
@@ -465,8 +509,11 @@ void OnnxModel::Impl::analyze(const std::map<int, std::string> &constantErrors,
   Trace trace;
   TraceScope scope(trace);
   std::map<std::string, Value> env;
-  if (replay)
-    env = tracedEnv(trace);
+  if (replay) {
+    env = tracedEnv(trace, 0);
+    for (const ValueSpec &v : inputs)
+      shapes[v.name] = v.shape;
+  }
   // Outputs of refused nodes: their consumers cannot be replayed, only
   // looked up in the table.
   std::set<std::string> poisoned;
@@ -502,8 +549,10 @@ void OnnxModel::Impl::analyze(const std::map<int, std::string> &constantErrors,
   }
 }
 
-/// Weights, constants and the declared inputs as traced values.
-std::map<std::string, Value> OnnxModel::Impl::tracedEnv(Trace &trace) const {
+/// Weights, constants and the declared inputs as traced values; `batch`
+/// > 0 replaces the inputs' declared batch.
+std::map<std::string, Value> OnnxModel::Impl::tracedEnv(Trace &trace,
+                                                        int64_t batch) const {
   auto traced = [&](const Params &concrete) {
     Params p;
     for (const auto &[name, t] : concrete)
@@ -511,9 +560,69 @@ std::map<std::string, Value> OnnxModel::Impl::tracedEnv(Trace &trace) const {
     return p;
   };
   Params in;
-  for (const ValueSpec &v : inputs)
-    in.add(v.name, trace.addInput(v.shape, v.dtype, v.name));
+  for (const ValueSpec &v : inputs) {
+    Shape shape = v.shape;
+    if (batch > 0 && !shape.empty())
+      shape[0] = batch;
+    in.add(v.name, trace.addInput(shape, v.dtype, v.name));
+  }
   return bind(traced(weights), traced(constants), in);
+}
+
+int64_t OnnxModel::Impl::commonBatch() const {
+  int64_t batch = 0;
+  for (const ValueSpec &v : inputs) {
+    if (v.shape.empty() || v.dynamicBatch || (batch && v.shape[0] != batch))
+      return 0;
+    batch = v.shape[0];
+  }
+  return batch;
+}
+
+std::optional<detail::Rebatch> OnnxModel::Impl::rebatchFor(const Params &in) const {
+  if (exportedBatch == 0)
+    return std::nullopt;
+  int64_t actual = 0;
+  for (const ValueSpec &spec : inputs) {
+    if (!in.contains(spec.name) || in.at(spec.name).rank() == 0)
+      return std::nullopt; // bind() says what is wrong
+    int64_t n = in.at(spec.name).dim(0);
+    if (actual && n != actual)
+      return std::nullopt; // inputs of different batches: nothing to rewrite
+    actual = n;
+  }
+  if (actual == exportedBatch)
+    return std::nullopt;
+  return detail::Rebatch{exportedBatch, actual, inputs.front().name, &shapes};
+}
+
+// What `retrain` meets at its own batch, found at load: a graph that only
+// replays at its exported batch says so (inspect prints it).
+void OnnxModel::Impl::replayAtAnotherBatch() {
+  // Only where dimension 0 is one batch: every input static at the same
+  // size (exportedBatch) or every input dynamic.
+  bool allDynamic = !inputs.empty();
+  for (const ValueSpec &v : inputs)
+    allDynamic = allDynamic && v.dynamicBatch;
+  if (exportedBatch == 0 && !allDynamic)
+    return;
+  int64_t batch = (exportedBatch ? exportedBatch : 1) + 1;
+  Trace trace;
+  TraceScope scope(trace);
+  try {
+    std::map<std::string, Value> env = tracedEnv(trace, batch);
+    Params in;
+    for (const ValueSpec &v : inputs)
+      in.add(v.name, env.at(v.name).tensor);
+    std::optional<detail::Rebatch> rebatch = rebatchFor(in);
+    replay(env, nullptr, rebatch ? &*rebatch : nullptr);
+    (void)collectOutputs(env);
+  } catch (const Error &e) {
+    std::string message = e.what(), prefix = "unsupported: ";
+    batchRestriction = fmt::format(
+        "at batch {}: {}", batch,
+        message.rfind(prefix, 0) == 0 ? message.substr(prefix.size()) : message);
+  }
 }
 
 bool OnnxModel::Impl::dryRun(const ::onnx::NodeProto &n,
@@ -530,10 +639,11 @@ bool OnnxModel::Impl::dryRun(const ::onnx::NodeProto &n,
     refuse(reasonOf(n, e.what()), e.what());
     return false;
   }
-  if (n.output_size() > 0 && env.count(n.output(0))) {
-    const Value &v = env.at(n.output(0));
-    shapes[n.output(0)] = v.isStatic ? v.shape : v.tensor.shape();
-  }
+  for (const std::string &out : n.output())
+    if (env.count(out)) {
+      const Value &v = env.at(out);
+      shapes[out] = v.isStatic ? v.shape : v.tensor.shape();
+    }
   return true;
 }
 
@@ -588,19 +698,26 @@ Params OnnxModel::Impl::collectOutputs(const std::map<std::string, Value> &env) 
   return out;
 }
 
-Params OnnxModel::Impl::run(const Params &w, const Params &c, const Params &in,
-                            Params *trainingStatistics) const {
-  std::map<std::string, Value> env = bind(w, c, in);
+void OnnxModel::Impl::replay(std::map<std::string, Value> &env,
+                             Params *trainingStatistics,
+                             const detail::Rebatch *rebatch) const {
   for (const auto &n : model.graph().node()) {
     try {
-      detail::runNode(
-          detail::NodeContext{n, opset, env, weights, constants, trainingStatistics});
+      detail::runNode(detail::NodeContext{n, opset, env, weights, constants,
+                                          trainingStatistics, rebatch});
     } catch (const Error &) {
       throw;
     } catch (const std::exception &e) {
       throw invalidModel(n, e);
     }
   }
+}
+
+Params OnnxModel::Impl::run(const Params &w, const Params &c, const Params &in,
+                            Params *trainingStatistics) const {
+  std::map<std::string, Value> env = bind(w, c, in);
+  std::optional<detail::Rebatch> rebatch = rebatchFor(in);
+  replay(env, trainingStatistics, rebatch ? &*rebatch : nullptr);
   return collectOutputs(env);
 }
 

@@ -74,6 +74,24 @@ int64_t checkedCount(const Shape &shape, const std::string &what) {
   return count;
 }
 
+Tensor tracedConstant(const std::vector<double> &values, const Shape &shape,
+                      const std::string &what) {
+  constexpr size_t kMaxRuns = 4096;
+  if (values.empty())
+    return full(shape, 0.0);
+  std::vector<Tensor> runs;
+  for (size_t i = 0, j = 0; i < values.size(); i = j) {
+    for (j = i + 1; j < values.size() && values[j] == values[i];)
+      ++j;
+    if (runs.size() == kMaxRuns)
+      throw Error(fmt::format("{}: a constant of {} values is too varied to fold into "
+                              "the trace (at most {} runs of equal values)",
+                              what, values.size(), kMaxRuns));
+    runs.push_back(full({static_cast<int64_t>(j - i)}, values[i]));
+  }
+  return reshape(runs.size() == 1 ? runs[0] : concat(runs, 0), shape);
+}
+
 bool NodeContext::has(int i) const {
   return i < node.input_size() && !node.input(i).empty();
 }
@@ -89,8 +107,9 @@ Tensor NodeContext::tensor(int i) const {
   const Value &v = value(i);
   if (v.isStatic) {
     // An integer tensor used as data: as f32 (shape arithmetic results).
-    std::vector<float> f(v.ints.begin(), v.ints.end());
-    return Tensor::fromVector(f, v.shape);
+    std::vector<double> f(v.ints.begin(), v.ints.end());
+    return tracedConstant(f, v.shape, fmt::format("node '{}' input '{}'", node.name(),
+                                                  node.input(i)));
   }
   return v.tensor;
 }
@@ -110,6 +129,18 @@ std::optional<std::vector<float>> NodeContext::hostFloats(int i) const {
     if (p->contains(name) && p->at(name).dtype() == DType::F32)
       return p->at(name).toVector<float>();
   return std::nullopt;
+}
+
+bool NodeContext::carriesBatch(int i) const {
+  if (!rebatch || !rebatch->exportedShapes)
+    return false;
+  auto exported = rebatch->exportedShapes->find(node.input(i));
+  if (exported == rebatch->exportedShapes->end() || exported->second.empty())
+    return false;
+  const Value &v = value(i);
+  Shape now = v.isStatic ? v.shape : v.tensor.shape();
+  return exported->second[0] == rebatch->exported && !now.empty() &&
+         now[0] == rebatch->actual;
 }
 
 void NodeContext::set(Tensor t, int output) const {

@@ -56,11 +56,27 @@ std::vector<int64_t> intsAttr(const ::onnx::NodeProto &node,
                               const std::string &name,
                               std::vector<int64_t> fallback = {});
 
+/// Values known while tracing (folded integers, folded constants) as a
+/// tensor of the trace: runs of equal values become splat constants, joined
+/// (traces have no dense constants). Throws for more than 4096 runs.
+Tensor tracedConstant(const std::vector<double> &values, const Shape &shape,
+                      const std::string &what);
+
 /// The name of an onnx::TensorProto data type ("FLOAT", "INT64", ...).
 const char *typeName(int dataType);
 /// Checks that `shape` is a sane static shape (non-negative dimensions, at
 /// most 2^32 elements) and returns its element count.
 int64_t checkedCount(const Shape &shape, const std::string &what);
+
+/// The graph replayed at a batch other than the one its inputs declare
+/// (PyTorch exports with a static batch fold x.size(0) into constant
+/// shapes; Reshape rewrites those where sound, see ShapeOps.cpp).
+struct Rebatch {
+  int64_t exported = 0, actual = 0;
+  std::string inputName; // the graph input, for the re-export advice
+  /// Every value's shape in the load-time replay at the exported batch.
+  const std::map<std::string, Shape> *exportedShapes = nullptr;
+};
 
 /// What a handler sees of the node it replays: its inputs (from `env`), its
 /// attributes, the model's opset and host copies of constant inputs.
@@ -71,6 +87,7 @@ struct NodeContext {
   const Params &weights;   // the model's float initializers (host values)
   const Params &constants; // the model's float Constant nodes
   Params *trainingStatistics; // non-null: batch norm in training mode
+  const Rebatch *rebatch = nullptr; // non-null: not at the exported batch
 
   const std::string &op() const { return node.op_type(); }
   /// Whether optional input `i` is given.
@@ -86,6 +103,11 @@ struct NodeContext {
   void set(Tensor t, int output = 0) const;
   void setStatic(std::vector<int64_t> ints, Shape shape) const;
   void setValue(const Value &v) const;
+
+  /// Whether input `i` carries the batch in dimension 0: it was the
+  /// exported batch there at load and is the actual batch now (false at the
+  /// exported batch).
+  bool carriesBatch(int i) const;
 
   /// A possibly negative axis, normalized for `rank`.
   int64_t axis(int64_t axis, int64_t rank) const;

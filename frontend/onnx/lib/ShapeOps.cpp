@@ -17,21 +17,41 @@ namespace {
 
 Shape shapeOf(const Value &v) { return v.isStatic ? v.shape : v.tensor.shape(); }
 
-/// Identity, and Dropout as identity (inference).
-void identity(const NodeContext &c) {
-  c.setValue(c.value(0));
+void identity(const NodeContext &c) { c.setValue(c.value(0)); }
+
+/// Dropout is the identity: inference semantics, in `run` and in
+/// retraining alike (the importer never draws dropout masks). A constant
+/// `training_mode` of true is read as inference too; a `ratio` known at load
+/// time must be in [0, 1) as the spec says.
+void dropout(const NodeContext &c) {
   if (c.node.output_size() > 1 && !c.node.output(1).empty())
     throw c.unsupported("the dropout mask output");
+  if (c.opset < 12 && c.has(1))
+    throw c.error("Dropout takes one input before opset 12");
+  if (c.opset >= 12 && c.has(1)) {
+    std::optional<std::vector<float>> ratio = c.hostFloats(1);
+    if (ratio && (ratio->size() != 1 || !((*ratio)[0] >= 0.0f && (*ratio)[0] < 1.0f)))
+      throw c.error(fmt::format("ratio {} is not a scalar in [0, 1)",
+                                ratio->size() == 1 ? fmt::format("{}", (*ratio)[0])
+                                                   : std::string("tensor")));
+  }
+  if (c.opset >= 12 && c.has(2) && c.value(2).isStatic && c.value(2).ints.size() != 1)
+    throw c.error("training_mode is not a scalar");
+  float ratio = c.opset < 12 ? c.floatAttr("ratio", 0.5f) : 0.5f;
+  if (!(ratio >= 0.0f && ratio < 1.0f))
+    throw c.badAttr("ratio", fmt::format("{}", ratio), "must be in [0, 1)");
+  c.setValue(c.value(0));
 }
 
 void constant(const NodeContext &c) {
   if (c.env.count(c.node.output(0)))
     return; // folded at load time (value attribute)
+  std::string what = fmt::format("node '{}' (Constant)", c.node.name());
   if (const auto *a = findAttr(c.node, "value_float"))
-    return c.set(Tensor::fromVector(std::vector<float>{a->f()}, {}));
+    return c.set(tracedConstant({a->f()}, {}, what));
   if (const auto *a = findAttr(c.node, "value_floats"))
-    return c.set(Tensor::fromVector(
-        std::vector<float>(a->floats().begin(), a->floats().end()), {a->floats_size()}));
+    return c.set(tracedConstant(std::vector<double>(a->floats().begin(), a->floats().end()),
+                                {a->floats_size()}, what));
   if (const auto *a = findAttr(c.node, "value_int"))
     return c.setStatic({a->i()}, {});
   if (const auto *a = findAttr(c.node, "value_ints"))
@@ -50,9 +70,37 @@ void flatten(const NodeContext &c) {
   c.set(reshape(x, {outer, x.numel() / std::max<int64_t>(outer, 1)}));
 }
 
+/// Away from the exported batch: a target whose leading dimension is the
+/// exported batch, on data that carries the batch, was fixed by the
+/// exporter; it becomes the actual batch. Sound because the rest of the
+/// target then holds exactly one example's elements (checked after -1 is
+/// inferred), so each example stays together in row-major order.
+bool rebatchTarget(const NodeContext &c, std::vector<int64_t> &target) {
+  if (!c.rebatch || target.empty() || target[0] != c.rebatch->exported ||
+      !c.carriesBatch(0))
+    return false;
+  target[0] = c.rebatch->actual;
+  return true;
+}
+
+/// The error for a target that does not fit the data away from the
+/// exported batch: what to re-export.
+Error batchBakedIn(const NodeContext &c, const std::vector<int64_t> &original,
+                   const Shape &from) {
+  const Rebatch &r = *c.rebatch;
+  return c.unsupported(fmt::format(
+      "the target shape [{}] was fixed for the exported batch {} and does not fit the "
+      "data {} at batch {} (its leading dimension is not the batch); re-export with a "
+      "dynamic batch, torch.onnx.export(..., input_names=['{}'], dynamic_axes={{'{}': "
+      "{{0: 'batch'}}}}), or write this reshape with -1 or x.size(0) for the batch",
+      fmt::join(original, ", "), r.exported, shapeString(from), r.actual, r.inputName,
+      r.inputName));
+}
+
 void reshapeOp(const NodeContext &c) {
   const Value &data = c.value(0);
   std::vector<int64_t> target = c.staticInts(1);
+  const std::vector<int64_t> original = target;
   Shape from = shapeOf(data);
   int64_t infer = -1;
   for (size_t i = 0; i < target.size(); ++i) {
@@ -64,6 +112,7 @@ void reshapeOp(const NodeContext &c) {
       infer = static_cast<int64_t>(i);
     }
   }
+  rebatchTarget(c, target);
   Shape known = target;
   if (infer >= 0)
     known[infer] = 1;
@@ -71,6 +120,8 @@ void reshapeOp(const NodeContext &c) {
       checkedCount(known, fmt::format("node '{}' (Reshape) target", c.node.name()));
   if (infer >= 0)
     target[infer] = knownCount ? numElements(from) / knownCount : 0;
+  if (c.rebatch && numElements(target) != numElements(from))
+    throw batchBakedIn(c, original, from);
   if (data.isStatic)
     return c.setStatic(data.ints, target);
   c.set(reshape(data.tensor, target));
@@ -222,7 +273,7 @@ void split(const NodeContext &c) {
 std::vector<OpHandler> shapeOps() {
   return {
       {"Identity", 1, kNewestOpset, identity, {}},
-      {"Dropout", 1, kNewestOpset, identity, {}},
+      {"Dropout", 1, kNewestOpset, dropout, {}},
       {"Constant", 1, kNewestOpset, constant, {}},
       {"Flatten", 1, kNewestOpset, flatten, {}},
       {"Reshape", 5, kNewestOpset, reshapeOp, {}},

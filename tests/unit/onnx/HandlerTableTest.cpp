@@ -388,6 +388,20 @@ Case powCase() {
   return c;
 }
 
+Case modCase() {
+  // Float constants folded (fmod = 1: the dividend's sign), added to x.
+  Case c;
+  std::vector<float> x = values(6), a = {5.5f, -5.5f, 7.0f}, b = {2.0f, 2.0f, -3.0f};
+  c.input("x", {2, 3}, x).weight("a", {3}, a).weight("b", {3}, b);
+  setInt(c.node("Mod", {"a", "b"}, {"m"}), "fmod", 1);
+  c.node("Add", {"x", "m"});
+  std::vector<double> y;
+  for (int i = 0; i < 6; ++i)
+    y.push_back(x[i] + std::fmod(double(a[i % 3]), double(b[i % 3])));
+  c.output("y", {2, 3}, y);
+  return c;
+}
+
 Case reduceCase(const std::string &op) {
   // Over axis 1 of x[2, 3], keepdims 0; ReduceSum takes its axes as an
   // input from opset 13, the others as an attribute.
@@ -747,11 +761,39 @@ std::map<std::string, std::function<Case()>> cases() {
     c.output("y", {2, 3}, mapped(x, [](double v) { return v < 0 ? 0.2 * v : v; }));
     return c;
   };
+  // Stable where exp would overflow: inputs out to ±100.
+  const std::vector<float> wide = {-100.0f, -20.0f, -0.5f, 0.5f, 20.0f, 100.0f};
+  m["Softplus"] = [wide] {
+    return unary("Softplus", wide, [](double v) { return std::log1p(std::exp(-std::abs(v))) + std::max(v, 0.0); });
+  };
+  m["Elu"] = [wide] {
+    Case c;
+    setFloat(c.input("x", {2, 3}, wide).node("Elu", {"x"}), "alpha", 0.7f);
+    c.output("y", {2, 3}, mapped(wide, [](double v) { return v > 0 ? v : 0.7 * std::expm1(v); }));
+    return c;
+  };
+  m["HardSigmoid"] = [] {
+    Case c;
+    std::vector<float> x = values(6, 2.0f);
+    auto &n = c.input("x", {2, 3}, x).node("HardSigmoid", {"x"});
+    setFloat(n, "alpha", 0.25f);
+    setFloat(n, "beta", 0.4f);
+    c.output("y", {2, 3}, mapped(x, [](double v) { return std::clamp(0.25 * v + 0.4, 0.0, 1.0); }));
+    return c;
+  };
+  m["HardSwish"] = [] {
+    Case c(14);
+    std::vector<float> x = values(6, 1.5f);
+    c.input("x", {2, 3}, x).node("HardSwish", {"x"});
+    c.output("y", {2, 3}, mapped(x, [](double v) { return v * std::clamp(v / 6 + 0.5, 0.0, 1.0); }));
+    return c;
+  };
   m["Add"] = [] { return binary("Add", [](double a, double b) { return a + b; }); };
   m["Sub"] = [] { return binary("Sub", [](double a, double b) { return a - b; }); };
   m["Mul"] = [] { return binary("Mul", [](double a, double b) { return a * b; }); };
   m["Div"] = [] { return binary("Div", [](double a, double b) { return a / b; }); };
   m["Pow"] = powCase;
+  m["Mod"] = modCase;
   m["Clip"] = clipCase;
   for (const char *op : {"Max", "Min"})
     m[op] = [op] { return maxMinCase(op); };
@@ -955,9 +997,10 @@ TEST_F(HandlerTable, NodesAHandlerRejectsAreReported) {
     auto &n = c.node("MaxPool", {"x"}, {"y"}, "pool1");
     setInts(n, "kernel_shape", {3, 3});
     setInts(n, "strides", {2, 2});
-    setInt(n, "ceil_mode", 1);
-    c.output("y", {1, 1, 2, 2}, {});
-    expectRefused(load(c.model, "ceil"), c.inputs, {"node 'pool1' (MaxPool): ceil_mode = 1"});
+    setInt(n, "storage_order", 1);
+    c.output("y", {1, 1, 1, 1}, {});
+    expectRefused(load(c.model, "storage"), c.inputs,
+                  {"node 'pool1' (MaxPool): storage_order = 1"});
   }
   {
     Case c;

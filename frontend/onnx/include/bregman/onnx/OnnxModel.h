@@ -36,8 +36,10 @@ namespace bregman::onnx {
 
 struct ValueSpec {
   std::string name;
-  Shape shape;
+  Shape shape; // a dynamic batch dimension is given as 1
   DType dtype = DType::F32;
+  /// Dimension 0 is symbolic in the file (exported with dynamic axes).
+  bool dynamicBatch = false;
 };
 
 /// What an initializer is to the operator that reads it (retraining gives
@@ -108,6 +110,10 @@ public:
   /// Throws the first unsupported()'s own error (what `apply` throws); a
   /// no-op for a supported model.
   void checkSupported() const;
+  /// Empty when the graph also replays at a batch other than the one its
+  /// inputs declare (tried at load: the declared batch + 1); otherwise the
+  /// error it gives there, naming the node and what to re-export.
+  const std::string &batchRestriction() const;
 
   /// Records the graph on `inputs` (by input name) inside a traced
   /// function; returns the graph outputs by name. With `trainingStatistics`,
