@@ -30,8 +30,8 @@ class MlpBn(nn.Module):
     def __init__(self):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Flatten(), nn.Linear(784, 128), nn.BatchNorm1d(128), nn.ReLU(),
-            nn.Linear(128, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Linear(64, 10))
+            nn.Flatten(), nn.Linear(784, 64), nn.BatchNorm1d(64), nn.ReLU(),
+            nn.Linear(64, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 10))
 
     def forward(self, x):
         return self.body(x)
@@ -108,14 +108,14 @@ class Upsampling(nn.Module):
         self.down2 = nn.Conv2d(8, 16, 3, stride=2, padding=1)
         self.up_nearest = nn.Upsample(scale_factor=2, mode="nearest")
         self.mix = nn.Conv2d(16, 8, 3, padding=1)
-        self.head = nn.Linear(8 * 28 * 28, 10)
+        self.head = nn.Sequential(nn.AvgPool2d(4), nn.Flatten(), nn.Linear(8 * 7 * 7, 10))
 
     def forward(self, x):
         x = torch.relu(self.down2(torch.relu(self.down1(x))))      # 16×7×7
         x = torch.relu(self.mix(self.up_nearest(x)))               # 8×14×14
         a = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
         b = F.interpolate(x, size=(28, 28), mode="bilinear", align_corners=True)
-        return self.head(torch.flatten(a + b, 1))
+        return self.head(a + b)
 
 
 class RowTransformer(nn.Module):
