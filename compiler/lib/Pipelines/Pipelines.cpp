@@ -140,6 +140,11 @@ static void addCpuLoopPasses(OpPassManager &pm,
 /// Loops, vectors, memrefs and functions -> the LLVM dialect.
 static void addCpuToLLVMPasses(OpPassManager &pm,
                                const CpuPipelineOptions &options) {
+  // A step of thousands of loops as calls of functions of bounded size:
+  // LLVM's loop passes cost the loops times the size of their function.
+  BregOutlineChunksOptions chunks;
+  chunks.maxOps = options.outlineMaxOps;
+  pm.addPass(createBregOutlineChunks(chunks));
   // finalize-memref-to-llvm before convert-scf-to-cf: OpenMP regions hold
   // memref.alloca_scope ops that must be lowered first.
   pm.addPass(createConvertLinalgToLoopsPass());

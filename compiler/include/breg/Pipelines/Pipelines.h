@@ -39,6 +39,12 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       *this, "bare-ptr-call-conv",
       llvm::cl::desc("Pass static memrefs to functions as bare pointers"),
       llvm::cl::init(true)};
+  PassOptions::Option<int64_t> outlineMaxOps{
+      *this, "outline-max-ops",
+      llvm::cl::desc("Functions of more operations are cut into noinline "
+                     "functions of about this many (breg-outline-chunks: "
+                     "LLVM's loop passes cost loops times function size)"),
+      llvm::cl::init(3000)};
   PassOptions::Option<bool> runtimeAllocator{
       *this, "runtime-allocator",
       llvm::cl::desc("Allocate temporaries through _mlir_memref_to_llvm_alloc "

@@ -70,4 +70,36 @@ def BregCopiesToLinalg : Pass<"breg-copies-to-linalg", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def BregOutlineChunks : Pass<"breg-outline-chunks", "::mlir::ModuleOp"> {
+  let summary = "Split very large functions into calls of noinline functions";
+  let description = [{
+    A training step is one function; a network with batch norm kept
+    (MobileNetV2, RegNet, ResNet-18) gives it thousands of loops, and LLVM's
+    loop passes (loop rotation, induction-variable simplification) take time
+    that grows with the number of loops times the size of their function:
+    minutes for one step. This pass cuts the entry block of every function
+    holding more than `max-ops` operations into consecutive chunks of about
+    `max-ops` operations, each outlined into a private `noinline` function
+    called in its place, so that LLVM optimizes several small functions.
+
+    Allocations and side-effect-free operations (views, constants) stay in
+    the caller: the chunks take buffers as arguments and return only scalars.
+    A chunk that would return a buffer, or take one the bare-pointer calling
+    convention cannot pass (a dynamic shape), stays inline.
+  }];
+  let options = [
+    Option<"maxOps", "max-ops", "int64_t", /*default=*/"3000",
+           "Operations (nested ones included) per function above which it "
+           "is split, and the size of each chunk">
+  ];
+  let statistics = [
+    Statistic<"outlined", "outlined", "Chunks outlined">,
+    Statistic<"keptReturningBuffers", "kept-returning-buffers",
+              "Chunks left inline: they define a buffer used after them">,
+    Statistic<"keptForArguments", "kept-for-arguments",
+              "Chunks left inline: an argument is no bare pointer">
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::scf::SCFDialect"];
+}
+
 #endif // BREG_TRANSFORMS_PASSES_TD

@@ -1,0 +1,91 @@
+// RUN: bregman-opt %s -split-input-file -breg-outline-chunks="max-ops=4" | FileCheck %s
+
+// Above max-ops operations, the body is cut into chunks of about max-ops:
+// each becomes a private noinline function called in its place. The
+// allocation and the side-effect-free ops stay in the caller (the chunks
+// take buffers as arguments); the deallocation goes with the chunk; a
+// scalar comes back as a result.
+// CHECK-LABEL: func.func @step
+// CHECK-SAME:    (%[[A:.*]]: memref<16xf32>, %[[B:.*]]: memref<16xf32>) -> f32
+// CHECK:         %[[C0:.*]] = arith.constant 0 : index
+// CHECK:         %[[BUF:.*]] = memref.alloc() : memref<16xf32>
+// CHECK:         %[[X:.*]] = call @[[FIRST:step_part[_0-9]*]](%[[A]], %[[BUF]], %[[B]], %[[C0]])
+// CHECK-SAME:      -> f32
+// CHECK:         %[[Y:.*]] = arith.addf %[[X]], %[[X]] : f32
+// CHECK:         %[[V:.*]] = call @[[SECOND:step_part[_0-9]*]](%[[Y]], %[[B]], %[[C0]])
+// CHECK:         return %[[V]] : f32
+// CHECK:       func.func private @[[SECOND]](%{{.*}}: f32, %{{.*}}: memref<16xf32>, %{{.*}}: index) -> f32 attributes {no_inline}
+// CHECK-NEXT:    memref.store
+// CHECK-NEXT:    memref.load
+// CHECK-NEXT:    return
+// CHECK:       func.func private @[[FIRST]](%{{.*}}: memref<16xf32>, %{{.*}}: memref<16xf32>, %{{.*}}: memref<16xf32>, %{{.*}}: index) -> f32 attributes {no_inline}
+// CHECK-NEXT:    memref.copy
+// CHECK-NEXT:    memref.copy
+// CHECK-NEXT:    memref.load
+// CHECK-NEXT:    memref.dealloc
+// CHECK-NEXT:    return
+func.func @step(%a: memref<16xf32>, %b: memref<16xf32>) -> f32 {
+  %c0 = arith.constant 0 : index
+  %buf = memref.alloc() : memref<16xf32>
+  memref.copy %a, %buf : memref<16xf32> to memref<16xf32>
+  memref.copy %buf, %b : memref<16xf32> to memref<16xf32>
+  %x = memref.load %buf[%c0] : memref<16xf32>
+  memref.dealloc %buf : memref<16xf32>
+  %y = arith.addf %x, %x : f32
+  memref.store %y, %b[%c0] : memref<16xf32>
+  %v = memref.load %b[%c0] : memref<16xf32>
+  return %v : f32
+}
+
+// -----
+
+// A chunk that would return a buffer (here one a call makes) stays inline:
+// a buffer passed back as a bare pointer would lose its allocation. The
+// next chunk takes it as an argument.
+// CHECK-LABEL: func.func @returns_buffer
+// CHECK:         %[[M:.*]] = call @make()
+// CHECK-NEXT:    memref.copy
+// CHECK-NEXT:    memref.copy
+// CHECK-NEXT:    memref.copy
+// CHECK-NEXT:    call @returns_buffer_part(%[[M]], %{{.*}})
+// CHECK-NEXT:    return
+func.func private @make() -> memref<16xf32>
+func.func @returns_buffer(%b: memref<16xf32>) {
+  %m = call @make() : () -> memref<16xf32>
+  memref.copy %b, %m : memref<16xf32> to memref<16xf32>
+  memref.copy %m, %b : memref<16xf32> to memref<16xf32>
+  memref.copy %b, %m : memref<16xf32> to memref<16xf32>
+  memref.copy %m, %b : memref<16xf32> to memref<16xf32>
+  memref.copy %b, %m : memref<16xf32> to memref<16xf32>
+  memref.dealloc %m : memref<16xf32>
+  return
+}
+
+// -----
+
+// A buffer of dynamic size cannot be passed as a bare pointer: those chunks
+// stay inline.
+// CHECK-LABEL: func.func @dynamic
+// CHECK-NOT:     call
+// CHECK:         memref.copy
+// CHECK-NOT:     func.func private
+func.func @dynamic(%a: memref<?xf32>, %b: memref<?xf32>) {
+  memref.copy %a, %b : memref<?xf32> to memref<?xf32>
+  memref.copy %b, %a : memref<?xf32> to memref<?xf32>
+  memref.copy %a, %b : memref<?xf32> to memref<?xf32>
+  memref.copy %b, %a : memref<?xf32> to memref<?xf32>
+  memref.copy %a, %b : memref<?xf32> to memref<?xf32>
+  memref.copy %b, %a : memref<?xf32> to memref<?xf32>
+  return
+}
+
+// -----
+
+// Small functions are left as they are.
+// CHECK-LABEL: func.func @small
+// CHECK-NEXT:    memref.copy
+// CHECK-NEXT:    return
+func.func @small(%a: memref<16xf32>, %b: memref<16xf32>) {
+  memref.copy %a, %b : memref<16xf32> to memref<16xf32>
+  return
+}
