@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "bregman/bregman.h"
+#include "ModelCase.h"
 #include "bregman/onnx/OnnxModel.h"
 
 #include <onnx/onnx_pb.h>
@@ -32,100 +33,10 @@ using bregman::onnx::ParamRole;
 
 namespace {
 
-/// A model under construction: graph inputs (with the values the test
-/// feeds), initializers, nodes and the outputs with their expected values.
-struct Case {
-  ::onnx::ModelProto model;
-  Params inputs;
-  std::map<std::string, std::vector<double>> expected; // by output name
-
-  explicit Case(int64_t opset = 13) {
-    model.set_ir_version(8);
-    model.add_opset_import()->set_version(opset);
-    model.mutable_graph()->set_name("case");
-  }
-  ::onnx::GraphProto &graph() { return *model.mutable_graph(); }
-
-  static void valueInfo(::onnx::ValueInfoProto *v, const std::string &name,
-                        const Shape &shape) {
-    v->set_name(name);
-    auto *t = v->mutable_type()->mutable_tensor_type();
-    t->set_elem_type(::onnx::TensorProto::FLOAT);
-    for (int64_t d : shape)
-      t->mutable_shape()->add_dim()->set_dim_value(d);
-  }
-  static void floatTensor(::onnx::TensorProto *t, const std::string &name,
-                          const Shape &shape, const std::vector<float> &values) {
-    t->set_name(name);
-    t->set_data_type(::onnx::TensorProto::FLOAT);
-    for (int64_t d : shape)
-      t->add_dims(d);
-    for (float v : values)
-      t->add_float_data(v);
-  }
-  Case &input(const std::string &name, const Shape &shape, const std::vector<float> &values) {
-    valueInfo(graph().add_input(), name, shape);
-    inputs.add(name, Tensor::fromVector(values, shape));
-    return *this;
-  }
-  /// An INT64 graph input (token ids), fed as i32.
-  Case &intInput(const std::string &name, const Shape &shape, const std::vector<int32_t> &values) {
-    auto *v = graph().add_input();
-    valueInfo(v, name, shape);
-    v->mutable_type()->mutable_tensor_type()->set_elem_type(::onnx::TensorProto::INT64);
-    inputs.add(name, Tensor::fromVector(values, shape));
-    return *this;
-  }
-  Case &weight(const std::string &name, const Shape &shape, const std::vector<float> &values) {
-    floatTensor(graph().add_initializer(), name, shape, values);
-    return *this;
-  }
-  Case &ints(const std::string &name, const std::vector<int64_t> &values) {
-    auto *t = graph().add_initializer();
-    t->set_name(name);
-    t->set_data_type(::onnx::TensorProto::INT64);
-    t->add_dims(static_cast<int64_t>(values.size()));
-    for (int64_t v : values)
-      t->add_int64_data(v);
-    return *this;
-  }
-  ::onnx::NodeProto &node(const std::string &op, const std::vector<std::string> &in,
-                          const std::vector<std::string> &out = {"y"},
-                          const std::string &name = "") {
-    auto *n = graph().add_node();
-    n->set_name(name.empty() ? "node" + std::to_string(graph().node_size()) : name);
-    n->set_op_type(op);
-    for (const auto &i : in)
-      n->add_input(i);
-    for (const auto &o : out)
-      n->add_output(o);
-    return *n;
-  }
-  Case &output(const std::string &name, const Shape &shape, std::vector<double> values) {
-    valueInfo(graph().add_output(), name, shape);
-    expected[name] = std::move(values);
-    return *this;
-  }
-};
-
-::onnx::AttributeProto *attr(::onnx::NodeProto &n, const std::string &name,
-                             ::onnx::AttributeProto::AttributeType type) {
-  auto *a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(type);
-  return a;
-}
-void setInt(::onnx::NodeProto &n, const std::string &name, int64_t v) {
-  attr(n, name, ::onnx::AttributeProto::INT)->set_i(v);
-}
-void setFloat(::onnx::NodeProto &n, const std::string &name, float v) {
-  attr(n, name, ::onnx::AttributeProto::FLOAT)->set_f(v);
-}
-void setInts(::onnx::NodeProto &n, const std::string &name, const std::vector<int64_t> &v) {
-  auto *a = attr(n, name, ::onnx::AttributeProto::INTS);
-  for (int64_t x : v)
-    a->add_ints(x);
-}
+using Case = bregman::testing::ModelCase;
+constexpr auto setInt = bregman::testing::setIntAttr;
+constexpr auto setFloat = bregman::testing::setFloatAttr;
+constexpr auto setInts = bregman::testing::setIntsAttr;
 
 /// 0.1·(i+1)·(−1)^i: signs mixed, no ties.
 std::vector<float> values(int n, float scale = 0.1f) {
@@ -448,7 +359,7 @@ Case constantCase() {
   std::vector<float> x = values(3), k = {1.5f, -2.5f, 4.0f};
   c.input("x", {3}, x);
   auto &n = c.node("Constant", {}, {"k"});
-  auto *a = attr(n, "value", ::onnx::AttributeProto::TENSOR);
+  auto *a = bregman::testing::addAttr(n, "value", ::onnx::AttributeProto::TENSOR);
   Case::floatTensor(a->mutable_t(), "", {3}, k);
   c.node("Add", {"x", "k"});
   c.output("y", {3}, {x[0] + 1.5, x[1] - 2.5, x[2] + 4.0});

@@ -48,15 +48,27 @@ struct ModelCase {
     inputs.add(name, Tensor::fromVector(values, shape));
     return *this;
   }
-  ModelCase &weight(const std::string &name, const Shape &shape,
-                    const std::vector<float> &values) {
-    auto *t = graph().add_initializer();
+  static void floatTensor(::onnx::TensorProto *t, const std::string &name,
+                          const Shape &shape, const std::vector<float> &values) {
     t->set_name(name);
     t->set_data_type(::onnx::TensorProto::FLOAT);
     for (int64_t d : shape)
       t->add_dims(d);
     for (float v : values)
       t->add_float_data(v);
+  }
+  /// An INT64 graph input (token ids), fed as i32.
+  ModelCase &intInput(const std::string &name, const Shape &shape,
+                      const std::vector<int32_t> &values) {
+    auto *v = graph().add_input();
+    valueInfo(v, name, shape);
+    v->mutable_type()->mutable_tensor_type()->set_elem_type(::onnx::TensorProto::INT64);
+    inputs.add(name, Tensor::fromVector(values, shape));
+    return *this;
+  }
+  ModelCase &weight(const std::string &name, const Shape &shape,
+                    const std::vector<float> &values) {
+    floatTensor(graph().add_initializer(), name, shape, values);
     return *this;
   }
   /// An INT64 initializer (`shape` empty: 1-D of the values' length).
@@ -114,6 +126,9 @@ inline ::onnx::AttributeProto *addAttr(::onnx::NodeProto &n, const std::string &
 }
 inline void setIntAttr(::onnx::NodeProto &n, const std::string &name, int64_t v) {
   addAttr(n, name, ::onnx::AttributeProto::INT)->set_i(v);
+}
+inline void setFloatAttr(::onnx::NodeProto &n, const std::string &name, float v) {
+  addAttr(n, name, ::onnx::AttributeProto::FLOAT)->set_f(v);
 }
 inline void setIntsAttr(::onnx::NodeProto &n, const std::string &name,
                         const std::vector<int64_t> &v) {
