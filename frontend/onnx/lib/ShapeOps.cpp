@@ -210,6 +210,11 @@ void cast(const NodeContext &c) {
   if (!data.isStatic && to == ::onnx::TensorProto::BOOL && data.tensor.dtype() != DType::I32)
     return c.set(full({}, 1.0, data.tensor.dtype()) -
                  equal(data.tensor, full({}, 0.0, data.tensor.dtype())));
+  // Shape arithmetic turned into data (PyTorch's attention scale
+  // 1/sqrt(head_dim) starts as Cast(Shape(...)[-1], FLOAT)).
+  if (data.isStatic && to == ::onnx::TensorProto::FLOAT)
+    return c.set(tracedConstant(std::vector<double>(data.ints.begin(), data.ints.end()),
+                                data.shape, fmt::format("node '{}'", c.node.name())));
   if (data.isStatic && to == ::onnx::TensorProto::BOOL) {
     std::vector<int64_t> flags;
     for (int64_t v : data.ints)
@@ -219,26 +224,70 @@ void cast(const NodeContext &c) {
   throw c.unsupported(fmt::format("Cast to {}", typeName(to)));
 }
 
-void sliceOp(const NodeContext &c) {
-  Tensor x = c.tensor(0);
-  // starts, ends [, axes [, steps]]: inputs from opset 10, attributes before.
+/// Slice's starts, ends, axes and steps: inputs from opset 10, attributes
+/// before; axes default to 0..n-1, steps to 1.
+struct SliceSpec {
+  std::vector<int64_t> starts, ends, axes, steps;
+};
+SliceSpec sliceSpec(const NodeContext &c) {
   bool inputs = c.opset >= 10;
-  std::vector<int64_t> starts = inputs ? c.staticInts(1) : c.intsAttr("starts");
-  std::vector<int64_t> ends = inputs ? c.staticInts(2) : c.intsAttr("ends");
-  std::vector<int64_t> axes = inputs ? (c.has(3) ? c.staticInts(3) : std::vector<int64_t>{})
-                                     : c.intsAttr("axes");
-  std::vector<int64_t> steps = inputs && c.has(4) ? c.staticInts(4) : std::vector<int64_t>{};
-  if (axes.empty())
-    for (size_t i = 0; i < starts.size(); ++i)
-      axes.push_back(static_cast<int64_t>(i));
-  if (starts.size() != ends.size() || axes.size() != starts.size())
-    throw c.error("starts, ends and axes differ in length");
-  for (size_t i = 0; i < axes.size(); ++i) {
-    if (!steps.empty() && steps.at(i) != 1)
+  SliceSpec s;
+  s.starts = inputs ? c.staticInts(1) : c.intsAttr("starts");
+  s.ends = inputs ? c.staticInts(2) : c.intsAttr("ends");
+  s.axes = inputs ? (c.has(3) ? c.staticInts(3) : std::vector<int64_t>{})
+                  : c.intsAttr("axes");
+  s.steps = inputs && c.has(4) ? c.staticInts(4) : std::vector<int64_t>{};
+  if (s.axes.empty())
+    for (size_t i = 0; i < s.starts.size(); ++i)
+      s.axes.push_back(static_cast<int64_t>(i));
+  if (s.steps.empty())
+    s.steps.assign(s.starts.size(), 1);
+  if (s.starts.size() != s.ends.size() || s.axes.size() != s.starts.size() ||
+      s.steps.size() != s.starts.size())
+    throw c.error("starts, ends, axes and steps differ in length");
+  return s;
+}
+
+/// Shape arithmetic (a Shape's dimensions sliced, as PyTorch's exporter
+/// does before a Reshape): folded on static 1-D integers, any step, with
+/// ONNX's clamping (a negative step runs from min(start, dim-1) down to
+/// max(end, -1)).
+void sliceStatic(const NodeContext &c, const Value &data, const SliceSpec &s) {
+  if (data.shape.size() != 1)
+    throw c.unsupported(fmt::format("Slice of a {}-D static integer tensor",
+                                    data.shape.size()));
+  int64_t dim = data.shape[0];
+  std::vector<int64_t> picked = data.ints;
+  for (size_t i = 0; i < s.axes.size(); ++i) {
+    c.axis(s.axes[i], 1);
+    int64_t step = s.steps[i];
+    if (step == 0)
+      throw c.error("a step of 0");
+    auto index = [&](int64_t v, int64_t low, int64_t high) {
+      return std::clamp<int64_t>(v < 0 ? v + dim : v, low, high);
+    };
+    int64_t begin = step > 0 ? index(s.starts[i], 0, dim) : index(s.starts[i], -1, dim - 1);
+    int64_t end = step > 0 ? index(s.ends[i], 0, dim) : index(s.ends[i], -1, dim - 1);
+    std::vector<int64_t> out;
+    for (int64_t k = begin; step > 0 ? k < end : k > end; k += step)
+      out.push_back(picked.at(static_cast<size_t>(k)));
+    picked = std::move(out);
+    dim = static_cast<int64_t>(picked.size());
+  }
+  c.setStatic(picked, {static_cast<int64_t>(picked.size())});
+}
+
+void sliceOp(const NodeContext &c) {
+  SliceSpec s = sliceSpec(c);
+  if (c.value(0).isStatic)
+    return sliceStatic(c, c.value(0), s);
+  Tensor x = c.tensor(0);
+  for (size_t i = 0; i < s.axes.size(); ++i) {
+    if (s.steps[i] != 1)
       throw c.unsupported("steps other than 1");
-    int64_t axis = c.axis(axes[i], x.rank()), dim = x.dim(axis);
+    int64_t axis = c.axis(s.axes[i], x.rank()), dim = x.dim(axis);
     auto clampIndex = [&](int64_t v) { return std::clamp<int64_t>(v < 0 ? v + dim : v, 0, dim); };
-    int64_t begin = clampIndex(starts[i]), end = clampIndex(ends[i]);
+    int64_t begin = clampIndex(s.starts[i]), end = clampIndex(s.ends[i]);
     x = slice(x, axis, begin, std::max<int64_t>(end - begin, 0));
   }
   c.set(x);

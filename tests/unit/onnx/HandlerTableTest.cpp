@@ -795,9 +795,32 @@ TEST_F(HandlerTable, EveryListedOperatorRunsAndMatchesTheReference) {
   }
 }
 
+Case shapeSliceCase() {
+  // PyTorch's shape arithmetic: x[2, 3, 4] reshaped to Shape(x)[::-1]
+  // sliced with step -1 (= [4, 3, 2]), then divided by Cast(Shape(x)[-1])
+  // = 4 as data (the attention scale's pattern).
+  Case c;
+  std::vector<float> x = values(24);
+  c.input("x", {2, 3, 4}, x)
+      .ints("starts", {-1}).ints("ends", {-100}).ints("axes", {0}).ints("steps", {-1})
+      .ints("last", {-1}).ints("end", {100});
+  c.node("Shape", {"x"}, {"s"});
+  c.node("Slice", {"s", "starts", "ends", "axes", "steps"}, {"reversed"});
+  c.node("Reshape", {"x", "reversed"}, {"r"});
+  c.node("Slice", {"s", "last", "end"}, {"width"});
+  setInt(c.node("Cast", {"width"}, {"w"}), "to", ::onnx::TensorProto::FLOAT);
+  c.node("Div", {"r", "w"});
+  std::vector<double> y;
+  for (float v : x)
+    y.push_back(v / 4.0);
+  c.output("y", {4, 3, 2}, y);
+  return c;
+}
+
 // What the table's one case per operator leaves out: Gather on computed
 // and static indices, MatMul above 2-D and with 1-D operands, Softmax's
-// coercion to 2-D before opset 13.
+// coercion to 2-D before opset 13, shape arithmetic folded (Slice with a
+// negative step, Cast to FLOAT as data).
 TEST_F(HandlerTable, TransformerOperatorVariantsMatchTheReference) {
   std::vector<std::pair<std::string, Case>> variants = {
       {"embedding", embeddingCase()},
@@ -809,6 +832,7 @@ TEST_F(HandlerTable, TransformerOperatorVariantsMatchTheReference) {
       {"matmul_vector_right", matMulNdCase({2, 3, 4}, {4}, true)},
       {"softmax_opset11", softmaxLegacyCase(11)},
       {"softmax_opset13", softmaxLegacyCase(13)},
+      {"shape_slice_cast", shapeSliceCase()},
   };
   for (auto &[name, c] : variants) {
     SCOPED_TRACE(name);
