@@ -196,19 +196,24 @@ static void requireSameDType(const char *op, const Tensor &a, const Tensor &b) {
                             dtypeName(b.dtype()), shapeString(b.shape())));
 }
 
-/// NumPy broadcasting: shapes aligned right, each pair equal or one of them 1.
-static Shape broadcastShapes(const char *op, const Shape &a, const Shape &b) {
+std::optional<Shape> broadcastShapes(const Shape &a, const Shape &b) {
   size_t rank = std::max(a.size(), b.size());
   Shape out(rank);
   for (size_t i = 0; i < rank; ++i) {
     int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
     int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
     if (da != db && da != 1 && db != 1)
-      throw Error(fmt::format("{}: shapes {} and {} cannot be broadcast", op,
-                              shapeString(a), shapeString(b)));
+      return std::nullopt;
     out[i] = da == 1 ? db : da;
   }
   return out;
+}
+
+static Shape broadcastShapes(const char *op, const Shape &a, const Shape &b) {
+  if (std::optional<Shape> out = broadcastShapes(a, b))
+    return *out;
+  throw Error(fmt::format("{}: shapes {} and {} cannot be broadcast", op,
+                          shapeString(a), shapeString(b)));
 }
 
 static Tensor binary(Prim prim, const Tensor &a, const Tensor &b) {

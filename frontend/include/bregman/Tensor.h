@@ -15,6 +15,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ int64_t dtypeSize(DType dtype);
 std::string shapeString(const Shape &shape);
 /// Product of the dimensions (1 for a scalar).
 int64_t numElements(const Shape &shape);
+/// NumPy broadcasting: shapes aligned right, each pair equal or one of them
+/// 1; nullopt when they do not broadcast (the caller names the place).
+std::optional<Shape> broadcastShapes(const Shape &a, const Shape &b);
 
 class Trace;
 

@@ -21,17 +21,10 @@ Shape shapeOf(const Value &v) { return v.isStatic ? v.shape : v.tensor.shape(); 
 
 /// NumPy broadcasting of two shapes; an error naming the node otherwise.
 Shape broadcastShape(const NodeContext &c, const Shape &a, const Shape &b) {
-  size_t rank = std::max(a.size(), b.size());
-  Shape out(rank);
-  for (size_t i = 0; i < rank; ++i) {
-    int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
-    int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
-    if (da != db && da != 1 && db != 1)
-      throw c.error(fmt::format("shapes {} and {} do not broadcast", shapeString(a),
-                                shapeString(b)));
-    out[i] = da == 1 ? db : da;
-  }
-  return out;
+  if (std::optional<Shape> out = broadcastShapes(a, b))
+    return *out;
+  throw c.error(fmt::format("shapes {} and {} do not broadcast", shapeString(a),
+                            shapeString(b)));
 }
 
 /// The element of static `v` that output index `flat` of `out` reads under
