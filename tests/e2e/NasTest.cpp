@@ -21,6 +21,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "E2eTemp.h"
 #include "bregman/models/DenseNet.h"
 #include "bregman/models/SkipEncoder.h"
 #include "bregman/train/Trainer.h"
@@ -48,7 +49,7 @@ TEST(Nas, DenseNetSwitchesOffDenseConnections) {
   if (!std::filesystem::exists(kFashionMnist))
     GTEST_SKIP() << kFashionMnist << " is missing";
   std::filesystem::path pictures =
-      std::filesystem::temp_directory_path() / "bregman-e2e-nas-pictures";
+      e2e::tempPath("nas-pictures");
   std::filesystem::remove_all(pictures);
   std::filesystem::create_directories(pictures);
   train::TrainConfig config = oneEpoch("densenet");

@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "E2eTemp.h"
 #include "OnnxModels.h"
 
 #include "bregman/onnx/OnnxModel.h"
@@ -32,7 +33,7 @@ namespace {
 const char *kFashionMnist = "/usr/share/datasets/fashion-mnist";
 
 fs::path tempFile(const std::string &name) {
-  return fs::temp_directory_path() / ("bregman-e2e-" + name);
+  return e2e::tempPath(name);
 }
 
 train::TrainConfig retrainConfig(const fs::path &model) {

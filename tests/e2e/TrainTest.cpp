@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "E2eTemp.h"
 #include "bregman/Checkpoint.h"
 #include "bregman/train/Trainer.h"
 #include "bregman/onnx/OnnxModel.h"
@@ -36,7 +37,7 @@ TEST(Train, LinBregMomentumLearnsSparseMlp) {
   config.trainLimit = 10000;
   config.progress = false;
   std::filesystem::path report =
-      std::filesystem::temp_directory_path() / "bregman-e2e-report.jsonl";
+      e2e::tempPath("report.jsonl");
   config.reportPath = report.string();
   std::ostringstream log;
   train::TrainResult result = train::train(config, log);
@@ -172,7 +173,7 @@ TEST(Train, ConvNetLearnsWithSparseKernels) {
   config.lrPlateau = false;
   config.progress = false;
   std::filesystem::path report =
-      std::filesystem::temp_directory_path() / "bregman-e2e-convnet.jsonl";
+      e2e::tempPath("convnet.jsonl");
   config.reportPath = report.string();
   std::ostringstream log;
   train::TrainResult result = train::train(config, log);
@@ -208,7 +209,7 @@ TEST(Train, ConvNetLearnsWithSparseKernels) {
 /// plus noise, so a network can learn it.
 static std::filesystem::path writeCifarLike(const std::string &name,
                                             int perBatch) {
-  std::filesystem::path dir = std::filesystem::temp_directory_path() / name;
+  std::filesystem::path dir = e2e::tempPath(name);
   std::filesystem::create_directories(dir);
   std::mt19937 rng(7);
   std::uniform_int_distribution<int> noise(-40, 40);
@@ -233,7 +234,7 @@ static std::filesystem::path writeCifarLike(const std::string &name,
 // ResNet-18 (width 64, batch norm, augmentation) for 60 steps of 8 images:
 // it runs, the running statistics change, and the loss goes down.
 TEST(Train, ResNet18OnGeneratedCifar) {
-  std::filesystem::path dir = writeCifarLike("bregman-e2e-cifar", 20);
+  std::filesystem::path dir = writeCifarLike("cifar", 20);
   train::TrainConfig config;
   config.model = "resnet18";
   config.dataset = "cifar10";
@@ -283,7 +284,7 @@ static bool sameBits(const Params &a, const Params &b) {
 /// train() call: the same parameters (and buffers), bit for bit.
 static void checkResume(train::TrainConfig config, const std::string &name) {
   std::filesystem::path checkpoint =
-      std::filesystem::temp_directory_path() / (name + ".ckpt");
+      e2e::tempPath(name + ".ckpt");
   config.progress = false;
   std::ostringstream log;
   config.epochs = 2;
@@ -316,11 +317,11 @@ TEST(Train, ResumeReproducesTheUninterruptedRun) {
   config.lr = 1e-3f;
   config.trainLimit = 3000;
   config.lambdaTarget = 0.05; // the λ schedule acts at every epoch
-  checkResume(config, "bregman-e2e-resume-mlp");
+  checkResume(config, "resume-mlp");
 
   // A checkpoint of another model is refused, naming both.
   std::filesystem::path checkpoint =
-      std::filesystem::temp_directory_path() / "bregman-e2e-resume-other.ckpt";
+      e2e::tempPath("resume-other.ckpt");
   std::ostringstream log;
   config.epochs = 1;
   config.progress = false;
@@ -348,12 +349,12 @@ TEST(Train, ResumeConvNetBitForBit) {
   config.lambda = 0.5f;
   config.initR = 10.0;
   config.trainLimit = 1000;
-  checkResume(config, "bregman-e2e-resume-convnet");
+  checkResume(config, "resume-convnet");
 }
 
 // Batch-norm running statistics and augmentation (VGG on generated CIFAR).
 TEST(Train, ResumeVggWithBuffersBitForBit) {
-  std::filesystem::path dir = writeCifarLike("bregman-e2e-cifar-resume", 16);
+  std::filesystem::path dir = writeCifarLike("cifar-resume", 16);
   train::TrainConfig config;
   config.model = "vgg";
   config.width = 8;
@@ -363,7 +364,7 @@ TEST(Train, ResumeVggWithBuffersBitForBit) {
   config.lambda = 0.01f;
   config.initP = 0.3;
   config.initR = 1.0;
-  checkResume(config, "bregman-e2e-resume-vgg");
+  checkResume(config, "resume-vgg");
   std::filesystem::remove_all(dir);
 }
 
@@ -373,7 +374,7 @@ TEST(Train, ResumeRefusesACheckpointWithoutBestBuffers) {
   if (!std::filesystem::exists(kFashionMnist))
     GTEST_SKIP() << kFashionMnist << " is missing";
   std::filesystem::path checkpoint =
-      std::filesystem::temp_directory_path() / "bregman-e2e-resume-old.ckpt";
+      e2e::tempPath("resume-old.ckpt");
   train::TrainConfig config;
   config.trainLimit = 500;
   config.epochs = 1;
@@ -400,7 +401,7 @@ TEST(Train, ResumeRefusesACheckpointWithoutBestBuffers) {
 
 TEST(Train, CheckpointErrorsKeepThePreviousFile) {
   std::filesystem::path dir =
-      std::filesystem::temp_directory_path() / "bregman-e2e-ckpt-errors";
+      e2e::tempPath("ckpt-errors");
   std::filesystem::create_directories(dir);
   std::filesystem::path file = dir / "model.ckpt";
   Checkpoint first;
@@ -445,7 +446,7 @@ TEST(Train, DivergenceNamesTheStepAndKeepsTheCheckpoint) {
   if (!std::filesystem::exists(kFashionMnist))
     GTEST_SKIP() << kFashionMnist << " is missing";
   std::filesystem::path checkpoint =
-      std::filesystem::temp_directory_path() / "bregman-e2e-diverge.ckpt";
+      e2e::tempPath("diverge.ckpt");
   train::TrainConfig config;
   config.trainLimit = 2000;
   config.progress = false;
@@ -478,7 +479,7 @@ static void retrainAgainstDsl(train::TrainConfig config, const std::string &file
   train::TrainConfig onnx = config;
   onnx.onnxPath = std::string(BREGMAN_ONNX_MODELS) + "/" + file;
   std::filesystem::path exported =
-      std::filesystem::temp_directory_path() / ("bregman-e2e-" + file);
+      e2e::tempPath(file);
   onnx.exportPath = exported.string();
   onnx.exportSparse = true;
   std::ostringstream log;
