@@ -66,6 +66,9 @@ void mlir::breg::buildBufferizedLinalgPipeline(OpPassManager &pm,
   ConvertBregToLinalgOptions toLinalg;
   toLinalg.tileGroups = forCpu;
   pm.addPass(createConvertBregToLinalg(toLinalg));
+  // CSE left one tensor.empty for all same-shaped destinations: split it,
+  // or bufferization's conflict analysis compares every pair of writers.
+  pm.addNestedPass<func::FuncOp>(createBregSplitEmptyTensors());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
