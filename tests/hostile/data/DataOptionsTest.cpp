@@ -9,12 +9,14 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "bregman/Checkpoint.h"
 #include "bregman/Error.h"
 #include "bregman/data/Dataset.h"
 #include "bregman/runtime/InputFile.h"
 #include "bregman/train/Config.h"
 #include "bregman/train/Trainer.h"
 
+#include <nlohmann/json.hpp>
 #include <onnx/onnx_pb.h>
 
 #include <gtest/gtest.h>
@@ -376,6 +378,48 @@ TEST_F(Hostile, AnEmptyTrainingSetIsRefused) {
     std::string error = trainerError(c);
     EXPECT_NE(error.find(expected), std::string::npos) << error;
     EXPECT_EQ(snapshot(dir), before);
+  }
+}
+
+} // namespace
+
+namespace {
+
+// A checkpoint whose metadata says it was written after epoch 0 or -1 (no
+// epoch completes before 1) is refused on --resume, not resumed from a
+// negative epoch; the checkpoint stays as it was.
+TEST_F(Hostile, ResumeRefusesAnEpochBelowOne) {
+  writeIdxDir(dir / "data", 20, 28, 28, 10, 28, 28, 3);
+  train::TrainConfig c = trainerConfig(dir);
+  c.reportPath.clear();
+  std::ostringstream log;
+  train::train(c, log);
+  Checkpoint good = loadCheckpoint(c.checkpointPath);
+  ASSERT_EQ(nlohmann::json::parse(good.metadata).at("epoch"), 1);
+  for (int epoch : {0, -1}) {
+    SCOPED_TRACE(epoch);
+    Checkpoint damaged = good;
+    nlohmann::json meta = nlohmann::json::parse(good.metadata);
+    meta["epoch"] = epoch;
+    damaged.metadata = meta.dump();
+    std::string path = (dir / "damaged.ckpt").string();
+    saveCheckpoint(path, damaged);
+    train::TrainConfig resumed = trainerConfig(dir);
+    resumed.reportPath.clear();
+    resumed.checkpointPath = path;
+    resumed.resumePath = path;
+    resumed.epochs = 2;
+    auto before = snapshot(dir);
+    std::string error = "accepted";
+    try {
+      train::train(resumed, log);
+    } catch (const Error &e) {
+      error = e.what();
+    }
+    EXPECT_EQ(error,
+              "--resume " + path + ": the checkpoint's metadata 'epoch' is " +
+                  std::to_string(epoch) + "; checkpoints are written after epoch 1 or later");
+    EXPECT_TRUE(snapshot(dir) == before) << "files changed";
   }
 }
 
