@@ -15,7 +15,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <limits>
 
 using namespace bregman::data;
 
@@ -44,6 +43,7 @@ public:
                       errno ? std::strerror(errno) : "out of memory"));
     // A larger buffer than zlib's 8 KiB default: the files are read whole.
     gzbuffer(file_, 1 << 20);
+    fileBytes_ = static_cast<uint64_t>(fs::file_size(path, ec));
   }
   GzReader(const GzReader &) = delete;
   GzReader &operator=(const GzReader &) = delete;
@@ -89,6 +89,11 @@ public:
 
   bool streamCutShort() const { return cutShort_; }
   const std::string &path() const { return path_; }
+  /// Whether the file is read as is (not a gzip stream); known after the
+  /// first read.
+  bool plain() const { return gzdirect(file_) == 1; }
+  /// The file's size on disk.
+  uint64_t fileBytes() const { return fileBytes_; }
 
 private:
   void checkError() {
@@ -119,6 +124,7 @@ private:
 
   std::string path_;
   gzFile file_ = nullptr;
+  uint64_t fileBytes_ = 0;
   bool cutShort_ = false;
 };
 
@@ -175,6 +181,29 @@ std::vector<uint64_t> readHeader(GzReader &in, uint32_t expectedMagic,
   return sizes;
 }
 
+/// The payload's bytes (one per element: the product of `dims`), checked
+/// before anything is allocated or read: the product must not overflow, a
+/// plain file must hold it after its `headerBytes`, and it must fit the
+/// memory limit (a gzip stream's length is unknown until it is read, so
+/// only the limit bounds it; readPayload then grows with the data).
+uint64_t checkedPayloadBytes(const GzReader &in, const std::vector<uint64_t> &dims,
+                             uint64_t headerBytes, const std::string &promise) {
+  uint64_t bytes = 1;
+  for (uint64_t d : dims)
+    if (__builtin_mul_overflow(bytes, d, &bytes))
+      throw DataError(fmt::format("{}: implausible IDX header: {} would need more than "
+                                  "2^64 bytes",
+                                  in.path(), promise));
+  uint64_t available = in.fileBytes() - std::min(in.fileBytes(), headerBytes);
+  if (in.plain() && bytes > available)
+    throw DataError(fmt::format("{}: truncated file: the header promises {} ({} bytes of "
+                                "data) but only {} bytes follow the header",
+                                in.path(), promise, bytes, available));
+  bregman::runtime::requireAllocation<DataError>(
+      static_cast<long double>(bytes), 1, fmt::format("{}: {}", in.path(), promise));
+  return bytes;
+}
+
 /// Reads exactly `expected` payload bytes or throws a truncation error;
 /// `promise` describes what the header promised, for the message.
 std::vector<uint8_t> readPayload(GzReader &in, uint64_t expected,
@@ -207,15 +236,10 @@ IdxImages bregman::data::readIdxImages(const std::string &path) {
   GzReader in(path);
   std::vector<uint64_t> dims = readHeader(in, kIdxImagesMagic, "images");
   uint64_t count = dims[0], rows = dims[1], cols = dims[2];
-  uint64_t perImage = rows * cols; // < 2^64: both are 32-bit.
-  if (perImage != 0 && count > std::numeric_limits<uint64_t>::max() / perImage)
-    throw DataError(fmt::format("{}: implausible IDX images header: {} "
-                                "images of {}x{}",
-                                path, count, rows, cols));
+  std::string promise = fmt::format("{} images of {}x{}", count, rows, cols);
+  uint64_t bytes = checkedPayloadBytes(in, dims, 16, promise);
   IdxImages images;
-  images.pixels =
-      readPayload(in, count * perImage,
-                  fmt::format("{} images of {}x{}", count, rows, cols));
+  images.pixels = readPayload(in, bytes, promise);
   in.finish();
   images.count = static_cast<int64_t>(count);
   images.rows = static_cast<int64_t>(rows);
@@ -226,8 +250,9 @@ IdxImages bregman::data::readIdxImages(const std::string &path) {
 std::vector<uint8_t> bregman::data::readIdxLabels(const std::string &path) {
   GzReader in(path);
   std::vector<uint64_t> dims = readHeader(in, kIdxLabelsMagic, "labels");
+  std::string promise = fmt::format("{} labels", dims[0]);
   std::vector<uint8_t> labels =
-      readPayload(in, dims[0], fmt::format("{} labels", dims[0]));
+      readPayload(in, checkedPayloadBytes(in, dims, 8, promise), promise);
   in.finish();
   return labels;
 }

@@ -25,7 +25,6 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 #include <unistd.h>
 
 namespace bregman {
@@ -443,14 +442,18 @@ void JitState::save(const std::string &dir, const Trace &trace,
 
 /// The shared object: the host code, its packed wrapper, and (for CUDA) the
 /// embedded kernels; runtime symbols stay undefined, resolved from the runner
-/// at load time. $CC is split at spaces (no shell: "ccache cc" works, quotes
-/// do not).
+/// at load time. $CC is split into words as a shell would ("ccache cc",
+/// quotes and backslashes), but no shell runs it.
 void JitState::linkArtifact(const std::string &tmp) {
-  std::vector<std::string> argv;
   const char *cc = std::getenv("CC");
-  std::istringstream words(cc && *cc ? cc : "cc");
-  for (std::string word; words >> word;)
-    argv.push_back(word);
+  std::vector<std::string> argv;
+  try {
+    argv = runtime::splitCommandWords(cc ? cc : "", "$CC");
+  } catch (const std::invalid_argument &e) {
+    throw Error(fmt::format("{}: save: {}", opts.name, e.what()));
+  }
+  if (argv.empty())
+    argv.push_back("cc");
   argv.insert(argv.end(), {"-shared", "-o", tmp + "/step.so",
                            tmp + "/step.o", "-lm"});
   std::string output;

@@ -274,6 +274,122 @@ void replaceDirectory(const std::string &given, const std::string &what,
   syncDirectoryOf(path);
 }
 
+namespace {
+
+bool isOneOf(char ch, std::string_view set) { return set.find(ch) != std::string_view::npos; }
+
+/// The state of splitCommandWords: the text, where it is, the word being
+/// built and the words done.
+class WordSplitter {
+public:
+  WordSplitter(std::string_view text, const std::string &what) : text(text), what(what) {}
+
+  std::vector<std::string> run() {
+    while (at < text.size()) {
+      char ch = text[at];
+      if (ch == ' ' || ch == '\t' || ch == '\n') {
+        endWord();
+        ++at;
+      } else if (ch == '\'') {
+        singleQuoted();
+      } else if (ch == '"') {
+        doubleQuoted();
+      } else if (ch == '\\') {
+        escaped();
+      } else if (isOneOf(ch, "$`")) {
+        refuse(at, "would be expanded");
+      } else if (isOneOf(ch, "|&;<>()")) {
+        refuse(at, "is an operator");
+      } else {
+        append(ch);
+      }
+    }
+    endWord();
+    return words;
+  }
+
+private:
+  void append(char ch) {
+    word += ch;
+    inWord = true;
+    ++at;
+  }
+  void endWord() {
+    if (inWord)
+      words.push_back(word);
+    word.clear();
+    inWord = false;
+  }
+  [[noreturn]] void refuse(size_t where, const char *why) const {
+    throw std::invalid_argument(
+        what + ": '" + text[where] + "' at character " + std::to_string(where + 1) +
+        " of '" + std::string(text) + "' " + why +
+        " in a shell, and bregman runs none: write the command without it (in "
+        "single quotes it means the character itself)");
+  }
+  [[noreturn]] void unterminated(size_t opened, const char *quote) const {
+    throw std::invalid_argument(what + ": unterminated " + quote + " quote (opened at "
+                                "character " + std::to_string(opened + 1) + " of '" +
+                                std::string(text) + "')");
+  }
+  // '...': everything literal up to the next single quote.
+  void singleQuoted() {
+    size_t close = text.find('\'', at + 1);
+    if (close == std::string_view::npos)
+      unterminated(at, "single");
+    word.append(text.substr(at + 1, close - at - 1));
+    inWord = true;
+    at = close + 1;
+  }
+  // "...": a backslash escapes only $ ` " \ and newline (which it removes).
+  void doubleQuoted() {
+    size_t opened = at++;
+    inWord = true;
+    for (;; ++at) {
+      if (at >= text.size())
+        unterminated(opened, "double");
+      char ch = text[at];
+      if (ch == '"')
+        break;
+      if (ch == '$' || ch == '`')
+        refuse(at, "would be expanded");
+      if (ch == '\\' && at + 1 < text.size() && isOneOf(text[at + 1], "$`\"\\\n")) {
+        if (text[++at] != '\n')
+          word += text[at];
+        continue;
+      }
+      word += ch;
+    }
+    ++at;
+  }
+  // An unquoted backslash keeps the next character; with a newline, both go.
+  void escaped() {
+    if (at + 1 >= text.size())
+      throw std::invalid_argument(what + ": '" + std::string(text) +
+                                  "' ends in a backslash, which escapes nothing");
+    if (text[at + 1] == '\n') {
+      at += 2;
+      return;
+    }
+    ++at;
+    append(text[at]);
+  }
+
+  std::string_view text;
+  const std::string &what;
+  size_t at = 0;
+  std::string word;
+  bool inWord = false;
+  std::vector<std::string> words;
+};
+
+} // namespace
+
+std::vector<std::string> splitCommandWords(std::string_view text,
+                                           const std::string &what) {
+  return WordSplitter(text, what).run();
+}
+
 int runProgram(const std::vector<std::string> &argv, std::string &output) {
   std::vector<char *> args;
   for (const std::string &a : argv)

@@ -229,33 +229,71 @@ std::unique_ptr<nn::Model> makeModel(const TrainConfig &config,
   return models::makeModel(config.model, modelInput(config, ds), options);
 }
 
+/// Tensors of a parameter's size a training step holds: the parameter, its
+/// gradient and the optimizer's state (optim.h: v; m with momentum; Adam's
+/// two moments).
+int tensorsPerParameter(const TrainConfig &c) {
+  switch (optim::parseMethod(c.optimizer)) {
+  case optim::Method::LinBreg:
+    return 3 + (c.momentum > 0);
+  case optim::Method::AdaBreg:
+    return 5;
+  case optim::Method::ProxSGD:
+    return 2;
+  case optim::Method::SGD:
+    return 2 + (c.momentum > 0);
+  case optim::Method::Adam:
+    return 4;
+  }
+  return 5;
+}
+
+/// The MLP's layer widths for these options (models/Mlp.cpp): the input's
+/// features, the hidden widths, the classes (a restoration task outputs the
+/// image).
+std::vector<long double> mlpWidths(const TrainConfig &c, long double features) {
+  std::vector<long double> widths{features};
+  for (int64_t h : c.hidden)
+    widths.push_back(static_cast<long double>(h));
+  widths.push_back(isRestoration(c) ? features : 10);
+  return widths;
+}
+
 /// Checks that the model and the batches the options ask for fit in memory,
-/// before the data are loaded or anything is allocated: the sizes are
-/// estimated from the options (the data sets' images have at most 3072
-/// features).
+/// before the data are loaded or anything is allocated. The MLP's sizes are
+/// its own: every layer's weights and biases, times the tensors a step keeps
+/// per parameter; per example the input, every layer's output (a hidden
+/// layer's before and after ReLU), each with its gradient. The convolutional
+/// models' are estimated (about 3000·width² parameters, a first-stage
+/// feature map per example).
 void checkSizes(const TrainConfig &c) {
-  long double features = c.dataset == "cifar10" ? 3072 : 784, widest = features;
+  long double features = c.dataset == "cifar10" ? 3072 : 784, perExample = 2 * features;
   std::string hidden = fmt::format("{}", fmt::join(c.hidden, ","));
+  int copies = tensorsPerParameter(c);
   if (c.onnxPath.empty() && c.model == "mlp") {
-    long double params = 0, in = features;
-    for (int64_t h : c.hidden) {
-      params += in * static_cast<long double>(h) + h;
-      in = static_cast<long double>(h);
-      widest = std::max(widest, in);
+    std::vector<long double> widths = mlpWidths(c, features);
+    long double params = 0;
+    for (size_t i = 1; i < widths.size(); ++i) {
+      params += widths[i - 1] * widths[i] + widths[i];
+      perExample += 2 * widths[i] * (i + 1 < widths.size() ? 2 : 1);
     }
     runtime::requireAllocation<Error>(
-        params, 4, fmt::format("train: --hidden {}: the MLP's parameters", hidden));
+        params * copies, 4,
+        fmt::format("train: --hidden {}: the MLP's {:.0f} parameters ({} tensors of "
+                    "their size: parameters, gradients, {} state)",
+                    hidden, params, copies, c.optimizer));
   } else if (c.onnxPath.empty()) {
     // ResNet-18 at width 64 has 11.2 M parameters, ~2730 w²; VGG fewer.
     long double w = static_cast<long double>(std::max(c.width, c.convnetWidths[2]));
     runtime::requireAllocation<Error>(
-        3000 * w * w, 4, fmt::format("train: --width {}: the model's parameters", c.width));
-    widest = std::max(widest, w * 1024); // a feature map of the first stage
+        3000 * w * w * copies, 4,
+        fmt::format("train: --width {}: the model's parameters", c.width));
+    perExample += 2 * w * 1024; // a feature map of the first stage, and its gradient
   }
   for (auto [option, size] : {std::pair{"--batch-size", c.batchSize},
                               std::pair{"--eval-batch-size", c.evalBatchSize}})
     runtime::requireAllocation<Error>(
-        static_cast<long double>(size) * (features + widest), 4,
+        static_cast<long double>(size) * perExample, 4,
         fmt::format("train: {} {}: one batch of images and activations", option, size));
 }
 

@@ -61,20 +61,50 @@ void neg(const NodeContext &c) { c.set(-c.tensor(0)); }
 void abs(const NodeContext &c) { c.set(bregman::abs(c.tensor(0))); }
 void sqrt(const NodeContext &c) { c.set(bregman::sqrt(c.tensor(0))); }
 
-/// Before opset 7, Add..Div and Pow broadcast B only with `broadcast` = 1,
-/// aligned with A at `axis`: numpy's rules (what the DSL does) only when
-/// that is the trailing alignment.
-void checkLegacyBroadcast(const NodeContext &c, int64_t rankA, int64_t rankB) {
-  if (c.opset >= 7 || c.intAttr("broadcast", 0) == 0 || !findAttr(c.node, "axis"))
-    return;
-  int64_t axis = c.intAttr("axis", 0);
-  if (axis < 0)
+} // namespace
+
+// Before opset 7 a binary operator broadcasts only with `broadcast` = 1, and
+// then only B onto A: B is one element, or its shape is a run of A's
+// dimensions starting at `axis` (absent: the trailing ones). Reshaped with
+// trailing 1s, B then means the same under numpy's rules (the DSL's).
+Tensor legacyBroadcastOperand(const NodeContext &c, const Tensor &a, const Tensor &b) {
+  if (c.opset >= 7)
+    return b;
+  const Shape &sa = a.shape(), &sb = b.shape();
+  if (c.flagAttr("broadcast", 0) == 0) {
+    if (sa != sb)
+      throw c.error(fmt::format("A {} and B {} differ in shape, and at opset {} (the "
+                                "model's) only broadcast = 1 broadcasts (numpy's rules "
+                                "from opset 7)",
+                                shapeString(sa), shapeString(sb), c.opset));
+    return b;
+  }
+  if (b.numel() == 1)
+    return reshape(b, {});
+  int64_t rankA = a.rank(), rankB = b.rank();
+  bool hasAxis = findAttr(c.node, "axis") != nullptr;
+  int64_t axis = hasAxis ? c.intAttr("axis", 0) : rankA - rankB;
+  if (hasAxis && axis < 0)
     axis += rankA;
-  if (axis + rankB != rankA)
-    throw c.unsupported(fmt::format("broadcast along axis {} (only the trailing "
-                                    "alignment is supported)",
-                                    c.intAttr("axis", 0)));
+  // Size-1 dimensions of B expand: the spec's "1-dim expansion doesn't work
+  // yet" aside, PyTorch's exports at these opsets rely on it (the ONNX test
+  // data test_operator_add_size1_*_broadcast expect it).
+  auto fits = [&](int64_t k) { return sb[k] == 1 || sb[k] == sa[axis + k]; };
+  bool aligned = axis >= 0 && axis + rankB <= rankA;
+  for (int64_t k = 0; aligned && k < rankB; ++k)
+    aligned = fits(k);
+  if (!aligned)
+    throw c.error(fmt::format("B {} does not broadcast onto A {} at axis {} (at opset {}, "
+                              "the model's, B must be one element or match a run of A's "
+                              "dimensions, where its 1s expand)",
+                              shapeString(sb), shapeString(sa),
+                              hasAxis ? c.intAttr("axis", 0) : axis, c.opset));
+  Shape padded = sb;
+  padded.resize(static_cast<size_t>(rankA - axis), 1);
+  return reshape(b, padded);
 }
+
+namespace {
 
 /// Add, Sub, Mul, Div: folded when both sides are static integers (shape
 /// arithmetic), traced otherwise.
@@ -90,8 +120,7 @@ void arithmetic(const NodeContext &c) {
                            : (b.ints[i] ? a.ints[i] / b.ints[i] : 0);
     return c.setStatic(r, a.shape);
   }
-  Tensor x = c.tensor(0), y = c.tensor(1);
-  checkLegacyBroadcast(c, x.rank(), y.rank());
+  Tensor x = c.tensor(0), y = legacyBroadcastOperand(c, x, c.tensor(1));
   c.set(op == "Add"   ? x + y
         : op == "Sub" ? x - y
         : op == "Mul" ? x * y
@@ -148,7 +177,7 @@ void pow(const NodeContext &c) {
     throw c.unsupported("an exponent that is not a constant scalar");
   float e = (*exponent)[0];
   Tensor x = c.tensor(0);
-  checkLegacyBroadcast(c, x.rank(), c.tensor(1).rank());
+  (void)legacyBroadcastOperand(c, x, c.tensor(1)); // checks the legacy form
   if (e == 1.0f)
     return c.set(x);
   if (e == 2.0f)
@@ -187,12 +216,20 @@ void clip(const NodeContext &c) {
   c.set(x);
 }
 
-/// Max and Min of any number of inputs (Min as −max(−a, −b)).
+/// Max and Min of any number of inputs (Min as −max(−a, −b)); before
+/// opset 8 the inputs share one shape (no broadcasting).
 void maxMin(const NodeContext &c) {
   bool isMax = c.op() == "Max";
   Tensor y = c.tensor(0);
-  for (int i = 1; i < c.node.input_size(); ++i)
-    y = isMax ? maximum(y, c.tensor(i)) : -maximum(-y, -c.tensor(i));
+  for (int i = 1; i < c.node.input_size(); ++i) {
+    Tensor x = c.tensor(i);
+    if (c.opset < 8 && x.shape() != c.tensor(0).shape())
+      throw c.error(fmt::format("inputs of shapes {} and {}: at opset {} (the model's) "
+                                "they must be equal (broadcasting from opset 8)",
+                                shapeString(c.tensor(0).shape()), shapeString(x.shape()),
+                                c.opset));
+    y = isMax ? maximum(y, x) : -maximum(-y, -x);
+  }
   c.set(y);
 }
 
@@ -214,9 +251,11 @@ void softmax(const NodeContext &c) {
 
 } // namespace
 
-// Opset 1 forms only add `consumed_inputs` (a legacy hint the handlers
-// need not read); Add..Div and Pow before 7 refuse what their legacy
-// broadcasting means otherwise. Clip's bounds are attributes from 6.
+// Every entry runs from the operator's first opset. Opset 1 forms only add
+// `consumed_inputs` (a legacy memory hint the handlers need not read);
+// Add..Div and Pow before 7 broadcast as legacyBroadcastOperand says; Clip's
+// bounds are attributes before 11 (without defaults in Clip-1: unbounded);
+// Max and Min do not broadcast before 8; Softmax coerces to 2-D before 13.
 std::vector<OpHandler> elementwiseOps() {
   return {
       {"Relu", 1, kNewestOpset, relu, {}},
@@ -238,9 +277,9 @@ std::vector<OpHandler> elementwiseOps() {
       {"Div", 1, kNewestOpset, arithmetic, {}},
       {"Pow", 1, kNewestOpset, pow, {}},
       {"Mod", 10, kNewestOpset, mod, {}},
-      {"Clip", 6, kNewestOpset, clip, {}},
-      {"Max", 6, kNewestOpset, maxMin, {}},
-      {"Min", 6, kNewestOpset, maxMin, {}},
+      {"Clip", 1, kNewestOpset, clip, {}},
+      {"Max", 1, kNewestOpset, maxMin, {}},
+      {"Min", 1, kNewestOpset, maxMin, {}},
       {"Softmax", 1, kNewestOpset, softmax, {}},
       {"LogSoftmax", 1, kNewestOpset, softmax, {}},
   };

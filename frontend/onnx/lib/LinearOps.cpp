@@ -8,6 +8,19 @@ namespace bregman::onnx::detail {
 
 namespace {
 
+/// C broadcasts onto [M, N] only (never the reverse); before opset 7 only
+/// with `broadcast` = 1, and without it C is [M, N] itself.
+void checkGemmBias(const NodeContext &c, const Shape &bias, const Shape &out) {
+  if (c.opset < 7 && c.flagAttr("broadcast", 0) == 0 && bias != out)
+    throw c.error(fmt::format("C {} is not [M, N] = {}, and at opset {} (the model's) "
+                              "only broadcast = 1 broadcasts it",
+                              shapeString(bias), shapeString(out), c.opset));
+  std::optional<Shape> joint = broadcastShapes(bias, out);
+  if (!joint || *joint != out)
+    throw c.error(fmt::format("C {} does not broadcast to [M, N] = {}", shapeString(bias),
+                              shapeString(out)));
+}
+
 void gemm(const NodeContext &c) {
   Tensor a = c.tensor(0), b = c.tensor(1);
   if (a.rank() != 2 || b.rank() != 2)
@@ -16,8 +29,11 @@ void gemm(const NodeContext &c) {
   double alpha = c.finiteAttr("alpha", 1.0f), beta = c.finiteAttr("beta", 1.0f);
   if (alpha != 1.0)
     y = y * alpha;
-  if (c.has(2))
-    y = y + (beta != 1.0 ? c.tensor(2) * beta : c.tensor(2));
+  if (c.has(2)) {
+    Tensor bias = c.tensor(2);
+    checkGemmBias(c, bias.shape(), y.shape());
+    y = y + (beta != 1.0 ? bias * beta : bias);
+  }
   c.set(y);
 }
 
@@ -50,6 +66,8 @@ void matMul(const NodeContext &c) {
 
 } // namespace
 
+// Gemm from opset 1: before 7 C broadcasts only with `broadcast` = 1;
+// before 11 C is required (the ONNX checker enforces it).
 std::vector<OpHandler> linearOps() {
   return {
       {"Gemm", 1, kNewestOpset, gemm,

@@ -36,12 +36,18 @@ Tensor batchNormTraining(const NodeContext &c, const Tensor &x, double eps) {
 void batchNormalization(const NodeContext &c) {
   if (c.flagAttr("training_mode", 0) != 0 || c.node.output_size() > 1)
     throw c.unsupported("the training-mode outputs of BatchNormalization");
-  // Opsets 7 and 8 still have `spatial`; 0 (statistics per element) is not
-  // what this handler computes. Opset 6 defaults to training (`is_test` 0).
+  // Opsets before 9 have `spatial`; 0 (statistics per element) is not what
+  // this handler computes. Before 7 `is_test` defaults to training.
   if (c.intAttr("spatial", 1) == 0)
-    throw c.unsupported("spatial = 0");
+    throw c.unsupported(fmt::format("spatial = 0 (statistics per element) at opset {}, "
+                                    "the model's; only per-channel statistics "
+                                    "(spatial = 1) are imported",
+                                    c.opset));
   if (c.opset < 7 && c.intAttr("is_test", 0) == 0)
-    throw c.unsupported("is_test = 0 (training) before opset 7");
+    throw c.unsupported(fmt::format("is_test = 0 (training mode, the default before "
+                                    "opset 7) at opset {}, the model's; only inference "
+                                    "(is_test = 1) is imported",
+                                    c.opset));
   Tensor x = c.tensor(0);
   double eps = c.finiteAttr("epsilon", 1e-5f);
   Tensor y = c.trainingStatistics
@@ -53,10 +59,12 @@ void batchNormalization(const NodeContext &c) {
 
 } // namespace
 
-// Opset 1's form has a required `consumed_inputs` and other outputs.
+// From opset 1: opset 1 adds a required `consumed_inputs` (a memory hint,
+// not read); before 7 `is_test` selects inference, before 9 `spatial` the
+// per-channel statistics; training_mode (14) is refused above.
 std::vector<OpHandler> normalizationOps() {
   return {
-      {"BatchNormalization", 6, kNewestOpset, batchNormalization,
+      {"BatchNormalization", 1, kNewestOpset, batchNormalization,
        {{1, ParamRole::Scale},
         {2, ParamRole::Shift},
         {3, ParamRole::RunningMean},

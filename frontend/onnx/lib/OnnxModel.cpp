@@ -332,16 +332,23 @@ void OnnxModel::Impl::parse(const std::string &path) {
   for (const auto &t : model.graph().initializer())
     if (t.data_location() == ::onnx::TensorProto::EXTERNAL)
       (void)toValue(t, dir);
+  for (const auto &o : model.opset_import())
+    if (o.domain().empty() || o.domain() == "ai.onnx")
+      opset = o.version();
+  checkOpset(path);
+  for (const auto &n : model.graph().node()) {
+    try {
+      detail::checkNodeVersion(n, opset);
+    } catch (const Error &e) {
+      throw Error(fmt::format("{}: {}", path, e.what()));
+    }
+  }
   try {
     ::onnx::checker::check_model(path);
   } catch (const std::exception &e) {
     throw Error(fmt::format("{}: the ONNX checker rejects the model: {}", path,
                             e.what()));
   }
-  for (const auto &o : model.opset_import())
-    if (o.domain().empty() || o.domain() == "ai.onnx")
-      opset = o.version();
-  checkOpset(path);
 }
 
 // Operators' semantics change between opsets: a model of an opset the

@@ -2,6 +2,8 @@
 
 #include "OpHandlers.h"
 
+#include <onnx/defs/schema.h>
+
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
@@ -250,6 +252,43 @@ const OpHandler &handlerFor(const ::onnx::NodeProto &node, int64_t opset) {
 }
 
 void runNode(const NodeContext &c) { handlerFor(c.node, c.opset).handle(c); }
+
+namespace {
+
+/// The first opset that defines default-domain operator `op` (0: none).
+int firstVersion(const std::string &op) {
+  for (int v = 1; v <= kNewestOpset; ++v)
+    if (const auto *schema = ::onnx::OpSchemaRegistry::Schema(op, v, ""))
+      return schema->SinceVersion();
+  return 0;
+}
+
+/// The first line of a checker message (later lines repeat the context).
+std::string firstLine(const std::string &text) { return text.substr(0, text.find('\n')); }
+
+} // namespace
+
+void checkNodeVersion(const ::onnx::NodeProto &node, int64_t opset) {
+  if (!node.domain().empty() && node.domain() != "ai.onnx")
+    return;
+  const std::string &op = node.op_type();
+  const auto *schema = ::onnx::OpSchemaRegistry::Schema(op, static_cast<int>(opset), "");
+  if (!schema) {
+    if (int first = firstVersion(op); first > opset)
+      throw nodeError(node, fmt::format("the model's opset {} is before {}'s first "
+                                        "version, opset {}",
+                                        opset, op, first));
+    return; // not an ONNX operator: the table refuses it by name
+  }
+  try {
+    schema->Verify(node);
+  } catch (const std::exception &e) {
+    throw nodeError(node, fmt::format("the ONNX checker rejects it under {}-{}, the "
+                                      "version the model's opset {} selects: {}",
+                                      op, schema->SinceVersion(), opset,
+                                      firstLine(e.what())));
+  }
+}
 
 } // namespace detail
 

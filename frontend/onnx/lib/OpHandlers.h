@@ -150,6 +150,12 @@ struct NodeContext {
                                    int64_t min) const;
 };
 
+/// B of a binary operator (Add..Div, Pow, the comparisons) as numpy's
+/// broadcasting must see it: before opset 7 the legacy `broadcast`/`axis`
+/// form, checked (an error naming the node, shapes and opset) and aligned
+/// with trailing 1s; unchanged from opset 7.
+Tensor legacyBroadcastOperand(const NodeContext &c, const Tensor &a, const Tensor &b);
+
 using Handler = void (*)(const NodeContext &);
 
 /// The newest opset this importer was written and tested against (that of
@@ -182,6 +188,14 @@ const std::vector<OpHandler> &opTable();
 const OpHandler &handlerFor(const ::onnx::NodeProto &node, int64_t opset);
 /// Looks `c.node` up and runs its handler.
 void runNode(const NodeContext &c);
+/// Checks `node` against the ONNX schema its model's `opset` selects
+/// (attributes that version has, its inputs), before the whole-model
+/// checker, so that the error names the node, the operator, the opset and
+/// the version: "node 'n' (MaxPool): the ONNX checker rejects it under
+/// MaxPool-8, the version the model's opset 9 selects: Unrecognized
+/// attribute: ceil_mode ...", or the operator's first version when the
+/// opset predates it.
+void checkNodeVersion(const ::onnx::NodeProto &node, int64_t opset);
 
 } // namespace bregman::onnx::detail
 

@@ -97,9 +97,20 @@ Error batchBakedIn(const NodeContext &c, const std::vector<int64_t> &original,
       r.inputName));
 }
 
+/// Reshape's target: an input from opset 5, the `shape` attribute before.
+std::vector<int64_t> reshapeTarget(const NodeContext &c) {
+  if (c.opset >= 5)
+    return c.staticInts(1);
+  if (!findAttr(c.node, "shape"))
+    throw c.error(fmt::format("no shape attribute (at opset {}, the model's, Reshape "
+                              "takes its target as an attribute; an input from opset 5)",
+                              c.opset));
+  return c.intsAttr("shape");
+}
+
 void reshapeOp(const NodeContext &c) {
   const Value &data = c.value(0);
-  std::vector<int64_t> target = c.staticInts(1);
+  std::vector<int64_t> target = reshapeTarget(c);
   const std::vector<int64_t> original = target;
   Shape from = shapeOf(data);
   int64_t infer = -1;
@@ -156,7 +167,12 @@ void concatOp(const NodeContext &c) {
   std::vector<Tensor> parts;
   for (int i = 0; i < inputs; ++i)
     parts.push_back(c.tensor(i));
-  c.set(concat(parts, c.axisAttr("axis", 0, parts[0].rank())));
+  // Concat-1's axis is optional, 1 by default; required from opset 4.
+  if (c.opset >= 4 && !findAttr(c.node, "axis"))
+    throw c.error(fmt::format("no axis attribute (required from opset 4; the model's "
+                              "is {})",
+                              c.opset));
+  c.set(concat(parts, c.axisAttr("axis", 1, parts[0].rank())));
 }
 
 /// Squeeze and Unsqueeze (axes an input from opset 13, an attribute before).
@@ -199,9 +215,25 @@ void shapeOp(const NodeContext &c) {
   c.setStatic(dims, {static_cast<int64_t>(dims.size())});
 }
 
+/// Cast's target type: an enum value from opset 6, its name ("FLOAT")
+/// before.
+int castTarget(const NodeContext &c) {
+  if (c.opset >= 6)
+    return static_cast<int>(c.intAttr("to", 0));
+  std::string name = c.stringAttr("to", "");
+  ::onnx::TensorProto::DataType type;
+  if (!::onnx::TensorProto::DataType_Parse(name, &type) ||
+      type == ::onnx::TensorProto::UNDEFINED)
+    throw c.badAttr("to", "'" + name + "'",
+                    fmt::format("not a tensor type name such as 'FLOAT' (at opset {}, the "
+                                "model's, Cast names its type; an enum value from opset 6)",
+                                c.opset));
+  return type;
+}
+
 void cast(const NodeContext &c) {
   const Value &data = c.value(0);
-  int to = static_cast<int>(c.intAttr("to", 0));
+  int to = castTarget(c);
   if (data.isStatic && (to == ::onnx::TensorProto::INT64 || to == ::onnx::TensorProto::INT32))
     return c.setValue(data);
   if (!data.isStatic && to == ::onnx::TensorProto::FLOAT && data.tensor.dtype() == DType::F32)
@@ -296,8 +328,12 @@ void sliceOp(const NodeContext &c) {
 void split(const NodeContext &c) {
   Tensor x = c.tensor(0);
   int64_t axis = c.axisAttr("axis", 0, x.rank());
-  std::vector<int64_t> sizes =
-      c.opset >= 13 && c.has(1) ? c.staticInts(1) : c.intsAttr("split");
+  // The sizes: an optional input from opset 13, an attribute from 2 to 12,
+  // either (not both) in Split-1.
+  bool asInput = (c.opset >= 13 || c.opset < 2) && c.has(1);
+  if (asInput && c.opset < 2 && findAttr(c.node, "split"))
+    throw c.error("split given both as an input and as an attribute");
+  std::vector<int64_t> sizes = asInput ? c.staticInts(1) : c.intsAttr("split");
   int parts = c.node.output_size();
   if (sizes.empty()) {
     int64_t dim = x.dim(axis);
@@ -316,24 +352,28 @@ void split(const NodeContext &c) {
 
 } // namespace
 
-// Since-versions: Reshape's target is an input from opset 5, Concat's axis
-// required from 4, Cast's `to` an integer from 6, Split's sizes an
-// attribute (not an input) from 2.
+// Every entry runs from opset 1, each handler reading the form the model's
+// opset selects: Reshape's target an attribute before 5, Concat's axis
+// optional (default 1) before 4, Cast's `to` a type name before 6, Split's
+// sizes an input or attribute in 1, an attribute from 2, an input from 13,
+// Slice's starts/ends/axes attributes before 10, Squeeze/Unsqueeze/
+// ReduceSum axes attributes before 13. Dropout is the identity in every
+// version (is_test before 7 and training_mode from 12 are read as inference).
 std::vector<OpHandler> shapeOps() {
   return {
       {"Identity", 1, kNewestOpset, identity, {}},
       {"Dropout", 1, kNewestOpset, dropout, {}},
       {"Constant", 1, kNewestOpset, constant, {}},
       {"Flatten", 1, kNewestOpset, flatten, {}},
-      {"Reshape", 5, kNewestOpset, reshapeOp, {}},
+      {"Reshape", 1, kNewestOpset, reshapeOp, {}},
       {"Transpose", 1, kNewestOpset, transposeOp, {}},
-      {"Concat", 4, kNewestOpset, concatOp, {}},
+      {"Concat", 1, kNewestOpset, concatOp, {}},
       {"Squeeze", 1, kNewestOpset, squeezeUnsqueeze, {}},
       {"Unsqueeze", 1, kNewestOpset, squeezeUnsqueeze, {}},
       {"Shape", 1, kNewestOpset, shapeOp, {}},
-      {"Cast", 6, kNewestOpset, cast, {}},
+      {"Cast", 1, kNewestOpset, cast, {}},
       {"Slice", 1, kNewestOpset, sliceOp, {}},
-      {"Split", 2, kNewestOpset, split, {}},
+      {"Split", 1, kNewestOpset, split, {}},
   };
 }
 

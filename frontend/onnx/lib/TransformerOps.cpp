@@ -111,7 +111,7 @@ void comparison(const NodeContext &c) {
                      : foldStatic(c, 2, [](const std::vector<int64_t> &a) -> int64_t { return a[0] > a[1]; });
   if (folded)
     return;
-  Tensor a = c.tensor(0), b = c.tensor(1);
+  Tensor a = c.tensor(0), b = legacyBroadcastOperand(c, a, c.tensor(1));
   c.set(op == "Equal" ? equal(a, b) : op == "Less" ? less(a, b) : greater(a, b));
 }
 
@@ -232,17 +232,17 @@ void gather(const NodeContext &c) {
 } // namespace
 
 // LayerNormalization is an operator from opset 17 (a function before);
-// Where from 9, Expand from 8, Erf from 9, Less/Greater from 7 (numpy
-// broadcasting), Equal from 7, Not and Gather from 1 (Gather's data
+// Where from 9, Expand from 8, Erf from 9; Equal, Less and Greater from 1
+// (before 7 with the legacy broadcasting), Not and Gather from 1 (Gather's data
 // initializer, an embedding table, has no role: it stays a constant).
 std::vector<OpHandler> transformerOps() {
   return {
       {"LayerNormalization", 17, kNewestOpset, layerNormalization,
        {{1, ParamRole::Scale}, {2, ParamRole::Shift}}},
       {"Erf", 9, kNewestOpset, erfOp, {}},
-      {"Equal", 7, kNewestOpset, comparison, {}},
-      {"Less", 7, kNewestOpset, comparison, {}},
-      {"Greater", 7, kNewestOpset, comparison, {}},
+      {"Equal", 1, kNewestOpset, comparison, {}},
+      {"Less", 1, kNewestOpset, comparison, {}},
+      {"Greater", 1, kNewestOpset, comparison, {}},
       {"Not", 1, kNewestOpset, notOp, {}},
       {"Where", 9, kNewestOpset, whereOp, {}},
       {"Expand", 8, kNewestOpset, expand, {}},

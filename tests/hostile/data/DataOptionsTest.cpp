@@ -9,11 +9,14 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "bregman/Checkpoint.h"
 #include "bregman/Error.h"
 #include "bregman/data/Dataset.h"
+#include "bregman/runtime/InputFile.h"
 #include "bregman/train/Config.h"
 #include "bregman/train/Trainer.h"
 
+#include <nlohmann/json.hpp>
 #include <onnx/onnx_pb.h>
 
 #include <gtest/gtest.h>
@@ -223,6 +226,57 @@ TEST(HostileOptions, EveryNumericSettingIsChecked) {
   }
 }
 
+/// The sizes the Trainer checks before loading data are the model's own
+/// (models/Mlp.cpp): --hidden 100 on 784 features and 10 classes has
+/// 784·100 + 100 + 100·10 + 10 = 79510 parameters, each held by a step as
+/// 2 to 5 tensors (parameter, gradient, optimizer state); an example holds
+/// its input, the hidden layer before and after ReLU and the logits, each
+/// with its gradient: 2·784 + 2·2·100 + 2·10 = 1988 floats. Under a limit of
+/// 1,000,000 bytes (976.6 KiB) a miscount by one tensor or one layer moves
+/// a case across the limit or changes its figure.
+TEST(HostileOptions, SizesAreTheModelsOwn) {
+  struct SizeCase {
+    const char *optimizer;
+    float momentum;
+    int64_t batch;
+    const char *expected;
+  };
+  const SizeCase cases[] = {
+      {"adabreg", 0, 128,
+       "train: --hidden 100: the MLP's 79510 parameters (5 tensors of their size: "
+       "parameters, gradients, adabreg state) would need 1.5 MiB of memory, more than the "
+       "limit of 976.6 KiB (this machine's memory, or BREGMAN_MEMORY_LIMIT)"},
+      {"linbreg", 0.9f, 128,
+       "train: --hidden 100: the MLP's 79510 parameters (4 tensors of their size: "
+       "parameters, gradients, linbreg state) would need 1.2 MiB of memory"},
+      {"linbreg", 0, 128, // 3 tensors: 954,120 bytes fit; the batch does not
+       "train: --batch-size 128: one batch of images and activations would need 994.0 KiB "
+       "of memory, more than the limit of 976.6 KiB"},
+      {"sgd", 0, 125, // 125 · 1988 · 4 = 994,000 bytes fit
+       "/nonexistent"},
+  };
+  runtime::setMemoryLimit(1000000);
+  for (const SizeCase &c : cases) {
+    SCOPED_TRACE(std::string(c.optimizer) + " batch " + std::to_string(c.batch));
+    train::TrainConfig config;
+    config.dataDir = "/nonexistent";
+    config.hidden = {100};
+    config.optimizer = c.optimizer;
+    config.momentum = c.momentum;
+    config.batchSize = c.batch;
+    config.evalBatchSize = 64;
+    std::ostringstream log;
+    std::string error;
+    try {
+      train::Trainer trainer(config, log);
+    } catch (const std::exception &e) {
+      error = e.what();
+    }
+    EXPECT_NE(error.find(c.expected), std::string::npos) << error;
+  }
+  runtime::setMemoryLimit(0);
+}
+
 /// A model x[1, 784] -> Gemm -> y[1, `classes`].
 void writeGemmModel(const fs::path &path, int64_t classes) {
   ::onnx::ModelProto model;
@@ -324,6 +378,48 @@ TEST_F(Hostile, AnEmptyTrainingSetIsRefused) {
     std::string error = trainerError(c);
     EXPECT_NE(error.find(expected), std::string::npos) << error;
     EXPECT_EQ(snapshot(dir), before);
+  }
+}
+
+} // namespace
+
+namespace {
+
+// A checkpoint whose metadata says it was written after epoch 0 or -1 (no
+// epoch completes before 1) is refused on --resume, not resumed from a
+// negative epoch; the checkpoint stays as it was.
+TEST_F(Hostile, ResumeRefusesAnEpochBelowOne) {
+  writeIdxDir(dir / "data", 20, 28, 28, 10, 28, 28, 3);
+  train::TrainConfig c = trainerConfig(dir);
+  c.reportPath.clear();
+  std::ostringstream log;
+  train::train(c, log);
+  Checkpoint good = loadCheckpoint(c.checkpointPath);
+  ASSERT_EQ(nlohmann::json::parse(good.metadata).at("epoch"), 1);
+  for (int epoch : {0, -1}) {
+    SCOPED_TRACE(epoch);
+    Checkpoint damaged = good;
+    nlohmann::json meta = nlohmann::json::parse(good.metadata);
+    meta["epoch"] = epoch;
+    damaged.metadata = meta.dump();
+    std::string path = (dir / "damaged.ckpt").string();
+    saveCheckpoint(path, damaged);
+    train::TrainConfig resumed = trainerConfig(dir);
+    resumed.reportPath.clear();
+    resumed.checkpointPath = path;
+    resumed.resumePath = path;
+    resumed.epochs = 2;
+    auto before = snapshot(dir);
+    std::string error = "accepted";
+    try {
+      train::train(resumed, log);
+    } catch (const Error &e) {
+      error = e.what();
+    }
+    EXPECT_EQ(error,
+              "--resume " + path + ": the checkpoint's metadata 'epoch' is " +
+                  std::to_string(epoch) + "; checkpoints are written after epoch 1 or later");
+    EXPECT_TRUE(snapshot(dir) == before) << "files changed";
   }
 }
 

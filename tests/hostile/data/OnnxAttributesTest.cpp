@@ -49,6 +49,19 @@ void real(Node *n, const std::string &name, float v) {
   a->set_f(v);
 }
 
+void text(Node *n, const std::string &name, const std::string &v) {
+  auto *a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(::onnx::AttributeProto::STRING);
+  a->set_s(v);
+}
+
+/// BatchNormalization's scale, bias, mean and variance: all `w`.
+void batchNormInputs(Node *n) {
+  for (int i = 0; i < 3; ++i)
+    n->add_input("w");
+}
+
 void valueInfo(::onnx::ValueInfoProto *v, const std::string &name, const Shape &shape,
                const std::string &dynamic = "") {
   v->set_name(name);
@@ -177,6 +190,58 @@ const Case kCases[] = {
      "unsupported: the model's default-domain (ai.onnx) opset is 18; this "
      "importer supports opsets 1 to 17",
      {}, 18},
+    // Older versions: forms the handler refuses at the model's opset, and
+    // nodes the schema that opset selects refuses (checked per node at load).
+    {"add_opset6_without_broadcast", "Add", nullptr,
+     "node 'n' (Add): A [1, 2, 4, 4] and B [4] differ in shape, and at opset 6 (the "
+     "model's) only broadcast = 1 broadcasts (numpy's rules from opset 7)",
+     {4}, 6},
+    {"add_opset6_axis_mismatch", "Add",
+     [](Node *n) { integer(n, "broadcast", 1); integer(n, "axis", 1); },
+     "node 'n' (Add): B [4] does not broadcast onto A [1, 2, 4, 4] at axis 1 (at opset 6, "
+     "the model's, B must be one element or match a run of A's dimensions, where its 1s "
+     "expand)",
+     {4}, 6},
+    {"mul_opset1_b_of_higher_rank", "Mul", [](Node *n) { integer(n, "broadcast", 1); },
+     "node 'n' (Mul): B [1, 1, 2, 4, 4] does not broadcast onto A [1, 2, 4, 4] at axis -1",
+     {1, 1, 2, 4, 4}, 1},
+    {"pow_opset6_scalar_without_broadcast", "Pow", nullptr,
+     "node 'n' (Pow): A [1, 2, 4, 4] and B [1] differ in shape, and at opset 6",
+     {1}, 6},
+    {"less_opset6_without_broadcast", "Less", nullptr,
+     "node 'n' (Less): A [1, 2, 4, 4] and B [4, 4] differ in shape, and at opset 6",
+     {4, 4}, 6},
+    {"max_opset7_different_shapes", "Max", nullptr,
+     "node 'n' (Max): inputs of shapes [1, 2, 4, 4] and [4]: at opset 7 (the model's) they "
+     "must be equal (broadcasting from opset 8)",
+     {4}, 7},
+    {"batchnorm_opset6_training", "BatchNormalization", batchNormInputs,
+     "unsupported: node 'n' (BatchNormalization): is_test = 0 (training mode, the default "
+     "before opset 7) at opset 6, the model's; only inference (is_test = 1) is imported",
+     {2}, 6},
+    {"batchnorm_opset8_spatial_0", "BatchNormalization",
+     [](Node *n) { batchNormInputs(n); integer(n, "spatial", 0); },
+     "unsupported: node 'n' (BatchNormalization): spatial = 0 (statistics per element) at "
+     "opset 8, the model's; only per-channel statistics (spatial = 1) are imported",
+     {2}, 8},
+    {"cast_opset5_unknown_type_name", "Cast", [](Node *n) { text(n, "to", "FLOAT32"); },
+     "node 'n' (Cast): attribute to = 'FLOAT32': not a tensor type name such as 'FLOAT' (at "
+     "opset 5, the model's, Cast names its type; an enum value from opset 6)",
+     {}, 5},
+    {"reshape_opset4_without_shape", "Reshape", nullptr,
+     "node 'n' (Reshape): no shape attribute (at opset 4, the model's, Reshape takes its "
+     "target as an attribute; an input from opset 5)",
+     {}, 4},
+    {"mod_opset9_before_its_first_version", "Mod", nullptr, "node 'n' (Mod): the model's opset 9 is before Mod's first version, opset 10", {4}, 9},
+    {"reducesum_opset13_axes_attribute", "ReduceSum", [](Node *n) { ints(n, "axes", {1}); },
+     "node 'n' (ReduceSum): the ONNX checker rejects it under ReduceSum-13, the version the "
+     "model's opset 13 selects: Unrecognized attribute: axes for operator ReduceSum"},
+    {"maxpool_opset9_ceil_mode", "MaxPool",
+     [](Node *n) { ints(n, "kernel_shape", {2, 2}); integer(n, "ceil_mode", 1); },
+     "node 'n' (MaxPool): the ONNX checker rejects it under MaxPool-8, the version the "
+     "model's opset 9 selects: Unrecognized attribute: ceil_mode for operator MaxPool", {}, 9},
+    {"concat_opset4_without_axis", "Concat", nullptr, "node 'n' (Concat): the ONNX checker rejects it under Concat-4, the version the "
+     "model's opset 4 selects: Required attribute 'axis' is missing.", {}, 4},
     {"dynamic_input_dimension", "Relu", nullptr,
      "unsupported: graph value 'x' has a dynamic dimension 1 ('C'); export "
      "with static shapes",

@@ -80,6 +80,18 @@ void replaceDirectory(const std::string &path, const std::string &what,
                       const OwnershipCheck &owned,
                       const std::function<void(const std::string &)> &fill);
 
+/// `text` (a command in an environment variable such as $CC, named by
+/// `what`) split into words as a POSIX shell splits them, without running
+/// one: blanks separate words; single quotes keep everything up to the next
+/// one; double quotes keep everything but `\"`, `\\`, `\$`, `` \` `` and
+/// backslash-newline; an unquoted backslash keeps the next character.
+/// Nothing is expanded, so what a shell would expand or treat as an
+/// operator (unquoted `$ ` | & ; < > ( )`, `$` or `` ` `` in double quotes)
+/// is refused rather than passed on literally, as is an unterminated quote
+/// or a trailing backslash (std::invalid_argument naming `what`).
+std::vector<std::string> splitCommandWords(std::string_view text,
+                                           const std::string &what);
+
 /// Runs `argv` (argv[0] searched in PATH) without a shell and waits for it.
 /// Returns its exit status (128 + signal if killed); `output` receives its
 /// stdout and stderr. Throws WriteError if it cannot be started.
