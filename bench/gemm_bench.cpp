@@ -11,7 +11,9 @@
 // Shapes: the eight GEMMs of the MLP step (784-200-80-10, batch 128, as the
 // step calls them), the six of the ConvNet's linear layers (1024-128-10,
 // batch 128), batch-1 inference, a square 512³ and a beta = 1 accumulation.
-// BM_MlpStepGemms runs the MLP's eight back to back in each backend.
+// BM_MlpStepGemms runs the MLP's eight back to back in each backend;
+// BM_BiasReluFusion measures what fusing bias and ReLU into the forward GEMM
+// (oneDNN post-ops) would save.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,6 +22,7 @@
 
 #include <benchmark/benchmark.h>
 #include <oneapi/dnnl/dnnl.h>
+#include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -215,8 +218,80 @@ void BM_MlpStepGemms(benchmark::State &state) {
   });
 }
 
+/// The forward GEMM of a layer followed by its bias and ReLU: oneDNN's matmul
+/// then one pass over C (what the generated code does), against the same
+/// matmul with the bias as its bias argument and ReLU as an eltwise post-op.
+struct FusedLinear {
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{engine};
+  dnnl::matmul primitive;
+  dnnl::memory a, w, bias, c;
+
+  FusedLinear(const GemmShape &s, Operands &o, std::vector<float> &biasData) {
+    using dnnl::memory;
+    memory::desc aDesc({s.m, s.k}, memory::data_type::f32, memory::dims{s.k, 1});
+    memory::desc wDesc({s.k, s.n}, memory::data_type::f32, memory::dims{1, s.k});
+    memory::desc biasDesc({1, s.n}, memory::data_type::f32, memory::dims{s.n, 1});
+    memory::desc cDesc({s.m, s.n}, memory::data_type::f32, memory::dims{s.n, 1});
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    dnnl::primitive_attr attr;
+    attr.set_post_ops(ops);
+    primitive = dnnl::matmul(dnnl::matmul::primitive_desc(
+        dnnl::matmul::desc(aDesc, wDesc, biasDesc, cDesc), attr, engine));
+    a = memory(aDesc, engine, o.a.data());
+    w = memory(wDesc, engine, o.b.data());
+    bias = memory(biasDesc, engine, biasData.data());
+    c = memory(cDesc, engine, o.c.data());
+  }
+  void run() {
+    primitive.execute(stream, {{DNNL_ARG_SRC, a},
+                               {DNNL_ARG_WEIGHTS, w},
+                               {DNNL_ARG_BIAS, bias},
+                               {DNNL_ARG_DST, c}});
+    stream.wait();
+  }
+};
+
+void BM_BiasReluFusion(benchmark::State &state) {
+  const Case &c = cases()[state.range(0)];
+  state.SetLabel(std::string(c.name) + " + bias + ReLU");
+  GemmShape s = c.shape;
+  Operands o(s);
+  std::vector<float> bias(s.n);
+  for (int64_t j = 0; j < s.n; ++j)
+    bias[j] = 0.01f * static_cast<float>(j % 7) - 0.03f;
+  FusedLinear fused(s, o, bias);
+  auto separate = [&] {
+    bregman::runtime::sgemmOneDnn(s, o.a.data(), o.b.data(), o.c.data());
+    float *out = o.c.data();
+    for (int64_t i = 0; i < s.m; ++i)
+      for (int64_t j = 0; j < s.n; ++j)
+        out[i * s.n + j] = std::max(out[i * s.n + j] + bias[j], 0.0f);
+    benchmark::DoNotOptimize(out);
+  };
+  for (int i = 0; i < 3; ++i) {
+    separate();
+    fused.run();
+  }
+  std::vector<double> wall[2], cpu[2];
+  for (auto _ : state) {
+    timeBurst(separate, 50, wall[0], cpu[0]);
+    timeBurst([&] { fused.run(); }, 50, wall[1], cpu[1]);
+  }
+  state.counters["separate_us"] = median(wall[0]);
+  state.counters["fused_us"] = median(wall[1]);
+  state.counters["fused/separate"] = median(wall[1]) / median(wall[0]);
+}
+
 } // namespace
 
+BENCHMARK(BM_BiasReluFusion)
+    ->Arg(0)
+    ->Arg(1)
+    ->Arg(8)
+    ->Iterations(15)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Gemm)
     ->DenseRange(0, static_cast<int>(cases().size()) - 1)
     ->Iterations(15)
