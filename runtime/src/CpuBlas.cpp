@@ -17,8 +17,12 @@ namespace {
 // threshold), in 2-7 µs for the steps' small GEMMs; oneDNN hands every call
 // to its thread pool, which costs 1-3 µs more on an idle machine and about
 // 40 µs when another process holds the second core. Above it oneDNN's
-// matmul took 0.57-0.94 of OpenBLAS's time.
+// matmul took 0.70-0.94 of OpenBLAS's time (idle machine, each alone).
 constexpr double kSmallGemm = 1 << 18;
+// With fewer rows than this (small-batch inference) oneDNN's matmul was the
+// slower one at any size measured: 4×200×784 took 1.5× OpenBLAS's time,
+// 16×200×784 0.72×.
+constexpr int64_t kFewRows = 16;
 
 /// BREGMAN_GEMM=openblas|onednn, for measuring one backend alone.
 std::optional<bregman::runtime::GemmBackend> forcedBackend() {
@@ -53,8 +57,9 @@ bregman::runtime::gemmBackendFor(const GemmShape &shape) {
   static const bool oneDnnOnLibomp =
       oneDnnOpenMpLibrary().find("libomp") != std::string::npos;
   double product = static_cast<double>(shape.m) * shape.n * shape.k;
-  return oneDnnOnLibomp && product > kSmallGemm ? GemmBackend::OneDnn
-                                                : GemmBackend::OpenBlas;
+  bool oneDnnFaster = product > kSmallGemm && shape.m >= kFewRows;
+  return oneDnnOnLibomp && oneDnnFaster ? GemmBackend::OneDnn
+                                        : GemmBackend::OpenBlas;
 }
 
 extern "C" void bregman_cpu_sgemm(int32_t transA, int32_t transB, intptr_t m,

@@ -141,12 +141,14 @@ TEST(CpuGemmOneDnn, CachedPrimitiveFollowsNewBuffersAndBeta) {
   }
 }
 
-TEST(CpuGemmDispatch, SmallProductsGoToOpenBlasLargeOnesToOneDnn) {
+TEST(CpuGemmDispatch, SmallOrFewRowProductsGoToOpenBlasLargeOnesToOneDnn) {
   if (std::getenv("BREGMAN_GEMM"))
     GTEST_SKIP() << "BREGMAN_GEMM forces a backend";
   GemmShape small{false, true, 128, 10, 80, 0.0f};   // 102,400 multiply-adds
   GemmShape large{false, true, 128, 200, 784, 0.0f}; // 20,070,400
+  GemmShape fewRows{false, true, 4, 200, 784, 0.0f};  // 627,200
   EXPECT_EQ(gemmBackendFor(small), GemmBackend::OpenBlas);
+  EXPECT_EQ(gemmBackendFor(fewRows), GemmBackend::OpenBlas);
 #ifdef BREGMAN_EXPECT_DNNL_ON_LIBOMP
   EXPECT_NE(oneDnnOpenMpLibrary().find("libomp"), std::string::npos)
       << "oneDNN's OpenMP calls reach " << oneDnnOpenMpLibrary();

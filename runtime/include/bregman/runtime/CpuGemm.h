@@ -42,8 +42,9 @@ std::string oneDnnOpenMpLibrary();
 
 /// The backend bregman_cpu_sgemm uses for `shape`: BREGMAN_GEMM=openblas or
 /// =onednn forces one (read once); otherwise products of at most 2¹⁸
-/// multiply-adds go to OpenBLAS (which runs them on the calling thread) and
-/// larger ones to oneDNN, if oneDNN runs on libomp; all to OpenBLAS if not.
+/// multiply-adds (which OpenBLAS runs on the calling thread) and those with
+/// fewer than 16 rows go to OpenBLAS, the rest to oneDNN if oneDNN runs on
+/// libomp; all to OpenBLAS if not.
 GemmBackend gemmBackendFor(const GemmShape &shape);
 
 } // namespace bregman::runtime
