@@ -7,7 +7,9 @@ bench/requirements-peers.txt and builds bregman_bench. In one run this script
   1. runs our bregman_bench (Google Benchmark, --benchmark_repetitions=5, JSON),
   2. measures the physical limits: a memory copy of the same sizes (numpy and
      torch) and the GEMMs of the MLP step in the OpenBLAS that bregman links
-     (called through ctypes, with the environment our process gets), in
+     (called through ctypes, with the environment our process gets), through
+     bregman_cpu_sgemm itself (the call our step makes: OpenBLAS or oneDNN
+     by shape; from the CPU kernels plugin, in a process of its own), in
      numpy's bundled OpenBLAS and in torch.mm,
   3. runs the peers, each in a fresh process: PyTorch eager (written the way
      the method's PyTorch reference writes it), torch.compile of the MLP's
@@ -186,6 +188,40 @@ def worker_blas(quick, gemm_only=False):
     return res, {"blas": info,
                  "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
                  "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE")}
+
+
+def worker_ours_gemm(quick, bench):
+    """The eight GEMMs through bregman_cpu_sgemm, the call our compiled step
+    makes (OpenBLAS or oneDNN by shape), from the CPU kernels plugin built
+    next to bregman_bench; in a process of its own."""
+    import numpy as np
+
+    lib = ctypes.CDLL(os.path.join(os.path.dirname(bench),
+                                   "libbregman_cpu_kernels.so"))
+    f = lib.bregman_cpu_sgemm
+    P, I, F = ctypes.c_void_p, ctypes.c_int32, ctypes.c_float
+    f.argtypes = [I, I, ctypes.c_ssize_t, ctypes.c_ssize_t, ctypes.c_ssize_t,
+                  F, P, P, P]
+    f.restype = None
+    rng = np.random.default_rng(0)
+    res, ok, calls = {}, True, []
+    for tA, tB, m, n, k in STEP_GEMMS:
+        a = rng.standard_normal((k, m) if tA else (m, k), dtype=np.float32)
+        b = rng.standard_normal((n, k) if tB else (k, n), dtype=np.float32)
+        c = np.zeros((m, n), dtype=np.float32)
+        args = (int(tA), int(tB), m, n, k, 0.0, a.ctypes.data, b.ctypes.data,
+                c.ctypes.data)
+        f(*args)
+        want = (a.T if tA else a).astype(np.float64) @ \
+            (b.T if tB else b).astype(np.float64)
+        ok = ok and bool(np.allclose(c, want, rtol=1e-3, atol=1e-2))
+        name = f"{'T' if tA else 'N'}{'T' if tB else 'N'} {m}x{n}x{k}"
+        res[f"gemm/ours/{name}"] = summary(measure(lambda: f(*args)))
+        calls.append((args, a, b, c))
+    res["gemm/ours/correct"] = ok
+    res["gemm/ours/step"] = summary(measure(
+        lambda: [f(*call[0]) for call in calls]))
+    return res, {"BREGMAN_GEMM": os.environ.get("BREGMAN_GEMM")}
 
 
 # --------------------------------------------------------------------------
@@ -702,7 +738,8 @@ def build_table(ours, peers):
 
 
 def gemm_table(peers):
-    libs = [("openblas", "OpenBLAS (ours, ctypes)"),
+    libs = [("ours", "ours: bregman_cpu_sgemm (ctypes)"),
+            ("openblas", "Debian's OpenBLAS (ctypes)"),
             ("openblas_native", "same, OPENBLAS_CORETYPE unset"),
             ("numpy", "numpy.dot"), ("torch", "torch.mm")]
     libs = [(k, v) for k, v in libs
@@ -796,6 +833,8 @@ def main():
 
     if args.worker:
         res, info = {"blas": lambda: worker_blas(args.quick, args.gemm_only),
+                     "ours_gemm": lambda: worker_ours_gemm(args.quick,
+                                                           args.bench),
                      "torch": lambda: worker_torch(args.quick, args.threads),
                      "jax": lambda: worker_jax(args.quick)}[args.worker]()
         print(json.dumps({"results": res, "info": info}))
@@ -807,11 +846,12 @@ def main():
     ours, context = run_ours(args.bench, args.quick)
     peers, infos = {}, {}
     inductor_cache = tempfile.mkdtemp(prefix="peers-inductor-")
-    for name, env in (("blas", None),
+    for name, env in (("blas", None), ("ours_gemm", None),
                       ("torch", dict(os.environ,
                                      TORCHINDUCTOR_CACHE_DIR=inductor_cache)),
                       ("jax", dict(os.environ, JAX_PLATFORMS="cpu"))):
-        r, i = run_worker(name, args.quick, env, cores)
+        extra = ["--bench", args.bench] if name == "ours_gemm" else []
+        r, i = run_worker(name, args.quick, env, cores, extra)
         peers.update(r)
         infos[name] = i
     # The same GEMMs with the OpenBLAS core type this machine sets removed
@@ -853,6 +893,9 @@ def main():
             print(f"  {name}: {lib.get('internal_api')} {lib.get('version')} "
                   f"kernel {lib.get('architecture')} threads "
                   f"{lib.get('num_threads')} ({lib.get('filepath')})")
+    if "gemm/ours/correct" in peers:
+        print(f"  bregman_cpu_sgemm results correct: "
+              f"{peers['gemm/ours/correct']}")
     if "gemm/openblas/correct" in peers:
         print(f"  OpenBLAS results correct: {peers['gemm/openblas/correct']}"
               f" (as set), {r.get('gemm/openblas/correct')} "
@@ -865,7 +908,8 @@ def main():
     if o and totals.get("openblas"):
         print(f"  one MLP step: ours {fmt_t(o['median'])}, JAX "
               f"{fmt_t(j['median']) if j and 'median' in j else '—'}; "
-              f"its 8 GEMMs back to back in our OpenBLAS "
+              f"its 8 GEMMs through bregman_cpu_sgemm "
+              f"{fmt_t(totals.get('ours'))}, in Debian's OpenBLAS "
               f"{fmt_t(totals['openblas'])} with the core type as set, "
               f"{fmt_t(totals.get('openblas_native'))} with it unset")
     if args.json:

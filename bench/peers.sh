@@ -5,7 +5,8 @@
 #
 # Creates the virtual environment .venv-bench in the repository root
 # (git-ignored), installs bench/requirements-peers.txt from PyPI into it,
-# builds bregman_bench with scripts/build.sh and runs bench/peers.py.
+# builds bregman_bench and the CPU kernels plugin (whose bregman_cpu_sgemm it
+# times) with scripts/build.sh and runs bench/peers.py.
 # Arguments go to peers.py:
 #   bench/peers.sh                      # the full run (about 8 minutes)
 #   bench/peers.sh --json out.json      # also keep every measurement
@@ -27,7 +28,7 @@ fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip
 "$venv/bin/python" -m pip install --quiet -r "$root/bench/requirements-peers.txt"
 
-(cd "$root" && ./scripts/build.sh bregman_bench)
+(cd "$root" && ./scripts/build.sh bregman_bench bregman_cpu_kernels)
 
 exec "$venv/bin/python" "$root/bench/peers.py" \
   --bench "$root/$build/bin/bregman_bench" "$@"

@@ -1,30 +1,83 @@
-//===- CpuBlas.cpp - GEMM for generated CPU code through OpenBLAS ---------===//
+//===- CpuBlas.cpp - GEMM for generated CPU code: OpenBLAS or oneDNN ------===//
 
+#include "bregman/runtime/CpuGemm.h"
 #include "bregman/runtime/CpuLibrary.h"
 #include "bregman/runtime/Profile.h"
 
 #include <cblas.h>
 
+#include <cstdlib>
+#include <cstring>
+#include <optional>
 #include <vector>
 
+namespace {
+// Measured with bench/gemm_bench.cpp (docs/PERFORMANCE.md): OpenBLAS runs a
+// product of at most 2^18 multiply-adds on the calling thread (its own
+// threshold), in 2-7 µs for the steps' small GEMMs; oneDNN hands every call
+// to its thread pool, which costs 1-3 µs more on an idle machine and about
+// 40 µs when another process holds the second core. Above it oneDNN's
+// matmul took 0.70-0.94 of OpenBLAS's time (idle machine, each alone).
+constexpr double kSmallGemm = 1 << 18;
+// With fewer rows than this (small-batch inference) oneDNN's matmul was the
+// slower one at any size measured: 4×200×784 took 1.5× OpenBLAS's time,
+// 16×200×784 0.72×.
+constexpr int64_t kFewRows = 16;
+
+/// BREGMAN_GEMM=openblas|onednn, for measuring one backend alone.
+std::optional<bregman::runtime::GemmBackend> forcedBackend() {
+  const char *value = std::getenv("BREGMAN_GEMM");
+  if (!value)
+    return std::nullopt;
+  if (std::strcmp(value, "openblas") == 0)
+    return bregman::runtime::GemmBackend::OpenBlas;
+  if (std::strcmp(value, "onednn") == 0)
+    return bregman::runtime::GemmBackend::OneDnn;
+  return std::nullopt;
+}
+} // namespace
+
+
+void bregman::runtime::sgemmOpenBlas(const GemmShape &s, const float *a,
+                                     const float *b, float *c) {
+  // Row-major leading dimensions are the stored row lengths.
+  const int lda = static_cast<int>(s.transA ? s.m : s.k);
+  const int ldb = static_cast<int>(s.transB ? s.k : s.n);
+  cblas_sgemm(CblasRowMajor, s.transA ? CblasTrans : CblasNoTrans,
+              s.transB ? CblasTrans : CblasNoTrans, static_cast<int>(s.m),
+              static_cast<int>(s.n), static_cast<int>(s.k), 1.0f, a, lda, b,
+              ldb, s.beta, c, static_cast<int>(s.n));
+}
+
+bregman::runtime::GemmBackend
+bregman::runtime::gemmBackendFor(const GemmShape &shape) {
+  static const std::optional<GemmBackend> forced = forcedBackend();
+  if (forced)
+    return *forced;
+  static const bool oneDnnOnLibomp =
+      oneDnnOpenMpLibrary().find("libomp") != std::string::npos;
+  double product = static_cast<double>(shape.m) * shape.n * shape.k;
+  bool oneDnnFaster = product > kSmallGemm && shape.m >= kFewRows;
+  return oneDnnOnLibomp && oneDnnFaster ? GemmBackend::OneDnn
+                                        : GemmBackend::OpenBlas;
+}
 
 extern "C" void bregman_cpu_sgemm(int32_t transA, int32_t transB, intptr_t m,
                                   intptr_t n, intptr_t k, float beta,
                                   intptr_t a, intptr_t b, intptr_t c) {
-  bregman::runtime::ProfileCounters &profile =
-      bregman::runtime::profileCounters();
-  bregman::runtime::ProfileScope timed(profile.gemmNs);
-  if (bregman::runtime::profilingEnabled())
+  using namespace bregman::runtime;
+  ProfileCounters &profile = profileCounters();
+  ProfileScope timed(profile.gemmNs);
+  if (profilingEnabled())
     ++profile.gemmCalls;
-  // Row-major leading dimensions are the stored row lengths.
-  const int lda = transA ? static_cast<int>(m) : static_cast<int>(k);
-  const int ldb = transB ? static_cast<int>(k) : static_cast<int>(n);
-  cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
-              transB ? CblasTrans : CblasNoTrans, static_cast<int>(m),
-              static_cast<int>(n), static_cast<int>(k), 1.0f,
-              reinterpret_cast<const float *>(a), lda,
-              reinterpret_cast<const float *>(b), ldb, beta,
-              reinterpret_cast<float *>(c), static_cast<int>(n));
+  GemmShape shape{transA != 0, transB != 0, m, n, k, beta};
+  auto *aData = reinterpret_cast<const float *>(a);
+  auto *bData = reinterpret_cast<const float *>(b);
+  auto *cData = reinterpret_cast<float *>(c);
+  if (gemmBackendFor(shape) == GemmBackend::OneDnn)
+    sgemmOneDnn(shape, aData, bData, cData);
+  else
+    sgemmOpenBlas(shape, aData, bData, cData);
 }
 
 const bregman::runtime::LibrarySymbol *bregman::runtime::cpuLibrarySymbols() {

@@ -1,0 +1,161 @@
+//===- CpuGemmTest.cpp - OpenBLAS and oneDNN GEMMs against float64 --------===//
+//
+// Each backend of bregman_cpu_sgemm, and the call itself (which picks one per
+// shape), computes C = op(A)·op(B) + beta·C for every transpose combination,
+// beta 0 and 1, odd sizes on both sides of the backend threshold, and a
+// matrix-vector product; checked against a float64 loop with a bound that
+// scales with k·Σ|a·b| (a wrong transpose or a dropped beta is off by O(1)).
+//
+//===----------------------------------------------------------------------===//
+
+#include "bregman/runtime/CpuGemm.h"
+#include "bregman/runtime/CpuLibrary.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <string>
+#include <tuple>
+#include <vector>
+
+using namespace bregman::runtime;
+
+namespace {
+
+struct Matrices {
+  GemmShape shape;
+  std::vector<float> a, b, c;
+
+  explicit Matrices(const GemmShape &s)
+      : shape(s), a(s.m * s.k), b(s.k * s.n), c(s.m * s.n) {
+    for (size_t i = 0; i < a.size(); ++i)
+      a[i] = std::sin(0.7f * static_cast<float>(i)) + 0.1f;
+    for (size_t i = 0; i < b.size(); ++i)
+      b[i] = std::cos(0.3f * static_cast<float>(i)) - 0.2f;
+    for (size_t i = 0; i < c.size(); ++i)
+      c[i] = 0.25f - 0.01f * static_cast<float>(i % 50);
+  }
+  // Stored row-major: A is m×k (k×m when transposed), B is k×n (n×k).
+  double opA(int64_t i, int64_t p) const {
+    return shape.transA ? a[p * shape.m + i] : a[i * shape.k + p];
+  }
+  double opB(int64_t p, int64_t j) const {
+    return shape.transB ? b[j * shape.k + p] : b[p * shape.n + j];
+  }
+
+  /// Checks `result` against the float64 product of a, b and the initial c.
+  void expectProduct(const std::vector<float> &initialC,
+                     const std::vector<float> &result) const {
+    const GemmShape &s = shape;
+    const double eps = std::numeric_limits<float>::epsilon();
+    int wrong = 0;
+    for (int64_t i = 0; i < s.m; ++i)
+      for (int64_t j = 0; j < s.n; ++j) {
+        double want = s.beta == 0.0f ? 0.0 : s.beta * initialC[i * s.n + j];
+        double magnitude = std::abs(want);
+        for (int64_t p = 0; p < s.k; ++p) {
+          want += opA(i, p) * opB(p, j);
+          magnitude += std::abs(opA(i, p) * opB(p, j));
+        }
+        double got = result[i * s.n + j];
+        double bound = 2.0 * (s.k + 2) * eps * magnitude + 1e-30;
+        if (!(std::abs(got - want) <= bound) && ++wrong <= 5)
+          ADD_FAILURE() << "C[" << i << "][" << j << "] = " << got
+                        << ", float64 reference " << want << " (bound "
+                        << bound << ")";
+      }
+    EXPECT_EQ(wrong, 0);
+  }
+};
+
+enum class Entry { OpenBlas, OneDnn, Dispatch };
+
+void run(Entry entry, Matrices &x) {
+  const GemmShape &s = x.shape;
+  switch (entry) {
+  case Entry::OpenBlas:
+    return sgemmOpenBlas(s, x.a.data(), x.b.data(), x.c.data());
+  case Entry::OneDnn:
+    return sgemmOneDnn(s, x.a.data(), x.b.data(), x.c.data());
+  case Entry::Dispatch:
+    return bregman_cpu_sgemm(s.transA, s.transB, s.m, s.n, s.k, s.beta,
+                             reinterpret_cast<intptr_t>(x.a.data()),
+                             reinterpret_cast<intptr_t>(x.b.data()),
+                             reinterpret_cast<intptr_t>(x.c.data()));
+  }
+}
+
+struct Size {
+  int64_t m, n, k;
+};
+
+using Param = std::tuple<Entry, bool, bool, float, Size>;
+
+class CpuGemm : public ::testing::TestWithParam<Param> {};
+
+TEST_P(CpuGemm, MatchesTheFloat64Product) {
+  auto [entry, transA, transB, beta, size] = GetParam();
+  Matrices x(GemmShape{transA, transB, size.m, size.n, size.k, beta});
+  std::vector<float> initialC = x.c;
+  if (beta == 0.0f) // beta 0 must not read C: NaN there must not leak out
+    std::fill(x.c.begin(), x.c.end(), std::nanf(""));
+  run(entry, x);
+  x.expectProduct(initialC, x.c);
+}
+
+std::string paramName(const ::testing::TestParamInfo<Param> &info) {
+  auto [entry, transA, transB, beta, size] = info.param;
+  const char *names[] = {"OpenBlas", "OneDnn", "Dispatch"};
+  return std::string(names[static_cast<int>(entry)]) + (transA ? "_T" : "_N") +
+         (transB ? "T" : "N") + "_beta" + std::to_string(int(beta)) + "_" +
+         std::to_string(size.m) + "x" + std::to_string(size.n) + "x" +
+         std::to_string(size.k);
+}
+
+// 7×5×3 and 1×37×129 are below the dispatch threshold (OpenBLAS), 131×67×61
+// (535,397 multiply-adds, 131 rows) above it (oneDNN where it runs on libomp).
+INSTANTIATE_TEST_SUITE_P(
+    AllTransposes, CpuGemm,
+    ::testing::Combine(::testing::Values(Entry::OpenBlas, Entry::OneDnn,
+                                         Entry::Dispatch),
+                       ::testing::Bool(), ::testing::Bool(),
+                       ::testing::Values(0.0f, 1.0f),
+                       ::testing::Values(Size{7, 5, 3}, Size{1, 37, 129},
+                                         Size{131, 67, 61})),
+    paramName);
+
+TEST(CpuGemmOneDnn, CachedPrimitiveFollowsNewBuffersAndBeta) {
+  // Same shape twice with other buffers (the cached primitive re-points its
+  // memory objects), then the same shape with another beta (another one).
+  GemmShape s{false, true, 33, 17, 65, 0.0f};
+  for (float beta : {0.0f, 0.0f, 0.5f}) {
+    s.beta = beta;
+    Matrices x(s);
+    for (float &v : x.a)
+      v *= 1.0f + beta;
+    std::vector<float> initialC = x.c;
+    sgemmOneDnn(s, x.a.data(), x.b.data(), x.c.data());
+    x.expectProduct(initialC, x.c);
+  }
+}
+
+TEST(CpuGemmDispatch, SmallOrFewRowProductsGoToOpenBlasLargeOnesToOneDnn) {
+  if (std::getenv("BREGMAN_GEMM"))
+    GTEST_SKIP() << "BREGMAN_GEMM forces a backend";
+  GemmShape small{false, true, 128, 10, 80, 0.0f};   // 102,400 multiply-adds
+  GemmShape large{false, true, 128, 200, 784, 0.0f}; // 20,070,400
+  GemmShape fewRows{false, true, 4, 200, 784, 0.0f};  // 627,200
+  EXPECT_EQ(gemmBackendFor(small), GemmBackend::OpenBlas);
+  EXPECT_EQ(gemmBackendFor(fewRows), GemmBackend::OpenBlas);
+#ifdef BREGMAN_EXPECT_DNNL_ON_LIBOMP
+  EXPECT_NE(oneDnnOpenMpLibrary().find("libomp"), std::string::npos)
+      << "oneDNN's OpenMP calls reach " << oneDnnOpenMpLibrary();
+  EXPECT_EQ(gemmBackendFor(large), GemmBackend::OneDnn);
+#else
+  EXPECT_EQ(gemmBackendFor(large), GemmBackend::OpenBlas);
+#endif
+}
+
+} // namespace
