@@ -6,6 +6,7 @@
 
 #include <cblas.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -33,10 +34,15 @@ std::optional<bregman::runtime::GemmBackend> forcedBackend() {
     return bregman::runtime::GemmBackend::OpenBlas;
   if (std::strcmp(value, "onednn") == 0)
     return bregman::runtime::GemmBackend::OneDnn;
+  // Called from generated code, which cannot take an exception: say once
+  // that the setting is ignored rather than ignore it silently.
+  std::fprintf(stderr,
+               "warning: BREGMAN_GEMM=%s is neither openblas nor onednn; "
+               "choosing the library per shape\n",
+               value);
   return std::nullopt;
 }
 } // namespace
-
 
 void bregman::runtime::sgemmOpenBlas(const GemmShape &s, const float *a,
                                      const float *b, float *c) {
