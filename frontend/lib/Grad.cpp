@@ -227,6 +227,24 @@ std::vector<Tensor> vjpTake(const VjpArgs &v) {
   return {reshape(matmul(hot, g, /*transposeA=*/true), table.shape()), Tensor()};
 }
 
+std::vector<Tensor> vjpSparseMatMul(const VjpArgs &v) {
+  // y = a·Wᵀ (or a·W): da = g·W (or g·Wᵀ) on the same CSR; the weight
+  // gradient gᵀ·a (or aᵀ·g) is dense and goes to the dense W when given (the
+  // CSR buffers are a by-product of W, with no gradient of their own).
+  CsrWeight w{v.in(1), v.in(2), v.in(3), Tensor(), v.attrs().axes.at(0),
+              v.attrs().axes.at(1)};
+  bool tw = v.attrs().transposeB;
+  bool hasDense = v.node.inputs.size() == 5;
+  if (hasDense)
+    w.dense = v.in(4);
+  std::vector<Tensor> grads{sparseMatmul(v.g, w, !tw), Tensor(), Tensor(),
+                            Tensor()};
+  if (hasDense)
+    grads.push_back(tw ? matmul(v.g, v.in(0), true, false)
+                       : matmul(v.in(0), v.g, true, false));
+  return grads;
+}
+
 // The table of rules, one entry per primitive of Prims.def: a primitive
 // marked Rule there without a vjp<Name> above does not compile.
 #define BREGMAN_VJP_Rule(Name) &vjp##Name
