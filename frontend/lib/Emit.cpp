@@ -331,16 +331,23 @@ Value Emitter::sparseMatmul(const Node &node) {
       stored);
   AffineExpr m = b.getAffineDimExpr(0), n = b.getAffineDimExpr(1),
              k = b.getAffineDimExpr(2);
-  bool tw = node.attrs.transposeB;
-  AffineMap mapA = AffineMap::get(3, 0, {m, k}, &ctx);
-  AffineMap mapW = AffineMap::get(3, 0, tw ? SmallVector<AffineExpr>{n, k}
-                                           : SmallVector<AffineExpr>{k, n}, &ctx);
-  AffineMap mapC = AffineMap::get(3, 0, {m, n}, &ctx);
+  bool left = node.attrs.transposeA, tw = node.attrs.transposeB;
+  auto map = [&](AffineExpr r, AffineExpr c) {
+    return AffineMap::get(3, 0, {r, c}, &ctx);
+  };
+  // C[m, n] = Σ_k: right form a[m, k]·op(W)[k, n], left op(W)[m, k]·a[k, n].
+  AffineMap mapA = left ? map(k, n) : map(m, k);
+  AffineMap mapW = left ? (tw ? map(k, m) : map(m, k))
+                        : (tw ? map(n, k) : map(k, n));
+  Value dense = values.at(node.inputs[0]);
   Value init = filled(node.outputs[0], 0.0);
-  auto op = linalg::MatmulOp::create(
-      b, loc, TypeRange{init.getType()},
-      ValueRange{values.at(node.inputs[0]), weight}, ValueRange{init});
-  op.setIndexingMapsAttr(b.getAffineMapArrayAttr({mapA, mapW, mapC}));
+  SmallVector<Value> operands =
+      left ? SmallVector<Value>{weight, dense} : SmallVector<Value>{dense, weight};
+  auto op = linalg::MatmulOp::create(b, loc, TypeRange{init.getType()},
+                                     operands, ValueRange{init});
+  op.setIndexingMapsAttr(b.getAffineMapArrayAttr(
+      left ? SmallVector<AffineMap>{mapW, mapA, map(m, n)}
+           : SmallVector<AffineMap>{mapA, mapW, map(m, n)}));
   return op.getResult(0);
 }
 

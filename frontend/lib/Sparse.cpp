@@ -45,26 +45,46 @@ static void checkCsr(const CsrWeight &w) {
                      dtypeName(w.dense.dtype()), shapeString(w.dense.shape())));
 }
 
-Tensor sparseMatmul(const Tensor &a, const CsrWeight &w, bool transposeW) {
+/// The node of both forms: `left` puts W first (W·a or Wᵀ·a on [K, N]
+/// activations), else a·Wᵀ or a·W on [N, K] ones.
+static Tensor sparseProduct(const Tensor &a, const CsrWeight &w, bool left,
+                            bool transposeW) {
   checkCsr(w);
-  int64_t inner = transposeW ? w.cols : w.rows;
-  int64_t outer = transposeW ? w.rows : w.cols;
-  if (!a.defined() || a.rank() != 2 || a.dim(1) != inner ||
-      a.dtype() != w.values.dtype())
+  // The contracted and the kept extent of W.
+  int64_t inner = transposeW == left ? w.rows : w.cols;
+  int64_t outer = transposeW == left ? w.cols : w.rows;
+  int64_t innerAxis = left ? 0 : 1;
+  if (!a.defined() || a.rank() != 2 || a.dim(innerAxis) != inner ||
+      a.dtype() != w.values.dtype()) {
+    std::string want = left ? fmt::format("[{}, N] for {}·a", inner,
+                                          transposeW ? "Wᵀ" : "W")
+                            : fmt::format("[B, {}] for a·{}", inner,
+                                          transposeW ? "Wᵀ" : "W");
     throw Error(fmt::format(
-        "sparse_matmul: the dense operand must be {}[B, {}] for {}·{} with W "
-        "[{}, {}], got {}{}",
-        dtypeName(w.values.dtype()), inner, "a", transposeW ? "Wᵀ" : "W",
-        w.rows, w.cols, a.defined() ? dtypeName(a.dtype()) : "nothing",
+        "sparse_matmul: the dense operand must be {}{} with W [{}, {}], got "
+        "{}{}",
+        dtypeName(w.values.dtype()), want, w.rows, w.cols,
+        a.defined() ? dtypeName(a.dtype()) : "nothing",
         a.defined() ? shapeString(a.shape()) : ""));
+  }
   NodeAttrs attrs;
+  attrs.transposeA = left;
   attrs.transposeB = transposeW;
   attrs.axes = {w.rows, w.cols};
   std::vector<Tensor> inputs{a, w.positions, w.coordinates, w.values};
   if (w.dense.defined())
     inputs.push_back(w.dense);
-  return apply(Prim::SparseMatMul, inputs, {{{a.dim(0), outer}, a.dtype()}},
+  Shape shape = left ? Shape{outer, a.dim(1)} : Shape{a.dim(0), outer};
+  return apply(Prim::SparseMatMul, inputs, {{shape, a.dtype()}},
                std::move(attrs))[0];
+}
+
+Tensor sparseMatmul(const Tensor &a, const CsrWeight &w, bool transposeW) {
+  return sparseProduct(a, w, /*left=*/false, transposeW);
+}
+
+Tensor sparseMatmulLeft(const CsrWeight &w, const Tensor &a, bool transposeW) {
+  return sparseProduct(a, w, /*left=*/true, transposeW);
 }
 
 CsrWeight compressRows(const Tensor &dense, int64_t capacity) {

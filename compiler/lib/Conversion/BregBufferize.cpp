@@ -84,7 +84,22 @@ struct BregBufferize
     else
       addDensePasses(pm);
     if (failed(runPipeline(pm, module)))
-      signalPassFailure();
+      return signalPassFailure();
+    if (sparse)
+      reassociateSparseReductions(module);
+  }
+
+  /// The sparsifier's vector loops already sum in 16 interleaved lanes; their
+  /// final horizontal sums need no particular order either, and an ordered
+  /// one (LLVM's default) is a chain of 16 dependent adds per output.
+  /// (The sparsifier marks its loops "Emitted from".)
+  static void reassociateSparseReductions(ModuleOp module) {
+    module.walk([&](vector::ReductionOp op) {
+      Operation *loop = op->getParentOp();
+      if (loop && loop->hasAttr("Emitted from"))
+        op.setFastmathAttr(arith::FastMathFlagsAttr::get(
+            op.getContext(), arith::FastMathFlags::reassoc));
+    });
   }
 
   static void addDensePasses(OpPassManager &pm) {

@@ -60,6 +60,16 @@ std::vector<double> refProduct(const std::vector<float> &a,
   return out;
 }
 
+/// The [rows, cols] row-major `m` as [cols, rows].
+std::vector<float> transposed(const std::vector<float> &m, int64_t rows,
+                              int64_t cols) {
+  std::vector<float> t(m.size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      t[c * rows + r] = m[r * cols + c];
+  return t;
+}
+
 void expectNear(const std::vector<float> &got, const std::vector<double> &want,
                 const std::vector<double> &bound, const std::string &what) {
   ASSERT_EQ(got.size(), want.size()) << what;
@@ -105,8 +115,11 @@ TEST_P(SparseMatmul, ForwardAndInputGradientMatchFloat64) {
   auto layer = jit([](const Tensor &x, const Tensor &d, const Tensor &pos,
                       const Tensor &crd, const Tensor &val) {
     CsrWeight w{pos, crd, val, Tensor(), rows, cols};
+    // Both forms: batch-major (a·Wᵀ, δ·W) and feature-major (W·xᵀ, Wᵀ·δᵀ).
     return std::make_tuple(sparseMatmul(x, w, /*transposeW=*/true),
-                           sparseMatmul(d, w, /*transposeW=*/false));
+                           sparseMatmul(d, w, /*transposeW=*/false),
+                           sparseMatmulLeft(w, transpose(x, {1, 0}), false),
+                           sparseMatmulLeft(w, transpose(d, {1, 0}), true));
   });
   auto run = [&] {
     return layer(Tensor::fromVector(x, {c.batch, cols}),
@@ -115,7 +128,9 @@ TEST_P(SparseMatmul, ForwardAndInputGradientMatchFloat64) {
   };
   if (expectGpuRefusal([&] { run(); }))
     return;
-  auto [y, dx] = run();
+  auto [y, dx, yt, dxt] = run();
+  ASSERT_EQ(yt.shape(), (Shape{rows, c.batch}));
+  ASSERT_EQ(dxt.shape(), (Shape{cols, c.batch}));
   ASSERT_EQ(y.shape(), (Shape{c.batch, rows}));
   ASSERT_EQ(dx.shape(), (Shape{c.batch, cols}));
   std::vector<double> bound;
@@ -124,6 +139,11 @@ TEST_P(SparseMatmul, ForwardAndInputGradientMatchFloat64) {
   std::vector<double> dxRef =
       refProduct(d, w, c.batch, rows, cols, false, bound);
   expectNear(dx.toVector<float>(), dxRef, bound, "δ·W");
+  expectNear(transposed(dxt.toVector<float>(), cols, c.batch), dxRef, bound,
+             "Wᵀ·δᵀ");
+  refProduct(x, w, c.batch, rows, cols, true, bound);
+  expectNear(transposed(yt.toVector<float>(), rows, c.batch), yRef, bound,
+             "W·xᵀ");
   // Row 1 is empty: its outputs are exactly zero.
   for (int64_t b = 0; b < c.batch; ++b)
     EXPECT_EQ(y.toVector<float>()[b * rows + 1], 0.0f);
@@ -175,6 +195,48 @@ TEST(SparseMatmulGrad, InputGradientOnCsrWeightGradientDense) {
         dwBound[o * cols + i] += std::abs(term);
       }
   expectNear(g.at("w").toVector<float>(), dw, dwBound, "dW = cᵀ·x");
+}
+
+TEST(SparseMatmulGrad, LeftFormOnFeatureMajorActivations) {
+  // loss = Σ c ⊙ (W·xt), xt [cols, N]: dxt = Wᵀ·c, dW = c·xtᵀ; checked
+  // against the same loss through the dense matmul in float64 terms.
+  constexpr int64_t rows = 7, cols = 11, n = 6;
+  std::mt19937 rng(8);
+  std::vector<float> w = sparseWeight(rng, rows, cols, 0.3);
+  CsrWeight csr = compressRows(Tensor::fromVector(w, {rows, cols}), rows * cols);
+  std::vector<float> xt = bregman::testing::randomFloats(rng, cols * n);
+  std::vector<float> c = bregman::testing::randomFloats(rng, rows * n);
+  auto step = jit([](const Tensor &xt, const Tensor &w, const Tensor &c,
+                     const Tensor &pos, const Tensor &crd, const Tensor &val) {
+    return grad([&](const Params &p) {
+      CsrWeight sw{pos, crd, val, p.at("w"), rows, cols};
+      return sum(sparseMatmulLeft(sw, p.at("xt"), false) * c);
+    })(Params{{"xt", xt}, {"w", w}});
+  });
+  auto run = [&] {
+    return step(Tensor::fromVector(xt, {cols, n}),
+                Tensor::fromVector(w, {rows, cols}),
+                Tensor::fromVector(c, {rows, n}), csr.positions,
+                csr.coordinates, csr.values);
+  };
+  if (expectGpuRefusal([&] { run(); }))
+    return;
+  Params g = run();
+  // dxt[i, j] = Σ_o W[o, i]·c[o, j]; dW[o, i] = Σ_j c[o, j]·xt[i, j].
+  std::vector<double> dxt(cols * n, 0.0), dxtBound(cols * n, 0.0);
+  std::vector<double> dw(rows * cols, 0.0), dwBound(rows * cols, 0.0);
+  for (int64_t o = 0; o < rows; ++o)
+    for (int64_t i = 0; i < cols; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double t1 = static_cast<double>(w[o * cols + i]) * c[o * n + j];
+        dxt[i * n + j] += t1;
+        dxtBound[i * n + j] += std::abs(t1);
+        double t2 = static_cast<double>(c[o * n + j]) * xt[i * n + j];
+        dw[o * cols + i] += t2;
+        dwBound[o * cols + i] += std::abs(t2);
+      }
+  expectNear(g.at("xt").toVector<float>(), dxt, dxtBound, "dxt = Wᵀ·c");
+  expectNear(g.at("w").toVector<float>(), dw, dwBound, "dW = c·xtᵀ");
 }
 
 TEST(SparseMatmulErrors, NameTheMismatch) {
