@@ -3,6 +3,7 @@
 #include "bregman/Error.h"
 #include "bregman/Tensor.h"
 #include "bregman/Trace.h"
+#include "bregman/nn.h"
 #include "bregman/runtime/SparseRows.h"
 
 #include <algorithm>
@@ -117,4 +118,42 @@ CsrWeight compressRows(const Tensor &dense, int64_t capacity) {
   return w;
 }
 
+namespace nn {
+
+std::array<std::string, 3> csrKeys(const std::string &weight) {
+  return {weight + ".csr.positions", weight + ".csr.coordinates",
+          weight + ".csr.values"};
+}
+
+Params withCsrWeights(const Params &params, SparseExec policy,
+                      std::vector<std::string> *sparseLayers) {
+  Params out = params;
+  if (policy == SparseExec::Off)
+    return out;
+  const std::string suffix = ".weight";
+  for (const auto &[name, w] : params) {
+    bool isWeight = name.size() > suffix.size() &&
+                    name.compare(name.size() - suffix.size(), suffix.size(),
+                                 suffix) == 0;
+    if (!isWeight || !w.isConcrete() || w.rank() != 2 ||
+        w.dtype() != DType::F32 || w.numel() == 0)
+      continue;
+    double density =
+        static_cast<double>(runtime::countNonZeros(w.data<float>(), w.dim(0),
+                                                   w.dim(1))) /
+        static_cast<double>(w.numel());
+    if (policy == SparseExec::Auto && density >= kSparseExecAutoDensity)
+      continue;
+    CsrWeight csr = compressRows(w, w.numel());
+    auto [pos, crd, val] = csrKeys(name);
+    out.add(pos, csr.positions);
+    out.add(crd, csr.coordinates);
+    out.add(val, csr.values);
+    if (sparseLayers)
+      sparseLayers->push_back(name);
+  }
+  return out;
+}
+
+} // namespace nn
 } // namespace bregman
