@@ -21,6 +21,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SparseTensor/IR/SparseTensor.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 
@@ -93,6 +94,9 @@ private:
                     function_ref<Value(OpBuilder &, Location, ValueRange)> body);
   Value reduction(const Node &node, bool isMax);
   Value matmul(const Node &node);
+  /// linalg.matmul on a CSR weight assembled from its buffers (the CPU
+  /// pipeline's sparsifier lowers it to loops over the stored entries).
+  Value sparseMatmul(const Node &node);
   /// linalg.batch_matmul, transposes in its indexing maps.
   Value batchMatmul(const Node &node);
   /// A generic over the result that reads the table at the row index.
@@ -127,6 +131,7 @@ private:
   void emitMatMul(const Node &node) { set(node, matmul(node)); }
   void emitBatchMatMul(const Node &node) { set(node, batchMatmul(node)); }
   void emitTake(const Node &node) { set(node, take(node)); }
+  void emitSparseMatMul(const Node &node) { set(node, sparseMatmul(node)); }
   void emitElementwise(const Node &node);
   void emitReduction(const Node &node) {
     set(node, reduction(node, /*isMax=*/node.prim == Prim::ReduceMax));
@@ -303,6 +308,46 @@ Value Emitter::matmul(const Node &node) {
       ValueRange{values.at(node.inputs[0]), values.at(node.inputs[1])},
       ValueRange{init});
   op.setIndexingMapsAttr(b.getAffineMapArrayAttr({mapA, mapB, mapC}));
+  return op.getResult(0);
+}
+
+Value Emitter::sparseMatmul(const Node &node) {
+  // W [rows, cols]: rows dense, columns compressed, 32-bit positions and
+  // coordinates (the runtime's CSR, runtime/SparseRows.h).
+  SmallVector<sparse_tensor::LevelType> levels{
+      sparse_tensor::LevelFormat::Dense, sparse_tensor::LevelFormat::Compressed};
+  auto csr = sparse_tensor::SparseTensorEncodingAttr::get(
+      &ctx, levels,
+      AffineMap::getMultiDimIdentityMap(2, &ctx), AffineMap(),
+      /*posWidth=*/32, /*crdWidth=*/32);
+  Value stored = values.at(node.inputs[3]);
+  Type element = llvm::cast<RankedTensorType>(stored.getType()).getElementType();
+  auto weightType = RankedTensorType::get(
+      {node.attrs.axes.at(0), node.attrs.axes.at(1)}, element, csr);
+  Value weight = sparse_tensor::AssembleOp::create(
+      b, loc, weightType,
+      ValueRange{values.at(node.inputs[1]),
+                 values.at(node.inputs[2])},
+      stored);
+  AffineExpr m = b.getAffineDimExpr(0), n = b.getAffineDimExpr(1),
+             k = b.getAffineDimExpr(2);
+  bool left = node.attrs.transposeA, tw = node.attrs.transposeB;
+  auto map = [&](AffineExpr r, AffineExpr c) {
+    return AffineMap::get(3, 0, {r, c}, &ctx);
+  };
+  // C[m, n] = Σ_k: right form a[m, k]·op(W)[k, n], left op(W)[m, k]·a[k, n].
+  AffineMap mapA = left ? map(k, n) : map(m, k);
+  AffineMap mapW = left ? (tw ? map(k, m) : map(m, k))
+                        : (tw ? map(n, k) : map(k, n));
+  Value dense = values.at(node.inputs[0]);
+  Value init = filled(node.outputs[0], 0.0);
+  SmallVector<Value> operands =
+      left ? SmallVector<Value>{weight, dense} : SmallVector<Value>{dense, weight};
+  auto op = linalg::MatmulOp::create(b, loc, TypeRange{init.getType()},
+                                     operands, ValueRange{init});
+  op.setIndexingMapsAttr(b.getAffineMapArrayAttr(
+      left ? SmallVector<AffineMap>{mapW, mapA, map(m, n)}
+           : SmallVector<AffineMap>{mapA, mapW, map(m, n)}));
   return op.getResult(0);
 }
 

@@ -227,6 +227,31 @@ std::vector<Tensor> vjpTake(const VjpArgs &v) {
   return {reshape(matmul(hot, g, /*transposeA=*/true), table.shape()), Tensor()};
 }
 
+std::vector<Tensor> vjpSparseMatMul(const VjpArgs &v) {
+  // Right form y = a·op(W): da = g·op(W)ᵀ on the same CSR, dW = gᵀ·a (op =
+  // ᵀ) or aᵀ·g. Left form y = op(W)·a: da = op(W)ᵀ·g, dW = g·aᵀ (op = id)
+  // or a·gᵀ. The weight gradient is dense and goes to the dense W when
+  // given (the CSR buffers are a by-product of W, without a gradient).
+  CsrWeight w{v.in(1), v.in(2), v.in(3), Tensor(), v.attrs().axes.at(0),
+              v.attrs().axes.at(1)};
+  bool left = v.attrs().transposeA, tw = v.attrs().transposeB;
+  bool hasDense = v.node.inputs.size() == 5;
+  if (hasDense)
+    w.dense = v.in(4);
+  Tensor a = v.in(0);
+  Tensor da = left ? sparseMatmulLeft(w, v.g, !tw) : sparseMatmul(v.g, w, !tw);
+  std::vector<Tensor> grads{da, Tensor(), Tensor(), Tensor()};
+  if (!hasDense)
+    return grads;
+  if (left)
+    grads.push_back(tw ? matmul(a, v.g, false, true)
+                       : matmul(v.g, a, false, true));
+  else
+    grads.push_back(tw ? matmul(v.g, a, true, false)
+                       : matmul(a, v.g, true, false));
+  return grads;
+}
+
 // The table of rules, one entry per primitive of Prims.def: a primitive
 // marked Rule there without a vjp<Name> above does not compile.
 #define BREGMAN_VJP_Rule(Name) &vjp##Name

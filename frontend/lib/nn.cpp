@@ -53,7 +53,13 @@ Tensor Linear::operator()(const Params &params, const Tensor &x) const {
   if (x.rank() != 2 || x.dim(1) != in)
     throw Error(fmt::format("{}: expects input [N, {}], got {}", name, in,
                             shapeString(x.shape())));
-  return matmul(x, w, false, true) + b;
+  auto [pos, crd, val] = csrKeys(name + ".weight");
+  if (!params.contains(pos))
+    return matmul(x, w, false, true) + b;
+  CsrWeight csr{params.at(pos), params.at(crd), params.at(val), w, out, in};
+  return transpose(sparseMatmulLeft(csr, transpose(x, {1, 0}), false),
+                   {1, 0}) +
+         b;
 }
 
 /// Keeps ⌈n·p⌉ of `n` groups chosen uniformly without replacement; true at

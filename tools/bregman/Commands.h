@@ -36,6 +36,7 @@ private:
   CLI::App *command;
   train::TrainConfig config;
   std::string device = "cpu";
+  std::string sparseExec = "off"; // --sparse-exec: off, auto, on
   bool noProgress = false, noPlateau = false;
 };
 

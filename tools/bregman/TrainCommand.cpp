@@ -234,6 +234,14 @@ void TrainCommand::addDataOptions() {
                       "Batch size for validation and test")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  command
+      ->add_option("--sparse-exec", sparseExec,
+                   "Validation and test run linear layers on the CSR of their "
+                   "weights (MLIR's sparsifier, CPU): off, auto (density "
+                   "below " + fmt::format("{:g}", nn::kSparseExecAutoDensity) +
+                       ", the crossover measured by bench/sparse_bench), on")
+      ->check(CLI::IsMember({"off", "auto", "on"}))
+      ->capture_default_str();
   command->add_option("--seed", config.seed,
                       "Seed of initialization, split and shuffling")
       ->capture_default_str();
@@ -338,6 +346,9 @@ int TrainCommand::run() {
     return 2;
   }
   resolved.device = resolveDevice(device, config.cudaChip);
+  resolved.sparseExec = sparseExec == "on"     ? nn::SparseExec::On
+                        : sparseExec == "auto" ? nn::SparseExec::Auto
+                                               : nn::SparseExec::Off;
   train::train(resolved, std::cout);
   return 0;
 }

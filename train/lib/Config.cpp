@@ -247,6 +247,9 @@ void validateConfig(const TrainConfig &c) {
   checkSetting("--retrain-epochs", c.retrainEpochs, kNonNegative);
   checkSetting("--threshold", c.threshold, kNonNegative);
   checkSetting("--epochs", c.epochs, Range{1, kInf, false, true});
+  if (c.sparseExec != nn::SparseExec::Off && c.device != Device::Cpu)
+    throw Error("--sparse-exec: sparse layers run on the CPU only; use "
+                "--sparse-exec off with --device cuda");
   checkSetting("--batch-size", static_cast<double>(c.batchSize),
                Range{1, kInf, false, true});
   checkSetting("--eval-batch-size", static_cast<double>(c.evalBatchSize),

@@ -377,6 +377,8 @@ struct Trainer::Impl {
   std::optional<optim::LambdaSchedule> lambdaSchedule;
   Jitted<TrainStep> stepFn;
   Jitted<EvaluateStep> evaluateFn;
+  /// The layers the last evaluation ran on their CSR (printed on change).
+  std::vector<std::string> lastSparseLayers;
   Jitted<InputScoreStep> inputScoreFn;
   /// Restoration: the test SSIM of the corrupted inputs themselves.
   double corruptedTestScore = 0;
@@ -564,9 +566,20 @@ double Trainer::Impl::accuracy(const Params &p, const Params &b,
                             ds.channels, ds.rows, ds.cols, features));
   data::Batcher evalBatcher(ds, config.evalBatchSize, /*shuffle=*/false, 0);
   BatchFeeder evalFeeder(evalBatcher, config.evalBatchSize, features);
+  // Linear layers below the --sparse-exec threshold run on their CSR, built
+  // once per evaluation on the host.
+  std::vector<std::string> sparseLayers;
+  Params evalParams = nn::withCsrWeights(p, config.sparseExec, &sparseLayers);
+  if (sparseLayers != lastSparseLayers) {
+    log << fmt::format("sparse execution (evaluation): {}\n",
+                       sparseLayers.empty()
+                           ? std::string("no layer")
+                           : fmt::format("{}", fmt::join(sparseLayers, ", ")));
+    lastSparseLayers = sparseLayers;
+  }
   double correct = 0;
   while (const auto *batch = evalFeeder.next())
-    correct += evaluateFn(p, b, batch->first, batch->second).item();
+    correct += evaluateFn(evalParams, b, batch->first, batch->second).item();
   return correct / static_cast<double>(ds.count);
 }
 

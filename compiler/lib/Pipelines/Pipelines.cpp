@@ -34,7 +34,8 @@ using namespace mlir::breg;
 
 void mlir::breg::buildBufferizedLinalgPipeline(OpPassManager &pm,
                                                ConvolutionLibrary library,
-                                               bool forCpu) {
+                                               bool forCpu,
+                                               int64_t sparseVectorLength) {
   // Pooling, argmax, one-hot and dropout masks become generics before
   // anything else, so that fusion sees them (a ReLU fuses into pooling).
   pm.addPass(createConvertBregPoolingToLinalg());
@@ -69,11 +70,12 @@ void mlir::breg::buildBufferizedLinalgPipeline(OpPassManager &pm,
   // CSE left one tensor.empty for all same-shaped destinations: split it,
   // or bufferization's conflict analysis compares every pair of writers.
   pm.addNestedPass<func::FuncOp>(createBregSplitEmptyTensors());
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  // One-shot bufferization; a module with sparse tensors (CSR weights)
+  // goes through the sparsifier's mini-pipeline instead (CPU only).
+  BregBufferizeOptions bufferize;
+  bufferize.allowSparse = forCpu;
+  bufferize.sparseVectorLength = static_cast<int32_t>(sparseVectorLength);
+  pm.addPass(createBregBufferize(bufferize));
   pm.addPass(createCanonicalizerPass());
   // Tiny per-group accumulators live on the stack (on the CPU only: a
   // kernel cannot reach the host's stack).
@@ -189,7 +191,8 @@ void mlir::breg::buildCpuPipeline(OpPassManager &pm,
                                 options.emulateGpu ? ConvolutionLibrary::Gpu
                                 : options.useBlas  ? ConvolutionLibrary::Cpu
                                                    : ConvolutionLibrary::None,
-                                /*forCpu=*/!options.emulateGpu);
+                                /*forCpu=*/!options.emulateGpu,
+                                options.vectorSize);
   if (options.emulateGpu) {
     buildGpuMappingPipeline(pm, options.emulatedBlockSize,
                             /*deviceAllocations=*/false);

@@ -12,6 +12,7 @@
 
 #include "bregman/Params.h"
 
+#include <array>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -48,7 +49,31 @@ Tensor sparseWeight(const Shape &shape, int64_t fanIn, int64_t groupSize,
 /// A bias uniform in [0, r0/√fanIn).
 Tensor uniformBias(int64_t size, int64_t fanIn, Rng &rng, const SparseInit &config);
 
-/// y = x·Wᵀ + b with W of shape (out, in).
+/// When the sparse execution of linear layers is chosen (--sparse-exec).
+enum class SparseExec { Off, Auto, On };
+
+/// The density below which `auto` runs a linear layer on its CSR: measured
+/// with bench/sparse_bench (feature-major CSR against our dense GEMMs, the
+/// MLP's layer shapes; docs/PERFORMANCE.md): at batch 128 the CSR was faster
+/// up to 50 % for every shape, at batch 1 only below 5-10 %. Evaluation runs
+/// at large batches; 0.3 stays below every batch-128 crossover measured.
+constexpr double kSparseExecAutoDensity = 0.3;
+
+/// The keys under which a linear layer's weight "<w>" finds its CSR in the
+/// parameters ("<w>.csr.positions", ".coordinates", ".values").
+std::array<std::string, 3> csrKeys(const std::string &weight);
+
+/// `params` plus the CSR (capacity rows·cols, so that the compiled
+/// function's shapes do not change with the density) of every 2-D f32
+/// ".weight" whose density is below the threshold of `policy` (Off: none;
+/// On: all), under csrKeys. Linear layers then run on it (inference and
+/// evaluation; concrete parameters only). The names of the weights that got
+/// one go to `sparseLayers` when given.
+Params withCsrWeights(const Params &params, SparseExec policy,
+                      std::vector<std::string> *sparseLayers = nullptr);
+
+/// y = x·Wᵀ + b with W of shape (out, in); on W's CSR when the parameters
+/// hold one (withCsrWeights): W·xᵀ on the sparsifier's loops, transposed.
 class Linear {
 public:
   Linear(int64_t in, int64_t out, std::string name)

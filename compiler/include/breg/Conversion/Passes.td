@@ -103,6 +103,39 @@ def BregMatmulToLibraryCall : Pass<"breg-matmul-to-library-call", "::mlir::Modul
   ];
 }
 
+def BregBufferize : Pass<"breg-bufferize", "::mlir::ModuleOp"> {
+  let summary = "One-shot bufferization, through the sparsifier when the module has sparse tensors";
+  let description = [{
+    A module without `sparse_tensor` encodings is bufferized as before
+    (one-shot, function boundaries included, identity layouts). A module
+    with some (a CSR weight built by `sparse_tensor.assemble` from the
+    positions, coordinates and values the function receives) first has each
+    named linalg op with a sparse operand generalized (the sparsifier reads
+    only linalg.generic), then goes through MLIR's
+    `sparsification-and-bufferization` (direct code generation, no sparse
+    runtime library; the same one-shot options) and
+    `sparse-storage-specifier-to-llvm`. Dense ops keep their named form, so
+    their GEMMs still become library calls. With `allow-sparse=false` (the
+    GPU pipeline) a sparse tensor is an error at the op that holds it.
+  }];
+  let options = [
+    Option<"sparseVectorLength", "sparse-vector-length", "int32_t",
+           /*default=*/"16",
+           "Vector length of the sparse loops (gathers through 32-bit "
+           "coordinates); 0: scalar loops">,
+    Option<"allowSparse", "allow-sparse", "bool", /*default=*/"true",
+           "Sparse tensors are lowered (CPU); false: they are an error">
+  ];
+  let dependentDialects = [
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::linalg::LinalgDialect", "::mlir::arith::ArithDialect",
+    "::mlir::sparse_tensor::SparseTensorDialect",
+    "::mlir::vector::VectorDialect", "::mlir::affine::AffineDialect",
+    "::mlir::LLVM::LLVMDialect", "::mlir::gpu::GPUDialect"
+  ];
+}
+
 def BregGpuLaunchToLoops : Pass<"breg-gpu-launch-to-loops", "::mlir::ModuleOp"> {
   let summary = "Execute gpu.launch regions on the CPU as scf.parallel loops";
   let description = [{

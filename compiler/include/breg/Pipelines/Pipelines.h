@@ -101,11 +101,13 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
 enum class ConvolutionLibrary { None, Cpu, Gpu };
 
 /// The shared front: elementwise fusion, breg -> linalg (f32 convolutions
-/// -> library calls first with `library`), one-shot bufferization in place,
-/// deallocation. `forCpu`: group updates group by group, tiny buffers on the
-/// stack; not for GPU programs.
+/// -> library calls first with `library`), one-shot bufferization in place
+/// (through the sparsifier for sparse tensors, CPU only), deallocation.
+/// `forCpu`: group updates group by group, tiny buffers on the stack; not for
+/// GPU programs. `sparseVectorLength`: lanes of the sparse loops (0: scalar).
 void buildBufferizedLinalgPipeline(OpPassManager &pm,
-                                   ConvolutionLibrary library, bool forCpu);
+                                   ConvolutionLibrary library, bool forCpu,
+                                   int64_t sparseVectorLength = 16);
 
 /// The buffers' computations -> gpu.launch (inline) and cuBLAS calls; the
 /// host code left touches no buffer contents. `deviceAllocations`: buffers

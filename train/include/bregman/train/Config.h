@@ -84,6 +84,9 @@ struct TrainConfig {
   // --- The run ----------------------------------------------------------------
   int epochs = 10;
   Device device = Device::Cpu;
+  /// Evaluation (validation and test) runs linear layers on the CSR of their
+  /// weights: off, auto (below nn::kSparseExecAutoDensity), on. CPU only.
+  nn::SparseExec sparseExec = nn::SparseExec::Off;
   /// Device::Cuda without a GPU (for saveStepPath): compile for this chip.
   std::string cudaChip;
   /// Halve the learning rate on a plateau of the training loss (factor 0.5,

@@ -1,0 +1,256 @@
+//===- sparse_bench.cpp - CSR layers (sparsifier) against dense GEMMs -------===//
+//
+// The MLP 784-200-80-10 at 1 % and 5 % weight density: inference at batch 128
+// and 1, and forward + backward (input gradients on the CSR, weight
+// gradients dense; no update, no CSR rebuild), sparse against our dense path
+// (OpenBLAS GEMMs) in the same run, as ratios, with the CSR layers in both
+// forms: batch-major activations (a·Wᵀ, x gathered at the stored columns)
+// and feature-major ones (W·aᵀ, the batch innermost). Then the crossover
+// density of x·Wᵀ per layer shape and form: the lowest density tried at
+// which the sparse layer is no longer faster. Times are process CPU time (all threads), median of 7
+// rounds; wall time is printed beside it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "bregman/bregman.h"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fmt/format.h>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace bregman;
+
+namespace {
+
+struct Times {
+  double cpuUs = 0, wallUs = 0;
+};
+
+double cpuSeconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+/// Median per-call CPU and wall time of `fn` over 7 rounds of `iters` calls
+/// (after one warm-up call, which compiles).
+template <typename Fn> Times measure(Fn fn, int iters) {
+  fn();
+  std::vector<double> cpu, wall;
+  for (int round = 0; round < 7; ++round) {
+    double c0 = cpuSeconds();
+    auto w0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < iters; ++i)
+      fn();
+    auto w1 = std::chrono::steady_clock::now();
+    cpu.push_back((cpuSeconds() - c0) * 1e6 / iters);
+    wall.push_back(std::chrono::duration<double, std::micro>(w1 - w0).count() /
+                   iters);
+  }
+  std::nth_element(cpu.begin(), cpu.begin() + 3, cpu.end());
+  std::nth_element(wall.begin(), wall.begin() + 3, wall.end());
+  return {cpu[3], wall[3]};
+}
+
+/// A [rows, cols] weight with `density` of its entries non-zero (normal).
+Tensor randomWeight(std::mt19937 &rng, int64_t rows, int64_t cols,
+                    double density) {
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::normal_distribution<float> normal(0.0f, 0.1f);
+  std::vector<float> w(rows * cols, 0.0f);
+  for (float &x : w)
+    if (u(rng) < density)
+      x = normal(rng);
+  return Tensor::fromVector(w, {rows, cols});
+}
+
+Tensor randomInput(std::mt19937 &rng, int64_t rows, int64_t cols) {
+  std::normal_distribution<float> normal;
+  std::vector<float> x(rows * cols);
+  for (float &v : x)
+    v = normal(rng);
+  return Tensor::fromVector(x, {rows, cols});
+}
+
+constexpr std::array<std::array<int64_t, 2>, 3> kLayers{
+    {{200, 784}, {80, 200}, {10, 80}}};
+
+std::string key(const char *what, size_t layer) {
+  return std::string(what) + std::to_string(layer);
+}
+
+/// Weights, biases and (capacity rows·cols) CSRs of the MLP at `density`.
+struct Mlp {
+  Params dense, csr;
+  Mlp(std::mt19937 &rng, double density) {
+    for (size_t l = 0; l < kLayers.size(); ++l) {
+      auto [rows, cols] = kLayers[l];
+      Tensor w = randomWeight(rng, rows, cols, density);
+      dense.add(key("w", l), w);
+      dense.add(key("b", l), Tensor::zeros({rows}));
+      CsrWeight c = compressRows(w, rows * cols);
+      csr.add(key("pos", l), c.positions);
+      csr.add(key("crd", l), c.coordinates);
+      csr.add(key("val", l), c.values);
+    }
+  }
+};
+
+/// How the layers run: dense GEMMs, CSR on batch-major activations
+/// (a·Wᵀ: gathers of a at the stored columns), or CSR on feature-major ones
+/// (W·aᵀ: the batch innermost and contiguous; x transposed once on entry,
+/// the logits once on exit).
+enum class Form { Dense, Gathered, FeatureMajor };
+
+CsrWeight layerCsr(const Params &p, const Params &csr, size_t l) {
+  auto [rows, cols] = kLayers[l];
+  return CsrWeight{csr.at(key("pos", l)), csr.at(key("crd", l)),
+                   csr.at(key("val", l)), p.at(key("w", l)), rows, cols};
+}
+
+/// The MLP's logits; on a CSR the dense weight only carries the weight
+/// gradient.
+Tensor logits(const Params &p, const Params &csr, const Tensor &x, Form form) {
+  bool featureMajor = form == Form::FeatureMajor;
+  Tensor h = featureMajor ? transpose(x, {1, 0}) : x;
+  for (size_t l = 0; l < kLayers.size(); ++l) {
+    int64_t rows = kLayers[l][0];
+    Tensor b = p.at(key("b", l));
+    Tensor y;
+    if (form == Form::Dense)
+      y = matmul(h, p.at(key("w", l)), false, true) + b;
+    else if (form == Form::Gathered)
+      y = sparseMatmul(h, layerCsr(p, csr, l), true) + b;
+    else
+      y = sparseMatmulLeft(layerCsr(p, csr, l), h, false) +
+          reshape(b, {rows, 1});
+    h = l + 1 < kLayers.size() ? relu(y) : y;
+  }
+  return featureMajor ? transpose(h, {1, 0}) : h;
+}
+
+void printRow(const std::string &what, Times gathered, Times featureMajor,
+              Times dense) {
+  std::printf("%-26s %9.1f %9.1f %9.1f   %6.2fx %6.2fx   (wall %7.1f %7.1f "
+              "%7.1f us)\n",
+              what.c_str(), gathered.cpuUs, featureMajor.cpuUs, dense.cpuUs,
+              dense.cpuUs / gathered.cpuUs, dense.cpuUs / featureMajor.cpuUs,
+              gathered.wallUs, featureMajor.wallUs, dense.wallUs);
+}
+
+void mlpTable() {
+  std::printf("MLP 784-200-80-10, CPU us per call; speed-up = dense / sparse\n"
+              "%-26s %9s %9s %9s   %7s %7s\n",
+              "", "gathered", "feat-maj", "dense", "gath.", "f-maj");
+  std::mt19937 rng(7);
+  const std::array<Form, 3> forms{Form::Gathered, Form::FeatureMajor,
+                                  Form::Dense};
+  for (double density : {0.01, 0.05}) {
+    Mlp mlp(rng, density);
+    std::string pct = std::to_string(int(density * 100)) + " %";
+    for (int64_t batch : {int64_t(128), int64_t(1)}) {
+      Tensor x = randomInput(rng, batch, 784);
+      std::array<Times, 3> t;
+      for (size_t f = 0; f < forms.size(); ++f) {
+        Form form = forms[f];
+        auto infer = jit([form](const Params &p, const Params &c,
+                                const Tensor &x) {
+          return logits(p, c, x, form);
+        });
+        t[f] = measure([&] { infer(mlp.dense, mlp.csr, x); },
+                       batch == 1 ? 2000 : 200);
+      }
+      printRow("inference " + pct + ", batch " + std::to_string(batch), t[0],
+               t[1], t[2]);
+    }
+    Tensor x = randomInput(rng, 128, 784);
+    std::vector<int32_t> labels(128);
+    for (size_t i = 0; i < labels.size(); ++i)
+      labels[i] = static_cast<int32_t>(i % 10);
+    Tensor y = Tensor::fromVector(labels, {128});
+    std::array<Times, 3> t;
+    for (size_t f = 0; f < forms.size(); ++f) {
+      Form form = forms[f];
+      auto step = jit([form](const Params &p, const Params &c, const Tensor &x,
+                             const Tensor &y) {
+        return valueAndGrad([&](const Params &q) {
+          return crossEntropy(logits(q, c, x, form), y);
+        })(p);
+      });
+      t[f] = measure([&] { step(mlp.dense, mlp.csr, x, y); }, 200);
+    }
+    printRow("fwd+bwd " + pct + ", batch 128", t[0], t[1], t[2]);
+  }
+}
+
+void crossoverTable() {
+  const std::vector<double> densities{0.005, 0.01, 0.02, 0.05, 0.1,
+                                      0.2,   0.3,  0.5};
+  std::printf("\nx·Wᵀ alone: sparse/dense CPU time per density (gathered / "
+              "feature-major), and the crossover (the first density tried at "
+              "which sparse is not faster)\n");
+  std::mt19937 rng(9);
+  for (auto [rows, cols] : kLayers)
+    for (int64_t batch : {int64_t(128), int64_t(1)}) {
+      Tensor x = randomInput(rng, batch, cols);
+      auto sparse = jit([rows = rows, cols = cols](
+                            const Tensor &x, const Tensor &p, const Tensor &c,
+                            const Tensor &v) {
+        return sparseMatmul(x, CsrWeight{p, c, v, Tensor(), rows, cols}, true);
+      });
+      auto featureMajor = jit([rows = rows, cols = cols](
+                                  const Tensor &xt, const Tensor &p,
+                                  const Tensor &c, const Tensor &v) {
+        return sparseMatmulLeft(CsrWeight{p, c, v, Tensor(), rows, cols}, xt,
+                                false);
+      });
+      auto dense = jit([](const Tensor &x, const Tensor &w) {
+        return matmul(x, w, false, true);
+      });
+      std::vector<float> xv = x.toVector<float>(), xtv(xv.size());
+      for (int64_t b = 0; b < batch; ++b)
+        for (int64_t i = 0; i < cols; ++i)
+          xtv[i * batch + b] = xv[b * cols + i];
+      Tensor xt = Tensor::fromVector(xtv, {cols, batch});
+      int iters = batch == 1 ? 2000 : 100;
+      std::printf("[%lld, %lld] batch %-4lld", (long long)rows,
+                  (long long)cols, (long long)batch);
+      double crossover = -1, crossoverT = -1;
+      for (double density : densities) {
+        Tensor w = randomWeight(rng, rows, cols, density);
+        CsrWeight c = compressRows(w, rows * cols);
+        Times s = measure(
+            [&] { sparse(x, c.positions, c.coordinates, c.values); }, iters);
+        Times st = measure(
+            [&] { featureMajor(xt, c.positions, c.coordinates, c.values); },
+            iters);
+        Times d = measure([&] { dense(x, w); }, iters);
+        std::printf(" %g%%:%.2f/%.2f", density * 100, s.cpuUs / d.cpuUs,
+                    st.cpuUs / d.cpuUs);
+        if (crossover < 0 && s.cpuUs >= d.cpuUs)
+          crossover = density;
+        if (crossoverT < 0 && st.cpuUs >= d.cpuUs)
+          crossoverT = density;
+      }
+      auto show = [](double c) {
+        return c < 0 ? std::string("above 50 % (faster at every density tried)")
+                     : fmt::format("{:g} %", c * 100);
+      };
+      std::printf("\n    -> crossover: gathered %s, feature-major %s\n",
+                  show(crossover).c_str(), show(crossoverT).c_str());
+    }
+}
+
+} // namespace
+
+int main() {
+  mlpTable();
+  crossoverTable();
+  return 0;
+}

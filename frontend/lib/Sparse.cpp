@@ -1,0 +1,159 @@
+//===- Sparse.cpp - Layers on compressed sparse rows -----------------------===//
+
+#include "bregman/Error.h"
+#include "bregman/Tensor.h"
+#include "bregman/Trace.h"
+#include "bregman/nn.h"
+#include "bregman/runtime/SparseRows.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <fmt/format.h>
+
+namespace bregman {
+
+/// The CSR's buffers against its shape (the names say which is wrong).
+static void checkCsr(const CsrWeight &w) {
+  auto fail = [&](const std::string &why) {
+    throw Error(fmt::format("sparse_matmul: CSR weight [{}, {}]: {}", w.rows,
+                            w.cols, why));
+  };
+  if (w.rows < 0 || w.cols < 0)
+    fail("negative dimensions");
+  if (!w.positions.defined() || !w.coordinates.defined() ||
+      !w.values.defined())
+    fail("positions, coordinates and values must all be given");
+  if (w.positions.dtype() != DType::I32 ||
+      w.positions.shape() != Shape{w.rows + 1})
+    fail(fmt::format("positions must be i32[{}], got {}{}", w.rows + 1,
+                     dtypeName(w.positions.dtype()),
+                     shapeString(w.positions.shape())));
+  if (w.coordinates.dtype() != DType::I32 || w.coordinates.rank() != 1)
+    fail(fmt::format("coordinates must be a 1-D i32 tensor, got {}{}",
+                     dtypeName(w.coordinates.dtype()),
+                     shapeString(w.coordinates.shape())));
+  if (w.values.dtype() == DType::I32 ||
+      w.values.shape() != w.coordinates.shape())
+    fail(fmt::format("values must be floats shaped like the coordinates {}, "
+                     "got {}{}",
+                     shapeString(w.coordinates.shape()),
+                     dtypeName(w.values.dtype()),
+                     shapeString(w.values.shape())));
+  if (w.dense.defined() && (w.dense.shape() != Shape{w.rows, w.cols} ||
+                            w.dense.dtype() != w.values.dtype()))
+    fail(fmt::format("the dense weight must be {}[{}, {}], got {}{}",
+                     dtypeName(w.values.dtype()), w.rows, w.cols,
+                     dtypeName(w.dense.dtype()), shapeString(w.dense.shape())));
+}
+
+/// The node of both forms: `left` puts W first (W·a or Wᵀ·a on [K, N]
+/// activations), else a·Wᵀ or a·W on [N, K] ones.
+static Tensor sparseProduct(const Tensor &a, const CsrWeight &w, bool left,
+                            bool transposeW) {
+  checkCsr(w);
+  // The contracted and the kept extent of W.
+  int64_t inner = transposeW == left ? w.rows : w.cols;
+  int64_t outer = transposeW == left ? w.cols : w.rows;
+  int64_t innerAxis = left ? 0 : 1;
+  if (!a.defined() || a.rank() != 2 || a.dim(innerAxis) != inner ||
+      a.dtype() != w.values.dtype()) {
+    std::string want = left ? fmt::format("[{}, N] for {}·a", inner,
+                                          transposeW ? "Wᵀ" : "W")
+                            : fmt::format("[B, {}] for a·{}", inner,
+                                          transposeW ? "Wᵀ" : "W");
+    throw Error(fmt::format(
+        "sparse_matmul: the dense operand must be {}{} with W [{}, {}], got "
+        "{}{}",
+        dtypeName(w.values.dtype()), want, w.rows, w.cols,
+        a.defined() ? dtypeName(a.dtype()) : "nothing",
+        a.defined() ? shapeString(a.shape()) : ""));
+  }
+  NodeAttrs attrs;
+  attrs.transposeA = left;
+  attrs.transposeB = transposeW;
+  attrs.axes = {w.rows, w.cols};
+  std::vector<Tensor> inputs{a, w.positions, w.coordinates, w.values};
+  if (w.dense.defined())
+    inputs.push_back(w.dense);
+  Shape shape = left ? Shape{outer, a.dim(1)} : Shape{a.dim(0), outer};
+  return apply(Prim::SparseMatMul, inputs, {{shape, a.dtype()}},
+               std::move(attrs))[0];
+}
+
+Tensor sparseMatmul(const Tensor &a, const CsrWeight &w, bool transposeW) {
+  return sparseProduct(a, w, /*left=*/false, transposeW);
+}
+
+Tensor sparseMatmulLeft(const CsrWeight &w, const Tensor &a, bool transposeW) {
+  return sparseProduct(a, w, /*left=*/true, transposeW);
+}
+
+CsrWeight compressRows(const Tensor &dense, int64_t capacity) {
+  if (!dense.isConcrete() || dense.rank() != 2 || dense.dtype() != DType::F32)
+    throw Error(fmt::format("compressRows: needs a concrete f32 matrix, got {}",
+                            dense.defined() ? shapeString(dense.shape())
+                                            : "an empty tensor"));
+  CsrWeight w;
+  w.rows = dense.dim(0);
+  w.cols = dense.dim(1);
+  const float *data = dense.data<float>();
+  if (capacity < 0)
+    capacity = std::max<int64_t>(
+        1, runtime::countNonZeros(data, w.rows, w.cols));
+  // Checked before allocating: more than every entry is never needed.
+  int64_t most = std::max<int64_t>(1, w.rows * w.cols);
+  if (capacity == 0 || capacity > most || capacity > INT32_MAX)
+    throw Error(fmt::format("compressRows: capacity {} for a {} matrix must "
+                            "be in [1, {}] (and fit 32 bits)",
+                            capacity, shapeString(dense.shape()), most));
+  w.positions = Tensor::zeros({w.rows + 1}, DType::I32);
+  w.coordinates = Tensor::zeros({capacity}, DType::I32);
+  w.values = Tensor::zeros({capacity}, DType::F32);
+  std::string error = runtime::compressRows(
+      data, w.rows, w.cols, capacity, w.positions.data<int32_t>(),
+      w.coordinates.data<int32_t>(), w.values.data<float>(),
+      fmt::format("compressRows of a {} matrix", shapeString(dense.shape())));
+  if (!error.empty())
+    throw Error(error);
+  return w;
+}
+
+namespace nn {
+
+std::array<std::string, 3> csrKeys(const std::string &weight) {
+  return {weight + ".csr.positions", weight + ".csr.coordinates",
+          weight + ".csr.values"};
+}
+
+Params withCsrWeights(const Params &params, SparseExec policy,
+                      std::vector<std::string> *sparseLayers) {
+  Params out = params;
+  if (policy == SparseExec::Off)
+    return out;
+  const std::string suffix = ".weight";
+  for (const auto &[name, w] : params) {
+    bool isWeight = name.size() > suffix.size() &&
+                    name.compare(name.size() - suffix.size(), suffix.size(),
+                                 suffix) == 0;
+    if (!isWeight || !w.isConcrete() || w.rank() != 2 ||
+        w.dtype() != DType::F32 || w.numel() == 0)
+      continue;
+    double density =
+        static_cast<double>(runtime::countNonZeros(w.data<float>(), w.dim(0),
+                                                   w.dim(1))) /
+        static_cast<double>(w.numel());
+    if (policy == SparseExec::Auto && density >= kSparseExecAutoDensity)
+      continue;
+    CsrWeight csr = compressRows(w, w.numel());
+    auto [pos, crd, val] = csrKeys(name);
+    out.add(pos, csr.positions);
+    out.add(crd, csr.coordinates);
+    out.add(val, csr.values);
+    if (sparseLayers)
+      sparseLayers->push_back(name);
+  }
+  return out;
+}
+
+} // namespace nn
+} // namespace bregman
