@@ -150,6 +150,16 @@ struct NodeContext {
                                    int64_t min) const;
 };
 
+/// NumPy broadcasting of two shapes; an error naming the node otherwise.
+Shape broadcastShape(const NodeContext &c, const Shape &a, const Shape &b);
+/// The element of static `v` that output index `flat` of `out` reads under
+/// broadcasting.
+int64_t broadcastRead(const Value &v, const Shape &out, int64_t flat);
+/// Folds an elementwise op on static integers (shape arithmetic) with NumPy
+/// broadcasting; false when an operand is not static.
+bool foldStatic(const NodeContext &c, int operands,
+                int64_t (*f)(const std::vector<int64_t> &));
+
 using Handler = void (*)(const NodeContext &);
 
 /// The newest opset this importer was written and tested against (that of

@@ -545,6 +545,32 @@ Case expandCase() {
   return c;
 }
 
+Case constantOfShapeCase() {
+  // y = x + ConstantOfShape(Shape(x), 0.5) for x[2, 3]; an INT64 value of 1
+  // times -1 (folded, broadcast against a scalar) is Expand's shape [-1, -1]
+  // → Where(Equal(.., -1), 1, ..) = [1, 1]: x's shape is kept.
+  Case c;
+  std::vector<float> x = values(6);
+  c.input("x", {2, 3}, x).ints("minus", {-1}, {1});
+  c.node("Shape", {"x"}, {"shape"});
+  auto &half = c.node("ConstantOfShape", {"shape"}, {"halves"});
+  auto *v = bregman::testing::addAttr(half, "value", ::onnx::AttributeProto::TENSOR)->mutable_t();
+  Case::floatTensor(v, "value", {1}, {0.5f});
+  auto &ones = c.node("ConstantOfShape", {"two"}, {"ones"});
+  auto *one = bregman::testing::addAttr(ones, "value", ::onnx::AttributeProto::TENSOR)->mutable_t();
+  one->set_data_type(::onnx::TensorProto::INT64);
+  one->add_dims(1);
+  one->set_raw_data(std::string("\1\0\0\0\0\0\0\0", 8));
+  c.ints("two", {2});
+  c.node("Mul", {"ones", "minus"}, {"minusOnes"});
+  c.node("Equal", {"minusOnes", "minus"}, {"isMinus"});
+  c.node("Where", {"isMinus", "ones", "minusOnes"}, {"keep"});
+  c.node("Add", {"x", "halves"}, {"sum"});
+  c.node("Expand", {"sum", "keep"});
+  c.output("y", {2, 3}, mapped(x, [](double v) { return v + 0.5; }));
+  return c;
+}
+
 Case embeddingCase() {
   // Token ids [2, 3] (a graph input) into a table [5, 4] -> [2, 3, 4].
   Case c;
@@ -740,6 +766,7 @@ std::map<std::string, std::function<Case()>> cases() {
   m["Where"] = [] { return comparisonCase("Less"); };
   m["Equal"] = equalCase;
   m["Expand"] = expandCase;
+  m["ConstantOfShape"] = constantOfShapeCase;
   return m;
 }
 
