@@ -227,6 +227,13 @@ std::vector<Tensor> vjpTake(const VjpArgs &v) {
   return {reshape(matmul(hot, g, /*transposeA=*/true), table.shape()), Tensor()};
 }
 
+std::vector<Tensor> vjpResample(const VjpArgs &v) {
+  // y = A·x along the axis (A the table); x̄ = Aᵀ·ȳ, again a table.
+  const NodeAttrs &a = v.node.attrs;
+  int64_t inputs = v.in(0).dim(a.axis);
+  return {resample(v.g, a.axis, transposedTable(a.resample, inputs))};
+}
+
 // The table of rules, one entry per primitive of Prims.def: a primitive
 // marked Rule there without a vjp<Name> above does not compile.
 #define BREGMAN_VJP_Rule(Name) &vjp##Name

@@ -81,6 +81,21 @@ public:
   bool bias; // "<name>.bias"; convolutions before batch norm have none
 };
 
+/// nn.Upsample with an integer scale factor on images [N, C, H, W]:
+/// nearest (PyTorch's: asymmetric, floor), or bilinear with or without
+/// align_corners. No parameters.
+class Upsample {
+public:
+  explicit Upsample(int64_t factor, ResizeMode mode = ResizeMode::Nearest,
+                    bool alignCorners = false)
+      : factor(factor), mode(mode), alignCorners(alignCorners) {}
+  Tensor operator()(const Tensor &x) const { return upsample2d(x, factor, mode, alignCorners); }
+
+  int64_t factor;
+  ResizeMode mode;
+  bool alignCorners;
+};
+
 /// How a forward pass runs. Training: batch normalization uses the batch's
 /// statistics and writes the updated running statistics into `updated`.
 /// Evaluation: it uses the running statistics in `buffers`.

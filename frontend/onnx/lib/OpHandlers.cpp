@@ -124,6 +124,8 @@ const std::vector<int64_t> &NodeContext::staticInts(int i) const {
 }
 
 std::optional<std::vector<float>> NodeContext::hostFloats(int i) const {
+  if (const Value &v = value(i); v.known)
+    return v.known;
   const std::string &name = node.input(i);
   for (const Params *p : {&weights, &constants})
     if (p->contains(name) && p->at(name).dtype() == DType::F32)
@@ -266,7 +268,7 @@ const std::vector<OpHandler> &opTable() {
   static const std::vector<OpHandler> table = [] {
     std::vector<OpHandler> all;
     for (auto family : {elementwiseOps, linearOps, convPoolOps, normalizationOps,
-                        reduceOps, shapeOps, transformerOps})
+                        reduceOps, shapeOps, transformerOps, resizeOps})
       for (OpHandler &h : family())
         all.push_back(std::move(h));
     std::sort(all.begin(), all.end(), [](const OpHandler &a, const OpHandler &b) {

@@ -227,9 +227,21 @@ void concatOp(const NodeContext &c) {
     return c.setStatic(joined, {static_cast<int64_t>(joined.size())});
   }
   std::vector<Tensor> parts;
-  for (int i = 0; i < inputs; ++i)
+  Value joined;
+  joined.known.emplace();
+  for (int i = 0; i < inputs; ++i) {
     parts.push_back(c.tensor(i));
-  c.set(concat(parts, c.axisAttr("axis", 0, parts[0].rank())));
+    // A few float constants joined (Resize's scales) stay known at load
+    // time.
+    constexpr size_t kMaxKnown = 1024;
+    std::optional<std::vector<float>> host = c.hostFloats(i);
+    if (host && joined.known && joined.known->size() + host->size() <= kMaxKnown)
+      joined.known->insert(joined.known->end(), host->begin(), host->end());
+    else
+      joined.known.reset();
+  }
+  joined.tensor = concat(parts, c.axisAttr("axis", 0, parts[0].rank()));
+  c.setValue(joined);
 }
 
 /// Squeeze and Unsqueeze (axes an input from opset 13, an attribute before).

@@ -571,6 +571,38 @@ Case constantOfShapeCase() {
   return c;
 }
 
+Case resizeCase() {
+  // x[1, 1, 2, 2] = [a, b; c, d] to sizes [1, 1, 3, 3], linear with
+  // align_corners: the corners stay, edges and centre are the means.
+  Case c;
+  std::vector<float> x = values(4);
+  c.input("x", {1, 1, 2, 2}, x).ints("sizes", {1, 1, 3, 3});
+  auto &n = c.node("Resize", {"x", "", "", "sizes"});
+  auto *mode = bregman::testing::addAttr(n, "mode", ::onnx::AttributeProto::STRING);
+  mode->set_s("linear");
+  auto *coord = bregman::testing::addAttr(n, "coordinate_transformation_mode",
+                                          ::onnx::AttributeProto::STRING);
+  coord->set_s("align_corners");
+  double a = x[0], b = x[1], d0 = x[2], d = x[3];
+  c.output("y", {1, 1, 3, 3},
+           {a, (a + b) / 2, b, (a + d0) / 2, (a + b + d0 + d) / 4, (b + d) / 2, d0, (d0 + d) / 2, d});
+  return c;
+}
+
+Case upsampleCase() {
+  // Opset 9: x[1, 1, 2, 2] repeated 2× in H and 3× in W (nearest).
+  Case c(9);
+  std::vector<float> x = values(4);
+  c.input("x", {1, 1, 2, 2}, x).weight("scales", {4}, {1.0f, 1.0f, 2.0f, 3.0f});
+  c.node("Upsample", {"x", "scales"});
+  std::vector<double> y;
+  for (int r = 0; r < 4; ++r)
+    for (int k = 0; k < 6; ++k)
+      y.push_back(x[(r / 2) * 2 + k / 3]);
+  c.output("y", {1, 1, 4, 6}, y);
+  return c;
+}
+
 Case embeddingCase() {
   // Token ids [2, 3] (a graph input) into a table [5, 4] -> [2, 3, 4].
   Case c;
@@ -767,6 +799,8 @@ std::map<std::string, std::function<Case()>> cases() {
   m["Equal"] = equalCase;
   m["Expand"] = expandCase;
   m["ConstantOfShape"] = constantOfShapeCase;
+  m["Resize"] = resizeCase;
+  m["Upsample"] = upsampleCase;
   return m;
 }
 

@@ -1,0 +1,129 @@
+//===- ResizeRecurrentImportTest.cpp - Resize, Upsample, LSTM, GRU --------===//
+//
+// libonnx-testdata's node cases for these operators, and refusals. The
+// resize cases feed scales/sizes (and the recurrent cases their weights) as
+// graph inputs; the importer needs scales and sizes at load time, so here
+// every graph input but the first becomes an initializer with the case's
+// own values (what an exporter writes) before the model is imported, run
+// and compared with the case's expected output (the conformance test's
+// tolerance, 1e-4·|expected| + 1e-5). Cases the importer refuses (cubic,
+// crop-and-resize, peepholes) are counted by reason and must be refusals,
+// never wrong results.
+//
+//===----------------------------------------------------------------------===//
+
+#include "bregman/bregman.h"
+#include "ModelCase.h"
+#include "bregman/onnx/OnnxModel.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+namespace fs = std::filesystem;
+using namespace bregman;
+using bregman::onnx::OnnxModel;
+
+namespace {
+
+const char *kNodeCases = "/usr/share/libonnx-testdata/data/node";
+
+::onnx::TensorProto readProto(const fs::path &path) {
+  ::onnx::TensorProto t;
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(t.ParseFromIstream(&in)) << path;
+  return t;
+}
+
+struct Totals {
+  int cases = 0, passed = 0;
+  std::map<std::string, int> refused;
+};
+
+/// Runs one libonnx case with its graph inputs 1.. as initializers.
+void runFolded(const fs::path &dir, const fs::path &scratch, Totals &totals) {
+  ++totals.cases;
+  ::onnx::ModelProto model;
+  {
+    std::ifstream in(dir / "model.onnx", std::ios::binary);
+    ASSERT_TRUE(model.ParseFromIstream(&in)) << dir;
+  }
+  fs::path data = dir / "test_data_set_0";
+  auto *graph = model.mutable_graph();
+  while (graph->input_size() > 1) {
+    int last = graph->input_size() - 1;
+    ::onnx::TensorProto t = readProto(data / fmt::format("input_{}.pb", last));
+    t.set_name(graph->input(last).name());
+    *graph->add_initializer() = t;
+    graph->mutable_input()->RemoveLast();
+  }
+  std::string name = dir.filename().string();
+  std::string path = bregman::testing::writeModel(model, scratch, name);
+  std::string reason;
+  try {
+    OnnxModel m = OnnxModel::load(path);
+    if (!m.unsupported().empty()) {
+      reason = "unsupported: " + m.unsupported().front();
+    } else {
+      Params inputs;
+      inputs.add(m.inputs()[0].name, bregman::onnx::readTensorProto((data / "input_0.pb").string()));
+      Params got = bregman::testing::runOnnx(m, inputs);
+      for (size_t i = 0; i < m.outputs().size(); ++i) {
+        Tensor want = bregman::onnx::readTensorProto((data / fmt::format("output_{}.pb", i)).string());
+        std::vector<float> g = got.at(m.outputs()[i].name).toVector<float>();
+        std::vector<float> e = want.toVector<float>();
+        ASSERT_EQ(got.at(m.outputs()[i].name).shape(), want.shape()) << name << " output " << i;
+        for (size_t k = 0; k < e.size(); ++k)
+          ASSERT_NEAR(g[k], e[k], 1e-4 * std::abs(e[k]) + 1e-5) << name << " output " << i
+                                                                << " element " << k;
+      }
+      ++totals.passed;
+      return;
+    }
+  } catch (const Error &e) {
+    reason = e.what();
+  }
+  // A refusal must say it is one (never a crash or a wrong shape).
+  EXPECT_NE(reason.find("unsupported"), std::string::npos) << name << ": " << reason;
+  ++totals.refused[reason.substr(reason.find('(') == std::string::npos ? 0 : reason.find('('))];
+}
+
+Totals runCases(const std::vector<std::string> &prefixes) {
+  Totals totals;
+  fs::path scratch = fs::temp_directory_path() /
+                     fmt::format("bregman_resize_recurrent_{}", ::getpid());
+  fs::create_directories(scratch);
+  std::vector<fs::path> dirs;
+  for (const auto &entry : fs::directory_iterator(kNodeCases))
+    for (const std::string &p : prefixes)
+      if (entry.path().filename().string().rfind(p, 0) == 0)
+        dirs.push_back(entry.path());
+  std::sort(dirs.begin(), dirs.end());
+  for (const fs::path &d : dirs)
+    runFolded(d, scratch, totals);
+  fs::remove_all(scratch);
+  std::printf("%d cases, %d passed, %d refused:\n", totals.cases, totals.passed,
+              totals.cases - totals.passed);
+  for (const auto &[why, n] : totals.refused)
+    std::printf("  %d  %s\n", n, why.c_str());
+  return totals;
+}
+
+TEST(ResizeImport, LibonnxCasesPassOrAreRefused) {
+  if (!fs::exists(kNodeCases))
+    GTEST_SKIP() << kNodeCases << " is missing: apt-get install libonnx-testdata";
+  Totals t = runCases({"test_resize_", "test_upsample_"});
+  // Every nearest and linear case (13 Resize, 1 Upsample); the 9 cubic
+  // cases and crop-and-resize are refused.
+  EXPECT_EQ(t.passed, 14);
+  EXPECT_EQ(t.cases, 24);
+}
+
+} // namespace
