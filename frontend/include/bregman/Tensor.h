@@ -307,6 +307,35 @@ Tensor resize(const Tensor &x, const Shape &sizes, const std::vector<double> &sc
 Tensor upsample2d(const Tensor &x, int64_t factor, ResizeMode mode = ResizeMode::Nearest,
                   bool alignCorners = false);
 
+//===----------------------------------------------------------------------===//
+// Recurrent nets at a static sequence length (unrolled)
+//===----------------------------------------------------------------------===//
+
+/// How a cell's gates are stacked in its weights: PyTorch's (LSTM i, f, g,
+/// o; GRU r, z, n) or ONNX's (LSTM i, o, f, c; GRU z, r, h).
+enum class GateOrder { PyTorch, Onnx };
+/// One direction's weights: w [G·H, I], r [G·H, H], biases wb and rb [G·H]
+/// (either may be undefined: zero), G = 4 for an LSTM, 3 for a GRU.
+struct RecurrentWeights {
+  Tensor w, r, wb, rb;
+};
+struct RecurrentResult {
+  Tensor y; // [T, N, H]: the hidden state after every step
+  Tensor h; // [N, H]: the last one
+  Tensor c; // [N, H]: the LSTM's last cell state
+};
+/// An LSTM over x [T, N, I] (time first) from h0, c0 [N, H] (undefined:
+/// zeros), with σ, tanh, tanh as ONNX's defaults and PyTorch have it:
+/// c' = f⊙c + i⊙tanh(g), h' = o⊙tanh(c'). `reverse` runs from the last step
+/// to the first (y stays in time order).
+RecurrentResult lstm(const Tensor &x, const RecurrentWeights &weights, const Tensor &h0,
+                     const Tensor &c0, GateOrder order, bool reverse = false);
+/// A GRU likewise: h' = (1−z)⊙n + z⊙h with n = tanh(x·Wnᵀ + bwn + r⊙(h·Rnᵀ +
+/// brn)) when `linearBeforeReset` (PyTorch's), else tanh(x·Wnᵀ + bwn +
+/// (r⊙h)·Rnᵀ + brn) (ONNX's default).
+RecurrentResult gru(const Tensor &x, const RecurrentWeights &weights, const Tensor &h0,
+                    GateOrder order, bool linearBeforeReset, bool reverse = false);
+
 /// The tensors joined along `axis` (all other dimensions equal), e.g. the
 /// channels of DenseNet-style blocks with axis 1.
 Tensor concat(const std::vector<Tensor> &parts, int64_t axis);

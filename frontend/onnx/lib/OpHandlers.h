@@ -9,7 +9,7 @@
 //
 // The handlers live by family: ElementwiseOps.cpp, LinearOps.cpp,
 // ConvPoolOps.cpp, NormalizationOps.cpp, ReduceOps.cpp, ShapeOps.cpp,
-// TransformerOps.cpp, ResizeOps.cpp.
+// TransformerOps.cpp, ResizeOps.cpp, RecurrentOps.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -187,6 +187,7 @@ std::vector<OpHandler> reduceOps();
 std::vector<OpHandler> shapeOps();
 std::vector<OpHandler> transformerOps();
 std::vector<OpHandler> resizeOps();
+std::vector<OpHandler> recurrentOps();
 
 /// Every entry, sorted by op type.
 const std::vector<OpHandler> &opTable();

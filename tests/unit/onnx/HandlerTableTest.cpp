@@ -13,6 +13,7 @@
 
 #include "bregman/bregman.h"
 #include "ModelCase.h"
+#include "RecurrentReference.h"
 #include "bregman/onnx/OnnxModel.h"
 
 #include <onnx/onnx_pb.h>
@@ -603,6 +604,56 @@ Case upsampleCase() {
   return c;
 }
 
+/// LSTM (forward, biases and initial states, Y_h only) or GRU
+/// (bidirectional, linear_before_reset 0, Y only) on X [3, 2, 3], hidden
+/// size 2, against the float64 loops of RecurrentReference.h in ONNX's
+/// gate order.
+Case recurrentCase(bool isLstm) {
+  using bregman::testing::RnnShape;
+  using bregman::testing::RnnWeights;
+  Case c(14);
+  const RnnShape s{3, 2, 3, 2};
+  const int64_t gates = isLstm ? 4 : 3, rows = gates * s.hidden, dirs = isLstm ? 1 : 2;
+  std::vector<float> x = values(18, 0.2f), w = values(dirs * rows * 3, 0.15f),
+                     r = values(dirs * rows * 2, -0.2f), b = values(dirs * 2 * rows, 0.05f),
+                     h0 = values(dirs * 4, 0.3f), c0 = values(4, -0.25f);
+  c.input("x", {3, 2, 3}, x).weight("w", {dirs, rows, 3}, w).weight("r", {dirs, rows, 2}, r);
+  c.weight("b", {dirs, 2 * rows}, b).weight("h0", {dirs, 2, 2}, h0);
+  if (isLstm)
+    c.weight("c0", {1, 2, 2}, c0);
+  auto &n = isLstm ? c.node("LSTM", {"x", "w", "r", "b", "", "h0", "c0"}, {"", "y"})
+                   : c.node("GRU", {"x", "w", "r", "b", "", "h0"}, {"y"});
+  setInt(n, "hidden_size", 2);
+  if (!isLstm) {
+    auto *d = bregman::testing::addAttr(n, "direction", ::onnx::AttributeProto::STRING);
+    d->set_s("bidirectional");
+  }
+  auto part = [](const std::vector<float> &v, int64_t d, int64_t size) {
+    return std::vector<double>(v.begin() + d * size, v.begin() + (d + 1) * size);
+  };
+  std::vector<bregman::testing::RnnResult> out;
+  for (int64_t d = 0; d < dirs; ++d) {
+    std::vector<double> bias = part(b, d, 2 * rows);
+    RnnWeights rw{part(w, d, rows * 3), part(r, d, rows * 2),
+                  std::vector<double>(bias.begin(), bias.begin() + rows),
+                  std::vector<double>(bias.begin() + rows, bias.end()), part(h0, d, 4),
+                  isLstm ? asDouble(c0) : std::vector<double>{}};
+    out.push_back(bregman::testing::referenceRnn(
+        isLstm, asDouble(x), s, rw, isLstm ? std::vector<int64_t>{0, 2, 3, 1} : std::vector<int64_t>{0, 1, 2},
+        /*linearBeforeReset=*/false, /*reverse=*/d == 1));
+  }
+  if (isLstm) {
+    c.output("y", {1, 2, 2}, out[0].h);
+    return c;
+  }
+  std::vector<double> y; // [T, D, N, H]
+  for (int64_t t = 0; t < 3; ++t)
+    for (int64_t d = 0; d < 2; ++d)
+      y.insert(y.end(), out[d].y.begin() + t * 4, out[d].y.begin() + (t + 1) * 4);
+  c.output("y", {3, 2, 2, 2}, y);
+  return c;
+}
+
 Case embeddingCase() {
   // Token ids [2, 3] (a graph input) into a table [5, 4] -> [2, 3, 4].
   Case c;
@@ -801,6 +852,8 @@ std::map<std::string, std::function<Case()>> cases() {
   m["ConstantOfShape"] = constantOfShapeCase;
   m["Resize"] = resizeCase;
   m["Upsample"] = upsampleCase;
+  m["LSTM"] = [] { return recurrentCase(true); };
+  m["GRU"] = [] { return recurrentCase(false); };
   return m;
 }
 

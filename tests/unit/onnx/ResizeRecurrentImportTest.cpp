@@ -126,4 +126,15 @@ TEST(ResizeImport, LibonnxCasesPassOrAreRefused) {
   EXPECT_EQ(t.cases, 24);
 }
 
+TEST(RecurrentImport, LibonnxCasesPassOrAreRefused) {
+  if (!fs::exists(kNodeCases))
+    GTEST_SKIP() << kNodeCases << " is missing: apt-get install libonnx-testdata";
+  Totals t = runCases({"test_lstm_", "test_gru_"});
+  // Defaults, initial bias, batchwise (layout 1), GRU's sequence_lens
+  // equal to the length; the LSTM with peepholes is refused.
+  EXPECT_EQ(t.cases, 8);
+  EXPECT_EQ(t.passed, 7);
+  EXPECT_EQ(t.refused.size(), 1u);
+}
+
 } // namespace
