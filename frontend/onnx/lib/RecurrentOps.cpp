@@ -148,12 +148,16 @@ void recurrentOp(const NodeContext &c) {
 } // namespace
 
 // LSTM and GRU since opset 7 (their current inputs and activations; 14
-// added layout). Their weights have no retraining role: PyTorch's export
-// computes them in the graph (Slice/Concat reorder the gates).
+// added layout). W and R retrain as linear weights, B as a bias: PyTorch's
+// export computes them in the graph (Slice/Concat reorder the gates), and
+// retraining then trains the 2-D initializers they are moved out of
+// (OnnxNetwork::claimMoved); 3-D initializers as W itself stay frozen.
 std::vector<OpHandler> recurrentOps() {
+  const std::map<int, ParamRole> roles = {
+      {1, ParamRole::LinearWeight}, {2, ParamRole::LinearWeight}, {3, ParamRole::Bias}};
   return {
-      {"LSTM", 7, kNewestOpset, recurrentOp, {}},
-      {"GRU", 7, kNewestOpset, recurrentOp, {}},
+      {"LSTM", 7, kNewestOpset, recurrentOp, roles},
+      {"GRU", 7, kNewestOpset, recurrentOp, roles},
   };
 }
 

@@ -15,6 +15,7 @@
 #include "bregman/bregman.h"
 #include "ModelCase.h"
 #include "bregman/onnx/OnnxModel.h"
+#include "bregman/onnx/OnnxNetwork.h"
 
 #include <onnx/onnx_pb.h>
 
@@ -26,6 +27,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 
 namespace fs = std::filesystem;
 using namespace bregman;
@@ -135,6 +137,50 @@ TEST(RecurrentImport, LibonnxCasesPassOrAreRefused) {
   EXPECT_EQ(t.cases, 8);
   EXPECT_EQ(t.passed, 7);
   EXPECT_EQ(t.refused.size(), 1u);
+}
+
+// PyTorch's export computes LSTM/GRU weights in the graph (Slice and
+// Concat reorder the gates): retraining trains the initializers they come
+// from, each once, with the recurrent node's roles, and the gradient
+// reaches every gate of them.
+TEST(RecurrentImport, PyTorchsRecurrentWeightsRetrain) {
+  for (const char *name : {"lstm", "gru"}) {
+    SCOPED_TRACE(name);
+    int64_t rows = std::string(name) == "lstm" ? 4 * 64 : 3 * 64;
+    auto model = std::make_shared<OnnxModel>(
+        OnnxModel::load((fs::path(BREGMAN_ONNX_ZOO) / name / "model.onnx").string()));
+    bregman::onnx::OnnxNetwork net(model, name, /*fromPretrained=*/true);
+    Params params = net.init(0, nn::SparseInit{});
+    const std::map<std::string, Shape> expected = {
+        {"rnn.weight_ih_l0.weight", {rows, 28}}, {"rnn.weight_hh_l0.weight", {rows, 64}},
+        {"rnn.bias_ih_l0.bias", {rows}},         {"rnn.bias_hh_l0.bias", {rows}},
+        {"head.weight", {10, 64}},               {"head.bias", {10}}};
+    ASSERT_EQ(params.size(), expected.size());
+    for (const auto &[param, shape] : expected) {
+      ASSERT_TRUE(params.contains(param)) << param;
+      EXPECT_EQ(params.at(param).shape(), shape) << param;
+    }
+    std::mt19937 rng(3);
+    std::normal_distribution<float> normal;
+    std::vector<float> x(4 * 28 * 28);
+    for (float &v : x)
+      v = normal(rng);
+    auto gradient = jit([&net](const Params &p, const Params &b, const Tensor &xb,
+                               const Tensor &yb) {
+      nn::Mode mode{false, &b, nullptr};
+      return grad([&](const Params &q) { return crossEntropy(net.forward(q, xb, mode), yb); })(p);
+    });
+    Params g = gradient(params, net.initBuffers(), Tensor::fromVector(x, {4, 28 * 28}),
+                        Tensor::fromVector(std::vector<int32_t>{1, 7, 3, 0}, {4}));
+    // Every gate block of the recurrent weights gets a gradient.
+    std::vector<float> gw = g.at("rnn.weight_hh_l0.weight").toVector<float>();
+    for (int64_t block = 0; block < rows / 64; ++block) {
+      double norm = 0;
+      for (int64_t k = block * 64 * 64; k < (block + 1) * 64 * 64; ++k)
+        norm += std::abs(gw[k]);
+      EXPECT_GT(norm, 0.0) << "gate block " << block;
+    }
+  }
 }
 
 } // namespace
