@@ -79,70 +79,87 @@ Tensor direction(const NodeContext &c, int i, int64_t d, const Shape &shape, con
   return reshape(slice(t, 0, d, 1), shape);
 }
 
-void recurrentOp(const NodeContext &c) {
-  bool isLstm = c.op() == "LSTM";
-  int64_t gates = isLstm ? 4 : 3;
+/// What the node asks for, checked against X [T, N, I] (time first) and W.
+struct RecurrentSpec {
+  bool isLstm = true, reverse = false, linearBeforeReset = false;
+  int64_t gates = 4, directions = 1, hidden = 0;
+};
+
+RecurrentSpec recurrentSpec(const NodeContext &c, const Tensor &x) {
+  RecurrentSpec s;
+  s.isLstm = c.op() == "LSTM";
+  s.gates = s.isLstm ? 4 : 3;
   std::string dir = c.stringAttr("direction", "forward");
   if (dir != "forward" && dir != "reverse" && dir != "bidirectional")
     throw c.badAttr("direction", dir, "must be forward, reverse or bidirectional");
-  int64_t directions = dir == "bidirectional" ? 2 : 1;
-  refuseExtras(c, isLstm, directions);
-  bool batchFirst = c.opset >= 14 && c.flagAttr("layout", 0) == 1;
+  s.directions = dir == "bidirectional" ? 2 : 1;
+  s.reverse = dir == "reverse";
+  refuseExtras(c, s.isLstm, s.directions);
+  Tensor w = c.tensor(1);
+  if (w.rank() != 3 || w.dim(0) != s.directions || w.dim(1) % s.gates != 0 || w.dim(1) == 0)
+    throw c.error(fmt::format("W is {}, expected [{}, {}·hidden_size, {}]",
+                              shapeString(w.shape()), s.directions, s.gates, x.dim(2)));
+  s.hidden = w.dim(1) / s.gates;
+  if (c.intAttr("hidden_size", s.hidden) != s.hidden)
+    throw c.badAttr("hidden_size", std::to_string(c.intAttr("hidden_size", s.hidden)),
+                    fmt::format("W {} holds hidden size {}", shapeString(w.shape()), s.hidden));
+  checkSequenceLengths(c, x.dim(0), x.dim(1));
+  s.linearBeforeReset = !s.isLstm && c.flagAttr("linear_before_reset", 0) == 1;
+  return s;
+}
+
+/// Direction d (1: the reverse pass of a bidirectional node) over x.
+RecurrentResult runDirection(const NodeContext &c, const RecurrentSpec &s, const Tensor &x,
+                             int64_t d) {
+  int64_t rows = s.gates * s.hidden, batch = x.dim(1);
+  RecurrentWeights weights{direction(c, 1, d, {rows, x.dim(2)}, "W"),
+                           direction(c, 2, d, {rows, s.hidden}, "R"), {}, {}};
+  if (Tensor b = direction(c, 3, d, {2 * rows}, "B"); b.defined()) {
+    weights.wb = slice(b, 0, 0, rows);
+    weights.rb = slice(b, 0, rows, rows);
+  }
+  Tensor h0 = direction(c, 5, d, {batch, s.hidden}, "initial_h");
+  bool reverse = s.reverse || d == 1;
+  try {
+    return s.isLstm ? lstm(x, weights, h0, direction(c, 6, d, {batch, s.hidden}, "initial_c"),
+                           GateOrder::Onnx, reverse)
+                    : gru(x, weights, h0, GateOrder::Onnx, s.linearBeforeReset, reverse);
+  } catch (const Error &e) {
+    throw c.error(e.what());
+  }
+}
+
+void recurrentOp(const NodeContext &c) {
   Tensor x = c.tensor(0);
   if (x.rank() != 3)
     throw c.error(fmt::format("X is {}, expected rank 3", shapeString(x.shape())));
+  bool batchFirst = c.opset >= 14 && c.flagAttr("layout", 0) == 1;
   if (batchFirst)
     x = transpose(x, {1, 0, 2});
-  int64_t steps = x.dim(0), batch = x.dim(1), features = x.dim(2);
-  Tensor w = c.tensor(1);
-  if (w.rank() != 3 || w.dim(0) != directions || w.dim(1) % gates != 0 || w.dim(1) == 0)
-    throw c.error(fmt::format("W is {}, expected [{}, {}·hidden_size, {}]",
-                              shapeString(w.shape()), directions, gates, features));
-  int64_t hidden = w.dim(1) / gates;
-  if (c.intAttr("hidden_size", hidden) != hidden)
-    throw c.badAttr("hidden_size", std::to_string(c.intAttr("hidden_size", hidden)),
-                    fmt::format("W {} holds hidden size {}", shapeString(w.shape()), hidden));
-  checkSequenceLengths(c, steps, batch);
-  bool linearBeforeReset = !isLstm && c.flagAttr("linear_before_reset", 0) == 1;
+  RecurrentSpec s = recurrentSpec(c, x);
+  int64_t steps = x.dim(0), batch = x.dim(1);
   std::vector<Tensor> ys, hs, cs;
-  for (int64_t d = 0; d < directions; ++d) {
-    RecurrentWeights weights{direction(c, 1, d, {gates * hidden, features}, "W"),
-                             direction(c, 2, d, {gates * hidden, hidden}, "R"), {}, {}};
-    if (Tensor b = direction(c, 3, d, {2 * gates * hidden}, "B"); b.defined()) {
-      weights.wb = slice(b, 0, 0, gates * hidden);
-      weights.rb = slice(b, 0, gates * hidden, gates * hidden);
-    }
-    Tensor h0 = direction(c, 5, d, {batch, hidden}, "initial_h");
-    bool reverse = dir == "reverse" || d == 1;
-    RecurrentResult r;
-    try {
-      r = isLstm ? lstm(x, weights, h0, direction(c, 6, d, {batch, hidden}, "initial_c"),
-                        GateOrder::Onnx, reverse)
-                 : gru(x, weights, h0, GateOrder::Onnx, linearBeforeReset, reverse);
-    } catch (const Error &e) {
-      throw c.error(e.what());
-    }
-    ys.push_back(reshape(r.y, {steps, 1, batch, hidden}));
-    hs.push_back(reshape(r.h, {1, batch, hidden}));
-    if (isLstm)
-      cs.push_back(reshape(r.c, {1, batch, hidden}));
+  for (int64_t d = 0; d < s.directions; ++d) {
+    RecurrentResult r = runDirection(c, s, x, d);
+    ys.push_back(reshape(r.y, {steps, 1, batch, s.hidden}));
+    hs.push_back(reshape(r.h, {1, batch, s.hidden}));
+    if (s.isLstm)
+      cs.push_back(reshape(r.c, {1, batch, s.hidden}));
   }
   // Y [T, D, N, H] and Y_h, Y_c [D, N, H]; layout 1: [N, T, D, H], [N, D, H].
   auto join = [](const std::vector<Tensor> &parts, int64_t axis) {
     return parts.size() == 1 ? parts[0] : concat(parts, axis);
   };
-  Tensor y = join(ys, 1), yh = join(hs, 0);
-  if (batchFirst) {
-    y = transpose(y, {2, 0, 1, 3});
-    yh = transpose(yh, {1, 0, 2});
-  }
+  auto state = [&](const std::vector<Tensor> &parts) {
+    return batchFirst ? transpose(join(parts, 0), {1, 0, 2}) : join(parts, 0);
+  };
   auto wanted = [&](int i) { return c.node.output_size() > i && !c.node.output(i).empty(); };
   if (wanted(0))
-    c.set(y, 0);
+    c.set(batchFirst ? transpose(join(ys, 1), {2, 0, 1, 3}) : join(ys, 1), 0);
   if (wanted(1))
-    c.set(yh, 1);
-  if (isLstm && wanted(2))
-    c.set(batchFirst ? transpose(join(cs, 0), {1, 0, 2}) : join(cs, 0), 2);
+    c.set(state(hs), 1);
+  if (s.isLstm && wanted(2))
+    c.set(state(cs), 2);
 }
 
 } // namespace

@@ -26,6 +26,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <random>
 
@@ -181,6 +182,105 @@ TEST(RecurrentImport, PyTorchsRecurrentWeightsRetrain) {
       EXPECT_GT(norm, 0.0) << "gate block " << block;
     }
   }
+}
+
+/// The first reason `model` (built by `build`) is refused at load time.
+std::string refusal(const std::function<void(bregman::testing::ModelCase &)> &build,
+                    int64_t opset = 13) {
+  bregman::testing::ModelCase c(opset);
+  build(c);
+  fs::path dir = fs::temp_directory_path() / fmt::format("bregman_refusal_{}", ::getpid());
+  fs::create_directories(dir);
+  std::string reason = "accepted";
+  try {
+    OnnxModel m = OnnxModel::load(bregman::testing::writeModel(c.model, dir, "case"));
+    if (!m.unsupported().empty())
+      reason = m.unsupported().front();
+  } catch (const Error &e) {
+    reason = e.what();
+  }
+  fs::remove_all(dir);
+  return reason;
+}
+
+void setString(::onnx::NodeProto &n, const std::string &name, const std::string &value) {
+  bregman::testing::addAttr(n, name, ::onnx::AttributeProto::STRING)->set_s(value);
+}
+
+TEST(ResizeImport, AttributesAndInputsAreCheckedByName) {
+  std::vector<float> x(16, 1.0f);
+  auto resize = [&](const std::string &attr, const std::string &value, bool sizesToo = false) {
+    return refusal([&](bregman::testing::ModelCase &c) {
+      c.input("x", {1, 1, 4, 4}, x).weight("scales", {4}, {1, 1, 2, 2}).ints("sizes", {1, 1, 8, 8});
+      auto &n = c.node("Resize", {"x", "", "scales", sizesToo ? "sizes" : ""}, {"y"}, "up");
+      if (!attr.empty())
+        setString(n, attr, value);
+      c.output("y", {1, 1, 8, 8});
+    });
+  };
+  EXPECT_EQ(resize("mode", "cubic"), "node 'up' (Resize): mode = cubic (nearest and linear are "
+                                     "supported)");
+  EXPECT_EQ(resize("mode", "area"), "node 'up' (Resize): attribute mode = area: must be nearest, "
+                                    "linear or cubic");
+  EXPECT_EQ(resize("nearest_mode", "round"),
+            "node 'up' (Resize): attribute nearest_mode = round: must be round_prefer_floor, "
+            "round_prefer_ceil, floor or ceil");
+  EXPECT_NE(resize("coordinate_transformation_mode", "tf_crop_and_resize")
+                .find("tf_crop_and_resize (a region of interest is not supported)"),
+            std::string::npos);
+  EXPECT_EQ(resize("", "", true),
+            "node 'up' (Resize): both scales and sizes are given (exactly one must be)");
+  // Scales computed from the input at run time cannot fix the output shape.
+  EXPECT_NE(refusal([&](bregman::testing::ModelCase &c) {
+              c.input("x", {1, 1, 4, 4}, x).input("s", {4}, {1, 1, 2, 2});
+              c.node("Resize", {"x", "", "s"}, {"y"}, "up");
+              c.output("y", {1, 1, 8, 8});
+            }).find("input 's' is computed at run time"),
+            std::string::npos);
+  EXPECT_EQ(refusal([&](bregman::testing::ModelCase &c) {
+              c.input("x", {1, 1, 4, 4}, x).weight("scales", {4}, {1, 1, 0.1f, 2});
+              c.node("Resize", {"x", "", "scales"}, {"y"}, "up");
+              c.output("y", {1, 1, 8, 8});
+            }),
+            "node 'up' (Resize): scales [1, 1, 0.10000000149011612, 2] leave axis 2 of [1, 1, 4, "
+            "4] empty");
+}
+
+TEST(RecurrentImport, UnsupportedFeaturesAreRefusedByName) {
+  auto lstm = [](const std::function<void(::onnx::NodeProto &)> &edit, bool peepholes = false) {
+    return refusal(
+        [&](bregman::testing::ModelCase &c) {
+          c.input("x", {2, 1, 3}, std::vector<float>(6, 0.5f));
+          c.weight("w", {1, 8, 3}, std::vector<float>(24, 0.1f));
+          c.weight("r", {1, 8, 2}, std::vector<float>(16, 0.1f));
+          c.weight("p", {1, 6}, std::vector<float>(6, 0.1f));
+          std::vector<std::string> in = {"x", "w", "r"};
+          if (peepholes)
+            in.insert(in.end(), {"", "", "", "", "p"});
+          auto &n = c.node("LSTM", in, {"y"}, "rnn");
+          bregman::testing::setIntAttr(n, "hidden_size", 2);
+          edit(n);
+          c.output("y", {2, 1, 1, 2});
+        },
+        14);
+  };
+  EXPECT_EQ(lstm([](::onnx::NodeProto &) {}), "accepted");
+  EXPECT_EQ(lstm([](::onnx::NodeProto &) {}, true),
+            "node 'rnn' (LSTM): input P (peepholes are not supported)");
+  EXPECT_EQ(lstm([](::onnx::NodeProto &n) { bregman::testing::setFloatAttr(n, "clip", 3.0f); }),
+            "node 'rnn' (LSTM): attribute clip = 3 (cell clipping is not supported)");
+  EXPECT_EQ(lstm([](::onnx::NodeProto &n) {
+              auto *a = bregman::testing::addAttr(n, "activations", ::onnx::AttributeProto::STRINGS);
+              for (const char *f : {"Sigmoid", "Relu", "Tanh"})
+                a->add_strings(f);
+            }),
+            "node 'rnn' (LSTM): attribute activations = [Sigmoid, Relu, Tanh] (only the defaults "
+            "[Sigmoid, Tanh, Tanh] are supported)");
+  EXPECT_EQ(lstm([](::onnx::NodeProto &n) { n.mutable_attribute(0)->set_i(3); }),
+            "node 'rnn' (LSTM): attribute hidden_size = 3: W [1, 8, 3] holds hidden size 2");
+  EXPECT_EQ(lstm([](::onnx::NodeProto &n) { setString(n, "direction", "sideways"); }),
+            "node 'rnn' (LSTM): attribute direction = sideways: must be forward, reverse or "
+            "bidirectional");
 }
 
 } // namespace
