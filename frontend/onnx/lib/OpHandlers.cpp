@@ -124,8 +124,8 @@ const std::vector<int64_t> &NodeContext::staticInts(int i) const {
 }
 
 std::optional<std::vector<float>> NodeContext::hostFloats(int i) const {
-  if (const Value &v = value(i); v.known)
-    return v.known;
+  if (auto it = env.find(node.input(i)); it != env.end() && it->second.known)
+    return it->second.known;
   const std::string &name = node.input(i);
   for (const Params *p : {&weights, &constants})
     if (p->contains(name) && p->at(name).dtype() == DType::F32)
