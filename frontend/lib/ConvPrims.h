@@ -16,6 +16,8 @@ Tensor conv2dGradFilter(const Tensor &x, const Tensor &dy, const Shape &filter,
                         const Window &window);
 Tensor maxPool2dGrad(const Tensor &x, const Tensor &dy, const Window &window);
 Tensor sumPool2dGrad(const Tensor &dy, const Shape &input, const Window &window);
+/// The table of resample's gradient for an axis of `inputs` elements.
+ResampleTable transposedTable(const ResampleTable &table, int64_t inputs);
 } // namespace bregman::detail
 
 #endif // BREGMAN_LIB_CONVPRIMS_H

@@ -101,6 +101,9 @@ private:
   Value batchMatmul(const Node &node);
   /// A generic over the result that reads the table at the row index.
   Value take(const Node &node);
+  /// A generic over the result and the taps that reads x at the table's
+  /// indices and sums the weighted values.
+  Value resample(const Node &node);
   /// Convolutions and pooling: the breg op of the primitive.
   Value windowNode(const Node &node);
   /// Reshape, transpose, slice, concat, stop_gradient.
@@ -132,6 +135,7 @@ private:
   void emitBatchMatMul(const Node &node) { set(node, batchMatmul(node)); }
   void emitTake(const Node &node) { set(node, take(node)); }
   void emitSparseMatMul(const Node &node) { set(node, sparseMatmul(node)); }
+  void emitResample(const Node &node) { set(node, resample(node)); }
   void emitElementwise(const Node &node);
   void emitReduction(const Node &node) {
     set(node, reduction(node, /*isMax=*/node.prim == Prim::ReduceMax));
@@ -399,6 +403,51 @@ Value Emitter::take(const Node &node) {
         Value zero = arith::ConstantOp::create(nb, l, nb.getFloatAttr(elem, 0.0));
         linalg::YieldOp::create(
             nb, l, ValueRange{arith::SelectOp::create(nb, l, inside, picked, zero)});
+      });
+  return generic.getResult(0);
+}
+
+Value Emitter::resample(const Node &node) {
+  // result[.., o, ..] = Σ_k weight[o, k] · x[.., index[o, k], ..]: loops
+  // over the result's dims and the taps (a reduction); the tables are
+  // dense constants [outputs, taps].
+  const ResampleTable &table = node.attrs.resample;
+  Value x = values.at(node.inputs[0]);
+  int result = node.outputs[0];
+  int64_t rank = trace.value(result).shape.size(), axis = node.attrs.axis;
+  Type elem = elementType(trace.value(result).dtype);
+  auto tableType = [&](Type t) {
+    return RankedTensorType::get({table.outputs(), table.taps}, t);
+  };
+  std::vector<int32_t> index(table.index.begin(), table.index.end());
+  Value indices = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(tableType(b.getI32Type()), ArrayRef<int32_t>(index)));
+  SmallVector<Attribute> weightAttrs;
+  for (double w : table.weight)
+    weightAttrs.push_back(b.getFloatAttr(elem, w));
+  Value weights = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(tableType(elem), weightAttrs));
+  SmallVector<AffineExpr> resultDims;
+  for (int64_t d = 0; d < rank; ++d)
+    resultDims.push_back(b.getAffineDimExpr(d));
+  AffineMap tableMap =
+      AffineMap::get(rank + 1, 0, {b.getAffineDimExpr(axis), b.getAffineDimExpr(rank)}, &ctx);
+  SmallVector<AffineMap> maps = {tableMap, tableMap,
+                                 AffineMap::get(rank + 1, 0, resultDims, &ctx)};
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  iterators.push_back(utils::IteratorType::reduction);
+  Value init = filled(result, 0.0);
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, ValueRange{indices, weights}, ValueRange{init},
+      maps, iterators, [&](OpBuilder &nb, Location l, ValueRange args) {
+        SmallVector<Value> at;
+        for (int64_t d = 0; d < rank; ++d)
+          at.push_back(d == axis ? arith::IndexCastOp::create(nb, l, nb.getIndexType(), args[0])
+                                       .getResult()
+                                 : linalg::IndexOp::create(nb, l, d).getResult());
+        Value picked = tensor::ExtractOp::create(nb, l, x, at);
+        Value term = arith::MulFOp::create(nb, l, args[1], picked);
+        linalg::YieldOp::create(nb, l, ValueRange{arith::AddFOp::create(nb, l, args[2], term)});
       });
   return generic.getResult(0);
 }

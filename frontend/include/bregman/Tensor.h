@@ -289,6 +289,82 @@ Tensor avgPool2d(const Tensor &x, const Pool2dOptions &options = {});
 /// Mean over H and W: [N, C, H, W] -> [N, C, 1, 1].
 Tensor globalAvgPool2d(const Tensor &x);
 
+//===----------------------------------------------------------------------===//
+// Resizing (ONNX Resize / Upsample, nn.Upsample, F.interpolate)
+//===----------------------------------------------------------------------===//
+
+/// Resampling along one axis by a fixed table: output position o is
+/// Σ_k weight[o·taps + k] · x[index[o·taps + k]] along that axis. Nearest
+/// neighbour has one tap per output, linear interpolation two.
+struct ResampleTable {
+  int64_t taps = 1;
+  std::vector<int64_t> index;
+  std::vector<double> weight;
+  int64_t outputs() const {
+    return taps > 0 ? static_cast<int64_t>(index.size()) / taps : 0;
+  }
+};
+/// `x` resampled along `axis` by `table` (every index inside the axis).
+/// Gradient: the same primitive with the transposed table (a scatter-add).
+Tensor resample(const Tensor &x, int64_t axis, const ResampleTable &table);
+
+/// ONNX Resize's modes. Coordinates map an output position x to the input
+/// coordinate: half_pixel (x+½)/scale−½; pytorch_half_pixel the same but 0
+/// for a resized length of 1; align_corners x·(in−1)/(in·scale−1);
+/// asymmetric x/scale; tf_half_pixel_for_nn (x+½)/scale (the resized length
+/// is in·scale, as in ONNX's reference: out when sizes were given). Nearest rounds that
+/// coordinate (ties down or up, or floor, ceil); linear interpolates
+/// between its two neighbours; both clamp at the edges.
+enum class ResizeMode { Nearest, Linear };
+enum class ResizeCoordinates { HalfPixel, PytorchHalfPixel, AlignCorners, Asymmetric,
+                               TfHalfPixelForNearest };
+enum class ResizeRounding { RoundPreferFloor, RoundPreferCeil, Floor, Ceil };
+struct ResizeOptions {
+  ResizeMode mode = ResizeMode::Nearest;
+  ResizeCoordinates coordinates = ResizeCoordinates::HalfPixel;
+  ResizeRounding rounding = ResizeRounding::RoundPreferFloor;
+};
+/// The table that resizes an axis of `in` elements to `out` at `scale`
+/// (out/in when the sizes were given; the coordinate modes use it).
+ResampleTable resizeTable(int64_t in, int64_t out, double scale, const ResizeOptions &options);
+/// `x` resized to `sizes` (one per axis) with `scales` (one per axis, > 0):
+/// one resample per axis that changes.
+Tensor resize(const Tensor &x, const Shape &sizes, const std::vector<double> &scales,
+              const ResizeOptions &options);
+/// Images [N, C, H, W] scaled by integer `factor` in H and W (nn.Upsample:
+/// nearest, or bilinear with or without align_corners).
+Tensor upsample2d(const Tensor &x, int64_t factor, ResizeMode mode = ResizeMode::Nearest,
+                  bool alignCorners = false);
+
+//===----------------------------------------------------------------------===//
+// Recurrent nets at a static sequence length (unrolled)
+//===----------------------------------------------------------------------===//
+
+/// How a cell's gates are stacked in its weights: PyTorch's (LSTM i, f, g,
+/// o; GRU r, z, n) or ONNX's (LSTM i, o, f, c; GRU z, r, h).
+enum class GateOrder { PyTorch, Onnx };
+/// One direction's weights: w [G·H, I], r [G·H, H], biases wb and rb [G·H]
+/// (either may be undefined: zero), G = 4 for an LSTM, 3 for a GRU.
+struct RecurrentWeights {
+  Tensor w, r, wb, rb;
+};
+struct RecurrentResult {
+  Tensor y; // [T, N, H]: the hidden state after every step
+  Tensor h; // [N, H]: the last one
+  Tensor c; // [N, H]: the LSTM's last cell state
+};
+/// An LSTM over x [T, N, I] (time first) from h0, c0 [N, H] (undefined:
+/// zeros), with σ, tanh, tanh as ONNX's defaults and PyTorch have it:
+/// c' = f⊙c + i⊙tanh(g), h' = o⊙tanh(c'). `reverse` runs from the last step
+/// to the first (y stays in time order).
+RecurrentResult lstm(const Tensor &x, const RecurrentWeights &weights, const Tensor &h0,
+                     const Tensor &c0, GateOrder order, bool reverse = false);
+/// A GRU likewise: h' = (1−z)⊙n + z⊙h with n = tanh(x·Wnᵀ + bwn + r⊙(h·Rnᵀ +
+/// brn)) when `linearBeforeReset` (PyTorch's), else tanh(x·Wnᵀ + bwn +
+/// (r⊙h)·Rnᵀ + brn) (ONNX's default).
+RecurrentResult gru(const Tensor &x, const RecurrentWeights &weights, const Tensor &h0,
+                    GateOrder order, bool linearBeforeReset, bool reverse = false);
+
 /// The tensors joined along `axis` (all other dimensions equal), e.g. the
 /// channels of DenseNet-style blocks with axis 1.
 Tensor concat(const std::vector<Tensor> &parts, int64_t axis);

@@ -75,6 +75,7 @@ struct NodeAttrs {
   Window window;
   int64_t axis = 0, start = 0; // concat, slice
   uint32_t updateRoles = 0; // breg updates: which UpdateOperands roles
+  ResampleTable resample;   // resample: the table (attrs.axis: its axis)
   std::string name; // inputs: the argument path
 };
 

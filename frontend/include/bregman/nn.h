@@ -106,6 +106,60 @@ public:
   bool bias; // "<name>.bias"; convolutions before batch norm have none
 };
 
+/// nn.Upsample with an integer scale factor on images [N, C, H, W]:
+/// nearest (PyTorch's: asymmetric, floor), or bilinear with or without
+/// align_corners. No parameters.
+class Upsample {
+public:
+  explicit Upsample(int64_t factor, ResizeMode mode = ResizeMode::Nearest,
+                    bool alignCorners = false)
+      : factor(factor), mode(mode), alignCorners(alignCorners) {}
+  Tensor operator()(const Tensor &x) const { return upsample2d(x, factor, mode, alignCorners); }
+
+  int64_t factor;
+  ResizeMode mode;
+  bool alignCorners;
+};
+
+/// nn.LSTM and nn.GRU, one layer, one direction: parameters
+/// "<name>.weight_ih" [G·H, I], "<name>.weight_hh" [G·H, H],
+/// "<name>.bias_ih", "<name>.bias_hh" [G·H] with PyTorch's names and gate
+/// order (G = 4: i, f, g, o; G = 3: r, z, n; the GRU's linear_before_reset
+/// form). Input [N, T, I] with `batchFirst`, else [T, N, I]; the result's
+/// y is in the same layout, h (and c) are [N, H]. Weights start as
+/// `sparseWeight` with fan-in I (resp. H) and rows as groups, biases as
+/// `uniformBias`.
+class Recurrent {
+public:
+  Recurrent(int64_t in, int64_t hidden, std::string name, bool batchFirst, int64_t gates)
+      : in(in), hidden(hidden), name(std::move(name)), batchFirst(batchFirst), gates(gates) {}
+  void init(Params &params, Rng &rng, const SparseInit &config) const;
+
+  int64_t in, hidden;
+  std::string name;
+  bool batchFirst;
+  int64_t gates;
+
+protected:
+  /// The input time-first, checked against [.., .., in].
+  Tensor timeFirst(const Tensor &x) const;
+  RecurrentWeights weights(const Params &params) const;
+  /// y back to the input's layout.
+  RecurrentResult laidOut(RecurrentResult r) const;
+};
+class LSTM : public Recurrent {
+public:
+  LSTM(int64_t in, int64_t hidden, std::string name, bool batchFirst = true)
+      : Recurrent(in, hidden, std::move(name), batchFirst, 4) {}
+  RecurrentResult operator()(const Params &params, const Tensor &x) const;
+};
+class GRU : public Recurrent {
+public:
+  GRU(int64_t in, int64_t hidden, std::string name, bool batchFirst = true)
+      : Recurrent(in, hidden, std::move(name), batchFirst, 3) {}
+  RecurrentResult operator()(const Params &params, const Tensor &x) const;
+};
+
 /// How a forward pass runs. Training: batch normalization uses the batch's
 /// statistics and writes the updated running statistics into `updated`.
 /// Evaluation: it uses the running statistics in `buffers`.

@@ -110,16 +110,16 @@ namespace {
 /// arithmetic), traced otherwise.
 void arithmetic(const NodeContext &c) {
   const std::string &op = c.op();
-  const Value &a = c.value(0), &b = c.value(1);
-  if (a.isStatic && b.isStatic && a.ints.size() == b.ints.size()) {
-    std::vector<int64_t> r(a.ints.size());
-    for (size_t i = 0; i < r.size(); ++i)
-      r[i] = op == "Add"   ? a.ints[i] + b.ints[i]
-             : op == "Sub" ? a.ints[i] - b.ints[i]
-             : op == "Mul" ? a.ints[i] * b.ints[i]
-                           : (b.ints[i] ? a.ints[i] / b.ints[i] : 0);
-    return c.setStatic(r, a.shape);
-  }
+  // Integer division truncates (C's, as onnxruntime); by zero it gives 0
+  // rather than trapping at load time.
+  using Args = const std::vector<int64_t> &;
+  bool folded =
+      op == "Add"   ? foldStatic(c, 2, [](Args v) { return v[0] + v[1]; })
+      : op == "Sub" ? foldStatic(c, 2, [](Args v) { return v[0] - v[1]; })
+      : op == "Mul" ? foldStatic(c, 2, [](Args v) { return v[0] * v[1]; })
+                    : foldStatic(c, 2, [](Args v) { return v[1] ? v[0] / v[1] : int64_t(0); });
+  if (folded)
+    return;
   Tensor x = c.tensor(0), y = legacyBroadcastOperand(c, x, c.tensor(1));
   c.set(op == "Add"   ? x + y
         : op == "Sub" ? x - y

@@ -54,6 +54,35 @@ std::optional<LayerShape> layerShape(const NodeSummary &n, const Params &weights
   }
   return LayerShape{};
 }
+/// The float initializers that graph value `value` is moved out of by data
+/// movement alone (Slice, Concat, Unsqueeze, Squeeze, Reshape, Transpose,
+/// Identity): PyTorch's export of nn.LSTM and nn.GRU reorders the gates of
+/// its weights so. Empty when anything else takes part.
+std::vector<std::string> movedFrom(const std::string &value,
+                                   const std::map<std::string, const NodeSummary *> &producers,
+                                   const Params &weights, int depth = 0) {
+  if (weights.contains(value))
+    return {value};
+  auto it = producers.find(value);
+  if (it == producers.end() || depth > 16)
+    return {};
+  const NodeSummary &n = *it->second;
+  static const std::set<std::string> moves = {"Slice",   "Concat",    "Unsqueeze", "Squeeze",
+                                              "Reshape", "Transpose", "Identity"};
+  if (!moves.count(n.opType) || n.inputs.empty())
+    return {};
+  // Only Concat moves every input; the others' later inputs are shapes.
+  size_t data = n.opType == "Concat" ? n.inputs.size() : 1;
+  std::vector<std::string> sources;
+  for (size_t i = 0; i < data; ++i) {
+    std::vector<std::string> part = movedFrom(n.inputs[i], producers, weights, depth + 1);
+    if (part.empty())
+      return {};
+    sources.insert(sources.end(), part.begin(), part.end());
+  }
+  return sources;
+}
+
 } // namespace
 
 OnnxNetwork::OnnxNetwork(std::shared_ptr<const OnnxModel> model, std::string file,
@@ -102,19 +131,56 @@ void OnnxNetwork::claimRoles() {
   };
   // The roles come from the importer's table of operators
   // (NodeSummary::parameterRoles); the layer's weight gives the fan-in.
-  for (const NodeSummary &n : model_->summary()) {
+  std::vector<NodeSummary> summary = model_->summary();
+  std::map<std::string, const NodeSummary *> producers;
+  for (const NodeSummary &n : summary)
+    for (const std::string &out : n.outputs)
+      producers[out] = &n;
+  for (const NodeSummary &n : summary) {
     auto input = [&](int i) {
       return i < static_cast<int>(n.inputs.size()) ? n.inputs[i] : std::string();
     };
     std::optional<LayerShape> layer = layerShape(n, weights);
-    if (!layer)
-      continue; // a weight computed by the graph: nothing of it trains
+    if (!layer) {
+      claimMoved(n, producers, claim);
+      continue;
+    }
     for (const auto &[index, role] : n.parameterRoles) {
       bool weight = role == ParamRole::ConvWeight || role == ParamRole::LinearWeight;
       claim(input(index), role, weight || role == ParamRole::Bias ? layer->fanIn : 1,
             weight ? layer->rowSize : 1);
     }
   }
+}
+
+void OnnxNetwork::claimMoved(
+    const NodeSummary &n, const std::map<std::string, const NodeSummary *> &producers,
+    const std::function<void(const std::string &, ParamRole, int64_t, int64_t)> &claim) {
+  // A weight the graph moves out of 2-D initializers (rows of PyTorch's
+  // [gates·hidden, in] LSTM/GRU weights, reordered): each source trains
+  // with the role, its columns the fan-in; biases (1-D) take the fan-in
+  // of the node's first such weight. Other shapes stay frozen.
+  const Params &weights = model_->weights();
+  int64_t fanIn = 0;
+  std::vector<std::pair<std::string, ParamRole>> biases;
+  std::set<std::string> seen; // gates are slices of one initializer
+  for (const auto &[index, role] : n.parameterRoles) {
+    if (index >= static_cast<int>(n.inputs.size()))
+      continue;
+    for (const std::string &source : movedFrom(n.inputs[index], producers, weights)) {
+      if (!seen.insert(source).second)
+        continue;
+      const Shape &shape = weights.at(source).shape();
+      if (role == ParamRole::LinearWeight && shape.size() == 2) {
+        fanIn = fanIn ? fanIn : shape[1];
+        claim(source, role, shape[1], shape[1]);
+      } else if (role == ParamRole::Bias && shape.size() == 1) {
+        biases.push_back({source, role});
+      }
+    }
+  }
+  for (const auto &[source, role] : biases)
+    claim(source, role, std::max<int64_t>(fanIn, 1), 1);
 }
 
 Params OnnxNetwork::init(uint64_t seed, const nn::SparseInit &config) const {

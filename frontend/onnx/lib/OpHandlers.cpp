@@ -126,6 +126,8 @@ const std::vector<int64_t> &NodeContext::staticInts(int i) const {
 }
 
 std::optional<std::vector<float>> NodeContext::hostFloats(int i) const {
+  if (auto it = env.find(node.input(i)); it != env.end() && it->second.known)
+    return it->second.known;
   const std::string &name = node.input(i);
   for (const Params *p : {&weights, &constants})
     if (p->contains(name) && p->at(name).dtype() == DType::F32)
@@ -209,6 +211,52 @@ std::vector<int64_t> NodeContext::intsAtLeast(const std::string &name,
   return v;
 }
 
+/// NumPy broadcasting of two shapes; an error naming the node otherwise.
+Shape broadcastShape(const NodeContext &c, const Shape &a, const Shape &b) {
+  if (std::optional<Shape> out = broadcastShapes(a, b))
+    return *out;
+  throw c.error(fmt::format("shapes {} and {} do not broadcast", shapeString(a),
+                            shapeString(b)));
+}
+
+/// The element of static `v` that output index `flat` of `out` reads under
+/// broadcasting.
+int64_t broadcastRead(const Value &v, const Shape &out, int64_t flat) {
+  int64_t offset = 0, stride = 1;
+  for (int64_t d = static_cast<int64_t>(out.size()) - 1; d >= 0; --d) {
+    int64_t idx = flat % out[d];
+    flat /= out[d];
+    int64_t vd = d - (static_cast<int64_t>(out.size()) - static_cast<int64_t>(v.shape.size()));
+    if (vd < 0)
+      continue;
+    if (v.shape[vd] != 1)
+      offset += idx * stride;
+    stride *= v.shape[vd];
+  }
+  return v.ints.at(offset);
+}
+
+/// Folds an elementwise op on static integers (shape arithmetic); false when
+/// an operand is not static.
+bool foldStatic(const NodeContext &c, int operands,
+                int64_t (*f)(const std::vector<int64_t> &)) {
+  Shape out;
+  for (int i = 0; i < operands; ++i) {
+    if (!c.value(i).isStatic)
+      return false;
+    out = broadcastShape(c, out, c.value(i).shape);
+  }
+  int64_t count = checkedCount(out, fmt::format("node '{}'", c.node.name()));
+  std::vector<int64_t> result(count), args(operands);
+  for (int64_t k = 0; k < count; ++k) {
+    for (int i = 0; i < operands; ++i)
+      args[i] = broadcastRead(c.value(i), out, k);
+    result[k] = f(args);
+  }
+  c.setStatic(result, out);
+  return true;
+}
+
 Tensor NodeContext::perChannel(const Tensor &v, const Tensor &x) const {
   if (x.rank() < 2 || v.numel() != x.dim(1))
     throw error(fmt::format("{} values for the channels of {}", v.numel(),
@@ -222,7 +270,8 @@ const std::vector<OpHandler> &opTable() {
   static const std::vector<OpHandler> table = [] {
     std::vector<OpHandler> all;
     for (auto family : {elementwiseOps, linearOps, convPoolOps, normalizationOps,
-                        reduceOps, shapeOps, transformerOps})
+                        reduceOps, shapeOps, transformerOps, resizeOps,
+                        recurrentOps})
       for (OpHandler &h : family())
         all.push_back(std::move(h));
     std::sort(all.begin(), all.end(), [](const OpHandler &a, const OpHandler &b) {

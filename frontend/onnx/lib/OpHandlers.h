@@ -9,7 +9,7 @@
 //
 // The handlers live by family: ElementwiseOps.cpp, LinearOps.cpp,
 // ConvPoolOps.cpp, NormalizationOps.cpp, ReduceOps.cpp, ShapeOps.cpp,
-// TransformerOps.cpp.
+// TransformerOps.cpp, ResizeOps.cpp, RecurrentOps.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,6 +35,9 @@ struct Value {
   bool isStatic = false;
   std::vector<int64_t> ints;
   Shape shape; // of `ints`
+  /// Float data whose values are known at load time although it is not an
+  /// initializer or Constant itself (a Concat of Constants: Resize's scales).
+  std::optional<std::vector<float>> known;
 };
 
 /// An error for something the importer cannot represent (as opposed to a
@@ -97,8 +100,8 @@ struct NodeContext {
   Tensor tensor(int i) const;
   /// Input `i`, which must be integers known at trace time.
   const std::vector<int64_t> &staticInts(int i) const;
-  /// Input `i` when it is a float known at load time (initializer or
-  /// Constant).
+  /// Input `i` when it is a float known at load time (initializer,
+  /// Constant, or a value with `known` floats).
   std::optional<std::vector<float>> hostFloats(int i) const;
   void set(Tensor t, int output = 0) const;
   void setStatic(std::vector<int64_t> ints, Shape shape) const;
@@ -155,6 +158,15 @@ struct NodeContext {
 /// form, checked (an error naming the node, shapes and opset) and aligned
 /// with trailing 1s; unchanged from opset 7.
 Tensor legacyBroadcastOperand(const NodeContext &c, const Tensor &a, const Tensor &b);
+/// NumPy broadcasting of two shapes; an error naming the node otherwise.
+Shape broadcastShape(const NodeContext &c, const Shape &a, const Shape &b);
+/// The element of static `v` that output index `flat` of `out` reads under
+/// broadcasting.
+int64_t broadcastRead(const Value &v, const Shape &out, int64_t flat);
+/// Folds an elementwise op on static integers (shape arithmetic) with NumPy
+/// broadcasting; false when an operand is not static.
+bool foldStatic(const NodeContext &c, int operands,
+                int64_t (*f)(const std::vector<int64_t> &));
 
 using Handler = void (*)(const NodeContext &);
 
@@ -179,6 +191,8 @@ std::vector<OpHandler> normalizationOps();
 std::vector<OpHandler> reduceOps();
 std::vector<OpHandler> shapeOps();
 std::vector<OpHandler> transformerOps();
+std::vector<OpHandler> resizeOps();
+std::vector<OpHandler> recurrentOps();
 
 /// Every entry, sorted by op type.
 const std::vector<OpHandler> &opTable();

@@ -8,6 +8,7 @@
 #include "OpHandlers.h"
 
 #include <algorithm>
+#include <cstring>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -58,6 +59,78 @@ void constant(const NodeContext &c) {
     return c.setStatic(std::vector<int64_t>(a->ints().begin(), a->ints().end()),
                        {a->ints_size()});
   throw c.unsupported("a Constant without a tensor, float(s) or int(s) value");
+}
+
+/// The one value of ConstantOfShape's `value` attribute (default float 0)
+/// and its data type, read from raw or typed data.
+std::pair<double, int> constantOfShapeValue(const NodeContext &c) {
+  const auto *a = findAttr(c.node, "value");
+  if (!a)
+    return {0.0, ::onnx::TensorProto::FLOAT};
+  const ::onnx::TensorProto &t = a->t();
+  int type = t.data_type();
+  int64_t count = 1;
+  for (int64_t d : t.dims())
+    count *= d;
+  auto bad = [&](const std::string &what, const std::string &why) {
+    return c.badAttr("value", what, why);
+  };
+  if (count != 1)
+    throw bad(fmt::format("a tensor of {} elements", count), "must hold exactly one");
+  auto fromRaw = [&](auto zero) {
+    const std::string &raw = t.raw_data();
+    if (raw.size() != sizeof(zero))
+      throw bad(fmt::format("{} bytes of {}", raw.size(), typeName(type)),
+                fmt::format("{} expected", sizeof(zero)));
+    std::memcpy(&zero, raw.data(), sizeof(zero));
+    return static_cast<double>(zero);
+  };
+  auto typed = [&](int size, auto first) {
+    if (size < 1)
+      throw bad(fmt::format("an empty {} tensor", typeName(type)), "must hold one value");
+    return static_cast<double>(first());
+  };
+  bool raw = t.has_raw_data();
+  switch (type) {
+  case ::onnx::TensorProto::FLOAT:
+    return {raw ? fromRaw(0.0f) : typed(t.float_data_size(), [&] { return t.float_data(0); }), type};
+  case ::onnx::TensorProto::DOUBLE:
+    return {raw ? fromRaw(0.0) : typed(t.double_data_size(), [&] { return t.double_data(0); }), type};
+  case ::onnx::TensorProto::INT64:
+    return {raw ? fromRaw(int64_t(0)) : typed(t.int64_data_size(), [&] { return t.int64_data(0); }),
+            type};
+  case ::onnx::TensorProto::INT32:
+    return {raw ? fromRaw(int32_t(0)) : typed(t.int32_data_size(), [&] { return t.int32_data(0); }),
+            type};
+  case ::onnx::TensorProto::BOOL:
+    return {raw ? double(fromRaw(uint8_t(0)) != 0)
+                : typed(t.int32_data_size(), [&] { return t.int32_data(0) != 0; }),
+            type};
+  default:
+    throw c.unsupported(fmt::format("value of type {} (float, double, int64, int32 and "
+                                    "bool are supported)",
+                                    typeName(type)));
+  }
+}
+
+/// ConstantOfShape on a shape known at trace time: a float splat, or for an
+/// integer value static integers (shape arithmetic, folded further).
+void constantOfShape(const NodeContext &c) {
+  const Value &shapeInput = c.value(0);
+  const std::vector<int64_t> &dims = c.staticInts(0);
+  if (shapeInput.shape.size() != 1)
+    throw c.error(fmt::format("the shape input is {}, not 1-D", shapeString(shapeInput.shape)));
+  Shape shape(dims.begin(), dims.end());
+  int64_t count = checkedCount(shape, fmt::format("node '{}' (ConstantOfShape)", c.node.name()));
+  auto [value, type] = constantOfShapeValue(c);
+  if (type == ::onnx::TensorProto::FLOAT || type == ::onnx::TensorProto::DOUBLE)
+    return c.set(full(shape, value, type == ::onnx::TensorProto::FLOAT ? DType::F32 : DType::F64));
+  constexpr int64_t kMaxFolded = int64_t(1) << 20;
+  if (count > kMaxFolded)
+    throw c.unsupported(fmt::format("an integer tensor of {} elements (at most {} are "
+                                    "folded at load time)",
+                                    count, kMaxFolded));
+  c.setStatic(std::vector<int64_t>(count, static_cast<int64_t>(value)), shape);
 }
 
 void flatten(const NodeContext &c) {
@@ -165,14 +238,26 @@ void concatOp(const NodeContext &c) {
     return c.setStatic(joined, {static_cast<int64_t>(joined.size())});
   }
   std::vector<Tensor> parts;
-  for (int i = 0; i < inputs; ++i)
+  Value joined;
+  joined.known.emplace();
+  for (int i = 0; i < inputs; ++i) {
     parts.push_back(c.tensor(i));
+    // A few float constants joined (Resize's scales) stay known at load
+    // time.
+    constexpr size_t kMaxKnown = 1024;
+    std::optional<std::vector<float>> host = c.hostFloats(i);
+    if (host && joined.known && joined.known->size() + host->size() <= kMaxKnown)
+      joined.known->insert(joined.known->end(), host->begin(), host->end());
+    else
+      joined.known.reset();
+  }
   // Concat-1's axis is optional, 1 by default; required from opset 4.
   if (c.opset >= 4 && !findAttr(c.node, "axis"))
     throw c.error(fmt::format("no axis attribute (required from opset 4; the model's "
                               "is {})",
                               c.opset));
-  c.set(concat(parts, c.axisAttr("axis", 1, parts[0].rank())));
+  joined.tensor = concat(parts, c.axisAttr("axis", 1, parts[0].rank()));
+  c.setValue(joined);
 }
 
 /// Squeeze and Unsqueeze (axes an input from opset 13, an attribute before).
@@ -374,6 +459,7 @@ std::vector<OpHandler> shapeOps() {
       {"Cast", 1, kNewestOpset, cast, {}},
       {"Slice", 1, kNewestOpset, sliceOp, {}},
       {"Split", 1, kNewestOpset, split, {}},
+      {"ConstantOfShape", 9, kNewestOpset, constantOfShape, {}},
   };
 }
 

@@ -19,52 +19,6 @@ namespace {
 
 Shape shapeOf(const Value &v) { return v.isStatic ? v.shape : v.tensor.shape(); }
 
-/// NumPy broadcasting of two shapes; an error naming the node otherwise.
-Shape broadcastShape(const NodeContext &c, const Shape &a, const Shape &b) {
-  if (std::optional<Shape> out = broadcastShapes(a, b))
-    return *out;
-  throw c.error(fmt::format("shapes {} and {} do not broadcast", shapeString(a),
-                            shapeString(b)));
-}
-
-/// The element of static `v` that output index `flat` of `out` reads under
-/// broadcasting.
-int64_t broadcastRead(const Value &v, const Shape &out, int64_t flat) {
-  int64_t offset = 0, stride = 1;
-  for (int64_t d = static_cast<int64_t>(out.size()) - 1; d >= 0; --d) {
-    int64_t idx = flat % out[d];
-    flat /= out[d];
-    int64_t vd = d - (static_cast<int64_t>(out.size()) - static_cast<int64_t>(v.shape.size()));
-    if (vd < 0)
-      continue;
-    if (v.shape[vd] != 1)
-      offset += idx * stride;
-    stride *= v.shape[vd];
-  }
-  return v.ints.at(offset);
-}
-
-/// Folds an elementwise op on static integers (shape arithmetic); false when
-/// an operand is not static.
-bool foldStatic(const NodeContext &c, int operands,
-                int64_t (*f)(const std::vector<int64_t> &)) {
-  Shape out;
-  for (int i = 0; i < operands; ++i) {
-    if (!c.value(i).isStatic)
-      return false;
-    out = broadcastShape(c, out, c.value(i).shape);
-  }
-  int64_t count = checkedCount(out, fmt::format("node '{}'", c.node.name()));
-  std::vector<int64_t> result(count), args(operands);
-  for (int64_t k = 0; k < count; ++k) {
-    for (int i = 0; i < operands; ++i)
-      args[i] = broadcastRead(c.value(i), out, k);
-    result[k] = f(args);
-  }
-  c.setStatic(result, out);
-  return true;
-}
-
 void layerNormalization(const NodeContext &c) {
   Tensor x = c.tensor(0);
   int64_t axis = c.axisAttr("axis", -1, x.rank());

@@ -13,6 +13,7 @@
 
 #include "bregman/bregman.h"
 #include "ModelCase.h"
+#include "RecurrentReference.h"
 #include "bregman/onnx/OnnxModel.h"
 
 #include <onnx/defs/schema.h>
@@ -546,6 +547,114 @@ Case expandCase() {
   return c;
 }
 
+Case constantOfShapeCase() {
+  // y = x + ConstantOfShape(Shape(x), 0.5) for x[2, 3]; an INT64 value of 1
+  // times -1 (folded, broadcast against a scalar) is Expand's shape [-1, -1]
+  // → Where(Equal(.., -1), 1, ..) = [1, 1]: x's shape is kept.
+  Case c;
+  std::vector<float> x = values(6);
+  c.input("x", {2, 3}, x).ints("minus", {-1}, {1});
+  c.node("Shape", {"x"}, {"shape"});
+  auto &half = c.node("ConstantOfShape", {"shape"}, {"halves"});
+  auto *v = bregman::testing::addAttr(half, "value", ::onnx::AttributeProto::TENSOR)->mutable_t();
+  Case::floatTensor(v, "value", {1}, {0.5f});
+  auto &ones = c.node("ConstantOfShape", {"two"}, {"ones"});
+  auto *one = bregman::testing::addAttr(ones, "value", ::onnx::AttributeProto::TENSOR)->mutable_t();
+  one->set_data_type(::onnx::TensorProto::INT64);
+  one->add_dims(1);
+  one->set_raw_data(std::string("\1\0\0\0\0\0\0\0", 8));
+  c.ints("two", {2});
+  c.node("Mul", {"ones", "minus"}, {"minusOnes"});
+  c.node("Equal", {"minusOnes", "minus"}, {"isMinus"});
+  c.node("Where", {"isMinus", "ones", "minusOnes"}, {"keep"});
+  c.node("Add", {"x", "halves"}, {"sum"});
+  c.node("Expand", {"sum", "keep"});
+  c.output("y", {2, 3}, mapped(x, [](double v) { return v + 0.5; }));
+  return c;
+}
+
+Case resizeCase() {
+  // x[1, 1, 2, 2] = [a, b; c, d] to sizes [1, 1, 3, 3], linear with
+  // align_corners: the corners stay, edges and centre are the means.
+  Case c;
+  std::vector<float> x = values(4);
+  c.input("x", {1, 1, 2, 2}, x).ints("sizes", {1, 1, 3, 3});
+  auto &n = c.node("Resize", {"x", "", "", "sizes"});
+  auto *mode = bregman::testing::addAttr(n, "mode", ::onnx::AttributeProto::STRING);
+  mode->set_s("linear");
+  auto *coord = bregman::testing::addAttr(n, "coordinate_transformation_mode",
+                                          ::onnx::AttributeProto::STRING);
+  coord->set_s("align_corners");
+  double a = x[0], b = x[1], d0 = x[2], d = x[3];
+  c.output("y", {1, 1, 3, 3},
+           {a, (a + b) / 2, b, (a + d0) / 2, (a + b + d0 + d) / 4, (b + d) / 2, d0, (d0 + d) / 2, d});
+  return c;
+}
+
+Case upsampleCase() {
+  // Opset 9: x[1, 1, 2, 2] repeated 2× in H and 3× in W (nearest).
+  Case c(9);
+  std::vector<float> x = values(4);
+  c.input("x", {1, 1, 2, 2}, x).weight("scales", {4}, {1.0f, 1.0f, 2.0f, 3.0f});
+  c.node("Upsample", {"x", "scales"});
+  std::vector<double> y;
+  for (int r = 0; r < 4; ++r)
+    for (int k = 0; k < 6; ++k)
+      y.push_back(x[(r / 2) * 2 + k / 3]);
+  c.output("y", {1, 1, 4, 6}, y);
+  return c;
+}
+
+/// LSTM (forward, biases and initial states, Y_h only) or GRU
+/// (bidirectional, linear_before_reset 0, Y only) on X [3, 2, 3], hidden
+/// size 2, against the float64 loops of RecurrentReference.h in ONNX's
+/// gate order.
+Case recurrentCase(bool isLstm) {
+  using bregman::testing::RnnShape;
+  using bregman::testing::RnnWeights;
+  Case c(14);
+  const RnnShape s{3, 2, 3, 2};
+  const int64_t gates = isLstm ? 4 : 3, rows = gates * s.hidden, dirs = isLstm ? 1 : 2;
+  std::vector<float> x = values(18, 0.2f), w = values(dirs * rows * 3, 0.15f),
+                     r = values(dirs * rows * 2, -0.2f), b = values(dirs * 2 * rows, 0.05f),
+                     h0 = values(dirs * 4, 0.3f), c0 = values(4, -0.25f);
+  c.input("x", {3, 2, 3}, x).weight("w", {dirs, rows, 3}, w).weight("r", {dirs, rows, 2}, r);
+  c.weight("b", {dirs, 2 * rows}, b).weight("h0", {dirs, 2, 2}, h0);
+  if (isLstm)
+    c.weight("c0", {1, 2, 2}, c0);
+  auto &n = isLstm ? c.node("LSTM", {"x", "w", "r", "b", "", "h0", "c0"}, {"", "y"})
+                   : c.node("GRU", {"x", "w", "r", "b", "", "h0"}, {"y"});
+  setInt(n, "hidden_size", 2);
+  if (!isLstm) {
+    auto *d = bregman::testing::addAttr(n, "direction", ::onnx::AttributeProto::STRING);
+    d->set_s("bidirectional");
+  }
+  auto part = [](const std::vector<float> &v, int64_t d, int64_t size) {
+    return std::vector<double>(v.begin() + d * size, v.begin() + (d + 1) * size);
+  };
+  std::vector<bregman::testing::RnnResult> out;
+  for (int64_t d = 0; d < dirs; ++d) {
+    std::vector<double> bias = part(b, d, 2 * rows);
+    RnnWeights rw{part(w, d, rows * 3), part(r, d, rows * 2),
+                  std::vector<double>(bias.begin(), bias.begin() + rows),
+                  std::vector<double>(bias.begin() + rows, bias.end()), part(h0, d, 4),
+                  isLstm ? asDouble(c0) : std::vector<double>{}};
+    out.push_back(bregman::testing::referenceRnn(
+        isLstm, asDouble(x), s, rw, isLstm ? std::vector<int64_t>{0, 2, 3, 1} : std::vector<int64_t>{0, 1, 2},
+        /*linearBeforeReset=*/false, /*reverse=*/d == 1));
+  }
+  if (isLstm) {
+    c.output("y", {1, 2, 2}, out[0].h);
+    return c;
+  }
+  std::vector<double> y; // [T, D, N, H]
+  for (int64_t t = 0; t < 3; ++t)
+    for (int64_t d = 0; d < 2; ++d)
+      y.insert(y.end(), out[d].y.begin() + t * 4, out[d].y.begin() + (t + 1) * 4);
+  c.output("y", {3, 2, 2, 2}, y);
+  return c;
+}
+
 Case embeddingCase() {
   // Token ids [2, 3] (a graph input) into a table [5, 4] -> [2, 3, 4].
   Case c;
@@ -741,6 +850,11 @@ std::map<std::string, std::function<Case()>> cases() {
   m["Where"] = [] { return comparisonCase("Less"); };
   m["Equal"] = equalCase;
   m["Expand"] = expandCase;
+  m["ConstantOfShape"] = constantOfShapeCase;
+  m["Resize"] = resizeCase;
+  m["Upsample"] = upsampleCase;
+  m["LSTM"] = [] { return recurrentCase(true); };
+  m["GRU"] = [] { return recurrentCase(false); };
   return m;
 }
 

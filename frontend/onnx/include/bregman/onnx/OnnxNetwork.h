@@ -31,6 +31,7 @@
 #include "bregman/nn.h"
 #include "bregman/onnx/OnnxModel.h"
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <vector>
@@ -73,6 +74,12 @@ private:
   };
   /// Gives every role use of an initializer its parameter or buffer name.
   void claimRoles();
+  /// Roles for the initializers a node's weights are moved out of (when
+  /// the graph computes them: PyTorch's LSTM/GRU gate reordering).
+  void claimMoved(const NodeSummary &n,
+                  const std::map<std::string, const NodeSummary *> &producers,
+                  const std::function<void(const std::string &, ParamRole, int64_t, int64_t)>
+                      &claim);
 
   std::shared_ptr<const OnnxModel> model_;
   std::vector<InitializerSplit> splits_;
