@@ -310,7 +310,8 @@ TrainConfig resolveDefaults(TrainConfig c) {
     c.convRegularizer = opt.unregularized ? "none" : model.convRegularizer;
   if (!c.headRegularizer)
     c.headRegularizer =
-        *c.regularizer == "l1_l2" || *c.regularizer == "l1_l1_l2"
+        opt.unregularized ? "none"
+        : *c.regularizer == "l1_l2" || *c.regularizer == "l1_l1_l2"
             ? "l1_l2_heads"
             : *c.regularizer;
   if (!c.skipLambda)
@@ -386,7 +387,8 @@ std::string describeDefault(const std::string &setting) {
         parts.push_back(fmt::format("{} for {} (regularized)", own, m.model));
     }
   } else if (setting == "head-reg") {
-    parts.push_back("l1_l2_heads with --reg l1_l2 or l1_l1_l2, else --reg's");
+    parts.push_back("none for sgd and adam, l1_l2_heads with --reg l1_l2 or "
+                    "l1_l1_l2, else --reg's");
   } else if (setting == "data") {
     for (const DatasetDefaults &d : kDatasetDefaults)
       if (*d.dataDir)
