@@ -323,6 +323,18 @@ struct StepSetup {
                      nn::SparseInit{0.01, 10.0});
   }
 
+  /// The zoo's vit (7×7 patches, 16 tokens, 2 post-norm layers of width 64,
+  /// 4 heads, feed-forward 128) with LinBreg l1 as the MLP's (λ = 0.1, lr
+  /// 0.1, p 0.01, r 7) on every weight, none on biases and layer norms.
+  static StepSetup vit() {
+    return StepSetup(std::make_unique<models::Vit>(1, 28, 28, 10),
+                     {{"weights", optim::weights(), Regularizer::L1, 0.1f,
+                       1.0f, 0.1f},
+                      {"others", optim::all(), Regularizer::None, 0.1f, 1.0f,
+                       0.0f}},
+                     nn::SparseInit{0.01, 7.0});
+  }
+
   /// Fresh parameters and state (a donated step consumes them).
   void reset() {
     params = model->init(/*seed=*/0, init);
@@ -383,12 +395,20 @@ void BM_MlpTrainStepMomentum(benchmark::State &state) {
 void BM_ConvNetTrainStep(benchmark::State &state) {
   runTrainStep(state, StepSetup::convNet());
 }
+void BM_VitTrainStep(benchmark::State &state) {
+  runTrainStep(state, StepSetup::vit());
+}
 
 BENCHMARK(BM_MlpTrainStep)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_MlpTrainStepMomentum)
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ConvNetTrainStep)->UseRealTime()->Unit(benchmark::kMillisecond);
+// Process CPU time: the BLAS and OpenMP threads count (peers.py --vit-only).
+BENCHMARK(BM_VitTrainStep)
+    ->UseRealTime()
+    ->MeasureProcessCPUTime()
+    ->Unit(benchmark::kMillisecond);
 
 /// The ConvNet step without the update (range 1) or without the backward
 /// pass too (range 0): where its time goes.

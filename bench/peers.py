@@ -601,6 +601,266 @@ def worker_jax(quick):
 
 
 # --------------------------------------------------------------------------
+# Workload: the Transformer step (issue 18), a separate table
+# --------------------------------------------------------------------------
+
+# The zoo's vit (models/lib/Vit.cpp): 28x28 images cut into 7x7 patches (16
+# tokens of 49 values), linear patch embedding to width 64 plus a learned
+# position table, 2 post-norm encoder layers (4 heads, feed-forward 128,
+# GELU, no dropout), final layer norm, mean over tokens, linear head to 10.
+# One step: forward, backward, LinBreg l1 (lr 0.1, delta 1, lambda 0.1) on
+# every weight matrix (the projections, the position table), none on the
+# biases and layer norms; batch 128.
+VIT = dict(patch=7, tokens=16, width=64, heads=4, ff=128, depth=2,
+           classes=10)
+
+
+def measure_wall_cpu(call, sync=lambda r: None):
+    """(wall, process CPU) seconds per call of each repetition: on a shared
+    machine the CPU time is the steadier figure (it sums all threads)."""
+    for _ in range(WARMUP):
+        out = call()
+    sync(out)
+    t0 = time.perf_counter()
+    sync(call())
+    k = max(1, int(MIN_REP_S / max(time.perf_counter() - t0, 1e-7)))
+    wall, cpu = [], []
+    for _ in range(REPS):
+        t0, c0 = time.perf_counter(), time.process_time()
+        for _ in range(k):
+            out = call()
+        sync(out)
+        wall.append((time.perf_counter() - t0) / k)
+        cpu.append((time.process_time() - c0) / k)
+    return {"wall": summary(wall), "cpu": summary(cpu)}
+
+
+def vit_batch(np):
+    rng = np.random.default_rng(42)
+    x = ((rng.random((BATCH, 784), dtype=np.float32) - 0.5) / 0.5)
+    y = rng.integers(0, VIT["classes"], BATCH).astype(np.int64)
+    return x, y
+
+
+def worker_vit_torch(quick, threads):
+    """PyTorch eager: nn.TransformerEncoderLayer (batch_first, post-norm)
+    and LinBreg written as the MLP row's optimizer loop."""
+    import numpy as np
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    v = VIT
+
+    class Vit(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Linear(v["patch"] ** 2, v["width"])
+            self.pos = nn.Parameter(torch.randn(v["tokens"], v["width"]))
+            self.layers = nn.ModuleList(
+                nn.TransformerEncoderLayer(v["width"], v["heads"], v["ff"],
+                                           dropout=0.0, activation="gelu",
+                                           batch_first=True)
+                for _ in range(v["depth"]))
+            self.norm = nn.LayerNorm(v["width"])
+            self.head = nn.Linear(v["width"], v["classes"])
+
+        def forward(self, x):
+            n, p = x.shape[0], v["patch"]
+            s = 28 // p
+            h = x.view(n, 1, s, p, s, p).permute(0, 2, 4, 1, 3, 5)
+            h = self.embed(h.reshape(n, v["tokens"], p * p)) + self.pos
+            for layer in self.layers:
+                h = layer(h)
+            return self.head(self.norm(h).mean(1))
+
+    net = Vit()
+    weights = [p for p in net.parameters() if p.dim() >= 2]
+    others = [p for p in net.parameters() if p.dim() < 2]
+    subgrad = {p: p.detach().clone() / DELTA + LAM * torch.sign(p.detach())
+               for p in weights}
+    subgrad.update({p: p.detach().clone() / DELTA for p in others})
+    xn, yn = vit_batch(np)
+    x, y = torch.from_numpy(xn), torch.from_numpy(yn)
+
+    def step():
+        net.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(net(x), y)
+        loss.backward()
+        with torch.no_grad():
+            for p in weights:
+                s = subgrad[p]
+                s.add_(p.grad, alpha=-LR)
+                w = DELTA * s
+                p.copy_(torch.sign(w) * torch.clamp(w.abs() - DELTA * LAM,
+                                                    min=0))
+            for p in others:
+                subgrad[p].add_(p.grad, alpha=-LR)
+                p.copy_(DELTA * subgrad[p])
+        return loss
+
+    res = {}
+    guarded(res, "vit/eager", lambda: measure_wall_cpu(step))
+    return res, {"torch": torch.__version__,
+                 "threads": torch.get_num_threads()}
+
+
+def worker_vit_jax(quick):
+    """JAX jit: the same network written functionally (jax.nn), the step
+    (loss, gradients, LinBreg) one jitted function, state donated."""
+    import numpy as np
+    import jax
+    import jax.numpy as jnp
+
+    v = VIT
+    key = jax.random.PRNGKey(0)
+
+    def dense(k, fan_in, fan_out):
+        return {"w": jax.random.normal(k, (fan_out, fan_in)) / fan_in ** 0.5,
+                "b": jnp.zeros(fan_out)}
+
+    keys = iter(jax.random.split(key, 32))
+    e = v["width"]
+    params = {"embed": dense(next(keys), v["patch"] ** 2, e),
+              "pos": {"w": jax.random.normal(next(keys), (v["tokens"], e))},
+              "norm": {"g": jnp.ones(e), "b": jnp.zeros(e)},
+              "head": dense(next(keys), e, v["classes"]), "layers": []}
+    for _ in range(v["depth"]):
+        params["layers"].append({
+            **{name: dense(next(keys), e, e) for name in ("q", "k", "v", "o")},
+            "ff1": dense(next(keys), e, v["ff"]),
+            "ff2": dense(next(keys), v["ff"], e),
+            "n1": {"g": jnp.ones(e), "b": jnp.zeros(e)},
+            "n2": {"g": jnp.ones(e), "b": jnp.zeros(e)}})
+
+    def linear(p, h):
+        return h @ p["w"].T + p["b"]
+
+    def norm(p, h):
+        mean = h.mean(-1, keepdims=True)
+        var = ((h - mean) ** 2).mean(-1, keepdims=True)
+        return (h - mean) / jnp.sqrt(var + 1e-5) * p["g"] + p["b"]
+
+    def attention(p, h):
+        n, s, _ = h.shape
+        d = e // v["heads"]
+
+        def heads(t):
+            return t.reshape(n, s, v["heads"], d).transpose(0, 2, 1, 3)
+        q, k, vv = (heads(linear(p[w], h)) for w in ("q", "k", "v"))
+        a = jax.nn.softmax(q @ k.transpose(0, 1, 3, 2) / d ** 0.5, axis=-1)
+        return linear(p["o"], (a @ vv).transpose(0, 2, 1, 3).reshape(n, s, e))
+
+    def forward(params, x):
+        n, pt = x.shape[0], v["patch"]
+        s = 28 // pt
+        h = x.reshape(n, 1, s, pt, s, pt).transpose(0, 2, 4, 1, 3, 5)
+        h = linear(params["embed"], h.reshape(n, v["tokens"], pt * pt))
+        h = h + params["pos"]["w"]
+        for p in params["layers"]:
+            h = norm(p["n1"], h + attention(p, h))
+            ff = linear(p["ff2"], jax.nn.gelu(linear(p["ff1"], h),
+                                              approximate=False))
+            h = norm(p["n2"], h + ff)
+        return linear(params["head"], norm(params["norm"], h).mean(1))
+
+    def loss_fn(params, x, y):
+        logits = forward(params, x)
+        return -jnp.mean(jnp.take_along_axis(
+            jax.nn.log_softmax(logits), y[:, None], axis=1))
+
+    def regularized(path):  # weight matrices: "w" entries of rank 2
+        return getattr(path[-1], "key", None) == "w"
+
+    def linbreg(path, theta, sub, g):
+        sub = sub - LR * g
+        w = DELTA * sub
+        if regularized(path) and theta.ndim >= 2:
+            w = jnp.sign(w) * jnp.maximum(jnp.abs(w) - DELTA * LAM, 0.0)
+        return w, sub
+
+    @jax.jit
+    def init_subgrad(params):
+        return jax.tree_util.tree_map_with_path(
+            lambda path, t: t / DELTA + (LAM * jnp.sign(t)
+                                         if regularized(path) and t.ndim >= 2
+                                         else 0.0), params)
+
+    def step(params, sub, x, y):
+        loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
+        out = jax.tree_util.tree_map_with_path(linbreg, params, sub, grads)
+        new_params = jax.tree_util.tree_map(lambda o: o[0], out,
+                                            is_leaf=lambda o: isinstance(o, tuple))
+        new_sub = jax.tree_util.tree_map(lambda o: o[1], out,
+                                         is_leaf=lambda o: isinstance(o, tuple))
+        return new_params, new_sub, loss
+
+    jstep = jax.jit(step, donate_argnums=(0, 1))
+    xn, yn = vit_batch(np)
+    x, y = jnp.asarray(xn), jnp.asarray(yn.astype(np.int32))
+    box = [params, init_subgrad(params)]
+
+    def call():
+        box[0], box[1], loss = jstep(box[0], box[1], x, y)
+        return loss
+
+    res = {}
+    guarded(res, "vit/jax", lambda: measure_wall_cpu(
+        call, lambda r: r.block_until_ready()))
+    return res, {"jax": jax.__version__,
+                 "devices": str(jax.devices())}
+
+
+def run_ours_vit(bench, quick):
+    """BM_VitTrainStep alone: wall and process CPU time per step."""
+    cmd = [bench, "--benchmark_format=json", "--benchmark_filter=BM_VitTrainStep",
+           f"--benchmark_repetitions={2 if quick else REPS}", "--no_summary"]
+    print("running:", " ".join(cmd), file=sys.stderr, flush=True)
+    data = json.loads(subprocess.run(cmd, check=True, stdout=subprocess.PIPE,
+                                     cwd=ROOT).stdout)
+    wall, cpu = [], []
+    for b in data["benchmarks"]:
+        if b.get("run_type") != "iteration" or b.get("error_occurred"):
+            continue
+        scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
+        wall.append(b["real_time"] * scale)
+        cpu.append(b["cpu_time"] * scale)
+    return ({"vit/ours": {"wall": summary(wall), "cpu": summary(cpu)}}
+            if wall else {"vit/ours": {"error": "BM_VitTrainStep failed"}})
+
+
+def vit_table(results):
+    """One row per clock: wall and CPU time of the ViT step, and ours/peer."""
+    head = ["ViT step (2 layers, width 64, 16 tokens, batch 128, LinBreg l1)",
+            "ours", "PyTorch eager", "JAX jit", "ours/eager", "ours/JAX"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    o, e, j = (results.get(f"vit/{k}", {}) for k in ("ours", "eager", "jax"))
+    for clock, label in (("cpu", "process CPU time per step (all threads)"),
+                         ("wall", "wall time per step")):
+        row = [label] + [cell(r.get(clock, r) if "error" not in r else r)
+                         if r else "—" for r in (o, e, j)]
+        row += [ratio(o.get(clock), e.get(clock)),
+                ratio(o.get(clock), j.get(clock))]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def run_vit(bench, quick, cores):
+    """The Transformer-step comparison: ours, then each peer in a fresh
+    process; returns the results and the peers' infos."""
+    results = run_ours_vit(bench, quick)
+    infos = {}
+    for name, env in (("vit_torch", None),
+                      ("vit_jax", dict(os.environ, JAX_PLATFORMS="cpu"))):
+        r, i = run_worker(name, quick, env, cores)
+        results.update(r)
+        infos[name] = i
+    return results, infos
+
+
+# --------------------------------------------------------------------------
 # Ours
 # --------------------------------------------------------------------------
 
@@ -820,6 +1080,9 @@ def main():
                     help="fewer, shorter repetitions and no torch.compile "
                          "(a smoke run of the script, not figures)")
     ap.add_argument("--json", help="also write every measurement here")
+    ap.add_argument("--vit-only", action="store_true",
+                    help="only the Transformer (ViT) step against PyTorch "
+                         "eager and JAX jit")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--gemm-only", action="store_true",
                     help=argparse.SUPPRESS)
@@ -836,13 +1099,36 @@ def main():
                      "ours_gemm": lambda: worker_ours_gemm(args.quick,
                                                            args.bench),
                      "torch": lambda: worker_torch(args.quick, args.threads),
-                     "jax": lambda: worker_jax(args.quick)}[args.worker]()
+                     "jax": lambda: worker_jax(args.quick),
+                     "vit_torch": lambda: worker_vit_torch(args.quick,
+                                                           args.threads),
+                     "vit_jax": lambda: worker_vit_jax(args.quick),
+                     }[args.worker]()
         print(json.dumps({"results": res, "info": info}))
         return
 
     cores = os.cpu_count()
     load0 = os.getloadavg()
     started = datetime.datetime.now().astimezone()
+    if args.vit_only:
+        vit, vit_infos = run_vit(args.bench, args.quick, cores)
+        load1 = os.getloadavg()
+        print(f"\n# Transformer step, {started:%Y-%m-%d %H:%M %Z}: {cores} "
+              f"cores ({cpu_model()}), load average {load0[0]:.2f} before, "
+              f"{load1[0]:.2f} after; torch "
+              f"{vit_infos['vit_torch'].get('torch')} "
+              f"({vit_infos['vit_torch'].get('threads')} threads), jax "
+              f"{vit_infos['vit_jax'].get('jax')}\n")
+        print(vit_table(vit))
+        for k, v in sorted(vit.items()):
+            if "error" in v:
+                print(f"  {k} failed: {v['error']}")
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({"vit": vit, "infos": vit_infos,
+                           "load": [load0, load1],
+                           "date": started.isoformat()}, f, indent=1)
+        return
     ours, context = run_ours(args.bench, args.quick)
     peers, infos = {}, {}
     inductor_cache = tempfile.mkdtemp(prefix="peers-inductor-")
@@ -863,6 +1149,7 @@ def main():
         if k.startswith("gemm/openblas/") and k != "gemm/openblas/correct":
             peers[k.replace("gemm/openblas/", "gemm/openblas_native/")] = v
     infos["blas_native"] = i
+    vit, infos["vit"] = run_vit(args.bench, args.quick, cores)
     load1 = os.getloadavg()
 
     print()
@@ -882,6 +1169,10 @@ def main():
           "ours/peer < 1: we are faster.")
     print()
     print(build_table(ours, peers))
+    print()
+    print("The Transformer step (the zoo's vit), wall and CPU time:")
+    print()
+    print(vit_table(vit))
     print()
     table, totals = gemm_table(peers)
     print("GEMMs of one MLP step (the physical limit of the step; median "
@@ -914,7 +1205,8 @@ def main():
               f"{fmt_t(totals.get('openblas_native'))} with it unset")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"ours": ours, "peers": peers, "infos": infos,
+            json.dump({"ours": ours, "peers": peers, "vit": vit,
+                       "infos": infos,
                        "context": context, "load": [load0, load1],
                        "date": started.isoformat()}, f, indent=1)
 

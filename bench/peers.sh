@@ -11,6 +11,7 @@
 #   bench/peers.sh                      # the full run (about 8 minutes)
 #   bench/peers.sh --json out.json      # also keep every measurement
 #   bench/peers.sh --quick              # a short smoke run, not figures
+#   bench/peers.sh --vit-only           # only the Transformer (vit) step
 # PYTHON picks the interpreter that creates the environment (default
 # python3); BREGMAN_BUILD_DIR the build directory (default build).
 # Nothing here is a test: no test runs it and none depends on its timings.

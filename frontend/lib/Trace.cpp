@@ -77,6 +77,11 @@ void checkRegularizerFits(const char *op, Regularizer reg, const Shape &shape) {
     throw Error(fmt::format("{}: regularizer {} needs a 2-D weight (its rows "
                             "are the groups), got shape {}",
                             op, regularizerName(reg), shapeString(shape)));
+  if (rank == 3)
+    throw Error(fmt::format("{}: regularizer {} needs a 3-D attention "
+                            "projection [heads, d, E] (its heads are the "
+                            "groups), got shape {}",
+                            op, regularizerName(reg), shapeString(shape)));
   throw Error(fmt::format("{}: regularizer {} needs a 4-D conv weight (its "
                           "k×k kernels are the groups), got shape {}",
                           op, regularizerName(reg), shapeString(shape)));

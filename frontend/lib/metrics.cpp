@@ -2,16 +2,20 @@
 
 #include "bregman/metrics.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
+#include <map>
 
 namespace bregman {
 
-/// Axes whose elements form one group of a weight: a row (2-D) or a k×k
-/// kernel (4-D); empty otherwise.
+/// Axes whose elements form one group of a weight: a row (2-D), a head of
+/// an attention projection (3-D) or a k×k kernel (4-D); empty otherwise.
 static std::vector<int64_t> groupAxes(const Tensor &t) {
   if (t.rank() == 2)
     return {1};
+  if (t.rank() == 3)
+    return {1, 2};
   if (t.rank() == 4)
     return {2, 3};
   return {};
@@ -36,6 +40,8 @@ static Tensor regularizerValue(Regularizer reg, const Tensor &theta,
     return lambda * groupNorms({1});
   case Regularizer::L1L2Conv:
     return lambda * groupNorms({2, 3});
+  case Regularizer::L1L2Heads:
+    return lambda * groupNorms({1, 2});
   case Regularizer::L1L1L2:
     return lambda * sum(abs(theta)) + lambda2 * groupNorms({1});
   }
@@ -59,6 +65,8 @@ SparsityMeter::SparsityMeter(const optim::Optimizer *optimizer)
         Tensor mass = sum(abs(t), axes);
         out.add("live/" + name,
                 full({}, double(mass.numel())) - sum(equal(mass, zero)));
+        if (t.rank() == 3) // per head: which heads, not only how many
+          out.add("heads/" + name, mass);
       }
     }
     if (optimizer)
@@ -74,6 +82,31 @@ SparsityMeter::SparsityMeter(const optim::Optimizer *optimizer)
     return out;
   };
   fn_ = std::make_shared<Jitted<Fn>>(jit(fn, JitOptions{{}, "sparsity"}));
+}
+
+/// The heads of each attention layer from the per-head masses
+/// "heads/<layer>.<projection>.weight": active where any projection's is > 0.
+static std::vector<LayerHeads> layerHeads(const Params &params,
+                                          const Params &counts) {
+  std::map<std::string, std::vector<bool>> live;
+  for (const auto &[name, t] : params) {
+    if (!counts.contains("heads/" + name))
+      continue;
+    size_t weightDot = name.rfind('.'), projectionDot =
+        weightDot == 0 ? std::string::npos : name.rfind('.', weightDot - 1);
+    std::string layer =
+        projectionDot == std::string::npos ? name : name.substr(0, projectionDot);
+    std::vector<float> mass = counts.at("heads/" + name).toVector<float>();
+    std::vector<bool> &heads = live[layer];
+    heads.resize(std::max(heads.size(), mass.size()), false);
+    for (size_t h = 0; h < mass.size(); ++h)
+      heads[h] = heads[h] || mass[h] > 0.0f;
+  }
+  std::vector<LayerHeads> result;
+  for (const auto &[layer, heads] : live)
+    result.push_back({layer, std::count(heads.begin(), heads.end(), true),
+                      static_cast<int64_t>(heads.size())});
+  return result;
 }
 
 SparsityReport SparsityMeter::measure(const Params &params,
@@ -104,7 +137,7 @@ SparsityReport SparsityMeter::measure(const Params &params,
     s.numel = t.numel();
     s.nonZero = std::llround(counts.at("nnz/" + name).item());
     if (counts.contains("live/" + name)) {
-      s.groups = t.rank() == 2 ? t.dim(0) : t.dim(0) * t.dim(1);
+      s.groups = t.rank() == 4 ? t.dim(0) * t.dim(1) : t.dim(0);
       s.liveGroups = std::llround(counts.at("live/" + name).item());
     }
     nnz += s.nonZero;
@@ -120,6 +153,7 @@ SparsityReport SparsityMeter::measure(const Params &params,
     }
     r.tensors.push_back(s);
   }
+  r.heads = layerHeads(params, counts);
   auto ratio = [](int64_t a, int64_t b) { return b ? double(a) / b : 0.0; };
   r.netDensity = ratio(nnz, total);
   r.linearDensity = ratio(linNnz, linTotal);

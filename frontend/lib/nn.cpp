@@ -50,11 +50,11 @@ void Linear::init(Params &params, Rng &rng, const SparseInit &config) const {
 Tensor Linear::operator()(const Params &params, const Tensor &x) const {
   const Tensor &w = params.at(name + ".weight");
   const Tensor &b = params.at(name + ".bias");
-  if (x.rank() != 2 || x.dim(1) != in)
-    throw Error(fmt::format("{}: expects input [N, {}], got {}", name, in,
-                            shapeString(x.shape())));
+  if (x.rank() < 2 || x.dim(-1) != in)
+    throw Error(fmt::format("{}: expects input [N, {}] or [..., {}], got {}",
+                            name, in, in, shapeString(x.shape())));
   auto [pos, crd, val] = csrKeys(name + ".weight");
-  if (!params.contains(pos))
+  if (x.rank() != 2 || !params.contains(pos))
     return matmul(x, w, false, true) + b;
   CsrWeight csr{params.at(pos), params.at(crd), params.at(val), w, out, in};
   return transpose(sparseMatmulLeft(csr, transpose(x, {1, 0}), false),
@@ -189,6 +189,152 @@ Tensor BatchNorm2d::operator()(const Params &params, const Tensor &x,
   Tensor normalized = (x - mean) / sqrt(var + eps);
   return normalized * reshape(params.at(name + ".scale"), perChannel) +
          reshape(params.at(name + ".shift"), perChannel);
+}
+
+//===----------------------------------------------------------------------===//
+// Transformer layers
+//===----------------------------------------------------------------------===//
+
+void LayerNorm::init(Params &params) const {
+  params.add(name + ".scale",
+             Tensor::fromVector(std::vector<float>(width, 1.0f), {width}));
+  params.add(name + ".shift", Tensor::zeros({width}));
+}
+
+Tensor LayerNorm::operator()(const Params &params, const Tensor &x) const {
+  if (x.rank() < 1 || x.dim(-1) != width)
+    throw Error(fmt::format("{}: expects input [..., {}], got {}", name, width,
+                            shapeString(x.shape())));
+  return layerNorm(x, 1, params.at(name + ".scale"), params.at(name + ".shift"),
+                   eps);
+}
+
+void Embedding::init(Params &params, Rng &rng, const SparseInit &config) const {
+  checkSparseInit(name, config);
+  // fan_in 2 makes the normal's deviation r·√(2/2) = r: N(0, 1) when dense.
+  params.add(name + ".weight",
+             sparseWeight({count, width}, 2, width, config.perRow, rng, config));
+}
+
+Tensor Embedding::operator()(const Params &params, const Tensor &indices) const {
+  if (indices.dtype() != DType::I32)
+    throw Error(fmt::format("{}: expects i32 indices, got {} {}", name,
+                            dtypeName(indices.dtype()),
+                            shapeString(indices.shape())));
+  return take(params.at(name + ".weight"), indices);
+}
+
+MultiHeadAttention::MultiHeadAttention(int64_t width, int64_t heads,
+                                       std::string name)
+    : width(width), heads(heads), headDim(heads > 0 ? width / heads : 0),
+      name(std::move(name)) {
+  if (heads <= 0 || width <= 0 || width % heads != 0)
+    throw Error(fmt::format("{}: width {} is not a positive multiple of the "
+                            "number of heads {}",
+                            this->name, width, heads));
+}
+
+static const char *const kProjections[] = {"q", "k", "v", "out"};
+
+void MultiHeadAttention::init(Params &params, Rng &rng,
+                              const SparseInit &config) const {
+  checkSparseInit(name, config);
+  // Row-group init (perRow) keeps whole heads, the groups of l1_l2_heads.
+  for (const char *p : kProjections) {
+    std::string prefix = name + "." + p;
+    params.add(prefix + ".weight",
+               sparseWeight({heads, headDim, width}, width, headDim * width,
+                            config.perRow, rng, config));
+    params.add(prefix + ".bias", uniformBias(width, width, rng, config));
+  }
+}
+
+Tensor MultiHeadAttention::operator()(const Params &params, const Tensor &x,
+                                      const Tensor &mask) const {
+  if (x.rank() != 3 || x.dim(2) != width)
+    throw Error(fmt::format("{}: expects input [N, S, {}], got {}", name,
+                            width, shapeString(x.shape())));
+  int64_t n = x.dim(0), s = x.dim(1);
+  auto weight = [&](const char *p) {
+    return reshape(params.at(name + "." + p + ".weight"), {width, width});
+  };
+  auto bias = [&](const char *p) { return params.at(name + "." + p + ".bias"); };
+  // [N, S, E] -> [N, heads, S, d]
+  auto project = [&](const char *p) {
+    Tensor y = matmul(x, weight(p), false, true) + bias(p);
+    return transpose(reshape(y, {n, s, heads, headDim}), {0, 2, 1, 3});
+  };
+  Tensor q = project("q"), k = project("k"), v = project("v");
+  Tensor scores = matmul(q, k, false, true) * (1.0 / std::sqrt(double(headDim)));
+  Tensor context = matmul(softmax(scores, -1, mask), v); // [N, heads, S, d]
+  Tensor joined = reshape(transpose(context, {0, 2, 1, 3}), {n, s, width});
+  // out.weight is [heads·d, E] flattened: no transpose.
+  return matmul(joined, weight("out")) + bias("out");
+}
+
+int64_t MultiHeadAttention::activeHeads(const Params &params) const {
+  int64_t active = 0, perHead = headDim * width;
+  for (int64_t h = 0; h < heads; ++h) {
+    bool live = false;
+    for (const char *p : kProjections) {
+      const float *w = params.at(name + "." + p + ".weight").data<float>();
+      for (int64_t i = h * perHead; i < (h + 1) * perHead && !live; ++i)
+        live = w[i] != 0.0f;
+    }
+    active += live;
+  }
+  return active;
+}
+
+TransformerEncoderLayer::TransformerEncoderLayer(int64_t width, int64_t heads,
+                                                 int64_t feedforward,
+                                                 std::string name,
+                                                 Activation activation,
+                                                 double dropout)
+    : attn(width, heads, name + ".attn"),
+      linear1(width, feedforward, name + ".linear1"),
+      linear2(feedforward, width, name + ".linear2"),
+      norm1(width, name + ".norm1"), norm2(width, name + ".norm2"),
+      activation(activation), dropout(dropout), name(std::move(name)) {
+  if (dropout < 0.0 || dropout >= 1.0)
+    throw Error(fmt::format("{}: dropout rate {} is not in [0, 1)", this->name,
+                            dropout));
+}
+
+void TransformerEncoderLayer::init(Params &params, Rng &rng,
+                                   const SparseInit &config) const {
+  attn.init(params, rng, config);
+  linear1.init(params, rng, config);
+  linear2.init(params, rng, config);
+  norm1.init(params);
+  norm2.init(params);
+}
+
+Tensor TransformerEncoderLayer::operator()(const Params &params, const Tensor &x,
+                                           const Mode &mode,
+                                           const Tensor &mask) const {
+  // A mask is a function of (seed, element index): the attention and the
+  // feed-forward outputs, of equal shapes, would share it. Dropout `which`
+  // takes the mask of copy `which` of t stacked which + 1 times (other
+  // indices); the hidden layer's, of another shape, takes copy 0.
+  auto drop = [&](const Tensor &t, int64_t which) {
+    if (!mode.training || dropout == 0.0 || !mode.dropoutSeed.defined())
+      return t;
+    if (which == 0)
+      return bregman::dropout(t, dropout, mode.dropoutSeed);
+    Shape stacked = t.shape();
+    stacked.insert(stacked.begin(), which + 1);
+    Shape one = t.shape();
+    one.insert(one.begin(), 1);
+    Tensor copies = broadcastTo(reshape(t, one), stacked);
+    return reshape(slice(bregman::dropout(copies, dropout, mode.dropoutSeed), 0,
+                         which, 1),
+                   t.shape());
+  };
+  Tensor h = norm1(params, x + drop(attn(params, x, mask), 0));
+  Tensor hidden = linear1(params, h);
+  hidden = activation == Activation::Gelu ? gelu(hidden) : relu(hidden);
+  return norm2(params, h + drop(linear2(params, drop(hidden, 0)), 1));
 }
 
 } // namespace bregman::nn

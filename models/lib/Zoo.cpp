@@ -33,6 +33,12 @@ static std::unique_ptr<nn::Model> buildVgg(const InputShape &shape,
                                options.width);
 }
 
+static std::unique_ptr<nn::Model> buildVit(const InputShape &shape,
+                                           const ModelOptions &options) {
+  return std::make_unique<Vit>(shape.channels, shape.rows, shape.cols,
+                               shape.classes, options.width);
+}
+
 static std::unique_ptr<nn::Model> buildDenseNet(const InputShape &shape,
                                                 const ModelOptions &) {
   return std::make_unique<DenseNet>(shape.channels, shape.rows, shape.classes);
@@ -73,6 +79,10 @@ const std::vector<ZooEntry> &zoo() {
        buildResNet18},
       {"vgg", "a small VGG-style net with batch norm (--width)", true,
        buildVgg},
+      {"vit",
+       "a small vision transformer: 7x7 patches, 2 post-norm layers, 4 "
+       "heads (--width)",
+       false, buildVit},
       {"densenet", "the DenseNet of the architecture search (NAS.md §1)",
        true, buildDenseNet, ModelKind::Classifier, denseNetArchitecture,
        denseNetPicture},

@@ -114,7 +114,8 @@ void TrainCommand::addModelOptions() {
       ->capture_default_str();
   command->add_option("--width", config.width,
                       "Channels of the first stage of resnet18 and vgg (64: "
-                      "the standard ResNet-18)")
+                      "the standard ResNet-18); the token width of vit (a "
+                      "multiple of its 4 heads)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   command
@@ -161,6 +162,13 @@ void TrainCommand::addOptimizerOptions() {
                   "; l1_l2_conv: k×k kernels are groups; " +
                   train::describeDefault("conv-reg"))
       ->check(CLI::IsMember(regularizerNames(4)));
+  addOptional(command, "--head-reg", config.headRegularizer,
+              "Regularizer on the attention projections [heads, d, E] (their "
+              "own group 'heads', with the weights' lr and lambda): " +
+                  choices(regularizerNames(3)) +
+                  "; l1_l2_heads: each head is a group; " +
+                  train::describeDefault("head-reg"))
+      ->check(CLI::IsMember(regularizerNames(3)));
   addOptional(command, "--lr", config.lr,
               "Learning rate τ (" + train::describeDefault("lr") + ")")
       ->check(CLI::PositiveNumber);

@@ -49,6 +49,7 @@ const ModelDefaults kModelDefaults[] = {
     {"convnet", 0.07f, 0.5f, 10.0},
     {"resnet18", 0.1f, 0.1f, std::nullopt},
     {"vgg", 0.1f, 0.1f, std::nullopt},
+    {"vit", 0.1f, 0.1f, std::nullopt},
     {.model = "densenet", .lr = 0.1f, .lambda = 0.05f, .initR = 5.0,
      .optimizer = "adabreg", .regularizer = "none", .initP = 0.03},
     {.model = "skip-encoder", .lr = 0.1f, .lambda = 0.07f, .initR = 5.0,
@@ -310,6 +311,12 @@ TrainConfig resolveDefaults(TrainConfig c) {
     c.regularizer = opt.unregularized ? "none" : model.regularizer;
   if (!c.convRegularizer)
     c.convRegularizer = opt.unregularized ? "none" : model.convRegularizer;
+  if (!c.headRegularizer)
+    c.headRegularizer =
+        opt.unregularized ? "none"
+        : *c.regularizer == "l1_l2" || *c.regularizer == "l1_l1_l2"
+            ? "l1_l2_heads"
+            : *c.regularizer;
   if (!c.skipLambda)
     c.skipLambda = opt.unregularized ? 0.0f : model.skipLambda;
   if (!c.initP)
@@ -382,6 +389,9 @@ std::string describeDefault(const std::string &setting) {
       if (own != show(regularized))
         parts.push_back(fmt::format("{} for {} (regularized)", own, m.model));
     }
+  } else if (setting == "head-reg") {
+    parts.push_back("none for sgd and adam, l1_l2_heads with --reg l1_l2 or "
+                    "l1_l1_l2, else --reg's");
   } else if (setting == "data") {
     for (const DatasetDefaults &d : kDatasetDefaults)
       if (*d.dataDir)
@@ -451,8 +461,22 @@ std::vector<optim::Group> parameterGroups(const TrainConfig &c,
     groups.push_back(parseGroup(spec, weights));
   if (std::optional<optim::Group> skips = skipGroup(c, weights, params))
     groups.push_back(*skips);
+  // Attention projections (3-D: [heads, d, E]) form their own group, heads
+  // as groups.
+  std::set<std::string> headWeights, convWeights;
+  for (const auto &[name, t] : params)
+    if (t.rank() == 3 && isWeightName(name))
+      headWeights.insert(name);
+  if (!headWeights.empty()) {
+    optim::Group heads = weights;
+    heads.name = "heads";
+    heads.selects = [headWeights](const std::string &name) {
+      return headWeights.count(name) > 0;
+    };
+    heads.regularizer = parseRegularizer(*c.headRegularizer);
+    groups.push_back(heads);
+  }
   // Convolution weights (4-D) form their own group, kernels as groups.
-  std::set<std::string> convWeights;
   for (const auto &[name, t] : params)
     if (t.rank() == 4)
       convWeights.insert(name);

@@ -34,14 +34,24 @@ static std::string scores(const EpochMetrics &m) {
                      100 * m.valAcc, 100 * m.testAcc);
 }
 
+/// "heads [enc0.attn 3/4 enc1.attn 4/4]  ", or nothing without attention.
+static std::string activeHeads(const std::vector<LayerHeads> &heads) {
+  if (heads.empty())
+    return "";
+  std::vector<std::string> text;
+  for (const LayerHeads &h : heads)
+    text.push_back(fmt::format("{} {}/{}", h.layer, h.active, h.total));
+  return fmt::format("heads [{}]  ", fmt::join(text, " "));
+}
+
 std::string epochLine(const EpochMetrics &m, int totalEpochs) {
   return fmt::format("epoch {:>3}/{}  train loss {:.4f} {}  density {:.4f}  "
-                     "{}nodes [{}]  {:.1f}s",
+                     "{}{}nodes [{}]  {:.1f}s",
                      m.epoch, totalEpochs, m.trainLoss, scores(m), m.netDensity,
                      m.kernelDensity.empty()
                          ? ""
                          : "kernels [" + densities(m.kernelDensity) + "]  ",
-                     densities(m.nodeDensity), m.seconds);
+                     activeHeads(m.heads), densities(m.nodeDensity), m.seconds);
 }
 
 namespace {
@@ -127,6 +137,8 @@ void ReportWriter::write(const EpochMetrics &m, const EpochContext &context) {
     line["conv_density"] = sparsity.convDensity;
     line["kernel_density"] = sparsity.kernelDensity;
   }
+  for (const LayerHeads &h : sparsity.heads) // {"enc0.attn": [3, 4]}
+    line["active_heads"][h.layer] = {h.active, h.total};
   for (const auto &[group, value] : sparsity.regularizerValue)
     line["reg_value"][group] = value;
   for (const auto &[name, value] : context.hypers)

@@ -447,15 +447,22 @@ void Trainer::Impl::logSetup() const {
                            "padding 4, horizontal flip)"
                          : "");
   bool hasConv = false;
-  for (const optim::Group &g : opt.groups())
+  bool hasHeads = false;
+  for (const optim::Group &g : opt.groups()) {
     hasConv |= g.name == "conv";
+    hasHeads |= g.name == "heads";
+  }
   std::vector<std::string> settings;
   for (const std::string &h : opt.hyperNames("weights"))
     settings.push_back(fmt::format("{} {}", h, opt.hyper(state, "weights", h)));
   log << fmt::format("model: {} ({} parameters), {} with {} on the "
-                     "{}weights: {}; initial density {:.4f}\n",
+                     "{}{}weights: {}; initial density {:.4f}\n",
                      model->describe(), params.numel(),
                      optim::methodName(opt.method()), *config.regularizer,
+                     hasHeads ? fmt::format("linear weights and {} on the "
+                                            "attention heads' ",
+                                            *config.headRegularizer)
+                              : "",
                      hasConv ? fmt::format("linear weights and {} on the conv ",
                                            *config.convRegularizer)
                              : "",
@@ -645,6 +652,7 @@ EpochMetrics Trainer::Impl::measure(int epoch, const EpochTotals &totals,
   m.netDensity = sparsity.netDensity;
   m.nodeDensity = sparsity.nodeDensity;
   m.kernelDensity = sparsity.kernelDensity;
+  m.heads = sparsity.heads;
   m.batchLoss = totals.batchLoss;
   m.ssim = objective.restoration;
   m.lr = opt.hyper(state, "weights", "lr");

@@ -26,8 +26,16 @@ namespace bregman {
 struct TensorSparsity {
   std::string name;
   int64_t numel = 0, nonZero = 0;
-  /// Rows of a 2-D (linear) weight or k×k kernels of a 4-D (conv) weight.
+  /// Rows of a 2-D (linear) weight, heads of a 3-D attention projection
+  /// [heads, d, E] or k×k kernels of a 4-D (conv) weight.
   int64_t groups = 0, liveGroups = 0;
+};
+
+/// The heads of one attention layer (its 3-D projections "<layer>.<p>.weight"):
+/// a head is active while its slice of any of them is non-zero.
+struct LayerHeads {
+  std::string layer;
+  int64_t active = 0, total = 0;
 };
 
 struct SparsityReport {
@@ -37,6 +45,7 @@ struct SparsityReport {
   double convDensity = 0;   // over 4-D weights
   std::vector<double> nodeDensity;   // per 2-D weight: live rows
   std::vector<double> kernelDensity; // per 4-D weight: live kernels
+  std::vector<LayerHeads> heads;     // per attention layer, in name order
   /// J(θ) per optimizer group, with the group's current λ.
   std::map<std::string, double> regularizerValue;
 };

@@ -72,8 +72,10 @@ std::array<std::string, 3> csrKeys(const std::string &weight);
 Params withCsrWeights(const Params &params, SparseExec policy,
                       std::vector<std::string> *sparseLayers = nullptr);
 
-/// y = x·Wᵀ + b with W of shape (out, in); on W's CSR when the parameters
-/// hold one (withCsrWeights): W·xᵀ on the sparsifier's loops, transposed.
+/// y = x·Wᵀ + b with W of shape (out, in), on x [..., in] (a batch of
+/// vectors, or of sequences: the leading axes are rows of one GEMM); for a
+/// 2-D x on W's CSR when the parameters hold one (withCsrWeights): W·xᵀ on
+/// the sparsifier's loops, transposed.
 class Linear {
 public:
   Linear(int64_t in, int64_t out, std::string name)
@@ -167,6 +169,9 @@ struct Mode {
   bool training = false;
   const Params *buffers = nullptr;
   Params *updated = nullptr;
+  /// Dropout's i32 scalar seed (e.g. the step number); layers with a
+  /// dropout rate apply it only in training and when this is defined.
+  Tensor dropoutSeed;
 };
 
 /// A network: its parameters' initialisation and its forward pass on a batch
@@ -206,6 +211,90 @@ public:
   int64_t channels;
   std::string name;
   double momentum, eps;
+};
+
+//===----------------------------------------------------------------------===//
+// Transformer layers (issue 18). Sequences are batch-first [N, S, E].
+//===----------------------------------------------------------------------===//
+
+/// Layer normalization over the last axis (width E) with a learned scale
+/// ("<name>.scale", ones) and shift ("<name>.shift", zeros): unregularized,
+/// as batch norm's. The variance is biased, as PyTorch's nn.LayerNorm.
+class LayerNorm {
+public:
+  LayerNorm(int64_t width, std::string name, double eps = 1e-5)
+      : width(width), name(std::move(name)), eps(eps) {}
+  void init(Params &params) const;
+  Tensor operator()(const Params &params, const Tensor &x) const;
+
+  int64_t width;
+  std::string name;
+  double eps;
+};
+
+/// A trainable lookup table "<name>.weight" [count, width]: i32 indices of
+/// any shape -> indices.shape + [width]. The table is a weight (regularized,
+/// counted in the densities; with row groups a row is one token's vector).
+/// Initialised N(0, r²) (r = 1, dense: PyTorch's N(0, 1)), sparse as
+/// SparseInit says (perRow: whole rows).
+class Embedding {
+public:
+  Embedding(int64_t count, int64_t width, std::string name)
+      : count(count), width(width), name(std::move(name)) {}
+  void init(Params &params, Rng &rng, const SparseInit &config) const;
+  Tensor operator()(const Params &params, const Tensor &indices) const;
+
+  int64_t count, width;
+  std::string name;
+};
+
+/// Multi-head self-attention on x [N, S, E] with `heads` heads of
+/// d = E/heads: softmax(q·kᵀ/√d + mask)·v per head, heads joined and
+/// projected. The projection weights keep the head as their first axis so
+/// that one head is one group of l1_l2_heads:
+///   "<name>.{q,k,v}.weight" [heads, d, E]: PyTorch's in_proj rows
+///       h·d .. h·d + d − 1 of each of q, k, v (its [E, E] reshaped);
+///   "<name>.out.weight" [heads, d, E]: the transpose of PyTorch's
+///       out_proj.weight (its columns h·d .. h·d + d − 1 are head h's);
+///   "<name>.{q,k,v,out}.bias" [E].
+/// `mask` (optional) is added to the scores [N, heads, S, S] (NumPy
+/// broadcasting, e.g. [S, S]; −∞ excludes a position).
+class MultiHeadAttention {
+public:
+  MultiHeadAttention(int64_t width, int64_t heads, std::string name);
+  void init(Params &params, Rng &rng, const SparseInit &config) const;
+  Tensor operator()(const Params &params, const Tensor &x,
+                    const Tensor &mask = {}) const;
+  /// Heads whose four weight slices are not all zero (a switched-off head
+  /// contributes only the biases).
+  int64_t activeHeads(const Params &params) const;
+
+  int64_t width, heads, headDim;
+  std::string name;
+};
+
+/// PyTorch's nn.TransformerEncoderLayer (batch_first, norm_first = False):
+///   x = norm1(x + dropout(attn(x)));  x = norm2(x + dropout(ff(x)))
+/// with ff = linear2(dropout(act(linear1(x)))), act GELU (erf) or ReLU.
+/// Parameters "<name>.attn.*", "<name>.linear1/2.*", "<name>.norm1/2.*".
+/// Dropout applies in training when the Mode carries a seed.
+class TransformerEncoderLayer {
+public:
+  enum class Activation { Gelu, Relu };
+  TransformerEncoderLayer(int64_t width, int64_t heads, int64_t feedforward,
+                          std::string name,
+                          Activation activation = Activation::Gelu,
+                          double dropout = 0.0);
+  void init(Params &params, Rng &rng, const SparseInit &config) const;
+  Tensor operator()(const Params &params, const Tensor &x, const Mode &mode,
+                    const Tensor &mask = {}) const;
+
+  MultiHeadAttention attn;
+  Linear linear1, linear2;
+  LayerNorm norm1, norm2;
+  Activation activation;
+  double dropout;
+  std::string name;
 };
 
 } // namespace bregman::nn

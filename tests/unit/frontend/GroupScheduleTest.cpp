@@ -1,7 +1,8 @@
 //===- GroupScheduleTest.cpp - Group regularizers, schedules, metrics -----===//
 //
-// (1) The group regularizers l1_l2 (rows of a 2-D weight) and l1_l2_conv (the
-//     k×k kernels of a 4-D weight) in the compiled breg primitives and
+// (1) The group regularizers l1_l2 (rows of a 2-D weight), l1_l2_conv (the
+//     k×k kernels of a 4-D weight) and l1_l2_heads (the heads of an attention
+//     projection [heads, d, E]) in the compiled breg primitives and
 //     through optim::Optimizer, against a float64 reference written here from
 //     ALGORITHMS.md §2–3 and computed from the same f32 inputs. A group is a
 //     contiguous run of n elements (n = the last dim, or k·k):
@@ -55,7 +56,8 @@ namespace {
 //===----------------------------------------------------------------------===//
 
 /// Group size n of a group regularizer on `shape`: the last dim (l1_l2) or
-/// the product of the last two (l1_l2_conv).
+/// the product of the last two (l1_l2_conv; l1_l2_heads on [heads, d, E]:
+/// one head's d·E).
 int64_t groupSize(Regularizer reg, const Shape &shape) {
   if (reg == Regularizer::L1L2)
     return shape.back();
@@ -202,6 +204,8 @@ const GroupCase kGroupCases[] = {
     {Regularizer::L1L2, {16, 784}},
     {Regularizer::L1L2Conv, {4, 3, 5, 5}},
     {Regularizer::L1L2Conv, {2, 2, 3, 3}},
+    {Regularizer::L1L2Heads, {4, 2, 8}},
+    {Regularizer::L1L2Heads, {8, 16, 128}},
 };
 
 std::string caseName(const GroupCase &c) {
@@ -213,7 +217,8 @@ std::string caseName(const GroupCase &c) {
 //===----------------------------------------------------------------------===//
 
 TEST(GroupRegularizer, Prox) {
-  for (Regularizer reg : {Regularizer::L1L2, Regularizer::L1L2Conv}) {
+  for (Regularizer reg :
+       {Regularizer::L1L2, Regularizer::L1L2Conv, Regularizer::L1L2Heads}) {
     auto fn = jit([reg](const Tensor &x, const Tensor &s, const Tensor &lam) {
       return prox(reg, x, s, lam);
     });
@@ -472,6 +477,8 @@ TEST(GroupRegularizer, WrongRankErrors) {
       {Regularizer::L1L2Conv, {5, 7}},
       {Regularizer::L1L2Conv, {2, 3, 3}},
       {Regularizer::L1L2Conv, {6}},
+      {Regularizer::L1L2Heads, {8, 8}},
+      {Regularizer::L1L2Heads, {2, 2, 3, 3}},
   };
   Tensor s = Tensor::scalar(0.5f);
   for (const auto &c : cases) {
@@ -527,6 +534,8 @@ TEST(GroupRegularizer, WrongRankErrors) {
   EXPECT_NO_THROW(checkRegularizerFits("op", Regularizer::L1L2Conv, {1, 2, 3, 3}));
   EXPECT_EQ(parseRegularizer("l1_l2"), Regularizer::L1L2);
   EXPECT_EQ(parseRegularizer("l1_l2_conv"), Regularizer::L1L2Conv);
+  EXPECT_NO_THROW(checkRegularizerFits("op", Regularizer::L1L2Heads, {2, 4, 8}));
+  EXPECT_EQ(parseRegularizer("l1_l2_heads"), Regularizer::L1L2Heads);
 
   // Through the Optimizer: a group regularizer that selects a bias.
   optim::LinBreg opt({{"all", optim::all(), Regularizer::L1L2, 0.1f, 1.0f,

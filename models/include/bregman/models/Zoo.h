@@ -15,6 +15,7 @@
 #include "bregman/models/ResNet18.h"
 #include "bregman/models/SkipEncoder.h"
 #include "bregman/models/Vgg.h"
+#include "bregman/models/Vit.h"
 
 #include <array>
 #include <cstdint>
@@ -37,7 +38,7 @@ struct ModelOptions {
   std::vector<int64_t> hidden = {200, 80}; // mlp: hidden widths
   /// convnet: the two convolutions' channels and the hidden width.
   std::array<int64_t, 3> convnetWidths = {64, 64, 128};
-  int64_t width = 64; // resnet18, vgg: channels of the first stage
+  int64_t width = 64; // resnet18, vgg: channels of the first stage; vit: E
   /// skip-encoder: it normalizes its input (images in [0, 1]) itself.
   double inputMean = 0.0, inputStd = 1.0;
 };

@@ -726,3 +726,31 @@ func.func @prox_l1_l2_dynamic_rows(%x: tensor<?x8xf32>, %s: f32, %l: f32) -> ten
   %y = breg.prox #breg.l1_l2 %x, %s, %l : tensor<?x8xf32>
   return %y : tensor<?x8xf32>
 }
+
+// -----
+
+// l1_l2_heads on a [heads, d, E] = 2x4x8 projection: a group is one head
+// (n = d·E = 32, √32 = 5.657): one loop over the heads, each iteration a
+// 1x4x8 slice, its norm reduced over d and E.
+// CHECK-LABEL: func.func @prox_l1_l2_heads(
+// CHECK-DAG:     arith.constant 5.65685{{[0-9]*}} : f32
+// CHECK-DAG:     %[[C2:.*]] = arith.constant 2 : index
+// CHECK:         bufferization.alloc_tensor() : tensor<2xf32>
+// CHECK:         scf.for %[[H:[^ ]*]] = %{{.*}} to %[[C2]]
+// CHECK-NOT:     scf.for
+// CHECK:           tensor.extract_slice %{{.*}}[%[[H]], 0, 0] [1, 4, 8] [1, 1, 1] : tensor<2x4x8xf32> to tensor<1x4x8xf32>
+// CHECK:           linalg.generic
+// CHECK-SAME:        iterator_types = ["parallel", "reduction", "reduction"]
+// CHECK:           linalg.generic
+// CHECK-SAME:        iterator_types = ["parallel", "parallel", "parallel"]
+// CHECK:         return
+// UNTILED-LABEL: func.func @prox_l1_l2_heads(
+// UNTILED-NOT:   scf.for
+// UNTILED:       linalg.generic
+// UNTILED-SAME:    iterator_types = ["parallel", "reduction", "reduction"]
+// UNTILED:       linalg.generic
+// UNTILED-SAME:    iterator_types = ["parallel", "parallel", "parallel"]
+func.func @prox_l1_l2_heads(%x: tensor<2x4x8xf32>, %s: f32, %l: f32) -> tensor<2x4x8xf32> {
+  %y = breg.prox #breg.l1_l2_heads %x, %s, %l : tensor<2x4x8xf32>
+  return %y : tensor<2x4x8xf32>
+}

@@ -510,3 +510,20 @@ func.func @l1_l2_generic_rank1(%x: tensor<4xf32>, %s: f32) {
   %y = "breg.prox"(%x, %s, %s) <{reg = #breg.l1_l2}> : (tensor<4xf32>, f32, f32) -> tensor<4xf32>
   return
 }
+
+// -----
+
+// #breg.l1_l2_heads groups the heads (first dim) of a rank-3 projection.
+func.func @l1_l2_heads_rank2(%x: tensor<8x8xf32>, %s: f32) {
+  // expected-error @+1 {{'breg.prox' op regularizer 'l1_l2_heads' needs a rank-3 parameter whose heads (first dimension) are the groups, got 'tensor<8x8xf32>'}}
+  %y = breg.prox #breg.l1_l2_heads %x, %s, %s : tensor<8x8xf32>
+  return
+}
+
+// -----
+
+func.func @l1_l2_heads_dynamic_width(%x: tensor<2x4x?xf32>, %s: f32) {
+  // expected-error @+1 {{'breg.prox' op regularizer 'l1_l2_heads' needs static group dimensions, got 'tensor<2x4x?xf32>'}}
+  %y = breg.prox #breg.l1_l2_heads %x, %s, %s : tensor<2x4x?xf32>
+  return
+}

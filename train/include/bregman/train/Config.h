@@ -50,6 +50,11 @@ struct TrainConfig {
   /// Regularizer of the convolution weights (their own group "conv", with
   /// the weights' hyper-parameters).
   std::optional<std::string> convRegularizer;
+  /// Regularizer of the attention projections [heads, d, E] (their own
+  /// group "heads", with the weights' hyper-parameters). Unset: none for the
+  /// unregularized optimizers, l1_l2_heads when the weights' is l1_l2 or
+  /// l1_l1_l2 (whole heads switch off), else the weights'.
+  std::optional<std::string> headRegularizer;
   std::optional<float> lr, lambda;
   float delta = 1.0f, momentum = 0.0f;
   float lambda2 = 0.0f; // the row strength of l1_l1_l2

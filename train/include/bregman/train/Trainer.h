@@ -19,6 +19,7 @@
 #define BREGMAN_TRAIN_TRAINER_H
 
 #include "bregman/Params.h"
+#include "bregman/metrics.h"
 #include "bregman/train/Config.h"
 
 #include <iosfwd>
@@ -41,6 +42,7 @@ struct EpochMetrics {
   double netDensity = 0;
   std::vector<double> nodeDensity;   // per linear layer
   std::vector<double> kernelDensity; // per conv layer
+  std::vector<LayerHeads> heads;     // per attention layer
   std::vector<float> batchLoss;      // of every training step, in order
   double lr = 0, lambda = 0;         // of the weights, during the epoch
   double seconds = 0;

@@ -91,6 +91,16 @@ LogicalResult L1L2ConvRegAttr::verifyParameterType(
                          getGroupDims(4), type, emitError);
 }
 
+StringRef L1L2HeadsRegAttr::getRegularizerName() const { return "l1_l2_heads"; }
+SmallVector<int64_t> L1L2HeadsRegAttr::getGroupDims(int64_t) const {
+  return {1, 2};
+}
+LogicalResult L1L2HeadsRegAttr::verifyParameterType(
+    ShapedType type, function_ref<InFlightDiagnostic()> emitError) const {
+  return verifyGroupRank("l1_l2_heads", 3, "heads (first dimension)",
+                         getGroupDims(3), type, emitError);
+}
+
 StringRef L1L1L2RegAttr::getRegularizerName() const { return "l1_l1_l2"; }
 SmallVector<int64_t> L1L1L2RegAttr::getGroupDims(int64_t) const { return {1}; }
 LogicalResult L1L1L2RegAttr::verifyParameterType(

@@ -101,6 +101,15 @@ def Breg_L1L1L2RegAttr : Breg_GroupRegularizerAttr<"L1L1L2Reg", "l1_l1_l2"> {
   }];
 }
 
+def Breg_L1L2HeadsRegAttr : Breg_GroupRegularizerAttr<"L1L2HeadsReg", "l1_l2_heads"> {
+  let summary = "J = λ·√n·Σₕ‖θₕ‖₂ over the heads of an attention projection";
+  let description = [{
+    `#breg.l1_l2_heads`: as `#breg.l1_l2` with the heads of a 3-D attention
+    projection weight of shape (heads, d, E) as groups (θₕ = θ[h, :, :],
+    n = d·E): a head whose group is zero is switched off.
+  }];
+}
+
 def Breg_RegularizerAttr : Attr<
     CPred<"::llvm::isa<::mlir::breg::RegularizerAttrInterface>($_self)">,
     "Bregman regulariser attribute"> {
