@@ -83,7 +83,8 @@ Window poolWindow(const Pool2dOptions &o) {
 
 } // namespace
 
-Tensor conv2d(const Tensor &x, const Tensor &w, const Conv2dOptions &options, SourceLocation loc) {
+Tensor conv2d(const Tensor &x, const Tensor &w, const Conv2dOptions &options,
+              SourceLocation loc) {
   CallSite site(loc);
   requireImage("conv2d", "the input", x);
   requireImage("conv2d", "the filter", w);
@@ -116,7 +117,8 @@ Tensor conv2d(const Tensor &x, const Tensor &w, const Conv2dOptions &options, So
 
 Tensor convTranspose2d(const Tensor &x, const Tensor &w,
                        const Conv2dOptions &options,
-                       std::array<int64_t, 2> outputPadding, SourceLocation loc) {
+                       std::array<int64_t, 2> outputPadding,
+                       SourceLocation loc) {
   CallSite site(loc);
   requireImage("conv_transpose2d", "the input", x);
   requireImage("conv_transpose2d", "the filter", w);
@@ -157,7 +159,8 @@ Tensor convTranspose2d(const Tensor &x, const Tensor &w,
   return detail::conv2dGradInput(x, w, out, window);
 }
 
-Tensor maxPool2d(const Tensor &x, const Pool2dOptions &options, SourceLocation loc) {
+Tensor maxPool2d(const Tensor &x, const Pool2dOptions &options,
+                 SourceLocation loc) {
   CallSite site(loc);
   requireImage("max_pool2d", "the input", x);
   Window window = poolWindow(options);
@@ -166,7 +169,8 @@ Tensor maxPool2d(const Tensor &x, const Pool2dOptions &options, SourceLocation l
                 window);
 }
 
-Tensor avgPool2d(const Tensor &x, const Pool2dOptions &options, SourceLocation loc) {
+Tensor avgPool2d(const Tensor &x, const Pool2dOptions &options,
+                 SourceLocation loc) {
   CallSite site(loc);
   requireImage("avg_pool2d", "the input", x);
   Window window = poolWindow(options);
@@ -182,7 +186,8 @@ Tensor globalAvgPool2d(const Tensor &x, SourceLocation loc) {
   return mean(x, {2, 3}, /*keepDims=*/true);
 }
 
-Tensor concat(const std::vector<Tensor> &parts, int64_t axis, SourceLocation loc) {
+Tensor concat(const std::vector<Tensor> &parts, int64_t axis,
+              SourceLocation loc) {
   CallSite site(loc);
   if (parts.empty())
     throw Error("concat: nothing to join");
@@ -213,7 +218,8 @@ Tensor concat(const std::vector<Tensor> &parts, int64_t axis, SourceLocation loc
   return apply(Prim::Concat, parts, {{shape, first.dtype()}}, attrs)[0];
 }
 
-Tensor slice(const Tensor &x, int64_t axis, int64_t start, int64_t size, SourceLocation loc) {
+Tensor slice(const Tensor &x, int64_t axis, int64_t start, int64_t size,
+             SourceLocation loc) {
   CallSite site(loc);
   if (axis < 0)
     axis += x.rank();
@@ -229,7 +235,8 @@ Tensor slice(const Tensor &x, int64_t axis, int64_t start, int64_t size, SourceL
   return apply(Prim::Slice, {x}, {{shape, x.dtype()}}, attrs)[0];
 }
 
-Tensor dropout(const Tensor &x, double rate, const Tensor &seed, SourceLocation loc) {
+Tensor dropout(const Tensor &x, double rate, const Tensor &seed,
+               SourceLocation loc) {
   CallSite site(loc);
   if (!(rate >= 0.0 && rate < 1.0))
     throw Error(fmt::format("dropout: rate {} is not in [0, 1)", rate));

@@ -12,9 +12,9 @@ namespace bregman {
 
 namespace detail {
 
-std::string debugPrintDescriptor(
-    const std::string &format,
-    const std::vector<std::pair<Shape, DType>> &values) {
+std::string
+debugPrintDescriptor(const std::string &format,
+                     const std::vector<std::pair<Shape, DType>> &values) {
   std::string descriptor = format;
   descriptor += '\0';
   for (const auto &[shape, dtype] : values) {

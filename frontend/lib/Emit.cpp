@@ -65,8 +65,8 @@ private:
         b.getStringAttr(fmt::format("{}#{}", primName(node.prim), index));
     if (!node.site.known())
       return NameLoc::get(name);
-    return NameLoc::get(name, FileLineColLoc::get(&ctx, node.site.file(),
-                                                  node.site.line(), 0));
+    return NameLoc::get(
+        name, FileLineColLoc::get(&ctx, node.site.file(), node.site.line(), 0));
   }
 
   Value emptyLike(int value) {
@@ -641,11 +641,11 @@ void Emitter::emitDebugPrint(const Node &node) {
     specs.emplace_back(trace.value(v).shape, trace.value(v).dtype);
   std::string descriptor = debugPrintDescriptor(node.attrs.name, specs);
   Type index = b.getIndexType();
-  auto bytes = MemRefType::get({static_cast<int64_t>(descriptor.size())},
-                               b.getI8Type());
-  std::string symbol = fmt::format("__bregman_debug_print_{}",
-                                   debugPrints++);
-  func::FuncOp callee = module.lookupSymbol<func::FuncOp>("bregman_debug_print");
+  auto bytes =
+      MemRefType::get({static_cast<int64_t>(descriptor.size())}, b.getI8Type());
+  std::string symbol = fmt::format("__bregman_debug_print_{}", debugPrints++);
+  func::FuncOp callee =
+      module.lookupSymbol<func::FuncOp>("bregman_debug_print");
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(module.getBody());
@@ -654,13 +654,13 @@ void Emitter::emitDebugPrint(const Node &node) {
         llvm::ArrayRef<int8_t>(
             reinterpret_cast<const int8_t *>(descriptor.data()),
             descriptor.size()));
-    memref::GlobalOp::create(b, loc, symbol, b.getStringAttr("private"),
-                             bytes, data, /*constant=*/true,
+    memref::GlobalOp::create(b, loc, symbol, b.getStringAttr("private"), bytes,
+                             data, /*constant=*/true,
                              /*alignment=*/nullptr);
     if (!callee) {
-      callee = func::FuncOp::create(
-          b, loc, "bregman_debug_print",
-          b.getFunctionType({index, index, index}, {}));
+      callee =
+          func::FuncOp::create(b, loc, "bregman_debug_print",
+                               b.getFunctionType({index, index, index}, {}));
       callee.setPrivate();
     }
   }
@@ -675,15 +675,16 @@ void Emitter::emitDebugPrint(const Node &node) {
         values.at(node.inputs[i]), /*read_only=*/true);
     Value address =
         memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
-    memref::StoreOp::create(b, loc, address, addresses,
-                            ValueRange{arith::ConstantIndexOp::create(b, loc, i)});
+    memref::StoreOp::create(
+        b, loc, address, addresses,
+        ValueRange{arith::ConstantIndexOp::create(b, loc, i)});
   }
   func::CallOp::create(
       b, loc, callee,
-      ValueRange{memref::ExtractAlignedPointerAsIndexOp::create(b, loc, text),
-                 arith::ConstantIndexOp::create(b, loc, count),
-                 memref::ExtractAlignedPointerAsIndexOp::create(b, loc,
-                                                                addresses)});
+      ValueRange{
+          memref::ExtractAlignedPointerAsIndexOp::create(b, loc, text),
+          arith::ConstantIndexOp::create(b, loc, count),
+          memref::ExtractAlignedPointerAsIndexOp::create(b, loc, addresses)});
 }
 
 // Generated from Prims.def: a primitive whose Emitter has no emit<Emitter>

@@ -307,7 +307,8 @@ CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
   // on the CPU (the tests run this way too, to check the kernels).
   // (Not for artifacts: a CPU artifact is the CPU program.)
   const char *emulate = std::getenv("BREGMAN_EMULATE_GPU");
-  bool emulateGpu = emulate && objectFile.empty() && std::string(emulate) == "1";
+  bool emulateGpu =
+      emulate && objectFile.empty() && std::string(emulate) == "1";
   refuseDebugPrintsOffCpu(trace, opts, emulateGpu);
 
   mlir::MLIRContext &ctx = sharedContext();

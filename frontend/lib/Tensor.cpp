@@ -242,7 +242,8 @@ static Shape withMatrix(Shape batch, int64_t r, int64_t c) {
   return batch;
 }
 
-Tensor matmul(const Tensor &a, const Tensor &b, bool ta, bool tb, SourceLocation loc) {
+Tensor matmul(const Tensor &a, const Tensor &b, bool ta, bool tb,
+              SourceLocation loc) {
   CallSite site(loc);
   requireSameDType("matmul", a, b);
   requireFloat("matmul", a);
@@ -327,15 +328,27 @@ Tensor operator-(LocatedTensor a) { return unary(Prim::Neg, a.tensor, a.loc); }
 Tensor maximum(const Tensor &a, const Tensor &b, SourceLocation loc) {
   return binary(Prim::Maximum, a, b, loc);
 }
-Tensor exp(const Tensor &x, SourceLocation loc) { return unary(Prim::Exp, x, loc); }
-Tensor log(const Tensor &x, SourceLocation loc) { return unary(Prim::Log, x, loc); }
-Tensor relu(const Tensor &x, SourceLocation loc) { return unary(Prim::Relu, x, loc); }
-Tensor abs(const Tensor &x, SourceLocation loc) { return unary(Prim::Abs, x, loc); }
-Tensor sqrt(const Tensor &x, SourceLocation loc) { return unary(Prim::Sqrt, x, loc); }
+Tensor exp(const Tensor &x, SourceLocation loc) {
+  return unary(Prim::Exp, x, loc);
+}
+Tensor log(const Tensor &x, SourceLocation loc) {
+  return unary(Prim::Log, x, loc);
+}
+Tensor relu(const Tensor &x, SourceLocation loc) {
+  return unary(Prim::Relu, x, loc);
+}
+Tensor abs(const Tensor &x, SourceLocation loc) {
+  return unary(Prim::Abs, x, loc);
+}
+Tensor sqrt(const Tensor &x, SourceLocation loc) {
+  return unary(Prim::Sqrt, x, loc);
+}
 Tensor sigmoid(const Tensor &x, SourceLocation loc) {
   return unary(Prim::Sigmoid, x, loc);
 }
-Tensor tanh(const Tensor &x, SourceLocation loc) { return unary(Prim::Tanh, x, loc); }
+Tensor tanh(const Tensor &x, SourceLocation loc) {
+  return unary(Prim::Tanh, x, loc);
+}
 Tensor silu(const Tensor &x, SourceLocation loc) {
   CallSite site(loc);
   return x * sigmoid(x);
@@ -384,7 +397,8 @@ static Tensor reduce(Prim prim, const Tensor &x, std::vector<int64_t> axes,
   return keepDims ? reshape(r, kept) : r;
 }
 
-Tensor sum(const Tensor &x, std::vector<int64_t> axes, bool keepDims, SourceLocation loc) {
+Tensor sum(const Tensor &x, std::vector<int64_t> axes, bool keepDims,
+           SourceLocation loc) {
   CallSite site(loc);
   return reduce(Prim::ReduceSum, x, std::move(axes), keepDims);
 }
@@ -395,11 +409,13 @@ Tensor sum(const Tensor &x, SourceLocation loc) {
     all[i] = i;
   return sum(x, all);
 }
-Tensor max(const Tensor &x, std::vector<int64_t> axes, bool keepDims, SourceLocation loc) {
+Tensor max(const Tensor &x, std::vector<int64_t> axes, bool keepDims,
+           SourceLocation loc) {
   CallSite site(loc);
   return reduce(Prim::ReduceMax, x, std::move(axes), keepDims);
 }
-Tensor mean(const Tensor &x, std::vector<int64_t> axes, bool keepDims, SourceLocation loc) {
+Tensor mean(const Tensor &x, std::vector<int64_t> axes, bool keepDims,
+            SourceLocation loc) {
   CallSite site(loc);
   axes = normalizeAxes("mean", axes, x.rank());
   int64_t count = 1;
@@ -450,7 +466,8 @@ Tensor reshape(const Tensor &x, const Shape &shape, SourceLocation loc) {
   return single(Prim::Reshape, {x}, shape, x.dtype());
 }
 
-Tensor transpose(const Tensor &x, const std::vector<int64_t> &permutation, SourceLocation loc) {
+Tensor transpose(const Tensor &x, const std::vector<int64_t> &permutation,
+                 SourceLocation loc) {
   CallSite site(loc);
   std::vector<bool> seen(x.rank(), false);
   bool valid = static_cast<int64_t>(permutation.size()) == x.rank();
@@ -490,7 +507,8 @@ Tensor logSoftmax(const Tensor &x, int64_t axis, SourceLocation loc) {
   return shifted - log(sum(exp(shifted), {axis}, /*keepDims=*/true));
 }
 
-Tensor oneHot(const Tensor &labels, int64_t classes, DType dtype, SourceLocation loc) {
+Tensor oneHot(const Tensor &labels, int64_t classes, DType dtype,
+              SourceLocation loc) {
   CallSite site(loc);
   if (labels.dtype() != DType::I32 || labels.rank() != 1)
     throw Error(fmt::format("one_hot: labels must be i32 of rank 1, got {}{}",
@@ -501,7 +519,8 @@ Tensor oneHot(const Tensor &labels, int64_t classes, DType dtype, SourceLocation
   return single(Prim::OneHot, {labels}, {labels.dim(0), classes}, dtype, attrs);
 }
 
-Tensor crossEntropy(const Tensor &logits, const Tensor &labels, SourceLocation loc) {
+Tensor crossEntropy(const Tensor &logits, const Tensor &labels,
+                    SourceLocation loc) {
   CallSite site(loc);
   if (logits.rank() != 2 || labels.rank() != 1 ||
       logits.dim(0) != labels.dim(0))
@@ -535,7 +554,9 @@ Tensor greater(const Tensor &a, const Tensor &b, SourceLocation loc) {
   return binary(Prim::Less, b, a, loc);
 }
 
-Tensor erf(const Tensor &x, SourceLocation loc) { return unary(Prim::Erf, x, loc); }
+Tensor erf(const Tensor &x, SourceLocation loc) {
+  return unary(Prim::Erf, x, loc);
+}
 
 /// σ(z) = exp(min(z, 0)) / (1 + exp(−|z|)): both exponentials are at most 1,
 /// so neither the value nor its gradient overflows for any z.
@@ -556,7 +577,8 @@ Tensor gelu(const Tensor &x, bool tanhApproximation, SourceLocation loc) {
   return x * stableSigmoid(u * 2.0);
 }
 
-Tensor where(const Tensor &cond, const Tensor &a, const Tensor &b, SourceLocation loc) {
+Tensor where(const Tensor &cond, const Tensor &a, const Tensor &b,
+             SourceLocation loc) {
   CallSite site(loc);
   requireSameDType("where", a, b);
   requireFloat("where", a);
@@ -570,7 +592,8 @@ Tensor where(const Tensor &cond, const Tensor &a, const Tensor &b, SourceLocatio
   return single(Prim::Select, {cond, a, b}, shape, a.dtype());
 }
 
-Tensor softmax(const Tensor &x, int64_t axis, const Tensor &mask, SourceLocation loc) {
+Tensor softmax(const Tensor &x, int64_t axis, const Tensor &mask,
+               SourceLocation loc) {
   CallSite site(loc);
   requireFloat("softmax", x);
   Tensor z = mask.defined() ? x + mask : x;
@@ -639,7 +662,8 @@ Tensor take(const Tensor &table, const Tensor &indices, SourceLocation loc) {
   return reshape(picked, out);
 }
 
-Tensor countCorrect(const Tensor &logits, const Tensor &labels, SourceLocation loc) {
+Tensor countCorrect(const Tensor &logits, const Tensor &labels,
+                    SourceLocation loc) {
   CallSite site(loc);
   Tensor hits = equal(argmax(logits), labels);
   return sum(hits);

@@ -122,7 +122,8 @@ std::string Trace::str() const {
     for (int v : node.inputs)
       rhs += fmt::format("{}%{}", rhs.empty() ? "" : ", ", v);
     out += fmt::format("  {} = {}({}){}{}\n", lhs, primName(node.prim), rhs,
-                       node.attrs.name.empty() ? "" : " \"" + node.attrs.name + "\"",
+                       node.attrs.name.empty() ? ""
+                                               : " \"" + node.attrs.name + "\"",
                        node.site.known() ? "  @ " + node.site.str() : "");
   }
   return out;

@@ -98,8 +98,8 @@ extern "C" void bregman_debug_print(intptr_t descriptor, intptr_t count,
   size_t used = 0;
   for (const char *p = format; *p; ++p) {
     if (p[0] == '{' && p[1] == '}' && used < specs.size()) {
-      line += describe(specs[used],
-                       reinterpret_cast<const void *>(pointers[used]));
+      line +=
+          describe(specs[used], reinterpret_cast<const void *>(pointers[used]));
       ++used;
       ++p;
     } else if ((p[0] == '{' || p[0] == '}') && p[1] == p[0]) {

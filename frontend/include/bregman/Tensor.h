@@ -122,6 +122,9 @@ public:
 
 //===----------------------------------------------------------------------===//
 // Primitives and the operations built from them
+//
+// Each function's last parameter, `loc`, defaults to the caller's place
+// (SourceLocation.h): leave it out; errors start with it.
 //===----------------------------------------------------------------------===//
 
 /// op(a)·op(b), op(x) swapping the last two axes of x when its flag is set.
@@ -131,7 +134,8 @@ public:
 /// all batches; otherwise the batches are one batch_matmul (a GEMM per
 /// batch on the CPU).
 Tensor matmul(const Tensor &a, const Tensor &b, bool transposeA = false,
-              bool transposeB = false, SourceLocation loc = SourceLocation::current());
+              bool transposeB = false,
+              SourceLocation loc = SourceLocation::current());
 
 /// Elementwise arithmetic with NumPy broadcasting (shapes aligned right).
 /// (An operator cannot take a defaulted location: each takes one operand as
@@ -148,7 +152,8 @@ Tensor operator/(LocatedTensor a, double b);
 Tensor operator*(double a, LocatedTensor b);
 Tensor operator-(LocatedTensor a);
 /// Elementwise maximum (gradient to `a` where a > b, else to `b`).
-Tensor maximum(const Tensor &a, const Tensor &b, SourceLocation loc = SourceLocation::current());
+Tensor maximum(const Tensor &a, const Tensor &b,
+               SourceLocation loc = SourceLocation::current());
 
 Tensor exp(const Tensor &x, SourceLocation loc = SourceLocation::current());
 Tensor log(const Tensor &x, SourceLocation loc = SourceLocation::current());
@@ -164,40 +169,57 @@ Tensor tanh(const Tensor &x, SourceLocation loc = SourceLocation::current());
 /// x·sigmoid(x) (SiLU, swish); gradient sigmoid(x)·(1 + x(1 − sigmoid(x))).
 Tensor silu(const Tensor &x, SourceLocation loc = SourceLocation::current());
 /// g where x > 0, else 0 (the VJP of relu).
-Tensor reluGrad(const Tensor &x, const Tensor &g, SourceLocation loc = SourceLocation::current());
+Tensor reluGrad(const Tensor &x, const Tensor &g,
+                SourceLocation loc = SourceLocation::current());
 
 /// Sum / maximum over `axes` (negative axes count from the end).
-Tensor sum(const Tensor &x, std::vector<int64_t> axes, bool keepDims = false, SourceLocation loc = SourceLocation::current());
-Tensor sum(const Tensor &x, SourceLocation loc = SourceLocation::current()); // all axes
-Tensor max(const Tensor &x, std::vector<int64_t> axes, bool keepDims = false, SourceLocation loc = SourceLocation::current());
-Tensor mean(const Tensor &x, std::vector<int64_t> axes, bool keepDims = false, SourceLocation loc = SourceLocation::current());
-Tensor mean(const Tensor &x, SourceLocation loc = SourceLocation::current()); // all axes
+Tensor sum(const Tensor &x, std::vector<int64_t> axes, bool keepDims = false,
+           SourceLocation loc = SourceLocation::current());
+Tensor sum(const Tensor &x,
+           SourceLocation loc = SourceLocation::current()); // all axes
+Tensor max(const Tensor &x, std::vector<int64_t> axes, bool keepDims = false,
+           SourceLocation loc = SourceLocation::current());
+Tensor mean(const Tensor &x, std::vector<int64_t> axes, bool keepDims = false,
+            SourceLocation loc = SourceLocation::current());
+Tensor mean(const Tensor &x,
+            SourceLocation loc = SourceLocation::current()); // all axes
 
 /// NumPy broadcasting of x to `shape`.
-Tensor broadcastTo(const Tensor &x, const Shape &shape, SourceLocation loc = SourceLocation::current());
+Tensor broadcastTo(const Tensor &x, const Shape &shape,
+                   SourceLocation loc = SourceLocation::current());
 /// Sums the broadcast dimensions away so that the result has `shape`.
-Tensor sumTo(const Tensor &x, const Shape &shape, SourceLocation loc = SourceLocation::current());
-Tensor reshape(const Tensor &x, const Shape &shape, SourceLocation loc = SourceLocation::current());
+Tensor sumTo(const Tensor &x, const Shape &shape,
+             SourceLocation loc = SourceLocation::current());
+Tensor reshape(const Tensor &x, const Shape &shape,
+               SourceLocation loc = SourceLocation::current());
 /// Dimension i of the result is dimension permutation[i] of x.
-Tensor transpose(const Tensor &x, const std::vector<int64_t> &permutation, SourceLocation loc = SourceLocation::current());
+Tensor transpose(const Tensor &x, const std::vector<int64_t> &permutation,
+                 SourceLocation loc = SourceLocation::current());
 /// The identity whose gradient is zero.
-Tensor stopGradient(const Tensor &x, SourceLocation loc = SourceLocation::current());
+Tensor stopGradient(const Tensor &x,
+                    SourceLocation loc = SourceLocation::current());
 /// A tensor of `shape` filled with `value`, recorded as a constant.
-Tensor full(const Shape &shape, double value, DType dtype = DType::F32, SourceLocation loc = SourceLocation::current());
+Tensor full(const Shape &shape, double value, DType dtype = DType::F32,
+            SourceLocation loc = SourceLocation::current());
 
 /// log softmax along `axis`.
-Tensor logSoftmax(const Tensor &x, int64_t axis = -1, SourceLocation loc = SourceLocation::current());
+Tensor logSoftmax(const Tensor &x, int64_t axis = -1,
+                  SourceLocation loc = SourceLocation::current());
 /// i32 labels [N] -> f32 one-hot [N, classes] (no gradient).
-Tensor oneHot(const Tensor &labels, int64_t classes, DType dtype = DType::F32, SourceLocation loc = SourceLocation::current());
+Tensor oneHot(const Tensor &labels, int64_t classes, DType dtype = DType::F32,
+              SourceLocation loc = SourceLocation::current());
 /// Mean cross-entropy of logits [N, C] against i32 labels [N].
-Tensor crossEntropy(const Tensor &logits, const Tensor &labels, SourceLocation loc = SourceLocation::current());
+Tensor crossEntropy(const Tensor &logits, const Tensor &labels,
+                    SourceLocation loc = SourceLocation::current());
 /// Index of the maximum along the last axis, as i32 (first on ties).
 Tensor argmax(const Tensor &x, SourceLocation loc = SourceLocation::current());
 /// 1 where a == b, else 0, in the operands' float type (f32 for i32
 /// operands); no gradient.
-Tensor equal(const Tensor &a, const Tensor &b, SourceLocation loc = SourceLocation::current());
+Tensor equal(const Tensor &a, const Tensor &b,
+             SourceLocation loc = SourceLocation::current());
 /// Number of rows whose argmax equals the label, as an f32 scalar.
-Tensor countCorrect(const Tensor &logits, const Tensor &labels, SourceLocation loc = SourceLocation::current());
+Tensor countCorrect(const Tensor &logits, const Tensor &labels,
+                    SourceLocation loc = SourceLocation::current());
 
 //===----------------------------------------------------------------------===//
 // Transformer building blocks (issue 18)
@@ -209,28 +231,36 @@ Tensor erf(const Tensor &x, SourceLocation loc = SourceLocation::current());
 /// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (PyTorch's
 /// approximate='tanh'), computed as x·σ(2u) in a form that stays finite
 /// for any x.
-Tensor gelu(const Tensor &x, bool tanhApproximation = false, SourceLocation loc = SourceLocation::current());
+Tensor gelu(const Tensor &x, bool tanhApproximation = false,
+            SourceLocation loc = SourceLocation::current());
 /// a where cond != 0, else b (NumPy broadcasting of all three). The
 /// gradient goes to the side that was picked; cond gets none.
-Tensor where(const Tensor &cond, const Tensor &a, const Tensor &b, SourceLocation loc = SourceLocation::current());
+Tensor where(const Tensor &cond, const Tensor &a, const Tensor &b,
+             SourceLocation loc = SourceLocation::current());
 /// 1 where a < b (resp. a > b), else 0, in the operands' float type (f32
 /// for i32 operands); no gradient.
-Tensor less(const Tensor &a, const Tensor &b, SourceLocation loc = SourceLocation::current());
-Tensor greater(const Tensor &a, const Tensor &b, SourceLocation loc = SourceLocation::current());
+Tensor less(const Tensor &a, const Tensor &b,
+            SourceLocation loc = SourceLocation::current());
+Tensor greater(const Tensor &a, const Tensor &b,
+               SourceLocation loc = SourceLocation::current());
 /// softmax along `axis`; `mask`, if given, is added to x first (NumPy
 /// broadcasting; −∞ entries exclude positions). Shifted by the maximum.
-Tensor softmax(const Tensor &x, int64_t axis = -1, const Tensor &mask = {}, SourceLocation loc = SourceLocation::current());
+Tensor softmax(const Tensor &x, int64_t axis = -1, const Tensor &mask = {},
+               SourceLocation loc = SourceLocation::current());
 /// Layer normalization over the last `normalizedAxes` axes:
 /// (x − mean)/√(var + eps)·scale + bias, the variance biased (as PyTorch
 /// and ONNX); `scale` and `bias` (optional) broadcast against those axes.
-Tensor layerNorm(const Tensor &x, int64_t normalizedAxes, const Tensor &scale = {},
-                 const Tensor &bias = {}, double eps = 1e-5, SourceLocation loc = SourceLocation::current());
+Tensor layerNorm(const Tensor &x, int64_t normalizedAxes,
+                 const Tensor &scale = {}, const Tensor &bias = {},
+                 double eps = 1e-5,
+                 SourceLocation loc = SourceLocation::current());
 /// Rows of `table` [V, ...] picked by i32 `indices` of any shape: the
 /// result is indices.shape + table.shape[1:] (an embedding lookup).
 /// Negative indices count from the end (−1 is row V − 1, as ONNX Gather);
 /// an index outside [−V, V) gives a row of zeros. Gradient: to the table
 /// only (accumulated over repeated indices).
-Tensor take(const Tensor &table, const Tensor &indices, SourceLocation loc = SourceLocation::current());
+Tensor take(const Tensor &table, const Tensor &indices,
+            SourceLocation loc = SourceLocation::current());
 
 //===----------------------------------------------------------------------===//
 // Convolution and pooling (NCHW, as PyTorch and ONNX)
@@ -250,7 +280,9 @@ std::array<int64_t, 4> symmetricPadding(int64_t ph, int64_t pw);
 /// cross-correlation, like every framework's): y is [N, F, OH, OW] with
 /// OH = (H + top + bottom − dilation·(KH − 1) − 1) / stride + 1. On the CPU it
 /// is a library call (oneDNN) for f32.
-Tensor conv2d(const Tensor &x, const Tensor &w, const Conv2dOptions &options = {}, SourceLocation loc = SourceLocation::current());
+Tensor conv2d(const Tensor &x, const Tensor &w,
+              const Conv2dOptions &options = {},
+              SourceLocation loc = SourceLocation::current());
 
 /// The transposed convolution (the gradient of conv2d with respect to its
 /// input, as a layer): x [N, C, H, W], w [C, M/groups, KH, KW] -> [N, M, OH,
@@ -258,7 +290,8 @@ Tensor conv2d(const Tensor &x, const Tensor &w, const Conv2dOptions &options = {
 /// top − bottom (ONNX ConvTranspose, PyTorch ConvTranspose2d).
 Tensor convTranspose2d(const Tensor &x, const Tensor &w,
                        const Conv2dOptions &options = {},
-                       std::array<int64_t, 2> outputPadding = {0, 0}, SourceLocation loc = SourceLocation::current());
+                       std::array<int64_t, 2> outputPadding = {0, 0},
+                       SourceLocation loc = SourceLocation::current());
 
 struct Pool2dOptions {
   std::array<int64_t, 2> kernel{2, 2};
@@ -270,23 +303,29 @@ struct Pool2dOptions {
 /// Maximum over each window (padding counts as −∞). Its gradient goes to the
 /// first maximal element of each window in row-major order, as PyTorch's does,
 /// never split among ties.
-Tensor maxPool2d(const Tensor &x, const Pool2dOptions &options = {}, SourceLocation loc = SourceLocation::current());
+Tensor maxPool2d(const Tensor &x, const Pool2dOptions &options = {},
+                 SourceLocation loc = SourceLocation::current());
 /// Mean over each window, padding counted as zeros in the divisor
 /// (PyTorch's count_include_pad = True).
-Tensor avgPool2d(const Tensor &x, const Pool2dOptions &options = {}, SourceLocation loc = SourceLocation::current());
+Tensor avgPool2d(const Tensor &x, const Pool2dOptions &options = {},
+                 SourceLocation loc = SourceLocation::current());
 /// Mean over H and W: [N, C, H, W] -> [N, C, 1, 1].
-Tensor globalAvgPool2d(const Tensor &x, SourceLocation loc = SourceLocation::current());
+Tensor globalAvgPool2d(const Tensor &x,
+                       SourceLocation loc = SourceLocation::current());
 
 /// The tensors joined along `axis` (all other dimensions equal), e.g. the
 /// channels of DenseNet-style blocks with axis 1.
-Tensor concat(const std::vector<Tensor> &parts, int64_t axis, SourceLocation loc = SourceLocation::current());
+Tensor concat(const std::vector<Tensor> &parts, int64_t axis,
+              SourceLocation loc = SourceLocation::current());
 /// x[start : start + size] along `axis`.
-Tensor slice(const Tensor &x, int64_t axis, int64_t start, int64_t size, SourceLocation loc = SourceLocation::current());
+Tensor slice(const Tensor &x, int64_t axis, int64_t start, int64_t size,
+             SourceLocation loc = SourceLocation::current());
 /// Inverted dropout: each element is zeroed with probability `rate`, the
 /// others scaled by 1/(1 − rate). The mask is a function of `seed` (an i32
 /// scalar, e.g. the step number) and the element index alone: the same seed
 /// gives the same mask, on every back end. Gradient: the same mask.
-Tensor dropout(const Tensor &x, double rate, const Tensor &seed, SourceLocation loc = SourceLocation::current());
+Tensor dropout(const Tensor &x, double rate, const Tensor &seed,
+               SourceLocation loc = SourceLocation::current());
 
 //===----------------------------------------------------------------------===//
 // Printing traced values (like jax.debug.print)

@@ -9,10 +9,13 @@
 
 #include "TestUtil.h"
 #include "bregman/bregman.h"
+#include "bregman/runtime/Artifact.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <unistd.h>
 #include <string>
 
 using namespace bregman;
@@ -133,6 +136,27 @@ TEST(DebugPrint, InsideTheDifferentiatedFunctionPrintsForwardValues) {
   std::string out = capture(
       [&] { step(Tensor::fromVector(std::vector<float>{1, -3}, {2})); });
   EXPECT_EQ(out, "inner loss 10\ngrad f32[2] [2, -6]\n");
+}
+
+// The descriptor is a constant of the compiled code: a saved CPU step prints
+// when the runtime alone runs it.
+TEST(DebugPrint, SavedArtifactPrintsWhenTheRuntimeRunsIt) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() /
+                 ("bregman-debugprint-" + std::to_string(getpid()));
+  auto step = jit([](const Tensor &x) {
+    Tensor doubled = x * 2.0;
+    debugPrint("doubled {}", doubled);
+    return sum(doubled);
+  });
+  step.save(dir.string(),
+            Tensor::fromVector(std::vector<float>{1, 2, 3}, {3}));
+  std::unique_ptr<runtime::Artifact> artifact =
+      runtime::Artifact::load(dir.string());
+  std::string out = capture([&] { artifact->step(); });
+  artifact.reset();
+  fs::remove_all(dir);
+  EXPECT_EQ(out, "doubled f32[3] [2, 4, 6]\n");
 }
 
 TEST(DebugPrint, OutsideJitPrintsConcreteTensorsAtOnce) {
