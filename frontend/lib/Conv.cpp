@@ -83,7 +83,9 @@ Window poolWindow(const Pool2dOptions &o) {
 
 } // namespace
 
-Tensor conv2d(const Tensor &x, const Tensor &w, const Conv2dOptions &options) {
+Tensor conv2d(const Tensor &x, const Tensor &w, const Conv2dOptions &options,
+              SourceLocation loc) {
+  CallSite site(loc);
   requireImage("conv2d", "the input", x);
   requireImage("conv2d", "the filter", w);
   if (x.dtype() != w.dtype())
@@ -115,7 +117,9 @@ Tensor conv2d(const Tensor &x, const Tensor &w, const Conv2dOptions &options) {
 
 Tensor convTranspose2d(const Tensor &x, const Tensor &w,
                        const Conv2dOptions &options,
-                       std::array<int64_t, 2> outputPadding) {
+                       std::array<int64_t, 2> outputPadding,
+                       SourceLocation loc) {
+  CallSite site(loc);
   requireImage("conv_transpose2d", "the input", x);
   requireImage("conv_transpose2d", "the filter", w);
   int64_t groups = options.groups;
@@ -155,7 +159,9 @@ Tensor convTranspose2d(const Tensor &x, const Tensor &w,
   return detail::conv2dGradInput(x, w, out, window);
 }
 
-Tensor maxPool2d(const Tensor &x, const Pool2dOptions &options) {
+Tensor maxPool2d(const Tensor &x, const Pool2dOptions &options,
+                 SourceLocation loc) {
+  CallSite site(loc);
   requireImage("max_pool2d", "the input", x);
   Window window = poolWindow(options);
   auto [oh, ow] = outputExtent("max_pool2d", x.shape(), window);
@@ -163,7 +169,9 @@ Tensor maxPool2d(const Tensor &x, const Pool2dOptions &options) {
                 window);
 }
 
-Tensor avgPool2d(const Tensor &x, const Pool2dOptions &options) {
+Tensor avgPool2d(const Tensor &x, const Pool2dOptions &options,
+                 SourceLocation loc) {
+  CallSite site(loc);
   requireImage("avg_pool2d", "the input", x);
   Window window = poolWindow(options);
   auto [oh, ow] = outputExtent("avg_pool2d", x.shape(), window);
@@ -172,12 +180,15 @@ Tensor avgPool2d(const Tensor &x, const Pool2dOptions &options) {
   return sums * (1.0 / static_cast<double>(window.kernel[0] * window.kernel[1]));
 }
 
-Tensor globalAvgPool2d(const Tensor &x) {
+Tensor globalAvgPool2d(const Tensor &x, SourceLocation loc) {
+  CallSite site(loc);
   requireImage("global_avg_pool2d", "the input", x);
   return mean(x, {2, 3}, /*keepDims=*/true);
 }
 
-Tensor concat(const std::vector<Tensor> &parts, int64_t axis) {
+Tensor concat(const std::vector<Tensor> &parts, int64_t axis,
+              SourceLocation loc) {
+  CallSite site(loc);
   if (parts.empty())
     throw Error("concat: nothing to join");
   const Tensor &first = parts.front();
@@ -207,7 +218,9 @@ Tensor concat(const std::vector<Tensor> &parts, int64_t axis) {
   return apply(Prim::Concat, parts, {{shape, first.dtype()}}, attrs)[0];
 }
 
-Tensor slice(const Tensor &x, int64_t axis, int64_t start, int64_t size) {
+Tensor slice(const Tensor &x, int64_t axis, int64_t start, int64_t size,
+             SourceLocation loc) {
+  CallSite site(loc);
   if (axis < 0)
     axis += x.rank();
   if (axis < 0 || axis >= x.rank() || start < 0 || size < 0 ||
@@ -222,7 +235,9 @@ Tensor slice(const Tensor &x, int64_t axis, int64_t start, int64_t size) {
   return apply(Prim::Slice, {x}, {{shape, x.dtype()}}, attrs)[0];
 }
 
-Tensor dropout(const Tensor &x, double rate, const Tensor &seed) {
+Tensor dropout(const Tensor &x, double rate, const Tensor &seed,
+               SourceLocation loc) {
+  CallSite site(loc);
   if (!(rate >= 0.0 && rate < 1.0))
     throw Error(fmt::format("dropout: rate {} is not in [0, 1)", rate));
   if (seed.dtype() != DType::I32 || seed.numel() != 1)

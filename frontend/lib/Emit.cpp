@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Emit.h"
+#include "DebugPrint.h"
 
 #include "breg/Dialect/Breg/IR/BregDialect.h"
 
@@ -58,9 +59,15 @@ private:
     const ValueInfo &info = trace.value(value);
     return MemRefType::get(info.shape, elementType(info.dtype));
   }
+  /// "add#12", at the user's call that recorded it when known (the
+  /// diagnostics of verification and of the passes show it).
   Location nodeLoc(const Node &node, int index) {
+    StringAttr name =
+        b.getStringAttr(fmt::format("{}#{}", primName(node.prim), index));
+    if (!node.site.known())
+      return NameLoc::get(name);
     return NameLoc::get(
-        b.getStringAttr(fmt::format("{}#{}", primName(node.prim), index)));
+        name, FileLineColLoc::get(&ctx, node.site.file(), node.site.line(), 0));
   }
 
   Value emptyLike(int value) {
@@ -156,6 +163,10 @@ private:
                                           b.getF64FloatAttr(node.attrs.value)));
   }
   void emitUpdate(const Node &node) { bregUpdate(node); }
+  /// A call of bregman_debug_print with the descriptor (a constant global)
+  /// and the addresses of the values' buffers (read-only, so bufferization
+  /// keeps them as they are at this point).
+  void emitDebugPrint(const Node &node);
   using EmitFn = void (Emitter::*)(const Node &);
   /// The emitter of each primitive, indexed by Prim.
   static const EmitFn kEmitters[];
@@ -163,11 +174,13 @@ private:
   void emitNode(const Node &node, int index);
 
   MLIRContext &ctx;
+  ModuleOp module;
   const EmitSpec &spec;
   const Trace &trace;
   OpBuilder b;
   Location loc;
   std::vector<Value> values{std::vector<Value>(trace.values().size())};
+  int debugPrints = 0;
 };
 
 Value Emitter::collapseUnitDims(Value v, const std::vector<bool> &drop) {
@@ -716,6 +729,58 @@ void Emitter::emitElementwise(const Node &node) {
                         }));
 }
 
+void Emitter::emitDebugPrint(const Node &node) {
+  std::vector<std::pair<Shape, DType>> specs;
+  for (int v : node.inputs)
+    specs.emplace_back(trace.value(v).shape, trace.value(v).dtype);
+  std::string descriptor = debugPrintDescriptor(node.attrs.name, specs);
+  Type index = b.getIndexType();
+  auto bytes =
+      MemRefType::get({static_cast<int64_t>(descriptor.size())}, b.getI8Type());
+  std::string symbol = fmt::format("__bregman_debug_print_{}", debugPrints++);
+  func::FuncOp callee =
+      module.lookupSymbol<func::FuncOp>("bregman_debug_print");
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(module.getBody());
+    auto data = DenseElementsAttr::get(
+        RankedTensorType::get(bytes.getShape(), b.getI8Type()),
+        llvm::ArrayRef<int8_t>(
+            reinterpret_cast<const int8_t *>(descriptor.data()),
+            descriptor.size()));
+    memref::GlobalOp::create(b, loc, symbol, b.getStringAttr("private"), bytes,
+                             data, /*constant=*/true,
+                             /*alignment=*/nullptr);
+    if (!callee) {
+      callee =
+          func::FuncOp::create(b, loc, "bregman_debug_print",
+                               b.getFunctionType({index, index, index}, {}));
+      callee.setPrivate();
+    }
+  }
+  Value text = memref::GetGlobalOp::create(b, loc, bytes, symbol);
+  auto count = static_cast<int64_t>(node.inputs.size());
+  Value addresses =
+      memref::AllocaOp::create(b, loc, MemRefType::get({count}, index));
+  for (int64_t i = 0; i < count; ++i) {
+    auto type = llvm::cast<RankedTensorType>(tensorType(node.inputs[i]));
+    Value buffer = bufferization::ToBufferOp::create(
+        b, loc, MemRefType::get(type.getShape(), type.getElementType()),
+        values.at(node.inputs[i]), /*read_only=*/true);
+    Value address =
+        memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
+    memref::StoreOp::create(
+        b, loc, address, addresses,
+        ValueRange{arith::ConstantIndexOp::create(b, loc, i)});
+  }
+  func::CallOp::create(
+      b, loc, callee,
+      ValueRange{
+          memref::ExtractAlignedPointerAsIndexOp::create(b, loc, text),
+          arith::ConstantIndexOp::create(b, loc, count),
+          memref::ExtractAlignedPointerAsIndexOp::create(b, loc, addresses)});
+}
+
 // Generated from Prims.def: a primitive whose Emitter has no emit<Emitter>
 // member does not compile.
 const Emitter::EmitFn Emitter::kEmitters[] = {
@@ -729,8 +794,9 @@ void Emitter::emitNode(const Node &node, int index) {
 }
 
 OwningOpRef<ModuleOp> Emitter::run() {
-  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
-  b.setInsertionPointToEnd(module->getBody());
+  OwningOpRef<ModuleOp> owned = ModuleOp::create(loc);
+  module = *owned;
+  b.setInsertionPointToEnd(module.getBody());
 
   const std::vector<int> &inputs = trace.inputs();
   std::vector<bool> written(inputs.size(), false);
@@ -801,7 +867,7 @@ OwningOpRef<ModuleOp> Emitter::run() {
     op.setWritable(true);
   }
   func::ReturnOp::create(b, loc);
-  return module;
+  return owned;
 }
 
 } // namespace

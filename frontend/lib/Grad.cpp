@@ -298,6 +298,11 @@ std::vector<Tensor> backward(const Tensor &output,
   if (output.dtype() == DType::I32)
     throw Error("grad: the function's result is an integer tensor");
 
+  // What no forward node accounts for (the seed, zero gradients) belongs to
+  // the call that computed the output.
+  CallSite outputSite(trace->nodes()[trace->value(output.value()).node].site,
+                      /*replace=*/true);
+
   // Forward: which values depend on `wrt` through differentiable nodes.
   int lastNode = static_cast<int>(trace->nodes().size());
   std::vector<bool> active(trace->values().size(), false);
@@ -332,6 +337,8 @@ std::vector<Tensor> backward(const Tensor &output,
     if (it == cotangent.end())
       continue;
     Tensor g = it->second;
+    // The gradient's nodes and errors belong to the forward call's place.
+    CallSite site(node.site, /*replace=*/true);
     std::vector<Tensor> grads = vjp(node, *trace, g);
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       int v = node.inputs[i];

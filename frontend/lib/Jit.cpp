@@ -13,6 +13,7 @@
 
 #include "breg/Jit/CpuJit.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
@@ -222,6 +223,56 @@ static std::string artifactSignature(const FlatInputs &inputs,
   return signature.dump();
 }
 
+/// The steps of a GPU pipeline cannot print: their values live in device
+/// memory (or, emulated, in kernels' buffers) where the host's print call
+/// cannot read them.
+static void refuseDebugPrintsOffCpu(const Trace &trace, const JitOptions &opts,
+                                    bool emulatedGpu) {
+  if (opts.device == Device::Cpu && !emulatedGpu)
+    return;
+  for (const Node &node : trace.nodes())
+    if (node.prim == Prim::DebugPrint)
+      throw Error(fmt::format(
+          "{}{}: debugPrint(\"{}\") runs on the CPU only, not on {}{} (the "
+          "values live in device memory there); compile the step with "
+          "Device::Cpu to print, or remove the print",
+          node.site.known() ? node.site.str() + ": " : "", opts.name,
+          node.attrs.name, deviceName(opts.device),
+          emulatedGpu ? " with BREGMAN_EMULATE_GPU=1" : ""));
+}
+
+/// "file.cpp:42: add#12: " for a node's location (Emitter::nodeLoc), "" for
+/// others.
+static std::string describeLocation(mlir::Location loc) {
+  auto name = llvm::dyn_cast<mlir::NameLoc>(loc);
+  if (!name)
+    return "";
+  std::string prefix;
+  if (auto site = llvm::dyn_cast<mlir::FileLineColLoc>(name.getChildLoc()))
+    prefix = fmt::format("{}:{}: ", site.getFilename().str(), site.getLine());
+  return prefix + name.getName().str() + ": ";
+}
+
+/// Verifies the emitted module; the error names the failing node's call
+/// site, then lists the trace and the IR.
+static void verifyEmitted(mlir::ModuleOp module, const Trace &trace,
+                          const std::string &name) {
+  std::string diagnostics;
+  mlir::ScopedDiagnosticHandler handler(
+      module.getContext(), [&](mlir::Diagnostic &diag) {
+        diagnostics += describeLocation(diag.getLocation()) + diag.str() + "\n";
+        return mlir::success();
+      });
+  if (mlir::succeeded(mlir::verify(module)))
+    return;
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  module.print(os);
+  throw Error(fmt::format("{}: the emitted MLIR does not verify (an internal "
+                          "error):\n{}trace:\n{}\nIR:\n{}",
+                          name, diagnostics, trace.str(), text));
+}
+
 CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
                                     const FlatInputs &inputs,
                                     const FlatOutputs &outputs,
@@ -251,16 +302,17 @@ CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
     if (a < 0)
       ++fn->numArgs;
 
+  // BREGMAN_EMULATE_GPU=1: compile the GPU kernels' IR and run it as loops
+  // on the CPU (the tests run this way too, to check the kernels).
+  // (Not for artifacts: a CPU artifact is the CPU program.)
+  const char *emulate = std::getenv("BREGMAN_EMULATE_GPU");
+  bool emulateGpu =
+      emulate && objectFile.empty() && std::string(emulate) == "1";
+  refuseDebugPrintsOffCpu(trace, opts, emulateGpu);
+
   mlir::MLIRContext &ctx = sharedContext();
   mlir::OwningOpRef<mlir::ModuleOp> module = emitModule(ctx, spec);
-  if (mlir::failed(mlir::verify(*module))) {
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    module->print(os);
-    throw Error(fmt::format("{}: the emitted MLIR does not verify (an "
-                            "internal error); trace:\n{}\nIR:\n{}",
-                            opts.name, trace.str(), text));
-  }
+  verifyEmitted(*module, trace, opts.name);
 
   mlir::breg::CpuJitOptions jitOptions;
   for (const runtime::LibrarySymbol *s = runtime::cpuLibrarySymbols(); s->name;
@@ -281,12 +333,8 @@ CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
         artifactSignature(inputs, *fn, opts.device);
   // Temporaries come from the runtime's block cache (reused across calls).
   jitOptions.pipeline.runtimeAllocator = true;
-  // BREGMAN_EMULATE_GPU=1: compile the GPU kernels' IR and run it as loops
-  // on the CPU (the tests run this way too, to check the kernels).
-  // (Not for artifacts: a CPU artifact is the CPU program.)
-  if (const char *emulate = std::getenv("BREGMAN_EMULATE_GPU");
-      emulate && objectFile.empty())
-    jitOptions.pipeline.emulateGpu = std::string(emulate) == "1";
+  if (emulate && objectFile.empty())
+    jitOptions.pipeline.emulateGpu = emulateGpu;
   if (opts.device == Device::HostMirror)
     jitOptions.pipeline.emulateGpu = true;
   // The emulated GPU program calls cuBLAS's and cuDNN's stand-ins: the same

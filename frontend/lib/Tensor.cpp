@@ -216,7 +216,9 @@ static Shape broadcastShapes(const char *op, const Shape &a, const Shape &b) {
                           shapeString(a), shapeString(b)));
 }
 
-static Tensor binary(Prim prim, const Tensor &a, const Tensor &b) {
+static Tensor binary(Prim prim, const Tensor &a, const Tensor &b,
+                     SourceLocation loc) {
+  CallSite site(loc);
   requireSameDType(primName(prim), a, b);
   bool comparison = prim == Prim::Equal || prim == Prim::Less;
   if (!comparison)
@@ -227,7 +229,8 @@ static Tensor binary(Prim prim, const Tensor &a, const Tensor &b) {
   return single(prim, {a, b}, shape, dtype);
 }
 
-static Tensor unary(Prim prim, const Tensor &x) {
+static Tensor unary(Prim prim, const Tensor &x, SourceLocation loc) {
+  CallSite site(loc);
   requireFloat(primName(prim), x);
   return single(prim, {x}, x.shape(), x.dtype());
 }
@@ -239,7 +242,9 @@ static Shape withMatrix(Shape batch, int64_t r, int64_t c) {
   return batch;
 }
 
-Tensor matmul(const Tensor &a, const Tensor &b, bool ta, bool tb) {
+Tensor matmul(const Tensor &a, const Tensor &b, bool ta, bool tb,
+              SourceLocation loc) {
+  CallSite site(loc);
   requireSameDType("matmul", a, b);
   requireFloat("matmul", a);
   if (a.rank() < 2 || b.rank() < 2)
@@ -276,7 +281,8 @@ Tensor matmul(const Tensor &a, const Tensor &b, bool ta, bool tb) {
   return reshape(y, withMatrix(batch, m, n));
 }
 
-Tensor full(const Shape &shape, double value, DType dtype) {
+Tensor full(const Shape &shape, double value, DType dtype, SourceLocation loc) {
+  CallSite site(loc);
   NodeAttrs attrs;
   attrs.value = value;
   return single(Prim::Constant, {}, shape, dtype, attrs);
@@ -286,27 +292,70 @@ static Tensor scalarLike(const Tensor &t, double value) {
   return full({}, value, t.dtype());
 }
 
-Tensor operator+(const Tensor &a, const Tensor &b) { return binary(Prim::Add, a, b); }
-Tensor operator-(const Tensor &a, const Tensor &b) { return binary(Prim::Sub, a, b); }
-Tensor operator*(const Tensor &a, const Tensor &b) { return binary(Prim::Mul, a, b); }
-Tensor operator/(const Tensor &a, const Tensor &b) { return binary(Prim::Div, a, b); }
-Tensor operator+(const Tensor &a, double b) { return a + scalarLike(a, b); }
-Tensor operator-(const Tensor &a, double b) { return a - scalarLike(a, b); }
-Tensor operator*(const Tensor &a, double b) { return a * scalarLike(a, b); }
-Tensor operator/(const Tensor &a, double b) { return a / scalarLike(a, b); }
-Tensor operator*(double a, const Tensor &b) { return scalarLike(b, a) * b; }
-Tensor operator-(const Tensor &a) { return unary(Prim::Neg, a); }
-Tensor maximum(const Tensor &a, const Tensor &b) { return binary(Prim::Maximum, a, b); }
-Tensor exp(const Tensor &x) { return unary(Prim::Exp, x); }
-Tensor log(const Tensor &x) { return unary(Prim::Log, x); }
-Tensor relu(const Tensor &x) { return unary(Prim::Relu, x); }
-Tensor abs(const Tensor &x) { return unary(Prim::Abs, x); }
-Tensor sqrt(const Tensor &x) { return unary(Prim::Sqrt, x); }
-Tensor sigmoid(const Tensor &x) { return unary(Prim::Sigmoid, x); }
-Tensor tanh(const Tensor &x) { return unary(Prim::Tanh, x); }
-Tensor silu(const Tensor &x) { return x * sigmoid(x); }
+Tensor operator+(const Tensor &a, LocatedTensor b) {
+  return binary(Prim::Add, a, b.tensor, b.loc);
+}
+Tensor operator-(const Tensor &a, LocatedTensor b) {
+  return binary(Prim::Sub, a, b.tensor, b.loc);
+}
+Tensor operator*(const Tensor &a, LocatedTensor b) {
+  return binary(Prim::Mul, a, b.tensor, b.loc);
+}
+Tensor operator/(const Tensor &a, LocatedTensor b) {
+  return binary(Prim::Div, a, b.tensor, b.loc);
+}
+Tensor operator+(LocatedTensor a, double b) {
+  CallSite site(a.loc);
+  return a.tensor + scalarLike(a.tensor, b);
+}
+Tensor operator-(LocatedTensor a, double b) {
+  CallSite site(a.loc);
+  return a.tensor - scalarLike(a.tensor, b);
+}
+Tensor operator*(LocatedTensor a, double b) {
+  CallSite site(a.loc);
+  return a.tensor * scalarLike(a.tensor, b);
+}
+Tensor operator/(LocatedTensor a, double b) {
+  CallSite site(a.loc);
+  return a.tensor / scalarLike(a.tensor, b);
+}
+Tensor operator*(double a, LocatedTensor b) {
+  CallSite site(b.loc);
+  return scalarLike(b.tensor, a) * b.tensor;
+}
+Tensor operator-(LocatedTensor a) { return unary(Prim::Neg, a.tensor, a.loc); }
+Tensor maximum(const Tensor &a, const Tensor &b, SourceLocation loc) {
+  return binary(Prim::Maximum, a, b, loc);
+}
+Tensor exp(const Tensor &x, SourceLocation loc) {
+  return unary(Prim::Exp, x, loc);
+}
+Tensor log(const Tensor &x, SourceLocation loc) {
+  return unary(Prim::Log, x, loc);
+}
+Tensor relu(const Tensor &x, SourceLocation loc) {
+  return unary(Prim::Relu, x, loc);
+}
+Tensor abs(const Tensor &x, SourceLocation loc) {
+  return unary(Prim::Abs, x, loc);
+}
+Tensor sqrt(const Tensor &x, SourceLocation loc) {
+  return unary(Prim::Sqrt, x, loc);
+}
+Tensor sigmoid(const Tensor &x, SourceLocation loc) {
+  return unary(Prim::Sigmoid, x, loc);
+}
+Tensor tanh(const Tensor &x, SourceLocation loc) {
+  return unary(Prim::Tanh, x, loc);
+}
+Tensor silu(const Tensor &x, SourceLocation loc) {
+  CallSite site(loc);
+  return x * sigmoid(x);
+}
 
-Tensor reluGrad(const Tensor &x, const Tensor &g) {
+Tensor reluGrad(const Tensor &x, const Tensor &g, SourceLocation loc) {
+  CallSite site(loc);
   requireSameDType("relu_grad", x, g);
   if (x.shape() != g.shape())
     throw Error(fmt::format("relu_grad: shapes differ ({} vs {})",
@@ -348,28 +397,39 @@ static Tensor reduce(Prim prim, const Tensor &x, std::vector<int64_t> axes,
   return keepDims ? reshape(r, kept) : r;
 }
 
-Tensor sum(const Tensor &x, std::vector<int64_t> axes, bool keepDims) {
+Tensor sum(const Tensor &x, std::vector<int64_t> axes, bool keepDims,
+           SourceLocation loc) {
+  CallSite site(loc);
   return reduce(Prim::ReduceSum, x, std::move(axes), keepDims);
 }
-Tensor sum(const Tensor &x) {
+Tensor sum(const Tensor &x, SourceLocation loc) {
+  CallSite site(loc);
   std::vector<int64_t> all(x.rank());
   for (int64_t i = 0; i < x.rank(); ++i)
     all[i] = i;
   return sum(x, all);
 }
-Tensor max(const Tensor &x, std::vector<int64_t> axes, bool keepDims) {
+Tensor max(const Tensor &x, std::vector<int64_t> axes, bool keepDims,
+           SourceLocation loc) {
+  CallSite site(loc);
   return reduce(Prim::ReduceMax, x, std::move(axes), keepDims);
 }
-Tensor mean(const Tensor &x, std::vector<int64_t> axes, bool keepDims) {
+Tensor mean(const Tensor &x, std::vector<int64_t> axes, bool keepDims,
+            SourceLocation loc) {
+  CallSite site(loc);
   axes = normalizeAxes("mean", axes, x.rank());
   int64_t count = 1;
   for (int64_t a : axes)
     count *= x.shape()[a];
   return sum(x, axes, keepDims) * (1.0 / static_cast<double>(count));
 }
-Tensor mean(const Tensor &x) { return sum(x) * (1.0 / static_cast<double>(x.numel())); }
+Tensor mean(const Tensor &x, SourceLocation loc) {
+  CallSite site(loc);
+  return sum(x) * (1.0 / static_cast<double>(x.numel()));
+}
 
-Tensor broadcastTo(const Tensor &x, const Shape &shape) {
+Tensor broadcastTo(const Tensor &x, const Shape &shape, SourceLocation loc) {
+  CallSite site(loc);
   if (x.shape() == shape)
     return x;
   Shape out = broadcastShapes("broadcast", x.shape(), shape);
@@ -379,7 +439,8 @@ Tensor broadcastTo(const Tensor &x, const Shape &shape) {
   return single(Prim::Broadcast, {x}, shape, x.dtype());
 }
 
-Tensor sumTo(const Tensor &x, const Shape &shape) {
+Tensor sumTo(const Tensor &x, const Shape &shape, SourceLocation loc) {
+  CallSite site(loc);
   if (x.shape() == shape)
     return x;
   int64_t lead = x.rank() - static_cast<int64_t>(shape.size());
@@ -394,7 +455,8 @@ Tensor sumTo(const Tensor &x, const Shape &shape) {
   return r.shape() == shape ? r : reshape(r, shape);
 }
 
-Tensor reshape(const Tensor &x, const Shape &shape) {
+Tensor reshape(const Tensor &x, const Shape &shape, SourceLocation loc) {
+  CallSite site(loc);
   if (numElements(shape) != x.numel())
     throw Error(fmt::format("reshape: {} ({} elements) cannot become {}",
                             shapeString(x.shape()), x.numel(),
@@ -404,7 +466,9 @@ Tensor reshape(const Tensor &x, const Shape &shape) {
   return single(Prim::Reshape, {x}, shape, x.dtype());
 }
 
-Tensor transpose(const Tensor &x, const std::vector<int64_t> &permutation) {
+Tensor transpose(const Tensor &x, const std::vector<int64_t> &permutation,
+                 SourceLocation loc) {
+  CallSite site(loc);
   std::vector<bool> seen(x.rank(), false);
   bool valid = static_cast<int64_t>(permutation.size()) == x.rank();
   for (int64_t p : permutation) {
@@ -430,18 +494,22 @@ Tensor transpose(const Tensor &x, const std::vector<int64_t> &permutation) {
   return single(Prim::Transpose, {x}, shape, x.dtype(), attrs);
 }
 
-Tensor stopGradient(const Tensor &x) {
+Tensor stopGradient(const Tensor &x, SourceLocation loc) {
+  CallSite site(loc);
   return single(Prim::StopGradient, {x}, x.shape(), x.dtype());
 }
 
-Tensor logSoftmax(const Tensor &x, int64_t axis) {
+Tensor logSoftmax(const Tensor &x, int64_t axis, SourceLocation loc) {
+  CallSite site(loc);
   // Shift by the (constant) maximum for stability; the gradient of the shift
   // cancels exactly, so it is cut from the graph as JAX does.
   Tensor shifted = x - stopGradient(max(x, {axis}, /*keepDims=*/true));
   return shifted - log(sum(exp(shifted), {axis}, /*keepDims=*/true));
 }
 
-Tensor oneHot(const Tensor &labels, int64_t classes, DType dtype) {
+Tensor oneHot(const Tensor &labels, int64_t classes, DType dtype,
+              SourceLocation loc) {
+  CallSite site(loc);
   if (labels.dtype() != DType::I32 || labels.rank() != 1)
     throw Error(fmt::format("one_hot: labels must be i32 of rank 1, got {}{}",
                             dtypeName(labels.dtype()),
@@ -451,7 +519,9 @@ Tensor oneHot(const Tensor &labels, int64_t classes, DType dtype) {
   return single(Prim::OneHot, {labels}, {labels.dim(0), classes}, dtype, attrs);
 }
 
-Tensor crossEntropy(const Tensor &logits, const Tensor &labels) {
+Tensor crossEntropy(const Tensor &logits, const Tensor &labels,
+                    SourceLocation loc) {
+  CallSite site(loc);
   if (logits.rank() != 2 || labels.rank() != 1 ||
       logits.dim(0) != labels.dim(0))
     throw Error(fmt::format("cross_entropy: logits [N, C] and labels [N] "
@@ -464,7 +534,8 @@ Tensor crossEntropy(const Tensor &logits, const Tensor &labels) {
   return -mean(picked);
 }
 
-Tensor argmax(const Tensor &x) {
+Tensor argmax(const Tensor &x, SourceLocation loc) {
+  CallSite site(loc);
   requireFloat("argmax", x);
   if (x.rank() < 1)
     throw Error("argmax: needs rank >= 1");
@@ -472,12 +543,20 @@ Tensor argmax(const Tensor &x) {
   return single(Prim::ArgMax, {x}, shape, DType::I32);
 }
 
-Tensor equal(const Tensor &a, const Tensor &b) { return binary(Prim::Equal, a, b); }
+Tensor equal(const Tensor &a, const Tensor &b, SourceLocation loc) {
+  return binary(Prim::Equal, a, b, loc);
+}
 
-Tensor less(const Tensor &a, const Tensor &b) { return binary(Prim::Less, a, b); }
-Tensor greater(const Tensor &a, const Tensor &b) { return binary(Prim::Less, b, a); }
+Tensor less(const Tensor &a, const Tensor &b, SourceLocation loc) {
+  return binary(Prim::Less, a, b, loc);
+}
+Tensor greater(const Tensor &a, const Tensor &b, SourceLocation loc) {
+  return binary(Prim::Less, b, a, loc);
+}
 
-Tensor erf(const Tensor &x) { return unary(Prim::Erf, x); }
+Tensor erf(const Tensor &x, SourceLocation loc) {
+  return unary(Prim::Erf, x, loc);
+}
 
 /// σ(z) = exp(min(z, 0)) / (1 + exp(−|z|)): both exponentials are at most 1,
 /// so neither the value nor its gradient overflows for any z.
@@ -487,7 +566,8 @@ static Tensor stableSigmoid(const Tensor &z) {
   return exp(negativePart) / (exp(-abs(z)) + 1.0);
 }
 
-Tensor gelu(const Tensor &x, bool tanhApproximation) {
+Tensor gelu(const Tensor &x, bool tanhApproximation, SourceLocation loc) {
+  CallSite site(loc);
   requireFloat("gelu", x);
   if (!tanhApproximation)
     return x * (erf(x * M_SQRT1_2) + 1.0) * 0.5;
@@ -497,7 +577,9 @@ Tensor gelu(const Tensor &x, bool tanhApproximation) {
   return x * stableSigmoid(u * 2.0);
 }
 
-Tensor where(const Tensor &cond, const Tensor &a, const Tensor &b) {
+Tensor where(const Tensor &cond, const Tensor &a, const Tensor &b,
+             SourceLocation loc) {
+  CallSite site(loc);
   requireSameDType("where", a, b);
   requireFloat("where", a);
   if (cond.dtype() != a.dtype())
@@ -510,7 +592,9 @@ Tensor where(const Tensor &cond, const Tensor &a, const Tensor &b) {
   return single(Prim::Select, {cond, a, b}, shape, a.dtype());
 }
 
-Tensor softmax(const Tensor &x, int64_t axis, const Tensor &mask) {
+Tensor softmax(const Tensor &x, int64_t axis, const Tensor &mask,
+               SourceLocation loc) {
+  CallSite site(loc);
   requireFloat("softmax", x);
   Tensor z = mask.defined() ? x + mask : x;
   Tensor shifted = z - stopGradient(max(z, {axis}, /*keepDims=*/true));
@@ -519,7 +603,8 @@ Tensor softmax(const Tensor &x, int64_t axis, const Tensor &mask) {
 }
 
 Tensor layerNorm(const Tensor &x, int64_t normalizedAxes, const Tensor &scale,
-                 const Tensor &bias, double eps) {
+                 const Tensor &bias, double eps, SourceLocation loc) {
+  CallSite site(loc);
   requireFloat("layer_norm", x);
   if (normalizedAxes < 1 || normalizedAxes > x.rank())
     throw Error(fmt::format("layer_norm: cannot normalize the last {} axes of "
@@ -556,7 +641,8 @@ Tensor layerNorm(const Tensor &x, int64_t normalizedAxes, const Tensor &scale,
   return y;
 }
 
-Tensor take(const Tensor &table, const Tensor &indices) {
+Tensor take(const Tensor &table, const Tensor &indices, SourceLocation loc) {
+  CallSite site(loc);
   requireFloat("take", table);
   if (indices.dtype() != DType::I32 || table.rank() < 1 || table.dim(0) < 1)
     throw Error(fmt::format("take: needs a table of rank >= 1 and i32 "
@@ -576,7 +662,9 @@ Tensor take(const Tensor &table, const Tensor &indices) {
   return reshape(picked, out);
 }
 
-Tensor countCorrect(const Tensor &logits, const Tensor &labels) {
+Tensor countCorrect(const Tensor &logits, const Tensor &labels,
+                    SourceLocation loc) {
+  CallSite site(loc);
   Tensor hits = equal(argmax(logits), labels);
   return sum(hits);
 }

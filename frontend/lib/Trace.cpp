@@ -91,7 +91,7 @@ int Trace::addNode(Prim prim, std::vector<int> inputs,
                    const std::vector<std::pair<Shape, DType>> &results,
                    NodeAttrs attrs) {
   int index = static_cast<int>(nodes_.size());
-  Node node{prim, std::move(inputs), {}, std::move(attrs)};
+  Node node{prim, std::move(inputs), {}, std::move(attrs), CallSite::current()};
   for (const auto &[shape, dtype] : results) {
     node.outputs.push_back(static_cast<int>(values_.size()));
     values_.push_back({shape, dtype, index});
@@ -126,8 +126,10 @@ std::string Trace::str() const {
                          shapeString(values_[v].shape));
     for (int v : node.inputs)
       rhs += fmt::format("{}%{}", rhs.empty() ? "" : ", ", v);
-    out += fmt::format("  {} = {}({}){}\n", lhs, primName(node.prim), rhs,
-                       node.attrs.name.empty() ? "" : " \"" + node.attrs.name + "\"");
+    out += fmt::format("  {} = {}({}){}{}\n", lhs, primName(node.prim), rhs,
+                       node.attrs.name.empty() ? ""
+                                               : " \"" + node.attrs.name + "\"",
+                       node.site.known() ? "  @ " + node.site.str() : "");
   }
   return out;
 }

@@ -202,7 +202,9 @@ static void checkSsimInputs(const Tensor &x, const Tensor &y,
                             x.dim(2), x.dim(3), o.window, o.window));
 }
 
-Tensor ssim(const Tensor &x, const Tensor &y, const SsimOptions &o) {
+Tensor ssim(const Tensor &x, const Tensor &y, const SsimOptions &o,
+            SourceLocation loc) {
+  CallSite site(loc);
   checkSsimInputs(x, y, o);
   int64_t n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3);
   Tensor row = gaussianRow(o);

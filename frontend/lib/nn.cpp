@@ -47,7 +47,9 @@ void Linear::init(Params &params, Rng &rng, const SparseInit &config) const {
   params.add(name + ".bias", bias);
 }
 
-Tensor Linear::operator()(const Params &params, const Tensor &x) const {
+Tensor Linear::operator()(const Params &params, const Tensor &x,
+                          SourceLocation loc) const {
+  CallSite site(loc);
   const Tensor &w = params.at(name + ".weight");
   const Tensor &b = params.at(name + ".bias");
   if (x.rank() < 2 || x.dim(-1) != in)
@@ -131,7 +133,9 @@ void Conv2d::init(Params &params, Rng &rng, const SparseInit &config) const {
     params.add(name + ".bias", bias);
 }
 
-Tensor Conv2d::operator()(const Params &params, const Tensor &x) const {
+Tensor Conv2d::operator()(const Params &params, const Tensor &x,
+                          SourceLocation loc) const {
+  CallSite site(loc);
   const Tensor &w = params.at(name + ".weight");
   if (x.rank() != 4 || x.dim(1) != in)
     throw Error(fmt::format("{}: expects input [N, {}, H, W], got {}", name, in,
@@ -155,7 +159,8 @@ void BatchNorm2d::initBuffers(Params &buffers) const {
 }
 
 Tensor BatchNorm2d::operator()(const Params &params, const Tensor &x,
-                               const Mode &mode) const {
+                               const Mode &mode, SourceLocation loc) const {
+  CallSite site(loc);
   if (x.rank() != 4 || x.dim(1) != channels)
     throw Error(fmt::format("{}: expects input [N, {}, H, W], got {}", name,
                             channels, shapeString(x.shape())));

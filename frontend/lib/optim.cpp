@@ -434,7 +434,9 @@ Params Optimizer::init(const Params &params) const {
 
 std::pair<Params, Params> Optimizer::update(const Params &params,
                                             const Params &state,
-                                            const Params &grads) const {
+                                            const Params &grads,
+                                            SourceLocation loc) const {
+  CallSite site(loc);
   Params newParams, newState, newV, newM, newM1, newM2;
   Tensor step;
   if (hasStepCount(method_))

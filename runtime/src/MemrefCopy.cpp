@@ -70,6 +70,7 @@ extern "C" void memrefCopy(int64_t elementSize, void *src, void *dst) {
 const bregman::runtime::LibrarySymbol *bregman::runtime::coreLibrarySymbols() {
   static const LibrarySymbol symbols[] = {
       {"memrefCopy", reinterpret_cast<void *>(&memrefCopy)},
+      {"bregman_debug_print", reinterpret_cast<void *>(&bregman_debug_print)},
       {"_mlir_memref_to_llvm_alloc",
        reinterpret_cast<void *>(&_mlir_memref_to_llvm_alloc)},
       {"_mlir_memref_to_llvm_aligned_alloc",

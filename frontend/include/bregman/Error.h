@@ -9,15 +9,19 @@
 #ifndef BREGMAN_ERROR_H
 #define BREGMAN_ERROR_H
 
+#include "bregman/SourceLocation.h"
+
 #include <stdexcept>
 #include <string>
 
 namespace bregman {
 
-/// A failure the user can act on: the message names what and where.
+/// A failure the user can act on: the message names what and where. Thrown
+/// while a DSL operation called from a known place runs (SourceLocation.h),
+/// the message starts with that place: "model.cpp:42: add: shapes ...".
 class Error : public std::runtime_error {
 public:
-  explicit Error(const std::string &message) : std::runtime_error(message) {}
+  explicit Error(const std::string &message);
 };
 
 } // namespace bregman

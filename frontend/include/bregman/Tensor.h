@@ -11,12 +11,14 @@
 #define BREGMAN_TENSOR_H
 
 #include "bregman/Error.h"
+#include "bregman/SourceLocation.h"
 
 #include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace bregman {
@@ -106,8 +108,23 @@ private:
   std::shared_ptr<Impl> impl_;
 };
 
+/// A Tensor operand and the place of the expression that uses it: the
+/// implicit conversion to it evaluates its defaulted location where the
+/// operator is written, which an operator's own parameters cannot do.
+class LocatedTensor {
+public:
+  LocatedTensor(const Tensor &tensor,
+                SourceLocation loc = SourceLocation::current())
+      : tensor(tensor), loc(loc) {}
+  const Tensor &tensor; // lives until the end of the full expression
+  SourceLocation loc;
+};
+
 //===----------------------------------------------------------------------===//
 // Primitives and the operations built from them
+//
+// Each function's last parameter, `loc`, defaults to the caller's place
+// (SourceLocation.h): leave it out; errors start with it.
 //===----------------------------------------------------------------------===//
 
 /// op(a)·op(b), op(x) swapping the last two axes of x when its flag is set.
@@ -117,7 +134,8 @@ private:
 /// all batches; otherwise the batches are one batch_matmul (a GEMM per
 /// batch on the CPU).
 Tensor matmul(const Tensor &a, const Tensor &b, bool transposeA = false,
-              bool transposeB = false);
+              bool transposeB = false,
+              SourceLocation loc = SourceLocation::current());
 
 /// A matrix W [rows, cols] in compressed sparse rows, the form the sparse
 /// layers run on (MLIR's sparse_tensor CSR): row r's entries are
@@ -149,100 +167,129 @@ Tensor sparseMatmulLeft(const CsrWeight &w, const Tensor &a, bool transposeW);
 CsrWeight compressRows(const Tensor &dense, int64_t capacity = -1);
 
 /// Elementwise arithmetic with NumPy broadcasting (shapes aligned right).
-Tensor operator+(const Tensor &a, const Tensor &b);
-Tensor operator-(const Tensor &a, const Tensor &b);
-Tensor operator*(const Tensor &a, const Tensor &b);
-Tensor operator/(const Tensor &a, const Tensor &b);
-Tensor operator+(const Tensor &a, double b);
-Tensor operator-(const Tensor &a, double b);
-Tensor operator*(const Tensor &a, double b);
-Tensor operator/(const Tensor &a, double b);
-Tensor operator*(double a, const Tensor &b);
-Tensor operator-(const Tensor &a);
+/// (An operator cannot take a defaulted location: each takes one operand as
+/// a LocatedTensor, whose implicit conversion records the line of the
+/// expression.)
+Tensor operator+(const Tensor &a, LocatedTensor b);
+Tensor operator-(const Tensor &a, LocatedTensor b);
+Tensor operator*(const Tensor &a, LocatedTensor b);
+Tensor operator/(const Tensor &a, LocatedTensor b);
+Tensor operator+(LocatedTensor a, double b);
+Tensor operator-(LocatedTensor a, double b);
+Tensor operator*(LocatedTensor a, double b);
+Tensor operator/(LocatedTensor a, double b);
+Tensor operator*(double a, LocatedTensor b);
+Tensor operator-(LocatedTensor a);
 /// Elementwise maximum (gradient to `a` where a > b, else to `b`).
-Tensor maximum(const Tensor &a, const Tensor &b);
+Tensor maximum(const Tensor &a, const Tensor &b,
+               SourceLocation loc = SourceLocation::current());
 
-Tensor exp(const Tensor &x);
-Tensor log(const Tensor &x);
-Tensor relu(const Tensor &x);
+Tensor exp(const Tensor &x, SourceLocation loc = SourceLocation::current());
+Tensor log(const Tensor &x, SourceLocation loc = SourceLocation::current());
+Tensor relu(const Tensor &x, SourceLocation loc = SourceLocation::current());
 /// |x| (gradient sign(x), 0 at 0) and √x.
-Tensor abs(const Tensor &x);
-Tensor sqrt(const Tensor &x);
+Tensor abs(const Tensor &x, SourceLocation loc = SourceLocation::current());
+Tensor sqrt(const Tensor &x, SourceLocation loc = SourceLocation::current());
 /// 1/(1 + e^−x) and tanh, computed from e^−|x| (finite values and gradients
 /// for every finite x, where 1/(1 + exp(−x)) overflows below −88 in f32);
 /// gradients s(x)·s(−x) and 4·s(2x)·s(−2x), accurate where s or t round to 1.
-Tensor sigmoid(const Tensor &x);
-Tensor tanh(const Tensor &x);
+Tensor sigmoid(const Tensor &x, SourceLocation loc = SourceLocation::current());
+Tensor tanh(const Tensor &x, SourceLocation loc = SourceLocation::current());
 /// x·sigmoid(x) (SiLU, swish); gradient sigmoid(x)·(1 + x(1 − sigmoid(x))).
-Tensor silu(const Tensor &x);
+Tensor silu(const Tensor &x, SourceLocation loc = SourceLocation::current());
 /// g where x > 0, else 0 (the VJP of relu).
-Tensor reluGrad(const Tensor &x, const Tensor &g);
+Tensor reluGrad(const Tensor &x, const Tensor &g,
+                SourceLocation loc = SourceLocation::current());
 
 /// Sum / maximum over `axes` (negative axes count from the end).
-Tensor sum(const Tensor &x, std::vector<int64_t> axes, bool keepDims = false);
-Tensor sum(const Tensor &x); // all axes
-Tensor max(const Tensor &x, std::vector<int64_t> axes, bool keepDims = false);
-Tensor mean(const Tensor &x, std::vector<int64_t> axes, bool keepDims = false);
-Tensor mean(const Tensor &x); // all axes
+Tensor sum(const Tensor &x, std::vector<int64_t> axes, bool keepDims = false,
+           SourceLocation loc = SourceLocation::current());
+Tensor sum(const Tensor &x,
+           SourceLocation loc = SourceLocation::current()); // all axes
+Tensor max(const Tensor &x, std::vector<int64_t> axes, bool keepDims = false,
+           SourceLocation loc = SourceLocation::current());
+Tensor mean(const Tensor &x, std::vector<int64_t> axes, bool keepDims = false,
+            SourceLocation loc = SourceLocation::current());
+Tensor mean(const Tensor &x,
+            SourceLocation loc = SourceLocation::current()); // all axes
 
 /// NumPy broadcasting of x to `shape`.
-Tensor broadcastTo(const Tensor &x, const Shape &shape);
+Tensor broadcastTo(const Tensor &x, const Shape &shape,
+                   SourceLocation loc = SourceLocation::current());
 /// Sums the broadcast dimensions away so that the result has `shape`.
-Tensor sumTo(const Tensor &x, const Shape &shape);
-Tensor reshape(const Tensor &x, const Shape &shape);
+Tensor sumTo(const Tensor &x, const Shape &shape,
+             SourceLocation loc = SourceLocation::current());
+Tensor reshape(const Tensor &x, const Shape &shape,
+               SourceLocation loc = SourceLocation::current());
 /// Dimension i of the result is dimension permutation[i] of x.
-Tensor transpose(const Tensor &x, const std::vector<int64_t> &permutation);
+Tensor transpose(const Tensor &x, const std::vector<int64_t> &permutation,
+                 SourceLocation loc = SourceLocation::current());
 /// The identity whose gradient is zero.
-Tensor stopGradient(const Tensor &x);
+Tensor stopGradient(const Tensor &x,
+                    SourceLocation loc = SourceLocation::current());
 /// A tensor of `shape` filled with `value`, recorded as a constant.
-Tensor full(const Shape &shape, double value, DType dtype = DType::F32);
+Tensor full(const Shape &shape, double value, DType dtype = DType::F32,
+            SourceLocation loc = SourceLocation::current());
 
 /// log softmax along `axis`.
-Tensor logSoftmax(const Tensor &x, int64_t axis = -1);
+Tensor logSoftmax(const Tensor &x, int64_t axis = -1,
+                  SourceLocation loc = SourceLocation::current());
 /// i32 labels [N] -> f32 one-hot [N, classes] (no gradient).
-Tensor oneHot(const Tensor &labels, int64_t classes, DType dtype = DType::F32);
+Tensor oneHot(const Tensor &labels, int64_t classes, DType dtype = DType::F32,
+              SourceLocation loc = SourceLocation::current());
 /// Mean cross-entropy of logits [N, C] against i32 labels [N].
-Tensor crossEntropy(const Tensor &logits, const Tensor &labels);
+Tensor crossEntropy(const Tensor &logits, const Tensor &labels,
+                    SourceLocation loc = SourceLocation::current());
 /// Index of the maximum along the last axis, as i32 (first on ties).
-Tensor argmax(const Tensor &x);
+Tensor argmax(const Tensor &x, SourceLocation loc = SourceLocation::current());
 /// 1 where a == b, else 0, in the operands' float type (f32 for i32
 /// operands); no gradient.
-Tensor equal(const Tensor &a, const Tensor &b);
+Tensor equal(const Tensor &a, const Tensor &b,
+             SourceLocation loc = SourceLocation::current());
 /// Number of rows whose argmax equals the label, as an f32 scalar.
-Tensor countCorrect(const Tensor &logits, const Tensor &labels);
+Tensor countCorrect(const Tensor &logits, const Tensor &labels,
+                    SourceLocation loc = SourceLocation::current());
 
 //===----------------------------------------------------------------------===//
 // Transformer building blocks (issue 18)
 //===----------------------------------------------------------------------===//
 
 /// The error function (gradient 2/√π·exp(−x²)).
-Tensor erf(const Tensor &x);
+Tensor erf(const Tensor &x, SourceLocation loc = SourceLocation::current());
 /// GELU: x·Φ(x) = 0.5·x·(1 + erf(x/√2)), or with `tanhApproximation`
 /// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (PyTorch's
 /// approximate='tanh'), computed as x·σ(2u) in a form that stays finite
 /// for any x.
-Tensor gelu(const Tensor &x, bool tanhApproximation = false);
+Tensor gelu(const Tensor &x, bool tanhApproximation = false,
+            SourceLocation loc = SourceLocation::current());
 /// a where cond != 0, else b (NumPy broadcasting of all three). The
 /// gradient goes to the side that was picked; cond gets none.
-Tensor where(const Tensor &cond, const Tensor &a, const Tensor &b);
+Tensor where(const Tensor &cond, const Tensor &a, const Tensor &b,
+             SourceLocation loc = SourceLocation::current());
 /// 1 where a < b (resp. a > b), else 0, in the operands' float type (f32
 /// for i32 operands); no gradient.
-Tensor less(const Tensor &a, const Tensor &b);
-Tensor greater(const Tensor &a, const Tensor &b);
+Tensor less(const Tensor &a, const Tensor &b,
+            SourceLocation loc = SourceLocation::current());
+Tensor greater(const Tensor &a, const Tensor &b,
+               SourceLocation loc = SourceLocation::current());
 /// softmax along `axis`; `mask`, if given, is added to x first (NumPy
 /// broadcasting; −∞ entries exclude positions). Shifted by the maximum.
-Tensor softmax(const Tensor &x, int64_t axis = -1, const Tensor &mask = {});
+Tensor softmax(const Tensor &x, int64_t axis = -1, const Tensor &mask = {},
+               SourceLocation loc = SourceLocation::current());
 /// Layer normalization over the last `normalizedAxes` axes:
 /// (x − mean)/√(var + eps)·scale + bias, the variance biased (as PyTorch
 /// and ONNX); `scale` and `bias` (optional) broadcast against those axes.
-Tensor layerNorm(const Tensor &x, int64_t normalizedAxes, const Tensor &scale = {},
-                 const Tensor &bias = {}, double eps = 1e-5);
+Tensor layerNorm(const Tensor &x, int64_t normalizedAxes,
+                 const Tensor &scale = {}, const Tensor &bias = {},
+                 double eps = 1e-5,
+                 SourceLocation loc = SourceLocation::current());
 /// Rows of `table` [V, ...] picked by i32 `indices` of any shape: the
 /// result is indices.shape + table.shape[1:] (an embedding lookup).
 /// Negative indices count from the end (−1 is row V − 1, as ONNX Gather);
 /// an index outside [−V, V) gives a row of zeros. Gradient: to the table
 /// only (accumulated over repeated indices).
-Tensor take(const Tensor &table, const Tensor &indices);
+Tensor take(const Tensor &table, const Tensor &indices,
+            SourceLocation loc = SourceLocation::current());
 
 //===----------------------------------------------------------------------===//
 // Convolution and pooling (NCHW, as PyTorch and ONNX)
@@ -262,7 +309,9 @@ std::array<int64_t, 4> symmetricPadding(int64_t ph, int64_t pw);
 /// cross-correlation, like every framework's): y is [N, F, OH, OW] with
 /// OH = (H + top + bottom − dilation·(KH − 1) − 1) / stride + 1. On the CPU it
 /// is a library call (oneDNN) for f32.
-Tensor conv2d(const Tensor &x, const Tensor &w, const Conv2dOptions &options = {});
+Tensor conv2d(const Tensor &x, const Tensor &w,
+              const Conv2dOptions &options = {},
+              SourceLocation loc = SourceLocation::current());
 
 /// The transposed convolution (the gradient of conv2d with respect to its
 /// input, as a layer): x [N, C, H, W], w [C, M/groups, KH, KW] -> [N, M, OH,
@@ -270,7 +319,8 @@ Tensor conv2d(const Tensor &x, const Tensor &w, const Conv2dOptions &options = {
 /// top − bottom (ONNX ConvTranspose, PyTorch ConvTranspose2d).
 Tensor convTranspose2d(const Tensor &x, const Tensor &w,
                        const Conv2dOptions &options = {},
-                       std::array<int64_t, 2> outputPadding = {0, 0});
+                       std::array<int64_t, 2> outputPadding = {0, 0},
+                       SourceLocation loc = SourceLocation::current());
 
 struct Pool2dOptions {
   std::array<int64_t, 2> kernel{2, 2};
@@ -282,12 +332,15 @@ struct Pool2dOptions {
 /// Maximum over each window (padding counts as −∞). Its gradient goes to the
 /// first maximal element of each window in row-major order, as PyTorch's does,
 /// never split among ties.
-Tensor maxPool2d(const Tensor &x, const Pool2dOptions &options = {});
+Tensor maxPool2d(const Tensor &x, const Pool2dOptions &options = {},
+                 SourceLocation loc = SourceLocation::current());
 /// Mean over each window, padding counted as zeros in the divisor
 /// (PyTorch's count_include_pad = True).
-Tensor avgPool2d(const Tensor &x, const Pool2dOptions &options = {});
+Tensor avgPool2d(const Tensor &x, const Pool2dOptions &options = {},
+                 SourceLocation loc = SourceLocation::current());
 /// Mean over H and W: [N, C, H, W] -> [N, C, 1, 1].
-Tensor globalAvgPool2d(const Tensor &x);
+Tensor globalAvgPool2d(const Tensor &x,
+                       SourceLocation loc = SourceLocation::current());
 
 //===----------------------------------------------------------------------===//
 // Resizing (ONNX Resize / Upsample, nn.Upsample, F.interpolate)
@@ -367,14 +420,51 @@ RecurrentResult gru(const Tensor &x, const RecurrentWeights &weights, const Tens
 
 /// The tensors joined along `axis` (all other dimensions equal), e.g. the
 /// channels of DenseNet-style blocks with axis 1.
-Tensor concat(const std::vector<Tensor> &parts, int64_t axis);
+Tensor concat(const std::vector<Tensor> &parts, int64_t axis,
+              SourceLocation loc = SourceLocation::current());
 /// x[start : start + size] along `axis`.
-Tensor slice(const Tensor &x, int64_t axis, int64_t start, int64_t size);
+Tensor slice(const Tensor &x, int64_t axis, int64_t start, int64_t size,
+             SourceLocation loc = SourceLocation::current());
 /// Inverted dropout: each element is zeroed with probability `rate`, the
 /// others scaled by 1/(1 − rate). The mask is a function of `seed` (an i32
 /// scalar, e.g. the step number) and the element index alone: the same seed
 /// gives the same mask, on every back end. Gradient: the same mask.
-Tensor dropout(const Tensor &x, double rate, const Tensor &seed);
+Tensor dropout(const Tensor &x, double rate, const Tensor &seed,
+               SourceLocation loc = SourceLocation::current());
+
+//===----------------------------------------------------------------------===//
+// Printing traced values (like jax.debug.print)
+//===----------------------------------------------------------------------===//
+
+/// A debugPrint format and the place where it is written.
+class DebugFormat {
+public:
+  DebugFormat(const char *text, SourceLocation loc = SourceLocation::current())
+      : text(text), loc(loc) {}
+  DebugFormat(std::string text, SourceLocation loc = SourceLocation::current())
+      : text(std::move(text)), loc(loc) {}
+  std::string text;
+  SourceLocation loc;
+};
+
+/// Prints a line: `format` with each `{}` replaced by the next value (`{{`
+/// and `}}` are braces). Inside `jit` it is recorded in the trace and prints
+/// the values as they are at that point of the program, every time the
+/// compiled step runs, in program order (on stdout); outside `jit` it prints
+/// concrete tensors at once. A scalar prints in full (the shortest text
+/// that reads back to the same value); a tensor as its dtype, shape and
+/// elements in row-major order, the first and last three of more than six:
+/// "f32[128, 10] [0.5, -1, 2, ..., 3, 0, 0.25]". It has no gradient and is
+/// never optimised away. On the CPU only: compiling a step that prints for
+/// Device::Cuda or HostMirror is refused (the values live in device
+/// memory there).
+void debugPrint(DebugFormat format, const std::vector<Tensor> &values);
+template <typename... Values>
+void debugPrint(DebugFormat format, const Values &...values) {
+  static_assert((std::is_same_v<Values, Tensor> && ...),
+                "debugPrint prints Tensors");
+  debugPrint(std::move(format), std::vector<Tensor>{values...});
+}
 
 } // namespace bregman
 

@@ -84,6 +84,9 @@ struct Node {
   std::vector<int> inputs;
   std::vector<int> outputs;
   NodeAttrs attrs;
+  /// The user's call that recorded it (CallSite::current() then): errors
+  /// found after tracing (gradient, emission, verification) name it.
+  SourceLocation site;
 };
 
 struct ValueInfo {
@@ -94,7 +97,8 @@ struct ValueInfo {
 
 class Trace {
 public:
-  /// Adds a node and its result values; returns the node's index.
+  /// Adds a node and its result values, recorded at the active CallSite;
+  /// returns the node's index.
   int addNode(Prim prim, std::vector<int> inputs,
               const std::vector<std::pair<Shape, DType>> &results,
               NodeAttrs attrs = {});
@@ -107,7 +111,8 @@ public:
   const ValueInfo &value(int id) const { return values_.at(id); }
   Tensor tensor(int value) const;
 
-  /// A readable listing, one node per line (for errors and --dump).
+  /// A readable listing, one node per line with its call site (for errors
+  /// and --dump).
   std::string str() const;
 
   /// The trace operations record into (innermost `TraceScope`), or null.

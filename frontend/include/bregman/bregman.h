@@ -39,6 +39,12 @@
 /// Operations record primitives while a function is traced by `jit`; outside
 /// `jit`, tensors are plain host arrays (see Tensor.h).
 ///
+/// While writing a program: `debugPrint("loss {} acc {}", loss, acc)` inside
+/// the traced function prints the values each time the compiled step runs
+/// (CPU only; Tensor.h), and an error about shapes or dtypes starts with the
+/// place of your call ("model.cpp:42: add: shapes [128, 10] and [200] cannot
+/// be broadcast"), also for an operator's expression (SourceLocation.h).
+///
 /// A complete program — its own network, data, the training loop, test
 /// accuracy and density — is examples/quickstart/quickstart.cpp (installed in
 /// /usr/share/doc/bregman/examples/ by the Debian package).
@@ -52,6 +58,7 @@
 #include "bregman/Grad.h"
 #include "bregman/Jit.h"
 #include "bregman/Params.h"
+#include "bregman/SourceLocation.h"
 #include "bregman/Tensor.h"
 #include "bregman/Trace.h"
 #include "bregman/nn.h"

@@ -86,7 +86,8 @@ struct SsimOptions {
 /// use_sample_covariance=False), whose mean also leaves out the border.
 /// Called inside a traced function (jit); throws an Error naming the shapes
 /// when they differ or the images are smaller than the window.
-Tensor ssim(const Tensor &x, const Tensor &y, const SsimOptions &options = {});
+Tensor ssim(const Tensor &x, const Tensor &y, const SsimOptions &options = {},
+            SourceLocation loc = SourceLocation::current());
 
 } // namespace bregman
 

@@ -82,7 +82,8 @@ public:
       : in(in), out(out), name(std::move(name)) {}
   /// Adds "<name>.weight" and "<name>.bias" to `params`.
   void init(Params &params, Rng &rng, const SparseInit &config) const;
-  Tensor operator()(const Params &params, const Tensor &x) const;
+  Tensor operator()(const Params &params, const Tensor &x,
+                    SourceLocation loc = SourceLocation::current()) const;
 
   int64_t in, out;
   std::string name;
@@ -100,7 +101,8 @@ public:
   /// Adds "<name>.weight" and "<name>.bias" to `params`; fan_in is
   /// in/groups·k·k.
   void init(Params &params, Rng &rng, const SparseInit &config) const;
-  Tensor operator()(const Params &params, const Tensor &x) const;
+  Tensor operator()(const Params &params, const Tensor &x,
+                    SourceLocation loc = SourceLocation::current()) const;
 
   int64_t in, out, kernel;
   std::string name;
@@ -186,7 +188,9 @@ public:
   virtual Tensor forward(const Params &params, const Tensor &x,
                          const Mode &mode) const = 0;
   /// Evaluation without buffers (models without batch normalization).
-  Tensor operator()(const Params &params, const Tensor &x) const {
+  Tensor operator()(const Params &params, const Tensor &x,
+                    SourceLocation loc = SourceLocation::current()) const {
+    CallSite site(loc);
     return forward(params, x, Mode{});
   }
   /// E.g. "mlp 784-200-80-10".
@@ -205,8 +209,8 @@ public:
         eps(eps) {}
   void init(Params &params) const;
   void initBuffers(Params &buffers) const;
-  Tensor operator()(const Params &params, const Tensor &x,
-                    const Mode &mode) const;
+  Tensor operator()(const Params &params, const Tensor &x, const Mode &mode,
+                    SourceLocation loc = SourceLocation::current()) const;
 
   int64_t channels;
   std::string name;

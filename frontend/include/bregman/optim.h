@@ -119,8 +119,9 @@ public:
   Params init(const Params &params) const;
 
   /// One step, inside a traced function. Returns (new params, new state).
-  std::pair<Params, Params> update(const Params &params, const Params &state,
-                                   const Params &grads) const;
+  std::pair<Params, Params>
+  update(const Params &params, const Params &state, const Params &grads,
+         SourceLocation loc = SourceLocation::current()) const;
 
   /// Reads / writes a hyper-parameter of a group in a concrete state, in
   /// place (no recompilation). Throws naming the group or hyper-parameter.

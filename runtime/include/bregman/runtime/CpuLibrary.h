@@ -27,6 +27,12 @@ void bregman_gpu_sgemm(int32_t transA, int32_t transB, intptr_t m, intptr_t n,
                        intptr_t k, float beta, intptr_t a, intptr_t b,
                        intptr_t c);
 
+/// Prints one bregman::debugPrint of a compiled step on stdout, a line:
+/// `descriptor` is the format, a NUL, then per value its dtype, rank and
+/// dimensions ("f32 2 128 10") and a NUL; `values` holds the `count`
+/// addresses of the values' dense row-major buffers.
+void bregman_debug_print(intptr_t descriptor, intptr_t count, intptr_t values);
+
 /// The allocation functions of compiled code (the CPU pipeline's
 /// runtime-allocator option): 64-byte aligned blocks, large ones cached by
 /// size across calls.
