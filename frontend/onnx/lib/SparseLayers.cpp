@@ -10,17 +10,23 @@ namespace bregman::onnx {
 namespace {
 
 /// The 2-D initializers read as a Gemm / MatMul weight, each with the first
-/// node that reads it ("node 'fc1' (Gemm)").
+/// node that reads it ("node 'fc1' (Gemm)", "node #0 (Gemm)" when unnamed).
 std::map<std::string, std::string> linearWeights(const OnnxModel &model) {
   std::map<std::string, std::string> weights;
-  for (const NodeSummary &node : model.summary())
+  std::vector<NodeSummary> nodes = model.summary();
+  for (size_t index = 0; index < nodes.size(); ++index) {
+    const NodeSummary &node = nodes[index];
+    std::string where = node.name.empty()
+                            ? fmt::format("node #{} ({})", index, node.opType)
+                            : fmt::format("node '{}' ({})", node.name, node.opType);
     for (const auto &[input, role] : node.parameterRoles) {
       if (role != ParamRole::LinearWeight || input >= static_cast<int>(node.inputs.size()))
         continue;
       const std::string &name = node.inputs[input];
       if (model.weights().contains(name) && model.weights().at(name).rank() == 2)
-        weights.emplace(name, fmt::format("node '{}' ({})", node.name, node.opType));
+        weights.emplace(name, where);
     }
+  }
   return weights;
 }
 
