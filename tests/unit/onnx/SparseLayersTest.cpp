@@ -9,9 +9,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "ModelCase.h"
+#include "bregman/onnx/OnnxNetwork.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 namespace bregman::testing {
@@ -205,6 +207,49 @@ TEST_F(OnnxSparseLayers, SparseInitializersGoToTheCsrDirectly) {
   EXPECT_EQ(layers.size(), 3u);
   EXPECT_EQ(w.at("W1.csr.values").numel(), stored.at("W1").values.numel());
   expectNear(run(model, w, c.inputs), mlp.reference(), "sparse file, on");
+}
+
+// Retraining's evaluation (--sparse-exec): the CSR nn::withCsrWeights adds
+// under a parameter's name reaches the graph under the ONNX name, and the
+// layers run on it.
+TEST_F(OnnxSparseLayers, RetrainingEvaluationRunsOnTheCsr) {
+  std::mt19937 rng(7);
+  SparseMlp mlp(rng);
+  ModelCase c = mlp.model();
+  auto model = std::make_shared<onnx::OnnxModel>(
+      onnx::OnnxModel::load(writeModel(c.model, dir, "mlp")));
+  onnx::OnnxNetwork net(model, "mlp.onnx", /*fromPretrained=*/true);
+  Params params = net.init(0, nn::SparseInit{});
+  std::vector<std::string> sparse, weights;
+  for (const auto &[name, onnxName] : net.onnxNames())
+    if (onnxName == "W1" || onnxName == "W2" || onnxName == "W3") {
+      ASSERT_TRUE(isWeightName(name)) << name;
+      weights.push_back(name);
+    }
+  ASSERT_EQ(weights.size(), 3u);
+  Params withCsr = nn::withCsrWeights(params, nn::SparseExec::On, &sparse);
+  std::sort(sparse.begin(), sparse.end());
+  EXPECT_EQ(sparse, weights);
+  auto forward = jit([&net](const Params &p, const Tensor &x) {
+    return net.forward(p, x, nn::Mode{});
+  });
+  Tensor x = c.inputs.at("x");
+  expectNear(forward(withCsr, x).toVector<float>(), mlp.reference(), "csr");
+  auto halve = [&withCsr](const std::string &key) {
+    std::vector<float> v = withCsr.at(key).toVector<float>();
+    for (float &e : v)
+      e *= 0.5f;
+    withCsr.set(key, Tensor::fromVector(v, {int64_t(v.size())}));
+  };
+  for (const std::string &w : weights) // halved CSR values show it is read
+    halve(nn::csrKeys(w)[2]);
+  for (const auto &[name, onnxName] : net.onnxNames())
+    if (onnxName == "b1") // W1's layer halves with its bias
+      halve(name);
+  std::vector<double> eighth = mlp.reference();
+  for (double &v : eighth)
+    v *= 0.125; // three layers halved, ReLU positively homogeneous
+  expectNear(forward(withCsr, x).toVector<float>(), eighth, "csr halved");
 }
 
 } // namespace
