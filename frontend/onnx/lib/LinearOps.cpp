@@ -33,8 +33,9 @@ std::optional<CsrWeight> csrOf(const NodeContext &c, int i, const Tensor &dense)
                    dense.dim(0), dense.dim(1)};
 }
 
-/// A·B (transposeB: A·Bᵀ) with B in CSR, A [M, K]: the feature-major form
-/// nn::Linear uses (Bᵀ·Aᵀ or B·Aᵀ, the faster one at large batches).
+/// A·B (transposeB: A·Bᵀ) with B in CSR, given aT = Aᵀ [K, M]: the
+/// feature-major form nn::Linear uses ((Bᵀ·Aᵀ)ᵀ or (B·Aᵀ)ᵀ, the faster one at
+/// large batches).
 Tensor sparseProduct(const Tensor &aT, const CsrWeight &b, bool transposeB) {
   return transpose(sparseMatmulLeft(b, aT, !transposeB), {1, 0});
 }
@@ -76,7 +77,8 @@ void matMul(const NodeContext &c) {
     throw c.error(fmt::format("MatMul of {} and {}: inner dimensions {} and {} differ",
                               shapeString(c.tensor(0).shape()),
                               shapeString(c.tensor(1).shape()), ka, kb));
-  std::optional<CsrWeight> csr = columnVector ? std::nullopt : csrOf(c, 1, b);
+  std::optional<CsrWeight> csr =
+      columnVector || ka == 0 ? std::nullopt : csrOf(c, 1, b);
   Tensor y;
   if (csr) { // a 2-D weight: the leading dimensions of a are rows
     Shape lead(a.shape().begin(), a.shape().end() - 1);
