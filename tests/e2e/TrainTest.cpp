@@ -68,6 +68,46 @@ TEST(Train, LinBregMomentumLearnsSparseMlp) {
   std::filesystem::remove(report);
 }
 
+// --sparse-exec on: the report lists the layers validation and test ran on
+// their CSR (every 2-D ".weight" of the MLP); off: no such field.
+TEST(Train, ReportNamesTheLayersEvaluatedSparse) {
+  if (!std::filesystem::exists(kFashionMnist))
+    GTEST_SKIP() << kFashionMnist << " is missing";
+  std::vector<std::string> expected;
+  for (train::TrainConfig config : {train::TrainConfig{}, train::TrainConfig{}}) {
+    bool sparse = expected.empty();
+    config.sparseExec = sparse ? nn::SparseExec::On : nn::SparseExec::Off;
+    config.epochs = 1;
+    config.trainLimit = 500;
+    config.testLimit = 300;
+    config.progress = false;
+    std::filesystem::path report = e2e::tempPath("sparse-report.jsonl");
+    config.reportPath = report.string();
+    std::ostringstream log;
+    train::TrainResult result = train::train(config, log);
+    std::ifstream in(report);
+    std::string line;
+    ASSERT_TRUE(std::getline(in, line)) << "no report line";
+    auto json = nlohmann::json::parse(line);
+    std::filesystem::remove(report);
+    ASSERT_EQ(result.epochs.size(), 1u);
+    if (!sparse) {
+      EXPECT_FALSE(json.contains("sparse_layers")) << line;
+      EXPECT_TRUE(result.epochs[0].sparseLayers.empty());
+      continue;
+    }
+    for (const auto &[name, t] : result.params)
+      if (isWeightName(name) && t.rank() == 2)
+        expected.push_back(name);
+    ASSERT_EQ(expected.size(), 3u); // 784-200-80-10
+    EXPECT_EQ(result.epochs[0].sparseLayers, expected);
+    ASSERT_TRUE(json.contains("sparse_layers")) << line;
+    EXPECT_EQ(json["sparse_layers"].get<std::vector<std::string>>(), expected);
+    EXPECT_NE(log.str().find("sparse execution (evaluation): "),
+              std::string::npos);
+  }
+}
+
 /// 10 epochs on all of Fashion-MNIST (about 5 s each here): the reference
 /// settings must reach the accuracy and sparsity an independent
 /// implementation reaches (figures in brackets in the comments).

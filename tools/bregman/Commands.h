@@ -66,6 +66,7 @@ private:
   std::string model;
   std::vector<std::string> inputs, outputs;
   int steps = 10;
+  std::string sparseExec = "off"; // --sparse-exec: off, auto, on (ONNX)
 };
 
 } // namespace bregman::tools

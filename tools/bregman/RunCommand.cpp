@@ -27,7 +27,25 @@ RunCommand::RunCommand(CLI::App &app) {
       ->check(CLI::PositiveNumber);
   command->add_option("--output", outputs,
                       "Write each output as a TensorProto file here");
+  command
+      ->add_option("--sparse-exec", sparseExec,
+                   "Gemm and MatMul on a 2-D weight initializer run on its "
+                   "CSR (MLIR's sparsifier, CPU): off, auto (density below " +
+                       fmt::format("{:g}", nn::kSparseExecAutoDensity) +
+                       "), on (ONNX)")
+      ->check(CLI::IsMember({"off", "auto", "on"}))
+      ->capture_default_str();
 }
+
+namespace {
+
+nn::SparseExec sparseExecPolicy(const std::string &flag) {
+  return flag == "on" ? nn::SparseExec::On
+         : flag == "auto" ? nn::SparseExec::Auto
+                          : nn::SparseExec::Off;
+}
+
+} // namespace
 
 int RunCommand::run() {
   if (std::filesystem::is_directory(model))
@@ -49,12 +67,21 @@ int RunCommand::runOnnx() {
   Params feeds;
   for (size_t i = 0; i < inputs.size(); ++i)
     feeds.add(onnxModel.inputs()[i].name, onnx::readTensorProto(inputs[i]));
+  std::vector<onnx::SparseLayer> sparseLayers;
+  Params weights = onnx::withSparseLayers(
+      onnxModel, sparseExecPolicy(sparseExec), &sparseLayers);
+  for (const onnx::SparseLayer &layer : sparseLayers)
+    fmt::print("sparse layer {}: weight '{}', density {:.4g}\n", layer.node,
+               layer.initializer, layer.density);
+  if (sparseExec != "off")
+    fmt::print("sparse execution: {} layer(s) on their CSR\n",
+               sparseLayers.size());
   auto infer = jit(
       [&onnxModel](const Params &w, const Params &c, const Params &in) {
         return onnxModel.apply(w, c, in);
       },
       JitOptions{{}, "onnx_run"});
-  Params results = infer(onnxModel.weights(), onnxModel.constants(), feeds);
+  Params results = infer(weights, onnxModel.constants(), feeds);
   for (size_t i = 0; i < onnxModel.outputs().size(); ++i) {
     const std::string &name = onnxModel.outputs()[i].name;
     const Tensor &t = results.at(name);

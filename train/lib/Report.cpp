@@ -143,6 +143,8 @@ void ReportWriter::write(const EpochMetrics &m, const EpochContext &context) {
     line["reg_value"][group] = value;
   for (const auto &[name, value] : context.hypers)
     line[name] = value;
+  if (context.sparseExec)
+    line["sparse_layers"] = m.sparseLayers;
   append(line.dump() + "\n");
 }
 

@@ -648,6 +648,7 @@ EpochMetrics Trainer::Impl::measure(int epoch, const EpochTotals &totals,
   m.trainAcc = totals.correct / totals.seen;
   m.valAcc = evaluate(splits.val);
   m.testAcc = evaluate(splits.test);
+  m.sparseLayers = lastSparseLayers; // of the evaluations just made
   sparsity = meter.measure(params, state);
   m.netDensity = sparsity.netDensity;
   m.nodeDensity = sparsity.nodeDensity;
@@ -722,7 +723,8 @@ EpochMetrics Trainer::Impl::runEpoch(int epoch) {
   log << epochLine(m, totalEpochs()) << "\n";
   logArchitecture(epoch);
   EpochContext context{&sparsity, config.optimizer, *config.regularizer,
-                       masks.empty() ? "train" : "retrain", {}};
+                       masks.empty() ? "train" : "retrain", {},
+                       config.sparseExec != nn::SparseExec::Off};
   for (const std::string &h : opt.hyperNames("weights"))
     context.hypers.emplace_back(h, opt.hyper(state, "weights", h));
   report.write(m, context);

@@ -3,6 +3,7 @@
 #include "OpHandlers.h"
 
 #include <fmt/format.h>
+#include <optional>
 
 namespace bregman::onnx::detail {
 
@@ -21,11 +22,32 @@ void checkGemmBias(const NodeContext &c, const Shape &bias, const Shape &out) {
                               shapeString(out)));
 }
 
+/// The CSR of input `i` when the weights hold one (nn::withCsrWeights under
+/// the initializer's name: `bregman run --sparse-exec`), else nothing.
+std::optional<CsrWeight> csrOf(const NodeContext &c, int i, const Tensor &dense) {
+  auto [pos, crd, val] = nn::csrKeys(c.node.input(i));
+  auto p = c.env.find(pos), k = c.env.find(crd), v = c.env.find(val);
+  if (p == c.env.end() || k == c.env.end() || v == c.env.end() || dense.rank() != 2)
+    return std::nullopt;
+  return CsrWeight{p->second.tensor, k->second.tensor, v->second.tensor, dense,
+                   dense.dim(0), dense.dim(1)};
+}
+
+/// A·B (transposeB: A·Bᵀ) with B in CSR, given aT = Aᵀ [K, M]: the
+/// feature-major form nn::Linear uses ((Bᵀ·Aᵀ)ᵀ or (B·Aᵀ)ᵀ, the faster one at
+/// large batches).
+Tensor sparseProduct(const Tensor &aT, const CsrWeight &b, bool transposeB) {
+  return transpose(sparseMatmulLeft(b, aT, !transposeB), {1, 0});
+}
+
 void gemm(const NodeContext &c) {
   Tensor a = c.tensor(0), b = c.tensor(1);
   if (a.rank() != 2 || b.rank() != 2)
     throw c.unsupported("Gemm operands must be 2-D");
-  Tensor y = matmul(a, b, c.flagAttr("transA", 0) != 0, c.flagAttr("transB", 0) != 0);
+  bool transA = c.flagAttr("transA", 0) != 0, transB = c.flagAttr("transB", 0) != 0;
+  std::optional<CsrWeight> csr = csrOf(c, 1, b);
+  Tensor y = csr ? sparseProduct(transA ? a : transpose(a, {1, 0}), *csr, transB)
+                 : matmul(a, b, transA, transB);
   double alpha = c.finiteAttr("alpha", 1.0f), beta = c.finiteAttr("beta", 1.0f);
   if (alpha != 1.0)
     y = y * alpha;
@@ -55,7 +77,17 @@ void matMul(const NodeContext &c) {
     throw c.error(fmt::format("MatMul of {} and {}: inner dimensions {} and {} differ",
                               shapeString(c.tensor(0).shape()),
                               shapeString(c.tensor(1).shape()), ka, kb));
-  Tensor y = matmul(a, b);
+  std::optional<CsrWeight> csr =
+      columnVector || ka == 0 ? std::nullopt : csrOf(c, 1, b);
+  Tensor y;
+  if (csr) { // a 2-D weight: the leading dimensions of a are rows
+    Shape lead(a.shape().begin(), a.shape().end() - 1);
+    lead.push_back(b.dim(1));
+    Tensor rows = reshape(a, {a.numel() / ka, ka});
+    y = reshape(sparseProduct(transpose(rows, {1, 0}), *csr, false), lead);
+  } else {
+    y = matmul(a, b);
+  }
   Shape out = y.shape();
   if (columnVector)
     out.erase(out.end() - 1);

@@ -202,6 +202,42 @@ Value toValue(const ::onnx::TensorProto &t, const fs::path &dir) {
   }
 }
 
+/// The CSR of a [rows, cols] matrix from its stored (linear index, value)
+/// entries in any order; a repeated index keeps its last value, as the
+/// dense copy does.
+CsrWeight csrOfEntries(std::vector<std::pair<int64_t, float>> entries, int64_t rows,
+                       int64_t cols) {
+  // By index, then by position in the file (the last of a repeat wins).
+  std::vector<size_t> order(entries.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return std::pair(entries[a].first, a) < std::pair(entries[b].first, b);
+  });
+  std::vector<std::pair<int64_t, float>> sorted;
+  sorted.reserve(entries.size());
+  for (size_t k : order)
+    sorted.push_back(entries[k]);
+  entries = std::move(sorted);
+  std::vector<int32_t> positions(rows + 1, 0), coordinates;
+  std::vector<float> values;
+  for (size_t k = 0; k < entries.size(); ++k) {
+    if (k + 1 < entries.size() && entries[k + 1].first == entries[k].first)
+      continue; // overwritten by a later entry
+    positions[entries[k].first / cols + 1] += 1;
+    coordinates.push_back(static_cast<int32_t>(entries[k].first % cols));
+    values.push_back(entries[k].second);
+  }
+  std::partial_sum(positions.begin(), positions.end(), positions.begin());
+  int64_t stored = values.size();
+  CsrWeight csr;
+  csr.rows = rows;
+  csr.cols = cols;
+  csr.positions = Tensor::fromVector(positions, {rows + 1});
+  csr.coordinates = Tensor::fromVector(coordinates, {stored});
+  csr.values = Tensor::fromVector(values, {stored});
+  return csr;
+}
+
 } // namespace
 
 struct OnnxModel::Impl {
@@ -209,6 +245,8 @@ struct OnnxModel::Impl {
   std::string path; // for messages
   fs::path dir;
   Params weights, constants;
+  /// The CSR of each 2-D sparse_initializer, from its own indices.
+  std::map<std::string, CsrWeight> sparseInitializers;
   std::map<std::string, Value> staticValues; // integer initializers/constants
   std::vector<ValueSpec> inputs, outputs;
   std::vector<std::string> unsupported;
@@ -260,6 +298,9 @@ OnnxModel::OnnxModel(OnnxModel &&) noexcept = default;
 OnnxModel &OnnxModel::operator=(OnnxModel &&) noexcept = default;
 OnnxModel::~OnnxModel() = default;
 const Params &OnnxModel::weights() const { return impl->weights; }
+const std::map<std::string, CsrWeight> &OnnxModel::sparseInitializers() const {
+  return impl->sparseInitializers;
+}
 const Params &OnnxModel::constants() const { return impl->constants; }
 const std::vector<ValueSpec> &OnnxModel::inputs() const { return impl->inputs; }
 const std::vector<ValueSpec> &OnnxModel::outputs() const { return impl->outputs; }
@@ -397,6 +438,8 @@ void OnnxModel::Impl::readSparseInitializer(const std::string &path,
   std::vector<float> nz = v.tensor.toVector<float>();
   int64_t rank = shape.size(), count = nz.size();
   bool linear = at.shape.size() == 1;
+  std::vector<std::pair<int64_t, float>> entries; // (linear index, value)
+  entries.reserve(count);
   for (int64_t k = 0; k < count; ++k) {
     int64_t index = 0;
     if (linear) {
@@ -409,8 +452,11 @@ void OnnxModel::Impl::readSparseInitializer(const std::string &path,
       throw Error(fmt::format("{}: sparse initializer '{}': index {} outside {}",
                               path, values.name(), index, shapeString(shape)));
     dense.data<float>()[index] = nz[k];
+    entries.emplace_back(index, nz[k]);
   }
   weights.add(values.name(), dense);
+  if (rank == 2 && count > 0 && count <= INT32_MAX)
+    sparseInitializers[values.name()] = csrOfEntries(std::move(entries), shape[0], shape[1]);
 }
 
 /// Folds the `value` tensors of Constant nodes; returns the nodes (by

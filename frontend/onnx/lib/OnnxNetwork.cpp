@@ -262,6 +262,12 @@ Tensor OnnxNetwork::forward(const Params &params, const Tensor &x,
       weights.add(e.onnxName, buffers->at(name));
     } else {
       weights.add(e.onnxName, params.at(name));
+      // Its CSR (nn::withCsrWeights, evaluation with --sparse-exec), under
+      // the ONNX name, where Gemm and MatMul look it up.
+      auto csr = nn::csrKeys(name), onnxCsr = nn::csrKeys(e.onnxName);
+      if (params.contains(csr[0]))
+        for (size_t k = 0; k < csr.size(); ++k)
+          weights.add(onnxCsr[k], params.at(csr[k]));
     }
   }
   Params constants;

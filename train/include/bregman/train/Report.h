@@ -19,6 +19,9 @@ struct EpochContext {
   std::string phase; // "train", or "retrain" after pruning
   /// The weights group's hyper-parameters during the epoch, by name.
   std::vector<std::pair<std::string, double>> hypers;
+  /// --sparse-exec is not off: the report lists EpochMetrics::sparseLayers
+  /// ("sparse_layers", empty when every layer ran dense).
+  bool sparseExec = false;
 };
 
 /// The epoch's summary line for the terminal (without a newline).

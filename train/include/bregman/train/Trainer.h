@@ -46,6 +46,9 @@ struct EpochMetrics {
   std::vector<float> batchLoss;      // of every training step, in order
   double lr = 0, lambda = 0;         // of the weights, during the epoch
   double seconds = 0;
+  /// The linear weights its validation and test ran on their CSR
+  /// (--sparse-exec), in parameter order.
+  std::vector<std::string> sparseLayers;
 };
 
 struct TrainResult {

@@ -26,6 +26,7 @@
 #define BREGMAN_ONNX_ONNXMODEL_H
 
 #include "bregman/Params.h"
+#include "bregman/nn.h"
 
 #include <map>
 #include <memory>
@@ -96,6 +97,10 @@ public:
 
   /// Float initializers (the trainable weights), by their ONNX names.
   const Params &weights() const;
+  /// The CSR (compressed rows, its stored entries only) of each 2-D float
+  /// sparse_initializer, built from the file's indices (weights() holds
+  /// its dense copy too).
+  const std::map<std::string, CsrWeight> &sparseInitializers() const;
   /// Other constant float tensors (Constant nodes).
   const Params &constants() const;
   /// Graph inputs that are not initializers, and graph outputs.
@@ -155,6 +160,22 @@ private:
   explicit OnnxModel(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl;
 };
+
+/// A Gemm / MatMul that runs on the CSR of its weight initializer.
+struct SparseLayer {
+  std::string initializer; // the weight's ONNX name
+  std::string node;        // "node 'fc1' (Gemm)"
+  double density = 0;      // stored entries / elements
+};
+
+/// model.weights() plus, under nn::csrKeys(initializer), the CSR of each
+/// 2-D initializer read as a Gemm / MatMul weight whose density is below
+/// `policy`'s threshold (Off: none, On: all); Gemm and MatMul then run on
+/// it (MLIR's sparsifier, CPU). A sparse_initializer's CSR comes from its
+/// indices (sparseInitializers()), the others' from their dense values.
+/// The layers chosen go to `sparseLayers` when given.
+Params withSparseLayers(const OnnxModel &model, nn::SparseExec policy,
+                        std::vector<SparseLayer> *sparseLayers = nullptr);
 
 /// Reads a serialized onnx TensorProto (the test cases' input_0.pb files).
 Tensor readTensorProto(const std::string &path);
