@@ -130,6 +130,13 @@ RecurrentResult runDirection(const NodeContext &c, const RecurrentSpec &s, const
 }
 
 void recurrentOp(const NodeContext &c) {
+  // LSTM-1 and GRU-1/3 (`output_sequence`, GRU-1's other gate form) are not
+  // read: refused by name rather than read as the opset-7 form.
+  if (c.opset < 7)
+    throw c.error(fmt::format("{}-{} (opset {}) is not supported; "
+                              "re-export at opset 7 or later",
+                              c.op(), c.opset < 3 || c.op() == "LSTM" ? 1 : 3,
+                              c.opset));
   Tensor x = c.tensor(0);
   if (x.rank() != 3)
     throw c.error(fmt::format("X is {}, expected rank 3", shapeString(x.shape())));
@@ -173,8 +180,8 @@ std::vector<OpHandler> recurrentOps() {
   const std::map<int, ParamRole> roles = {
       {1, ParamRole::LinearWeight}, {2, ParamRole::LinearWeight}, {3, ParamRole::Bias}};
   return {
-      {"LSTM", 7, kNewestOpset, recurrentOp, roles},
-      {"GRU", 7, kNewestOpset, recurrentOp, roles},
+      {"LSTM", 1, kNewestOpset, recurrentOp, roles},
+      {"GRU", 1, kNewestOpset, recurrentOp, roles},
   };
 }
 

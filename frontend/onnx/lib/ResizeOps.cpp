@@ -126,6 +126,11 @@ Tensor legacyResize(const NodeContext &c, const Tensor &x, const std::vector<dou
 }
 
 void upsampleOp(const NodeContext &c) {
+  // Upsample-1 (experimental: height_scale/width_scale) is not read.
+  if (c.opset < 7)
+    throw c.error(fmt::format("Upsample-1 (opset {}) is not supported; "
+                              "re-export at opset 7 or later",
+                              c.opset));
   Tensor x = c.tensor(0);
   std::vector<double> scales;
   if (c.opset < 9) {
@@ -181,7 +186,7 @@ void resizeOp(const NodeContext &c) {
 // are beyond this importer's newest opset (17).
 std::vector<OpHandler> resizeOps() {
   return {
-      {"Upsample", 7, kNewestOpset, upsampleOp, {}},
+      {"Upsample", 1, kNewestOpset, upsampleOp, {}},
       {"Resize", 10, kNewestOpset, resizeOp, {}},
   };
 }

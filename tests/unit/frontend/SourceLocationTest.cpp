@@ -125,7 +125,7 @@ TEST(SourceLocation, LayersAndOptimizerNameTheUsersCall) {
     return fc(p, x);
   });
   expectAt(errorMessage([&] { f(params, ones({4, 5})); }), line,
-           {"fc: expects input [N, 3], got [4, 5]"});
+           {"fc: expects input [N, 3] or [..., 3], got [4, 5]"});
 }
 
 TEST(SourceLocation, OutsideJitToo) {
