@@ -77,7 +77,7 @@ def BregSplitEmptyTensors : Pass<"breg-split-empty-tensors", "::mlir::func::Func
     one value with hundreds of uses. One-shot bufferization then checks
     every pair of writes into that value for conflicts: its analysis grew
     quadratically with the program (1.7 s of a 20,000-op chain's compile;
-    2,000 ops with row means broadcast back, 6 s). Each run of `max-uses`
+    2,000 ops with row means broadcast back, 6 s wall). Each run of `max-uses`
     consecutive uses (in program order) gets a fresh `tensor.empty` right
     before its first user, so the analysis stays linear, while consecutive
     elementwise ops of a run still write one buffer in place (one
