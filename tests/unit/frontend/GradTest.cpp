@@ -893,7 +893,7 @@ TEST(Grad, BatchNormInferenceMode) {
   aux.add("bn.running_var", randomF64(rng, {3}, 0.5, 2.0));
   checkGradient(
       [bn](const Params &q, const Params &a) {
-        nn::Mode mode{/*training=*/false, &a, nullptr};
+        nn::Mode mode{/*training=*/false, &a, nullptr, {}};
         return sum(bn(q, q.at("x"), mode) * a.at("w"));
       },
       p, aux);

@@ -172,7 +172,7 @@ TEST(RecurrentImport, PyTorchsRecurrentWeightsRetrain) {
     if (std::string(name) != "gru")
       continue;
     auto step = jit([&net](const Params &p, const Params &b, const Tensor &xb, const Tensor &yb) {
-      nn::Mode mode{false, &b, nullptr};
+      nn::Mode mode{false, &b, nullptr, {}};
       auto [loss, g] = valueAndGrad(
           [&](const Params &q) { return crossEntropy(net.forward(q, xb, mode), yb); })(p);
       Params next;
