@@ -81,7 +81,7 @@ struct TrainStep {
                   const Tensor &x, const Tensor &y, const Params &masks) const {
     Params updatedBuffers;
     auto [loss, out, grads] = valueAndGrad([&](const Params &q) {
-      nn::Mode mode{/*training=*/true, &b, &updatedBuffers};
+      nn::Mode mode{/*training=*/true, &b, &updatedBuffers, {}};
       Tensor out = model->forward(q, objective.input(x), mode);
       return std::make_pair(objective.loss(out, x, y), out);
     })(p);
@@ -104,7 +104,7 @@ struct EvaluateStep {
 
   Tensor operator()(const Params &p, const Params &b, const Tensor &x,
                     const Tensor &y) const {
-    nn::Mode mode{/*training=*/false, &b, nullptr};
+    nn::Mode mode{/*training=*/false, &b, nullptr, {}};
     return objective.score(model->forward(p, objective.input(x), mode), x, y);
   }
 };

@@ -250,7 +250,7 @@ TEST(BatchNorm, TrainingOutputAndRunningStatisticsMatchFloat64) {
   bn.initBuffers(buffers);
   auto f = jit([&bn](const Params &p, const Params &b, const Tensor &xt) {
     Params updated;
-    Tensor y = bn(p, xt, nn::Mode{true, &b, &updated});
+    Tensor y = bn(p, xt, nn::Mode{true, &b, &updated, {}});
     return std::make_tuple(y, updated);
   });
   auto [y, updated] = f(Params{{"bn.scale", f32(scale, {c})}, {"bn.shift", f32(shift, {c})}},

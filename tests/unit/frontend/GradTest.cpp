@@ -877,7 +877,7 @@ TEST(Grad, BatchNormTrainingMode) {
            {"bn.scale", randomF64(rng, {3}, 0.5, 1.5)},
            {"bn.shift", randomF64(rng, {3})}};
   checkGradient(contracted([bn](const Params &q) {
-                  return bn(q, q.at("x"), nn::Mode{/*training=*/true});
+                  return bn(q, q.at("x"), nn::Mode{/*training=*/true, nullptr, nullptr, {}});
                 }),
                 p, weightFor(rng, {4, 3, 3, 2}));
 }

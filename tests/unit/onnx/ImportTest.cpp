@@ -311,7 +311,7 @@ TEST_F(OnnxImport, BatchNormTrainsLikeTheDslLayer) {
 
   auto imported = jit([&net](const Params &p, const Params &b, const Tensor &xt) {
     Params updated;
-    Tensor y = net.forward(p, xt, nn::Mode{true, &b, &updated});
+    Tensor y = net.forward(p, xt, nn::Mode{true, &b, &updated, {}});
     Tensor eval = net.forward(p, xt, nn::Mode{false, &b, nullptr});
     return std::make_tuple(y, eval, updated);
   });
@@ -319,7 +319,7 @@ TEST_F(OnnxImport, BatchNormTrainsLikeTheDslLayer) {
   auto native = jit([&layer](const Params &p, const Params &b, const Tensor &xt) {
     Params updated;
     Tensor x4 = reshape(xt, {2, 3, 4, 4});
-    Tensor y = layer(p, x4, nn::Mode{true, &b, &updated});
+    Tensor y = layer(p, x4, nn::Mode{true, &b, &updated, {}});
     Tensor eval = layer(p, x4, nn::Mode{false, &b, nullptr});
     return std::make_tuple(y, eval, updated);
   });
