@@ -312,7 +312,7 @@ TEST_F(OnnxImport, BatchNormTrainsLikeTheDslLayer) {
   auto imported = jit([&net](const Params &p, const Params &b, const Tensor &xt) {
     Params updated;
     Tensor y = net.forward(p, xt, nn::Mode{true, &b, &updated, {}});
-    Tensor eval = net.forward(p, xt, nn::Mode{false, &b, nullptr});
+    Tensor eval = net.forward(p, xt, nn::Mode{false, &b, nullptr, {}});
     return std::make_tuple(y, eval, updated);
   });
   nn::BatchNorm2d layer(3, "bn", /*momentum=*/0.1, /*eps=*/1e-5);
@@ -320,7 +320,7 @@ TEST_F(OnnxImport, BatchNormTrainsLikeTheDslLayer) {
     Params updated;
     Tensor x4 = reshape(xt, {2, 3, 4, 4});
     Tensor y = layer(p, x4, nn::Mode{true, &b, &updated, {}});
-    Tensor eval = layer(p, x4, nn::Mode{false, &b, nullptr});
+    Tensor eval = layer(p, x4, nn::Mode{false, &b, nullptr, {}});
     return std::make_tuple(y, eval, updated);
   });
   auto [y1, e1, u1] = imported(params, buffers, x);

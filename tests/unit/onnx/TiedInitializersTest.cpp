@@ -146,8 +146,8 @@ TEST_F(TiedInitializers, NetworkTrainsEveryRoleOnItsOwnAndExportsIt) {
   auto step = [](const OnnxNetwork &net) {
     return jit([&net](const Params &p, const Params &b, const Tensor &x) {
       Params updated;
-      Tensor train = net.forward(p, x, nn::Mode{true, &b, &updated});
-      Tensor eval = net.forward(p, x, nn::Mode{false, &b, nullptr});
+      Tensor train = net.forward(p, x, nn::Mode{true, &b, &updated, {}});
+      Tensor eval = net.forward(p, x, nn::Mode{false, &b, nullptr, {}});
       return std::make_tuple(train, eval, updated);
     });
   };

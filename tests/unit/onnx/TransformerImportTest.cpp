@@ -323,7 +323,7 @@ TEST_F(TransformerImport, EncoderBlockRetrainsWithAFallingLoss) {
   Tensor labels = Tensor::fromVector(std::vector<int32_t>{2, 0}, {B});
   auto step = jit([&net](const Params &p, const Params &b, const Tensor &xt, const Tensor &y) {
     auto [loss, g] = valueAndGrad([&](const Params &q) {
-      return crossEntropy(net.forward(q, xt, nn::Mode{false, &b, nullptr}), y);
+      return crossEntropy(net.forward(q, xt, nn::Mode{false, &b, nullptr, {}}), y);
     })(p);
     Params next;
     for (const auto &[name, t] : p)
