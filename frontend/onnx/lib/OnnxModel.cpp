@@ -438,8 +438,12 @@ void OnnxModel::Impl::readSparseInitializer(const std::string &path,
   std::vector<float> nz = v.tensor.toVector<float>();
   int64_t rank = shape.size(), count = nz.size();
   bool linear = at.shape.size() == 1;
+  // A matrix also keeps its entries for its CSR (int32 positions and
+  // coordinates, as compressRows: larger ones stay dense only).
+  bool keepsCsr = rank == 2 && count > 0 && count <= INT32_MAX && shape[1] <= INT32_MAX;
   std::vector<std::pair<int64_t, float>> entries; // (linear index, value)
-  entries.reserve(count);
+  if (keepsCsr)
+    entries.reserve(count);
   for (int64_t k = 0; k < count; ++k) {
     int64_t index = 0;
     if (linear) {
@@ -452,10 +456,11 @@ void OnnxModel::Impl::readSparseInitializer(const std::string &path,
       throw Error(fmt::format("{}: sparse initializer '{}': index {} outside {}",
                               path, values.name(), index, shapeString(shape)));
     dense.data<float>()[index] = nz[k];
-    entries.emplace_back(index, nz[k]);
+    if (keepsCsr)
+      entries.emplace_back(index, nz[k]);
   }
   weights.add(values.name(), dense);
-  if (rank == 2 && count > 0 && count <= INT32_MAX)
+  if (keepsCsr)
     sparseInitializers[values.name()] = csrOfEntries(std::move(entries), shape[0], shape[1]);
 }
 
