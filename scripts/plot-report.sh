@@ -23,6 +23,8 @@ for n, line in enumerate(open(path), 1):
         continue
     try:
         r = json.loads(line)
+        if r.get("phase") == "thresholded":  # not an epoch: the baseline's result
+            continue
         print(r["epoch"], r["test_acc"], r["net_density"], sep="\t")
     except (ValueError, KeyError) as e:
         sys.exit(f"error: {path}:{n}: not a bregman report line ({e})")

@@ -566,3 +566,40 @@ TEST(Train, RetrainedPyTorchConvNetMatchesTheDslConvNet) {
   config.progress = false;
   retrainAgainstDsl(config, "convnet.onnx");
 }
+
+// The thresholding baseline's result is the report's last line (phase
+// "thresholded"), so tables derived from reports can show it: the best
+// epoch's model with |θ| < threshold zeroed, sparser than that model, and
+// the same figures the run returns.
+TEST(Train, ThresholdingIsTheReportsLastLine) {
+  if (!std::filesystem::exists(kFashionMnist))
+    GTEST_SKIP() << kFashionMnist << " is missing";
+  train::TrainConfig config;
+  config.epochs = 2;
+  config.trainLimit = 2000;
+  config.testLimit = 500;
+  config.threshold = 0.01f;
+  config.progress = false;
+  std::filesystem::path report = e2e::tempPath("threshold-report.jsonl");
+  config.reportPath = report.string();
+  std::ostringstream log;
+  train::TrainResult result = train::train(config, log);
+  std::ifstream in(report);
+  std::vector<nlohmann::json> lines;
+  for (std::string line; std::getline(in, line);)
+    lines.push_back(nlohmann::json::parse(line));
+  std::filesystem::remove(report);
+  ASSERT_EQ(lines.size(), 3u) << log.str();
+  const nlohmann::json &last = lines.back();
+  EXPECT_EQ(last["phase"], "thresholded");
+  EXPECT_EQ(last["epoch"].get<int>(), result.bestEpoch);
+  EXPECT_DOUBLE_EQ(last["threshold"].get<double>(), 0.01f);
+  EXPECT_GT(last["zeroed"].get<double>(), 0);
+  EXPECT_DOUBLE_EQ(last["test_acc"].get<double>(), result.thresholdedTestAcc);
+  EXPECT_DOUBLE_EQ(last["net_density"].get<double>(), result.thresholdedDensity);
+  const nlohmann::json &best = lines[result.bestEpoch - 1];
+  EXPECT_LT(last["net_density"].get<double>(), best["net_density"].get<double>());
+  EXPECT_FALSE(last.contains("train_loss")) << last.dump();
+  for (size_t i = 0; i + 1 < lines.size(); ++i)
+    EXPECT_EQ(lines[i]["phase"], "train");
+}

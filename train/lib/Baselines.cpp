@@ -20,15 +20,10 @@ Params pruneForRetraining(const TrainConfig &config, Params &params) {
   return masks;
 }
 
-Thresholded thresholdBest(const TrainConfig &config, const Params &best,
-                          const std::function<double(const Params &)> &testAccuracy,
-                          const std::function<double(const Params &)> &density) {
+Thresholded thresholdBest(const TrainConfig &config, const Params &best) {
   // Lasso / LinBreg + thresholding: zero the best model's small weights.
-  Params thresholded = copyParams(best);
-  Thresholded result;
-  result.zeroed = thresholdWeights(thresholded, config.threshold);
-  result.testAcc = testAccuracy(thresholded);
-  result.density = density(thresholded);
+  Thresholded result{copyParams(best)};
+  result.zeroed = thresholdWeights(result.params, config.threshold);
   return result;
 }
 

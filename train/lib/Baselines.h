@@ -25,15 +25,12 @@ Params pruneForRetraining(const TrainConfig &config, Params &params);
 
 /// The thresholding baseline's result.
 struct Thresholded {
+  Params params; // the best model with its small weights zeroed
   int64_t zeroed = 0;
-  double testAcc = 0, density = 0;
 };
 
-/// Zeroes the weights of a copy of `best` with |θ| < config.threshold and
-/// measures it with `testAccuracy` and `density` (both given the copy).
-Thresholded thresholdBest(const TrainConfig &config, const Params &best,
-                          const std::function<double(const Params &)> &testAccuracy,
-                          const std::function<double(const Params &)> &density);
+/// Zeroes the weights of a copy of `best` with |θ| < config.threshold.
+Thresholded thresholdBest(const TrainConfig &config, const Params &best);
 
 } // namespace bregman::train
 

@@ -131,6 +131,9 @@ void ReportWriter::write(const EpochMetrics &m, const EpochContext &context) {
                          {"optimizer", context.optimizer},
                          {"phase", context.phase},
                          {"regularizer", context.regularizer}};
+  if (context.phase == "thresholded")
+    for (const char *key : {"train_loss", "train_acc", "seconds"})
+      line.erase(key);
   if (m.ssim) // the *_acc fields hold mean SSIM (a restoration task)
     line["score"] = "ssim";
   if (!sparsity.kernelDensity.empty()) {

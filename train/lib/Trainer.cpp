@@ -741,16 +741,27 @@ EpochMetrics Trainer::Impl::runEpoch(int epoch) {
 }
 
 void Trainer::Impl::thresholdBaseline(TrainResult &result) {
-  Thresholded thresholded = thresholdBest(
-      config, best.params,
-      [&](const Params &p) { return accuracy(p, best.buffers, splits.test); },
-      [&](const Params &p) { return meter.measure(p).netDensity; });
-  result.thresholdedTestAcc = thresholded.testAcc;
-  result.thresholdedDensity = thresholded.density;
+  Thresholded thresholded = thresholdBest(config, best.params);
+  SparsityReport sparsity = meter.measure(thresholded.params);
+  EpochMetrics m;
+  m.epoch = best.epoch;
+  m.valAcc = accuracy(thresholded.params, best.buffers, splits.val);
+  m.testAcc = accuracy(thresholded.params, best.buffers, splits.test);
+  m.netDensity = sparsity.netDensity;
+  m.nodeDensity = sparsity.nodeDensity;
+  m.kernelDensity = sparsity.kernelDensity;
+  m.heads = sparsity.heads;
+  // The report's last line: the thresholded best model, so that a table
+  // derived from reports (scripts/experiments-table.sh) can show it.
+  report.write(m, {&sparsity, config.optimizer, *config.regularizer,
+                   "thresholded", {{"threshold", config.threshold},
+                                   {"zeroed", double(thresholded.zeroed)}}});
+  result.thresholdedTestAcc = m.testAcc;
+  result.thresholdedDensity = m.netDensity;
   log << fmt::format("thresholding |θ| < {} zeroed {} weights: test "
                      "accuracy {:.2f}%, density {:.4f}\n",
-                     config.threshold, thresholded.zeroed,
-                     100 * thresholded.testAcc, thresholded.density);
+                     config.threshold, thresholded.zeroed, 100 * m.testAcc,
+                     m.netDensity);
 }
 
 Trainer::Trainer(const TrainConfig &config, std::ostream &log)

@@ -16,7 +16,10 @@ namespace bregman::train {
 struct EpochContext {
   const SparsityReport *sparsity = nullptr;
   std::string optimizer, regularizer;
-  std::string phase; // "train", or "retrain" after pruning
+  /// "train"; "retrain" after pruning; "thresholded": the last line of a
+  /// run with --threshold, the best model with its small weights zeroed
+  /// (not an epoch: no training figures).
+  std::string phase;
   /// The weights group's hyper-parameters during the epoch, by name.
   std::vector<std::pair<std::string, double>> hypers;
   /// --sparse-exec is not off: the report lists EpochMetrics::sparseLayers

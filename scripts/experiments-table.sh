@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The table of docs/EXPERIMENTS.md ("The paper's tables at 100 epochs"),
+# derived from the stored reports docs/experiments/ROW.jsonl.
+#   scripts/experiments-table.sh           print it
+#   scripts/experiments-table.sh --check   exit 1 unless the document holds it (CI)
+#   scripts/experiments-table.sh --write   put it into the document
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+tool="$repo/scripts/experiments/experiments.py"
+reports="$repo/docs/experiments"; doc="$repo/docs/EXPERIMENTS.md"
+case ${1:-} in
+  "") exec python3 "$tool" table "$reports" ;;
+  --check) exec python3 "$tool" check "$reports" "$doc" ;;
+  --write) exec python3 "$tool" write "$reports" "$doc" ;;
+  *) sed -n '2,6p' "$0" | cut -c3-; exit 2 ;;
+esac
