@@ -6,6 +6,8 @@
   experiments.py table REPORTS                the Markdown table from REPORTS/*.jsonl
   experiments.py check REPORTS DOC            exit 1 unless DOC holds that table
   experiments.py write REPORTS DOC            put the table into DOC
+  experiments.py compare REPORTS ROW          ROW's epochs beside the method's own run
+                                              (REPORTS/reference-ROW.json) where there is one
 
 Rows and the paper's figures are in rows.json beside this file. A row's report
 is the JSON-lines file `bregman train --report` writes, one object per epoch.
@@ -152,6 +154,35 @@ def write(reports, doc):
     os.replace(temporary, doc)
 
 
+def compare(reports, name):
+    """Every tenth epoch (and the best-validation ones) of our run beside the
+    reference code's run of the same settings."""
+    path = os.path.join(reports, f"reference-{name}.json")
+    if not os.path.exists(path):
+        fail(f"no reference run for {name} ({path})")
+    with open(path, encoding="utf-8") as f:
+        reference = json.load(f)
+    columns = reference["columns"]
+    theirs = {r[0]: dict(zip(columns, r)) for r in reference["epochs"]}
+    ours = {e["epoch"]: e for e in read_report(os.path.join(reports, name + ".jsonl"))}
+    best_ours = max(ours.values(), key=lambda e: (e["val_acc"], -e["epoch"]))["epoch"]
+    best_theirs = max(theirs.values(), key=lambda e: (e["val_acc"], -e["epoch"]))["epoch"]
+    print(f"{name} against {reference['source']}")
+    print("| epoch | val: ours / reference | kernels % | linear % | train acc |")
+    print("|---|---|---|---|---|")
+    shown = sorted({e for e in ours if e % 10 == 0 or e == 1} | {best_ours, best_theirs})
+    for epoch in shown:
+        o, t = ours.get(epoch), theirs.get(epoch)
+        def pair(key_ours, key_theirs, scale=100):
+            a = f"{scale * o[key_ours]:.2f}" if o and key_ours in o else "—"
+            b = f"{scale * t[key_theirs]:.2f}" if t else "—"
+            return f"{a} / {b}"
+        mark = " (best ours)" if epoch == best_ours else ""
+        mark += " (best reference)" if epoch == best_theirs else ""
+        print(f"| {epoch}{mark} | {pair('val_acc', 'val_acc')} | {pair('conv_density', 'kernel_density')} "
+              f"| {pair('linear_density', 'linear_density')} | {pair('train_acc', 'train_acc')} |")
+
+
 def list_rows(reports):
     for row in load_rows():
         path = os.path.join(reports, row["name"] + ".jsonl")
@@ -182,6 +213,8 @@ def main(argv):
         return print(table(argv[1]), end="")
     if len(argv) == 3 and argv[0] == "check":
         return check(argv[1], argv[2])
+    if len(argv) == 3 and argv[0] == "compare":
+        return compare(argv[1], argv[2])
     if len(argv) == 3 and argv[0] == "write":
         return write(argv[1], argv[2])
     fail(__doc__)
