@@ -126,7 +126,8 @@ std::array<std::string, 3> csrKeys(const std::string &weight) {
 }
 
 Params withCsrWeights(const Params &params, SparseExec policy,
-                      std::vector<std::string> *sparseLayers) {
+                      std::vector<std::string> *sparseLayers, int64_t batch,
+                      std::vector<SparseLayerDecision> *decisions) {
   Params out = params;
   if (policy == SparseExec::Off)
     return out;
@@ -142,7 +143,14 @@ Params withCsrWeights(const Params &params, SparseExec policy,
         static_cast<double>(runtime::countNonZeros(w.data<float>(), w.dim(0),
                                                    w.dim(1))) /
         static_cast<double>(w.numel());
-    if (policy == SparseExec::Auto && density >= kSparseExecAutoDensity)
+    SparseLayerDecision decision{name, density};
+    if (policy == SparseExec::Auto)
+      decision.crossover = sparseCrossover(w.dim(0), w.dim(1), batch);
+    decision.sparse = policy == SparseExec::On ||
+                      density < decision.crossover.density;
+    if (decisions)
+      decisions->push_back(decision);
+    if (!decision.sparse)
       continue;
     CsrWeight csr = compressRows(w, w.numel());
     auto [pos, crd, val] = csrKeys(name);

@@ -7,13 +7,19 @@
 
 namespace bregman::runtime {
 
-bool profilingEnabled() {
-  static const bool enabled = [] {
+namespace {
+std::atomic<bool> &profilingFlag() {
+  static std::atomic<bool> enabled = [] {
     const char *v = std::getenv("BREGMAN_PROFILE");
     return v && std::strcmp(v, "1") == 0;
   }();
   return enabled;
 }
+} // namespace
+
+bool profilingEnabled() { return profilingFlag().load(std::memory_order_relaxed); }
+
+void enableProfiling() { profilingFlag() = true; }
 
 ProfileCounters &profileCounters() {
   static ProfileCounters counters;

@@ -37,7 +37,7 @@ private:
   train::TrainConfig config;
   std::string device = "cpu";
   std::string sparseExec = "off"; // --sparse-exec: off, auto, on
-  bool noProgress = false, noPlateau = false;
+  bool noProgress = false, noPlateau = false, profile = false;
 };
 
 /// `bregman inspect model.onnx`.

@@ -30,9 +30,10 @@ RunCommand::RunCommand(CLI::App &app) {
   command
       ->add_option("--sparse-exec", sparseExec,
                    "Gemm and MatMul on a 2-D weight initializer run on its "
-                   "CSR (MLIR's sparsifier, CPU): off, auto (density below " +
-                       fmt::format("{:g}", nn::kSparseExecAutoDensity) +
-                       "), on (ONNX)")
+                   "CSR (MLIR's sparsifier, CPU): off, auto (density below "
+                   "the crossover of the weight's shape at the input's batch, "
+                   "measured on this machine at first use and cached), on "
+                   "(ONNX)")
       ->check(CLI::IsMember({"off", "auto", "on"}))
       ->capture_default_str();
 }
@@ -68,11 +69,22 @@ int RunCommand::runOnnx() {
   for (size_t i = 0; i < inputs.size(); ++i)
     feeds.add(onnxModel.inputs()[i].name, onnx::readTensorProto(inputs[i]));
   std::vector<onnx::SparseLayer> sparseLayers;
+  // The rows a Gemm / MatMul multiplies at once: the first input's batch.
+  int64_t batch = 0; // unknown without inputs: the fixed threshold
+  if (!onnxModel.inputs().empty()) {
+    const Tensor &first = feeds.at(onnxModel.inputs()[0].name);
+    batch = first.rank() > 0 ? first.dim(0) : 1;
+  }
   Params weights = onnx::withSparseLayers(
-      onnxModel, sparseExecPolicy(sparseExec), &sparseLayers);
+      onnxModel, sparseExecPolicy(sparseExec), &sparseLayers, batch);
   for (const onnx::SparseLayer &layer : sparseLayers)
-    fmt::print("sparse layer {}: weight '{}', density {:.4g}\n", layer.node,
-               layer.initializer, layer.density);
+    fmt::print("sparse layer {}: weight '{}', density {:.4g}{}\n", layer.node,
+               layer.initializer, layer.density,
+               sparseExec == "auto"
+                   ? fmt::format(" < crossover {:.3g} ({}, batch {})",
+                                 layer.crossover.density,
+                                 layer.crossover.source, batch)
+                   : std::string());
   if (sparseExec != "off")
     fmt::print("sparse execution: {} layer(s) on their CSR\n",
                sparseLayers.size());

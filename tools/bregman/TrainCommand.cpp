@@ -13,6 +13,7 @@
 #include "bregman/Trace.h"
 #include "bregman/models/Zoo.h"
 #include "bregman/runtime/CudaDriver.h"
+#include "bregman/runtime/Profile.h"
 #include "bregman/train/Trainer.h"
 
 #include <fmt/format.h>
@@ -245,9 +246,12 @@ void TrainCommand::addDataOptions() {
   command
       ->add_option("--sparse-exec", sparseExec,
                    "Validation and test run linear layers on the CSR of their "
-                   "weights (MLIR's sparsifier, CPU): off, auto (density "
-                   "below " + fmt::format("{:g}", nn::kSparseExecAutoDensity) +
-                       ", the crossover measured by bench/sparse_bench), on")
+                   "weights (MLIR's sparsifier, CPU): off, auto (a layer whose "
+                   "density is below its shape's crossover, measured on this "
+                   "machine at first use and cached; "
+                   "BREGMAN_SPARSE_CALIBRATION=off: below " +
+                       fmt::format("{:g}", nn::kSparseExecAutoDensity) +
+                       "), on")
       ->check(CLI::IsMember({"off", "auto", "on"}))
       ->capture_default_str();
   command->add_option("--seed", config.seed,
@@ -324,6 +328,10 @@ void TrainCommand::addOutputOptions() {
       ->check(CLI::ExistingDirectory);
   command->add_flag("--no-progress", noProgress,
                     "Do not draw the progress bar");
+  command->add_flag("--profile", profile,
+                    "Print per epoch where the step's time goes (GEMM and "
+                    "convolution libraries, generated code, dispatch, data) "
+                    "and which layers ran on their CSR (as BREGMAN_PROFILE=1)");
   command->add_option("--checkpoint", config.checkpointPath,
                       "Write a checkpoint to this file after every epoch "
                       "(atomically: a crash leaves the previous one intact)");
@@ -345,6 +353,8 @@ void TrainCommand::addOutputOptions() {
 
 int TrainCommand::run() {
   config.progress = !noProgress;
+  if (profile)
+    runtime::enableProfiling();
   config.lrPlateau = !noPlateau;
   train::TrainConfig resolved;
   try {

@@ -344,6 +344,8 @@ struct Trainer::Impl {
   void resume();
   EpochTotals trainBatches(int epoch);
   void logProfile(int epoch, int64_t batches, double stepNs, double dataNs) const;
+  /// With profiling and --sparse-exec: which layers ran on their CSR.
+  void logSparseProfile() const;
   EpochMetrics measure(int epoch, const EpochTotals &totals,
                        SparsityReport &sparsity);
   void track(const EpochMetrics &m);
@@ -576,12 +578,17 @@ double Trainer::Impl::accuracy(const Params &p, const Params &b,
   // Linear layers below the --sparse-exec threshold run on their CSR, built
   // once per evaluation on the host.
   std::vector<std::string> sparseLayers;
-  Params evalParams = nn::withCsrWeights(p, config.sparseExec, &sparseLayers);
+  std::vector<nn::SparseLayerDecision> decisions;
+  Params evalParams = nn::withCsrWeights(p, config.sparseExec, &sparseLayers,
+                                         config.evalBatchSize, &decisions);
   if (sparseLayers != lastSparseLayers) {
     log << fmt::format("sparse execution (evaluation): {}\n",
                        sparseLayers.empty()
                            ? std::string("no layer")
                            : fmt::format("{}", fmt::join(sparseLayers, ", ")));
+    if (config.sparseExec == nn::SparseExec::Auto)
+      for (const nn::SparseLayerDecision &d : decisions)
+        log << "  " << nn::describe(d) << "\n";
     lastSparseLayers = sparseLayers;
   }
   double correct = 0;
@@ -616,6 +623,17 @@ void Trainer::Impl::logArchitecture(int epoch) const {
                                  config.picturesDir, epoch);
   zooEntry->picture(*model, params, path);
   log << fmt::format("  connection matrix written to {}\n", path);
+}
+
+void Trainer::Impl::logSparseProfile() const {
+  if (!runtime::profilingEnabled() || config.sparseExec == nn::SparseExec::Off)
+    return;
+  log << fmt::format("  profile: sparse layers: training step dense; "
+                     "evaluation (batch {}) {}\n",
+                     config.evalBatchSize,
+                     lastSparseLayers.empty()
+                         ? std::string("none")
+                         : fmt::format("{}", fmt::join(lastSparseLayers, ", ")));
 }
 
 void Trainer::Impl::logProfile(int epoch, int64_t batches, double stepNs,
@@ -716,6 +734,7 @@ EpochMetrics Trainer::Impl::runEpoch(int epoch) {
   EpochTotals totals = trainBatches(epoch);
   SparsityReport sparsity;
   EpochMetrics m = measure(epoch, totals, sparsity);
+  logSparseProfile();
   m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                             start)
                   .count();

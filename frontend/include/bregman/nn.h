@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -59,6 +60,49 @@ enum class SparseExec { Off, Auto, On };
 /// at large batches; 0.3 stays below every batch-128 crossover measured.
 constexpr double kSparseExecAutoDensity = 0.3;
 
+/// A crossover density and where it came from: "measured" (just now),
+/// "cached" (measured by an earlier run on this machine, same CPU model and
+/// thread setting) or "fixed" (kSparseExecAutoDensity).
+struct SparseCrossover {
+  double density = kSparseExecAutoDensity;
+  std::string source = "fixed";
+};
+
+/// The density below which a [rows, cols] linear layer applied to `batch`
+/// inputs runs faster on its CSR (the feature-major form) than on our dense
+/// GEMM, on this machine. Measured at its first use (two small functions
+/// compiled, the GEMM and the CSR form at densities 0.02 and 0.2 timed, a
+/// line through the CSR's times; about half a second) and then cached, in
+/// the process and in sparseCalibrationCachePath(). "fixed" when the batch
+/// is unknown (≤ 0) or BREGMAN_SPARSE_CALIBRATION=off.
+SparseCrossover sparseCrossover(int64_t rows, int64_t cols, int64_t batch);
+
+/// The key of a crossover in the cache: this machine's CPU model, the thread
+/// setting (OMP_NUM_THREADS, else the hardware threads) and the shape.
+std::string sparseCalibrationKey(int64_t rows, int64_t cols, int64_t batch);
+
+/// $BREGMAN_CACHE_DIR/sparse-crossover.json, else
+/// ${XDG_CACHE_HOME:-$HOME/.cache}/bregman/sparse-crossover.json. A file that
+/// does not parse is neither used nor replaced (a warning says so).
+std::string sparseCalibrationCachePath();
+
+/// The cache file's crossovers by key; throws an Error naming `origin` and
+/// the problem for anything but {"version": 1, "crossovers": {key: density
+/// in [0, 1], ...}}.
+std::map<std::string, double>
+parseSparseCalibrationCache(const std::string &text, const std::string &origin);
+
+/// What `auto` decided for one weight (withCsrWeights).
+struct SparseLayerDecision {
+  std::string weight;
+  double density = 0;
+  SparseCrossover crossover;
+  bool sparse = false;
+};
+
+/// "fc1.weight: density 0.0123 < crossover 0.41 (measured): CSR".
+std::string describe(const SparseLayerDecision &decision);
+
 /// The keys under which a linear layer's weight "<w>" finds its CSR in the
 /// parameters ("<w>.csr.positions", ".coordinates", ".values").
 std::array<std::string, 3> csrKeys(const std::string &weight);
@@ -69,8 +113,15 @@ std::array<std::string, 3> csrKeys(const std::string &weight);
 /// On: all), under csrKeys. Linear layers then run on it (inference and
 /// evaluation; concrete parameters only). The names of the weights that got
 /// one go to `sparseLayers` when given.
+///
+/// `batch`: the number of inputs the layers will be applied to at a time;
+/// `auto` compares each weight's density with sparseCrossover(rows, cols,
+/// batch) (the fixed threshold when 0). `decisions`, when given, receives
+/// every 2-D weight's density, crossover and choice.
 Params withCsrWeights(const Params &params, SparseExec policy,
-                      std::vector<std::string> *sparseLayers = nullptr);
+                      std::vector<std::string> *sparseLayers = nullptr,
+                      int64_t batch = 0,
+                      std::vector<SparseLayerDecision> *decisions = nullptr);
 
 /// y = x·Wᵀ + b with W of shape (out, in), on x [..., in] (a batch of
 /// vectors, or of sequences: the leading axes are rows of one GEMM); for a

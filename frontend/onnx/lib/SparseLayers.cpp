@@ -44,7 +44,7 @@ double densityOf(const OnnxModel &model, const std::string &name) {
 } // namespace
 
 Params withSparseLayers(const OnnxModel &model, nn::SparseExec policy,
-                        std::vector<SparseLayer> *sparseLayers) {
+                        std::vector<SparseLayer> *sparseLayers, int64_t batch) {
   Params out = model.weights();
   if (policy == nn::SparseExec::Off)
     return out;
@@ -53,8 +53,12 @@ Params withSparseLayers(const OnnxModel &model, nn::SparseExec policy,
     if (w.dtype() != DType::F32 || w.numel() == 0)
       continue;
     double density = densityOf(model, name);
-    if (policy == nn::SparseExec::Auto && density >= nn::kSparseExecAutoDensity)
-      continue;
+    nn::SparseCrossover crossover;
+    if (policy == nn::SparseExec::Auto) {
+      crossover = nn::sparseCrossover(w.dim(0), w.dim(1), batch);
+      if (density >= crossover.density)
+        continue;
+    }
     auto sparse = model.sparseInitializers().find(name);
     // Straight from the file's indices, no pass over the dense copy.
     CsrWeight csr = sparse != model.sparseInitializers().end()
@@ -65,7 +69,7 @@ Params withSparseLayers(const OnnxModel &model, nn::SparseExec policy,
     out.add(crd, csr.coordinates);
     out.add(val, csr.values);
     if (sparseLayers)
-      sparseLayers->push_back({name, node, density});
+      sparseLayers->push_back({name, node, density, crossover});
   }
   return out;
 }

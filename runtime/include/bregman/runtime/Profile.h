@@ -24,8 +24,10 @@ struct ProfileCounters {
   void reset();
 };
 
-/// Whether BREGMAN_PROFILE=1 (read once).
+/// Whether BREGMAN_PROFILE=1 (read once) or enableProfiling() was called.
 bool profilingEnabled();
+/// Turns profiling on for the rest of the process (`--profile`).
+void enableProfiling();
 ProfileCounters &profileCounters();
 
 /// Adds the scope's wall time to `counter` when profiling.

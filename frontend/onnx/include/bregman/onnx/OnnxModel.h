@@ -166,6 +166,7 @@ struct SparseLayer {
   std::string initializer; // the weight's ONNX name
   std::string node;        // "node 'fc1' (Gemm)"
   double density = 0;      // stored entries / elements
+  nn::SparseCrossover crossover; // what `auto` compared it with
 };
 
 /// model.weights() plus, under nn::csrKeys(initializer), the CSR of each
@@ -173,9 +174,12 @@ struct SparseLayer {
 /// `policy`'s threshold (Off: none, On: all); Gemm and MatMul then run on
 /// it (MLIR's sparsifier, CPU). A sparse_initializer's CSR comes from its
 /// indices (sparseInitializers()), the others' from their dense values.
-/// The layers chosen go to `sparseLayers` when given.
+/// The layers chosen go to `sparseLayers` when given. `auto` compares each
+/// density with nn::sparseCrossover of the weight's shape at `batch` inputs
+/// (the fixed threshold when `batch` is 0).
 Params withSparseLayers(const OnnxModel &model, nn::SparseExec policy,
-                        std::vector<SparseLayer> *sparseLayers = nullptr);
+                        std::vector<SparseLayer> *sparseLayers = nullptr,
+                        int64_t batch = 0);
 
 /// Reads a serialized onnx TensorProto (the test cases' input_0.pb files).
 Tensor readTensorProto(const std::string &path);

@@ -1,0 +1,151 @@
+//===- SparseCalibrationTest.cpp - The measured CSR crossover and its cache ===//
+//
+// Each test runs in its own process (ctest), so the process-wide table of
+// crossovers starts empty in each.
+//
+//===----------------------------------------------------------------------===//
+
+#include "bregman/Error.h"
+#include "bregman/nn.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <unistd.h>
+
+using namespace bregman;
+
+namespace {
+
+/// A fresh folder for the cache, set as BREGMAN_CACHE_DIR for the test.
+struct CacheDir {
+  std::filesystem::path path;
+  CacheDir() {
+    char pattern[] = "/tmp/bregman-calibration-XXXXXX";
+    path = ::mkdtemp(pattern);
+    ::setenv("BREGMAN_CACHE_DIR", (path / "nested").c_str(), 1);
+    ::unsetenv("BREGMAN_SPARSE_CALIBRATION");
+  }
+  ~CacheDir() { std::filesystem::remove_all(path); }
+  std::filesystem::path file() const { return path / "nested/sparse-crossover.json"; }
+};
+
+std::string slurp(const std::filesystem::path &p) {
+  std::ifstream in(p);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+} // namespace
+
+TEST(SparseCalibration, MeasuresOnceThenReadsItsCache) {
+  CacheDir dir;
+  EXPECT_EQ(nn::sparseCalibrationCachePath(), dir.file().string());
+  nn::SparseCrossover first = nn::sparseCrossover(80, 200, 128);
+  EXPECT_EQ(first.source, "measured");
+  EXPECT_GE(first.density, 0.0);
+  EXPECT_LE(first.density, 0.9);
+  nn::SparseCrossover again = nn::sparseCrossover(80, 200, 128);
+  EXPECT_EQ(again.source, "cached");
+  EXPECT_EQ(again.density, first.density);
+  // The file holds it under a key naming the shape and batch.
+  auto cached = nn::parseSparseCalibrationCache(slurp(dir.file()), "cache");
+  ASSERT_EQ(cached.size(), 1u);
+  EXPECT_NE(cached.begin()->first.find("[80, 200] x batch 128"), std::string::npos)
+      << cached.begin()->first;
+  EXPECT_EQ(cached.begin()->second, first.density);
+}
+
+TEST(SparseCalibration, AnEarlierRunsCacheIsUsedWithoutMeasuring) {
+  CacheDir dir;
+  std::filesystem::create_directories(dir.file().parent_path());
+  nlohmann::json doc = {{"version", 1},
+                        {"crossovers", {{nn::sparseCalibrationKey(10, 80, 7), 0.123}}}};
+  std::ofstream(dir.file()) << doc.dump();
+  nn::SparseCrossover c = nn::sparseCrossover(10, 80, 7);
+  EXPECT_EQ(c.source, "cached");
+  EXPECT_EQ(c.density, 0.123);
+  // Another batch of the same shape is another entry: measured, and added
+  // to the file beside the first.
+  EXPECT_EQ(nn::sparseCrossover(10, 80, 8).source, "measured");
+  EXPECT_EQ(nn::parseSparseCalibrationCache(slurp(dir.file()), "cache").size(), 2u);
+}
+
+TEST(SparseCalibration, ADamagedCacheIsNeitherUsedNorReplaced) {
+  CacheDir dir;
+  std::filesystem::create_directories(dir.file().parent_path());
+  std::ofstream(dir.file()) << "not json at all";
+  nn::SparseCrossover c = nn::sparseCrossover(80, 200, 16);
+  EXPECT_EQ(c.source, "measured");
+  EXPECT_EQ(slurp(dir.file()), "not json at all");
+}
+
+TEST(SparseCalibration, FixedWithoutABatchOrWhenSwitchedOff) {
+  CacheDir dir;
+  nn::SparseCrossover unknown = nn::sparseCrossover(80, 200, 0);
+  EXPECT_EQ(unknown.source, "fixed");
+  EXPECT_EQ(unknown.density, nn::kSparseExecAutoDensity);
+  ::setenv("BREGMAN_SPARSE_CALIBRATION", "off", 1);
+  nn::SparseCrossover off = nn::sparseCrossover(80, 200, 128);
+  ::unsetenv("BREGMAN_SPARSE_CALIBRATION");
+  EXPECT_EQ(off.source, "fixed");
+  EXPECT_FALSE(std::filesystem::exists(dir.file())) << "nothing measured, nothing written";
+}
+
+TEST(SparseCalibration, TheCacheParserNamesWhatIsWrong) {
+  struct Case {
+    const char *text, *message;
+  };
+  for (const Case &c : {
+           Case{"[]", "cache.json: not a JSON object"},
+           Case{"{\"crossovers\": {}}", "\"version\" must be 1"},
+           Case{"{\"version\": 2, \"crossovers\": {}}", "\"version\" must be 1"},
+           Case{"{\"version\": 1}", "\"crossovers\" must be an object"},
+           Case{"{\"version\": 1, \"crossovers\": {\"k\": 1.5}}",
+                "crossover of 'k' must be a density in [0, 1]"},
+           Case{"{\"version\": 1, \"crossovers\": {\"k\": \"0.2\"}}",
+                "crossover of 'k' must be a density"},
+           Case{"{\"version\": 1, \"crossovers\": {\"k\": -0.1}}",
+                "crossover of 'k' must be a density"}}) {
+    try {
+      nn::parseSparseCalibrationCache(c.text, "cache.json");
+      ADD_FAILURE() << "accepted: " << c.text;
+    } catch (const Error &e) {
+      EXPECT_NE(std::string(e.what()).find(c.message), std::string::npos)
+          << c.text << " -> " << e.what();
+    }
+  }
+  auto ok = nn::parseSparseCalibrationCache(
+      "{\"version\": 1, \"crossovers\": {\"a\": 0.25, \"b\": 0}}", "cache.json");
+  EXPECT_EQ(ok.size(), 2u);
+  EXPECT_EQ(ok.at("a"), 0.25);
+}
+
+// The decision `auto` makes per weight, and what it says about it.
+TEST(SparseCalibration, AutoComparesEachWeightWithItsCrossover) {
+  CacheDir dir;
+  ::setenv("BREGMAN_SPARSE_CALIBRATION", "off", 1); // the fixed 0.3: deterministic
+  Params params;
+  std::vector<float> sparse(20 * 10, 0.0f), dense(20 * 10, 1.0f);
+  sparse[3] = 1.0f;
+  params.add("a.weight", Tensor::fromVector(sparse, {20, 10}));
+  params.add("b.weight", Tensor::fromVector(dense, {20, 10}));
+  std::vector<std::string> chosen;
+  std::vector<nn::SparseLayerDecision> decisions;
+  Params out = nn::withCsrWeights(params, nn::SparseExec::Auto, &chosen, 64, &decisions);
+  ::unsetenv("BREGMAN_SPARSE_CALIBRATION");
+  EXPECT_EQ(chosen, std::vector<std::string>{"a.weight"});
+  ASSERT_EQ(decisions.size(), 2u);
+  EXPECT_TRUE(decisions[0].sparse);
+  EXPECT_FALSE(decisions[1].sparse);
+  EXPECT_EQ(nn::describe(decisions[0]),
+            "a.weight: density 0.005 < crossover 0.3 (fixed): CSR");
+  EXPECT_EQ(nn::describe(decisions[1]),
+            "b.weight: density 1 >= crossover 0.3 (fixed): dense");
+  EXPECT_TRUE(out.contains("a.weight.csr.values"));
+  EXPECT_FALSE(out.contains("b.weight.csr.values"));
+}
