@@ -15,6 +15,7 @@
 #include "bregman/models/SkipEncoder.h"
 #include "bregman/train/Trainer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -36,6 +37,20 @@ struct Options {
   bool baseline = true; // also train the dense SGD baseline
 };
 
+/// `value` of `flag` as a whole number of at least `least`.
+long count(const std::string &flag, const std::string &value, long least) {
+  size_t used = 0;
+  long n = 0;
+  try {
+    n = std::stol(value, &used);
+  } catch (const std::exception &) {
+  }
+  if (used != value.size() || value.empty() || n < least)
+    throw std::runtime_error(flag + " " + value + ": expected a whole number >= " +
+                             std::to_string(least));
+  return n;
+}
+
 Options parse(int argc, char **argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
@@ -52,9 +67,9 @@ Options parse(int argc, char **argv) {
     else if (flag == "--task")
       o.task = value;
     else if (flag == "--epochs")
-      o.epochs = std::stoi(value);
+      o.epochs = int(count(flag, value, 1));
     else if (flag == "--steps")
-      o.steps = std::stol(value);
+      o.steps = count(flag, value, 1);
     else if (flag == "--skip-lambda")
       o.skipLambda = std::stof(value);
     else
@@ -98,7 +113,7 @@ Outcome run(const Options &o, const std::string &optimizer) {
     config.dataDir = *o.mnistDir;
   }
   if (o.steps > 0) {
-    long perEpoch = (o.steps + config.epochs - 1) / config.epochs;
+    long perEpoch = std::max(1L, o.steps / config.epochs);
     config.trainLimit = imagesFor(perEpoch * config.batchSize, config);
     config.testLimit = 1000; // a quick run evaluates on 1,000 test images
   }
