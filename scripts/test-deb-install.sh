@@ -11,8 +11,9 @@
 #     /usr/share/doc/bregman/examples is configured with the default
 #     generator and compiler (g++), built with find_package(Bregman) and run;
 #     `bregman train --save-step` (which links with cc) and `bregman-run`.
-# Not run by CI (it downloads about 300 MB from Debian's mirrors and takes
-# minutes; README.md, "The Debian package"). Needs root and debootstrap.
+# Not run by CI (it downloads about 250 MB from Debian's mirrors, fills about
+# 1 GB of disk and takes 5-8 minutes; README.md, "The Debian package").
+# Needs root and debootstrap.
 #
 #   sudo scripts/test-deb-install.sh [DEB] [CHROOT_DIR]
 #
@@ -92,7 +93,9 @@ say "1. apt install --no-install-recommends ./$name dataset-fashion-mnist"
 inside "apt-get update -q >/dev/null &&
         apt-get install -y -q --no-install-recommends /root/$name dataset-fashion-mnist" \
   >"$work/install.log" 2>&1 || die "apt install: $(tail -30 "$work/install.log")"
-inside "dpkg-deb -f /root/$name Depends; dpkg -s bregman | grep -E '^(Status|Version)'"
+grep -E 'newly installed' "$work/install.log"
+inside "dpkg-deb -f /root/$name Depends; dpkg -s bregman | grep -E '^(Status|Version)';
+        dpkg-query -W libmlir-22 libllvm22"
 inside "for f in /usr/bin/bregman /usr/bin/bregman-run /usr/bin/bregman-opt /usr/lib/libbregman*.so /usr/lib/bregman/*.so; do
           if ldd \$f | grep 'not found'; then echo \"\$f: libraries not found\"; exit 1; fi; done
         if command -v cc c++ gcc g++ ld cmake; then echo 'a compiler, linker or cmake is installed already'; exit 1; fi" ||
@@ -110,6 +113,7 @@ say "every binary and library finds its libraries; bregman trains without a comp
 say "2. apt install cmake g++ gcc (what the package recommends)"
 inside "apt-get install -y -q cmake g++ gcc" >"$work/tools.log" 2>&1 ||
   die "apt install cmake g++: $(tail -30 "$work/tools.log")"
+grep -E 'newly installed' "$work/tools.log"
 inside "cd /tmp && bregman train --train-limit 256 --epochs 1 --no-progress | tail -1" ||
   die "bregman train in the chroot"
 inside "cd /tmp && bregman train --save-step step --train-limit 256 --no-progress >/dev/null &&
