@@ -31,7 +31,6 @@ die() { echo "test-deb-install: FAIL: $*" >&2; exit 1; }
 command -v debootstrap >/dev/null || die "needs debootstrap (apt install debootstrap)"
 mirror=${BREGMAN_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
-work=$(mktemp -d /tmp/bregman-deb-test.XXXXXX)
 root=${2:-}
 if [ -z "$root" ]; then
   root=$(mktemp -d /var/tmp/bregman-deb-chroot.XXXXXX)
@@ -41,12 +40,13 @@ else
   mkdir -p "$root"
 fi
 root=$(realpath "$root")
+work=$(mktemp -d /tmp/bregman-deb-test.XXXXXX)
 cleanup() {
   # Unmount before removing, and remove nothing if something stays mounted.
   if mountpoint -q "$root/proc"; then umount "$root/proc"; fi
   if [ "${BREGMAN_KEEP_CHROOT:-0}" = 1 ]; then
     echo "test-deb-install: chroot kept in $root"
-  elif findmnt -rn -o TARGET | grep -q "^$root"; then
+  elif findmnt -rn -o TARGET | grep -qE "^$root(/|$)"; then
     echo "test-deb-install: something is still mounted under $root; not removed" >&2
   else
     rm -rf --one-file-system "$root"
