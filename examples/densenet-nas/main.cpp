@@ -6,14 +6,20 @@
 //
 //   densenet-nas [--data DIR] [--epochs N] [--steps N] [--pictures DIR]
 //
-// --steps N trains on about N batches per epoch and evaluates on 1,000 test
-// images (a quick run, e.g. in CI).
+// --steps N trains for about N steps in all (one epoch of N batches, or
+// --epochs E of N/E) and evaluates on 1,000 test images (a quick run, e.g. in
+// CI).
 #include "bregman/models/DenseNet.h"
 #include "bregman/train/Trainer.h"
 
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
+#include <stdexcept>
 #include <string>
 
 using namespace bregman;
@@ -22,10 +28,24 @@ namespace {
 
 struct Options {
   std::string dataDir = "/usr/share/datasets/fashion-mnist";
-  int epochs = 10;
-  long steps = 0; // 0: the whole training set
+  std::optional<int> epochs; // default 10, or 1 with --steps
+  long steps = 0;            // 0: the whole training set
   std::string pictures = ".";
 };
+
+/// `value` of `flag` as a whole number of at least `least`.
+long count(const std::string &flag, const std::string &value, long least) {
+  size_t used = 0;
+  long n = 0;
+  try {
+    n = std::stol(value, &used);
+  } catch (const std::exception &) {
+  }
+  if (used != value.size() || value.empty() || n < least)
+    throw std::runtime_error(flag + " " + value + ": expected a whole number >= " +
+                             std::to_string(least));
+  return n;
+}
 
 Options parse(int argc, char **argv) {
   Options o;
@@ -37,9 +57,9 @@ Options parse(int argc, char **argv) {
     if (flag == "--data")
       o.dataDir = value;
     else if (flag == "--epochs")
-      o.epochs = std::stoi(value);
+      o.epochs = int(count(flag, value, 1));
     else if (flag == "--steps")
-      o.steps = std::stol(value);
+      o.steps = count(flag, value, 1);
     else if (flag == "--pictures")
       o.pictures = value;
     else
@@ -47,6 +67,16 @@ Options parse(int argc, char **argv) {
                                " (--data, --epochs, --steps, --pictures)");
   }
   return o;
+}
+
+/// The smallest number of images whose training part, once the validation
+/// fraction is held out (rounded as the data loader rounds it), holds
+/// `trainImages`: --steps N then trains exactly N full batches an epoch.
+int64_t imagesFor(int64_t trainImages, const train::TrainConfig &config) {
+  int64_t n = trainImages;
+  while (n - std::llround(config.valFraction * double(n)) < trainImages)
+    ++n;
+  return n;
 }
 
 } // namespace
@@ -58,15 +88,16 @@ int main(int argc, char **argv) try {
   train::TrainConfig config;
   config.model = "densenet";
   config.dataDir = options.dataDir;
-  config.epochs = options.epochs;
-  if (options.steps > 0) { // the 5 % validation split comes off first
-    config.trainLimit = options.steps * config.batchSize * 20 / 19 + 1;
+  config.epochs = options.epochs.value_or(options.steps > 0 ? 1 : 10);
+  if (options.steps > 0) {
+    long perEpoch = std::max(1L, options.steps / config.epochs);
+    config.trainLimit = imagesFor(perEpoch * config.batchSize, config);
     config.testLimit = 1000; // a quick run evaluates on 1,000 test images
   }
   train::Trainer trainer(config, std::cout);
   models::DenseNet net; // the same architecture, to read the parameters
   std::filesystem::create_directories(options.pictures);
-  for (int epoch = 1; epoch <= options.epochs; ++epoch) {
+  for (int epoch = 1; epoch <= config.epochs; ++epoch) {
     train::EpochMetrics m = trainer.runEpoch(epoch);
     models::ConnectionMatrix connections = net.connections(trainer.params());
     std::string png = options.pictures + "/connections-epoch-" +
