@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -174,6 +175,9 @@ void returnReservedBlocks(std::vector<CUdeviceptr> &reserved);
 /// modules, library handles, workspaces, the block cache); the second is
 /// captured on stream() and launched as a graph, and later ones replay it.
 /// Capture failures fall back to plain calls (the reason printed once).
+/// Calls are serialized; work another thread queues on stream() while a
+/// step is captured would be captured with it (or invalidate the capture,
+/// which then falls back): steps and uploads come from one thread.
 /// BREGMAN_CUDA_GRAPHS=0 turns replay off. At most kMaxGraphs are kept
 /// (least recently used evicted); all are dropped when a module is unloaded.
 class StepGraphs {
@@ -200,6 +204,7 @@ private:
   void evict();
   void drop(std::map<std::vector<const void *>, Recorded>::iterator it);
   std::map<std::vector<const void *>, Recorded> graphs;
+  mutable std::mutex mutex;
   uint64_t clock = 0, unloadsSeen = 0;
   LaunchCounts last;
   bool lastReplayed = false, toldWhy = false;

@@ -49,7 +49,7 @@ void StepGraphs::giveUp(Recorded &r, const std::string &why) {
 void StepGraphs::capture(Recorded &r, const std::function<void()> &run) {
   ScopedContext s;
   if (!s.ok)
-    return;
+    return runPlainly(run); // which fails the same way, and says so
   CUresult begun = s.d->cuStreamBeginCapture_v2(stream(), kCaptureRelaxed);
   if (begun != CUDA_SUCCESS) {
     giveUp(r, describe("cuStreamBeginCapture", begun));
@@ -106,6 +106,7 @@ void StepGraphs::evict() {
 
 void StepGraphs::submit(const std::vector<const void *> &signature,
                         const std::function<void()> &run) {
+  std::lock_guard<std::mutex> lock(mutex);
   if (!graphsEnabled() || errorPending())
     return runPlainly(run);
   if (uint64_t unloads = modulesUnloaded(); unloads != unloadsSeen) {
@@ -131,6 +132,7 @@ void StepGraphs::submit(const std::vector<const void *> &signature,
 }
 
 std::string StepGraphs::profile() const {
+  std::lock_guard<std::mutex> lock(mutex);
   return "launches per step: " + std::to_string(last.kernels) + " kernels + " +
          std::to_string(last.libraryCalls) + " library calls" +
          (lastReplayed ? " (replayed as one CUDA graph)" : "");
