@@ -575,6 +575,17 @@ TEST(MockCudaLaunch, KernelLookupTakesNoLock) {
   std::printf("kernel lookup: %.1f ns (thread copy) vs %.1f ns (mutex + map), "
               "CPU time per lookup\n",
               (t1 - t0) / kLookups, (t2 - t1) / kLookups);
+  // An unloaded module's kernels leave every copy: a module loaded at the
+  // same address gets its own function, not the dead one's.
+  mgpu<void(void *)>("mgpuModuleUnload")(module);
+  void *again = nullptr;
+  for (int k = 0; k < 4 && again != module; ++k)
+    again = load(ptx, sizeof(ptx)); // the allocator usually gives it back
+  void *fresh = get(again, name);
+  EXPECT_NE(fresh, nullptr);
+  if (again == module)
+    EXPECT_NE(fresh, first);
+  EXPECT_EQ(takeError(), "");
 }
 
 } // namespace

@@ -19,6 +19,7 @@
 #include "CudaContext.h"
 #include "bregman/runtime/CpuLibrary.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -58,21 +59,31 @@ void forgetFunctionsOf(void *module) {
   cache.generation.fetch_add(1, std::memory_order_release);
 }
 
-/// Each thread's copy of the lookups it made: the per-launch lookup takes
-/// no lock (a step launches ~50 kernels, each looked up first).
+/// Each thread's copy of the lookups it made, direct-mapped by the (module,
+/// name) addresses: the per-launch lookup takes no lock and no hashing
+/// beyond a shift (a step launches ~50 kernels, each looked up first). A
+/// collision only costs a lookup in the shared cache.
 struct ThreadFunctions {
+  static constexpr size_t kSlots = 512;
+  struct Slot {
+    const void *module = nullptr;
+    const char *name = nullptr;
+    CUfunction function = nullptr;
+  };
   uint64_t generation = ~uint64_t(0);
-  std::unordered_map<const void *, std::unordered_map<const char *, CUfunction>>
-      byModule;
+  Slot slots[kSlots];
 };
-CUfunction *lookupOnThisThread(void *module, const char *name) {
+ThreadFunctions::Slot &lookupOnThisThread(void *module, const char *name) {
   static thread_local ThreadFunctions mine;
   uint64_t now = functionCache().generation.load(std::memory_order_acquire);
   if (mine.generation != now) {
-    mine.byModule.clear();
+    std::fill(std::begin(mine.slots), std::end(mine.slots),
+              ThreadFunctions::Slot{});
     mine.generation = now;
   }
-  return &mine.byModule[module][name];
+  auto bits = reinterpret_cast<uintptr_t>(name) ^
+              (reinterpret_cast<uintptr_t>(module) >> 4);
+  return mine.slots[(bits ^ (bits >> 9)) % ThreadFunctions::kSlots];
 }
 
 /// The name of a kernel looked up before (for messages).
@@ -210,14 +221,16 @@ void mgpuModuleUnload(void *module) {
 // (the name is a constant of the host code, so its address is the key), and
 // later lookups read this thread's copy without a lock.
 void *mgpuModuleGetFunction(void *module, const char *name) {
-  CUfunction *mine = lookupOnThisThread(module, name);
-  if (*mine)
-    return *mine;
+  ThreadFunctions::Slot &mine = lookupOnThisThread(module, name);
+  if (mine.module == module && mine.name == name && mine.function)
+    return mine.function;
   FunctionCache &cache = functionCache();
   std::lock_guard<std::mutex> lock(cache.mutex);
   auto key = std::make_pair(module, name);
-  if (auto it = cache.functions.find(key); it != cache.functions.end())
-    return *mine = it->second;
+  if (auto it = cache.functions.find(key); it != cache.functions.end()) {
+    mine = {module, name, it->second};
+    return it->second;
+  }
   ScopedContext s;
   CUfunction function = nullptr;
   if (s.ok && module &&
@@ -226,7 +239,7 @@ void *mgpuModuleGetFunction(void *module, const char *name) {
                                      name))) {
     cache.functions[key] = function;
     cache.names[function] = name;
-    *mine = function;
+    mine = {module, name, function};
   }
   return function;
 }
