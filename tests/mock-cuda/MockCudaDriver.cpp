@@ -33,7 +33,8 @@
 // CUDA_ERROR_INVALID_PTX and a JIT log), BREGMAN_MOCK_CUDA_FAIL_ALLOC=N (the
 // Nth cuMemAlloc runs out of memory), BREGMAN_MOCK_CUDA_MEMORY=BYTES;
 // BREGMAN_MOCK_CUDA_CC=M.N sets the compute capability (9.0 by default).
-// Why a call was refused: bregman_mock_cuda_last_refusal().
+// Why a call was refused: bregman_mock_cuda_last_refusal(). A stand-in
+// library computes in stream order with cuLaunchHostFunc.
 //
 //===----------------------------------------------------------------------===//
 
@@ -430,6 +431,14 @@ CUresult cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz,
     ++f->launches;
     ++streams().launches;
   });
+  return kSuccess;
+}
+/// A host function in stream order (what a stand-in library uses to queue
+/// its computation behind the copies it reads, as cuBLAS/cuDNN do).
+CUresult cuLaunchHostFunc(void *stream, void (*fn)(void *), void *data) {
+  if (!fn)
+    return kInvalidValue;
+  enqueue(streamOf(stream), [fn, data] { fn(data); });
   return kSuccess;
 }
 CUresult cuStreamCreate(void **stream, unsigned flags) {

@@ -233,6 +233,7 @@ const runtime::cuda::Driver &cu() {
 
 /// A function of the mock itself (bregman_mock_cuda_*), by name.
 template <typename Fn> Fn *mockFunction(const char *name) {
+  cu(); // the runtime has loaded the driver
   void *lib = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
   return lib ? reinterpret_cast<Fn *>(dlsym(lib, name)) : nullptr;
 }
@@ -355,6 +356,37 @@ TEST(MockCudaStreams, PinnedSourceIsReadWhenTheCopyRuns) {
   cu().cuMemFree_v2(y);
 }
 
+// A host function runs in stream order: after the copy queued before it,
+// and only when the stream is waited for (how a stand-in library computes).
+TEST(MockCudaStreams, HostFunctionRunsInStreamOrder) {
+  using HostFn = int(void *, void (*)(void *), void *);
+  auto *launchHostFunc = mockFunction<HostFn>("cuLaunchHostFunc");
+  ASSERT_NE(launchHostFunc, nullptr);
+  StreamPair s;
+  CUdeviceptr x = deviceFloats(1);
+  float four = 4;
+  struct Seen {
+    CUdeviceptr x;
+    float value = 0;
+    bool ran = false;
+  } seen{x};
+  cu().cuMemcpyHtoDAsync_v2(x, &four, 4, s.a);
+  ASSERT_EQ(launchHostFunc(s.a,
+                           [](void *p) {
+                             auto *seen = static_cast<Seen *>(p);
+                             std::memcpy(&seen->value,
+                                         reinterpret_cast<void *>(seen->x), 4);
+                             seen->ran = true;
+                           },
+                           &seen),
+            0);
+  EXPECT_FALSE(seen.ran);
+  cu().cuStreamSynchronize(s.a);
+  EXPECT_TRUE(seen.ran);
+  EXPECT_EQ(seen.value, 4.0f);
+  cu().cuMemFree_v2(x);
+}
+
 const char kTwoParamPtx[] =
     ".version 8.0\n.target sm_90\n.address_size 64\n"
     ".visible .entry scale(\n .param .u64 scale_param_0,\n"
@@ -461,19 +493,20 @@ TEST(MockCudaGraphs, ReplayRunsTheCapturedOperations) {
   cu().cuMemFree_v2(dst);
 }
 
-// Uploads go through two pinned staging buffers: the third reuses the
-// first's buffer, and must wait until the first copy ran (the mock's copy
-// from pinned memory reads it only then).
+// Uploads go through eight pinned staging buffers in turn: the ninth
+// reuses the first's buffer, and must wait until the first copy ran (the
+// mock's copy from pinned memory reads it only then).
 TEST(MockCudaStaging, StagingBufferIsNotOverwrittenBeforeItsCopyRan) {
+  constexpr int kUploads = 20;
   runtime::DeviceMemory &device = runtime::cudaDevice();
   std::vector<void *> blocks;
   std::vector<float> host(256);
-  for (int k = 0; k < 5; ++k) {
+  for (int k = 0; k < kUploads; ++k) {
     blocks.push_back(device.allocate(host.size() * sizeof(float)));
     std::fill(host.begin(), host.end(), float(k + 1));
     device.copyToDevice(blocks.back(), host.data(), host.size() * sizeof(float));
   }
-  for (int k = 0; k < 5; ++k) {
+  for (int k = 0; k < kUploads; ++k) {
     device.copyToHost(host.data(), blocks[k], host.size() * sizeof(float),
                       nullptr);
     EXPECT_EQ(host[0], float(k + 1)) << "upload " << k;

@@ -10,12 +10,17 @@
 namespace bregman::runtime {
 namespace {
 
-/// Uploads staged through two pinned host buffers used in turn, so that the
+/// Uploads staged through pinned host buffers used in turn, so that the
 /// copy is truly asynchronous (from pageable memory the driver stages it
 /// itself, synchronously). A buffer is refilled only after the event
-/// recorded behind its last copy: that copy reads it when it runs.
+/// recorded behind its last copy: that copy reads it when it runs. Eight,
+/// not two: a step uploads a batch, its labels and the odd changed
+/// hyper-parameter, and each upload is queued behind the previous step's
+/// work, so with two buffers the third upload of step k+1 would wait for
+/// step k to finish and the device would idle until step k+1 is queued.
 class PinnedStaging {
 public:
+  static constexpr int kBuffers = 8;
   /// Larger uploads (a whole initial state) go directly from pageable memory.
   static constexpr size_t kMaxStagedBytes = size_t(16) << 20;
 
@@ -27,7 +32,7 @@ public:
               size_t bytes) {
     std::lock_guard<std::mutex> lock(mutex);
     Slot &slot = slots[next];
-    next ^= 1;
+    next = (next + 1) % kBuffers;
     if (slot.copied &&
         !cuda::check("cuEventSynchronize", d->cuEventSynchronize(slot.copied)))
       return Result::Failed;
@@ -62,7 +67,7 @@ private:
     cuda::CUevent copied = nullptr; // recorded behind the last copy from it
   };
   std::mutex mutex;
-  Slot slots[2];
+  Slot slots[kBuffers];
   int next = 0;
 };
 
