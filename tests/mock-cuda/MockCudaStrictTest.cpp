@@ -622,3 +622,71 @@ TEST(MockCudaLaunch, KernelLookupTakesNoLock) {
 }
 
 } // namespace
+
+//===----------------------------------------------------------------------===//
+// The stand-in cuBLAS (MockCublas.cpp): the runtime's GEMM on the device,
+// in stream order, against float64.
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+// C = op(A)·op(B) + beta·C for each transpose, computed behind the uploads
+// queued before it (a GEMM run at the call would read NaN memory), and read
+// back after the runtime's wait.
+TEST(MockCublas, GemmRunsInStreamOrderAndMatchesFloat64) {
+  setenv("BREGMAN_CUBLAS", BREGMAN_MOCK_CUBLAS, 1);
+  runtime::DeviceMemory &device = runtime::cudaDevice();
+  const int m = 3, n = 4, k = 5;
+  std::vector<float> a(m * k), b(k * n), c0(m * n);
+  for (size_t i = 0; i < a.size(); ++i)
+    a[i] = std::sin(0.3f * float(i) + 0.1f);
+  for (size_t i = 0; i < b.size(); ++i)
+    b[i] = std::cos(0.7f * float(i));
+  for (size_t i = 0; i < c0.size(); ++i)
+    c0[i] = 0.25f * float(i);
+  auto upload = [&](const std::vector<float> &host) {
+    void *ptr = device.allocate(host.size() * sizeof(float));
+    device.copyToDevice(ptr, host.data(), host.size() * sizeof(float));
+    return ptr;
+  };
+  for (int transA : {0, 1})
+    for (int transB : {0, 1}) {
+      // Stored as op(X)'s transpose where transposed: same values, read
+      // through op.
+      auto stored = [](const std::vector<float> &x, int rows, int cols,
+                       int trans) {
+        if (!trans)
+          return x;
+        std::vector<float> t(x.size());
+        for (int r = 0; r < rows; ++r)
+          for (int c = 0; c < cols; ++c)
+            t[c * rows + r] = x[r * cols + c];
+        return t;
+      };
+      void *da = upload(stored(a, m, k, transA));
+      void *db = upload(stored(b, k, n, transB));
+      void *dc = upload(c0);
+      const float beta = 0.5f;
+      bregman_gpu_sgemm(transA, transB, m, n, k, beta,
+                        reinterpret_cast<intptr_t>(da),
+                        reinterpret_cast<intptr_t>(db),
+                        reinterpret_cast<intptr_t>(dc));
+      ASSERT_EQ(takeError(), "");
+      std::vector<float> c(m * n);
+      device.copyToHost(c.data(), dc, c.size() * sizeof(float), nullptr);
+      for (int i = 0; i < m; ++i)
+        for (int j = 0; j < n; ++j) {
+          double ref = beta * double(c0[i * n + j]);
+          for (int p = 0; p < k; ++p)
+            ref += double(a[i * k + p]) * double(b[p * n + j]);
+          EXPECT_NEAR(c[i * n + j], ref, 1e-5)
+              << "C[" << i << "," << j << "], transA " << transA
+              << ", transB " << transB;
+        }
+      for (void *p : {da, db, dc})
+        device.release(p);
+    }
+  unsetenv("BREGMAN_CUBLAS");
+}
+
+} // namespace
