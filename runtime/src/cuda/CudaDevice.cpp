@@ -28,8 +28,10 @@ public:
   /// Queues the copy of `bytes` at `src` to `dst` on stream() through a
   /// staging buffer (Failed: recorded; NoPinnedMemory: the caller copies
   /// from pageable memory).
-  Result upload(const cuda::Driver *d, cuda::CUdeviceptr dst, const void *src,
-              size_t bytes) {
+  Result upload(const cuda::Driver *d, cuda::CUdeviceptr dst,
+                const void *src, size_t bytes) {
+    if (bytes == 0)
+      return Result::Queued; // nothing to copy
     std::lock_guard<std::mutex> lock(mutex);
     Slot &slot = slots[next];
     next = (next + 1) % kBuffers;
