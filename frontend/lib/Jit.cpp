@@ -430,9 +430,22 @@ std::vector<Tensor> JitState::run(CompiledFunction &fn,
   for (void *&p : pointers)
     slots.push_back(&p);
   auto start = std::chrono::steady_clock::now();
-  if (llvm::Error err = fn.executable->invoke(fn.symbol, slots))
-    throw Error(fmt::format("{}: call failed: {}", opts.name,
-                            llvm::toString(std::move(err))));
+  std::string failure;
+  auto invoke = [&] {
+    if (llvm::Error err = fn.executable->invoke(fn.symbol, slots))
+      failure = llvm::toString(std::move(err));
+  };
+  if (device) {
+    // The same function on the same device addresses: replayable as a
+    // graph (runtime/Device.h).
+    std::vector<const void *> signature{&fn};
+    signature.insert(signature.end(), pointers.begin(), pointers.end());
+    device->submitStep(signature, invoke);
+  } else {
+    invoke();
+  }
+  if (!failure.empty())
+    throw Error(fmt::format("{}: call failed: {}", opts.name, failure));
   // Launch failures show at once; failures inside kernels when the host
   // next waits for the device (reading a result).
   if (opts.device == Device::Cuda)

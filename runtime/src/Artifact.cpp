@@ -373,7 +373,14 @@ void Artifact::step() {
   std::vector<void *> slots;
   for (void *&p : pointers)
     slots.push_back(&p);
-  entry(slots.data());
+  if (deviceMemory) {
+    // The same step on the same device addresses: replayable (Device.h).
+    std::vector<const void *> signature{reinterpret_cast<const void *>(entry)};
+    signature.insert(signature.end(), pointers.begin(), pointers.end());
+    deviceMemory->submitStep(signature, [&] { entry(slots.data()); });
+  } else {
+    entry(slots.data());
+  }
   if (deviceMemory) {
     if (std::string error = bregman_cuda_take_error(); !error.empty())
       throw std::runtime_error(name + ": on the GPU: " + error);
@@ -448,6 +455,10 @@ double Artifact::scalarOutput(std::size_t i) {
   return *static_cast<const int32_t *>(p);
 }
 
+std::string Artifact::stepProfile() const {
+  return deviceMemory ? deviceMemory->stepProfile() : "";
+}
+
 int runArtifactCommand(const std::string &dir, int steps, bool quiet,
                        const std::string &saveDir) {
   try {
@@ -475,6 +486,8 @@ int runArtifactCommand(const std::string &dir, int steps, bool quiet,
                     .count();
     std::printf("%d calls: %.3f ms per call%s\n", steps, ms / steps,
                 quiet ? "" : " (reading each call's results back)");
+    if (std::string profile = step->stepProfile(); !profile.empty())
+      std::printf("%s\n", profile.c_str());
     if (!saveDir.empty()) {
       step->saveTo(saveDir);
       std::printf("saved the state after %d calls to %s\n", steps + 1,

@@ -10,6 +10,13 @@ namespace bregman::runtime {
 
 DeviceMemory::~DeviceMemory() = default;
 
+void DeviceMemory::submitStep(const std::vector<const void *> &,
+                              const std::function<void()> &run) {
+  run();
+}
+
+std::string DeviceMemory::stepProfile() const { return ""; }
+
 namespace {
 /// Separate host allocations play the device's memory: a value read from the
 /// wrong side is stale, as it would be on a GPU.

@@ -99,17 +99,20 @@ def report(results_path, outdir):
                 if k != "kind":
                     lines.append("| %s | %s |" % (k, str(v).replace("\n", " ")))
             lines.append("")
-    lines += ["| check | status | ms/step | detail |", "|---|---|---|---|"]
+    lines += ["| check | status | ms/step | ms/step without graph | "
+              "launches/step | detail |", "|---|---|---|---|---|---|"]
+    ms_text = lambda ms: "%.3f" % ms if isinstance(ms, (int, float)) else "-"
     for r in results:
         if r.get("kind") == "machine":
             continue
-        ms = r.get("ms_per_step")
         detail = r.get("detail", "")
         if isinstance(detail, (dict, list)):
             detail = json.dumps(detail)
-        lines.append("| %s | %s | %s | %s |" % (
+        lines.append("| %s | %s | %s | %s | %s | %s |" % (
             r.get("name", "?"), r.get("status", "?"),
-            "%.3f" % ms if isinstance(ms, (int, float)) else "-",
+            ms_text(r.get("ms_per_step")),
+            ms_text(r.get("ms_per_step_without_graph")),
+            r.get("launches_per_step", "-"),
             str(detail).replace("\n", " ").replace("|", "/")[:300]))
     with open(os.path.join(outdir, "gpu-report.md"), "w") as f:
         f.write("\n".join(lines) + "\n")

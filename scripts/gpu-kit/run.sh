@@ -3,7 +3,9 @@
 #   For each CUDA artifact in steps/: run it (a warm-up call + N calls from
 #   its saved state and first batch) and compare the state after them with
 #   the CPU's results of the same calls (summaries in steps/*/expected.json,
-#   GpuTrainingTest's tolerance); time it (ms per step); then PyTorch eager
+#   GpuTrainingTest's tolerance); time it (ms per step, with the step
+#   replayed as a CUDA graph and without: BREGMAN_CUDA_GRAPHS=0; launches
+#   per step from bregman-run's profile line); then PyTorch eager
 #   and JAX on the same card where importable. Writes OUTDIR/gpu-report.json
 #   and OUTDIR/gpu-report.md. Needs: glibc >= 2.34, python3, the NVIDIA
 #   driver; cuBLAS (MLP, ResNet) and cuDNN 9 (ConvNet, ResNet) from the
@@ -65,17 +67,26 @@ run_case() { # name rtol atol timing-steps
   fi
   local verdict
   verdict=$(python3 "$kit/tools/kit.py" compare "$work/$name.state" "$dir/expected.json" "$rtol" "$atol")
-  local ms
-  ms=$(timeout 120 "$kit/bin/bregman-run" "$artifact" --steps "$steps" --quiet 2>>"$log" |
-       sed -n 's/.* \([0-9.]*\) ms per call.*/\1/p')
-  python3 - "$name" "$verdict" "${ms:-}" "$rtol" "$atol" >> "$results" <<'PY'
+  # Timed twice: with the step replayed as a CUDA graph (the default) and
+  # with every kernel launched by the host code (BREGMAN_CUDA_GRAPHS=0).
+  local timing ms plain_ms launches
+  timing=$(timeout 120 "$kit/bin/bregman-run" "$artifact" --steps "$steps" --quiet 2>>"$log")
+  ms=$(sed -n 's/.* \([0-9.]*\) ms per call.*/\1/p' <<< "$timing")
+  launches=$(sed -n 's/^launches per step: //p' <<< "$timing")
+  plain_ms=$(BREGMAN_CUDA_GRAPHS=0 timeout 120 "$kit/bin/bregman-run" "$artifact" --steps "$steps" \
+             --quiet 2>>"$log" | sed -n 's/.* \([0-9.]*\) ms per call.*/\1/p')
+  python3 - "$name" "$verdict" "${ms:-}" "$rtol" "$atol" "${plain_ms:-}" "${launches:-}" >> "$results" <<'PY'
 import json, sys
-name, verdict, ms, rtol, atol = sys.argv[1:]
+name, verdict, ms, rtol, atol, plain_ms, launches = sys.argv[1:]
 v = json.loads(verdict)
 r = {"name": name, "status": "ok" if v["ok"] else "mismatch",
      "detail": {"tolerance": "%s + %s*|cpu|" % (atol, rtol), **v}}
 if ms:
     r["ms_per_step"] = float(ms)
+if plain_ms:
+    r["ms_per_step_without_graph"] = float(plain_ms)
+if launches:
+    r["launches_per_step"] = launches
 print(json.dumps(r))
 PY
   note "$name: $(tail -1 "$results" | cut -c1-200)"

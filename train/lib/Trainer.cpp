@@ -19,6 +19,7 @@
 #include "bregman/data/Dataset.h"
 #include "bregman/models/Zoo.h"
 #include "bregman/onnx/OnnxNetwork.h"
+#include "bregman/runtime/Device.h"
 #include "bregman/runtime/InputFile.h"
 #include "bregman/runtime/Profile.h"
 #include "bregman/train/Report.h"
@@ -656,6 +657,11 @@ void Trainer::Impl::logProfile(int epoch, int64_t batches, double stepNs,
       (call - gemm - conv) / steps, (stepNs * ms - call) / steps,
       dataNs * ms / steps,
       epoch == 1 ? " (host time includes the first step's compilation)" : "");
+  // The last step submitted is a training step (evaluation comes later).
+  if (config.device == Device::Cuda)
+    if (std::string launches = runtime::cudaDevice().stepProfile();
+        !launches.empty())
+      log << "  " << launches << "\n";
 }
 
 EpochMetrics Trainer::Impl::measure(int epoch, const EpochTotals &totals,

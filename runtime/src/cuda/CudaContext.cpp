@@ -2,6 +2,7 @@
 
 #include "CudaContext.h"
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <dlfcn.h>
@@ -30,6 +31,7 @@ CUcontext primaryContext(const Driver *d) {
 
 struct BlockCache {
   std::mutex mutex;
+  std::vector<CUdeviceptr> *reserve = nullptr; // see reserveFreedBlocks
   std::unordered_map<CUdeviceptr, size_t> sizes;        // live and cached
   std::map<size_t, std::vector<CUdeviceptr>> freeBySize; // cached
 };
@@ -226,8 +228,43 @@ void releaseBlock(CUdeviceptr ptr) {
     recordError("releasing device memory the runtime did not allocate");
     return;
   }
-  cache.freeBySize[it->second].push_back(ptr);
+  if (cache.reserve)
+    cache.reserve->push_back(ptr);
+  else
+    cache.freeBySize[it->second].push_back(ptr);
 }
+
+void reserveFreedBlocks(std::vector<CUdeviceptr> *reserve) {
+  BlockCache &cache = blockCache();
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  cache.reserve = reserve;
+}
+
+void returnReservedBlocks(std::vector<CUdeviceptr> &reserved) {
+  BlockCache &cache = blockCache();
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  for (CUdeviceptr ptr : reserved)
+    if (auto it = cache.sizes.find(ptr); it != cache.sizes.end())
+      cache.freeBySize[it->second].push_back(ptr);
+  reserved.clear();
+}
+
+namespace {
+std::atomic<long> kernelLaunches{0}, libraryCalls{0};
+std::atomic<uint64_t> moduleUnloads{0};
+} // namespace
+
+uint64_t modulesUnloaded() { return moduleUnloads.load(); }
+void noteModuleUnloaded() { moduleUnloads.fetch_add(1); }
+
+LaunchCounts launchCounts() {
+  return {kernelLaunches.load(std::memory_order_relaxed),
+          libraryCalls.load(std::memory_order_relaxed)};
+}
+void countKernelLaunch() {
+  kernelLaunches.fetch_add(1, std::memory_order_relaxed);
+}
+void countLibraryCall() { libraryCalls.fetch_add(1, std::memory_order_relaxed); }
 
 bool errorPending() {
   std::lock_guard<std::mutex> lock(errorMutex);

@@ -12,6 +12,10 @@
 #include "bregman/runtime/CudaDriver.h"
 
 #include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -23,6 +27,16 @@ void recordError(const std::string &message);
 bool check(const char *call, CUresult result);
 /// The first failure recorded since the last call ("" if none).
 std::string takeError();
+
+/// Launches issued by host code so far (not counting graph replays, whose
+/// host code does not run): kernels (mgpuLaunchKernel) and cuBLAS/cuDNN
+/// calls (LibraryHandle::ready).
+struct LaunchCounts {
+  long kernels = 0, libraryCalls = 0;
+};
+LaunchCounts launchCounts();
+void countKernelLaunch();
+void countLibraryCall();
 
 /// Whether a failure is recorded and not yet taken: launches, copies and
 /// library calls are skipped then (they would run on null pointers or
@@ -124,7 +138,10 @@ template <typename Handle> struct LibraryHandle {
       recordError(failure);
       return false;
     }
-    return ScopedContext().ok;
+    if (!ScopedContext().ok)
+      return false;
+    countLibraryCall();
+    return true;
   }
 };
 
@@ -139,6 +156,59 @@ void releaseBlock(CUdeviceptr ptr);
 /// Frees every cached block (none may be in use by queued work: callers
 /// synchronize first); returns the bytes given back.
 size_t trimBlockCache();
+
+/// Counts module unloads: a graph made before one may launch kernels of an
+/// unloaded module, and a new step may sit at a dead one's address.
+uint64_t modulesUnloaded();
+void noteModuleUnloaded();
+
+/// While `reserve` is set (a step being captured as a graph), blocks the
+/// step frees go to `*reserve` instead of the cache: the graph's replays
+/// use them again, so nothing else may get them. Null ends it.
+void reserveFreedBlocks(std::vector<CUdeviceptr> *reserve);
+/// Gives reserved blocks back to the cache (the graph is gone; the work
+/// that used them is queued before any new user's, on the same stream).
+void returnReservedBlocks(std::vector<CUdeviceptr> &reserved);
+
+/// Calls of compiled steps, replayed as CUDA graphs: the first call with a
+/// signature (the step and its argument addresses) runs plainly (warm-up:
+/// modules, library handles, workspaces, the block cache); the second is
+/// captured on stream() and launched as a graph, and later ones replay it.
+/// Capture failures fall back to plain calls (the reason printed once).
+/// Calls are serialized; work another thread queues on stream() while a
+/// step is captured would be captured with it (or invalidate the capture,
+/// which then falls back): steps and uploads come from one thread.
+/// BREGMAN_CUDA_GRAPHS=0 turns replay off. At most kMaxGraphs are kept
+/// (least recently used evicted); all are dropped when a module is unloaded.
+class StepGraphs {
+public:
+  static constexpr size_t kMaxGraphs = 8;
+  void submit(const std::vector<const void *> &signature,
+              const std::function<void()> &run);
+  /// "launches per step: 48 kernels + 11 library calls (replayed as one
+  /// CUDA graph)", of the last call.
+  std::string profile() const;
+
+private:
+  struct Recorded {
+    CUgraphExec exec = nullptr;
+    std::vector<CUdeviceptr> reserved;
+    LaunchCounts counts;
+    long calls = 0;
+    uint64_t lastUse = 0;
+    bool failed = false;
+  };
+  void runPlainly(const std::function<void()> &run);
+  void capture(Recorded &r, const std::function<void()> &run);
+  void giveUp(Recorded &r, const std::string &why);
+  void evict();
+  void drop(std::map<std::vector<const void *>, Recorded>::iterator it);
+  std::map<std::vector<const void *>, Recorded> graphs;
+  mutable std::mutex mutex;
+  uint64_t clock = 0, unloadsSeen = 0;
+  LaunchCounts last;
+  bool lastReplayed = false, toldWhy = false;
+};
 
 } // namespace bregman::runtime::cuda
 

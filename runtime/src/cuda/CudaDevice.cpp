@@ -3,10 +3,75 @@
 #include "CudaContext.h"
 #include "bregman/runtime/Device.h"
 
+#include <cstring>
+#include <mutex>
 #include <stdexcept>
 
 namespace bregman::runtime {
 namespace {
+
+/// Uploads staged through pinned host buffers used in turn, so that the
+/// copy is truly asynchronous (from pageable memory the driver stages it
+/// itself, synchronously). A buffer is refilled only after the event
+/// recorded behind its last copy: that copy reads it when it runs. Eight,
+/// not two: a step uploads a batch, its labels and the odd changed
+/// hyper-parameter, and each upload is queued behind the previous step's
+/// work, so with two buffers the third upload of step k+1 would wait for
+/// step k to finish and the device would idle until step k+1 is queued.
+class PinnedStaging {
+public:
+  static constexpr int kBuffers = 8;
+  /// Larger uploads (a whole initial state) go directly from pageable memory.
+  static constexpr size_t kMaxStagedBytes = size_t(16) << 20;
+
+  enum class Result { Queued, Failed, NoPinnedMemory };
+  /// Queues the copy of `bytes` at `src` to `dst` on stream() through a
+  /// staging buffer (Failed: recorded; NoPinnedMemory: the caller copies
+  /// from pageable memory).
+  Result upload(const cuda::Driver *d, cuda::CUdeviceptr dst,
+                const void *src, size_t bytes) {
+    if (bytes == 0)
+      return Result::Queued; // nothing to copy
+    std::lock_guard<std::mutex> lock(mutex);
+    Slot &slot = slots[next];
+    next = (next + 1) % kBuffers;
+    if (slot.copied &&
+        !cuda::check("cuEventSynchronize", d->cuEventSynchronize(slot.copied)))
+      return Result::Failed;
+    if (slot.capacity < bytes) {
+      if (slot.host)
+        d->cuMemFreeHost(slot.host);
+      slot.host = nullptr;
+      slot.capacity = 0;
+      size_t rounded = (bytes + 65535) & ~size_t(65535);
+      if (d->cuMemAllocHost_v2(&slot.host, rounded) != cuda::CUDA_SUCCESS)
+        return Result::NoPinnedMemory; // scarce: pageable copies still work
+      slot.capacity = rounded;
+    }
+    if (!slot.copied &&
+        !cuda::check("cuEventCreate",
+                     d->cuEventCreate(&slot.copied, /*DISABLE_TIMING=*/0x2)))
+      return Result::Failed;
+    std::memcpy(slot.host, src, bytes);
+    bool queued =
+        cuda::check("cuMemcpyHtoDAsync",
+                    d->cuMemcpyHtoDAsync_v2(dst, slot.host, bytes,
+                                            cuda::stream())) &&
+        cuda::check("cuEventRecord",
+                    d->cuEventRecord(slot.copied, cuda::stream()));
+    return queued ? Result::Queued : Result::Failed;
+  }
+
+private:
+  struct Slot {
+    void *host = nullptr;
+    size_t capacity = 0;
+    cuda::CUevent copied = nullptr; // recorded behind the last copy from it
+  };
+  std::mutex mutex;
+  Slot slots[kBuffers];
+  int next = 0;
+};
 
 class CudaDevice final : public DeviceMemory {
 public:
@@ -24,12 +89,24 @@ public:
   }
   void copyToDevice(void *dst, const void *src, std::size_t bytes) override {
     cuda::ScopedContext s;
-    if (!s.ok || !cuda::check("cuMemcpyHtoDAsync",
-                              s.d->cuMemcpyHtoDAsync_v2(
-                                  reinterpret_cast<cuda::CUdeviceptr>(dst), src,
-                                  bytes, cuda::stream())))
+    auto to = reinterpret_cast<cuda::CUdeviceptr>(dst);
+    using Result = PinnedStaging::Result;
+    Result staged = Result::NoPinnedMemory;
+    if (s.ok && bytes <= PinnedStaging::kMaxStagedBytes)
+      staged = staging.upload(s.d, to, src, bytes);
+    bool ok = s.ok && (staged == Result::Queued ||
+                       (staged == Result::NoPinnedMemory &&
+                        cuda::check("cuMemcpyHtoDAsync",
+                                    s.d->cuMemcpyHtoDAsync_v2(
+                                        to, src, bytes, cuda::stream()))));
+    if (!ok)
       fail("copying " + std::to_string(bytes) + " bytes to the device");
   }
+  void submitStep(const std::vector<const void *> &signature,
+                  const std::function<void()> &run) override {
+    graphs.submit(signature, run);
+  }
+  std::string stepProfile() const override { return graphs.profile(); }
   std::shared_ptr<void> recordEvent() override {
     cuda::ScopedContext s;
     cuda::CUevent event = nullptr;
@@ -101,6 +178,8 @@ private:
                              (error.empty() ? "failed" : error));
   }
   std::string deviceName;
+  PinnedStaging staging;
+  cuda::StepGraphs graphs;
 };
 
 } // namespace

@@ -33,6 +33,8 @@ Loaded load() {
   }
 #include "bregman/runtime/CudaSymbols.def"
 #undef BREGMAN_CU_SYMBOL
+  l.driver.cuFuncGetParamInfo = reinterpret_cast<decltype(
+      l.driver.cuFuncGetParamInfo)>(dlsym(lib, "cuFuncGetParamInfo"));
   if (CUresult r = l.driver.cuInit(0); r != CUDA_SUCCESS) {
     l.reason = "no CUDA device/driver usable: " + [&] {
       const char *s = nullptr;

@@ -19,18 +19,26 @@
 #include "CudaContext.h"
 #include "bregman/runtime/CpuLibrary.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <unordered_map>
+#include <unordered_set>
 
 using namespace bregman::runtime::cuda;
 
 namespace {
-/// Kernels looked up so far, by module and (constant) name.
+/// Kernels looked up so far, by module and (constant) name, with their
+/// names for messages. `generation` changes whenever a module is unloaded,
+/// which empties every thread's own copy (see lookupOnThisThread).
 struct FunctionCache {
   std::mutex mutex;
   std::map<std::pair<void *, const char *>, CUfunction> functions;
+  std::unordered_map<CUfunction, std::string> names;
+  std::atomic<uint64_t> generation{0};
 };
 FunctionCache &functionCache() {
   static FunctionCache *cache = new FunctionCache; // outlives unload at exit
@@ -40,8 +48,75 @@ FunctionCache &functionCache() {
 void forgetFunctionsOf(void *module) {
   FunctionCache &cache = functionCache();
   std::lock_guard<std::mutex> lock(cache.mutex);
-  for (auto it = cache.functions.begin(); it != cache.functions.end();)
-    it = it->first.first == module ? cache.functions.erase(it) : std::next(it);
+  for (auto it = cache.functions.begin(); it != cache.functions.end();) {
+    if (it->first.first == module) {
+      cache.names.erase(it->second);
+      it = cache.functions.erase(it);
+    } else {
+      it = std::next(it);
+    }
+  }
+  cache.generation.fetch_add(1, std::memory_order_release);
+}
+
+/// Each thread's copy of the lookups it made, direct-mapped by the (module,
+/// name) addresses: the per-launch lookup takes no lock and no hashing
+/// beyond a shift (a step launches ~50 kernels, each looked up first). A
+/// collision only costs a lookup in the shared cache.
+struct ThreadFunctions {
+  static constexpr size_t kSlots = 512;
+  struct Slot {
+    const void *module = nullptr;
+    const char *name = nullptr;
+    CUfunction function = nullptr;
+  };
+  uint64_t generation = ~uint64_t(0);
+  Slot slots[kSlots];
+};
+ThreadFunctions::Slot &lookupOnThisThread(void *module, const char *name) {
+  static thread_local ThreadFunctions mine;
+  uint64_t now = functionCache().generation.load(std::memory_order_acquire);
+  if (mine.generation != now) {
+    std::fill(std::begin(mine.slots), std::end(mine.slots),
+              ThreadFunctions::Slot{});
+    mine.generation = now;
+  }
+  auto bits = reinterpret_cast<uintptr_t>(name) ^
+              (reinterpret_cast<uintptr_t>(module) >> 4);
+  return mine.slots[(bits ^ (bits >> 9)) % ThreadFunctions::kSlots];
+}
+
+/// The name of a kernel looked up before (for messages).
+std::string functionName(CUfunction function) {
+  FunctionCache &cache = functionCache();
+  std::lock_guard<std::mutex> lock(cache.mutex);
+  auto it = cache.names.find(function);
+  return it == cache.names.end() ? "?" : it->second;
+}
+
+/// On a kernel's first launch (per thread), where the driver tells a
+/// kernel's parameters (CUDA 12.4+): the host code must pass as many as the
+/// kernel declares, or the kernel would read garbage.
+bool parameterCountMatches(const Driver *d, CUfunction function,
+                           size_t passed) {
+  static thread_local std::unordered_set<CUfunction> checked;
+  if (!d->cuFuncGetParamInfo || !checked.insert(function).second)
+    return true;
+  // CUDA_ERROR_INVALID_VALUE past the last parameter; any other failure of
+  // the first query: the driver cannot tell (the check is skipped).
+  constexpr CUresult kInvalidValue = 1;
+  size_t declared = 0, offset = 0, size = 0;
+  CUresult result = CUDA_SUCCESS;
+  while (declared < 65536 &&
+         (result = d->cuFuncGetParamInfo(function, declared, &offset,
+                                         &size)) == CUDA_SUCCESS)
+    ++declared;
+  if (declared == passed || (declared == 0 && result != kInvalidValue))
+    return true;
+  recordError("kernel launch refused: " + functionName(function) +
+              " declares " + std::to_string(declared) +
+              " parameters, the host code passes " + std::to_string(passed));
+  return false;
 }
 
 /// What an image is, for messages: PTX text, an ELF cubin or a fatbin.
@@ -136,33 +211,43 @@ void *mgpuModuleLoadJIT(void *data, int /*optLevel*/) {
 
 void mgpuModuleUnload(void *module) {
   forgetFunctionsOf(module);
+  noteModuleUnloaded();
   ScopedContext s;
   if (s.ok && module)
     check("cuModuleUnload", s.d->cuModuleUnload(static_cast<CUmodule>(module)));
 }
 
 // Called before every launch: the driver's lookup is done once per kernel
-// (the name is a constant of the host code, so its address is the key).
+// (the name is a constant of the host code, so its address is the key), and
+// later lookups read this thread's copy without a lock.
 void *mgpuModuleGetFunction(void *module, const char *name) {
+  ThreadFunctions::Slot &mine = lookupOnThisThread(module, name);
+  if (mine.module == module && mine.name == name && mine.function)
+    return mine.function;
   FunctionCache &cache = functionCache();
   std::lock_guard<std::mutex> lock(cache.mutex);
   auto key = std::make_pair(module, name);
-  if (auto it = cache.functions.find(key); it != cache.functions.end())
+  if (auto it = cache.functions.find(key); it != cache.functions.end()) {
+    mine = {module, name, it->second};
     return it->second;
+  }
   ScopedContext s;
   CUfunction function = nullptr;
   if (s.ok && module &&
       check("cuModuleGetFunction",
             s.d->cuModuleGetFunction(&function, static_cast<CUmodule>(module),
-                                     name)))
+                                     name))) {
     cache.functions[key] = function;
+    cache.names[function] = name;
+    mine = {module, name, function};
+  }
   return function;
 }
 
 void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
                       intptr_t gridZ, intptr_t blockX, intptr_t blockY,
                       intptr_t blockZ, int32_t smem, void *stream,
-                      void **params, void **extra, size_t /*paramsCount*/) {
+                      void **params, void **extra, size_t paramsCount) {
   // After a failure (a module that did not load, an allocation that
   // returned null), nothing more is launched until the caller has taken it.
   if (errorPending())
@@ -174,6 +259,10 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
     recordError("kernel launch skipped: its module or function failed to load");
     return;
   }
+  auto *kernel = static_cast<CUfunction>(function);
+  if (!parameterCountMatches(s.d, kernel, paramsCount))
+    return;
+  countKernelLaunch();
   check("cuLaunchKernel",
         s.d->cuLaunchKernel(static_cast<CUfunction>(function), gridX, gridY,
                             gridZ, blockX, blockY, blockZ, smem,

@@ -89,6 +89,9 @@ public:
   /// values (the state reached so far): `dir` is created, or replaced if it
   /// holds an artifact and nothing else (see artifactOwnership).
   void saveTo(const std::string &dir) const;
+  /// What the last step launched on the device ("" on the CPU; see
+  /// DeviceMemory::stepProfile).
+  std::string stepProfile() const;
   /// The manifest's "training" entry as JSON text ("" if none).
   std::string training;
 

@@ -25,6 +25,8 @@ using CUmodule = struct CUmod_st *;
 using CUfunction = struct CUfunc_st *;
 using CUstream = struct CUstream_st *;
 using CUevent = struct CUevent_st *;
+using CUgraph = struct CUgraph_st *;
+using CUgraphExec = struct CUgraphExec_st *;
 constexpr CUresult CUDA_SUCCESS = 0;
 constexpr CUresult CUDA_ERROR_OUT_OF_MEMORY = 2;
 
@@ -33,6 +35,10 @@ struct Driver {
 #define BREGMAN_CU_SYMBOL(name, ...) CUresult (*name)(__VA_ARGS__) = nullptr;
 #include "bregman/runtime/CudaSymbols.def"
 #undef BREGMAN_CU_SYMBOL
+  /// Optional (CUDA 12.4+; null before): a kernel's parameter layout, to
+  /// check the host code's parameter count on a kernel's first launch.
+  CUresult (*cuFuncGetParamInfo)(CUfunction, size_t, size_t *,
+                                 size_t *) = nullptr;
 };
 
 /// The driver, loaded and initialised once (cuInit); null when libcuda.so.1

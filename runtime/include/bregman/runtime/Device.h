@@ -17,8 +17,10 @@
 #define BREGMAN_RUNTIME_DEVICE_H
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace bregman::runtime {
 
@@ -47,6 +49,16 @@ public:
   /// Waits for all submitted work; throws with the first failure recorded
   /// since the last call (a kernel launch, a library call).
   virtual void synchronize() = 0;
+  /// Queues one call of a compiled step: `run` calls its host code, which
+  /// queues the step's work. `signature` is the step's entry point and its
+  /// argument addresses: the CUDA device records a call whose signature
+  /// came before as a graph and replays it (the host code then does not
+  /// run). Here: run().
+  virtual void submitStep(const std::vector<const void *> &signature,
+                          const std::function<void()> &run);
+  /// What the last submitted step launched ("launches per step: ..."), ""
+  /// where that is not counted.
+  virtual std::string stepProfile() const;
 };
 
 /// The CUDA device 0, initialised on first use; throws std::runtime_error
