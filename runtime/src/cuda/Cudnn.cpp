@@ -3,7 +3,8 @@
 // The GPU counterpart of CpuConvDnnl.cpp, behind the same C ABI
 // (bregman_gpu_conv2d_*; geometry of breg.conv2d, NCHW f32, symmetric
 // padding only: the compiler leaves other convolutions generated). cuDNN is
-// opened with dlopen on first use (libcudnn.so.9, or BREGMAN_CUDNN); its few
+// opened with dlopen on first use (libcudnn.so.9, or BREGMAN_CUDNN), its
+// version checked and its sub-libraries opened (CudnnLibraries.h); its few
 // types are declared in CudnnAbi.h. Per geometry the descriptors, the
 // algorithm (cuDNN's heuristic, first deterministic choice, so that runs
 // repeat exactly) and its workspace size are made once; math is plain FMA
@@ -14,9 +15,11 @@
 
 #include "CudaContext.h"
 #include "CudnnAbi.h"
+#include "CudnnLibraries.h"
 #include "bregman/runtime/CpuLibrary.h"
 
 #include <array>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <string>
@@ -51,10 +54,16 @@ struct Cudnn : LibraryHandle<Handle> {
 Cudnn load() {
   Cudnn c;
   c.what = "cuDNN";
-  if (!c.open({"libcudnn.so.9", "libcudnn.so"}, "BREGMAN_CUDNN",
-              "install cuDNN 9, put it on LD_LIBRARY_PATH",
-              {"cudnnCreate", "cudnnSetStream", "cudnnGetErrorString"}))
+  // Version, sub-libraries and cuBLASLt checked before the first call.
+  CudnnLibraries found = openCudnn(std::getenv("BREGMAN_CUDNN"));
+  if (!found.main) {
+    c.failure = found.failure;
     return c;
+  }
+  c.lib = found.main;
+  c.resolve(c.create, "cudnnCreate");
+  c.resolve(c.setStream, "cudnnSetStream");
+  c.resolve(c.statusString, "cudnnGetErrorString");
   c.resolve(c.createTensor, "cudnnCreateTensorDescriptor");
   c.resolve(c.setTensor4d, "cudnnSetTensor4dDescriptor");
   c.resolve(c.createFilter, "cudnnCreateFilterDescriptor");
