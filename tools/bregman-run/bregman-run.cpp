@@ -18,6 +18,7 @@
 
 #include "bregman/data/Dataset.h"
 #include "bregman/runtime/Artifact.h"
+#include "bregman/runtime/CudaMath.h"
 #include "bregman/runtime/SafeWrite.h"
 
 #include <CLI/CLI.hpp>
@@ -117,7 +118,7 @@ int main(int argc, char **argv) {
                "with the runtime alone"};
   std::string dir, dataDir, saveDir;
   int steps = 10, epochs = 1;
-  bool quiet = false, training = false;
+  bool quiet = false, training = false, tf32 = false;
   app.add_option("artifact", dir, "The artifact directory")->required();
   app.add_option("--steps", steps, "Calls to run (without --train)")
       ->check(CLI::PositiveNumber)
@@ -134,7 +135,10 @@ int main(int argc, char **argv) {
   app.add_option("--save", saveDir,
                  "Afterwards (training, or the calls without --train): write "
                  "the state as an artifact here");
+  app.add_flag("--tf32", tf32, runtime::kTf32Help);
   CLI11_PARSE(app, argc, argv);
+  if (tf32)
+    runtime::setCudaTf32(true);
   // The boundary: every failure becomes a message and exit status 1, never
   // an abort (runArtifactCommand reports its own errors the same way).
   try {

@@ -7,8 +7,9 @@
 // version checked and its sub-libraries opened (CudnnLibraries.h); its few
 // types are declared in CudnnAbi.h. Per geometry the descriptors, the
 // algorithm (cuDNN's heuristic, first deterministic choice, so that runs
-// repeat exactly) and its workspace size are made once; math is plain FMA
-// (no TF32), as on the CPU. Everything runs on the
+// repeat exactly) and its workspace size are made once; math is plain FMA,
+// as on the CPU, unless TF32 is allowed (CudaMath.h: then
+// CUDNN_TENSOR_OP_MATH, and a plan of its own). Everything runs on the
 // runtime's stream; failures are recorded like the mgpu* functions'.
 //
 //===----------------------------------------------------------------------===//
@@ -17,12 +18,14 @@
 #include "CudnnAbi.h"
 #include "CudnnLibraries.h"
 #include "bregman/runtime/CpuLibrary.h"
+#include "bregman/runtime/CudaMath.h"
 
 #include <array>
 #include <cstdlib>
 #include <map>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <vector>
 
 using namespace bregman::runtime::cuda;
@@ -97,7 +100,8 @@ struct Plan {
   size_t workspace = 0;
 };
 
-using Key = std::pair<std::array<intptr_t, 16>, Pass>;
+/// Geometry, pass and math type (kFmaMath or kTensorOpMath).
+using Key = std::tuple<std::array<intptr_t, 16>, Pass, int>;
 
 /// Picks the first deterministic algorithm cuDNN's heuristic ranks.
 bool pickAlgorithm(const Cudnn &c, Status st, const char *call, int count,
@@ -117,7 +121,7 @@ bool pickAlgorithm(const Cudnn &c, Status st, const char *call, int count,
 }
 
 bool makePlan(const Cudnn &c, const std::array<intptr_t, 16> &g, Pass pass,
-              Plan &p) {
+              int mathType, Plan &p) {
   auto ok = [&](Status st, const char *call) {
     if (st == kSuccess)
       return true;
@@ -141,7 +145,7 @@ bool makePlan(const Cudnn &c, const std::array<intptr_t, 16> &g, Pass pass,
                       kFloat),
           "cudnnSetConvolution2dDescriptor") ||
       !ok(c.setGroupCount(p.conv, groups), "cudnnSetConvolutionGroupCount") ||
-      !ok(c.setMathType(p.conv, kFmaMath), "cudnnSetConvolutionMathType"))
+      !ok(c.setMathType(p.conv, mathType), "cudnnSetConvolutionMathType"))
     return false;
   AlgoPerf perf[16];
   int count = 0;
@@ -189,9 +193,10 @@ void run(const std::array<intptr_t, 16> &geometry, Pass pass, intptr_t a,
   static CUdeviceptr workspace = 0;
   static size_t workspaceBytes = 0;
   std::lock_guard<std::mutex> lock(mutex);
-  auto [it, fresh] = plans.try_emplace(Key{geometry, pass});
+  int mathType = bregman::runtime::cudaTf32() ? kTensorOpMath : kFmaMath;
+  auto [it, fresh] = plans.try_emplace(Key{geometry, pass, mathType});
   Plan &plan = it->second;
-  if (fresh && !makePlan(cudnn, geometry, pass, plan)) {
+  if (fresh && !makePlan(cudnn, geometry, pass, mathType, plan)) {
     plans.erase(it);
     return;
   }
