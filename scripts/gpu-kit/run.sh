@@ -149,8 +149,16 @@ print(json.dumps({"name": sys.argv[1], "status": ("measured" if ok else "below g
 PY
   note "$name-bandwidth: $(tail -1 "$results" | cut -c1-200)"
 }
+# Seconds left of the 6 minutes (330 s, leaving time for the report): the
+# extras and the frameworks are skipped, with a row saying so, rather than
+# run past them.
+seconds_left() { echo $(( 330 - ($(date +%s) - started) )); }
 if [ -f "$kit/extras" ]; then
   while read -r kind name a b c; do
+    if [ "$(seconds_left)" -lt 60 ]; then
+      json name "$name-$kind" status skipped detail "the 6-minute budget is nearly spent" >> "$results"
+      continue
+    fi
     case $kind in
       tf32) run_extra_tf32 "$name" "$a" "$b" "$c" ;;
       bandwidth) run_extra_bandwidth "$name" "$a" "$b" ;;
@@ -163,7 +171,13 @@ fi
 # ==== card, each in a process of its own (JAX takes most of the GPU's   ====
 # ==== memory when it starts); what is missing is reported by the script ====
 for framework in torch jax; do
-  timeout 150 python3 "$kit/tools/torch_bench.py" "$framework" >> "$results" 2> "$work/$framework.log" ||
+  limit=$(seconds_left)
+  [ "$limit" -gt 150 ] && limit=150
+  if [ "$limit" -lt 20 ]; then
+    json name "$framework" status skipped detail "the 6-minute budget is nearly spent" >> "$results"
+    continue
+  fi
+  timeout "$limit" python3 "$kit/tools/torch_bench.py" "$framework" >> "$results" 2> "$work/$framework.log" ||
     json name "$framework" status failed detail "$(tail -3 "$work/$framework.log")" >> "$results"
 done
 # ==== End of section: frameworks ====

@@ -22,19 +22,23 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// A fresh folder holding links named `names` to the mock cuDNN.
+/// A fresh folder holding links named `names` to the mock cuDNN (in the
+/// sub-folder `under`, made here).
 class CudnnFolder {
 public:
-  explicit CudnnFolder(const std::vector<std::string> &names) {
+  explicit CudnnFolder(const std::vector<std::string> &names,
+                       const std::string &under = "") {
     std::string pattern =
         (fs::temp_directory_path() / "bregman-cudnn-XXXXXX").string();
-    path = mkdtemp(pattern.data());
+    root = mkdtemp(pattern.data());
+    path = under.empty() ? root : root / under;
+    fs::create_directories(path);
     for (const std::string &name : names)
       fs::create_symlink(BREGMAN_MOCK_CUDNN, path / name);
   }
-  ~CudnnFolder() { fs::remove_all(path); }
+  ~CudnnFolder() { fs::remove_all(root); }
   std::string library() const { return (path / "libcudnn.so.9").string(); }
-  fs::path path;
+  fs::path root, path;
 };
 
 std::vector<std::string> allBut(const std::string &missing) {
@@ -90,6 +94,23 @@ TEST(CudnnSetup, CompleteFolderOpens) {
   EXPECT_EQ(found.failure, "");
   EXPECT_NE(found.main, nullptr);
   EXPECT_EQ(found.folder, folder.path.string());
+  EXPECT_EQ(found.cublasLt, folder.path.string() + "/libcublasLt.so.13");
+}
+
+// The python wheels' layout: site-packages/nvidia/cudnn/lib beside
+// nvidia/cublas/lib, which holds cuBLASLt.
+TEST(CudnnSetup, FindsCublasLtInTheWheelsLayout) {
+  std::vector<std::string> names = allBut("");
+  names.erase(names.begin() + 1); // libcublasLt.so.13
+  CudnnFolder folder(names, "nvidia/cudnn/lib");
+  fs::create_directories(folder.root / "nvidia/cublas/lib");
+  fs::create_symlink(BREGMAN_MOCK_CUDNN,
+                     folder.root / "nvidia/cublas/lib/libcublasLt.so.13");
+  CudnnLibraries found = openCudnn(folder.library().c_str());
+  EXPECT_EQ(found.failure, "");
+  EXPECT_NE(found.main, nullptr);
+  EXPECT_EQ(found.cublasLt, folder.path.string() +
+                                "/../../cublas/lib/libcublasLt.so.13");
 }
 
 TEST(CudnnSetup, OtherMajorVersionsAreRefused) {

@@ -117,6 +117,7 @@ bool openCublasLt(CudnnLibraries &found) {
       std::string path = folder + "/" + name;
       looked.push_back(path);
       if (access(path.c_str(), F_OK) == 0) {
+        found.cublasLt = path;
         if (dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL))
           return true;
         found.failure = "cuDNN's cuBLASLt " + path +
@@ -124,8 +125,10 @@ bool openCublasLt(CudnnLibraries &found) {
         return false;
       }
     }
-    if (dlopen(name.c_str(), RTLD_NOW | RTLD_GLOBAL))
+    if (dlopen(name.c_str(), RTLD_NOW | RTLD_GLOBAL)) {
+      found.cublasLt = name;
       return true;
+    }
     looked.push_back(name + " on the loader's path");
   }
   std::string cuda = found.cudaMajor ? " " + std::to_string(found.cudaMajor)

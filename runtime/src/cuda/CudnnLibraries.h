@@ -32,6 +32,8 @@ struct CudnnLibraries {
   std::string folder;   // where it was found
   std::string version;  // "9.19.0", as cudnnGetVersion() tells
   int cudaMajor = 0;    // of the CUDA runtime cuDNN was built for
+  std::string cublasLt; // the file cuBLASLt was opened from, or its name
+                        // when the loader's search found it
   std::string failure;  // why cuDNN is unusable, when it is
 };
 
