@@ -100,6 +100,43 @@ def compare(artifact, expected_path, rtol, atol):
                       "tensors": checked, "worst": worst}))
 
 
+# (ours, peer, goal: our ms at most this times the peer's), issue 14.
+GOALS = [("mlp-linbreg", "pytorch-eager-mlp", 0.8),
+         ("mlp-linbreg", "jax-jit-mlp", 1.0),
+         ("convnet", "pytorch-eager-convnet", 1.0),
+         ("mlp-linbreg-tf32", "pytorch-eager-mlp-tf32", 0.8),
+         ("mlp-linbreg-tf32", "jax-jit-mlp-tf32", 1.0),
+         ("convnet-tf32", "pytorch-eager-convnet-tf32", 1.0)]
+
+
+def goals(results):
+    """The goals' table: each ratio of step times measured in this run (the
+    peers train with plain SGD, our steps with the Bregman updates: the same
+    layers, a slightly heavier update)."""
+    ms = {r["name"]: r["ms_per_step"] for r in results
+          if isinstance(r.get("ms_per_step"), (int, float))}
+    lines = ["", "| goal | ours ms | peer ms | ratio | met |", "|---|---|---|---|---|"]
+    for ours, peer, limit in GOALS:
+        if ours in ms and peer in ms and ms[peer] > 0:
+            ratio = ms[ours] / ms[peer]
+            lines.append("| %s <= %.1f x %s | %.4f | %.4f | %.2f | %s |" % (
+                ours, limit, peer, ms[ours], ms[peer], ratio,
+                "yes" if ratio <= limit else "no"))
+        else:
+            lines.append("| %s <= %.1f x %s | %s | %s | - | not measured |" % (
+                ours, limit, peer, ms.get(ours, "-"), ms.get(peer, "-")))
+    for r in results:
+        d = r.get("detail")
+        if r.get("name", "").endswith("-bandwidth") and isinstance(d, dict) \
+                and d.get("ok"):
+            lines.append("| update >= 0.8 x device copy (GB/s) | %.1f | %.1f | "
+                         "%.2f | %s |" % (d["update_gb_s"], d["copy_gb_s"],
+                                          d["fraction_of_copy"],
+                                          "yes" if d["fraction_of_copy"] >= 0.8
+                                          else "no"))
+    return lines
+
+
 def report(results_path, outdir):
     results = []
     with open(results_path) as f:
@@ -129,6 +166,7 @@ def report(results_path, outdir):
             r.get("name", "?"), r.get("status", "?"),
             "%.4f" % ms if isinstance(ms, (int, float)) else "-",
             str(detail).replace("\n", " ").replace("|", "/")[:300]))
+    lines += goals(results)
     with open(os.path.join(outdir, "gpu-report.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
 
