@@ -11,9 +11,14 @@
 #   state and batch, summarized), tools/ (kit.py, torch_bench.py), run.sh.
 # The steps: the MLP (784-200-80-10) with LinBreg, momentum and AdaBreg and
 # LinBreg with each regularizer (l1_pos, l1_l2, l1_l1_l2: the fused updates),
-# the ConvNet (cuDNN) and ResNet-18 (--width 64; CIFAR-sized 32x32x3 inputs
-# need CIFAR-10, so it is built on Fashion-MNIST's 28x28x1). --small: the
-# MLP with LinBreg only (CI). Prints the kit's size.
+# the ConvNet (cuDNN), ResNet-18 (--width 64) on Fashion-MNIST's 28x28x1 and
+# on CIFAR-sized 32x32x3 images (pseudo-random ones in CIFAR-10's layout:
+# the step's shapes, not CIFAR-10's accuracy), and the fused LinBreg update
+# alone on 2^24 floats (bregman_kit_update; run.sh times it against a
+# device-to-device copy of the same bytes). extras lists what run.sh does
+# beyond checking and timing each step: the TF32 variants (--tf32) of the
+# MLP and ConvNet, the update's bandwidth. --small: the MLP with LinBreg
+# and the update on 2^16 floats (CI). Prints the kit's size.
 set -euo pipefail
 usage() { echo "usage: gpu-kit.sh build DIR [--chip sm_90] [--small] [--build BUILD_DIR]" >&2; exit 2; }
 [ "${1:-}" = build ] || usage
@@ -30,7 +35,7 @@ while [ $# -gt 0 ]; do
     *) usage ;;
   esac
 done
-for tool in bregman bregman-run; do
+for tool in bregman bregman-run bregman_kit_update; do
   [ -x "$build/bin/$tool" ] || { echo "gpu-kit.sh: $build/bin/$tool is missing (build it first)" >&2; exit 1; }
 done
 # Only a directory this script made (or an empty/new one) is written into.
@@ -42,9 +47,13 @@ mkdir -p "$kit/bin" "$kit/lib" "$kit/steps" "$kit/tools"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 check_steps=3
+update_elements=$(( 1 << 24 ))
+[ $small = 1 ] && update_elements=$(( 1 << 16 ))
 # name | tolerance rtol atol (GpuTrainingTest: 1e-3 relative) | timed calls | bregman train options
+# (or "update": the fused update alone, from bregman_kit_update)
 cases=(
   "mlp-linbreg|1e-3 1e-5|100|--model mlp"
+  "update-linbreg|1e-3 1e-5|200|update"
 )
 if [ $small = 0 ]; then
   cases+=(
@@ -55,26 +64,53 @@ if [ $small = 0 ]; then
     "mlp-l1l1l2|1e-3 1e-5|100|--model mlp --reg l1_l1_l2 --lambda2 0.01"
     "convnet|1e-3 1e-5|50|--model convnet"
     "resnet18|1e-3 1e-5|20|--model resnet18 --width 64"
+    "resnet18-cifar|1e-3 1e-5|20|--model resnet18 --width 64 --dataset cifar10 --data $tmp/cifar"
   )
+  python3 "$repo/scripts/gpu-kit/kit.py" fake-cifar "$tmp/cifar" 520
 fi
-: > "$kit/cases"
-for entry in "${cases[@]}"; do
-  IFS='|' read -r name tol timed options <<< "$entry"
-  echo "gpu-kit.sh: $name ($options)"
-  mkdir -p "$kit/steps/$name"
+# What run.sh does besides checking and timing each case: kind, case,
+# tolerance (TF32: a 10-bit mantissa, ~1e-3 relative per product, so
+# GpuTrainingTest's TF32 tolerance 1e-2 relative + 1e-4), timed calls; and
+# the update against a copy of the same bytes.
+{
+  echo "tf32 mlp-linbreg 1e-2 1e-4 100"
+  [ $small = 0 ] && echo "tf32 convnet 1e-2 1e-4 50"
+  echo "bandwidth update-linbreg $update_elements 200"
+} > "$kit/extras"
+
+# The CUDA artifact of one case in $kit/steps/NAME/cuda and the CPU's in
+# $tmp/NAME-cpu, from the same state and first batch.
+make_artifacts() { # name options
+  local name=$1 options=$2
+  if [ "$options" = update ]; then
+    "$build/bin/bregman_kit_update" "$tmp/$name" --elements "$update_elements" \
+      --chip "$chip" > "$tmp/$name.log" 2>&1
+    mv "$tmp/$name/cuda" "$kit/steps/$name/cuda"
+    mv "$tmp/$name/cpu" "$tmp/$name-cpu"
+    return
+  fi
   # shellcheck disable=SC2086 # the options are words
   "$build/bin/bregman" train $options --device cuda --cuda-chip "$chip" \
     --save-step "$kit/steps/$name/cuda" --train-limit 500 --no-progress > "$tmp/$name.log"
   # shellcheck disable=SC2086
   "$build/bin/bregman" train $options --device cpu \
     --save-step "$tmp/$name-cpu" --train-limit 500 --no-progress >> "$tmp/$name.log"
-  # The initial state is mostly zeros (sparse initialization): ResNet-18's
-  # 90 MB compress to 1.5 MB; run.sh unpacks it.
+}
+
+: > "$kit/cases"
+for entry in "${cases[@]}"; do
+  IFS='|' read -r name tol timed options <<< "$entry"
+  echo "gpu-kit.sh: $name ($options)"
+  mkdir -p "$kit/steps/$name"
+  make_artifacts "$name" "$options"
+  # The initial state is mostly zeros (sparse initialization) or periodic
+  # (the update): ResNet-18's 90 MB compress to 1.5 MB; run.sh unpacks it.
   gzip -6 "$kit/steps/$name/cuda/values.bin"
   "$build/bin/bregman-run" "$tmp/$name-cpu" --steps $check_steps --quiet \
     --save "$tmp/$name-cpu-after" >> "$tmp/$name.log"
   python3 "$repo/scripts/gpu-kit/kit.py" summarize "$tmp/$name-cpu-after" \
     "$kit/steps/$name/expected.json"
+  rm -rf "$tmp/$name-cpu" "$tmp/$name-cpu-after" "$tmp/$name"
   echo "$name $tol $timed" >> "$kit/cases"
 done
 cp "$build/bin/bregman-run" "$kit/bin/"

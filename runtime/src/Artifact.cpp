@@ -484,7 +484,7 @@ int runArtifactCommand(const std::string &dir, int steps, bool quiet,
     double ms = std::chrono::duration<double, std::milli>(
                     std::chrono::steady_clock::now() - start)
                     .count();
-    std::printf("%d calls: %.3f ms per call%s\n", steps, ms / steps,
+    std::printf("%d calls: %.4f ms per call%s\n", steps, ms / steps,
                 quiet ? "" : " (reading each call's results back)");
     if (std::string profile = step->stepProfile(); !profile.empty())
       std::printf("%s\n", profile.c_str());

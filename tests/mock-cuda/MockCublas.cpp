@@ -6,12 +6,17 @@
 // stream order: the product is queued with the driver's cuLaunchHostFunc on
 // the handle's stream, so it reads what the copies and kernels queued
 // before it left, and a captured graph repeats it. alpha and beta are read
-// at the call (host pointer mode). Loaded through BREGMAN_CUBLAS.
+// at the call (host pointer mode). Loaded through BREGMAN_CUBLAS. The math
+// mode the runtime asks for is recorded (bregman_mock_cublas_math_mode) and,
+// with BREGMAN_MOCK_CUBLAS_TRACE set, printed ("mock cuBLAS: math mode N")
+// so that command-line tests can see it (the TF32 switch).
 //
 //===----------------------------------------------------------------------===//
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <dlfcn.h>
 #include <mutex>
@@ -24,6 +29,7 @@ constexpr int kSuccess = 0, kNotInitialized = 1, kInvalidValue = 7,
 struct Handle {
   void *stream = nullptr;
 };
+int mathMode = 0; // CUBLAS_DEFAULT_MATH, as cublasCreate leaves it
 
 /// One queued product; kept for the process (a graph may replay it).
 struct Gemm {
@@ -95,6 +101,19 @@ const char *cublasGetStatusString(int status) {
     return "CUBLAS_STATUS_EXECUTION_FAILED";
   }
 }
+int cublasSetMathMode(Handle *handle, int mode) {
+  if (!handle)
+    return kNotInitialized;
+  if (mode < 0 || mode > 3)
+    return kInvalidValue;
+  mathMode = mode;
+  if (std::getenv("BREGMAN_MOCK_CUBLAS_TRACE"))
+    std::fprintf(stderr, "mock cuBLAS: math mode %d\n", mode);
+  return kSuccess;
+}
+/// The mock's own: the math mode last set.
+int bregman_mock_cublas_math_mode() { return mathMode; }
+
 int cublasSgemm_v2(Handle *handle, int transA, int transB, int m, int n, int k,
                    const float *alpha, const float *a, int lda, const float *b,
                    int ldb, const float *beta, float *c, int ldc) {

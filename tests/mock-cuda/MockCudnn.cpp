@@ -14,6 +14,7 @@
 #include "CudnnAbi.h"
 
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 
@@ -28,10 +29,13 @@ struct bregman::runtime::cuda::cudnn::cudnnTensorStruct {
 struct bregman::runtime::cuda::cudnn::cudnnFilterStruct : cudnnTensorStruct {};
 struct bregman::runtime::cuda::cudnn::cudnnConvolutionStruct {
   int padH, padW, strideH, strideW, dilH, dilW, groups = 1, mode;
+  int mathType = 0; // CUDNN_DEFAULT_MATH until set
 };
 
 namespace {
 constexpr Status kOk = kSuccess;
+// The math type of the last convolution run (-1: none yet), for the tests.
+int lastMathType = -1;
 using Tensor4d = cudnnTensorStruct;
 using Conv = cudnnConvolutionStruct;
 constexpr size_t kWorkspace = 256;
@@ -85,6 +89,14 @@ const float *f(const void *p) { return static_cast<const float *>(p); }
 } // namespace
 
 extern "C" {
+/// 91900 (cuDNN 9.19.0), or BREGMAN_MOCK_CUDNN_VERSION's (to test refusals).
+size_t cudnnGetVersion() {
+  const char *v = std::getenv("BREGMAN_MOCK_CUDNN_VERSION");
+  return v ? std::strtoul(v, nullptr, 10) : 91900;
+}
+size_t cudnnGetCudartVersion() { return 13000; }
+/// The mock's own: the math type the last convolution ran with.
+int bregman_mock_cudnn_math_type() { return lastMathType; }
 Status cudnnCreate(Handle *h) {
   static cudnnContext handle;
   *h = &handle;
@@ -133,7 +145,12 @@ Status cudnnSetConvolutionGroupCount(ConvDesc d, int groups) {
   d->groups = groups;
   return kOk;
 }
-Status cudnnSetConvolutionMathType(ConvDesc, int) { return kOk; }
+Status cudnnSetConvolutionMathType(ConvDesc d, int mathType) {
+  if (mathType < 0 || mathType > kFmaMath)
+    return kBadParam;
+  d->mathType = mathType;
+  return kOk;
+}
 
 Status cudnnGetConvolutionForwardAlgorithm_v7(Handle, TensorDesc x,
                                               FilterDesc w, ConvDesc cv,
@@ -187,6 +204,7 @@ Status cudnnConvolutionForward(Handle, const void *alpha, TensorDesc xd,
                                const void *beta, TensorDesc yd, void *y) {
   if (!ws || wsBytes < kWorkspace)
     return kBadParam;
+  lastMathType = cv->mathType;
   float a = *f(alpha), *out = static_cast<float *>(y);
   scale(out, count(*yd), *f(beta));
   forEach(*xd, *wd, *cv, *yd, [&](size_t xi, size_t wi, size_t yi) {
@@ -201,6 +219,7 @@ Status cudnnConvolutionBackwardData(Handle, const void *alpha, FilterDesc wd,
                                     TensorDesc dxd, void *dx) {
   if (!ws || wsBytes < kWorkspace)
     return kBadParam;
+  lastMathType = cv->mathType;
   float a = *f(alpha), *out = static_cast<float *>(dx);
   scale(out, count(*dxd), *f(beta));
   forEach(*dxd, *wd, *cv, *dyd, [&](size_t xi, size_t wi, size_t yi) {
@@ -216,6 +235,7 @@ Status cudnnConvolutionBackwardFilter(Handle, const void *alpha, TensorDesc xd,
                                       void *dw) {
   if (!ws || wsBytes < kWorkspace)
     return kBadParam;
+  lastMathType = cv->mathType;
   float a = *f(alpha), *out = static_cast<float *>(dw);
   scale(out, count(*dwd), *f(beta));
   forEach(*xd, *dwd, *cv, *dyd, [&](size_t xi, size_t wi, size_t yi) {
@@ -228,6 +248,8 @@ Status cudnnConvolutionBackwardFilter(Handle, const void *alpha, TensorDesc xd,
 // The stand-in has the signatures the runtime calls through.
 #define BREGMAN_SAME_ABI(fn, type)                                             \
   static_assert(std::is_same_v<decltype(&fn), type>, #fn)
+BREGMAN_SAME_ABI(cudnnGetVersion, GetVersionFn);
+BREGMAN_SAME_ABI(cudnnGetCudartVersion, GetVersionFn);
 BREGMAN_SAME_ABI(cudnnCreate, CreateFn);
 BREGMAN_SAME_ABI(cudnnSetStream, SetStreamFn);
 BREGMAN_SAME_ABI(cudnnGetErrorString, GetErrorStringFn);

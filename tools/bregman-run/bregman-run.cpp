@@ -18,6 +18,8 @@
 
 #include "bregman/data/Dataset.h"
 #include "bregman/runtime/Artifact.h"
+#include "bregman/runtime/CudaMath.h"
+#include "bregman/runtime/Device.h"
 #include "bregman/runtime/SafeWrite.h"
 
 #include <CLI/CLI.hpp>
@@ -110,6 +112,31 @@ int train(const std::string &dir, int epochs, const std::string &dataDir,
   return 0;
 }
 
+/// Times `copies` device-to-device copies of `bytes` (the yardstick of a
+/// bandwidth-bound step: the GPU kit compares the fused update with it) on
+/// the runtime's stream, after one untimed copy; prints ms per copy and the
+/// bandwidth counting the read and the write.
+void timeDeviceCopy(std::size_t bytes, int copies) {
+  runtime::DeviceMemory &gpu = runtime::cudaDevice();
+  void *src = gpu.allocate(bytes);
+  void *dst = gpu.allocate(bytes);
+  gpu.copyWithinDevice(dst, src, bytes);
+  gpu.synchronize();
+  auto start = std::chrono::steady_clock::now();
+  for (int k = 0; k < copies; ++k)
+    gpu.copyWithinDevice(dst, src, bytes);
+  gpu.synchronize();
+  double ms = std::chrono::duration<double, std::milli>(
+                  std::chrono::steady_clock::now() - start)
+                  .count() /
+              copies;
+  gpu.release(src);
+  gpu.release(dst);
+  std::printf("device copy of %zu bytes: %.4f ms per copy, %.1f GB/s (read "
+              "and write)\n",
+              bytes, ms, 2.0 * double(bytes) / (ms * 1e6));
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -117,7 +144,7 @@ int main(int argc, char **argv) {
                "with the runtime alone"};
   std::string dir, dataDir, saveDir;
   int steps = 10, epochs = 1;
-  bool quiet = false, training = false;
+  bool quiet = false, training = false, tf32 = false;
   app.add_option("artifact", dir, "The artifact directory")->required();
   app.add_option("--steps", steps, "Calls to run (without --train)")
       ->check(CLI::PositiveNumber)
@@ -134,12 +161,24 @@ int main(int argc, char **argv) {
   app.add_option("--save", saveDir,
                  "Afterwards (training, or the calls without --train): write "
                  "the state as an artifact here");
+  app.add_flag("--tf32", tf32, runtime::kTf32Help);
+  std::size_t copyBytes = 0;
+  app.add_option("--copy-bytes", copyBytes,
+                 "After the calls (CUDA): time --steps device-to-device "
+                 "copies of this many bytes, the bandwidth yardstick")
+      ->check(CLI::Range(std::size_t(1), std::size_t(1) << 36));
   CLI11_PARSE(app, argc, argv);
+  if (tf32)
+    runtime::setCudaTf32(true);
   // The boundary: every failure becomes a message and exit status 1, never
   // an abort (runArtifactCommand reports its own errors the same way).
   try {
-    if (!training)
-      return runtime::runArtifactCommand(dir, steps, quiet, saveDir);
+    if (!training) {
+      int status = runtime::runArtifactCommand(dir, steps, quiet, saveDir);
+      if (status == 0 && copyBytes > 0)
+        timeDeviceCopy(copyBytes, steps);
+      return status;
+    }
     return train(dir, epochs, dataDir, saveDir);
   } catch (const std::exception &e) {
     std::cerr << "error: " << e.what() << "\n";

@@ -38,6 +38,7 @@ private:
   std::string device = "cpu";
   std::string sparseExec = "off"; // --sparse-exec: off, auto, on
   bool noProgress = false, noPlateau = false, profile = false;
+  bool tf32 = false; // --tf32
 };
 
 /// `bregman inspect model.onnx`.
@@ -67,6 +68,7 @@ private:
   std::vector<std::string> inputs, outputs;
   int steps = 10;
   std::string sparseExec = "off"; // --sparse-exec: off, auto, on (ONNX)
+  bool tf32 = false;              // --tf32
 };
 
 } // namespace bregman::tools

@@ -5,6 +5,7 @@
 #include "bregman/bregman.h"
 #include "bregman/onnx/OnnxModel.h"
 #include "bregman/runtime/Artifact.h"
+#include "bregman/runtime/CudaMath.h"
 
 #include <filesystem>
 #include <fmt/format.h>
@@ -36,6 +37,7 @@ RunCommand::RunCommand(CLI::App &app) {
                    "(ONNX)")
       ->check(CLI::IsMember({"off", "auto", "on"}))
       ->capture_default_str();
+  command->add_flag("--tf32", tf32, runtime::kTf32Help);
 }
 
 namespace {
@@ -49,6 +51,8 @@ nn::SparseExec sparseExecPolicy(const std::string &flag) {
 } // namespace
 
 int RunCommand::run() {
+  if (tf32)
+    runtime::setCudaTf32(true);
   if (std::filesystem::is_directory(model))
     return runtime::runArtifactCommand(model, steps, /*quiet=*/false);
   if (inputs.empty()) {

@@ -13,6 +13,7 @@
 #include "bregman/Trace.h"
 #include "bregman/models/Zoo.h"
 #include "bregman/runtime/CudaDriver.h"
+#include "bregman/runtime/CudaMath.h"
 #include "bregman/runtime/Profile.h"
 #include "bregman/train/Trainer.h"
 
@@ -298,6 +299,7 @@ void TrainCommand::addRunOptions() {
   command->add_option("--cuda-chip", config.cudaChip,
                       "With --save-step --device cuda on a machine without a "
                       "GPU: the generation to compile for (sm_90, sm_80, ...)");
+  command->add_flag("--tf32", tf32, runtime::kTf32Help);
 }
 
 void TrainCommand::addBaselineOptions() {
@@ -364,6 +366,12 @@ int TrainCommand::run() {
     return 2;
   }
   resolved.device = resolveDevice(device, config.cudaChip);
+  if (tf32) {
+    runtime::setCudaTf32(true);
+    std::cout << "tf32: on (cuBLAS and cuDNN calls on the GPU"
+              << (resolved.device == Device::Cuda ? ")\n"
+                                                  : "; this run is not on one)\n");
+  }
   resolved.sparseExec = sparseExec == "on"     ? nn::SparseExec::On
                         : sparseExec == "auto" ? nn::SparseExec::Auto
                                                : nn::SparseExec::Off;

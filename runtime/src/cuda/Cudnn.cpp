@@ -3,23 +3,29 @@
 // The GPU counterpart of CpuConvDnnl.cpp, behind the same C ABI
 // (bregman_gpu_conv2d_*; geometry of breg.conv2d, NCHW f32, symmetric
 // padding only: the compiler leaves other convolutions generated). cuDNN is
-// opened with dlopen on first use (libcudnn.so.9, or BREGMAN_CUDNN); its few
+// opened with dlopen on first use (libcudnn.so.9, or BREGMAN_CUDNN), its
+// version checked and its sub-libraries opened (CudnnLibraries.h); its few
 // types are declared in CudnnAbi.h. Per geometry the descriptors, the
 // algorithm (cuDNN's heuristic, first deterministic choice, so that runs
-// repeat exactly) and its workspace size are made once; math is plain FMA
-// (no TF32), as on the CPU. Everything runs on the
+// repeat exactly) and its workspace size are made once; math is plain FMA,
+// as on the CPU, unless TF32 is allowed (CudaMath.h: then
+// CUDNN_TENSOR_OP_MATH, and a plan of its own). Everything runs on the
 // runtime's stream; failures are recorded like the mgpu* functions'.
 //
 //===----------------------------------------------------------------------===//
 
 #include "CudaContext.h"
 #include "CudnnAbi.h"
+#include "CudnnLibraries.h"
 #include "bregman/runtime/CpuLibrary.h"
+#include "bregman/runtime/CudaMath.h"
 
 #include <array>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <vector>
 
 using namespace bregman::runtime::cuda;
@@ -51,10 +57,16 @@ struct Cudnn : LibraryHandle<Handle> {
 Cudnn load() {
   Cudnn c;
   c.what = "cuDNN";
-  if (!c.open({"libcudnn.so.9", "libcudnn.so"}, "BREGMAN_CUDNN",
-              "install cuDNN 9, put it on LD_LIBRARY_PATH",
-              {"cudnnCreate", "cudnnSetStream", "cudnnGetErrorString"}))
+  // Version, sub-libraries and cuBLASLt checked before the first call.
+  CudnnLibraries found = openCudnn(std::getenv("BREGMAN_CUDNN"));
+  if (!found.main) {
+    c.failure = found.failure;
     return c;
+  }
+  c.lib = found.main;
+  c.resolve(c.create, "cudnnCreate");
+  c.resolve(c.setStream, "cudnnSetStream");
+  c.resolve(c.statusString, "cudnnGetErrorString");
   c.resolve(c.createTensor, "cudnnCreateTensorDescriptor");
   c.resolve(c.setTensor4d, "cudnnSetTensor4dDescriptor");
   c.resolve(c.createFilter, "cudnnCreateFilterDescriptor");
@@ -88,7 +100,8 @@ struct Plan {
   size_t workspace = 0;
 };
 
-using Key = std::pair<std::array<intptr_t, 16>, Pass>;
+/// Geometry, pass and math type (kFmaMath or kTensorOpMath).
+using Key = std::tuple<std::array<intptr_t, 16>, Pass, int>;
 
 /// Picks the first deterministic algorithm cuDNN's heuristic ranks.
 bool pickAlgorithm(const Cudnn &c, Status st, const char *call, int count,
@@ -108,7 +121,7 @@ bool pickAlgorithm(const Cudnn &c, Status st, const char *call, int count,
 }
 
 bool makePlan(const Cudnn &c, const std::array<intptr_t, 16> &g, Pass pass,
-              Plan &p) {
+              int mathType, Plan &p) {
   auto ok = [&](Status st, const char *call) {
     if (st == kSuccess)
       return true;
@@ -132,7 +145,7 @@ bool makePlan(const Cudnn &c, const std::array<intptr_t, 16> &g, Pass pass,
                       kFloat),
           "cudnnSetConvolution2dDescriptor") ||
       !ok(c.setGroupCount(p.conv, groups), "cudnnSetConvolutionGroupCount") ||
-      !ok(c.setMathType(p.conv, kFmaMath), "cudnnSetConvolutionMathType"))
+      !ok(c.setMathType(p.conv, mathType), "cudnnSetConvolutionMathType"))
     return false;
   AlgoPerf perf[16];
   int count = 0;
@@ -180,9 +193,10 @@ void run(const std::array<intptr_t, 16> &geometry, Pass pass, intptr_t a,
   static CUdeviceptr workspace = 0;
   static size_t workspaceBytes = 0;
   std::lock_guard<std::mutex> lock(mutex);
-  auto [it, fresh] = plans.try_emplace(Key{geometry, pass});
+  int mathType = bregman::runtime::cudaTf32() ? kTensorOpMath : kFmaMath;
+  auto [it, fresh] = plans.try_emplace(Key{geometry, pass, mathType});
   Plan &plan = it->second;
-  if (fresh && !makePlan(cudnn, geometry, pass, plan)) {
+  if (fresh && !makePlan(cudnn, geometry, pass, mathType, plan)) {
     plans.erase(it);
     return;
   }

@@ -37,6 +37,10 @@ constexpr Status kSuccess = 0, kBadParam = 3;
 // cudnnMathType_t, cudnnDeterminism_t.
 constexpr int kNchw = 0, kFloat = 0, kCrossCorrelation = 1, kFmaMath = 3,
               kDeterministic = 1;
+// CUDNN_TENSOR_OP_MATH: tensor cores allowed, on f32 data as TF32 (A100 and
+// later). Not CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION (2), which may also
+// convert f32 tensors down to f16 (a 5-bit exponent: overflows).
+constexpr int kTensorOpMath = 1;
 
 /// cudnnConvolution{Fwd,BwdData,BwdFilter}AlgoPerf_t (same layout).
 struct AlgoPerf {
@@ -50,6 +54,7 @@ struct AlgoPerf {
 };
 
 // The entry points, by cuDNN's name without the "cudnn" prefix.
+using GetVersionFn = size_t (*)(); // also GetCudartVersion
 using CreateFn = Status (*)(Handle *);
 using SetStreamFn = Status (*)(Handle, CUstream);
 using GetErrorStringFn = const char *(*)(Status);
