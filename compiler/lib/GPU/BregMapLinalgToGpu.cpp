@@ -74,6 +74,36 @@ static TypedAttr identityOf(Operation *combiner, Type type) {
 
 namespace {
 
+/// How a block reduction is split: compile-time, from the static shapes.
+struct ReductionPlan {
+  int64_t threads = 32; // per block, a power of two in [32, 256]
+  int64_t unroll = 4;   // independent accumulators per thread
+  int64_t splits = 1;   // blocks per output
+  int64_t chunk = 0;    // elements of the reduction per block (the last
+                        // block takes what is left)
+
+  /// Enough blocks to fill the device (`targetBlocks` in all) where the
+  /// range is long; one block per output where it is short (less than one
+  /// unrolled round of the block per extra block).
+  static ReductionPlan choose(int64_t outputs, int64_t reduced,
+                              int64_t targetBlocks) {
+    ReductionPlan plan;
+    plan.threads = std::clamp<int64_t>(
+        llvm::PowerOf2Ceil(llvm::divideCeil(reduced, plan.unroll)), 32, 256);
+    int64_t round = plan.unroll * plan.threads;
+    int64_t wanted = std::max<int64_t>(1, llvm::divideCeil(targetBlocks, outputs));
+    // Chunks are whole rounds; grid.y holds the outputs (at most 65535).
+    int64_t rounds = std::max<int64_t>(1, reduced / (wanted * round));
+    plan.chunk = std::min(reduced, rounds * round);
+    plan.splits = llvm::divideCeil(reduced, plan.chunk);
+    if (outputs > 65535 || plan.splits == 1) {
+      plan.splits = 1;
+      plan.chunk = reduced;
+    }
+    return plan;
+  }
+};
+
 /// Builds the kernel of one reduction op.
 class ReductionKernelBuilder {
 public:
@@ -95,8 +125,10 @@ public:
     initialValues[i] = value;
   }
 
-  /// One block of `threads` per output; partials meet in workgroup memory.
-  void buildBlockReduction(Operation *combiner, int64_t threads);
+  /// Blocks of `plan.threads` threads per output (`plan.splits` of them,
+  /// each reducing a contiguous chunk; then a second launch sums the
+  /// partials in a fixed order).
+  void buildBlockReduction(Operation *combiner, const ReductionPlan &plan);
   /// One thread per output, each running the reduction in the op's order.
   void buildThreadPerOutput(int64_t threads);
   /// An all-parallel op: one thread per element, last dimension fastest.
@@ -104,6 +136,24 @@ public:
 
 private:
   SmallVector<Value> beginThreadPerOutput(int64_t threads);
+  /// A launch of `grid` blocks of `threads` threads with the workgroup
+  /// buffers a block reduction needs; the insertion point in its body.
+  gpu::LaunchOp beginReductionLaunch(int64_t gridX, int64_t gridY,
+                                     int64_t threads, Type elementType);
+  /// Folds the body over this thread's elements of the reduction range
+  /// [begin, end) of a block, with `plan.unroll` independent accumulators;
+  /// returns their combination.
+  Value foldChunk(Operation *combiner, const ReductionPlan &plan,
+                  ArrayRef<Value> outputIvs, Value thread, Value begin,
+                  Value fullIterations, Value end, bool hasTail);
+  /// Combines the `threads` values `acc` of a block; the result is valid in
+  /// thread 0. Warp shuffles for 32-bit types, else workgroup memory.
+  Value reduceBlock(Operation *combiner, gpu::LaunchOp launch, Value acc,
+                    int64_t threads);
+  /// The second launch: one warp per output folds the output's partials in
+  /// order and combines them with the old value.
+  void buildPartialsReduction(Operation *combiner, Value partials,
+                              int64_t splits);
   int64_t product(ArrayRef<unsigned> dims) const {
     int64_t p = 1;
     for (unsigned d : dims)
@@ -213,80 +263,274 @@ SmallVector<Value> ReductionKernelBuilder::cloneBody(ArrayRef<Value> loopIvs,
   return results;
 }
 
-void ReductionKernelBuilder::buildBlockReduction(Operation *combiner,
-                                                 int64_t threads) {
+/// Whether warp shuffles can combine values of `type` (32-bit lanes).
+static bool isShuffleable(Type type) {
+  return (isa<FloatType>(type) || type.isInteger()) &&
+         type.getIntOrFloatBitWidth() == 32;
+}
+
+gpu::LaunchOp ReductionKernelBuilder::beginReductionLaunch(int64_t gridX,
+                                                           int64_t gridY,
+                                                           int64_t threads,
+                                                           Type elementType) {
   constexpr int64_t kWarp = 32;
-  Value out = op.getDpsInits()[0];
-  Type elementType = cast<MemRefType>(out.getType()).getElementType();
   auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
                                               gpu::AddressSpace::Workgroup);
-  auto partialsType = MemRefType::get({threads}, elementType,
-                                      MemRefLayoutAttrInterface(), workgroup);
-  auto warpType = MemRefType::get({kWarp}, elementType,
-                                  MemRefLayoutAttrInterface(), workgroup);
+  auto shared = [&](int64_t size) {
+    return MemRefType::get({size}, elementType, MemRefLayoutAttrInterface(),
+                           workgroup);
+  };
+  // Shuffles: one value per warp crosses warps. Otherwise every thread's
+  // partial, then the 32 a warp folds them to.
+  SmallVector<Type> buffers;
+  if (!isShuffleable(elementType))
+    buffers = {shared(threads), shared(kWarp)};
+  else if (threads > kWarp)
+    buffers = {shared(threads / kWarp)};
   Value one = index(1);
   auto launch = gpu::LaunchOp::create(
-      b, loc, index(outputs), one, one, index(threads), one, one,
+      b, loc, index(gridX), index(gridY), one, index(threads), one, one,
       /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
-      /*asyncDependencies=*/ValueRange(),
-      /*workgroupAttributions=*/TypeRange{partialsType, warpType});
-  Block &body = launch.getBody().front();
-  b.setInsertionPointToStart(&body);
-  Value partials = launch.getWorkgroupAttributions()[0];
-  Value warpPartials = launch.getWorkgroupAttributions()[1];
-  Value identity = arith::ConstantOp::create(b, loc, identityOf(combiner, elementType));
-  Value thread = launch.getThreadIds().x;
-  Value block = launch.getBlockIds().x;
+      /*asyncDependencies=*/ValueRange(), /*workgroupAttributions=*/buffers);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  gpu::TerminatorOp::create(b, loc);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  return launch;
+}
 
-  // Phase 1: each thread folds elements t, t + T, t + 2T, ... of the
-  // reduction, with the op's body (fused producers included).
-  SmallVector<Value> loopIvs(ranges.size());
-  delinearize(block, parallelDims, loopIvs);
-  auto loop = scf::ForOp::create(b, loc, thread, index(reduced), index(threads),
-                                 ValueRange{identity});
+Value ReductionKernelBuilder::foldChunk(Operation *combiner,
+                                        const ReductionPlan &plan,
+                                        ArrayRef<Value> outputIvs, Value thread,
+                                        Value begin, Value fullIterations,
+                                        Value end, bool hasTail) {
+  Type type = op.getDpsInits()[0].getType();
+  type = cast<MemRefType>(type).getElementType();
+  Value identity =
+      arith::ConstantOp::create(b, loc, identityOf(combiner, type));
+  int64_t round = plan.unroll * plan.threads;
+  // Round m: element begin + m * round + u * threads + thread for the u-th
+  // accumulator (neighbouring threads read neighbouring elements).
+  Value first = arith::AddIOp::create(b, loc, begin, thread);
+  auto rounds = scf::ForOp::create(b, loc, index(0), fullIterations, index(1),
+                                   SmallVector<Value>(plan.unroll, identity));
   {
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    SmallVector<Value> ivs = loopIvs;
-    delinearize(loop.getInductionVar(), reductionDims, ivs);
-    SmallVector<Value> next = cloneBody(ivs, loop.getRegionIterArgs());
+    b.setInsertionPointToStart(rounds.getBody());
+    Value at = arith::AddIOp::create(
+        b, loc, first,
+        arith::MulIOp::create(b, loc, rounds.getInductionVar(), index(round)));
+    SmallVector<Value> next;
+    for (int64_t u = 0; u < plan.unroll; ++u) {
+      Value element =
+          u == 0 ? at
+                 : arith::AddIOp::create(b, loc, at, index(u * plan.threads))
+                       .getResult();
+      SmallVector<Value> ivs(outputIvs);
+      delinearize(element, reductionDims, ivs);
+      next.push_back(cloneBody(ivs, rounds.getRegionIterArgs()[u])[0]);
+    }
     scf::YieldOp::create(b, loc, next);
   }
-  memref::StoreOp::create(b, loc, loop.getResult(0), partials, thread);
-  gpu::BarrierOp::create(b, loc);
+  SmallVector<Value> accumulators(rounds.getResults());
+  if (hasTail) {
+    // What is left after the full rounds (only the last block has any):
+    // one element per thread and step, into the first accumulator.
+    Value tailBegin = arith::AddIOp::create(
+        b, loc, first,
+        arith::MulIOp::create(b, loc, fullIterations, index(round)));
+    auto tail = scf::ForOp::create(b, loc, tailBegin, end,
+                                   index(plan.threads),
+                                   ValueRange{accumulators[0]});
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(tail.getBody());
+    SmallVector<Value> ivs(outputIvs);
+    delinearize(tail.getInductionVar(), reductionDims, ivs);
+    scf::YieldOp::create(b, loc,
+                         cloneBody(ivs, tail.getRegionIterArgs()[0])[0]);
+    b.setInsertionPointAfter(tail);
+    accumulators[0] = tail.getResult(0);
+  }
+  // A fixed order: the result does not depend on timing.
+  Value acc = accumulators[0];
+  for (Value other : ArrayRef(accumulators).drop_front())
+    acc = combine(combiner, acc, other);
+  return acc;
+}
 
-  // Phase 2: 32 threads fold the T partials to 32.
-  Value inWarp = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                       thread, index(kWarp));
-  auto ifWarp = scf::IfOp::create(b, loc, inWarp, /*withElseRegion=*/false);
+Value ReductionKernelBuilder::reduceBlock(Operation *combiner,
+                                          gpu::LaunchOp launch, Value acc,
+                                          int64_t threads) {
+  constexpr int64_t kWarp = 32;
+  Value thread = launch.getThreadIds().x;
+  ValueRange shared = launch.getWorkgroupAttributions();
+  Type type = acc.getType();
+  if (!isShuffleable(type)) {
+    // Workgroup memory: T partials, 32 threads fold them to 32, thread 0
+    // folds those.
+    Value partials = shared[0], warpPartials = shared[1];
+    memref::StoreOp::create(b, loc, acc, partials, thread);
+    gpu::BarrierOp::create(b, loc);
+    Value inWarp = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                         thread, index(kWarp));
+    auto ifWarp = scf::IfOp::create(b, loc, inWarp, /*withElseRegion=*/false);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifWarp.thenBlock());
+      Value folded = memref::LoadOp::create(b, loc, partials, thread);
+      for (int64_t k = 1; k < threads / kWarp; ++k) {
+        Value at = arith::AddIOp::create(b, loc, thread, index(k * kWarp));
+        folded = combine(combiner, folded,
+                         memref::LoadOp::create(b, loc, partials, at));
+      }
+      memref::StoreOp::create(b, loc, folded, warpPartials, thread);
+    }
+    gpu::BarrierOp::create(b, loc);
+    Value total = memref::LoadOp::create(b, loc, warpPartials, index(0));
+    for (int64_t k = 1; k < kWarp; ++k)
+      total = combine(combiner, total,
+                      memref::LoadOp::create(b, loc, warpPartials, index(k)));
+    return total;
+  }
+  // Butterfly shuffles: every lane ends with its warp's total (the same
+  // order of operations in every run).
+  Value width = arith::ConstantIntOp::create(b, loc, kWarp, 32);
+  auto warpReduce = [&](Value value, int64_t lanes) {
+    for (int64_t offset = lanes / 2; offset >= 1; offset /= 2) {
+      Value distance = arith::ConstantIntOp::create(b, loc, offset, 32);
+      auto shuffle = gpu::ShuffleOp::create(b, loc, value, distance, width,
+                                            gpu::ShuffleMode::XOR);
+      value = combine(combiner, value, shuffle.getShuffleResult());
+    }
+    return value;
+  };
+  acc = warpReduce(acc, kWarp);
+  if (threads == kWarp)
+    return acc;
+  // Lane 0 of each warp publishes its total; every warp then reduces the
+  // T/32 totals the same way (no shuffle may sit in a branch).
+  Value warpSums = shared[0];
+  Value lane = arith::RemUIOp::create(b, loc, thread, index(kWarp));
+  Value warp = arith::DivUIOp::create(b, loc, thread, index(kWarp));
+  Value isLaneZero = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                           lane, index(0));
+  auto ifLaneZero = scf::IfOp::create(b, loc, isLaneZero, false);
   {
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(ifWarp.thenBlock());
-    Value acc = memref::LoadOp::create(b, loc, partials, thread);
-    for (int64_t k = 1; k < threads / kWarp; ++k) {
-      Value at = arith::AddIOp::create(b, loc, thread, index(k * kWarp));
-      acc = combine(combiner, acc, memref::LoadOp::create(b, loc, partials, at));
-    }
-    memref::StoreOp::create(b, loc, acc, warpPartials, thread);
+    b.setInsertionPointToStart(ifLaneZero.thenBlock());
+    memref::StoreOp::create(b, loc, acc, warpSums, warp);
   }
   gpu::BarrierOp::create(b, loc);
+  int64_t warps = threads / kWarp;
+  Value hasTotal = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                         lane, index(warps));
+  Value safeLane = arith::SelectOp::create(b, loc, hasTotal, lane, index(0));
+  Value total = memref::LoadOp::create(b, loc, warpSums, safeLane);
+  Value identity =
+      arith::ConstantOp::create(b, loc, identityOf(combiner, type));
+  total = arith::SelectOp::create(b, loc, hasTotal, total, identity);
+  return warpReduce(total, warps);
+}
 
-  // Phase 3: thread 0 folds the 32 values into the output element.
+void ReductionKernelBuilder::buildBlockReduction(Operation *combiner,
+                                                 const ReductionPlan &plan) {
+  Value out = op.getDpsInits()[0];
+  Type elementType = cast<MemRefType>(out.getType()).getElementType();
+  int64_t round = plan.unroll * plan.threads;
+  bool split = plan.splits > 1;
+  // Partials of the blocks, [output][split], summed by a second launch.
+  Value partials;
+  if (split)
+    partials = memref::AllocOp::create(
+        b, loc, MemRefType::get({outputs * plan.splits}, elementType));
+  OpBuilder::InsertionGuard guard(b);
+  gpu::LaunchOp launch =
+      beginReductionLaunch(split ? plan.splits : outputs, split ? outputs : 1,
+                           plan.threads, elementType);
+  Value thread = launch.getThreadIds().x;
+  Value output = split ? launch.getBlockIds().y : launch.getBlockIds().x;
+  SmallVector<Value> outputIvs(ranges.size());
+  delinearize(output, parallelDims, outputIvs);
+
+  // This block's chunk [begin, end) of the reduction; its full rounds and
+  // whether a partial round is left (static sizes, selected for the last).
+  int64_t lastChunk = reduced - (plan.splits - 1) * plan.chunk;
+  bool hasTail = lastChunk % round != 0 || plan.chunk % round != 0;
+  Value begin = index(0), end = index(reduced);
+  Value fullIterations = index(plan.chunk / round);
+  if (split) {
+    Value block = launch.getBlockIds().x;
+    begin = arith::MulIOp::create(b, loc, block, index(plan.chunk));
+    Value isLast = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                         block, index(plan.splits - 1));
+    end = arith::SelectOp::create(
+        b, loc, isLast, index(reduced),
+        arith::AddIOp::create(b, loc, begin, index(plan.chunk)));
+    fullIterations = arith::SelectOp::create(
+        b, loc, isLast, index(lastChunk / round), fullIterations);
+  }
+  Value acc = foldChunk(combiner, plan, outputIvs, thread, begin,
+                        fullIterations, end, hasTail);
+  Value total = reduceBlock(combiner, launch, acc, plan.threads);
+
   Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, thread,
                                       index(0));
   auto ifFirst = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
   {
-    OpBuilder::InsertionGuard guard(b);
+    OpBuilder::InsertionGuard inner(b);
     b.setInsertionPointToStart(ifFirst.thenBlock());
-    Value acc = memref::LoadOp::create(b, loc, warpPartials, index(0));
-    for (int64_t k = 1; k < kWarp; ++k)
-      acc = combine(combiner, acc,
-                    memref::LoadOp::create(b, loc, warpPartials, index(k)));
-    SmallVector<Value> at = outputIndices(0, loopIvs);
-    Value old = initialValue(0, at);
-    memref::StoreOp::create(b, loc, combine(combiner, old, acc), out, at);
+    if (split) {
+      Value at = arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, output, index(plan.splits)),
+          launch.getBlockIds().x);
+      memref::StoreOp::create(b, loc, total, partials, at);
+    } else {
+      SmallVector<Value> at = outputIndices(0, outputIvs);
+      Value old = initialValue(0, at);
+      memref::StoreOp::create(b, loc, combine(combiner, old, total), out, at);
+    }
   }
-  gpu::TerminatorOp::create(b, loc);
+  if (!split)
+    return;
+  b.setInsertionPointAfter(launch);
+  buildPartialsReduction(combiner, partials, plan.splits);
+  memref::DeallocOp::create(b, loc, partials);
+}
+
+void ReductionKernelBuilder::buildPartialsReduction(Operation *combiner,
+                                                    Value partials,
+                                                    int64_t splits) {
+  constexpr int64_t kWarp = 32;
+  // Leaves the insertion point after the launch.
+  OpBuilder::InsertionGuard guard(b);
+  Value out = op.getDpsInits()[0];
+  Type elementType = cast<MemRefType>(out.getType()).getElementType();
+  gpu::LaunchOp launch = beginReductionLaunch(outputs, 1, kWarp, elementType);
+  Value lane = launch.getThreadIds().x;
+  Value output = launch.getBlockIds().x;
+  Value identity =
+      arith::ConstantOp::create(b, loc, identityOf(combiner, elementType));
+  // Lane l folds partials l, l + 32, ... of its output, in that order.
+  Value base = arith::MulIOp::create(b, loc, output, index(splits));
+  auto loop = scf::ForOp::create(b, loc, lane, index(splits), index(kWarp),
+                                 ValueRange{identity});
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value at = arith::AddIOp::create(b, loc, base, loop.getInductionVar());
+    Value partial = memref::LoadOp::create(b, loc, partials, at);
+    scf::YieldOp::create(
+        b, loc, combine(combiner, loop.getRegionIterArgs()[0], partial));
+  }
+  Value total = reduceBlock(combiner, launch, loop.getResult(0), kWarp);
+  Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane,
+                                      index(0));
+  auto ifFirst = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
+  b.setInsertionPointToStart(ifFirst.thenBlock());
+  SmallVector<Value> outputIvs(ranges.size());
+  delinearize(output, parallelDims, outputIvs);
+  SmallVector<Value> at = outputIndices(0, outputIvs);
+  Value old = initialValue(0, at);
+  memref::StoreOp::create(b, loc, combine(combiner, old, total), out, at);
 }
 
 /// A launch of one thread per output element (blocks of `threads`), with
@@ -494,9 +738,11 @@ struct BregMapLinalgToGpuPass
           (builder.reductionSize() >= blockReductionThreshold ||
            builder.outputCount() < 32);
       if (blockPerOutput) {
-        int64_t threads = std::clamp<int64_t>(
-            llvm::PowerOf2Ceil(builder.reductionSize()), 32, 256);
-        builder.buildBlockReduction(combiner, threads);
+        rewriter.setInsertionPoint(generic);
+        builder.buildBlockReduction(
+            combiner, ReductionPlan::choose(builder.outputCount(),
+                                            builder.reductionSize(),
+                                            targetBlocks));
       } else {
         builder.buildThreadPerOutput(
             std::min<int64_t>(256, builder.outputCount()));

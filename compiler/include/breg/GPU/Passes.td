@@ -48,7 +48,11 @@ def BregMapLinalgToGpu : Pass<"breg-map-linalg-to-gpu", "::mlir::func::FuncOp"> 
            "per output">,
     Option<"threadOutputsThreshold", "thread-outputs-threshold", "int64_t",
            /*default=*/"65536",
-           "With at least this many outputs, one thread per output">
+           "With at least this many outputs, one thread per output">,
+    Option<"targetBlocks", "target-blocks", "int64_t", /*default=*/"528",
+           "Blocks a block reduction aims for in all (4 per SM of a "
+           "132-SM card): long reductions are split over this many blocks "
+           "divided by the number of outputs">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
