@@ -1,9 +1,11 @@
 //===- BregMapLinalgToGpu.cpp - linalg ops on buffers to gpu.launch ------===//
 //
 // Upstream's parallel-loop mapping gives rank-1 elementwise loops to the GPU;
-// this pass gives it the rest of a training step: reductions become a block
-// reduction through workgroup memory or one thread per output, and
-// multi-dimensional elementwise ops one thread per element, coalesced.
+// this pass gives it the rest of a training step: reductions become block
+// reductions (split over enough blocks to fill the device where the range is
+// long, warp shuffles, partials summed in a fixed order) or one thread per
+// output, and multi-dimensional elementwise ops one thread per element,
+// coalesced.
 //
 //===----------------------------------------------------------------------===//
 
