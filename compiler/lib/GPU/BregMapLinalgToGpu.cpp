@@ -13,6 +13,7 @@
 #include "GpuUtils.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
@@ -83,6 +84,8 @@ struct ReductionPlan {
   int64_t splits = 1;   // blocks per output
   int64_t chunk = 0;    // elements of the reduction per block (the last
                         // block takes what is left)
+  bool vectorLoads = false; // a thread's `unroll` elements of a round are
+                            // consecutive (else `threads` apart)
 
   /// Enough blocks to fill the device (`targetBlocks` in all) where the
   /// range is long; one block per output where it is short (less than one
@@ -120,6 +123,11 @@ public:
 
   int64_t outputCount() const { return outputs; }
   int64_t reductionSize() const { return reduced; }
+  /// Whether every input that the innermost reduction dimension indexes
+  /// reads it contiguously, 16-byte aligned at every multiple of `width`
+  /// elements (so a thread can load `width` of them at once); at least one
+  /// input must.
+  bool hasContiguousReduction(int64_t width);
   /// Output `i` starts from `value` (a fill folded into the kernel) instead
   /// of its old contents.
   void setInitialValue(unsigned i, Value value) {
@@ -145,6 +153,10 @@ private:
   /// Folds the body over this thread's elements of the reduction range
   /// [begin, end) of a block, with `plan.unroll` independent accumulators;
   /// returns their combination.
+  /// One round of a thread's accumulators (`plan.unroll` elements).
+  SmallVector<Value> foldRound(const ReductionPlan &plan,
+                               ArrayRef<Value> outputIvs, Value thread,
+                               Value roundBegin, ValueRange accumulators);
   Value foldChunk(Operation *combiner, const ReductionPlan &plan,
                   ArrayRef<Value> outputIvs, Value thread, Value begin,
                   Value fullIterations, Value end, bool hasTail);
@@ -171,7 +183,12 @@ private:
   /// The body, cloned with inputs loaded at `loopIvs` and the outputs'
   /// arguments bound to `accumulators`; returns the yielded values.
   SmallVector<Value> cloneBody(ArrayRef<Value> loopIvs,
-                               ValueRange accumulators);
+                               ValueRange accumulators,
+                               ArrayRef<Value> preloaded = {});
+  /// Per input: `width` consecutive elements along the innermost reduction
+  /// dimension from `loopIvs` as one vector.load, null for inputs that do
+  /// not depend on it.
+  SmallVector<Value> loadVectors(ArrayRef<Value> loopIvs, int64_t width);
   /// `combine(lhs, rhs)` with the combiner op cloned.
   Value combine(Operation *combiner, Value lhs, Value rhs) {
     IRMapping mapping;
@@ -243,12 +260,16 @@ ReductionKernelBuilder::outputIndices(unsigned i, ArrayRef<Value> loopIvs) {
 }
 
 SmallVector<Value> ReductionKernelBuilder::cloneBody(ArrayRef<Value> loopIvs,
-                                                     ValueRange accumulators) {
+                                                     ValueRange accumulators,
+                                                     ArrayRef<Value> preloaded) {
   Block &body = op.getRegion().front();
   IRMapping mapping;
-  for (OpOperand *input : op.getDpsInputOperands())
-    mapping.map(body.getArgument(input->getOperandNumber()),
-                load(*input, loopIvs));
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    unsigned i = input->getOperandNumber();
+    mapping.map(body.getArgument(i), i < preloaded.size() && preloaded[i]
+                                         ? preloaded[i]
+                                         : load(*input, loopIvs));
+  }
   for (auto [i, acc] : llvm::enumerate(accumulators))
     if (acc) // null: an output the body does not read
       mapping.map(body.getArgument(op.getNumDpsInputs() + i), acc);
@@ -300,6 +321,101 @@ gpu::LaunchOp ReductionKernelBuilder::beginReductionLaunch(int64_t gridX,
   return launch;
 }
 
+bool ReductionKernelBuilder::hasContiguousReduction(int64_t width) {
+  if (reductionDims.empty() || ranges[reductionDims.back()] % width != 0)
+    return false;
+  unsigned innermost = reductionDims.back();
+  bool any = false;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    auto type = dyn_cast<MemRefType>(input->get().getType());
+    AffineMap map = op.getMatchingIndexingMap(input);
+    if (!type || !map.isFunctionOfDim(innermost))
+      continue;
+    // The innermost reduction index is exactly the last subscript.
+    for (unsigned r = 0; r + 1 < map.getNumResults(); ++r)
+      if (map.getResult(r).isFunctionOfDim(innermost))
+        return false;
+    if (map.getResults().back() != getAffineDimExpr(innermost, b.getContext()))
+      return false;
+    // Contiguous along it, and every other stride and the offset multiples
+    // of `width` elements: each group of `width` is aligned like the base.
+    auto [strides, offset] = type.getStridesAndOffset();
+    if (!type.getElementType().isIntOrFloat() || strides.empty() ||
+        strides.back() != 1 || ShapedType::isDynamic(offset) ||
+        offset % width != 0)
+      return false;
+    for (int64_t stride : ArrayRef(strides).drop_back())
+      if (ShapedType::isDynamic(stride) || stride % width != 0)
+        return false;
+    any = true;
+  }
+  return any;
+}
+
+SmallVector<Value> ReductionKernelBuilder::loadVectors(ArrayRef<Value> loopIvs,
+                                                       int64_t width) {
+  SmallVector<Value> vectors(op->getNumOperands());
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    auto type = dyn_cast<MemRefType>(input->get().getType());
+    AffineMap map = op.getMatchingIndexingMap(input);
+    if (!type || !map.isFunctionOfDim(reductionDims.back()))
+      continue;
+    SmallVector<Value> indices;
+    for (unsigned r = 0; r < map.getNumResults(); ++r)
+      indices.push_back(
+          affine::AffineApplyOp::create(b, loc, map.getSubMap({r}), loopIvs));
+    Type element = type.getElementType();
+    // Memory from cuMemAlloc is 256-byte aligned, and every group starts at
+    // a multiple of `width` elements from it (hasContiguousReduction).
+    int64_t bytes = width * element.getIntOrFloatBitWidth() / 8;
+    vectors[input->getOperandNumber()] = vector::LoadOp::create(
+        b, loc, VectorType::get({width}, element), input->get(), indices,
+        /*nontemporal=*/false, llvm::MaybeAlign(bytes));
+  }
+  return vectors;
+}
+
+SmallVector<Value> ReductionKernelBuilder::foldRound(
+    const ReductionPlan &plan, ArrayRef<Value> outputIvs, Value thread,
+    Value roundBegin, ValueRange accumulators) {
+  SmallVector<Value> next;
+  if (!plan.vectorLoads) {
+    // Accumulator u takes element u * T + t of the round.
+    Value at = arith::AddIOp::create(b, loc, roundBegin, thread);
+    for (int64_t u = 0; u < plan.unroll; ++u) {
+      Value element =
+          u == 0 ? at
+                 : arith::AddIOp::create(b, loc, at, index(u * plan.threads))
+                       .getResult();
+      SmallVector<Value> ivs(outputIvs);
+      delinearize(element, reductionDims, ivs);
+      next.push_back(cloneBody(ivs, accumulators[u])[0]);
+    }
+    return next;
+  }
+  // Thread t takes elements 4t .. 4t + 3 of the round: one vector load per
+  // input (neighbouring threads, neighbouring 16 bytes).
+  Value at = arith::AddIOp::create(
+      b, loc, roundBegin,
+      arith::MulIOp::create(b, loc, thread, index(plan.unroll)));
+  SmallVector<Value> ivs(outputIvs);
+  delinearize(at, reductionDims, ivs);
+  SmallVector<Value> vectors = loadVectors(ivs, plan.unroll);
+  Value innermost = ivs[reductionDims.back()];
+  for (int64_t u = 0; u < plan.unroll; ++u) {
+    SmallVector<Value> elementIvs(ivs);
+    SmallVector<Value> elements(vectors.size());
+    for (auto [i, vector] : llvm::enumerate(vectors))
+      if (vector)
+        elements[i] = vector::ExtractOp::create(b, loc, vector, u);
+    if (u > 0)
+      elementIvs[reductionDims.back()] =
+          arith::AddIOp::create(b, loc, innermost, index(u));
+    next.push_back(cloneBody(elementIvs, accumulators[u], elements)[0]);
+  }
+  return next;
+}
+
 Value ReductionKernelBuilder::foldChunk(Operation *combiner,
                                         const ReductionPlan &plan,
                                         ArrayRef<Value> outputIvs, Value thread,
@@ -310,28 +426,19 @@ Value ReductionKernelBuilder::foldChunk(Operation *combiner,
   Value identity =
       arith::ConstantOp::create(b, loc, identityOf(combiner, type));
   int64_t round = plan.unroll * plan.threads;
-  // Round m: element begin + m * round + u * threads + thread for the u-th
-  // accumulator (neighbouring threads read neighbouring elements).
+  // Full rounds of unroll x threads elements (foldRound), then the rest.
   Value first = arith::AddIOp::create(b, loc, begin, thread);
   auto rounds = scf::ForOp::create(b, loc, index(0), fullIterations, index(1),
                                    SmallVector<Value>(plan.unroll, identity));
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(rounds.getBody());
-    Value at = arith::AddIOp::create(
-        b, loc, first,
+    Value roundBegin = arith::AddIOp::create(
+        b, loc, begin,
         arith::MulIOp::create(b, loc, rounds.getInductionVar(), index(round)));
-    SmallVector<Value> next;
-    for (int64_t u = 0; u < plan.unroll; ++u) {
-      Value element =
-          u == 0 ? at
-                 : arith::AddIOp::create(b, loc, at, index(u * plan.threads))
-                       .getResult();
-      SmallVector<Value> ivs(outputIvs);
-      delinearize(element, reductionDims, ivs);
-      next.push_back(cloneBody(ivs, rounds.getRegionIterArgs()[u])[0]);
-    }
-    scf::YieldOp::create(b, loc, next);
+    scf::YieldOp::create(b, loc,
+                         foldRound(plan, outputIvs, thread, roundBegin,
+                                   rounds.getRegionIterArgs()));
   }
   SmallVector<Value> accumulators(rounds.getResults());
   if (hasTail) {
@@ -740,11 +847,10 @@ struct BregMapLinalgToGpuPass
           (builder.reductionSize() >= blockReductionThreshold ||
            builder.outputCount() < 32);
       if (blockPerOutput) {
-        rewriter.setInsertionPoint(generic);
-        builder.buildBlockReduction(
-            combiner, ReductionPlan::choose(builder.outputCount(),
-                                            builder.reductionSize(),
-                                            targetBlocks));
+        ReductionPlan plan = ReductionPlan::choose(
+            builder.outputCount(), builder.reductionSize(), targetBlocks);
+        plan.vectorLoads = builder.hasContiguousReduction(plan.unroll);
+        builder.buildBlockReduction(combiner, plan);
       } else {
         builder.buildThreadPerOutput(
             std::min<int64_t>(256, builder.outputCount()));

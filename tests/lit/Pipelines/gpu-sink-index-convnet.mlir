@@ -7,12 +7,15 @@
 // The block reductions (issue 14 item 2): the two bias gradients of the
 // convolutions (64 channels, 128x24x24 = 73728 and 128x8x8 = 8192 elements
 // each) are split over 9 and 8 blocks per channel (576 and 512 blocks of 256
-// threads, 4 accumulators each; before: 64 blocks), each block's warps
+// threads, 4 accumulators each, filled by one 16-byte vector load per thread
+// and round; before: 64 blocks), each block's warps
 // reduce by 5 butterfly shuffles, meet through workgroup memory (1 barrier)
 // and reduce the 8 warp totals by 3 more shuffles; a second kernel per
 // gradient (one warp per channel, 5 shuffles) sums the 9 or 8 partials in a
-// fixed order. The 4 others (dense bias gradient, softmax max and sum, loss;
-// at most 128 elements per output) are one warp per output. The PTX of every
+// fixed order. The 4 others (the dense layers' bias gradients: column sums
+// of 128x128 and 128x10; two sums of 128 values for the loss) are one warp
+// per output; the two sums read with vector loads, the column sums (a row
+// apart) do not. The PTX of every
 // kernel is accepted by ptxas for sm_90, sm_80 and sm_120.
 // REQUIRES: libdevice
 // RUN: bregman-opt %S/../Inputs/convnet-step.mlir --bregman-gpu-pipeline \
@@ -29,14 +32,14 @@
 // RUN: | %extract_ptx %t.sm120 --assemble %ptxas sm_120 | FileCheck %s --check-prefix=PTXAS120 %}
 // DIV-NOT: {{[1-9][0-9]*}} integer div/rem
 // DIV: extracted 50 PTX modules
-// REDUCE:      module {{[0-9]+}}: {{(8|12)}} parameters, 0 barriers, 5 shuffles, 0 integer div/rem
-// REDUCE-NEXT: module {{[0-9]+}}: {{(8|12)}} parameters, 0 barriers, 5 shuffles, 0 integer div/rem
-// REDUCE-NEXT: module {{[0-9]+}}: {{(8|12)}} parameters, 0 barriers, 5 shuffles, 0 integer div/rem
-// REDUCE-NEXT: module {{[0-9]+}}: 16 parameters, 1 barriers, 8 shuffles, 0 integer div/rem
-// REDUCE-NEXT: module {{[0-9]+}}: 10 parameters, 0 barriers, 5 shuffles, 0 integer div/rem
-// REDUCE-NEXT: module {{[0-9]+}}: 16 parameters, 1 barriers, 8 shuffles, 0 integer div/rem
-// REDUCE-NEXT: module {{[0-9]+}}: 10 parameters, 0 barriers, 5 shuffles, 0 integer div/rem
-// REDUCE-NEXT: module {{[0-9]+}}: {{(8|12)}} parameters, 0 barriers, 5 shuffles, 0 integer div/rem
+// REDUCE:      module {{[0-9]+}}: {{(8|12)}} parameters, 0 barriers, 5 shuffles, 1 vector loads, 0 integer div/rem
+// REDUCE-NEXT: module {{[0-9]+}}: 12 parameters, 0 barriers, 5 shuffles, 0 vector loads, 0 integer div/rem
+// REDUCE-NEXT: module {{[0-9]+}}: 12 parameters, 0 barriers, 5 shuffles, 0 vector loads, 0 integer div/rem
+// REDUCE-NEXT: module {{[0-9]+}}: 16 parameters, 1 barriers, 8 shuffles, 1 vector loads, 0 integer div/rem
+// REDUCE-NEXT: module {{[0-9]+}}: 10 parameters, 0 barriers, 5 shuffles, 0 vector loads, 0 integer div/rem
+// REDUCE-NEXT: module {{[0-9]+}}: 16 parameters, 1 barriers, 8 shuffles, 1 vector loads, 0 integer div/rem
+// REDUCE-NEXT: module {{[0-9]+}}: 10 parameters, 0 barriers, 5 shuffles, 0 vector loads, 0 integer div/rem
+// REDUCE-NEXT: module {{[0-9]+}}: {{(8|12)}} parameters, 0 barriers, 5 shuffles, 1 vector loads, 0 integer div/rem
 // REDUCE-NEXT: extracted 50 PTX modules
 // The bias gradients in the host code: the partials buffer, the split launch
 // (splits x channels blocks of 256 threads, one workgroup slot per warp), the

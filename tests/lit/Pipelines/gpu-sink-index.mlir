@@ -20,12 +20,12 @@
 // seven over a memref take 12 parameters (two memref descriptors of 5 and
 // the size and stride), the loss 8; none takes more. Ranges of at most 128
 // elements: one warp per output, 5 shuffles, no barrier.
-// REDUCE:      module {{[0-9]+}}: {{(12|8)}} parameters, 0 barriers, 5 shuffles, 0 integer div/rem
-// REDUCE-NEXT: module {{[0-9]+}}: {{(12|8)}} parameters, 0 barriers, 5 shuffles, 0 integer div/rem
-// REDUCE-NEXT: module {{[0-9]+}}: {{(12|8)}} parameters, 0 barriers, 5 shuffles, 0 integer div/rem
-// REDUCE-NEXT: module {{[0-9]+}}: {{(12|8)}} parameters, 0 barriers, 5 shuffles, 0 integer div/rem
-// REDUCE-NEXT: module {{[0-9]+}}: {{(12|8)}} parameters, 0 barriers, 5 shuffles, 0 integer div/rem
-// REDUCE-NEXT: module {{[0-9]+}}: {{(12|8)}} parameters, 0 barriers, 5 shuffles, 0 integer div/rem
-// REDUCE-NEXT: module {{[0-9]+}}: {{(12|8)}} parameters, 0 barriers, 5 shuffles, 0 integer div/rem
-// REDUCE-NEXT: module {{[0-9]+}}: {{(12|8)}} parameters, 0 barriers, 5 shuffles, 0 integer div/rem
+// REDUCE:      module {{[0-9]+}}: {{(12|8)}} parameters, 0 barriers, 5 shuffles, 0 vector loads, 0 integer div/rem
+// REDUCE-NEXT: module {{[0-9]+}}: {{(12|8)}} parameters, 0 barriers, 5 shuffles, 0 vector loads, 0 integer div/rem
+// REDUCE-NEXT: module {{[0-9]+}}: {{(12|8)}} parameters, 0 barriers, 5 shuffles, 0 vector loads, 0 integer div/rem
+// REDUCE-NEXT: module {{[0-9]+}}: {{(12|8)}} parameters, 0 barriers, 5 shuffles, 0 vector loads, 0 integer div/rem
+// REDUCE-NEXT: module {{[0-9]+}}: {{(12|8)}} parameters, 0 barriers, 5 shuffles, 0 vector loads, 0 integer div/rem
+// REDUCE-NEXT: module {{[0-9]+}}: {{(12|8)}} parameters, 0 barriers, 5 shuffles, 0 vector loads, 0 integer div/rem
+// REDUCE-NEXT: module {{[0-9]+}}: {{(12|8)}} parameters, 0 barriers, 5 shuffles, 0 vector loads, 0 integer div/rem
+// REDUCE-NEXT: module {{[0-9]+}}: {{(12|8)}} parameters, 0 barriers, 5 shuffles, 0 vector loads, 0 integer div/rem
 // REDUCE-NEXT: extracted 31 PTX modules

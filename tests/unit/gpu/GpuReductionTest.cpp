@@ -127,8 +127,8 @@ TEST_P(GpuReduction, RepeatedRunsAreBitIdentical) {
 INSTANTIATE_TEST_SUITE_P(Devices, GpuReduction,
                          ::testing::Values(Device::Cuda, Device::HostMirror),
                          [](const auto &info) {
-                           return info.param == Device::Cuda ? "Cuda"
-                                                             : "HostMirror";
+                           return info.param == Device::Cuda ? "cuda"
+                                                             : "mirror";
                          });
 
 } // namespace

@@ -53,8 +53,8 @@ func.func @sum_of_squares(%x: memref<1000xf32>, %out: memref<f32>) {
 
 // A long sum (10^6 elements, one output): split over 977 blocks of 256
 // threads (the target is 528 blocks; chunks are whole rounds of 4 x 256
-// elements), each thread with 4 independent accumulators reading
-// neighbouring elements of its neighbours; the last block (976) takes the
+// elements), each thread with 4 independent accumulators filled by one
+// vector load per round; the last block (976) takes the
 // 576 elements left in its remainder loop. Block totals go to a partials
 // buffer of 977; a second launch (one warp) folds them in a fixed order,
 // lane l taking partials l, l + 32, ..., and adds the result to the output.
@@ -69,8 +69,12 @@ func.func @sum_of_squares(%x: memref<1000xf32>, %out: memref<f32>) {
 // CHECK:         gpu.launch blocks(%[[B:[^,]*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C977]], %{{.*}} = %[[C1]], %{{.*}} = %[[C1]]) threads(%[[T:[^,]*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C256]],
 // CHECK:           %[[BEGIN:.*]] = arith.muli %[[B]], %[[C1024]] : index
 // CHECK:           %[[LAST:.*]] = arith.cmpi eq, %[[B]], %[[C976]] : index
+// A round: thread t loads elements 4t .. 4t + 3 of it at once (16 bytes,
+// aligned) into the 4 accumulators.
 // CHECK:           %{{.*}}:4 = scf.for {{.*}} -> (f32, f32, f32, f32) {
-// CHECK-COUNT-4:     memref.load %{{.*}} : memref<1000000xf32>
+// CHECK:             %[[V:.*]] = vector.load %{{.*}} {alignment = 16 : i64} : memref<1000000xf32>, vector<4xf32>
+// CHECK-COUNT-4:     vector.extract %[[V]]
+// CHECK-NOT:         memref.load
 // CHECK:           scf.for
 // CHECK-COUNT-5:   gpu.shuffle  xor
 // CHECK:           gpu.barrier
@@ -99,10 +103,11 @@ func.func @long_sum(%x: memref<1000000xf32>, %out: memref<f32>) {
 
 // f64 values do not fit a 32-bit shuffle lane: the block meets in workgroup
 // memory (256 partials, 32 threads fold them to 32, two barriers); 4096
-// elements are still split over 4 blocks.
+// elements are still split over 4 blocks, read 4 at a time (32 bytes).
 // CHECK-LABEL: func.func @f64_sum
 // CHECK:         %[[PARTIALS:.*]] = memref.alloc() : memref<4xf64>
 // CHECK:         gpu.launch {{.*}} workgroup(%{{.*}} : memref<256xf64, #gpu.address_space<workgroup>>, %{{.*}} : memref<32xf64, #gpu.address_space<workgroup>>)
+// CHECK:           vector.load %{{.*}} {alignment = 32 : i64} : memref<4096xf64>, vector<4xf64>
 // CHECK-NOT:       gpu.shuffle
 // CHECK-COUNT-2:   gpu.barrier
 // CHECK:           memref.store %{{.*}}, %[[PARTIALS]]
@@ -151,8 +156,9 @@ func.func @bias_gradient(%g: memref<128x200xf32>, %out: memref<200xf32>) {
 
 // A convolution's bias gradient (NCHW, 64 channels of 128 x 24 x 24 =
 // 73728 elements): 9 blocks per channel (grid 9 x 64 = 576 blocks; chunks of
-// 8 rounds of 4 x 256), the channel in block id y; the partials [64][9] are
-// folded by one warp per channel.
+// 8 rounds of 4 x 256), the channel in block id y; 4 consecutive pixels of
+// a row per vector load (rows of 24: groups of 4 stay in a row and are
+// 16-byte aligned); the partials [64][9] are folded by one warp per channel.
 // CHECK-LABEL: func.func @conv_bias_gradient
 // CHECK-DAG:     %[[C9:.*]] = arith.constant 9 : index
 // CHECK-DAG:     %[[C64:.*]] = arith.constant 64 : index
@@ -161,7 +167,7 @@ func.func @bias_gradient(%g: memref<128x200xf32>, %out: memref<200xf32>) {
 // CHECK:         %[[PARTIALS:.*]] = memref.alloc() : memref<576xf32>
 // CHECK:         gpu.launch blocks(%[[S:[^,]*]], %[[C:[^,]*]], %{{.*}}) in (%{{.*}} = %[[C9]], %{{.*}} = %[[C64]], %{{.*}}) threads({{.*}}) in (%{{.*}} = %[[C256]],
 // CHECK:           arith.muli %[[S]], %[[C8192]] : index
-// CHECK:           memref.load %{{.*}}[%{{.*}}, %[[C]], %{{.*}}, %{{.*}}] : memref<128x64x24x24xf32>
+// CHECK:           vector.load %{{.*}}[%{{.*}}, %[[C]], %{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<128x64x24x24xf32>, vector<4xf32>
 // CHECK:           %[[AT:.*]] = arith.muli %[[C]], %[[C9]] : index
 // CHECK:           %[[AT2:.*]] = arith.addi %[[AT]], %[[S]] : index
 // CHECK:           memref.store %{{.*}}, %[[PARTIALS]][%[[AT2]]] : memref<576xf32>
@@ -344,5 +350,39 @@ func.func @scalar_chain(%a: memref<f32>, %b: memref<f32>, %c: memref<f32>) {
     linalg.yield %n : f32
   }
   linalg.copy ins(%b : memref<f32>) outs(%c : memref<f32>)
+  return
+}
+
+// -----
+
+// No vector loads where a group of 4 would not be 16-byte aligned (rows of
+// 1002 elements: a row starts 2 floats off every other time) or where the
+// innermost reduction index is not the last subscript (a column sum): the
+// thread's accumulators read elements 32 apart.
+// CHECK-LABEL: func.func @unaligned_rows
+// CHECK-NOT:     vector.load
+// CHECK:         memref.load %{{.*}} : memref<64x1002xf32>
+// CHECK-NOT:     vector.load
+// CHECK-LABEL: func.func @long_columns
+// CHECK-NOT:     vector.load
+// CHECK:         return
+func.func @unaligned_rows(%x: memref<64x1002xf32>, %out: memref<64xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<64x1002xf32>) outs(%out : memref<64xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %a, %acc : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+func.func @long_columns(%x: memref<65536x8xf32>, %out: memref<8xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>],
+                  iterator_types = ["reduction", "parallel"]}
+      ins(%x : memref<65536x8xf32>) outs(%out : memref<8xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %a, %acc : f32
+    linalg.yield %s : f32
+  }
   return
 }
