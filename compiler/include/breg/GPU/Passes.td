@@ -19,7 +19,10 @@ def BregMapLinalgToGpu : Pass<"breg-map-linalg-to-gpu", "::mlir::func::FuncOp"> 
       32 outputs, and fewer than `thread-outputs-threshold` outputs). Blocks
       of T = 32..256 threads (R/4 rounded up to a power of two); each thread
       folds its elements into 4 independent accumulators (round m: elements
-      m*4T + u*T + t), then what is left of a partial round into the first.
+      m*4T + 4t .. m*4T + 4t + 3 by one aligned `vector.load` per input
+      where the innermost reduction index is the inputs' contiguous last
+      subscript and groups of 4 stay aligned, else m*4T + u*T + t), then
+      what is left of a partial round into the first.
       A long range is split into chunks of whole rounds, about
       `target-blocks` blocks over all outputs (grid: splits x outputs). The
       block combines its threads' values by butterfly `gpu.shuffle xor`
