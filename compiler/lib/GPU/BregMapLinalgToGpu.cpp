@@ -164,6 +164,9 @@ private:
   /// thread 0. Warp shuffles for 32-bit types, else workgroup memory.
   Value reduceBlock(Operation *combiner, gpu::LaunchOp launch, Value acc,
                     int64_t threads);
+  /// reduceBlock for types a shuffle cannot carry: two barriers.
+  Value reduceThroughWorkgroup(Operation *combiner, gpu::LaunchOp launch,
+                               Value acc, int64_t threads);
   /// The second launch: one warp per output folds the output's partials in
   /// order and combines them with the old value.
   void buildPartialsReduction(Operation *combiner, Value partials,
@@ -466,40 +469,49 @@ Value ReductionKernelBuilder::foldChunk(Operation *combiner,
   return acc;
 }
 
+Value ReductionKernelBuilder::reduceThroughWorkgroup(Operation *combiner,
+                                                     gpu::LaunchOp launch,
+                                                     Value acc,
+                                                     int64_t threads) {
+  // T partials, 32 threads fold them to 32, every thread folds those (the
+  // result is used in thread 0).
+  constexpr int64_t kWarp = 32;
+  Value thread = launch.getThreadIds().x;
+  ValueRange shared = launch.getWorkgroupAttributions();
+  Value partials = shared[0], warpPartials = shared[1];
+  memref::StoreOp::create(b, loc, acc, partials, thread);
+  gpu::BarrierOp::create(b, loc);
+  Value inWarp = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                       thread, index(kWarp));
+  auto ifWarp = scf::IfOp::create(b, loc, inWarp, /*withElseRegion=*/false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifWarp.thenBlock());
+    Value folded = memref::LoadOp::create(b, loc, partials, thread);
+    for (int64_t k = 1; k < threads / kWarp; ++k) {
+      Value at = arith::AddIOp::create(b, loc, thread, index(k * kWarp));
+      folded = combine(combiner, folded,
+                       memref::LoadOp::create(b, loc, partials, at));
+    }
+    memref::StoreOp::create(b, loc, folded, warpPartials, thread);
+  }
+  gpu::BarrierOp::create(b, loc);
+  Value total = memref::LoadOp::create(b, loc, warpPartials, index(0));
+  for (int64_t k = 1; k < kWarp; ++k)
+    total = combine(combiner, total,
+                    memref::LoadOp::create(b, loc, warpPartials, index(k)));
+  return total;
+}
+
 Value ReductionKernelBuilder::reduceBlock(Operation *combiner,
                                           gpu::LaunchOp launch, Value acc,
                                           int64_t threads) {
+  if (!isShuffleable(acc.getType()))
+    return reduceThroughWorkgroup(combiner, launch, acc, threads);
   constexpr int64_t kWarp = 32;
   Value thread = launch.getThreadIds().x;
   ValueRange shared = launch.getWorkgroupAttributions();
   Type type = acc.getType();
-  if (!isShuffleable(type)) {
-    // Workgroup memory: T partials, 32 threads fold them to 32, thread 0
-    // folds those.
-    Value partials = shared[0], warpPartials = shared[1];
-    memref::StoreOp::create(b, loc, acc, partials, thread);
-    gpu::BarrierOp::create(b, loc);
-    Value inWarp = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                         thread, index(kWarp));
-    auto ifWarp = scf::IfOp::create(b, loc, inWarp, /*withElseRegion=*/false);
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(ifWarp.thenBlock());
-      Value folded = memref::LoadOp::create(b, loc, partials, thread);
-      for (int64_t k = 1; k < threads / kWarp; ++k) {
-        Value at = arith::AddIOp::create(b, loc, thread, index(k * kWarp));
-        folded = combine(combiner, folded,
-                         memref::LoadOp::create(b, loc, partials, at));
-      }
-      memref::StoreOp::create(b, loc, folded, warpPartials, thread);
-    }
-    gpu::BarrierOp::create(b, loc);
-    Value total = memref::LoadOp::create(b, loc, warpPartials, index(0));
-    for (int64_t k = 1; k < kWarp; ++k)
-      total = combine(combiner, total,
-                      memref::LoadOp::create(b, loc, warpPartials, index(k)));
-    return total;
-  }
   // Butterfly shuffles: every lane ends with its warp's total (the same
   // order of operations in every run).
   Value width = arith::ConstantIntOp::create(b, loc, kWarp, 32);
