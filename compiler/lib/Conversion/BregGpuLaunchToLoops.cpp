@@ -27,11 +27,16 @@
 // at the top level of the body splits it into phases, each its own
 // scf.parallel over the threads inside the block loop: every thread finishes
 // a phase before any starts the next, which is what the barrier promises.
-// Values may cross a barrier through workgroup memory; pure values (ids,
-// constants, index arithmetic) are recomputed in the later phase, anything
-// else crossing is rejected. Barriers nested in control flow, shuffles,
-// subgroup and all-reduce ops, async launches, clusters, dynamic shared
-// memory and bodies of several blocks are rejected with an error.
+// A gpu.shuffle at the top level splits it too: the phase before it stores
+// each thread's value into an exchange buffer of the block, the shuffle
+// reads its source lane's entry there (subgroups of 32 consecutive threads,
+// as on NVIDIA GPUs). Pure values (ids, constants, index arithmetic) used
+// after a split are recomputed in the later phase; other scalars are kept
+// per thread in a buffer of the block (registers survive a barrier on the
+// GPU). Barriers and shuffles nested in control flow, non-scalar values
+// crossing a split, subgroup and all-reduce ops, async launches, clusters,
+// dynamic shared memory and bodies of several blocks are rejected with an
+// error.
 //
 //===----------------------------------------------------------------------===//
 
@@ -39,6 +44,7 @@
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/SetVector.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
 #include "llvm/ADT/TypeSwitch.h"
@@ -54,7 +60,8 @@ using namespace mlir;
 /// configuration, and the terminator.
 static bool isSupportedGpuOp(Operation *op) {
   return isa<gpu::BlockIdOp, gpu::ThreadIdOp, gpu::BlockDimOp, gpu::GridDimOp,
-             gpu::GlobalIdOp, gpu::TerminatorOp, gpu::BarrierOp>(op);
+             gpu::GlobalIdOp, gpu::TerminatorOp, gpu::BarrierOp,
+             gpu::ShuffleOp>(op);
 }
 
 /// Checks that `launch` can run on the CPU; emits an error otherwise.
@@ -87,6 +94,14 @@ static LogicalResult checkLaunch(gpu::LaunchOp launch) {
           << "barrier here";
       return WalkResult::interrupt();
     }
+    if (isa<gpu::ShuffleOp>(op) && op->getParentOp() != launch) {
+      launch.emitOpError("gpu.shuffle inside control flow is not supported "
+                         "on the CPU: only shuffles at the top level of the "
+                         "body, which every thread reaches, are emulated")
+              .attachNote(op->getLoc())
+          << "shuffle here";
+      return WalkResult::interrupt();
+    }
     if (isa<gpu::LaunchOp>(op)) {
       launch.emitOpError("nested gpu.launch is not supported on the CPU")
               .attachNote(op->getLoc())
@@ -98,8 +113,8 @@ static LogicalResult checkLaunch(gpu::LaunchOp launch) {
           launch.emitOpError()
           << op->getName()
           << " is not supported on the CPU: only gpu.block_id, "
-             "gpu.thread_id, gpu.block_dim, gpu.grid_dim and gpu.global_id "
-             "are mapped to loops";
+             "gpu.thread_id, gpu.block_dim, gpu.grid_dim, gpu.global_id, "
+             "gpu.barrier and gpu.shuffle are emulated";
       diag.attachNote(op->getLoc()) << "op here";
       return WalkResult::interrupt();
     }
@@ -147,14 +162,30 @@ static SmallVector<Value> allocateAttributions(OpBuilder &b, Location loc,
   return allocas;
 }
 
-/// The body's top-level ops, split at gpu.barrier into phases.
-static SmallVector<SmallVector<Operation *>> splitAtBarriers(Block &body) {
-  SmallVector<SmallVector<Operation *>> phases(1);
+namespace {
+/// Top-level ops of the body that run without a barrier between them. A
+/// phase that starts at a gpu.shuffle reads the values the previous phase
+/// left in the shuffle's exchange buffer.
+struct Phase {
+  SmallVector<Operation *> ops;
+  mutable gpu::ShuffleOp shuffle; // first op of the phase, or null
+};
+} // namespace
+
+/// The body's top-level ops, split into phases at each gpu.barrier and
+/// before each gpu.shuffle.
+static SmallVector<Phase> splitIntoPhases(Block &body) {
+  SmallVector<Phase> phases(1);
   for (Operation &op : body.without_terminator()) {
-    if (isa<gpu::BarrierOp>(op))
+    if (isa<gpu::BarrierOp>(op)) {
       phases.emplace_back();
-    else
-      phases.back().push_back(&op);
+      continue;
+    }
+    if (auto shuffle = dyn_cast<gpu::ShuffleOp>(op)) {
+      phases.emplace_back();
+      phases.back().shuffle = shuffle;
+    }
+    phases.back().ops.push_back(&op);
   }
   return phases;
 }
@@ -187,121 +218,293 @@ static Value recompute(Value value, gpu::LaunchOp launch, OpBuilder &b,
   return mapping.lookup(value);
 }
 
-static LogicalResult lowerLaunch(gpu::LaunchOp launch) {
-  IRRewriter rewriter(launch);
-  Location loc = launch.getLoc();
-  Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
-  Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
-  SmallVector<Value> lbs(3, zero), steps(3, one);
+/// The top-level values of `body` used in a later phase than their own that
+/// cannot be recomputed there (they are kept per thread); null with an error
+/// when one is not a scalar.
+static FailureOr<SetVector<Value>>
+findKeptValues(gpu::LaunchOp launch, ArrayRef<Phase> phases) {
+  Block &body = launch.getBody().front();
+  DenseMap<Operation *, unsigned> phaseOf;
+  for (auto [i, phase] : llvm::enumerate(phases))
+    for (Operation *op : phase.ops)
+      phaseOf[op] = i;
+  SetVector<Value> kept;
+  auto needIn = [&](Value value, unsigned phase) -> LogicalResult {
+    Operation *def = value.getDefiningOp();
+    if (!def || def->getBlock() != &body || phaseOf[def] >= phase ||
+        isRecomputable(value, launch))
+      return success();
+    if (!value.getType().isIntOrIndexOrFloat()) {
+      launch.emitOpError("a value computed before a gpu.barrier or "
+                         "gpu.shuffle and used after it must be a scalar or "
+                         "go through workgroup memory")
+              .attachNote(def->getLoc())
+          << "defined here";
+      return failure();
+    }
+    kept.insert(value);
+    return success();
+  };
+  for (unsigned i = 0; i < phases.size(); ++i) {
+    const Phase &phase = phases[i];
+    // The phase before a shuffle stores the shuffled value.
+    if (phase.shuffle && failed(needIn(phase.shuffle.getValue(), i - 1)))
+      return failure();
+    for (Operation *op : phase.ops) {
+      WalkResult walk = op->walk([&](Operation *inner) {
+        for (Value operand : inner->getOperands())
+          if (failed(needIn(operand, i)))
+            return WalkResult::interrupt();
+        return WalkResult::advance();
+      });
+      if (walk.wasInterrupted())
+        return failure();
+    }
+  }
+  return kept;
+}
+
+namespace {
+/// Emits the loops of one launch: a loop over blocks, in it one loop over
+/// threads per phase.
+class LaunchLowering {
+public:
+  LaunchLowering(gpu::LaunchOp launch)
+      : launch(launch), rewriter(launch), loc(launch.getLoc()),
+        body(launch.getBody().front()) {}
+
+  LogicalResult run();
+
+private:
+  void emitPhase(const Phase &phase, const Phase *next);
+  /// The value of the body's `value` in the phase being emitted: mapped,
+  /// recomputed, or loaded from its per-thread buffer.
+  Value valueInPhase(Value value, IRMapping &mapping);
+  /// The emulated `shuffle`: the source lane's published value where the
+  /// lane is valid, else the thread's own value.
+  void emulateShuffle(gpu::ShuffleOp shuffle, IRMapping &mapping);
+  /// A buffer of one `type` per thread of the block (heap: a block loop
+  /// with stack allocations would grow the stack with every block).
+  Value allocatePerThread(Type type) {
+    Value buffer = memref::AllocOp::create(
+        rewriter, loc, MemRefType::get({ShapedType::kDynamic}, type),
+        ValueRange{threadCount});
+    perThreadBuffers.push_back(buffer);
+    return buffer;
+  }
+  Value index(int64_t v) {
+    return arith::ConstantIndexOp::create(rewriter, loc, v);
+  }
+  /// The explicit reads of the launch configuration in `threads` become
+  /// the loops' induction variables and the launch sizes.
+  void replaceIdOps(scf::ParallelOp threads);
+
+  gpu::LaunchOp launch;
+  IRRewriter rewriter;
+  Location loc;
+  Block &body;
+  SmallVector<Value> gridSizes, blockSizes, workgroup, lbs, steps;
+  scf::ParallelOp blocks;
+  Value threadCount;    // threads per block, where buffers per thread exist
+  Value linearThread;   // in the phase being emitted
+  SmallVector<Value> threadIds;
+  SetVector<Value> kept;
+  DenseMap<Value, Value> keptBuffers;                  // value -> per thread
+  DenseMap<Operation *, Value> exchangeBuffers;        // shuffle -> per thread
+  SmallVector<Value> perThreadBuffers;
+};
+} // namespace
+
+Value LaunchLowering::valueInPhase(Value value, IRMapping &mapping) {
+  if (Value mapped = mapping.lookupOrNull(value))
+    return mapped;
+  if (kept.contains(value)) {
+    Value loaded = memref::LoadOp::create(rewriter, loc, keptBuffers[value],
+                                          linearThread);
+    mapping.map(value, loaded);
+    return loaded;
+  }
+  return recompute(value, launch, rewriter, mapping);
+}
+
+void LaunchLowering::emulateShuffle(gpu::ShuffleOp shuffle,
+                                    IRMapping &mapping) {
+  constexpr int64_t kSubgroup = 32;
+  Value own = valueInPhase(shuffle.getValue(), mapping);
+  auto asIndex = [&](Value v) {
+    return arith::IndexCastOp::create(rewriter, loc, rewriter.getIndexType(),
+                                      valueInPhase(v, mapping))
+        .getResult();
+  };
+  Value offset = asIndex(shuffle.getOffset());
+  Value width = asIndex(shuffle.getWidth());
+  Value lane = arith::RemUIOp::create(rewriter, loc, linearThread,
+                                      index(kSubgroup));
+  Value subgroupBase = arith::SubIOp::create(rewriter, loc, linearThread, lane);
+  using Pred = arith::CmpIPredicate;
+  auto cmp = [&](Pred p, Value a, Value b) {
+    return arith::CmpIOp::create(rewriter, loc, p, a, b).getResult();
+  };
+  Value source, valid;
+  switch (shuffle.getMode()) {
+  case gpu::ShuffleMode::XOR:
+    source = arith::XOrIOp::create(rewriter, loc, lane, offset);
+    valid = cmp(Pred::ult, source, width);
+    break;
+  case gpu::ShuffleMode::DOWN:
+    source = arith::AddIOp::create(rewriter, loc, lane, offset);
+    valid = cmp(Pred::ult, source, width);
+    break;
+  case gpu::ShuffleMode::UP:
+    valid = cmp(Pred::uge, lane, offset);
+    source = arith::SubIOp::create(rewriter, loc, lane, offset);
+    break;
+  case gpu::ShuffleMode::IDX:
+    source = offset;
+    valid = cmp(Pred::ult, source, width);
+    break;
+  }
+  Value at = arith::AddIOp::create(rewriter, loc, subgroupBase, source);
+  // A block whose size is not a multiple of 32 has a short last subgroup.
+  valid = arith::AndIOp::create(rewriter, loc, valid,
+                                cmp(Pred::ult, at, threadCount));
+  at = arith::SelectOp::create(rewriter, loc, valid, at, linearThread);
+  Value other =
+      memref::LoadOp::create(rewriter, loc, exchangeBuffers[shuffle], at);
+  Value result = arith::SelectOp::create(rewriter, loc, valid, other, own);
+  mapping.map(shuffle.getShuffleResult(), result);
+  mapping.map(shuffle.getValid(), valid);
+}
+
+void LaunchLowering::replaceIdOps(scf::ParallelOp threads) {
+  SmallVector<Operation *> idOps;
+  threads.getBody()->walk([&](Operation *op) {
+    if (isa<gpu::BlockIdOp, gpu::ThreadIdOp, gpu::BlockDimOp, gpu::GridDimOp,
+            gpu::GlobalIdOp>(op))
+      idOps.push_back(op);
+  });
+  auto pick = [](ValueRange xyz, gpu::Dimension dim) {
+    return xyz[static_cast<unsigned>(dim)];
+  };
+  SmallVector<Value> blockIds = blocks.getInductionVars();
+  for (Operation *op : idOps) {
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPoint(op);
+    Value value =
+        TypeSwitch<Operation *, Value>(op)
+            .Case([&](gpu::BlockIdOp o) {
+              return pick(blockIds, o.getDimension());
+            })
+            .Case([&](gpu::ThreadIdOp o) {
+              return pick(threadIds, o.getDimension());
+            })
+            .Case([&](gpu::GridDimOp o) {
+              return pick(gridSizes, o.getDimension());
+            })
+            .Case([&](gpu::BlockDimOp o) {
+              return pick(blockSizes, o.getDimension());
+            })
+            .Case([&](gpu::GlobalIdOp o) {
+              gpu::Dimension d = o.getDimension();
+              Value base = arith::MulIOp::create(rewriter, o.getLoc(),
+                                                 pick(blockIds, d),
+                                                 pick(blockSizes, d));
+              return arith::AddIOp::create(rewriter, o.getLoc(), base,
+                                           pick(threadIds, d))
+                  .getResult();
+            });
+    rewriter.replaceOp(op, value);
+  }
+}
+
+void LaunchLowering::emitPhase(const Phase &phase, const Phase *next) {
+  auto threads = scf::ParallelOp::create(rewriter, loc, lbs, blockSizes, steps);
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPointToStart(threads.getBody());
+  SmallVector<Value> priv =
+      allocateAttributions(rewriter, loc, launch.getPrivateAttributions());
+  threadIds = llvm::to_vector(threads.getInductionVars());
+  // x fastest, as the GPU numbers the threads of a block (subgroups).
+  if (threadCount)
+    linearThread = arith::AddIOp::create(
+        rewriter, loc, threadIds[0],
+        arith::MulIOp::create(
+            rewriter, loc, blockSizes[0],
+            arith::AddIOp::create(
+                rewriter, loc, threadIds[1],
+                arith::MulIOp::create(rewriter, loc, blockSizes[1],
+                                      threadIds[2]))));
+  // Region arguments: block ids, thread ids, grid sizes, block sizes, then
+  // the workgroup and private attributions.
+  SmallVector<Value> argValues;
+  llvm::append_range(argValues, blocks.getInductionVars());
+  llvm::append_range(argValues, threadIds);
+  llvm::append_range(argValues, gridSizes);
+  llvm::append_range(argValues, blockSizes);
+  llvm::append_range(argValues, workgroup);
+  llvm::append_range(argValues, priv);
+  IRMapping mapping;
+  mapping.map(body.getArguments(), argValues);
+  for (Operation *op : phase.ops) {
+    // Values of earlier phases this op needs are recomputed or reloaded.
+    op->walk([&](Operation *inner) {
+      for (Value operand : inner->getOperands())
+        if (Operation *def = operand.getDefiningOp();
+            def && def->getBlock() == &body)
+          valueInPhase(operand, mapping);
+    });
+    if (auto shuffle = dyn_cast<gpu::ShuffleOp>(op))
+      emulateShuffle(shuffle, mapping);
+    else
+      rewriter.clone(*op, mapping);
+    for (Value result : op->getResults())
+      if (kept.contains(result))
+        memref::StoreOp::create(rewriter, loc, mapping.lookup(result),
+                                keptBuffers[result], linearThread);
+  }
+  // Publish the value the next phase's shuffle reads.
+  if (next && next->shuffle)
+    memref::StoreOp::create(rewriter, loc,
+                            valueInPhase(next->shuffle.getValue(), mapping),
+                            exchangeBuffers[next->shuffle], linearThread);
+  for (Value alloca : priv)
+    dropMemorySpaceOfViews(alloca);
+  replaceIdOps(threads);
+}
+
+LogicalResult LaunchLowering::run() {
+  SmallVector<Phase> phases = splitIntoPhases(body);
+  FailureOr<SetVector<Value>> keptValues = findKeptValues(launch, phases);
+  if (failed(keptValues))
+    return failure();
+  kept = std::move(*keptValues);
 
   gpu::KernelDim3 grid = launch.getGridSizeOperandValues();
   gpu::KernelDim3 block = launch.getBlockSizeOperandValues();
-  SmallVector<Value> gridSizes = {grid.x, grid.y, grid.z};
-  SmallVector<Value> blockSizes = {block.x, block.y, block.z};
-
-  Block &body = launch.getBody().front();
-  SmallVector<SmallVector<Operation *>> phases = splitAtBarriers(body);
-  // Which phase each top-level op belongs to, to find values that cross.
-  DenseMap<Operation *, unsigned> phaseOf;
-  for (auto [i, ops] : llvm::enumerate(phases))
-    for (Operation *op : ops)
-      phaseOf[op] = i;
-  for (auto [i, ops] : llvm::enumerate(phases))
-    for (Operation *op : ops) {
-      WalkResult crossing = op->walk([&](Operation *inner) {
-        for (Value operand : inner->getOperands()) {
-          Operation *def = operand.getDefiningOp();
-          if (!def || def->getBlock() != &body || phaseOf[def] >= i ||
-              isRecomputable(operand, launch))
-            continue;
-          launch.emitOpError("a value computed before a gpu.barrier and used "
-                             "after it must go through workgroup memory")
-                  .attachNote(def->getLoc())
-              << "defined here";
-          return WalkResult::interrupt();
-        }
-        return WalkResult::advance();
-      });
-      if (crossing.wasInterrupted())
-        return failure();
-    }
-
-  auto blocks = scf::ParallelOp::create(rewriter, loc, lbs, gridSizes, steps);
+  gridSizes = {grid.x, grid.y, grid.z};
+  blockSizes = {block.x, block.y, block.z};
+  lbs.assign(3, index(0));
+  steps.assign(3, index(1));
+  blocks = scf::ParallelOp::create(rewriter, loc, lbs, gridSizes, steps);
   rewriter.setInsertionPointToStart(blocks.getBody());
-  SmallVector<Value> workgroup =
+  workgroup =
       allocateAttributions(rewriter, loc, launch.getWorkgroupAttributions());
-
-  SmallVector<Operation *> idOps;
-  for (const SmallVector<Operation *> &ops : phases) {
-    auto threads =
-        scf::ParallelOp::create(rewriter, loc, lbs, blockSizes, steps);
-    OpBuilder::InsertionGuard guard(rewriter);
-    rewriter.setInsertionPointToStart(threads.getBody());
-    SmallVector<Value> priv =
-        allocateAttributions(rewriter, loc, launch.getPrivateAttributions());
-    // Region arguments: block ids, thread ids, grid sizes, block sizes, then
-    // the workgroup and private attributions.
-    SmallVector<Value> argValues;
-    llvm::append_range(argValues, blocks.getInductionVars());
-    llvm::append_range(argValues, threads.getInductionVars());
-    llvm::append_range(argValues, gridSizes);
-    llvm::append_range(argValues, blockSizes);
-    llvm::append_range(argValues, workgroup);
-    llvm::append_range(argValues, priv);
-    IRMapping mapping;
-    mapping.map(body.getArguments(), argValues);
-    for (Operation *op : ops) {
-      // Values of earlier phases this op needs are recomputed first.
-      op->walk([&](Operation *inner) {
-        for (Value operand : inner->getOperands())
-          if (Operation *def = operand.getDefiningOp();
-              def && def->getBlock() == &body && !mapping.contains(operand))
-            recompute(operand, launch, rewriter, mapping);
-      });
-      rewriter.clone(*op, mapping);
-    }
-    for (Value alloca : priv)
-      dropMemorySpaceOfViews(alloca);
-    threads.getBody()->walk([&](Operation *op) {
-      if (isa<gpu::BlockIdOp, gpu::ThreadIdOp, gpu::BlockDimOp, gpu::GridDimOp,
-              gpu::GlobalIdOp>(op))
-        idOps.push_back(op);
-    });
-    // The explicit reads of the launch configuration in this phase.
-    auto pick = [](ValueRange xyz, gpu::Dimension dim) {
-      return xyz[static_cast<unsigned>(dim)];
-    };
-    SmallVector<Value> blockIds = blocks.getInductionVars();
-    SmallVector<Value> threadIds = threads.getInductionVars();
-    for (Operation *op : idOps) {
-      rewriter.setInsertionPoint(op);
-      Value value =
-          TypeSwitch<Operation *, Value>(op)
-              .Case([&](gpu::BlockIdOp o) {
-                return pick(blockIds, o.getDimension());
-              })
-              .Case([&](gpu::ThreadIdOp o) {
-                return pick(threadIds, o.getDimension());
-              })
-              .Case([&](gpu::GridDimOp o) {
-                return pick(gridSizes, o.getDimension());
-              })
-              .Case([&](gpu::BlockDimOp o) {
-                return pick(blockSizes, o.getDimension());
-              })
-              .Case([&](gpu::GlobalIdOp o) {
-                gpu::Dimension d = o.getDimension();
-                Value base = arith::MulIOp::create(rewriter, o.getLoc(),
-                                                   pick(blockIds, d),
-                                                   pick(blockSizes, d));
-                return arith::AddIOp::create(rewriter, o.getLoc(), base,
-                                             pick(threadIds, d))
-                    .getResult();
-              });
-      rewriter.replaceOp(op, value);
-    }
-    idOps.clear();
-  }
+  // Only a body with per-thread buffers numbers the threads.
+  if (!kept.empty() ||
+      llvm::any_of(phases, [](const Phase &p) { return bool(p.shuffle); }))
+    threadCount = arith::MulIOp::create(
+        rewriter, loc, blockSizes[0],
+        arith::MulIOp::create(rewriter, loc, blockSizes[1], blockSizes[2]));
+  for (Value value : kept)
+    keptBuffers[value] = allocatePerThread(value.getType());
+  for (const Phase &phase : phases)
+    if (phase.shuffle)
+      exchangeBuffers[phase.shuffle] =
+          allocatePerThread(phase.shuffle.getValue().getType());
+  for (auto [i, phase] : llvm::enumerate(phases))
+    emitPhase(phase, i + 1 < phases.size() ? &phases[i + 1] : nullptr);
+  for (Value buffer : perThreadBuffers)
+    memref::DeallocOp::create(rewriter, loc, buffer);
   for (Value alloca : workgroup)
     dropMemorySpaceOfViews(alloca);
   rewriter.eraseOp(launch);
@@ -321,7 +524,7 @@ struct BregGpuLaunchToLoopsPass
     if (!ok)
       return signalPassFailure();
     for (gpu::LaunchOp launch : launches)
-      if (failed(lowerLaunch(launch)))
+      if (failed(LaunchLowering(launch).run()))
         return signalPassFailure();
   }
 };

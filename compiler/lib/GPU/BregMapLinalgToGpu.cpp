@@ -1,9 +1,11 @@
 //===- BregMapLinalgToGpu.cpp - linalg ops on buffers to gpu.launch ------===//
 //
 // Upstream's parallel-loop mapping gives rank-1 elementwise loops to the GPU;
-// this pass gives it the rest of a training step: reductions become a block
-// reduction through workgroup memory or one thread per output, and
-// multi-dimensional elementwise ops one thread per element, coalesced.
+// this pass gives it the rest of a training step: reductions become block
+// reductions (split over enough blocks to fill the device where the range is
+// long, warp shuffles, partials summed in a fixed order) or one thread per
+// output, and multi-dimensional elementwise ops one thread per element,
+// coalesced.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,6 +13,7 @@
 #include "GpuUtils.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
@@ -74,6 +77,38 @@ static TypedAttr identityOf(Operation *combiner, Type type) {
 
 namespace {
 
+/// How a block reduction is split: compile-time, from the static shapes.
+struct ReductionPlan {
+  int64_t threads = 32; // per block, a power of two in [32, 256]
+  int64_t unroll = 4;   // independent accumulators per thread
+  int64_t splits = 1;   // blocks per output
+  int64_t chunk = 0;    // elements of the reduction per block (the last
+                        // block takes what is left)
+  bool vectorLoads = false; // a thread's `unroll` elements of a round are
+                            // consecutive (else `threads` apart)
+
+  /// Enough blocks to fill the device (`targetBlocks` in all) where the
+  /// range is long; one block per output where it is short (less than one
+  /// unrolled round of the block per extra block).
+  static ReductionPlan choose(int64_t outputs, int64_t reduced,
+                              int64_t targetBlocks) {
+    ReductionPlan plan;
+    plan.threads = std::clamp<int64_t>(
+        llvm::PowerOf2Ceil(llvm::divideCeil(reduced, plan.unroll)), 32, 256);
+    int64_t round = plan.unroll * plan.threads;
+    int64_t wanted = std::max<int64_t>(1, llvm::divideCeil(targetBlocks, outputs));
+    // Chunks are whole rounds; grid.y holds the outputs (at most 65535).
+    int64_t rounds = std::max<int64_t>(1, reduced / (wanted * round));
+    plan.chunk = std::min(reduced, rounds * round);
+    plan.splits = llvm::divideCeil(reduced, plan.chunk);
+    if (outputs > 65535 || plan.splits == 1) {
+      plan.splits = 1;
+      plan.chunk = reduced;
+    }
+    return plan;
+  }
+};
+
 /// Builds the kernel of one reduction op.
 class ReductionKernelBuilder {
 public:
@@ -88,6 +123,11 @@ public:
 
   int64_t outputCount() const { return outputs; }
   int64_t reductionSize() const { return reduced; }
+  /// Whether every input that the innermost reduction dimension indexes
+  /// reads it contiguously, 16-byte aligned at every multiple of `width`
+  /// elements (so a thread can load `width` of them at once); at least one
+  /// input must.
+  bool hasContiguousReduction(int64_t width);
   /// Output `i` starts from `value` (a fill folded into the kernel) instead
   /// of its old contents.
   void setInitialValue(unsigned i, Value value) {
@@ -95,8 +135,10 @@ public:
     initialValues[i] = value;
   }
 
-  /// One block of `threads` per output; partials meet in workgroup memory.
-  void buildBlockReduction(Operation *combiner, int64_t threads);
+  /// Blocks of `plan.threads` threads per output (`plan.splits` of them,
+  /// each reducing a contiguous chunk; then a second launch sums the
+  /// partials in a fixed order).
+  void buildBlockReduction(Operation *combiner, const ReductionPlan &plan);
   /// One thread per output, each running the reduction in the op's order.
   void buildThreadPerOutput(int64_t threads);
   /// An all-parallel op: one thread per element, last dimension fastest.
@@ -104,6 +146,31 @@ public:
 
 private:
   SmallVector<Value> beginThreadPerOutput(int64_t threads);
+  /// A launch of `grid` blocks of `threads` threads with the workgroup
+  /// buffers a block reduction needs; the insertion point in its body.
+  gpu::LaunchOp beginReductionLaunch(int64_t gridX, int64_t gridY,
+                                     int64_t threads, Type elementType);
+  /// Folds the body over this thread's elements of the reduction range
+  /// [begin, end) of a block, with `plan.unroll` independent accumulators;
+  /// returns their combination.
+  /// One round of a thread's accumulators (`plan.unroll` elements).
+  SmallVector<Value> foldRound(const ReductionPlan &plan,
+                               ArrayRef<Value> outputIvs, Value thread,
+                               Value roundBegin, ValueRange accumulators);
+  Value foldChunk(Operation *combiner, const ReductionPlan &plan,
+                  ArrayRef<Value> outputIvs, Value thread, Value begin,
+                  Value fullIterations, Value end, bool hasTail);
+  /// Combines the `threads` values `acc` of a block; the result is valid in
+  /// thread 0. Warp shuffles for 32-bit types, else workgroup memory.
+  Value reduceBlock(Operation *combiner, gpu::LaunchOp launch, Value acc,
+                    int64_t threads);
+  /// reduceBlock for types a shuffle cannot carry: two barriers.
+  Value reduceThroughWorkgroup(Operation *combiner, gpu::LaunchOp launch,
+                               Value acc, int64_t threads);
+  /// The second launch: one warp per output folds the output's partials in
+  /// order and combines them with the old value.
+  void buildPartialsReduction(Operation *combiner, Value partials,
+                              int64_t splits);
   int64_t product(ArrayRef<unsigned> dims) const {
     int64_t p = 1;
     for (unsigned d : dims)
@@ -119,7 +186,12 @@ private:
   /// The body, cloned with inputs loaded at `loopIvs` and the outputs'
   /// arguments bound to `accumulators`; returns the yielded values.
   SmallVector<Value> cloneBody(ArrayRef<Value> loopIvs,
-                               ValueRange accumulators);
+                               ValueRange accumulators,
+                               ArrayRef<Value> preloaded = {});
+  /// Per input: `width` consecutive elements along the innermost reduction
+  /// dimension from `loopIvs` as one vector.load, null for inputs that do
+  /// not depend on it.
+  SmallVector<Value> loadVectors(ArrayRef<Value> loopIvs, int64_t width);
   /// `combine(lhs, rhs)` with the combiner op cloned.
   Value combine(Operation *combiner, Value lhs, Value rhs) {
     IRMapping mapping;
@@ -191,12 +263,16 @@ ReductionKernelBuilder::outputIndices(unsigned i, ArrayRef<Value> loopIvs) {
 }
 
 SmallVector<Value> ReductionKernelBuilder::cloneBody(ArrayRef<Value> loopIvs,
-                                                     ValueRange accumulators) {
+                                                     ValueRange accumulators,
+                                                     ArrayRef<Value> preloaded) {
   Block &body = op.getRegion().front();
   IRMapping mapping;
-  for (OpOperand *input : op.getDpsInputOperands())
-    mapping.map(body.getArgument(input->getOperandNumber()),
-                load(*input, loopIvs));
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    unsigned i = input->getOperandNumber();
+    mapping.map(body.getArgument(i), i < preloaded.size() && preloaded[i]
+                                         ? preloaded[i]
+                                         : load(*input, loopIvs));
+  }
   for (auto [i, acc] : llvm::enumerate(accumulators))
     if (acc) // null: an output the body does not read
       mapping.map(body.getArgument(op.getNumDpsInputs() + i), acc);
@@ -213,80 +289,369 @@ SmallVector<Value> ReductionKernelBuilder::cloneBody(ArrayRef<Value> loopIvs,
   return results;
 }
 
-void ReductionKernelBuilder::buildBlockReduction(Operation *combiner,
-                                                 int64_t threads) {
+/// Whether warp shuffles can combine values of `type` (32-bit lanes).
+static bool isShuffleable(Type type) {
+  return (isa<FloatType>(type) || type.isInteger()) &&
+         type.getIntOrFloatBitWidth() == 32;
+}
+
+gpu::LaunchOp ReductionKernelBuilder::beginReductionLaunch(int64_t gridX,
+                                                           int64_t gridY,
+                                                           int64_t threads,
+                                                           Type elementType) {
   constexpr int64_t kWarp = 32;
-  Value out = op.getDpsInits()[0];
-  Type elementType = cast<MemRefType>(out.getType()).getElementType();
   auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
                                               gpu::AddressSpace::Workgroup);
-  auto partialsType = MemRefType::get({threads}, elementType,
-                                      MemRefLayoutAttrInterface(), workgroup);
-  auto warpType = MemRefType::get({kWarp}, elementType,
-                                  MemRefLayoutAttrInterface(), workgroup);
+  auto shared = [&](int64_t size) {
+    return MemRefType::get({size}, elementType, MemRefLayoutAttrInterface(),
+                           workgroup);
+  };
+  // Shuffles: one value per warp crosses warps. Otherwise every thread's
+  // partial, then the 32 a warp folds them to.
+  SmallVector<Type> buffers;
+  if (!isShuffleable(elementType))
+    buffers = {shared(threads), shared(kWarp)};
+  else if (threads > kWarp)
+    buffers = {shared(threads / kWarp)};
   Value one = index(1);
   auto launch = gpu::LaunchOp::create(
-      b, loc, index(outputs), one, one, index(threads), one, one,
+      b, loc, index(gridX), index(gridY), one, index(threads), one, one,
       /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
-      /*asyncDependencies=*/ValueRange(),
-      /*workgroupAttributions=*/TypeRange{partialsType, warpType});
-  Block &body = launch.getBody().front();
-  b.setInsertionPointToStart(&body);
-  Value partials = launch.getWorkgroupAttributions()[0];
-  Value warpPartials = launch.getWorkgroupAttributions()[1];
-  Value identity = arith::ConstantOp::create(b, loc, identityOf(combiner, elementType));
-  Value thread = launch.getThreadIds().x;
-  Value block = launch.getBlockIds().x;
+      /*asyncDependencies=*/ValueRange(), /*workgroupAttributions=*/buffers);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  gpu::TerminatorOp::create(b, loc);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  return launch;
+}
 
-  // Phase 1: each thread folds elements t, t + T, t + 2T, ... of the
-  // reduction, with the op's body (fused producers included).
-  SmallVector<Value> loopIvs(ranges.size());
-  delinearize(block, parallelDims, loopIvs);
-  auto loop = scf::ForOp::create(b, loc, thread, index(reduced), index(threads),
-                                 ValueRange{identity});
+bool ReductionKernelBuilder::hasContiguousReduction(int64_t width) {
+  if (reductionDims.empty() || ranges[reductionDims.back()] % width != 0)
+    return false;
+  unsigned innermost = reductionDims.back();
+  bool any = false;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    auto type = dyn_cast<MemRefType>(input->get().getType());
+    AffineMap map = op.getMatchingIndexingMap(input);
+    if (!type || !map.isFunctionOfDim(innermost))
+      continue;
+    // The innermost reduction index is exactly the last subscript.
+    for (unsigned r = 0; r + 1 < map.getNumResults(); ++r)
+      if (map.getResult(r).isFunctionOfDim(innermost))
+        return false;
+    if (map.getResults().back() != getAffineDimExpr(innermost, b.getContext()))
+      return false;
+    // Contiguous along it, and every other stride and the offset multiples
+    // of `width` elements: each group of `width` is aligned like the base.
+    auto [strides, offset] = type.getStridesAndOffset();
+    if (!type.getElementType().isIntOrFloat() || strides.empty() ||
+        strides.back() != 1 || ShapedType::isDynamic(offset) ||
+        offset % width != 0)
+      return false;
+    for (int64_t stride : ArrayRef(strides).drop_back())
+      if (ShapedType::isDynamic(stride) || stride % width != 0)
+        return false;
+    any = true;
+  }
+  return any;
+}
+
+SmallVector<Value> ReductionKernelBuilder::loadVectors(ArrayRef<Value> loopIvs,
+                                                       int64_t width) {
+  SmallVector<Value> vectors(op->getNumOperands());
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    auto type = dyn_cast<MemRefType>(input->get().getType());
+    AffineMap map = op.getMatchingIndexingMap(input);
+    if (!type || !map.isFunctionOfDim(reductionDims.back()))
+      continue;
+    SmallVector<Value> indices;
+    for (unsigned r = 0; r < map.getNumResults(); ++r)
+      indices.push_back(
+          affine::AffineApplyOp::create(b, loc, map.getSubMap({r}), loopIvs));
+    Type element = type.getElementType();
+    // Memory from cuMemAlloc is 256-byte aligned, and every group starts at
+    // a multiple of `width` elements from it (hasContiguousReduction).
+    int64_t bytes = width * element.getIntOrFloatBitWidth() / 8;
+    vectors[input->getOperandNumber()] = vector::LoadOp::create(
+        b, loc, VectorType::get({width}, element), input->get(), indices,
+        /*nontemporal=*/false, llvm::MaybeAlign(bytes));
+  }
+  return vectors;
+}
+
+SmallVector<Value> ReductionKernelBuilder::foldRound(
+    const ReductionPlan &plan, ArrayRef<Value> outputIvs, Value thread,
+    Value roundBegin, ValueRange accumulators) {
+  SmallVector<Value> next;
+  if (!plan.vectorLoads) {
+    // Accumulator u takes element u * T + t of the round.
+    Value at = arith::AddIOp::create(b, loc, roundBegin, thread);
+    for (int64_t u = 0; u < plan.unroll; ++u) {
+      Value element =
+          u == 0 ? at
+                 : arith::AddIOp::create(b, loc, at, index(u * plan.threads))
+                       .getResult();
+      SmallVector<Value> ivs(outputIvs);
+      delinearize(element, reductionDims, ivs);
+      next.push_back(cloneBody(ivs, accumulators[u])[0]);
+    }
+    return next;
+  }
+  // Thread t takes elements 4t .. 4t + 3 of the round: one vector load per
+  // input (neighbouring threads, neighbouring 16 bytes).
+  Value at = arith::AddIOp::create(
+      b, loc, roundBegin,
+      arith::MulIOp::create(b, loc, thread, index(plan.unroll)));
+  SmallVector<Value> ivs(outputIvs);
+  delinearize(at, reductionDims, ivs);
+  SmallVector<Value> vectors = loadVectors(ivs, plan.unroll);
+  Value innermost = ivs[reductionDims.back()];
+  for (int64_t u = 0; u < plan.unroll; ++u) {
+    SmallVector<Value> elementIvs(ivs);
+    SmallVector<Value> elements(vectors.size());
+    for (auto [i, vector] : llvm::enumerate(vectors))
+      if (vector)
+        elements[i] = vector::ExtractOp::create(b, loc, vector, u);
+    if (u > 0)
+      elementIvs[reductionDims.back()] =
+          arith::AddIOp::create(b, loc, innermost, index(u));
+    next.push_back(cloneBody(elementIvs, accumulators[u], elements)[0]);
+  }
+  return next;
+}
+
+Value ReductionKernelBuilder::foldChunk(Operation *combiner,
+                                        const ReductionPlan &plan,
+                                        ArrayRef<Value> outputIvs, Value thread,
+                                        Value begin, Value fullIterations,
+                                        Value end, bool hasTail) {
+  Type type = op.getDpsInits()[0].getType();
+  type = cast<MemRefType>(type).getElementType();
+  Value identity =
+      arith::ConstantOp::create(b, loc, identityOf(combiner, type));
+  int64_t round = plan.unroll * plan.threads;
+  // Full rounds of unroll x threads elements (foldRound), then the rest.
+  Value first = arith::AddIOp::create(b, loc, begin, thread);
+  auto rounds = scf::ForOp::create(b, loc, index(0), fullIterations, index(1),
+                                   SmallVector<Value>(plan.unroll, identity));
   {
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    SmallVector<Value> ivs = loopIvs;
-    delinearize(loop.getInductionVar(), reductionDims, ivs);
-    SmallVector<Value> next = cloneBody(ivs, loop.getRegionIterArgs());
-    scf::YieldOp::create(b, loc, next);
+    b.setInsertionPointToStart(rounds.getBody());
+    Value roundBegin = arith::AddIOp::create(
+        b, loc, begin,
+        arith::MulIOp::create(b, loc, rounds.getInductionVar(), index(round)));
+    scf::YieldOp::create(b, loc,
+                         foldRound(plan, outputIvs, thread, roundBegin,
+                                   rounds.getRegionIterArgs()));
   }
-  memref::StoreOp::create(b, loc, loop.getResult(0), partials, thread);
-  gpu::BarrierOp::create(b, loc);
+  SmallVector<Value> accumulators(rounds.getResults());
+  if (hasTail) {
+    // What is left after the full rounds (only the last block has any):
+    // one element per thread and step, into the first accumulator.
+    Value tailBegin = arith::AddIOp::create(
+        b, loc, first,
+        arith::MulIOp::create(b, loc, fullIterations, index(round)));
+    auto tail = scf::ForOp::create(b, loc, tailBegin, end,
+                                   index(plan.threads),
+                                   ValueRange{accumulators[0]});
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(tail.getBody());
+    SmallVector<Value> ivs(outputIvs);
+    delinearize(tail.getInductionVar(), reductionDims, ivs);
+    scf::YieldOp::create(b, loc,
+                         cloneBody(ivs, tail.getRegionIterArgs()[0])[0]);
+    b.setInsertionPointAfter(tail);
+    accumulators[0] = tail.getResult(0);
+  }
+  // A fixed order: the result does not depend on timing.
+  Value acc = accumulators[0];
+  for (Value other : ArrayRef(accumulators).drop_front())
+    acc = combine(combiner, acc, other);
+  return acc;
+}
 
-  // Phase 2: 32 threads fold the T partials to 32.
+Value ReductionKernelBuilder::reduceThroughWorkgroup(Operation *combiner,
+                                                     gpu::LaunchOp launch,
+                                                     Value acc,
+                                                     int64_t threads) {
+  // T partials, 32 threads fold them to 32, every thread folds those (the
+  // result is used in thread 0).
+  constexpr int64_t kWarp = 32;
+  Value thread = launch.getThreadIds().x;
+  ValueRange shared = launch.getWorkgroupAttributions();
+  Value partials = shared[0], warpPartials = shared[1];
+  memref::StoreOp::create(b, loc, acc, partials, thread);
+  gpu::BarrierOp::create(b, loc);
   Value inWarp = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
                                        thread, index(kWarp));
   auto ifWarp = scf::IfOp::create(b, loc, inWarp, /*withElseRegion=*/false);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(ifWarp.thenBlock());
-    Value acc = memref::LoadOp::create(b, loc, partials, thread);
+    Value folded = memref::LoadOp::create(b, loc, partials, thread);
     for (int64_t k = 1; k < threads / kWarp; ++k) {
       Value at = arith::AddIOp::create(b, loc, thread, index(k * kWarp));
-      acc = combine(combiner, acc, memref::LoadOp::create(b, loc, partials, at));
+      folded = combine(combiner, folded,
+                       memref::LoadOp::create(b, loc, partials, at));
     }
-    memref::StoreOp::create(b, loc, acc, warpPartials, thread);
+    memref::StoreOp::create(b, loc, folded, warpPartials, thread);
   }
   gpu::BarrierOp::create(b, loc);
+  Value total = memref::LoadOp::create(b, loc, warpPartials, index(0));
+  for (int64_t k = 1; k < kWarp; ++k)
+    total = combine(combiner, total,
+                    memref::LoadOp::create(b, loc, warpPartials, index(k)));
+  return total;
+}
 
-  // Phase 3: thread 0 folds the 32 values into the output element.
+Value ReductionKernelBuilder::reduceBlock(Operation *combiner,
+                                          gpu::LaunchOp launch, Value acc,
+                                          int64_t threads) {
+  if (!isShuffleable(acc.getType()))
+    return reduceThroughWorkgroup(combiner, launch, acc, threads);
+  constexpr int64_t kWarp = 32;
+  Value thread = launch.getThreadIds().x;
+  ValueRange shared = launch.getWorkgroupAttributions();
+  Type type = acc.getType();
+  // Butterfly shuffles: every lane ends with its warp's total (the same
+  // order of operations in every run).
+  Value width = arith::ConstantIntOp::create(b, loc, kWarp, 32);
+  auto warpReduce = [&](Value value, int64_t lanes) {
+    for (int64_t offset = lanes / 2; offset >= 1; offset /= 2) {
+      Value distance = arith::ConstantIntOp::create(b, loc, offset, 32);
+      auto shuffle = gpu::ShuffleOp::create(b, loc, value, distance, width,
+                                            gpu::ShuffleMode::XOR);
+      value = combine(combiner, value, shuffle.getShuffleResult());
+    }
+    return value;
+  };
+  acc = warpReduce(acc, kWarp);
+  if (threads == kWarp)
+    return acc;
+  // Lane 0 of each warp publishes its total; every warp then reduces the
+  // T/32 totals the same way (no shuffle may sit in a branch).
+  Value warpSums = shared[0];
+  Value lane = arith::RemUIOp::create(b, loc, thread, index(kWarp));
+  Value warp = arith::DivUIOp::create(b, loc, thread, index(kWarp));
+  Value isLaneZero = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                           lane, index(0));
+  auto ifLaneZero = scf::IfOp::create(b, loc, isLaneZero, false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifLaneZero.thenBlock());
+    memref::StoreOp::create(b, loc, acc, warpSums, warp);
+  }
+  gpu::BarrierOp::create(b, loc);
+  int64_t warps = threads / kWarp;
+  Value hasTotal = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                         lane, index(warps));
+  Value safeLane = arith::SelectOp::create(b, loc, hasTotal, lane, index(0));
+  Value total = memref::LoadOp::create(b, loc, warpSums, safeLane);
+  Value identity =
+      arith::ConstantOp::create(b, loc, identityOf(combiner, type));
+  total = arith::SelectOp::create(b, loc, hasTotal, total, identity);
+  return warpReduce(total, warps);
+}
+
+void ReductionKernelBuilder::buildBlockReduction(Operation *combiner,
+                                                 const ReductionPlan &plan) {
+  Value out = op.getDpsInits()[0];
+  Type elementType = cast<MemRefType>(out.getType()).getElementType();
+  int64_t round = plan.unroll * plan.threads;
+  bool split = plan.splits > 1;
+  // Partials of the blocks, [output][split], summed by a second launch.
+  Value partials;
+  if (split)
+    partials = memref::AllocOp::create(
+        b, loc, MemRefType::get({outputs * plan.splits}, elementType));
+  OpBuilder::InsertionGuard guard(b);
+  gpu::LaunchOp launch =
+      beginReductionLaunch(split ? plan.splits : outputs, split ? outputs : 1,
+                           plan.threads, elementType);
+  Value thread = launch.getThreadIds().x;
+  Value output = split ? launch.getBlockIds().y : launch.getBlockIds().x;
+  SmallVector<Value> outputIvs(ranges.size());
+  delinearize(output, parallelDims, outputIvs);
+
+  // This block's chunk [begin, end) of the reduction; its full rounds and
+  // whether a partial round is left (static sizes, selected for the last).
+  int64_t lastChunk = reduced - (plan.splits - 1) * plan.chunk;
+  bool hasTail = lastChunk % round != 0 || plan.chunk % round != 0;
+  Value begin = index(0), end = index(reduced);
+  Value fullIterations = index(plan.chunk / round);
+  if (split) {
+    Value block = launch.getBlockIds().x;
+    begin = arith::MulIOp::create(b, loc, block, index(plan.chunk));
+    Value isLast = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                         block, index(plan.splits - 1));
+    end = arith::SelectOp::create(
+        b, loc, isLast, index(reduced),
+        arith::AddIOp::create(b, loc, begin, index(plan.chunk)));
+    fullIterations = arith::SelectOp::create(
+        b, loc, isLast, index(lastChunk / round), fullIterations);
+  }
+  Value acc = foldChunk(combiner, plan, outputIvs, thread, begin,
+                        fullIterations, end, hasTail);
+  Value total = reduceBlock(combiner, launch, acc, plan.threads);
+
   Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, thread,
                                       index(0));
   auto ifFirst = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
   {
-    OpBuilder::InsertionGuard guard(b);
+    OpBuilder::InsertionGuard inner(b);
     b.setInsertionPointToStart(ifFirst.thenBlock());
-    Value acc = memref::LoadOp::create(b, loc, warpPartials, index(0));
-    for (int64_t k = 1; k < kWarp; ++k)
-      acc = combine(combiner, acc,
-                    memref::LoadOp::create(b, loc, warpPartials, index(k)));
-    SmallVector<Value> at = outputIndices(0, loopIvs);
-    Value old = initialValue(0, at);
-    memref::StoreOp::create(b, loc, combine(combiner, old, acc), out, at);
+    if (split) {
+      Value at = arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, output, index(plan.splits)),
+          launch.getBlockIds().x);
+      memref::StoreOp::create(b, loc, total, partials, at);
+    } else {
+      SmallVector<Value> at = outputIndices(0, outputIvs);
+      Value old = initialValue(0, at);
+      memref::StoreOp::create(b, loc, combine(combiner, old, total), out, at);
+    }
   }
-  gpu::TerminatorOp::create(b, loc);
+  if (!split)
+    return;
+  b.setInsertionPointAfter(launch);
+  buildPartialsReduction(combiner, partials, plan.splits);
+  memref::DeallocOp::create(b, loc, partials);
+}
+
+void ReductionKernelBuilder::buildPartialsReduction(Operation *combiner,
+                                                    Value partials,
+                                                    int64_t splits) {
+  constexpr int64_t kWarp = 32;
+  // Leaves the insertion point after the launch.
+  OpBuilder::InsertionGuard guard(b);
+  Value out = op.getDpsInits()[0];
+  Type elementType = cast<MemRefType>(out.getType()).getElementType();
+  gpu::LaunchOp launch = beginReductionLaunch(outputs, 1, kWarp, elementType);
+  Value lane = launch.getThreadIds().x;
+  Value output = launch.getBlockIds().x;
+  Value identity =
+      arith::ConstantOp::create(b, loc, identityOf(combiner, elementType));
+  // Lane l folds partials l, l + 32, ... of its output, in that order.
+  Value base = arith::MulIOp::create(b, loc, output, index(splits));
+  auto loop = scf::ForOp::create(b, loc, lane, index(splits), index(kWarp),
+                                 ValueRange{identity});
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value at = arith::AddIOp::create(b, loc, base, loop.getInductionVar());
+    Value partial = memref::LoadOp::create(b, loc, partials, at);
+    scf::YieldOp::create(
+        b, loc, combine(combiner, loop.getRegionIterArgs()[0], partial));
+  }
+  Value total = reduceBlock(combiner, launch, loop.getResult(0), kWarp);
+  Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane,
+                                      index(0));
+  auto ifFirst = scf::IfOp::create(b, loc, first, /*withElseRegion=*/false);
+  b.setInsertionPointToStart(ifFirst.thenBlock());
+  SmallVector<Value> outputIvs(ranges.size());
+  delinearize(output, parallelDims, outputIvs);
+  SmallVector<Value> at = outputIndices(0, outputIvs);
+  Value old = initialValue(0, at);
+  memref::StoreOp::create(b, loc, combine(combiner, old, total), out, at);
 }
 
 /// A launch of one thread per output element (blocks of `threads`), with
@@ -494,9 +859,10 @@ struct BregMapLinalgToGpuPass
           (builder.reductionSize() >= blockReductionThreshold ||
            builder.outputCount() < 32);
       if (blockPerOutput) {
-        int64_t threads = std::clamp<int64_t>(
-            llvm::PowerOf2Ceil(builder.reductionSize()), 32, 256);
-        builder.buildBlockReduction(combiner, threads);
+        ReductionPlan plan = ReductionPlan::choose(
+            builder.outputCount(), builder.reductionSize(), targetBlocks);
+        plan.vectorLoads = builder.hasContiguousReduction(plan.unroll);
+        builder.buildBlockReduction(combiner, plan);
       } else {
         builder.buildThreadPerOutput(
             std::min<int64_t>(256, builder.outputCount()));

@@ -4,8 +4,10 @@ PREFIX.0.ptx, PREFIX.1.ptx, ... (one kernel module per file, as ptxas wants),
 and prints how many it wrote. With `--assemble PTXAS ARCH`, also assembles
 each file with ptxas for ARCH and fails, showing ptxas's message, on the
 first module it rejects. With `--summary`, prints one line per module:
-`module N: P parameters, B barriers, D integer div/rem` (what the kernel
-takes, whether it is a block reduction, and how many integer divisions by
+`module N: P parameters, B barriers, S shuffles, V vector loads, D integer
+div/rem` (what the kernel takes, whether it is a block reduction (barriers
+between warps, warp shuffles within one), whether it reads global memory
+several elements at a time, and how many integer divisions by
 a run-time value it does: a division by a constant becomes a multiply and
 shift in LLVM, so any integer div/rem left divides by a parameter).
 
@@ -55,9 +57,13 @@ for index, ptx in enumerate(found):
         lines = out.decode().splitlines()
         params = sum(1 for l in lines if re.match(r"\s*\.param\b", l))
         barriers = sum(1 for l in lines if re.match(r"\s*bar\.sync\b", l))
+        shuffles = sum(1 for l in lines if re.match(r"\s*shfl\.sync\b", l))
+        vectors = sum(1 for l in lines
+                      if re.match(r"\s*ld\.global(\.nc)?\.v[248]\.", l))
         divisions = sum(1 for l in lines
                         if re.match(r"\s*(div|rem)\.[su](16|32|64)\b", l))
         print(f"module {index}: {params} parameters, {barriers} barriers, "
+              f"{shuffles} shuffles, {vectors} vector loads, "
               f"{divisions} integer div/rem")
     if assemble:
         ptxas, arch = assemble

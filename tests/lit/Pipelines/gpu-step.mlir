@@ -5,7 +5,9 @@
 // (a) Up to the launches: the host code only allocates device memory, calls
 //     cuBLAS for the 8 GEMMs (3 forward, 5 backward: the first layer's input
 //     gradient is not needed) and launches kernels; reductions (softmax max
-//     and sum, loss, bias gradients) are block reductions with barriers.
+//     and sum, loss, bias gradients) are block reductions: ranges of at most
+//     128 elements, so one block of 32 threads (one warp) per output, 4
+//     accumulators per thread and 5 butterfly shuffles, no barrier.
 //     breg-gpu-finalize-host has checked that nothing else is left on the
 //     host.
 // RUN: bregman-opt %S/../Inputs/mlp-step.mlir --bregman-gpu-pipeline="stop-at-launch=1" | FileCheck %s --check-prefix=HOST
@@ -14,7 +16,8 @@
 // HOST-NOT:     call @bregman_gpu_sgemm(
 // HOST:         return
 // RUN: bregman-opt %S/../Inputs/mlp-step.mlir --bregman-gpu-pipeline="stop-at-launch=1" | FileCheck %s --check-prefix=BARRIERS
-// BARRIERS-COUNT-16: gpu.barrier
+// BARRIERS-COUNT-40: gpu.shuffle xor
+// BARRIERS-NOT:      gpu.shuffle
 // BARRIERS-NOT:      gpu.barrier
 // RUN: bregman-opt %S/../Inputs/mlp-step.mlir --bregman-gpu-pipeline="stop-at-launch=1" | FileCheck %s --check-prefix=ALLOC
 // ALLOC-NOT: memref.alloc

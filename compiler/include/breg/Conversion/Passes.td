@@ -148,9 +148,17 @@ def BregGpuLaunchToLoops : Pass<"breg-gpu-launch-to-loops", "::mlir::ModuleOp"> 
     in, its region arguments and the `gpu.block_id`, `gpu.thread_id`,
     `gpu.block_dim`, `gpu.grid_dim` and `gpu.global_id` ops becoming the loop
     induction variables and the launch sizes; `gpu.terminator` goes away.
-    Bodies with `gpu.barrier` (threads of a block run one after another here,
-    so a barrier cannot be honoured), or with other GPU ops that need
-    threads to communicate, are rejected with an error.
+    A `gpu.barrier` at the top level of the body splits it into phases, one
+    loop over the threads each, so every thread finishes a phase before any
+    starts the next. A top-level `gpu.shuffle` splits it too: the phase
+    before stores each thread's value in an exchange buffer of the block, the
+    shuffle reads its source lane's entry (subgroups of 32 consecutive
+    threads; the thread's own value where the source is not valid). Scalars
+    used after a split that cannot be recomputed (pure index arithmetic is)
+    are kept in a buffer of one value per thread of the block. Barriers and
+    shuffles inside control flow, non-scalar values crossing a split, and
+    other GPU ops that need threads to communicate are rejected with an
+    error.
   }];
   let dependentDialects = [
     "::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect",

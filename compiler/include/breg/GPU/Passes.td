@@ -16,11 +16,22 @@ def BregMapLinalgToGpu : Pass<"breg-map-linalg-to-gpu", "::mlir::func::FuncOp"> 
       is `arith.addf/mulf/maxnumf/minnumf/maximumf/minimumf/addi/...` of the
       output block argument and another value) and each output has enough
       work (R >= `block-reduction-threshold` reduced elements, or fewer than
-      32 outputs, and fewer than `thread-outputs-threshold` outputs): one
-      block per output element; each thread folds a strided slice of the
-      reduction into a partial, partials meet in workgroup memory, 32 threads
-      fold them to 32 values and thread 0 combines those with the old output.
-      Two `gpu.barrier`s separate the phases.
+      32 outputs, and fewer than `thread-outputs-threshold` outputs). Blocks
+      of T = 32..256 threads (R/4 rounded up to a power of two); each thread
+      folds its elements into 4 independent accumulators (round m: elements
+      m*4T + 4t .. m*4T + 4t + 3 by one aligned `vector.load` per input
+      where the innermost reduction index is the inputs' contiguous last
+      subscript and groups of 4 stay aligned, else m*4T + u*T + t), then
+      what is left of a partial round into the first.
+      A long range is split into chunks of whole rounds, about
+      `target-blocks` blocks over all outputs (grid: splits x outputs). The
+      block combines its threads' values by butterfly `gpu.shuffle xor`
+      within each warp, the warps' totals through workgroup memory (one
+      `gpu.barrier`) and shuffles again (types other than 32-bit: workgroup
+      memory and two barriers instead); thread 0 writes the output, or, when
+      split, the block's partial into a `memref.alloc`ed [outputs][splits]
+      buffer that a second launch (one warp per output, fixed order) folds
+      into the output. No atomics: results are the same every run.
     * otherwise *one thread per output element* (enough outputs to fill the
       device, or a combiner that is not recognised, e.g. several outputs):
       each thread runs the reduction loop in the op's own order.
@@ -48,12 +59,16 @@ def BregMapLinalgToGpu : Pass<"breg-map-linalg-to-gpu", "::mlir::func::FuncOp"> 
            "per output">,
     Option<"threadOutputsThreshold", "thread-outputs-threshold", "int64_t",
            /*default=*/"65536",
-           "With at least this many outputs, one thread per output">
+           "With at least this many outputs, one thread per output">,
+    Option<"targetBlocks", "target-blocks", "int64_t", /*default=*/"528",
+           "Blocks a block reduction aims for in all (4 per SM of a "
+           "132-SM card): long reductions are split over this many blocks "
+           "divided by the number of outputs">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::scf::SCFDialect",
     "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect",
-    "::mlir::affine::AffineDialect"
+    "::mlir::affine::AffineDialect", "::mlir::vector::VectorDialect"
   ];
 }
 

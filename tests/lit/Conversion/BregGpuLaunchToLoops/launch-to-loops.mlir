@@ -201,15 +201,44 @@ func.func @barrier_in_branch(%m: memref<4xf32>, %f: f32, %b: i1) {
 
 // -----
 
+// A loaded value used after a barrier is kept per thread (registers survive
+// a barrier on the GPU): a buffer of one f32 per thread of the block, stored
+// in the first phase and reloaded in the second.
+// CHECK-LABEL: func.func @value_across_barrier
+// CHECK:         scf.parallel
+// CHECK:           %[[KEPT:.*]] = memref.alloc(%{{.*}}) : memref<?xf32>
+// CHECK:           scf.parallel (%[[T0:.*]], %{{.*}}, %{{.*}}) =
+// CHECK:             %[[X:.*]] = memref.load %{{.*}}[%[[T0]]] : memref<4xf32>
+// CHECK:             memref.store %[[X]], %[[KEPT]][%{{.*}}] : memref<?xf32>
+// CHECK:           scf.parallel
+// CHECK:             %[[Y:.*]] = memref.load %[[KEPT]][%{{.*}}] : memref<?xf32>
+// CHECK:             memref.store %[[Y]], %{{.*}} : memref<4xf32>
+// CHECK:           memref.dealloc %[[KEPT]]
 func.func @value_across_barrier(%m: memref<4xf32>) {
   %c1 = arith.constant 1 : index
   %c4 = arith.constant 4 : index
-  // expected-error @+1 {{'gpu.launch' op a value computed before a gpu.barrier and used after it must go through workgroup memory}}
+  gpu.launch blocks(%bx, %by, %bz) in (%sgx = %c1, %sgy = %c1, %sgz = %c1)
+             threads(%tx, %ty, %tz) in (%sbx = %c4, %sby = %c1, %sbz = %c1) {
+    %x = memref.load %m[%tx] : memref<4xf32>
+    gpu.barrier
+    memref.store %x, %m[%tx] : memref<4xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+func.func @buffer_across_barrier(%m: memref<4xf32>) {
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  // expected-error @+1 {{'gpu.launch' op a value computed before a gpu.barrier or gpu.shuffle and used after it must be a scalar or go through workgroup memory}}
   gpu.launch blocks(%bx, %by, %bz) in (%sgx = %c1, %sgy = %c1, %sgz = %c1)
              threads(%tx, %ty, %tz) in (%sbx = %c4, %sby = %c1, %sbz = %c1) {
     // expected-note @+1 {{defined here}}
-    %x = memref.load %m[%tx] : memref<4xf32>
+    %a = memref.alloca() : memref<1xf32>
     gpu.barrier
+    %x = memref.load %a[%tx] : memref<1xf32>
     memref.store %x, %m[%tx] : memref<4xf32>
     gpu.terminator
   }
@@ -282,16 +311,76 @@ func.func @blocks(%m: memref<4xf32>, %f: f32) {
 
 // -----
 
-func.func @shuffle(%m: memref<4xf32>, %f: f32) {
+// A shuffle splits the body: the phase before it publishes each thread's
+// value in an exchange buffer; the shuffle reads its source lane's entry
+// (lane = linear thread id mod 32, the subgroup starting at id - lane), or
+// keeps the thread's own value where the source is not valid (beyond the
+// width or the block). The own value crosses the split: kept per thread.
+// CHECK-LABEL: func.func @shuffle
+// CHECK:           %[[KEPT:.*]] = memref.alloc(%{{.*}}) : memref<?xf32>
+// CHECK:           %[[EXCHANGE:.*]] = memref.alloc(%{{.*}}) : memref<?xf32>
+// CHECK:           scf.parallel
+// CHECK:             %[[X:.*]] = memref.load %{{.*}} : memref<64xf32>
+// CHECK:             memref.store %[[X]], %[[KEPT]]
+// CHECK:             memref.store %[[X]], %[[EXCHANGE]]
+// CHECK:           scf.parallel
+// CHECK:             %[[OWN:.*]] = memref.load %[[KEPT]]
+// CHECK:             %[[C32:.*]] = arith.constant 32 : index
+// CHECK:             %[[LANE:.*]] = arith.remui %{{.*}}, %[[C32]] : index
+// CHECK:             %[[SRC:.*]] = arith.xori %[[LANE]], %{{.*}} : index
+// CHECK:             %[[IN:.*]] = arith.cmpi ult, %[[SRC]], %{{.*}} : index
+// CHECK:             %[[VALID:.*]] = arith.andi %[[IN]], %{{.*}} : i1
+// CHECK:             %[[AT:.*]] = arith.select %[[VALID]]
+// CHECK:             %[[OTHER:.*]] = memref.load %[[EXCHANGE]][%[[AT]]]
+// CHECK:             %[[S:.*]] = arith.select %[[VALID]], %[[OTHER]], %[[OWN]] : f32
+// CHECK:             memref.store %[[S]], %{{.*}} : memref<64xf32>
+// CHECK:           memref.dealloc %[[KEPT]]
+// CHECK:           memref.dealloc %[[EXCHANGE]]
+func.func @shuffle(%m: memref<64xf32>) {
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  gpu.launch blocks(%bx, %by, %bz) in (%sgx = %c1, %sgy = %c1, %sgz = %c1)
+             threads(%tx, %ty, %tz) in (%sbx = %c64, %sby = %c1, %sbz = %c1) {
+    %offset = arith.constant 16 : i32
+    %width = arith.constant 32 : i32
+    %x = memref.load %m[%tx] : memref<64xf32>
+    %s, %valid = gpu.shuffle xor %x, %offset, %width : f32
+    memref.store %s, %m[%tx] : memref<64xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+func.func @shuffle_in_branch(%m: memref<4xf32>, %f: f32, %b: i1) {
   %c1 = arith.constant 1 : index
   %c4 = arith.constant 4 : index
   %one = arith.constant 1 : i32
-  %width = arith.constant 4 : i32
-  // expected-error @+1 {{'gpu.launch' op gpu.shuffle is not supported on the CPU: only gpu.block_id, gpu.thread_id, gpu.block_dim, gpu.grid_dim and gpu.global_id are mapped to loops}}
+  %width = arith.constant 32 : i32
+  // expected-error @+1 {{'gpu.launch' op gpu.shuffle inside control flow is not supported on the CPU: only shuffles at the top level of the body, which every thread reaches, are emulated}}
+  gpu.launch blocks(%bx, %by, %bz) in (%sgx = %c1, %sgy = %c1, %sgz = %c1)
+             threads(%tx, %ty, %tz) in (%sbx = %c4, %sby = %c1, %sbz = %c1) {
+    scf.if %b {
+      // expected-note @+1 {{shuffle here}}
+      %s, %valid = gpu.shuffle xor %f, %one, %width : f32
+      memref.store %s, %m[%tx] : memref<4xf32>
+    }
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+func.func @subgroup_reduce(%m: memref<4xf32>, %f: f32) {
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  // expected-error @+1 {{'gpu.launch' op gpu.subgroup_reduce is not supported on the CPU: only gpu.block_id, gpu.thread_id, gpu.block_dim, gpu.grid_dim, gpu.global_id, gpu.barrier and gpu.shuffle are emulated}}
   gpu.launch blocks(%bx, %by, %bz) in (%sgx = %c1, %sgy = %c1, %sgz = %c1)
              threads(%tx, %ty, %tz) in (%sbx = %c4, %sby = %c1, %sbz = %c1) {
     // expected-note @+1 {{op here}}
-    %s, %valid = gpu.shuffle xor %f, %one, %width : f32
+    %s = gpu.subgroup_reduce add %f : (f32) -> f32
     memref.store %s, %m[%tx] : memref<4xf32>
     gpu.terminator
   }

@@ -2,33 +2,40 @@
 // RUN:   --pass-pipeline="builtin.module(func.func(breg-map-linalg-to-gpu,lower-affine,canonicalize,cse))" \
 // RUN: | FileCheck %s
 
-// A full sum of 1000 elements: one block of 256 threads. Each thread folds a
-// strided slice with the op's body (the fused square), partials meet in
-// workgroup memory, 32 threads fold them to 32, thread 0 adds those to the
-// old output.
+// A full sum of 1000 elements: one block of 256 threads (less than a round
+// of 4 x 256 elements, so no split and only the remainder loop runs). Each
+// thread folds a strided slice with the op's body (the fused square); the
+// warps reduce by butterfly shuffles (xor 16, 8, 4, 2, 1), lane 0 of each
+// publishes its total in workgroup memory, and after the one barrier every
+// warp reduces the 8 totals (xor 4, 2, 1); thread 0 adds that to the old
+// output.
 // CHECK-LABEL: func.func @sum_of_squares
 // CHECK-DAG:     %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
 // CHECK-DAG:     %[[C1:.*]] = arith.constant 1 : index
 // CHECK-DAG:     %[[C256:.*]] = arith.constant 256 : index
-// CHECK:         gpu.launch blocks(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C1]], %{{.*}} = %[[C1]], %{{.*}} = %[[C1]]) threads(%[[T:[^,]*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C256]], %{{.*}} = %[[C1]], %{{.*}} = %[[C1]]) workgroup(%[[PART:.*]] : memref<256xf32, #gpu.address_space<workgroup>>, %[[WARP:.*]] : memref<32xf32, #gpu.address_space<workgroup>>)
-// CHECK:           %[[ACC:.*]] = scf.for %[[R:.*]] = %[[T]] to %{{.*}} step %{{.*}} iter_args(%[[A:.*]] = %[[ZERO]]) -> (f32) {
-// CHECK:             %[[X:.*]] = memref.load %{{.*}}[%{{.*}}] : memref<1000xf32>
+// CHECK-DAG:     %[[C32:.*]] = arith.constant 32 : i32
+// CHECK-DAG:     %[[C16:.*]] = arith.constant 16 : i32
+// CHECK-NOT:     memref.alloc
+// CHECK:         gpu.launch blocks(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C1]], %{{.*}} = %[[C1]], %{{.*}} = %[[C1]]) threads(%[[T:[^,]*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C256]], %{{.*}} = %[[C1]], %{{.*}} = %[[C1]]) workgroup(%[[WARPS:.*]] : memref<8xf32, #gpu.address_space<workgroup>>)
+// CHECK:           %[[ACC:.*]] = scf.for %[[R:.*]] = %[[T]] to %{{.*}} step %[[C256]] iter_args(%[[A:.*]] = %[[ZERO]]) -> (f32) {
+// CHECK:             %[[X:.*]] = memref.load %{{.*}}[%[[R]]] : memref<1000xf32>
 // CHECK:             %[[SQ:.*]] = arith.mulf %[[X]], %[[X]] : f32
 // CHECK:             %[[NEXT:.*]] = arith.addf %[[SQ]], %[[A]] : f32
 // CHECK:             scf.yield %[[NEXT]] : f32
-// CHECK:           memref.store %[[ACC]], %[[PART]][%[[T]]]
-// CHECK-NEXT:      gpu.barrier
+// CHECK:           gpu.shuffle  xor %{{.*}}, %[[C16]], %[[C32]] : f32
+// CHECK-COUNT-4:   gpu.shuffle  xor
 // CHECK:           scf.if
-// CHECK-COUNT-8:     memref.load %[[PART]]
-// CHECK:             memref.store %{{.*}}, %[[WARP]][%[[T]]]
+// CHECK-NEXT:        memref.store %{{.*}}, %[[WARPS]]
 // CHECK:           gpu.barrier
+// CHECK:           memref.load %[[WARPS]]
+// CHECK-COUNT-3:   gpu.shuffle  xor
+// CHECK-NOT:       gpu.shuffle
 // CHECK:           scf.if
-// CHECK-COUNT-32:    memref.load %[[WARP]]
-// CHECK-NOT:         memref.load %[[WARP]]
-// CHECK:             %[[OLD:.*]] = memref.load %{{.*}}[] : memref<f32>
+// CHECK-NEXT:        %[[OLD:.*]] = memref.load %{{.*}}[] : memref<f32>
 // CHECK-NEXT:        %[[NEW:.*]] = arith.addf %[[OLD]], %{{.*}} : f32
 // CHECK-NEXT:        memref.store %[[NEW]], %{{.*}}[] : memref<f32>
 // CHECK:           gpu.terminator
+// CHECK-NOT:     gpu.launch
 // CHECK-NOT:     linalg.generic
 func.func @sum_of_squares(%x: memref<1000xf32>, %out: memref<f32>) {
   linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> ()>],
@@ -44,21 +51,133 @@ func.func @sum_of_squares(%x: memref<1000xf32>, %out: memref<f32>) {
 
 // -----
 
-// A column reduction (the bias gradient of a batch of 128): one block of
-// 128 threads per output column; the reduction loop is the outer one.
+// A long sum (10^6 elements, one output): split over 977 blocks of 256
+// threads (the target is 528 blocks; chunks are whole rounds of 4 x 256
+// elements), each thread with 4 independent accumulators filled by one
+// vector load per round; the last block (976) takes the
+// 576 elements left in its remainder loop. Block totals go to a partials
+// buffer of 977; a second launch (one warp) folds them in a fixed order,
+// lane l taking partials l, l + 32, ..., and adds the result to the output.
+// CHECK-LABEL: func.func @long_sum
+// CHECK-DAG:     %[[C977:.*]] = arith.constant 977 : index
+// CHECK-DAG:     %[[C976:.*]] = arith.constant 976 : index
+// CHECK-DAG:     %[[C1024:.*]] = arith.constant 1024 : index
+// CHECK-DAG:     %[[C256:.*]] = arith.constant 256 : index
+// CHECK-DAG:     %[[C32:.*]] = arith.constant 32 : index
+// CHECK-DAG:     %[[C1:.*]] = arith.constant 1 : index
+// CHECK:         %[[PARTIALS:.*]] = memref.alloc() : memref<977xf32>
+// CHECK:         gpu.launch blocks(%[[B:[^,]*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C977]], %{{.*}} = %[[C1]], %{{.*}} = %[[C1]]) threads(%[[T:[^,]*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C256]],
+// CHECK:           %[[BEGIN:.*]] = arith.muli %[[B]], %[[C1024]] : index
+// CHECK:           %[[LAST:.*]] = arith.cmpi eq, %[[B]], %[[C976]] : index
+// A round: thread t loads elements 4t .. 4t + 3 of it at once (16 bytes,
+// aligned) into the 4 accumulators.
+// CHECK:           %{{.*}}:4 = scf.for {{.*}} -> (f32, f32, f32, f32) {
+// CHECK:             %[[V:.*]] = vector.load %{{.*}} {alignment = 16 : i64} : memref<1000000xf32>, vector<4xf32>
+// CHECK-COUNT-4:     vector.extract %[[V]]
+// CHECK-NOT:         memref.load
+// CHECK:           scf.for
+// CHECK-COUNT-5:   gpu.shuffle  xor
+// CHECK:           gpu.barrier
+// CHECK-COUNT-3:   gpu.shuffle  xor
+// CHECK:           scf.if
+// CHECK-NEXT:        memref.store %{{.*}}, %[[PARTIALS]][%[[B]]] : memref<977xf32>
+// CHECK:         gpu.launch blocks({{.*}}) in (%{{.*}} = %[[C1]], %{{.*}} = %[[C1]], %{{.*}} = %[[C1]]) threads(%[[L:[^,]*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C32]],
+// CHECK:           scf.for %[[I:.*]] = %[[L]] to %[[C977]] step %[[C32]]
+// CHECK:             memref.load %[[PARTIALS]][%[[I]]]
+// CHECK-COUNT-5:   gpu.shuffle  xor
+// CHECK-NOT:       gpu.barrier
+// CHECK:           memref.load %{{.*}}[] : memref<f32>
+// CHECK:         memref.dealloc %[[PARTIALS]] : memref<977xf32>
+func.func @long_sum(%x: memref<1000000xf32>, %out: memref<f32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> ()>],
+                  iterator_types = ["reduction"]}
+      ins(%x : memref<1000000xf32>) outs(%out : memref<f32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %a, %acc : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// f64 values do not fit a 32-bit shuffle lane: the block meets in workgroup
+// memory (256 partials, 32 threads fold them to 32, two barriers); 4096
+// elements are still split over 4 blocks, read 4 at a time (32 bytes).
+// CHECK-LABEL: func.func @f64_sum
+// CHECK:         %[[PARTIALS:.*]] = memref.alloc() : memref<4xf64>
+// CHECK:         gpu.launch {{.*}} workgroup(%{{.*}} : memref<256xf64, #gpu.address_space<workgroup>>, %{{.*}} : memref<32xf64, #gpu.address_space<workgroup>>)
+// CHECK:           vector.load %{{.*}} {alignment = 32 : i64} : memref<4096xf64>, vector<4xf64>
+// CHECK-NOT:       gpu.shuffle
+// CHECK-COUNT-2:   gpu.barrier
+// CHECK:           memref.store %{{.*}}, %[[PARTIALS]]
+// CHECK:         gpu.launch
+// CHECK-NOT:       gpu.shuffle
+// CHECK:         memref.dealloc %[[PARTIALS]]
+func.func @f64_sum(%x: memref<4096xf64>, %out: memref<f64>) {
+  linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> ()>],
+                  iterator_types = ["reduction"]}
+      ins(%x : memref<4096xf64>) outs(%out : memref<f64>) {
+  ^bb0(%a: f64, %acc: f64):
+    %s = arith.addf %a, %acc : f64
+    linalg.yield %s : f64
+  }
+  return
+}
+
+// -----
+
+// A column reduction (the bias gradient of a batch of 128): one warp per
+// output column (128 rows are one round of 4 x 32), 4 accumulators, rows
+// t, t + 32, t + 64, t + 96; no barrier, no partials buffer.
 // CHECK-LABEL: func.func @bias_gradient
 // CHECK-DAG:     %[[C200:.*]] = arith.constant 200 : index
-// CHECK-DAG:     %[[C128:.*]] = arith.constant 128 : index
-// CHECK:         gpu.launch blocks(%[[B:[^,]*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C200]], {{.*}} threads(%[[T:[^,]*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C128]], {{.*}} workgroup(%{{.*}} : memref<128xf32, #gpu.address_space<workgroup>>,
-// The block is the column, the loop variable the row.
-// CHECK:           scf.for %[[R:.*]] = %[[T]] to %[[C128]] step %[[C128]]
-// CHECK:             memref.load %{{.*}}[%[[R]], %[[B]]] : memref<128x200xf32>
-// CHECK-COUNT-2:   gpu.barrier
+// CHECK-DAG:     %[[C32:.*]] = arith.constant 32 : index
+// CHECK-NOT:     memref.alloc
+// CHECK:         gpu.launch blocks(%[[B:[^,]*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C200]], {{.*}} threads(%[[T:[^,]*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C32]], {{.*}} {
+// The block is the column, the thread the row.
+// CHECK:           memref.load %{{.*}}[%[[T]], %[[B]]] : memref<128x200xf32>
+// CHECK-COUNT-3:   memref.load %{{.*}}[%{{.*}}, %[[B]]] : memref<128x200xf32>
+// CHECK-COUNT-5:   gpu.shuffle  xor
+// CHECK-NOT:       gpu.barrier
 // CHECK:             memref.store %{{.*}}, %{{.*}}[%[[B]]] : memref<200xf32>
 func.func @bias_gradient(%g: memref<128x200xf32>, %out: memref<200xf32>) {
   linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>],
                   iterator_types = ["reduction", "parallel"]}
       ins(%g : memref<128x200xf32>) outs(%out : memref<200xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %a, %acc : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A convolution's bias gradient (NCHW, 64 channels of 128 x 24 x 24 =
+// 73728 elements): 9 blocks per channel (grid 9 x 64 = 576 blocks; chunks of
+// 8 rounds of 4 x 256), the channel in block id y; 4 consecutive pixels of
+// a row per vector load (rows of 24: groups of 4 stay in a row and are
+// 16-byte aligned); the partials [64][9] are folded by one warp per channel.
+// CHECK-LABEL: func.func @conv_bias_gradient
+// CHECK-DAG:     %[[C9:.*]] = arith.constant 9 : index
+// CHECK-DAG:     %[[C64:.*]] = arith.constant 64 : index
+// CHECK-DAG:     %[[C256:.*]] = arith.constant 256 : index
+// CHECK-DAG:     %[[C8192:.*]] = arith.constant 8192 : index
+// CHECK:         %[[PARTIALS:.*]] = memref.alloc() : memref<576xf32>
+// CHECK:         gpu.launch blocks(%[[S:[^,]*]], %[[C:[^,]*]], %{{.*}}) in (%{{.*}} = %[[C9]], %{{.*}} = %[[C64]], %{{.*}}) threads({{.*}}) in (%{{.*}} = %[[C256]],
+// CHECK:           arith.muli %[[S]], %[[C8192]] : index
+// CHECK:           vector.load %{{.*}}[%{{.*}}, %[[C]], %{{.*}}, %{{.*}}] {alignment = 16 : i64} : memref<128x64x24x24xf32>, vector<4xf32>
+// CHECK:           %[[AT:.*]] = arith.muli %[[C]], %[[C9]] : index
+// CHECK:           %[[AT2:.*]] = arith.addi %[[AT]], %[[S]] : index
+// CHECK:           memref.store %{{.*}}, %[[PARTIALS]][%[[AT2]]] : memref<576xf32>
+// CHECK:         gpu.launch blocks(%{{.*}}) in (%{{.*}} = %[[C64]],
+// CHECK:           memref.store %{{.*}} : memref<64xf32>
+// CHECK:         memref.dealloc %[[PARTIALS]]
+func.func @conv_bias_gradient(%g: memref<128x64x24x24xf32>, %out: memref<64xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(n, c, h, w) -> (n, c, h, w)>, affine_map<(n, c, h, w) -> (c)>],
+                  iterator_types = ["reduction", "parallel", "reduction", "reduction"]}
+      ins(%g : memref<128x64x24x24xf32>) outs(%out : memref<64xf32>) {
   ^bb0(%a: f32, %acc: f32):
     %s = arith.addf %a, %acc : f32
     linalg.yield %s : f32
@@ -231,5 +350,39 @@ func.func @scalar_chain(%a: memref<f32>, %b: memref<f32>, %c: memref<f32>) {
     linalg.yield %n : f32
   }
   linalg.copy ins(%b : memref<f32>) outs(%c : memref<f32>)
+  return
+}
+
+// -----
+
+// No vector loads where a group of 4 would not be 16-byte aligned (rows of
+// 1002 elements: a row starts 2 floats off every other time) or where the
+// innermost reduction index is not the last subscript (a column sum): the
+// thread's accumulators read elements 32 apart.
+// CHECK-LABEL: func.func @unaligned_rows
+// CHECK-NOT:     vector.load
+// CHECK:         memref.load %{{.*}} : memref<64x1002xf32>
+// CHECK-NOT:     vector.load
+// CHECK-LABEL: func.func @long_columns
+// CHECK-NOT:     vector.load
+// CHECK:         return
+func.func @unaligned_rows(%x: memref<64x1002xf32>, %out: memref<64xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<64x1002xf32>) outs(%out : memref<64xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %a, %acc : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+func.func @long_columns(%x: memref<65536x8xf32>, %out: memref<8xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>],
+                  iterator_types = ["reduction", "parallel"]}
+      ins(%x : memref<65536x8xf32>) outs(%out : memref<8xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %a, %acc : f32
+    linalg.yield %s : f32
+  }
   return
 }
