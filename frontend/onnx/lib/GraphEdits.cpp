@@ -122,6 +122,7 @@ const char *pytorchSuffix(ParamRole role) {
   switch (role) {
   case ParamRole::ConvWeight:
   case ParamRole::LinearWeight:
+  case ParamRole::Embedding:
   case ParamRole::Scale: return ".weight";
   case ParamRole::Bias:
   case ParamRole::Shift: return ".bias";

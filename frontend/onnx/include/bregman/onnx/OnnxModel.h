@@ -53,6 +53,7 @@ enum class ParamRole {
   Shift,        // BatchNormalization input 2
   RunningMean,  // BatchNormalization input 3 (a buffer)
   RunningVar,   // BatchNormalization input 4 (a buffer)
+  Embedding,    // Gather input 0: a table whose rows are picked (tokens)
 };
 
 /// An operator the importer runs, from its table of handlers: the opsets
