@@ -524,6 +524,10 @@ std::vector<InitializerSplit> OnnxModel::tiedInitializers() const {
   return detail::planSplits(impl->model.graph(), impl->weights, impl->opset);
 }
 
+std::vector<std::string> OnnxModel::identityCopies() const {
+  return detail::identityCopies(impl->model.graph(), impl->weights);
+}
+
 OnnxModel OnnxModel::untied() const {
   auto copy = std::make_unique<Impl>();
   copy->model = impl->model;
@@ -531,6 +535,9 @@ OnnxModel OnnxModel::untied() const {
   copy->dir = impl->dir;
   copy->opset = impl->opset;
   detail::applySplits(copy->model, tiedInitializers(), impl->weights);
+  // After the splits: they name nodes by index, and no split is an
+  // Identity's (Identity has no parameter roles).
+  detail::materializeIdentityCopies(copy->model, impl->weights);
   copy->build();
   return OnnxModel(std::move(copy));
 }

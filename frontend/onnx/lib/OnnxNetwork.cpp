@@ -104,7 +104,8 @@ OnnxNetwork::OnnxNetwork(std::shared_ptr<const OnnxModel> model, std::string fil
   model_->checkSupported();
   // One tensor per role and layer (GraphEdits.cpp says why).
   splits_ = model_->tiedInitializers();
-  if (!splits_.empty())
+  identityCopies_ = model_->identityCopies().size();
+  if (!splits_.empty() || identityCopies_ > 0)
     model_ = std::make_shared<const OnnxModel>(model_->untied());
   claimRoles();
   std::set<std::string> claimed;
@@ -129,6 +130,12 @@ void OnnxNetwork::claimRoles() {
                    int64_t rowSize) {
     if (!weights.contains(onnxName))
       return;
+    // An initializer reached again through data movement (a weight the
+    // file ties by a Transpose into two layers) trains once, in its first
+    // role: the graph reads the one tensor in both places.
+    for (const auto &[other, e] : entries_)
+      if (e.onnxName == onnxName)
+        return;
     // Untied: each initializer has at most one role. Names that would
     // collide ("a.weight" and "a.bias" both biases) get the full ONNX name.
     std::string name = detail::initializerStem(onnxName) + roleSuffix(role);
@@ -328,14 +335,19 @@ Params OnnxNetwork::onnxInitializers(const Params &params, const Params &buffers
 }
 
 std::string OnnxNetwork::describe() const {
+  std::string copies =
+      identityCopies_ ? fmt::format("; {} Identity copies of initializers made tensors of "
+                                    "their own",
+                                    identityCopies_)
+                      : std::string();
   if (splits_.empty())
-    return fmt::format("onnx {} ({} nodes)", file_, model_->summary().size());
+    return fmt::format("onnx {} ({} nodes{})", file_, model_->summary().size(), copies);
   std::set<std::string> tied;
   for (const InitializerSplit &s : splits_)
     tied.insert(s.initializer);
   return fmt::format("onnx {} ({} nodes; {} tied initializer(s) split into {} "
-                     "more tensors)",
-                     file_, model_->summary().size(), tied.size(), splits_.size());
+                     "more tensors{})",
+                     file_, model_->summary().size(), tied.size(), splits_.size(), copies);
 }
 
 } // namespace bregman::onnx

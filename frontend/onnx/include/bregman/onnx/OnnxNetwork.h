@@ -84,6 +84,7 @@ private:
 
   std::shared_ptr<const OnnxModel> model_;
   std::vector<InitializerSplit> splits_;
+  size_t identityCopies_ = 0; // OnnxModel::identityCopies() of the file
   std::string file_;
   bool fromPretrained_;
   std::map<std::string, Entry> entries_; // by parameter / buffer name
