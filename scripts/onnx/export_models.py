@@ -97,17 +97,22 @@ def write_tensor(path, array, name):
         f.write(numpy_helper.from_array(np.ascontiguousarray(array), name).SerializeToString())
 
 
-def export_one(model, shape, directory, fold):
-    """model.onnx with PyTorch's output on a seeded input beside it."""
+def export_one(model, shape, directory, fold, dynamic_batch=0):
+    """model.onnx with PyTorch's output on a seeded input beside it. With
+    `dynamic_batch`, the batch axis is symbolic in the file and the input
+    holds that many examples."""
     os.makedirs(os.path.join(directory, "test_data_set_0"), exist_ok=True)
     model.eval()
+    if dynamic_batch:
+        shape = (dynamic_batch,) + tuple(shape[1:])
     x = torch.randn(*shape, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         expected = model(x).numpy()
     path = os.path.join(directory, "model.onnx")
+    axes = {"input": {0: "batch"}, "logits": {0: "batch"}} if dynamic_batch else None
     torch.onnx.export(model, (x,), path, input_names=["input"], output_names=["logits"],
                       opset_version=17, dynamo=False, do_constant_folding=fold,
-                      training=torch.onnx.TrainingMode.EVAL)
+                      training=torch.onnx.TrainingMode.EVAL, dynamic_axes=axes)
     graph = onnx.load(path).graph
     kept = sum(n.op_type == "BatchNormalization" for n in graph.node)
     data = os.path.join(directory, "test_data_set_0")
@@ -150,7 +155,8 @@ def zoo(argv):
         model = build()
         if args.size == "ci":
             randomize_batch_norm(model)
-        kept = export_one(model, shape, os.path.join(out, name), fold=False)
+        kept = export_one(model, shape, os.path.join(out, name), fold=False,
+                          dynamic_batch=model_zoo.DYNAMIC_BATCH.get(name, 0))
         if has_bn and not kept:
             sys.exit(f"{name}: the export lost its BatchNormalization nodes")
         if has_bn and args.size == "table":

@@ -20,6 +20,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <set>
@@ -168,4 +169,89 @@ TEST(RetrainOnnx, TiedBatchNormInitializersRetrainLikeUntied) {
         << gemm;
   fs::remove(exports[true]);
   fs::remove(exports[false]);
+}
+
+// Issue 18: a Gather whose data is an initializer (an embedding table;
+// here a table of logit offsets picked by a constant index, as PyTorch
+// exports nn.Embedding on a constant position) trains: the picked row
+// changes under retraining, the rows nothing picks keep their values (their
+// gradient is zero: take's gradient is a scatter-add into the picked rows).
+TEST(RetrainOnnx, EmbeddingTableTrainsThePickedRows) {
+  if (!fs::exists(kFashionMnist))
+    GTEST_SKIP() << kFashionMnist << " is missing";
+  testmodels::OnnxGraph g("embedding_offset");
+  g.input("x", {1, 784});
+  g.output("logits", {1, 10});
+  std::vector<float> w(10 * 784);
+  for (size_t i = 0; i < w.size(); ++i)
+    w[i] = 0.03f * static_cast<float>(std::sin(0.7 * static_cast<double>(i)));
+  g.initializer("fc.weight", {10, 784}, w);
+  g.initializer("fc.bias", {10}, std::vector<float>(10, 0.0f));
+  std::vector<float> table(3 * 10);
+  for (size_t i = 0; i < table.size(); ++i)
+    table[i] = 0.05f * static_cast<float>(i % 7) - 0.1f;
+  g.initializer("offset.weight", {3, 10}, table);
+  auto *index = g.model.mutable_graph()->add_initializer();
+  index->set_name("which");
+  index->set_data_type(::onnx::TensorProto::INT64);
+  index->add_dims(1);
+  index->add_int64_data(1);
+  testmodels::OnnxGraph::intAttr(g.node("Gemm", "fc", {"x", "fc.weight", "fc.bias"}, {"h"}),
+                                 "transB", 1);
+  g.node("Gather", "offset", {"offset.weight", "which"}, {"o"});
+  g.node("Add", "add", {"h", "o"}, {"logits"});
+  fs::path input = tempFile("embedding-offset.onnx");
+  g.write(input.string());
+  train::TrainConfig config = retrainConfig(input);
+  config.epochs = 1;
+  config.fromPretrained = true;
+  std::ostringstream log;
+  train::TrainResult result = train::train(config, log);
+  std::cout << log.str();
+  ASSERT_TRUE(result.params.contains("offset.weight")) << "the table is not a parameter";
+  std::vector<float> after = result.params.at("offset.weight").toVector<float>();
+  ASSERT_EQ(after.size(), table.size());
+  int changed = 0;
+  for (int row = 0; row < 3; ++row)
+    for (int k = 0; k < 10; ++k) {
+      size_t i = static_cast<size_t>(row * 10 + k);
+      // Unpicked rows: v = θ/δ + λ·sign(θ) never moves, θ = δ·shrink(v, λ)
+      // gives θ back up to the rounding of ± λ.
+      if (row != 1)
+        EXPECT_NEAR(after[i], table[i], 1e-6) << "row " << row << " is picked by nothing";
+      changed += row == 1 && std::abs(after[i] - table[i]) > 1e-3;
+    }
+  EXPECT_GE(changed, 5) << "the picked row barely trained";
+  for (float v : after)
+    EXPECT_TRUE(std::isfinite(v));
+  fs::remove(input);
+}
+
+// The CI copies of the transformers (exported with a dynamic batch axis:
+// scripts/onnx/model_zoo.py DYNAMIC_BATCH) retrain at batch 128 from
+// PyTorch's weights: 9 full batches an epoch (1280 images, 128 of them for
+// validation), the training loss finite and falling.
+TEST(RetrainOnnx, ZooTransformersRetrainAtBatch128) {
+  if (!fs::exists(kFashionMnist))
+    GTEST_SKIP() << kFashionMnist << " is missing";
+  for (const char *name : {"transformer_encoder", "bert_block"}) {
+    SCOPED_TRACE(name);
+    fs::path model = fs::path(BREGMAN_ONNX_MODELS) / "models" / name / "model.onnx";
+    train::TrainConfig config = retrainConfig(model);
+    config.fromPretrained = true;
+    config.epochs = 2;
+    config.trainLimit = 1280;
+    config.valFraction = 0.1;
+    config.testLimit = 500;
+    config.batchSize = 128;
+    std::ostringstream log;
+    train::TrainResult result = train::train(config, log);
+    std::cout << log.str();
+    ASSERT_EQ(result.epochs.size(), 2u);
+    EXPECT_EQ(result.stepCompilations, 1u) << "one batch shape: 128";
+    for (const train::EpochMetrics &e : result.epochs)
+      EXPECT_TRUE(std::isfinite(e.trainLoss));
+    EXPECT_LT(result.epochs[1].trainLoss, result.epochs[0].trainLoss);
+    EXPECT_GT(result.bestTestAcc, 0.12) << "chance is 0.10";
+  }
 }

@@ -11,6 +11,7 @@
 
 #include <optional>
 #include <type_traits>
+#include <vector>
 
 namespace bregman::train {
 
@@ -28,6 +29,7 @@ template <typename T> nlohmann::json orNull(const std::optional<T> &v) {
 nlohmann::json resumeOptions(const TrainConfig &c) {
   return {{"--reg", orNull(c.regularizer)},
           {"--conv-reg", orNull(c.convRegularizer)},
+          {"--head-reg", orNull(c.headRegularizer)},
           {"--lr", orNull(c.lr)},
           {"--lambda", orNull(c.lambda)},
           {"--delta", c.delta},
@@ -67,7 +69,14 @@ std::string shown(const nlohmann::json &v) {
 void checkResumeOptions(const TrainConfig &config, const nlohmann::json &saved,
                         const std::string &path) {
   nlohmann::json now = resumeOptions(config);
-  for (const auto &[option, value] : now.items()) {
+  // --reg first: the resolved --conv-reg and --head-reg follow it by
+  // default, and the error should name the option that was changed.
+  std::vector<std::string> order = {"--reg"};
+  for (const auto &[option, value] : now.items())
+    if (option != "--reg")
+      order.push_back(option);
+  for (const std::string &option : order) {
+    const nlohmann::json &value = now.at(option);
     nlohmann::json before = saved.contains(option) ? saved.at(option) : nlohmann::json();
     if (before != value)
       throw Error(fmt::format("--resume {}: {} is {} in the checkpoint but {} here; "

@@ -122,6 +122,7 @@ const char *pytorchSuffix(ParamRole role) {
   switch (role) {
   case ParamRole::ConvWeight:
   case ParamRole::LinearWeight:
+  case ParamRole::Embedding:
   case ParamRole::Scale: return ".weight";
   case ParamRole::Bias:
   case ParamRole::Shift: return ".bias";
@@ -222,6 +223,58 @@ void applySplits(::onnx::ModelProto &model, const std::vector<InitializerSplit> 
         break;
       }
   }
+}
+
+namespace {
+
+bool isIdentityCopy(const ::onnx::NodeProto &n, const Params &weights,
+                    const std::set<std::string> &graphOutputs) {
+  return n.op_type() == "Identity" && n.domain().empty() && n.input_size() == 1 &&
+         n.output_size() == 1 && weights.contains(n.input(0)) &&
+         !graphOutputs.count(n.output(0));
+}
+
+std::set<std::string> graphOutputNames(const ::onnx::GraphProto &g) {
+  std::set<std::string> names;
+  for (const auto &o : g.output())
+    names.insert(o.name());
+  return names;
+}
+
+} // namespace
+
+std::vector<std::string> identityCopies(const ::onnx::GraphProto &graph,
+                                        const Params &weights) {
+  std::set<std::string> outputs = graphOutputNames(graph);
+  std::vector<std::string> copies;
+  for (const auto &n : graph.node())
+    if (isIdentityCopy(n, weights, outputs))
+      copies.push_back(n.output(0));
+  return copies;
+}
+
+void materializeIdentityCopies(::onnx::ModelProto &model, const Params &weights) {
+  auto *g = model.mutable_graph();
+  std::set<std::string> outputs = graphOutputNames(*g);
+  ::google::protobuf::RepeatedPtrField<::onnx::NodeProto> kept;
+  for (const auto &n : g->node()) {
+    if (!isIdentityCopy(n, weights, outputs)) {
+      *kept.Add() = n;
+      continue;
+    }
+    addDenseInitializer(g, n.output(0), weights.at(n.input(0)));
+    // Before IR version 4 every initializer is also a graph input.
+    if (model.ir_version() >= 4)
+      continue;
+    for (int i = 0; i < g->input_size(); ++i)
+      if (g->input(i).name() == n.input(0)) {
+        ::onnx::ValueInfoProto copy = g->input(i);
+        copy.set_name(n.output(0));
+        *g->add_input() = copy;
+        break;
+      }
+  }
+  g->mutable_node()->Swap(&kept);
 }
 
 } // namespace bregman::onnx::detail

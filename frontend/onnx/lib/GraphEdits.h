@@ -38,6 +38,16 @@ std::vector<InitializerSplit> planSplits(const ::onnx::GraphProto &graph,
 void applySplits(::onnx::ModelProto &model, const std::vector<InitializerSplit> &splits,
                  const Params &weights);
 
+/// The outputs of Identity nodes that copy a float initializer of `weights`
+/// (and are not graph outputs), in graph order: PyTorch's exporter writes
+/// the equal parameters of deep-copied layers (nn.TransformerEncoder's, a
+/// fresh module's) as one initializer and an Identity per copy.
+std::vector<std::string> identityCopies(const ::onnx::GraphProto &graph,
+                                        const Params &weights);
+/// Replaces each of those Identity nodes by an initializer named as its
+/// output, with the copied initializer's values (dense).
+void materializeIdentityCopies(::onnx::ModelProto &model, const Params &weights);
+
 } // namespace bregman::onnx::detail
 
 #endif // BREGMAN_ONNX_LIB_GRAPHEDITS_H

@@ -524,6 +524,10 @@ std::vector<InitializerSplit> OnnxModel::tiedInitializers() const {
   return detail::planSplits(impl->model.graph(), impl->weights, impl->opset);
 }
 
+std::vector<std::string> OnnxModel::identityCopies() const {
+  return detail::identityCopies(impl->model.graph(), impl->weights);
+}
+
 OnnxModel OnnxModel::untied() const {
   auto copy = std::make_unique<Impl>();
   copy->model = impl->model;
@@ -531,6 +535,9 @@ OnnxModel OnnxModel::untied() const {
   copy->dir = impl->dir;
   copy->opset = impl->opset;
   detail::applySplits(copy->model, tiedInitializers(), impl->weights);
+  // After the splits: they name nodes by index, and no split is an
+  // Identity's (Identity has no parameter roles).
+  detail::materializeIdentityCopies(copy->model, impl->weights);
   copy->build();
   return OnnxModel(std::move(copy));
 }
@@ -756,6 +763,28 @@ Params OnnxModel::Impl::collectOutputs(const std::map<std::string, Value> &env) 
   return out;
 }
 
+/// A node that fails away from the exported batch: the batch folded into
+/// one of its constant shapes where it cannot be recognised (a 1 among
+/// other 1s: BERT's cls.expand(b, 1, d), a sequence-first reshape). Says
+/// so, naming the node, with the re-export; a refusal that gives its own
+/// advice stays as it is.
+static Error batchFoldedIn(const ::onnx::NodeProto &n, const Error &e,
+                           const detail::Rebatch &r) {
+  std::string message = e.what(), prefix = "unsupported: ";
+  if (message.find("re-export") != std::string::npos)
+    return e;
+  if (message.rfind(prefix, 0) == 0)
+    message = message.substr(prefix.size());
+  if (message.rfind("node '", 0) != 0)
+    message = fmt::format("node '{}' ({}): {}", n.name(), n.op_type(), message);
+  return Error(fmt::format(
+      "unsupported: {} (at batch {}; the model's inputs declare a static batch {}, which "
+      "its shapes may hold where it cannot be told from other dimensions); re-export with "
+      "a dynamic batch, torch.onnx.export(..., input_names=['{}'], dynamic_axes={{'{}': "
+      "{{0: 'batch'}}}})",
+      message, r.actual, r.exported, r.inputName, r.inputName));
+}
+
 void OnnxModel::Impl::replay(std::map<std::string, Value> &env,
                              Params *trainingStatistics,
                              const detail::Rebatch *rebatch) const {
@@ -763,7 +792,9 @@ void OnnxModel::Impl::replay(std::map<std::string, Value> &env,
     try {
       detail::runNode(detail::NodeContext{n, opset, env, weights, constants,
                                           trainingStatistics, rebatch});
-    } catch (const Error &) {
+    } catch (const Error &e) {
+      if (rebatch)
+        throw batchFoldedIn(n, e, *rebatch);
       throw;
     } catch (const std::exception &e) {
       throw invalidModel(n, e);

@@ -22,7 +22,8 @@ bool isBuffer(ParamRole role) {
 const char *roleSuffix(ParamRole role) {
   switch (role) {
   case ParamRole::ConvWeight:
-  case ParamRole::LinearWeight: return ".weight";
+  case ParamRole::LinearWeight:
+  case ParamRole::Embedding: return ".weight";
   case ParamRole::Bias: return ".bias";
   case ParamRole::Scale: return ".scale";
   case ParamRole::Shift: return ".shift";
@@ -54,6 +55,15 @@ std::optional<LayerShape> layerShape(const NodeSummary &n, const Params &weights
   }
   return LayerShape{};
 }
+/// The elements of one row of an embedding table (what one index picks
+/// along axis 0: a token's vector); 1 when `name` is not an initializer.
+int64_t embeddingRowSize(const std::string &name, const Params &weights) {
+  if (!weights.contains(name) || weights.at(name).rank() == 0)
+    return 1;
+  const Tensor &t = weights.at(name);
+  return t.dim(0) > 0 ? t.numel() / t.dim(0) : 1;
+}
+
 /// The float initializers that graph value `value` is moved out of by data
 /// movement alone (Slice, Concat, Unsqueeze, Squeeze, Reshape, Transpose,
 /// Identity): PyTorch's export of nn.LSTM and nn.GRU reorders the gates of
@@ -94,7 +104,8 @@ OnnxNetwork::OnnxNetwork(std::shared_ptr<const OnnxModel> model, std::string fil
   model_->checkSupported();
   // One tensor per role and layer (GraphEdits.cpp says why).
   splits_ = model_->tiedInitializers();
-  if (!splits_.empty())
+  identityCopies_ = model_->identityCopies().size();
+  if (!splits_.empty() || identityCopies_ > 0)
     model_ = std::make_shared<const OnnxModel>(model_->untied());
   claimRoles();
   std::set<std::string> claimed;
@@ -119,6 +130,12 @@ void OnnxNetwork::claimRoles() {
                    int64_t rowSize) {
     if (!weights.contains(onnxName))
       return;
+    // An initializer reached again through data movement (a weight the
+    // file ties by a Transpose into two layers) trains once, in its first
+    // role: the graph reads the one tensor in both places.
+    for (const auto &[other, e] : entries_)
+      if (e.onnxName == onnxName)
+        return;
     // Untied: each initializer has at most one role. Names that would
     // collide ("a.weight" and "a.bias" both biases) get the full ONNX name.
     std::string name = detail::initializerStem(onnxName) + roleSuffix(role);
@@ -147,6 +164,10 @@ void OnnxNetwork::claimRoles() {
     }
     for (const auto &[index, role] : n.parameterRoles) {
       bool weight = role == ParamRole::ConvWeight || role == ParamRole::LinearWeight;
+      if (role == ParamRole::Embedding) {
+        claim(input(index), role, 1, embeddingRowSize(input(index), weights));
+        continue;
+      }
       claim(input(index), role, weight || role == ParamRole::Bias ? layer->fanIn : 1,
             weight ? layer->rowSize : 1);
     }
@@ -207,6 +228,11 @@ Params OnnxNetwork::init(uint64_t seed, const nn::SparseInit &config) const {
       break;
     case ParamRole::Bias:
       params.add(name, nn::uniformBias(imported.numel(), e.fanIn, rng, config));
+      break;
+    case ParamRole::Embedding:
+      // As nn::Embedding: rows (tokens) are the groups, N(0, r²) entries
+      // (fan-in 2 makes the deviation r·√(2/2) = r).
+      params.add(name, nn::sparseWeight(shape, 2, e.rowSize, config.perRow, rng, config));
       break;
     case ParamRole::Scale:
       params.add(name, Tensor::fromVector(std::vector<float>(imported.numel(), 1.0f),
@@ -309,14 +335,19 @@ Params OnnxNetwork::onnxInitializers(const Params &params, const Params &buffers
 }
 
 std::string OnnxNetwork::describe() const {
+  std::string copies =
+      identityCopies_ ? fmt::format("; {} Identity copies of initializers made tensors of "
+                                    "their own",
+                                    identityCopies_)
+                      : std::string();
   if (splits_.empty())
-    return fmt::format("onnx {} ({} nodes)", file_, model_->summary().size());
+    return fmt::format("onnx {} ({} nodes{})", file_, model_->summary().size(), copies);
   std::set<std::string> tied;
   for (const InitializerSplit &s : splits_)
     tied.insert(s.initializer);
   return fmt::format("onnx {} ({} nodes; {} tied initializer(s) split into {} "
-                     "more tensors)",
-                     file_, model_->summary().size(), tied.size(), splits_.size());
+                     "more tensors{})",
+                     file_, model_->summary().size(), tied.size(), splits_.size(), copies);
 }
 
 } // namespace bregman::onnx

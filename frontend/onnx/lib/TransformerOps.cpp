@@ -187,8 +187,10 @@ void gather(const NodeContext &c) {
 
 // LayerNormalization is an operator from opset 17 (a function before);
 // Where from 9, Expand from 8, Erf from 9; Equal, Less and Greater from 1
-// (before 7 with the legacy broadcasting), Not and Gather from 1 (Gather's data
-// initializer, an embedding table, has no role: it stays a constant).
+// (before 7 with the legacy broadcasting), Not and Gather from 1. Gather's
+// data initializer is an embedding table (token or position embeddings):
+// it trains, its rows picked by the indices (take's gradient adds the rows'
+// gradients back, a scatter-add; static indices are slices).
 std::vector<OpHandler> transformerOps() {
   return {
       {"LayerNormalization", 17, kNewestOpset, layerNormalization,
@@ -200,7 +202,7 @@ std::vector<OpHandler> transformerOps() {
       {"Not", 1, kNewestOpset, notOp, {}},
       {"Where", 9, kNewestOpset, whereOp, {}},
       {"Expand", 8, kNewestOpset, expand, {}},
-      {"Gather", 1, kNewestOpset, gather, {}},
+      {"Gather", 1, kNewestOpset, gather, {{0, ParamRole::Embedding}}},
   };
 }
 

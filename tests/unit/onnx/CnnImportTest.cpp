@@ -465,6 +465,28 @@ TEST_F(CnnImport, BakedBatchThatIsNotLeadingIsRefusedWithTheReexport) {
   }
 }
 
+// BERT's cls.expand(b, 1, d) exported at batch 1: the 1 of b is folded
+// into the Expand's shape among other 1s, so at batch 2 the Concat with the
+// tokens fails; the refusal names the node and says what to re-export.
+TEST_F(CnnImport, BatchFoldedAmongOnesIsRefusedWithTheReexport) {
+  ModelCase c;
+  c.input("x", {1, 2, 3}, signedValues(6))
+      .weight("cls", {1, 1, 3}, {0.5f, -0.5f, 0.25f})
+      .ints("cls_shape", {1, 1, 3});
+  c.node("Expand", {"cls", "cls_shape"}, {"c"}, "/Expand");
+  setIntAttr(c.node("Concat", {"c", "x"}, {"y"}, "/Concat"), "axis", 1);
+  c.output("y", {1, 3, 3});
+  OnnxModel model = load(c, "clsexpand");
+  EXPECT_TRUE(model.unsupported().empty());
+  EXPECT_EQ(runOnnx(model, c.inputs).at("y").numel(), 9);
+  const std::string &why = model.batchRestriction();
+  EXPECT_EQ(why.rfind("at batch 2: node '/Concat' (Concat): ", 0), 0u) << why;
+  EXPECT_NE(why.find("(at batch 2; the model's inputs declare a static batch 1"),
+            std::string::npos)
+      << why;
+  EXPECT_NE(why.find("dynamic_axes={'x': {0: 'batch'}}"), std::string::npos) << why;
+}
+
 // Exported with dynamic axes, the batch is symbolic: imported, its shape
 // arithmetic folded at the batch of each call.
 TEST_F(CnnImport, DynamicBatchInputsImportAndRunAtAnyBatch) {

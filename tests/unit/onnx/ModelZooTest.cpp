@@ -153,4 +153,21 @@ TEST(OnnxModelZooFiles, EveryModelHasItsDataAndExpectation) {
       EXPECT_TRUE(fs::exists(kModels / name / file)) << name << ": " << file << " is missing";
 }
 
+// The transformers are exported with a dynamic batch axis
+// (scripts/onnx/model_zoo.py DYNAMIC_BATCH; their test input is a batch of
+// 3, so the comparison above runs away from batch 1): the Shape → Gather →
+// Concat → Reshape/Expand chains built on the input's batch fold at the
+// batch the graph is compiled for, and nothing restricts the batch.
+TEST(OnnxModelZooFiles, TransformersHaveADynamicBatchAndReplayAtAnyBatch) {
+  for (const char *name : {"transformer_encoder", "bert_block"}) {
+    onnx::OnnxModel model = onnx::OnnxModel::load((kModels / name / "model.onnx").string());
+    ASSERT_EQ(model.inputs().size(), 1u) << name;
+    EXPECT_TRUE(model.inputs()[0].dynamicBatch) << name;
+    EXPECT_EQ(model.batchRestriction(), "") << name;
+    Tensor input =
+        onnx::readTensorProto((kModels / name / "test_data_set_0" / "input_0.pb").string());
+    EXPECT_EQ(input.dim(0), 3) << name << ": the test input is a batch of 3";
+  }
+}
+
 } // namespace

@@ -220,6 +220,48 @@ TEST_F(TiedInitializers, SharedWeightsAndPlainUsesAreSplit) {
   EXPECT_TRUE(net.initBuffers().contains("frozen:fc1.bias")) << "the Add's operand";
 }
 
+// A fresh nn.TransformerEncoder deep-copies its layer: the exporter writes
+// layer 1's weights as Identity(layer 0's), and the MatMul reads them
+// through a Transpose. Each Identity becomes an initializer named as its
+// output (PyTorch's name for layer 1's tensor), so the two layers train on
+// their own; the graph computes what it did.
+TEST_F(TiedInitializers, IdentityCopiesBecomeTheirOwnInitializers) {
+  OnnxGraph g("deep_copies");
+  g.input("x", {1, 2, 3});
+  g.output("y", {1, 2, 3});
+  std::vector<float> w = {0.5f, -0.25f, 0.125f, 1.0f, 0.75f, -0.5f, 0.25f, 0.0f, -1.0f};
+  g.initializer("layers.0.linear.weight", {3, 3}, w);
+  g.node("Identity", "Identity_7", {"layers.0.linear.weight"}, {"layers.1.linear.weight"});
+  std::string in = "x";
+  for (int layer = 0; layer < 2; ++layer) {
+    std::string p = "/layers." + std::to_string(layer) + "/linear/";
+    g.node("Transpose", p + "Transpose", {"layers." + std::to_string(layer) + ".linear.weight"},
+           {p + "t"});
+    std::string out = layer == 1 ? "y" : p + "h";
+    g.node("MatMul", p + "MatMul", {in, p + "t"}, {out});
+    in = out;
+  }
+  auto model = load(g, "deep_copies.onnx");
+  ASSERT_TRUE(model->unsupported().empty()) << model->unsupported().front();
+  EXPECT_TRUE(model->tiedInitializers().empty());
+  EXPECT_EQ(model->identityCopies(), (std::vector<std::string>{"layers.1.linear.weight"}));
+  OnnxModel untied = model->untied();
+  EXPECT_TRUE(untied.identityCopies().empty());
+  ASSERT_TRUE(untied.weights().contains("layers.1.linear.weight"));
+  EXPECT_TRUE(sameBits(untied.weights().at("layers.1.linear.weight"),
+                       model->weights().at("layers.0.linear.weight")));
+  for (const auto &n : untied.summary())
+    EXPECT_NE(n.opType, "Identity");
+  Tensor flat = randomInput(4, 6, 11);
+  Tensor x = Tensor::fromVector(flat.toVector<float>(), {4, 2, 3});
+  EXPECT_TRUE(sameBits(evaluate(untied, x), evaluate(*model, x)));
+  OnnxNetwork net(model, "deep_copies.onnx", /*fromPretrained=*/true);
+  EXPECT_EQ(net.init(0, nn::SparseInit{}).names(),
+            (std::vector<std::string>{"layers.0.linear.weight", "layers.1.linear.weight"}));
+  EXPECT_NE(net.describe().find("1 Identity copies of initializers"), std::string::npos)
+      << net.describe();
+}
+
 // Before IR version 4 every initializer is also a graph input: so are the
 // copies, and the export passes the checker.
 TEST_F(TiedInitializers, OldIrVersionDeclaresTheCopiesAsInputs) {

@@ -53,6 +53,7 @@ enum class ParamRole {
   Shift,        // BatchNormalization input 2
   RunningMean,  // BatchNormalization input 3 (a buffer)
   RunningVar,   // BatchNormalization input 4 (a buffer)
+  Embedding,    // Gather input 0: a table whose rows are picked (tokens)
 };
 
 /// An operator the importer runs, from its table of handlers: the opsets
@@ -140,10 +141,16 @@ public:
   /// after its layer in PyTorch's style ("bn2.running_var"), unique in the
   /// graph.
   std::vector<InitializerSplit> tiedInitializers() const;
+  /// The outputs of Identity nodes that copy a float initializer, as
+  /// PyTorch's exporter writes the equal parameters of deep-copied layers
+  /// (a fresh nn.TransformerEncoder's): layer 1's weight is
+  /// Identity(layer 0's), named as PyTorch names layer 1's parameter.
+  std::vector<std::string> identityCopies() const;
   /// The model with every tiedInitializers() use reading its own copy (the
-  /// same values, a dense initializer): the node inputs renamed, nothing
-  /// else changed. Retraining trains each copy on its own and save()
-  /// writes each back.
+  /// same values, a dense initializer): the node inputs renamed; and every
+  /// identityCopies() Identity node replaced by an initializer of its
+  /// output's name with the copied values; nothing else changed.
+  /// Retraining trains each copy on its own and save() writes each back.
   OnnxModel untied() const;
 
   /// Writes the model with the float initializers in `initializers` (by

@@ -11,6 +11,7 @@
 //   Conv / Gemm input 2                 -> "<name>.bias"
 //   BatchNormalization inputs 1, 2      -> "<name>.scale", "<name>.shift"
 //   BatchNormalization inputs 3, 4      -> buffers (running statistics)
+//   Gather input 0 (embedding table)    -> "<name>.weight" (rows: tokens)
 //
 // where <name> is the initializer's ONNX name without a ".weight", ".bias",
 // ".running_mean" or ".running_var" suffix. Other float initializers stay
@@ -83,6 +84,7 @@ private:
 
   std::shared_ptr<const OnnxModel> model_;
   std::vector<InitializerSplit> splits_;
+  size_t identityCopies_ = 0; // OnnxModel::identityCopies() of the file
   std::string file_;
   bool fromPretrained_;
   std::map<std::string, Entry> entries_; // by parameter / buffer name
