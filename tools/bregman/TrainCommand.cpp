@@ -244,10 +244,16 @@ void TrainCommand::addDataOptions() {
       ->capture_default_str();
   command
       ->add_option("--sparse-exec", sparseExec,
-                   "Validation and test run linear layers on the CSR of their "
-                   "weights (MLIR's sparsifier, CPU): off, auto (density "
-                   "below " + fmt::format("{:g}", nn::kSparseExecAutoDensity) +
-                       ", the crossover measured by bench/sparse_bench), on")
+                   "Linear layers run on the CSR of their weights (MLIR's "
+                   "sparsifier, CPU), in the training step (the CSR made by "
+                   "each step for the next) and in validation and test: off, "
+                   "auto (density below " +
+                       fmt::format("{:g}", nn::kSparseExecTrainAutoDensity) +
+                       " in training, " +
+                       fmt::format("{:g}", nn::kSparseExecAutoDensity) +
+                       " in evaluation: the crossovers measured by "
+                       "bench/sparse_train_bench and bench/sparse_bench; "
+                       "checked each epoch), on")
       ->check(CLI::IsMember({"off", "auto", "on"}))
       ->capture_default_str();
   command->add_option("--seed", config.seed,

@@ -58,6 +58,11 @@ enum class SparseExec { Off, Auto, On };
 /// up to 50 % for every shape, at batch 1 only below 5-10 %. Evaluation runs
 /// at large batches; 0.3 stays below every batch-128 crossover measured.
 constexpr double kSparseExecAutoDensity = 0.3;
+/// The density below which `auto` runs a linear layer on its CSR in the
+/// training step (forward and input gradient sparse, weight gradient dense,
+/// the CSR rebuilt by each step): the smallest crossover of the MLP's layer
+/// shapes at batch 128 measured by bench/sparse_bench (docs/PERFORMANCE.md).
+constexpr double kSparseExecTrainAutoDensity = 0.1;
 
 /// The keys under which a linear layer's weight "<w>" finds its CSR in the
 /// parameters ("<w>.csr.positions", ".coordinates", ".values").
@@ -70,7 +75,19 @@ std::array<std::string, 3> csrKeys(const std::string &weight);
 /// evaluation; concrete parameters only). The names of the weights that got
 /// one go to `sparseLayers` when given.
 Params withCsrWeights(const Params &params, SparseExec policy,
-                      std::vector<std::string> *sparseLayers = nullptr);
+                      std::vector<std::string> *sparseLayers = nullptr,
+                      double autoDensity = kSparseExecAutoDensity);
+
+/// Only the CSR entries withCsrWeights would add (the training step's
+/// carried CSR state, built on the host before the first step).
+Params csrWeights(const Params &params, SparseExec policy,
+                  std::vector<std::string> *sparseLayers = nullptr,
+                  double autoDensity = kSparseExecAutoDensity);
+
+/// Inside a traced step: the CSR of every weight of `params` that has one in
+/// `csr` (same keys), computed from the weight by the compiled step itself
+/// (compressRowsInTrace), for the next step's sparse layers.
+Params recompressWeights(const Params &params, const Params &csr);
 
 /// y = x·Wᵀ + b with W of shape (out, in), on x [..., in] (a batch of
 /// vectors, or of sequences: the leading axes are rows of one GEMM); for a
