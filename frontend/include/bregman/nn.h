@@ -60,11 +60,10 @@ enum class SparseExec { Off, Auto, On };
 constexpr double kSparseExecAutoDensity = 0.3;
 /// The density below which `auto` runs a linear layer on its CSR in the
 /// training step (forward and input gradient sparse, weight gradient dense,
-/// the CSR rebuilt by each step): the smallest crossover of the MLP's two
-/// larger layer shapes at batch 128 measured by bench/sparse_train_bench
-/// (20 % and 5 %; the 10×80 layer was never faster, by about 3 µs;
-/// docs/PERFORMANCE.md).
-constexpr double kSparseExecTrainAutoDensity = 0.05;
+/// the CSR rebuilt by each step): bench/sparse_train_bench measured the
+/// MLP's step at batch 128 faster on CSR at 1 % in all of three runs
+/// (1.13-1.19×), not at 5 % in two of them (docs/PERFORMANCE.md).
+constexpr double kSparseExecTrainAutoDensity = 0.02;
 
 /// The keys under which a linear layer's weight "<w>" finds its CSR in the
 /// parameters ("<w>.csr.positions", ".coordinates", ".values").
