@@ -142,6 +142,13 @@ private:
   void emitBatchMatMul(const Node &node) { set(node, batchMatmul(node)); }
   void emitTake(const Node &node) { set(node, take(node)); }
   void emitSparseMatMul(const Node &node) { set(node, sparseMatmul(node)); }
+  void emitCompressRows(const Node &node) {
+    auto op = breg::CompressRowsOp::create(
+        b, loc, tensorType(node.outputs[0]), tensorType(node.outputs[1]),
+        tensorType(node.outputs[2]), values.at(node.inputs[0]));
+    for (size_t i = 0; i < 3; ++i)
+      values[node.outputs[i]] = op->getResult(i);
+  }
   void emitResample(const Node &node) { set(node, resample(node)); }
   void emitElementwise(const Node &node);
   void emitReduction(const Node &node) {

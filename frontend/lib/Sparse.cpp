@@ -118,6 +118,28 @@ CsrWeight compressRows(const Tensor &dense, int64_t capacity) {
   return w;
 }
 
+CsrWeight compressRowsInTrace(const Tensor &dense) {
+  if (!dense.isTraced() || dense.rank() != 2 || dense.dtype() != DType::F32)
+    throw Error(fmt::format(
+        "compress_rows: needs a traced f32 matrix, got {}",
+        dense.defined() ? fmt::format("{} {}{}",
+                                      dense.isTraced() ? "a traced" : "a concrete",
+                                      dtypeName(dense.dtype()),
+                                      shapeString(dense.shape()))
+                        : std::string("an empty tensor")));
+  int64_t rows = dense.dim(0), cols = dense.dim(1);
+  int64_t capacity = rows * cols;
+  if (capacity < 1 || capacity > INT32_MAX)
+    throw Error(fmt::format("compress_rows: a {} matrix must have between 1 "
+                            "and 2^31 - 1 entries",
+                            shapeString(dense.shape())));
+  std::vector<Tensor> out =
+      apply(Prim::CompressRows, {dense},
+            {{{rows + 1}, DType::I32}, {{capacity}, DType::I32},
+             {{capacity}, DType::F32}});
+  return CsrWeight{out[0], out[1], out[2], dense, rows, cols};
+}
+
 namespace nn {
 
 std::array<std::string, 3> csrKeys(const std::string &weight) {
@@ -127,8 +149,42 @@ std::array<std::string, 3> csrKeys(const std::string &weight) {
 
 Params withCsrWeights(const Params &params, SparseExec policy,
                       std::vector<std::string> *sparseLayers, int64_t batch,
-                      std::vector<SparseLayerDecision> *decisions) {
+                      std::vector<SparseLayerDecision> *decisions,
+                      double fixedDensity) {
   Params out = params;
+  Params csr = csrWeights(params, policy, sparseLayers, batch, decisions,
+                          fixedDensity);
+  for (const auto &[name, t] : csr)
+    out.add(name, t);
+  return out;
+}
+
+Params recompressWeights(const Params &params, const Params &csr) {
+  Params out;
+  const std::string suffix = ".csr.positions";
+  for (const auto &[name, t] : csr) {
+    if (name.size() <= suffix.size() ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+      continue;
+    std::string weight = name.substr(0, name.size() - suffix.size());
+    if (!params.contains(weight))
+      throw Error(fmt::format("recompressWeights: '{}' has a CSR but no "
+                              "weight in the parameters",
+                              weight));
+    CsrWeight w = compressRowsInTrace(params.at(weight));
+    auto [pos, crd, val] = csrKeys(weight);
+    out.add(pos, w.positions);
+    out.add(crd, w.coordinates);
+    out.add(val, w.values);
+  }
+  return out;
+}
+
+Params csrWeights(const Params &params, SparseExec policy,
+                  std::vector<std::string> *sparseLayers, int64_t batch,
+                  std::vector<SparseLayerDecision> *decisions,
+                  double fixedDensity) {
+  Params out;
   if (policy == SparseExec::Off)
     return out;
   const std::string suffix = ".weight";
@@ -145,7 +201,9 @@ Params withCsrWeights(const Params &params, SparseExec policy,
         static_cast<double>(w.numel());
     SparseLayerDecision decision{name, density};
     if (policy == SparseExec::Auto)
-      decision.crossover = sparseCrossover(w.dim(0), w.dim(1), batch);
+      decision.crossover = batch > 0
+                               ? sparseCrossover(w.dim(0), w.dim(1), batch)
+                               : SparseCrossover{fixedDensity, "fixed"};
     decision.sparse = policy == SparseExec::On ||
                       density < decision.crossover.density;
     if (decisions)

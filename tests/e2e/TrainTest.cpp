@@ -69,11 +69,14 @@ TEST(Train, LinBregMomentumLearnsSparseMlp) {
 }
 
 // --sparse-exec on: the report lists the layers validation and test ran on
-// their CSR (every 2-D ".weight" of the MLP); off: no such field.
+// their CSR (every 2-D ".weight" of the MLP), and those the training steps
+// ran on theirs (the same, at on); off: no such fields. The sparse run's
+// loss and weights are the dense run's to float rounding.
 TEST(Train, ReportNamesTheLayersEvaluatedSparse) {
   if (!std::filesystem::exists(kFashionMnist))
     GTEST_SKIP() << kFashionMnist << " is missing";
   std::vector<std::string> expected;
+  train::TrainResult sparseResult;
   for (train::TrainConfig config : {train::TrainConfig{}, train::TrainConfig{}}) {
     bool sparse = expected.empty();
     config.sparseExec = sparse ? nn::SparseExec::On : nn::SparseExec::Off;
@@ -93,9 +96,23 @@ TEST(Train, ReportNamesTheLayersEvaluatedSparse) {
     ASSERT_EQ(result.epochs.size(), 1u);
     if (!sparse) {
       EXPECT_FALSE(json.contains("sparse_layers")) << line;
+      EXPECT_FALSE(json.contains("sparse_layers_training")) << line;
       EXPECT_TRUE(result.epochs[0].sparseLayers.empty());
+      EXPECT_TRUE(result.epochs[0].sparseLayersTraining.empty());
+      EXPECT_NEAR(sparseResult.epochs[0].trainLoss, result.epochs[0].trainLoss,
+                  1e-4 * result.epochs[0].trainLoss);
+      for (const auto &[name, dense] : result.params) {
+        std::vector<float> a = sparseResult.params.at(name).toVector<float>(),
+                           b = dense.toVector<float>();
+        double scale = 1e-3;
+        for (float v : b)
+          scale = std::max(scale, static_cast<double>(std::abs(v)));
+        for (size_t i = 0; i < b.size(); ++i)
+          ASSERT_NEAR(a[i], b[i], 1e-4 * scale) << name << " at " << i;
+      }
       continue;
     }
+    sparseResult = result;
     for (const auto &[name, t] : result.params)
       if (isWeightName(name) && t.rank() == 2)
         expected.push_back(name);
@@ -105,6 +122,13 @@ TEST(Train, ReportNamesTheLayersEvaluatedSparse) {
     EXPECT_EQ(json["sparse_layers"].get<std::vector<std::string>>(), expected);
     EXPECT_NE(log.str().find("sparse execution (evaluation): "),
               std::string::npos);
+    EXPECT_EQ(result.epochs[0].sparseLayersTraining, expected);
+    EXPECT_EQ(json["sparse_layers_training"].get<std::vector<std::string>>(),
+              expected);
+    EXPECT_NE(log.str().find("sparse execution (training step): " +
+                             expected[0]),
+              std::string::npos)
+        << log.str();
   }
 }
 

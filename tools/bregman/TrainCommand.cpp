@@ -246,11 +246,15 @@ void TrainCommand::addDataOptions() {
       ->capture_default_str();
   command
       ->add_option("--sparse-exec", sparseExec,
-                   "Validation and test run linear layers on the CSR of their "
-                   "weights (MLIR's sparsifier, CPU): off, auto (a layer whose "
-                   "density is below its shape's crossover, measured on this "
-                   "machine at first use and cached; "
-                   "BREGMAN_SPARSE_CALIBRATION=off: below " +
+                   "Linear layers run on the CSR of their weights (MLIR's "
+                   "sparsifier, CPU), in the training step (the CSR made by "
+                   "each step for the next) and in validation and test: off, "
+                   "auto (in training: density below " +
+                       fmt::format("{:g}", nn::kSparseExecTrainAutoDensity) +
+                       ", measured by bench/sparse_train_bench, checked each "
+                       "epoch; in evaluation: below the layer shape's "
+                       "crossover, measured on this machine at first use and "
+                       "cached; BREGMAN_SPARSE_CALIBRATION=off: below " +
                        fmt::format("{:g}", nn::kSparseExecAutoDensity) +
                        "), on")
       ->check(CLI::IsMember({"off", "auto", "on"}))

@@ -146,8 +146,10 @@ void ReportWriter::write(const EpochMetrics &m, const EpochContext &context) {
     line["reg_value"][group] = value;
   for (const auto &[name, value] : context.hypers)
     line[name] = value;
-  if (context.sparseExec)
+  if (context.sparseExec) {
     line["sparse_layers"] = m.sparseLayers;
+    line["sparse_layers_training"] = m.sparseLayersTraining;
+  }
   append(line.dump() + "\n");
 }
 

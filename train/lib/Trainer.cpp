@@ -73,27 +73,37 @@ struct Objective {
 /// The training step: forward, backward and every update in one call.
 /// `masks` is empty except when retraining after pruning: then the pruned
 /// weights are held at zero after every update (its own compilation).
+/// `csr` holds the CSR of the weights whose linear layers run sparse
+/// (--sparse-exec; nn::csrKeys): their forward and input gradient read it,
+/// and the step returns the CSR of the updated weights for the next step
+/// (breg.compress_rows), so no host pass builds it. Which layers have one is
+/// part of the compiled signature.
 struct TrainStep {
   const nn::Model *model;
   const optim::Optimizer *opt;
   Objective objective;
 
   auto operator()(const Params &p, const Params &s, const Params &b,
-                  const Tensor &x, const Tensor &y, const Params &masks) const {
+                  const Params &csr, const Tensor &x, const Tensor &y,
+                  const Params &masks) const {
     Params updatedBuffers;
     auto [loss, out, grads] = valueAndGrad([&](const Params &q) {
       nn::Mode mode{/*training=*/true, &b, &updatedBuffers, {}};
-      Tensor out = model->forward(q, objective.input(x), mode);
+      Params withCsr = q; // the CSR is read, never differentiated
+      for (const auto &[name, t] : csr)
+        withCsr.add(name, t);
+      Tensor out = model->forward(withCsr, objective.input(x), mode);
       return std::make_pair(objective.loss(out, x, y), out);
     })(p);
     auto [p2, s2] = opt->update(p, s, grads);
     for (const auto &[name, mask] : masks)
       p2.set(name, p2.at(name) * mask);
+    Params csr2 = nn::recompressWeights(p2, csr);
     // Buffers the forward pass did not update are returned as they are.
     for (const auto &[name, t] : b)
       if (!updatedBuffers.contains(name))
         updatedBuffers.add(name, t);
-    return std::make_tuple(p2, s2, updatedBuffers, loss,
+    return std::make_tuple(p2, s2, updatedBuffers, csr2, loss,
                            objective.score(out, x, y));
   }
 };
@@ -333,6 +343,11 @@ struct Trainer::Impl {
   Impl(const TrainConfig &config, std::ostream &log);
 
   std::pair<Tensor, Tensor> step(const Tensor &x, const Tensor &y);
+  /// Chooses the training step's sparse layers by the weights' densities
+  /// now (--sparse-exec; the threshold nn::kSparseExecTrainAutoDensity) and,
+  /// when the choice changed, builds their CSR on the host: a new step is
+  /// compiled then. Otherwise the CSR the last step returned is kept.
+  void refreshTrainingCsr();
   double evaluate(const data::Dataset &ds) { return accuracy(params, buffers, ds); }
   double accuracy(const Params &p, const Params &b, const data::Dataset &ds);
   EpochMetrics runEpoch(int epoch);
@@ -382,6 +397,10 @@ struct Trainer::Impl {
   Jitted<EvaluateStep> evaluateFn;
   /// The layers the last evaluation ran on their CSR (printed on change).
   std::vector<std::string> lastSparseLayers;
+  /// The training step's CSR (nn::csrKeys) of the weights whose layers run
+  /// sparse in it, carried from step to step, and those weights' names.
+  Params trainCsr;
+  std::vector<std::string> trainSparseLayers;
   Jitted<InputScoreStep> inputScoreFn;
   /// Restoration: the test SSIM of the corrupted inputs themselves.
   double corruptedTestScore = 0;
@@ -411,7 +430,7 @@ Trainer::Impl::Impl(const TrainConfig &given, std::ostream &log)
       buffers(model->initBuffers()), // running statistics of batch norm
       meter(&opt),
       stepFn(TrainStep{model.get(), &opt, objective},
-             JitOptions{{0, 1, 2}, "train_step", config.device,
+             JitOptions{{0, 1, 2, 3}, "train_step", config.device,
                         config.cudaChip}),
       evaluateFn(EvaluateStep{model.get(), objective},
                  JitOptions{{}, "evaluate", config.device}),
@@ -558,11 +577,28 @@ EpochTotals Trainer::Impl::trainBatches(int epoch) {
 
 std::pair<Tensor, Tensor> Trainer::Impl::step(const Tensor &x, const Tensor &y) {
   // params and state are donated: updated in place.
-  auto [p2, s2, b2, loss, hits] = stepFn(params, state, buffers, x, y, masks);
+  auto [p2, s2, b2, csr2, loss, hits] =
+      stepFn(params, state, buffers, trainCsr, x, y, masks);
   params = p2;
   state = s2;
   buffers = b2;
+  trainCsr = csr2;
   return {loss, hits};
+}
+
+void Trainer::Impl::refreshTrainingCsr() {
+  std::vector<std::string> layers;
+  Params csr = nn::csrWeights(params, config.sparseExec, &layers, 0, nullptr,
+                              nn::kSparseExecTrainAutoDensity);
+  if (layers == trainSparseLayers && trainCsr.size() == csr.size())
+    return;
+  if (config.sparseExec != nn::SparseExec::Off)
+    log << fmt::format("sparse execution (training step): {}\n",
+                       layers.empty()
+                           ? std::string("no layer")
+                           : fmt::format("{}", fmt::join(layers, ", ")));
+  trainCsr = csr;
+  trainSparseLayers = layers;
 }
 
 double Trainer::Impl::accuracy(const Params &p, const Params &b,
@@ -629,12 +665,14 @@ void Trainer::Impl::logArchitecture(int epoch) const {
 void Trainer::Impl::logSparseProfile() const {
   if (!runtime::profilingEnabled() || config.sparseExec == nn::SparseExec::Off)
     return;
-  log << fmt::format("  profile: sparse layers: training step dense; "
+  auto names = [](const std::vector<std::string> &layers) {
+    return layers.empty() ? std::string("none")
+                          : fmt::format("{}", fmt::join(layers, ", "));
+  };
+  log << fmt::format("  profile: sparse layers: training step (batch {}) {}; "
                      "evaluation (batch {}) {}\n",
-                     config.evalBatchSize,
-                     lastSparseLayers.empty()
-                         ? std::string("none")
-                         : fmt::format("{}", fmt::join(lastSparseLayers, ", ")));
+                     config.batchSize, names(trainSparseLayers),
+                     config.evalBatchSize, names(lastSparseLayers));
 }
 
 void Trainer::Impl::logProfile(int epoch, int64_t batches, double stepNs,
@@ -673,6 +711,7 @@ EpochMetrics Trainer::Impl::measure(int epoch, const EpochTotals &totals,
   m.valAcc = evaluate(splits.val);
   m.testAcc = evaluate(splits.test);
   m.sparseLayers = lastSparseLayers; // of the evaluations just made
+  m.sparseLayersTraining = trainSparseLayers; // of the epoch's steps
   sparsity = meter.measure(params, state);
   m.netDensity = sparsity.netDensity;
   m.nodeDensity = sparsity.nodeDensity;
@@ -737,6 +776,7 @@ EpochMetrics Trainer::Impl::runEpoch(int epoch) {
   }
   auto start = std::chrono::steady_clock::now();
   feeder.startEpoch(epoch);
+  refreshTrainingCsr();
   EpochTotals totals = trainBatches(epoch);
   SparsityReport sparsity;
   EpochMetrics m = measure(epoch, totals, sparsity);
@@ -815,7 +855,9 @@ void Trainer::saveStep() {
     throw Error("--save-step: the training set is empty");
   // How bregman-run --data feeds it: the data set as loaded here, the
   // batch inputs and the loss / correct-count outputs (by position).
-  size_t stateLeaves = t.params.size() + t.state.size() + t.buffers.size();
+  t.refreshTrainingCsr();
+  size_t stateLeaves = t.params.size() + t.state.size() + t.buffers.size() +
+                       t.trainCsr.size();
   nlohmann::json training = {
       {"dataset", c.dataset},         {"data_dir", *c.dataDir},
       {"mean", *c.mean},              {"std", *c.std},
@@ -825,8 +867,8 @@ void Trainer::saveStep() {
       {"x_input", stateLeaves},       {"y_input", stateLeaves + 1},
       {"loss_output", stateLeaves},   {"correct_output", stateLeaves + 1}};
   t.stepFn.setArtifactMetadata(training.dump());
-  t.stepFn.save(c.saveStepPath, t.params, t.state, t.buffers, batch->first,
-                batch->second, t.masks);
+  t.stepFn.save(c.saveStepPath, t.params, t.state, t.buffers, t.trainCsr,
+                batch->first, batch->second, t.masks);
   t.log << fmt::format("saved the training step ({}, batch {}) to {}\n",
                        deviceName(c.device), batch->first.dim(0),
                        c.saveStepPath);

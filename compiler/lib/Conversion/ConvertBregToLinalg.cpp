@@ -12,6 +12,7 @@
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -748,4 +749,5 @@ void mlir::breg::populateBregToLinalgPatterns(RewritePatternSet &patterns,
                AdaBregUpdateLowering, AdamUpdateLowering, ProxSgdUpdateLowering,
                SgdUpdateLowering>(patterns.getContext(), tileGroups);
   populateBregConvToLinalgPatterns(patterns);
+  populateBregCompressRowsPatterns(patterns);
 }

@@ -165,6 +165,10 @@ Tensor sparseMatmulLeft(const CsrWeight &w, const Tensor &a, bool transposeW);
 /// concrete tensors with buffers of `capacity` entries (-1: the entries
 /// stored, at least 1); `dense` is left empty.
 CsrWeight compressRows(const Tensor &dense, int64_t capacity = -1);
+/// The CSR of a traced 2-D f32 tensor, computed by the compiled function
+/// itself (breg.compress_rows): buffers of capacity rows·cols, the entries
+/// past positions[rows] unspecified; `dense` is `dense`. Not differentiable.
+CsrWeight compressRowsInTrace(const Tensor &dense);
 
 /// Elementwise arithmetic with NumPy broadcasting (shapes aligned right).
 /// (An operator cannot take a defaulted location: each takes one operand as

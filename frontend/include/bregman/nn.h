@@ -59,6 +59,12 @@ enum class SparseExec { Off, Auto, On };
 /// up to 50 % for every shape, at batch 1 only below 5-10 %. Evaluation runs
 /// at large batches; 0.3 stays below every batch-128 crossover measured.
 constexpr double kSparseExecAutoDensity = 0.3;
+/// The density below which `auto` runs a linear layer on its CSR in the
+/// training step (forward and input gradient sparse, weight gradient dense,
+/// the CSR rebuilt by each step): bench/sparse_train_bench measured the
+/// MLP's step at batch 128 faster on CSR at 1 % in all of three runs
+/// (1.13-1.19×), not at 5 % in two of them (docs/PERFORMANCE.md).
+constexpr double kSparseExecTrainAutoDensity = 0.02;
 
 /// A crossover density and where it came from: "measured" (just now),
 /// "cached" (measured by an earlier run on this machine, same CPU model and
@@ -121,7 +127,22 @@ std::array<std::string, 3> csrKeys(const std::string &weight);
 Params withCsrWeights(const Params &params, SparseExec policy,
                       std::vector<std::string> *sparseLayers = nullptr,
                       int64_t batch = 0,
-                      std::vector<SparseLayerDecision> *decisions = nullptr);
+                      std::vector<SparseLayerDecision> *decisions = nullptr,
+                      double fixedDensity = kSparseExecAutoDensity);
+
+/// Only the CSR entries withCsrWeights would add (the training step's
+/// carried CSR state, built on the host before the first step); the same
+/// arguments.
+Params csrWeights(const Params &params, SparseExec policy,
+                  std::vector<std::string> *sparseLayers = nullptr,
+                  int64_t batch = 0,
+                  std::vector<SparseLayerDecision> *decisions = nullptr,
+                  double fixedDensity = kSparseExecAutoDensity);
+
+/// Inside a traced step: the CSR of every weight of `params` that has one in
+/// `csr` (same keys), computed from the weight by the compiled step itself
+/// (compressRowsInTrace), for the next step's sparse layers.
+Params recompressWeights(const Params &params, const Params &csr);
 
 /// y = x·Wᵀ + b with W of shape (out, in), on x [..., in] (a batch of
 /// vectors, or of sequences: the leading axes are rows of one GEMM); for a

@@ -37,6 +37,9 @@ void populateBregToLinalgPatterns(RewritePatternSet &patterns,
                                   bool tileGroups = true);
 /// The generated form of the convolution ops (part of the above).
 void populateBregConvToLinalgPatterns(RewritePatternSet &patterns);
+/// breg.compress_rows as scf loops on tensors (part of
+/// populateBregToLinalgPatterns).
+void populateBregCompressRowsPatterns(RewritePatternSet &patterns);
 /// Pooling and its gradients, argmax, one-hot and the dropout mask
 /// (convert-breg-pooling-to-linalg).
 void populateBregPoolingToLinalgPatterns(RewritePatternSet &patterns);

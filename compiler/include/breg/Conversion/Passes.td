@@ -12,6 +12,8 @@ def ConvertBregToLinalg : Pass<"convert-breg-to-linalg"> {
     on tensors whose scalar hyper-parameters are `ins` with a rank-0 indexing
     map. Updates write into their state operands (θ, v, m are the generic's
     `outs`), so that one-shot bufferization updates them in place.
+    `breg.compress_rows` (a sequential compaction) becomes two `scf.for`
+    loops on tensors instead (CompressRowsToLoops.cpp).
     Group regularisers add a group-norm reduction; with `tile-groups` the
     update runs group by group with its group's norm fused in (for the CPU's
     caches), without it as two whole passes (the GPU's: one reduction kernel
@@ -24,7 +26,7 @@ def ConvertBregToLinalg : Pass<"convert-breg-to-linalg"> {
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::arith::ArithDialect",
     "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect",
-    "::mlir::bufferization::BufferizationDialect"
+    "::mlir::bufferization::BufferizationDialect", "::mlir::scf::SCFDialect"
   ];
 }
 

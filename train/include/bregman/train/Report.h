@@ -23,7 +23,8 @@ struct EpochContext {
   /// The weights group's hyper-parameters during the epoch, by name.
   std::vector<std::pair<std::string, double>> hypers;
   /// --sparse-exec is not off: the report lists EpochMetrics::sparseLayers
-  /// ("sparse_layers", empty when every layer ran dense).
+  /// ("sparse_layers": evaluation, empty when every layer ran dense) and
+  /// sparseLayersTraining ("sparse_layers_training": the training step).
   bool sparseExec = false;
 };
 

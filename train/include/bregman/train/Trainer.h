@@ -49,6 +49,9 @@ struct EpochMetrics {
   /// The linear weights its validation and test ran on their CSR
   /// (--sparse-exec), in parameter order.
   std::vector<std::string> sparseLayers;
+  /// The linear weights its training steps ran on their CSR (forward and
+  /// input gradient; the CSR made by each step for the next one).
+  std::vector<std::string> sparseLayersTraining;
 };
 
 struct TrainResult {

@@ -6,6 +6,7 @@
 #include "mlir/IR/TypeUtilities.h"
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/PatternMatch.h"
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::breg;
@@ -370,6 +371,32 @@ LogicalResult ArgMaxOp::verify() {
     return emitOpError("result shape ")
            << result << " must be the input's without its last dimension, ["
            << input.getShape().drop_back() << "]";
+  return success();
+}
+
+LogicalResult CompressRowsOp::verify() {
+  auto matrix = llvm::cast<RankedTensorType>(getMatrix().getType());
+  if (matrix.getRank() != 2 || !matrix.hasStaticShape())
+    return emitOpError("matrix must be a static 2-D tensor, got ") << matrix;
+  int64_t rows = matrix.getDimSize(0), cols = matrix.getDimSize(1);
+  auto shapeIs = [](Value v, int64_t size) {
+    auto type = llvm::cast<RankedTensorType>(v.getType());
+    return type.getRank() == 1 && type.getDimSize(0) == size;
+  };
+  if (!shapeIs(getPositions(), rows + 1))
+    return emitOpError("positions must be tensor<")
+           << rows + 1 << "xi32> (rows + 1), got " << getPositions().getType();
+  // The compaction writes one slot per element read before it knows
+  // whether the element is zero: a capacity below O·I could overflow.
+  int64_t capacity = rows * cols;
+  if (capacity < 1 || capacity > std::numeric_limits<int32_t>::max())
+    return emitOpError("matrix ")
+           << matrix << " must have between 1 and 2^31 - 1 elements";
+  if (!shapeIs(getCoordinates(), capacity) || !shapeIs(getValues(), capacity))
+    return emitOpError("coordinates and values must have the capacity rows * "
+                       "cols = ")
+           << capacity << ", got " << getCoordinates().getType() << " and "
+           << getValues().getType();
   return success();
 }
 

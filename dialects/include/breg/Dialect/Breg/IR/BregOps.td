@@ -441,6 +441,37 @@ def Breg_ArgMaxOp : Breg_Op<"argmax", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Breg_CompressRowsOp : Breg_Op<"compress_rows", [Pure]> {
+  let summary = "the compressed sparse rows (CSR) of a matrix";
+  let description = [{
+    Row-major compaction of a static f32 matrix M [O, I] into the CSR that
+    `sparse_tensor.assemble` takes (levels dense, compressed; 32-bit
+    positions and coordinates): positions[0] = 0, positions[r + 1] = the
+    number of non-zero entries (x != 0, NaN included) in rows 0..r, and for
+    the k-th of them coordinates[k] = its column, values[k] = its value.
+    positions[O] is the number of non-zeros. The capacity of coordinates and
+    values is static and must be O·I, so that the compaction never
+    overflows and may write every element unconditionally (the entries past
+    positions[O] are unspecified). The training step carries its result to
+    the next step's sparse forward and input gradient (issue 16).
+
+    ```mlir
+    %pos, %crd, %val = breg.compress_rows %theta
+        : tensor<200x784xf32> -> tensor<201xi32>, tensor<156800xi32>,
+          tensor<156800xf32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[F32]>:$matrix);
+  let results = (outs RankedTensorOf<[I32]>:$positions,
+                      RankedTensorOf<[I32]>:$coordinates,
+                      RankedTensorOf<[F32]>:$values);
+  let assemblyFormat = [{
+    $matrix attr-dict `:` type($matrix) `->` type($positions) `,`
+    type($coordinates) `,` type($values)
+  }];
+  let hasVerifier = 1;
+}
+
 def Breg_OneHotOp : Breg_Op<"one_hot", [Pure]> {
   let summary = "one-hot rows of i32 labels";
   let description = [{

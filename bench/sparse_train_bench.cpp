@@ -1,0 +1,228 @@
+//===- sparse_train_bench.cpp - the training step on CSR layers -----------===//
+//
+// The MLP 784-200-80-10 training step (batch 128, LinBreg, l1 on the
+// weights) as the Trainer runs it, at weight densities 1, 5, 10 and 30 %:
+// every linear layer on the CSR the previous step made (forward and input
+// gradient on the sparsifier's feature-major loops, weight gradient dense,
+// breg.compress_rows after the update) against the same step on dense
+// layers, in the same run, as a ratio. Then, per layer shape, the same step
+// of that one layer (forward, backward, update, compression) over densities,
+// and the crossover: the first density tried at which the sparse step is not
+// faster. And what the compression itself costs. Times are process CPU time
+// (all threads), median of 7 rounds alternating sparse and dense; wall time
+// is printed beside it. Run it with OPENBLAS_NUM_THREADS=1 on a loaded
+// machine: spinning BLAS threads count as CPU time.
+//
+//===----------------------------------------------------------------------===//
+
+#include "bregman/bregman.h"
+#include "bregman/models/Zoo.h"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <fmt/format.h>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace bregman;
+
+namespace {
+
+struct Times {
+  double cpuUs = 0, wallUs = 0;
+};
+
+double cpuSeconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+/// Median per-call CPU and wall times of `a` and of `b` over 7 rounds of
+/// `iters` calls each, the rounds of the two alternating so that a change
+/// of the machine's load falls on both (after one warm-up call of each,
+/// which compiles).
+template <typename FnA, typename FnB>
+std::pair<Times, Times> measurePair(FnA a, FnB b, int iters) {
+  a();
+  b();
+  std::vector<double> cpu[2], wall[2];
+  auto round = [&](auto fn, int which) {
+    double c0 = cpuSeconds();
+    auto w0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < iters; ++i)
+      fn();
+    auto w1 = std::chrono::steady_clock::now();
+    cpu[which].push_back((cpuSeconds() - c0) * 1e6 / iters);
+    wall[which].push_back(
+        std::chrono::duration<double, std::micro>(w1 - w0).count() / iters);
+  };
+  for (int r = 0; r < 7; ++r) {
+    round(a, 0);
+    round(b, 1);
+  }
+  auto median = [](std::vector<double> v) {
+    std::nth_element(v.begin(), v.begin() + 3, v.end());
+    return v[3];
+  };
+  return {Times{median(cpu[0]), median(wall[0])},
+          Times{median(cpu[1]), median(wall[1])}};
+}
+
+/// A [rows, cols] weight with `density` of its entries non-zero (normal).
+Tensor randomWeight(std::mt19937 &rng, int64_t rows, int64_t cols,
+                    double density) {
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::normal_distribution<float> normal(0.0f, 0.1f);
+  std::vector<float> w(rows * cols, 0.0f);
+  for (float &x : w)
+    if (u(rng) < density)
+      x = normal(rng);
+  return Tensor::fromVector(w, {rows, cols});
+}
+
+Tensor randomInput(std::mt19937 &rng, int64_t rows, int64_t cols) {
+  std::normal_distribution<float> normal;
+  std::vector<float> x(rows * cols);
+  for (float &v : x)
+    v = normal(rng);
+  return Tensor::fromVector(x, {rows, cols});
+}
+
+Tensor cyclicLabels(int64_t n, int32_t classes) {
+  std::vector<int32_t> y(n);
+  for (size_t i = 0; i < y.size(); ++i)
+    y[i] = static_cast<int32_t>(i % classes);
+  return Tensor::fromVector(y, {n});
+}
+
+/// LinBreg with l1 (λ small enough to keep the support) on the weights.
+optim::LinBreg linbreg() {
+  return optim::LinBreg({{"weights", optim::weights(), Regularizer::L1, 0.01f,
+                          1.0f, 1e-4f},
+                         {"biases", optim::biases(), Regularizer::None, 0.01f,
+                          1.0f, 0.0f}});
+}
+
+/// The Trainer's step: `csr` feeds the layers that have one, and the CSR
+/// of the updated weights comes back (empty `csr`: the dense step).
+template <typename Forward>
+auto trainStep(const optim::Optimizer &opt, Forward forward) {
+  return jit([&opt, forward](const Params &p, const Params &s,
+                             const Params &csr, const Tensor &x,
+                             const Tensor &y) {
+    auto [loss, grads] = valueAndGrad([&](const Params &q) {
+      Params withCsr = q;
+      for (const auto &[name, t] : csr)
+        withCsr.add(name, t);
+      return forward(withCsr, x, y);
+    })(p);
+    auto [p2, s2] = opt.update(p, s, grads);
+    return std::make_tuple(p2, s2, nn::recompressWeights(p2, csr), loss);
+  });
+}
+
+void printRow(const std::string &what, Times sparse, Times dense) {
+  std::printf("%-30s %9.1f %9.1f   %6.2fx   (wall %8.1f %8.1f us)\n",
+              what.c_str(), sparse.cpuUs, dense.cpuUs,
+              dense.cpuUs / sparse.cpuUs, sparse.wallUs, dense.wallUs);
+}
+
+void mlpStepTable() {
+  std::printf("MLP 784-200-80-10 training step, batch 128, LinBreg; CPU us "
+              "per step; speed-up = dense / sparse\n%-30s %9s %9s   %7s\n", "",
+              "sparse", "dense", "speed-up");
+  auto model =
+      models::makeModel("mlp", models::InputShape{}, models::ModelOptions{});
+  optim::LinBreg opt = linbreg();
+  auto step = trainStep(opt, [&model](const Params &q, const Tensor &x,
+                                      const Tensor &y) {
+    return crossEntropy((*model)(q, x), y);
+  });
+  std::mt19937 rng(7);
+  Tensor x = randomInput(rng, 128, 784), y = cyclicLabels(128, 10);
+  for (double density : {0.01, 0.05, 0.1, 0.3}) {
+    Params params = model->init(1, nn::SparseInit{});
+    for (const char *w : {"fc1.weight", "fc2.weight", "fc3.weight"}) {
+      const Tensor &old = params.at(w);
+      params.set(w, randomWeight(rng, old.dim(0), old.dim(1), density));
+    }
+    Params state = opt.init(params);
+    Params csr = nn::csrWeights(params, nn::SparseExec::On);
+    auto [sparse, dense] =
+        measurePair([&] { step(params, state, csr, x, y); },
+                    [&] { step(params, state, Params(), x, y); }, 30);
+    printRow(fmt::format("step at {:g} %", density * 100), sparse, dense);
+  }
+}
+
+constexpr std::array<std::array<int64_t, 2>, 3> kLayers{
+    {{200, 784}, {80, 200}, {10, 80}}};
+
+/// Per layer shape: the one-layer step (y = relu(x·Wᵀ + b), loss mean(y²))
+/// sparse against dense over densities, and the crossover; and the cost of
+/// breg.compress_rows alone against the whole dense one-layer step.
+void layerCrossoverTable() {
+  const std::vector<double> densities{0.01, 0.02, 0.05, 0.1,
+                                      0.2,  0.3,  0.5};
+  std::printf("\nOne linear layer's training step at batch 128 (forward, "
+              "backward, LinBreg update, compression): sparse/dense CPU time "
+              "per density, and the crossover (the first density tried at "
+              "which sparse is not faster)\n");
+  optim::LinBreg opt = linbreg();
+  std::mt19937 rng(9);
+  for (auto [rows, cols] : kLayers) {
+    nn::Linear layer(cols, rows, "fc");
+    auto step = trainStep(opt, [layer](const Params &q, const Tensor &x,
+                                       const Tensor &) {
+      Tensor h = relu(layer(q, x));
+      return mean(h * h);
+    });
+    auto compress = jit([](const Tensor &w) {
+      CsrWeight c = compressRowsInTrace(w);
+      return std::make_tuple(c.positions, c.coordinates, c.values);
+    });
+    Tensor x = randomInput(rng, 128, cols), y = cyclicLabels(128, 10);
+    std::printf("[%lld, %lld]", (long long)rows, (long long)cols);
+    double crossover = -1;
+    Times denseAt5;
+    for (double density : densities) {
+      Params params;
+      params.add("fc.weight", randomWeight(rng, rows, cols, density));
+      params.add("fc.bias", Tensor::zeros({rows}));
+      Params state = opt.init(params);
+      Params csr = nn::csrWeights(params, nn::SparseExec::On);
+      auto [s, d] = measurePair([&] { step(params, state, csr, x, y); },
+                                [&] { step(params, state, Params(), x, y); },
+                                40);
+      if (density == 0.05)
+        denseAt5 = d;
+      std::printf(" %g%%:%.2f", density * 100, s.cpuUs / d.cpuUs);
+      if (crossover < 0 && s.cpuUs >= d.cpuUs)
+        crossover = density;
+    }
+    Tensor w = randomWeight(rng, rows, cols, 0.05);
+    Times c = measurePair([&] { compress(w); }, [] {}, 200).first;
+    std::string where =
+        crossover < 0 ? "above 50 % (faster at every density tried)"
+        : crossover == densities.front()
+            ? "none: not faster at any density tried"
+            : fmt::format("{:g} %", crossover * 100);
+    std::printf("\n    -> crossover %s; compress_rows alone %.1f us = %.2f of "
+                "the dense step at 5 %% (%.1f us)\n",
+                where.c_str(),
+                c.cpuUs, c.cpuUs / denseAt5.cpuUs, denseAt5.cpuUs);
+  }
+}
+
+} // namespace
+
+int main() {
+  mlpStepTable();
+  layerCrossoverTable();
+  return 0;
+}

@@ -1,0 +1,207 @@
+//===- SparseTrainStepTest.cpp - the training step on CSR layers ----------===//
+//
+// compressRowsInTrace (breg.compress_rows) against the CSR written from its
+// definition; a LinBreg training step whose linear layers run on the CSR
+// the previous step made (the Trainer's TrainStep) against the same step on
+// dense layers, over several steps, with the layers switching from dense to
+// sparse midway as the Trainer does when a density crosses its threshold.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TestUtil.h"
+#include "bregman/bregman.h"
+#include "bregman/models/Zoo.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace bregman;
+
+namespace {
+
+bool emulatingGpu() {
+  const char *emulate = std::getenv("BREGMAN_EMULATE_GPU");
+  return emulate && std::string(emulate) == "1";
+}
+
+/// The CSR of `m` [rows, cols] by its definition: row by row, the entries
+/// with x != 0 (NaN included, −0 not).
+struct RefCsr {
+  std::vector<int32_t> positions, coordinates;
+  std::vector<float> values;
+};
+RefCsr refCompress(const std::vector<float> &m, int64_t rows, int64_t cols) {
+  RefCsr r;
+  r.positions.push_back(0);
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t j = 0; j < cols; ++j) {
+      float x = m[i * cols + j];
+      if (x != 0.0f || std::isnan(x)) {
+        r.coordinates.push_back(static_cast<int32_t>(j));
+        r.values.push_back(x);
+      }
+    }
+    r.positions.push_back(static_cast<int32_t>(r.coordinates.size()));
+  }
+  return r;
+}
+
+/// Positions equal; the first positions[rows] coordinates and values equal
+/// (bit for bit: a compaction computes nothing).
+void expectCsrEquals(const CsrWeight &got, const RefCsr &want,
+                     const std::string &what) {
+  ASSERT_EQ(got.positions.toVector<int32_t>(), want.positions) << what;
+  std::vector<int32_t> crd = got.coordinates.toVector<int32_t>();
+  std::vector<float> val = got.values.toVector<float>();
+  size_t nnz = want.coordinates.size();
+  ASSERT_LE(nnz, crd.size()) << what;
+  for (size_t k = 0; k < nnz; ++k) {
+    ASSERT_EQ(crd[k], want.coordinates[k]) << what << " entry " << k;
+    if (std::isnan(want.values[k]))
+      ASSERT_TRUE(std::isnan(val[k])) << what << " entry " << k;
+    else
+      ASSERT_EQ(val[k], want.values[k]) << what << " entry " << k;
+  }
+}
+
+TEST(CompressRowsInTrace, MatchesTheDefinitionAtEveryDensity) {
+  if (emulatingGpu())
+    GTEST_SKIP() << "sparse execution runs on the CPU only";
+  auto compress = jit([](const Tensor &m) {
+    CsrWeight w = compressRowsInTrace(m);
+    return std::make_tuple(w.positions, w.coordinates, w.values);
+  });
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  const int64_t rows = 7, cols = 13;
+  for (double density : {0.0, 0.01, 0.05, 0.3, 0.7, 1.0}) {
+    std::vector<float> m(rows * cols, 0.0f);
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j)
+        if (i != 2 && u(rng) < density) // row 2 stays empty
+          m[i * cols + j] = static_cast<float>(u(rng) - 0.5);
+    if (density == 0.3) {
+      m[0] = -0.0f; // not stored
+      m[1] = std::numeric_limits<float>::quiet_NaN(); // stored
+    }
+    auto [pos, crd, val] = compress(Tensor::fromVector(m, {rows, cols}));
+    ASSERT_EQ(crd.shape(), (Shape{rows * cols}));
+    CsrWeight got{pos, crd, val, Tensor(), rows, cols};
+    expectCsrEquals(got, refCompress(m, rows, cols),
+                    "density " + std::to_string(density));
+  }
+}
+
+TEST(CompressRowsInTrace, RefusesConcreteAndNonMatrixOperands) {
+  std::string error = bregman::testing::errorMessage(
+      [] { compressRowsInTrace(Tensor::zeros({3, 4})); });
+  EXPECT_NE(error.find("compress_rows: needs a traced f32 matrix, got a "
+                       "concrete f32[3, 4]"),
+            std::string::npos)
+      << error;
+  error = bregman::testing::errorMessage([] {
+    jit([](const Tensor &v) { return compressRowsInTrace(v).positions; })(
+        Tensor::zeros({5}));
+  });
+  EXPECT_NE(error.find("needs a traced f32 matrix, got a traced f32[5]"),
+            std::string::npos)
+      << error;
+}
+
+/// The Trainer's step (train/lib/Trainer.cpp TrainStep) on the zoo MLP
+/// 784-200-80-10 with LinBreg (l1 on the weights): the CSR in `csr` feeds
+/// the linear layers, and the step returns the CSR of the new weights.
+struct MlpTrainStep {
+  std::unique_ptr<nn::Model> model = models::makeModel(
+      "mlp", models::InputShape{}, models::ModelOptions{});
+  optim::LinBreg opt{{{"weights", optim::weights(), Regularizer::L1, 0.1f,
+                       1.0f, 0.02f},
+                      {"biases", optim::biases(), Regularizer::None, 0.1f,
+                       1.0f, 0.0f}}};
+
+  auto jitted() {
+    return jit([this](const Params &p, const Params &s, const Params &csr,
+                      const Tensor &x, const Tensor &y) {
+      auto [loss, out, grads] = valueAndGrad([&](const Params &q) {
+        Params withCsr = q;
+        for (const auto &[name, t] : csr)
+          withCsr.add(name, t);
+        Tensor logits = (*model)(withCsr, x);
+        return std::make_pair(crossEntropy(logits, y), logits);
+      })(p);
+      auto [p2, s2] = opt.update(p, s, grads);
+      return std::make_tuple(p2, s2, nn::recompressWeights(p2, csr), loss);
+    });
+  }
+};
+
+/// max |a − b| ≤ tolerance·max(1, max |b|), named.
+void expectClose(const Tensor &a, const Tensor &b, double tolerance,
+                 const std::string &what) {
+  std::vector<float> x = a.toVector<float>(), y = b.toVector<float>();
+  ASSERT_EQ(x.size(), y.size()) << what;
+  double scale = 1.0;
+  for (float v : y)
+    scale = std::max(scale, static_cast<double>(std::abs(v)));
+  for (size_t i = 0; i < x.size(); ++i)
+    ASSERT_NEAR(x[i], y[i], tolerance * scale) << what << " at " << i;
+}
+
+TEST(SparseTrainStep, LinBregStepsOnCarriedCsrMatchDenseSteps) {
+  if (emulatingGpu())
+    GTEST_SKIP() << "sparse execution runs on the CPU only";
+  MlpTrainStep t;
+  nn::SparseInit init;
+  init.p = 0.05;
+  Params dense = t.model->init(5, init);
+  Params sparse = dense;
+  Params denseState = t.opt.init(dense), sparseState = denseState;
+  auto step = t.jitted();
+  auto [x, y] = bregman::testing::fixedBatch(64, 784, 10);
+  Params csr; // steps 1-2 dense; from step 3 every layer sparse
+  const int steps = 6;
+  for (int k = 1; k <= steps; ++k) {
+    if (k == 3) {
+      std::vector<std::string> layers;
+      csr = nn::csrWeights(sparse, nn::SparseExec::On, &layers);
+      ASSERT_EQ(layers.size(), 3u);
+    }
+    auto [d2, ds2, dcsr, dloss] = step(dense, denseState, Params(), x, y);
+    EXPECT_EQ(dcsr.size(), 0u);
+    auto [s2, ss2, scsr, sloss] = step(sparse, sparseState, csr, x, y);
+    std::string at = "step " + std::to_string(k);
+    EXPECT_NEAR(sloss.item(), dloss.item(), 1e-5 * std::abs(dloss.item()))
+        << at;
+    for (const auto &[name, theta] : d2) {
+      expectClose(s2.at(name), theta, 1e-5, at + " " + name);
+      expectClose(ss2.at("v/" + name), ds2.at("v/" + name), 1e-5,
+                  at + " v/" + name);
+    }
+    // The step's CSR is that of its own new weights.
+    ASSERT_EQ(scsr.size(), csr.size()) << at;
+    for (const std::string &w : {"fc1.weight", "fc2.weight", "fc3.weight"}) {
+      if (csr.empty())
+        break;
+      auto [pos, crd, val] = nn::csrKeys(w);
+      const Tensor &theta = s2.at(w);
+      CsrWeight got{scsr.at(pos), scsr.at(crd), scsr.at(val), Tensor(),
+                    theta.dim(0), theta.dim(1)};
+      expectCsrEquals(got,
+                      refCompress(theta.toVector<float>(), theta.dim(0),
+                                  theta.dim(1)),
+                      at + " " + w);
+    }
+    dense = d2, denseState = ds2;
+    sparse = s2, sparseState = ss2;
+    if (!csr.empty())
+      csr = scsr;
+  }
+}
+
+} // namespace
