@@ -119,6 +119,7 @@ double measureCrossover(int64_t rows, int64_t cols, int64_t batch) {
 struct Calibration {
   std::mutex mutex;
   std::map<std::string, double> known;
+  std::string loadedPath; // the cache file `known` belongs to
   bool loaded = false, fileUsable = true;
 };
 
@@ -131,9 +132,11 @@ void warn(const std::string &message) {
   std::cerr << "warning: sparse-exec calibration: " << message << "\n";
 }
 
-void loadCache(Calibration &c) {
+void loadCache(Calibration &c, const std::string &path) {
+  c.known.clear();
+  c.fileUsable = true;
   c.loaded = true;
-  std::string path = sparseCalibrationCachePath();
+  c.loadedPath = path;
   std::ifstream in(path, std::ios::binary);
   if (!in)
     return; // not measured on this machine yet
@@ -230,12 +233,23 @@ SparseCrossover sparseCrossover(int64_t rows, int64_t cols, int64_t batch) {
     return {kSparseExecAutoDensity, "fixed"};
   Calibration &c = calibration();
   std::lock_guard<std::mutex> lock(c.mutex);
-  if (!c.loaded)
-    loadCache(c);
+  // The file named now (BREGMAN_CACHE_DIR may change within a process).
+  if (std::string path = sparseCalibrationCachePath();
+      !c.loaded || path != c.loadedPath)
+    loadCache(c, path);
   std::string key = sparseCalibrationKey(rows, cols, batch);
   if (auto it = c.known.find(key); it != c.known.end())
     return {it->second, "cached"};
-  double density = measureCrossover(rows, cols, batch);
+  double density;
+  try {
+    density = measureCrossover(rows, cols, batch);
+  } catch (const Error &e) {
+    // E.g. the GPU emulation, which has no sparse lowering: the run goes
+    // on with the fixed threshold.
+    warn(fmt::format("[{}, {}] x batch {}: {} (using the fixed {})", rows,
+                     cols, batch, e.what(), kSparseExecAutoDensity));
+    return {kSparseExecAutoDensity, "fixed"};
+  }
   c.known[key] = density;
   if (c.fileUsable)
     saveCache(c);

@@ -1,7 +1,7 @@
 //===- SparseCalibrationTest.cpp - The measured CSR crossover and its cache ===//
 //
-// Each test runs in its own process (ctest), so the process-wide table of
-// crossovers starts empty in each.
+// Each test names its own cache folder (BREGMAN_CACHE_DIR), which the
+// process-wide table of crossovers follows.
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,6 +33,14 @@ struct CacheDir {
   std::filesystem::path file() const { return path / "nested/sparse-crossover.json"; }
 };
 
+/// Sparse layers are compiled for the CPU only: under the GPU emulation
+/// (BREGMAN_EMULATE_GPU=1, under which ctest runs this suite again) the
+/// calibration cannot measure and falls back to the fixed threshold.
+bool gpuEmulation() {
+  const char *emulate = std::getenv("BREGMAN_EMULATE_GPU");
+  return emulate && std::string(emulate) == "1";
+}
+
 std::string slurp(const std::filesystem::path &p) {
   std::ifstream in(p);
   std::ostringstream s;
@@ -44,6 +52,12 @@ std::string slurp(const std::filesystem::path &p) {
 
 TEST(SparseCalibration, MeasuresOnceThenReadsItsCache) {
   CacheDir dir;
+  if (gpuEmulation()) {
+    nn::SparseCrossover c = nn::sparseCrossover(80, 200, 128);
+    EXPECT_EQ(c.source, "fixed");
+    EXPECT_EQ(c.density, nn::kSparseExecAutoDensity);
+    return;
+  }
   EXPECT_EQ(nn::sparseCalibrationCachePath(), dir.file().string());
   nn::SparseCrossover first = nn::sparseCrossover(80, 200, 128);
   EXPECT_EQ(first.source, "measured");
@@ -71,6 +85,8 @@ TEST(SparseCalibration, AnEarlierRunsCacheIsUsedWithoutMeasuring) {
   EXPECT_EQ(c.density, 0.123);
   // Another batch of the same shape is another entry: measured, and added
   // to the file beside the first.
+  if (gpuEmulation())
+    GTEST_SKIP() << "no sparse lowering under the GPU emulation";
   EXPECT_EQ(nn::sparseCrossover(10, 80, 8).source, "measured");
   EXPECT_EQ(nn::parseSparseCalibrationCache(slurp(dir.file()), "cache").size(), 2u);
 }
@@ -80,7 +96,7 @@ TEST(SparseCalibration, ADamagedCacheIsNeitherUsedNorReplaced) {
   std::filesystem::create_directories(dir.file().parent_path());
   std::ofstream(dir.file()) << "not json at all";
   nn::SparseCrossover c = nn::sparseCrossover(80, 200, 16);
-  EXPECT_EQ(c.source, "measured");
+  EXPECT_EQ(c.source, gpuEmulation() ? "fixed" : "measured");
   EXPECT_EQ(slurp(dir.file()), "not json at all");
 }
 
