@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "SparseBenchUtil.h"
 #include "bregman/bregman.h"
 
 #include <algorithm>
@@ -28,15 +29,10 @@ using namespace bregman;
 
 namespace {
 
-struct Times {
-  double cpuUs = 0, wallUs = 0;
-};
-
-double cpuSeconds() {
-  timespec t{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return t.tv_sec + 1e-9 * t.tv_nsec;
-}
+using bench::cpuSeconds;
+using bench::randomInput;
+using bench::randomWeight;
+using bench::Times;
 
 /// Median per-call CPU and wall time of `fn` over 7 rounds of `iters` calls
 /// (after one warm-up call, which compiles).
@@ -56,26 +52,6 @@ template <typename Fn> Times measure(Fn fn, int iters) {
   std::nth_element(cpu.begin(), cpu.begin() + 3, cpu.end());
   std::nth_element(wall.begin(), wall.begin() + 3, wall.end());
   return {cpu[3], wall[3]};
-}
-
-/// A [rows, cols] weight with `density` of its entries non-zero (normal).
-Tensor randomWeight(std::mt19937 &rng, int64_t rows, int64_t cols,
-                    double density) {
-  std::uniform_real_distribution<double> u(0.0, 1.0);
-  std::normal_distribution<float> normal(0.0f, 0.1f);
-  std::vector<float> w(rows * cols, 0.0f);
-  for (float &x : w)
-    if (u(rng) < density)
-      x = normal(rng);
-  return Tensor::fromVector(w, {rows, cols});
-}
-
-Tensor randomInput(std::mt19937 &rng, int64_t rows, int64_t cols) {
-  std::normal_distribution<float> normal;
-  std::vector<float> x(rows * cols);
-  for (float &v : x)
-    v = normal(rng);
-  return Tensor::fromVector(x, {rows, cols});
 }
 
 constexpr std::array<std::array<int64_t, 2>, 3> kLayers{

@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "SparseBenchUtil.h"
 #include "bregman/bregman.h"
 #include "bregman/models/Zoo.h"
 
@@ -32,15 +33,10 @@ using namespace bregman;
 
 namespace {
 
-struct Times {
-  double cpuUs = 0, wallUs = 0;
-};
-
-double cpuSeconds() {
-  timespec t{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return t.tv_sec + 1e-9 * t.tv_nsec;
-}
+using bench::cpuSeconds;
+using bench::randomInput;
+using bench::randomWeight;
+using bench::Times;
 
 /// Median per-call CPU and wall times of `a` and of `b` over 7 rounds of
 /// `iters` calls each, the rounds of the two alternating so that a change
@@ -71,26 +67,6 @@ std::pair<Times, Times> measurePair(FnA a, FnB b, int iters) {
   };
   return {Times{median(cpu[0]), median(wall[0])},
           Times{median(cpu[1]), median(wall[1])}};
-}
-
-/// A [rows, cols] weight with `density` of its entries non-zero (normal).
-Tensor randomWeight(std::mt19937 &rng, int64_t rows, int64_t cols,
-                    double density) {
-  std::uniform_real_distribution<double> u(0.0, 1.0);
-  std::normal_distribution<float> normal(0.0f, 0.1f);
-  std::vector<float> w(rows * cols, 0.0f);
-  for (float &x : w)
-    if (u(rng) < density)
-      x = normal(rng);
-  return Tensor::fromVector(w, {rows, cols});
-}
-
-Tensor randomInput(std::mt19937 &rng, int64_t rows, int64_t cols) {
-  std::normal_distribution<float> normal;
-  std::vector<float> x(rows * cols);
-  for (float &v : x)
-    v = normal(rng);
-  return Tensor::fromVector(x, {rows, cols});
 }
 
 Tensor cyclicLabels(int64_t n, int32_t classes) {

@@ -43,14 +43,18 @@ constexpr double kLowDensity = 0.02, kHighDensity = 0.2;
 // No layer is sent to the CSR above this density, whatever the line says.
 constexpr double kMaxCrossover = 0.9;
 
-std::string cpuModel() {
-  std::ifstream in("/proc/cpuinfo");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("model name", 0) == 0) {
-      auto colon = line.find(':');
-      return colon == std::string::npos ? line : line.substr(colon + 2);
-    }
-  return "unknown cpu";
+/// The CPU's model name, read once (every evaluation asks for every layer's key).
+const std::string &cpuModel() {
+  static const std::string model = [] {
+    std::ifstream in("/proc/cpuinfo");
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("model name", 0) == 0) {
+        auto colon = line.find(':');
+        return colon == std::string::npos ? line : line.substr(colon + 2);
+      }
+    return std::string("unknown cpu");
+  }();
+  return model;
 }
 
 std::string threadsSetting() {
