@@ -534,8 +534,8 @@ void JitState::writeArtifactFiles(const std::string &tmp,
   manifest["name"] = opts.name;
   manifest["function"] = "_mlir_" + fn.symbol;
   manifest["device"] = deviceName(opts.device);
-  if (!artifactMetadata.empty())
-    manifest["training"] = nlohmann::json::parse(artifactMetadata);
+  for (const auto &[key, json] : artifactEntries)
+    manifest[key] = nlohmann::json::parse(json);
   runtime::AtomicFile values(tmp + "/values.bin", opts.name + ": save");
   size_t offset = 0;
   for (size_t i = 0; i < inputs.leaves.size(); ++i) {

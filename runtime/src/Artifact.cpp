@@ -4,6 +4,7 @@
 #include "bregman/runtime/CpuLibrary.h"
 #include "bregman/runtime/CudaDriver.h"
 #include "bregman/runtime/Device.h"
+#include "bregman/runtime/Inference.h"
 #include "bregman/runtime/InputFile.h"
 #include "bregman/runtime/SafeWrite.h"
 
@@ -254,10 +255,14 @@ ArtifactManifest parseArtifactManifest(const std::string &text, const std::strin
       m.outputs.push_back(readTensor(j, where));
     if (manifest.contains("training"))
       m.training = manifest["training"].dump();
+    if (manifest.contains("inference"))
+      m.inference = manifest["inference"].dump();
   } catch (const nlohmann::json::exception &e) {
     fail(where, std::string("malformed manifest: ") + e.what());
   }
   checkAliases(m, where);
+  if (!m.inference.empty())
+    (void)parseInferenceEntry(m.inference, m.inputs, m.outputs, where);
   return m;
 }
 
@@ -288,6 +293,7 @@ std::unique_ptr<Artifact> Artifact::load(const std::string &dir) {
   a->inputs = std::move(manifest.inputs);
   a->outputs = std::move(manifest.outputs);
   a->training = manifest.training;
+  a->inference = manifest.inference;
   if (a->function.rfind("_mlir_", 0) != 0)
     fail(manifestPath, "function '" + a->function +
                            "' is not an artifact's entry point (_mlir_<name>)");
@@ -466,6 +472,9 @@ int runArtifactCommand(const std::string &dir, int steps, bool quiet,
     std::printf("%s: %s on %s, %zu inputs, %zu outputs\n", dir.c_str(),
                 step->name.c_str(), step->device.c_str(), step->inputs.size(),
                 step->outputs.size());
+    if (!step->inference.empty())
+      std::printf("an inference artifact: the calls run on the example input it "
+                  "was saved with (--input runs it on yours)\n");
     // The first call pays for uploads and the driver's first launches.
     step->step();
     step->synchronize();

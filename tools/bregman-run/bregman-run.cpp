@@ -11,6 +11,12 @@
 // same seeded split and shuffle as `bregman train`, so an epoch reproduces
 // its training figures; --save writes the trained state as an artifact.
 //
+// bregman-run INFER_DIR --input x.pb [--output y.pb]: runs an inference
+// artifact (`bregman run model.onnx --save-artifact`) on TensorProto files,
+// one per graph input, prints its outputs as `bregman run` does and writes
+// them (runtime/Inference.h); without --input, --steps calls on the example
+// input it was saved with, timed.
+//
 // No MLIR or LLVM in this process: the runtime core, the IDX reader, and for
 // a CUDA artifact the NVIDIA driver, cuBLAS and cuDNN, found at run time.
 //
@@ -20,6 +26,7 @@
 #include "bregman/runtime/Artifact.h"
 #include "bregman/runtime/CudaMath.h"
 #include "bregman/runtime/Device.h"
+#include "bregman/runtime/Inference.h"
 #include "bregman/runtime/SafeWrite.h"
 
 #include <CLI/CLI.hpp>
@@ -140,9 +147,10 @@ void timeDeviceCopy(std::size_t bytes, int copies) {
 } // namespace
 
 int main(int argc, char **argv) {
-  CLI::App app{"Run or train a compiled bregman step (an artifact directory) "
-               "with the runtime alone"};
+  CLI::App app{"Run or train a compiled bregman step, or run a compiled "
+               "inference (an artifact directory), with the runtime alone"};
   std::string dir, dataDir, saveDir;
+  std::vector<std::string> inputFiles, outputFiles;
   int steps = 10, epochs = 1;
   bool quiet = false, training = false, tf32 = false;
   app.add_option("artifact", dir, "The artifact directory")->required();
@@ -150,6 +158,12 @@ int main(int argc, char **argv) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_flag("--quiet", quiet, "Print only the timing (without --train)");
+  app.add_option("--input", inputFiles,
+                 "Inference artifact: a TensorProto file for each graph "
+                 "input, in order; runs once on them");
+  app.add_option("--output", outputFiles,
+                 "Inference artifact: write each output as a TensorProto "
+                 "file here");
   app.add_flag("--train", training,
                "Train on the data set the manifest names");
   app.add_option("--epochs", epochs, "Epochs (with --train)")
@@ -173,6 +187,13 @@ int main(int argc, char **argv) {
   // The boundary: every failure becomes a message and exit status 1, never
   // an abort (runArtifactCommand reports its own errors the same way).
   try {
+    if (!inputFiles.empty() || !outputFiles.empty()) {
+      if (training || !saveDir.empty())
+        throw std::runtime_error("--input and --output run an inference "
+                                 "artifact once; --train and --save do not "
+                                 "go with them");
+      return runtime::runInferenceCommand(dir, inputFiles, outputFiles);
+    }
     if (!training) {
       int status = runtime::runArtifactCommand(dir, steps, quiet, saveDir);
       if (status == 0 && copyBytes > 0)

@@ -53,7 +53,8 @@ private:
   std::string path;
 };
 
-/// `bregman run model.onnx --input x.pb` or `bregman run ARTIFACT_DIR`.
+/// `bregman run model.onnx --input x.pb [--save-artifact DIR]` or
+/// `bregman run ARTIFACT_DIR [--input x.pb]`.
 class RunCommand {
 public:
   explicit RunCommand(CLI::App &app);
@@ -62,9 +63,11 @@ public:
 
 private:
   int runOnnx();
+  int runDirectory();
 
   CLI::App *command;
   std::string model;
+  std::string saveArtifact; // --save-artifact DIR (ONNX)
   std::vector<std::string> inputs, outputs;
   int steps = 10;
   std::string sparseExec = "off"; // --sparse-exec: off, auto, on (ONNX)

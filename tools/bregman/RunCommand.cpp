@@ -6,24 +6,28 @@
 #include "bregman/onnx/OnnxModel.h"
 #include "bregman/runtime/Artifact.h"
 #include "bregman/runtime/CudaMath.h"
+#include "bregman/runtime/Inference.h"
 
 #include <filesystem>
 #include <fmt/format.h>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 namespace bregman::tools {
 
 RunCommand::RunCommand(CLI::App &app) {
   command = app.add_subcommand(
       "run", "Run an ONNX model (compiled inference) on input tensors stored "
-             "as ONNX TensorProto files, one per graph input in order; or a "
-             "compiled step (an artifact directory from --save-step), as "
-             "bregman-run does");
+             "as ONNX TensorProto files, one per graph input in order; or an "
+             "artifact directory as bregman-run does: an inference artifact "
+             "(--save-artifact) on --input files, a compiled step "
+             "(--save-step) for --steps calls");
   command->add_option("model", model, "The .onnx file or artifact directory")
       ->required()
       ->check(CLI::ExistingPath);
   command->add_option("--input", inputs,
-                      "TensorProto file of each input (ONNX)");
+                      "TensorProto file of each input (ONNX model, inference "
+                      "artifact)");
   command->add_option("--steps", steps, "Calls to run (artifact)")
       ->check(CLI::PositiveNumber);
   command->add_option("--output", outputs,
@@ -37,6 +41,12 @@ RunCommand::RunCommand(CLI::App &app) {
                    "(ONNX)")
       ->check(CLI::IsMember({"off", "auto", "on"}))
       ->capture_default_str();
+  command->add_option(
+      "--save-artifact", saveArtifact,
+      "Also save the compiled inference as an artifact directory here, "
+      "which bregman-run DIR --input runs without MLIR or LLVM: the weights, "
+      "the CSR of the layers chosen sparse, the constants and these inputs "
+      "(its shapes are theirs). Replaces only an earlier artifact (ONNX)");
   command->add_flag("--tf32", tf32, runtime::kTf32Help);
 }
 
@@ -48,19 +58,60 @@ nn::SparseExec sparseExecPolicy(const std::string &flag) {
                           : nn::SparseExec::Off;
 }
 
+/// `{"name", "dtype", "shape", indexKey: index}` of a graph input / output.
+nlohmann::json describeTensor(const std::string &name, const Tensor &t,
+                              const char *indexKey, size_t index) {
+  return {{"name", name}, {"dtype", dtypeName(t.dtype())},
+          {"shape", t.shape()}, {indexKey, index}};
+}
+
+/// The manifest's "inference" entry (runtime/Inference.h): the graph's
+/// inputs and outputs by their position among the artifact's, which are
+/// the leaves of (weights, constants, feeds) and of the results in order.
+nlohmann::json inferenceEntry(const std::string &model, const std::string &sparseExec,
+                              const std::vector<onnx::SparseLayer> &sparseLayers,
+                              size_t feedsFrom, const Params &feeds,
+                              const Params &results) {
+  nlohmann::json entry = {{"model", model}, {"sparse_exec", sparseExec},
+                          {"sparse_layers", nlohmann::json::array()},
+                          {"inputs", nlohmann::json::array()},
+                          {"outputs", nlohmann::json::array()}};
+  for (const onnx::SparseLayer &layer : sparseLayers)
+    entry["sparse_layers"].push_back(
+        {{"node", layer.node}, {"weight", layer.initializer}, {"density", layer.density}});
+  size_t index = feedsFrom;
+  for (const auto &[name, t] : feeds)
+    entry["inputs"].push_back(describeTensor(name, t, "input", index++));
+  index = 0;
+  for (const auto &[name, t] : results)
+    entry["outputs"].push_back(describeTensor(name, t, "output", index++));
+  return entry;
+}
+
 } // namespace
 
 int RunCommand::run() {
   if (tf32)
     runtime::setCudaTf32(true);
   if (std::filesystem::is_directory(model))
-    return runtime::runArtifactCommand(model, steps, /*quiet=*/false);
+    return runDirectory();
   if (inputs.empty()) {
     std::cerr << "error: run " << model << ": --input is required for "
               << "an ONNX model\n";
     return 2;
   }
   return runOnnx();
+}
+
+int RunCommand::runDirectory() {
+  if (!saveArtifact.empty()) {
+    std::cerr << "error: run " << model << ": --save-artifact saves an ONNX "
+              << "model's inference; this is an artifact already\n";
+    return 2;
+  }
+  if (!inputs.empty() || !outputs.empty())
+    return runtime::runInferenceCommand(model, inputs, outputs);
+  return runtime::runArtifactCommand(model, steps, /*quiet=*/false);
 }
 
 int RunCommand::runOnnx() {
@@ -98,6 +149,16 @@ int RunCommand::runOnnx() {
       },
       JitOptions{{}, "onnx_run"});
   Params results = infer(weights, onnxModel.constants(), feeds);
+  if (!saveArtifact.empty()) {
+    infer.setArtifactEntry(
+        "inference", inferenceEntry(model, sparseExec, sparseLayers,
+                                    weights.size() + onnxModel.constants().size(),
+                                    feeds, results)
+                         .dump());
+    infer.save(saveArtifact, weights, onnxModel.constants(), feeds);
+    fmt::print("saved the inference ({} layer(s) on their CSR) to {}\n",
+               sparseLayers.size(), saveArtifact);
+  }
   for (size_t i = 0; i < onnxModel.outputs().size(); ++i) {
     const std::string &name = onnxModel.outputs()[i].name;
     const Tensor &t = results.at(name);

@@ -102,8 +102,9 @@ public:
   /// Compiles the trace ahead of time into the artifact directory `dir`.
   void save(const std::string &dir, const Trace &trace,
             const FlatInputs &inputs, const FlatOutputs &outputs);
-  /// JSON object written as the manifest's "training" entry by save().
-  std::string artifactMetadata;
+  /// JSON objects written into the manifest by save(), by key ("training",
+  /// "inference").
+  std::map<std::string, std::string> artifactEntries;
   std::vector<Tensor> run(CompiledFunction &fn, const FlatInputs &inputs);
   const FlatOutputs &outputStructure(const CompiledFunction &fn) const;
   size_t cacheSize() const { return cache.size(); }
@@ -283,7 +284,12 @@ public:
   /// how a runner feeds the step (bregman train writes its data set, batch
   /// inputs and loss outputs there for `bregman-run --data`).
   void setArtifactMetadata(std::string json) {
-    state->artifactMetadata = std::move(json);
+    setArtifactEntry("training", std::move(json));
+  }
+  /// A JSON object the next save() writes into the manifest under `key`
+  /// (bregman run writes "inference": which inputs are the graph's).
+  void setArtifactEntry(const std::string &key, std::string json) {
+    state->artifactEntries[key] = std::move(json);
   }
 
   /// Number of distinct input signatures compiled so far.

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-# damage.py BREGMAN_RUN PRISTINE CASE: copies the artifact PRISTINE to
-# CASE.bregman, damages it as CASE says, runs `bregman-run CASE.bregman
-# --steps 1` and prints its output, then "rc=N unchanged=yes|no" (the
-# damaged artifact's files, byte for byte, after the run as before it).
+# damage.py BREGMAN_RUN PRISTINE CASE [ARGS...]: copies the artifact
+# PRISTINE to CASE.bregman, damages it as CASE says, runs `bregman-run
+# CASE.bregman ARGS` (default --steps 1) and prints its output, then
+# "rc=N unchanged=yes|no" (the damaged artifact's files, byte for byte,
+# after the run as before it).
 import hashlib, json, os, shutil, stat, subprocess, sys
 
 run, pristine, case = sys.argv[1:4]
+args = sys.argv[4:] or ["--steps", "1"]
 d = case + ".bregman"
 if os.path.lexists(d):
     for root, dirs, files in os.walk(d, topdown=False):
@@ -61,7 +63,21 @@ cases = {
         os.path.join(os.path.dirname(run), "libbregman_cpu_kernels.so"), p)),
     "values-short": lambda: os.truncate(os.path.join(d, "values.bin"), 100),
     "values-fifo": lambda: replace("values.bin", os.mkfifo),
+    # Inference artifacts (bregman run --save-artifact): the entry that
+    # binds the graph's inputs and outputs, damaged.
+    "inference-input-out-of-range": lambda: edit(
+        lambda m: m["inference"]["inputs"][0].update(input=len(m["inputs"]))),
+    "inference-input-renamed": lambda: edit(
+        lambda m: m["inference"]["inputs"][0].update(name="z")),
+    "inference-input-reshaped": lambda: edit(
+        lambda m: m["inference"]["inputs"][0].update(shape=[1, 784])),
+    "inference-outputs-missing": lambda: edit(
+        lambda m: m["inference"].pop("outputs")),
+    "inference-not-an-object": lambda: edit(lambda m: m.update(inference=[1])),
 }
+for intact in ("inference-wrong-batch", "inference-not-a-tensor",
+               "inference-two-inputs", "inference-on-a-step"):
+    cases[intact] = lambda: None  # the input is wrong, not the artifact
 cases[case]()
 
 def snapshot():
@@ -77,7 +93,7 @@ def snapshot():
 
 before = snapshot()
 try:
-    p = subprocess.run([run, d, "--steps", "1"], stdout=subprocess.PIPE,
+    p = subprocess.run([run, d] + args, stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, timeout=60)
     out, rc = p.stdout.decode(errors="replace"), p.returncode
 except subprocess.TimeoutExpired:

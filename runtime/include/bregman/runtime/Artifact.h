@@ -50,13 +50,15 @@ struct ArtifactTensor {
 /// What manifest.json says, before anything is loaded or allocated.
 struct ArtifactManifest {
   std::string name, device, function;
-  std::string training; // JSON text, "" if none
+  std::string training;  // JSON text, "" if none
+  std::string inference; // JSON text, "" if none (Inference.h)
   std::vector<ArtifactTensor> inputs, outputs;
 };
 
 /// Parses the text of a manifest.json (`where` names it in errors); throws
 /// std::runtime_error on malformed JSON, missing or mistyped fields, sizes
-/// that do not match shapes, and outputs aliasing no matching input.
+/// that do not match shapes, outputs aliasing no matching input, and an
+/// "inference" entry that does not fit the inputs and outputs.
 ArtifactManifest parseArtifactManifest(const std::string &text, const std::string &where);
 
 /// Checks that a values.bin of `valuesBytes` bytes holds every input and
@@ -85,6 +87,9 @@ public:
   const Buffer &input(std::size_t i) const { return *inputBuffers.at(i); }
   /// An input to write before the next step (a batch).
   Buffer &mutableInput(std::size_t i) { return *inputBuffers.at(i); }
+  /// An output's value after the last step (its host copy, brought up to
+  /// date from the device).
+  const Buffer &output(std::size_t i) const { return *outputBuffers.at(i); }
   /// Writes a copy of the artifact with the current inputs as its initial
   /// values (the state reached so far): `dir` is created, or replaced if it
   /// holds an artifact and nothing else (see artifactOwnership).
@@ -94,6 +99,9 @@ public:
   std::string stepProfile() const;
   /// The manifest's "training" entry as JSON text ("" if none).
   std::string training;
+  /// The manifest's "inference" entry as JSON text ("" if none): an
+  /// inference artifact (`bregman run model.onnx --save-artifact`).
+  std::string inference;
 
   std::string name, device, function;
   std::vector<ArtifactTensor> inputs, outputs;

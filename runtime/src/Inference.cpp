@@ -1,0 +1,145 @@
+//===- Inference.cpp - Inference artifacts, run by the runtime alone ------===//
+
+#include "bregman/runtime/Inference.h"
+#include "bregman/runtime/TensorProto.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <set>
+#include <stdexcept>
+
+namespace bregman::runtime {
+
+namespace {
+
+[[noreturn]] void fail(const std::string &where, const std::string &what) {
+  throw std::runtime_error(where + ": " + what);
+}
+
+/// The entries of `list` ("inputs" or "outputs"), each naming an artifact
+/// tensor by its index under `indexKey` with the same name, dtype, shape.
+std::vector<InferenceBinding> readBindings(const nlohmann::json &list, const char *kind,
+                                           const char *indexKey,
+                                           const std::vector<ArtifactTensor> &tensors,
+                                           const std::string &where) {
+  std::vector<InferenceBinding> bindings;
+  std::set<std::size_t> seen;
+  for (const nlohmann::json &j : list) {
+    InferenceBinding b{j.at("name").get<std::string>(), j.at(indexKey).get<std::size_t>()};
+    std::string entry = std::string("inference ") + kind + " '" + b.name + "'";
+    if (b.index >= tensors.size())
+      fail(where, entry + ": " + indexKey + " " + std::to_string(b.index) +
+                      " is out of range (the artifact has " + std::to_string(tensors.size()) +
+                      " " + kind + ")");
+    const ArtifactTensor &t = tensors[b.index];
+    if (t.name != b.name || j.at("dtype").get<std::string>() != t.dtype ||
+        j.at("shape").get<std::vector<int64_t>>() != t.shape)
+      fail(where, entry + " is not the artifact's " + kind + "[" + std::to_string(b.index) +
+                      "] ('" + t.name + "' " + t.dtype + shapeText(t.shape) + ")");
+    if (!seen.insert(b.index).second)
+      fail(where, entry + ": " + kind + "[" + std::to_string(b.index) + "] is bound twice");
+    bindings.push_back(std::move(b));
+  }
+  return bindings;
+}
+
+/// The artifact input `b` set from the TensorProto file `path`.
+void feedInput(Artifact &artifact, const InferenceBinding &b, const std::string &path) {
+  HostTensor t = readTensorProtoFile(path);
+  const ArtifactTensor &want = artifact.inputs[b.index];
+  if (t.dtype != want.dtype || t.shape != want.shape)
+    fail(path, "input '" + b.name + "' is " + t.dtype + shapeText(t.shape) +
+                   ", the artifact takes " + want.dtype + shapeText(want.shape) +
+                   " (the shapes of the example input it was saved with)");
+  std::memcpy(artifact.mutableInput(b.index).data(), t.bytes.data(), want.bytes);
+}
+
+void printSparseLayers(const InferenceSpec &spec) {
+  for (const InferenceSparseLayer &layer : spec.sparseLayers)
+    std::printf("sparse layer %s: weight '%s', density %.4g\n", layer.node.c_str(),
+                layer.weight.c_str(), layer.density);
+  if (spec.sparseExec != "off")
+    std::printf("sparse execution: %zu layer(s) on their CSR\n", spec.sparseLayers.size());
+}
+
+void runInference(const std::string &dir, const std::vector<std::string> &inputFiles,
+                  const std::vector<std::string> &outputFiles) {
+  std::unique_ptr<Artifact> artifact = Artifact::load(dir);
+  std::string manifest = dir + "/manifest.json";
+  if (artifact->inference.empty())
+    fail(manifest, "a compiled step, not an inference artifact: --input and --output are "
+                   "for artifacts saved by `bregman run MODEL --save-artifact`");
+  InferenceSpec spec =
+      parseInferenceEntry(artifact->inference, artifact->inputs, artifact->outputs, manifest);
+  std::string names;
+  for (const InferenceBinding &b : spec.inputs)
+    names += (names.empty() ? "'" : ", '") + b.name + "'";
+  if (inputFiles.size() != spec.inputs.size())
+    fail(dir, "the model has " + std::to_string(spec.inputs.size()) + " input(s) (" + names +
+                  "), " + std::to_string(inputFiles.size()) + " --input file(s) given");
+  if (outputFiles.size() > spec.outputs.size())
+    fail(dir, "the model has " + std::to_string(spec.outputs.size()) + " output(s), " +
+                  std::to_string(outputFiles.size()) + " --output file(s) given");
+  for (std::size_t i = 0; i < inputFiles.size(); ++i)
+    feedInput(*artifact, spec.inputs[i], inputFiles[i]);
+  std::printf("%s: inference of %s on %s\n", dir.c_str(), spec.model.c_str(),
+              artifact->device.c_str());
+  printSparseLayers(spec);
+  artifact->step();
+  artifact->synchronize();
+  for (std::size_t i = 0; i < spec.outputs.size(); ++i) {
+    const ArtifactTensor &t = artifact->outputs[spec.outputs[i].index];
+    std::printf("output %s %s%s\n", spec.outputs[i].name.c_str(), t.dtype.c_str(),
+                shapeText(t.shape).c_str());
+    if (i >= outputFiles.size())
+      continue;
+    const char *data = static_cast<const char *>(artifact->output(spec.outputs[i].index).data());
+    writeTensorProtoFile(outputFiles[i],
+                         HostTensor{spec.outputs[i].name, t.dtype, t.shape,
+                                    std::vector<char>(data, data + t.bytes)});
+  }
+}
+
+} // namespace
+
+InferenceSpec parseInferenceEntry(const std::string &json,
+                                  const std::vector<ArtifactTensor> &inputs,
+                                  const std::vector<ArtifactTensor> &outputs,
+                                  const std::string &where) {
+  InferenceSpec spec;
+  try {
+    nlohmann::json entry = nlohmann::json::parse(json);
+    if (!entry.is_object())
+      fail(where, "malformed \"inference\" entry: not a JSON object");
+    spec.model = entry.at("model").get<std::string>();
+    spec.sparseExec = entry.at("sparse_exec").get<std::string>();
+    for (const nlohmann::json &j : entry.at("sparse_layers"))
+      spec.sparseLayers.push_back({j.at("node").get<std::string>(),
+                                   j.at("weight").get<std::string>(),
+                                   j.at("density").get<double>()});
+    spec.inputs = readBindings(entry.at("inputs"), "inputs", "input", inputs, where);
+    spec.outputs = readBindings(entry.at("outputs"), "outputs", "output", outputs, where);
+  } catch (const nlohmann::json::exception &e) {
+    fail(where, std::string("malformed \"inference\" entry: ") + e.what());
+  }
+  return spec;
+}
+
+int runInferenceCommand(const std::string &dir, const std::vector<std::string> &inputFiles,
+                        const std::vector<std::string> &outputFiles) {
+  try {
+    runInference(dir, inputFiles, outputFiles);
+  } catch (const std::exception &e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  } catch (...) {
+    std::cerr << "error: an unexpected failure (not a std::exception)\n";
+    return 1;
+  }
+  return 0;
+}
+
+} // namespace bregman::runtime

@@ -1,0 +1,225 @@
+//===- OnnxFixture.cpp - Small ONNX files for the command-line tests -------===//
+//
+// bregman_onnx_fixture mlp OUT.onnx IN,H1,...,OUT DENSITY SEED [--sparse-initializers]
+//   a ReLU MLP of Gemm nodes (PyTorch's nn.Linear export: transB = 1)
+//   "fc<k>" reading "fc<k>.weight" [out, in] and "fc<k>.bias"; each weight
+//   keeps a DENSITY fraction of its entries (the rest exactly zero), as a
+//   Bregman-trained model does; --sparse-initializers stores the weights as
+//   ONNX sparse_initializers (COO), as `bregman retrain --export
+//   --sparse-initializers` does. Input "x" [batch from the input file], output "y".
+// bregman_onnx_fixture input OUT.pb ROWS,COLS SEED
+//   a float TensorProto "x" of standard normal values.
+// bregman_onnx_fixture compare A.pb B.pb RTOL
+//   exit 0 when both are float tensors of one shape and every element
+//   satisfies |a − b| <= RTOL·(|b| + 1); prints the largest difference.
+//
+// Written with ONNX's own protobuf classes, so the runtime's TensorProto
+// reader is checked against the library's serializer, not against itself.
+//
+//===----------------------------------------------------------------------===//
+
+#include <onnx/onnx_pb.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <algorithm>
+#include <stdexcept>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+std::vector<int64_t> parseList(const std::string &text) {
+  std::vector<int64_t> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');)
+    out.push_back(std::stoll(item));
+  return out;
+}
+
+void writeMessage(const google::protobuf::MessageLite &m, const std::string &path) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!m.SerializeToOstream(&out))
+    throw std::runtime_error(path + ": cannot write");
+}
+
+void addDims(onnx::TensorProto *t, const std::vector<int64_t> &dims) {
+  for (int64_t d : dims)
+    t->add_dims(d);
+}
+
+/// A [rows, cols] weight with about `density` of its entries non-zero,
+/// uniform in ±1/sqrt(cols) scaled up by 1/sqrt(density) (the activations
+/// keep their size at any density).
+std::vector<float> sparseWeight(int64_t rows, int64_t cols, double density, std::mt19937 &rng) {
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  std::bernoulli_distribution keep(density);
+  float scale = 1.0f / std::sqrt(static_cast<float>(cols) * static_cast<float>(density));
+  std::vector<float> w(static_cast<size_t>(rows * cols), 0.0f);
+  for (float &x : w)
+    if (keep(rng))
+      x = value(rng) * scale;
+  return w;
+}
+
+void addInitializer(onnx::GraphProto *g, const std::string &name,
+                    const std::vector<int64_t> &dims, const std::vector<float> &v,
+                    bool sparse) {
+  if (!sparse) {
+    auto *t = g->add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    addDims(t, dims);
+    t->set_raw_data(std::string(reinterpret_cast<const char *>(v.data()), v.size() * 4));
+    return;
+  }
+  auto *s = g->add_sparse_initializer();
+  for (int64_t d : dims)
+    s->add_dims(d);
+  auto *values = s->mutable_values();
+  auto *indices = s->mutable_indices();
+  values->set_name(name);
+  values->set_data_type(onnx::TensorProto::FLOAT);
+  indices->set_data_type(onnx::TensorProto::INT64);
+  for (size_t i = 0; i < v.size(); ++i)
+    if (v[i] != 0.0f) {
+      values->add_float_data(v[i]);
+      indices->add_int64_data(static_cast<int64_t>(i)); // linearized
+    }
+  values->add_dims(values->float_data_size());
+  indices->add_dims(indices->int64_data_size());
+}
+
+int makeMlp(const std::string &path, const std::vector<int64_t> &sizes, double density,
+            unsigned seed, bool sparse) {
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.add_opset_import()->set_version(13);
+  auto *g = model.mutable_graph();
+  g->set_name("sparse_mlp");
+  std::mt19937 rng(seed);
+  auto valueInfo = [](onnx::ValueInfoProto *v, const std::string &name, int64_t features) {
+    v->set_name(name);
+    auto *shape = v->mutable_type()->mutable_tensor_type()->mutable_shape();
+    v->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+    shape->add_dim()->set_dim_param("batch");
+    shape->add_dim()->set_dim_value(features);
+  };
+  valueInfo(g->add_input(), "x", sizes.front());
+  valueInfo(g->add_output(), "y", sizes.back());
+  std::string x = "x";
+  for (size_t k = 1; k < sizes.size(); ++k) {
+    std::string layer = "fc" + std::to_string(k);
+    addInitializer(g, layer + ".weight", {sizes[k], sizes[k - 1]},
+                   sparseWeight(sizes[k], sizes[k - 1], density, rng), sparse);
+    std::vector<float> bias(static_cast<size_t>(sizes[k]));
+    for (float &b : bias)
+      b = std::uniform_real_distribution<float>(-0.1f, 0.1f)(rng);
+    addInitializer(g, layer + ".bias", {sizes[k]}, bias, false);
+    bool last = k + 1 == sizes.size();
+    std::string y = last ? "y" : "h" + std::to_string(k);
+    auto *n = g->add_node();
+    n->set_op_type("Gemm");
+    n->set_name(layer);
+    for (const std::string &in : {x, layer + ".weight", layer + ".bias"})
+      n->add_input(in);
+    n->add_output(last ? y : y + ".pre");
+    auto *a = n->add_attribute();
+    a->set_name("transB");
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(1);
+    if (!last) {
+      auto *relu = g->add_node();
+      relu->set_op_type("Relu");
+      relu->set_name("relu" + std::to_string(k));
+      relu->add_input(y + ".pre");
+      relu->add_output(y);
+    }
+    x = y;
+  }
+  writeMessage(model, path);
+  return 0;
+}
+
+int makeInput(const std::string &path, const std::vector<int64_t> &shape, unsigned seed) {
+  onnx::TensorProto t;
+  t.set_name("x");
+  t.set_data_type(onnx::TensorProto::FLOAT);
+  addDims(&t, shape);
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal;
+  int64_t count = 1;
+  for (int64_t d : shape)
+    count *= d;
+  for (int64_t i = 0; i < count; ++i) // float_data, not raw_data: both are read
+    t.add_float_data(normal(rng));
+  writeMessage(t, path);
+  return 0;
+}
+
+onnx::TensorProto readTensor(const std::string &path) {
+  onnx::TensorProto t;
+  std::ifstream in(path, std::ios::binary);
+  if (!in || !t.ParseFromIstream(&in))
+    throw std::runtime_error(path + ": not a TensorProto");
+  return t;
+}
+
+std::vector<float> floats(const onnx::TensorProto &t) {
+  if (t.data_type() != onnx::TensorProto::FLOAT)
+    throw std::runtime_error("'" + t.name() + "' is not a float tensor");
+  if (!t.has_raw_data())
+    return {t.float_data().begin(), t.float_data().end()};
+  std::vector<float> v(t.raw_data().size() / 4);
+  std::memcpy(v.data(), t.raw_data().data(), v.size() * 4);
+  return v;
+}
+
+int compare(const std::string &a, const std::string &b, double rtol) {
+  onnx::TensorProto ta = readTensor(a), tb = readTensor(b);
+  std::vector<int64_t> da(ta.dims().begin(), ta.dims().end()),
+      db(tb.dims().begin(), tb.dims().end());
+  std::vector<float> va = floats(ta), vb = floats(tb);
+  if (da != db || va.size() != vb.size() || va.empty()) {
+    std::printf("the shapes differ (or the tensors are empty)\n");
+    return 1;
+  }
+  double worst = 0;
+  size_t bad = 0;
+  for (size_t i = 0; i < va.size(); ++i) {
+    double diff = std::fabs(double(va[i]) - double(vb[i]));
+    worst = std::max(worst, diff / (std::fabs(double(vb[i])) + 1));
+    bad += !(diff <= rtol * (std::fabs(double(vb[i])) + 1));
+  }
+  std::printf("%zu values, largest |a-b|/(|b|+1) %.3g, %zu beyond %.3g\n", va.size(), worst,
+              bad, rtol);
+  return bad == 0 ? 0 : 1;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    if (args.size() >= 5 && args[0] == "mlp")
+      return makeMlp(args[1], parseList(args[2]), std::stod(args[3]),
+                     static_cast<unsigned>(std::stoul(args[4])),
+                     args.size() > 5 && args[5] == "--sparse-initializers");
+    if (args.size() == 4 && args[0] == "input")
+      return makeInput(args[1], parseList(args[2]), static_cast<unsigned>(std::stoul(args[3])));
+    if (args.size() == 4 && args[0] == "compare")
+      return compare(args[1], args[2], std::stod(args[3]));
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  std::fprintf(stderr, "usage: bregman_onnx_fixture mlp OUT.onnx SIZES DENSITY SEED "
+                       "[--sparse-initializers] | input OUT.pb SHAPE SEED | "
+                       "compare A.pb B.pb RTOL\n");
+  return 2;
+}
