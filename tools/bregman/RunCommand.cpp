@@ -115,6 +115,13 @@ int RunCommand::runDirectory() {
 }
 
 int RunCommand::runOnnx() {
+  // A --save-artifact directory that is not ours is refused before the
+  // compilation, not after it (Jitted::save checks again when it writes).
+  std::error_code ec;
+  if (!saveArtifact.empty() && std::filesystem::is_directory(saveArtifact, ec) &&
+      !std::filesystem::is_empty(saveArtifact, ec))
+    if (std::string why = runtime::artifactOwnership(saveArtifact); !why.empty())
+      throw Error(fmt::format("--save-artifact {}: {}; nothing was changed", saveArtifact, why));
   onnx::OnnxModel onnxModel = onnx::OnnxModel::load(model);
   onnxModel.checkSupported(); // its reason, before counting its inputs
   if (inputs.size() != onnxModel.inputs().size())
