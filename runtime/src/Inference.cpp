@@ -28,15 +28,16 @@ std::vector<InferenceBinding> readBindings(const nlohmann::json &list, const cha
   std::vector<InferenceBinding> bindings;
   std::set<std::size_t> seen;
   for (const nlohmann::json &j : list) {
-    InferenceBinding b{j.at("name").get<std::string>(), j.at(indexKey).get<std::size_t>()};
+    InferenceBinding b{j.at("name").get<std::string>(), j.at(indexKey).get<std::size_t>(),
+                       j.at("dtype").get<std::string>(),
+                       j.at("shape").get<std::vector<int64_t>>()};
     std::string entry = std::string("inference ") + kind + " '" + b.name + "'";
     if (b.index >= tensors.size())
       fail(where, entry + ": " + indexKey + " " + std::to_string(b.index) +
                       " is out of range (the artifact has " + std::to_string(tensors.size()) +
                       " " + kind + ")");
     const ArtifactTensor &t = tensors[b.index];
-    if (t.name != b.name || j.at("dtype").get<std::string>() != t.dtype ||
-        j.at("shape").get<std::vector<int64_t>>() != t.shape)
+    if (t.name != b.name || b.dtype != t.dtype || b.shape != t.shape)
       fail(where, entry + " is not the artifact's " + kind + "[" + std::to_string(b.index) +
                       "] ('" + t.name + "' " + t.dtype + shapeText(t.shape) + ")");
     if (!seen.insert(b.index).second)
@@ -87,6 +88,8 @@ void runInference(const std::string &dir, const std::vector<std::string> &inputF
     feedInput(*artifact, spec.inputs[i], inputFiles[i]);
   std::printf("%s: inference of %s on %s\n", dir.c_str(), spec.model.c_str(),
               artifact->device.c_str());
+  if (!spec.preprocessing.empty())
+    std::printf("inputs: %s\n", spec.preprocessing.c_str());
   printSparseLayers(spec);
   artifact->step();
   artifact->synchronize();
@@ -116,6 +119,7 @@ InferenceSpec parseInferenceEntry(const std::string &json,
       fail(where, "malformed \"inference\" entry: not a JSON object");
     spec.model = entry.at("model").get<std::string>();
     spec.sparseExec = entry.at("sparse_exec").get<std::string>();
+    spec.preprocessing = entry.value("preprocessing", std::string());
     for (const nlohmann::json &j : entry.at("sparse_layers"))
       spec.sparseLayers.push_back({j.at("node").get<std::string>(),
                                    j.at("weight").get<std::string>(),
@@ -126,6 +130,25 @@ InferenceSpec parseInferenceEntry(const std::string &json,
     fail(where, std::string("malformed \"inference\" entry: ") + e.what());
   }
   return spec;
+}
+
+std::string inferenceEntryJson(const InferenceSpec &spec) {
+  nlohmann::json entry = {{"model", spec.model},
+                          {"sparse_exec", spec.sparseExec},
+                          {"sparse_layers", nlohmann::json::array()},
+                          {"inputs", nlohmann::json::array()},
+                          {"outputs", nlohmann::json::array()}};
+  if (!spec.preprocessing.empty())
+    entry["preprocessing"] = spec.preprocessing;
+  for (const InferenceSparseLayer &layer : spec.sparseLayers)
+    entry["sparse_layers"].push_back(
+        {{"node", layer.node}, {"weight", layer.weight}, {"density", layer.density}});
+  for (const auto &[list, indexKey] :
+       {std::pair{&spec.inputs, "input"}, std::pair{&spec.outputs, "output"}})
+    for (const InferenceBinding &b : *list)
+      entry[std::string(indexKey) + "s"].push_back(
+          {{"name", b.name}, {indexKey, b.index}, {"dtype", b.dtype}, {"shape", b.shape}});
+  return entry.dump();
 }
 
 int runInferenceCommand(const std::string &dir, const std::vector<std::string> &inputFiles,

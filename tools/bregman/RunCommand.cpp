@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <iostream>
-#include <nlohmann/json.hpp>
 
 namespace bregman::tools {
 
@@ -58,34 +57,21 @@ nn::SparseExec sparseExecPolicy(const std::string &flag) {
                           : nn::SparseExec::Off;
 }
 
-/// `{"name", "dtype", "shape", indexKey: index}` of a graph input / output.
-nlohmann::json describeTensor(const std::string &name, const Tensor &t,
-                              const char *indexKey, size_t index) {
-  return {{"name", name}, {"dtype", dtypeName(t.dtype())},
-          {"shape", t.shape()}, {indexKey, index}};
-}
-
 /// The manifest's "inference" entry (runtime/Inference.h): the graph's
 /// inputs and outputs by their position among the artifact's, which are
 /// the leaves of (weights, constants, feeds) and of the results in order.
-nlohmann::json inferenceEntry(const std::string &model, const std::string &sparseExec,
-                              const std::vector<onnx::SparseLayer> &sparseLayers,
-                              size_t feedsFrom, const Params &feeds,
-                              const Params &results) {
-  nlohmann::json entry = {{"model", model}, {"sparse_exec", sparseExec},
-                          {"sparse_layers", nlohmann::json::array()},
-                          {"inputs", nlohmann::json::array()},
-                          {"outputs", nlohmann::json::array()}};
+runtime::InferenceSpec inferenceSpec(const std::string &model, const std::string &sparseExec,
+                                     const std::vector<onnx::SparseLayer> &sparseLayers,
+                                     size_t feedsFrom, const Params &feeds,
+                                     const Params &results) {
+  runtime::InferenceSpec spec{model, sparseExec, "", {}, {}, {}};
   for (const onnx::SparseLayer &layer : sparseLayers)
-    entry["sparse_layers"].push_back(
-        {{"node", layer.node}, {"weight", layer.initializer}, {"density", layer.density}});
-  size_t index = feedsFrom;
-  for (const auto &[name, t] : feeds)
-    entry["inputs"].push_back(describeTensor(name, t, "input", index++));
-  index = 0;
-  for (const auto &[name, t] : results)
-    entry["outputs"].push_back(describeTensor(name, t, "output", index++));
-  return entry;
+    spec.sparseLayers.push_back({layer.node, layer.initializer, layer.density});
+  for (auto [params, index, bindings] :
+       {std::tuple{&feeds, feedsFrom, &spec.inputs}, std::tuple{&results, size_t{0}, &spec.outputs}})
+    for (const auto &[name, t] : *params)
+      bindings->push_back({name, index++, dtypeName(t.dtype()), t.shape()});
+  return spec;
 }
 
 } // namespace
@@ -158,10 +144,10 @@ int RunCommand::runOnnx() {
   Params results = infer(weights, onnxModel.constants(), feeds);
   if (!saveArtifact.empty()) {
     infer.setArtifactEntry(
-        "inference", inferenceEntry(model, sparseExec, sparseLayers,
-                                    weights.size() + onnxModel.constants().size(),
-                                    feeds, results)
-                         .dump());
+        "inference",
+        runtime::inferenceEntryJson(inferenceSpec(
+            model, sparseExec, sparseLayers,
+            weights.size() + onnxModel.constants().size(), feeds, results)));
     infer.save(saveArtifact, weights, onnxModel.constants(), feeds);
     fmt::print("saved the inference ({} layer(s) on their CSR) to {}\n",
                sparseLayers.size(), saveArtifact);

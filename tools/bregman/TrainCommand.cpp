@@ -355,6 +355,12 @@ void TrainCommand::addOutputOptions() {
                       "of time for --device, with the initial state and the "
                       "first batch, to this artifact directory (run it with "
                       "bregman-run)");
+  command->add_option("--save-infer", config.saveInferPath,
+                      "After training: write the best model's inference "
+                      "(classifiers; --device, its linear layers on their CSR "
+                      "as --sparse-exec chooses, the first test batch of "
+                      "--eval-batch-size as example input) to this artifact "
+                      "directory; bregman-run DIR --input x.pb runs it");
 }
 
 int TrainCommand::run() {

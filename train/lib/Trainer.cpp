@@ -15,6 +15,7 @@
 #include "Export.h"
 #include "ParamsUtil.h"
 #include "ProgressBar.h"
+#include "SaveInference.h"
 #include "bregman/bregman.h"
 #include "bregman/data/Dataset.h"
 #include "bregman/models/Zoo.h"
@@ -314,6 +315,9 @@ TrainConfig checked(const TrainConfig &config) {
   optim::parseMethod(c.optimizer);
   parseRegularizer(*c.regularizer);
   checkSizes(c);
+  // Before the data is read and the model trained, not after it.
+  if (std::string problem = saveInferenceProblem(c); !problem.empty())
+    throw Error(problem);
   return c;
 }
 
@@ -352,6 +356,15 @@ struct Trainer::Impl {
   double accuracy(const Params &p, const Params &b, const data::Dataset &ds);
   EpochMetrics runEpoch(int epoch);
   double inputScore(const data::Dataset &ds);
+  /// The first evaluation batch of the test set (--save-infer's example).
+  Tensor firstTestBatch() {
+    data::Batcher testBatcher(splits.test, config.evalBatchSize, /*shuffle=*/false, 0);
+    BatchFeeder testFeeder(testBatcher, config.evalBatchSize, features);
+    const auto *batch = testFeeder.next();
+    if (!batch)
+      throw Error("--save-infer: the test set is empty");
+    return batch->first;
+  }
   void logArchitecture(int epoch) const;
   /// "accuracy 91.20%", or for a restoration task "SSIM 0.8123".
   std::string scoreText(double score) const;
@@ -905,6 +918,11 @@ TrainResult Trainer::run() {
         t.config.exportPath, result.exportedBytes,
         t.config.exportSparse ? " with sparse initializers" : "");
   }
+  if (!t.config.saveInferPath.empty())
+    t.log << saveInference(t.config, *t.model,
+                           t.best.params.empty() ? t.params : t.best.params,
+                           t.best.params.empty() ? t.buffers : t.best.buffers,
+                           t.firstTestBatch());
   if (t.config.threshold > 0)
     t.thresholdBaseline(result);
   return result;

@@ -7,7 +7,7 @@
 // the example input. Its manifest's "inference" entry says what a runner
 // needs beyond the signed inputs and outputs:
 //
-//   "inference": {"model": "mlp.onnx", "sparse_exec": "on",
+//   "inference": {"model": "mlp.onnx", "sparse_exec": "on", "preprocessing": "",
 //     "sparse_layers": [{"node": "node 'fc1' (Gemm)", "weight": "fc1.weight",
 //                        "density": 0.05}, ...],
 //     "inputs":  [{"name": "x", "input": 9, "dtype": "f32", "shape": [128, 784]}],
@@ -15,6 +15,8 @@
 //
 // "input" / "output" index the artifact's inputs / outputs, whose name,
 // dtype and shape (checked against step.so's signature) must be the same.
+// "preprocessing" (optional) says what the inputs must be beyond their
+// shape: `bregman train --save-infer` writes the images' normalization.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,6 +34,8 @@ namespace bregman::runtime {
 struct InferenceBinding {
   std::string name;
   std::size_t index = 0;
+  std::string dtype;
+  std::vector<int64_t> shape;
 };
 
 /// A layer the artifact runs on its weight's CSR.
@@ -43,9 +47,15 @@ struct InferenceSparseLayer {
 /// The manifest's "inference" entry.
 struct InferenceSpec {
   std::string model, sparseExec;
+  /// What the inputs must be beyond dtype and shape ("" when nothing: an
+  /// ONNX model's inputs are the graph's); printed by the runner.
+  std::string preprocessing;
   std::vector<InferenceBinding> inputs, outputs;
   std::vector<InferenceSparseLayer> sparseLayers;
 };
+
+/// The "inference" entry of `spec` as JSON text (Jitted::setArtifactEntry).
+std::string inferenceEntryJson(const InferenceSpec &spec);
 
 /// Parses the "inference" entry (JSON text) and checks it against the
 /// artifact's inputs and outputs (indices in range, names, dtypes and shapes

@@ -131,6 +131,11 @@ struct TrainConfig {
   /// for `device`, with the initial state and the first batch) to this
   /// artifact directory, for bregman-run.
   std::string saveStepPath;
+  /// After training: the best model's inference (compiled ahead of time
+  /// for `device`, linear layers on their CSR as sparseExec chooses, the
+  /// first test batch of evalBatchSize as its example input) written to
+  /// this artifact directory, for bregman-run --input. Classifiers only.
+  std::string saveInferPath;
   /// After every epoch: the architecture as a picture (the DenseNet's
   /// connection matrix) written as DIR/connections-epoch-NNN.png. Empty:
   /// none.
