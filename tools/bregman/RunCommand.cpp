@@ -74,6 +74,16 @@ runtime::InferenceSpec inferenceSpec(const std::string &model, const std::string
   return spec;
 }
 
+/// A --save-artifact directory that is not ours is refused before the
+/// compilation, not after it (Jitted::save checks again when it writes).
+void refuseForeignDirectory(const std::string &dir) {
+  std::error_code ec;
+  if (!dir.empty() && std::filesystem::is_directory(dir, ec) &&
+      !std::filesystem::is_empty(dir, ec))
+    if (std::string why = runtime::artifactOwnership(dir); !why.empty())
+      throw Error(fmt::format("--save-artifact {}: {}; nothing was changed", dir, why));
+}
+
 } // namespace
 
 int RunCommand::run() {
@@ -101,13 +111,7 @@ int RunCommand::runDirectory() {
 }
 
 int RunCommand::runOnnx() {
-  // A --save-artifact directory that is not ours is refused before the
-  // compilation, not after it (Jitted::save checks again when it writes).
-  std::error_code ec;
-  if (!saveArtifact.empty() && std::filesystem::is_directory(saveArtifact, ec) &&
-      !std::filesystem::is_empty(saveArtifact, ec))
-    if (std::string why = runtime::artifactOwnership(saveArtifact); !why.empty())
-      throw Error(fmt::format("--save-artifact {}: {}; nothing was changed", saveArtifact, why));
+  refuseForeignDirectory(saveArtifact);
   onnx::OnnxModel onnxModel = onnx::OnnxModel::load(model);
   onnxModel.checkSupported(); // its reason, before counting its inputs
   if (inputs.size() != onnxModel.inputs().size())
