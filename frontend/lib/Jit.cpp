@@ -542,12 +542,16 @@ void JitState::writeArtifactFiles(const std::string &tmp,
     const LeafSpec &spec = inputs.specs[i];
     const auto &buffer =
         static_cast<const runtime::Buffer &>(*inputs.leaves[i].buffer());
-    values.write(buffer.data(), buffer.bytes());
     nlohmann::json input = describeLeaf(spec);
     input["arg"] = spec.arg;
-    input["offset"] = offset;
+    if (artifactUnstored.count({spec.arg, spec.name})) {
+      input["stored"] = false; // allocated zeroed by the runner
+    } else {
+      values.write(buffer.data(), buffer.bytes());
+      input["offset"] = offset;
+      offset += buffer.bytes();
+    }
     manifest["inputs"].push_back(std::move(input));
-    offset += buffer.bytes();
   }
   for (size_t i = 0; i < fn.outputSpecs.size(); ++i) {
     nlohmann::json output = describeLeaf(fn.outputSpecs[i]);

@@ -51,6 +51,7 @@ ArtifactTensor readTensor(const nlohmann::json &j, const std::string &where) {
   t.shape = j.at("shape").get<std::vector<int64_t>>();
   t.bytes = j.at("bytes").get<std::size_t>();
   t.offset = j.value("offset", std::size_t{0});
+  t.stored = j.value("stored", true);
   t.alias = j.value("alias", -1);
   long double numel = 1; // no overflow on hostile shapes
   for (int64_t d : t.shape) {
@@ -194,6 +195,9 @@ void checkAliases(const ArtifactManifest &a, const std::string &manifestPath) {
     const ArtifactTensor &in = a.inputs[o.alias];
     if (in.bytes != o.bytes || in.dtype != o.dtype || in.shape != o.shape)
       fail(manifestPath, "output '" + o.name + "' aliases no matching input");
+    if (!in.stored) // saveTo would lose the state it carries
+      fail(manifestPath, "output '" + o.name + "' overwrites input '" + in.name +
+                             "', which is not stored");
     if (int &w = writer[o.alias]; w >= 0)
       fail(manifestPath, "outputs '" + a.outputs[w].name + "' and '" + o.name +
                              "' both overwrite input " +
@@ -269,7 +273,7 @@ ArtifactManifest parseArtifactManifest(const std::string &text, const std::strin
 void checkArtifactValues(const std::vector<ArtifactTensor> &inputs, uint64_t valuesBytes,
                          const std::string &where) {
   for (const ArtifactTensor &t : inputs)
-    if (t.offset > valuesBytes || t.bytes > valuesBytes - t.offset)
+    if (t.stored && (t.offset > valuesBytes || t.bytes > valuesBytes - t.offset))
       fail(where, "truncated: '" + t.name + "' needs bytes " + std::to_string(t.offset) +
                       ".." + std::to_string(uint64_t(t.offset) + t.bytes) + ", the file has " +
                       std::to_string(valuesBytes));
@@ -338,7 +342,11 @@ std::unique_ptr<Artifact> Artifact::load(const std::string &dir) {
   std::error_code ec;
   checkArtifactValues(a->inputs, std::filesystem::file_size(valuesPath, ec), valuesPath);
   for (const ArtifactTensor &t : a->inputs) {
-    auto buffer = Buffer::allocate(t.bytes, /*zero=*/false);
+    auto buffer = Buffer::allocate(t.bytes, /*zero=*/!t.stored);
+    if (!t.stored) {
+      a->inputBuffers.push_back(std::move(buffer));
+      continue;
+    }
     values.seekg(static_cast<std::streamoff>(t.offset));
     if (!values.read(static_cast<char *>(buffer->data()),
                      static_cast<std::streamsize>(t.bytes)))
@@ -433,6 +441,8 @@ void Artifact::saveTo(const std::string &dir) const {
                                        "saving the artifact");
                      std::vector<char> bytes;
                      for (std::size_t i = 0; i < inputs.size(); ++i) {
+                       if (!inputs[i].stored) // as saved: not in values.bin
+                         continue;
                        const char *data =
                            static_cast<const char *>(input(i).data());
                        bytes.resize(std::max(bytes.size(),

@@ -22,6 +22,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -105,6 +106,8 @@ public:
   /// JSON objects written into the manifest by save(), by key ("training",
   /// "inference").
   std::map<std::string, std::string> artifactEntries;
+  /// Leaves (argument, name) whose values save() does not store.
+  std::set<std::pair<int, std::string>> artifactUnstored;
   std::vector<Tensor> run(CompiledFunction &fn, const FlatInputs &inputs);
   const FlatOutputs &outputStructure(const CompiledFunction &fn) const;
   size_t cacheSize() const { return cache.size(); }
@@ -290,6 +293,14 @@ public:
   /// (bregman run writes "inference": which inputs are the graph's).
   void setArtifactEntry(const std::string &key, std::string json) {
     state->artifactEntries[key] = std::move(json);
+  }
+  /// Leaves of argument `arg` whose values the next save() does not store
+  /// (manifest: "stored": false; the runner allocates them zeroed): for
+  /// arguments the compiled code does not read, such as the dense copy of a
+  /// weight whose layer runs on its CSR in an inference.
+  void setArtifactUnstored(int arg, const std::vector<std::string> &names) {
+    for (const std::string &name : names)
+      state->artifactUnstored.insert({arg, name});
   }
 
   /// Number of distinct input signatures compiled so far.

@@ -127,6 +127,39 @@ TEST(Artifact, CudaArtifactBuildsWithoutAGpu) {
   fs::remove_all(dir);
 }
 
+// Leaves marked unstored (an argument the code does not read, as the dense
+// copy of a weight whose layer runs on its CSR) take no bytes in values.bin
+// and start zeroed; the rest of the artifact is unchanged. Saving its state
+// again keeps them unstored.
+TEST(Artifact, UnstoredLeavesAreZeroedAndTakeNoSpace) {
+  fs::path dir = freshDir("unstored"), again = freshDir("unstored-again");
+  Params p{{"unused", Tensor::fromVector(std::vector<float>(1000, 3.0f), {1000})},
+           {"w", Tensor::fromVector(std::vector<float>{1, 2, 3, 4}, {4})}};
+  Tensor x = Tensor::fromVector(std::vector<float>{0.5f, -1, 2, 8}, {4});
+  auto f = jit([](const Params &q, const Tensor &xb) { return q.at("w") * xb; },
+               JitOptions{{}, "unstored"});
+  Tensor want = f(p, x);
+  f.setArtifactUnstored(0, {"unused"});
+  f.save(dir.string(), p, x);
+  EXPECT_EQ(fs::file_size(dir / "values.bin"), 2 * 4 * sizeof(float)); // w and x only
+  std::unique_ptr<runtime::Artifact> artifact = runtime::Artifact::load(dir.string());
+  ASSERT_EQ(artifact->inputs.size(), 3u);
+  EXPECT_FALSE(artifact->inputs[0].stored);
+  const float *unused = static_cast<const float *>(artifact->input(0).data());
+  for (int i = 0; i < 1000; ++i)
+    ASSERT_EQ(unused[i], 0.0f) << i;
+  artifact->step();
+  const float *got = static_cast<const float *>(artifact->output(0).data());
+  std::vector<float> expected = want.toVector<float>();
+  for (size_t i = 0; i < expected.size(); ++i)
+    EXPECT_EQ(got[i], expected[i]) << i;
+  artifact->saveTo(again.string());
+  EXPECT_EQ(fs::file_size(again / "values.bin"), 2 * 4 * sizeof(float));
+  EXPECT_EQ(runtime::Artifact::load(again.string())->inputs.size(), 3u);
+  fs::remove_all(dir);
+  fs::remove_all(again);
+}
+
 TEST(Artifact, SaveLeavesOtherDirectoriesAlone) {
   MlpStep m;
   fs::path dir = freshDir("foreign");

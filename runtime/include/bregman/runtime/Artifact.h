@@ -3,7 +3,8 @@
 // An artifact directory (written by Jitted::save): step.so (host code, the
 // packed `_mlir_<name>` entry point, for CUDA the embedded kernels),
 // manifest.json (inputs and outputs: dtype, shape, bytes, which input an
-// output overwrites) and values.bin (the inputs' initial values). Loading
+// output overwrites) and values.bin (the inputs' initial values; an input
+// marked "stored": false has none there and starts zeroed). Loading
 // needs no MLIR or LLVM: the shared object's library calls (GEMM,
 // convolution, mgpu*) resolve to this runtime in the running executable.
 //
@@ -44,6 +45,7 @@ struct ArtifactTensor {
   std::vector<int64_t> shape;
   std::size_t bytes = 0;
   std::size_t offset = 0; // inputs: in values.bin
+  bool stored = true;     // inputs: false: not in values.bin, zeroed
   int alias = -1;         // outputs: the input whose buffer it overwrites
 };
 
