@@ -518,7 +518,16 @@ void JitState::linkArtifact(const std::string &tmp) {
   argv.insert(argv.end(), {"-shared", "-o", tmp + "/step.so",
                            tmp + "/step.o", "-lm"});
   std::string output;
-  int status = runtime::runProgram(argv, output);
+  int status = 0;
+  try {
+    status = runtime::runProgram(argv, output);
+  } catch (const runtime::WriteError &e) {
+    // Most often: no C compiler installed (the package only recommends one).
+    throw Error(fmt::format(
+        "{}: save: cannot run the C compiler that links the artifact ({}); "
+        "install one (apt install gcc) or set $CC to a C compiler",
+        opts.name, e.what()));
+  }
   if (status != 0)
     throw Error(fmt::format("{}: save: linking the artifact failed ({} exited "
                             "with {}): {}",
