@@ -313,6 +313,9 @@ CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
   mlir::MLIRContext &ctx = sharedContext();
   mlir::OwningOpRef<mlir::ModuleOp> module = emitModule(ctx, spec);
   verifyEmitted(*module, trace, opts.name);
+  times.emit += std::chrono::duration<double>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
 
   mlir::breg::CpuJitOptions jitOptions;
   for (const runtime::LibrarySymbol *s = runtime::cpuLibrarySymbols(); s->name;
@@ -354,9 +357,13 @@ CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
   fn->executable = std::move(*executable);
 
   ++compiles;
-  seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                           start)
-                 .count();
+  const mlir::breg::CompilePhases &phases = fn->executable->phases();
+  times.passes += phases.pipelineSeconds;
+  times.llvmOpt += phases.llvmOptSeconds;
+  times.codegen += phases.codegenSeconds;
+  times.total += std::chrono::duration<double>(
+                     std::chrono::steady_clock::now() - start)
+                     .count();
   CompiledFunction *raw = fn.get();
   cache[key] = std::move(fn);
   return raw;

@@ -26,6 +26,7 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <chrono>
 #include <mutex>
 
 using namespace mlir;
@@ -153,21 +154,19 @@ CpuExecutable::CpuExecutable(std::unique_ptr<ExecutionEngine> engine)
     : engine(std::move(engine)) {}
 CpuExecutable::~CpuExecutable() = default;
 
-llvm::Expected<std::unique_ptr<CpuExecutable>>
-CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
-  initializeNativeTargetOnce();
-  MLIRContext *ctx = module.getContext();
+namespace {
 
-  // Collect diagnostics so that a failure explains itself to the caller.
-  std::string diagnostics;
-  llvm::raw_string_ostream diagStream(diagnostics);
-  ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &diag) {
-    diagStream << diag.getLocation() << ": " << diag << "\n";
-    return success();
-  });
+using Clock = std::chrono::steady_clock;
 
+double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+/// Runs the CPU pipeline (or options.pipelineText) on `module`.
+llvm::Error runPipeline(ModuleOp module, const CpuJitOptions &options,
+                        const std::string &diagnostics) {
   dumpModule(module, options.dumpDirectory, "0-input.mlir");
-  PassManager pm(ctx);
+  PassManager pm(module.getContext());
   std::string pipelineText = options.pipelineText.empty()
                                  ? cpuPipelineText(options.pipeline)
                                  : options.pipelineText;
@@ -184,24 +183,35 @@ CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
     return llvm::createStringError("pipeline (" + pipelineText +
                                    ") failed:\n" + diagnostics);
   dumpModule(module, options.dumpDirectory, "1-llvm.mlir");
-  // Ahead of time: the object file, before the JIT (whose object would lack
-  // the global constructors: ORC runs them itself).
-  if (!options.objectFile.empty())
-    if (llvm::Error err =
-            writeObjectFile(module, options.objectFile, options))
-      return err;
+  return llvm::Error::success();
+}
 
+/// The JIT of the lowered module, with every function compiled (ORC compiles
+/// lazily, on the first lookup; looking each up here makes code generation
+/// part of compilation, and fail here if at all). Adds the time LLVM's
+/// optimization took to `optSeconds`.
+llvm::Expected<std::unique_ptr<ExecutionEngine>>
+createEngine(ModuleOp module, const CpuJitOptions &options,
+             const std::string &diagnostics, double &optSeconds) {
   auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!tmBuilder)
     return tmBuilder.takeError();
   auto tm = tmBuilder->createTargetMachine();
   if (!tm)
     return tm.takeError();
-  std::function<llvm::Error(llvm::Module *)> transformer =
+  std::function<llvm::Error(llvm::Module *)> optimize =
       makeOptimizingTransformer(options.optLevel, /*sizeLevel=*/0, tm->get());
-
+  // The options hold a reference: this must outlive every lookup below (the
+  // whole module is compiled at the first).
+  std::function<llvm::Error(llvm::Module *)> timedOptimize =
+      [optimize, &optSeconds](llvm::Module *m) {
+        Clock::time_point start = Clock::now();
+        llvm::Error result = optimize(m);
+        optSeconds += secondsSince(start);
+        return result;
+      };
   ExecutionEngineOptions engineOptions;
-  engineOptions.transformer = transformer;
+  engineOptions.transformer = timedOptimize;
   // Multi-threaded loops call the OpenMP runtime.
   SmallVector<StringRef> sharedLibs;
   if (options.pipeline.parallelThreshold > 0) {
@@ -232,8 +242,6 @@ CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
     return map;
   });
   (*engine)->initialize();
-  // ORC compiles lazily, on the first lookup: look every function up now, so
-  // that code generation is part of compilation (and fails here, if at all).
   SmallVector<std::string> functions;
   module.walk([&](LLVM::LLVMFuncOp fn) {
     if (!fn.isExternal() && !fn.getName().starts_with("_mlir_"))
@@ -244,7 +252,44 @@ CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
       return llvm::joinErrors(
           llvm::createStringError("code generation of '" + name + "' failed"),
           fn.takeError());
-  return std::unique_ptr<CpuExecutable>(new CpuExecutable(std::move(*engine)));
+  return std::move(*engine);
+}
+
+} // namespace
+
+llvm::Expected<std::unique_ptr<CpuExecutable>>
+CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
+  initializeNativeTargetOnce();
+  // Collect diagnostics so that a failure explains itself to the caller.
+  std::string diagnostics;
+  llvm::raw_string_ostream diagStream(diagnostics);
+  ScopedDiagnosticHandler handler(
+      module.getContext(), [&](Diagnostic &diag) {
+        diagStream << diag.getLocation() << ": " << diag << "\n";
+        return success();
+      });
+
+  CompilePhases phases;
+  Clock::time_point start = Clock::now();
+  if (llvm::Error err = runPipeline(module, options, diagnostics))
+    return std::move(err);
+  phases.pipelineSeconds = secondsSince(start);
+  start = Clock::now();
+  // Ahead of time: the object file, before the JIT (whose object would lack
+  // the global constructors: ORC runs them itself).
+  if (!options.objectFile.empty())
+    if (llvm::Error err =
+            writeObjectFile(module, options.objectFile, options))
+      return err;
+  auto engine =
+      createEngine(module, options, diagnostics, phases.llvmOptSeconds);
+  if (!engine)
+    return engine.takeError();
+  phases.codegenSeconds = secondsSince(start) - phases.llvmOptSeconds;
+  std::unique_ptr<CpuExecutable> executable(
+      new CpuExecutable(std::move(*engine)));
+  executable->compilePhases = phases;
+  return executable;
 }
 
 llvm::Error CpuExecutable::invoke(llvm::StringRef function,

@@ -63,6 +63,26 @@ TEST(Jit, CacheHitsOnSameShapesAndMissesOnNewBatchSize) {
   EXPECT_EQ(f.compileCount(), 2u);
 }
 
+// The phases of compileTimes() are measured parts of its total: each took
+// some time, and together they are no more than the whole.
+TEST(Jit, CompileTimesSplitTheTotal) {
+  auto f = jit([](const Tensor &x, const Tensor &w) {
+    return relu(matmul(x, w)) + 1.0;
+  });
+  EXPECT_EQ(f.compileTimes().total, 0.0);
+  f(filledF32({4, 3}, 1.0f), filledF32({3, 2}, 0.5f));
+  const CompileTimes &t = f.compileTimes();
+  EXPECT_GT(t.emit, 0.0);
+  EXPECT_GT(t.passes, 0.0);
+  EXPECT_GT(t.llvmOpt, 0.0);
+  EXPECT_GT(t.codegen, 0.0);
+  EXPECT_LE(t.emit + t.passes + t.llvmOpt + t.codegen, t.total + 1e-9);
+  EXPECT_EQ(t.total, f.compileSeconds());
+  double first = t.total;
+  f(filledF32({5, 3}, 1.0f), filledF32({3, 2}, 0.5f)); // a second signature
+  EXPECT_GT(f.compileTimes().total, first);
+}
+
 TEST(Jit, DTypeIsPartOfTheCacheKey) {
   auto f = jit([](const Tensor &x) { return x + x; });
   EXPECT_EQ(f(Tensor::fromVector(std::vector<float>{1, 2}, {2})).toVector<float>(),

@@ -50,6 +50,20 @@ struct CpuJitOptions {
   unsigned optLevel = 3;
 };
 
+/// Where a compilation's time went (seconds of wall time): the pass
+/// pipeline down to the LLVM dialect, LLVM's optimization of the IR, and the
+/// rest of the JIT (translation to LLVM IR, instruction selection, register
+/// allocation, linking); with an object file, its emission counts too.
+struct CompilePhases {
+  double pipelineSeconds = 0, llvmOptSeconds = 0, codegenSeconds = 0;
+  CompilePhases &operator+=(const CompilePhases &other) {
+    pipelineSeconds += other.pipelineSeconds;
+    llvmOptSeconds += other.llvmOptSeconds;
+    codegenSeconds += other.codegenSeconds;
+    return *this;
+  }
+};
+
 /// A compiled module: call its functions through `invoke`.
 class CpuExecutable {
 public:
@@ -63,9 +77,12 @@ public:
   llvm::Error invoke(llvm::StringRef function,
                      llvm::MutableArrayRef<void *> args);
 
+  const CompilePhases &phases() const { return compilePhases; }
+
 private:
   explicit CpuExecutable(std::unique_ptr<ExecutionEngine> engine);
   std::unique_ptr<ExecutionEngine> engine;
+  CompilePhases compilePhases;
 };
 
 } // namespace breg
