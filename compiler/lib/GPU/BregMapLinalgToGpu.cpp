@@ -233,6 +233,10 @@ private:
   /// `partialsOut` ([split][outputs]) when set, else into the output.
   void buildColumnPass(Operation *combiner, const ColumnPlan &plan,
                        int64_t rowCount, Value partialsIn, Value partialsOut);
+  /// The launch of a column pass (column tiles x splits blocks of columns x
+  /// lanes threads, workgroup memory for the lanes); the insertion point
+  /// at the start of its body.
+  gpu::LaunchOp beginColumnLaunch(const ColumnPlan &plan);
   /// Combines the row lanes' values of each column of a block through
   /// workgroup memory, pairwise in a fixed tree; valid in lane 0.
   Value reduceRowLanes(Operation *combiner, Value shared, Value acc,
@@ -792,23 +796,7 @@ void ReductionKernelBuilder::buildColumnPass(Operation *combiner,
                                              int64_t rowCount, Value partialsIn,
                                              Value partialsOut) {
   OpBuilder::InsertionGuard guard(b);
-  Type elementType = getElementTypeOrSelf(op.getDpsInits()[0].getType());
-  int64_t lanes = plan.rows.threads;
-  SmallVector<Type> buffers;
-  if (lanes > 1)
-    buffers.push_back(MemRefType::get(
-        {plan.columns * lanes}, elementType, MemRefLayoutAttrInterface(),
-        gpu::AddressSpaceAttr::get(b.getContext(),
-                                   gpu::AddressSpace::Workgroup)));
-  Value one = index(1);
-  auto launch = gpu::LaunchOp::create(
-      b, loc, index(llvm::divideCeil(outputs, plan.columns)),
-      index(plan.rows.splits), one, index(plan.columns), index(lanes), one,
-      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
-      /*asyncDependencies=*/ValueRange(), /*workgroupAttributions=*/buffers);
-  b.setInsertionPointToStart(&launch.getBody().front());
-  gpu::TerminatorOp::create(b, loc);
-  b.setInsertionPointToStart(&launch.getBody().front());
+  gpu::LaunchOp launch = beginColumnLaunch(plan);
   Value lane = launch.getThreadIds().y;
   Value column = arith::AddIOp::create(
       b, loc,
@@ -834,7 +822,7 @@ void ReductionKernelBuilder::buildColumnPass(Operation *combiner,
         return combine(combiner, acc,
                        memref::LoadOp::create(b, loc, partialsIn, at));
       });
-  if (lanes > 1)
+  if (plan.rows.threads > 1)
     acc = reduceRowLanes(combiner, launch.getWorkgroupAttributions()[0], acc,
                          launch.getThreadIds().x, lane, plan);
   Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane,
@@ -855,6 +843,28 @@ void ReductionKernelBuilder::buildColumnPass(Operation *combiner,
   Value old = initialValue(0, at);
   memref::StoreOp::create(b, loc, combine(combiner, old, acc),
                           op.getDpsInits()[0], at);
+}
+
+gpu::LaunchOp ReductionKernelBuilder::beginColumnLaunch(const ColumnPlan &plan) {
+  Type elementType = getElementTypeOrSelf(op.getDpsInits()[0].getType());
+  int64_t lanes = plan.rows.threads;
+  // One slot per thread where row lanes meet (reduceRowLanes).
+  SmallVector<Type> buffers;
+  if (lanes > 1)
+    buffers.push_back(MemRefType::get(
+        {plan.columns * lanes}, elementType, MemRefLayoutAttrInterface(),
+        gpu::AddressSpaceAttr::get(b.getContext(),
+                                   gpu::AddressSpace::Workgroup)));
+  Value one = index(1);
+  auto launch = gpu::LaunchOp::create(
+      b, loc, index(llvm::divideCeil(outputs, plan.columns)),
+      index(plan.rows.splits), one, index(plan.columns), index(lanes), one,
+      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
+      /*asyncDependencies=*/ValueRange(), /*workgroupAttributions=*/buffers);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  gpu::TerminatorOp::create(b, loc);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  return launch;
 }
 
 Value ReductionKernelBuilder::reduceRowLanes(Operation *combiner, Value shared,
