@@ -140,7 +140,8 @@ using HostFn = int(CUstream, void (*)(void *), void *);
 HostFn *launchHostFunc() {
   static HostFn *fn = [] {
     void *driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
-    return driver ? reinterpret_cast<HostFn *>(dlsym(driver, "cuLaunchHostFunc"))
+    return driver ? reinterpret_cast<HostFn *>(
+                        dlsym(driver, "cuLaunchHostFunc"))
                   : nullptr;
   }();
   return fn;

@@ -130,17 +130,18 @@ struct ColumnPlan {
                            int64_t targetBlocks, bool allowSplit) {
     ColumnPlan plan;
     ReductionPlan &r = plan.rows;
-    plan.columns =
-        std::min<int64_t>(llvm::PowerOf2Ceil(outputs), kWarp);
+    plan.columns = std::min<int64_t>(llvm::PowerOf2Ceil(outputs), kWarp);
     r.threads = std::clamp<int64_t>(
         llvm::PowerOf2Ceil(llvm::divideCeil(rowCount, r.unroll)), 1,
         kMaxThreads / plan.columns);
     int64_t round = r.unroll * r.threads;
     int64_t tiles = llvm::divideCeil(outputs, plan.columns);
-    int64_t wanted = std::max<int64_t>(1, llvm::divideCeil(targetBlocks, tiles));
+    int64_t wanted =
+        std::max<int64_t>(1, llvm::divideCeil(targetBlocks, tiles));
     // grid.y holds the splits (at most 65535).
-    int64_t rounds = std::max<int64_t>({kMinRounds, rowCount / (wanted * round),
-                               llvm::divideCeilSigned(rowCount, 65535 * round)});
+    int64_t rounds =
+        std::max<int64_t>({kMinRounds, rowCount / (wanted * round),
+                           llvm::divideCeilSigned(rowCount, 65535 * round)});
     r.chunk = std::min(rowCount, rounds * round);
     r.splits = llvm::divideCeil(rowCount, r.chunk);
     if (!allowSplit || r.splits == 1) {
@@ -452,7 +453,8 @@ bool ReductionKernelBuilder::isColumnReduction() {
         return false;
     SmallVector<int64_t> strides;
     int64_t offset;
-    if (map.getResults().back() != getAffineDimExpr(innermost, b.getContext()) ||
+    if (map.getResults().back() !=
+            getAffineDimExpr(innermost, b.getContext()) ||
         failed(type.getStridesAndOffset(strides, offset)) || strides.empty() ||
         strides.back() != 1)
       return false;
@@ -484,8 +486,8 @@ SmallVector<Value> ReductionKernelBuilder::loadVectors(ArrayRef<Value> loopIvs,
   return vectors;
 }
 
-Value ReductionKernelBuilder::foldBody(ArrayRef<Value> outputIvs,
-                                       Value element, Value acc) {
+Value ReductionKernelBuilder::foldBody(ArrayRef<Value> outputIvs, Value element,
+                                       Value acc) {
   SmallVector<Value> ivs(outputIvs);
   delinearize(element, reductionDims, ivs);
   return cloneBody(ivs, acc)[0];
@@ -530,8 +532,8 @@ SmallVector<Value> ReductionKernelBuilder::foldRound(
   return next;
 }
 
-Chunk ReductionKernelBuilder::chunkOf(const ReductionPlan &plan,
-                                      int64_t total, Value block) {
+Chunk ReductionKernelBuilder::chunkOf(const ReductionPlan &plan, int64_t total,
+                                      Value block) {
   // Static sizes: the last block's are selected by comparison.
   int64_t round = plan.unroll * plan.threads;
   int64_t lastChunk = total - (plan.splits - 1) * plan.chunk;
@@ -585,9 +587,9 @@ Value ReductionKernelBuilder::foldChunk(Operation *combiner,
     Value tailBegin = arith::AddIOp::create(
         b, loc, first,
         arith::MulIOp::create(b, loc, fullIterations, index(round)));
-    auto tail = scf::ForOp::create(b, loc, tailBegin, chunk.end,
-                                   index(plan.threads),
-                                   ValueRange{accumulators[0]});
+    auto tail =
+        scf::ForOp::create(b, loc, tailBegin, chunk.end, index(plan.threads),
+                           ValueRange{accumulators[0]});
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(tail.getBody());
     scf::YieldOp::create(
@@ -705,9 +707,10 @@ void ReductionKernelBuilder::buildBlockReduction(Operation *combiner,
   delinearize(output, parallelDims, outputIvs);
 
   Chunk chunk = chunkOf(plan, reduced, launch.getBlockIds().x);
-  Value acc = foldChunk(
-      combiner, plan, outputIvs, thread, chunk,
-      [&](Value element, Value acc) { return foldBody(outputIvs, element, acc); });
+  Value acc = foldChunk(combiner, plan, outputIvs, thread, chunk,
+                        [&](Value element, Value acc) {
+                          return foldBody(outputIvs, element, acc);
+                        });
   Value total = reduceBlock(combiner, launch, acc, plan.threads);
 
   Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, thread,
@@ -803,8 +806,8 @@ void ReductionKernelBuilder::buildColumnPass(Operation *combiner,
       arith::MulIOp::create(b, loc, launch.getBlockIds().x,
                             index(plan.columns)),
       launch.getThreadIds().x);
-  Value valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                      column, index(outputs));
+  Value valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, column,
+                                      index(outputs));
   // Threads past the last column read column 0 (in bounds) and store
   // nothing: every thread of the block must reach its barriers.
   Value safeColumn = arith::SelectOp::create(b, loc, valid, column, index(0));
@@ -825,11 +828,11 @@ void ReductionKernelBuilder::buildColumnPass(Operation *combiner,
   if (plan.rows.threads > 1)
     acc = reduceRowLanes(combiner, launch.getWorkgroupAttributions()[0], acc,
                          launch.getThreadIds().x, lane, plan);
-  Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane,
-                                      index(0));
-  auto ifStore = scf::IfOp::create(
-      b, loc, arith::AndIOp::create(b, loc, valid, first),
-      /*withElseRegion=*/false);
+  Value first =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, index(0));
+  auto ifStore =
+      scf::IfOp::create(b, loc, arith::AndIOp::create(b, loc, valid, first),
+                        /*withElseRegion=*/false);
   b.setInsertionPointToStart(ifStore.thenBlock());
   if (partialsOut) {
     Value at = arith::AddIOp::create(
@@ -845,7 +848,8 @@ void ReductionKernelBuilder::buildColumnPass(Operation *combiner,
                           op.getDpsInits()[0], at);
 }
 
-gpu::LaunchOp ReductionKernelBuilder::beginColumnLaunch(const ColumnPlan &plan) {
+gpu::LaunchOp
+ReductionKernelBuilder::beginColumnLaunch(const ColumnPlan &plan) {
   Type elementType = getElementTypeOrSelf(op.getDpsInits()[0].getType());
   int64_t lanes = plan.rows.threads;
   // One slot per thread where row lanes meet (reduceRowLanes).
@@ -874,22 +878,21 @@ Value ReductionKernelBuilder::reduceRowLanes(Operation *combiner, Value shared,
   // Lane l < s adds lane l + s's value, for s = lanes / 2 .. 1: the same
   // pairs every run. Barriers stay at the top level (no thread skips one).
   Value slot = arith::AddIOp::create(
-      b, loc, arith::MulIOp::create(b, loc, lane, index(plan.columns)),
-      column);
+      b, loc, arith::MulIOp::create(b, loc, lane, index(plan.columns)), column);
   memref::StoreOp::create(b, loc, acc, shared, slot);
   for (int64_t s = plan.rows.threads / 2; s >= 1; s /= 2) {
     gpu::BarrierOp::create(b, loc);
     Value active = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
                                          lane, index(s));
-    auto ifActive = scf::IfOp::create(b, loc, TypeRange{acc.getType()},
-                                      active, /*withElseRegion=*/true);
+    auto ifActive = scf::IfOp::create(b, loc, TypeRange{acc.getType()}, active,
+                                      /*withElseRegion=*/true);
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(ifActive.thenBlock());
-      Value other = memref::LoadOp::create(
-          b, loc, shared,
-          ValueRange{arith::AddIOp::create(b, loc, slot,
-                                           index(s * plan.columns))});
+      Value other =
+          memref::LoadOp::create(b, loc, shared,
+                                 ValueRange{arith::AddIOp::create(
+                                     b, loc, slot, index(s * plan.columns))});
       Value sum = combine(combiner, acc, other);
       if (s > 1) // lane 0 keeps the last one in its register
         memref::StoreOp::create(b, loc, sum, shared, slot);
