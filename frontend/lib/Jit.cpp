@@ -347,6 +347,9 @@ CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
   if (const char *dump = std::getenv("BREGMAN_DUMP_IR"))
     jitOptions.dumpDirectory =
         fmt::format("{}/{}-{}", dump, opts.name, compiles);
+  if (const char *timing = std::getenv("BREGMAN_COMPILE_TIMING");
+      timing && *timing && std::string(timing) != "0")
+    jitOptions.timingLabel = fmt::format("{}-{}", opts.name, compiles);
   auto executable = mlir::breg::CpuExecutable::compile(*module, jitOptions);
   if (!executable)
     throw Error(fmt::format("{}: compilation failed: {}", opts.name,

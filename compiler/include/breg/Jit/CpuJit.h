@@ -48,6 +48,11 @@ struct CpuJitOptions {
   /// bytes NUL-terminated there): what the artifact says about itself.
   llvm::StringMap<std::string> objectConstants;
   unsigned optLevel = 3;
+  /// When non-empty, one line on stderr per compilation under this label:
+  /// the process's CPU seconds (and wall seconds) in the MLIR pipeline, in
+  /// LLVM's optimization, and in translation plus code generation
+  /// (BREGMAN_COMPILE_TIMING, docs/PERFORMANCE.md).
+  std::string timingLabel;
 };
 
 /// A compiled module: call its functions through `invoke`.
