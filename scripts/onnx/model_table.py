@@ -187,7 +187,7 @@ def main():
               "test acc. | density | compile (BN kept) | compile (BN folded) | first refusal |\n"
               "|---|---|---|---|---|---|---|---|---|---|")
     rows = []
-    load_before = os.getloadavg()
+    load_before, started = os.getloadavg(), time.strftime('%Y-%m-%d %H:%M')
     with tempfile.TemporaryDirectory() as tmp:
         cifar = os.path.join(tmp, "cifar-shaped")
         cifar_shaped(cifar, args.train_limit, 1000)
@@ -207,7 +207,7 @@ def main():
                 folded = retrain(folded_model, data, 1, 256, tmp, args.timeout)
             rows.append(fmt_row(name, shape, imports, why_import, err, why_run, r, folded))
             print(rows[-1], file=sys.stderr, flush=True)
-    print(f"Measured {time.strftime('%Y-%m-%d %H:%M')} with torch {model_zoo.torch.__version__}; "
+    print(f"Measured from {started} to {time.strftime('%H:%M')} with torch {model_zoo.torch.__version__}; "
           f"load average {load_before[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end.\n")
     print(header)
     print("\n".join(rows))
