@@ -273,6 +273,24 @@ static void verifyEmitted(mlir::ModuleOp module, const Trace &trace,
                           name, diagnostics, trace.str(), text));
 }
 
+/// BREGMAN_COMPILE_TIMING=1: one line on stderr per compilation, the CPU and
+/// wall seconds of its phases (docs/PERFORMANCE.md).
+static void reportCompileTiming(const std::string &label,
+                                const mlir::breg::CompilePhases &phases) {
+  const char *timing = std::getenv("BREGMAN_COMPILE_TIMING");
+  if (!timing || !*timing || std::string(timing) == "0")
+    return;
+  const auto &[mlirTime, opt, codegen] = phases;
+  fmt::print(stderr,
+             "compile timing {}: MLIR pipeline {:.1f} s CPU ({:.1f} s wall), "
+             "LLVM optimization {:.1f} s ({:.1f} s), translation and code "
+             "generation {:.1f} s ({:.1f} s); total {:.1f} s CPU ({:.1f} s "
+             "wall)\n",
+             label, mlirTime.cpu, mlirTime.wall, opt.cpu, opt.wall,
+             codegen.cpu, codegen.wall, mlirTime.cpu + opt.cpu + codegen.cpu,
+             mlirTime.wall + opt.wall + codegen.wall);
+}
+
 CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
                                     const FlatInputs &inputs,
                                     const FlatOutputs &outputs,
@@ -356,11 +374,12 @@ CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
                             llvm::toString(executable.takeError())));
   fn->executable = std::move(*executable);
 
-  ++compiles;
   const mlir::breg::CompilePhases &phases = fn->executable->phases();
-  times.passes += phases.pipelineSeconds;
-  times.llvmOpt += phases.llvmOptSeconds;
-  times.codegen += phases.codegenSeconds;
+  reportCompileTiming(fmt::format("{}-{}", opts.name, compiles), phases);
+  ++compiles;
+  times.passes += phases.pipeline.wall;
+  times.llvmOpt += phases.llvmOpt.wall;
+  times.codegen += phases.codegen.wall;
   times.total += std::chrono::duration<double>(
                      std::chrono::steady_clock::now() - start)
                      .count();

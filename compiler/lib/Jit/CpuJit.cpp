@@ -27,6 +27,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <chrono>
+#include <ctime>
 #include <mutex>
 
 using namespace mlir;
@@ -156,10 +157,24 @@ CpuExecutable::~CpuExecutable() = default;
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+/// A moment in wall and process CPU time.
+struct Stamp {
+  double wall, cpu;
+  static Stamp now() {
+    timespec cpuTime{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpuTime);
+    return {std::chrono::duration<double>(
+                std::chrono::steady_clock::now().time_since_epoch())
+                .count(),
+            cpuTime.tv_sec + 1e-9 * cpuTime.tv_nsec};
+  }
+};
 
-double secondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
+/// Adds the time since `start` to `phase`.
+void addSince(CompilePhases::Time &phase, const Stamp &start) {
+  Stamp end = Stamp::now();
+  phase.wall += end.wall - start.wall;
+  phase.cpu += end.cpu - start.cpu;
 }
 
 /// Runs the CPU pipeline (or options.pipelineText) on `module`.
@@ -189,10 +204,10 @@ llvm::Error runPipeline(ModuleOp module, const CpuJitOptions &options,
 /// The JIT of the lowered module, with every function compiled (ORC compiles
 /// lazily, on the first lookup; looking each up here makes code generation
 /// part of compilation, and fail here if at all). Adds the time LLVM's
-/// optimization took to `optSeconds`.
+/// optimization took to `optTime`.
 llvm::Expected<std::unique_ptr<ExecutionEngine>>
 createEngine(ModuleOp module, const CpuJitOptions &options,
-             const std::string &diagnostics, double &optSeconds) {
+             const std::string &diagnostics, CompilePhases::Time &optTime) {
   auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!tmBuilder)
     return tmBuilder.takeError();
@@ -204,10 +219,10 @@ createEngine(ModuleOp module, const CpuJitOptions &options,
   // The options hold a reference: this must outlive every lookup below (the
   // whole module is compiled at the first).
   std::function<llvm::Error(llvm::Module *)> timedOptimize =
-      [optimize, &optSeconds](llvm::Module *m) {
-        Clock::time_point start = Clock::now();
+      [optimize, &optTime](llvm::Module *m) {
+        Stamp start = Stamp::now();
         llvm::Error result = optimize(m);
-        optSeconds += secondsSince(start);
+        addSince(optTime, start);
         return result;
       };
   ExecutionEngineOptions engineOptions;
@@ -270,22 +285,23 @@ CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
       });
 
   CompilePhases phases;
-  Clock::time_point start = Clock::now();
+  Stamp start = Stamp::now();
   if (llvm::Error err = runPipeline(module, options, diagnostics))
     return std::move(err);
-  phases.pipelineSeconds = secondsSince(start);
-  start = Clock::now();
+  addSince(phases.pipeline, start);
+  start = Stamp::now();
   // Ahead of time: the object file, before the JIT (whose object would lack
   // the global constructors: ORC runs them itself).
   if (!options.objectFile.empty())
     if (llvm::Error err =
             writeObjectFile(module, options.objectFile, options))
       return err;
-  auto engine =
-      createEngine(module, options, diagnostics, phases.llvmOptSeconds);
+  auto engine = createEngine(module, options, diagnostics, phases.llvmOpt);
   if (!engine)
     return engine.takeError();
-  phases.codegenSeconds = secondsSince(start) - phases.llvmOptSeconds;
+  addSince(phases.codegen, start); // the rest: minus the optimization
+  phases.codegen.wall -= phases.llvmOpt.wall;
+  phases.codegen.cpu -= phases.llvmOpt.cpu;
   std::unique_ptr<CpuExecutable> executable(
       new CpuExecutable(std::move(*engine)));
   executable->compilePhases = phases;

@@ -56,18 +56,17 @@ struct CpuJitOptions {
   unsigned optLevel = 2;
 };
 
-/// Where a compilation's time went (seconds of wall time): the pass
-/// pipeline down to the LLVM dialect, LLVM's optimization of the IR, and the
-/// rest of the JIT (translation to LLVM IR, instruction selection, register
-/// allocation, linking); with an object file, its emission counts too.
+/// Where a compilation's time went: the pass pipeline down to the LLVM
+/// dialect, LLVM's optimization of the IR, and the rest of the JIT
+/// (translation to LLVM IR, instruction selection, register allocation,
+/// linking; with an object file, its emission too). Wall seconds, and the
+/// process's CPU seconds (the MLIR pipeline runs function passes on several
+/// threads).
 struct CompilePhases {
-  double pipelineSeconds = 0, llvmOptSeconds = 0, codegenSeconds = 0;
-  CompilePhases &operator+=(const CompilePhases &other) {
-    pipelineSeconds += other.pipelineSeconds;
-    llvmOptSeconds += other.llvmOptSeconds;
-    codegenSeconds += other.codegenSeconds;
-    return *this;
-  }
+  struct Time {
+    double wall = 0, cpu = 0;
+  };
+  Time pipeline, llvmOpt, codegen;
 };
 
 /// A compiled module: call its functions through `invoke`.
