@@ -1,12 +1,25 @@
 //===- CompressRowsToLoops.cpp - breg.compress_rows -> scf loops ----------===//
 //
 // A compaction is sequential (each entry's slot is the count of non-zeros
-// before it), which no linalg op expresses: the op becomes two scf.for loops
-// on tensors, rows then columns, carrying the three outputs and the count.
-// Each element is written to slot `count` before `count` grows by
-// (x != 0): no branch in the inner loop, and the capacity O·I that the
-// verifier demands makes every slot in bounds. One-shot bufferization turns
-// the tensor.insert chains into stores in place.
+// before it), which no linalg op expresses. Two forms:
+//
+// - Vector (vector length V > 0, the CPU's): on buffers. Each row is read V
+//   columns at a time; the non-zero lanes of the values and of their column
+//   indices (iota + column) are packed to slot `count` by
+//   vector.compressstore (vcompressps on AVX-512, expanded by LLVM
+//   elsewhere), and `count` grows by the popcount of the mask. The last
+//   cols % V columns are one masked chunk (no scalar tail). The outputs are
+//   new buffers handed back as `restrict` tensors, as the library calls do.
+// - Scalar (V = 0: the GPU pipeline, where a host loop of vector code has
+//   no business): two scf.for loops on tensors, rows then columns, carrying
+//   the three outputs and the count. Each element is written to slot
+//   `count` before `count` grows by (x != 0): no branch in the inner loop,
+//   and the capacity O·I that the verifier demands makes every slot in
+//   bounds. One-shot bufferization turns the tensor.insert chains into
+//   stores in place.
+//
+// Both count x as non-zero when (x != 0) unordered: NaN is stored, -0.0 is
+// not. Slots past the row's last non-zero are unspecified in both.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,8 +27,12 @@
 #include "breg/Dialect/Breg/IR/BregDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
 
 using namespace mlir;
@@ -97,8 +114,151 @@ struct CompressRowsLowering : OpRewritePattern<CompressRowsOp> {
   }
 };
 
+/// The values and column indices of the vector form, and what one chunk of
+/// a row needs: the matrix as a buffer and the lane indices 0..V-1.
+struct VectorCompaction {
+  Value matrix, coordinates, values;
+  Value laneIndices; // vector<Vxi32>
+  int64_t vectorLength;
+
+  /// Packs the non-zeros of row `row`, columns [col, col + V) (only the
+  /// first `valid` of them when valid < V, a static tail), to slot `count`;
+  /// returns the count after them.
+  Value compactChunk(OpBuilder &b, Location loc, Value row, Value col,
+                     Value count, int64_t valid) const {
+    auto vf32 = VectorType::get({vectorLength}, b.getF32Type());
+    auto vi1 = VectorType::get({vectorLength}, b.getI1Type());
+    Value x;
+    Value zeros = arith::ConstantOp::create(
+        b, loc, vf32, DenseElementsAttr::get(vf32, 0.0f));
+    Value nonZero;
+    if (valid == vectorLength) {
+      x = vector::LoadOp::create(b, loc, vf32, matrix, ValueRange{row, col});
+      nonZero = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, x,
+                                      zeros);
+    } else {
+      // The lanes past the row's end read nothing and count as zero.
+      Value inRow = vector::ConstantMaskOp::create(b, loc, vi1, valid);
+      x = vector::MaskedLoadOp::create(b, loc, vf32, matrix,
+                                       ValueRange{row, col}, inRow, zeros);
+      nonZero = arith::AndIOp::create(
+          b, loc, inRow,
+          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, x, zeros));
+    }
+    Value base = vector::BroadcastOp::create(
+        b, loc, llvm::cast<VectorType>(laneIndices.getType()),
+        toI32(b, loc, col));
+    Value columns = arith::AddIOp::create(b, loc, base, laneIndices);
+    // The IntegerAttr builder: MLIR 22's MaybeAlign one passes the value
+    // as the mask and the mask as the value.
+    vector::CompressStoreOp::create(b, loc, values, ValueRange{count}, nonZero,
+                                    x, IntegerAttr());
+    vector::CompressStoreOp::create(b, loc, coordinates, ValueRange{count},
+                                    nonZero, columns, IntegerAttr());
+    return arith::AddIOp::create(b, loc, count, popCount(b, loc, nonZero));
+  }
+
+  /// The number of set lanes of `mask`, as an index: the mask as one
+  /// integer (kmov on AVX-512) and its ctpop.
+  Value popCount(OpBuilder &b, Location loc, Value mask) const {
+    auto bits = b.getIntegerType(vectorLength);
+    Value word = vector::BitCastOp::create(
+        b, loc, VectorType::get({1}, bits), mask);
+    Value scalar = vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0});
+    Value ones = math::CtPopOp::create(b, loc, scalar);
+    Value wide = arith::ExtUIOp::create(b, loc, b.getI64Type(), ones);
+    return arith::IndexCastUIOp::create(b, loc, b.getIndexType(), wide);
+  }
+};
+
+struct CompressRowsVectorLowering : OpRewritePattern<CompressRowsOp> {
+  CompressRowsVectorLowering(MLIRContext *context, int64_t vectorLength)
+      : OpRewritePattern(context, /*benefit=*/2), vectorLength(vectorLength) {}
+
+  LogicalResult matchAndRewrite(CompressRowsOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto matrixType = llvm::cast<RankedTensorType>(op.getMatrix().getType());
+    int64_t rows = matrixType.getDimSize(0), cols = matrixType.getDimSize(1);
+    auto alloc = [&](Value result) {
+      auto type = llvm::cast<RankedTensorType>(result.getType());
+      return memref::AllocOp::create(
+                 rewriter, loc,
+                 MemRefType::get(type.getShape(), type.getElementType()),
+                 rewriter.getI64IntegerAttr(64))
+          .getResult();
+    };
+    VectorCompaction compaction;
+    compaction.vectorLength = vectorLength;
+    compaction.matrix = bufferization::ToBufferOp::create(
+        rewriter, loc,
+        MemRefType::get(matrixType.getShape(), matrixType.getElementType()),
+        op.getMatrix(), /*read_only=*/true);
+    Value positions = alloc(op.getPositions());
+    compaction.coordinates = alloc(op.getCoordinates());
+    compaction.values = alloc(op.getValues());
+    SmallVector<int32_t> lanes(vectorLength);
+    for (int64_t i = 0; i < vectorLength; ++i)
+      lanes[i] = static_cast<int32_t>(i);
+    auto laneType = VectorType::get({vectorLength}, rewriter.getI32Type());
+    compaction.laneIndices = arith::ConstantOp::create(
+        rewriter, loc, laneType,
+        DenseElementsAttr::get(laneType, ArrayRef<int32_t>(lanes)));
+
+    auto index = [&](OpBuilder &b, int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(b, loc, v);
+    };
+    Value zero = index(rewriter, 0);
+    memref::StoreOp::create(rewriter, loc, toI32(rewriter, loc, zero),
+                            positions, ValueRange{zero});
+    int64_t fullCols = cols - cols % vectorLength;
+    auto rowLoop = scf::ForOp::create(
+        rewriter, loc, zero, index(rewriter, rows), index(rewriter, 1),
+        ValueRange{zero},
+        [&](OpBuilder &b, Location l, Value row, ValueRange args) {
+          auto colLoop = scf::ForOp::create(
+              b, l, index(b, 0), index(b, fullCols), index(b, vectorLength),
+              args,
+              [&](OpBuilder &nb, Location nl, Value col, ValueRange count) {
+                scf::YieldOp::create(
+                    nb, nl,
+                    compaction.compactChunk(nb, nl, row, col, count[0],
+                                            vectorLength));
+              });
+          Value count = colLoop.getResult(0);
+          if (fullCols < cols)
+            count = compaction.compactChunk(b, l, row, index(b, fullCols),
+                                            count, cols - fullCols);
+          Value slot = arith::AddIOp::create(b, l, row, index(b, 1));
+          memref::StoreOp::create(b, l, toI32(b, l, count), positions,
+                                  ValueRange{slot});
+          scf::YieldOp::create(b, l, count);
+        });
+    (void)rowLoop;
+    auto asTensor = [&](Value buffer, Value result) -> Value {
+      return bufferization::ToTensorOp::create(rewriter, loc, result.getType(),
+                                               buffer, /*restrict=*/true,
+                                               /*writable=*/true);
+    };
+    rewriter.replaceOp(op, ValueRange{asTensor(positions, op.getPositions()),
+                                      asTensor(compaction.coordinates,
+                                               op.getCoordinates()),
+                                      asTensor(compaction.values,
+                                               op.getValues())});
+    return success();
+  }
+
+private:
+  int64_t vectorLength;
+};
+
 } // namespace
 
-void mlir::breg::populateBregCompressRowsPatterns(RewritePatternSet &patterns) {
-  patterns.add<CompressRowsLowering>(patterns.getContext());
+void mlir::breg::populateBregCompressRowsPatterns(RewritePatternSet &patterns,
+                                                  int64_t vectorLength) {
+  if (vectorLength > 0)
+    patterns.add<CompressRowsVectorLowering>(patterns.getContext(),
+                                             vectorLength);
+  else
+    patterns.add<CompressRowsLowering>(patterns.getContext());
 }
