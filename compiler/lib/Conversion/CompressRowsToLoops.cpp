@@ -5,11 +5,12 @@
 //
 // - Vector (vector length V > 0, the CPU's): on buffers. Each row is read V
 //   columns at a time; the non-zero lanes of the values and of their column
-//   indices (iota + column) are packed to slot `count` by
-//   vector.compressstore (vcompressps on AVX-512, expanded by LLVM
-//   elsewhere), and `count` grows by the popcount of the mask. The last
-//   cols % V columns are one masked chunk (no scalar tail). The outputs are
-//   new buffers handed back as `restrict` tensors, as the library calls do.
+//   indices (iota + column) are packed to the front of a register by LLVM's
+//   vector.compress (vcompressps on AVX-512, expanded by LLVM elsewhere) and
+//   stored whole at slot `count`, which grows by the popcount of the mask.
+//   The last cols % V columns are one masked chunk (no scalar tail) whose
+//   packed lanes are stored under a mask. The outputs are new buffers
+//   handed back as `restrict` tensors, as the library calls do.
 // - Scalar (V = 0: the GPU pipeline, where a host loop of vector code has
 //   no business): two scf.for loops on tensors, rows then columns, carrying
 //   the three outputs and the count. Each element is written to slot
@@ -28,12 +29,15 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/PatternMatch.h"
+#include "llvm/Support/FormatVariadic.h"
 
 using namespace mlir;
 using namespace mlir::breg;
@@ -120,6 +124,7 @@ struct VectorCompaction {
   Value matrix, coordinates, values;
   Value laneIndices; // vector<Vxi32>
   int64_t vectorLength;
+  LLVM::LLVMFuncOp compressF32, compressI32;
 
   /// Packs the non-zeros of row `row`, columns [col, col + V) (only the
   /// first `valid` of them when valid < V, a static tail), to slot `count`;
@@ -128,17 +133,17 @@ struct VectorCompaction {
                      Value count, int64_t valid) const {
     auto vf32 = VectorType::get({vectorLength}, b.getF32Type());
     auto vi1 = VectorType::get({vectorLength}, b.getI1Type());
-    Value x;
     Value zeros = arith::ConstantOp::create(
         b, loc, vf32, DenseElementsAttr::get(vf32, 0.0f));
-    Value nonZero;
+    Value x, nonZero;
+    Value inRow; // the tail's lanes inside the row
     if (valid == vectorLength) {
       x = vector::LoadOp::create(b, loc, vf32, matrix, ValueRange{row, col});
       nonZero = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, x,
                                       zeros);
     } else {
       // The lanes past the row's end read nothing and count as zero.
-      Value inRow = vector::ConstantMaskOp::create(b, loc, vi1, valid);
+      inRow = vector::ConstantMaskOp::create(b, loc, vi1, valid);
       x = vector::MaskedLoadOp::create(b, loc, vf32, matrix,
                                        ValueRange{row, col}, inRow, zeros);
       nonZero = arith::AndIOp::create(
@@ -149,13 +154,38 @@ struct VectorCompaction {
         b, loc, llvm::cast<VectorType>(laneIndices.getType()),
         toI32(b, loc, col));
     Value columns = arith::AddIOp::create(b, loc, base, laneIndices);
-    // The IntegerAttr builder: MLIR 22's MaybeAlign one passes the value
-    // as the mask and the mask as the value.
-    vector::CompressStoreOp::create(b, loc, values, ValueRange{count}, nonZero,
-                                    x, IntegerAttr());
-    vector::CompressStoreOp::create(b, loc, coordinates, ValueRange{count},
-                                    nonZero, columns, IntegerAttr());
-    return arith::AddIOp::create(b, loc, count, popCount(b, loc, nonZero));
+    Value packedValues = compress(b, loc, x, nonZero);
+    Value packedColumns = compress(b, loc, columns, nonZero);
+    Value added = popCount(b, loc, nonZero);
+    if (!inRow) {
+      // A whole vector at `count`: count <= row·cols + col (at most one
+      // entry per element before this chunk) and col + V <= cols, so the
+      // V slots lie within the capacity rows·cols; the lanes past the
+      // non-zeros are overwritten by the next ones or lie past the end.
+      vector::StoreOp::create(b, loc, packedValues, values, ValueRange{count});
+      vector::StoreOp::create(b, loc, packedColumns, coordinates,
+                              ValueRange{count});
+    } else {
+      // The tail may end at the capacity: store the packed lanes only.
+      Value packed = vector::CreateMaskOp::create(b, loc, vi1, added);
+      vector::MaskedStoreOp::create(b, loc, values, ValueRange{count}, packed,
+                                    packedValues);
+      vector::MaskedStoreOp::create(b, loc, coordinates, ValueRange{count},
+                                    packed, packedColumns);
+    }
+    return arith::AddIOp::create(b, loc, count, added);
+  }
+
+  /// The lanes of `vector` selected by `mask`, packed to the front (the
+  /// rest unspecified).
+  Value compress(OpBuilder &b, Location loc, Value vector, Value mask) const {
+    LLVM::LLVMFuncOp helper =
+        llvm::isa<FloatType>(
+            llvm::cast<VectorType>(vector.getType()).getElementType())
+            ? compressF32
+            : compressI32;
+    return LLVM::CallOp::create(b, loc, helper, ValueRange{vector, mask})
+        .getResult();
   }
 
   /// The number of set lanes of `mask`, as an index: the mask as one
@@ -170,6 +200,45 @@ struct VectorCompaction {
     return arith::IndexCastUIOp::create(b, loc, b.getIndexType(), wide);
   }
 };
+
+/// An always-inlined llvm.func returning LLVM's vector.compress of its
+/// vector<V x element> and mask: vcompressps/vpcompressd on a register with
+/// AVX-512, a generic expansion elsewhere. (Not vector.compressstore: its
+/// memory form is microcoded on AMD Zen 4, 3x slower here than the scalar
+/// loops. A function rather than the llvm.call_intrinsic inline: buffer
+/// deallocation refuses an op with unknown memory effects, and analyses
+/// calls only through their callee.)
+LLVM::LLVMFuncOp getOrCreateCompressHelper(PatternRewriter &rewriter,
+                                           ModuleOp module, Type element,
+                                           int64_t vectorLength) {
+  std::string name = llvm::formatv("breg_vector_compress_v{0}{1}",
+                                   vectorLength,
+                                   llvm::isa<FloatType>(element) ? "f32"
+                                                                 : "i32");
+  if (auto existing = module.lookupSymbol<LLVM::LLVMFuncOp>(name))
+    return existing;
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPointToStart(module.getBody());
+  Location loc = module.getLoc();
+  auto vectorType = VectorType::get({vectorLength}, element);
+  auto maskType = VectorType::get({vectorLength}, rewriter.getI1Type());
+  auto helper = LLVM::LLVMFuncOp::create(
+      rewriter, loc, name,
+      LLVM::LLVMFunctionType::get(vectorType, {vectorType, maskType}),
+      LLVM::Linkage::Internal);
+  helper.setAlwaysInline(true);
+  Block *body = helper.addEntryBlock(rewriter);
+  rewriter.setInsertionPointToStart(body);
+  Value vector = body->getArgument(0);
+  Value packed =
+      LLVM::CallIntrinsicOp::create(
+          rewriter, loc, vectorType,
+          rewriter.getStringAttr("llvm.experimental.vector.compress"),
+          ValueRange{vector, body->getArgument(1), vector})
+          .getResult(0);
+  LLVM::ReturnOp::create(rewriter, loc, packed);
+  return helper;
+}
 
 struct CompressRowsVectorLowering : OpRewritePattern<CompressRowsOp> {
   CompressRowsVectorLowering(MLIRContext *context, int64_t vectorLength)
@@ -188,8 +257,15 @@ struct CompressRowsVectorLowering : OpRewritePattern<CompressRowsOp> {
                  rewriter.getI64IntegerAttr(64))
           .getResult();
     };
+    auto module = op->getParentOfType<ModuleOp>();
+    if (!module)
+      return rewriter.notifyMatchFailure(op, "not inside a module");
     VectorCompaction compaction;
     compaction.vectorLength = vectorLength;
+    compaction.compressF32 = getOrCreateCompressHelper(
+        rewriter, module, rewriter.getF32Type(), vectorLength);
+    compaction.compressI32 = getOrCreateCompressHelper(
+        rewriter, module, rewriter.getI32Type(), vectorLength);
     compaction.matrix = bufferization::ToBufferOp::create(
         rewriter, loc,
         MemRefType::get(matrixType.getShape(), matrixType.getElementType()),

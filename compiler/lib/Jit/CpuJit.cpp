@@ -235,8 +235,12 @@ CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
   // ORC compiles lazily, on the first lookup: look every function up now, so
   // that code generation is part of compilation (and fails here, if at all).
   SmallVector<std::string> functions;
+  // (Internal helpers, such as breg.compress_rows's, are inlined into the
+  // functions that call them and have no symbol of their own.)
   module.walk([&](LLVM::LLVMFuncOp fn) {
-    if (!fn.isExternal() && !fn.getName().starts_with("_mlir_"))
+    bool local = fn.getLinkage() == LLVM::Linkage::Internal ||
+                 fn.getLinkage() == LLVM::Linkage::Private;
+    if (!fn.isExternal() && !local && !fn.getName().starts_with("_mlir_"))
       functions.push_back(fn.getName().str());
   });
   for (const std::string &name : functions)

@@ -39,8 +39,9 @@ void populateBregToLinalgPatterns(RewritePatternSet &patterns,
 /// The generated form of the convolution ops (part of the above).
 void populateBregConvToLinalgPatterns(RewritePatternSet &patterns);
 /// breg.compress_rows (part of populateBregToLinalgPatterns): with
-/// vectorLength > 0 as loops of vector.compressstore of that many f32 lanes
-/// on buffers, with 0 as scalar scf loops on tensors.
+/// vectorLength > 0 as loops over chunks of that many f32 lanes packed in
+/// registers (LLVM's vector.compress) on buffers, with 0 as scalar scf loops
+/// on tensors.
 void populateBregCompressRowsPatterns(RewritePatternSet &patterns,
                                       int64_t vectorLength = 16);
 /// Pooling and its gradients, argmax, one-hot and the dropout mask

@@ -14,9 +14,9 @@ def ConvertBregToLinalg : Pass<"convert-breg-to-linalg"> {
     `outs`), so that one-shot bufferization updates them in place.
     `breg.compress_rows` (a sequential compaction) becomes loops instead
     (CompressRowsToLoops.cpp): with `compress-vector-length` V > 0 (the
-    CPU's) rows read V columns at a time, the non-zeros packed by
-    `vector.compressstore` into new buffers; with 0 (the GPU's) two scalar
-    `scf.for` loops on tensors.
+    CPU's) rows read V columns at a time, the non-zeros packed in registers
+    by LLVM's `vector.compress` (`llvm.call_intrinsic`) and stored into new
+    buffers; with 0 (the GPU's) two scalar `scf.for` loops on tensors.
     Group regularisers add a group-norm reduction; with `tile-groups` the
     update runs group by group with its group's norm fused in (for the CPU's
     caches), without it as two whole passes (the GPU's: one reduction kernel
@@ -34,7 +34,8 @@ def ConvertBregToLinalg : Pass<"convert-breg-to-linalg"> {
     "::mlir::linalg::LinalgDialect", "::mlir::arith::ArithDialect",
     "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect",
     "::mlir::bufferization::BufferizationDialect", "::mlir::scf::SCFDialect",
-    "::mlir::memref::MemRefDialect", "::mlir::vector::VectorDialect"
+    "::mlir::memref::MemRefDialect", "::mlir::vector::VectorDialect",
+    "::mlir::LLVM::LLVMDialect"
   ];
 }
 
