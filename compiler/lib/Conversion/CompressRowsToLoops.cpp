@@ -126,6 +126,39 @@ struct VectorCompaction {
   int64_t vectorLength;
   LLVM::LLVMFuncOp compressF32, compressI32;
 
+  /// positions[0] = 0, then per row its chunks of V columns (the last one
+  /// masked when V does not divide cols) and positions[row + 1] = count.
+  void compactRows(OpBuilder &b, Location loc, Value positions, int64_t rows,
+                   int64_t cols) const {
+    auto index = [&](OpBuilder &ib, int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(ib, loc, v);
+    };
+    Value zero = index(b, 0);
+    memref::StoreOp::create(b, loc, toI32(b, loc, zero), positions,
+                            ValueRange{zero});
+    int64_t fullCols = cols - cols % vectorLength;
+    scf::ForOp::create(
+        b, loc, zero, index(b, rows), index(b, 1), ValueRange{zero},
+        [&](OpBuilder &rb, Location l, Value row, ValueRange args) {
+          auto colLoop = scf::ForOp::create(
+              rb, l, index(rb, 0), index(rb, fullCols),
+              index(rb, vectorLength), args,
+              [&](OpBuilder &cb, Location cl, Value col, ValueRange count) {
+                scf::YieldOp::create(cb, cl,
+                                     compactChunk(cb, cl, row, col, count[0],
+                                                  vectorLength));
+              });
+          Value count = colLoop.getResult(0);
+          if (fullCols < cols)
+            count = compactChunk(rb, l, row, index(rb, fullCols), count,
+                                 cols - fullCols);
+          Value slot = arith::AddIOp::create(rb, l, row, index(rb, 1));
+          memref::StoreOp::create(rb, l, toI32(rb, l, count), positions,
+                                  ValueRange{slot});
+          scf::YieldOp::create(rb, l, count);
+        });
+  }
+
   /// Packs the non-zeros of row `row`, columns [col, col + V) (only the
   /// first `valid` of them when valid < V, a static tail), to slot `count`;
   /// returns the count after them.
@@ -281,36 +314,7 @@ struct CompressRowsVectorLowering : OpRewritePattern<CompressRowsOp> {
         rewriter, loc, laneType,
         DenseElementsAttr::get(laneType, ArrayRef<int32_t>(lanes)));
 
-    auto index = [&](OpBuilder &b, int64_t v) -> Value {
-      return arith::ConstantIndexOp::create(b, loc, v);
-    };
-    Value zero = index(rewriter, 0);
-    memref::StoreOp::create(rewriter, loc, toI32(rewriter, loc, zero),
-                            positions, ValueRange{zero});
-    int64_t fullCols = cols - cols % vectorLength;
-    auto rowLoop = scf::ForOp::create(
-        rewriter, loc, zero, index(rewriter, rows), index(rewriter, 1),
-        ValueRange{zero},
-        [&](OpBuilder &b, Location l, Value row, ValueRange args) {
-          auto colLoop = scf::ForOp::create(
-              b, l, index(b, 0), index(b, fullCols), index(b, vectorLength),
-              args,
-              [&](OpBuilder &nb, Location nl, Value col, ValueRange count) {
-                scf::YieldOp::create(
-                    nb, nl,
-                    compaction.compactChunk(nb, nl, row, col, count[0],
-                                            vectorLength));
-              });
-          Value count = colLoop.getResult(0);
-          if (fullCols < cols)
-            count = compaction.compactChunk(b, l, row, index(b, fullCols),
-                                            count, cols - fullCols);
-          Value slot = arith::AddIOp::create(b, l, row, index(b, 1));
-          memref::StoreOp::create(b, l, toI32(b, l, count), positions,
-                                  ValueRange{slot});
-          scf::YieldOp::create(b, l, count);
-        });
-    (void)rowLoop;
+    compaction.compactRows(rewriter, loc, positions, rows, cols);
     auto asTensor = [&](Value buffer, Value result) -> Value {
       return bufferization::ToTensorOp::create(rewriter, loc, result.getType(),
                                                buffer, /*restrict=*/true,
