@@ -141,12 +141,12 @@ struct VectorCompaction {
         b, loc, zero, index(b, rows), index(b, 1), ValueRange{zero},
         [&](OpBuilder &rb, Location l, Value row, ValueRange args) {
           auto colLoop = scf::ForOp::create(
-              rb, l, index(rb, 0), index(rb, fullCols),
-              index(rb, vectorLength), args,
+              rb, l, index(rb, 0), index(rb, fullCols), index(rb, vectorLength),
+              args,
               [&](OpBuilder &cb, Location cl, Value col, ValueRange count) {
-                scf::YieldOp::create(cb, cl,
-                                     compactChunk(cb, cl, row, col, count[0],
-                                                  vectorLength));
+                scf::YieldOp::create(
+                    cb, cl,
+                    compactChunk(cb, cl, row, col, count[0], vectorLength));
               });
           Value count = colLoop.getResult(0);
           if (fullCols < cols)
@@ -166,14 +166,14 @@ struct VectorCompaction {
                      Value count, int64_t valid) const {
     auto vf32 = VectorType::get({vectorLength}, b.getF32Type());
     auto vi1 = VectorType::get({vectorLength}, b.getI1Type());
-    Value zeros = arith::ConstantOp::create(
-        b, loc, vf32, DenseElementsAttr::get(vf32, 0.0f));
+    Value zeros = arith::ConstantOp::create(b, loc, vf32,
+                                            DenseElementsAttr::get(vf32, 0.0f));
     Value x, nonZero;
     Value inRow; // the tail's lanes inside the row
     if (valid == vectorLength) {
       x = vector::LoadOp::create(b, loc, vf32, matrix, ValueRange{row, col});
-      nonZero = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, x,
-                                      zeros);
+      nonZero =
+          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, x, zeros);
     } else {
       // The lanes past the row's end read nothing and count as zero.
       inRow = vector::ConstantMaskOp::create(b, loc, vi1, valid);
@@ -225,9 +225,10 @@ struct VectorCompaction {
   /// integer (kmov on AVX-512) and its ctpop.
   Value popCount(OpBuilder &b, Location loc, Value mask) const {
     auto bits = b.getIntegerType(vectorLength);
-    Value word = vector::BitCastOp::create(
-        b, loc, VectorType::get({1}, bits), mask);
-    Value scalar = vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0});
+    Value word =
+        vector::BitCastOp::create(b, loc, VectorType::get({1}, bits), mask);
+    Value scalar =
+        vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0});
     Value ones = math::CtPopOp::create(b, loc, scalar);
     Value wide = arith::ExtUIOp::create(b, loc, b.getI64Type(), ones);
     return arith::IndexCastUIOp::create(b, loc, b.getIndexType(), wide);
@@ -244,10 +245,9 @@ struct VectorCompaction {
 LLVM::LLVMFuncOp getOrCreateCompressHelper(PatternRewriter &rewriter,
                                            ModuleOp module, Type element,
                                            int64_t vectorLength) {
-  std::string name = llvm::formatv("breg_vector_compress_v{0}{1}",
-                                   vectorLength,
-                                   llvm::isa<FloatType>(element) ? "f32"
-                                                                 : "i32");
+  std::string name =
+      llvm::formatv("breg_vector_compress_v{0}{1}", vectorLength,
+                    llvm::isa<FloatType>(element) ? "f32" : "i32");
   if (auto existing = module.lookupSymbol<LLVM::LLVMFuncOp>(name))
     return existing;
   OpBuilder::InsertionGuard guard(rewriter);
@@ -320,11 +320,10 @@ struct CompressRowsVectorLowering : OpRewritePattern<CompressRowsOp> {
                                                buffer, /*restrict=*/true,
                                                /*writable=*/true);
     };
-    rewriter.replaceOp(op, ValueRange{asTensor(positions, op.getPositions()),
-                                      asTensor(compaction.coordinates,
-                                               op.getCoordinates()),
-                                      asTensor(compaction.values,
-                                               op.getValues())});
+    rewriter.replaceOp(
+        op, ValueRange{asTensor(positions, op.getPositions()),
+                       asTensor(compaction.coordinates, op.getCoordinates()),
+                       asTensor(compaction.values, op.getValues())});
     return success();
   }
 

@@ -15,9 +15,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <fmt/format.h>
-#include <cstdlib>
 #include <limits>
 #include <random>
 #include <string>
@@ -85,8 +85,11 @@ TEST(CompressRowsInTrace, MatchesTheDefinitionAtEveryDensity) {
   std::uniform_real_distribution<double> u(0.0, 1.0);
   // The CPU packs 16 columns at a time: widths below, at, and not a
   // multiple of 16 (a masked last chunk), and several chunks.
-  for (auto [rows, cols] : {std::pair<int64_t, int64_t>{7, 13}, {5, 16},
-                            {6, 37}, {4, 48}, {3, 200}}) {
+  for (auto [rows, cols] : {std::pair<int64_t, int64_t>{7, 13},
+                            {5, 16},
+                            {6, 37},
+                            {4, 48},
+                            {3, 200}}) {
     for (double density : {0.0, 0.01, 0.05, 0.3, 0.7, 1.0}) {
       std::vector<float> m(rows * cols, 0.0f);
       for (int64_t i = 0; i < rows; ++i)
@@ -94,17 +97,17 @@ TEST(CompressRowsInTrace, MatchesTheDefinitionAtEveryDensity) {
           if (i != 2 && u(rng) < density) // row 2 stays empty
             m[i * cols + j] = static_cast<float>(u(rng) - 0.5);
       if (density == 0.3) {
-        m[0] = -0.0f; // not stored
-        m[1] = std::numeric_limits<float>::quiet_NaN(); // stored
+        m[0] = -0.0f;                                           // not stored
+        m[1] = std::numeric_limits<float>::quiet_NaN();         // stored
         m[cols - 1] = -std::numeric_limits<float>::quiet_NaN(); // stored
         m[cols + 1] = -0.0f;
       }
       auto [pos, crd, val] = compress(Tensor::fromVector(m, {rows, cols}));
       ASSERT_EQ(crd.shape(), (Shape{rows * cols}));
       CsrWeight got{pos, crd, val, Tensor(), rows, cols};
-      expectCsrEquals(got, refCompress(m, rows, cols),
-                      fmt::format("[{}, {}] at density {}", rows, cols,
-                                  density));
+      expectCsrEquals(
+          got, refCompress(m, rows, cols),
+          fmt::format("[{}, {}] at density {}", rows, cols, density));
     }
   }
 }
