@@ -258,8 +258,12 @@ createEngine(ModuleOp module, const CpuJitOptions &options,
   });
   (*engine)->initialize();
   SmallVector<std::string> functions;
+  // (Internal helpers, such as breg.compress_rows's, are inlined into the
+  // functions that call them and have no symbol of their own.)
   module.walk([&](LLVM::LLVMFuncOp fn) {
-    if (!fn.isExternal() && !fn.getName().starts_with("_mlir_"))
+    bool local = fn.getLinkage() == LLVM::Linkage::Internal ||
+                 fn.getLinkage() == LLVM::Linkage::Private;
+    if (!fn.isExternal() && !local && !fn.getName().starts_with("_mlir_"))
       functions.push_back(fn.getName().str());
   });
   for (const std::string &name : functions)
