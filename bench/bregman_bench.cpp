@@ -495,11 +495,15 @@ BENCHMARK(BM_BiasGradient)->UseRealTime()->Unit(benchmark::kMillisecond);
 void BM_MlpStepCompile(benchmark::State &state) {
   StepSetup s = StepSetup::mlp(0.0f);
   double jitSeconds = 0;
+  CompileTimes phases;
   for (auto _ : state) {
     auto step = makeTrainStep(s);
     auto result = step(s.params, s.state, s.x, s.y);
     benchmark::DoNotOptimize(std::get<2>(result));
     jitSeconds += step.compileSeconds();
+    phases.passes += step.compileTimes().passes;
+    phases.llvmOpt += step.compileTimes().llvmOpt;
+    phases.codegen += step.compileTimes().codegen;
     // The donated params and state now hold updated values; start the next
     // compilation from fresh ones, untimed.
     state.PauseTiming();
@@ -511,6 +515,13 @@ void BM_MlpStepCompile(benchmark::State &state) {
   // is in the benchmark's time but not in this counter.
   state.counters["jit_compile_s"] =
       benchmark::Counter(jitSeconds, benchmark::Counter::kAvgIterations);
+  // Where that went: MLIR passes, LLVM optimization, LLVM code generation.
+  state.counters["mlir_passes_s"] =
+      benchmark::Counter(phases.passes, benchmark::Counter::kAvgIterations);
+  state.counters["llvm_opt_s"] =
+      benchmark::Counter(phases.llvmOpt, benchmark::Counter::kAvgIterations);
+  state.counters["llvm_codegen_s"] =
+      benchmark::Counter(phases.codegen, benchmark::Counter::kAvgIterations);
 }
 
 BENCHMARK(BM_MlpStepCompile)

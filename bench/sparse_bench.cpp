@@ -225,8 +225,15 @@ void crossoverTable() {
 
 } // namespace
 
-int main() {
+int main(int argc, char **argv) {
+  // --mlp-only: the MLP table alone (bench/sparse_peers.py reads it).
+  bool mlpOnly = argc == 2 && std::string(argv[1]) == "--mlp-only";
+  if (argc > 2 || (argc == 2 && !mlpOnly)) {
+    std::fprintf(stderr, "usage: %s [--mlp-only]\n", argv[0]);
+    return 2;
+  }
   mlpTable();
-  crossoverTable();
+  if (!mlpOnly)
+    crossoverTable();
   return 0;
 }

@@ -92,6 +92,8 @@ depends=$(dpkg-deb -f "$deb" Depends)
 for p in libmlir-22 libllvm22 libdnnl2 libopenblas0 libonnx1 libomp5-14; do
   [[ ", $depends," == *", $p"[\ ,]* ]] || die "$(basename "$deb") Depends lacks $p: $depends"
 done
+twice=$(tr ',' '\n' <<<"$depends" | awk '{print $1}' | sort | uniq -d | tr '\n' ' ')
+[[ -z "$twice" ]] || die "$(basename "$deb") Depends names $twice more than once: $depends"
 dpkg -x "$deb" "$tmp/root"
 say "$(basename "$deb") (Depends: $depends) unpacked; examples/quickstart against it"
 build_example quickstart "$tmp/root/usr" deb

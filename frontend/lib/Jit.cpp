@@ -273,6 +273,24 @@ static void verifyEmitted(mlir::ModuleOp module, const Trace &trace,
                           name, diagnostics, trace.str(), text));
 }
 
+/// BREGMAN_COMPILE_TIMING=1: one line on stderr per compilation, the CPU and
+/// wall seconds of its phases (docs/PERFORMANCE.md).
+static void reportCompileTiming(const std::string &label,
+                                const mlir::breg::CompilePhases &phases) {
+  const char *timing = std::getenv("BREGMAN_COMPILE_TIMING");
+  if (!timing || !*timing || std::string(timing) == "0")
+    return;
+  const auto &[mlirTime, opt, codegen] = phases;
+  fmt::print(stderr,
+             "compile timing {}: MLIR pipeline {:.1f} s CPU ({:.1f} s wall), "
+             "LLVM optimization {:.1f} s ({:.1f} s), translation and code "
+             "generation {:.1f} s ({:.1f} s); total {:.1f} s CPU ({:.1f} s "
+             "wall)\n",
+             label, mlirTime.cpu, mlirTime.wall, opt.cpu, opt.wall,
+             codegen.cpu, codegen.wall, mlirTime.cpu + opt.cpu + codegen.cpu,
+             mlirTime.wall + opt.wall + codegen.wall);
+}
+
 CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
                                     const FlatInputs &inputs,
                                     const FlatOutputs &outputs,
@@ -313,6 +331,9 @@ CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
   mlir::MLIRContext &ctx = sharedContext();
   mlir::OwningOpRef<mlir::ModuleOp> module = emitModule(ctx, spec);
   verifyEmitted(*module, trace, opts.name);
+  times.emit += std::chrono::duration<double>(
+                    std::chrono::steady_clock::now() - start)
+                    .count();
 
   mlir::breg::CpuJitOptions jitOptions;
   for (const runtime::LibrarySymbol *s = runtime::cpuLibrarySymbols(); s->name;
@@ -353,10 +374,15 @@ CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
                             llvm::toString(executable.takeError())));
   fn->executable = std::move(*executable);
 
+  const mlir::breg::CompilePhases &phases = fn->executable->phases();
+  reportCompileTiming(fmt::format("{}-{}", opts.name, compiles), phases);
   ++compiles;
-  seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                           start)
-                 .count();
+  times.passes += phases.pipeline.wall;
+  times.llvmOpt += phases.llvmOpt.wall;
+  times.codegen += phases.codegen.wall;
+  times.total += std::chrono::duration<double>(
+                     std::chrono::steady_clock::now() - start)
+                     .count();
   CompiledFunction *raw = fn.get();
   cache[key] = std::move(fn);
   return raw;
@@ -518,7 +544,16 @@ void JitState::linkArtifact(const std::string &tmp) {
   argv.insert(argv.end(), {"-shared", "-o", tmp + "/step.so",
                            tmp + "/step.o", "-lm"});
   std::string output;
-  int status = runtime::runProgram(argv, output);
+  int status = 0;
+  try {
+    status = runtime::runProgram(argv, output);
+  } catch (const runtime::WriteError &e) {
+    // Most often: no C compiler installed (the package only recommends one).
+    throw Error(fmt::format(
+        "{}: save: cannot run the C compiler that links the artifact ({}); "
+        "install one (apt install gcc) or set $CC to a C compiler",
+        opts.name, e.what()));
+  }
   if (status != 0)
     throw Error(fmt::format("{}: save: linking the artifact failed ({} exited "
                             "with {}): {}",

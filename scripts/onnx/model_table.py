@@ -8,8 +8,9 @@
   bregman retrain   --from-pretrained, 2 short epochs: does the training
                     loss fall, is the test accuracy above chance (10 %),
                     the density; the seconds bregman reports compiling (step
-                    and evaluation) and the peak resident memory of the
-                    process (wait4's ru_maxrss)
+                    and evaluation, wall clock), the CPU seconds of the
+                    whole process (user + system, wait4's rusage) and its
+                    peak resident memory (ru_maxrss)
 
 and prints the table as Markdown. Models with batch norm are retrained a
 second time in their folded export (BN fused into Conv), for the compile
@@ -45,9 +46,10 @@ FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 
 
 def run(cmd, timeout):
-    """(exit status or 'timeout', combined output, seconds, peak RSS in MiB):
-    the child's own rusage from wait4 (RUSAGE_CHILDREN would be the maximum
-    over every child so far)."""
+    """(exit status or 'timeout', combined output, wall seconds, peak RSS in
+    MiB, CPU seconds): the child's own rusage from wait4 (RUSAGE_CHILDREN
+    would be the maximum over every child so far), user + system time, which
+    a machine shared with other work inflates far less than wall time."""
     start = time.monotonic()
     with tempfile.TemporaryFile() as log:
         fd = log.fileno()
@@ -66,7 +68,8 @@ def run(cmd, timeout):
         log.seek(0)
         text = log.read().decode(errors="replace")
     status = "timeout" if timed_out else os.waitstatus_to_exitcode(wait_status)
-    return status, text, time.monotonic() - start, usage.ru_maxrss / 1024.0
+    return (status, text, time.monotonic() - start, usage.ru_maxrss / 1024.0,
+            usage.ru_utime + usage.ru_stime)
 
 
 def read_tensor(path):
@@ -86,7 +89,7 @@ def first_reason(text):
 
 
 def inspect(model):
-    status, text, _, _ = run([BREGMAN, "inspect", model], 300)
+    status, text, *_ = run([BREGMAN, "inspect", model], 300)
     if status == 0 and "every node is supported" in text:
         return True, ""
     m = re.search(r"not supported \(\d+\):\n\s*(.*)", text)
@@ -96,7 +99,7 @@ def inspect(model):
 def compare(directory, tmp):
     data = os.path.join(directory, "test_data_set_0")
     out = os.path.join(tmp, "out.pb")
-    status, text, _, _ = run([BREGMAN, "run", os.path.join(directory, "model.onnx"),
+    status, text, *_ = run([BREGMAN, "run", os.path.join(directory, "model.onnx"),
                               "--input", os.path.join(data, "input_0.pb"),
                               "--output", out], 900)
     if status != 0:
@@ -113,8 +116,8 @@ def retrain(model, data_args, epochs, limit, tmp, timeout):
         os.remove(report)
     cmd = [BREGMAN, "retrain", model, "--from-pretrained", "--epochs", str(epochs),
            "--train-limit", str(limit), "--no-progress", "--report", report] + data_args
-    status, text, seconds, rss = run(cmd, timeout)
-    result = {"status": status, "seconds": seconds, "rss": rss, "why": ""}
+    status, text, seconds, rss, cpu = run(cmd, timeout)
+    result = {"status": status, "seconds": seconds, "rss": rss, "cpu": cpu, "why": ""}
     m = re.search(r"([0-9.]+)s compiling", text)
     result["compile"] = float(m.group(1)) if m else None
     if status != 0:
@@ -161,7 +164,8 @@ def fmt_row(name, shape, imports, why_import, err, why_run, r, folded):
         cells += ["—", "—", "—"]
     for x in (r, folded):
         if x and x["compile"] is not None:
-            cells.append(f"{x['compile']:.1f} s, {x['rss'] / 1024:.1f} GB")
+            cells.append(f"{x['compile']:.1f} s ({x['cpu']:.0f} s CPU in all), "
+                         f"{x['rss'] / 1024:.1f} GB")
         elif x and x["status"] == "timeout":
             cells.append(f"> {x['seconds']:.0f} s (timed out)")
         else:
@@ -183,6 +187,7 @@ def main():
               "test acc. | density | compile (BN kept) | compile (BN folded) | first refusal |\n"
               "|---|---|---|---|---|---|---|---|---|---|")
     rows = []
+    load_before, started = os.getloadavg(), time.strftime('%Y-%m-%d %H:%M')
     with tempfile.TemporaryDirectory() as tmp:
         cifar = os.path.join(tmp, "cifar-shaped")
         cifar_shaped(cifar, args.train_limit, 1000)
@@ -202,6 +207,8 @@ def main():
                 folded = retrain(folded_model, data, 1, 256, tmp, args.timeout)
             rows.append(fmt_row(name, shape, imports, why_import, err, why_run, r, folded))
             print(rows[-1], file=sys.stderr, flush=True)
+    print(f"Measured from {started} to {time.strftime('%H:%M')} with torch {model_zoo.torch.__version__}; "
+          f"load average {load_before[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end.\n")
     print(header)
     print("\n".join(rows))
 

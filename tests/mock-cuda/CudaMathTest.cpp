@@ -87,6 +87,7 @@ protected:
                                reinterpret_cast<intptr_t>(w.data()),
                                reinterpret_cast<intptr_t>(y.data()));
     EXPECT_STREQ(bregman_cuda_take_error(), "");
+    synchronizeMockDriver(); // the convolution runs in stream order
     // The centre output sums all 27 taps: 27 * 0.5 * 0.25.
     EXPECT_NEAR(y[2 * 5 + 2], 3.375f, 1e-6);
     return askMock(BREGMAN_MOCK_CUDNN, "bregman_mock_cudnn_math_type");

@@ -16,6 +16,7 @@
 #include "bregman/runtime/CpuLibrary.h"
 #include "bregman/runtime/CudaDriver.h"
 #include "bregman/runtime/Device.h"
+#include "CudnnAbi.h"
 
 #include <cmath>
 #include <cstdint>
@@ -687,6 +688,173 @@ TEST(MockCublas, GemmRunsInStreamOrderAndMatchesFloat64) {
         device.release(p);
     }
   unsetenv("BREGMAN_CUBLAS");
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// The stand-in cuDNN (MockCudnn.cpp) in stream order: a convolution reads
+// what was queued before it on its stream, so a missing wait reads NaN.
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// x [1, 2, 5, 5], w [3, 2, 3, 3], padding 1, stride 1: y [1, 3, 5, 5].
+constexpr int kC = 2, kF = 3, kSide = 5, kK = 3;
+std::vector<float> convInput() {
+  std::vector<float> x(kC * kSide * kSide);
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = std::sin(0.37f * float(i) + 0.1f);
+  return x;
+}
+std::vector<float> convFilter() {
+  std::vector<float> w(kF * kC * kK * kK);
+  for (size_t i = 0; i < w.size(); ++i)
+    w[i] = std::cos(0.61f * float(i));
+  return w;
+}
+/// The cross-correlation in float64.
+std::vector<double> convReference(const std::vector<float> &x,
+                                  const std::vector<float> &w) {
+  std::vector<double> y(kF * kSide * kSide, 0.0);
+  for (int f = 0; f < kF; ++f)
+    for (int oh = 0; oh < kSide; ++oh)
+      for (int ow = 0; ow < kSide; ++ow)
+        for (int c = 0; c < kC; ++c)
+          for (int i = 0; i < kK; ++i)
+            for (int j = 0; j < kK; ++j) {
+              int ih = oh - 1 + i, iw = ow - 1 + j;
+              if (ih < 0 || ih >= kSide || iw < 0 || iw >= kSide)
+                continue;
+              y[(f * kSide + oh) * kSide + ow] +=
+                  double(x[(c * kSide + ih) * kSide + iw]) *
+                  double(w[((f * kC + c) * kK + i) * kK + j]);
+            }
+  return y;
+}
+
+// Through the runtime: the convolution is queued on the runtime's stream
+// behind the uploads (at the call nothing is computed yet: a synchronous
+// copy, which does not wait for that non-blocking stream, still reads NaN)
+// and the download after the runtime's wait reads the float64 result.
+TEST(MockCudnnStreams, ConvolutionRunsBehindTheUploadsOnItsStream) {
+  setenv("BREGMAN_CUDNN", BREGMAN_MOCK_CUDNN, 1);
+  runtime::DeviceMemory &device = runtime::cudaDevice();
+  std::vector<float> x = convInput(), w = convFilter();
+  auto upload = [&](const std::vector<float> &host) {
+    void *ptr = device.allocate(host.size() * sizeof(float));
+    device.copyToDevice(ptr, host.data(), host.size() * sizeof(float));
+    return ptr;
+  };
+  void *dx = upload(x), *dw = upload(w);
+  void *dy = device.allocate(kF * kSide * kSide * sizeof(float));
+  bregman_gpu_conv2d_forward(1, kC, kSide, kSide, kF, kK, kK, kSide, kSide, 1,
+                             1, 1, 1, 1, 1, 1, reinterpret_cast<intptr_t>(dx),
+                             reinterpret_cast<intptr_t>(dw),
+                             reinterpret_cast<intptr_t>(dy));
+  ASSERT_EQ(takeError(), "");
+  EXPECT_TRUE(std::isnan(readNow(reinterpret_cast<CUdeviceptr>(dy))));
+  std::vector<float> y(kF * kSide * kSide);
+  device.copyToHost(y.data(), dy, y.size() * sizeof(float), nullptr);
+  std::vector<double> want = convReference(x, w);
+  for (size_t i = 0; i < y.size(); ++i)
+    ASSERT_NEAR(y[i], want[i], 1e-5) << "y[" << i << "]";
+  for (void *p : {dx, dw, dy})
+    device.release(p);
+  unsetenv("BREGMAN_CUDNN");
+}
+
+/// The stand-in cuDNN's entry points, called directly (the runtime binds
+/// its handle to its own stream; here the test picks the stream).
+struct DirectCudnn {
+  void *lib = dlopen(BREGMAN_MOCK_CUDNN, RTLD_NOW);
+  template <typename Fn> Fn sym(const char *name) const {
+    return lib ? reinterpret_cast<Fn>(dlsym(lib, name)) : nullptr;
+  }
+  ~DirectCudnn() {
+    if (lib)
+      dlclose(lib);
+  }
+};
+
+// Inputs uploaded on stream a, the convolution queued on stream b. Without
+// a wait, b's convolution runs before a's copies: it reads the NaN of fresh
+// memory. With cuStreamWaitEvent on an event recorded after the uploads, it
+// reads the inputs and matches float64.
+TEST(MockCudnnStreams, AMissingWaitBeforeAConvolutionReadsNaN) {
+  namespace dnn = runtime::cuda::cudnn;
+  DirectCudnn cudnn;
+  ASSERT_NE(cudnn.lib, nullptr) << dlerror();
+  auto create = cudnn.sym<dnn::CreateFn>("cudnnCreate");
+  auto setStream = cudnn.sym<dnn::SetStreamFn>("cudnnSetStream");
+  auto createTensor =
+      cudnn.sym<dnn::CreateTensorDescriptorFn>("cudnnCreateTensorDescriptor");
+  auto setTensor =
+      cudnn.sym<dnn::SetTensor4dDescriptorFn>("cudnnSetTensor4dDescriptor");
+  auto createFilter =
+      cudnn.sym<dnn::CreateFilterDescriptorFn>("cudnnCreateFilterDescriptor");
+  auto setFilter =
+      cudnn.sym<dnn::SetFilter4dDescriptorFn>("cudnnSetFilter4dDescriptor");
+  auto createConv = cudnn.sym<dnn::CreateConvolutionDescriptorFn>(
+      "cudnnCreateConvolutionDescriptor");
+  auto setConv = cudnn.sym<dnn::SetConvolution2dDescriptorFn>(
+      "cudnnSetConvolution2dDescriptor");
+  auto forward =
+      cudnn.sym<dnn::ConvolutionForwardFn>("cudnnConvolutionForward");
+  ASSERT_TRUE(create && setStream && createTensor && setTensor &&
+              createFilter && setFilter && createConv && setConv && forward);
+
+  StreamPair s;
+  dnn::Handle handle = nullptr;
+  ASSERT_EQ(create(&handle), dnn::kSuccess);
+  ASSERT_EQ(setStream(handle, s.b), dnn::kSuccess);
+  dnn::TensorDesc xd = nullptr, yd = nullptr;
+  dnn::FilterDesc wd = nullptr;
+  dnn::ConvDesc cd = nullptr;
+  createTensor(&xd);
+  createTensor(&yd);
+  createFilter(&wd);
+  createConv(&cd);
+  ASSERT_EQ(setTensor(xd, dnn::kNchw, dnn::kFloat, 1, kC, kSide, kSide), 0);
+  ASSERT_EQ(setTensor(yd, dnn::kNchw, dnn::kFloat, 1, kF, kSide, kSide), 0);
+  ASSERT_EQ(setFilter(wd, dnn::kFloat, dnn::kNchw, kF, kC, kK, kK), 0);
+  ASSERT_EQ(setConv(cd, 1, 1, 1, 1, 1, 1, dnn::kCrossCorrelation, dnn::kFloat),
+            0);
+
+  std::vector<float> x = convInput(), w = convFilter();
+  CUdeviceptr dx = deviceFloats(x.size()), dw = deviceFloats(w.size()),
+              dy = deviceFloats(kF * kSide * kSide),
+              workspace = deviceFloats(64);
+  ASSERT_EQ(cu().cuMemcpyHtoDAsync_v2(dx, x.data(), x.size() * 4, s.a), 0);
+  ASSERT_EQ(cu().cuMemcpyHtoDAsync_v2(dw, w.data(), w.size() * 4, s.a), 0);
+  const float one = 1, zero = 0;
+  auto p = [](CUdeviceptr d) { return reinterpret_cast<void *>(d); };
+  auto convolve = [&] {
+    return forward(handle, &one, xd, p(dx), wd, p(dw), cd, 0, p(workspace),
+                   256, &zero, yd, p(dy));
+  };
+  std::vector<float> y(kF * kSide * kSide);
+  auto download = [&] {
+    EXPECT_EQ(cu().cuMemcpyDtoHAsync_v2(y.data(), dy, y.size() * 4, s.b), 0);
+  };
+
+  ASSERT_EQ(convolve(), dnn::kSuccess);
+  download();
+  for (size_t i = 0; i < y.size(); ++i)
+    ASSERT_TRUE(std::isnan(y[i])) << "y[" << i << "] = " << y[i];
+
+  CUevent uploaded = nullptr;
+  cu().cuEventCreate(&uploaded, 0);
+  cu().cuEventRecord(uploaded, s.a);
+  cu().cuStreamWaitEvent(s.b, uploaded, 0);
+  ASSERT_EQ(convolve(), dnn::kSuccess);
+  download();
+  std::vector<double> want = convReference(x, w);
+  for (size_t i = 0; i < y.size(); ++i)
+    ASSERT_NEAR(y[i], want[i], 1e-5) << "y[" << i << "]";
+  cu().cuEventDestroy_v2(uploaded);
+  for (CUdeviceptr d : {dx, dw, dy, workspace})
+    cu().cuMemFree_v2(d);
 }
 
 } // namespace

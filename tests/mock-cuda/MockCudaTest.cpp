@@ -12,6 +12,7 @@
 #include "bregman/runtime/Artifact.h"
 #include "bregman/runtime/CpuLibrary.h"
 #include "bregman/runtime/CudaDriver.h"
+#include "bregman/runtime/Device.h"
 
 #include <cmath>
 #include <cstdlib>
@@ -222,6 +223,8 @@ TEST_P(MockCudnn, CallsComputeWhatTheCpuComputes) {
   bregman_gpu_conv2d_grad_filter(GEOMETRY, addr(x), addr(dy), addr(dw));
 #undef GEOMETRY
   ASSERT_STREQ(bregman_cuda_take_error(), "");
+  // The mock computes in stream order: wait for the runtime's stream.
+  runtime::cudaDevice().synchronize();
   for (size_t i = 0; i < y.size(); ++i)
     ASSERT_NEAR(y[i], yRef[i], 1e-4) << "y[" << i << "]";
   for (size_t i = 0; i < dx.size(); ++i)

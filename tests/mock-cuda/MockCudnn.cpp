@@ -5,8 +5,13 @@
 // three convolution passes computed by direct loops on the host, NCHW,
 // cross-correlation, with stride, symmetric padding, dilation and groups as
 // cuDNN defines them. So the test checks that the runtime describes each
-// convolution to cuDNN as the CPU path computes it. Its entry points have
-// the signatures of CudnnAbi.h, the runtime's declaration of cuDNN's ABI
+// convolution to cuDNN as the CPU path computes it. A pass computes in
+// stream order, as cuDNN's kernels run: it is queued with the driver's
+// cuLaunchHostFunc on the handle's stream (cudnnSetStream), with the
+// descriptors, alpha and beta as they were at the call, so it reads what
+// the copies and kernels queued before it left (a missing wait reads NaN
+// memory) and a captured graph repeats it. Its entry points have the
+// signatures of CudnnAbi.h, the runtime's declaration of cuDNN's ABI
 // (checked at the end), so the two cannot drift apart.
 //
 //===----------------------------------------------------------------------===//
@@ -16,13 +21,18 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <dlfcn.h>
+#include <mutex>
 #include <type_traits>
 
 using namespace bregman::runtime::cuda;
 using namespace bregman::runtime::cuda::cudnn;
 
 // The mock's descriptors: what the runtime sets, kept for the loops below.
-struct bregman::runtime::cuda::cudnn::cudnnContext {};
+struct bregman::runtime::cuda::cudnn::cudnnContext {
+  CUstream stream = nullptr; // the legacy default stream until set
+};
 struct bregman::runtime::cuda::cudnn::cudnnTensorStruct {
   int n, c, h, w;
 };
@@ -34,6 +44,9 @@ struct bregman::runtime::cuda::cudnn::cudnnConvolutionStruct {
 
 namespace {
 constexpr Status kOk = kSuccess;
+// The mock's own codes for a handle made without the driver and a pass the
+// driver would not queue (reported through cudnnGetErrorString).
+constexpr Status kNotInitialized = 1001, kExecutionFailed = 5000;
 // The math type of the last convolution run (-1: none yet), for the tests.
 int lastMathType = -1;
 using Tensor4d = cudnnTensorStruct;
@@ -86,6 +99,65 @@ AlgoPerf oneAlgorithm() {
 }
 
 const float *f(const void *p) { return static_cast<const float *>(p); }
+
+/// One queued convolution pass; kept for the process (a graph may replay
+/// it). `a` and `b` are the operands (x, w / dy, w / x, dy), `out` the
+/// result, `out = alpha * conv + beta * out`.
+struct Pass {
+  enum Kind { Forward, BackwardData, BackwardFilter } kind;
+  Tensor4d x, w, y;
+  Conv conv;
+  float alpha, beta;
+  const float *a, *b;
+  float *out;
+
+  void run() const {
+    switch (kind) {
+    case Forward:
+      scale(out, count(y), beta);
+      forEach(x, w, conv, y, [&](size_t xi, size_t wi, size_t yi) {
+        out[yi] += alpha * a[xi] * b[wi];
+      });
+      break;
+    case BackwardData:
+      scale(out, count(x), beta);
+      forEach(x, w, conv, y, [&](size_t xi, size_t wi, size_t yi) {
+        out[xi] += alpha * a[yi] * b[wi];
+      });
+      break;
+    case BackwardFilter:
+      scale(out, count(w), beta);
+      forEach(x, w, conv, y, [&](size_t xi, size_t wi, size_t yi) {
+        out[wi] += alpha * a[xi] * b[yi];
+      });
+      break;
+    }
+  }
+};
+
+using HostFn = int(CUstream, void (*)(void *), void *);
+/// The driver's cuLaunchHostFunc (the mock driver is loaded first).
+HostFn *launchHostFunc() {
+  static HostFn *fn = [] {
+    void *driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_NOLOAD);
+    return driver ? reinterpret_cast<HostFn *>(
+                        dlsym(driver, "cuLaunchHostFunc"))
+                  : nullptr;
+  }();
+  return fn;
+}
+
+/// Queues `pass` on the handle's stream.
+Status enqueue(Handle handle, const Pass &pass) {
+  static std::mutex mutex;
+  static auto *queued = new std::deque<Pass>;
+  std::lock_guard<std::mutex> lock(mutex);
+  queued->push_back(pass);
+  Pass *stored = &queued->back(); // deque: stays where it is
+  int result = launchHostFunc()(
+      handle->stream, [](void *p) { static_cast<Pass *>(p)->run(); }, stored);
+  return result == 0 ? kOk : kExecutionFailed;
+}
 } // namespace
 
 extern "C" {
@@ -98,13 +170,28 @@ size_t cudnnGetCudartVersion() { return 13000; }
 /// The mock's own: the math type the last convolution ran with.
 int bregman_mock_cudnn_math_type() { return lastMathType; }
 Status cudnnCreate(Handle *h) {
-  static cudnnContext handle;
-  *h = &handle;
+  if (!launchHostFunc())
+    return kNotInitialized; // the mock driver is not loaded
+  *h = new cudnnContext;
   return kOk;
 }
-Status cudnnSetStream(Handle, CUstream) { return kOk; }
+Status cudnnSetStream(Handle h, CUstream stream) {
+  if (!h)
+    return kBadParam;
+  h->stream = stream;
+  return kOk;
+}
 const char *cudnnGetErrorString(Status s) {
-  return s == kBadParam ? "CUDNN_STATUS_BAD_PARAM" : "CUDNN_STATUS_(mock)";
+  switch (s) {
+  case kBadParam:
+    return "CUDNN_STATUS_BAD_PARAM";
+  case kNotInitialized:
+    return "CUDNN_STATUS_NOT_INITIALIZED";
+  case kExecutionFailed:
+    return "CUDNN_STATUS_EXECUTION_FAILED";
+  default:
+    return "CUDNN_STATUS_(mock)";
+  }
 }
 Status cudnnCreateTensorDescriptor(TensorDesc *d) {
   *d = new Tensor4d{};
@@ -197,51 +284,41 @@ Status cudnnGetConvolutionBackwardFilterWorkspaceSize(Handle, TensorDesc,
   return kOk;
 }
 
-// alpha, beta and the data are floats (kFloat descriptors).
-Status cudnnConvolutionForward(Handle, const void *alpha, TensorDesc xd,
+// alpha, beta and the data are floats (kFloat descriptors); alpha and beta
+// are read at the call (host pointer mode), the data when the pass runs.
+Status cudnnConvolutionForward(Handle h, const void *alpha, TensorDesc xd,
                                const void *x, FilterDesc wd, const void *w,
                                ConvDesc cv, int, void *ws, size_t wsBytes,
                                const void *beta, TensorDesc yd, void *y) {
-  if (!ws || wsBytes < kWorkspace)
+  if (!h || !ws || wsBytes < kWorkspace)
     return kBadParam;
   lastMathType = cv->mathType;
-  float a = *f(alpha), *out = static_cast<float *>(y);
-  scale(out, count(*yd), *f(beta));
-  forEach(*xd, *wd, *cv, *yd, [&](size_t xi, size_t wi, size_t yi) {
-    out[yi] += a * f(x)[xi] * f(w)[wi];
-  });
-  return kOk;
+  return enqueue(h, Pass{Pass::Forward, *xd, *wd, *yd, *cv, *f(alpha),
+                         *f(beta), f(x), f(w), static_cast<float *>(y)});
 }
-Status cudnnConvolutionBackwardData(Handle, const void *alpha, FilterDesc wd,
+Status cudnnConvolutionBackwardData(Handle h, const void *alpha, FilterDesc wd,
                                     const void *w, TensorDesc dyd,
                                     const void *dy, ConvDesc cv, int, void *ws,
                                     size_t wsBytes, const void *beta,
                                     TensorDesc dxd, void *dx) {
-  if (!ws || wsBytes < kWorkspace)
+  if (!h || !ws || wsBytes < kWorkspace)
     return kBadParam;
   lastMathType = cv->mathType;
-  float a = *f(alpha), *out = static_cast<float *>(dx);
-  scale(out, count(*dxd), *f(beta));
-  forEach(*dxd, *wd, *cv, *dyd, [&](size_t xi, size_t wi, size_t yi) {
-    out[xi] += a * f(dy)[yi] * f(w)[wi];
-  });
-  return kOk;
+  return enqueue(h, Pass{Pass::BackwardData, *dxd, *wd, *dyd, *cv, *f(alpha),
+                         *f(beta), f(dy), f(w), static_cast<float *>(dx)});
 }
-Status cudnnConvolutionBackwardFilter(Handle, const void *alpha, TensorDesc xd,
-                                      const void *x, TensorDesc dyd,
-                                      const void *dy, ConvDesc cv, int,
-                                      void *ws, size_t wsBytes,
-                                      const void *beta, FilterDesc dwd,
-                                      void *dw) {
-  if (!ws || wsBytes < kWorkspace)
+Status cudnnConvolutionBackwardFilter(Handle h, const void *alpha,
+                                      TensorDesc xd, const void *x,
+                                      TensorDesc dyd, const void *dy,
+                                      ConvDesc cv, int, void *ws,
+                                      size_t wsBytes, const void *beta,
+                                      FilterDesc dwd, void *dw) {
+  if (!h || !ws || wsBytes < kWorkspace)
     return kBadParam;
   lastMathType = cv->mathType;
-  float a = *f(alpha), *out = static_cast<float *>(dw);
-  scale(out, count(*dwd), *f(beta));
-  forEach(*xd, *dwd, *cv, *dyd, [&](size_t xi, size_t wi, size_t yi) {
-    out[wi] += a * f(x)[xi] * f(dy)[yi];
-  });
-  return kOk;
+  return enqueue(h, Pass{Pass::BackwardFilter, *xd, *dwd, *dyd, *cv,
+                         *f(alpha), *f(beta), f(x), f(dy),
+                         static_cast<float *>(dw)});
 }
 } // extern "C"
 

@@ -375,6 +375,8 @@ struct Trainer::Impl {
   void logProfile(int epoch, int64_t batches, double stepNs, double dataNs) const;
   /// With profiling and --sparse-exec: which layers ran on their CSR.
   void logSparseProfile() const;
+  /// With profiling: where the compilations' time went.
+  void logCompileProfile() const;
   EpochMetrics measure(int epoch, const EpochTotals &totals,
                        SparsityReport &sparsity);
   void track(const EpochMetrics &m);
@@ -688,6 +690,20 @@ void Trainer::Impl::logSparseProfile() const {
                      config.evalBatchSize, names(lastSparseLayers));
 }
 
+void Trainer::Impl::logCompileProfile() const {
+  if (!runtime::profilingEnabled())
+    return;
+  CompileTimes step = stepFn.compileTimes(), eval = evaluateFn.compileTimes();
+  log << fmt::format(
+      "  profile: compiling {:.2f} s (training step {:.2f} s in {}, "
+      "evaluation {:.2f} s in {}) = MLIR emission {:.2f} + MLIR passes {:.2f} "
+      "+ LLVM optimization {:.2f} + LLVM code generation {:.2f}\n",
+      step.total + eval.total, step.total, stepFn.compileCount(), eval.total,
+      evaluateFn.compileCount(), step.emit + eval.emit,
+      step.passes + eval.passes, step.llvmOpt + eval.llvmOpt,
+      step.codegen + eval.codegen);
+}
+
 void Trainer::Impl::logProfile(int epoch, int64_t batches, double stepNs,
                                double dataNs) const {
   if (!runtime::profilingEnabled())
@@ -910,6 +926,7 @@ TrainResult Trainer::run() {
                        t.scoreText(t.best.valAcc), t.best.epoch,
                        t.scoreText(t.best.testAcc), t.best.density,
                        result.stepCompilations, result.compileSeconds);
+  t.logCompileProfile();
   if (!t.config.exportPath.empty()) {
     result.exportedBytes =
         exportModel(t.config, *t.model, t.best.params, t.best.buffers);

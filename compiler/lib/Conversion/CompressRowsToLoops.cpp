@@ -1,12 +1,26 @@
 //===- CompressRowsToLoops.cpp - breg.compress_rows -> scf loops ----------===//
 //
 // A compaction is sequential (each entry's slot is the count of non-zeros
-// before it), which no linalg op expresses: the op becomes two scf.for loops
-// on tensors, rows then columns, carrying the three outputs and the count.
-// Each element is written to slot `count` before `count` grows by
-// (x != 0): no branch in the inner loop, and the capacity O·I that the
-// verifier demands makes every slot in bounds. One-shot bufferization turns
-// the tensor.insert chains into stores in place.
+// before it), which no linalg op expresses. Two forms:
+//
+// - Vector (vector length V > 0, the CPU's): on buffers. Each row is read V
+//   columns at a time; the non-zero lanes of the values and of their column
+//   indices (iota + column) are packed to the front of a register by LLVM's
+//   vector.compress (vcompressps on AVX-512, expanded by LLVM elsewhere) and
+//   stored whole at slot `count`, which grows by the popcount of the mask.
+//   The last cols % V columns are one masked chunk (no scalar tail) whose
+//   packed lanes are stored under a mask. The outputs are new buffers
+//   handed back as `restrict` tensors, as the library calls do.
+// - Scalar (V = 0: the GPU pipeline, where a host loop of vector code has
+//   no business): two scf.for loops on tensors, rows then columns, carrying
+//   the three outputs and the count. Each element is written to slot
+//   `count` before `count` grows by (x != 0): no branch in the inner loop,
+//   and the capacity O·I that the verifier demands makes every slot in
+//   bounds. One-shot bufferization turns the tensor.insert chains into
+//   stores in place.
+//
+// Both count x as non-zero when (x != 0) unordered: NaN is stored, -0.0 is
+// not. Slots past the row's last non-zero are unspecified in both.
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,9 +28,16 @@
 #include "breg/Dialect/Breg/IR/BregDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/PatternMatch.h"
+#include "llvm/Support/FormatVariadic.h"
 
 using namespace mlir;
 using namespace mlir::breg;
@@ -97,8 +118,226 @@ struct CompressRowsLowering : OpRewritePattern<CompressRowsOp> {
   }
 };
 
+/// The values and column indices of the vector form, and what one chunk of
+/// a row needs: the matrix as a buffer and the lane indices 0..V-1.
+struct VectorCompaction {
+  Value matrix, coordinates, values;
+  Value laneIndices; // vector<Vxi32>
+  int64_t vectorLength;
+  LLVM::LLVMFuncOp compressF32, compressI32;
+
+  /// positions[0] = 0, then per row its chunks of V columns (the last one
+  /// masked when V does not divide cols) and positions[row + 1] = count.
+  void compactRows(OpBuilder &b, Location loc, Value positions, int64_t rows,
+                   int64_t cols) const {
+    auto index = [&](OpBuilder &ib, int64_t v) -> Value {
+      return arith::ConstantIndexOp::create(ib, loc, v);
+    };
+    Value zero = index(b, 0);
+    memref::StoreOp::create(b, loc, toI32(b, loc, zero), positions,
+                            ValueRange{zero});
+    int64_t fullCols = cols - cols % vectorLength;
+    scf::ForOp::create(
+        b, loc, zero, index(b, rows), index(b, 1), ValueRange{zero},
+        [&](OpBuilder &rb, Location l, Value row, ValueRange args) {
+          auto colLoop = scf::ForOp::create(
+              rb, l, index(rb, 0), index(rb, fullCols), index(rb, vectorLength),
+              args,
+              [&](OpBuilder &cb, Location cl, Value col, ValueRange count) {
+                scf::YieldOp::create(
+                    cb, cl,
+                    compactChunk(cb, cl, row, col, count[0], vectorLength));
+              });
+          Value count = colLoop.getResult(0);
+          if (fullCols < cols)
+            count = compactChunk(rb, l, row, index(rb, fullCols), count,
+                                 cols - fullCols);
+          Value slot = arith::AddIOp::create(rb, l, row, index(rb, 1));
+          memref::StoreOp::create(rb, l, toI32(rb, l, count), positions,
+                                  ValueRange{slot});
+          scf::YieldOp::create(rb, l, count);
+        });
+  }
+
+  /// Packs the non-zeros of row `row`, columns [col, col + V) (only the
+  /// first `valid` of them when valid < V, a static tail), to slot `count`;
+  /// returns the count after them.
+  Value compactChunk(OpBuilder &b, Location loc, Value row, Value col,
+                     Value count, int64_t valid) const {
+    auto vf32 = VectorType::get({vectorLength}, b.getF32Type());
+    auto vi1 = VectorType::get({vectorLength}, b.getI1Type());
+    Value zeros = arith::ConstantOp::create(b, loc, vf32,
+                                            DenseElementsAttr::get(vf32, 0.0f));
+    Value x, nonZero;
+    Value inRow; // the tail's lanes inside the row
+    if (valid == vectorLength) {
+      x = vector::LoadOp::create(b, loc, vf32, matrix, ValueRange{row, col});
+      nonZero =
+          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, x, zeros);
+    } else {
+      // The lanes past the row's end read nothing and count as zero.
+      inRow = vector::ConstantMaskOp::create(b, loc, vi1, valid);
+      x = vector::MaskedLoadOp::create(b, loc, vf32, matrix,
+                                       ValueRange{row, col}, inRow, zeros);
+      nonZero = arith::AndIOp::create(
+          b, loc, inRow,
+          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, x, zeros));
+    }
+    Value base = vector::BroadcastOp::create(
+        b, loc, llvm::cast<VectorType>(laneIndices.getType()),
+        toI32(b, loc, col));
+    Value columns = arith::AddIOp::create(b, loc, base, laneIndices);
+    Value packedValues = compress(b, loc, x, nonZero);
+    Value packedColumns = compress(b, loc, columns, nonZero);
+    Value added = popCount(b, loc, nonZero);
+    if (!inRow) {
+      // A whole vector at `count`: count <= row·cols + col (at most one
+      // entry per element before this chunk) and col + V <= cols, so the
+      // V slots lie within the capacity rows·cols; the lanes past the
+      // non-zeros are overwritten by the next ones or lie past the end.
+      vector::StoreOp::create(b, loc, packedValues, values, ValueRange{count});
+      vector::StoreOp::create(b, loc, packedColumns, coordinates,
+                              ValueRange{count});
+    } else {
+      // The tail may end at the capacity: store the packed lanes only.
+      Value packed = vector::CreateMaskOp::create(b, loc, vi1, added);
+      vector::MaskedStoreOp::create(b, loc, values, ValueRange{count}, packed,
+                                    packedValues);
+      vector::MaskedStoreOp::create(b, loc, coordinates, ValueRange{count},
+                                    packed, packedColumns);
+    }
+    return arith::AddIOp::create(b, loc, count, added);
+  }
+
+  /// The lanes of `vector` selected by `mask`, packed to the front (the
+  /// rest unspecified).
+  Value compress(OpBuilder &b, Location loc, Value vector, Value mask) const {
+    LLVM::LLVMFuncOp helper =
+        llvm::isa<FloatType>(
+            llvm::cast<VectorType>(vector.getType()).getElementType())
+            ? compressF32
+            : compressI32;
+    return LLVM::CallOp::create(b, loc, helper, ValueRange{vector, mask})
+        .getResult();
+  }
+
+  /// The number of set lanes of `mask`, as an index: the mask as one
+  /// integer (kmov on AVX-512) and its ctpop.
+  Value popCount(OpBuilder &b, Location loc, Value mask) const {
+    auto bits = b.getIntegerType(vectorLength);
+    Value word =
+        vector::BitCastOp::create(b, loc, VectorType::get({1}, bits), mask);
+    Value scalar =
+        vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0});
+    Value ones = math::CtPopOp::create(b, loc, scalar);
+    Value wide = arith::ExtUIOp::create(b, loc, b.getI64Type(), ones);
+    return arith::IndexCastUIOp::create(b, loc, b.getIndexType(), wide);
+  }
+};
+
+/// An always-inlined llvm.func returning LLVM's vector.compress of its
+/// vector<V x element> and mask: vcompressps/vpcompressd on a register with
+/// AVX-512, a generic expansion elsewhere. (Not vector.compressstore: its
+/// memory form is microcoded on AMD Zen 4, 3x slower here than the scalar
+/// loops. A function rather than the llvm.call_intrinsic inline: buffer
+/// deallocation refuses an op with unknown memory effects, and analyses
+/// calls only through their callee.)
+LLVM::LLVMFuncOp getOrCreateCompressHelper(PatternRewriter &rewriter,
+                                           ModuleOp module, Type element,
+                                           int64_t vectorLength) {
+  std::string name =
+      llvm::formatv("breg_vector_compress_v{0}{1}", vectorLength,
+                    llvm::isa<FloatType>(element) ? "f32" : "i32");
+  if (auto existing = module.lookupSymbol<LLVM::LLVMFuncOp>(name))
+    return existing;
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPointToStart(module.getBody());
+  Location loc = module.getLoc();
+  auto vectorType = VectorType::get({vectorLength}, element);
+  auto maskType = VectorType::get({vectorLength}, rewriter.getI1Type());
+  auto helper = LLVM::LLVMFuncOp::create(
+      rewriter, loc, name,
+      LLVM::LLVMFunctionType::get(vectorType, {vectorType, maskType}),
+      LLVM::Linkage::Internal);
+  helper.setAlwaysInline(true);
+  Block *body = helper.addEntryBlock(rewriter);
+  rewriter.setInsertionPointToStart(body);
+  Value vector = body->getArgument(0);
+  Value packed =
+      LLVM::CallIntrinsicOp::create(
+          rewriter, loc, vectorType,
+          rewriter.getStringAttr("llvm.experimental.vector.compress"),
+          ValueRange{vector, body->getArgument(1), vector})
+          .getResult(0);
+  LLVM::ReturnOp::create(rewriter, loc, packed);
+  return helper;
+}
+
+struct CompressRowsVectorLowering : OpRewritePattern<CompressRowsOp> {
+  CompressRowsVectorLowering(MLIRContext *context, int64_t vectorLength)
+      : OpRewritePattern(context, /*benefit=*/2), vectorLength(vectorLength) {}
+
+  LogicalResult matchAndRewrite(CompressRowsOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto matrixType = llvm::cast<RankedTensorType>(op.getMatrix().getType());
+    int64_t rows = matrixType.getDimSize(0), cols = matrixType.getDimSize(1);
+    auto alloc = [&](Value result) {
+      auto type = llvm::cast<RankedTensorType>(result.getType());
+      return memref::AllocOp::create(
+                 rewriter, loc,
+                 MemRefType::get(type.getShape(), type.getElementType()),
+                 rewriter.getI64IntegerAttr(64))
+          .getResult();
+    };
+    auto module = op->getParentOfType<ModuleOp>();
+    if (!module)
+      return rewriter.notifyMatchFailure(op, "not inside a module");
+    VectorCompaction compaction;
+    compaction.vectorLength = vectorLength;
+    compaction.compressF32 = getOrCreateCompressHelper(
+        rewriter, module, rewriter.getF32Type(), vectorLength);
+    compaction.compressI32 = getOrCreateCompressHelper(
+        rewriter, module, rewriter.getI32Type(), vectorLength);
+    compaction.matrix = bufferization::ToBufferOp::create(
+        rewriter, loc,
+        MemRefType::get(matrixType.getShape(), matrixType.getElementType()),
+        op.getMatrix(), /*read_only=*/true);
+    Value positions = alloc(op.getPositions());
+    compaction.coordinates = alloc(op.getCoordinates());
+    compaction.values = alloc(op.getValues());
+    SmallVector<int32_t> lanes(vectorLength);
+    for (int64_t i = 0; i < vectorLength; ++i)
+      lanes[i] = static_cast<int32_t>(i);
+    auto laneType = VectorType::get({vectorLength}, rewriter.getI32Type());
+    compaction.laneIndices = arith::ConstantOp::create(
+        rewriter, loc, laneType,
+        DenseElementsAttr::get(laneType, ArrayRef<int32_t>(lanes)));
+
+    compaction.compactRows(rewriter, loc, positions, rows, cols);
+    auto asTensor = [&](Value buffer, Value result) -> Value {
+      return bufferization::ToTensorOp::create(rewriter, loc, result.getType(),
+                                               buffer, /*restrict=*/true,
+                                               /*writable=*/true);
+    };
+    rewriter.replaceOp(
+        op, ValueRange{asTensor(positions, op.getPositions()),
+                       asTensor(compaction.coordinates, op.getCoordinates()),
+                       asTensor(compaction.values, op.getValues())});
+    return success();
+  }
+
+private:
+  int64_t vectorLength;
+};
+
 } // namespace
 
-void mlir::breg::populateBregCompressRowsPatterns(RewritePatternSet &patterns) {
-  patterns.add<CompressRowsLowering>(patterns.getContext());
+void mlir::breg::populateBregCompressRowsPatterns(RewritePatternSet &patterns,
+                                                  int64_t vectorLength) {
+  if (vectorLength > 0)
+    patterns.add<CompressRowsVectorLowering>(patterns.getContext(),
+                                             vectorLength);
+  else
+    patterns.add<CompressRowsLowering>(patterns.getContext());
 }

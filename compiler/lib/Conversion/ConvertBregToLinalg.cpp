@@ -11,9 +11,12 @@
 #include "breg/Dialect/Breg/IR/BregDialect.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -725,7 +728,14 @@ struct ConvertBregToLinalgPass
   using Base::Base;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    populateBregToLinalgPatterns(patterns, tileGroups);
+    if (compressVectorLength < 0) {
+      emitError(getOperation()->getLoc(),
+                "convert-breg-to-linalg: compress-vector-length must be >= 0, "
+                "got ")
+          << static_cast<int64_t>(compressVectorLength);
+      return signalPassFailure();
+    }
+    populateBregToLinalgPatterns(patterns, tileGroups, compressVectorLength);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     // A breg op left over means a regulariser without a lowering.
@@ -744,10 +754,11 @@ struct ConvertBregToLinalgPass
 } // namespace
 
 void mlir::breg::populateBregToLinalgPatterns(RewritePatternSet &patterns,
-                                              bool tileGroups) {
+                                              bool tileGroups,
+                                              int64_t compressVectorLength) {
   patterns.add<ProxLowering, SubgradientInitLowering, LinBregUpdateLowering,
                AdaBregUpdateLowering, AdamUpdateLowering, ProxSgdUpdateLowering,
                SgdUpdateLowering>(patterns.getContext(), tileGroups);
   populateBregConvToLinalgPatterns(patterns);
-  populateBregCompressRowsPatterns(patterns);
+  populateBregCompressRowsPatterns(patterns, compressVectorLength);
 }

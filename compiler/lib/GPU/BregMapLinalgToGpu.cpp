@@ -3,9 +3,10 @@
 // Upstream's parallel-loop mapping gives rank-1 elementwise loops to the GPU;
 // this pass gives it the rest of a training step: reductions become block
 // reductions (split over enough blocks to fill the device where the range is
-// long, warp shuffles, partials summed in a fixed order) or one thread per
-// output, and multi-dimensional elementwise ops one thread per element,
-// coalesced.
+// long, warp shuffles, partials summed in a fixed order), column reductions
+// (the reduced dimension outer and strided) blocks of consecutive columns by
+// several row lanes, or one thread per output; multi-dimensional elementwise
+// ops one thread per element, coalesced.
 //
 //===----------------------------------------------------------------------===//
 
@@ -109,6 +110,55 @@ struct ReductionPlan {
   }
 };
 
+/// How a column reduction is split: `columns` consecutive outputs per block
+/// along x (a warp reads consecutive addresses of a row), `rows.threads` row
+/// lanes along y, each folding rows `lane + u * lanes` of a round into
+/// `rows.unroll` independent accumulators; `rows.splits` blocks along y
+/// split the rows into chunks of whole rounds.
+struct ColumnPlan {
+  static constexpr int64_t kWarp = 32, kMaxThreads = 256;
+  /// Each block folds at least this many rounds: a second launch costs more
+  /// than a few more dependent loads.
+  static constexpr int64_t kMinRounds = 4;
+  int64_t columns = kWarp;
+  ReductionPlan rows;
+
+  /// About `targetBlocks` blocks over all column tiles where the rows are
+  /// many; one pass (no partials) where `allowSplit` is false or the rows
+  /// fit one chunk.
+  static ColumnPlan choose(int64_t outputs, int64_t rowCount,
+                           int64_t targetBlocks, bool allowSplit) {
+    ColumnPlan plan;
+    ReductionPlan &r = plan.rows;
+    plan.columns = std::min<int64_t>(llvm::PowerOf2Ceil(outputs), kWarp);
+    r.threads = std::clamp<int64_t>(
+        llvm::PowerOf2Ceil(llvm::divideCeil(rowCount, r.unroll)), 1,
+        kMaxThreads / plan.columns);
+    int64_t round = r.unroll * r.threads;
+    int64_t tiles = llvm::divideCeil(outputs, plan.columns);
+    int64_t wanted =
+        std::max<int64_t>(1, llvm::divideCeil(targetBlocks, tiles));
+    // grid.y holds the splits (at most 65535).
+    int64_t rounds =
+        std::max<int64_t>({kMinRounds, rowCount / (wanted * round),
+                           llvm::divideCeilSigned(rowCount, 65535 * round)});
+    r.chunk = std::min(rowCount, rounds * round);
+    r.splits = llvm::divideCeil(rowCount, r.chunk);
+    if (!allowSplit || r.splits == 1) {
+      r.splits = 1;
+      r.chunk = rowCount;
+    }
+    return plan;
+  }
+};
+
+/// The part of a reduction range one block folds: [begin, end), its full
+/// rounds, and whether a partial round may be left.
+struct Chunk {
+  Value begin, end, fullIterations;
+  bool hasTail = false;
+};
+
 /// Builds the kernel of one reduction op.
 class ReductionKernelBuilder {
 public:
@@ -128,6 +178,11 @@ public:
   /// elements (so a thread can load `width` of them at once); at least one
   /// input must.
   bool hasContiguousReduction(int64_t width);
+  /// Whether the innermost loop dimension is parallel and every input that
+  /// it indexes reads it as its contiguous last subscript (at least one
+  /// does): consecutive outputs are neighbours in memory, the reduced
+  /// dimensions are outer and strided (a bias gradient, sum over a batch).
+  bool isColumnReduction();
   /// Output `i` starts from `value` (a fill folded into the kernel) instead
   /// of its old contents.
   void setInitialValue(unsigned i, Value value) {
@@ -139,6 +194,10 @@ public:
   /// each reducing a contiguous chunk; then a second launch sums the
   /// partials in a fixed order).
   void buildBlockReduction(Operation *combiner, const ReductionPlan &plan);
+  /// Blocks of consecutive columns by row lanes (ColumnPlan), split over
+  /// the rows where they are many, then a second column pass over the
+  /// [splits][outputs] partials.
+  void buildColumnReduction(Operation *combiner, int64_t targetBlocks);
   /// One thread per output, each running the reduction in the op's order.
   void buildThreadPerOutput(int64_t threads);
   /// An all-parallel op: one thread per element, last dimension fastest.
@@ -150,16 +209,39 @@ private:
   /// buffers a block reduction needs; the insertion point in its body.
   gpu::LaunchOp beginReductionLaunch(int64_t gridX, int64_t gridY,
                                      int64_t threads, Type elementType);
-  /// Folds the body over this thread's elements of the reduction range
-  /// [begin, end) of a block, with `plan.unroll` independent accumulators;
-  /// returns their combination.
-  /// One round of a thread's accumulators (`plan.unroll` elements).
+  /// Folds element `element` (linear over the reduction dims) of the range
+  /// into `acc`.
+  using ElementFolder = llvm::function_ref<Value(Value element, Value acc)>;
+  /// The body at `outputIvs` and reduction element `element`.
+  Value foldBody(ArrayRef<Value> outputIvs, Value element, Value acc);
+  /// One round of a thread's accumulators (`plan.unroll` elements): by
+  /// vector loads of the body's inputs (plan.vectorLoads) or through `fold`.
   SmallVector<Value> foldRound(const ReductionPlan &plan,
                                ArrayRef<Value> outputIvs, Value thread,
-                               Value roundBegin, ValueRange accumulators);
+                               Value roundBegin, ValueRange accumulators,
+                               ElementFolder fold);
+  /// Folds this thread's elements of a block's `chunk` of the reduction
+  /// range with `plan.unroll` independent accumulators; returns their
+  /// combination.
   Value foldChunk(Operation *combiner, const ReductionPlan &plan,
-                  ArrayRef<Value> outputIvs, Value thread, Value begin,
-                  Value fullIterations, Value end, bool hasTail);
+                  ArrayRef<Value> outputIvs, Value thread, const Chunk &chunk,
+                  ElementFolder fold);
+  /// The chunk of a range of `total` elements that block `block` of
+  /// `plan.splits` folds.
+  Chunk chunkOf(const ReductionPlan &plan, int64_t total, Value block);
+  /// One launch of a column reduction over `rowCount` rows: of the op's
+  /// inputs, or of `partialsIn` ([rows][outputs]) when set; into
+  /// `partialsOut` ([split][outputs]) when set, else into the output.
+  void buildColumnPass(Operation *combiner, const ColumnPlan &plan,
+                       int64_t rowCount, Value partialsIn, Value partialsOut);
+  /// The launch of a column pass (column tiles x splits blocks of columns x
+  /// lanes threads, workgroup memory for the lanes); the insertion point
+  /// at the start of its body.
+  gpu::LaunchOp beginColumnLaunch(const ColumnPlan &plan);
+  /// Combines the row lanes' values of each column of a block through
+  /// workgroup memory, pairwise in a fixed tree; valid in lane 0.
+  Value reduceRowLanes(Operation *combiner, Value shared, Value acc,
+                       Value column, Value lane, const ColumnPlan &plan);
   /// Combines the `threads` values `acc` of a block; the result is valid in
   /// thread 0. Warp shuffles for 32-bit types, else workgroup memory.
   Value reduceBlock(Operation *combiner, gpu::LaunchOp launch, Value acc,
@@ -355,6 +437,32 @@ bool ReductionKernelBuilder::hasContiguousReduction(int64_t width) {
   return any;
 }
 
+bool ReductionKernelBuilder::isColumnReduction() {
+  if (reductionDims.empty() || parallelDims.empty() || reduced == 0 ||
+      outputs == 0 || parallelDims.back() + 1 != ranges.size())
+    return false;
+  unsigned innermost = parallelDims.back();
+  bool any = false;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    auto type = dyn_cast<MemRefType>(input->get().getType());
+    AffineMap map = op.getMatchingIndexingMap(input);
+    if (!type || !map.isFunctionOfDim(innermost))
+      continue;
+    for (unsigned r = 0; r + 1 < map.getNumResults(); ++r)
+      if (map.getResult(r).isFunctionOfDim(innermost))
+        return false;
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (map.getResults().back() !=
+            getAffineDimExpr(innermost, b.getContext()) ||
+        failed(type.getStridesAndOffset(strides, offset)) || strides.empty() ||
+        strides.back() != 1)
+      return false;
+    any = true;
+  }
+  return any;
+}
+
 SmallVector<Value> ReductionKernelBuilder::loadVectors(ArrayRef<Value> loopIvs,
                                                        int64_t width) {
   SmallVector<Value> vectors(op->getNumOperands());
@@ -378,9 +486,16 @@ SmallVector<Value> ReductionKernelBuilder::loadVectors(ArrayRef<Value> loopIvs,
   return vectors;
 }
 
+Value ReductionKernelBuilder::foldBody(ArrayRef<Value> outputIvs, Value element,
+                                       Value acc) {
+  SmallVector<Value> ivs(outputIvs);
+  delinearize(element, reductionDims, ivs);
+  return cloneBody(ivs, acc)[0];
+}
+
 SmallVector<Value> ReductionKernelBuilder::foldRound(
     const ReductionPlan &plan, ArrayRef<Value> outputIvs, Value thread,
-    Value roundBegin, ValueRange accumulators) {
+    Value roundBegin, ValueRange accumulators, ElementFolder fold) {
   SmallVector<Value> next;
   if (!plan.vectorLoads) {
     // Accumulator u takes element u * T + t of the round.
@@ -390,9 +505,7 @@ SmallVector<Value> ReductionKernelBuilder::foldRound(
           u == 0 ? at
                  : arith::AddIOp::create(b, loc, at, index(u * plan.threads))
                        .getResult();
-      SmallVector<Value> ivs(outputIvs);
-      delinearize(element, reductionDims, ivs);
-      next.push_back(cloneBody(ivs, accumulators[u])[0]);
+      next.push_back(fold(element, accumulators[u]));
     }
     return next;
   }
@@ -419,11 +532,35 @@ SmallVector<Value> ReductionKernelBuilder::foldRound(
   return next;
 }
 
+Chunk ReductionKernelBuilder::chunkOf(const ReductionPlan &plan, int64_t total,
+                                      Value block) {
+  // Static sizes: the last block's are selected by comparison.
+  int64_t round = plan.unroll * plan.threads;
+  int64_t lastChunk = total - (plan.splits - 1) * plan.chunk;
+  Chunk chunk;
+  chunk.hasTail = lastChunk % round != 0 || plan.chunk % round != 0;
+  chunk.begin = index(0);
+  chunk.end = index(total);
+  chunk.fullIterations = index(plan.chunk / round);
+  if (plan.splits == 1)
+    return chunk;
+  chunk.begin = arith::MulIOp::create(b, loc, block, index(plan.chunk));
+  Value isLast = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, block,
+                                       index(plan.splits - 1));
+  chunk.end = arith::SelectOp::create(
+      b, loc, isLast, index(total),
+      arith::AddIOp::create(b, loc, chunk.begin, index(plan.chunk)));
+  chunk.fullIterations = arith::SelectOp::create(
+      b, loc, isLast, index(lastChunk / round), chunk.fullIterations);
+  return chunk;
+}
+
 Value ReductionKernelBuilder::foldChunk(Operation *combiner,
                                         const ReductionPlan &plan,
                                         ArrayRef<Value> outputIvs, Value thread,
-                                        Value begin, Value fullIterations,
-                                        Value end, bool hasTail) {
+                                        const Chunk &chunk,
+                                        ElementFolder fold) {
+  Value begin = chunk.begin, fullIterations = chunk.fullIterations;
   Type type = op.getDpsInits()[0].getType();
   type = cast<MemRefType>(type).getElementType();
   Value identity =
@@ -441,24 +578,22 @@ Value ReductionKernelBuilder::foldChunk(Operation *combiner,
         arith::MulIOp::create(b, loc, rounds.getInductionVar(), index(round)));
     scf::YieldOp::create(b, loc,
                          foldRound(plan, outputIvs, thread, roundBegin,
-                                   rounds.getRegionIterArgs()));
+                                   rounds.getRegionIterArgs(), fold));
   }
   SmallVector<Value> accumulators(rounds.getResults());
-  if (hasTail) {
+  if (chunk.hasTail) {
     // What is left after the full rounds (only the last block has any):
     // one element per thread and step, into the first accumulator.
     Value tailBegin = arith::AddIOp::create(
         b, loc, first,
         arith::MulIOp::create(b, loc, fullIterations, index(round)));
-    auto tail = scf::ForOp::create(b, loc, tailBegin, end,
-                                   index(plan.threads),
-                                   ValueRange{accumulators[0]});
+    auto tail =
+        scf::ForOp::create(b, loc, tailBegin, chunk.end, index(plan.threads),
+                           ValueRange{accumulators[0]});
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(tail.getBody());
-    SmallVector<Value> ivs(outputIvs);
-    delinearize(tail.getInductionVar(), reductionDims, ivs);
-    scf::YieldOp::create(b, loc,
-                         cloneBody(ivs, tail.getRegionIterArgs()[0])[0]);
+    scf::YieldOp::create(
+        b, loc, fold(tail.getInductionVar(), tail.getRegionIterArgs()[0]));
     b.setInsertionPointAfter(tail);
     accumulators[0] = tail.getResult(0);
   }
@@ -556,7 +691,6 @@ void ReductionKernelBuilder::buildBlockReduction(Operation *combiner,
                                                  const ReductionPlan &plan) {
   Value out = op.getDpsInits()[0];
   Type elementType = cast<MemRefType>(out.getType()).getElementType();
-  int64_t round = plan.unroll * plan.threads;
   bool split = plan.splits > 1;
   // Partials of the blocks, [output][split], summed by a second launch.
   Value partials;
@@ -572,25 +706,11 @@ void ReductionKernelBuilder::buildBlockReduction(Operation *combiner,
   SmallVector<Value> outputIvs(ranges.size());
   delinearize(output, parallelDims, outputIvs);
 
-  // This block's chunk [begin, end) of the reduction; its full rounds and
-  // whether a partial round is left (static sizes, selected for the last).
-  int64_t lastChunk = reduced - (plan.splits - 1) * plan.chunk;
-  bool hasTail = lastChunk % round != 0 || plan.chunk % round != 0;
-  Value begin = index(0), end = index(reduced);
-  Value fullIterations = index(plan.chunk / round);
-  if (split) {
-    Value block = launch.getBlockIds().x;
-    begin = arith::MulIOp::create(b, loc, block, index(plan.chunk));
-    Value isLast = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
-                                         block, index(plan.splits - 1));
-    end = arith::SelectOp::create(
-        b, loc, isLast, index(reduced),
-        arith::AddIOp::create(b, loc, begin, index(plan.chunk)));
-    fullIterations = arith::SelectOp::create(
-        b, loc, isLast, index(lastChunk / round), fullIterations);
-  }
-  Value acc = foldChunk(combiner, plan, outputIvs, thread, begin,
-                        fullIterations, end, hasTail);
+  Chunk chunk = chunkOf(plan, reduced, launch.getBlockIds().x);
+  Value acc = foldChunk(combiner, plan, outputIvs, thread, chunk,
+                        [&](Value element, Value acc) {
+                          return foldBody(outputIvs, element, acc);
+                        });
   Value total = reduceBlock(combiner, launch, acc, plan.threads);
 
   Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, thread,
@@ -652,6 +772,137 @@ void ReductionKernelBuilder::buildPartialsReduction(Operation *combiner,
   SmallVector<Value> at = outputIndices(0, outputIvs);
   Value old = initialValue(0, at);
   memref::StoreOp::create(b, loc, combine(combiner, old, total), out, at);
+}
+
+void ReductionKernelBuilder::buildColumnReduction(Operation *combiner,
+                                                  int64_t targetBlocks) {
+  ColumnPlan plan = ColumnPlan::choose(outputs, reduced, targetBlocks,
+                                       /*allowSplit=*/true);
+  if (plan.rows.splits == 1) {
+    buildColumnPass(combiner, plan, reduced, nullptr, nullptr);
+    return;
+  }
+  // Partials [split][output]: the second pass reads them as a column
+  // reduction too (coalesced, row lanes, fixed order).
+  Type elementType = getElementTypeOrSelf(op.getDpsInits()[0].getType());
+  Value partials = memref::AllocOp::create(
+      b, loc, MemRefType::get({plan.rows.splits * outputs}, elementType));
+  buildColumnPass(combiner, plan, reduced, nullptr, partials);
+  ColumnPlan second = ColumnPlan::choose(outputs, plan.rows.splits,
+                                         targetBlocks, /*allowSplit=*/false);
+  buildColumnPass(combiner, second, plan.rows.splits, partials, nullptr);
+  memref::DeallocOp::create(b, loc, partials);
+}
+
+void ReductionKernelBuilder::buildColumnPass(Operation *combiner,
+                                             const ColumnPlan &plan,
+                                             int64_t rowCount, Value partialsIn,
+                                             Value partialsOut) {
+  OpBuilder::InsertionGuard guard(b);
+  gpu::LaunchOp launch = beginColumnLaunch(plan);
+  Value lane = launch.getThreadIds().y;
+  Value column = arith::AddIOp::create(
+      b, loc,
+      arith::MulIOp::create(b, loc, launch.getBlockIds().x,
+                            index(plan.columns)),
+      launch.getThreadIds().x);
+  Value valid = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, column,
+                                      index(outputs));
+  // Threads past the last column read column 0 (in bounds) and store
+  // nothing: every thread of the block must reach its barriers.
+  Value safeColumn = arith::SelectOp::create(b, loc, valid, column, index(0));
+  SmallVector<Value> outputIvs(ranges.size());
+  delinearize(safeColumn, parallelDims, outputIvs);
+  Chunk chunk = chunkOf(plan.rows, rowCount, launch.getBlockIds().y);
+  Value acc = foldChunk(
+      combiner, plan.rows, outputIvs, lane, chunk,
+      [&](Value row, Value acc) -> Value {
+        if (!partialsIn)
+          return foldBody(outputIvs, row, acc);
+        Value at = arith::AddIOp::create(
+            b, loc, arith::MulIOp::create(b, loc, row, index(outputs)),
+            safeColumn);
+        return combine(combiner, acc,
+                       memref::LoadOp::create(b, loc, partialsIn, at));
+      });
+  if (plan.rows.threads > 1)
+    acc = reduceRowLanes(combiner, launch.getWorkgroupAttributions()[0], acc,
+                         launch.getThreadIds().x, lane, plan);
+  Value first =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, lane, index(0));
+  auto ifStore =
+      scf::IfOp::create(b, loc, arith::AndIOp::create(b, loc, valid, first),
+                        /*withElseRegion=*/false);
+  b.setInsertionPointToStart(ifStore.thenBlock());
+  if (partialsOut) {
+    Value at = arith::AddIOp::create(
+        b, loc,
+        arith::MulIOp::create(b, loc, launch.getBlockIds().y, index(outputs)),
+        column);
+    memref::StoreOp::create(b, loc, acc, partialsOut, at);
+    return;
+  }
+  SmallVector<Value> at = outputIndices(0, outputIvs);
+  Value old = initialValue(0, at);
+  memref::StoreOp::create(b, loc, combine(combiner, old, acc),
+                          op.getDpsInits()[0], at);
+}
+
+gpu::LaunchOp
+ReductionKernelBuilder::beginColumnLaunch(const ColumnPlan &plan) {
+  Type elementType = getElementTypeOrSelf(op.getDpsInits()[0].getType());
+  int64_t lanes = plan.rows.threads;
+  // One slot per thread where row lanes meet (reduceRowLanes).
+  SmallVector<Type> buffers;
+  if (lanes > 1)
+    buffers.push_back(MemRefType::get(
+        {plan.columns * lanes}, elementType, MemRefLayoutAttrInterface(),
+        gpu::AddressSpaceAttr::get(b.getContext(),
+                                   gpu::AddressSpace::Workgroup)));
+  Value one = index(1);
+  auto launch = gpu::LaunchOp::create(
+      b, loc, index(llvm::divideCeil(outputs, plan.columns)),
+      index(plan.rows.splits), one, index(plan.columns), index(lanes), one,
+      /*dynamicSharedMemorySize=*/nullptr, /*asyncTokenType=*/nullptr,
+      /*asyncDependencies=*/ValueRange(), /*workgroupAttributions=*/buffers);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  gpu::TerminatorOp::create(b, loc);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  return launch;
+}
+
+Value ReductionKernelBuilder::reduceRowLanes(Operation *combiner, Value shared,
+                                             Value acc, Value column,
+                                             Value lane,
+                                             const ColumnPlan &plan) {
+  // Lane l < s adds lane l + s's value, for s = lanes / 2 .. 1: the same
+  // pairs every run. Barriers stay at the top level (no thread skips one).
+  Value slot = arith::AddIOp::create(
+      b, loc, arith::MulIOp::create(b, loc, lane, index(plan.columns)), column);
+  memref::StoreOp::create(b, loc, acc, shared, slot);
+  for (int64_t s = plan.rows.threads / 2; s >= 1; s /= 2) {
+    gpu::BarrierOp::create(b, loc);
+    Value active = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                         lane, index(s));
+    auto ifActive = scf::IfOp::create(b, loc, TypeRange{acc.getType()}, active,
+                                      /*withElseRegion=*/true);
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifActive.thenBlock());
+      Value other =
+          memref::LoadOp::create(b, loc, shared,
+                                 ValueRange{arith::AddIOp::create(
+                                     b, loc, slot, index(s * plan.columns))});
+      Value sum = combine(combiner, acc, other);
+      if (s > 1) // lane 0 keeps the last one in its register
+        memref::StoreOp::create(b, loc, sum, shared, slot);
+      scf::YieldOp::create(b, loc, sum);
+      b.setInsertionPointToStart(ifActive.elseBlock());
+      scf::YieldOp::create(b, loc, acc);
+    }
+    acc = ifActive.getResult(0);
+  }
+  return acc;
 }
 
 /// A launch of one thread per output element (blocks of `threads`), with
@@ -852,13 +1103,15 @@ struct BregMapLinalgToGpuPass
       }
       Operation *combiner = findCombiner(generic);
       Type elementType = getElementTypeOrSelf(generic.getDpsInits()[0].getType());
-      bool blockPerOutput =
-          generic.getNumReductionLoops() > 0 && combiner &&
-          identityOf(combiner, elementType) &&
-          builder.outputCount() < threadOutputsThreshold &&
-          (builder.reductionSize() >= blockReductionThreshold ||
-           builder.outputCount() < 32);
-      if (blockPerOutput) {
+      bool recognised = generic.getNumReductionLoops() > 0 && combiner &&
+                        identityOf(combiner, elementType);
+      bool enoughWork = builder.reductionSize() >= blockReductionThreshold ||
+                        builder.outputCount() < 32;
+      bool blockPerOutput = recognised && enoughWork &&
+                            builder.outputCount() < threadOutputsThreshold;
+      if (recognised && enoughWork && builder.isColumnReduction()) {
+        builder.buildColumnReduction(combiner, targetBlocks);
+      } else if (blockPerOutput) {
         ReductionPlan plan = ReductionPlan::choose(
             builder.outputCount(), builder.reductionSize(), targetBlocks);
         plan.vectorLoads = builder.hasContiguousReduction(plan.unroll);

@@ -26,6 +26,8 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <chrono>
+#include <ctime>
 #include <mutex>
 
 using namespace mlir;
@@ -153,21 +155,33 @@ CpuExecutable::CpuExecutable(std::unique_ptr<ExecutionEngine> engine)
     : engine(std::move(engine)) {}
 CpuExecutable::~CpuExecutable() = default;
 
-llvm::Expected<std::unique_ptr<CpuExecutable>>
-CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
-  initializeNativeTargetOnce();
-  MLIRContext *ctx = module.getContext();
+namespace {
 
-  // Collect diagnostics so that a failure explains itself to the caller.
-  std::string diagnostics;
-  llvm::raw_string_ostream diagStream(diagnostics);
-  ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &diag) {
-    diagStream << diag.getLocation() << ": " << diag << "\n";
-    return success();
-  });
+/// A moment in wall and process CPU time.
+struct Stamp {
+  double wall, cpu;
+  static Stamp now() {
+    timespec cpuTime{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpuTime);
+    return {std::chrono::duration<double>(
+                std::chrono::steady_clock::now().time_since_epoch())
+                .count(),
+            cpuTime.tv_sec + 1e-9 * cpuTime.tv_nsec};
+  }
+};
 
+/// Adds the time since `start` to `phase`.
+void addSince(CompilePhases::Time &phase, const Stamp &start) {
+  Stamp end = Stamp::now();
+  phase.wall += end.wall - start.wall;
+  phase.cpu += end.cpu - start.cpu;
+}
+
+/// Runs the CPU pipeline (or options.pipelineText) on `module`.
+llvm::Error runPipeline(ModuleOp module, const CpuJitOptions &options,
+                        const std::string &diagnostics) {
   dumpModule(module, options.dumpDirectory, "0-input.mlir");
-  PassManager pm(ctx);
+  PassManager pm(module.getContext());
   std::string pipelineText = options.pipelineText.empty()
                                  ? cpuPipelineText(options.pipeline)
                                  : options.pipelineText;
@@ -184,24 +198,35 @@ CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
     return llvm::createStringError("pipeline (" + pipelineText +
                                    ") failed:\n" + diagnostics);
   dumpModule(module, options.dumpDirectory, "1-llvm.mlir");
-  // Ahead of time: the object file, before the JIT (whose object would lack
-  // the global constructors: ORC runs them itself).
-  if (!options.objectFile.empty())
-    if (llvm::Error err =
-            writeObjectFile(module, options.objectFile, options))
-      return err;
+  return llvm::Error::success();
+}
 
+/// The JIT of the lowered module, with every function compiled (ORC compiles
+/// lazily, on the first lookup; looking each up here makes code generation
+/// part of compilation, and fail here if at all). Adds the time LLVM's
+/// optimization took to `optTime`.
+llvm::Expected<std::unique_ptr<ExecutionEngine>>
+createEngine(ModuleOp module, const CpuJitOptions &options,
+             const std::string &diagnostics, CompilePhases::Time &optTime) {
   auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!tmBuilder)
     return tmBuilder.takeError();
   auto tm = tmBuilder->createTargetMachine();
   if (!tm)
     return tm.takeError();
-  std::function<llvm::Error(llvm::Module *)> transformer =
+  std::function<llvm::Error(llvm::Module *)> optimize =
       makeOptimizingTransformer(options.optLevel, /*sizeLevel=*/0, tm->get());
-
+  // The options hold a reference: this must outlive every lookup below (the
+  // whole module is compiled at the first).
+  std::function<llvm::Error(llvm::Module *)> timedOptimize =
+      [optimize, &optTime](llvm::Module *m) {
+        Stamp start = Stamp::now();
+        llvm::Error result = optimize(m);
+        addSince(optTime, start);
+        return result;
+      };
   ExecutionEngineOptions engineOptions;
-  engineOptions.transformer = transformer;
+  engineOptions.transformer = timedOptimize;
   // Multi-threaded loops call the OpenMP runtime.
   SmallVector<StringRef> sharedLibs;
   if (options.pipeline.parallelThreshold > 0) {
@@ -232,11 +257,13 @@ CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
     return map;
   });
   (*engine)->initialize();
-  // ORC compiles lazily, on the first lookup: look every function up now, so
-  // that code generation is part of compilation (and fails here, if at all).
   SmallVector<std::string> functions;
+  // (Internal helpers, such as breg.compress_rows's, are inlined into the
+  // functions that call them and have no symbol of their own.)
   module.walk([&](LLVM::LLVMFuncOp fn) {
-    if (!fn.isExternal() && !fn.getName().starts_with("_mlir_"))
+    bool local = fn.getLinkage() == LLVM::Linkage::Internal ||
+                 fn.getLinkage() == LLVM::Linkage::Private;
+    if (!fn.isExternal() && !local && !fn.getName().starts_with("_mlir_"))
       functions.push_back(fn.getName().str());
   });
   for (const std::string &name : functions)
@@ -244,7 +271,45 @@ CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
       return llvm::joinErrors(
           llvm::createStringError("code generation of '" + name + "' failed"),
           fn.takeError());
-  return std::unique_ptr<CpuExecutable>(new CpuExecutable(std::move(*engine)));
+  return std::move(*engine);
+}
+
+} // namespace
+
+llvm::Expected<std::unique_ptr<CpuExecutable>>
+CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
+  initializeNativeTargetOnce();
+  // Collect diagnostics so that a failure explains itself to the caller.
+  std::string diagnostics;
+  llvm::raw_string_ostream diagStream(diagnostics);
+  ScopedDiagnosticHandler handler(
+      module.getContext(), [&](Diagnostic &diag) {
+        diagStream << diag.getLocation() << ": " << diag << "\n";
+        return success();
+      });
+
+  CompilePhases phases;
+  Stamp start = Stamp::now();
+  if (llvm::Error err = runPipeline(module, options, diagnostics))
+    return std::move(err);
+  addSince(phases.pipeline, start);
+  start = Stamp::now();
+  // Ahead of time: the object file, before the JIT (whose object would lack
+  // the global constructors: ORC runs them itself).
+  if (!options.objectFile.empty())
+    if (llvm::Error err =
+            writeObjectFile(module, options.objectFile, options))
+      return err;
+  auto engine = createEngine(module, options, diagnostics, phases.llvmOpt);
+  if (!engine)
+    return engine.takeError();
+  addSince(phases.codegen, start); // the rest: minus the optimization
+  phases.codegen.wall -= phases.llvmOpt.wall;
+  phases.codegen.cpu -= phases.llvmOpt.cpu;
+  std::unique_ptr<CpuExecutable> executable(
+      new CpuExecutable(std::move(*engine)));
+  executable->compilePhases = phases;
+  return executable;
 }
 
 llvm::Error CpuExecutable::invoke(llvm::StringRef function,

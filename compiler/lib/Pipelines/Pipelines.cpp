@@ -66,6 +66,9 @@ void mlir::breg::buildBufferizedLinalgPipeline(OpPassManager &pm,
   // small copy instead.)
   ConvertBregToLinalgOptions toLinalg;
   toLinalg.tileGroups = forCpu;
+  // The compaction as vector code on the CPU; the GPU's host keeps the
+  // scalar loops.
+  toLinalg.compressVectorLength = forCpu ? 16 : 0;
   pm.addPass(createConvertBregToLinalg(toLinalg));
   // CSE left one tensor.empty for all same-shaped destinations: split it,
   // or bufferization's conflict analysis compares every pair of writers.

@@ -91,6 +91,19 @@ struct FlatOutputs {
 
 class CompiledFunction;
 
+} // namespace detail
+
+/// Where a jit callable's compilations spent their time (seconds of wall
+/// time, summed over its compilations): emitting and verifying the MLIR of
+/// the trace, the pass pipeline down to the LLVM dialect, LLVM's
+/// optimization, and the rest of LLVM's JIT (translation, instruction
+/// selection, register allocation, linking).
+struct CompileTimes {
+  double total = 0, emit = 0, passes = 0, llvmOpt = 0, codegen = 0;
+};
+
+namespace detail {
+
 /// The cache and the compiled functions of one jit callable.
 class JitState {
 public:
@@ -112,7 +125,8 @@ public:
   const FlatOutputs &outputStructure(const CompiledFunction &fn) const;
   size_t cacheSize() const { return cache.size(); }
   size_t compileCount() const { return compiles; }
-  double compileSeconds() const { return seconds; }
+  double compileSeconds() const { return times.total; }
+  const CompileTimes &compileTimes() const { return times; }
   const JitOptions &options() const { return opts; }
 
 private:
@@ -123,7 +137,7 @@ private:
   JitOptions opts;
   std::map<std::string, std::unique_ptr<CompiledFunction>> cache;
   size_t compiles = 0;
-  double seconds = 0;
+  CompileTimes times;
 };
 
 template <typename T> struct Tree;
@@ -309,6 +323,8 @@ public:
   size_t compileCount() const { return state->compileCount(); }
   /// Seconds spent tracing-to-binary in compilations.
   double compileSeconds() const { return state->compileSeconds(); }
+  /// Where that time went.
+  const CompileTimes &compileTimes() const { return state->compileTimes(); }
 
 private:
   F f;

@@ -11,7 +11,9 @@
 // gets a tensor of its own once the initializer is read more than once: two
 // independent tensors that start equal can only relax a real tying (and
 // the export writes both), while one tensor for two independent ones
-// silently changes the model.
+// silently changes the model. The exception is a read through a Transpose
+// into a parameter role (tiedByTranspose below): only a deliberate tying
+// writes that, and it stays one tensor, as PyTorch trains it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -96,10 +98,35 @@ std::map<int, ParamRole> rolesOf(const ::onnx::NodeProto &n, int64_t opset) {
   }
 }
 
+/// The values some node reads in a parameter role.
+std::set<std::string> readInRole(const ::onnx::GraphProto &g, int64_t opset) {
+  std::set<std::string> values;
+  for (const auto &n : g.node())
+    for (const auto &[k, role] : rolesOf(n, opset))
+      if (k < n.input_size())
+        values.insert(n.input(k));
+  return values;
+}
+
+/// A Transpose of an initializer straight into a parameter role: PyTorch's
+/// deliberate weight tying (a GPT-style head `head.weight = embed.weight`,
+/// exported without constant folding as MatMul(h, Transpose(E)) next to
+/// Gather(E, ids)). A merge by value joins initializers read as they are,
+/// never a table and its transpose, so this read is neither plain nor a
+/// reason to split: the consumer trains the same tensor
+/// (OnnxNetwork::claimMoved), its gradient the sum of both uses.
+bool tiedByTranspose(const ::onnx::NodeProto &n, const std::set<std::string> &roleReads) {
+  return n.op_type() == "Transpose" && n.domain().empty() && n.input_size() == 1 &&
+         n.output_size() == 1 && roleReads.count(n.output(0));
+}
+
 Uses usesOf(const ::onnx::GraphProto &g, const Params &weights, int64_t opset) {
   Uses uses;
+  std::set<std::string> roleReads = readInRole(g, opset);
   for (int i = 0; i < g.node_size(); ++i) {
     const ::onnx::NodeProto &n = g.node(i);
+    if (tiedByTranspose(n, roleReads))
+      continue;
     std::map<int, ParamRole> roles = rolesOf(n, opset);
     for (int k = 0; k < n.input_size(); ++k) {
       if (!weights.contains(n.input(k)))

@@ -4,10 +4,13 @@
 //
 // (a) Up to the launches: the host code only allocates device memory, calls
 //     cuBLAS for the 8 GEMMs (3 forward, 5 backward: the first layer's input
-//     gradient is not needed) and launches kernels; reductions (softmax max
-//     and sum, loss, bias gradients) are block reductions: ranges of at most
+//     gradient is not needed) and launches kernels. Reductions over a row
+//     (softmax max and sum, loss) are block reductions: ranges of at most
 //     128 elements, so one block of 32 threads (one warp) per output, 4
-//     accumulators per thread and 5 butterfly shuffles, no barrier.
+//     accumulators per thread and 5 butterfly shuffles, no barrier. The
+//     three bias gradients (sums over the batch of 12: column reductions)
+//     are one block each of 16, 8 and 4 consecutive columns by 4 row lanes
+//     that meet in workgroup memory (2 barriers), no shuffle.
 //     breg-gpu-finalize-host has checked that nothing else is left on the
 //     host.
 // RUN: bregman-opt %S/../Inputs/mlp-step.mlir --bregman-gpu-pipeline="stop-at-launch=1" | FileCheck %s --check-prefix=HOST
@@ -15,9 +18,19 @@
 // HOST-COUNT-8: call @bregman_gpu_sgemm(
 // HOST-NOT:     call @bregman_gpu_sgemm(
 // HOST:         return
+// RUN: bregman-opt %S/../Inputs/mlp-step.mlir --bregman-gpu-pipeline="stop-at-launch=1" | FileCheck %s --check-prefix=SHUFFLES
+// SHUFFLES-COUNT-25: gpu.shuffle xor
+// SHUFFLES-NOT:      gpu.shuffle
 // RUN: bregman-opt %S/../Inputs/mlp-step.mlir --bregman-gpu-pipeline="stop-at-launch=1" | FileCheck %s --check-prefix=BARRIERS
-// BARRIERS-COUNT-40: gpu.shuffle xor
-// BARRIERS-NOT:      gpu.shuffle
+// BARRIERS-NOT:      gpu.barrier
+// BARRIERS:          gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c4{{(_[0-9]+)?}}, {{.*}} = %c4{{(_[0-9]+)?}}, {{.*}}) workgroup({{.*}} : memref<16xf32, #gpu.address_space<workgroup>>)
+// BARRIERS-COUNT-2:  gpu.barrier
+// BARRIERS-NOT:      gpu.barrier
+// BARRIERS:          gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c8{{(_[0-9]+)?}}, {{.*}} = %c4{{(_[0-9]+)?}}, {{.*}}) workgroup({{.*}} : memref<32xf32, #gpu.address_space<workgroup>>)
+// BARRIERS-COUNT-2:  gpu.barrier
+// BARRIERS-NOT:      gpu.barrier
+// BARRIERS:          gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c16{{(_[0-9]+)?}}, {{.*}} = %c4{{(_[0-9]+)?}}, {{.*}}) workgroup({{.*}} : memref<64xf32, #gpu.address_space<workgroup>>)
+// BARRIERS-COUNT-2:  gpu.barrier
 // BARRIERS-NOT:      gpu.barrier
 // RUN: bregman-opt %S/../Inputs/mlp-step.mlir --bregman-gpu-pipeline="stop-at-launch=1" | FileCheck %s --check-prefix=ALLOC
 // ALLOC-NOT: memref.alloc

@@ -5,7 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <regex>
 
 using namespace bregman;
 using bregman::testing::errorMessage;
@@ -61,6 +64,26 @@ TEST(Jit, CacheHitsOnSameShapesAndMissesOnNewBatchSize) {
   f(filledF32({4, 3}, 0.0f), w);
   f(filledF32({7, 3}, 0.0f), w);
   EXPECT_EQ(f.compileCount(), 2u);
+}
+
+// The phases of compileTimes() are measured parts of its total: each took
+// some time, and together they are no more than the whole.
+TEST(Jit, CompileTimesSplitTheTotal) {
+  auto f = jit([](const Tensor &x, const Tensor &w) {
+    return relu(matmul(x, w)) + 1.0;
+  });
+  EXPECT_EQ(f.compileTimes().total, 0.0);
+  f(filledF32({4, 3}, 1.0f), filledF32({3, 2}, 0.5f));
+  const CompileTimes &t = f.compileTimes();
+  EXPECT_GT(t.emit, 0.0);
+  EXPECT_GT(t.passes, 0.0);
+  EXPECT_GT(t.llvmOpt, 0.0);
+  EXPECT_GT(t.codegen, 0.0);
+  EXPECT_LE(t.emit + t.passes + t.llvmOpt + t.codegen, t.total + 1e-9);
+  EXPECT_EQ(t.total, f.compileSeconds());
+  double first = t.total;
+  f(filledF32({5, 3}, 1.0f), filledF32({3, 2}, 0.5f)); // a second signature
+  EXPECT_GT(f.compileTimes().total, first);
 }
 
 TEST(Jit, DTypeIsPartOfTheCacheKey) {
@@ -342,4 +365,37 @@ TEST(Jit, TwentyThousandChainedOpsCompile) {
 }
 TEST(Jit, TwentyThousandChainedOpsCompileOnTinyTensors) {
   checkTwentyThousandChainedOps(64);
+}
+
+// BREGMAN_COMPILE_TIMING=1: one line per compilation, named after the jit
+// function and its compilation count, with the three phases adding up to
+// the total; nothing without it.
+TEST(Jit, CompileTimingPrintsOneLinePerCompilation) {
+  auto f = jit([](const Tensor &a) { return a * a + a; },
+               JitOptions{{}, "timed_square"});
+  Tensor a = Tensor::fromVector(std::vector<float>{1, 2, 3}, {3});
+  ::setenv("BREGMAN_COMPILE_TIMING", "1", 1);
+  ::testing::internal::CaptureStderr();
+  Tensor r = f(a);
+  (void)f(a); // cached: no second line
+  std::string timed = ::testing::internal::GetCapturedStderr();
+  ::unsetenv("BREGMAN_COMPILE_TIMING");
+  EXPECT_EQ(r.toVector<float>(), (std::vector<float>{2, 6, 12}));
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      timed, m,
+      std::regex("compile timing timed_square-0: MLIR pipeline ([0-9.]+) s CPU "
+                 "\\([0-9.]+ s wall\\), LLVM optimization ([0-9.]+) s \\([0-9.]+ s\\), "
+                 "translation and code generation (-?[0-9.]+) s \\([0-9.-]+ s\\); total "
+                 "([0-9.]+) s CPU \\(([0-9.]+) s wall\\)\n")))
+      << timed;
+  EXPECT_EQ(std::count(timed.begin(), timed.end(), '\n'), 1) << timed;
+  // The three phases add up to the total (each rounded to 0.1 s).
+  double parts = std::stod(m[1].str()) + std::stod(m[2].str()) + std::stod(m[3].str());
+  EXPECT_NEAR(parts, std::stod(m[4].str()), 0.16) << timed;
+  // Without the variable: silent.
+  auto g = jit([](const Tensor &x) { return x + x; }, JitOptions{{}, "untimed"});
+  ::testing::internal::CaptureStderr();
+  (void)g(a);
+  EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
 }

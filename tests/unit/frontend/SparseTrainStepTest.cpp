@@ -16,6 +16,8 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
+#include <fmt/format.h>
 #include <limits>
 #include <random>
 #include <string>
@@ -61,12 +63,14 @@ void expectCsrEquals(const CsrWeight &got, const RefCsr &want,
   std::vector<float> val = got.values.toVector<float>();
   size_t nnz = want.coordinates.size();
   ASSERT_LE(nnz, crd.size()) << what;
+  auto bits = [](float x) {
+    uint32_t b;
+    std::memcpy(&b, &x, sizeof b);
+    return b;
+  };
   for (size_t k = 0; k < nnz; ++k) {
     ASSERT_EQ(crd[k], want.coordinates[k]) << what << " entry " << k;
-    if (std::isnan(want.values[k]))
-      ASSERT_TRUE(std::isnan(val[k])) << what << " entry " << k;
-    else
-      ASSERT_EQ(val[k], want.values[k]) << what << " entry " << k;
+    ASSERT_EQ(bits(val[k]), bits(want.values[k])) << what << " entry " << k;
   }
 }
 
@@ -79,22 +83,32 @@ TEST(CompressRowsInTrace, MatchesTheDefinitionAtEveryDensity) {
   });
   std::mt19937 rng(11);
   std::uniform_real_distribution<double> u(0.0, 1.0);
-  const int64_t rows = 7, cols = 13;
-  for (double density : {0.0, 0.01, 0.05, 0.3, 0.7, 1.0}) {
-    std::vector<float> m(rows * cols, 0.0f);
-    for (int64_t i = 0; i < rows; ++i)
-      for (int64_t j = 0; j < cols; ++j)
-        if (i != 2 && u(rng) < density) // row 2 stays empty
-          m[i * cols + j] = static_cast<float>(u(rng) - 0.5);
-    if (density == 0.3) {
-      m[0] = -0.0f; // not stored
-      m[1] = std::numeric_limits<float>::quiet_NaN(); // stored
+  // The CPU packs 16 columns at a time: widths below, at, and not a
+  // multiple of 16 (a masked last chunk), and several chunks.
+  for (auto [rows, cols] : {std::pair<int64_t, int64_t>{7, 13},
+                            {5, 16},
+                            {6, 37},
+                            {4, 48},
+                            {3, 200}}) {
+    for (double density : {0.0, 0.01, 0.05, 0.3, 0.7, 1.0}) {
+      std::vector<float> m(rows * cols, 0.0f);
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t j = 0; j < cols; ++j)
+          if (i != 2 && u(rng) < density) // row 2 stays empty
+            m[i * cols + j] = static_cast<float>(u(rng) - 0.5);
+      if (density == 0.3) {
+        m[0] = -0.0f;                                           // not stored
+        m[1] = std::numeric_limits<float>::quiet_NaN();         // stored
+        m[cols - 1] = -std::numeric_limits<float>::quiet_NaN(); // stored
+        m[cols + 1] = -0.0f;
+      }
+      auto [pos, crd, val] = compress(Tensor::fromVector(m, {rows, cols}));
+      ASSERT_EQ(crd.shape(), (Shape{rows * cols}));
+      CsrWeight got{pos, crd, val, Tensor(), rows, cols};
+      expectCsrEquals(
+          got, refCompress(m, rows, cols),
+          fmt::format("[{}, {}] at density {}", rows, cols, density));
     }
-    auto [pos, crd, val] = compress(Tensor::fromVector(m, {rows, cols}));
-    ASSERT_EQ(crd.shape(), (Shape{rows * cols}));
-    CsrWeight got{pos, crd, val, Tensor(), rows, cols};
-    expectCsrEquals(got, refCompress(m, rows, cols),
-                    "density " + std::to_string(density));
   }
 }
 

@@ -18,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <functional>
@@ -195,6 +196,110 @@ TEST_F(EmbeddingRole, GradientAlongAnotherAxisMatchesFiniteDifferences) {
   };
   checkGradient(f, Params{{"table", randomTensor(rng, {3, 5})}},
                 Params{{"ids", ids}, {"w", randomTensor(rng, {3, 2, 2})}});
+}
+
+
+/// A GPT-style tied LM head: logits[N, 3, 5] = (E[ids] · W) · Eᵀ, the
+/// table E read by the Gather and, through a Transpose, by the head's
+/// MatMul, as a module with `head.weight = embed.weight` exports when the
+/// exporter does not fold the Transpose.
+ModelCase tiedHeadModel() {
+  ModelCase c;
+  c.weight("embed.weight", {5, 4}, std::vector<float>(20, 0.5f))
+      .weight("mix.weight", {4, 4}, std::vector<float>(16, 0.25f))
+      .intInput("ids", {2, 3}, kIds);
+  c.node("Gather", {"embed.weight", "ids"}, {"tokens"}, "/embed/Gather");
+  c.node("MatMul", {"tokens", "mix.weight"}, {"mixed"}, "/mix/MatMul");
+  c.node("Transpose", {"embed.weight"}, {"embed_t"}, "/head/Transpose");
+  c.node("MatMul", {"mixed", "embed_t"}, {"y"}, "/head/MatMul");
+  c.output("y", {2, 3, 5});
+  return c;
+}
+
+// Tying through a Transpose is PyTorch's deliberate weight sharing (an
+// exporter's merge by value joins initializers read directly, never a
+// table and its transpose): the table stays one trained tensor, in its
+// first role (the embedding, rows = tokens, which are also the head's
+// output neurons), nothing is split or frozen, and its gradient is the sum
+// of both uses, as in PyTorch.
+TEST_F(EmbeddingRole, TableTiedToTheHeadByATransposeTrainsAsOneTensor) {
+  auto model = load(tiedHeadModel(), "tied_head");
+  ASSERT_TRUE(model->unsupported().empty()) << model->unsupported().front();
+  EXPECT_TRUE(model->tiedInitializers().empty());
+  OnnxNetwork net(model, "tied_head.onnx", /*fromPretrained=*/true);
+  EXPECT_EQ(net.onnxNames(), (std::map<std::string, std::string>{
+                                 {"embed.weight", "embed.weight"}, {"mix.weight", "mix.weight"}}));
+  EXPECT_TRUE(net.initBuffers().empty());
+
+  std::mt19937 rng(13);
+  Params p{{"embed.weight", randomTensor(rng, {5, 4})}, {"mix.weight", randomTensor(rng, {4, 4})}};
+  Tensor ids = Tensor::fromVector(kIds, {2, 3});
+  Tensor w = randomTensor(rng, {2, 3, 5});
+  auto y = jit([&net](const Params &q, const Params &a) {
+    return net.forward(q, a.at("ids"), nn::Mode{});
+  })(p, Params{{"ids", ids}});
+  ASSERT_EQ(y.shape(), (Shape{2, 3, 5}));
+  // Forward and gradient written out in f64: h = E[id]·W, y = h·Eᵀ; for
+  // f = Σ w ⊙ y, the head gives dE[v] += Σ_t w[t, v] h[t], the embedding
+  // dE[id_t] += (Σ_v w[t, v] E[v]) Wᵀ.
+  std::vector<double> e = p.at("embed.weight").toVector<double>();
+  std::vector<double> mix = p.at("mix.weight").toVector<double>();
+  std::vector<double> wv = w.toVector<double>(), got = y.toVector<double>();
+  std::vector<double> dHead(20, 0.0), dEmbed(20, 0.0);
+  for (int t = 0; t < 6; ++t) {
+    int id = kIds[t] < 0 ? kIds[t] + 5 : kIds[t];
+    std::vector<double> h(4, 0.0), back(4, 0.0);
+    for (int j = 0; j < 4; ++j)
+      for (int k = 0; k < 4; ++k)
+        h[j] += e[id * 4 + k] * mix[k * 4 + j];
+    for (int v = 0; v < 5; ++v) {
+      double logit = 0.0;
+      for (int j = 0; j < 4; ++j) {
+        logit += h[j] * e[v * 4 + j];
+        dHead[v * 4 + j] += wv[t * 5 + v] * h[j];
+        back[j] += wv[t * 5 + v] * e[v * 4 + j];
+      }
+      EXPECT_NEAR(got[t * 5 + v], logit, 1e-12) << "y[" << t << ", " << v << "]";
+    }
+    for (int k = 0; k < 4; ++k)
+      for (int j = 0; j < 4; ++j)
+        dEmbed[id * 4 + k] += back[j] * mix[k * 4 + j];
+  }
+  auto f = [&net](const Params &q, const Params &a) {
+    return sum(net.forward(q, a.at("ids"), nn::Mode{}) * a.at("w"));
+  };
+  Params aux{{"ids", ids}, {"w", w}};
+  Params g = jit([f](const Params &q, const Params &a) {
+    return grad([&](const Params &r) { return f(r, a); })(q);
+  })(p, aux);
+  std::vector<double> dE = g.at("embed.weight").toVector<double>();
+  double headAlone = 0.0, embedAlone = 0.0; // how far either use alone is
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_NEAR(dE[i], dHead[i] + dEmbed[i], 1e-12) << "dE[" << i << "]";
+    headAlone = std::max(headAlone, std::abs(dE[i] - dHead[i]));
+    embedAlone = std::max(embedAlone, std::abs(dE[i] - dEmbed[i]));
+  }
+  EXPECT_GT(headAlone, 0.1);
+  EXPECT_GT(embedAlone, 0.1);
+  checkGradient(f, p, aux);
+}
+
+
+// The exception is narrow: a Transpose of the table into an operand
+// without a role (here an Add) is a plain read, and the Gather's use still
+// gets a copy of its own (issue 18 A2's rule).
+TEST_F(EmbeddingRole, TransposeIntoAPlainOperandStillSplits) {
+  ModelCase d;
+  d.weight("embed.weight", {3, 3}, std::vector<float>(9, 0.5f))
+      .intInput("ids", {2, 3}, {0, 1, 2, 2, 0, 1});
+  d.node("Gather", {"embed.weight", "ids"}, {"tokens"}, "/embed/Gather");
+  d.node("Transpose", {"embed.weight"}, {"embed_t"}, "/bias/Transpose");
+  d.node("Add", {"tokens", "embed_t"}, {"y"}, "/plain/Add");
+  d.output("y", {2, 3, 3});
+  auto split = load(d, "transpose_plain");
+  ASSERT_TRUE(split->unsupported().empty()) << split->unsupported().front();
+  ASSERT_EQ(split->tiedInitializers().size(), 1u);
+  EXPECT_EQ(split->tiedInitializers().front().node, "/embed/Gather");
 }
 
 } // namespace

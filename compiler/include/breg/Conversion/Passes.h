@@ -34,12 +34,16 @@ namespace breg {
 
 /// Adds the patterns that lower breg ops to linalg.generic.
 void populateBregToLinalgPatterns(RewritePatternSet &patterns,
-                                  bool tileGroups = true);
+                                  bool tileGroups = true,
+                                  int64_t compressVectorLength = 16);
 /// The generated form of the convolution ops (part of the above).
 void populateBregConvToLinalgPatterns(RewritePatternSet &patterns);
-/// breg.compress_rows as scf loops on tensors (part of
-/// populateBregToLinalgPatterns).
-void populateBregCompressRowsPatterns(RewritePatternSet &patterns);
+/// breg.compress_rows (part of populateBregToLinalgPatterns): with
+/// vectorLength > 0 as loops over chunks of that many f32 lanes packed in
+/// registers (LLVM's vector.compress) on buffers, with 0 as scalar scf loops
+/// on tensors.
+void populateBregCompressRowsPatterns(RewritePatternSet &patterns,
+                                      int64_t vectorLength = 16);
 /// Pooling and its gradients, argmax, one-hot and the dropout mask
 /// (convert-breg-pooling-to-linalg).
 void populateBregPoolingToLinalgPatterns(RewritePatternSet &patterns);

@@ -12,8 +12,11 @@ def ConvertBregToLinalg : Pass<"convert-breg-to-linalg"> {
     on tensors whose scalar hyper-parameters are `ins` with a rank-0 indexing
     map. Updates write into their state operands (θ, v, m are the generic's
     `outs`), so that one-shot bufferization updates them in place.
-    `breg.compress_rows` (a sequential compaction) becomes two `scf.for`
-    loops on tensors instead (CompressRowsToLoops.cpp).
+    `breg.compress_rows` (a sequential compaction) becomes loops instead
+    (CompressRowsToLoops.cpp): with `compress-vector-length` V > 0 (the
+    CPU's) rows read V columns at a time, the non-zeros packed in registers
+    by LLVM's `vector.compress` (`llvm.call_intrinsic`) and stored into new
+    buffers; with 0 (the GPU's) two scalar `scf.for` loops on tensors.
     Group regularisers add a group-norm reduction; with `tile-groups` the
     update runs group by group with its group's norm fused in (for the CPU's
     caches), without it as two whole passes (the GPU's: one reduction kernel
@@ -21,12 +24,18 @@ def ConvertBregToLinalg : Pass<"convert-breg-to-linalg"> {
   }];
   let options = [
     Option<"tileGroups", "tile-groups", "bool", /*default=*/"true",
-           "Run group updates group by group (CPU); false: two whole passes">
+           "Run group updates group by group (CPU); false: two whole passes">,
+    Option<"compressVectorLength", "compress-vector-length", "int64_t",
+           /*default=*/"16",
+           "f32 lanes per vector.compressstore of breg.compress_rows; 0: "
+           "scalar loops on tensors">
   ];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::arith::ArithDialect",
     "::mlir::math::MathDialect", "::mlir::tensor::TensorDialect",
-    "::mlir::bufferization::BufferizationDialect", "::mlir::scf::SCFDialect"
+    "::mlir::bufferization::BufferizationDialect", "::mlir::scf::SCFDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::vector::VectorDialect",
+    "::mlir::LLVM::LLVMDialect"
   ];
 }
 

@@ -32,6 +32,19 @@ def BregMapLinalgToGpu : Pass<"breg-map-linalg-to-gpu", "::mlir::func::FuncOp"> 
       split, the block's partial into a `memref.alloc`ed [outputs][splits]
       buffer that a second launch (one warp per output, fixed order) folds
       into the output. No atomics: results are the same every run.
+    * a *column reduction* where the innermost loop dimension is parallel and
+      every input that it indexes reads it as its unit-stride last subscript
+      (the reduced dimensions outer: a bias gradient), with a recognised
+      combiner and enough work (as above, any number of outputs): blocks of
+      C x L threads, C = min(32, outputs rounded up to a power of two)
+      consecutive columns along x (a warp reads neighbouring addresses of a
+      row), L row lanes along y (rows/4 rounded up to a power of two, at most
+      256/C); lane l folds rows l + u*L of each round of 4L rows into 4
+      independent accumulators; the lanes meet in workgroup memory in a
+      fixed pairwise tree (log2 L barriers); lane 0 writes the column. Many
+      rows are split into chunks of at least 4 rounds for about
+      `target-blocks` blocks (grid: column tiles x splits), the
+      [splits][outputs] partials folded by a second launch of the same kind.
     * otherwise *one thread per output element* (enough outputs to fill the
       device, or a combiner that is not recognised, e.g. several outputs):
       each thread runs the reduction loop in the op's own order.

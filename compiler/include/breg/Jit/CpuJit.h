@@ -1,8 +1,9 @@
 //===- CpuJit.h - Compile and run MLIR modules on the CPU -------*- C++ -*-===//
 //
 // Runs the CPU pipeline on a module and JIT-compiles it with MLIR's
-// ExecutionEngine (LLVM O3 for the host CPU). Functions take their memrefs as
-// bare pointers, so a caller passes one `void *` slot per argument.
+// ExecutionEngine (LLVM O2, instruction selection at O3, for the host CPU).
+// Functions take their memrefs as bare pointers, so a caller passes one
+// `void *` slot per argument.
 //
 //===----------------------------------------------------------------------===//
 
@@ -47,7 +48,25 @@ struct CpuJitOptions {
   /// Exported read-only globals added to that object (symbol → bytes, the
   /// bytes NUL-terminated there): what the artifact says about itself.
   llvm::StringMap<std::string> objectConstants;
-  unsigned optLevel = 3;
+  /// LLVM's IR optimization level (instruction selection is always
+  /// Aggressive). 2, not 3: O3's loop unroller (threshold 300, twice O2's)
+  /// turned the vit training step's 24k lines of LLVM IR into 169k, and its
+  /// compilation from 15 s into 147 s of CPU, for no measurable run-time gain
+  /// on the MLP, ConvNet or vit steps or the fused updates (PERFORMANCE.md).
+  unsigned optLevel = 2;
+};
+
+/// Where a compilation's time went: the pass pipeline down to the LLVM
+/// dialect, LLVM's optimization of the IR, and the rest of the JIT
+/// (translation to LLVM IR, instruction selection, register allocation,
+/// linking; with an object file, its emission too). Wall seconds, and the
+/// process's CPU seconds (the MLIR pipeline runs function passes on several
+/// threads).
+struct CompilePhases {
+  struct Time {
+    double wall = 0, cpu = 0;
+  };
+  Time pipeline, llvmOpt, codegen;
 };
 
 /// A compiled module: call its functions through `invoke`.
@@ -63,9 +82,12 @@ public:
   llvm::Error invoke(llvm::StringRef function,
                      llvm::MutableArrayRef<void *> args);
 
+  const CompilePhases &phases() const { return compilePhases; }
+
 private:
   explicit CpuExecutable(std::unique_ptr<ExecutionEngine> engine);
   std::unique_ptr<ExecutionEngine> engine;
+  CompilePhases compilePhases;
 };
 
 } // namespace breg

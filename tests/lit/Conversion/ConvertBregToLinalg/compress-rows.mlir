@@ -1,9 +1,11 @@
-// breg.compress_rows -> two scf.for loops on tensors (rows, then columns)
+// breg.compress_rows, scalar form (compress-vector-length=0, the GPU
+// pipeline's) -> two scf.for loops on tensors (rows, then columns)
 // carrying positions, coordinates, values and the count of non-zeros. Every
 // element is written to slot `count` (column as i32, value) and the count
 // grows by (x != 0, unordered: NaN counts), with no branch; after each row
 // positions[row + 1] = count. positions[0] = 0 before the loops.
-// RUN: bregman-opt %s -convert-breg-to-linalg | FileCheck %s
+// The vector form (the default) is in compress-rows-vector.mlir.
+// RUN: bregman-opt %s -convert-breg-to-linalg="compress-vector-length=0" | FileCheck %s
 
 // CHECK-LABEL: func.func @compress(
 // CHECK-SAME:    %[[M:.*]]: tensor<3x4xf32>)

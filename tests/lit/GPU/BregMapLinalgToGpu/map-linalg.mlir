@@ -127,26 +127,124 @@ func.func @f64_sum(%x: memref<4096xf64>, %out: memref<f64>) {
 
 // -----
 
-// A column reduction (the bias gradient of a batch of 128): one warp per
-// output column (128 rows are one round of 4 x 32), 4 accumulators, rows
-// t, t + 32, t + 64, t + 96; no barrier, no partials buffer.
+// A column reduction (the bias gradient of a batch of 128, the reduced
+// dimension outer and strided): consecutive threads (x) take consecutive
+// columns, so a warp reads 32 neighbouring floats of a row; 8 row lanes (y)
+// per block, each folding rows lane + 8u (u = 0..3, 4 accumulators) of each
+// round of 32 rows. 128 rows are 4 rounds, too few to split: one pass of
+// 7 blocks (200 columns by 32). The row lanes meet in workgroup memory in a
+// fixed tree (lanes 0..3 add 4..7, then 0..1 add 2..3, then 0 adds 1: three
+// barriers); lane 0 of each column in range writes it. No partials buffer.
 // CHECK-LABEL: func.func @bias_gradient
 // CHECK-DAG:     %[[C200:.*]] = arith.constant 200 : index
 // CHECK-DAG:     %[[C32:.*]] = arith.constant 32 : index
+// CHECK-DAG:     %[[C8:.*]] = arith.constant 8 : index
+// CHECK-DAG:     %[[C7:.*]] = arith.constant 7 : index
+// CHECK-DAG:     %[[C4:.*]] = arith.constant 4 : index
+// CHECK-DAG:     %[[C1:.*]] = arith.constant 1 : index
 // CHECK-NOT:     memref.alloc
-// CHECK:         gpu.launch blocks(%[[B:[^,]*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C200]], {{.*}} threads(%[[T:[^,]*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C32]], {{.*}} {
-// The block is the column, the thread the row.
-// CHECK:           memref.load %{{.*}}[%[[T]], %[[B]]] : memref<128x200xf32>
-// CHECK-COUNT-3:   memref.load %{{.*}}[%{{.*}}, %[[B]]] : memref<128x200xf32>
-// CHECK-COUNT-5:   gpu.shuffle  xor
+// CHECK:         gpu.launch blocks(%[[B:[^,]*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C7]], %{{.*}} = %[[C1]], %{{.*}} = %[[C1]]) threads(%[[TX:[^,]*]], %[[TY:[^,]*]], %{{.*}}) in (%{{.*}} = %[[C32]], %{{.*}} = %[[C8]], %{{.*}} = %[[C1]]) workgroup(%[[LANES:.*]] : memref<256xf32, #gpu.address_space<workgroup>>)
+// CHECK:           %[[BASE:.*]] = arith.muli %[[B]], %[[C32]] : index
+// CHECK:           %[[COL:.*]] = arith.addi %[[BASE]], %[[TX]] : index
+// CHECK:           %[[VALID:.*]] = arith.cmpi ult, %[[COL]], %[[C200]] : index
+// CHECK:           %[[SAFE:.*]] = arith.select %[[VALID]], %[[COL]], %{{.*}} : index
+// CHECK:           %{{.*}}:4 = scf.for %{{.*}} = %{{.*}} to %[[C4]] step %[[C1]] iter_args({{.*}}) -> (f32, f32, f32, f32) {
+// CHECK:             %[[ROW:.*]] = arith.addi %{{.*}}, %[[TY]] : index
+// CHECK:             memref.load %{{.*}}[%[[ROW]], %[[SAFE]]] : memref<128x200xf32>
+// CHECK:             %[[ROW8:.*]] = arith.addi %[[ROW]], %[[C8]] : index
+// CHECK:             memref.load %{{.*}}[%[[ROW8]], %[[SAFE]]] : memref<128x200xf32>
+// CHECK-COUNT-2:     memref.load %{{.*}}[%{{.*}}, %[[SAFE]]] : memref<128x200xf32>
+// CHECK:             scf.yield
+// CHECK-NOT:       gpu.shuffle
+// CHECK:           memref.store %{{.*}}, %[[LANES]]
+// CHECK:           gpu.barrier
+// CHECK:           arith.cmpi ult, %[[TY]], %[[C4]] : index
+// CHECK:           gpu.barrier
+// CHECK:           gpu.barrier
 // CHECK-NOT:       gpu.barrier
-// CHECK:             memref.store %{{.*}}, %{{.*}}[%[[B]]] : memref<200xf32>
+// CHECK:           arith.cmpi ult, %[[TY]], %[[C1]] : index
+// CHECK:           %[[LANE0:.*]] = arith.cmpi eq, %[[TY]], %{{.*}} : index
+// CHECK:           %[[STORE:.*]] = arith.andi %[[VALID]], %[[LANE0]] : i1
+// CHECK:           scf.if %[[STORE]] {
+// CHECK:             memref.load %{{.*}}[%[[SAFE]]] : memref<200xf32>
+// CHECK:             memref.store %{{.*}}, %{{.*}}[%[[SAFE]]] : memref<200xf32>
+// CHECK-NOT:     gpu.launch
 func.func @bias_gradient(%g: memref<128x200xf32>, %out: memref<200xf32>) {
   linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>],
                   iterator_types = ["reduction", "parallel"]}
       ins(%g : memref<128x200xf32>) outs(%out : memref<200xf32>) {
   ^bb0(%a: f32, %acc: f32):
     %s = arith.addf %a, %acc : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Long columns (65536 rows of 8): 8 columns by 32 row lanes per block, the
+// rows split into 128 chunks of 4 rounds (512 rows; about 528 blocks
+// wanted), grid 1 x 128. Each block's column totals go to partials
+// [128][8]; the second launch reads them as a column reduction too (8
+// columns by 32 lanes, one round, five tree steps) and adds them to the
+// output.
+// CHECK-LABEL: func.func @long_columns
+// CHECK-DAG:     %[[C128:.*]] = arith.constant 128 : index
+// CHECK-DAG:     %[[C512:.*]] = arith.constant 512 : index
+// CHECK-DAG:     %[[C32:.*]] = arith.constant 32 : index
+// CHECK-DAG:     %[[C8:.*]] = arith.constant 8 : index
+// CHECK-DAG:     %[[C1:.*]] = arith.constant 1 : index
+// CHECK:         %[[PARTIALS:.*]] = memref.alloc() : memref<1024xf32>
+// CHECK:         gpu.launch blocks(%{{.*}}, %[[S:[^,]*]], %{{.*}}) in (%{{.*}} = %[[C1]], %{{.*}} = %[[C128]], %{{.*}} = %[[C1]]) threads(%[[TX:[^,]*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C8]], %{{.*}} = %[[C32]], %{{.*}} = %[[C1]]) workgroup(%{{.*}} : memref<256xf32, #gpu.address_space<workgroup>>)
+// CHECK:           arith.muli %[[S]], %[[C512]] : index
+// CHECK-NOT:       vector.load
+// CHECK-COUNT-5:   gpu.barrier
+// CHECK-NOT:       gpu.barrier
+// CHECK:           %[[AT:.*]] = arith.muli %[[S]], %[[C8]] : index
+// CHECK:           %[[AT2:.*]] = arith.addi %[[AT]], %[[TX]] : index
+// CHECK:           memref.store %{{.*}}, %[[PARTIALS]][%[[AT2]]] : memref<1024xf32>
+// CHECK:         gpu.launch blocks({{.*}}) in (%{{.*}} = %[[C1]], %{{.*}} = %[[C1]], %{{.*}} = %[[C1]]) threads({{.*}}) in (%{{.*}} = %[[C8]], %{{.*}} = %[[C32]], %{{.*}} = %[[C1]])
+// CHECK-COUNT-4:   memref.load %[[PARTIALS]]
+// CHECK-COUNT-5:   gpu.barrier
+// CHECK:           memref.store %{{.*}} : memref<8xf32>
+// CHECK:         memref.dealloc %[[PARTIALS]] : memref<1024xf32>
+func.func @long_columns(%x: memref<65536x8xf32>, %out: memref<8xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>],
+                  iterator_types = ["reduction", "parallel"]}
+      ins(%x : memref<65536x8xf32>) outs(%out : memref<8xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.addf %a, %acc : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Few rows, many columns (3 x 4096; fewer rows than
+// block-reduction-threshold): one thread per column, 16 blocks of 256,
+// consecutive threads on consecutive columns (coalesced as it is), each
+// folding its 3 rows in order; no workgroup memory, no barrier.
+// CHECK-LABEL: func.func @short_columns
+// CHECK-DAG:     %[[C16:.*]] = arith.constant 16 : index
+// CHECK-DAG:     %[[C256:.*]] = arith.constant 256 : index
+// CHECK-DAG:     %[[C3:.*]] = arith.constant 3 : index
+// CHECK-DAG:     %[[C1:.*]] = arith.constant 1 : index
+// CHECK:         gpu.launch blocks(%[[B:[^,]*]], {{.*}}) in (%{{.*}} = %[[C16]], %{{.*}} = %[[C1]], %{{.*}} = %[[C1]]) threads(%[[T:[^,]*]], {{.*}}) in (%{{.*}} = %[[C256]], %{{.*}} = %[[C1]], %{{.*}} = %[[C1]]) {
+// CHECK:           %[[BASE:.*]] = arith.muli %[[B]], %[[C256]] : index
+// CHECK:           %[[COL:.*]] = arith.addi %[[BASE]], %[[T]] : index
+// CHECK:           scf.for %[[R:.*]] = %{{.*}} to %[[C3]] step %[[C1]]
+// CHECK:             memref.load %{{.*}}[%[[R]], %[[COL]]] : memref<3x4096xf32>
+// CHECK:             arith.maximumf
+// CHECK-NOT:       gpu.barrier
+// CHECK:           memref.store %{{.*}} : memref<4096xf32>
+// CHECK-NOT:     gpu.launch
+func.func @short_columns(%x: memref<3x4096xf32>, %out: memref<4096xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>],
+                  iterator_types = ["reduction", "parallel"]}
+      ins(%x : memref<3x4096xf32>) outs(%out : memref<4096xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %s = arith.maximumf %a, %acc : f32
     linalg.yield %s : f32
   }
   return
@@ -356,30 +454,16 @@ func.func @scalar_chain(%a: memref<f32>, %b: memref<f32>, %c: memref<f32>) {
 // -----
 
 // No vector loads where a group of 4 would not be 16-byte aligned (rows of
-// 1002 elements: a row starts 2 floats off every other time) or where the
-// innermost reduction index is not the last subscript (a column sum): the
-// thread's accumulators read elements 32 apart.
+// 1002 elements: a row starts 2 floats off every other time): the thread's
+// accumulators read elements 32 apart.
 // CHECK-LABEL: func.func @unaligned_rows
 // CHECK-NOT:     vector.load
 // CHECK:         memref.load %{{.*}} : memref<64x1002xf32>
 // CHECK-NOT:     vector.load
-// CHECK-LABEL: func.func @long_columns
-// CHECK-NOT:     vector.load
-// CHECK:         return
 func.func @unaligned_rows(%x: memref<64x1002xf32>, %out: memref<64xf32>) {
   linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>],
                   iterator_types = ["parallel", "reduction"]}
       ins(%x : memref<64x1002xf32>) outs(%out : memref<64xf32>) {
-  ^bb0(%a: f32, %acc: f32):
-    %s = arith.addf %a, %acc : f32
-    linalg.yield %s : f32
-  }
-  return
-}
-func.func @long_columns(%x: memref<65536x8xf32>, %out: memref<8xf32>) {
-  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>],
-                  iterator_types = ["reduction", "parallel"]}
-      ins(%x : memref<65536x8xf32>) outs(%out : memref<8xf32>) {
   ^bb0(%a: f32, %acc: f32):
     %s = arith.addf %a, %acc : f32
     linalg.yield %s : f32
