@@ -1,4 +1,5 @@
-//===- infer_artifact_bench.cpp - Inference artifacts against the JIT ------===//
+//===- infer_artifact_bench.cpp - Inference artifacts against the JIT
+//------===//
 //
 // bregman_infer_artifact_bench MODEL.onnx X.pb [X.pb ...]
 //
@@ -52,7 +53,8 @@ template <typename Fn> Times measure(Fn fn, int iters) {
       fn();
     auto w1 = std::chrono::steady_clock::now();
     cpu.push_back((cpuSeconds() - c0) * 1e6 / iters);
-    wall.push_back(std::chrono::duration<double, std::micro>(w1 - w0).count() / iters);
+    wall.push_back(std::chrono::duration<double, std::micro>(w1 - w0).count() /
+                   iters);
   }
   std::nth_element(cpu.begin(), cpu.begin() + 3, cpu.end());
   std::nth_element(wall.begin(), wall.begin() + 3, wall.end());
@@ -64,15 +66,14 @@ struct PathTimes {
 };
 
 /// The JIT's and the saved artifact's time per inference with `policy`.
-PathTimes timePaths(const onnx::OnnxModel &model, const Params &feeds, int64_t batch,
-                    nn::SparseExec policy, const std::string &dir, int iters) {
+PathTimes timePaths(const onnx::OnnxModel &model, const Params &feeds,
+                    int64_t batch, nn::SparseExec policy,
+                    const std::string &dir, int iters) {
   std::vector<onnx::SparseLayer> layers;
   Params weights = onnx::withSparseLayers(model, policy, &layers, batch);
-  auto infer = jit(
-      [&model](const Params &w, const Params &c, const Params &in) {
-        return model.apply(w, c, in);
-      },
-      JitOptions{{}, "onnx_run"});
+  auto infer = jit([&model](const Params &w, const Params &c,
+                            const Params &in) { return model.apply(w, c, in); },
+                   JitOptions{{}, "onnx_run"});
   PathTimes t;
   t.jit = measure([&] { infer(weights, model.constants(), feeds); }, iters);
   infer.save(dir, weights, model.constants(), feeds);
@@ -88,21 +89,26 @@ void benchInput(const onnx::OnnxModel &model, const std::string &inputPath,
   int64_t batch = feeds.at(model.inputs()[0].name).dim(0);
   int iters = batch >= 64 ? 300 : 3000;
   std::string tag = std::to_string(batch);
-  PathTimes dense = timePaths(model, feeds, batch, nn::SparseExec::Off, tmp + "/dense-" + tag, iters);
-  PathTimes csr = timePaths(model, feeds, batch, nn::SparseExec::On, tmp + "/csr-" + tag, iters);
+  PathTimes dense = timePaths(model, feeds, batch, nn::SparseExec::Off,
+                              tmp + "/dense-" + tag, iters);
+  PathTimes csr = timePaths(model, feeds, batch, nn::SparseExec::On,
+                            tmp + "/csr-" + tag, iters);
   auto row = [](const char *what, const Times &t) {
-    fmt::print("  {:<28} {:9.2f} us cpu {:9.2f} us wall\n", what, t.cpuUs, t.wallUs);
+    fmt::print("  {:<28} {:9.2f} us cpu {:9.2f} us wall\n", what, t.cpuUs,
+               t.wallUs);
   };
   fmt::print("batch {} ({}):\n", batch, inputPath);
   row("JIT, dense", dense.jit);
   row("JIT, CSR", csr.jit);
   row("artifact, dense", dense.artifact);
   row("artifact, CSR", csr.artifact);
-  fmt::print("  CPU-time ratios: artifact dense / artifact CSR {:.2f}; JIT dense / "
-             "artifact CSR {:.2f}; JIT CSR / artifact CSR {:.2f}; JIT dense / JIT CSR "
-             "{:.2f}\n",
-             dense.artifact.cpuUs / csr.artifact.cpuUs, dense.jit.cpuUs / csr.artifact.cpuUs,
-             csr.jit.cpuUs / csr.artifact.cpuUs, dense.jit.cpuUs / csr.jit.cpuUs);
+  fmt::print(
+      "  CPU-time ratios: artifact dense / artifact CSR {:.2f}; JIT dense / "
+      "artifact CSR {:.2f}; JIT CSR / artifact CSR {:.2f}; JIT dense / JIT CSR "
+      "{:.2f}\n",
+      dense.artifact.cpuUs / csr.artifact.cpuUs,
+      dense.jit.cpuUs / csr.artifact.cpuUs, csr.jit.cpuUs / csr.artifact.cpuUs,
+      dense.jit.cpuUs / csr.jit.cpuUs);
 }
 
 } // namespace
@@ -112,7 +118,9 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "usage: %s MODEL.onnx X.pb [X.pb ...]\n", argv[0]);
     return 2;
   }
-  std::string pattern = (std::filesystem::temp_directory_path() / "bregman-infer-bench-XXXXXX").string();
+  std::string pattern =
+      (std::filesystem::temp_directory_path() / "bregman-infer-bench-XXXXXX")
+          .string();
   std::vector<char> name(pattern.begin(), pattern.end());
   name.push_back('\0');
   if (!mkdtemp(name.data())) {

@@ -196,8 +196,8 @@ void checkAliases(const ArtifactManifest &a, const std::string &manifestPath) {
     if (in.bytes != o.bytes || in.dtype != o.dtype || in.shape != o.shape)
       fail(manifestPath, "output '" + o.name + "' aliases no matching input");
     if (!in.stored) // saveTo would lose the state it carries
-      fail(manifestPath, "output '" + o.name + "' overwrites input '" + in.name +
-                             "', which is not stored");
+      fail(manifestPath, "output '" + o.name + "' overwrites input '" +
+                             in.name + "', which is not stored");
     if (int &w = writer[o.alias]; w >= 0)
       fail(manifestPath, "outputs '" + a.outputs[w].name + "' and '" + o.name +
                              "' both overwrite input " +
@@ -273,7 +273,8 @@ ArtifactManifest parseArtifactManifest(const std::string &text, const std::strin
 void checkArtifactValues(const std::vector<ArtifactTensor> &inputs, uint64_t valuesBytes,
                          const std::string &where) {
   for (const ArtifactTensor &t : inputs)
-    if (t.stored && (t.offset > valuesBytes || t.bytes > valuesBytes - t.offset))
+    if (t.stored &&
+        (t.offset > valuesBytes || t.bytes > valuesBytes - t.offset))
       fail(where, "truncated: '" + t.name + "' needs bytes " + std::to_string(t.offset) +
                       ".." + std::to_string(uint64_t(t.offset) + t.bytes) + ", the file has " +
                       std::to_string(valuesBytes));
@@ -483,8 +484,9 @@ int runArtifactCommand(const std::string &dir, int steps, bool quiet,
                 step->name.c_str(), step->device.c_str(), step->inputs.size(),
                 step->outputs.size());
     if (!step->inference.empty())
-      std::printf("an inference artifact: the calls run on the example input it "
-                  "was saved with (--input runs it on yours)\n");
+      std::printf(
+          "an inference artifact: the calls run on the example input it "
+          "was saved with (--input runs it on yours)\n");
     // The first call pays for uploads and the driver's first launches.
     step->step();
     step->synchronize();

@@ -1,12 +1,15 @@
-//===- OnnxFixture.cpp - Small ONNX files for the command-line tests -------===//
+//===- OnnxFixture.cpp - Small ONNX files for the command-line tests
+//-------===//
 //
-// bregman_onnx_fixture mlp OUT.onnx IN,H1,...,OUT DENSITY SEED [--sparse-initializers]
+// bregman_onnx_fixture mlp OUT.onnx IN,H1,...,OUT DENSITY SEED
+// [--sparse-initializers]
 //   a ReLU MLP of Gemm nodes (PyTorch's nn.Linear export: transB = 1)
 //   "fc<k>" reading "fc<k>.weight" [out, in] and "fc<k>.bias"; each weight
 //   keeps a DENSITY fraction of its entries (the rest exactly zero), as a
 //   Bregman-trained model does; --sparse-initializers stores the weights as
 //   ONNX sparse_initializers (COO), as `bregman retrain --export
-//   --sparse-initializers` does. Input "x" [batch from the input file], output "y".
+//   --sparse-initializers` does. Input "x" [batch from the input file], output
+//   "y".
 // bregman_onnx_fixture input OUT.pb ROWS,COLS SEED
 //   a float TensorProto "x" of standard normal values.
 // bregman_onnx_fixture compare A.pb B.pb RTOL
@@ -20,15 +23,15 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <algorithm>
-#include <stdexcept>
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -42,7 +45,8 @@ std::vector<int64_t> parseList(const std::string &text) {
   return out;
 }
 
-void writeMessage(const google::protobuf::MessageLite &m, const std::string &path) {
+void writeMessage(const google::protobuf::MessageLite &m,
+                  const std::string &path) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!m.SerializeToOstream(&out))
     throw std::runtime_error(path + ": cannot write");
@@ -56,10 +60,12 @@ void addDims(onnx::TensorProto *t, const std::vector<int64_t> &dims) {
 /// A [rows, cols] weight with about `density` of its entries non-zero,
 /// uniform in ±1/sqrt(cols) scaled up by 1/sqrt(density) (the activations
 /// keep their size at any density).
-std::vector<float> sparseWeight(int64_t rows, int64_t cols, double density, std::mt19937 &rng) {
+std::vector<float> sparseWeight(int64_t rows, int64_t cols, double density,
+                                std::mt19937 &rng) {
   std::uniform_real_distribution<float> value(-1.0f, 1.0f);
   std::bernoulli_distribution keep(density);
-  float scale = 1.0f / std::sqrt(static_cast<float>(cols) * static_cast<float>(density));
+  float scale =
+      1.0f / std::sqrt(static_cast<float>(cols) * static_cast<float>(density));
   std::vector<float> w(static_cast<size_t>(rows * cols), 0.0f);
   for (float &x : w)
     if (keep(rng))
@@ -68,14 +74,15 @@ std::vector<float> sparseWeight(int64_t rows, int64_t cols, double density, std:
 }
 
 void addInitializer(onnx::GraphProto *g, const std::string &name,
-                    const std::vector<int64_t> &dims, const std::vector<float> &v,
-                    bool sparse) {
+                    const std::vector<int64_t> &dims,
+                    const std::vector<float> &v, bool sparse) {
   if (!sparse) {
     auto *t = g->add_initializer();
     t->set_name(name);
     t->set_data_type(onnx::TensorProto::FLOAT);
     addDims(t, dims);
-    t->set_raw_data(std::string(reinterpret_cast<const char *>(v.data()), v.size() * 4));
+    t->set_raw_data(
+        std::string(reinterpret_cast<const char *>(v.data()), v.size() * 4));
     return;
   }
   auto *s = g->add_sparse_initializer();
@@ -95,18 +102,20 @@ void addInitializer(onnx::GraphProto *g, const std::string &name,
   indices->add_dims(indices->int64_data_size());
 }
 
-int makeMlp(const std::string &path, const std::vector<int64_t> &sizes, double density,
-            unsigned seed, bool sparse) {
+int makeMlp(const std::string &path, const std::vector<int64_t> &sizes,
+            double density, unsigned seed, bool sparse) {
   onnx::ModelProto model;
   model.set_ir_version(8);
   model.add_opset_import()->set_version(13);
   auto *g = model.mutable_graph();
   g->set_name("sparse_mlp");
   std::mt19937 rng(seed);
-  auto valueInfo = [](onnx::ValueInfoProto *v, const std::string &name, int64_t features) {
+  auto valueInfo = [](onnx::ValueInfoProto *v, const std::string &name,
+                      int64_t features) {
     v->set_name(name);
     auto *shape = v->mutable_type()->mutable_tensor_type()->mutable_shape();
-    v->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+    v->mutable_type()->mutable_tensor_type()->set_elem_type(
+        onnx::TensorProto::FLOAT);
     shape->add_dim()->set_dim_param("batch");
     shape->add_dim()->set_dim_value(features);
   };
@@ -146,7 +155,8 @@ int makeMlp(const std::string &path, const std::vector<int64_t> &sizes, double d
   return 0;
 }
 
-int makeInput(const std::string &path, const std::vector<int64_t> &shape, unsigned seed) {
+int makeInput(const std::string &path, const std::vector<int64_t> &shape,
+              unsigned seed) {
   onnx::TensorProto t;
   t.set_name("x");
   t.set_data_type(onnx::TensorProto::FLOAT);
@@ -196,8 +206,8 @@ int compare(const std::string &a, const std::string &b, double rtol) {
     worst = std::max(worst, diff / (std::fabs(double(vb[i])) + 1));
     bad += !(diff <= rtol * (std::fabs(double(vb[i])) + 1));
   }
-  std::printf("%zu values, largest |a-b|/(|b|+1) %.3g, %zu beyond %.3g\n", va.size(), worst,
-              bad, rtol);
+  std::printf("%zu values, largest |a-b|/(|b|+1) %.3g, %zu beyond %.3g\n",
+              va.size(), worst, bad, rtol);
   return bad == 0 ? 0 : 1;
 }
 
@@ -211,15 +221,17 @@ int main(int argc, char **argv) {
                      static_cast<unsigned>(std::stoul(args[4])),
                      args.size() > 5 && args[5] == "--sparse-initializers");
     if (args.size() == 4 && args[0] == "input")
-      return makeInput(args[1], parseList(args[2]), static_cast<unsigned>(std::stoul(args[3])));
+      return makeInput(args[1], parseList(args[2]),
+                       static_cast<unsigned>(std::stoul(args[3])));
     if (args.size() == 4 && args[0] == "compare")
       return compare(args[1], args[2], std::stod(args[3]));
   } catch (const std::exception &e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
   }
-  std::fprintf(stderr, "usage: bregman_onnx_fixture mlp OUT.onnx SIZES DENSITY SEED "
-                       "[--sparse-initializers] | input OUT.pb SHAPE SEED | "
-                       "compare A.pb B.pb RTOL\n");
+  std::fprintf(stderr,
+               "usage: bregman_onnx_fixture mlp OUT.onnx SIZES DENSITY SEED "
+               "[--sparse-initializers] | input OUT.pb SHAPE SEED | "
+               "compare A.pb B.pb RTOL\n");
   return 2;
 }

@@ -1,4 +1,5 @@
-//===- TensorProtoFuzzer.cpp - libFuzzer target for TensorProto files ------===//
+//===- TensorProtoFuzzer.cpp - libFuzzer target for TensorProto files
+//------===//
 //
 // Each input is parsed as a serialized TensorProto by the runtime's bounded
 // reader (bregman-run --input), and what it returns is written and parsed
@@ -19,7 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   bregman::runtime::setMemoryLimit(uint64_t(256) << 20);
   std::string_view bytes(reinterpret_cast<const char *>(data), size);
   try {
-    bregman::runtime::HostTensor t = bregman::runtime::parseTensorProto(bytes, "x.pb");
+    bregman::runtime::HostTensor t =
+        bregman::runtime::parseTensorProto(bytes, "x.pb");
     long double count = 1;
     for (int64_t d : t.shape)
       count *= static_cast<long double>(d);

@@ -60,15 +60,16 @@ nn::SparseExec sparseExecPolicy(const std::string &flag) {
 /// The manifest's "inference" entry (runtime/Inference.h): the graph's
 /// inputs and outputs by their position among the artifact's, which are
 /// the leaves of (weights, constants, feeds) and of the results in order.
-runtime::InferenceSpec inferenceSpec(const std::string &model, const std::string &sparseExec,
-                                     const std::vector<onnx::SparseLayer> &sparseLayers,
-                                     size_t feedsFrom, const Params &feeds,
-                                     const Params &results) {
+runtime::InferenceSpec
+inferenceSpec(const std::string &model, const std::string &sparseExec,
+              const std::vector<onnx::SparseLayer> &sparseLayers,
+              size_t feedsFrom, const Params &feeds, const Params &results) {
   runtime::InferenceSpec spec{model, sparseExec, "", {}, {}, {}};
   for (const onnx::SparseLayer &layer : sparseLayers)
     spec.sparseLayers.push_back({layer.node, layer.initializer, layer.density});
   for (auto [params, index, bindings] :
-       {std::tuple{&feeds, feedsFrom, &spec.inputs}, std::tuple{&results, size_t{0}, &spec.outputs}})
+       {std::tuple{&feeds, feedsFrom, &spec.inputs},
+        std::tuple{&results, size_t{0}, &spec.outputs}})
     for (const auto &[name, t] : *params)
       bindings->push_back({name, index++, dtypeName(t.dtype()), t.shape()});
   return spec;
@@ -81,7 +82,8 @@ void refuseForeignDirectory(const std::string &dir) {
   if (!dir.empty() && std::filesystem::is_directory(dir, ec) &&
       !std::filesystem::is_empty(dir, ec))
     if (std::string why = runtime::artifactOwnership(dir); !why.empty())
-      throw Error(fmt::format("--save-artifact {}: {}; nothing was changed", dir, why));
+      throw Error(
+          fmt::format("--save-artifact {}: {}; nothing was changed", dir, why));
 }
 
 } // namespace

@@ -1,4 +1,5 @@
-//===- SaveInference.h - The trained model's inference as an artifact -*- C++ -*-===//
+//===- SaveInference.h - The trained model's inference as an artifact -*- C++
+//-*-===//
 
 #ifndef BREGMAN_TRAIN_LIB_SAVEINFERENCE_H
 #define BREGMAN_TRAIN_LIB_SAVEINFERENCE_H

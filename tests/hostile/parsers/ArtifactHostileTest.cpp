@@ -53,7 +53,8 @@ TEST_F(HostileArtifact, Manifests) {
 // zeroes it), so no offset is checked; carrying state through one is refused.
 TEST_F(HostileArtifact, UnstoredInputs) {
   ArtifactManifest m = parseArtifactManifest(
-      manifest(R"([{"name":"w","dtype":"f32","shape":[1024],"bytes":4096,"stored":false},
+      manifest(
+          R"([{"name":"w","dtype":"f32","shape":[1024],"bytes":4096,"stored":false},
                    {"name":"x","dtype":"f32","shape":[2],"bytes":8,"offset":0}])"),
       "manifest.json");
   EXPECT_FALSE(m.inputs[0].stored);
@@ -63,8 +64,9 @@ TEST_F(HostileArtifact, UnstoredInputs) {
       R"({"format":"bregman-step/1","name":"s","device":"cpu","function":"_mlir_f",)"
       R"("inputs":[{"name":"w","dtype":"f32","shape":[2],"bytes":8,"stored":false}],)"
       R"("outputs":[{"name":"w2","dtype":"f32","shape":[2],"bytes":8,"alias":0}]})";
-  EXPECT_THROWS_WITH(std::runtime_error, parseArtifactManifest(aliased, "manifest.json"),
-                     "manifest.json: output 'w2' overwrites input 'w', which is not stored");
+  EXPECT_THROWS_WITH(
+      std::runtime_error, parseArtifactManifest(aliased, "manifest.json"),
+      "manifest.json: output 'w2' overwrites input 'w', which is not stored");
 }
 
 // The "inference" entry (Inference.h) must fit the inputs and outputs.
@@ -75,28 +77,34 @@ TEST_F(HostileArtifact, InferenceEntries) {
            R"("outputs":[{"name":"y","dtype":"f32","shape":[4,2],"bytes":32}],"inference":)" +
            entry + "}";
   };
-  std::string good = R"({"model":"m.onnx","sparse_exec":"off","sparse_layers":[],)"
-                     R"("inputs":[{"name":"x","input":0,"dtype":"f32","shape":[4,3]}],)"
-                     R"("outputs":[{"name":"y","output":0,"dtype":"f32","shape":[4,2]}]})";
-  EXPECT_FALSE(parseArtifactManifest(withEntry(good), "manifest.json").inference.empty());
+  std::string good =
+      R"({"model":"m.onnx","sparse_exec":"off","sparse_layers":[],)"
+      R"("inputs":[{"name":"x","input":0,"dtype":"f32","shape":[4,3]}],)"
+      R"("outputs":[{"name":"y","output":0,"dtype":"f32","shape":[4,2]}]})";
+  EXPECT_FALSE(parseArtifactManifest(withEntry(good), "manifest.json")
+                   .inference.empty());
   struct Case {
     const char *name;
     std::string entry;
     const char *message;
   };
   std::vector<Case> cases = {
-      {"string", R"("x")", "manifest.json: malformed \"inference\" entry: not a JSON object"},
-      {"no inputs", R"({"model":"m","sparse_exec":"off","sparse_layers":[],"outputs":[]})",
+      {"string", R"("x")",
+       "manifest.json: malformed \"inference\" entry: not a JSON object"},
+      {"no inputs",
+       R"({"model":"m","sparse_exec":"off","sparse_layers":[],"outputs":[]})",
        "manifest.json: malformed \"inference\" entry"},
       {"output out of range",
        R"({"model":"m","sparse_exec":"off","sparse_layers":[],"inputs":[],)"
        R"("outputs":[{"name":"y","output":1,"dtype":"f32","shape":[4,2]}]})",
-       "manifest.json: inference outputs 'y': output 1 is out of range (the artifact has 1 "
+       "manifest.json: inference outputs 'y': output 1 is out of range (the "
+       "artifact has 1 "
        "outputs)"},
       {"wrong dtype",
        R"({"model":"m","sparse_exec":"off","sparse_layers":[],)"
        R"("inputs":[{"name":"x","input":0,"dtype":"i32","shape":[4,3]}],"outputs":[]})",
-       "manifest.json: inference inputs 'x' is not the artifact's inputs[0] ('x' f32[4, 3])"},
+       "manifest.json: inference inputs 'x' is not the artifact's inputs[0] "
+       "('x' f32[4, 3])"},
       {"bound twice",
        R"({"model":"m","sparse_exec":"off","sparse_layers":[],"outputs":[],"inputs":[)"
        R"({"name":"x","input":0,"dtype":"f32","shape":[4,3]},)"
@@ -109,8 +117,9 @@ TEST_F(HostileArtifact, InferenceEntries) {
   };
   for (const Case &c : cases) {
     SCOPED_TRACE(c.name);
-    EXPECT_THROWS_WITH(std::runtime_error,
-                       parseArtifactManifest(withEntry(c.entry), "manifest.json"), c.message);
+    EXPECT_THROWS_WITH(
+        std::runtime_error,
+        parseArtifactManifest(withEntry(c.entry), "manifest.json"), c.message);
   }
 }
 

@@ -133,16 +133,19 @@ TEST(Artifact, CudaArtifactBuildsWithoutAGpu) {
 // again keeps them unstored.
 TEST(Artifact, UnstoredLeavesAreZeroedAndTakeNoSpace) {
   fs::path dir = freshDir("unstored"), again = freshDir("unstored-again");
-  Params p{{"unused", Tensor::fromVector(std::vector<float>(1000, 3.0f), {1000})},
-           {"w", Tensor::fromVector(std::vector<float>{1, 2, 3, 4}, {4})}};
+  Params p{
+      {"unused", Tensor::fromVector(std::vector<float>(1000, 3.0f), {1000})},
+      {"w", Tensor::fromVector(std::vector<float>{1, 2, 3, 4}, {4})}};
   Tensor x = Tensor::fromVector(std::vector<float>{0.5f, -1, 2, 8}, {4});
   auto f = jit([](const Params &q, const Tensor &xb) { return q.at("w") * xb; },
                JitOptions{{}, "unstored"});
   Tensor want = f(p, x);
   f.setArtifactUnstored(0, {"unused"});
   f.save(dir.string(), p, x);
-  EXPECT_EQ(fs::file_size(dir / "values.bin"), 2 * 4 * sizeof(float)); // w and x only
-  std::unique_ptr<runtime::Artifact> artifact = runtime::Artifact::load(dir.string());
+  EXPECT_EQ(fs::file_size(dir / "values.bin"),
+            2 * 4 * sizeof(float)); // w and x only
+  std::unique_ptr<runtime::Artifact> artifact =
+      runtime::Artifact::load(dir.string());
   ASSERT_EQ(artifact->inputs.size(), 3u);
   EXPECT_FALSE(artifact->inputs[0].stored);
   const float *unused = static_cast<const float *>(artifact->input(0).data());

@@ -1,4 +1,5 @@
-//===- TensorProtoTest.cpp - The runtime's TensorProto reader and writer ---===//
+//===- TensorProtoTest.cpp - The runtime's TensorProto reader and writer
+//---===//
 //
 // Messages are made with ONNX's own protobuf classes in each of the
 // encodings a writer may choose (typed fields packed or not, raw_data), so
@@ -8,8 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "bregman/runtime/InputFile.h"
 #include "bregman/runtime/TensorProto.h"
+#include "bregman/runtime/InputFile.h"
 
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
@@ -33,7 +34,8 @@ template <typename T> std::vector<T> values(const HostTensor &t) {
   return v;
 }
 
-onnx::TensorProto floatTensor(const std::vector<int64_t> &dims, const std::vector<float> &v) {
+onnx::TensorProto floatTensor(const std::vector<int64_t> &dims,
+                              const std::vector<float> &v) {
   onnx::TensorProto t;
   t.set_name("x");
   t.set_data_type(onnx::TensorProto::FLOAT);
@@ -57,7 +59,8 @@ std::string parseError(const std::string &bytes) {
 } // namespace
 
 TEST(TensorProto, ReadsFloatDataAndShape) {
-  HostTensor t = parseTensorProto(serialize(floatTensor({2, 3}, {1, -2, 3.5f, 0, 1e-30f, -7})), "x.pb");
+  HostTensor t = parseTensorProto(
+      serialize(floatTensor({2, 3}, {1, -2, 3.5f, 0, 1e-30f, -7})), "x.pb");
   EXPECT_EQ(t.name, "x");
   EXPECT_EQ(t.dtype, "f32");
   EXPECT_EQ(t.shape, (std::vector<int64_t>{2, 3}));
@@ -72,10 +75,12 @@ TEST(TensorProto, ReadsRawDataAsTheTypedField) {
 }
 
 TEST(TensorProto, ReadsScalarsAndEmptyTensors) {
-  HostTensor scalar = parseTensorProto(serialize(floatTensor({}, {42})), "x.pb");
+  HostTensor scalar =
+      parseTensorProto(serialize(floatTensor({}, {42})), "x.pb");
   EXPECT_TRUE(scalar.shape.empty());
   EXPECT_EQ(values<float>(scalar), std::vector<float>{42});
-  HostTensor empty = parseTensorProto(serialize(floatTensor({0, 5}, {})), "x.pb");
+  HostTensor empty =
+      parseTensorProto(serialize(floatTensor({0, 5}, {})), "x.pb");
   EXPECT_EQ(empty.shape, (std::vector<int64_t>{0, 5}));
   EXPECT_TRUE(empty.bytes.empty());
 }
@@ -103,7 +108,8 @@ TEST(TensorProto, ReadsIntegersAsInt32) {
   onnx::TensorProto raw64;
   raw64.set_data_type(onnx::TensorProto::INT64);
   raw64.add_dims(3);
-  raw64.set_raw_data(std::string(reinterpret_cast<const char *>(wide.data()), 24));
+  raw64.set_raw_data(
+      std::string(reinterpret_cast<const char *>(wide.data()), 24));
   HostTensor h = parseTensorProto(serialize(raw64), "x.pb");
   EXPECT_EQ(h.dtype, "i32");
   EXPECT_EQ(values<int32_t>(h), (std::vector<int32_t>{-5, 7, 100000}));
@@ -111,8 +117,10 @@ TEST(TensorProto, ReadsIntegersAsInt32) {
   onnx::TensorProto raw32;
   raw32.set_data_type(onnx::TensorProto::INT32);
   raw32.add_dims(2);
-  raw32.set_raw_data(std::string(reinterpret_cast<const char *>(narrow.data()), 8));
-  EXPECT_EQ(values<int32_t>(parseTensorProto(serialize(raw32), "x.pb")), narrow);
+  raw32.set_raw_data(
+      std::string(reinterpret_cast<const char *>(narrow.data()), 8));
+  EXPECT_EQ(values<int32_t>(parseTensorProto(serialize(raw32), "x.pb")),
+            narrow);
 }
 
 TEST(TensorProto, WrittenTensorsParseInOnnx) {
@@ -143,16 +151,21 @@ TEST(TensorProto, RefusesPayloadsThatDoNotFitTheShape) {
             "x.pb: raw_data has 3 bytes, the shape [4] of FLOAT needs 16");
   onnx::TensorProto both = floatTensor({1}, {1});
   both.set_raw_data("abcd");
-  EXPECT_EQ(parseError(serialize(both)), "x.pb: holds both raw_data and typed data");
-  EXPECT_EQ(parseError(serialize(floatTensor({-1}, {}))), "x.pb: negative dimension in [-1]");
+  EXPECT_EQ(parseError(serialize(both)),
+            "x.pb: holds both raw_data and typed data");
+  EXPECT_EQ(parseError(serialize(floatTensor({-1}, {}))),
+            "x.pb: negative dimension in [-1]");
 }
 
 TEST(TensorProto, RefusesHugeShapesBeforeAllocating) {
   setMemoryLimit(uint64_t(1) << 30);
-  std::string message = parseError(serialize(floatTensor({1 << 20, 1 << 20, 1 << 20}, {})));
+  std::string message =
+      parseError(serialize(floatTensor({1 << 20, 1 << 20, 1 << 20}, {})));
   setMemoryLimit(0);
-  EXPECT_NE(message.find("x.pb: a tensor of shape [1048576, 1048576, 1048576] would need"),
-            std::string::npos)
+  EXPECT_NE(
+      message.find(
+          "x.pb: a tensor of shape [1048576, 1048576, 1048576] would need"),
+      std::string::npos)
       << message;
 }
 
@@ -160,28 +173,33 @@ TEST(TensorProto, RefusesWhatTheRuntimeCannotHold) {
   onnx::TensorProto strings;
   strings.set_data_type(onnx::TensorProto::STRING);
   strings.add_string_data("a");
-  EXPECT_EQ(parseError(serialize(strings)), "x.pb: string tensors are not supported");
+  EXPECT_EQ(parseError(serialize(strings)),
+            "x.pb: string tensors are not supported");
   onnx::TensorProto half = floatTensor({1}, {});
   half.set_data_type(onnx::TensorProto::FLOAT16);
   half.add_int32_data(0x3c00);
   EXPECT_EQ(parseError(serialize(half)),
-            "x.pb: FLOAT16 tensors are not supported (float, double, int32, int64 are)");
+            "x.pb: FLOAT16 tensors are not supported (float, double, int32, "
+            "int64 are)");
   onnx::TensorProto external = floatTensor({1}, {});
   external.set_data_location(onnx::TensorProto::EXTERNAL);
   auto *entry = external.add_external_data();
   entry->set_key("location");
   entry->set_value("weights.bin");
-  EXPECT_NE(parseError(serialize(external)).find("external file"), std::string::npos);
+  EXPECT_NE(parseError(serialize(external)).find("external file"),
+            std::string::npos);
   onnx::TensorProto big;
   big.set_data_type(onnx::TensorProto::INT64);
   big.add_dims(1);
   big.add_int64_data(int64_t(1) << 40);
   EXPECT_EQ(parseError(serialize(big)),
-            "x.pb: int64 value 1099511627776 at element 0 does not fit the runtime's int32");
+            "x.pb: int64 value 1099511627776 at element 0 does not fit the "
+            "runtime's int32");
 }
 
 TEST(TensorProto, TruncatedMessagesAreRefusedOrShorter) {
-  std::string whole = serialize(floatTensor({8, 8}, std::vector<float>(64, 1.0f)));
+  std::string whole =
+      serialize(floatTensor({8, 8}, std::vector<float>(64, 1.0f)));
   for (size_t n = 0; n < whole.size(); ++n) {
     std::string cut = whole.substr(0, n);
     try {

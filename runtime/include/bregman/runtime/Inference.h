@@ -1,4 +1,5 @@
-//===- Inference.h - Inference artifacts, run by the runtime alone -*- C++ -*-===//
+//===- Inference.h - Inference artifacts, run by the runtime alone -*- C++
+//-*-===//
 //
 // `bregman run model.onnx --input x.pb --save-artifact DIR` saves the
 // compiled inference as an artifact (Artifact.h): its inputs are the
@@ -7,11 +8,13 @@
 // the example input. Its manifest's "inference" entry says what a runner
 // needs beyond the signed inputs and outputs:
 //
-//   "inference": {"model": "mlp.onnx", "sparse_exec": "on", "preprocessing": "",
+//   "inference": {"model": "mlp.onnx", "sparse_exec": "on", "preprocessing":
+//   "",
 //     "sparse_layers": [{"node": "node 'fc1' (Gemm)", "weight": "fc1.weight",
 //                        "density": 0.05}, ...],
-//     "inputs":  [{"name": "x", "input": 9, "dtype": "f32", "shape": [128, 784]}],
-//     "outputs": [{"name": "y", "output": 0, "dtype": "f32", "shape": [128, 10]}]}
+//     "inputs":  [{"name": "x", "input": 9, "dtype": "f32", "shape": [128,
+//     784]}], "outputs": [{"name": "y", "output": 0, "dtype": "f32", "shape":
+//     [128, 10]}]}
 //
 // "input" / "output" index the artifact's inputs / outputs, whose name,
 // dtype and shape (checked against step.so's signature) must be the same.
@@ -72,7 +75,8 @@ InferenceSpec parseInferenceEntry(const std::string &json,
 /// once, print each output as `output NAME f32[shape]` (as `bregman run
 /// model.onnx` does) and write the first outputs to `outputFiles`. Returns
 /// the exit status; errors go to stderr.
-int runInferenceCommand(const std::string &dir, const std::vector<std::string> &inputFiles,
+int runInferenceCommand(const std::string &dir,
+                        const std::vector<std::string> &inputFiles,
                         const std::vector<std::string> &outputFiles);
 
 } // namespace bregman::runtime
