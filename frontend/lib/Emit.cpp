@@ -883,4 +883,27 @@ OwningOpRef<ModuleOp> emitModule(MLIRContext &context, const EmitSpec &spec) {
   return Emitter(context, spec).run();
 }
 
+std::vector<bool> emittedInputReads(const EmitSpec &spec) {
+  const Trace &trace = *spec.trace;
+  std::vector<bool> read(trace.values().size(), false);
+  for (const Node &node : trace.nodes()) {
+    // sparseMatmul() reads a, positions, coordinates and values, not the
+    // dense W after them.
+    size_t emitted = node.prim == Prim::SparseMatMul
+                         ? std::min<size_t>(4, node.inputs.size())
+                         : node.inputs.size();
+    for (size_t i = 0; i < emitted; ++i)
+      read[node.inputs[i]] = true;
+  }
+  for (int value : spec.outputs)
+    read[value] = true;
+  std::vector<bool> inputs;
+  for (int value : trace.inputs())
+    inputs.push_back(read[value]);
+  for (int alias : spec.outputAlias)
+    if (alias >= 0)
+      inputs[alias] = true;
+  return inputs;
+}
+
 } // namespace bregman::detail

@@ -30,6 +30,13 @@ struct EmitSpec {
 mlir::OwningOpRef<mlir::ModuleOp> emitModule(mlir::MLIRContext &context,
                                              const EmitSpec &spec);
 
+/// For each of `spec.trace`'s inputs, whether the code emitModule emits for
+/// `spec` reads it: a node's emission reads it, it is an output, or an output
+/// overwrites it. (A sparse_matmul node carries the dense weight for its VJP
+/// only; its emission reads the CSR.) Jitted::save stores no value for the
+/// others.
+std::vector<bool> emittedInputReads(const EmitSpec &spec);
+
 } // namespace bregman::detail
 
 #endif // BREGMAN_LIB_EMIT_H

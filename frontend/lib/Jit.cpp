@@ -520,7 +520,10 @@ void JitState::save(const std::string &dir, const Trace &trace,
           if (opts.device == Device::Cuda)
             bregman_cuda_take_error();
           linkArtifact(tmp);
-          writeArtifactFiles(tmp, *fn, inputs);
+          EmitSpec spec{&trace, {}, fn->outputAlias};
+          for (const Tensor &t : outputs.leaves)
+            spec.outputs.push_back(t.value());
+          writeArtifactFiles(tmp, *fn, inputs, emittedInputReads(spec));
         });
   } catch (const runtime::WriteError &e) {
     throw Error(e.what());
@@ -563,7 +566,8 @@ void JitState::linkArtifact(const std::string &tmp) {
 
 void JitState::writeArtifactFiles(const std::string &tmp,
                                   const CompiledFunction &fn,
-                                  const FlatInputs &inputs) {
+                                  const FlatInputs &inputs,
+                                  const std::vector<bool> &read) {
   nlohmann::json manifest;
   manifest["format"] = runtime::kArtifactFormat;
   manifest["name"] = opts.name;
@@ -579,8 +583,8 @@ void JitState::writeArtifactFiles(const std::string &tmp,
         static_cast<const runtime::Buffer &>(*inputs.leaves[i].buffer());
     nlohmann::json input = describeLeaf(spec);
     input["arg"] = spec.arg;
-    if (artifactUnstored.count({spec.arg, spec.name})) {
-      input["stored"] = false; // allocated zeroed by the runner
+    if (!read[i]) {
+      input["stored"] = false; // never read: allocated zeroed by the runner
     } else {
       values.write(buffer.data(), buffer.bytes());
       input["offset"] = offset;

@@ -154,11 +154,7 @@ int RunCommand::runOnnx() {
         runtime::inferenceEntryJson(inferenceSpec(
             model, sparseExec, sparseLayers,
             weights.size() + onnxModel.constants().size(), feeds, results)));
-    // The dense copies of the sparse layers' weights are arguments the
-    // compiled code does not read: not stored (the artifact stays small).
-    for (const onnx::SparseLayer &layer : sparseLayers)
-      infer.setArtifactUnstored(0, {layer.initializer});
-    infer.save(saveArtifact, weights, onnxModel.constants(), feeds);
+infer.save(saveArtifact, weights, onnxModel.constants(), feeds);
     fmt::print("saved the inference ({} layer(s) on their CSR) to {}\n",
                sparseLayers.size(), saveArtifact);
   }

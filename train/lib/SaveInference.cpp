@@ -109,9 +109,6 @@ std::string saveInference(const TrainConfig &c, const nn::Model &model,
     if (d.sparse)
       spec.sparseLayers.push_back({layerOf(d.weight), d.weight, d.density});
   infer.setArtifactEntry("inference", runtime::inferenceEntryJson(spec));
-  // The dense copies of the sparse layers' weights are arguments the
-  // compiled code does not read (their VJP would): not stored.
-  infer.setArtifactUnstored(0, sparse);
   infer.save(c.saveInferPath, weights, buffers, feeds);
   return fmt::format(
       "saved the inference ({}, batch {}, {} layer(s) on their CSR) to {}\n",

@@ -22,7 +22,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -119,8 +118,6 @@ public:
   /// JSON objects written into the manifest by save(), by key ("training",
   /// "inference").
   std::map<std::string, std::string> artifactEntries;
-  /// Leaves (argument, name) whose values save() does not store.
-  std::set<std::pair<int, std::string>> artifactUnstored;
   std::vector<Tensor> run(CompiledFunction &fn, const FlatInputs &inputs);
   const FlatOutputs &outputStructure(const CompiledFunction &fn) const;
   size_t cacheSize() const { return cache.size(); }
@@ -131,8 +128,11 @@ public:
 
 private:
   void linkArtifact(const std::string &tmp);
+  /// manifest.json and values.bin; `read[i]`: whether the code reads leaf
+  /// i (the others are not stored: "stored": false, zeroed at load).
   void writeArtifactFiles(const std::string &tmp, const CompiledFunction &fn,
-                          const FlatInputs &inputs);
+                          const FlatInputs &inputs,
+                          const std::vector<bool> &read);
 
   JitOptions opts;
   std::map<std::string, std::unique_ptr<CompiledFunction>> cache;
@@ -258,7 +258,10 @@ public:
   /// directory: the compiled code as a shared object (`step.so`, the device
   /// binary embedded for Device::Cuda), `manifest.json` (arguments, outputs,
   /// donations) and `values.bin` (these arguments' values, the initial state
-  /// a runner starts from). `bregman-run DIR` runs it without MLIR or LLVM.
+  /// a runner starts from; not those of leaves the compiled code never reads,
+  /// such as the dense copy of a weight whose layer runs on its CSR in an
+  /// inference: "stored": false, zeroed at load). `bregman-run DIR` runs it
+  /// without MLIR or LLVM.
   template <typename... Args>
   void save(const std::string &dir, const Args &...args) {
     detail::FlatInputs inputs = flatten(args...);
@@ -307,14 +310,6 @@ public:
   /// (bregman run writes "inference": which inputs are the graph's).
   void setArtifactEntry(const std::string &key, std::string json) {
     state->artifactEntries[key] = std::move(json);
-  }
-  /// Leaves of argument `arg` whose values the next save() does not store
-  /// (manifest: "stored": false; the runner allocates them zeroed): for
-  /// arguments the compiled code does not read, such as the dense copy of a
-  /// weight whose layer runs on its CSR in an inference.
-  void setArtifactUnstored(int arg, const std::vector<std::string> &names) {
-    for (const std::string &name : names)
-      state->artifactUnstored.insert({arg, name});
   }
 
   /// Number of distinct input signatures compiled so far.

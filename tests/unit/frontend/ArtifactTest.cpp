@@ -127,27 +127,24 @@ TEST(Artifact, CudaArtifactBuildsWithoutAGpu) {
   fs::remove_all(dir);
 }
 
-// Leaves marked unstored (an argument the code does not read, as the dense
-// copy of a weight whose layer runs on its CSR) take no bytes in values.bin
-// and start zeroed; the rest of the artifact is unchanged. Saving its state
-// again keeps them unstored.
-TEST(Artifact, UnstoredLeavesAreZeroedAndTakeNoSpace) {
+// Leaves the compiled code never reads take no bytes in values.bin
+// ("stored": false) and start zeroed; the rest of the artifact is unchanged.
+// Saving its state again keeps them unstored.
+TEST(Artifact, UnreadLeavesAreNotStored) {
   fs::path dir = freshDir("unstored"), again = freshDir("unstored-again");
-  Params p{
-      {"unused", Tensor::fromVector(std::vector<float>(1000, 3.0f), {1000})},
-      {"w", Tensor::fromVector(std::vector<float>{1, 2, 3, 4}, {4})}};
+  Params p{{"unused", Tensor::fromVector(std::vector<float>(1000, 3.0f), {1000})},
+           {"w", Tensor::fromVector(std::vector<float>{1, 2, 3, 4}, {4})}};
   Tensor x = Tensor::fromVector(std::vector<float>{0.5f, -1, 2, 8}, {4});
   auto f = jit([](const Params &q, const Tensor &xb) { return q.at("w") * xb; },
                JitOptions{{}, "unstored"});
   Tensor want = f(p, x);
-  f.setArtifactUnstored(0, {"unused"});
   f.save(dir.string(), p, x);
-  EXPECT_EQ(fs::file_size(dir / "values.bin"),
-            2 * 4 * sizeof(float)); // w and x only
+  EXPECT_EQ(fs::file_size(dir / "values.bin"), 2 * 4 * sizeof(float)); // w, x
   std::unique_ptr<runtime::Artifact> artifact =
       runtime::Artifact::load(dir.string());
   ASSERT_EQ(artifact->inputs.size(), 3u);
   EXPECT_FALSE(artifact->inputs[0].stored);
+  EXPECT_TRUE(artifact->inputs[1].stored && artifact->inputs[2].stored);
   const float *unused = static_cast<const float *>(artifact->input(0).data());
   for (int i = 0; i < 1000; ++i)
     ASSERT_EQ(unused[i], 0.0f) << i;
@@ -161,6 +158,47 @@ TEST(Artifact, UnstoredLeavesAreZeroedAndTakeNoSpace) {
   EXPECT_EQ(runtime::Artifact::load(again.string())->inputs.size(), 3u);
   fs::remove_all(dir);
   fs::remove_all(again);
+}
+
+// A layer on its CSR: sparse_matmul carries the dense W for its VJP only, so
+// the inference's artifact stores the CSR and not W, and computes the same.
+TEST(Artifact, DenseCopyOfACsrWeightIsNotStored) {
+  fs::path dir = freshDir("csr");
+  Tensor w = Tensor::fromVector(std::vector<float>{0, 2, 0, 0, 0, -1, 3, 0}, {2, 4});
+  CsrWeight csr = compressRows(w);
+  Params p{{"w", w},
+           {"pos", csr.positions},
+           {"crd", csr.coordinates},
+           {"val", csr.values}};
+  Tensor a = Tensor::fromVector(std::vector<float>{1, 2, 3, 4, 5, 6}, {2, 3});
+  auto f = jit(
+      [](const Params &q, const Tensor &x) {
+        CsrWeight c{q.at("pos"), q.at("crd"), q.at("val"), q.at("w"), 2, 4};
+        return sparseMatmulLeft(c, x, /*transposeW=*/true); // Wᵀ·x [4, 3]
+      },
+      JitOptions{{}, "csr_infer"});
+  std::vector<float> want = f(p, a).toVector<float>();
+  f.save(dir.string(), p, a);
+  std::unique_ptr<runtime::Artifact> artifact =
+      runtime::Artifact::load(dir.string());
+  ASSERT_EQ(artifact->inputs.size(), 5u);
+  EXPECT_EQ(artifact->inputs[0].name, "w");
+  EXPECT_FALSE(artifact->inputs[0].stored);
+  for (size_t i = 1; i < 5; ++i)
+    EXPECT_TRUE(artifact->inputs[i].stored) << artifact->inputs[i].name;
+  artifact->step();
+  const float *got = static_cast<const float *>(artifact->output(0).data());
+  // Wᵀ·a by its definition, in float64.
+  std::vector<float> wv = w.toVector<float>(), av = a.toVector<float>();
+  for (int r = 0; r < 4; ++r)
+    for (int c = 0; c < 3; ++c) {
+      double sum = 0;
+      for (int k = 0; k < 2; ++k)
+        sum += double(wv[k * 4 + r]) * double(av[k * 3 + c]);
+      EXPECT_EQ(got[r * 3 + c], float(sum)) << r << "," << c;
+      EXPECT_EQ(want[r * 3 + c], float(sum)) << r << "," << c;
+    }
+  fs::remove_all(dir);
 }
 
 TEST(Artifact, SaveLeavesOtherDirectoriesAlone) {
