@@ -64,6 +64,7 @@ public:
 private:
   int runOnnx();
   int runDirectory();
+  std::string ignoredOption() const;
 
   CLI::App *command;
   std::string model;

@@ -91,6 +91,10 @@ void refuseForeignDirectory(const std::string &dir) {
 int RunCommand::run() {
   if (tf32)
     runtime::setCudaTf32(true);
+  if (std::string why = ignoredOption(); !why.empty()) {
+    std::cerr << "error: run " << model << ": " << why << "\n";
+    return 2;
+  }
   if (std::filesystem::is_directory(model))
     return runDirectory();
   if (inputs.empty()) {
@@ -99,6 +103,21 @@ int RunCommand::run() {
     return 2;
   }
   return runOnnx();
+}
+
+/// An option this run would not use: said, not silently ignored.
+std::string RunCommand::ignoredOption() const {
+  bool artifact = std::filesystem::is_directory(model);
+  if (artifact && command->count("--sparse-exec"))
+    return "--sparse-exec applies to an ONNX model; an artifact's sparse "
+           "layers were chosen when it was saved (its manifest lists them)";
+  if (!artifact && command->count("--steps"))
+    return "--steps times an artifact's calls; an ONNX model runs once on "
+           "its --input files";
+  if (artifact && command->count("--steps") && !inputs.empty())
+    return "--steps times calls on the artifact's stored example input; "
+           "with --input it runs once on yours";
+  return "";
 }
 
 int RunCommand::runDirectory() {
