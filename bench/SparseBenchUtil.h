@@ -1,7 +1,7 @@
 //===- SparseBenchUtil.h - What the sparse benchmarks share -----*- C++ -*-===//
 //
 // CPU and wall times of a call, and random weights and inputs, for
-// sparse_bench.cpp and sparse_train_bench.cpp.
+// sparse_bench.cpp, sparse_train_bench.cpp and infer_artifact_bench.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,6 +10,8 @@
 
 #include "bregman/bregman.h"
 
+#include <algorithm>
+#include <chrono>
 #include <ctime>
 #include <random>
 #include <vector>
@@ -25,6 +27,26 @@ inline double cpuSeconds() {
   timespec t{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
   return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+/// Median per-call CPU and wall time of `fn` over 7 rounds of `iters` calls
+/// (after one warm-up call, which compiles).
+template <typename Fn> Times measure(Fn fn, int iters) {
+  fn();
+  std::vector<double> cpu, wall;
+  for (int round = 0; round < 7; ++round) {
+    double c0 = cpuSeconds();
+    auto w0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < iters; ++i)
+      fn();
+    auto w1 = std::chrono::steady_clock::now();
+    cpu.push_back((cpuSeconds() - c0) * 1e6 / iters);
+    wall.push_back(std::chrono::duration<double, std::micro>(w1 - w0).count() /
+                   iters);
+  }
+  std::nth_element(cpu.begin(), cpu.begin() + 3, cpu.end());
+  std::nth_element(wall.begin(), wall.begin() + 3, wall.end());
+  return {cpu[3], wall[3]};
 }
 
 /// A [rows, cols] weight with `density` of its entries non-zero (normal).

@@ -29,30 +29,10 @@ using namespace bregman;
 
 namespace {
 
-using bench::cpuSeconds;
+using bench::measure;
 using bench::randomInput;
 using bench::randomWeight;
 using bench::Times;
-
-/// Median per-call CPU and wall time of `fn` over 7 rounds of `iters` calls
-/// (after one warm-up call, which compiles).
-template <typename Fn> Times measure(Fn fn, int iters) {
-  fn();
-  std::vector<double> cpu, wall;
-  for (int round = 0; round < 7; ++round) {
-    double c0 = cpuSeconds();
-    auto w0 = std::chrono::steady_clock::now();
-    for (int i = 0; i < iters; ++i)
-      fn();
-    auto w1 = std::chrono::steady_clock::now();
-    cpu.push_back((cpuSeconds() - c0) * 1e6 / iters);
-    wall.push_back(std::chrono::duration<double, std::micro>(w1 - w0).count() /
-                   iters);
-  }
-  std::nth_element(cpu.begin(), cpu.begin() + 3, cpu.end());
-  std::nth_element(wall.begin(), wall.begin() + 3, wall.end());
-  return {cpu[3], wall[3]};
-}
 
 constexpr std::array<std::array<int64_t, 2>, 3> kLayers{
     {{200, 784}, {80, 200}, {10, 80}}};

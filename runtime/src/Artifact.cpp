@@ -7,6 +7,7 @@
 #include "bregman/runtime/Inference.h"
 #include "bregman/runtime/InputFile.h"
 #include "bregman/runtime/SafeWrite.h"
+#include "CommandBoundary.h"
 
 #include <nlohmann/json.hpp>
 
@@ -478,7 +479,7 @@ std::string Artifact::stepProfile() const {
 
 int runArtifactCommand(const std::string &dir, int steps, bool quiet,
                        const std::string &saveDir) {
-  try {
+  return exitStatusOf([&] {
     std::unique_ptr<Artifact> step = Artifact::load(dir);
     std::printf("%s: %s on %s, %zu inputs, %zu outputs\n", dir.c_str(),
                 step->name.c_str(), step->device.c_str(), step->inputs.size(),
@@ -514,14 +515,7 @@ int runArtifactCommand(const std::string &dir, int steps, bool quiet,
       std::printf("saved the state after %d calls to %s\n", steps + 1,
                   saveDir.c_str());
     }
-  } catch (const std::exception &e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  } catch (...) {
-    std::cerr << "error: an unexpected failure (not a std::exception)\n";
-    return 1;
-  }
-  return 0;
+  });
 }
 
 } // namespace bregman::runtime

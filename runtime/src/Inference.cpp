@@ -2,6 +2,7 @@
 
 #include "bregman/runtime/Inference.h"
 #include "bregman/runtime/TensorProto.h"
+#include "CommandBoundary.h"
 
 #include <nlohmann/json.hpp>
 
@@ -171,16 +172,7 @@ std::string inferenceEntryJson(const InferenceSpec &spec) {
 int runInferenceCommand(const std::string &dir,
                         const std::vector<std::string> &inputFiles,
                         const std::vector<std::string> &outputFiles) {
-  try {
-    runInference(dir, inputFiles, outputFiles);
-  } catch (const std::exception &e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
-  } catch (...) {
-    std::cerr << "error: an unexpected failure (not a std::exception)\n";
-    return 1;
-  }
-  return 0;
+  return exitStatusOf([&] { runInference(dir, inputFiles, outputFiles); });
 }
 
 } // namespace bregman::runtime
