@@ -22,7 +22,8 @@ set(CPACK_DEBIAN_PACKAGE_SECTION science)
 # oneDNN, OpenBLAS, ONNX, protobuf, fmt, zlib, libstdc++, and LLVM's
 # libomp, which the executables link, and libllvm22); our own libraries are
 # in the package, so no Depends is written by hand (scripts/test-examples.sh
-# checks that each of these is named, and only once).
+# checks that each of these is named, directly or through a named package's
+# Depends, and that none is named twice).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS
   ${CMAKE_BINARY_DIR}/lib)
