@@ -282,9 +282,9 @@ static void reportCompileTiming(const std::string &label,
     return;
   const auto &[mlirTime, opt, codegen] = phases;
   fmt::print(stderr,
-             "compile timing {}: MLIR pipeline {:.1f} s CPU ({:.1f} s wall), "
-             "LLVM optimization {:.1f} s ({:.1f} s), translation and code "
-             "generation {:.1f} s ({:.1f} s); total {:.1f} s CPU ({:.1f} s "
+             "compile timing {}: MLIR pipeline {:.3f} s CPU ({:.3f} s wall), "
+             "LLVM optimization {:.3f} s ({:.3f} s), translation and code "
+             "generation {:.3f} s ({:.3f} s); total {:.3f} s CPU ({:.3f} s "
              "wall)\n",
              label, mlirTime.cpu, mlirTime.wall, opt.cpu, opt.wall,
              codegen.cpu, codegen.wall, mlirTime.cpu + opt.cpu + codegen.cpu,

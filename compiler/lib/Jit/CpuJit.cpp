@@ -22,6 +22,8 @@
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Transforms/Scalar/LoopUnrollPass.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
@@ -114,11 +116,60 @@ static void addConstants(llvm::Module &module,
   }
 }
 
+/// LLVM's default pipeline at `options.optLevel`; without
+/// `options.partialUnroll`, its loop unrollers only unroll fully (loops of
+/// a known, small trip count), never partially or at run time.
+static std::function<llvm::Error(llvm::Module *)>
+makeOptimizer(const CpuJitOptions &options, llvm::TargetMachine *tm) {
+  unsigned level = options.optLevel;
+  bool partialUnroll = options.partialUnroll;
+  return [level, partialUnroll, tm](llvm::Module *module) -> llvm::Error {
+    llvm::LoopAnalysisManager loops;
+    llvm::FunctionAnalysisManager functions;
+    llvm::CGSCCAnalysisManager sccs;
+    llvm::ModuleAnalysisManager modules;
+    llvm::PipelineTuningOptions tuning;
+    tuning.LoopVectorization = level > 1;
+    tuning.SLPVectorization = level > 1;
+    // The default unrollers let the target choose partial unrolling; when
+    // it is not wanted, they are switched off and replaced at the same two
+    // places by ones that may only unroll fully.
+    tuning.LoopUnrolling = partialUnroll;
+    llvm::PassBuilder builder(tm, tuning);
+    if (!partialUnroll && level > 1) {
+      builder.registerLateLoopOptimizationsEPCallback(
+          [](llvm::LoopPassManager &passes, llvm::OptimizationLevel at) {
+            passes.addPass(llvm::LoopFullUnrollPass(at.getSpeedupLevel()));
+          });
+      builder.registerVectorizerEndEPCallback(
+          [](llvm::FunctionPassManager &passes, llvm::OptimizationLevel at) {
+            passes.addPass(llvm::LoopUnrollPass(
+                llvm::LoopUnrollOptions(at.getSpeedupLevel())
+                    .setPartial(false)
+                    .setRuntime(false)));
+          });
+    }
+    builder.registerModuleAnalyses(modules);
+    builder.registerCGSCCAnalyses(sccs);
+    builder.registerFunctionAnalyses(functions);
+    builder.registerLoopAnalyses(loops);
+    builder.crossRegisterProxies(loops, functions, sccs, modules);
+    static const llvm::OptimizationLevel byNumber[] = {
+        llvm::OptimizationLevel::O0, llvm::OptimizationLevel::O1,
+        llvm::OptimizationLevel::O2, llvm::OptimizationLevel::O3};
+    llvm::OptimizationLevel optimization = byNumber[std::min(level, 3u)];
+    llvm::ModulePassManager pipeline =
+        level == 0 ? builder.buildO0DefaultPipeline(optimization)
+                   : builder.buildPerModuleDefaultPipeline(optimization);
+    pipeline.run(*module, modules);
+    return llvm::Error::success();
+  };
+}
+
 /// The lowered module as a position-independent object file for this host
 /// (global constructors kept: for GPU code they load the kernel modules).
 static llvm::Error writeObjectFile(ModuleOp module, const std::string &path,
                                    const CpuJitOptions &options) {
-  unsigned optLevel = options.optLevel;
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(module, llvmContext);
@@ -136,8 +187,7 @@ static llvm::Error writeObjectFile(ModuleOp module, const std::string &path,
   llvmModule->setTargetTriple((*tm)->getTargetTriple());
   addPackedWrappers(*llvmModule);
   addConstants(*llvmModule, options.objectConstants);
-  if (llvm::Error err = makeOptimizingTransformer(optLevel, /*sizeLevel=*/0,
-                                                  tm->get())(llvmModule.get()))
+  if (llvm::Error err = makeOptimizer(options, tm->get())(llvmModule.get()))
     return err;
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
@@ -215,7 +265,7 @@ createEngine(ModuleOp module, const CpuJitOptions &options,
   if (!tm)
     return tm.takeError();
   std::function<llvm::Error(llvm::Module *)> optimize =
-      makeOptimizingTransformer(options.optLevel, /*sizeLevel=*/0, tm->get());
+      makeOptimizer(options, tm->get());
   // The options hold a reference: this must outlive every lookup below (the
   // whole module is compiled at the first).
   std::function<llvm::Error(llvm::Module *)> timedOptimize =
