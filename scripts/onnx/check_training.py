@@ -64,6 +64,8 @@ BATCH = 128
 # rounding after 10 steps stays below these (PyTorch's own float32 run
 # against its float64 run is printed beside each figure as the yardstick).
 LOSS_TOLERANCE, UPDATE_TOLERANCE, STATS_TOLERANCE, DEAD = 1e-3, 1e-2, 1e-3, 1e-3
+# The first step's update (lr × the gradient) and statistics.
+FIRST_TOLERANCE = 1e-3
 TRAIN_LIMIT = 135  # llround(0.05 * 135) = 7 held out for validation: 128 train
 MODELS_WITH_IMAGES = [n for n, m in model_zoo.MODELS.items()
                       if m[2] in (model_zoo.FASHION, model_zoo.CIFAR)]
@@ -171,6 +173,7 @@ def read_checkpoint(path):
 
 
 def run_bregman(model_path, data, steps, lr, tests, tmp):
+    os.makedirs(tmp, exist_ok=True)
     report, checkpoint = os.path.join(tmp, "report.jsonl"), os.path.join(tmp, "ckpt.bin")
     exported = os.path.join(tmp, "exported.onnx")
     cmd = [BREGMAN, "retrain", model_path, "--from-pretrained", "--optimizer", "sgd",
@@ -191,6 +194,7 @@ def run_bregman(model_path, data, steps, lr, tests, tmp):
             "checkpoint": read_checkpoint(checkpoint),
             "exported": {t.name: numpy_helper.to_array(t)
                          for t in exported_model.graph.initializer},
+            "exported_model": exported_model,
             "seconds": time.monotonic() - start, "log": proc.stdout}
 
 
@@ -221,7 +225,7 @@ def dtype_of(model):
 def run_torch(model, data, steps, lr, dtype, evaluate=True):
     model = copy.deepcopy(model).to(dtype)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.0)
-    losses, test_acc = [], []
+    losses, test_acc, first = [], [], None
     for epoch in range(1, steps + 1):  # bregman counts epochs from 1
         x, y = data.batch(epoch)
         training_mode(model)
@@ -230,9 +234,11 @@ def run_torch(model, data, steps, lr, dtype, evaluate=True):
         loss.backward()
         opt.step()
         losses.append(float(loss.detach()))
+        if epoch == 1:
+            first = copy.deepcopy(model)
         if evaluate:
             test_acc.append(accuracy(model, data.test_x, data.test_y))
-    return model, losses, test_acc
+    return model, first, losses, test_acc
 
 
 def batch_statistics_accuracy(model, x, y, batch=500):
@@ -309,17 +315,53 @@ def bregman_names(model):
     return names
 
 
+def module_of(node_name):
+    """The PyTorch module a TorchScript-exported node belongs to:
+    '/features/features.1/features.1.0/block/block.1/fc1/Conv' →
+    'features.1.0.block.1.fc1' (each scope extends or replaces the last)."""
+    path = []
+    for scope in node_name.strip("/").split("/")[:-1]:
+        if path and scope.startswith(path[-1] + "."):
+            path[-1] = scope
+        else:
+            path.append(scope)
+    return ".".join(path)
+
+
+SUFFIXES = {"Conv": {1: ".weight", 2: ".bias"}, "ConvTranspose": {1: ".weight", 2: ".bias"},
+            "Gemm": {1: ".weight", 2: ".bias"}, "MatMul": {1: ".weight"},
+            "BatchNormalization": {1: ".scale", 2: ".shift", 3: ".running_mean",
+                                   4: ".running_var"}}
+
+
+def untied_names(exported):
+    """Each initializer read in a role → the PyTorch tensor in that role, from
+    the node that reads it: bregman names the copies it splits off a tied
+    initializer '...fc1_2.bias' (the exporter merges equal tensors, e.g.
+    torchvision's zero biases)."""
+    rename = {}
+    for node in exported.graph.node:
+        for index, value in enumerate(node.input):
+            suffix = SUFFIXES.get(node.op_type, {}).get(index)
+            if suffix:
+                rename.setdefault(value, module_of(node.name) + suffix)
+    return rename
+
+
 def compare(initial, torch32, torch64, breg):
     """The figures of one model: per-step losses, updates, statistics."""
     names = bregman_names(initial)
     arrays = lambda m: {names.get(k, k): v.detach().double().numpy()
                         for k, v in m.state_dict().items()}
     state32, state64, start = arrays(torch32), arrays(torch64), arrays(initial)
-    params, buffers = breg["checkpoint"]["params"], dict(breg["checkpoint"]["buffers"])
+    params, buffers = breg["checkpoint"]["params"], dict(breg["checkpoint"].get("buffers", {}))
     # Initializers without a role stay as they are ("frozen:NAME" buffers);
     # PyTorch trains them, so they are compared as parameters.
     frozen = {k[len("frozen:"):]: buffers.pop(k) for k in list(buffers) if k.startswith("frozen:")}
     params = {**params, **frozen}
+    rename = untied_names(breg["exported_model"])
+    untie = lambda d: {k if k in start else rename.get(k, k): v for k, v in d.items()}
+    params, buffers = untie(params), untie(buffers)
     # Constants the graph computes once (a Clip's bounds) are not state.
     buffers = {k: v for k, v in buffers.items() if not k.startswith("constant:")}
     missing = [k for k in state32 if k not in params and k not in buffers
@@ -342,12 +384,15 @@ def compare(initial, torch32, torch64, breg):
     stats32 = {k: (state32[k], state64[k]) for k in buffers}
     onnx_name = {v: k for k, v in names.items()}
     best = {k[len("frozen:"):] if k.startswith("frozen:") else k: v for k, v in
-            {**breg["checkpoint"]["best"], **breg["checkpoint"]["best_buffers"]}.items()
+            {**breg["checkpoint"]["best"], **breg["checkpoint"].get("best_buffers", {})}.items()
             if not k.startswith("constant:")}
     exported = breg["exported"]
     export_diff = [k for k, v in best.items() if not np.array_equal(
         exported.get(onnx_name.get(k, k), exported.get(k)), v)]
-    return {"update": worst(update), "update32": worst(update32),
+    errors = {k: (rel(*update[k]), rel(*update32[k]),
+                  np.max(np.abs(update[k][1])) / largest) for k in update}
+    ranked = sorted(errors.items(), key=lambda e: -e[1][0])[:3]
+    return {"update": worst(update), "update32": worst(update32), "ranked": ranked,
             "dead": sorted(dead), "dead_update": dead_update,
             "stats": worst(stats), "stats32": worst(stats32),
             "export_ok": not export_diff, "export_diff": export_diff[:3],
@@ -371,17 +416,24 @@ def check_model(name, size, steps, lr, seed, tests, keep, explain):
                          for a, b in zip(stored.graph.initializer, ours.graph.initializer)) \
             and len(stored.graph.initializer) == len(ours.graph.initializer)
     data = Data(shape == model_zoo.CIFAR, seed, tests, os.path.join(tmp, "data"))
-    breg = run_bregman(os.path.join(tmp, "model", "model.onnx"), data, steps, lr, tests, tmp)
-    t32, losses32, acc32 = run_torch(model, data, steps, lr, torch.float32)
-    t64, losses64, _ = run_torch(model, data, steps, lr, torch.float64, evaluate=False)
-    figures = compare(model.double(), t32, t64, breg)
+    path = os.path.join(tmp, "model", "model.onnx")
+    # One step alone: its update is lr times the gradient, free of the
+    # float32 rounding that a chaotic trajectory amplifies over N steps.
+    breg1 = run_bregman(path, data, 1, lr, tests, os.path.join(tmp, "one"))
+    breg = run_bregman(path, data, steps, lr, tests, os.path.join(tmp, "all"))
+    t32, first32, losses32, acc32 = run_torch(model, data, steps, lr, torch.float32)
+    t64, first64, losses64, _ = run_torch(model, data, steps, lr, torch.float64, evaluate=False)
+    initial = copy.deepcopy(model).double()
+    figures = compare(initial, t32, t64, breg)
+    figures["first"] = compare(initial, first32, first64, breg1)
+    figures["seconds1"] = breg1["seconds"]
     figures.update(name=name, same_as_ci=same_as_ci, seconds=breg["seconds"],
                    losses_breg=breg["losses"], losses_torch=losses32, losses_torch64=losses64,
                    acc_breg=breg["test_acc"], acc_torch=acc32,
                    loss_err=max(abs(a - b) / abs(b) for a, b in zip(breg["losses"], losses64)),
                    loss_err32=max(abs(a - b) / abs(b) for a, b in zip(losses32, losses64)))
     if explain:
-        figures["longer"] = longer_run(model.float(), data, lr, explain)
+        figures["longer"] = longer_run(model, data, lr, explain)
     if not keep:
         shutil.rmtree(tmp, ignore_errors=True)
     return figures
@@ -389,11 +441,30 @@ def check_model(name, size, steps, lr, seed, tests, keep, explain):
 
 
 
+def chaotic(f):
+    """PyTorch's own float32 run leaves its float64 run by more than the
+    tolerances within the N steps: the trajectory itself amplifies rounding."""
+    return (f["loss_err32"] > LOSS_TOLERANCE or f["update32"][0] > UPDATE_TOLERANCE
+            or f["stats32"][0] > STATS_TOLERANCE)
+
+
 def verdict(f):
-    ok = (f["loss_err"] <= LOSS_TOLERANCE and f["update"][0] <= UPDATE_TOLERANCE
-          and f["stats"][0] <= STATS_TOLERANCE and f["export_ok"] and f["dead_update"] <= DEAD
-          and max(abs(a - b) for a, b in zip(f["acc_breg"], f["acc_torch"])) <= 0.01)
-    return "agrees" if ok else "DISAGREES"
+    one = f["first"]
+    first_ok = (one["update"][0] <= FIRST_TOLERANCE and one["stats"][0] <= FIRST_TOLERANCE
+                and one["dead_update"] <= DEAD and not one["frozen"])
+    # Over N steps bregman may stray as far as PyTorch's float32 run does
+    # (times 10), never less far than the tolerances.
+    slack = lambda tolerance, own: max(tolerance, 10 * own)
+    steps_ok = (f["loss_err"] <= slack(LOSS_TOLERANCE, f["loss_err32"])
+                and f["update"][0] <= slack(UPDATE_TOLERANCE, f["update32"][0])
+                and f["stats"][0] <= slack(STATS_TOLERANCE, f["stats32"][0])
+                and f["dead_update"] <= DEAD and f["export_ok"]
+                and (chaotic(f) or max(abs(a - b) for a, b in
+                                       zip(f["acc_breg"], f["acc_torch"])) <= 0.01))
+    if first_ok and steps_ok:
+        return "agrees" + (" (float32-chaotic trajectory: within PyTorch's own float32 spread)"
+                           if chaotic(f) else "")
+    return "DISAGREES"
 
 
 def print_model(f):
@@ -406,6 +477,14 @@ def print_model(f):
         print(f"{i + 1:4d}  {a:12.6f}  {b:16.6f}  {c:16.6f}  {100 * x:6.1f} % / {100 * y:.1f} %")
     if f["frozen"]:
         print(f"not trained by bregman (no role, kept as buffers): {', '.join(f['frozen'])}")
+    one = f["first"]
+    print(f"first step: update (lr × gradient) max rel. error {one['update'][0]:.1e} in "
+          f"{one['update'][1]} (PyTorch f32: {one['update32'][0]:.1e}), running statistics "
+          f"{one['stats'][0]:.1e} (PyTorch f32: {one['stats32'][0]:.1e}); bregman took "
+          f"{f['seconds1']:.0f} s")
+    print("  worst tensors (bregman's error, PyTorch f32's, the update's size against the "
+          "largest): " + "; ".join(f"{k} {a:.1e}, {b:.1e}, {c:.1e}" for k, (a, b, c) in one["ranked"]))
+    print(f"after {len(f['losses_breg'])} steps:")
     print(f"losses: max rel. error {f['loss_err']:.1e} (PyTorch f32 vs f64: {f['loss_err32']:.1e})")
     print(f"updates θ_N − θ_0 ({f['n_params']} tensors), against PyTorch f64: max rel. error "
           f"{f['update'][0]:.1e} in {f['update'][1]} (PyTorch f32: {f['update32'][0]:.1e} "
@@ -415,6 +494,7 @@ def print_model(f):
               f"norm): bregman's largest update {f['dead_update']:.1e} of the largest update")
     print(f"running statistics ({f['n_buffers']} tensors), against PyTorch f64: max rel. error "
           f"{f['stats'][0]:.1e} in {f['stats'][1]} (PyTorch f32: {f['stats32'][0]:.1e})")
+    print(f"  after the first step: {one['stats'][0]:.1e} in {one['stats'][1]}")
     if f.get("longer"):
         print("PyTorch alone: steps, loss, test accuracy with running statistics / with each "
               "test batch's statistics / with running statistics recomputed on the training images")
@@ -459,8 +539,8 @@ def main():
             results.append({"name": name, "error": str(e)})
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
-    failed = [r["name"] for r in results if "error" in r or verdict(r) != "agrees"]
+            json.dump(results, f, indent=1, default=float)
+    failed = [r["name"] for r in results if "error" in r or verdict(r) == "DISAGREES"]
     print(f"\n{len(results) - len(failed)} of {len(results)} agree"
           + (f"; not: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
