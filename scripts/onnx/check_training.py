@@ -510,6 +510,21 @@ def print_model(f):
     sys.stdout.flush()
 
 
+def write_expected(f, args):
+    """PyTorch's per-step losses (float64) and test accuracies (float32, in
+    evaluation mode) for the CI test, with the settings that reproduce them."""
+    path = os.path.join(ROOT, "tests/e2e/onnx/models", f["name"], "pytorch-sgd.txt")
+    with open(path, "w") as out:
+        out.write("# scripts/onnx/check-training.sh --write-expected: PyTorch's SGD steps on\n"
+                  "# this model (bregman retrain --from-pretrained --optimizer sgd --momentum 0\n"
+                  "# --no-lr-plateau, one batch of 128 a step); RetrainOnnx.SgdStepsMatchPyTorch.\n")
+        out.write(f"lr {args.lr}\nseed {args.seed}\ntrain_limit {TRAIN_LIMIT}\n"
+                  f"test_limit {args.test_limit}\nbatch {BATCH}\n")
+        for loss, acc in zip(f["losses_torch64"], f["acc_torch"]):
+            out.write(f"step {loss!r} {acc!r}\n")
+    print(f"wrote {path}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", choices=["ci", "table"], default="ci")
@@ -520,6 +535,10 @@ def main():
     parser.add_argument("--test-limit", type=int, default=500)
     parser.add_argument("--keep", action="store_true", help="keep the temporary files")
     parser.add_argument("--json", help="write every figure to this file")
+    parser.add_argument("--write-expected", action="store_true",
+                        help="write PyTorch's losses and test accuracies of each model "
+                             "that agrees to tests/e2e/onnx/models/NAME/pytorch-sgd.txt "
+                             "(RetrainOnnx.SgdStepsMatchPyTorch compares bregman with them)")
     parser.add_argument("--explain", type=int, nargs="*", default=[],
                         help="then PyTorch alone for more steps: its test accuracy after "
                              "each of these many steps with running statistics, batch "
@@ -540,6 +559,10 @@ def main():
         except RuntimeError as e:
             print(f"\n== {name}: FAILED: {e}")
             results.append({"name": name, "error": str(e)})
+    if args.write_expected:
+        for r in results:
+            if "error" not in r and verdict(r) != "DISAGREES":
+                write_expected(r, args)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1, default=float)
