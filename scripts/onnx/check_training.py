@@ -359,7 +359,11 @@ def compare(initial, torch32, torch64, breg):
     params, buffers = breg["checkpoint"]["params"], dict(breg["checkpoint"].get("buffers", {}))
     # Initializers without a role stay as they are ("frozen:NAME" buffers);
     # PyTorch trains them, so they are compared as parameters.
+    # (An initializer no node reads any more — the original of one split
+    # into copies — is left out.)
+    read = {value for node in breg["exported_model"].graph.node for value in node.input}
     frozen = {k[len("frozen:"):]: buffers.pop(k) for k in list(buffers) if k.startswith("frozen:")}
+    frozen = {k: v for k, v in frozen.items() if k in read}
     params = {**params, **frozen}
     rename = untied_names(breg["exported_model"])
     untie = lambda d: {k if k in start else rename.get(k, k): v for k, v in d.items()}
@@ -544,8 +548,8 @@ def main():
                              "each of these many steps with running statistics, batch "
                              "statistics and recomputed running statistics")
     args = parser.parse_args()
-    names = [n for n in MODELS_WITH_IMAGES
-             if (args.only is None or n in args.only)
+    names = [n for n in (args.only or MODELS_WITH_IMAGES)  # in the order asked
+             if n in MODELS_WITH_IMAGES
              and model_zoo.MODELS[n][1 if args.size == "ci" else 0] is not None]
     print(f"{len(names)} models, {args.steps} SGD steps at lr {args.lr}, batch {BATCH}, "
           f"seed {args.seed}, {args.test_limit} test images; tolerances: loss "
