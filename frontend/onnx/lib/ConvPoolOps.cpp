@@ -241,7 +241,10 @@ std::vector<OpHandler> convPoolOps() {
   return {
       {"Conv", 1, kNewestOpset, conv,
        {{1, ParamRole::ConvWeight}, {2, ParamRole::Bias}}},
-      {"ConvTranspose", 1, kNewestOpset, convTranspose, {}},
+      // Its weight [C_in, C_out/group, kH, kW] trains as a Conv weight (k×k
+      // kernels as groups; PyTorch's fan-in, dimensions 1..3, as Conv's).
+      {"ConvTranspose", 1, kNewestOpset, convTranspose,
+       {{1, ParamRole::ConvWeight}, {2, ParamRole::Bias}}},
       {"MaxPool", 1, kNewestOpset, maxPool, {}},
       {"AveragePool", 1, kNewestOpset, averagePool, {}},
       {"GlobalAveragePool", 1, kNewestOpset, globalAveragePool, {}},

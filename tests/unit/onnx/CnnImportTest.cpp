@@ -578,4 +578,118 @@ TEST_F(CnnImport, InspectAndRunAgree) {
   }
 }
 
+//===----------------------------------------------------------------------===//
+// ConvTranspose weights are trained (a U-Net's up-convolutions)
+//===----------------------------------------------------------------------===//
+
+/// up: ConvTranspose x[2, 2, 3, 3] → y[2, 3, 6, 6], weight [2, 3, 3, 3],
+/// bias [3], stride 2, pads 1, output_padding 1 (the U-Net's upsampling).
+struct UpConv {
+  static constexpr int64_t kN = 2, kIn = 2, kOut = 3, kSize = 3, kK = 3, kOutSize = 6;
+  std::vector<double> x, w, b;
+
+  /// y = ConvTranspose(x, w) + b in float64: each input cell (i, j) adds
+  /// its kernel, scaled, at output rows 2i − 1 + u and columns 2j − 1 + v.
+  template <typename Visit> void forEachTap(Visit visit) const {
+    for (int64_t n = 0; n < kN; ++n)
+      for (int64_t c = 0; c < kIn; ++c)
+        for (int64_t o = 0; o < kOut; ++o)
+          for (int64_t i = 0; i < kSize; ++i)
+            for (int64_t j = 0; j < kSize; ++j)
+              for (int64_t u = 0; u < kK; ++u)
+                for (int64_t v = 0; v < kK; ++v) {
+                  int64_t r = 2 * i - 1 + u, q = 2 * j - 1 + v;
+                  if (r < 0 || r >= kOutSize || q < 0 || q >= kOutSize)
+                    continue;
+                  visit(((c * kSize + i) * kSize + j) + n * kIn * kSize * kSize,
+                        ((c * kOut + o) * kK + u) * kK + v,
+                        ((n * kOut + o) * kOutSize + r) * kOutSize + q);
+                }
+  }
+  std::vector<double> forward() const {
+    std::vector<double> y(kN * kOut * kOutSize * kOutSize);
+    for (size_t e = 0; e < y.size(); ++e)
+      y[e] = b[(e / (kOutSize * kOutSize)) % kOut];
+    forEachTap([&](int64_t xi, int64_t wi, int64_t yi) { y[yi] += x[xi] * w[wi]; });
+    return y;
+  }
+};
+
+// Issue 18: ConvTranspose had no parameter roles, so retraining kept its
+// weight and bias as frozen constants (a U-Net's up-convolutions never
+// trained; scripts/onnx/check-training.sh found it against PyTorch). They
+// are now the layer's parameters, and their gradient through the network
+// equals the float64 one written out and central finite differences.
+TEST_F(CnnImport, ConvTransposeWeightsAreTrainedParameters) {
+  std::mt19937 rng(21);
+  std::uniform_real_distribution<double> uniform(-1.0, 1.0);
+  auto randoms = [&](int64_t n) {
+    std::vector<double> v(n);
+    for (double &e : v)
+      e = uniform(rng);
+    return v;
+  };
+  UpConv ref{randoms(2 * 2 * 9), randoms(2 * 3 * 9), randoms(3)};
+  auto asFloat = [](const std::vector<double> &v) { return std::vector<float>(v.begin(), v.end()); };
+  ModelCase c;
+  c.input("x", {2, 2, 3, 3}, asFloat(ref.x));
+  c.weight("up.weight", {2, 3, 3, 3}, asFloat(ref.w)).weight("up.bias", {3}, asFloat(ref.b));
+  auto &n = c.node("ConvTranspose", {"x", "up.weight", "up.bias"}, {"y"}, "/up/ConvTranspose");
+  setIntsAttr(n, "strides", {2, 2});
+  setIntsAttr(n, "pads", {1, 1, 1, 1});
+  setIntsAttr(n, "output_padding", {1, 1});
+  c.output("y", {2, 3, 6, 6});
+  auto model = std::make_shared<OnnxModel>(load(c, "upconv"));
+  ASSERT_TRUE(model->unsupported().empty()) << model->unsupported().front();
+  bregman::onnx::OnnxNetwork net(model, "upconv.onnx", /*fromPretrained=*/true);
+  EXPECT_EQ(net.onnxNames(), (std::map<std::string, std::string>{
+                                 {"up.weight", "up.weight"}, {"up.bias", "up.bias"}}));
+  EXPECT_TRUE(net.initBuffers().empty()) << "nothing is left frozen";
+
+  Params p{{"up.weight", Tensor::fromVector(ref.w, {2, 3, 3, 3})},
+           {"up.bias", Tensor::fromVector(ref.b, {3})}};
+  Tensor x = Tensor::fromVector(ref.x, {2, 18}); // the network takes flattened rows
+  std::vector<double> g = randoms(2 * 3 * 6 * 6);
+  Tensor gt = Tensor::fromVector(g, {2, 3, 6, 6});
+  // Concrete tensors enter jit functions as arguments.
+  Params aux{{"x", x}, {"g", gt}};
+  auto f = [&net](const Params &q, const Params &a) {
+    return sum(net.forward(q, a.at("x"), nn::Mode{}) * a.at("g"));
+  };
+  std::vector<double> y = jit([&net](const Params &q, const Params &a) {
+                            return net.forward(q, a.at("x"), nn::Mode{});
+                          })(p, aux).toVector<double>();
+  std::vector<double> want = ref.forward();
+  ASSERT_EQ(y.size(), want.size());
+  for (size_t i = 0; i < y.size(); ++i)
+    EXPECT_NEAR(y[i], want[i], 1e-12) << "y[" << i << "]";
+
+  // d/dw Σ g ⊙ y = Σ over taps of x · g; d/db = Σ of g over the channel.
+  std::vector<double> dw(ref.w.size(), 0.0), db(3, 0.0);
+  ref.forEachTap([&](int64_t xi, int64_t wi, int64_t yi) { dw[wi] += ref.x[xi] * g[yi]; });
+  for (size_t e = 0; e < g.size(); ++e)
+    db[(e / 36) % 3] += g[e];
+  Params analytic = jit([f](const Params &q, const Params &a) {
+    return grad([&](const Params &r) { return f(r, a); })(q);
+  })(p, aux);
+  auto forward = jit([f](const Params &q, const Params &a) { return f(q, a); });
+  const double h = 1e-6;
+  for (const auto &[name, expected] :
+       std::map<std::string, std::vector<double>>{{"up.weight", dw}, {"up.bias", db}}) {
+    std::vector<double> got = analytic.at(name).toVector<double>();
+    ASSERT_EQ(got.size(), expected.size()) << name;
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_NEAR(got[i], expected[i], 1e-10) << "d/d" << name << "[" << i << "]";
+      Params plus = p, minus = p;
+      std::vector<double> up = p.at(name).toVector<double>(), down = up;
+      up[i] += h;
+      down[i] -= h;
+      plus.set(name, Tensor::fromVector(up, p.at(name).shape()));
+      minus.set(name, Tensor::fromVector(down, p.at(name).shape()));
+      double fd = (forward(plus, aux).item() - forward(minus, aux).item()) / (2 * h);
+      EXPECT_NEAR(got[i], fd, 1e-8 + 1e-6 * std::abs(fd)) << "finite differences, " << name;
+    }
+  }
+}
+
 } // namespace

@@ -979,6 +979,7 @@ TEST(HandlerTableEntries, RangesAndRolesAreConsistent) {
   };
   using R = std::map<int, ParamRole>;
   EXPECT_EQ(roles("Conv"), (R{{1, ParamRole::ConvWeight}, {2, ParamRole::Bias}}));
+  EXPECT_EQ(roles("ConvTranspose"), (R{{1, ParamRole::ConvWeight}, {2, ParamRole::Bias}}));
   EXPECT_EQ(roles("Gemm"), (R{{1, ParamRole::LinearWeight}, {2, ParamRole::Bias}}));
   EXPECT_EQ(roles("MatMul"), (R{{1, ParamRole::LinearWeight}}));
   EXPECT_EQ(roles("BatchNormalization"),

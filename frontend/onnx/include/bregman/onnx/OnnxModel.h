@@ -46,9 +46,9 @@ struct ValueSpec {
 /// What an initializer is to the operator that reads it (retraining gives
 /// each its regularizer, initialization and parameter name from this).
 enum class ParamRole {
-  ConvWeight,   // Conv input 1
+  ConvWeight,   // Conv / ConvTranspose input 1
   LinearWeight, // Gemm / MatMul input 1
-  Bias,         // Conv / Gemm input 2
+  Bias,         // Conv / ConvTranspose / Gemm input 2
   Scale,        // BatchNormalization input 1
   Shift,        // BatchNormalization input 2
   RunningMean,  // BatchNormalization input 3 (a buffer)
