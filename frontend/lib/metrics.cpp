@@ -2,6 +2,8 @@
 
 #include "bregman/metrics.h"
 
+#include "Groups.h"
+
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
@@ -10,25 +12,6 @@
 namespace bregman {
 
 namespace {
-
-/// The groups of a weight: its rows (2-D), the heads of an attention
-/// projection [heads, d, E] (3-D) or its k×k kernels (4-D); none otherwise.
-/// Each group is a contiguous run of `size` row-major elements.
-struct GroupShape {
-  int64_t count = 0, size = 0;
-};
-GroupShape groupShape(const Tensor &t) {
-  switch (t.rank()) {
-  case 2:
-    return {t.dim(0), t.dim(1)};
-  case 3:
-    return {t.dim(0), t.dim(1) * t.dim(2)};
-  case 4:
-    return {t.dim(0) * t.dim(1), t.dim(2) * t.dim(3)};
-  default:
-    return {};
-  }
-}
 
 /// What one pass over a tensor's values gives, accumulated in float64.
 struct ValueSums {
@@ -75,21 +58,6 @@ static ValueSums sumValues(const std::string &name, const Tensor &t,
                           name, dtypeName(t.dtype()), shapeString(t.shape())));
 }
 
-/// The rank a group regularizer's groups are defined on (0: any rank).
-static int64_t groupRank(Regularizer reg) {
-  switch (reg) {
-  case Regularizer::L1L2:
-  case Regularizer::L1L1L2:
-    return 2;
-  case Regularizer::L1L2Heads:
-    return 3;
-  case Regularizer::L1L2Conv:
-    return 4;
-  default:
-    return 0;
-  }
-}
-
 /// J(θ) of ALGORITHMS.md §3 with strengths λ (and λ₂ for l1_l1_l2), in
 /// float64: λ‖θ‖₁ and/or λ·√n·Σᵢ‖θᵢ‖₂ over the groups θᵢ of n elements.
 static double regularizerValue(Regularizer reg, const std::string &group,
@@ -97,13 +65,12 @@ static double regularizerValue(Regularizer reg, const std::string &group,
                                double lambda, double lambda2) {
   if (reg == Regularizer::None)
     return 0.0;
-  int64_t rank = groupRank(reg);
-  if (rank && theta.rank() != rank)
-    throw Error(fmt::format("sparsity meter: regularizer {} of group '{}' "
-                            "needs rank-{} parameters, '{}' is {}",
-                            regularizerName(reg), group, rank, name,
-                            shapeString(theta.shape())));
-  GroupShape groups = rank ? groupShape(theta) : GroupShape{};
+  checkRegularizerFits(
+      fmt::format("sparsity meter ('{}' in group '{}')", name, group).c_str(),
+      reg, theta.shape());
+  bool grouped = reg == Regularizer::L1L2 || reg == Regularizer::L1L2Conv ||
+                 reg == Regularizer::L1L2Heads || reg == Regularizer::L1L1L2;
+  GroupShape groups = grouped ? groupShape(theta.shape()) : GroupShape{};
   int64_t n = groups.size;
   ValueSums s = sumValues(name, theta, groups);
   double groupNorms = 0;
@@ -111,14 +78,19 @@ static double regularizerValue(Regularizer reg, const std::string &group,
     groupNorms += norm;
   groupNorms *= std::sqrt(double(n));
   switch (reg) {
+  case Regularizer::None:
+    return 0.0;
   case Regularizer::L1:
   case Regularizer::L1Pos:
     return lambda * s.absSum;
+  case Regularizer::L1L2:
+  case Regularizer::L1L2Conv:
+  case Regularizer::L1L2Heads:
+    return lambda * groupNorms;
   case Regularizer::L1L1L2:
     return lambda * s.absSum + lambda2 * groupNorms;
-  default:
-    return lambda * groupNorms;
   }
+  return 0.0;
 }
 
 SparsityMeter::SparsityMeter(const optim::Optimizer *optimizer)
@@ -178,7 +150,7 @@ SparsityReport SparsityMeter::measure(const Params &params,
   for (const auto &[name, t] : params) {
     if (!isWeightName(name))
       continue;
-    ValueSums sums = sumValues(name, t, groupShape(t));
+    ValueSums sums = sumValues(name, t, groupShape(t.shape()));
     TensorSparsity s;
     s.name = name;
     s.numel = t.numel();
