@@ -313,13 +313,24 @@ void Batcher::startEpoch(uint64_t epoch) {
   order_ = randomPermutation(ds_->count, rng);
 }
 
+int64_t Batcher::nextSize() const {
+  int64_t left = ds_->count - cursor_;
+  if (left <= 0)
+    return 0;
+  if (fillLastBatch_ && ds_->count >= batchSize_)
+    return batchSize_;
+  return std::min(batchSize_, left);
+}
+
 int64_t Batcher::nextInto(float *x, int32_t *y) {
-  int64_t size = std::min(batchSize_, ds_->count - cursor_);
+  int64_t size = nextSize();
   if (size <= 0)
     return 0;
   const std::size_t f = static_cast<std::size_t>(ds_->features());
   for (int64_t i = 0; i < size; ++i) {
-    std::size_t src = static_cast<std::size_t>(order_[cursor_ + i]);
+    // Past the end (a filled last batch): the epoch's first examples again.
+    int64_t position = (cursor_ + i) % ds_->count;
+    std::size_t src = static_cast<std::size_t>(order_[position]);
     const float *image = ds_->images.data() + src * f;
     if (augmentation_.enabled())
       augment(image, x + i * f, static_cast<uint64_t>(cursor_ + i));
@@ -357,7 +368,7 @@ void Batcher::augment(const float *image, float *out, uint64_t position) const {
 }
 
 bool Batcher::next(Batch &batch) {
-  int64_t size = std::min(batchSize_, ds_->count - cursor_);
+  int64_t size = nextSize();
   if (size <= 0) {
     batch.size = 0;
     return false;

@@ -24,6 +24,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <unistd.h>
@@ -76,6 +77,20 @@ std::string cudaCompilationProblem() {
   return fmt::format("CUDA's libdevice ({}) is missing: install the CUDA "
                      "toolkit or set CUDA_HOME",
                      libdevice);
+}
+
+static std::mutex processTotalsMutex;
+static CompileTotals processTotals;
+
+CompileTotals processCompileTotals() {
+  std::lock_guard<std::mutex> lock(processTotalsMutex);
+  return processTotals;
+}
+
+static void addToProcessTotals(double seconds) {
+  std::lock_guard<std::mutex> lock(processTotalsMutex);
+  ++processTotals.count;
+  processTotals.seconds += seconds;
 }
 
 namespace detail {
@@ -380,9 +395,11 @@ CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
   times.passes += phases.pipeline.wall;
   times.llvmOpt += phases.llvmOpt.wall;
   times.codegen += phases.codegen.wall;
-  times.total += std::chrono::duration<double>(
-                     std::chrono::steady_clock::now() - start)
-                     .count();
+  double seconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+  times.total += seconds;
+  addToProcessTotals(seconds);
   CompiledFunction *raw = fn.get();
   cache[key] = std::move(fn);
   return raw;

@@ -1,6 +1,8 @@
-//===- metrics.cpp - Sparsity metrics, computed where parameters live -----===//
+//===- metrics.cpp - Sparsity metrics, counted on the host -----------------===//
 
 #include "bregman/metrics.h"
+
+#include "Groups.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,98 +11,105 @@
 
 namespace bregman {
 
-/// Axes whose elements form one group of a weight: a row (2-D), a head of
-/// an attention projection (3-D) or a k×k kernel (4-D); empty otherwise.
-static std::vector<int64_t> groupAxes(const Tensor &t) {
-  if (t.rank() == 2)
-    return {1};
-  if (t.rank() == 3)
-    return {1, 2};
-  if (t.rank() == 4)
-    return {2, 3};
-  return {};
+namespace {
+
+/// What one pass over a tensor's values gives, accumulated in float64.
+struct ValueSums {
+  int64_t nonZero = 0;
+  double absSum = 0;
+  /// Per group (GroupShape): whether any element is non-zero
+  /// (NaN and ±∞ count as non-zero, −0 as zero) and the Euclidean norm.
+  std::vector<bool> groupLive;
+  std::vector<double> groupNorm;
+};
+
+template <typename T>
+ValueSums sumValues(const T *v, int64_t numel, GroupShape groups) {
+  ValueSums s;
+  s.groupLive.assign(size_t(groups.count), false);
+  s.groupNorm.assign(size_t(groups.count), 0.0);
+  for (int64_t i = 0; i < numel; ++i) {
+    double x = double(v[i]);
+    bool nonZero = !(x == 0.0);
+    s.nonZero += nonZero;
+    s.absSum += std::abs(x);
+    if (groups.size) {
+      size_t g = size_t(i / groups.size);
+      s.groupLive[g] = s.groupLive[g] || nonZero;
+      s.groupNorm[g] += x * x;
+    }
+  }
+  for (double &n : s.groupNorm)
+    n = std::sqrt(n);
+  return s;
 }
 
-/// J(θ) of ALGORITHMS.md §3 with strengths λ (and λ₂ for l1_l1_l2).
-static Tensor regularizerValue(Regularizer reg, const Tensor &theta,
-                               const Tensor &lambda, const Tensor &lambda2) {
-  auto groupNorms = [&](std::vector<int64_t> axes) {
-    int64_t n = 1;
-    for (int64_t a : axes)
-      n *= theta.dim(a);
-    return sum(sqrt(sum(theta * theta, axes))) * std::sqrt(double(n));
-  };
+} // namespace
+
+/// The sums of `t`'s host values (a device tensor's are copied back first).
+static ValueSums sumValues(const std::string &name, const Tensor &t,
+                           GroupShape groups) {
+  if (t.dtype() == DType::F32)
+    return sumValues(t.data<float>(), t.numel(), groups);
+  if (t.dtype() == DType::F64)
+    return sumValues(t.data<double>(), t.numel(), groups);
+  throw Error(fmt::format("sparsity meter: parameter '{}' is {}{}; "
+                          "parameters are f32 or f64",
+                          name, dtypeName(t.dtype()), shapeString(t.shape())));
+}
+
+/// J(θ) of ALGORITHMS.md §3 with strengths λ (and λ₂ for l1_l1_l2), in
+/// float64: λ‖θ‖₁ and/or λ·√n·Σᵢ‖θᵢ‖₂ over the groups θᵢ of n elements.
+static double regularizerValue(Regularizer reg, const std::string &group,
+                               const std::string &name, const Tensor &theta,
+                               double lambda, double lambda2) {
+  if (reg == Regularizer::None)
+    return 0.0;
+  checkRegularizerFits(
+      fmt::format("sparsity meter ('{}' in group '{}')", name, group).c_str(),
+      reg, theta.shape());
+  bool grouped = reg == Regularizer::L1L2 || reg == Regularizer::L1L2Conv ||
+                 reg == Regularizer::L1L2Heads || reg == Regularizer::L1L1L2;
+  GroupShape groups = grouped ? groupShape(theta.shape()) : GroupShape{};
+  int64_t n = groups.size;
+  ValueSums s = sumValues(name, theta, groups);
+  double groupNorms = 0;
+  for (double norm : s.groupNorm)
+    groupNorms += norm;
+  groupNorms *= std::sqrt(double(n));
   switch (reg) {
   case Regularizer::None:
-    return full({}, 0.0);
+    return 0.0;
   case Regularizer::L1:
   case Regularizer::L1Pos:
-    return lambda * sum(abs(theta));
+    return lambda * s.absSum;
   case Regularizer::L1L2:
-    return lambda * groupNorms({1});
   case Regularizer::L1L2Conv:
-    return lambda * groupNorms({2, 3});
   case Regularizer::L1L2Heads:
-    return lambda * groupNorms({1, 2});
+    return lambda * groupNorms;
   case Regularizer::L1L1L2:
-    return lambda * sum(abs(theta)) + lambda2 * groupNorms({1});
+    return lambda * s.absSum + lambda2 * groupNorms;
   }
-  return full({}, 0.0);
+  return 0.0;
 }
 
 SparsityMeter::SparsityMeter(const optim::Optimizer *optimizer)
-    : optimizer_(optimizer) {
-  Fn fn = [optimizer](const Params &params, const Params &lambdas) {
-    Params out;
-    Tensor zero = full({}, 0.0);
-    for (const auto &[name, t] : params) {
-      if (!isWeightName(name))
-        continue;
-      // Non-zeros = numel − #zeros; a group is live when its Σ|θ| > 0 (not
-      // Σθ², which underflows for tiny weights the element count sees).
-      out.add("nnz/" + name,
-              full({}, double(t.numel())) - sum(equal(t, zero)));
-      std::vector<int64_t> axes = groupAxes(t);
-      if (!axes.empty()) {
-        Tensor mass = sum(abs(t), axes);
-        out.add("live/" + name,
-                full({}, double(mass.numel())) - sum(equal(mass, zero)));
-        if (t.rank() == 3) // per head: which heads, not only how many
-          out.add("heads/" + name, mass);
-      }
-    }
-    if (optimizer)
-      for (const optim::Group &g : optimizer->groups()) {
-        Tensor value = zero;
-        for (const auto &[name, t] : params)
-          if (optimizer->groupOf(name).name == g.name)
-            value = value + regularizerValue(g.regularizer, t,
-                                             lambdas.at(g.name),
-                                             lambdas.at(g.name + "/2"));
-        out.add("J/" + g.name, value);
-      }
-    return out;
-  };
-  fn_ = std::make_shared<Jitted<Fn>>(jit(fn, JitOptions{{}, "sparsity"}));
-}
+    : optimizer_(optimizer) {}
 
-/// The heads of each attention layer from the per-head masses
-/// "heads/<layer>.<projection>.weight": active where any projection's is > 0.
-static std::vector<LayerHeads> layerHeads(const Params &params,
-                                          const Params &counts) {
+/// The heads of each attention layer from the per-head liveness of its
+/// projections "<layer>.<projection>.weight": active where any is live.
+static std::vector<LayerHeads>
+layerHeads(const std::map<std::string, std::vector<bool>> &projectionHeads) {
   std::map<std::string, std::vector<bool>> live;
-  for (const auto &[name, t] : params) {
-    if (!counts.contains("heads/" + name))
-      continue;
+  for (const auto &[name, projection] : projectionHeads) {
     size_t weightDot = name.rfind('.'), projectionDot =
         weightDot == 0 ? std::string::npos : name.rfind('.', weightDot - 1);
     std::string layer =
         projectionDot == std::string::npos ? name : name.substr(0, projectionDot);
-    std::vector<float> mass = counts.at("heads/" + name).toVector<float>();
     std::vector<bool> &heads = live[layer];
-    heads.resize(std::max(heads.size(), mass.size()), false);
-    for (size_t h = 0; h < mass.size(); ++h)
-      heads[h] = heads[h] || mass[h] > 0.0f;
+    heads.resize(std::max(heads.size(), projection.size()), false);
+    for (size_t h = 0; h < projection.size(); ++h)
+      heads[h] = heads[h] || projection[h];
   }
   std::vector<LayerHeads> result;
   for (const auto &[layer, heads] : live)
@@ -109,37 +118,47 @@ static std::vector<LayerHeads> layerHeads(const Params &params,
   return result;
 }
 
+/// J per optimizer group, λ (and λ₂) from the state when it keeps them,
+/// else the group's.
+static std::map<std::string, double>
+regularizerValues(const optim::Optimizer &optimizer, const Params &params,
+                  const Params &state) {
+  std::map<std::string, double> values;
+  for (const optim::Group &g : optimizer.groups()) {
+    auto current = [&](const char *which, float fallback) {
+      return double(state.contains("hyper/" + g.name + "/" + which)
+                        ? optimizer.hyper(state, g.name, which)
+                        : fallback);
+    };
+    double lambda = current("lambda", g.lambda),
+           lambda2 = current("lambda2", g.lambda2), value = 0;
+    for (const auto &[name, t] : params)
+      if (optimizer.groupOf(name).name == g.name)
+        value += regularizerValue(g.regularizer, g.name, name, t, lambda,
+                                  lambda2);
+    values[g.name] = value;
+  }
+  return values;
+}
+
 SparsityReport SparsityMeter::measure(const Params &params,
                                       const Params &state) const {
-  Params lambdas;
-  if (optimizer_)
-    for (const optim::Group &g : optimizer_->groups()) {
-      // λ (and λ₂) from the state when it keeps them, else the group's.
-      auto current = [&](const char *which, float fallback) {
-        return Tensor::scalar(
-            state.contains("hyper/" + g.name + "/" + which)
-                ? optimizer_->hyper(state, g.name, which)
-                : fallback);
-      };
-      lambdas.add(g.name, current("lambda", g.lambda));
-      lambdas.add(g.name + "/2", current("lambda2", g.lambda2));
-    }
-  Params counts = (*fn_)(params, lambdas);
-
   SparsityReport r;
   int64_t nnz = 0, total = 0, linNnz = 0, linTotal = 0, convNnz = 0,
           convTotal = 0;
+  std::map<std::string, std::vector<bool>> projectionHeads;
   for (const auto &[name, t] : params) {
     if (!isWeightName(name))
       continue;
+    ValueSums sums = sumValues(name, t, groupShape(t.shape()));
     TensorSparsity s;
     s.name = name;
     s.numel = t.numel();
-    s.nonZero = std::llround(counts.at("nnz/" + name).item());
-    if (counts.contains("live/" + name)) {
-      s.groups = t.rank() == 4 ? t.dim(0) * t.dim(1) : t.dim(0);
-      s.liveGroups = std::llround(counts.at("live/" + name).item());
-    }
+    s.nonZero = sums.nonZero;
+    s.groups = int64_t(sums.groupLive.size());
+    s.liveGroups = std::count(sums.groupLive.begin(), sums.groupLive.end(), true);
+    if (t.rank() == 3) // per head: which heads, not only how many
+      projectionHeads[name] = sums.groupLive;
     nnz += s.nonZero;
     total += s.numel;
     if (t.rank() == 2) {
@@ -153,14 +172,13 @@ SparsityReport SparsityMeter::measure(const Params &params,
     }
     r.tensors.push_back(s);
   }
-  r.heads = layerHeads(params, counts);
+  r.heads = layerHeads(projectionHeads);
   auto ratio = [](int64_t a, int64_t b) { return b ? double(a) / b : 0.0; };
   r.netDensity = ratio(nnz, total);
   r.linearDensity = ratio(linNnz, linTotal);
   r.convDensity = ratio(convNnz, convTotal);
   if (optimizer_)
-    for (const optim::Group &g : optimizer_->groups())
-      r.regularizerValue[g.name] = counts.at("J/" + g.name).item();
+    r.regularizerValue = regularizerValues(*optimizer_, params, state);
   return r;
 }
 

@@ -2,6 +2,9 @@
 
 #include "bregman/optim.h"
 
+#include "Groups.h"
+
+#include <cmath>
 #include <fmt/format.h>
 
 namespace bregman {
@@ -361,37 +364,66 @@ Optimizer::Optimizer(Method method, std::vector<Group> groups)
           "unregularized; use linbreg, adabreg or proxsgd",
           name, g.name, regularizerName(g.regularizer), name));
   }
-  if (!isBregman(method))
-    return;
-  // v = θ/δ + ∂J(θ) per parameter, with δ and λ read from the state so that
-  // re-initialisation after a change of λ does not recompile.
-  InitFn init = [groups = groups_](const Params &params,
-                                   const Params &hypers) {
-    Params v;
-    for (const auto &[name, theta] : params) {
-      const Group &g = findGroup(groups, name);
-      Tensor lambda2 = g.regularizer == Regularizer::L1L1L2
-                           ? hypers.at(hyperName(g.name, "lambda2"))
-                           : Tensor();
-      v.add(name, subgradientInit(g.regularizer, theta,
-                                  hypers.at(hyperName(g.name, "delta")),
-                                  hypers.at(hyperName(g.name, "lambda")),
-                                  lambda2));
-    }
-    return v;
-  };
-  initFn_ = std::make_shared<Jitted<InitFn>>(
-      jit(init, JitOptions{{}, std::string(name) + ".init"}));
 }
 
-Params Optimizer::subgradientHypers(const Params &state) const {
-  Params hypers;
-  for (const Group &g : groups_)
-    for (const std::string &which : hypersOf(method_, g))
-      if (which == "delta" || which == "lambda" || which == "lambda2")
-        hypers.add(hyperName(g.name, which),
-                   state.at(hyperName(g.name, which)));
-  return hypers;
+/// v = θ/δ + p, p the chosen subgradient of J = λ·reg at θ (ALGORITHMS.md
+/// §2 init and §3): λ·sign(θ) for l1 and l1_pos, λ√n·θᵢ/‖θᵢ‖ on each group
+/// θᵢ of n elements (0 for a zero group; strength λ₂ in l1_l1_l2, which adds
+/// λ·sign(θ)). Each element in float64, rounded to f32 once: the compiled
+/// subgradientInit primitive's values to its f32 rounding.
+static Tensor hostSubgradientInit(Regularizer reg, const std::string &name,
+                                  const Tensor &theta, double delta,
+                                  double lambda, double lambda2) {
+  std::string op = fmt::format("subgradient init of '{}'", name);
+  if (theta.dtype() != DType::F32)
+    throw Error(fmt::format("{}: parameter must be f32, got {}", op,
+                            dtypeName(theta.dtype())));
+  checkRegularizerFits(op.c_str(), reg, theta.shape());
+  bool l1 = reg == Regularizer::L1 || reg == Regularizer::L1Pos ||
+            reg == Regularizer::L1L1L2;
+  bool grouped = reg == Regularizer::L1L2 || reg == Regularizer::L1L2Conv ||
+                 reg == Regularizer::L1L2Heads || reg == Regularizer::L1L1L2;
+  GroupShape groups = grouped ? groupShape(theta.shape()) : GroupShape{};
+  const float *x = theta.data<float>();
+  // λ√n/‖θᵢ‖ per group (0 for a zero group).
+  double groupLambda = reg == Regularizer::L1L1L2 ? lambda2 : lambda;
+  std::vector<double> groupScale(size_t(groups.count), 0.0);
+  for (int64_t g = 0; g < groups.count; ++g) {
+    double sq = 0;
+    for (int64_t j = 0; j < groups.size; ++j)
+      sq += double(x[g * groups.size + j]) * double(x[g * groups.size + j]);
+    if (sq > 0)
+      groupScale[size_t(g)] =
+          groupLambda * std::sqrt(double(groups.size)) / std::sqrt(sq);
+  }
+  Tensor v = Tensor::zeros(theta.shape());
+  float *out = v.data<float>();
+  for (int64_t i = 0, n = theta.numel(); i < n; ++i) {
+    double xi = x[i], p = 0;
+    if (l1)
+      p += lambda * double((xi > 0) - (xi < 0));
+    if (grouped)
+      p += groupScale[size_t(i / groups.size)] * xi;
+    out[i] = float(xi / delta + p);
+  }
+  return v;
+}
+
+Params Optimizer::subgradientInit(const Params &params,
+                                  const Params &hypers) const {
+  Params v;
+  for (const auto &[name, theta] : params) {
+    const Group &g = findGroup(groups_, name);
+    auto hyper = [&](const char *which) {
+      return hypers.at(hyperName(g.name, which)).item();
+    };
+    v.add(name, hostSubgradientInit(
+                    g.regularizer, name, theta, hyper("delta"),
+                    hyper("lambda"),
+                    g.regularizer == Regularizer::L1L1L2 ? hyper("lambda2")
+                                                         : 0.0));
+  }
+  return v;
 }
 
 const Group &Optimizer::groupOf(const std::string &param) const {
@@ -413,7 +445,7 @@ Params Optimizer::init(const Params &params) const {
 
   Params state;
   if (isBregman(method_))
-    state.merge("v/", (*initFn_)(params, subgradientHypers(hypers)));
+    state.merge("v/", subgradientInit(params, hypers));
   for (const auto &[name, theta] : params) {
     const Group &g = groupOf(name);
     bool momentum = (method_ == Method::LinBreg || method_ == Method::SGD) &&
@@ -535,9 +567,9 @@ void Optimizer::reinitSubgradients(const Params &params, Params &state,
                                    const std::string &group) const {
   if (!isBregman(method_))
     return;
-  // Computed for all parameters (one compilation), kept for the group's:
-  // the other groups' v carry their accumulated subgradients.
-  Params v = (*initFn_)(params, subgradientHypers(state));
+  // Computed for all parameters, kept for the group's: the other groups' v
+  // carry their accumulated subgradients.
+  Params v = subgradientInit(params, state);
   for (const auto &[name, tensor] : v)
     if (group.empty() || groupOf(name).name == group)
       state.set("v/" + name, tensor);

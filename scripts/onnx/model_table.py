@@ -7,8 +7,8 @@
                     |expected| against PyTorch's output
   bregman retrain   --from-pretrained, 2 short epochs: does the training
                     loss fall, is the test accuracy above chance (10 %),
-                    the density; the seconds bregman reports compiling (step
-                    and evaluation, wall clock), the CPU seconds of the
+                    the density; the seconds bregman reports compiling
+                    (every compilation, wall clock), the CPU seconds of the
                     whole process (user + system, wait4's rusage) and its
                     peak resident memory (ru_maxrss)
 

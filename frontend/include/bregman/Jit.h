@@ -101,6 +101,14 @@ struct CompileTimes {
   double total = 0, emit = 0, passes = 0, llvmOpt = 0, codegen = 0;
 };
 
+/// Every jit compilation of this process so far, of all jit callables (the
+/// optimizers' init too): how many and their wall seconds.
+struct CompileTotals {
+  size_t count = 0;
+  double seconds = 0;
+};
+CompileTotals processCompileTotals();
+
 namespace detail {
 
 /// The cache and the compiled functions of one jit callable.

@@ -518,6 +518,42 @@ TEST_F(IdxTest, BatcherCoversEveryExampleOnce) {
   EXPECT_THROW(Batcher(ds, 0, true, 0), std::invalid_argument);
 }
 
+// setFillLastBatch: the last batch is filled up with the epoch's first
+// examples, so every batch has the batch size (one training-step shape);
+// every example is still seen, and a data set smaller than a batch stays one
+// partial batch.
+TEST_F(IdxTest, BatcherFillsTheLastBatchWithTheEpochsFirstExamples) {
+  Dataset ds = smallDataset(10);
+  for (bool shuffle : {false, true}) {
+    SCOPED_TRACE(shuffle);
+    Batcher b(ds, 4, shuffle, 123);
+    b.setFillLastBatch(true);
+    EXPECT_EQ(b.batchesPerEpoch(), 3);
+    for (uint64_t epoch : {0, 3}) {
+      auto batches = epochIds(b, ds, epoch);
+      ASSERT_EQ(batches.size(), 3u);
+      for (const auto &batch : batches)
+        EXPECT_EQ(batch.size(), 4u);
+      const std::vector<int64_t> &order = b.order();
+      EXPECT_EQ(batches[2], (std::vector<int64_t>{order[8], order[9],
+                                                  order[0], order[1]}));
+      std::set<int64_t> seen;
+      for (const auto &batch : batches)
+        seen.insert(batch.begin(), batch.end());
+      EXPECT_EQ(seen.size(), 10u);
+    }
+  }
+  Batcher divides(ds, 5, true, 1), larger(ds, 16, true, 1);
+  divides.setFillLastBatch(true);
+  larger.setFillLastBatch(true);
+  auto whole = epochIds(divides, ds, 0);
+  ASSERT_EQ(whole.size(), 2u);
+  EXPECT_EQ(whole[1].size(), 5u);
+  auto partial = epochIds(larger, ds, 0);
+  ASSERT_EQ(partial.size(), 1u);
+  EXPECT_EQ(partial[0].size(), 10u);
+}
+
 TEST_F(IdxTest, BatcherIsReproduciblePerSeedAndEpoch) {
   Dataset ds = smallDataset(10);
   Batcher a(ds, 3, true, 99), b(ds, 3, true, 99), c(ds, 3, true, 100);

@@ -21,7 +21,8 @@
 //     factors. β2 = 0.9 keeps 1 − β2ᵗ away from f32 cancellation.
 // (2) optim::LambdaSchedule, Optimizer::reinitSubgradients and
 //     optim::ReduceLROnPlateau (§5) on a jitted LinBreg step of a tiny MLP.
-// (3) SparsityMeter (§6) against host-computed counts.
+// (3) SparsityMeter (§6) against host-computed counts, J against a float64
+//     reference and the compiled f32 form the meter had before.
 // (4) nn::SparseInit with perRow = true (§4).
 //
 //===----------------------------------------------------------------------===//
@@ -750,7 +751,7 @@ TEST(ScheduleLambda, DiscrepancyPrincipleAndReinit) {
   models::MLP model({6, 5, 3});
   Params params = model.init(3, nn::SparseInit{0.5, 1.0});
   Params state = opt.init(params);
-  EXPECT_EQ(dump.count("linbreg.init"), 1);
+  EXPECT_EQ(dump.count("linbreg.init"), 0); // v is initialised on the host
   int initCompilesAfterFirstChange = -1;
 
   auto step = jitTrainStep(model, opt, JitOptions{{0, 1}, "schedule_step"});
@@ -854,10 +855,10 @@ TEST(ScheduleLambda, DiscrepancyPrincipleAndReinit) {
   EXPECT_TRUE(std::isfinite(loss.item()));
   EXPECT_EQ(step.compileCount(), 1u);
   EXPECT_EQ(dump.count("schedule_step"), 1);
-  // The subgradient init compiles once in all: init() and every
-  // reinitSubgradients() share one signature (δ, λ per group).
-  EXPECT_EQ(initCompilesAfterFirstChange, 1);
-  EXPECT_EQ(dump.count("linbreg.init"), 1);
+  // The subgradient init compiles nothing: init() and every
+  // reinitSubgradients() compute v on the host.
+  EXPECT_EQ(initCompilesAfterFirstChange, 0);
+  EXPECT_EQ(dump.count("linbreg.init"), 0);
 }
 
 TEST(ScheduleLambda, WarmupZeroCooldownOneAndNoIncrement) {
@@ -948,7 +949,10 @@ HostCounts hostCounts(const Tensor &t) {
   HostCounts c;
   std::vector<float> v = t.toVector<float>();
   c.numel = int64_t(v.size());
-  int64_t n = t.rank() == 2 ? t.dim(1) : t.rank() == 4 ? t.dim(2) * t.dim(3) : 0;
+  int64_t n = t.rank() == 2   ? t.dim(1)
+              : t.rank() == 3 ? t.dim(1) * t.dim(2) // heads
+              : t.rank() == 4 ? t.dim(2) * t.dim(3)
+                              : 0;
   for (float e : v)
     c.nnz += e != 0.0f;
   if (n) {
@@ -1012,7 +1016,7 @@ void checkReportCounts(const Params &params, const SparsityReport &r) {
       lnnz += c.nnz;
       ltot += c.numel;
       node.push_back(double(c.live) / double(c.groups));
-    } else {
+    } else if (t.rank() == 4) {
       cnnz += c.nnz;
       ctot += c.numel;
       kernel.push_back(double(c.live) / double(c.groups));
@@ -1068,7 +1072,7 @@ TEST(SparsityMeter, TinyValuesKeepAGroupLive) {
   EXPECT_EQ(r.nodeDensity, std::vector<double>{1.0});
 }
 
-TEST(SparsityMeter, RegularizerValuesAndCompileOnce) {
+TEST(SparsityMeter, RegularizerValuesWithoutCompiling) {
   DumpDir dump;
   ASSERT_FALSE(dump.path.empty());
   Params params = sparsityParams();
@@ -1127,7 +1131,278 @@ TEST(SparsityMeter, RegularizerValuesAndCompileOnce) {
   SparsityReport r2 = meter.measure(params, state);
   check(r2, reference(0.6f, 0.2f, 0.0f));
   checkReportCounts(params, r2);
-  EXPECT_EQ(dump.count("sparsity"), 1);
+  // Counted on the host: nothing is compiled for the meter.
+  EXPECT_EQ(dump.count("sparsity"), 0);
+}
+
+/// The meter as it was compiled before it moved to the host (f32, traced):
+/// the peer the host meter must agree with. J as ALGORITHMS.md §3, groups
+/// over the axes the dialect's group regularizers use.
+Params compiledMeter(const Params &params, const optim::Optimizer &opt,
+                     const Params &state) {
+  auto fn = [&opt](const Params &p, const Params &lambdas) {
+    Params out;
+    Tensor zero = full({}, 0.0);
+    auto groupSum = [](const Tensor &t, std::vector<int64_t> axes) {
+      int64_t n = 1;
+      for (int64_t a : axes)
+        n *= t.dim(a);
+      return sum(sqrt(sum(t * t, axes))) * std::sqrt(double(n));
+    };
+    for (const optim::Group &g : opt.groups()) {
+      Tensor lambda = lambdas.at(g.name), lambda2 = lambdas.at(g.name + "/2");
+      Tensor value = zero;
+      for (const auto &[name, t] : p) {
+        if (opt.groupOf(name).name != g.name)
+          continue;
+        switch (g.regularizer) {
+        case Regularizer::None:
+          break;
+        case Regularizer::L1:
+        case Regularizer::L1Pos:
+          value = value + lambda * sum(abs(t));
+          break;
+        case Regularizer::L1L2:
+          value = value + lambda * groupSum(t, {1});
+          break;
+        case Regularizer::L1L2Conv:
+          value = value + lambda * groupSum(t, {2, 3});
+          break;
+        case Regularizer::L1L2Heads:
+          value = value + lambda * groupSum(t, {1, 2});
+          break;
+        case Regularizer::L1L1L2:
+          value = value + lambda * sum(abs(t)) + lambda2 * groupSum(t, {1});
+          break;
+        }
+      }
+      out.add("J/" + g.name, value);
+    }
+    return out;
+  };
+  Params lambdas;
+  for (const optim::Group &g : opt.groups()) {
+    lambdas.add(g.name, Tensor::scalar(opt.hyper(state, g.name, "lambda")));
+    lambdas.add(g.name + "/2",
+                Tensor::scalar(g.regularizer == Regularizer::L1L1L2
+                                   ? opt.hyper(state, g.name, "lambda2")
+                                   : 0.0f));
+  }
+  auto compiled = jit(std::function<Params(const Params &, const Params &)>(fn),
+                      JitOptions{{}, "sparsity_peer"});
+  return compiled(params, lambdas);
+}
+
+/// J of one tensor in float64 from ALGORITHMS.md §3: λ‖θ‖₁ (l1, l1_pos),
+/// λ√n·Σᵢ‖θᵢ‖ over contiguous groups of n (rows, heads, kernels), both for
+/// l1_l1_l2 (λ₂ on the groups).
+double referenceJ(Regularizer reg, const Tensor &t, double lambda,
+                  double lambda2) {
+  std::vector<double> x = toDouble(t.toVector<float>());
+  double l1 = 0, groups = 0;
+  for (double e : x)
+    l1 += std::abs(e);
+  if (reg == Regularizer::L1L2 || reg == Regularizer::L1L2Conv ||
+      reg == Regularizer::L1L2Heads || reg == Regularizer::L1L1L2) {
+    int64_t n = groupSize(reg == Regularizer::L1L1L2 ? Regularizer::L1L2 : reg,
+                          t.shape());
+    for (double norm : groupNorms(x, n))
+      groups += norm;
+    groups *= std::sqrt(double(n));
+  }
+  switch (reg) {
+  case Regularizer::None:
+    return 0;
+  case Regularizer::L1:
+  case Regularizer::L1Pos:
+    return lambda * l1;
+  case Regularizer::L1L1L2:
+    return lambda * l1 + lambda2 * groups;
+  default:
+    return lambda * groups;
+  }
+}
+
+// Every regularizer the meter knows (none, l1, l1_pos, l1_l2 rows,
+// l1_l2_conv kernels, l1_l2_heads, l1_l1_l2; there is no nuclear one) on
+// the host against the compiled f32 meter and a float64 reference. Host and
+// reference both accumulate in float64 from the same f32 values: 1e-12
+// relative; the compiled f32 sums: 1e-5. A missing √n, a norm squared or
+// groups over the wrong axes is off by factors.
+TEST(SparsityMeter, EveryRegularizerMatchesCompiledAndFloat64) {
+  std::mt19937 rng(5);
+  Params params;
+  params.add("rows.weight", sparseTensor(rng, {7, 12}, 12, {2, 5}));
+  params.add("pos.weight", sparseTensor(rng, {5, 6}, 6, {1}));
+  params.add("conv.weight", sparseTensor(rng, {4, 3, 3, 3}, 9, {0, 7}));
+  params.add("attn.q.weight", sparseTensor(rng, {4, 3, 8}, 24, {1}));
+  params.add("attn.k.weight", sparseTensor(rng, {4, 3, 8}, 24, {1, 3}));
+  params.add("sg.weight", sparseTensor(rng, {6, 9}, 9, {4}));
+  params.add("plain.weight", sparseTensor(rng, {3, 3, 2, 2}, 4, {}));
+  params.add("rows.bias", sparseTensor(rng, {7}, 1, {0}));
+  auto prefix = [](std::string pre) {
+    return [pre](const std::string &s) { return s.rfind(pre, 0) == 0; };
+  };
+  optim::LinBreg opt(
+      {{"rows", prefix("rows.w"), Regularizer::L1L2, 0.1f, 1.0f, 0.3f},
+       {"pos", prefix("pos."), Regularizer::L1Pos, 0.1f, 1.0f, 0.11f},
+       {"conv", prefix("conv."), Regularizer::L1L2Conv, 0.1f, 1.0f, 0.2f},
+       {"heads", prefix("attn."), Regularizer::L1L2Heads, 0.1f, 1.0f, 0.25f},
+       {"sg", prefix("sg."), Regularizer::L1L1L2, 0.1f, 1.0f, 0.05f, 0.0f,
+        0.9f, 0.999f, 1e-8f, 0.4f},
+       {"l1", prefix("plain."), Regularizer::L1, 0.1f, 1.0f, 0.07f},
+       {"biases", optim::biases(), Regularizer::None}});
+  Params state = opt.init(params);
+  SparsityReport r = SparsityMeter(&opt).measure(params, state);
+  Params compiled = compiledMeter(params, opt, state);
+  ASSERT_EQ(r.regularizerValue.size(), opt.groups().size());
+  for (const optim::Group &g : opt.groups()) {
+    SCOPED_TRACE(g.name);
+    double expected = 0;
+    for (const auto &[name, t] : params)
+      if (opt.groupOf(name).name == g.name)
+        expected += referenceJ(g.regularizer, t, g.lambda, g.lambda2);
+    double host = r.regularizerValue.at(g.name);
+    EXPECT_NEAR(host, expected, 1e-12 * std::max(1.0, expected));
+    EXPECT_NEAR(compiled.at("J/" + g.name).item(), host,
+                1e-5 * std::max(1.0, host));
+    if (g.regularizer != Regularizer::None)
+      EXPECT_GT(host, 0.1);
+  }
+  checkReportCounts(params, r);
+  // Heads: q has head 1 zero, k heads 1 and 3: a head is active while any
+  // projection's slice is non-zero, so 3 of 4.
+  ASSERT_EQ(r.heads.size(), 1u);
+  EXPECT_EQ(r.heads[0].layer, "attn");
+  EXPECT_EQ(r.heads[0].active, 3);
+  EXPECT_EQ(r.heads[0].total, 4);
+}
+
+/// v = θ/δ + p in float64 (ALGORITHMS.md §2 init, §3): λ·sign(θ) for l1,
+/// l1_pos and l1_l1_l2; the group term λ√n·θᵢ/‖θᵢ‖ (λ₂ for l1_l1_l2).
+std::vector<double> referenceInit(Regularizer reg, const Tensor &t,
+                                  double delta, double lambda,
+                                  double lambda2) {
+  std::vector<double> x = toDouble(t.toVector<float>()), v(x.size());
+  bool grouped = reg == Regularizer::L1L2 || reg == Regularizer::L1L2Conv ||
+                 reg == Regularizer::L1L2Heads || reg == Regularizer::L1L1L2;
+  if (grouped) {
+    Regularizer groups = reg == Regularizer::L1L1L2 ? Regularizer::L1L2 : reg;
+    v = refGroupSubgradInit(x, groupSize(groups, t.shape()), delta,
+                            reg == Regularizer::L1L1L2 ? lambda2 : lambda);
+  } else {
+    for (size_t i = 0; i < x.size(); ++i)
+      v[i] = x[i] / delta;
+  }
+  if (reg == Regularizer::L1 || reg == Regularizer::L1Pos ||
+      reg == Regularizer::L1L1L2)
+    for (size_t i = 0; i < x.size(); ++i)
+      v[i] += lambda * double((x[i] > 0) - (x[i] < 0));
+  return v;
+}
+
+// Optimizer::init computes v = θ/δ + ∂J(θ) on the host (nothing compiled)
+// for every regularizer: it equals the compiled subgradient_init primitive
+// to f32 rounding (1e-6 relative) and the float64 reference to f32 rounding
+// of its result (1e-7 relative, with zero rows, kernels and heads). A
+// missing √n, δ or sign term is off by far more. reinitSubgradients after a
+// change of λ gives the new λ's values.
+TEST(OptimizerInit, HostInitMatchesCompiledAndFloat64) {
+  std::mt19937 rng(9);
+  Params params;
+  params.add("rows.weight", sparseTensor(rng, {7, 12}, 12, {2, 5}));
+  params.add("pos.weight", sparseTensor(rng, {5, 6}, 6, {1}));
+  params.add("conv.weight", sparseTensor(rng, {4, 3, 3, 3}, 9, {0, 7}));
+  params.add("attn.q.weight", sparseTensor(rng, {4, 3, 8}, 24, {1}));
+  params.add("sg.weight", sparseTensor(rng, {6, 9}, 9, {4}));
+  params.add("plain.weight", sparseTensor(rng, {3, 3, 2, 2}, 4, {}));
+  params.add("rows.bias", sparseTensor(rng, {7}, 1, {0}));
+  auto prefix = [](std::string pre) {
+    return [pre](const std::string &s) { return s.rfind(pre, 0) == 0; };
+  };
+  std::vector<optim::Group> groups = {
+      {"rows", prefix("rows.w"), Regularizer::L1L2, 0.1f, 0.7f, 0.3f},
+      {"pos", prefix("pos."), Regularizer::L1Pos, 0.1f, 1.3f, 0.11f},
+      {"conv", prefix("conv."), Regularizer::L1L2Conv, 0.1f, 2.0f, 0.2f},
+      {"heads", prefix("attn."), Regularizer::L1L2Heads, 0.1f, 0.5f, 0.25f},
+      {"sg", prefix("sg."), Regularizer::L1L1L2, 0.1f, 1.0f, 0.05f, 0.0f,
+       0.9f, 0.999f, 1e-8f, 0.4f},
+      {"l1", prefix("plain."), Regularizer::L1, 0.1f, 1.5f, 0.07f},
+      {"biases", optim::biases(), Regularizer::None, 0.1f, 0.9f}};
+  optim::LinBreg opt(groups);
+  DumpDir dump;
+  ASSERT_FALSE(dump.path.empty());
+  Params state = opt.init(params);
+  EXPECT_EQ(dump.count("linbreg.init"), 0); // nothing compiled
+  auto check = [&](const optim::Group &g, const std::string &name,
+                   const Tensor &t, double lambda) {
+    SCOPED_TRACE(name);
+    std::vector<float> got = state.at("v/" + name).toVector<float>();
+    std::vector<double> want =
+        referenceInit(g.regularizer, t, g.delta, lambda, g.lambda2);
+    Regularizer reg = g.regularizer;
+    auto primitive = jit([reg](const Tensor &theta, const Tensor &d,
+                               const Tensor &l, const Tensor &l2) {
+      return subgradientInit(reg, theta, d, l,
+                             reg == Regularizer::L1L1L2 ? l2 : Tensor());
+    });
+    std::vector<float> peer =
+        primitive(t, Tensor::scalar(g.delta), Tensor::scalar(float(lambda)),
+                  Tensor::scalar(g.lambda2))
+            .toVector<float>();
+    ASSERT_EQ(got.size(), want.size());
+    double scale = 0;
+    for (double w : want)
+      scale = std::max(scale, std::abs(w));
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_NEAR(got[i], want[i], 1e-7 * std::max(std::abs(want[i]), 1e-3))
+          << "element " << i;
+      EXPECT_NEAR(got[i], peer[i], 1e-6 * scale) << "element " << i;
+    }
+  };
+  for (const optim::Group &g : opt.groups())
+    for (const auto &[name, t] : params)
+      if (opt.groupOf(name).name == g.name)
+        check(g, name, t, g.lambda);
+
+  // λ of one group changed: its v from the new λ, the others' kept.
+  opt.setHyper(state, "conv", "lambda", 0.9f);
+  state.set("v/rows.weight", Tensor::zeros({7, 12}));
+  opt.reinitSubgradients(params, state, "conv");
+  check(groups[2], "conv.weight", params.at("conv.weight"), 0.9f);
+  EXPECT_EQ(state.at("v/rows.weight").toVector<float>(),
+            std::vector<float>(84, 0.0f));
+}
+
+// A group regulariser on a parameter of another rank, or an i32 parameter,
+// is refused by name (the compiled meter failed while tracing).
+TEST(SparsityMeter, RefusesWrongRankAndDtypeByName) {
+  auto named = [](std::string n) {
+    return [n](const std::string &s) { return s == n; };
+  };
+  Params params{{"fc.weight", Tensor::zeros({2, 3, 4})}};
+  optim::LinBreg rows({{"rows", named("fc.weight"), Regularizer::L1L2, 0.1f,
+                        1.0f, 0.1f}});
+  try {
+    SparsityMeter(&rows).measure(params);
+    FAIL() << "no error";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("'fc.weight'"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("needs a 2-D weight"),
+              std::string::npos)
+        << e.what();
+  }
+  Params ints{{"ix.weight", Tensor::fromVector(std::vector<int32_t>{1, 0},
+                                               {1, 2})}};
+  try {
+    SparsityMeter().measure(ints);
+    FAIL() << "no error";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("'ix.weight' is i32[1, 2]"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 //===----------------------------------------------------------------------===//

@@ -86,6 +86,24 @@ TEST(Jit, CompileTimesSplitTheTotal) {
   EXPECT_GT(f.compileTimes().total, first);
 }
 
+// processCompileTotals() counts every compilation of every jit callable:
+// two callables, three compilations, their seconds summed (a cache hit adds
+// nothing).
+TEST(Jit, ProcessCompileTotalsCountEveryJit) {
+  CompileTotals before = processCompileTotals();
+  auto f = jit([](const Tensor &x) { return x * 2.0; });
+  auto g = jit([](const Tensor &x) { return x + 1.0; });
+  f(filledF32({2, 3}, 1.0f));
+  f(filledF32({4, 3}, 1.0f));
+  f(filledF32({2, 3}, 1.0f));
+  g(filledF32({2, 3}, 1.0f));
+  CompileTotals after = processCompileTotals();
+  EXPECT_EQ(after.count - before.count, 3u);
+  EXPECT_NEAR(after.seconds - before.seconds,
+              f.compileSeconds() + g.compileSeconds(), 1e-9);
+  EXPECT_GT(after.seconds - before.seconds, 0.0);
+}
+
 TEST(Jit, DTypeIsPartOfTheCacheKey) {
   auto f = jit([](const Tensor &x) { return x + x; });
   EXPECT_EQ(f(Tensor::fromVector(std::vector<float>{1, 2}, {2})).toVector<float>(),

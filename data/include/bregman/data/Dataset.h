@@ -153,7 +153,8 @@ struct Batch {
 
 /// Walks a Dataset in mini-batches, one epoch at a time. Every example is
 /// visited exactly once per epoch; the last batch of an epoch is partial
-/// when the batch size does not divide the example count. With shuffling,
+/// when the batch size does not divide the example count (or filled up,
+/// setFillLastBatch). With shuffling,
 /// the order of epoch e is a permutation seeded by (seed, e), so it is
 /// reproducible and differs from epoch to epoch; without, it is file order.
 ///
@@ -169,6 +170,13 @@ public:
   /// Augments every example handed out from now on; the random choices of
   /// example k of epoch e depend only on (seed, e, k).
   void setAugmentation(Augmentation augmentation) { augmentation_ = augmentation; }
+
+  /// With `fill`, a partial last batch is filled up to the batch size with
+  /// the first examples of the same epoch's order (seen twice then), so that
+  /// every batch has one shape: a training step compiled for it is compiled
+  /// once, not a second time for the remainder. A data set smaller than one
+  /// batch stays one partial batch.
+  void setFillLastBatch(bool fill) { fillLastBatch_ = fill; }
 
   /// Copies the next batch into `batch`, reusing its vectors' capacity (a
   /// batch never reallocates once it has held a full batch). Returns false,
@@ -197,6 +205,9 @@ private:
   int64_t cursor_ = 0; ///< Position in order_ of the next example.
   std::vector<int64_t> order_;
   Augmentation augmentation_;
+  bool fillLastBatch_ = false;
+  /// The size of the next batch (0 when the epoch is done).
+  int64_t nextSize() const;
   void augment(const float *image, float *out, uint64_t position) const;
 };
 

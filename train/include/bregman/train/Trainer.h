@@ -60,7 +60,9 @@ struct TrainResult {
   double bestTestAcc = 0;    // test accuracy (SSIM) at that epoch
   /// Restoration: the test SSIM of the corrupted inputs themselves.
   double corruptedTestScore = 0;
-  double compileSeconds = 0; // total time in jit compilations
+  /// Wall seconds of every jit compilation the run made (step, evaluation,
+  /// the optimizer's init, ...).
+  double compileSeconds = 0;
   size_t stepCompilations = 0;
   Params params;     // final parameters
   Params bestParams; // parameters at the best validation accuracy
