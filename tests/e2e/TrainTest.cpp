@@ -26,6 +26,29 @@ using namespace bregman;
 
 static const char *kFashionMnist = "/usr/share/datasets/fashion-mnist";
 
+// --last-batch fill: 300 images (285 for training) in batches of 128 give
+// two full batches and a third filled up from the epoch's start, so the
+// step compiles once and every epoch runs three steps of 128; partial (the
+// default) compiles a second step for the 29 left over.
+TEST(Train, FilledLastBatchCompilesTheStepOnce) {
+  if (!std::filesystem::exists(kFashionMnist))
+    GTEST_SKIP() << kFashionMnist << " is missing";
+  for (bool fill : {false, true}) {
+    SCOPED_TRACE(fill ? "fill" : "partial");
+    train::TrainConfig config;
+    config.epochs = 2;
+    config.trainLimit = 300;
+    config.testLimit = 200;
+    config.progress = false;
+    config.fillLastBatch = fill;
+    std::ostringstream log;
+    train::TrainResult result = train::train(config, log);
+    ASSERT_EQ(result.epochs.size(), 2u) << log.str();
+    EXPECT_EQ(result.stepCompilations, fill ? 1u : 2u) << log.str();
+    EXPECT_TRUE(std::isfinite(result.epochs.back().trainLoss));
+  }
+}
+
 TEST(Train, LinBregMomentumLearnsSparseMlp) {
   if (!std::filesystem::exists(kFashionMnist))
     GTEST_SKIP() << kFashionMnist
@@ -48,10 +71,9 @@ TEST(Train, LinBregMomentumLearnsSparseMlp) {
   EXPECT_GE(result.epochs.back().testAcc, 0.70);
   EXPECT_LE(result.epochs.back().netDensity, 0.20);
   EXPECT_GT(result.epochs.back().netDensity, 0.0);
-  // 9500 training images, batch 128: the last batch is filled up to 128
-  // (Batcher::setFillLastBatch), so one step compilation, not a second one
-  // for the remainder.
-  EXPECT_EQ(result.stepCompilations, 1u);
+  // Full batches and the last partial one (--last-batch partial, the
+  // default): two step compilations, no more.
+  EXPECT_EQ(result.stepCompilations, 2u);
 
   // The report has one object per epoch with the documented keys.
   std::ifstream in(report);

@@ -77,8 +77,9 @@ int train(const std::string &dir, int epochs, const std::string &dataDir,
               static_cast<long long>(splits.train.count),
               static_cast<long long>(batch));
   data::Batcher batcher(splits.train, batch, /*shuffle=*/true, t.at("seed"));
-  // As bregman train: the last batch filled up with the epoch's first
-  // examples (only a training set smaller than a batch is skipped).
+  // The step's shapes are fixed: the last batch is filled up with the
+  // epoch's first examples, as `bregman train --last-batch fill` does (only
+  // a training set smaller than a batch is skipped).
   batcher.setFillLastBatch(true);
   for (int epoch = 1; epoch <= epochs; ++epoch) {
     auto start = std::chrono::steady_clock::now();

@@ -240,6 +240,16 @@ void TrainCommand::addDataOptions() {
   command->add_option("--batch-size", config.batchSize, "Mini-batch size")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  command
+      ->add_option_function<std::string>(
+          "--last-batch",
+          [this](const std::string &v) { config.fillLastBatch = v == "fill"; },
+          "The epoch's last batch when --batch-size does not divide the "
+          "training set: partial (as PyTorch's DataLoader and the method's "
+          "experiments) or fill (filled up with the epoch's first examples: "
+          "the training step compiles for one batch shape, once)")
+      ->check(CLI::IsMember({"partial", "fill"}))
+      ->default_str("partial");
   command->add_option("--eval-batch-size", config.evalBatchSize,
                       "Batch size for validation and test")
       ->check(CLI::PositiveNumber)

@@ -46,6 +46,9 @@ nlohmann::json resumeOptions(const TrainConfig &c) {
           {"--train-limit", c.trainLimit},
           {"--test-limit", c.testLimit},
           {"--batch-size", c.batchSize},
+          // null for the default, as checkpoints from before the option.
+          {"--last-batch", c.fillLastBatch ? nlohmann::json("fill")
+                                           : nlohmann::json()},
           {"--seed", c.seed},
           {"--no-lr-plateau", !c.lrPlateau},
           {"--lambda-target", c.lambdaTarget},

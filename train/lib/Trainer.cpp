@@ -463,11 +463,9 @@ Trainer::Impl::Impl(const TrainConfig &given, std::ostream &log)
         config.lambdaIncrement, config.lambdaTarget};
   if (config.dataset == "cifar10")
     batcher.setAugmentation(data::Augmentation{4, true});
-  // Every training batch full (the last one filled up with the epoch's
-  // first examples): the step is compiled for one batch shape, not a
-  // second time for the remainder (which doubled the compile time of a
-  // large ONNX model's step).
-  batcher.setFillLastBatch(true);
+  // --last-batch fill: every training batch full (the last one filled up
+  // with the epoch's first examples), so the step compiles for one shape.
+  batcher.setFillLastBatch(config.fillLastBatch);
   logSetup();
   if (objective.restoration) {
     corruptedTestScore = inputScore(splits.test);

@@ -83,6 +83,12 @@ struct TrainConfig {
   int64_t trainLimit = -1; // use the first N training images
   int64_t testLimit = -1;  // evaluate on the first N test images (quick runs)
   int64_t batchSize = 128;
+  /// The epoch's last batch when the batch size does not divide the
+  /// training set: partial (false; PyTorch's DataLoader, as the method's
+  /// reference experiments), or filled up with the epoch's first examples
+  /// (true; one batch shape, so the step compiles once: a second compilation
+  /// of a large imported model's step costs a minute or more).
+  bool fillLastBatch = false;
   int64_t evalBatchSize = 1000;
   uint64_t seed = 0;
 
