@@ -6,11 +6,8 @@
 # arguments go to it (e.g. --json out.json). Nothing here is a test.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-venv="$root/.venv-bench"
-if [[ ! -x "$venv/bin/python" ]]; then
-  "${PYTHON:-python3}" -m venv "$venv"
-fi
-"$venv/bin/python" -m pip install --quiet -r "$root/bench/requirements-peers.txt"
+source "$root/scripts/python-venv.sh"
+python=$(python_venv "$root/.venv-bench" "$root/bench/requirements-peers.txt")
 (cd "$root" && ./scripts/build.sh bregman_sparse_bench)
-exec "$venv/bin/python" "$root/bench/sparse_peers.py" \
+exec "$python" "$root/bench/sparse_peers.py" \
   --bench "$root/${BREGMAN_BUILD_DIR:-build}/bin/bregman_sparse_bench" "$@"

@@ -58,25 +58,26 @@ static ValueSums sumValues(const std::string &name, const Tensor &t,
                           name, dtypeName(t.dtype()), shapeString(t.shape())));
 }
 
+/// The sums of every parameter the meter reads, one pass over each: the
+/// weights (densities) and, with an optimizer, every regularized one (J).
+using SumsByName = std::map<std::string, ValueSums>;
+
 /// J(θ) of ALGORITHMS.md §3 with strengths λ (and λ₂ for l1_l1_l2), in
-/// float64: λ‖θ‖₁ and/or λ·√n·Σᵢ‖θᵢ‖₂ over the groups θᵢ of n elements.
+/// float64 from θ's sums: λ‖θ‖₁ and/or λ·√n·Σᵢ‖θᵢ‖₂ over the groups θᵢ of n
+/// elements (the rank's groups, Groups.h).
 static double regularizerValue(Regularizer reg, const std::string &group,
-                               const std::string &name, const Tensor &theta,
-                               double lambda, double lambda2) {
+                               const std::string &name, const Shape &shape,
+                               const ValueSums &s, double lambda,
+                               double lambda2) {
   if (reg == Regularizer::None)
     return 0.0;
   checkRegularizerFits(
       fmt::format("sparsity meter ('{}' in group '{}')", name, group).c_str(),
-      reg, theta.shape());
-  bool grouped = reg == Regularizer::L1L2 || reg == Regularizer::L1L2Conv ||
-                 reg == Regularizer::L1L2Heads || reg == Regularizer::L1L1L2;
-  GroupShape groups = grouped ? groupShape(theta.shape()) : GroupShape{};
-  int64_t n = groups.size;
-  ValueSums s = sumValues(name, theta, groups);
+      reg, shape);
   double groupNorms = 0;
   for (double norm : s.groupNorm)
     groupNorms += norm;
-  groupNorms *= std::sqrt(double(n));
+  groupNorms *= std::sqrt(double(groupShape(shape).size));
   switch (reg) {
   case Regularizer::None:
     return 0.0;
@@ -122,7 +123,7 @@ layerHeads(const std::map<std::string, std::vector<bool>> &projectionHeads) {
 /// else the group's.
 static std::map<std::string, double>
 regularizerValues(const optim::Optimizer &optimizer, const Params &params,
-                  const Params &state) {
+                  const Params &state, const SumsByName &sums) {
   std::map<std::string, double> values;
   for (const optim::Group &g : optimizer.groups()) {
     auto current = [&](const char *which, float fallback) {
@@ -133,9 +134,10 @@ regularizerValues(const optim::Optimizer &optimizer, const Params &params,
     double lambda = current("lambda", g.lambda),
            lambda2 = current("lambda2", g.lambda2), value = 0;
     for (const auto &[name, t] : params)
-      if (optimizer.groupOf(name).name == g.name)
-        value += regularizerValue(g.regularizer, g.name, name, t, lambda,
-                                  lambda2);
+      if (g.regularizer != Regularizer::None &&
+          optimizer.groupOf(name).name == g.name)
+        value += regularizerValue(g.regularizer, g.name, name, t.shape(),
+                                  sums.at(name), lambda, lambda2);
     values[g.name] = value;
   }
   return values;
@@ -146,11 +148,17 @@ SparsityReport SparsityMeter::measure(const Params &params,
   SparsityReport r;
   int64_t nnz = 0, total = 0, linNnz = 0, linTotal = 0, convNnz = 0,
           convTotal = 0;
+  SumsByName sumsByName;
+  for (const auto &[name, t] : params)
+    if (isWeightName(name) ||
+        (optimizer_ &&
+         optimizer_->groupOf(name).regularizer != Regularizer::None))
+      sumsByName.emplace(name, sumValues(name, t, groupShape(t.shape())));
   std::map<std::string, std::vector<bool>> projectionHeads;
   for (const auto &[name, t] : params) {
     if (!isWeightName(name))
       continue;
-    ValueSums sums = sumValues(name, t, groupShape(t.shape()));
+    const ValueSums &sums = sumsByName.at(name);
     TensorSparsity s;
     s.name = name;
     s.numel = t.numel();
@@ -178,7 +186,8 @@ SparsityReport SparsityMeter::measure(const Params &params,
   r.linearDensity = ratio(linNnz, linTotal);
   r.convDensity = ratio(convNnz, convTotal);
   if (optimizer_)
-    r.regularizerValue = regularizerValues(*optimizer_, params, state);
+    r.regularizerValue =
+        regularizerValues(*optimizer_, params, state, sumsByName);
   return r;
 }
 

@@ -567,12 +567,14 @@ void Optimizer::reinitSubgradients(const Params &params, Params &state,
                                    const std::string &group) const {
   if (!isBregman(method_))
     return;
-  // Computed for all parameters, kept for the group's: the other groups' v
-  // carry their accumulated subgradients.
-  Params v = subgradientInit(params, state);
-  for (const auto &[name, tensor] : v)
+  // Only the group's parameters: the other groups' v carry their
+  // accumulated subgradients.
+  Params reset;
+  for (const auto &[name, theta] : params)
     if (group.empty() || groupOf(name).name == group)
-      state.set("v/" + name, tensor);
+      reset.add(name, theta);
+  for (const auto &[name, tensor] : subgradientInit(reset, state))
+    state.set("v/" + name, tensor);
 }
 
 bool LambdaSchedule::update(const Optimizer &opt, int epoch, double density,

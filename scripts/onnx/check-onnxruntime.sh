@@ -2,9 +2,6 @@
 # Checks models against onnxruntime (see check_onnxruntime.py); outside CI.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-venv="$root/.venv-onnx"
-if [[ ! -x "$venv/bin/python" ]]; then
-  "${PYTHON:-python3}" -m venv "$venv"
-fi
-"$venv/bin/python" -m pip install --quiet -r "$root/scripts/onnx/requirements.txt"
-exec "$venv/bin/python" "$root/scripts/onnx/check_onnxruntime.py" "$@"
+source "$root/scripts/python-venv.sh"
+python=$(python_venv "$root/.venv-onnx" "$root/scripts/onnx/requirements.txt")
+exec "$python" "$root/scripts/onnx/check_onnxruntime.py" "$@"

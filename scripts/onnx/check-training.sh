@@ -7,10 +7,7 @@
 #   scripts/onnx/check-training.sh [--size ci|table] [--only NAME ...] [--steps N] [--lr LR]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-venv="$root/.venv-onnx"
-if [[ ! -x "$venv/bin/python" ]]; then
-  "${PYTHON:-python3}" -m venv "$venv"
-fi
-"$venv/bin/python" -m pip install --quiet -r "$root/scripts/onnx/requirements.txt"
+source "$root/scripts/python-venv.sh"
+python=$(python_venv "$root/.venv-onnx" "$root/scripts/onnx/requirements.txt")
 cd "$root"
-exec "$venv/bin/python" scripts/onnx/check_training.py "$@"
+exec "$python" scripts/onnx/check_training.py "$@"

@@ -5,10 +5,7 @@
 # runs/onnx-models, `zoo ci` their small copies into tests/e2e/onnx/models.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-venv="$root/.venv-onnx"
-if [[ ! -x "$venv/bin/python" ]]; then
-  "${PYTHON:-python3}" -m venv "$venv"
-fi
-"$venv/bin/python" -m pip install --quiet -r "$root/scripts/onnx/requirements.txt"
+source "$root/scripts/python-venv.sh"
+python=$(python_venv "$root/.venv-onnx" "$root/scripts/onnx/requirements.txt")
 cd "$root"
-exec "$venv/bin/python" scripts/onnx/export_models.py "$@"
+exec "$python" scripts/onnx/export_models.py "$@"
