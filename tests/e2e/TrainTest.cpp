@@ -440,6 +440,64 @@ TEST(Train, ResumeConvNetBitForBit) {
   checkResume(config, "resume-convnet");
 }
 
+// The pruning baseline resumed before pruning and while retraining (the
+// masks come from the checkpoint): the uninterrupted run, bit for bit; a
+// resumed run that would move or skip the pruning is refused.
+TEST(Train, ResumePruningBaselineBitForBit) {
+  if (!std::filesystem::exists(kFashionMnist))
+    GTEST_SKIP() << kFashionMnist << " is missing";
+  std::filesystem::path checkpoint = e2e::tempPath("resume-prune.ckpt");
+  train::TrainConfig config;
+  config.optimizer = "sgd";
+  config.lr = 0.1f;
+  config.trainLimit = 1000;
+  config.pruneDensity = 0.05;
+  config.epochs = 2;
+  config.retrainEpochs = 2;
+  config.progress = false;
+  std::ostringstream log;
+  train::TrainResult straight = train::train(config, log);
+  ASSERT_EQ(straight.epochs.size(), 4u);
+
+  for (int stopAfter : {2, 3}) {
+    train::TrainConfig first = config;
+    first.checkpointPath = checkpoint.string();
+    // Stopping after epoch 2 is the end of training; after 3, one epoch of
+    // retraining (the run is cut short by fewer retraining epochs).
+    first.retrainEpochs = stopAfter - config.epochs;
+    train::train(first, log);
+    train::TrainConfig resumed = config;
+    resumed.resumePath = checkpoint.string();
+    train::TrainResult result = train::train(resumed, log);
+    ASSERT_EQ(result.epochs.size(), size_t(4 - stopAfter)) << stopAfter;
+    EXPECT_TRUE(sameBits(straight.params, result.params)) << stopAfter;
+    EXPECT_EQ(straight.epochs[3].testAcc, result.epochs.back().testAcc);
+    EXPECT_EQ(straight.epochs[3].netDensity, result.epochs.back().netDensity);
+    EXPECT_EQ(straight.bestEpoch, result.bestEpoch) << stopAfter;
+    EXPECT_TRUE(sameBits(straight.bestParams, result.bestParams)) << stopAfter;
+  }
+  // The checkpoint is now of epoch 3, retraining after pruning at epoch 2.
+  auto refused = [&](train::TrainConfig c, const std::string &expected) {
+    c.resumePath = checkpoint.string();
+    try {
+      train::train(c, log);
+      ADD_FAILURE() << "no error for " << expected;
+    } catch (const Error &e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+    }
+  };
+  train::TrainConfig moved = config;
+  moved.epochs = 1;
+  refused(moved, "pruned after epoch 2 and is retraining, but --epochs is 1");
+  train::TrainConfig denser = config;
+  denser.pruneDensity = 0.1;
+  refused(denser, "--prune-density is 0.05 in the checkpoint but 0.1 here");
+  train::TrainConfig plain = config;
+  plain.pruneDensity = 0;
+  refused(plain, "--prune-density is 0.05 in the checkpoint but unset");
+  std::filesystem::remove(checkpoint);
+}
+
 // Batch-norm running statistics and augmentation (VGG on generated CIFAR).
 TEST(Train, ResumeVggWithBuffersBitForBit) {
   std::filesystem::path dir = writeCifarLike("cifar-resume", 16);

@@ -50,6 +50,12 @@ nlohmann::json resumeOptions(const TrainConfig &c) {
           {"--last-batch", c.fillLastBatch ? nlohmann::json("fill")
                                            : nlohmann::json()},
           {"--seed", c.seed},
+          // null unless pruning, as checkpoints from before these options.
+          {"--prune-density", c.pruneDensity > 0 ? nlohmann::json(c.pruneDensity)
+                                                 : nlohmann::json()},
+          {"--prune-rows", c.pruneDensity > 0 && c.pruneGroups
+                               ? nlohmann::json(true)
+                               : nlohmann::json()},
           {"--no-lr-plateau", !c.lrPlateau},
           {"--lambda-target", c.lambdaTarget},
           {"--lambda-increment", c.lambdaIncrement},
@@ -112,12 +118,19 @@ T field(const nlohmann::json &meta, const std::string &pointer, const std::strin
   return v.get<T>();
 }
 
+/// The section called `name`, or nullptr.
+const Params *findSection(const Checkpoint &checkpoint, const std::string &name) {
+  for (const auto &[sectionName, section] : checkpoint.sections)
+    if (sectionName == name)
+      return &section;
+  return nullptr;
+}
+
 /// The best model's buffers; a checkpoint of an older bregman has none (its
 /// best model kept no running statistics) and is refused.
 const Params &bestBuffers(const Checkpoint &checkpoint, const std::string &path) {
-  for (const auto &[name, section] : checkpoint.sections)
-    if (name == "best_buffers")
-      return section;
+  if (const Params *section = findSection(checkpoint, "best_buffers"))
+    return *section;
   throw Error(fmt::format("--resume {}: the checkpoint has no buffers of the best "
                           "model (section 'best_buffers'): it was written by an "
                           "older bregman, whose best model kept no batch-norm "
@@ -142,6 +155,8 @@ void writeCheckpoint(const TrainConfig &config, int epoch, const RunState &run) 
                 {"epoch", run.best.epoch},
                 {"test_acc", run.best.testAcc},
                 {"density", run.best.density}}}};
+  if (!run.masks.empty())
+    meta["pruned_after"] = config.epochs;
   Checkpoint checkpoint;
   checkpoint.metadata = meta.dump();
   checkpoint.sections = {{"params", run.params},
@@ -149,6 +164,8 @@ void writeCheckpoint(const TrainConfig &config, int epoch, const RunState &run) 
                          {"buffers", run.buffers},
                          {"best", run.best.params},
                          {"best_buffers", run.best.buffers}};
+  if (!run.masks.empty())
+    checkpoint.sections.emplace_back("masks", run.masks);
   saveCheckpoint(config.checkpointPath, checkpoint);
 }
 
@@ -174,6 +191,35 @@ static void restoreTensors(Params &target, const Params &saved,
     throw Error(fmt::format("--resume {}: the checkpoint holds {} {} tensors, "
                             "this run {}",
                             path, saved.size(), what, target.size()));
+}
+
+/// The pruning baseline's masks: restored from a checkpoint written while
+/// retraining (its pruning epoch must be this run's), none before pruning
+/// (which must then still be ahead).
+static void restoreMasks(const TrainConfig &config, const Checkpoint &checkpoint,
+                         const nlohmann::json &meta, int epoch, RunState &run) {
+  const std::string &path = config.resumePath;
+  const Params *masks = findSection(checkpoint, "masks");
+  if (!masks) {
+    if (config.pruneDensity > 0 && epoch > config.epochs)
+      throw Error(fmt::format("--resume {}: the checkpoint is of epoch {}, before "
+                              "pruning, so pruning after epoch {} (--epochs) "
+                              "would never happen; pass --epochs {} or more",
+                              path, epoch, config.epochs, epoch));
+    return;
+  }
+  int prunedAfter = field<int>(meta, "/pruned_after", path);
+  if (prunedAfter != config.epochs)
+    throw Error(fmt::format("--resume {}: the checkpoint was pruned after epoch "
+                            "{} and is retraining, but --epochs is {} here; pass "
+                            "--epochs {}",
+                            path, prunedAfter, config.epochs, prunedAfter));
+  for (const auto &[name, mask] : *masks)
+    if (!run.params.contains(name) || run.params.at(name).shape() != mask.shape())
+      throw Error(fmt::format("--resume {}: mask '{}' {} has no parameter of "
+                              "that shape",
+                              path, name, shapeString(mask.shape())));
+  run.masks = copyParams(*masks);
 }
 
 int restoreCheckpoint(const TrainConfig &config, RunState &run) {
@@ -209,6 +255,7 @@ int restoreCheckpoint(const TrainConfig &config, RunState &run) {
   run.best.testAcc = field<double>(meta, "/best/test_acc", path);
   run.best.params = copyParams(checkpoint.section("best"));
   run.best.buffers = copyParams(bestBuffers(checkpoint, path));
+  restoreMasks(config, checkpoint, meta, epoch, run);
   return epoch;
 }
 

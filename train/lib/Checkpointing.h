@@ -22,6 +22,9 @@ struct BestModel {
 struct RunState {
   std::string model; // its description: a resumed run must match it
   Params &params, &state, &buffers;
+  /// The pruning baseline's masks once it has pruned (empty before, and in
+  /// every other run): a run resumed while retraining keeps them.
+  Params &masks;
   BestModel &best;
   optim::ReduceLROnPlateau &plateau;
 };

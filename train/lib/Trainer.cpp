@@ -386,7 +386,8 @@ struct Trainer::Impl {
   void checkFinite(int epoch) const;
   std::string keptCheckpoint(const char *what) const;
   RunState runState() {
-    return RunState{model->describe(), params, state, buffers, best, plateau};
+    return RunState{model->describe(), params, state, buffers, masks, best,
+                    plateau};
   }
   int totalEpochs() const {
     return config.epochs + (config.pruneDensity > 0 ? config.retrainEpochs : 0);
@@ -515,9 +516,6 @@ void Trainer::Impl::logSetup() const {
 }
 
 void Trainer::Impl::resume() {
-  if (config.pruneDensity > 0)
-    throw Error("train: --resume does not support the pruning baseline "
-                "(--prune-density)");
   RunState run = runState();
   firstEpoch = restoreCheckpoint(config, run) + 1;
   log << fmt::format("resumed from {} after epoch {}\n", config.resumePath,
