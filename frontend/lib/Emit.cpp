@@ -143,9 +143,18 @@ private:
   void emitTake(const Node &node) { set(node, take(node)); }
   void emitSparseMatMul(const Node &node) { set(node, sparseMatmul(node)); }
   void emitCompressRows(const Node &node) {
+    SmallVector<Value> into;
+    bool anyInto = false;
+    for (int output : node.outputs) {
+      Value destination = compressInto.lookup(output);
+      anyInto |= static_cast<bool>(destination);
+      into.push_back(destination ? destination : emptyLike(output));
+    }
+    if (!anyInto)
+      into.clear();
     auto op = breg::CompressRowsOp::create(
         b, loc, tensorType(node.outputs[0]), tensorType(node.outputs[1]),
-        tensorType(node.outputs[2]), values.at(node.inputs[0]));
+        tensorType(node.outputs[2]), values.at(node.inputs[0]), into);
     for (size_t i = 0; i < 3; ++i)
       values[node.outputs[i]] = op->getResult(i);
   }
@@ -179,6 +188,17 @@ private:
   static const EmitFn kEmitters[];
 
   void emitNode(const Node &node, int index);
+  void planCompressInto(Block *entry, ArrayRef<int> outputArg);
+
+  /// Per value: the function's output buffer, as a tensor, that a
+  /// breg.compress_rows result is computed into (its `into` operand). One-
+  /// shot bufferization then writes the CSR where the caller wants it —
+  /// only its stored entries — instead of into new buffers copied at their
+  /// full capacity. Only for outputs of their own buffer: a donated input's
+  /// buffer may still be read by the sparse layers, which bufferization
+  /// would protect with a copy.
+  llvm::DenseMap<int, Value> compressInto;
+
 
   MLIRContext &ctx;
   ModuleOp module;
@@ -795,6 +815,26 @@ const Emitter::EmitFn Emitter::kEmitters[] = {
 #include "bregman/Prims.def"
 };
 
+void Emitter::planCompressInto(Block *entry, ArrayRef<int> outputArg) {
+  const std::vector<Node> &nodes = trace.nodes();
+  std::vector<int> producer(trace.values().size(), -1);
+  for (size_t n = 0; n < nodes.size(); ++n)
+    for (int v : nodes[n].outputs)
+      producer[v] = static_cast<int>(n);
+  for (size_t i = 0; i < spec.outputs.size(); ++i) {
+    int output = spec.outputs[i];
+    int n = producer[output];
+    if (spec.outputAlias[i] >= 0 || n < 0 ||
+        nodes[n].prim != Prim::CompressRows || compressInto.count(output))
+      continue;
+    auto destination = bufferization::ToTensorOp::create(
+        b, loc, tensorType(output), entry->getArgument(outputArg[i]));
+    destination.setRestrict(true);
+    destination.setWritable(true);
+    compressInto[output] = destination.getResult();
+  }
+}
+
 void Emitter::emitNode(const Node &node, int index) {
   loc = nodeLoc(node, index);
   (this->*kEmitters[static_cast<size_t>(node.prim)])(node);
@@ -836,6 +876,7 @@ OwningOpRef<ModuleOp> Emitter::run() {
     op.setWritable(written[i]);
     values[v] = op.getResult();
   }
+  planCompressInto(entry, outputArg);
   const std::vector<Node> &nodes = trace.nodes();
   for (size_t n = 0; n < nodes.size(); ++n)
     emitNode(nodes[n], static_cast<int>(n));
@@ -845,7 +886,8 @@ OwningOpRef<ModuleOp> Emitter::run() {
   // does not see as writes to the inputs read from those buffers. So when a
   // donated buffer is overwritten, every output that could still be (a view
   // of) an input — anything but a breg update, whose result already lives in
-  // its state buffer — is first copied to a fresh buffer, before any write.
+  // its state buffer, or a compression, whose result is a new buffer or its
+  // own output's — is first copied to a fresh buffer, before any write.
   auto isOwnInput = [&](size_t i) {
     int arg = outputArg[i];
     return arg < static_cast<int>(inputs.size()) &&
@@ -859,7 +901,8 @@ OwningOpRef<ModuleOp> Emitter::run() {
     Value value = values.at(spec.outputs[i]);
     Prim producer =
         trace.nodes().at(trace.value(spec.outputs[i]).node).prim;
-    if (overwritesInputs && !isOwnInput(i) && !isBregPrimitive(producer))
+    if (overwritesInputs && !isOwnInput(i) && !isBregPrimitive(producer) &&
+        producer != Prim::CompressRows)
       value = bufferization::AllocTensorOp::create(
           b, loc, llvm::cast<RankedTensorType>(value.getType()), ValueRange{},
           /*copy=*/value);

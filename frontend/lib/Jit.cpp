@@ -460,7 +460,13 @@ std::vector<Tensor> JitState::run(CompiledFunction &fn,
       outputs.push_back(Tensor::fromBuffer(
           inputs.leaves[fn.outputAlias[i]].buffer(), spec.shape, spec.dtype));
     } else {
-      Tensor t = Tensor::zeros(spec.shape, spec.dtype);
+      // Not zero-filled: the compiled function writes every output in full,
+      // except a CSR compressed into its output, whose entries past the
+      // stored ones are unspecified (breg.compress_rows).
+      Tensor t = Tensor::fromBuffer(
+          runtime::Buffer::allocate(
+              numElements(spec.shape) * dtypeSize(spec.dtype), /*zero=*/false),
+          spec.shape, spec.dtype);
       runtime::Buffer &buffer = *t.buffer();
       pointers.push_back(device ? buffer.deviceDataForOverwrite(*device)
                                 : buffer.data());

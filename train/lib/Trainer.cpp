@@ -449,8 +449,11 @@ Trainer::Impl::Impl(const TrainConfig &given, std::ostream &log)
       state(opt.init(params)),
       buffers(model->initBuffers()), // running statistics of batch norm
       meter(&opt),
+      // Parameters, state and buffers are donated (updated in place); the
+      // CSR is not: the step compresses the new weights straight into its
+      // output buffers, while the sparse layers still read the old CSR.
       stepFn(TrainStep{model.get(), &opt, objective},
-             JitOptions{{0, 1, 2, 3}, "train_step", config.device,
+             JitOptions{{0, 1, 2}, "train_step", config.device,
                         config.cudaChip}),
       evaluateFn(EvaluateStep{model.get(), objective},
                  JitOptions{{}, "evaluate", config.device}),
@@ -596,7 +599,7 @@ EpochTotals Trainer::Impl::trainBatches(int epoch) {
 }
 
 std::pair<Tensor, Tensor> Trainer::Impl::step(const Tensor &x, const Tensor &y) {
-  // params and state are donated: updated in place.
+  // params, state and buffers are donated: updated in place.
   auto [p2, s2, b2, csr2, loss, hits] =
       stepFn(params, state, buffers, trainCsr, x, y, masks);
   params = p2;

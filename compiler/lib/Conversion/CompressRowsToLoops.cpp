@@ -9,8 +9,12 @@
 //   vector.compress (vcompressps on AVX-512, expanded by LLVM elsewhere) and
 //   stored whole at slot `count`, which grows by the popcount of the mask.
 //   The last cols % V columns are one masked chunk (no scalar tail) whose
-//   packed lanes are stored under a mask. The outputs are new buffers
-//   handed back as `restrict` tensors, as the library calls do.
+//   packed lanes are stored under a mask. The matrix is read through a
+//   read-only buffer; the outputs stay tensors (vector.transfer_write and
+//   tensor.insert carried by the loops), so that one-shot bufferization
+//   writes them in place into the op's `into` operands when it can — the
+//   training step's donated CSR buffers — instead of into new buffers that
+//   would then be copied at their full capacity O·I.
 // - Scalar (V = 0: the GPU pipeline, where a host loop of vector code has
 //   no business): two scf.for loops on tensors, rows then columns, carrying
 //   the three outputs and the count. Each element is written to slot
@@ -18,6 +22,9 @@
 //   and the capacity O·I that the verifier demands makes every slot in
 //   bounds. One-shot bufferization turns the tensor.insert chains into
 //   stores in place.
+//
+// Both start from the `into` operands when the op has them (their contents
+// are never read), from tensor.empty otherwise.
 //
 // Both count x as non-zero when (x != 0) unordered: NaN is stored, -0.0 is
 // not. Slots past the row's last non-zero are unspecified in both.
@@ -31,10 +38,10 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/AffineMap.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -47,6 +54,20 @@ namespace {
 /// An index as the CSR's i32.
 Value toI32(OpBuilder &b, Location loc, Value index) {
   return arith::IndexCastOp::create(b, loc, b.getI32Type(), index);
+}
+
+/// The tensors the three results start from: the op's `into` operands, or
+/// new empty tensors.
+SmallVector<Value> destinations(OpBuilder &b, CompressRowsOp op) {
+  if (!op.getInits().empty())
+    return llvm::to_vector(op.getInits());
+  SmallVector<Value> empty;
+  for (Value result : op.getResults()) {
+    auto type = llvm::cast<RankedTensorType>(result.getType());
+    empty.push_back(tensor::EmptyOp::create(b, op.getLoc(), type.getShape(),
+                                            type.getElementType()));
+  }
+  return empty;
 }
 
 /// The inner loop over one row's columns: writes every element to slot
@@ -82,12 +103,7 @@ struct CompressRowsLowering : OpRewritePattern<CompressRowsOp> {
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     auto matrixType = llvm::cast<RankedTensorType>(op.getMatrix().getType());
-    auto empty = [&](Value result) {
-      auto type = llvm::cast<RankedTensorType>(result.getType());
-      return tensor::EmptyOp::create(rewriter, loc, type.getShape(),
-                                     type.getElementType())
-          .getResult();
-    };
+    SmallVector<Value> outputs = destinations(rewriter, op);
     Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
     Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
     Value rows =
@@ -95,10 +111,8 @@ struct CompressRowsLowering : OpRewritePattern<CompressRowsOp> {
     Value cols =
         arith::ConstantIndexOp::create(rewriter, loc, matrixType.getDimSize(1));
     Value positions = tensor::InsertOp::create(
-        rewriter, loc, toI32(rewriter, loc, zero), empty(op.getPositions()),
-        zero);
-    SmallVector<Value> init{positions, empty(op.getCoordinates()),
-                            empty(op.getValues()), zero};
+        rewriter, loc, toI32(rewriter, loc, zero), outputs[0], zero);
+    SmallVector<Value> init{positions, outputs[1], outputs[2], zero};
     auto rowLoop = scf::ForOp::create(
         rewriter, loc, zero, rows, one, init,
         [&](OpBuilder &b, Location l, Value row, ValueRange args) {
@@ -118,52 +132,60 @@ struct CompressRowsLowering : OpRewritePattern<CompressRowsOp> {
   }
 };
 
-/// The values and column indices of the vector form, and what one chunk of
-/// a row needs: the matrix as a buffer and the lane indices 0..V-1.
+/// What one chunk of a row needs in the vector form: the matrix as a
+/// read-only buffer and the lane indices 0..V-1. The outputs are tensors
+/// carried through the loops: {coordinates, values, count} per chunk.
 struct VectorCompaction {
-  Value matrix, coordinates, values;
+  Value matrix;
   Value laneIndices; // vector<Vxi32>
   int64_t vectorLength;
   LLVM::LLVMFuncOp compressF32, compressI32;
 
   /// positions[0] = 0, then per row its chunks of V columns (the last one
   /// masked when V does not divide cols) and positions[row + 1] = count.
-  void compactRows(OpBuilder &b, Location loc, Value positions, int64_t rows,
-                   int64_t cols) const {
+  /// Returns the positions, coordinates and values written into `outputs`.
+  SmallVector<Value> compactRows(OpBuilder &b, Location loc,
+                                 ValueRange outputs, int64_t rows,
+                                 int64_t cols) const {
     auto index = [&](OpBuilder &ib, int64_t v) -> Value {
       return arith::ConstantIndexOp::create(ib, loc, v);
     };
     Value zero = index(b, 0);
-    memref::StoreOp::create(b, loc, toI32(b, loc, zero), positions,
-                            ValueRange{zero});
+    Value positions = tensor::InsertOp::create(b, loc, toI32(b, loc, zero),
+                                               outputs[0], ValueRange{zero});
     int64_t fullCols = cols - cols % vectorLength;
-    scf::ForOp::create(
-        b, loc, zero, index(b, rows), index(b, 1), ValueRange{zero},
+    auto rowLoop = scf::ForOp::create(
+        b, loc, zero, index(b, rows), index(b, 1),
+        ValueRange{positions, outputs[1], outputs[2], zero},
         [&](OpBuilder &rb, Location l, Value row, ValueRange args) {
           auto colLoop = scf::ForOp::create(
               rb, l, index(rb, 0), index(rb, fullCols), index(rb, vectorLength),
-              args,
-              [&](OpBuilder &cb, Location cl, Value col, ValueRange count) {
+              args.drop_front(),
+              [&](OpBuilder &cb, Location cl, Value col, ValueRange carried) {
                 scf::YieldOp::create(
                     cb, cl,
-                    compactChunk(cb, cl, row, col, count[0], vectorLength));
+                    compactChunk(cb, cl, row, col, carried, vectorLength));
               });
-          Value count = colLoop.getResult(0);
+          SmallVector<Value> carried(colLoop.getResults());
           if (fullCols < cols)
-            count = compactChunk(rb, l, row, index(rb, fullCols), count,
-                                 cols - fullCols);
+            carried = compactChunk(rb, l, row, index(rb, fullCols), carried,
+                                   cols - fullCols);
           Value slot = arith::AddIOp::create(rb, l, row, index(rb, 1));
-          memref::StoreOp::create(rb, l, toI32(rb, l, count), positions,
-                                  ValueRange{slot});
-          scf::YieldOp::create(rb, l, count);
+          Value pos = tensor::InsertOp::create(
+              rb, l, toI32(rb, l, carried[2]), args[0], ValueRange{slot});
+          scf::YieldOp::create(
+              rb, l, ValueRange{pos, carried[0], carried[1], carried[2]});
         });
+    return SmallVector<Value>(rowLoop.getResults().take_front(3));
   }
 
   /// Packs the non-zeros of row `row`, columns [col, col + V) (only the
-  /// first `valid` of them when valid < V, a static tail), to slot `count`;
-  /// returns the count after them.
-  Value compactChunk(OpBuilder &b, Location loc, Value row, Value col,
-                     Value count, int64_t valid) const {
+  /// first `valid` of them when valid < V, a static tail), to slot `count`
+  /// of `carried` = {coordinates, values, count}; returns them after it.
+  SmallVector<Value> compactChunk(OpBuilder &b, Location loc, Value row,
+                                  Value col, ValueRange carried,
+                                  int64_t valid) const {
+    Value coordinates = carried[0], values = carried[1], count = carried[2];
     auto vf32 = VectorType::get({vectorLength}, b.getF32Type());
     auto vi1 = VectorType::get({vectorLength}, b.getI1Type());
     Value zeros = arith::ConstantOp::create(b, loc, vf32,
@@ -190,23 +212,28 @@ struct VectorCompaction {
     Value packedValues = compress(b, loc, x, nonZero);
     Value packedColumns = compress(b, loc, columns, nonZero);
     Value added = popCount(b, loc, nonZero);
-    if (!inRow) {
-      // A whole vector at `count`: count <= row·cols + col (at most one
-      // entry per element before this chunk) and col + V <= cols, so the
-      // V slots lie within the capacity rows·cols; the lanes past the
-      // non-zeros are overwritten by the next ones or lie past the end.
-      vector::StoreOp::create(b, loc, packedValues, values, ValueRange{count});
-      vector::StoreOp::create(b, loc, packedColumns, coordinates,
-                              ValueRange{count});
-    } else {
-      // The tail may end at the capacity: store the packed lanes only.
-      Value packed = vector::CreateMaskOp::create(b, loc, vi1, added);
-      vector::MaskedStoreOp::create(b, loc, values, ValueRange{count}, packed,
-                                    packedValues);
-      vector::MaskedStoreOp::create(b, loc, coordinates, ValueRange{count},
-                                    packed, packedColumns);
-    }
-    return arith::AddIOp::create(b, loc, count, added);
+    // A whole vector at `count`: count <= row·cols + col (at most one entry
+    // per element before this chunk) and col + V <= cols, so the V slots
+    // lie within the capacity rows·cols; the lanes past the non-zeros are
+    // overwritten by the next ones or lie past the end. The tail may end at
+    // the capacity: only its packed lanes are stored.
+    Value stored = inRow ? vector::CreateMaskOp::create(b, loc, vi1, added)
+                               .getResult()
+                         : Value();
+    values = store(b, loc, packedValues, values, count, stored);
+    coordinates = store(b, loc, packedColumns, coordinates, count, stored);
+    return {coordinates, values, arith::AddIOp::create(b, loc, count, added)};
+  }
+
+  /// `vector` written at `at` of the 1-D tensor `dest` (under `mask` when
+  /// there is one): the tensor after it.
+  static Value store(OpBuilder &b, Location loc, Value vector, Value dest,
+                     Value at, Value mask) {
+    AffineMap identity = AffineMap::getMinorIdentityMap(1, 1, b.getContext());
+    return vector::TransferWriteOp::create(b, loc, dest.getType(), vector,
+                                           dest, ValueRange{at}, identity,
+                                           mask, b.getBoolArrayAttr({true}))
+        .getResult();
   }
 
   /// The lanes of `vector` selected by `mask`, packed to the front (the
@@ -282,14 +309,6 @@ struct CompressRowsVectorLowering : OpRewritePattern<CompressRowsOp> {
     Location loc = op.getLoc();
     auto matrixType = llvm::cast<RankedTensorType>(op.getMatrix().getType());
     int64_t rows = matrixType.getDimSize(0), cols = matrixType.getDimSize(1);
-    auto alloc = [&](Value result) {
-      auto type = llvm::cast<RankedTensorType>(result.getType());
-      return memref::AllocOp::create(
-                 rewriter, loc,
-                 MemRefType::get(type.getShape(), type.getElementType()),
-                 rewriter.getI64IntegerAttr(64))
-          .getResult();
-    };
     auto module = op->getParentOfType<ModuleOp>();
     if (!module)
       return rewriter.notifyMatchFailure(op, "not inside a module");
@@ -303,9 +322,7 @@ struct CompressRowsVectorLowering : OpRewritePattern<CompressRowsOp> {
         rewriter, loc,
         MemRefType::get(matrixType.getShape(), matrixType.getElementType()),
         op.getMatrix(), /*read_only=*/true);
-    Value positions = alloc(op.getPositions());
-    compaction.coordinates = alloc(op.getCoordinates());
-    compaction.values = alloc(op.getValues());
+    SmallVector<Value> outputs = destinations(rewriter, op);
     SmallVector<int32_t> lanes(vectorLength);
     for (int64_t i = 0; i < vectorLength; ++i)
       lanes[i] = static_cast<int32_t>(i);
@@ -314,16 +331,8 @@ struct CompressRowsVectorLowering : OpRewritePattern<CompressRowsOp> {
         rewriter, loc, laneType,
         DenseElementsAttr::get(laneType, ArrayRef<int32_t>(lanes)));
 
-    compaction.compactRows(rewriter, loc, positions, rows, cols);
-    auto asTensor = [&](Value buffer, Value result) -> Value {
-      return bufferization::ToTensorOp::create(rewriter, loc, result.getType(),
-                                               buffer, /*restrict=*/true,
-                                               /*writable=*/true);
-    };
     rewriter.replaceOp(
-        op, ValueRange{asTensor(positions, op.getPositions()),
-                       asTensor(compaction.coordinates, op.getCoordinates()),
-                       asTensor(compaction.values, op.getValues())});
+        op, compaction.compactRows(rewriter, loc, outputs, rows, cols));
     return success();
   }
 

@@ -61,10 +61,11 @@ enum class SparseExec { Off, Auto, On };
 constexpr double kSparseExecAutoDensity = 0.3;
 /// The density below which `auto` runs a linear layer on its CSR in the
 /// training step (forward and input gradient sparse, weight gradient dense,
-/// the CSR rebuilt by each step): bench/sparse_train_bench measured the
-/// MLP's step at batch 128 faster on CSR at 1 % in all of three runs
-/// (1.13-1.19×), not at 5 % in two of them (docs/PERFORMANCE.md).
-constexpr double kSparseExecTrainAutoDensity = 0.02;
+/// the CSR compressed by each step into its outputs): bench/sparse_train_bench
+/// measured the MLP's step at batch 128 1.49× faster on CSR at 1 %, 1.38-1.40×
+/// at 5 %, 1.27-1.28× at 10 % and even at 30 % in each of three runs
+/// (docs/PERFORMANCE.md); the widest layer's own step broke even at 30-50 %.
+constexpr double kSparseExecTrainAutoDensity = 0.1;
 
 /// A crossover density and where it came from: "measured" (just now),
 /// "cached" (measured by an earlier run on this machine, same CPU model and

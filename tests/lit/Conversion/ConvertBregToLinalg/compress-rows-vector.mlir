@@ -1,6 +1,8 @@
 // breg.compress_rows, vector form (compress-vector-length=16, the default
-// and the CPU pipeline's) on buffers: the matrix read through to_buffer,
-// three new buffers handed back as restrict tensors. Per row, a loop over
+// and the CPU pipeline's): the matrix read through a read-only to_buffer,
+// the outputs tensors carried by the loops (from tensor.empty, or from the
+// `into` operands), written by vector.transfer_write and tensor.insert so
+// that bufferization can put them in place. Per row, a loop over
 // the full chunks of 16 columns: the non-zero lanes (cmpf une: NaN counts,
 // -0.0 does not) of the values and of the column indices (iota + column)
 // are packed to the front of a register by an always-inlined llvm.func
@@ -33,12 +35,12 @@
 // CHECK-DAG:     %[[C16:.*]] = arith.constant 16 : index
 // CHECK-DAG:     %[[Z32:.*]] = arith.constant 0 : i32
 // CHECK:         %[[MB:.*]] = bufferization.to_buffer %[[M]] read_only : tensor<3x20xf32> to memref<3x20xf32>
-// CHECK:         %[[POS:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4xi32>
-// CHECK:         %[[CRD:.*]] = memref.alloc() {alignment = 64 : i64} : memref<60xi32>
-// CHECK:         %[[VAL:.*]] = memref.alloc() {alignment = 64 : i64} : memref<60xf32>
-// CHECK:         memref.store %[[Z32]], %[[POS]][%[[C0]]] : memref<4xi32>
-// CHECK:         scf.for %[[I:.*]] = %[[C0]] to %[[C3]] step %[[C1]] iter_args(%[[N:.*]] = %[[C0]]) -> (index) {
-// CHECK:           %[[FULL:.*]] = scf.for %[[J:.*]] = %[[C0]] to %[[C16]] step %[[C16]] iter_args(%[[N2:.*]] = %[[N]]) -> (index) {
+// CHECK:         %[[PE:.*]] = tensor.empty() : tensor<4xi32>
+// CHECK:         %[[CE:.*]] = tensor.empty() : tensor<60xi32>
+// CHECK:         %[[VE:.*]] = tensor.empty() : tensor<60xf32>
+// CHECK:         %[[P0:.*]] = tensor.insert %[[Z32]] into %[[PE]][%[[C0]]] : tensor<4xi32>
+// CHECK:         %[[R:.*]]:4 = scf.for %[[I:.*]] = %[[C0]] to %[[C3]] step %[[C1]] iter_args(%[[P:.*]] = %[[P0]], %[[CR:.*]] = %[[CE]], %[[VA:.*]] = %[[VE]], %[[N:.*]] = %[[C0]]) -> (tensor<4xi32>, tensor<60xi32>, tensor<60xf32>, index) {
+// CHECK:           %[[FULL:.*]]:3 = scf.for %[[J:.*]] = %[[C0]] to %[[C16]] step %[[C16]] iter_args(%[[CR2:.*]] = %[[CR]], %[[VA2:.*]] = %[[VA]], %[[N2:.*]] = %[[N]]) -> (tensor<60xi32>, tensor<60xf32>, index) {
 // CHECK:             %[[X:.*]] = vector.load %[[MB]][%[[I]], %[[J]]] : memref<3x20xf32>, vector<16xf32>
 // CHECK:             %[[NZ:.*]] = arith.cmpf une, %[[X]], %[[ZV]] : vector<16xf32>
 // CHECK:             %[[J32:.*]] = arith.index_cast %[[J]] : index to i32
@@ -51,10 +53,10 @@
 // CHECK:             %[[POP:.*]] = math.ctpop %[[WS]] : i16
 // CHECK:             %[[POP64:.*]] = arith.extui %[[POP]] : i16 to i64
 // CHECK:             %[[POPI:.*]] = arith.index_castui %[[POP64]] : i64 to index
-// CHECK:             vector.store %[[PX]], %[[VAL]][%[[N2]]] : memref<60xf32>, vector<16xf32>
-// CHECK:             vector.store %[[PC]], %[[CRD]][%[[N2]]] : memref<60xi32>, vector<16xi32>
+// CHECK:             %[[VA3:.*]] = vector.transfer_write %[[PX]], %[[VA2]][%[[N2]]] {in_bounds = [true]} : vector<16xf32>, tensor<60xf32>
+// CHECK:             %[[CR3:.*]] = vector.transfer_write %[[PC]], %[[CR2]][%[[N2]]] {in_bounds = [true]} : vector<16xi32>, tensor<60xi32>
 // CHECK:             %[[N3:.*]] = arith.addi %[[N2]], %[[POPI]] : index
-// CHECK:             scf.yield %[[N3]] : index
+// CHECK:             scf.yield %[[CR3]], %[[VA3]], %[[N3]] : tensor<60xi32>, tensor<60xf32>, index
 // CHECK:           %[[IN:.*]] = vector.constant_mask [4] : vector<16xi1>
 // CHECK:           %[[XT:.*]] = vector.maskedload %[[MB]][%[[I]], %[[C16]]], %[[IN]], %[[ZV]]
 // CHECK:           %[[NZT:.*]] = arith.cmpf une, %[[XT]], %[[ZV]] : vector<16xf32>
@@ -64,17 +66,14 @@
 // CHECK:           %[[POPT:.*]] = math.ctpop
 // CHECK:           %[[POPTI:.*]] = arith.index_castui
 // CHECK:           %[[STORED:.*]] = vector.create_mask %[[POPTI]] : vector<16xi1>
-// CHECK:           vector.maskedstore %[[VAL]][%[[FULL]]], %[[STORED]], %[[PXT]]
-// CHECK:           vector.maskedstore %[[CRD]][%[[FULL]]], %[[STORED]], %[[PCT]]
-// CHECK:           %[[NT:.*]] = arith.addi %[[FULL]], %[[POPTI]] : index
+// CHECK:           %[[VAT:.*]] = vector.transfer_write %[[PXT]], %[[FULL]]#1[%[[FULL]]#2], %[[STORED]] {in_bounds = [true]} : vector<16xf32>, tensor<60xf32>
+// CHECK:           %[[CRT:.*]] = vector.transfer_write %[[PCT]], %[[FULL]]#0[%[[FULL]]#2], %[[STORED]] {in_bounds = [true]} : vector<16xi32>, tensor<60xi32>
+// CHECK:           %[[NT:.*]] = arith.addi %[[FULL]]#2, %[[POPTI]] : index
 // CHECK:           %[[NEXT:.*]] = arith.addi %[[I]], %[[C1]] : index
 // CHECK:           %[[CNT:.*]] = arith.index_cast %[[NT]] : index to i32
-// CHECK:           memref.store %[[CNT]], %[[POS]][%[[NEXT]]] : memref<4xi32>
-// CHECK:           scf.yield %[[NT]] : index
-// CHECK:         %[[P:.*]] = bufferization.to_tensor %[[POS]] restrict writable : memref<4xi32> to tensor<4xi32>
-// CHECK:         %[[C:.*]] = bufferization.to_tensor %[[CRD]] restrict writable : memref<60xi32> to tensor<60xi32>
-// CHECK:         %[[V:.*]] = bufferization.to_tensor %[[VAL]] restrict writable : memref<60xf32> to tensor<60xf32>
-// CHECK:         return %[[P]], %[[C]], %[[V]]
+// CHECK:           %[[P2:.*]] = tensor.insert %[[CNT]] into %[[P]][%[[NEXT]]] : tensor<4xi32>
+// CHECK:           scf.yield %[[P2]], %[[CRT]], %[[VAT]], %[[NT]] : tensor<4xi32>, tensor<60xi32>, tensor<60xf32>, index
+// CHECK:         return %[[R]]#0, %[[R]]#1, %[[R]]#2
 // CHECK-NOT:     breg.compress_rows
 
 // 8 lanes: two full chunks (0 and 8), then a tail of 4 at 16.
@@ -85,7 +84,7 @@
 // V8:           vector.load {{.*}} : memref<3x20xf32>, vector<8xf32>
 // V8:           llvm.call @breg_vector_compress_v8f32
 // V8:           vector.bitcast {{.*}} : vector<8xi1> to vector<1xi8>
-// V8:           vector.store {{.*}} : memref<60xf32>, vector<8xf32>
+// V8:           vector.transfer_write {{.*}} : vector<8xf32>, tensor<60xf32>
 // V8:         vector.constant_mask [4] : vector<8xi1>
 
 // BAD: compress-vector-length must be >= 0, got -1
@@ -105,6 +104,22 @@ func.func @compress(%m: tensor<3x20xf32>)
 func.func @narrow(%m: tensor<2x5xf32>)
     -> (tensor<3xi32>, tensor<10xi32>, tensor<10xf32>) {
   %p, %c, %v = breg.compress_rows %m
+      : tensor<2x5xf32> -> tensor<3xi32>, tensor<10xi32>, tensor<10xf32>
+  return %p, %c, %v : tensor<3xi32>, tensor<10xi32>, tensor<10xf32>
+}
+
+// With `into` operands the loops start from them (no tensor.empty).
+// CHECK-LABEL: func.func @into(
+// CHECK-SAME:    %[[M:.*]]: tensor<2x5xf32>, %[[PI:.*]]: tensor<3xi32>, %[[CI:.*]]: tensor<10xi32>, %[[VI:.*]]: tensor<10xf32>)
+// CHECK-NOT:     tensor.empty
+// CHECK:         %[[P1:.*]] = tensor.insert %{{.*}} into %[[PI]][%{{.*}}] : tensor<3xi32>
+// CHECK:         scf.for
+// CHECK-SAME:        iter_args(%{{.*}} = %[[P1]], %{{.*}} = %[[CI]], %{{.*}} = %[[VI]], %{{.*}} = %{{.*}})
+func.func @into(%m: tensor<2x5xf32>, %p0: tensor<3xi32>, %c0: tensor<10xi32>,
+                %v0: tensor<10xf32>)
+    -> (tensor<3xi32>, tensor<10xi32>, tensor<10xf32>) {
+  %p, %c, %v = breg.compress_rows %m into(%p0, %c0, %v0
+      : tensor<3xi32>, tensor<10xi32>, tensor<10xf32>)
       : tensor<2x5xf32> -> tensor<3xi32>, tensor<10xi32>, tensor<10xf32>
   return %p, %c, %v : tensor<3xi32>, tensor<10xi32>, tensor<10xf32>
 }

@@ -46,3 +46,19 @@ func.func @element_type(%m: tensor<3x4xf64>) {
   %p, %c, %v = breg.compress_rows %m : tensor<3x4xf64> -> tensor<4xi32>, tensor<12xi32>, tensor<12xf32>
   return
 }
+
+// -----
+
+func.func @into_count(%m: tensor<3x4xf32>, %p0: tensor<4xi32>) {
+  // expected-error @+1 {{'breg.compress_rows' op takes no `into` operands or one per result (3), got 1}}
+  %p, %c, %v = breg.compress_rows %m into(%p0 : tensor<4xi32>) : tensor<3x4xf32> -> tensor<4xi32>, tensor<12xi32>, tensor<12xf32>
+  return
+}
+
+// -----
+
+func.func @into_type(%m: tensor<3x4xf32>, %p0: tensor<4xi32>, %c0: tensor<12xi32>, %v0: tensor<12xi32>) {
+  // expected-error @+1 {{'breg.compress_rows' op `into` operand 2 must have its result's type 'tensor<12xf32>', got 'tensor<12xi32>'}}
+  %p, %c, %v = breg.compress_rows %m into(%p0, %c0, %v0 : tensor<4xi32>, tensor<12xi32>, tensor<12xi32>) : tensor<3x4xf32> -> tensor<4xi32>, tensor<12xi32>, tensor<12xf32>
+  return
+}

@@ -397,6 +397,16 @@ LogicalResult CompressRowsOp::verify() {
                        "cols = ")
            << capacity << ", got " << getCoordinates().getType() << " and "
            << getValues().getType();
+  if (getInits().empty())
+    return success();
+  if (getInits().size() != 3)
+    return emitOpError("takes no `into` operands or one per result (3), got ")
+           << getInits().size();
+  for (auto [i, init, result] : llvm::enumerate(getInits(), getResults()))
+    if (init.getType() != result.getType())
+      return emitOpError("`into` operand ")
+             << i << " must have its result's type " << result.getType()
+             << ", got " << init.getType();
   return success();
 }
 

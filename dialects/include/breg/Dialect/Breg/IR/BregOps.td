@@ -455,19 +455,32 @@ def Breg_CompressRowsOp : Breg_Op<"compress_rows", [Pure]> {
     positions[O] are unspecified). The training step carries its result to
     the next step's sparse forward and input gradient (issue 16).
 
+    Optional `into` operands, one per result and of its type, are the
+    tensors the results take the place of (destination style: their
+    contents are not read). The training step passes the previous step's
+    CSR, whose buffers are donated, so that bufferization writes the new
+    CSR into them in place instead of into new buffers that are then
+    copied at their full capacity.
+
     ```mlir
     %pos, %crd, %val = breg.compress_rows %theta
         : tensor<200x784xf32> -> tensor<201xi32>, tensor<156800xi32>,
           tensor<156800xf32>
+    %pos2, %crd2, %val2 = breg.compress_rows %theta into(%pos, %crd, %val
+        : tensor<201xi32>, tensor<156800xi32>, tensor<156800xf32>)
+        : tensor<200x784xf32> -> tensor<201xi32>, tensor<156800xi32>,
+          tensor<156800xf32>
     ```
   }];
-  let arguments = (ins RankedTensorOf<[F32]>:$matrix);
+  let arguments = (ins RankedTensorOf<[F32]>:$matrix,
+                       Variadic<RankedTensorOf<[I32, F32]>>:$inits);
   let results = (outs RankedTensorOf<[I32]>:$positions,
                       RankedTensorOf<[I32]>:$coordinates,
                       RankedTensorOf<[F32]>:$values);
   let assemblyFormat = [{
-    $matrix attr-dict `:` type($matrix) `->` type($positions) `,`
-    type($coordinates) `,` type($values)
+    $matrix (`into` `(` $inits^ `:` type($inits) `)`)? attr-dict `:`
+    type($matrix) `->` type($positions) `,` type($coordinates) `,`
+    type($values)
   }];
   let hasVerifier = 1;
 }
