@@ -405,13 +405,11 @@ CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
   return raw;
 }
 
-std::vector<Tensor> JitState::run(CompiledFunction &fn,
-                                  const FlatInputs &inputs) {
-  // Profiling: the whole call counts as dispatch, minus its compiled part.
-  runtime::ProfileCounters &profile = runtime::profileCounters();
-  runtime::ProfileScope dispatch(profile.dispatchNs);
-  // Every argument must be concrete, and a buffer that is overwritten must
-  // not be visible through another argument (the compiled code assumes it).
+/// Every argument must be concrete, and a buffer that is overwritten must
+/// not be visible through another argument (the compiled code assumes it).
+static void checkCallArguments(const std::string &name,
+                               const CompiledFunction &fn,
+                               const FlatInputs &inputs) {
   std::set<const void *> written;
   for (int a : fn.outputAlias)
     if (a >= 0)
@@ -422,7 +420,7 @@ std::vector<Tensor> JitState::run(CompiledFunction &fn,
     if (!t.isConcrete())
       throw Error(fmt::format("{}: argument {} ('{}') is a tracer: calling a "
                               "jit function inside another is not supported",
-                              opts.name, inputs.specs[i].arg,
+                              name, inputs.specs[i].arg,
                               inputs.specs[i].name));
     const void *buf = t.buffer().get();
     auto [it, inserted] = seen.emplace(buf, i);
@@ -430,9 +428,17 @@ std::vector<Tensor> JitState::run(CompiledFunction &fn,
       throw Error(fmt::format(
           "{}: leaves '{}' (argument {}) and '{}' (argument {}) share one "
           "buffer that a donated output overwrites; pass distinct tensors",
-          opts.name, inputs.specs[it->second].name, inputs.specs[it->second].arg,
+          name, inputs.specs[it->second].name, inputs.specs[it->second].arg,
           inputs.specs[i].name, inputs.specs[i].arg));
   }
+}
+
+std::vector<Tensor> JitState::run(CompiledFunction &fn,
+                                  const FlatInputs &inputs) {
+  // Profiling: the whole call counts as dispatch, minus its compiled part.
+  runtime::ProfileCounters &profile = runtime::profileCounters();
+  runtime::ProfileScope dispatch(profile.dispatchNs);
+  checkCallArguments(opts.name, fn, inputs);
 
   // On a device, each buffer's device copy (uploaded only when the host
   // holds a newer value); donated buffers become device-current.
