@@ -278,6 +278,7 @@ void OnnxNetwork::applyFreeze() {
         continue;
       }
       frozenWhy_[it->second.onnxName] = "--freeze " + name;
+      trainedWhy_.erase(it->second.onnxName);
       onnxNames_.erase(it->first);
       it = entries_.erase(it);
     }
@@ -477,6 +478,11 @@ std::string OnnxNetwork::describe() const {
                                     "their own",
                                     identityCopies_)
                       : std::string();
+  // What the plain-operand rule and the options decided, in short
+  // (`bregman inspect` lists each initializer with the reason).
+  if (!trainedWhy_.empty() || !frozen_.empty())
+    copies += fmt::format("; {} plain operand(s) trained, {} initializer(s) frozen",
+                          trainedWhy_.size(), frozen_.size());
   if (splits_.empty())
     return fmt::format("onnx {} ({} nodes{})", file_, model_->summary().size(), copies);
   std::set<std::string> tied;
