@@ -4,7 +4,9 @@ decisive check for batch norm kept (training-mode BatchNormalization: batch
 statistics, their gradients, the running-statistics update), depthwise and
 grouped convolutions, channel shuffle, SiLU/Sigmoid, squeeze-excitation.
 
-For each model of scripts/onnx/model_zoo.py (the CI size: the module whose
+For each model of scripts/onnx/model_zoo.py that reads images (Fashion-MNIST,
+CIFAR-shaped, or an image's 28 rows as a sequence: the transformers, LSTM, GRU;
+the CI size: the module whose
 copy is stored under tests/e2e/onnx/models, same seeds; or the table size:
 torchvision's standard widths):
 
