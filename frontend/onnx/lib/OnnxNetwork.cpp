@@ -273,10 +273,17 @@ void OnnxNetwork::applyFreeze() {
     }
     copies[name].insert(name);
     for (auto it = entries_.begin(); it != entries_.end();) {
-      if (!copies[name].count(it->second.onnxName) || isBuffer(it->second.role)) {
+      if (!copies[name].count(it->second.onnxName)) {
         ++it;
         continue;
       }
+      // Batch norm updates its running statistics in training: nothing
+      // to keep as imported there that the user could mean.
+      if (isBuffer(it->second.role))
+        throw Error(fmt::format("--freeze {}: in {}, '{}' is a running statistic of batch "
+                                "normalization (a buffer the training updates), not a "
+                                "parameter",
+                                name, file_, name));
       frozenWhy_[it->second.onnxName] = "--freeze " + name;
       trainedWhy_.erase(it->second.onnxName);
       onnxNames_.erase(it->first);

@@ -239,6 +239,30 @@ Params copyParams(const Params &p) {
   return out;
 }
 
+// A batch norm's running statistic is not something --freeze can keep.
+TEST_F(PlainOperands, FreezeRefusesARunningStatistic) {
+  ModelCase c;
+  c.input("x", {2, 3}, std::vector<float>(6, 1.0f))
+      .weight("bn.weight", {3}, {1.0f, 2.0f, 3.0f})
+      .weight("bn.bias", {3}, {0.5f, 0.25f, 0.125f})
+      .weight("bn.running_mean", {3}, {0.1f, 0.2f, 0.3f})
+      .weight("bn.running_var", {3}, {1.5f, 2.5f, 3.5f});
+  c.node("BatchNormalization",
+         {"x", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"}, {"y"}, "bn");
+  c.output("y", {2, 3});
+  auto model = load(c, "statistics");
+  EXPECT_NO_THROW(OnnxNetwork(model, "statistics.onnx", true, RetrainOptions{true, {"bn.weight"}}));
+  try {
+    OnnxNetwork(model, "statistics.onnx", true, RetrainOptions{true, {"bn.running_var"}});
+    ADD_FAILURE() << "--freeze bn.running_var was accepted";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("--freeze bn.running_var: in statistics.onnx, "
+                                         "'bn.running_var' is a running statistic"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 // The forward pass against the definition in f64, and d(Σ w ⊙ y) by
 // central differences for every element of cls, pos, scale and W; the
 // constants are not parameters (no gradient is asked of them) and keep
