@@ -4,7 +4,9 @@ decisive check for batch norm kept (training-mode BatchNormalization: batch
 statistics, their gradients, the running-statistics update), depthwise and
 grouped convolutions, channel shuffle, SiLU/Sigmoid, squeeze-excitation.
 
-For each model of scripts/onnx/model_zoo.py (the CI size: the module whose
+For each model of scripts/onnx/model_zoo.py that reads images (Fashion-MNIST,
+CIFAR-shaped, or an image's 28 rows as a sequence: the transformers, LSTM, GRU;
+the CI size: the module whose
 copy is stored under tests/e2e/onnx/models, same seeds; or the table size:
 torchvision's standard widths):
 
@@ -70,7 +72,7 @@ LOSS_TOLERANCE, UPDATE_TOLERANCE, STATS_TOLERANCE, DEAD = 1e-3, 1e-2, 1e-3, 1e-3
 FIRST_TOLERANCE = 1e-2
 TRAIN_LIMIT = 135  # llround(0.05 * 135) = 7 held out for validation: 128 train
 MODELS_WITH_IMAGES = [n for n, m in model_zoo.MODELS.items()
-                      if m[2] in (model_zoo.FASHION, model_zoo.CIFAR)]
+                      if m[2] in (model_zoo.FASHION, model_zoo.CIFAR, model_zoo.ROWS)]
 
 
 # ---------------------------------------------------------------- data
@@ -95,7 +97,7 @@ class Data:
     it normalizes them; `batch(epoch)` is the training batch of that epoch
     (counted from 1, as the Trainer does)."""
 
-    def __init__(self, cifar, seed, tests, directory):
+    def __init__(self, cifar, seed, tests, directory, rows=False):
         self.cifar, self.seed, self.batches = cifar, seed, {}
         train_px, train_y = fashion("train", TRAIN_LIMIT)
         test_px, test_y = fashion("t10k", tests)
@@ -114,6 +116,9 @@ class Data:
         self.train_x, self.train_y = full[train_idx], train_y[train_idx]
         self.val_x, self.val_y = full[val_idx], train_y[val_idx]
         self.test_x, self.test_y = normalized(test_px, mean, std), test_y
+        if rows:  # the row transformer reads [N, 28, 28]: 28 tokens of 28 pixels
+            self.train_x, self.val_x, self.test_x = (a[:, 0] for a in
+                                                     (self.train_x, self.val_x, self.test_x))
         self.data_args = (["--dataset", "cifar10", "--data", directory] if cifar
                           else ["--data", FASHION_DIR])
 
@@ -308,11 +313,11 @@ def worst(pairs, floor=0.0):
 
 
 def bregman_names(model):
-    """state_dict name → bregman's: a batch norm's weight and bias are its
-    `scale` and `shift` there."""
+    """state_dict name → bregman's: a batch or layer norm's weight and bias
+    are its `scale` and `shift` there."""
     names = {}
     for prefix, m in model.named_modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+        if isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.LayerNorm)):
             names[f"{prefix}.weight"], names[f"{prefix}.bias"] = f"{prefix}.scale", f"{prefix}.shift"
     return names
 
@@ -332,6 +337,7 @@ def module_of(node_name):
 
 SUFFIXES = {"Conv": {1: ".weight", 2: ".bias"}, "ConvTranspose": {1: ".weight", 2: ".bias"},
             "Gemm": {1: ".weight", 2: ".bias"}, "MatMul": {1: ".weight"},
+            "LayerNormalization": {1: ".scale", 2: ".shift"},
             "BatchNormalization": {1: ".scale", 2: ".shift", 3: ".running_mean",
                                    4: ".running_var"}}
 
@@ -347,7 +353,39 @@ def untied_names(exported):
             suffix = SUFFIXES.get(node.op_type, {}).get(index)
             if suffix:
                 rename.setdefault(value, module_of(node.name) + suffix)
+                # bregman's own name for a copy of a normalization's γ / β
+                # ("ln1_2.weight" trains as "ln1_2.scale").
+                stem = next((value[:-len(t)] for t in (".weight", ".bias") if value.endswith(t)),
+                            value)
+                rename.setdefault(stem + suffix, module_of(node.name) + suffix)
     return rename
+
+
+def pytorch_name(name, rename, start):
+    """The state_dict name of bregman's parameter or buffer `name`."""
+    if name in start:
+        return name
+    name = rename.get(name, name)
+    for suffix in (".weight", ".bias"):
+        if not name.endswith(suffix) or name in start:
+            continue
+        stem = name[:-len(suffix)]
+        if stem in start:  # a role suffix added to "in_proj_weight"
+            return stem
+        if f"{stem}.out_proj{suffix}" in start:  # MHA's out_proj: F.linear in its scope
+            return f"{stem}.out_proj{suffix}"
+    return name
+
+
+def exported_name(name, onnx_name, exported):
+    """The initializer of the export that holds bregman's `name`."""
+    if name in onnx_name or name in exported:
+        return onnx_name.get(name, name)
+    # A normalization's γ / β copy trains as "ln1_2.scale", exported as
+    # "ln1_2.weight"; "in_proj_weight" trains as "in_proj_weight.weight".
+    candidates = [name.replace(".scale", ".weight").replace(".shift", ".bias")]
+    candidates += [name[:-len(t)] for t in (".weight", ".bias") if name.endswith(t)]
+    return next((c for c in candidates if c in exported), name)
 
 
 def compare(initial, torch32, torch64, breg):
@@ -365,8 +403,11 @@ def compare(initial, torch32, torch64, breg):
     frozen = {k[len("frozen:"):]: buffers.pop(k) for k in list(buffers) if k.startswith("frozen:")}
     frozen = {k: v for k, v in frozen.items() if k in read}
     params = {**params, **frozen}
+    # A plain operand PyTorch trains (a position table, a cls token) is the
+    # parameter "<onnx name>.learned" (onnx::plainOperandVerdict).
+    params = {k[:-len(".learned")] if k.endswith(".learned") else k: v for k, v in params.items()}
     rename = untied_names(breg["exported_model"])
-    untie = lambda d: {k if k in start else rename.get(k, k): v for k, v in d.items()}
+    untie = lambda d: {pytorch_name(k, rename, start): v for k, v in d.items()}
     params, buffers = untie(params), untie(buffers)
     # Constants the graph computes once (a Clip's bounds) are not state.
     buffers = {k: v for k, v in buffers.items() if not k.startswith("constant:")}
@@ -389,12 +430,13 @@ def compare(initial, torch32, torch64, breg):
     stats = {k: (buffers[k], state64[k]) for k in buffers}
     stats32 = {k: (state32[k], state64[k]) for k in buffers}
     onnx_name = {v: k for k, v in names.items()}
-    best = {k[len("frozen:"):] if k.startswith("frozen:") else k: v for k, v in
+    plain = lambda k: k[:-len(".learned")] if k.endswith(".learned") else k
+    best = {plain(k[len("frozen:"):] if k.startswith("frozen:") else k): v for k, v in
             {**breg["checkpoint"]["best"], **breg["checkpoint"].get("best_buffers", {})}.items()
             if not k.startswith("constant:")}
     exported = breg["exported"]
-    export_diff = [k for k, v in best.items() if not np.array_equal(
-        exported.get(onnx_name.get(k, k), exported.get(k)), v)]
+    export_diff = [k for k, v in best.items()
+                   if not np.array_equal(exported.get(exported_name(k, onnx_name, exported)), v)]
     errors = {k: (rel(*update[k]), rel(*update32[k]),
                   np.max(np.abs(update[k][1])) / largest) for k in update}
     ranked = sorted(errors.items(), key=lambda e: -e[1][0])[:3]
@@ -413,7 +455,8 @@ def check_model(name, size, steps, lr, seed, tests, keep, explain):
     if size == "ci":
         export_models.randomize_batch_norm(model)
     tmp = tempfile.mkdtemp(prefix=f"check-training-{name}-")
-    export_models.export_one(model, shape, os.path.join(tmp, "model"), fold=False)
+    export_models.export_one(model, shape, os.path.join(tmp, "model"), fold=False,
+                             dynamic_batch=model_zoo.DYNAMIC_BATCH.get(name, 0))
     same_as_ci = None
     if size == "ci":
         stored = onnx.load(os.path.join(ROOT, "tests/e2e/onnx/models", name, "model.onnx"))
@@ -421,7 +464,8 @@ def check_model(name, size, steps, lr, seed, tests, keep, explain):
         same_as_ci = all(np.array_equal(numpy_helper.to_array(a), numpy_helper.to_array(b))
                          for a, b in zip(stored.graph.initializer, ours.graph.initializer)) \
             and len(stored.graph.initializer) == len(ours.graph.initializer)
-    data = Data(shape == model_zoo.CIFAR, seed, tests, os.path.join(tmp, "data"))
+    data = Data(shape == model_zoo.CIFAR, seed, tests, os.path.join(tmp, "data"),
+                rows=shape == model_zoo.ROWS)
     path = os.path.join(tmp, "model", "model.onnx")
     # One step alone: its update is lr times the gradient, free of the
     # float32 rounding that a chaotic trajectory amplifies over N steps.

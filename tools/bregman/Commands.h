@@ -38,6 +38,7 @@ private:
   std::string device = "cpu";
   std::string sparseExec = "off"; // --sparse-exec: off, auto, on
   bool noProgress = false, noPlateau = false, profile = false;
+  std::string trainOperands = "auto"; // --train-operands auto|none
   bool tf32 = false; // --tf32
 };
 

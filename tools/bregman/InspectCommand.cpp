@@ -3,6 +3,7 @@
 #include "Commands.h"
 
 #include "bregman/onnx/OnnxModel.h"
+#include "bregman/onnx/OnnxNetwork.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -51,8 +52,37 @@ static void printNodes(const onnx::OnnxModel &model) {
              total ? double(nonZero) / double(total) : 0.0);
 }
 
+/// What `bregman retrain` makes of each float initializer: the table
+/// OnnxNetwork trains from (so the two cannot disagree).
+static void printRetrainRoles(const std::string &path,
+                              std::shared_ptr<const onnx::OnnxModel> model) {
+  std::vector<onnx::InitializerRole> roles;
+  try {
+    roles = onnx::OnnxNetwork(std::move(model), path, /*fromPretrained=*/true)
+                .initializerRoles();
+  } catch (const Error &e) {
+    fmt::print("\nretraining: not possible ({})\n", e.what());
+    return;
+  }
+  fmt::print("\nretraining (--train-operands auto): float initializers\n");
+  fmt::print("{:<36} {:<40} {}\n", "initializer", "role", "parameter / why");
+  int trained = 0, frozen = 0;
+  for (const onnx::InitializerRole &r : roles) {
+    trained += r.trained;
+    frozen += r.parameter.empty();
+    std::string detail = r.parameter.empty() ? r.reason
+                         : r.reason == "the operator's table"
+                             ? r.parameter
+                             : fmt::format("{} ({})", r.parameter, r.reason);
+    fmt::print("{:<36} {:<40} {}\n", r.onnxName, r.role, detail);
+  }
+  fmt::print("{} trained, {} frozen (--freeze NAME keeps one as imported)\n", trained,
+             frozen);
+}
+
 int InspectCommand::run() {
-  onnx::OnnxModel model = onnx::OnnxModel::load(path);
+  auto shared = std::make_shared<const onnx::OnnxModel>(onnx::OnnxModel::load(path));
+  const onnx::OnnxModel &model = *shared;
   fmt::print("{}: opset {}\n", path, model.opsetVersion());
   for (const onnx::ValueSpec &v : model.inputs())
     fmt::print("  input  {} {}{}\n", v.name, dtypeName(v.dtype), specShape(v));
@@ -71,6 +101,8 @@ int InspectCommand::run() {
     for (const std::string &u : model.unsupported())
       fmt::print("  {}\n", u);
   }
+  if (model.unsupported().empty())
+    printRetrainRoles(path, shared);
   return 0;
 }
 

@@ -105,6 +105,18 @@ void TrainCommand::addModelOptions() {
   command->add_flag("--from-pretrained", config.fromPretrained,
                     "Retrain from the ONNX model's weights (v initialized from "
                     "them, ALGORITHMS.md §2) instead of a sparse init");
+  command->add_option("--train-operands", trainOperands,
+                      "Retrain: float initializers read only as plain operands "
+                      "(a position table, a cls token, a learned scale): auto "
+                      "trains those PyTorch trains (module-path name, read as "
+                      "data; `bregman inspect` lists the verdicts), none keeps "
+                      "them all as imported")
+      ->check(CLI::IsMember({"auto", "none"}))
+      ->capture_default_str();
+  command->add_option("--freeze", config.freeze,
+                      "Retrain: keep these float initializers (ONNX names, "
+                      "comma-separated) as imported")
+      ->delimiter(',');
   std::vector<std::string> models;
   for (const models::ZooEntry &e : models::zoo())
     models.push_back(fmt::format("{} ({})", e.name, e.summary));
@@ -378,6 +390,12 @@ int TrainCommand::run() {
   if (profile)
     runtime::enableProfiling();
   config.lrPlateau = !noPlateau;
+  config.trainOperands = trainOperands == "auto";
+  if (!config.freeze.empty() && config.onnxPath.empty()) {
+    std::cerr << "error: --freeze names initializers of an ONNX model: use it with "
+                 "`bregman retrain model.onnx`\n";
+    return 2;
+  }
   train::TrainConfig resolved;
   try {
     resolved = train::resolveDefaults(config);

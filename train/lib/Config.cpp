@@ -113,9 +113,10 @@ const ModelDefaults &modelDefaults(const TrainConfig &config) {
 }
 
 bool isUnregularized(const std::string &name) {
-  // Biases and batch-norm scale and shift carry no regularizer.
+  // Biases, batch-norm scale and shift, and an imported model's learned
+  // operands (position tables, cls tokens, scales) carry no regularizer.
   return endsWith(name, ".bias") || endsWith(name, ".scale") ||
-         endsWith(name, ".shift");
+         endsWith(name, ".shift") || endsWith(name, ".learned");
 }
 
 std::vector<std::string> split(const std::string &text, char sep) {

@@ -229,7 +229,8 @@ std::unique_ptr<nn::Model> makeModel(const TrainConfig &config,
     auto onnxModel = std::make_shared<onnx::OnnxModel>(
         onnx::OnnxModel::load(config.onnxPath));
     auto network = std::make_unique<onnx::OnnxNetwork>(
-        onnxModel, config.onnxPath, config.fromPretrained);
+        onnxModel, config.onnxPath, config.fromPretrained,
+        onnx::RetrainOptions{config.trainOperands, config.freeze});
     checkOutputWidth(config, *onnxModel, ds.classes);
     return network;
   }

@@ -155,6 +155,7 @@ const char *pytorchSuffix(ParamRole role) {
   case ParamRole::Shift: return ".bias";
   case ParamRole::RunningMean: return ".running_mean";
   case ParamRole::RunningVar: return ".running_var";
+  case ParamRole::Learned: return ""; // not in the operator table: never split
   }
   return "";
 }

@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <optional>
 #include <set>
 
@@ -29,8 +30,43 @@ const char *roleSuffix(ParamRole role) {
   case ParamRole::Shift: return ".shift";
   case ParamRole::RunningMean: return ".running_mean";
   case ParamRole::RunningVar: return ".running_var";
+  case ParamRole::Learned: return ".learned";
   }
   return "";
+}
+
+const char *roleName(ParamRole role) {
+  switch (role) {
+  case ParamRole::ConvWeight: return "conv weight (--conv-reg)";
+  case ParamRole::LinearWeight: return "weight (--reg)";
+  case ParamRole::Embedding: return "embedding table (--reg, rows as groups)";
+  case ParamRole::Bias: return "bias (no regularizer)";
+  case ParamRole::Scale: return "normalization scale (no regularizer)";
+  case ParamRole::Shift: return "normalization shift (no regularizer)";
+  case ParamRole::RunningMean: return "running mean (buffer)";
+  case ParamRole::RunningVar: return "running variance (buffer)";
+  case ParamRole::Learned: return "learned operand (no regularizer)";
+  }
+  return "";
+}
+
+/// The fan-in of the nn.Linear whose MatMul output `read` (an Add) adds
+/// the bias to: rows of that MatMul's 2-D weight initializer; 1 if none.
+int64_t addedBiasFanIn(const NodeSummary &add,
+                       const std::map<std::string, const NodeSummary *> &producers,
+                       const Params &weights) {
+  if (add.opType != "Add")
+    return 1;
+  for (const std::string &operand : add.inputs) {
+    auto it = producers.find(operand);
+    if (it == producers.end() || it->second->opType != "MatMul" ||
+        it->second->inputs.size() < 2 || !weights.contains(it->second->inputs[1]))
+      continue;
+    const Tensor &w = weights.at(it->second->inputs[1]);
+    if (w.rank() == 2)
+      return w.dim(0);
+  }
+  return 1;
 }
 
 struct LayerShape {
@@ -96,9 +132,9 @@ std::vector<std::string> movedFrom(const std::string &value,
 } // namespace
 
 OnnxNetwork::OnnxNetwork(std::shared_ptr<const OnnxModel> model, std::string file,
-                         bool fromPretrained)
+                         bool fromPretrained, RetrainOptions options)
     : model_(std::move(model)), file_(std::move(file)),
-      fromPretrained_(fromPretrained) {
+      fromPretrained_(fromPretrained), options_(std::move(options)) {
   // The import's own reason first (a dynamic input is otherwise seen as a
   // model with 0 inputs).
   model_->checkSupported();
@@ -108,6 +144,7 @@ OnnxNetwork::OnnxNetwork(std::shared_ptr<const OnnxModel> model, std::string fil
   if (!splits_.empty() || identityCopies_ > 0)
     model_ = std::make_shared<const OnnxModel>(model_->untied());
   claimRoles();
+  applyFreeze();
   std::set<std::string> claimed;
   for (const auto &[name, e] : entries_)
     claimed.insert(e.onnxName);
@@ -170,6 +207,87 @@ void OnnxNetwork::claimRoles() {
       }
       claim(input(index), role, weight || role == ParamRole::Bias ? layer->fanIn : 1,
             weight ? layer->rowSize : 1);
+    }
+  }
+  claimPlainOperands(summary, claim);
+}
+
+void OnnxNetwork::claimPlainOperands(const std::vector<NodeSummary> &summary,
+                                     const Claim &claim) {
+  const Params &weights = model_->weights();
+  std::set<std::string> claimed;
+  for (const auto &[name, e] : entries_)
+    claimed.insert(e.onnxName);
+  std::map<std::string, std::vector<PlainRead>> reads;
+  std::map<std::string, const NodeSummary *> firstReader, producers;
+  for (const NodeSummary &n : summary)
+    for (const std::string &out : n.outputs)
+      producers[out] = &n;
+  for (const NodeSummary &n : summary)
+    for (size_t k = 0; k < n.inputs.size(); ++k) {
+      const std::string &name = n.inputs[k];
+      if (!weights.contains(name) || claimed.count(name) ||
+          n.parameterRoles.count(static_cast<int>(k)))
+        continue;
+      reads[name].push_back(PlainRead{n.opType, n.name, static_cast<int>(k)});
+      firstReader.emplace(name, &n);
+    }
+  for (const auto &[name, t] : weights) {
+    if (claimed.count(name))
+      continue;
+    auto it = reads.find(name);
+    OperandVerdict v = plainOperandVerdict(
+        name, t, it == reads.end() ? std::vector<PlainRead>{} : it->second);
+    if (v.trained && !options_.trainOperands) {
+      frozenWhy_[name] = "--train-operands none (the rule would train it: " + v.reason + ")";
+      continue;
+    }
+    if (!v.trained) {
+      frozenWhy_[name] = v.reason;
+      continue;
+    }
+    trainedWhy_[name] = v.reason;
+    if (v.role == ParamRole::Bias)
+      claim(name, v.role, addedBiasFanIn(*firstReader.at(name), producers, weights), 1);
+    else
+      claim(name, v.role, t.rank() >= 2 ? t.dim(t.rank() - 1) : 1,
+            t.rank() >= 2 ? t.dim(t.rank() - 1) : 1);
+  }
+}
+
+void OnnxNetwork::applyFreeze() {
+  // The names the user knows are the file's; an untie gives some uses
+  // copies of their own, which freeze with their initializer.
+  std::map<std::string, std::set<std::string>> copies;
+  for (const InitializerSplit &s : splits_)
+    copies[s.initializer].insert(s.copy);
+  for (const std::string &name : options_.freeze) {
+    if (!model_->weights().contains(name) || name.empty()) {
+      std::vector<std::string> known;
+      for (const auto &[w, t] : model_->weights())
+        if (known.size() < 12)
+          known.push_back(w);
+      throw Error(fmt::format("--freeze {}: {} has no float initializer '{}' (its float "
+                              "initializers include: {})",
+                              name, file_, name, fmt::join(known, ", ")));
+    }
+    copies[name].insert(name);
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      if (!copies[name].count(it->second.onnxName)) {
+        ++it;
+        continue;
+      }
+      // Batch norm updates its running statistics in training: nothing
+      // to keep as imported there that the user could mean.
+      if (isBuffer(it->second.role))
+        throw Error(fmt::format("--freeze {}: in {}, '{}' is a running statistic of batch "
+                                "normalization (a buffer the training updates), not a "
+                                "parameter",
+                                name, file_, name));
+      frozenWhy_[it->second.onnxName] = "--freeze " + name;
+      trainedWhy_.erase(it->second.onnxName);
+      onnxNames_.erase(it->first);
+      it = entries_.erase(it);
     }
   }
 }
@@ -237,6 +355,11 @@ Params OnnxNetwork::init(uint64_t seed, const nn::SparseInit &config) const {
     case ParamRole::Scale:
       params.add(name, Tensor::fromVector(std::vector<float>(imported.numel(), 1.0f),
                                           shape));
+      break;
+    case ParamRole::Learned:
+      // A position table's or a scale's initialization is the model's own
+      // (randn·0.02, ones, 1e-5): the file's values are all that says it.
+      params.add(name, Tensor::fromVector(imported.toVector<float>(), shape));
       break;
     default:
       params.add(name, Tensor::zeros(shape));
@@ -334,12 +457,39 @@ Params OnnxNetwork::onnxInitializers(const Params &params, const Params &buffers
   return out;
 }
 
+std::vector<InitializerRole> OnnxNetwork::initializerRoles() const {
+  std::map<std::string, std::pair<std::string, const Entry *>> byOnnx;
+  for (const auto &[name, e] : entries_)
+    byOnnx[e.onnxName] = {name, &e};
+  std::vector<InitializerRole> roles;
+  for (const auto &[onnxName, t] : model_->weights()) {
+    auto it = byOnnx.find(onnxName);
+    if (it == byOnnx.end()) {
+      auto why = frozenWhy_.find(onnxName);
+      roles.push_back(InitializerRole{onnxName, "", false, "frozen",
+                                      why == frozenWhy_.end() ? "" : why->second});
+      continue;
+    }
+    const Entry &e = *it->second.second;
+    auto why = trainedWhy_.find(onnxName);
+    roles.push_back(InitializerRole{
+        onnxName, it->second.first, !isBuffer(e.role), roleName(e.role),
+        why == trainedWhy_.end() ? "the operator's table" : why->second});
+  }
+  return roles;
+}
+
 std::string OnnxNetwork::describe() const {
   std::string copies =
       identityCopies_ ? fmt::format("; {} Identity copies of initializers made tensors of "
                                     "their own",
                                     identityCopies_)
                       : std::string();
+  // What the plain-operand rule and the options decided, in short
+  // (`bregman inspect` lists each initializer with the reason).
+  if (!trainedWhy_.empty() || !frozen_.empty())
+    copies += fmt::format("; {} plain operand(s) trained, {} initializer(s) frozen",
+                          trainedWhy_.size(), frozen_.size());
   if (splits_.empty())
     return fmt::format("onnx {} ({} nodes{})", file_, model_->summary().size(), copies);
   std::set<std::string> tied;

@@ -29,6 +29,11 @@ struct TrainConfig {
   /// Retrain this ONNX model instead (its weights, or a sparse init).
   std::string onnxPath;
   bool fromPretrained = false;
+  /// Retraining: train the initializers read as plain operands that
+  /// PyTorch trains (onnx::plainOperandVerdict; false: --train-operands
+  /// none), and keep these initializers (ONNX names) as imported.
+  bool trainOperands = true;
+  std::vector<std::string> freeze;
   int64_t width = 64; // channels of the first stage (resnet18, vgg)
   /// convnet: the two convolutions' channels and the hidden width.
   std::array<int64_t, 3> convnetWidths = {64, 64, 128};

@@ -54,6 +54,9 @@ enum class ParamRole {
   RunningMean,  // BatchNormalization input 3 (a buffer)
   RunningVar,   // BatchNormalization input 4 (a buffer)
   Embedding,    // Gather input 0: a table whose rows are picked (tokens)
+  Learned,      // a data operand PyTorch trains (a position table, a cls
+                // token, a learned scale): never in the operator table, the
+                // rule of plainOperandVerdict (OnnxNetwork.h) gives it
 };
 
 /// An operator the importer runs, from its table of handlers: the opsets

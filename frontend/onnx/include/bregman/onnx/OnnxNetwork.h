@@ -14,8 +14,12 @@
 //   Gather input 0 (embedding table)    -> "<name>.weight" (rows: tokens)
 //
 // where <name> is the initializer's ONNX name without a ".weight", ".bias",
-// ".running_mean" or ".running_var" suffix. Other float initializers stay
-// frozen constants. An initializer read more than once (PyTorch's exporter
+// ".running_mean" or ".running_var" suffix. A float initializer read
+// outside those roles trains when plainOperandVerdict says PyTorch trains it
+// (a position table, a cls token, a learned scale: "<onnx name>.learned",
+// no regularizer; a "*.bias" added to a MatMul: "<name>.bias"; a ≥2-D
+// operand of a matrix product: "<name>.weight"); the others stay frozen
+// constants, as do the ones RetrainOptions freezes. An initializer read more than once (PyTorch's exporter
 // merges tensors of equal values: a fresh batch norm's γ and running
 // variance, β and running mean, the γ of every batch norm of one width) is
 // split first (OnnxModel::untied): every role of every layer trains its own
@@ -35,9 +39,55 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace bregman::onnx {
+
+/// One read of a float initializer outside the operator table's roles.
+struct PlainRead {
+  std::string opType, node;
+  int input = 0;
+};
+
+/// What retraining makes of a float initializer no operator reads in a
+/// parameter role: trained (in `role`) or a frozen constant, and why.
+struct OperandVerdict {
+  bool trained = false;
+  ParamRole role = ParamRole::Learned; // when trained
+  std::string reason;
+};
+
+/// The rule (PlainOperands.cpp says why): a float initializer PyTorch
+/// trains has a module-path name (not "onnx::…", "/…", "…Constant…",
+/// "val_…") and every read is a data operand (arithmetic, Concat, data
+/// movement, a matrix product, Where's values), none attribute-like (Pow's
+/// exponent, Clip's bounds, Resize's scales, Dropout's ratio); a
+/// constant-valued tensor read by several nodes stays frozen (the exporter
+/// may have merged equal parameters). Trained: LinearWeight when ≥2-D and
+/// read by a matrix product, Bias when 1-D and named "*.bias", else Learned.
+OperandVerdict plainOperandVerdict(const std::string &name, const Tensor &value,
+                                   const std::vector<PlainRead> &reads);
+
+/// The user's say over which initializers retraining trains.
+struct RetrainOptions {
+  /// Train the plain operands plainOperandVerdict picks (false: only the
+  /// operator table's roles, as before).
+  bool trainOperands = true;
+  /// ONNX initializer names of the file kept as imported (with every copy
+  /// an untie makes of them). A name that is not a float initializer of the
+  /// file is an error.
+  std::vector<std::string> freeze;
+};
+
+/// A float initializer of the graph that trains, and what it became.
+struct InitializerRole {
+  std::string onnxName;  // in the graph that trains (OnnxNetwork::model())
+  std::string parameter; // parameter or buffer name; empty when frozen
+  bool trained = false;  // a parameter (buffers and frozen ones: false)
+  std::string role;      // "conv weight", "learned (no regularizer)", ...
+  std::string reason;    // how the rule decided, or why it stays frozen
+};
 
 class OnnxNetwork : public nn::Model {
 public:
@@ -46,7 +96,7 @@ public:
   /// weights per kernel when config.perKernel, linear weights per row when
   /// config.perRow, biases uniform, batch-norm scale 1 and shift 0).
   OnnxNetwork(std::shared_ptr<const OnnxModel> model, std::string file,
-              bool fromPretrained);
+              bool fromPretrained, RetrainOptions options = {});
 
   Params init(uint64_t seed, const nn::SparseInit &config) const override;
   Params initBuffers() const override;
@@ -65,6 +115,9 @@ public:
   /// `params` and the running statistics of `buffers`. Throws an Error
   /// naming a parameter or buffer that is missing.
   Params onnxInitializers(const Params &params, const Params &buffers) const;
+  /// Every float initializer of model(): its role and parameter, or why it
+  /// stays frozen (what `bregman inspect` lists), by ONNX name.
+  std::vector<InitializerRole> initializerRoles() const;
 
 private:
   struct Entry {
@@ -73,8 +126,13 @@ private:
     int64_t fanIn = 1;   // of the layer it belongs to
     int64_t rowSize = 1; // linear: elements per output row
   };
+  using Claim = std::function<void(const std::string &, ParamRole, int64_t, int64_t)>;
   /// Gives every role use of an initializer its parameter or buffer name.
   void claimRoles();
+  /// Then the initializers read only plainly, by plainOperandVerdict.
+  void claimPlainOperands(const std::vector<NodeSummary> &summary, const Claim &claim);
+  /// Checks options_.freeze against the file and takes those entries out.
+  void applyFreeze();
   /// Roles for the initializers a node's weights are moved out of (when
   /// the graph computes them: PyTorch's LSTM/GRU gate reordering).
   void claimMoved(const NodeSummary &n,
@@ -87,6 +145,9 @@ private:
   size_t identityCopies_ = 0; // OnnxModel::identityCopies() of the file
   std::string file_;
   bool fromPretrained_;
+  RetrainOptions options_;
+  std::map<std::string, std::string> frozenWhy_;  // ONNX name -> reason
+  std::map<std::string, std::string> trainedWhy_; // plain operands: the rule's
   std::map<std::string, Entry> entries_; // by parameter / buffer name
   std::map<std::string, std::string> onnxNames_;
   Params frozen_; // float initializers without a trainable role
