@@ -215,10 +215,12 @@ static void restoreMasks(const TrainConfig &config, const Checkpoint &checkpoint
                             "--epochs {}",
                             path, prunedAfter, config.epochs, prunedAfter));
   for (const auto &[name, mask] : *masks)
-    if (!run.params.contains(name) || run.params.at(name).shape() != mask.shape())
-      throw Error(fmt::format("--resume {}: mask '{}' {} has no parameter of "
-                              "that shape",
-                              path, name, shapeString(mask.shape())));
+    if (!run.params.contains(name) || run.params.at(name).shape() != mask.shape() ||
+        run.params.at(name).dtype() != mask.dtype())
+      throw Error(fmt::format("--resume {}: mask '{}' {}{} has no parameter of "
+                              "that dtype and shape",
+                              path, name, dtypeName(mask.dtype()),
+                              shapeString(mask.shape())));
   run.masks = copyParams(*masks);
 }
 
