@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "SparseBenchUtil.h"
+#include "SparseMlp.h"
 #include "bregman/bregman.h"
 
 #include <algorithm>
@@ -33,63 +34,10 @@ using bench::measure;
 using bench::randomInput;
 using bench::randomWeight;
 using bench::Times;
-
-constexpr std::array<std::array<int64_t, 2>, 3> kLayers{
-    {{200, 784}, {80, 200}, {10, 80}}};
-
-std::string key(const char *what, size_t layer) {
-  return std::string(what) + std::to_string(layer);
-}
-
-/// Weights, biases and (capacity rows·cols) CSRs of the MLP at `density`.
-struct Mlp {
-  Params dense, csr;
-  Mlp(std::mt19937 &rng, double density) {
-    for (size_t l = 0; l < kLayers.size(); ++l) {
-      auto [rows, cols] = kLayers[l];
-      Tensor w = randomWeight(rng, rows, cols, density);
-      dense.add(key("w", l), w);
-      dense.add(key("b", l), Tensor::zeros({rows}));
-      CsrWeight c = compressRows(w, rows * cols);
-      csr.add(key("pos", l), c.positions);
-      csr.add(key("crd", l), c.coordinates);
-      csr.add(key("val", l), c.values);
-    }
-  }
-};
-
-/// How the layers run: dense GEMMs, CSR on batch-major activations
-/// (a·Wᵀ: gathers of a at the stored columns), or CSR on feature-major ones
-/// (W·aᵀ: the batch innermost and contiguous; x transposed once on entry,
-/// the logits once on exit).
-enum class Form { Dense, Gathered, FeatureMajor };
-
-CsrWeight layerCsr(const Params &p, const Params &csr, size_t l) {
-  auto [rows, cols] = kLayers[l];
-  return CsrWeight{csr.at(key("pos", l)), csr.at(key("crd", l)),
-                   csr.at(key("val", l)), p.at(key("w", l)), rows, cols};
-}
-
-/// The MLP's logits; on a CSR the dense weight only carries the weight
-/// gradient.
-Tensor logits(const Params &p, const Params &csr, const Tensor &x, Form form) {
-  bool featureMajor = form == Form::FeatureMajor;
-  Tensor h = featureMajor ? transpose(x, {1, 0}) : x;
-  for (size_t l = 0; l < kLayers.size(); ++l) {
-    int64_t rows = kLayers[l][0];
-    Tensor b = p.at(key("b", l));
-    Tensor y;
-    if (form == Form::Dense)
-      y = matmul(h, p.at(key("w", l)), false, true) + b;
-    else if (form == Form::Gathered)
-      y = sparseMatmul(h, layerCsr(p, csr, l), true) + b;
-    else
-      y = sparseMatmulLeft(layerCsr(p, csr, l), h, false) +
-          reshape(b, {rows, 1});
-    h = l + 1 < kLayers.size() ? relu(y) : y;
-  }
-  return featureMajor ? transpose(h, {1, 0}) : h;
-}
+using bench::Form;
+using bench::kLayers;
+using bench::logits;
+using bench::Mlp;
 
 void printRow(const std::string &what, Times gathered, Times featureMajor,
               Times dense) {
