@@ -134,6 +134,10 @@ static void addCpuLoopPasses(OpPassManager &pm,
     vectorize.vectorSize = options.vectorSize;
     vectorize.parallelThreshold = options.parallelThreshold;
     pm.addNestedPass<func::FuncOp>(createBregVectorizeElementwise(vectorize));
+    // The transposes of feature-major sparse layers, as tiles of vectors.
+    BregVectorizeTransposeOptions transpose;
+    transpose.vectorSize = options.vectorSize;
+    pm.addNestedPass<func::FuncOp>(createBregVectorizeTranspose(transpose));
     pm.addPass(createCanonicalizerPass());
     pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass(
         VectorTransferToSCFOptions().enableFullUnroll(true)));

@@ -59,6 +59,33 @@ def BregVectorizeElementwise : Pass<"breg-vectorize-elementwise", "::mlir::func:
   ];
 }
 
+def BregVectorizeTranspose : Pass<"breg-vectorize-transpose", "::mlir::func::FuncOp"> {
+  let summary = "Vectorize linalg.transpose on buffers in square tiles";
+  let description = [{
+    A `linalg.transpose` left to `convert-linalg-to-loops` becomes a scalar
+    loop nest whose reads or writes stride through memory one element at a
+    time. For each one with static shapes and buffer semantics (run after
+    bufferization), this pass tiles the output dimension that is contiguous
+    in the output and the one that is contiguous in the input by the widest
+    power of two up to `vector-size` that divides both (at least 4), with
+    `scf.for`, vectorizes the w×w tile with `linalg::vectorize`, and lowers
+    the tile's permuted read to w contiguous vector loads, a
+    `vector.transpose` (as shuffles: `shuffle_16x16` for 16×16, else 1-D
+    shuffles) and w contiguous vector stores. A transpose that keeps the
+    innermost dimension in place is tiled along it alone. Transposes whose
+    sizes have no such divisor are left alone.
+  }];
+  let options = [
+    Option<"vectorSize", "vector-size", "int64_t", /*default=*/"16",
+           "Largest tile side in elements (16 f32 = one AVX-512 register)">
+  ];
+  let dependentDialects = [
+    "::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",
+    "::mlir::affine::AffineDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::arith::ArithDialect"
+  ];
+}
+
 def BregCopiesToLinalg : Pass<"breg-copies-to-linalg", "::mlir::func::FuncOp"> {
   let summary = "Turn memref.copy into linalg.copy";
   let description = [{
