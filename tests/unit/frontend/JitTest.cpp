@@ -417,3 +417,60 @@ TEST(Jit, CompileTimingPrintsOneLinePerCompilation) {
   (void)g(a);
   EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
 }
+
+//===----------------------------------------------------------------------===//
+// Transposes (breg-vectorize-transpose: 16×16, 8×8 and 4×4 tiles, batched,
+// innermost kept, odd sizes left to loops): every element where it belongs
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// `x` (values 0, 1, 2, … in row-major order) permuted by `perm` on the host.
+template <typename T>
+std::vector<T> hostTranspose(const Shape &shape, const std::vector<int64_t> &perm) {
+  Shape out(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i)
+    out[i] = shape[perm[i]];
+  std::vector<int64_t> inStrides(shape.size(), 1);
+  for (int64_t d = static_cast<int64_t>(shape.size()) - 2; d >= 0; --d)
+    inStrides[d] = inStrides[d + 1] * shape[d + 1];
+  std::vector<T> result(numElements(out));
+  std::vector<int64_t> index(out.size(), 0);
+  for (size_t flat = 0; flat < result.size(); ++flat) {
+    int64_t source = 0;
+    for (size_t d = 0; d < out.size(); ++d)
+      source += index[d] * inStrides[perm[d]];
+    result[flat] = static_cast<T>(source);
+    for (int64_t d = static_cast<int64_t>(out.size()) - 1; d >= 0; --d)
+      if (++index[d] < out[d])
+        break;
+      else
+        index[d] = 0;
+  }
+  return result;
+}
+
+template <typename T> void expectTransposed(const Shape &shape,
+                                            const std::vector<int64_t> &perm) {
+  std::vector<T> values(numElements(shape));
+  for (size_t i = 0; i < values.size(); ++i)
+    values[i] = static_cast<T>(i);
+  auto f = jit([perm](const Tensor &x) { return transpose(x, perm); });
+  Tensor r = f(Tensor::fromVector(values, shape));
+  EXPECT_EQ(r.toVector<T>(), hostTranspose<T>(shape, perm))
+      << "shape " << shapeString(shape);
+}
+
+} // namespace
+
+TEST(Jit, TransposesOfEveryTileSizeAreExact) {
+  expectTransposed<float>({128, 784}, {1, 0}); // 16×16 tiles
+  expectTransposed<float>({200, 128}, {1, 0}); // 8×8
+  expectTransposed<float>({12, 20}, {1, 0});   // 4×4
+  expectTransposed<float>({10, 3}, {1, 0});    // no tile: loops
+  expectTransposed<float>({4, 32, 16}, {0, 2, 1});
+  expectTransposed<float>({2, 16, 4, 32}, {0, 2, 1, 3}); // innermost kept
+  expectTransposed<float>({8, 16, 32}, {2, 0, 1});
+  expectTransposed<double>({16, 32}, {1, 0});
+  expectTransposed<int32_t>({48, 16}, {1, 0});
+}
