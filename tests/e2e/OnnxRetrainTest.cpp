@@ -410,3 +410,23 @@ TEST(RetrainOnnx, PositionTableTrainsAndIsExported) {
   }
   fs::remove(input);
 }
+
+// An unknown --freeze name is refused before the data set is read: with a
+// data folder that does not exist, the error is still about --freeze.
+TEST(RetrainOnnx, UnknownFreezeNameIsRefusedBeforeTheData) {
+  fs::path input = tempFile("freeze-first.onnx");
+  positionTableModel().write(input.string());
+  train::TrainConfig config = retrainConfig(input);
+  config.dataDir = (fs::temp_directory_path() / "bregman-no-such-data-dir").string();
+  config.freeze = {"no_such_tensor"};
+  std::ostringstream log;
+  try {
+    train::train(config, log);
+    ADD_FAILURE() << "--freeze no_such_tensor was accepted";
+  } catch (const std::exception &e) {
+    std::string message = e.what();
+    EXPECT_NE(message.find("--freeze no_such_tensor"), std::string::npos) << message;
+    EXPECT_EQ(message.find("bregman-no-such-data-dir"), std::string::npos) << message;
+  }
+  fs::remove(input);
+}

@@ -221,18 +221,32 @@ models::InputShape modelInput(const TrainConfig &config,
   return models::InputShape{channels, ds.rows, ds.cols, ds.classes};
 }
 
+/// An ONNX model imported for retraining, before the data set is loaded:
+/// what is wrong with the file or with --freeze is said first.
+struct ImportedOnnx {
+  std::shared_ptr<onnx::OnnxModel> model;
+  std::unique_ptr<onnx::OnnxNetwork> network;
+};
+
+ImportedOnnx importOnnx(const TrainConfig &config) {
+  if (config.onnxPath.empty())
+    return {};
+  auto onnxModel = std::make_shared<onnx::OnnxModel>(
+      onnx::OnnxModel::load(config.onnxPath));
+  auto network = std::make_unique<onnx::OnnxNetwork>(
+      onnxModel, config.onnxPath, config.fromPretrained,
+      onnx::RetrainOptions{config.trainOperands, config.freeze});
+  return {std::move(onnxModel), std::move(network)};
+}
+
 /// The network `config.model` (or the imported ONNX model) for the
 /// examples of `ds` (flattened images).
 std::unique_ptr<nn::Model> makeModel(const TrainConfig &config,
-                                     const data::Dataset &ds) {
-  if (!config.onnxPath.empty()) {
-    auto onnxModel = std::make_shared<onnx::OnnxModel>(
-        onnx::OnnxModel::load(config.onnxPath));
-    auto network = std::make_unique<onnx::OnnxNetwork>(
-        onnxModel, config.onnxPath, config.fromPretrained,
-        onnx::RetrainOptions{config.trainOperands, config.freeze});
-    checkOutputWidth(config, *onnxModel, ds.classes);
-    return network;
+                                     const data::Dataset &ds,
+                                     ImportedOnnx imported) {
+  if (imported.network) {
+    checkOutputWidth(config, *imported.model, ds.classes);
+    return std::move(imported.network);
   }
   models::ModelOptions options;
   options.hidden = config.hidden;
@@ -399,6 +413,8 @@ struct Trainer::Impl {
   const CompileTotals compilesBefore = processCompileTotals();
   const TrainConfig config;
   std::ostream &log;
+  /// The ONNX model to retrain (empty for a zoo model), moved into `model`.
+  ImportedOnnx imported;
   const data::DataSplits splits;
   const int64_t features;
   const std::unique_ptr<nn::Model> model;
@@ -436,9 +452,9 @@ struct Trainer::Impl {
 };
 
 Trainer::Impl::Impl(const TrainConfig &given, std::ostream &log)
-    : config(checked(given)), log(log), splits(loadData(config)),
-      features(splits.train.features()),
-      model(makeModel(config, splits.train)),
+    : config(checked(given)), log(log), imported(importOnnx(config)),
+      splits(loadData(config)), features(splits.train.features()),
+      model(makeModel(config, splits.train, std::move(imported))),
       zooEntry(config.onnxPath.empty() ? &models::zooEntry(config.model)
                                        : nullptr),
       objective{isRestoration(config), modelInput(config, splits.train)},
