@@ -474,3 +474,136 @@ TEST(Jit, TransposesOfEveryTileSizeAreExact) {
   expectTransposed<double>({16, 32}, {1, 0});
   expectTransposed<int32_t>({48, 16}, {1, 0});
 }
+
+//===----------------------------------------------------------------------===//
+// Long float32 sums (sum() splits sums of 4096 terms or more): N·H·W
+// reductions, a broadcast bias's gradient, whole-tensor sums and the DSL
+// batch norm's statistics stay within a few float32 roundings of float64,
+// where one chain of additions in order (what a single reduction loop does,
+// emulated on the host below) drifts far beyond the tolerance
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Values in [0.5, 1.5): positive, so a chained float32 sum drifts.
+std::vector<float> positiveValues(size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(0.5f, 1.5f);
+  std::vector<float> v(n);
+  for (float &x : v)
+    x = u(rng);
+  return v;
+}
+
+/// Per channel of [N, C, HW]: the float64 sum and the float32 sum in one
+/// chain over n, then hw (the order of one reduction loop).
+struct ChannelSums {
+  std::vector<double> exact;
+  std::vector<float> chained;
+};
+
+ChannelSums channelSums(const std::vector<float> &x, int64_t n, int64_t c, int64_t hw) {
+  ChannelSums s{std::vector<double>(c, 0.0), std::vector<float>(c, 0.0f)};
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t i = 0; i < hw; ++i) {
+        float v = x[(b * c + ch) * hw + i];
+        s.exact[ch] += v;
+        s.chained[ch] += v;
+      }
+  return s;
+}
+
+double largestRelativeError(const std::vector<float> &got, const std::vector<double> &want) {
+  double worst = 0.0;
+  for (size_t i = 0; i < want.size(); ++i)
+    worst = std::max(worst, std::abs(double(got[i]) - want[i]) / std::abs(want[i]));
+  return worst;
+}
+
+constexpr double kLongSumTolerance = 1e-6;
+
+} // namespace
+
+TEST(Jit, SumsOverBatchAndImageStayAccurate) {
+  const int64_t n = 128, c = 8, hw = 32 * 32;
+  std::vector<float> x = positiveValues(n * c * hw, 41);
+  ChannelSums ref = channelSums(x, n, c, hw);
+  // The tolerance separates the two: one chain of 131,072 terms is off by
+  // several times more (6.6e-6 here; split: 3.7e-7).
+  ASSERT_GT(largestRelativeError(ref.chained, ref.exact), 4 * kLongSumTolerance);
+  auto f = jit([](const Tensor &t) { return sum(t, {0, 2, 3}); });
+  Tensor r = f(Tensor::fromVector(x, {n, c, 32, 32}));
+  ASSERT_EQ(r.shape(), (Shape{c}));
+  EXPECT_LE(largestRelativeError(r.toVector<float>(), ref.exact), kLongSumTolerance);
+  // The same through mean, kept dims.
+  auto g = jit([](const Tensor &t) { return mean(t, {0, 2, 3}, /*keepDims=*/true); });
+  Tensor m = g(Tensor::fromVector(x, {n, c, 32, 32}));
+  ASSERT_EQ(m.shape(), (Shape{1, c, 1, 1}));
+  std::vector<double> refMean(ref.exact);
+  for (double &v : refMean)
+    v /= double(n * hw);
+  EXPECT_LE(largestRelativeError(m.toVector<float>(), refMean), kLongSumTolerance);
+}
+
+TEST(Jit, GradientOfABroadcastBiasStaysAccurate) {
+  // d/db Σ w·(x + b[c]) = Σ over N, H, W of w: the backward of a
+  // convolution's bias add.
+  const int64_t n = 128, c = 4, hw = 24 * 24;
+  std::vector<float> w = positiveValues(n * c * hw, 42);
+  ChannelSums ref = channelSums(w, n, c, hw);
+  ASSERT_GT(largestRelativeError(ref.chained, ref.exact), 4 * kLongSumTolerance);
+  auto f = jit([](const Tensor &weights, const Tensor &x, const Tensor &b) {
+    return grad([&](const Tensor &bias) {
+      return sum(weights * (x + reshape(bias, {1, 4, 1, 1})));
+    })(b);
+  });
+  Tensor gb = f(Tensor::fromVector(w, {n, c, 24, 24}), Tensor::zeros({n, c, 24, 24}),
+                Tensor::zeros({c}));
+  EXPECT_LE(largestRelativeError(gb.toVector<float>(), ref.exact), kLongSumTolerance);
+}
+
+TEST(Jit, WholeTensorAndSingleAxisSumsStayAccurate) {
+  // Σ of all of a [200, 784] weight (a regularizer's value), and one axis of
+  // 262,144 terms (split into blocks of 512).
+  std::vector<float> w = positiveValues(200 * 784, 43), v = positiveValues(262144, 44);
+  double exactW = 0, exactV = 0;
+  float chainedW = 0, chainedV = 0;
+  for (float x : w) {
+    exactW += x;
+    chainedW += x;
+  }
+  for (float x : v) {
+    exactV += x;
+    chainedV += x;
+  }
+  ASSERT_GT(std::abs(chainedW - exactW) / exactW, 4 * kLongSumTolerance);
+  ASSERT_GT(std::abs(chainedV - exactV) / exactV, 4 * kLongSumTolerance);
+  auto all = jit([](const Tensor &t) { return sum(t); });
+  double gotW = all(Tensor::fromVector(w, {200, 784})).toVector<float>()[0];
+  double gotV = all(Tensor::fromVector(v, {262144})).toVector<float>()[0];
+  EXPECT_LE(std::abs(gotW - exactW) / exactW, kLongSumTolerance);
+  EXPECT_LE(std::abs(gotV - exactV) / exactV, kLongSumTolerance);
+}
+
+TEST(Jit, BatchNormStatisticsOfTheDslStayAccurate) {
+  const int64_t n = 128, c = 4, hw = 32 * 32;
+  std::vector<float> x = positiveValues(n * c * hw, 45);
+  ChannelSums ref = channelSums(x, n, c, hw);
+  nn::BatchNorm2d bn(c, "bn", /*momentum=*/0.1, /*eps=*/1e-5);
+  Params params, buffers;
+  bn.init(params);
+  bn.initBuffers(buffers);
+  auto f = jit([&bn](const Params &p, const Params &b, const Tensor &xt) {
+    Params updated;
+    bn(p, xt, nn::Mode{true, &b, &updated, {}});
+    return updated;
+  });
+  Params updated = f(params, buffers, Tensor::fromVector(x, {n, c, 32, 32}));
+  // Running statistics start at 0: the updated mean is 0.1 × the batch's.
+  std::vector<double> want(c);
+  for (int64_t ch = 0; ch < c; ++ch)
+    want[ch] = 0.1 * ref.exact[ch] / double(n * hw);
+  EXPECT_LE(largestRelativeError(updated.at("bn.running_mean").toVector<float>(), want),
+            kLongSumTolerance);
+}
