@@ -9,10 +9,9 @@ namespace {
 void reduce(const NodeContext &c) {
   const std::string &op = c.op();
   Tensor x = c.tensor(0);
-  // ReduceSum takes its axes as an input from opset 13, the others from 18
-  // (past this table's range).
+  // ReduceSum takes its axes as an input from opset 13, the others from 18.
   std::vector<int64_t> axes;
-  if (op == "ReduceSum" && c.opset >= 13) {
+  if ((op == "ReduceSum" && c.opset >= 13) || c.opset >= 18) {
     if (c.has(1))
       axes = c.staticInts(1);
   } else {

@@ -151,6 +151,23 @@ void upsampleOp(const NodeContext &c) {
   c.set(legacyResize(c, x, scales));
 }
 
+/// Resize-18's additions, refused unless they keep Resize-13's meaning:
+/// antialias (a filter when downsampling), axes (a subset of the axes) and
+/// keep_aspect_ratio_policy (sizes as bounds).
+void checkOpset18Attributes(const NodeContext &c) {
+  if (c.opset < 18)
+    return;
+  if (c.flagAttr("antialias", 0) != 0)
+    throw c.unsupported("antialias = 1 (an antialiasing filter when downsampling)");
+  if (findAttr(c.node, "axes"))
+    throw c.unsupported("the axes attribute (resizing a subset of the axes): export "
+                        "scales or sizes for every axis");
+  std::string policy = c.stringAttr("keep_aspect_ratio_policy", "stretch");
+  if (policy != "stretch")
+    throw c.unsupported(fmt::format("keep_aspect_ratio_policy = {} (sizes as bounds)",
+                                    policy));
+}
+
 void resizeOp(const NodeContext &c) {
   Tensor x = c.tensor(0);
   if (c.opset < 11) {
@@ -163,6 +180,7 @@ void resizeOp(const NodeContext &c) {
   o.mode = parseMode(c);
   o.coordinates = parseCoordinates(c);
   o.rounding = parseRounding(c);
+  checkOpset18Attributes(c);
   if (c.flagAttr("exclude_outside", 0) != 0)
     throw c.unsupported("exclude_outside = 1 (only cubic's weights depend on it; cubic is "
                         "not supported)");
@@ -182,8 +200,8 @@ void resizeOp(const NodeContext &c) {
 // Upsample: scales an attribute in opset 7, an input from 9 (its last
 // schema, 10, is deprecated with 9's meaning and so serves every later
 // opset); Resize from 10 (scales only, asymmetric) and 11 (roi, sizes,
-// coordinate and nearest modes). Opset 18's antialias, axes and keep_aspect_ratio_policy
-// are beyond this importer's newest opset (17).
+// coordinate and nearest modes); opset 18's antialias, axes and
+// keep_aspect_ratio_policy are accepted at their defaults only.
 std::vector<OpHandler> resizeOps() {
   return {
       {"Upsample", 1, kNewestOpset, upsampleOp, {}},

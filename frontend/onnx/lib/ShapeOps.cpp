@@ -410,6 +410,29 @@ void sliceOp(const NodeContext &c) {
   c.set(x);
 }
 
+/// Split without sizes: `parts` equal parts; from opset 18 the number is
+/// also the attribute num_outputs, and the last part may be smaller (each
+/// ⌈dim / parts⌉).
+std::vector<int64_t> equalParts(const NodeContext &c, int64_t dim, int parts) {
+  if (c.opset >= 18) {
+    int64_t wanted = c.intAttr("num_outputs", parts);
+    if (wanted != parts)
+      throw c.error(fmt::format("num_outputs = {} but the node has {} outputs", wanted,
+                                parts));
+  }
+  if (parts == 0)
+    throw c.error("Split has no outputs");
+  if (dim % parts == 0)
+    return std::vector<int64_t>(parts, dim / parts);
+  int64_t chunk = (dim + parts - 1) / parts;
+  if (c.opset < 18 || chunk * (parts - 1) >= dim)
+    throw c.unsupported(fmt::format("an uneven split of {} into {} parts without sizes",
+                                    dim, parts));
+  std::vector<int64_t> sizes(parts, chunk);
+  sizes.back() = dim - chunk * (parts - 1);
+  return sizes;
+}
+
 void split(const NodeContext &c) {
   Tensor x = c.tensor(0);
   int64_t axis = c.axisAttr("axis", 0, x.rank());
@@ -420,12 +443,8 @@ void split(const NodeContext &c) {
     throw c.error("split given both as an input and as an attribute");
   std::vector<int64_t> sizes = asInput ? c.staticInts(1) : c.intsAttr("split");
   int parts = c.node.output_size();
-  if (sizes.empty()) {
-    int64_t dim = x.dim(axis);
-    if (parts == 0 || dim % parts != 0)
-      throw c.unsupported("an uneven split without sizes");
-    sizes.assign(parts, dim / parts);
-  }
+  if (sizes.empty())
+    sizes = equalParts(c, x.dim(axis), parts);
   if (static_cast<int>(sizes.size()) != parts)
     throw c.error(fmt::format("{} sizes for {} outputs", sizes.size(), parts));
   int64_t offset = 0;

@@ -184,12 +184,12 @@ const Case kCases[] = {
      "node 'n' (LeakyRelu): attribute alpha = nan: must be finite"},
     {"opset_9999", "Relu", nullptr,
      "unsupported: the model's default-domain (ai.onnx) opset is 9999; this "
-     "importer supports opsets 1 to 17",
+     "importer supports opsets 1 to 18",
      {}, 9999},
-    {"opset_18", "Relu", nullptr,
-     "unsupported: the model's default-domain (ai.onnx) opset is 18; this "
-     "importer supports opsets 1 to 17",
-     {}, 18},
+    {"opset_19", "Relu", nullptr,
+     "unsupported: the model's default-domain (ai.onnx) opset is 19; this "
+     "importer supports opsets 1 to 18",
+     {}, 19},
     // Older versions: forms the handler refuses at the model's opset, and
     // nodes the schema that opset selects refuses (checked per node at load).
     {"add_opset6_without_broadcast", "Add", nullptr,
