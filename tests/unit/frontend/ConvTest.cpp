@@ -100,6 +100,8 @@ const Geometry kGeometries[] = {
     {"Pad1On1x1", {8, 64, 1, 1}, {64, 64, 3, 3}, {{1, 1}, {1, 1, 1, 1}}},
     {"ResNet18Layer4Conv1", {128, 256, 2, 2}, {512, 256, 3, 3}, {{2, 2}, {1, 1, 1, 1}}},
     {"ResNet18Layer4Downsample", {128, 256, 2, 2}, {512, 256, 1, 1}, {{2, 2}}},
+    {"ResNet18Layer3Conv2", {128, 256, 2, 2}, {256, 256, 3, 3}, {{1, 1}, {1, 1, 1, 1}}},
+    {"ResNet18Layer3Conv1", {128, 128, 4, 4}, {256, 128, 3, 3}, {{2, 2}, {1, 1, 1, 1}}},
     // A larger batch and image (blocked layouts with remainders).
     {"ManyChunks", {40, 16, 30, 30}, {8, 16, 3, 3}, {{1, 1}, {1, 1, 1, 1}}},
 };
