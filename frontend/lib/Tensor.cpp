@@ -427,8 +427,9 @@ static Tensor sumAxisInSteps(const Tensor &x, int64_t a) {
 
 /// Σ over `axes` (normalized) of kLongSum terms or more, one axis at a time
 /// from the last: float32 accumulates a sum in order, and one chain of
-/// N·H·W terms (131,072 at batch 128 and 32×32) rounds to about 1e-4 of the
-/// total where sums of a few hundred terms each stay near 1e-7.
+/// N·H·W terms (131,072 at batch 128 and 32×32) was 6.6e-6 off the total
+/// where sums of at most a few thousand terms each stayed at 3.7e-7
+/// (Jit.SumsOverBatchAndImageStayAccurate).
 static Tensor sumInSteps(const Tensor &x, const std::vector<int64_t> &axes,
                          bool keepDims) {
   Tensor r = x;
