@@ -117,6 +117,13 @@ void TrainCommand::addModelOptions() {
                       "Retrain: keep these float initializers (ONNX names, "
                       "comma-separated) as imported")
       ->delimiter(',');
+  command->add_option("--unfreeze", config.unfreeze,
+                      "Retrain: train these float initializers (ONNX "
+                      "names, comma-separated) that the rule keeps as "
+                      "imported (an exporter's constant name, an equal-valued "
+                      "tensor read by several nodes); not attribute-like "
+                      "inputs such as Pow's exponent")
+      ->delimiter(',');
   std::vector<std::string> models;
   for (const models::ZooEntry &e : models::zoo())
     models.push_back(fmt::format("{} ({})", e.name, e.summary));
@@ -391,9 +398,9 @@ int TrainCommand::run() {
     runtime::enableProfiling();
   config.lrPlateau = !noPlateau;
   config.trainOperands = trainOperands == "auto";
-  if (!config.freeze.empty() && config.onnxPath.empty()) {
-    std::cerr << "error: --freeze names initializers of an ONNX model: use it with "
-                 "`bregman retrain model.onnx`\n";
+  if ((!config.freeze.empty() || !config.unfreeze.empty()) && config.onnxPath.empty()) {
+    std::cerr << "error: --freeze and --unfreeze name initializers of an ONNX model: use "
+                 "them with `bregman retrain model.onnx`\n";
     return 2;
   }
   train::TrainConfig resolved;

@@ -235,7 +235,7 @@ ImportedOnnx importOnnx(const TrainConfig &config) {
       onnx::OnnxModel::load(config.onnxPath));
   auto network = std::make_unique<onnx::OnnxNetwork>(
       onnxModel, config.onnxPath, config.fromPretrained,
-      onnx::RetrainOptions{config.trainOperands, config.freeze});
+      onnx::RetrainOptions{config.trainOperands, config.freeze, config.unfreeze});
   return {std::move(onnxModel), std::move(network)};
 }
 

@@ -6,6 +6,7 @@
 
 #include "bregman/bregman.h"
 
+#include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -144,6 +145,7 @@ OnnxNetwork::OnnxNetwork(std::shared_ptr<const OnnxModel> model, std::string fil
   if (!splits_.empty() || identityCopies_ > 0)
     model_ = std::make_shared<const OnnxModel>(model_->untied());
   claimRoles();
+  checkTrainNames();
   applyFreeze();
   std::set<std::string> claimed;
   for (const auto &[name, e] : entries_)
@@ -212,6 +214,43 @@ void OnnxNetwork::claimRoles() {
   claimPlainOperands(summary, claim);
 }
 
+void OnnxNetwork::checkTrainNames() const {
+  for (const std::string &name : options_.unfreeze) {
+    if (!model_->weights().contains(name) || name.empty())
+      throw Error(fmt::format("--unfreeze {}: {} has no float initializer '{}'", name, file_,
+                              name));
+    if (std::count(options_.freeze.begin(), options_.freeze.end(), name))
+      throw Error(fmt::format("--unfreeze {}: also given to --freeze", name));
+    for (const auto &[parameter, e] : entries_)
+      if (e.onnxName == name && isBuffer(e.role))
+        throw Error(fmt::format("--unfreeze {}: in {}, '{}' is a running statistic of batch "
+                                "normalization, which training updates as a statistic",
+                                name, file_, name));
+  }
+}
+
+/// `--unfreeze NAME`: the rule's verdict on a plain operand overridden, unless
+/// a read makes training meaningless (an attribute-like input) or nothing
+/// reads it.
+OperandVerdict OnnxNetwork::forcedVerdict(const std::string &name, const OperandVerdict &v,
+                                          const std::vector<PlainRead> &reads) const {
+  if (v.trained)
+    return v;
+  if (reads.empty())
+    throw Error(fmt::format("--unfreeze {}: in {}, no node reads '{}'", name, file_, name));
+  for (const PlainRead &r : reads)
+    if (!isDataRead(r))
+      throw Error(fmt::format("--unfreeze {}: in {}, it is {}: a setting, not something "
+                              "a gradient step can change",
+                              name, file_, v.reason));
+  bool matrixProduct = std::any_of(reads.begin(), reads.end(), [](const PlainRead &r) {
+    return r.opType == "MatMul" || r.opType == "Gemm" || r.opType == "Einsum";
+  });
+  const Tensor &t = model_->weights().at(name);
+  ParamRole role = t.rank() >= 2 && matrixProduct ? ParamRole::LinearWeight : ParamRole::Learned;
+  return {true, role, "--unfreeze " + name + " (the rule would keep it: " + v.reason + ")"};
+}
+
 void OnnxNetwork::claimPlainOperands(const std::vector<NodeSummary> &summary,
                                      const Claim &claim) {
   const Params &weights = model_->weights();
@@ -238,6 +277,8 @@ void OnnxNetwork::claimPlainOperands(const std::vector<NodeSummary> &summary,
     auto it = reads.find(name);
     OperandVerdict v = plainOperandVerdict(
         name, t, it == reads.end() ? std::vector<PlainRead>{} : it->second);
+    if (std::count(options_.unfreeze.begin(), options_.unfreeze.end(), name))
+      v = forcedVerdict(name, v, it == reads.end() ? std::vector<PlainRead>{} : it->second);
     if (v.trained && !options_.trainOperands) {
       frozenWhy_[name] = "--train-operands none (the rule would train it: " + v.reason + ")";
       continue;

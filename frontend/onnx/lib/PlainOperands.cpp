@@ -100,6 +100,8 @@ bool allEqual(const Tensor &t) {
 
 } // namespace
 
+bool isDataRead(const PlainRead &read) { return isDataOperand(read); }
+
 OperandVerdict plainOperandVerdict(const std::string &name, const Tensor &value,
                                    const std::vector<PlainRead> &reads) {
   if (reads.empty())

@@ -220,6 +220,37 @@ TEST_F(PlainOperands, FreezeAndTrainOperandsNoneKeepThemAsImported) {
   }
 }
 
+// --unfreeze trains what the rule keeps (an exporter-constant name), and
+// refuses an attribute-like read, an unknown name, a name also frozen and a
+// batch-norm statistic, each by name.
+TEST_F(PlainOperands, UnfreezeTrainsWhatTheRuleKeeps) {
+  auto model = load(vitLikeModel(), "unfreeze");
+  OnnxNetwork net(model, "unfreeze.onnx", true, RetrainOptions{true, {}, {"onnx::Mul_7"}});
+  bool found = false;
+  for (const bregman::onnx::InitializerRole &r : net.initializerRoles())
+    if (r.onnxName == "onnx::Mul_7") {
+      found = true;
+      EXPECT_TRUE(r.trained);
+      EXPECT_EQ(r.reason, "--unfreeze onnx::Mul_7 (the rule would keep it: named as an "
+                          "exporter's constant)");
+    }
+  EXPECT_TRUE(found);
+  auto refused = [&](RetrainOptions options, const std::string &expected) {
+    try {
+      OnnxNetwork bad(model, "unfreeze.onnx", true, options);
+      ADD_FAILURE() << "accepted: " << expected;
+    } catch (const Error &e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+    }
+  };
+  refused(RetrainOptions{true, {}, {"exponent"}},
+          "--unfreeze exponent: in unfreeze.onnx, it is read as Pow input 1 (exponent) by "
+          "node '/Pow': a setting");
+  refused(RetrainOptions{true, {}, {"position"}},
+          "--unfreeze position: unfreeze.onnx has no float initializer 'position'");
+  refused(RetrainOptions{true, {"pos"}, {"pos"}}, "--unfreeze pos: also given to --freeze");
+}
+
 /// net's output for params `q` (f64) and aux: "x" the batch, the rest the
 /// network's buffers (frozen constants) under their names.
 Tensor forwardWithBuffers(const OnnxNetwork &net, const Params &q, const Params &aux) {
@@ -258,6 +289,15 @@ TEST_F(PlainOperands, FreezeRefusesARunningStatistic) {
   } catch (const Error &e) {
     EXPECT_NE(std::string(e.what()).find("--freeze bn.running_var: in statistics.onnx, "
                                          "'bn.running_var' is a running statistic"),
+              std::string::npos)
+        << e.what();
+  }
+  try {
+    OnnxNetwork(model, "statistics.onnx", true, RetrainOptions{true, {}, {"bn.running_mean"}});
+    ADD_FAILURE() << "--unfreeze bn.running_mean was accepted";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("--unfreeze bn.running_mean: in statistics.onnx, "
+                                         "'bn.running_mean' is a running statistic"),
               std::string::npos)
         << e.what();
   }

@@ -34,6 +34,9 @@ struct TrainConfig {
   /// none), and keep these initializers (ONNX names) as imported.
   bool trainOperands = true;
   std::vector<std::string> freeze;
+  /// Retraining: float initializers (ONNX names) read as plain operands that
+  /// train although the rule keeps them frozen (onnx::RetrainOptions::unfreeze).
+  std::vector<std::string> unfreeze;
   int64_t width = 64; // channels of the first stage (resnet18, vgg)
   /// convnet: the two convolutions' channels and the hidden width.
   std::array<int64_t, 3> convnetWidths = {64, 64, 128};

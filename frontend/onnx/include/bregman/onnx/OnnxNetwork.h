@@ -68,6 +68,9 @@ struct OperandVerdict {
 /// read by a matrix product, Bias when 1-D and named "*.bias", else Learned.
 OperandVerdict plainOperandVerdict(const std::string &name, const Tensor &value,
                                    const std::vector<PlainRead> &reads);
+/// Whether `read` is a data operand of its operator (not an attribute-like
+/// input such as Pow's exponent or Resize's scales).
+bool isDataRead(const PlainRead &read);
 
 /// The user's say over which initializers retraining trains.
 struct RetrainOptions {
@@ -78,6 +81,12 @@ struct RetrainOptions {
   /// an untie makes of them). A name that is not a float initializer of the
   /// file is an error.
   std::vector<std::string> freeze;
+  /// ONNX initializer names read only as plain operands that train although
+  /// the rule keeps them frozen (an exporter-constant name, an equal-valued
+  /// tensor read by several nodes). An attribute-like read (Pow's exponent,
+  /// Resize's scales), a batch-norm statistic, a name read by no node, or
+  /// one in `freeze` too is an error; a name that trains anyway is kept.
+  std::vector<std::string> unfreeze;
 };
 
 /// A float initializer of the graph that trains, and what it became.
@@ -131,6 +140,11 @@ private:
   void claimRoles();
   /// Then the initializers read only plainly, by plainOperandVerdict.
   void claimPlainOperands(const std::vector<NodeSummary> &summary, const Claim &claim);
+  /// RetrainOptions::unfreeze's override of the rule's verdict `v` on `name`.
+  OperandVerdict forcedVerdict(const std::string &name, const OperandVerdict &v,
+                               const std::vector<PlainRead> &reads) const;
+  /// Checks options_.unfreeze against the file before anything is claimed.
+  void checkTrainNames() const;
   /// Checks options_.freeze against the file and takes those entries out.
   void applyFreeze();
   /// Roles for the initializers a node's weights are moved out of (when
