@@ -12,7 +12,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
 #include <random>
 #include <vector>
 
@@ -60,6 +64,31 @@ inline Tensor randomWeight(std::mt19937 &rng, int64_t rows, int64_t cols,
       x = normal(rng);
   return Tensor::fromVector(w, {rows, cols});
 }
+
+/// A fresh directory under the system's temporary one (mkdtemp), removed
+/// with everything in it when this goes out of scope: only ours.
+class ScratchDir {
+public:
+  explicit ScratchDir(const std::string &prefix) {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+    std::vector<char> name(pattern.begin(), pattern.end());
+    name.push_back('\0');
+    if (!mkdtemp(name.data()))
+      throw std::runtime_error("cannot create a temporary directory " + pattern);
+    path_ = name.data();
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  ScratchDir(const ScratchDir &) = delete;
+  ScratchDir &operator=(const ScratchDir &) = delete;
+  const std::string &path() const { return path_; }
+
+private:
+  std::string path_;
+};
 
 /// A [rows, cols] matrix of standard normal values.
 inline Tensor randomInput(std::mt19937 &rng, int64_t rows, int64_t cols) {

@@ -253,26 +253,15 @@ void densityRow(double density, std::mt19937 &rng, const std::string &tmp) {
 } // namespace
 
 int main() {
-  std::string pattern =
-      (std::filesystem::temp_directory_path() / "bregman-csr-bound-XXXXXX")
-          .string();
-  std::vector<char> name(pattern.begin(), pattern.end());
-  name.push_back('\0');
-  if (!mkdtemp(name.data())) {
-    std::perror("mkdtemp");
-    return 1;
-  }
-  std::string tmp = name.data();
-  int status = 0;
   try {
+    bench::ScratchDir tmp("bregman-csr-bound");
     fmt::print("MLP 784-200-80-10, batch 1, CPU us per inference\n");
     std::mt19937 rng(7);
     for (double density : {0.01, 0.05})
-      densityRow(density, rng, tmp);
+      densityRow(density, rng, tmp.path());
   } catch (const std::exception &e) {
     std::fprintf(stderr, "error: %s\n", e.what());
-    status = 1;
+    return 1;
   }
-  std::filesystem::remove_all(tmp); // ours: made by mkdtemp above
-  return status;
+  return 0;
 }

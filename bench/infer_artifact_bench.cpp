@@ -98,26 +98,15 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "usage: %s MODEL.onnx X.pb [X.pb ...]\n", argv[0]);
     return 2;
   }
-  std::string pattern =
-      (std::filesystem::temp_directory_path() / "bregman-infer-bench-XXXXXX")
-          .string();
-  std::vector<char> name(pattern.begin(), pattern.end());
-  name.push_back('\0');
-  if (!mkdtemp(name.data())) {
-    std::perror("mkdtemp");
-    return 1;
-  }
-  std::string tmp = name.data();
-  int status = 0;
   try {
+    bench::ScratchDir tmp("bregman-infer-bench");
     onnx::OnnxModel model = onnx::OnnxModel::load(argv[1]);
     model.checkSupported();
     for (int i = 2; i < argc; ++i)
-      benchInput(model, argv[i], tmp);
+      benchInput(model, argv[i], tmp.path());
   } catch (const std::exception &e) {
     std::fprintf(stderr, "error: %s\n", e.what());
-    status = 1;
+    return 1;
   }
-  std::filesystem::remove_all(tmp); // ours: made by mkdtemp above
-  return status;
+  return 0;
 }

@@ -2,6 +2,8 @@
 
 #include "OpHandlers.h"
 
+#include <fmt/format.h>
+
 namespace bregman::onnx::detail {
 
 namespace {
@@ -12,6 +14,12 @@ void reduce(const NodeContext &c) {
   // ReduceSum takes its axes as an input from opset 13, the others from 18.
   std::vector<int64_t> axes;
   if ((op == "ReduceSum" && c.opset >= 13) || c.opset >= 18) {
+    // Past libonnx's newest opset no checker sees the node: the attribute
+    // the input replaced would otherwise be silently ignored.
+    if (findAttr(c.node, "axes"))
+      throw c.error(fmt::format("axes is an attribute, but {} takes it as an input at "
+                                "opset {}",
+                                op, c.opset));
     if (c.has(1))
       axes = c.staticInts(1);
   } else {

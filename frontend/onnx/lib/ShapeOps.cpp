@@ -441,6 +441,10 @@ void split(const NodeContext &c) {
   bool asInput = (c.opset >= 13 || c.opset < 2) && c.has(1);
   if (asInput && c.opset < 2 && findAttr(c.node, "split"))
     throw c.error("split given both as an input and as an attribute");
+  if (c.opset >= 13 && findAttr(c.node, "split"))
+    throw c.error(fmt::format("split is an attribute, but Split takes the sizes as an "
+                              "input at opset {}",
+                              c.opset));
   std::vector<int64_t> sizes = asInput ? c.staticInts(1) : c.intsAttr("split");
   int parts = c.node.output_size();
   if (sizes.empty())

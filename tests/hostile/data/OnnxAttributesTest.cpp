@@ -186,6 +186,20 @@ const Case kCases[] = {
      "unsupported: the model's default-domain (ai.onnx) opset is 9999; this "
      "importer supports opsets 1 to 18",
      {}, 9999},
+    // Opset 18 is past libonnx 1.12's schemas: the handlers refuse what
+    // the checker would have.
+    {"reducemean_opset18_axes_attribute", "ReduceMean", [](Node *n) { ints(n, "axes", {1}); },
+     "node 'n' (ReduceMean): axes is an attribute, but ReduceMean takes it as an input at "
+     "opset 18",
+     {}, 18},
+    {"split_opset18_num_outputs_mismatch", "Split", [](Node *n) { integer(n, "num_outputs", 2); },
+     "node 'n' (Split): num_outputs = 2 but the node has 1 outputs", {}, 18},
+    {"split_opset18_sizes_attribute", "Split", [](Node *n) { ints(n, "split", {4}); },
+     "node 'n' (Split): split is an attribute, but Split takes the sizes as an input at "
+     "opset 18",
+     {}, 18},
+    {"resize_opset18_antialias", "Resize", [](Node *n) { integer(n, "antialias", 1); },
+     "antialias = 1", {}, 18},
     {"opset_19", "Relu", nullptr,
      "unsupported: the model's default-domain (ai.onnx) opset is 19; this "
      "importer supports opsets 1 to 18",

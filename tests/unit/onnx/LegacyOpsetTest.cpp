@@ -194,15 +194,7 @@ Case legacyGemm() {
   return c;
 }
 
-class LegacyOpset : public ::testing::Test {
-protected:
-  void SetUp() override {
-    dir = fs::temp_directory_path() / ("bregman_legacy_opset_" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-  }
-  void TearDown() override { fs::remove_all(dir); }
-  fs::path dir;
-};
+using LegacyOpset = bregman::testing::ModelCaseTest;
 
 TEST_F(LegacyOpset, OldFormsMatchTheirVersionsDefinition) {
   std::vector<std::pair<std::string, Case>> cases = {
@@ -221,19 +213,8 @@ TEST_F(LegacyOpset, OldFormsMatchTheirVersionsDefinition) {
       {"less6_leading_axis", legacyLess()},
       {"gemm6_broadcast_c", legacyGemm()},
   };
-  for (auto &[name, c] : cases) {
-    SCOPED_TRACE(name);
-    OnnxModel model = OnnxModel::load(bregman::testing::writeModel(c.model, dir, name));
-    ASSERT_TRUE(model.unsupported().empty()) << model.unsupported().front();
-    Params got = bregman::testing::runOnnx(model, c.inputs);
-    for (const auto &[output, expected] : c.expected) {
-      std::vector<float> y = got.at(output).toVector<float>();
-      ASSERT_EQ(y.size(), expected.size()) << output;
-      for (size_t i = 0; i < y.size(); ++i)
-        EXPECT_NEAR(y[i], expected[i], 1e-6 + 1e-6 * std::abs(expected[i]))
-            << output << "[" << i << "]";
-    }
-  }
+  for (auto &[name, c] : cases)
+    bregman::testing::expectCaseMatches(c, dir, name);
 }
 
 } // namespace

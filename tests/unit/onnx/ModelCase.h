@@ -12,8 +12,11 @@
 #include "bregman/bregman.h"
 #include "bregman/onnx/OnnxModel.h"
 
+#include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
+#include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -153,6 +156,38 @@ inline Params runOnnx(const onnx::OnnxModel &m, const Params &inputs) {
   });
   return compiled(m.weights(), m.constants(), inputs);
 }
+
+/// Writes `c` as `dir/name.onnx`, imports, compiles and runs it, and
+/// compares every output with its expected values (1e-6 absolute plus
+/// relative).
+inline void expectCaseMatches(const ModelCase &c, const std::filesystem::path &dir,
+                              const std::string &name) {
+  SCOPED_TRACE(name);
+  onnx::OnnxModel model = onnx::OnnxModel::load(writeModel(c.model, dir, name));
+  ASSERT_TRUE(model.unsupported().empty()) << model.unsupported().front();
+  Params got = runOnnx(model, c.inputs);
+  for (const auto &[output, expected] : c.expected) {
+    std::vector<float> y = got.at(output).toVector<float>();
+    ASSERT_EQ(y.size(), expected.size()) << output;
+    for (size_t i = 0; i < y.size(); ++i)
+      EXPECT_NEAR(y[i], expected[i], 1e-6 + 1e-6 * std::abs(expected[i]))
+          << output << "[" << i << "]";
+  }
+}
+
+/// A fixture with a directory of its own for the models a test writes.
+class ModelCaseTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    const auto *info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir = std::filesystem::temp_directory_path() /
+          ("bregman_" + std::string(info->test_suite_name()) + "_" +
+           std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir); }
+  std::filesystem::path dir;
+};
 
 } // namespace bregman::testing
 

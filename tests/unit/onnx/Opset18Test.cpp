@@ -16,10 +16,8 @@
 
 #include <gtest/gtest.h>
 
-#include <cmath>
-#include <unistd.h>
+#include <algorithm>
 
-namespace fs = std::filesystem;
 using namespace bregman;
 using bregman::onnx::OnnxModel;
 using Case = bregman::testing::ModelCase;
@@ -86,13 +84,8 @@ Case splitNumOutputs(int64_t opset) {
   return c;
 }
 
-class Opset18 : public ::testing::Test {
+class Opset18 : public bregman::testing::ModelCaseTest {
 protected:
-  void SetUp() override {
-    dir = fs::temp_directory_path() / ("bregman_opset18_" + std::to_string(::getpid()));
-    fs::create_directories(dir);
-  }
-  void TearDown() override { fs::remove_all(dir); }
   OnnxModel load(const Case &c, const std::string &name) {
     return OnnxModel::load(bregman::testing::writeModel(c.model, dir, name));
   }
@@ -106,7 +99,6 @@ protected:
     ADD_FAILURE() << "no error";
     return "";
   }
-  fs::path dir;
 };
 
 TEST_F(Opset18, ChangedOperatorsMatchTheirDefinition) {
@@ -116,19 +108,8 @@ TEST_F(Opset18, ChangedOperatorsMatchTheirDefinition) {
       {"reducemin18_all_axes", reduceMinAllAxes()},
       {"split18_num_outputs_uneven", splitNumOutputs(18)},
   };
-  for (auto &[name, c] : cases) {
-    SCOPED_TRACE(name);
-    OnnxModel model = load(c, name);
-    ASSERT_TRUE(model.unsupported().empty()) << model.unsupported().front();
-    Params got = bregman::testing::runOnnx(model, c.inputs);
-    for (const auto &[output, expected] : c.expected) {
-      std::vector<float> y = got.at(output).toVector<float>();
-      ASSERT_EQ(y.size(), expected.size()) << output;
-      for (size_t i = 0; i < y.size(); ++i)
-        EXPECT_NEAR(y[i], expected[i], 1e-6 + 1e-6 * std::abs(expected[i]))
-            << output << "[" << i << "]";
-    }
-  }
+  for (auto &[name, c] : cases)
+    bregman::testing::expectCaseMatches(c, dir, name);
 }
 
 // Before opset 18 a Split without sizes must divide evenly.
