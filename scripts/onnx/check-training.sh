@@ -5,6 +5,7 @@
 # test accuracy). Uses .venv-onnx (created as scripts/onnx/export-models.sh
 # does) and build/bin/bregman. Outside CI.
 #   scripts/onnx/check-training.sh [--size ci|table] [--only NAME ...] [--steps N] [--lr LR]
+#     [--relu-flips]  (find first-step departures that are ReLU masks decided by rounding)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 source "$root/scripts/python-venv.sh"

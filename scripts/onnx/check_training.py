@@ -441,13 +441,91 @@ def compare(initial, torch32, torch64, breg):
                   np.max(np.abs(update[k][1])) / largest) for k in update}
     ranked = sorted(errors.items(), key=lambda e: -e[1][0])[:3]
     return {"update": worst(update), "update32": worst(update32), "ranked": ranked,
+            "error_sum": sum(e[0] for e in errors.values()),
             "dead": sorted(dead), "dead_update": dead_update,
             "stats": worst(stats), "stats32": worst(stats32),
             "export_ok": not export_diff, "export_diff": export_diff[:3],
             "n_params": len(params), "n_buffers": len(buffers), "frozen": sorted(frozen)}
 
 
-def check_model(name, size, steps, lr, seed, tests, keep, explain):
+# ---------------------------------------------------------------- ReLU flips
+
+# A pre-activation this close to 0 (relative to its tensor's spread) may have
+# either sign after float32 rounding: its ReLU mask, and so one term of the
+# gradients behind it, is then decided by rounding, not by the program.
+FLIP_SCALE = 1e-5
+MAX_FLIPS = 12
+
+
+def relu_hooks(model, flips, record):
+    """Hooks on every nn.ReLU of `model` (made out-of-place so the
+    pre-activation survives): each call is named (module, call number);
+    `record` gets (|x| / std, key, flat index) of its nearest-zero elements;
+    the elements `flips` names for a call have their mask inverted."""
+    handles, calls = [], {}
+    for name, module in model.named_modules():
+        if not isinstance(module, nn.ReLU):
+            continue
+        module.inplace = False
+
+        def hook(module, inputs, out, name=name):
+            key = f"{name}#{calls.setdefault(name, 0)}"
+            calls[name] += 1
+            x = inputs[0].reshape(-1)
+            if record is not None:
+                spread = float(x.detach().std())
+                near = torch.argsort(x.detach().abs())[:MAX_FLIPS]
+                record.extend((float(x[i].abs()) / spread, key, int(i)) for i in near
+                              if float(x[i].abs()) < FLIP_SCALE * spread)
+            if key not in flips:
+                return out
+            out = out.clone()
+            flat = out.view(-1)
+            for i in flips[key]:
+                flat[i] = 0 * x[i] if bool(x[i] > 0) else x[i]
+            return out
+        handles.append(module.register_forward_hook(hook))
+    return handles
+
+
+def flipped_step(model, data, lr, flips, record=None):
+    """One float64 SGD step as run_torch's, with the named ReLU masks inverted."""
+    model = copy.deepcopy(model).double()
+    handles = relu_hooks(model, flips, record)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.0)
+    x, y = data.batch(1)
+    training_mode(model)
+    F.cross_entropy(model(torch.from_numpy(x).double()), torch.from_numpy(y)).backward()
+    opt.step()
+    for h in handles:
+        h.remove()
+    return model
+
+
+def relu_flips(model, data, lr, initial, first32, breg1):
+    """Which ReLU masks at pre-activations within float32 rounding of 0 does
+    bregman's first step decide the other way? Greedily inverts each such
+    mask in PyTorch's float64 step and keeps the inversions that lower the
+    sum of bregman's per-tensor first-step errors: a departure they remove
+    is rounding, not a wrong gradient."""
+    near = []
+    error = lambda flips: compare(initial, first32, flipped_step(model, data, lr, flips),
+                                  breg1)
+    flipped_step(model, data, lr, {}, near)
+    best, kept = error({}), []
+    start = best
+    for scale, key, index in sorted(near)[:MAX_FLIPS]:
+        trial = {}
+        for k, i, _ in kept + [(key, index, scale)]:
+            trial.setdefault(k, []).append(i)
+        result = error(trial)
+        if result["error_sum"] < best["error_sum"]:
+            best, kept = result, kept + [(key, index, scale)]
+    return {"before": start["update"], "after": best["update"], "candidates": len(near),
+            "kept": [(k, i, s) for k, i, s in kept]}
+
+
+def check_model(name, size, steps, lr, seed, tests, keep, explain, flips=False):
     builders = model_zoo.MODELS[name]
     build, shape = (builders[0] if size == "table" else builders[1]), builders[2]
     torch.manual_seed(0)
@@ -482,6 +560,8 @@ def check_model(name, size, steps, lr, seed, tests, keep, explain):
                    acc_breg=breg["test_acc"], acc_torch=acc32,
                    loss_err=max(abs(a - b) / abs(b) for a, b in zip(breg["losses"], losses64)),
                    loss_err32=max(abs(a - b) / abs(b) for a, b in zip(losses32, losses64)))
+    if flips:
+        figures["relu_flips"] = relu_flips(model, data, lr, initial, first32, breg1)
     if explain:
         figures["longer"] = longer_run(model, data, lr, explain)
     if not keep:
@@ -546,6 +626,13 @@ def print_model(f):
     print(f"running statistics ({f['n_buffers']} tensors), against PyTorch f64: max rel. error "
           f"{f['stats'][0]:.1e} in {f['stats'][1]} (PyTorch f32: {f['stats32'][0]:.1e})")
     print(f"  after the first step: {one['stats'][0]:.1e} in {one['stats'][1]}")
+    if f.get("relu_flips"):
+        r = f["relu_flips"]
+        print(f"first step with ReLU masks inverted in PyTorch f64 ({r['candidates']} "
+              f"pre-activations within {FLIP_SCALE:g} of their tensor's spread from 0): max rel. "
+              f"error {r['before'][0]:.1e} in {r['before'][1]} -> {r['after'][0]:.1e} in "
+              f"{r['after'][1]} with {len(r['kept'])} inverted: "
+              + (", ".join(f"{k}[{i}] at {s:.1e}" for k, i, s in r["kept"]) or "none"))
     if f.get("longer"):
         print("PyTorch alone: steps, loss, test accuracy with running statistics / with each "
               "test batch's statistics / with running statistics recomputed on the training images")
@@ -587,6 +674,11 @@ def main():
                         help="write PyTorch's losses and test accuracies of each model "
                              "that agrees to tests/e2e/onnx/models/NAME/pytorch-sgd.txt "
                              "(RetrainOnnx.SgdStepsMatchPyTorch compares bregman with them)")
+    parser.add_argument("--relu-flips", action="store_true",
+                        help="then look for first-step departures that are float32 rounding: "
+                             "invert, one by one, the ReLU masks of pre-activations within "
+                             "rounding of 0 in PyTorch's float64 step and keep those that "
+                             "lower the sum of bregman's per-tensor errors")
     parser.add_argument("--explain", type=int, nargs="*", default=[],
                         help="then PyTorch alone for more steps: its test accuracy after "
                              "each of these many steps with running statistics, batch "
@@ -602,7 +694,8 @@ def main():
     for name in names:
         try:
             results.append(check_model(name, args.size, args.steps, args.lr, args.seed,
-                                       args.test_limit, args.keep, args.explain))
+                                       args.test_limit, args.keep, args.explain,
+                                       args.relu_flips))
             print_model(results[-1])
         except RuntimeError as e:
             print(f"\n== {name}: FAILED: {e}")
