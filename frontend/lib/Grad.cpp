@@ -28,15 +28,25 @@ static bool isNonDifferentiable(Prim prim) {
 
 namespace {
 
-/// What a VJP rule sees: the node, its inputs and (single) output, and the
-/// cotangent `g` of the output.
+/// What a VJP rule sees: the node, its inputs and (single) output, the
+/// cotangent `g` of the output, and which inputs want a cotangent.
 struct VjpArgs {
   const Node &node;
   const Trace &trace;
   const Tensor &g;
   Tensor out;
+  const std::vector<bool> &active;
 
   Tensor in(size_t i) const { return trace.tensor(node.inputs[i]); }
+  /// Whether input i depends on what is differentiated. A rule computes
+  /// only these cotangents: the others would be traced, emitted and
+  /// compiled before being dropped (a batch norm's constants, a network's
+  /// input images, a mean's divisor).
+  bool needs(size_t i) const { return active[node.inputs[i]]; }
+  /// `make()` if input i needs a cotangent, else none.
+  template <typename F> Tensor ifNeeded(size_t i, F make) const {
+    return needs(i) ? make() : Tensor();
+  }
   const NodeAttrs &attrs() const { return node.attrs; }
 };
 
@@ -49,28 +59,35 @@ std::vector<Tensor> vjpMatMul(const VjpArgs &v) {
   const Tensor &g = v.g;
   bool ta = v.attrs().transposeA, tb = v.attrs().transposeB;
   // C = op(A)·op(B): dA = g·op(B)ᵀ, dB = op(A)ᵀ·g, transposed back as needed.
-  Tensor da = ta ? matmul(b, g, tb, true) : matmul(g, b, false, !tb);
-  Tensor db = tb ? matmul(g, a, true, ta) : matmul(a, g, !ta, false);
+  Tensor da = v.ifNeeded(0, [&] {
+    return ta ? matmul(b, g, tb, true) : matmul(g, b, false, !tb);
+  });
+  Tensor db = v.ifNeeded(1, [&] {
+    return tb ? matmul(g, a, true, ta) : matmul(a, g, !ta, false);
+  });
   return {da, db};
 }
 
 std::vector<Tensor> vjpAdd(const VjpArgs &v) {
-  return {sumTo(v.g, v.in(0).shape()), sumTo(v.g, v.in(1).shape())};
+  return {v.ifNeeded(0, [&] { return sumTo(v.g, v.in(0).shape()); }),
+          v.ifNeeded(1, [&] { return sumTo(v.g, v.in(1).shape()); })};
 }
 
 std::vector<Tensor> vjpSub(const VjpArgs &v) {
-  return {sumTo(v.g, v.in(0).shape()), sumTo(-v.g, v.in(1).shape())};
+  return {v.ifNeeded(0, [&] { return sumTo(v.g, v.in(0).shape()); }),
+          v.ifNeeded(1, [&] { return sumTo(-v.g, v.in(1).shape()); })};
 }
 
 std::vector<Tensor> vjpMul(const VjpArgs &v) {
-  return {sumTo(v.g * v.in(1), v.in(0).shape()),
-          sumTo(v.g * v.in(0), v.in(1).shape())};
+  return {v.ifNeeded(0, [&] { return sumTo(v.g * v.in(1), v.in(0).shape()); }),
+          v.ifNeeded(1, [&] { return sumTo(v.g * v.in(0), v.in(1).shape()); })};
 }
 
 std::vector<Tensor> vjpDiv(const VjpArgs &v) {
   Tensor a = v.in(0), b = v.in(1);
   Tensor gb = v.g / b;
-  return {sumTo(gb, a.shape()), sumTo(-(gb * v.out), b.shape())};
+  return {v.ifNeeded(0, [&] { return sumTo(gb, a.shape()); }),
+          v.ifNeeded(1, [&] { return sumTo(-(gb * v.out), b.shape()); })};
 }
 
 std::vector<Tensor> vjpMaximum(const VjpArgs &v) {
@@ -80,7 +97,8 @@ std::vector<Tensor> vjpMaximum(const VjpArgs &v) {
   Tensor pick = reluGrad(broadcastTo(a - b, shape) + 0.0, v.g);
   Tensor ties = v.g * equal(broadcastTo(a, shape), broadcastTo(b, shape));
   Tensor ga = pick + ties;
-  return {sumTo(ga, a.shape()), sumTo(v.g - ga, b.shape())};
+  return {v.ifNeeded(0, [&] { return sumTo(ga, a.shape()); }),
+          v.ifNeeded(1, [&] { return sumTo(v.g - ga, b.shape()); })};
 }
 
 std::vector<Tensor> vjpNeg(const VjpArgs &v) { return {-v.g}; }
@@ -138,8 +156,12 @@ std::vector<Tensor> vjpBroadcast(const VjpArgs &v) {
 
 std::vector<Tensor> vjpConv2d(const VjpArgs &v) {
   const Window &w = v.attrs().window;
-  return {conv2dGradInput(v.g, v.in(1), v.in(0).shape(), w),
-          conv2dGradFilter(v.in(0), v.g, v.in(1).shape(), w)};
+  return {v.ifNeeded(0, [&] {
+            return conv2dGradInput(v.g, v.in(1), v.in(0).shape(), w);
+          }),
+          v.ifNeeded(1, [&] {
+            return conv2dGradFilter(v.in(0), v.g, v.in(1).shape(), w);
+          })};
 }
 
 std::vector<Tensor> vjpConv2dGradInput(const VjpArgs &v) {
@@ -148,8 +170,10 @@ std::vector<Tensor> vjpConv2dGradInput(const VjpArgs &v) {
   // gradient with the roles of input and output cotangent swapped.
   const Window &w = v.attrs().window;
   Conv2dOptions o{w.strides, w.padding, w.dilations, w.groups};
-  return {conv2d(v.g, v.in(1), o),
-          conv2dGradFilter(v.g, v.in(0), v.in(1).shape(), w)};
+  return {v.ifNeeded(0, [&] { return conv2d(v.g, v.in(1), o); }),
+          v.ifNeeded(1, [&] {
+            return conv2dGradFilter(v.g, v.in(0), v.in(1).shape(), w);
+          })};
 }
 
 std::vector<Tensor> vjpMaxPool2d(const VjpArgs &v) {
@@ -165,7 +189,7 @@ std::vector<Tensor> vjpConcat(const VjpArgs &v) {
   int64_t offset = 0, axis = v.attrs().axis;
   for (size_t i = 0; i < v.node.inputs.size(); ++i) {
     int64_t size = v.in(i).dim(axis);
-    parts.push_back(slice(v.g, axis, offset, size));
+    parts.push_back(v.ifNeeded(i, [&] { return slice(v.g, axis, offset, size); }));
     offset += size;
   }
   return parts;
@@ -213,8 +237,9 @@ std::vector<Tensor> vjpSelect(const VjpArgs &v) {
   // Each side gets the cotangent where it was picked (zeros elsewhere, so
   // that an infinite unpicked value cannot turn into NaN).
   Tensor cond = v.in(0), zero = full({}, 0.0, v.g.dtype());
-  return {Tensor(), sumTo(where(cond, v.g, zero), v.in(1).shape()),
-          sumTo(where(cond, zero, v.g), v.in(2).shape())};
+  return {Tensor(),
+          v.ifNeeded(1, [&] { return sumTo(where(cond, v.g, zero), v.in(1).shape()); }),
+          v.ifNeeded(2, [&] { return sumTo(where(cond, zero, v.g), v.in(2).shape()); })};
 }
 
 std::vector<Tensor> vjpTake(const VjpArgs &v) {
@@ -239,9 +264,11 @@ std::vector<Tensor> vjpSparseMatMul(const VjpArgs &v) {
   if (hasDense)
     w.dense = v.in(4);
   Tensor a = v.in(0);
-  Tensor da = left ? sparseMatmulLeft(w, v.g, !tw) : sparseMatmul(v.g, w, !tw);
+  Tensor da = v.ifNeeded(0, [&] {
+    return left ? sparseMatmulLeft(w, v.g, !tw) : sparseMatmul(v.g, w, !tw);
+  });
   std::vector<Tensor> grads{da, Tensor(), Tensor(), Tensor()};
-  if (!hasDense)
+  if (!hasDense || !v.needs(4))
     return grads;
   if (left)
     grads.push_back(tw ? matmul(a, v.g, false, true)
@@ -278,12 +305,12 @@ const VjpRule kVjpRules[] = {
 
 /// Cotangents of a node's inputs given the cotangent `g` of its output.
 static std::vector<Tensor> vjp(const Node &node, const Trace &trace,
-                               const Tensor &g) {
+                               const Tensor &g, const std::vector<bool> &active) {
   VjpRule rule = kVjpRules[static_cast<size_t>(node.prim)];
   if (!rule)
     throw Error(fmt::format("grad: primitive '{}' has no VJP rule",
                             primName(node.prim)));
-  return rule(VjpArgs{node, trace, g, trace.tensor(node.outputs[0])});
+  return rule(VjpArgs{node, trace, g, trace.tensor(node.outputs[0]), active});
 }
 
 std::vector<Tensor> backward(const Tensor &output,
@@ -339,7 +366,7 @@ std::vector<Tensor> backward(const Tensor &output,
     Tensor g = it->second;
     // The gradient's nodes and errors belong to the forward call's place.
     CallSite site(node.site, /*replace=*/true);
-    std::vector<Tensor> grads = vjp(node, *trace, g);
+    std::vector<Tensor> grads = vjp(node, *trace, g, active);
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       int v = node.inputs[i];
       if (!active[v] || i >= grads.size() || !grads[i].defined())

@@ -221,6 +221,36 @@ TEST(Grad, SubBroadcasting) { checkBinary(BinOp::Sub); }
 TEST(Grad, MulBroadcasting) { checkBinary(BinOp::Mul); }
 TEST(Grad, DivBroadcasting) { checkBinary(BinOp::Div); }
 
+/// How many nodes of `prim` the trace holds.
+int countNodes(const Trace &trace, Prim prim) {
+  int count = 0;
+  for (const Node &node : trace.nodes())
+    count += node.prim == prim;
+  return count;
+}
+
+// The reverse pass computes cotangents only for inputs that depend on what
+// is differentiated: a constant factor, the images under a first
+// convolution get none traced (they would be emitted and compiled, then
+// dropped).
+TEST(Grad, TracesNoCotangentForConstants) {
+  Trace trace;
+  TraceScope scope(trace);
+  Tensor x = trace.addInput({4, 3}, DType::F32, "x");
+  Tensor c = trace.addInput({3}, DType::F32, "c");
+  Tensor images = trace.addInput({2, 1, 5, 5}, DType::F32, "images");
+  Tensor w = trace.addInput({2, 1, 3, 3}, DType::F32, "w");
+  auto [value, gradient] = valueAndGrad([&](const Params &p) {
+    return sum(p.at("x") * c) + sum(conv2d(images, p.at("w")));
+  })(Params{{"x", x}, {"w", w}});
+  (void)value;
+  EXPECT_EQ(gradient.size(), 2u);
+  // x·c forward and g·c backward; no g·x for c.
+  EXPECT_EQ(countNodes(trace, Prim::Mul), 2) << trace.str();
+  // The filter's gradient only; no input gradient for the images.
+  EXPECT_EQ(countNodes(trace, Prim::Conv2dGradInput), 0) << trace.str();
+}
+
 TEST(Grad, ArithmeticWithDoubleConstants) {
   std::mt19937 rng(7);
   Params p{{"x", randomF64(rng, {3, 4}, 0.5, 2.0, true)}};
