@@ -61,6 +61,22 @@ def read_report(path):
     return epochs
 
 
+def check_command(row, epochs, path):
+    """A report must come from its row's command: the λ and the optimizer it
+    records are the ones the row's arguments give."""
+    args, first = row["args"], epochs[0] if epochs else {}
+    if "--lambda" in args and "lambda" in first:
+        wanted = float(args[args.index("--lambda") + 1])
+        if abs(first["lambda"] - wanted) > 1e-6 * max(1.0, wanted):
+            fail(f"{path}: trained with lambda {first['lambda']:g}, but row {row['name']} "
+                 f"says --lambda {wanted:g}")
+    if "--optimizer" in args and "optimizer" in first:
+        wanted = args[args.index("--optimizer") + 1]
+        if first["optimizer"] != wanted:
+            fail(f"{path}: trained with {first['optimizer']}, but row {row['name']} "
+                 f"says --optimizer {wanted}")
+
+
 def planned_epochs(row):
     args = row["args"]
     extra = int(args[args.index("--retrain-epochs") + 1]) if "--retrain-epochs" in args else 0
@@ -115,7 +131,10 @@ def table(reports):
     for row in load_rows():
         path = os.path.join(reports, row["name"] + ".jsonl")
         head = f"| {row['name']} | {row['table']} | {row['strategy']} | {paper_cell(row['paper'])} | {row['paper']['test']:g} % "
-        s = summarize(row, read_report(path)) if os.path.exists(path) else None
+        epochs = read_report(path) if os.path.exists(path) else None
+        if epochs is not None:
+            check_command(row, epochs, path)
+        s = summarize(row, epochs) if epochs is not None else None
         if s is None:
             where = "needs a GPU" if row["device"] == "gpu" else "not run yet"
             lines.append(head + f"| — | — | — | 0 of {planned_epochs(row)} ({where}) | — |")

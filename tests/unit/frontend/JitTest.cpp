@@ -476,7 +476,7 @@ TEST(Jit, TransposesOfEveryTileSizeAreExact) {
 }
 
 //===----------------------------------------------------------------------===//
-// Long float32 sums (sum() splits sums of 4096 terms or more): N·H·W
+// Long float32 sums (sum() splits sums of 1024 terms or more): N·H·W
 // reductions, a broadcast bias's gradient, whole-tensor sums and the DSL
 // batch norm's statistics stay within a few float32 roundings of float64,
 // where one chain of additions in order (what a single reduction loop does,
@@ -544,6 +544,26 @@ TEST(Jit, SumsOverBatchAndImageStayAccurate) {
   for (double &v : refMean)
     v /= double(n * hw);
   EXPECT_LE(largestRelativeError(m.toVector<float>(), refMean), kLongSumTolerance);
+}
+
+// A long sum is split into steps of fewer than 1,024 terms, but no finer:
+// trailing axes whose product stays below that are one reduction (fewer
+// loops for the compiler: a batch norm's statistics over H and W).
+TEST(Jit, LongSumsSumShortTrailingAxesInOneStep) {
+  auto reductions = [](const Shape &shape) {
+    Trace trace;
+    TraceScope scope(trace);
+    Tensor x = trace.addInput(shape, DType::F32, "x");
+    (void)sum(x, {0, 2, 3});
+    int count = 0;
+    for (const Node &node : trace.nodes())
+      count += node.prim == Prim::ReduceSum;
+    return count;
+  };
+  EXPECT_EQ(reductions({8, 8, 8, 8}), 1);     // 512 terms: one step
+  EXPECT_EQ(reductions({128, 8, 8, 8}), 2);   // H·W, then N
+  EXPECT_EQ(reductions({128, 8, 16, 16}), 2);
+  EXPECT_EQ(reductions({128, 8, 32, 32}), 3); // W, H, N: each below 1,024
 }
 
 TEST(Jit, GradientOfABroadcastBiasStaysAccurate) {
