@@ -313,6 +313,77 @@ static std::vector<Tensor> vjp(const Node &node, const Trace &trace,
   return rule(VjpArgs{node, trace, g, trace.tensor(node.outputs[0]), active});
 }
 
+/// Which values depend on `wrt` through the nodes from `firstNode` on: a
+/// differentiable node's results if any input does; a value with a custom
+/// rule if any of the rule's inputs does.
+static std::vector<bool> activeValues(const Trace &trace,
+                                      const std::vector<Tensor> &wrt,
+                                      int firstNode) {
+  std::vector<bool> active(trace.values().size(), false);
+  for (const Tensor &w : wrt) {
+    if (!w.isTraced() || w.trace() != &trace)
+      throw Error("grad: differentiating with respect to a tensor that is "
+                  "not a value of the current trace (a concrete or captured "
+                  "tensor); pass it as an argument of the jit function");
+    active[w.value()] = true;
+  }
+  auto anyActive = [&](const std::vector<int> &values) {
+    for (int v : values)
+      if (active[v])
+        return true;
+    return false;
+  };
+  int lastNode = static_cast<int>(trace.nodes().size());
+  for (int n = firstNode; n < lastNode; ++n) {
+    const Node &node = trace.nodes()[n];
+    bool differentiable = !isNonDifferentiable(node.prim);
+    for (int v : node.outputs) {
+      const CustomVjp *custom = trace.customVjp(v);
+      active[v] = custom ? anyActive(custom->inputs)
+                         : differentiable && anyActive(node.inputs);
+    }
+  }
+  return active;
+}
+
+/// The cotangents of a custom rule's inputs, checked against them.
+static std::vector<Tensor> customCotangents(const CustomVjp &custom,
+                                            const Trace &trace,
+                                            const Tensor &g) {
+  CallSite site(custom.site, /*replace=*/true);
+  std::vector<Tensor> grads = custom.rule(g);
+  if (grads.size() != custom.inputs.size())
+    throw Error(fmt::format("customVjp: the rule returned {} cotangents for "
+                            "{} inputs",
+                            grads.size(), custom.inputs.size()));
+  for (size_t i = 0; i < grads.size(); ++i) {
+    const Shape &expected = trace.value(custom.inputs[i]).shape;
+    if (grads[i].defined() && grads[i].shape() != expected)
+      throw Error(fmt::format("customVjp: the rule's cotangent {} has shape "
+                              "{}, its input {}",
+                              i, shapeString(grads[i].shape()),
+                              shapeString(expected)));
+  }
+  return grads;
+}
+
+/// Adds grads[i] to the cotangent of inputs[i] where that is active.
+static void accumulate(std::map<int, Tensor> &cotangent,
+                       const std::vector<int> &inputs,
+                       const std::vector<Tensor> &grads,
+                       const std::vector<bool> &active) {
+  for (size_t i = 0; i < inputs.size() && i < grads.size(); ++i) {
+    int v = inputs[i];
+    if (!active[v] || !grads[i].defined())
+      continue;
+    auto existing = cotangent.find(v);
+    if (existing == cotangent.end())
+      cotangent[v] = grads[i];
+    else
+      existing->second = existing->second + grads[i];
+  }
+}
+
 std::vector<Tensor> backward(const Tensor &output,
                              const std::vector<Tensor> &wrt, int firstNode) {
   Trace *trace = Trace::current();
@@ -329,28 +400,8 @@ std::vector<Tensor> backward(const Tensor &output,
   // the call that computed the output.
   CallSite outputSite(trace->nodes()[trace->value(output.value()).node].site,
                       /*replace=*/true);
-
-  // Forward: which values depend on `wrt` through differentiable nodes.
   int lastNode = static_cast<int>(trace->nodes().size());
-  std::vector<bool> active(trace->values().size(), false);
-  for (const Tensor &w : wrt) {
-    if (!w.isTraced() || w.trace() != trace)
-      throw Error("grad: differentiating with respect to a tensor that is "
-                  "not a value of the current trace (a concrete or captured "
-                  "tensor); pass it as an argument of the jit function");
-    active[w.value()] = true;
-  }
-  for (int n = firstNode; n < lastNode; ++n) {
-    const Node &node = trace->nodes()[n];
-    if (isNonDifferentiable(node.prim))
-      continue;
-    bool any = false;
-    for (int v : node.inputs)
-      any = any || active[v];
-    if (any)
-      for (int v : node.outputs)
-        active[v] = true;
-  }
+  std::vector<bool> active = activeValues(*trace, wrt, firstNode);
 
   // Reverse: accumulate cotangents from the output back.
   std::map<int, Tensor> cotangent;
@@ -358,25 +409,23 @@ std::vector<Tensor> backward(const Tensor &output,
     cotangent[output.value()] = full(output.shape(), 1.0, output.dtype());
   for (int n = lastNode - 1; n >= firstNode; --n) {
     const Node node = trace->nodes()[n]; // copy: the trace grows below
-    if (isNonDifferentiable(node.prim) || node.outputs.size() != 1)
+    if (node.outputs.size() != 1)
       continue;
     auto it = cotangent.find(node.outputs[0]);
     if (it == cotangent.end())
       continue;
     Tensor g = it->second;
+    if (const CustomVjp *found = trace->customVjp(node.outputs[0])) {
+      CustomVjp custom = *found; // the rule's nodes may grow the trace
+      accumulate(cotangent, custom.inputs,
+                 customCotangents(custom, *trace, g), active);
+      continue;
+    }
+    if (isNonDifferentiable(node.prim))
+      continue;
     // The gradient's nodes and errors belong to the forward call's place.
     CallSite site(node.site, /*replace=*/true);
-    std::vector<Tensor> grads = vjp(node, *trace, g, active);
-    for (size_t i = 0; i < node.inputs.size(); ++i) {
-      int v = node.inputs[i];
-      if (!active[v] || i >= grads.size() || !grads[i].defined())
-        continue;
-      auto existing = cotangent.find(v);
-      if (existing == cotangent.end())
-        cotangent[v] = grads[i];
-      else
-        existing->second = existing->second + grads[i];
-    }
+    accumulate(cotangent, node.inputs, vjp(node, *trace, g, active), active);
   }
 
   std::vector<Tensor> result;
@@ -389,4 +438,41 @@ std::vector<Tensor> backward(const Tensor &output,
 }
 
 } // namespace detail
+
+Tensor customVjp(const Tensor &out, const std::vector<Tensor> &inputs,
+                 VjpFunction rule, SourceLocation loc) {
+  CallSite site(loc);
+  if (!out.isTraced())
+    return out;
+  Trace *trace = out.trace();
+  if (trace != Trace::current())
+    throw Error("customVjp: the value is not of the current trace");
+  if (out.dtype() == DType::I32)
+    throw Error("customVjp: the value is an integer tensor");
+  if (!rule)
+    throw Error("customVjp: no rule given");
+  const ValueInfo &info = trace->value(out.value());
+  if (trace->nodes()[info.node].outputs.size() != 1)
+    throw Error("customVjp: the value is one of several results of its "
+                "operation; give the rule to a value computed from it");
+  if (trace->customVjp(out.value()))
+    throw Error("customVjp: the value already has a rule");
+  CustomVjp custom{{}, std::move(rule), CallSite::current()};
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const Tensor &in = inputs[i];
+    if (!in.isTraced() || in.trace() != trace)
+      throw Error(fmt::format("customVjp: input {} is not a value of the "
+                              "current trace (a concrete or captured "
+                              "tensor)",
+                              i));
+    if (in.value() == out.value() || trace->value(in.value()).node >= info.node)
+      throw Error(fmt::format("customVjp: input {} is not computed before "
+                              "the value",
+                              i));
+    custom.inputs.push_back(in.value());
+  }
+  trace->setCustomVjp(out.value(), std::move(custom));
+  return out;
+}
+
 } // namespace bregman

@@ -110,6 +110,15 @@ Tensor Trace::addInput(const Shape &shape, DType dtype,
   return tensor(value);
 }
 
+void Trace::setCustomVjp(int value, CustomVjp vjp) {
+  customVjps_[value] = std::move(vjp);
+}
+
+const CustomVjp *Trace::customVjp(int value) const {
+  auto it = customVjps_.find(value);
+  return it == customVjps_.end() ? nullptr : &it->second;
+}
+
 Tensor Trace::tensor(int value) const {
   const ValueInfo &info = values_.at(value);
   return Tensor::traced(const_cast<Trace *>(this), value, info.shape,

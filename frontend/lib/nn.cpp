@@ -165,17 +165,17 @@ Tensor BatchNorm2d::operator()(const Params &params, const Tensor &x,
     throw Error(fmt::format("{}: expects input [N, {}, H, W], got {}", name,
                             channels, shapeString(x.shape())));
   Shape perChannel = {1, channels, 1, 1};
-  Tensor mean, var;
+  Tensor scale = params.at(name + ".scale"), shift = params.at(name + ".shift");
   if (mode.training) {
-    mean = bregman::mean(x, {0, 2, 3}, /*keepDims=*/true);
-    Tensor centered = x - mean;
-    var = bregman::mean(centered * centered, {0, 2, 3}, /*keepDims=*/true);
+    Moments batch;
+    Tensor y = batchNorm(x, scale, shift, eps, &batch);
     if (mode.updated) {
       // Running statistics: an exponential average, the variance unbiased.
       double n = static_cast<double>(x.numel() / channels);
       const Params &old = *mode.buffers;
-      Tensor batchMean = reshape(stopGradient(mean), {channels});
-      Tensor batchVar = reshape(stopGradient(var), {channels}) * (n / std::max(n - 1, 1.0));
+      Tensor batchMean = reshape(stopGradient(batch.mean), {channels});
+      Tensor batchVar = reshape(stopGradient(batch.variance), {channels}) *
+                        (n / std::max(n - 1, 1.0));
       mode.updated->add(name + ".running_mean",
                         old.at(name + ".running_mean") * (1 - momentum) +
                             batchMean * momentum);
@@ -183,17 +183,16 @@ Tensor BatchNorm2d::operator()(const Params &params, const Tensor &x,
                         old.at(name + ".running_var") * (1 - momentum) +
                             batchVar * momentum);
     }
-  } else {
-    if (!mode.buffers || !mode.buffers->contains(name + ".running_mean"))
-      throw Error(fmt::format("{}: evaluation needs the running statistics "
-                              "(pass the model's buffers in the Mode)",
-                              name));
-    mean = reshape(mode.buffers->at(name + ".running_mean"), perChannel);
-    var = reshape(mode.buffers->at(name + ".running_var"), perChannel);
+    return y;
   }
+  if (!mode.buffers || !mode.buffers->contains(name + ".running_mean"))
+    throw Error(fmt::format("{}: evaluation needs the running statistics "
+                            "(pass the model's buffers in the Mode)",
+                            name));
+  Tensor mean = reshape(mode.buffers->at(name + ".running_mean"), perChannel);
+  Tensor var = reshape(mode.buffers->at(name + ".running_var"), perChannel);
   Tensor normalized = (x - mean) / sqrt(var + eps);
-  return normalized * reshape(params.at(name + ".scale"), perChannel) +
-         reshape(params.at(name + ".shift"), perChannel);
+  return normalized * reshape(scale, perChannel) + reshape(shift, perChannel);
 }
 
 //===----------------------------------------------------------------------===//

@@ -15,6 +15,7 @@
 #include "bregman/Params.h"
 #include "bregman/Trace.h"
 
+#include <functional>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -77,6 +78,24 @@ template <typename F> auto valueAndGrad(F f) {
     }
   };
 }
+
+/// The cotangents of a customVjp's inputs from its value's cotangent `g`:
+/// one per input, each of its input's shape (an undefined Tensor for an
+/// input that gets none).
+using VjpFunction = std::function<std::vector<Tensor>(const Tensor &g)>;
+
+/// Returns `out`, computed from `inputs` in the current trace, and makes
+/// every gradient through it use `rule` instead of the primitives that
+/// computed it (as jax.custom_vjp): a cheaper reverse pass of a composite
+/// (a normalization), or a surrogate gradient (a straight-through
+/// estimator on a stopGradient). The rule may read any value of the trace
+/// (the forward's intermediates are its residuals); its operations are
+/// recorded when a gradient is taken. `out` must be a float value that is
+/// the only result of its operation, computed after every input, and not
+/// given a rule yet. Outside jit (concrete tensors) it returns `out`.
+Tensor customVjp(const Tensor &out, const std::vector<Tensor> &inputs,
+                 VjpFunction rule,
+                 SourceLocation loc = SourceLocation::current());
 
 /// grad(f)(x) -> ∇f(x).
 template <typename F> auto grad(F f) {

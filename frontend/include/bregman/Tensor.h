@@ -280,6 +280,27 @@ Tensor greater(const Tensor &a, const Tensor &b,
 /// broadcasting; −∞ entries exclude positions). Shifted by the maximum.
 Tensor softmax(const Tensor &x, int64_t axis = -1, const Tensor &mask = {},
                SourceLocation loc = SourceLocation::current());
+/// The mean and (biased) variance that `standardize` divided by, with the
+/// standardized axes kept as 1s.
+struct Moments {
+  Tensor mean, variance;
+};
+/// (x − mean)/√(variance + eps) with the mean and biased variance over
+/// `axes` (batch and layer normalization without their affine part);
+/// `moments`, if given, receives the statistics. Differentiated as one
+/// operation: x̄ = (ȳ − mean(ȳ) − y·mean(ȳ·y))/√(variance + eps), two sums
+/// and one elementwise pass instead of the reverse of each step.
+Tensor standardize(const Tensor &x, std::vector<int64_t> axes, double eps,
+                   Moments *moments = nullptr,
+                   SourceLocation loc = SourceLocation::current());
+/// Batch normalization as in training: x standardized over every axis but
+/// the channels (axis 1), times `scale` plus `shift` (one value per
+/// channel each; their own shapes, e.g. [C]); `moments` receives the batch
+/// statistics. Differentiated as one operation: Σȳ and Σȳ·x̂ over the batch
+/// give the shift's and the scale's gradients and the input's.
+Tensor batchNorm(const Tensor &x, const Tensor &scale, const Tensor &shift,
+                 double eps, Moments *moments = nullptr,
+                 SourceLocation loc = SourceLocation::current());
 /// Layer normalization over the last `normalizedAxes` axes:
 /// (x − mean)/√(var + eps)·scale + bias, the variance biased (as PyTorch
 /// and ONNX); `scale` and `bias` (optional) broadcast against those axes.

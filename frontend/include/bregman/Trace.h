@@ -13,6 +13,8 @@
 #include "bregman/Tensor.h"
 
 #include <array>
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -95,6 +97,15 @@ struct ValueInfo {
   int node; // producer
 };
 
+/// A rule that differentiates one traced value as a whole (customVjp in
+/// Grad.h) instead of through the primitives that computed it: the
+/// cotangents of `inputs` (values of the same trace) from the value's.
+struct CustomVjp {
+  std::vector<int> inputs;
+  std::function<std::vector<Tensor>(const Tensor &g)> rule;
+  SourceLocation site; // the customVjp call: the rule's nodes and errors
+};
+
 class Trace {
 public:
   /// Adds a node and its result values, recorded at the active CallSite;
@@ -111,6 +122,11 @@ public:
   const ValueInfo &value(int id) const { return values_.at(id); }
   Tensor tensor(int value) const;
 
+  /// Differentiates `value` by `vjp` (see CustomVjp); at most one per value.
+  void setCustomVjp(int value, CustomVjp vjp);
+  /// The rule registered for `value`, or null.
+  const CustomVjp *customVjp(int value) const;
+
   /// A readable listing, one node per line with its call site (for errors
   /// and --dump).
   std::string str() const;
@@ -122,6 +138,7 @@ private:
   std::vector<Node> nodes_;
   std::vector<ValueInfo> values_;
   std::vector<int> inputs_;
+  std::map<int, CustomVjp> customVjps_;
 };
 
 /// Makes `trace` the current trace for its lifetime.

@@ -8,38 +8,34 @@ namespace bregman::onnx::detail {
 
 namespace {
 
-/// The mean over every axis but the channels (axis 1). bregman::sum splits a
-/// sum of N·H·W terms (32,768 at batch 128 and 16×16) into steps of fewer
-/// than 1,024 (one chain would round to ~1e-4 of the statistic, where
-/// PyTorch's stays near 1e-7: scripts/onnx/check-training.sh); shorter
-/// ones are one reduction.
-Tensor meanOverAllButChannels(const Tensor &x) {
-  std::vector<int64_t> axes;
-  for (int64_t a = 0; a < x.rank(); ++a)
-    if (a != 1)
-      axes.push_back(a);
-  return bregman::mean(x, axes, /*keepDims=*/true);
-}
-
 /// Training mode (retraining): batch statistics over every axis but the
 /// channels; the running ones updated as r·momentum + batch·(1 − momentum),
 /// the variance unbiased, as PyTorch.
 Tensor batchNormTraining(const NodeContext &c, const Tensor &x, double eps) {
   if (x.rank() < 2)
     throw c.error(fmt::format("input {} has no channel axis", shapeString(x.shape())));
-  Tensor mean = meanOverAllButChannels(x);
-  Tensor centered = x - mean;
-  Tensor var = meanOverAllButChannels(centered * centered);
+  // Checked here for the node's message (batchNorm checks them too).
+  c.perChannel(c.tensor(1), x);
+  c.perChannel(c.tensor(2), x);
+  Moments batch;
+  Tensor y = batchNorm(x, c.tensor(1), c.tensor(2), eps, &batch);
   double momentum = c.finiteAttr("momentum", 0.9f);
   double count = static_cast<double>(x.numel() / std::max<int64_t>(x.dim(1), 1));
-  Tensor batchMean = reshape(stopGradient(mean), {x.dim(1)});
-  Tensor batchVar =
-      reshape(stopGradient(var), {x.dim(1)}) * (count / std::max(count - 1, 1.0));
+  Tensor batchMean = reshape(stopGradient(batch.mean), {x.dim(1)});
+  Tensor batchVar = reshape(stopGradient(batch.variance), {x.dim(1)}) *
+                    (count / std::max(count - 1, 1.0));
   c.trainingStatistics->add(c.node.input(3),
                             c.tensor(3) * momentum + batchMean * (1 - momentum));
   c.trainingStatistics->add(c.node.input(4),
                             c.tensor(4) * momentum + batchVar * (1 - momentum));
-  return centered / sqrt(var + eps);
+  return y;
+}
+
+/// Inference mode: the running statistics.
+Tensor batchNormInference(const NodeContext &c, const Tensor &x, double eps) {
+  Tensor y = (x - c.perChannel(c.tensor(3), x)) /
+             sqrt(c.perChannel(c.tensor(4), x) + eps);
+  return y * c.perChannel(c.tensor(1), x) + c.perChannel(c.tensor(2), x);
 }
 
 void batchNormalization(const NodeContext &c) {
@@ -59,11 +55,8 @@ void batchNormalization(const NodeContext &c) {
                                     c.opset));
   Tensor x = c.tensor(0);
   double eps = c.finiteAttr("epsilon", 1e-5f);
-  Tensor y = c.trainingStatistics
-                 ? batchNormTraining(c, x, eps)
-                 : (x - c.perChannel(c.tensor(3), x)) /
-                       sqrt(c.perChannel(c.tensor(4), x) + eps);
-  c.set(y * c.perChannel(c.tensor(1), x) + c.perChannel(c.tensor(2), x));
+  c.set(c.trainingStatistics ? batchNormTraining(c, x, eps)
+                             : batchNormInference(c, x, eps));
 }
 
 } // namespace

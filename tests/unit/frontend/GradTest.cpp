@@ -929,6 +929,141 @@ TEST(Grad, BatchNormInferenceMode) {
       p, aux);
 }
 
+// Sums of 1,024 terms per channel run in steps (Tensor.cpp's sumInSteps):
+// the rule's sums must be the same. f sums 2,048 terms, so the central
+// differences themselves are only good to ~5e-8 (f's rounding over the
+// step); a wrong or missing term of the rule is ~1e-2.
+TEST(Grad, BatchNormOverALongBatch) {
+  std::mt19937 rng(95);
+  Params p{{"x", randomF64(rng, {4, 2, 16, 16})},
+           {"scale", randomF64(rng, {2}, 0.5, 1.5)},
+           {"shift", randomF64(rng, {2})}};
+  checkGradient(contracted([](const Params &q) {
+                  return batchNorm(q.at("x"), q.at("scale"), q.at("shift"), 1e-5);
+                }),
+                p, weightFor(rng, {4, 2, 16, 16}), /*absTol=*/5e-7);
+}
+
+// Axes that are not the trailing ones, and a rank-2 batch norm ([N, C]).
+TEST(Grad, StandardizeAndRankTwoBatchNorm) {
+  std::mt19937 rng(96);
+  Params p{{"x", randomF64(rng, {3, 2, 4})}};
+  checkGradient(contracted([](const Params &q) {
+                  return standardize(q.at("x"), {0, 2}, 1e-3);
+                }),
+                p, weightFor(rng, {3, 2, 4}));
+  Params q{{"x", randomF64(rng, {5, 3})},
+           {"scale", randomF64(rng, {3}, 0.5, 1.5)},
+           {"shift", randomF64(rng, {3})}};
+  checkGradient(contracted([](const Params &r) {
+                  return batchNorm(r.at("x"), r.at("scale"), r.at("shift"), 0.0);
+                }),
+                q, weightFor(rng, {5, 3}));
+}
+
+// The point of batchNorm's own rule: its reverse pass is two sums and one
+// pass over the input (the primitives' own rules traced about twenty
+// operations, among them a second division and the square root's).
+TEST(Grad, BatchNormReverseIsTwoSums) {
+  Trace trace;
+  TraceScope scope(trace);
+  Tensor x = trace.addInput({4, 3, 2, 2}, DType::F32, "x");
+  Tensor scale = trace.addInput({3}, DType::F32, "scale");
+  Tensor shift = trace.addInput({3}, DType::F32, "shift");
+  int before = 0;
+  auto [value, gradient] = valueAndGrad([&](const Params &p) {
+    Tensor y = batchNorm(p.at("x"), p.at("scale"), p.at("shift"), 1e-5);
+    before = static_cast<int>(trace.nodes().size());
+    return sum(y);
+  })(Params{{"x", x}, {"scale", scale}, {"shift", shift}});
+  (void)value;
+  ASSERT_EQ(gradient.size(), 3u);
+  // Forward: mean and variance, then the loss; reverse: Σȳ and Σȳ·x̂.
+  EXPECT_EQ(countNodes(trace, Prim::ReduceSum), 5) << trace.str();
+  // x̂ = (x − μ)/d forward, γ/d in the rule; no sqrt in the reverse pass.
+  EXPECT_EQ(countNodes(trace, Prim::Div), 2) << trace.str();
+  EXPECT_EQ(countNodes(trace, Prim::Sqrt), 1) << trace.str();
+  EXPECT_LT(static_cast<int>(trace.nodes().size()) - before, 30) << trace.str();
+}
+
+//===----------------------------------------------------------------------===//
+// customVjp
+//===----------------------------------------------------------------------===//
+
+// The rule replaces the primitives' derivative, however the value was
+// computed: here 3·ȳ for x·x (whose true derivative is 2x·ȳ).
+TEST(Grad, CustomVjpReplacesTheRule) {
+  auto f = jit([](const Tensor &x) {
+    return grad([](const Tensor &t) {
+      Tensor square = customVjp(t * t, {t}, [](const Tensor &g) {
+        return std::vector<Tensor>{g * 3.0};
+      });
+      return sum(square * 2.0) + sum(t);
+    })(x);
+  });
+  Tensor g = f(Tensor::fromVector(std::vector<float>{1, 2, 3}, {3}));
+  EXPECT_EQ(g.toVector<float>(), (std::vector<float>{7, 7, 7}));
+}
+
+// A straight-through estimator: the value is stopGradient(...), which has
+// no derivative, and the rule passes the cotangent through.
+TEST(Grad, CustomVjpGivesAStopGradientASurrogate) {
+  auto f = jit([](const Tensor &x) {
+    return grad([](const Tensor &t) {
+      Tensor hard = customVjp(stopGradient(relu(t)), {t},
+                              [](const Tensor &g) { return std::vector<Tensor>{g}; });
+      return sum(hard * t);
+    })(x);
+  });
+  // d/dt Σ hard·t with hard's surrogate derivative 1: t + relu(t).
+  Tensor g = f(Tensor::fromVector(std::vector<float>{-2, 0.5, 3}, {3}));
+  EXPECT_EQ(g.toVector<float>(), (std::vector<float>{-2, 1, 6}));
+}
+
+void expectCustomVjpError(const std::function<Tensor(const Tensor &)> &body,
+                          const std::string &expected) {
+  auto f = jit([body](const Tensor &x) { return grad(body)(x); });
+  try {
+    (void)f(Tensor::fromVector(std::vector<float>{1, 2}, {2}));
+    ADD_FAILURE() << "accepted; expected: " << expected;
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+  }
+}
+
+TEST(Grad, CustomVjpRefusesBadRules) {
+  expectCustomVjpError(
+      [](const Tensor &t) {
+        return sum(customVjp(t * 2.0, {t}, [](const Tensor &g) {
+          return std::vector<Tensor>{sum(g)};
+        }));
+      },
+      "the rule's cotangent 0 has shape []");
+  expectCustomVjpError(
+      [](const Tensor &t) {
+        return sum(customVjp(t * 2.0, {t}, [](const Tensor &g) {
+          return std::vector<Tensor>{g, g};
+        }));
+      },
+      "the rule returned 2 cotangents for 1 inputs");
+  expectCustomVjpError(
+      [](const Tensor &t) {
+        Tensor y = t * 2.0;
+        Tensor later = t + 1.0;
+        return sum(customVjp(y, {later}, [](const Tensor &g) {
+          return std::vector<Tensor>{g};
+        }));
+      },
+      "input 0 is not computed before the value");
+  expectCustomVjpError(
+      [](const Tensor &t) {
+        auto identity = [](const Tensor &g) { return std::vector<Tensor>{g}; };
+        Tensor y = customVjp(t * 2.0, {t}, identity);
+        return sum(customVjp(y, {t}, identity));
+      },
+      "the value already has a rule");
+}
+
 TEST(Grad, ConcatAlongChannels) {
   std::mt19937 rng(94);
   Params p{{"a", randomF64(rng, {2, 3, 2, 2})}, {"b", randomF64(rng, {2, 1, 2, 2})},
