@@ -337,10 +337,12 @@ static std::vector<bool> activeValues(const Trace &trace,
   for (int n = firstNode; n < lastNode; ++n) {
     const Node &node = trace.nodes()[n];
     bool differentiable = !isNonDifferentiable(node.prim);
+    // Only ever set: a value differentiated with respect to stays active.
     for (int v : node.outputs) {
       const CustomVjp *custom = trace.customVjp(v);
-      active[v] = custom ? anyActive(custom->inputs)
-                         : differentiable && anyActive(node.inputs);
+      if (custom ? anyActive(custom->inputs)
+                 : differentiable && anyActive(node.inputs))
+        active[v] = true;
     }
   }
   return active;
