@@ -26,6 +26,7 @@ tool_dirs = [config.bregman_tools_dir, config.llvm_tools_dir]
 tools = [
     ToolSubst("bregman-opt", unresolved="fatal"),
     ToolSubst("mlir-runner", unresolved="fatal"),
+    ToolSubst("mlir-translate", unresolved="fatal"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 

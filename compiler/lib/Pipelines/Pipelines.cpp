@@ -15,6 +15,7 @@
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/Transforms/Passes.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
@@ -152,8 +153,14 @@ static void addCpuLoopPasses(OpPassManager &pm,
 /// Loops, vectors, memrefs and functions -> the LLVM dialect.
 static void addCpuToLLVMPasses(OpPassManager &pm,
                                const CpuPipelineOptions &options) {
-  // A step of thousands of loops as calls of functions of bounded size:
-  // LLVM's loop passes cost the loops times the size of their function.
+  // In a step of thousands of loops, each loop nest becomes a function and
+  // same-shaped layers share one (LLVM compiles each distinct nest once);
+  // what is left is cut into calls of functions of bounded size: LLVM's loop
+  // passes cost the loops times the size of their function.
+  BregOutlineLoopNestsOptions nests;
+  nests.minFunctionOps = options.outlineMaxOps;
+  pm.addPass(createBregOutlineLoopNests(nests));
+  pm.addPass(func::createDuplicateFunctionEliminationPass());
   BregOutlineChunksOptions chunks;
   chunks.maxOps = options.outlineMaxOps;
   pm.addPass(createBregOutlineChunks(chunks));

@@ -10,7 +10,8 @@
 
 #include "breg/Transforms/Passes.h"
 
-#include "mlir/Conversion/LLVMCommon/TypeConverter.h"
+#include "OutlineUtils.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -26,12 +27,6 @@ using namespace mlir;
 using namespace mlir::breg;
 
 namespace {
-
-int64_t nestedOps(Operation *op) {
-  int64_t count = 0;
-  op->walk([&](Operation *) { ++count; });
-  return count;
-}
 
 /// What a chunk reads from its caller and gives back to it.
 struct Chunk {
@@ -68,10 +63,7 @@ void collectBoundary(Block &body, Chunk &chunk) {
 /// Buffers go in as bare pointers (the CPU pipeline's calling convention)
 /// and never come back: a returned buffer would lose its allocation pointer.
 bool passesBarePointers(const Chunk &chunk) {
-  return llvm::all_of(chunk.captured, [](Value v) {
-    auto memref = dyn_cast<BaseMemRefType>(v.getType());
-    return !memref || LLVMTypeConverter::canConvertToBarePtr(memref);
-  });
+  return llvm::all_of(chunk.captured, passesAsBarePointer);
 }
 bool returnsBuffers(const Chunk &chunk) {
   return llvm::any_of(chunk.results,
@@ -89,8 +81,7 @@ void outline(func::FuncOp parent, SymbolTable &symbols, Chunk &chunk) {
       builder.getFunctionType(ValueRange(captured).getTypes(),
                               ValueRange(results).getTypes()));
   symbols.insert(fn); // renames it if the name is taken
-  fn.setPrivate();
-  fn->setAttr("no_inline", builder.getUnitAttr());
+  markOutlined(fn);
   Block *entry = fn.addEntryBlock();
   Operation *next = chunk.ops.back()->getNextNode();
   for (Operation *op : chunk.ops)
@@ -133,7 +124,7 @@ SmallVector<Chunk> chunksOf(Block &body, int64_t maxOps) {
       continue;
     chunks.back().ops.push_back(&op);
     current.insert(&op);
-    size += nestedOps(&op);
+    size += opsWithin(&op);
     if (size >= maxOps) {
       chunks.emplace_back();
       current.clear();
@@ -152,7 +143,7 @@ struct BregOutlineChunksPass
     SmallVector<func::FuncOp> functions(module.getOps<func::FuncOp>());
     for (func::FuncOp fn : functions) {
       if (fn.isExternal() || !fn.getBody().hasOneBlock() ||
-          nestedOps(fn) <= maxOps)
+          opsWithin(fn) <= maxOps)
         continue;
       Block &body = fn.getBody().front();
       for (Chunk &chunk : chunksOf(body, maxOps)) {

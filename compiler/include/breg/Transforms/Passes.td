@@ -127,7 +127,7 @@ def BregOutlineChunks : Pass<"breg-outline-chunks", "::mlir::ModuleOp"> {
     that grows with the number of loops times the size of their function:
     minutes for one step. This pass cuts the entry block of every function
     holding more than `max-ops` operations into consecutive chunks of about
-    `max-ops` operations, each outlined into a private `noinline` function
+    `max-ops` operations, each outlined into a private function (internal linkage, never inlined)
     called in its place, so that LLVM optimizes several small functions.
 
     Allocations and side-effect-free operations (views, constants) stay in
@@ -147,7 +147,43 @@ def BregOutlineChunks : Pass<"breg-outline-chunks", "::mlir::ModuleOp"> {
     Statistic<"keptForArguments", "kept-for-arguments",
               "Chunks left inline: an argument is no bare pointer">
   ];
-  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::scf::SCFDialect"];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::LLVM::LLVMDialect"];
+}
+
+def BregOutlineLoopNests : Pass<"breg-outline-loop-nests", "::mlir::ModuleOp"> {
+  let summary = "Outline each loop nest of a very large function into a "
+                "function of its own, constants inside";
+  let description = [{
+    A network repeats its layers: DenseNet-121's 58 dense layers run the
+    same batch norm, ReLU and 3x3 convolution on tensors of the same shape,
+    forward and backward. Outlined one by one, with the constants they use
+    cloned inside and everything else (buffers, scalars) passed as
+    arguments, the loop nests of one shape become identical functions, which
+    `duplicate-function-elimination` then merges: LLVM optimizes and
+    generates each distinct nest once.
+
+    Only functions of more than `min-function-ops` operations (nested ones
+    included) are touched, so the small programs keep their single
+    function. A top-level op with regions of at least `min-nest-ops`
+    operations is outlined unless it returns a buffer or takes one that the
+    bare-pointer calling convention cannot pass (a dynamic shape). The
+    functions are private, with internal linkage, and never inlined.
+  }];
+  let options = [
+    Option<"minFunctionOps", "min-function-ops", "int64_t", /*default=*/"3000",
+           "Operations (nested ones included) a function must exceed to "
+           "have its loop nests outlined">,
+    Option<"minNestOps", "min-nest-ops", "int64_t", /*default=*/"1",
+           "Operations (nested ones included) of the smallest nest outlined">
+  ];
+  let statistics = [
+    Statistic<"outlined", "outlined", "Loop nests outlined">,
+    Statistic<"kept", "kept", "Loop nests left inline: a buffer result or "
+              "an argument that is no bare pointer">
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect"];
 }
 
 #endif // BREG_TRANSFORMS_PASSES_TD

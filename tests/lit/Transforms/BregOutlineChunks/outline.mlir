@@ -1,7 +1,8 @@
 // RUN: bregman-opt %s -split-input-file -breg-outline-chunks="max-ops=4" | FileCheck %s
 
 // Above max-ops operations, the body is cut into chunks of about max-ops:
-// each becomes a private noinline function called in its place. The
+// each becomes a private function (internal linkage, never inlined) called
+// in its place. The
 // allocation and the side-effect-free ops stay in the caller (the chunks
 // take buffers as arguments); the deallocation goes with the chunk; a
 // scalar comes back as a result.
@@ -14,11 +15,11 @@
 // CHECK:         %[[Y:.*]] = arith.addf %[[X]], %[[X]] : f32
 // CHECK:         %[[V:.*]] = call @[[SECOND:step_part[_0-9]*]](%[[Y]], %[[B]], %[[C0]])
 // CHECK:         return %[[V]] : f32
-// CHECK:       func.func private @[[SECOND]](%{{.*}}: f32, %{{.*}}: memref<16xf32>, %{{.*}}: index) -> f32 attributes {no_inline}
+// CHECK:       func.func private @[[SECOND]](%{{.*}}: f32, %{{.*}}: memref<16xf32>, %{{.*}}: index) -> f32 attributes {llvm.linkage = #llvm.linkage<internal>, passthrough = ["noinline"]}
 // CHECK-NEXT:    memref.store
 // CHECK-NEXT:    memref.load
 // CHECK-NEXT:    return
-// CHECK:       func.func private @[[FIRST]](%{{.*}}: memref<16xf32>, %{{.*}}: memref<16xf32>, %{{.*}}: memref<16xf32>, %{{.*}}: index) -> f32 attributes {no_inline}
+// CHECK:       func.func private @[[FIRST]](%{{.*}}: memref<16xf32>, %{{.*}}: memref<16xf32>, %{{.*}}: memref<16xf32>, %{{.*}}: index) -> f32 attributes {llvm.linkage = #llvm.linkage<internal>, passthrough = ["noinline"]}
 // CHECK-NEXT:    memref.copy
 // CHECK-NEXT:    memref.copy
 // CHECK-NEXT:    memref.load

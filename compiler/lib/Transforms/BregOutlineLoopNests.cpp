@@ -1,0 +1,118 @@
+//===- BregOutlineLoopNests.cpp - One function per loop nest --------------===//
+//
+// Networks repeat their layers. Outlined with the constants they use, the
+// loop nests of same-shaped layers become identical functions, which
+// duplicate-function-elimination merges: LLVM then optimizes and generates
+// code for each distinct nest once instead of once per layer.
+//
+//===----------------------------------------------------------------------===//
+
+#include "breg/Transforms/Passes.h"
+
+#include "OutlineUtils.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/SetVector.h"
+
+namespace mlir::breg {
+#define GEN_PASS_DEF_BREGOUTLINELOOPNESTS
+#include "breg/Transforms/Passes.h.inc"
+} // namespace mlir::breg
+
+using namespace mlir;
+using namespace mlir::breg;
+
+namespace {
+
+/// The values `nest` uses but does not define, in the order of first use
+/// (so that identical nests get identical argument lists).
+llvm::SetVector<Value> capturedValues(Operation *nest) {
+  llvm::SetVector<Value> captured;
+  nest->walk<WalkOrder::PreOrder>([&](Operation *op) {
+    for (Value operand : op->getOperands())
+      if (!nest->isAncestor(operand.getParentRegion()->getParentOp()))
+        captured.insert(operand);
+  });
+  return captured;
+}
+
+/// Constants are cloned into the function: as arguments, a loop bound or a
+/// divisor would be unknown to LLVM, and nests differing only in the
+/// constants they use must not share a function.
+bool isClonedConstant(Value value) {
+  Operation *def = value.getDefiningOp();
+  return def && def->getNumOperands() == 0 && def->getNumResults() == 1 &&
+         matchPattern(value, m_Constant());
+}
+
+/// Buffers go in as bare pointers (the CPU pipeline's calling convention)
+/// and never come back: a returned buffer would lose its allocation pointer.
+bool canOutline(Operation *nest, const llvm::SetVector<Value> &captured) {
+  auto isBuffer = [](Type type) { return isa<BaseMemRefType>(type); };
+  if (llvm::any_of(nest->getResultTypes(), isBuffer))
+    return false;
+  return llvm::all_of(captured, passesAsBarePointer);
+}
+
+void outline(Operation *nest, const llvm::SetVector<Value> &captured,
+             func::FuncOp parent, SymbolTable &symbols) {
+  SmallVector<Value> arguments, constants;
+  for (Value value : captured)
+    (isClonedConstant(value) ? constants : arguments).push_back(value);
+  Location loc = nest->getLoc();
+  OpBuilder builder(parent->getContext());
+  builder.setInsertionPointAfter(parent);
+  auto fn = func::FuncOp::create(
+      builder, loc, (parent.getSymName() + "_nest").str(),
+      builder.getFunctionType(ValueRange(arguments).getTypes(),
+                              nest->getResultTypes()));
+  symbols.insert(fn); // renames it if the name is taken
+  markOutlined(fn);
+  Block *entry = fn.addEntryBlock();
+  IRMapping mapping;
+  mapping.map(arguments, entry->getArguments());
+  builder.setInsertionPointToStart(entry);
+  for (Value constant : constants)
+    mapping.map(constant,
+                builder.clone(*constant.getDefiningOp())->getResult(0));
+  Operation *body = builder.clone(*nest, mapping);
+  func::ReturnOp::create(builder, loc, body->getResults());
+  builder.setInsertionPoint(nest);
+  auto call = func::CallOp::create(builder, loc, fn, arguments);
+  nest->replaceAllUsesWith(call.getResults());
+  nest->erase();
+}
+
+struct BregOutlineLoopNestsPass
+    : breg::impl::BregOutlineLoopNestsBase<BregOutlineLoopNestsPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SymbolTable symbols(module);
+    SmallVector<func::FuncOp> functions(module.getOps<func::FuncOp>());
+    for (func::FuncOp fn : functions) {
+      if (fn.isExternal() || !fn.getBody().hasOneBlock() ||
+          opsWithin(fn) <= minFunctionOps)
+        continue;
+      SmallVector<Operation *> nests;
+      for (Operation &op : fn.getBody().front())
+        if (op.getNumRegions() != 0 && opsWithin(&op) >= minNestOps)
+          nests.push_back(&op);
+      for (Operation *nest : nests) {
+        llvm::SetVector<Value> captured = capturedValues(nest);
+        if (!canOutline(nest, captured)) {
+          ++kept;
+          continue;
+        }
+        outline(nest, captured, fn, symbols);
+        ++outlined;
+      }
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,25 @@
+//===- OutlineUtils.h - What the outlining passes share ---------*- C++ -*-===//
+
+#ifndef BREG_TRANSFORMS_OUTLINEUTILS_H
+#define BREG_TRANSFORMS_OUTLINEUTILS_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+namespace mlir::breg {
+
+/// `op` and the operations nested in it.
+int64_t opsWithin(Operation *op);
+
+/// Whether the CPU pipeline's bare-pointer calling convention can pass
+/// `value` (any non-buffer, or a buffer of static shape and layout).
+bool passesAsBarePointer(Value value);
+
+/// Makes an outlined function private to the module in LLVM too (internal
+/// linkage: LLVM may propagate the constants of its one caller into it) and
+/// never inlined (the point of outlining it). A `no_inline` attribute on a
+/// func.func is dropped by convert-func-to-llvm; `passthrough` is not.
+void markOutlined(func::FuncOp fn);
+
+} // namespace mlir::breg
+
+#endif // BREG_TRANSFORMS_OUTLINEUTILS_H
