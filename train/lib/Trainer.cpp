@@ -101,12 +101,15 @@ struct TrainStep {
     for (const auto &[name, mask] : masks)
       p2.set(name, p2.at(name) * mask);
     Params csr2 = nn::recompressWeights(p2, csr);
-    // Buffers the forward pass did not update are returned as they are.
+    // In the order they came in (the next step's signature is this one's),
+    // the ones the forward pass did not update as they are.
+    Params b2;
     for (const auto &[name, t] : b)
-      if (!updatedBuffers.contains(name))
-        updatedBuffers.add(name, t);
-    return std::make_tuple(p2, s2, updatedBuffers, csr2, loss,
-                           objective.score(out, x, y));
+      b2.add(name, updatedBuffers.contains(name) ? updatedBuffers.at(name) : t);
+    for (const auto &[name, t] : updatedBuffers)
+      if (!b.contains(name))
+        b2.add(name, t);
+    return std::make_tuple(p2, s2, b2, csr2, loss, objective.score(out, x, y));
   }
 };
 
