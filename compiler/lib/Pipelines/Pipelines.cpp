@@ -15,7 +15,6 @@
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
-#include "mlir/Dialect/Func/Transforms/Passes.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
@@ -160,7 +159,6 @@ static void addCpuToLLVMPasses(OpPassManager &pm,
   BregOutlineLoopNestsOptions nests;
   nests.minFunctionOps = options.outlineMaxOps;
   pm.addPass(createBregOutlineLoopNests(nests));
-  pm.addPass(func::createDuplicateFunctionEliminationPass());
   BregOutlineChunksOptions chunks;
   chunks.maxOps = options.outlineMaxOps;
   pm.addPass(createBregOutlineChunks(chunks));

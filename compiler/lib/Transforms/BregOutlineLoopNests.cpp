@@ -1,9 +1,9 @@
 //===- BregOutlineLoopNests.cpp - One function per loop nest --------------===//
 //
 // Networks repeat their layers. Outlined with the constants they use, the
-// loop nests of same-shaped layers become identical functions, which
-// duplicate-function-elimination merges: LLVM then optimizes and generates
-// code for each distinct nest once instead of once per layer.
+// loop nests of same-shaped layers become identical functions, which are
+// merged: LLVM then optimizes and generates code for each distinct nest once
+// instead of once per layer.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +16,7 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/SetVector.h"
 
 namespace mlir::breg {
@@ -50,16 +51,55 @@ bool isClonedConstant(Value value) {
 }
 
 /// Buffers go in as bare pointers (the CPU pipeline's calling convention)
-/// and never come back: a returned buffer would lose its allocation pointer.
+/// and never come back: a returned buffer would lose its allocation pointer,
+/// and one freed inside would be freed through its aligned pointer (the
+/// same as the allocated one only with the runtime's allocator).
 bool canOutline(Operation *nest, const llvm::SetVector<Value> &captured) {
   auto isBuffer = [](Type type) { return isa<BaseMemRefType>(type); };
   if (llvm::any_of(nest->getResultTypes(), isBuffer))
     return false;
-  return llvm::all_of(captured, passesAsBarePointer);
+  bool freesCaptured = false;
+  nest->walk([&](memref::DeallocOp dealloc) {
+    freesCaptured |= captured.contains(dealloc.getMemref());
+  });
+  return !freesCaptured && llvm::all_of(captured, passesAsBarePointer);
 }
 
-void outline(Operation *nest, const llvm::SetVector<Value> &captured,
-             func::FuncOp parent, SymbolTable &symbols) {
+/// Outlined functions equal but for their name: the same type, the same
+/// operations on the same values (locations aside).
+struct SameBody : llvm::DenseMapInfo<func::FuncOp> {
+  static unsigned getHashValue(func::FuncOp fn) {
+    if (fn == getEmptyKey() || fn == getTombstoneKey())
+      return llvm::DenseMapInfo<func::FuncOp>::getHashValue(fn);
+    llvm::hash_code hash = hash_value(fn.getFunctionType());
+    fn.getBody().walk([&](Operation *op) {
+      hash = llvm::hash_combine(hash,
+                                OperationEquivalence::computeHash(
+                                    op, OperationEquivalence::ignoreHashValue,
+                                    OperationEquivalence::ignoreHashValue,
+                                    OperationEquivalence::IgnoreLocations));
+    });
+    return hash;
+  }
+  static bool isEqual(func::FuncOp lhs, func::FuncOp rhs) {
+    if (lhs == rhs)
+      return true;
+    if (lhs == getEmptyKey() || lhs == getTombstoneKey() ||
+        rhs == getEmptyKey() || rhs == getTombstoneKey())
+      return false;
+    return lhs.getFunctionType() == rhs.getFunctionType() &&
+           OperationEquivalence::isRegionEquivalentTo(
+               &lhs.getBody(), &rhs.getBody(),
+               OperationEquivalence::IgnoreLocations);
+  }
+};
+using DistinctNests = llvm::DenseSet<func::FuncOp, SameBody>;
+
+/// Outlines `nest` and calls it, or an equal function outlined before.
+/// Returns whether the function is a new one.
+bool outline(Operation *nest, const llvm::SetVector<Value> &captured,
+             func::FuncOp parent, SymbolTable &symbols,
+             DistinctNests &distinct) {
   SmallVector<Value> arguments, constants;
   for (Value value : captured)
     (isClonedConstant(value) ? constants : arguments).push_back(value);
@@ -81,10 +121,14 @@ void outline(Operation *nest, const llvm::SetVector<Value> &captured,
                 builder.clone(*constant.getDefiningOp())->getResult(0));
   Operation *body = builder.clone(*nest, mapping);
   func::ReturnOp::create(builder, loc, body->getResults());
+  auto [representative, isNew] = distinct.insert(fn);
   builder.setInsertionPoint(nest);
-  auto call = func::CallOp::create(builder, loc, fn, arguments);
+  auto call = func::CallOp::create(builder, loc, *representative, arguments);
   nest->replaceAllUsesWith(call.getResults());
   nest->erase();
+  if (!isNew)
+    symbols.erase(fn);
+  return isNew;
 }
 
 struct BregOutlineLoopNestsPass
@@ -94,6 +138,7 @@ struct BregOutlineLoopNestsPass
     ModuleOp module = getOperation();
     SymbolTable symbols(module);
     SmallVector<func::FuncOp> functions(module.getOps<func::FuncOp>());
+    DistinctNests distinct;
     for (func::FuncOp fn : functions) {
       if (fn.isExternal() || !fn.getBody().hasOneBlock() ||
           opsWithin(fn) <= minFunctionOps)
@@ -108,7 +153,7 @@ struct BregOutlineLoopNestsPass
           ++kept;
           continue;
         }
-        outline(nest, captured, fn, symbols);
+        distinctFunctions += outline(nest, captured, fn, symbols, distinct);
         ++outlined;
       }
     }

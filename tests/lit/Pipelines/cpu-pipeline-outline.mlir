@@ -2,15 +2,19 @@
 // one per distinct nest: the two nests that differ only in their buffers
 // share one. (A `no_inline` attribute on a func.func would be dropped by
 // convert-func-to-llvm, and a private func.func would keep external
-// linkage.)
+// linkage.) The calls are in a chunk of breg-outline-chunks, itself
+// internal and noinline, called by @step.
 // RUN: bregman-opt %s --bregman-cpu-pipeline="outline-max-ops=8" \
 // RUN: | mlir-translate --mlir-to-llvmir | FileCheck %s
 
+// CHECK-LABEL: define void @step(
+// CHECK:       call void @[[CHUNK:step_part[_0-9]*]](ptr
+// CHECK:       define internal void @[[CHUNK]]({{.*}}) #[[ATTRS:[0-9]+]]
 // CHECK:       call void @[[TWICE:step_nest[_0-9]*]](ptr
 // CHECK:       call void @[[TWICE]](ptr
 // CHECK:       call void @[[THRICE:step_nest[_0-9]*]](ptr
 // CHECK:       call void @[[SHORT:step_nest[_0-9]*]](ptr
-// CHECK-DAG:   define internal void @[[TWICE]](ptr %0, ptr %1) #[[ATTRS:[0-9]+]]
+// CHECK-DAG:   define internal void @[[TWICE]](ptr %0, ptr %1) #[[ATTRS]]
 // CHECK-DAG:   define internal void @[[THRICE]](ptr %0, ptr %1) #[[ATTRS]]
 // CHECK-DAG:   define internal void @[[SHORT]](ptr %0, ptr %1) #[[ATTRS]]
 // CHECK:       attributes #[[ATTRS]] = { noinline }

@@ -160,14 +160,16 @@ def BregOutlineLoopNests : Pass<"breg-outline-loop-nests", "::mlir::ModuleOp"> {
     forward and backward. Outlined one by one, with the constants they use
     cloned inside and everything else (buffers, scalars) passed as
     arguments, the loop nests of one shape become identical functions, which
-    `duplicate-function-elimination` then merges: LLVM optimizes and
-    generates each distinct nest once.
+    are merged (one function per distinct nest, compared as
+    `duplicate-function-elimination` does, among the functions this pass
+    creates only): LLVM optimizes and generates each distinct nest once.
 
     Only functions of more than `min-function-ops` operations (nested ones
     included) are touched, so the small programs keep their single
     function. A top-level op with regions of at least `min-nest-ops`
-    operations is outlined unless it returns a buffer or takes one that the
-    bare-pointer calling convention cannot pass (a dynamic shape). The
+    operations is outlined unless it returns a buffer, frees one it does not
+    define, or takes one that the bare-pointer calling convention cannot pass
+    (a dynamic shape). The
     functions are private, with internal linkage, and never inlined.
   }];
   let options = [
@@ -179,8 +181,10 @@ def BregOutlineLoopNests : Pass<"breg-outline-loop-nests", "::mlir::ModuleOp"> {
   ];
   let statistics = [
     Statistic<"outlined", "outlined", "Loop nests outlined">,
-    Statistic<"kept", "kept", "Loop nests left inline: a buffer result or "
-              "an argument that is no bare pointer">
+    Statistic<"distinctFunctions", "distinct-functions",
+              "Functions they became (one per distinct nest)">,
+    Statistic<"kept", "kept", "Loop nests left inline: a buffer result, a "
+              "buffer freed, or an argument that is no bare pointer">
   ];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::LLVM::LLVMDialect"];

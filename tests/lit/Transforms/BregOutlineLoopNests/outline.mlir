@@ -1,11 +1,11 @@
-// RUN: bregman-opt %s -split-input-file -breg-outline-loop-nests="min-function-ops=8" -duplicate-function-elimination | FileCheck %s
+// RUN: bregman-opt %s -split-input-file -breg-outline-loop-nests="min-function-ops=8" | FileCheck %s
 // RUN: bregman-opt %s -split-input-file -breg-outline-loop-nests="min-function-ops=1000" | FileCheck %s --check-prefix=SMALL
 
 // Each loop nest of a large function becomes a private function called in
 // its place: the constants it uses are cloned inside (a loop bound stays
 // known to LLVM), the buffers are its arguments. The nests that differ only
-// in their buffers become one function (duplicate-function-elimination);
-// another constant or another shape gives a function of its own.
+// in their buffers become one function; another constant or another shape
+// gives a function of its own.
 // CHECK-LABEL: func.func @step
 // CHECK-SAME:    (%[[A:.*]]: memref<16xf32>, %[[B:.*]]: memref<16xf32>, %[[C:.*]]: memref<8xf32>, %[[D:.*]]: memref<8xf32>)
 // CHECK-NOT:     scf.for
@@ -56,7 +56,8 @@ func.func @step(%a: memref<16xf32>, %b: memref<16xf32>, %c: memref<8xf32>, %d: m
 // -----
 
 // A scalar the caller computes is an argument; a nest that returns a buffer,
-// or uses one of dynamic shape (no bare pointer), stays where it is.
+// frees one it did not allocate, or uses one of dynamic shape (no bare
+// pointer) stays where it is.
 // CHECK-LABEL: func.func @kept
 // CHECK-SAME:    (%[[A:.*]]: memref<16xf32>, %[[B:.*]]: memref<16xf32>, %[[DYN:.*]]: memref<?xf32>, %[[S:.*]]: f32, %[[COND:.*]]: i1)
 // CHECK:         %[[T:.*]] = arith.addf %[[S]], %[[S]] : f32
@@ -64,6 +65,8 @@ func.func @step(%a: memref<16xf32>, %b: memref<16xf32>, %c: memref<8xf32>, %d: m
 // CHECK:         scf.for
 // CHECK:           memref.load %[[DYN]]
 // CHECK:         scf.if %[[COND]] -> (memref<16xf32>)
+// CHECK:         scf.if %[[COND]] {
+// CHECK-NEXT:      memref.dealloc %[[OWNED:.*]] : memref<16xf32>
 // CHECK:         return %[[SUM]]
 // CHECK:       func.func private @[[SCALED]](%{{.*}}: memref<16xf32>, %{{.*}}: f32) -> f32
 // CHECK:         arith.constant 16 : index
@@ -90,5 +93,10 @@ func.func @kept(%a: memref<16xf32>, %b: memref<16xf32>, %dyn: memref<?xf32>, %s:
     scf.yield %b : memref<16xf32>
   }
   memref.store %sum, %chosen[%c0] : memref<16xf32>
+  %owned = memref.alloc() : memref<16xf32>
+  memref.store %sum, %owned[%c0] : memref<16xf32>
+  scf.if %cond {
+    memref.dealloc %owned : memref<16xf32>
+  }
   return %sum : f32
 }
