@@ -140,11 +140,7 @@ struct BregOutlineChunksPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SymbolTable symbols(module);
-    SmallVector<func::FuncOp> functions(module.getOps<func::FuncOp>());
-    for (func::FuncOp fn : functions) {
-      if (fn.isExternal() || !fn.getBody().hasOneBlock() ||
-          opsWithin(fn) <= maxOps)
-        continue;
+    for (func::FuncOp fn : functionsAbove(module, maxOps)) {
       Block &body = fn.getBody().front();
       for (Chunk &chunk : chunksOf(body, maxOps)) {
         if (chunk.ops.size() < 2)

@@ -137,15 +137,11 @@ struct BregOutlineLoopNestsPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SymbolTable symbols(module);
-    SmallVector<func::FuncOp> functions(module.getOps<func::FuncOp>());
     DistinctNests distinct;
-    for (func::FuncOp fn : functions) {
-      if (fn.isExternal() || !fn.getBody().hasOneBlock() ||
-          opsWithin(fn) <= minFunctionOps)
-        continue;
+    for (func::FuncOp fn : functionsAbove(module, minFunctionOps)) {
       SmallVector<Operation *> nests;
       for (Operation &op : fn.getBody().front())
-        if (op.getNumRegions() != 0 && opsWithin(&op) >= minNestOps)
+        if (op.getNumRegions() != 0)
           nests.push_back(&op);
       for (Operation *nest : nests) {
         llvm::SetVector<Value> captured = capturedValues(nest);

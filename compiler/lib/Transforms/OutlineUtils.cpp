@@ -5,6 +5,7 @@
 #include "mlir/Conversion/LLVMCommon/TypeConverter.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
 
 using namespace mlir;
 
@@ -12,6 +13,16 @@ int64_t mlir::breg::opsWithin(Operation *op) {
   int64_t count = 0;
   op->walk([&](Operation *) { ++count; });
   return count;
+}
+
+SmallVector<func::FuncOp> mlir::breg::functionsAbove(ModuleOp module,
+                                                     int64_t maxOps) {
+  SmallVector<func::FuncOp> large;
+  for (func::FuncOp fn : module.getOps<func::FuncOp>())
+    if (!fn.isExternal() && fn.getBody().hasOneBlock() &&
+        opsWithin(fn) > maxOps)
+      large.push_back(fn);
+  return large;
 }
 
 bool mlir::breg::passesAsBarePointer(Value value) {

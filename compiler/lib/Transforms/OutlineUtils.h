@@ -10,6 +10,10 @@ namespace mlir::breg {
 /// `op` and the operations nested in it.
 int64_t opsWithin(Operation *op);
 
+/// The functions of `module` worth cutting: defined in one block, of more
+/// than `maxOps` operations (nested ones included).
+SmallVector<func::FuncOp> functionsAbove(ModuleOp module, int64_t maxOps);
+
 /// Whether the CPU pipeline's bare-pointer calling convention can pass
 /// `value` (any non-buffer, or a buffer of static shape and layout).
 bool passesAsBarePointer(Value value);

@@ -127,8 +127,9 @@ def BregOutlineChunks : Pass<"breg-outline-chunks", "::mlir::ModuleOp"> {
     that grows with the number of loops times the size of their function:
     minutes for one step. This pass cuts the entry block of every function
     holding more than `max-ops` operations into consecutive chunks of about
-    `max-ops` operations, each outlined into a private function (internal linkage, never inlined)
-    called in its place, so that LLVM optimizes several small functions.
+    `max-ops` operations, each outlined into a private function (internal
+    linkage, never inlined) called in its place, so that LLVM optimizes
+    several small functions.
 
     Allocations and side-effect-free operations (views, constants) stay in
     the caller: the chunks take buffers as arguments and return only scalars.
@@ -166,18 +167,15 @@ def BregOutlineLoopNests : Pass<"breg-outline-loop-nests", "::mlir::ModuleOp"> {
 
     Only functions of more than `min-function-ops` operations (nested ones
     included) are touched, so the small programs keep their single
-    function. A top-level op with regions of at least `min-nest-ops`
-    operations is outlined unless it returns a buffer, frees one it does not
-    define, or takes one that the bare-pointer calling convention cannot pass
-    (a dynamic shape). The
+    function. Every top-level op with regions is outlined unless it returns
+    a buffer, frees one it does not define, or takes one that the
+    bare-pointer calling convention cannot pass (a dynamic shape). The
     functions are private, with internal linkage, and never inlined.
   }];
   let options = [
     Option<"minFunctionOps", "min-function-ops", "int64_t", /*default=*/"3000",
            "Operations (nested ones included) a function must exceed to "
-           "have its loop nests outlined">,
-    Option<"minNestOps", "min-nest-ops", "int64_t", /*default=*/"1",
-           "Operations (nested ones included) of the smallest nest outlined">
+           "have its loop nests outlined">
   ];
   let statistics = [
     Statistic<"outlined", "outlined", "Loop nests outlined">,

@@ -2,10 +2,9 @@
 
 // Above max-ops operations, the body is cut into chunks of about max-ops:
 // each becomes a private function (internal linkage, never inlined) called
-// in its place. The
-// allocation and the side-effect-free ops stay in the caller (the chunks
-// take buffers as arguments); the deallocation goes with the chunk; a
-// scalar comes back as a result.
+// in its place. The allocation and the side-effect-free ops stay in the
+// caller (the chunks take buffers as arguments); the deallocation goes with
+// the chunk; a scalar comes back as a result.
 // CHECK-LABEL: func.func @step
 // CHECK-SAME:    (%[[A:.*]]: memref<16xf32>, %[[B:.*]]: memref<16xf32>) -> f32
 // CHECK:         %[[C0:.*]] = arith.constant 0 : index
