@@ -717,6 +717,17 @@ Tensor standardize(const Tensor &x, std::vector<int64_t> axes, double eps,
   });
 }
 
+Moments updatedRunningMoments(const Moments &running, const Moments &batch,
+                              const Tensor &x, double batchWeight) {
+  int64_t channels = x.dim(1);
+  double n = static_cast<double>(x.numel() / std::max<int64_t>(channels, 1));
+  Tensor batchMean = reshape(stopGradient(batch.mean), {channels});
+  Tensor batchVar = reshape(stopGradient(batch.variance), {channels}) *
+                    (n / std::max(n - 1, 1.0));
+  return {running.mean * (1 - batchWeight) + batchMean * batchWeight,
+          running.variance * (1 - batchWeight) + batchVar * batchWeight};
+}
+
 Tensor batchNorm(const Tensor &x, const Tensor &scale, const Tensor &shift,
                  double eps, Moments *moments, SourceLocation loc) {
   CallSite site(loc);

@@ -170,18 +170,12 @@ Tensor BatchNorm2d::operator()(const Params &params, const Tensor &x,
     Moments batch;
     Tensor y = batchNorm(x, scale, shift, eps, &batch);
     if (mode.updated) {
-      // Running statistics: an exponential average, the variance unbiased.
-      double n = static_cast<double>(x.numel() / channels);
       const Params &old = *mode.buffers;
-      Tensor batchMean = reshape(stopGradient(batch.mean), {channels});
-      Tensor batchVar = reshape(stopGradient(batch.variance), {channels}) *
-                        (n / std::max(n - 1, 1.0));
-      mode.updated->add(name + ".running_mean",
-                        old.at(name + ".running_mean") * (1 - momentum) +
-                            batchMean * momentum);
-      mode.updated->add(name + ".running_var",
-                        old.at(name + ".running_var") * (1 - momentum) +
-                            batchVar * momentum);
+      Moments running = updatedRunningMoments(
+          {old.at(name + ".running_mean"), old.at(name + ".running_var")},
+          batch, x, momentum);
+      mode.updated->add(name + ".running_mean", running.mean);
+      mode.updated->add(name + ".running_var", running.variance);
     }
     return y;
   }

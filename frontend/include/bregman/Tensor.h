@@ -301,6 +301,13 @@ Tensor standardize(const Tensor &x, std::vector<int64_t> axes, double eps,
 Tensor batchNorm(const Tensor &x, const Tensor &scale, const Tensor &shift,
                  double eps, Moments *moments = nullptr,
                  SourceLocation loc = SourceLocation::current());
+/// The running statistics after one training batch of `x`, as PyTorch keeps
+/// them: each an exponential average, running·(1 − batchWeight) +
+/// batch·batchWeight, of the batch's moments (from batchNorm, one value per
+/// channel; no gradient flows through them) with the variance made unbiased
+/// (×n/(n − 1), n the elements per channel of x). Shapes are [C].
+Moments updatedRunningMoments(const Moments &running, const Moments &batch,
+                              const Tensor &x, double batchWeight);
 /// Layer normalization over the last `normalizedAxes` axes:
 /// (x − mean)/√(var + eps)·scale + bias, the variance biased (as PyTorch
 /// and ONNX); `scale` and `bias` (optional) broadcast against those axes.

@@ -20,14 +20,11 @@ Tensor batchNormTraining(const NodeContext &c, const Tensor &x, double eps) {
   Moments batch;
   Tensor y = batchNorm(x, c.tensor(1), c.tensor(2), eps, &batch);
   double momentum = c.finiteAttr("momentum", 0.9f);
-  double count = static_cast<double>(x.numel() / std::max<int64_t>(x.dim(1), 1));
-  Tensor batchMean = reshape(stopGradient(batch.mean), {x.dim(1)});
-  Tensor batchVar = reshape(stopGradient(batch.variance), {x.dim(1)}) *
-                    (count / std::max(count - 1, 1.0));
-  c.trainingStatistics->add(c.node.input(3),
-                            c.tensor(3) * momentum + batchMean * (1 - momentum));
-  c.trainingStatistics->add(c.node.input(4),
-                            c.tensor(4) * momentum + batchVar * (1 - momentum));
+  // ONNX's momentum weighs the running value, PyTorch's the batch's.
+  Moments running = updatedRunningMoments({c.tensor(3), c.tensor(4)}, batch, x,
+                                          1 - momentum);
+  c.trainingStatistics->add(c.node.input(3), running.mean);
+  c.trainingStatistics->add(c.node.input(4), running.variance);
   return y;
 }
 
