@@ -199,7 +199,7 @@ Params csrWeights(const Params &params, SparseExec policy,
         static_cast<double>(runtime::countNonZeros(w.data<float>(), w.dim(0),
                                                    w.dim(1))) /
         static_cast<double>(w.numel());
-    SparseLayerDecision decision{name, density};
+    SparseLayerDecision decision{name, density, {}, false};
     if (policy == SparseExec::Auto)
       decision.crossover = batch > 0
                                ? sparseCrossover(w.dim(0), w.dim(1), batch)

@@ -281,7 +281,7 @@ static SmallVector<Value> fuseGroupPasses(PatternRewriter &rewriter,
            llvm::zip(loop.getInitArgs(), loop.getRegionIterArgs()))
         if (slice.getSource() == init)
           rewriter.modifyOpInPlace(
-              slice, [&] { slice.getSourceMutable().assign(iterArg); });
+              slice, [&, arg = iterArg] { slice.getSourceMutable().assign(arg); });
     });
   }
   SmallVector<Value> results;

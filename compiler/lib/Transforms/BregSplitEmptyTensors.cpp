@@ -51,7 +51,7 @@ void split(IRRewriter &rewriter, tensor::EmptyOp empty, int64_t maxUses) {
       copy = rewriter.clone(*empty)->getResult(0);
     }
     rewriter.modifyOpInPlace(placed.use->getOwner(),
-                             [&] { placed.use->set(copy); });
+                             [&, use = placed.use] { use->set(copy); });
   }
   rewriter.eraseOp(empty);
 }

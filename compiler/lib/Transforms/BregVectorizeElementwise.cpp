@@ -70,7 +70,7 @@ struct BregVectorizeElementwisePass
       if (chunk >= 4096 && chunk < ranges[0]) {
         scf::SCFTilingOptions options;
         options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
-        options.setTileSizes(getAsIndexOpFoldResult(&getContext(), {chunk}));
+        options.setTileSizes({getAsIndexOpFoldResult(&getContext(), chunk)});
         rewriter.setInsertionPoint(linalgOp);
         FailureOr<scf::SCFTilingResult> chunks = scf::tileUsingSCF(
             rewriter, cast<TilingInterface>(linalgOp.getOperation()), options);

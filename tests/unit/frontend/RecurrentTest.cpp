@@ -176,11 +176,11 @@ TEST(Recurrent, GradientsMatchFiniteDifferences) {
         continue;
       std::vector<double> analytic = g.at(name).toVector<double>(), base = t.toVector<double>();
       for (int64_t i = 0; i < t.numel(); ++i) {
-        auto shifted = [&](double delta) {
+        auto shifted = [&, &shiftedName = name](double delta) {
           Params q;
           for (const auto &[other, u] : p) {
             std::vector<double> v = u.toVector<double>();
-            if (other == name)
+            if (other == shiftedName)
               v[i] = base[i] + delta;
             q.add(other, Tensor::fromVector(v, u.shape()));
           }

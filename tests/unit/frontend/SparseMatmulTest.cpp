@@ -293,7 +293,7 @@ TEST(SparseExec, ZooMlpOnCsrMatchesDenseForwardAndGradient) {
     })(p);
     return std::make_tuple(logits, g);
   });
-  auto run = [&] { return step(withCsr, x, y); };
+  auto run = [&, &x = x, &y = y] { return step(withCsr, x, y); };
   if (expectGpuRefusal([&] { run(); }))
     return;
   auto [sparseLogits, sparseGrads] = run();

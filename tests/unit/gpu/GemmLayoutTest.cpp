@@ -21,7 +21,9 @@ class GemmLayout
     : public ::testing::TestWithParam<std::tuple<bool, bool, float>> {};
 
 TEST_P(GemmLayout, ColumnMajorCallComputesTheRowMajorProduct) {
-  auto [transA, transB, beta] = GetParam();
+  // Named, not bound, so that the lambdas below may capture them (C++17).
+  const bool transA = std::get<0>(GetParam()), transB = std::get<1>(GetParam());
+  const float beta = std::get<2>(GetParam());
   const int m = 5, n = 7, k = 3;
   // Stored row-major: A is m×k (k×m when transposed), B is k×n (n×k).
   std::vector<float> a(m * k), b(k * n), c(m * n);

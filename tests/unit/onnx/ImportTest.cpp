@@ -376,7 +376,7 @@ TEST_F(OnnxImport, BatchNormStatisticsOfALargeBatchStayAccurate) {
     double d = values[i] - mean[(i / hw) % c];
     var[(i / hw) % c] += d * d / double(n * hw - 1);
   }
-  auto expectClose = [c](const Tensor &got, const std::vector<double> &want, const char *what) {
+  auto expectClose = [](const Tensor &got, const std::vector<double> &want, const char *what) {
     std::vector<float> g = got.toVector<float>();
     double scale = 0.0, error = 0.0;
     for (int64_t k = 0; k < c; ++k) {

@@ -196,20 +196,20 @@ TEST_F(PlainOperands, PositionClsAndScaleTrainConstantsStayFrozen) {
 
 TEST_F(PlainOperands, FreezeAndTrainOperandsNoneKeepThemAsImported) {
   auto model = load(vitLikeModel(), "options");
-  OnnxNetwork frozen(model, "options.onnx", true, RetrainOptions{true, {"pos", "head.weight"}});
+  OnnxNetwork frozen(model, "options.onnx", true, RetrainOptions{true, {"pos", "head.weight"}, {}});
   EXPECT_EQ(frozen.onnxNames(), (std::map<std::string, std::string>{
                                     {"cls.learned", "cls"}, {"scale.learned", "scale"}}));
   EXPECT_TRUE(frozen.initBuffers().contains("frozen:pos"));
   for (const bregman::onnx::InitializerRole &r : frozen.initializerRoles())
     if (r.onnxName == "pos")
       EXPECT_EQ(r.reason, "--freeze pos");
-  OnnxNetwork none(model, "options.onnx", true, RetrainOptions{false, {}});
+  OnnxNetwork none(model, "options.onnx", true, RetrainOptions{false, {}, {}});
   EXPECT_EQ(none.onnxNames(),
             (std::map<std::string, std::string>{{"head.weight", "head.weight"}}));
   // An unknown name (and an int64 initializer) is refused by name.
   for (const char *name : {"position", "cls_shape"}) {
     try {
-      OnnxNetwork bad(model, "options.onnx", true, RetrainOptions{true, {name}});
+      OnnxNetwork bad(model, "options.onnx", true, RetrainOptions{true, {name}, {}});
       ADD_FAILURE() << "--freeze " << name << " was accepted";
     } catch (const Error &e) {
       EXPECT_NE(std::string(e.what()).find(std::string("no float initializer '") + name + "'"),
@@ -282,9 +282,9 @@ TEST_F(PlainOperands, FreezeRefusesARunningStatistic) {
          {"x", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"}, {"y"}, "bn");
   c.output("y", {2, 3});
   auto model = load(c, "statistics");
-  EXPECT_NO_THROW(OnnxNetwork(model, "statistics.onnx", true, RetrainOptions{true, {"bn.weight"}}));
+  EXPECT_NO_THROW(OnnxNetwork(model, "statistics.onnx", true, RetrainOptions{true, {"bn.weight"}, {}}));
   try {
-    OnnxNetwork(model, "statistics.onnx", true, RetrainOptions{true, {"bn.running_var"}});
+    OnnxNetwork(model, "statistics.onnx", true, RetrainOptions{true, {"bn.running_var"}, {}});
     ADD_FAILURE() << "--freeze bn.running_var was accepted";
   } catch (const Error &e) {
     EXPECT_NE(std::string(e.what()).find("--freeze bn.running_var: in statistics.onnx, "
