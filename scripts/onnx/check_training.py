@@ -29,8 +29,14 @@ torchvision's standard widths):
      evaluation mode (running statistics), and checks that `--export`
      writes the checkpoint's best model's parameters and statistics.
 
+Where PyTorch's own float32 run leaves its float64 run (a float32-chaotic
+trajectory), bregman may stray ten times as far. `--ensemble N` widens that
+yardstick to N float32 runs from starts one ulp apart; `--relu-flips` looks
+for first-step ReLU masks decided by rounding and compares the run with the
+float64 trajectory that decides them as bregman did.
+
 Outside CI; run through scripts/onnx/check-training.sh [--size ci|table]
-[--only NAME ...] [--steps N] [--lr LR].
+[--only NAME ...] [--steps N] [--lr LR] [--seed S] [--ensemble N] [--relu-flips].
 """
 
 import argparse
