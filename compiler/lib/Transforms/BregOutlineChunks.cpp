@@ -70,7 +70,39 @@ bool returnsBuffers(const Chunk &chunk) {
                       [](Value v) { return isa<BaseMemRefType>(v.getType()); });
 }
 
-void outline(func::FuncOp parent, SymbolTable &symbols, Chunk &chunk) {
+/// A buffer freed inside would be freed through its aligned pointer, which
+/// differs from the allocated one when the allocation aligns by hand
+/// (malloc without the runtime's allocator).
+bool freesCapturedBuffer(const Chunk &chunk) {
+  bool frees = false;
+  for (Operation *op : chunk.ops)
+    op->walk([&](memref::DeallocOp dealloc) {
+      frees |= chunk.captured.contains(dealloc.getMemref());
+    });
+  return frees;
+}
+
+/// The chunk's own deallocations of buffers allocated before it (all of
+/// them: allocations stay in the caller) are taken out of it; the caller
+/// does them right after the call.
+SmallVector<Operation *> takeFreesOfCallerBuffers(Block &body, Chunk &chunk) {
+  llvm::DenseSet<Operation *> inside(chunk.ops.begin(), chunk.ops.end());
+  SmallVector<Operation *> frees;
+  llvm::erase_if(chunk.ops, [&](Operation *op) {
+    auto dealloc = dyn_cast<memref::DeallocOp>(op);
+    if (!dealloc)
+      return false;
+    Operation *top = definingTopLevelOp(body, dealloc.getMemref());
+    if (top && inside.contains(top))
+      return false;
+    frees.push_back(op);
+    return true;
+  });
+  return frees;
+}
+
+void outline(func::FuncOp parent, SymbolTable &symbols, Chunk &chunk,
+             ArrayRef<Operation *> freesAfter) {
   Location loc = chunk.ops.front()->getLoc();
   SmallVector<Value> captured(chunk.captured.begin(), chunk.captured.end());
   SmallVector<Value> results(chunk.results.begin(), chunk.results.end());
@@ -98,6 +130,11 @@ void outline(func::FuncOp parent, SymbolTable &symbols, Chunk &chunk) {
     value.replaceUsesWithIf(result, [&](OpOperand &use) {
       return !fn->isProperAncestor(use.getOwner());
     });
+  Operation *last = call;
+  for (Operation *free : freesAfter) {
+    free->moveAfter(last);
+    last = free;
+  }
 }
 
 /// Allocations and side-effect-free ops without regions stay in the caller
@@ -143,6 +180,7 @@ struct BregOutlineChunksPass
     for (func::FuncOp fn : functionsAbove(module, maxOps)) {
       Block &body = fn.getBody().front();
       for (Chunk &chunk : chunksOf(body, maxOps)) {
+        SmallVector<Operation *> frees = takeFreesOfCallerBuffers(body, chunk);
         if (chunk.ops.size() < 2)
           continue;
         collectBoundary(body, chunk);
@@ -150,8 +188,10 @@ struct BregOutlineChunksPass
           ++keptReturningBuffers;
         } else if (!passesBarePointers(chunk)) {
           ++keptForArguments;
+        } else if (freesCapturedBuffer(chunk)) {
+          ++keptFreeingBuffers;
         } else {
-          outline(fn, symbols, chunk);
+          outline(fn, symbols, chunk, frees);
           ++outlined;
         }
       }

@@ -133,8 +133,12 @@ def BregOutlineChunks : Pass<"breg-outline-chunks", "::mlir::ModuleOp"> {
 
     Allocations and side-effect-free operations (views, constants) stay in
     the caller: the chunks take buffers as arguments and return only scalars.
-    A chunk that would return a buffer, or take one the bare-pointer calling
-    convention cannot pass (a dynamic shape), stays inline.
+    Deallocations stay in the caller too, right after the call: a buffer
+    passed as a bare pointer and freed inside would be freed through its
+    aligned pointer, not the allocated one (they differ when the lowering
+    aligns a malloc by hand). A chunk that would return a buffer, take one
+    the bare-pointer calling convention cannot pass (a dynamic shape), or
+    free one nested inside an operation, stays inline.
   }];
   let options = [
     Option<"maxOps", "max-ops", "int64_t", /*default=*/"3000",
@@ -146,7 +150,9 @@ def BregOutlineChunks : Pass<"breg-outline-chunks", "::mlir::ModuleOp"> {
     Statistic<"keptReturningBuffers", "kept-returning-buffers",
               "Chunks left inline: they define a buffer used after them">,
     Statistic<"keptForArguments", "kept-for-arguments",
-              "Chunks left inline: an argument is no bare pointer">
+              "Chunks left inline: an argument is no bare pointer">,
+    Statistic<"keptFreeingBuffers", "kept-freeing-buffers",
+              "Chunks left inline: they free a buffer inside a region">
   ];
   let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::scf::SCFDialect",
                            "::mlir::LLVM::LLVMDialect"];

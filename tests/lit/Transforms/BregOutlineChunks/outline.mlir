@@ -3,15 +3,17 @@
 // Above max-ops operations, the body is cut into chunks of about max-ops:
 // each becomes a private function (internal linkage, never inlined) called
 // in its place. The allocation and the side-effect-free ops stay in the
-// caller (the chunks take buffers as arguments); the deallocation goes with
-// the chunk; a scalar comes back as a result.
+// caller (the chunks take buffers as arguments); so does the deallocation,
+// right after the call (freed inside, a bare pointer would be freed through
+// its aligned address); a scalar comes back as a result.
 // CHECK-LABEL: func.func @step
 // CHECK-SAME:    (%[[A:.*]]: memref<16xf32>, %[[B:.*]]: memref<16xf32>) -> f32
 // CHECK:         %[[C0:.*]] = arith.constant 0 : index
-// CHECK:         %[[BUF:.*]] = memref.alloc() : memref<16xf32>
+// CHECK:         %[[BUF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16xf32>
 // CHECK:         %[[X:.*]] = call @[[FIRST:step_part[_0-9]*]](%[[A]], %[[BUF]], %[[B]], %[[C0]])
 // CHECK-SAME:      -> f32
-// CHECK:         %[[Y:.*]] = arith.addf %[[X]], %[[X]] : f32
+// CHECK-NEXT:    memref.dealloc %[[BUF]] : memref<16xf32>
+// CHECK-NEXT:    %[[Y:.*]] = arith.addf %[[X]], %[[X]] : f32
 // CHECK:         %[[V:.*]] = call @[[SECOND:step_part[_0-9]*]](%[[Y]], %[[B]], %[[C0]])
 // CHECK:         return %[[V]] : f32
 // CHECK:       func.func private @[[SECOND]](%{{.*}}: f32, %{{.*}}: memref<16xf32>, %{{.*}}: index) -> f32 attributes {llvm.linkage = #llvm.linkage<internal>, passthrough = ["noinline"]}
@@ -22,11 +24,10 @@
 // CHECK-NEXT:    memref.copy
 // CHECK-NEXT:    memref.copy
 // CHECK-NEXT:    memref.load
-// CHECK-NEXT:    memref.dealloc
 // CHECK-NEXT:    return
 func.func @step(%a: memref<16xf32>, %b: memref<16xf32>) -> f32 {
   %c0 = arith.constant 0 : index
-  %buf = memref.alloc() : memref<16xf32>
+  %buf = memref.alloc() {alignment = 64 : i64} : memref<16xf32>
   memref.copy %a, %buf : memref<16xf32> to memref<16xf32>
   memref.copy %buf, %b : memref<16xf32> to memref<16xf32>
   %x = memref.load %buf[%c0] : memref<16xf32>
@@ -48,6 +49,7 @@ func.func @step(%a: memref<16xf32>, %b: memref<16xf32>) -> f32 {
 // CHECK-NEXT:    memref.copy
 // CHECK-NEXT:    memref.copy
 // CHECK-NEXT:    call @returns_buffer_part(%[[M]], %{{.*}})
+// CHECK-NEXT:    memref.dealloc %[[M]]
 // CHECK-NEXT:    return
 func.func private @make() -> memref<16xf32>
 func.func @returns_buffer(%b: memref<16xf32>) {
@@ -58,6 +60,30 @@ func.func @returns_buffer(%b: memref<16xf32>) {
   memref.copy %m, %b : memref<16xf32> to memref<16xf32>
   memref.copy %b, %m : memref<16xf32> to memref<16xf32>
   memref.dealloc %m : memref<16xf32>
+  return
+}
+
+// -----
+
+// A chunk that frees a buffer inside a region stays inline (the free cannot
+// move to the caller); the next one is outlined.
+// CHECK-LABEL: func.func @frees_nested
+// CHECK-NEXT:    memref.alloc
+// CHECK-NEXT:    memref.copy
+// CHECK-NEXT:    memref.copy
+// CHECK-NEXT:    scf.if
+// CHECK-NEXT:      memref.dealloc
+// CHECK-NEXT:    }
+// CHECK-NEXT:    call @frees_nested_part(
+func.func @frees_nested(%a: memref<16xf32>, %b: memref<16xf32>, %owned: i1) {
+  %buf = memref.alloc() {alignment = 64 : i64} : memref<16xf32>
+  memref.copy %a, %buf : memref<16xf32> to memref<16xf32>
+  memref.copy %buf, %b : memref<16xf32> to memref<16xf32>
+  scf.if %owned {
+    memref.dealloc %buf : memref<16xf32>
+  }
+  memref.copy %b, %a : memref<16xf32> to memref<16xf32>
+  memref.copy %a, %b : memref<16xf32> to memref<16xf32>
   return
 }
 
