@@ -235,11 +235,11 @@ def dtype_of(model):
     return next(model.parameters()).dtype
 
 
-def run_torch(model, data, steps, lr, dtype, evaluate=True):
+def run_torch(model, data, steps, lr, dtype, evaluate=True, first_batch=1):
     model = copy.deepcopy(model).to(dtype)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.0)
     losses, test_acc, first = [], [], None
-    for epoch in range(1, steps + 1):  # bregman counts epochs from 1
+    for epoch in range(first_batch, first_batch + steps):  # bregman counts epochs from 1
         x, y = data.batch(epoch)
         training_mode(model)
         opt.zero_grad()
@@ -247,7 +247,7 @@ def run_torch(model, data, steps, lr, dtype, evaluate=True):
         loss.backward()
         opt.step()
         losses.append(float(loss.detach()))
-        if epoch == 1:
+        if epoch == first_batch:
             first = copy.deepcopy(model)
         if evaluate:
             test_acc.append(accuracy(model, data.test_x, data.test_y))
@@ -394,12 +394,9 @@ def exported_name(name, onnx_name, exported):
     return next((c for c in candidates if c in exported), name)
 
 
-def compare(initial, torch32, torch64, breg):
-    """The figures of one model: per-step losses, updates, statistics."""
-    names = bregman_names(initial)
-    arrays = lambda m: {names.get(k, k): v.detach().double().numpy()
-                        for k, v in m.state_dict().items()}
-    state32, state64, start = arrays(torch32), arrays(torch64), arrays(initial)
+def bregman_state(breg, start):
+    """bregman's checkpoint as (params, buffers, frozen), each {PyTorch name
+    (bregman's spelling of norm weights: `scale`, `shift`): array}."""
     params, buffers = breg["checkpoint"]["params"], dict(breg["checkpoint"].get("buffers", {}))
     # Initializers without a role stay as they are ("frozen:NAME" buffers);
     # PyTorch trains them, so they are compared as parameters.
@@ -417,6 +414,16 @@ def compare(initial, torch32, torch64, breg):
     params, buffers = untie(params), untie(buffers)
     # Constants the graph computes once (a Clip's bounds) are not state.
     buffers = {k: v for k, v in buffers.items() if not k.startswith("constant:")}
+    return params, buffers, frozen
+
+
+def compare(initial, torch32, torch64, breg):
+    """The figures of one model: per-step losses, updates, statistics."""
+    names = bregman_names(initial)
+    arrays = lambda m: {names.get(k, k): v.detach().double().numpy()
+                        for k, v in m.state_dict().items()}
+    state32, state64, start = arrays(torch32), arrays(torch64), arrays(initial)
+    params, buffers, frozen = bregman_state(breg, start)
     missing = [k for k in state32 if k not in params and k not in buffers
                and not k.endswith("num_batches_tracked")]
     if missing:
@@ -566,6 +573,44 @@ def relu_flips(model, data, lr, initial, first32, breg1, breg, t32, steps):
     return result
 
 
+def stepwise(model, data, lr, steps, path, tests, tmp):
+    """Every step from bregman's own state: bregman run for k steps (k = 1..N,
+    each a run of its own), PyTorch's float32 and float64 step k started from
+    bregman's state after k − 1. A chaotic trajectory cannot hide a wrong
+    step here: each step is compared from the same start."""
+    names = bregman_names(model)
+    spelled = {v: k for k, v in names.items()}
+    previous, rows = copy.deepcopy(model).double(), []
+    for k in range(1, steps + 1):
+        breg = run_bregman(path, data, k, lr, tests, os.path.join(tmp, f"step{k}"))
+        t32, _, _, _ = run_torch(previous, data, 1, lr, torch.float32, evaluate=False,
+                                 first_batch=k)
+        t64, _, _, _ = run_torch(previous, data, 1, lr, torch.float64, evaluate=False,
+                                 first_batch=k)
+        f = compare(previous, t32, t64, breg)
+        rows.append({"update": f["update"], "update32": f["update32"], "stats": f["stats"],
+                     "stats32": f["stats32"], "dead_update": f["dead_update"],
+                     "dead_update32": f["dead_update32"]})
+        start = {names.get(n, n): v.detach().double().numpy()
+                 for n, v in previous.state_dict().items()}
+        params, buffers, _ = bregman_state(breg, start)
+        state = {spelled.get(n, n): torch.from_numpy(np.array(v, np.float64))
+                 for n, v in {**params, **buffers}.items()}
+        previous = copy.deepcopy(previous)
+        previous.load_state_dict({**previous.state_dict(), **{
+            n: v for n, v in state.items() if n in previous.state_dict()}})
+    return rows
+
+
+def stepwise_ok(rows):
+    """Each step from the same state within the first-step tolerance, or ten
+    times PyTorch float32's own error from that state."""
+    slack = lambda tolerance, own_value: max(tolerance, 10 * own_value)
+    return [r["update"][0] <= slack(FIRST_TOLERANCE, r["update32"][0])
+            and r["stats"][0] <= slack(STATS_TOLERANCE, r["stats32"][0])
+            and r["dead_update"] <= slack(DEAD, r["dead_update32"]) for r in rows]
+
+
 def nudged(model, k):
     """The model with every float parameter moved by one ulp, up or down at
     random (seed k): a start that float32 cannot tell from the original."""
@@ -595,7 +640,8 @@ def float32_ensemble(model, data, steps, lr, t64, losses64, breg, runs):
     return spread
 
 
-def check_model(name, size, steps, lr, seed, tests, keep, explain, flips=False, ensemble=0):
+def check_model(name, size, steps, lr, seed, tests, keep, explain, flips=False, ensemble=0,
+                by_step=False):
     builders = model_zoo.MODELS[name]
     build, shape = (builders[0] if size == "table" else builders[1]), builders[2]
     torch.manual_seed(0)
@@ -630,6 +676,9 @@ def check_model(name, size, steps, lr, seed, tests, keep, explain, flips=False, 
                    acc_breg=breg["test_acc"], acc_torch=acc32,
                    loss_err=max(abs(a - b) / abs(b) for a, b in zip(breg["losses"], losses64)),
                    loss_err32=max(abs(a - b) / abs(b) for a, b in zip(losses32, losses64)))
+    if by_step:
+        figures["stepwise"] = stepwise(model, data, lr, steps, path, tests,
+                                       os.path.join(tmp, "stepwise"))
     if ensemble:
         figures["ensemble"] = float32_ensemble(model, data, steps, lr, t64, losses64, breg,
                                                ensemble)
@@ -665,6 +714,9 @@ def chaotic(f):
 
 def verdict(f):
     one = f["first"]
+    if f.get("stepwise") and not all(stepwise_ok(f["stepwise"])):
+        departs = [k for k, ok in enumerate(stepwise_ok(f["stepwise"]), 1) if not ok]
+        return f"DISAGREES (from bregman's own state, step {departs[0]} departs)"
     # bregman may stray as far as PyTorch's float32 run does (times 10),
     # never less far than the tolerances.
     slack = lambda tolerance, own: max(tolerance, 10 * own)
@@ -681,6 +733,9 @@ def verdict(f):
     if first_ok and steps_ok:
         return "agrees" + (" (float32-chaotic trajectory: within PyTorch's own float32 spread)"
                            if chaotic(f) else "")
+    if f.get("stepwise") and first_ok and f["export_ok"] and all(stepwise_ok(f["stepwise"])):
+        return ("agrees step by step (each of its steps, started from bregman's own state, "
+                "is PyTorch float64's within float32 rounding)")
     if explained_by_flips(f):
         return ("agrees with float64 once its first step's ReLU masks at rounding distance "
                 "from 0 are decided as bregman's (--relu-flips)")
@@ -731,6 +786,12 @@ def print_model(f):
     print(f"running statistics ({f['n_buffers']} tensors), against PyTorch f64: max rel. error "
           f"{f['stats'][0]:.1e} in {f['stats'][1]} (PyTorch f32: {f['stats32'][0]:.1e})")
     print(f"  after the first step: {one['stats'][0]:.1e} in {one['stats'][1]}")
+    if f.get("stepwise"):
+        print("each step from bregman's own state (bregman's error against PyTorch f64's step "
+              "from that state; PyTorch f32's): update, statistics")
+        for k, (r, ok) in enumerate(zip(f["stepwise"], stepwise_ok(f["stepwise"])), 1):
+            print(f"  {k:3d}  {r['update'][0]:.1e} ({r['update32'][0]:.1e}) in {r['update'][1]}, "
+                  f"{r['stats'][0]:.1e} ({r['stats32'][0]:.1e}){'' if ok else '  DEPARTS'}")
     if f.get("ensemble"):
         e = f["ensemble"]
         span = lambda key: (f"{min(figure(r[key]) for r in e):.1e}–"
@@ -803,6 +864,10 @@ def main():
                              "the verdict allow the widest of their distances from float64 "
                              "(for float32-chaotic trajectories, where one float32 run is "
                              "one sample)")
+    parser.add_argument("--stepwise", action="store_true",
+                        help="also compare every step from bregman's own state: bregman run "
+                             "for 1..N steps, PyTorch's step k started from bregman's state "
+                             "after k - 1 (decisive where the trajectory is float32-chaotic)")
     parser.add_argument("--explain", type=int, nargs="*", default=[],
                         help="then PyTorch alone for more steps: its test accuracy after "
                              "each of these many steps with running statistics, batch "
@@ -819,19 +884,19 @@ def main():
         try:
             results.append(check_model(name, args.size, args.steps, args.lr, args.seed,
                                        args.test_limit, args.keep, args.explain,
-                                       args.relu_flips, args.ensemble))
+                                       args.relu_flips, args.ensemble, args.stepwise))
             print_model(results[-1])
         except RuntimeError as e:
             print(f"\n== {name}: FAILED: {e}")
             results.append({"name": name, "error": str(e)})
     if args.write_expected:
         for r in results:
-            if "error" not in r and verdict(r) != "DISAGREES":
+            if "error" not in r and not verdict(r).startswith("DISAGREES"):
                 write_expected(r, args)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1, default=float)
-    failed = [r["name"] for r in results if "error" in r or verdict(r) == "DISAGREES"]
+    failed = [r["name"] for r in results if "error" in r or verdict(r).startswith("DISAGREES")]
     print(f"\n{len(results) - len(failed)} of {len(results)} agree"
           + (f"; not: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
