@@ -33,10 +33,14 @@ Where PyTorch's own float32 run leaves its float64 run (a float32-chaotic
 trajectory), bregman may stray ten times as far. `--ensemble N` widens that
 yardstick to N float32 runs from starts one ulp apart; `--relu-flips` looks
 for first-step ReLU masks decided by rounding and compares the run with the
-float64 trajectory that decides them as bregman did.
+float64 trajectory that decides them as bregman did. `--stepwise` is the
+decisive one: PyTorch's step k starts from bregman's own state after k − 1,
+so every step is compared from the same start and chaos cannot hide a wrong
+step (nor make a right trajectory look wrong).
 
 Outside CI; run through scripts/onnx/check-training.sh [--size ci|table]
-[--only NAME ...] [--steps N] [--lr LR] [--seed S] [--ensemble N] [--relu-flips].
+[--only NAME ...] [--steps N] [--lr LR] [--seed S] [--ensemble N] [--relu-flips]
+[--stepwise].
 """
 
 import argparse
