@@ -12,9 +12,11 @@
 
 #include "OutlineUtils.h"
 
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/SetVector.h"
 
@@ -32,6 +34,10 @@ namespace {
 struct Chunk {
   SmallVector<Operation *> ops;
   llvm::SetVector<Value> captured, results;
+  /// Where the call goes: the op after the chunk's last one, taken before
+  /// its deallocations leave it (ops that stay in the caller may sit between
+  /// them and define what they free).
+  Operation *next = nullptr;
 };
 
 /// The op of `body` that holds `value`'s definition (null for the
@@ -70,22 +76,48 @@ bool returnsBuffers(const Chunk &chunk) {
                       [](Value v) { return isa<BaseMemRefType>(v.getType()); });
 }
 
-/// A buffer freed inside would be freed through its aligned pointer, which
-/// differs from the allocated one when the allocation aligns by hand
-/// (malloc without the runtime's allocator).
-bool freesCapturedBuffer(const Chunk &chunk) {
+/// The buffer `value` is a view of: through extract_strided_metadata's base
+/// and view-like ops to an allocation, a call or loop result, or an argument.
+Value rootBuffer(Value value) {
+  while (Operation *def = value.getDefiningOp()) {
+    if (auto metadata = dyn_cast<memref::ExtractStridedMetadataOp>(def))
+      value = metadata.getSource();
+    else if (auto view = dyn_cast<ViewLikeOpInterface>(def))
+      value = view.getViewSource();
+    else
+      break;
+  }
+  return value;
+}
+
+/// Does `value` free a buffer the chunk allocates itself? Any other buffer
+/// freed inside would be freed through the aligned pointer of its bare-
+/// pointer argument, which differs from the allocated one when the
+/// allocation aligns by hand (malloc without the runtime's allocator).
+bool allocatedWithin(Block &body, const llvm::DenseSet<Operation *> &inside,
+                     Value value) {
+  Value root = rootBuffer(value);
+  Operation *top = definingTopLevelOp(body, root);
+  return root.getDefiningOp<memref::AllocOp>() && top && inside.contains(top);
+}
+
+bool freesForeignBuffer(Block &body, const Chunk &chunk) {
+  llvm::DenseSet<Operation *> inside(chunk.ops.begin(), chunk.ops.end());
   bool frees = false;
   for (Operation *op : chunk.ops)
     op->walk([&](memref::DeallocOp dealloc) {
-      frees |= chunk.captured.contains(dealloc.getMemref());
+      frees |= !allocatedWithin(body, inside, dealloc.getMemref());
     });
   return frees;
 }
 
-/// The chunk's own deallocations of buffers allocated before it (all of
-/// them: allocations stay in the caller) are taken out of it; the caller
-/// does them right after the call.
+/// The chunk's own top-level deallocations of values defined before it
+/// (buffers allocated in the caller: allocations stay there) are taken out
+/// of it; the caller does them right after the call.
 SmallVector<Operation *> takeFreesOfCallerBuffers(Block &body, Chunk &chunk) {
+  if (chunk.ops.empty())
+    return {};
+  chunk.next = chunk.ops.back()->getNextNode();
   llvm::DenseSet<Operation *> inside(chunk.ops.begin(), chunk.ops.end());
   SmallVector<Operation *> frees;
   llvm::erase_if(chunk.ops, [&](Operation *op) {
@@ -115,7 +147,6 @@ void outline(func::FuncOp parent, SymbolTable &symbols, Chunk &chunk,
   symbols.insert(fn); // renames it if the name is taken
   markOutlined(fn);
   Block *entry = fn.addEntryBlock();
-  Operation *next = chunk.ops.back()->getNextNode();
   for (Operation *op : chunk.ops)
     op->moveBefore(entry, entry->end());
   for (auto [value, argument] : llvm::zip(captured, entry->getArguments()))
@@ -124,7 +155,7 @@ void outline(func::FuncOp parent, SymbolTable &symbols, Chunk &chunk,
     });
   builder.setInsertionPointToEnd(entry);
   func::ReturnOp::create(builder, loc, results);
-  builder.setInsertionPoint(next);
+  builder.setInsertionPoint(chunk.next);
   auto call = func::CallOp::create(builder, loc, fn, captured);
   for (auto [value, result] : llvm::zip(results, call.getResults()))
     value.replaceUsesWithIf(result, [&](OpOperand &use) {
@@ -188,7 +219,7 @@ struct BregOutlineChunksPass
           ++keptReturningBuffers;
         } else if (!passesBarePointers(chunk)) {
           ++keptForArguments;
-        } else if (freesCapturedBuffer(chunk)) {
+        } else if (freesForeignBuffer(body, chunk)) {
           ++keptFreeingBuffers;
         } else {
           outline(fn, symbols, chunk, frees);

@@ -138,7 +138,9 @@ def BregOutlineChunks : Pass<"breg-outline-chunks", "::mlir::ModuleOp"> {
     aligned pointer, not the allocated one (they differ when the lowering
     aligns a malloc by hand). A chunk that would return a buffer, take one
     the bare-pointer calling convention cannot pass (a dynamic shape), or
-    free one nested inside an operation, stays inline.
+    free one it did not allocate itself in a way the caller cannot take over
+    (nested inside an operation, or through a value the chunk defines: a
+    loop's iteration argument, a view), stays inline.
   }];
   let options = [
     Option<"maxOps", "max-ops", "int64_t", /*default=*/"3000",
@@ -152,7 +154,7 @@ def BregOutlineChunks : Pass<"breg-outline-chunks", "::mlir::ModuleOp"> {
     Statistic<"keptForArguments", "kept-for-arguments",
               "Chunks left inline: an argument is no bare pointer">,
     Statistic<"keptFreeingBuffers", "kept-freeing-buffers",
-              "Chunks left inline: they free a buffer inside a region">
+              "Chunks left inline: they free a buffer they did not allocate">
   ];
   let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::scf::SCFDialect",
                            "::mlir::LLVM::LLVMDialect"];

@@ -89,6 +89,55 @@ func.func @frees_nested(%a: memref<16xf32>, %b: memref<16xf32>, %owned: i1) {
 
 // -----
 
+// The deallocation pattern the pipeline leaves for a buffer that is no
+// allocation of its own: the base buffer taken by extract_strided_metadata
+// (side-effect-free, so it stays in the caller), then freed. The call goes
+// where the chunk ended, after the op that defines what is freed, and the
+// free after the call.
+// CHECK-LABEL: func.func @frees_base
+// CHECK:         %[[BASE:[^,]*]], %{{.*}} = memref.extract_strided_metadata
+// CHECK-NEXT:    call @frees_base_part(
+// CHECK-NEXT:    memref.dealloc %[[BASE]]
+// CHECK-NEXT:    return
+func.func @frees_base(%a: memref<16xf32>, %b: memref<16xf32>) {
+  %buf = memref.alloc() {alignment = 64 : i64} : memref<16xf32>
+  memref.copy %a, %buf : memref<16xf32> to memref<16xf32>
+  memref.copy %buf, %b : memref<16xf32> to memref<16xf32>
+  memref.copy %b, %a : memref<16xf32> to memref<16xf32>
+  %base, %offset, %size, %stride = memref.extract_strided_metadata %buf
+      : memref<16xf32> -> memref<f32>, index, index, index
+  memref.dealloc %base : memref<f32>
+  return
+}
+
+// -----
+
+// A buffer freed through a value the chunk defines (a loop's iteration
+// argument starting as the caller's buffer) cannot be taken over by the
+// caller: the chunk stays inline; the next one is outlined.
+// CHECK-LABEL: func.func @frees_iter_arg
+// CHECK:         memref.copy
+// CHECK-NEXT:    scf.for
+// CHECK:           memref.dealloc
+// CHECK:         call @frees_iter_arg_part(
+func.func @frees_iter_arg(%a: memref<16xf32>, %n: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %buf = memref.alloc() {alignment = 64 : i64} : memref<16xf32>
+  memref.copy %a, %buf : memref<16xf32> to memref<16xf32>
+  %last = scf.for %i = %c0 to %n step %c1 iter_args(%cur = %buf) -> (memref<16xf32>) {
+    %new = memref.alloc() {alignment = 64 : i64} : memref<16xf32>
+    memref.copy %cur, %new : memref<16xf32> to memref<16xf32>
+    memref.dealloc %cur : memref<16xf32>
+    scf.yield %new : memref<16xf32>
+  }
+  memref.copy %last, %a : memref<16xf32> to memref<16xf32>
+  memref.copy %a, %last : memref<16xf32> to memref<16xf32>
+  return
+}
+
+// -----
+
 // A buffer of dynamic size cannot be passed as a bare pointer: those chunks
 // stay inline.
 // CHECK-LABEL: func.func @dynamic
