@@ -305,7 +305,8 @@ Tensor batchNorm(const Tensor &x, const Tensor &scale, const Tensor &shift,
 /// them: each an exponential average, running·(1 − batchWeight) +
 /// batch·batchWeight, of the batch's moments (from batchNorm, one value per
 /// channel; no gradient flows through them) with the variance made unbiased
-/// (×n/(n − 1), n the elements per channel of x). Shapes are [C].
+/// (×n/(n − 1), n the elements per channel of x; with n = 1 the biased
+/// variance, 0, where PyTorch refuses the batch). Shapes are [C].
 Moments updatedRunningMoments(const Moments &running, const Moments &batch,
                               const Tensor &x, double batchWeight);
 /// Layer normalization over the last `normalizedAxes` axes:
