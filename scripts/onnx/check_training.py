@@ -315,6 +315,11 @@ def rel(a, b, floor=0.0):
     return diff / scale if scale > 0 else diff
 
 
+def loss_error(losses, reference):
+    """The largest relative difference of two runs' per-step losses."""
+    return max(abs(a - b) / abs(b) for a, b in zip(losses, reference))
+
+
 def worst(pairs, floor=0.0):
     """(largest relative error, the tensor's name) over {name: (got, want)}."""
     errors = {name: rel(got, want, floor) for name, (got, want) in pairs.items()}
@@ -509,39 +514,28 @@ def relu_hooks(model, flips, record):
 
 def flipped_step(model, data, lr, flips, record=None, batch=1):
     """One float64 SGD step as run_torch's (on step `batch`'s images), with
-    the named ReLU masks inverted."""
+    the named ReLU masks inverted: the stepped model and the step's loss."""
     model = copy.deepcopy(model).double()
     handles = relu_hooks(model, flips, record)
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.0)
     x, y = data.batch(batch)
     training_mode(model)
-    F.cross_entropy(model(torch.from_numpy(x).double()), torch.from_numpy(y)).backward()
+    loss = F.cross_entropy(model(torch.from_numpy(x).double()), torch.from_numpy(y))
+    loss.backward()
     opt.step()
     for h in handles:
         h.remove()
-    return model
+    return model, float(loss.detach())
 
 
 def flipped_run(model, data, steps, lr, flips):
     """run_torch's float64 run with the named ReLU masks inverted in the
     first step only: the trajectory float64 takes after rounding decided
     those masks as bregman's first step did."""
-    model = copy.deepcopy(model).double()
-    handles = relu_hooks(model, flips, None)
-    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.0)
-    losses = []
-    for step in range(1, steps + 1):
-        x, y = data.batch(step)
-        training_mode(model)
-        opt.zero_grad()
-        loss = F.cross_entropy(model(torch.from_numpy(x).double()), torch.from_numpy(y))
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.detach()))
-        if step == 1:
-            for h in handles:
-                h.remove()
-    return model, losses
+    first, loss = flipped_step(model, data, lr, flips)
+    model, _, losses, _ = run_torch(first, data, steps - 1, lr, torch.float64, evaluate=False,
+                                    first_batch=2)
+    return model, [loss] + losses
 
 
 def search_flips(model, data, lr, step32, breg_k, batch=1):
@@ -553,7 +547,7 @@ def search_flips(model, data, lr, step32, breg_k, batch=1):
     near = []
     start_state = copy.deepcopy(model).double()
     error = lambda flips: compare(start_state, step32,
-                                  flipped_step(model, data, lr, flips, batch=batch), breg_k)
+                                  flipped_step(model, data, lr, flips, batch=batch)[0], breg_k)
     flipped_step(model, data, lr, {}, near, batch=batch)
     best, kept = error({}), []
     start = best
@@ -579,8 +573,7 @@ def relu_flips(model, data, lr, initial, first32, breg1, breg, t32, steps):
             flips.setdefault(k, []).append(i)
         t64, losses64 = flipped_run(model, data, steps, lr, flips)
         f = compare(initial, t32, t64, breg)
-        result["steps"] = {"loss_err": max(abs(a - b) / abs(b)
-                                           for a, b in zip(breg["losses"], losses64)),
+        result["steps"] = {"loss_err": loss_error(breg["losses"], losses64),
                            "update": f["update"], "stats": f["stats"],
                            "dead_update": f["dead_update"]}
     return result
@@ -613,8 +606,8 @@ def stepwise(model, data, lr, steps, path, tests, tmp):
                "dead_update32": f["dead_update32"],
                # The loss before the update and the test accuracy after it
                # (evaluation mode: the running statistics).
-               "loss": abs(breg["losses"][-1] - losses64[0]) / abs(losses64[0]),
-               "loss32": abs(losses32[0] - losses64[0]) / abs(losses64[0]),
+               "loss": loss_error(breg["losses"][-1:], losses64),
+               "loss32": loss_error(losses32, losses64),
                "acc": abs(breg["test_acc"][-1] - acc32[0])}
         if not stepwise_ok([row])[0]:
             # A departing step: is it ReLU masks that rounding decides?
@@ -684,7 +677,7 @@ def float32_ensemble(model, data, steps, lr, t64, losses64, breg, runs):
         start = nudged(model, k)
         t32, _, losses32, _ = run_torch(start, data, steps, lr, torch.float32, evaluate=False)
         f = compare(copy.deepcopy(start).double(), t32, t64, breg)
-        spread.append({"loss_err32": max(abs(a - b) / abs(b) for a, b in zip(losses32, losses64)),
+        spread.append({"loss_err32": loss_error(losses32, losses64),
                        "update32": f["update32"], "stats32": f["stats32"],
                        "dead_update32": f["dead_update32"]})
     return spread
@@ -724,8 +717,8 @@ def check_model(name, size, steps, lr, seed, tests, keep, explain, flips=False, 
     figures.update(name=name, same_as_ci=same_as_ci, seconds=breg["seconds"],
                    losses_breg=breg["losses"], losses_torch=losses32, losses_torch64=losses64,
                    acc_breg=breg["test_acc"], acc_torch=acc32,
-                   loss_err=max(abs(a - b) / abs(b) for a, b in zip(breg["losses"], losses64)),
-                   loss_err32=max(abs(a - b) / abs(b) for a, b in zip(losses32, losses64)))
+                   loss_err=loss_error(breg["losses"], losses64),
+                   loss_err32=loss_error(losses32, losses64))
     if by_step:
         figures["stepwise"] = stepwise(model, data, lr, steps, path, tests,
                                        os.path.join(tmp, "stepwise"))

@@ -12,11 +12,9 @@
 
 #include "OutlineUtils.h"
 
-#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/SymbolTable.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/SetVector.h"
 
@@ -74,41 +72,6 @@ bool passesBarePointers(const Chunk &chunk) {
 bool returnsBuffers(const Chunk &chunk) {
   return llvm::any_of(chunk.results,
                       [](Value v) { return isa<BaseMemRefType>(v.getType()); });
-}
-
-/// The buffer `value` is a view of: through extract_strided_metadata's base
-/// and view-like ops to an allocation, a call or loop result, or an argument.
-Value rootBuffer(Value value) {
-  while (Operation *def = value.getDefiningOp()) {
-    if (auto metadata = dyn_cast<memref::ExtractStridedMetadataOp>(def))
-      value = metadata.getSource();
-    else if (auto view = dyn_cast<ViewLikeOpInterface>(def))
-      value = view.getViewSource();
-    else
-      break;
-  }
-  return value;
-}
-
-/// Does `value` free a buffer the chunk allocates itself? Any other buffer
-/// freed inside would be freed through the aligned pointer of its bare-
-/// pointer argument, which differs from the allocated one when the
-/// allocation aligns by hand (malloc without the runtime's allocator).
-bool allocatedWithin(Block &body, const llvm::DenseSet<Operation *> &inside,
-                     Value value) {
-  Value root = rootBuffer(value);
-  Operation *top = definingTopLevelOp(body, root);
-  return root.getDefiningOp<memref::AllocOp>() && top && inside.contains(top);
-}
-
-bool freesForeignBuffer(Block &body, const Chunk &chunk) {
-  llvm::DenseSet<Operation *> inside(chunk.ops.begin(), chunk.ops.end());
-  bool frees = false;
-  for (Operation *op : chunk.ops)
-    op->walk([&](memref::DeallocOp dealloc) {
-      frees |= !allocatedWithin(body, inside, dealloc.getMemref());
-    });
-  return frees;
 }
 
 /// The chunk's own top-level deallocations of values defined before it
@@ -219,7 +182,7 @@ struct BregOutlineChunksPass
           ++keptReturningBuffers;
         } else if (!passesBarePointers(chunk)) {
           ++keptForArguments;
-        } else if (freesForeignBuffer(body, chunk)) {
+        } else if (freesForeignBuffer(chunk.ops)) {
           ++keptFreeingBuffers;
         } else {
           outline(fn, symbols, chunk, frees);

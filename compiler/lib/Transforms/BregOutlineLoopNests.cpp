@@ -52,17 +52,14 @@ bool isClonedConstant(Value value) {
 
 /// Buffers go in as bare pointers (the CPU pipeline's calling convention)
 /// and never come back: a returned buffer would lose its allocation pointer,
-/// and one freed inside would be freed through its aligned pointer (the
-/// same as the allocated one only with the runtime's allocator).
+/// and one the nest frees without allocating it would be freed through its
+/// aligned pointer.
 bool canOutline(Operation *nest, const llvm::SetVector<Value> &captured) {
   auto isBuffer = [](Type type) { return isa<BaseMemRefType>(type); };
   if (llvm::any_of(nest->getResultTypes(), isBuffer))
     return false;
-  bool freesCaptured = false;
-  nest->walk([&](memref::DeallocOp dealloc) {
-    freesCaptured |= captured.contains(dealloc.getMemref());
-  });
-  return !freesCaptured && llvm::all_of(captured, passesAsBarePointer);
+  return !freesForeignBuffer(nest) &&
+         llvm::all_of(captured, passesAsBarePointer);
 }
 
 /// Outlined functions equal but for their name: the same type, the same

@@ -5,7 +5,10 @@
 #include "mlir/Conversion/LLVMCommon/TypeConverter.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+#include "llvm/ADT/SmallPtrSet.h"
 
 using namespace mlir;
 
@@ -23,6 +26,36 @@ SmallVector<func::FuncOp> mlir::breg::functionsAbove(ModuleOp module,
         opsWithin(fn) > maxOps)
       large.push_back(fn);
   return large;
+}
+
+/// The buffer `value` is a view of: through extract_strided_metadata's base
+/// and view-like ops to an allocation, a call or loop result, or an argument.
+static Value rootBuffer(Value value) {
+  while (Operation *def = value.getDefiningOp()) {
+    if (auto metadata = dyn_cast<memref::ExtractStridedMetadataOp>(def))
+      value = metadata.getSource();
+    else if (auto view = dyn_cast<ViewLikeOpInterface>(def))
+      value = view.getViewSource();
+    else
+      break;
+  }
+  return value;
+}
+
+bool mlir::breg::freesForeignBuffer(ArrayRef<Operation *> ops) {
+  llvm::SmallPtrSet<Operation *, 16> within(ops.begin(), ops.end());
+  auto allocatedWithin = [&](Value freed) {
+    Operation *ancestor = rootBuffer(freed).getDefiningOp<memref::AllocOp>();
+    while (ancestor && !within.contains(ancestor))
+      ancestor = ancestor->getParentOp();
+    return ancestor != nullptr;
+  };
+  bool frees = false;
+  for (Operation *op : ops)
+    op->walk([&](memref::DeallocOp dealloc) {
+      frees |= !allocatedWithin(dealloc.getMemref());
+    });
+  return frees;
 }
 
 bool mlir::breg::passesAsBarePointer(Value value) {

@@ -14,6 +14,13 @@ int64_t opsWithin(Operation *op);
 /// than `maxOps` operations (nested ones included).
 SmallVector<func::FuncOp> functionsAbove(ModuleOp module, int64_t maxOps);
 
+/// Whether `ops` free a buffer they did not allocate themselves (traced
+/// through views and extract_strided_metadata to its allocation): outlined
+/// with its buffers as bare pointers, such a buffer would be freed through
+/// its aligned pointer, which differs from the allocated one when the
+/// lowering aligns a malloc by hand (without the runtime's allocator).
+bool freesForeignBuffer(ArrayRef<Operation *> ops);
+
 /// Whether the CPU pipeline's bare-pointer calling convention can pass
 /// `value` (any non-buffer, or a buffer of static shape and layout).
 bool passesAsBarePointer(Value value);

@@ -214,7 +214,7 @@ TEST_F(LegacyOpset, OldFormsMatchTheirVersionsDefinition) {
       {"gemm6_broadcast_c", legacyGemm()},
   };
   for (auto &[name, c] : cases)
-    bregman::testing::expectCaseMatches(c, dir, name);
+    EXPECT_TRUE(bregman::testing::caseMatches(c, dir, name));
 }
 
 } // namespace

@@ -160,19 +160,26 @@ inline Params runOnnx(const onnx::OnnxModel &m, const Params &inputs) {
 /// Writes `c` as `dir/name.onnx`, imports, compiles and runs it, and
 /// compares every output with its expected values (1e-6 absolute plus
 /// relative).
-inline void expectCaseMatches(const ModelCase &c, const std::filesystem::path &dir,
-                              const std::string &name) {
-  SCOPED_TRACE(name);
+/// Whether the case imports and every output matches its reference within
+/// 1e-6 relative (for EXPECT_TRUE: the first difference is the message).
+inline ::testing::AssertionResult caseMatches(const ModelCase &c,
+                                              const std::filesystem::path &dir,
+                                              const std::string &name) {
   onnx::OnnxModel model = onnx::OnnxModel::load(writeModel(c.model, dir, name));
-  ASSERT_TRUE(model.unsupported().empty()) << model.unsupported().front();
+  if (!model.unsupported().empty())
+    return ::testing::AssertionFailure() << name << ": refused: " << model.unsupported().front();
   Params got = runOnnx(model, c.inputs);
   for (const auto &[output, expected] : c.expected) {
     std::vector<float> y = got.at(output).toVector<float>();
-    ASSERT_EQ(y.size(), expected.size()) << output;
+    if (y.size() != expected.size())
+      return ::testing::AssertionFailure() << name << ": " << output << " has " << y.size()
+                                           << " values, expected " << expected.size();
     for (size_t i = 0; i < y.size(); ++i)
-      EXPECT_NEAR(y[i], expected[i], 1e-6 + 1e-6 * std::abs(expected[i]))
-          << output << "[" << i << "]";
+      if (!(std::abs(y[i] - expected[i]) <= 1e-6 + 1e-6 * std::abs(expected[i])))
+        return ::testing::AssertionFailure() << name << ": " << output << "[" << i << "] = " << y[i]
+                                             << ", expected " << expected[i];
   }
+  return ::testing::AssertionSuccess();
 }
 
 /// A fixture with a directory of its own for the models a test writes.

@@ -109,7 +109,7 @@ TEST_F(Opset18, ChangedOperatorsMatchTheirDefinition) {
       {"split18_num_outputs_uneven", splitNumOutputs(18)},
   };
   for (auto &[name, c] : cases)
-    bregman::testing::expectCaseMatches(c, dir, name);
+    EXPECT_TRUE(bregman::testing::caseMatches(c, dir, name));
 }
 
 // Before opset 18 a Split without sizes must divide evenly.

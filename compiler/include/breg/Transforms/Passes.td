@@ -176,7 +176,7 @@ def BregOutlineLoopNests : Pass<"breg-outline-loop-nests", "::mlir::ModuleOp"> {
     Only functions of more than `min-function-ops` operations (nested ones
     included) are touched, so the small programs keep their single
     function. Every top-level op with regions is outlined unless it returns
-    a buffer, frees one it does not define, or takes one that the
+    a buffer, frees one it does not allocate itself, or takes one that the
     bare-pointer calling convention cannot pass (a dynamic shape). The
     functions are private, with internal linkage, and never inlined.
   }];

@@ -56,8 +56,9 @@ func.func @step(%a: memref<16xf32>, %b: memref<16xf32>, %c: memref<8xf32>, %d: m
 // -----
 
 // A scalar the caller computes is an argument; a nest that returns a buffer,
-// frees one it did not allocate, or uses one of dynamic shape (no bare
-// pointer) stays where it is.
+// frees one it did not allocate (directly, or through the base buffer of
+// extract_strided_metadata), or uses one of dynamic shape (no bare pointer)
+// stays where it is.
 // CHECK-LABEL: func.func @kept
 // CHECK-SAME:    (%[[A:.*]]: memref<16xf32>, %[[B:.*]]: memref<16xf32>, %[[DYN:.*]]: memref<?xf32>, %[[S:.*]]: f32, %[[COND:.*]]: i1)
 // CHECK:         %[[T:.*]] = arith.addf %[[S]], %[[S]] : f32
@@ -67,6 +68,9 @@ func.func @step(%a: memref<16xf32>, %b: memref<16xf32>, %c: memref<8xf32>, %d: m
 // CHECK:         scf.if %[[COND]] -> (memref<16xf32>)
 // CHECK:         scf.if %[[COND]] {
 // CHECK-NEXT:      memref.dealloc %[[OWNED:.*]] : memref<16xf32>
+// CHECK:         scf.if %[[COND]] {
+// CHECK-NEXT:      memref.extract_strided_metadata
+// CHECK-NEXT:      memref.dealloc
 // CHECK:         return %[[SUM]]
 // CHECK:       func.func private @[[SCALED]](%{{.*}}: memref<16xf32>, %{{.*}}: f32) -> f32
 // CHECK:         arith.constant 16 : index
@@ -97,6 +101,13 @@ func.func @kept(%a: memref<16xf32>, %b: memref<16xf32>, %dyn: memref<?xf32>, %s:
   memref.store %sum, %owned[%c0] : memref<16xf32>
   scf.if %cond {
     memref.dealloc %owned : memref<16xf32>
+  }
+  %viewed = memref.alloc() : memref<16xf32>
+  memref.store %sum, %viewed[%c0] : memref<16xf32>
+  scf.if %cond {
+    %base, %offset, %size, %stride = memref.extract_strided_metadata %viewed
+        : memref<16xf32> -> memref<f32>, index, index, index
+    memref.dealloc %base : memref<f32>
   }
   return %sum : f32
 }
