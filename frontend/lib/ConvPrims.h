@@ -16,6 +16,19 @@ Tensor conv2dGradFilter(const Tensor &x, const Tensor &dy, const Shape &filter,
                         const Window &window);
 Tensor maxPool2dGrad(const Tensor &x, const Tensor &dy, const Window &window);
 Tensor sumPool2dGrad(const Tensor &dy, const Shape &input, const Window &window);
+/// A breg.sparse_conv2d node (SparseConv.cpp): `used` is the CSR the loop
+/// reads, `other` (optional) the CSR its input gradient reads, `filter` the
+/// forward filter's shape.
+Tensor sparseConv2dNode(const Tensor &x, const CsrWeight &used,
+                        const CsrWeight *other, const Tensor &dense,
+                        const std::array<int64_t, 4> &filter,
+                        const Window &window, bool flip);
+/// Its input gradient: the same loop on the cotangent with the CSRs swapped,
+/// the taps flipped and the padding mirrored.
+Tensor sparseConv2dInputGrad(const Tensor &g, const CsrWeight &used,
+                             const CsrWeight &other, const Tensor &dense,
+                             const std::array<int64_t, 4> &filter,
+                             const Window &window, bool flip);
 /// The table of resample's gradient for an axis of `inputs` elements.
 ResampleTable transposedTable(const ResampleTable &table, int64_t inputs);
 } // namespace bregman::detail

@@ -142,6 +142,18 @@ private:
   void emitBatchMatMul(const Node &node) { set(node, batchMatmul(node)); }
   void emitTake(const Node &node) { set(node, take(node)); }
   void emitSparseMatMul(const Node &node) { set(node, sparseMatmul(node)); }
+  /// breg.sparse_conv2d on the node's first CSR (the CPU pipeline lowers it
+  /// to vector loops over the stored entries).
+  void emitSparseConv2d(const Node &node) {
+    const Window &w = node.attrs.window;
+    auto in = [&](size_t i) { return values.at(node.inputs[i]); };
+    set(node, breg::SparseConv2DOp::create(
+                  b, loc, tensorType(node.outputs[0]), in(0), in(1), in(2),
+                  in(3), b.getDenseI64ArrayAttr(w.kernel),
+                  b.getDenseI64ArrayAttr(w.padding),
+                  b.getDenseI64ArrayAttr(w.dilations),
+                  b.getBoolAttr(node.attrs.transposeA)));
+  }
   void emitCompressRows(const Node &node) {
     SmallVector<Value> into;
     bool anyInto = false;
@@ -930,9 +942,10 @@ std::vector<bool> emittedInputReads(const EmitSpec &spec) {
   const Trace &trace = *spec.trace;
   std::vector<bool> read(trace.values().size(), false);
   for (const Node &node : trace.nodes()) {
-    // sparseMatmul() reads a, positions, coordinates and values, not the
-    // dense W after them.
-    size_t emitted = node.prim == Prim::SparseMatMul
+    // sparseMatmul() and sparse_conv2d read a, positions, coordinates and
+    // values, not the other CSR or the dense W after them.
+    size_t emitted = node.prim == Prim::SparseMatMul ||
+                             node.prim == Prim::SparseConv2d
                          ? std::min<size_t>(4, node.inputs.size())
                          : node.inputs.size();
     for (size_t i = 0; i < emitted; ++i)

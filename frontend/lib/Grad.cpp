@@ -279,6 +279,49 @@ std::vector<Tensor> vjpSparseMatMul(const VjpArgs &v) {
   return grads;
 }
 
+std::vector<Tensor> vjpSparseConv2d(const VjpArgs &v) {
+  // The input gradient is the loop over the other CSR (its transpose's, or
+  // the forward one's for a flipped node); the weight gradient is dense:
+  // conv2d's filter gradient, with input and cotangent swapped for a
+  // flipped node (whose input is the cotangent of a forward convolution).
+  const NodeAttrs &a = v.attrs();
+  std::array<int64_t, 4> filter{a.axes.at(0), a.axes.at(1), a.axes.at(2),
+                                a.axes.at(3)};
+  bool flip = a.transposeA, hasOther = a.transposeB;
+  size_t denseAt = hasOther ? 7 : 4;
+  bool hasDense = v.node.inputs.size() == denseAt + 1;
+  auto csrAt = [&](size_t i, int64_t rows, int64_t cols) {
+    return CsrWeight{v.in(i), v.in(i + 1), v.in(i + 2), Tensor(), rows, cols};
+  };
+  int64_t taps = filter[2] * filter[3];
+  std::vector<Tensor> grads(v.node.inputs.size());
+  grads[0] = v.ifNeeded(0, [&] {
+    if (!hasOther)
+      throw Error(fmt::format(
+          "sparse_conv2d: the input gradient of a convolution on CSR needs "
+          "the CSR of the filter's transpose too (CsrFilter::columns)"));
+    CsrWeight used = csrAt(1, flip ? filter[1] : filter[0],
+                           (flip ? filter[0] : filter[1]) * taps);
+    CsrWeight other = csrAt(4, flip ? filter[0] : filter[1],
+                            (flip ? filter[1] : filter[0]) * taps);
+    return sparseConv2dInputGrad(v.g, used, other,
+                                 hasDense ? v.in(denseAt) : Tensor(), filter,
+                                 a.window, flip);
+  });
+  if (hasDense && v.needs(denseAt)) {
+    Shape shape{filter[0], filter[1], filter[2], filter[3]};
+    Window forwardWindow = a.window;
+    if (flip) // the flipped node's padding is the forward one mirrored
+      for (int i = 0; i < 4; ++i)
+        forwardWindow.padding[i] =
+            a.window.dilations[i % 2] * (a.window.kernel[i % 2] - 1) -
+            a.window.padding[i];
+    grads[denseAt] = flip ? conv2dGradFilter(v.g, v.in(0), shape, forwardWindow)
+                          : conv2dGradFilter(v.in(0), v.g, shape, forwardWindow);
+  }
+  return grads;
+}
+
 std::vector<Tensor> vjpResample(const VjpArgs &v) {
   // y = A·x along the axis (A the table); x̄ = Aᵀ·ȳ, again a table.
   const NodeAttrs &a = v.node.attrs;

@@ -740,6 +740,11 @@ struct ConvertBregToLinalgPass
       return signalPassFailure();
     // A breg op left over means a regulariser without a lowering.
     WalkResult leftover = getOperation()->walk([](Operation *op) {
+      if (llvm::isa<SparseConv2DOp>(op)) {
+        // breg-sparse-conv-to-loops (CPU pipeline) lowers it first.
+        op->emitOpError("(a convolution on CSR) is lowered on the CPU only");
+        return WalkResult::interrupt();
+      }
       if (llvm::isa<BregDialect>(op->getDialect())) {
         op->emitOpError("has no lowering to linalg");
         return WalkResult::interrupt();

@@ -57,6 +57,10 @@ void mlir::breg::buildBufferizedLinalgPipeline(OpPassManager &pm,
     conv.requireSymmetricPadding = true;
     pm.addPass(createBregConvToLibraryCall(conv));
   }
+  // Convolutions on a CSR filter: vector loops over its stored entries (the
+  // GPU pipeline has none; convert-breg-to-linalg refuses them there).
+  if (forCpu)
+    pm.addPass(createBregSparseConvToLoops());
   // Then each breg op becomes one generic whose outs are θ, v (and m), right
   // before bufferization so that no canonicalization replaces those outs by
   // tensor.empty (they are written, not read): one-shot bufferization then

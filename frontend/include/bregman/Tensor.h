@@ -346,6 +346,32 @@ Tensor conv2d(const Tensor &x, const Tensor &w,
               const Conv2dOptions &options = {},
               SourceLocation loc = SourceLocation::current());
 
+/// A filter W [out, in, KH, KW] in CSR for sparseConv2d: `rows` is the CSR
+/// of W as a matrix [out, in·KH·KW] (the forward pass), `columns` the CSR
+/// of its transpose [in, out·KH·KW] (the input gradient: may be left empty
+/// where none is taken), `dense` W itself where its gradient is wanted.
+struct CsrFilter {
+  CsrWeight rows, columns;
+  Tensor dense;
+  std::array<int64_t, 4> shape{};
+};
+
+/// conv2d(x, W, options) with W in CSR: vector loops over the stored entries
+/// only (CPU; breg.sparse_conv2d). Needs stride 1, one group and padding of
+/// at most dilation·(K − 1) on each side (sparseConv2dFits).
+Tensor sparseConv2d(const Tensor &x, const CsrFilter &w,
+                    const Conv2dOptions &options,
+                    SourceLocation loc = SourceLocation::current());
+/// Whether a convolution of this filter shape and geometry can run on CSR.
+bool sparseConv2dFits(const std::array<int64_t, 4> &filter,
+                      const Conv2dOptions &options);
+/// The two CSRs of a concrete f32 filter (exact zeros dropped; capacity:
+/// the entries stored, at least 1); `dense` is left empty.
+CsrFilter compressFilter(const Tensor &w);
+/// The two CSRs of a traced f32 filter, computed by the compiled function
+/// (breg.compress_rows, capacity: every entry); `dense` is `w`.
+CsrFilter compressFilterInTrace(const Tensor &w);
+
 /// The transposed convolution (the gradient of conv2d with respect to its
 /// input, as a layer): x [N, C, H, W], w [C, M/groups, KH, KW] -> [N, M, OH,
 /// OW] with OH = stride·(H − 1) + outputPadding + dilation·(KH − 1) + 1 −

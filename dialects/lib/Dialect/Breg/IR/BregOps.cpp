@@ -410,6 +410,54 @@ LogicalResult CompressRowsOp::verify() {
   return success();
 }
 
+LogicalResult SparseConv2DOp::verify() {
+  auto input = llvm::cast<RankedTensorType>(getInput().getType());
+  auto result = llvm::cast<RankedTensorType>(getResult().getType());
+  if (input.getRank() != 4 || !input.hasStaticShape() || result.getRank() != 4 ||
+      !result.hasStaticShape())
+    return emitOpError("input and result must be static 4-D tensors (NCHW), "
+                       "got ")
+           << input << " and " << result;
+  ArrayRef<int64_t> kernel = getKernel(), padding = getPadding(),
+                    dilations = getDilations();
+  if (kernel.size() != 2 || padding.size() != 4 || dilations.size() != 2)
+    return emitOpError("kernel and dilations take 2 values and padding 4 "
+                       "(top, left, bottom, right)");
+  if (llvm::any_of(kernel, [](int64_t k) { return k < 1; }) ||
+      llvm::any_of(dilations, [](int64_t d) { return d < 1; }) ||
+      llvm::any_of(padding, [](int64_t p) { return p < 0; }))
+    return emitOpError("kernel and dilations must be positive and padding "
+                       "non-negative");
+  int64_t rows = llvm::cast<RankedTensorType>(getPositions().getType())
+                     .getDimSize(0) - 1;
+  auto isVector = [](Value v) {
+    auto type = llvm::cast<RankedTensorType>(v.getType());
+    return type.getRank() == 1 && type.hasStaticShape();
+  };
+  if (!isVector(getPositions()) || !isVector(getCoordinates()) ||
+      getCoordinates().getType().getShape() != getValues().getType().getShape())
+    return emitOpError("positions, coordinates and values must be static 1-D "
+                       "tensors, coordinates and values of one capacity, got ")
+           << getPositions().getType() << ", " << getCoordinates().getType()
+           << " and " << getValues().getType();
+  int64_t oh = input.getDimSize(2) + padding[0] + padding[2] -
+               dilations[0] * (kernel[0] - 1);
+  int64_t ow = input.getDimSize(3) + padding[1] + padding[3] -
+               dilations[1] * (kernel[1] - 1);
+  SmallVector<int64_t> expected{input.getDimSize(0), rows, oh, ow};
+  if (rows < 1 || oh < 1 || ow < 1 || result.getShape() != ArrayRef(expected))
+    return emitOpError("result must be [N, rows, OH, OW] = [")
+           << input.getDimSize(0) << ", " << rows << ", " << oh << ", " << ow
+           << "] for input " << input << " and " << rows
+           << " CSR rows, got " << result;
+  int64_t capacity = getCoordinates().getType().getDimSize(0);
+  int64_t most = input.getDimSize(1) * kernel[0] * kernel[1] * rows;
+  if (capacity < 1 || capacity > most)
+    return emitOpError("the capacity ")
+           << capacity << " must be in [1, rows·C·KH·KW = " << most << "]";
+  return success();
+}
+
 LogicalResult OneHotOp::verify() {
   auto labels = llvm::cast<RankedTensorType>(getLabels().getType());
   auto result = llvm::cast<RankedTensorType>(getResult().getType());

@@ -485,6 +485,50 @@ def Breg_CompressRowsOp : Breg_Op<"compress_rows", [Pure]> {
   let hasVerifier = 1;
 }
 
+def Breg_SparseConv2DOp : Breg_Op<"sparse_conv2d", [Pure]> {
+  let summary = "2-D convolution (stride 1, one group) of a filter in CSR";
+  let description = [{
+    A convolution whose filter W [R, C, KH, KW] is given by the compressed
+    sparse rows of W viewed as a matrix [R, C·KH·KW] (`breg.compress_rows`'s
+    layout: positions i32[R + 1], coordinates and values of one capacity),
+    so that only the stored entries are visited. For the e-th stored entry
+    of row r, its coordinate j = c·KH·KW + kh·KW + kw names the input
+    channel and the tap; with (h, w) = (kh, kw), or (KH − 1 − kh,
+    KW − 1 − kw) under `flip`,
+
+      y[n, r, oh, ow] = Σ_e values[e] · xp[n, c, oh + dh·h, ow + dw·w]
+
+    where xp is x [N, C, H, W] zero-padded by `padding` = [top, left,
+    bottom, right], so OH = H + top + bottom − dh·(KH − 1), likewise OW.
+    Without `flip` that is `breg.conv2d` at stride 1; with `flip`, given
+    the CSR of the filter's transpose ([C, R·KH·KW]) and the output
+    cotangent padded by dilation·(K − 1) − padding, it is the input
+    gradient. Coordinates must lie in [0, C·KH·KW) (the CSR's producers
+    guarantee it); entries past positions[R] are never read.
+
+    ```mlir
+    %y = breg.sparse_conv2d %x, %pos, %crd, %val kernel [5, 5]
+        padding [0, 0, 0, 0] dilations [1, 1] flip false
+        : tensor<128x64x12x12xf32>, tensor<65xi32>, tensor<102400xi32>,
+          tensor<102400xf32> -> tensor<128x64x8x8xf32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[F32]>:$input,
+                       RankedTensorOf<[I32]>:$positions,
+                       RankedTensorOf<[I32]>:$coordinates,
+                       RankedTensorOf<[F32]>:$values,
+                       DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$padding,
+                       DenseI64ArrayAttr:$dilations, BoolAttr:$flip);
+  let results = (outs RankedTensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $input `,` $positions `,` $coordinates `,` $values `kernel` $kernel
+    `padding` $padding `dilations` $dilations `flip` $flip attr-dict `:`
+    type($input) `,` type($positions) `,` type($coordinates) `,`
+    type($values) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
 def Breg_OneHotOp : Breg_Op<"one_hot", [Pure]> {
   let summary = "one-hot rows of i32 labels";
   let description = [{

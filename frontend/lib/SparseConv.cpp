@@ -1,0 +1,210 @@
+//===- SparseConv.cpp - Convolutions on a filter in CSR --------------------===//
+//
+// A convolution filter W [O, C, KH, KW] runs sparse as two CSRs: W as the
+// matrix [O, C·KH·KW] for the forward pass, and its transpose [C, O·KH·KW]
+// for the input gradient, which is the forward loop over the output
+// cotangent padded by dilation·(K − 1) − padding with the taps flipped. The
+// weight gradient stays dense (v needs all of it).
+//
+//===----------------------------------------------------------------------===//
+
+#include "ConvPrims.h"
+
+#include "bregman/Error.h"
+#include "bregman/Tensor.h"
+#include "bregman/Trace.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+namespace bregman {
+
+namespace {
+
+std::string filterString(const std::array<int64_t, 4> &f) {
+  return fmt::format("[{}, {}, {}, {}]", f[0], f[1], f[2], f[3]);
+}
+
+/// The CSR `w` must be of a matrix [rows, cols] (its buffers are checked
+/// where the node is built, by the same rules as sparse_matmul's).
+void requireCsr(const CsrWeight &w, int64_t rows, int64_t cols,
+                const char *which, const std::array<int64_t, 4> &filter) {
+  if (!w.positions.defined() || !w.coordinates.defined() ||
+      !w.values.defined())
+    throw Error(fmt::format("sparse_conv2d: the filter {}'s {} CSR is missing "
+                            "(positions, coordinates and values)",
+                            filterString(filter), which));
+  if (w.rows != rows || w.cols != cols ||
+      w.positions.dtype() != DType::I32 || w.positions.shape() != Shape{rows + 1} ||
+      w.coordinates.dtype() != DType::I32 || w.coordinates.rank() != 1 ||
+      w.values.dtype() != DType::F32 ||
+      w.values.shape() != w.coordinates.shape() ||
+      w.coordinates.numel() < 1 || w.coordinates.numel() > rows * cols)
+    throw Error(fmt::format(
+        "sparse_conv2d: the {} CSR of filter {} must be of a [{}, {}] matrix "
+        "(i32 positions [{}], i32 coordinates and f32 values of one capacity "
+        "in [1, {}]), got [{}, {}] with positions {}, coordinates {}, values "
+        "{}",
+        which, filterString(filter), rows, cols, rows + 1, rows * cols, w.rows,
+        w.cols, shapeString(w.positions.shape()),
+        shapeString(w.coordinates.shape()), shapeString(w.values.shape())));
+}
+
+/// The padding of the input gradient's loop: dilation·(K − 1) − padding.
+std::array<int64_t, 4> mirroredPadding(const Window &w) {
+  return {w.dilations[0] * (w.kernel[0] - 1) - w.padding[0],
+          w.dilations[1] * (w.kernel[1] - 1) - w.padding[1],
+          w.dilations[0] * (w.kernel[0] - 1) - w.padding[2],
+          w.dilations[1] * (w.kernel[1] - 1) - w.padding[3]};
+}
+
+} // namespace
+
+namespace detail {
+
+Tensor sparseConv2dNode(const Tensor &x, const CsrWeight &used,
+                        const CsrWeight *other, const Tensor &dense,
+                        const std::array<int64_t, 4> &filter,
+                        const Window &window, bool flip) {
+  int64_t rows = flip ? filter[1] : filter[0];
+  int64_t channels = flip ? filter[0] : filter[1];
+  if (!x.defined() || x.rank() != 4 || x.dim(1) != channels ||
+      x.dtype() != DType::F32)
+    throw Error(fmt::format(
+        "sparse_conv2d: filter {} needs an f32 input [N, {}, H, W], got {}{}",
+        filterString(filter), channels,
+        x.defined() ? dtypeName(x.dtype()) : "nothing",
+        x.defined() ? shapeString(x.shape()) : ""));
+  int64_t oh = x.dim(2) + window.padding[0] + window.padding[2] -
+               window.dilations[0] * (window.kernel[0] - 1);
+  int64_t ow = x.dim(3) + window.padding[1] + window.padding[3] -
+               window.dilations[1] * (window.kernel[1] - 1);
+  if (oh < 1 || ow < 1)
+    throw Error(fmt::format("sparse_conv2d: input {} is smaller than the "
+                            "filter {}'s dilated window",
+                            shapeString(x.shape()), filterString(filter)));
+  NodeAttrs attrs;
+  attrs.window = window;
+  attrs.transposeA = flip;
+  attrs.transposeB = other != nullptr;
+  attrs.axes = {filter.begin(), filter.end()};
+  std::vector<Tensor> inputs{x, used.positions, used.coordinates, used.values};
+  if (other)
+    inputs.insert(inputs.end(),
+                  {other->positions, other->coordinates, other->values});
+  if (dense.defined())
+    inputs.push_back(dense);
+  return apply(Prim::SparseConv2d, inputs,
+               {{{x.dim(0), rows, oh, ow}, DType::F32}}, std::move(attrs))[0];
+}
+
+Tensor sparseConv2dInputGrad(const Tensor &g, const CsrWeight &used,
+                             const CsrWeight &other, const Tensor &dense,
+                             const std::array<int64_t, 4> &filter,
+                             const Window &window, bool flip) {
+  Window mirrored = window;
+  mirrored.padding = mirroredPadding(window);
+  // The gradient's own input gradient is this node again: the CSRs swap.
+  return sparseConv2dNode(g, other, &used, dense, filter, mirrored, !flip);
+}
+
+} // namespace detail
+
+bool sparseConv2dFits(const std::array<int64_t, 4> &filter,
+                      const Conv2dOptions &options) {
+  Window window;
+  window.kernel = {filter[2], filter[3]};
+  window.padding = options.padding;
+  window.dilations = options.dilation;
+  std::array<int64_t, 4> mirrored = mirroredPadding(window);
+  return options.stride == std::array<int64_t, 2>{1, 1} && options.groups == 1 &&
+         std::all_of(mirrored.begin(), mirrored.end(),
+                     [](int64_t p) { return p >= 0; }) &&
+         std::all_of(options.padding.begin(), options.padding.end(),
+                     [](int64_t p) { return p >= 0; });
+}
+
+Tensor sparseConv2d(const Tensor &x, const CsrFilter &w,
+                    const Conv2dOptions &options, SourceLocation loc) {
+  CallSite site(loc);
+  const std::array<int64_t, 4> &f = w.shape;
+  if (!sparseConv2dFits(f, options))
+    throw Error(fmt::format(
+        "sparse_conv2d: filter {} needs stride 1, one group and padding of at "
+        "most dilation·(K − 1) per side (got stride [{}, {}], groups {}, "
+        "padding [{}, {}, {}, {}]); use conv2d",
+        filterString(f), options.stride[0], options.stride[1], options.groups,
+        options.padding[0], options.padding[1], options.padding[2],
+        options.padding[3]));
+  requireCsr(w.rows, f[0], f[1] * f[2] * f[3], "forward", f);
+  bool hasColumns = w.columns.positions.defined();
+  if (hasColumns)
+    requireCsr(w.columns, f[1], f[0] * f[2] * f[3], "transposed", f);
+  if (w.dense.defined() &&
+      (w.dense.shape() != Shape{f[0], f[1], f[2], f[3]} ||
+       w.dense.dtype() != DType::F32))
+    throw Error(fmt::format("sparse_conv2d: the dense filter must be f32{}, "
+                            "got {}{}",
+                            filterString(f), dtypeName(w.dense.dtype()),
+                            shapeString(w.dense.shape())));
+  Window window;
+  window.kernel = {f[2], f[3]};
+  window.padding = options.padding;
+  window.dilations = options.dilation;
+  return detail::sparseConv2dNode(x, w.rows, hasColumns ? &w.columns : nullptr,
+                                  w.dense, f, window, /*flip=*/false);
+}
+
+namespace {
+
+std::array<int64_t, 4> filterShape(const Tensor &w, const char *what) {
+  if (!w.defined() || w.rank() != 4 || w.dtype() != DType::F32 ||
+      w.numel() == 0)
+    throw Error(fmt::format("{}: needs a non-empty f32 filter [O, C, KH, KW], "
+                            "got {}",
+                            what,
+                            w.defined() ? dtypeName(w.dtype()) +
+                                              shapeString(w.shape())
+                                        : std::string("an empty tensor")));
+  return {w.dim(0), w.dim(1), w.dim(2), w.dim(3)};
+}
+
+} // namespace
+
+CsrFilter compressFilter(const Tensor &w) {
+  std::array<int64_t, 4> f = filterShape(w, "compressFilter");
+  if (!w.isConcrete())
+    throw Error("compressFilter: needs a concrete filter (inside a trace, "
+                "compressFilterInTrace)");
+  int64_t taps = f[2] * f[3];
+  const float *data = w.data<float>();
+  std::vector<float> rows(data, data + w.numel());
+  // The transpose [C, O, KH, KW] on the host: concrete tensors have no ops.
+  std::vector<float> columns(w.numel());
+  for (int64_t o = 0; o < f[0]; ++o)
+    for (int64_t c = 0; c < f[1]; ++c)
+      std::copy_n(data + (o * f[1] + c) * taps, taps,
+                  columns.begin() + (c * f[0] + o) * taps);
+  CsrFilter out;
+  out.shape = f;
+  out.rows = compressRows(Tensor::fromVector(std::move(rows), {f[0], f[1] * taps}));
+  out.columns =
+      compressRows(Tensor::fromVector(std::move(columns), {f[1], f[0] * taps}));
+  return out;
+}
+
+CsrFilter compressFilterInTrace(const Tensor &w) {
+  std::array<int64_t, 4> f = filterShape(w, "compress_filter");
+  CsrFilter out;
+  out.shape = f;
+  int64_t taps = f[2] * f[3];
+  out.rows = compressRowsInTrace(reshape(w, {f[0], f[1] * taps}));
+  out.columns =
+      compressRowsInTrace(reshape(transpose(w, {1, 0, 2, 3}), {f[1], f[0] * taps}));
+  out.rows.dense = Tensor();
+  out.columns.dense = Tensor();
+  out.dense = w;
+  return out;
+}
+
+} // namespace bregman

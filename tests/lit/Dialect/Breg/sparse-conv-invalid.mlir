@@ -1,0 +1,48 @@
+// One case per verifier rule of breg.sparse_conv2d; the messages are pinned.
+// RUN: bregman-opt %s -split-input-file -verify-diagnostics
+
+func.func @not_4d(%x: tensor<2x3x6xf32>, %p: tensor<5xi32>, %c: tensor<108xi32>, %v: tensor<108xf32>) {
+  // expected-error @+1 {{'breg.sparse_conv2d' op input and result must be static 4-D tensors (NCHW), got 'tensor<2x3x6xf32>' and 'tensor<2x4x4x4xf32>'}}
+  %y = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] padding [0, 0, 0, 0] dilations [1, 1] flip false : tensor<2x3x6xf32>, tensor<5xi32>, tensor<108xi32>, tensor<108xf32> -> tensor<2x4x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @geometry(%x: tensor<2x3x6x6xf32>, %p: tensor<5xi32>, %c: tensor<108xi32>, %v: tensor<108xf32>) {
+  // expected-error @+1 {{'breg.sparse_conv2d' op kernel and dilations take 2 values and padding 4 (top, left, bottom, right)}}
+  %y = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] padding [0, 0] dilations [1, 1] flip false : tensor<2x3x6x6xf32>, tensor<5xi32>, tensor<108xi32>, tensor<108xf32> -> tensor<2x4x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @negative_padding(%x: tensor<2x3x6x6xf32>, %p: tensor<5xi32>, %c: tensor<108xi32>, %v: tensor<108xf32>) {
+  // expected-error @+1 {{'breg.sparse_conv2d' op kernel and dilations must be positive and padding non-negative}}
+  %y = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] padding [-1, 0, 1, 0] dilations [1, 1] flip false : tensor<2x3x6x6xf32>, tensor<5xi32>, tensor<108xi32>, tensor<108xf32> -> tensor<2x4x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @capacities(%x: tensor<2x3x6x6xf32>, %p: tensor<5xi32>, %c: tensor<108xi32>, %v: tensor<100xf32>) {
+  // expected-error @+1 {{'breg.sparse_conv2d' op positions, coordinates and values must be static 1-D tensors, coordinates and values of one capacity, got 'tensor<5xi32>', 'tensor<108xi32>' and 'tensor<100xf32>'}}
+  %y = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] padding [0, 0, 0, 0] dilations [1, 1] flip false : tensor<2x3x6x6xf32>, tensor<5xi32>, tensor<108xi32>, tensor<100xf32> -> tensor<2x4x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @result_shape(%x: tensor<2x3x6x6xf32>, %p: tensor<5xi32>, %c: tensor<108xi32>, %v: tensor<108xf32>) {
+  // expected-error @+1 {{'breg.sparse_conv2d' op result must be [N, rows, OH, OW] = [2, 4, 6, 6] for input 'tensor<2x3x6x6xf32>' and 4 CSR rows, got 'tensor<2x4x4x4xf32>'}}
+  %y = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] padding [1, 1, 1, 1] dilations [1, 1] flip false : tensor<2x3x6x6xf32>, tensor<5xi32>, tensor<108xi32>, tensor<108xf32> -> tensor<2x4x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @capacity(%x: tensor<2x3x6x6xf32>, %p: tensor<5xi32>, %c: tensor<109xi32>, %v: tensor<109xf32>) {
+  // expected-error @+1 {{'breg.sparse_conv2d' op the capacity 109 must be in [1, rows·C·KH·KW = 108]}}
+  %y = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] padding [0, 0, 0, 0] dilations [1, 1] flip false : tensor<2x3x6x6xf32>, tensor<5xi32>, tensor<109xi32>, tensor<109xf32> -> tensor<2x4x4x4xf32>
+  return
+}

@@ -1,0 +1,252 @@
+//===- SparseConvTest.cpp - Convolutions on CSR against float64 -----------===//
+//
+// sparseConv2d (breg.sparse_conv2d, lowered by breg-sparse-conv-to-loops)
+// against float64 convolutions of the same float32 data: the forward pass,
+// the input gradient (the loop over the transposed CSR, flipped taps,
+// mirrored padding) and the dense weight gradient, over densities from 0 %
+// (an all-zero filter) to 100 %, dead kernels and dead filters, padding
+// (asymmetric too), dilation, 1×1 kernels, rows that are not a multiple of
+// the vector length, and output rows wider than one block of accumulators.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TestUtil.h"
+#include "bregman/bregman.h"
+
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <cmath>
+#include <functional>
+#include <cstdlib>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace bregman;
+using bregman::testing::errorMessage;
+
+namespace {
+
+struct Geometry {
+  int64_t n, c, h, w, o, k;
+  std::array<int64_t, 4> padding;
+  int64_t dilation;
+  int64_t oh() const { return h + padding[0] + padding[2] - dilation * (k - 1); }
+  int64_t ow() const { return w + padding[1] + padding[3] - dilation * (k - 1); }
+};
+
+struct Case {
+  const char *name;
+  Geometry g;
+  double density;
+};
+
+/// A filter [o, c, k, k] with about `density` of its kernels alive (filter
+/// 1 always dead), each alive kernel with about 80 % of its taps non-zero.
+std::vector<float> sparseFilter(std::mt19937 &rng, const Geometry &g,
+                                double density) {
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  int64_t taps = g.k * g.k;
+  std::vector<float> w(g.o * g.c * taps, 0.0f);
+  for (int64_t o = 0; o < g.o; ++o)
+    for (int64_t c = 0; c < g.c; ++c) {
+      if (o == 1 || !(u(rng) < density))
+        continue;
+      for (int64_t t = 0; t < taps; ++t)
+        if (density == 1.0 || u(rng) < 0.8)
+          w[(o * g.c + c) * taps + t] =
+              static_cast<float>((u(rng) < 0.5 ? -1 : 1) * (0.5 + u(rng)));
+    }
+  return w;
+}
+
+/// The float64 references of y = conv(x, W), dx = convᵀ(d, W) and
+/// dW = Σ x ⋆ d, each with Σ|terms| (the scale of float32 rounding).
+struct Reference {
+  std::vector<double> y, yBound, dx, dxBound, dw, dwBound;
+};
+
+Reference reference(const Geometry &g, const std::vector<float> &x,
+                    const std::vector<float> &w, const std::vector<float> &d) {
+  int64_t oh = g.oh(), ow = g.ow();
+  Reference r;
+  r.y.assign(g.n * g.o * oh * ow, 0.0);
+  r.yBound = r.y;
+  r.dx.assign(x.size(), 0.0);
+  r.dxBound = r.dx;
+  r.dw.assign(w.size(), 0.0);
+  r.dwBound = r.dw;
+  auto add = [](std::vector<double> &sum, std::vector<double> &bound,
+                int64_t i, double term) {
+    sum[i] += term;
+    bound[i] += std::abs(term);
+  };
+  for (int64_t n = 0; n < g.n; ++n)
+    for (int64_t o = 0; o < g.o; ++o)
+      for (int64_t c = 0; c < g.c; ++c)
+        for (int64_t kh = 0; kh < g.k; ++kh)
+          for (int64_t kw = 0; kw < g.k; ++kw)
+            for (int64_t i = 0; i < oh; ++i)
+              for (int64_t j = 0; j < ow; ++j) {
+                int64_t ih = i + kh * g.dilation - g.padding[0];
+                int64_t iw = j + kw * g.dilation - g.padding[1];
+                if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w)
+                  continue;
+                int64_t xi = ((n * g.c + c) * g.h + ih) * g.w + iw;
+                int64_t wi = ((o * g.c + c) * g.k + kh) * g.k + kw;
+                int64_t yi = ((n * g.o + o) * oh + i) * ow + j;
+                add(r.y, r.yBound, yi, double(x[xi]) * w[wi]);
+                add(r.dx, r.dxBound, xi, double(d[yi]) * w[wi]);
+                add(r.dw, r.dwBound, wi, double(d[yi]) * x[xi]);
+              }
+  return r;
+}
+
+void expectNear(const std::vector<float> &got, const std::vector<double> &want,
+                const std::vector<double> &bound, const std::string &what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  for (size_t i = 0; i < got.size(); ++i)
+    ASSERT_NEAR(got[i], want[i], 1e-6 * bound[i] + 1e-30)
+        << what << " at " << i;
+}
+
+/// Under the GPU pipeline's emulation (BREGMAN_EMULATE_GPU=1) the op has no
+/// lowering: the error must name it.
+bool expectGpuRefusal(const std::function<void()> &run) {
+  const char *emulate = std::getenv("BREGMAN_EMULATE_GPU");
+  if (!emulate || std::string(emulate) != "1")
+    return false;
+  std::string error = errorMessage(run);
+  EXPECT_NE(error.find("breg.sparse_conv2d"), std::string::npos) << error;
+  EXPECT_NE(error.find("lowered on the CPU only"), std::string::npos) << error;
+  return true;
+}
+
+} // namespace
+
+class SparseConv : public ::testing::TestWithParam<Case> {};
+
+TEST_P(SparseConv, ForwardAndBothGradientsMatchFloat64) {
+  const Case c = GetParam();
+  const Geometry g = c.g;
+  std::mt19937 rng(7);
+  std::vector<float> w = sparseFilter(rng, g, c.density);
+  std::vector<float> x = bregman::testing::randomFloats(rng, g.n * g.c * g.h * g.w);
+  std::vector<float> d =
+      bregman::testing::randomFloats(rng, g.n * g.o * g.oh() * g.ow());
+  Tensor filter = Tensor::fromVector(w, {g.o, g.c, g.k, g.k});
+  CsrFilter csr = compressFilter(filter);
+  Conv2dOptions options;
+  options.padding = g.padding;
+  options.dilation = {g.dilation, g.dilation};
+  ASSERT_TRUE(sparseConv2dFits(csr.shape, options));
+  // loss = Σ d ⊙ y: its gradients are dx = convᵀ(d, W) and dW = x ⋆ d.
+  auto step = jit([&](const Tensor &x, const Tensor &w, const Tensor &d,
+                      const Params &csrs) {
+    auto loss = [&](const Params &p) {
+      CsrFilter f{{csrs.at("rp"), csrs.at("rc"), csrs.at("rv"), Tensor(),
+                   g.o, g.c * g.k * g.k},
+                  {csrs.at("cp"), csrs.at("cc"), csrs.at("cv"), Tensor(),
+                   g.c, g.o * g.k * g.k},
+                  p.at("w"),
+                  {g.o, g.c, g.k, g.k}};
+      return sum(sparseConv2d(p.at("x"), f, options) * d);
+    };
+    CsrFilter f{{csrs.at("rp"), csrs.at("rc"), csrs.at("rv"), Tensor(), g.o,
+                 g.c * g.k * g.k},
+                {},
+                Tensor(),
+                {g.o, g.c, g.k, g.k}};
+    return std::make_tuple(sparseConv2d(x, f, options),
+                           grad(loss)(Params{{"x", x}, {"w", w}}));
+  });
+  Params csrs{{"rp", csr.rows.positions},    {"rc", csr.rows.coordinates},
+              {"rv", csr.rows.values},       {"cp", csr.columns.positions},
+              {"cc", csr.columns.coordinates}, {"cv", csr.columns.values}};
+  auto run = [&] {
+    return step(Tensor::fromVector(x, {g.n, g.c, g.h, g.w}), filter,
+                Tensor::fromVector(d, {g.n, g.o, g.oh(), g.ow()}), csrs);
+  };
+  if (expectGpuRefusal([&] { run(); }))
+    return;
+  auto [y, grads] = run();
+  Reference r = reference(g, x, w, d);
+  ASSERT_EQ(y.shape(), (Shape{g.n, g.o, g.oh(), g.ow()}));
+  expectNear(y.toVector<float>(), r.y, r.yBound, std::string(c.name) + ": y");
+  expectNear(grads.at("x").toVector<float>(), r.dx, r.dxBound,
+             std::string(c.name) + ": dx");
+  expectNear(grads.at("w").toVector<float>(), r.dw, r.dwBound,
+             std::string(c.name) + ": dW");
+  // Filter 1 is dead: its output plane is exactly zero.
+  std::vector<float> yv = y.toVector<float>();
+  for (int64_t n = 0; n < g.n; ++n)
+    for (int64_t i = 0; i < g.oh() * g.ow(); ++i)
+      ASSERT_EQ(yv[(n * g.o + 1) * g.oh() * g.ow() + i], 0.0f);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Geometries, SparseConv,
+    ::testing::Values(
+        Case{"5x5 valid, all zero", {3, 4, 12, 12, 5, 5, {0, 0, 0, 0}, 1}, 0.0},
+        Case{"5x5 valid, 5 %", {3, 8, 12, 12, 6, 5, {0, 0, 0, 0}, 1}, 0.05},
+        Case{"5x5 valid, 30 %", {2, 4, 12, 12, 5, 5, {0, 0, 0, 0}, 1}, 0.3},
+        Case{"5x5 valid, dense", {2, 3, 12, 12, 4, 5, {0, 0, 0, 0}, 1}, 1.0},
+        Case{"3x3 same, 30 %", {2, 4, 9, 11, 5, 3, {1, 1, 1, 1}, 1}, 0.3},
+        Case{"3x3 asymmetric padding", {2, 3, 7, 10, 4, 3, {2, 0, 1, 2}, 1}, 0.5},
+        Case{"3x3 dilation 2", {2, 3, 11, 13, 4, 3, {2, 1, 0, 2}, 2}, 0.5},
+        Case{"1x1, 20 %", {2, 6, 5, 7, 5, 1, {0, 0, 0, 0}, 1}, 0.2},
+        Case{"wide rows (several column blocks)",
+             {1, 2, 4, 121, 3, 3, {1, 1, 1, 1}, 1}, 0.6},
+        Case{"tall planes (several row tiles)",
+             {1, 2, 30, 6, 3, 3, {0, 0, 0, 0}, 1}, 0.6}),
+    [](const ::testing::TestParamInfo<Case> &info) {
+      std::string name;
+      for (const char *p = info.param.name; *p; ++p)
+        name += std::isalnum(static_cast<unsigned char>(*p)) ? *p : '_';
+      return name;
+    });
+
+TEST(SparseConvErrors, NameTheProblem) {
+  Tensor w = Tensor::zeros({4, 3, 3, 3});
+  CsrFilter csr = compressFilter(w);
+  EXPECT_EQ(csr.rows.rows, 4);
+  EXPECT_EQ(csr.rows.cols, 27);
+  EXPECT_EQ(csr.columns.rows, 3);
+  EXPECT_EQ(csr.columns.cols, 36);
+  Conv2dOptions strided;
+  strided.stride = {2, 2};
+  EXPECT_FALSE(sparseConv2dFits(csr.shape, strided));
+  Conv2dOptions tooMuchPadding;
+  tooMuchPadding.padding = {3, 0, 0, 0};
+  EXPECT_FALSE(sparseConv2dFits(csr.shape, tooMuchPadding));
+  auto call = [&](const Conv2dOptions &options, const Shape &input) {
+    return errorMessage([&] {
+      jit([&](const Tensor &x, const Tensor &p, const Tensor &c,
+              const Tensor &v) {
+        CsrFilter f{{p, c, v, Tensor(), 4, 27}, {}, Tensor(), {4, 3, 3, 3}};
+        return sparseConv2d(x, f, options);
+      })(Tensor::zeros(input), csr.rows.positions, csr.rows.coordinates,
+         csr.rows.values);
+    });
+  };
+  std::string stride = call(strided, {1, 3, 8, 8});
+  EXPECT_NE(stride.find("needs stride 1, one group"), std::string::npos)
+      << stride;
+  std::string channels = call({}, {1, 5, 8, 8});
+  EXPECT_NE(channels.find("needs an f32 input [N, 3, H, W], got f32[1, 5, 8, 8]"),
+            std::string::npos)
+      << channels;
+  std::string gradient = errorMessage([&] {
+    jit([&](const Tensor &x, const Tensor &p, const Tensor &c, const Tensor &v) {
+      return grad([&](const Params &q) {
+        CsrFilter f{{p, c, v, Tensor(), 4, 27}, {}, Tensor(), {4, 3, 3, 3}};
+        return sum(sparseConv2d(q.at("x"), f, {}));
+      })(Params{{"x", x}});
+    })(Tensor::zeros({1, 3, 8, 8}), csr.rows.positions, csr.rows.coordinates,
+       csr.rows.values);
+  });
+  EXPECT_NE(gradient.find("needs the CSR of the filter's transpose"),
+            std::string::npos)
+      << gradient;
+}
