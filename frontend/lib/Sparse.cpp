@@ -171,13 +171,58 @@ Params recompressWeights(const Params &params, const Params &csr) {
       throw Error(fmt::format("recompressWeights: '{}' has a CSR but no "
                               "weight in the parameters",
                               weight));
-    CsrWeight w = compressRowsInTrace(params.at(weight));
+    const Tensor &dense = params.at(weight);
+    if (dense.rank() == 4) {
+      CsrFilter f = compressFilterInTrace(dense);
+      auto [pos, crd, val] = csrKeys(weight);
+      out.add(pos, f.rows.positions);
+      out.add(crd, f.rows.coordinates);
+      out.add(val, f.rows.values);
+      auto [tpos, tcrd, tval] = filterColumnsKeys(weight);
+      out.add(tpos, f.columns.positions);
+      out.add(tcrd, f.columns.coordinates);
+      out.add(tval, f.columns.values);
+      continue;
+    }
+    CsrWeight w = compressRowsInTrace(dense);
     auto [pos, crd, val] = csrKeys(weight);
     out.add(pos, w.positions);
     out.add(crd, w.coordinates);
     out.add(val, w.values);
   }
   return out;
+}
+
+namespace {
+
+/// The CSR buffers of a filter [O, C, KH, KW] under csrKeys (the forward
+/// [O, C·KH·KW]) and filterColumnsKeys (its transpose [C, O·KH·KW]), at the
+/// full capacity so that the step's compiled shapes never change.
+void addFilterCsr(Params &out, const std::string &name, const Tensor &w) {
+  CsrFilter exact = compressFilter(w);
+  // Each buffer at the capacity of every entry, the tail zero.
+  auto full = [&](const Tensor &t) {
+    Tensor padded = Tensor::zeros({w.numel()}, t.dtype());
+    if (t.dtype() == DType::I32)
+      std::copy_n(t.data<int32_t>(), t.numel(), padded.data<int32_t>());
+    else
+      std::copy_n(t.data<float>(), t.numel(), padded.data<float>());
+    return padded;
+  };
+  auto add = [&](const std::array<std::string, 3> &keys, const CsrWeight &c) {
+    out.add(keys[0], c.positions);
+    out.add(keys[1], full(c.coordinates));
+    out.add(keys[2], full(c.values));
+  };
+  add(csrKeys(name), exact.rows);
+  add(filterColumnsKeys(name), exact.columns);
+}
+
+} // namespace
+
+std::array<std::string, 3> filterColumnsKeys(const std::string &weight) {
+  return {weight + ".csrt.positions", weight + ".csrt.coordinates",
+          weight + ".csrt.values"};
 }
 
 Params csrWeights(const Params &params, SparseExec policy,
@@ -192,29 +237,35 @@ Params csrWeights(const Params &params, SparseExec policy,
     bool isWeight = name.size() > suffix.size() &&
                     name.compare(name.size() - suffix.size(), suffix.size(),
                                  suffix) == 0;
-    if (!isWeight || !w.isConcrete() || w.rank() != 2 ||
+    bool isFilter = w.rank() == 4;
+    if (!isWeight || !w.isConcrete() || (w.rank() != 2 && !isFilter) ||
         w.dtype() != DType::F32 || w.numel() == 0)
       continue;
+    int64_t rows = w.dim(0), cols = w.numel() / w.dim(0);
     double density =
-        static_cast<double>(runtime::countNonZeros(w.data<float>(), w.dim(0),
-                                                   w.dim(1))) /
+        static_cast<double>(runtime::countNonZeros(w.data<float>(), rows, cols)) /
         static_cast<double>(w.numel());
     SparseLayerDecision decision{name, density, {}, false};
     if (policy == SparseExec::Auto)
-      decision.crossover = batch > 0
-                               ? sparseCrossover(w.dim(0), w.dim(1), batch)
-                               : SparseCrossover{fixedDensity, "fixed"};
+      decision.crossover =
+          isFilter ? SparseCrossover{kSparseConvAutoDensity, "fixed"}
+          : batch > 0 ? sparseCrossover(rows, cols, batch)
+                      : SparseCrossover{fixedDensity, "fixed"};
     decision.sparse = policy == SparseExec::On ||
                       density < decision.crossover.density;
     if (decisions)
       decisions->push_back(decision);
     if (!decision.sparse)
       continue;
-    CsrWeight csr = compressRows(w, w.numel());
-    auto [pos, crd, val] = csrKeys(name);
-    out.add(pos, csr.positions);
-    out.add(crd, csr.coordinates);
-    out.add(val, csr.values);
+    if (isFilter) {
+      addFilterCsr(out, name, w);
+    } else {
+      CsrWeight csr = compressRows(w, w.numel());
+      auto [pos, crd, val] = csrKeys(name);
+      out.add(pos, csr.positions);
+      out.add(crd, csr.coordinates);
+      out.add(val, csr.values);
+    }
     if (sparseLayers)
       sparseLayers->push_back(name);
   }

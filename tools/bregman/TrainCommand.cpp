@@ -285,7 +285,11 @@ void TrainCommand::addDataOptions() {
                        "crossover, measured on this machine at first use and "
                        "cached; BREGMAN_SPARSE_CALIBRATION=off: below " +
                        fmt::format("{:g}", nn::kSparseExecAutoDensity) +
-                       "), on")
+                       "; convolutions of stride 1 and one group, on the CSR "
+                       "of the filter and of its transpose (vector loops over "
+                       "the stored entries): density below " +
+                       fmt::format("{:g}", nn::kSparseConvAutoDensity) +
+                       ", measured by bench/sparse_conv_bench), on")
       ->check(CLI::IsMember({"off", "auto", "on"}))
       ->capture_default_str();
   command->add_option("--seed", config.seed,

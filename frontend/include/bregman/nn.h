@@ -67,6 +67,14 @@ constexpr double kSparseExecAutoDensity = 0.3;
 /// (docs/PERFORMANCE.md); the widest layer's own step broke even at 30-50 %.
 constexpr double kSparseExecTrainAutoDensity = 0.1;
 
+/// The density below which `auto` runs a convolution (stride 1, one group)
+/// on its CSR pair, in training and evaluation alike: bench/sparse_conv_bench
+/// measured the ConvNet's conv2 (64→64, 5×5, 12×12, batch 128) forward with
+/// its input gradient faster on CSR up to 20 % of the kernels alive and
+/// slower from 30 % (docs/PERFORMANCE.md); conv1 (one input channel) was
+/// faster on CSR at every density.
+constexpr double kSparseConvAutoDensity = 0.2;
+
 /// A crossover density and where it came from: "measured" (just now),
 /// "cached" (measured by an earlier run on this machine, same CPU model and
 /// thread setting) or "fixed" (kSparseExecAutoDensity).
@@ -113,6 +121,10 @@ std::string describe(const SparseLayerDecision &decision);
 /// The keys under which a linear layer's weight "<w>" finds its CSR in the
 /// parameters ("<w>.csr.positions", ".coordinates", ".values").
 std::array<std::string, 3> csrKeys(const std::string &weight);
+/// A convolution's filter [O, C, KH, KW] "<w>" has its CSR as the matrix
+/// [O, C·KH·KW] under csrKeys and that of its transpose [C, O·KH·KW] (the
+/// input gradient's) under these ("<w>.csrt.positions", ...).
+std::array<std::string, 3> filterColumnsKeys(const std::string &weight);
 
 /// `params` plus the CSR (capacity rows·cols, so that the compiled
 /// function's shapes do not change with the density) of every 2-D f32

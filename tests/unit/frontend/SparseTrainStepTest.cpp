@@ -132,8 +132,10 @@ TEST(CompressRowsInTrace, RefusesConcreteAndNonMatrixOperands) {
 /// 784-200-80-10 with LinBreg (l1 on the weights): the CSR in `csr` feeds
 /// the linear layers, and the step returns the CSR of the new weights.
 struct MlpTrainStep {
-  std::unique_ptr<nn::Model> model = models::makeModel(
-      "mlp", models::InputShape{}, models::ModelOptions{});
+  explicit MlpTrainStep(const std::string &name = "mlp")
+      : model(models::makeModel(name, models::InputShape{},
+                                models::ModelOptions{})) {}
+  std::unique_ptr<nn::Model> model;
   optim::LinBreg opt{{{"weights", optim::weights(), Regularizer::L1, 0.1f,
                        1.0f, 0.02f},
                       {"biases", optim::biases(), Regularizer::None, 0.1f,
@@ -215,6 +217,60 @@ TEST(SparseTrainStep, LinBregStepsOnCarriedCsrMatchDenseSteps) {
     sparse = s2, sparseState = ss2;
     if (!csr.empty())
       csr = scsr;
+  }
+}
+
+/// The ConvNet's step: both convolutions on their CSR pair (the forward
+/// filter's and its transpose's, both carried from step to step), the
+/// linear layers on theirs, against the dense step.
+TEST(SparseTrainStep, ConvNetStepsOnCarriedFilterCsrMatchDenseSteps) {
+  if (emulatingGpu())
+    GTEST_SKIP() << "sparse execution runs on the CPU only";
+  MlpTrainStep t("convnet");
+  nn::SparseInit init;
+  init.p = 0.2;
+  Params dense = t.model->init(3, init);
+  Params sparse = dense;
+  Params denseState = t.opt.init(dense), sparseState = denseState;
+  auto step = t.jitted();
+  auto [x, y] = bregman::testing::fixedBatch(16, 784, 10);
+  std::vector<std::string> layers;
+  Params csr = nn::csrWeights(sparse, nn::SparseExec::On, &layers);
+  ASSERT_EQ(layers.size(), 4u);
+  ASSERT_TRUE(csr.contains("conv2.weight.csrt.values"));
+  for (int k = 1; k <= 3; ++k) {
+    auto [d2, ds2, dcsr, dloss] = step(dense, denseState, Params(), x, y);
+    auto [s2, ss2, scsr, sloss] = step(sparse, sparseState, csr, x, y);
+    std::string at = "step " + std::to_string(k);
+    EXPECT_NEAR(sloss.item(), dloss.item(), 1e-5 * std::abs(dloss.item()))
+        << at;
+    for (const auto &[name, theta] : d2) {
+      expectClose(s2.at(name), theta, 1e-5, at + " " + name);
+      expectClose(ss2.at("v/" + name), ds2.at("v/" + name), 1e-5,
+                  at + " v/" + name);
+    }
+    // Both CSRs the step returns are those of its own new filters.
+    for (const std::string &w : {"conv1.weight", "conv2.weight"}) {
+      const Tensor &theta = s2.at(w);
+      int64_t o = theta.dim(0), c = theta.dim(1),
+              taps = theta.dim(2) * theta.dim(3);
+      std::vector<float> m = theta.toVector<float>(), mt(m.size());
+      for (int64_t i = 0; i < o; ++i)
+        for (int64_t j = 0; j < c; ++j)
+          for (int64_t q = 0; q < taps; ++q)
+            mt[(j * o + i) * taps + q] = m[(i * c + j) * taps + q];
+      auto [pos, crd, val] = nn::csrKeys(w);
+      expectCsrEquals(CsrWeight{scsr.at(pos), scsr.at(crd), scsr.at(val),
+                                Tensor(), o, c * taps},
+                      refCompress(m, o, c * taps), at + " " + w);
+      auto [tpos, tcrd, tval] = nn::filterColumnsKeys(w);
+      expectCsrEquals(CsrWeight{scsr.at(tpos), scsr.at(tcrd), scsr.at(tval),
+                                Tensor(), c, o * taps},
+                      refCompress(mt, c, o * taps), at + " transposed " + w);
+    }
+    dense = d2, denseState = ds2;
+    sparse = s2, sparseState = ss2;
+    csr = scsr;
   }
 }
 
