@@ -386,6 +386,57 @@ void runTrainStep(benchmark::State &state, StepSetup s) {
   state.counters["compiles"] = static_cast<double>(step.compileCount());
 }
 
+/// The step as the Trainer runs it under --sparse-exec on: the CSR of every
+/// weight (the convolutions' pairs included) carried from step to step,
+/// forward and input gradients on it, the new CSR made by the step.
+void runSparseTrainStep(benchmark::State &state, StepSetup s) {
+  std::set<std::string> filters = s.model->sparseFilters();
+  auto step = jit(
+      [&s](const Params &p, const Params &st, const Params &csr,
+           const Tensor &x, const Tensor &y) {
+        auto [loss, logits, grads] = valueAndGrad([&](const Params &q) {
+          Params withCsr = q;
+          for (const auto &[name, t] : csr)
+            withCsr.add(name, t);
+          Tensor out = (*s.model)(withCsr, x);
+          return std::make_pair(crossEntropy(out, y), out);
+        })(p);
+        auto [p2, s2] = s.opt.update(p, st, grads);
+        return std::make_tuple(p2, s2, nn::recompressWeights(p2, csr), loss,
+                               countCorrect(logits, y));
+      },
+      JitOptions{{0, 1}, "train_step"});
+  Params csr = nn::csrWeights(s.params, nn::SparseExec::On, nullptr, 0,
+                              nullptr, nn::kSparseExecAutoDensity, &filters);
+  auto once = [&] {
+    auto [p2, s2, c2, l, hits] = step(s.params, s.state, csr, s.x, s.y);
+    s.params = p2;
+    s.state = s2;
+    csr = c2;
+    return l;
+  };
+  double loss = once().item(); // compiles
+  for (auto _ : state) {
+    Tensor l = once();
+    benchmark::DoNotOptimize(l);
+  }
+  loss = once().item();
+  if (!std::isfinite(loss))
+    state.SkipWithError("the loss is not finite");
+  state.SetItemsProcessed(state.iterations() * kBatch);
+  state.SetLabel("images");
+  // Kernel densities of the convolutions the step ran sparse, at the end.
+  for (const std::string &f : filters) {
+    std::vector<float> w = s.params.at(f).toVector<float>();
+    int64_t taps = s.params.at(f).dim(2) * s.params.at(f).dim(3), alive = 0;
+    for (size_t k = 0; k < w.size(); k += taps)
+      alive += std::any_of(w.begin() + k, w.begin() + k + taps,
+                           [](float v) { return v != 0.0f; });
+    state.counters["kernels " + f] =
+        static_cast<double>(alive) / static_cast<double>(w.size() / taps);
+  }
+}
+
 void BM_MlpTrainStep(benchmark::State &state) {
   runTrainStep(state, StepSetup::mlp(0.0f));
 }
@@ -394,6 +445,9 @@ void BM_MlpTrainStepMomentum(benchmark::State &state) {
 }
 void BM_ConvNetTrainStep(benchmark::State &state) {
   runTrainStep(state, StepSetup::convNet());
+}
+void BM_ConvNetTrainStepSparse(benchmark::State &state) {
+  runSparseTrainStep(state, StepSetup::convNet());
 }
 void BM_VitTrainStep(benchmark::State &state) {
   runTrainStep(state, StepSetup::vit());
@@ -404,6 +458,10 @@ BENCHMARK(BM_MlpTrainStepMomentum)
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ConvNetTrainStep)->UseRealTime()->Unit(benchmark::kMillisecond);
+// On CSR (--sparse-exec on): convolutions and linear layers (issue 16).
+BENCHMARK(BM_ConvNetTrainStepSparse)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 // Process CPU time: the BLAS and OpenMP threads count (peers.py --vit-only).
 BENCHMARK(BM_VitTrainStep)
     ->UseRealTime()

@@ -4,7 +4,8 @@
 Run through bench/convnet_peers.sh (it creates .venv-bench and builds
 bregman_bench). One process per system, in one run on this machine's CPU:
 
-  bregman   BM_ConvNetTrainStep of bregman_bench (5 repetitions, median)
+  bregman   BM_ConvNetTrainStep of bregman_bench (5 repetitions, median),
+            dense and on CSR (BM_ConvNetTrainStepSparse: --sparse-exec on)
   pytorch   eager, the way the method's PyTorch reference writes a step:
             loss.backward() then the LinBreg update under no_grad
   jax       jit of the whole step (forward, backward, update), state donated
@@ -149,9 +150,9 @@ def run_jax():
             "version": jax.__version__}
 
 
-def run_bregman(bench):
+def run_bregman(bench, name):
     out = subprocess.run(
-        [bench, "--benchmark_filter=BM_ConvNetTrainStep/", "--no_summary",
+        [bench, f"--benchmark_filter={name}/", "--no_summary",
          "--benchmark_repetitions=5", "--benchmark_format=json"],
         check=True, capture_output=True, text=True).stdout
     runs = [b for b in json.loads(out)["benchmarks"]
@@ -168,7 +169,9 @@ def main():
     if args.worker:
         print(json.dumps(run_torch() if args.worker == "torch" else run_jax()))
         return
-    results = {"bregman": run_bregman(args.bench)}
+    results = {"bregman": run_bregman(args.bench, "BM_ConvNetTrainStep"),
+               "bregman-csr": run_bregman(args.bench,
+                                          "BM_ConvNetTrainStepSparse")}
     for peer in ("torch", "jax"):
         try:
             out = subprocess.run([sys.executable, __file__, "--worker", peer],
@@ -177,15 +180,17 @@ def main():
         except subprocess.CalledProcessError as e:
             results[peer] = {"error": (e.stderr or "").strip().splitlines()[-1:]}
     ours = results["bregman"]["ms"]
+    csr = results["bregman-csr"]["ms"]
     print(f"ConvNet training step, batch {BATCH}, LinBreg (l1_l2_conv + l1), "
           f"CPU, {os.cpu_count()} cores")
-    print(f"{'system':<24}{'ms/step':>10}{'ours/peer':>12}")
-    print(f"{'bregman':<24}{ours:>10.1f}{'':>12}")
+    print(f"{'system':<24}{'ms/step':>10}{'ours/peer':>12}{'CSR/peer':>12}")
+    print(f"{'bregman dense':<24}{ours:>10.1f}{'':>12}{csr / ours:>12.2f}")
+    print(f"{'bregman on CSR':<24}{csr:>10.1f}")
     for peer, label in (("torch", "PyTorch eager"), ("jax", "JAX jit")):
         r = results[peer]
         if "ms" in r:
             print(f"{label + ' ' + r.get('version', ''):<24}{r['ms']:>10.1f}"
-                  f"{ours / r['ms']:>12.2f}")
+                  f"{ours / r['ms']:>12.2f}{csr / r['ms']:>12.2f}")
         else:
             print(f"{label:<24} failed: {r['error']}")
     if args.json:

@@ -150,10 +150,11 @@ std::array<std::string, 3> csrKeys(const std::string &weight) {
 Params withCsrWeights(const Params &params, SparseExec policy,
                       std::vector<std::string> *sparseLayers, int64_t batch,
                       std::vector<SparseLayerDecision> *decisions,
-                      double fixedDensity) {
+                      double fixedDensity,
+                      const std::set<std::string> *filters) {
   Params out = params;
   Params csr = csrWeights(params, policy, sparseLayers, batch, decisions,
-                          fixedDensity);
+                          fixedDensity, filters);
   for (const auto &[name, t] : csr)
     out.add(name, t);
   return out;
@@ -228,7 +229,7 @@ std::array<std::string, 3> filterColumnsKeys(const std::string &weight) {
 Params csrWeights(const Params &params, SparseExec policy,
                   std::vector<std::string> *sparseLayers, int64_t batch,
                   std::vector<SparseLayerDecision> *decisions,
-                  double fixedDensity) {
+                  double fixedDensity, const std::set<std::string> *filters) {
   Params out;
   if (policy == SparseExec::Off)
     return out;
@@ -237,7 +238,7 @@ Params csrWeights(const Params &params, SparseExec policy,
     bool isWeight = name.size() > suffix.size() &&
                     name.compare(name.size() - suffix.size(), suffix.size(),
                                  suffix) == 0;
-    bool isFilter = w.rank() == 4;
+    bool isFilter = w.rank() == 4 && filters && filters->count(name);
     if (!isWeight || !w.isConcrete() || (w.rank() != 2 && !isFilter) ||
         w.dtype() != DType::F32 || w.numel() == 0)
       continue;

@@ -144,8 +144,7 @@ Tensor Conv2d::operator()(const Params &params, const Tensor &x,
   auto [tpos, tcrd, tval] = filterColumnsKeys(name + ".weight");
   std::array<int64_t, 4> shape{out, in, kernel, kernel};
   Tensor y;
-  if (params.contains(pos) && params.contains(tpos) &&
-      sparseConv2dFits(shape, options)) {
+  if (params.contains(pos) && params.contains(tpos) && runsSparse()) {
     int64_t taps = kernel * kernel;
     CsrFilter csr{{params.at(pos), params.at(crd), params.at(val), Tensor(), out,
                    in * taps},
@@ -160,6 +159,15 @@ Tensor Conv2d::operator()(const Params &params, const Tensor &x,
   if (!bias)
     return y;
   return y + reshape(params.at(name + ".bias"), {1, out, 1, 1});
+}
+
+bool Conv2d::runsSparse() const {
+  return sparseConv2dFits({out, in / options.groups, kernel, kernel}, options);
+}
+
+void Conv2d::addSparseFilter(std::set<std::string> &filters) const {
+  if (runsSparse())
+    filters.insert(name + ".weight");
 }
 
 void BatchNorm2d::init(Params &params) const {

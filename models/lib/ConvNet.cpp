@@ -45,6 +45,13 @@ Tensor ConvNet::forward(const Params &params, const Tensor &x,
   return fc2(params, relu(fc1(params, h)));
 }
 
+std::set<std::string> ConvNet::sparseFilters() const {
+  std::set<std::string> filters;
+  conv1.addSparseFilter(filters);
+  conv2.addSparseFilter(filters);
+  return filters;
+}
+
 std::string ConvNet::describe() const {
   return fmt::format("convnet {}x{}x{}: conv 5x5 {}, pool, conv 5x5 {}, pool, "
                      "fc {}-{}-{}",

@@ -46,6 +46,14 @@ Tensor DenseNet::forward(const Params &params, const Tensor &x,
   return fc(params, reshape(last, {last.dim(0), size * size}));
 }
 
+std::set<std::string> DenseNet::sparseFilters() const {
+  std::set<std::string> filters;
+  stem.addSparseFilter(filters);
+  for (const nn::Conv2d &conv : dense)
+    conv.addSparseFilter(filters);
+  return filters;
+}
+
 std::string DenseNet::describe() const {
   return fmt::format("densenet {}x{}x{}: stem conv 3x3 {}, {} dense layers of "
                      "growth {}, transition to 1 channel ({} in all), fc "

@@ -83,6 +83,19 @@ Tensor ResNet18::forward(const Params &params, const Tensor &x,
   return fc(params, reshape(h, {h.dim(0), h.dim(1)}));
 }
 
+std::set<std::string> ResNet18::sparseFilters() const {
+  // The stride-2 convolutions and their shortcuts stay dense.
+  std::set<std::string> filters;
+  stem.addSparseFilter(filters);
+  for (const Block &b : blocks) {
+    b.conv1.addSparseFilter(filters);
+    b.conv2.addSparseFilter(filters);
+    if (b.projection)
+      b.shortcut.addSparseFilter(filters);
+  }
+  return filters;
+}
+
 std::string ResNet18::describe() const {
   return fmt::format("resnet18 {}x{}x{}, width {}", channels, size, size, width);
 }

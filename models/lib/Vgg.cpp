@@ -56,6 +56,13 @@ Tensor Vgg::forward(const Params &params, const Tensor &x,
   return fc(params, reshape(h, {h.dim(0), h.dim(1)}));
 }
 
+std::set<std::string> Vgg::sparseFilters() const {
+  std::set<std::string> filters;
+  for (const nn::Conv2d &conv : convs)
+    conv.addSparseFilter(filters);
+  return filters;
+}
+
 std::string Vgg::describe() const {
   return fmt::format("vgg {}x{}x{}, width {}", channels, size, size, width);
 }

@@ -631,8 +631,9 @@ std::pair<Tensor, Tensor> Trainer::Impl::step(const Tensor &x, const Tensor &y) 
 
 void Trainer::Impl::refreshTrainingCsr() {
   std::vector<std::string> layers;
+  std::set<std::string> filters = model->sparseFilters();
   Params csr = nn::csrWeights(params, config.sparseExec, &layers, 0, nullptr,
-                              nn::kSparseExecTrainAutoDensity);
+                              nn::kSparseExecTrainAutoDensity, &filters);
   if (layers == trainSparseLayers && trainCsr.size() == csr.size())
     return;
   if (config.sparseExec != nn::SparseExec::Off)
@@ -659,8 +660,10 @@ double Trainer::Impl::accuracy(const Params &p, const Params &b,
   // once per evaluation on the host.
   std::vector<std::string> sparseLayers;
   std::vector<nn::SparseLayerDecision> decisions;
+  std::set<std::string> filters = model->sparseFilters();
   Params evalParams = nn::withCsrWeights(p, config.sparseExec, &sparseLayers,
-                                         config.evalBatchSize, &decisions);
+                                         config.evalBatchSize, &decisions,
+                                         nn::kSparseExecAutoDensity, &filters);
   if (sparseLayers != lastSparseLayers) {
     log << fmt::format("sparse execution (evaluation): {}\n",
                        sparseLayers.empty()

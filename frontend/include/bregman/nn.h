@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <map>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -137,11 +138,16 @@ std::array<std::string, 3> filterColumnsKeys(const std::string &weight);
 /// `auto` compares each weight's density with sparseCrossover(rows, cols,
 /// batch) (the fixed threshold when 0). `decisions`, when given, receives
 /// every 2-D weight's density, crossover and choice.
+///
+/// `filters`: the 4-D ".weight"s (Model::sparseFilters()) that get the CSR
+/// pair convolutions run on (under csrKeys and filterColumnsKeys; `auto`:
+/// below kSparseConvAutoDensity); none when null.
 Params withCsrWeights(const Params &params, SparseExec policy,
                       std::vector<std::string> *sparseLayers = nullptr,
                       int64_t batch = 0,
                       std::vector<SparseLayerDecision> *decisions = nullptr,
-                      double fixedDensity = kSparseExecAutoDensity);
+                      double fixedDensity = kSparseExecAutoDensity,
+                      const std::set<std::string> *filters = nullptr);
 
 /// Only the CSR entries withCsrWeights would add (the training step's
 /// carried CSR state, built on the host before the first step); the same
@@ -150,7 +156,8 @@ Params csrWeights(const Params &params, SparseExec policy,
                   std::vector<std::string> *sparseLayers = nullptr,
                   int64_t batch = 0,
                   std::vector<SparseLayerDecision> *decisions = nullptr,
-                  double fixedDensity = kSparseExecAutoDensity);
+                  double fixedDensity = kSparseExecAutoDensity,
+                  const std::set<std::string> *filters = nullptr);
 
 /// Inside a traced step: the CSR of every weight of `params` that has one in
 /// `csr` (same keys), computed from the weight by the compiled step itself
@@ -188,6 +195,11 @@ public:
   void init(Params &params, Rng &rng, const SparseInit &config) const;
   Tensor operator()(const Params &params, const Tensor &x,
                     SourceLocation loc = SourceLocation::current()) const;
+  /// Whether it runs on its filter's CSR pair when the parameters hold one
+  /// (sparseConv2dFits: stride 1, one group, padding ≤ dilation·(K − 1)).
+  bool runsSparse() const;
+  /// Adds "<name>.weight" to `filters` when runsSparse().
+  void addSparseFilter(std::set<std::string> &filters) const;
 
   int64_t in, out, kernel;
   std::string name;
@@ -280,6 +292,10 @@ public:
   }
   /// E.g. "mlp 784-200-80-10".
   virtual std::string describe() const = 0;
+  /// The convolution filters ("<layer>.weight") this model runs on their
+  /// CSR pair when the parameters hold one (Conv2d::runsSparse): csrWeights
+  /// builds CSRs for these filters only. None by default.
+  virtual std::set<std::string> sparseFilters() const { return {}; }
 };
 
 /// Batch normalization over (N, H, W) per channel, with a learned scale and

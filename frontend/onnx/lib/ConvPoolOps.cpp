@@ -6,6 +6,7 @@
 #include <array>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <optional>
 
 namespace bregman::onnx::detail {
 
@@ -77,6 +78,30 @@ Window windowOf(const NodeContext &c, const Tensor &x) {
   return w;
 }
 
+/// The weight's CSR pair when the environment holds it (withSparseLayers,
+/// or the retraining step's CSR under the initializer's name), else none.
+std::optional<CsrFilter> filterCsrOf(const NodeContext &c, const Tensor &w) {
+  if (w.rank() != 4)
+    return std::nullopt;
+  auto rows = nn::csrKeys(c.node.input(1));
+  auto columns = nn::filterColumnsKeys(c.node.input(1));
+  std::vector<Tensor> parts;
+  for (const auto &keys : {rows, columns})
+    for (const std::string &key : keys) {
+      auto it = c.env.find(key);
+      if (it == c.env.end())
+        return std::nullopt;
+      parts.push_back(it->second.tensor);
+    }
+  int64_t taps = w.dim(2) * w.dim(3);
+  return CsrFilter{{parts[0], parts[1], parts[2], Tensor(), w.dim(0),
+                    w.dim(1) * taps},
+                   {parts[3], parts[4], parts[5], Tensor(), w.dim(1),
+                    w.dim(0) * taps},
+                   w,
+                   {w.dim(0), w.dim(1), w.dim(2), w.dim(3)}};
+}
+
 void conv(const NodeContext &c) {
   Tensor x = c.tensor(0);
   Window w = windowOf(c, x);
@@ -87,7 +112,10 @@ void conv(const NodeContext &c) {
                                 x.dim(1)));
   Conv2dOptions o{{w.strides[0], w.strides[1]}, w.padding,
                   {w.dilations[0], w.dilations[1]}, group};
-  Tensor y = conv2d(x, c.tensor(1), o);
+  std::optional<CsrFilter> csr = filterCsrOf(c, c.tensor(1));
+  Tensor y = csr && sparseConv2dFits(csr->shape, o)
+                 ? sparseConv2d(x, *csr, o)
+                 : conv2d(x, c.tensor(1), o);
   if (c.has(2))
     y = y + c.perChannel(c.tensor(2), y);
   c.set(y);

@@ -830,6 +830,8 @@ std::vector<NodeSummary> OnnxModel::summary() const {
     for (const auto &a : n.attribute())
       if (a.type() == ::onnx::AttributeProto::INT)
         s.intAttributes[a.name()] = a.i();
+      else if (a.type() == ::onnx::AttributeProto::INTS)
+        s.intListAttributes[a.name()].assign(a.ints().begin(), a.ints().end());
     if (n.output_size() > 0 && shapes.count(n.output(0)))
       s.outputShape = shapes[n.output(0)];
     try {

@@ -454,10 +454,13 @@ Tensor OnnxNetwork::forward(const Params &params, const Tensor &x,
       weights.add(e.onnxName, params.at(name));
       // Its CSR (nn::withCsrWeights, evaluation with --sparse-exec), under
       // the ONNX name, where Gemm and MatMul look it up.
-      auto csr = nn::csrKeys(name), onnxCsr = nn::csrKeys(e.onnxName);
-      if (params.contains(csr[0]))
-        for (size_t k = 0; k < csr.size(); ++k)
-          weights.add(onnxCsr[k], params.at(csr[k]));
+      // A filter's second CSR (its transpose's) likewise, for Conv.
+      for (auto keys : {nn::csrKeys, nn::filterColumnsKeys}) {
+        auto csr = keys(name), onnxCsr = keys(e.onnxName);
+        if (params.contains(csr[0]))
+          for (size_t k = 0; k < csr.size(); ++k)
+            weights.add(onnxCsr[k], params.at(csr[k]));
+      }
     }
   }
   Params constants;
@@ -518,6 +521,15 @@ std::vector<InitializerRole> OnnxNetwork::initializerRoles() const {
         why == trainedWhy_.end() ? "the operator's table" : why->second});
   }
   return roles;
+}
+
+std::set<std::string> OnnxNetwork::sparseFilters() const {
+  std::map<std::string, std::string> onnxFilters = sparseConvWeights(*model_);
+  std::set<std::string> filters;
+  for (const auto &[name, e] : entries_)
+    if (!isBuffer(e.role) && onnxFilters.count(e.onnxName))
+      filters.insert(name);
+  return filters;
 }
 
 std::string OnnxNetwork::describe() const {

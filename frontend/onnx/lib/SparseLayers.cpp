@@ -4,10 +4,42 @@
 #include "bregman/runtime/SparseRows.h"
 
 #include <fmt/format.h>
+#include <set>
 
 namespace bregman::onnx {
 
 namespace {
+
+std::string nodeWhere(const NodeSummary &node, size_t index) {
+  return node.name.empty()
+             ? fmt::format("node #{} ({})", index, node.opType)
+             : fmt::format("node '{}' ({})", node.name, node.opType);
+}
+
+/// An INTS attribute, or `fallback` copies of `value` when absent.
+std::vector<int64_t> intsOr(const NodeSummary &node, const std::string &name,
+                            size_t count, int64_t value) {
+  auto it = node.intListAttributes.find(name);
+  return it != node.intListAttributes.end()
+             ? it->second
+             : std::vector<int64_t>(count, value);
+}
+
+/// Whether a Conv node with this 4-D weight runs on its filter's CSR pair.
+/// (Any auto_pad at stride 1 pads at most dilation·(K − 1) per side.)
+bool convFits(const NodeSummary &node, const Tensor &w) {
+  auto group = node.intAttributes.find("group");
+  std::vector<int64_t> strides = intsOr(node, "strides", 2, 1);
+  std::vector<int64_t> dilations = intsOr(node, "dilations", 2, 1);
+  std::vector<int64_t> pads = intsOr(node, "pads", 4, 0);
+  if (strides.size() != 2 || dilations.size() != 2 || pads.size() != 4)
+    return false;
+  Conv2dOptions options{{strides[0], strides[1]},
+                        {pads[0], pads[1], pads[2], pads[3]},
+                        {dilations[0], dilations[1]},
+                        group == node.intAttributes.end() ? 1 : group->second};
+  return sparseConv2dFits({w.dim(0), w.dim(1), w.dim(2), w.dim(3)}, options);
+}
 
 /// The 2-D initializers read as a Gemm / MatMul weight, each with the first
 /// node that reads it ("node 'fc1' (Gemm)", "node #0 (Gemm)" when unnamed).
@@ -16,9 +48,7 @@ std::map<std::string, std::string> linearWeights(const OnnxModel &model) {
   std::vector<NodeSummary> nodes = model.summary();
   for (size_t index = 0; index < nodes.size(); ++index) {
     const NodeSummary &node = nodes[index];
-    std::string where = node.name.empty()
-                            ? fmt::format("node #{} ({})", index, node.opType)
-                            : fmt::format("node '{}' ({})", node.name, node.opType);
+    std::string where = nodeWhere(node, index);
     for (const auto &[input, role] : node.parameterRoles) {
       if (role != ParamRole::LinearWeight || input >= static_cast<int>(node.inputs.size()))
         continue;
@@ -41,7 +71,42 @@ double densityOf(const OnnxModel &model, const std::string &name) {
   return static_cast<double>(stored) / static_cast<double>(w.numel());
 }
 
+/// The filter's CSR pair under the initializer's name (capacity: the
+/// entries stored).
+void addFilterCsr(Params &out, const std::string &name, const Tensor &w) {
+  CsrFilter f = compressFilter(w);
+  auto rows = nn::csrKeys(name), columns = nn::filterColumnsKeys(name);
+  out.add(rows[0], f.rows.positions);
+  out.add(rows[1], f.rows.coordinates);
+  out.add(rows[2], f.rows.values);
+  out.add(columns[0], f.columns.positions);
+  out.add(columns[1], f.columns.coordinates);
+  out.add(columns[2], f.columns.values);
+}
+
 } // namespace
+
+std::map<std::string, std::string> sparseConvWeights(const OnnxModel &model) {
+  std::map<std::string, std::string> filters;
+  std::set<std::string> refused; // read by a Conv that cannot run sparse
+  std::vector<NodeSummary> nodes = model.summary();
+  for (size_t index = 0; index < nodes.size(); ++index) {
+    const NodeSummary &node = nodes[index];
+    if (node.opType != "Conv" || node.inputs.size() < 2 ||
+        !model.weights().contains(node.inputs[1]))
+      continue;
+    const std::string &name = node.inputs[1];
+    const Tensor &w = model.weights().at(name);
+    if (w.rank() == 4 && w.dtype() == DType::F32 && w.numel() > 0 &&
+        convFits(node, w))
+      filters.emplace(name, nodeWhere(node, index));
+    else
+      refused.insert(name);
+  }
+  for (const std::string &name : refused)
+    filters.erase(name);
+  return filters;
+}
 
 Params withSparseLayers(const OnnxModel &model, nn::SparseExec policy,
                         std::vector<SparseLayer> *sparseLayers, int64_t batch) {
@@ -68,6 +133,19 @@ Params withSparseLayers(const OnnxModel &model, nn::SparseExec policy,
     out.add(pos, csr.positions);
     out.add(crd, csr.coordinates);
     out.add(val, csr.values);
+    if (sparseLayers)
+      sparseLayers->push_back({name, node, density, crossover});
+  }
+  for (const auto &[name, node] : sparseConvWeights(model)) {
+    const Tensor &w = model.weights().at(name);
+    double density =
+        static_cast<double>(runtime::countNonZeros(w.data<float>(), w.dim(0),
+                                                   w.numel() / w.dim(0))) /
+        static_cast<double>(w.numel());
+    nn::SparseCrossover crossover{nn::kSparseConvAutoDensity, "fixed"};
+    if (policy == nn::SparseExec::Auto && density >= crossover.density)
+      continue;
+    addFilterCsr(out, name, w);
     if (sparseLayers)
       sparseLayers->push_back({name, node, density, crossover});
   }

@@ -235,7 +235,10 @@ TEST(SparseTrainStep, ConvNetStepsOnCarriedFilterCsrMatchDenseSteps) {
   auto step = t.jitted();
   auto [x, y] = bregman::testing::fixedBatch(16, 784, 10);
   std::vector<std::string> layers;
-  Params csr = nn::csrWeights(sparse, nn::SparseExec::On, &layers);
+  std::set<std::string> filters = t.model->sparseFilters();
+  EXPECT_EQ(filters, (std::set<std::string>{"conv1.weight", "conv2.weight"}));
+  Params csr = nn::csrWeights(sparse, nn::SparseExec::On, &layers, 0, nullptr,
+                              nn::kSparseExecAutoDensity, &filters);
   ASSERT_EQ(layers.size(), 4u);
   ASSERT_TRUE(csr.contains("conv2.weight.csrt.values"));
   for (int k = 1; k <= 3; ++k) {

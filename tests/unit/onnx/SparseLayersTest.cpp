@@ -176,6 +176,62 @@ TEST_F(OnnxSparseLayers, SparseAndDenseAgreeWithTheReference) {
   expectNear(run(model, autoWeights, c.inputs), want, "auto");
 }
 
+// Conv: the filters of convolutions that fit (stride 1, one group) get
+// their CSR pair and run on it; a strided Conv keeps its dense filter. The
+// outputs equal the dense run's (the op itself is checked against float64
+// in tests/unit/frontend/SparseConvTest.cpp); the layers read the CSR.
+TEST_F(OnnxSparseLayers, ConvsThatFitRunOnTheirFilterCsr) {
+  std::mt19937 rng(21);
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  std::vector<float> x(2 * 3 * 7 * 9);
+  for (float &v : x)
+    v = value(rng);
+  ModelCase c;
+  c.input("x", {2, 3, 7, 9}, x);
+  c.weight("W1", {4, 3, 3, 3}, sparseValues(rng, 4, 27, 0.3));
+  c.weight("W2", {5, 4, 3, 3}, sparseValues(rng, 5, 36, 0.3));
+  c.weight("W3", {2, 5, 1, 1}, sparseValues(rng, 2, 5, 0.5));
+  setIntsAttr(c.node("Conv", {"x", "W1"}, {"h1"}, "c1"), "pads", {1, 1, 1, 1});
+  setIntsAttr(c.node("Conv", {"h1", "W2"}, {"h2"}, "c2"), "strides", {2, 2});
+  c.node("Conv", {"h2", "W3"}, {"y"}, "c3");
+  c.output("y", {2, 2, 3, 4});
+  auto model = onnx::OnnxModel::load(writeModel(c.model, dir, "convs"));
+  ASSERT_TRUE(model.unsupported().empty());
+  EXPECT_EQ(onnx::sparseConvWeights(model),
+            (std::map<std::string, std::string>{{"W1", "node 'c1' (Conv)"},
+                                                {"W3", "node 'c3' (Conv)"}}));
+  auto y = [&](const Params &w) {
+    auto compiled = jit([&model](const Params &q, const Params &k,
+                                 const Params &in) {
+      return model.apply(q, k, in);
+    });
+    Tensor out = compiled(w, model.constants(), c.inputs).at("y");
+    EXPECT_EQ(out.shape(), (Shape{2, 2, 3, 4}));
+    return out.toVector<float>();
+  };
+  std::vector<float> dense =
+      y(onnx::withSparseLayers(model, nn::SparseExec::Off));
+  std::vector<double> want(dense.begin(), dense.end());
+  std::vector<onnx::SparseLayer> layers;
+  Params sparse = onnx::withSparseLayers(model, nn::SparseExec::On, &layers);
+  EXPECT_EQ(names(layers), (std::vector<std::string>{"W1 node 'c1' (Conv)",
+                                                     "W3 node 'c3' (Conv)"}));
+  EXPECT_TRUE(sparse.contains("W1.csrt.values"));
+  EXPECT_FALSE(sparse.contains("W2.csr.positions"));
+  expectNear(y(sparse), want, "on");
+  // c3 is linear in its filter: its CSR's values halved halve y.
+  Params halved = sparse;
+  for (const char *key : {"W3.csr.values", "W3.csrt.values"}) {
+    std::vector<float> v = halved.at(key).toVector<float>();
+    for (float &e : v)
+      e *= 0.5f;
+    halved.set(key, Tensor::fromVector(v, {int64_t(v.size())}));
+  }
+  for (double &v : want)
+    v *= 0.5;
+  expectNear(y(halved), want, "on, W3's CSR halved");
+}
+
 // Written with sparse_initializers: the CSR is read from the file's indices
 // and equals the one compressed from the dense copy; the outputs match.
 TEST_F(OnnxSparseLayers, SparseInitializersGoToTheCsrDirectly) {

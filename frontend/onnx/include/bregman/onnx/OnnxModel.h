@@ -75,6 +75,7 @@ struct NodeSummary {
   std::vector<std::string> inputs, outputs;
   Shape outputShape; // of the first output, when known
   std::map<std::string, int64_t> intAttributes;
+  std::map<std::string, std::vector<int64_t>> intListAttributes;
   int64_t parameters = 0, nonZero = 0; // of its weight initializers
   std::map<int, ParamRole> parameterRoles; // from the operator's table entry
 };
@@ -182,7 +183,9 @@ struct SparseLayer {
 /// model.weights() plus, under nn::csrKeys(initializer), the CSR of each
 /// 2-D initializer read as a Gemm / MatMul weight whose density is below
 /// `policy`'s threshold (Off: none, On: all); Gemm and MatMul then run on
-/// it (MLIR's sparsifier, CPU). A sparse_initializer's CSR comes from its
+/// it (MLIR's sparsifier, CPU). Likewise each of sparseConvWeights() gets
+/// its CSR pair (nn::csrKeys, nn::filterColumnsKeys; `auto`: below
+/// nn::kSparseConvAutoDensity), which Conv then runs on. A sparse_initializer's CSR comes from its
 /// indices (sparseInitializers()), the others' from their dense values.
 /// The layers chosen go to `sparseLayers` when given. `auto` compares each
 /// density with nn::sparseCrossover of the weight's shape at `batch` inputs
@@ -190,6 +193,12 @@ struct SparseLayer {
 Params withSparseLayers(const OnnxModel &model, nn::SparseExec policy,
                         std::vector<SparseLayer> *sparseLayers = nullptr,
                         int64_t batch = 0);
+
+/// The 4-D initializers read as the weight of a Conv that can run on the
+/// filter's CSR pair (one group, stride 1, padding ≤ dilation·(K − 1):
+/// sparseConv2dFits), each with the first such node ("node 'c1' (Conv)"),
+/// by ONNX name.
+std::map<std::string, std::string> sparseConvWeights(const OnnxModel &model);
 
 /// Reads a serialized onnx TensorProto (the test cases' input_0.pb files).
 Tensor readTensorProto(const std::string &path);

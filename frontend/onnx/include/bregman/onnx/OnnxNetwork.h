@@ -112,6 +112,9 @@ public:
   Tensor forward(const Params &params, const Tensor &x,
                  const nn::Mode &mode) const override;
   std::string describe() const override;
+  /// The trained filters whose Conv can run on their CSR pair
+  /// (onnx::sparseConvWeights, by parameter name).
+  std::set<std::string> sparseFilters() const override;
 
   /// The graph that trains (untied: see tiedInitializers()).
   const OnnxModel &model() const { return *model_; }
