@@ -132,17 +132,33 @@ private:
     Value padded = memref::AllocOp::create(b, loc, type, b.getI64IntegerAttr(64));
     Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
     linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{padded});
-    SmallVector<OpFoldResult> offsets{b.getIndexAttr(0), b.getIndexAttr(0),
-                                      b.getIndexAttr(g.top),
-                                      b.getIndexAttr(g.left)};
-    SmallVector<OpFoldResult> sizes{
-        b.getIndexAttr(g.samples), b.getIndexAttr(g.channels),
-        b.getIndexAttr(g.height), b.getIndexAttr(g.width)};
-    SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
-    Value interior =
-        memref::SubViewOp::create(b, loc, padded, offsets, sizes, strides);
-    linalg::CopyOp::create(b, loc, input, interior);
+    copyRows(input, padded);
     return padded;
+  }
+
+  /// Every row of `input` into its place inside `padded`, a vector at a
+  /// time (the last one of a row masked): an scf.parallel over the (sample,
+  /// channel) planes, a loop over their rows.
+  void copyRows(Value input, Value padded) {
+    Value from = flatten(input), to = flatten(padded);
+    auto planes = scf::ParallelOp::create(
+        b, loc, ValueRange{index(0)}, ValueRange{index(g.samples * g.channels)},
+        ValueRange{index(1)});
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(planes.getBody()->getTerminator());
+    Value plane = planes.getInductionVars()[0];
+    auto rows = scf::ForOp::create(b, loc, index(0), index(g.height), index(1));
+    b.setInsertionPoint(rows.getBody()->getTerminator());
+    Value h = rows.getInductionVar();
+    Value source = add(mul(plane, g.height * g.width), mul(h, g.width));
+    Value target = add(mul(plane, g.paddedHeight * g.paddedWidth),
+                       add(mul(h, g.paddedWidth),
+                           index(g.top * g.paddedWidth + g.left)));
+    for (int64_t column = 0; column < g.width; column += lanes) {
+      int64_t used = std::min(lanes, g.width - column);
+      Value row = readVector(from, add(source, index(column)), used);
+      writeVector(row, to, add(target, index(column)), used);
+    }
   }
 
   /// offsets[e] = c·HP·WP + dh·h·WP + dw·w for the stored entries e <
@@ -275,17 +291,20 @@ private:
       for (int64_t v = 0; v < tile.vectors; ++v) {
         Value at = add(outBase, index(r * g.outWidth + v * lanes));
         Value sum = loop.getResult(r * tile.vectors + v);
-        int64_t used = usedLanes(tile, v);
-        if (used == lanes)
-          vector::StoreOp::create(b, loc, sum, outputFlat, ValueRange{at});
-        else
-          vector::MaskedStoreOp::create(b, loc, outputFlat, ValueRange{at},
-                                        laneMask(used), sum);
+        writeVector(sum, outputFlat, at, usedLanes(tile, v));
       }
   }
 
   int64_t usedLanes(Tile tile, int64_t v) const {
     return v + 1 == tile.vectors ? tile.lastLanes : lanes;
+  }
+
+  void writeVector(Value vector, Value buffer, Value at, int64_t used) {
+    if (used == lanes)
+      vector::StoreOp::create(b, loc, vector, buffer, ValueRange{at});
+    else
+      vector::MaskedStoreOp::create(b, loc, buffer, ValueRange{at},
+                                    laneMask(used), vector);
   }
 
   Value readVector(Value buffer, Value at, int64_t used) {

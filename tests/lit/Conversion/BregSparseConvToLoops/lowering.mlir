@@ -1,5 +1,6 @@
 // breg.sparse_conv2d -> loops on buffers (before bufferization): the input
-// padded into a zero-filled buffer, the entries' offsets decoded once (taps
+// copied row by row (vectors, the last masked) into a zero-filled padded
+// buffer, the entries' offsets decoded once (taps
 // flipped under `flip`), then an scf.parallel over (sample, CSR row) whose
 // tiles accumulate 8-lane vectors over the row's stored entries: 4 output
 // rows of 1 vector here (OW = 6: the vector is masked to 6 lanes when read
@@ -11,8 +12,12 @@
 // CHECK-DAG:     %[[X:.*]] = bufferization.to_buffer %arg0 read_only
 // CHECK:         %[[PADDED:.*]] = memref.alloc() {alignment = 64 : i64} : memref<2x3x6x8xf32>
 // CHECK:         linalg.fill {{.*}} outs(%[[PADDED]] : memref<2x3x6x8xf32>)
-// CHECK:         %[[INTERIOR:.*]] = memref.subview %[[PADDED]][0, 0, 1, 1] [2, 3, 4, 6] [1, 1, 1, 1]
-// CHECK:         linalg.copy ins(%[[X]] : memref<2x3x4x6xf32>) outs(%[[INTERIOR]]
+// CHECK-DAG:     %[[XFLAT:.*]] = memref.collapse_shape %[[X]] {{\[}}[0, 1, 2, 3]] : memref<2x3x4x6xf32> into memref<144xf32>
+// CHECK-DAG:     %[[PFLAT:.*]] = memref.collapse_shape %[[PADDED]] {{\[}}[0, 1, 2, 3]] : memref<2x3x6x8xf32> into memref<288xf32>
+// CHECK:         scf.parallel (%[[PLANE:.*]]) = (%c0{{.*}}) to (%c6{{.*}})
+// CHECK:           scf.for %[[ROW:.*]] = %c0{{.*}} to %c4{{.*}}
+// CHECK:             vector.maskedload %[[XFLAT]]
+// CHECK:             vector.maskedstore %[[PFLAT]]
 // CHECK:         %[[OFFSETS:.*]] = memref.alloc() {alignment = 64 : i64} : memref<108xi32>
 // CHECK:         scf.for
 // CHECK:           arith.divui %{{.*}}, %c9
