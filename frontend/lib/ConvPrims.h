@@ -16,6 +16,10 @@ Tensor conv2dGradFilter(const Tensor &x, const Tensor &dy, const Shape &filter,
                         const Window &window);
 Tensor maxPool2dGrad(const Tensor &x, const Tensor &dy, const Window &window);
 Tensor sumPool2dGrad(const Tensor &dy, const Shape &input, const Window &window);
+/// The padding of a stride-1 convolution's input gradient taken as a
+/// convolution of the output cotangent: dilation·(K − 1) − padding per side
+/// (and back again: the map is its own inverse).
+std::array<int64_t, 4> mirroredPadding(const Window &w);
 /// A breg.sparse_conv2d node (SparseConv.cpp): `used` is the CSR the loop
 /// reads, `other` (optional) the CSR its input gradient reads, `filter` the
 /// forward filter's shape.

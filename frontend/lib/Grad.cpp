@@ -312,10 +312,7 @@ std::vector<Tensor> vjpSparseConv2d(const VjpArgs &v) {
     Shape shape{filter[0], filter[1], filter[2], filter[3]};
     Window forwardWindow = a.window;
     if (flip) // the flipped node's padding is the forward one mirrored
-      for (int i = 0; i < 4; ++i)
-        forwardWindow.padding[i] =
-            a.window.dilations[i % 2] * (a.window.kernel[i % 2] - 1) -
-            a.window.padding[i];
+      forwardWindow.padding = mirroredPadding(a.window);
     grads[denseAt] = flip ? conv2dGradFilter(v.g, v.in(0), shape, forwardWindow)
                           : conv2dGradFilter(v.in(0), v.g, shape, forwardWindow);
   }

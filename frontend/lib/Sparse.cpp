@@ -142,6 +142,17 @@ CsrWeight compressRowsInTrace(const Tensor &dense) {
 
 namespace nn {
 
+namespace {
+/// A CSR under its three keys.
+void addCsr(Params &out, const std::array<std::string, 3> &keys,
+            const CsrWeight &c) {
+  out.add(keys[0], c.positions);
+  out.add(keys[1], c.coordinates);
+  out.add(keys[2], c.values);
+}
+
+} // namespace
+
 std::array<std::string, 3> csrKeys(const std::string &weight) {
   return {weight + ".csr.positions", weight + ".csr.coordinates",
           weight + ".csr.values"};
@@ -174,22 +185,10 @@ Params recompressWeights(const Params &params, const Params &csr) {
                               weight));
     const Tensor &dense = params.at(weight);
     if (dense.rank() == 4) {
-      CsrFilter f = compressFilterInTrace(dense);
-      auto [pos, crd, val] = csrKeys(weight);
-      out.add(pos, f.rows.positions);
-      out.add(crd, f.rows.coordinates);
-      out.add(val, f.rows.values);
-      auto [tpos, tcrd, tval] = filterColumnsKeys(weight);
-      out.add(tpos, f.columns.positions);
-      out.add(tcrd, f.columns.coordinates);
-      out.add(tval, f.columns.values);
+      addFilterCsr(out, weight, compressFilterInTrace(dense));
       continue;
     }
-    CsrWeight w = compressRowsInTrace(dense);
-    auto [pos, crd, val] = csrKeys(weight);
-    out.add(pos, w.positions);
-    out.add(crd, w.coordinates);
-    out.add(val, w.values);
+    addCsr(out, csrKeys(weight), compressRowsInTrace(dense));
   }
   return out;
 }
@@ -199,9 +198,10 @@ namespace {
 /// The CSR buffers of a filter [O, C, KH, KW] under csrKeys (the forward
 /// [O, C·KH·KW]) and filterColumnsKeys (its transpose [C, O·KH·KW]), at the
 /// full capacity so that the step's compiled shapes never change.
-void addFilterCsr(Params &out, const std::string &name, const Tensor &w) {
-  CsrFilter exact = compressFilter(w);
-  // Each buffer at the capacity of every entry, the tail zero.
+/// The filter's CSR pair with each buffer at the capacity of every entry
+/// (the tail zero), so that a compiled step's shapes never change.
+CsrFilter fullCapacityFilterCsr(const Tensor &w) {
+  CsrFilter f = compressFilter(w);
   auto full = [&](const Tensor &t) {
     Tensor padded = Tensor::zeros({w.numel()}, t.dtype());
     if (t.dtype() == DType::I32)
@@ -210,13 +210,11 @@ void addFilterCsr(Params &out, const std::string &name, const Tensor &w) {
       std::copy_n(t.data<float>(), t.numel(), padded.data<float>());
     return padded;
   };
-  auto add = [&](const std::array<std::string, 3> &keys, const CsrWeight &c) {
-    out.add(keys[0], c.positions);
-    out.add(keys[1], full(c.coordinates));
-    out.add(keys[2], full(c.values));
-  };
-  add(csrKeys(name), exact.rows);
-  add(filterColumnsKeys(name), exact.columns);
+  for (CsrWeight *c : {&f.rows, &f.columns}) {
+    c->coordinates = full(c->coordinates);
+    c->values = full(c->values);
+  }
+  return f;
 }
 
 } // namespace
@@ -224,6 +222,28 @@ void addFilterCsr(Params &out, const std::string &name, const Tensor &w) {
 std::array<std::string, 3> filterColumnsKeys(const std::string &weight) {
   return {weight + ".csrt.positions", weight + ".csrt.coordinates",
           weight + ".csrt.values"};
+}
+
+void addFilterCsr(Params &out, const std::string &weight, const CsrFilter &f) {
+  addCsr(out, csrKeys(weight), f.rows);
+  addCsr(out, filterColumnsKeys(weight), f.columns);
+}
+
+std::optional<CsrFilter> filterCsr(const Params &params,
+                                   const std::string &weight,
+                                   const Tensor &dense) {
+  auto rows = csrKeys(weight), columns = filterColumnsKeys(weight);
+  if (dense.rank() != 4 || !params.contains(rows[0]) ||
+      !params.contains(columns[0]))
+    return std::nullopt;
+  int64_t o = dense.dim(0), c = dense.dim(1),
+          taps = dense.dim(2) * dense.dim(3);
+  return CsrFilter{{params.at(rows[0]), params.at(rows[1]),
+                    params.at(rows[2]), Tensor(), o, c * taps},
+                   {params.at(columns[0]), params.at(columns[1]),
+                    params.at(columns[2]), Tensor(), c, o * taps},
+                   dense,
+                   {o, c, dense.dim(2), dense.dim(3)}};
 }
 
 Params csrWeights(const Params &params, SparseExec policy,
@@ -259,13 +279,9 @@ Params csrWeights(const Params &params, SparseExec policy,
     if (!decision.sparse)
       continue;
     if (isFilter) {
-      addFilterCsr(out, name, w);
+      addFilterCsr(out, name, fullCapacityFilterCsr(w));
     } else {
-      CsrWeight csr = compressRows(w, w.numel());
-      auto [pos, crd, val] = csrKeys(name);
-      out.add(pos, csr.positions);
-      out.add(crd, csr.coordinates);
-      out.add(val, csr.values);
+      addCsr(out, csrKeys(name), compressRows(w, w.numel()));
     }
     if (sparseLayers)
       sparseLayers->push_back(name);

@@ -50,17 +50,16 @@ void requireCsr(const CsrWeight &w, int64_t rows, int64_t cols,
         shapeString(w.coordinates.shape()), shapeString(w.values.shape())));
 }
 
-/// The padding of the input gradient's loop: dilation·(K − 1) − padding.
+} // namespace
+
+namespace detail {
+
 std::array<int64_t, 4> mirroredPadding(const Window &w) {
   return {w.dilations[0] * (w.kernel[0] - 1) - w.padding[0],
           w.dilations[1] * (w.kernel[1] - 1) - w.padding[1],
           w.dilations[0] * (w.kernel[0] - 1) - w.padding[2],
           w.dilations[1] * (w.kernel[1] - 1) - w.padding[3]};
 }
-
-} // namespace
-
-namespace detail {
 
 Tensor sparseConv2dNode(const Tensor &x, const CsrWeight &used,
                         const CsrWeight *other, const Tensor &dense,
@@ -116,7 +115,7 @@ bool sparseConv2dFits(const std::array<int64_t, 4> &filter,
   window.kernel = {filter[2], filter[3]};
   window.padding = options.padding;
   window.dilations = options.dilation;
-  std::array<int64_t, 4> mirrored = mirroredPadding(window);
+  std::array<int64_t, 4> mirrored = detail::mirroredPadding(window);
   return options.stride == std::array<int64_t, 2>{1, 1} && options.groups == 1 &&
          std::all_of(mirrored.begin(), mirrored.end(),
                      [](int64_t p) { return p >= 0; }) &&
@@ -128,6 +127,12 @@ Tensor sparseConv2d(const Tensor &x, const CsrFilter &w,
                     const Conv2dOptions &options, SourceLocation loc) {
   CallSite site(loc);
   const std::array<int64_t, 4> &f = w.shape;
+  if (std::any_of(f.begin(), f.end(), [](int64_t d) { return d < 1; }) ||
+      options.dilation[0] < 1 || options.dilation[1] < 1)
+    throw Error(fmt::format("sparse_conv2d: filter {} and dilation [{}, {}] "
+                            "must be positive",
+                            filterString(f), options.dilation[0],
+                            options.dilation[1]));
   if (!sparseConv2dFits(f, options))
     throw Error(fmt::format(
         "sparse_conv2d: filter {} needs stride 1, one group and padding of at "

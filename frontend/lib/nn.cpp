@@ -140,22 +140,9 @@ Tensor Conv2d::operator()(const Params &params, const Tensor &x,
   if (x.rank() != 4 || x.dim(1) != in)
     throw Error(fmt::format("{}: expects input [N, {}, H, W], got {}", name, in,
                             shapeString(x.shape())));
-  auto [pos, crd, val] = csrKeys(name + ".weight");
-  auto [tpos, tcrd, tval] = filterColumnsKeys(name + ".weight");
-  std::array<int64_t, 4> shape{out, in, kernel, kernel};
-  Tensor y;
-  if (params.contains(pos) && params.contains(tpos) && runsSparse()) {
-    int64_t taps = kernel * kernel;
-    CsrFilter csr{{params.at(pos), params.at(crd), params.at(val), Tensor(), out,
-                   in * taps},
-                  {params.at(tpos), params.at(tcrd), params.at(tval), Tensor(),
-                   in, out * taps},
-                  w,
-                  shape};
-    y = sparseConv2d(x, csr, options);
-  } else {
-    y = conv2d(x, w, options);
-  }
+  std::optional<CsrFilter> csr =
+      runsSparse() ? filterCsr(params, name + ".weight", w) : std::nullopt;
+  Tensor y = csr ? sparseConv2d(x, *csr, options) : conv2d(x, w, options);
   if (!bias)
     return y;
   return y + reshape(params.at(name + ".bias"), {1, out, 1, 1});

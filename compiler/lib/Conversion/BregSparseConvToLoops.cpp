@@ -105,6 +105,12 @@ private:
     Value v = memref::LoadOp::create(b, loc, buffer, at);
     return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
   }
+  /// `v` clamped to [lo, hi]: an invalid CSR reads wrong entries, never
+  /// memory outside its buffers.
+  Value clamp(Value v, int64_t lo, Value hi) {
+    Value low = arith::MaxSIOp::create(b, loc, v, index(lo));
+    return arith::MinSIOp::create(b, loc, low, hi);
+  }
 
   Value readBuffer(Value tensor) {
     auto type = llvm::cast<RankedTensorType>(tensor.getType());
@@ -154,10 +160,19 @@ private:
     Value target = add(mul(plane, g.paddedHeight * g.paddedWidth),
                        add(mul(h, g.paddedWidth),
                            index(g.top * g.paddedWidth + g.left)));
-    for (int64_t column = 0; column < g.width; column += lanes) {
-      int64_t used = std::min(lanes, g.width - column);
-      Value row = readVector(from, add(source, index(column)), used);
-      writeVector(row, to, add(target, index(column)), used);
+    int64_t full = g.width / lanes * lanes;
+    if (full > 0) {
+      auto columns =
+          scf::ForOp::create(b, loc, index(0), index(full), index(lanes));
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPoint(columns.getBody()->getTerminator());
+      Value column = columns.getInductionVar();
+      Value row = readVector(from, add(source, column), lanes);
+      writeVector(row, to, add(target, column), lanes);
+    }
+    if (int64_t rest = g.width - full) {
+      Value row = readVector(from, add(source, index(full)), rest);
+      writeVector(row, to, add(target, index(full)), rest);
     }
   }
 
@@ -170,13 +185,14 @@ private:
     Value offsets = memref::AllocOp::create(
         b, loc, MemRefType::get({capacity}, b.getI32Type()),
         b.getI64IntegerAttr(64));
-    Value stored = loadIndex(positions, index(g.rows));
+    stored = clamp(loadIndex(positions, index(g.rows)), 0, index(capacity));
     auto loop = scf::ForOp::create(b, loc, index(0), stored, index(1));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(loop.getBody()->getTerminator());
     Value e = loop.getInductionVar();
-    Value j = loadIndex(coordinates, e);
     int64_t taps = g.kernelHeight * g.kernelWidth;
+    Value j = clamp(loadIndex(coordinates, e), 0,
+                    index(g.channels * taps - 1));
     Value channel = arith::DivUIOp::create(b, loc, j, index(taps));
     Value tap = arith::RemUIOp::create(b, loc, j, index(taps));
     Value kh = arith::DivUIOp::create(b, loc, tap, index(g.kernelWidth));
@@ -205,8 +221,9 @@ private:
     b.setInsertionPoint(parallel.getBody()->getTerminator());
     Value sample = parallel.getInductionVars()[0];
     Value row = parallel.getInductionVars()[1];
-    start = loadIndex(positions, row);
-    end = loadIndex(positions, add(row, index(1)));
+    // Within the entries whose offsets entryOffsets() decoded.
+    start = clamp(loadIndex(positions, row), 0, stored);
+    end = clamp(loadIndex(positions, add(row, index(1))), 0, stored);
     inputBase = mul(sample, g.sampleSize());
     outputBase =
         mul(add(mul(sample, g.rows), row), g.outHeight * g.outWidth);
@@ -323,7 +340,7 @@ private:
   int64_t lanes, accumulators;
   VectorType vectorType;
   // Set by rewrite() and emitPlanes() for the loops inside.
-  Value positions, values, offsets, inputFlat, outputFlat;
+  Value positions, values, offsets, stored, inputFlat, outputFlat;
   Value start, end, inputBase, outputBase;
 };
 

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <map>
 #include <random>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -68,12 +69,13 @@ constexpr double kSparseExecAutoDensity = 0.3;
 /// (docs/PERFORMANCE.md); the widest layer's own step broke even at 30-50 %.
 constexpr double kSparseExecTrainAutoDensity = 0.1;
 
-/// The density below which `auto` runs a convolution (stride 1, one group)
-/// on its CSR pair, in training and evaluation alike: bench/sparse_conv_bench
-/// measured the ConvNet's conv2 (64→64, 5×5, 12×12, batch 128) forward with
-/// its input gradient faster on CSR up to 20 % of the kernels alive and
-/// slower from 30 % (docs/PERFORMANCE.md); conv1 (one input channel) was
-/// faster on CSR at every density.
+/// The density (non-zero entries of the filter) below which `auto` runs a
+/// convolution (stride 1, one group) on its CSR pair, in training and
+/// evaluation alike: bench/sparse_conv_bench measured the ConvNet's conv2
+/// (64→64, 5×5, 12×12, batch 128) forward with its input gradient faster on
+/// CSR up to 20 % of the kernels alive (whole kernels, so 20 % of the
+/// entries) and slower from 30 % (docs/PERFORMANCE.md); conv1 (one input
+/// channel) was faster on CSR at every density.
 constexpr double kSparseConvAutoDensity = 0.2;
 
 /// A crossover density and where it came from: "measured" (just now),
@@ -126,6 +128,13 @@ std::array<std::string, 3> csrKeys(const std::string &weight);
 /// [O, C·KH·KW] under csrKeys and that of its transpose [C, O·KH·KW] (the
 /// input gradient's) under these ("<w>.csrt.positions", ...).
 std::array<std::string, 3> filterColumnsKeys(const std::string &weight);
+/// Adds a filter's CSR pair under those keys.
+void addFilterCsr(Params &out, const std::string &weight, const CsrFilter &f);
+/// The CSR pair of filter "<weight>" from `params`, with `dense` (its
+/// filter [O, C, KH, KW]) as CsrFilter::dense; none when a key is missing.
+std::optional<CsrFilter> filterCsr(const Params &params,
+                                   const std::string &weight,
+                                   const Tensor &dense);
 
 /// `params` plus the CSR (capacity rows·cols, so that the compiled
 /// function's shapes do not change with the density) of every 2-D f32

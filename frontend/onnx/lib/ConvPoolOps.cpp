@@ -81,25 +81,16 @@ Window windowOf(const NodeContext &c, const Tensor &x) {
 /// The weight's CSR pair when the environment holds it (withSparseLayers,
 /// or the retraining step's CSR under the initializer's name), else none.
 std::optional<CsrFilter> filterCsrOf(const NodeContext &c, const Tensor &w) {
-  if (w.rank() != 4)
-    return std::nullopt;
-  auto rows = nn::csrKeys(c.node.input(1));
-  auto columns = nn::filterColumnsKeys(c.node.input(1));
-  std::vector<Tensor> parts;
-  for (const auto &keys : {rows, columns})
+  const std::string &name = c.node.input(1);
+  Params found;
+  for (const auto &keys : {nn::csrKeys(name), nn::filterColumnsKeys(name)})
     for (const std::string &key : keys) {
       auto it = c.env.find(key);
       if (it == c.env.end())
         return std::nullopt;
-      parts.push_back(it->second.tensor);
+      found.add(key, it->second.tensor);
     }
-  int64_t taps = w.dim(2) * w.dim(3);
-  return CsrFilter{{parts[0], parts[1], parts[2], Tensor(), w.dim(0),
-                    w.dim(1) * taps},
-                   {parts[3], parts[4], parts[5], Tensor(), w.dim(1),
-                    w.dim(0) * taps},
-                   w,
-                   {w.dim(0), w.dim(1), w.dim(2), w.dim(3)}};
+  return nn::filterCsr(found, name, w);
 }
 
 void conv(const NodeContext &c) {

@@ -16,7 +16,7 @@ std::string nodeWhere(const NodeSummary &node, size_t index) {
              : fmt::format("node '{}' ({})", node.name, node.opType);
 }
 
-/// An INTS attribute, or `fallback` copies of `value` when absent.
+/// An INTS attribute, or `count` copies of `value` when absent.
 std::vector<int64_t> intsOr(const NodeSummary &node, const std::string &name,
                             size_t count, int64_t value) {
   auto it = node.intListAttributes.find(name);
@@ -69,19 +69,6 @@ double densityOf(const OnnxModel &model, const std::string &name) {
                        ? sparse->second.values.numel()
                        : runtime::countNonZeros(w.data<float>(), w.dim(0), w.dim(1));
   return static_cast<double>(stored) / static_cast<double>(w.numel());
-}
-
-/// The filter's CSR pair under the initializer's name (capacity: the
-/// entries stored).
-void addFilterCsr(Params &out, const std::string &name, const Tensor &w) {
-  CsrFilter f = compressFilter(w);
-  auto rows = nn::csrKeys(name), columns = nn::filterColumnsKeys(name);
-  out.add(rows[0], f.rows.positions);
-  out.add(rows[1], f.rows.coordinates);
-  out.add(rows[2], f.rows.values);
-  out.add(columns[0], f.columns.positions);
-  out.add(columns[1], f.columns.coordinates);
-  out.add(columns[2], f.columns.values);
 }
 
 } // namespace
@@ -145,7 +132,8 @@ Params withSparseLayers(const OnnxModel &model, nn::SparseExec policy,
     nn::SparseCrossover crossover{nn::kSparseConvAutoDensity, "fixed"};
     if (policy == nn::SparseExec::Auto && density >= crossover.density)
       continue;
-    addFilterCsr(out, name, w);
+    // Capacity: the entries stored (the run's shapes are fixed by them).
+    nn::addFilterCsr(out, name, compressFilter(w));
     if (sparseLayers)
       sparseLayers->push_back({name, node, density, crossover});
   }

@@ -29,11 +29,12 @@ using bregman::testing::errorMessage;
 namespace {
 
 struct Geometry {
-  int64_t n, c, h, w, o, k;
+  int64_t n, c, h, w, o, kh, kw;
   std::array<int64_t, 4> padding;
-  int64_t dilation;
-  int64_t oh() const { return h + padding[0] + padding[2] - dilation * (k - 1); }
-  int64_t ow() const { return w + padding[1] + padding[3] - dilation * (k - 1); }
+  int64_t dh, dw; // dilations
+  int64_t oh() const { return h + padding[0] + padding[2] - dh * (kh - 1); }
+  int64_t ow() const { return w + padding[1] + padding[3] - dw * (kw - 1); }
+  int64_t taps() const { return kh * kw; }
 };
 
 struct Case {
@@ -47,7 +48,7 @@ struct Case {
 std::vector<float> sparseFilter(std::mt19937 &rng, const Geometry &g,
                                 double density) {
   std::uniform_real_distribution<double> u(0.0, 1.0);
-  int64_t taps = g.k * g.k;
+  int64_t taps = g.taps();
   std::vector<float> w(g.o * g.c * taps, 0.0f);
   for (int64_t o = 0; o < g.o; ++o)
     for (int64_t c = 0; c < g.c; ++c) {
@@ -85,16 +86,16 @@ Reference reference(const Geometry &g, const std::vector<float> &x,
   for (int64_t n = 0; n < g.n; ++n)
     for (int64_t o = 0; o < g.o; ++o)
       for (int64_t c = 0; c < g.c; ++c)
-        for (int64_t kh = 0; kh < g.k; ++kh)
-          for (int64_t kw = 0; kw < g.k; ++kw)
+        for (int64_t kh = 0; kh < g.kh; ++kh)
+          for (int64_t kw = 0; kw < g.kw; ++kw)
             for (int64_t i = 0; i < oh; ++i)
               for (int64_t j = 0; j < ow; ++j) {
-                int64_t ih = i + kh * g.dilation - g.padding[0];
-                int64_t iw = j + kw * g.dilation - g.padding[1];
+                int64_t ih = i + kh * g.dh - g.padding[0];
+                int64_t iw = j + kw * g.dw - g.padding[1];
                 if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w)
                   continue;
                 int64_t xi = ((n * g.c + c) * g.h + ih) * g.w + iw;
-                int64_t wi = ((o * g.c + c) * g.k + kh) * g.k + kw;
+                int64_t wi = ((o * g.c + c) * g.kh + kh) * g.kw + kw;
                 int64_t yi = ((n * g.o + o) * oh + i) * ow + j;
                 add(r.y, r.yBound, yi, double(x[xi]) * w[wi]);
                 add(r.dx, r.dxBound, xi, double(d[yi]) * w[wi]);
@@ -135,29 +136,29 @@ TEST_P(SparseConv, ForwardAndBothGradientsMatchFloat64) {
   std::vector<float> x = bregman::testing::randomFloats(rng, g.n * g.c * g.h * g.w);
   std::vector<float> d =
       bregman::testing::randomFloats(rng, g.n * g.o * g.oh() * g.ow());
-  Tensor filter = Tensor::fromVector(w, {g.o, g.c, g.k, g.k});
+  Tensor filter = Tensor::fromVector(w, {g.o, g.c, g.kh, g.kw});
   CsrFilter csr = compressFilter(filter);
   Conv2dOptions options;
   options.padding = g.padding;
-  options.dilation = {g.dilation, g.dilation};
+  options.dilation = {g.dh, g.dw};
   ASSERT_TRUE(sparseConv2dFits(csr.shape, options));
   // loss = Σ d ⊙ y: its gradients are dx = convᵀ(d, W) and dW = x ⋆ d.
   auto step = jit([&](const Tensor &x, const Tensor &w, const Tensor &d,
                       const Params &csrs) {
     auto loss = [&](const Params &p) {
       CsrFilter f{{csrs.at("rp"), csrs.at("rc"), csrs.at("rv"), Tensor(),
-                   g.o, g.c * g.k * g.k},
+                   g.o, g.c * g.taps()},
                   {csrs.at("cp"), csrs.at("cc"), csrs.at("cv"), Tensor(),
-                   g.c, g.o * g.k * g.k},
+                   g.c, g.o * g.taps()},
                   p.at("w"),
-                  {g.o, g.c, g.k, g.k}};
+                  {g.o, g.c, g.kh, g.kw}};
       return sum(sparseConv2d(p.at("x"), f, options) * d);
     };
     CsrFilter f{{csrs.at("rp"), csrs.at("rc"), csrs.at("rv"), Tensor(), g.o,
-                 g.c * g.k * g.k},
+                 g.c * g.taps()},
                 {},
                 Tensor(),
-                {g.o, g.c, g.k, g.k}};
+                {g.o, g.c, g.kh, g.kw}};
     return std::make_tuple(sparseConv2d(x, f, options),
                            grad(loss)(Params{{"x", x}, {"w", w}}));
   });
@@ -188,18 +189,21 @@ TEST_P(SparseConv, ForwardAndBothGradientsMatchFloat64) {
 INSTANTIATE_TEST_SUITE_P(
     Geometries, SparseConv,
     ::testing::Values(
-        Case{"5x5 valid, all zero", {3, 4, 12, 12, 5, 5, {0, 0, 0, 0}, 1}, 0.0},
-        Case{"5x5 valid, 5 %", {3, 8, 12, 12, 6, 5, {0, 0, 0, 0}, 1}, 0.05},
-        Case{"5x5 valid, 30 %", {2, 4, 12, 12, 5, 5, {0, 0, 0, 0}, 1}, 0.3},
-        Case{"5x5 valid, dense", {2, 3, 12, 12, 4, 5, {0, 0, 0, 0}, 1}, 1.0},
-        Case{"3x3 same, 30 %", {2, 4, 9, 11, 5, 3, {1, 1, 1, 1}, 1}, 0.3},
-        Case{"3x3 asymmetric padding", {2, 3, 7, 10, 4, 3, {2, 0, 1, 2}, 1}, 0.5},
-        Case{"3x3 dilation 2", {2, 3, 11, 13, 4, 3, {2, 1, 0, 2}, 2}, 0.5},
-        Case{"1x1, 20 %", {2, 6, 5, 7, 5, 1, {0, 0, 0, 0}, 1}, 0.2},
+        Case{"5x5 valid, all zero", {3, 4, 12, 12, 5, 5, 5, {0, 0, 0, 0}, 1, 1}, 0.0},
+        Case{"5x5 valid, 5 %", {3, 8, 12, 12, 6, 5, 5, {0, 0, 0, 0}, 1, 1}, 0.05},
+        Case{"5x5 valid, 30 %", {2, 4, 12, 12, 5, 5, 5, {0, 0, 0, 0}, 1, 1}, 0.3},
+        Case{"5x5 valid, dense", {2, 3, 12, 12, 4, 5, 5, {0, 0, 0, 0}, 1, 1}, 1.0},
+        Case{"3x3 same, 30 %", {2, 4, 9, 11, 5, 3, 3, {1, 1, 1, 1}, 1, 1}, 0.3},
+        Case{"3x3 asymmetric padding", {2, 3, 7, 10, 4, 3, 3, {2, 0, 1, 2}, 1, 1}, 0.5},
+        Case{"3x3 dilation 2", {2, 3, 11, 13, 4, 3, 3, {2, 1, 0, 2}, 2, 2}, 0.5},
+        Case{"2x3 kernel, dilations 2 and 1",
+             {2, 3, 9, 10, 4, 2, 3, {1, 0, 2, 2}, 2, 1}, 0.5},
+        Case{"1x7 kernel", {2, 2, 5, 12, 3, 1, 7, {0, 3, 0, 3}, 1, 1}, 0.5},
+        Case{"1x1, 20 %", {2, 6, 5, 7, 5, 1, 1, {0, 0, 0, 0}, 1, 1}, 0.2},
         Case{"wide rows (several column blocks)",
-             {1, 2, 4, 121, 3, 3, {1, 1, 1, 1}, 1}, 0.6},
+             {1, 2, 4, 121, 3, 3, 3, {1, 1, 1, 1}, 1, 1}, 0.6},
         Case{"tall planes (several row tiles)",
-             {1, 2, 30, 6, 3, 3, {0, 0, 0, 0}, 1}, 0.6}),
+             {1, 2, 30, 6, 3, 3, 3, {0, 0, 0, 0}, 1, 1}, 0.6}),
     [](const ::testing::TestParamInfo<Case> &info) {
       std::string name;
       for (const char *p = info.param.name; *p; ++p)
@@ -237,6 +241,48 @@ TEST(SparseConvErrors, NameTheProblem) {
   EXPECT_NE(channels.find("needs an f32 input [N, 3, H, W], got f32[1, 5, 8, 8]"),
             std::string::npos)
       << channels;
+  Conv2dOptions dilated;
+  dilated.dilation = {0, 1};
+  std::string dilation = call(dilated, {1, 3, 8, 8});
+  EXPECT_NE(dilation.find("filter [4, 3, 3, 3] and dilation [0, 1] must be "
+                          "positive"),
+            std::string::npos)
+      << dilation;
+  Conv2dOptions padded;
+  padded.padding = {3, 0, 0, 0};
+  std::string padding = call(padded, {1, 3, 8, 8});
+  EXPECT_NE(padding.find("padding of at most dilation·(K − 1) per side (got "
+                         "stride [1, 1], groups 1, padding [3, 0, 0, 0])"),
+            std::string::npos)
+      << padding;
+  std::string small = call({}, {1, 3, 2, 8});
+  EXPECT_NE(small.find("input [1, 3, 2, 8] is smaller than the filter "
+                       "[4, 3, 3, 3]'s dilated window"),
+            std::string::npos)
+      << small;
+  std::string csrShape = errorMessage([&] {
+    jit([&](const Tensor &x, const Tensor &p, const Tensor &c, const Tensor &v) {
+      CsrFilter f{{p, c, v, Tensor(), 4, 26}, {}, Tensor(), {4, 3, 3, 3}};
+      return sparseConv2d(x, f, {});
+    })(Tensor::zeros({1, 3, 8, 8}), csr.rows.positions, csr.rows.coordinates,
+       csr.rows.values);
+  });
+  EXPECT_NE(csrShape.find("the forward CSR of filter [4, 3, 3, 3] must be of a "
+                          "[4, 27] matrix"),
+            std::string::npos)
+      << csrShape;
+  std::string dense = errorMessage([&] {
+    jit([&](const Tensor &x, const Tensor &p, const Tensor &c, const Tensor &v) {
+      CsrFilter f{{p, c, v, Tensor(), 4, 27}, {}, Tensor::zeros({4, 3, 3, 1}),
+                  {4, 3, 3, 3}};
+      return sparseConv2d(x, f, {});
+    })(Tensor::zeros({1, 3, 8, 8}), csr.rows.positions, csr.rows.coordinates,
+       csr.rows.values);
+  });
+  EXPECT_NE(dense.find("the dense filter must be f32[4, 3, 3, 3], got "
+                       "f32[4, 3, 3, 1]"),
+            std::string::npos)
+      << dense;
   std::string gradient = errorMessage([&] {
     jit([&](const Tensor &x, const Tensor &p, const Tensor &c, const Tensor &v) {
       return grad([&](const Params &q) {
@@ -249,4 +295,52 @@ TEST(SparseConvErrors, NameTheProblem) {
   EXPECT_NE(gradient.find("needs the CSR of the filter's transpose"),
             std::string::npos)
       << gradient;
+}
+
+TEST(SparseConvGrad, SecondOrderRunsTheFlippedLoopBackwards) {
+  // g(d, W) = Σ c ⊙ ∂/∂x Σ d ⊙ conv(x, W) = Σ c ⊙ convᵀ(d, W) is linear in
+  // d: ∂g/∂d = conv(c, W) (the flipped node's input gradient, the forward
+  // loop again, padding mirrored back) and ∂g/∂W = Σ d ⋆ c (its dense
+  // weight gradient, input and cotangent swapped) — the float64 forward
+  // and weight gradient of `reference` with x := c.
+  const Geometry g{2, 3, 8, 9, 4, 3, 2, {2, 1, 0, 1}, 1, 2};
+  std::mt19937 rng(13);
+  std::vector<float> w = sparseFilter(rng, g, 0.5);
+  std::vector<float> c = bregman::testing::randomFloats(rng, g.n * g.c * g.h * g.w);
+  std::vector<float> d =
+      bregman::testing::randomFloats(rng, g.n * g.o * g.oh() * g.ow());
+  Tensor filter = Tensor::fromVector(w, {g.o, g.c, g.kh, g.kw});
+  CsrFilter csr = compressFilter(filter);
+  Conv2dOptions options;
+  options.padding = g.padding;
+  options.dilation = {g.dh, g.dw};
+  auto step = jit([&](const Tensor &x, const Tensor &w, const Tensor &d,
+                      const Tensor &c, const Params &k) {
+    return grad([&](const Params &q) {
+      CsrFilter f{{k.at("rp"), k.at("rc"), k.at("rv"), Tensor(), g.o,
+                   g.c * g.taps()},
+                  {k.at("cp"), k.at("cc"), k.at("cv"), Tensor(), g.c,
+                   g.o * g.taps()},
+                  q.at("w"),
+                  {g.o, g.c, g.kh, g.kw}};
+      Params dx = grad([&](const Params &r) {
+        return sum(sparseConv2d(r.at("x"), f, options) * q.at("d"));
+      })(Params{{"x", x}});
+      return sum(dx.at("x") * c);
+    })(Params{{"d", d}, {"w", w}});
+  });
+  Params k{{"rp", csr.rows.positions},      {"rc", csr.rows.coordinates},
+           {"rv", csr.rows.values},         {"cp", csr.columns.positions},
+           {"cc", csr.columns.coordinates}, {"cv", csr.columns.values}};
+  auto run = [&] {
+    return step(Tensor::zeros({g.n, g.c, g.h, g.w}), filter,
+                Tensor::fromVector(d, {g.n, g.o, g.oh(), g.ow()}),
+                Tensor::fromVector(c, {g.n, g.c, g.h, g.w}), k);
+  };
+  if (expectGpuRefusal([&] { run(); }))
+    return;
+  Params grads = run();
+  Reference r = reference(g, c, w, d);
+  expectNear(grads.at("d").toVector<float>(), r.y, r.yBound, "∂g/∂d = conv(c, W)");
+  expectNear(grads.at("w").toVector<float>(), r.dw, r.dwBound, "∂g/∂W = Σ d ⋆ c");
 }

@@ -46,3 +46,19 @@ func.func @capacity(%x: tensor<2x3x6x6xf32>, %p: tensor<5xi32>, %c: tensor<109xi
   %y = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] padding [0, 0, 0, 0] dilations [1, 1] flip false : tensor<2x3x6x6xf32>, tensor<5xi32>, tensor<109xi32>, tensor<109xf32> -> tensor<2x4x4x4xf32>
   return
 }
+
+// -----
+
+func.func @scalar_positions(%x: tensor<2x3x6x6xf32>, %p: tensor<i32>, %c: tensor<108xi32>, %v: tensor<108xf32>) {
+  // expected-error @+1 {{'breg.sparse_conv2d' op positions, coordinates and values must be static 1-D tensors, coordinates and values of one capacity, got 'tensor<i32>', 'tensor<108xi32>' and 'tensor<108xf32>'}}
+  %y = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] padding [0, 0, 0, 0] dilations [1, 1] flip false : tensor<2x3x6x6xf32>, tensor<i32>, tensor<108xi32>, tensor<108xf32> -> tensor<2x4x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @offsets(%x: tensor<1x65536x256x128xf32>, %p: tensor<2xi32>, %c: tensor<9xi32>, %v: tensor<9xf32>) {
+  // expected-error @+1 {{'breg.sparse_conv2d' op a padded input sample of 2147483648 elements does not fit 32-bit offsets}}
+  %y = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] padding [0, 0, 0, 0] dilations [1, 1] flip false : tensor<1x65536x256x128xf32>, tensor<2xi32>, tensor<9xi32>, tensor<9xf32> -> tensor<1x1x254x126xf32>
+  return
+}

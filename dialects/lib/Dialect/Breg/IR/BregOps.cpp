@@ -428,8 +428,6 @@ LogicalResult SparseConv2DOp::verify() {
       llvm::any_of(padding, [](int64_t p) { return p < 0; }))
     return emitOpError("kernel and dilations must be positive and padding "
                        "non-negative");
-  int64_t rows = llvm::cast<RankedTensorType>(getPositions().getType())
-                     .getDimSize(0) - 1;
   auto isVector = [](Value v) {
     auto type = llvm::cast<RankedTensorType>(v.getType());
     return type.getRank() == 1 && type.hasStaticShape();
@@ -440,6 +438,14 @@ LogicalResult SparseConv2DOp::verify() {
                        "tensors, coordinates and values of one capacity, got ")
            << getPositions().getType() << ", " << getCoordinates().getType()
            << " and " << getValues().getType();
+  int64_t rows = getPositions().getType().getDimSize(0) - 1;
+  // The lowering keeps each entry's offset in a padded sample in 32 bits.
+  int64_t sample = input.getDimSize(1) *
+                   (input.getDimSize(2) + padding[0] + padding[2]) *
+                   (input.getDimSize(3) + padding[1] + padding[3]);
+  if (sample > std::numeric_limits<int32_t>::max())
+    return emitOpError("a padded input sample of ")
+           << sample << " elements does not fit 32-bit offsets";
   int64_t oh = input.getDimSize(2) + padding[0] + padding[2] -
                dilations[0] * (kernel[0] - 1);
   int64_t ow = input.getDimSize(3) + padding[1] + padding[3] -

@@ -503,8 +503,13 @@ def Breg_SparseConv2DOp : Breg_Op<"sparse_conv2d", [Pure]> {
     Without `flip` that is `breg.conv2d` at stride 1; with `flip`, given
     the CSR of the filter's transpose ([C, R·KH·KW]) and the output
     cotangent padded by dilation·(K − 1) − padding, it is the input
-    gradient. Coordinates must lie in [0, C·KH·KW) (the CSR's producers
-    guarantee it); entries past positions[R] are never read.
+    gradient. The CSR must be valid — positions non-decreasing from 0 to at
+    most the capacity, coordinates in [0, C·KH·KW) — as its producers
+    (`breg.compress_rows`, the host's compressRows) guarantee; the lowering
+    clamps positions to the capacity and coordinates to the last channel's
+    last tap, so an invalid one gives wrong values, never an access out of
+    bounds. Entries past positions[R] are never read. A padded input sample
+    (C·(H + top + bottom)·(W + left + right) elements) must fit 32 bits.
 
     ```mlir
     %y = breg.sparse_conv2d %x, %pos, %crd, %val kernel [5, 5]
