@@ -26,7 +26,14 @@ std::array<int64_t, 4> mirroredPadding(const Window &w);
 Tensor sparseConv2dNode(const Tensor &x, const CsrWeight &used,
                         const CsrWeight *other, const Tensor &dense,
                         const std::array<int64_t, 4> &filter,
-                        const Window &window, bool flip);
+                        const Window &window, bool flip,
+                        const Tensor &bias = Tensor());
+/// Where a sparse_conv2d node's optional inputs are (-1: absent): inputs
+/// are x, the CSR read, [the other CSR], [the dense filter], [the bias].
+struct SparseConvInputs {
+  int other = -1, dense = -1, bias = -1;
+};
+SparseConvInputs sparseConvInputs(const NodeAttrs &attrs, size_t inputs);
 /// Its input gradient: the same loop on the cotangent with the CSRs swapped,
 /// the taps flipped and the padding mirrored.
 Tensor sparseConv2dInputGrad(const Tensor &g, const CsrWeight &used,

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Emit.h"
+#include "ConvPrims.h"
 #include "DebugPrint.h"
 
 #include "breg/Dialect/Breg/IR/BregDialect.h"
@@ -147,9 +148,11 @@ private:
   void emitSparseConv2d(const Node &node) {
     const Window &w = node.attrs.window;
     auto in = [&](size_t i) { return values.at(node.inputs[i]); };
+    int biasAt = sparseConvInputs(node.attrs, node.inputs.size()).bias;
     set(node, breg::SparseConv2DOp::create(
                   b, loc, tensorType(node.outputs[0]), in(0), in(1), in(2),
-                  in(3), b.getDenseI64ArrayAttr(w.kernel),
+                  in(3), biasAt >= 0 ? in(biasAt) : Value(),
+                  b.getDenseI64ArrayAttr(w.kernel),
                   b.getDenseI64ArrayAttr(w.padding),
                   b.getDenseI64ArrayAttr(w.dilations),
                   b.getBoolAttr(node.attrs.transposeA)));
@@ -950,6 +953,10 @@ std::vector<bool> emittedInputReads(const EmitSpec &spec) {
                          : node.inputs.size();
     for (size_t i = 0; i < emitted; ++i)
       read[node.inputs[i]] = true;
+    if (node.prim == Prim::SparseConv2d) // and its bias
+      if (int bias = sparseConvInputs(node.attrs, node.inputs.size()).bias;
+          bias >= 0)
+        read[node.inputs[bias]] = true;
   }
   for (int value : spec.outputs)
     read[value] = true;

@@ -283,39 +283,42 @@ std::vector<Tensor> vjpSparseConv2d(const VjpArgs &v) {
   // The input gradient is the loop over the other CSR (its transpose's, or
   // the forward one's for a flipped node); the weight gradient is dense:
   // conv2d's filter gradient, with input and cotangent swapped for a
-  // flipped node (whose input is the cotangent of a forward convolution).
+  // flipped node (whose input is the cotangent of a forward convolution);
+  // the bias's, the cotangent summed over samples and positions.
   const NodeAttrs &a = v.attrs();
   std::array<int64_t, 4> filter{a.axes.at(0), a.axes.at(1), a.axes.at(2),
                                 a.axes.at(3)};
-  bool flip = a.transposeA, hasOther = a.transposeB;
-  size_t denseAt = hasOther ? 7 : 4;
-  bool hasDense = v.node.inputs.size() == denseAt + 1;
+  bool flip = a.transposeA;
+  SparseConvInputs at = sparseConvInputs(a, v.node.inputs.size());
   auto csrAt = [&](size_t i, int64_t rows, int64_t cols) {
     return CsrWeight{v.in(i), v.in(i + 1), v.in(i + 2), Tensor(), rows, cols};
   };
   int64_t taps = filter[2] * filter[3];
+  Tensor dense = at.dense >= 0 ? v.in(at.dense) : Tensor();
   std::vector<Tensor> grads(v.node.inputs.size());
   grads[0] = v.ifNeeded(0, [&] {
-    if (!hasOther)
+    if (at.other < 0)
       throw Error(fmt::format(
           "sparse_conv2d: the input gradient of a convolution on CSR needs "
           "the CSR of the filter's transpose too (CsrFilter::columns)"));
     CsrWeight used = csrAt(1, flip ? filter[1] : filter[0],
                            (flip ? filter[0] : filter[1]) * taps);
-    CsrWeight other = csrAt(4, flip ? filter[0] : filter[1],
+    CsrWeight other = csrAt(at.other, flip ? filter[0] : filter[1],
                             (flip ? filter[1] : filter[0]) * taps);
-    return sparseConv2dInputGrad(v.g, used, other,
-                                 hasDense ? v.in(denseAt) : Tensor(), filter,
-                                 a.window, flip);
+    return sparseConv2dInputGrad(v.g, used, other, dense, filter, a.window,
+                                 flip);
   });
-  if (hasDense && v.needs(denseAt)) {
+  if (at.dense >= 0 && v.needs(at.dense)) {
     Shape shape{filter[0], filter[1], filter[2], filter[3]};
     Window forwardWindow = a.window;
     if (flip) // the flipped node's padding is the forward one mirrored
       forwardWindow.padding = mirroredPadding(a.window);
-    grads[denseAt] = flip ? conv2dGradFilter(v.g, v.in(0), shape, forwardWindow)
-                          : conv2dGradFilter(v.in(0), v.g, shape, forwardWindow);
+    grads[at.dense] =
+        flip ? conv2dGradFilter(v.g, v.in(0), shape, forwardWindow)
+             : conv2dGradFilter(v.in(0), v.g, shape, forwardWindow);
   }
+  if (at.bias >= 0 && v.needs(at.bias))
+    grads[at.bias] = sum(v.g, {0, 2, 3});
   return grads;
 }
 

@@ -61,10 +61,23 @@ std::array<int64_t, 4> mirroredPadding(const Window &w) {
           w.dilations[1] * (w.kernel[1] - 1) - w.padding[3]};
 }
 
+SparseConvInputs sparseConvInputs(const NodeAttrs &attrs, size_t inputs) {
+  SparseConvInputs at;
+  int next = 4;
+  if (attrs.transposeB)
+    at.other = next, next += 3;
+  bool hasBias = attrs.axes.size() > 4 && attrs.axes[4] != 0;
+  if (static_cast<int>(inputs) - next - (hasBias ? 1 : 0) == 1)
+    at.dense = next++;
+  if (hasBias)
+    at.bias = next;
+  return at;
+}
+
 Tensor sparseConv2dNode(const Tensor &x, const CsrWeight &used,
                         const CsrWeight *other, const Tensor &dense,
                         const std::array<int64_t, 4> &filter,
-                        const Window &window, bool flip) {
+                        const Window &window, bool flip, const Tensor &bias) {
   int64_t rows = flip ? filter[1] : filter[0];
   int64_t channels = flip ? filter[0] : filter[1];
   if (!x.defined() || x.rank() != 4 || x.dim(1) != channels ||
@@ -87,12 +100,15 @@ Tensor sparseConv2dNode(const Tensor &x, const CsrWeight &used,
   attrs.transposeA = flip;
   attrs.transposeB = other != nullptr;
   attrs.axes = {filter.begin(), filter.end()};
+  attrs.axes.push_back(bias.defined() ? 1 : 0);
   std::vector<Tensor> inputs{x, used.positions, used.coordinates, used.values};
   if (other)
     inputs.insert(inputs.end(),
                   {other->positions, other->coordinates, other->values});
   if (dense.defined())
     inputs.push_back(dense);
+  if (bias.defined())
+    inputs.push_back(bias);
   return apply(Prim::SparseConv2d, inputs,
                {{{x.dim(0), rows, oh, ow}, DType::F32}}, std::move(attrs))[0];
 }
@@ -124,7 +140,8 @@ bool sparseConv2dFits(const std::array<int64_t, 4> &filter,
 }
 
 Tensor sparseConv2d(const Tensor &x, const CsrFilter &w,
-                    const Conv2dOptions &options, SourceLocation loc) {
+                    const Conv2dOptions &options, const Tensor &bias,
+                    SourceLocation loc) {
   CallSite site(loc);
   const std::array<int64_t, 4> &f = w.shape;
   if (std::any_of(f.begin(), f.end(), [](int64_t d) { return d < 1; }) ||
@@ -152,12 +169,18 @@ Tensor sparseConv2d(const Tensor &x, const CsrFilter &w,
                             "got {}{}",
                             filterString(f), dtypeName(w.dense.dtype()),
                             shapeString(w.dense.shape())));
+  if (bias.defined() &&
+      (bias.shape() != Shape{f[0]} || bias.dtype() != DType::F32))
+    throw Error(fmt::format("sparse_conv2d: the bias of filter {} must be "
+                            "f32[{}], got {}{}",
+                            filterString(f), f[0], dtypeName(bias.dtype()),
+                            shapeString(bias.shape())));
   Window window;
   window.kernel = {f[2], f[3]};
   window.padding = options.padding;
   window.dilations = options.dilation;
   return detail::sparseConv2dNode(x, w.rows, hasColumns ? &w.columns : nullptr,
-                                  w.dense, f, window, /*flip=*/false);
+                                  w.dense, f, window, /*flip=*/false, bias);
 }
 
 namespace {

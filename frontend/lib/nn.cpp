@@ -142,7 +142,10 @@ Tensor Conv2d::operator()(const Params &params, const Tensor &x,
                             shapeString(x.shape())));
   std::optional<CsrFilter> csr =
       runsSparse() ? filterCsr(params, name + ".weight", w) : std::nullopt;
-  Tensor y = csr ? sparseConv2d(x, *csr, options) : conv2d(x, w, options);
+  if (csr) // the bias added in the loop
+    return sparseConv2d(x, *csr, options,
+                        bias ? params.at(name + ".bias") : Tensor());
+  Tensor y = conv2d(x, w, options);
   if (!bias)
     return y;
   return y + reshape(params.at(name + ".bias"), {1, out, 1, 1});

@@ -81,6 +81,8 @@ public:
     Value input = paddedInput(readBuffer(op.getInput()));
     positions = readBuffer(op.getPositions());
     values = readBuffer(op.getValues());
+    if (op.getBias())
+      bias = readBuffer(op.getBias());
     offsets = entryOffsets(readBuffer(op.getCoordinates()));
     inputFlat = flatten(input);
     auto resultType = op.getResult().getType();
@@ -225,6 +227,13 @@ private:
     start = clamp(loadIndex(positions, row), 0, stored);
     end = clamp(loadIndex(positions, add(row, index(1))), 0, stored);
     inputBase = mul(sample, g.sampleSize());
+    // The tiles' accumulators start from the row's bias, or from zero.
+    start0 = bias ? Value(vector::BroadcastOp::create(
+                        b, loc, vectorType,
+                        memref::LoadOp::create(b, loc, bias, row)))
+                  : Value(arith::ConstantOp::create(
+                        b, loc, vectorType,
+                        DenseElementsAttr::get(vectorType, 0.0f)));
     outputBase =
         mul(add(mul(sample, g.rows), row), g.outHeight * g.outWidth);
     emitRowTiles();
@@ -280,9 +289,7 @@ private:
   /// then stored (the last vector of each tile row under a mask when it is
   /// not full: its lanes past the row would read the next row's input).
   void emitTile(Value row, Value column, Tile tile) {
-    Value zero = arith::ConstantOp::create(
-        b, loc, vectorType, DenseElementsAttr::get(vectorType, 0.0f));
-    SmallVector<Value> inits(tile.rows * tile.vectors, zero);
+    SmallVector<Value> inits(tile.rows * tile.vectors, start0);
     auto loop = scf::ForOp::create(b, loc, start, end, index(1), inits);
     {
       OpBuilder::InsertionGuard guard(b);
@@ -340,8 +347,8 @@ private:
   int64_t lanes, accumulators;
   VectorType vectorType;
   // Set by rewrite() and emitPlanes() for the loops inside.
-  Value positions, values, offsets, stored, inputFlat, outputFlat;
-  Value start, end, inputBase, outputBase;
+  Value positions, values, bias, offsets, stored, inputFlat, outputFlat;
+  Value start, end, inputBase, outputBase, start0;
 };
 
 struct BregSparseConvToLoopsPass

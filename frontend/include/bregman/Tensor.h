@@ -358,9 +358,11 @@ struct CsrFilter {
 
 /// conv2d(x, W, options) with W in CSR: vector loops over the stored entries
 /// only (CPU; breg.sparse_conv2d). Needs stride 1, one group and padding of
-/// at most dilation·(K − 1) on each side (sparseConv2dFits).
+/// at most dilation·(K − 1) on each side (sparseConv2dFits). With `bias`
+/// (f32[out]) the result is conv + bias per output channel, added in the
+/// loop (no pass of its own over the output).
 Tensor sparseConv2d(const Tensor &x, const CsrFilter &w,
-                    const Conv2dOptions &options,
+                    const Conv2dOptions &options, const Tensor &bias = Tensor(),
                     SourceLocation loc = SourceLocation::current());
 /// Whether a convolution of this filter shape and geometry can run on CSR.
 bool sparseConv2dFits(const std::array<int64_t, 4> &filter,

@@ -104,9 +104,17 @@ void conv(const NodeContext &c) {
   Conv2dOptions o{{w.strides[0], w.strides[1]}, w.padding,
                   {w.dilations[0], w.dilations[1]}, group};
   std::optional<CsrFilter> csr = filterCsrOf(c, c.tensor(1));
-  Tensor y = csr && sparseConv2dFits(csr->shape, o)
-                 ? sparseConv2d(x, *csr, o)
-                 : conv2d(x, c.tensor(1), o);
+  if (csr && sparseConv2dFits(csr->shape, o)) {
+    // A bias [M] is added in the loop; another shape the usual way.
+    bool inLoop = c.has(2) && c.tensor(2).shape() == Shape{csr->shape[0]} &&
+                  c.tensor(2).dtype() == DType::F32;
+    Tensor y = sparseConv2d(x, *csr, o, inLoop ? c.tensor(2) : Tensor());
+    if (c.has(2) && !inLoop)
+      y = y + c.perChannel(c.tensor(2), y);
+    c.set(y);
+    return;
+  }
+  Tensor y = conv2d(x, c.tensor(1), o);
   if (c.has(2))
     y = y + c.perChannel(c.tensor(2), y);
   c.set(y);

@@ -136,15 +136,17 @@ TEST_P(SparseConv, ForwardAndBothGradientsMatchFloat64) {
   std::vector<float> x = bregman::testing::randomFloats(rng, g.n * g.c * g.h * g.w);
   std::vector<float> d =
       bregman::testing::randomFloats(rng, g.n * g.o * g.oh() * g.ow());
+  std::vector<float> bias = bregman::testing::randomFloats(rng, g.o);
   Tensor filter = Tensor::fromVector(w, {g.o, g.c, g.kh, g.kw});
   CsrFilter csr = compressFilter(filter);
   Conv2dOptions options;
   options.padding = g.padding;
   options.dilation = {g.dh, g.dw};
   ASSERT_TRUE(sparseConv2dFits(csr.shape, options));
-  // loss = Σ d ⊙ y: its gradients are dx = convᵀ(d, W) and dW = x ⋆ d.
-  auto step = jit([&](const Tensor &x, const Tensor &w, const Tensor &d,
-                      const Params &csrs) {
+  // loss = Σ d ⊙ (y + b): its gradients are dx = convᵀ(d, W), dW = x ⋆ d
+  // and db = Σ d over samples and positions.
+  auto step = jit([&](const Tensor &x, const Tensor &w, const Tensor &b,
+                      const Tensor &d, const Params &csrs) {
     auto loss = [&](const Params &p) {
       CsrFilter f{{csrs.at("rp"), csrs.at("rc"), csrs.at("rv"), Tensor(),
                    g.o, g.c * g.taps()},
@@ -152,7 +154,7 @@ TEST_P(SparseConv, ForwardAndBothGradientsMatchFloat64) {
                    g.c, g.o * g.taps()},
                   p.at("w"),
                   {g.o, g.c, g.kh, g.kw}};
-      return sum(sparseConv2d(p.at("x"), f, options) * d);
+      return sum(sparseConv2d(p.at("x"), f, options, p.at("b")) * d);
     };
     CsrFilter f{{csrs.at("rp"), csrs.at("rc"), csrs.at("rv"), Tensor(), g.o,
                  g.c * g.taps()},
@@ -160,21 +162,38 @@ TEST_P(SparseConv, ForwardAndBothGradientsMatchFloat64) {
                 Tensor(),
                 {g.o, g.c, g.kh, g.kw}};
     return std::make_tuple(sparseConv2d(x, f, options),
-                           grad(loss)(Params{{"x", x}, {"w", w}}));
+                           sparseConv2d(x, f, options, b),
+                           grad(loss)(Params{{"x", x}, {"w", w}, {"b", b}}));
   });
   Params csrs{{"rp", csr.rows.positions},    {"rc", csr.rows.coordinates},
               {"rv", csr.rows.values},       {"cp", csr.columns.positions},
               {"cc", csr.columns.coordinates}, {"cv", csr.columns.values}};
   auto run = [&] {
     return step(Tensor::fromVector(x, {g.n, g.c, g.h, g.w}), filter,
+                Tensor::fromVector(bias, {g.o}),
                 Tensor::fromVector(d, {g.n, g.o, g.oh(), g.ow()}), csrs);
   };
   if (expectGpuRefusal([&] { run(); }))
     return;
-  auto [y, grads] = run();
+  auto [y, yb, grads] = run();
   Reference r = reference(g, x, w, d);
   ASSERT_EQ(y.shape(), (Shape{g.n, g.o, g.oh(), g.ow()}));
   expectNear(y.toVector<float>(), r.y, r.yBound, std::string(c.name) + ": y");
+  // With the bias added in the loop; db = Σ d per filter.
+  int64_t plane = g.oh() * g.ow();
+  std::vector<double> withBias = r.y, biasBound = r.yBound, db(g.o, 0.0),
+                      dbBound(g.o, 0.0);
+  for (size_t i = 0; i < withBias.size(); ++i) {
+    int64_t o = static_cast<int64_t>(i) / plane % g.o;
+    withBias[i] += bias[o];
+    biasBound[i] += std::abs(bias[o]);
+    db[o] += d[i];
+    dbBound[o] += std::abs(d[i]);
+  }
+  expectNear(yb.toVector<float>(), withBias, biasBound,
+             std::string(c.name) + ": y + b");
+  expectNear(grads.at("b").toVector<float>(), db, dbBound,
+             std::string(c.name) + ": db");
   expectNear(grads.at("x").toVector<float>(), r.dx, r.dxBound,
              std::string(c.name) + ": dx");
   expectNear(grads.at("w").toVector<float>(), r.dw, r.dwBound,

@@ -48,3 +48,16 @@ func.func @padded_flipped(%x: tensor<2x3x4x6xf32>, %p: tensor<5xi32>, %c: tensor
 // SMALL:             vector.store
 // SMALL:             vector.constant_mask [2] : vector<4xi1>
 // SMALL:             vector.maskedstore
+
+// With a bias, each tile's accumulators start from the row's bias.
+// CHECK-LABEL: func.func @bias
+// CHECK:         %[[B:.*]] = bufferization.to_buffer %arg4 read_only : tensor<4xf32>
+// CHECK:         scf.parallel (%{{.*}}, %[[ROW:.*]]) =
+// CHECK:           %[[BR:.*]] = memref.load %[[B]][%[[ROW]]] : memref<4xf32>
+// CHECK:           %[[INIT:.*]] = vector.broadcast %[[BR]] : f32 to vector<8xf32>
+// CHECK:           scf.for {{.*}} iter_args({{.*}} = %[[INIT]],
+func.func @bias(%x: tensor<2x3x6x6xf32>, %p: tensor<5xi32>, %c: tensor<108xi32>, %v: tensor<108xf32>, %b: tensor<4xf32>) -> tensor<2x4x4x4xf32> {
+  %y = breg.sparse_conv2d %x, %p, %c, %v bias %b kernel [3, 3] padding [0, 0, 0, 0] dilations [1, 1] flip false
+    : tensor<2x3x6x6xf32>, tensor<5xi32>, tensor<108xi32>, tensor<108xf32>, tensor<4xf32> -> tensor<2x4x4x4xf32>
+  return %y : tensor<2x4x4x4xf32>
+}

@@ -62,3 +62,11 @@ func.func @offsets(%x: tensor<1x65536x256x128xf32>, %p: tensor<2xi32>, %c: tenso
   %y = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] padding [0, 0, 0, 0] dilations [1, 1] flip false : tensor<1x65536x256x128xf32>, tensor<2xi32>, tensor<9xi32>, tensor<9xf32> -> tensor<1x1x254x126xf32>
   return
 }
+
+// -----
+
+func.func @bias(%x: tensor<2x3x6x6xf32>, %p: tensor<5xi32>, %c: tensor<108xi32>, %v: tensor<108xf32>, %b: tensor<3xf32>) {
+  // expected-error @+1 {{'breg.sparse_conv2d' op bias must be tensor<4xf32> (one per CSR row), got 'tensor<3xf32>'}}
+  %y = breg.sparse_conv2d %x, %p, %c, %v bias %b kernel [3, 3] padding [0, 0, 0, 0] dilations [1, 1] flip false : tensor<2x3x6x6xf32>, tensor<5xi32>, tensor<108xi32>, tensor<108xf32>, tensor<3xf32> -> tensor<2x4x4x4xf32>
+  return
+}

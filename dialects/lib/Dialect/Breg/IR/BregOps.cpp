@@ -456,6 +456,9 @@ LogicalResult SparseConv2DOp::verify() {
            << input.getDimSize(0) << ", " << rows << ", " << oh << ", " << ow
            << "] for input " << input << " and " << rows
            << " CSR rows, got " << result;
+  if (getBias() && getBias().getType().getShape() != ArrayRef<int64_t>{rows})
+    return emitOpError("bias must be tensor<")
+           << rows << "xf32> (one per CSR row), got " << getBias().getType();
   int64_t capacity = getCoordinates().getType().getDimSize(0);
   int64_t most = input.getDimSize(1) * kernel[0] * kernel[1] * rows;
   if (capacity < 1 || capacity > most)

@@ -499,7 +499,9 @@ def Breg_SparseConv2DOp : Breg_Op<"sparse_conv2d", [Pure]> {
       y[n, r, oh, ow] = Σ_e values[e] · xp[n, c, oh + dh·h, ow + dw·w]
 
     where xp is x [N, C, H, W] zero-padded by `padding` = [top, left,
-    bottom, right], so OH = H + top + bottom − dh·(KH − 1), likewise OW.
+    bottom, right], so OH = H + top + bottom − dh·(KH − 1), likewise OW;
+    with the optional `bias` (f32[R]), y[n, r, ...] starts from bias[r]
+    (a layer's bias added without a pass of its own over y).
     Without `flip` that is `breg.conv2d` at stride 1; with `flip`, given
     the CSR of the filter's transpose ([C, R·KH·KW]) and the output
     cotangent padded by dilation·(K − 1) − padding, it is the input
@@ -522,14 +524,15 @@ def Breg_SparseConv2DOp : Breg_Op<"sparse_conv2d", [Pure]> {
                        RankedTensorOf<[I32]>:$positions,
                        RankedTensorOf<[I32]>:$coordinates,
                        RankedTensorOf<[F32]>:$values,
+                       Optional<RankedTensorOf<[F32]>>:$bias,
                        DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$padding,
                        DenseI64ArrayAttr:$dilations, BoolAttr:$flip);
   let results = (outs RankedTensorOf<[F32]>:$result);
   let assemblyFormat = [{
-    $input `,` $positions `,` $coordinates `,` $values `kernel` $kernel
-    `padding` $padding `dilations` $dilations `flip` $flip attr-dict `:`
-    type($input) `,` type($positions) `,` type($coordinates) `,`
-    type($values) `->` type($result)
+    $input `,` $positions `,` $coordinates `,` $values (`bias` $bias^)?
+    `kernel` $kernel `padding` $padding `dilations` $dilations `flip` $flip
+    attr-dict `:` type($input) `,` type($positions) `,` type($coordinates)
+    `,` type($values) (`,` type($bias)^)? `->` type($result)
   }];
   let hasVerifier = 1;
 }
