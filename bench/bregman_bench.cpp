@@ -364,25 +364,29 @@ auto makeTrainStep(const StepSetup &s, Device device = Device::Cpu) {
       JitOptions{{0, 1}, "train_step", device});
 }
 
-void runTrainStep(benchmark::State &state, StepSetup s) {
-  auto step = makeTrainStep(s);
-  double loss = 0;
-  auto once = [&] {
-    auto [p2, s2, l, hits] = step(s.params, s.state, s.x, s.y);
-    s.params = p2;
-    s.state = s2;
-    return l;
-  };
-  loss = once().item(); // compiles
+/// Times `once` (one step, returning its loss) after a first call that
+/// compiles; the loss after the last call must be finite.
+template <typename Once>
+void timeSteps(benchmark::State &state, Once once) {
+  once(); // compiles
   for (auto _ : state) {
     Tensor l = once();
     benchmark::DoNotOptimize(l);
   }
-  loss = once().item();
-  if (!std::isfinite(loss))
+  if (!std::isfinite(once().item()))
     state.SkipWithError("the loss is not finite");
   state.SetItemsProcessed(state.iterations() * kBatch);
   state.SetLabel("images");
+}
+
+void runTrainStep(benchmark::State &state, StepSetup s) {
+  auto step = makeTrainStep(s);
+  timeSteps(state, [&] {
+    auto [p2, s2, l, hits] = step(s.params, s.state, s.x, s.y);
+    s.params = p2;
+    s.state = s2;
+    return l;
+  });
   state.counters["compiles"] = static_cast<double>(step.compileCount());
 }
 
@@ -408,23 +412,13 @@ void runSparseTrainStep(benchmark::State &state, StepSetup s) {
       JitOptions{{0, 1}, "train_step"});
   Params csr = nn::csrWeights(s.params, nn::SparseExec::On, nullptr, 0,
                               nullptr, nn::kSparseExecAutoDensity, &filters);
-  auto once = [&] {
+  timeSteps(state, [&] {
     auto [p2, s2, c2, l, hits] = step(s.params, s.state, csr, s.x, s.y);
     s.params = p2;
     s.state = s2;
     csr = c2;
     return l;
-  };
-  double loss = once().item(); // compiles
-  for (auto _ : state) {
-    Tensor l = once();
-    benchmark::DoNotOptimize(l);
-  }
-  loss = once().item();
-  if (!std::isfinite(loss))
-    state.SkipWithError("the loss is not finite");
-  state.SetItemsProcessed(state.iterations() * kBatch);
-  state.SetLabel("images");
+  });
   // Kernel densities of the convolutions the step ran sparse, at the end.
   for (const std::string &f : filters) {
     std::vector<float> w = s.params.at(f).toVector<float>();

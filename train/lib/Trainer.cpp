@@ -421,6 +421,9 @@ struct Trainer::Impl {
   const data::DataSplits splits;
   const int64_t features;
   const std::unique_ptr<nn::Model> model;
+  /// The filters its convolutions can run on their CSR (asked once: an
+  /// imported model reads them off its graph).
+  const std::set<std::string> sparseFilters;
   /// The zoo's entry of the model (nullptr for an imported one).
   const models::ZooEntry *zooEntry;
   const Objective objective;
@@ -458,6 +461,7 @@ Trainer::Impl::Impl(const TrainConfig &given, std::ostream &log)
     : config(checked(given)), log(log), imported(importOnnx(config)),
       splits(loadData(config)), features(splits.train.features()),
       model(makeModel(config, splits.train, std::move(imported))),
+      sparseFilters(model->sparseFilters()),
       zooEntry(config.onnxPath.empty() ? &models::zooEntry(config.model)
                                        : nullptr),
       objective{isRestoration(config), modelInput(config, splits.train)},
@@ -631,9 +635,8 @@ std::pair<Tensor, Tensor> Trainer::Impl::step(const Tensor &x, const Tensor &y) 
 
 void Trainer::Impl::refreshTrainingCsr() {
   std::vector<std::string> layers;
-  std::set<std::string> filters = model->sparseFilters();
   Params csr = nn::csrWeights(params, config.sparseExec, &layers, 0, nullptr,
-                              nn::kSparseExecTrainAutoDensity, &filters);
+                              nn::kSparseExecTrainAutoDensity, &sparseFilters);
   if (layers == trainSparseLayers && trainCsr.size() == csr.size())
     return;
   if (config.sparseExec != nn::SparseExec::Off)
@@ -660,10 +663,10 @@ double Trainer::Impl::accuracy(const Params &p, const Params &b,
   // once per evaluation on the host.
   std::vector<std::string> sparseLayers;
   std::vector<nn::SparseLayerDecision> decisions;
-  std::set<std::string> filters = model->sparseFilters();
   Params evalParams = nn::withCsrWeights(p, config.sparseExec, &sparseLayers,
                                          config.evalBatchSize, &decisions,
-                                         nn::kSparseExecAutoDensity, &filters);
+                                         nn::kSparseExecAutoDensity,
+                                         &sparseFilters);
   if (sparseLayers != lastSparseLayers) {
     log << fmt::format("sparse execution (evaluation): {}\n",
                        sparseLayers.empty()

@@ -25,8 +25,16 @@
 
 using namespace bregman;
 using bregman::testing::errorMessage;
+using bregman::testing::expectWithinRounding;
 
 namespace {
+
+/// Under the GPU pipeline's emulation the op has no lowering: true once the
+/// error names it (bregman::testing::expectGpuRefusal).
+bool refusedOnGpu(const std::function<void()> &run) {
+  return bregman::testing::expectGpuRefusal(
+      run, {"breg.sparse_conv2d", "lowered on the CPU only"});
+}
 
 struct Geometry {
   int64_t n, c, h, w, o, kh, kw;
@@ -104,25 +112,6 @@ Reference reference(const Geometry &g, const std::vector<float> &x,
   return r;
 }
 
-void expectNear(const std::vector<float> &got, const std::vector<double> &want,
-                const std::vector<double> &bound, const std::string &what) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  for (size_t i = 0; i < got.size(); ++i)
-    ASSERT_NEAR(got[i], want[i], 1e-6 * bound[i] + 1e-30)
-        << what << " at " << i;
-}
-
-/// Under the GPU pipeline's emulation (BREGMAN_EMULATE_GPU=1) the op has no
-/// lowering: the error must name it.
-bool expectGpuRefusal(const std::function<void()> &run) {
-  const char *emulate = std::getenv("BREGMAN_EMULATE_GPU");
-  if (!emulate || std::string(emulate) != "1")
-    return false;
-  std::string error = errorMessage(run);
-  EXPECT_NE(error.find("breg.sparse_conv2d"), std::string::npos) << error;
-  EXPECT_NE(error.find("lowered on the CPU only"), std::string::npos) << error;
-  return true;
-}
 
 } // namespace
 
@@ -173,12 +162,12 @@ TEST_P(SparseConv, ForwardAndBothGradientsMatchFloat64) {
                 Tensor::fromVector(bias, {g.o}),
                 Tensor::fromVector(d, {g.n, g.o, g.oh(), g.ow()}), csrs);
   };
-  if (expectGpuRefusal([&] { run(); }))
+  if (refusedOnGpu([&] { run(); }))
     return;
   auto [y, yb, grads] = run();
   Reference r = reference(g, x, w, d);
   ASSERT_EQ(y.shape(), (Shape{g.n, g.o, g.oh(), g.ow()}));
-  expectNear(y.toVector<float>(), r.y, r.yBound, std::string(c.name) + ": y");
+  expectWithinRounding(y.toVector<float>(), r.y, r.yBound, std::string(c.name) + ": y");
   // With the bias added in the loop; db = Σ d per filter.
   int64_t plane = g.oh() * g.ow();
   std::vector<double> withBias = r.y, biasBound = r.yBound, db(g.o, 0.0),
@@ -190,13 +179,13 @@ TEST_P(SparseConv, ForwardAndBothGradientsMatchFloat64) {
     db[o] += d[i];
     dbBound[o] += std::abs(d[i]);
   }
-  expectNear(yb.toVector<float>(), withBias, biasBound,
+  expectWithinRounding(yb.toVector<float>(), withBias, biasBound,
              std::string(c.name) + ": y + b");
-  expectNear(grads.at("b").toVector<float>(), db, dbBound,
+  expectWithinRounding(grads.at("b").toVector<float>(), db, dbBound,
              std::string(c.name) + ": db");
-  expectNear(grads.at("x").toVector<float>(), r.dx, r.dxBound,
+  expectWithinRounding(grads.at("x").toVector<float>(), r.dx, r.dxBound,
              std::string(c.name) + ": dx");
-  expectNear(grads.at("w").toVector<float>(), r.dw, r.dwBound,
+  expectWithinRounding(grads.at("w").toVector<float>(), r.dw, r.dwBound,
              std::string(c.name) + ": dW");
   // Filter 1 is dead: its output plane is exactly zero.
   std::vector<float> yv = y.toVector<float>();
@@ -243,11 +232,14 @@ TEST(SparseConvErrors, NameTheProblem) {
   Conv2dOptions tooMuchPadding;
   tooMuchPadding.padding = {3, 0, 0, 0};
   EXPECT_FALSE(sparseConv2dFits(csr.shape, tooMuchPadding));
-  auto call = [&](const Conv2dOptions &options, const Shape &input) {
+  // The error of sparseConv2d on an input of shape `input`, the CSR
+  // declared as of [4, cols] and `dense` as the dense filter.
+  auto call = [&](const Conv2dOptions &options, const Shape &input,
+                  int64_t cols = 27, const Tensor &dense = Tensor()) {
     return errorMessage([&] {
       jit([&](const Tensor &x, const Tensor &p, const Tensor &c,
               const Tensor &v) {
-        CsrFilter f{{p, c, v, Tensor(), 4, 27}, {}, Tensor(), {4, 3, 3, 3}};
+        CsrFilter f{{p, c, v, Tensor(), 4, cols}, {}, dense, {4, 3, 3, 3}};
         return sparseConv2d(x, f, options);
       })(Tensor::zeros(input), csr.rows.positions, csr.rows.coordinates,
          csr.rows.values);
@@ -279,25 +271,12 @@ TEST(SparseConvErrors, NameTheProblem) {
                        "[4, 3, 3, 3]'s dilated window"),
             std::string::npos)
       << small;
-  std::string csrShape = errorMessage([&] {
-    jit([&](const Tensor &x, const Tensor &p, const Tensor &c, const Tensor &v) {
-      CsrFilter f{{p, c, v, Tensor(), 4, 26}, {}, Tensor(), {4, 3, 3, 3}};
-      return sparseConv2d(x, f, {});
-    })(Tensor::zeros({1, 3, 8, 8}), csr.rows.positions, csr.rows.coordinates,
-       csr.rows.values);
-  });
+  std::string csrShape = call({}, {1, 3, 8, 8}, 26);
   EXPECT_NE(csrShape.find("the forward CSR of filter [4, 3, 3, 3] must be of a "
                           "[4, 27] matrix"),
             std::string::npos)
       << csrShape;
-  std::string dense = errorMessage([&] {
-    jit([&](const Tensor &x, const Tensor &p, const Tensor &c, const Tensor &v) {
-      CsrFilter f{{p, c, v, Tensor(), 4, 27}, {}, Tensor::zeros({4, 3, 3, 1}),
-                  {4, 3, 3, 3}};
-      return sparseConv2d(x, f, {});
-    })(Tensor::zeros({1, 3, 8, 8}), csr.rows.positions, csr.rows.coordinates,
-       csr.rows.values);
-  });
+  std::string dense = call({}, {1, 3, 8, 8}, 27, Tensor::zeros({4, 3, 3, 1}));
   EXPECT_NE(dense.find("the dense filter must be f32[4, 3, 3, 3], got "
                        "f32[4, 3, 3, 1]"),
             std::string::npos)
@@ -356,10 +335,10 @@ TEST(SparseConvGrad, SecondOrderRunsTheFlippedLoopBackwards) {
                 Tensor::fromVector(d, {g.n, g.o, g.oh(), g.ow()}),
                 Tensor::fromVector(c, {g.n, g.c, g.h, g.w}), k);
   };
-  if (expectGpuRefusal([&] { run(); }))
+  if (refusedOnGpu([&] { run(); }))
     return;
   Params grads = run();
   Reference r = reference(g, c, w, d);
-  expectNear(grads.at("d").toVector<float>(), r.y, r.yBound, "∂g/∂d = conv(c, W)");
-  expectNear(grads.at("w").toVector<float>(), r.dw, r.dwBound, "∂g/∂W = Σ d ⋆ c");
+  expectWithinRounding(grads.at("d").toVector<float>(), r.y, r.yBound, "∂g/∂d = conv(c, W)");
+  expectWithinRounding(grads.at("w").toVector<float>(), r.dw, r.dwBound, "∂g/∂W = Σ d ⋆ c");
 }

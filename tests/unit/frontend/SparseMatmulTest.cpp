@@ -23,8 +23,17 @@
 
 using namespace bregman;
 using bregman::testing::errorMessage;
+using bregman::testing::expectWithinRounding;
 
 namespace {
+
+/// The GPU pipeline (and its emulation, under which ctest runs this suite
+/// again) has no sparse lowering: there the layer must fail with an error
+/// naming the op, which this checks instead (true).
+bool refusedOnGpu(const std::function<void()> &run) {
+  return bregman::testing::expectGpuRefusal(
+      run, {"sparse_matmul", "sparse tensors are lowered on the CPU only"});
+}
 
 /// A [rows, cols] weight with about `density` of its entries non-zero (row
 /// 1 always empty), uniform in ±[0.5, 1.5).
@@ -71,28 +80,6 @@ std::vector<float> transposed(const std::vector<float> &m, int64_t rows,
   return t;
 }
 
-void expectNear(const std::vector<float> &got, const std::vector<double> &want,
-                const std::vector<double> &bound, const std::string &what) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  for (size_t i = 0; i < got.size(); ++i)
-    ASSERT_NEAR(got[i], want[i], 1e-6 * bound[i] + 1e-30)
-        << what << " at " << i;
-}
-
-/// The GPU pipeline (and its emulation, BREGMAN_EMULATE_GPU=1, under which
-/// ctest runs this suite again) has no sparse lowering: there the layer
-/// must fail with an error naming the op, which `run` checks instead.
-bool expectGpuRefusal(const std::function<void()> &run) {
-  const char *emulate = std::getenv("BREGMAN_EMULATE_GPU");
-  if (!emulate || std::string(emulate) != "1")
-    return false;
-  std::string error = errorMessage(run);
-  EXPECT_NE(error.find("sparse_matmul"), std::string::npos) << error;
-  EXPECT_NE(error.find("sparse tensors are lowered on the CPU only"),
-            std::string::npos)
-      << error;
-  return true;
-}
 
 struct Case {
   double density;
@@ -127,7 +114,7 @@ TEST_P(SparseMatmul, ForwardAndInputGradientMatchFloat64) {
                  Tensor::fromVector(d, {c.batch, rows}), csr.positions,
                  csr.coordinates, csr.values);
   };
-  if (expectGpuRefusal([&] { run(); }))
+  if (refusedOnGpu([&] { run(); }))
     return;
   auto [y, dx, yt, dxt] = run();
   ASSERT_EQ(yt.shape(), (Shape{rows, c.batch}));
@@ -136,14 +123,14 @@ TEST_P(SparseMatmul, ForwardAndInputGradientMatchFloat64) {
   ASSERT_EQ(dx.shape(), (Shape{c.batch, cols}));
   std::vector<double> bound;
   std::vector<double> yRef = refProduct(x, w, c.batch, rows, cols, true, bound);
-  expectNear(y.toVector<float>(), yRef, bound, "x·Wᵀ");
+  expectWithinRounding(y.toVector<float>(), yRef, bound, "x·Wᵀ");
   std::vector<double> dxRef =
       refProduct(d, w, c.batch, rows, cols, false, bound);
-  expectNear(dx.toVector<float>(), dxRef, bound, "δ·W");
-  expectNear(transposed(dxt.toVector<float>(), cols, c.batch), dxRef, bound,
+  expectWithinRounding(dx.toVector<float>(), dxRef, bound, "δ·W");
+  expectWithinRounding(transposed(dxt.toVector<float>(), cols, c.batch), dxRef, bound,
              "Wᵀ·δᵀ");
   refProduct(x, w, c.batch, rows, cols, true, bound);
-  expectNear(transposed(yt.toVector<float>(), rows, c.batch), yRef, bound,
+  expectWithinRounding(transposed(yt.toVector<float>(), rows, c.batch), yRef, bound,
              "W·xᵀ");
   // Row 1 is empty: its outputs are exactly zero.
   for (int64_t b = 0; b < c.batch; ++b)
@@ -179,11 +166,11 @@ TEST(SparseMatmulGrad, InputGradientOnCsrWeightGradientDense) {
                 Tensor::fromVector(c, {batch, rows}), csr.positions,
                 csr.coordinates, csr.values);
   };
-  if (expectGpuRefusal([&] { run(); }))
+  if (refusedOnGpu([&] { run(); }))
     return;
   Params g = run();
   std::vector<double> bound;
-  expectNear(g.at("x").toVector<float>(),
+  expectWithinRounding(g.at("x").toVector<float>(),
              refProduct(c, w, batch, rows, cols, false, bound), bound,
              "dx = c·W");
   // dW[o, i] = Σ_b c[b, o]·x[b, i]: the product cᵀ·x, written out.
@@ -195,7 +182,7 @@ TEST(SparseMatmulGrad, InputGradientOnCsrWeightGradientDense) {
         dw[o * cols + i] += term;
         dwBound[o * cols + i] += std::abs(term);
       }
-  expectNear(g.at("w").toVector<float>(), dw, dwBound, "dW = cᵀ·x");
+  expectWithinRounding(g.at("w").toVector<float>(), dw, dwBound, "dW = cᵀ·x");
 }
 
 TEST(SparseMatmulGrad, LeftFormOnFeatureMajorActivations) {
@@ -220,7 +207,7 @@ TEST(SparseMatmulGrad, LeftFormOnFeatureMajorActivations) {
                 Tensor::fromVector(c, {rows, n}), csr.positions,
                 csr.coordinates, csr.values);
   };
-  if (expectGpuRefusal([&] { run(); }))
+  if (refusedOnGpu([&] { run(); }))
     return;
   Params g = run();
   // dxt[i, j] = Σ_o W[o, i]·c[o, j]; dW[o, i] = Σ_j c[o, j]·xt[i, j].
@@ -236,8 +223,8 @@ TEST(SparseMatmulGrad, LeftFormOnFeatureMajorActivations) {
         dw[o * cols + i] += t2;
         dwBound[o * cols + i] += std::abs(t2);
       }
-  expectNear(g.at("xt").toVector<float>(), dxt, dxtBound, "dxt = Wᵀ·c");
-  expectNear(g.at("w").toVector<float>(), dw, dwBound, "dW = c·xtᵀ");
+  expectWithinRounding(g.at("xt").toVector<float>(), dxt, dxtBound, "dxt = Wᵀ·c");
+  expectWithinRounding(g.at("w").toVector<float>(), dw, dwBound, "dW = c·xtᵀ");
 }
 
 TEST(SparseMatmulErrors, NameTheMismatch) {
@@ -294,7 +281,7 @@ TEST(SparseExec, ZooMlpOnCsrMatchesDenseForwardAndGradient) {
     return std::make_tuple(logits, g);
   });
   auto run = [&, &x = x, &y = y] { return step(withCsr, x, y); };
-  if (expectGpuRefusal([&] { run(); }))
+  if (refusedOnGpu([&] { run(); }))
     return;
   auto [sparseLogits, sparseGrads] = run();
   auto [denseLogits, denseGrads] = step(params, x, y);

@@ -169,6 +169,22 @@ void expectClose(const Tensor &a, const Tensor &b, double tolerance,
     ASSERT_NEAR(x[i], y[i], tolerance * scale) << what << " at " << i;
 }
 
+/// The step on CSR (loss, parameters, subgradients v) against the dense
+/// one from the same state, to 1e-5 of their scale.
+void expectStepsAgree(const Tensor &sparseLoss, const Params &sparse,
+                      const Params &sparseState, const Tensor &denseLoss,
+                      const Params &dense, const Params &denseState,
+                      const std::string &at) {
+  EXPECT_NEAR(sparseLoss.item(), denseLoss.item(),
+              1e-5 * std::abs(denseLoss.item()))
+      << at;
+  for (const auto &[name, theta] : dense) {
+    expectClose(sparse.at(name), theta, 1e-5, at + " " + name);
+    expectClose(sparseState.at("v/" + name), denseState.at("v/" + name), 1e-5,
+                at + " v/" + name);
+  }
+}
+
 TEST(SparseTrainStep, LinBregStepsOnCarriedCsrMatchDenseSteps) {
   if (emulatingGpu())
     GTEST_SKIP() << "sparse execution runs on the CPU only";
@@ -192,13 +208,7 @@ TEST(SparseTrainStep, LinBregStepsOnCarriedCsrMatchDenseSteps) {
     EXPECT_EQ(dcsr.size(), 0u);
     auto [s2, ss2, scsr, sloss] = step(sparse, sparseState, csr, x, y);
     std::string at = "step " + std::to_string(k);
-    EXPECT_NEAR(sloss.item(), dloss.item(), 1e-5 * std::abs(dloss.item()))
-        << at;
-    for (const auto &[name, theta] : d2) {
-      expectClose(s2.at(name), theta, 1e-5, at + " " + name);
-      expectClose(ss2.at("v/" + name), ds2.at("v/" + name), 1e-5,
-                  at + " v/" + name);
-    }
+    expectStepsAgree(sloss, s2, ss2, dloss, d2, ds2, at);
     // The step's CSR is that of its own new weights.
     ASSERT_EQ(scsr.size(), csr.size()) << at;
     for (const std::string &w : {"fc1.weight", "fc2.weight", "fc3.weight"}) {
@@ -254,13 +264,7 @@ TEST(SparseTrainStep, ConvNetStepsOnCarriedFilterCsrMatchDenseSteps) {
     auto [d2, ds2, dcsr, dloss] = step(dense, denseState, Params(), bx, by);
     auto [s2, ss2, scsr, sloss] = step(sparse, sparseState, csr, bx, by);
     std::string at = "step " + std::to_string(k);
-    EXPECT_NEAR(sloss.item(), dloss.item(), 1e-5 * std::abs(dloss.item()))
-        << at;
-    for (const auto &[name, theta] : d2) {
-      expectClose(s2.at(name), theta, 1e-5, at + " " + name);
-      expectClose(ss2.at("v/" + name), ds2.at("v/" + name), 1e-5,
-                  at + " v/" + name);
-    }
+    expectStepsAgree(sloss, s2, ss2, dloss, d2, ds2, at);
     // Both CSRs the step returns are those of its own new filters.
     for (const std::string &w : {"conv1.weight", "conv2.weight"}) {
       const Tensor &theta = s2.at(w);

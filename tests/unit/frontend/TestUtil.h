@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <functional>
 #include <gtest/gtest.h>
 #include <initializer_list>
@@ -176,6 +177,31 @@ inline void expectError(const std::function<void()> &f,
     return;
   }
   ADD_FAILURE() << "no bregman::Error thrown";
+}
+
+/// |got[i] − want[i]| ≤ 1e-6·bound[i] for every i, where bound is Σ|terms|
+/// of the float64 sum (the scale of float32 rounding in it).
+inline void expectWithinRounding(const std::vector<float> &got,
+                                 const std::vector<double> &want,
+                                 const std::vector<double> &bound,
+                                 const std::string &what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  for (size_t i = 0; i < got.size(); ++i)
+    ASSERT_NEAR(got[i], want[i], 1e-6 * bound[i] + 1e-30)
+        << what << " at " << i;
+}
+
+/// Under the GPU pipeline's emulation (BREGMAN_EMULATE_GPU=1, under which
+/// ctest runs the frontend suite again) a CPU-only op must fail with an
+/// error containing every `part` (checked here, then true); false when not
+/// emulating, and the caller runs its checks.
+inline bool expectGpuRefusal(const std::function<void()> &run,
+                             std::initializer_list<std::string> parts) {
+  const char *emulate = std::getenv("BREGMAN_EMULATE_GPU");
+  if (!emulate || std::string(emulate) != "1")
+    return false;
+  expectError(run, parts);
+  return true;
 }
 
 } // namespace bregman::testing
