@@ -127,6 +127,12 @@ Tensor sparseConv2dInputGrad(const Tensor &g, const CsrWeight &used,
 
 bool sparseConv2dFits(const std::array<int64_t, 4> &filter,
                       const Conv2dOptions &options) {
+  // Checked before dilation·(K − 1) is formed: an ONNX file's attributes
+  // reach here unvalidated (withSparseLayers runs before the graph does).
+  auto sane = [](int64_t v) { return v >= 1 && v <= (int64_t(1) << 30); };
+  if (!sane(filter[2]) || !sane(filter[3]) || !sane(options.dilation[0]) ||
+      !sane(options.dilation[1]))
+    return false;
   Window window;
   window.kernel = {filter[2], filter[3]};
   window.padding = options.padding;

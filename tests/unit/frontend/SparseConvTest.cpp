@@ -19,6 +19,7 @@
 #include <cmath>
 #include <functional>
 #include <cstdlib>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -232,6 +233,14 @@ TEST(SparseConvErrors, NameTheProblem) {
   Conv2dOptions tooMuchPadding;
   tooMuchPadding.padding = {3, 0, 0, 0};
   EXPECT_FALSE(sparseConv2dFits(csr.shape, tooMuchPadding));
+  // A hostile file's dilation must not overflow dilation·(K − 1).
+  Conv2dOptions hugeDilation;
+  hugeDilation.dilation = {std::numeric_limits<int64_t>::max(), 1};
+  hugeDilation.padding = {0, 0, 0, 0};
+  EXPECT_FALSE(sparseConv2dFits(csr.shape, hugeDilation));
+  Conv2dOptions zeroDilation;
+  zeroDilation.dilation = {0, 1};
+  EXPECT_FALSE(sparseConv2dFits(csr.shape, zeroDilation));
   // The error of sparseConv2d on an input of shape `input`, the CSR
   // declared as of [4, cols] and `dense` as the dense filter.
   auto call = [&](const Conv2dOptions &options, const Shape &input,
