@@ -15,6 +15,7 @@
 #include "bregman/Trace.h"
 
 #include <algorithm>
+#include <numeric>
 #include <fmt/format.h>
 
 namespace bregman {
@@ -205,26 +206,71 @@ std::array<int64_t, 4> filterShape(const Tensor &w, const char *what) {
 
 } // namespace
 
+CsrFilter filterCsrFromRows(const CsrWeight &rows,
+                            const std::array<int64_t, 4> &filter) {
+  int64_t taps = filter[2] * filter[3], columns = filter[1] * taps;
+  if (std::any_of(filter.begin(), filter.end(), [](int64_t d) { return d < 1; }) ||
+      columns > INT32_MAX || filter[0] * taps > INT32_MAX)
+    throw Error(fmt::format("filterCsrFromRows: filter {} must have positive "
+                            "dimensions and rows of at most 2^31 - 1 entries",
+                            filterString(filter)));
+  requireCsr(rows, filter[0], columns, "forward", filter);
+  if (!rows.positions.isConcrete() || !rows.coordinates.isConcrete() ||
+      !rows.values.isConcrete())
+    throw Error("filterCsrFromRows: needs a concrete CSR (inside a trace, "
+                "compressFilterInTrace)");
+  const int32_t *pos = rows.positions.data<int32_t>();
+  const int32_t *crd = rows.coordinates.data<int32_t>();
+  const float *val = rows.values.data<float>();
+  int64_t capacity = rows.coordinates.numel(), stored = pos[filter[0]];
+  for (int64_t o = 0; o < filter[0]; ++o)
+    if ((o == 0 && pos[0] != 0) || pos[o] > pos[o + 1] || pos[o + 1] > capacity)
+      throw Error(fmt::format("filterCsrFromRows: filter {}: positions must "
+                              "rise from 0 to at most the capacity {}; row {} "
+                              "spans [{}, {})",
+                              filterString(filter), capacity, o, pos[o], pos[o + 1]));
+  // The transpose [C, O·KH·KW] by counting: row o's entries are visited in
+  // order of o, then of the tap, so each row of the result comes out sorted.
+  std::vector<int32_t> positions(filter[1] + 1, 0);
+  for (int64_t k = 0; k < stored; ++k) {
+    if (crd[k] < 0 || crd[k] >= columns)
+      throw Error(fmt::format("filterCsrFromRows: filter {}: coordinate {} "
+                              "of entry {} is outside [0, {})",
+                              filterString(filter), crd[k], k, columns));
+    ++positions[crd[k] / taps + 1];
+  }
+  std::partial_sum(positions.begin(), positions.end(), positions.begin());
+  std::vector<int32_t> next(positions.begin(), positions.end() - 1);
+  std::vector<int32_t> coordinates(capacity, 0);
+  std::vector<float> values(capacity, 0.0f);
+  for (int64_t o = 0; o < filter[0]; ++o)
+    for (int32_t k = pos[o]; k < pos[o + 1]; ++k) {
+      int32_t at = next[crd[k] / taps]++;
+      coordinates[at] = static_cast<int32_t>(o * taps + crd[k] % taps);
+      values[at] = val[k];
+    }
+  CsrFilter out;
+  out.shape = filter;
+  out.rows = rows;
+  out.rows.dense = Tensor();
+  out.columns.rows = filter[1];
+  out.columns.cols = filter[0] * taps;
+  out.columns.positions = Tensor::fromVector(positions, {filter[1] + 1});
+  out.columns.coordinates = Tensor::fromVector(coordinates, {capacity});
+  out.columns.values = Tensor::fromVector(values, {capacity});
+  return out;
+}
+
 CsrFilter compressFilter(const Tensor &w) {
   std::array<int64_t, 4> f = filterShape(w, "compressFilter");
   if (!w.isConcrete())
     throw Error("compressFilter: needs a concrete filter (inside a trace, "
                 "compressFilterInTrace)");
-  int64_t taps = f[2] * f[3];
+  // The matrix view [O, C·KH·KW] as a copy: concrete tensors have no ops.
   const float *data = w.data<float>();
-  std::vector<float> rows(data, data + w.numel());
-  // The transpose [C, O, KH, KW] on the host: concrete tensors have no ops.
-  std::vector<float> columns(w.numel());
-  for (int64_t o = 0; o < f[0]; ++o)
-    for (int64_t c = 0; c < f[1]; ++c)
-      std::copy_n(data + (o * f[1] + c) * taps, taps,
-                  columns.begin() + (c * f[0] + o) * taps);
-  CsrFilter out;
-  out.shape = f;
-  out.rows = compressRows(Tensor::fromVector(std::move(rows), {f[0], f[1] * taps}));
-  out.columns =
-      compressRows(Tensor::fromVector(std::move(columns), {f[1], f[0] * taps}));
-  return out;
+  Tensor matrix = Tensor::fromVector(std::vector<float>(data, data + w.numel()),
+                                     {f[0], f[1] * f[2] * f[3]});
+  return filterCsrFromRows(compressRows(matrix), f);
 }
 
 CsrFilter compressFilterInTrace(const Tensor &w) {

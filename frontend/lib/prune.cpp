@@ -50,8 +50,11 @@ Params magnitudePruneMasks(const Params &params, double density,
   std::vector<size_t> order(units.size());
   for (size_t i = 0; i < order.size(); ++i)
     order[i] = i;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return scores[a] > scores[b]; });
+  // Ties in their original order (a stable sort, spelled as a total order:
+  // libstdc++ 12's std::stable_sort warns under clang).
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return scores[a] != scores[b] ? scores[a] > scores[b] : a < b;
+  });
   std::vector<char> keep(units.size(), 0);
   int64_t budget = static_cast<int64_t>(std::llround(density * total)), kept = 0;
   for (size_t i : order) {

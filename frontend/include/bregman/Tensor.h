@@ -370,6 +370,13 @@ bool sparseConv2dFits(const std::array<int64_t, 4> &filter,
 /// The two CSRs of a concrete f32 filter (exact zeros dropped; capacity:
 /// the entries stored, at least 1); `dense` is left empty.
 CsrFilter compressFilter(const Tensor &w);
+/// The CSR pair of a concrete filter [O, C, KH, KW] from the CSR of its
+/// matrix view [O, C·KH·KW] (as compressRows gives, or an ONNX
+/// sparse_initializer's entries): the transposed CSR is built from the
+/// stored entries alone, with the same capacity. Throws on a CSR that does
+/// not describe such a matrix (shapes, positions, coordinates).
+CsrFilter filterCsrFromRows(const CsrWeight &rows,
+                            const std::array<int64_t, 4> &filter);
 /// The two CSRs of a traced f32 filter, computed by the compiled function
 /// (breg.compress_rows, capacity: every entry); `dense` is `w`.
 CsrFilter compressFilterInTrace(const Tensor &w);

@@ -443,9 +443,13 @@ void OnnxModel::Impl::readSparseInitializer(const std::string &path,
   std::vector<float> nz = v.tensor.toVector<float>();
   int64_t rank = shape.size(), count = nz.size();
   bool linear = at.shape.size() == 1;
-  // A matrix also keeps its entries for its CSR (int32 positions and
-  // coordinates, as compressRows: larger ones stay dense only).
-  bool keepsCsr = rank == 2 && count > 0 && count <= INT32_MAX && shape[1] <= INT32_MAX;
+  // A matrix, or a filter [O, C, KH, KW] as the matrix [O, C·KH·KW], also
+  // keeps its entries for its CSR (int32 positions and coordinates, as
+  // compressRows: larger ones stay dense only).
+  int64_t rowLength =
+      rank == 2 || rank == 4 ? dense.numel() / std::max<int64_t>(1, shape[0]) : 0;
+  bool keepsCsr =
+      rowLength > 0 && count > 0 && count <= INT32_MAX && rowLength <= INT32_MAX;
   std::vector<std::pair<int64_t, float>> entries; // (linear index, value)
   if (keepsCsr)
     entries.reserve(count);
@@ -466,7 +470,7 @@ void OnnxModel::Impl::readSparseInitializer(const std::string &path,
   }
   weights.add(values.name(), dense);
   if (keepsCsr)
-    sparseInitializers[values.name()] = csrOfEntries(std::move(entries), shape[0], shape[1]);
+    sparseInitializers[values.name()] = csrOfEntries(std::move(entries), shape[0], rowLength);
 }
 
 /// Folds the `value` tensors of Constant nodes; returns the nodes (by

@@ -60,14 +60,15 @@ std::map<std::string, std::string> linearWeights(const OnnxModel &model) {
   return weights;
 }
 
-/// Stored entries / elements of `name`: its sparse_initializer's, else its
-/// non-zeros'.
+/// Stored entries / elements of `name` (a matrix or a filter): its
+/// sparse_initializer's, else its non-zeros'.
 double densityOf(const OnnxModel &model, const std::string &name) {
   const Tensor &w = model.weights().at(name);
   auto sparse = model.sparseInitializers().find(name);
   int64_t stored = sparse != model.sparseInitializers().end()
                        ? sparse->second.values.numel()
-                       : runtime::countNonZeros(w.data<float>(), w.dim(0), w.dim(1));
+                       : runtime::countNonZeros(w.data<float>(), w.dim(0),
+                                                w.numel() / w.dim(0));
   return static_cast<double>(stored) / static_cast<double>(w.numel());
 }
 
@@ -125,15 +126,17 @@ Params withSparseLayers(const OnnxModel &model, nn::SparseExec policy,
   }
   for (const auto &[name, node] : sparseConvWeights(model)) {
     const Tensor &w = model.weights().at(name);
-    double density =
-        static_cast<double>(runtime::countNonZeros(w.data<float>(), w.dim(0),
-                                                   w.numel() / w.dim(0))) /
-        static_cast<double>(w.numel());
+    double density = densityOf(model, name);
     nn::SparseCrossover crossover{nn::kSparseConvAutoDensity, "fixed"};
     if (policy == nn::SparseExec::Auto && density >= crossover.density)
       continue;
     // Capacity: the entries stored (the run's shapes are fixed by them).
-    nn::addFilterCsr(out, name, compressFilter(w));
+    auto sparse = model.sparseInitializers().find(name);
+    nn::addFilterCsr(out, name,
+                     sparse != model.sparseInitializers().end()
+                         ? filterCsrFromRows(sparse->second,
+                                             {w.dim(0), w.dim(1), w.dim(2), w.dim(3)})
+                         : compressFilter(w));
     if (sparseLayers)
       sparseLayers->push_back({name, node, density, crossover});
   }

@@ -351,3 +351,68 @@ TEST(SparseConvGrad, SecondOrderRunsTheFlippedLoopBackwards) {
   expectWithinRounding(grads.at("d").toVector<float>(), r.y, r.yBound, "∂g/∂d = conv(c, W)");
   expectWithinRounding(grads.at("w").toVector<float>(), r.dw, r.dwBound, "∂g/∂W = Σ d ⋆ c");
 }
+
+// The transposed CSR built from the forward one's entries equals the CSR of
+// the host-transposed filter [C, O, KH, KW]: positions, coordinates (sorted
+// within each row) and values, with a dead filter, a dead input channel and
+// a non-square kernel.
+TEST(SparseConvCsr, TransposeFromTheEntriesEqualsTheTransposedFilter) {
+  const int64_t o = 5, c = 4, kh = 2, kw = 3, taps = kh * kw;
+  std::mt19937 rng(29);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::vector<float> w(o * c * taps, 0.0f), transposed(w.size(), 0.0f);
+  for (int64_t i = 0; i < o; ++i)
+    for (int64_t j = 0; j < c; ++j)
+      for (int64_t t = 0; t < taps; ++t)
+        if (i != 3 && j != 2 && u(rng) < 0.3) {
+          float v = static_cast<float>(u(rng) - 0.5);
+          w[(i * c + j) * taps + t] = v;
+          transposed[(j * o + i) * taps + t] = v;
+        }
+  CsrFilter f = compressFilter(Tensor::fromVector(w, {o, c, kh, kw}));
+  CsrWeight want = compressRows(Tensor::fromVector(transposed, {c, o * taps}));
+  EXPECT_EQ(f.columns.rows, c);
+  EXPECT_EQ(f.columns.cols, o * taps);
+  EXPECT_EQ(f.columns.positions.toVector<int32_t>(),
+            want.positions.toVector<int32_t>());
+  EXPECT_EQ(f.columns.coordinates.toVector<int32_t>(),
+            want.coordinates.toVector<int32_t>());
+  EXPECT_EQ(f.columns.values.toVector<float>(), want.values.toVector<float>());
+  EXPECT_EQ(f.rows.values.numel(), f.columns.values.numel());
+}
+
+TEST(SparseConvCsr, FilterCsrFromRowsRefusesAnInvalidCsr) {
+  CsrFilter good = compressFilter(Tensor::fromVector(std::vector<float>(8, 1.0f), {2, 2, 1, 2}));
+  auto withRows = [&](std::vector<int32_t> positions,
+                      std::vector<int32_t> coordinates) {
+    CsrWeight rows = good.rows;
+    rows.positions = Tensor::fromVector(positions, {3});
+    rows.coordinates = Tensor::fromVector(coordinates, {8});
+    return errorMessage([&] { filterCsrFromRows(rows, {2, 2, 1, 2}); });
+  };
+  std::string start = withRows({1, 4, 8}, {0, 1, 2, 3, 0, 1, 2, 3});
+  EXPECT_NE(start.find("positions must rise from 0 to at most the capacity 8; "
+                       "row 0 spans [1, 4)"),
+            std::string::npos)
+      << start;
+  std::string falling = withRows({0, 5, 4}, {0, 1, 2, 3, 0, 1, 2, 3});
+  EXPECT_NE(falling.find("row 1 spans [5, 4)"), std::string::npos) << falling;
+  std::string past = withRows({0, 4, 9}, {0, 1, 2, 3, 0, 1, 2, 3});
+  EXPECT_NE(past.find("row 1 spans [4, 9)"), std::string::npos) << past;
+  std::string coordinate = withRows({0, 4, 8}, {0, 1, 2, 3, 0, 4, 2, 3});
+  EXPECT_NE(coordinate.find("filter [2, 2, 1, 2]: coordinate 4 of entry 5 is "
+                            "outside [0, 4)"),
+            std::string::npos)
+      << coordinate;
+  std::string shape =
+      errorMessage([&] { filterCsrFromRows(good.rows, {2, 3, 1, 1}); });
+  EXPECT_NE(shape.find("the forward CSR of filter [2, 3, 1, 1] must be of a "
+                       "[2, 3] matrix"),
+            std::string::npos)
+      << shape;
+  std::string empty =
+      errorMessage([&] { filterCsrFromRows(good.rows, {2, 0, 1, 2}); });
+  EXPECT_NE(empty.find("filter [2, 0, 1, 2] must have positive dimensions"),
+            std::string::npos)
+      << empty;
+}

@@ -232,6 +232,55 @@ TEST_F(OnnxSparseLayers, ConvsThatFitRunOnTheirFilterCsr) {
   expectNear(y(halved), want, "on, W3's CSR halved");
 }
 
+// A filter written as a sparse_initializer: its CSR pair comes from the
+// file's indices (the transpose from those entries) and equals the one
+// compressed from the dense copy; Conv on it gives the dense output.
+TEST_F(OnnxSparseLayers, SparseFilterInitializersGoToTheCsrDirectly) {
+  std::mt19937 rng(23);
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  std::vector<float> x(2 * 3 * 6 * 7);
+  for (float &v : x)
+    v = value(rng);
+  ModelCase c;
+  c.input("x", {2, 3, 6, 7}, x);
+  c.weight("W", {4, 3, 3, 2}, sparseValues(rng, 4, 18, 0.25, /*zeroRow=*/1));
+  setIntsAttr(c.node("Conv", {"x", "W"}, {"y"}, "conv"), "pads", {1, 0, 1, 1});
+  c.output("y", {2, 4, 6, 7});
+  auto original = onnx::OnnxModel::load(writeModel(c.model, dir, "conv"));
+  std::string path = (dir / "sparse-conv.onnx").string();
+  original.save(path, Params{}, /*sparse=*/true);
+  auto model = onnx::OnnxModel::load(path);
+  ASSERT_TRUE(model.sparseInitializers().count("W"));
+  const CsrWeight &fromFile = model.sparseInitializers().at("W");
+  EXPECT_EQ(fromFile.rows, 4);
+  EXPECT_EQ(fromFile.cols, 18);
+  CsrFilter fromDense = compressFilter(model.weights().at("W"));
+  std::vector<onnx::SparseLayer> layers;
+  Params sparse = onnx::withSparseLayers(model, nn::SparseExec::On, &layers);
+  EXPECT_EQ(names(layers), (std::vector<std::string>{"W node 'conv' (Conv)"}));
+  const std::pair<const char *, const CsrWeight *> forms[] = {
+      {"csr", &fromDense.rows}, {"csrt", &fromDense.columns}};
+  for (const auto &[form, want] : forms) {
+    std::string key = std::string("W.") + form + ".";
+    EXPECT_EQ(sparse.at(key + "positions").toVector<int32_t>(),
+              want->positions.toVector<int32_t>()) << form;
+    EXPECT_EQ(sparse.at(key + "coordinates").toVector<int32_t>(),
+              want->coordinates.toVector<int32_t>()) << form;
+    EXPECT_EQ(sparse.at(key + "values").toVector<float>(),
+              want->values.toVector<float>()) << form;
+  }
+  auto y = [&](const Params &w) {
+    auto compiled = jit([&model](const Params &q, const Params &k,
+                                 const Params &in) {
+      return model.apply(q, k, in);
+    });
+    return compiled(w, model.constants(), c.inputs).at("y").toVector<float>();
+  };
+  std::vector<float> dense = y(onnx::withSparseLayers(model, nn::SparseExec::Off));
+  expectNear(y(sparse), std::vector<double>(dense.begin(), dense.end()),
+             "sparse filter file, on");
+}
+
 // Written with sparse_initializers: the CSR is read from the file's indices
 // and equals the one compressed from the dense copy; the outputs match.
 TEST_F(OnnxSparseLayers, SparseInitializersGoToTheCsrDirectly) {

@@ -103,7 +103,8 @@ public:
   /// Float initializers (the trainable weights), by their ONNX names.
   const Params &weights() const;
   /// The CSR (compressed rows, its stored entries only) of each 2-D float
-  /// sparse_initializer, built from the file's indices (weights() holds
+  /// sparse_initializer and each 4-D one (a filter [O, C, KH, KW], as the
+  /// matrix [O, C·KH·KW]), built from the file's indices (weights() holds
   /// its dense copy too).
   const std::map<std::string, CsrWeight> &sparseInitializers() const;
   /// Other constant float tensors (Constant nodes).
