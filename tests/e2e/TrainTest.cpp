@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "E2eTemp.h"
+#include "ParamsUtil.h"
+#include "SparseStepCheck.h"
 #include "bregman/Checkpoint.h"
 #include "bregman/train/Trainer.h"
 #include "bregman/onnx/OnnxModel.h"
@@ -18,6 +20,7 @@
 #include <nlohmann/json.hpp>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <algorithm>
 #include <random>
 #include <sstream>
@@ -708,4 +711,84 @@ TEST(Train, ThresholdingIsTheReportsLastLine) {
   EXPECT_FALSE(last.contains("train_loss")) << last.dump();
   for (size_t i = 0; i + 1 < lines.size(); ++i)
     EXPECT_EQ(lines[i]["phase"], "train");
+}
+
+// --check-sparse: every step of the ConvNet on CSR (both filters and both
+// linear layers) equals the dense step from the same state; the epoch's
+// summary counts them. Without sparse layers the flag is refused.
+TEST(Train, CheckSparseComparesEveryStepWithTheDenseOne) {
+  if (!std::filesystem::exists(kFashionMnist))
+    GTEST_SKIP() << kFashionMnist << " is missing";
+  train::TrainConfig config;
+  config.model = "convnet";
+  config.sparseExec = nn::SparseExec::On;
+  config.checkSparse = true;
+  config.epochs = 1;
+  config.trainLimit = 600; // 570 for training: 4 full steps and one of 58
+  config.testLimit = 200;
+  config.progress = false;
+  std::ostringstream log;
+  train::TrainResult result = train::train(config, log);
+  ASSERT_EQ(result.epochs.size(), 1u);
+  std::string text = log.str();
+  EXPECT_NE(text.find("--check-sparse: 5 training steps on CSR equal the dense "
+                      "steps from the same states"),
+            std::string::npos)
+      << text;
+  config.sparseExec = nn::SparseExec::Off;
+  try {
+    train::train(config, log);
+    ADD_FAILURE() << "--check-sparse without sparse layers was accepted";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("it needs --sparse-exec on or auto"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+// The comparison itself: rounding passes, a wrong value, a NaN in one
+// result only, or a differing loss stops the run with the step, the tensor
+// and the layers named; a dense step that diverged (loss NaN) is not
+// compared: the run's non-finite check reports it.
+TEST(SparseStepCheck, NamesTheStepAndTensorThatDiffer) {
+  Params dense{{"w", Tensor::fromVector(std::vector<float>{1.0f, -2.0f, 4.0f}, {3})},
+               {"v/w", Tensor::fromVector(std::vector<float>{0.5f, 0.25f}, {2})}};
+  auto with = [&](const char *name, int64_t at, float value) {
+    Params p = train::copyParams(dense);
+    p.at(name).data<float>()[at] = value;
+    return p;
+  };
+  train::SparseStepCheck check;
+  Params rounded = with("w", 2, std::nextafter(4.0f, 5.0f)); // one ulp
+  check.record(7, {1.0, rounded, dense}, {1.0, dense, dense}, "conv1.weight");
+  EXPECT_NE(check.summary().find("1 training steps on CSR equal the dense steps "
+                                 "from the same states: largest difference "
+                                 "1.2e-07 of a tensor's magnitude ('w', step 7)"),
+            std::string::npos);
+  EXPECT_EQ(check.summary(), "");
+  auto error = [&](const Params &params, const Params &state, double loss) {
+    try {
+      check.record(9, {loss, params, state}, {2.0, dense, dense}, "fc1.weight");
+    } catch (const Error &e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  std::string wrong = error(with("w", 1, -2.1f), dense, 2.0);
+  EXPECT_NE(wrong.find("training step 9 on CSR (fc1.weight) differs from the "
+                       "dense step from the same state: w by 0.025 of its "
+                       "largest magnitude"),
+            std::string::npos)
+      << wrong;
+  float nan = std::numeric_limits<float>::quiet_NaN();
+  std::string nanState = error(dense, with("v/w", 0, nan), 2.0);
+  EXPECT_NE(nanState.find("v/w by inf"), std::string::npos) << nanState;
+  std::string loss = error(dense, dense, 2.01);
+  EXPECT_NE(loss.find("the loss (2.01 against 2) by 0.005"), std::string::npos)
+      << loss;
+  std::string nanLoss = error(dense, dense, std::nan(""));
+  EXPECT_NE(nanLoss.find("the loss (nan against 2) by inf"), std::string::npos)
+      << nanLoss;
+  check.record(10, {std::nan(""), with("w", 0, nan), dense},
+               {std::nan(""), with("w", 1, nan), dense}, "fc1.weight");
 }

@@ -292,6 +292,12 @@ void TrainCommand::addDataOptions() {
                        ", measured by bench/sparse_conv_bench), on")
       ->check(CLI::IsMember({"off", "auto", "on"}))
       ->capture_default_str();
+  command->add_flag("--check-sparse", config.checkSparse,
+                    "With --sparse-exec: run each training step on CSR also "
+                    "densely from the same state and stop if they differ by "
+                    "more than float32 rounding allows (1e-3 of a tensor's "
+                    "magnitude; the largest difference is printed per epoch); "
+                    "about twice the step time");
   command->add_option("--seed", config.seed,
                       "Seed of initialization, split and shuffling")
       ->capture_default_str();
@@ -407,6 +413,9 @@ int TrainCommand::run() {
                  "them with `bregman retrain model.onnx`\n";
     return 2;
   }
+  config.sparseExec = sparseExec == "on"     ? nn::SparseExec::On
+                      : sparseExec == "auto" ? nn::SparseExec::Auto
+                                             : nn::SparseExec::Off;
   train::TrainConfig resolved;
   try {
     resolved = train::resolveDefaults(config);
@@ -421,9 +430,6 @@ int TrainCommand::run() {
               << (resolved.device == Device::Cuda ? ")\n"
                                                   : "; this run is not on one)\n");
   }
-  resolved.sparseExec = sparseExec == "on"     ? nn::SparseExec::On
-                        : sparseExec == "auto" ? nn::SparseExec::Auto
-                                               : nn::SparseExec::Off;
   train::train(resolved, std::cout);
   return 0;
 }

@@ -260,6 +260,9 @@ void validateConfig(const TrainConfig &c) {
   if (c.sparseExec != nn::SparseExec::Off && c.device != Device::Cpu)
     throw Error("--sparse-exec: sparse layers run on the CPU only; use "
                 "--sparse-exec off with --device cuda");
+  if (c.checkSparse && c.sparseExec == nn::SparseExec::Off)
+    throw Error("--check-sparse compares the steps on CSR with dense ones: "
+                "it needs --sparse-exec on or auto");
   checkSetting("--batch-size", static_cast<double>(c.batchSize),
                Range{1, kInf, false, true});
   checkSetting("--eval-batch-size", static_cast<double>(c.evalBatchSize),

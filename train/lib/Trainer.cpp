@@ -16,6 +16,7 @@
 #include "ParamsUtil.h"
 #include "ProgressBar.h"
 #include "SaveInference.h"
+#include "SparseStepCheck.h"
 #include "bregman/bregman.h"
 #include "bregman/data/Dataset.h"
 #include "bregman/models/Zoo.h"
@@ -366,6 +367,8 @@ struct Trainer::Impl {
   Impl(const TrainConfig &config, std::ostream &log);
 
   std::pair<Tensor, Tensor> step(const Tensor &x, const Tensor &y);
+  /// step() under --check-sparse when layers run on CSR.
+  std::pair<Tensor, Tensor> checkedStep(const Tensor &x, const Tensor &y);
   /// Chooses the training step's sparse layers by the weights' densities
   /// now (--sparse-exec; the threshold nn::kSparseExecTrainAutoDensity) and,
   /// when the choice changed, builds their CSR on the host: a new step is
@@ -455,6 +458,8 @@ struct Trainer::Impl {
   /// after an epoch, or the one resumed from when it is the same file).
   bool haveCheckpoint = false;
   int64_t stepsBefore = 0; // training steps of the epochs before
+  int64_t stepsTaken = 0;  // of the run, this one included (--check-sparse)
+  SparseStepCheck sparseCheck;
 };
 
 Trainer::Impl::Impl(const TrainConfig &given, std::ostream &log)
@@ -569,6 +574,7 @@ EpochTotals Trainer::Impl::trainBatches(int epoch) {
   ProgressBar bar(config.progress, epoch, totalEpochs(),
                   batcher.batchesPerEpoch());
   EpochTotals totals;
+  stepsTaken = stepsBefore;
   // BREGMAN_PROFILE=1: where the training steps' time goes, per epoch.
   runtime::profileCounters().reset();
   std::atomic<int64_t> dataNs{0}, stepNs{0};
@@ -623,6 +629,9 @@ EpochTotals Trainer::Impl::trainBatches(int epoch) {
 }
 
 std::pair<Tensor, Tensor> Trainer::Impl::step(const Tensor &x, const Tensor &y) {
+  ++stepsTaken;
+  if (config.checkSparse && !trainCsr.empty())
+    return checkedStep(x, y);
   // params, state and buffers are donated: updated in place.
   auto [p2, s2, b2, csr2, loss, hits] =
       stepFn(params, state, buffers, trainCsr, x, y, masks);
@@ -630,6 +639,25 @@ std::pair<Tensor, Tensor> Trainer::Impl::step(const Tensor &x, const Tensor &y) 
   state = s2;
   buffers = b2;
   trainCsr = csr2;
+  return {loss, hits};
+}
+
+// --check-sparse: the dense step first, from copies (a step donates, that
+// is overwrites, its parameters, state and buffers), then the step on CSR.
+std::pair<Tensor, Tensor> Trainer::Impl::checkedStep(const Tensor &x,
+                                                     const Tensor &y) {
+  Params p = copyParams(params), s = copyParams(state), b = copyParams(buffers);
+  auto [denseParams, denseState, denseBuffers, noCsr, denseLoss, denseHits] =
+      stepFn(p, s, b, Params{}, x, y, masks);
+  auto [p2, s2, b2, csr2, loss, hits] =
+      stepFn(params, state, buffers, trainCsr, x, y, masks);
+  params = p2;
+  state = s2;
+  buffers = b2;
+  trainCsr = csr2;
+  sparseCheck.record(stepsTaken, {loss.item(), params, state},
+                     {denseLoss.item(), denseParams, denseState},
+                     fmt::format("{}", fmt::join(trainSparseLayers, ", ")));
   return {loss, hits};
 }
 
@@ -844,6 +872,8 @@ EpochMetrics Trainer::Impl::runEpoch(int epoch) {
   SparsityReport sparsity;
   EpochMetrics m = measure(epoch, totals, sparsity);
   logSparseProfile();
+  if (std::string checked = sparseCheck.summary(); !checked.empty())
+    log << checked << "\n";
   m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                             start)
                   .count();

@@ -106,6 +106,10 @@ struct TrainConfig {
   /// Evaluation (validation and test) runs linear layers on the CSR of their
   /// weights: off, auto (below nn::kSparseExecAutoDensity), on. CPU only.
   nn::SparseExec sparseExec = nn::SparseExec::Off;
+  /// Each training step whose layers run on CSR also runs densely from the
+  /// same state, and the run stops when the two differ by more than float32
+  /// rounding allows (SparseStepCheck::kLimit); about twice the step time.
+  bool checkSparse = false;
   /// Device::Cuda without a GPU (for saveStepPath): compile for this chip.
   std::string cudaChip;
   /// Halve the learning rate on a plateau of the training loss (factor 0.5,

@@ -1,0 +1,63 @@
+//===- SparseStepCheck.h - The step on CSR against the dense step -*- C++ -*-===//
+//
+// --check-sparse: every training step whose layers run on CSR also runs
+// densely from the same state, and the two results are compared. A step on
+// CSR sums in another order than the dense libraries, so the two agree to
+// float32 rounding (about 1e-6 of a tensor's magnitude; up to 1e-5 where a
+// gradient sum cancels), while a wrong loop or index differs by its order of
+// magnitude. Across many steps the trajectories may still part (rounding
+// grows through ReLU masks and pooling choices): this check compares each
+// step from the same state, so it tells a wrong step from a sensitive run.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BREGMAN_TRAIN_LIB_SPARSESTEPCHECK_H
+#define BREGMAN_TRAIN_LIB_SPARSESTEPCHECK_H
+
+#include "bregman/Params.h"
+
+#include <cstdint>
+#include <string>
+
+namespace bregman::train {
+
+/// The tensor of `want` whose f32 values differ most from `got`'s, as
+/// max |got − want| / max |want| (infinite where only one of the two holds a
+/// NaN at an element; NaN against NaN counts as equal).
+struct StepDifference {
+  std::string tensor;
+  double relative = 0;
+};
+StepDifference largestDifference(const Params &got, const Params &want);
+
+/// One step's results: the loss, the parameters and the optimizer state.
+struct StepResult {
+  double loss;
+  const Params &params, &state;
+};
+
+class SparseStepCheck {
+public:
+  /// Differences above `limit` (of a tensor's magnitude) stop the run.
+  static constexpr double kLimit = 1e-3;
+
+  /// Compares training step `step` (from 1, over the run) on CSR with the
+  /// dense step from the same state; throws bregman::Error naming the step,
+  /// the tensor and the layers on CSR when they differ by more than kLimit.
+  /// A dense step whose loss is not finite (a diverging run) is not compared.
+  void record(int64_t step, const StepResult &sparse, const StepResult &dense,
+              const std::string &sparseLayers);
+  /// "N training steps on CSR checked ...", or "" when none was; then
+  /// starts over (one summary per epoch).
+  std::string summary();
+
+private:
+  int64_t steps = 0;
+  int64_t worstStep = 0;
+  StepDifference worst;
+  double worstLoss = 0;
+};
+
+} // namespace bregman::train
+
+#endif // BREGMAN_TRAIN_LIB_SPARSESTEPCHECK_H
