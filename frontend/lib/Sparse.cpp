@@ -195,11 +195,10 @@ Params recompressWeights(const Params &params, const Params &csr) {
 
 namespace {
 
-/// The CSR buffers of a filter [O, C, KH, KW] under csrKeys (the forward
-/// [O, C·KH·KW]) and filterColumnsKeys (its transpose [C, O·KH·KW]), at the
-/// full capacity so that the step's compiled shapes never change.
-/// The filter's CSR pair with each buffer at the capacity of every entry
-/// (the tail zero), so that a compiled step's shapes never change.
+/// The CSR pair of a filter [O, C, KH, KW] (csrKeys: the forward
+/// [O, C·KH·KW]; filterColumnsKeys: its transpose [C, O·KH·KW]) with each
+/// buffer at the capacity of every entry (the tail zero), so that a
+/// compiled step's shapes never change.
 CsrFilter fullCapacityFilterCsr(const Tensor &w) {
   CsrFilter f = compressFilter(w);
   auto full = [&](const Tensor &t) {
@@ -269,7 +268,8 @@ Params csrWeights(const Params &params, SparseExec policy,
     SparseLayerDecision decision{name, density, {}, false};
     if (policy == SparseExec::Auto)
       decision.crossover =
-          isFilter ? SparseCrossover{kSparseConvAutoDensity, "fixed"}
+          isFilter ? sparseConvCrossover({w.dim(0), w.dim(1), w.dim(2), w.dim(3)},
+                                         /*withInputGradient=*/batch <= 0)
           : batch > 0 ? sparseCrossover(rows, cols, batch)
                       : SparseCrossover{fixedDensity, "fixed"};
     decision.sparse = policy == SparseExec::On ||

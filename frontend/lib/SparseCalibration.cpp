@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "bregman/Error.h"
+#include "bregman/Grad.h"
 #include "bregman/Jit.h"
 #include "bregman/Tensor.h"
 #include "bregman/nn.h"
@@ -24,11 +25,13 @@
 #include <fmt/format.h>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <sstream>
 #include <sys/stat.h>
 #include <thread>
@@ -117,6 +120,78 @@ double measureCrossover(int64_t rows, int64_t cols, int64_t batch) {
     return high < denseTime ? kHighDensity : low < denseTime ? kLowDensity : 0.0;
   double crossover = kLowDensity + (denseTime - low) / slope;
   return std::clamp(crossover, 0.0, kMaxCrossover);
+}
+
+// A convolution's calibration: a small batch of 16×16 samples ("same"
+// padding), enough for oneDNN's and the CSR loops' per-output costs, which
+// set the crossover; kernel-level densities as kernel groups leave them.
+constexpr int64_t kConvBatch = 16, kConvSize = 16;
+constexpr double kConvLowDensity = 0.05, kConvHighDensity = 0.3;
+
+/// A filter with about `density` of its kernels alive, their taps in ±0.5.
+Tensor kernelSparseFilter(std::mt19937 &rng, const std::array<int64_t, 4> &f,
+                          double density) {
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  int64_t taps = f[2] * f[3];
+  std::vector<float> w(static_cast<size_t>(f[0] * f[1] * taps), 0.0f);
+  for (int64_t k = 0; k < f[0] * f[1]; ++k)
+    if (u(rng) < density)
+      for (int64_t t = 0; t < taps; ++t)
+        w[k * taps + t] = u(rng) - 0.5f;
+  return Tensor::fromVector(w, {f[0], f[1], f[2], f[3]});
+}
+
+/// One convolution's timed function: conv(x) alone, or with the input
+/// gradient of Σ d ⊙ conv(x) (a training step's use of the filter).
+template <typename Conv> auto convCall(Conv conv, bool withInputGradient) {
+  return [conv, withInputGradient](const Tensor &x, const Tensor &d,
+                                   const Params &w) {
+    if (!withInputGradient)
+      return Params{{"y", conv(x, w)}};
+    return grad([&](const Params &p) { return sum(conv(p.at("x"), w) * d); })(
+        Params{{"x", x}});
+  };
+}
+
+/// The kernel density at which the CSR convolution's time (a line through
+/// its times at two densities) reaches oneDNN's dense one.
+double measureConvCrossover(const std::array<int64_t, 4> &f, bool withInputGradient) {
+  std::mt19937 rng(7);
+  Conv2dOptions options;
+  int64_t before = (f[2] - 1) / 2, left = (f[3] - 1) / 2;
+  options.padding = {before, left, f[2] - 1 - before, f[3] - 1 - left};
+  Tensor x = Tensor::fromVector(
+      randomMatrix(rng, kConvBatch, f[1] * kConvSize * kConvSize, 1.0).toVector<float>(),
+      {kConvBatch, f[1], kConvSize, kConvSize});
+  Tensor d = Tensor::fromVector(
+      randomMatrix(rng, kConvBatch, f[0] * kConvSize * kConvSize, 1.0).toVector<float>(),
+      {kConvBatch, f[0], kConvSize, kConvSize});
+  auto dense = jit(convCall([options](const Tensor &in, const Params &w) {
+                              return conv2d(in, w.at("w"), options);
+                            }, withInputGradient),
+                   JitOptions{{}, "calibrate_conv_dense"});
+  auto sparse = jit(convCall([options](const Tensor &in, const Params &w) {
+                               const Tensor &dense = w.at("w.weight");
+                               return sparseConv2d(in, *filterCsr(w, "w.weight", dense),
+                                                   options);
+                             }, withInputGradient),
+                    JitOptions{{}, "calibrate_conv_csr"});
+  const std::set<std::string> filters{"w.weight"};
+  auto sparseSeconds = [&](double density) {
+    // The CSR pair at full capacity, as the Trainer's: one compiled shape.
+    Params w{{"w.weight", kernelSparseFilter(rng, f, density)}};
+    for (const auto &[key, t] :
+         csrWeights(w, SparseExec::On, nullptr, 0, nullptr, 0, &filters))
+      w.add(key, t);
+    return secondsPerCall([&] { sparse(x, d, w); });
+  };
+  double denseTime = secondsPerCall(
+      [&, w = Params{{"w", kernelSparseFilter(rng, f, 1.0)}}] { dense(x, d, w); });
+  double low = sparseSeconds(kConvLowDensity), high = sparseSeconds(kConvHighDensity);
+  double slope = (high - low) / (kConvHighDensity - kConvLowDensity);
+  if (!(slope > 0)) // timing noise: trust the two points only
+    return high < denseTime ? kConvHighDensity : low < denseTime ? kConvLowDensity : 0.0;
+  return std::clamp(kConvLowDensity + (denseTime - low) / slope, 0.0, 1.0);
 }
 
 /// The process's crossovers, and the cache file's as read at first use.
@@ -230,34 +305,74 @@ std::string describe(const SparseLayerDecision &d) {
                      d.sparse ? "CSR" : "dense");
 }
 
-SparseCrossover sparseCrossover(int64_t rows, int64_t cols, int64_t batch) {
+namespace {
+
+bool calibrationOff() {
   const char *setting = std::getenv("BREGMAN_SPARSE_CALIBRATION");
-  if (batch <= 0 || rows <= 0 || cols <= 0 ||
-      (setting && std::string(setting) == "off"))
-    return {kSparseExecAutoDensity, "fixed"};
+  return setting && std::string(setting) == "off";
+}
+
+/// The crossover under `key`: the process's, the cache file's, or measured
+/// now (then cached); `fixed` where it cannot be measured.
+SparseCrossover crossoverOf(const std::string &key,
+                            const std::function<double()> &measure,
+                            double fixed, const std::string &what) {
   Calibration &c = calibration();
   std::lock_guard<std::mutex> lock(c.mutex);
   // The file named now (BREGMAN_CACHE_DIR may change within a process).
   if (std::string path = sparseCalibrationCachePath();
       !c.loaded || path != c.loadedPath)
     loadCache(c, path);
-  std::string key = sparseCalibrationKey(rows, cols, batch);
   if (auto it = c.known.find(key); it != c.known.end())
     return {it->second, "cached"};
   double density;
   try {
-    density = measureCrossover(rows, cols, batch);
+    density = measure();
   } catch (const Error &e) {
     // E.g. the GPU emulation, which has no sparse lowering: the run goes
     // on with the fixed threshold.
-    warn(fmt::format("[{}, {}] x batch {}: {} (using the fixed {})", rows,
-                     cols, batch, e.what(), kSparseExecAutoDensity));
-    return {kSparseExecAutoDensity, "fixed"};
+    warn(fmt::format("{}: {} (using the fixed {})", what, e.what(), fixed));
+    return {fixed, "fixed"};
   }
   c.known[key] = density;
   if (c.fileUsable)
     saveCache(c);
   return {density, "measured"};
+}
+
+} // namespace
+
+SparseCrossover sparseCrossover(int64_t rows, int64_t cols, int64_t batch) {
+  if (batch <= 0 || rows <= 0 || cols <= 0 || calibrationOff())
+    return {kSparseExecAutoDensity, "fixed"};
+  return crossoverOf(
+      sparseCalibrationKey(rows, cols, batch),
+      [&] { return measureCrossover(rows, cols, batch); }, kSparseExecAutoDensity,
+      fmt::format("[{}, {}] x batch {}", rows, cols, batch));
+}
+
+std::string sparseConvCalibrationKey(const std::array<int64_t, 4> &filter,
+                                     bool withInputGradient) {
+  return fmt::format("{} | threads {} | conv [{}, {}, {}, {}] {} on {}x{} x batch {}",
+                     cpuModel(), threadsSetting(), filter[0], filter[1], filter[2],
+                     filter[3], withInputGradient ? "forward + input gradient" : "forward",
+                     kConvSize, kConvSize, kConvBatch);
+}
+
+SparseCrossover sparseConvCrossover(const std::array<int64_t, 4> &filter,
+                                    bool withInputGradient) {
+  // Larger channel counts or kernels than a calibration can afford to
+  // allocate and time (or than its 16×16 samples hold) keep the fixed rule.
+  bool measurable = filter[0] >= 1 && filter[0] <= 2048 && filter[1] >= 1 &&
+                    filter[1] <= 2048 && filter[2] >= 1 && filter[2] <= kConvSize &&
+                    filter[3] >= 1 && filter[3] <= kConvSize;
+  if (!measurable || calibrationOff())
+    return {kSparseConvAutoDensity, "fixed"};
+  return crossoverOf(
+      sparseConvCalibrationKey(filter, withInputGradient),
+      [&] { return measureConvCrossover(filter, withInputGradient); },
+      kSparseConvAutoDensity,
+      fmt::format("filter [{}, {}, {}, {}]", filter[0], filter[1], filter[2], filter[3]));
 }
 
 } // namespace bregman::nn

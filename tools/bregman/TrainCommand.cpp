@@ -287,9 +287,10 @@ void TrainCommand::addDataOptions() {
                        fmt::format("{:g}", nn::kSparseExecAutoDensity) +
                        "; convolutions of stride 1 and one group, on the CSR "
                        "of the filter and of its transpose (vector loops over "
-                       "the stored entries): density below " +
-                       fmt::format("{:g}", nn::kSparseConvAutoDensity) +
-                       ", measured by bench/sparse_conv_bench), on")
+                       "the stored entries): density below the crossover of "
+                       "the filter's shape, measured on this machine at "
+                       "first use and cached (forward with input gradient "
+                       "in training, forward in evaluation), on")
       ->check(CLI::IsMember({"off", "auto", "on"}))
       ->capture_default_str();
   command->add_flag("--check-sparse", config.checkSparse,

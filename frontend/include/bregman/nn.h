@@ -70,12 +70,13 @@ constexpr double kSparseExecAutoDensity = 0.3;
 constexpr double kSparseExecTrainAutoDensity = 0.1;
 
 /// The density (non-zero entries of the filter) below which `auto` runs a
-/// convolution (stride 1, one group) on its CSR pair, in training and
-/// evaluation alike: bench/sparse_conv_bench measured the ConvNet's conv2
-/// (64→64, 5×5, 12×12, batch 128) forward with its input gradient faster on
-/// CSR up to 20 % of the kernels alive (whole kernels, so 20 % of the
-/// entries) and slower from 30 % (docs/PERFORMANCE.md); conv1 (one input
-/// channel) was faster on CSR at every density.
+/// convolution (stride 1, one group) on its CSR pair where its crossover
+/// cannot be measured (sparseConvCrossover: calibration switched off, the
+/// GPU emulation, shapes beyond a calibration): bench/sparse_conv_bench
+/// measured the ConvNet's conv2 (64→64, 5×5, 12×12, batch 128) forward with
+/// its input gradient faster on CSR up to 20 % of the kernels alive (whole
+/// kernels, so 20 % of the entries) and slower from 30 %
+/// (docs/PERFORMANCE.md), the widest of the shapes measured.
 constexpr double kSparseConvAutoDensity = 0.2;
 
 /// A crossover density and where it came from: "measured" (just now),
@@ -94,6 +95,23 @@ struct SparseCrossover {
 /// the process and in sparseCalibrationCachePath(). "fixed" when the batch
 /// is unknown (≤ 0) or BREGMAN_SPARSE_CALIBRATION=off.
 SparseCrossover sparseCrossover(int64_t rows, int64_t cols, int64_t batch);
+
+/// The kernel density below which a convolution with this filter [O, C, KH,
+/// KW] (stride 1, one group) runs faster on its CSR pair than on oneDNN, on
+/// this machine: its forward pass alone (evaluation, inference) or with the
+/// input gradient (a training step). Measured at its first use (batch 16 of
+/// 16×16 samples, "same" padding; the dense convolution against the CSR one
+/// at 5 % and 30 % of the kernels alive, a line through the CSR's times; up
+/// to a second) and then cached beside the linear layers' crossovers.
+/// Narrow filters gain most: oneDNN is slow on few output or input channels
+/// (the DenseNet's 12 new channels per layer: faster on CSR up to 50–100 %
+/// of the kernels, docs/PERFORMANCE.md). "fixed" (kSparseConvAutoDensity)
+/// when BREGMAN_SPARSE_CALIBRATION=off or the shape is beyond what a
+/// calibration measures (more than 2048 channels, kernels above 16).
+SparseCrossover sparseConvCrossover(const std::array<int64_t, 4> &filter,
+                                    bool withInputGradient);
+std::string sparseConvCalibrationKey(const std::array<int64_t, 4> &filter,
+                                     bool withInputGradient);
 
 /// The key of a crossover in the cache: this machine's CPU model, the thread
 /// setting (OMP_NUM_THREADS, else the hardware threads) and the shape.
@@ -150,7 +168,8 @@ std::optional<CsrFilter> filterCsr(const Params &params,
 ///
 /// `filters`: the 4-D ".weight"s (Model::sparseFilters()) that get the CSR
 /// pair convolutions run on (under csrKeys and filterColumnsKeys; `auto`:
-/// below kSparseConvAutoDensity); none when null.
+/// below sparseConvCrossover of the filter's shape, with the input gradient
+/// when `batch` is 0, the training step); none when null.
 Params withCsrWeights(const Params &params, SparseExec policy,
                       std::vector<std::string> *sparseLayers = nullptr,
                       int64_t batch = 0,

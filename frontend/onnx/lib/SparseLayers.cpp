@@ -127,9 +127,13 @@ Params withSparseLayers(const OnnxModel &model, nn::SparseExec policy,
   for (const auto &[name, node] : sparseConvWeights(model)) {
     const Tensor &w = model.weights().at(name);
     double density = densityOf(model, name);
-    nn::SparseCrossover crossover{nn::kSparseConvAutoDensity, "fixed"};
-    if (policy == nn::SparseExec::Auto && density >= crossover.density)
-      continue;
+    nn::SparseCrossover crossover;
+    if (policy == nn::SparseExec::Auto) {
+      crossover = nn::sparseConvCrossover({w.dim(0), w.dim(1), w.dim(2), w.dim(3)},
+                                          /*withInputGradient=*/false);
+      if (density >= crossover.density)
+        continue;
+    }
     // Capacity: the entries stored (the run's shapes are fixed by them).
     auto sparse = model.sparseInitializers().find(name);
     nn::addFilterCsr(out, name,

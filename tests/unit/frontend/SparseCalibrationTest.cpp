@@ -8,11 +8,14 @@
 #include "bregman/Error.h"
 #include "bregman/nn.h"
 
+#include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <unistd.h>
 
@@ -164,4 +167,69 @@ TEST(SparseCalibration, AutoComparesEachWeightWithItsCrossover) {
             "b.weight: density 1 >= crossover 0.3 (fixed): dense");
   EXPECT_TRUE(out.contains("a.weight.csr.values"));
   EXPECT_FALSE(out.contains("b.weight.csr.values"));
+}
+
+// A convolution's crossover: measured once per filter shape and use (the
+// forward pass alone, or with the input gradient), cached under a key that
+// names both, then read back; `auto` compares a filter's kernel density
+// with it (evaluation: forward; training, batch 0: with the gradient).
+TEST(SparseCalibration, ConvolutionsMeasureTheirOwnCrossover) {
+  CacheDir dir;
+  const std::array<int64_t, 4> filter{6, 2, 3, 3};
+  if (gpuEmulation()) {
+    nn::SparseCrossover c = nn::sparseConvCrossover(filter, true);
+    EXPECT_EQ(c.source, "fixed");
+    EXPECT_EQ(c.density, nn::kSparseConvAutoDensity);
+    return;
+  }
+  nn::SparseCrossover forward = nn::sparseConvCrossover(filter, false);
+  nn::SparseCrossover training = nn::sparseConvCrossover(filter, true);
+  EXPECT_EQ(forward.source, "measured");
+  EXPECT_EQ(training.source, "measured");
+  for (double d : {forward.density, training.density}) {
+    EXPECT_GE(d, 0.0);
+    EXPECT_LE(d, 1.0);
+  }
+  EXPECT_EQ(nn::sparseConvCrossover(filter, true).source, "cached");
+  auto cached = nn::parseSparseCalibrationCache(slurp(dir.file()), "cache");
+  ASSERT_EQ(cached.size(), 2u);
+  EXPECT_EQ(cached.at(nn::sparseConvCalibrationKey(filter, false)), forward.density);
+  EXPECT_EQ(cached.at(nn::sparseConvCalibrationKey(filter, true)), training.density);
+  EXPECT_NE(nn::sparseConvCalibrationKey(filter, true)
+                .find("conv [6, 2, 3, 3] forward + input gradient on 16x16 x batch 16"),
+            std::string::npos);
+  // `auto` on a filter just below and just above the training crossover.
+  std::set<std::string> filters{"c.weight"};
+  for (bool below : {true, false}) {
+    int64_t kernels = 12, alive = below ? 0 : kernels;
+    for (int64_t k = 1; k <= kernels; ++k)
+      if (k <= training.density * kernels - 1e-9)
+        alive = below ? k : alive;
+    std::vector<float> w(6 * 2 * 9, 0.0f);
+    for (int64_t k = 0; k < alive; ++k)
+      std::fill_n(w.begin() + k * 9, 9, 1.0f);
+    Params params{{"c.weight", Tensor::fromVector(w, {6, 2, 3, 3})}};
+    std::vector<nn::SparseLayerDecision> decisions;
+    nn::withCsrWeights(params, nn::SparseExec::Auto, nullptr, 0, &decisions,
+                       nn::kSparseExecAutoDensity, &filters);
+    ASSERT_EQ(decisions.size(), 1u);
+    EXPECT_EQ(decisions[0].crossover.source, "cached");
+    EXPECT_EQ(decisions[0].crossover.density, training.density);
+    EXPECT_EQ(decisions[0].sparse, decisions[0].density < training.density)
+        << nn::describe(decisions[0]);
+  }
+}
+
+TEST(SparseCalibration, ConvolutionsBeyondACalibrationKeepTheFixedRule) {
+  CacheDir dir;
+  for (const std::array<int64_t, 4> &filter :
+       {std::array<int64_t, 4>{4096, 3, 3, 3}, {8, 8, 17, 1}, {0, 3, 3, 3}}) {
+    nn::SparseCrossover c = nn::sparseConvCrossover(filter, false);
+    EXPECT_EQ(c.source, "fixed");
+    EXPECT_EQ(c.density, nn::kSparseConvAutoDensity);
+  }
+  ::setenv("BREGMAN_SPARSE_CALIBRATION", "off", 1);
+  EXPECT_EQ(nn::sparseConvCrossover({6, 2, 3, 3}, true).source, "fixed");
+  ::unsetenv("BREGMAN_SPARSE_CALIBRATION");
+  EXPECT_FALSE(std::filesystem::exists(dir.file())) << "nothing measured, nothing written";
 }

@@ -186,7 +186,7 @@ struct SparseLayer {
 /// `policy`'s threshold (Off: none, On: all); Gemm and MatMul then run on
 /// it (MLIR's sparsifier, CPU). Likewise each of sparseConvWeights() gets
 /// its CSR pair (nn::csrKeys, nn::filterColumnsKeys; `auto`: below
-/// nn::kSparseConvAutoDensity), which Conv then runs on. A sparse_initializer's CSR comes from its
+/// nn::sparseConvCrossover of the filter's shape, forward only), which Conv then runs on. A sparse_initializer's CSR comes from its
 /// indices (sparseInitializers()), the others' from their dense values.
 /// The layers chosen go to `sparseLayers` when given. `auto` compares each
 /// density with nn::sparseCrossover of the weight's shape at `batch` inputs
