@@ -29,6 +29,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <numeric>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -66,24 +67,42 @@ std::string threadsSetting() {
              : std::to_string(std::thread::hardware_concurrency());
 }
 
-/// Seconds per call of `fn`: the least over 9 rounds of calls adding up to
-/// about 4 ms each (after one warm-up call): the least is the figure least
-/// disturbed by other work on the machine.
-template <typename Fn> double secondsPerCall(Fn fn) {
+/// Seconds per call of each of `fns` (the dense form, the CSR at the low
+/// and at the high density): the least over 9 rounds, each round timing
+/// every form in turn with calls adding up to about 4 ms (after one warm-up
+/// call each). Interleaved, so that a change in the machine's load between
+/// rounds touches all forms alike; the least is the figure least disturbed
+/// by other work.
+std::array<double, 3> leastSecondsPerCall(const std::array<std::function<void()>, 3> &fns) {
   using Clock = std::chrono::steady_clock;
-  fn();
-  auto t0 = Clock::now();
-  fn();
-  double once = std::chrono::duration<double>(Clock::now() - t0).count();
-  int calls = static_cast<int>(std::clamp(4e-3 / std::max(once, 1e-7), 1.0, 2000.0));
-  double best = once;
-  for (int round = 0; round < 9; ++round) {
-    auto start = Clock::now();
-    for (int i = 0; i < calls; ++i)
-      fn();
-    best = std::min(best, std::chrono::duration<double>(Clock::now() - start).count() / calls);
+  std::array<double, 3> best{};
+  std::array<int, 3> calls{};
+  for (size_t f = 0; f < fns.size(); ++f) {
+    fns[f]();
+    auto t0 = Clock::now();
+    fns[f]();
+    best[f] = std::chrono::duration<double>(Clock::now() - t0).count();
+    calls[f] = static_cast<int>(std::clamp(4e-3 / std::max(best[f], 1e-7), 1.0, 2000.0));
   }
+  for (int round = 0; round < 9; ++round)
+    for (size_t f = 0; f < fns.size(); ++f) {
+      auto start = Clock::now();
+      for (int i = 0; i < calls[f]; ++i)
+        fns[f]();
+      best[f] = std::min(
+          best[f], std::chrono::duration<double>(Clock::now() - start).count() / calls[f]);
+    }
   return best;
+}
+
+/// The density at which the CSR form's time, a line through its times
+/// (`low` at `lowDensity`, `high` at `highDensity`), reaches `dense`'s.
+double crossingDensity(double dense, double low, double high, double lowDensity,
+                       double highDensity, double most) {
+  double slope = (high - low) / (highDensity - lowDensity);
+  if (!(slope > 0)) // timing noise: trust the two points only
+    return high < dense ? highDensity : low < dense ? lowDensity : 0.0;
+  return std::clamp(lowDensity + (dense - low) / slope, 0.0, most);
 }
 
 Tensor randomMatrix(std::mt19937 &rng, int64_t rows, int64_t cols, double density) {
@@ -108,36 +127,50 @@ double measureCrossover(int64_t rows, int64_t cols, int64_t batch) {
                                  const Tensor &c, const Tensor &v) {
     return sparseMatmulLeft(CsrWeight{p, c, v, Tensor(), rows, cols}, at, false);
   }, JitOptions{{}, "calibrate_csr"});
-  auto sparseSeconds = [&](double density) {
-    CsrWeight w = compressRows(randomMatrix(rng, rows, cols, density), rows * cols);
-    return secondsPerCall([&] { sparse(xt, w.positions, w.coordinates, w.values); });
+  auto csrAt = [&](double density) {
+    return compressRows(randomMatrix(rng, rows, cols, density), rows * cols);
   };
+  CsrWeight low = csrAt(kLowDensity), high = csrAt(kHighDensity);
   Tensor w = randomMatrix(rng, rows, cols, 1.0);
-  double denseTime = secondsPerCall([&] { dense(x, w); });
-  double low = sparseSeconds(kLowDensity), high = sparseSeconds(kHighDensity);
-  double slope = (high - low) / (kHighDensity - kLowDensity);
-  if (!(slope > 0)) // timing noise: trust the two points only
-    return high < denseTime ? kHighDensity : low < denseTime ? kLowDensity : 0.0;
-  double crossover = kLowDensity + (denseTime - low) / slope;
-  return std::clamp(crossover, 0.0, kMaxCrossover);
+  auto t = leastSecondsPerCall(
+      {[&] { dense(x, w); },
+       [&] { sparse(xt, low.positions, low.coordinates, low.values); },
+       [&] { sparse(xt, high.positions, high.coordinates, high.values); }});
+  return crossingDensity(t[0], t[1], t[2], kLowDensity, kHighDensity, kMaxCrossover);
 }
 
-// A convolution's calibration: a small batch of 16×16 samples ("same"
-// padding), enough for oneDNN's and the CSR loops' per-output costs, which
-// set the crossover; kernel-level densities as kernel groups leave them.
-constexpr int64_t kConvBatch = 16, kConvSize = 16;
-constexpr double kConvLowDensity = 0.05, kConvHighDensity = 0.3;
+// A convolution's calibration: 16×16 samples ("same" padding), enough for
+// oneDNN's and the CSR loops' per-output costs, which set the crossover; as
+// many (16 to 128) as make the dense forward pass about 50 M multiply-adds,
+// so that a narrow filter's calls are not all overhead and thread wake-up;
+// kernel-level densities as kernel groups leave them. The line goes through
+// 5 % and 100 % of the kernels: a convolution's crossover is often far above
+// 30 %, and on narrow filters the CSR's time at nearby densities is within
+// the timing noise of each other.
+constexpr int64_t kConvSize = 16;
+constexpr double kConvLowDensity = 0.05, kConvHighDensity = 1.0;
 
-/// A filter with about `density` of its kernels alive, their taps in ±0.5.
+int64_t convBatch(const std::array<int64_t, 4> &f) {
+  double perSample = static_cast<double>(f[0]) * f[1] * f[2] * f[3] * kConvSize * kConvSize;
+  return std::clamp<int64_t>(static_cast<int64_t>(50e6 / perSample), 16, 128);
+}
+
+/// A filter with round(density·kernels) of its kernels alive (at least
+/// one), their taps in ±0.5; `alive` receives the fraction that is.
 Tensor kernelSparseFilter(std::mt19937 &rng, const std::array<int64_t, 4> &f,
-                          double density) {
+                          double density, double *alive = nullptr) {
   std::uniform_real_distribution<float> u(0.0f, 1.0f);
-  int64_t taps = f[2] * f[3];
-  std::vector<float> w(static_cast<size_t>(f[0] * f[1] * taps), 0.0f);
-  for (int64_t k = 0; k < f[0] * f[1]; ++k)
-    if (u(rng) < density)
-      for (int64_t t = 0; t < taps; ++t)
-        w[k * taps + t] = u(rng) - 0.5f;
+  int64_t taps = f[2] * f[3], kernels = f[0] * f[1];
+  int64_t count = std::clamp<int64_t>(std::llround(density * kernels), 1, kernels);
+  std::vector<int64_t> order(kernels);
+  std::iota(order.begin(), order.end(), int64_t{0});
+  std::shuffle(order.begin(), order.end(), rng);
+  std::vector<float> w(static_cast<size_t>(kernels * taps), 0.0f);
+  for (int64_t i = 0; i < count; ++i)
+    for (int64_t t = 0; t < taps; ++t)
+      w[order[i] * taps + t] = u(rng) - 0.5f;
+  if (alive)
+    *alive = static_cast<double>(count) / static_cast<double>(kernels);
   return Tensor::fromVector(w, {f[0], f[1], f[2], f[3]});
 }
 
@@ -160,12 +193,13 @@ double measureConvCrossover(const std::array<int64_t, 4> &f, bool withInputGradi
   Conv2dOptions options;
   int64_t before = (f[2] - 1) / 2, left = (f[3] - 1) / 2;
   options.padding = {before, left, f[2] - 1 - before, f[3] - 1 - left};
+  int64_t batch = convBatch(f);
   Tensor x = Tensor::fromVector(
-      randomMatrix(rng, kConvBatch, f[1] * kConvSize * kConvSize, 1.0).toVector<float>(),
-      {kConvBatch, f[1], kConvSize, kConvSize});
+      randomMatrix(rng, batch, f[1] * kConvSize * kConvSize, 1.0).toVector<float>(),
+      {batch, f[1], kConvSize, kConvSize});
   Tensor d = Tensor::fromVector(
-      randomMatrix(rng, kConvBatch, f[0] * kConvSize * kConvSize, 1.0).toVector<float>(),
-      {kConvBatch, f[0], kConvSize, kConvSize});
+      randomMatrix(rng, batch, f[0] * kConvSize * kConvSize, 1.0).toVector<float>(),
+      {batch, f[0], kConvSize, kConvSize});
   auto dense = jit(convCall([options](const Tensor &in, const Params &w) {
                               return conv2d(in, w.at("w"), options);
                             }, withInputGradient),
@@ -177,21 +211,23 @@ double measureConvCrossover(const std::array<int64_t, 4> &f, bool withInputGradi
                              }, withInputGradient),
                     JitOptions{{}, "calibrate_conv_csr"});
   const std::set<std::string> filters{"w.weight"};
-  auto sparseSeconds = [&](double density) {
+  auto filterAt = [&](double density, double &alive) {
     // The CSR pair at full capacity, as the Trainer's: one compiled shape.
-    Params w{{"w.weight", kernelSparseFilter(rng, f, density)}};
+    Params w{{"w.weight", kernelSparseFilter(rng, f, density, &alive)}};
     for (const auto &[key, t] :
          csrWeights(w, SparseExec::On, nullptr, 0, nullptr, 0, &filters))
       w.add(key, t);
-    return secondsPerCall([&] { sparse(x, d, w); });
+    return w;
   };
-  double denseTime = secondsPerCall(
-      [&, w = Params{{"w", kernelSparseFilter(rng, f, 1.0)}}] { dense(x, d, w); });
-  double low = sparseSeconds(kConvLowDensity), high = sparseSeconds(kConvHighDensity);
-  double slope = (high - low) / (kConvHighDensity - kConvLowDensity);
-  if (!(slope > 0)) // timing noise: trust the two points only
-    return high < denseTime ? kConvHighDensity : low < denseTime ? kConvLowDensity : 0.0;
-  return std::clamp(kConvLowDensity + (denseTime - low) / slope, 0.0, 1.0);
+  double lowDensity = 0, highDensity = 0;
+  Params low = filterAt(kConvLowDensity, lowDensity);
+  Params high = filterAt(kConvHighDensity, highDensity);
+  Params full{{"w", kernelSparseFilter(rng, f, 1.0)}};
+  auto t = leastSecondsPerCall({[&] { dense(x, d, full); }, [&] { sparse(x, d, low); },
+                                [&] { sparse(x, d, high); }});
+  if (highDensity <= lowDensity) // one kernel in all: no line to draw
+    return t[1] < t[0] ? 1.0 : 0.0;
+  return crossingDensity(t[0], t[1], t[2], lowDensity, highDensity, 1.0);
 }
 
 /// The process's crossovers, and the cache file's as read at first use.
@@ -356,7 +392,7 @@ std::string sparseConvCalibrationKey(const std::array<int64_t, 4> &filter,
   return fmt::format("{} | threads {} | conv [{}, {}, {}, {}] {} on {}x{} x batch {}",
                      cpuModel(), threadsSetting(), filter[0], filter[1], filter[2],
                      filter[3], withInputGradient ? "forward + input gradient" : "forward",
-                     kConvSize, kConvSize, kConvBatch);
+                     kConvSize, kConvSize, convBatch(filter));
 }
 
 SparseCrossover sparseConvCrossover(const std::array<int64_t, 4> &filter,

@@ -99,10 +99,12 @@ SparseCrossover sparseCrossover(int64_t rows, int64_t cols, int64_t batch);
 /// The kernel density below which a convolution with this filter [O, C, KH,
 /// KW] (stride 1, one group) runs faster on its CSR pair than on oneDNN, on
 /// this machine: its forward pass alone (evaluation, inference) or with the
-/// input gradient (a training step). Measured at its first use (batch 16 of
-/// 16×16 samples, "same" padding; the dense convolution against the CSR one
-/// at 5 % and 30 % of the kernels alive, a line through the CSR's times; up
-/// to a second) and then cached beside the linear layers' crossovers.
+/// input gradient (a training step). Measured at its first use (16 to 128
+/// samples of 16×16, "same" padding; the dense convolution against the CSR
+/// one at 5 % and 100 % of the kernels alive, a line through the CSR's
+/// times; up to a second) and then cached beside the linear layers'
+/// crossovers. Like every timing, it is only as good as the machine is quiet
+/// while it measures (delete the cache file to measure again).
 /// Narrow filters gain most: oneDNN is slow on few output or input channels
 /// (the DenseNet's 12 new channels per layer: faster on CSR up to 50–100 %
 /// of the kernels, docs/PERFORMANCE.md). "fixed" (kSparseConvAutoDensity)

@@ -196,7 +196,7 @@ TEST(SparseCalibration, ConvolutionsMeasureTheirOwnCrossover) {
   EXPECT_EQ(cached.at(nn::sparseConvCalibrationKey(filter, false)), forward.density);
   EXPECT_EQ(cached.at(nn::sparseConvCalibrationKey(filter, true)), training.density);
   EXPECT_NE(nn::sparseConvCalibrationKey(filter, true)
-                .find("conv [6, 2, 3, 3] forward + input gradient on 16x16 x batch 16"),
+                .find("conv [6, 2, 3, 3] forward + input gradient on 16x16 x batch 128"),
             std::string::npos);
   // `auto` on a filter just below and just above the training crossover.
   std::set<std::string> filters{"c.weight"};
