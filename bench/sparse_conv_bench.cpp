@@ -29,11 +29,22 @@ namespace {
 
 struct Layer {
   const char *name;
-  int64_t channels, size, filters, kernel;
+  int64_t channels, size, filters, kernel, padding;
 };
 
-constexpr Layer kLayers[] = {{"conv1 [64, 1, 5, 5] on 28×28", 1, 28, 64, 5},
-                             {"conv2 [64, 64, 5, 5] on 12×12", 64, 12, 64, 5}};
+// The ConvNet's two, the DenseNet's of the architecture search (NAS.md §1:
+// 3×3, padding 1, 12 new channels per layer from 1, 36 and 60 inputs, the
+// transition to one channel) and two of the CIFAR ResNet-18 (its first
+// convolution and a stage-1 one).
+constexpr Layer kLayers[] = {
+    {"conv1 [64, 1, 5, 5] on 28×28", 1, 28, 64, 5, 0},
+    {"conv2 [64, 64, 5, 5] on 12×12", 64, 12, 64, 5, 0},
+    {"densenet stem [12, 1, 3, 3] on 28×28, padding 1", 1, 28, 12, 3, 1},
+    {"densenet dense3 [12, 36, 3, 3] on 28×28, padding 1", 36, 28, 12, 3, 1},
+    {"densenet dense5 [12, 60, 3, 3] on 28×28, padding 1", 60, 28, 12, 3, 1},
+    {"densenet transition [1, 72, 3, 3] on 28×28, padding 1", 72, 28, 1, 3, 1},
+    {"resnet18 conv1 [64, 3, 3, 3] on 32×32, padding 1", 3, 32, 64, 3, 1},
+    {"resnet18 stage 1 [64, 64, 3, 3] on 32×32, padding 1", 64, 32, 64, 3, 1}};
 constexpr int64_t kBatch = 128;
 
 /// A filter with ⌈density·kernels⌉ of its kernels alive (chosen at random),
@@ -67,7 +78,9 @@ Row measureLayer(const Layer &l, double density, std::mt19937 &rng) {
   Tensor w = kernelSparseFilter(l, density, rng);
   CsrFilter csr = compressFilter(w);
   Tensor x = reshape4(bench::randomInput(rng, kBatch, l.channels * l.size * l.size), {kBatch, l.channels, l.size, l.size});
-  int64_t out = l.size - l.kernel + 1;
+  int64_t out = l.size + 2 * l.padding - l.kernel + 1;
+  Conv2dOptions options;
+  options.padding = {l.padding, l.padding, l.padding, l.padding};
   Tensor d = reshape4(bench::randomInput(rng, kBatch, l.filters * out * out), {kBatch, l.filters, out, out});
   std::array<int64_t, 4> shape = csr.shape;
   auto filterOf = [shape](const Params &c) {
@@ -81,20 +94,22 @@ Row measureLayer(const Layer &l, double density, std::mt19937 &rng) {
   Params c{{"rp", csr.rows.positions},      {"rc", csr.rows.coordinates},
            {"rv", csr.rows.values},         {"cp", csr.columns.positions},
            {"cc", csr.columns.coordinates}, {"cv", csr.columns.values}};
-  auto denseFwd = jit([](const Tensor &x, const Tensor &w) { return conv2d(x, w); });
+  auto denseFwd = jit([&](const Tensor &x, const Tensor &w) {
+    return conv2d(x, w, options);
+  });
   auto sparseFwd = jit([&](const Tensor &x, const Params &c) {
-    return sparseConv2d(x, filterOf(c), {});
+    return sparseConv2d(x, filterOf(c), options);
   });
   // loss = Σ d ⊙ conv(x): its value needs the forward pass, dx the input
   // gradient; the filter's gradient is not taken (dense in both paths).
-  auto denseBoth = jit([](const Tensor &x, const Tensor &w, const Tensor &d) {
+  auto denseBoth = jit([&](const Tensor &x, const Tensor &w, const Tensor &d) {
     return valueAndGrad([&](const Params &p) {
-      return sum(conv2d(p.at("x"), w) * d);
+      return sum(conv2d(p.at("x"), w, options) * d);
     })(Params{{"x", x}});
   });
   auto sparseBoth = jit([&](const Tensor &x, const Params &c, const Tensor &d) {
     return valueAndGrad([&](const Params &p) {
-      return sum(sparseConv2d(p.at("x"), filterOf(c), {}) * d);
+      return sum(sparseConv2d(p.at("x"), filterOf(c), options) * d);
     })(Params{{"x", x}});
   });
   int iters = l.channels == 1 ? 20 : 10;
@@ -106,19 +121,29 @@ Row measureLayer(const Layer &l, double density, std::mt19937 &rng) {
   return row;
 }
 
+/// The lowest density tried at which the CSR is no longer faster, as text.
+std::string crossoverText(double crossover) {
+  return crossover < 0 ? std::string("none (the CSR is faster at every density tried)")
+                       : fmt::format("{:.0f} % of the kernels alive", 100 * crossover);
+}
+
 } // namespace
 
-int main() {
+/// Optional argument: only the layers whose name contains it.
+int main(int argc, char **argv) {
   try {
     std::mt19937 rng(3);
     const double densities[] = {0.01, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0};
+    std::string only = argc > 1 ? argv[1] : "";
     for (const Layer &l : kLayers) {
+      if (std::string(l.name).find(only) == std::string::npos)
+        continue;
       fmt::print("{} at batch {} (CPU µs, median of 7; dense = oneDNN)\n",
                  l.name, kBatch);
       fmt::print("{:>8} {:>10} {:>10} {:>7} {:>12} {:>12} {:>7}\n",
                  "kernels", "dense fwd", "CSR fwd", "ratio", "dense fwd+dx",
                  "CSR fwd+dx", "ratio");
-      double crossover = -1;
+      double forwardCrossover = -1, bothCrossover = -1;
       for (double density : densities) {
         Row r = measureLayer(l, density, rng);
         double fwd = r.denseFwd.cpuUs / r.sparseFwd.cpuUs;
@@ -127,15 +152,13 @@ int main() {
                    "{:>6.2f}×\n",
                    100 * density, r.denseFwd.cpuUs, r.sparseFwd.cpuUs, fwd,
                    r.denseBoth.cpuUs, r.sparseBoth.cpuUs, both);
-        if (crossover < 0 && both <= 1.0)
-          crossover = density;
+        if (forwardCrossover < 0 && fwd <= 1.0)
+          forwardCrossover = density;
+        if (bothCrossover < 0 && both <= 1.0)
+          bothCrossover = density;
       }
-      if (crossover < 0)
-        fmt::print("crossover (fwd+dx): the CSR is faster at every density "
-                   "tried\n\n");
-      else
-        fmt::print("crossover (fwd+dx): {:.0f} % of the kernels alive\n\n",
-                   100 * crossover);
+      fmt::print("crossover (fwd): {}\ncrossover (fwd+dx): {}\n\n",
+                 crossoverText(forwardCrossover), crossoverText(bothCrossover));
     }
     return 0;
   } catch (const std::exception &e) {
