@@ -266,10 +266,14 @@ Params csrWeights(const Params &params, SparseExec policy,
         static_cast<double>(runtime::countNonZeros(w.data<float>(), rows, cols)) /
         static_cast<double>(w.numel());
     SparseLayerDecision decision{name, density, {}, false};
+    // A filter without a zero stays dense whatever its crossover (at most
+    // 1): nothing to measure.
     if (policy == SparseExec::Auto)
       decision.crossover =
-          isFilter ? sparseConvCrossover({w.dim(0), w.dim(1), w.dim(2), w.dim(3)},
-                                         /*withInputGradient=*/batch <= 0)
+          isFilter ? (density >= 1.0 ? SparseCrossover{kSparseConvAutoDensity, "fixed"}
+                                     : sparseConvCrossover({w.dim(0), w.dim(1), w.dim(2),
+                                                            w.dim(3)},
+                                                           /*withInputGradient=*/batch <= 0))
           : batch > 0 ? sparseCrossover(rows, cols, batch)
                       : SparseCrossover{fixedDensity, "fixed"};
     decision.sparse = policy == SparseExec::On ||

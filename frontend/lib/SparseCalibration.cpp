@@ -150,9 +150,17 @@ double measureCrossover(int64_t rows, int64_t cols, int64_t batch) {
 constexpr int64_t kConvSize = 16;
 constexpr double kConvLowDensity = 0.05, kConvHighDensity = 1.0;
 
+/// Multiply-adds of the dense forward pass per 16×16 sample.
+double convWorkPerSample(const std::array<int64_t, 4> &f) {
+  return static_cast<double>(f[0]) * f[1] * f[2] * f[3] * kConvSize * kConvSize;
+}
+
 int64_t convBatch(const std::array<int64_t, 4> &f) {
-  double perSample = static_cast<double>(f[0]) * f[1] * f[2] * f[3] * kConvSize * kConvSize;
-  return std::clamp<int64_t>(static_cast<int64_t>(50e6 / perSample), 16, 128);
+  double perSample = convWorkPerSample(f);
+  if (!(perSample > 0))
+    return 16;
+  return std::clamp<int64_t>(static_cast<int64_t>(std::min(50e6 / perSample, 128.0)),
+                             16, 128);
 }
 
 /// A filter with round(density·kernels) of its kernels alive (at least
@@ -364,9 +372,9 @@ SparseCrossover crossoverOf(const std::string &key,
   double density;
   try {
     density = measure();
-  } catch (const Error &e) {
-    // E.g. the GPU emulation, which has no sparse lowering: the run goes
-    // on with the fixed threshold.
+  } catch (const std::exception &e) {
+    // E.g. the GPU emulation, which has no sparse lowering, or memory: the
+    // run goes on with the fixed threshold.
     warn(fmt::format("{}: {} (using the fixed {})", what, e.what(), fixed));
     return {fixed, "fixed"};
   }
@@ -397,11 +405,13 @@ std::string sparseConvCalibrationKey(const std::array<int64_t, 4> &filter,
 
 SparseCrossover sparseConvCrossover(const std::array<int64_t, 4> &filter,
                                     bool withInputGradient) {
-  // Larger channel counts or kernels than a calibration can afford to
-  // allocate and time (or than its 16×16 samples hold) keep the fixed rule.
-  bool measurable = filter[0] >= 1 && filter[0] <= 2048 && filter[1] >= 1 &&
-                    filter[1] <= 2048 && filter[2] >= 1 && filter[2] <= kConvSize &&
-                    filter[3] >= 1 && filter[3] <= kConvSize;
+  // Filters larger than a calibration can afford to allocate and time
+  // (about 4 G multiply-adds per dense call at 16 samples: seconds), or
+  // kernels wider than its 16×16 samples, keep the fixed rule.
+  bool measurable = std::all_of(filter.begin(), filter.end(),
+                                [](int64_t d) { return d >= 1 && d <= 4096; }) &&
+                    filter[2] <= kConvSize && filter[3] <= kConvSize &&
+                    16 * convWorkPerSample(filter) <= 4e9;
   if (!measurable || calibrationOff())
     return {kSparseConvAutoDensity, "fixed"};
   return crossoverOf(

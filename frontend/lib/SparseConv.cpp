@@ -206,14 +206,47 @@ std::array<int64_t, 4> filterShape(const Tensor &w, const char *what) {
 
 } // namespace
 
+namespace {
+
+/// Positions that rise from 0 to at most the capacity, and in each row
+/// coordinates that rise within [0, columns): a CSR whose transpose the
+/// counting below builds in bounds and sorted.
+void checkRows(const int32_t *pos, const int32_t *crd, int64_t capacity,
+               int64_t columns, const std::array<int64_t, 4> &filter) {
+  for (int64_t o = 0; o < filter[0]; ++o)
+    if ((o == 0 && pos[0] != 0) || pos[o] > pos[o + 1] || pos[o + 1] > capacity)
+      throw Error(fmt::format("filterCsrFromRows: filter {}: positions must "
+                              "rise from 0 to at most the capacity {}; row {} "
+                              "spans [{}, {})",
+                              filterString(filter), capacity, o, pos[o], pos[o + 1]));
+  for (int64_t o = 0; o < filter[0]; ++o) {
+    for (int32_t k = pos[o]; k < pos[o + 1]; ++k) {
+      if (crd[k] < 0 || crd[k] >= columns)
+        throw Error(fmt::format("filterCsrFromRows: filter {}: coordinate {} "
+                                "of entry {} is outside [0, {})",
+                                filterString(filter), crd[k], k, columns));
+      if (k > pos[o] && crd[k] <= crd[k - 1])
+        throw Error(fmt::format("filterCsrFromRows: filter {}: row {}'s "
+                                "coordinates must rise; entry {} holds {} after {}",
+                                filterString(filter), o, k, crd[k], crd[k - 1]));
+    }
+  }
+}
+
+} // namespace
+
 CsrFilter filterCsrFromRows(const CsrWeight &rows,
                             const std::array<int64_t, 4> &filter) {
-  int64_t taps = filter[2] * filter[3], columns = filter[1] * taps;
-  if (std::any_of(filter.begin(), filter.end(), [](int64_t d) { return d < 1; }) ||
-      columns > INT32_MAX || filter[0] * taps > INT32_MAX)
+  // Each dimension bounded first, so that the products cannot overflow.
+  bool fits = std::all_of(filter.begin(), filter.end(),
+                          [](int64_t d) { return d >= 1 && d <= INT32_MAX; });
+  int64_t taps = fits ? filter[2] * filter[3] : 0;
+  if (!fits || taps > INT32_MAX || filter[1] * taps > INT32_MAX ||
+      filter[0] * taps > INT32_MAX)
     throw Error(fmt::format("filterCsrFromRows: filter {} must have positive "
                             "dimensions and rows of at most 2^31 - 1 entries",
                             filterString(filter)));
+  int64_t columns = filter[1] * taps;
   requireCsr(rows, filter[0], columns, "forward", filter);
   if (!rows.positions.isConcrete() || !rows.coordinates.isConcrete() ||
       !rows.values.isConcrete())
@@ -222,23 +255,13 @@ CsrFilter filterCsrFromRows(const CsrWeight &rows,
   const int32_t *pos = rows.positions.data<int32_t>();
   const int32_t *crd = rows.coordinates.data<int32_t>();
   const float *val = rows.values.data<float>();
-  int64_t capacity = rows.coordinates.numel(), stored = pos[filter[0]];
-  for (int64_t o = 0; o < filter[0]; ++o)
-    if ((o == 0 && pos[0] != 0) || pos[o] > pos[o + 1] || pos[o + 1] > capacity)
-      throw Error(fmt::format("filterCsrFromRows: filter {}: positions must "
-                              "rise from 0 to at most the capacity {}; row {} "
-                              "spans [{}, {})",
-                              filterString(filter), capacity, o, pos[o], pos[o + 1]));
+  int64_t capacity = rows.coordinates.numel();
+  checkRows(pos, crd, capacity, columns, filter);
   // The transpose [C, O·KH·KW] by counting: row o's entries are visited in
   // order of o, then of the tap, so each row of the result comes out sorted.
   std::vector<int32_t> positions(filter[1] + 1, 0);
-  for (int64_t k = 0; k < stored; ++k) {
-    if (crd[k] < 0 || crd[k] >= columns)
-      throw Error(fmt::format("filterCsrFromRows: filter {}: coordinate {} "
-                              "of entry {} is outside [0, {})",
-                              filterString(filter), crd[k], k, columns));
+  for (int32_t k = 0; k < pos[filter[0]]; ++k)
     ++positions[crd[k] / taps + 1];
-  }
   std::partial_sum(positions.begin(), positions.end(), positions.begin());
   std::vector<int32_t> next(positions.begin(), positions.end() - 1);
   std::vector<int32_t> coordinates(capacity, 0);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
+#include <limits>
 
 namespace bregman {
 
@@ -45,8 +46,10 @@ Params magnitudePruneMasks(const Params &params, double density,
     throw Error("prune: the parameters have no '.weight' tensors");
   // Keep the highest scores until the element budget is reached.
   std::vector<float> scores;
+  // A NaN score ranks last (and keeps the comparison below an ordering).
   for (const Unit &u : units)
-    scores.push_back(u.score);
+    scores.push_back(std::isnan(u.score) ? -std::numeric_limits<float>::infinity()
+                                         : u.score);
   std::vector<size_t> order(units.size());
   for (size_t i = 0; i < order.size(); ++i)
     order[i] = i;
@@ -58,7 +61,7 @@ Params magnitudePruneMasks(const Params &params, double density,
   std::vector<char> keep(units.size(), 0);
   int64_t budget = static_cast<int64_t>(std::llround(density * total)), kept = 0;
   for (size_t i : order) {
-    if (kept + units[i].elements > budget || units[i].score == 0)
+    if (kept + units[i].elements > budget || !(scores[i] > 0))
       break;
     keep[i] = 1;
     kept += units[i].elements;

@@ -746,49 +746,64 @@ TEST(Train, CheckSparseComparesEveryStepWithTheDenseOne) {
   }
 }
 
-// The comparison itself: rounding passes, a wrong value, a NaN in one
-// result only, or a differing loss stops the run with the step, the tensor
-// and the layers named; a dense step that diverged (loss NaN) is not
-// compared: the run's non-finite check reports it.
+// The comparison itself: rounding passes, and so does a difference just
+// under the limit; just over it, a wrong value, a NaN or an infinity in one
+// result only, differing running statistics, or a differing loss stop the
+// run with the step, the tensor and the layers named; a dense step that
+// diverged (loss NaN) is not compared: the run's non-finite check reports it.
 TEST(SparseStepCheck, NamesTheStepAndTensorThatDiffer) {
   Params dense{{"w", Tensor::fromVector(std::vector<float>{1.0f, -2.0f, 4.0f}, {3})},
                {"v/w", Tensor::fromVector(std::vector<float>{0.5f, 0.25f}, {2})}};
-  auto with = [&](const char *name, int64_t at, float value) {
-    Params p = train::copyParams(dense);
+  Params stats{{"bn.running_mean", Tensor::fromVector(std::vector<float>{0.5f}, {1})}};
+  auto with = [](const Params &from, const char *name, int64_t at, float value) {
+    Params p = train::copyParams(from);
     p.at(name).data<float>()[at] = value;
     return p;
   };
   train::SparseStepCheck check;
-  Params rounded = with("w", 2, std::nextafter(4.0f, 5.0f)); // one ulp
-  check.record(7, {1.0, rounded, dense}, {1.0, dense, dense}, "conv1.weight");
+  Params rounded = with(dense, "w", 2, std::nextafter(4.0f, 5.0f)); // one ulp
+  check.record(7, {1.0, rounded, dense, stats}, {1.0, dense, dense, stats},
+               "conv1.weight");
   EXPECT_NE(check.summary().find("1 training steps on CSR equal the dense steps "
                                  "from the same states: largest difference "
                                  "1.2e-07 of a tensor's magnitude ('w', step 7)"),
             std::string::npos);
   EXPECT_EQ(check.summary(), "");
-  auto error = [&](const Params &params, const Params &state, double loss) {
+  auto error = [&](const Params &params, const Params &state, double loss,
+                   const Params &buffers) {
     try {
-      check.record(9, {loss, params, state}, {2.0, dense, dense}, "fc1.weight");
+      check.record(9, {loss, params, state, buffers}, {2.0, dense, dense, stats},
+                   "fc1.weight");
     } catch (const Error &e) {
       return std::string(e.what());
     }
     return std::string();
   };
-  std::string wrong = error(with("w", 1, -2.1f), dense, 2.0);
+  EXPECT_EQ(error(with(dense, "w", 2, 4.0f * (1 + 0.9e-3f)), dense, 2.0, stats), "");
+  std::string over = error(with(dense, "w", 2, 4.0f * (1 + 1.1e-3f)), dense, 2.0, stats);
+  EXPECT_NE(over.find("w by 0.0011 of its largest magnitude"), std::string::npos)
+      << over;
+  std::string wrong = error(with(dense, "w", 1, -2.1f), dense, 2.0, stats);
   EXPECT_NE(wrong.find("training step 9 on CSR (fc1.weight) differs from the "
                        "dense step from the same state: w by 0.025 of its "
                        "largest magnitude"),
             std::string::npos)
       << wrong;
   float nan = std::numeric_limits<float>::quiet_NaN();
-  std::string nanState = error(dense, with("v/w", 0, nan), 2.0);
+  float inf = std::numeric_limits<float>::infinity();
+  std::string nanState = error(dense, with(dense, "v/w", 0, nan), 2.0, stats);
   EXPECT_NE(nanState.find("v/w by inf"), std::string::npos) << nanState;
-  std::string loss = error(dense, dense, 2.01);
+  std::string infParam = error(with(dense, "w", 0, inf), dense, 2.0, stats);
+  EXPECT_NE(infParam.find("w by inf"), std::string::npos) << infParam;
+  std::string statistics =
+      error(dense, dense, 2.0, with(stats, "bn.running_mean", 0, 0.6f));
+  EXPECT_NE(statistics.find("bn.running_mean by 0.2"), std::string::npos) << statistics;
+  std::string loss = error(dense, dense, 2.01, stats);
   EXPECT_NE(loss.find("the loss (2.01 against 2) by 0.005"), std::string::npos)
       << loss;
-  std::string nanLoss = error(dense, dense, std::nan(""));
+  std::string nanLoss = error(dense, dense, std::nan(""), stats);
   EXPECT_NE(nanLoss.find("the loss (nan against 2) by inf"), std::string::npos)
       << nanLoss;
-  check.record(10, {std::nan(""), with("w", 0, nan), dense},
-               {std::nan(""), with("w", 1, nan), dense}, "fc1.weight");
+  check.record(10, {std::nan(""), with(dense, "w", 0, nan), dense, stats},
+               {std::nan(""), with(dense, "w", 1, nan), dense, stats}, "fc1.weight");
 }

@@ -17,8 +17,10 @@ double relativeDifference(const Tensor &got, const Tensor &want) {
   const float *a = got.data<float>(), *b = want.data<float>();
   double scale = 0, difference = 0;
   for (int64_t i = 0; i < want.numel(); ++i) {
-    if (std::isnan(a[i]) || std::isnan(b[i])) {
-      if (std::isnan(a[i]) != std::isnan(b[i]))
+    if (!std::isfinite(a[i]) || !std::isfinite(b[i])) {
+      // NaN against NaN, or the same infinity, agree; anything else not.
+      bool same = (std::isnan(a[i]) && std::isnan(b[i])) || a[i] == b[i];
+      if (!same)
         return std::numeric_limits<double>::infinity();
       continue;
     }
@@ -53,9 +55,13 @@ void SparseStepCheck::record(int64_t step, const StepResult &sparse,
   // about the step on CSR: the run's non-finite check reports it.
   if (!std::isfinite(dense.loss))
     return;
-  StepDifference params = largestDifference(sparse.params, dense.params);
-  StepDifference state = largestDifference(sparse.state, dense.state);
-  StepDifference &larger = state.relative > params.relative ? state : params;
+  StepDifference larger;
+  for (const auto &[got, want] : {std::pair(&sparse.params, &dense.params),
+                                  std::pair(&sparse.state, &dense.state),
+                                  std::pair(&sparse.buffers, &dense.buffers)})
+    if (StepDifference d = largestDifference(*got, *want);
+        d.relative > larger.relative || larger.tensor.empty())
+      larger = d;
   double loss = std::abs(sparse.loss - dense.loss) /
                 std::max(std::abs(dense.loss), 1e-30);
   if (!std::isfinite(sparse.loss))

@@ -22,18 +22,19 @@
 namespace bregman::train {
 
 /// The tensor of `want` whose f32 values differ most from `got`'s, as
-/// max |got − want| / max |want| (infinite where only one of the two holds a
-/// NaN at an element; NaN against NaN counts as equal).
+/// max |got − want| / max |want| over the finite elements (infinite where
+/// the two differ at a non-finite one; NaN against NaN counts as equal).
 struct StepDifference {
   std::string tensor;
   double relative = 0;
 };
 StepDifference largestDifference(const Params &got, const Params &want);
 
-/// One step's results: the loss, the parameters and the optimizer state.
+/// One step's results: the loss, the parameters, the optimizer state and
+/// the buffers (batch norm's running statistics).
 struct StepResult {
   double loss;
-  const Params &params, &state;
+  const Params &params, &state, &buffers;
 };
 
 class SparseStepCheck {
@@ -41,7 +42,8 @@ public:
   /// Differences above `limit` (of a tensor's magnitude) stop the run.
   static constexpr double kLimit = 1e-3;
 
-  /// Compares training step `step` (from 1, over the run) on CSR with the
+  /// Compares training step `step` (as the run numbers them: from 1, or
+  /// after a resume from 1 again) on CSR with the
   /// dense step from the same state; throws bregman::Error naming the step,
   /// the tensor and the layers on CSR when they differ by more than kLimit.
   /// A dense step whose loss is not finite (a diverging run) is not compared.

@@ -655,8 +655,8 @@ std::pair<Tensor, Tensor> Trainer::Impl::checkedStep(const Tensor &x,
   state = s2;
   buffers = b2;
   trainCsr = csr2;
-  sparseCheck.record(stepsTaken, {loss.item(), params, state},
-                     {denseLoss.item(), denseParams, denseState},
+  sparseCheck.record(stepsTaken, {loss.item(), params, state, buffers},
+                     {denseLoss.item(), denseParams, denseState, denseBuffers},
                      fmt::format("{}", fmt::join(trainSparseLayers, ", ")));
   return {loss, hits};
 }

@@ -102,14 +102,15 @@ SparseCrossover sparseCrossover(int64_t rows, int64_t cols, int64_t batch);
 /// input gradient (a training step). Measured at its first use (16 to 128
 /// samples of 16×16, "same" padding; the dense convolution against the CSR
 /// one at 5 % and 100 % of the kernels alive, a line through the CSR's
-/// times; up to a second) and then cached beside the linear layers'
+/// times; a second or a few) and then cached beside the linear layers'
 /// crossovers. Like every timing, it is only as good as the machine is quiet
 /// while it measures (delete the cache file to measure again).
 /// Narrow filters gain most: oneDNN is slow on few output or input channels
 /// (the DenseNet's 12 new channels per layer: faster on CSR up to 50–100 %
 /// of the kernels, docs/PERFORMANCE.md). "fixed" (kSparseConvAutoDensity)
 /// when BREGMAN_SPARSE_CALIBRATION=off or the shape is beyond what a
-/// calibration measures (more than 2048 channels, kernels above 16).
+/// calibration measures (above 4 G multiply-adds per call at 16 samples of
+/// 16×16, such as ResNet's 512→512 3×3; kernels above 16).
 SparseCrossover sparseConvCrossover(const std::array<int64_t, 4> &filter,
                                     bool withInputGradient);
 std::string sparseConvCalibrationKey(const std::array<int64_t, 4> &filter,

@@ -245,7 +245,8 @@ struct OnnxModel::Impl {
   std::string path; // for messages
   fs::path dir;
   Params weights, constants;
-  /// The CSR of each 2-D sparse_initializer, from its own indices.
+  /// The CSR of each 2-D sparse_initializer and each 4-D one (a filter, as
+  /// the matrix [O, C·KH·KW]), from its own indices.
   std::map<std::string, CsrWeight> sparseInitializers;
   std::map<std::string, Value> staticValues; // integer initializers/constants
   std::vector<ValueSpec> inputs, outputs;

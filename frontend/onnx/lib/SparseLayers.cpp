@@ -129,6 +129,8 @@ Params withSparseLayers(const OnnxModel &model, nn::SparseExec policy,
     double density = densityOf(model, name);
     nn::SparseCrossover crossover;
     if (policy == nn::SparseExec::Auto) {
+      if (density >= 1.0) // dense whatever its crossover: nothing to measure
+        continue;
       crossover = nn::sparseConvCrossover({w.dim(0), w.dim(1), w.dim(2), w.dim(3)},
                                           /*withInputGradient=*/false);
       if (density >= crossover.density)

@@ -198,32 +198,28 @@ TEST(SparseCalibration, ConvolutionsMeasureTheirOwnCrossover) {
   EXPECT_NE(nn::sparseConvCalibrationKey(filter, true)
                 .find("conv [6, 2, 3, 3] forward + input gradient on 16x16 x batch 128"),
             std::string::npos);
-  // `auto` on a filter just below and just above the training crossover.
+  // `auto` on filters with 1 to 12 of their 12 kernels alive: CSR exactly
+  // below the training crossover; every kernel alive is dense unmeasured.
   std::set<std::string> filters{"c.weight"};
-  for (bool below : {true, false}) {
-    int64_t kernels = 12, alive = below ? 0 : kernels;
-    for (int64_t k = 1; k <= kernels; ++k)
-      if (k <= training.density * kernels - 1e-9)
-        alive = below ? k : alive;
+  for (int64_t alive = 1; alive <= 12; ++alive) {
     std::vector<float> w(6 * 2 * 9, 0.0f);
-    for (int64_t k = 0; k < alive; ++k)
-      std::fill_n(w.begin() + k * 9, 9, 1.0f);
+    std::fill_n(w.begin(), alive * 9, 1.0f);
     Params params{{"c.weight", Tensor::fromVector(w, {6, 2, 3, 3})}};
     std::vector<nn::SparseLayerDecision> decisions;
     nn::withCsrWeights(params, nn::SparseExec::Auto, nullptr, 0, &decisions,
                        nn::kSparseExecAutoDensity, &filters);
     ASSERT_EQ(decisions.size(), 1u);
-    EXPECT_EQ(decisions[0].crossover.source, "cached");
-    EXPECT_EQ(decisions[0].crossover.density, training.density);
-    EXPECT_EQ(decisions[0].sparse, decisions[0].density < training.density)
-        << nn::describe(decisions[0]);
+    const nn::SparseLayerDecision &d = decisions[0];
+    EXPECT_EQ(d.crossover.source, alive < 12 ? "cached" : "fixed") << nn::describe(d);
+    EXPECT_EQ(d.sparse, alive < 12 && d.density < training.density) << nn::describe(d);
   }
 }
 
 TEST(SparseCalibration, ConvolutionsBeyondACalibrationKeepTheFixedRule) {
   CacheDir dir;
   for (const std::array<int64_t, 4> &filter :
-       {std::array<int64_t, 4>{4096, 3, 3, 3}, {8, 8, 17, 1}, {0, 3, 3, 3}}) {
+       {std::array<int64_t, 4>{5000, 3, 3, 3}, {512, 512, 3, 3}, {8, 8, 17, 1},
+        {0, 3, 3, 3}}) {
     nn::SparseCrossover c = nn::sparseConvCrossover(filter, false);
     EXPECT_EQ(c.source, "fixed");
     EXPECT_EQ(c.density, nn::kSparseConvAutoDensity);

@@ -404,6 +404,19 @@ TEST(SparseConvCsr, FilterCsrFromRowsRefusesAnInvalidCsr) {
                             "outside [0, 4)"),
             std::string::npos)
       << coordinate;
+  std::string unsorted = withRows({0, 4, 8}, {0, 2, 1, 3, 0, 1, 2, 3});
+  EXPECT_NE(unsorted.find("row 0's coordinates must rise; entry 2 holds 1 after 2"),
+            std::string::npos)
+      << unsorted;
+  std::string twice = withRows({0, 4, 8}, {0, 1, 2, 3, 0, 1, 1, 3});
+  EXPECT_NE(twice.find("row 1's coordinates must rise; entry 6 holds 1 after 1"),
+            std::string::npos)
+      << twice;
+  std::string huge = errorMessage(
+      [&] { filterCsrFromRows(good.rows, {2, 2, int64_t{1} << 40, int64_t{1} << 40}); });
+  EXPECT_NE(huge.find("must have positive dimensions and rows of at most 2^31 - 1"),
+            std::string::npos)
+      << huge;
   std::string shape =
       errorMessage([&] { filterCsrFromRows(good.rows, {2, 3, 1, 1}); });
   EXPECT_NE(shape.find("the forward CSR of filter [2, 3, 1, 1] must be of a "
@@ -415,4 +428,31 @@ TEST(SparseConvCsr, FilterCsrFromRowsRefusesAnInvalidCsr) {
   EXPECT_NE(empty.find("filter [2, 0, 1, 2] must have positive dimensions"),
             std::string::npos)
       << empty;
+}
+
+// A CSR with room for more entries than it stores (the training step's,
+// capacity every entry): only the stored ones are transposed, the capacity
+// carries over and nothing past the stored entries is read.
+TEST(SparseConvCsr, FilterCsrFromRowsTransposesTheStoredEntriesOnly) {
+  // Filter [2, 2, 1, 2]: row 0 holds (c 0, tap 1) = 1.5 and (c 1, tap 0) =
+  // -2; row 1 holds (c 1, tap 1) = 3; five unused slots hold garbage.
+  CsrWeight rows;
+  rows.rows = 2;
+  rows.cols = 4;
+  rows.positions = Tensor::fromVector(std::vector<int32_t>{0, 2, 3}, {3});
+  rows.coordinates =
+      Tensor::fromVector(std::vector<int32_t>{1, 2, 3, 99, -7, 99, 99, 99}, {8});
+  rows.values = Tensor::fromVector(
+      std::vector<float>{1.5f, -2.0f, 3.0f, 9, 9, 9, 9, 9}, {8});
+  CsrFilter f = filterCsrFromRows(rows, {2, 2, 1, 2});
+  // Transpose [C = 2, O·taps = 4]: channel 0 holds (o 0, tap 1); channel 1
+  // holds (o 0, tap 0) and (o 1, tap 1).
+  EXPECT_EQ(f.columns.positions.toVector<int32_t>(), (std::vector<int32_t>{0, 1, 3}));
+  std::vector<int32_t> crd = f.columns.coordinates.toVector<int32_t>();
+  std::vector<float> val = f.columns.values.toVector<float>();
+  ASSERT_EQ(crd.size(), 8u);
+  EXPECT_EQ(std::vector<int32_t>(crd.begin(), crd.begin() + 3),
+            (std::vector<int32_t>{1, 0, 3}));
+  EXPECT_EQ(std::vector<float>(val.begin(), val.begin() + 3),
+            (std::vector<float>{1.5f, -2.0f, 3.0f}));
 }
