@@ -663,7 +663,8 @@ std::pair<Tensor, Tensor> Trainer::Impl::checkedStep(const Tensor &x,
 
 void Trainer::Impl::refreshTrainingCsr() {
   std::vector<std::string> layers;
-  Params csr = nn::csrWeights(params, config.sparseExec, &layers, 0, nullptr,
+  std::vector<nn::SparseLayerDecision> decisions;
+  Params csr = nn::csrWeights(params, config.sparseExec, &layers, 0, &decisions,
                               nn::kSparseExecTrainAutoDensity, &sparseFilters);
   if (layers == trainSparseLayers && trainCsr.size() == csr.size())
     return;
@@ -672,6 +673,9 @@ void Trainer::Impl::refreshTrainingCsr() {
                        layers.empty()
                            ? std::string("no layer")
                            : fmt::format("{}", fmt::join(layers, ", ")));
+  if (config.sparseExec == nn::SparseExec::Auto)
+    for (const nn::SparseLayerDecision &d : decisions)
+      log << "  " << nn::describe(d) << "\n";
   trainCsr = csr;
   trainSparseLayers = layers;
 }
