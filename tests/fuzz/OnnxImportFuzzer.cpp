@@ -3,7 +3,8 @@
 // Each input is written to a file and loaded as a model (protobuf parse,
 // external-data checks, onnx::checker, shape inference, the importer's own
 // support analysis); a model that imports is also replayed on traced inputs
-// (no compilation) and untied (OnnxModel::untied). Errors are fine; crashes, leaks and hangs are not.
+// (no compilation), on its layers' CSRs too (withSparseLayers), and untied
+// (OnnxModel::untied). Errors are fine; crashes, leaks and hangs are not.
 //
 //===----------------------------------------------------------------------===//
 
@@ -59,6 +60,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       inputs.add(v.name, trace.addInput(v.shape, v.dtype, "in/" + v.name));
     (void)model.apply(traced(model.weights(), "w/"), traced(model.constants(), "c/"),
                       inputs);
+    // Every layer that can on CSR (`run --sparse-exec on`): the CSRs built
+    // from the weights or a sparse_initializer's indices, then the replay.
+    bregman::Params sparse =
+        bregman::onnx::withSparseLayers(model, bregman::nn::SparseExec::On);
+    (void)model.apply(traced(sparse, "s/"), traced(model.constants(), "k/"), inputs);
   } catch (const bregman::Error &) {
     // The only error OnnxModel::load and apply document; any other
     // exception escapes and the fuzzer reports it as a crash.
