@@ -151,14 +151,18 @@ int RunCommand::runOnnx() {
   }
   Params weights = onnx::withSparseLayers(
       onnxModel, sparseExecPolicy(sparseExec), &sparseLayers, batch);
-  for (const onnx::SparseLayer &layer : sparseLayers)
+  for (const onnx::SparseLayer &layer : sparseLayers) {
+    // A filter's crossover is its shape's, whatever the batch.
+    bool filter = onnxModel.weights().at(layer.initializer).rank() == 4;
     fmt::print("sparse layer {}: weight '{}', density {:.4g}{}\n", layer.node,
                layer.initializer, layer.density,
                sparseExec == "auto"
-                   ? fmt::format(" < crossover {:.3g} ({}, batch {})",
-                                 layer.crossover.density,
-                                 layer.crossover.source, batch)
+                   ? fmt::format(" < crossover {:.3g} ({}, {})", layer.crossover.density,
+                                 layer.crossover.source,
+                                 filter ? std::string("per filter shape")
+                                        : fmt::format("batch {}", batch))
                    : std::string());
+  }
   if (sparseExec != "off")
     fmt::print("sparse execution: {} layer(s) on their CSR\n",
                sparseLayers.size());
