@@ -296,7 +296,7 @@ void TrainCommand::addDataOptions() {
   command->add_flag("--check-sparse", config.checkSparse,
                     "With --sparse-exec: run each training step on CSR also "
                     "densely from the same state and stop if they differ by "
-                    "more than float32 rounding allows (1e-3 of a tensor's "
+                    "more than float32 rounding allows (1e-2 of a tensor's "
                     "magnitude; the largest difference is printed per epoch); "
                     "about twice the step time");
   command->add_option("--seed", config.seed,

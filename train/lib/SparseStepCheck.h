@@ -3,9 +3,12 @@
 // --check-sparse: every training step whose layers run on CSR also runs
 // densely from the same state, and the two results are compared. A step on
 // CSR sums in another order than the dense libraries, so the two agree to
-// float32 rounding (about 1e-6 of a tensor's magnitude; up to 1e-5 where a
-// gradient sum cancels), while a wrong loop or index differs by its order of
-// magnitude. Across many steps the trajectories may still part (rounding
+// float32 rounding: about 1e-6 of a tensor's magnitude in the ConvNet, up to
+// 1e-5 where a gradient sum cancels, and up to about 2e-3 in the DenseNet
+// late in training, in AdaBreg's first moments (small, cancelling gradient
+// sums over 128 × 784 pixels, and ReLU decisions at rounding distance from
+// zero), while a wrong loop or index differs by its order of magnitude.
+// The limit, 1e-2, sits between the two. Across many steps the trajectories may still part (rounding
 // grows through ReLU masks and pooling choices): this check compares each
 // step from the same state, so it tells a wrong step from a sensitive run.
 //
@@ -40,7 +43,7 @@ struct StepResult {
 class SparseStepCheck {
 public:
   /// Differences above `limit` (of a tensor's magnitude) stop the run.
-  static constexpr double kLimit = 1e-3;
+  static constexpr double kLimit = 1e-2;
 
   /// Compares training step `step` (as the run numbers them: from 1, or
   /// after a resume from 1 again) on CSR with the
