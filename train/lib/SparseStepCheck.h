@@ -5,9 +5,9 @@
 // CSR sums in another order than the dense libraries, so the two agree to
 // float32 rounding: about 1e-6 of a tensor's magnitude in the ConvNet, up to
 // 1e-5 where a gradient sum cancels, and up to about 2e-3 in the DenseNet
-// late in training, in AdaBreg's first moments (small, cancelling gradient
-// sums over 128 × 784 pixels, and ReLU decisions at rounding distance from
-// zero), while a wrong loop or index differs by its order of magnitude.
+// late in training, in AdaBreg's first moments (read as small, cancelling
+// gradient sums over 128 × 784 pixels and ReLU decisions at rounding distance
+// from zero), while a wrong loop or index differs by its order of magnitude.
 // The limit, 1e-2, sits between the two. Across many steps the trajectories may still part (rounding
 // grows through ReLU masks and pooling choices): this check compares each
 // step from the same state, so it tells a wrong step from a sensitive run.
