@@ -764,10 +764,13 @@ TEST(SparseStepCheck, NamesTheStepAndTensorThatDiffer) {
   Params rounded = with(dense, "w", 2, std::nextafter(4.0f, 5.0f)); // one ulp
   check.record(7, {1.0, rounded, dense, stats}, {1.0, dense, dense, stats},
                "conv1.weight");
-  EXPECT_NE(check.summary().find("1 training steps on CSR equal the dense steps "
-                                 "from the same states: largest difference "
-                                 "1.2e-07 of a tensor's magnitude ('w', step 7)"),
-            std::string::npos);
+  std::string summary = check.summary();
+  EXPECT_NE(summary.find("1 training steps on CSR equal the dense steps from the "
+                         "same states: largest difference 1e-07 (relative L2, "
+                         "parameters, step 7); of a single tensor 1.2e-07 of its "
+                         "magnitude ('w', step 7)"),
+            std::string::npos)
+      << summary;
   EXPECT_EQ(check.summary(), "");
   auto error = [&](const Params &params, const Params &state, double loss,
                    const Params &buffers) {
@@ -779,26 +782,30 @@ TEST(SparseStepCheck, NamesTheStepAndTensorThatDiffer) {
     }
     return std::string();
   };
-  EXPECT_EQ(error(with(dense, "w", 2, 4.0f * (1 + 0.9e-2f)), dense, 2.0, stats), "");
-  std::string over = error(with(dense, "w", 2, 4.0f * (1 + 1.1e-2f)), dense, 2.0, stats);
-  EXPECT_NE(over.find("w by 0.011 of its largest magnitude"), std::string::npos)
+  // The parameters here (w and v/w) have norm √21.3125 ≈ 4.62: a change of
+  // 0.04 is 0.0087 of it, 0.05 is 0.0108.
+  EXPECT_EQ(error(with(dense, "w", 2, 4.04f), dense, 2.0, stats), "");
+  std::string over = error(with(dense, "w", 2, 4.05f), dense, 2.0, stats);
+  EXPECT_NE(over.find("parameters by 0.0108 (relative L2 over the group"),
+            std::string::npos)
       << over;
   std::string wrong = error(with(dense, "w", 1, -2.1f), dense, 2.0, stats);
   EXPECT_NE(wrong.find("training step 9 on CSR (fc1.weight) differs from the "
-                       "dense step from the same state: w by 0.025 of its "
-                       "largest magnitude"),
+                       "dense step from the same state: parameters by 0.0217 "
+                       "(relative L2 over the group; the tensor that differs "
+                       "most, 'w', by 0.025 of its largest magnitude)"),
             std::string::npos)
       << wrong;
   float nan = std::numeric_limits<float>::quiet_NaN();
   float inf = std::numeric_limits<float>::infinity();
   std::string nanState = error(dense, with(dense, "v/w", 0, nan), 2.0, stats);
-  EXPECT_NE(nanState.find("v/w by inf"), std::string::npos) << nanState;
+  EXPECT_NE(nanState.find(": v by inf"), std::string::npos) << nanState;
   std::string infParam = error(with(dense, "w", 0, inf), dense, 2.0, stats);
-  EXPECT_NE(infParam.find("w by inf"), std::string::npos) << infParam;
+  EXPECT_NE(infParam.find(": parameters by inf"), std::string::npos) << infParam;
   std::string statistics =
       error(dense, dense, 2.0, with(stats, "bn.running_mean", 0, 0.6f));
   EXPECT_NE(statistics.find("the limit is 0.01"), std::string::npos) << statistics;
-  EXPECT_NE(statistics.find("bn.running_mean by 0.2"), std::string::npos) << statistics;
+  EXPECT_NE(statistics.find(": buffers by 0.2 "), std::string::npos) << statistics;
   std::string loss = error(dense, dense, 2.05, stats);
   EXPECT_NE(loss.find("the loss (2.05 against 2) by 0.025"), std::string::npos)
       << loss;

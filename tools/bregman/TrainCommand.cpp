@@ -296,8 +296,9 @@ void TrainCommand::addDataOptions() {
   command->add_flag("--check-sparse", config.checkSparse,
                     "With --sparse-exec: run each training step on CSR also "
                     "densely from the same state and stop if they differ by "
-                    "more than float32 rounding allows (1e-2 of a tensor's "
-                    "magnitude; the largest difference is printed per epoch); "
+                    "more than float32 rounding allows (1e-2, relative L2 "
+                    "over the parameters or each kind of optimizer state; the "
+                    "largest difference is printed per epoch); "
                     "about twice the step time");
   command->add_option("--seed", config.seed,
                       "Seed of initialization, split and shuffling")

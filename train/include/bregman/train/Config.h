@@ -108,7 +108,8 @@ struct TrainConfig {
   nn::SparseExec sparseExec = nn::SparseExec::Off;
   /// Each training step whose layers run on CSR also runs densely from the
   /// same state, and the run stops when the two differ by more than float32
-  /// rounding allows (SparseStepCheck::kLimit); about twice the step time.
+  /// rounding allows (SparseStepCheck::kLimit, relative L2 per group of
+  /// tensors); about twice the step time.
   bool checkSparse = false;
   /// Device::Cuda without a GPU (for saveStepPath): compile for this chip.
   std::string cudaChip;
