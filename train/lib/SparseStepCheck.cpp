@@ -14,14 +14,18 @@ namespace bregman::train {
 
 namespace {
 
+/// Where one of two elements is not finite: NaN against NaN, or the same
+/// infinity, agree; anything else does not.
+bool sameNonFinite(float a, float b) {
+  return (std::isnan(a) && std::isnan(b)) || a == b;
+}
+
 double relativeDifference(const Tensor &got, const Tensor &want) {
   const float *a = got.data<float>(), *b = want.data<float>();
   double scale = 0, difference = 0;
   for (int64_t i = 0; i < want.numel(); ++i) {
     if (!std::isfinite(a[i]) || !std::isfinite(b[i])) {
-      // NaN against NaN, or the same infinity, agree; anything else not.
-      bool same = (std::isnan(a[i]) && std::isnan(b[i])) || a[i] == b[i];
-      if (!same)
+      if (!sameNonFinite(a[i], b[i]))
         return std::numeric_limits<double>::infinity();
       continue;
     }
@@ -68,7 +72,7 @@ std::map<std::string, double> groupDifferences(const StepResult &got,
       auto &[difference, reference] = sums[group];
       for (int64_t i = 0; i < t.numel(); ++i) {
         if (!std::isfinite(x[i]) || !std::isfinite(y[i])) {
-          if (!((std::isnan(x[i]) && std::isnan(y[i])) || x[i] == y[i]))
+          if (!sameNonFinite(x[i], y[i]))
             difference = std::numeric_limits<double>::infinity();
           continue;
         }

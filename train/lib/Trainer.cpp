@@ -367,8 +367,6 @@ struct Trainer::Impl {
   Impl(const TrainConfig &config, std::ostream &log);
 
   std::pair<Tensor, Tensor> step(const Tensor &x, const Tensor &y);
-  /// step() under --check-sparse when layers run on CSR.
-  std::pair<Tensor, Tensor> checkedStep(const Tensor &x, const Tensor &y);
   /// Chooses the training step's sparse layers by the weights' densities
   /// now (--sparse-exec; the threshold nn::kSparseExecTrainAutoDensity) and,
   /// when the choice changed, builds their CSR on the host: a new step is
@@ -630,8 +628,12 @@ EpochTotals Trainer::Impl::trainBatches(int epoch) {
 
 std::pair<Tensor, Tensor> Trainer::Impl::step(const Tensor &x, const Tensor &y) {
   ++stepsTaken;
+  // --check-sparse: the dense step first, from copies (a step donates, that
+  // is overwrites, its parameters, state and buffers).
+  std::optional<decltype(stepFn(params, state, buffers, trainCsr, x, y, masks))> dense;
   if (config.checkSparse && !trainCsr.empty())
-    return checkedStep(x, y);
+    dense = stepFn(copyParams(params), copyParams(state), copyParams(buffers),
+                   Params{}, x, y, masks);
   // params, state and buffers are donated: updated in place.
   auto [p2, s2, b2, csr2, loss, hits] =
       stepFn(params, state, buffers, trainCsr, x, y, masks);
@@ -639,25 +641,13 @@ std::pair<Tensor, Tensor> Trainer::Impl::step(const Tensor &x, const Tensor &y) 
   state = s2;
   buffers = b2;
   trainCsr = csr2;
-  return {loss, hits};
-}
-
-// --check-sparse: the dense step first, from copies (a step donates, that
-// is overwrites, its parameters, state and buffers), then the step on CSR.
-std::pair<Tensor, Tensor> Trainer::Impl::checkedStep(const Tensor &x,
-                                                     const Tensor &y) {
-  Params p = copyParams(params), s = copyParams(state), b = copyParams(buffers);
-  auto [denseParams, denseState, denseBuffers, noCsr, denseLoss, denseHits] =
-      stepFn(p, s, b, Params{}, x, y, masks);
-  auto [p2, s2, b2, csr2, loss, hits] =
-      stepFn(params, state, buffers, trainCsr, x, y, masks);
-  params = p2;
-  state = s2;
-  buffers = b2;
-  trainCsr = csr2;
-  sparseCheck.record(stepsTaken, {loss.item(), params, state, buffers},
-                     {denseLoss.item(), denseParams, denseState, denseBuffers},
-                     fmt::format("{}", fmt::join(trainSparseLayers, ", ")));
+  if (dense) {
+    const auto &[denseParams, denseState, denseBuffers, noCsr, denseLoss, denseHits] =
+        *dense;
+    sparseCheck.record(stepsTaken, {loss.item(), params, state, buffers},
+                       {denseLoss.item(), denseParams, denseState, denseBuffers},
+                       fmt::format("{}", fmt::join(trainSparseLayers, ", ")));
+  }
   return {loss, hits};
 }
 

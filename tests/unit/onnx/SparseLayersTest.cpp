@@ -107,14 +107,14 @@ protected:
   }
   void TearDown() override { fs::remove_all(dir); }
 
-  /// y of `m` with the weights `w` (withSparseLayers' result).
+  /// y of `m` with the weights `w` (withSparseLayers' result), of `shape`.
   static std::vector<float> run(const onnx::OnnxModel &m, const Params &w,
-                                const Params &inputs) {
+                                const Params &inputs, const Shape &shape = {2, 2, 3}) {
     auto compiled = jit([&m](const Params &q, const Params &c, const Params &in) {
       return m.apply(q, c, in);
     });
     Tensor y = compiled(w, m.constants(), inputs).at("y");
-    EXPECT_EQ(y.shape(), (Shape{2, 2, 3}));
+    EXPECT_EQ(y.shape(), shape);
     return y.toVector<float>();
   }
   static void expectNear(const std::vector<float> &got,
@@ -200,15 +200,7 @@ TEST_F(OnnxSparseLayers, ConvsThatFitRunOnTheirFilterCsr) {
   EXPECT_EQ(onnx::sparseConvWeights(model),
             (std::map<std::string, std::string>{{"W1", "node 'c1' (Conv)"},
                                                 {"W3", "node 'c3' (Conv)"}}));
-  auto y = [&](const Params &w) {
-    auto compiled = jit([&model](const Params &q, const Params &k,
-                                 const Params &in) {
-      return model.apply(q, k, in);
-    });
-    Tensor out = compiled(w, model.constants(), c.inputs).at("y");
-    EXPECT_EQ(out.shape(), (Shape{2, 2, 3, 4}));
-    return out.toVector<float>();
-  };
+  auto y = [&](const Params &w) { return run(model, w, c.inputs, {2, 2, 3, 4}); };
   std::vector<float> dense =
       y(onnx::withSparseLayers(model, nn::SparseExec::Off));
   std::vector<double> want(dense.begin(), dense.end());
@@ -269,13 +261,7 @@ TEST_F(OnnxSparseLayers, SparseFilterInitializersGoToTheCsrDirectly) {
     EXPECT_EQ(sparse.at(key + "values").toVector<float>(),
               want->values.toVector<float>()) << form;
   }
-  auto y = [&](const Params &w) {
-    auto compiled = jit([&model](const Params &q, const Params &k,
-                                 const Params &in) {
-      return model.apply(q, k, in);
-    });
-    return compiled(w, model.constants(), c.inputs).at("y").toVector<float>();
-  };
+  auto y = [&](const Params &w) { return run(model, w, c.inputs, {2, 4, 6, 7}); };
   std::vector<float> dense = y(onnx::withSparseLayers(model, nn::SparseExec::Off));
   expectNear(y(sparse), std::vector<double>(dense.begin(), dense.end()),
              "sparse filter file, on");
