@@ -394,7 +394,7 @@ void runTrainStep(benchmark::State &state, StepSetup s) {
 /// weight (the convolutions' pairs included) carried from step to step,
 /// forward and input gradients on it, the new CSR made by the step.
 void runSparseTrainStep(benchmark::State &state, StepSetup s) {
-  std::set<std::string> filters = s.model->sparseFilters();
+  nn::SparseFilters filters = s.model->sparseFilters();
   auto step = jit(
       [&s](const Params &p, const Params &st, const Params &csr,
            const Tensor &x, const Tensor &y) {
@@ -420,7 +420,7 @@ void runSparseTrainStep(benchmark::State &state, StepSetup s) {
     return l;
   });
   // Kernel densities of the convolutions the step ran sparse, at the end.
-  for (const std::string &f : filters) {
+  for (const auto &[f, geometry] : filters) {
     std::vector<float> w = s.params.at(f).toVector<float>();
     int64_t taps = s.params.at(f).dim(2) * s.params.at(f).dim(3), alive = 0;
     for (size_t k = 0; k < w.size(); k += taps)

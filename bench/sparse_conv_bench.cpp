@@ -6,6 +6,8 @@
 // forward pass with the input gradient (what a training step takes from
 // the filter besides the dense weight gradient), on the CSR
 // (breg.sparse_conv2d) against our dense path (oneDNN) in the same run.
+// A strided layer runs forward on CSR and takes its input gradient from
+// the dense filter (oneDNN) in both paths.
 // Prints per density the CPU times (all threads; median of 7 rounds), the
 // dense/sparse ratios and, per layer, the crossover: the lowest density
 // tried at which the CSR is no longer faster.
@@ -29,13 +31,14 @@ namespace {
 
 struct Layer {
   const char *name;
-  int64_t channels, size, filters, kernel, padding;
+  int64_t channels, size, filters, kernel, padding, stride = 1;
 };
 
 // The ConvNet's two, the DenseNet's of the architecture search (NAS.md §1:
 // 3×3, padding 1, 12 new channels per layer from 1, 36 and 60 inputs, the
-// transition to one channel) and two of the CIFAR ResNet-18 (its first
-// convolution and a stage-1 one).
+// transition to one channel) and four of the CIFAR ResNet-18 (its first
+// convolution, a stage-1 one, and stage 2's strided convolution and
+// shortcut).
 constexpr Layer kLayers[] = {
     {"conv1 [64, 1, 5, 5] on 28×28", 1, 28, 64, 5, 0},
     {"conv2 [64, 64, 5, 5] on 12×12", 64, 12, 64, 5, 0},
@@ -44,7 +47,11 @@ constexpr Layer kLayers[] = {
     {"densenet dense5 [12, 60, 3, 3] on 28×28, padding 1", 60, 28, 12, 3, 1},
     {"densenet transition [1, 72, 3, 3] on 28×28, padding 1", 72, 28, 1, 3, 1},
     {"resnet18 conv1 [64, 3, 3, 3] on 32×32, padding 1", 3, 32, 64, 3, 1},
-    {"resnet18 stage 1 [64, 64, 3, 3] on 32×32, padding 1", 64, 32, 64, 3, 1}};
+    {"resnet18 stage 1 [64, 64, 3, 3] on 32×32, padding 1", 64, 32, 64, 3, 1},
+    {"resnet18 stage 2 down [128, 64, 3, 3] on 32×32, stride 2, padding 1", 64, 32, 128,
+     3, 1, 2},
+    {"resnet18 stage 2 shortcut [128, 64, 1, 1] on 32×32, stride 2", 64, 32, 128, 1, 0,
+     2}};
 constexpr int64_t kBatch = 128;
 
 /// A filter with ⌈density·kernels⌉ of its kernels alive (chosen at random),
@@ -78,17 +85,19 @@ Row measureLayer(const Layer &l, double density, std::mt19937 &rng) {
   Tensor w = kernelSparseFilter(l, density, rng);
   CsrFilter csr = compressFilter(w);
   Tensor x = reshape4(bench::randomInput(rng, kBatch, l.channels * l.size * l.size), {kBatch, l.channels, l.size, l.size});
-  int64_t out = l.size + 2 * l.padding - l.kernel + 1;
+  int64_t out = (l.size + 2 * l.padding - l.kernel) / l.stride + 1;
   Conv2dOptions options;
+  options.stride = {l.stride, l.stride};
   options.padding = {l.padding, l.padding, l.padding, l.padding};
   Tensor d = reshape4(bench::randomInput(rng, kBatch, l.filters * out * out), {kBatch, l.filters, out, out});
   std::array<int64_t, 4> shape = csr.shape;
-  auto filterOf = [shape](const Params &c) {
+  // (The dense filter: a strided layer's input gradient.)
+  auto filterOf = [shape](const Params &c, const Tensor &dense = Tensor()) {
     return CsrFilter{{c.at("rp"), c.at("rc"), c.at("rv"), Tensor(), shape[0],
                       shape[1] * shape[2] * shape[3]},
                      {c.at("cp"), c.at("cc"), c.at("cv"), Tensor(), shape[1],
                       shape[0] * shape[2] * shape[3]},
-                     Tensor(),
+                     dense,
                      shape};
   };
   Params c{{"rp", csr.rows.positions},      {"rc", csr.rows.coordinates},
@@ -107,9 +116,10 @@ Row measureLayer(const Layer &l, double density, std::mt19937 &rng) {
       return sum(conv2d(p.at("x"), w, options) * d);
     })(Params{{"x", x}});
   });
-  auto sparseBoth = jit([&](const Tensor &x, const Params &c, const Tensor &d) {
+  auto sparseBoth = jit([&](const Tensor &x, const Params &c, const Tensor &w,
+                            const Tensor &d) {
     return valueAndGrad([&](const Params &p) {
-      return sum(sparseConv2d(p.at("x"), filterOf(c), options) * d);
+      return sum(sparseConv2d(p.at("x"), filterOf(c, w), options) * d);
     })(Params{{"x", x}});
   });
   int iters = l.channels == 1 ? 20 : 10;
@@ -117,7 +127,7 @@ Row measureLayer(const Layer &l, double density, std::mt19937 &rng) {
   row.denseFwd = bench::measure([&] { denseFwd(x, w); }, iters);
   row.sparseFwd = bench::measure([&] { sparseFwd(x, c); }, iters);
   row.denseBoth = bench::measure([&] { denseBoth(x, w, d); }, iters);
-  row.sparseBoth = bench::measure([&] { sparseBoth(x, c, d); }, iters);
+  row.sparseBoth = bench::measure([&] { sparseBoth(x, c, w, d); }, iters);
   return row;
 }
 

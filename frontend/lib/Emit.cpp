@@ -155,7 +155,8 @@ private:
                   b.getDenseI64ArrayAttr(w.kernel),
                   b.getDenseI64ArrayAttr(w.padding),
                   b.getDenseI64ArrayAttr(w.dilations),
-                  b.getBoolAttr(node.attrs.transposeA)));
+                  b.getBoolAttr(node.attrs.transposeA),
+                  b.getDenseI64ArrayAttr(w.strides)));
   }
   void emitCompressRows(const Node &node) {
     SmallVector<Value> into;

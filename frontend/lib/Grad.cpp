@@ -296,7 +296,15 @@ std::vector<Tensor> vjpSparseConv2d(const VjpArgs &v) {
   int64_t taps = filter[2] * filter[3];
   Tensor dense = at.dense >= 0 ? v.in(at.dense) : Tensor();
   std::vector<Tensor> grads(v.node.inputs.size());
+  bool strided = a.window.strides != std::array<int64_t, 2>{1, 1};
   grads[0] = v.ifNeeded(0, [&] {
+    if (strided) { // (never flipped: the op refuses strides under flip)
+      if (!dense.defined())
+        throw Error("sparse_conv2d: the input gradient of a strided "
+                    "convolution on CSR needs the dense filter "
+                    "(CsrFilter::dense)");
+      return conv2dGradInput(v.g, dense, v.in(0).shape(), a.window);
+    }
     if (at.other < 0)
       throw Error(fmt::format(
           "sparse_conv2d: the input gradient of a convolution on CSR needs "

@@ -162,7 +162,7 @@ Params withCsrWeights(const Params &params, SparseExec policy,
                       std::vector<std::string> *sparseLayers, int64_t batch,
                       std::vector<SparseLayerDecision> *decisions,
                       double fixedDensity,
-                      const std::set<std::string> *filters) {
+                      const SparseFilters *filters) {
   Params out = params;
   Params csr = csrWeights(params, policy, sparseLayers, batch, decisions,
                           fixedDensity, filters);
@@ -184,8 +184,13 @@ Params recompressWeights(const Params &params, const Params &csr) {
                               "weight in the parameters",
                               weight));
     const Tensor &dense = params.at(weight);
-    if (dense.rank() == 4) {
+    if (dense.rank() == 4 && csr.contains(filterColumnsKeys(weight)[0])) {
       addFilterCsr(out, weight, compressFilterInTrace(dense));
+      continue;
+    }
+    if (dense.rank() == 4) { // a strided layer's: the forward CSR alone
+      addCsr(out, csrKeys(weight),
+             compressRowsInTrace(reshape(dense, {dense.dim(0), dense.numel() / dense.dim(0)})));
       continue;
     }
     addCsr(out, csrKeys(weight), compressRowsInTrace(dense));
@@ -232,23 +237,26 @@ std::optional<CsrFilter> filterCsr(const Params &params,
                                    const std::string &weight,
                                    const Tensor &dense) {
   auto rows = csrKeys(weight), columns = filterColumnsKeys(weight);
-  if (dense.rank() != 4 || !params.contains(rows[0]) ||
-      !params.contains(columns[0]))
+  if (dense.rank() != 4 || !params.contains(rows[0]))
     return std::nullopt;
   int64_t o = dense.dim(0), c = dense.dim(1),
           taps = dense.dim(2) * dense.dim(3);
-  return CsrFilter{{params.at(rows[0]), params.at(rows[1]),
-                    params.at(rows[2]), Tensor(), o, c * taps},
-                   {params.at(columns[0]), params.at(columns[1]),
-                    params.at(columns[2]), Tensor(), c, o * taps},
-                   dense,
-                   {o, c, dense.dim(2), dense.dim(3)}};
+  CsrFilter f{{params.at(rows[0]), params.at(rows[1]), params.at(rows[2]),
+               Tensor(), o, c * taps},
+              {},
+              dense,
+              {o, c, dense.dim(2), dense.dim(3)}};
+  // A strided layer's pair has no transpose (its input gradient is dense).
+  if (params.contains(columns[0]))
+    f.columns = {params.at(columns[0]), params.at(columns[1]),
+                 params.at(columns[2]), Tensor(), c, o * taps};
+  return f;
 }
 
 Params csrWeights(const Params &params, SparseExec policy,
                   std::vector<std::string> *sparseLayers, int64_t batch,
                   std::vector<SparseLayerDecision> *decisions,
-                  double fixedDensity, const std::set<std::string> *filters) {
+                  double fixedDensity, const SparseFilters *filters) {
   Params out;
   if (policy == SparseExec::Off)
     return out;
@@ -273,6 +281,7 @@ Params csrWeights(const Params &params, SparseExec policy,
           isFilter ? (density >= 1.0 ? SparseCrossover{kSparseConvAutoDensity, "fixed"}
                                      : sparseConvCrossover({w.dim(0), w.dim(1), w.dim(2),
                                                             w.dim(3)},
+                                                           filters->at(name),
                                                            /*withInputGradient=*/batch <= 0))
           : batch > 0 ? sparseCrossover(rows, cols, batch)
                       : SparseCrossover{fixedDensity, "fixed"};
@@ -282,7 +291,10 @@ Params csrWeights(const Params &params, SparseExec policy,
       decisions->push_back(decision);
     if (!decision.sparse)
       continue;
-    if (isFilter) {
+    if (isFilter && sparseConv2dStrided(filters->at(name))) {
+      // Forward only: its input gradient comes from the dense filter.
+      addCsr(out, csrKeys(name), fullCapacityFilterCsr(w).rows);
+    } else if (isFilter) {
       addFilterCsr(out, name, fullCapacityFilterCsr(w));
     } else {
       addCsr(out, csrKeys(name), compressRows(w, w.numel()));

@@ -139,28 +139,53 @@ double measureCrossover(int64_t rows, int64_t cols, int64_t batch) {
   return crossingDensity(t[0], t[1], t[2], kLowDensity, kHighDensity, kMaxCrossover);
 }
 
-// A convolution's calibration: 16×16 samples ("same" padding), enough for
-// oneDNN's and the CSR loops' per-output costs, which set the crossover; as
-// many (16 to 128) as make the dense forward pass about 50 M multiply-adds,
-// so that a narrow filter's calls are not all overhead and thread wake-up;
-// kernel-level densities as kernel groups leave them. The line goes through
-// 5 % and 100 % of the kernels: a convolution's crossover is often far above
-// 30 %, and on narrow filters the CSR's time at nearby densities is within
-// the timing noise of each other.
+// A convolution's calibration: samples of 16·stride per side with the
+// layer's own strides, padding and dilation, enough for oneDNN's and the
+// CSR loops' per-output costs, which set the crossover; as many (16 to 128)
+// as make the dense forward pass about 50 M multiply-adds, so that a narrow
+// filter's calls are not all overhead and thread wake-up; kernel-level
+// densities as kernel groups leave them. The line goes through 5 % and
+// 100 % of the kernels: a convolution's crossover is often far above 30 %,
+// and on narrow filters the CSR's time at nearby densities is within the
+// timing noise of each other.
 constexpr int64_t kConvSize = 16;
 constexpr double kConvLowDensity = 0.05, kConvHighDensity = 1.0;
 
-/// Multiply-adds of the dense forward pass per 16×16 sample.
-double convWorkPerSample(const std::array<int64_t, 4> &f) {
-  return static_cast<double>(f[0]) * f[1] * f[2] * f[3] * kConvSize * kConvSize;
-}
+/// What a convolution's calibration runs: `batch` samples [C, height,
+/// width] through the layer's geometry to [O, outHeight, outWidth].
+struct ConvCalibrationShape {
+  int64_t height = 0, width = 0, outHeight = 0, outWidth = 0, batch = 16;
+  double workPerSample = 0; // multiply-adds of the dense forward pass
+  bool measurable = false;  // within what a calibration can afford
+};
 
-int64_t convBatch(const std::array<int64_t, 4> &f) {
-  double perSample = convWorkPerSample(f);
-  if (!(perSample > 0))
-    return 16;
-  return std::clamp<int64_t>(static_cast<int64_t>(std::min(50e6 / perSample, 128.0)),
-                             16, 128);
+ConvCalibrationShape convCalibrationShape(const std::array<int64_t, 4> &f,
+                                          const Conv2dOptions &o) {
+  ConvCalibrationShape c;
+  auto within = [](int64_t v, int64_t lo, int64_t hi) { return v >= lo && v <= hi; };
+  // Bounded before any product is formed (an ONNX file's attributes).
+  if (!std::all_of(f.begin(), f.end(), [&](int64_t d) { return within(d, 1, 4096); }) ||
+      !within(f[2], 1, kConvSize) || !within(f[3], 1, kConvSize) ||
+      !within(o.stride[0], 1, 8) || !within(o.stride[1], 1, 8) ||
+      !within(o.dilation[0], 1, kConvSize) || !within(o.dilation[1], 1, kConvSize) ||
+      !std::all_of(o.padding.begin(), o.padding.end(),
+                   [&](int64_t p) { return within(p, 0, kConvSize * 8); }) ||
+      o.groups != 1)
+    return c;
+  c.height = kConvSize * o.stride[0], c.width = kConvSize * o.stride[1];
+  int64_t spanH = c.height + o.padding[0] + o.padding[2] - o.dilation[0] * (f[2] - 1);
+  int64_t spanW = c.width + o.padding[1] + o.padding[3] - o.dilation[1] * (f[3] - 1);
+  if (spanH < 1 || spanW < 1)
+    return c; // a window wider than the samples
+  c.outHeight = (spanH - 1) / o.stride[0] + 1;
+  c.outWidth = (spanW - 1) / o.stride[1] + 1;
+  c.workPerSample = static_cast<double>(f[0]) * f[1] * f[2] * f[3] * c.outHeight *
+                    c.outWidth;
+  c.batch = std::clamp<int64_t>(
+      static_cast<int64_t>(std::min(50e6 / c.workPerSample, 128.0)), 16, 128);
+  // About 4 G multiply-adds per dense call at 16 samples: seconds.
+  c.measurable = 16 * c.workPerSample <= 4e9;
+  return c;
 }
 
 /// A filter with round(density·kernels) of its kernels alive (at least
@@ -196,18 +221,18 @@ template <typename Conv> auto convCall(Conv conv, bool withInputGradient) {
 
 /// The kernel density at which the CSR convolution's time (a line through
 /// its times at two densities) reaches oneDNN's dense one.
-double measureConvCrossover(const std::array<int64_t, 4> &f, bool withInputGradient) {
+double measureConvCrossover(const std::array<int64_t, 4> &f, const Conv2dOptions &options,
+                            bool withInputGradient) {
   std::mt19937 rng(7);
-  Conv2dOptions options;
-  int64_t before = (f[2] - 1) / 2, left = (f[3] - 1) / 2;
-  options.padding = {before, left, f[2] - 1 - before, f[3] - 1 - left};
-  int64_t batch = convBatch(f);
+  ConvCalibrationShape shape = convCalibrationShape(f, options);
+  int64_t batch = shape.batch;
   Tensor x = Tensor::fromVector(
-      randomMatrix(rng, batch, f[1] * kConvSize * kConvSize, 1.0).toVector<float>(),
-      {batch, f[1], kConvSize, kConvSize});
+      randomMatrix(rng, batch, f[1] * shape.height * shape.width, 1.0).toVector<float>(),
+      {batch, f[1], shape.height, shape.width});
   Tensor d = Tensor::fromVector(
-      randomMatrix(rng, batch, f[0] * kConvSize * kConvSize, 1.0).toVector<float>(),
-      {batch, f[0], kConvSize, kConvSize});
+      randomMatrix(rng, batch, f[0] * shape.outHeight * shape.outWidth, 1.0)
+          .toVector<float>(),
+      {batch, f[0], shape.outHeight, shape.outWidth});
   auto dense = jit(convCall([options](const Tensor &in, const Params &w) {
                               return conv2d(in, w.at("w"), options);
                             }, withInputGradient),
@@ -218,7 +243,7 @@ double measureConvCrossover(const std::array<int64_t, 4> &f, bool withInputGradi
                                                    options);
                              }, withInputGradient),
                     JitOptions{{}, "calibrate_conv_csr"});
-  const std::set<std::string> filters{"w.weight"};
+  const SparseFilters filters{{"w.weight", options}};
   auto filterAt = [&](double density, double &alive) {
     // The CSR pair at full capacity, as the Trainer's: one compiled shape.
     Params w{{"w.weight", kernelSparseFilter(rng, f, density, &alive)}};
@@ -396,29 +421,30 @@ SparseCrossover sparseCrossover(int64_t rows, int64_t cols, int64_t batch) {
 }
 
 std::string sparseConvCalibrationKey(const std::array<int64_t, 4> &filter,
-                                     bool withInputGradient) {
-  return fmt::format("{} | threads {} | conv [{}, {}, {}, {}] {} on {}x{} x batch {}",
+                                     const Conv2dOptions &o, bool withInputGradient) {
+  ConvCalibrationShape shape = convCalibrationShape(filter, o);
+  return fmt::format("{} | threads {} | conv [{}, {}, {}, {}] strides [{}, {}] padding "
+                     "[{}, {}, {}, {}] dilations [{}, {}] {} on {}x{} x batch {}",
                      cpuModel(), threadsSetting(), filter[0], filter[1], filter[2],
-                     filter[3], withInputGradient ? "forward + input gradient" : "forward",
-                     kConvSize, kConvSize, convBatch(filter));
+                     filter[3], o.stride[0], o.stride[1], o.padding[0], o.padding[1],
+                     o.padding[2], o.padding[3], o.dilation[0], o.dilation[1],
+                     withInputGradient ? "forward + input gradient" : "forward",
+                     shape.height, shape.width, shape.batch);
 }
 
 SparseCrossover sparseConvCrossover(const std::array<int64_t, 4> &filter,
+                                    const Conv2dOptions &options,
                                     bool withInputGradient) {
-  // Filters larger than a calibration can afford to allocate and time
-  // (about 4 G multiply-adds per dense call at 16 samples: seconds), or
-  // kernels wider than its 16×16 samples, keep the fixed rule.
-  bool measurable = std::all_of(filter.begin(), filter.end(),
-                                [](int64_t d) { return d >= 1 && d <= 4096; }) &&
-                    filter[2] <= kConvSize && filter[3] <= kConvSize &&
-                    16 * convWorkPerSample(filter) <= 4e9;
-  if (!measurable || calibrationOff())
+  // Filters larger than a calibration can afford to allocate and time, or
+  // windows wider than its samples, keep the fixed rule.
+  if (!convCalibrationShape(filter, options).measurable || calibrationOff())
     return {kSparseConvAutoDensity, "fixed"};
   return crossoverOf(
-      sparseConvCalibrationKey(filter, withInputGradient),
-      [&] { return measureConvCrossover(filter, withInputGradient); },
+      sparseConvCalibrationKey(filter, options, withInputGradient),
+      [&] { return measureConvCrossover(filter, options, withInputGradient); },
       kSparseConvAutoDensity,
-      fmt::format("filter [{}, {}, {}, {}]", filter[0], filter[1], filter[2], filter[3]));
+      fmt::format("filter [{}, {}, {}, {}] at strides [{}, {}]", filter[0], filter[1],
+                  filter[2], filter[3], options.stride[0], options.stride[1]));
 }
 
 } // namespace bregman::nn

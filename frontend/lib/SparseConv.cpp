@@ -3,8 +3,11 @@
 // A convolution filter W [O, C, KH, KW] runs sparse as two CSRs: W as the
 // matrix [O, C·KH·KW] for the forward pass, and its transpose [C, O·KH·KW]
 // for the input gradient, which is the forward loop over the output
-// cotangent padded by dilation·(K − 1) − padding with the taps flipped. The
-// weight gradient stays dense (v needs all of it).
+// cotangent padded by dilation·(K − 1) − padding with the taps flipped. A
+// strided convolution runs its forward pass on CSR and takes its input
+// gradient from the dense filter (a flipped loop would visit stride² times
+// the taps, mostly on inserted zeros). The weight gradient stays dense (v
+// needs all of it).
 //
 //===----------------------------------------------------------------------===//
 
@@ -88,11 +91,11 @@ Tensor sparseConv2dNode(const Tensor &x, const CsrWeight &used,
         filterString(filter), channels,
         x.defined() ? dtypeName(x.dtype()) : "nothing",
         x.defined() ? shapeString(x.shape()) : ""));
-  int64_t oh = x.dim(2) + window.padding[0] + window.padding[2] -
-               window.dilations[0] * (window.kernel[0] - 1);
-  int64_t ow = x.dim(3) + window.padding[1] + window.padding[3] -
-               window.dilations[1] * (window.kernel[1] - 1);
-  if (oh < 1 || ow < 1)
+  int64_t spanH = x.dim(2) + window.padding[0] + window.padding[2] -
+                  window.dilations[0] * (window.kernel[0] - 1);
+  int64_t spanW = x.dim(3) + window.padding[1] + window.padding[3] -
+                  window.dilations[1] * (window.kernel[1] - 1);
+  if (spanH < 1 || spanW < 1)
     throw Error(fmt::format("sparse_conv2d: input {} is smaller than the "
                             "filter {}'s dilated window",
                             shapeString(x.shape()), filterString(filter)));
@@ -110,6 +113,8 @@ Tensor sparseConv2dNode(const Tensor &x, const CsrWeight &used,
     inputs.push_back(dense);
   if (bias.defined())
     inputs.push_back(bias);
+  int64_t oh = (spanH - 1) / window.strides[0] + 1;
+  int64_t ow = (spanW - 1) / window.strides[1] + 1;
   return apply(Prim::SparseConv2d, inputs,
                {{{x.dim(0), rows, oh, ow}, DType::F32}}, std::move(attrs))[0];
 }
@@ -132,18 +137,25 @@ bool sparseConv2dFits(const std::array<int64_t, 4> &filter,
   // reach here unvalidated (withSparseLayers runs before the graph does).
   auto sane = [](int64_t v) { return v >= 1 && v <= (int64_t(1) << 30); };
   if (!sane(filter[2]) || !sane(filter[3]) || !sane(options.dilation[0]) ||
-      !sane(options.dilation[1]))
+      !sane(options.dilation[1]) || !sane(options.stride[0]) ||
+      !sane(options.stride[1]) || options.groups != 1 ||
+      std::any_of(options.padding.begin(), options.padding.end(),
+                  [](int64_t p) { return p < 0; }))
     return false;
+  if (sparseConv2dStrided(options))
+    return true; // its input gradient is dense: any padding
+  // The stride-1 input gradient's loop pads the cotangent by the mirror.
   Window window;
   window.kernel = {filter[2], filter[3]};
   window.padding = options.padding;
   window.dilations = options.dilation;
   std::array<int64_t, 4> mirrored = detail::mirroredPadding(window);
-  return options.stride == std::array<int64_t, 2>{1, 1} && options.groups == 1 &&
-         std::all_of(mirrored.begin(), mirrored.end(),
-                     [](int64_t p) { return p >= 0; }) &&
-         std::all_of(options.padding.begin(), options.padding.end(),
+  return std::all_of(mirrored.begin(), mirrored.end(),
                      [](int64_t p) { return p >= 0; });
+}
+
+bool sparseConv2dStrided(const Conv2dOptions &options) {
+  return options.stride != std::array<int64_t, 2>{1, 1};
 }
 
 Tensor sparseConv2d(const Tensor &x, const CsrFilter &w,
@@ -159,14 +171,17 @@ Tensor sparseConv2d(const Tensor &x, const CsrFilter &w,
                             options.dilation[1]));
   if (!sparseConv2dFits(f, options))
     throw Error(fmt::format(
-        "sparse_conv2d: filter {} needs stride 1, one group and padding of at "
-        "most dilation·(K − 1) per side (got stride [{}, {}], groups {}, "
-        "padding [{}, {}, {}, {}]); use conv2d",
+        "sparse_conv2d: filter {} needs positive strides, one group, "
+        "non-negative padding and, at stride 1, padding of at most "
+        "dilation·(K − 1) per side (got stride [{}, {}], groups {}, padding "
+        "[{}, {}, {}, {}]); use conv2d",
         filterString(f), options.stride[0], options.stride[1], options.groups,
         options.padding[0], options.padding[1], options.padding[2],
         options.padding[3]));
   requireCsr(w.rows, f[0], f[1] * f[2] * f[3], "forward", f);
-  bool hasColumns = w.columns.positions.defined();
+  // A strided node's input gradient reads the dense filter, not a CSR.
+  bool hasColumns =
+      w.columns.positions.defined() && !sparseConv2dStrided(options);
   if (hasColumns)
     requireCsr(w.columns, f[1], f[0] * f[2] * f[3], "transposed", f);
   if (w.dense.defined() &&
@@ -184,6 +199,7 @@ Tensor sparseConv2d(const Tensor &x, const CsrFilter &w,
                             shapeString(bias.shape())));
   Window window;
   window.kernel = {f[2], f[3]};
+  window.strides = options.stride;
   window.padding = options.padding;
   window.dilations = options.dilation;
   return detail::sparseConv2dNode(x, w.rows, hasColumns ? &w.columns : nullptr,

@@ -155,9 +155,9 @@ bool Conv2d::runsSparse() const {
   return sparseConv2dFits({out, in / options.groups, kernel, kernel}, options);
 }
 
-void Conv2d::addSparseFilter(std::set<std::string> &filters) const {
+void Conv2d::addSparseFilter(SparseFilters &filters) const {
   if (runsSparse())
-    filters.insert(name + ".weight");
+    filters.emplace(name + ".weight", options);
 }
 
 void BatchNorm2d::init(Params &params) const {

@@ -45,8 +45,8 @@ Tensor ConvNet::forward(const Params &params, const Tensor &x,
   return fc2(params, relu(fc1(params, h)));
 }
 
-std::set<std::string> ConvNet::sparseFilters() const {
-  std::set<std::string> filters;
+nn::SparseFilters ConvNet::sparseFilters() const {
+  nn::SparseFilters filters;
   conv1.addSparseFilter(filters);
   conv2.addSparseFilter(filters);
   return filters;

@@ -46,8 +46,8 @@ Tensor DenseNet::forward(const Params &params, const Tensor &x,
   return fc(params, reshape(last, {last.dim(0), size * size}));
 }
 
-std::set<std::string> DenseNet::sparseFilters() const {
-  std::set<std::string> filters;
+nn::SparseFilters DenseNet::sparseFilters() const {
+  nn::SparseFilters filters;
   stem.addSparseFilter(filters);
   for (const nn::Conv2d &conv : dense)
     conv.addSparseFilter(filters);

@@ -83,9 +83,10 @@ Tensor ResNet18::forward(const Params &params, const Tensor &x,
   return fc(params, reshape(h, {h.dim(0), h.dim(1)}));
 }
 
-std::set<std::string> ResNet18::sparseFilters() const {
-  // The stride-2 convolutions and their shortcuts stay dense.
-  std::set<std::string> filters;
+nn::SparseFilters ResNet18::sparseFilters() const {
+  // The stride-2 convolutions and their shortcuts too: forward on CSR,
+  // their input gradients dense.
+  nn::SparseFilters filters;
   stem.addSparseFilter(filters);
   for (const Block &b : blocks) {
     b.conv1.addSparseFilter(filters);

@@ -56,8 +56,8 @@ Tensor Vgg::forward(const Params &params, const Tensor &x,
   return fc(params, reshape(h, {h.dim(0), h.dim(1)}));
 }
 
-std::set<std::string> Vgg::sparseFilters() const {
-  std::set<std::string> filters;
+nn::SparseFilters Vgg::sparseFilters() const {
+  nn::SparseFilters filters;
   for (const nn::Conv2d &conv : convs)
     conv.addSparseFilter(filters);
   return filters;

@@ -746,6 +746,33 @@ TEST(Train, CheckSparseComparesEveryStepWithTheDenseOne) {
   }
 }
 
+// The strided convolutions of a ResNet-18 (stride 2, and their 1×1
+// shortcuts) run forward on CSR with their input gradients dense, beside
+// the stride-1 ones on both CSRs: every step still equals the dense one.
+TEST(Train, CheckSparseCoversStridedConvolutions) {
+  if (!std::filesystem::exists(kFashionMnist))
+    GTEST_SKIP() << kFashionMnist << " is missing";
+  train::TrainConfig config;
+  config.model = "resnet18";
+  config.width = 4;
+  config.sparseExec = nn::SparseExec::On;
+  config.checkSparse = true;
+  config.epochs = 1;
+  config.trainLimit = 300; // 285 for training: 2 full steps and one of 29
+  config.testLimit = 100;
+  config.progress = false;
+  std::ostringstream log;
+  train::TrainResult result = train::train(config, log);
+  ASSERT_EQ(result.epochs.size(), 1u);
+  std::string text = log.str();
+  EXPECT_NE(text.find("--check-sparse: 3 training steps on CSR equal the dense "
+                      "steps from the same states"),
+            std::string::npos)
+      << text;
+  for (const char *strided : {"layer2.0.conv1.weight", "layer2.0.shortcut.conv.weight"})
+    EXPECT_NE(text.find(strided), std::string::npos) << strided << " not on CSR:\n" << text;
+}
+
 // The comparison itself: rounding passes, and so does a difference just
 // under the limit; just over it, a wrong value, a NaN or an infinity in one
 // result only, differing running statistics, or a differing loss stop the

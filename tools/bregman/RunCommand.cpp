@@ -159,7 +159,7 @@ int RunCommand::runOnnx() {
                sparseExec == "auto"
                    ? fmt::format(" < crossover {:.3g} ({}, {})", layer.crossover.density,
                                  layer.crossover.source,
-                                 filter ? std::string("per filter shape")
+                                 filter ? std::string("per filter shape and geometry")
                                         : fmt::format("batch {}", batch))
                    : std::string());
   }

@@ -91,7 +91,7 @@ std::string saveInference(const TrainConfig &c, const nn::Model &model,
                           const Tensor &example) {
   std::vector<std::string> sparse;
   std::vector<nn::SparseLayerDecision> decisions;
-  std::set<std::string> filters = model.sparseFilters();
+  nn::SparseFilters filters = model.sparseFilters();
   Params weights = nn::withCsrWeights(params, c.sparseExec, &sparse,
                                       example.dim(0), &decisions,
                                       nn::kSparseExecAutoDensity, &filters);

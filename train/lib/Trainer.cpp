@@ -424,7 +424,7 @@ struct Trainer::Impl {
   const std::unique_ptr<nn::Model> model;
   /// The filters its convolutions can run on their CSR (asked once: an
   /// imported model reads them off its graph).
-  const std::set<std::string> sparseFilters;
+  const nn::SparseFilters sparseFilters;
   /// The zoo's entry of the model (nullptr for an imported one).
   const models::ZooEntry *zooEntry;
   const Objective objective;

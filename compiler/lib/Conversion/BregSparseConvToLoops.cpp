@@ -7,6 +7,9 @@
 // value and, per accumulator, one load of the padded input at the entry's
 // offset and one multiply-add. The entries' offsets (channel and tap,
 // flipped for the input gradient) are decoded once per call, not per tile.
+// At a column stride s the padded input is stored with each row split by
+// column phase (x mod s; the copy loads s vectors and shuffles each phase
+// out): an output vector's taps are then contiguous.
 //
 // MLIR's sparsifier was tried first (a linalg.generic with the filter as a
 // block CSR, levels (dense, compressed, dense, dense)): it orders the loops
@@ -44,6 +47,10 @@ struct Geometry {
   int64_t paddedHeight, paddedWidth;
   int64_t rows, outHeight, outWidth; // the output [samples, rows, OH, OW]
   int64_t kernelHeight, kernelWidth, dilationH, dilationW;
+  int64_t strideH, strideW;
+  // A padded row as stored: strideW phases (columns x ≡ φ mod strideW) of
+  // phaseWidth columns each; column x is at (x mod sW)·phaseWidth + x / sW.
+  int64_t phaseWidth, rowPitch;
   bool flip;
 
   explicit Geometry(SparseConv2DOp op) {
@@ -56,10 +63,15 @@ struct Geometry {
     rows = out[1], outHeight = out[2], outWidth = out[3];
     kernelHeight = op.getKernel()[0], kernelWidth = op.getKernel()[1];
     dilationH = op.getDilations()[0], dilationW = op.getDilations()[1];
+    strideH = op.getStrides()[0], strideW = op.getStrides()[1];
+    phaseWidth = llvm::divideCeil(paddedWidth, strideW);
+    rowPitch = phaseWidth * strideW;
     flip = op.getFlip();
   }
   bool padded() const { return top || left || bottom || right; }
-  int64_t sampleSize() const { return channels * paddedHeight * paddedWidth; }
+  /// Whether the input is copied (padding, or columns split by phase).
+  bool copied() const { return padded() || strideW > 1; }
+  int64_t sampleSize() const { return channels * paddedHeight * rowPitch; }
 };
 
 /// A tile of an output plane: `rows` output rows of `vectors` vectors each,
@@ -131,17 +143,113 @@ private:
   }
 
   /// The input copied into a zero-filled buffer with the padding around it
-  /// (every tap of every output is then in bounds).
+  /// (every tap of every output is then in bounds), its rows split by
+  /// column phase at a column stride.
   Value paddedInput(Value input) {
-    if (!g.padded())
+    if (!g.copied())
       return input;
     auto type = MemRefType::get(
-        {g.samples, g.channels, g.paddedHeight, g.paddedWidth}, b.getF32Type());
+        {g.samples, g.channels, g.paddedHeight, g.rowPitch}, b.getF32Type());
     Value padded = memref::AllocOp::create(b, loc, type, b.getI64IntegerAttr(64));
-    Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
-    linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{padded});
-    copyRows(input, padded);
+    // Without padding every element a tap reads is an input element copied
+    // below (the phases' spare columns and the rows no tap reaches are never
+    // read), so only padding needs the zeros.
+    if (g.padded()) {
+      Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+      linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{padded});
+    }
+    if (g.strideW > 1)
+      copyColumnsByPhase(input, padded);
+    else
+      copyRows(input, padded);
     return padded;
+  }
+
+  /// Whether some tap reads padded row (or column) residue r modulo the
+  /// stride: r ≡ dilation·k for a tap k of the kernel.
+  static bool residueRead(int64_t r, int64_t stride, int64_t dilation,
+                          int64_t kernel) {
+    for (int64_t k = 0; k < kernel; ++k)
+      if (dilation * k % stride == r)
+        return true;
+    return false;
+  }
+
+  /// Every element of `input` that a tap reads into its phase's place
+  /// inside `padded` (column X = x + left at (X mod sW)·phaseWidth + X /
+  /// sW): a loop over the rows of each residue modulo sH that a tap
+  /// reaches (a 1×1 kernel at stride 2: every other row); per row, a chunk
+  /// of sW·lanes columns at a time is loaded as one vector and each read
+  /// phase's lanes shuffled out and stored as one vector; the columns past
+  /// the last full chunk one by one.
+  void copyColumnsByPhase(Value input, Value padded) {
+    Value from = flatten(input), to = flatten(padded);
+    auto planes = scf::ParallelOp::create(
+        b, loc, ValueRange{index(0)}, ValueRange{index(g.samples * g.channels)},
+        ValueRange{index(1)});
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(planes.getBody()->getTerminator());
+    Value plane = planes.getInductionVars()[0];
+    for (int64_t r = 0; r < g.strideH; ++r) {
+      if (!residueRead(r, g.strideH, g.dilationH, g.kernelHeight))
+        continue;
+      // Input rows h with (h + top) mod sH = r.
+      int64_t first = ((r - g.top) % g.strideH + g.strideH) % g.strideH;
+      if (first >= g.height)
+        continue;
+      auto rows = scf::ForOp::create(b, loc, index(first), index(g.height),
+                                     index(g.strideH));
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPoint(rows.getBody()->getTerminator());
+      copyRowByPhase(from, to, plane, rows.getInductionVar());
+    }
+  }
+
+  void copyRowByPhase(Value from, Value to, Value plane, Value h) {
+    Value source = add(mul(plane, g.height * g.width), mul(h, g.width));
+    Value target = add(mul(plane, g.paddedHeight * g.rowPitch),
+                       mul(add(h, index(g.top)), g.rowPitch));
+    int64_t chunk = g.strideW * lanes, chunks = g.width / chunk;
+    if (chunks > 0) {
+      auto loop = scf::ForOp::create(b, loc, index(0), index(chunks), index(1));
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPoint(loop.getBody()->getTerminator());
+      copyChunk(from, add(source, mul(loop.getInductionVar(), chunk)), to,
+                add(target, mul(loop.getInductionVar(), lanes)));
+    }
+    if (chunks * chunk == g.width)
+      return;
+    auto columns = scf::ForOp::create(b, loc, index(chunks * chunk),
+                                      index(g.width), index(1));
+    b.setInsertionPoint(columns.getBody()->getTerminator());
+    Value x = columns.getInductionVar();
+    Value column = add(x, index(g.left));
+    Value phase = arith::RemUIOp::create(b, loc, column, index(g.strideW));
+    Value within = arith::DivUIOp::create(b, loc, column, index(g.strideW));
+    Value value = memref::LoadOp::create(b, loc, from, ValueRange{add(source, x)});
+    memref::StoreOp::create(b, loc, value, to,
+                            ValueRange{add(target, add(mul(phase, g.phaseWidth),
+                                                       within))});
+  }
+
+  /// sW·lanes input columns from `at` (a multiple of sW·lanes into its row):
+  /// phase φ's are the lanes k ≡ φ − left (mod sW), stored from column
+  /// (left + k) / sW of that phase, `target` being the chunk's row start
+  /// plus its first column / sW.
+  void copyChunk(Value from, Value at, Value to, Value target) {
+    auto chunkType = VectorType::get({g.strideW * lanes}, b.getF32Type());
+    Value chunk = vector::LoadOp::create(b, loc, chunkType, from, ValueRange{at});
+    for (int64_t phase = 0; phase < g.strideW; ++phase) {
+      if (!residueRead(phase, g.strideW, g.dilationW, g.kernelWidth))
+        continue; // no tap reads this phase
+      int64_t first = ((phase - g.left) % g.strideW + g.strideW) % g.strideW;
+      SmallVector<int64_t> lanesOfPhase;
+      for (int64_t j = 0; j < lanes; ++j)
+        lanesOfPhase.push_back(first + g.strideW * j);
+      Value part = vector::ShuffleOp::create(b, loc, chunk, chunk, lanesOfPhase);
+      int64_t offset = phase * g.phaseWidth + (g.left + first) / g.strideW;
+      vector::StoreOp::create(b, loc, part, to, ValueRange{add(target, index(offset))});
+    }
   }
 
   /// Every row of `input` into its place inside `padded`, a vector at a
@@ -178,9 +286,10 @@ private:
     }
   }
 
-  /// offsets[e] = c·HP·WP + dh·h·WP + dw·w for the stored entries e <
-  /// positions[rows], where the coordinate is c·KH·KW + kh·KW + kw and (h, w)
-  /// is (kh, kw) or, under flip, (KH − 1 − kh, KW − 1 − kw).
+  /// offsets[e] = c·HP·P + dh·h·P + column(dw·w) for the stored entries e <
+  /// positions[rows], where the coordinate is c·KH·KW + kh·KW + kw, (h, w)
+  /// is (kh, kw) or, under flip, (KH − 1 − kh, KW − 1 − kw), P the row
+  /// pitch and column(x) = (x mod sW)·phaseWidth + x / sW (x at stride 1).
   Value entryOffsets(Value coordinates) {
     int64_t capacity =
         llvm::cast<MemRefType>(coordinates.getType()).getDimSize(0);
@@ -203,9 +312,13 @@ private:
       kh = arith::SubIOp::create(b, loc, index(g.kernelHeight - 1), kh);
       kw = arith::SubIOp::create(b, loc, index(g.kernelWidth - 1), kw);
     }
-    Value offset = add(mul(channel, g.paddedHeight * g.paddedWidth),
-                       add(mul(kh, g.dilationH * g.paddedWidth),
-                           mul(kw, g.dilationW)));
+    Value column = mul(kw, g.dilationW);
+    if (g.strideW > 1) // the tap's column phase, then its place within it
+      column = add(mul(arith::RemUIOp::create(b, loc, column, index(g.strideW)),
+                       g.phaseWidth),
+                   arith::DivUIOp::create(b, loc, column, index(g.strideW)));
+    Value offset = add(mul(channel, g.paddedHeight * g.rowPitch),
+                       add(mul(kh, g.dilationH * g.rowPitch), column));
     memref::StoreOp::create(
         b, loc, arith::IndexCastOp::create(b, loc, b.getI32Type(), offset),
         offsets, e);
@@ -297,12 +410,14 @@ private:
       Value e = loop.getInductionVar();
       Value weight = vector::BroadcastOp::create(
           b, loc, vectorType, memref::LoadOp::create(b, loc, values, e));
+      // Output (row, column) reads input row sH·row, phase column `column`.
+      int64_t rowStep = g.strideH * g.rowPitch;
       Value base = add(add(inputBase, loadIndex(offsets, e)),
-                       add(mul(row, g.paddedWidth), column));
+                       add(mul(row, rowStep), column));
       SmallVector<Value> sums;
       for (int64_t r = 0; r < tile.rows; ++r)
         for (int64_t v = 0; v < tile.vectors; ++v) {
-          Value at = add(base, index(r * g.paddedWidth + v * lanes));
+          Value at = add(base, index(r * rowStep + v * lanes));
           Value x = readVector(inputFlat, at, usedLanes(tile, v));
           sums.push_back(vector::FMAOp::create(
               b, loc, weight, x,

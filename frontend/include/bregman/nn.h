@@ -70,7 +70,7 @@ constexpr double kSparseExecAutoDensity = 0.3;
 constexpr double kSparseExecTrainAutoDensity = 0.1;
 
 /// The density (non-zero entries of the filter) below which `auto` runs a
-/// convolution (stride 1, one group) on its CSR pair where its crossover
+/// convolution (one group) on its CSR pair where its crossover
 /// cannot be measured (sparseConvCrossover: calibration switched off, the
 /// GPU emulation, shapes beyond a calibration): bench/sparse_conv_bench
 /// measured the ConvNet's conv2 (64→64, 5×5, 12×12, batch 128) forward with
@@ -78,6 +78,10 @@ constexpr double kSparseExecTrainAutoDensity = 0.1;
 /// kernels, so 20 % of the entries) and slower from 30 %
 /// (docs/PERFORMANCE.md), the widest of the shapes measured.
 constexpr double kSparseConvAutoDensity = 0.2;
+
+/// The convolution filters ("<layer>.weight") a model runs on their CSR
+/// pair, each with its layer's geometry (strides, padding, dilation, groups).
+using SparseFilters = std::map<std::string, Conv2dOptions>;
 
 /// A crossover density and where it came from: "measured" (just now),
 /// "cached" (measured by an earlier run on this machine, same CPU model and
@@ -97,23 +101,27 @@ struct SparseCrossover {
 SparseCrossover sparseCrossover(int64_t rows, int64_t cols, int64_t batch);
 
 /// The kernel density below which a convolution with this filter [O, C, KH,
-/// KW] (stride 1, one group) runs faster on its CSR pair than on oneDNN, on
-/// this machine: its forward pass alone (evaluation, inference) or with the
-/// input gradient (a training step). Measured at its first use (16 to 128
-/// samples of 16×16, "same" padding; the dense convolution against the CSR
-/// one at 5 % and 100 % of the kernels alive, a line through the CSR's
-/// times; a second or a few) and then cached beside the linear layers'
-/// crossovers. Like every timing, it is only as good as the machine is quiet
+/// KW] and geometry (`options`: its layer's strides, padding and dilation;
+/// one group) runs faster on its CSR pair than on oneDNN, on this machine:
+/// its forward pass alone (evaluation, inference) or with the input
+/// gradient (a training step; dense either way for a strided layer).
+/// Measured at its first use (16 to 128 samples of 16·stride × 16·stride
+/// with the layer's padding; the dense convolution against the CSR one at
+/// 5 % and 100 % of the kernels alive, a line through the CSR's times; a
+/// second or a few) and then cached beside the linear layers' crossovers. Like every timing, it is only as good as the machine is quiet
 /// while it measures (delete the cache file to measure again).
 /// Narrow filters gain most: oneDNN is slow on few output or input channels
 /// (the DenseNet's 12 new channels per layer: faster on CSR up to 50–100 %
 /// of the kernels, docs/PERFORMANCE.md). "fixed" (kSparseConvAutoDensity)
 /// when BREGMAN_SPARSE_CALIBRATION=off or the shape is beyond what a
 /// calibration measures (above 4 G multiply-adds per call at 16 samples of
-/// 16×16, such as ResNet's 512→512 3×3; kernels above 16).
+/// 16×16, such as ResNet's 512→512 3×3; kernels above 16 or windows wider
+/// than a calibration's samples).
 SparseCrossover sparseConvCrossover(const std::array<int64_t, 4> &filter,
+                                    const Conv2dOptions &options,
                                     bool withInputGradient);
 std::string sparseConvCalibrationKey(const std::array<int64_t, 4> &filter,
+                                     const Conv2dOptions &options,
                                      bool withInputGradient);
 
 /// The key of a crossover in the cache: this machine's CPU model, the thread
@@ -152,7 +160,9 @@ std::array<std::string, 3> filterColumnsKeys(const std::string &weight);
 /// Adds a filter's CSR pair under those keys.
 void addFilterCsr(Params &out, const std::string &weight, const CsrFilter &f);
 /// The CSR pair of filter "<weight>" from `params`, with `dense` (its
-/// filter [O, C, KH, KW]) as CsrFilter::dense; none when a key is missing.
+/// filter [O, C, KH, KW]) as CsrFilter::dense; none when its forward CSR's
+/// keys are missing. Without the transpose's keys (a strided layer's, whose
+/// input gradient is dense) CsrFilter::columns stays empty.
 std::optional<CsrFilter> filterCsr(const Params &params,
                                    const std::string &weight,
                                    const Tensor &dense);
@@ -171,14 +181,15 @@ std::optional<CsrFilter> filterCsr(const Params &params,
 ///
 /// `filters`: the 4-D ".weight"s (Model::sparseFilters()) that get the CSR
 /// pair convolutions run on (under csrKeys and filterColumnsKeys; `auto`:
-/// below sparseConvCrossover of the filter's shape, with the input gradient
-/// when `batch` is 0, the training step); none when null.
+/// below sparseConvCrossover of the filter's shape and its layer's
+/// geometry, with the input gradient when `batch` is 0, the training
+/// step); none when null.
 Params withCsrWeights(const Params &params, SparseExec policy,
                       std::vector<std::string> *sparseLayers = nullptr,
                       int64_t batch = 0,
                       std::vector<SparseLayerDecision> *decisions = nullptr,
                       double fixedDensity = kSparseExecAutoDensity,
-                      const std::set<std::string> *filters = nullptr);
+                      const SparseFilters *filters = nullptr);
 
 /// Only the CSR entries withCsrWeights would add (the training step's
 /// carried CSR state, built on the host before the first step); the same
@@ -188,7 +199,7 @@ Params csrWeights(const Params &params, SparseExec policy,
                   int64_t batch = 0,
                   std::vector<SparseLayerDecision> *decisions = nullptr,
                   double fixedDensity = kSparseExecAutoDensity,
-                  const std::set<std::string> *filters = nullptr);
+                  const SparseFilters *filters = nullptr);
 
 /// Inside a traced step: the CSR of every weight of `params` that has one in
 /// `csr` (same keys), computed from the weight by the compiled step itself
@@ -227,10 +238,10 @@ public:
   Tensor operator()(const Params &params, const Tensor &x,
                     SourceLocation loc = SourceLocation::current()) const;
   /// Whether it runs on its filter's CSR pair when the parameters hold one
-  /// (sparseConv2dFits: stride 1, one group, padding ≤ dilation·(K − 1)).
+  /// (sparseConv2dFits: one group; at stride 1, padding ≤ dilation·(K − 1)).
   bool runsSparse() const;
-  /// Adds "<name>.weight" to `filters` when runsSparse().
-  void addSparseFilter(std::set<std::string> &filters) const;
+  /// Adds "<name>.weight" and its geometry to `filters` when runsSparse().
+  void addSparseFilter(SparseFilters &filters) const;
 
   int64_t in, out, kernel;
   std::string name;
@@ -324,9 +335,10 @@ public:
   /// E.g. "mlp 784-200-80-10".
   virtual std::string describe() const = 0;
   /// The convolution filters ("<layer>.weight") this model runs on their
-  /// CSR pair when the parameters hold one (Conv2d::runsSparse): csrWeights
-  /// builds CSRs for these filters only. None by default.
-  virtual std::set<std::string> sparseFilters() const { return {}; }
+  /// CSR pair when the parameters hold one (Conv2d::runsSparse), each with
+  /// its layer's geometry: csrWeights builds CSRs for these filters only
+  /// (and measures their crossovers at that geometry). None by default.
+  virtual SparseFilters sparseFilters() const { return {}; }
 };
 
 /// Batch normalization over (N, H, W) per channel, with a learned scale and

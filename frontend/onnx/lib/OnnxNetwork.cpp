@@ -523,12 +523,13 @@ std::vector<InitializerRole> OnnxNetwork::initializerRoles() const {
   return roles;
 }
 
-std::set<std::string> OnnxNetwork::sparseFilters() const {
-  std::map<std::string, std::string> onnxFilters = sparseConvWeights(*model_);
-  std::set<std::string> filters;
+nn::SparseFilters OnnxNetwork::sparseFilters() const {
+  std::map<std::string, SparseConvWeight> onnxFilters = sparseConvWeights(*model_);
+  nn::SparseFilters filters;
   for (const auto &[name, e] : entries_)
-    if (!isBuffer(e.role) && onnxFilters.count(e.onnxName))
-      filters.insert(name);
+    if (auto it = onnxFilters.find(e.onnxName);
+        !isBuffer(e.role) && it != onnxFilters.end())
+      filters.emplace(name, it->second.options);
   return filters;
 }
 

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <set>
+#include <optional>
 
 namespace bregman::onnx {
 
@@ -25,20 +26,24 @@ std::vector<int64_t> intsOr(const NodeSummary &node, const std::string &name,
              : std::vector<int64_t>(count, value);
 }
 
-/// Whether a Conv node with this 4-D weight runs on its filter's CSR pair.
-/// (Any auto_pad at stride 1 pads at most dilation·(K − 1) per side.)
-bool convFits(const NodeSummary &node, const Tensor &w) {
+/// The geometry of a Conv node with this 4-D weight when it runs on its
+/// filter's CSR pair. (Any auto_pad at stride 1 pads at most dilation·(K −
+/// 1) per side.)
+std::optional<Conv2dOptions> sparseConvOptions(const NodeSummary &node,
+                                               const Tensor &w) {
   auto group = node.intAttributes.find("group");
   std::vector<int64_t> strides = intsOr(node, "strides", 2, 1);
   std::vector<int64_t> dilations = intsOr(node, "dilations", 2, 1);
   std::vector<int64_t> pads = intsOr(node, "pads", 4, 0);
   if (strides.size() != 2 || dilations.size() != 2 || pads.size() != 4)
-    return false;
+    return std::nullopt;
   Conv2dOptions options{{strides[0], strides[1]},
                         {pads[0], pads[1], pads[2], pads[3]},
                         {dilations[0], dilations[1]},
                         group == node.intAttributes.end() ? 1 : group->second};
-  return sparseConv2dFits({w.dim(0), w.dim(1), w.dim(2), w.dim(3)}, options);
+  if (!sparseConv2dFits({w.dim(0), w.dim(1), w.dim(2), w.dim(3)}, options))
+    return std::nullopt;
+  return options;
 }
 
 /// The 2-D initializers read as a Gemm / MatMul weight, each with the first
@@ -74,8 +79,8 @@ double densityOf(const OnnxModel &model, const std::string &name) {
 
 } // namespace
 
-std::map<std::string, std::string> sparseConvWeights(const OnnxModel &model) {
-  std::map<std::string, std::string> filters;
+std::map<std::string, SparseConvWeight> sparseConvWeights(const OnnxModel &model) {
+  std::map<std::string, SparseConvWeight> filters;
   std::set<std::string> refused; // read by a Conv that cannot run sparse
   std::vector<NodeSummary> nodes = model.summary();
   for (size_t index = 0; index < nodes.size(); ++index) {
@@ -85,9 +90,11 @@ std::map<std::string, std::string> sparseConvWeights(const OnnxModel &model) {
       continue;
     const std::string &name = node.inputs[1];
     const Tensor &w = model.weights().at(name);
-    if (w.rank() == 4 && w.dtype() == DType::F32 && w.numel() > 0 &&
-        convFits(node, w))
-      filters.emplace(name, nodeWhere(node, index));
+    std::optional<Conv2dOptions> options;
+    if (w.rank() == 4 && w.dtype() == DType::F32 && w.numel() > 0)
+      options = sparseConvOptions(node, w);
+    if (options)
+      filters.emplace(name, SparseConvWeight{nodeWhere(node, index), *options});
     else
       refused.insert(name);
   }
@@ -124,7 +131,7 @@ Params withSparseLayers(const OnnxModel &model, nn::SparseExec policy,
     if (sparseLayers)
       sparseLayers->push_back({name, node, density, crossover});
   }
-  for (const auto &[name, node] : sparseConvWeights(model)) {
+  for (const auto &[name, use] : sparseConvWeights(model)) {
     const Tensor &w = model.weights().at(name);
     double density = densityOf(model, name);
     nn::SparseCrossover crossover;
@@ -132,7 +139,7 @@ Params withSparseLayers(const OnnxModel &model, nn::SparseExec policy,
       if (density >= 1.0) // dense whatever its crossover: nothing to measure
         continue;
       crossover = nn::sparseConvCrossover({w.dim(0), w.dim(1), w.dim(2), w.dim(3)},
-                                          /*withInputGradient=*/false);
+                                          use.options, /*withInputGradient=*/false);
       if (density >= crossover.density)
         continue;
     }
@@ -144,7 +151,7 @@ Params withSparseLayers(const OnnxModel &model, nn::SparseExec policy,
                                              {w.dim(0), w.dim(1), w.dim(2), w.dim(3)})
                          : compressFilter(w));
     if (sparseLayers)
-      sparseLayers->push_back({name, node, density, crossover});
+      sparseLayers->push_back({name, use.node, density, crossover});
   }
   return out;
 }

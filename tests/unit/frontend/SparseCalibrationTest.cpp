@@ -169,38 +169,51 @@ TEST(SparseCalibration, AutoComparesEachWeightWithItsCrossover) {
   EXPECT_FALSE(out.contains("b.weight.csr.values"));
 }
 
-// A convolution's crossover: measured once per filter shape and use (the
-// forward pass alone, or with the input gradient), cached under a key that
-// names both, then read back; `auto` compares a filter's kernel density
-// with it (evaluation: forward; training, batch 0: with the gradient).
+// A convolution's crossover: measured once per filter shape, layer geometry
+// and use (the forward pass alone, or with the input gradient), cached
+// under a key that names all three, then read back; `auto` compares a
+// filter's kernel density with it (evaluation: forward; training, batch 0:
+// with the gradient).
 TEST(SparseCalibration, ConvolutionsMeasureTheirOwnCrossover) {
   CacheDir dir;
   const std::array<int64_t, 4> filter{6, 2, 3, 3};
+  Conv2dOptions same{{1, 1}, {1, 1, 1, 1}, {1, 1}, 1};
+  Conv2dOptions strided{{2, 2}, {1, 1, 1, 1}, {1, 1}, 1};
   if (gpuEmulation()) {
-    nn::SparseCrossover c = nn::sparseConvCrossover(filter, true);
+    nn::SparseCrossover c = nn::sparseConvCrossover(filter, same, true);
     EXPECT_EQ(c.source, "fixed");
     EXPECT_EQ(c.density, nn::kSparseConvAutoDensity);
     return;
   }
-  nn::SparseCrossover forward = nn::sparseConvCrossover(filter, false);
-  nn::SparseCrossover training = nn::sparseConvCrossover(filter, true);
+  nn::SparseCrossover forward = nn::sparseConvCrossover(filter, same, false);
+  nn::SparseCrossover training = nn::sparseConvCrossover(filter, same, true);
+  nn::SparseCrossover stridedForward = nn::sparseConvCrossover(filter, strided, false);
   EXPECT_EQ(forward.source, "measured");
   EXPECT_EQ(training.source, "measured");
-  for (double d : {forward.density, training.density}) {
+  EXPECT_EQ(stridedForward.source, "measured");
+  for (double d : {forward.density, training.density, stridedForward.density}) {
     EXPECT_GE(d, 0.0);
     EXPECT_LE(d, 1.0);
   }
-  EXPECT_EQ(nn::sparseConvCrossover(filter, true).source, "cached");
+  EXPECT_EQ(nn::sparseConvCrossover(filter, same, true).source, "cached");
   auto cached = nn::parseSparseCalibrationCache(slurp(dir.file()), "cache");
-  ASSERT_EQ(cached.size(), 2u);
-  EXPECT_EQ(cached.at(nn::sparseConvCalibrationKey(filter, false)), forward.density);
-  EXPECT_EQ(cached.at(nn::sparseConvCalibrationKey(filter, true)), training.density);
-  EXPECT_NE(nn::sparseConvCalibrationKey(filter, true)
-                .find("conv [6, 2, 3, 3] forward + input gradient on 16x16 x batch 128"),
+  ASSERT_EQ(cached.size(), 3u);
+  EXPECT_EQ(cached.at(nn::sparseConvCalibrationKey(filter, same, false)), forward.density);
+  EXPECT_EQ(cached.at(nn::sparseConvCalibrationKey(filter, same, true)), training.density);
+  EXPECT_EQ(cached.at(nn::sparseConvCalibrationKey(filter, strided, false)),
+            stridedForward.density);
+  EXPECT_NE(nn::sparseConvCalibrationKey(filter, same, true)
+                .find("conv [6, 2, 3, 3] strides [1, 1] padding [1, 1, 1, 1] dilations "
+                      "[1, 1] forward + input gradient on 16x16 x batch 128"),
+            std::string::npos);
+  // A stride-2 layer is measured on 32×32 samples (16×16 outputs).
+  EXPECT_NE(nn::sparseConvCalibrationKey(filter, strided, false)
+                .find("strides [2, 2] padding [1, 1, 1, 1] dilations [1, 1] forward on "
+                      "32x32 x batch 128"),
             std::string::npos);
   // `auto` on filters with 1 to 12 of their 12 kernels alive: CSR exactly
   // below the training crossover; every kernel alive is dense unmeasured.
-  std::set<std::string> filters{"c.weight"};
+  nn::SparseFilters filters{{"c.weight", same}};
   for (int64_t alive = 1; alive <= 12; ++alive) {
     std::vector<float> w(6 * 2 * 9, 0.0f);
     std::fill_n(w.begin(), alive * 9, 1.0f);
@@ -220,12 +233,19 @@ TEST(SparseCalibration, ConvolutionsBeyondACalibrationKeepTheFixedRule) {
   for (const std::array<int64_t, 4> &filter :
        {std::array<int64_t, 4>{5000, 3, 3, 3}, {512, 512, 3, 3}, {8, 8, 17, 1},
         {0, 3, 3, 3}}) {
-    nn::SparseCrossover c = nn::sparseConvCrossover(filter, false);
+    nn::SparseCrossover c = nn::sparseConvCrossover(filter, Conv2dOptions{}, false);
     EXPECT_EQ(c.source, "fixed");
     EXPECT_EQ(c.density, nn::kSparseConvAutoDensity);
   }
+  // Geometries beyond one too: a stride above 8, a dilated window wider
+  // than the samples, groups.
+  for (const Conv2dOptions &o :
+       {Conv2dOptions{{9, 1}, {0, 0, 0, 0}, {1, 1}, 1},
+        Conv2dOptions{{1, 1}, {0, 0, 0, 0}, {8, 1}, 1},
+        Conv2dOptions{{1, 1}, {0, 0, 0, 0}, {1, 1}, 2}})
+    EXPECT_EQ(nn::sparseConvCrossover({6, 2, 3, 3}, o, false).source, "fixed");
   ::setenv("BREGMAN_SPARSE_CALIBRATION", "off", 1);
-  EXPECT_EQ(nn::sparseConvCrossover({6, 2, 3, 3}, true).source, "fixed");
+  EXPECT_EQ(nn::sparseConvCrossover({6, 2, 3, 3}, Conv2dOptions{}, true).source, "fixed");
   ::unsetenv("BREGMAN_SPARSE_CALIBRATION");
   EXPECT_FALSE(std::filesystem::exists(dir.file())) << "nothing measured, nothing written";
 }

@@ -5,8 +5,9 @@
 // the input gradient (the loop over the transposed CSR, flipped taps,
 // mirrored padding) and the dense weight gradient, over densities from 0 %
 // (an all-zero filter) to 100 %, dead kernels and dead filters, padding
-// (asymmetric too), dilation, 1×1 kernels, rows that are not a multiple of
-// the vector length, and output rows wider than one block of accumulators.
+// (asymmetric too), dilation, strides (forward on CSR, the input gradient
+// dense), 1×1 kernels, rows that are not a multiple of the vector length,
+// and output rows wider than one block of accumulators.
 //
 //===----------------------------------------------------------------------===//
 
@@ -40,9 +41,10 @@ bool refusedOnGpu(const std::function<void()> &run) {
 struct Geometry {
   int64_t n, c, h, w, o, kh, kw;
   std::array<int64_t, 4> padding;
-  int64_t dh, dw; // dilations
-  int64_t oh() const { return h + padding[0] + padding[2] - dh * (kh - 1); }
-  int64_t ow() const { return w + padding[1] + padding[3] - dw * (kw - 1); }
+  int64_t dh, dw;         // dilations
+  int64_t sh = 1, sw = 1; // strides
+  int64_t oh() const { return (h + padding[0] + padding[2] - dh * (kh - 1) - 1) / sh + 1; }
+  int64_t ow() const { return (w + padding[1] + padding[3] - dw * (kw - 1) - 1) / sw + 1; }
   int64_t taps() const { return kh * kw; }
 };
 
@@ -99,8 +101,8 @@ Reference reference(const Geometry &g, const std::vector<float> &x,
           for (int64_t kw = 0; kw < g.kw; ++kw)
             for (int64_t i = 0; i < oh; ++i)
               for (int64_t j = 0; j < ow; ++j) {
-                int64_t ih = i + kh * g.dh - g.padding[0];
-                int64_t iw = j + kw * g.dw - g.padding[1];
+                int64_t ih = i * g.sh + kh * g.dh - g.padding[0];
+                int64_t iw = j * g.sw + kw * g.dw - g.padding[1];
                 if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w)
                   continue;
                 int64_t xi = ((n * g.c + c) * g.h + ih) * g.w + iw;
@@ -130,6 +132,7 @@ TEST_P(SparseConv, ForwardAndBothGradientsMatchFloat64) {
   Tensor filter = Tensor::fromVector(w, {g.o, g.c, g.kh, g.kw});
   CsrFilter csr = compressFilter(filter);
   Conv2dOptions options;
+  options.stride = {g.sh, g.sw};
   options.padding = g.padding;
   options.dilation = {g.dh, g.dw};
   ASSERT_TRUE(sparseConv2dFits(csr.shape, options));
@@ -212,7 +215,23 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"wide rows (several column blocks)",
              {1, 2, 4, 121, 3, 3, 3, {1, 1, 1, 1}, 1, 1}, 0.6},
         Case{"tall planes (several row tiles)",
-             {1, 2, 30, 6, 3, 3, 3, {0, 0, 0, 0}, 1, 1}, 0.6}),
+             {1, 2, 30, 6, 3, 3, 3, {0, 0, 0, 0}, 1, 1}, 0.6},
+        // Strided: the padded rows split by column phase (odd padded widths
+        // leave the last phase a column short), output row r reading input
+        // row s·r; the input gradient from the dense filter.
+        Case{"3x3 stride 2 same, 30 %",
+             {2, 4, 9, 11, 5, 3, 3, {1, 1, 1, 1}, 1, 1, 2, 2}, 0.3},
+        Case{"1x1 stride 2 (a shortcut)", {2, 6, 8, 8, 5, 1, 1, {0, 0, 0, 0}, 1, 1, 2, 2}, 0.4},
+        Case{"7x7 stride 2 pad 3 (a stem)",
+             {2, 3, 17, 18, 4, 7, 7, {3, 3, 3, 3}, 1, 1, 2, 2}, 0.5},
+        Case{"strides 3 and 2, dilation 2",
+             {2, 3, 14, 13, 4, 3, 3, {1, 2, 0, 1}, 2, 2, 3, 2}, 0.5},
+        Case{"stride 2, padding beyond the window",
+             {2, 3, 6, 7, 4, 1, 1, {1, 1, 1, 1}, 1, 1, 2, 2}, 0.5},
+        Case{"stride 2, wide rows (several column blocks)",
+             {1, 2, 5, 241, 3, 3, 3, {1, 1, 1, 1}, 1, 1, 1, 2}, 0.6},
+        Case{"column stride 3, rows of chunks and a tail",
+             {2, 2, 4, 50, 3, 3, 5, {0, 2, 1, 1}, 1, 1, 1, 3}, 0.6}),
     [](const ::testing::TestParamInfo<Case> &info) {
       std::string name;
       for (const char *p = info.param.name; *p; ++p)
@@ -229,7 +248,13 @@ TEST(SparseConvErrors, NameTheProblem) {
   EXPECT_EQ(csr.columns.cols, 36);
   Conv2dOptions strided;
   strided.stride = {2, 2};
-  EXPECT_FALSE(sparseConv2dFits(csr.shape, strided));
+  EXPECT_TRUE(sparseConv2dFits(csr.shape, strided));
+  Conv2dOptions grouped;
+  grouped.groups = 3;
+  EXPECT_FALSE(sparseConv2dFits(csr.shape, grouped));
+  Conv2dOptions zeroStride;
+  zeroStride.stride = {0, 1};
+  EXPECT_FALSE(sparseConv2dFits(csr.shape, zeroStride));
   Conv2dOptions tooMuchPadding;
   tooMuchPadding.padding = {3, 0, 0, 0};
   EXPECT_FALSE(sparseConv2dFits(csr.shape, tooMuchPadding));
@@ -254,9 +279,9 @@ TEST(SparseConvErrors, NameTheProblem) {
          csr.rows.values);
     });
   };
-  std::string stride = call(strided, {1, 3, 8, 8});
-  EXPECT_NE(stride.find("needs stride 1, one group"), std::string::npos)
-      << stride;
+  std::string group = call(grouped, {1, 3, 8, 8});
+  EXPECT_NE(group.find("needs positive strides, one group"), std::string::npos)
+      << group;
   std::string channels = call({}, {1, 5, 8, 8});
   EXPECT_NE(channels.find("needs an f32 input [N, 3, H, W], got f32[1, 5, 8, 8]"),
             std::string::npos)
@@ -302,6 +327,20 @@ TEST(SparseConvErrors, NameTheProblem) {
   EXPECT_NE(gradient.find("needs the CSR of the filter's transpose"),
             std::string::npos)
       << gradient;
+  // A strided one takes its input gradient from the dense filter.
+  std::string stridedGradient = errorMessage([&] {
+    jit([&](const Tensor &x, const Tensor &p, const Tensor &c, const Tensor &v) {
+      return grad([&](const Params &q) {
+        CsrFilter f{{p, c, v, Tensor(), 4, 27}, {}, Tensor(), {4, 3, 3, 3}};
+        return sum(sparseConv2d(q.at("x"), f, strided));
+      })(Params{{"x", x}});
+    })(Tensor::zeros({1, 3, 8, 8}), csr.rows.positions, csr.rows.coordinates,
+       csr.rows.values);
+  });
+  EXPECT_NE(stridedGradient.find("input gradient of a strided convolution on "
+                                 "CSR needs the dense filter"),
+            std::string::npos)
+      << stridedGradient;
 }
 
 TEST(SparseConvGrad, SecondOrderRunsTheFlippedLoopBackwards) {

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fmt/format.h>
 #include <random>
 
 namespace bregman::testing {
@@ -176,9 +177,9 @@ TEST_F(OnnxSparseLayers, SparseAndDenseAgreeWithTheReference) {
   expectNear(run(model, autoWeights, c.inputs), want, "auto");
 }
 
-// Conv: the filters of convolutions that fit (stride 1, one group) get
-// their CSR pair and run on it; a strided Conv keeps its dense filter. The
-// outputs equal the dense run's (the op itself is checked against float64
+// Conv: the filters of convolutions that fit (one group; strided ones too)
+// get their CSR pair and run on it; a grouped Conv keeps its dense filter.
+// The outputs equal the dense run's (the op itself is checked against float64
 // in tests/unit/frontend/SparseConvTest.cpp); the layers read the CSR.
 TEST_F(OnnxSparseLayers, ConvsThatFitRunOnTheirFilterCsr) {
   std::mt19937 rng(21);
@@ -191,15 +192,22 @@ TEST_F(OnnxSparseLayers, ConvsThatFitRunOnTheirFilterCsr) {
   c.weight("W1", {4, 3, 3, 3}, sparseValues(rng, 4, 27, 0.3));
   c.weight("W2", {5, 4, 3, 3}, sparseValues(rng, 5, 36, 0.3));
   c.weight("W3", {2, 5, 1, 1}, sparseValues(rng, 2, 5, 0.5));
+  c.weight("W4", {2, 1, 1, 1}, {0.5f, -2.0f});
   setIntsAttr(c.node("Conv", {"x", "W1"}, {"h1"}, "c1"), "pads", {1, 1, 1, 1});
   setIntsAttr(c.node("Conv", {"h1", "W2"}, {"h2"}, "c2"), "strides", {2, 2});
-  c.node("Conv", {"h2", "W3"}, {"y"}, "c3");
+  c.node("Conv", {"h2", "W3"}, {"h3"}, "c3");
+  setIntAttr(c.node("Conv", {"h3", "W4"}, {"y"}, "c4"), "group", 2);
   c.output("y", {2, 2, 3, 4});
   auto model = onnx::OnnxModel::load(writeModel(c.model, dir, "convs"));
   ASSERT_TRUE(model.unsupported().empty());
-  EXPECT_EQ(onnx::sparseConvWeights(model),
-            (std::map<std::string, std::string>{{"W1", "node 'c1' (Conv)"},
-                                                {"W3", "node 'c3' (Conv)"}}));
+  std::map<std::string, onnx::SparseConvWeight> fits = onnx::sparseConvWeights(model);
+  std::vector<std::string> found;
+  for (const auto &[name, use] : fits)
+    found.push_back(fmt::format("{} {} strides [{}, {}]", name, use.node,
+                                use.options.stride[0], use.options.stride[1]));
+  EXPECT_EQ(found, (std::vector<std::string>{"W1 node 'c1' (Conv) strides [1, 1]",
+                                             "W2 node 'c2' (Conv) strides [2, 2]",
+                                             "W3 node 'c3' (Conv) strides [1, 1]"}));
   auto y = [&](const Params &w) { return run(model, w, c.inputs, {2, 2, 3, 4}); };
   std::vector<float> dense =
       y(onnx::withSparseLayers(model, nn::SparseExec::Off));
@@ -207,11 +215,14 @@ TEST_F(OnnxSparseLayers, ConvsThatFitRunOnTheirFilterCsr) {
   std::vector<onnx::SparseLayer> layers;
   Params sparse = onnx::withSparseLayers(model, nn::SparseExec::On, &layers);
   EXPECT_EQ(names(layers), (std::vector<std::string>{"W1 node 'c1' (Conv)",
+                                                     "W2 node 'c2' (Conv)",
                                                      "W3 node 'c3' (Conv)"}));
   EXPECT_TRUE(sparse.contains("W1.csrt.values"));
-  EXPECT_FALSE(sparse.contains("W2.csr.positions"));
+  EXPECT_TRUE(sparse.contains("W2.csr.positions"));
+  EXPECT_FALSE(sparse.contains("W4.csr.positions"));
   expectNear(y(sparse), want, "on");
-  // c3 is linear in its filter: its CSR's values halved halve y.
+  // c3 is linear in its filter (and c4 in its input): its CSR's values
+  // halved halve y.
   Params halved = sparse;
   for (const char *key : {"W3.csr.values", "W3.csrt.values"}) {
     std::vector<float> v = halved.at(key).toVector<float>();

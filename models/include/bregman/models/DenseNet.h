@@ -49,7 +49,7 @@ public:
   Tensor forward(const Params &params, const Tensor &x,
                  const nn::Mode &mode) const override;
   std::string describe() const override;
-  std::set<std::string> sparseFilters() const override;
+  nn::SparseFilters sparseFilters() const override;
 
   /// The connection matrix of `params` (read on the host).
   ConnectionMatrix connections(const Params &params) const;

@@ -29,7 +29,7 @@ public:
   Tensor forward(const Params &params, const Tensor &x,
                  const nn::Mode &mode) const override;
   std::string describe() const override;
-  std::set<std::string> sparseFilters() const override;
+  nn::SparseFilters sparseFilters() const override;
 
 private:
   int64_t channels, size, width;

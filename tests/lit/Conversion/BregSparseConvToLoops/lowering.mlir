@@ -61,3 +61,84 @@ func.func @bias(%x: tensor<2x3x6x6xf32>, %p: tensor<5xi32>, %c: tensor<108xi32>,
     : tensor<2x3x6x6xf32>, tensor<5xi32>, tensor<108xi32>, tensor<108xf32>, tensor<4xf32> -> tensor<2x4x4x4xf32>
   return %y : tensor<2x4x4x4xf32>
 }
+
+// At strides [2, 2] the padded input (9 × 10) is copied element by element
+// with each row split by column phase (5 even columns, then 5 odd ones), an
+// entry's column offset is its tap's phase·5 + tap / 2, and output row r
+// reads input row 2r (a row step of 2 · 10 elements). Its output: OH = (9 −
+// 3) / 2 + 1 = 4, OW = (10 − 3) / 2 + 1 = 4.
+// CHECK-LABEL: func.func @strided
+// CHECK:         %[[PADDED:.*]] = memref.alloc() {alignment = 64 : i64} : memref<2x3x9x10xf32>
+// CHECK:         linalg.fill {{.*}} outs(%[[PADDED]] : memref<2x3x9x10xf32>)
+// CHECK:         scf.parallel
+// CHECK:           scf.for
+// CHECK:             scf.for
+// CHECK:               %[[PHASE:.*]] = arith.remui %{{.*}}, %c2
+// CHECK:               %[[WITHIN:.*]] = arith.divui %{{.*}}, %c2
+// CHECK:               memref.load
+// CHECK:               memref.store
+// CHECK:         scf.for
+// CHECK:           arith.divui %{{.*}}, %c9
+// CHECK:           arith.remui %{{.*}}, %c2
+// CHECK:           arith.muli %{{.*}}, %c5
+// CHECK:           arith.divui %{{.*}}, %c2
+// CHECK:         %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<2x4x4x4xf32>
+// CHECK:         scf.parallel
+// CHECK:           scf.for {{.*}} iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK:             arith.muli %{{.*}}, %c20
+// CHECK-COUNT-4:     vector.maskedload
+// CHECK-NOT:     breg.sparse_conv2d
+func.func @strided(%x: tensor<2x3x7x8xf32>, %p: tensor<5xi32>, %c: tensor<108xi32>, %v: tensor<108xf32>) -> tensor<2x4x4x4xf32> {
+  %y = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] strides [2, 2] padding [1, 1, 1, 1] dilations [1, 1] flip false
+    : tensor<2x3x7x8xf32>, tensor<5xi32>, tensor<108xi32>, tensor<108xf32> -> tensor<2x4x4x4xf32>
+  return %y : tensor<2x4x4x4xf32>
+}
+
+// Rows of 20 columns at a column stride of 2 with 1 column of padding on
+// the left (padded width 21: phases of 11 columns, a row pitch of 22) and a
+// 1×2 kernel (its two taps read both phases): the first 16 columns are one
+// vector<16xf32> whose odd lanes (padded columns 2, 4, ...) go to phase 0
+// from its column 1 and whose even lanes to phase 1 from its column 0
+// (offset 11); the last 4 columns one by one.
+// CHECK-LABEL: func.func @strided_chunks
+// CHECK:         linalg.fill
+// CHECK:         scf.parallel
+// CHECK:           scf.for
+// CHECK:             scf.for
+// CHECK:               %[[CHUNK:.*]] = vector.load {{.*}} : memref<40xf32>, vector<16xf32>
+// CHECK:               %[[EVEN:.*]] = vector.shuffle %[[CHUNK]], %[[CHUNK]] [1, 3, 5, 7, 9, 11, 13, 15] : vector<16xf32>, vector<16xf32>
+// CHECK:               %[[AT0:.*]] = arith.addi %{{.*}}, %c1
+// CHECK:               vector.store %[[EVEN]], %{{.*}}[%[[AT0]]] : memref<44xf32>, vector<8xf32>
+// CHECK:               %[[ODD:.*]] = vector.shuffle %[[CHUNK]], %[[CHUNK]] [0, 2, 4, 6, 8, 10, 12, 14] : vector<16xf32>, vector<16xf32>
+// CHECK:               %[[AT1:.*]] = arith.addi %{{.*}}, %c11
+// CHECK:               vector.store %[[ODD]], %{{.*}}[%[[AT1]]] : memref<44xf32>, vector<8xf32>
+// CHECK:             scf.for %{{.*}} = %c16{{.*}} to %c20
+// CHECK:               memref.load
+// CHECK:               memref.store
+func.func @strided_chunks(%x: tensor<1x1x2x20xf32>, %p: tensor<3xi32>, %c: tensor<4xi32>, %v: tensor<4xf32>) -> tensor<1x2x2x10xf32> {
+  %y = breg.sparse_conv2d %x, %p, %c, %v kernel [1, 2] strides [1, 2] padding [0, 1, 0, 0] dilations [1, 1] flip false
+    : tensor<1x1x2x20xf32>, tensor<3xi32>, tensor<4xi32>, tensor<4xf32> -> tensor<1x2x2x10xf32>
+  return %y : tensor<1x2x2x10xf32>
+}
+
+// A 1×1 kernel at strides [2, 2] without padding (a ResNet shortcut) reads
+// the even rows' even columns only: no zero fill, a loop over every other
+// row, and per chunk of 16 columns one shuffle (phase 0) stored.
+// CHECK-LABEL: func.func @strided_shortcut
+// CHECK-NOT:     linalg.fill
+// CHECK:         scf.parallel
+// CHECK:           scf.for %{{.*}} = %c0{{.*}} to %c4{{.*}} step %c2
+// CHECK:             scf.for
+// CHECK:               vector.load {{.*}} : memref<128xf32>, vector<16xf32>
+// CHECK-NEXT:          vector.shuffle {{.*}} [0, 2, 4, 6, 8, 10, 12, 14]
+// CHECK-NEXT:          arith.constant 0 : index
+// CHECK-NEXT:          arith.addi
+// CHECK-NEXT:          vector.store
+// CHECK-NEXT:        }
+// CHECK-NEXT:      }
+// CHECK-NEXT:      scf.reduce
+func.func @strided_shortcut(%x: tensor<1x1x4x32xf32>, %p: tensor<3xi32>, %c: tensor<2xi32>, %v: tensor<2xf32>) -> tensor<1x2x2x16xf32> {
+  %y = breg.sparse_conv2d %x, %p, %c, %v kernel [1, 1] strides [2, 2] padding [0, 0, 0, 0] dilations [1, 1] flip false
+    : tensor<1x1x4x32xf32>, tensor<3xi32>, tensor<2xi32>, tensor<2xf32> -> tensor<1x2x2x16xf32>
+  return %y : tensor<1x2x2x16xf32>
+}

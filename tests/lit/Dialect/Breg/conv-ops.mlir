@@ -25,3 +25,16 @@ func.func @geometry(%x: tensor<2x4x9x9xf64>, %w: tensor<6x2x3x3xf64>) -> tensor<
       : tensor<2x4x9x9xf64>, tensor<6x2x3x3xf64> -> tensor<2x6x3x9xf64>
   return %y : tensor<2x6x3x9xf64>
 }
+
+// sparse_conv2d prints its strides only when they are not [1, 1].
+// CHECK-LABEL: func.func @sparse_conv_strides
+// CHECK:  breg.sparse_conv2d %{{.*}} kernel [3, 3] strides [2, 1] padding [1, 1, 1, 1] dilations [1, 1] flip false : tensor<2x3x8x8xf32>, tensor<5xi32>, tensor<108xi32>, tensor<108xf32> -> tensor<2x4x4x8xf32>
+// CHECK:  breg.sparse_conv2d %{{.*}} kernel [3, 3] padding [1, 1, 1, 1] dilations [1, 1] flip false : tensor<2x3x8x8xf32>, tensor<5xi32>, tensor<108xi32>, tensor<108xf32> -> tensor<2x4x8x8xf32>
+func.func @sparse_conv_strides(%x: tensor<2x3x8x8xf32>, %p: tensor<5xi32>, %c: tensor<108xi32>, %v: tensor<108xf32>)
+    -> (tensor<2x4x4x8xf32>, tensor<2x4x8x8xf32>) {
+  %a = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] strides [2, 1] padding [1, 1, 1, 1] dilations [1, 1] flip false
+      : tensor<2x3x8x8xf32>, tensor<5xi32>, tensor<108xi32>, tensor<108xf32> -> tensor<2x4x4x8xf32>
+  %b = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] strides [1, 1] padding [1, 1, 1, 1] dilations [1, 1] flip false
+      : tensor<2x3x8x8xf32>, tensor<5xi32>, tensor<108xi32>, tensor<108xf32> -> tensor<2x4x8x8xf32>
+  return %a, %b : tensor<2x4x4x8xf32>, tensor<2x4x8x8xf32>
+}

@@ -10,7 +10,7 @@ func.func @not_4d(%x: tensor<2x3x6xf32>, %p: tensor<5xi32>, %c: tensor<108xi32>,
 // -----
 
 func.func @geometry(%x: tensor<2x3x6x6xf32>, %p: tensor<5xi32>, %c: tensor<108xi32>, %v: tensor<108xf32>) {
-  // expected-error @+1 {{'breg.sparse_conv2d' op kernel and dilations take 2 values and padding 4 (top, left, bottom, right)}}
+  // expected-error @+1 {{'breg.sparse_conv2d' op kernel, strides and dilations take 2 values and padding 4 (top, left, bottom, right)}}
   %y = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] padding [0, 0] dilations [1, 1] flip false : tensor<2x3x6x6xf32>, tensor<5xi32>, tensor<108xi32>, tensor<108xf32> -> tensor<2x4x4x4xf32>
   return
 }
@@ -18,7 +18,7 @@ func.func @geometry(%x: tensor<2x3x6x6xf32>, %p: tensor<5xi32>, %c: tensor<108xi
 // -----
 
 func.func @negative_padding(%x: tensor<2x3x6x6xf32>, %p: tensor<5xi32>, %c: tensor<108xi32>, %v: tensor<108xf32>) {
-  // expected-error @+1 {{'breg.sparse_conv2d' op kernel and dilations must be positive and padding non-negative}}
+  // expected-error @+1 {{'breg.sparse_conv2d' op kernel, strides and dilations must be positive and padding non-negative}}
   %y = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] padding [-1, 0, 1, 0] dilations [1, 1] flip false : tensor<2x3x6x6xf32>, tensor<5xi32>, tensor<108xi32>, tensor<108xf32> -> tensor<2x4x4x4xf32>
   return
 }
@@ -68,5 +68,30 @@ func.func @offsets(%x: tensor<1x65536x256x128xf32>, %p: tensor<2xi32>, %c: tenso
 func.func @bias(%x: tensor<2x3x6x6xf32>, %p: tensor<5xi32>, %c: tensor<108xi32>, %v: tensor<108xf32>, %b: tensor<3xf32>) {
   // expected-error @+1 {{'breg.sparse_conv2d' op bias must be tensor<4xf32> (one per CSR row), got 'tensor<3xf32>'}}
   %y = breg.sparse_conv2d %x, %p, %c, %v bias %b kernel [3, 3] padding [0, 0, 0, 0] dilations [1, 1] flip false : tensor<2x3x6x6xf32>, tensor<5xi32>, tensor<108xi32>, tensor<108xf32>, tensor<3xf32> -> tensor<2x4x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @zero_stride(%x: tensor<2x3x6x6xf32>, %p: tensor<5xi32>, %c: tensor<108xi32>, %v: tensor<108xf32>) {
+  // expected-error @+1 {{'breg.sparse_conv2d' op kernel, strides and dilations must be positive and padding non-negative}}
+  %y = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] strides [0, 1] padding [0, 0, 0, 0] dilations [1, 1] flip false : tensor<2x3x6x6xf32>, tensor<5xi32>, tensor<108xi32>, tensor<108xf32> -> tensor<2x4x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @flip_strided(%x: tensor<2x4x7x7xf32>, %p: tensor<4xi32>, %c: tensor<108xi32>, %v: tensor<108xf32>) {
+  // expected-error @+1 {{'breg.sparse_conv2d' op flip (an input gradient) needs strides [1, 1], got [2, 2]}}
+  %y = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] strides [2, 2] padding [0, 0, 0, 0] dilations [1, 1] flip true : tensor<2x4x7x7xf32>, tensor<4xi32>, tensor<108xi32>, tensor<108xf32> -> tensor<2x3x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @strided_result(%x: tensor<2x3x7x8xf32>, %p: tensor<5xi32>, %c: tensor<108xi32>, %v: tensor<108xf32>) {
+  // (7 − 3) / 2 + 1 = 3 rows, (8 − 3) / 2 + 1 = 3 columns.
+  // expected-error @+1 {{'breg.sparse_conv2d' op result must be [N, rows, OH, OW] = [2, 4, 3, 3] for input 'tensor<2x3x7x8xf32>' and 4 CSR rows, got 'tensor<2x4x3x4xf32>'}}
+  %y = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] strides [2, 2] padding [0, 0, 0, 0] dilations [1, 1] flip false : tensor<2x3x7x8xf32>, tensor<5xi32>, tensor<108xi32>, tensor<108xf32> -> tensor<2x4x3x4xf32>
   return
 }

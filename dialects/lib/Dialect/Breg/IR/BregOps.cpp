@@ -419,15 +419,20 @@ LogicalResult SparseConv2DOp::verify() {
                        "got ")
            << input << " and " << result;
   ArrayRef<int64_t> kernel = getKernel(), padding = getPadding(),
-                    dilations = getDilations();
-  if (kernel.size() != 2 || padding.size() != 4 || dilations.size() != 2)
-    return emitOpError("kernel and dilations take 2 values and padding 4 "
-                       "(top, left, bottom, right)");
-  if (llvm::any_of(kernel, [](int64_t k) { return k < 1; }) ||
-      llvm::any_of(dilations, [](int64_t d) { return d < 1; }) ||
+                    dilations = getDilations(), strides = getStrides();
+  if (kernel.size() != 2 || padding.size() != 4 || dilations.size() != 2 ||
+      strides.size() != 2)
+    return emitOpError("kernel, strides and dilations take 2 values and "
+                       "padding 4 (top, left, bottom, right)");
+  auto positive = [](int64_t v) { return v >= 1; };
+  if (!llvm::all_of(kernel, positive) || !llvm::all_of(dilations, positive) ||
+      !llvm::all_of(strides, positive) ||
       llvm::any_of(padding, [](int64_t p) { return p < 0; }))
-    return emitOpError("kernel and dilations must be positive and padding "
-                       "non-negative");
+    return emitOpError("kernel, strides and dilations must be positive and "
+                       "padding non-negative");
+  if (getFlip() && (strides[0] != 1 || strides[1] != 1))
+    return emitOpError("flip (an input gradient) needs strides [1, 1], got [")
+           << strides[0] << ", " << strides[1] << "]";
   auto isVector = [](Value v) {
     auto type = llvm::cast<RankedTensorType>(v.getType());
     return type.getRank() == 1 && type.hasStaticShape();
@@ -440,16 +445,20 @@ LogicalResult SparseConv2DOp::verify() {
            << " and " << getValues().getType();
   int64_t rows = getPositions().getType().getDimSize(0) - 1;
   // The lowering keeps each entry's offset in a padded sample in 32 bits.
+  // (Its width rounded up to a multiple of the stride: the lowering splits
+  // the columns by their phase.)
+  int64_t paddedWidth = input.getDimSize(3) + padding[1] + padding[3];
   int64_t sample = input.getDimSize(1) *
                    (input.getDimSize(2) + padding[0] + padding[2]) *
-                   (input.getDimSize(3) + padding[1] + padding[3]);
+                   llvm::divideCeil(paddedWidth, strides[1]) * strides[1];
   if (sample > std::numeric_limits<int32_t>::max())
     return emitOpError("a padded input sample of ")
            << sample << " elements does not fit 32-bit offsets";
-  int64_t oh = input.getDimSize(2) + padding[0] + padding[2] -
-               dilations[0] * (kernel[0] - 1);
-  int64_t ow = input.getDimSize(3) + padding[1] + padding[3] -
-               dilations[1] * (kernel[1] - 1);
+  int64_t spanH = input.getDimSize(2) + padding[0] + padding[2] -
+                  dilations[0] * (kernel[0] - 1);
+  int64_t spanW = paddedWidth - dilations[1] * (kernel[1] - 1);
+  int64_t oh = spanH >= 1 ? (spanH - 1) / strides[0] + 1 : spanH;
+  int64_t ow = spanW >= 1 ? (spanW - 1) / strides[1] + 1 : spanW;
   SmallVector<int64_t> expected{input.getDimSize(0), rows, oh, ow};
   if (rows < 1 || oh < 1 || ow < 1 || result.getShape() != ArrayRef(expected))
     return emitOpError("result must be [N, rows, OH, OW] = [")

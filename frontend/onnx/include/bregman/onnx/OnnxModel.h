@@ -186,7 +186,8 @@ struct SparseLayer {
 /// `policy`'s threshold (Off: none, On: all); Gemm and MatMul then run on
 /// it (MLIR's sparsifier, CPU). Likewise each of sparseConvWeights() gets
 /// its CSR pair (nn::csrKeys, nn::filterColumnsKeys; `auto`: below
-/// nn::sparseConvCrossover of the filter's shape, forward only), which Conv then runs on. A sparse_initializer's CSR comes from its
+/// nn::sparseConvCrossover of the filter's shape and its node's geometry,
+/// forward only), which Conv then runs on. A sparse_initializer's CSR comes from its
 /// indices (sparseInitializers()), the others' from their dense values.
 /// The layers chosen go to `sparseLayers` when given. `auto` compares each
 /// density with nn::sparseCrossover of the weight's shape at `batch` inputs
@@ -195,11 +196,18 @@ Params withSparseLayers(const OnnxModel &model, nn::SparseExec policy,
                         std::vector<SparseLayer> *sparseLayers = nullptr,
                         int64_t batch = 0);
 
+/// A filter that runs on its CSR pair: the first Conv node that reads it
+/// ("node 'c1' (Conv)") and that node's geometry.
+struct SparseConvWeight {
+  std::string node;
+  Conv2dOptions options;
+};
+
 /// The 4-D initializers read as the weight of a Conv that can run on the
-/// filter's CSR pair (one group, stride 1, padding ≤ dilation·(K − 1):
-/// sparseConv2dFits), each with the first such node ("node 'c1' (Conv)"),
-/// by ONNX name.
-std::map<std::string, std::string> sparseConvWeights(const OnnxModel &model);
+/// filter's CSR pair (one group; at stride 1, padding ≤ dilation·(K − 1):
+/// sparseConv2dFits), by ONNX name. A filter that some Conv reads in a way
+/// that cannot run sparse is not among them.
+std::map<std::string, SparseConvWeight> sparseConvWeights(const OnnxModel &model);
 
 /// Reads a serialized onnx TensorProto (the test cases' input_0.pb files).
 Tensor readTensorProto(const std::string &path);

@@ -114,7 +114,7 @@ public:
   std::string describe() const override;
   /// The trained filters whose Conv can run on their CSR pair
   /// (onnx::sparseConvWeights, by parameter name).
-  std::set<std::string> sparseFilters() const override;
+  nn::SparseFilters sparseFilters() const override;
 
   /// The graph that trains (untied: see tiedInitializers()).
   const OnnxModel &model() const { return *model_; }

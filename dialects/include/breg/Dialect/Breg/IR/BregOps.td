@@ -486,7 +486,7 @@ def Breg_CompressRowsOp : Breg_Op<"compress_rows", [Pure]> {
 }
 
 def Breg_SparseConv2DOp : Breg_Op<"sparse_conv2d", [Pure]> {
-  let summary = "2-D convolution (stride 1, one group) of a filter in CSR";
+  let summary = "2-D convolution (one group) of a filter in CSR";
   let description = [{
     A convolution whose filter W [R, C, KH, KW] is given by the compressed
     sparse rows of W viewed as a matrix [R, C·KH·KW] (`breg.compress_rows`'s
@@ -496,22 +496,24 @@ def Breg_SparseConv2DOp : Breg_Op<"sparse_conv2d", [Pure]> {
     channel and the tap; with (h, w) = (kh, kw), or (KH − 1 − kh,
     KW − 1 − kw) under `flip`,
 
-      y[n, r, oh, ow] = Σ_e values[e] · xp[n, c, oh + dh·h, ow + dw·w]
+      y[n, r, oh, ow] = Σ_e values[e] · xp[n, c, sh·oh + dh·h, sw·ow + dw·w]
 
     where xp is x [N, C, H, W] zero-padded by `padding` = [top, left,
-    bottom, right], so OH = H + top + bottom − dh·(KH − 1), likewise OW;
-    with the optional `bias` (f32[R]), y[n, r, ...] starts from bias[r]
-    (a layer's bias added without a pass of its own over y).
-    Without `flip` that is `breg.conv2d` at stride 1; with `flip`, given
-    the CSR of the filter's transpose ([C, R·KH·KW]) and the output
+    bottom, right] and (sh, sw) the `strides` (default [1, 1], then not
+    printed), so OH = (H + top + bottom − dh·(KH − 1) − 1) / sh + 1,
+    likewise OW; with the optional `bias` (f32[R]), y[n, r, ...] starts
+    from bias[r] (a layer's bias added without a pass of its own over y).
+    Without `flip` that is `breg.conv2d`; with `flip` (stride 1 only),
+    given the CSR of the filter's transpose ([C, R·KH·KW]) and the output
     cotangent padded by dilation·(K − 1) − padding, it is the input
-    gradient. The CSR must be valid — positions non-decreasing from 0 to at
+    gradient of a stride-1 convolution. The CSR must be valid — positions non-decreasing from 0 to at
     most the capacity, coordinates in [0, C·KH·KW) — as its producers
     (`breg.compress_rows`, the host's compressRows) guarantee; the lowering
     clamps positions to the capacity and coordinates to the last channel's
     last tap, so an invalid one gives wrong values, never an access out of
     bounds. Entries past positions[R] are never read. A padded input sample
-    (C·(H + top + bottom)·(W + left + right) elements) must fit 32 bits.
+    (C·(H + top + bottom)·(W + left + right) elements, the width rounded
+    up to a multiple of sw) must fit 32 bits.
 
     ```mlir
     %y = breg.sparse_conv2d %x, %pos, %crd, %val kernel [5, 5]
@@ -526,11 +528,13 @@ def Breg_SparseConv2DOp : Breg_Op<"sparse_conv2d", [Pure]> {
                        RankedTensorOf<[F32]>:$values,
                        Optional<RankedTensorOf<[F32]>>:$bias,
                        DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$padding,
-                       DenseI64ArrayAttr:$dilations, BoolAttr:$flip);
+                       DenseI64ArrayAttr:$dilations, BoolAttr:$flip,
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides);
   let results = (outs RankedTensorOf<[F32]>:$result);
   let assemblyFormat = [{
     $input `,` $positions `,` $coordinates `,` $values (`bias` $bias^)?
-    `kernel` $kernel `padding` $padding `dilations` $dilations `flip` $flip
+    `kernel` $kernel (`strides` $strides^)? `padding` $padding
+    `dilations` $dilations `flip` $flip
     attr-dict `:` type($input) `,` type($positions) `,` type($coordinates)
     `,` type($values) (`,` type($bias)^)? `->` type($result)
   }];
