@@ -34,11 +34,12 @@ RunCommand::RunCommand(CLI::App &app) {
   command
       ->add_option("--sparse-exec", sparseExec,
                    "Gemm and MatMul on a 2-D weight initializer run on its "
-                   "CSR (MLIR's sparsifier, CPU), and Conv of stride 1 and "
-                   "one group on the CSR of its filter: off, auto (density "
-                   "below the crossover of the weight's shape (at the "
-                   "input's batch), measured on this machine at first use "
-                   "and cached), on (ONNX)")
+                   "CSR (MLIR's sparsifier, CPU), and Conv of one group on "
+                   "the CSR of its filter: off, auto (density below the "
+                   "crossover of the weight's shape (at the input's batch; "
+                   "a filter's: at its Conv's strides and padding), "
+                   "measured on this machine at first use and cached), on "
+                   "(ONNX)")
       ->check(CLI::IsMember({"off", "auto", "on"}))
       ->capture_default_str();
   command->add_option(

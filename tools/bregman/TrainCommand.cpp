@@ -285,10 +285,11 @@ void TrainCommand::addDataOptions() {
                        "crossover, measured on this machine at first use and "
                        "cached; BREGMAN_SPARSE_CALIBRATION=off: below " +
                        fmt::format("{:g}", nn::kSparseExecAutoDensity) +
-                       "; convolutions of stride 1 and one group, on the CSR "
-                       "of the filter and of its transpose (vector loops over "
-                       "the stored entries): density below the crossover of "
-                       "the filter's shape, measured on this machine at "
+                       "; convolutions of one group, on the CSR of the "
+                       "filter and of its transpose (vector loops over the "
+                       "stored entries; a strided one's input gradient "
+                       "dense): density below the crossover of the filter's "
+                       "shape and geometry, measured on this machine at "
                        "first use and cached (forward with input gradient "
                        "in training, forward in evaluation), on")
       ->check(CLI::IsMember({"off", "auto", "on"}))
