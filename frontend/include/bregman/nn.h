@@ -106,7 +106,7 @@ SparseCrossover sparseCrossover(int64_t rows, int64_t cols, int64_t batch);
 /// its forward pass alone (evaluation, inference) or with the input
 /// gradient (a training step; for a strided layer the forward pass alone
 /// either way, its input gradient being the same dense call on both paths).
-/// Measured at its first use (16 to 128 samples of 16·stride × 16·stride
+/// Measured at its first use (16 to 1024 samples of 16·stride × 16·stride
 /// with the layer's padding; the dense convolution against the CSR one at
 /// 5 % and 100 % of the kernels alive, a line through the CSR's times; a
 /// second or a few) and then cached beside the linear layers' crossovers. Like every timing, it is only as good as the machine is quiet

@@ -207,12 +207,12 @@ TEST(SparseCalibration, ConvolutionsMeasureTheirOwnCrossover) {
             stridedForward.density);
   EXPECT_NE(nn::sparseConvCalibrationKey(filter, same, true)
                 .find("conv [6, 2, 3, 3] strides [1, 1] padding [1, 1, 1, 1] dilations "
-                      "[1, 1] forward + input gradient on 16x16 x batch 128"),
+                      "[1, 1] forward + input gradient on 16x16 x batch 1024"),
             std::string::npos);
   // A stride-2 layer is measured on 32×32 samples (16×16 outputs).
   EXPECT_NE(nn::sparseConvCalibrationKey(filter, strided, false)
                 .find("strides [2, 2] padding [1, 1, 1, 1] dilations [1, 1] forward on "
-                      "32x32 x batch 128"),
+                      "32x32 x batch 1024"),
             std::string::npos);
   // `auto` on filters with 1 to 12 of their 12 kernels alive: CSR exactly
   // below the training crossover; every kernel alive is dense unmeasured.
