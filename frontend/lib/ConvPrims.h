@@ -20,6 +20,13 @@ Tensor sumPool2dGrad(const Tensor &dy, const Shape &input, const Window &window)
 /// convolution of the output cotangent: dilation·(K − 1) − padding per side
 /// (and back again: the map is its own inverse).
 std::array<int64_t, 4> mirroredPadding(const Window &w);
+/// The window of a sparse_conv2d node's input gradient taken as a
+/// sparse_conv2d node: from a forward node (input and output shapes
+/// `input`, `output`), the flipped node's (before: mirrored; after: up to
+/// the forward input's last row, past the rows a stride left unread); from
+/// a flipped node, the forward node's. Strides and dilations stay.
+Window sparseConvGradientWindow(const Window &w, bool fromFlip,
+                                const Shape &input, const Shape &output);
 /// A breg.sparse_conv2d node (SparseConv.cpp): `used` is the CSR the loop
 /// reads, `other` (optional) the CSR its input gradient reads, `filter` the
 /// forward filter's shape.
@@ -36,8 +43,9 @@ struct SparseConvInputs {
 SparseConvInputs sparseConvInputs(const NodeAttrs &attrs, size_t inputs);
 /// Its input gradient: the same loop on the cotangent with the CSRs swapped,
 /// the taps flipped and the padding mirrored.
-Tensor sparseConv2dInputGrad(const Tensor &g, const CsrWeight &used,
-                             const CsrWeight &other, const Tensor &dense,
+Tensor sparseConv2dInputGrad(const Tensor &g, const Shape &input,
+                             const CsrWeight &used, const CsrWeight &other,
+                             const Tensor &dense,
                              const std::array<int64_t, 4> &filter,
                              const Window &window, bool flip);
 /// The table of resample's gradient for an axis of `inputs` elements.

@@ -296,15 +296,7 @@ std::vector<Tensor> vjpSparseConv2d(const VjpArgs &v) {
   int64_t taps = filter[2] * filter[3];
   Tensor dense = at.dense >= 0 ? v.in(at.dense) : Tensor();
   std::vector<Tensor> grads(v.node.inputs.size());
-  bool strided = a.window.strides != std::array<int64_t, 2>{1, 1};
   grads[0] = v.ifNeeded(0, [&] {
-    if (strided) { // (never flipped: the op refuses strides under flip)
-      if (!dense.defined())
-        throw Error("sparse_conv2d: the input gradient of a strided "
-                    "convolution on CSR needs the dense filter "
-                    "(CsrFilter::dense)");
-      return conv2dGradInput(v.g, dense, v.in(0).shape(), a.window);
-    }
     if (at.other < 0)
       throw Error(fmt::format(
           "sparse_conv2d: the input gradient of a convolution on CSR needs "
@@ -313,14 +305,15 @@ std::vector<Tensor> vjpSparseConv2d(const VjpArgs &v) {
                            (flip ? filter[0] : filter[1]) * taps);
     CsrWeight other = csrAt(at.other, flip ? filter[0] : filter[1],
                             (flip ? filter[1] : filter[0]) * taps);
-    return sparseConv2dInputGrad(v.g, used, other, dense, filter, a.window,
-                                 flip);
+    return sparseConv2dInputGrad(v.g, v.in(0).shape(), used, other, dense,
+                                 filter, a.window, flip);
   });
   if (at.dense >= 0 && v.needs(at.dense)) {
     Shape shape{filter[0], filter[1], filter[2], filter[3]};
     Window forwardWindow = a.window;
     if (flip) // the flipped node's padding is the forward one mirrored
-      forwardWindow.padding = mirroredPadding(a.window);
+      forwardWindow =
+          sparseConvGradientWindow(a.window, true, v.in(0).shape(), v.g.shape());
     grads[at.dense] =
         flip ? conv2dGradFilter(v.g, v.in(0), shape, forwardWindow)
              : conv2dGradFilter(v.in(0), v.g, shape, forwardWindow);

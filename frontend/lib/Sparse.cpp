@@ -184,13 +184,8 @@ Params recompressWeights(const Params &params, const Params &csr) {
                               "weight in the parameters",
                               weight));
     const Tensor &dense = params.at(weight);
-    if (dense.rank() == 4 && csr.contains(filterColumnsKeys(weight)[0])) {
+    if (dense.rank() == 4) {
       addFilterCsr(out, weight, compressFilterInTrace(dense));
-      continue;
-    }
-    if (dense.rank() == 4) { // a strided layer's: the forward CSR alone
-      addCsr(out, csrKeys(weight),
-             compressRowsInTrace(reshape(dense, {dense.dim(0), dense.numel() / dense.dim(0)})));
       continue;
     }
     addCsr(out, csrKeys(weight), compressRowsInTrace(dense));
@@ -237,20 +232,17 @@ std::optional<CsrFilter> filterCsr(const Params &params,
                                    const std::string &weight,
                                    const Tensor &dense) {
   auto rows = csrKeys(weight), columns = filterColumnsKeys(weight);
-  if (dense.rank() != 4 || !params.contains(rows[0]))
+  if (dense.rank() != 4 || !params.contains(rows[0]) ||
+      !params.contains(columns[0]))
     return std::nullopt;
   int64_t o = dense.dim(0), c = dense.dim(1),
           taps = dense.dim(2) * dense.dim(3);
-  CsrFilter f{{params.at(rows[0]), params.at(rows[1]), params.at(rows[2]),
-               Tensor(), o, c * taps},
-              {},
-              dense,
-              {o, c, dense.dim(2), dense.dim(3)}};
-  // A strided layer's pair has no transpose (its input gradient is dense).
-  if (params.contains(columns[0]))
-    f.columns = {params.at(columns[0]), params.at(columns[1]),
-                 params.at(columns[2]), Tensor(), c, o * taps};
-  return f;
+  return CsrFilter{{params.at(rows[0]), params.at(rows[1]),
+                    params.at(rows[2]), Tensor(), o, c * taps},
+                   {params.at(columns[0]), params.at(columns[1]),
+                    params.at(columns[2]), Tensor(), c, o * taps},
+                   dense,
+                   {o, c, dense.dim(2), dense.dim(3)}};
 }
 
 Params csrWeights(const Params &params, SparseExec policy,
@@ -291,10 +283,7 @@ Params csrWeights(const Params &params, SparseExec policy,
       decisions->push_back(decision);
     if (!decision.sparse)
       continue;
-    if (isFilter && sparseConv2dStrided(filters->at(name))) {
-      // Forward only: its input gradient comes from the dense filter.
-      addCsr(out, csrKeys(name), fullCapacityFilterCsr(w).rows);
-    } else if (isFilter) {
+    if (isFilter) {
       addFilterCsr(out, name, fullCapacityFilterCsr(w));
     } else {
       addCsr(out, csrKeys(name), compressRows(w, w.numel()));

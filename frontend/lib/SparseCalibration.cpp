@@ -448,10 +448,6 @@ SparseCrossover sparseConvCrossover(const std::array<int64_t, 4> &filter,
   // windows wider than its samples, keep the fixed rule.
   if (!convCalibrationShape(filter, options).measurable || calibrationOff())
     return {kSparseConvAutoDensity, "fixed"};
-  // A strided layer's input gradient is the same dense call either way:
-  // timing it too would only add its noise to the forward passes' difference.
-  if (sparseConv2dStrided(options))
-    withInputGradient = false;
   return crossoverOf(
       sparseConvCalibrationKey(filter, options, withInputGradient),
       [&] { return measureConvCrossover(filter, options, withInputGradient); },

@@ -3,11 +3,10 @@
 // A convolution filter W [O, C, KH, KW] runs sparse as two CSRs: W as the
 // matrix [O, C·KH·KW] for the forward pass, and its transpose [C, O·KH·KW]
 // for the input gradient, which is the forward loop over the output
-// cotangent padded by dilation·(K − 1) − padding with the taps flipped. A
-// strided convolution runs its forward pass on CSR and takes its input
-// gradient from the dense filter (a flipped loop would visit stride² times
-// the taps, mostly on inserted zeros). The weight gradient stays dense (v
-// needs all of it).
+// cotangent padded by dilation·(K − 1) − padding with the taps flipped (at
+// a stride, over the cotangent with stride − 1 zeros between its rows and
+// columns, which the lowering never visits: it splits the outputs by phase).
+// The weight gradient stays dense (v needs all of it).
 //
 //===----------------------------------------------------------------------===//
 
@@ -65,6 +64,23 @@ std::array<int64_t, 4> mirroredPadding(const Window &w) {
           w.dilations[1] * (w.kernel[1] - 1) - w.padding[3]};
 }
 
+Window sparseConvGradientWindow(const Window &w, bool fromFlip,
+                                const Shape &input, const Shape &output) {
+  Window out = w;
+  for (int d = 0; d < 2; ++d) {
+    int64_t reach = w.dilations[d] * (w.kernel[d] - 1);
+    out.padding[d] = reach - w.padding[d];
+    // After: the flipped node's outputs must end at the forward input's
+    // last row, past the rows the strided forward pass never read; back
+    // from a flipped node, those rows need no padding (a stride's worth of
+    // them at most: the forward output's size is the same).
+    out.padding[d + 2] =
+        fromFlip ? std::max<int64_t>(0, reach - w.padding[d + 2])
+                 : input[d + 2] - 1 + w.padding[d] - w.strides[d] * (output[d + 2] - 1);
+  }
+  return out;
+}
+
 SparseConvInputs sparseConvInputs(const NodeAttrs &attrs, size_t inputs) {
   SparseConvInputs at;
   int next = 4;
@@ -91,9 +107,14 @@ Tensor sparseConv2dNode(const Tensor &x, const CsrWeight &used,
         filterString(filter), channels,
         x.defined() ? dtypeName(x.dtype()) : "nothing",
         x.defined() ? shapeString(x.shape()) : ""));
-  int64_t spanH = x.dim(2) + window.padding[0] + window.padding[2] -
+  // A flipped node reads its input with stride − 1 zeros between rows
+  // (columns) and computes at stride 1.
+  auto extent = [&](int d) {
+    return flip ? window.strides[d] * (x.dim(d + 2) - 1) + 1 : x.dim(d + 2);
+  };
+  int64_t spanH = extent(0) + window.padding[0] + window.padding[2] -
                   window.dilations[0] * (window.kernel[0] - 1);
-  int64_t spanW = x.dim(3) + window.padding[1] + window.padding[3] -
+  int64_t spanW = extent(1) + window.padding[1] + window.padding[3] -
                   window.dilations[1] * (window.kernel[1] - 1);
   if (spanH < 1 || spanW < 1)
     throw Error(fmt::format("sparse_conv2d: input {} is smaller than the "
@@ -113,18 +134,18 @@ Tensor sparseConv2dNode(const Tensor &x, const CsrWeight &used,
     inputs.push_back(dense);
   if (bias.defined())
     inputs.push_back(bias);
-  int64_t oh = (spanH - 1) / window.strides[0] + 1;
-  int64_t ow = (spanW - 1) / window.strides[1] + 1;
+  int64_t oh = flip ? spanH : (spanH - 1) / window.strides[0] + 1;
+  int64_t ow = flip ? spanW : (spanW - 1) / window.strides[1] + 1;
   return apply(Prim::SparseConv2d, inputs,
                {{{x.dim(0), rows, oh, ow}, DType::F32}}, std::move(attrs))[0];
 }
 
-Tensor sparseConv2dInputGrad(const Tensor &g, const CsrWeight &used,
-                             const CsrWeight &other, const Tensor &dense,
+Tensor sparseConv2dInputGrad(const Tensor &g, const Shape &input,
+                             const CsrWeight &used, const CsrWeight &other,
+                             const Tensor &dense,
                              const std::array<int64_t, 4> &filter,
                              const Window &window, bool flip) {
-  Window mirrored = window;
-  mirrored.padding = mirroredPadding(window);
+  Window mirrored = sparseConvGradientWindow(window, flip, input, g.shape());
   // The gradient's own input gradient is this node again: the CSRs swap.
   return sparseConv2dNode(g, other, &used, dense, filter, mirrored, !flip);
 }
@@ -142,9 +163,7 @@ bool sparseConv2dFits(const std::array<int64_t, 4> &filter,
       std::any_of(options.padding.begin(), options.padding.end(),
                   [](int64_t p) { return p < 0; }))
     return false;
-  if (sparseConv2dStrided(options))
-    return true; // its input gradient is dense: any padding
-  // The stride-1 input gradient's loop pads the cotangent by the mirror.
+  // The input gradient's loop pads the cotangent by the mirror.
   Window window;
   window.kernel = {filter[2], filter[3]};
   window.padding = options.padding;
@@ -152,10 +171,6 @@ bool sparseConv2dFits(const std::array<int64_t, 4> &filter,
   std::array<int64_t, 4> mirrored = detail::mirroredPadding(window);
   return std::all_of(mirrored.begin(), mirrored.end(),
                      [](int64_t p) { return p >= 0; });
-}
-
-bool sparseConv2dStrided(const Conv2dOptions &options) {
-  return options.stride != std::array<int64_t, 2>{1, 1};
 }
 
 Tensor sparseConv2d(const Tensor &x, const CsrFilter &w,
@@ -171,17 +186,14 @@ Tensor sparseConv2d(const Tensor &x, const CsrFilter &w,
                             options.dilation[1]));
   if (!sparseConv2dFits(f, options))
     throw Error(fmt::format(
-        "sparse_conv2d: filter {} needs positive strides, one group, "
-        "non-negative padding and, at stride 1, padding of at most "
-        "dilation·(K − 1) per side (got stride [{}, {}], groups {}, padding "
-        "[{}, {}, {}, {}]); use conv2d",
+        "sparse_conv2d: filter {} needs positive strides, one group and "
+        "padding of at most dilation·(K − 1) per side (got stride [{}, {}], "
+        "groups {}, padding [{}, {}, {}, {}]); use conv2d",
         filterString(f), options.stride[0], options.stride[1], options.groups,
         options.padding[0], options.padding[1], options.padding[2],
         options.padding[3]));
   requireCsr(w.rows, f[0], f[1] * f[2] * f[3], "forward", f);
-  // A strided node's input gradient reads the dense filter, not a CSR.
-  bool hasColumns =
-      w.columns.positions.defined() && !sparseConv2dStrided(options);
+  bool hasColumns = w.columns.positions.defined();
   if (hasColumns)
     requireCsr(w.columns, f[1], f[0] * f[2] * f[3], "transposed", f);
   if (w.dense.defined() &&

@@ -84,8 +84,7 @@ Tensor ResNet18::forward(const Params &params, const Tensor &x,
 }
 
 nn::SparseFilters ResNet18::sparseFilters() const {
-  // The stride-2 convolutions and their shortcuts too: forward on CSR,
-  // their input gradients dense.
+  // Every convolution, the stride-2 ones and their shortcuts included.
   nn::SparseFilters filters;
   stem.addSparseFilter(filters);
   for (const Block &b : blocks) {

@@ -747,8 +747,8 @@ TEST(Train, CheckSparseComparesEveryStepWithTheDenseOne) {
 }
 
 // The strided convolutions of a ResNet-18 (stride 2, and their 1×1
-// shortcuts) run forward on CSR with their input gradients dense, beside
-// the stride-1 ones on both CSRs: every step still equals the dense one.
+// shortcuts) run on both CSRs, their input gradients phase by phase,
+// beside the stride-1 ones: every step still equals the dense one.
 TEST(Train, CheckSparseCoversStridedConvolutions) {
   if (!std::filesystem::exists(kFashionMnist))
     GTEST_SKIP() << kFashionMnist << " is missing";

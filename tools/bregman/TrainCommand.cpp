@@ -287,8 +287,8 @@ void TrainCommand::addDataOptions() {
                        fmt::format("{:g}", nn::kSparseExecAutoDensity) +
                        "; convolutions of one group, on the CSR of the "
                        "filter and of its transpose (vector loops over the "
-                       "stored entries; a strided one's input gradient "
-                       "dense): density below the crossover of the filter's "
+                       "stored entries): density below the crossover of the "
+                       "filter's "
                        "shape and geometry, measured on this machine at "
                        "first use and cached (forward with input gradient "
                        "in training, forward in evaluation), on")

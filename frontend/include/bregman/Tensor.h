@@ -357,10 +357,9 @@ struct CsrFilter {
 };
 
 /// conv2d(x, W, options) with W in CSR: vector loops over the stored entries
-/// only (CPU; breg.sparse_conv2d). Needs one group and, at stride 1, padding
-/// of at most dilation·(K − 1) on each side (sparseConv2dFits); a strided
-/// one's input gradient comes from `w.dense` (its CSR `columns` are not
-/// read). With `bias`
+/// only (CPU; breg.sparse_conv2d). Needs one group and padding of at most
+/// dilation·(K − 1) on each side (sparseConv2dFits); any strides. With
+/// `bias`
 /// (f32[out]) the result is conv + bias per output channel, added in the
 /// loop (no pass of its own over the output).
 Tensor sparseConv2d(const Tensor &x, const CsrFilter &w,
@@ -369,9 +368,6 @@ Tensor sparseConv2d(const Tensor &x, const CsrFilter &w,
 /// Whether a convolution of this filter shape and geometry can run on CSR.
 bool sparseConv2dFits(const std::array<int64_t, 4> &filter,
                       const Conv2dOptions &options);
-/// Whether a convolution on CSR is strided: forward on CSR, its input
-/// gradient dense (from the filter itself, so no transposed CSR is needed).
-bool sparseConv2dStrided(const Conv2dOptions &options);
 /// The two CSRs of a concrete f32 filter (exact zeros dropped; capacity:
 /// the entries stored, at least 1); `dense` is left empty.
 CsrFilter compressFilter(const Tensor &w);

@@ -104,8 +104,7 @@ SparseCrossover sparseCrossover(int64_t rows, int64_t cols, int64_t batch);
 /// KW] and geometry (`options`: its layer's strides, padding and dilation;
 /// one group) runs faster on its CSR pair than on oneDNN, on this machine:
 /// its forward pass alone (evaluation, inference) or with the input
-/// gradient (a training step; for a strided layer the forward pass alone
-/// either way, its input gradient being the same dense call on both paths).
+/// gradient (a training step).
 /// Measured at its first use (16 to 1024 samples of 16·stride × 16·stride
 /// with the layer's padding; the dense convolution against the CSR one at
 /// 5 % and 100 % of the kernels alive, a line through the CSR's times; a
@@ -161,9 +160,7 @@ std::array<std::string, 3> filterColumnsKeys(const std::string &weight);
 /// Adds a filter's CSR pair under those keys.
 void addFilterCsr(Params &out, const std::string &weight, const CsrFilter &f);
 /// The CSR pair of filter "<weight>" from `params`, with `dense` (its
-/// filter [O, C, KH, KW]) as CsrFilter::dense; none when its forward CSR's
-/// keys are missing. Without the transpose's keys (a strided layer's, whose
-/// input gradient is dense) CsrFilter::columns stays empty.
+/// filter [O, C, KH, KW]) as CsrFilter::dense; none when a key is missing.
 std::optional<CsrFilter> filterCsr(const Params &params,
                                    const std::string &weight,
                                    const Tensor &dense);
@@ -239,7 +236,7 @@ public:
   Tensor operator()(const Params &params, const Tensor &x,
                     SourceLocation loc = SourceLocation::current()) const;
   /// Whether it runs on its filter's CSR pair when the parameters hold one
-  /// (sparseConv2dFits: one group; at stride 1, padding ≤ dilation·(K − 1)).
+  /// (sparseConv2dFits: one group, padding ≤ dilation·(K − 1)).
   bool runsSparse() const;
   /// Adds "<name>.weight" and its geometry to `filters` when runsSparse().
   void addSparseFilter(SparseFilters &filters) const;

@@ -79,15 +79,17 @@ Window windowOf(const NodeContext &c, const Tensor &x) {
 }
 
 /// The weight's CSR pair when the environment holds it (withSparseLayers,
-/// or the retraining step's CSR under the initializer's name), else none;
-/// a strided layer's step carries the forward CSR alone.
+/// or the retraining step's CSR under the initializer's name), else none.
 std::optional<CsrFilter> filterCsrOf(const NodeContext &c, const Tensor &w) {
   const std::string &name = c.node.input(1);
   Params found;
   for (const auto &keys : {nn::csrKeys(name), nn::filterColumnsKeys(name)})
-    for (const std::string &key : keys)
-      if (auto it = c.env.find(key); it != c.env.end())
-        found.add(key, it->second.tensor);
+    for (const std::string &key : keys) {
+      auto it = c.env.find(key);
+      if (it == c.env.end())
+        return std::nullopt;
+      found.add(key, it->second.tensor);
+    }
   return nn::filterCsr(found, name, w);
 }
 
@@ -102,11 +104,7 @@ void conv(const NodeContext &c) {
   Conv2dOptions o{{w.strides[0], w.strides[1]}, w.padding,
                   {w.dilations[0], w.dilations[1]}, group};
   std::optional<CsrFilter> csr = filterCsrOf(c, c.tensor(1));
-  // (A stride-1 Conv needs the transpose for its input gradient: a filter
-  // carried for a strided Conv that another one reads at stride 1 runs
-  // dense there.)
-  if (csr && sparseConv2dFits(csr->shape, o) &&
-      (sparseConv2dStrided(o) || csr->columns.positions.defined())) {
+  if (csr && sparseConv2dFits(csr->shape, o)) {
     // A bias [M] is added in the loop; another shape the usual way.
     bool inLoop = c.has(2) && c.tensor(2).shape() == Shape{csr->shape[0]} &&
                   c.tensor(2).dtype() == DType::F32;

@@ -142,3 +142,47 @@ func.func @strided_shortcut(%x: tensor<1x1x4x32xf32>, %p: tensor<3xi32>, %c: ten
     : tensor<1x1x4x32xf32>, tensor<3xi32>, tensor<2xi32>, tensor<2xf32> -> tensor<1x2x2x16xf32>
   return %y : tensor<1x2x2x16xf32>
 }
+
+// Under flip at strides [2, 2] (the input gradient of a 3×3 stride-2
+// convolution of 7×8 inputs padded by 1): the cotangent 4×4 is copied with
+// 1 column after (phase reads reach column 4), the stored entries are
+// regrouped by (CSR row, phase), 3 rows × 4 phases, and each phase's plane
+// (4×4, 4×4, 3×4 and 3×4 outputs) reads the cotangent contiguously and
+// stores every second output column (vector.scatter).
+// CHECK-LABEL: func.func @flipped_strided
+// CHECK:         memref.alloc() {alignment = 64 : i64} : memref<1x2x4x5xf32>
+// CHECK:         %[[GROUPS:.*]] = memref.alloc() : memref<13xindex>
+// CHECK:         linalg.fill ins(%{{.*}} : index) outs(%[[GROUPS]] : memref<13xindex>)
+// CHECK:         scf.for
+// CHECK:           scf.for
+// CHECK:             arith.remui %{{.*}}, %c2
+// CHECK:         scf.for %{{.*}} = %c1{{.*}} to %c13
+// CHECK:         memref.alloc() : memref<12xindex>
+// CHECK:         memref.alloc() {alignment = 64 : i64} : memref<54xi32>
+// CHECK:         memref.alloc() {alignment = 64 : i64} : memref<54xf32>
+// CHECK:         memref.alloc() {alignment = 64 : i64} : memref<1x3x7x8xf32>
+// CHECK:         scf.parallel
+// CHECK:           arith.constant dense<[0, 2, 4, 6, 8, 10, 12, 14]> : vector<8xi32>
+// CHECK-COUNT-14:  vector.scatter {{.*}} : memref<168xf32>, vector<8xi32>, vector<8xi1>, vector<8xf32>
+// CHECK-NOT:     vector.scatter
+// CHECK-NOT:     breg.sparse_conv2d
+func.func @flipped_strided(%dy: tensor<1x2x4x4xf32>, %p: tensor<4xi32>, %c: tensor<54xi32>, %v: tensor<54xf32>) -> tensor<1x3x7x8xf32> {
+  %dx = breg.sparse_conv2d %dy, %p, %c, %v kernel [3, 3] strides [2, 2] padding [1, 1, 1, 2] dilations [1, 1] flip true
+    : tensor<1x2x4x4xf32>, tensor<4xi32>, tensor<54xi32>, tensor<54xf32> -> tensor<1x3x7x8xf32>
+  return %dx : tensor<1x3x7x8xf32>
+}
+
+// A 1×1 kernel's input gradient at strides [2, 2] (a shortcut's): only
+// phase (0, 0) is reached, so the result is zero-filled and one phase's
+// plane (4×4 outputs: four scatters) is computed.
+// CHECK-LABEL: func.func @flipped_shortcut
+// CHECK:         %[[DX:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x2x8x8xf32>
+// CHECK:         linalg.fill ins(%{{.*}} : f32) outs(%[[DX]] : memref<1x2x8x8xf32>)
+// CHECK:         scf.parallel
+// CHECK-COUNT-4:   vector.scatter {{.*}} : memref<128xf32>, vector<8xi32>, vector<8xi1>, vector<8xf32>
+// CHECK-NOT:     vector.scatter
+func.func @flipped_shortcut(%dy: tensor<1x3x4x4xf32>, %p: tensor<3xi32>, %c: tensor<6xi32>, %v: tensor<6xf32>) -> tensor<1x2x8x8xf32> {
+  %dx = breg.sparse_conv2d %dy, %p, %c, %v kernel [1, 1] strides [2, 2] padding [0, 0, 1, 1] dilations [1, 1] flip true
+    : tensor<1x3x4x4xf32>, tensor<3xi32>, tensor<6xi32>, tensor<6xf32> -> tensor<1x2x8x8xf32>
+  return %dx : tensor<1x2x8x8xf32>
+}

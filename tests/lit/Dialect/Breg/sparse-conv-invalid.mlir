@@ -81,9 +81,10 @@ func.func @zero_stride(%x: tensor<2x3x6x6xf32>, %p: tensor<5xi32>, %c: tensor<10
 
 // -----
 
-func.func @flip_strided(%x: tensor<2x4x7x7xf32>, %p: tensor<4xi32>, %c: tensor<108xi32>, %v: tensor<108xf32>) {
-  // expected-error @+1 {{'breg.sparse_conv2d' op flip (an input gradient) needs strides [1, 1], got [2, 2]}}
-  %y = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] strides [2, 2] padding [0, 0, 0, 0] dilations [1, 1] flip true : tensor<2x4x7x7xf32>, tensor<4xi32>, tensor<108xi32>, tensor<108xf32> -> tensor<2x3x3x3xf32>
+func.func @flip_strided(%x: tensor<2x4x3x3xf32>, %p: tensor<4xi32>, %c: tensor<108xi32>, %v: tensor<108xf32>) {
+  // Under flip the strides dilate the input: 2·(3 − 1) + 1 + 2 + 2 − 2 = 7.
+  // expected-error @+1 {{'breg.sparse_conv2d' op result must be [N, rows, OH, OW] = [2, 3, 7, 7] for input 'tensor<2x4x3x3xf32>' and 3 CSR rows, got 'tensor<2x3x8x8xf32>'}}
+  %y = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] strides [2, 2] padding [2, 2, 2, 2] dilations [1, 1] flip true : tensor<2x4x3x3xf32>, tensor<4xi32>, tensor<108xi32>, tensor<108xf32> -> tensor<2x3x8x8xf32>
   return
 }
 

@@ -430,9 +430,6 @@ LogicalResult SparseConv2DOp::verify() {
       llvm::any_of(padding, [](int64_t p) { return p < 0; }))
     return emitOpError("kernel, strides and dilations must be positive and "
                        "padding non-negative");
-  if (getFlip() && (strides[0] != 1 || strides[1] != 1))
-    return emitOpError("flip (an input gradient) needs strides [1, 1], got [")
-           << strides[0] << ", " << strides[1] << "]";
   auto isVector = [](Value v) {
     auto type = llvm::cast<RankedTensorType>(v.getType());
     return type.getRank() == 1 && type.hasStaticShape();
@@ -446,19 +443,23 @@ LogicalResult SparseConv2DOp::verify() {
   int64_t rows = getPositions().getType().getDimSize(0) - 1;
   // The lowering keeps each entry's offset in a padded sample in 32 bits.
   // (Its width rounded up to a multiple of the stride: the lowering splits
-  // the columns by their phase.)
-  int64_t paddedWidth = input.getDimSize(3) + padding[1] + padding[3];
-  int64_t sample = input.getDimSize(1) *
-                   (input.getDimSize(2) + padding[0] + padding[2]) *
+  // the columns by their phase. Under flip the strides dilate the input.)
+  bool flip = getFlip();
+  auto extent = [&](int d) {
+    int64_t size = input.getDimSize(d + 2);
+    return flip ? strides[d] * (size - 1) + 1 : size;
+  };
+  int64_t paddedHeight = extent(0) + padding[0] + padding[2];
+  int64_t paddedWidth = extent(1) + padding[1] + padding[3];
+  int64_t sample = input.getDimSize(1) * paddedHeight *
                    llvm::divideCeil(paddedWidth, strides[1]) * strides[1];
   if (sample > std::numeric_limits<int32_t>::max())
     return emitOpError("a padded input sample of ")
            << sample << " elements does not fit 32-bit offsets";
-  int64_t spanH = input.getDimSize(2) + padding[0] + padding[2] -
-                  dilations[0] * (kernel[0] - 1);
+  int64_t spanH = paddedHeight - dilations[0] * (kernel[0] - 1);
   int64_t spanW = paddedWidth - dilations[1] * (kernel[1] - 1);
-  int64_t oh = spanH >= 1 ? (spanH - 1) / strides[0] + 1 : spanH;
-  int64_t ow = spanW >= 1 ? (spanW - 1) / strides[1] + 1 : spanW;
+  int64_t oh = spanH >= 1 && !flip ? (spanH - 1) / strides[0] + 1 : spanH;
+  int64_t ow = spanW >= 1 && !flip ? (spanW - 1) / strides[1] + 1 : spanW;
   SmallVector<int64_t> expected{input.getDimSize(0), rows, oh, ow};
   if (rows < 1 || oh < 1 || ow < 1 || result.getShape() != ArrayRef(expected))
     return emitOpError("result must be [N, rows, OH, OW] = [")

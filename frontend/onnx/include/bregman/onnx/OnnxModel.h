@@ -204,7 +204,7 @@ struct SparseConvWeight {
 };
 
 /// The 4-D initializers read as the weight of a Conv that can run on the
-/// filter's CSR pair (one group; at stride 1, padding ≤ dilation·(K − 1):
+/// filter's CSR pair (one group, padding ≤ dilation·(K − 1), any strides:
 /// sparseConv2dFits), by ONNX name. A filter that some Conv reads in a way
 /// that cannot run sparse is not among them.
 std::map<std::string, SparseConvWeight> sparseConvWeights(const OnnxModel &model);

@@ -503,10 +503,14 @@ def Breg_SparseConv2DOp : Breg_Op<"sparse_conv2d", [Pure]> {
     printed), so OH = (H + top + bottom − dh·(KH − 1) − 1) / sh + 1,
     likewise OW; with the optional `bias` (f32[R]), y[n, r, ...] starts
     from bias[r] (a layer's bias added without a pass of its own over y).
-    Without `flip` that is `breg.conv2d`; with `flip` (stride 1 only),
-    given the CSR of the filter's transpose ([C, R·KH·KW]) and the output
-    cotangent padded by dilation·(K − 1) − padding, it is the input
-    gradient of a stride-1 convolution. The CSR must be valid — positions non-decreasing from 0 to at
+    Without `flip` that is `breg.conv2d`. With `flip` the strides dilate the
+    input instead: xp is x with sh − 1 zero rows between its rows (sw − 1
+    zero columns between its columns), then padded, and the loop runs at
+    stride 1, so OH = sh·(H − 1) + 1 + top + bottom − dh·(KH − 1); given
+    the CSR of the filter's transpose ([C, R·KH·KW]) and the output
+    cotangent with padding dilation·(K − 1) − padding before (after: up to
+    the forward input's last row), it is the input gradient of the
+    convolution at those strides. The CSR must be valid — positions non-decreasing from 0 to at
     most the capacity, coordinates in [0, C·KH·KW) — as its producers
     (`breg.compress_rows`, the host's compressRows) guarantee; the lowering
     clamps positions to the capacity and coordinates to the last channel's
