@@ -713,20 +713,28 @@ TEST(Train, ThresholdingIsTheReportsLastLine) {
     EXPECT_EQ(lines[i]["phase"], "train");
 }
 
+/// One epoch of `model` with every layer on CSR under --check-sparse.
+static train::TrainConfig checkSparseConfig(const std::string &model, int64_t trainLimit,
+                                            int64_t testLimit) {
+  train::TrainConfig config;
+  config.model = model;
+  config.sparseExec = nn::SparseExec::On;
+  config.checkSparse = true;
+  config.epochs = 1;
+  config.trainLimit = trainLimit;
+  config.testLimit = testLimit;
+  config.progress = false;
+  return config;
+}
+
 // --check-sparse: every step of the ConvNet on CSR (both filters and both
 // linear layers) equals the dense step from the same state; the epoch's
 // summary counts them. Without sparse layers the flag is refused.
 TEST(Train, CheckSparseComparesEveryStepWithTheDenseOne) {
   if (!std::filesystem::exists(kFashionMnist))
     GTEST_SKIP() << kFashionMnist << " is missing";
-  train::TrainConfig config;
-  config.model = "convnet";
-  config.sparseExec = nn::SparseExec::On;
-  config.checkSparse = true;
-  config.epochs = 1;
-  config.trainLimit = 600; // 570 for training: 4 full steps and one of 58
-  config.testLimit = 200;
-  config.progress = false;
+  // 570 images for training: 4 full steps and one of 58.
+  train::TrainConfig config = checkSparseConfig("convnet", 600, 200);
   std::ostringstream log;
   train::TrainResult result = train::train(config, log);
   ASSERT_EQ(result.epochs.size(), 1u);
@@ -752,15 +760,9 @@ TEST(Train, CheckSparseComparesEveryStepWithTheDenseOne) {
 TEST(Train, CheckSparseCoversStridedConvolutions) {
   if (!std::filesystem::exists(kFashionMnist))
     GTEST_SKIP() << kFashionMnist << " is missing";
-  train::TrainConfig config;
-  config.model = "resnet18";
+  // 285 images for training: 2 full steps and one of 29.
+  train::TrainConfig config = checkSparseConfig("resnet18", 300, 100);
   config.width = 4;
-  config.sparseExec = nn::SparseExec::On;
-  config.checkSparse = true;
-  config.epochs = 1;
-  config.trainLimit = 300; // 285 for training: 2 full steps and one of 29
-  config.testLimit = 100;
-  config.progress = false;
   std::ostringstream log;
   train::TrainResult result = train::train(config, log);
   ASSERT_EQ(result.epochs.size(), 1u);

@@ -251,6 +251,16 @@ private:
     return padded;
   }
 
+  /// An scf.parallel over the input's (sample, channel) planes, the builder
+  /// left inside it (the caller's InsertionGuard restores it); its index.
+  Value enterPlanes() {
+    auto planes = scf::ParallelOp::create(
+        b, loc, ValueRange{index(0)}, ValueRange{index(g.samples * g.channels)},
+        ValueRange{index(1)});
+    b.setInsertionPoint(planes.getBody()->getTerminator());
+    return planes.getInductionVars()[0];
+  }
+
   /// Whether some tap reads padded row (or column) residue r modulo the
   /// stride: r ≡ dilation·k for a tap k of the kernel.
   static bool residueRead(int64_t r, int64_t stride, int64_t dilation,
@@ -270,17 +280,13 @@ private:
   /// the last full chunk one by one.
   void copyColumnsByPhase(Value input, Value padded) {
     Value from = flatten(input), to = flatten(padded);
-    auto planes = scf::ParallelOp::create(
-        b, loc, ValueRange{index(0)}, ValueRange{index(g.samples * g.channels)},
-        ValueRange{index(1)});
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(planes.getBody()->getTerminator());
-    Value plane = planes.getInductionVars()[0];
+    Value plane = enterPlanes();
     for (int64_t r = 0; r < g.strideH; ++r) {
       if (!residueRead(r, g.strideH, g.dilationH, g.kernelHeight))
         continue;
       // Input rows h with (h + top) mod sH = r.
-      int64_t first = ((r - g.top) % g.strideH + g.strideH) % g.strideH;
+      int64_t first = floorMod(r - g.top, g.strideH);
       if (first >= g.height)
         continue;
       auto rows = scf::ForOp::create(b, loc, index(first), index(g.height),
@@ -328,7 +334,7 @@ private:
     for (int64_t phase = 0; phase < g.strideW; ++phase) {
       if (!residueRead(phase, g.strideW, g.dilationW, g.kernelWidth))
         continue; // no tap reads this phase
-      int64_t first = ((phase - g.left) % g.strideW + g.strideW) % g.strideW;
+      int64_t first = floorMod(phase - g.left, g.strideW);
       SmallVector<int64_t> lanesOfPhase;
       for (int64_t j = 0; j < lanes; ++j)
         lanesOfPhase.push_back(first + g.strideW * j);
@@ -343,12 +349,8 @@ private:
   /// channel) planes, a loop over their rows.
   void copyRows(Value input, Value padded) {
     Value from = flatten(input), to = flatten(padded);
-    auto planes = scf::ParallelOp::create(
-        b, loc, ValueRange{index(0)}, ValueRange{index(g.samples * g.channels)},
-        ValueRange{index(1)});
     OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(planes.getBody()->getTerminator());
-    Value plane = planes.getInductionVars()[0];
+    Value plane = enterPlanes();
     auto rows = scf::ForOp::create(b, loc, index(0), index(g.height), index(1));
     b.setInsertionPoint(rows.getBody()->getTerminator());
     Value h = rows.getInductionVar();
