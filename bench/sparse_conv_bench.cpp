@@ -29,14 +29,17 @@ namespace {
 
 struct Layer {
   const char *name;
-  int64_t channels, size, filters, kernel, padding, stride = 1;
+  int64_t channels, size, filters, kernel, padding, stride = 1, groups = 1;
+  int64_t channelsPerGroup() const { return channels / groups; }
 };
 
 // The ConvNet's two, the DenseNet's of the architecture search (NAS.md §1:
 // 3×3, padding 1, 12 new channels per layer from 1, 36 and 60 inputs, the
 // transition to one channel) and four of the CIFAR ResNet-18 (its first
 // convolution, a stage-1 one, and stage 2's strided convolution and
-// shortcut).
+// shortcut), and grouped ones: two of MobileNetV2's depthwise convolutions
+// (ImageNet widths at CIFAR's sizes; stride 1 and 2) and a RegNetX-400MF
+// stage-2 convolution (groups of 16 channels).
 constexpr Layer kLayers[] = {
     {"conv1 [64, 1, 5, 5] on 28×28", 1, 28, 64, 5, 0},
     {"conv2 [64, 64, 5, 5] on 12×12", 64, 12, 64, 5, 0},
@@ -49,13 +52,19 @@ constexpr Layer kLayers[] = {
     {"resnet18 stage 2 down [128, 64, 3, 3] on 32×32, stride 2, padding 1", 64, 32, 128,
      3, 1, 2},
     {"resnet18 stage 2 shortcut [128, 64, 1, 1] on 32×32, stride 2", 64, 32, 128, 1, 0,
-     2}};
+     2},
+    {"mobilenetv2 depthwise [96, 1, 3, 3] on 16×16, padding 1, groups 96", 96, 16, 96, 3, 1,
+     1, 96},
+    {"mobilenetv2 depthwise [144, 1, 3, 3] on 16×16, stride 2, padding 1, groups 144", 144,
+     16, 144, 3, 1, 2, 144},
+    {"regnetx stage 2 [64, 16, 3, 3] on 16×16, padding 1, groups 4", 64, 16, 64, 3, 1, 1,
+     4}};
 constexpr int64_t kBatch = 128;
 
 /// A filter with ⌈density·kernels⌉ of its kernels alive (chosen at random),
 /// their taps uniform in ±[0.5, 1.5).
 Tensor kernelSparseFilter(const Layer &l, double density, std::mt19937 &rng) {
-  int64_t kernels = l.filters * l.channels, taps = l.kernel * l.kernel;
+  int64_t kernels = l.filters * l.channelsPerGroup(), taps = l.kernel * l.kernel;
   std::vector<int64_t> order(kernels);
   for (int64_t i = 0; i < kernels; ++i)
     order[i] = i;
@@ -66,7 +75,7 @@ Tensor kernelSparseFilter(const Layer &l, double density, std::mt19937 &rng) {
   for (int64_t i = 0; i < alive; ++i)
     for (int64_t t = 0; t < taps; ++t)
       w[order[i] * taps + t] = (t % 2 ? -1.0f : 1.0f) * u(rng);
-  return Tensor::fromVector(w, {l.filters, l.channels, l.kernel, l.kernel});
+  return Tensor::fromVector(w, {l.filters, l.channelsPerGroup(), l.kernel, l.kernel});
 }
 
 /// A concrete tensor's data under another shape of as many elements.
@@ -81,21 +90,24 @@ struct Row {
 
 Row measureLayer(const Layer &l, double density, std::mt19937 &rng) {
   Tensor w = kernelSparseFilter(l, density, rng);
-  CsrFilter csr = compressFilter(w);
+  CsrFilter csr = compressFilter(w, l.groups);
   Tensor x = reshape4(bench::randomInput(rng, kBatch, l.channels * l.size * l.size), {kBatch, l.channels, l.size, l.size});
   int64_t out = (l.size + 2 * l.padding - l.kernel) / l.stride + 1;
   Conv2dOptions options;
   options.stride = {l.stride, l.stride};
   options.padding = {l.padding, l.padding, l.padding, l.padding};
+  options.groups = l.groups;
   Tensor d = reshape4(bench::randomInput(rng, kBatch, l.filters * out * out), {kBatch, l.filters, out, out});
   std::array<int64_t, 4> shape = csr.shape;
-  auto filterOf = [shape](const Params &c) {
+  int64_t groups = l.groups, taps = shape[2] * shape[3];
+  auto filterOf = [shape, groups, taps](const Params &c) {
     return CsrFilter{{c.at("rp"), c.at("rc"), c.at("rv"), Tensor(), shape[0],
-                      shape[1] * shape[2] * shape[3]},
-                     {c.at("cp"), c.at("cc"), c.at("cv"), Tensor(), shape[1],
-                      shape[0] * shape[2] * shape[3]},
+                      shape[1] * taps},
+                     {c.at("cp"), c.at("cc"), c.at("cv"), Tensor(), shape[1] * groups,
+                      shape[0] / groups * taps},
                      Tensor(),
-                     shape};
+                     shape,
+                     groups};
   };
   Params c{{"rp", csr.rows.positions},      {"rc", csr.rows.coordinates},
            {"rv", csr.rows.values},         {"cp", csr.columns.positions},

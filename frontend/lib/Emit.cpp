@@ -156,7 +156,8 @@ private:
                   b.getDenseI64ArrayAttr(w.padding),
                   b.getDenseI64ArrayAttr(w.dilations),
                   b.getBoolAttr(node.attrs.transposeA),
-                  b.getDenseI64ArrayAttr(w.strides)));
+                  b.getDenseI64ArrayAttr(w.strides),
+                  b.getI64IntegerAttr(w.groups)));
   }
   void emitCompressRows(const Node &node) {
     SmallVector<Value> into;

@@ -294,6 +294,11 @@ std::vector<Tensor> vjpSparseConv2d(const VjpArgs &v) {
     return CsrWeight{v.in(i), v.in(i + 1), v.in(i + 2), Tensor(), rows, cols};
   };
   int64_t taps = filter[2] * filter[3];
+  // The forward CSR is [O, (C/g)·taps], the transposed one [C, (O/g)·taps].
+  int64_t groups = a.window.groups;
+  std::array<int64_t, 2> forwardShape{filter[0], filter[1] * taps};
+  std::array<int64_t, 2> transposedShape{filter[1] * groups,
+                                         filter[0] / groups * taps};
   Tensor dense = at.dense >= 0 ? v.in(at.dense) : Tensor();
   std::vector<Tensor> grads(v.node.inputs.size());
   grads[0] = v.ifNeeded(0, [&] {
@@ -301,10 +306,10 @@ std::vector<Tensor> vjpSparseConv2d(const VjpArgs &v) {
       throw Error(fmt::format(
           "sparse_conv2d: the input gradient of a convolution on CSR needs "
           "the CSR of the filter's transpose too (CsrFilter::columns)"));
-    CsrWeight used = csrAt(1, flip ? filter[1] : filter[0],
-                           (flip ? filter[0] : filter[1]) * taps);
-    CsrWeight other = csrAt(at.other, flip ? filter[0] : filter[1],
-                            (flip ? filter[1] : filter[0]) * taps);
+    auto [usedRows, usedCols] = flip ? transposedShape : forwardShape;
+    auto [otherRows, otherCols] = flip ? forwardShape : transposedShape;
+    CsrWeight used = csrAt(1, usedRows, usedCols);
+    CsrWeight other = csrAt(at.other, otherRows, otherCols);
     return sparseConv2dInputGrad(v.g, v.in(0).shape(), used, other, dense,
                                  filter, a.window, flip);
   });

@@ -185,7 +185,8 @@ Params recompressWeights(const Params &params, const Params &csr) {
                               weight));
     const Tensor &dense = params.at(weight);
     if (dense.rank() == 4) {
-      addFilterCsr(out, weight, compressFilterInTrace(dense));
+      addFilterCsr(out, weight,
+                   compressFilterInTrace(dense, filterGroups(csr, weight, dense)));
       continue;
     }
     addCsr(out, csrKeys(weight), compressRowsInTrace(dense));
@@ -195,12 +196,12 @@ Params recompressWeights(const Params &params, const Params &csr) {
 
 namespace {
 
-/// The CSR pair of a filter [O, C, KH, KW] (csrKeys: the forward
-/// [O, C·KH·KW]; filterColumnsKeys: its transpose [C, O·KH·KW]) with each
-/// buffer at the capacity of every entry (the tail zero), so that a
-/// compiled step's shapes never change.
-CsrFilter fullCapacityFilterCsr(const Tensor &w) {
-  CsrFilter f = compressFilter(w);
+/// The CSR pair of a filter [O, C/g, KH, KW] (csrKeys: the forward
+/// [O, (C/g)·KH·KW]; filterColumnsKeys: its transpose per group [C,
+/// (O/g)·KH·KW]) with each buffer at the capacity of every entry (the tail
+/// zero), so that a compiled step's shapes never change.
+CsrFilter fullCapacityFilterCsr(const Tensor &w, int64_t groups) {
+  CsrFilter f = compressFilter(w, groups);
   auto full = [&](const Tensor &t) {
     Tensor padded = Tensor::zeros({w.numel()}, t.dtype());
     if (t.dtype() == DType::I32)
@@ -228,6 +229,25 @@ void addFilterCsr(Params &out, const std::string &weight, const CsrFilter &f) {
   addCsr(out, filterColumnsKeys(weight), f.columns);
 }
 
+int64_t filterGroups(const Params &csr, const std::string &weight,
+                     const Tensor &dense) {
+  std::string key = filterColumnsKeys(weight)[0];
+  if (dense.rank() != 4 || !csr.contains(key))
+    throw Error(fmt::format("filterGroups: '{}' needs a 4-D filter and its "
+                            "transposed CSR '{}'",
+                            weight, key));
+  const Tensor &positions = csr.at(key);
+  int64_t channels = positions.rank() == 1 ? positions.dim(0) - 1 : 0;
+  int64_t groups = channels / dense.dim(1);
+  if (channels < 1 || channels % dense.dim(1) != 0 ||
+      dense.dim(0) % groups != 0)
+    throw Error(fmt::format("filterGroups: the transposed CSR '{}' ({}) has "
+                            "no row per input channel of filter {} in groups",
+                            key, shapeString(positions.shape()),
+                            shapeString(dense.shape())));
+  return groups;
+}
+
 std::optional<CsrFilter> filterCsr(const Params &params,
                                    const std::string &weight,
                                    const Tensor &dense) {
@@ -235,14 +255,17 @@ std::optional<CsrFilter> filterCsr(const Params &params,
   if (dense.rank() != 4 || !params.contains(rows[0]) ||
       !params.contains(columns[0]))
     return std::nullopt;
+  int64_t groups = filterGroups(params, weight, dense);
   int64_t o = dense.dim(0), c = dense.dim(1),
           taps = dense.dim(2) * dense.dim(3);
   return CsrFilter{{params.at(rows[0]), params.at(rows[1]),
                     params.at(rows[2]), Tensor(), o, c * taps},
                    {params.at(columns[0]), params.at(columns[1]),
-                    params.at(columns[2]), Tensor(), c, o * taps},
+                    params.at(columns[2]), Tensor(), c * groups,
+                    o / groups * taps},
                    dense,
-                   {o, c, dense.dim(2), dense.dim(3)}};
+                   {o, c, dense.dim(2), dense.dim(3)},
+                   groups};
 }
 
 Params csrWeights(const Params &params, SparseExec policy,
@@ -284,7 +307,7 @@ Params csrWeights(const Params &params, SparseExec policy,
     if (!decision.sparse)
       continue;
     if (isFilter) {
-      addFilterCsr(out, name, fullCapacityFilterCsr(w));
+      addFilterCsr(out, name, fullCapacityFilterCsr(w, filters->at(name).groups));
     } else {
       addCsr(out, csrKeys(name), compressRows(w, w.numel()));
     }

@@ -170,7 +170,8 @@ ConvCalibrationShape convCalibrationShape(const std::array<int64_t, 4> &f,
       !within(o.dilation[0], 1, kConvSize) || !within(o.dilation[1], 1, kConvSize) ||
       !std::all_of(o.padding.begin(), o.padding.end(),
                    [&](int64_t p) { return within(p, 0, kConvSize * 8); }) ||
-      o.groups != 1)
+      !within(o.groups, 1, f[0]) || f[0] % o.groups != 0 ||
+      !within(f[1] * o.groups, 1, 4096))
     return c;
   c.height = kConvSize * o.stride[0], c.width = kConvSize * o.stride[1];
   int64_t spanH = c.height + o.padding[0] + o.padding[2] - o.dilation[0] * (f[2] - 1);
@@ -179,6 +180,7 @@ ConvCalibrationShape convCalibrationShape(const std::array<int64_t, 4> &f,
     return c; // a window wider than the samples
   c.outHeight = (spanH - 1) / o.stride[0] + 1;
   c.outWidth = (spanW - 1) / o.stride[1] + 1;
+  // Each output channel reads the f[1] channels of its group.
   c.workPerSample = static_cast<double>(f[0]) * f[1] * f[2] * f[3] * c.outHeight *
                     c.outWidth;
   c.batch = std::clamp<int64_t>(
@@ -225,10 +227,11 @@ double measureConvCrossover(const std::array<int64_t, 4> &f, const Conv2dOptions
                             bool withInputGradient) {
   std::mt19937 rng(7);
   ConvCalibrationShape shape = convCalibrationShape(f, options);
-  int64_t batch = shape.batch;
+  int64_t batch = shape.batch, channels = f[1] * options.groups;
   Tensor x = Tensor::fromVector(
-      randomMatrix(rng, batch, f[1] * shape.height * shape.width, 1.0).toVector<float>(),
-      {batch, f[1], shape.height, shape.width});
+      randomMatrix(rng, batch, channels * shape.height * shape.width, 1.0)
+          .toVector<float>(),
+      {batch, channels, shape.height, shape.width});
   Tensor d = Tensor::fromVector(
       randomMatrix(rng, batch, f[0] * shape.outHeight * shape.outWidth, 1.0)
           .toVector<float>(),
@@ -432,12 +435,14 @@ SparseCrossover sparseCrossover(int64_t rows, int64_t cols, int64_t batch) {
 std::string sparseConvCalibrationKey(const std::array<int64_t, 4> &filter,
                                      const Conv2dOptions &o, bool withInputGradient) {
   ConvCalibrationShape shape = convCalibrationShape(filter, o);
-  return fmt::format("{} | threads {} | conv [{}, {}, {}, {}] strides [{}, {}] padding "
+  // One group is not written, so the keys cached before groups stay valid.
+  std::string groups = o.groups == 1 ? "" : fmt::format(" groups {}", o.groups);
+  return fmt::format("{} | threads {} | conv [{}, {}, {}, {}]{} strides [{}, {}] padding "
                      "[{}, {}, {}, {}] dilations [{}, {}] {} on {}x{} x batch {}",
                      cpuModel(), threadsSetting(), filter[0], filter[1], filter[2],
-                     filter[3], o.stride[0], o.stride[1], o.padding[0], o.padding[1],
-                     o.padding[2], o.padding[3], o.dilation[0], o.dilation[1],
-                     withInputGradient ? "forward + input gradient" : "forward",
+                     filter[3], groups, o.stride[0], o.stride[1], o.padding[0],
+                     o.padding[1], o.padding[2], o.padding[3], o.dilation[0],
+                     o.dilation[1], withInputGradient ? "forward + input gradient" : "forward",
                      shape.height, shape.width, shape.batch);
 }
 
@@ -452,8 +457,9 @@ SparseCrossover sparseConvCrossover(const std::array<int64_t, 4> &filter,
       sparseConvCalibrationKey(filter, options, withInputGradient),
       [&] { return measureConvCrossover(filter, options, withInputGradient); },
       kSparseConvAutoDensity,
-      fmt::format("filter [{}, {}, {}, {}] at strides [{}, {}]", filter[0], filter[1],
-                  filter[2], filter[3], options.stride[0], options.stride[1]));
+      fmt::format("filter [{}, {}, {}, {}] at strides [{}, {}]{}", filter[0], filter[1],
+                  filter[2], filter[3], options.stride[0], options.stride[1],
+                  options.groups == 1 ? "" : fmt::format(", groups {}", options.groups)));
 }
 
 } // namespace bregman::nn

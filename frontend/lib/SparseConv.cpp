@@ -2,7 +2,8 @@
 //
 // A convolution filter W [O, C, KH, KW] runs sparse as two CSRs: W as the
 // matrix [O, C·KH·KW] for the forward pass, and its transpose [C, O·KH·KW]
-// for the input gradient, which is the forward loop over the output
+// for the input gradient (with g groups, W is [O, C/g, KH, KW] and the
+// transpose is taken per group: [C, (O/g)·KH·KW]), which is the forward loop over the output
 // cotangent padded by dilation·(K − 1) − padding with the taps flipped (at
 // a stride, over the cotangent with stride − 1 zeros between its rows and
 // columns, which the lowering never visits: it splits the outputs by phase).
@@ -98,8 +99,11 @@ Tensor sparseConv2dNode(const Tensor &x, const CsrWeight &used,
                         const CsrWeight *other, const Tensor &dense,
                         const std::array<int64_t, 4> &filter,
                         const Window &window, bool flip, const Tensor &bias) {
-  int64_t rows = flip ? filter[1] : filter[0];
-  int64_t channels = flip ? filter[0] : filter[1];
+  // The filter is [O, C/g, KH, KW]: the forward node maps C channels to O
+  // rows, the flipped one O channels to C rows.
+  int64_t inputChannels = filter[1] * window.groups;
+  int64_t rows = flip ? inputChannels : filter[0];
+  int64_t channels = flip ? filter[0] : inputChannels;
   if (!x.defined() || x.rank() != 4 || x.dim(1) != channels ||
       x.dtype() != DType::F32)
     throw Error(fmt::format(
@@ -159,7 +163,8 @@ bool sparseConv2dFits(const std::array<int64_t, 4> &filter,
   auto sane = [](int64_t v) { return v >= 1 && v <= (int64_t(1) << 30); };
   if (!sane(filter[2]) || !sane(filter[3]) || !sane(options.dilation[0]) ||
       !sane(options.dilation[1]) || !sane(options.stride[0]) ||
-      !sane(options.stride[1]) || options.groups != 1 ||
+      !sane(options.stride[1]) || !sane(options.groups) ||
+      filter[0] % options.groups != 0 ||
       std::any_of(options.padding.begin(), options.padding.end(),
                   [](int64_t p) { return p < 0; }))
     return false;
@@ -186,16 +191,22 @@ Tensor sparseConv2d(const Tensor &x, const CsrFilter &w,
                             options.dilation[1]));
   if (!sparseConv2dFits(f, options))
     throw Error(fmt::format(
-        "sparse_conv2d: filter {} needs positive strides, one group and "
-        "padding of at most dilation·(K − 1) per side (got stride [{}, {}], "
-        "groups {}, padding [{}, {}, {}, {}]); use conv2d",
-        filterString(f), options.stride[0], options.stride[1], options.groups,
-        options.padding[0], options.padding[1], options.padding[2],
-        options.padding[3]));
-  requireCsr(w.rows, f[0], f[1] * f[2] * f[3], "forward", f);
+        "sparse_conv2d: filter {} needs positive strides, groups that divide "
+        "its {} outputs and padding of at most dilation·(K − 1) per side (got "
+        "stride [{}, {}], groups {}, padding [{}, {}, {}, {}]); use conv2d",
+        filterString(f), f[0], options.stride[0], options.stride[1],
+        options.groups, options.padding[0], options.padding[1],
+        options.padding[2], options.padding[3]));
+  if (w.groups != options.groups)
+    throw Error(fmt::format("sparse_conv2d: the CSR of filter {} was built "
+                            "for {} group(s), the convolution has {}",
+                            filterString(f), w.groups, options.groups));
+  int64_t taps = f[2] * f[3];
+  requireCsr(w.rows, f[0], f[1] * taps, "forward", f);
   bool hasColumns = w.columns.positions.defined();
   if (hasColumns)
-    requireCsr(w.columns, f[1], f[0] * f[2] * f[3], "transposed", f);
+    requireCsr(w.columns, f[1] * options.groups, f[0] / options.groups * taps,
+               "transposed", f);
   if (w.dense.defined() &&
       (w.dense.shape() != Shape{f[0], f[1], f[2], f[3]} ||
        w.dense.dtype() != DType::F32))
@@ -214,6 +225,7 @@ Tensor sparseConv2d(const Tensor &x, const CsrFilter &w,
   window.strides = options.stride;
   window.padding = options.padding;
   window.dilations = options.dilation;
+  window.groups = options.groups;
   return detail::sparseConv2dNode(x, w.rows, hasColumns ? &w.columns : nullptr,
                                   w.dense, f, window, /*flip=*/false, bias);
 }
@@ -264,7 +276,8 @@ void checkRows(const int32_t *pos, const int32_t *crd, int64_t capacity,
 } // namespace
 
 CsrFilter filterCsrFromRows(const CsrWeight &rows,
-                            const std::array<int64_t, 4> &filter) {
+                            const std::array<int64_t, 4> &filter,
+                            int64_t groups) {
   // Each dimension bounded first, so that the products cannot overflow.
   bool fits = std::all_of(filter.begin(), filter.end(),
                           [](int64_t d) { return d >= 1 && d <= INT32_MAX; });
@@ -274,6 +287,12 @@ CsrFilter filterCsrFromRows(const CsrWeight &rows,
     throw Error(fmt::format("filterCsrFromRows: filter {} must have positive "
                             "dimensions and rows of at most 2^31 - 1 entries",
                             filterString(filter)));
+  if (groups < 1 || filter[0] % groups != 0 ||
+      filter[1] * groups > INT32_MAX)
+    throw Error(fmt::format("filterCsrFromRows: filter {}: groups ({}) must "
+                            "divide its {} outputs, with at most 2^31 - 1 "
+                            "input channels",
+                            filterString(filter), groups, filter[0]));
   int64_t columns = filter[1] * taps;
   requireCsr(rows, filter[0], columns, "forward", filter);
   if (!rows.positions.isConcrete() || !rows.coordinates.isConcrete() ||
@@ -285,34 +304,43 @@ CsrFilter filterCsrFromRows(const CsrWeight &rows,
   const float *val = rows.values.data<float>();
   int64_t capacity = rows.coordinates.numel();
   checkRows(pos, crd, capacity, columns, filter);
-  // The transpose [C, O·KH·KW] by counting: row o's entries are visited in
-  // order of o, then of the tap, so each row of the result comes out sorted.
-  std::vector<int32_t> positions(filter[1] + 1, 0);
-  for (int32_t k = 0; k < pos[filter[0]]; ++k)
-    ++positions[crd[k] / taps + 1];
+  // The transpose [C, (O/g)·KH·KW] by counting: row o (of group o / (O/g))
+  // entry c·KH·KW + tap goes to row (o / (O/g))·(C/g) + c. Row o's entries
+  // are visited in order of o, then of the tap, so each row of the result
+  // comes out sorted.
+  int64_t groupOutputs = filter[0] / groups, channels = filter[1] * groups;
+  auto columnOf = [&](int64_t o, int32_t k) {
+    return o / groupOutputs * filter[1] + crd[k] / taps;
+  };
+  std::vector<int32_t> positions(channels + 1, 0);
+  for (int64_t o = 0; o < filter[0]; ++o)
+    for (int32_t k = pos[o]; k < pos[o + 1]; ++k)
+      ++positions[columnOf(o, k) + 1];
   std::partial_sum(positions.begin(), positions.end(), positions.begin());
   std::vector<int32_t> next(positions.begin(), positions.end() - 1);
   std::vector<int32_t> coordinates(capacity, 0);
   std::vector<float> values(capacity, 0.0f);
   for (int64_t o = 0; o < filter[0]; ++o)
     for (int32_t k = pos[o]; k < pos[o + 1]; ++k) {
-      int32_t at = next[crd[k] / taps]++;
-      coordinates[at] = static_cast<int32_t>(o * taps + crd[k] % taps);
+      int32_t at = next[columnOf(o, k)]++;
+      coordinates[at] =
+          static_cast<int32_t>(o % groupOutputs * taps + crd[k] % taps);
       values[at] = val[k];
     }
   CsrFilter out;
   out.shape = filter;
+  out.groups = groups;
   out.rows = rows;
   out.rows.dense = Tensor();
-  out.columns.rows = filter[1];
-  out.columns.cols = filter[0] * taps;
-  out.columns.positions = Tensor::fromVector(positions, {filter[1] + 1});
+  out.columns.rows = channels;
+  out.columns.cols = groupOutputs * taps;
+  out.columns.positions = Tensor::fromVector(positions, {channels + 1});
   out.columns.coordinates = Tensor::fromVector(coordinates, {capacity});
   out.columns.values = Tensor::fromVector(values, {capacity});
   return out;
 }
 
-CsrFilter compressFilter(const Tensor &w) {
+CsrFilter compressFilter(const Tensor &w, int64_t groups) {
   std::array<int64_t, 4> f = filterShape(w, "compressFilter");
   if (!w.isConcrete())
     throw Error("compressFilter: needs a concrete filter (inside a trace, "
@@ -321,17 +349,28 @@ CsrFilter compressFilter(const Tensor &w) {
   const float *data = w.data<float>();
   Tensor matrix = Tensor::fromVector(std::vector<float>(data, data + w.numel()),
                                      {f[0], f[1] * f[2] * f[3]});
-  return filterCsrFromRows(compressRows(matrix), f);
+  return filterCsrFromRows(compressRows(matrix), f, groups);
 }
 
-CsrFilter compressFilterInTrace(const Tensor &w) {
+CsrFilter compressFilterInTrace(const Tensor &w, int64_t groups) {
   std::array<int64_t, 4> f = filterShape(w, "compress_filter");
+  if (groups < 1 || f[0] % groups != 0)
+    throw Error(fmt::format("compress_filter: groups ({}) must divide the "
+                            "{} outputs of filter {}",
+                            groups, f[0], filterString(f)));
   CsrFilter out;
   out.shape = f;
+  out.groups = groups;
   int64_t taps = f[2] * f[3];
   out.rows = compressRowsInTrace(reshape(w, {f[0], f[1] * taps}));
-  out.columns =
-      compressRowsInTrace(reshape(transpose(w, {1, 0, 2, 3}), {f[1], f[0] * taps}));
+  // The transpose within each group: [g, O/g, C/g, taps] -> [g, C/g, O/g,
+  // taps].
+  Tensor transposed =
+      groups == 1 ? transpose(w, {1, 0, 2, 3})
+                  : transpose(reshape(w, {groups, f[0] / groups, f[1], taps}),
+                              {0, 2, 1, 3});
+  out.columns = compressRowsInTrace(
+      reshape(transposed, {f[1] * groups, f[0] / groups * taps}));
   out.rows.dense = Tensor();
   out.columns.dense = Tensor();
   out.dense = w;

@@ -18,6 +18,7 @@
 #include "bregman/train/Trainer.h"
 #include "bregman/data/Dataset.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -25,6 +26,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <set>
 #include <sstream>
 #include <string>
@@ -315,6 +317,59 @@ TEST(RetrainOnnx, ZooTransformersRetrainAtBatch128) {
     EXPECT_LT(result.epochs[1].trainLoss, result.epochs[0].trainLoss);
     EXPECT_GT(result.bestTestAcc, 0.12) << "chance is 0.10";
   }
+}
+
+/// `count` CIFAR-10 records (a label byte, then 3×32×32 pixel bytes) of
+/// random images in data_batch_1.bin and test_batch.bin (and one in each of
+/// the other four batches, which must exist) under `dir`.
+void writeRandomCifar(const fs::path &dir, int64_t count) {
+  fs::create_directories(dir);
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> byte(0, 255), label(0, 9);
+  auto write = [&](const std::string &name, int64_t records) {
+    std::ofstream out(dir / name, std::ios::binary);
+    for (int64_t r = 0; r < records; ++r) {
+      out.put(static_cast<char>(label(rng)));
+      for (int i = 0; i < 3 * 32 * 32; ++i)
+        out.put(static_cast<char>(byte(rng)));
+    }
+  };
+  write("data_batch_1.bin", count);
+  write("test_batch.bin", count);
+  for (int i = 2; i <= 5; ++i)
+    write(fmt::format("data_batch_{}.bin", i), 1);
+}
+
+// Issue 16: MobileNetV2's depthwise convolutions (groups = channels, at
+// strides 1 and 2) run on their CSR pair in the retraining step with the
+// 1×1 ones, and every step equals the dense step from the same state
+// (--check-sparse), from the exported weights (all of them non-zero).
+TEST(RetrainOnnx, CheckSparseCoversDepthwiseConvolutions) {
+  fs::path data = tempFile("random-cifar");
+  writeRandomCifar(data, 300);
+  train::TrainConfig config =
+      retrainConfig(fs::path(BREGMAN_ONNX_MODELS) / "models" / "mobilenet_v2" / "model.onnx");
+  config.dataset = "cifar10";
+  config.dataDir = data.string();
+  config.fromPretrained = true;
+  config.epochs = 1;
+  config.trainLimit = 300;
+  config.testLimit = 100;
+  config.sparseExec = nn::SparseExec::On;
+  config.checkSparse = true;
+  std::ostringstream log;
+  train::TrainResult result = train::train(config, log);
+  fs::remove_all(data);
+  ASSERT_EQ(result.epochs.size(), 1u);
+  std::string text = log.str();
+  EXPECT_NE(text.find("--check-sparse: 3 training steps on CSR equal the dense "
+                      "steps from the same states"),
+            std::string::npos)
+      << text;
+  // features.1.conv.0.0 is depthwise 3×3 at stride 1, features.2.conv.1.0
+  // at stride 2.
+  for (const char *depthwise : {"features.1.conv.0.0.weight", "features.2.conv.1.0.weight"})
+    EXPECT_NE(text.find(depthwise), std::string::npos) << depthwise << " not on CSR:\n" << text;
 }
 
 /// tokens = rows of the image (x [1, 784] → [N, 28, 28]); h = (tokens ·

@@ -6,7 +6,9 @@
 // accumulators held in registers: per stored entry one broadcast of its
 // value and, per accumulator, one load of the padded input at the entry's
 // offset and one multiply-add. The entries' offsets (channel and tap,
-// flipped for the input gradient) are decoded once per call, not per tile.
+// flipped for the input gradient) are decoded once per call, not per tile;
+// in a grouped convolution they are relative to the first channel of the
+// row's group, which the (sample, row) plane adds to its base.
 // At a column stride s the padded input is stored with each row split by
 // column phase (x mod s; the copy loads s vectors and shuffles each phase
 // out): an output vector's taps are then contiguous. Under `flip` at a
@@ -81,6 +83,9 @@ struct Geometry {
   int64_t rows, outHeight, outWidth; // the output [samples, rows, OH, OW]
   int64_t kernelHeight, kernelWidth, dilationH, dilationW;
   int64_t strideH, strideW;
+  // Row r reads the input channels of its group, from ⌊r / groupRows⌋ ·
+  // groupChannels on (groups = 1: every channel).
+  int64_t groups, groupRows, groupChannels;
   // A padded row as stored: strideW phases (columns x ≡ φ mod strideW) of
   // phaseWidth columns each when the columns are split; column x is at
   // (x mod sW)·phaseWidth + x / sW.
@@ -96,6 +101,8 @@ struct Geometry {
     kernelHeight = op.getKernel()[0], kernelWidth = op.getKernel()[1];
     dilationH = op.getDilations()[0], dilationW = op.getDilations()[1];
     strideH = op.getStrides()[0], strideW = op.getStrides()[1];
+    groups = op.getGroups();
+    groupRows = rows / groups, groupChannels = channels / groups;
     padTop = op.getPadding()[0], padLeft = op.getPadding()[1];
     flip = op.getFlip();
     phased = flip && (strideH > 1 || strideW > 1);
@@ -167,15 +174,19 @@ public:
 
   void rewrite() {
     b.setInsertionPoint(op);
-    Value input = paddedInput(readBuffer(op.getInput()));
     positions = readBuffer(op.getPositions());
     values = readBuffer(op.getValues());
+    Value coordinates = readBuffer(op.getCoordinates());
     if (op.getBias())
       bias = readBuffer(op.getBias());
+    int64_t capacity =
+        llvm::cast<MemRefType>(coordinates.getType()).getDimSize(0);
+    stored = clamp(loadIndex(positions, index(g.rows)), 0, index(capacity));
+    Value input = paddedInput(readBuffer(op.getInput()), coordinates);
     if (g.phased)
-      phasedEntries(readBuffer(op.getCoordinates()));
+      phasedEntries(coordinates);
     else
-      offsets = entryOffsets(readBuffer(op.getCoordinates()));
+      offsets = entryOffsets(coordinates);
     inputFlat = flatten(input);
     auto resultType = op.getResult().getType();
     Value result = memref::AllocOp::create(
@@ -228,22 +239,16 @@ private:
                                            ArrayRef<ReassociationIndices>{all});
   }
 
-  /// The input copied into a zero-filled buffer with the padding around it
-  /// (every tap of every output is then in bounds), its rows split by
-  /// column phase at a column stride.
-  Value paddedInput(Value input) {
+  /// The input copied into a buffer with zero padding around it (every tap
+  /// of every output is then in bounds), its rows split by column phase at
+  /// a column stride; only the channels some stored entry reads.
+  Value paddedInput(Value input, Value coordinates) {
     if (!g.copied())
       return input;
     auto type = MemRefType::get(
         {g.samples, g.channels, g.paddedHeight, g.rowPitch}, b.getF32Type());
     Value padded = memref::AllocOp::create(b, loc, type, b.getI64IntegerAttr(64));
-    // Without padding every element a tap reads is an input element copied
-    // below (the phases' spare columns and the rows no tap reaches are never
-    // read), so only padding needs the zeros.
-    if (g.padded()) {
-      Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
-      linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{padded});
-    }
+    channelRead = channelsRead(coordinates);
     if (g.splitColumns())
       copyColumnsByPhase(input, padded);
     else
@@ -251,14 +256,58 @@ private:
     return padded;
   }
 
-  /// An scf.parallel over the input's (sample, channel) planes, the builder
-  /// left inside it (the caller's InsertionGuard restores it); its index.
-  Value enterPlanes() {
+  /// read[c] = 1 when a stored entry reads input channel c (the first
+  /// channel of its row's group + the entry's), else 0. A filter whose
+  /// kernels are mostly dead leaves channels unread (a depthwise one with 5
+  /// % of its kernels alive reads 5 % of them): their planes are neither
+  /// zero-filled nor copied.
+  Value channelsRead(Value coordinates) {
+    auto type = MemRefType::get({g.channels}, b.getI8Type());
+    Value read = memref::AllocOp::create(b, loc, type);
+    Value no = arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0));
+    linalg::FillOp::create(b, loc, ValueRange{no}, ValueRange{read});
+    Value yes = arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(1));
+    forEachEntry([&](Value row, Value e) {
+      Value channel = decodeEntry(coordinates, e)[0];
+      if (g.groups > 1)
+        channel = add(channel, mul(arith::DivUIOp::create(b, loc, row,
+                                                          index(g.groupRows)),
+                                   g.groupChannels));
+      memref::StoreOp::create(b, loc, yes, read, channel);
+    });
+    return read;
+  }
+
+  /// An scf.parallel over the input's (sample, channel) planes of the
+  /// channels read (channelsRead), the builder left inside it (the
+  /// caller's InsertionGuard restores it), the plane of `paddedFlat` zero-
+  /// filled there when the input is padded; the plane's index. (Without
+  /// padding every element a tap reads is an input element the caller
+  /// copies: the phases' spare columns and the rows no tap reaches are
+  /// never read.)
+  Value enterPlanes(Value paddedFlat) {
     auto planes = scf::ParallelOp::create(
         b, loc, ValueRange{index(0)}, ValueRange{index(g.samples * g.channels)},
         ValueRange{index(1)});
     b.setInsertionPoint(planes.getBody()->getTerminator());
-    return planes.getInductionVars()[0];
+    Value plane = planes.getInductionVars()[0];
+    Value channel = arith::RemUIOp::create(b, loc, plane, index(g.channels));
+    Value read = memref::LoadOp::create(b, loc, channelRead, channel);
+    Value no = arith::ConstantOp::create(b, loc, b.getI8IntegerAttr(0));
+    Value isRead =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, read, no);
+    auto ifRead = scf::IfOp::create(b, loc, isRead, /*withElseRegion=*/false);
+    b.setInsertionPoint(ifRead.thenBlock()->getTerminator());
+    if (g.padded()) {
+      int64_t size = g.paddedHeight * g.rowPitch;
+      Value view = memref::SubViewOp::create(
+          b, loc, paddedFlat, ArrayRef<OpFoldResult>{mul(plane, size)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(size)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+      Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+      linalg::FillOp::create(b, loc, ValueRange{zero}, ValueRange{view});
+    }
+    return plane;
   }
 
   /// Whether some tap reads padded row (or column) residue r modulo the
@@ -281,7 +330,7 @@ private:
   void copyColumnsByPhase(Value input, Value padded) {
     Value from = flatten(input), to = flatten(padded);
     OpBuilder::InsertionGuard guard(b);
-    Value plane = enterPlanes();
+    Value plane = enterPlanes(to);
     for (int64_t r = 0; r < g.strideH; ++r) {
       if (!residueRead(r, g.strideH, g.dilationH, g.kernelHeight))
         continue;
@@ -350,7 +399,7 @@ private:
   void copyRows(Value input, Value padded) {
     Value from = flatten(input), to = flatten(padded);
     OpBuilder::InsertionGuard guard(b);
-    Value plane = enterPlanes();
+    Value plane = enterPlanes(to);
     auto rows = scf::ForOp::create(b, loc, index(0), index(g.height), index(1));
     b.setInsertionPoint(rows.getBody()->getTerminator());
     Value h = rows.getInductionVar();
@@ -374,12 +423,13 @@ private:
     }
   }
 
-  /// Entry e's input channel and tap (h, w): (kh, kw) of its coordinate
-  /// c·KH·KW + kh·KW + kw, or under flip (KH − 1 − kh, KW − 1 − kw).
+  /// Entry e's input channel within its row's group and tap (h, w): (kh,
+  /// kw) of its coordinate c·KH·KW + kh·KW + kw, or under flip (KH − 1 −
+  /// kh, KW − 1 − kw).
   std::array<Value, 3> decodeEntry(Value coordinates, Value e) {
     int64_t taps = g.kernelHeight * g.kernelWidth;
     Value j = clamp(loadIndex(coordinates, e), 0,
-                    index(g.channels * taps - 1));
+                    index(g.groupChannels * taps - 1));
     Value channel = arith::DivUIOp::create(b, loc, j, index(taps));
     Value tap = arith::RemUIOp::create(b, loc, j, index(taps));
     Value kh = arith::DivUIOp::create(b, loc, tap, index(g.kernelWidth));
@@ -404,7 +454,6 @@ private:
     Value offsets = memref::AllocOp::create(
         b, loc, MemRefType::get({capacity}, b.getI32Type()),
         b.getI64IntegerAttr(64));
-    stored = clamp(loadIndex(positions, index(g.rows)), 0, index(capacity));
     auto loop = scf::ForOp::create(b, loc, index(0), stored, index(1));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPoint(loop.getBody()->getTerminator());
@@ -472,7 +521,6 @@ private:
     int64_t capacity =
         llvm::cast<MemRefType>(coordinates.getType()).getDimSize(0);
     int64_t groups = g.rows * g.phases();
-    stored = clamp(loadIndex(positions, index(g.rows)), 0, index(capacity));
     auto indexBuffer = [&](int64_t size) {
       return memref::AllocOp::create(
           b, loc, MemRefType::get({size}, b.getIndexType()));
@@ -534,6 +582,10 @@ private:
     Value sample = parallel.getInductionVars()[0];
     Value row = parallel.getInductionVars()[1];
     inputBase = mul(sample, g.sampleSize());
+    if (g.groups > 1) // the first channel of the row's group
+      inputBase = add(inputBase, mul(arith::DivUIOp::create(
+                                         b, loc, row, index(g.groupRows)),
+                                     g.groupChannels * g.paddedHeight * g.rowPitch));
     // The tiles' accumulators start from the row's bias, or from zero.
     start0 = bias ? Value(vector::BroadcastOp::create(
                         b, loc, vectorType,
@@ -704,6 +756,7 @@ private:
   // Set by rewrite() and emitPlanes() for the loops inside (under
   // `phased`, offsets and values are the entries regrouped by phase).
   Value positions, values, bias, offsets, stored, inputFlat, outputFlat;
+  Value channelRead; // i8 per input channel: whether an entry reads it
   Value groupStarts; // under `phased`: rows·phases + 1 group starts
   int64_t groupCapacity = 0;
   bool skipUnreached = false; // the result zero-filled, unreached phases skipped

@@ -346,22 +346,24 @@ Tensor conv2d(const Tensor &x, const Tensor &w,
               const Conv2dOptions &options = {},
               SourceLocation loc = SourceLocation::current());
 
-/// A filter W [out, in, KH, KW] in CSR for sparseConv2d: `rows` is the CSR
-/// of W as a matrix [out, in·KH·KW] (the forward pass), `columns` the CSR
-/// of its transpose [in, out·KH·KW] (the input gradient: may be left empty
-/// where none is taken), `dense` W itself where its gradient is wanted.
+/// A filter W [out, in/groups, KH, KW] in CSR for sparseConv2d: `rows` is
+/// the CSR of W as a matrix [out, (in/groups)·KH·KW] (the forward pass),
+/// `columns` the CSR of its transpose taken per group, [in,
+/// (out/groups)·KH·KW] (the input gradient: may be left empty where none is
+/// taken), `dense` W itself where its gradient is wanted.
 struct CsrFilter {
   CsrWeight rows, columns;
   Tensor dense;
   std::array<int64_t, 4> shape{};
+  int64_t groups = 1;
 };
 
 /// conv2d(x, W, options) with W in CSR: vector loops over the stored entries
-/// only (CPU; breg.sparse_conv2d). Needs one group and padding of at most
-/// dilation·(K − 1) on each side (sparseConv2dFits); any strides. With
-/// `bias`
-/// (f32[out]) the result is conv + bias per output channel, added in the
-/// loop (no pass of its own over the output).
+/// only (CPU; breg.sparse_conv2d). Needs padding of at most dilation·(K − 1)
+/// on each side (sparseConv2dFits); any strides and groups (depthwise too),
+/// W built for options.groups. With `bias` (f32[out]) the result is conv +
+/// bias per output channel, added in the loop (no pass of its own over the
+/// output).
 Tensor sparseConv2d(const Tensor &x, const CsrFilter &w,
                     const Conv2dOptions &options, const Tensor &bias = Tensor(),
                     SourceLocation loc = SourceLocation::current());
@@ -370,17 +372,18 @@ bool sparseConv2dFits(const std::array<int64_t, 4> &filter,
                       const Conv2dOptions &options);
 /// The two CSRs of a concrete f32 filter (exact zeros dropped; capacity:
 /// the entries stored, at least 1); `dense` is left empty.
-CsrFilter compressFilter(const Tensor &w);
-/// The CSR pair of a concrete filter [O, C, KH, KW] from the CSR of its
-/// matrix view [O, C·KH·KW] (as compressRows gives, or an ONNX
+CsrFilter compressFilter(const Tensor &w, int64_t groups = 1);
+/// The CSR pair of a concrete filter [O, C/groups, KH, KW] from the CSR of
+/// its matrix view [O, (C/groups)·KH·KW] (as compressRows gives, or an ONNX
 /// sparse_initializer's entries): the transposed CSR is built from the
 /// stored entries alone, with the same capacity. Throws on a CSR that does
 /// not describe such a matrix (shapes, positions, coordinates).
 CsrFilter filterCsrFromRows(const CsrWeight &rows,
-                            const std::array<int64_t, 4> &filter);
+                            const std::array<int64_t, 4> &filter,
+                            int64_t groups = 1);
 /// The two CSRs of a traced f32 filter, computed by the compiled function
 /// (breg.compress_rows, capacity: every entry); `dense` is `w`.
-CsrFilter compressFilterInTrace(const Tensor &w);
+CsrFilter compressFilterInTrace(const Tensor &w, int64_t groups = 1);
 
 /// The transposed convolution (the gradient of conv2d with respect to its
 /// input, as a layer): x [N, C, H, W], w [C, M/groups, KH, KW] -> [N, M, OH,

@@ -153,14 +153,20 @@ std::string describe(const SparseLayerDecision &decision);
 /// The keys under which a linear layer's weight "<w>" finds its CSR in the
 /// parameters ("<w>.csr.positions", ".coordinates", ".values").
 std::array<std::string, 3> csrKeys(const std::string &weight);
-/// A convolution's filter [O, C, KH, KW] "<w>" has its CSR as the matrix
-/// [O, C·KH·KW] under csrKeys and that of its transpose [C, O·KH·KW] (the
-/// input gradient's) under these ("<w>.csrt.positions", ...).
+/// A convolution's filter [O, C/g, KH, KW] "<w>" (g groups) has its CSR as
+/// the matrix [O, (C/g)·KH·KW] under csrKeys and that of its transpose per
+/// group [C, (O/g)·KH·KW] (the input gradient's) under these
+/// ("<w>.csrt.positions", ...).
 std::array<std::string, 3> filterColumnsKeys(const std::string &weight);
 /// Adds a filter's CSR pair under those keys.
 void addFilterCsr(Params &out, const std::string &weight, const CsrFilter &f);
+/// The groups of filter "<weight>" (`dense`), read from its transposed
+/// CSR's row count in `csr` (C + 1 positions); throws when that is missing
+/// or no multiple of the filter's channels per group.
+int64_t filterGroups(const Params &csr, const std::string &weight,
+                     const Tensor &dense);
 /// The CSR pair of filter "<weight>" from `params`, with `dense` (its
-/// filter [O, C, KH, KW]) as CsrFilter::dense; none when a key is missing.
+/// filter [O, C/g, KH, KW]) as CsrFilter::dense; none when a key is missing.
 std::optional<CsrFilter> filterCsr(const Params &params,
                                    const std::string &weight,
                                    const Tensor &dense);

@@ -93,6 +93,12 @@ std::map<std::string, SparseConvWeight> sparseConvWeights(const OnnxModel &model
     std::optional<Conv2dOptions> options;
     if (w.rank() == 4 && w.dtype() == DType::F32 && w.numel() > 0)
       options = sparseConvOptions(node, w);
+    // The transposed CSR depends on the groups: a filter that Convs read
+    // with different groups stays dense.
+    auto seen = filters.find(name);
+    if (options && seen != filters.end() &&
+        seen->second.options.groups != options->groups)
+      options.reset();
     if (options)
       filters.emplace(name, SparseConvWeight{nodeWhere(node, index), *options});
     else
@@ -148,8 +154,9 @@ Params withSparseLayers(const OnnxModel &model, nn::SparseExec policy,
     nn::addFilterCsr(out, name,
                      sparse != model.sparseInitializers().end()
                          ? filterCsrFromRows(sparse->second,
-                                             {w.dim(0), w.dim(1), w.dim(2), w.dim(3)})
-                         : compressFilter(w));
+                                             {w.dim(0), w.dim(1), w.dim(2), w.dim(3)},
+                                             use.options.groups)
+                         : compressFilter(w, use.options.groups));
     if (sparseLayers)
       sparseLayers->push_back({name, use.node, density, crossover});
   }

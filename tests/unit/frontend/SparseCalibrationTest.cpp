@@ -179,6 +179,7 @@ TEST(SparseCalibration, ConvolutionsMeasureTheirOwnCrossover) {
   const std::array<int64_t, 4> filter{6, 2, 3, 3};
   Conv2dOptions same{{1, 1}, {1, 1, 1, 1}, {1, 1}, 1};
   Conv2dOptions strided{{2, 2}, {1, 1, 1, 1}, {1, 1}, 1};
+  Conv2dOptions grouped{{1, 1}, {1, 1, 1, 1}, {1, 1}, 3}; // 6 input channels
   if (gpuEmulation()) {
     nn::SparseCrossover c = nn::sparseConvCrossover(filter, same, true);
     EXPECT_EQ(c.source, "fixed");
@@ -188,16 +189,19 @@ TEST(SparseCalibration, ConvolutionsMeasureTheirOwnCrossover) {
   nn::SparseCrossover forward = nn::sparseConvCrossover(filter, same, false);
   nn::SparseCrossover training = nn::sparseConvCrossover(filter, same, true);
   nn::SparseCrossover stridedForward = nn::sparseConvCrossover(filter, strided, false);
+  nn::SparseCrossover groupedForward = nn::sparseConvCrossover(filter, grouped, false);
   EXPECT_EQ(forward.source, "measured");
   EXPECT_EQ(training.source, "measured");
   EXPECT_EQ(stridedForward.source, "measured");
-  for (double d : {forward.density, training.density, stridedForward.density}) {
+  EXPECT_EQ(groupedForward.source, "measured");
+  for (double d : {forward.density, training.density, stridedForward.density,
+                   groupedForward.density}) {
     EXPECT_GE(d, 0.0);
     EXPECT_LE(d, 1.0);
   }
   EXPECT_EQ(nn::sparseConvCrossover(filter, same, true).source, "cached");
   auto cached = nn::parseSparseCalibrationCache(slurp(dir.file()), "cache");
-  ASSERT_EQ(cached.size(), 3u);
+  ASSERT_EQ(cached.size(), 4u);
   EXPECT_EQ(cached.at(nn::sparseConvCalibrationKey(filter, same, false)), forward.density);
   EXPECT_EQ(cached.at(nn::sparseConvCalibrationKey(filter, same, true)), training.density);
   EXPECT_EQ(cached.at(nn::sparseConvCalibrationKey(filter, strided, false)),
@@ -205,6 +209,11 @@ TEST(SparseCalibration, ConvolutionsMeasureTheirOwnCrossover) {
   EXPECT_NE(nn::sparseConvCalibrationKey(filter, same, true)
                 .find("conv [6, 2, 3, 3] strides [1, 1] padding [1, 1, 1, 1] dilations "
                       "[1, 1] forward + input gradient on 16x16 x batch 1024"),
+            std::string::npos);
+  EXPECT_EQ(cached.at(nn::sparseConvCalibrationKey(filter, grouped, false)),
+            groupedForward.density);
+  EXPECT_NE(nn::sparseConvCalibrationKey(filter, grouped, false)
+                .find("conv [6, 2, 3, 3] groups 3 strides [1, 1]"),
             std::string::npos);
   // A stride-2 layer is measured on 32×32 samples (16×16 outputs).
   EXPECT_NE(nn::sparseConvCalibrationKey(filter, strided, false)
@@ -238,11 +247,11 @@ TEST(SparseCalibration, ConvolutionsBeyondACalibrationKeepTheFixedRule) {
     EXPECT_EQ(c.density, nn::kSparseConvAutoDensity);
   }
   // Geometries beyond one too: a stride above 8, a dilated window wider
-  // than the samples, groups.
+  // than the samples, groups that do not divide the 6 outputs.
   for (const Conv2dOptions &o :
        {Conv2dOptions{{9, 1}, {0, 0, 0, 0}, {1, 1}, 1},
         Conv2dOptions{{1, 1}, {0, 0, 0, 0}, {8, 1}, 1},
-        Conv2dOptions{{1, 1}, {0, 0, 0, 0}, {1, 1}, 2}})
+        Conv2dOptions{{1, 1}, {0, 0, 0, 0}, {1, 1}, 4}})
     EXPECT_EQ(nn::sparseConvCrossover({6, 2, 3, 3}, o, false).source, "fixed");
   ::setenv("BREGMAN_SPARSE_CALIBRATION", "off", 1);
   EXPECT_EQ(nn::sparseConvCrossover({6, 2, 3, 3}, Conv2dOptions{}, true).source, "fixed");

@@ -6,8 +6,9 @@
 // mirrored padding) and the dense weight gradient, over densities from 0 %
 // (an all-zero filter) to 100 %, dead kernels and dead filters, padding
 // (asymmetric too), dilation, strides (the input gradient split by output
-// phase), 1×1 kernels, rows that are not a multiple of the vector length,
-// and output rows wider than one block of accumulators.
+// phase), groups (depthwise too), 1×1 kernels, rows that are not a
+// multiple of the vector length, and output rows wider than one block of
+// accumulators.
 //
 //===----------------------------------------------------------------------===//
 
@@ -43,6 +44,9 @@ struct Geometry {
   std::array<int64_t, 4> padding;
   int64_t dh, dw;         // dilations
   int64_t sh = 1, sw = 1; // strides
+  int64_t groups = 1;     // the filter is [o, c / groups, kh, kw]
+  int64_t cg() const { return c / groups; } // input channels per group
+  int64_t og() const { return o / groups; } // outputs per group
   int64_t oh() const { return (h + padding[0] + padding[2] - dh * (kh - 1) - 1) / sh + 1; }
   int64_t ow() const { return (w + padding[1] + padding[3] - dw * (kw - 1) - 1) / sw + 1; }
   int64_t taps() const { return kh * kw; }
@@ -54,20 +58,21 @@ struct Case {
   double density;
 };
 
-/// A filter [o, c, k, k] with about `density` of its kernels alive (filter
-/// 1 always dead), each alive kernel with about 80 % of its taps non-zero.
+/// A filter [o, c / groups, k, k] with about `density` of its kernels
+/// alive (filter 1 always dead), each alive kernel with about 80 % of its
+/// taps non-zero.
 std::vector<float> sparseFilter(std::mt19937 &rng, const Geometry &g,
                                 double density) {
   std::uniform_real_distribution<double> u(0.0, 1.0);
   int64_t taps = g.taps();
-  std::vector<float> w(g.o * g.c * taps, 0.0f);
+  std::vector<float> w(g.o * g.cg() * taps, 0.0f);
   for (int64_t o = 0; o < g.o; ++o)
-    for (int64_t c = 0; c < g.c; ++c) {
+    for (int64_t c = 0; c < g.cg(); ++c) {
       if (o == 1 || !(u(rng) < density))
         continue;
       for (int64_t t = 0; t < taps; ++t)
         if (density == 1.0 || u(rng) < 0.8)
-          w[(o * g.c + c) * taps + t] =
+          w[(o * g.cg() + c) * taps + t] =
               static_cast<float>((u(rng) < 0.5 ? -1 : 1) * (0.5 + u(rng)));
     }
   return w;
@@ -94,9 +99,10 @@ Reference reference(const Geometry &g, const std::vector<float> &x,
     sum[i] += term;
     bound[i] += std::abs(term);
   };
+  // Output o reads the input channels of its group, o / og·cg + cl.
   for (int64_t n = 0; n < g.n; ++n)
     for (int64_t o = 0; o < g.o; ++o)
-      for (int64_t c = 0; c < g.c; ++c)
+      for (int64_t cl = 0; cl < g.cg(); ++cl)
         for (int64_t kh = 0; kh < g.kh; ++kh)
           for (int64_t kw = 0; kw < g.kw; ++kw)
             for (int64_t i = 0; i < oh; ++i)
@@ -105,8 +111,9 @@ Reference reference(const Geometry &g, const std::vector<float> &x,
                 int64_t iw = j * g.sw + kw * g.dw - g.padding[1];
                 if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w)
                   continue;
+                int64_t c = o / g.og() * g.cg() + cl;
                 int64_t xi = ((n * g.c + c) * g.h + ih) * g.w + iw;
-                int64_t wi = ((o * g.c + c) * g.kh + kh) * g.kw + kw;
+                int64_t wi = ((o * g.cg() + cl) * g.kh + kh) * g.kw + kw;
                 int64_t yi = ((n * g.o + o) * oh + i) * ow + j;
                 add(r.y, r.yBound, yi, double(x[xi]) * w[wi]);
                 add(r.dx, r.dxBound, xi, double(d[yi]) * w[wi]);
@@ -129,12 +136,13 @@ TEST_P(SparseConv, ForwardAndBothGradientsMatchFloat64) {
   std::vector<float> d =
       bregman::testing::randomFloats(rng, g.n * g.o * g.oh() * g.ow());
   std::vector<float> bias = bregman::testing::randomFloats(rng, g.o);
-  Tensor filter = Tensor::fromVector(w, {g.o, g.c, g.kh, g.kw});
-  CsrFilter csr = compressFilter(filter);
+  Tensor filter = Tensor::fromVector(w, {g.o, g.cg(), g.kh, g.kw});
+  CsrFilter csr = compressFilter(filter, g.groups);
   Conv2dOptions options;
   options.stride = {g.sh, g.sw};
   options.padding = g.padding;
   options.dilation = {g.dh, g.dw};
+  options.groups = g.groups;
   ASSERT_TRUE(sparseConv2dFits(csr.shape, options));
   // loss = Σ d ⊙ (y + b): its gradients are dx = convᵀ(d, W), dW = x ⋆ d
   // and db = Σ d over samples and positions.
@@ -142,18 +150,20 @@ TEST_P(SparseConv, ForwardAndBothGradientsMatchFloat64) {
                       const Tensor &d, const Params &csrs) {
     auto loss = [&](const Params &p) {
       CsrFilter f{{csrs.at("rp"), csrs.at("rc"), csrs.at("rv"), Tensor(),
-                   g.o, g.c * g.taps()},
+                   g.o, g.cg() * g.taps()},
                   {csrs.at("cp"), csrs.at("cc"), csrs.at("cv"), Tensor(),
-                   g.c, g.o * g.taps()},
+                   g.c, g.og() * g.taps()},
                   p.at("w"),
-                  {g.o, g.c, g.kh, g.kw}};
+                  {g.o, g.cg(), g.kh, g.kw},
+                  g.groups};
       return sum(sparseConv2d(p.at("x"), f, options, p.at("b")) * d);
     };
     CsrFilter f{{csrs.at("rp"), csrs.at("rc"), csrs.at("rv"), Tensor(), g.o,
-                 g.c * g.taps()},
+                 g.cg() * g.taps()},
                 {},
                 Tensor(),
-                {g.o, g.c, g.kh, g.kw}};
+                {g.o, g.cg(), g.kh, g.kw},
+                g.groups};
     return std::make_tuple(sparseConv2d(x, f, options),
                            sparseConv2d(x, f, options, b),
                            grad(loss)(Params{{"x", x}, {"w", w}, {"b", b}}));
@@ -206,6 +216,8 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"5x5 valid, 30 %", {2, 4, 12, 12, 5, 5, 5, {0, 0, 0, 0}, 1, 1}, 0.3},
         Case{"5x5 valid, dense", {2, 3, 12, 12, 4, 5, 5, {0, 0, 0, 0}, 1, 1}, 1.0},
         Case{"3x3 same, 30 %", {2, 4, 9, 11, 5, 3, 3, {1, 1, 1, 1}, 1, 1}, 0.3},
+        // No channel read: no plane of the padded copy is filled or copied.
+        Case{"3x3 same, all zero", {2, 4, 9, 11, 5, 3, 3, {1, 1, 1, 1}, 1, 1}, 0.0},
         Case{"3x3 asymmetric padding", {2, 3, 7, 10, 4, 3, 3, {2, 0, 1, 2}, 1, 1}, 0.5},
         Case{"3x3 dilation 2", {2, 3, 11, 13, 4, 3, 3, {2, 1, 0, 2}, 2, 2}, 0.5},
         Case{"2x3 kernel, dilations 2 and 1",
@@ -236,7 +248,19 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"stride 2, wide rows (several column blocks)",
              {1, 2, 5, 241, 3, 3, 3, {1, 1, 1, 1}, 1, 1, 1, 2}, 0.6},
         Case{"column stride 3, rows of chunks and a tail",
-             {2, 2, 4, 50, 3, 3, 5, {0, 2, 1, 1}, 1, 1, 1, 3}, 0.6}),
+             {2, 2, 4, 50, 3, 3, 5, {0, 2, 1, 1}, 1, 1, 1, 3}, 0.6},
+        // Groups: each row reads its group's channels only; the transposed
+        // CSR is taken per group (row c holds the outputs of c's group).
+        Case{"depthwise 3x3 same, 60 %",
+             {2, 6, 9, 11, 6, 3, 3, {1, 1, 1, 1}, 1, 1, 1, 1, 6}, 0.6},
+        Case{"depthwise 3x3 stride 2 (MobileNet's)",
+             {2, 5, 9, 12, 5, 3, 3, {1, 1, 1, 1}, 1, 1, 2, 2, 5}, 0.8},
+        Case{"depthwise multiplier 2, 5x5 dilation 2",
+             {2, 3, 12, 13, 6, 5, 5, {4, 4, 4, 4}, 2, 2, 1, 1, 3}, 0.7},
+        Case{"2 groups of 3 channels, 1x1 (ShuffleNet's)",
+             {2, 6, 5, 7, 4, 1, 1, {0, 0, 0, 0}, 1, 1, 1, 1, 2}, 0.5},
+        Case{"3 groups, 3x3 stride 2, asymmetric padding (RegNet's)",
+             {2, 6, 10, 9, 9, 3, 3, {1, 0, 1, 2}, 1, 1, 2, 2, 3}, 0.4}),
     [](const ::testing::TestParamInfo<Case> &info) {
       std::string name;
       for (const char *p = info.param.name; *p; ++p)
@@ -254,9 +278,16 @@ TEST(SparseConvErrors, NameTheProblem) {
   Conv2dOptions strided;
   strided.stride = {2, 2};
   EXPECT_TRUE(sparseConv2dFits(csr.shape, strided));
+  // Groups must divide the 4 outputs.
   Conv2dOptions grouped;
   grouped.groups = 3;
   EXPECT_FALSE(sparseConv2dFits(csr.shape, grouped));
+  Conv2dOptions twoGroups;
+  twoGroups.groups = 2;
+  EXPECT_TRUE(sparseConv2dFits(csr.shape, twoGroups));
+  Conv2dOptions noGroups;
+  noGroups.groups = 0;
+  EXPECT_FALSE(sparseConv2dFits(csr.shape, noGroups));
   Conv2dOptions zeroStride;
   zeroStride.stride = {0, 1};
   EXPECT_FALSE(sparseConv2dFits(csr.shape, zeroStride));
@@ -284,9 +315,17 @@ TEST(SparseConvErrors, NameTheProblem) {
          csr.rows.values);
     });
   };
-  std::string group = call(grouped, {1, 3, 8, 8});
-  EXPECT_NE(group.find("needs positive strides, one group"), std::string::npos)
+  std::string group = call(grouped, {1, 9, 8, 8});
+  EXPECT_NE(group.find("needs positive strides, groups that divide its 4 "
+                       "outputs"),
+            std::string::npos)
       << group;
+  // A CSR built for one group, used by a convolution of two.
+  std::string groupsOfCsr = call(twoGroups, {1, 6, 8, 8});
+  EXPECT_NE(groupsOfCsr.find("the CSR of filter [4, 3, 3, 3] was built for 1 "
+                             "group(s), the convolution has 2"),
+            std::string::npos)
+      << groupsOfCsr;
   std::string channels = call({}, {1, 5, 8, 8});
   EXPECT_NE(channels.find("needs an f32 input [N, 3, H, W], got f32[1, 5, 8, 8]"),
             std::string::npos)
@@ -341,30 +380,36 @@ TEST(SparseConvGrad, SecondOrderRunsTheFlippedLoopBackwards) {
   // weight gradient, input and cotangent swapped) — the float64 forward
   // and weight gradient of `reference` with x := c. At stride 1, and at
   // strides 2 with a last row and column the forward pass never reads (the
-  // flipped node pads up to them; back from it, no padding after).
-  for (const Geometry &g : {Geometry{2, 3, 8, 9, 4, 3, 2, {2, 1, 0, 1}, 1, 2},
-                            Geometry{2, 3, 9, 10, 4, 3, 2, {1, 1, 0, 1}, 1, 2, 2, 2}}) {
-    SCOPED_TRACE(::testing::Message() << "strides " << g.sh << ", " << g.sw);
+  // flipped node pads up to them; back from it, no padding after), and in
+  // two groups.
+  for (const Geometry &g :
+       {Geometry{2, 3, 8, 9, 4, 3, 2, {2, 1, 0, 1}, 1, 2},
+        Geometry{2, 3, 9, 10, 4, 3, 2, {1, 1, 0, 1}, 1, 2, 2, 2},
+        Geometry{2, 4, 9, 10, 6, 3, 2, {1, 1, 0, 1}, 1, 2, 2, 2, 2}}) {
+    SCOPED_TRACE(::testing::Message() << "strides " << g.sh << ", " << g.sw
+                                      << ", groups " << g.groups);
     std::mt19937 rng(13);
     std::vector<float> w = sparseFilter(rng, g, 0.5);
     std::vector<float> c = bregman::testing::randomFloats(rng, g.n * g.c * g.h * g.w);
     std::vector<float> d =
         bregman::testing::randomFloats(rng, g.n * g.o * g.oh() * g.ow());
-    Tensor filter = Tensor::fromVector(w, {g.o, g.c, g.kh, g.kw});
-    CsrFilter csr = compressFilter(filter);
+    Tensor filter = Tensor::fromVector(w, {g.o, g.cg(), g.kh, g.kw});
+    CsrFilter csr = compressFilter(filter, g.groups);
     Conv2dOptions options;
     options.stride = {g.sh, g.sw};
     options.padding = g.padding;
     options.dilation = {g.dh, g.dw};
+    options.groups = g.groups;
     auto step = jit([&](const Tensor &x, const Tensor &w, const Tensor &d,
                         const Tensor &c, const Params &k) {
       return grad([&](const Params &q) {
         CsrFilter f{{k.at("rp"), k.at("rc"), k.at("rv"), Tensor(), g.o,
-                     g.c * g.taps()},
+                     g.cg() * g.taps()},
                     {k.at("cp"), k.at("cc"), k.at("cv"), Tensor(), g.c,
-                     g.o * g.taps()},
+                     g.og() * g.taps()},
                     q.at("w"),
-                    {g.o, g.c, g.kh, g.kw}};
+                    {g.o, g.cg(), g.kh, g.kw},
+                    g.groups};
         Params dx = grad([&](const Params &r) {
           return sum(sparseConv2d(r.at("x"), f, options) * q.at("d"));
         })(Params{{"x", x}});
@@ -417,6 +462,61 @@ TEST(SparseConvCsr, TransposeFromTheEntriesEqualsTheTransposedFilter) {
             want.coordinates.toVector<int32_t>());
   EXPECT_EQ(f.columns.values.toVector<float>(), want.values.toVector<float>());
   EXPECT_EQ(f.rows.values.numel(), f.columns.values.numel());
+}
+
+// In groups, the transpose is taken per group: filter [O, C/g, KH, KW]'s
+// output i (group i / (O/g)) and channel j of its group land in row
+// (i / (O/g))·(C/g) + j at coordinate (i mod O/g)·taps + tap. Built from
+// the host's entries and by the compiled function, both equal the CSR of
+// that matrix [C, (O/g)·taps].
+TEST(SparseConvCsr, GroupedTransposeIsTakenPerGroup) {
+  const int64_t o = 6, groups = 3, cg = 2, c = cg * groups, og = o / groups;
+  const int64_t kh = 2, kw = 3, taps = kh * kw;
+  std::mt19937 rng(31);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::vector<float> w(o * cg * taps, 0.0f), transposed(c * og * taps, 0.0f);
+  for (int64_t i = 0; i < o; ++i)
+    for (int64_t j = 0; j < cg; ++j)
+      for (int64_t t = 0; t < taps; ++t)
+        if (i != 4 && u(rng) < 0.4) {
+          float v = static_cast<float>(u(rng) - 0.5);
+          w[(i * cg + j) * taps + t] = v;
+          transposed[((i / og * cg + j) * og + i % og) * taps + t] = v;
+        }
+  Tensor filter = Tensor::fromVector(w, {o, cg, kh, kw});
+  CsrWeight want = compressRows(Tensor::fromVector(transposed, {c, og * taps}));
+  int64_t stored = want.values.numel();
+  CsrFilter f = compressFilter(filter, groups);
+  EXPECT_EQ(f.groups, groups);
+  EXPECT_EQ(f.columns.rows, c);
+  EXPECT_EQ(f.columns.cols, og * taps);
+  EXPECT_EQ(f.columns.positions.toVector<int32_t>(),
+            want.positions.toVector<int32_t>());
+  EXPECT_EQ(f.columns.coordinates.toVector<int32_t>(),
+            want.coordinates.toVector<int32_t>());
+  EXPECT_EQ(f.columns.values.toVector<float>(), want.values.toVector<float>());
+  auto traced = jit([&](const Tensor &w) {
+    CsrFilter t = compressFilterInTrace(w, groups);
+    return std::make_tuple(t.columns.positions, t.columns.coordinates,
+                           t.columns.values);
+  });
+  auto run = [&] { return traced(filter); };
+  if (refusedOnGpu([&] { run(); }))
+    return;
+  auto [positions, coordinates, values] = run();
+  EXPECT_EQ(positions.toVector<int32_t>(), want.positions.toVector<int32_t>());
+  std::vector<int32_t> crd = coordinates.toVector<int32_t>();
+  std::vector<float> val = values.toVector<float>();
+  ASSERT_GE(static_cast<int64_t>(crd.size()), stored);
+  EXPECT_EQ(std::vector<int32_t>(crd.begin(), crd.begin() + stored),
+            want.coordinates.toVector<int32_t>());
+  EXPECT_EQ(std::vector<float>(val.begin(), val.begin() + stored),
+            want.values.toVector<float>());
+  std::string indivisible = errorMessage([&] { compressFilter(filter, 4); });
+  EXPECT_NE(indivisible.find("filter [6, 2, 2, 3]: groups (4) must divide its 6 "
+                             "outputs"),
+            std::string::npos)
+      << indivisible;
 }
 
 TEST(SparseConvCsr, FilterCsrFromRowsRefusesAnInvalidCsr) {

@@ -177,8 +177,9 @@ TEST_F(OnnxSparseLayers, SparseAndDenseAgreeWithTheReference) {
   expectNear(run(model, autoWeights, c.inputs), want, "auto");
 }
 
-// Conv: the filters of convolutions that fit (one group; strided ones too)
-// get their CSR pair and run on it; a grouped Conv keeps its dense filter.
+// Conv: the filters of convolutions that fit (strided and grouped ones too)
+// get their CSR pair and run on it; one padded beyond dilation·(K − 1)
+// keeps its dense filter.
 // The outputs equal the dense run's (the op itself is checked against float64
 // in tests/unit/frontend/SparseConvTest.cpp); the layers read the CSR.
 TEST_F(OnnxSparseLayers, ConvsThatFitRunOnTheirFilterCsr) {
@@ -193,22 +194,27 @@ TEST_F(OnnxSparseLayers, ConvsThatFitRunOnTheirFilterCsr) {
   c.weight("W2", {5, 4, 3, 3}, sparseValues(rng, 5, 36, 0.3));
   c.weight("W3", {2, 5, 1, 1}, sparseValues(rng, 2, 5, 0.5));
   c.weight("W4", {2, 1, 1, 1}, {0.5f, -2.0f});
+  c.weight("W5", {2, 2, 1, 1}, {1.0f, 0.0f, -0.5f, 2.0f});
   setIntsAttr(c.node("Conv", {"x", "W1"}, {"h1"}, "c1"), "pads", {1, 1, 1, 1});
   setIntsAttr(c.node("Conv", {"h1", "W2"}, {"h2"}, "c2"), "strides", {2, 2});
   c.node("Conv", {"h2", "W3"}, {"h3"}, "c3");
-  setIntAttr(c.node("Conv", {"h3", "W4"}, {"y"}, "c4"), "group", 2);
-  c.output("y", {2, 2, 3, 4});
+  setIntAttr(c.node("Conv", {"h3", "W4"}, {"h4"}, "c4"), "group", 2);
+  setIntsAttr(c.node("Conv", {"h4", "W5"}, {"y"}, "c5"), "pads", {1, 1, 1, 1});
+  c.output("y", {2, 2, 5, 6});
   auto model = onnx::OnnxModel::load(writeModel(c.model, dir, "convs"));
   ASSERT_TRUE(model.unsupported().empty());
   std::map<std::string, onnx::SparseConvWeight> fits = onnx::sparseConvWeights(model);
   std::vector<std::string> found;
   for (const auto &[name, use] : fits)
-    found.push_back(fmt::format("{} {} strides [{}, {}]", name, use.node,
-                                use.options.stride[0], use.options.stride[1]));
-  EXPECT_EQ(found, (std::vector<std::string>{"W1 node 'c1' (Conv) strides [1, 1]",
-                                             "W2 node 'c2' (Conv) strides [2, 2]",
-                                             "W3 node 'c3' (Conv) strides [1, 1]"}));
-  auto y = [&](const Params &w) { return run(model, w, c.inputs, {2, 2, 3, 4}); };
+    found.push_back(fmt::format("{} {} strides [{}, {}] groups {}", name, use.node,
+                                use.options.stride[0], use.options.stride[1],
+                                use.options.groups));
+  EXPECT_EQ(found,
+            (std::vector<std::string>{"W1 node 'c1' (Conv) strides [1, 1] groups 1",
+                                      "W2 node 'c2' (Conv) strides [2, 2] groups 1",
+                                      "W3 node 'c3' (Conv) strides [1, 1] groups 1",
+                                      "W4 node 'c4' (Conv) strides [1, 1] groups 2"}));
+  auto y = [&](const Params &w) { return run(model, w, c.inputs, {2, 2, 5, 6}); };
   std::vector<float> dense =
       y(onnx::withSparseLayers(model, nn::SparseExec::Off));
   std::vector<double> want(dense.begin(), dense.end());
@@ -216,10 +222,14 @@ TEST_F(OnnxSparseLayers, ConvsThatFitRunOnTheirFilterCsr) {
   Params sparse = onnx::withSparseLayers(model, nn::SparseExec::On, &layers);
   EXPECT_EQ(names(layers), (std::vector<std::string>{"W1 node 'c1' (Conv)",
                                                      "W2 node 'c2' (Conv)",
-                                                     "W3 node 'c3' (Conv)"}));
+                                                     "W3 node 'c3' (Conv)",
+                                                     "W4 node 'c4' (Conv)"}));
   EXPECT_TRUE(sparse.contains("W1.csrt.values"));
   EXPECT_TRUE(sparse.contains("W2.csr.positions"));
-  EXPECT_FALSE(sparse.contains("W4.csr.positions"));
+  // W4's transposed CSR has a row per input channel (2), not per filter
+  // channel (1): the groups are read back from it.
+  EXPECT_EQ(sparse.at("W4.csrt.positions").shape(), (Shape{3}));
+  EXPECT_FALSE(sparse.contains("W5.csr.positions"));
   expectNear(y(sparse), want, "on");
   // c3 is linear in its filter (and c4 in its input): its CSR's values
   // halved halve y.
@@ -233,6 +243,51 @@ TEST_F(OnnxSparseLayers, ConvsThatFitRunOnTheirFilterCsr) {
   for (double &v : want)
     v *= 0.5;
   expectNear(y(halved), want, "on, W3's CSR halved");
+}
+
+// A depthwise filter written as a sparse_initializer runs on its CSR pair;
+// a filter that two Convs read with different groups stays dense (its
+// transposed CSR differs by the groups).
+TEST_F(OnnxSparseLayers, GroupedFiltersRunOnTheirCsr) {
+  std::mt19937 rng(27);
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  std::vector<float> x(2 * 4 * 6 * 7);
+  for (float &v : x)
+    v = value(rng);
+  ModelCase c;
+  c.input("x", {2, 4, 6, 7}, x);
+  c.weight("D", {4, 1, 3, 3}, sparseValues(rng, 4, 9, 0.4, /*zeroRow=*/2));
+  c.weight("S", {4, 2, 1, 1}, sparseValues(rng, 4, 2, 0.6));
+  c.weight("T", {2, 4, 1, 1}, sparseValues(rng, 2, 4, 0.6));
+  ::onnx::NodeProto &depthwise = c.node("Conv", {"x", "D"}, {"h"}, "dw");
+  setIntAttr(depthwise, "group", 4);
+  setIntsAttr(depthwise, "pads", {1, 1, 1, 1});
+  setIntsAttr(depthwise, "strides", {2, 2});
+  setIntAttr(c.node("Conv", {"h", "S"}, {"h2"}, "grouped"), "group", 2);
+  c.node("Conv", {"h2", "T"}, {"h3"}, "mix");
+  c.node("Conv", {"h3", "S"}, {"y"}, "again"); // S with one group
+  c.output("y", {2, 4, 3, 4});
+  auto original = onnx::OnnxModel::load(writeModel(c.model, dir, "grouped"));
+  std::string path = (dir / "sparse-grouped.onnx").string();
+  original.save(path, Params{}, /*sparse=*/true);
+  auto model = onnx::OnnxModel::load(path);
+  ASSERT_TRUE(model.sparseInitializers().count("D"));
+  std::vector<onnx::SparseLayer> layers;
+  Params sparse = onnx::withSparseLayers(model, nn::SparseExec::On, &layers);
+  EXPECT_EQ(names(layers), (std::vector<std::string>{"D node 'dw' (Conv)",
+                                                     "T node 'mix' (Conv)"}));
+  EXPECT_FALSE(sparse.contains("S.csr.positions"));
+  CsrFilter fromDense = compressFilter(model.weights().at("D"), 4);
+  EXPECT_EQ(sparse.at("D.csrt.positions").toVector<int32_t>(),
+            fromDense.columns.positions.toVector<int32_t>());
+  EXPECT_EQ(sparse.at("D.csrt.coordinates").toVector<int32_t>(),
+            fromDense.columns.coordinates.toVector<int32_t>());
+  EXPECT_EQ(sparse.at("D.csrt.values").toVector<float>(),
+            fromDense.columns.values.toVector<float>());
+  auto y = [&](const Params &w) { return run(model, w, c.inputs, {2, 4, 3, 4}); };
+  std::vector<float> dense = y(onnx::withSparseLayers(model, nn::SparseExec::Off));
+  expectNear(y(sparse), std::vector<double>(dense.begin(), dense.end()),
+             "grouped, on");
 }
 
 // A filter written as a sparse_initializer: its CSR pair comes from the

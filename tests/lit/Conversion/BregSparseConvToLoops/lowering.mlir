@@ -1,5 +1,6 @@
 // breg.sparse_conv2d -> loops on buffers (before bufferization): the input
-// copied row by row (vectors, the last masked) into a zero-filled padded
+// channels some stored entry reads (flagged once per call) copied row by
+// row (vectors, the last masked) into their zero-filled planes of a padded
 // buffer, the entries' offsets decoded once (taps
 // flipped under `flip`), then an scf.parallel over (sample, CSR row) whose
 // tiles accumulate 8-lane vectors over the row's stored entries: 4 output
@@ -11,13 +12,22 @@
 // CHECK-LABEL: func.func @padded_flipped
 // CHECK-DAG:     %[[X:.*]] = bufferization.to_buffer %arg0 read_only
 // CHECK:         %[[PADDED:.*]] = memref.alloc() {alignment = 64 : i64} : memref<2x3x6x8xf32>
-// CHECK:         linalg.fill {{.*}} outs(%[[PADDED]] : memref<2x3x6x8xf32>)
+// CHECK:         %[[READ:.*]] = memref.alloc() : memref<3xi8>
+// CHECK:         linalg.fill ins(%{{.*}} : i8) outs(%[[READ]] : memref<3xi8>)
+// CHECK:         scf.for
+// CHECK:           scf.for
+// CHECK:             memref.store %{{.*}}, %[[READ]]
 // CHECK-DAG:     %[[XFLAT:.*]] = memref.collapse_shape %[[X]] {{\[}}[0, 1, 2, 3]] : memref<2x3x4x6xf32> into memref<144xf32>
 // CHECK-DAG:     %[[PFLAT:.*]] = memref.collapse_shape %[[PADDED]] {{\[}}[0, 1, 2, 3]] : memref<2x3x6x8xf32> into memref<288xf32>
 // CHECK:         scf.parallel (%[[PLANE:.*]]) = (%c0{{.*}}) to (%c6{{.*}})
-// CHECK:           scf.for %[[ROW:.*]] = %c0{{.*}} to %c4{{.*}}
-// CHECK:             vector.maskedload %[[XFLAT]]
-// CHECK:             vector.maskedstore %[[PFLAT]]
+// CHECK:           %[[CHANNEL:.*]] = arith.remui %[[PLANE]], %c3
+// CHECK:           memref.load %[[READ]][%[[CHANNEL]]]
+// CHECK:           scf.if
+// CHECK:             %[[VIEW:.*]] = memref.subview %[[PFLAT]][%{{.*}}] [48] [1]
+// CHECK:             linalg.fill {{.*}} outs(%[[VIEW]]
+// CHECK:             scf.for %[[ROW:.*]] = %c0{{.*}} to %c4{{.*}}
+// CHECK:               vector.maskedload %[[XFLAT]]
+// CHECK:               vector.maskedstore %[[PFLAT]]
 // CHECK:         %[[OFFSETS:.*]] = memref.alloc() {alignment = 64 : i64} : memref<108xi32>
 // CHECK:         scf.for
 // CHECK:           arith.divui %{{.*}}, %c9
@@ -69,10 +79,12 @@ func.func @bias(%x: tensor<2x3x6x6xf32>, %p: tensor<5xi32>, %c: tensor<108xi32>,
 // 3) / 2 + 1 = 4, OW = (10 − 3) / 2 + 1 = 4.
 // CHECK-LABEL: func.func @strided
 // CHECK:         %[[PADDED:.*]] = memref.alloc() {alignment = 64 : i64} : memref<2x3x9x10xf32>
-// CHECK:         linalg.fill {{.*}} outs(%[[PADDED]] : memref<2x3x9x10xf32>)
 // CHECK:         scf.parallel
-// CHECK:           scf.for
+// CHECK:           scf.if
+// CHECK:             memref.subview %{{.*}} [90] [1]
+// CHECK:             linalg.fill
 // CHECK:             scf.for
+// CHECK:               scf.for
 // CHECK:               %[[PHASE:.*]] = arith.remui %{{.*}}, %c2
 // CHECK:               %[[WITHIN:.*]] = arith.divui %{{.*}}, %c2
 // CHECK:               memref.load
@@ -101,8 +113,8 @@ func.func @strided(%x: tensor<2x3x7x8xf32>, %p: tensor<5xi32>, %c: tensor<108xi3
 // from its column 1 and whose even lanes to phase 1 from its column 0
 // (offset 11); the last 4 columns one by one.
 // CHECK-LABEL: func.func @strided_chunks
-// CHECK:         linalg.fill
 // CHECK:         scf.parallel
+// CHECK:           linalg.fill
 // CHECK:           scf.for
 // CHECK:             scf.for
 // CHECK:               %[[CHUNK:.*]] = vector.load {{.*}} : memref<40xf32>, vector<16xf32>
@@ -125,15 +137,18 @@ func.func @strided_chunks(%x: tensor<1x1x2x20xf32>, %p: tensor<3xi32>, %c: tenso
 // the even rows' even columns only: no zero fill, a loop over every other
 // row, and per chunk of 16 columns one shuffle (phase 0) stored.
 // CHECK-LABEL: func.func @strided_shortcut
-// CHECK-NOT:     linalg.fill
+// CHECK-NOT:     linalg.fill {{.*}} f32
 // CHECK:         scf.parallel
-// CHECK:           scf.for %{{.*}} = %c0{{.*}} to %c4{{.*}} step %c2
-// CHECK:             scf.for
-// CHECK:               vector.load {{.*}} : memref<128xf32>, vector<16xf32>
-// CHECK-NEXT:          vector.shuffle {{.*}} [0, 2, 4, 6, 8, 10, 12, 14]
-// CHECK-NEXT:          arith.constant 0 : index
-// CHECK-NEXT:          arith.addi
-// CHECK-NEXT:          vector.store
+// CHECK:           scf.if
+// CHECK-NOT:         linalg.fill
+// CHECK:             scf.for %{{.*}} = %c0{{.*}} to %c4{{.*}} step %c2
+// CHECK:               scf.for
+// CHECK:                 vector.load {{.*}} : memref<128xf32>, vector<16xf32>
+// CHECK-NEXT:            vector.shuffle {{.*}} [0, 2, 4, 6, 8, 10, 12, 14]
+// CHECK-NEXT:            arith.constant 0 : index
+// CHECK-NEXT:            arith.addi
+// CHECK-NEXT:            vector.store
+// CHECK-NEXT:          }
 // CHECK-NEXT:        }
 // CHECK-NEXT:      }
 // CHECK-NEXT:      scf.reduce
@@ -185,4 +200,21 @@ func.func @flipped_shortcut(%dy: tensor<1x3x4x4xf32>, %p: tensor<3xi32>, %c: ten
   %dx = breg.sparse_conv2d %dy, %p, %c, %v kernel [1, 1] strides [2, 2] padding [0, 0, 1, 1] dilations [1, 1] flip true
     : tensor<1x3x4x4xf32>, tensor<3xi32>, tensor<6xi32>, tensor<6xf32> -> tensor<1x2x8x8xf32>
   return %dx : tensor<1x2x8x8xf32>
+}
+
+// Two groups of two channels: the coordinates name a channel of the row's
+// group (clamped to its last tap, 2·9 − 1), and each (sample, row) plane
+// reads from its group's first channel on: sample·144 + (row / 2)·72.
+// CHECK-LABEL: func.func @grouped
+// CHECK:         scf.for
+// CHECK:           arith.minsi %{{.*}}, %c17
+// CHECK:         scf.parallel (%[[N:.*]], %[[R:.*]]) =
+// CHECK:           %[[SAMPLE:.*]] = arith.muli %[[N]], %c144
+// CHECK:           %[[GROUP:.*]] = arith.divui %[[R]], %c2
+// CHECK:           %[[FIRST:.*]] = arith.muli %[[GROUP]], %c72
+// CHECK:           arith.addi %[[SAMPLE]], %[[FIRST]]
+func.func @grouped(%x: tensor<2x4x6x6xf32>, %p: tensor<5xi32>, %c: tensor<36xi32>, %v: tensor<36xf32>) -> tensor<2x4x4x4xf32> {
+  %y = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] groups 2 padding [0, 0, 0, 0] dilations [1, 1] flip false
+    : tensor<2x4x6x6xf32>, tensor<5xi32>, tensor<36xi32>, tensor<36xf32> -> tensor<2x4x4x4xf32>
+  return %y : tensor<2x4x4x4xf32>
 }

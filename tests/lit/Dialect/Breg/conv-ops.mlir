@@ -38,3 +38,16 @@ func.func @sparse_conv_strides(%x: tensor<2x3x8x8xf32>, %p: tensor<5xi32>, %c: t
       : tensor<2x3x8x8xf32>, tensor<5xi32>, tensor<108xi32>, tensor<108xf32> -> tensor<2x4x8x8xf32>
   return %a, %b : tensor<2x4x4x8xf32>, tensor<2x4x8x8xf32>
 }
+
+// ... and its groups only when there is more than one.
+// CHECK-LABEL: func.func @sparse_conv_groups
+// CHECK:  breg.sparse_conv2d %{{.*}} kernel [3, 3] strides [2, 2] groups 4 padding [1, 1, 1, 1] dilations [1, 1] flip false : tensor<2x4x8x8xf32>, tensor<5xi32>, tensor<36xi32>, tensor<36xf32> -> tensor<2x4x4x4xf32>
+// CHECK:  breg.sparse_conv2d %{{.*}} kernel [3, 3] padding [1, 1, 1, 1] dilations [1, 1] flip false : tensor<2x4x8x8xf32>, tensor<5xi32>, tensor<36xi32>, tensor<36xf32> -> tensor<2x4x8x8xf32>
+func.func @sparse_conv_groups(%x: tensor<2x4x8x8xf32>, %p: tensor<5xi32>, %c: tensor<36xi32>, %v: tensor<36xf32>)
+    -> (tensor<2x4x4x4xf32>, tensor<2x4x8x8xf32>) {
+  %a = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] strides [2, 2] groups 4 padding [1, 1, 1, 1] dilations [1, 1] flip false
+      : tensor<2x4x8x8xf32>, tensor<5xi32>, tensor<36xi32>, tensor<36xf32> -> tensor<2x4x4x4xf32>
+  %b = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] groups 1 padding [1, 1, 1, 1] dilations [1, 1] flip false
+      : tensor<2x4x8x8xf32>, tensor<5xi32>, tensor<36xi32>, tensor<36xf32> -> tensor<2x4x8x8xf32>
+  return %a, %b : tensor<2x4x4x4xf32>, tensor<2x4x8x8xf32>
+}

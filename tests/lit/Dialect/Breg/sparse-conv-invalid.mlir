@@ -42,7 +42,7 @@ func.func @result_shape(%x: tensor<2x3x6x6xf32>, %p: tensor<5xi32>, %c: tensor<1
 // -----
 
 func.func @capacity(%x: tensor<2x3x6x6xf32>, %p: tensor<5xi32>, %c: tensor<109xi32>, %v: tensor<109xf32>) {
-  // expected-error @+1 {{'breg.sparse_conv2d' op the capacity 109 must be in [1, rows·C·KH·KW = 108]}}
+  // expected-error @+1 {{'breg.sparse_conv2d' op the capacity 109 must be in [1, rows·(C/groups)·KH·KW = 108]}}
   %y = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] padding [0, 0, 0, 0] dilations [1, 1] flip false : tensor<2x3x6x6xf32>, tensor<5xi32>, tensor<109xi32>, tensor<109xf32> -> tensor<2x4x4x4xf32>
   return
 }
@@ -94,5 +94,38 @@ func.func @strided_result(%x: tensor<2x3x7x8xf32>, %p: tensor<5xi32>, %c: tensor
   // (7 − 3) / 2 + 1 = 3 rows, (8 − 3) / 2 + 1 = 3 columns.
   // expected-error @+1 {{'breg.sparse_conv2d' op result must be [N, rows, OH, OW] = [2, 4, 3, 3] for input 'tensor<2x3x7x8xf32>' and 4 CSR rows, got 'tensor<2x4x3x4xf32>'}}
   %y = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] strides [2, 2] padding [0, 0, 0, 0] dilations [1, 1] flip false : tensor<2x3x7x8xf32>, tensor<5xi32>, tensor<108xi32>, tensor<108xf32> -> tensor<2x4x3x4xf32>
+  return
+}
+
+// -----
+
+func.func @groups_channels(%x: tensor<2x3x6x6xf32>, %p: tensor<5xi32>, %c: tensor<18xi32>, %v: tensor<18xf32>) {
+  // expected-error @+1 {{'breg.sparse_conv2d' op groups (2) must be positive and divide the input's 3 channels and the 4 CSR rows}}
+  %y = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] groups 2 padding [0, 0, 0, 0] dilations [1, 1] flip false : tensor<2x3x6x6xf32>, tensor<5xi32>, tensor<18xi32>, tensor<18xf32> -> tensor<2x4x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @groups_rows(%x: tensor<2x4x6x6xf32>, %p: tensor<4xi32>, %c: tensor<18xi32>, %v: tensor<18xf32>) {
+  // expected-error @+1 {{'breg.sparse_conv2d' op groups (2) must be positive and divide the input's 4 channels and the 3 CSR rows}}
+  %y = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] groups 2 padding [0, 0, 0, 0] dilations [1, 1] flip false : tensor<2x4x6x6xf32>, tensor<4xi32>, tensor<18xi32>, tensor<18xf32> -> tensor<2x3x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @groups_zero(%x: tensor<2x4x6x6xf32>, %p: tensor<5xi32>, %c: tensor<18xi32>, %v: tensor<18xf32>) {
+  // expected-error @+1 {{'breg.sparse_conv2d' op groups (0) must be positive}}
+  %y = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] groups 0 padding [0, 0, 0, 0] dilations [1, 1] flip false : tensor<2x4x6x6xf32>, tensor<5xi32>, tensor<18xi32>, tensor<18xf32> -> tensor<2x4x4x4xf32>
+  return
+}
+
+// -----
+
+// Depthwise: each of the 4 rows reads one channel, at most 4·1·3·3 entries.
+func.func @depthwise_capacity(%x: tensor<2x4x6x6xf32>, %p: tensor<5xi32>, %c: tensor<37xi32>, %v: tensor<37xf32>) {
+  // expected-error @+1 {{'breg.sparse_conv2d' op the capacity 37 must be in [1, rows·(C/groups)·KH·KW = 36]}}
+  %y = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] groups 4 padding [0, 0, 0, 0] dilations [1, 1] flip false : tensor<2x4x6x6xf32>, tensor<5xi32>, tensor<37xi32>, tensor<37xf32> -> tensor<2x4x4x4xf32>
   return
 }

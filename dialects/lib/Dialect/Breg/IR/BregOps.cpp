@@ -469,11 +469,18 @@ LogicalResult SparseConv2DOp::verify() {
   if (getBias() && getBias().getType().getShape() != ArrayRef<int64_t>{rows})
     return emitOpError("bias must be tensor<")
            << rows << "xf32> (one per CSR row), got " << getBias().getType();
+  int64_t groups = getGroups();
+  int64_t channels = input.getDimSize(1);
+  if (groups < 1 || channels % groups != 0 || rows % groups != 0)
+    return emitOpError("groups (")
+           << groups << ") must be positive and divide the input's " << channels
+           << " channels and the " << rows << " CSR rows";
   int64_t capacity = getCoordinates().getType().getDimSize(0);
-  int64_t most = input.getDimSize(1) * kernel[0] * kernel[1] * rows;
+  int64_t most = channels / groups * kernel[0] * kernel[1] * rows;
   if (capacity < 1 || capacity > most)
     return emitOpError("the capacity ")
-           << capacity << " must be in [1, rows·C·KH·KW = " << most << "]";
+           << capacity << " must be in [1, rows·(C/groups)·KH·KW = " << most
+           << "]";
   return success();
 }
 

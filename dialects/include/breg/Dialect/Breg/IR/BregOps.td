@@ -486,7 +486,7 @@ def Breg_CompressRowsOp : Breg_Op<"compress_rows", [Pure]> {
 }
 
 def Breg_SparseConv2DOp : Breg_Op<"sparse_conv2d", [Pure]> {
-  let summary = "2-D convolution (one group) of a filter in CSR";
+  let summary = "2-D convolution of a filter in CSR";
   let description = [{
     A convolution whose filter W [R, C, KH, KW] is given by the compressed
     sparse rows of W viewed as a matrix [R, C·KH·KW] (`breg.compress_rows`'s
@@ -503,18 +503,23 @@ def Breg_SparseConv2DOp : Breg_Op<"sparse_conv2d", [Pure]> {
     printed), so OH = (H + top + bottom − dh·(KH − 1) − 1) / sh + 1,
     likewise OW; with the optional `bias` (f32[R]), y[n, r, ...] starts
     from bias[r] (a layer's bias added without a pass of its own over y).
-    Without `flip` that is `breg.conv2d`. With `flip` the strides dilate the
+    With `groups` g (default 1, then not printed), the CSR is of W [R,
+    C/g, KH, KW] as a matrix [R, (C/g)·KH·KW] and row r's channel c is input
+    channel ⌊r / (R/g)⌋·(C/g) + c: a grouped (g = C = R: depthwise)
+    convolution. Without `flip` that is `breg.conv2d`. With `flip` the strides dilate the
     input instead: xp is x with sh − 1 zero rows between its rows (sw − 1
     zero columns between its columns), then padded, and the loop runs at
     stride 1, so OH = sh·(H − 1) + 1 + top + bottom − dh·(KH − 1); given
     the CSR of the filter's transpose ([C, R·KH·KW]) and the output
     cotangent with padding dilation·(K − 1) − padding before (after: up to
     the forward input's last row), it is the input gradient of the
-    convolution at those strides. The CSR must be valid — positions non-decreasing from 0 to at
-    most the capacity, coordinates in [0, C·KH·KW) — as its producers
+    convolution at those strides (grouped: the CSR of the filter's grouped
+    transpose [C, (R/g)·KH·KW], that is of W [R/g, C/g, …] per group,
+    transposed). The CSR must be valid — positions non-decreasing from 0 to at
+    most the capacity, coordinates in [0, (C/g)·KH·KW) — as its producers
     (`breg.compress_rows`, the host's compressRows) guarantee; the lowering
-    clamps positions to the capacity and coordinates to the last channel's
-    last tap, so an invalid one gives wrong values, never an access out of
+    clamps positions to the capacity and coordinates to the group's last
+    channel's last tap, so an invalid one gives wrong values, never an access out of
     bounds. Entries past positions[R] are never read. A padded input sample
     (C·(H + top + bottom)·(W + left + right) elements, the width rounded
     up to a multiple of sw) must fit 32 bits.
@@ -533,11 +538,13 @@ def Breg_SparseConv2DOp : Breg_Op<"sparse_conv2d", [Pure]> {
                        Optional<RankedTensorOf<[F32]>>:$bias,
                        DenseI64ArrayAttr:$kernel, DenseI64ArrayAttr:$padding,
                        DenseI64ArrayAttr:$dilations, BoolAttr:$flip,
-                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides);
+                       DefaultValuedAttr<DenseI64ArrayAttr, "{1, 1}">:$strides,
+                       DefaultValuedAttr<I64Attr, "1">:$groups);
   let results = (outs RankedTensorOf<[F32]>:$result);
   let assemblyFormat = [{
     $input `,` $positions `,` $coordinates `,` $values (`bias` $bias^)?
-    `kernel` $kernel (`strides` $strides^)? `padding` $padding
+    `kernel` $kernel (`strides` $strides^)? (`groups` $groups^)?
+    `padding` $padding
     `dilations` $dilations `flip` $flip
     attr-dict `:` type($input) `,` type($positions) `,` type($coordinates)
     `,` type($values) (`,` type($bias)^)? `->` type($result)
