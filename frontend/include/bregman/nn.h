@@ -70,7 +70,7 @@ constexpr double kSparseExecAutoDensity = 0.3;
 constexpr double kSparseExecTrainAutoDensity = 0.1;
 
 /// The density (non-zero entries of the filter) below which `auto` runs a
-/// convolution (one group) on its CSR pair where its crossover
+/// convolution on its CSR pair where its crossover
 /// cannot be measured (sparseConvCrossover: calibration switched off, the
 /// GPU emulation, shapes beyond a calibration): bench/sparse_conv_bench
 /// measured the ConvNet's conv2 (64→64, 5×5, 12×12, batch 128) forward with
@@ -100,9 +100,9 @@ struct SparseCrossover {
 /// is unknown (≤ 0) or BREGMAN_SPARSE_CALIBRATION=off.
 SparseCrossover sparseCrossover(int64_t rows, int64_t cols, int64_t batch);
 
-/// The kernel density below which a convolution with this filter [O, C, KH,
-/// KW] and geometry (`options`: its layer's strides, padding and dilation;
-/// one group) runs faster on its CSR pair than on oneDNN, on this machine:
+/// The kernel density below which a convolution with this filter [O, C/g,
+/// KH, KW] and geometry (`options`: its layer's strides, padding, dilation
+/// and groups g) runs faster on its CSR pair than on oneDNN, on this machine:
 /// its forward pass alone (evaluation, inference) or with the input
 /// gradient (a training step).
 /// Measured at its first use (16 to 1024 samples of 16·stride × 16·stride
@@ -242,7 +242,7 @@ public:
   Tensor operator()(const Params &params, const Tensor &x,
                     SourceLocation loc = SourceLocation::current()) const;
   /// Whether it runs on its filter's CSR pair when the parameters hold one
-  /// (sparseConv2dFits: one group, padding ≤ dilation·(K − 1)).
+  /// (sparseConv2dFits: padding ≤ dilation·(K − 1); any strides and groups).
   bool runsSparse() const;
   /// Adds "<name>.weight" and its geometry to `filters` when runsSparse().
   void addSparseFilter(SparseFilters &filters) const;
