@@ -24,6 +24,9 @@ constexpr double kSmallGemm = 1 << 18;
 // slower one at any size measured: 4×200×784 took 1.5× OpenBLAS's time,
 // 16×200×784 0.72×.
 constexpr int64_t kFewRows = 16;
+// A batch of small products (attention's [N·heads, S, d] ones) is one
+// oneDNN call instead of a call per matrix, whose overhead dwarfs a 16×16×16
+// product: the whole batch's size decides, the rows of a matrix do not.
 
 /// BREGMAN_GEMM=openblas|onednn, for measuring one backend alone.
 std::optional<bregman::runtime::GemmBackend> forcedBackend() {
@@ -49,10 +52,12 @@ void bregman::runtime::sgemmOpenBlas(const GemmShape &s, const float *a,
   // Row-major leading dimensions are the stored row lengths.
   const int lda = static_cast<int>(s.transA ? s.m : s.k);
   const int ldb = static_cast<int>(s.transB ? s.k : s.n);
-  cblas_sgemm(CblasRowMajor, s.transA ? CblasTrans : CblasNoTrans,
-              s.transB ? CblasTrans : CblasNoTrans, static_cast<int>(s.m),
-              static_cast<int>(s.n), static_cast<int>(s.k), 1.0f, a, lda, b,
-              ldb, s.beta, c, static_cast<int>(s.n));
+  for (int64_t i = 0; i < s.batch; ++i)
+    cblas_sgemm(CblasRowMajor, s.transA ? CblasTrans : CblasNoTrans,
+                s.transB ? CblasTrans : CblasNoTrans, static_cast<int>(s.m),
+                static_cast<int>(s.n), static_cast<int>(s.k), 1.0f,
+                a + i * s.m * s.k, lda, b + i * s.k * s.n, ldb, s.beta,
+                c + i * s.m * s.n, static_cast<int>(s.n));
 }
 
 bregman::runtime::GemmBackend
@@ -62,21 +67,21 @@ bregman::runtime::gemmBackendFor(const GemmShape &shape) {
     return *forced;
   static const bool oneDnnOnLibomp =
       oneDnnOpenMpLibrary().find("libomp") != std::string::npos;
-  double product = static_cast<double>(shape.m) * shape.n * shape.k;
-  bool oneDnnFaster = product > kSmallGemm && shape.m >= kFewRows;
+  double product = static_cast<double>(shape.batch) * shape.m * shape.n * shape.k;
+  bool oneDnnFaster =
+      product > kSmallGemm && (shape.m >= kFewRows || shape.batch > 1);
   return oneDnnOnLibomp && oneDnnFaster ? GemmBackend::OneDnn
                                         : GemmBackend::OpenBlas;
 }
 
-extern "C" void bregman_cpu_sgemm(int32_t transA, int32_t transB, intptr_t m,
-                                  intptr_t n, intptr_t k, float beta,
-                                  intptr_t a, intptr_t b, intptr_t c) {
+namespace {
+void sgemmCall(const bregman::runtime::GemmShape &shape, intptr_t a,
+               intptr_t b, intptr_t c) {
   using namespace bregman::runtime;
   ProfileCounters &profile = profileCounters();
   ProfileScope timed(profile.gemmNs);
   if (profilingEnabled())
     ++profile.gemmCalls;
-  GemmShape shape{transA != 0, transB != 0, m, n, k, beta};
   auto *aData = reinterpret_cast<const float *>(a);
   auto *bData = reinterpret_cast<const float *>(b);
   auto *cData = reinterpret_cast<float *>(c);
@@ -84,6 +89,20 @@ extern "C" void bregman_cpu_sgemm(int32_t transA, int32_t transB, intptr_t m,
     sgemmOneDnn(shape, aData, bData, cData);
   else
     sgemmOpenBlas(shape, aData, bData, cData);
+}
+} // namespace
+
+extern "C" void bregman_cpu_sgemm(int32_t transA, int32_t transB, intptr_t m,
+                                  intptr_t n, intptr_t k, float beta,
+                                  intptr_t a, intptr_t b, intptr_t c) {
+  sgemmCall({transA != 0, transB != 0, m, n, k, beta}, a, b, c);
+}
+
+extern "C" void bregman_cpu_sgemm_batched(int32_t transA, int32_t transB,
+                                          intptr_t batch, intptr_t m,
+                                          intptr_t n, intptr_t k, float beta,
+                                          intptr_t a, intptr_t b, intptr_t c) {
+  sgemmCall({transA != 0, transB != 0, m, n, k, beta, batch}, a, b, c);
 }
 
 const bregman::runtime::LibrarySymbol *bregman::runtime::cpuLibrarySymbols() {
@@ -95,6 +114,8 @@ const bregman::runtime::LibrarySymbol *bregman::runtime::cpuLibrarySymbols() {
     all.insert(
         all.end(),
         {{"bregman_cpu_sgemm", reinterpret_cast<void *>(&bregman_cpu_sgemm)},
+         {"bregman_cpu_sgemm_batched",
+          reinterpret_cast<void *>(&bregman_cpu_sgemm_batched)},
          {"bregman_cpu_conv2d_forward",
           reinterpret_cast<void *>(&bregman_cpu_conv2d_forward)},
          {"bregman_cpu_conv2d_grad_input",

@@ -35,25 +35,30 @@ Context &context() {
   return *instance;
 }
 
-using Key = std::tuple<bool, bool, int64_t, int64_t, int64_t, float>;
+using Key = std::tuple<bool, bool, int64_t, int64_t, int64_t, float, int64_t>;
 
 struct MatmulPrimitive {
   dnnl::matmul primitive;
   memory a, b, c;
 };
 
-/// A row-major rows×cols matrix, stored transposed (cols×rows) if asked.
-memory::desc matrixDesc(int64_t rows, int64_t cols, bool transposed) {
+/// A row-major rows×cols matrix, stored transposed (cols×rows) if asked;
+/// with a batch, `batch` of them one after the other.
+memory::desc matrixDesc(int64_t rows, int64_t cols, bool transposed,
+                        int64_t batch) {
   memory::dims strides = transposed ? memory::dims{1, rows}
                                     : memory::dims{cols, 1};
-  return memory::desc({rows, cols}, memory::data_type::f32, strides);
+  if (batch == 1)
+    return memory::desc({rows, cols}, memory::data_type::f32, strides);
+  strides.insert(strides.begin(), rows * cols);
+  return memory::desc({batch, rows, cols}, memory::data_type::f32, strides);
 }
 
 std::unique_ptr<MatmulPrimitive> create(const bregman::runtime::GemmShape &s) {
   Context &ctx = context();
-  memory::desc a = matrixDesc(s.m, s.k, s.transA);
-  memory::desc b = matrixDesc(s.k, s.n, s.transB);
-  memory::desc c = matrixDesc(s.m, s.n, false);
+  memory::desc a = matrixDesc(s.m, s.k, s.transA, s.batch);
+  memory::desc b = matrixDesc(s.k, s.n, s.transB, s.batch);
+  memory::desc c = matrixDesc(s.m, s.n, false, s.batch);
   dnnl::primitive_attr attr;
   if (s.beta != 0.0f) {
     dnnl::post_ops ops;
@@ -77,7 +82,7 @@ void bregman::runtime::sgemmOneDnn(const GemmShape &s, const float *a,
   static std::mutex mutex;
   static auto *cache = new std::map<Key, std::unique_ptr<MatmulPrimitive>>();
   std::lock_guard<std::mutex> lock(mutex);
-  auto &entry = (*cache)[Key{s.transA, s.transB, s.m, s.n, s.k, s.beta}];
+  auto &entry = (*cache)[Key{s.transA, s.transB, s.m, s.n, s.k, s.beta, s.batch}];
   if (!entry)
     entry = create(s);
   MatmulPrimitive &p = *entry;

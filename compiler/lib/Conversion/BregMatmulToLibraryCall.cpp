@@ -58,14 +58,18 @@ static linalg::FillOp precedingZeroFill(Operation *op, Value out) {
 }
 
 /// The declaration of the GEMM symbol in the module enclosing `op` (nested
-/// modules get their own), created on first use. Fails with a diagnostic if
-/// the symbol exists with another type.
+/// modules get their own), created on first use; `batched`: with the batch
+/// size after the transposes. Fails with a diagnostic if the symbol exists
+/// with another type.
 static func::FuncOp getOrDeclareSgemm(Operation *op, StringRef sgemmSymbol,
-                                      OpBuilder &builder) {
+                                      OpBuilder &builder, bool batched = false) {
   auto module = op->getParentOfType<ModuleOp>();
   Type i32 = builder.getI32Type(), idx = builder.getIndexType();
-  FunctionType type = builder.getFunctionType(
-      {i32, i32, idx, idx, idx, builder.getF32Type(), idx, idx, idx}, {});
+  SmallVector<Type> operands{i32, i32, idx, idx, idx, builder.getF32Type(),
+                             idx, idx, idx};
+  if (batched)
+    operands.insert(operands.begin() + 2, idx);
+  FunctionType type = builder.getFunctionType(operands, {});
   if (auto existing = module.lookupSymbol<func::FuncOp>(sgemmSymbol)) {
     if (existing.getFunctionType() != type) {
       existing.emitError("'") << sgemmSymbol << "' is declared as "
@@ -115,9 +119,10 @@ struct GemmCall {
   float beta;
 };
 
-/// Emits `call(transA, transB, M, N, K, beta, a, b, c)` at the builder.
+/// Emits `call(transA, transB, M, N, K, beta, a, b, c)` at the builder, or
+/// with `batch` > 0 `call(transA, transB, batch, M, N, K, beta, a, b, c)`.
 static void emitGemmCall(OpBuilder &builder, Location loc, const GemmCall &g,
-                         Value a, Value b, Value c) {
+                         Value a, Value b, Value c, int64_t batch = 0) {
   auto i32Const = [&](int64_t v) -> Value {
     return arith::ConstantIntOp::create(builder, loc, v, 32);
   };
@@ -126,17 +131,24 @@ static void emitGemmCall(OpBuilder &builder, Location loc, const GemmCall &g,
   };
   Value betaValue =
       arith::ConstantOp::create(builder, loc, builder.getF32FloatAttr(g.beta));
-  func::CallOp::create(builder, loc, g.callee,
-                       ValueRange{i32Const(g.transA), i32Const(g.transB),
-                                  idxConst(g.m), idxConst(g.n), idxConst(g.k),
-                                  betaValue, a, b, c});
+  SmallVector<Value> operands{i32Const(g.transA), i32Const(g.transB),
+                              idxConst(g.m),      idxConst(g.n),
+                              idxConst(g.k),      betaValue,
+                              a,                  b,
+                              c};
+  if (batch > 0)
+    operands.insert(operands.begin() + 2, idxConst(batch));
+  func::CallOp::create(builder, loc, g.callee, operands);
 }
 
-/// linalg.batch_matmul on static contiguous f32 buffers -> a loop over the
-/// batch calling the GEMM symbol on each matrix (base address + batch
-/// index · matrix bytes). Returns failure only for a symbol clash.
+/// linalg.batch_matmul on static contiguous f32 buffers -> one call of the
+/// batched GEMM symbol, or (`batchedSymbol` empty) a loop over the batch
+/// calling the GEMM symbol on each matrix (base address + batch index ·
+/// matrix bytes). Returns failure only for a symbol clash.
 static LogicalResult batchToLibraryCalls(linalg::BatchMatmulOp op,
-                                         StringRef symbol, OpBuilder &builder) {
+                                         StringRef symbol,
+                                         StringRef batchedSymbol,
+                                         OpBuilder &builder) {
   if (!op.hasPureBufferSemantics())
     return success();
   Value a = op.getDpsInputs()[0], b = op.getDpsInputs()[1];
@@ -153,8 +165,10 @@ static LogicalResult batchToLibraryCalls(linalg::BatchMatmulOp op,
     return success();
   auto cType = llvm::cast<MemRefType>(c.getType());
   auto aType = llvm::cast<MemRefType>(a.getType());
-  GemmCall g{getOrDeclareSgemm(op, symbol, builder), *transA, *transB,
-             cType.getDimSize(1), cType.getDimSize(2),
+  bool batched = !batchedSymbol.empty();
+  GemmCall g{getOrDeclareSgemm(op, batched ? batchedSymbol : symbol, builder,
+                               batched),
+             *transA, *transB, cType.getDimSize(1), cType.getDimSize(2),
              aType.getDimSize(*transA ? 1 : 2), 1.0f};
   if (!g.callee)
     return failure();
@@ -168,6 +182,14 @@ static LogicalResult batchToLibraryCalls(linalg::BatchMatmulOp op,
     return arith::ConstantIndexOp::create(builder, loc, v);
   };
   int64_t batch = cType.getDimSize(0);
+  if (batched) {
+    auto base = [&](Value buffer) -> Value {
+      return memref::ExtractAlignedPointerAsIndexOp::create(builder, loc, buffer);
+    };
+    emitGemmCall(builder, loc, g, base(a), base(b), base(c), batch);
+    op.erase();
+    return success();
+  }
   Value bases[3], strides[3];
   Value buffers[3] = {a, b, c};
   for (int i = 0; i < 3; ++i) {
@@ -251,7 +273,7 @@ struct BregMatmulToLibraryCallPass
     SmallVector<linalg::BatchMatmulOp> batched;
     module.walk([&](linalg::BatchMatmulOp op) { batched.push_back(op); });
     for (linalg::BatchMatmulOp op : batched)
-      if (failed(batchToLibraryCalls(op, symbol, builder)))
+      if (failed(batchToLibraryCalls(op, symbol, batchedSymbol, builder)))
         return signalPassFailure();
   }
 };

@@ -108,6 +108,7 @@ void mlir::breg::buildGpuMappingPipeline(OpPassManager &pm, int64_t blockSize,
   // only allocates, launches and calls libraries (checked).
   BregMatmulToLibraryCallOptions gemm;
   gemm.symbol = "bregman_gpu_sgemm";
+  gemm.batchedSymbol = ""; // a loop of cuBLAS calls
   pm.addPass(createBregMatmulToLibraryCall(gemm));
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
   funcPm.addPass(createBregCopiesToLinalg());

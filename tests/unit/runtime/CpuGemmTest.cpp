@@ -3,8 +3,9 @@
 // Each backend of bregman_cpu_sgemm, and the call itself (which picks one per
 // shape), computes C = op(A)·op(B) + beta·C for every transpose combination,
 // beta 0 and 1, odd sizes on both sides of the backend threshold, and a
-// matrix-vector product; checked against a float64 loop with a bound that
-// scales with k·Σ|a·b| (a wrong transpose or a dropped beta is off by O(1)).
+// matrix-vector product; and bregman_cpu_sgemm_batched on batches of them;
+// checked against a float64 loop with a bound that scales with k·Σ|a·b| (a
+// wrong transpose, a dropped beta or a wrong batch offset is off by O(1)).
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,7 +30,8 @@ struct Matrices {
   std::vector<float> a, b, c;
 
   explicit Matrices(const GemmShape &s)
-      : shape(s), a(s.m * s.k), b(s.k * s.n), c(s.m * s.n) {
+      : shape(s), a(s.batch * s.m * s.k), b(s.batch * s.k * s.n),
+        c(s.batch * s.m * s.n) {
     for (size_t i = 0; i < a.size(); ++i)
       a[i] = std::sin(0.7f * static_cast<float>(i)) + 0.1f;
     for (size_t i = 0; i < b.size(); ++i)
@@ -37,12 +39,15 @@ struct Matrices {
     for (size_t i = 0; i < c.size(); ++i)
       c[i] = 0.25f - 0.01f * static_cast<float>(i % 50);
   }
-  // Stored row-major: A is m×k (k×m when transposed), B is k×n (n×k).
-  double opA(int64_t i, int64_t p) const {
-    return shape.transA ? a[p * shape.m + i] : a[i * shape.k + p];
+  // Stored row-major: A is m×k (k×m when transposed), B is k×n (n×k); the
+  // matrices of batch index `at` follow each other.
+  double opA(int64_t at, int64_t i, int64_t p) const {
+    const float *m = a.data() + at * shape.m * shape.k;
+    return shape.transA ? m[p * shape.m + i] : m[i * shape.k + p];
   }
-  double opB(int64_t p, int64_t j) const {
-    return shape.transB ? b[j * shape.k + p] : b[p * shape.n + j];
+  double opB(int64_t at, int64_t p, int64_t j) const {
+    const float *m = b.data() + at * shape.k * shape.n;
+    return shape.transB ? m[j * shape.k + p] : m[p * shape.n + j];
   }
 
   /// Checks `result` against the float64 product of a, b and the initial c.
@@ -51,21 +56,23 @@ struct Matrices {
     const GemmShape &s = shape;
     const double eps = std::numeric_limits<float>::epsilon();
     int wrong = 0;
-    for (int64_t i = 0; i < s.m; ++i)
-      for (int64_t j = 0; j < s.n; ++j) {
-        double want = s.beta == 0.0f ? 0.0 : s.beta * initialC[i * s.n + j];
-        double magnitude = std::abs(want);
-        for (int64_t p = 0; p < s.k; ++p) {
-          want += opA(i, p) * opB(p, j);
-          magnitude += std::abs(opA(i, p) * opB(p, j));
+    for (int64_t at = 0; at < s.batch; ++at)
+      for (int64_t i = 0; i < s.m; ++i)
+        for (int64_t j = 0; j < s.n; ++j) {
+          int64_t where = (at * s.m + i) * s.n + j;
+          double want = s.beta == 0.0f ? 0.0 : s.beta * initialC[where];
+          double magnitude = std::abs(want);
+          for (int64_t p = 0; p < s.k; ++p) {
+            want += opA(at, i, p) * opB(at, p, j);
+            magnitude += std::abs(opA(at, i, p) * opB(at, p, j));
+          }
+          double got = result[where];
+          double bound = 2.0 * (s.k + 2) * eps * magnitude + 1e-30;
+          if (!(std::abs(got - want) <= bound) && ++wrong <= 5)
+            ADD_FAILURE() << "C[" << at << "][" << i << "][" << j << "] = " << got
+                          << ", float64 reference " << want << " (bound "
+                          << bound << ")";
         }
-        double got = result[i * s.n + j];
-        double bound = 2.0 * (s.k + 2) * eps * magnitude + 1e-30;
-        if (!(std::abs(got - want) <= bound) && ++wrong <= 5)
-          ADD_FAILURE() << "C[" << i << "][" << j << "] = " << got
-                        << ", float64 reference " << want << " (bound "
-                        << bound << ")";
-      }
     EXPECT_EQ(wrong, 0);
   }
 };
@@ -80,6 +87,12 @@ void run(Entry entry, Matrices &x) {
   case Entry::OneDnn:
     return sgemmOneDnn(s, x.a.data(), x.b.data(), x.c.data());
   case Entry::Dispatch:
+    if (s.batch > 1)
+      return bregman_cpu_sgemm_batched(s.transA, s.transB, s.batch, s.m, s.n,
+                                       s.k, s.beta,
+                                       reinterpret_cast<intptr_t>(x.a.data()),
+                                       reinterpret_cast<intptr_t>(x.b.data()),
+                                       reinterpret_cast<intptr_t>(x.c.data()));
     return bregman_cpu_sgemm(s.transA, s.transB, s.m, s.n, s.k, s.beta,
                              reinterpret_cast<intptr_t>(x.a.data()),
                              reinterpret_cast<intptr_t>(x.b.data()),
@@ -125,6 +138,45 @@ INSTANTIATE_TEST_SUITE_P(
                        ::testing::Values(Size{7, 5, 3}, Size{1, 37, 129},
                                          Size{131, 67, 61})),
     paramName);
+
+using BatchParam = std::tuple<Entry, bool, bool, float, int64_t>;
+
+class CpuGemmBatched : public ::testing::TestWithParam<BatchParam> {};
+
+// Batches of attention-sized products (16×16 by 16×16, [N·heads, S, d]) and
+// of odd ones: every backend and the batched call, each matrix at its own
+// offset. 512 of 16×16×16 is 2^21 multiply-adds in all: the dispatch sends
+// it to oneDNN as one batched primitive where oneDNN runs on libomp.
+TEST_P(CpuGemmBatched, EveryMatrixMatchesTheFloat64Product) {
+  auto [entry, transA, transB, beta, batch] = GetParam();
+  for (Size size : {Size{16, 16, 16}, Size{7, 5, 3}}) {
+    SCOPED_TRACE(std::to_string(size.m) + "x" + std::to_string(size.n) + "x" +
+                 std::to_string(size.k));
+    Matrices x(GemmShape{transA, transB, size.m, size.n, size.k, beta, batch});
+    std::vector<float> initialC = x.c;
+    if (beta == 0.0f)
+      std::fill(x.c.begin(), x.c.end(), std::nanf(""));
+    run(entry, x);
+    x.expectProduct(initialC, x.c);
+  }
+}
+
+std::string batchParamName(const ::testing::TestParamInfo<BatchParam> &info) {
+  auto [entry, transA, transB, beta, batch] = info.param;
+  const char *names[] = {"OpenBlas", "OneDnn", "Dispatch"};
+  return std::string(names[static_cast<int>(entry)]) + (transA ? "_T" : "_N") +
+         (transB ? "T" : "N") + "_beta" + std::to_string(int(beta)) + "_batch" +
+         std::to_string(batch);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    AllTransposes, CpuGemmBatched,
+    ::testing::Combine(::testing::Values(Entry::OpenBlas, Entry::OneDnn,
+                                         Entry::Dispatch),
+                       ::testing::Bool(), ::testing::Bool(),
+                       ::testing::Values(0.0f, 1.0f),
+                       ::testing::Values(int64_t{3}, int64_t{512})),
+    batchParamName);
 
 TEST(CpuGemmOneDnn, CachedPrimitiveFollowsNewBuffersAndBeta) {
   // Same shape twice with other buffers (the cached primitive re-points its

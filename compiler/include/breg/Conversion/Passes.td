@@ -137,12 +137,20 @@ def BregMatmulToLibraryCall : Pass<"breg-matmul-to-library-call", "::mlir::Modul
     not fit stay as they are and are lowered to loops. The GPU pipeline names
     another symbol (`bregman_gpu_sgemm`, cuBLAS on device pointers).
     Each `linalg.batch_matmul` on static, contiguous rank-3 f32 buffers
-    (the batch axis first in every map) becomes an `scf.for` over the batch
-    making the same call on each matrix (base address + batch · matrix bytes).
+    (the batch axis first in every map) becomes one call of `batched-symbol`
+    (`bregman_cpu_sgemm_batched(transA, transB, batch, M, N, K, beta, A, B,
+    C)`: attention's [N·heads, S, d] products are thousands of tiny GEMMs,
+    whose per-call overhead is most of their time), or, where that option is
+    empty (the GPU pipeline), an `scf.for` over the batch making the same
+    call on each matrix (base address + batch · matrix bytes).
   }];
   let options = [
     Option<"symbol", "symbol", "std::string", /*default=*/"\"bregman_cpu_sgemm\"",
-           "The GEMM function called (same signature on every device)">
+           "The GEMM function called (same signature on every device)">,
+    Option<"batchedSymbol", "batched-symbol", "std::string",
+           /*default=*/"\"bregman_cpu_sgemm_batched\"",
+           "The batched GEMM function a batch_matmul calls once (empty: a "
+           "loop calling `symbol` per matrix)">
   ];
   let dependentDialects = [
     "::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect",

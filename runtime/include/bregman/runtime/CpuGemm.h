@@ -16,20 +16,24 @@
 namespace bregman::runtime {
 
 /// C[m×n] = op(A)·op(B) + beta·C on dense row-major f32 matrices; A is
-/// stored m×k (k×m when transA), B k×n (n×k when transB).
+/// stored m×k (k×m when transA), B k×n (n×k when transB). With `batch` > 1,
+/// that many such products on consecutive matrices (A, B and C each a
+/// contiguous [batch, rows, cols] array).
 struct GemmShape {
   bool transA = false, transB = false;
   int64_t m = 0, n = 0, k = 0;
   float beta = 0.0f;
+  int64_t batch = 1;
 };
 
 enum class GemmBackend { OpenBlas, OneDnn };
 
-/// cblas_sgemm (the OpenBLAS the runtime links).
+/// cblas_sgemm (the OpenBLAS the runtime links), once per matrix of the
+/// batch.
 void sgemmOpenBlas(const GemmShape &shape, const float *a, const float *b,
                    float *c);
 /// oneDNN's matmul primitive, created once per shape (beta as a `sum`
-/// post-op) and cached in-process.
+/// post-op; a batch as one batched primitive) and cached in-process.
 void sgemmOneDnn(const GemmShape &shape, const float *a, const float *b,
                  float *c);
 
@@ -42,9 +46,9 @@ std::string oneDnnOpenMpLibrary();
 
 /// The backend bregman_cpu_sgemm uses for `shape`: BREGMAN_GEMM=openblas or
 /// =onednn forces one (read once); otherwise products of at most 2¹⁸
-/// multiply-adds (which OpenBLAS runs on the calling thread) and those with
-/// fewer than 16 rows go to OpenBLAS, the rest to oneDNN if oneDNN runs on
-/// libomp; all to OpenBLAS if not.
+/// multiply-adds in all (the batch's together; OpenBLAS runs them on the
+/// calling thread) and those with fewer than 16 rows go to OpenBLAS, the
+/// rest to oneDNN if oneDNN runs on libomp; all to OpenBLAS if not.
 GemmBackend gemmBackendFor(const GemmShape &shape);
 
 } // namespace bregman::runtime

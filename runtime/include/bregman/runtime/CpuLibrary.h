@@ -21,6 +21,11 @@ const char *bregman_cuda_take_error();
 void bregman_cpu_sgemm(int32_t transA, int32_t transB, intptr_t m, intptr_t n,
                        intptr_t k, float beta, intptr_t a, intptr_t b,
                        intptr_t c);
+/// `batch` such products on consecutive matrices (A, B, C each a contiguous
+/// [batch, rows, cols] array), in one library call where it pays.
+void bregman_cpu_sgemm_batched(int32_t transA, int32_t transB, intptr_t batch,
+                               intptr_t m, intptr_t n, intptr_t k, float beta,
+                               intptr_t a, intptr_t b, intptr_t c);
 /// The same on device memory, with cuBLAS (dlopen'ed on first use) on the
 /// runtime's stream; failures are recorded like the mgpu* functions'.
 void bregman_gpu_sgemm(int32_t transA, int32_t transB, intptr_t m, intptr_t n,

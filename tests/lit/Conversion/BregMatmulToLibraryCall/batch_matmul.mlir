@@ -1,6 +1,25 @@
-// linalg.batch_matmul on static, contiguous rank-3 f32 buffers -> a loop
-// over the batch calling the GEMM symbol at base + batch · matrix bytes.
-// RUN: bregman-opt %s -split-input-file -breg-matmul-to-library-call | FileCheck %s
+// linalg.batch_matmul on static, contiguous rank-3 f32 buffers -> one call
+// of the batched GEMM symbol (the default), or without one (the GPU
+// pipeline's setting) a loop over the batch calling the GEMM symbol at
+// base + batch · matrix bytes.
+// RUN: bregman-opt %s -split-input-file -breg-matmul-to-library-call="batched-symbol=" | FileCheck %s
+// RUN: bregman-opt %s -split-input-file -breg-matmul-to-library-call | FileCheck %s --check-prefix=BATCHED
+
+// BATCHED-LABEL: func.func private @bregman_cpu_sgemm_batched(i32, i32, index, index, index, index, f32, index, index, index)
+// BATCHED-LABEL: func.func @batched(
+// BATCHED-SAME:    %[[A:[^:]*]]: memref<3x4x8xf32>, %[[B:[^:]*]]: memref<3x16x8xf32>, %[[C:[^:]*]]: memref<3x4x16xf32>)
+// BATCHED-DAG:     %[[PA:.*]] = memref.extract_aligned_pointer_as_index %[[A]]
+// BATCHED-DAG:     %[[PB:.*]] = memref.extract_aligned_pointer_as_index %[[B]]
+// BATCHED-DAG:     %[[PC:.*]] = memref.extract_aligned_pointer_as_index %[[C]]
+// BATCHED-DAG:     %[[TA:.*]] = arith.constant 0 : i32
+// BATCHED-DAG:     %[[TB:.*]] = arith.constant 1 : i32
+// BATCHED-DAG:     %[[N:.*]] = arith.constant 3 : index
+// BATCHED-DAG:     %[[M:.*]] = arith.constant 4 : index
+// BATCHED-NOT:     scf.for
+// BATCHED:         call @bregman_cpu_sgemm_batched(%[[TA]], %[[TB]], %[[N]], %[[M]], %{{.*}}, %{{.*}}, %{{.*}}, %[[PA]], %[[PB]], %[[PC]])
+// BATCHED-NOT:     linalg.batch_matmul
+// BATCHED-NOT:     linalg.fill
+// BATCHED:         return
 
 // CHECK-LABEL: func.func @batched(
 // CHECK-SAME:    %[[A:[^:]*]]: memref<3x4x8xf32>, %[[B:[^:]*]]: memref<3x16x8xf32>, %[[C:[^:]*]]: memref<3x4x16xf32>)
