@@ -173,9 +173,11 @@ static void addCpuToLLVMPasses(OpPassManager &pm,
   pm.addPass(createLowerAffinePass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
-  // Math with an LLVM intrinsic becomes the intrinsic; what has none
-  // (math.erf) a libm call, vectors unrolled (before vector-to-llvm, which
+  // Vector exp and erf as polynomials (LLVM would call libm per lane); other
+  // math with an LLVM intrinsic becomes the intrinsic; what has none (scalar
+  // math.erf) a libm call, vectors unrolled (before vector-to-llvm, which
   // lowers the unrolling's extracts and inserts).
+  pm.addNestedPass<func::FuncOp>(createBregApproximateMath());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createConvertVectorToLLVMPass());

@@ -15,6 +15,7 @@
 
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -129,3 +130,36 @@ TEST(Activation, F64GradientsMatchFiniteDifferences) {
 }
 
 } // namespace
+
+// exp and erf on whole vectors run as polynomials (breg-approximate-math),
+// not libm: within 2^-22.5 relative (exp; 2^-16 above 87.6, 0 below 2^-126,
+// +inf from the first argument whose exp overflows) and 2.5e-7 absolute
+// (erf) of float64,
+// with ±inf and NaN where libm has them.
+TEST(Activation, VectorExpAndErfMatchFloat64) {
+  std::vector<float> x;
+  for (int i = 0; i < 60; ++i) // -95 .. 100, uneven steps
+    x.push_back(-95.0f + 3.3f * static_cast<float>(i));
+  const float inf = std::numeric_limits<float>::infinity();
+  for (float special : {-inf, inf, std::nanf(""), 88.7228317f, 88.7228394f, -87.0f,
+                        1e-20f, -0.5f})
+    x.push_back(special);
+  ASSERT_EQ(x.size() % 16, 4u); // full vectors and a masked tail
+  auto f = jit([](const Tensor &t) { return std::make_tuple(exp(t), erf(t)); });
+  auto [e, r] = f(Tensor::fromVector(x, {static_cast<int64_t>(x.size())}));
+  std::vector<float> ev = e.toVector<float>(), rv = r.toVector<float>();
+  for (size_t i = 0; i < x.size(); ++i) {
+    SCOPED_TRACE("x = " + std::to_string(x[i]));
+    double wantExp = std::exp(static_cast<double>(x[i]));
+    double wantErf = std::erf(static_cast<double>(x[i]));
+    if (std::isnan(x[i])) {
+      EXPECT_TRUE(std::isnan(ev[i]) && std::isnan(rv[i]));
+      continue;
+    }
+    if (wantExp > std::numeric_limits<float>::max())
+      EXPECT_EQ(ev[i], inf);
+    else // near overflow the exponent is clamped to 127: 2^-16 there
+      EXPECT_NEAR(ev[i], wantExp, 1.2e-38 + (x[i] > 87.6f ? 1.6e-5 : 2e-7) * wantExp);
+    EXPECT_NEAR(rv[i], wantErf, 3e-7);
+  }
+}
