@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "CheckSparseLog.h"
 #include "E2eTemp.h"
 #include "ParamsUtil.h"
 #include "SparseStepCheck.h"
@@ -738,11 +739,7 @@ TEST(Train, CheckSparseComparesEveryStepWithTheDenseOne) {
   std::ostringstream log;
   train::TrainResult result = train::train(config, log);
   ASSERT_EQ(result.epochs.size(), 1u);
-  std::string text = log.str();
-  EXPECT_NE(text.find("--check-sparse: 5 training steps on CSR equal the dense "
-                      "steps from the same states"),
-            std::string::npos)
-      << text;
+  e2e::expectCheckSparsePassed(log.str(), 5);
   config.sparseExec = nn::SparseExec::Off;
   try {
     train::train(config, log);
@@ -766,13 +763,8 @@ TEST(Train, CheckSparseCoversStridedConvolutions) {
   std::ostringstream log;
   train::TrainResult result = train::train(config, log);
   ASSERT_EQ(result.epochs.size(), 1u);
-  std::string text = log.str();
-  EXPECT_NE(text.find("--check-sparse: 3 training steps on CSR equal the dense "
-                      "steps from the same states"),
-            std::string::npos)
-      << text;
-  for (const char *strided : {"layer2.0.conv1.weight", "layer2.0.shortcut.conv.weight"})
-    EXPECT_NE(text.find(strided), std::string::npos) << strided << " not on CSR:\n" << text;
+  e2e::expectCheckSparsePassed(log.str(), 3,
+                               {"layer2.0.conv1.weight", "layer2.0.shortcut.conv.weight"});
 }
 
 // The comparison itself: rounding passes, and so does a difference just

@@ -50,7 +50,37 @@ struct Geometry {
   int64_t oh() const { return (h + padding[0] + padding[2] - dh * (kh - 1) - 1) / sh + 1; }
   int64_t ow() const { return (w + padding[1] + padding[3] - dw * (kw - 1) - 1) / sw + 1; }
   int64_t taps() const { return kh * kw; }
+  Conv2dOptions options() const {
+    Conv2dOptions o;
+    o.stride = {sh, sw};
+    o.padding = padding;
+    o.dilation = {dh, dw};
+    o.groups = groups;
+    return o;
+  }
 };
+
+/// A filter's CSR pair as the traced function's inputs.
+Params csrParams(const CsrFilter &csr) {
+  return {{"rp", csr.rows.positions},      {"rc", csr.rows.coordinates},
+          {"rv", csr.rows.values},         {"cp", csr.columns.positions},
+          {"cc", csr.columns.coordinates}, {"cv", csr.columns.values}};
+}
+
+/// The CsrFilter of geometry `g` from csrParams' keys in `k`: the forward
+/// CSR, with `withColumns` the transposed one too, and `dense` as its
+/// dense filter (where its gradient is taken).
+CsrFilter csrFilterOf(const Params &k, const Geometry &g, bool withColumns,
+                      const Tensor &dense = Tensor()) {
+  CsrFilter f{{k.at("rp"), k.at("rc"), k.at("rv"), Tensor(), g.o, g.cg() * g.taps()},
+              {},
+              dense,
+              {g.o, g.cg(), g.kh, g.kw},
+              g.groups};
+  if (withColumns)
+    f.columns = {k.at("cp"), k.at("cc"), k.at("cv"), Tensor(), g.c, g.og() * g.taps()};
+  return f;
+}
 
 struct Case {
   const char *name;
@@ -138,39 +168,22 @@ TEST_P(SparseConv, ForwardAndBothGradientsMatchFloat64) {
   std::vector<float> bias = bregman::testing::randomFloats(rng, g.o);
   Tensor filter = Tensor::fromVector(w, {g.o, g.cg(), g.kh, g.kw});
   CsrFilter csr = compressFilter(filter, g.groups);
-  Conv2dOptions options;
-  options.stride = {g.sh, g.sw};
-  options.padding = g.padding;
-  options.dilation = {g.dh, g.dw};
-  options.groups = g.groups;
+  Conv2dOptions options = g.options();
   ASSERT_TRUE(sparseConv2dFits(csr.shape, options));
   // loss = Σ d ⊙ (y + b): its gradients are dx = convᵀ(d, W), dW = x ⋆ d
   // and db = Σ d over samples and positions.
   auto step = jit([&](const Tensor &x, const Tensor &w, const Tensor &b,
                       const Tensor &d, const Params &csrs) {
     auto loss = [&](const Params &p) {
-      CsrFilter f{{csrs.at("rp"), csrs.at("rc"), csrs.at("rv"), Tensor(),
-                   g.o, g.cg() * g.taps()},
-                  {csrs.at("cp"), csrs.at("cc"), csrs.at("cv"), Tensor(),
-                   g.c, g.og() * g.taps()},
-                  p.at("w"),
-                  {g.o, g.cg(), g.kh, g.kw},
-                  g.groups};
+      CsrFilter f = csrFilterOf(csrs, g, /*withColumns=*/true, p.at("w"));
       return sum(sparseConv2d(p.at("x"), f, options, p.at("b")) * d);
     };
-    CsrFilter f{{csrs.at("rp"), csrs.at("rc"), csrs.at("rv"), Tensor(), g.o,
-                 g.cg() * g.taps()},
-                {},
-                Tensor(),
-                {g.o, g.cg(), g.kh, g.kw},
-                g.groups};
+    CsrFilter f = csrFilterOf(csrs, g, /*withColumns=*/false);
     return std::make_tuple(sparseConv2d(x, f, options),
                            sparseConv2d(x, f, options, b),
                            grad(loss)(Params{{"x", x}, {"w", w}, {"b", b}}));
   });
-  Params csrs{{"rp", csr.rows.positions},    {"rc", csr.rows.coordinates},
-              {"rv", csr.rows.values},       {"cp", csr.columns.positions},
-              {"cc", csr.columns.coordinates}, {"cv", csr.columns.values}};
+  Params csrs = csrParams(csr);
   auto run = [&] {
     return step(Tensor::fromVector(x, {g.n, g.c, g.h, g.w}), filter,
                 Tensor::fromVector(bias, {g.o}),
@@ -395,30 +408,18 @@ TEST(SparseConvGrad, SecondOrderRunsTheFlippedLoopBackwards) {
         bregman::testing::randomFloats(rng, g.n * g.o * g.oh() * g.ow());
     Tensor filter = Tensor::fromVector(w, {g.o, g.cg(), g.kh, g.kw});
     CsrFilter csr = compressFilter(filter, g.groups);
-    Conv2dOptions options;
-    options.stride = {g.sh, g.sw};
-    options.padding = g.padding;
-    options.dilation = {g.dh, g.dw};
-    options.groups = g.groups;
+    Conv2dOptions options = g.options();
     auto step = jit([&](const Tensor &x, const Tensor &w, const Tensor &d,
                         const Tensor &c, const Params &k) {
       return grad([&](const Params &q) {
-        CsrFilter f{{k.at("rp"), k.at("rc"), k.at("rv"), Tensor(), g.o,
-                     g.cg() * g.taps()},
-                    {k.at("cp"), k.at("cc"), k.at("cv"), Tensor(), g.c,
-                     g.og() * g.taps()},
-                    q.at("w"),
-                    {g.o, g.cg(), g.kh, g.kw},
-                    g.groups};
+        CsrFilter f = csrFilterOf(k, g, /*withColumns=*/true, q.at("w"));
         Params dx = grad([&](const Params &r) {
           return sum(sparseConv2d(r.at("x"), f, options) * q.at("d"));
         })(Params{{"x", x}});
         return sum(dx.at("x") * c);
       })(Params{{"d", d}, {"w", w}});
     });
-    Params k{{"rp", csr.rows.positions},      {"rc", csr.rows.coordinates},
-             {"rv", csr.rows.values},         {"cp", csr.columns.positions},
-             {"cc", csr.columns.coordinates}, {"cv", csr.columns.values}};
+    Params k = csrParams(csr);
     auto run = [&] {
       return step(Tensor::zeros({g.n, g.c, g.h, g.w}), filter,
                   Tensor::fromVector(d, {g.n, g.o, g.oh(), g.ow()}),

@@ -5,6 +5,8 @@
 #include "bregman/onnx/OnnxNetwork.h"
 #include "bregman/models/Zoo.h"
 
+#include "ModelCase.h"
+
 #include <onnx/onnx_pb.h>
 
 #include <gtest/gtest.h>
@@ -17,6 +19,11 @@ namespace fs = std::filesystem;
 using namespace bregman;
 
 namespace {
+
+/// ModelCase.h's uniform values in [-1, 1), under this file's short name.
+std::vector<float> randoms(std::mt19937 &rng, int n) {
+  return bregman::testing::uniformValues(rng, n);
+}
 
 void addFloatTensor(::onnx::TensorProto *t, const std::string &name, const Shape &shape,
                     const std::vector<float> &values) {
@@ -90,14 +97,6 @@ protected:
   }
   fs::path dir;
 };
-
-std::vector<float> randoms(std::mt19937 &rng, int n) {
-  std::uniform_real_distribution<float> u(-1, 1);
-  std::vector<float> v(n);
-  for (float &x : v)
-    x = u(rng);
-  return v;
-}
 
 // The imported graph is an ordinary trace: its value and its gradients with
 // respect to the initializers equal the DSL's own MLP on the same weights.

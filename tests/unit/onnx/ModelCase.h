@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -119,6 +120,15 @@ struct ModelCase {
     return *this;
   }
 };
+
+/// `count` values uniform in [-1, 1).
+inline std::vector<float> uniformValues(std::mt19937 &rng, int64_t count) {
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  std::vector<float> v(count);
+  for (float &e : v)
+    e = value(rng);
+  return v;
+}
 
 inline ::onnx::AttributeProto *addAttr(::onnx::NodeProto &n, const std::string &name,
                                        ::onnx::AttributeProto::AttributeType type) {

@@ -184,10 +184,7 @@ TEST_F(OnnxSparseLayers, SparseAndDenseAgreeWithTheReference) {
 // in tests/unit/frontend/SparseConvTest.cpp); the layers read the CSR.
 TEST_F(OnnxSparseLayers, ConvsThatFitRunOnTheirFilterCsr) {
   std::mt19937 rng(21);
-  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
-  std::vector<float> x(2 * 3 * 7 * 9);
-  for (float &v : x)
-    v = value(rng);
+  std::vector<float> x = uniformValues(rng, 2 * 3 * 7 * 9);
   ModelCase c;
   c.input("x", {2, 3, 7, 9}, x);
   c.weight("W1", {4, 3, 3, 3}, sparseValues(rng, 4, 27, 0.3));
@@ -250,10 +247,7 @@ TEST_F(OnnxSparseLayers, ConvsThatFitRunOnTheirFilterCsr) {
 // transposed CSR differs by the groups).
 TEST_F(OnnxSparseLayers, GroupedFiltersRunOnTheirCsr) {
   std::mt19937 rng(27);
-  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
-  std::vector<float> x(2 * 4 * 6 * 7);
-  for (float &v : x)
-    v = value(rng);
+  std::vector<float> x = uniformValues(rng, 2 * 4 * 6 * 7);
   ModelCase c;
   c.input("x", {2, 4, 6, 7}, x);
   c.weight("D", {4, 1, 3, 3}, sparseValues(rng, 4, 9, 0.4, /*zeroRow=*/2));
@@ -295,10 +289,7 @@ TEST_F(OnnxSparseLayers, GroupedFiltersRunOnTheirCsr) {
 // compressed from the dense copy; Conv on it gives the dense output.
 TEST_F(OnnxSparseLayers, SparseFilterInitializersGoToTheCsrDirectly) {
   std::mt19937 rng(23);
-  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
-  std::vector<float> x(2 * 3 * 6 * 7);
-  for (float &v : x)
-    v = value(rng);
+  std::vector<float> x = uniformValues(rng, 2 * 3 * 6 * 7);
   ModelCase c;
   c.input("x", {2, 3, 6, 7}, x);
   c.weight("W", {4, 3, 3, 2}, sparseValues(rng, 4, 18, 0.25, /*zeroRow=*/1));
