@@ -97,6 +97,26 @@ void bregman::runtime::sgemmOneDnn(const GemmShape &s, const float *a,
   ctx.stream.wait();
 }
 
+void bregman::runtime::sgemmOneDnnBlas(const GemmShape &s, const float *a,
+                                       const float *b, float *c) {
+  // Row-major leading dimensions are the stored row lengths.
+  const int64_t lda = s.transA ? s.m : s.k;
+  const int64_t ldb = s.transB ? s.k : s.n;
+  for (int64_t i = 0; i < s.batch; ++i) {
+    dnnl_status_t status = dnnl_sgemm(
+        s.transA ? 'T' : 'N', s.transB ? 'T' : 'N', s.m, s.n, s.k, 1.0f,
+        a + i * s.m * s.k, lda, b + i * s.k * s.n, ldb, s.beta,
+        c + i * s.m * s.n, s.n);
+    // Generated code cannot take an exception; the shapes are valid, so a
+    // refusal would be oneDNN's own limit: OpenBLAS computes the same.
+    if (status != dnnl_success)
+      return sgemmOpenBlas({s.transA, s.transB, s.m, s.n, s.k, s.beta,
+                            s.batch - i},
+                           a + i * s.m * s.k, b + i * s.k * s.n,
+                           c + i * s.m * s.n);
+  }
+}
+
 std::string bregman::runtime::oneDnnOpenMpLibrary() {
   void *symbol = dlsym(RTLD_DEFAULT, "GOMP_parallel");
   Dl_info info;

@@ -21,6 +21,7 @@
 #include "bregman/data/Dataset.h"
 #include "bregman/models/Zoo.h"
 #include "bregman/onnx/OnnxNetwork.h"
+#include "bregman/runtime/CpuGemm.h"
 #include "bregman/runtime/Device.h"
 #include "bregman/runtime/InputFile.h"
 #include "bregman/runtime/Profile.h"
@@ -780,6 +781,8 @@ void Trainer::Impl::logProfile(int epoch, int64_t batches, double stepNs,
       (call - gemm - conv) / steps, (stepNs * ms - call) / steps,
       dataNs * ms / steps,
       epoch == 1 ? " (host time includes the first step's compilation)" : "");
+  if (epoch == 1 && config.device == Device::Cpu)
+    log << "  " << runtime::gemmLibrarySummary() << "\n";
   // The last step submitted is a training step (evaluation comes later).
   if (config.device == Device::Cuda)
     if (std::string launches = runtime::cudaDevice().stepProfile();

@@ -77,7 +77,7 @@ struct Matrices {
   }
 };
 
-enum class Entry { OpenBlas, OneDnn, Dispatch };
+enum class Entry { OpenBlas, OneDnn, OneDnnSgemm, Dispatch };
 
 void run(Entry entry, Matrices &x) {
   const GemmShape &s = x.shape;
@@ -86,6 +86,8 @@ void run(Entry entry, Matrices &x) {
     return sgemmOpenBlas(s, x.a.data(), x.b.data(), x.c.data());
   case Entry::OneDnn:
     return sgemmOneDnn(s, x.a.data(), x.b.data(), x.c.data());
+  case Entry::OneDnnSgemm:
+    return sgemmOneDnnBlas(s, x.a.data(), x.b.data(), x.c.data());
   case Entry::Dispatch:
     if (s.batch > 1)
       return bregman_cpu_sgemm_batched(s.transA, s.transB, s.batch, s.m, s.n,
@@ -120,7 +122,7 @@ TEST_P(CpuGemm, MatchesTheFloat64Product) {
 
 std::string paramName(const ::testing::TestParamInfo<Param> &info) {
   auto [entry, transA, transB, beta, size] = info.param;
-  const char *names[] = {"OpenBlas", "OneDnn", "Dispatch"};
+  const char *names[] = {"OpenBlas", "OneDnn", "OneDnnSgemm", "Dispatch"};
   return std::string(names[static_cast<int>(entry)]) + (transA ? "_T" : "_N") +
          (transB ? "T" : "N") + "_beta" + std::to_string(int(beta)) + "_" +
          std::to_string(size.m) + "x" + std::to_string(size.n) + "x" +
@@ -132,7 +134,7 @@ std::string paramName(const ::testing::TestParamInfo<Param> &info) {
 INSTANTIATE_TEST_SUITE_P(
     AllTransposes, CpuGemm,
     ::testing::Combine(::testing::Values(Entry::OpenBlas, Entry::OneDnn,
-                                         Entry::Dispatch),
+                                         Entry::OneDnnSgemm, Entry::Dispatch),
                        ::testing::Bool(), ::testing::Bool(),
                        ::testing::Values(0.0f, 1.0f),
                        ::testing::Values(Size{7, 5, 3}, Size{1, 37, 129},
@@ -163,7 +165,7 @@ TEST_P(CpuGemmBatched, EveryMatrixMatchesTheFloat64Product) {
 
 std::string batchParamName(const ::testing::TestParamInfo<BatchParam> &info) {
   auto [entry, transA, transB, beta, batch] = info.param;
-  const char *names[] = {"OpenBlas", "OneDnn", "Dispatch"};
+  const char *names[] = {"OpenBlas", "OneDnn", "OneDnnSgemm", "Dispatch"};
   return std::string(names[static_cast<int>(entry)]) + (transA ? "_T" : "_N") +
          (transB ? "T" : "N") + "_beta" + std::to_string(int(beta)) + "_batch" +
          std::to_string(batch);
@@ -172,7 +174,7 @@ std::string batchParamName(const ::testing::TestParamInfo<BatchParam> &info) {
 INSTANTIATE_TEST_SUITE_P(
     AllTransposes, CpuGemmBatched,
     ::testing::Combine(::testing::Values(Entry::OpenBlas, Entry::OneDnn,
-                                         Entry::Dispatch),
+                                         Entry::OneDnnSgemm, Entry::Dispatch),
                        ::testing::Bool(), ::testing::Bool(),
                        ::testing::Values(0.0f, 1.0f),
                        ::testing::Values(int64_t{3}, int64_t{512})),
@@ -193,21 +195,62 @@ TEST(CpuGemmOneDnn, CachedPrimitiveFollowsNewBuffersAndBeta) {
   }
 }
 
-TEST(CpuGemmDispatch, SmallOrFewRowProductsGoToOpenBlasLargeOnesToOneDnn) {
-  if (std::getenv("BREGMAN_GEMM"))
-    GTEST_SKIP() << "BREGMAN_GEMM forces a backend";
+TEST(CpuGemmDispatch, SmallOrFewRowProductsGoToABlasLargeOnesToOneDnn) {
   GemmShape small{false, true, 128, 10, 80, 0.0f};   // 102,400 multiply-adds
   GemmShape large{false, true, 128, 200, 784, 0.0f}; // 20,070,400
   GemmShape fewRows{false, true, 4, 200, 784, 0.0f};  // 627,200
-  EXPECT_EQ(gemmBackendFor(small), GemmBackend::OpenBlas);
-  EXPECT_EQ(gemmBackendFor(fewRows), GemmBackend::OpenBlas);
+  GemmShape smallBatch{false, false, 16, 16, 16, 0.0f, 8}; // 32,768 in all
+  GemmShape largeBatch{false, false, 16, 16, 16, 0.0f, 512};
+  // OpenBLAS tuned for the CPU: it keeps the small products.
+  for (const GemmShape &s : {small, fewRows, smallBatch})
+    EXPECT_EQ(gemmBackendFor(s, true, true), GemmBackend::OpenBlas);
+  // Generic OpenBLAS kernels: dnnl_sgemm takes them instead.
+  for (const GemmShape &s : {small, fewRows, smallBatch})
+    EXPECT_EQ(gemmBackendFor(s, false, true), GemmBackend::OneDnnSgemm);
+  for (bool tuned : {true, false}) {
+    EXPECT_EQ(gemmBackendFor(large, tuned, true), GemmBackend::OneDnn);
+    EXPECT_EQ(gemmBackendFor(largeBatch, tuned, true), GemmBackend::OneDnn);
+    // oneDNN on libgomp (busy-waiting threads): OpenBLAS for everything.
+    EXPECT_EQ(gemmBackendFor(large, tuned, false), GemmBackend::OpenBlas);
+    EXPECT_EQ(gemmBackendFor(small, tuned, false), GemmBackend::OpenBlas);
+  }
+}
+
+TEST(CpuGemmDispatch, ThisProcessUsesTheRuleForItsBlasAndOpenMp) {
+  if (std::getenv("BREGMAN_GEMM"))
+    GTEST_SKIP() << "BREGMAN_GEMM forces a backend";
+  GemmShape small{false, true, 128, 10, 80, 0.0f};
+  GemmShape large{false, true, 128, 200, 784, 0.0f};
+  // The build links Debian's OpenBLAS (scripts/install-deps.sh).
+  EXPECT_FALSE(blasCoreName().empty()) << gemmLibrarySummary();
 #ifdef BREGMAN_EXPECT_DNNL_ON_LIBOMP
   EXPECT_NE(oneDnnOpenMpLibrary().find("libomp"), std::string::npos)
       << "oneDNN's OpenMP calls reach " << oneDnnOpenMpLibrary();
   EXPECT_EQ(gemmBackendFor(large), GemmBackend::OneDnn);
+  EXPECT_EQ(gemmBackendFor(small), blasTunedForThisCpu()
+                                       ? GemmBackend::OpenBlas
+                                       : GemmBackend::OneDnnSgemm)
+      << gemmLibrarySummary();
 #else
   EXPECT_EQ(gemmBackendFor(large), GemmBackend::OpenBlas);
 #endif
+}
+
+TEST(CpuGemmDispatch, OpenBlasCoresAreJudgedByTheCpusVectorUnits) {
+  // The kernel sets OpenBLAS writes for AVX2 and AVX-512, in its spelling.
+  for (const char *core :
+       {"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"})
+    EXPECT_TRUE(openBlasCoreFitsCpu(core, true)) << core;
+  // What an OpenBLAS older than the CPU falls back to.
+  for (const char *core : {"Prescott", "Core2", "Nehalem", "Sandybridge",
+                           "Barcelona", "Bulldozer"})
+    EXPECT_FALSE(openBlasCoreFitsCpu(core, true)) << core;
+  // On a CPU without AVX2, OpenBLAS's own choice stands.
+  EXPECT_TRUE(openBlasCoreFitsCpu("Sandybridge", false));
+  EXPECT_TRUE(openBlasCoreFitsCpu("Prescott", false));
+  // Not OpenBLAS at all (the reference BLAS): never tuned.
+  EXPECT_FALSE(openBlasCoreFitsCpu("", true));
+  EXPECT_FALSE(openBlasCoreFitsCpu("", false));
 }
 
 } // namespace

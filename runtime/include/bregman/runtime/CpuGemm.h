@@ -1,9 +1,10 @@
 //===- CpuGemm.h - The CPU GEMM backends behind bregman_cpu_sgemm -*- C++ -*-===//
 //
-// bregman_cpu_sgemm (CpuLibrary.h) runs each GEMM in OpenBLAS or in oneDNN's
-// matmul primitive, whichever is faster for the shape (the rule and the
-// measurement behind it are in CpuBlas.cpp). Both are exposed here so that
-// tests and bench/gemm_bench.cpp can call each one directly.
+// bregman_cpu_sgemm (CpuLibrary.h) runs each GEMM in OpenBLAS, in oneDNN's
+// matmul primitive or in oneDNN's dnnl_sgemm, whichever is faster for the
+// shape on this kind of CPU (the rule and the measurements behind it are in
+// CpuBlas.cpp). Each is exposed here so that tests and bench/gemm_bench.cpp
+// can call it directly.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,7 +27,9 @@ struct GemmShape {
   int64_t batch = 1;
 };
 
-enum class GemmBackend { OpenBlas, OneDnn };
+/// OpenBLAS's cblas_sgemm, oneDNN's matmul primitive, or oneDNN's dnnl_sgemm
+/// (its BLAS-style entry: no primitive, far less overhead per call).
+enum class GemmBackend { OpenBlas, OneDnn, OneDnnSgemm };
 
 /// cblas_sgemm (the OpenBLAS the runtime links), once per matrix of the
 /// batch.
@@ -37,6 +40,25 @@ void sgemmOpenBlas(const GemmShape &shape, const float *a, const float *b,
 void sgemmOneDnn(const GemmShape &shape, const float *a, const float *b,
                  float *c);
 
+/// dnnl_sgemm, once per matrix of the batch.
+void sgemmOneDnnBlas(const GemmShape &shape, const float *a, const float *b,
+                     float *c);
+
+/// The kernel set OpenBLAS chose for this CPU (`openblas_get_corename`), or
+/// "" when the BLAS in the process is not OpenBLAS.
+std::string blasCoreName();
+/// Whether kernels named `core` are written for a CPU with (`cpuHasAvx2`) or
+/// without AVX2. An OpenBLAS older than the CPU falls back to generic SSE
+/// kernels: Debian's 0.3.21 runs "Prescott" on Sapphire Rapids, 5-7× slower
+/// than oneDNN on every GEMM of the MLP step (docs/PERFORMANCE.md).
+bool openBlasCoreFitsCpu(const std::string &core, bool cpuHasAvx2);
+/// openBlasCoreFitsCpu for this process's BLAS and CPU (false when the BLAS
+/// is not OpenBLAS: the reference BLAS has no tuned kernels at all).
+bool blasTunedForThisCpu();
+/// One line for `--profile`: which BLAS kernels run and what that means for
+/// the choice of GEMM library.
+std::string gemmLibrarySummary();
+
 /// The shared library that oneDNN's OpenMP calls reach (the first to define
 /// GOMP_parallel in the process's global scope), or "" when none is loaded.
 /// The build links LLVM's libomp ahead of the libgomp Debian's libdnnl names
@@ -44,12 +66,19 @@ void sgemmOneDnn(const GemmShape &shape, const float *a, const float *b,
 /// slower than OpenBLAS whenever another process shared the cores.
 std::string oneDnnOpenMpLibrary();
 
-/// The backend bregman_cpu_sgemm uses for `shape`: BREGMAN_GEMM=openblas or
-/// =onednn forces one (read once); otherwise products of at most 2¹⁸
-/// multiply-adds in all (the batch's together; OpenBLAS runs them on the
-/// calling thread) and those with fewer than 16 rows go to OpenBLAS, the
-/// rest to oneDNN if oneDNN runs on libomp; all to OpenBLAS if not.
+/// The backend bregman_cpu_sgemm uses for `shape`: BREGMAN_GEMM=openblas,
+/// =onednn or =onednn-sgemm forces one (read once); otherwise products of at
+/// most 2¹⁸ multiply-adds in all (the batch's together; OpenBLAS runs them on
+/// the calling thread) and those with fewer than 16 rows go to OpenBLAS, the
+/// rest to oneDNN if oneDNN runs on libomp; all to OpenBLAS if not. Where
+/// OpenBLAS's kernels do not fit the CPU (blasTunedForThisCpu), the small
+/// and few-row products go to dnnl_sgemm instead. Fixed per machine, so a
+/// run's rounding does not depend on the load.
 GemmBackend gemmBackendFor(const GemmShape &shape);
+/// The rule itself, for tests: `blasTuned` and `oneDnnOnLibomp` as the
+/// process would find them.
+GemmBackend gemmBackendFor(const GemmShape &shape, bool blasTuned,
+                           bool oneDnnOnLibomp);
 
 } // namespace bregman::runtime
 
