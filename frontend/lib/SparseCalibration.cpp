@@ -15,6 +15,7 @@
 #include "bregman/Jit.h"
 #include "bregman/Tensor.h"
 #include "bregman/nn.h"
+#include "bregman/runtime/CpuGemm.h"
 #include "bregman/runtime/SafeWrite.h"
 
 #include <algorithm>
@@ -339,8 +340,13 @@ void saveCache(const Calibration &c) {
 } // namespace
 
 std::string sparseCalibrationKey(int64_t rows, int64_t cols, int64_t batch) {
-  return fmt::format("{} | threads {} | [{}, {}] x batch {}", cpuModel(),
-                     threadsSetting(), rows, cols, batch);
+  // The dense side is x·Wᵀ in whichever library takes that GEMM here: a
+  // crossover measured against another (another OPENBLAS_CORETYPE or
+  // BREGMAN_GEMM, or a bregman that chose differently) does not apply.
+  runtime::GemmShape forward{false, true, batch, rows, cols, 0.0f};
+  return fmt::format("{} | threads {} | gemm {} | [{}, {}] x batch {}", cpuModel(),
+                     threadsSetting(), runtime::gemmLibraryFor(forward), rows,
+                     cols, batch);
 }
 
 std::string sparseCalibrationCachePath() {

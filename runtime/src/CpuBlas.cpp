@@ -125,6 +125,19 @@ std::string bregman::runtime::gemmLibrarySummary() {
          "large ones in oneDNN's matmul";
 }
 
+std::string bregman::runtime::gemmLibraryFor(const GemmShape &shape) {
+  switch (gemmBackendFor(shape)) {
+  case GemmBackend::OneDnn:
+    return "oneDNN matmul";
+  case GemmBackend::OneDnnSgemm:
+    return "oneDNN sgemm";
+  case GemmBackend::OpenBlas:
+    break;
+  }
+  std::string core = blasCoreName();
+  return core.empty() ? "BLAS" : "OpenBLAS " + core;
+}
+
 bregman::runtime::GemmBackend
 bregman::runtime::gemmBackendFor(const GemmShape &shape, bool blasTuned,
                                  bool oneDnnOnLibomp) {

@@ -125,7 +125,8 @@ std::string sparseConvCalibrationKey(const std::array<int64_t, 4> &filter,
                                      bool withInputGradient);
 
 /// The key of a crossover in the cache: this machine's CPU model, the thread
-/// setting (OMP_NUM_THREADS, else the hardware threads) and the shape.
+/// setting (OMP_NUM_THREADS, else the hardware threads), the library that
+/// runs the dense x·Wᵀ here, and the shape.
 std::string sparseCalibrationKey(int64_t rows, int64_t cols, int64_t batch);
 
 /// $BREGMAN_CACHE_DIR/sparse-crossover.json, else

@@ -74,6 +74,9 @@ TEST(SparseCalibration, MeasuresOnceThenReadsItsCache) {
   ASSERT_EQ(cached.size(), 1u);
   EXPECT_NE(cached.begin()->first.find("[80, 200] x batch 128"), std::string::npos)
       << cached.begin()->first;
+  // ... and the library that ran the dense side.
+  EXPECT_NE(cached.begin()->first.find(" | gemm "), std::string::npos)
+      << cached.begin()->first;
   EXPECT_EQ(cached.begin()->second, first.density);
 }
 
@@ -92,6 +95,26 @@ TEST(SparseCalibration, AnEarlierRunsCacheIsUsedWithoutMeasuring) {
     GTEST_SKIP() << "no sparse lowering under the GPU emulation";
   EXPECT_EQ(nn::sparseCrossover(10, 80, 8).source, "measured");
   EXPECT_EQ(nn::parseSparseCalibrationCache(slurp(dir.file()), "cache").size(), 2u);
+}
+
+TEST(SparseCalibration, ACrossoverMeasuredAgainstAnotherGemmLibraryIsNotUsed) {
+  // As an earlier bregman that sent this GEMM elsewhere would have cached it.
+  std::string key = nn::sparseCalibrationKey(10, 80, 7);
+  size_t at = key.find(" | gemm ");
+  ASSERT_NE(at, std::string::npos) << key;
+  std::string other = key.substr(0, at) + " | gemm another library" +
+                      key.substr(key.find(" | ", at + 3));
+  CacheDir dir;
+  std::filesystem::create_directories(dir.file().parent_path());
+  nlohmann::json doc = {{"version", 1}, {"crossovers", {{other, 0.123}}}};
+  std::ofstream(dir.file()) << doc.dump();
+  if (gpuEmulation())
+    GTEST_SKIP() << "no sparse lowering under the GPU emulation";
+  EXPECT_EQ(nn::sparseCrossover(10, 80, 7).source, "measured");
+  // Kept beside the other entry, which is not removed.
+  auto cached = nn::parseSparseCalibrationCache(slurp(dir.file()), "cache");
+  EXPECT_EQ(cached.size(), 2u);
+  EXPECT_EQ(cached.at(other), 0.123);
 }
 
 TEST(SparseCalibration, ADamagedCacheIsNeitherUsedNorReplaced) {

@@ -59,6 +59,11 @@ bool blasTunedForThisCpu();
 /// the choice of GEMM library.
 std::string gemmLibrarySummary();
 
+/// The library that runs `shape` in this process, in a few words ("OpenBLAS
+/// Cooperlake", "oneDNN matmul", "oneDNN sgemm"): measurements of the dense
+/// path, such as the sparse calibration's, are only valid for it.
+std::string gemmLibraryFor(const GemmShape &shape);
+
 /// The shared library that oneDNN's OpenMP calls reach (the first to define
 /// GOMP_parallel in the process's global scope), or "" when none is loaded.
 /// The build links LLVM's libomp ahead of the libgomp Debian's libdnnl names
