@@ -42,10 +42,11 @@ constexpr int64_t kFewRows = 16;
 constexpr const char *kAvx2Cores[] = {"haswell", "zen", "skylakex",
                                       "cooperlake", "sapphirerapids"};
 
-/// BREGMAN_GEMM=openblas|onednn, for measuring one backend alone.
-std::optional<bregman::runtime::GemmBackend> forcedBackend() {
+/// BREGMAN_GEMM=openblas|onednn|onednn-sgemm, for measuring one backend
+/// alone.
+std::optional<bregman::runtime::GemmBackend> readForcedBackend() {
   const char *value = std::getenv("BREGMAN_GEMM");
-  if (!value)
+  if (!value || !*value)
     return std::nullopt;
   if (std::strcmp(value, "openblas") == 0)
     return bregman::runtime::GemmBackend::OpenBlas;
@@ -100,6 +101,18 @@ bool bregman::runtime::openBlasCoreFitsCpu(const std::string &core,
 }
 
 namespace {
+const std::optional<bregman::runtime::GemmBackend> &forcedBackend() {
+  static const std::optional<bregman::runtime::GemmBackend> forced =
+      readForcedBackend();
+  return forced;
+}
+
+bool oneDnnOnLibomp() {
+  static const bool onLibomp =
+      bregman::runtime::oneDnnOpenMpLibrary().find("libomp") != std::string::npos;
+  return onLibomp;
+}
+
 bool cpuHasAvx2() {
 #if defined(__x86_64__) || defined(__i386__)
   return __builtin_cpu_supports("avx2");
@@ -118,6 +131,12 @@ std::string bregman::runtime::gemmLibrarySummary() {
   std::string core = blasCoreName();
   std::string blas = core.empty() ? "a BLAS that is not OpenBLAS"
                                   : "OpenBLAS with its " + core + " kernels";
+  if (forcedBackend())
+    return "GEMM: every product in " + gemmLibraryFor(GemmShape{}) +
+           " (BREGMAN_GEMM)";
+  if (!oneDnnOnLibomp())
+    return "GEMM: " + blas + " for every product (oneDNN's OpenMP calls do "
+           "not reach libomp)";
   if (blasTunedForThisCpu())
     return "GEMM: " + blas + " for small products, oneDNN for large ones";
   return "GEMM: " + blas +
@@ -153,12 +172,9 @@ bregman::runtime::gemmBackendFor(const GemmShape &shape, bool blasTuned,
 
 bregman::runtime::GemmBackend
 bregman::runtime::gemmBackendFor(const GemmShape &shape) {
-  static const std::optional<GemmBackend> forced = forcedBackend();
-  if (forced)
+  if (const std::optional<GemmBackend> &forced = forcedBackend())
     return *forced;
-  static const bool oneDnnOnLibomp =
-      oneDnnOpenMpLibrary().find("libomp") != std::string::npos;
-  return gemmBackendFor(shape, blasTunedForThisCpu(), oneDnnOnLibomp);
+  return gemmBackendFor(shape, blasTunedForThisCpu(), oneDnnOnLibomp());
 }
 
 namespace {
