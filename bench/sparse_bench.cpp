@@ -3,8 +3,8 @@
 // The MLP 784-200-80-10 at 1 % and 5 % weight density: inference at batch 128
 // and 1, and forward + backward (input gradients on the CSR, weight
 // gradients dense; no update, no CSR rebuild), sparse against our dense path
-// (OpenBLAS GEMMs) in the same run, as ratios, with the CSR layers in both
-// forms: batch-major activations (a·Wᵀ, x gathered at the stored columns)
+// (bregman_cpu_sgemm: OpenBLAS or oneDNN by shape) in the same run, as
+// ratios, with the CSR layers in both forms: batch-major activations (a·Wᵀ, x gathered at the stored columns)
 // and feature-major ones (W·aᵀ, the batch innermost). Then the crossover
 // density of x·Wᵀ per layer shape and form: the lowest density tried at
 // which the sparse layer is no longer faster. Times are process CPU time (all threads), median of 7
