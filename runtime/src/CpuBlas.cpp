@@ -79,12 +79,16 @@ void bregman::runtime::sgemmOpenBlas(const GemmShape &s, const float *a,
 
 std::string bregman::runtime::blasCoreName() {
   // Looked up rather than linked: the BLAS found at build time may be
-  // another implementation, which has no such function.
-  using CoreName = char *(*)();
-  auto corename = reinterpret_cast<CoreName>(
-      dlsym(RTLD_DEFAULT, "openblas_get_corename"));
-  const char *name = corename ? corename() : nullptr;
-  return name ? name : "";
+  // another implementation, which has no such function. Read once: the
+  // calibration key asks for it per layer and evaluation.
+  static const std::string core = [] {
+    using CoreName = char *(*)();
+    auto corename = reinterpret_cast<CoreName>(
+        dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+    const char *name = corename ? corename() : nullptr;
+    return std::string(name ? name : "");
+  }();
+  return core;
 }
 
 bool bregman::runtime::openBlasCoreFitsCpu(const std::string &core,

@@ -125,6 +125,17 @@ protected:
       EXPECT_NEAR(got[i], want[i], 1e-5 * (1 + std::abs(want[i])))
           << what << " at " << i;
   }
+  /// The three arrays `prefix`positions/coordinates/values in `w` equal
+  /// `want`'s, bit for bit.
+  static void expectCsrParams(const Params &w, const std::string &prefix,
+                              const CsrWeight &want) {
+    EXPECT_EQ(w.at(prefix + "positions").toVector<int32_t>(),
+              want.positions.toVector<int32_t>()) << prefix;
+    EXPECT_EQ(w.at(prefix + "coordinates").toVector<int32_t>(),
+              want.coordinates.toVector<int32_t>()) << prefix;
+    EXPECT_EQ(w.at(prefix + "values").toVector<float>(),
+              want.values.toVector<float>()) << prefix;
+  }
   static std::vector<std::string> names(const std::vector<onnx::SparseLayer> &layers) {
     std::vector<std::string> out;
     for (const auto &l : layers)
@@ -272,12 +283,7 @@ TEST_F(OnnxSparseLayers, GroupedFiltersRunOnTheirCsr) {
                                                      "T node 'mix' (Conv)"}));
   EXPECT_FALSE(sparse.contains("S.csr.positions"));
   CsrFilter fromDense = compressFilter(model.weights().at("D"), 4);
-  EXPECT_EQ(sparse.at("D.csrt.positions").toVector<int32_t>(),
-            fromDense.columns.positions.toVector<int32_t>());
-  EXPECT_EQ(sparse.at("D.csrt.coordinates").toVector<int32_t>(),
-            fromDense.columns.coordinates.toVector<int32_t>());
-  EXPECT_EQ(sparse.at("D.csrt.values").toVector<float>(),
-            fromDense.columns.values.toVector<float>());
+  expectCsrParams(sparse, "D.csrt.", fromDense.columns);
   auto y = [&](const Params &w) { return run(model, w, c.inputs, {2, 4, 3, 4}); };
   std::vector<float> dense = y(onnx::withSparseLayers(model, nn::SparseExec::Off));
   expectNear(y(sparse), std::vector<double>(dense.begin(), dense.end()),
@@ -307,17 +313,8 @@ TEST_F(OnnxSparseLayers, SparseFilterInitializersGoToTheCsrDirectly) {
   std::vector<onnx::SparseLayer> layers;
   Params sparse = onnx::withSparseLayers(model, nn::SparseExec::On, &layers);
   EXPECT_EQ(names(layers), (std::vector<std::string>{"W node 'conv' (Conv)"}));
-  const std::pair<const char *, const CsrWeight *> forms[] = {
-      {"csr", &fromDense.rows}, {"csrt", &fromDense.columns}};
-  for (const auto &[form, want] : forms) {
-    std::string key = std::string("W.") + form + ".";
-    EXPECT_EQ(sparse.at(key + "positions").toVector<int32_t>(),
-              want->positions.toVector<int32_t>()) << form;
-    EXPECT_EQ(sparse.at(key + "coordinates").toVector<int32_t>(),
-              want->coordinates.toVector<int32_t>()) << form;
-    EXPECT_EQ(sparse.at(key + "values").toVector<float>(),
-              want->values.toVector<float>()) << form;
-  }
+  expectCsrParams(sparse, "W.csr.", fromDense.rows);
+  expectCsrParams(sparse, "W.csrt.", fromDense.columns);
   auto y = [&](const Params &w) { return run(model, w, c.inputs, {2, 4, 6, 7}); };
   std::vector<float> dense = y(onnx::withSparseLayers(model, nn::SparseExec::Off));
   expectNear(y(sparse), std::vector<double>(dense.begin(), dense.end()),

@@ -102,6 +102,23 @@ void run(Entry entry, Matrices &x) {
   }
 }
 
+/// `entry` on x, beta 0's C filled with NaN first (beta 0 must not read C:
+/// NaN there must not leak out), checked against the float64 product.
+void runAndCheck(Entry entry, Matrices &x) {
+  std::vector<float> initialC = x.c;
+  if (x.shape.beta == 0.0f)
+    std::fill(x.c.begin(), x.c.end(), std::nanf(""));
+  run(entry, x);
+  x.expectProduct(initialC, x.c);
+}
+
+/// A test name's start: the entry, the transposes and beta.
+std::string caseName(Entry entry, bool transA, bool transB, float beta) {
+  const char *names[] = {"OpenBlas", "OneDnn", "OneDnnSgemm", "Dispatch"};
+  return std::string(names[static_cast<int>(entry)]) + (transA ? "_T" : "_N") +
+         (transB ? "T" : "N") + "_beta" + std::to_string(int(beta));
+}
+
 struct Size {
   int64_t m, n, k;
 };
@@ -113,19 +130,12 @@ class CpuGemm : public ::testing::TestWithParam<Param> {};
 TEST_P(CpuGemm, MatchesTheFloat64Product) {
   auto [entry, transA, transB, beta, size] = GetParam();
   Matrices x(GemmShape{transA, transB, size.m, size.n, size.k, beta});
-  std::vector<float> initialC = x.c;
-  if (beta == 0.0f) // beta 0 must not read C: NaN there must not leak out
-    std::fill(x.c.begin(), x.c.end(), std::nanf(""));
-  run(entry, x);
-  x.expectProduct(initialC, x.c);
+  runAndCheck(entry, x);
 }
 
 std::string paramName(const ::testing::TestParamInfo<Param> &info) {
   auto [entry, transA, transB, beta, size] = info.param;
-  const char *names[] = {"OpenBlas", "OneDnn", "OneDnnSgemm", "Dispatch"};
-  return std::string(names[static_cast<int>(entry)]) + (transA ? "_T" : "_N") +
-         (transB ? "T" : "N") + "_beta" + std::to_string(int(beta)) + "_" +
-         std::to_string(size.m) + "x" + std::to_string(size.n) + "x" +
+  return caseName(entry, transA, transB, beta) + "_" + std::to_string(size.m) + "x" + std::to_string(size.n) + "x" +
          std::to_string(size.k);
 }
 
@@ -155,20 +165,13 @@ TEST_P(CpuGemmBatched, EveryMatrixMatchesTheFloat64Product) {
     SCOPED_TRACE(std::to_string(size.m) + "x" + std::to_string(size.n) + "x" +
                  std::to_string(size.k));
     Matrices x(GemmShape{transA, transB, size.m, size.n, size.k, beta, batch});
-    std::vector<float> initialC = x.c;
-    if (beta == 0.0f)
-      std::fill(x.c.begin(), x.c.end(), std::nanf(""));
-    run(entry, x);
-    x.expectProduct(initialC, x.c);
+    runAndCheck(entry, x);
   }
 }
 
 std::string batchParamName(const ::testing::TestParamInfo<BatchParam> &info) {
   auto [entry, transA, transB, beta, batch] = info.param;
-  const char *names[] = {"OpenBlas", "OneDnn", "OneDnnSgemm", "Dispatch"};
-  return std::string(names[static_cast<int>(entry)]) + (transA ? "_T" : "_N") +
-         (transB ? "T" : "N") + "_beta" + std::to_string(int(beta)) + "_batch" +
-         std::to_string(batch);
+  return caseName(entry, transA, transB, beta) + "_batch" + std::to_string(batch);
 }
 
 INSTANTIATE_TEST_SUITE_P(
