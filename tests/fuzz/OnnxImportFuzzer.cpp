@@ -8,15 +8,12 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "FuzzInput.h"
 #include "bregman/bregman.h"
 #include "bregman/onnx/OnnxModel.h"
-#include "bregman/runtime/InputFile.h"
 
 #include <cstdint>
-#include <cstdio>
-#include <fstream>
 #include <string>
-#include <unistd.h>
 
 namespace {
 /// Large shapes would only measure the allocator.
@@ -32,14 +29,8 @@ bool smallEnough(const bregman::onnx::OnnxModel &model) {
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  // Below libFuzzer's malloc limit: a hostile size must fail our check.
-  bregman::runtime::setMemoryLimit(uint64_t(256) << 20);
-  static const std::string path =
-      "/tmp/bregman-onnx-fuzz-" + std::to_string(::getpid()) + ".onnx";
-  {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char *>(data), static_cast<std::streamsize>(size));
-  }
+  // (inputFile also sets the memory limit below libFuzzer's malloc limit.)
+  std::string path = bregman::fuzz::inputFile("onnx", ".onnx", data, size);
   try {
     bregman::onnx::OnnxModel model = bregman::onnx::OnnxModel::load(path);
     (void)model.summary();
