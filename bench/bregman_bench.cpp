@@ -462,6 +462,25 @@ BENCHMARK(BM_VitTrainStep)
     ->MeasureProcessCPUTime()
     ->Unit(benchmark::kMillisecond);
 
+/// What a jit call costs besides its compiled code: a function of
+/// `state.range(0)` Params leaves (named like a network's, 16 floats each)
+/// that adds two of them, so nearly all the time is flattening, the cache
+/// lookup, argument checks, output allocation and the call through the
+/// execution engine. A small model's inference at batch 1 pays this once
+/// per call.
+void BM_JitDispatch(benchmark::State &state) {
+  Params p;
+  for (int64_t i = 0; i < state.range(0); ++i)
+    p.add("features." + std::to_string(i) + ".weight", Tensor::zeros({16}));
+  auto f = jit([](const Params &q) {
+    return q.begin()->second + std::next(q.begin())->second;
+  });
+  f(p);
+  for (auto _ : state)
+    benchmark::DoNotOptimize(f(p));
+}
+BENCHMARK(BM_JitDispatch)->Arg(2)->Arg(16)->Arg(64)->Unit(benchmark::kMicrosecond);
+
 /// The ConvNet step without the update (range 1) or without the backward
 /// pass too (range 0): where its time goes.
 void BM_ConvNetPartialStep(benchmark::State &state) {

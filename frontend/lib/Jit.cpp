@@ -27,6 +27,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <string_view>
 #include <unistd.h>
 
 namespace bregman {
@@ -116,22 +117,64 @@ public:
   std::vector<LeafSpec> outputSpecs;
   std::vector<int> outputAlias;   // input leaf whose buffer an output reuses
   size_t numArgs = 0;
+  std::vector<LeafSpec> inputSpecs; // what it was compiled for
 };
 
-std::string FlatInputs::key() const {
-  std::string key;
-  for (const LeafSpec &s : specs)
-    key += fmt::format("{}:{}:{}{};", s.arg, s.name, dtypeName(s.dtype),
-                       shapeString(s.shape));
-  return key;
+const std::string &FlatInputs::name(size_t i) const {
+  static const std::string none;
+  return names[i] ? *names[i] : none;
+}
+
+LeafSpec FlatInputs::spec(size_t i) const {
+  return {leaves[i].shape(), leaves[i].dtype(), name(i), args[i]};
+}
+
+std::vector<LeafSpec> FlatInputs::specs() const {
+  std::vector<LeafSpec> out;
+  out.reserve(leaves.size());
+  for (size_t i = 0; i < leaves.size(); ++i)
+    out.push_back(spec(i));
+  return out;
+}
+
+uint64_t FlatInputs::hash() const {
+  // FNV-1a over each leaf's fields (the name's own hash); a collision only
+  // costs a comparison (matches()), never a wrong function.
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    mix(static_cast<uint64_t>(args[i]));
+    mix(std::hash<std::string_view>{}(name(i)));
+    mix(static_cast<uint64_t>(leaves[i].dtype()) + 0x100);
+    const Shape &shape = leaves[i].shape();
+    mix(shape.size());
+    for (int64_t d : shape)
+      mix(static_cast<uint64_t>(d));
+  }
+  return h;
+}
+
+bool FlatInputs::matches(const std::vector<LeafSpec> &specs) const {
+  if (specs.size() != leaves.size())
+    return false;
+  for (size_t i = 0; i < leaves.size(); ++i)
+    if (specs[i].arg != args[i] || specs[i].dtype != leaves[i].dtype() ||
+        specs[i].shape != leaves[i].shape() || specs[i].name != name(i))
+      return false;
+  return true;
 }
 
 JitState::JitState(JitOptions options) : opts(std::move(options)) {}
 JitState::~JitState() = default;
 
-CompiledFunction *JitState::lookup(const std::string &key) {
-  auto it = cache.find(key);
-  return it == cache.end() ? nullptr : it->second.get();
+CompiledFunction *JitState::lookup(const FlatInputs &inputs) {
+  auto it = cache.find(inputs.hash());
+  if (it == cache.end())
+    return nullptr;
+  for (const auto &fn : it->second)
+    if (inputs.matches(fn->inputSpecs))
+      return fn.get();
+  return nullptr;
 }
 
 const FlatOutputs &JitState::outputStructure(const CompiledFunction &fn) const {
@@ -144,20 +187,20 @@ static std::vector<int> assignDonations(const FlatInputs &inputs,
                                         const FlatOutputs &outputs,
                                         const std::vector<int> &donate) {
   std::set<int> donated(donate.begin(), donate.end());
-  std::vector<bool> used(inputs.specs.size(), false);
+  std::vector<bool> used(inputs.leaves.size(), false);
   std::vector<int> alias(outputs.leaves.size(), -1);
   auto fits = [&](size_t in, size_t out) {
-    const LeafSpec &s = inputs.specs[in];
-    return !used[in] && donated.count(s.arg) &&
-           s.shape == outputs.leaves[out].shape() &&
-           s.dtype == outputs.leaves[out].dtype();
+    const Tensor &leaf = inputs.leaves[in];
+    return !used[in] && donated.count(inputs.args[in]) &&
+           leaf.shape() == outputs.leaves[out].shape() &&
+           leaf.dtype() == outputs.leaves[out].dtype();
   };
   for (int pass = 0; pass < 2; ++pass)
     for (size_t out = 0; out < outputs.leaves.size(); ++out) {
       if (alias[out] >= 0)
         continue;
-      for (size_t in = 0; in < inputs.specs.size(); ++in) {
-        bool sameName = inputs.specs[in].name == outputs.names[out];
+      for (size_t in = 0; in < inputs.leaves.size(); ++in) {
+        bool sameName = inputs.name(in) == outputs.names[out];
         if (fits(in, out) && (pass == 1 || sameName)) {
           alias[out] = static_cast<int>(in);
           used[in] = true;
@@ -228,7 +271,7 @@ static std::string artifactSignature(const FlatInputs &inputs,
                            {"device", deviceName(device)},
                            {"inputs", nlohmann::json::array()},
                            {"outputs", nlohmann::json::array()}};
-  for (const LeafSpec &spec : inputs.specs)
+  for (const LeafSpec &spec : inputs.specs())
     signature["inputs"].push_back(describeLeaf(spec));
   for (size_t i = 0; i < fn.outputSpecs.size(); ++i) {
     nlohmann::json output = describeLeaf(fn.outputSpecs[i]);
@@ -306,13 +349,13 @@ static void reportCompileTiming(const std::string &label,
              mlirTime.wall + opt.wall + codegen.wall);
 }
 
-CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
-                                    const FlatInputs &inputs,
+CompiledFunction *JitState::compile(const Trace &trace, const FlatInputs &inputs,
                                     const FlatOutputs &outputs,
                                     const std::string &objectFile) {
   auto start = std::chrono::steady_clock::now();
   auto fn = std::make_unique<CompiledFunction>();
   fn->structure = outputs;
+  fn->inputSpecs = inputs.specs();
   fn->symbol = "bregman_main";
 
   EmitSpec spec;
@@ -401,7 +444,12 @@ CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
   times.total += seconds;
   addToProcessTotals(seconds);
   CompiledFunction *raw = fn.get();
-  cache[key] = std::move(fn);
+  if (objectFile.empty()) {
+    cache[inputs.hash()].push_back(std::move(fn));
+    ++cached;
+  } else {
+    savedOnly.push_back(std::move(fn));
+  }
   return raw;
 }
 
@@ -410,26 +458,35 @@ CompiledFunction *JitState::compile(const std::string &key, const Trace &trace,
 static void checkCallArguments(const std::string &name,
                                const CompiledFunction &fn,
                                const FlatInputs &inputs) {
-  std::set<const void *> written;
-  for (int a : fn.outputAlias)
-    if (a >= 0)
-      written.insert(inputs.leaves[a].buffer().get());
-  std::map<const void *, size_t> seen;
-  for (size_t i = 0; i < inputs.leaves.size(); ++i) {
-    const Tensor &t = inputs.leaves[i];
-    if (!t.isConcrete())
+  for (size_t i = 0; i < inputs.leaves.size(); ++i)
+    if (!inputs.leaves[i].isConcrete())
       throw Error(fmt::format("{}: argument {} ('{}') is a tracer: calling a "
                               "jit function inside another is not supported",
-                              name, inputs.specs[i].arg,
-                              inputs.specs[i].name));
-    const void *buf = t.buffer().get();
-    auto [it, inserted] = seen.emplace(buf, i);
-    if (!inserted && written.count(buf))
+                              name, inputs.args[i], inputs.name(i)));
+  // A leaf whose buffer a donated output overwrites must be the only leaf on
+  // that buffer: (buffer, leaf) sorted, a written buffer seen twice is shared.
+  std::vector<const void *> written;
+  for (int a : fn.outputAlias)
+    if (a >= 0)
+      written.push_back(inputs.leaves[a].buffer().get());
+  if (written.empty())
+    return;
+  std::sort(written.begin(), written.end());
+  std::vector<std::pair<const void *, size_t>> byBuffer;
+  byBuffer.reserve(inputs.leaves.size());
+  for (size_t i = 0; i < inputs.leaves.size(); ++i)
+    byBuffer.emplace_back(inputs.leaves[i].buffer().get(), i);
+  std::sort(byBuffer.begin(), byBuffer.end());
+  for (size_t k = 1; k < byBuffer.size(); ++k) {
+    auto [buf, i] = byBuffer[k];
+    size_t first = byBuffer[k - 1].second;
+    if (buf == byBuffer[k - 1].first &&
+        std::binary_search(written.begin(), written.end(), buf))
       throw Error(fmt::format(
           "{}: leaves '{}' (argument {}) and '{}' (argument {}) share one "
           "buffer that a donated output overwrites; pass distinct tensors",
-          name, inputs.specs[it->second].name, inputs.specs[it->second].arg,
-          inputs.specs[i].name, inputs.specs[i].arg));
+          name, inputs.name(first), inputs.args[first], inputs.name(i),
+          inputs.args[i]));
   }
 }
 
@@ -541,8 +598,7 @@ void JitState::save(const std::string &dir, const Trace &trace,
     runtime::replaceDirectory(
         fs::absolute(dir).string(), opts.name + ": save",
         runtime::artifactOwnership, [&](const std::string &tmp) {
-          CompiledFunction *fn = compile("save:" + inputs.key(), trace, inputs,
-                                         outputs, tmp + "/step.o");
+          CompiledFunction *fn = compile(trace, inputs, outputs, tmp + "/step.o");
           // Compiling for CUDA ran the host code's constructors (kernel
           // module load), which fail without a GPU; that does not concern
           // the artifact.
@@ -607,7 +663,7 @@ void JitState::writeArtifactFiles(const std::string &tmp,
   runtime::AtomicFile values(tmp + "/values.bin", opts.name + ": save");
   size_t offset = 0;
   for (size_t i = 0; i < inputs.leaves.size(); ++i) {
-    const LeafSpec &spec = inputs.specs[i];
+    const LeafSpec spec = inputs.spec(i);
     const auto &buffer =
         static_cast<const runtime::Buffer &>(*inputs.leaves[i].buffer());
     nlohmann::json input = describeLeaf(spec);

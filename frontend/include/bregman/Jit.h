@@ -19,12 +19,14 @@
 #include "bregman/Params.h"
 #include "bregman/Trace.h"
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <tuple>
 #include <type_traits>
+#include <unordered_map>
 #include <vector>
 
 namespace bregman {
@@ -76,10 +78,26 @@ struct LeafSpec {
   int arg;          // position of the argument the leaf comes from
 };
 
+/// A call's arguments as leaves. Per leaf: its Params key (pointing into
+/// the caller's argument, valid during the call; null for a bare Tensor) and
+/// its argument position. Shapes and dtypes are read from the leaves: a call
+/// that hits the cache copies no name and no shape.
 struct FlatInputs {
   std::vector<Tensor> leaves;
-  std::vector<LeafSpec> specs;
-  std::string key() const;
+  std::vector<const std::string *> names;
+  std::vector<int> args;
+  void add(const Tensor &t, const std::string *name, int arg) {
+    leaves.push_back(t);
+    names.push_back(name);
+    args.push_back(arg);
+  }
+  const std::string &name(size_t i) const;
+  LeafSpec spec(size_t i) const;
+  std::vector<LeafSpec> specs() const;
+  /// Of every leaf's position, name, dtype and shape: the cache's key.
+  uint64_t hash() const;
+  /// Whether these leaves are `specs` (same names, positions, dtypes, shapes).
+  bool matches(const std::vector<LeafSpec> &specs) const;
 };
 
 struct FlatOutputs {
@@ -116,9 +134,11 @@ class JitState {
 public:
   explicit JitState(JitOptions options);
   ~JitState();
-  CompiledFunction *lookup(const std::string &key);
-  CompiledFunction *compile(const std::string &key, const Trace &trace,
-                            const FlatInputs &inputs, const FlatOutputs &outputs,
+  CompiledFunction *lookup(const FlatInputs &inputs);
+  /// Compiles the trace for these inputs and keeps it in the cache (or, with
+  /// an object file, for save() only).
+  CompiledFunction *compile(const Trace &trace, const FlatInputs &inputs,
+                            const FlatOutputs &outputs,
                             const std::string &objectFile = "");
   /// Compiles the trace ahead of time into the artifact directory `dir`.
   void save(const std::string &dir, const Trace &trace,
@@ -128,7 +148,7 @@ public:
   std::map<std::string, std::string> artifactEntries;
   std::vector<Tensor> run(CompiledFunction &fn, const FlatInputs &inputs);
   const FlatOutputs &outputStructure(const CompiledFunction &fn) const;
-  size_t cacheSize() const { return cache.size(); }
+  size_t cacheSize() const { return cached; }
   size_t compileCount() const { return compiles; }
   double compileSeconds() const { return times.total; }
   const CompileTimes &compileTimes() const { return times; }
@@ -143,7 +163,10 @@ private:
                           const std::vector<bool> &read);
 
   JitOptions opts;
-  std::map<std::string, std::unique_ptr<CompiledFunction>> cache;
+  // By FlatInputs::hash(); a bucket holds more than one only on a collision.
+  std::unordered_map<uint64_t, std::vector<std::unique_ptr<CompiledFunction>>> cache;
+  std::vector<std::unique_ptr<CompiledFunction>> savedOnly;
+  size_t cached = 0;
   size_t compiles = 0;
   CompileTimes times;
 };
@@ -154,8 +177,7 @@ template <> struct Tree<Tensor> {
   static void flattenInput(const Tensor &t, int arg, FlatInputs &in) {
     if (!t.defined())
       throw Error("jit: argument " + std::to_string(arg) + " is an empty tensor");
-    in.leaves.push_back(t);
-    in.specs.push_back({t.shape(), t.dtype(), "", arg});
+    in.add(t, nullptr, arg);
   }
   static Tensor rebuildInput(const Tensor &, const std::vector<Tensor> &leaves,
                              size_t &pos) {
@@ -177,8 +199,7 @@ template <> struct Tree<Params> {
       if (!t.defined())
         throw Error("jit: argument " + std::to_string(arg) + " entry '" +
                     name + "' is an empty tensor");
-      in.leaves.push_back(t);
-      in.specs.push_back({t.shape(), t.dtype(), name, arg});
+      in.add(t, &name, arg);
     }
   }
   static Params rebuildInput(const Params &like,
@@ -249,12 +270,11 @@ public:
   template <typename... Args> auto operator()(const Args &...args) {
     using R = std::invoke_result_t<F &, const Args &...>;
     detail::FlatInputs inputs = flatten(args...);
-    std::string key = inputs.key();
-    detail::CompiledFunction *fn = state->lookup(key);
+    detail::CompiledFunction *fn = state->lookup(inputs);
     if (!fn) {
       Trace trace;
       detail::FlatOutputs outputs = traceInto(trace, inputs, args...);
-      fn = state->compile(key, trace, inputs, outputs);
+      fn = state->compile(trace, inputs, outputs);
     }
     std::vector<Tensor> results = state->run(*fn, inputs);
     size_t pos = 0, paramsPos = 0;
@@ -294,7 +314,7 @@ private:
     detail::FlatOutputs outputs;
     TraceScope scope(trace);
     std::vector<Tensor> tracers;
-    for (const detail::LeafSpec &spec : inputs.specs)
+    for (const detail::LeafSpec &spec : inputs.specs())
       tracers.push_back(trace.addInput(
           spec.shape, spec.dtype,
           "arg" + std::to_string(spec.arg) +

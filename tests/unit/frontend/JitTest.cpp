@@ -113,6 +113,30 @@ TEST(Jit, DTypeIsPartOfTheCacheKey) {
   EXPECT_EQ(f.compileCount(), 2u);
 }
 
+// The cache tells calls apart by every leaf's Params key and argument
+// position too: the same shapes under other names, or moved to another
+// argument, trace the function again (its result may depend on them).
+TEST(Jit, ParamsKeysAndArgumentPositionsArePartOfTheCacheKey) {
+  auto f = jit([](const Tensor &zero, const Params &p, const Params &q) {
+    Tensor total = zero;
+    for (const auto &[name, t] : p)
+      total = total + t * (name == "a" ? 1.0 : 10.0);
+    for (const auto &[name, t] : q)
+      total = total + t * 100.0;
+    return total;
+  });
+  Tensor zero = Tensor::zeros({2}), one = filledF32({2}, 1.0f);
+  EXPECT_EQ(f(zero, Params{{"a", one}}, Params{}).toVector<float>()[0], 1.0f);
+  EXPECT_EQ(f(zero, Params{{"b", one}}, Params{}).toVector<float>()[0], 10.0f);
+  EXPECT_EQ(f(zero, Params{}, Params{{"a", one}}).toVector<float>()[0], 100.0f);
+  EXPECT_EQ(f.compileCount(), 3u);
+  // Each is found again without compiling.
+  EXPECT_EQ(f(zero, Params{{"b", one}}, Params{}).toVector<float>()[0], 10.0f);
+  EXPECT_EQ(f(zero, Params{{"a", one}}, Params{}).toVector<float>()[0], 1.0f);
+  EXPECT_EQ(f.compileCount(), 3u);
+  EXPECT_EQ(f.cacheSize(), 3u);
+}
+
 TEST(Jit, MatmulShapeMismatchNamesTheShapes) {
   auto f = jit([](const Tensor &a, const Tensor &b) { return matmul(a, b); });
   Tensor a = Tensor::zeros({2, 3}), b = Tensor::zeros({4, 5});

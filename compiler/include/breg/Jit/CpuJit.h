@@ -91,10 +91,13 @@ public:
 
   const CompilePhases &phases() const { return compilePhases; }
 
+  using PackedFunction = void (*)(void **);
+
 private:
   explicit CpuExecutable(std::unique_ptr<ExecutionEngine> engine);
   std::unique_ptr<ExecutionEngine> engine;
   CompilePhases compilePhases;
+  llvm::StringMap<PackedFunction> entries; // the module's public functions
 };
 
 } // namespace breg
