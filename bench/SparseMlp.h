@@ -43,10 +43,11 @@ struct Mlp {
 };
 
 /// How the layers run: dense GEMMs, CSR on batch-major activations
-/// (a·Wᵀ: gathers of a at the stored columns), or CSR on feature-major ones
+/// (a·Wᵀ: gathers of a at the stored columns), CSR on feature-major ones
 /// (W·aᵀ: the batch innermost and contiguous; x transposed once on entry,
-/// the logits once on exit).
-enum class Form { Dense, Gathered, FeatureMajor };
+/// the logits once on exit), or CSR as nn::Linear runs it (csrProduct: the
+/// batch-major form below 16 rows, else the feature-major one per layer).
+enum class Form { Dense, Gathered, FeatureMajor, Linear };
 
 inline CsrWeight layerCsr(const Params &p, const Params &csr, size_t l) {
   auto [rows, cols] = kLayers[l];
@@ -67,6 +68,8 @@ inline Tensor logits(const Params &p, const Params &csr, const Tensor &x, Form f
       y = matmul(h, p.at(key("w", l)), false, true) + b;
     else if (form == Form::Gathered)
       y = sparseMatmul(h, layerCsr(p, csr, l), true) + b;
+    else if (form == Form::Linear)
+      y = csrProduct(h, layerCsr(p, csr, l), true) + b;
     else
       y = sparseMatmulLeft(layerCsr(p, csr, l), h, false) +
           reshape(b, {rows, 1});

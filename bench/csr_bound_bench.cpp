@@ -1,7 +1,8 @@
 //===- csr_bound_bench.cpp - How fast batch-1 CSR inference can be here -===//
 //
 // The MLP 784-200-80-10 at 1 % and 5 % weight density, batch 1: our compiled
-// inference, dense (OpenBLAS) and on CSR (the sparsifier's loops), each run as
+// inference, dense (OpenBLAS) and on CSR (the sparsifier's loops, in the
+// feature-major and in the batch-major form, which nn::Linear takes at batch 1), each run as
 // a saved artifact (runtime::Artifact::step, no JIT dispatch), against
 // hand-written CSR kernels on the same weights — one accumulator per row,
 // four, 16-lane AVX-512 gathers per row, and SELL-8 (rows in slices of 8,
@@ -199,6 +200,8 @@ void densityRow(double density, std::mt19937 &rng, const std::string &tmp) {
   std::string tag = fmt::format("{:g}", density * 100);
   Times dense = ourArtifact(mlp, x, bench::Form::Dense, tmp + "/dense-" + tag);
   Times ours = ourArtifact(mlp, x, bench::Form::FeatureMajor, tmp + "/csr-" + tag);
+  Times oursGathered =
+      ourArtifact(mlp, x, bench::Form::Gathered, tmp + "/csr-gathered-" + tag);
   std::vector<Csr> csr;
   std::vector<Sell8> sell;
   size_t stored = 0, padded = 0;
@@ -229,7 +232,8 @@ void densityRow(double density, std::mt19937 &rng, const std::string &tmp) {
                t.cpuUs, dense.cpuUs / t.cpuUs);
   };
   row("ours, dense (OpenBLAS)", dense);
-  row("ours, CSR (sparsifier)", ours);
+  row("ours, CSR feature-major (sparsifier)", ours);
+  row("ours, CSR gathered (sparsifier)", oursGathered);
   row("hand: one accumulator per row",
       time([&](size_t l, const float *in, float *out) {
         rowsOneAccumulator(csr[l], in, out);

@@ -5,10 +5,12 @@
 // gradients dense; no update, no CSR rebuild), sparse against our dense path
 // (bregman_cpu_sgemm: OpenBLAS or oneDNN by shape) in the same run, as
 // ratios, with the CSR layers in both forms: batch-major activations (a·Wᵀ, x gathered at the stored columns)
-// and feature-major ones (W·aᵀ, the batch innermost). Then the crossover
+// and feature-major ones (W·aᵀ, the batch innermost), and as nn::Linear runs
+// them (csrProduct: the one of the two it picks for the batch). Then the crossover
 // density of x·Wᵀ per layer shape and form: the lowest density tried at
 // which the sparse layer is no longer faster. Times are process CPU time (all threads), median of 7
-// rounds; wall time is printed beside it.
+// rounds; wall time is printed beside it. `--forms`: the two CSR forms
+// against each other per batch from 1 to 64 (where csrProduct switches).
 //
 //===----------------------------------------------------------------------===//
 
@@ -39,28 +41,31 @@ using bench::kLayers;
 using bench::logits;
 using bench::Mlp;
 
-void printRow(const std::string &what, Times gathered, Times featureMajor,
-              Times dense) {
-  std::printf("%-26s %9.1f %9.1f %9.1f   %6.2fx %6.2fx   (wall %7.1f %7.1f "
-              "%7.1f us)\n",
-              what.c_str(), gathered.cpuUs, featureMajor.cpuUs, dense.cpuUs,
-              dense.cpuUs / gathered.cpuUs, dense.cpuUs / featureMajor.cpuUs,
-              gathered.wallUs, featureMajor.wallUs, dense.wallUs);
+/// `t`: gathered, feature-major, as nn::Linear (csrProduct), dense.
+void printRow(const std::string &what, const std::array<Times, 4> &t) {
+  double dense = t[3].cpuUs;
+  std::printf("%-26s %9.1f %9.1f %9.1f %9.1f   %6.2fx %6.2fx %6.2fx   (wall "
+              "%7.1f %7.1f %7.1f %7.1f us)\n",
+              what.c_str(), t[0].cpuUs, t[1].cpuUs, t[2].cpuUs, dense,
+              dense / t[0].cpuUs, dense / t[1].cpuUs, dense / t[2].cpuUs,
+              t[0].wallUs, t[1].wallUs, t[2].wallUs, t[3].wallUs);
 }
 
 void mlpTable() {
-  std::printf("MLP 784-200-80-10, CPU us per call; speed-up = dense / sparse\n"
-              "%-26s %9s %9s %9s   %7s %7s\n",
-              "", "gathered", "feat-maj", "dense", "gath.", "f-maj");
+  std::printf("MLP 784-200-80-10, CPU us per call; speed-up = dense / sparse; "
+              "nn::Linear = the form csrProduct picks\n"
+              "%-26s %9s %9s %9s %9s   %7s %7s %7s\n",
+              "", "gathered", "feat-maj", "Linear", "dense", "gath.", "f-maj",
+              "Linear");
   std::mt19937 rng(7);
-  const std::array<Form, 3> forms{Form::Gathered, Form::FeatureMajor,
-                                  Form::Dense};
+  const std::array<Form, 4> forms{Form::Gathered, Form::FeatureMajor,
+                                  Form::Linear, Form::Dense};
   for (double density : {0.01, 0.05}) {
     Mlp mlp(rng, density);
     std::string pct = std::to_string(int(density * 100)) + " %";
     for (int64_t batch : {int64_t(128), int64_t(1)}) {
       Tensor x = randomInput(rng, batch, 784);
-      std::array<Times, 3> t;
+      std::array<Times, 4> t;
       for (size_t f = 0; f < forms.size(); ++f) {
         Form form = forms[f];
         auto infer = jit([form](const Params &p, const Params &c,
@@ -70,15 +75,14 @@ void mlpTable() {
         t[f] = measure([&] { infer(mlp.dense, mlp.csr, x); },
                        batch == 1 ? 2000 : 200);
       }
-      printRow("inference " + pct + ", batch " + std::to_string(batch), t[0],
-               t[1], t[2]);
+      printRow("inference " + pct + ", batch " + std::to_string(batch), t);
     }
     Tensor x = randomInput(rng, 128, 784);
     std::vector<int32_t> labels(128);
     for (size_t i = 0; i < labels.size(); ++i)
       labels[i] = static_cast<int32_t>(i % 10);
     Tensor y = Tensor::fromVector(labels, {128});
-    std::array<Times, 3> t;
+    std::array<Times, 4> t;
     for (size_t f = 0; f < forms.size(); ++f) {
       Form form = forms[f];
       auto step = jit([form](const Params &p, const Params &c, const Tensor &x,
@@ -89,7 +93,7 @@ void mlpTable() {
       });
       t[f] = measure([&] { step(mlp.dense, mlp.csr, x, y); }, 200);
     }
-    printRow("fwd+bwd " + pct + ", batch 128", t[0], t[1], t[2]);
+    printRow("fwd+bwd " + pct + ", batch 128", t);
   }
 }
 
@@ -151,15 +155,72 @@ void crossoverTable() {
     }
 }
 
+/// Which CSR form is faster at small batches: batch-major (a·Wᵀ: row →
+/// stored entries, x gathered; a·W: stored entries scattered into the output
+/// row) against feature-major (the batch innermost: one masked vector per
+/// stored entry while the batch is below the vector width), per layer shape,
+/// density, batch, and W stored [out, in] (a Linear's weight, a·Wᵀ) or
+/// [in, out] (an ONNX MatMul's, a·W). Wall time per call.
+void formsTable() {
+  std::printf("\nCSR forms by batch: feature-major / batch-major wall time "
+              "(above 1: batch-major faster)\n");
+  std::mt19937 rng(11);
+  for (bool transposeW : {true, false})
+    for (auto [rows, cols] : kLayers)
+      for (double density : {0.01, 0.05, 0.2}) {
+        // The stored matrix and the product's inner (in) and outer (out) sizes.
+        int64_t in = cols, out = rows;
+        int64_t storedRows = transposeW ? out : in, storedCols = transposeW ? in : out;
+        Tensor w = randomWeight(rng, storedRows, storedCols, density);
+        CsrWeight c = compressRows(w, storedRows * storedCols);
+        std::printf("%s [%lld, %lld] %4g %%:", transposeW ? "a·Wᵀ" : "a·W ",
+                    (long long)storedRows, (long long)storedCols, density * 100);
+        for (int64_t batch : {1, 2, 4, 8, 16, 32, 64}) {
+          Tensor x = randomInput(rng, batch, in);
+          std::vector<float> xv = x.toVector<float>(), xtv(xv.size());
+          for (int64_t b = 0; b < batch; ++b)
+            for (int64_t i = 0; i < in; ++i)
+              xtv[i * batch + b] = xv[b * in + i];
+          Tensor xt = Tensor::fromVector(xtv, {in, batch});
+          auto csr = [=](const Tensor &p, const Tensor &k, const Tensor &v) {
+            return CsrWeight{p, k, v, Tensor(), storedRows, storedCols};
+          };
+          auto batchMajor = jit([=](const Tensor &x, const Tensor &p,
+                                    const Tensor &k, const Tensor &v) {
+            return sparseMatmul(x, csr(p, k, v), transposeW);
+          });
+          auto featureMajor = jit([=](const Tensor &xt, const Tensor &p,
+                                      const Tensor &k, const Tensor &v) {
+            return sparseMatmulLeft(csr(p, k, v), xt, !transposeW);
+          });
+          int iters = batch <= 8 ? 2000 : 300;
+          Times g = measure(
+              [&] { batchMajor(x, c.positions, c.coordinates, c.values); }, iters);
+          Times f = measure(
+              [&] { featureMajor(xt, c.positions, c.coordinates, c.values); },
+              iters);
+          std::printf(" b%lld %.2f", (long long)batch, f.wallUs / g.wallUs);
+          std::fflush(stdout);
+        }
+        std::printf("\n");
+      }
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   // --mlp-only: the MLP table alone (bench/sparse_peers.py reads it).
-  bool mlpOnly = argc == 2 && std::string(argv[1]) == "--mlp-only";
-  if (argc > 2 || (argc == 2 && !mlpOnly)) {
-    std::fprintf(stderr, "usage: %s [--mlp-only]\n", argv[0]);
+  // --forms: the CSR forms by batch alone.
+  std::string mode = argc == 2 ? argv[1] : "";
+  if (argc > 2 || (argc == 2 && mode != "--mlp-only" && mode != "--forms")) {
+    std::fprintf(stderr, "usage: %s [--mlp-only | --forms]\n", argv[0]);
     return 2;
   }
+  if (mode == "--forms") {
+    formsTable();
+    return 0;
+  }
+  bool mlpOnly = mode == "--mlp-only";
   mlpTable();
   if (!mlpOnly)
     crossoverTable();

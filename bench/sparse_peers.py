@@ -8,7 +8,8 @@ XLA's CPU client without its thread pool), each in a fresh process:
 
   1. ours: `bregman_sparse_bench --mlp-only` (the MLP 784-200-80-10 with
      random weights at 1 % and 5 % density: dense GEMMs against the CSR
-     layers compiled by MLIR's sparsifier, feature-major),
+     layers compiled by MLIR's sparsifier, in the form nn::Linear takes:
+     batch-major at batch 1, feature-major at 128),
   2. PyTorch: `F.linear` on the dense weights against `W_csr @ hᵀ` on
      `W.to_sparse_csr()` (torch.sparse's CSR times dense),
   3. JAX: jit of the dense net against jit of the same net on
@@ -144,11 +145,13 @@ def worker_jax():
 
 
 ROW = re.compile(r"^inference (\d+) %, batch (\d+)\s+([\d.]+)\s+([\d.]+)\s+"
-                 r"([\d.]+)")
+                 r"([\d.]+)\s+([\d.]+)")
 
 
 def ours(bench):
-    """Our figures: CPU µs of the feature-major CSR and of the dense path."""
+    """Our figures: CPU µs of the CSR layers as nn::Linear runs them
+    (csrProduct: batch-major below 16 rows, else feature-major) and of the
+    dense path."""
     env = dict(os.environ, **ONE_THREAD)
     text = subprocess.run([bench, "--mlp-only"], env=env, check=True,
                           capture_output=True, text=True).stdout
@@ -156,9 +159,9 @@ def ours(bench):
     for line in text.splitlines():
         m = ROW.match(line)
         if m:
-            pct, batch, _gathered, feature_major, dense = m.groups()
+            pct, batch, _gathered, _feature_major, linear, dense = m.groups()
             out[f"{int(pct) / 100}/{batch}"] = {
-                "sparse": float(feature_major), "dense": float(dense)}
+                "sparse": float(linear), "dense": float(dense)}
     if len(out) != len(DENSITIES) * len(BATCHES):
         sys.exit(f"could not read the MLP table of {bench}:\n{text}")
     return out

@@ -265,7 +265,7 @@ std::vector<Tensor> vjpSparseMatMul(const VjpArgs &v) {
     w.dense = v.in(4);
   Tensor a = v.in(0);
   Tensor da = v.ifNeeded(0, [&] {
-    return left ? sparseMatmulLeft(w, v.g, !tw) : sparseMatmul(v.g, w, !tw);
+    return left ? sparseMatmulLeft(w, v.g, !tw) : csrProduct(v.g, w, !tw);
   });
   std::vector<Tensor> grads{da, Tensor(), Tensor(), Tensor()};
   if (!hasDense || !v.needs(4))

@@ -88,6 +88,15 @@ Tensor sparseMatmulLeft(const CsrWeight &w, const Tensor &a, bool transposeW) {
   return sparseProduct(a, w, /*left=*/true, transposeW);
 }
 
+Tensor csrProduct(const Tensor &a, const CsrWeight &w, bool transposeW) {
+  if (a.rank() != 2)
+    throw Error(fmt::format("csrProduct: a must be 2-D [M, K], got {}",
+                            shapeString(a.shape())));
+  if (csrProductIsBatchMajor(a.dim(0), transposeW))
+    return sparseMatmul(a, w, transposeW);
+  return transpose(sparseMatmulLeft(w, transpose(a, {1, 0}), !transposeW), {1, 0});
+}
+
 CsrWeight compressRows(const Tensor &dense, int64_t capacity) {
   if (!dense.isConcrete() || dense.rank() != 2 || dense.dtype() != DType::F32)
     throw Error(fmt::format("compressRows: needs a concrete f32 matrix, got {}",

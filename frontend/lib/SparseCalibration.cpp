@@ -2,8 +2,8 @@
 //
 // `--sparse-exec auto` runs a linear layer on its CSR when its density is
 // below the crossover of its shape and batch on this machine. The crossover
-// is measured once (the dense GEMM against the feature-major CSR form at two
-// densities; the CSR's time is close to linear in its stored entries, so a
+// is measured once (the dense GEMM against the CSR form csrProduct runs at
+// that batch, at two densities; the CSR's time is close to linear in its stored entries, so a
 // line through the two points gives the density where it meets the GEMM)
 // and kept for the process and in a small JSON cache file, so that later
 // runs do not measure again.
@@ -124,10 +124,15 @@ double measureCrossover(int64_t rows, int64_t cols, int64_t batch) {
   auto dense = jit([](const Tensor &a, const Tensor &w) {
     return matmul(a, w, false, true);
   }, JitOptions{{}, "calibrate_dense"});
-  auto sparse = jit([rows, cols](const Tensor &at, const Tensor &p,
-                                 const Tensor &c, const Tensor &v) {
-    return sparseMatmulLeft(CsrWeight{p, c, v, Tensor(), rows, cols}, at, false);
+  // The form csrProduct takes at this batch (the feature-major one on
+  // transposed input, as measured before csrProduct chose).
+  bool batchMajor = csrProductIsBatchMajor(batch, /*transposeW=*/true);
+  auto sparse = jit([rows, cols, batchMajor](const Tensor &a, const Tensor &p,
+                                             const Tensor &c, const Tensor &v) {
+    CsrWeight w{p, c, v, Tensor(), rows, cols};
+    return batchMajor ? sparseMatmul(a, w, true) : sparseMatmulLeft(w, a, false);
   }, JitOptions{{}, "calibrate_csr"});
+  const Tensor &sparseInput = batchMajor ? x : xt;
   auto csrAt = [&](double density) {
     return compressRows(randomMatrix(rng, rows, cols, density), rows * cols);
   };
@@ -135,8 +140,8 @@ double measureCrossover(int64_t rows, int64_t cols, int64_t batch) {
   Tensor w = randomMatrix(rng, rows, cols, 1.0);
   auto t = leastSecondsPerCall(
       {[&] { dense(x, w); },
-       [&] { sparse(xt, low.positions, low.coordinates, low.values); },
-       [&] { sparse(xt, high.positions, high.coordinates, high.values); }});
+       [&] { sparse(sparseInput, low.positions, low.coordinates, low.values); },
+       [&] { sparse(sparseInput, high.positions, high.coordinates, high.values); }});
   return crossingDensity(t[0], t[1], t[2], kLowDensity, kHighDensity, kMaxCrossover);
 }
 
@@ -343,10 +348,13 @@ std::string sparseCalibrationKey(int64_t rows, int64_t cols, int64_t batch) {
   // The dense side is x·Wᵀ in whichever library takes that GEMM here: a
   // crossover measured against another (another OPENBLAS_CORETYPE or
   // BREGMAN_GEMM, or a bregman that chose differently) does not apply.
+  // A batch-major CSR form is named, so that a small batch's crossover
+  // measured on the feature-major form before csrProduct chose is not used.
   runtime::GemmShape forward{false, true, batch, rows, cols, 0.0f};
-  return fmt::format("{} | threads {} | gemm {} | [{}, {}] x batch {}", cpuModel(),
+  return fmt::format("{} | threads {} | gemm {} | [{}, {}] x batch {}{}", cpuModel(),
                      threadsSetting(), runtime::gemmLibraryFor(forward), rows,
-                     cols, batch);
+                     cols, batch,
+                     csrProductIsBatchMajor(batch, true) ? " | csr batch-major" : "");
 }
 
 std::string sparseCalibrationCachePath() {

@@ -59,9 +59,7 @@ Tensor Linear::operator()(const Params &params, const Tensor &x,
   if (x.rank() != 2 || !params.contains(pos))
     return matmul(x, w, false, true) + b;
   CsrWeight csr{params.at(pos), params.at(crd), params.at(val), w, out, in};
-  return transpose(sparseMatmulLeft(csr, transpose(x, {1, 0}), false),
-                   {1, 0}) +
-         b;
+  return csrProduct(x, csr, /*transposeW=*/true) + b;
 }
 
 /// Keeps ⌈n·p⌉ of `n` groups chosen uniformly without replacement; true at

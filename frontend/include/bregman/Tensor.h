@@ -161,6 +161,24 @@ Tensor sparseMatmul(const Tensor &a, const CsrWeight &w, bool transposeW);
 /// docs/PERFORMANCE.md).
 Tensor sparseMatmulLeft(const CsrWeight &w, const Tensor &a, bool transposeW);
 
+/// A linear layer's a·Wᵀ (transposeW) or a·W on W in CSR, a [M, K] -> [M, N],
+/// in whichever form is faster for M: a·Wᵀ below kCsrFeatureMajorMinRows rows
+/// runs batch-major (sparseMatmul: stored entries of a row times a gathered
+/// row of a), otherwise, and a·W always, feature-major ((op(W)ᵀ·aᵀ)ᵀ through
+/// sparseMatmulLeft). The feature-major loop's vector runs along M, so below
+/// its width most lanes are masked off (docs/PERFORMANCE.md, "CSR forms by
+/// batch"). Its gradient with respect to a takes the faster form too.
+Tensor csrProduct(const Tensor &a, const CsrWeight &w, bool transposeW);
+
+/// Rows of a from which csrProduct runs a·Wᵀ feature-major: the lanes of the
+/// sparse loops' vectors.
+inline constexpr int64_t kCsrFeatureMajorMinRows = 16;
+
+/// Whether csrProduct runs a product with `rows` rows of a batch-major.
+inline bool csrProductIsBatchMajor(int64_t rows, bool transposeW) {
+  return transposeW && rows < kCsrFeatureMajorMinRows;
+}
+
 /// The CSR of a concrete 2-D f32 tensor (its exact zeros dropped), as
 /// concrete tensors with buffers of `capacity` entries (-1: the entries
 /// stored, at least 1); `dense` is left empty.

@@ -33,11 +33,12 @@ std::optional<CsrWeight> csrOf(const NodeContext &c, int i, const Tensor &dense)
                    dense.dim(0), dense.dim(1)};
 }
 
-/// A·B (transposeB: A·Bᵀ) with B in CSR, given aT = Aᵀ [K, M]: the
-/// feature-major form nn::Linear uses ((Bᵀ·Aᵀ)ᵀ or (B·Aᵀ)ᵀ, the faster one at
-/// large batches).
-Tensor sparseProduct(const Tensor &aT, const CsrWeight &b, bool transposeB) {
-  return transpose(sparseMatmulLeft(b, aT, !transposeB), {1, 0});
+/// op(A)·op(B) with B in CSR, in the form csrProduct picks for op(A)'s rows;
+/// an A given transposed goes to the feature-major form as it is.
+Tensor sparseProduct(const Tensor &a, bool transA, const CsrWeight &b, bool transB) {
+  if (transA && !csrProductIsBatchMajor(a.dim(1), transB))
+    return transpose(sparseMatmulLeft(b, a, !transB), {1, 0});
+  return csrProduct(transA ? transpose(a, {1, 0}) : a, b, transB);
 }
 
 void gemm(const NodeContext &c) {
@@ -46,8 +47,7 @@ void gemm(const NodeContext &c) {
     throw c.unsupported("Gemm operands must be 2-D");
   bool transA = c.flagAttr("transA", 0) != 0, transB = c.flagAttr("transB", 0) != 0;
   std::optional<CsrWeight> csr = csrOf(c, 1, b);
-  Tensor y = csr ? sparseProduct(transA ? a : transpose(a, {1, 0}), *csr, transB)
-                 : matmul(a, b, transA, transB);
+  Tensor y = csr ? sparseProduct(a, transA, *csr, transB) : matmul(a, b, transA, transB);
   double alpha = c.finiteAttr("alpha", 1.0f), beta = c.finiteAttr("beta", 1.0f);
   if (alpha != 1.0)
     y = y * alpha;
@@ -84,7 +84,7 @@ void matMul(const NodeContext &c) {
     Shape lead(a.shape().begin(), a.shape().end() - 1);
     lead.push_back(b.dim(1));
     Tensor rows = reshape(a, {a.numel() / ka, ka});
-    y = reshape(sparseProduct(transpose(rows, {1, 0}), *csr, false), lead);
+    y = reshape(csrProduct(rows, *csr, false), lead);
   } else {
     y = matmul(a, b);
   }

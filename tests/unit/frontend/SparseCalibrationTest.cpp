@@ -117,6 +117,28 @@ TEST(SparseCalibration, ACrossoverMeasuredAgainstAnotherGemmLibraryIsNotUsed) {
   EXPECT_EQ(cached.at(other), 0.123);
 }
 
+TEST(SparseCalibration, ASmallBatchsCrossoverMeasuredOnTheFeatureMajorFormIsNotUsed) {
+  // Below 16 rows csrProduct runs batch-major; the key says so, and an entry
+  // an earlier bregman measured on the feature-major form (the same key
+  // without it) is not used.
+  std::string key = nn::sparseCalibrationKey(10, 80, 7);
+  const std::string suffix = " | csr batch-major";
+  ASSERT_GT(key.size(), suffix.size());
+  ASSERT_EQ(key.substr(key.size() - suffix.size()), suffix) << key;
+  EXPECT_EQ(nn::sparseCalibrationKey(10, 80, 16).find(suffix), std::string::npos);
+  std::string featureMajor = key.substr(0, key.size() - suffix.size());
+  CacheDir dir;
+  std::filesystem::create_directories(dir.file().parent_path());
+  nlohmann::json doc = {{"version", 1}, {"crossovers", {{featureMajor, 0.123}}}};
+  std::ofstream(dir.file()) << doc.dump();
+  if (gpuEmulation())
+    GTEST_SKIP() << "no sparse lowering under the GPU emulation";
+  EXPECT_EQ(nn::sparseCrossover(10, 80, 7).source, "measured");
+  auto cached = nn::parseSparseCalibrationCache(slurp(dir.file()), "cache");
+  EXPECT_EQ(cached.size(), 2u);
+  EXPECT_EQ(cached.at(featureMajor), 0.123);
+}
+
 TEST(SparseCalibration, ADamagedCacheIsNeitherUsedNorReplaced) {
   CacheDir dir;
   std::filesystem::create_directories(dir.file().parent_path());

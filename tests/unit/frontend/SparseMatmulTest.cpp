@@ -227,6 +227,86 @@ TEST(SparseMatmulGrad, LeftFormOnFeatureMajorActivations) {
   expectWithinRounding(g.at("w").toVector<float>(), dw, dwBound, "dW = c·xtᵀ");
 }
 
+struct ProductCase {
+  int64_t batch;
+  bool transposeW;
+};
+
+class CsrProduct : public ::testing::TestWithParam<ProductCase> {};
+
+// csrProduct picks the batch-major or the feature-major form by the rows of
+// a; on both sides of the switch (batch 15 / 16) the product and its
+// gradients with respect to a (on the CSR) and W (dense) match float64.
+TEST_P(CsrProduct, ForwardAndBothGradientsMatchFloat64) {
+  const ProductCase pc = GetParam();
+  constexpr int64_t rows = 12, cols = 19;
+  int64_t inner = pc.transposeW ? cols : rows, outer = pc.transposeW ? rows : cols;
+  std::mt19937 rng(17 + pc.batch);
+  std::vector<float> w = sparseWeight(rng, rows, cols, 0.25);
+  CsrWeight csr = compressRows(Tensor::fromVector(w, {rows, cols}), rows * cols);
+  std::vector<float> a = bregman::testing::randomFloats(rng, pc.batch * inner);
+  std::vector<float> c = bregman::testing::randomFloats(rng, pc.batch * outer);
+  bool tw = pc.transposeW;
+  auto step = jit([tw](const Tensor &a, const Tensor &w, const Tensor &c,
+                       const Tensor &pos, const Tensor &crd, const Tensor &val) {
+    return valueAndGrad([&](const Params &p) {
+      CsrWeight sw{pos, crd, val, p.at("w"), rows, cols};
+      return sum(csrProduct(p.at("a"), sw, tw) * c);
+    })(Params{{"a", a}, {"w", w}});
+  });
+  auto run = [&] {
+    return step(Tensor::fromVector(a, {pc.batch, inner}),
+                Tensor::fromVector(w, {rows, cols}),
+                Tensor::fromVector(c, {pc.batch, outer}), csr.positions,
+                csr.coordinates, csr.values);
+  };
+  if (refusedOnGpu([&] { run(); }))
+    return;
+  auto [loss, g] = run();
+  // loss = Σ c ⊙ (a·op(W)); da = c·op(W)ᵀ; dW = cᵀ·a (op = ᵀ) or aᵀ·c.
+  std::vector<double> bound, lossBound;
+  std::vector<double> y = refProduct(a, w, pc.batch, rows, cols, tw, bound);
+  double lossRef = 0, lossScale = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    lossRef += y[i] * c[i];
+    lossScale += (bound[i] + std::abs(y[i])) * std::abs(c[i]);
+  }
+  EXPECT_NEAR(loss.item(), lossRef, 1e-6 * lossScale + 1e-6);
+  expectWithinRounding(g.at("a").toVector<float>(),
+                       refProduct(c, w, pc.batch, rows, cols, !tw, bound), bound,
+                       "da = c·op(W)ᵀ");
+  std::vector<double> dw(rows * cols, 0.0), dwBound(rows * cols, 0.0);
+  for (int64_t b = 0; b < pc.batch; ++b)
+    for (int64_t i = 0; i < inner; ++i)
+      for (int64_t o = 0; o < outer; ++o) {
+        double term = static_cast<double>(a[b * inner + i]) * c[b * outer + o];
+        size_t at = tw ? o * cols + i : i * cols + o;
+        dw[at] += term;
+        dwBound[at] += std::abs(term);
+      }
+  expectWithinRounding(g.at("w").toVector<float>(), dw, dwBound, "dW");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    BothSidesOfTheFormSwitch, CsrProduct,
+    ::testing::Values(ProductCase{1, true}, ProductCase{15, true},
+                      ProductCase{16, true}, ProductCase{33, true},
+                      ProductCase{1, false}, ProductCase{16, false}),
+    [](const ::testing::TestParamInfo<ProductCase> &info) {
+      return "batch_" + std::to_string(info.param.batch) +
+             (info.param.transposeW ? "_a_Wt" : "_a_W");
+    });
+
+TEST(CsrProduct, FormSwitchesAtTheVectorWidth) {
+  // a·Wᵀ is batch-major below the feature-major loop's 16 lanes; a·W (a
+  // scatter in the batch-major form) is always feature-major.
+  EXPECT_TRUE(csrProductIsBatchMajor(1, true));
+  EXPECT_TRUE(csrProductIsBatchMajor(kCsrFeatureMajorMinRows - 1, true));
+  EXPECT_FALSE(csrProductIsBatchMajor(kCsrFeatureMajorMinRows, true));
+  EXPECT_FALSE(csrProductIsBatchMajor(1, false));
+  EXPECT_EQ(kCsrFeatureMajorMinRows, 16);
+}
+
 TEST(SparseMatmulErrors, NameTheMismatch) {
   CsrWeight csr = compressRows(
       Tensor::fromVector(std::vector<float>{1, 0, 0, 2, 0, 3}, {2, 3}));
