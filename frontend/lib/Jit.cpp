@@ -19,6 +19,7 @@
 #include "mlir/IR/Verifier.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -119,6 +120,12 @@ public:
   size_t numArgs = 0;
   std::vector<LeafSpec> inputSpecs; // what it was compiled for
 };
+
+void FlatInputs::ownNames() {
+  for (const std::string *&name : names)
+    if (name)
+      name = &ownedNames.emplace_back(*name);
+}
 
 const std::string &FlatInputs::name(size_t i) const {
   static const std::string none;
@@ -350,8 +357,18 @@ static void reportCompileTiming(const std::string &label,
 }
 
 CompiledFunction *JitState::compile(const Trace &trace, const FlatInputs &inputs,
-                                    const FlatOutputs &outputs,
-                                    const std::string &objectFile) {
+                                    const FlatOutputs &outputs) {
+  std::unique_ptr<CompiledFunction> fn = build(trace, inputs, outputs, "");
+  CompiledFunction *raw = fn.get();
+  cache[inputs.hash()].push_back(std::move(fn));
+  ++cached;
+  return raw;
+}
+
+std::unique_ptr<CompiledFunction> JitState::build(const Trace &trace,
+                                                  const FlatInputs &inputs,
+                                                  const FlatOutputs &outputs,
+                                                  const std::string &objectFile) {
   auto start = std::chrono::steady_clock::now();
   auto fn = std::make_unique<CompiledFunction>();
   fn->structure = outputs;
@@ -443,14 +460,7 @@ CompiledFunction *JitState::compile(const Trace &trace, const FlatInputs &inputs
                        .count();
   times.total += seconds;
   addToProcessTotals(seconds);
-  CompiledFunction *raw = fn.get();
-  if (objectFile.empty()) {
-    cache[inputs.hash()].push_back(std::move(fn));
-    ++cached;
-  } else {
-    savedOnly.push_back(std::move(fn));
-  }
-  return raw;
+  return fn;
 }
 
 /// Every argument must be concrete, and a buffer that is overwritten must
@@ -598,7 +608,9 @@ void JitState::save(const std::string &dir, const Trace &trace,
     runtime::replaceDirectory(
         fs::absolute(dir).string(), opts.name + ": save",
         runtime::artifactOwnership, [&](const std::string &tmp) {
-          CompiledFunction *fn = compile(trace, inputs, outputs, tmp + "/step.o");
+          // Not cached: compiled for the artifact, freed with it written.
+          std::unique_ptr<CompiledFunction> fn =
+              build(trace, inputs, outputs, tmp + "/step.o");
           // Compiling for CUDA ran the host code's constructors (kernel
           // module load), which fail without a GPU; that does not concern
           // the artifact.

@@ -20,6 +20,7 @@
 #include "bregman/Trace.h"
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -86,11 +87,15 @@ struct FlatInputs {
   std::vector<Tensor> leaves;
   std::vector<const std::string *> names;
   std::vector<int> args;
+  std::deque<std::string> ownedNames; // stable addresses for names
   void add(const Tensor &t, const std::string *name, int arg) {
     leaves.push_back(t);
     names.push_back(name);
     args.push_back(arg);
   }
+  /// Copies the names (before the traced function runs: it may change the
+  /// caller's Params). Only on a cache miss, so hits copy nothing.
+  void ownNames();
   const std::string &name(size_t i) const;
   LeafSpec spec(size_t i) const;
   std::vector<LeafSpec> specs() const;
@@ -135,11 +140,9 @@ public:
   explicit JitState(JitOptions options);
   ~JitState();
   CompiledFunction *lookup(const FlatInputs &inputs);
-  /// Compiles the trace for these inputs and keeps it in the cache (or, with
-  /// an object file, for save() only).
+  /// Compiles the trace for these inputs and keeps it in the cache.
   CompiledFunction *compile(const Trace &trace, const FlatInputs &inputs,
-                            const FlatOutputs &outputs,
-                            const std::string &objectFile = "");
+                            const FlatOutputs &outputs);
   /// Compiles the trace ahead of time into the artifact directory `dir`.
   void save(const std::string &dir, const Trace &trace,
             const FlatInputs &inputs, const FlatOutputs &outputs);
@@ -155,6 +158,11 @@ public:
   const JitOptions &options() const { return opts; }
 
 private:
+  /// The compiled function, and with `objectFile` its object file too.
+  std::unique_ptr<CompiledFunction> build(const Trace &trace,
+                                          const FlatInputs &inputs,
+                                          const FlatOutputs &outputs,
+                                          const std::string &objectFile);
   void linkArtifact(const std::string &tmp);
   /// manifest.json and values.bin; `read[i]`: whether the code reads leaf
   /// i (the others are not stored: "stored": false, zeroed at load).
@@ -165,7 +173,6 @@ private:
   JitOptions opts;
   // By FlatInputs::hash(); a bucket holds more than one only on a collision.
   std::unordered_map<uint64_t, std::vector<std::unique_ptr<CompiledFunction>>> cache;
-  std::vector<std::unique_ptr<CompiledFunction>> savedOnly;
   size_t cached = 0;
   size_t compiles = 0;
   CompileTimes times;
@@ -272,6 +279,8 @@ public:
     detail::FlatInputs inputs = flatten(args...);
     detail::CompiledFunction *fn = state->lookup(inputs);
     if (!fn) {
+      // `f` runs next and may change the Params the names point into.
+      inputs.ownNames();
       Trace trace;
       detail::FlatOutputs outputs = traceInto(trace, inputs, args...);
       fn = state->compile(trace, inputs, outputs);
@@ -293,6 +302,7 @@ public:
   template <typename... Args>
   void save(const std::string &dir, const Args &...args) {
     detail::FlatInputs inputs = flatten(args...);
+    inputs.ownNames();
     Trace trace;
     detail::FlatOutputs outputs = traceInto(trace, inputs, args...);
     state->save(dir, trace, inputs, outputs);
