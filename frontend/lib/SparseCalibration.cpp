@@ -116,21 +116,25 @@ Tensor randomMatrix(std::mt19937 &rng, int64_t rows, int64_t cols, double densit
 }
 
 /// The density at which the CSR form's time (a line through its times at
-/// the two densities) reaches the dense GEMM's.
-double measureCrossover(int64_t rows, int64_t cols, int64_t batch) {
+/// the two densities) reaches the dense GEMM's, for x·Wᵀ (transposeW) or x·W
+/// with W [rows, cols].
+double measureCrossover(int64_t rows, int64_t cols, int64_t batch, bool transposeW) {
   std::mt19937 rng(7);
-  Tensor x = randomMatrix(rng, batch, cols, 1.0);
-  Tensor xt = randomMatrix(rng, cols, batch, 1.0);
-  auto dense = jit([](const Tensor &a, const Tensor &w) {
-    return matmul(a, w, false, true);
+  int64_t inner = transposeW ? cols : rows;
+  Tensor x = randomMatrix(rng, batch, inner, 1.0);
+  Tensor xt = randomMatrix(rng, inner, batch, 1.0);
+  auto dense = jit([transposeW](const Tensor &a, const Tensor &w) {
+    return matmul(a, w, false, transposeW);
   }, JitOptions{{}, "calibrate_dense"});
   // The form csrProduct takes at this batch (the feature-major one on
   // transposed input, as measured before csrProduct chose).
-  bool batchMajor = csrProductIsBatchMajor(batch, /*transposeW=*/true);
-  auto sparse = jit([rows, cols, batchMajor](const Tensor &a, const Tensor &p,
-                                             const Tensor &c, const Tensor &v) {
+  bool batchMajor = csrProductIsBatchMajor(batch, transposeW);
+  auto sparse = jit([rows, cols, batchMajor, transposeW](
+                        const Tensor &a, const Tensor &p, const Tensor &c,
+                        const Tensor &v) {
     CsrWeight w{p, c, v, Tensor(), rows, cols};
-    return batchMajor ? sparseMatmul(a, w, true) : sparseMatmulLeft(w, a, false);
+    return batchMajor ? sparseMatmul(a, w, transposeW)
+                      : sparseMatmulLeft(w, a, !transposeW);
   }, JitOptions{{}, "calibrate_csr"});
   const Tensor &sparseInput = batchMajor ? x : xt;
   auto csrAt = [&](double density) {
@@ -344,17 +348,22 @@ void saveCache(const Calibration &c) {
 
 } // namespace
 
-std::string sparseCalibrationKey(int64_t rows, int64_t cols, int64_t batch) {
-  // The dense side is x·Wᵀ in whichever library takes that GEMM here: a
-  // crossover measured against another (another OPENBLAS_CORETYPE or
+std::string sparseCalibrationKey(int64_t rows, int64_t cols, int64_t batch,
+                                 bool transposeW) {
+  // The dense side is x·Wᵀ (x·W) in whichever library takes that GEMM here:
+  // a crossover measured against another (another OPENBLAS_CORETYPE or
   // BREGMAN_GEMM, or a bregman that chose differently) does not apply.
   // A batch-major CSR form is named, so that a small batch's crossover
-  // measured on the feature-major form before csrProduct chose is not used.
-  runtime::GemmShape forward{false, true, batch, rows, cols, 0.0f};
-  return fmt::format("{} | threads {} | gemm {} | [{}, {}] x batch {}{}", cpuModel(),
+  // measured on the feature-major form before csrProduct chose is not used;
+  // x·W is named (keys from before it was measured on its own are x·Wᵀ's).
+  runtime::GemmShape forward =
+      transposeW ? runtime::GemmShape{false, true, batch, rows, cols, 0.0f}
+                 : runtime::GemmShape{false, false, batch, cols, rows, 0.0f};
+  return fmt::format("{} | threads {} | gemm {} | [{}, {}] x batch {}{}{}", cpuModel(),
                      threadsSetting(), runtime::gemmLibraryFor(forward), rows,
-                     cols, batch,
-                     csrProductIsBatchMajor(batch, true) ? " | csr batch-major" : "");
+                     cols, batch, transposeW ? "" : " | x.W",
+                     csrProductIsBatchMajor(batch, transposeW) ? " | csr batch-major"
+                                                               : "");
 }
 
 std::string sparseCalibrationCachePath() {
@@ -437,13 +446,15 @@ SparseCrossover crossoverOf(const std::string &key,
 
 } // namespace
 
-SparseCrossover sparseCrossover(int64_t rows, int64_t cols, int64_t batch) {
+SparseCrossover sparseCrossover(int64_t rows, int64_t cols, int64_t batch,
+                                bool transposeW) {
   if (batch <= 0 || rows <= 0 || cols <= 0 || calibrationOff())
     return {kSparseExecAutoDensity, "fixed"};
   return crossoverOf(
-      sparseCalibrationKey(rows, cols, batch),
-      [&] { return measureCrossover(rows, cols, batch); }, kSparseExecAutoDensity,
-      fmt::format("[{}, {}] x batch {}", rows, cols, batch));
+      sparseCalibrationKey(rows, cols, batch, transposeW),
+      [&] { return measureCrossover(rows, cols, batch, transposeW); },
+      kSparseExecAutoDensity,
+      fmt::format("[{}, {}] x batch {}{}", rows, cols, batch, transposeW ? "" : " (x·W)"));
 }
 
 std::string sparseConvCalibrationKey(const std::array<int64_t, 4> &filter,

@@ -92,13 +92,15 @@ struct SparseCrossover {
 };
 
 /// The density below which a [rows, cols] linear layer applied to `batch`
-/// inputs runs faster on its CSR (the feature-major form) than on our dense
-/// GEMM, on this machine. Measured at its first use (two small functions
+/// inputs (x·Wᵀ, or x·W when not `transposeW`: an ONNX MatMul's weight) runs
+/// faster on its CSR (in the form csrProduct takes) than on our dense GEMM,
+/// on this machine. Measured at its first use (two small functions
 /// compiled, the GEMM and the CSR form at densities 0.02 and 0.2 timed, a
 /// line through the CSR's times; about half a second) and then cached, in
 /// the process and in sparseCalibrationCachePath(). "fixed" when the batch
 /// is unknown (≤ 0) or BREGMAN_SPARSE_CALIBRATION=off.
-SparseCrossover sparseCrossover(int64_t rows, int64_t cols, int64_t batch);
+SparseCrossover sparseCrossover(int64_t rows, int64_t cols, int64_t batch,
+                                bool transposeW = true);
 
 /// The kernel density below which a convolution with this filter [O, C/g,
 /// KH, KW] and geometry (`options`: its layer's strides, padding, dilation
@@ -127,7 +129,8 @@ std::string sparseConvCalibrationKey(const std::array<int64_t, 4> &filter,
 /// The key of a crossover in the cache: this machine's CPU model, the thread
 /// setting (OMP_NUM_THREADS, else the hardware threads), the library that
 /// runs the dense x·Wᵀ here, and the shape.
-std::string sparseCalibrationKey(int64_t rows, int64_t cols, int64_t batch);
+std::string sparseCalibrationKey(int64_t rows, int64_t cols, int64_t batch,
+                                 bool transposeW = true);
 
 /// $BREGMAN_CACHE_DIR/sparse-crossover.json, else
 /// ${XDG_CACHE_HOME:-$HOME/.cache}/bregman/sparse-crossover.json. A file that

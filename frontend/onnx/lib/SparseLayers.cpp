@@ -46,10 +46,32 @@ std::optional<Conv2dOptions> sparseConvOptions(const NodeSummary &node,
   return options;
 }
 
+/// Where a linear weight is first read, and how: x·Wᵀ (a Gemm with transB)
+/// or x·W (MatMul, a Gemm without).
+struct LinearUse {
+  std::string where; // "node 'fc1' (Gemm)", "node #0 (Gemm)" when unnamed
+  bool transposed = false;
+  // Rows of the product per sample: a MatMul on [N, S, ..., K] multiplies
+  // N·S·… rows (a sequence's tokens), as its inferred output shape says.
+  int64_t rowsPerSample = 1;
+};
+
+/// The product of an output shape's dimensions between the batch and the
+/// features; 1 when unknown or implausible.
+int64_t rowsPerSample(const Shape &output) {
+  int64_t rows = 1;
+  for (size_t d = 1; d + 1 < output.size(); ++d) {
+    if (output[d] <= 0 || output[d] > (int64_t(1) << 20) / rows)
+      return 1;
+    rows *= output[d];
+  }
+  return rows;
+}
+
 /// The 2-D initializers read as a Gemm / MatMul weight, each with the first
-/// node that reads it ("node 'fc1' (Gemm)", "node #0 (Gemm)" when unnamed).
-std::map<std::string, std::string> linearWeights(const OnnxModel &model) {
-  std::map<std::string, std::string> weights;
+/// node that reads it.
+std::map<std::string, LinearUse> linearWeights(const OnnxModel &model) {
+  std::map<std::string, LinearUse> weights;
   std::vector<NodeSummary> nodes = model.summary();
   for (size_t index = 0; index < nodes.size(); ++index) {
     const NodeSummary &node = nodes[index];
@@ -58,8 +80,11 @@ std::map<std::string, std::string> linearWeights(const OnnxModel &model) {
       if (role != ParamRole::LinearWeight || input >= static_cast<int>(node.inputs.size()))
         continue;
       const std::string &name = node.inputs[input];
+      auto transB = node.intAttributes.find("transB");
+      bool transposed = node.opType == "Gemm" && transB != node.intAttributes.end() &&
+                        transB->second != 0;
       if (model.weights().contains(name) && model.weights().at(name).rank() == 2)
-        weights.emplace(name, where);
+        weights.emplace(name, LinearUse{where, transposed, rowsPerSample(node.outputShape)});
     }
   }
   return weights;
@@ -114,14 +139,15 @@ Params withSparseLayers(const OnnxModel &model, nn::SparseExec policy,
   Params out = model.weights();
   if (policy == nn::SparseExec::Off)
     return out;
-  for (const auto &[name, node] : linearWeights(model)) {
+  for (const auto &[name, use] : linearWeights(model)) {
     const Tensor &w = model.weights().at(name);
     if (w.dtype() != DType::F32 || w.numel() == 0)
       continue;
     double density = densityOf(model, name);
     nn::SparseCrossover crossover;
     if (policy == nn::SparseExec::Auto) {
-      crossover = nn::sparseCrossover(w.dim(0), w.dim(1), batch);
+      int64_t rows = batch > 0 && batch <= (int64_t(1) << 20) ? batch * use.rowsPerSample : batch;
+      crossover = nn::sparseCrossover(w.dim(0), w.dim(1), rows, use.transposed);
       if (density >= crossover.density)
         continue;
     }
@@ -135,7 +161,7 @@ Params withSparseLayers(const OnnxModel &model, nn::SparseExec policy,
     out.add(crd, csr.coordinates);
     out.add(val, csr.values);
     if (sparseLayers)
-      sparseLayers->push_back({name, node, density, crossover});
+      sparseLayers->push_back({name, use.where, density, crossover});
   }
   for (const auto &[name, use] : sparseConvWeights(model)) {
     const Tensor &w = model.weights().at(name);

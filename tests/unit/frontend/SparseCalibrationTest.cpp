@@ -139,6 +139,26 @@ TEST(SparseCalibration, ASmallBatchsCrossoverMeasuredOnTheFeatureMajorFormIsNotU
   EXPECT_EQ(cached.at(featureMajor), 0.123);
 }
 
+TEST(SparseCalibration, AnUntransposedWeightIsMeasuredInItsOwnProduct) {
+  // An ONNX MatMul's weight W [in, out] runs x·W (csrProduct: always
+  // feature-major), not x·Wᵀ: its own key and measurement.
+  std::string xw = nn::sparseCalibrationKey(80, 200, 7, /*transposeW=*/false);
+  EXPECT_NE(xw, nn::sparseCalibrationKey(80, 200, 7));
+  EXPECT_NE(xw.find(" | x.W"), std::string::npos) << xw;
+  EXPECT_EQ(xw.find("batch-major"), std::string::npos) << xw;
+  CacheDir dir;
+  if (gpuEmulation())
+    GTEST_SKIP() << "no sparse lowering under the GPU emulation";
+  nn::SparseCrossover first = nn::sparseCrossover(80, 200, 7, false);
+  EXPECT_EQ(first.source, "measured");
+  EXPECT_GE(first.density, 0.0);
+  EXPECT_LE(first.density, 0.9);
+  EXPECT_EQ(nn::sparseCrossover(80, 200, 7, false).source, "cached");
+  auto cached = nn::parseSparseCalibrationCache(slurp(dir.file()), "cache");
+  ASSERT_EQ(cached.size(), 1u);
+  EXPECT_EQ(cached.begin()->first, xw);
+}
+
 TEST(SparseCalibration, ADamagedCacheIsNeitherUsedNorReplaced) {
   CacheDir dir;
   std::filesystem::create_directories(dir.file().parent_path());

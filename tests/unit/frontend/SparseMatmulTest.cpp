@@ -305,6 +305,31 @@ TEST(CsrProduct, FormSwitchesAtTheVectorWidth) {
   EXPECT_FALSE(csrProductIsBatchMajor(kCsrFeatureMajorMinRows, true));
   EXPECT_FALSE(csrProductIsBatchMajor(1, false));
   EXPECT_EQ(kCsrFeatureMajorMinRows, 16);
+  // ... and the trace is built in that form: sparse_matmul's transposeA
+  // attribute marks the feature-major (left) form, which transposes a on
+  // entry and the product on exit.
+  auto traced = [](int64_t rows, bool transposeW) {
+    Trace trace;
+    TraceScope scope(trace);
+    Tensor a = trace.addInput({rows, 6}, DType::F32, "a");
+    Shape stored = transposeW ? Shape{4, 6} : Shape{6, 4};
+    CsrWeight w{trace.addInput({stored[0] + 1}, DType::I32, "pos"),
+                trace.addInput({24}, DType::I32, "crd"),
+                trace.addInput({24}, DType::F32, "val"), Tensor(), stored[0],
+                stored[1]};
+    Tensor y = csrProduct(a, w, transposeW);
+    EXPECT_EQ(y.shape(), (Shape{rows, 4}));
+    int transposes = 0, left = -1;
+    for (const Node &node : trace.nodes()) {
+      transposes += node.prim == Prim::Transpose;
+      if (node.prim == Prim::SparseMatMul)
+        left = node.attrs.transposeA;
+    }
+    return std::make_pair(left, transposes);
+  };
+  EXPECT_EQ(traced(15, true), std::make_pair(0, 0));
+  EXPECT_EQ(traced(16, true), std::make_pair(1, 2));
+  EXPECT_EQ(traced(1, false), std::make_pair(1, 2));
 }
 
 TEST(SparseMatmulErrors, NameTheMismatch) {
