@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
 #include <fmt/format.h>
 #include <random>
 
@@ -186,6 +187,32 @@ TEST_F(OnnxSparseLayers, SparseAndDenseAgreeWithTheReference) {
                                                      "W3 node 'fc3' (MatMul)"}));
   EXPECT_FALSE(autoWeights.contains("W2.csr.positions"));
   expectNear(run(model, autoWeights, c.inputs), want, "auto");
+}
+
+// `auto` measures each weight in the product its node runs: x·Wᵀ for a Gemm
+// with transB, x·W for one without and for MatMul, whose rows are those of
+// its N-D input (N·S·…, from the inferred output shape), not the batch's.
+TEST_F(OnnxSparseLayers, AutoCalibratesEachWeightInTheProductItRuns) {
+  std::mt19937 rng(16);
+  SparseMlp mlp(rng);
+  ModelCase c = mlp.model();
+  auto model = onnx::OnnxModel::load(writeModel(c.model, dir, "mlp"));
+  ASSERT_TRUE(model.unsupported().empty());
+  ::setenv("BREGMAN_CACHE_DIR", dir.c_str(), 1);
+  std::vector<onnx::SparseLayer> chosen;
+  Params weights = onnx::withSparseLayers(model, nn::SparseExec::Auto, &chosen, /*batch=*/2);
+  ::unsetenv("BREGMAN_CACHE_DIR");
+  std::ifstream in(dir / "sparse-crossover.json");
+  std::string cache((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto hasKey = [&](const std::string &tail) {
+    return cache.find(tail + "\"") != std::string::npos;
+  };
+  EXPECT_TRUE(hasKey("[5, 6] x batch 2 | csr batch-major")) << cache;
+  EXPECT_TRUE(hasKey("[5, 4] x batch 2 | x.W")) << cache;
+  EXPECT_TRUE(hasKey("[4, 3] x batch 4 | x.W")) << cache;
+  for (const onnx::SparseLayer &layer : chosen)
+    EXPECT_EQ(layer.crossover.source, "measured") << layer.initializer;
+  (void)weights;
 }
 
 // Conv: the filters of convolutions that fit (strided and grouped ones too)
