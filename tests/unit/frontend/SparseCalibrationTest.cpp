@@ -97,6 +97,22 @@ TEST(SparseCalibration, AnEarlierRunsCacheIsUsedWithoutMeasuring) {
   EXPECT_EQ(nn::parseSparseCalibrationCache(slurp(dir.file()), "cache").size(), 2u);
 }
 
+/// A cache file holding only `older` (an entry an earlier bregman wrote for
+/// [10, 80] x batch 7 under another key): the crossover is measured, not
+/// read from it, and added beside it, which is kept as it was.
+static void expectMeasuredBesideAnOlderEntry(const std::string &older) {
+  CacheDir dir;
+  std::filesystem::create_directories(dir.file().parent_path());
+  nlohmann::json doc = {{"version", 1}, {"crossovers", {{older, 0.123}}}};
+  std::ofstream(dir.file()) << doc.dump();
+  if (gpuEmulation())
+    GTEST_SKIP() << "no sparse lowering under the GPU emulation";
+  EXPECT_EQ(nn::sparseCrossover(10, 80, 7).source, "measured");
+  auto cached = nn::parseSparseCalibrationCache(slurp(dir.file()), "cache");
+  EXPECT_EQ(cached.size(), 2u);
+  EXPECT_EQ(cached.at(older), 0.123);
+}
+
 TEST(SparseCalibration, ACrossoverMeasuredAgainstAnotherGemmLibraryIsNotUsed) {
   // As an earlier bregman that sent this GEMM elsewhere would have cached it.
   std::string key = nn::sparseCalibrationKey(10, 80, 7);
@@ -104,17 +120,7 @@ TEST(SparseCalibration, ACrossoverMeasuredAgainstAnotherGemmLibraryIsNotUsed) {
   ASSERT_NE(at, std::string::npos) << key;
   std::string other = key.substr(0, at) + " | gemm another library" +
                       key.substr(key.find(" | ", at + 3));
-  CacheDir dir;
-  std::filesystem::create_directories(dir.file().parent_path());
-  nlohmann::json doc = {{"version", 1}, {"crossovers", {{other, 0.123}}}};
-  std::ofstream(dir.file()) << doc.dump();
-  if (gpuEmulation())
-    GTEST_SKIP() << "no sparse lowering under the GPU emulation";
-  EXPECT_EQ(nn::sparseCrossover(10, 80, 7).source, "measured");
-  // Kept beside the other entry, which is not removed.
-  auto cached = nn::parseSparseCalibrationCache(slurp(dir.file()), "cache");
-  EXPECT_EQ(cached.size(), 2u);
-  EXPECT_EQ(cached.at(other), 0.123);
+  expectMeasuredBesideAnOlderEntry(other);
 }
 
 TEST(SparseCalibration, ASmallBatchsCrossoverMeasuredOnTheFeatureMajorFormIsNotUsed) {
@@ -126,17 +132,7 @@ TEST(SparseCalibration, ASmallBatchsCrossoverMeasuredOnTheFeatureMajorFormIsNotU
   ASSERT_GT(key.size(), suffix.size());
   ASSERT_EQ(key.substr(key.size() - suffix.size()), suffix) << key;
   EXPECT_EQ(nn::sparseCalibrationKey(10, 80, 16).find(suffix), std::string::npos);
-  std::string featureMajor = key.substr(0, key.size() - suffix.size());
-  CacheDir dir;
-  std::filesystem::create_directories(dir.file().parent_path());
-  nlohmann::json doc = {{"version", 1}, {"crossovers", {{featureMajor, 0.123}}}};
-  std::ofstream(dir.file()) << doc.dump();
-  if (gpuEmulation())
-    GTEST_SKIP() << "no sparse lowering under the GPU emulation";
-  EXPECT_EQ(nn::sparseCrossover(10, 80, 7).source, "measured");
-  auto cached = nn::parseSparseCalibrationCache(slurp(dir.file()), "cache");
-  EXPECT_EQ(cached.size(), 2u);
-  EXPECT_EQ(cached.at(featureMajor), 0.123);
+  expectMeasuredBesideAnOlderEntry(key.substr(0, key.size() - suffix.size()));
 }
 
 TEST(SparseCalibration, AnUntransposedWeightIsMeasuredInItsOwnProduct) {
