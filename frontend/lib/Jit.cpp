@@ -338,6 +338,24 @@ static void verifyEmitted(mlir::ModuleOp module, const Trace &trace,
                           name, diagnostics, trace.str(), text));
 }
 
+/// BREGMAN_DUMP_IR's folder for one compilation: DIR/NAME-INDEX, created
+/// here; "NAME-INDEX.2", ".3", ... when that exists (another jit of the same
+/// name in this process, or an earlier run), so no dump replaces another.
+static std::string freshDumpFolder(const std::string &root,
+                                   const std::string &name, size_t index) {
+  std::error_code ec;
+  std::filesystem::create_directories(root, ec);
+  std::string base = fmt::format("{}/{}-{}", root, name, index);
+  for (int copy = 1; copy < 10000; ++copy) {
+    std::string folder = copy == 1 ? base : fmt::format("{}.{}", base, copy);
+    if (std::filesystem::create_directory(folder, ec))
+      return folder;
+    if (ec)
+      break; // unwritable root: the dump is skipped, as before
+  }
+  return "";
+}
+
 /// BREGMAN_COMPILE_TIMING=1: one line on stderr per compilation, the CPU and
 /// wall seconds of its phases (docs/PERFORMANCE.md).
 static void reportCompileTiming(const std::string &label,
@@ -441,8 +459,7 @@ std::unique_ptr<CompiledFunction> JitState::build(const Trace &trace,
       jitOptions.symbols[std::string("bregman_gpu_") + name] =
           jitOptions.symbols[std::string("bregman_cpu_") + name];
   if (const char *dump = std::getenv("BREGMAN_DUMP_IR"))
-    jitOptions.dumpDirectory =
-        fmt::format("{}/{}-{}", dump, opts.name, compiles);
+    jitOptions.dumpDirectory = freshDumpFolder(dump, opts.name, compiles);
   auto executable = mlir::breg::CpuExecutable::compile(*module, jitOptions);
   if (!executable)
     throw Error(fmt::format("{}: compilation failed: {}", opts.name,

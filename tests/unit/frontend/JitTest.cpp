@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <regex>
 
 using namespace bregman;
@@ -440,6 +442,38 @@ TEST(Jit, CompileTimingPrintsOneLinePerCompilation) {
   ::testing::internal::CaptureStderr();
   (void)g(a);
   EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
+}
+
+// BREGMAN_DUMP_IR: two jits of one name, and a folder an earlier run left,
+// each keep their own dump; none is written over.
+TEST(Jit, DumpedIrNeverReplacesAnotherDump) {
+  char tmpl[] = "/tmp/bregman_dump_test_XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::filesystem::path root = tmpl;
+  std::filesystem::create_directory(root / "twin-0");
+  { std::ofstream(root / "twin-0" / "0-input.mlir") << "earlier run\n"; }
+  ::setenv("BREGMAN_DUMP_IR", root.c_str(), 1);
+  Tensor a = Tensor::fromVector(std::vector<float>{1, 2, 3}, {3});
+  auto first = jit([](const Tensor &x) { return x + x; }, JitOptions{{}, "twin"});
+  auto second = jit([](const Tensor &x) { return x * x; }, JitOptions{{}, "twin"});
+  (void)first(a);
+  (void)second(a);
+  ::unsetenv("BREGMAN_DUMP_IR");
+  std::ifstream earlier(root / "twin-0" / "0-input.mlir");
+  std::string line;
+  std::getline(earlier, line);
+  EXPECT_EQ(line, "earlier run");
+  for (const char *folder : {"twin-0.2", "twin-0.3"})
+    for (const char *file : {"0-input.mlir", "1-llvm.mlir"})
+      EXPECT_TRUE(std::filesystem::is_regular_file(root / folder / file))
+          << folder << "/" << file;
+  std::ifstream addDump(root / "twin-0.2" / "0-input.mlir"),
+      mulDump(root / "twin-0.3" / "0-input.mlir");
+  std::string add((std::istreambuf_iterator<char>(addDump)), {}),
+      mul((std::istreambuf_iterator<char>(mulDump)), {});
+  EXPECT_NE(add.find("arith.addf"), std::string::npos);
+  EXPECT_NE(mul.find("arith.mulf"), std::string::npos);
+  std::filesystem::remove_all(root);
 }
 
 //===----------------------------------------------------------------------===//
