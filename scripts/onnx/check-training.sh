@@ -6,6 +6,8 @@
 # does) and build/bin/bregman. Outside CI.
 #   scripts/onnx/check-training.sh [--size ci|table] [--only NAME ...] [--steps N] [--lr LR]
 #     [--relu-flips]  (find first-step departures that are ReLU masks decided by rounding)
+#     [--stepwise]    (every step from bregman's own state)
+#     [--flip-candidates N] [--flip-modules NAME ...]  (how wide the mask search looks)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 source "$root/scripts/python-venv.sh"

@@ -478,7 +478,8 @@ def compare(initial, torch32, torch64, breg):
 # either sign after float32 rounding: its ReLU mask, and so one term of the
 # gradients behind it, is then decided by rounding, not by the program.
 FLIP_SCALE = 1e-5
-MAX_FLIPS = 12
+MAX_FLIPS = 12  # --flip-candidates
+FLIP_MODULES = ()  # --flip-modules: only the ReLUs under these module names
 
 
 def relu_hooks(model, flips, record):
@@ -489,6 +490,9 @@ def relu_hooks(model, flips, record):
     handles, calls = [], {}
     for name, module in model.named_modules():
         if not isinstance(module, nn.ReLU):
+            continue
+        if FLIP_MODULES and not any(name == m or name.startswith(m + ".")
+                                    for m in FLIP_MODULES):
             continue
         module.inplace = False
 
@@ -898,6 +902,7 @@ def write_expected(f, args):
 
 
 def main():
+    global MAX_FLIPS, FLIP_MODULES
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", choices=["ci", "table"], default="ci")
     parser.add_argument("--only", nargs="*")
@@ -916,6 +921,12 @@ def main():
                              "invert, one by one, the ReLU masks of pre-activations within "
                              "rounding of 0 in PyTorch's float64 step and keep those that "
                              "lower the sum of bregman's per-tensor errors")
+    parser.add_argument("--flip-candidates", type=int, default=MAX_FLIPS, metavar="N",
+                        help="how many pre-activations nearest 0 (within 1e-5 of their "
+                             "tensor's spread) the mask search tries, nearest first")
+    parser.add_argument("--flip-modules", nargs="*", default=[], metavar="NAME",
+                        help="search only the ReLUs in these PyTorch modules (and below "
+                             "them), e.g. the layers after a departing tensor")
     parser.add_argument("--ensemble", type=int, default=0, metavar="N",
                         help="also run PyTorch float32 from N starts one ulp apart and let "
                              "the verdict allow the widest of their distances from float64 "
@@ -930,6 +941,7 @@ def main():
                              "each of these many steps with running statistics, batch "
                              "statistics and recomputed running statistics")
     args = parser.parse_args()
+    MAX_FLIPS, FLIP_MODULES = args.flip_candidates, tuple(args.flip_modules)
     names = [n for n in (args.only or MODELS_WITH_IMAGES)  # in the order asked
              if n in MODELS_WITH_IMAGES
              and model_zoo.MODELS[n][1 if args.size == "ci" else 0] is not None]
