@@ -24,6 +24,7 @@
 #include <limits>
 #include <algorithm>
 #include <random>
+#include <regex>
 #include <sstream>
 
 using namespace bregman;
@@ -430,6 +431,45 @@ TEST(Train, ResumeReproducesTheUninterruptedRun) {
         << e.what();
   }
   std::filesystem::remove(checkpoint);
+}
+
+// With AdaBreg and a λ schedule the setup says how long a zero weight needs
+// to switch on (λ/lr steps) and below which λ that fits between two
+// changes, each of which re-initializes v (cooldown × steps per epoch × lr).
+TEST(Train, LambdaScheduleWithAdaBregSaysWhenWeightsCanSwitchOn) {
+  if (!std::filesystem::exists(kFashionMnist))
+    GTEST_SKIP() << kFashionMnist << " is missing";
+  train::TrainConfig config;
+  config.optimizer = "adabreg";
+  config.lr = 1e-3f;
+  config.lambda = 2.0f;
+  config.lambdaTarget = 0.05;
+  config.lambdaCooldown = 5;
+  config.trainLimit = 3000;
+  config.testLimit = 500;
+  config.epochs = 1;
+  config.progress = false;
+  std::ostringstream log;
+  train::train(config, log);
+  std::smatch m;
+  std::string text = log.str();
+  ASSERT_TRUE(std::regex_search(
+      text, m,
+      std::regex("lambda/lr = 2000 steps \\(([0-9.]+) epochs\\) to switch on; "
+                 "every lambda change re-initializes v and restarts that count, "
+                 "so with a change at most every 5 epoch\\(s\\) \\(([0-9]+) "
+                 "steps\\) weights switch on between changes only while "
+                 "lambda < ([0-9.]+)\n")))
+      << text;
+  double between = std::stod(m[2].str());
+  EXPECT_NEAR(std::stod(m[1].str()), 2000.0 / (between / 5), 0.06) << text;
+  EXPECT_NEAR(std::stod(m[3].str()), 1e-3 * between, 1e-3 * between * 1e-2) << text;
+  // LinBreg's v moves by lr times the gradient: no such bound, no line.
+  config.optimizer = "linbreg";
+  config.lr = 0.1f;
+  std::ostringstream linbreg;
+  train::train(config, linbreg);
+  EXPECT_EQ(linbreg.str().find("re-initializes v"), std::string::npos);
 }
 
 TEST(Train, ResumeConvNetBitForBit) {

@@ -391,6 +391,7 @@ struct Trainer::Impl {
   std::string scoreText(double score) const;
   void thresholdBaseline(TrainResult &result);
   void logSetup() const;
+  void logLambdaScheduleWithAdaBreg() const;
   void resume();
   EpochTotals trainBatches(int epoch);
   void logProfile(int epoch, int64_t batches, double stepNs, double dataNs) const;
@@ -499,6 +500,7 @@ Trainer::Impl::Impl(const TrainConfig &given, std::ostream &log)
   // with the epoch's first examples), so the step compiles for one shape.
   batcher.setFillLastBatch(config.fillLastBatch);
   logSetup();
+  logLambdaScheduleWithAdaBreg();
   if (objective.restoration) {
     corruptedTestScore = inputScore(splits.test);
     log << fmt::format("task {}: noise std {}{}; the corrupted test inputs "
@@ -544,6 +546,31 @@ void Trainer::Impl::logSetup() const {
                              : "",
                      fmt::join(settings, ", "),
                      meter.measure(params, state).netDensity);
+}
+
+/// AdaBreg moves each entry of v by about lr per step whatever the gradient,
+/// so a zero weight switches on only after about λ/lr steps (for kernel and
+/// row groups too: the threshold and the step both scale by √n); every λ
+/// change re-initializes v (ALGORITHMS.md §5) and restarts that count. Says
+/// below which λ weights can switch on between two changes
+/// (docs/EXPERIMENTS.md, Table 1's AdaBreg λ schedules).
+void Trainer::Impl::logLambdaScheduleWithAdaBreg() const {
+  if (!lambdaSchedule || opt.method() != optim::Method::AdaBreg)
+    return;
+  double lr = opt.hyper(state, lambdaSchedule->group, "lr");
+  double lambda = opt.hyper(state, lambdaSchedule->group, "lambda");
+  int64_t perEpoch = batcher.batchesPerEpoch();
+  if (lr <= 0 || perEpoch <= 0)
+    return;
+  int64_t between = int64_t{lambdaSchedule->cooldown} * perEpoch;
+  log << fmt::format(
+      "lambda schedule with adabreg: v moves by about lr per step, so a zero "
+      "weight needs about lambda/lr = {:.0f} steps ({:.1f} epochs) to switch "
+      "on; every lambda change re-initializes v and restarts that count, so "
+      "with a change at most every {} epoch(s) ({} steps) weights switch on "
+      "between changes only while lambda < {:.3g}\n",
+      lambda / lr, lambda / lr / static_cast<double>(perEpoch),
+      lambdaSchedule->cooldown, between, lr * static_cast<double>(between));
 }
 
 void Trainer::Impl::resume() {
