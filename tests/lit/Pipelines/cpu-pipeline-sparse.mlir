@@ -1,15 +1,16 @@
 // RUN: bregman-opt %s --bregman-cpu-pipeline | FileCheck %s
 
 // A CSR linear layer through the whole CPU pipeline: the sparsifier's loops
-// reach the LLVM dialect with 16-lane gathers at the stored columns; nothing
-// of sparse_tensor is left, and no GEMM library call is made for it.
+// reach the LLVM dialect with 8-lane gathers at the stored columns (every
+// sparse op of the module gathers: BregBufferize's kGatherLanes); nothing of
+// sparse_tensor is left, and no GEMM library call is made for it.
 
 #CSR = #sparse_tensor.encoding<{map = (i, j) -> (i : dense, j : compressed), posWidth = 32, crdWidth = 32}>
 
 // CHECK-LABEL: llvm.func @forward(
 // CHECK-NOT:     sparse_tensor
 // CHECK-NOT:     bregman_cpu_sgemm
-// CHECK:         llvm.intr.masked.gather {{.*}} : (vector<16x!llvm.ptr>, vector<16xi1>, vector<16xf32>) -> vector<16xf32>
+// CHECK:         llvm.intr.masked.gather {{.*}} : (vector<8x!llvm.ptr>, vector<8xi1>, vector<8xf32>) -> vector<8xf32>
 // CHECK:         "llvm.intr.vector.reduce.fadd"
 // CHECK-NOT:     sparse_tensor
 func.func @forward(%x: tensor<128x784xf32>, %pos: tensor<201xi32>,

@@ -5,7 +5,8 @@
 // A linear layer y = x·Wᵀ with W [6, 8] in CSR (rows dense, columns
 // compressed, 32-bit positions and coordinates in buffers of a fixed
 // capacity): batch rows outermost, then W's rows, then the stored entries of
-// the row, 16 at a time, gathering x at their columns.
+// the row, 8 at a time (every sparse op of the module gathers: 8 lanes, not
+// the requested 16), gathering x at their columns.
 
 #CSR = #sparse_tensor.encoding<{map = (i, j) -> (i : dense, j : compressed), posWidth = 32, crdWidth = 32}>
 
@@ -14,8 +15,8 @@
 // CHECK-NOT:     sparse_tensor
 // CHECK:         scf.for %[[B:.*]] = %{{.*}} to %c4
 // CHECK:           scf.for %[[O:.*]] = %{{.*}} to %c6
-// CHECK:             scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c16 iter_args(%{{.*}} = %{{.*}}) -> (vector<16xf32>)
-// CHECK:               %[[C:.*]] = vector.maskedload %{{.*}} : memref<?xi32>, vector<16xi1>, vector<16xi32>
+// CHECK:             scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c8 iter_args(%{{.*}} = %{{.*}}) -> (vector<8xf32>)
+// CHECK:               %[[C:.*]] = vector.maskedload %{{.*}} : memref<?xi32>, vector<8xi1>, vector<8xi32>
 // CHECK:               vector.gather %[[X]][%[[B]], %{{.*}}] [%[[C]]]
 // CHECK:             vector.reduction <add>
 // CHECK-NOT:     sparse_tensor
@@ -64,6 +65,38 @@ func.func @grad_input(%d: tensor<4x6xf32>, %pos: tensor<7xi32>, %crd: tensor<48x
   %dx = linalg.matmul ins(%d, %w : tensor<4x6xf32>, tensor<6x8xf32, #CSR>)
         outs(%init : tensor<4x8xf32>) -> tensor<4x8xf32>
   return %dx : tensor<4x8xf32>
+}
+
+// -----
+
+// A module that also holds a product whose stored entries do not index a
+// dense input in the innermost loop (the feature-major form W·a, vectors
+// along a's columns) keeps the requested 16 lanes for both.
+
+#CSR = #sparse_tensor.encoding<{map = (i, j) -> (i : dense, j : compressed), posWidth = 32, crdWidth = 32}>
+
+// CHECK-LABEL: func.func @both_forms(
+// CHECK-NOT:     vector<8x
+// CHECK:         vector.gather {{.*}} : memref<4x8xf32>, vector<16xi32>, vector<16xi1>, vector<16xf32> into vector<16xf32>
+// CHECK-NOT:     vector<8x
+func.func @both_forms(%x: tensor<4x8xf32>, %xt: tensor<8x32xf32>, %pos: tensor<7xi32>,
+                      %crd: tensor<48xi32>, %val: tensor<48xf32>)
+    -> (tensor<4x6xf32>, tensor<6x32xf32>) {
+  %w = sparse_tensor.assemble (%pos, %crd), %val
+       : (tensor<7xi32>, tensor<48xi32>), tensor<48xf32> to tensor<6x8xf32, #CSR>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x6xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<4x6xf32>) -> tensor<4x6xf32>
+  %y = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                      affine_map<(m, n, k) -> (n, k)>,
+                                      affine_map<(m, n, k) -> (m, n)>]
+       ins(%x, %w : tensor<4x8xf32>, tensor<6x8xf32, #CSR>)
+       outs(%init : tensor<4x6xf32>) -> tensor<4x6xf32>
+  %et = tensor.empty() : tensor<6x32xf32>
+  %initt = linalg.fill ins(%zero : f32) outs(%et : tensor<6x32xf32>) -> tensor<6x32xf32>
+  %yt = linalg.matmul ins(%w, %xt : tensor<6x8xf32, #CSR>, tensor<8x32xf32>)
+        outs(%initt : tensor<6x32xf32>) -> tensor<6x32xf32>
+  return %y, %yt : tensor<4x6xf32>, tensor<6x32xf32>
 }
 
 // -----
