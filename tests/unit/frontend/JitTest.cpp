@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <unistd.h>
 
 using namespace bregman;
 using bregman::testing::errorMessage;
@@ -474,6 +475,27 @@ TEST(Jit, DumpedIrNeverReplacesAnotherDump) {
   EXPECT_NE(add.find("arith.addf"), std::string::npos);
   EXPECT_NE(mul.find("arith.mulf"), std::string::npos);
   std::filesystem::remove_all(root);
+}
+
+// BREGMAN_DUMP_IR naming a file, not a folder: the function still compiles
+// and runs, nothing is dumped, and the file is left as it was.
+TEST(Jit, DumpIntoAFileCompilesAndLeavesTheFileAlone) {
+  char tmpl[] = "/tmp/bregman_dump_file_XXXXXX";
+  int fd = mkstemp(tmpl);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  { std::ofstream(tmpl) << "not a folder\n"; }
+  ::setenv("BREGMAN_DUMP_IR", tmpl, 1);
+  auto f = jit([](const Tensor &x) { return x + x; }, JitOptions{{}, "into_file"});
+  Tensor r = f(Tensor::fromVector(std::vector<float>{1, 2}, {2}));
+  ::unsetenv("BREGMAN_DUMP_IR");
+  EXPECT_EQ(r.toVector<float>(), (std::vector<float>{2, 4}));
+  EXPECT_TRUE(std::filesystem::is_regular_file(tmpl));
+  std::ifstream kept(tmpl);
+  std::string line;
+  std::getline(kept, line);
+  EXPECT_EQ(line, "not a folder");
+  std::filesystem::remove(tmpl);
 }
 
 //===----------------------------------------------------------------------===//
