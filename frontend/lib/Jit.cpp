@@ -20,6 +20,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -29,6 +30,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string_view>
+#include <tuple>
 #include <unistd.h>
 
 namespace bregman {
@@ -70,6 +72,24 @@ static std::string cudaBinaryFormat(const std::string &toolkit,
   bool tools = ::access((toolkit + "/bin/ptxas").c_str(), X_OK) == 0 &&
                ::access((toolkit + "/bin/fatbinary").c_str(), X_OK) == 0;
   return artifact && tools ? "fatbin" : "isa";
+}
+
+/// The threads that run LLVM on a compilation: JitOptions::compileThreads
+/// if set, else BREGMAN_COMPILE_THREADS (a number from 1 to 256), else one
+/// per core (at most 8).
+static unsigned compileThreads(unsigned requested) {
+  const char *variable = std::getenv("BREGMAN_COMPILE_THREADS");
+  if (requested == 0 && variable && *variable) {
+    char *end = nullptr;
+    errno = 0;
+    long threads = std::strtol(variable, &end, 10);
+    if (errno || *end || threads < 1 || threads > 256)
+      throw Error(fmt::format("BREGMAN_COMPILE_THREADS='{}': expected a "
+                              "number of threads from 1 to 256",
+                              variable));
+    requested = static_cast<unsigned>(threads);
+  }
+  return mlir::breg::resolveCompileThreads(requested);
 }
 
 std::string cudaCompilationProblem() {
@@ -363,15 +383,16 @@ static void reportCompileTiming(const std::string &label,
   const char *timing = std::getenv("BREGMAN_COMPILE_TIMING");
   if (!timing || !*timing || std::string(timing) == "0")
     return;
-  const auto &[mlirTime, opt, codegen] = phases;
+  const auto &[mlirTime, opt, codegen] =
+      std::tie(phases.pipeline, phases.llvmOpt, phases.codegen);
   fmt::print(stderr,
              "compile timing {}: MLIR pipeline {:.3f} s CPU ({:.3f} s wall), "
              "LLVM optimization {:.3f} s ({:.3f} s), translation and code "
              "generation {:.3f} s ({:.3f} s); total {:.3f} s CPU ({:.3f} s "
-             "wall)\n",
+             "wall); LLVM parts {}\n",
              label, mlirTime.cpu, mlirTime.wall, opt.cpu, opt.wall,
              codegen.cpu, codegen.wall, mlirTime.cpu + opt.cpu + codegen.cpu,
-             mlirTime.wall + opt.wall + codegen.wall);
+             mlirTime.wall + opt.wall + codegen.wall, phases.parts);
 }
 
 CompiledFunction *JitState::compile(const Trace &trace, const FlatInputs &inputs,
@@ -441,6 +462,10 @@ std::unique_ptr<CompiledFunction> JitState::build(const Trace &trace,
   // (Not in artifacts: the runtime alone must be able to run them.)
   if (*mlir::breg::openMPLibrary() && objectFile.empty())
     jitOptions.pipeline.parallelThreshold = 1 << 18;
+  jitOptions.compileThreads = compileThreads(opts.compileThreads);
+  if (jitOptions.compileThreads > 1)
+    jitOptions.pipeline.outlineNestsMinOps =
+        mlir::breg::kSplitOutlineNestsMinOps;
   jitOptions.objectFile = objectFile;
   if (!objectFile.empty())
     jitOptions.objectConstants[runtime::Artifact::signatureSymbol] =
@@ -472,6 +497,7 @@ std::unique_ptr<CompiledFunction> JitState::build(const Trace &trace,
   times.passes += phases.pipeline.wall;
   times.llvmOpt += phases.llvmOpt.wall;
   times.codegen += phases.codegen.wall;
+  times.llvmParts += phases.parts;
   double seconds = std::chrono::duration<double>(
                        std::chrono::steady_clock::now() - start)
                        .count();

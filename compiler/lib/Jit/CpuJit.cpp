@@ -2,6 +2,8 @@
 
 #include "breg/Jit/CpuJit.h"
 
+#include "JitInternals.h"
+
 #include "breg/Conversion/Passes.h"
 #include "breg/Dialect/Breg/IR/BregDialect.h"
 
@@ -17,6 +19,7 @@
 #include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/GlobalVariable.h"
 #include "llvm/IR/IRBuilder.h"
@@ -73,12 +76,14 @@ static void dumpModule(ModuleOp module, const std::string &dir,
 /// points at the i-th argument's value (and args[n] at the result's slot),
 /// the calling convention of ExecutionEngine::invokePacked, so that one
 /// entry point calls a function of any signature.
-static void addPackedWrappers(llvm::Module &module) {
+void cpujit::addPackedWrappers(llvm::Module &module,
+                               const llvm::StringSet<> *only) {
   llvm::LLVMContext &ctx = module.getContext();
   llvm::Type *ptr = llvm::PointerType::getUnqual(ctx);
   llvm::SmallVector<llvm::Function *> functions;
   for (llvm::Function &f : module)
-    if (!f.isDeclaration() && f.hasExternalLinkage())
+    if (!f.isDeclaration() && f.hasExternalLinkage() &&
+        (!only || only->contains(f.getName())))
       functions.push_back(&f);
   for (llvm::Function *f : functions) {
     auto *type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr},
@@ -119,8 +124,8 @@ static void addConstants(llvm::Module &module,
 /// LLVM's default pipeline at `options.optLevel`; without
 /// `options.partialUnroll`, its loop unrollers only unroll fully (loops of
 /// a known, small trip count), never partially or at run time.
-static std::function<llvm::Error(llvm::Module *)>
-makeOptimizer(const CpuJitOptions &options, llvm::TargetMachine *tm) {
+std::function<llvm::Error(llvm::Module *)>
+cpujit::makeOptimizer(const CpuJitOptions &options, llvm::TargetMachine *tm) {
   unsigned level = options.optLevel;
   bool partialUnroll = options.partialUnroll;
   return [level, partialUnroll, tm](llvm::Module *module) -> llvm::Error {
@@ -185,9 +190,10 @@ static llvm::Error writeObjectFile(ModuleOp module, const std::string &path,
     return tm.takeError();
   llvmModule->setDataLayout((*tm)->createDataLayout());
   llvmModule->setTargetTriple((*tm)->getTargetTriple());
-  addPackedWrappers(*llvmModule);
+  cpujit::addPackedWrappers(*llvmModule);
   addConstants(*llvmModule, options.objectConstants);
-  if (llvm::Error err = makeOptimizer(options, tm->get())(llvmModule.get()))
+  if (llvm::Error err =
+          cpujit::makeOptimizer(options, tm->get())(llvmModule.get()))
     return err;
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
@@ -203,6 +209,8 @@ static llvm::Error writeObjectFile(ModuleOp module, const std::string &path,
 
 CpuExecutable::CpuExecutable(std::unique_ptr<ExecutionEngine> engine)
     : engine(std::move(engine)) {}
+CpuExecutable::CpuExecutable(std::unique_ptr<llvm::orc::LLJIT> jit)
+    : jit(std::move(jit)) {}
 CpuExecutable::~CpuExecutable() = default;
 
 namespace {
@@ -232,21 +240,21 @@ llvm::Error runPipeline(ModuleOp module, const CpuJitOptions &options,
                         const std::string &diagnostics) {
   dumpModule(module, options.dumpDirectory, "0-input.mlir");
   PassManager pm(module.getContext());
-  std::string pipelineText = options.pipelineText.empty()
-                                 ? cpuPipelineText(options.pipeline)
-                                 : options.pipelineText;
   if (options.pipelineText.empty()) {
     buildCpuPipeline(pm, options.pipeline);
   } else {
     std::string errors;
     llvm::raw_string_ostream os(errors);
     registerPipelinePasses();
-    if (failed(parsePassPipeline(pipelineText, pm, os)))
+    if (failed(parsePassPipeline(options.pipelineText, pm, os)))
       return llvm::createStringError("malformed pass pipeline: " + errors);
   }
   if (failed(pm.run(module)))
-    return llvm::createStringError("pipeline (" + pipelineText +
-                                   ") failed:\n" + diagnostics);
+    return llvm::createStringError(
+        "pipeline (" +
+        (options.pipelineText.empty() ? cpuPipelineText(options.pipeline)
+                                      : options.pipelineText) +
+        ") failed:\n" + diagnostics);
   dumpModule(module, options.dumpDirectory, "1-llvm.mlir");
   return llvm::Error::success();
 }
@@ -266,7 +274,7 @@ createEngine(ModuleOp module, const CpuJitOptions &options,
   if (!tm)
     return tm.takeError();
   std::function<llvm::Error(llvm::Module *)> optimize =
-      makeOptimizer(options, tm->get());
+      cpujit::makeOptimizer(options, tm->get());
   // The options hold a reference: this must outlive every lookup below (the
   // whole module is compiled at the first).
   std::function<llvm::Error(llvm::Module *)> timedOptimize =
@@ -355,15 +363,24 @@ CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
             writeObjectFile(module, options.objectFile, options))
       return err;
   llvm::StringMap<PackedFunction> entries;
-  auto engine =
-      createEngine(module, options, diagnostics, phases.llvmOpt, entries);
-  if (!engine)
-    return engine.takeError();
+  std::unique_ptr<CpuExecutable> executable;
+  if (unsigned parts = cpujit::compilePartitions(module, options); parts > 1) {
+    auto jit = cpujit::compileSplit(module, options, parts, phases.llvmOpt,
+                                    entries);
+    if (!jit)
+      return jit.takeError();
+    executable.reset(new CpuExecutable(std::move(*jit)));
+    phases.parts = parts;
+  } else {
+    auto engine =
+        createEngine(module, options, diagnostics, phases.llvmOpt, entries);
+    if (!engine)
+      return engine.takeError();
+    executable.reset(new CpuExecutable(std::move(*engine)));
+  }
   addSince(phases.codegen, start); // the rest: minus the optimization
   phases.codegen.wall -= phases.llvmOpt.wall;
   phases.codegen.cpu -= phases.llvmOpt.cpu;
-  std::unique_ptr<CpuExecutable> executable(
-      new CpuExecutable(std::move(*engine)));
   executable->compilePhases = phases;
   executable->entries = std::move(entries);
   return executable;
@@ -374,8 +391,12 @@ llvm::Error CpuExecutable::invoke(llvm::StringRef function,
   // Looked up once at compile time: ExecutionEngine::invokePacked asks ORC
   // for the symbol on every call (a lock and a lookup, about a microsecond).
   auto it = entries.find(function);
-  if (it == entries.end())
+  if (it == entries.end()) {
+    if (!engine)
+      return llvm::createStringError("no public function '" + function.str() +
+                                     "' in the compiled module");
     return engine->invokePacked(function, args);
+  }
   it->second(args.data());
   return llvm::Error::success();
 }

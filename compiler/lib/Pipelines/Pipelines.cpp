@@ -160,9 +160,10 @@ static void addCpuToLLVMPasses(OpPassManager &pm,
   // In a step of thousands of loops, each loop nest becomes a function and
   // same-shaped layers share one (LLVM compiles each distinct nest once);
   // what is left is cut into calls of functions of bounded size: LLVM's loop
-  // passes cost the loops times the size of their function.
+  // passes cost the loops times the size of their function. (The JIT lowers
+  // outline-nests-min-ops when several threads compile the functions.)
   BregOutlineLoopNestsOptions nests;
-  nests.minFunctionOps = options.outlineMaxOps;
+  nests.minFunctionOps = options.outlineNestsMinOps;
   pm.addPass(createBregOutlineLoopNests(nests));
   BregOutlineChunksOptions chunks;
   chunks.maxOps = options.outlineMaxOps;

@@ -68,6 +68,11 @@ struct JitOptions {
   /// Device::Cuda: the GPU generation to compile for ("sm_90"); empty: that
   /// of device 0 (needs one). Set it to build artifacts without a GPU.
   std::string cudaChip;
+  /// Threads that run LLVM on a compilation (CPU code): 0, the environment's
+  /// BREGMAN_COMPILE_THREADS or else one per core (at most 8); 1, the calling
+  /// thread only. With more than one, the loop nests of a step are outlined
+  /// into functions and compiled as that many parts.
+  unsigned compileThreads = 0;
 };
 
 namespace detail {
@@ -122,6 +127,9 @@ class CompiledFunction;
 /// selection, register allocation, linking).
 struct CompileTimes {
   double total = 0, emit = 0, passes = 0, llvmOpt = 0, codegen = 0;
+  /// Object files LLVM made, summed over the compilations: more than one per
+  /// compilation where several threads compiled its parts.
+  size_t llvmParts = 0;
 };
 
 /// Every jit compilation of this process so far, of all jit callables (the

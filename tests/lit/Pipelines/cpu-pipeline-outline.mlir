@@ -4,7 +4,7 @@
 // convert-func-to-llvm, and a private func.func would keep external
 // linkage.) The calls are in a chunk of breg-outline-chunks, itself
 // internal and noinline, called by @step.
-// RUN: bregman-opt %s --bregman-cpu-pipeline="outline-max-ops=8" \
+// RUN: bregman-opt %s --bregman-cpu-pipeline="outline-max-ops=8 outline-nests-min-ops=8" \
 // RUN: | mlir-translate --mlir-to-llvmir | FileCheck %s
 
 // CHECK-LABEL: define void @step(

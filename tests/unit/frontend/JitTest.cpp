@@ -412,6 +412,97 @@ TEST(Jit, TwentyThousandChainedOpsCompileOnTinyTensors) {
   checkTwentyThousandChainedOps(64);
 }
 
+// Several threads compile a step's outlined loop nests as parts, each into
+// an object file of its own, linked into one program: the results are those
+// of the step compiled whole, bit for bit, over two steps.
+TEST(Jit, StepCompiledInPartsMatchesTheStepCompiledWhole) {
+  nn::Linear fc1(20, 16, "fc1"), fc2(16, 12, "fc2"), fc3(12, 5, "fc3");
+  auto model = [&](const Params &p, const Tensor &x) {
+    return fc3(p, relu(fc2(p, relu(fc1(p, x)))));
+  };
+  nn::Rng rng(/*seed=*/3);
+  Params params;
+  for (nn::Linear *layer : {&fc1, &fc2, &fc3})
+    layer->init(params, rng, nn::SparseInit{0.5, 1.0});
+  optim::LinBreg opt({{"weights", optim::weights(), Regularizer::L1, 0.1f,
+                       1.0f, 0.01f},
+                      {"biases", optim::biases(), Regularizer::None, 0.1f,
+                       1.0f, 0.0f}});
+  std::vector<float> xs(8 * 20);
+  for (size_t i = 0; i < xs.size(); ++i)
+    xs[i] = std::sin(0.37f * static_cast<float>(i));
+  Tensor x = Tensor::fromVector(xs, {8, 20});
+  Tensor y = Tensor::fromVector(std::vector<int32_t>{0, 1, 2, 3, 4, 0, 1, 2},
+                                {8});
+  auto train = [&](unsigned threads, size_t &parts) {
+    JitOptions options;
+    options.compileThreads = threads;
+    auto step = jit(
+        [&](const Params &p, const Params &s, const Tensor &xb,
+            const Tensor &yb) {
+          auto [loss, g] = valueAndGrad([&](const Params &q) {
+            return crossEntropy(model(q, xb), yb);
+          })(p);
+          auto [p2, s2] = opt.update(p, s, g);
+          return std::make_tuple(p2, s2, loss);
+        },
+        options);
+    Params p = params, s = opt.init(params);
+    std::vector<float> out;
+    for (int i = 0; i < 2; ++i) {
+      auto [p2, s2, loss] = step(p, s, x, y);
+      p = p2;
+      s = s2;
+      out.push_back(loss.toVector<float>()[0]);
+    }
+    for (const Params *tree : {&p, &s})
+      for (const auto &[name, t] : *tree)
+        for (float v : t.toVector<float>())
+          out.push_back(v);
+    parts = step.compileTimes().llvmParts;
+    return out;
+  };
+  size_t wholeParts = 0, splitParts = 0;
+  std::vector<float> whole = train(1, wholeParts);
+  std::vector<float> split = train(3, splitParts);
+  EXPECT_EQ(wholeParts, 1u);
+  EXPECT_EQ(splitParts, 3u);
+  ASSERT_EQ(whole.size(), split.size());
+  for (size_t i = 0; i < whole.size(); ++i)
+    ASSERT_EQ(whole[i], split[i]) << "value " << i;
+}
+
+// BREGMAN_COMPILE_THREADS sets the threads where JitOptions does not; a
+// value that is no number of threads is refused with its name, and nothing
+// is compiled.
+TEST(Jit, CompileThreadsFromTheEnvironment) {
+  auto step = [](const Tensor &x) { return relu(x * 2.0) + 1.0; };
+  Tensor x = Tensor::fromVector(std::vector<float>{-1, 2}, {2});
+  ::setenv("BREGMAN_COMPILE_THREADS", "1", 1);
+  auto one = jit(step);
+  EXPECT_EQ(one(x).toVector<float>(), (std::vector<float>{1, 5}));
+  for (const char *bad : {"0", "-2", "two", "3x", "100000"}) {
+    ::setenv("BREGMAN_COMPILE_THREADS", bad, 1);
+    auto f = jit(step);
+    try {
+      (void)f(x);
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const Error &e) {
+      EXPECT_NE(std::string(e.what()).find(
+                    std::string("BREGMAN_COMPILE_THREADS='") + bad + "'"),
+                std::string::npos)
+          << e.what();
+    }
+    EXPECT_EQ(f.compileCount(), 0u) << bad;
+  }
+  // JitOptions wins over the environment.
+  JitOptions options;
+  options.compileThreads = 2;
+  auto two = jit(step, options);
+  EXPECT_EQ(two(x).toVector<float>(), (std::vector<float>{1, 5}));
+  ::unsetenv("BREGMAN_COMPILE_THREADS");
+}
+
 // BREGMAN_COMPILE_TIMING=1: one line per compilation, named after the jit
 // function and its compilation count, with the three phases adding up to
 // the total; nothing without it.
@@ -432,7 +523,7 @@ TEST(Jit, CompileTimingPrintsOneLinePerCompilation) {
       std::regex("compile timing timed_square-0: MLIR pipeline ([0-9.]+) s CPU "
                  "\\([0-9.]+ s wall\\), LLVM optimization ([0-9.]+) s \\([0-9.]+ s\\), "
                  "translation and code generation (-?[0-9.]+) s \\([0-9.-]+ s\\); total "
-                 "([0-9.]+) s CPU \\(([0-9.]+) s wall\\)\n")))
+                 "([0-9.]+) s CPU \\(([0-9.]+) s wall\\); LLVM parts 1\n")))
       << timed;
   EXPECT_EQ(std::count(timed.begin(), timed.end(), '\n'), 1) << timed;
   // The three phases add up to the total (each rounded to 0.1 s).

@@ -1,7 +1,9 @@
 //===- CpuJit.h - Compile and run MLIR modules on the CPU -------*- C++ -*-===//
 //
-// Runs the CPU pipeline on a module and JIT-compiles it with MLIR's
-// ExecutionEngine (LLVM O2, instruction selection at O3, for the host CPU).
+// Runs the CPU pipeline on a module and JIT-compiles it (LLVM O2, instruction
+// selection at O3, for the host CPU): a module of several functions in parts
+// on several threads, linked by ORC; otherwise whole, by MLIR's
+// ExecutionEngine.
 // Functions take their memrefs as bare pointers, so a caller passes one
 // `void *` slot per argument.
 //
@@ -16,6 +18,10 @@
 
 #include <memory>
 #include <string>
+
+namespace llvm::orc {
+class LLJIT;
+} // namespace llvm::orc
 
 namespace mlir {
 class ExecutionEngine;
@@ -61,19 +67,41 @@ struct CpuJitOptions {
   /// measurable run-time gain on the MLP, ConvNet or vit steps or the fused
   /// updates (PERFORMANCE.md, "Partial loop unrolling").
   bool partialUnroll = false;
+  /// Threads that optimize and generate code: a lowered module of several
+  /// functions (a step's outlined loop nests) is cut into as many parts of
+  /// about equal size, each compiled on a thread of its own into an object
+  /// file, and the objects are linked. 0: one per core (at most 8); 1: one
+  /// module on the calling thread. Modules with global constructors (GPU
+  /// code) or mutable globals are always compiled whole. (A single-function
+  /// step is cut only where the pipeline outlined its loop nests: see
+  /// `kSplitOutlineNestsMinOps`.)
+  unsigned compileThreads = 0;
 };
+
+/// The threads `requested` (CpuJitOptions::compileThreads) means here: itself,
+/// or for 0 one per core this process may use, at most 8.
+unsigned resolveCompileThreads(unsigned requested);
+
+/// The pipeline's `outline-nests-min-ops` for code compiled on several
+/// threads: an MLP's training step (about 600 operations at that point) is
+/// then 37 functions, which two threads compile as two parts.
+constexpr int64_t kSplitOutlineNestsMinOps = 400;
 
 /// Where a compilation's time went: the pass pipeline down to the LLVM
 /// dialect, LLVM's optimization of the IR, and the rest of the JIT
 /// (translation to LLVM IR, instruction selection, register allocation,
 /// linking; with an object file, its emission too). Wall seconds, and the
 /// process's CPU seconds (the MLIR pipeline runs function passes on several
-/// threads).
+/// threads). When several threads compile parts of the module, llvmOpt's
+/// wall time is the longest part's and its CPU time all parts'.
 struct CompilePhases {
   struct Time {
     double wall = 0, cpu = 0;
   };
   Time pipeline, llvmOpt, codegen;
+  /// Object files LLVM made, each on a thread of its own (1: the module
+  /// was compiled whole).
+  unsigned parts = 1;
 };
 
 /// A compiled module: call its functions through `invoke`.
@@ -95,7 +123,9 @@ public:
 
 private:
   explicit CpuExecutable(std::unique_ptr<ExecutionEngine> engine);
-  std::unique_ptr<ExecutionEngine> engine;
+  explicit CpuExecutable(std::unique_ptr<llvm::orc::LLJIT> jit);
+  std::unique_ptr<ExecutionEngine> engine;  // a module compiled whole
+  std::unique_ptr<llvm::orc::LLJIT> jit;    // or its parts' objects linked
   CompilePhases compilePhases;
   llvm::StringMap<PackedFunction> entries; // the module's public functions
 };

@@ -45,6 +45,12 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
                      "functions of about this many (breg-outline-chunks: "
                      "LLVM's loop passes cost loops times function size)"),
       llvm::cl::init(3000)};
+  PassOptions::Option<int64_t> outlineNestsMinOps{
+      *this, "outline-nests-min-ops",
+      llvm::cl::desc("Functions of more operations have each loop nest "
+                     "outlined into a function of its own (identical nests "
+                     "merged): the units LLVM compiles in parallel"),
+      llvm::cl::init(3000)};
   PassOptions::Option<bool> runtimeAllocator{
       *this, "runtime-allocator",
       llvm::cl::desc("Allocate temporaries through _mlir_memref_to_llvm_alloc "

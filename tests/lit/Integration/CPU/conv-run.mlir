@@ -9,7 +9,7 @@
 // RUN:     -shared-libs=%mlir_runner_utils,%mlir_c_runner_utils \
 // RUN: | FileCheck %s
 // The same, cut into functions of about 8 operations (breg-outline-chunks).
-// RUN: bregman-opt %s --bregman-cpu-pipeline="use-blas=0 bare-ptr-call-conv=0 outline-max-ops=8" \
+// RUN: bregman-opt %s --bregman-cpu-pipeline="use-blas=0 bare-ptr-call-conv=0 outline-max-ops=8 outline-nests-min-ops=8" \
 // RUN: | mlir-runner -e main -entry-point-result=void \
 // RUN:     -shared-libs=%mlir_runner_utils,%mlir_c_runner_utils \
 // RUN: | FileCheck %s

@@ -1,0 +1,302 @@
+//===- SplitCompile.cpp - One module's functions compiled on several threads ===//
+//
+// LLVM optimizes and generates the code of one module on one thread, and
+// that is most of a step's compilation. Once the loop nests of a step are
+// functions of their own (breg-outline-loop-nests), the module is cut into
+// parts of about equal size: each part is translated into an LLVM context of
+// its own (MLIR's context is single-threaded, so this stays on the caller's
+// thread), then optimized and compiled into an object file on a thread of
+// its own, and the objects are linked into one JIT.
+//
+//===----------------------------------------------------------------------===//
+
+#include "JitInternals.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ExecutionEngine/Orc/AbsoluteSymbols.h"
+#include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/ExecutionEngine/Orc/RTDyldObjectLinkingLayer.h"
+#include "llvm/ExecutionEngine/SectionMemoryManager.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Threading.h"
+#include "llvm/Target/TargetMachine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <thread>
+
+using namespace mlir;
+using namespace mlir::breg;
+
+namespace {
+
+/// LLVM's work on `fn`, roughly: its operations, but not the constants and
+/// the memref descriptors' inserts and extracts, which fold away at once;
+/// half of that without branches (no loops for LLVM's loop passes and
+/// vectorizers: the MLP step's entry function, straight-line calls and
+/// allocations, took about half the time per operation of its loop nests).
+int64_t workOf(LLVM::LLVMFuncOp fn) {
+  int64_t count = 0;
+  fn.walk([&](Operation *op) {
+    count += !isa<LLVM::ConstantOp, LLVM::InsertValueOp, LLVM::ExtractValueOp,
+                  LLVM::PoisonOp, LLVM::UndefOp, LLVM::ZeroOp>(op);
+  });
+  return fn.getBody().hasOneBlock() ? count / 2 : count;
+}
+
+/// Whether `module` can be cut: it holds only functions and constants. A
+/// mutable internal global would become one per part, and what else there
+/// is may bring constructors, which run once for the whole program: the GPU
+/// host code's `gpu.binary` becomes the constructor that loads the kernels
+/// only in translation.
+bool splittable(ModuleOp module) {
+  for (Operation &op : module.getBody()->getOperations()) {
+    if (isa<LLVM::LLVMFuncOp>(op))
+      continue;
+    auto global = dyn_cast<LLVM::GlobalOp>(op);
+    if (!global || !global.getConstant())
+      return false;
+  }
+  return true;
+}
+
+/// The defined functions in at most `parts` groups of about equal size
+/// (largest first, each into the lightest group; ties by name, so that the
+/// cut does not depend on the order of the module).
+std::vector<llvm::StringSet<>> partition(ModuleOp module, unsigned parts) {
+  std::vector<std::pair<int64_t, StringRef>> sizes;
+  for (LLVM::LLVMFuncOp fn : module.getOps<LLVM::LLVMFuncOp>())
+    if (!fn.isExternal())
+      sizes.emplace_back(workOf(fn), fn.getName());
+  llvm::sort(sizes, [](const auto &a, const auto &b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  std::vector<llvm::StringSet<>> groups(parts);
+  std::vector<int64_t> load(parts, 0);
+  for (const auto &[size, name] : sizes) {
+    size_t lightest = std::min_element(load.begin(), load.end()) - load.begin();
+    groups[lightest].insert(name);
+    load[lightest] += size;
+  }
+  llvm::erase_if(groups, [](const llvm::StringSet<> &g) { return g.empty(); });
+  return groups;
+}
+
+/// The public functions of `module`: those a caller may invoke.
+llvm::StringSet<> publicFunctions(ModuleOp module) {
+  llvm::StringSet<> names;
+  for (LLVM::LLVMFuncOp fn : module.getOps<LLVM::LLVMFuncOp>()) {
+    bool local = fn.getLinkage() == LLVM::Linkage::Internal ||
+                 fn.getLinkage() == LLVM::Linkage::Private;
+    if (!fn.isExternal() && !local && !fn.getName().starts_with("_mlir_"))
+      names.insert(fn.getName());
+  }
+  return names;
+}
+
+/// `module` translated to LLVM IR in `context`, with the bodies of the
+/// functions outside `mine` dropped (they are declarations here and defined
+/// in another part) and every function external (so that the parts find
+/// each other's).
+std::unique_ptr<llvm::Module> translatePart(ModuleOp module,
+                                            const llvm::StringSet<> &mine,
+                                            llvm::LLVMContext &context) {
+  OwningOpRef<ModuleOp> part = module.clone();
+  for (LLVM::LLVMFuncOp fn : part->getOps<LLVM::LLVMFuncOp>()) {
+    if (fn.isExternal())
+      continue;
+    if (!mine.contains(fn.getName())) {
+      fn.getBody().dropAllReferences();
+      fn.getBody().getBlocks().clear();
+    }
+    fn.setLinkage(LLVM::Linkage::External);
+  }
+  return translateModuleToLLVMIR(*part, context);
+}
+
+/// The CPU time of the calling thread, in seconds.
+double threadCpuSeconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+/// One part on its way to an object file.
+struct Part {
+  std::unique_ptr<llvm::LLVMContext> context;
+  std::unique_ptr<llvm::Module> module;
+  llvm::SmallVector<char, 0> object;
+  std::string error;
+  double optWall = 0, optCpu = 0;
+};
+
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>> hostTargetMachine() {
+  auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!builder)
+    return builder.takeError();
+  builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  return builder->createTargetMachine();
+}
+
+/// Optimizes `part.module` and compiles it into `part.object` (on any
+/// thread: everything it touches is the part's own).
+void compilePart(Part &part, const CpuJitOptions &options) {
+  auto tm = hostTargetMachine();
+  if (!tm) {
+    part.error = llvm::toString(tm.takeError());
+    return;
+  }
+  part.module->setDataLayout((*tm)->createDataLayout());
+  part.module->setTargetTriple((*tm)->getTargetTriple());
+  auto wallStart = std::chrono::steady_clock::now();
+  double cpuStart = threadCpuSeconds();
+  if (llvm::Error err =
+          cpujit::makeOptimizer(options, tm->get())(part.module.get())) {
+    part.error = llvm::toString(std::move(err));
+    return;
+  }
+  part.optWall = std::chrono::duration<double>(
+                     std::chrono::steady_clock::now() - wallStart)
+                     .count();
+  part.optCpu = threadCpuSeconds() - cpuStart;
+  llvm::raw_svector_ostream os(part.object);
+  llvm::legacy::PassManager pm;
+  if ((*tm)->addPassesToEmitFile(pm, os, nullptr,
+                                 llvm::CodeGenFileType::ObjectFile)) {
+    part.error = "the target cannot emit object files";
+    return;
+  }
+  pm.run(*part.module);
+  part.module.reset(); // its context goes with the part
+}
+
+/// Runs `compilePart` on every part, the first on this thread.
+void compileParts(std::vector<Part> &parts, const CpuJitOptions &options) {
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < parts.size(); ++i)
+    threads.emplace_back([&parts, &options, i] { compilePart(parts[i], options); });
+  compilePart(parts[0], options);
+  for (std::thread &t : threads)
+    t.join();
+}
+
+/// An empty JIT that resolves the process's symbols, `options.symbols`
+/// and, for OpenMP loops, the OpenMP runtime's.
+llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>>
+emptyJit(const CpuJitOptions &options) {
+  using namespace llvm::orc;
+  auto jit =
+      LLJITBuilder()
+          .setObjectLinkingLayerCreator([](ExecutionSession &session)
+                                            -> llvm::Expected<
+                                                std::unique_ptr<ObjectLayer>> {
+            return std::make_unique<RTDyldObjectLinkingLayer>(
+                session, [](const llvm::MemoryBuffer &) {
+                  return std::make_unique<llvm::SectionMemoryManager>();
+                });
+          })
+          .create();
+  if (!jit)
+    return jit.takeError();
+  JITDylib &main = (*jit)->getMainJITDylib();
+  char prefix = (*jit)->getDataLayout().getGlobalPrefix();
+  auto process = DynamicLibrarySearchGenerator::GetForCurrentProcess(prefix);
+  if (!process)
+    return process.takeError();
+  main.addGenerator(std::move(*process));
+  if (options.pipeline.parallelThreshold > 0 && *openMPLibrary()) {
+    auto openMP = DynamicLibrarySearchGenerator::Load(openMPLibrary(), prefix);
+    if (!openMP)
+      return openMP.takeError();
+    main.addGenerator(std::move(*openMP));
+  }
+  SymbolMap symbols;
+  for (const auto &entry : options.symbols)
+    symbols[(*jit)->mangleAndIntern(entry.getKey())] = {
+        ExecutorAddr::fromPtr(entry.getValue()), llvm::JITSymbolFlags::Exported};
+  if (llvm::Error err = main.define(absoluteSymbols(std::move(symbols))))
+    return std::move(err);
+  return std::move(*jit);
+}
+
+} // namespace
+
+unsigned mlir::breg::resolveCompileThreads(unsigned requested) {
+  // Never more by default: the parts get small, and the fixed cost of each
+  // (a target machine, a pass pipeline, a translation) adds up.
+  constexpr unsigned maxDefault = 8;
+  if (requested > 0)
+    return requested;
+  return std::min(
+      llvm::heavyweight_hardware_concurrency().compute_thread_count(),
+      maxDefault);
+}
+
+unsigned cpujit::compilePartitions(ModuleOp module,
+                                   const CpuJitOptions &options) {
+  unsigned threads = resolveCompileThreads(options.compileThreads);
+  if (threads <= 1 || !splittable(module))
+    return 1;
+  unsigned defined = 0;
+  for (LLVM::LLVMFuncOp fn : module.getOps<LLVM::LLVMFuncOp>())
+    defined += !fn.isExternal();
+  return std::min(threads, defined);
+}
+
+llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>> cpujit::compileSplit(
+    ModuleOp module, const CpuJitOptions &options, unsigned parts,
+    CompilePhases::Time &optTime,
+    llvm::StringMap<CpuExecutable::PackedFunction> &entries) {
+  llvm::StringSet<> entryNames = publicFunctions(module);
+  std::vector<Part> compiled;
+  for (const llvm::StringSet<> &mine : partition(module, parts)) {
+    Part &part = compiled.emplace_back();
+    part.context = std::make_unique<llvm::LLVMContext>();
+    part.module = translatePart(module, mine, *part.context);
+    if (!part.module)
+      return llvm::createStringError("translation to LLVM IR failed");
+    if (part.module->getNamedGlobal("llvm.global_ctors") ||
+        part.module->getNamedGlobal("llvm.global_dtors"))
+      return llvm::createStringError(
+          "a part of the module has constructors: it must be compiled whole "
+          "(compile threads 1)");
+    addPackedWrappers(*part.module, &entryNames);
+  }
+  compileParts(compiled, options);
+  auto jit = emptyJit(options);
+  if (!jit)
+    return jit.takeError();
+  double longestOpt = 0;
+  for (auto [index, part] : llvm::enumerate(compiled)) {
+    if (!part.error.empty())
+      return llvm::createStringError("code generation of part " +
+                                     std::to_string(index) +
+                                     " failed: " + part.error);
+    longestOpt = std::max(longestOpt, part.optWall);
+    optTime.cpu += part.optCpu;
+    auto buffer = llvm::MemoryBuffer::getMemBufferCopy(
+        llvm::StringRef(part.object.data(), part.object.size()),
+        "bregman-part-" + std::to_string(index));
+    if (llvm::Error err = (*jit)->addObjectFile(std::move(buffer)))
+      return std::move(err);
+  }
+  optTime.wall += longestOpt;
+  for (const auto &name : entryNames) {
+    auto address = (*jit)->lookup("_mlir_" + name.getKey().str());
+    if (!address)
+      return llvm::joinErrors(
+          llvm::createStringError("linking '" + name.getKey().str() +
+                                  "' failed"),
+          address.takeError());
+    entries[name.getKey()] =
+        address->toPtr<CpuExecutable::PackedFunction>();
+  }
+  return std::move(*jit);
+}
