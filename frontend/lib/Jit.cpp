@@ -92,6 +92,22 @@ static unsigned compileThreads(unsigned requested) {
   return mlir::breg::resolveCompileThreads(requested);
 }
 
+/// The threads of the compiled code and of its compilation.
+static void configureThreads(mlir::breg::CpuJitOptions &jitOptions,
+                             unsigned requestedCompileThreads, bool artifact) {
+  // Elementwise loops over at least 2^18 elements (parameters of a quarter
+  // million weights and up) run on all cores when the OpenMP runtime is
+  // there; smaller ones stay on one core, where a fork would cost more than
+  // it saves.
+  // (Not in artifacts: the runtime alone must be able to run them.)
+  if (*mlir::breg::openMPLibrary() && !artifact)
+    jitOptions.pipeline.parallelThreshold = 1 << 18;
+  jitOptions.compileThreads = compileThreads(requestedCompileThreads);
+  if (jitOptions.compileThreads > 1)
+    jitOptions.pipeline.outlineNestsMinOps =
+        mlir::breg::kSplitOutlineNestsMinOps;
+}
+
 std::string cudaCompilationProblem() {
   std::string libdevice = libdevicePath();
   if (std::ifstream(libdevice))
@@ -455,17 +471,7 @@ std::unique_ptr<CompiledFunction> JitState::build(const Trace &trace,
     jitOptions.symbols[s->name] = s->address;
   if (opts.device == Device::Cuda)
     configureForCuda(jitOptions, opts.cudaChip, !objectFile.empty());
-  // Elementwise loops over at least 2^18 elements (parameters of a quarter
-  // million weights and up) run on all cores when the OpenMP runtime is
-  // there; smaller ones stay on one core, where a fork would cost more than
-  // it saves.
-  // (Not in artifacts: the runtime alone must be able to run them.)
-  if (*mlir::breg::openMPLibrary() && objectFile.empty())
-    jitOptions.pipeline.parallelThreshold = 1 << 18;
-  jitOptions.compileThreads = compileThreads(opts.compileThreads);
-  if (jitOptions.compileThreads > 1)
-    jitOptions.pipeline.outlineNestsMinOps =
-        mlir::breg::kSplitOutlineNestsMinOps;
+  configureThreads(jitOptions, opts.compileThreads, !objectFile.empty());
   jitOptions.objectFile = objectFile;
   if (!objectFile.empty())
     jitOptions.objectConstants[runtime::Artifact::signatureSymbol] =
