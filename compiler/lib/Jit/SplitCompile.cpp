@@ -30,7 +30,8 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
-#include <thread>
+#include <functional>
+#include <pthread.h>
 
 using namespace mlir;
 using namespace mlir::breg;
@@ -177,14 +178,66 @@ void compilePart(Part &part, const CpuJitOptions &options) {
   part.module.reset(); // its context goes with the part
 }
 
-/// Runs `compilePart` on every part, the first on this thread.
-void compileParts(std::vector<Part> &parts, const CpuJitOptions &options) {
-  std::vector<std::thread> threads;
-  for (size_t i = 1; i < parts.size(); ++i)
-    threads.emplace_back([&parts, &options, i] { compilePart(parts[i], options); });
-  compilePart(parts[0], options);
-  for (std::thread &t : threads)
-    t.join();
+/// Threads started by `run`, joined when this goes out of scope (on every
+/// way out). Through pthreads, whose failure is a return value: a thread
+/// that cannot be started (the process's limit reached) runs its work on
+/// the calling thread instead, where std::thread would abort (no
+/// exceptions in this build).
+class JoinedThreads {
+public:
+  void run(std::function<void()> work) {
+    auto *owned = new std::function<void()>(std::move(work));
+    pthread_t thread;
+    if (pthread_create(&thread, nullptr, &JoinedThreads::start, owned) == 0) {
+      threads.push_back(thread);
+      return;
+    }
+    start(owned);
+  }
+  ~JoinedThreads() {
+    for (pthread_t thread : threads)
+      pthread_join(thread, nullptr);
+  }
+
+private:
+  static void *start(void *work) {
+    std::unique_ptr<std::function<void()>> owned(
+        static_cast<std::function<void()> *>(work));
+    (*owned)();
+    return nullptr;
+  }
+  std::vector<pthread_t> threads;
+};
+
+/// Translates each group of `module`'s functions into a part and compiles
+/// it: every part but the last on a thread of its own, started as soon as
+/// it is translated (the next translation overlaps its compilation), the
+/// last on this thread.
+llvm::Error translateAndCompile(ModuleOp module,
+                                const std::vector<llvm::StringSet<>> &groups,
+                                const llvm::StringSet<> &entryNames,
+                                const CpuJitOptions &options,
+                                std::vector<Part> &parts) {
+  parts.resize(groups.size()); // no reallocation while threads hold parts
+  JoinedThreads running;
+  for (size_t i = 0; i < groups.size(); ++i) {
+    Part &part = parts[i];
+    part.context = std::make_unique<llvm::LLVMContext>();
+    part.module = translatePart(module, groups[i], *part.context);
+    if (!part.module)
+      return llvm::createStringError("translation to LLVM IR failed");
+    if (part.module->getNamedGlobal("llvm.global_ctors") ||
+        part.module->getNamedGlobal("llvm.global_dtors"))
+      return llvm::createStringError(
+          "a part of the module has constructors: it must be compiled whole "
+          "(compile threads 1)");
+    cpujit::addPackedWrappers(*part.module, &entryNames);
+    if (i + 1 < groups.size())
+      running.run([&part, &options] { compilePart(part, options); });
+    else
+      compilePart(part, options);
+  }
+  return llvm::Error::success();
 }
 
 /// An empty JIT that resolves the process's symbols, `options.symbols`
@@ -256,20 +309,9 @@ llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>> cpujit::compileSplit(
     llvm::StringMap<CpuExecutable::PackedFunction> &entries) {
   llvm::StringSet<> entryNames = publicFunctions(module);
   std::vector<Part> compiled;
-  for (const llvm::StringSet<> &mine : partition(module, parts)) {
-    Part &part = compiled.emplace_back();
-    part.context = std::make_unique<llvm::LLVMContext>();
-    part.module = translatePart(module, mine, *part.context);
-    if (!part.module)
-      return llvm::createStringError("translation to LLVM IR failed");
-    if (part.module->getNamedGlobal("llvm.global_ctors") ||
-        part.module->getNamedGlobal("llvm.global_dtors"))
-      return llvm::createStringError(
-          "a part of the module has constructors: it must be compiled whole "
-          "(compile threads 1)");
-    addPackedWrappers(*part.module, &entryNames);
-  }
-  compileParts(compiled, options);
+  if (llvm::Error err = translateAndCompile(module, partition(module, parts),
+                                            entryNames, options, compiled))
+    return std::move(err);
   auto jit = emptyJit(options);
   if (!jit)
     return jit.takeError();
