@@ -13,6 +13,7 @@
 #include "JitInternals.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ExecutionEngine/Orc/AbsoluteSymbols.h"
@@ -102,22 +103,27 @@ llvm::StringSet<> publicFunctions(ModuleOp module) {
   return names;
 }
 
-/// `module` translated to LLVM IR in `context`, with the bodies of the
-/// functions outside `mine` dropped (they are declarations here and defined
-/// in another part) and every function external (so that the parts find
-/// each other's).
+/// `module` translated to LLVM IR in `context`: its constants, the
+/// functions in `mine`, and the other functions as declarations (defined in
+/// another part); every function external, so that the parts find each
+/// other's. (Only `mine` is copied with its body: a part costs its own
+/// functions, not the whole module.)
 std::unique_ptr<llvm::Module> translatePart(ModuleOp module,
                                             const llvm::StringSet<> &mine,
                                             llvm::LLVMContext &context) {
-  OwningOpRef<ModuleOp> part = module.clone();
-  for (LLVM::LLVMFuncOp fn : part->getOps<LLVM::LLVMFuncOp>()) {
-    if (fn.isExternal())
+  OwningOpRef<ModuleOp> part = ModuleOp::create(module.getLoc());
+  part->getOperation()->setAttrs(module->getAttrDictionary());
+  OpBuilder builder = OpBuilder::atBlockEnd(part->getBody());
+  for (Operation &op : module.getBody()->getOperations()) {
+    auto fn = dyn_cast<LLVM::LLVMFuncOp>(op);
+    if (!fn || fn.isExternal()) {
+      builder.clone(op);
       continue;
-    if (!mine.contains(fn.getName())) {
-      fn.getBody().dropAllReferences();
-      fn.getBody().getBlocks().clear();
     }
-    fn.setLinkage(LLVM::Linkage::External);
+    auto copy = cast<LLVM::LLVMFuncOp>(
+        mine.contains(fn.getName()) ? builder.clone(op)
+                                    : builder.insert(op.cloneWithoutRegions()));
+    copy.setLinkage(LLVM::Linkage::External);
   }
   return translateModuleToLLVMIR(*part, context);
 }
