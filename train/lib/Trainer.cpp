@@ -781,11 +781,12 @@ void Trainer::Impl::logCompileProfile() const {
   log << fmt::format(
       "  profile: compiling {:.2f} s (training step {:.2f} s in {}, "
       "evaluation {:.2f} s in {}) = MLIR emission {:.2f} + MLIR passes {:.2f} "
-      "+ LLVM optimization {:.2f} + LLVM code generation {:.2f}\n",
+      "+ LLVM optimization {:.2f} + LLVM code generation {:.2f} (LLVM "
+      "compiled {} part(s), each on a thread of its own)\n",
       step.total + eval.total, step.total, stepFn.compileCount(), eval.total,
       evaluateFn.compileCount(), step.emit + eval.emit,
       step.passes + eval.passes, step.llvmOpt + eval.llvmOpt,
-      step.codegen + eval.codegen);
+      step.codegen + eval.codegen, step.llvmParts + eval.llvmParts);
 }
 
 void Trainer::Impl::logProfile(int epoch, int64_t batches, double stepNs,
