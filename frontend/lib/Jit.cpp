@@ -20,7 +20,6 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -75,26 +74,33 @@ static std::string cudaBinaryFormat(const std::string &toolkit,
 }
 
 /// The threads that run LLVM on a compilation: JitOptions::compileThreads
-/// if set, else BREGMAN_COMPILE_THREADS (a number from 1 to 256), else one
-/// per core (at most 8).
-static unsigned compileThreads(unsigned requested) {
+/// if set, else BREGMAN_COMPILE_THREADS, else one per core (at most 8); at
+/// most 256 either way.
+static unsigned compileThreads(const JitOptions &opts) {
+  constexpr unsigned maxThreads = 256;
+  if (opts.compileThreads > maxThreads)
+    throw Error(fmt::format("{}: compileThreads {}: at most {}", opts.name,
+                            opts.compileThreads, maxThreads));
+  unsigned requested = opts.compileThreads;
   const char *variable = std::getenv("BREGMAN_COMPILE_THREADS");
   if (requested == 0 && variable && *variable) {
-    char *end = nullptr;
-    errno = 0;
-    long threads = std::strtol(variable, &end, 10);
-    if (errno || *end || threads < 1 || threads > 256)
+    std::string_view text(variable);
+    bool digits = text.size() <= 3 &&
+                  std::all_of(text.begin(), text.end(),
+                              [](char c) { return c >= '0' && c <= '9'; });
+    unsigned threads = digits ? static_cast<unsigned>(std::stoul(variable)) : 0;
+    if (threads < 1 || threads > maxThreads)
       throw Error(fmt::format("BREGMAN_COMPILE_THREADS='{}': expected a "
-                              "number of threads from 1 to 256",
-                              variable));
-    requested = static_cast<unsigned>(threads);
+                              "number of threads from 1 to {}",
+                              variable, maxThreads));
+    requested = threads;
   }
   return mlir::breg::resolveCompileThreads(requested);
 }
 
 /// The threads of the compiled code and of its compilation.
 static void configureThreads(mlir::breg::CpuJitOptions &jitOptions,
-                             unsigned requestedCompileThreads, bool artifact) {
+                             const JitOptions &opts, bool artifact) {
   // Elementwise loops over at least 2^18 elements (parameters of a quarter
   // million weights and up) run on all cores when the OpenMP runtime is
   // there; smaller ones stay on one core, where a fork would cost more than
@@ -102,7 +108,7 @@ static void configureThreads(mlir::breg::CpuJitOptions &jitOptions,
   // (Not in artifacts: the runtime alone must be able to run them.)
   if (*mlir::breg::openMPLibrary() && !artifact)
     jitOptions.pipeline.parallelThreshold = 1 << 18;
-  jitOptions.compileThreads = compileThreads(requestedCompileThreads);
+  jitOptions.compileThreads = compileThreads(opts);
   if (jitOptions.compileThreads > 1)
     jitOptions.pipeline.outlineNestsMinOps =
         mlir::breg::kSplitOutlineNestsMinOps;
@@ -471,7 +477,7 @@ std::unique_ptr<CompiledFunction> JitState::build(const Trace &trace,
     jitOptions.symbols[s->name] = s->address;
   if (opts.device == Device::Cuda)
     configureForCuda(jitOptions, opts.cudaChip, !objectFile.empty());
-  configureThreads(jitOptions, opts.compileThreads, !objectFile.empty());
+  configureThreads(jitOptions, opts, !objectFile.empty());
   jitOptions.objectFile = objectFile;
   if (!objectFile.empty())
     jitOptions.objectConstants[runtime::Artifact::signatureSymbol] =

@@ -782,7 +782,7 @@ void Trainer::Impl::logCompileProfile() const {
       "  profile: compiling {:.2f} s (training step {:.2f} s in {}, "
       "evaluation {:.2f} s in {}) = MLIR emission {:.2f} + MLIR passes {:.2f} "
       "+ LLVM optimization {:.2f} + LLVM code generation {:.2f} (LLVM "
-      "compiled {} part(s), each on a thread of its own)\n",
+      "compiled {} part(s) in all, each on a thread)\n",
       step.total + eval.total, step.total, stepFn.compileCount(), eval.total,
       evaluateFn.compileCount(), step.emit + eval.emit,
       step.passes + eval.passes, step.llvmOpt + eval.llvmOpt,

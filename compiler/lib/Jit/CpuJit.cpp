@@ -365,8 +365,8 @@ CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
   llvm::StringMap<PackedFunction> entries;
   std::unique_ptr<CpuExecutable> executable;
   if (unsigned parts = cpujit::compilePartitions(module, options); parts > 1) {
-    auto jit = cpujit::compileSplit(module, options, parts, phases.llvmOpt,
-                                    entries);
+    auto jit = cpujit::compileSplit(module, options, diagnostics, parts,
+                                    phases.llvmOpt, entries);
     if (!jit)
       return jit.takeError();
     executable.reset(new CpuExecutable(std::move(*jit)));

@@ -34,12 +34,14 @@ void addPackedWrappers(llvm::Module &module,
 /// globals (which need one module).
 unsigned compilePartitions(ModuleOp module, const CpuJitOptions &options);
 
-/// Compiles `module` as `parts` object files, one thread each, and links them
-/// into a JIT. Fills `entries` with the packed entry point of every public
-/// function and adds LLVM's optimization time to `optTime` (wall: the
-/// longest part's; CPU: all parts').
+/// Compiles `module` as `parts` object files, one thread each (`parts` is set
+/// to how many were made), and links them into a JIT. Fills `entries` with
+/// the packed entry point of every public function and adds LLVM's
+/// optimization time to `optTime` (wall: the longest part's; CPU: all
+/// parts'). `diagnostics` (what MLIR reported) goes into a failure's message.
 llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>>
-compileSplit(ModuleOp module, const CpuJitOptions &options, unsigned parts,
+compileSplit(ModuleOp module, const CpuJitOptions &options,
+             const std::string &diagnostics, unsigned &parts,
              CompilePhases::Time &optTime,
              llvm::StringMap<CpuExecutable::PackedFunction> &entries);
 

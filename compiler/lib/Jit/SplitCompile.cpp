@@ -53,20 +53,33 @@ int64_t workOf(LLVM::LLVMFuncOp fn) {
   return fn.getBody().hasOneBlock() ? count / 2 : count;
 }
 
-/// Whether `module` can be cut: it holds only functions and constants. A
-/// mutable internal global would become one per part, and what else there
-/// is may bring constructors, which run once for the whole program: the GPU
-/// host code's `gpu.binary` becomes the constructor that loads the kernels
-/// only in translation.
+bool isLocal(LLVM::Linkage linkage) {
+  return linkage == LLVM::Linkage::Internal ||
+         linkage == LLVM::Linkage::Private;
+}
+
+/// Whether `module` can be cut: it holds only functions and local constants
+/// (each part gets a copy). A mutable global would become one per part, an
+/// exported one would be defined twice, and what else there is may bring
+/// constructors, which run once for the whole program: the GPU host code's
+/// `gpu.binary` becomes the constructor that loads the kernels only in
+/// translation.
 bool splittable(ModuleOp module) {
   for (Operation &op : module.getBody()->getOperations()) {
     if (isa<LLVM::LLVMFuncOp>(op))
       continue;
     auto global = dyn_cast<LLVM::GlobalOp>(op);
-    if (!global || !global.getConstant())
+    if (!global || !global.getConstant() || !isLocal(global.getLinkage()))
       return false;
   }
   return true;
+}
+
+/// A local helper that LLVM inlines into its callers (breg.compress_rows's
+/// vector compaction): every part gets its body, as the whole module would,
+/// instead of a call into another part.
+bool copiedIntoEveryPart(LLVM::LLVMFuncOp fn) {
+  return !fn.isExternal() && isLocal(fn.getLinkage()) && fn.getAlwaysInline();
 }
 
 /// The defined functions in at most `parts` groups of about equal size
@@ -75,7 +88,7 @@ bool splittable(ModuleOp module) {
 std::vector<llvm::StringSet<>> partition(ModuleOp module, unsigned parts) {
   std::vector<std::pair<int64_t, StringRef>> sizes;
   for (LLVM::LLVMFuncOp fn : module.getOps<LLVM::LLVMFuncOp>())
-    if (!fn.isExternal())
+    if (!fn.isExternal() && !copiedIntoEveryPart(fn))
       sizes.emplace_back(workOf(fn), fn.getName());
   llvm::sort(sizes, [](const auto &a, const auto &b) {
     return a.first != b.first ? a.first > b.first : a.second < b.second;
@@ -94,20 +107,19 @@ std::vector<llvm::StringSet<>> partition(ModuleOp module, unsigned parts) {
 /// The public functions of `module`: those a caller may invoke.
 llvm::StringSet<> publicFunctions(ModuleOp module) {
   llvm::StringSet<> names;
-  for (LLVM::LLVMFuncOp fn : module.getOps<LLVM::LLVMFuncOp>()) {
-    bool local = fn.getLinkage() == LLVM::Linkage::Internal ||
-                 fn.getLinkage() == LLVM::Linkage::Private;
-    if (!fn.isExternal() && !local && !fn.getName().starts_with("_mlir_"))
+  for (LLVM::LLVMFuncOp fn : module.getOps<LLVM::LLVMFuncOp>())
+    if (!fn.isExternal() && !isLocal(fn.getLinkage()) &&
+        !fn.getName().starts_with("_mlir_"))
       names.insert(fn.getName());
-  }
   return names;
 }
 
 /// `module` translated to LLVM IR in `context`: its constants, the
-/// functions in `mine`, and the other functions as declarations (defined in
-/// another part); every function external, so that the parts find each
-/// other's. (Only `mine` is copied with its body: a part costs its own
-/// functions, not the whole module.)
+/// functions in `mine` and the inlined helpers, and the other functions as
+/// declarations (defined in another part); the functions of the groups
+/// external, so that the parts find each other's. (Only these are copied
+/// with their bodies: a part costs its own functions, not the whole
+/// module.)
 std::unique_ptr<llvm::Module> translatePart(ModuleOp module,
                                             const llvm::StringSet<> &mine,
                                             llvm::LLVMContext &context) {
@@ -116,7 +128,7 @@ std::unique_ptr<llvm::Module> translatePart(ModuleOp module,
   OpBuilder builder = OpBuilder::atBlockEnd(part->getBody());
   for (Operation &op : module.getBody()->getOperations()) {
     auto fn = dyn_cast<LLVM::LLVMFuncOp>(op);
-    if (!fn || fn.isExternal()) {
+    if (!fn || fn.isExternal() || copiedIntoEveryPart(fn)) {
       builder.clone(op);
       continue;
     }
@@ -193,8 +205,16 @@ class JoinedThreads {
 public:
   void run(std::function<void()> work) {
     auto *owned = new std::function<void()>(std::move(work));
+    // 8 MiB, the usual main-thread stack: LLVM recurses over large functions,
+    // and a thread's default is 2 MiB where the stack limit is unlimited.
+    pthread_attr_t attributes;
+    pthread_attr_init(&attributes);
+    pthread_attr_setstacksize(&attributes, size_t(8) << 20);
     pthread_t thread;
-    if (pthread_create(&thread, nullptr, &JoinedThreads::start, owned) == 0) {
+    int failed =
+        pthread_create(&thread, &attributes, &JoinedThreads::start, owned);
+    pthread_attr_destroy(&attributes);
+    if (!failed) {
       threads.push_back(thread);
       return;
     }
@@ -223,6 +243,7 @@ llvm::Error translateAndCompile(ModuleOp module,
                                 const std::vector<llvm::StringSet<>> &groups,
                                 const llvm::StringSet<> &entryNames,
                                 const CpuJitOptions &options,
+                                const std::string &diagnostics,
                                 std::vector<Part> &parts) {
   parts.resize(groups.size()); // no reallocation while threads hold parts
   JoinedThreads running;
@@ -231,12 +252,15 @@ llvm::Error translateAndCompile(ModuleOp module,
     part.context = std::make_unique<llvm::LLVMContext>();
     part.module = translatePart(module, groups[i], *part.context);
     if (!part.module)
-      return llvm::createStringError("translation to LLVM IR failed");
+      return llvm::createStringError("translation to LLVM IR failed:\n" +
+                                     diagnostics);
+    // splittable() admits no op that translates to a constructor.
     if (part.module->getNamedGlobal("llvm.global_ctors") ||
         part.module->getNamedGlobal("llvm.global_dtors"))
       return llvm::createStringError(
-          "a part of the module has constructors: it must be compiled whole "
-          "(compile threads 1)");
+          "internal error: a part of the module has constructors, which run "
+          "once for the whole program (BREGMAN_COMPILE_THREADS=1 compiles it "
+          "whole)");
     cpujit::addPackedWrappers(*part.module, &entryNames);
     if (i + 1 < groups.size())
       running.run([&part, &options] { compilePart(part, options); });
@@ -270,7 +294,11 @@ emptyJit(const CpuJitOptions &options) {
   if (!process)
     return process.takeError();
   main.addGenerator(std::move(*process));
-  if (options.pipeline.parallelThreshold > 0 && *openMPLibrary()) {
+  if (options.pipeline.parallelThreshold > 0) {
+    if (!*openMPLibrary())
+      return llvm::createStringError(
+          "parallel-threshold > 0 needs the OpenMP runtime, which this build "
+          "did not find (install libomp5-14)");
     auto openMP = DynamicLibrarySearchGenerator::Load(openMPLibrary(), prefix);
     if (!openMP)
       return openMP.takeError();
@@ -305,19 +333,22 @@ unsigned cpujit::compilePartitions(ModuleOp module,
     return 1;
   unsigned defined = 0;
   for (LLVM::LLVMFuncOp fn : module.getOps<LLVM::LLVMFuncOp>())
-    defined += !fn.isExternal();
-  return std::min(threads, defined);
+    defined += !fn.isExternal() && !copiedIntoEveryPart(fn);
+  return std::max(1u, std::min(threads, defined));
 }
 
 llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>> cpujit::compileSplit(
-    ModuleOp module, const CpuJitOptions &options, unsigned parts,
+    ModuleOp module, const CpuJitOptions &options,
+    const std::string &diagnostics, unsigned &parts,
     CompilePhases::Time &optTime,
     llvm::StringMap<CpuExecutable::PackedFunction> &entries) {
   llvm::StringSet<> entryNames = publicFunctions(module);
   std::vector<Part> compiled;
-  if (llvm::Error err = translateAndCompile(module, partition(module, parts),
-                                            entryNames, options, compiled))
+  if (llvm::Error err =
+          translateAndCompile(module, partition(module, parts), entryNames,
+                              options, diagnostics, compiled))
     return std::move(err);
+  parts = compiled.size();
   auto jit = emptyJit(options);
   if (!jit)
     return jit.takeError();

@@ -70,8 +70,8 @@ struct JitOptions {
   std::string cudaChip;
   /// Threads that run LLVM on a compilation (CPU code): 0, the environment's
   /// BREGMAN_COMPILE_THREADS or else one per core (at most 8); 1, the calling
-  /// thread only. With more than one, the loop nests of a step are outlined
-  /// into functions and compiled as that many parts.
+  /// thread only; at most 256. With more than one, the loop nests of a step
+  /// are outlined into functions and compiled as that many parts.
   unsigned compileThreads = 0;
 };
 

@@ -481,7 +481,7 @@ TEST(Jit, CompileThreadsFromTheEnvironment) {
   ::setenv("BREGMAN_COMPILE_THREADS", "1", 1);
   auto one = jit(step);
   EXPECT_EQ(one(x).toVector<float>(), (std::vector<float>{1, 5}));
-  for (const char *bad : {"0", "-2", "two", "3x", "100000"}) {
+  for (const char *bad : {"0", "-2", "+4", " 4", "two", "3x", "257", "100000"}) {
     ::setenv("BREGMAN_COMPILE_THREADS", bad, 1);
     auto f = jit(step);
     try {
@@ -495,12 +495,16 @@ TEST(Jit, CompileThreadsFromTheEnvironment) {
     }
     EXPECT_EQ(f.compileCount(), 0u) << bad;
   }
-  // JitOptions wins over the environment.
+  // JitOptions wins over the environment, and has the same bound.
   JitOptions options;
   options.compileThreads = 2;
   auto two = jit(step, options);
   EXPECT_EQ(two(x).toVector<float>(), (std::vector<float>{1, 5}));
   ::unsetenv("BREGMAN_COMPILE_THREADS");
+  options.compileThreads = 257;
+  auto tooMany = jit(step, options);
+  EXPECT_THROW((void)tooMany(x), Error);
+  EXPECT_EQ(tooMany.compileCount(), 0u);
 }
 
 // BREGMAN_COMPILE_TIMING=1: one line per compilation, named after the jit
