@@ -1,0 +1,161 @@
+//===- SplitCompileTest.cpp - A module compiled in parts on several threads ===//
+//
+// CpuExecutable::compile with several compile threads: which modules are cut
+// into parts (functions and local constants only) and which are compiled
+// whole (an exported or a mutable global), and that a program cut into
+// parts still links: calls between parts, an always-inline helper every
+// part needs, a constant table, a symbol of the host process.
+//
+//===----------------------------------------------------------------------===//
+
+#include "breg/Jit/CpuJit.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+
+namespace {
+
+extern "C" int32_t bregmanSplitTestTwice(int32_t x) { return 2 * x; }
+
+/// entry(x) = right(left(x)): left(x) = twice(helper(x)) through the host,
+/// right(y) = (helper(y) + table[y % 4]) · 7 + global, where helper(x) = x + 3
+/// and GLOBAL is spliced in: the global's declaration and how it is read.
+std::string program(const std::string &globalDeclaration,
+                    const std::string &readGlobal) {
+  return R"mlir(
+module {
+  llvm.func @bregman_split_test_twice(i32) -> i32
+  llvm.mlir.global internal constant @table(dense<[10, 20, 30, 40]> : tensor<4xi32>) : !llvm.array<4 x i32>
+  )mlir" + globalDeclaration + R"mlir(
+  llvm.func internal @helper(%x: i32) -> i32 attributes {always_inline} {
+    %c = llvm.mlir.constant(3 : i32) : i32
+    %r = llvm.add %x, %c : i32
+    llvm.return %r : i32
+  }
+  llvm.func internal @left(%x: i32) -> i32 attributes {passthrough = ["noinline"]} {
+    %h = llvm.call @helper(%x) : (i32) -> i32
+    %t = llvm.call @bregman_split_test_twice(%h) : (i32) -> i32
+    llvm.return %t : i32
+  }
+  llvm.func internal @right(%y: i32) -> i32 attributes {passthrough = ["noinline"]} {
+    %h = llvm.call @helper(%y) : (i32) -> i32
+    %four = llvm.mlir.constant(4 : i32) : i32
+    %i = llvm.urem %y, %four : i32
+    %table = llvm.mlir.addressof @table : !llvm.ptr
+    %slot = llvm.getelementptr %table[0, %i] : (!llvm.ptr, i32) -> !llvm.ptr, !llvm.array<4 x i32>
+    %entry = llvm.load %slot : !llvm.ptr -> i32
+    %sum = llvm.add %h, %entry : i32
+    %seven = llvm.mlir.constant(7 : i32) : i32
+    %product = llvm.mul %sum, %seven : i32
+    )mlir" + readGlobal + R"mlir(
+    %r = llvm.add %product, %g : i32
+    llvm.return %r : i32
+  }
+  llvm.func @entry(%x: i32) -> i32 {
+    %a = llvm.call @left(%x) : (i32) -> i32
+    %b = llvm.call @right(%a) : (i32) -> i32
+    llvm.return %b : i32
+  }
+}
+)mlir";
+}
+
+const char *kNoGlobal = "";
+const char *kReadNothing = "%g = llvm.mlir.constant(0 : i32) : i32";
+const char *kExported =
+    "llvm.mlir.global external constant @offset(1000 : i32) : i32";
+const char *kMutable = "llvm.mlir.global internal @offset(1000 : i32) : i32";
+const char *kReadOffset = R"mlir(
+    %gp = llvm.mlir.addressof @offset : !llvm.ptr
+    %g = llvm.load %gp : !llvm.ptr -> i32)mlir";
+
+mlir::MLIRContext &context() {
+  static mlir::MLIRContext *ctx = [] {
+    mlir::DialectRegistry registry;
+    mlir::breg::registerCpuJitDependencies(registry);
+    auto *c = new mlir::MLIRContext(registry);
+    c->loadAllAvailableDialects();
+    return c;
+  }();
+  return *ctx;
+}
+
+struct Result {
+  int32_t value = 0;
+  unsigned parts = 0;
+};
+
+/// Compiles `source` on `threads` compile threads and calls entry(5).
+Result compileAndRun(const std::string &source, unsigned threads) {
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceString<mlir::ModuleOp>(source, &context());
+  EXPECT_TRUE(module) << "the test module does not parse";
+  if (!module)
+    return {};
+  mlir::breg::CpuJitOptions options;
+  // Already in the LLVM dialect: a pass that finds nothing to do.
+  options.pipelineText = "builtin.module(reconcile-unrealized-casts)";
+  options.compileThreads = threads;
+  options.symbols["bregman_split_test_twice"] =
+      reinterpret_cast<void *>(&bregmanSplitTestTwice);
+  auto exe = mlir::breg::CpuExecutable::compile(*module, options);
+  EXPECT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
+  if (!exe)
+    return {};
+  int32_t x = 5, result = 0;
+  void *args[] = {&x, &result};
+  llvm::Error err = (*exe)->invoke("entry", args);
+  EXPECT_FALSE(static_cast<bool>(err)) << llvm::toString(std::move(err));
+  return {result, (*exe)->phases().parts};
+}
+
+// left(5) = 2·(5 + 3) = 16; right(16) = (16 + 3 + table[0]) · 7 = 203.
+constexpr int32_t kExpected = 203;
+
+TEST(SplitCompile, FunctionsAndLocalConstantsAreCompiledInParts) {
+  for (unsigned threads : {1u, 2u, 3u, 8u}) {
+    Result r = compileAndRun(program(kNoGlobal, kReadNothing), threads);
+    EXPECT_EQ(r.value, kExpected) << threads << " threads";
+    // Three functions to share out (the helper is copied, not counted).
+    EXPECT_EQ(r.parts, std::min(threads, 3u)) << threads << " threads";
+  }
+}
+
+// An exported constant would be defined by every part, a mutable global
+// would become one per part: such modules are compiled whole, and run.
+TEST(SplitCompile, ExportedOrMutableGlobalsKeepTheModuleWhole) {
+  for (const char *global : {kExported, kMutable}) {
+    Result r = compileAndRun(program(global, kReadOffset), 3);
+    EXPECT_EQ(r.value, kExpected + 1000) << global;
+    EXPECT_EQ(r.parts, 1u) << global;
+  }
+}
+
+TEST(SplitCompile, UnknownFunctionIsAnErrorInBothForms) {
+  for (unsigned threads : {1u, 2u}) {
+    mlir::OwningOpRef<mlir::ModuleOp> module =
+        mlir::parseSourceString<mlir::ModuleOp>(
+            program(kNoGlobal, kReadNothing), &context());
+    ASSERT_TRUE(module);
+    mlir::breg::CpuJitOptions options;
+    options.pipelineText = "builtin.module(reconcile-unrealized-casts)";
+    options.compileThreads = threads;
+    options.symbols["bregman_split_test_twice"] =
+        reinterpret_cast<void *>(&bregmanSplitTestTwice);
+    auto exe = mlir::breg::CpuExecutable::compile(*module, options);
+    ASSERT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
+    void *args[] = {nullptr};
+    llvm::Error err = (*exe)->invoke("no_such_function", args);
+    EXPECT_TRUE(static_cast<bool>(err)) << threads << " threads";
+    llvm::consumeError(std::move(err));
+  }
+}
+
+} // namespace
