@@ -207,6 +207,28 @@ static llvm::Error writeObjectFile(ModuleOp module, const std::string &path,
   return llvm::Error::success();
 }
 
+llvm::StringSet<> cpujit::publicFunctions(ModuleOp module) {
+  llvm::StringSet<> names;
+  for (LLVM::LLVMFuncOp fn : module.getOps<LLVM::LLVMFuncOp>()) {
+    bool local = fn.getLinkage() == LLVM::Linkage::Internal ||
+                 fn.getLinkage() == LLVM::Linkage::Private;
+    if (!fn.isExternal() && !local && !fn.getName().starts_with("_mlir_"))
+      names.insert(fn.getName());
+  }
+  return names;
+}
+
+llvm::Expected<const char *>
+cpujit::openMPRuntime(const CpuJitOptions &options) {
+  if (options.pipeline.parallelThreshold <= 0)
+    return "";
+  if (!*openMPLibrary())
+    return llvm::createStringError(
+        "parallel-threshold > 0 needs the OpenMP runtime, which this build "
+        "did not find (install libomp5-14)");
+  return openMPLibrary();
+}
+
 CpuExecutable::CpuExecutable(std::unique_ptr<ExecutionEngine> engine)
     : engine(std::move(engine)) {}
 CpuExecutable::CpuExecutable(std::unique_ptr<llvm::orc::LLJIT> jit)
@@ -288,13 +310,11 @@ createEngine(ModuleOp module, const CpuJitOptions &options,
   engineOptions.transformer = timedOptimize;
   // Multi-threaded loops call the OpenMP runtime.
   SmallVector<StringRef> sharedLibs;
-  if (options.pipeline.parallelThreshold > 0) {
-    if (!*openMPLibrary())
-      return llvm::createStringError(
-          "parallel-threshold > 0 needs the OpenMP runtime, which this build "
-          "did not find (install libomp5-14)");
-    sharedLibs.push_back(openMPLibrary());
-  }
+  auto openMP = cpujit::openMPRuntime(options);
+  if (!openMP)
+    return openMP.takeError();
+  if (**openMP)
+    sharedLibs.push_back(*openMP);
   engineOptions.sharedLibPaths = sharedLibs;
   engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
   engineOptions.enableGDBNotificationListener = false;
@@ -316,16 +336,8 @@ createEngine(ModuleOp module, const CpuJitOptions &options,
     return map;
   });
   (*engine)->initialize();
-  SmallVector<std::string> functions;
-  // (Internal helpers, such as breg.compress_rows's, are inlined into the
-  // functions that call them and have no symbol of their own.)
-  module.walk([&](LLVM::LLVMFuncOp fn) {
-    bool local = fn.getLinkage() == LLVM::Linkage::Internal ||
-                 fn.getLinkage() == LLVM::Linkage::Private;
-    if (!fn.isExternal() && !local && !fn.getName().starts_with("_mlir_"))
-      functions.push_back(fn.getName().str());
-  });
-  for (const std::string &name : functions) {
+  for (const auto &function : cpujit::publicFunctions(module)) {
+    StringRef name = function.getKey();
     auto fn = (*engine)->lookupPacked(name);
     if (!fn)
       return llvm::joinErrors(

@@ -28,6 +28,16 @@ makeOptimizer(const CpuJitOptions &options, llvm::TargetMachine *tm);
 void addPackedWrappers(llvm::Module &module,
                        const llvm::StringSet<> *only = nullptr);
 
+/// The public functions of `module` (lowered to the LLVM dialect): those a
+/// caller may invoke. (Local helpers, such as breg.compress_rows's, are
+/// inlined into the functions that call them and have no symbol of their
+/// own.)
+llvm::StringSet<> publicFunctions(ModuleOp module);
+
+/// The OpenMP runtime the JIT loads for the module's multi-threaded loops:
+/// "" when `options` asks for none, an error when this build found none.
+llvm::Expected<const char *> openMPRuntime(const CpuJitOptions &options);
+
 /// Into how many modules `module` (lowered to the LLVM dialect) is cut for
 /// compilation on as many threads: 1 when it holds fewer functions, when
 /// `options.compileThreads` is 1, or when it has constructors or mutable

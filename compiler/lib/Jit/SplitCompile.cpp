@@ -24,7 +24,7 @@
 #include "llvm/ExecutionEngine/SectionMemoryManager.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
-#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/SmallVectorMemoryBuffer.h"
 #include "llvm/Support/Threading.h"
 #include "llvm/Target/TargetMachine.h"
 
@@ -102,16 +102,6 @@ std::vector<llvm::StringSet<>> partition(ModuleOp module, unsigned parts) {
   }
   llvm::erase_if(groups, [](const llvm::StringSet<> &g) { return g.empty(); });
   return groups;
-}
-
-/// The public functions of `module`: those a caller may invoke.
-llvm::StringSet<> publicFunctions(ModuleOp module) {
-  llvm::StringSet<> names;
-  for (LLVM::LLVMFuncOp fn : module.getOps<LLVM::LLVMFuncOp>())
-    if (!fn.isExternal() && !isLocal(fn.getLinkage()) &&
-        !fn.getName().starts_with("_mlir_"))
-      names.insert(fn.getName());
-  return names;
 }
 
 /// `module` translated to LLVM IR in `context`: its constants, the
@@ -294,12 +284,11 @@ emptyJit(const CpuJitOptions &options) {
   if (!process)
     return process.takeError();
   main.addGenerator(std::move(*process));
-  if (options.pipeline.parallelThreshold > 0) {
-    if (!*openMPLibrary())
-      return llvm::createStringError(
-          "parallel-threshold > 0 needs the OpenMP runtime, which this build "
-          "did not find (install libomp5-14)");
-    auto openMP = DynamicLibrarySearchGenerator::Load(openMPLibrary(), prefix);
+  auto runtime = cpujit::openMPRuntime(options);
+  if (!runtime)
+    return runtime.takeError();
+  if (**runtime) {
+    auto openMP = DynamicLibrarySearchGenerator::Load(*runtime, prefix);
     if (!openMP)
       return openMP.takeError();
     main.addGenerator(std::move(*openMP));
@@ -342,7 +331,7 @@ llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>> cpujit::compileSplit(
     const std::string &diagnostics, unsigned &parts,
     CompilePhases::Time &optTime,
     llvm::StringMap<CpuExecutable::PackedFunction> &entries) {
-  llvm::StringSet<> entryNames = publicFunctions(module);
+  llvm::StringSet<> entryNames = cpujit::publicFunctions(module);
   std::vector<Part> compiled;
   if (llvm::Error err =
           translateAndCompile(module, partition(module, parts), entryNames,
@@ -360,9 +349,9 @@ llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>> cpujit::compileSplit(
                                      " failed: " + part.error);
     longestOpt = std::max(longestOpt, part.optWall);
     optTime.cpu += part.optCpu;
-    auto buffer = llvm::MemoryBuffer::getMemBufferCopy(
-        llvm::StringRef(part.object.data(), part.object.size()),
-        "bregman-part-" + std::to_string(index));
+    auto buffer = std::make_unique<llvm::SmallVectorMemoryBuffer>(
+        std::move(part.object), "bregman-part-" + std::to_string(index),
+        /*RequiresNullTerminator=*/false);
     if (llvm::Error err = (*jit)->addObjectFile(std::move(buffer)))
       return std::move(err);
   }

@@ -92,20 +92,25 @@ struct Result {
   unsigned parts = 0;
 };
 
-/// Compiles `source` on `threads` compile threads and calls entry(5).
-Result compileAndRun(const std::string &source, unsigned threads) {
+/// `source` compiled on `threads` compile threads.
+llvm::Expected<std::unique_ptr<mlir::breg::CpuExecutable>>
+compile(const std::string &source, unsigned threads) {
   mlir::OwningOpRef<mlir::ModuleOp> module =
       mlir::parseSourceString<mlir::ModuleOp>(source, &context());
-  EXPECT_TRUE(module) << "the test module does not parse";
   if (!module)
-    return {};
+    return llvm::createStringError("the test module does not parse");
   mlir::breg::CpuJitOptions options;
   // Already in the LLVM dialect: a pass that finds nothing to do.
   options.pipelineText = "builtin.module(reconcile-unrealized-casts)";
   options.compileThreads = threads;
   options.symbols["bregman_split_test_twice"] =
       reinterpret_cast<void *>(&bregmanSplitTestTwice);
-  auto exe = mlir::breg::CpuExecutable::compile(*module, options);
+  return mlir::breg::CpuExecutable::compile(*module, options);
+}
+
+/// Compiles `source` on `threads` compile threads and calls entry(5).
+Result compileAndRun(const std::string &source, unsigned threads) {
+  auto exe = compile(source, threads);
   EXPECT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
   if (!exe)
     return {};
@@ -140,16 +145,7 @@ TEST(SplitCompile, ExportedOrMutableGlobalsKeepTheModuleWhole) {
 
 TEST(SplitCompile, UnknownFunctionIsAnErrorInBothForms) {
   for (unsigned threads : {1u, 2u}) {
-    mlir::OwningOpRef<mlir::ModuleOp> module =
-        mlir::parseSourceString<mlir::ModuleOp>(
-            program(kNoGlobal, kReadNothing), &context());
-    ASSERT_TRUE(module);
-    mlir::breg::CpuJitOptions options;
-    options.pipelineText = "builtin.module(reconcile-unrealized-casts)";
-    options.compileThreads = threads;
-    options.symbols["bregman_split_test_twice"] =
-        reinterpret_cast<void *>(&bregmanSplitTestTwice);
-    auto exe = mlir::breg::CpuExecutable::compile(*module, options);
+    auto exe = compile(program(kNoGlobal, kReadNothing), threads);
     ASSERT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
     void *args[] = {nullptr};
     llvm::Error err = (*exe)->invoke("no_such_function", args);
