@@ -7,5 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 ./scripts/build.sh
+# Every jit compilation verifies its IR after each pass (by default only
+# after the last): a pass that breaks the IR is named where it happens.
+export BREGMAN_VERIFY_PASSES=1
 (cd "${BREGMAN_BUILD_DIR:-build}" && ctest --output-on-failure -j2)
 ./scripts/test-examples.sh

@@ -98,6 +98,18 @@ static unsigned compileThreads(const JitOptions &opts) {
   return mlir::breg::resolveCompileThreads(requested);
 }
 
+/// BREGMAN_VERIFY_PASSES=1: verify the IR after every pass of the pipeline,
+/// not only after the last (the test suite does; slower compilation).
+static bool verifyEachPass() {
+  const char *variable = std::getenv("BREGMAN_VERIFY_PASSES");
+  if (!variable || !*variable || std::string_view(variable) == "0")
+    return false;
+  if (std::string_view(variable) == "1")
+    return true;
+  throw Error(fmt::format("BREGMAN_VERIFY_PASSES='{}': expected 0 or 1",
+                          variable));
+}
+
 /// The threads of the compiled code and of its compilation.
 static void configureThreads(mlir::breg::CpuJitOptions &jitOptions,
                              const JitOptions &opts, bool artifact) {
@@ -478,6 +490,7 @@ std::unique_ptr<CompiledFunction> JitState::build(const Trace &trace,
   if (opts.device == Device::Cuda)
     configureForCuda(jitOptions, opts.cudaChip, !objectFile.empty());
   configureThreads(jitOptions, opts, !objectFile.empty());
+  jitOptions.verifyEachPass = verifyEachPass();
   jitOptions.objectFile = objectFile;
   if (!objectFile.empty())
     jitOptions.objectConstants[runtime::Artifact::signatureSymbol] =

@@ -12,6 +12,7 @@
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Pass/PassManager.h"
@@ -271,12 +272,19 @@ llvm::Error runPipeline(ModuleOp module, const CpuJitOptions &options,
     if (failed(parsePassPipeline(options.pipelineText, pm, os)))
       return llvm::createStringError("malformed pass pipeline: " + errors);
   }
-  if (failed(pm.run(module)))
+  pm.enableVerifier(options.verifyEachPass);
+  auto failure = [&](const char *what) {
     return llvm::createStringError(
         "pipeline (" +
         (options.pipelineText.empty() ? cpuPipelineText(options.pipeline)
                                       : options.pipelineText) +
-        ") failed:\n" + diagnostics);
+        ") " + what + ":\n" + diagnostics);
+  };
+  if (failed(pm.run(module)))
+    return failure("failed");
+  if (!options.verifyEachPass && failed(verify(module)))
+    return failure("produced IR that does not verify (BREGMAN_VERIFY_PASSES=1 "
+                   "names the pass)");
   dumpModule(module, options.dumpDirectory, "1-llvm.mlir");
   return llvm::Error::success();
 }

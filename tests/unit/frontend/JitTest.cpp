@@ -507,6 +507,39 @@ TEST(Jit, CompileThreadsFromTheEnvironment) {
   EXPECT_EQ(tooMany.compileCount(), 0u);
 }
 
+// BREGMAN_VERIFY_PASSES: 1 verifies the IR after every pass, 0 (or unset)
+// once after the last, both giving the same function; anything else is
+// refused with the variable's name before anything is compiled.
+TEST(Jit, VerifyPassesFromTheEnvironment) {
+  const char *set = std::getenv("BREGMAN_VERIFY_PASSES");
+  std::string saved = set ? set : "";
+  auto step = [](const Tensor &x) { return relu(x * 2.0) + 1.0; };
+  Tensor x = Tensor::fromVector(std::vector<float>{-1, 2}, {2});
+  for (const char *value : {"0", "1", ""}) {
+    ::setenv("BREGMAN_VERIFY_PASSES", value, 1);
+    auto f = jit(step);
+    EXPECT_EQ(f(x).toVector<float>(), (std::vector<float>{1, 5})) << value;
+  }
+  for (const char *bad : {"yes", "2", " 1"}) {
+    ::setenv("BREGMAN_VERIFY_PASSES", bad, 1);
+    auto f = jit(step);
+    try {
+      (void)f(x);
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const Error &e) {
+      EXPECT_NE(std::string(e.what()).find(
+                    std::string("BREGMAN_VERIFY_PASSES='") + bad + "'"),
+                std::string::npos)
+          << e.what();
+    }
+    EXPECT_EQ(f.compileCount(), 0u) << bad;
+  }
+  if (set)
+    ::setenv("BREGMAN_VERIFY_PASSES", saved.c_str(), 1);
+  else
+    ::unsetenv("BREGMAN_VERIFY_PASSES");
+}
+
 // BREGMAN_COMPILE_TIMING=1: one line per compilation, named after the jit
 // function and its compilation count, with the three phases adding up to
 // the total; nothing without it.

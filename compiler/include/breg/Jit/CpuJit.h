@@ -76,6 +76,12 @@ struct CpuJitOptions {
   /// step is cut only where the pipeline outlined its loop nests: see
   /// `kSplitOutlineNestsMinOps`.)
   unsigned compileThreads = 0;
+  /// Whether the IR is verified after every pass of the pipeline (an error
+  /// then names the pass that broke it) or only once, after the last: each
+  /// verification walks the whole module, and after all ~60 passes they took
+  /// a third of the MLP step's pipeline time (PERFORMANCE.md). The test
+  /// suite verifies after every pass (BREGMAN_VERIFY_PASSES=1).
+  bool verifyEachPass = false;
 };
 
 /// The threads `requested` (CpuJitOptions::compileThreads) means here: itself,

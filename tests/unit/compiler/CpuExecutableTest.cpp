@@ -1,15 +1,18 @@
-//===- SplitCompileTest.cpp - A module compiled in parts on several threads ===//
+//===- CpuExecutableTest.cpp - The CPU JIT on LLVM-dialect modules --------===//
 //
 // CpuExecutable::compile with several compile threads: which modules are cut
 // into parts (functions and local constants only) and which are compiled
 // whole (an exported or a mutable global), and that a program cut into
 // parts still links: calls between parts, an always-inline helper every
-// part needs, a constant table, a symbol of the host process.
+// part needs, a constant table, a symbol of the host process. And that IR
+// which does not verify after the pipeline is an error, whether the IR is
+// verified after every pass or once at the end.
 //
 //===----------------------------------------------------------------------===//
 
 #include "breg/Jit/CpuJit.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -18,6 +21,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace {
@@ -92,14 +96,20 @@ struct Result {
   unsigned parts = 0;
 };
 
-/// `source` compiled on `threads` compile threads.
+/// `source` compiled on `threads` compile threads, after `edit` changed it
+/// (if given).
 llvm::Expected<std::unique_ptr<mlir::breg::CpuExecutable>>
-compile(const std::string &source, unsigned threads) {
+compile(const std::string &source, unsigned threads,
+        const std::function<void(mlir::ModuleOp)> &edit = {},
+        bool verifyEachPass = false) {
   mlir::OwningOpRef<mlir::ModuleOp> module =
       mlir::parseSourceString<mlir::ModuleOp>(source, &context());
   if (!module)
     return llvm::createStringError("the test module does not parse");
+  if (edit)
+    edit(*module);
   mlir::breg::CpuJitOptions options;
+  options.verifyEachPass = verifyEachPass;
   // Already in the LLVM dialect: a pass that finds nothing to do.
   options.pipelineText = "builtin.module(reconcile-unrealized-casts)";
   options.compileThreads = threads;
@@ -151,6 +161,31 @@ TEST(SplitCompile, UnknownFunctionIsAnErrorInBothForms) {
     llvm::Error err = (*exe)->invoke("no_such_function", args);
     EXPECT_TRUE(static_cast<bool>(err)) << threads << " threads";
     llvm::consumeError(std::move(err));
+  }
+}
+
+// The pipeline's output is verified (after every pass, or once after the
+// last): a call of a function that does not exist is refused with the
+// verifier's message, never handed to LLVM's translation.
+TEST(CpuExecutable, IRThatDoesNotVerifyIsAnError) {
+  auto callNowhere = [](mlir::ModuleOp module) {
+    auto entry = module.lookupSymbol<mlir::LLVM::LLVMFuncOp>("entry");
+    entry.walk([](mlir::LLVM::CallOp call) {
+      call.setCalleeAttr(
+          mlir::FlatSymbolRefAttr::get(call.getContext(), "nowhere"));
+    });
+  };
+  for (bool eachPass : {false, true}) {
+    auto exe = compile(program(kNoGlobal, kReadNothing), 1, callNowhere,
+                       eachPass);
+    ASSERT_FALSE(static_cast<bool>(exe)) << "each pass: " << eachPass;
+    std::string message = llvm::toString(exe.takeError());
+    EXPECT_NE(message.find(eachPass ? ") failed" : "does not verify"),
+              std::string::npos)
+        << message;
+    EXPECT_NE(message.find("'nowhere' does not reference a symbol"),
+              std::string::npos)
+        << message;
   }
 }
 
