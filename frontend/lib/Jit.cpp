@@ -98,16 +98,14 @@ static unsigned compileThreads(const JitOptions &opts) {
   return mlir::breg::resolveCompileThreads(requested);
 }
 
-/// BREGMAN_VERIFY_PASSES=1: verify the IR after every pass of the pipeline,
-/// not only after the last (the test suite does; slower compilation).
-static bool verifyEachPass() {
-  const char *variable = std::getenv("BREGMAN_VERIFY_PASSES");
+/// An environment variable that is 1 (on) or 0, empty or unset (off).
+static bool switchedOn(const char *name) {
+  const char *variable = std::getenv(name);
   if (!variable || !*variable || std::string_view(variable) == "0")
     return false;
   if (std::string_view(variable) == "1")
     return true;
-  throw Error(fmt::format("BREGMAN_VERIFY_PASSES='{}': expected 0 or 1",
-                          variable));
+  throw Error(fmt::format("{}='{}': expected 0 or 1", name, variable));
 }
 
 /// The threads of the compiled code and of its compilation.
@@ -490,7 +488,12 @@ std::unique_ptr<CompiledFunction> JitState::build(const Trace &trace,
   if (opts.device == Device::Cuda)
     configureForCuda(jitOptions, opts.cudaChip, !objectFile.empty());
   configureThreads(jitOptions, opts, !objectFile.empty());
-  jitOptions.verifyEachPass = verifyEachPass();
+  // BREGMAN_VERIFY_PASSES=1: the IR verified after every pass of the
+  // pipeline, not only after the last (the test suite does; slower).
+  jitOptions.verifyEachPass = switchedOn("BREGMAN_VERIFY_PASSES");
+  // BREGMAN_PERF=1: the generated functions named in `perf record -k 1`
+  // profiles (a jitdump file for `perf inject --jit`).
+  jitOptions.perfProfiling = switchedOn("BREGMAN_PERF");
   jitOptions.objectFile = objectFile;
   if (!objectFile.empty())
     jitOptions.objectConstants[runtime::Artifact::signatureSymbol] =

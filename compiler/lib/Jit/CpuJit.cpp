@@ -326,7 +326,7 @@ createEngine(ModuleOp module, const CpuJitOptions &options,
   engineOptions.sharedLibPaths = sharedLibs;
   engineOptions.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
   engineOptions.enableGDBNotificationListener = false;
-  engineOptions.enablePerfNotificationListener = false;
+  engineOptions.enablePerfNotificationListener = options.perfProfiling;
 
   auto engine = ExecutionEngine::create(module, engineOptions);
   if (!engine)

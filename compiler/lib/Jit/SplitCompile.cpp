@@ -267,13 +267,20 @@ emptyJit(const CpuJitOptions &options) {
   using namespace llvm::orc;
   auto jit =
       LLJITBuilder()
-          .setObjectLinkingLayerCreator([](ExecutionSession &session)
+          .setObjectLinkingLayerCreator([perfProfiling = options.perfProfiling](
+                                            ExecutionSession &session)
                                             -> llvm::Expected<
                                                 std::unique_ptr<ObjectLayer>> {
-            return std::make_unique<RTDyldObjectLinkingLayer>(
+            auto layer = std::make_unique<RTDyldObjectLinkingLayer>(
                 session, [](const llvm::MemoryBuffer &) {
                   return std::make_unique<llvm::SectionMemoryManager>();
                 });
+            // LLVM's listener is a process-wide singleton (one jitdump file).
+            if (perfProfiling)
+              if (llvm::JITEventListener *perf =
+                      llvm::JITEventListener::createPerfJITEventListener())
+                layer->registerJITEventListener(*perf);
+            return layer;
           })
           .create();
   if (!jit)

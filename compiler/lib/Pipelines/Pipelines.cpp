@@ -139,6 +139,11 @@ static void addCpuLoopPasses(OpPassManager &pm,
     vectorize.vectorSize = options.vectorSize;
     vectorize.parallelThreshold = options.parallelThreshold;
     pm.addNestedPass<func::FuncOp>(createBregVectorizeElementwise(vectorize));
+    // Pooling windows (maps with constant indices, which it declines).
+    BregVectorizeWindowsOptions windows;
+    windows.vectorSize = options.vectorSize;
+    windows.parallelThreshold = options.parallelThreshold;
+    pm.addNestedPass<func::FuncOp>(createBregVectorizeWindows(windows));
     // The transposes of feature-major sparse layers, as tiles of vectors.
     BregVectorizeTransposeOptions transpose;
     transpose.vectorSize = options.vectorSize;

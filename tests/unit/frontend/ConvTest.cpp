@@ -222,6 +222,62 @@ TEST(Pool, MaxGradientPicksTheMaximum) {
   EXPECT_EQ(g.toVector<float>(), (std::vector<float>{0, 1, 0, 0}));
 }
 
+/// maxPool2d(relu(x)) with windows that tile x (stride = kernel), and the
+/// gradient of sum(pool · r), against float64 computed here: the ConvNet's
+/// pooling, whose generics breg-vectorize-windows turns into vector lanes.
+/// The shapes cover a row of outputs per vector (OW 12), a short row taken
+/// with the rows below it (OW 4 and 5), 3-wide windows, and a gradient large
+/// enough to run on threads where the OpenMP runtime is there.
+void checkTiledMaxPoolOfRelu(const Shape &shape, int64_t k) {
+  SCOPED_TRACE(::testing::Message() << "input " << shapeString(shape) << ", "
+                                    << k << "×" << k << " windows");
+  std::mt19937 rng(static_cast<unsigned>(shape[2] * 31 + shape[3] + k));
+  Pool2dOptions options{{k, k}};
+  const int64_t planes = shape[0] * shape[1], h = shape[2], w = shape[3];
+  const int64_t oh = h / k, ow = w / k;
+  Shape pooled = {shape[0], shape[1], oh, ow};
+  std::vector<float> x = randomFloats(rng, numElements(shape));
+  std::vector<float> r = randomFloats(rng, numElements(pooled));
+  auto step = jit([options](const Tensor &xt, const Tensor &rt) {
+    Tensor y = maxPool2d(relu(xt), options);
+    Tensor dx = grad([&](const Tensor &t) {
+      return sum(maxPool2d(relu(t), options) * rt);
+    })(xt);
+    return std::make_tuple(y, dx);
+  });
+  auto [y, dx] = step(f32(x, shape), f32(r, pooled));
+  std::vector<double> refY(numElements(pooled)), refDx(x.size(), 0.0);
+  for (int64_t p = 0; p < planes; ++p)
+    for (int64_t i = 0; i < oh; ++i)
+      for (int64_t j = 0; j < ow; ++j) {
+        int64_t first = -1;
+        double best = -INFINITY;
+        for (int64_t a = 0; a < k; ++a)
+          for (int64_t c = 0; c < k; ++c) {
+            int64_t at = (p * h + i * k + a) * w + j * k + c;
+            double v = std::max(0.0, double(x[at]));
+            if (v > best) { // strictly: the first maximum wins
+              best = v;
+              first = at;
+            }
+          }
+        int64_t out = (p * oh + i) * ow + j;
+        refY[out] = best;
+        if (best > 0)
+          refDx[first] = r[out];
+      }
+  EXPECT_TRUE(closeTo(y.toVector<float>(), refY, 1.0, 0.0)) << "pool";
+  EXPECT_TRUE(closeTo(dx.toVector<float>(), refDx, 1.0, 0.0)) << "gradient";
+}
+
+TEST(Pool, TiledMaxPoolOfReluAndItsGradientMatchFloat64) {
+  checkTiledMaxPoolOfRelu({2, 3, 24, 24}, 2);
+  checkTiledMaxPoolOfRelu({2, 3, 8, 8}, 2);
+  checkTiledMaxPoolOfRelu({1, 2, 6, 10}, 2);
+  checkTiledMaxPoolOfRelu({2, 2, 9, 9}, 3);
+  checkTiledMaxPoolOfRelu({8, 16, 48, 48}, 2);
+}
+
 TEST(Conv, ShapeErrorsNameTheProblem) {
   auto run = [](Shape xs, Shape ws, Conv2dOptions o) {
     return [=] {

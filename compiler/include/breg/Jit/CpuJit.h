@@ -82,6 +82,10 @@ struct CpuJitOptions {
   /// a third of the MLP step's pipeline time (PERFORMANCE.md). The test
   /// suite verifies after every pass (BREGMAN_VERIFY_PASSES=1).
   bool verifyEachPass = false;
+  /// Whether the compiled functions are announced to Linux perf (LLVM's
+  /// jitdump listener: `perf record -k 1`, then `perf inject --jit`), so that
+  /// a profile names the generated functions instead of bare addresses.
+  bool perfProfiling = false;
 };
 
 /// The threads `requested` (CpuJitOptions::compileThreads) means here: itself,

@@ -59,6 +59,40 @@ def BregVectorizeElementwise : Pass<"breg-vectorize-elementwise", "::mlir::func:
   ];
 }
 
+def BregVectorizeWindows : Pass<"breg-vectorize-windows", "::mlir::func::FuncOp"> {
+  let summary = "Vectorize pooling windows read through constant indices";
+  let description = [{
+    For each all-parallel `linalg.generic` on buffers with static loop ranges
+    that reads an input through a map with a constant index (the windows of
+    pooling on an [N, C, OH, KH, OW, KW] view, and its gradient), run after
+    `breg-vectorize-elementwise` (which declines such maps): a vector's lanes
+    are the innermost iterations (the innermost loop in chunks of at most
+    `vector-size`, or whole when shorter than 8 with a chunk of the loop
+    outside it); each memref operand's lanes are loaded as one contiguous
+    span of its (flattened) buffer and shuffled into lane order; the body's
+    scalar ops (elementwise-mappable ones, constants, `linalg.index`) become
+    vector ops; the output is stored contiguously. Operands must have static
+    shapes and identity layouts, maps must be linear (no mod or div), each
+    span at most four vectors long and the output written lane by lane in
+    order. Nests of at least `parallel-threshold` iterations run their
+    outermost loop as an `scf.forall`. Everything else is left for
+    `convert-linalg-to-loops`.
+  }];
+  let options = [
+    Option<"vectorSize", "vector-size", "int64_t", /*default=*/"16",
+           "Lanes per vector along the innermost loop">,
+    Option<"parallelThreshold", "parallel-threshold", "int64_t",
+           /*default=*/"0",
+           "Nests of at least this many iterations run their outermost loop "
+           "as an scf.forall (threads, through OpenMP); 0: never">
+  ];
+  let dependentDialects = [
+    "::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",
+    "::mlir::affine::AffineDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::arith::ArithDialect"
+  ];
+}
+
 def BregApproximateMath : Pass<"breg-approximate-math", "::mlir::func::FuncOp"> {
   let summary = "Vector exp and erf as polynomials instead of scalar libm calls";
   let description = [{
