@@ -144,6 +144,11 @@ static void addCpuLoopPasses(OpPassManager &pm,
     windows.vectorSize = options.vectorSize;
     windows.parallelThreshold = options.parallelThreshold;
     pm.addNestedPass<func::FuncOp>(createBregVectorizeWindows(windows));
+    // Bias gradients: sums over contiguous planes.
+    BregVectorizeRowSumsOptions rowSums;
+    rowSums.vectorSize = options.vectorSize;
+    rowSums.parallelThreshold = options.parallelThreshold;
+    pm.addNestedPass<func::FuncOp>(createBregVectorizeRowSums(rowSums));
     // The transposes of feature-major sparse layers, as tiles of vectors.
     BregVectorizeTransposeOptions transpose;
     transpose.vectorSize = options.vectorSize;

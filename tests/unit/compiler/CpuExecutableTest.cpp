@@ -21,6 +21,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <string>
 
@@ -101,7 +104,7 @@ struct Result {
 llvm::Expected<std::unique_ptr<mlir::breg::CpuExecutable>>
 compile(const std::string &source, unsigned threads,
         const std::function<void(mlir::ModuleOp)> &edit = {},
-        bool verifyEachPass = false) {
+        bool verifyEachPass = false, bool perfProfiling = false) {
   mlir::OwningOpRef<mlir::ModuleOp> module =
       mlir::parseSourceString<mlir::ModuleOp>(source, &context());
   if (!module)
@@ -110,6 +113,7 @@ compile(const std::string &source, unsigned threads,
     edit(*module);
   mlir::breg::CpuJitOptions options;
   options.verifyEachPass = verifyEachPass;
+  options.perfProfiling = perfProfiling;
   // Already in the LLVM dialect: a pass that finds nothing to do.
   options.pipelineText = "builtin.module(reconcile-unrealized-casts)";
   options.compileThreads = threads;
@@ -187,6 +191,29 @@ TEST(CpuExecutable, IRThatDoesNotVerifyIsAnError) {
               std::string::npos)
         << message;
   }
+}
+
+// perfProfiling on a module compiled in parts: LLVM's perf listener (a
+// process-wide jitdump under JITDUMPDIR) names the functions of every part.
+TEST(CpuExecutable, PerfProfilingNamesTheFunctionsOfEveryPart) {
+  char tmpl[] = "/tmp/bregman_perf_parts_XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::filesystem::path root = tmpl;
+  ::setenv("JITDUMPDIR", root.c_str(), 1);
+  auto exe = compile(program(kNoGlobal, kReadNothing), 3, {}, false,
+                     /*perfProfiling=*/true);
+  ::unsetenv("JITDUMPDIR");
+  ASSERT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
+  EXPECT_EQ((*exe)->phases().parts, 3u);
+  std::string dump;
+  for (const auto &entry : std::filesystem::recursive_directory_iterator(root))
+    if (entry.path().extension() == ".dump") {
+      std::ifstream in(entry.path(), std::ios::binary);
+      dump.assign(std::istreambuf_iterator<char>(in), {});
+    }
+  for (const char *name : {"left", "right", "entry"})
+    EXPECT_NE(dump.find(name), std::string::npos) << name;
+  std::filesystem::remove_all(root);
 }
 
 } // namespace

@@ -573,6 +573,47 @@ TEST(Jit, CompileTimingPrintsOneLinePerCompilation) {
   EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
 }
 
+// BREGMAN_PERF=1: LLVM's perf listener writes a jitdump (under JITDUMPDIR)
+// that names the compiled function (a one-function module, compiled whole on
+// one thread or two; CpuExecutableTest covers a module compiled in parts);
+// other values are refused with the variable's name.
+TEST(Jit, PerfProfilingWritesAJitdump) {
+  char tmpl[] = "/tmp/bregman_perf_test_XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::filesystem::path root = tmpl;
+  ::setenv("JITDUMPDIR", root.c_str(), 1);
+  ::setenv("BREGMAN_PERF", "1", 1);
+  Tensor a = Tensor::fromVector(std::vector<float>{1, 2, 3}, {3});
+  for (unsigned threads : {1u, 2u}) {
+    JitOptions options{{}, "profiled"};
+    options.compileThreads = threads;
+    auto f = jit([](const Tensor &x) { return x * x + x; }, options);
+    EXPECT_EQ(f(a).toVector<float>(), (std::vector<float>{2, 6, 12}));
+  }
+  ::setenv("BREGMAN_PERF", "yes", 1);
+  auto refused = jit([](const Tensor &x) { return x + x; });
+  try {
+    (void)refused(a);
+    ADD_FAILURE() << "BREGMAN_PERF=yes was accepted";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("BREGMAN_PERF='yes'"),
+              std::string::npos)
+        << e.what();
+  }
+  ::unsetenv("BREGMAN_PERF");
+  ::unsetenv("JITDUMPDIR");
+  std::string dump;
+  for (const auto &entry : std::filesystem::recursive_directory_iterator(root))
+    if (entry.path().filename().string().rfind("jit-", 0) == 0 &&
+        entry.path().extension() == ".dump") {
+      std::ifstream in(entry.path(), std::ios::binary);
+      dump.assign(std::istreambuf_iterator<char>(in), {});
+    }
+  EXPECT_NE(dump.find("bregman_main"), std::string::npos)
+      << "no jitdump naming the compiled function under " << root;
+  std::filesystem::remove_all(root);
+}
+
 // BREGMAN_DUMP_IR: two jits of one name, and a folder an earlier run left,
 // each keep their own dump; none is written over.
 TEST(Jit, DumpedIrNeverReplacesAnotherDump) {

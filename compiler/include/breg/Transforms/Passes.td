@@ -93,6 +93,33 @@ def BregVectorizeWindows : Pass<"breg-vectorize-windows", "::mlir::func::FuncOp"
   ];
 }
 
+def BregVectorizeRowSums : Pass<"breg-vectorize-row-sums", "::mlir::func::FuncOp"> {
+  let summary = "Sums over contiguous trailing dimensions as vector accumulations";
+  let description = [{
+    For each `linalg.generic` on buffers that adds its one input, read with
+    the identity map from a contiguous float buffer, into its output indexed
+    by the leading parallel loops, with the reduction loops trailing (a
+    convolution's bias gradient: [N, C, H, W] summed into [N, C]): each output
+    element's row of the flattened input is summed into a vector accumulator
+    (the widest power of two up to `vector-size` dividing the row, at least
+    4), reduced once (reassociated) and added to the output element. Rows run
+    as an `scf.forall` when the input has at least `parallel-threshold`
+    elements. Other reductions are left for `convert-linalg-to-loops`.
+  }];
+  let options = [
+    Option<"vectorSize", "vector-size", "int64_t", /*default=*/"16",
+           "Lanes of the accumulator">,
+    Option<"parallelThreshold", "parallel-threshold", "int64_t",
+           /*default=*/"0",
+           "Inputs of at least this many elements are summed row by row in "
+           "an scf.forall (threads, through OpenMP); 0: never">
+  ];
+  let dependentDialects = [
+    "::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::arith::ArithDialect"
+  ];
+}
+
 def BregApproximateMath : Pass<"breg-approximate-math", "::mlir::func::FuncOp"> {
   let summary = "Vector exp and erf as polynomials instead of scalar libm calls";
   let description = [{
