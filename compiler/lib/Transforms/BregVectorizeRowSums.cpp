@@ -1,12 +1,13 @@
 //===- BregVectorizeRowSums.cpp - Sums over contiguous rows as vectors ----===//
 //
 // A convolution's bias gradient sums dy over each output plane: a generic
-// reducing the trailing, contiguous dimensions of [N, C, H, W] into [N, C].
-// breg-vectorize-elementwise takes only all-parallel generics, so it ran as
-// a scalar nest, one dependent add per element (4.4 ms of the ConvNet step's
-// 12.6 ms of generated code on CSR). Here each row is summed into a vector
-// accumulator, reduced once at the end of the row, and the rows run on
-// threads when there are many.
+// reducing the trailing, contiguous dimensions of [N, C, H, W] (into [N, C],
+// or with N summed too into [C], as batch norm's statistics do). Only
+// all-parallel generics are vectorized by breg-vectorize-elementwise, so this
+// ran as a scalar nest, one dependent add per element (4.4 ms of the
+// ConvNet step's 12.6 ms of generated code on CSR). Here each output
+// element's rows are summed into one vector accumulator, reduced once, and
+// the output elements run on threads when there are many.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,10 +30,24 @@ using namespace mlir::breg;
 
 namespace {
 
-/// A sum of each row of a contiguous buffer into one element of another:
-/// `rows` outputs, `length` inputs each, `width` lanes per vector.
+/// A sum over rows of a contiguous buffer: the trailing reduction loops are
+/// a row of `length` elements (`width` lanes per vector); the loops before
+/// it (`outer`, in order) either index the output (`indexesOutput`) or are
+/// summed over too (a bias gradient [N, C, H, W] → [C]: N summed, C
+/// indexing, H·W the row).
 struct RowSum {
-  int64_t rows = 1, length = 1, width = 1;
+  SmallVector<int64_t> outer;
+  SmallVector<bool> indexesOutput;
+  int64_t length = 1, width = 1;
+
+  /// The product of the outer extents that do (or do not) index the output.
+  int64_t extent(bool output) const {
+    int64_t n = 1;
+    for (auto [e, o] : llvm::zip(outer, indexesOutput))
+      if (o == output)
+        n *= e;
+    return n;
+  }
 };
 
 /// Whether `type` is a static, contiguous (identity layout) float buffer.
@@ -42,9 +57,22 @@ bool isContiguousFloatBuffer(Type type) {
          isa<FloatType>(memref.getElementType());
 }
 
+/// Whether the body is yield(in + out), either way round.
+bool addsInputToOutput(linalg::GenericOp op) {
+  Block *body = op.getBody();
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add || &body->front() != add.getOperation())
+    return false;
+  Value in = body->getArgument(0), out = body->getArgument(1);
+  return (add.getLhs() == in && add.getRhs() == out) ||
+         (add.getLhs() == out && add.getRhs() == in);
+}
+
 /// The row sum `op` is, if it is one: one input read with the identity map,
-/// one output read and written through the leading (parallel) loops, the
-/// reduction loops trailing, and a body that adds the input to the output.
+/// the trailing loops reductions (the row), one output indexed by the
+/// parallel loops before them in order, and a body that adds the input to
+/// the output.
 std::optional<RowSum> rowSumOf(linalg::GenericOp op, int64_t vectorSize) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 1 ||
       op.getNumDpsInits() != 1 || op.getNumReductionLoops() == 0)
@@ -53,32 +81,32 @@ std::optional<RowSum> rowSumOf(linalg::GenericOp op, int64_t vectorSize) {
   OpOperand *output = op.getDpsInitOperand(0);
   if (!isContiguousFloatBuffer(input->get().getType()) ||
       !isContiguousFloatBuffer(output->get().getType()) ||
-      input->get() == output->get())
+      input->get() == output->get() ||
+      !op.getMatchingIndexingMap(input).isIdentity() || !addsInputToOutput(op))
     return std::nullopt;
-  unsigned loops = op.getNumLoops(), parallel = op.getNumParallelLoops();
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
-  for (unsigned d = 0; d < loops; ++d)
-    if ((d < parallel) != (iterators[d] == utils::IteratorType::parallel))
-      return std::nullopt;
-  AffineMap outputMap = op.getMatchingIndexingMap(output);
-  if (!op.getMatchingIndexingMap(input).isIdentity() ||
-      outputMap != AffineMap::getMultiDimIdentityMap(loops, op.getContext())
-                       .getMajorSubMap(parallel))
-    return std::nullopt;
-  // The body: yield (in + out), either way round.
-  Block *body = op.getBody();
-  auto yield = cast<linalg::YieldOp>(body->getTerminator());
-  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
-  if (!add || &body->front() != add.getOperation())
-    return std::nullopt;
-  Value in = body->getArgument(0), out = body->getArgument(1);
-  if (!((add.getLhs() == in && add.getRhs() == out) ||
-        (add.getLhs() == out && add.getRhs() == in)))
-    return std::nullopt;
-  RowSum sum;
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  for (unsigned d = 0; d < loops; ++d)
-    (d < parallel ? sum.rows : sum.length) *= ranges[d];
+  auto isReduction = [&](int64_t d) {
+    return iterators[d] == utils::IteratorType::reduction;
+  };
+  int64_t loops = ranges.size(), rowStart = loops;
+  while (rowStart > 0 && isReduction(rowStart - 1))
+    --rowStart;
+  RowSum sum;
+  SmallVector<AffineExpr> outputDims;
+  for (int64_t d = 0; d < loops; ++d) {
+    if (d >= rowStart) {
+      sum.length *= ranges[d];
+      continue;
+    }
+    sum.outer.push_back(ranges[d]);
+    sum.indexesOutput.push_back(!isReduction(d));
+    if (!isReduction(d))
+      outputDims.push_back(getAffineDimExpr(d, op.getContext()));
+  }
+  if (op.getMatchingIndexingMap(output) !=
+      AffineMap::get(loops, 0, outputDims, op.getContext()))
+    return std::nullopt;
   while (sum.width * 2 <= vectorSize && sum.length % (sum.width * 2) == 0)
     sum.width *= 2;
   if (sum.width < 4)
@@ -86,10 +114,10 @@ std::optional<RowSum> rowSumOf(linalg::GenericOp op, int64_t vectorSize) {
   return sum;
 }
 
-/// A flat view of a contiguous buffer.
+/// A flat view of a contiguous buffer (a 0-D one as it is).
 Value flatten(OpBuilder &b, Location loc, Value buffer) {
   auto type = cast<MemRefType>(buffer.getType());
-  if (type.getRank() == 1)
+  if (type.getRank() <= 1)
     return buffer;
   ReassociationIndices all;
   for (int64_t r = 0; r < type.getRank(); ++r)
@@ -98,35 +126,100 @@ Value flatten(OpBuilder &b, Location loc, Value buffer) {
       b, loc, buffer, SmallVector<ReassociationIndices>{all});
 }
 
-/// out[row] += the sum of in[row · length, (row + 1) · length).
-void emitRow(OpBuilder &b, Location loc, const RowSum &sum, Value in,
-             Value out, Value row) {
-  auto index = [&](int64_t v) {
+/// Emits out[o] += Σ rows (o, q) for one output element `o`.
+class RowSumEmitter {
+public:
+  RowSumEmitter(OpBuilder &b, Location loc, const RowSum &sum, Value in,
+                Value out)
+      : b(b), loc(loc), sum(sum), in(in), out(out) {}
+
+  void emit(Value output) {
+    Type element = cast<MemRefType>(in.getType()).getElementType();
+    auto vectorType = VectorType::get({sum.width}, element);
+    Value zero = arith::ConstantOp::create(
+        b, loc, vectorType,
+        DenseElementsAttr::get(vectorType, b.getFloatAttr(element, 0.0)));
+    int64_t rows = sum.extent(false);
+    Value acc = zero;
+    if (rows == 1) {
+      acc = addRow(rowIndex(output, index(0)), zero);
+    } else {
+      auto loop = scf::ForOp::create(
+          b, loc, index(0), index(rows), index(1), ValueRange{zero},
+          [&](OpBuilder &nb, Location l, Value q, ValueRange carried) {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+            scf::YieldOp::create(
+                b, l, ValueRange{addRow(rowIndex(output, q), carried[0])});
+          });
+      acc = loop.getResult(0);
+    }
+    // The lanes in any order (as any vectorized sum, not the scalar loop's).
+    Value total = vector::ReductionOp::create(
+        b, loc, vector::CombiningKind::ADD, acc, arith::FastMathFlags::reassoc);
+    // (A 0-D output, a sum of everything, has no index.)
+    SmallVector<Value> at;
+    if (cast<MemRefType>(out.getType()).getRank() == 1)
+      at.push_back(output);
+    Value old = memref::LoadOp::create(b, loc, out, at);
+    memref::StoreOp::create(b, loc, arith::AddFOp::create(b, loc, old, total),
+                            out, at);
+  }
+
+private:
+  Value index(int64_t v) {
     return arith::ConstantIndexOp::create(b, loc, v).getResult();
-  };
-  Type element = cast<MemRefType>(in.getType()).getElementType();
-  auto vectorType = VectorType::get({sum.width}, element);
-  Value start = arith::MulIOp::create(b, loc, row, index(sum.length));
-  Value zero = arith::ConstantOp::create(
-      b, loc, vectorType,
-      DenseElementsAttr::get(vectorType, b.getFloatAttr(element, 0.0)));
-  auto loop = scf::ForOp::create(
-      b, loc, index(0), index(sum.length), index(sum.width), ValueRange{zero},
-      [&](OpBuilder &nb, Location l, Value k, ValueRange acc) {
-        Value at = arith::AddIOp::create(nb, l, start, k);
-        Value v = vector::LoadOp::create(nb, l, vectorType, in, ValueRange{at});
-        scf::YieldOp::create(
-            nb, l, ValueRange{arith::AddFOp::create(nb, l, acc[0], v)});
-      });
-  // The row's lanes in any order (a sum in another order than the scalar
-  // loop's, as any vectorized sum).
-  Value total = vector::ReductionOp::create(
-      b, loc, vector::CombiningKind::ADD, loop.getResult(0),
-      arith::FastMathFlags::reassoc);
-  Value old = memref::LoadOp::create(b, loc, out, ValueRange{row});
-  memref::StoreOp::create(b, loc, arith::AddFOp::create(b, loc, old, total),
-                          out, ValueRange{row});
-}
+  }
+
+  /// The row of output element `output` and summed-over index `q`: their
+  /// digits (row-major over the outer loops of each kind) placed back in
+  /// the outer loops' order.
+  Value rowIndex(Value output, Value q) {
+    SmallVector<Value> digits(sum.outer.size());
+    Value rest[2] = {q, output};
+    for (int64_t d = sum.outer.size() - 1; d >= 0; --d) {
+      Value &x = rest[sum.indexesOutput[d]];
+      // The outermost loop of its kind takes what is left.
+      bool outermost = llvm::none_of(
+          ArrayRef<bool>(sum.indexesOutput).take_front(d),
+          [&](bool o) { return o == sum.indexesOutput[d]; });
+      if (outermost) {
+        digits[d] = x;
+        continue;
+      }
+      Value extent = index(sum.outer[d]);
+      digits[d] = arith::RemUIOp::create(b, loc, x, extent);
+      x = arith::DivUIOp::create(b, loc, x, extent);
+    }
+    Value row = digits.empty() ? index(0) : digits[0];
+    for (size_t d = 1; d < digits.size(); ++d)
+      row = arith::AddIOp::create(
+          b, loc, arith::MulIOp::create(b, loc, row, index(sum.outer[d])),
+          digits[d]);
+    return row;
+  }
+
+  /// `acc` plus the row `row`, a vector at a time.
+  Value addRow(Value row, Value acc) {
+    auto vectorType = cast<VectorType>(acc.getType());
+    Value start = arith::MulIOp::create(b, loc, row, index(sum.length));
+    auto loop = scf::ForOp::create(
+        b, loc, index(0), index(sum.length), index(sum.width), ValueRange{acc},
+        [&](OpBuilder &nb, Location l, Value k, ValueRange carried) {
+          Value at = arith::AddIOp::create(nb, l, start, k);
+          Value v =
+              vector::LoadOp::create(nb, l, vectorType, in, ValueRange{at});
+          scf::YieldOp::create(
+              nb, l, ValueRange{arith::AddFOp::create(nb, l, carried[0], v)});
+        });
+    return loop.getResult(0);
+  }
+
+  OpBuilder &b;
+  Location loc;
+  const RowSum &sum;
+  Value in, out;
+};
 
 struct BregVectorizeRowSumsPass
     : breg::impl::BregVectorizeRowSumsBase<BregVectorizeRowSumsPass> {
@@ -144,27 +237,27 @@ struct BregVectorizeRowSumsPass
       rewriter.setInsertionPoint(op);
       Value in = flatten(rewriter, loc, op.getDpsInputOperand(0)->get());
       Value out = flatten(rewriter, loc, op.getDpsInitOperand(0)->get());
-      bool parallel = parallelThreshold > 0 && sum.rows > 1 &&
-                      sum.rows * sum.length >= parallelThreshold;
+      int64_t outputs = sum.extent(true);
+      RowSumEmitter emitter(rewriter, loc, sum, in, out);
+      // Output elements are independent: each sums its own rows.
+      bool parallel = parallelThreshold > 0 && outputs > 1 &&
+                      outputs * sum.extent(false) * sum.length >=
+                          parallelThreshold;
       if (parallel) {
-        // Rows are independent: each writes its own output element.
         auto forall = scf::ForallOp::create(
             rewriter, loc, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(0)},
-            ArrayRef<OpFoldResult>{rewriter.getIndexAttr(sum.rows)},
+            ArrayRef<OpFoldResult>{rewriter.getIndexAttr(outputs)},
             ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)}, ValueRange{},
             std::nullopt);
         rewriter.setInsertionPointToStart(forall.getBody());
-        emitRow(rewriter, loc, sum, in, out, forall.getInductionVars()[0]);
+        emitter.emit(forall.getInductionVars()[0]);
       } else {
         Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
-        Value rows = arith::ConstantIndexOp::create(rewriter, loc, sum.rows);
+        Value count = arith::ConstantIndexOp::create(rewriter, loc, outputs);
         Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
-        scf::ForOp::create(rewriter, loc, zero, rows, one, ValueRange{},
-                           [&](OpBuilder &nb, Location l, Value row,
-                               ValueRange) {
-                             emitRow(nb, l, sum, in, out, row);
-                             scf::YieldOp::create(nb, l);
-                           });
+        auto loop = scf::ForOp::create(rewriter, loc, zero, count, one);
+        rewriter.setInsertionPointToStart(loop.getBody());
+        emitter.emit(loop.getInductionVar());
       }
       rewriter.eraseOp(op);
     }

@@ -278,9 +278,10 @@ TEST(Pool, TiledMaxPoolOfReluAndItsGradientMatchFloat64) {
   checkTiledMaxPoolOfRelu({8, 16, 48, 48}, 2);
 }
 
-// Sums over each [H, W] plane of [N, C, H, W] (a convolution's bias
-// gradient on CSR sums dy so; breg-vectorize-row-sums turns the generic into
-// vector accumulations) against float64, for planes of 24×24 (36 vectors a
+// Sums over each [H, W] plane of [N, C, H, W], over N, H and W per channel
+// (a convolution's bias gradient sums dy so) and over everything
+// (breg-vectorize-row-sums turns each into vector accumulations) against
+// float64, for planes of 24×24 (36 vectors a
 // row), 8×8 (4) and 5×5 (no divisor of 4: left as loops), and a batch large
 // enough to sum its rows on threads.
 TEST(Reduce, PlaneSumsMatchFloat64) {
@@ -290,15 +291,27 @@ TEST(Reduce, PlaneSumsMatchFloat64) {
     std::mt19937 rng(static_cast<unsigned>(n * 100 + hw));
     Shape shape = {n, 6, hw, hw};
     std::vector<float> x = randomFloats(rng, numElements(shape));
-    auto planeSums = jit([](const Tensor &t) { return sum(t, {2, 3}); });
-    Tensor got = planeSums(f32(x, shape));
-    ASSERT_EQ(got.shape(), (Shape{n, 6}));
-    std::vector<double> expected(n * 6, 0.0);
+    auto sums = jit([](const Tensor &t) {
+      return std::make_tuple(sum(t, {2, 3}), sumTo(t, {1, 6, 1, 1}), sum(t));
+    });
+    auto [planes, channels, total] = sums(f32(x, shape));
+    ASSERT_EQ(planes.shape(), (Shape{n, 6}));
+    std::vector<double> expected(n * 6, 0.0), perChannel(6, 0.0);
     for (int64_t row = 0; row < n * 6; ++row)
-      for (int64_t k = 0; k < hw * hw; ++k)
+      for (int64_t k = 0; k < hw * hw; ++k) {
         expected[row] += x[row * hw * hw + k];
-    // Float sums of up to 576 terms in [-1, 1] in another order.
-    EXPECT_TRUE(closeTo(got.toVector<float>(), expected, double(hw * hw), 1e-6));
+        perChannel[row % 6] += x[row * hw * hw + k];
+      }
+    // Float sums of up to 576 (per channel 73,728) terms in [-1, 1] in
+    // another order.
+    EXPECT_TRUE(closeTo(planes.toVector<float>(), expected, double(hw * hw), 1e-6));
+    EXPECT_TRUE(closeTo(channels.toVector<float>(), perChannel,
+                        double(n * hw * hw), 1e-6));
+    double all = 0;
+    for (double c : perChannel)
+      all += c;
+    EXPECT_TRUE(closeTo(total.toVector<float>(), {all},
+                        double(n * 6 * hw * hw), 1e-6));
   }
 }
 

@@ -97,14 +97,16 @@ def BregVectorizeRowSums : Pass<"breg-vectorize-row-sums", "::mlir::func::FuncOp
   let summary = "Sums over contiguous trailing dimensions as vector accumulations";
   let description = [{
     For each `linalg.generic` on buffers that adds its one input, read with
-    the identity map from a contiguous float buffer, into its output indexed
-    by the leading parallel loops, with the reduction loops trailing (a
-    convolution's bias gradient: [N, C, H, W] summed into [N, C]): each output
-    element's row of the flattened input is summed into a vector accumulator
-    (the widest power of two up to `vector-size` dividing the row, at least
-    4), reduced once (reassociated) and added to the output element. Rows run
-    as an `scf.forall` when the input has at least `parallel-threshold`
-    elements. Other reductions are left for `convert-linalg-to-loops`.
+    the identity map from a contiguous float buffer, into its output, where
+    the trailing loops are reductions (a row of the flattened input) and the
+    output is indexed by the parallel loops before them, in order (a
+    convolution's bias gradient: [N, C, H, W] summed into [N, C], or into [C]
+    with N summed too): the rows of each output element are summed into one
+    vector accumulator (the widest power of two up to `vector-size` dividing
+    the row, at least 4), reduced once (reassociated) and added to the output
+    element. Output elements run as an `scf.forall` when the input has at
+    least `parallel-threshold` elements. Other reductions are left for
+    `convert-linalg-to-loops`.
   }];
   let options = [
     Option<"vectorSize", "vector-size", "int64_t", /*default=*/"16",
