@@ -108,6 +108,25 @@ static bool switchedOn(const char *name) {
   throw Error(fmt::format("{}='{}': expected 0 or 1", name, variable));
 }
 
+/// What the environment asks of a compilation for diagnosis.
+static void configureDiagnostics(mlir::breg::CpuJitOptions &jitOptions) {
+  // BREGMAN_VERIFY_PASSES=1: the IR verified after every pass of the
+  // pipeline, not only after the last (the test suite does; slower).
+  jitOptions.verifyEachPass = switchedOn("BREGMAN_VERIFY_PASSES");
+  // BREGMAN_PERF=1: the generated functions named in `perf record -k 1`
+  // profiles (a jitdump file for `perf inject --jit`).
+  jitOptions.perfProfiling = switchedOn("BREGMAN_PERF");
+}
+
+/// The emulated GPU program calls cuBLAS's and cuDNN's stand-ins: the same
+/// GEMM and convolutions on host memory (one signature for both).
+static void useHostStandIns(mlir::breg::CpuJitOptions &jitOptions) {
+  for (const char *name : {"sgemm", "conv2d_forward", "conv2d_grad_input",
+                           "conv2d_grad_filter"})
+    jitOptions.symbols[std::string("bregman_gpu_") + name] =
+        jitOptions.symbols[std::string("bregman_cpu_") + name];
+}
+
 /// The threads of the compiled code and of its compilation.
 static void configureThreads(mlir::breg::CpuJitOptions &jitOptions,
                              const JitOptions &opts, bool artifact) {
@@ -488,12 +507,7 @@ std::unique_ptr<CompiledFunction> JitState::build(const Trace &trace,
   if (opts.device == Device::Cuda)
     configureForCuda(jitOptions, opts.cudaChip, !objectFile.empty());
   configureThreads(jitOptions, opts, !objectFile.empty());
-  // BREGMAN_VERIFY_PASSES=1: the IR verified after every pass of the
-  // pipeline, not only after the last (the test suite does; slower).
-  jitOptions.verifyEachPass = switchedOn("BREGMAN_VERIFY_PASSES");
-  // BREGMAN_PERF=1: the generated functions named in `perf record -k 1`
-  // profiles (a jitdump file for `perf inject --jit`).
-  jitOptions.perfProfiling = switchedOn("BREGMAN_PERF");
+  configureDiagnostics(jitOptions);
   jitOptions.objectFile = objectFile;
   if (!objectFile.empty())
     jitOptions.objectConstants[runtime::Artifact::signatureSymbol] =
@@ -504,13 +518,8 @@ std::unique_ptr<CompiledFunction> JitState::build(const Trace &trace,
     jitOptions.pipeline.emulateGpu = emulateGpu;
   if (opts.device == Device::HostMirror)
     jitOptions.pipeline.emulateGpu = true;
-  // The emulated GPU program calls cuBLAS's and cuDNN's stand-ins: the same
-  // GEMM and convolutions on host memory (one signature for both).
   if (jitOptions.pipeline.emulateGpu)
-    for (const char *name : {"sgemm", "conv2d_forward", "conv2d_grad_input",
-                             "conv2d_grad_filter"})
-      jitOptions.symbols[std::string("bregman_gpu_") + name] =
-          jitOptions.symbols[std::string("bregman_cpu_") + name];
+    useHostStandIns(jitOptions);
   if (const char *dump = std::getenv("BREGMAN_DUMP_IR"))
     jitOptions.dumpDirectory = freshDumpFolder(dump, opts.name, compiles);
   auto executable = mlir::breg::CpuExecutable::compile(*module, jitOptions);

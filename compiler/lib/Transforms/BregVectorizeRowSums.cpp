@@ -50,11 +50,13 @@ struct RowSum {
   }
 };
 
-/// Whether `type` is a static, contiguous (identity layout) float buffer.
+/// Whether `type` is a static, contiguous (identity layout) buffer of
+/// floats of whole bytes.
 bool isContiguousFloatBuffer(Type type) {
   auto memref = dyn_cast<MemRefType>(type);
   return memref && memref.hasStaticShape() && memref.getLayout().isIdentity() &&
-         isa<FloatType>(memref.getElementType());
+         isa<FloatType>(memref.getElementType()) &&
+         memref.getElementTypeBitWidth() % 8 == 0;
 }
 
 /// Whether the body is yield(in + out), either way round.
@@ -86,6 +88,8 @@ std::optional<RowSum> rowSumOf(linalg::GenericOp op, int64_t vectorSize) {
     return std::nullopt;
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (llvm::is_contained(ranges, 0))
+    return std::nullopt;
   auto isReduction = [&](int64_t d) {
     return iterators[d] == utils::IteratorType::reduction;
   };

@@ -199,13 +199,21 @@ accessesOf(linalg::GenericOp op, const LanePlan &plan) {
       accesses.push_back(std::nullopt);
       continue;
     }
+    // Whole bytes only: a buffer holds an i1 per byte, a vector of them
+    // packed bits.
+    Type element = type.getElementType();
     if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
-        !type.getElementType().isIntOrIndexOrFloat())
+        !element.isIntOrIndexOrFloat() ||
+        (!element.isIndex() && element.getIntOrFloatBitWidth() % 8 != 0))
       return std::nullopt;
     std::optional<Access> access = accessOf(op, operand, plan);
     if (!access || access->span > 4 * plan.lanes)
       return std::nullopt;
-    if (op.isDpsInit(&operand) && !isIota(access->lanes))
+    // Outputs written element for element (an output map that drops a loop
+    // would make a reduction of the vector loop or of the threads).
+    if (op.isDpsInit(&operand) &&
+        (!op.getMatchingIndexingMap(&operand).isIdentity() ||
+         !isIota(access->lanes)))
       return std::nullopt;
     accesses.push_back(access);
   }
@@ -409,8 +417,10 @@ struct BregVectorizeWindowsPass
     });
     IRRewriter rewriter(&getContext());
     for (linalg::GenericOp op : candidates) {
-      std::optional<LanePlan> plan =
-          planLanes(op.getStaticLoopRanges(), vectorSize);
+      SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+      if (llvm::is_contained(ranges, 0))
+        continue; // nothing to do, and no lanes to plan
+      std::optional<LanePlan> plan = planLanes(ranges, vectorSize);
       if (!plan)
         continue;
       auto accesses = accessesOf(op, *plan);

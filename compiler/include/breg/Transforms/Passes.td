@@ -68,13 +68,13 @@ def BregVectorizeWindows : Pass<"breg-vectorize-windows", "::mlir::func::FuncOp"
     `breg-vectorize-elementwise` (which declines such maps): a vector's lanes
     are the innermost iterations (the innermost loop in chunks of at most
     `vector-size`, or whole when shorter than 8 with a chunk of the loop
-    outside it); each memref operand's lanes are loaded as one contiguous
-    span of its (flattened) buffer and shuffled into lane order; the body's
-    scalar ops (elementwise-mappable ones, constants, `linalg.index`) become
-    vector ops; the output is stored contiguously. Operands must have static
-    shapes and identity layouts, maps must be linear (no mod or div), each
-    span at most four vectors long and the output written lane by lane in
-    order. Nests of at least `parallel-threshold` iterations run their
+    outside it, up to twice `vector-size` lanes); each memref operand's lanes
+    are loaded as one contiguous span of its (flattened) buffer and shuffled
+    into lane order; the body's scalar ops (elementwise-mappable ones,
+    constants, `linalg.index`) become vector ops; the output is stored
+    contiguously. Operands must have static shapes, identity layouts and
+    elements of whole bytes, maps must be linear (no mod or div), each span
+    at most four vectors long, and outputs identity-mapped. Nests of at least `parallel-threshold` iterations run their
     outermost loop as an `scf.forall`. Everything else is left for
     `convert-linalg-to-loops`.
   }];
@@ -104,8 +104,8 @@ def BregVectorizeRowSums : Pass<"breg-vectorize-row-sums", "::mlir::func::FuncOp
     with N summed too): the rows of each output element are summed into one
     vector accumulator (the widest power of two up to `vector-size` dividing
     the row, at least 4), reduced once (reassociated) and added to the output
-    element. Output elements run as an `scf.forall` when the input has at
-    least `parallel-threshold` elements. Other reductions are left for
+    element. Output elements run as an `scf.forall` when there are several
+    and the input has at least `parallel-threshold` elements. Other reductions are left for
     `convert-linalg-to-loops`.
   }];
   let options = [

@@ -53,28 +53,31 @@ func.func @bias_gradient(%dy: memref<2x8x24x24xf32>, %db: memref<2x8xf32>) {
 #nchw = affine_map<(n, c, h, w) -> (n, c, h, w)>
 #channel = affine_map<(n, c, h, w) -> (c)>
 
-// N summed too ([4, 8, 8, 8] into [8]): each output element loops over its
-// 4 rows (row n·8 + c) with one accumulator.
+// N summed too ([16, 8, 8, 8] into [8]): each output element loops over its
+// 16 rows (row n·8 + c) with one accumulator; above the threshold the 8
+// output elements run as an scf.forall.
 // CHECK-LABEL: func.func @bias_gradient_over_the_batch(
 // CHECK-DAG:     %[[C8:.*]] = arith.constant 8 : index
-// CHECK-DAG:     %[[C4:.*]] = arith.constant 4 : index
+// CHECK-DAG:     %[[C16:.*]] = arith.constant 16 : index
 // CHECK-DAG:     %[[C64:.*]] = arith.constant 64 : index
 // CHECK:         scf.for %[[C:.*]] = %{{.*}} to %[[C8]] step %{{.*}} {
-// CHECK:           %[[SUM:.*]] = scf.for %[[N:.*]] = %{{.*}} to %[[C4]] step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (vector<16xf32>) {
+// CHECK:           %[[SUM:.*]] = scf.for %[[N:.*]] = %{{.*}} to %[[C16]] step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (vector<16xf32>) {
 // CHECK:             %[[NC:.*]] = arith.muli %[[N]], %[[C8]] : index
 // CHECK:             %[[ROW:.*]] = arith.addi %[[NC]], %[[C]] : index
 // CHECK:             arith.muli %[[ROW]], %[[C64]] : index
 // CHECK:             scf.for {{.*}} iter_args(%{{.*}} = %[[ACC]]) -> (vector<16xf32>) {
-// CHECK:               vector.load {{.*}} : memref<2048xf32>, vector<16xf32>
+// CHECK:               vector.load {{.*}} : memref<8192xf32>, vector<16xf32>
 // CHECK:           vector.reduction <add>, %[[SUM]] fastmath<reassoc> : vector<16xf32> into f32
 // CHECK:           memref.store {{.*}} : memref<8xf32>
 // CHECK-NOT:     linalg.generic
 // PAR-LABEL: func.func @bias_gradient_over_the_batch(
-// PAR-NOT:       scf.forall
-func.func @bias_gradient_over_the_batch(%dy: memref<4x8x8x8xf32>, %db: memref<8xf32>) {
+// PAR:         scf.forall (%{{.*}}) in (8) {
+// PAR:           scf.for {{.*}} -> (vector<16xf32>) {
+// PAR:           vector.reduction <add>
+func.func @bias_gradient_over_the_batch(%dy: memref<16x8x8x8xf32>, %db: memref<8xf32>) {
   linalg.generic {indexing_maps = [#nchw, #channel],
                   iterator_types = ["reduction", "parallel", "reduction", "reduction"]}
-      ins(%dy : memref<4x8x8x8xf32>) outs(%db : memref<8xf32>) {
+      ins(%dy : memref<16x8x8x8xf32>) outs(%db : memref<8xf32>) {
   ^bb0(%v: f32, %acc: f32):
     %s = arith.addf %v, %acc : f32
     linalg.yield %s : f32

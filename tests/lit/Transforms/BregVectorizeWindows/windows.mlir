@@ -130,14 +130,37 @@ func.func @large_pool(%x: memref<8x16x12x2x12x2xf32>, %y: memref<8x16x12x12xf32>
 #strided = affine_map<(i, j) -> (i, 0, j)>
 #mod = affine_map<(i, j) -> (i, 0, j mod 4)>
 
+#dropsI = affine_map<(i, j) -> (j)>
+
 // Left alone: no constant index (linalg's own vectorizer's case); a map that
-// is not linear; a buffer that is not contiguous.
+// is not linear; a buffer that is not contiguous; i1 elements (a byte each
+// in a buffer, a bit each in a vector); an output map that drops a loop (a
+// sum over it in disguise: lanes or threads would race); a loop of extent 0
+// (canonicalize then erases that one).
 // CHECK-LABEL: func.func @left_alone(
-// CHECK-COUNT-3: linalg.generic
+// CHECK-COUNT-5: linalg.generic
 // CHECK-NOT:     vector.load
 func.func @left_alone(%a: memref<16x16xf32>, %b: memref<16x2x16xf32>,
                       %c: memref<16x2x16xf32, strided<[64, 32, 1]>>,
-                      %out: memref<16x16xf32>) {
+                      %out: memref<16x16xf32>, %bits: memref<16x2x16xi1>,
+                      %bitsOut: memref<16x16xi1>, %row: memref<16xf32>,
+                      %empty: memref<4x0xf32>, %e: memref<4x2x0xf32>) {
+  linalg.generic {indexing_maps = [#strided, #plain], iterator_types = ["parallel", "parallel"]}
+      ins(%bits : memref<16x2x16xi1>) outs(%bitsOut : memref<16x16xi1>) {
+  ^bb0(%v: i1, %o: i1):
+    linalg.yield %v : i1
+  }
+  linalg.generic {indexing_maps = [#strided, #dropsI], iterator_types = ["parallel", "parallel"]}
+      ins(%b : memref<16x2x16xf32>) outs(%row : memref<16xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %s = arith.addf %v, %o : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#strided, #plain], iterator_types = ["parallel", "parallel"]}
+      ins(%e : memref<4x2x0xf32>) outs(%empty : memref<4x0xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    linalg.yield %v : f32
+  }
   linalg.generic {indexing_maps = [#plain, #plain], iterator_types = ["parallel", "parallel"]}
       ins(%a : memref<16x16xf32>) outs(%out : memref<16x16xf32>) {
   ^bb0(%v: f32, %o: f32):
