@@ -509,6 +509,7 @@ std::unique_ptr<CompiledFunction> JitState::build(const Trace &trace,
   configureThreads(jitOptions, opts, !objectFile.empty());
   configureDiagnostics(jitOptions);
   jitOptions.objectFile = objectFile;
+  jitOptions.objectOnly = !objectFile.empty(); // saved, not called here
   if (!objectFile.empty())
     jitOptions.objectConstants[runtime::Artifact::signatureSymbol] =
         artifactSignature(inputs, *fn, opts.device);

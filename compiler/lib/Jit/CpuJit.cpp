@@ -384,7 +384,10 @@ CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
       return err;
   llvm::StringMap<PackedFunction> entries;
   std::unique_ptr<CpuExecutable> executable;
-  if (unsigned parts = cpujit::compilePartitions(module, options); parts > 1) {
+  if (options.objectOnly && !options.objectFile.empty()) {
+    executable.reset(new CpuExecutable(std::unique_ptr<ExecutionEngine>()));
+  } else if (unsigned parts = cpujit::compilePartitions(module, options);
+             parts > 1) {
     auto jit = cpujit::compileSplit(module, options, diagnostics, parts,
                                     phases.llvmOpt, entries);
     if (!jit)
@@ -412,6 +415,11 @@ llvm::Error CpuExecutable::invoke(llvm::StringRef function,
   // for the symbol on every call (a lock and a lookup, about a microsecond).
   auto it = entries.find(function);
   if (it == entries.end()) {
+    if (!engine && !jit)
+      return llvm::createStringError(
+          "'" + function.str() +
+          "' was compiled to an object file only (objectOnly): nothing to "
+          "call in this process");
     if (!engine)
       return llvm::createStringError("no public function '" + function.str() +
                                      "' in the compiled module");

@@ -193,6 +193,31 @@ TEST(CpuExecutable, IRThatDoesNotVerifyIsAnError) {
   }
 }
 
+// objectOnly: the object file is written and nothing is compiled for this
+// process; calling a function says so.
+TEST(CpuExecutable, ObjectOnlyWritesTheObjectAndHasNothingToCall) {
+  char tmpl[] = "/tmp/bregman_object_only_XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  std::filesystem::path object = std::filesystem::path(tmpl) / "step.o";
+  mlir::OwningOpRef<mlir::ModuleOp> module = mlir::parseSourceString<mlir::ModuleOp>(
+      program(kNoGlobal, kReadNothing), &context());
+  ASSERT_TRUE(module);
+  mlir::breg::CpuJitOptions options;
+  options.pipelineText = "builtin.module(reconcile-unrealized-casts)";
+  options.objectFile = object.string();
+  options.objectOnly = true;
+  auto exe = mlir::breg::CpuExecutable::compile(*module, options);
+  ASSERT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
+  EXPECT_GT(std::filesystem::file_size(object), 0u);
+  int32_t x = 5, result = 0;
+  void *args[] = {&x, &result};
+  llvm::Error err = (*exe)->invoke("entry", args);
+  ASSERT_TRUE(static_cast<bool>(err));
+  EXPECT_NE(llvm::toString(std::move(err)).find("object file only"),
+            std::string::npos);
+  std::filesystem::remove_all(tmpl);
+}
+
 // perfProfiling on a module compiled in parts: LLVM's perf listener (a
 // process-wide jitdump under JITDUMPDIR) names the functions of every part.
 TEST(CpuExecutable, PerfProfilingNamesTheFunctionsOfEveryPart) {

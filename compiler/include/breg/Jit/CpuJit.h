@@ -51,6 +51,10 @@ struct CpuJitOptions {
   /// **)` entry points and its global constructors): an ahead-of-time
   /// artifact, linked into a shared object that the runtime alone can load.
   std::string objectFile;
+  /// With an object file: compile only that (an artifact's build, whose
+  /// functions are not called in this process); the executable then has no
+  /// functions to invoke.
+  bool objectOnly = false;
   /// Exported read-only globals added to that object (symbol → bytes, the
   /// bytes NUL-terminated there): what the artifact says about itself.
   llvm::StringMap<std::string> objectConstants;
