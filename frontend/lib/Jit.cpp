@@ -690,13 +690,10 @@ void JitState::save(const std::string &dir, const Trace &trace,
         fs::absolute(dir).string(), opts.name + ": save",
         runtime::artifactOwnership, [&](const std::string &tmp) {
           // Not cached: compiled for the artifact, freed with it written.
+          // Only the object is compiled (no JIT copy whose constructors
+          // would load the kernels here).
           std::unique_ptr<CompiledFunction> fn =
               build(trace, inputs, outputs, tmp + "/step.o");
-          // Compiling for CUDA ran the host code's constructors (kernel
-          // module load), which fail without a GPU; that does not concern
-          // the artifact.
-          if (opts.device == Device::Cuda)
-            bregman_cuda_take_error();
           linkArtifact(tmp);
           EmitSpec spec{&trace, {}, fn->outputAlias};
           for (const Tensor &t : outputs.leaves)

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "breg/Transforms/Passes.h"
+#include "ElementwiseUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -116,18 +117,6 @@ std::optional<RowSum> rowSumOf(linalg::GenericOp op, int64_t vectorSize) {
   if (sum.width < 4)
     return std::nullopt;
   return sum;
-}
-
-/// A flat view of a contiguous buffer (a 0-D one as it is).
-Value flatten(OpBuilder &b, Location loc, Value buffer) {
-  auto type = cast<MemRefType>(buffer.getType());
-  if (type.getRank() <= 1)
-    return buffer;
-  ReassociationIndices all;
-  for (int64_t r = 0; r < type.getRank(); ++r)
-    all.push_back(r);
-  return memref::CollapseShapeOp::create(
-      b, loc, buffer, SmallVector<ReassociationIndices>{all});
 }
 
 /// Emits out[o] += Σ rows (o, q) for one output element `o`.
@@ -239,8 +228,10 @@ struct BregVectorizeRowSumsPass
     for (auto &[op, sum] : sums) {
       Location loc = op.getLoc();
       rewriter.setInsertionPoint(op);
-      Value in = flatten(rewriter, loc, op.getDpsInputOperand(0)->get());
-      Value out = flatten(rewriter, loc, op.getDpsInitOperand(0)->get());
+      Value in =
+          flattenContiguous(rewriter, loc, op.getDpsInputOperand(0)->get());
+      Value out =
+          flattenContiguous(rewriter, loc, op.getDpsInitOperand(0)->get());
       int64_t outputs = sum.extent(true);
       RowSumEmitter emitter(rewriter, loc, sum, in, out);
       // Output elements are independent: each sums its own rows.

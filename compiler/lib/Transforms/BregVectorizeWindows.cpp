@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "breg/Transforms/Passes.h"
+#include "ElementwiseUtils.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -289,15 +290,8 @@ private:
   void flattenBuffers() {
     for (OpOperand &operand : op->getOpOperands()) {
       Value v = operand.get();
-      auto type = dyn_cast<MemRefType>(v.getType());
-      if (type && type.getRank() > 1) {
-        ReassociationIndices all;
-        for (int64_t r = 0; r < type.getRank(); ++r)
-          all.push_back(r);
-        v = memref::CollapseShapeOp::create(
-            b, loc, v, SmallVector<ReassociationIndices>{all});
-      }
-      flat.push_back(v);
+      flat.push_back(isa<MemRefType>(v.getType()) ? flattenContiguous(b, loc, v)
+                                                  : v);
     }
   }
 
@@ -409,10 +403,8 @@ struct BregVectorizeWindowsPass
   void runOnOperation() override {
     SmallVector<linalg::GenericOp> candidates;
     getOperation().walk([&](linalg::GenericOp op) {
-      if (op.hasPureBufferSemantics() && op.getNumLoops() > 0 &&
-          op.getNumParallelLoops() == op.getNumLoops() &&
-          !ShapedType::isDynamicShape(op.getStaticLoopRanges()) &&
-          readsWindows(op) && hasLanewiseBody(op))
+      if (isStaticElementwiseOnBuffers(op) && readsWindows(op) &&
+          hasLanewiseBody(op))
         candidates.push_back(op);
     });
     IRRewriter rewriter(&getContext());

@@ -3,6 +3,7 @@
 #include "ElementwiseUtils.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/PatternMatch.h"
 
 using namespace mlir;
@@ -35,6 +36,17 @@ static bool isContiguousElementwise(linalg::GenericOp op) {
       return false;
   }
   return true;
+}
+
+Value mlir::breg::flattenContiguous(OpBuilder &b, Location loc, Value buffer) {
+  auto type = cast<MemRefType>(buffer.getType());
+  if (type.getRank() <= 1)
+    return buffer;
+  ReassociationIndices all;
+  for (int64_t r = 0; r < type.getRank(); ++r)
+    all.push_back(r);
+  return memref::CollapseShapeOp::create(
+      b, loc, buffer, SmallVector<ReassociationIndices>{all});
 }
 
 linalg::LinalgOp mlir::breg::collapseContiguous(IRRewriter &rewriter,

@@ -26,6 +26,10 @@ SmallVector<linalg::GenericOp> staticElementwiseOpsIn(Operation *root);
 /// fine), else `op` itself.
 linalg::LinalgOp collapseContiguous(IRRewriter &rewriter, linalg::GenericOp op);
 
+/// A flat (1-D) view of a contiguous (identity-layout) buffer; 0-D and 1-D
+/// buffers as they are.
+Value flattenContiguous(OpBuilder &b, Location loc, Value buffer);
+
 } // namespace breg
 } // namespace mlir
 

@@ -475,26 +475,33 @@ TEST(Jit, StepCompiledInPartsMatchesTheStepCompiledWhole) {
 // BREGMAN_COMPILE_THREADS sets the threads where JitOptions does not; a
 // value that is no number of threads is refused with its name, and nothing
 // is compiled.
+/// `variable=bad` makes the first call of a jit function throw an error
+/// naming the variable and the value, before anything is compiled.
+template <typename F>
+void expectRefused(const char *variable, const char *bad, F step,
+                   const Tensor &x) {
+  ::setenv(variable, bad, 1);
+  auto f = jit(step);
+  try {
+    (void)f(x);
+    ADD_FAILURE() << variable << "=" << bad << " was accepted";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find(std::string(variable) + "='" + bad +
+                                         "'"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(f.compileCount(), 0u) << bad;
+}
+
 TEST(Jit, CompileThreadsFromTheEnvironment) {
   auto step = [](const Tensor &x) { return relu(x * 2.0) + 1.0; };
   Tensor x = Tensor::fromVector(std::vector<float>{-1, 2}, {2});
   ::setenv("BREGMAN_COMPILE_THREADS", "1", 1);
   auto one = jit(step);
   EXPECT_EQ(one(x).toVector<float>(), (std::vector<float>{1, 5}));
-  for (const char *bad : {"0", "-2", "+4", " 4", "two", "3x", "257", "100000"}) {
-    ::setenv("BREGMAN_COMPILE_THREADS", bad, 1);
-    auto f = jit(step);
-    try {
-      (void)f(x);
-      ADD_FAILURE() << bad << " was accepted";
-    } catch (const Error &e) {
-      EXPECT_NE(std::string(e.what()).find(
-                    std::string("BREGMAN_COMPILE_THREADS='") + bad + "'"),
-                std::string::npos)
-          << e.what();
-    }
-    EXPECT_EQ(f.compileCount(), 0u) << bad;
-  }
+  for (const char *bad : {"0", "-2", "+4", " 4", "two", "3x", "257", "100000"})
+    expectRefused("BREGMAN_COMPILE_THREADS", bad, step, x);
   // JitOptions wins over the environment, and has the same bound.
   JitOptions options;
   options.compileThreads = 2;
@@ -520,20 +527,8 @@ TEST(Jit, VerifyPassesFromTheEnvironment) {
     auto f = jit(step);
     EXPECT_EQ(f(x).toVector<float>(), (std::vector<float>{1, 5})) << value;
   }
-  for (const char *bad : {"yes", "2", " 1"}) {
-    ::setenv("BREGMAN_VERIFY_PASSES", bad, 1);
-    auto f = jit(step);
-    try {
-      (void)f(x);
-      ADD_FAILURE() << bad << " was accepted";
-    } catch (const Error &e) {
-      EXPECT_NE(std::string(e.what()).find(
-                    std::string("BREGMAN_VERIFY_PASSES='") + bad + "'"),
-                std::string::npos)
-          << e.what();
-    }
-    EXPECT_EQ(f.compileCount(), 0u) << bad;
-  }
+  for (const char *bad : {"yes", "2", " 1"})
+    expectRefused("BREGMAN_VERIFY_PASSES", bad, step, x);
   if (set)
     ::setenv("BREGMAN_VERIFY_PASSES", saved.c_str(), 1);
   else
