@@ -130,10 +130,11 @@ static void useHostStandIns(mlir::breg::CpuJitOptions &jitOptions) {
 /// The threads of the compiled code and of its compilation.
 static void configureThreads(mlir::breg::CpuJitOptions &jitOptions,
                              const JitOptions &opts, bool artifact) {
-  // Elementwise loops over at least 2^18 elements (parameters of a quarter
-  // million weights and up) run on all cores when the OpenMP runtime is
-  // there; smaller ones stay on one core, where a fork would cost more than
-  // it saves.
+  // Loops over at least 2^18 elements (for elementwise ones: that move as
+  // many bytes as a one-in one-out f32 loop of 2^18, 2 MiB, so a LinBreg
+  // update of 2^17 weights qualifies) run on all cores when the OpenMP
+  // runtime is there; smaller ones stay on one core, where a fork would cost
+  // more than it saves.
   // (Not in artifacts: the runtime alone must be able to run them.)
   if (*mlir::breg::openMPLibrary() && !artifact)
     jitOptions.pipeline.parallelThreshold = 1 << 18;

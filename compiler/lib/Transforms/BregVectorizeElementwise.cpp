@@ -27,6 +27,26 @@ namespace mlir::breg {
 using namespace mlir;
 using namespace mlir::breg;
 
+/// A flat loop's memory traffic in iterations of a loop that reads one f32
+/// and writes one (8 bytes): the threshold counts such loops, and a LinBreg
+/// update (reads g and v, writes v and θ: 16 bytes) reaches it at half its
+/// elements, an activation at its full size (a fork pays for bytes moved,
+/// not iterations). Scalars and broadcast operands move nothing per
+/// iteration; an output the body reads moves its bytes twice.
+static int64_t streamedWork(linalg::LinalgOp op, int64_t iterations) {
+  int64_t bytesPerIteration = 0;
+  for (OpOperand &operand : op->getOpOperands()) {
+    auto type = llvm::dyn_cast<MemRefType>(operand.get().getType());
+    if (!type || !op.getMatchingIndexingMap(&operand).isIdentity())
+      continue;
+    int64_t bytes = (type.getElementTypeBitWidth() + 7) / 8;
+    bool readAndWritten =
+        op.isDpsInit(&operand) && op.payloadUsesValueFromOperand(&operand);
+    bytesPerIteration += readAndWritten ? 2 * bytes : bytes;
+  }
+  return iterations * bytesPerIteration / 8;
+}
+
 namespace {
 struct BregVectorizeElementwisePass
     : breg::impl::BregVectorizeElementwiseBase<BregVectorizeElementwisePass> {
@@ -55,7 +75,7 @@ struct BregVectorizeElementwisePass
     // Large flat loops: first split into equal chunks run in parallel (an
     // scf.forall), each then vectorized as below.
     if (parallelThreshold > 0 && ranges.size() == 1 &&
-        ranges[0] >= parallelThreshold) {
+        streamedWork(linalgOp, ranges[0]) >= parallelThreshold) {
       // The largest chunk of at most 64 Ki elements, a multiple of the
       // width, that divides the loop: all chunks equal and static. Below
       // 4 Ki elements a chunk costs more to schedule than it saves: stay

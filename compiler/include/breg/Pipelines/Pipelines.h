@@ -23,8 +23,10 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::init(16)};
   PassOptions::Option<int64_t> parallelThreshold{
       *this, "parallel-threshold",
-      llvm::cl::desc("Elementwise loops of at least this many elements run "
-                     "on all cores (OpenMP); 0: single-threaded"),
+      llvm::cl::desc("Loops of at least this many elements run on all "
+                     "cores (OpenMP); elementwise ones count the bytes they "
+                     "move, in elements of a one-in one-out f32 loop; "
+                     "0: single-threaded"),
       llvm::cl::init(0)};
   PassOptions::Option<bool> emulateGpu{
       *this, "emulate-gpu",

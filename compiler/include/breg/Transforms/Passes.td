@@ -49,8 +49,10 @@ def BregVectorizeElementwise : Pass<"breg-vectorize-elementwise", "::mlir::func:
            "Elements per vector (16 f32 = one AVX-512 register)">,
     Option<"parallelThreshold", "parallel-threshold", "int64_t",
            /*default=*/"0",
-           "Loops of at least this many elements are split into chunks run "
-           "by an scf.forall (threads, through OpenMP); 0: never">
+           "Loops moving at least as many bytes as this many elements of a "
+           "loop reading one f32 and writing one (8 bytes each) are split "
+           "into chunks run by an scf.forall (threads, through OpenMP); "
+           "0: never">
   ];
   let dependentDialects = [
     "::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",

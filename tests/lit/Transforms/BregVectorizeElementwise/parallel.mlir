@@ -1,7 +1,8 @@
-// breg-vectorize-elementwise{parallel-threshold=N}: flat loops of at least N
-// elements become an scf.forall over equal static chunks (threads, through
-// OpenMP), each chunk a loop of full vectors; smaller loops, and loops whose
-// chunks would be tiny, stay serial.
+// breg-vectorize-elementwise{parallel-threshold=N}: flat loops that move at
+// least as many bytes as a loop of N elements reading one f32 and writing one
+// become an scf.forall over equal static chunks (threads, through OpenMP),
+// each chunk a loop of full vectors; smaller loops, and loops whose chunks
+// would be tiny, stay serial.
 // RUN: bregman-opt %s -split-input-file -pass-pipeline="builtin.module(func.func(breg-vectorize-elementwise{parallel-threshold=262144}),canonicalize)" | FileCheck %s
 
 // 2^20 elements: 16 chunks of 65536, each 4096 vectors of 16.
@@ -62,6 +63,47 @@ func.func @prime_vectors(%t: memref<524336xf32>, %g: memref<524336xf32>, %lr: f3
     %s = arith.mulf %l, %gi : f32
     %n = arith.subf %ti, %s : f32
     linalg.yield %n : f32
+  }
+  return
+}
+
+// -----
+
+// The MLP's first LinBreg update, 200 x 784 = 156800 elements: below N, but it
+// reads g and v and writes v and θ (16 bytes an element, twice the 8 of a
+// one-in one-out loop): threads. 39200 = 2450 vectors of 16 divides it.
+// CHECK-LABEL: func.func @update_moving_sixteen_bytes(
+// CHECK:         scf.forall (%{{.*}}) = (0) to (156800) step (39200) {
+func.func @update_moving_sixteen_bytes(%theta: memref<156800xf32>, %v: memref<156800xf32>,
+                                       %g: memref<156800xf32>, %lr: f32) {
+  linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> ()>,
+                                   affine_map<(i) -> (i)>, affine_map<(i) -> (i)>],
+                  iterator_types = ["parallel"]}
+      ins(%g, %lr : memref<156800xf32>, f32)
+      outs(%v, %theta : memref<156800xf32>, memref<156800xf32>) {
+  ^bb0(%gi: f32, %l: f32, %vi: f32, %ti: f32):
+    %s = arith.mulf %l, %gi : f32
+    %n = arith.subf %vi, %s : f32
+    linalg.yield %n, %n : f32, f32
+  }
+  return
+}
+
+// -----
+
+// The same loop overwriting its output without reading it (8 bytes an
+// element): 156800 < N, serial. (An activation of the ViT, [128, 16, 64].)
+// CHECK-LABEL: func.func @activation_moving_eight_bytes(
+// CHECK-NOT:     scf.forall
+// CHECK:         scf.for
+func.func @activation_moving_eight_bytes(%y: memref<156800xf32>, %x: memref<156800xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>],
+                  iterator_types = ["parallel"]}
+      ins(%x : memref<156800xf32>) outs(%y : memref<156800xf32>) {
+  ^bb0(%xi: f32, %yi: f32):
+    %zero = arith.constant 0.0 : f32
+    %r = arith.maximumf %xi, %zero : f32
+    linalg.yield %r : f32
   }
   return
 }
