@@ -213,6 +213,16 @@ static void addCpuToLLVMPasses(OpPassManager &pm,
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
+/// Each gpu.launch becomes a kernel in a gpu.module and a gpu.launch_func.
+static void addKernelOutliningPasses(OpPassManager &pm) {
+  // Constants and index arithmetic defined above a launch are cloned into
+  // its body first: otherwise outlining passes them as kernel parameters
+  // (a reduction kernel took the constants 0..31 as arguments) and every
+  // div/rem by them is a run-time division instead of a multiply-shift.
+  pm.addNestedPass<func::FuncOp>(createGpuLaunchSinkIndexComputationsPass());
+  pm.addPass(createGpuKernelOutliningPass());
+}
+
 void mlir::breg::buildCpuPipeline(OpPassManager &pm,
                                   const CpuPipelineOptions &options) {
   // GPU emulation: the kernels of the GPU pipeline (generated convolutions
@@ -226,6 +236,10 @@ void mlir::breg::buildCpuPipeline(OpPassManager &pm,
   if (options.emulateGpu) {
     buildGpuMappingPipeline(pm, options.emulatedBlockSize,
                             /*deviceAllocations=*/false);
+    // The kernels as the device receives them: sunk, outlined, and put back
+    // at their launches with the parameters the host passes.
+    addKernelOutliningPasses(pm);
+    pm.addPass(createBregGpuLaunchFuncToLaunch());
     pm.addPass(createBregGpuLaunchToLoops());
     pm.addPass(createCanonicalizerPass());
   }
@@ -240,12 +254,7 @@ void mlir::breg::buildCpuPipeline(OpPassManager &pm,
 /// one attaches its own target without libdevice.
 static void addGpuToBinaryPasses(OpPassManager &pm,
                                  const GpuPipelineOptions &options) {
-  // Constants and index arithmetic defined above a launch are cloned into
-  // its body first: otherwise outlining passes them as kernel parameters
-  // (a reduction kernel took the constants 0..31 as arguments) and every
-  // div/rem by them is a run-time division instead of a multiply-shift.
-  pm.addNestedPass<func::FuncOp>(createGpuLaunchSinkIndexComputationsPass());
-  pm.addPass(createGpuKernelOutliningPass());
+  addKernelOutliningPasses(pm);
   // All launches, copies and allocations of a function go on one stream:
   // the runtime waits for it only where the host needs results.
   pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());

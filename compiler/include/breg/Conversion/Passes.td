@@ -193,6 +193,23 @@ def BregBufferize : Pass<"breg-bufferize", "::mlir::ModuleOp"> {
   ];
 }
 
+def BregGpuLaunchFuncToLaunch : Pass<"breg-gpu-launch-func-to-launch", "::mlir::ModuleOp"> {
+  let summary = "Put outlined kernels back into gpu.launch regions, as launched";
+  let description = [{
+    For the CPU emulation of the GPU pipeline: after `gpu-launch-sink-index-computations`
+    and `gpu-kernel-outlining`, each `gpu.launch_func` becomes a `gpu.launch`
+    with the same grid, block and dynamic shared memory sizes whose body is a
+    copy of the kernel's: the kernel's arguments become the operands the host
+    passes (so what runs is what the kernel receives after outlining, sunk
+    constants and all), its workgroup and private attributions the launch's,
+    `gpu.return` the terminator. `breg-gpu-launch-to-loops` then runs it.
+    The `gpu.module`s and the `gpu.container_module` attribute are removed.
+    Async launches, clusters and kernels of several blocks are refused with
+    an error naming the kernel.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 def BregGpuLaunchToLoops : Pass<"breg-gpu-launch-to-loops", "::mlir::ModuleOp"> {
   let summary = "Execute gpu.launch regions on the CPU as scf.parallel loops";
   let description = [{
