@@ -25,7 +25,8 @@ using namespace mlir;
 
 /// Refuses what a gpu.launch on the CPU cannot express, naming the kernel.
 static LogicalResult checkCall(gpu::LaunchFuncOp call, gpu::GPUFuncOp kernel) {
-  if (call.getAsyncToken() || !call.getAsyncDependencies().empty())
+  if (call.getAsyncToken() || !call.getAsyncDependencies().empty() ||
+      call.getAsyncObject())
     return call.emitOpError("of ")
            << call.getKernel()
            << ": async launches are not supported on the CPU";
@@ -36,6 +37,22 @@ static LogicalResult checkCall(gpu::LaunchFuncOp call, gpu::GPUFuncOp kernel) {
     return call.emitOpError("of ")
            << call.getKernel()
            << ": a kernel of several blocks is not supported on the CPU";
+  // The body moves out of the gpu.module: what it names must be found from
+  // the call (outlining copied the host's symbols into the gpu.module).
+  WalkResult symbols = kernel.getBody().walk([&](Operation *op) {
+    for (NamedAttribute attr : op->getAttrs()) {
+      auto ref = llvm::dyn_cast<SymbolRefAttr>(attr.getValue());
+      if (ref && !SymbolTable::lookupNearestSymbolFrom(call, ref)) {
+        call.emitOpError("of ")
+            << call.getKernel() << ": the kernel refers to " << ref
+            << ", which only its gpu.module defines";
+        return WalkResult::interrupt();
+      }
+    }
+    return WalkResult::advance();
+  });
+  if (symbols.wasInterrupted())
+    return failure();
   if (kernel.getNumArguments() != call.getNumKernelOperands())
     return call.emitOpError("of ")
            << call.getKernel() << " passes " << call.getNumKernelOperands()
@@ -103,10 +120,17 @@ struct BregGpuLaunchFuncToLaunch
         return signalPassFailure();
       inlineKernel(call, kernel);
     }
-    for (auto gpuModule :
-         llvm::make_early_inc_range(module.getOps<gpu::GPUModuleOp>()))
+    // Nested modules too: every kernel now lives at its launch.
+    SmallVector<gpu::GPUModuleOp> gpuModules;
+    module.walk([&](gpu::GPUModuleOp gpuModule) {
+      gpuModules.push_back(gpuModule);
+      return WalkResult::skip();
+    });
+    for (gpu::GPUModuleOp gpuModule : gpuModules)
       gpuModule.erase();
-    module->removeAttr(gpu::GPUDialect::getContainerModuleAttrName());
+    module.walk([](ModuleOp nested) {
+      nested->removeAttr(gpu::GPUDialect::getContainerModuleAttrName());
+    });
   }
 };
 } // namespace

@@ -34,7 +34,7 @@
 // after a split are recomputed in the later phase; other scalars are kept
 // per thread in a buffer of the block (registers survive a barrier on the
 // GPU). Barriers and shuffles nested in control flow, non-scalar values
-// crossing a split, subgroup and all-reduce ops, async launches, clusters,
+// and private attributions crossing a split, subgroup and all-reduce ops, async launches, clusters,
 // dynamic shared memory and bodies of several blocks are rejected with an
 // error.
 //
@@ -472,8 +472,47 @@ void LaunchLowering::emitPhase(const Phase &phase, const Phase *next) {
   replaceIdOps(threads);
 }
 
+/// Private attributions are allocated per thread and phase (a phase is a
+/// loop of its own), so one must not carry values across a split: refuses a
+/// private attribution, or a view of it, used in two phases.
+static LogicalResult checkPrivateAttributions(gpu::LaunchOp launch,
+                                              ArrayRef<Phase> phases) {
+  Block &body = launch.getBody().front();
+  DenseMap<Operation *, unsigned> phaseOf;
+  for (auto [i, phase] : llvm::enumerate(phases))
+    for (Operation *op : phase.ops)
+      phaseOf[op] = i;
+  for (BlockArgument attribution : launch.getPrivateAttributions()) {
+    SmallVector<Value> worklist{attribution};
+    std::optional<unsigned> usedIn;
+    while (!worklist.empty()) {
+      Value value = worklist.pop_back_val();
+      for (Operation *user : value.getUsers()) {
+        Operation *top = body.findAncestorOpInBlock(*user);
+        if (!top || !phaseOf.contains(top))
+          continue;
+        if (usedIn && *usedIn != phaseOf[top])
+          return launch.emitOpError(
+                     "a private attribution used on both sides of a "
+                     "gpu.barrier or gpu.shuffle is not supported on the CPU "
+                     "(each phase allocates its own): keep it within one "
+                     "phase")
+                     .attachNote(user->getLoc())
+                 << "used here";
+        usedIn = phaseOf[top];
+        if (auto view = dyn_cast<ViewLikeOpInterface>(user);
+            view && view.getViewSource() == value)
+          llvm::append_range(worklist, user->getResults());
+      }
+    }
+  }
+  return success();
+}
+
 LogicalResult LaunchLowering::run() {
   SmallVector<Phase> phases = splitIntoPhases(body);
+  if (failed(checkPrivateAttributions(launch, phases)))
+    return failure();
   FailureOr<SetVector<Value>> keptValues = findKeptValues(launch, phases);
   if (failed(keptValues))
     return failure();

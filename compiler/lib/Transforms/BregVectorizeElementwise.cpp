@@ -18,6 +18,7 @@
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/MapVector.h"
 
 namespace mlir::breg {
 #define GEN_PASS_DEF_BREGVECTORIZEELEMENTWISE
@@ -31,18 +32,27 @@ using namespace mlir::breg;
 /// and writes one (8 bytes): the threshold counts such loops, and a LinBreg
 /// update (reads g and v, writes v and θ: 16 bytes) reaches it at half its
 /// elements, an activation at its full size (a fork pays for bytes moved,
-/// not iterations). Scalars and broadcast operands move nothing per
-/// iteration; an output the body reads moves its bytes twice.
+/// not iterations). Each buffer counts once: read if the body uses it as an
+/// input or reads it as an output, written if it is an output. Scalars,
+/// broadcast operands and inputs the body ignores move nothing per
+/// iteration. 0 (no threads) for elements of no fixed byte size.
 static int64_t streamedWork(linalg::LinalgOp op, int64_t iterations) {
-  int64_t bytesPerIteration = 0;
+  llvm::MapVector<Value, std::pair<bool, bool>> readWritten;
   for (OpOperand &operand : op->getOpOperands()) {
     auto type = llvm::dyn_cast<MemRefType>(operand.get().getType());
     if (!type || !op.getMatchingIndexingMap(&operand).isIdentity())
       continue;
+    if (!type.getElementType().isIntOrFloat())
+      return 0;
+    auto &[read, written] = readWritten[operand.get()];
+    read |= op.payloadUsesValueFromOperand(&operand);
+    written |= op.isDpsInit(&operand);
+  }
+  int64_t bytesPerIteration = 0;
+  for (auto &[buffer, access] : readWritten) {
+    auto type = llvm::cast<MemRefType>(buffer.getType());
     int64_t bytes = (type.getElementTypeBitWidth() + 7) / 8;
-    bool readAndWritten =
-        op.isDpsInit(&operand) && op.payloadUsesValueFromOperand(&operand);
-    bytesPerIteration += readAndWritten ? 2 * bytes : bytes;
+    bytesPerIteration += (access.first + access.second) * bytes;
   }
   return iterations * bytesPerIteration / 8;
 }

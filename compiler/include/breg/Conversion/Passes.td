@@ -203,9 +203,11 @@ def BregGpuLaunchFuncToLaunch : Pass<"breg-gpu-launch-func-to-launch", "::mlir::
     passes (so what runs is what the kernel receives after outlining, sunk
     constants and all), its workgroup and private attributions the launch's,
     `gpu.return` the terminator. `breg-gpu-launch-to-loops` then runs it.
-    The `gpu.module`s and the `gpu.container_module` attribute are removed.
-    Async launches, clusters and kernels of several blocks are refused with
-    an error naming the kernel.
+    The `gpu.module`s and the `gpu.container_module` attributes are removed
+    (nested modules included). Async launches (tokens, dependencies or a
+    stream object), clusters, kernels of several blocks and kernels naming a
+    symbol that only their `gpu.module` defines are refused with an error
+    naming the kernel.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
@@ -230,7 +232,8 @@ def BregGpuLaunchToLoops : Pass<"breg-gpu-launch-to-loops", "::mlir::ModuleOp"> 
     threads; the thread's own value where the source is not valid). Scalars
     used after a split that cannot be recomputed (pure index arithmetic is)
     are kept in a buffer of one value per thread of the block. Barriers and
-    shuffles inside control flow, non-scalar values crossing a split, and
+    shuffles inside control flow, non-scalar values crossing a split, private
+    attributions used on both sides of one (each phase allocates its own), and
     other GPU ops that need threads to communicate are rejected with an
     error.
   }];

@@ -46,3 +46,41 @@ func.func @scale(%buf: memref<256xf32>, %s: f32) {
   }
   return
 }
+
+// -----
+
+// Private attributions, a kernel launched twice (each launch its own copy), a
+// nested module (its gpu.module and attribute go too).
+// CHECK-LABEL: module @inner
+// CHECK-NOT:     gpu.container_module
+// CHECK-LABEL: func.func @twice(
+// CHECK:         gpu.launch {{.*}} private(%[[P0:.*]] : memref<2xf32, #gpu.address_space<private>>)
+// CHECK:           memref.store %{{.*}}, %[[P0]]
+// CHECK:           gpu.terminator
+// CHECK:         gpu.launch {{.*}} private(%[[P1:.*]] : memref<2xf32, #gpu.address_space<private>>)
+// CHECK:           memref.store %{{.*}}, %[[P1]]
+// CHECK:           gpu.terminator
+// CHECK-NOT:     gpu.launch_func
+// CHECK-NOT:     gpu.module
+module {
+module @inner attributes {gpu.container_module} {
+  gpu.module @kernels {
+    gpu.func @k(%buf: memref<4xf32>) private(%p : memref<2xf32, #gpu.address_space<private>>) kernel {
+      %c0 = arith.constant 0 : index
+      %t = gpu.thread_id x
+      %v = memref.load %buf[%t] : memref<4xf32>
+      memref.store %v, %p[%c0] : memref<2xf32, #gpu.address_space<private>>
+      %w = memref.load %p[%c0] : memref<2xf32, #gpu.address_space<private>>
+      memref.store %w, %buf[%t] : memref<4xf32>
+      gpu.return
+    }
+  }
+  func.func @twice(%buf: memref<4xf32>) {
+    %c1 = arith.constant 1 : index
+    %c4 = arith.constant 4 : index
+    gpu.launch_func @kernels::@k blocks in (%c1, %c1, %c1) threads in (%c4, %c1, %c1) args(%buf : memref<4xf32>)
+    gpu.launch_func @kernels::@k blocks in (%c1, %c1, %c1) threads in (%c4, %c1, %c1) args(%buf : memref<4xf32>)
+    return
+  }
+}
+}

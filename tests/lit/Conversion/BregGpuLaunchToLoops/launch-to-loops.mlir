@@ -247,6 +247,30 @@ func.func @buffer_across_barrier(%m: memref<4xf32>) {
 
 // -----
 
+// Each phase allocates the private attributions anew: one that carries a
+// value across a barrier (directly or through a view) would read garbage.
+func.func @private_across_barrier(%m: memref<4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  // expected-error @+1 {{'gpu.launch' op a private attribution used on both sides of a gpu.barrier or gpu.shuffle is not supported on the CPU (each phase allocates its own): keep it within one phase}}
+  gpu.launch blocks(%bx, %by, %bz) in (%sgx = %c1, %sgy = %c1, %sgz = %c1)
+             threads(%tx, %ty, %tz) in (%sbx = %c4, %sby = %c1, %sbz = %c1)
+             private(%p : memref<2xf32, #gpu.address_space<private>>) {
+    %x = memref.load %m[%tx] : memref<4xf32>
+    %view = memref.subview %p[1] [1] [1] : memref<2xf32, #gpu.address_space<private>> to memref<1xf32, strided<[1], offset: 1>, #gpu.address_space<private>>
+    memref.store %x, %view[%c0] : memref<1xf32, strided<[1], offset: 1>, #gpu.address_space<private>>
+    gpu.barrier
+    // expected-note @+1 {{used here}}
+    %y = memref.load %view[%c0] : memref<1xf32, strided<[1], offset: 1>, #gpu.address_space<private>>
+    memref.store %y, %m[%tx] : memref<4xf32>
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
 func.func @async(%m: memref<4xf32>, %f: f32) {
   %c1 = arith.constant 1 : index
   %c4 = arith.constant 4 : index

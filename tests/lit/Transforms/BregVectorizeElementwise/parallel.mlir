@@ -91,19 +91,78 @@ func.func @update_moving_sixteen_bytes(%theta: memref<156800xf32>, %v: memref<15
 
 // -----
 
-// The same loop overwriting its output without reading it (8 bytes an
-// element): 156800 < N, serial. (An activation of the ViT, [128, 16, 64].)
+// A one-in one-out loop of 196608 = 3 * 2^16 elements (8 bytes an element)
+// stays serial; so does one that also reads a scalar, a broadcast element, an
+// input it ignores, or the same buffer twice: none of these moves bytes per
+// iteration (counted, each would reach 12 bytes, 294912 >= N).
 // CHECK-LABEL: func.func @activation_moving_eight_bytes(
 // CHECK-NOT:     scf.forall
 // CHECK:         scf.for
-func.func @activation_moving_eight_bytes(%y: memref<156800xf32>, %x: memref<156800xf32>) {
+func.func @activation_moving_eight_bytes(%y: memref<196608xf32>, %x: memref<196608xf32>) {
   linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>],
                   iterator_types = ["parallel"]}
-      ins(%x : memref<156800xf32>) outs(%y : memref<156800xf32>) {
+      ins(%x : memref<196608xf32>) outs(%y : memref<196608xf32>) {
   ^bb0(%xi: f32, %yi: f32):
     %zero = arith.constant 0.0 : f32
     %r = arith.maximumf %xi, %zero : f32
     linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// CHECK-LABEL: func.func @with_scalar_and_broadcast(
+// CHECK-NOT:     scf.forall
+// CHECK:         scf.for
+func.func @with_scalar_and_broadcast(%y: memref<196608xf32>, %x: memref<196608xf32>,
+                                     %b: memref<1xf32>, %s: f32) {
+  linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (0)>,
+                                   affine_map<(i) -> ()>, affine_map<(i) -> (i)>],
+                  iterator_types = ["parallel"]}
+      ins(%x, %b, %s : memref<196608xf32>, memref<1xf32>, f32)
+      outs(%y : memref<196608xf32>) {
+  ^bb0(%xi: f32, %bi: f32, %si: f32, %yi: f32):
+    %m = arith.mulf %xi, %si : f32
+    %r = arith.addf %m, %bi : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// CHECK-LABEL: func.func @ignored_input_and_buffer_twice(
+// CHECK-NOT:     scf.forall
+// CHECK:         scf.for
+func.func @ignored_input_and_buffer_twice(%y: memref<196608xf32>, %x: memref<196608xf32>,
+                                          %unused: memref<196608xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>,
+                                   affine_map<(i) -> (i)>, affine_map<(i) -> (i)>],
+                  iterator_types = ["parallel"]}
+      ins(%x, %x, %unused : memref<196608xf32>, memref<196608xf32>, memref<196608xf32>)
+      outs(%y : memref<196608xf32>) {
+  ^bb0(%a: f32, %b: f32, %u: f32, %yi: f32):
+    %r = arith.mulf %a, %b : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// Elements without a fixed byte size (index) are not counted: no threads,
+// even far above N.
+// CHECK-LABEL: func.func @index_elements(
+// CHECK-NOT:     scf.forall
+func.func @index_elements(%y: memref<1048576xindex>, %x: memref<1048576xindex>) {
+  linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>],
+                  iterator_types = ["parallel"]}
+      ins(%x : memref<1048576xindex>) outs(%y : memref<1048576xindex>) {
+  ^bb0(%xi: index, %yi: index):
+    %one = arith.constant 1 : index
+    %r = arith.addi %xi, %one : index
+    linalg.yield %r : index
   }
   return
 }
