@@ -10,5 +10,8 @@ cd "$(dirname "$0")/.."
 # Every jit compilation verifies its IR after each pass (by default only
 # after the last): a pass that breaks the IR is named where it happens.
 export BREGMAN_VERIFY_PASSES=1
+# Every test compiles what it runs: no compilation linked from a cache the
+# caller's environment may name.
+unset BREGMAN_COMPILE_CACHE
 (cd "${BREGMAN_BUILD_DIR:-build}" && ctest --output-on-failure -j2)
 ./scripts/test-examples.sh

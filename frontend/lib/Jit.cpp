@@ -11,6 +11,7 @@
 #include "bregman/runtime/Profile.h"
 #include "bregman/runtime/SafeWrite.h"
 
+#include "breg/Jit/CompileCache.h"
 #include "breg/Jit/CpuJit.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -116,6 +117,16 @@ static void configureDiagnostics(mlir::breg::CpuJitOptions &jitOptions) {
   // BREGMAN_PERF=1: the generated functions named in `perf record -k 1`
   // profiles (a jitdump file for `perf inject --jit`).
   jitOptions.perfProfiling = switchedOn("BREGMAN_PERF");
+}
+
+/// BREGMAN_COMPILE_CACHE=1 (or a folder): compilations kept on disk, and a
+/// function compiled before by this bregman on this machine linked from
+/// there (breg/Jit/CompileCache.h).
+static void configureCompileCache(mlir::breg::CpuJitOptions &jitOptions) {
+  auto directory = mlir::breg::compileCacheDirectoryFromEnvironment();
+  if (!directory)
+    throw Error(llvm::toString(directory.takeError()));
+  jitOptions.cacheDirectory = *directory;
 }
 
 /// The emulated GPU program calls cuBLAS's and cuDNN's stand-ins: the same
@@ -441,10 +452,11 @@ static void reportCompileTiming(const std::string &label,
              "compile timing {}: MLIR pipeline {:.3f} s CPU ({:.3f} s wall), "
              "LLVM optimization {:.3f} s ({:.3f} s), translation and code "
              "generation {:.3f} s ({:.3f} s); total {:.3f} s CPU ({:.3f} s "
-             "wall); LLVM parts {}\n",
+             "wall); LLVM parts {}{}\n",
              label, mlirTime.cpu, mlirTime.wall, opt.cpu, opt.wall,
              codegen.cpu, codegen.wall, mlirTime.cpu + opt.cpu + codegen.cpu,
-             mlirTime.wall + opt.wall + codegen.wall, phases.parts);
+             mlirTime.wall + opt.wall + codegen.wall, phases.parts,
+             phases.fromCache ? " (linked from the compile cache)" : "");
 }
 
 CompiledFunction *JitState::compile(const Trace &trace, const FlatInputs &inputs,
@@ -509,6 +521,7 @@ std::unique_ptr<CompiledFunction> JitState::build(const Trace &trace,
     configureForCuda(jitOptions, opts.cudaChip, !objectFile.empty());
   configureThreads(jitOptions, opts, !objectFile.empty());
   configureDiagnostics(jitOptions);
+  configureCompileCache(jitOptions);
   jitOptions.objectFile = objectFile;
   jitOptions.objectOnly = !objectFile.empty(); // saved, not called here
   if (!objectFile.empty())
@@ -537,6 +550,7 @@ std::unique_ptr<CompiledFunction> JitState::build(const Trace &trace,
   times.llvmOpt += phases.llvmOpt.wall;
   times.codegen += phases.codegen.wall;
   times.llvmParts += phases.parts;
+  times.fromCache += phases.fromCache;
   double seconds = std::chrono::duration<double>(
                        std::chrono::steady_clock::now() - start)
                        .count();

@@ -356,7 +356,41 @@ createEngine(ModuleOp module, const CpuJitOptions &options,
   return std::move(*engine);
 }
 
+/// Whether this compilation may come from (and go to) the compile cache:
+/// not when it writes an object file or dumps its IR (both need the
+/// pipeline to run).
+bool usesCompileCache(const CpuJitOptions &options) {
+  return !options.cacheDirectory.empty() && options.objectFile.empty() &&
+         options.dumpDirectory.empty();
+}
+
 } // namespace
+
+/// The executable linked from the cache entry at `cacheFile`, or null when
+/// there is none or it cannot be used (then the caller compiles).
+std::unique_ptr<CpuExecutable>
+CpuExecutable::fromCache(const std::string &cacheFile,
+                         const CpuJitOptions &options) {
+  if (cacheFile.empty())
+    return nullptr;
+  std::optional<CachedCompilation> cached =
+      cpujit::loadCachedCompilation(cacheFile);
+  if (!cached)
+    return nullptr;
+  llvm::StringMap<PackedFunction> entries;
+  auto jit = cpujit::linkCompilation(*cached, options, entries);
+  if (!jit) {
+    llvm::errs() << "warning: compile cache: " << cacheFile
+                 << " does not link (" << llvm::toString(jit.takeError())
+                 << "); compiling instead\n";
+    return nullptr;
+  }
+  std::unique_ptr<CpuExecutable> executable(new CpuExecutable(std::move(*jit)));
+  executable->entries = std::move(entries);
+  executable->compilePhases.parts = cached->objects.size();
+  executable->compilePhases.fromCache = true;
+  return executable;
+}
 
 llvm::Expected<std::unique_ptr<CpuExecutable>>
 CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
@@ -372,6 +406,15 @@ CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
 
   CompilePhases phases;
   Stamp start = Stamp::now();
+  std::string cacheFile;
+  if (usesCompileCache(options)) {
+    cacheFile = cpujit::compileCachePath(module, options);
+    if (auto executable = fromCache(cacheFile, options)) {
+      // Hashing, reading and linking: what the cache costs.
+      addSince(executable->compilePhases.codegen, start);
+      return executable;
+    }
+  }
   if (llvm::Error err = runPipeline(module, options, diagnostics))
     return std::move(err);
   addSince(phases.pipeline, start);
@@ -387,11 +430,15 @@ CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
   if (options.objectOnly && !options.objectFile.empty()) {
     executable.reset(new CpuExecutable(std::unique_ptr<ExecutionEngine>()));
   } else if (unsigned parts = cpujit::compilePartitions(module, options);
-             parts > 1) {
+             parts > 1 || (!cacheFile.empty() && cpujit::splittable(module))) {
+    CachedCompilation kept;
     auto jit = cpujit::compileSplit(module, options, diagnostics, parts,
-                                    phases.llvmOpt, entries);
+                                    phases.llvmOpt, entries,
+                                    cacheFile.empty() ? nullptr : &kept);
     if (!jit)
       return jit.takeError();
+    if (!cacheFile.empty())
+      cpujit::storeCachedCompilation(cacheFile, kept);
     executable.reset(new CpuExecutable(std::move(*jit)));
     phases.parts = parts;
   } else {

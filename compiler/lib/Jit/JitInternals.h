@@ -3,11 +3,13 @@
 #ifndef BREG_LIB_JIT_JITINTERNALS_H
 #define BREG_LIB_JIT_JITINTERNALS_H
 
+#include "breg/Jit/CompileCache.h"
 #include "breg/Jit/CpuJit.h"
 
 #include "llvm/ADT/StringSet.h"
 
 #include <functional>
+#include <optional>
 
 namespace llvm {
 class Module;
@@ -44,16 +46,48 @@ llvm::Expected<const char *> openMPRuntime(const CpuJitOptions &options);
 /// globals (which need one module).
 unsigned compilePartitions(ModuleOp module, const CpuJitOptions &options);
 
+/// Whether `module` (lowered to the LLVM dialect) can be compiled by
+/// compileSplit: only functions and local constants (no constructors, no
+/// mutable or exported globals).
+bool splittable(ModuleOp module);
+
 /// Compiles `module` as `parts` object files, one thread each (`parts` is set
 /// to how many were made), and links them into a JIT. Fills `entries` with
 /// the packed entry point of every public function and adds LLVM's
 /// optimization time to `optTime` (wall: the longest part's; CPU: all
 /// parts'). `diagnostics` (what MLIR reported) goes into a failure's message.
+/// With `kept`, the object files and the public functions' names are copied
+/// there (for the compile cache).
 llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>>
 compileSplit(ModuleOp module, const CpuJitOptions &options,
              const std::string &diagnostics, unsigned &parts,
              CompilePhases::Time &optTime,
-             llvm::StringMap<CpuExecutable::PackedFunction> &entries);
+             llvm::StringMap<CpuExecutable::PackedFunction> &entries,
+             CachedCompilation *kept = nullptr);
+
+/// Links `compilation`'s object files into a fresh JIT and fills `entries`
+/// with its public functions' packed entry points.
+llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>>
+linkCompilation(const CachedCompilation &compilation,
+                const CpuJitOptions &options,
+                llvm::StringMap<CpuExecutable::PackedFunction> &entries);
+
+/// The cache file for `module` (before the pipeline) under
+/// `options.cacheDirectory`: a SHA-256 of everything the compiled code
+/// depends on. "" when the bregman library's own file cannot be identified
+/// (then nothing is cached).
+std::string compileCachePath(ModuleOp module, const CpuJitOptions &options);
+
+/// The cached compilation at `path`: nothing when there is none; a warning
+/// on stderr and nothing when it cannot be read or is damaged (the file is
+/// left as it is).
+std::optional<CachedCompilation> loadCachedCompilation(const std::string &path);
+
+/// Writes `compilation` to `path` through a new temporary file in the same
+/// folder, linked to `path` only if no file is there (one another process
+/// stored is kept); creates missing folders. Failures are warnings.
+void storeCachedCompilation(const std::string &path,
+                            const CachedCompilation &compilation);
 
 } // namespace mlir::breg::cpujit
 

@@ -24,7 +24,7 @@
 #include "llvm/ExecutionEngine/SectionMemoryManager.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
-#include "llvm/Support/SmallVectorMemoryBuffer.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Threading.h"
 #include "llvm/Target/TargetMachine.h"
 
@@ -64,7 +64,9 @@ bool isLocal(LLVM::Linkage linkage) {
 /// constructors, which run once for the whole program: the GPU host code's
 /// `gpu.binary` becomes the constructor that loads the kernels only in
 /// translation.
-bool splittable(ModuleOp module) {
+} // namespace
+
+bool cpujit::splittable(ModuleOp module) {
   for (Operation &op : module.getBody()->getOperations()) {
     if (isa<LLVM::LLVMFuncOp>(op))
       continue;
@@ -74,6 +76,8 @@ bool splittable(ModuleOp module) {
   }
   return true;
 }
+
+namespace {
 
 /// A local helper that LLVM inlines into its callers (breg.compress_rows's
 /// vector compaction): every part gets its body, as the whole module would,
@@ -325,7 +329,7 @@ unsigned mlir::breg::resolveCompileThreads(unsigned requested) {
 unsigned cpujit::compilePartitions(ModuleOp module,
                                    const CpuJitOptions &options) {
   unsigned threads = resolveCompileThreads(options.compileThreads);
-  if (threads <= 1 || !splittable(module))
+  if (threads <= 1 || !cpujit::splittable(module))
     return 1;
   unsigned defined = 0;
   for (LLVM::LLVMFuncOp fn : module.getOps<LLVM::LLVMFuncOp>())
@@ -337,7 +341,8 @@ llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>> cpujit::compileSplit(
     ModuleOp module, const CpuJitOptions &options,
     const std::string &diagnostics, unsigned &parts,
     CompilePhases::Time &optTime,
-    llvm::StringMap<CpuExecutable::PackedFunction> &entries) {
+    llvm::StringMap<CpuExecutable::PackedFunction> &entries,
+    CachedCompilation *kept) {
   llvm::StringSet<> entryNames = cpujit::publicFunctions(module);
   std::vector<Part> compiled;
   if (llvm::Error err =
@@ -345,9 +350,10 @@ llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>> cpujit::compileSplit(
                               options, diagnostics, compiled))
     return std::move(err);
   parts = compiled.size();
-  auto jit = emptyJit(options);
-  if (!jit)
-    return jit.takeError();
+  CachedCompilation compilation;
+  for (const auto &name : entryNames)
+    compilation.entryNames.push_back(name.getKey().str());
+  llvm::sort(compilation.entryNames);
   double longestOpt = 0;
   for (auto [index, part] : llvm::enumerate(compiled)) {
     if (!part.error.empty())
@@ -356,22 +362,36 @@ llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>> cpujit::compileSplit(
                                      " failed: " + part.error);
     longestOpt = std::max(longestOpt, part.optWall);
     optTime.cpu += part.optCpu;
-    auto buffer = std::make_unique<llvm::SmallVectorMemoryBuffer>(
-        std::move(part.object), "bregman-part-" + std::to_string(index),
-        /*RequiresNullTerminator=*/false);
+    compilation.objects.emplace_back(part.object.begin(), part.object.end());
+  }
+  optTime.wall += longestOpt;
+  auto jit = linkCompilation(compilation, options, entries);
+  if (jit && kept)
+    *kept = std::move(compilation);
+  return jit;
+}
+
+llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>>
+cpujit::linkCompilation(const CachedCompilation &compilation,
+                        const CpuJitOptions &options,
+                        llvm::StringMap<CpuExecutable::PackedFunction> &entries) {
+  auto jit = emptyJit(options);
+  if (!jit)
+    return jit.takeError();
+  for (auto [index, object] : llvm::enumerate(compilation.objects)) {
+    // Copied: the JIT keeps its buffers for as long as it lives.
+    auto buffer = llvm::MemoryBuffer::getMemBufferCopy(
+        object, "bregman-part-" + std::to_string(index));
     if (llvm::Error err = (*jit)->addObjectFile(std::move(buffer)))
       return std::move(err);
   }
-  optTime.wall += longestOpt;
-  for (const auto &name : entryNames) {
-    auto address = (*jit)->lookup("_mlir_" + name.getKey().str());
+  for (const std::string &name : compilation.entryNames) {
+    auto address = (*jit)->lookup("_mlir_" + name);
     if (!address)
       return llvm::joinErrors(
-          llvm::createStringError("linking '" + name.getKey().str() +
-                                  "' failed"),
+          llvm::createStringError("linking '" + name + "' failed"),
           address.takeError());
-    entries[name.getKey()] =
-        address->toPtr<CpuExecutable::PackedFunction>();
+    entries[name] = address->toPtr<CpuExecutable::PackedFunction>();
   }
   return std::move(*jit);
 }

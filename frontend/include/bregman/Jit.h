@@ -130,6 +130,9 @@ struct CompileTimes {
   /// Object files LLVM made, summed over the compilations: more than one per
   /// compilation where several threads compiled its parts.
   size_t llvmParts = 0;
+  /// Compilations linked from the compile cache (BREGMAN_COMPILE_CACHE)
+  /// instead of compiled.
+  size_t fromCache = 0;
 };
 
 /// Every jit compilation of this process so far, of all jit callables (the

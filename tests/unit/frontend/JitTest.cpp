@@ -535,6 +535,39 @@ TEST(Jit, VerifyPassesFromTheEnvironment) {
     ::unsetenv("BREGMAN_VERIFY_PASSES");
 }
 
+// BREGMAN_COMPILE_CACHE=FOLDER: a second jit of the same function (another
+// callable, as in another process) is linked from the entry the first one
+// stored, and computes the same; with GEMM library calls and threaded loops
+// in it, whose symbols the cached objects resolve at link time. Values other
+// than 0, 1 or an absolute folder are refused, naming the variable.
+TEST(Jit, CompileCacheFromTheEnvironment) {
+  char tmpl[] = "/tmp/bregman_jit_cache_XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  ::setenv("BREGMAN_COMPILE_CACHE", tmpl, 1);
+  auto step = [](const Tensor &a, const Tensor &b) {
+    // a * 0.5: 2^18 elements, a loop on all cores (OpenMP).
+    return relu(matmul(a * 0.5, b)) * 2.0 + 1.0;
+  };
+  std::vector<float> values(64 * 4096);
+  for (size_t i = 0; i < values.size(); ++i)
+    values[i] = static_cast<float>(i % 7) - 3.0f;
+  Tensor a = Tensor::fromVector(values, {64, 4096});
+  Tensor b = Tensor::fromVector(std::vector<float>(4096 * 80, 0.5f), {4096, 80});
+  auto first = jit(step, JitOptions{{}, "cached_step"});
+  std::vector<float> expected = first(a, b).toVector<float>();
+  EXPECT_EQ(first.compileTimes().fromCache, 0u);
+  auto second = jit(step, JitOptions{{}, "cached_step"});
+  EXPECT_EQ(second(a, b).toVector<float>(), expected);
+  EXPECT_EQ(second.compileTimes().fromCache, 1u);
+  EXPECT_FALSE(std::filesystem::is_empty(tmpl));
+  ::unsetenv("BREGMAN_COMPILE_CACHE");
+  std::filesystem::remove_all(tmpl);
+  auto square = [](const Tensor &x) { return x * x; };
+  Tensor x = Tensor::fromVector(std::vector<float>{1, 2}, {2});
+  for (const char *bad : {"yes", "2", "relative/folder"})
+    expectRefused("BREGMAN_COMPILE_CACHE", bad, square, x);
+}
+
 // BREGMAN_COMPILE_TIMING=1: one line per compilation, named after the jit
 // function and its compilation count, with the three phases adding up to
 // the total; nothing without it.

@@ -86,6 +86,12 @@ struct CpuJitOptions {
   /// a third of the MLP step's pipeline time (PERFORMANCE.md). The test
   /// suite verifies after every pass (BREGMAN_VERIFY_PASSES=1).
   bool verifyEachPass = false;
+  /// When non-empty, compilations are kept in this folder and a module
+  /// compiled before (same module, options, LLVM, CPU and bregman library)
+  /// is linked from there instead of compiled (breg/Jit/CompileCache.h).
+  /// Not with an object file or a dump directory. Modules with constructors
+  /// (GPU host code) are not cached.
+  std::string cacheDirectory;
   /// Whether the compiled functions are announced to Linux perf (LLVM's
   /// jitdump listener: `perf record -k 1`, then `perf inject --jit`), so that
   /// a profile names the generated functions instead of bare addresses.
@@ -116,6 +122,9 @@ struct CompilePhases {
   /// Object files LLVM made, each on a thread of its own (1: the module
   /// was compiled whole).
   unsigned parts = 1;
+  /// Linked from the compile cache: no pipeline, no LLVM; `codegen` holds
+  /// the time to hash the module and read and link the entry.
+  bool fromCache = false;
 };
 
 /// A compiled module: call its functions through `invoke`.
@@ -136,6 +145,8 @@ public:
   using PackedFunction = void (*)(void **);
 
 private:
+  static std::unique_ptr<CpuExecutable>
+  fromCache(const std::string &cacheFile, const CpuJitOptions &options);
   explicit CpuExecutable(std::unique_ptr<ExecutionEngine> engine);
   explicit CpuExecutable(std::unique_ptr<llvm::orc::LLJIT> jit);
   std::unique_ptr<ExecutionEngine> engine;  // a module compiled whole

@@ -1,0 +1,48 @@
+//===- CompileCache.h - Compiled modules kept on disk -----------*- C++ -*-===//
+//
+// A module compiled once on this machine need not be compiled again by the
+// next process: with a cache directory, CpuExecutable::compile stores the
+// object files of a compilation under a key that names everything its code
+// depends on (the module, the pipeline and LLVM options, LLVM's version, the
+// host CPU and its features, the bregman library that runs it), and a later
+// compilation of the same key links those objects instead.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef BREG_JIT_COMPILECACHE_H
+#define BREG_JIT_COMPILECACHE_H
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+#include <vector>
+
+namespace mlir::breg {
+
+/// One compilation as an entry stores it: the module's public functions
+/// (each called through its `_mlir_<name>` wrapper) and the object files of
+/// its parts, linked together.
+struct CachedCompilation {
+  std::vector<std::string> entryNames;
+  std::vector<std::string> objects;
+};
+
+/// An entry's bytes: "BREGJIT1", the names and the objects (each a u64
+/// length and its bytes), and the SHA-256 of all that before it.
+std::string serializeCachedCompilation(const CachedCompilation &compilation);
+
+/// An entry read back; an error names `origin` and what is wrong with it (a
+/// wrong header, a length past the end, a checksum that does not match).
+llvm::Expected<CachedCompilation>
+parseCachedCompilation(llvm::StringRef bytes, llvm::StringRef origin);
+
+/// The compile cache's folder when BREGMAN_COMPILE_CACHE asks for one:
+/// "1" → $BREGMAN_CACHE_DIR/jit, else $XDG_CACHE_HOME/bregman/jit, else
+/// ~/.cache/bregman/jit; "0" or unset → "" (no cache); a path starting with
+/// '/' → that folder. Anything else is an error naming the variable.
+llvm::Expected<std::string> compileCacheDirectoryFromEnvironment();
+
+} // namespace mlir::breg
+
+#endif // BREG_JIT_COMPILECACHE_H

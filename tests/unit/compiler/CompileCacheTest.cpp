@@ -1,0 +1,250 @@
+//===- CompileCacheTest.cpp - Compilations kept on disk --------------------===//
+//
+// CpuJitOptions::cacheDirectory: the first compilation stores an entry, the
+// next one of the same module is linked from it (and runs), another module
+// or other options get an entry of their own, a damaged entry is reported,
+// not used and left as it is, and a folder that cannot be written costs the
+// cache, not the compilation. And the entry format's parser on its own.
+//
+//===----------------------------------------------------------------------===//
+
+#include "breg/Jit/CompileCache.h"
+#include "breg/Jit/CpuJit.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/SHA256.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+/// f(x) = x · FACTOR + 1, in a module of two functions (so it may be cut).
+std::string program(int factor) {
+  return R"mlir(
+module {
+  llvm.func internal @scale(%x: i32) -> i32 attributes {passthrough = ["noinline"]} {
+    %c = llvm.mlir.constant()mlir" +
+         std::to_string(factor) + R"mlir( : i32) : i32
+    %r = llvm.mul %x, %c : i32
+    llvm.return %r : i32
+  }
+  llvm.func @f(%x: i32) -> i32 {
+    %s = llvm.call @scale(%x) : (i32) -> i32
+    %one = llvm.mlir.constant(1 : i32) : i32
+    %r = llvm.add %s, %one : i32
+    llvm.return %r : i32
+  }
+}
+)mlir";
+}
+
+mlir::MLIRContext &context() {
+  static mlir::MLIRContext *ctx = [] {
+    mlir::DialectRegistry registry;
+    mlir::breg::registerCpuJitDependencies(registry);
+    auto *c = new mlir::MLIRContext(registry);
+    c->loadAllAvailableDialects();
+    return c;
+  }();
+  return *ctx;
+}
+
+struct Outcome {
+  int32_t value = 0;
+  bool fromCache = false;
+};
+
+/// Compiles `program(factor)` with the cache in `dir` and calls f(5).
+Outcome compileAndRun(int factor, const std::string &dir, unsigned threads = 1) {
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceString<mlir::ModuleOp>(program(factor), &context());
+  EXPECT_TRUE(module);
+  if (!module)
+    return {};
+  mlir::breg::CpuJitOptions options;
+  options.pipelineText = "builtin.module(reconcile-unrealized-casts)";
+  options.compileThreads = threads;
+  options.cacheDirectory = dir;
+  auto exe = mlir::breg::CpuExecutable::compile(*module, options);
+  EXPECT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
+  if (!exe)
+    return {};
+  int32_t x = 5, result = 0;
+  void *args[] = {&x, &result};
+  llvm::Error err = (*exe)->invoke("f", args);
+  EXPECT_FALSE(static_cast<bool>(err)) << llvm::toString(std::move(err));
+  return {result, (*exe)->phases().fromCache};
+}
+
+std::vector<fs::path> entries(const std::string &dir) {
+  std::vector<fs::path> found;
+  if (fs::exists(dir))
+    for (const auto &e : fs::directory_iterator(dir))
+      found.push_back(e.path());
+  return found;
+}
+
+std::string readAll(const fs::path &path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+/// A fresh folder under /tmp, removed (with what the tests put there) at
+/// the end.
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char tmpl[] = "/tmp/bregman_compile_cache_XXXXXX";
+    path = mkdtemp(tmpl) ? tmpl : "";
+  }
+  ~TempDir() {
+    if (!path.empty())
+      fs::remove_all(path);
+  }
+};
+
+TEST(CompileCache, SecondCompilationIsLinkedFromTheEntry) {
+  TempDir tmp;
+  ASSERT_FALSE(tmp.path.empty());
+  // A folder that does not exist yet: created.
+  std::string dir = tmp.path + "/nested/jit";
+  for (unsigned threads : {1u, 2u}) {
+    Outcome first = compileAndRun(7, dir, threads);
+    EXPECT_EQ(first.value, 36);
+    // One entry for the module, whichever thread count compiled it first.
+    ASSERT_EQ(entries(dir).size(), 1u);
+    Outcome second = compileAndRun(7, dir, threads);
+    EXPECT_EQ(second.value, 36);
+    EXPECT_TRUE(second.fromCache) << threads << " threads";
+  }
+}
+
+TEST(CompileCache, AnotherModuleGetsAnEntryOfItsOwn) {
+  TempDir tmp;
+  Outcome a = compileAndRun(7, tmp.path), b = compileAndRun(9, tmp.path);
+  EXPECT_EQ(a.value, 36);
+  EXPECT_EQ(b.value, 46);
+  EXPECT_FALSE(b.fromCache);
+  EXPECT_EQ(entries(tmp.path).size(), 2u);
+  EXPECT_EQ(compileAndRun(9, tmp.path).value, 46);
+}
+
+TEST(CompileCache, DamagedEntryIsCompiledAroundAndLeftAlone) {
+  TempDir tmp;
+  compileAndRun(7, tmp.path);
+  std::vector<fs::path> found = entries(tmp.path);
+  ASSERT_EQ(found.size(), 1u);
+  std::string bytes = readAll(found[0]);
+  ASSERT_GT(bytes.size(), 100u);
+  // One byte of the object changed, then the entry cut short.
+  for (const std::string &damaged :
+       {bytes.substr(0, 60) + char(bytes[60] ^ 0x5a) + bytes.substr(61),
+        bytes.substr(0, bytes.size() / 2)}) {
+    { std::ofstream(found[0], std::ios::binary | std::ios::trunc) << damaged; }
+    testing::internal::CaptureStderr();
+    Outcome run = compileAndRun(7, tmp.path);
+    std::string warning = testing::internal::GetCapturedStderr();
+    EXPECT_EQ(run.value, 36);
+    EXPECT_FALSE(run.fromCache);
+    EXPECT_NE(warning.find(found[0].string()), std::string::npos) << warning;
+    EXPECT_NE(warning.find("left as it is"), std::string::npos) << warning;
+    EXPECT_EQ(readAll(found[0]), damaged); // not replaced
+    EXPECT_EQ(entries(tmp.path).size(), 1u); // no temporary left behind
+  }
+}
+
+TEST(CompileCache, UnwritableFolderCostsTheCacheNotTheCompilation) {
+  TempDir tmp;
+  std::string file = tmp.path + "/a-file";
+  { std::ofstream(file) << "not a folder"; }
+  testing::internal::CaptureStderr();
+  Outcome run = compileAndRun(7, file + "/jit");
+  std::string warning = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(run.value, 36);
+  EXPECT_NE(warning.find("nothing cached"), std::string::npos) << warning;
+  EXPECT_EQ(readAll(file), "not a folder");
+}
+
+TEST(CompileCacheFormat, RoundTripsAndRefusesWhatIsNotAnEntry) {
+  mlir::breg::CachedCompilation c;
+  c.entryNames = {"f", "g"};
+  c.objects = {std::string("\x7f" "ELF\0\1", 6), "second"};
+  std::string bytes = mlir::breg::serializeCachedCompilation(c);
+  auto back = mlir::breg::parseCachedCompilation(bytes, "entry");
+  ASSERT_TRUE(static_cast<bool>(back)) << llvm::toString(back.takeError());
+  EXPECT_EQ(back->entryNames, c.entryNames);
+  EXPECT_EQ(back->objects, c.objects);
+
+  auto refused = [](const std::string &input, const std::string &expected) {
+    auto parsed = mlir::breg::parseCachedCompilation(input, "entry.bregjit");
+    ASSERT_FALSE(static_cast<bool>(parsed)) << expected;
+    std::string message = llvm::toString(parsed.takeError());
+    EXPECT_NE(message.find("entry.bregjit: "), std::string::npos) << message;
+    EXPECT_NE(message.find(expected), std::string::npos) << message;
+  };
+  refused("", "no BREGJIT1 header");
+  refused("BREGJIT1", "cut off before its checksum");
+  refused(bytes.substr(0, bytes.size() - 1), "checksum does not match");
+  std::string flipped = bytes;
+  flipped[12] ^= 1;
+  refused(flipped, "checksum does not match");
+  // Well-formed checksums over counts and lengths that do not hold.
+  auto u64 = [](uint64_t v) {
+    std::string out;
+    for (int i = 0; i < 8; ++i)
+      out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+    return out;
+  };
+  auto sealed = [](const std::string &body) {
+    auto digest = llvm::SHA256::hash(llvm::arrayRefFromStringRef(body));
+    return body + std::string(digest.begin(), digest.end());
+  };
+  refused(sealed("BREGJIT1" + u64(0) + u64(1) + u64(100) + "abc"),
+          "an object file claims 100 bytes, but only 3 are left");
+  refused(sealed("BREGJIT1" + u64(uint64_t(1) << 40)),
+          "the count of functions is 1099511627776, more than 65536");
+  refused(sealed("BREGJIT1" + u64(0) + u64(0) + "x"),
+          "bytes after the last object file");
+}
+
+TEST(CompileCacheFormat, EnvironmentNamesTheFolderOrIsRefused) {
+  auto withEnv = [](const char *value) {
+    if (value)
+      setenv("BREGMAN_COMPILE_CACHE", value, 1);
+    else
+      unsetenv("BREGMAN_COMPILE_CACHE");
+    return mlir::breg::compileCacheDirectoryFromEnvironment();
+  };
+  const char *saved = std::getenv("BREGMAN_CACHE_DIR");
+  std::string savedValue = saved ? saved : "";
+  setenv("BREGMAN_CACHE_DIR", "/some/cache", 1);
+  EXPECT_EQ(*withEnv(nullptr), "");
+  EXPECT_EQ(*withEnv("0"), "");
+  EXPECT_EQ(*withEnv("1"), "/some/cache/jit");
+  EXPECT_EQ(*withEnv("/elsewhere"), "/elsewhere");
+  auto refused = withEnv("yes");
+  ASSERT_FALSE(static_cast<bool>(refused));
+  EXPECT_NE(llvm::toString(refused.takeError()).find("BREGMAN_COMPILE_CACHE"),
+            std::string::npos);
+  unsetenv("BREGMAN_COMPILE_CACHE");
+  if (saved)
+    setenv("BREGMAN_CACHE_DIR", savedValue.c_str(), 1);
+  else
+    unsetenv("BREGMAN_CACHE_DIR");
+}
+
+} // namespace
