@@ -19,10 +19,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <climits>
 #include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
 #include <fcntl.h>
-#include <fstream>
-#include <sstream>
+#include <limits>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,20 +37,92 @@ void warn(const llvm::Twine &message) {
   llvm::errs() << "warning: compile cache: " << message << "\n";
 }
 
-/// The file holding this code (libbregman.so, or the executable it is
-/// linked into), with its size and modification time: a rebuilt library
-/// (another runtime ABI, other passes) gets other keys. "" when unknown.
-std::string libraryIdentity() {
-  Dl_info info{};
-  if (!dladdr(reinterpret_cast<void *>(&libraryIdentity), &info) ||
-      !info.dli_fname)
-    return "";
+/// The object (executable or shared library) that `ident` finds, as the
+/// ELF notes and program headers show it.
+struct ObjectSearch {
+  uintptr_t address;
+  std::string identity;
+};
+
+/// The GNU build-id of the loaded object `info`, in hex; "" if it has none.
+std::string buildId(const dl_phdr_info *info) {
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr) &segment = info->dlpi_phdr[i];
+    if (segment.p_type != PT_NOTE)
+      continue;
+    const char *at = reinterpret_cast<const char *>(info->dlpi_addr +
+                                                    segment.p_vaddr);
+    const char *end = at + segment.p_memsz;
+    while (at + sizeof(ElfW(Nhdr)) <= end) {
+      const auto *note = reinterpret_cast<const ElfW(Nhdr) *>(at);
+      const char *name = at + sizeof(ElfW(Nhdr));
+      const char *desc = name + ((note->n_namesz + 3) & ~3u);
+      const char *next = desc + ((note->n_descsz + 3) & ~3u);
+      if (next > end)
+        break;
+      if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 &&
+          std::memcmp(name, "GNU", 4) == 0)
+        return llvm::toHex(llvm::StringRef(desc, note->n_descsz), true);
+      at = next;
+    }
+  }
+  return "";
+}
+
+/// The real path, size and modification time of the loaded object `info`
+/// (the executable: /proc/self/exe, since its dlpi_name is empty).
+std::string fileIdentity(const dl_phdr_info *info) {
+  std::string path = info->dlpi_name && *info->dlpi_name ? info->dlpi_name
+                                                         : "/proc/self/exe";
+  char resolved[PATH_MAX];
   struct stat st{};
-  if (::stat(info.dli_fname, &st) != 0)
+  if (!::realpath(path.c_str(), resolved) || ::stat(resolved, &st) != 0)
     return "";
-  return std::string(info.dli_fname) + " " + std::to_string(st.st_size) +
-         " " + std::to_string(st.st_mtim.tv_sec) + "." +
+  return std::string(resolved) + " " + std::to_string(st.st_size) + " " +
+         std::to_string(st.st_mtim.tv_sec) + "." +
          std::to_string(st.st_mtim.tv_nsec);
+}
+
+/// What identifies the loaded object that holds `address`: its build-id,
+/// else its file's real path, size and modification time; "" if neither
+/// can be found. (A rebuilt or upgraded bregman, LLVM or MLIR gets other
+/// keys.)
+std::string objectIdentity(const void *address) {
+  ObjectSearch search{reinterpret_cast<uintptr_t>(address), ""};
+  dl_iterate_phdr(
+      [](dl_phdr_info *info, size_t, void *data) {
+        auto *search = static_cast<ObjectSearch *>(data);
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr) &segment = info->dlpi_phdr[i];
+          uintptr_t begin = info->dlpi_addr + segment.p_vaddr;
+          if (segment.p_type != PT_LOAD || search->address < begin ||
+              search->address >= begin + segment.p_memsz)
+            continue;
+          std::string id = buildId(info);
+          search->identity = id.empty() ? fileIdentity(info) : "build-id " + id;
+          return 1;
+        }
+        return 0;
+      },
+      &search);
+  return search.identity;
+}
+
+/// The code that makes and runs compiled modules: bregman's JIT, MLIR's
+/// passes, LLVM's code generation (each may be a shared library of its
+/// own). "" when one cannot be identified.
+std::string toolchainIdentity() {
+  std::string parts[] = {
+      objectIdentity(reinterpret_cast<const void *>(&objectIdentity)),
+      objectIdentity(reinterpret_cast<const void *>(&mlir::breg::cpuPipelineText)),
+      objectIdentity(reinterpret_cast<const void *>(&llvm::sys::getHostCPUName))};
+  std::string text;
+  for (const std::string &part : parts) {
+    if (part.empty())
+      return "";
+    text += part + "\n";
+  }
+  return text;
 }
 
 /// The host CPU and its features, in a fixed order.
@@ -64,12 +138,13 @@ std::string hostIdentity() {
   return text;
 }
 
-/// Creates the missing folders of `dir`; false (with a warning) when one
-/// cannot be made. Nothing that exists is touched.
+/// Creates the missing folders of `dir` (private to this user, as XDG asks
+/// of cache folders); false (with a warning) when one cannot be made.
+/// Nothing that exists is touched.
 bool makeFolders(const std::string &dir) {
   for (size_t slash = dir.find('/', 1);; slash = dir.find('/', slash + 1)) {
     std::string prefix = dir.substr(0, slash);
-    if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) {
+    if (::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) {
       warn("cannot create " + prefix + ": " + std::strerror(errno) +
            " (nothing cached)");
       return false;
@@ -79,12 +154,95 @@ bool makeFolders(const std::string &dir) {
   }
 }
 
+/// Whether `dir` is a folder only this user can write: entries are code
+/// this process will run, so a folder others may write into is not used.
+/// Missing: false, quietly (nothing cached there yet).
+bool trustedFolder(const std::string &dir) {
+  struct stat st{};
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (errno != ENOENT)
+      warn("cannot use " + dir + ": " + std::strerror(errno));
+    return false;
+  }
+  if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() ||
+      (st.st_mode & (S_IWGRP | S_IWOTH))) {
+    warn(dir + " is not a folder that only this user can write: not used "
+               "(nothing cached)");
+    return false;
+  }
+  return true;
+}
+
+/// Entries above this size are refused before they are read (the largest
+/// step measured, EfficientNet-B0's training step, is about 0.5 MB).
+constexpr off_t kMaxEntryBytes = off_t(1) << 30;
+
+/// The bytes of the regular file at `path`, or nothing: quietly when there
+/// is none, with a warning when it cannot be read or is not a plain file
+/// of a sensible size.
+std::optional<std::string> readEntry(const std::string &path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno != ENOENT)
+      warn("cannot read " + path + ": " + std::strerror(errno) +
+           " (compiling instead)");
+    return std::nullopt;
+  }
+  struct stat st{};
+  std::optional<std::string> bytes;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > kMaxEntryBytes) {
+    warn(path + " is not a regular file of at most 1 GiB (compiling instead; "
+                "the file is left as it is)");
+  } else {
+    bytes.emplace(static_cast<size_t>(st.st_size), '\0');
+    size_t got = 0;
+    while (got < bytes->size()) {
+      ssize_t n = ::read(fd, bytes->data() + got, bytes->size() - got);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      got += static_cast<size_t>(n);
+    }
+    if (got != bytes->size()) {
+      warn("cannot read all of " + path + " (compiling instead)");
+      bytes.reset();
+    }
+  }
+  ::close(fd);
+  return bytes;
+}
+
+/// Writes all of `bytes` to `fd` and flushes it to the disk (an entry is
+/// never replaced, so a crash must not leave an empty one behind).
+bool writeAndSync(int fd, const std::string &bytes) {
+  size_t written = 0;
+  while (written < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      if (n == 0)
+        errno = EIO;
+      return false;
+    }
+    written += static_cast<size_t>(n);
+  }
+  return ::fsync(fd) == 0;
+}
+
 } // namespace
 
 std::string cpujit::compileCachePath(ModuleOp module,
                                      const CpuJitOptions &options) {
-  static const std::string library = libraryIdentity();
-  if (library.empty())
+  static const std::string toolchain = [] {
+    std::string identity = toolchainIdentity();
+    if (identity.empty())
+      warn("the files of bregman, MLIR or LLVM cannot be identified "
+           "(nothing cached)");
+    return identity;
+  }();
+  if (toolchain.empty())
     return "";
   llvm::SHA256 hash;
   auto add = [&](llvm::StringRef text) {
@@ -93,7 +251,7 @@ std::string cpujit::compileCachePath(ModuleOp module,
   };
   add("bregman compile cache 1");
   add(LLVM_VERSION_STRING);
-  add(library);
+  add(toolchain);
   static const std::string host = hostIdentity();
   add(host);
   add(options.pipelineText.empty() ? cpuPipelineText(options.pipeline)
@@ -103,11 +261,19 @@ std::string cpujit::compileCachePath(ModuleOp module,
   for (const auto &symbol : options.symbols)
     symbols.push_back(symbol.getKey().str());
   llvm::sort(symbols);
+  add(std::to_string(symbols.size()));
   for (const std::string &symbol : symbols)
     add(symbol);
   std::string text;
   llvm::raw_string_ostream os(text);
-  module->print(os, OpPrintingFlags().printGenericOpForm());
+  // Spelled out: the defaults follow MLIR's command-line printing options
+  // where a tool registers them (elided constants would drop out of the key).
+  OpPrintingFlags flags;
+  flags.printGenericOpForm()
+      .enableDebugInfo(false)
+      .elideLargeElementsAttrs(std::numeric_limits<int64_t>::max())
+      .elideLargeResourceString(std::numeric_limits<int64_t>::max());
+  module->print(os, flags);
   add(text);
   std::string hex = llvm::toHex(hash.final(), /*LowerCase=*/true);
   return options.cacheDirectory + "/" + hex + ".bregjit";
@@ -115,16 +281,12 @@ std::string cpujit::compileCachePath(ModuleOp module,
 
 std::optional<CachedCompilation>
 cpujit::loadCachedCompilation(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return std::nullopt; // not compiled on this machine yet
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
-  if (!in.good() && !in.eof()) {
-    warn("cannot read " + path + " (compiling instead)");
+  if (!trustedFolder(path.substr(0, path.rfind('/'))))
     return std::nullopt;
-  }
-  auto compilation = parseCachedCompilation(bytes.str(), path);
+  std::optional<std::string> bytes = readEntry(path);
+  if (!bytes)
+    return std::nullopt;
+  auto compilation = parseCachedCompilation(*bytes, path);
   if (!compilation) {
     warn(llvm::toString(compilation.takeError()) +
          " (compiling instead; the file is left as it is)");
@@ -135,8 +297,12 @@ cpujit::loadCachedCompilation(const std::string &path) {
 
 void cpujit::storeCachedCompilation(const std::string &path,
                                     const CachedCompilation &compilation) {
+  if (llvm::Error err = checkCachedCompilation(compilation)) {
+    warn(llvm::toString(std::move(err)) + " (nothing cached)");
+    return;
+  }
   std::string dir = path.substr(0, path.rfind('/'));
-  if (!makeFolders(dir))
+  if (!makeFolders(dir) || !trustedFolder(dir))
     return;
   std::string temporary = path + ".tmp-XXXXXX";
   int fd = ::mkstemp(temporary.data());
@@ -145,21 +311,12 @@ void cpujit::storeCachedCompilation(const std::string &path,
          " (nothing cached)");
     return;
   }
-  std::string bytes = serializeCachedCompilation(compilation);
-  size_t written = 0;
-  while (written < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      break;
-    written += static_cast<size_t>(n);
-  }
-  bool wroteAll = written == bytes.size();
+  bool wrote = writeAndSync(fd, serializeCachedCompilation(compilation));
+  int writeError = errno;
   bool closed = ::close(fd) == 0;
-  if (!wroteAll || !closed)
-    warn("cannot write " + temporary + ": " + std::strerror(errno) +
-         " (nothing cached)");
+  if (!wrote || !closed)
+    warn("cannot write " + temporary + ": " +
+         std::strerror(wrote ? errno : writeError) + " (nothing cached)");
   // link() never replaces: an entry another process stored first stays.
   else if (::link(temporary.c_str(), path.c_str()) != 0 && errno != EEXIST)
     warn("cannot store " + path + ": " + std::strerror(errno) +

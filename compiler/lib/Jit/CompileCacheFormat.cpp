@@ -83,6 +83,7 @@ public:
   }
 
   bool atEnd() const { return rest.empty(); }
+  size_t left() const { return rest.size(); }
 
   llvm::Error fail(const llvm::Twine &message) const {
     return llvm::createStringError(origin + ": " + message);
@@ -93,6 +94,23 @@ private:
   std::string origin;
 };
 } // namespace
+
+llvm::Error
+mlir::breg::checkCachedCompilation(const CachedCompilation &compilation) {
+  if (compilation.entryNames.size() > kMaxNames ||
+      compilation.objects.size() > kMaxObjects)
+    return llvm::createStringError(
+        "a compilation of " + std::to_string(compilation.entryNames.size()) +
+        " functions in " + std::to_string(compilation.objects.size()) +
+        " objects is more than an entry holds (" + std::to_string(kMaxNames) +
+        ", " + std::to_string(kMaxObjects) + ")");
+  for (const std::string &name : compilation.entryNames)
+    if (name.size() > kMaxNameBytes)
+      return llvm::createStringError("a function name of " +
+                                     std::to_string(name.size()) +
+                                     " bytes is longer than an entry holds");
+  return llvm::Error::success();
+}
 
 std::string
 mlir::breg::serializeCachedCompilation(const CachedCompilation &compilation) {
@@ -125,12 +143,18 @@ mlir::breg::parseCachedCompilation(llvm::StringRef bytes,
   uint64_t names = 0, objects = 0;
   if (llvm::Error err = in.count(names, kMaxNames, "the count of functions"))
     return std::move(err);
+  if (names > in.left() / 8)
+    return in.fail("the count of functions, " + std::to_string(names) +
+                   ", is more than the bytes left can hold");
   compilation.entryNames.resize(names);
   for (std::string &name : compilation.entryNames)
     if (llvm::Error err = in.bytes(name, kMaxNameBytes, "a function name"))
       return std::move(err);
   if (llvm::Error err = in.count(objects, kMaxObjects, "the count of objects"))
     return std::move(err);
+  if (objects > in.left() / 8)
+    return in.fail("the count of objects, " + std::to_string(objects) +
+                   ", is more than the bytes left can hold");
   compilation.objects.resize(objects);
   for (std::string &object : compilation.objects)
     if (llvm::Error err =
@@ -152,11 +176,16 @@ llvm::Expected<std::string> mlir::breg::compileCacheDirectoryFromEnvironment() {
     return llvm::createStringError(
         std::string("BREGMAN_COMPILE_CACHE='") + value +
         "': expected 0, 1 or an absolute folder");
-  if (const char *dir = std::getenv("BREGMAN_CACHE_DIR"); dir && *dir)
+  // Relative bases are ignored, as XDG asks: the cache must not depend on
+  // the current folder.
+  if (const char *dir = std::getenv("BREGMAN_CACHE_DIR"); dir && *dir == '/')
     return std::string(dir) + "/jit";
-  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg == '/')
     return std::string(xdg) + "/bregman/jit";
-  if (const char *home = std::getenv("HOME"); home && *home)
+  if (const char *home = std::getenv("HOME"); home && *home == '/')
     return std::string(home) + "/.cache/bregman/jit";
-  return std::string("/tmp/bregman/jit");
+  return llvm::createStringError(
+      "BREGMAN_COMPILE_CACHE=1: no folder for it: none of BREGMAN_CACHE_DIR, "
+      "XDG_CACHE_HOME and HOME is an absolute path (or name the folder: "
+      "BREGMAN_COMPILE_CACHE=/a/folder)");
 }

@@ -25,6 +25,7 @@
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/SmallVectorMemoryBuffer.h"
 #include "llvm/Support/Threading.h"
 #include "llvm/Target/TargetMachine.h"
 
@@ -116,6 +117,7 @@ std::vector<llvm::StringSet<>> partition(ModuleOp module, unsigned parts) {
 /// module.)
 std::unique_ptr<llvm::Module> translatePart(ModuleOp module,
                                             const llvm::StringSet<> &mine,
+                                            bool onlyPart,
                                             llvm::LLVMContext &context) {
   OwningOpRef<ModuleOp> part = ModuleOp::create(module.getLoc());
   part->getOperation()->setAttrs(module->getAttrDictionary());
@@ -129,7 +131,10 @@ std::unique_ptr<llvm::Module> translatePart(ModuleOp module,
     auto copy = cast<LLVM::LLVMFuncOp>(
         mine.contains(fn.getName()) ? builder.clone(op)
                                     : builder.insert(op.cloneWithoutRegions()));
-    copy.setLinkage(LLVM::Linkage::External);
+    // A single part keeps local functions local, as the whole module would
+    // (LLVM may then specialize and drop them).
+    if (!onlyPart)
+      copy.setLinkage(LLVM::Linkage::External);
   }
   return translateModuleToLLVMIR(*part, context);
 }
@@ -244,7 +249,8 @@ llvm::Error translateAndCompile(ModuleOp module,
   for (size_t i = 0; i < groups.size(); ++i) {
     Part &part = parts[i];
     part.context = std::make_unique<llvm::LLVMContext>();
-    part.module = translatePart(module, groups[i], *part.context);
+    part.module =
+        translatePart(module, groups[i], groups.size() == 1, *part.context);
     if (!part.module)
       return llvm::createStringError("translation to LLVM IR failed:\n" +
                                      diagnostics);
@@ -337,6 +343,37 @@ unsigned cpujit::compilePartitions(ModuleOp module,
   return std::max(1u, std::min(threads, defined));
 }
 
+namespace {
+
+/// Links `objects` into a fresh JIT and fills `entries` with the packed
+/// entry points of `entryNames`.
+llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>>
+linkObjects(std::vector<std::unique_ptr<llvm::MemoryBuffer>> objects,
+            llvm::ArrayRef<std::string> entryNames, const CpuJitOptions &options,
+            llvm::StringMap<CpuExecutable::PackedFunction> &entries) {
+  auto jit = emptyJit(options);
+  if (!jit)
+    return jit.takeError();
+  for (std::unique_ptr<llvm::MemoryBuffer> &object : objects)
+    if (llvm::Error err = (*jit)->addObjectFile(std::move(object)))
+      return std::move(err);
+  for (const std::string &name : entryNames) {
+    auto address = (*jit)->lookup("_mlir_" + name);
+    if (!address)
+      return llvm::joinErrors(
+          llvm::createStringError("linking '" + name + "' failed"),
+          address.takeError());
+    entries[name] = address->toPtr<CpuExecutable::PackedFunction>();
+  }
+  return std::move(*jit);
+}
+
+std::string partName(size_t index) {
+  return "bregman-part-" + std::to_string(index);
+}
+
+} // namespace
+
 llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>> cpujit::compileSplit(
     ModuleOp module, const CpuJitOptions &options,
     const std::string &diagnostics, unsigned &parts,
@@ -350,10 +387,12 @@ llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>> cpujit::compileSplit(
                               options, diagnostics, compiled))
     return std::move(err);
   parts = compiled.size();
-  CachedCompilation compilation;
+  std::vector<std::string> names;
   for (const auto &name : entryNames)
-    compilation.entryNames.push_back(name.getKey().str());
-  llvm::sort(compilation.entryNames);
+    names.push_back(name.getKey().str());
+  llvm::sort(names);
+  std::vector<std::unique_ptr<llvm::MemoryBuffer>> objects;
+  std::vector<std::string> copies;
   double longestOpt = 0;
   for (auto [index, part] : llvm::enumerate(compiled)) {
     if (!part.error.empty())
@@ -362,12 +401,16 @@ llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>> cpujit::compileSplit(
                                      " failed: " + part.error);
     longestOpt = std::max(longestOpt, part.optWall);
     optTime.cpu += part.optCpu;
-    compilation.objects.emplace_back(part.object.begin(), part.object.end());
+    if (kept)
+      copies.emplace_back(part.object.begin(), part.object.end());
+    objects.push_back(std::make_unique<llvm::SmallVectorMemoryBuffer>(
+        std::move(part.object), partName(index),
+        /*RequiresNullTerminator=*/false));
   }
   optTime.wall += longestOpt;
-  auto jit = linkCompilation(compilation, options, entries);
+  auto jit = linkObjects(std::move(objects), names, options, entries);
   if (jit && kept)
-    *kept = std::move(compilation);
+    *kept = CachedCompilation{std::move(names), std::move(copies)};
   return jit;
 }
 
@@ -375,23 +418,10 @@ llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>>
 cpujit::linkCompilation(const CachedCompilation &compilation,
                         const CpuJitOptions &options,
                         llvm::StringMap<CpuExecutable::PackedFunction> &entries) {
-  auto jit = emptyJit(options);
-  if (!jit)
-    return jit.takeError();
-  for (auto [index, object] : llvm::enumerate(compilation.objects)) {
-    // Copied: the JIT keeps its buffers for as long as it lives.
-    auto buffer = llvm::MemoryBuffer::getMemBufferCopy(
-        object, "bregman-part-" + std::to_string(index));
-    if (llvm::Error err = (*jit)->addObjectFile(std::move(buffer)))
-      return std::move(err);
-  }
-  for (const std::string &name : compilation.entryNames) {
-    auto address = (*jit)->lookup("_mlir_" + name);
-    if (!address)
-      return llvm::joinErrors(
-          llvm::createStringError("linking '" + name + "' failed"),
-          address.takeError());
-    entries[name] = address->toPtr<CpuExecutable::PackedFunction>();
-  }
-  return std::move(*jit);
+  std::vector<std::unique_ptr<llvm::MemoryBuffer>> objects;
+  for (auto [index, object] : llvm::enumerate(compilation.objects))
+    objects.push_back(
+        llvm::MemoryBuffer::getMemBufferCopy(object, partName(index)));
+  return linkObjects(std::move(objects), compilation.entryNames, options,
+                     entries);
 }

@@ -26,6 +26,8 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <sys/stat.h>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -69,7 +71,8 @@ struct Outcome {
 };
 
 /// Compiles `program(factor)` with the cache in `dir` and calls f(5).
-Outcome compileAndRun(int factor, const std::string &dir, unsigned threads = 1) {
+Outcome compileAndRun(int factor, const std::string &dir, unsigned threads = 1,
+                      unsigned optLevel = 2) {
   mlir::OwningOpRef<mlir::ModuleOp> module =
       mlir::parseSourceString<mlir::ModuleOp>(program(factor), &context());
   EXPECT_TRUE(module);
@@ -79,6 +82,7 @@ Outcome compileAndRun(int factor, const std::string &dir, unsigned threads = 1) 
   options.pipelineText = "builtin.module(reconcile-unrealized-casts)";
   options.compileThreads = threads;
   options.cacheDirectory = dir;
+  options.optLevel = optLevel;
   auto exe = mlir::breg::CpuExecutable::compile(*module, options);
   EXPECT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
   if (!exe)
@@ -141,6 +145,55 @@ TEST(CompileCache, AnotherModuleGetsAnEntryOfItsOwn) {
   EXPECT_FALSE(b.fromCache);
   EXPECT_EQ(entries(tmp.path).size(), 2u);
   EXPECT_EQ(compileAndRun(9, tmp.path).value, 46);
+}
+
+// The key holds the options: the same module at another optimization level
+// is compiled, not linked from the first entry.
+TEST(CompileCache, OtherOptionsGetAnEntryOfTheirOwn) {
+  TempDir tmp;
+  compileAndRun(7, tmp.path, 1, /*optLevel=*/2);
+  Outcome other = compileAndRun(7, tmp.path, 1, /*optLevel=*/1);
+  EXPECT_EQ(other.value, 36);
+  EXPECT_FALSE(other.fromCache);
+  EXPECT_EQ(entries(tmp.path).size(), 2u);
+}
+
+// An entry whose checksum is right but whose object does not link (written
+// by a bregman with another idea of the format, say): reported, compiled
+// around, left as it is.
+TEST(CompileCache, EntryThatDoesNotLinkIsCompiledAround) {
+  TempDir tmp;
+  compileAndRun(7, tmp.path);
+  std::vector<fs::path> found = entries(tmp.path);
+  ASSERT_EQ(found.size(), 1u);
+  mlir::breg::CachedCompilation junk;
+  junk.entryNames = {"f"};
+  junk.objects = {"not an object file"};
+  std::string bytes = mlir::breg::serializeCachedCompilation(junk);
+  { std::ofstream(found[0], std::ios::binary | std::ios::trunc) << bytes; }
+  testing::internal::CaptureStderr();
+  Outcome run = compileAndRun(7, tmp.path);
+  std::string warning = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(run.value, 36);
+  EXPECT_FALSE(run.fromCache);
+  EXPECT_NE(warning.find("does not link"), std::string::npos) << warning;
+  EXPECT_EQ(readAll(found[0]), bytes);
+}
+
+// Entries are code this process runs: a folder that others may write into
+// is not read from (nor written to).
+TEST(CompileCache, FolderOthersCanWriteIsNotUsed) {
+  TempDir tmp;
+  compileAndRun(7, tmp.path);
+  ASSERT_EQ(::chmod(tmp.path.c_str(), 0777), 0);
+  testing::internal::CaptureStderr();
+  Outcome run = compileAndRun(7, tmp.path);
+  std::string warning = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(run.value, 36);
+  EXPECT_FALSE(run.fromCache);
+  EXPECT_NE(warning.find("only this user can write"), std::string::npos)
+      << warning;
+  EXPECT_EQ(entries(tmp.path).size(), 1u);
 }
 
 TEST(CompileCache, DamagedEntryIsCompiledAroundAndLeftAlone) {
@@ -229,22 +282,41 @@ TEST(CompileCacheFormat, EnvironmentNamesTheFolderOrIsRefused) {
       unsetenv("BREGMAN_COMPILE_CACHE");
     return mlir::breg::compileCacheDirectoryFromEnvironment();
   };
-  const char *saved = std::getenv("BREGMAN_CACHE_DIR");
-  std::string savedValue = saved ? saved : "";
+  auto folder = [&](const char *value) {
+    auto dir = withEnv(value);
+    EXPECT_TRUE(static_cast<bool>(dir)) << llvm::toString(dir.takeError());
+    return dir ? *dir : std::string("(error)");
+  };
+  auto refusedWith = [&](const char *value, const std::string &expected) {
+    auto dir = withEnv(value);
+    ASSERT_FALSE(static_cast<bool>(dir)) << value;
+    std::string message = llvm::toString(dir.takeError());
+    EXPECT_NE(message.find(expected), std::string::npos) << message;
+  };
+  std::vector<std::pair<const char *, std::string>> saved;
+  for (const char *name : {"BREGMAN_CACHE_DIR", "XDG_CACHE_HOME", "HOME"})
+    if (const char *value = std::getenv(name))
+      saved.emplace_back(name, value);
   setenv("BREGMAN_CACHE_DIR", "/some/cache", 1);
-  EXPECT_EQ(*withEnv(nullptr), "");
-  EXPECT_EQ(*withEnv("0"), "");
-  EXPECT_EQ(*withEnv("1"), "/some/cache/jit");
-  EXPECT_EQ(*withEnv("/elsewhere"), "/elsewhere");
-  auto refused = withEnv("yes");
-  ASSERT_FALSE(static_cast<bool>(refused));
-  EXPECT_NE(llvm::toString(refused.takeError()).find("BREGMAN_COMPILE_CACHE"),
-            std::string::npos);
+  setenv("XDG_CACHE_HOME", "/xdg", 1);
+  setenv("HOME", "/home/someone", 1);
+  EXPECT_EQ(folder(nullptr), "");
+  EXPECT_EQ(folder("0"), "");
+  EXPECT_EQ(folder("1"), "/some/cache/jit");
+  EXPECT_EQ(folder("/elsewhere"), "/elsewhere");
+  refusedWith("yes", "BREGMAN_COMPILE_CACHE='yes'");
+  // Relative bases are skipped: the next one is used.
+  setenv("BREGMAN_CACHE_DIR", "relative", 1);
+  EXPECT_EQ(folder("1"), "/xdg/bregman/jit");
+  unsetenv("XDG_CACHE_HOME");
+  EXPECT_EQ(folder("1"), "/home/someone/.cache/bregman/jit");
+  unsetenv("HOME");
+  refusedWith("1", "none of BREGMAN_CACHE_DIR, XDG_CACHE_HOME and HOME");
   unsetenv("BREGMAN_COMPILE_CACHE");
-  if (saved)
-    setenv("BREGMAN_CACHE_DIR", savedValue.c_str(), 1);
-  else
-    unsetenv("BREGMAN_CACHE_DIR");
+  for (const char *name : {"BREGMAN_CACHE_DIR", "XDG_CACHE_HOME", "HOME"})
+    unsetenv(name);
+  for (const auto &[name, value] : saved)
+    setenv(name, value.c_str(), 1);
 }
 
 } // namespace

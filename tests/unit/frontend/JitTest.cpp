@@ -566,6 +566,7 @@ TEST(Jit, CompileCacheFromTheEnvironment) {
   Tensor x = Tensor::fromVector(std::vector<float>{1, 2}, {2});
   for (const char *bad : {"yes", "2", "relative/folder"})
     expectRefused("BREGMAN_COMPILE_CACHE", bad, square, x);
+  ::unsetenv("BREGMAN_COMPILE_CACHE");
 }
 
 // BREGMAN_COMPILE_TIMING=1: one line per compilation, named after the jit

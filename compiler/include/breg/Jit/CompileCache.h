@@ -28,6 +28,10 @@ struct CachedCompilation {
   std::vector<std::string> objects;
 };
 
+/// Whether an entry can hold `compilation` (at most 65536 functions with
+/// names of at most 4096 bytes, 1024 objects): what the parser accepts.
+llvm::Error checkCachedCompilation(const CachedCompilation &compilation);
+
 /// An entry's bytes: "BREGJIT1", the names and the objects (each a u64
 /// length and its bytes), and the SHA-256 of all that before it.
 std::string serializeCachedCompilation(const CachedCompilation &compilation);
@@ -39,8 +43,9 @@ parseCachedCompilation(llvm::StringRef bytes, llvm::StringRef origin);
 
 /// The compile cache's folder when BREGMAN_COMPILE_CACHE asks for one:
 /// "1" → $BREGMAN_CACHE_DIR/jit, else $XDG_CACHE_HOME/bregman/jit, else
-/// ~/.cache/bregman/jit; "0" or unset → "" (no cache); a path starting with
-/// '/' → that folder. Anything else is an error naming the variable.
+/// ~/.cache/bregman/jit (relative values are skipped; none absolute is an
+/// error); "0" or unset → "" (no cache); a path starting with '/' → that
+/// folder. Anything else is an error naming the variable.
 llvm::Expected<std::string> compileCacheDirectoryFromEnvironment();
 
 } // namespace mlir::breg

@@ -89,8 +89,9 @@ struct CpuJitOptions {
   /// When non-empty, compilations are kept in this folder and a module
   /// compiled before (same module, options, LLVM, CPU and bregman library)
   /// is linked from there instead of compiled (breg/Jit/CompileCache.h).
-  /// Not with an object file or a dump directory. Modules with constructors
-  /// (GPU host code) are not cached.
+  /// Not with an object file or a dump directory. Modules that are not
+  /// compiled in parts (constructors, as the GPU host code has, or mutable
+  /// or exported globals) are not cached.
   std::string cacheDirectory;
   /// Whether the compiled functions are announced to Linux perf (LLVM's
   /// jitdump listener: `perf record -k 1`, then `perf inject --jit`), so that
@@ -130,7 +131,9 @@ struct CompilePhases {
 /// A compiled module: call its functions through `invoke`.
 class CpuExecutable {
 public:
-  /// Lowers `module` (modified in place) and JIT-compiles it.
+  /// Lowers `module` (modified in place) and JIT-compiles it; or, when
+  /// `options.cacheDirectory` holds it, links it from there (`module` is
+  /// then left as it was).
   static llvm::Expected<std::unique_ptr<CpuExecutable>>
   compile(ModuleOp module, const CpuJitOptions &options);
   ~CpuExecutable();
