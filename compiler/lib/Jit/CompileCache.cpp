@@ -20,7 +20,6 @@
 #include <cerrno>
 #include <cstring>
 #include <climits>
-#include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
 #include <fcntl.h>
@@ -37,8 +36,8 @@ void warn(const llvm::Twine &message) {
   llvm::errs() << "warning: compile cache: " << message << "\n";
 }
 
-/// The object (executable or shared library) that `ident` finds, as the
-/// ELF notes and program headers show it.
+/// objectIdentity's search: an address, and what identifies the loaded
+/// object (executable or shared library) that holds it.
 struct ObjectSearch {
   uintptr_t address;
   std::string identity;

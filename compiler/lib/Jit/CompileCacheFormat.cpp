@@ -58,7 +58,7 @@ public:
   llvm::Error bytes(std::string &out, uint64_t limit, const std::string &what) {
     uint64_t size = 0;
     if (llvm::Error err = u64(size, what + "'s length"))
-      return std::move(err);
+      return err;
     if (size > limit)
       return fail(what + " claims " + std::to_string(size) +
                   " bytes, more than the " + std::to_string(limit) +
@@ -72,18 +72,23 @@ public:
     return llvm::Error::success();
   }
 
+  /// A count of items that each take at least their 8-byte length: at
+  /// most `limit`, and no more than the bytes left can hold (checked before
+  /// the caller allocates them).
   llvm::Error count(uint64_t &value, uint64_t limit,
                     const std::string &what) {
     if (llvm::Error err = u64(value, what))
-      return std::move(err);
+      return err;
     if (value > limit)
       return fail(what + " is " + std::to_string(value) + ", more than " +
                   std::to_string(limit));
+    if (value > rest.size() / 8)
+      return fail(what + ", " + std::to_string(value) +
+                  ", is more than the bytes left can hold");
     return llvm::Error::success();
   }
 
   bool atEnd() const { return rest.empty(); }
-  size_t left() const { return rest.size(); }
 
   llvm::Error fail(const llvm::Twine &message) const {
     return llvm::createStringError(origin + ": " + message);
@@ -143,18 +148,12 @@ mlir::breg::parseCachedCompilation(llvm::StringRef bytes,
   uint64_t names = 0, objects = 0;
   if (llvm::Error err = in.count(names, kMaxNames, "the count of functions"))
     return std::move(err);
-  if (names > in.left() / 8)
-    return in.fail("the count of functions, " + std::to_string(names) +
-                   ", is more than the bytes left can hold");
   compilation.entryNames.resize(names);
   for (std::string &name : compilation.entryNames)
     if (llvm::Error err = in.bytes(name, kMaxNameBytes, "a function name"))
       return std::move(err);
   if (llvm::Error err = in.count(objects, kMaxObjects, "the count of objects"))
     return std::move(err);
-  if (objects > in.left() / 8)
-    return in.fail("the count of objects, " + std::to_string(objects) +
-                   ", is more than the bytes left can hold");
   compilation.objects.resize(objects);
   for (std::string &object : compilation.objects)
     if (llvm::Error err =

@@ -59,14 +59,14 @@ bool isLocal(LLVM::Linkage linkage) {
          linkage == LLVM::Linkage::Private;
 }
 
+} // namespace
+
 /// Whether `module` can be cut: it holds only functions and local constants
 /// (each part gets a copy). A mutable global would become one per part, an
 /// exported one would be defined twice, and what else there is may bring
 /// constructors, which run once for the whole program: the GPU host code's
 /// `gpu.binary` becomes the constructor that loads the kernels only in
 /// translation.
-} // namespace
-
 bool cpujit::splittable(ModuleOp module) {
   for (Operation &op : module.getBody()->getOperations()) {
     if (isa<LLVM::LLVMFuncOp>(op))

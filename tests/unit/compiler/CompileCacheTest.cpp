@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "breg/Jit/CompileCache.h"
+#include "JitTestContext.h"
 #include "breg/Jit/CpuJit.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -54,27 +55,17 @@ module {
 )mlir";
 }
 
-mlir::MLIRContext &context() {
-  static mlir::MLIRContext *ctx = [] {
-    mlir::DialectRegistry registry;
-    mlir::breg::registerCpuJitDependencies(registry);
-    auto *c = new mlir::MLIRContext(registry);
-    c->loadAllAvailableDialects();
-    return c;
-  }();
-  return *ctx;
-}
-
 struct Outcome {
   int32_t value = 0;
   bool fromCache = false;
+  std::string warnings; // what the compilation wrote to stderr
 };
 
 /// Compiles `program(factor)` with the cache in `dir` and calls f(5).
-Outcome compileAndRun(int factor, const std::string &dir, unsigned threads = 1,
-                      unsigned optLevel = 2) {
+Outcome compileAndCall(int factor, const std::string &dir,
+                             unsigned threads, unsigned optLevel) {
   mlir::OwningOpRef<mlir::ModuleOp> module =
-      mlir::parseSourceString<mlir::ModuleOp>(program(factor), &context());
+      mlir::parseSourceString<mlir::ModuleOp>(program(factor), &jitTestContext());
   EXPECT_TRUE(module);
   if (!module)
     return {};
@@ -91,7 +82,16 @@ Outcome compileAndRun(int factor, const std::string &dir, unsigned threads = 1,
   void *args[] = {&x, &result};
   llvm::Error err = (*exe)->invoke("f", args);
   EXPECT_FALSE(static_cast<bool>(err)) << llvm::toString(std::move(err));
-  return {result, (*exe)->phases().fromCache};
+  return {result, (*exe)->phases().fromCache, ""};
+}
+
+/// The same, with what it wrote to stderr (the cache's warnings).
+Outcome compileAndRun(int factor, const std::string &dir, unsigned threads = 1,
+                      unsigned optLevel = 2) {
+  testing::internal::CaptureStderr();
+  Outcome outcome = compileAndCall(factor, dir, threads, optLevel);
+  outcome.warnings = testing::internal::GetCapturedStderr();
+  return outcome;
 }
 
 std::vector<fs::path> entries(const std::string &dir) {
@@ -171,9 +171,8 @@ TEST(CompileCache, EntryThatDoesNotLinkIsCompiledAround) {
   junk.objects = {"not an object file"};
   std::string bytes = mlir::breg::serializeCachedCompilation(junk);
   { std::ofstream(found[0], std::ios::binary | std::ios::trunc) << bytes; }
-  testing::internal::CaptureStderr();
   Outcome run = compileAndRun(7, tmp.path);
-  std::string warning = testing::internal::GetCapturedStderr();
+  const std::string &warning = run.warnings;
   EXPECT_EQ(run.value, 36);
   EXPECT_FALSE(run.fromCache);
   EXPECT_NE(warning.find("does not link"), std::string::npos) << warning;
@@ -186,14 +185,33 @@ TEST(CompileCache, FolderOthersCanWriteIsNotUsed) {
   TempDir tmp;
   compileAndRun(7, tmp.path);
   ASSERT_EQ(::chmod(tmp.path.c_str(), 0777), 0);
-  testing::internal::CaptureStderr();
   Outcome run = compileAndRun(7, tmp.path);
-  std::string warning = testing::internal::GetCapturedStderr();
+  const std::string &warning = run.warnings;
   EXPECT_EQ(run.value, 36);
   EXPECT_FALSE(run.fromCache);
   EXPECT_NE(warning.find("only this user can write"), std::string::npos)
       << warning;
   EXPECT_EQ(entries(tmp.path).size(), 1u);
+}
+
+// A symbolic link where the entry should be (to a file with a valid entry,
+// even): not followed, reported, compiled around, left where it is.
+TEST(CompileCache, LinkInPlaceOfAnEntryIsNotFollowed) {
+  TempDir tmp;
+  compileAndRun(7, tmp.path);
+  std::vector<fs::path> found = entries(tmp.path);
+  ASSERT_EQ(found.size(), 1u);
+  fs::path target = tmp.path + "-elsewhere";
+  fs::rename(found[0], target);
+  fs::create_symlink(target, found[0]);
+  Outcome run = compileAndRun(7, tmp.path);
+  EXPECT_EQ(run.value, 36);
+  EXPECT_FALSE(run.fromCache);
+  EXPECT_NE(run.warnings.find("cannot read"), std::string::npos)
+      << run.warnings;
+  EXPECT_TRUE(fs::is_symlink(found[0]));
+  EXPECT_TRUE(fs::exists(target));
+  fs::remove(target);
 }
 
 TEST(CompileCache, DamagedEntryIsCompiledAroundAndLeftAlone) {
@@ -208,9 +226,8 @@ TEST(CompileCache, DamagedEntryIsCompiledAroundAndLeftAlone) {
        {bytes.substr(0, 60) + char(bytes[60] ^ 0x5a) + bytes.substr(61),
         bytes.substr(0, bytes.size() / 2)}) {
     { std::ofstream(found[0], std::ios::binary | std::ios::trunc) << damaged; }
-    testing::internal::CaptureStderr();
     Outcome run = compileAndRun(7, tmp.path);
-    std::string warning = testing::internal::GetCapturedStderr();
+    const std::string &warning = run.warnings;
     EXPECT_EQ(run.value, 36);
     EXPECT_FALSE(run.fromCache);
     EXPECT_NE(warning.find(found[0].string()), std::string::npos) << warning;
@@ -224,9 +241,8 @@ TEST(CompileCache, UnwritableFolderCostsTheCacheNotTheCompilation) {
   TempDir tmp;
   std::string file = tmp.path + "/a-file";
   { std::ofstream(file) << "not a folder"; }
-  testing::internal::CaptureStderr();
   Outcome run = compileAndRun(7, file + "/jit");
-  std::string warning = testing::internal::GetCapturedStderr();
+  const std::string &warning = run.warnings;
   EXPECT_EQ(run.value, 36);
   EXPECT_NE(warning.find("nothing cached"), std::string::npos) << warning;
   EXPECT_EQ(readAll(file), "not a folder");

@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "JitTestContext.h"
 #include "breg/Jit/CpuJit.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -83,17 +84,6 @@ const char *kReadOffset = R"mlir(
     %gp = llvm.mlir.addressof @offset : !llvm.ptr
     %g = llvm.load %gp : !llvm.ptr -> i32)mlir";
 
-mlir::MLIRContext &context() {
-  static mlir::MLIRContext *ctx = [] {
-    mlir::DialectRegistry registry;
-    mlir::breg::registerCpuJitDependencies(registry);
-    auto *c = new mlir::MLIRContext(registry);
-    c->loadAllAvailableDialects();
-    return c;
-  }();
-  return *ctx;
-}
-
 struct Result {
   int32_t value = 0;
   unsigned parts = 0;
@@ -106,7 +96,7 @@ compile(const std::string &source, unsigned threads,
         const std::function<void(mlir::ModuleOp)> &edit = {},
         bool verifyEachPass = false, bool perfProfiling = false) {
   mlir::OwningOpRef<mlir::ModuleOp> module =
-      mlir::parseSourceString<mlir::ModuleOp>(source, &context());
+      mlir::parseSourceString<mlir::ModuleOp>(source, &jitTestContext());
   if (!module)
     return llvm::createStringError("the test module does not parse");
   if (edit)
@@ -200,7 +190,7 @@ TEST(CpuExecutable, ObjectOnlyWritesTheObjectAndHasNothingToCall) {
   ASSERT_NE(mkdtemp(tmpl), nullptr);
   std::filesystem::path object = std::filesystem::path(tmpl) / "step.o";
   mlir::OwningOpRef<mlir::ModuleOp> module = mlir::parseSourceString<mlir::ModuleOp>(
-      program(kNoGlobal, kReadNothing), &context());
+      program(kNoGlobal, kReadNothing), &jitTestContext());
   ASSERT_TRUE(module);
   mlir::breg::CpuJitOptions options;
   options.pipelineText = "builtin.module(reconcile-unrealized-casts)";
