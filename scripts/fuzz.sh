@@ -9,7 +9,8 @@ seconds=${1:-600}
 build=${BREGMAN_BUILD_DIR:-build}
 targets=(bregman_onnx_fuzzer bregman_idx_fuzzer bregman_cifar_fuzzer
          bregman_checkpoint_fuzzer bregman_artifact_fuzzer
-         bregman_calibration_fuzzer bregman_tensorproto_fuzzer)
+         bregman_calibration_fuzzer bregman_tensorproto_fuzzer
+         bregman_compile_cache_fuzzer)
 ./scripts/build.sh "${targets[@]}"
 cmake -DBREGMAN_FUZZ_SECONDS="$seconds" "$build" >/dev/null
 status=0

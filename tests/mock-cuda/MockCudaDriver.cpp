@@ -22,7 +22,9 @@
 //   pageable memory returns when it is done.
 // - cuMemAlloc fills memory with 0xFF bytes (a NaN in every float).
 // - Functions are the PTX's `.entry` names; a launch is checked against
-//   the entry's `.param` list (its kernelParams are read for each size),
+//   the entry's `.param` list (its kernelParams are read for each size;
+//   a parameter the kernel converts to a global address must hold one in
+//   live device memory),
 //   and against the grid, block and dynamic shared memory limits (48 KiB
 //   unless raised with cuFuncSetAttribute, at most 227 KiB).
 // - Stream capture records the queue into a graph; cuGraphLaunch queues the
@@ -83,12 +85,14 @@ struct Module {
   bool binary = false;
 };
 
-/// A kernel: its name and the byte size of each `.param` (unknown for a
-/// binary image, where the parameters are not checked).
+/// A kernel: its name, the byte size of each `.param` and whether the
+/// kernel dereferences it as a global-memory pointer (unknown for a binary
+/// image, where the parameters are not checked).
 struct Function {
   std::string name;
   bool checked = false;
   std::vector<size_t> paramSizes;
+  std::vector<bool> globalPointer;
   int maxDynamicShared = 48 * 1024;
   long launches = 0;
 };
@@ -108,18 +112,79 @@ size_t paramSize(const std::string &decl) {
   return 0;
 }
 
-/// The parameter sizes of `.entry name(...)` in `ptx`; false if absent.
+/// The name a `.param` declaration gives (its last word, before any `[`).
+std::string paramName(const std::string &decl) {
+  size_t end = decl.find('[');
+  end = decl.find_last_not_of(" \t\n", end == std::string::npos ? end : end - 1);
+  if (end == std::string::npos)
+    return "";
+  size_t begin = decl.find_last_of(" \t\n", end);
+  return decl.substr(begin == std::string::npos ? 0 : begin + 1, end - begin);
+}
+
+/// The body of `.entry` at `open` (its parameter list's opening
+/// parenthesis): from its `{` to the matching `}`.
+std::string entryBody(const std::string &ptx, size_t open) {
+  size_t begin = ptx.find('{', open);
+  if (begin == std::string::npos)
+    return "";
+  int depth = 0;
+  for (size_t at = begin; at < ptx.size(); ++at) {
+    depth += ptx[at] == '{' ? 1 : ptx[at] == '}' ? -1 : 0;
+    if (depth == 0)
+      return ptx.substr(begin, at + 1 - begin);
+  }
+  return "";
+}
+
+/// Whether `body` loads the 64-bit parameter `name` into a register that it
+/// converts to a global address (`ld.param.b64 %rd1, [name];` then
+/// `cvta.to.global.u64 %rd2, %rd1;`, as LLVM's NVPTX back end writes a
+/// kernel's pointer parameters): the kernel then reads or writes memory
+/// there, so the launch must pass a device address.
+bool dereferencedAsGlobal(const std::string &body, const std::string &name) {
+  for (const char *load : {"ld.param.b64", "ld.param.u64"})
+    for (size_t at = body.find(load); at != std::string::npos;
+         at = body.find(load, at + 1)) {
+      size_t line = body.find(';', at);
+      std::string text = body.substr(at, line - at);
+      if (text.find("[" + name + "]") == std::string::npos)
+        continue;
+      size_t reg = text.find('%');
+      size_t regEnd = text.find(',', reg);
+      if (reg == std::string::npos || regEnd == std::string::npos)
+        continue;
+      std::string r = text.substr(reg, regEnd - reg);
+      for (size_t c = body.find("cvta.to.global.u64"); c != std::string::npos;
+           c = body.find("cvta.to.global.u64", c + 1)) {
+        std::string cvta = body.substr(c, body.find(';', c) - c);
+        size_t comma = cvta.rfind(',');
+        if (comma != std::string::npos &&
+            cvta.compare(cvta.find_first_not_of(" \t", comma + 1),
+                         std::string::npos, r) == 0)
+          return true;
+      }
+    }
+  return false;
+}
+
+/// The parameters of `.entry name(...)` in `ptx` (their sizes, and which
+/// the kernel dereferences as global pointers); false if absent.
 bool entryParams(const std::string &ptx, const std::string &name,
-                 std::vector<size_t> *sizes) {
+                 Function *f) {
   size_t at = ptx.find(".entry " + name + "(");
   if (at == std::string::npos)
     return false;
   size_t open = at + 8 + name.size(), close = ptx.find(')', open);
   std::string list = ptx.substr(open, close - open);
+  std::string body = entryBody(ptx, close);
   for (size_t pos = list.find(".param"); pos != std::string::npos;
        pos = list.find(".param", pos + 1)) {
     size_t end = list.find_first_of(",)", pos);
-    sizes->push_back(paramSize(list.substr(pos, end - pos)));
+    std::string decl = list.substr(pos, end - pos);
+    f->paramSizes.push_back(paramSize(decl));
+    f->globalPointer.push_back(f->paramSizes.back() == 8 &&
+                               dereferencedAsGlobal(body, paramName(decl)));
   }
   return true;
 }
@@ -275,6 +340,40 @@ CUresult checkGeometry(const Function &f, unsigned gx, unsigned gy,
   return kSuccess;
 }
 
+/// Whether [addr, addr + 1) lies in a live block of `blocks` (or `addr` is
+/// one past a block's end: an empty view of it).
+template <typename Address>
+bool inside(const std::map<Address, size_t> &blocks, uint64_t addr) {
+  auto it = blocks.upper_bound(static_cast<Address>(addr));
+  if (it == blocks.begin())
+    return false;
+  --it;
+  return addr <= it->first + it->second;
+}
+
+/// A parameter the kernel dereferences as a global pointer must hold an
+/// address in live device memory (or pinned host memory): a host pointer,
+/// a freed block or a size passed where the packing should put the pointer
+/// would fault on hardware.
+long pointerParameters = 0; // checked so far
+
+CUresult checkPointer(const Function &f, size_t i, const void *param) {
+  if (!f.globalPointer[i])
+    return kSuccess;
+  ++pointerParameters;
+  uint64_t value;
+  std::memcpy(&value, param, sizeof value);
+  if (inside(memory().live, value) || inside(memory().pinned, value))
+    return kSuccess;
+  char hex[32];
+  std::snprintf(hex, sizeof hex, "0x%llx", (unsigned long long)value);
+  return refuse(kInvalidValue,
+                "cuLaunchKernel(" + f.name + "): parameter " +
+                    std::to_string(i) + " is a pointer the kernel "
+                    "dereferences, but " + hex +
+                    " is not in live device memory");
+}
+
 /// Reads every parameter as the driver does (params[i], paramSizes[i]
 /// bytes); `extra` is refused with parameters to check.
 CUresult checkParams(const Function &f, void **params, void **extra) {
@@ -294,6 +393,8 @@ CUresult checkParams(const Function &f, void **params, void **extra) {
                                        " is null or of unknown size");
     for (size_t b = 0; b < f.paramSizes[i]; ++b)
       sink = sink ^ static_cast<unsigned char *>(params[i])[b];
+    if (CUresult r = checkPointer(f, i, params[i]))
+      return r;
   }
   (void)sink;
   return kSuccess;
@@ -307,6 +408,9 @@ CUresult checkParams(const Function &f, void **params, void **extra) {
 
 extern "C" {
 const char *bregman_mock_cuda_last_refusal() { return lastRefusal().c_str(); }
+/// Launch parameters checked as device pointers so far (those the kernels
+/// dereference as global memory).
+long bregman_mock_cuda_pointer_parameters() { return pointerParameters; }
 /// Kernel launches executed so far (graph replays included).
 long bregman_mock_cuda_launches() { return streams().launches; }
 
@@ -385,7 +489,7 @@ CUresult cuModuleGetFunction(void **function, void *module, const char *name) {
   auto *f = new Function; // kept: the runtime caches it
   f->name = name;
   if (!loaded->binary) {
-    if (!entryParams(loaded->ptx, name, &f->paramSizes)) {
+    if (!entryParams(loaded->ptx, name, f)) {
       delete f;
       return kNotFound;
     }

@@ -436,6 +436,67 @@ TEST(MockCudaLaunch, ParametersAreCheckedAgainstTheEntry) {
   EXPECT_EQ(takeError(), "");
 }
 
+// As LLVM's NVPTX back end writes a kernel that stores through its first
+// parameter (a memref's aligned pointer) at the offset its second gives.
+const char kStorePtx[] =
+    ".version 7.8\n.target sm_90\n.address_size 64\n"
+    ".visible .entry store(\n .param .u64 store_param_0,\n"
+    " .param .u64 store_param_1\n)\n{\n .reg .b64 %rd<5>;\n"
+    " ld.param.b64 \t%rd1, [store_param_0];\n"
+    " cvta.to.global.u64 \t%rd2, %rd1;\n"
+    " ld.param.b64 \t%rd3, [store_param_1];\n"
+    " add.s64 \t%rd4, %rd2, %rd3;\n st.global.b32 \t[%rd4], 0;\n ret;\n}\n";
+
+TEST(MockCudaLaunch, PointerParametersMustHoldDeviceAddresses) {
+  runtime::cuda::CUmodule module = nullptr;
+  ASSERT_EQ(cu().cuModuleLoadDataEx(&module, kStorePtx, 0, nullptr, nullptr),
+            0);
+  runtime::cuda::CUfunction f = nullptr;
+  ASSERT_EQ(cu().cuModuleGetFunction(&f, module, "store"), 0);
+  runtime::cuda::CUdeviceptr block = 0;
+  ASSERT_EQ(cu().cuMemAlloc_v2(&block, 64), 0);
+  uint64_t pointer = block + 16, offset = 8;
+  void *params[] = {&pointer, &offset};
+  auto launch = [&] {
+    return cu().cuLaunchKernel(f, 1, 1, 1, 32, 1, 1, 0, nullptr, params,
+                               nullptr);
+  };
+  EXPECT_EQ(launch(), 0) << lastRefusal();
+  // The offset is not dereferenced: any value passes; the pointer and the
+  // offset swapped (a packing bug) do not.
+  std::swap(pointer, offset);
+  EXPECT_EQ(launch(), 1);
+  EXPECT_NE(lastRefusal().find("cuLaunchKernel(store): parameter 0 is a "
+                               "pointer the kernel dereferences, but 0x8 is "
+                               "not in live device memory"),
+            std::string::npos)
+      << lastRefusal();
+  std::swap(pointer, offset);
+  float host = 0;
+  pointer = reinterpret_cast<uintptr_t>(&host);
+  EXPECT_EQ(launch(), 1) << "a host address";
+  pointer = block;
+  ASSERT_EQ(cu().cuMemFree_v2(block), 0);
+  EXPECT_EQ(launch(), 1) << "a freed block";
+}
+
+// The compiled update's kernels, launched through the host code that
+// gpu-to-llvm packs, pass device addresses wherever they dereference one
+// (each kernel reads one buffer and writes another: at least two per
+// launch; 13 in the update's 4 launches).
+TEST(MockCudaLaunch, CompiledKernelsGetDeviceAddresses) {
+  SKIP_WITHOUT_TOOLKIT();
+  auto *checked = mockFunction<long()>("bregman_mock_cuda_pointer_parameters");
+  auto *launches = mockFunction<long()>("bregman_mock_cuda_launches");
+  ASSERT_NE(checked, nullptr);
+  long before = checked(), launchesBefore = launches();
+  EXPECT_EQ(runUpdate(), "");
+  cu().cuCtxSynchronize();
+  long kernels = launches() - launchesBefore;
+  ASSERT_GT(kernels, 0);
+  EXPECT_GE(checked() - before, 2 * kernels) << kernels << " launches";
+}
+
 TEST(MockCudaLaunch, GridBlockAndSharedMemoryLimitsAreEnforced) {
   runtime::cuda::CUfunction f = loadScale();
   uint64_t pointer = 0;
