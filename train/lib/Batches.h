@@ -18,6 +18,7 @@
 #include <exception>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -32,8 +33,13 @@ public:
   BatchFeeder(data::Batcher &batcher, int64_t batchSize, int64_t features)
       : batcher(batcher), batchSize(batchSize), features(features) {}
 
-  /// The next batch, or nullptr at the end of the epoch.
-  const std::pair<Tensor, Tensor> *next() {
+  /// The next batch, or nullptr at the end of the epoch. With
+  /// `padLabel`, a partial batch comes in the full batch's shape, its
+  /// missing rows zeros labelled *padLabel (a label no prediction equals,
+  /// so a correct count is unchanged and the full batch's compiled function
+  /// serves it).
+  const std::pair<Tensor, Tensor> *
+  next(std::optional<int32_t> padLabel = std::nullopt) {
     auto &full = tensorsFor(batchSize);
     int64_t n = batcher.nextInto(full.first.data<float>(),
                                  full.second.data<int32_t>());
@@ -41,6 +47,13 @@ public:
       return nullptr;
     if (n == batchSize)
       return &full;
+    if (padLabel) {
+      std::fill(full.first.data<float>() + n * features,
+                full.first.data<float>() + batchSize * features, 0.0f);
+      std::fill(full.second.data<int32_t>() + n,
+                full.second.data<int32_t>() + batchSize, *padLabel);
+      return &full;
+    }
     auto &part = tensorsFor(n);
     std::copy(full.first.data<float>(), full.first.data<float>() + n * features,
               part.first.data<float>());

@@ -727,8 +727,15 @@ double Trainer::Impl::accuracy(const Params &p, const Params &b,
         log << "  " << nn::describe(d) << "\n";
     lastSparseLayers = sparseLayers;
   }
+  // A last, partial batch after full ones is padded to the full shape with
+  // rows no prediction matches (label -1): the correct count is the same,
+  // and the compiled evaluation serves it instead of a second compilation
+  // (seconds for a large imported model).
+  std::optional<int32_t> padLabel;
+  if (!objective.restoration && ds.count > config.evalBatchSize)
+    padLabel = -1;
   double correct = 0;
-  while (const auto *batch = evalFeeder.next())
+  while (const auto *batch = evalFeeder.next(padLabel))
     correct += evaluateFn(evalParams, b, batch->first, batch->second).item();
   return correct / static_cast<double>(ds.count);
 }
@@ -1002,6 +1009,7 @@ TrainResult Trainer::run() {
   for (int epoch = t.firstEpoch; epoch <= t.totalEpochs(); ++epoch)
     result.epochs.push_back(t.runEpoch(epoch));
   result.stepCompilations = t.stepFn.compileCount();
+  result.evaluationCompilations = t.evaluateFn.compileCount();
   CompileTotals all = processCompileTotals();
   // Every compilation since the trainer began (the optimizer's init, the
   // input score... too), not only the step's and the evaluation's.

@@ -64,6 +64,9 @@ struct TrainResult {
   /// the optimizer's init, ...).
   double compileSeconds = 0;
   size_t stepCompilations = 0;
+  /// The evaluation's compilations: one per batch shape (a split's last,
+  /// partial batch after full ones is padded to the full shape).
+  size_t evaluationCompilations = 0;
   Params params;     // final parameters
   Params bestParams; // parameters at the best validation accuracy
   Params bestBuffers; // buffers (running statistics) of that epoch
