@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <map>
+#include <set>
 #include <fmt/format.h>
 
 namespace bregman {
@@ -180,6 +182,38 @@ Params withCsrWeights(const Params &params, SparseExec policy,
   return out;
 }
 
+void addFilterInputSizes(SparseFilters &filters, const std::vector<Params> &inputs,
+                         const std::function<void(const std::vector<Params> &)> &forward) {
+  if (filters.empty())
+    return;
+  Trace trace;
+  std::map<int, std::string> filterOf; // leaf value -> filter name
+  std::vector<Params> leaves(inputs.size());
+  {
+    TraceScope scope(trace);
+    for (size_t i = 0; i < inputs.size(); ++i)
+      for (const auto &[name, t] : inputs[i]) {
+        Tensor leaf = trace.addInput(t.shape(), t.dtype(), name);
+        if (i == 0 && filters.count(name))
+          filterOf[leaf.value()] = name;
+        leaves[i].add(name, leaf);
+      }
+    forward(leaves);
+  }
+  std::map<std::string, std::set<std::array<int64_t, 2>>> seen;
+  for (const Node &node : trace.nodes()) {
+    if (node.prim != Prim::Conv2d || node.inputs.size() < 2)
+      continue;
+    auto filter = filterOf.find(node.inputs[1]);
+    const Shape &x = trace.value(node.inputs[0]).shape;
+    if (filter != filterOf.end() && x.size() == 4)
+      seen[filter->second].insert({x[2], x[3]});
+  }
+  for (const auto &[name, sizes] : seen)
+    if (sizes.size() == 1) // one size: the layer's; several: not known
+      filters.at(name).inputSize = *sizes.begin();
+}
+
 Params recompressWeights(const Params &params, const Params &csr) {
   Params out;
   const std::string suffix = ".csr.positions";
@@ -305,8 +339,9 @@ Params csrWeights(const Params &params, SparseExec policy,
           isFilter ? (density >= 1.0 ? SparseCrossover{kSparseConvAutoDensity, "fixed"}
                                      : sparseConvCrossover({w.dim(0), w.dim(1), w.dim(2),
                                                             w.dim(3)},
-                                                           filters->at(name),
-                                                           /*withInputGradient=*/batch <= 0))
+                                                           filters->at(name).options,
+                                                           /*withInputGradient=*/batch <= 0,
+                                                           filters->at(name).inputSize))
           : batch > 0 ? sparseCrossover(rows, cols, batch)
                       : SparseCrossover{fixedDensity, "fixed"};
     decision.sparse = policy == SparseExec::On ||
@@ -316,7 +351,8 @@ Params csrWeights(const Params &params, SparseExec policy,
     if (!decision.sparse)
       continue;
     if (isFilter) {
-      addFilterCsr(out, name, fullCapacityFilterCsr(w, filters->at(name).groups));
+      addFilterCsr(out, name,
+                   fullCapacityFilterCsr(w, filters->at(name).options.groups));
     } else {
       addCsr(out, csrKeys(name), compressRows(w, w.numel()));
     }

@@ -169,21 +169,27 @@ struct ConvCalibrationShape {
   bool measurable = false;  // within what a calibration can afford
 };
 
-ConvCalibrationShape convCalibrationShape(const std::array<int64_t, 4> &f,
-                                          const Conv2dOptions &o) {
-  ConvCalibrationShape c;
+/// Whether a calibration can take this filter and geometry at all (bounded
+/// before any product is formed: an ONNX file's attributes).
+bool calibratable(const std::array<int64_t, 4> &f, const Conv2dOptions &o) {
   auto within = [](int64_t v, int64_t lo, int64_t hi) { return v >= lo && v <= hi; };
-  // Bounded before any product is formed (an ONNX file's attributes).
-  if (!std::all_of(f.begin(), f.end(), [&](int64_t d) { return within(d, 1, 4096); }) ||
-      !within(f[2], 1, kConvSize) || !within(f[3], 1, kConvSize) ||
-      !within(o.stride[0], 1, 8) || !within(o.stride[1], 1, 8) ||
-      !within(o.dilation[0], 1, kConvSize) || !within(o.dilation[1], 1, kConvSize) ||
-      !std::all_of(o.padding.begin(), o.padding.end(),
-                   [&](int64_t p) { return within(p, 0, kConvSize * 8); }) ||
-      !within(o.groups, 1, f[0]) || f[0] % o.groups != 0 ||
-      !within(f[1] * o.groups, 1, 4096))
-    return c;
-  c.height = kConvSize * o.stride[0], c.width = kConvSize * o.stride[1];
+  return std::all_of(f.begin(), f.end(), [&](int64_t d) { return within(d, 1, 4096); }) &&
+         within(f[2], 1, kConvSize) && within(f[3], 1, kConvSize) &&
+         within(o.stride[0], 1, 8) && within(o.stride[1], 1, 8) &&
+         within(o.dilation[0], 1, kConvSize) && within(o.dilation[1], 1, kConvSize) &&
+         std::all_of(o.padding.begin(), o.padding.end(),
+                     [&](int64_t p) { return within(p, 0, kConvSize * 8); }) &&
+         within(o.groups, 1, f[0]) && f[0] % o.groups == 0 &&
+         within(f[1] * o.groups, 1, 4096);
+}
+
+/// Samples of height × width through the layer: as many as make about 50 M
+/// multiply-adds (at least `minBatch`, at most 1024); measurable when one
+/// call stays within about 4 G.
+ConvCalibrationShape shapeOn(const std::array<int64_t, 4> &f, const Conv2dOptions &o,
+                             int64_t height, int64_t width, int64_t minBatch) {
+  ConvCalibrationShape c;
+  c.height = height, c.width = width;
   int64_t spanH = c.height + o.padding[0] + o.padding[2] - o.dilation[0] * (f[2] - 1);
   int64_t spanW = c.width + o.padding[1] + o.padding[3] - o.dilation[1] * (f[3] - 1);
   if (spanH < 1 || spanW < 1)
@@ -194,10 +200,25 @@ ConvCalibrationShape convCalibrationShape(const std::array<int64_t, 4> &f,
   c.workPerSample = static_cast<double>(f[0]) * f[1] * f[2] * f[3] * c.outHeight *
                     c.outWidth;
   c.batch = std::clamp<int64_t>(
-      static_cast<int64_t>(std::min(50e6 / c.workPerSample, 1024.0)), 16, 1024);
-  // About 4 G multiply-adds per dense call at 16 samples: seconds.
-  c.measurable = 16 * c.workPerSample <= 4e9;
+      static_cast<int64_t>(std::min(50e6 / c.workPerSample, 1024.0)), minBatch, 1024);
+  c.measurable = static_cast<double>(c.batch) * c.workPerSample <= 4e9;
   return c;
+}
+
+/// The layer's own input size where it is known and a sample of it within
+/// a call's bound, else 16 to 1024 samples of 16·stride × 16·stride (about
+/// 4 G multiply-adds per dense call at 16 samples: seconds).
+ConvCalibrationShape convCalibrationShape(const std::array<int64_t, 4> &f,
+                                          const Conv2dOptions &o,
+                                          std::array<int64_t, 2> inputSize) {
+  if (!calibratable(f, o))
+    return {};
+  if (inputSize[0] >= 1 && inputSize[0] <= 4096 && inputSize[1] >= 1 &&
+      inputSize[1] <= 4096)
+    if (ConvCalibrationShape c = shapeOn(f, o, inputSize[0], inputSize[1], 1);
+        c.measurable)
+      return c;
+  return shapeOn(f, o, kConvSize * o.stride[0], kConvSize * o.stride[1], 16);
 }
 
 /// A filter with round(density·kernels) of its kernels alive (at least
@@ -234,9 +255,8 @@ template <typename Conv> auto convCall(Conv conv, bool withInputGradient) {
 /// The kernel density at which the CSR convolution's time (a line through
 /// its times at two densities) reaches oneDNN's dense one.
 double measureConvCrossover(const std::array<int64_t, 4> &f, const Conv2dOptions &options,
-                            bool withInputGradient) {
+                            bool withInputGradient, const ConvCalibrationShape &shape) {
   std::mt19937 rng(7);
-  ConvCalibrationShape shape = convCalibrationShape(f, options);
   int64_t batch = shape.batch, channels = f[1] * options.groups;
   Tensor x = Tensor::fromVector(
       randomMatrix(rng, batch, channels * shape.height * shape.width, 1.0)
@@ -256,7 +276,7 @@ double measureConvCrossover(const std::array<int64_t, 4> &f, const Conv2dOptions
                                                    options);
                              }, withInputGradient),
                     JitOptions{{}, "calibrate_conv_csr"});
-  const SparseFilters filters{{"w.weight", options}};
+  const SparseFilters filters{{"w.weight", SparseFilter{options}}};
   auto filterAt = [&](double density, double &alive) {
     // The CSR pair at full capacity, as the Trainer's: one compiled shape.
     Params w{{"w.weight", kernelSparseFilter(rng, f, density, &alive)}};
@@ -458,8 +478,9 @@ SparseCrossover sparseCrossover(int64_t rows, int64_t cols, int64_t batch,
 }
 
 std::string sparseConvCalibrationKey(const std::array<int64_t, 4> &filter,
-                                     const Conv2dOptions &o, bool withInputGradient) {
-  ConvCalibrationShape shape = convCalibrationShape(filter, o);
+                                     const Conv2dOptions &o, bool withInputGradient,
+                                     std::array<int64_t, 2> inputSize) {
+  ConvCalibrationShape shape = convCalibrationShape(filter, o, inputSize);
   // One group is not written, so the keys cached before groups stay valid.
   std::string groups = o.groups == 1 ? "" : fmt::format(" groups {}", o.groups);
   return fmt::format("{} | threads {} | conv [{}, {}, {}, {}]{} strides [{}, {}] padding "
@@ -473,14 +494,16 @@ std::string sparseConvCalibrationKey(const std::array<int64_t, 4> &filter,
 
 SparseCrossover sparseConvCrossover(const std::array<int64_t, 4> &filter,
                                     const Conv2dOptions &options,
-                                    bool withInputGradient) {
+                                    bool withInputGradient,
+                                    std::array<int64_t, 2> inputSize) {
   // Filters larger than a calibration can afford to allocate and time, or
   // windows wider than its samples, keep the fixed rule.
-  if (!convCalibrationShape(filter, options).measurable || calibrationOff())
+  ConvCalibrationShape shape = convCalibrationShape(filter, options, inputSize);
+  if (!shape.measurable || calibrationOff())
     return {kSparseConvAutoDensity, "fixed"};
   return crossoverOf(
-      sparseConvCalibrationKey(filter, options, withInputGradient),
-      [&] { return measureConvCrossover(filter, options, withInputGradient); },
+      sparseConvCalibrationKey(filter, options, withInputGradient, inputSize),
+      [&] { return measureConvCrossover(filter, options, withInputGradient, shape); },
       kSparseConvAutoDensity,
       fmt::format("filter [{}, {}, {}, {}] at strides [{}, {}]{}", filter[0], filter[1],
                   filter[2], filter[3], options.stride[0], options.stride[1],

@@ -155,7 +155,7 @@ bool Conv2d::runsSparse() const {
 
 void Conv2d::addSparseFilter(SparseFilters &filters) const {
   if (runsSparse())
-    filters.emplace(name + ".weight", options);
+    filters.emplace(name + ".weight", SparseFilter{options});
 }
 
 void BatchNorm2d::init(Params &params) const {

@@ -325,6 +325,46 @@ TEST(Train, ConvNetLearnsWithSparseKernels) {
   EXPECT_TRUE(json.contains("conv_density"));
 }
 
+// --sparse-exec auto measures each filter's crossover at its layer's input
+// size, read off a trace of the forward pass: the ConvNet's conv1 on 28×28,
+// conv2 on 12×12 (after conv1's 24×24 and a 2×2 pooling), each for the
+// training step (with the input gradient) and the evaluation (forward).
+TEST(Train, SparseConvolutionsAreCalibratedAtTheirInputSize) {
+  if (!std::filesystem::exists(kFashionMnist))
+    GTEST_SKIP() << kFashionMnist << " is missing";
+  if (const char *emulate = std::getenv("BREGMAN_EMULATE_GPU");
+      emulate && std::string(emulate) == "1")
+    GTEST_SKIP() << "the GPU emulation has no sparse lowering to calibrate";
+  std::filesystem::path cacheDir = e2e::tempPath("conv-calibration");
+  std::filesystem::remove_all(cacheDir);
+  ::setenv("BREGMAN_CACHE_DIR", cacheDir.c_str(), 1);
+  train::TrainConfig config;
+  config.model = "convnet";
+  config.sparseExec = nn::SparseExec::Auto;
+  config.epochs = 1;
+  config.trainLimit = 300;
+  config.testLimit = 200;
+  config.progress = false;
+  std::ostringstream log;
+  train::TrainResult result = train::train(config, log);
+  ::unsetenv("BREGMAN_CACHE_DIR");
+  ASSERT_EQ(result.epochs.size(), 1u) << log.str();
+  std::ifstream in(cacheDir / "sparse-crossover.json");
+  std::string cache((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::filesystem::remove_all(cacheDir);
+  for (const char *key :
+       {"conv [64, 1, 5, 5] strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1] "
+        "forward + input gradient on 28x28 x batch",
+        "conv [64, 1, 5, 5] strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1] "
+        "forward on 28x28 x batch",
+        "conv [64, 64, 5, 5] strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1] "
+        "forward + input gradient on 12x12 x batch",
+        "conv [64, 64, 5, 5] strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1] "
+        "forward on 12x12 x batch"})
+    EXPECT_NE(cache.find(key), std::string::npos) << key << "\n" << cache << log.str();
+  EXPECT_EQ(cache.find("on 16x16"), std::string::npos) << cache;
+}
+
 /// A small CIFAR-10-format directory: `perBatch` records in each of the five
 /// training batches and the test batch; each class has its own mean colour
 /// plus noise, so a network can learn it.

@@ -151,7 +151,7 @@ int RunCommand::runOnnx() {
     batch = first.rank() > 0 ? first.dim(0) : 1;
   }
   Params weights = onnx::withSparseLayers(
-      onnxModel, sparseExecPolicy(sparseExec), &sparseLayers, batch);
+      onnxModel, sparseExecPolicy(sparseExec), &sparseLayers, batch, &feeds);
   for (const onnx::SparseLayer &layer : sparseLayers) {
     // A filter's crossover is its shape's, whatever the batch.
     bool filter = onnxModel.weights().at(layer.initializer).rank() == 4;
@@ -160,7 +160,7 @@ int RunCommand::runOnnx() {
                sparseExec == "auto"
                    ? fmt::format(" < crossover {:.3g} ({}, {})", layer.crossover.density,
                                  layer.crossover.source,
-                                 filter ? std::string("per filter shape and geometry")
+                                 filter ? std::string("per filter shape, geometry and input size")
                                         : fmt::format("batch {}", batch))
                    : std::string());
   }

@@ -87,11 +87,10 @@ std::string saveInferenceProblem(const TrainConfig &c) {
 }
 
 std::string saveInference(const TrainConfig &c, const nn::Model &model,
-                          const Params &params, const Params &buffers,
-                          const Tensor &example) {
+                          const nn::SparseFilters &filters, const Params &params,
+                          const Params &buffers, const Tensor &example) {
   std::vector<std::string> sparse;
   std::vector<nn::SparseLayerDecision> decisions;
-  nn::SparseFilters filters = model.sparseFilters();
   Params weights = nn::withCsrWeights(params, c.sparseExec, &sparse,
                                       example.dim(0), &decisions,
                                       nn::kSparseExecAutoDensity, &filters);

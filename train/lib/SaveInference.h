@@ -19,11 +19,12 @@ std::string saveInferenceProblem(const TrainConfig &config);
 /// mode: batch norm's running statistics) to the artifact directory
 /// config.saveInferPath, its linear layers on their CSR as config.sparseExec
 /// chooses at the batch of `example` (normalized images [batch, features],
-/// stored as the example input); runs it once first, and returns a line
-/// for the log.
+/// stored as the example input) and its convolutions among `filters` (the
+/// model's sparse filters, with their input sizes) likewise; runs it once
+/// first, and returns a line for the log.
 std::string saveInference(const TrainConfig &config, const nn::Model &model,
-                          const Params &params, const Params &buffers,
-                          const Tensor &example);
+                          const nn::SparseFilters &filters, const Params &params,
+                          const Params &buffers, const Tensor &example);
 
 } // namespace bregman::train
 

@@ -74,6 +74,23 @@ struct Objective {
   }
 };
 
+/// The model's sparse filters; under --sparse-exec auto each with the height
+/// and width of its layer's input (the forward pass traced once on one
+/// example of `features` values), where its crossover is measured.
+nn::SparseFilters sparseFiltersOf(const TrainConfig &c, const nn::Model &model,
+                                  const Params &params, const Params &buffers,
+                                  int64_t features) {
+  nn::SparseFilters filters = model.sparseFilters();
+  if (c.sparseExec == nn::SparseExec::Auto)
+    nn::addFilterInputSizes(
+        filters, {params, buffers, Params{{"x", Tensor::zeros({1, features})}}},
+        [&model](const std::vector<Params> &in) {
+          nn::Mode mode{/*training=*/false, &in[1], nullptr, {}};
+          model.forward(in[0], in[2].at("x"), mode);
+        });
+  return filters;
+}
+
 /// The training step: forward, backward and every update in one call.
 /// `masks` is empty except when retraining after pruning: then the pruned
 /// weights are held at zero after every update (its own compilation).
@@ -424,9 +441,6 @@ struct Trainer::Impl {
   const data::DataSplits splits;
   const int64_t features;
   const std::unique_ptr<nn::Model> model;
-  /// The filters its convolutions can run on their CSR (asked once: an
-  /// imported model reads them off its graph).
-  const nn::SparseFilters sparseFilters;
   /// The zoo's entry of the model (nullptr for an imported one).
   const models::ZooEntry *zooEntry;
   const Objective objective;
@@ -436,6 +450,10 @@ struct Trainer::Impl {
   Params params;
   const optim::Optimizer opt;
   Params state, buffers, masks;
+  /// The filters its convolutions can run on their CSR (asked once: an
+  /// imported model reads them off its graph); under --sparse-exec auto
+  /// each with its layer's input size, at which its crossover is measured.
+  const nn::SparseFilters sparseFilters;
   SparsityMeter meter;
   optim::ReduceLROnPlateau plateau;
   std::optional<optim::LambdaSchedule> lambdaSchedule;
@@ -466,7 +484,6 @@ Trainer::Impl::Impl(const TrainConfig &given, std::ostream &log)
     : config(checked(given)), log(log), imported(importOnnx(config)),
       splits(loadData(config)), features(splits.train.features()),
       model(makeModel(config, splits.train, std::move(imported))),
-      sparseFilters(model->sparseFilters()),
       zooEntry(config.onnxPath.empty() ? &models::zooEntry(config.model)
                                        : nullptr),
       objective{isRestoration(config), modelInput(config, splits.train)},
@@ -477,6 +494,8 @@ Trainer::Impl::Impl(const TrainConfig &given, std::ostream &log)
           parameterGroups(config, params)),
       state(opt.init(params)),
       buffers(model->initBuffers()), // running statistics of batch norm
+      sparseFilters(sparseFiltersOf(config, *model, params, buffers,
+                                    objective.image.features())),
       meter(&opt),
       // Parameters, state and buffers are donated (updated in place); the
       // CSR is not: the step compresses the new weights straight into its
@@ -1041,7 +1060,7 @@ TrainResult Trainer::run() {
         t.config.exportSparse ? " with sparse initializers" : "");
   }
   if (!t.config.saveInferPath.empty())
-    t.log << saveInference(t.config, *t.model,
+    t.log << saveInference(t.config, *t.model, t.sparseFilters,
                            t.best.params.empty() ? t.params : t.best.params,
                            t.best.params.empty() ? t.buffers : t.best.buffers,
                            t.firstTestBatch());

@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <random>
 #include <optional>
@@ -79,9 +80,27 @@ constexpr double kSparseExecTrainAutoDensity = 0.1;
 /// (docs/PERFORMANCE.md), the widest of the shapes measured.
 constexpr double kSparseConvAutoDensity = 0.2;
 
+/// A convolution filter that can run on its CSR pair: its layer's geometry
+/// (strides, padding, dilation, groups) and, where known, the height and
+/// width of the layer's input ({0, 0}: not known).
+struct SparseFilter {
+  Conv2dOptions options;
+  std::array<int64_t, 2> inputSize{0, 0};
+};
+
 /// The convolution filters ("<layer>.weight") a model runs on their CSR
-/// pair, each with its layer's geometry (strides, padding, dilation, groups).
-using SparseFilters = std::map<std::string, Conv2dOptions>;
+/// pair, by name.
+using SparseFilters = std::map<std::string, SparseFilter>;
+
+/// Sets each filter's `inputSize` to the height and width of the input it
+/// is convolved with when `forward` runs: `forward` is traced (nothing is
+/// computed or compiled) on leaves of the names, shapes and element types
+/// of `inputs` (one Params per argument; the filters among the first one's
+/// names). A filter that reaches conv2d through another operation, is
+/// convolved with inputs of different sizes, or is not convolved keeps
+/// {0, 0}.
+void addFilterInputSizes(SparseFilters &filters, const std::vector<Params> &inputs,
+                         const std::function<void(const std::vector<Params> &)> &forward);
 
 /// A crossover density and where it came from: "measured" (just now),
 /// "cached" (measured by an earlier run on this machine, same CPU model and
@@ -107,11 +126,15 @@ SparseCrossover sparseCrossover(int64_t rows, int64_t cols, int64_t batch,
 /// and groups g) runs faster on its CSR pair than on oneDNN, on this machine:
 /// its forward pass alone (evaluation, inference) or with the input
 /// gradient (a training step).
-/// Measured at its first use (16 to 1024 samples of 16·stride × 16·stride
-/// with the layer's padding; the dense convolution against the CSR one at
-/// 5 % and 100 % of the kernels alive, a line through the CSR's times; a
-/// second or a few) and then cached beside the linear layers' crossovers. Like every timing, it is only as good as the machine is quiet
-/// while it measures (delete the cache file to measure again).
+/// Measured at its first use on samples of `inputSize` (the layer's input
+/// height and width; 1 to 1024 of them, about 50 M multiply-adds a call) or,
+/// when that is not known or a single sample would take more than 4 G
+/// multiply-adds, on 16 to 1024 samples of 16·stride × 16·stride, with the
+/// layer's padding; the dense convolution against the CSR one at 5 % and
+/// 100 % of the kernels alive, a line through the CSR's times; a second or
+/// a few; then cached beside the linear layers' crossovers. Like every
+/// timing, it is only as good as the machine is quiet while it measures
+/// (delete the cache file to measure again).
 /// Narrow filters gain most: oneDNN is slow on few output or input channels
 /// (the DenseNet's 12 new channels per layer: faster on CSR up to 50–100 %
 /// of the kernels, docs/PERFORMANCE.md). "fixed" (kSparseConvAutoDensity)
@@ -121,10 +144,12 @@ SparseCrossover sparseCrossover(int64_t rows, int64_t cols, int64_t batch,
 /// than a calibration's samples).
 SparseCrossover sparseConvCrossover(const std::array<int64_t, 4> &filter,
                                     const Conv2dOptions &options,
-                                    bool withInputGradient);
+                                    bool withInputGradient,
+                                    std::array<int64_t, 2> inputSize = {0, 0});
 std::string sparseConvCalibrationKey(const std::array<int64_t, 4> &filter,
                                      const Conv2dOptions &options,
-                                     bool withInputGradient);
+                                     bool withInputGradient,
+                                     std::array<int64_t, 2> inputSize = {0, 0});
 
 /// The key of a crossover in the cache: this machine's CPU model, the thread
 /// setting (OMP_NUM_THREADS, else the hardware threads), the library that

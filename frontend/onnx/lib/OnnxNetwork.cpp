@@ -529,7 +529,7 @@ nn::SparseFilters OnnxNetwork::sparseFilters() const {
   for (const auto &[name, e] : entries_)
     if (auto it = onnxFilters.find(e.onnxName);
         !isBuffer(e.role) && it != onnxFilters.end())
-      filters.emplace(name, it->second.options);
+      filters.emplace(name, nn::SparseFilter{it->second.options});
   return filters;
 }
 

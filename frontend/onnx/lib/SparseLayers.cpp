@@ -134,8 +134,29 @@ std::map<std::string, SparseConvWeight> sparseConvWeights(const OnnxModel &model
   return filters;
 }
 
+namespace {
+
+/// The ONNX filters that can run sparse, each with the height and width of
+/// the input its Conv reads on `feeds` (unknown without them).
+nn::SparseFilters filtersWithInputSizes(const OnnxModel &model,
+                                        const std::map<std::string, SparseConvWeight> &convs,
+                                        const Params *feeds) {
+  nn::SparseFilters filters;
+  for (const auto &[name, use] : convs)
+    filters.emplace(name, nn::SparseFilter{use.options});
+  if (feeds)
+    nn::addFilterInputSizes(filters, {model.weights(), model.constants(), *feeds},
+                            [&model](const std::vector<Params> &in) {
+                              model.apply(in[0], in[1], in[2]);
+                            });
+  return filters;
+}
+
+} // namespace
+
 Params withSparseLayers(const OnnxModel &model, nn::SparseExec policy,
-                        std::vector<SparseLayer> *sparseLayers, int64_t batch) {
+                        std::vector<SparseLayer> *sparseLayers, int64_t batch,
+                        const Params *feeds) {
   Params out = model.weights();
   if (policy == nn::SparseExec::Off)
     return out;
@@ -163,7 +184,10 @@ Params withSparseLayers(const OnnxModel &model, nn::SparseExec policy,
     if (sparseLayers)
       sparseLayers->push_back({name, use.where, density, crossover});
   }
-  for (const auto &[name, use] : sparseConvWeights(model)) {
+  std::map<std::string, SparseConvWeight> convs = sparseConvWeights(model);
+  nn::SparseFilters filters = filtersWithInputSizes(
+      model, convs, policy == nn::SparseExec::Auto ? feeds : nullptr);
+  for (const auto &[name, use] : convs) {
     const Tensor &w = model.weights().at(name);
     double density = densityOf(model, name);
     nn::SparseCrossover crossover;
@@ -171,7 +195,8 @@ Params withSparseLayers(const OnnxModel &model, nn::SparseExec policy,
       if (density >= 1.0) // dense whatever its crossover: nothing to measure
         continue;
       crossover = nn::sparseConvCrossover({w.dim(0), w.dim(1), w.dim(2), w.dim(3)},
-                                          use.options, /*withInputGradient=*/false);
+                                          use.options, /*withInputGradient=*/false,
+                                          filters.at(name).inputSize);
       if (density >= crossover.density)
         continue;
     }

@@ -283,7 +283,7 @@ TEST(SparseCalibration, ConvolutionsMeasureTheirOwnCrossover) {
             std::string::npos);
   // `auto` on filters with 1 to 12 of their 12 kernels alive: CSR exactly
   // below the training crossover; every kernel alive is dense unmeasured.
-  nn::SparseFilters filters{{"c.weight", same}};
+  nn::SparseFilters filters{{"c.weight", nn::SparseFilter{same}}};
   for (int64_t alive = 1; alive <= 12; ++alive) {
     std::vector<float> w(6 * 2 * 9, 0.0f);
     std::fill_n(w.begin(), alive * 9, 1.0f);
@@ -296,6 +296,89 @@ TEST(SparseCalibration, ConvolutionsMeasureTheirOwnCrossover) {
     EXPECT_EQ(d.crossover.source, alive < 12 ? "cached" : "fixed") << nn::describe(d);
     EXPECT_EQ(d.sparse, alive < 12 && d.density < training.density) << nn::describe(d);
   }
+}
+
+// With the layer's input size known, the crossover is measured on samples
+// of that size (as many as make about 50 M multiply-adds, at least one)
+// under a key of its own; a size whose single sample would take more than a
+// call's bound, or none, falls back to the 16·stride squares.
+TEST(SparseCalibration, ConvolutionsAreMeasuredAtTheirInputSize) {
+  CacheDir dir;
+  const std::array<int64_t, 4> filter{6, 2, 3, 3};
+  Conv2dOptions valid{{1, 1}, {0, 0, 0, 0}, {1, 1}, 1};
+  std::string standard = nn::sparseConvCalibrationKey(filter, valid, true);
+  std::string at12 = nn::sparseConvCalibrationKey(filter, valid, true, {12, 12});
+  std::string at40x20 = nn::sparseConvCalibrationKey(filter, valid, false, {40, 20});
+  EXPECT_NE(standard.find("on 16x16 x batch 1024"), std::string::npos) << standard;
+  // 6·2·9 multiply-adds at each of 10×10 outputs: 10,800 a sample.
+  EXPECT_NE(at12.find("on 12x12 x batch 1024"), std::string::npos) << at12;
+  // 38×18 outputs: 73,872 a sample, 676 samples to 50 M.
+  EXPECT_NE(at40x20.find("on 40x20 x batch 676"), std::string::npos) << at40x20;
+  const std::array<int64_t, 4> wide{256, 256, 3, 3};
+  // 589,824 multiply-adds per output pixel: 256×256 outputs make 38.7 G
+  // for one sample, beyond a call's bound: the standard size.
+  EXPECT_EQ(nn::sparseConvCalibrationKey(wide, Conv2dOptions{{1, 1}, {1, 1, 1, 1}}, false,
+                                         {256, 256}),
+            nn::sparseConvCalibrationKey(wide, Conv2dOptions{{1, 1}, {1, 1, 1, 1}}, false));
+  // 64×64 outputs: 2.4 G, one sample a call.
+  EXPECT_NE(nn::sparseConvCalibrationKey(wide, Conv2dOptions{{1, 1}, {1, 1, 1, 1}}, false,
+                                         {64, 64})
+                .find("on 64x64 x batch 1"),
+            std::string::npos);
+  // A window wider than the input: the standard size.
+  EXPECT_EQ(nn::sparseConvCalibrationKey(filter, valid, true, {2, 2}), standard);
+  if (gpuEmulation())
+    return;
+  nn::SparseCrossover c = nn::sparseConvCrossover(filter, valid, true, {12, 12});
+  EXPECT_EQ(c.source, "measured");
+  auto cached = nn::parseSparseCalibrationCache(slurp(dir.file()), "cache");
+  ASSERT_EQ(cached.size(), 1u);
+  EXPECT_EQ(cached.count(at12), 1u);
+  EXPECT_EQ(nn::sparseConvCrossover(filter, valid, true, {12, 12}).source, "cached");
+  // The decision reads the filter's input size.
+  nn::SparseFilters filters{{"c.weight", nn::SparseFilter{valid, {12, 12}}}};
+  std::vector<float> w(6 * 2 * 9, 0.0f);
+  std::fill_n(w.begin(), 9, 1.0f);
+  std::vector<nn::SparseLayerDecision> decisions;
+  nn::csrWeights(Params{{"c.weight", Tensor::fromVector(w, {6, 2, 3, 3})}},
+                 nn::SparseExec::Auto, nullptr, 0, &decisions, nn::kSparseExecAutoDensity,
+                 &filters);
+  ASSERT_EQ(decisions.size(), 1u);
+  EXPECT_EQ(decisions[0].crossover.source, "cached");
+  EXPECT_EQ(decisions[0].crossover.density, c.density);
+}
+
+// The input sizes come from a trace of the forward pass: conv1 reads 28×28,
+// conv2 (after a 2×2 pooling) 14×14; a filter convolved at two sizes, one
+// reshaped before its convolution and one never used stay unknown.
+TEST(SparseCalibration, FilterInputSizesComeFromATraceOfTheForwardPass) {
+  Conv2dOptions same{{1, 1}, {1, 1, 1, 1}, {1, 1}, 1};
+  nn::SparseFilters filters;
+  for (const char *name : {"conv1.weight", "conv2.weight", "shared.weight",
+                           "reshaped.weight", "unused.weight"})
+    filters.emplace(name, nn::SparseFilter{same});
+  Params params{{"conv1.weight", Tensor::zeros({4, 1, 3, 3})},
+                {"conv2.weight", Tensor::zeros({4, 4, 3, 3})},
+                {"shared.weight", Tensor::zeros({4, 4, 3, 3})},
+                {"reshaped.weight", Tensor::zeros({4, 36})},
+                {"unused.weight", Tensor::zeros({4, 4, 3, 3})}};
+  Params input{{"x", Tensor::zeros({2, 784})}};
+  nn::addFilterInputSizes(filters, {params, input}, [&](const std::vector<Params> &in) {
+    const Params &p = in[0];
+    Tensor x = reshape(in[1].at("x"), {2, 1, 28, 28});
+    Tensor h = conv2d(x, p.at("conv1.weight"), same);
+    Tensor s = conv2d(h, p.at("shared.weight"), same);
+    Tensor pooled = maxPool2d(s);
+    Tensor y = conv2d(pooled, p.at("conv2.weight"), same);
+    y = conv2d(y, p.at("shared.weight"), same);
+    conv2d(y, reshape(p.at("reshaped.weight"), {4, 4, 3, 3}), same);
+  });
+  using Size = std::array<int64_t, 2>;
+  EXPECT_EQ(filters.at("conv1.weight").inputSize, (Size{28, 28}));
+  EXPECT_EQ(filters.at("conv2.weight").inputSize, (Size{14, 14}));
+  EXPECT_EQ(filters.at("shared.weight").inputSize, (Size{0, 0}));
+  EXPECT_EQ(filters.at("reshaped.weight").inputSize, (Size{0, 0}));
+  EXPECT_EQ(filters.at("unused.weight").inputSize, (Size{0, 0}));
 }
 
 TEST(SparseCalibration, ConvolutionsBeyondACalibrationKeepTheFixedRule) {

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <fmt/format.h>
 #include <random>
@@ -278,6 +279,49 @@ TEST_F(OnnxSparseLayers, ConvsThatFitRunOnTheirFilterCsr) {
   for (double &v : want)
     v *= 0.5;
   expectNear(y(halved), want, "on, W3's CSR halved");
+}
+
+// `auto` with the graph's inputs measures each filter at the size of the
+// input its Conv reads (x 7×9; c2's input, after a padded 3×3, 7×9 too; its
+// output, stride 2, 3×4); without them at the calibration's own 16×16.
+TEST_F(OnnxSparseLayers, AutoMeasuresEachFilterAtItsInputSize) {
+  std::mt19937 rng(22);
+  ModelCase c;
+  c.input("x", {2, 3, 7, 9}, uniformValues(rng, 2 * 3 * 7 * 9));
+  c.weight("W1", {4, 3, 3, 3}, sparseValues(rng, 4, 27, 0.3));
+  c.weight("W2", {5, 4, 3, 3}, sparseValues(rng, 5, 36, 0.3));
+  c.weight("W3", {2, 5, 1, 1}, sparseValues(rng, 2, 5, 0.5));
+  setIntsAttr(c.node("Conv", {"x", "W1"}, {"h1"}, "c1"), "pads", {1, 1, 1, 1});
+  setIntsAttr(c.node("Conv", {"h1", "W2"}, {"h2"}, "c2"), "strides", {2, 2});
+  c.node("Conv", {"h2", "W3"}, {"y"}, "c3");
+  c.output("y", {2, 2, 3, 4});
+  auto model = onnx::OnnxModel::load(writeModel(c.model, dir, "sized"));
+  ASSERT_TRUE(model.unsupported().empty());
+  auto cacheAfter = [&](const Params *feeds) {
+    std::filesystem::path cacheDir = dir / (feeds ? "with-feeds" : "without");
+    ::setenv("BREGMAN_CACHE_DIR", cacheDir.c_str(), 1);
+    std::vector<onnx::SparseLayer> chosen;
+    onnx::withSparseLayers(model, nn::SparseExec::Auto, &chosen, 2, feeds);
+    ::unsetenv("BREGMAN_CACHE_DIR");
+    std::ifstream in(cacheDir / "sparse-crossover.json");
+    return std::string((std::istreambuf_iterator<char>(in)),
+                       std::istreambuf_iterator<char>());
+  };
+  std::string sized = cacheAfter(&c.inputs);
+  if (sized.empty())
+    GTEST_SKIP() << "nothing measured (the GPU emulation has no sparse lowering)";
+  for (const char *key : {"conv [4, 3, 3, 3] strides [1, 1] padding [1, 1, 1, 1] "
+                          "dilations [1, 1] forward on 7x9 x batch",
+                          "conv [5, 4, 3, 3] strides [2, 2] padding [0, 0, 0, 0] "
+                          "dilations [1, 1] forward on 7x9 x batch",
+                          "conv [2, 5, 1, 1] strides [1, 1] padding [0, 0, 0, 0] "
+                          "dilations [1, 1] forward on 3x4 x batch"})
+    EXPECT_NE(sized.find(key), std::string::npos) << key << "\n" << sized;
+  std::string unsized = cacheAfter(nullptr);
+  EXPECT_NE(unsized.find("conv [4, 3, 3, 3] strides [1, 1] padding [1, 1, 1, 1] "
+                         "dilations [1, 1] forward on 16x16 x batch"),
+            std::string::npos)
+      << unsized;
 }
 
 // A depthwise filter written as a sparse_initializer runs on its CSR pair;

@@ -191,10 +191,13 @@ struct SparseLayer {
 /// indices (sparseInitializers()), the others' from their dense values.
 /// The layers chosen go to `sparseLayers` when given. `auto` compares each
 /// density with nn::sparseCrossover of the weight's shape at `batch` inputs
-/// (the fixed threshold when `batch` is 0).
+/// (the fixed threshold when `batch` is 0), and a filter's with its
+/// crossover at the size of the input its Conv reads when `feeds` (the
+/// graph's inputs) are given: the graph is traced on them once, nothing
+/// computed.
 Params withSparseLayers(const OnnxModel &model, nn::SparseExec policy,
                         std::vector<SparseLayer> *sparseLayers = nullptr,
-                        int64_t batch = 0);
+                        int64_t batch = 0, const Params *feeds = nullptr);
 
 /// A filter that runs on its CSR pair: the first Conv node that reads it
 /// ("node 'c1' (Conv)") and that node's geometry.
