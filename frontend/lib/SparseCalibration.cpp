@@ -68,16 +68,17 @@ std::string threadsSetting() {
              : std::to_string(std::thread::hardware_concurrency());
 }
 
-/// Seconds per call of each of `fns` (the dense form, the CSR at the low
-/// and at the high density): the least over 9 rounds, each round timing
+/// Seconds per call of each of `fns` (the dense form, then the CSR at each
+/// density measured): the least over 9 rounds, each round timing
 /// every form in turn with calls adding up to about 4 ms (after one warm-up
 /// call each). Interleaved, so that a change in the machine's load between
 /// rounds touches all forms alike; the least is the figure least disturbed
 /// by other work.
-std::array<double, 3> leastSecondsPerCall(const std::array<std::function<void()>, 3> &fns) {
+template <size_t N>
+std::array<double, N> leastSecondsPerCall(const std::array<std::function<void()>, N> &fns) {
   using Clock = std::chrono::steady_clock;
-  std::array<double, 3> best{};
-  std::array<int, 3> calls{};
+  std::array<double, N> best{};
+  std::array<int, N> calls{};
   for (size_t f = 0; f < fns.size(); ++f) {
     fns[f]();
     auto t0 = Clock::now();
@@ -104,6 +105,30 @@ double crossingDensity(double dense, double low, double high, double lowDensity,
   if (!(slope > 0)) // timing noise: trust the two points only
     return high < dense ? highDensity : low < dense ? lowDensity : 0.0;
   return std::clamp(lowDensity + (dense - low) / slope, 0.0, most);
+}
+
+/// The density at which the CSR form's time, piecewise linear through its
+/// times `csr[i]` at `densities[i]` (ascending), reaches `dense`'s: on the
+/// first segment that ends above it (the first one extended below its start,
+/// the last one's end where none does). A convolution's CSR time grows
+/// faster than its density, so a line through the ends alone misplaces the
+/// crossing (docs/PERFORMANCE.md).
+/// Densities that coincide (a filter of few kernels) count once; with one
+/// alone there is no line: all or nothing.
+double piecewiseCrossing(double dense, const std::vector<double> &csr,
+                         const std::vector<double> &densities, double most) {
+  std::vector<size_t> points{0};
+  for (size_t i = 1; i < csr.size(); ++i)
+    if (densities[i] > densities[points.back()])
+      points.push_back(i);
+  if (points.size() == 1)
+    return csr[0] < dense ? most : 0.0;
+  for (size_t k = 1; k < points.size(); ++k) {
+    size_t a = points[k - 1], b = points[k];
+    if (csr[b] >= dense || k + 1 == points.size())
+      return crossingDensity(dense, csr[a], csr[b], densities[a], densities[b], most);
+  }
+  return most;
 }
 
 Tensor randomMatrix(std::mt19937 &rng, int64_t rows, int64_t cols, double density) {
@@ -142,7 +167,7 @@ double measureCrossover(int64_t rows, int64_t cols, int64_t batch, bool transpos
   };
   CsrWeight low = csrAt(kLowDensity), high = csrAt(kHighDensity);
   Tensor w = randomMatrix(rng, rows, cols, 1.0);
-  auto t = leastSecondsPerCall(
+  auto t = leastSecondsPerCall<3>(
       {[&] { dense(x, w); },
        [&] { sparse(sparseInput, low.positions, low.coordinates, low.values); },
        [&] { sparse(sparseInput, high.positions, high.coordinates, high.values); }});
@@ -154,12 +179,14 @@ double measureCrossover(int64_t rows, int64_t cols, int64_t batch, bool transpos
 // CSR loops' per-output costs, which set the crossover; as many (16 to 1024)
 // as make the dense forward pass about 50 M multiply-adds, so that a narrow
 // filter's calls are not all overhead and thread wake-up; kernel-level
-// densities as kernel groups leave them. The line goes through 5 % and
-// 100 % of the kernels: a convolution's crossover is often far above 30 %,
-// and on narrow filters the CSR's time at nearby densities is within the
-// timing noise of each other.
+// densities as kernel groups leave them. The CSR is timed at 5 %, 30 % and
+// 100 % of the kernels, a line through each pair: a convolution's crossover
+// is often far above 30 %, on narrow filters the CSR's times at nearby
+// densities are within the timing noise of each other, and its time grows
+// faster than the density (one line through 5 % and 100 % put conv2's
+// forward crossing at 0.39 where it is 0.29: docs/PERFORMANCE.md).
 constexpr int64_t kConvSize = 16;
-constexpr double kConvLowDensity = 0.05, kConvHighDensity = 1.0;
+constexpr std::array<double, 3> kConvDensities{0.05, 0.3, 1.0};
 
 /// What a convolution's calibration runs: `batch` samples [C, height,
 /// width] through the layer's geometry to [O, outHeight, outWidth].
@@ -285,9 +312,10 @@ double measureConvCrossover(const std::array<int64_t, 4> &f, const Conv2dOptions
       w.add(key, t);
     return w;
   };
-  double lowDensity = 0, highDensity = 0;
-  Params low = filterAt(kConvLowDensity, lowDensity);
-  Params high = filterAt(kConvHighDensity, highDensity);
+  std::vector<double> alive(kConvDensities.size());
+  std::vector<Params> filtersAt;
+  for (size_t i = 0; i < kConvDensities.size(); ++i)
+    filtersAt.push_back(filterAt(kConvDensities[i], alive[i]));
   Params full{{"w", kernelSparseFilter(rng, f, 1.0)}};
   // The median of three measurements: on this two-core host a calibration
   // now and then lands in a few hundred milliseconds where the CSR loops'
@@ -295,11 +323,11 @@ double measureConvCrossover(const std::array<int64_t, 4> &f, const Conv2dOptions
   // CSR is several times faster (docs/PERFORMANCE.md).
   std::array<double, 3> crossovers{};
   for (double &crossover : crossovers) {
-    auto t = leastSecondsPerCall({[&] { dense(x, d, full); }, [&] { sparse(x, d, low); },
-                                  [&] { sparse(x, d, high); }});
-    crossover = highDensity <= lowDensity // one kernel in all: no line to draw
-                    ? (t[1] < t[0] ? 1.0 : 0.0)
-                    : crossingDensity(t[0], t[1], t[2], lowDensity, highDensity, 1.0);
+    auto t = leastSecondsPerCall<4>({[&] { dense(x, d, full); },
+                                     [&] { sparse(x, d, filtersAt[0]); },
+                                     [&] { sparse(x, d, filtersAt[1]); },
+                                     [&] { sparse(x, d, filtersAt[2]); }});
+    crossover = piecewiseCrossing(t[0], {t[1], t[2], t[3]}, alive, 1.0);
   }
   std::sort(crossovers.begin(), crossovers.end());
   return crossovers[1];
@@ -484,7 +512,8 @@ std::string sparseConvCalibrationKey(const std::array<int64_t, 4> &filter,
   // One group is not written, so the keys cached before groups stay valid.
   std::string groups = o.groups == 1 ? "" : fmt::format(" groups {}", o.groups);
   return fmt::format("{} | threads {} | conv [{}, {}, {}, {}]{} strides [{}, {}] padding "
-                     "[{}, {}, {}, {}] dilations [{}, {}] {} on {}x{} x batch {}",
+                     "[{}, {}, {}, {}] dilations [{}, {}] {} on {}x{} x batch {} | at 5, 30, "
+                     "100 %",
                      cpuModel(), threadsSetting(), filter[0], filter[1], filter[2],
                      filter[3], groups, o.stride[0], o.stride[1], o.padding[0],
                      o.padding[1], o.padding[2], o.padding[3], o.dilation[0],
