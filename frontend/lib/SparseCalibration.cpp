@@ -107,16 +107,13 @@ double crossingDensity(double dense, double low, double high, double lowDensity,
   return std::clamp(lowDensity + (dense - low) / slope, 0.0, most);
 }
 
-/// The density at which the CSR form's time, piecewise linear through its
-/// times `csr[i]` at `densities[i]` (ascending), reaches `dense`'s: on the
-/// first segment that ends above it (the first one extended below its start,
-/// the last one's end where none does). A convolution's CSR time grows
-/// faster than its density, so a line through the ends alone misplaces the
-/// crossing (docs/PERFORMANCE.md).
-/// Densities that coincide (a filter of few kernels) count once; with one
-/// alone there is no line: all or nothing.
+} // namespace
+
 double piecewiseCrossing(double dense, const std::vector<double> &csr,
                          const std::vector<double> &densities, double most) {
+  if (csr.empty() || csr.size() != densities.size())
+    throw Error(fmt::format("piecewiseCrossing: {} times for {} densities", csr.size(),
+                            densities.size()));
   std::vector<size_t> points{0};
   for (size_t i = 1; i < csr.size(); ++i)
     if (densities[i] > densities[points.back()])
@@ -130,6 +127,8 @@ double piecewiseCrossing(double dense, const std::vector<double> &csr,
   }
   return most;
 }
+
+namespace {
 
 Tensor randomMatrix(std::mt19937 &rng, int64_t rows, int64_t cols, double density) {
   std::uniform_real_distribution<float> u(0.0f, 1.0f);

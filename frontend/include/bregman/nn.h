@@ -142,6 +142,17 @@ SparseCrossover sparseCrossover(int64_t rows, int64_t cols, int64_t batch,
 /// calibration measures (above 4 G multiply-adds per call at 16 samples of
 /// 16×16, such as ResNet's 512→512 3×3; kernels above 16 or windows wider
 /// than a calibration's samples).
+/// The density at which a CSR form's time, piecewise linear through its
+/// times `csr[i]` at `densities[i]` (ascending), reaches `dense`'s: on the
+/// first segment that ends above it (the first one extended below its
+/// start; the last one extended, at most `most`, where none does). A
+/// convolution's CSR time grows faster than its density, so a line through
+/// the ends alone misplaces the crossing (docs/PERFORMANCE.md). Densities
+/// that coincide (a filter of few kernels) count once; with one alone there
+/// is no line: `most` if the CSR is faster there, else 0.
+double piecewiseCrossing(double dense, const std::vector<double> &csr,
+                         const std::vector<double> &densities, double most = 1.0);
+
 SparseCrossover sparseConvCrossover(const std::array<int64_t, 4> &filter,
                                     const Conv2dOptions &options,
                                     bool withInputGradient,

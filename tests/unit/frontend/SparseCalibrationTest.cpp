@@ -348,6 +348,27 @@ TEST(SparseCalibration, ConvolutionsAreMeasuredAtTheirInputSize) {
   EXPECT_EQ(decisions[0].crossover.density, c.density);
 }
 
+// The crossing on the segment whose end passes the dense time: conv2's
+// forward pass as the bench timed it (ms at 5, 30, 100 %; dense 7) crosses
+// at 0.395 on the 30-100 % segment, where one line through the ends says
+// 0.32; below the first point the first segment is extended, above the last
+// the last (up to `most`); a noisy dip does not end the search early;
+// coinciding densities count once.
+TEST(SparseCalibration, PiecewiseCrossingTakesTheSegmentThatCrosses) {
+  const std::vector<double> densities{0.05, 0.3, 1.0};
+  EXPECT_NEAR(nn::piecewiseCrossing(7.0, {1.4, 4.8, 21.0}, densities), 0.395, 1e-3);
+  EXPECT_NEAR(nn::piecewiseCrossing(3.1, {1.4, 4.8, 21.0}, densities), 0.175, 1e-3);
+  EXPECT_NEAR(nn::piecewiseCrossing(1.0, {2.0, 4.0, 8.0}, densities), 0.0, 1e-12);
+  EXPECT_NEAR(nn::piecewiseCrossing(3.0, {2.0, 4.0, 8.0}, densities), 0.175, 1e-3);
+  EXPECT_EQ(nn::piecewiseCrossing(30.0, {2.0, 4.0, 8.0}, densities), 1.0);
+  EXPECT_NEAR(nn::piecewiseCrossing(30.0, {2.0, 4.0, 8.0}, densities, 0.9), 0.9, 1e-12);
+  EXPECT_NEAR(nn::piecewiseCrossing(5.0, {2.0, 1.5, 8.0}, densities), 0.677, 1e-3);
+  EXPECT_NEAR(nn::piecewiseCrossing(5.0, {2.0, 2.0, 8.0}, {0.5, 0.5, 1.0}), 0.75, 1e-12);
+  EXPECT_EQ(nn::piecewiseCrossing(5.0, {2.0, 3.0}, {1.0, 1.0}), 1.0);
+  EXPECT_EQ(nn::piecewiseCrossing(1.0, {2.0, 3.0}, {1.0, 1.0}), 0.0);
+  EXPECT_THROW(nn::piecewiseCrossing(1.0, {2.0}, {0.1, 0.2}), Error);
+}
+
 // The input sizes come from a trace of the forward pass: conv1 reads 28×28,
 // conv2 (after a 2×2 pooling) 14×14; a filter convolved at two sizes, one
 // reshaped before its convolution and one never used stay unknown.
