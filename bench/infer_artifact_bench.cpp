@@ -50,7 +50,7 @@ PathTimes timePaths(const onnx::OnnxModel &model, const Params &feeds,
                     int64_t batch, nn::SparseExec policy,
                     const std::string &dir, int iters) {
   std::vector<onnx::SparseLayer> layers;
-  Params weights = onnx::withSparseLayers(model, policy, &layers, batch);
+  Params weights = onnx::withSparseLayers(model, policy, &layers, batch, &feeds);
   auto infer = jit([&model](const Params &w, const Params &c,
                             const Params &in) { return model.apply(w, c, in); },
                    JitOptions{{}, "onnx_run"});

@@ -210,10 +210,12 @@ bool calibratable(const std::array<int64_t, 4> &f, const Conv2dOptions &o) {
 }
 
 /// Samples of height × width through the layer: as many as make about 50 M
-/// multiply-adds (at least `minBatch`, at most 1024); measurable when one
-/// call stays within about 4 G.
+/// multiply-adds (at least `minBatch`, at most 1024, and no more than keep
+/// the input and the output within 64 M floats each); measurable when one
+/// call stays within about 4 G multiply-adds and `minBatch` samples fit.
 ConvCalibrationShape shapeOn(const std::array<int64_t, 4> &f, const Conv2dOptions &o,
                              int64_t height, int64_t width, int64_t minBatch) {
+  constexpr double kMaxFloats = 64e6;
   ConvCalibrationShape c;
   c.height = height, c.width = width;
   int64_t spanH = c.height + o.padding[0] + o.padding[2] - o.dilation[0] * (f[2] - 1);
@@ -225,9 +227,15 @@ ConvCalibrationShape shapeOn(const std::array<int64_t, 4> &f, const Conv2dOption
   // Each output channel reads the f[1] channels of its group.
   c.workPerSample = static_cast<double>(f[0]) * f[1] * f[2] * f[3] * c.outHeight *
                     c.outWidth;
-  c.batch = std::clamp<int64_t>(
-      static_cast<int64_t>(std::min(50e6 / c.workPerSample, 1024.0)), minBatch, 1024);
-  c.measurable = static_cast<double>(c.batch) * c.workPerSample <= 4e9;
+  double floatsPerSample =
+      std::max(static_cast<double>(f[1]) * o.groups * c.height * c.width,
+               static_cast<double>(f[0]) * c.outHeight * c.outWidth);
+  double fits = std::floor(kMaxFloats / floatsPerSample);
+  c.batch = static_cast<int64_t>(std::min(
+      {std::max(std::floor(50e6 / c.workPerSample), static_cast<double>(minBatch)),
+       1024.0, fits}));
+  c.measurable = c.batch >= minBatch &&
+                 static_cast<double>(c.batch) * c.workPerSample <= 4e9;
   return c;
 }
 
@@ -245,6 +253,19 @@ ConvCalibrationShape convCalibrationShape(const std::array<int64_t, 4> &f,
         c.measurable)
       return c;
   return shapeOn(f, o, kConvSize * o.stride[0], kConvSize * o.stride[1], 16);
+}
+
+/// Values uniform in [-0.5, 0.5) in a tensor of `shape` (one copy: a
+/// calibration's input can be 64 M floats).
+Tensor uniformTensor(std::mt19937 &rng, const Shape &shape) {
+  std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float &e : v)
+    e = u(rng);
+  return Tensor::fromVector(v, shape);
 }
 
 /// A filter with round(density·kernels) of its kernels alive (at least
@@ -284,14 +305,8 @@ double measureConvCrossover(const std::array<int64_t, 4> &f, const Conv2dOptions
                             bool withInputGradient, const ConvCalibrationShape &shape) {
   std::mt19937 rng(7);
   int64_t batch = shape.batch, channels = f[1] * options.groups;
-  Tensor x = Tensor::fromVector(
-      randomMatrix(rng, batch, channels * shape.height * shape.width, 1.0)
-          .toVector<float>(),
-      {batch, channels, shape.height, shape.width});
-  Tensor d = Tensor::fromVector(
-      randomMatrix(rng, batch, f[0] * shape.outHeight * shape.outWidth, 1.0)
-          .toVector<float>(),
-      {batch, f[0], shape.outHeight, shape.outWidth});
+  Tensor x = uniformTensor(rng, {batch, channels, shape.height, shape.width});
+  Tensor d = uniformTensor(rng, {batch, f[0], shape.outHeight, shape.outWidth});
   auto dense = jit(convCall([options](const Tensor &in, const Params &w) {
                               return conv2d(in, w.at("w"), options);
                             }, withInputGradient),

@@ -9,6 +9,7 @@
 #include "CheckSparseLog.h"
 #include "E2eTemp.h"
 #include "ParamsUtil.h"
+#include "ScopedEnv.h"
 #include "SparseStepCheck.h"
 #include "bregman/Checkpoint.h"
 #include "bregman/train/Trainer.h"
@@ -23,6 +24,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <optional>
 #include <algorithm>
 #include <random>
 #include <regex>
@@ -337,7 +339,8 @@ TEST(Train, SparseConvolutionsAreCalibratedAtTheirInputSize) {
     GTEST_SKIP() << "the GPU emulation has no sparse lowering to calibrate";
   std::filesystem::path cacheDir = e2e::tempPath("conv-calibration");
   std::filesystem::remove_all(cacheDir);
-  ::setenv("BREGMAN_CACHE_DIR", cacheDir.c_str(), 1);
+  std::optional<testsupport::ScopedEnv> cacheEnv(std::in_place, "BREGMAN_CACHE_DIR",
+                                             cacheDir.string());
   train::TrainConfig config;
   config.model = "convnet";
   config.sparseExec = nn::SparseExec::Auto;
@@ -347,7 +350,7 @@ TEST(Train, SparseConvolutionsAreCalibratedAtTheirInputSize) {
   config.progress = false;
   std::ostringstream log;
   train::TrainResult result = train::train(config, log);
-  ::unsetenv("BREGMAN_CACHE_DIR");
+  cacheEnv.reset();
   ASSERT_EQ(result.epochs.size(), 1u) << log.str();
   std::ifstream in(cacheDir / "sparse-crossover.json");
   std::string cache((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

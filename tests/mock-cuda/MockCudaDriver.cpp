@@ -137,6 +137,15 @@ std::string entryBody(const std::string &ptx, size_t open) {
   return "";
 }
 
+/// The first word of `text` (up to a space, tab or newline); "" if none.
+std::string firstWord(const std::string &text) {
+  size_t begin = text.find_first_not_of(" \t\n");
+  if (begin == std::string::npos)
+    return "";
+  size_t end = text.find_first_of(" \t\n", begin);
+  return text.substr(begin, end == std::string::npos ? end : end - begin);
+}
+
 /// Whether `body` loads the 64-bit parameter `name` into a register that it
 /// converts to a global address (`ld.param.b64 %rd1, [name];` then
 /// `cvta.to.global.u64 %rd2, %rd1;`, as LLVM's NVPTX back end writes a
@@ -154,14 +163,13 @@ bool dereferencedAsGlobal(const std::string &body, const std::string &name) {
       size_t regEnd = text.find(',', reg);
       if (reg == std::string::npos || regEnd == std::string::npos)
         continue;
-      std::string r = text.substr(reg, regEnd - reg);
+      std::string r = firstWord(text.substr(reg, regEnd - reg));
       for (size_t c = body.find("cvta.to.global.u64"); c != std::string::npos;
            c = body.find("cvta.to.global.u64", c + 1)) {
         std::string cvta = body.substr(c, body.find(';', c) - c);
         size_t comma = cvta.rfind(',');
-        if (comma != std::string::npos &&
-            cvta.compare(cvta.find_first_not_of(" \t", comma + 1),
-                         std::string::npos, r) == 0)
+        if (comma != std::string::npos && !r.empty() &&
+            firstWord(cvta.substr(comma + 1)) == r)
           return true;
       }
     }
@@ -220,14 +228,20 @@ Memory &memory() {
   static Memory *m = new Memory;
   return *m;
 }
-bool isPinned(const void *ptr) {
-  auto &pinned = memory().pinned;
-  auto addr = reinterpret_cast<uintptr_t>(ptr);
-  auto it = pinned.upper_bound(addr);
-  if (it == pinned.begin())
+/// Whether `addr` lies in one of `blocks` (start -> bytes); with
+/// `endIncluded`, one past a block's end counts too (an empty view of it).
+template <typename Address>
+bool inBlock(const std::map<Address, size_t> &blocks, uint64_t addr,
+             bool endIncluded) {
+  auto it = blocks.upper_bound(static_cast<Address>(addr));
+  if (it == blocks.begin())
     return false;
   --it;
-  return addr < it->first + it->second;
+  uint64_t end = static_cast<uint64_t>(it->first) + it->second;
+  return endIncluded ? addr <= end : addr < end;
+}
+bool isPinned(const void *ptr) {
+  return inBlock(memory().pinned, reinterpret_cast<uintptr_t>(ptr), false);
 }
 /// BREGMAN_MOCK_CUDA_FAIL_ALLOC=N: the Nth cuMemAlloc fails (out of
 /// memory); BREGMAN_MOCK_CUDA_MEMORY=BYTES: allocations beyond that many
@@ -340,21 +354,11 @@ CUresult checkGeometry(const Function &f, unsigned gx, unsigned gy,
   return kSuccess;
 }
 
-/// Whether [addr, addr + 1) lies in a live block of `blocks` (or `addr` is
-/// one past a block's end: an empty view of it).
-template <typename Address>
-bool inside(const std::map<Address, size_t> &blocks, uint64_t addr) {
-  auto it = blocks.upper_bound(static_cast<Address>(addr));
-  if (it == blocks.begin())
-    return false;
-  --it;
-  return addr <= it->first + it->second;
-}
-
 /// A parameter the kernel dereferences as a global pointer must hold an
 /// address in live device memory (or pinned host memory): a host pointer,
 /// a freed block or a size passed where the packing should put the pointer
-/// would fault on hardware.
+/// would fault on hardware. Checked when the launch is made or captured: a
+/// graph's replay runs the captured values unchecked.
 long pointerParameters = 0; // checked so far
 
 CUresult checkPointer(const Function &f, size_t i, const void *param) {
@@ -363,7 +367,7 @@ CUresult checkPointer(const Function &f, size_t i, const void *param) {
   ++pointerParameters;
   uint64_t value;
   std::memcpy(&value, param, sizeof value);
-  if (inside(memory().live, value) || inside(memory().pinned, value))
+  if (inBlock(memory().live, value, true) || inBlock(memory().pinned, value, true))
     return kSuccess;
   char hex[32];
   std::snprintf(hex, sizeof hex, "0x%llx", (unsigned long long)value);

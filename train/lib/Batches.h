@@ -27,7 +27,7 @@ namespace bregman::train {
 
 /// Hands out batches in host tensors that are reused across steps: one
 /// pair per batch shape (the last, partial batch has its own shape and so its
-/// own compiled function).
+/// own compiled function, unless it is padded to the full one: next()).
 class BatchFeeder {
 public:
   BatchFeeder(data::Batcher &batcher, int64_t batchSize, int64_t features)

@@ -75,20 +75,32 @@ struct Objective {
 };
 
 /// The model's sparse filters; under --sparse-exec auto each with the height
-/// and width of its layer's input (the forward pass traced once on one
-/// example of `features` values), where its crossover is measured.
+/// and width of its layer's input (the forward pass traced once on a batch
+/// of `features` values), where its crossover is measured. A model whose
+/// trace fails here keeps the calibration's own sizes (the step reports
+/// the failure itself, if it is one).
 nn::SparseFilters sparseFiltersOf(const TrainConfig &c, const nn::Model &model,
                                   const Params &params, const Params &buffers,
-                                  int64_t features) {
+                                  int64_t features, std::ostream &log) {
   nn::SparseFilters filters = model.sparseFilters();
-  if (c.sparseExec == nn::SparseExec::Auto)
+  if (c.sparseExec != nn::SparseExec::Auto || filters.empty())
+    return filters;
+  nn::SparseFilters sized = filters;
+  try {
     nn::addFilterInputSizes(
-        filters, {params, buffers, Params{{"x", Tensor::zeros({1, features})}}},
+        sized, {params, buffers, Params{{"x", Tensor::zeros({c.batchSize, features})}}},
         [&model](const std::vector<Params> &in) {
           nn::Mode mode{/*training=*/false, &in[1], nullptr, {}};
           model.forward(in[0], in[2].at("x"), mode);
         });
-  return filters;
+  } catch (const Error &e) {
+    log << fmt::format("sparse execution: the convolutions' input sizes are not "
+                       "known ({}); their crossovers are measured on 16x16 "
+                       "samples\n",
+                       e.what());
+    return filters;
+  }
+  return sized;
 }
 
 /// The training step: forward, backward and every update in one call.
@@ -495,7 +507,7 @@ Trainer::Impl::Impl(const TrainConfig &given, std::ostream &log)
       state(opt.init(params)),
       buffers(model->initBuffers()), // running statistics of batch norm
       sparseFilters(sparseFiltersOf(config, *model, params, buffers,
-                                    objective.image.features())),
+                                    objective.image.features(), log)),
       meter(&opt),
       // Parameters, state and buffers are donated (updated in place); the
       // CSR is not: the step compresses the new weights straight into its

@@ -130,9 +130,10 @@ SparseCrossover sparseCrossover(int64_t rows, int64_t cols, int64_t batch,
 /// height and width; 1 to 1024 of them, about 50 M multiply-adds a call) or,
 /// when that is not known or a single sample would take more than 4 G
 /// multiply-adds, on 16 to 1024 samples of 16·stride × 16·stride, with the
-/// layer's padding; the dense convolution against the CSR one at 5 % and
-/// 100 % of the kernels alive, a line through the CSR's times; a second or
-/// a few; then cached beside the linear layers' crossovers. Like every
+/// layer's padding; the dense convolution against the CSR one at 5 %, 30 %
+/// and 100 % of the kernels alive, the crossing on the segment of the CSR's
+/// times that passes the dense time (piecewiseCrossing); a second or a few;
+/// then cached beside the linear layers' crossovers. Like every
 /// timing, it is only as good as the machine is quiet while it measures
 /// (delete the cache file to measure again).
 /// Narrow filters gain most: oneDNN is slow on few output or input channels
@@ -142,6 +143,15 @@ SparseCrossover sparseCrossover(int64_t rows, int64_t cols, int64_t batch,
 /// calibration measures (above 4 G multiply-adds per call at 16 samples of
 /// 16×16, such as ResNet's 512→512 3×3; kernels above 16 or windows wider
 /// than a calibration's samples).
+SparseCrossover sparseConvCrossover(const std::array<int64_t, 4> &filter,
+                                    const Conv2dOptions &options,
+                                    bool withInputGradient,
+                                    std::array<int64_t, 2> inputSize = {0, 0});
+std::string sparseConvCalibrationKey(const std::array<int64_t, 4> &filter,
+                                     const Conv2dOptions &options,
+                                     bool withInputGradient,
+                                     std::array<int64_t, 2> inputSize = {0, 0});
+
 /// The density at which a CSR form's time, piecewise linear through its
 /// times `csr[i]` at `densities[i]` (ascending), reaches `dense`'s: on the
 /// first segment that ends above it (the first one extended below its
@@ -152,15 +162,6 @@ SparseCrossover sparseCrossover(int64_t rows, int64_t cols, int64_t batch,
 /// is no line: `most` if the CSR is faster there, else 0.
 double piecewiseCrossing(double dense, const std::vector<double> &csr,
                          const std::vector<double> &densities, double most = 1.0);
-
-SparseCrossover sparseConvCrossover(const std::array<int64_t, 4> &filter,
-                                    const Conv2dOptions &options,
-                                    bool withInputGradient,
-                                    std::array<int64_t, 2> inputSize = {0, 0});
-std::string sparseConvCalibrationKey(const std::array<int64_t, 4> &filter,
-                                     const Conv2dOptions &options,
-                                     bool withInputGradient,
-                                     std::array<int64_t, 2> inputSize = {0, 0});
 
 /// The key of a crossover in the cache: this machine's CPU model, the thread
 /// setting (OMP_NUM_THREADS, else the hardware threads), the library that

@@ -325,6 +325,13 @@ TEST(SparseCalibration, ConvolutionsAreMeasuredAtTheirInputSize) {
                                          {64, 64})
                 .find("on 64x64 x batch 1"),
             std::string::npos);
+  // Memory bounds the samples too: a 1×1 filter of 64 channels at stride 8
+  // on 4096×4096 would read 1 G floats a sample, so the standard 128×128
+  // squares, 61 of them (64 M floats), not the 1024 their work allows.
+  EXPECT_NE(nn::sparseConvCalibrationKey({1, 64, 1, 1}, Conv2dOptions{{8, 8}}, false,
+                                         {4096, 4096})
+                .find("on 128x128 x batch 61 "),
+            std::string::npos);
   // A window wider than the input: the standard size.
   EXPECT_EQ(nn::sparseConvCalibrationKey(filter, valid, true, {2, 2}), standard);
   if (gpuEmulation())

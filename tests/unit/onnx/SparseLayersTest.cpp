@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ModelCase.h"
+#include "ScopedEnv.h"
 #include "bregman/onnx/OnnxNetwork.h"
 
 #include <gtest/gtest.h>
@@ -299,10 +300,11 @@ TEST_F(OnnxSparseLayers, AutoMeasuresEachFilterAtItsInputSize) {
   ASSERT_TRUE(model.unsupported().empty());
   auto cacheAfter = [&](const Params *feeds) {
     std::filesystem::path cacheDir = dir / (feeds ? "with-feeds" : "without");
-    ::setenv("BREGMAN_CACHE_DIR", cacheDir.c_str(), 1);
-    std::vector<onnx::SparseLayer> chosen;
-    onnx::withSparseLayers(model, nn::SparseExec::Auto, &chosen, 2, feeds);
-    ::unsetenv("BREGMAN_CACHE_DIR");
+    {
+      testsupport::ScopedEnv cacheEnv("BREGMAN_CACHE_DIR", cacheDir.string());
+      std::vector<onnx::SparseLayer> chosen;
+      onnx::withSparseLayers(model, nn::SparseExec::Auto, &chosen, 2, feeds);
+    }
     std::ifstream in(cacheDir / "sparse-crossover.json");
     return std::string((std::istreambuf_iterator<char>(in)),
                        std::istreambuf_iterator<char>());
