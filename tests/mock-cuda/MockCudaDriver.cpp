@@ -49,6 +49,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -263,6 +264,9 @@ using Operation = std::function<void()>;
 
 struct Graph {
   std::vector<Operation> operations;
+  /// The captured launches' pointer parameters (kernel, index, value),
+  /// checked again at each replay: a block freed since is refused.
+  std::vector<std::tuple<const Function *, size_t, uint64_t>> pointers;
 };
 
 /// A queue of operations; `executed` of the `enqueued` so far have run.
@@ -357,25 +361,33 @@ CUresult checkGeometry(const Function &f, unsigned gx, unsigned gy,
 /// A parameter the kernel dereferences as a global pointer must hold an
 /// address in live device memory (or pinned host memory): a host pointer,
 /// a freed block or a size passed where the packing should put the pointer
-/// would fault on hardware. Checked when the launch is made or captured: a
-/// graph's replay runs the captured values unchecked.
+/// would fault on hardware. Checked when the launch is made or captured,
+/// and a captured one again at each replay of its graph.
 long pointerParameters = 0; // checked so far
 
-CUresult checkPointer(const Function &f, size_t i, const void *param) {
-  if (!f.globalPointer[i])
-    return kSuccess;
+CUresult checkPointerValue(const Function &f, size_t i, uint64_t value,
+                           const char *call) {
   ++pointerParameters;
-  uint64_t value;
-  std::memcpy(&value, param, sizeof value);
   if (inBlock(memory().live, value, true) || inBlock(memory().pinned, value, true))
     return kSuccess;
   char hex[32];
   std::snprintf(hex, sizeof hex, "0x%llx", (unsigned long long)value);
-  return refuse(kInvalidValue,
-                "cuLaunchKernel(" + f.name + "): parameter " +
-                    std::to_string(i) + " is a pointer the kernel "
-                    "dereferences, but " + hex +
-                    " is not in live device memory");
+  return refuse(kInvalidValue, std::string(call) + "(" + f.name + "): parameter " +
+                                   std::to_string(i) + " is a pointer the kernel "
+                                   "dereferences, but " + hex +
+                                   " is not in live device memory");
+}
+
+uint64_t pointerValue(const void *param) {
+  uint64_t value;
+  std::memcpy(&value, param, sizeof value);
+  return value;
+}
+
+CUresult checkPointer(const Function &f, size_t i, const void *param) {
+  if (!f.globalPointer[i])
+    return kSuccess;
+  return checkPointerValue(f, i, pointerValue(param), "cuLaunchKernel");
 }
 
 /// Reads every parameter as the driver does (params[i], paramSizes[i]
@@ -535,6 +547,10 @@ CUresult cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz,
     return r;
   if (CUresult r = checkParams(*f, params, extra))
     return r;
+  if (Stream *s = streamOf(stream); s->capture && f->checked)
+    for (size_t i = 0; i < f->paramSizes.size(); ++i)
+      if (f->globalPointer[i])
+        s->capture->pointers.emplace_back(f, i, pointerValue(params[i]));
   enqueue(streamOf(stream), [f] {
     ++f->launches;
     ++streams().launches;
@@ -777,6 +793,9 @@ CUresult cuGraphLaunch(void *exec, void *stream) {
   auto *g = static_cast<Graph *>(exec);
   if (!g)
     return kInvalidValue;
+  for (const auto &[f, i, value] : g->pointers)
+    if (CUresult r = checkPointerValue(*f, i, value, "cuGraphLaunch"))
+      return r;
   Stream *s = streamOf(stream);
   for (const Operation &op : g->operations)
     enqueue(s, op);

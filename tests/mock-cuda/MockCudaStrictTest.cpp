@@ -476,8 +476,25 @@ TEST(MockCudaLaunch, PointerParametersMustHoldDeviceAddresses) {
   pointer = reinterpret_cast<uintptr_t>(&host);
   EXPECT_EQ(launch(), 1) << "a host address";
   pointer = block;
+  // Captured into a graph, the launch replays while its block lives; after
+  // cuMemFree the replay is refused, before anything is queued.
+  StreamPair s;
+  runtime::cuda::CUgraph graph = nullptr;
+  runtime::cuda::CUgraphExec exec = nullptr;
+  ASSERT_EQ(cu().cuStreamBeginCapture_v2(s.a, 2), 0);
+  ASSERT_EQ(cu().cuLaunchKernel(f, 1, 1, 1, 32, 1, 1, 0, s.a, params, nullptr), 0);
+  ASSERT_EQ(cu().cuStreamEndCapture(s.a, &graph), 0);
+  ASSERT_EQ(cu().cuGraphInstantiateWithFlags(&exec, graph, 0), 0);
+  cu().cuGraphDestroy(graph);
+  EXPECT_EQ(cu().cuGraphLaunch(exec, s.a), 0) << lastRefusal();
+  cu().cuStreamSynchronize(s.a);
   ASSERT_EQ(cu().cuMemFree_v2(block), 0);
   EXPECT_EQ(launch(), 1) << "a freed block";
+  EXPECT_EQ(cu().cuGraphLaunch(exec, s.a), 1);
+  EXPECT_NE(lastRefusal().find("cuGraphLaunch(store): parameter 0 is a pointer"),
+            std::string::npos)
+      << lastRefusal();
+  cu().cuGraphExecDestroy(exec);
 }
 
 // The compiled update's kernels, launched through the host code that
