@@ -78,11 +78,7 @@ Outcome compileAndCall(int factor, const std::string &dir,
   EXPECT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
   if (!exe)
     return {};
-  int32_t x = 5, result = 0;
-  void *args[] = {&x, &result};
-  llvm::Error err = (*exe)->invoke("f", args);
-  EXPECT_FALSE(static_cast<bool>(err)) << llvm::toString(std::move(err));
-  return {result, (*exe)->phases().fromCache, ""};
+  return {callI32(**exe, "f", 5), (*exe)->phases().fromCache, ""};
 }
 
 /// The same, with what it wrote to stderr (the cache's warnings).
@@ -92,6 +88,15 @@ Outcome compileAndRun(int factor, const std::string &dir, unsigned threads = 1,
   Outcome outcome = compileAndCall(factor, dir, threads, optLevel);
   outcome.warnings = testing::internal::GetCapturedStderr();
   return outcome;
+}
+
+/// What a cache entry that cannot be used gives: the function compiled
+/// and right (f(5) = 7·5 + 1), not linked from the cache, and a warning
+/// that says `why`.
+void expectCompiledAround(const Outcome &run, const std::string &why) {
+  EXPECT_EQ(run.value, 36);
+  EXPECT_FALSE(run.fromCache);
+  EXPECT_NE(run.warnings.find(why), std::string::npos) << run.warnings;
 }
 
 std::vector<fs::path> entries(const std::string &dir) {
@@ -171,11 +176,7 @@ TEST(CompileCache, EntryThatDoesNotLinkIsCompiledAround) {
   junk.objects = {"not an object file"};
   std::string bytes = mlir::breg::serializeCachedCompilation(junk);
   { std::ofstream(found[0], std::ios::binary | std::ios::trunc) << bytes; }
-  Outcome run = compileAndRun(7, tmp.path);
-  const std::string &warning = run.warnings;
-  EXPECT_EQ(run.value, 36);
-  EXPECT_FALSE(run.fromCache);
-  EXPECT_NE(warning.find("does not link"), std::string::npos) << warning;
+  expectCompiledAround(compileAndRun(7, tmp.path), "does not link");
   EXPECT_EQ(readAll(found[0]), bytes);
 }
 
@@ -185,12 +186,7 @@ TEST(CompileCache, FolderOthersCanWriteIsNotUsed) {
   TempDir tmp;
   compileAndRun(7, tmp.path);
   ASSERT_EQ(::chmod(tmp.path.c_str(), 0777), 0);
-  Outcome run = compileAndRun(7, tmp.path);
-  const std::string &warning = run.warnings;
-  EXPECT_EQ(run.value, 36);
-  EXPECT_FALSE(run.fromCache);
-  EXPECT_NE(warning.find("only this user can write"), std::string::npos)
-      << warning;
+  expectCompiledAround(compileAndRun(7, tmp.path), "only this user can write");
   EXPECT_EQ(entries(tmp.path).size(), 1u);
 }
 
@@ -204,11 +200,7 @@ TEST(CompileCache, LinkInPlaceOfAnEntryIsNotFollowed) {
   fs::path target = tmp.path + "-elsewhere";
   fs::rename(found[0], target);
   fs::create_symlink(target, found[0]);
-  Outcome run = compileAndRun(7, tmp.path);
-  EXPECT_EQ(run.value, 36);
-  EXPECT_FALSE(run.fromCache);
-  EXPECT_NE(run.warnings.find("cannot read"), std::string::npos)
-      << run.warnings;
+  expectCompiledAround(compileAndRun(7, tmp.path), "cannot read");
   EXPECT_TRUE(fs::is_symlink(found[0]));
   EXPECT_TRUE(fs::exists(target));
   fs::remove(target);
@@ -227,11 +219,8 @@ TEST(CompileCache, DamagedEntryIsCompiledAroundAndLeftAlone) {
         bytes.substr(0, bytes.size() / 2)}) {
     { std::ofstream(found[0], std::ios::binary | std::ios::trunc) << damaged; }
     Outcome run = compileAndRun(7, tmp.path);
-    const std::string &warning = run.warnings;
-    EXPECT_EQ(run.value, 36);
-    EXPECT_FALSE(run.fromCache);
-    EXPECT_NE(warning.find(found[0].string()), std::string::npos) << warning;
-    EXPECT_NE(warning.find("left as it is"), std::string::npos) << warning;
+    expectCompiledAround(run, "left as it is");
+    EXPECT_NE(run.warnings.find(found[0].string()), std::string::npos) << run.warnings;
     EXPECT_EQ(readAll(found[0]), damaged); // not replaced
     EXPECT_EQ(entries(tmp.path).size(), 1u); // no temporary left behind
   }

@@ -118,11 +118,7 @@ Result compileAndRun(const std::string &source, unsigned threads) {
   EXPECT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
   if (!exe)
     return {};
-  int32_t x = 5, result = 0;
-  void *args[] = {&x, &result};
-  llvm::Error err = (*exe)->invoke("entry", args);
-  EXPECT_FALSE(static_cast<bool>(err)) << llvm::toString(std::move(err));
-  return {result, (*exe)->phases().parts};
+  return {callI32(**exe, "entry", 5), (*exe)->phases().parts};
 }
 
 // left(5) = 2·(5 + 3) = 16; right(16) = (16 + 3 + table[0]) · 7 = 203.

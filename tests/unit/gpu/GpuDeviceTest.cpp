@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "JitTestContext.h"
 #include "breg/Jit/CpuJit.h"
 #include "bregman/runtime/CpuLibrary.h"
 #include "bregman/runtime/CudaDriver.h"
@@ -82,24 +83,13 @@ compileForGpu(mlir::MLIRContext &context) {
   return mlir::breg::CpuExecutable::compile(*module, options);
 }
 
-mlir::MLIRContext &jitContext() {
-  static mlir::MLIRContext *context = [] {
-    mlir::DialectRegistry registry;
-    mlir::breg::registerCpuJitDependencies(registry);
-    auto *ctx = new mlir::MLIRContext(registry);
-    ctx->loadAllAvailableDialects();
-    return ctx;
-  }();
-  return *context;
-}
-
 // Without a GPU too: the host code links against every mgpu* function, and
 // loading the kernel module reports the missing driver or device.
 TEST(GpuDevice, HostCodeLinksAgainstTheRuntime) {
   if (std::string problem = toolkitProblem(); !problem.empty())
     GTEST_SKIP() << problem;
   bregman_cuda_take_error();
-  auto exe = compileForGpu(jitContext());
+  auto exe = compileForGpu(jitTestContext());
   ASSERT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
   std::string error = bregman_cuda_take_error();
   if (cuda::probeDevices().available)
@@ -113,7 +103,7 @@ TEST(GpuDevice, FusedLinBregUpdateMatchesReference) {
   if (!info.available)
     GTEST_SKIP() << info.reason;
   std::cout << "device: " << info.name << "\n";
-  auto exe = compileForGpu(jitContext());
+  auto exe = compileForGpu(jitTestContext());
   ASSERT_TRUE(static_cast<bool>(exe)) << llvm::toString(exe.takeError());
 
   std::vector<float> theta(kN, 0.0f), v(kN), g(kN);
@@ -161,7 +151,7 @@ TEST(GpuDevice, WholeStepHostCodeLinksAgainstTheRuntime) {
   std::stringstream text;
   text << in.rdbuf();
   mlir::OwningOpRef<mlir::ModuleOp> module =
-      mlir::parseSourceString<mlir::ModuleOp>(text.str(), &jitContext());
+      mlir::parseSourceString<mlir::ModuleOp>(text.str(), &jitTestContext());
   ASSERT_TRUE(module);
   mlir::breg::CpuJitOptions options;
   mlir::breg::GpuPipelineOptions gpu;
