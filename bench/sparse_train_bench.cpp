@@ -6,7 +6,8 @@
 // support stay as drawn), at weight densities 1, 5, 10 and 30 %:
 // every linear layer on the CSR the previous step made (forward and input
 // gradient on the sparsifier's feature-major loops, weight gradient dense,
-// breg.compress_rows after the update) against the same step on dense
+// breg.compress_rows of the new weights, which the CPU lowers with the
+// update as one loop nest) against the same step on dense
 // layers, in the same run, as a ratio. Then, per layer shape, the same step
 // of that one layer (forward, backward, update, compression) over densities,
 // and the crossover: the first density tried at which the sparse step is not

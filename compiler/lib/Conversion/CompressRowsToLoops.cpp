@@ -32,6 +32,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "breg/Conversion/Passes.h"
+#include "CompressRowsVector.h"
 #include "breg/Dialect/Breg/IR/BregDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -49,16 +50,12 @@
 using namespace mlir;
 using namespace mlir::breg;
 
-namespace {
-
-/// An index as the CSR's i32.
-Value toI32(OpBuilder &b, Location loc, Value index) {
+Value mlir::breg::toI32(OpBuilder &b, Location loc, Value index) {
   return arith::IndexCastOp::create(b, loc, b.getI32Type(), index);
 }
 
-/// The tensors the three results start from: the op's `into` operands, or
-/// new empty tensors.
-SmallVector<Value> destinations(OpBuilder &b, CompressRowsOp op) {
+SmallVector<Value> mlir::breg::compressRowsDestinations(OpBuilder &b,
+                                                        CompressRowsOp op) {
   if (!op.getInits().empty())
     return llvm::to_vector(op.getInits());
   SmallVector<Value> empty;
@@ -69,6 +66,8 @@ SmallVector<Value> destinations(OpBuilder &b, CompressRowsOp op) {
   }
   return empty;
 }
+
+namespace {
 
 /// The inner loop over one row's columns: writes every element to slot
 /// `count` (column, value) and counts the non-zeros; yields the updated
@@ -103,7 +102,7 @@ struct CompressRowsLowering : OpRewritePattern<CompressRowsOp> {
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     auto matrixType = llvm::cast<RankedTensorType>(op.getMatrix().getType());
-    SmallVector<Value> outputs = destinations(rewriter, op);
+    SmallVector<Value> outputs = compressRowsDestinations(rewriter, op);
     Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
     Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
     Value rows =
@@ -132,14 +131,14 @@ struct CompressRowsLowering : OpRewritePattern<CompressRowsOp> {
   }
 };
 
-/// What one chunk of a row needs in the vector form: the matrix as a
-/// read-only buffer and the lane indices 0..V-1. The outputs are tensors
-/// carried through the loops: {coordinates, values, count} per chunk.
+/// The vector form of a matrix's compaction: the matrix as a read-only
+/// buffer, read V columns at a time and packed by `packer`. The outputs are
+/// tensors carried through the loops: {coordinates, values, count} per
+/// chunk.
 struct VectorCompaction {
   Value matrix;
-  Value laneIndices; // vector<Vxi32>
+  VectorPacker packer;
   int64_t vectorLength;
-  LLVM::LLVMFuncOp compressF32, compressI32;
 
   /// positions[0] = 0, then per row its chunks of V columns (the last one
   /// masked when V does not divide cols) and positions[row + 1] = count.
@@ -185,7 +184,6 @@ struct VectorCompaction {
   SmallVector<Value> compactChunk(OpBuilder &b, Location loc, Value row,
                                   Value col, ValueRange carried,
                                   int64_t valid) const {
-    Value coordinates = carried[0], values = carried[1], count = carried[2];
     auto vf32 = VectorType::get({vectorLength}, b.getF32Type());
     auto vi1 = VectorType::get({vectorLength}, b.getI1Type());
     Value zeros = arith::ConstantOp::create(b, loc, vf32,
@@ -205,60 +203,8 @@ struct VectorCompaction {
           b, loc, inRow,
           arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, x, zeros));
     }
-    Value base = vector::BroadcastOp::create(
-        b, loc, llvm::cast<VectorType>(laneIndices.getType()),
-        toI32(b, loc, col));
-    Value columns = arith::AddIOp::create(b, loc, base, laneIndices);
-    Value packedValues = compress(b, loc, x, nonZero);
-    Value packedColumns = compress(b, loc, columns, nonZero);
-    Value added = popCount(b, loc, nonZero);
-    // A whole vector at `count`: count <= row·cols + col (at most one entry
-    // per element before this chunk) and col + V <= cols, so the V slots
-    // lie within the capacity rows·cols; the lanes past the non-zeros are
-    // overwritten by the next ones or lie past the end. The tail may end at
-    // the capacity: only its packed lanes are stored.
-    Value stored = inRow ? vector::CreateMaskOp::create(b, loc, vi1, added)
-                               .getResult()
-                         : Value();
-    values = store(b, loc, packedValues, values, count, stored);
-    coordinates = store(b, loc, packedColumns, coordinates, count, stored);
-    return {coordinates, values, arith::AddIOp::create(b, loc, count, added)};
-  }
-
-  /// `vector` written at `at` of the 1-D tensor `dest` (under `mask` when
-  /// there is one): the tensor after it.
-  static Value store(OpBuilder &b, Location loc, Value vector, Value dest,
-                     Value at, Value mask) {
-    AffineMap identity = AffineMap::getMinorIdentityMap(1, 1, b.getContext());
-    return vector::TransferWriteOp::create(b, loc, dest.getType(), vector,
-                                           dest, ValueRange{at}, identity,
-                                           mask, b.getBoolArrayAttr({true}))
-        .getResult();
-  }
-
-  /// The lanes of `vector` selected by `mask`, packed to the front (the
-  /// rest unspecified).
-  Value compress(OpBuilder &b, Location loc, Value vector, Value mask) const {
-    LLVM::LLVMFuncOp helper =
-        llvm::isa<FloatType>(
-            llvm::cast<VectorType>(vector.getType()).getElementType())
-            ? compressF32
-            : compressI32;
-    return LLVM::CallOp::create(b, loc, helper, ValueRange{vector, mask})
-        .getResult();
-  }
-
-  /// The number of set lanes of `mask`, as an index: the mask as one
-  /// integer (kmov on AVX-512) and its ctpop.
-  Value popCount(OpBuilder &b, Location loc, Value mask) const {
-    auto bits = b.getIntegerType(vectorLength);
-    Value word =
-        vector::BitCastOp::create(b, loc, VectorType::get({1}, bits), mask);
-    Value scalar =
-        vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0});
-    Value ones = math::CtPopOp::create(b, loc, scalar);
-    Value wide = arith::ExtUIOp::create(b, loc, b.getI64Type(), ones);
-    return arith::IndexCastUIOp::create(b, loc, b.getIndexType(), wide);
+    return packer.pack(b, loc, x, nonZero, col, carried,
+                       /*tail=*/valid != vectorLength);
   }
 };
 
@@ -269,7 +215,7 @@ struct VectorCompaction {
 /// loops. A function rather than the llvm.call_intrinsic inline: buffer
 /// deallocation refuses an op with unknown memory effects, and analyses
 /// calls only through their callee.)
-LLVM::LLVMFuncOp getOrCreateCompressHelper(PatternRewriter &rewriter,
+LLVM::LLVMFuncOp getOrCreateCompressHelper(RewriterBase &rewriter,
                                            ModuleOp module, Type element,
                                            int64_t vectorLength) {
   std::string name =
@@ -300,6 +246,89 @@ LLVM::LLVMFuncOp getOrCreateCompressHelper(PatternRewriter &rewriter,
   return helper;
 }
 
+} // namespace
+
+VectorPacker VectorPacker::create(RewriterBase &rewriter, Location loc,
+                                  ModuleOp module, int64_t vectorLength) {
+  VectorPacker packer;
+  packer.vectorLength = vectorLength;
+  packer.compressF32 = getOrCreateCompressHelper(
+      rewriter, module, rewriter.getF32Type(), vectorLength);
+  packer.compressI32 = getOrCreateCompressHelper(
+      rewriter, module, rewriter.getI32Type(), vectorLength);
+  SmallVector<int32_t> lanes(vectorLength);
+  for (int64_t i = 0; i < vectorLength; ++i)
+    lanes[i] = static_cast<int32_t>(i);
+  auto laneType = VectorType::get({vectorLength}, rewriter.getI32Type());
+  packer.laneIndices = arith::ConstantOp::create(
+      rewriter, loc, laneType,
+      DenseElementsAttr::get(laneType, ArrayRef<int32_t>(lanes)));
+  return packer;
+}
+
+/// `vector` written at `at` of the 1-D tensor `dest` (under `mask` when
+/// there is one): the tensor after it.
+static Value storeAt(OpBuilder &b, Location loc, Value vector, Value dest,
+                     Value at, Value mask) {
+  AffineMap identity = AffineMap::getMinorIdentityMap(1, 1, b.getContext());
+  return vector::TransferWriteOp::create(b, loc, dest.getType(), vector, dest,
+                                         ValueRange{at}, identity, mask,
+                                         b.getBoolArrayAttr({true}))
+      .getResult();
+}
+
+SmallVector<Value> VectorPacker::pack(OpBuilder &b, Location loc, Value x,
+                                      Value nonZero, Value col,
+                                      ValueRange carried, bool tail) const {
+  Value coordinates = carried[0], values = carried[1], count = carried[2];
+  Value base = vector::BroadcastOp::create(
+      b, loc, llvm::cast<VectorType>(laneIndices.getType()),
+      toI32(b, loc, col));
+  Value columns = arith::AddIOp::create(b, loc, base, laneIndices);
+  Value packedValues = compress(b, loc, x, nonZero);
+  Value packedColumns = compress(b, loc, columns, nonZero);
+  Value added = popCount(b, loc, nonZero);
+  // A whole vector at `count` (the caller bounds count + V by the capacity);
+  // the lanes past the non-zeros are overwritten by the next ones or lie
+  // past the end. The tail may end at the capacity: only its packed lanes
+  // are stored.
+  auto vi1 = VectorType::get({vectorLength}, b.getI1Type());
+  Value stored =
+      tail ? vector::CreateMaskOp::create(b, loc, vi1, added).getResult()
+           : Value();
+  values = storeAt(b, loc, packedValues, values, count, stored);
+  coordinates = storeAt(b, loc, packedColumns, coordinates, count, stored);
+  return {coordinates, values, arith::AddIOp::create(b, loc, count, added)};
+}
+
+  /// The lanes of `vector` selected by `mask`, packed to the front (the
+  /// rest unspecified).
+Value VectorPacker::compress(OpBuilder &b, Location loc, Value vector,
+                              Value mask) const {
+    LLVM::LLVMFuncOp helper =
+        llvm::isa<FloatType>(
+            llvm::cast<VectorType>(vector.getType()).getElementType())
+            ? compressF32
+            : compressI32;
+    return LLVM::CallOp::create(b, loc, helper, ValueRange{vector, mask})
+        .getResult();
+  }
+
+  /// The number of set lanes of `mask`, as an index: the mask as one
+  /// integer (kmov on AVX-512) and its ctpop.
+Value VectorPacker::popCount(OpBuilder &b, Location loc, Value mask) const {
+    auto bits = b.getIntegerType(vectorLength);
+    Value word =
+        vector::BitCastOp::create(b, loc, VectorType::get({1}, bits), mask);
+    Value scalar =
+        vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0});
+    Value ones = math::CtPopOp::create(b, loc, scalar);
+    Value wide = arith::ExtUIOp::create(b, loc, b.getI64Type(), ones);
+    return arith::IndexCastUIOp::create(b, loc, b.getIndexType(), wide);
+  }
+
+namespace {
+
 struct CompressRowsVectorLowering : OpRewritePattern<CompressRowsOp> {
   CompressRowsVectorLowering(MLIRContext *context, int64_t vectorLength)
       : OpRewritePattern(context, /*benefit=*/2), vectorLength(vectorLength) {}
@@ -314,23 +343,13 @@ struct CompressRowsVectorLowering : OpRewritePattern<CompressRowsOp> {
       return rewriter.notifyMatchFailure(op, "not inside a module");
     VectorCompaction compaction;
     compaction.vectorLength = vectorLength;
-    compaction.compressF32 = getOrCreateCompressHelper(
-        rewriter, module, rewriter.getF32Type(), vectorLength);
-    compaction.compressI32 = getOrCreateCompressHelper(
-        rewriter, module, rewriter.getI32Type(), vectorLength);
+    compaction.packer =
+        VectorPacker::create(rewriter, loc, module, vectorLength);
     compaction.matrix = bufferization::ToBufferOp::create(
         rewriter, loc,
         MemRefType::get(matrixType.getShape(), matrixType.getElementType()),
         op.getMatrix(), /*read_only=*/true);
-    SmallVector<Value> outputs = destinations(rewriter, op);
-    SmallVector<int32_t> lanes(vectorLength);
-    for (int64_t i = 0; i < vectorLength; ++i)
-      lanes[i] = static_cast<int32_t>(i);
-    auto laneType = VectorType::get({vectorLength}, rewriter.getI32Type());
-    compaction.laneIndices = arith::ConstantOp::create(
-        rewriter, loc, laneType,
-        DenseElementsAttr::get(laneType, ArrayRef<int32_t>(lanes)));
-
+    SmallVector<Value> outputs = compressRowsDestinations(rewriter, op);
     rewriter.replaceOp(
         op, compaction.compactRows(rewriter, loc, outputs, rows, cols));
     return success();

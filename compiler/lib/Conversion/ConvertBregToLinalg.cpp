@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "breg/Conversion/Passes.h"
+#include "CompressRowsVector.h"
 #include "breg/Dialect/Breg/IR/BregDialect.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -735,8 +736,17 @@ struct ConvertBregToLinalgPass
           << static_cast<int64_t>(compressVectorLength);
       return signalPassFailure();
     }
-    populateBregToLinalgPatterns(patterns, tileGroups, compressVectorLength);
+    // The updates first, so that a compaction of an update's θ' can be
+    // lowered with it; then the compactions left.
+    populateBregToLinalgPatterns(patterns, tileGroups, /*compress=*/false);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+    if (compressVectorLength > 0)
+      fuseCompressRowsWithUpdates(getOperation(), compressVectorLength,
+                                  compressParallelThreshold);
+    RewritePatternSet compactions(&getContext());
+    populateBregCompressRowsPatterns(compactions, compressVectorLength);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(compactions))))
       return signalPassFailure();
     // A breg op left over means a regulariser without a lowering.
     WalkResult leftover = getOperation()->walk([](Operation *op) {
@@ -759,11 +769,12 @@ struct ConvertBregToLinalgPass
 } // namespace
 
 void mlir::breg::populateBregToLinalgPatterns(RewritePatternSet &patterns,
-                                              bool tileGroups,
+                                              bool tileGroups, bool compress,
                                               int64_t compressVectorLength) {
   patterns.add<ProxLowering, SubgradientInitLowering, LinBregUpdateLowering,
                AdaBregUpdateLowering, AdamUpdateLowering, ProxSgdUpdateLowering,
                SgdUpdateLowering>(patterns.getContext(), tileGroups);
   populateBregConvToLinalgPatterns(patterns);
-  populateBregCompressRowsPatterns(patterns, compressVectorLength);
+  if (compress)
+    populateBregCompressRowsPatterns(patterns, compressVectorLength);
 }

@@ -35,7 +35,8 @@ using namespace mlir::breg;
 void mlir::breg::buildBufferizedLinalgPipeline(OpPassManager &pm,
                                                ConvolutionLibrary library,
                                                bool forCpu,
-                                               int64_t sparseVectorLength) {
+                                               int64_t sparseVectorLength,
+                                               int64_t parallelThreshold) {
   // Pooling, argmax, one-hot and dropout masks become generics before
   // anything else, so that fusion sees them (a ReLU fuses into pooling).
   pm.addPass(createConvertBregPoolingToLinalg());
@@ -73,6 +74,9 @@ void mlir::breg::buildBufferizedLinalgPipeline(OpPassManager &pm,
   // The compaction as vector code on the CPU; the GPU's host keeps the
   // scalar loops.
   toLinalg.compressVectorLength = forCpu ? 16 : 0;
+  // A compaction of an update's θ' is lowered with the update (the CSR as
+  // its by-product), blocks of rows on all cores where it moves enough.
+  toLinalg.compressParallelThreshold = forCpu ? parallelThreshold : 0;
   pm.addPass(createConvertBregToLinalg(toLinalg));
   // CSE left one tensor.empty for all same-shaped destinations: split it,
   // or bufferization's conflict analysis compares every pair of writers.
@@ -232,7 +236,7 @@ void mlir::breg::buildCpuPipeline(OpPassManager &pm,
                                 : options.useBlas  ? ConvolutionLibrary::Cpu
                                                    : ConvolutionLibrary::None,
                                 /*forCpu=*/!options.emulateGpu,
-                                options.vectorSize);
+                                options.vectorSize, options.parallelThreshold);
   if (options.emulateGpu) {
     buildGpuMappingPipeline(pm, options.emulatedBlockSize,
                             /*deviceAllocations=*/false);

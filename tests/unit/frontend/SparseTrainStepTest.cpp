@@ -185,6 +185,106 @@ void expectStepsAgree(const Tensor &sparseLoss, const Params &sparse,
   }
 }
 
+/// Equal to 1e-6 of max(1, |b|), NaN where b is NaN.
+void expectSameValues(const Tensor &a, const Tensor &b,
+                      const std::string &what) {
+  std::vector<float> x = a.toVector<float>(), y = b.toVector<float>();
+  ASSERT_EQ(x.size(), y.size()) << what;
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (std::isnan(y[i]))
+      ASSERT_TRUE(std::isnan(x[i])) << what << " at " << i;
+    else
+      ASSERT_NEAR(x[i], y[i], 1e-6 * std::max(1.0f, std::abs(y[i])))
+          << what << " at " << i;
+  }
+}
+
+/// The subgradient v that puts θ' = prox(v) (l1, δ = 1, threshold λ) at
+/// `theta` before a small gradient step: θ + sign(θ)·λ where θ ≠ 0, θ
+/// itself (0, −0.0, NaN) elsewhere.
+std::vector<float> subgradientFor(const std::vector<float> &theta,
+                                  float lambda) {
+  std::vector<float> v(theta.size());
+  for (size_t i = 0; i < theta.size(); ++i)
+    v[i] = theta[i] != 0.0f && !std::isnan(theta[i])
+               ? theta[i] + std::copysign(lambda, theta[i])
+               : theta[i];
+  return v;
+}
+
+/// θ' of one update compressed in the same step (breg.compress_rows of the
+/// update's θ', which the CPU lowers as one loop nest with the update:
+/// CompressRowsWithUpdate.cpp) against the same update without the
+/// compression, and its CSR against the definition, for LinBreg, LinBreg
+/// with momentum and AdaBreg. [128, 1100] moves enough to run as four
+/// parallel blocks of 32 rows, each row ending in a masked chunk of 12
+/// columns: block 0 empty, block 1 full (its 35,200 entries move down to
+/// slot 0), blocks 2 and 3 at 5 % with NaN (stored) and −0.0 (not); [6, 37]
+/// runs as one loop.
+TEST(CompressRowsInTrace, FusedWithItsUpdateMatchesTheUpdateAndTheDefinition) {
+  if (emulatingGpu())
+    GTEST_SKIP() << "sparse execution runs on the CPU only";
+  const float lambda = 0.5f;
+  auto all = [](const std::string &) { return true; };
+  std::vector<std::pair<std::string, optim::Optimizer>> optimizers = {
+      {"LinBreg", optim::LinBreg({{"w", all, Regularizer::L1, 1e-3f, 1.0f,
+                                   lambda}})},
+      {"LinBreg momentum",
+       optim::LinBreg({{"w", all, Regularizer::L1, 1e-3f, 1.0f, lambda,
+                        0.9f}})},
+      {"AdaBreg", optim::AdaBreg({{"w", all, Regularizer::L1, 1e-3f, 1.0f,
+                                   lambda}})}};
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  for (auto [rows, cols] :
+       {std::pair<int64_t, int64_t>{128, 1100}, {6, 37}}) {
+    std::vector<float> theta(rows * cols, 0.0f), g(rows * cols);
+    int64_t blockRows = rows / 4;
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) {
+        float &x = theta[i * cols + j];
+        if (i >= blockRows && i < 2 * blockRows) // a full block
+          x = static_cast<float>(0.1 + u(rng));
+        else if (i >= 2 * blockRows && u(rng) < 0.05)
+          x = static_cast<float>(u(rng) - 0.5) + (u(rng) < 0.5 ? 0.1f : -0.1f);
+      }
+    theta[2 * blockRows * cols + 3] = std::numeric_limits<float>::quiet_NaN();
+    theta[2 * blockRows * cols + 5] = -0.0f;
+    theta[rows * cols - 1] = std::numeric_limits<float>::quiet_NaN();
+    for (float &x : g)
+      x = static_cast<float>(u(rng) * 2.0 - 1.0);
+    for (const auto &[name, opt] : optimizers) {
+      Params p{{"w", Tensor::fromVector(theta, {rows, cols})}};
+      Params state = opt.init(p);
+      state.set("v/w",
+                Tensor::fromVector(subgradientFor(theta, lambda), {rows, cols}));
+      Params grads{{"w", Tensor::fromVector(g, {rows, cols})}};
+      auto fused = jit([&](const Params &q, const Params &s, const Params &d) {
+        auto [q2, s2] = opt.update(q, s, d);
+        CsrWeight w = compressRowsInTrace(q2.at("w"));
+        return std::make_tuple(q2, s2, w.positions, w.coordinates, w.values);
+      });
+      auto alone = jit([&](const Params &q, const Params &s, const Params &d) {
+        return opt.update(q, s, d);
+      });
+      auto [p2, s2, pos, crd, val] = fused(p, state, grads);
+      auto [wantP, wantS] = alone(p, state, grads);
+      std::string at = fmt::format("{} on [{}, {}]", name, rows, cols);
+      expectSameValues(p2.at("w"), wantP.at("w"), at + " θ'");
+      for (const auto &[key, t] : wantS)
+        expectSameValues(s2.at(key), t, at + " " + key);
+      std::vector<float> newTheta = p2.at("w").toVector<float>();
+      CsrWeight got{pos, crd, val, Tensor(), rows, cols};
+      RefCsr want = refCompress(newTheta, rows, cols);
+      EXPECT_EQ(want.positions[2 * blockRows] - want.positions[blockRows],
+                blockRows * cols)
+          << at << ": block 1 should be full";
+      EXPECT_EQ(want.positions[blockRows], 0) << at;
+      expectCsrEquals(got, want, at);
+    }
+  }
+}
+
 TEST(SparseTrainStep, LinBregStepsOnCarriedCsrMatchDenseSteps) {
   if (emulatingGpu())
     GTEST_SKIP() << "sparse execution runs on the CPU only";

@@ -32,9 +32,11 @@ namespace breg {
 #define GEN_PASS_DECL
 #include "breg/Conversion/Passes.h.inc"
 
-/// Adds the patterns that lower breg ops to linalg.generic.
+/// Adds the patterns that lower breg ops to linalg.generic (and, with
+/// `compress`, breg.compress_rows to loops on its own; the pass lowers a
+/// compaction of an update's θ' together with the update instead).
 void populateBregToLinalgPatterns(RewritePatternSet &patterns,
-                                  bool tileGroups = true,
+                                  bool tileGroups = true, bool compress = true,
                                   int64_t compressVectorLength = 16);
 /// The generated form of the convolution ops (part of the above).
 void populateBregConvToLinalgPatterns(RewritePatternSet &patterns);

@@ -17,6 +17,11 @@ def ConvertBregToLinalg : Pass<"convert-breg-to-linalg"> {
     CPU's) rows read V columns at a time, the non-zeros packed in registers
     by LLVM's `vector.compress` (`llvm.call_intrinsic`) and stored into new
     buffers; with 0 (the GPU's) two scalar `scf.for` loops on tensors.
+    With V > 0, a compaction of an update's θ' (the training step on CSR)
+    is lowered together with that update (CompressRowsWithUpdate.cpp): one
+    loop nest that runs the update's body on V lanes and packs θ' from
+    registers, blocks of rows in parallel above
+    `compress-parallel-threshold`.
     Group regularisers add a group-norm reduction; with `tile-groups` the
     update runs group by group with its group's norm fused in (for the CPU's
     caches), without it as two whole passes (the GPU's: one reduction kernel
@@ -27,8 +32,14 @@ def ConvertBregToLinalg : Pass<"convert-breg-to-linalg"> {
            "Run group updates group by group (CPU); false: two whole passes">,
     Option<"compressVectorLength", "compress-vector-length", "int64_t",
            /*default=*/"16",
-           "f32 lanes per vector.compressstore of breg.compress_rows; 0: "
-           "scalar loops on tensors">
+           "f32 lanes per vector.compress of breg.compress_rows; 0: "
+           "scalar loops on tensors">,
+    Option<"compressParallelThreshold", "compress-parallel-threshold",
+           "int64_t", /*default=*/"0",
+           "With compress-vector-length > 0: an update fused with the "
+           "compaction of its θ' runs blocks of rows in parallel "
+           "(scf.forall) when it moves at least this many 8-byte units "
+           "(as breg-vectorize-elementwise counts); 0: one serial loop">
   ];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::arith::ArithDialect",

@@ -113,9 +113,12 @@ enum class ConvolutionLibrary { None, Cpu, Gpu };
 /// (through the sparsifier for sparse tensors, CPU only), deallocation.
 /// `forCpu`: group updates group by group, tiny buffers on the stack; not for
 /// GPU programs. `sparseVectorLength`: lanes of the sparse loops (0: scalar).
+/// `parallelThreshold` (CPU): the update fused with a compaction of its θ'
+/// runs blocks of rows on all cores from this size (0: one thread).
 void buildBufferizedLinalgPipeline(OpPassManager &pm,
                                    ConvolutionLibrary library, bool forCpu,
-                                   int64_t sparseVectorLength = 16);
+                                   int64_t sparseVectorLength = 16,
+                                   int64_t parallelThreshold = 0);
 
 /// The buffers' computations -> gpu.launch (inline) and cuBLAS calls; the
 /// host code left touches no buffer contents. `deviceAllocations`: buffers

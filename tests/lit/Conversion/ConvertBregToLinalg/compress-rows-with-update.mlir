@@ -1,0 +1,136 @@
+// breg.compress_rows of an update's θ' (the training step on CSR), CPU
+// vector form: the update and the compaction become one loop nest where the
+// update was (CompressRowsWithUpdate.cpp). Per row, per chunk of 16
+// columns: g and v read with vector.transfer_read, the update's body on
+// vector<16xf32> (LinBreg, l1: v' = v - lr·g, θ' = soft threshold of δ·v'),
+// θ' and v' written, and θ' packed into the CSR from the register (no read
+// of θ' back); the last 37 % 16 = 5 columns under a constant mask. θ's old
+// value is never read and it is a read-only argument here: the loops carry
+// a tensor.empty for it (no copy of θ), v itself (read and written).
+// With compress-parallel-threshold (units of 8 bytes moved) a large enough
+// update runs in parallel blocks of whole rows (scf.forall, each block
+// compacting from its own first slot), joined by a serial loop that moves
+// each later block's entries down (masked vector transfers) and offsets its
+// positions. A group regulariser's update and a compaction of anything but
+// an update keep the separate compaction.
+// RUN: bregman-opt %s -convert-breg-to-linalg | FileCheck %s
+// RUN: bregman-opt %s -convert-breg-to-linalg="compress-parallel-threshold=1" | FileCheck %s --check-prefix=PAR
+// RUN: bregman-opt %s -convert-breg-to-linalg="compress-vector-length=0" | FileCheck %s --check-prefix=SCALAR
+
+// CHECK-LABEL: func.func @linbreg(
+// CHECK-SAME:    %{{[^:]*}}: memref<4x37xf32>, %[[V:[^:]*]]: tensor<4x37xf32>, %[[G:[^:]*]]: tensor<4x37xf32>, %[[LR:[^:]*]]: f32, %[[D:[^:]*]]: f32, %[[L:[^:]*]]: f32)
+// CHECK-NOT:     linalg.generic
+// CHECK:         %[[TH:.*]] = arith.mulf %[[D]], %[[L]] : f32
+// CHECK-DAG:     %[[LRV:.*]] = vector.broadcast %[[LR]] : f32 to vector<16xf32>
+// CHECK-DAG:     %[[DV:.*]] = vector.broadcast %[[D]] : f32 to vector<16xf32>
+// CHECK-DAG:     %[[THV:.*]] = vector.broadcast %[[TH]] : f32 to vector<16xf32>
+// CHECK-DAG:     %[[TE:.*]] = tensor.empty() : tensor<4x37xf32>
+// CHECK:         %[[ROWS:.*]]:6 = scf.for %[[R:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[TA:.*]] = %[[TE]], %[[VA:.*]] = %[[V]], %[[PA:.*]] = %{{.*}}, %[[CA:.*]] = %{{.*}}, %[[XA:.*]] = %{{.*}}, %[[NA:.*]] = %{{.*}})
+// CHECK:           scf.for %[[C:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[TB:.*]] = %[[TA]], %[[VB:.*]] = %[[VA]],
+// CHECK:             %[[GC:.*]] = vector.transfer_read %[[G]][%{{.*}}, %[[C]]]{{.*}} : tensor<4x37xf32>, vector<16xf32>
+// CHECK:             %[[VC:.*]] = vector.transfer_read %[[VB]][%[[R]], %[[C]]]{{.*}} : tensor<4x37xf32>, vector<16xf32>
+// CHECK:             %[[STEP:.*]] = arith.mulf %[[LRV]], %[[GC]] : vector<16xf32>
+// CHECK:             %[[NV:.*]] = arith.subf %[[VC]], %[[STEP]] : vector<16xf32>
+// CHECK:             %[[X:.*]] = arith.mulf %[[DV]], %[[NV]] : vector<16xf32>
+// CHECK:             math.absf %[[X]] : vector<16xf32>
+// CHECK:             %[[NT:.*]] = math.copysign %{{.*}}, %[[X]] : vector<16xf32>
+// CHECK:             vector.transfer_write %[[NT]], %[[TB]][%[[R]], %[[C]]]
+// CHECK:             vector.transfer_write %[[NV]], %[[VB]][%[[R]], %[[C]]]
+// CHECK:             %[[NZ:.*]] = arith.cmpf une, %[[NT]], %{{.*}} : vector<16xf32>
+// CHECK:             llvm.call @breg_vector_compress_v16f32(%[[NT]], %[[NZ]])
+// CHECK:             scf.yield
+// The masked last chunk.
+// CHECK:           %[[TAIL:.*]] = vector.constant_mask [5] : vector<16xi1>
+// CHECK:           vector.transfer_read %[[G]][%{{.*}}, %{{.*}}], %{{.*}}, %[[TAIL]]
+// CHECK:           arith.andi %[[TAIL]], %{{.*}} : vector<16xi1>
+// CHECK:           vector.create_mask
+// CHECK:           tensor.insert %{{.*}} into %[[PA]][%{{.*}}] : tensor<5xi32>
+// CHECK:           scf.yield
+// CHECK-NOT:     vector.load
+// CHECK:         return %[[ROWS]]#0, %[[ROWS]]#1, %[[ROWS]]#2, %[[ROWS]]#3, %[[ROWS]]#4
+
+// PAR-LABEL: func.func @linbreg(
+// 4·37 elements: too few for blocks (4 Ki at least): one loop.
+// PAR-NOT:     scf.forall
+// PAR-LABEL: func.func @blocks(
+// [8, 1100] at 16 bytes an element: two blocks of 4 rows (4,400 elements).
+// PAR:         %[[B:.*]]:5 = scf.forall (%[[I:.*]]) in (2) shared_outs(%[[ST:.*]] = %{{.*}}, %[[SV:.*]] = %{{.*}}, %[[SP:.*]] = %{{.*}}, %[[SC:.*]] = %{{.*}}, %[[SX:.*]] = %{{.*}})
+// PAR:           %[[R0:.*]] = arith.muli %[[I]], %{{.*}} : index
+// PAR:           %[[S0:.*]] = arith.muli %[[R0]], %{{.*}} : index
+// PAR:           %[[P0:.*]] = arith.addi %[[R0]], %{{.*}} : index
+// PAR:           tensor.extract_slice %[[ST]][%[[R0]], 0] [4, 1100] [1, 1]
+// PAR:           tensor.extract_slice %[[SV]][%[[R0]], 0] [4, 1100] [1, 1]
+// PAR:           tensor.extract_slice %[[SP]][%[[P0]]] [4] [1]
+// PAR:           tensor.extract_slice %[[SC]][%[[S0]]] [4400] [1]
+// PAR:           tensor.extract_slice %[[SX]][%[[S0]]] [4400] [1]
+// PAR:           scf.forall.in_parallel
+// PAR-COUNT-5:     tensor.parallel_insert_slice
+// The join: block 1's entries move behind block 0's, its positions grow.
+// PAR:         %[[END:.*]] = arith.index_cast %{{.*}} : i32 to index
+// PAR:         scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %[[B]]#2, %{{.*}} = %[[B]]#3, %{{.*}} = %[[B]]#4, %{{.*}} = %[[END]])
+// PAR:           scf.for
+// PAR:             vector.create_mask
+// PAR:             vector.transfer_read
+// PAR:             vector.transfer_write
+// PAR:           scf.for
+// PAR:             arith.addi %{{.*}}, %{{.*}} : i32
+
+// CHECK-LABEL: func.func @blocks(
+// CHECK-NOT:     scf.forall
+
+// The group regulariser's update stays a generic (after its norms); the
+// compaction reads its θ' through a buffer.
+// CHECK-LABEL: func.func @group(
+// CHECK:         linalg.generic
+// CHECK:         bufferization.to_buffer %{{.*}} read_only
+// CHECK:         vector.load
+
+// Not an update: the plain compaction.
+// CHECK-LABEL: func.func @plain(
+// CHECK:         bufferization.to_buffer %{{.*}} read_only
+
+// The GPU's scalar form: the update is a generic, the compaction scalar.
+// SCALAR-LABEL: func.func @linbreg(
+// SCALAR:         linalg.generic
+// SCALAR:         tensor.extract
+// SCALAR-NOT:     vector.
+
+func.func @linbreg(%tm: memref<4x37xf32>, %v: tensor<4x37xf32>, %g: tensor<4x37xf32>,
+                   %lr: f32, %delta: f32, %lambda: f32)
+    -> (tensor<4x37xf32>, tensor<4x37xf32>, tensor<5xi32>, tensor<148xi32>, tensor<148xf32>) {
+  %t = bufferization.to_tensor %tm restrict : memref<4x37xf32> to tensor<4x37xf32>
+  %t1, %v1 = breg.linbreg_update #breg.l1 %t, %v, %g
+      lr(%lr) delta(%delta) lambda(%lambda) : tensor<4x37xf32>
+  %p, %c, %x = breg.compress_rows %t1
+      : tensor<4x37xf32> -> tensor<5xi32>, tensor<148xi32>, tensor<148xf32>
+  return %t1, %v1, %p, %c, %x
+      : tensor<4x37xf32>, tensor<4x37xf32>, tensor<5xi32>, tensor<148xi32>, tensor<148xf32>
+}
+
+func.func @blocks(%t: tensor<8x1100xf32>, %v: tensor<8x1100xf32>, %g: tensor<8x1100xf32>,
+                  %lr: f32, %delta: f32, %lambda: f32)
+    -> (tensor<8x1100xf32>, tensor<8x1100xf32>, tensor<9xi32>, tensor<8800xi32>, tensor<8800xf32>) {
+  %t1, %v1 = breg.linbreg_update #breg.l1 %t, %v, %g
+      lr(%lr) delta(%delta) lambda(%lambda) : tensor<8x1100xf32>
+  %p, %c, %x = breg.compress_rows %t1
+      : tensor<8x1100xf32> -> tensor<9xi32>, tensor<8800xi32>, tensor<8800xf32>
+  return %t1, %v1, %p, %c, %x
+      : tensor<8x1100xf32>, tensor<8x1100xf32>, tensor<9xi32>, tensor<8800xi32>, tensor<8800xf32>
+}
+
+func.func @group(%t: tensor<4x37xf32>, %v: tensor<4x37xf32>, %g: tensor<4x37xf32>,
+                 %lr: f32, %delta: f32, %lambda: f32)
+    -> (tensor<4x37xf32>, tensor<5xi32>, tensor<148xi32>, tensor<148xf32>) {
+  %t1, %v1 = breg.linbreg_update #breg.l1_l2 %t, %v, %g
+      lr(%lr) delta(%delta) lambda(%lambda) : tensor<4x37xf32>
+  %p, %c, %x = breg.compress_rows %t1
+      : tensor<4x37xf32> -> tensor<5xi32>, tensor<148xi32>, tensor<148xf32>
+  return %v1, %p, %c, %x : tensor<4x37xf32>, tensor<5xi32>, tensor<148xi32>, tensor<148xf32>
+}
+
+func.func @plain(%m: tensor<4x37xf32>)
+    -> (tensor<5xi32>, tensor<148xi32>, tensor<148xf32>) {
+  %p, %c, %x = breg.compress_rows %m
+      : tensor<4x37xf32> -> tensor<5xi32>, tensor<148xi32>, tensor<148xf32>
+  return %p, %c, %x : tensor<5xi32>, tensor<148xi32>, tensor<148xf32>
+}
