@@ -177,9 +177,48 @@ void mlpStepTable() {
 constexpr std::array<std::array<int64_t, 2>, 3> kLayers{
     {{200, 784}, {80, 200}, {10, 80}}};
 
+/// The LinBreg update of the weight `w` (5 %) with the CSR of its result
+/// and without, as the Trainer's step makes them (parameters and state
+/// donated and fed back; zero gradients keep the support): {with, without}.
+std::pair<Times, Times> updateWithAndWithoutCsr(const optim::LinBreg &opt,
+                                                const Tensor &w) {
+  Params params;
+  params.add("fc.weight", w);
+  Params grads;
+  grads.add("fc.weight", Tensor::zeros(w.shape()));
+  JitOptions donate;
+  donate.donateArgnums = {0, 1};
+  auto withCsr = jit(
+      [&opt](const Params &p, const Params &s, const Params &g) {
+        auto [p2, s2] = opt.update(p, s, g);
+        CsrWeight c = compressRowsInTrace(p2.at("fc.weight"));
+        return std::make_tuple(p2, s2, c.positions, c.coordinates, c.values);
+      },
+      donate);
+  auto alone = jit(
+      [&opt](const Params &p, const Params &s, const Params &g) {
+        return opt.update(p, s, g);
+      },
+      donate);
+  Params p1 = hostCopy(params), s1 = hostCopy(opt.init(params));
+  Params p2 = hostCopy(params), s2 = hostCopy(opt.init(params));
+  return measurePair(
+      [&] {
+        auto [p, s, pos, crd, val] = withCsr(p1, s1, grads);
+        p1 = p, s1 = s;
+      },
+      [&] {
+        auto [p, s] = alone(p2, s2, grads);
+        p2 = p, s2 = s;
+      },
+      200);
+}
+
 /// Per layer shape: the one-layer step (y = relu(x·Wᵀ + b), loss mean(y²))
-/// sparse against dense over densities, and the crossover; and the cost of
-/// breg.compress_rows alone against the whole dense one-layer step.
+/// sparse against dense over densities, and the crossover; the cost of
+/// breg.compress_rows alone against the whole dense one-layer step; and
+/// what the CSR adds to the update that makes it (the step's form: the CPU
+/// lowers the two as one loop nest), wall time.
 void layerCrossoverTable() {
   const std::vector<double> densities{0.01, 0.02, 0.05, 0.1,
                                       0.2,  0.3,  0.5};
@@ -221,6 +260,7 @@ void layerCrossoverTable() {
     }
     Tensor w = randomWeight(rng, rows, cols, 0.05);
     Times c = measurePair([&] { compress(w); }, [] {}, 200).first;
+    auto [withCsr, alone] = updateWithAndWithoutCsr(opt, w);
     std::string where =
         crossover < 0 ? "above 50 % (faster at every density tried)"
         : crossover == densities.front()
@@ -230,6 +270,9 @@ void layerCrossoverTable() {
                 "the dense step at 5 %% (%.1f us)\n",
                 where.c_str(),
                 c.cpuUs, c.cpuUs / denseAt5.cpuUs, denseAt5.cpuUs);
+    std::printf("    -> the update with its CSR %.1f us wall, alone %.1f us "
+                "(the CSR adds %.1f us)\n",
+                withCsr.wallUs, alone.wallUs, withCsr.wallUs - alone.wallUs);
   }
 }
 
