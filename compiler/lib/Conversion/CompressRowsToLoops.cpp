@@ -31,8 +31,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "breg/Conversion/Passes.h"
 #include "CompressRowsVector.h"
+#include "breg/Conversion/Passes.h"
 #include "breg/Dialect/Breg/IR/BregDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -80,12 +80,13 @@ scf::ForOp compactRow(OpBuilder &b, Location loc, Value matrix, Value row,
       b, loc, zero, cols, one, carried,
       [&](OpBuilder &nb, Location l, Value col, ValueRange args) {
         Value crd = args[0], val = args[1], count = args[2];
-        Value x = tensor::ExtractOp::create(nb, l, matrix, ValueRange{row, col});
+        Value x =
+            tensor::ExtractOp::create(nb, l, matrix, ValueRange{row, col});
         crd = tensor::InsertOp::create(nb, l, toI32(nb, l, col), crd, count);
         val = tensor::InsertOp::create(nb, l, x, val, count);
         // Unordered: NaN counts as a non-zero and stays visible.
-        Value zeroF = arith::ConstantFloatOp::create(
-            nb, l, nb.getF32Type(), APFloat(0.0f));
+        Value zeroF = arith::ConstantFloatOp::create(nb, l, nb.getF32Type(),
+                                                     APFloat(0.0f));
         Value nonZero =
             arith::CmpFOp::create(nb, l, arith::CmpFPredicate::UNE, x, zeroF);
         Value step = arith::SelectOp::create(
@@ -115,16 +116,16 @@ struct CompressRowsLowering : OpRewritePattern<CompressRowsOp> {
     auto rowLoop = scf::ForOp::create(
         rewriter, loc, zero, rows, one, init,
         [&](OpBuilder &b, Location l, Value row, ValueRange args) {
-          scf::ForOp inner = compactRow(b, l, op.getMatrix(), row, cols,
-                                        args.drop_front());
+          scf::ForOp inner =
+              compactRow(b, l, op.getMatrix(), row, cols, args.drop_front());
           Value count = inner.getResult(2);
           Value slot = arith::AddIOp::create(
               b, l, row, arith::ConstantIndexOp::create(b, l, 1));
-          Value pos = tensor::InsertOp::create(b, l, toI32(b, l, count),
-                                               args[0], slot);
-          scf::YieldOp::create(b, l,
-                               ValueRange{pos, inner.getResult(0),
-                                          inner.getResult(1), count});
+          Value pos =
+              tensor::InsertOp::create(b, l, toI32(b, l, count), args[0], slot);
+          scf::YieldOp::create(
+              b, l,
+              ValueRange{pos, inner.getResult(0), inner.getResult(1), count});
         });
     rewriter.replaceOp(op, rowLoop.getResults().take_front(3));
     return success();
@@ -143,9 +144,8 @@ struct VectorCompaction {
   /// positions[0] = 0, then per row its chunks of V columns (the last one
   /// masked when V does not divide cols) and positions[row + 1] = count.
   /// Returns the positions, coordinates and values written into `outputs`.
-  SmallVector<Value> compactRows(OpBuilder &b, Location loc,
-                                 ValueRange outputs, int64_t rows,
-                                 int64_t cols) const {
+  SmallVector<Value> compactRows(OpBuilder &b, Location loc, ValueRange outputs,
+                                 int64_t rows, int64_t cols) const {
     auto index = [&](OpBuilder &ib, int64_t v) -> Value {
       return arith::ConstantIndexOp::create(ib, loc, v);
     };
@@ -170,8 +170,8 @@ struct VectorCompaction {
             carried = compactChunk(rb, l, row, index(rb, fullCols), carried,
                                    cols - fullCols);
           Value slot = arith::AddIOp::create(rb, l, row, index(rb, 1));
-          Value pos = tensor::InsertOp::create(
-              rb, l, toI32(rb, l, carried[2]), args[0], ValueRange{slot});
+          Value pos = tensor::InsertOp::create(rb, l, toI32(rb, l, carried[2]),
+                                               args[0], ValueRange{slot});
           scf::YieldOp::create(
               rb, l, ValueRange{pos, carried[0], carried[1], carried[2]});
         });
@@ -203,6 +203,9 @@ struct VectorCompaction {
           b, loc, inRow,
           arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, x, zeros));
     }
+    // In bounds: count <= row·cols + col (at most one entry per element
+    // before this chunk) and col + V <= cols for a full chunk, so its V
+    // slots lie within the capacity rows·cols.
     return packer.pack(b, loc, x, nonZero, col, carried,
                        /*tail=*/valid != vectorLength);
   }
@@ -301,31 +304,30 @@ SmallVector<Value> VectorPacker::pack(OpBuilder &b, Location loc, Value x,
   return {coordinates, values, arith::AddIOp::create(b, loc, count, added)};
 }
 
-  /// The lanes of `vector` selected by `mask`, packed to the front (the
-  /// rest unspecified).
+/// The lanes of `vector` selected by `mask`, packed to the front (the
+/// rest unspecified).
 Value VectorPacker::compress(OpBuilder &b, Location loc, Value vector,
-                              Value mask) const {
-    LLVM::LLVMFuncOp helper =
-        llvm::isa<FloatType>(
-            llvm::cast<VectorType>(vector.getType()).getElementType())
-            ? compressF32
-            : compressI32;
-    return LLVM::CallOp::create(b, loc, helper, ValueRange{vector, mask})
-        .getResult();
-  }
+                             Value mask) const {
+  LLVM::LLVMFuncOp helper =
+      llvm::isa<FloatType>(
+          llvm::cast<VectorType>(vector.getType()).getElementType())
+          ? compressF32
+          : compressI32;
+  return LLVM::CallOp::create(b, loc, helper, ValueRange{vector, mask})
+      .getResult();
+}
 
-  /// The number of set lanes of `mask`, as an index: the mask as one
-  /// integer (kmov on AVX-512) and its ctpop.
+/// The number of set lanes of `mask`, as an index: the mask as one
+/// integer (kmov on AVX-512) and its ctpop.
 Value VectorPacker::popCount(OpBuilder &b, Location loc, Value mask) const {
-    auto bits = b.getIntegerType(vectorLength);
-    Value word =
-        vector::BitCastOp::create(b, loc, VectorType::get({1}, bits), mask);
-    Value scalar =
-        vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0});
-    Value ones = math::CtPopOp::create(b, loc, scalar);
-    Value wide = arith::ExtUIOp::create(b, loc, b.getI64Type(), ones);
-    return arith::IndexCastUIOp::create(b, loc, b.getIndexType(), wide);
-  }
+  auto bits = b.getIntegerType(vectorLength);
+  Value word =
+      vector::BitCastOp::create(b, loc, VectorType::get({1}, bits), mask);
+  Value scalar = vector::ExtractOp::create(b, loc, word, ArrayRef<int64_t>{0});
+  Value ones = math::CtPopOp::create(b, loc, scalar);
+  Value wide = arith::ExtUIOp::create(b, loc, b.getI64Type(), ones);
+  return arith::IndexCastUIOp::create(b, loc, b.getIndexType(), wide);
+}
 
 namespace {
 

@@ -45,9 +45,13 @@ Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
 
 /// Whether `generic` computes its results elementwise over `shape` from
 /// tensors of that shape (identity maps) and plain scalars (rank-0 maps),
-/// with a body of scalar elementwise ops: what `ChunkUpdate` can run on
-/// vectors. (A group regulariser's update, which reads per-group norms, is
-/// not such a generic and keeps the separate compaction.)
+/// with a body of scalar elementwise ops that cannot trap: what
+/// `ChunkUpdate` can run on vectors, whose masked last chunk also computes
+/// on zero padding (an integer division by it would fault). An input that
+/// is also an init is refused: the loops would read the original while
+/// writing the carried copy, which bufferization can only resolve with a
+/// copy. (A group regulariser's update, which reads per-group norms, is not
+/// such a generic and keeps the separate compaction.)
 bool isChunkable(linalg::GenericOp generic, ArrayRef<int64_t> shape) {
   if (!generic.hasPureTensorSemantics() || generic.getNumLoops() != 2 ||
       generic.getNumReductionLoops() != 0)
@@ -64,9 +68,12 @@ bool isChunkable(linalg::GenericOp generic, ArrayRef<int64_t> shape) {
       return false;
     }
   }
+  for (Value init : generic.getDpsInits())
+    if (llvm::is_contained(generic.getDpsInputs(), init))
+      return false;
   auto scalar = [](Type type) { return type.isIntOrFloat(); };
   for (Operation &op : generic.getBody()->without_terminator()) {
-    if (op.getNumRegions() != 0 ||
+    if (op.getNumRegions() != 0 || !isPure(&op) ||
         (!llvm::isa<arith::ConstantOp>(op) &&
          !OpTrait::hasElementwiseMappableTraits(&op)) ||
         !llvm::all_of(op.getOperandTypes(), scalar) ||
@@ -77,10 +84,13 @@ bool isChunkable(linalg::GenericOp generic, ArrayRef<int64_t> shape) {
 }
 
 /// The update generic whose θ' (its first result) `op` compacts, when the
-/// two can become one loop nest where the generic is.
+/// two can become one loop nest where the generic is: in the same block (a
+/// compaction under a condition must not run unconditionally), with the
+/// compaction's `into` operands defined before the generic.
 linalg::GenericOp fusableUpdate(CompressRowsOp op, DominanceInfo &dominance) {
   auto generic = op.getMatrix().getDefiningOp<linalg::GenericOp>();
-  if (!generic || generic->getResult(0) != op.getMatrix())
+  if (!generic || generic->getResult(0) != op.getMatrix() ||
+      generic->getBlock() != op->getBlock() || !op->getParentOfType<ModuleOp>())
     return {};
   auto type = llvm::cast<RankedTensorType>(op.getMatrix().getType());
   if (!isChunkable(generic, type.getShape()))
@@ -105,17 +115,19 @@ struct ChunkUpdate {
   /// Chunk (row, col) of a [rows, cols] tensor (lanes under `mask` only).
   Value read(OpBuilder &b, Location loc, Value tensor, Value row, Value col,
              Value mask) const {
-    Type element = llvm::cast<RankedTensorType>(tensor.getType()).getElementType();
-    Value padding =
-        arith::ConstantOp::create(b, loc, llvm::cast<TypedAttr>(b.getZeroAttr(element)));
+    Type element =
+        llvm::cast<RankedTensorType>(tensor.getType()).getElementType();
+    Value padding = arith::ConstantOp::create(
+        b, loc, llvm::cast<TypedAttr>(b.getZeroAttr(element)));
     return vector::TransferReadOp::create(
         b, loc, vectorOf(element), tensor, ValueRange{row, col},
-        AffineMapAttr::get(AffineMap::getMinorIdentityMap(2, 1, b.getContext())),
+        AffineMapAttr::get(
+            AffineMap::getMinorIdentityMap(2, 1, b.getContext())),
         padding, mask, b.getBoolArrayAttr({true}));
   }
 
-  Value write(OpBuilder &b, Location loc, Value vector, Value tensor,
-              Value row, Value col, Value mask) const {
+  Value write(OpBuilder &b, Location loc, Value vector, Value tensor, Value row,
+              Value col, Value mask) const {
     return vector::TransferWriteOp::create(
                b, loc, vector, tensor, ValueRange{row, col},
                AffineMapAttr::get(
@@ -133,42 +145,43 @@ struct ChunkUpdate {
                                              Value mask) const {
     linalg::GenericOp generic = this->generic; // its accessors are not const
     Block *body = generic.getBody();
-    IRMapping lanes(scalars);
+    IRMapping onLanes(scalars);
     for (OpOperand *input : generic.getDpsInputOperands())
       if (llvm::isa<RankedTensorType>(input->get().getType()) &&
           generic.payloadUsesValueFromOperand(input))
-        lanes.map(generic.getMatchingBlockArgument(input),
-                  read(b, loc, input->get(), inputRow, col, mask));
+        onLanes.map(generic.getMatchingBlockArgument(input),
+                    read(b, loc, input->get(), inputRow, col, mask));
     for (OpOperand &init : generic.getDpsInitsMutable())
       if (generic.payloadUsesValueFromOperand(&init))
-        lanes.map(generic.getMatchingBlockArgument(&init),
-                  read(b, loc, outs[init.getOperandNumber() -
-                                    generic.getNumDpsInputs()],
-                       row, col, mask));
+        onLanes.map(
+            generic.getMatchingBlockArgument(&init),
+            read(b, loc,
+                 outs[init.getOperandNumber() - generic.getNumDpsInputs()], row,
+                 col, mask));
     auto lookup = [&](Value scalar) {
-      if (!lanes.contains(scalar)) // defined above the generic
-        lanes.map(scalar, vector::BroadcastOp::create(
-                              b, loc, vectorOf(scalar.getType()), scalar));
-      return lanes.lookup(scalar);
+      if (!onLanes.contains(scalar)) // defined above the generic
+        onLanes.map(scalar, vector::BroadcastOp::create(
+                                b, loc, vectorOf(scalar.getType()), scalar));
+      return onLanes.lookup(scalar);
     };
     for (Operation &op : body->without_terminator()) {
       if (auto constant = llvm::dyn_cast<arith::ConstantOp>(op)) {
         auto type = vectorOf(constant.getType());
-        lanes.map(constant.getResult(),
-                  arith::ConstantOp::create(
-                      b, loc, type,
-                      SplatElementsAttr::get(type, constant.getValue())));
+        onLanes.map(constant.getResult(),
+                    arith::ConstantOp::create(
+                        b, loc, type,
+                        SplatElementsAttr::get(type, constant.getValue())));
         continue;
       }
       for (Value operand : op.getOperands())
         lookup(operand);
-      Operation *lane = b.clone(op, lanes);
-      for (Value result : lane->getResults())
+      Operation *vectorOp = b.clone(op, onLanes);
+      for (Value result : vectorOp->getResults())
         result.setType(vectorOf(result.getType()));
     }
     SmallVector<Value> written;
-    for (auto [value, out] : llvm::zip(
-             body->getTerminator()->getOperands(), outs))
+    for (auto [value, out] :
+         llvm::zip(body->getTerminator()->getOperands(), outs))
       written.push_back(write(b, loc, lookup(value), out, row, col, mask));
     return {written, lookup(body->getTerminator()->getOperand(0))};
   }
@@ -211,9 +224,9 @@ struct FusedRows {
   /// csr = {positions, coordinates, values} from slot 0: positions[posBase +
   /// row] = the entries up to the end of the row. Returns the outs, then
   /// the positions, coordinates and values.
-  SmallVector<Value> rows(OpBuilder &b, Location loc, Value firstRow,
-                          int64_t rowCount, ValueRange outs, ValueRange csr,
-                          int64_t posBase) const {
+  SmallVector<Value> updateRows(OpBuilder &b, Location loc, Value firstRow,
+                                int64_t rowCount, ValueRange outs,
+                                ValueRange csr, int64_t posBase) const {
     int64_t lanes = update.vectorLength;
     int64_t fullCols = cols - cols % lanes;
     size_t numOuts = outs.size();
@@ -231,24 +244,25 @@ struct FusedRows {
               rb, l, indexConstant(rb, l, 0), indexConstant(rb, l, fullCols),
               indexConstant(rb, l, lanes), carried,
               [&](OpBuilder &cb, Location cl, Value col, ValueRange chunkArgs) {
-                scf::YieldOp::create(cb, cl,
-                                     chunk(cb, cl, inputRow, row, col, lanes,
-                                           chunkArgs));
+                scf::YieldOp::create(
+                    cb, cl,
+                    chunk(cb, cl, inputRow, row, col, lanes, chunkArgs));
               });
           carried.assign(colLoop.getResults().begin(),
                          colLoop.getResults().end());
           if (fullCols < cols)
-            carried = chunk(rb, l, inputRow, row, indexConstant(rb, l, fullCols),
-                            cols - fullCols, carried);
+            carried =
+                chunk(rb, l, inputRow, row, indexConstant(rb, l, fullCols),
+                      cols - fullCols, carried);
           Value count = carried.back();
-          Value slot = arith::AddIOp::create(
-              rb, l, row, indexConstant(rb, l, posBase));
+          Value slot =
+              arith::AddIOp::create(rb, l, row, indexConstant(rb, l, posBase));
           Value positions = tensor::InsertOp::create(
               rb, l, toI32(rb, l, count), args[numOuts], ValueRange{slot});
           SmallVector<Value> yielded(carried.begin(),
                                      carried.begin() + numOuts);
-          yielded.append({positions, carried[numOuts], carried[numOuts + 1],
-                          count});
+          yielded.append(
+              {positions, carried[numOuts], carried[numOuts + 1], count});
           scf::YieldOp::create(rb, l, yielded);
         });
     return SmallVector<Value>(rowLoop.getResults().drop_back());
@@ -273,16 +287,17 @@ SmallVector<Value> joinBlocks(OpBuilder &b, Location loc, int64_t lanes,
   auto i1Lanes = VectorType::get({lanes}, b.getI1Type());
   AffineMapAttr flat =
       AffineMapAttr::get(AffineMap::getMinorIdentityMap(1, 1, b.getContext()));
-  auto move = [&](OpBuilder &mb, Location l, Value tensor, Value from,
-                  Value to, Value mask) {
-    Type element = llvm::cast<RankedTensorType>(tensor.getType()).getElementType();
+  auto move = [&](OpBuilder &mb, Location l, Value tensor, Value from, Value to,
+                  Value mask) {
+    Type element =
+        llvm::cast<RankedTensorType>(tensor.getType()).getElementType();
     Value padding = arith::ConstantOp::create(
         mb, l, llvm::cast<TypedAttr>(mb.getZeroAttr(element)));
     Value chunk = vector::TransferReadOp::create(
         mb, l, VectorType::get({lanes}, element), tensor, ValueRange{from},
         flat, padding, mask, mb.getBoolArrayAttr({true}));
-    return vector::TransferWriteOp::create(mb, l, chunk, tensor,
-                                           ValueRange{to}, flat, mask,
+    return vector::TransferWriteOp::create(mb, l, chunk, tensor, ValueRange{to},
+                                           flat, mask,
                                            mb.getBoolArrayAttr({true}))
         .getResult();
   };
@@ -293,8 +308,8 @@ SmallVector<Value> joinBlocks(OpBuilder &b, Location loc, int64_t lanes,
       [&](OpBuilder &bb, Location l, Value block, ValueRange args) {
         Value firstRow = arith::MulIOp::create(
             bb, l, block, indexConstant(bb, l, rowsPerBlock));
-        Value source = arith::MulIOp::create(
-            bb, l, firstRow, indexConstant(bb, l, cols));
+        Value source =
+            arith::MulIOp::create(bb, l, firstRow, indexConstant(bb, l, cols));
         Value lastSlot = arith::AddIOp::create(
             bb, l, firstRow, indexConstant(bb, l, rowsPerBlock));
         Value count = entriesAt(bb, l, args[0], lastSlot);
@@ -314,18 +329,19 @@ SmallVector<Value> joinBlocks(OpBuilder &b, Location loc, int64_t lanes,
             });
         Value offset = toI32(bb, l, start);
         auto offsetLoop = scf::ForOp::create(
-            bb, l, arith::AddIOp::create(bb, l, firstRow, indexConstant(bb, l, 1)),
+            bb, l,
+            arith::AddIOp::create(bb, l, firstRow, indexConstant(bb, l, 1)),
             arith::AddIOp::create(bb, l, lastSlot, indexConstant(bb, l, 1)),
             indexConstant(bb, l, 1), ValueRange{args[0]},
             [&](OpBuilder &ob, Location ol, Value slot, ValueRange positions) {
               Value local = tensor::ExtractOp::create(ob, ol, positions[0],
                                                       ValueRange{slot});
               Value global = arith::AddIOp::create(ob, ol, local, offset);
-              scf::YieldOp::create(
-                  ob, ol,
-                  tensor::InsertOp::create(ob, ol, global, positions[0],
-                                           ValueRange{slot})
-                      .getResult());
+              scf::YieldOp::create(ob, ol,
+                                   tensor::InsertOp::create(ob, ol, global,
+                                                            positions[0],
+                                                            ValueRange{slot})
+                                       .getResult());
             });
         scf::YieldOp::create(
             bb, l,
@@ -353,10 +369,10 @@ SmallVector<Value> parallelBlocks(OpBuilder &b, Location loc,
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(forall.getBody());
     Value block = forall.getInductionVars()[0];
-    Value firstRow = arith::MulIOp::create(
-        b, loc, block, indexConstant(b, loc, rowsPerBlock));
-    Value firstSlot = arith::MulIOp::create(
-        b, loc, firstRow, indexConstant(b, loc, cols));
+    Value firstRow = arith::MulIOp::create(b, loc, block,
+                                           indexConstant(b, loc, rowsPerBlock));
+    Value firstSlot =
+        arith::MulIOp::create(b, loc, firstRow, indexConstant(b, loc, cols));
     Value firstPosition =
         arith::AddIOp::create(b, loc, firstRow, indexConstant(b, loc, 1));
     OpFoldResult one = b.getIndexAttr(1), zero = b.getIndexAttr(0);
@@ -376,9 +392,9 @@ SmallVector<Value> parallelBlocks(OpBuilder &b, Location loc,
           b, loc, arg, slice.first, slice.second,
           SmallVector<OpFoldResult>(slice.first.size(), one)));
     ArrayRef<Value> all(pieces);
-    SmallVector<Value> done =
-        fused.rows(b, loc, firstRow, rowsPerBlock, all.take_front(outs.size()),
-                   all.drop_front(outs.size()), /*posBase=*/0);
+    SmallVector<Value> done = fused.updateRows(
+        b, loc, firstRow, rowsPerBlock, all.take_front(outs.size()),
+        all.drop_front(outs.size()), /*posBase=*/0);
     b.setInsertionPointToStart(forall.getTerminator().getBody());
     for (auto [piece, arg, slice] : llvm::zip(done, args, slices))
       tensor::ParallelInsertSliceOp::create(
@@ -395,10 +411,12 @@ SmallVector<Value> parallelBlocks(OpBuilder &b, Location loc,
   return all;
 }
 
-/// Rows per parallel block: the most rows that divide `rows` in fewer
-/// blocks of at most 64 Ki elements (breg-vectorize-elementwise's largest
-/// chunk) and at least 4 Ki, when the update moves at least
-/// `parallelThreshold` (8-byte units, as that pass counts); else all rows.
+/// Rows per parallel block, when the update moves at least
+/// `parallelThreshold` (8-byte units, as breg-vectorize-elementwise counts):
+/// the largest proper divisor of `rows` whose block holds at most 64 Ki
+/// elements (that pass's largest chunk), if that block holds at least 4 Ki
+/// (its smallest: below, a thread costs more than it saves). Otherwise all
+/// rows, one serial loop.
 int64_t rowsPerBlock(linalg::GenericOp generic, int64_t rows, int64_t cols,
                      int64_t parallelThreshold) {
   if (parallelThreshold <= 0)
@@ -465,7 +483,8 @@ void fuse(RewriterBase &rewriter, CompressRowsOp op, linalg::GenericOp generic,
   int64_t perBlock = rowsPerBlock(generic, rows, cols, parallelThreshold);
   SmallVector<Value> results =
       perBlock == rows
-          ? fused.rows(rewriter, loc, zero, rows, outs, csr, /*posBase=*/1)
+          ? fused.updateRows(rewriter, loc, zero, rows, outs, csr,
+                             /*posBase=*/1)
           : parallelBlocks(rewriter, loc, fused, rows, perBlock, outs, csr);
   ArrayRef<Value> all(results);
   rewriter.replaceOp(op, all.drop_front(outs.size()));

@@ -738,7 +738,8 @@ struct ConvertBregToLinalgPass
     }
     // The updates first, so that a compaction of an update's θ' can be
     // lowered with it; then the compactions left.
-    populateBregToLinalgPatterns(patterns, tileGroups, /*compress=*/false);
+    populateBregToLinalgPatterns(patterns, tileGroups, compressVectorLength,
+                                 /*compress=*/false);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
     if (compressVectorLength > 0)
@@ -769,8 +770,9 @@ struct ConvertBregToLinalgPass
 } // namespace
 
 void mlir::breg::populateBregToLinalgPatterns(RewritePatternSet &patterns,
-                                              bool tileGroups, bool compress,
-                                              int64_t compressVectorLength) {
+                                              bool tileGroups,
+                                              int64_t compressVectorLength,
+                                              bool compress) {
   patterns.add<ProxLowering, SubgradientInitLowering, LinBregUpdateLowering,
                AdaBregUpdateLowering, AdamUpdateLowering, ProxSgdUpdateLowering,
                SgdUpdateLowering>(patterns.getContext(), tileGroups);

@@ -212,15 +212,81 @@ std::vector<float> subgradientFor(const std::vector<float> &theta,
   return v;
 }
 
+/// A θ of `rows` × `cols` in blocks of `blockRows` rows for the fused
+/// update and compaction. Sparse: block 0 empty, block 1 full, the rest at
+/// 5 % with NaN (stored) and −0.0 (not): each later block's entries move
+/// far down. Near-dense: every entry non-zero but three in block 0 and b
+/// in block b ≥ 1 (and a NaN at the very end), so each block's entries move
+/// down over themselves by a few slots, its last chunk of 16 is partial (a
+/// write past it would clobber the next block's first entries before they
+/// move), and the last row's masked chunk ends near the capacity.
+std::vector<float> fusionTheta(std::mt19937 &rng, int64_t rows, int64_t cols,
+                               int64_t blockRows, bool nearDense) {
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::vector<float> theta(rows * cols, 0.0f);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) {
+      float magnitude = static_cast<float>(0.1 + u(rng));
+      float &x = theta[i * cols + j];
+      if (nearDense || (i >= blockRows && i < 2 * blockRows))
+        x = u(rng) < 0.5 ? magnitude : -magnitude;
+      else if (i >= 2 * blockRows && u(rng) < 0.05)
+        x = u(rng) < 0.5 ? magnitude : -magnitude;
+    }
+  if (nearDense) {
+    theta[0] = theta[cols / 2] = theta[cols + 7] = 0.0f;
+    for (int64_t block = 1; block * blockRows < rows; ++block)
+      for (int64_t k = 0; k < block; ++k)
+        theta[(block * blockRows + k) * cols + 3 * k + 1] = 0.0f;
+  } else {
+    theta[2 * blockRows * cols + 3] = std::numeric_limits<float>::quiet_NaN();
+    theta[2 * blockRows * cols + 5] = -0.0f;
+  }
+  theta[rows * cols - 1] = std::numeric_limits<float>::quiet_NaN();
+  return theta;
+}
+
+/// One update of θ ([rows, cols], v from subgradientFor, gradient g) with
+/// the CSR of θ' in the same step against the update alone and the CSR's
+/// definition.
+void expectFusedUpdateMatches(const optim::Optimizer &opt,
+                              const std::vector<float> &theta,
+                              const std::vector<float> &g, int64_t rows,
+                              int64_t cols, float lambda,
+                              const std::string &at) {
+  Params p{{"w", Tensor::fromVector(theta, {rows, cols})}};
+  Params state = opt.init(p);
+  state.set("v/w",
+            Tensor::fromVector(subgradientFor(theta, lambda), {rows, cols}));
+  Params grads{{"w", Tensor::fromVector(g, {rows, cols})}};
+  auto fused = jit([&](const Params &q, const Params &s, const Params &d) {
+    auto [q2, s2] = opt.update(q, s, d);
+    CsrWeight w = compressRowsInTrace(q2.at("w"));
+    return std::make_tuple(q2, s2, w.positions, w.coordinates, w.values);
+  });
+  auto alone = jit([&](const Params &q, const Params &s, const Params &d) {
+    return opt.update(q, s, d);
+  });
+  auto [p2, s2, pos, crd, val] = fused(p, state, grads);
+  auto [wantP, wantS] = alone(p, state, grads);
+  expectSameValues(p2.at("w"), wantP.at("w"), at + " θ'");
+  for (const auto &[key, t] : wantS)
+    expectSameValues(s2.at(key), t, at + " " + key);
+  CsrWeight got{pos, crd, val, Tensor(), rows, cols};
+  expectCsrEquals(got,
+                  refCompress(p2.at("w").toVector<float>(), rows, cols), at);
+}
+
 /// θ' of one update compressed in the same step (breg.compress_rows of the
 /// update's θ', which the CPU lowers as one loop nest with the update:
 /// CompressRowsWithUpdate.cpp) against the same update without the
 /// compression, and its CSR against the definition, for LinBreg, LinBreg
-/// with momentum and AdaBreg. [128, 1100] moves enough to run as four
-/// parallel blocks of 32 rows, each row ending in a masked chunk of 12
-/// columns: block 0 empty, block 1 full (its 35,200 entries move down to
-/// slot 0), blocks 2 and 3 at 5 % with NaN (stored) and −0.0 (not); [6, 37]
-/// runs as one loop.
+/// with momentum and AdaBreg. [255, 1100] moves twice the JIT's parallel
+/// threshold and runs as five parallel blocks of 51 rows (56,100 slots: not
+/// a multiple of 16, so a block's last partial chunk of moved entries, if
+/// written whole, would reach into the next block's), each row ending in a
+/// masked chunk of 12 columns (fusionTheta's two patterns); [6, 37] runs as
+/// one loop.
 TEST(CompressRowsInTrace, FusedWithItsUpdateMatchesTheUpdateAndTheDefinition) {
   if (emulatingGpu())
     GTEST_SKIP() << "sparse execution runs on the CPU only";
@@ -236,51 +302,25 @@ TEST(CompressRowsInTrace, FusedWithItsUpdateMatchesTheUpdateAndTheDefinition) {
                                    lambda}})}};
   std::mt19937 rng(5);
   std::uniform_real_distribution<double> u(0.0, 1.0);
-  for (auto [rows, cols] :
-       {std::pair<int64_t, int64_t>{128, 1100}, {6, 37}}) {
-    std::vector<float> theta(rows * cols, 0.0f), g(rows * cols);
-    int64_t blockRows = rows / 4;
-    for (int64_t i = 0; i < rows; ++i)
-      for (int64_t j = 0; j < cols; ++j) {
-        float &x = theta[i * cols + j];
-        if (i >= blockRows && i < 2 * blockRows) // a full block
-          x = static_cast<float>(0.1 + u(rng));
-        else if (i >= 2 * blockRows && u(rng) < 0.05)
-          x = static_cast<float>(u(rng) - 0.5) + (u(rng) < 0.5 ? 0.1f : -0.1f);
+  for (auto [rows, cols, blockRows] : {std::tuple<int64_t, int64_t, int64_t>{
+                                           255, 1100, 51},
+                                       {6, 37, 2}}) {
+    for (bool nearDense : {false, true}) {
+      std::vector<float> theta =
+          fusionTheta(rng, rows, cols, blockRows, nearDense);
+      std::vector<float> g(rows * cols);
+      for (float &x : g)
+        x = static_cast<float>(u(rng) * 2.0 - 1.0);
+      for (const auto &[name, opt] : optimizers) {
+        std::string at =
+            fmt::format("{} on [{}, {}]{}", name, rows, cols,
+                        nearDense ? " near-dense" : "");
+        expectFusedUpdateMatches(opt, theta, g, rows, cols, lambda, at);
+        if (!nearDense) {
+          RefCsr want = refCompress(theta, rows, cols);
+          EXPECT_EQ(want.positions[blockRows], 0) << at << ": block 0 empty";
+        }
       }
-    theta[2 * blockRows * cols + 3] = std::numeric_limits<float>::quiet_NaN();
-    theta[2 * blockRows * cols + 5] = -0.0f;
-    theta[rows * cols - 1] = std::numeric_limits<float>::quiet_NaN();
-    for (float &x : g)
-      x = static_cast<float>(u(rng) * 2.0 - 1.0);
-    for (const auto &[name, opt] : optimizers) {
-      Params p{{"w", Tensor::fromVector(theta, {rows, cols})}};
-      Params state = opt.init(p);
-      state.set("v/w",
-                Tensor::fromVector(subgradientFor(theta, lambda), {rows, cols}));
-      Params grads{{"w", Tensor::fromVector(g, {rows, cols})}};
-      auto fused = jit([&](const Params &q, const Params &s, const Params &d) {
-        auto [q2, s2] = opt.update(q, s, d);
-        CsrWeight w = compressRowsInTrace(q2.at("w"));
-        return std::make_tuple(q2, s2, w.positions, w.coordinates, w.values);
-      });
-      auto alone = jit([&](const Params &q, const Params &s, const Params &d) {
-        return opt.update(q, s, d);
-      });
-      auto [p2, s2, pos, crd, val] = fused(p, state, grads);
-      auto [wantP, wantS] = alone(p, state, grads);
-      std::string at = fmt::format("{} on [{}, {}]", name, rows, cols);
-      expectSameValues(p2.at("w"), wantP.at("w"), at + " θ'");
-      for (const auto &[key, t] : wantS)
-        expectSameValues(s2.at(key), t, at + " " + key);
-      std::vector<float> newTheta = p2.at("w").toVector<float>();
-      CsrWeight got{pos, crd, val, Tensor(), rows, cols};
-      RefCsr want = refCompress(newTheta, rows, cols);
-      EXPECT_EQ(want.positions[2 * blockRows] - want.positions[blockRows],
-                blockRows * cols)
-          << at << ": block 1 should be full";
-      EXPECT_EQ(want.positions[blockRows], 0) << at;
-      expectCsrEquals(got, want, at);
     }
   }
 }

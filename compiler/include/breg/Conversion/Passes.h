@@ -36,8 +36,9 @@ namespace breg {
 /// `compress`, breg.compress_rows to loops on its own; the pass lowers a
 /// compaction of an update's θ' together with the update instead).
 void populateBregToLinalgPatterns(RewritePatternSet &patterns,
-                                  bool tileGroups = true, bool compress = true,
-                                  int64_t compressVectorLength = 16);
+                                  bool tileGroups = true,
+                                  int64_t compressVectorLength = 16,
+                                  bool compress = true);
 /// The generated form of the convolution ops (part of the above).
 void populateBregConvToLinalgPatterns(RewritePatternSet &patterns);
 /// breg.compress_rows (part of populateBregToLinalgPatterns): with

@@ -39,11 +39,20 @@
 // CHECK:             %[[NZ:.*]] = arith.cmpf une, %[[NT]], %{{.*}} : vector<16xf32>
 // CHECK:             llvm.call @breg_vector_compress_v16f32(%[[NT]], %[[NZ]])
 // CHECK:             scf.yield
-// The masked last chunk.
+// The masked last chunk: the reads and the writes of θ' and v' under the
+// row's mask, the lanes past the row not counted, and only the packed
+// entries stored.
 // CHECK:           %[[TAIL:.*]] = vector.constant_mask [5] : vector<16xi1>
 // CHECK:           vector.transfer_read %[[G]][%{{.*}}, %{{.*}}], %{{.*}}, %[[TAIL]]
-// CHECK:           arith.andi %[[TAIL]], %{{.*}} : vector<16xi1>
-// CHECK:           vector.create_mask
+// CHECK:           vector.transfer_read %{{.*}}[%{{.*}}, %{{.*}}], %{{.*}}, %[[TAIL]]
+// CHECK:           vector.transfer_write %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}], %[[TAIL]]
+// CHECK:           vector.transfer_write %{{.*}}, %{{.*}}[%{{.*}}, %{{.*}}], %[[TAIL]]
+// CHECK:           %[[NZ2:.*]] = arith.cmpf une
+// CHECK:           %[[COUNTED:.*]] = arith.andi %[[TAIL]], %[[NZ2]] : vector<16xi1>
+// CHECK:           llvm.call @breg_vector_compress_v16f32(%{{.*}}, %[[COUNTED]])
+// CHECK:           %[[STORED:.*]] = vector.create_mask
+// CHECK:           vector.transfer_write %{{.*}}, %{{.*}}[%{{.*}}], %[[STORED]]
+// CHECK:           vector.transfer_write %{{.*}}, %{{.*}}[%{{.*}}], %[[STORED]]
 // CHECK:           tensor.insert %{{.*}} into %[[PA]][%{{.*}}] : tensor<5xi32>
 // CHECK:           scf.yield
 // CHECK-NOT:     vector.load
@@ -68,10 +77,13 @@
 // The join: block 1's entries move behind block 0's, its positions grow.
 // PAR:         %[[END:.*]] = arith.index_cast %{{.*}} : i32 to index
 // PAR:         scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %[[B]]#2, %{{.*}} = %[[B]]#3, %{{.*}} = %[[B]]#4, %{{.*}} = %[[END]])
-// PAR:           scf.for
-// PAR:             vector.create_mask
-// PAR:             vector.transfer_read
-// PAR:             vector.transfer_write
+// PAR:           scf.for %[[K:.*]] = %{{.*}} to %[[COUNT:.*]] step %{{.*}}
+// PAR:             %[[LEFT:.*]] = arith.subi %[[COUNT]], %[[K]] : index
+// PAR:             %[[MOVE:.*]] = vector.create_mask %[[LEFT]] : vector<16xi1>
+// PAR:             vector.transfer_read %{{.*}}[%{{.*}}], %{{.*}}, %[[MOVE]]
+// PAR:             vector.transfer_write %{{.*}}, %{{.*}}[%{{.*}}], %[[MOVE]]
+// PAR:             vector.transfer_read %{{.*}}[%{{.*}}], %{{.*}}, %[[MOVE]]
+// PAR:             vector.transfer_write %{{.*}}, %{{.*}}[%{{.*}}], %[[MOVE]]
 // PAR:           scf.for
 // PAR:             arith.addi %{{.*}}, %{{.*}} : i32
 
@@ -88,6 +100,20 @@
 // Not an update: the plain compaction.
 // CHECK-LABEL: func.func @plain(
 // CHECK:         bufferization.to_buffer %{{.*}} read_only
+
+// Not fused: a body that may trap (an integer division would run on the
+// masked chunk's zero padding), an input that is also an init, and a
+// compaction under a condition (it must not run unconditionally).
+// CHECK-LABEL: func.func @traps(
+// CHECK:         linalg.generic
+// CHECK:         bufferization.to_buffer %{{.*}} read_only
+// CHECK-LABEL: func.func @in_place(
+// CHECK:         linalg.generic
+// CHECK:         bufferization.to_buffer %{{.*}} read_only
+// CHECK-LABEL: func.func @conditional(
+// CHECK:         linalg.generic
+// CHECK:         scf.if
+// CHECK:           bufferization.to_buffer %{{.*}} read_only
 
 // The GPU's scalar form: the update is a generic, the compaction scalar.
 // SCALAR-LABEL: func.func @linbreg(
@@ -133,4 +159,54 @@ func.func @plain(%m: tensor<4x37xf32>)
   %p, %c, %x = breg.compress_rows %m
       : tensor<4x37xf32> -> tensor<5xi32>, tensor<148xi32>, tensor<148xf32>
   return %p, %c, %x : tensor<5xi32>, tensor<148xi32>, tensor<148xf32>
+}
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+func.func @traps(%a: tensor<2x5xi32>, %d: tensor<2x5xi32>)
+    -> (tensor<3xi32>, tensor<10xi32>, tensor<10xf32>) {
+  %e = tensor.empty() : tensor<2x5xf32>
+  %b = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a, %d : tensor<2x5xi32>, tensor<2x5xi32>) outs(%e : tensor<2x5xf32>) {
+  ^bb0(%x: i32, %y: i32, %o: f32):
+    %q = arith.divsi %x, %y : i32
+    %f = arith.sitofp %q : i32 to f32
+    linalg.yield %f : f32
+  } -> tensor<2x5xf32>
+  %p, %c, %v = breg.compress_rows %b
+      : tensor<2x5xf32> -> tensor<3xi32>, tensor<10xi32>, tensor<10xf32>
+  return %p, %c, %v : tensor<3xi32>, tensor<10xi32>, tensor<10xf32>
+}
+
+func.func @in_place(%a: tensor<2x5xf32>)
+    -> (tensor<3xi32>, tensor<10xi32>, tensor<10xf32>) {
+  %b = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a : tensor<2x5xf32>) outs(%a : tensor<2x5xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %y = arith.addf %x, %o : f32
+    linalg.yield %y : f32
+  } -> tensor<2x5xf32>
+  %p, %c, %v = breg.compress_rows %b
+      : tensor<2x5xf32> -> tensor<3xi32>, tensor<10xi32>, tensor<10xf32>
+  return %p, %c, %v : tensor<3xi32>, tensor<10xi32>, tensor<10xf32>
+}
+
+func.func @conditional(%a: tensor<2x5xf32>, %when: i1)
+    -> (tensor<2x5xf32>, tensor<3xi32>) {
+  %e = tensor.empty() : tensor<2x5xf32>
+  %b = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a : tensor<2x5xf32>) outs(%e : tensor<2x5xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %y = arith.addf %x, %x : f32
+    linalg.yield %y : f32
+  } -> tensor<2x5xf32>
+  %r = scf.if %when -> tensor<3xi32> {
+    %p, %c, %v = breg.compress_rows %b
+        : tensor<2x5xf32> -> tensor<3xi32>, tensor<10xi32>, tensor<10xf32>
+    scf.yield %p : tensor<3xi32>
+  } else {
+    %z = arith.constant dense<0> : tensor<3xi32>
+    scf.yield %z : tensor<3xi32>
+  }
+  return %b, %r : tensor<2x5xf32>, tensor<3xi32>
 }

@@ -7,6 +7,11 @@
 // Row 0: all 37 non-zero; row 1: empty (zeros and -0.0: not stored); row
 // 2: NaN at 3 (stored), -0.0 at 5 (not), 2.5 -1 4 5 -7 at 15, 16, 31, 32,
 // 36; row 3: 8 at 36 only. positions [0, 37, 37, 43, 44].
+// Then a generic that is not an update, θ' = a + 1 on [2, 5] (one masked
+// chunk per row): its zero padding lanes compute 1, which must be neither
+// counted nor stored. a = [[-1, 0, -1, 2, -1], [-1, -1, -1, -1, -1]]:
+// θ' = [[0, 1, 0, 3, 0], [0, 0, 0, 0, 0]], positions [0, 2, 2], entries
+// (1, 1.0) and (3, 3.0).
 // RUN: bregman-opt %s --bregman-cpu-pipeline="bare-ptr-call-conv=0" \
 // RUN: | mlir-runner -e main -entry-point-result=void \
 // RUN:     -shared-libs=%mlir_runner_utils,%mlir_c_runner_utils \
@@ -24,16 +29,30 @@
 func.func private @printMemrefF32(memref<*xf32>) attributes {llvm.emit_c_interface}
 func.func private @printMemrefI32(memref<*xi32>) attributes {llvm.emit_c_interface}
 
-func.func @step(%v: tensor<4x37xf32>, %g: tensor<4x37xf32>)
-    -> (tensor<4x37xf32>, tensor<5xi32>, tensor<148xi32>, tensor<148xf32>) {
+func.func @step(%t: tensor<4x37xf32>, %v: tensor<4x37xf32>, %g: tensor<4x37xf32>)
+    -> (tensor<5xi32>, tensor<148xi32>, tensor<148xf32>) {
   %one = arith.constant 1.0 : f32
   %half = arith.constant 0.5 : f32
-  %t1, %v1 = breg.linbreg_update #breg.l1 %g, %v, %g
+  %t1, %v1 = breg.linbreg_update #breg.l1 %t, %v, %g
       lr(%one) delta(%one) lambda(%half) : tensor<4x37xf32>
   %p, %c, %x = breg.compress_rows %t1
       : tensor<4x37xf32> -> tensor<5xi32>, tensor<148xi32>, tensor<148xf32>
-  return %t1, %p, %c, %x
-      : tensor<4x37xf32>, tensor<5xi32>, tensor<148xi32>, tensor<148xf32>
+  return %p, %c, %x : tensor<5xi32>, tensor<148xi32>, tensor<148xf32>
+}
+
+func.func @plus_one(%a: tensor<2x5xf32>)
+    -> (tensor<3xi32>, tensor<10xi32>, tensor<10xf32>) {
+  %one = arith.constant 1.0 : f32
+  %empty = tensor.empty() : tensor<2x5xf32>
+  %b = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a : tensor<2x5xf32>) outs(%empty : tensor<2x5xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %y = arith.addf %x, %one : f32
+    linalg.yield %y : f32
+  } -> tensor<2x5xf32>
+  %p, %c, %v = breg.compress_rows %b
+      : tensor<2x5xf32> -> tensor<3xi32>, tensor<10xi32>, tensor<10xf32>
+  return %p, %c, %v : tensor<3xi32>, tensor<10xi32>, tensor<10xf32>
 }
 
 func.func @main() {
@@ -51,8 +70,9 @@ func.func @main() {
     linalg.yield %r : f32
   } -> tensor<4x37xf32>
   %g = arith.constant dense<0.0> : tensor<4x37xf32>
-  %t1, %p, %c, %x = call @step(%v, %g)
-      : (tensor<4x37xf32>, tensor<4x37xf32>) -> (tensor<4x37xf32>, tensor<5xi32>, tensor<148xi32>, tensor<148xf32>)
+  %t = arith.constant dense<1.0> : tensor<4x37xf32>
+  %p, %c, %x = call @step(%t, %v, %g)
+      : (tensor<4x37xf32>, tensor<4x37xf32>, tensor<4x37xf32>) -> (tensor<5xi32>, tensor<148xi32>, tensor<148xf32>)
   // CHECK: sizes = [5]
   // CHECK-NEXT: [0,  37,  37,  43,  44]
   %pm = bufferization.to_buffer %p : tensor<5xi32> to memref<5xi32>
@@ -71,5 +91,26 @@ func.func @main() {
   %vs = memref.subview %vm[0] [44] [1] : memref<148xf32> to memref<44xf32, strided<[1]>>
   %vu = memref.cast %vs : memref<44xf32, strided<[1]>> to memref<*xf32>
   call @printMemrefF32(%vu) : (memref<*xf32>) -> ()
+
+  %a = arith.constant dense<[[-1.0, 0.0, -1.0, 2.0, -1.0], [-1.0, -1.0, -1.0, -1.0, -1.0]]> : tensor<2x5xf32>
+  %p2, %c2, %x2 = call @plus_one(%a)
+      : (tensor<2x5xf32>) -> (tensor<3xi32>, tensor<10xi32>, tensor<10xf32>)
+  // CHECK: sizes = [3]
+  // CHECK-NEXT: [0,  2,  2]
+  %pm2 = bufferization.to_buffer %p2 : tensor<3xi32> to memref<3xi32>
+  %pu2 = memref.cast %pm2 : memref<3xi32> to memref<*xi32>
+  call @printMemrefI32(%pu2) : (memref<*xi32>) -> ()
+  // CHECK: sizes = [2]
+  // CHECK-NEXT: [1,  3]
+  %cm2 = bufferization.to_buffer %c2 : tensor<10xi32> to memref<10xi32>
+  %cs2 = memref.subview %cm2[0] [2] [1] : memref<10xi32> to memref<2xi32, strided<[1]>>
+  %cu2 = memref.cast %cs2 : memref<2xi32, strided<[1]>> to memref<*xi32>
+  call @printMemrefI32(%cu2) : (memref<*xi32>) -> ()
+  // CHECK: sizes = [2]
+  // CHECK-NEXT: [1,  3]
+  %vm2 = bufferization.to_buffer %x2 : tensor<10xf32> to memref<10xf32>
+  %vs2 = memref.subview %vm2[0] [2] [1] : memref<10xf32> to memref<2xf32, strided<[1]>>
+  %vu2 = memref.cast %vs2 : memref<2xf32, strided<[1]>> to memref<*xf32>
+  call @printMemrefF32(%vu2) : (memref<*xf32>) -> ()
   return
 }
