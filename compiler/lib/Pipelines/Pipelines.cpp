@@ -98,6 +98,10 @@ void mlir::breg::buildBufferizedLinalgPipeline(OpPassManager &pm,
   }
   bufferization::buildBufferDeallocationPipeline(
       pm, bufferization::BufferDeallocationPipelineOptions());
+  // A function that returns (a view of) an argument it updated keeps a
+  // bufferization.clone from the deallocation: an allocation and a copy.
+  // (The JIT's functions return nothing; bregman-opt's input may.)
+  pm.addPass(createConvertBufferizationToMemRefPass());
 }
 
 void mlir::breg::buildGpuMappingPipeline(OpPassManager &pm, int64_t blockSize,
