@@ -256,8 +256,9 @@ void expectFusedUpdateMatches(const optim::Optimizer &opt,
                               const std::string &at) {
   Params p{{"w", Tensor::fromVector(theta, {rows, cols})}};
   Params state = opt.init(p);
-  state.set("v/w",
-            Tensor::fromVector(subgradientFor(theta, lambda), {rows, cols}));
+  if (state.contains("v/w")) // the Bregman methods
+    state.set("v/w",
+              Tensor::fromVector(subgradientFor(theta, lambda), {rows, cols}));
   Params grads{{"w", Tensor::fromVector(g, {rows, cols})}};
   auto fused = jit([&](const Params &q, const Params &s, const Params &d) {
     auto [q2, s2] = opt.update(q, s, d);
@@ -281,7 +282,7 @@ void expectFusedUpdateMatches(const optim::Optimizer &opt,
 /// update's θ', which the CPU lowers as one loop nest with the update:
 /// CompressRowsWithUpdate.cpp) against the same update without the
 /// compression, and its CSR against the definition, for LinBreg, LinBreg
-/// with momentum and AdaBreg. [255, 1100] moves twice the JIT's parallel
+/// with momentum, AdaBreg and proximal SGD (whose update reads θ). [255, 1100] moves twice the JIT's parallel
 /// threshold and runs as five parallel blocks of 51 rows (56,100 slots: not
 /// a multiple of 16, so a block's last partial chunk of moved entries, if
 /// written whole, would reach into the next block's), each row ending in a
@@ -299,6 +300,9 @@ TEST(CompressRowsInTrace, FusedWithItsUpdateMatchesTheUpdateAndTheDefinition) {
        optim::LinBreg({{"w", all, Regularizer::L1, 1e-3f, 1.0f, lambda,
                         0.9f}})},
       {"AdaBreg", optim::AdaBreg({{"w", all, Regularizer::L1, 1e-3f, 1.0f,
+                                   lambda}})},
+      // Reads θ itself: θ' = prox(θ − τ·g).
+      {"ProxSGD", optim::ProxSGD({{"w", all, Regularizer::L1, 1e-3f, 1.0f,
                                    lambda}})}};
   std::mt19937 rng(5);
   std::uniform_real_distribution<double> u(0.0, 1.0);
