@@ -6,7 +6,9 @@
 // one loop nest here, so that the CSR is a by-product of the update: each
 // row runs V columns at a time through the update's body on vectors, writes
 // θ' and the new state, and packs the chunk's non-zeros into the CSR from
-// registers; θ' is not read back.
+// registers; θ' is not read back. A convolution filter's compaction (of
+// its rows [O, C·KH·KW], a collapse_shape of θ') runs the update on its
+// operands collapsed alike (collapseUpdate).
 //
 // A matrix whose update moves at least `parallelThreshold` (in the units of
 // breg-vectorize-elementwise: 8 bytes) is split into equal blocks of whole
@@ -53,7 +55,8 @@ Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
 /// copy. (A group regulariser's update, which reads per-group norms, is not
 /// such a generic and keeps the separate compaction.)
 bool isChunkable(linalg::GenericOp generic, ArrayRef<int64_t> shape) {
-  if (!generic.hasPureTensorSemantics() || generic.getNumLoops() != 2 ||
+  if (!generic.hasPureTensorSemantics() ||
+      generic.getNumLoops() != static_cast<int64_t>(shape.size()) ||
       generic.getNumReductionLoops() != 0)
     return false;
   for (OpOperand &operand : generic->getOpOperands()) {
@@ -83,16 +86,20 @@ bool isChunkable(linalg::GenericOp generic, ArrayRef<int64_t> shape) {
   return true;
 }
 
-/// The update generic whose θ' (its first result) `op` compacts, when the
-/// two can become one loop nest where the generic is: in the same block (a
+/// The update generic whose θ' (its first result) `op` compacts, directly
+/// or as the rows of a filter (a collapse_shape of θ'), when the two can
+/// become one loop nest where the generic is: in the same block (a
 /// compaction under a condition must not run unconditionally), with the
 /// compaction's `into` operands defined before the generic.
 linalg::GenericOp fusableUpdate(CompressRowsOp op, DominanceInfo &dominance) {
-  auto generic = op.getMatrix().getDefiningOp<linalg::GenericOp>();
-  if (!generic || generic->getResult(0) != op.getMatrix() ||
+  Value theta = op.getMatrix();
+  if (auto rowsOf = theta.getDefiningOp<tensor::CollapseShapeOp>())
+    theta = rowsOf.getSrc(); // a filter's rows [O, C·KH·KW]
+  auto generic = theta.getDefiningOp<linalg::GenericOp>();
+  if (!generic || generic->getResult(0) != theta ||
       generic->getBlock() != op->getBlock() || !op->getParentOfType<ModuleOp>())
     return {};
-  auto type = llvm::cast<RankedTensorType>(op.getMatrix().getType());
+  auto type = llvm::cast<RankedTensorType>(theta.getType());
   if (!isChunkable(generic, type.getShape()))
     return {};
   // The fused loops write the CSR where the generic is.
@@ -100,6 +107,53 @@ linalg::GenericOp fusableUpdate(CompressRowsOp op, DominanceInfo &dominance) {
     if (!dominance.properlyDominates(init, generic))
       return {};
   return generic;
+}
+
+/// `generic` (elementwise over a rank-n shape) as the same generic over the
+/// matrix that `rowsOf` makes of its θ' (a filter's rows [O, C·KH·KW]):
+/// every tensor operand collapsed alike (identity maps, so each element
+/// keeps its place), the old results expanded back for their other users,
+/// and `op` compacting the new θ'. Returns the new generic.
+linalg::GenericOp collapseUpdate(RewriterBase &rewriter, CompressRowsOp op,
+                                 linalg::GenericOp generic,
+                                 tensor::CollapseShapeOp rowsOf) {
+  Location loc = generic.getLoc();
+  SmallVector<ReassociationIndices> reassociation =
+      rowsOf.getReassociationIndices();
+  rewriter.setInsertionPoint(generic);
+  auto collapsed = [&](Value value) -> Value {
+    if (!llvm::isa<RankedTensorType>(value.getType()))
+      return value;
+    return tensor::CollapseShapeOp::create(rewriter, loc, value, reassociation);
+  };
+  SmallVector<Value> inputs, inits;
+  for (Value input : generic.getDpsInputs())
+    inputs.push_back(collapsed(input));
+  for (Value init : generic.getDpsInits())
+    inits.push_back(collapsed(init));
+  MLIRContext *context = rewriter.getContext();
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(2, context);
+  AffineMap scalar = AffineMap::get(2, 0, {}, context);
+  SmallVector<AffineMap> maps;
+  for (Value input : inputs)
+    maps.push_back(llvm::isa<RankedTensorType>(input.getType()) ? identity
+                                                                : scalar);
+  maps.append(inits.size(), identity);
+  auto matrices = linalg::GenericOp::create(
+      rewriter, loc, ValueRange(inits).getTypes(), inputs, inits, maps,
+      SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel));
+  rewriter.cloneRegionBefore(generic.getRegion(), matrices.getRegion(),
+                             matrices.getRegion().end());
+  for (auto [old, now] : llvm::zip(generic.getResults(), matrices.getResults()))
+    rewriter.replaceAllUsesWith(
+        old, tensor::ExpandShapeOp::create(rewriter, loc, old.getType(), now,
+                                           reassociation));
+  rewriter.eraseOp(generic);
+  rewriter.modifyOpInPlace(
+      op, [&] { op.getMatrixMutable().assign(matrices.getResult(0)); });
+  if (rowsOf->use_empty())
+    rewriter.eraseOp(rowsOf);
+  return matrices;
 }
 
 /// The update generic's body on vector<V> chunks of a row.
@@ -500,7 +554,12 @@ void mlir::breg::fuseCompressRowsWithUpdates(Operation *root,
   root->walk([&](CompressRowsOp op) { compactions.push_back(op); });
   DominanceInfo dominance(root);
   IRRewriter rewriter(root->getContext());
-  for (CompressRowsOp op : compactions)
-    if (linalg::GenericOp generic = fusableUpdate(op, dominance))
-      fuse(rewriter, op, generic, vectorLength, parallelThreshold);
+  for (CompressRowsOp op : compactions) {
+    linalg::GenericOp generic = fusableUpdate(op, dominance);
+    if (!generic)
+      continue;
+    if (auto rowsOf = op.getMatrix().getDefiningOp<tensor::CollapseShapeOp>())
+      generic = collapseUpdate(rewriter, op, generic, rowsOf);
+    fuse(rewriter, op, generic, vectorLength, parallelThreshold);
+  }
 }

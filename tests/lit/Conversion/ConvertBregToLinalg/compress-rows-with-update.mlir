@@ -115,6 +115,22 @@
 // CHECK:         scf.if
 // CHECK:           bufferization.to_buffer %{{.*}} read_only
 
+// A filter's update [4, 3, 2, 2] whose rows [4, 12] are compacted (a
+// collapse_shape of θ'): the update runs on its operands collapsed alike,
+// and its results are expanded back for their other users.
+// CHECK-LABEL: func.func @filter(
+// CHECK-SAME:    %[[FT:[^:]*]]: tensor<4x3x2x2xf32>, %[[FV:[^:]*]]: tensor<4x3x2x2xf32>, %[[FG:[^:]*]]: tensor<4x3x2x2xf32>
+// CHECK-NOT:     linalg.generic
+// CHECK-DAG:     %[[CG:.*]] = tensor.collapse_shape %[[FG]] {{\[\[}}0], [1, 2, 3]] : tensor<4x3x2x2xf32> into tensor<4x12xf32>
+// CHECK-DAG:     %[[CT:.*]] = tensor.collapse_shape %[[FT]] {{\[\[}}0], [1, 2, 3]]
+// CHECK-DAG:     %[[CV:.*]] = tensor.collapse_shape %[[FV]] {{\[\[}}0], [1, 2, 3]]
+// CHECK:         %[[FR:.*]]:6 = scf.for %{{.*}} iter_args(%{{.*}} = %[[CT]], %{{.*}} = %[[CV]],
+// CHECK:           vector.transfer_read %[[CG]]
+// CHECK:           llvm.call @breg_vector_compress_v16f32
+// CHECK:         %[[ET:.*]] = tensor.expand_shape %[[FR]]#0 {{\[\[}}0], [1, 2, 3]] output_shape [4, 3, 2, 2]
+// CHECK:         %[[EV:.*]] = tensor.expand_shape %[[FR]]#1 {{\[\[}}0], [1, 2, 3]] output_shape [4, 3, 2, 2]
+// CHECK:         return %[[ET]], %[[EV]], %[[FR]]#2, %[[FR]]#3, %[[FR]]#4
+
 // The GPU's scalar form: the update is a generic, the compaction scalar.
 // SCALAR-LABEL: func.func @linbreg(
 // SCALAR:         linalg.generic
@@ -209,4 +225,16 @@ func.func @conditional(%a: tensor<2x5xf32>, %when: i1)
     scf.yield %z : tensor<3xi32>
   }
   return %b, %r : tensor<2x5xf32>, tensor<3xi32>
+}
+
+func.func @filter(%t: tensor<4x3x2x2xf32>, %v: tensor<4x3x2x2xf32>, %g: tensor<4x3x2x2xf32>,
+                  %lr: f32, %delta: f32, %lambda: f32)
+    -> (tensor<4x3x2x2xf32>, tensor<4x3x2x2xf32>, tensor<5xi32>, tensor<48xi32>, tensor<48xf32>) {
+  %t1, %v1 = breg.linbreg_update #breg.l1 %t, %v, %g
+      lr(%lr) delta(%delta) lambda(%lambda) : tensor<4x3x2x2xf32>
+  %rows = tensor.collapse_shape %t1 [[0], [1, 2, 3]] : tensor<4x3x2x2xf32> into tensor<4x12xf32>
+  %p, %c, %x = breg.compress_rows %rows
+      : tensor<4x12xf32> -> tensor<5xi32>, tensor<48xi32>, tensor<48xf32>
+  return %t1, %v1, %p, %c, %x
+      : tensor<4x3x2x2xf32>, tensor<4x3x2x2xf32>, tensor<5xi32>, tensor<48xi32>, tensor<48xf32>
 }
