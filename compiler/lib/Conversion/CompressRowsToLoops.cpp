@@ -188,26 +188,20 @@ struct VectorCompaction {
     auto vi1 = VectorType::get({vectorLength}, b.getI1Type());
     Value zeros = arith::ConstantOp::create(b, loc, vf32,
                                             DenseElementsAttr::get(vf32, 0.0f));
-    Value x, nonZero;
+    Value x;
     Value inRow; // the tail's lanes inside the row
     if (valid == vectorLength) {
       x = vector::LoadOp::create(b, loc, vf32, matrix, ValueRange{row, col});
-      nonZero =
-          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, x, zeros);
     } else {
-      // The lanes past the row's end read nothing and count as zero.
+      // The lanes past the row's end read nothing.
       inRow = vector::ConstantMaskOp::create(b, loc, vi1, valid);
       x = vector::MaskedLoadOp::create(b, loc, vf32, matrix,
                                        ValueRange{row, col}, inRow, zeros);
-      nonZero = arith::AndIOp::create(
-          b, loc, inRow,
-          arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, x, zeros));
     }
     // In bounds: count <= row·cols + col (at most one entry per element
     // before this chunk) and col + V <= cols for a full chunk, so its V
     // slots lie within the capacity rows·cols.
-    return packer.pack(b, loc, x, nonZero, col, carried,
-                       /*tail=*/valid != vectorLength);
+    return packer.pack(b, loc, x, col, carried, inRow);
   }
 };
 
@@ -281,9 +275,16 @@ static Value storeAt(OpBuilder &b, Location loc, Value vector, Value dest,
 }
 
 SmallVector<Value> VectorPacker::pack(OpBuilder &b, Location loc, Value x,
-                                      Value nonZero, Value col,
-                                      ValueRange carried, bool tail) const {
+                                      Value col, ValueRange carried,
+                                      Value inRow) const {
   Value coordinates = carried[0], values = carried[1], count = carried[2];
+  auto vf32 = VectorType::get({vectorLength}, b.getF32Type());
+  Value zeros = arith::ConstantOp::create(b, loc, vf32,
+                                          DenseElementsAttr::get(vf32, 0.0f));
+  Value nonZero =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, x, zeros);
+  if (inRow) // lanes past the row's end count as zero
+    nonZero = arith::AndIOp::create(b, loc, inRow, nonZero);
   Value base = vector::BroadcastOp::create(
       b, loc, llvm::cast<VectorType>(laneIndices.getType()),
       toI32(b, loc, col));
@@ -297,8 +298,8 @@ SmallVector<Value> VectorPacker::pack(OpBuilder &b, Location loc, Value x,
   // are stored.
   auto vi1 = VectorType::get({vectorLength}, b.getI1Type());
   Value stored =
-      tail ? vector::CreateMaskOp::create(b, loc, vi1, added).getResult()
-           : Value();
+      inRow ? vector::CreateMaskOp::create(b, loc, vi1, added).getResult()
+            : Value();
   values = storeAt(b, loc, packedValues, values, count, stored);
   coordinates = storeAt(b, loc, packedColumns, coordinates, count, stored);
   return {coordinates, values, arith::AddIOp::create(b, loc, count, added)};

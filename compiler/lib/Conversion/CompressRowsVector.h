@@ -41,14 +41,15 @@ struct VectorPacker {
   static VectorPacker create(RewriterBase &rewriter, Location loc,
                              ModuleOp module, int64_t vectorLength);
 
-  /// Stores the lanes of `x` that `nonZero` selects, and their columns
-  /// (col + lane), packed at slot `count` of `carried`; returns them with
-  /// count grown by the number stored. A full chunk stores whole vectors
-  /// (in bounds when slot count + V <= the capacity: the caller's bound);
-  /// `tail` stores only the packed lanes (the last chunk may end at the
+  /// Stores the non-zero lanes of `x` (x != 0 unordered: NaN stored, -0.0
+  /// not; with `inRow`, a chunk's tail, only lanes under it) and their
+  /// columns (col + lane), packed at slot `count` of `carried`; returns them
+  /// with count grown by the number stored. A full chunk stores whole
+  /// vectors (in bounds when slot count + V <= the capacity: the caller's
+  /// bound); a tail stores only the packed lanes (it may end at the
   /// capacity).
-  SmallVector<Value> pack(OpBuilder &b, Location loc, Value x, Value nonZero,
-                          Value col, ValueRange carried, bool tail) const;
+  SmallVector<Value> pack(OpBuilder &b, Location loc, Value x, Value col,
+                          ValueRange carried, Value inRow = Value()) const;
 
 private:
   Value compress(OpBuilder &b, Location loc, Value vector, Value mask) const;

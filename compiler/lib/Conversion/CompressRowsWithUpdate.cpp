@@ -29,6 +29,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -111,44 +112,20 @@ linalg::GenericOp fusableUpdate(CompressRowsOp op, DominanceInfo &dominance) {
 
 /// `generic` (elementwise over a rank-n shape) as the same generic over the
 /// matrix that `rowsOf` makes of its θ' (a filter's rows [O, C·KH·KW]):
-/// every tensor operand collapsed alike (identity maps, so each element
-/// keeps its place), the old results expanded back for their other users,
-/// and `op` compacting the new θ'. Returns the new generic.
+/// linalg's collapseOpIterationDims collapses its iteration dimensions and
+/// operands alike and expands the results back for their other users; `op`
+/// then compacts the new θ'. Returns the new generic, or null.
 linalg::GenericOp collapseUpdate(RewriterBase &rewriter, CompressRowsOp op,
                                  linalg::GenericOp generic,
                                  tensor::CollapseShapeOp rowsOf) {
-  Location loc = generic.getLoc();
-  SmallVector<ReassociationIndices> reassociation =
-      rowsOf.getReassociationIndices();
   rewriter.setInsertionPoint(generic);
-  auto collapsed = [&](Value value) -> Value {
-    if (!llvm::isa<RankedTensorType>(value.getType()))
-      return value;
-    return tensor::CollapseShapeOp::create(rewriter, loc, value, reassociation);
-  };
-  SmallVector<Value> inputs, inits;
-  for (Value input : generic.getDpsInputs())
-    inputs.push_back(collapsed(input));
-  for (Value init : generic.getDpsInits())
-    inits.push_back(collapsed(init));
-  MLIRContext *context = rewriter.getContext();
-  AffineMap identity = AffineMap::getMultiDimIdentityMap(2, context);
-  AffineMap scalar = AffineMap::get(2, 0, {}, context);
-  SmallVector<AffineMap> maps;
-  for (Value input : inputs)
-    maps.push_back(llvm::isa<RankedTensorType>(input.getType()) ? identity
-                                                                : scalar);
-  maps.append(inits.size(), identity);
-  auto matrices = linalg::GenericOp::create(
-      rewriter, loc, ValueRange(inits).getTypes(), inputs, inits, maps,
-      SmallVector<utils::IteratorType>(2, utils::IteratorType::parallel));
-  rewriter.cloneRegionBefore(generic.getRegion(), matrices.getRegion(),
-                             matrices.getRegion().end());
-  for (auto [old, now] : llvm::zip(generic.getResults(), matrices.getResults()))
-    rewriter.replaceAllUsesWith(
-        old, tensor::ExpandShapeOp::create(rewriter, loc, old.getType(), now,
-                                           reassociation));
-  rewriter.eraseOp(generic);
+  FailureOr<linalg::CollapseResult> collapsed = linalg::collapseOpIterationDims(
+      generic, rowsOf.getReassociationIndices(), rewriter);
+  if (failed(collapsed))
+    return {};
+  auto matrices =
+      llvm::cast<linalg::GenericOp>(collapsed->collapsedOp.getOperation());
+  rewriter.replaceOp(generic, collapsed->results);
   rewriter.modifyOpInPlace(
       op, [&] { op.getMatrixMutable().assign(matrices.getResult(0)); });
   if (rowsOf->use_empty())
@@ -260,16 +237,8 @@ struct FusedRows {
           b, loc, VectorType::get({lanes}, b.getI1Type()), valid);
     auto [outs, theta] = update.apply(b, loc, inputRow, row, col,
                                       carried.take_front(numOuts), mask);
-    auto vf32 = VectorType::get({lanes}, b.getF32Type());
-    Value zeros = arith::ConstantOp::create(b, loc, vf32,
-                                            DenseElementsAttr::get(vf32, 0.0f));
-    // Unordered: NaN is stored, -0.0 is not; lanes past the row count as 0.
-    Value nonZero =
-        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, theta, zeros);
-    if (mask)
-      nonZero = arith::AndIOp::create(b, loc, mask, nonZero);
-    SmallVector<Value> packed = packer.pack(
-        b, loc, theta, nonZero, col, carried.drop_front(numOuts), bool(mask));
+    SmallVector<Value> packed =
+        packer.pack(b, loc, theta, col, carried.drop_front(numOuts), mask);
     outs.append(packed);
     return outs;
   }
@@ -560,6 +529,7 @@ void mlir::breg::fuseCompressRowsWithUpdates(Operation *root,
       continue;
     if (auto rowsOf = op.getMatrix().getDefiningOp<tensor::CollapseShapeOp>())
       generic = collapseUpdate(rewriter, op, generic, rowsOf);
-    fuse(rewriter, op, generic, vectorLength, parallelThreshold);
+    if (generic)
+      fuse(rewriter, op, generic, vectorLength, parallelThreshold);
   }
 }
