@@ -40,6 +40,10 @@ void mlir::breg::buildBufferizedLinalgPipeline(OpPassManager &pm,
   // Pooling, argmax, one-hot and dropout masks become generics before
   // anything else, so that fusion sees them (a ReLU fuses into pooling).
   pm.addPass(createConvertBregPoolingToLinalg());
+  // Feature-major CSR layers leave transposes there and back around every
+  // bias and ReLU: run those in the layout the transposes came from, and
+  // the pairs cancel.
+  pm.addPass(createBregPropagateTransposes());
   // Fuse the elementwise chains of the program first (into all-parallel
   // consumers only: contractions keep their library calls and nothing is
   // recomputed inside a reduction loop).

@@ -21,6 +21,28 @@ def BregFuseElementwise : Pass<"breg-fuse-elementwise"> {
   ];
 }
 
+def BregPropagateTransposes : Pass<"breg-propagate-transposes"> {
+  let summary = "Run generics in the layout of their transposed inputs";
+  let description = [{
+    A `linalg.generic` on static tensors whose full-rank inputs are all
+    `linalg.transpose` results of one permutation (read with identity maps;
+    lower-rank inputs such as a broadcast bias are fine) is re-indexed to
+    iterate in the layout before the transpose: those inputs are read
+    untransposed, the other maps are composed with the permutation, the
+    iterator types permuted, and each full-rank output (identity-mapped, not
+    read by the body) is made in that layout and transposed afterwards for
+    the old result's users. Only where a transpose goes away: an input
+    transpose read by this generic alone, or a result read only by
+    transposes back. `transpose(transpose(x, p), q)` with q undoing p is x.
+    Sparse layers run feature-major, so a training step on CSR transposed
+    every layer's activations and gradients there and back; between two CSR
+    layers they now stay feature-major (a bias gradient becomes a row sum).
+  }];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
 def BregCollapseElementwise : Pass<"breg-collapse-elementwise", "::mlir::func::FuncOp"> {
   let summary = "Collapse elementwise linalg.generic ops on contiguous buffers to one loop";
   let description = [{
