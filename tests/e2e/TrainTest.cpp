@@ -160,6 +160,13 @@ TEST(Train, ReportNamesTheLayersEvaluatedSparse) {
       EXPECT_TRUE(result.epochs[0].sparseLayersTraining.empty());
       EXPECT_NEAR(sparseResult.epochs[0].trainLoss, result.epochs[0].trainLoss,
                   1e-4 * result.epochs[0].trainLoss);
+      // The evaluation on CSR (argmax of logits computed feature-major)
+      // predicts what the dense one does: at most one of the 300 test and
+      // the validation images may flip on a near tie.
+      EXPECT_NEAR(sparseResult.epochs[0].testAcc, result.epochs[0].testAcc,
+                  1.0 / 300 + 1e-9);
+      EXPECT_NEAR(sparseResult.epochs[0].valAcc, result.epochs[0].valAcc,
+                  0.01);
       for (const auto &[name, dense] : result.params) {
         std::vector<float> a = sparseResult.params.at(name).toVector<float>(),
                            b = dense.toVector<float>();

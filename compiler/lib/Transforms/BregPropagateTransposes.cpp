@@ -177,6 +177,10 @@ struct ReindexInTransposedLayout : OpRewritePattern<linalg::GenericOp> {
                                   inputs, inits, maps, iterators);
     rewriter.inlineRegionBefore(op.getRegion(), reindexed.getRegion(),
                                 reindexed.getRegion().end());
+    // The body's loop indices follow their loops (an argmax reads them).
+    for (auto index : reindexed.getBody()->getOps<linalg::IndexOp>())
+      rewriter.modifyOpInPlace(index,
+                               [&] { index.setDim((*perm)[index.getDim()]); });
     SmallVector<Value> results;
     for (OpResult result : reindexed->getResults()) {
       OpOperand &oldInit =

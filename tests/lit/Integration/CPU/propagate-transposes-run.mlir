@@ -2,7 +2,8 @@
 // layout (breg-propagate-transposes): the values must be those of the
 // program as written. A 3-D transpose by [2, 0, 1] scaled by a vector along
 // its last dimension, and a bias gradient (a column sum of a transposed
-// matrix, which becomes a row sum).
+// matrix, which becomes a row sum), and an argmax over a transposed matrix
+// (its body reads the loop index, which must follow its loop).
 // RUN: bregman-opt %s --bregman-cpu-pipeline="bare-ptr-call-conv=0" -mlir-print-ir-after=breg-propagate-transposes -o /dev/null 2>&1 \
 // RUN: | FileCheck %s --check-prefix=IR
 // RUN: bregman-opt %s --bregman-cpu-pipeline="bare-ptr-call-conv=0" \
@@ -16,6 +17,9 @@
 // IR-LABEL: func.func @column_sums(
 // IR-NOT:     linalg.transpose
 // IR:         iterator_types = ["parallel", "reduction"]
+// IR-LABEL: func.func @column_argmax(
+// IR-NOT:     linalg.transpose
+// IR:         linalg.index 0 : index
 
 #id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
 #last = affine_map<(d0, d1, d2) -> (d2)>
@@ -54,6 +58,16 @@ func.func @column_sums(%g: tensor<3x4xf32>) -> tensor<3xf32> {
   return %s : tensor<3xf32>
 }
 
+// The row of the largest entry in each column of G.
+func.func @column_argmax(%g: tensor<3x4xf32>) -> tensor<4xi32> {
+  %e0 = tensor.empty() : tensor<4x3xf32>
+  %t = linalg.transpose ins(%g : tensor<3x4xf32>) outs(%e0 : tensor<4x3xf32>) permutation = [1, 0]
+  %i = breg.argmax %t : tensor<4x3xf32> -> tensor<4xi32>
+  return %i : tensor<4xi32>
+}
+
+func.func private @printMemrefI32(memref<*xi32>) attributes {llvm.emit_c_interface}
+
 func.func @main() {
   %a = arith.constant dense<[[[0.0, 1.0, 2.0, 3.0], [4.0, 5.0, 6.0, 7.0], [8.0, 9.0, 10.0, 11.0]],
                              [[12.0, 13.0, 14.0, 15.0], [16.0, 17.0, 18.0, 19.0], [20.0, 21.0, 22.0, 23.0]]]> : tensor<2x3x4xf32>
@@ -79,5 +93,12 @@ func.func @main() {
   %sm = bufferization.to_buffer %s : tensor<3xf32> to memref<3xf32>
   %su = memref.cast %sm : memref<3xf32> to memref<*xf32>
   call @printMemrefF32(%su) : (memref<*xf32>) -> ()
+  %h = arith.constant dense<[[1.0, 20.0, -3.0, 4.0], [10.0, 2.0, -30.0, 4.0], [-1.0, 0.5, -0.25, 40.0]]> : tensor<3x4xf32>
+  %i = call @column_argmax(%h) : (tensor<3x4xf32>) -> tensor<4xi32>
+  // CHECK: sizes = [4]
+  // CHECK-NEXT: [1,  0,  2,  2]
+  %im = bufferization.to_buffer %i : tensor<4xi32> to memref<4xi32>
+  %iu = memref.cast %im : memref<4xi32> to memref<*xi32>
+  call @printMemrefI32(%iu) : (memref<*xi32>) -> ()
   return
 }
