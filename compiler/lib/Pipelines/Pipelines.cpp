@@ -92,6 +92,9 @@ void mlir::breg::buildBufferizedLinalgPipeline(OpPassManager &pm,
   bufferize.sparseVectorLength = static_cast<int32_t>(sparseVectorLength);
   pm.addPass(createBregBufferize(bufferize));
   pm.addPass(createCanonicalizerPass());
+  // The sparsifier's CSR rows keep their output chunks in registers.
+  if (forCpu)
+    pm.addNestedPass<func::FuncOp>(createBregAccumulateInRegisters());
   // Tiny per-group accumulators live on the stack (on the CPU only: a
   // kernel cannot reach the host's stack).
   if (forCpu) {

@@ -43,6 +43,28 @@ def BregPropagateTransposes : Pass<"breg-propagate-transposes"> {
   ];
 }
 
+def BregAccumulateInRegisters : Pass<"breg-accumulate-in-registers", "::mlir::func::FuncOp"> {
+  let summary = "A CSR row's output chunks carried in registers through its entry loop";
+  let description = [{
+    The sparsifier lowers a feature-major CSR product (W·aᵀ) to a loop over
+    a row's stored entries around a loop over constant chunks of the output
+    row, which loads each chunk from the output buffer and stores it back
+    at every entry. For such an entry loop (`scf.for` without results whose
+    body is reads and, last, the chunk loop: constant bounds, one
+    `vector.load` of a chunk of a fresh allocation and one `vector.store` to
+    the same indices, the chunk index last, the others fixed in both loops,
+    nothing else touching that buffer), the chunks (up to 8 at a time) are
+    loaded once before the entry loop, carried through it as its results and
+    stored after it, under an `scf.if` that skips an empty row as before.
+    Each output element sums its terms in the same order: the results are
+    the same bit for bit.
+  }];
+  let dependentDialects = [
+    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
+    "::mlir::arith::ArithDialect"
+  ];
+}
+
 def BregCollapseElementwise : Pass<"breg-collapse-elementwise", "::mlir::func::FuncOp"> {
   let summary = "Collapse elementwise linalg.generic ops on contiguous buffers to one loop";
   let description = [{
