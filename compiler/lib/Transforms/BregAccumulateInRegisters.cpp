@@ -6,9 +6,12 @@
 // which loads and stores the output chunk at every stored entry: the stores
 // and their reloads were half of the loop's time. Here the chunks of one
 // row become vectors carried through the entry loop (up to kMaxChunks of
-// them), loaded before it and stored after it. Each output element still
-// sums its terms in the same order, so the results are the same bit for
-// bit.
+// them), loaded before it and stored after it, and each accumulated product
+// is one fused multiply-add (rounded once, as the GEMM libraries compute;
+// the separate multiply and add kept the floating-point ports as busy as the
+// stores had). Each output element sums its terms in the same order. The
+// pass runs right after bufferization, where the only vector code is the
+// sparse loops'.
 //
 //===----------------------------------------------------------------------===//
 
@@ -69,12 +72,36 @@ bool onlyReadsOthers(Operation *op, Value outRoot) {
   });
 }
 
+/// Whether, inside the entry loop, the output buffer (through views of it or
+/// not) is used by the chunk's load and store alone: no read through another
+/// kind of op (a memref.transpose, a pointer extraction) can see it stale.
+bool onlyLoadAndStoreUse(Value root, RowAccumulation row) {
+  SmallVector<Value> worklist{root};
+  while (!worklist.empty()) {
+    Value buffer = worklist.pop_back_val();
+    for (Operation *user : buffer.getUsers()) {
+      if (auto view = dyn_cast<ViewLikeOpInterface>(user);
+          view && view.getViewSource() == buffer) {
+        llvm::append_range(worklist, user->getResults());
+        continue;
+      }
+      if (user == row.load.getOperation() || user == row.store.getOperation() ||
+          !row.entries->isAncestor(user))
+        continue;
+      return false;
+    }
+  }
+  return true;
+}
+
 /// `entries` as the sparsifier leaves it: straight-line reads, then a loop
 /// over constant chunks of the output that loads one chunk of a fresh
 /// buffer, stores it updated, and touches it nowhere else.
 std::optional<RowAccumulation> match(scf::ForOp entries) {
   Block *body = entries.getBody();
-  if (entries.getNumRegionIterArgs() != 0 || body->getOperations().size() < 2)
+  // The guard below compares signed, as the loop does by default.
+  if (entries.getNumRegionIterArgs() != 0 || entries.getUnsignedCmp() ||
+      body->getOperations().size() < 2)
     return std::nullopt;
   auto chunks = dyn_cast<scf::ForOp>(*std::prev(body->end(), 2));
   if (!chunks || chunks.getNumRegionIterArgs() != 0)
@@ -108,7 +135,8 @@ std::optional<RowAccumulation> match(scf::ForOp entries) {
           return std::nullopt;
         row.load = load;
       }
-  if (!row.load ||
+  if (!row.load || !entries.isDefinedOutsideOfLoop(row.load.getBase()) ||
+      row.store.getVectorType() != row.load.getVectorType() ||
       !llvm::equal(row.store.getIndices(), row.load.getIndices()) ||
       row.load.getVectorType().getRank() != 1 ||
       row.load.getVectorType().getNumElements() != *step)
@@ -118,12 +146,14 @@ std::optional<RowAccumulation> match(scf::ForOp entries) {
   if (indices.back() != chunks.getInductionVar())
     return std::nullopt;
   for (Value index : indices.drop_back())
-    if (entries->isAncestor(index.getParentBlock()->getParentOp()))
+    if (!entries.isDefinedOutsideOfLoop(index))
       return std::nullopt;
   auto type = cast<MemRefType>(row.load.getBase().getType());
   if (!type.hasStaticShape() || type.getShape().back() < *upper)
     return std::nullopt;
   Value outRoot = rootOf(row.load.getBase());
+  if (!onlyLoadAndStoreUse(outRoot, row))
+    return std::nullopt;
   for (Operation &op : body->without_terminator())
     if (&op != chunks.getOperation() && !onlyReadsOthers(&op, outRoot))
       return std::nullopt;

@@ -56,8 +56,11 @@ def BregAccumulateInRegisters : Pass<"breg-accumulate-in-registers", "::mlir::fu
     nothing else touching that buffer), the chunks (up to 8 at a time) are
     loaded once before the entry loop, carried through it as its results and
     stored after it, under an `scf.if` that skips an empty row as before.
-    Each output element sums its terms in the same order: the results are
-    the same bit for bit.
+    Each accumulated product there, and in any other vector store of
+    `out + x * y` to the location it loaded (the input gradient's scatter),
+    becomes one `vector.fma`: rounded once instead of twice, as the GEMM
+    libraries compute. Meant to run right after bufferization, where the
+    only vector code is the sparse loops'.
   }];
   let dependentDialects = [
     "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",

@@ -20,6 +20,10 @@
 // IR-LABEL: func.func @column_argmax(
 // IR-NOT:     linalg.transpose
 // IR:         linalg.index 0 : index
+// IR-LABEL: func.func @weighted_sums(
+// IR-NOT:     linalg.transpose
+// IR:         iterator_types = ["reduction", "parallel", "parallel"]
+// IR:         linalg.index 0 : index
 
 #id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
 #last = affine_map<(d0, d1, d2) -> (d2)>
@@ -66,6 +70,39 @@ func.func @column_argmax(%g: tensor<3x4xf32>) -> tensor<4xi32> {
   return %i : tensor<4xi32>
 }
 
+// T = transpose(A, [1, 2, 0]), T[i, j, k] = A[k, i, j] (a permutation that
+// is not its own inverse); out[i, j] = sum_k T[i, j, k] * (k + 1), the
+// weight computed from linalg.index inside an scf.if of the body:
+// re-indexed, the reduction loop comes first and the index must follow it.
+func.func @weighted_sums(%a: tensor<2x3x4xf32>) -> tensor<3x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %floor = arith.constant -1.0e30 : f32
+  %e0 = tensor.empty() : tensor<3x4x2xf32>
+  %t = linalg.transpose ins(%a : tensor<2x3x4xf32>) outs(%e0 : tensor<3x4x2xf32>) permutation = [1, 2, 0]
+  %e1 = tensor.empty() : tensor<3x4xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e1 : tensor<3x4xf32>) -> tensor<3x4xf32>
+  %s = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1)>],
+                       iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%t : tensor<3x4x2xf32>) outs(%f : tensor<3x4xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %real = arith.cmpf oge, %x, %floor : f32
+    %k = linalg.index 2 : index
+    %w = scf.if %real -> f32 {
+      %ki = arith.index_cast %k : index to i64
+      %kf = arith.sitofp %ki : i64 to f32
+      %one = arith.constant 1.0 : f32
+      %wk = arith.addf %kf, %one : f32
+      scf.yield %wk : f32
+    } else {
+      scf.yield %zero : f32
+    }
+    %p = arith.mulf %x, %w : f32
+    %r = arith.addf %o, %p : f32
+    linalg.yield %r : f32
+  } -> tensor<3x4xf32>
+  return %s : tensor<3x4xf32>
+}
+
 func.func private @printMemrefI32(memref<*xi32>) attributes {llvm.emit_c_interface}
 
 func.func @main() {
@@ -93,6 +130,15 @@ func.func @main() {
   %sm = bufferization.to_buffer %s : tensor<3xf32> to memref<3xf32>
   %su = memref.cast %sm : memref<3xf32> to memref<*xf32>
   call @printMemrefF32(%su) : (memref<*xf32>) -> ()
+  // A[a, b, c] = 12a + 4b + c: out[i, j] = A[0, i, j] + 2 A[1, i, j] = 24 + 12i + 3j.
+  %ws = call @weighted_sums(%a) : (tensor<2x3x4xf32>) -> tensor<3x4xf32>
+  // CHECK: sizes = [3, 4]
+  // CHECK-NEXT: [24,   27,   30,   33],
+  // CHECK-NEXT: [36,   39,   42,   45],
+  // CHECK-NEXT: [48,   51,   54,   57]
+  %wm = bufferization.to_buffer %ws : tensor<3x4xf32> to memref<3x4xf32>
+  %wu = memref.cast %wm : memref<3x4xf32> to memref<*xf32>
+  call @printMemrefF32(%wu) : (memref<*xf32>) -> ()
   %h = arith.constant dense<[[1.0, 20.0, -3.0, 4.0], [10.0, 2.0, -30.0, 4.0], [-1.0, 0.5, -0.25, 40.0]]> : tensor<3x4xf32>
   %i = call @column_argmax(%h) : (tensor<3x4xf32>) -> tensor<4xi32>
   // CHECK: sizes = [4]

@@ -117,3 +117,42 @@ func.func @kept(%lo: index, %hi: index, %i: index, %crd: memref<100xi32>,
   }
   return
 }
+
+// -----
+
+// Not carried either: an entry loop that compares unsigned (the guard would
+// not), and one that also reads the output through a memref.transpose (a
+// view the chunk's load and store do not account for).
+// CHECK-LABEL: func.func @unseen(
+// CHECK-NOT:     scf.if
+func.func @unseen(%lo: index, %hi: index, %i: index, %val: memref<100xf32>,
+                  %b: memref<64x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c16 = arith.constant 16 : index
+  %c64 = arith.constant 64 : index
+  %out = memref.alloc() : memref<64x64xf32>
+  %out2 = memref.alloc() : memref<64x64xf32>
+  scf.for unsigned %k = %lo to %hi step %c1 {
+    %w = memref.load %val[%k] : memref<100xf32>
+    scf.for %j = %c0 to %c64 step %c16 {
+      %o = vector.load %out[%i, %j] : memref<64x64xf32>, vector<16xf32>
+      %wv = vector.broadcast %w : f32 to vector<16xf32>
+      %s = arith.addf %o, %wv : vector<16xf32>
+      vector.store %s, %out[%i, %j] : memref<64x64xf32>, vector<16xf32>
+    }
+  }
+  scf.for %k = %lo to %hi step %c1 {
+    %w = memref.load %val[%k] : memref<100xf32>
+    %view = memref.transpose %out2 (d0, d1) -> (d1, d0) : memref<64x64xf32> to memref<64x64xf32, strided<[1, 64]>>
+    %first = memref.load %view[%c0, %i] : memref<64x64xf32, strided<[1, 64]>>
+    %wf = arith.addf %w, %first : f32
+    scf.for %j = %c0 to %c64 step %c16 {
+      %o = vector.load %out2[%i, %j] : memref<64x64xf32>, vector<16xf32>
+      %wv = vector.broadcast %wf : f32 to vector<16xf32>
+      %s = arith.addf %o, %wv : vector<16xf32>
+      vector.store %s, %out2[%i, %j] : memref<64x64xf32>, vector<16xf32>
+    }
+  }
+  return
+}
