@@ -1,0 +1,113 @@
+//===- HostAllocatorTest.cpp - The compiled code's block cache ------------===//
+//
+// _mlir_memref_to_llvm_alloc / _aligned_alloc / _free, which compiled steps
+// call for every temporary: alignment, the whole size usable, reuse of a
+// released block of the same size, no reuse of a live one, refusal of sizes
+// that cannot exist, and two threads at once.
+//
+//===----------------------------------------------------------------------===//
+
+#include "bregman/runtime/CpuLibrary.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstring>
+#include <set>
+#include <thread>
+#include <vector>
+
+namespace {
+
+bool alignedTo(void *p, size_t alignment) {
+  return reinterpret_cast<uintptr_t>(p) % alignment == 0;
+}
+
+/// Fills `bytes` of `p` with a pattern of `seed` and checks it back.
+bool fillsAndKeeps(void *p, size_t bytes, unsigned char seed) {
+  auto *c = static_cast<unsigned char *>(p);
+  for (size_t i = 0; i < bytes; ++i)
+    c[i] = static_cast<unsigned char>(seed + i * 7);
+  for (size_t i = 0; i < bytes; ++i)
+    if (c[i] != static_cast<unsigned char>(seed + i * 7))
+      return false;
+  return true;
+}
+
+TEST(HostAllocator, BlocksAreAlignedUsableAndDistinct) {
+  const std::vector<size_t> sizes{0,    1,     63,    64,      100,
+                                  4096, 65535, 65536, 1 << 20, 3000001};
+  std::vector<void *> live;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    void *p = _mlir_memref_to_llvm_alloc(sizes[i]);
+    ASSERT_NE(p, nullptr) << sizes[i] << " bytes";
+    EXPECT_TRUE(alignedTo(p, 64)) << sizes[i] << " bytes";
+    EXPECT_TRUE(fillsAndKeeps(p, sizes[i], static_cast<unsigned char>(i)));
+    live.push_back(p);
+  }
+  // Writing every block did not disturb the others.
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    auto *c = static_cast<unsigned char *>(live[i]);
+    for (size_t k = 0; k < sizes[i]; ++k)
+      ASSERT_EQ(c[k], static_cast<unsigned char>(i + k * 7))
+          << "block " << i << " byte " << k;
+  }
+  EXPECT_EQ(std::set<void *>(live.begin(), live.end()).size(), live.size());
+  for (void *p : live)
+    _mlir_memref_to_llvm_free(p);
+}
+
+TEST(HostAllocator, OverAlignedBlocks) {
+  for (size_t alignment : {128, 256, 4096}) {
+    void *p = _mlir_memref_to_llvm_aligned_alloc(alignment, 1000);
+    ASSERT_NE(p, nullptr) << alignment;
+    EXPECT_TRUE(alignedTo(p, alignment)) << alignment;
+    EXPECT_TRUE(fillsAndKeeps(p, 1000, 3));
+    _mlir_memref_to_llvm_free(p);
+  }
+}
+
+TEST(HostAllocator, AReleasedBlockComesBackForTheSameSizeOnly) {
+  for (size_t bytes : {size_t(800), size_t(1) << 20}) {
+    void *first = _mlir_memref_to_llvm_alloc(bytes);
+    void *other = _mlir_memref_to_llvm_alloc(bytes);
+    ASSERT_NE(first, other);
+    _mlir_memref_to_llvm_free(first);
+    void *again = _mlir_memref_to_llvm_alloc(bytes);
+    EXPECT_EQ(again, first) << bytes << " bytes: the released block";
+    void *third = _mlir_memref_to_llvm_alloc(bytes);
+    EXPECT_NE(third, again);
+    EXPECT_NE(third, other);
+    for (void *p : {again, other, third})
+      _mlir_memref_to_llvm_free(p);
+  }
+}
+
+TEST(HostAllocator, ImpossibleSizesAreRefusedAndNullIsFreed) {
+  EXPECT_EQ(_mlir_memref_to_llvm_alloc(SIZE_MAX), nullptr);
+  EXPECT_EQ(_mlir_memref_to_llvm_alloc(SIZE_MAX / 2), nullptr);
+  EXPECT_EQ(_mlir_memref_to_llvm_aligned_alloc(64, SIZE_MAX - 10), nullptr);
+  _mlir_memref_to_llvm_free(nullptr);
+}
+
+TEST(HostAllocator, TwoThreadsAllocateAndReleaseAtOnce) {
+  auto work = [](unsigned char seed, bool *ok) {
+    for (int round = 0; round < 2000; ++round) {
+      size_t bytes = 64 + size_t(round % 7) * 1000 + (round % 3) * 70000;
+      void *p = _mlir_memref_to_llvm_alloc(bytes);
+      if (!p || !alignedTo(p, 64) || !fillsAndKeeps(p, bytes, seed)) {
+        *ok = false;
+        return;
+      }
+      _mlir_memref_to_llvm_free(p);
+    }
+  };
+  bool ok1 = true, ok2 = true;
+  std::thread a(work, 1, &ok1), b(work, 2, &ok2);
+  a.join();
+  b.join();
+  EXPECT_TRUE(ok1);
+  EXPECT_TRUE(ok2);
+}
+
+} // namespace
