@@ -48,13 +48,90 @@ Value rootOf(Value memref) {
   return memref;
 }
 
-/// The chunk loop of an entry loop and the output chunk it accumulates.
+/// The chunk loop of an entry loop and the output chunk it accumulates:
+/// out[..., j] loaded and stored, both plain or both under one mask (the
+/// sparsifier masks every chunk when the batch is not a multiple of the
+/// vector length).
 struct RowAccumulation {
   scf::ForOp entries, chunks;
-  vector::LoadOp load;   // out[..., j]
-  vector::StoreOp store; // out[..., j] = f(load, ...)
+  Operation *load = nullptr, *store = nullptr;
+  Value base, mask, passThru, stored;
+  SmallVector<Value> indices;
+  VectorType type;
   int64_t lower = 0, step = 0, count = 0;
 };
+
+/// The output chunk's load and store in `row.chunks`, if it has exactly one
+/// store (into a fresh allocation) and one load of that buffer, alike.
+bool findChunkAccess(RowAccumulation &row) {
+  for (Operation &op : row.chunks.getBody()->without_terminator()) {
+    if (!isa<vector::StoreOp, vector::MaskedStoreOp>(op))
+      continue;
+    if (row.store)
+      return false;
+    row.store = &op;
+  }
+  if (auto store = dyn_cast_or_null<vector::StoreOp>(row.store)) {
+    row.base = store.getBase();
+    row.stored = store.getValueToStore();
+    row.indices = llvm::to_vector(store.getIndices());
+  } else if (auto masked = dyn_cast_or_null<vector::MaskedStoreOp>(row.store)) {
+    row.base = masked.getBase();
+    row.stored = masked.getValueToStore();
+    row.mask = masked.getMask();
+    row.indices = llvm::to_vector(masked.getIndices());
+  } else {
+    return false;
+  }
+  if (!rootOf(row.base).getDefiningOp<memref::AllocOp>())
+    return false;
+  for (Operation &op : row.chunks.getBody()->without_terminator()) {
+    auto load = dyn_cast<vector::LoadOp>(op);
+    auto masked = dyn_cast<vector::MaskedLoadOp>(op);
+    if (!(load && load.getBase() == row.base) &&
+        !(masked && masked.getBase() == row.base))
+      continue;
+    if (row.load || (masked && masked.getMask() != row.mask) ||
+        (load && row.mask) ||
+        !llvm::equal(load ? load.getIndices() : masked.getIndices(),
+                     row.indices))
+      return false;
+    row.load = &op;
+    row.passThru = masked ? masked.getPassThru() : Value();
+    row.type = load ? load.getVectorType() : masked.getVectorType();
+  }
+  return row.load && row.stored.getType() == row.type &&
+         row.type.getRank() == 1;
+}
+
+/// Whether `value` is computed in the chunk loop from its index and values
+/// from outside the entry loop by pure ops only (a chunk's mask), so that it
+/// can be computed again for a constant chunk index anywhere.
+bool computedFromChunkIndex(Value value, RowAccumulation &row, int depth = 0) {
+  if (value == row.chunks.getInductionVar() ||
+      row.entries.isDefinedOutsideOfLoop(value))
+    return true;
+  Operation *def = value.getDefiningOp();
+  if (depth > 8 || !def || def->getBlock() != row.chunks.getBody() ||
+      !isPure(def) || def->getNumRegions() != 0)
+    return false;
+  return llvm::all_of(def->getOperands(), [&](Value operand) {
+    return computedFromChunkIndex(operand, row, depth + 1);
+  });
+}
+
+/// Clones into `b` what computes `value` from the chunk index (mapped in
+/// `map`).
+Value cloneComputation(OpBuilder &b, Value value, IRMapping &map,
+                       RowAccumulation &row) {
+  if (map.contains(value) || row.entries.isDefinedOutsideOfLoop(value))
+    return map.lookupOrDefault(value);
+  Operation *def = value.getDefiningOp();
+  for (Value operand : def->getOperands())
+    cloneComputation(b, operand, map, row);
+  b.clone(*def, map);
+  return map.lookup(value);
+}
 
 /// Whether `op` may run with `out` held in registers: no writes, and no
 /// reads of `out`'s buffer (a fresh allocation, so nothing else aliases it).
@@ -85,7 +162,7 @@ bool onlyLoadAndStoreUse(Value root, RowAccumulation row) {
         llvm::append_range(worklist, user->getResults());
         continue;
       }
-      if (user == row.load.getOperation() || user == row.store.getOperation() ||
+      if (user == row.load || user == row.store ||
           !row.entries->isAncestor(user))
         continue;
       return false;
@@ -109,49 +186,31 @@ std::optional<RowAccumulation> match(scf::ForOp entries) {
   std::optional<int64_t> lower = getConstantIntValue(chunks.getLowerBound());
   std::optional<int64_t> upper = getConstantIntValue(chunks.getUpperBound());
   std::optional<int64_t> step = getConstantIntValue(chunks.getStep());
-  if (!lower || !upper || !step || *step <= 0 || *upper <= *lower ||
-      (*upper - *lower) % *step != 0)
+  if (!lower || !upper || !step || *step <= 0 || *upper <= *lower)
     return std::nullopt;
-  RowAccumulation row{entries,
-                      chunks,
-                      nullptr,
-                      nullptr,
-                      *lower,
-                      *step,
-                      (*upper - *lower) / *step};
-  for (Operation &op : chunks.getBody()->without_terminator())
-    if (auto store = dyn_cast<vector::StoreOp>(op)) {
-      if (row.store)
-        return std::nullopt;
-      row.store = store;
-    }
-  if (!row.store ||
-      !rootOf(row.store.getBase()).getDefiningOp<memref::AllocOp>())
-    return std::nullopt;
-  for (Operation &op : chunks.getBody()->without_terminator())
-    if (auto load = dyn_cast<vector::LoadOp>(op))
-      if (load.getBase() == row.store.getBase()) {
-        if (row.load)
-          return std::nullopt;
-        row.load = load;
-      }
-  if (!row.load || !entries.isDefinedOutsideOfLoop(row.load.getBase()) ||
-      row.store.getVectorType() != row.load.getVectorType() ||
-      !llvm::equal(row.store.getIndices(), row.load.getIndices()) ||
-      row.load.getVectorType().getRank() != 1 ||
-      row.load.getVectorType().getNumElements() != *step)
+  RowAccumulation row;
+  row.entries = entries;
+  row.chunks = chunks;
+  row.lower = *lower;
+  row.step = *step;
+  row.count = llvm::divideCeil(*upper - *lower, *step);
+  // Whole chunks, or every chunk under a mask computed from its index.
+  if (!findChunkAccess(row) || !entries.isDefinedOutsideOfLoop(row.base) ||
+      row.type.getNumElements() != *step ||
+      (!row.mask && (*upper - *lower) % *step != 0) ||
+      (row.mask && !computedFromChunkIndex(row.mask, row)))
     return std::nullopt;
   // The chunk index is the last, every other index fixed in both loops.
-  OperandRange indices = row.load.getIndices();
-  if (indices.back() != chunks.getInductionVar())
+  if (row.indices.back() != chunks.getInductionVar())
     return std::nullopt;
-  for (Value index : indices.drop_back())
+  for (Value index : ArrayRef<Value>(row.indices).drop_back())
     if (!entries.isDefinedOutsideOfLoop(index))
       return std::nullopt;
-  auto type = cast<MemRefType>(row.load.getBase().getType());
-  if (!type.hasStaticShape() || type.getShape().back() < *upper)
+  auto type = cast<MemRefType>(row.base.getType());
+  if (!type.hasStaticShape() ||
+      type.getShape().back() < (row.mask ? *upper : *lower + row.count * *step))
     return std::nullopt;
-  Value outRoot = rootOf(row.load.getBase());
+  Value outRoot = rootOf(row.base);
   if (!onlyLoadAndStoreUse(outRoot, row))
     return std::nullopt;
   for (Operation &op : body->without_terminator())
@@ -213,15 +272,23 @@ void accumulate(OpBuilder &b, RowAccumulation row, int64_t first,
                             entries.getLowerBound(), entries.getUpperBound());
   auto guard = scf::IfOp::create(b, loc, nonEmpty, /*withElseRegion=*/false);
   b.setInsertionPointToStart(guard.thenBlock());
-  SmallVector<Value> offsets, initial;
-  SmallVector<Value> fixed(row.load.getIndices().drop_back());
+  SmallVector<Value> offsets, masks, initial;
+  SmallVector<Value> fixed(ArrayRef<Value>(row.indices).drop_back());
   for (int64_t c = first; c < first + count; ++c) {
     offsets.push_back(
         arith::ConstantIndexOp::create(b, loc, row.lower + c * row.step));
     SmallVector<Value> indices(fixed);
     indices.push_back(offsets.back());
-    initial.push_back(vector::LoadOp::create(b, loc, row.load.getVectorType(),
-                                             row.load.getBase(), indices));
+    if (row.mask) {
+      IRMapping chunk;
+      chunk.map(row.chunks.getInductionVar(), offsets.back());
+      masks.push_back(cloneComputation(b, row.mask, chunk, row));
+      initial.push_back(vector::MaskedLoadOp::create(
+          b, loc, row.type, row.base, indices, masks.back(), row.passThru));
+    } else {
+      initial.push_back(
+          vector::LoadOp::create(b, loc, row.type, row.base, indices));
+    }
   }
   auto loop = scf::ForOp::create(
       b, loc, entries.getLowerBound(), entries.getUpperBound(),
@@ -236,21 +303,23 @@ void accumulate(OpBuilder &b, RowAccumulation row, int64_t first,
         for (int64_t c = 0; c < count; ++c) {
           IRMapping chunk = map;
           chunk.map(row.chunks.getInductionVar(), offsets[c]);
-          chunk.map(row.load.getResult(), sums[c]);
+          chunk.map(row.load->getResult(0), sums[c]);
           for (Operation &op : row.chunks.getBody()->without_terminator())
             if (&op != row.load && &op != row.store)
               inner.clone(op, chunk);
           updated.push_back(fuseMultiplyAdd(
-              inner, chunk.lookupOrDefault(row.store.getValueToStore()),
-              sums[c]));
+              inner, chunk.lookupOrDefault(row.stored), sums[c]));
         }
         scf::YieldOp::create(inner, loc, updated);
       });
   for (int64_t c = 0; c < count; ++c) {
     SmallVector<Value> indices(fixed);
     indices.push_back(offsets[c]);
-    vector::StoreOp::create(b, loc, loop.getResult(c), row.load.getBase(),
-                            indices);
+    if (row.mask)
+      vector::MaskedStoreOp::create(b, loc, row.base, indices, masks[c],
+                                    loop.getResult(c));
+    else
+      vector::StoreOp::create(b, loc, loop.getResult(c), row.base, indices);
   }
 }
 

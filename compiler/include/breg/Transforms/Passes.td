@@ -53,7 +53,10 @@ def BregAccumulateInRegisters : Pass<"breg-accumulate-in-registers", "::mlir::fu
     body is reads and, last, the chunk loop: constant bounds, one
     `vector.load` of a chunk of a fresh allocation and one `vector.store` to
     the same indices, the chunk index last, the others fixed in both loops,
-    nothing else touching that buffer), the chunks (up to 8 at a time) are
+    nothing else touching that buffer; or a `vector.maskedload` and
+    `vector.maskedstore` under one mask computed from the chunk index, as
+    the sparsifier emits every chunk when the batch is not a multiple of
+    the vector length), the chunks (up to 8 at a time) are
     loaded once before the entry loop, carried through it as its results and
     stored after it, under an `scf.if` that skips an empty row as before.
     Each accumulated product there, and in any other vector store of

@@ -1,7 +1,9 @@
 // The feature-major CSR product W·aᵀ with 160 batch columns (10 chunks of
 // 16: carried in registers as a group of 8 and one of 2 by
 // breg-accumulate-in-registers, with fused multiply-adds), and the input
-// gradient Wᵀ·δ, which scatters (fused multiply-adds only).
+// gradient Wᵀ·δ, which scatters (fused multiply-adds only); and the product
+// with 100 batch columns, where the sparsifier masks every chunk (7 chunks,
+// the last of 4 lanes): carried under the same masks.
 // W [3, 4] = [[1, 0, 2, 0], [0, 0, 0, 0], [0, 3, 0, 4]] (row 1 empty),
 // aᵀ[c, b] = (c + 1)(b + 1), δ[r, b] = (r + 1)(b + 1):
 //   (W·aᵀ)[r, b] = (b + 1)·[7, 0, 22][r]: row sums 7·12880, 0, 22·12880;
@@ -25,6 +27,12 @@
 // IR:         scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>)
 // IR-COUNT-2: vector.fma
 // IR-COUNT-2: vector.store
+// IR-LABEL: func.func @forward100(
+// IR:         scf.if
+// IR-COUNT-7: vector.maskedload
+// IR:         scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// IR-COUNT-7: vector.fma
+// IR-COUNT-7: vector.maskedstore
 // IR-LABEL: func.func @grad_input(
 // IR-NOT:     scf.if
 // IR:         vector.fma
@@ -89,6 +97,18 @@ func.func @forward(%at: tensor<4x160xf32>, %pos: tensor<4xi32>, %crd: tensor<12x
   return %y : tensor<3x160xf32>
 }
 
+func.func @forward100(%at: tensor<4x100xf32>, %pos: tensor<4xi32>, %crd: tensor<12xi32>,
+                      %val: tensor<12xf32>) -> tensor<3x100xf32> {
+  %w = sparse_tensor.assemble (%pos, %crd), %val
+       : (tensor<4xi32>, tensor<12xi32>), tensor<12xf32> to tensor<3x4xf32, #CSR>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<3x100xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<3x100xf32>) -> tensor<3x100xf32>
+  %y = linalg.matmul ins(%w, %at : tensor<3x4xf32, #CSR>, tensor<4x100xf32>)
+       outs(%init : tensor<3x100xf32>) -> tensor<3x100xf32>
+  return %y : tensor<3x100xf32>
+}
+
 func.func @grad_input(%d: tensor<3x160xf32>, %pos: tensor<4xi32>, %crd: tensor<12xi32>,
                       %val: tensor<12xf32>) -> tensor<4x160xf32> {
   %w = sparse_tensor.assemble (%pos, %crd), %val
@@ -121,6 +141,21 @@ func.func @main() {
   // CHECK: [0,   0,   0,   0],
   // CHECK: [3454,   3476,   3498,   3520]
   call @row_sums(%yd) : (tensor<?x160xf32>) -> ()
+  // The first 100 columns (placed at columns 60..159 for printing): row
+  // sums [7, 0, 22]·5050, the last four columns 97..100.
+  %at100 = tensor.extract_slice %at[0, 0] [4, 100] [1, 1] : tensor<4x160xf32> to tensor<4x100xf32>
+  %y100 = call @forward100(%at100, %pos, %crd, %val)
+       : (tensor<4x100xf32>, tensor<4xi32>, tensor<12xi32>, tensor<12xf32>) -> tensor<3x100xf32>
+  %zero = arith.constant 0.0 : f32
+  %e100 = tensor.empty() : tensor<3x160xf32>
+  %z100 = linalg.fill ins(%zero : f32) outs(%e100 : tensor<3x160xf32>) -> tensor<3x160xf32>
+  %p100 = tensor.insert_slice %y100 into %z100[0, 60] [3, 100] [1, 1] : tensor<3x100xf32> into tensor<3x160xf32>
+  %p100d = tensor.cast %p100 : tensor<3x160xf32> to tensor<?x160xf32>
+  // CHECK: [35350,  0,  111100]
+  // CHECK: [679,   686,   693,   700],
+  // CHECK: [0,   0,   0,   0],
+  // CHECK: [2134,   2156,   2178,   2200]
+  call @row_sums(%p100d) : (tensor<?x160xf32>) -> ()
   %ed = tensor.empty(%c3) : tensor<?x160xf32>
   %dd = call @ramp(%ed) : (tensor<?x160xf32>) -> tensor<?x160xf32>
   %d = tensor.cast %dd : tensor<?x160xf32> to tensor<3x160xf32>
