@@ -11,8 +11,10 @@
 
 namespace mlir::breg {
 
-/// The buffer a view is taken of (through subviews, reshapes, casts).
-Value rootBuffer(Value v);
+/// The buffer a view is taken of (through subviews, reshapes, casts, and
+/// extract_strided_metadata's base). Defined with the passes of
+/// compiler/lib/Transforms, which use it too (OutlineUtils.h).
+Value rootBuffer(Value value);
 
 } // namespace mlir::breg
 

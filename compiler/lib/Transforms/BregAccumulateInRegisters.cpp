@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "OutlineUtils.h"
 #include "breg/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -30,23 +31,13 @@ namespace mlir::breg {
 } // namespace mlir::breg
 
 using namespace mlir;
+using mlir::breg::rootBuffer;
 
 namespace {
 
 /// At most this many vectors carried at once (AVX-512 has 32 registers; each
 /// chunk also needs its operand and product).
 constexpr int64_t kMaxChunks = 8;
-
-/// The buffer a view was taken of.
-Value rootOf(Value memref) {
-  while (Operation *def = memref.getDefiningOp()) {
-    if (auto view = dyn_cast<ViewLikeOpInterface>(def))
-      memref = view.getViewSource();
-    else
-      break;
-  }
-  return memref;
-}
 
 /// The chunk loop of an entry loop and the output chunk it accumulates:
 /// out[..., j] loaded and stored, both plain or both under one mask (the
@@ -83,7 +74,7 @@ bool findChunkAccess(RowAccumulation &row) {
   } else {
     return false;
   }
-  if (!rootOf(row.base).getDefiningOp<memref::AllocOp>())
+  if (!rootBuffer(row.base).getDefiningOp<memref::AllocOp>())
     return false;
   for (Operation &op : row.chunks.getBody()->without_terminator()) {
     auto load = dyn_cast<vector::LoadOp>(op);
@@ -145,7 +136,7 @@ bool onlyReadsOthers(Operation *op, Value outRoot) {
   effects.getEffects(list);
   return llvm::all_of(list, [&](const MemoryEffects::EffectInstance &e) {
     return isa<MemoryEffects::Read>(e.getEffect()) && e.getValue() &&
-           rootOf(e.getValue()) != outRoot;
+           rootBuffer(e.getValue()) != outRoot;
   });
 }
 
@@ -210,7 +201,7 @@ std::optional<RowAccumulation> match(scf::ForOp entries) {
   if (!type.hasStaticShape() ||
       type.getShape().back() < (row.mask ? *upper : *lower + row.count * *step))
     return std::nullopt;
-  Value outRoot = rootOf(row.base);
+  Value outRoot = rootBuffer(row.base);
   if (!onlyLoadAndStoreUse(outRoot, row))
     return std::nullopt;
   for (Operation &op : body->without_terminator())

@@ -86,12 +86,7 @@ std::optional<SmallVector<int64_t>> sharedPermutation(linalg::GenericOp op) {
 }
 
 bool isInverse(ArrayRef<int64_t> perm, ArrayRef<int64_t> other) {
-  if (perm.size() != other.size())
-    return false;
-  for (size_t i = 0; i < perm.size(); ++i)
-    if (other[perm[i]] != int64_t(i))
-      return false;
-  return true;
+  return invertPermutationVector(perm) == other;
 }
 
 /// Re-indexing pays when it leaves a transpose unused: an input transpose
@@ -116,15 +111,6 @@ bool pays(linalg::GenericOp op, ArrayRef<int64_t> perm) {
       return true;
   }
   return false;
-}
-
-/// A static tensor's shape with its dimensions permuted as a transpose by
-/// `perm` would (dim i of the result = dim perm[i] of `shape`).
-SmallVector<int64_t> permuted(ArrayRef<int64_t> shape, ArrayRef<int64_t> perm) {
-  SmallVector<int64_t> result;
-  for (int64_t p : perm)
-    result.push_back(shape[p]);
-  return result;
 }
 
 /// `op` iterated in the layout of its transposed inputs (new loop k is the
@@ -163,7 +149,7 @@ struct ReindexInTransposedLayout : OpRewritePattern<linalg::GenericOp> {
       if (full) {
         auto type = cast<RankedTensorType>(init.get().getType());
         inits.push_back(tensor::EmptyOp::create(
-            rewriter, loc, permuted(type.getShape(), inverse),
+            rewriter, loc, applyPermutation(type.getShape(), inverse),
             type.getElementType()));
       } else {
         inits.push_back(init.get());

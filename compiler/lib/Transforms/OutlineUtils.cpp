@@ -4,8 +4,8 @@
 
 #include "mlir/Conversion/LLVMCommon/TypeConverter.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/IR/Builders.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/ADT/SmallPtrSet.h"
@@ -28,9 +28,7 @@ SmallVector<func::FuncOp> mlir::breg::functionsAbove(ModuleOp module,
   return large;
 }
 
-/// The buffer `value` is a view of: through extract_strided_metadata's base
-/// and view-like ops to an allocation, a call or loop result, or an argument.
-static Value rootBuffer(Value value) {
+Value mlir::breg::rootBuffer(Value value) {
   while (Operation *def = value.getDefiningOp()) {
     if (auto metadata = dyn_cast<memref::ExtractStridedMetadataOp>(def))
       value = metadata.getSource();

@@ -7,6 +7,11 @@
 
 namespace mlir::breg {
 
+/// The buffer `value` is a view of: through extract_strided_metadata's base
+/// and view-like ops to an allocation, a call or loop result, or an argument.
+/// (Also the GPU passes', compiler/lib/GPU/GpuUtils.h.)
+Value rootBuffer(Value value);
+
 /// `op` and the operations nested in it.
 int64_t opsWithin(Operation *op);
 
