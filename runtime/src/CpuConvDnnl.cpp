@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "OpenMpTeams.h"
 #include "bregman/runtime/CpuLibrary.h"
 #include "bregman/runtime/Profile.h"
 
@@ -182,6 +183,7 @@ void run(const Geometry &g, Pass pass, intptr_t a, intptr_t b, intptr_t out) {
       new std::map<std::pair<std::array<int64_t, 16>, Pass>,
                    std::unique_ptr<ConvPrimitive>>();
   std::lock_guard<std::mutex> lock(mutex);
+  bregman::runtime::WholeOpenMpTeams wholeTeams;
   auto &entry = (*cache)[{g.v, pass}];
   if (!entry)
     entry = create(g, pass);

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "OpenMpTeams.h"
 #include "bregman/runtime/CpuGemm.h"
 
 #include <oneapi/dnnl/dnnl.hpp>
@@ -82,6 +83,7 @@ void bregman::runtime::sgemmOneDnn(const GemmShape &s, const float *a,
   static std::mutex mutex;
   static auto *cache = new std::map<Key, std::unique_ptr<MatmulPrimitive>>();
   std::lock_guard<std::mutex> lock(mutex);
+  WholeOpenMpTeams wholeTeams;
   auto &entry = (*cache)[Key{s.transA, s.transB, s.m, s.n, s.k, s.beta, s.batch}];
   if (!entry)
     entry = create(s);
@@ -102,6 +104,7 @@ void bregman::runtime::sgemmOneDnnBlas(const GemmShape &s, const float *a,
   // Row-major leading dimensions are the stored row lengths.
   const int64_t lda = s.transA ? s.m : s.k;
   const int64_t ldb = s.transB ? s.k : s.n;
+  WholeOpenMpTeams wholeTeams;
   for (int64_t i = 0; i < s.batch; ++i) {
     dnnl_status_t status = dnnl_sgemm(
         s.transA ? 'T' : 'N', s.transB ? 'T' : 'N', s.m, s.n, s.k, 1.0f,

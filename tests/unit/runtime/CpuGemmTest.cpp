@@ -14,10 +14,14 @@
 
 #include <gtest/gtest.h>
 
+#include <dlfcn.h>
+
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -139,7 +143,8 @@ std::string paramName(const ::testing::TestParamInfo<Param> &info) {
          std::to_string(size.k);
 }
 
-// 7×5×3 and 1×37×129 are below the dispatch threshold (OpenBLAS), 131×67×61
+// 7×5×3 and 1×37×129 are below the dispatch threshold (OpenBLAS; one row
+// there is a product with a vector, cblas_sgemv), 131×67×61
 // (535,397 multiply-adds, 131 rows) above it (oneDNN where it runs on libomp).
 INSTANTIATE_TEST_SUITE_P(
     AllTransposes, CpuGemm,
@@ -155,13 +160,13 @@ using BatchParam = std::tuple<Entry, bool, bool, float, int64_t>;
 
 class CpuGemmBatched : public ::testing::TestWithParam<BatchParam> {};
 
-// Batches of attention-sized products (16×16 by 16×16, [N·heads, S, d]) and
-// of odd ones: every backend and the batched call, each matrix at its own
+// Batches of attention-sized products (16×16 by 16×16, [N·heads, S, d]),
+// of odd ones and of single rows (OpenBLAS's as products with a vector): every backend and the batched call, each matrix at its own
 // offset. 512 of 16×16×16 is 2^21 multiply-adds in all: the dispatch sends
 // it to oneDNN as one batched primitive where oneDNN runs on libomp.
 TEST_P(CpuGemmBatched, EveryMatrixMatchesTheFloat64Product) {
   auto [entry, transA, transB, beta, batch] = GetParam();
-  for (Size size : {Size{16, 16, 16}, Size{7, 5, 3}}) {
+  for (Size size : {Size{16, 16, 16}, Size{7, 5, 3}, Size{1, 9, 5}}) {
     SCOPED_TRACE(std::to_string(size.m) + "x" + std::to_string(size.n) + "x" +
                  std::to_string(size.k));
     Matrices x(GemmShape{transA, transB, size.m, size.n, size.k, beta, batch});
@@ -254,6 +259,45 @@ TEST(CpuGemmDispatch, OpenBlasCoresAreJudgedByTheCpusVectorUnits) {
   // Not OpenBLAS at all (the reference BLAS): never tuned.
   EXPECT_FALSE(openBlasCoreFitsCpu("", true));
   EXPECT_FALSE(openBlasCoreFitsCpu("", false));
+}
+
+/// omp_set_dynamic and omp_get_dynamic of the process's OpenMP runtime (the
+/// test, like the runtime, does not include omp.h), or null.
+struct DynamicTeams {
+  void (*set)(int) = reinterpret_cast<void (*)(int)>(
+      dlsym(RTLD_DEFAULT, "omp_set_dynamic"));
+  int (*get)() =
+      reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "omp_get_dynamic"));
+};
+
+// With dynamic teams on (OMP_DYNAMIC=true) and the cores busy, the OpenMP
+// runtime hands oneDNN smaller teams than the primitive planned its work
+// for, and the missing threads' share of C was never computed (a training
+// step's loss became NaN). The runtime turns dynamic teams off around its
+// oneDNN calls (matmul primitives and dnnl_sgemm) and restores the caller's
+// setting.
+TEST(CpuGemmOneDnn, StaysCorrectWhenTheCallerAllowsDynamicTeams) {
+  DynamicTeams omp;
+  if (!omp.set || !omp.get)
+    GTEST_SKIP() << "no OpenMP runtime in the process";
+  // A busy thread of our own, so that a load-balancing runtime sees the
+  // cores taken and shrinks teams.
+  std::atomic<bool> stop{false};
+  std::thread busy([&] {
+    volatile uint64_t spin = 0;
+    while (!stop.load(std::memory_order_relaxed))
+      spin = spin + 1;
+  });
+  omp.set(1);
+  for (int round = 0; round < 40 && !::testing::Test::HasFailure(); ++round)
+    for (Entry entry : {Entry::OneDnn, Entry::OneDnnSgemm}) {
+      Matrices x(GemmShape{true, false, 200, 784, 128, 0.0f});
+      runAndCheck(entry, x);
+    }
+  EXPECT_EQ(omp.get(), 1) << "the caller's setting is not restored";
+  omp.set(0);
+  stop = true;
+  busy.join();
 }
 
 } // namespace
