@@ -38,9 +38,16 @@ constexpr int64_t kFewRows = 16;
 // threaded ones stalled for milliseconds under load: there the small and
 // few-row products go to dnnl_sgemm, which needs no primitive per shape.
 
-/// The x86-64 kernel sets of OpenBLAS written for AVX2 or AVX-512.
+/// The x86-64 kernel sets of OpenBLAS written for AVX2 or AVX-512, and of
+/// those the AVX-512 ones. On an AVX-512 CPU (an AMD Zen 5, Debian's 0.3.21
+/// with OPENBLAS_CORETYPE=Haswell, 2026-12-07) the AVX2 kernels took 1.6-2.7×
+/// dnnl_sgemm's time on the MLP step's small products and 8-15× on a batch
+/// of 4 rows (4×200×784: 52-95 µs against 5.6-6.4); OpenBLAS's own choice
+/// there, Cooperlake, was as fast as dnnl_sgemm (docs/PERFORMANCE.md).
 constexpr const char *kAvx2Cores[] = {"haswell", "zen", "skylakex",
                                       "cooperlake", "sapphirerapids"};
+constexpr const char *kAvx512Cores[] = {"skylakex", "cooperlake",
+                                        "sapphirerapids"};
 
 /// BREGMAN_GEMM=openblas|onednn|onednn-sgemm, for measuring one backend
 /// alone.
@@ -64,17 +71,44 @@ std::optional<bregman::runtime::GemmBackend> readForcedBackend() {
 }
 } // namespace
 
+namespace {
+/// c[1×n] = a[1×k]·op(B) + beta·c as cblas_sgemv on B (cᵀ = op(B)ᵀ·aᵀ): for
+/// one row, Debian's OpenBLAS 0.3.21 sgemm packs all of B first (a batch-1
+/// layer 784→200 took 40 µs, against 7-12 µs as a product with a vector).
+/// a is contiguous whether or not it is transposed (one row or column).
+void rowTimesMatrix(const bregman::runtime::GemmShape &s, const float *a,
+                    const float *b, float *c) {
+  const int n = static_cast<int>(s.n), k = static_cast<int>(s.k);
+  // With beta = 0, C must not be read (a reused buffer may hold NaN), and
+  // whether the BLAS zeroes it first or scales it by 0 is its own choice.
+  if (s.beta == 0.0f)
+    std::fill(c, c + s.n, 0.0f);
+  if (s.transB) // B is [n, k]: cᵀ = B·aᵀ
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, 1.0f, b, k, a, 1, s.beta,
+                c, 1);
+  else // B is [k, n]: cᵀ = Bᵀ·aᵀ
+    cblas_sgemv(CblasRowMajor, CblasTrans, k, n, 1.0f, b, n, a, 1, s.beta, c,
+                1);
+}
+} // namespace
+
 void bregman::runtime::sgemmOpenBlas(const GemmShape &s, const float *a,
                                      const float *b, float *c) {
   // Row-major leading dimensions are the stored row lengths.
   const int lda = static_cast<int>(s.transA ? s.m : s.k);
   const int ldb = static_cast<int>(s.transB ? s.k : s.n);
-  for (int64_t i = 0; i < s.batch; ++i)
+  for (int64_t i = 0; i < s.batch; ++i) {
+    const float *ai = a + i * s.m * s.k, *bi = b + i * s.k * s.n;
+    float *ci = c + i * s.m * s.n;
+    if (s.m == 1) {
+      rowTimesMatrix(s, ai, bi, ci);
+      continue;
+    }
     cblas_sgemm(CblasRowMajor, s.transA ? CblasTrans : CblasNoTrans,
                 s.transB ? CblasTrans : CblasNoTrans, static_cast<int>(s.m),
-                static_cast<int>(s.n), static_cast<int>(s.k), 1.0f,
-                a + i * s.m * s.k, lda, b + i * s.k * s.n, ldb, s.beta,
-                c + i * s.m * s.n, static_cast<int>(s.n));
+                static_cast<int>(s.n), static_cast<int>(s.k), 1.0f, ai, lda,
+                bi, ldb, s.beta, ci, static_cast<int>(s.n));
+  }
 }
 
 std::string bregman::runtime::blasCoreName() {
@@ -92,7 +126,8 @@ std::string bregman::runtime::blasCoreName() {
 }
 
 bool bregman::runtime::openBlasCoreFitsCpu(const std::string &core,
-                                           bool cpuHasAvx2) {
+                                           bool cpuHasAvx2,
+                                           bool cpuHasAvx512) {
   if (core.empty())
     return false;
   if (!cpuHasAvx2)
@@ -100,8 +135,11 @@ bool bregman::runtime::openBlasCoreFitsCpu(const std::string &core,
   std::string lower;
   for (char ch : core)
     lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return std::any_of(std::begin(kAvx2Cores), std::end(kAvx2Cores),
-                     [&](const char *known) { return lower == known; });
+  auto named = [&](const auto &cores) {
+    return std::any_of(std::begin(cores), std::end(cores),
+                       [&](const char *known) { return lower == known; });
+  };
+  return cpuHasAvx512 ? named(kAvx512Cores) : named(kAvx2Cores);
 }
 
 namespace {
@@ -124,10 +162,19 @@ bool cpuHasAvx2() {
   return false; // other architectures: OpenBLAS's own choice stands
 #endif
 }
+
+bool cpuHasAvx512() {
+#if defined(__x86_64__) || defined(__i386__)
+  return __builtin_cpu_supports("avx512f");
+#else
+  return false;
+#endif
+}
 } // namespace
 
 bool bregman::runtime::blasTunedForThisCpu() {
-  static const bool tuned = openBlasCoreFitsCpu(blasCoreName(), cpuHasAvx2());
+  static const bool tuned =
+      openBlasCoreFitsCpu(blasCoreName(), cpuHasAvx2(), cpuHasAvx512());
   return tuned;
 }
 
@@ -171,7 +218,13 @@ bregman::runtime::gemmBackendFor(const GemmShape &shape, bool blasTuned,
       product > kSmallGemm && (shape.m >= kFewRows || shape.batch > 1);
   if (matmulFaster)
     return GemmBackend::OneDnn;
-  return blasTuned ? GemmBackend::OpenBlas : GemmBackend::OneDnnSgemm;
+  // One row (batch-1 inference): dnnl_sgemm's product with a vector took
+  // 3.2-3.6 µs for 1×200×784 on the Zen 5 host against 12 in OpenBLAS's
+  // sgemv and 36 in its sgemm, whichever kernels it ran (7.4 against 54-65
+  // on the Intel host).
+  if (!blasTuned || (shape.m == 1 && shape.batch == 1))
+    return GemmBackend::OneDnnSgemm;
+  return GemmBackend::OpenBlas;
 }
 
 bregman::runtime::GemmBackend

@@ -209,9 +209,13 @@ TEST(CpuGemmDispatch, SmallOrFewRowProductsGoToABlasLargeOnesToOneDnn) {
   GemmShape fewRows{false, true, 4, 200, 784, 0.0f};  // 627,200
   GemmShape smallBatch{false, false, 16, 16, 16, 0.0f, 8}; // 32,768 in all
   GemmShape largeBatch{false, false, 16, 16, 16, 0.0f, 512};
-  // OpenBLAS tuned for the CPU: it keeps the small products.
+  GemmShape oneRow{false, true, 1, 200, 784, 0.0f};     // batch-1 inference
+  // OpenBLAS tuned for the CPU: it keeps the small products, but for a
+  // single row.
   for (const GemmShape &s : {small, fewRows, smallBatch})
     EXPECT_EQ(gemmBackendFor(s, true, true), GemmBackend::OpenBlas);
+  EXPECT_EQ(gemmBackendFor(oneRow, true, true), GemmBackend::OneDnnSgemm);
+  EXPECT_EQ(gemmBackendFor(oneRow, true, false), GemmBackend::OpenBlas);
   // Generic OpenBLAS kernels: dnnl_sgemm takes them instead.
   for (const GemmShape &s : {small, fewRows, smallBatch})
     EXPECT_EQ(gemmBackendFor(s, false, true), GemmBackend::OneDnnSgemm);
@@ -253,6 +257,12 @@ TEST(CpuGemmDispatch, OpenBlasCoresAreJudgedByTheCpusVectorUnits) {
   for (const char *core : {"Prescott", "Core2", "Nehalem", "Sandybridge",
                            "Barcelona", "Bulldozer"})
     EXPECT_FALSE(openBlasCoreFitsCpu(core, true)) << core;
+  // On an AVX-512 CPU only the AVX-512 sets fit (AVX2 ones are forced or
+  // from an OpenBLAS that predates it).
+  for (const char *core : {"SkylakeX", "Cooperlake", "SapphireRapids"})
+    EXPECT_TRUE(openBlasCoreFitsCpu(core, true, true)) << core;
+  for (const char *core : {"Haswell", "Zen", "Prescott"})
+    EXPECT_FALSE(openBlasCoreFitsCpu(core, true, true)) << core;
   // On a CPU without AVX2, OpenBLAS's own choice stands.
   EXPECT_TRUE(openBlasCoreFitsCpu("Sandybridge", false));
   EXPECT_TRUE(openBlasCoreFitsCpu("Prescott", false));

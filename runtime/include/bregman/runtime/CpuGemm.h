@@ -48,10 +48,14 @@ void sgemmOneDnnBlas(const GemmShape &shape, const float *a, const float *b,
 /// "" when the BLAS in the process is not OpenBLAS.
 std::string blasCoreName();
 /// Whether kernels named `core` are written for a CPU with (`cpuHasAvx2`) or
-/// without AVX2. An OpenBLAS older than the CPU falls back to generic SSE
-/// kernels: Debian's 0.3.21 runs "Prescott" on Sapphire Rapids, 5-7× slower
-/// than oneDNN on every GEMM of the MLP step (docs/PERFORMANCE.md).
-bool openBlasCoreFitsCpu(const std::string &core, bool cpuHasAvx2);
+/// without AVX2, and with AVX-512 (`cpuHasAvx512`) for its vector width. An
+/// OpenBLAS older than the CPU falls back to generic SSE kernels: Debian's
+/// 0.3.21 runs "Prescott" on Sapphire Rapids, 5-7× slower than oneDNN on
+/// every GEMM of the MLP step; AVX2 kernels forced on an AVX-512 CPU
+/// (OPENBLAS_CORETYPE=Haswell) lost to dnnl_sgemm on every small product
+/// (docs/PERFORMANCE.md).
+bool openBlasCoreFitsCpu(const std::string &core, bool cpuHasAvx2,
+                         bool cpuHasAvx512 = false);
 /// openBlasCoreFitsCpu for this process's BLAS and CPU (false when the BLAS
 /// is not OpenBLAS: the reference BLAS has no tuned kernels at all).
 bool blasTunedForThisCpu();
@@ -77,7 +81,8 @@ std::string oneDnnOpenMpLibrary();
 /// the calling thread) and those with fewer than 16 rows go to OpenBLAS, the
 /// rest to oneDNN if oneDNN runs on libomp; all to OpenBLAS if not. Where
 /// OpenBLAS's kernels do not fit the CPU (blasTunedForThisCpu), the small
-/// and few-row products go to dnnl_sgemm instead. Fixed per machine, so a
+/// and few-row products go to dnnl_sgemm instead, and a single row always
+/// does. Fixed per machine, so a
 /// run's rounding does not depend on the load.
 GemmBackend gemmBackendFor(const GemmShape &shape);
 /// The rule itself, for tests: `blasTuned` and `oneDnnOnLibomp` as the
