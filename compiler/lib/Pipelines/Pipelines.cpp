@@ -167,11 +167,6 @@ static void addCpuLoopPasses(OpPassManager &pm,
     // The transposes of feature-major sparse layers, as tiles of vectors.
     BregVectorizeTransposeOptions transpose;
     transpose.vectorSize = options.vectorSize;
-    // A transpose moves its bytes through shuffles, slower per element than
-    // the elementwise loops the threshold was set for: a quarter of it (the
-    // MLP step's input on CSR, [128, 784], runs split; measured in
-    // docs/PERFORMANCE.md).
-    transpose.parallelThreshold = options.parallelThreshold / 4;
     pm.addNestedPass<func::FuncOp>(createBregVectorizeTranspose(transpose));
     pm.addPass(createCanonicalizerPass());
     pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass(

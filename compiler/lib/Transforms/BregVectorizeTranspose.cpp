@@ -89,45 +89,12 @@ struct BregVectorizeTransposePass
       signalPassFailure();
   }
 
-  /// With at least `parallelThreshold` elements: `op` split into equal
-  /// blocks of its output's rows (a multiple of the tile's side each, 2 to
-  /// 16 of them) run by an scf.forall, and the block's transpose returned;
-  /// otherwise, or without such a split, `op` itself.
-  linalg::TransposeOp splitIntoBlocks(IRRewriter &rewriter,
-                                      linalg::TransposeOp op,
-                                      const TransposeTile &tile) {
-    auto output = llvm::cast<MemRefType>(op.getInit().getType());
-    if (parallelThreshold <= 0 || output.getNumElements() < parallelThreshold)
-      return op;
-    int64_t units = output.getDimSize(0) / tile.sizes[0], blocks = 0;
-    for (int64_t count = std::min<int64_t>(units, 16); count >= 2; --count)
-      if (units % count == 0) {
-        blocks = count;
-        break;
-      }
-    if (blocks == 0)
-      return op;
-    SmallVector<int64_t> sizes(output.getRank(), 0);
-    sizes[0] = output.getDimSize(0) / blocks;
-    scf::SCFTilingOptions options;
-    options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
-    options.setTileSizes(getAsIndexOpFoldResult(&getContext(), sizes));
-    rewriter.setInsertionPoint(op);
-    FailureOr<scf::SCFTilingResult> split = scf::tileUsingSCF(
-        rewriter, cast<TilingInterface>(op.getOperation()), options);
-    if (failed(split))
-      return op;
-    rewriter.eraseOp(op);
-    return cast<linalg::TransposeOp>(split->tiledOps.back());
-  }
-
   /// Tiles `op` by `tile` and vectorizes the tile; false when either fails
   /// (the op is then left as it was).
   bool vectorizeOne(IRRewriter &rewriter, linalg::TransposeOp op,
                     const TransposeTile &tile) {
     if (failed(linalg::vectorizeOpPrecondition(op)))
       return false;
-    op = splitIntoBlocks(rewriter, op, tile);
     scf::SCFTilingOptions options;
     options.setTileSizes(getAsIndexOpFoldResult(&getContext(), tile.sizes));
     rewriter.setInsertionPoint(op);

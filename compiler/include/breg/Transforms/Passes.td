@@ -209,18 +209,11 @@ def BregVectorizeTranspose : Pass<"breg-vectorize-transpose", "::mlir::func::Fun
     `vector.transpose` (as shuffles: `shuffle_16x16` for 16×16, else 1-D
     shuffles) and w contiguous vector stores. A transpose that keeps the
     innermost dimension in place is tiled along it alone. Transposes whose
-    sizes have no such divisor are left alone. With `parallel-threshold`, a
-    transpose of at least that many elements is first split into 2 to 16
-    equal blocks of its output's rows (each a multiple of the tile side) run
-    by an `scf.forall`.
+    sizes have no such divisor are left alone.
   }];
   let options = [
     Option<"vectorSize", "vector-size", "int64_t", /*default=*/"16",
-           "Largest tile side in elements (16 f32 = one AVX-512 register)">,
-    Option<"parallelThreshold", "parallel-threshold", "int64_t",
-           /*default=*/"0",
-           "Transposes of at least this many elements are split into blocks "
-           "of rows run by an scf.forall (threads, through OpenMP); 0: never">
+           "Largest tile side in elements (16 f32 = one AVX-512 register)">
   ];
   let dependentDialects = [
     "::mlir::vector::VectorDialect", "::mlir::scf::SCFDialect",

@@ -5,10 +5,6 @@
 // is tiled along it alone; sizes without a divisor of at least 4 are left.
 // RUN: bregman-opt %s -split-input-file -pass-pipeline="builtin.module(func.func(breg-vectorize-transpose),canonicalize)" | FileCheck %s
 // RUN: bregman-opt %s -split-input-file -pass-pipeline="builtin.module(func.func(breg-vectorize-transpose{vector-size=8}),canonicalize)" | FileCheck %s --check-prefix=SIDE8
-// With parallel-threshold, transposes of at least that many elements are
-// first split into 2 to 16 equal blocks of output rows, each a multiple of
-// the tile side, run by an scf.forall; smaller ones stay serial.
-// RUN: bregman-opt %s -split-input-file -pass-pipeline="builtin.module(func.func(breg-vectorize-transpose{parallel-threshold=25600}),canonicalize)" | FileCheck %s --check-prefix=PAR
 
 // 16×16 tiles, the transpose as 16-lane shuffles (shuffle_16x16).
 // CHECK-LABEL: func.func @input_of_a_sparse_layer(
@@ -30,19 +26,6 @@
 // SIDE8:         vector.shape_cast {{.*}} : vector<8x8xf32> to vector<64xf32>
 // SIDE8:         vector.shuffle {{.*}} : vector<64xf32>, vector<64xf32>
 // SIDE8-NOT:     linalg.transpose
-// 784 rows = 49 tiles of 16: 7 blocks of 112 rows.
-// PAR-LABEL: func.func @input_of_a_sparse_layer(
-// PAR-DAG:     %[[C112:.*]] = arith.constant 112 : index
-// PAR-DAG:     %[[C16:.*]] = arith.constant 16 : index
-// PAR:         scf.forall (%[[B:.*]]) = (0) to (784) step (112) {
-// PAR:           %[[IN:.*]] = memref.subview %{{.*}}[0, %[[B]]] [128, 112] [1, 1]
-// PAR:           %[[OUT:.*]] = memref.subview %{{.*}}[%[[B]], 0] [112, 128] [1, 1]
-// PAR:           scf.for %{{.*}} = %{{.*}} to %[[C112]] step %[[C16]] {
-// PAR:             scf.for
-// PAR:               memref.subview %[[IN]]
-// PAR:               memref.subview %[[OUT]]
-// PAR:               vector.transfer_read {{.*}} vector<16x16xf32>
-// PAR-NOT:     linalg.transpose
 func.func @input_of_a_sparse_layer(%x: memref<128x784xf32>, %xt: memref<784x128xf32>) {
   linalg.transpose ins(%x : memref<128x784xf32>) outs(%xt : memref<784x128xf32>) permutation = [1, 0]
   return
@@ -58,10 +41,6 @@ func.func @input_of_a_sparse_layer(%x: memref<128x784xf32>, %xt: memref<784x128x
 // CHECK:         vector.shuffle {{.*}} : vector<64xf32>, vector<64xf32>
 // CHECK:         vector.transfer_write {{.*}} : vector<8x8xf32>, memref<8x8xf32, strided<[200, 1], offset: ?>>
 // CHECK-NOT:     linalg.transpose
-// 25,600 elements, at the threshold: tiles of 8 (200 = 25·8), so 128 rows
-// are 16 tiles, 16 blocks of 8 rows.
-// PAR-LABEL: func.func @output_of_a_sparse_layer(
-// PAR:         scf.forall (%{{.*}}) = (0) to (128) step (8) {
 func.func @output_of_a_sparse_layer(%y: memref<200x128xf32>, %yt: memref<128x200xf32>) {
   linalg.transpose ins(%y : memref<200x128xf32>) outs(%yt : memref<128x200xf32>) permutation = [1, 0]
   return
@@ -77,10 +56,6 @@ func.func @output_of_a_sparse_layer(%y: memref<200x128xf32>, %yt: memref<128x200
 // CHECK:         vector.shuffle
 // CHECK:         vector.transfer_write {{.*}} : vector<16x16xf32>, memref<1x16x16xf32
 // CHECK-NOT:     linalg.transpose
-// 2,048 elements: below the threshold, serial.
-// PAR-LABEL: func.func @batched(
-// PAR-NOT:     scf.forall
-// PAR:         return
 func.func @batched(%a: memref<4x32x16xf32>, %b: memref<4x16x32xf32>) {
   linalg.transpose ins(%a : memref<4x32x16xf32>) outs(%b : memref<4x16x32xf32>) permutation = [0, 2, 1]
   return
