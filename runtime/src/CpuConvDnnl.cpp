@@ -180,11 +180,12 @@ void run(const Geometry &g, Pass pass, intptr_t a, intptr_t b, intptr_t out) {
     ++bregman::runtime::profileCounters().convCalls;
   static std::mutex mutex;
   static auto *cache =
-      new std::map<std::pair<std::array<int64_t, 16>, Pass>,
+      new std::map<std::tuple<std::array<int64_t, 16>, Pass, int>,
                    std::unique_ptr<ConvPrimitive>>();
   std::lock_guard<std::mutex> lock(mutex);
   bregman::runtime::WholeOpenMpTeams wholeTeams;
-  auto &entry = (*cache)[{g.v, pass}];
+  // Keyed by the team too: a convolution plans its work per thread.
+  auto &entry = (*cache)[{g.v, pass, wholeTeams.threads()}];
   if (!entry)
     entry = create(g, pass);
   ConvPrimitive &p = *entry;

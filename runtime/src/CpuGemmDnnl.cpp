@@ -36,7 +36,9 @@ Context &context() {
   return *instance;
 }
 
-using Key = std::tuple<bool, bool, int64_t, int64_t, int64_t, float, int64_t>;
+/// The shape, beta, and the team the primitive was planned for.
+using Key =
+    std::tuple<bool, bool, int64_t, int64_t, int64_t, float, int64_t, int>;
 
 struct MatmulPrimitive {
   dnnl::matmul primitive;
@@ -84,7 +86,8 @@ void bregman::runtime::sgemmOneDnn(const GemmShape &s, const float *a,
   static auto *cache = new std::map<Key, std::unique_ptr<MatmulPrimitive>>();
   std::lock_guard<std::mutex> lock(mutex);
   WholeOpenMpTeams wholeTeams;
-  auto &entry = (*cache)[Key{s.transA, s.transB, s.m, s.n, s.k, s.beta, s.batch}];
+  auto &entry = (*cache)[Key{s.transA, s.transB, s.m, s.n, s.k, s.beta,
+                             s.batch, wholeTeams.threads()}];
   if (!entry)
     entry = create(s);
   MatmulPrimitive &p = *entry;

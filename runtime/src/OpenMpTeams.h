@@ -1,13 +1,17 @@
-//===- OpenMpTeams.h - Whole OpenMP teams around oneDNN calls --*- C++ -*-===//
+//===- OpenMpTeams.h - oneDNN's teams as planned -----------------*- C++ -*-===//
 //
-// oneDNN plans a primitive's work for a number of threads and runs it in a
-// `parallel` region that only asserts it got that many: where the OpenMP
-// runtime may shrink a team (OMP_DYNAMIC=true, under load), the missing
-// threads' share is computed by no one. Measured: a training step's loss
-// became NaN with one other busy process; a 200×784×128 matmul left parts of
-// C unwritten (tests/unit/runtime/CpuGemmTest.cpp). So dynamic teams are
-// off for the calling thread during each oneDNN call, and the caller's
-// setting is restored afterwards.
+// oneDNN plans a primitive's work for omp_get_max_threads() threads and runs
+// it in a `parallel` region that only asserts it got that many: where the
+// OpenMP runtime gives a smaller team, the missing threads' share is
+// computed by no one. That happens with dynamic teams under load
+// (OMP_DYNAMIC=true: with one other busy process a training step's loss
+// became NaN, a 200×784×128 matmul left parts of C unwritten), and whenever
+// a limit caps the team below the thread count (OMP_THREAD_LIMIT=1,
+// OMP_MAX_ACTIVE_LEVELS=0, libomp's KMP_DEVICE_THREAD_LIMIT=1: the step's
+// loss NaN on an idle machine, the ConvNet step hung in a convolution's
+// barrier waiting for a thread that never came). So each
+// oneDNN call runs with dynamic teams off and the thread count lowered to
+// the team the runtime will give; the caller's settings are restored after.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,40 +20,94 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+
 namespace bregman::runtime {
 
-/// Turns the calling thread's dynamic teams off for its lifetime if they
-/// were on. The OpenMP functions are looked up, not linked: the runtime in
-/// the process is LLVM's libomp or, without it, the libgomp oneDNN brings.
+/// For its lifetime, the calling thread's OpenMP settings make teams of
+/// exactly threads() threads. The OpenMP functions are looked up, not
+/// linked: the runtime in the process is LLVM's libomp or, without it, the
+/// libgomp oneDNN brings (none: threads() is 1 and nothing is changed).
 class WholeOpenMpTeams {
 public:
   WholeOpenMpTeams() {
     const Api &api = openMp();
-    if (api.get && api.set && api.get()) {
-      api.set(0);
-      restore = true;
+    if (!api.complete())
+      return;
+    if (api.getDynamic()) {
+      api.setDynamic(0);
+      restoreDynamic = true;
+    }
+    int requested = api.getMaxThreads();
+    team = std::max(
+        1, std::min({requested, api.getThreadLimit(), libompThreadCap()}));
+    // No active level left (a limit of 0, or inside that many active
+    // regions): every region runs on one thread.
+    if (api.getActiveLevel() >= api.getMaxActiveLevels())
+      team = 1;
+    if (team < requested) {
+      api.setNumThreads(team);
+      restoreThreads = requested;
     }
   }
   ~WholeOpenMpTeams() {
-    if (restore)
-      openMp().set(1);
+    if (restoreThreads > 0)
+      openMp().setNumThreads(restoreThreads);
+    if (restoreDynamic)
+      openMp().setDynamic(1);
   }
   WholeOpenMpTeams(const WholeOpenMpTeams &) = delete;
   WholeOpenMpTeams &operator=(const WholeOpenMpTeams &) = delete;
 
+  /// The team oneDNN plans for and gets: part of its primitives' cache keys.
+  int threads() const { return team; }
+
 private:
   struct Api {
-    int (*get)() = nullptr;
-    void (*set)(int) = nullptr;
+    int (*getDynamic)() = nullptr;
+    void (*setDynamic)(int) = nullptr;
+    int (*getMaxThreads)() = nullptr;
+    void (*setNumThreads)(int) = nullptr;
+    int (*getThreadLimit)() = nullptr;
+    int (*getMaxActiveLevels)() = nullptr;
+    int (*getActiveLevel)() = nullptr;
+    bool complete() const {
+      return getDynamic && setDynamic && getMaxThreads && setNumThreads &&
+             getThreadLimit && getMaxActiveLevels && getActiveLevel;
+    }
   };
+  /// libomp's own cap on the threads of the process, which the OpenMP API
+  /// does not report (KMP_DEVICE_THREAD_LIMIT, formerly KMP_ALL_THREADS).
+  static int libompThreadCap() {
+    static const int cap = [] {
+      for (const char *name : {"KMP_DEVICE_THREAD_LIMIT", "KMP_ALL_THREADS"})
+        if (const char *value = std::getenv(name)) {
+          long parsed = std::strtol(value, nullptr, 10);
+          if (parsed >= 1)
+            return static_cast<int>(std::min<long>(parsed, INT_MAX));
+        }
+      return INT_MAX;
+    }();
+    return cap;
+  }
+  template <typename F> static F lookup(const char *name) {
+    return reinterpret_cast<F>(dlsym(RTLD_DEFAULT, name));
+  }
   static const Api &openMp() {
-    static const Api api{
-        reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "omp_get_dynamic")),
-        reinterpret_cast<void (*)(int)>(
-            dlsym(RTLD_DEFAULT, "omp_set_dynamic"))};
+    static const Api api{lookup<int (*)()>("omp_get_dynamic"),
+                         lookup<void (*)(int)>("omp_set_dynamic"),
+                         lookup<int (*)()>("omp_get_max_threads"),
+                         lookup<void (*)(int)>("omp_set_num_threads"),
+                         lookup<int (*)()>("omp_get_thread_limit"),
+                         lookup<int (*)()>("omp_get_max_active_levels"),
+                         lookup<int (*)()>("omp_get_active_level")};
     return api;
   }
-  bool restore = false;
+  bool restoreDynamic = false;
+  int restoreThreads = 0;
+  int team = 1;
 };
 
 } // namespace bregman::runtime
