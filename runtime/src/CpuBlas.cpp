@@ -82,6 +82,10 @@ void rowTimesMatrix(const bregman::runtime::GemmShape &s, const float *a,
   // whether the BLAS zeroes it first or scales it by 0 is its own choice.
   if (s.beta == 0.0f)
     std::fill(c, c + s.n, 0.0f);
+  if (s.k == 0) { // sgemv returns at once for an empty product: C = beta·C
+    std::for_each(c, c + s.n, [&](float &v) { v *= s.beta; });
+    return;
+  }
   if (s.transB) // B is [n, k]: cᵀ = B·aᵀ
     cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, 1.0f, b, k, a, 1, s.beta,
                 c, 1);

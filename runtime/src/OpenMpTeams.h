@@ -43,9 +43,10 @@ public:
     int requested = api.getMaxThreads();
     team = std::max(
         1, std::min({requested, api.getThreadLimit(), libompThreadCap()}));
-    // No active level left (a limit of 0, or inside that many active
-    // regions): every region runs on one thread.
-    if (api.getActiveLevel() >= api.getMaxActiveLevels())
+    // Inside an active parallel region oneDNN runs every primitive on one
+    // thread (it checks omp_in_parallel), nested parallelism allowed or
+    // not; with no active level allowed at all, every region has one.
+    if (api.getActiveLevel() > 0 || api.getMaxActiveLevels() == 0)
       team = 1;
     if (team < requested) {
       api.setNumThreads(team);
@@ -80,6 +81,8 @@ private:
   };
   /// libomp's own cap on the threads of the process, which the OpenMP API
   /// does not report (KMP_DEVICE_THREAD_LIMIT, formerly KMP_ALL_THREADS).
+  /// It counts the threads of every concurrent team, so oneDNN calls made
+  /// from several threads at once may still get fewer than planned there.
   static int libompThreadCap() {
     static const int cap = [] {
       for (const char *name : {"KMP_DEVICE_THREAD_LIMIT", "KMP_ALL_THREADS"})

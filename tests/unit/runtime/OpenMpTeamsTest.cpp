@@ -8,15 +8,23 @@
 // thread count (OMP_THREAD_LIMIT=1, OMP_MAX_ACTIVE_LEVELS=0,
 // KMP_DEVICE_THREAD_LIMIT=1), with a timeout: before the runtime handled
 // them, the products came out wrong and a convolution's gradient hung in a
-// barrier waiting for a thread that never came. OMP_DYNAMIC is tested
-// in-process in CpuGemmTest.cpp (it needs a busy thread to shrink teams).
+// barrier waiting for a thread that never came. Every run asks for 4
+// threads, so that the limits bite on any machine. OMP_DYNAMIC is tested
+// in-process in CpuGemmTest.cpp (it needs a busy thread to shrink teams),
+// as are the guard's settings and the per-team primitive cache here. (A
+// call from inside a user's active parallel region runs on one thread, as
+// oneDNN itself decides there; not tested: the tests are not built with
+// OpenMP.)
 //
 //===----------------------------------------------------------------------===//
 
+#include "OpenMpTeams.h" // runtime/src: the guard itself
 #include "bregman/runtime/CpuGemm.h"
 #include "bregman/runtime/CpuLibrary.h"
 
 #include <gtest/gtest.h>
+
+#include <dlfcn.h>
 
 #include <cmath>
 #include <cstdint>
@@ -138,5 +146,76 @@ TEST(OneDnnTeams, ConvolutionGradientsMatchFloat64) {
 }
 
 #undef CONV_GEOMETRY
+
+template <typename F> F openMp(const char *name) {
+  return reinterpret_cast<F>(dlsym(RTLD_DEFAULT, name));
+}
+
+// The guard's own settings, in-process: within it, dynamic teams off and
+// the thread count equal to the team it reports (1 with no active level
+// allowed); after it, the caller's settings back.
+TEST(OneDnnTeams, GuardSetsThenRestoresTheCallersSettings) {
+  auto setDynamic = openMp<void (*)(int)>("omp_set_dynamic");
+  auto getDynamic = openMp<int (*)()>("omp_get_dynamic");
+  auto setThreads = openMp<void (*)(int)>("omp_set_num_threads");
+  auto getThreads = openMp<int (*)()>("omp_get_max_threads");
+  auto setLevels = openMp<void (*)(int)>("omp_set_max_active_levels");
+  auto getLevels = openMp<int (*)()>("omp_get_max_active_levels");
+  if (!setDynamic || !getDynamic || !setThreads || !getThreads || !setLevels ||
+      !getLevels)
+    GTEST_SKIP() << "no OpenMP runtime in the process";
+  int threads = getThreads(), levels = getLevels(), dynamic = getDynamic();
+  setDynamic(1);
+  setThreads(3);
+  int configured = getThreads(); // 3, or libomp's own cap below it
+  {
+    WholeOpenMpTeams guard;
+    EXPECT_EQ(getDynamic(), 0);
+    EXPECT_EQ(getThreads(), guard.threads());
+    EXPECT_LE(guard.threads(), configured);
+  }
+  EXPECT_EQ(getDynamic(), 1);
+  EXPECT_EQ(getThreads(), configured);
+  setLevels(0);
+  {
+    WholeOpenMpTeams guard;
+    EXPECT_EQ(guard.threads(), 1);
+    EXPECT_EQ(getThreads(), 1);
+  }
+  EXPECT_EQ(getThreads(), configured);
+  setLevels(levels);
+  setThreads(threads);
+  setDynamic(dynamic);
+}
+
+// A primitive cached for two threads must not serve a call that gets one:
+// the same products, before and after no active level is allowed, in one
+// process (the primitives are cached per team), each against float64.
+TEST(OneDnnTeams, PrimitivesAreCachedPerTeam) {
+  auto setLevels = openMp<void (*)(int)>("omp_set_max_active_levels");
+  auto getLevels = openMp<int (*)()>("omp_get_max_active_levels");
+  if (!setLevels || !getLevels)
+    GTEST_SKIP() << "no OpenMP runtime in the process";
+  int levels = getLevels();
+  Conv conv;
+  std::vector<double> dw(conv.filter.size(), 0.0), magnitude(dw.size(), 0.0);
+  Conv::terms([&](intptr_t out, intptr_t in, intptr_t tap) {
+    double term = double(conv.dy[out]) * conv.x[in];
+    dw[tap] += term;
+    magnitude[tap] += std::abs(term);
+  });
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(round == 0 ? "as configured" : "no active level allowed");
+    if (round == 1)
+      setLevels(0);
+    std::vector<float> got(conv.filter.size(), std::nanf(""));
+    bregman_cpu_conv2d_grad_filter(
+        Conv::n, Conv::c, Conv::h, Conv::w, Conv::f, Conv::k, Conv::k, Conv::h,
+        Conv::w, 1, 1, 1, 1, 1, 1, 1, address(conv.x), address(conv.dy),
+        address(got));
+    expectClose(got, dw, magnitude, Conv::n * Conv::h * Conv::w);
+  }
+  setLevels(levels);
+}
 
 } // namespace

@@ -81,8 +81,8 @@ std::string oneDnnOpenMpLibrary();
 /// the calling thread) and those with fewer than 16 rows go to OpenBLAS, the
 /// rest to oneDNN if oneDNN runs on libomp; all to OpenBLAS if not. Where
 /// OpenBLAS's kernels do not fit the CPU (blasTunedForThisCpu), the small
-/// and few-row products go to dnnl_sgemm instead, and a single row always
-/// does. Fixed per machine, so a
+/// and few-row products go to dnnl_sgemm instead, and a single row (batch
+/// 1) does whatever OpenBLAS runs, where oneDNN is on libomp. Fixed per machine, so a
 /// run's rounding does not depend on the load.
 GemmBackend gemmBackendFor(const GemmShape &shape);
 /// The rule itself, for tests: `blasTuned` and `oneDnnOnLibomp` as the
