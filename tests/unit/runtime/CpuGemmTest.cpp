@@ -14,14 +14,10 @@
 
 #include <gtest/gtest.h>
 
-#include <dlfcn.h>
-
-#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
 #include <string>
-#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -269,45 +265,6 @@ TEST(CpuGemmDispatch, OpenBlasCoresAreJudgedByTheCpusVectorUnits) {
   // Not OpenBLAS at all (the reference BLAS): never tuned.
   EXPECT_FALSE(openBlasCoreFitsCpu("", true));
   EXPECT_FALSE(openBlasCoreFitsCpu("", false));
-}
-
-/// omp_set_dynamic and omp_get_dynamic of the process's OpenMP runtime (the
-/// test, like the runtime, does not include omp.h), or null.
-struct DynamicTeams {
-  void (*set)(int) = reinterpret_cast<void (*)(int)>(
-      dlsym(RTLD_DEFAULT, "omp_set_dynamic"));
-  int (*get)() =
-      reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "omp_get_dynamic"));
-};
-
-// With dynamic teams on (OMP_DYNAMIC=true) and the cores busy, the OpenMP
-// runtime hands oneDNN smaller teams than the primitive planned its work
-// for, and the missing threads' share of C was never computed (a training
-// step's loss became NaN). The runtime turns dynamic teams off around its
-// oneDNN calls (matmul primitives and dnnl_sgemm) and restores the caller's
-// setting.
-TEST(CpuGemmOneDnn, StaysCorrectWhenTheCallerAllowsDynamicTeams) {
-  DynamicTeams omp;
-  if (!omp.set || !omp.get)
-    GTEST_SKIP() << "no OpenMP runtime in the process";
-  // A busy thread of our own, so that a load-balancing runtime sees the
-  // cores taken and shrinks teams.
-  std::atomic<bool> stop{false};
-  std::thread busy([&] {
-    volatile uint64_t spin = 0;
-    while (!stop.load(std::memory_order_relaxed))
-      spin = spin + 1;
-  });
-  omp.set(1);
-  for (int round = 0; round < 40 && !::testing::Test::HasFailure(); ++round)
-    for (Entry entry : {Entry::OneDnn, Entry::OneDnnSgemm}) {
-      Matrices x(GemmShape{true, false, 200, 784, 128, 0.0f});
-      runAndCheck(entry, x);
-    }
-  EXPECT_EQ(omp.get(), 1) << "the caller's setting is not restored";
-  omp.set(0);
-  stop = true;
-  busy.join();
 }
 
 } // namespace

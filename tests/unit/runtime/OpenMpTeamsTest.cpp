@@ -1,4 +1,4 @@
-//===- OpenMpTeamsTest.cpp - oneDNN under OpenMP settings that shrink teams -===//
+//===- OpenMpTeamsTest.cpp - oneDNN under OpenMP limits on teams ----------===//
 //
 // oneDNN plans each primitive for omp_get_max_threads() threads and gives a
 // smaller team's missing threads' work to no one (runtime/src/OpenMpTeams.h).
@@ -10,8 +10,8 @@
 // them, the products came out wrong and a convolution's gradient hung in a
 // barrier waiting for a thread that never came. Every run asks for 4
 // threads, so that the limits bite on any machine. OMP_DYNAMIC is tested
-// in-process in CpuGemmTest.cpp (it needs a busy thread to shrink teams),
-// as are the guard's settings and the per-team primitive cache here. (A
+// in-process (it needs a busy thread to shrink teams), as are the guard's
+// settings and the per-team primitive cache. (A
 // call from inside a user's active parallel region runs on one thread, as
 // oneDNN itself decides there; not tested: the tests are not built with
 // OpenMP.)
@@ -26,8 +26,10 @@
 
 #include <dlfcn.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <thread>
 #include <vector>
 
 using namespace bregman::runtime;
@@ -58,24 +60,33 @@ void expectClose(const std::vector<float> &got, const std::vector<double> &want,
   EXPECT_EQ(wrong, 0);
 }
 
-// Large enough that oneDNN splits them over every thread it plans for.
-TEST(OneDnnTeams, MatmulAndSgemmMatchFloat64) {
+/// Large enough that oneDNN splits it over every thread it plans for:
+/// op(A)·B, 200×784×128, A transposed, and its float64 product.
+struct Gemm {
   GemmShape s{true, false, 200, 784, 128, 0.0f};
   std::vector<float> a = wave(s.k * s.m, 0.1f), b = wave(s.k * s.n, 0.7f);
-  std::vector<double> want(s.m * s.n, 0.0), magnitude(s.m * s.n, 0.0);
-  for (int64_t i = 0; i < s.m; ++i)
-    for (int64_t j = 0; j < s.n; ++j)
-      for (int64_t p = 0; p < s.k; ++p) {
-        double term = double(a[p * s.m + i]) * b[p * s.n + j];
-        want[i * s.n + j] += term;
-        magnitude[i * s.n + j] += std::abs(term);
-      }
-  for (auto gemm : {&sgemmOneDnn, &sgemmOneDnnBlas}) {
-    std::vector<float> c(s.m * s.n, std::nanf(""));
-    gemm(s, a.data(), b.data(), c.data());
-    expectClose(c, want, magnitude, s.k);
+  std::vector<double> want, magnitude;
+
+  Gemm() : want(s.m * s.n, 0.0), magnitude(s.m * s.n, 0.0) {
+    for (int64_t i = 0; i < s.m; ++i)
+      for (int64_t j = 0; j < s.n; ++j)
+        for (int64_t p = 0; p < s.k; ++p) {
+          double term = double(a[p * s.m + i]) * b[p * s.n + j];
+          want[i * s.n + j] += term;
+          magnitude[i * s.n + j] += std::abs(term);
+        }
   }
-}
+  /// oneDNN's matmul primitive and dnnl_sgemm, each against float64.
+  void expectBothMatch() {
+    for (auto gemm : {&sgemmOneDnn, &sgemmOneDnnBlas}) {
+      std::vector<float> c(s.m * s.n, std::nanf(""));
+      gemm(s, a.data(), b.data(), c.data());
+      expectClose(c, want, magnitude, s.k);
+    }
+  }
+};
+
+TEST(OneDnnTeams, MatmulAndSgemmMatchFloat64) { Gemm().expectBothMatch(); }
 
 /// A 3×3 convolution, stride 1, padding 1: [8, 16, 16, 16] by [32, 16, 3, 3].
 struct Conv {
@@ -145,10 +156,36 @@ TEST(OneDnnTeams, ConvolutionGradientsMatchFloat64) {
   expectClose(gotDw, dw, dwMagnitude, Conv::n * Conv::h * Conv::w);
 }
 
-#undef CONV_GEOMETRY
-
 template <typename F> F openMp(const char *name) {
   return reinterpret_cast<F>(dlsym(RTLD_DEFAULT, name));
+}
+
+// With dynamic teams on (OMP_DYNAMIC=true) and the cores busy, the OpenMP
+// runtime hands oneDNN smaller teams than the primitive planned its work
+// for, and the missing threads' share of C was never computed (a training
+// step's loss became NaN). The runtime turns dynamic teams off around its
+// oneDNN calls and restores the caller's setting.
+TEST(OneDnnTeams, StaysCorrectWhenTheCallerAllowsDynamicTeams) {
+  auto setDynamic = openMp<void (*)(int)>("omp_set_dynamic");
+  auto getDynamic = openMp<int (*)()>("omp_get_dynamic");
+  if (!setDynamic || !getDynamic)
+    GTEST_SKIP() << "no OpenMP runtime in the process";
+  Gemm gemm;
+  // A busy thread of our own, so that a load-balancing runtime sees the
+  // cores taken and shrinks teams.
+  std::atomic<bool> stop{false};
+  std::thread busy([&] {
+    volatile uint64_t spin = 0;
+    while (!stop.load(std::memory_order_relaxed))
+      spin = spin + 1;
+  });
+  setDynamic(1);
+  for (int round = 0; round < 40 && !::testing::Test::HasFailure(); ++round)
+    gemm.expectBothMatch();
+  EXPECT_EQ(getDynamic(), 1) << "the caller's setting is not restored";
+  setDynamic(0);
+  stop = true;
+  busy.join();
 }
 
 // The guard's own settings, in-process: within it, dynamic teams off and
@@ -209,13 +246,13 @@ TEST(OneDnnTeams, PrimitivesAreCachedPerTeam) {
     if (round == 1)
       setLevels(0);
     std::vector<float> got(conv.filter.size(), std::nanf(""));
-    bregman_cpu_conv2d_grad_filter(
-        Conv::n, Conv::c, Conv::h, Conv::w, Conv::f, Conv::k, Conv::k, Conv::h,
-        Conv::w, 1, 1, 1, 1, 1, 1, 1, address(conv.x), address(conv.dy),
-        address(got));
+    bregman_cpu_conv2d_grad_filter(CONV_GEOMETRY, address(conv.x),
+                                   address(conv.dy), address(got));
     expectClose(got, dw, magnitude, Conv::n * Conv::h * Conv::w);
   }
   setLevels(levels);
 }
+
+#undef CONV_GEOMETRY
 
 } // namespace

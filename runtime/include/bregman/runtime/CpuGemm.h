@@ -82,8 +82,8 @@ std::string oneDnnOpenMpLibrary();
 /// rest to oneDNN if oneDNN runs on libomp; all to OpenBLAS if not. Where
 /// OpenBLAS's kernels do not fit the CPU (blasTunedForThisCpu), the small
 /// and few-row products go to dnnl_sgemm instead, and a single row (batch
-/// 1) does whatever OpenBLAS runs, where oneDNN is on libomp. Fixed per machine, so a
-/// run's rounding does not depend on the load.
+/// 1) does whatever OpenBLAS runs, where oneDNN is on libomp. Fixed per
+/// machine, so a run's rounding does not depend on the load.
 GemmBackend gemmBackendFor(const GemmShape &shape);
 /// The rule itself, for tests: `blasTuned` and `oneDnnOnLibomp` as the
 /// process would find them.
