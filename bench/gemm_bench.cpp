@@ -27,8 +27,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <ctime>
+#include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <functional>
 #include <map>
 #include <string>
@@ -304,7 +305,13 @@ int main(int argc, char **argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv))
     return 1;
-  benchmark::RunSpecifiedBenchmarks();
+  try {
+    benchmark::RunSpecifiedBenchmarks();
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "bregman_gemm_bench: %s\n", e.what());
+    benchmark::Shutdown();
+    return 1;
+  }
   benchmark::Shutdown();
   return 0;
 }

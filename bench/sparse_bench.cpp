@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <exception>
 #include <fmt/format.h>
 #include <random>
 #include <string>
@@ -216,13 +217,17 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "usage: %s [--mlp-only | --forms]\n", argv[0]);
     return 2;
   }
-  if (mode == "--forms") {
-    formsTable();
-    return 0;
+  try {
+    if (mode == "--forms") {
+      formsTable();
+      return 0;
+    }
+    mlpTable();
+    if (mode != "--mlp-only")
+      crossoverTable();
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "bregman_sparse_bench: %s\n", e.what());
+    return 1;
   }
-  bool mlpOnly = mode == "--mlp-only";
-  mlpTable();
-  if (!mlpOnly)
-    crossoverTable();
   return 0;
 }

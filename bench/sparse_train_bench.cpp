@@ -29,6 +29,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <exception>
 #include <fmt/format.h>
 #include <random>
 #include <string>
@@ -279,7 +280,12 @@ void layerCrossoverTable() {
 } // namespace
 
 int main() {
-  mlpStepTable();
-  layerCrossoverTable();
+  try {
+    mlpStepTable();
+    layerCrossoverTable();
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "bregman_sparse_train_bench: %s\n", e.what());
+    return 1;
+  }
   return 0;
 }

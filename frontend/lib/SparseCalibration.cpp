@@ -473,9 +473,16 @@ std::string describe(const SparseLayerDecision &d) {
 
 namespace {
 
+/// BREGMAN_SPARSE_CALIBRATION: unset, empty or "on" measures, "off" uses
+/// the fixed thresholds; anything else is refused rather than read as "on".
 bool calibrationOff() {
   const char *setting = std::getenv("BREGMAN_SPARSE_CALIBRATION");
-  return setting && std::string(setting) == "off";
+  if (!setting || !*setting || std::string(setting) == "on")
+    return false;
+  if (std::string(setting) == "off")
+    return true;
+  throw Error(fmt::format("BREGMAN_SPARSE_CALIBRATION='{}': expected on or off",
+                          setting));
 }
 
 /// The crossover under `key`: the process's, the cache file's, or measured

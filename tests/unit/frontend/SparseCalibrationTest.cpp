@@ -176,6 +176,24 @@ TEST(SparseCalibration, FixedWithoutABatchOrWhenSwitchedOff) {
   EXPECT_FALSE(std::filesystem::exists(dir.file())) << "nothing measured, nothing written";
 }
 
+TEST(SparseCalibration, RefusesAnUnknownSwitch) {
+  CacheDir dir;
+  ::setenv("BREGMAN_SPARSE_CALIBRATION", "of", 1);
+  try {
+    nn::sparseCrossover(80, 200, 128);
+    ADD_FAILURE() << "a misspelt switch was read as on";
+  } catch (const Error &e) {
+    std::string message = e.what();
+    EXPECT_NE(message.find("BREGMAN_SPARSE_CALIBRATION='of'"),
+              std::string::npos)
+        << message;
+    EXPECT_NE(message.find("expected on or off"), std::string::npos) << message;
+  }
+  ::unsetenv("BREGMAN_SPARSE_CALIBRATION");
+  EXPECT_FALSE(std::filesystem::exists(dir.file()))
+      << "nothing measured, nothing written";
+}
+
 TEST(SparseCalibration, TheCacheParserNamesWhatIsWrong) {
   struct Case {
     const char *text, *message;
