@@ -7,8 +7,8 @@
 #include "breg/Conversion/Passes.h"
 #include "breg/Dialect/Breg/IR/BregDialect.h"
 
-#include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -26,12 +26,14 @@
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/IR/Verifier.h"
 #include "llvm/Passes/PassBuilder.h"
-#include "llvm/Transforms/Scalar/LoopUnrollPass.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/Transforms/Scalar/LoopUnrollPass.h"
 
+#include <atomic>
 #include <chrono>
 #include <ctime>
 #include <mutex>
@@ -122,6 +124,18 @@ static void addConstants(llvm::Module &module,
   }
 }
 
+/// With a dump folder, `text` as `dir`/`name`.
+static void dumpText(const std::string &dir, const std::string &name,
+                     llvm::function_ref<void(llvm::raw_ostream &)> print) {
+  if (dir.empty())
+    return;
+  llvm::sys::fs::create_directories(dir);
+  std::error_code ec;
+  llvm::raw_fd_ostream os(dir + "/" + name, ec);
+  if (!ec)
+    print(os);
+}
+
 /// LLVM's default pipeline at `options.optLevel`; without
 /// `options.partialUnroll`, its loop unrollers only unroll fully (loops of
 /// a known, small trip count), never partially or at run time.
@@ -129,7 +143,9 @@ std::function<llvm::Error(llvm::Module *)>
 cpujit::makeOptimizer(const CpuJitOptions &options, llvm::TargetMachine *tm) {
   unsigned level = options.optLevel;
   bool partialUnroll = options.partialUnroll;
-  return [level, partialUnroll, tm](llvm::Module *module) -> llvm::Error {
+  std::string dumpDirectory = options.dumpDirectory;
+  return [level, partialUnroll, tm,
+          dumpDirectory](llvm::Module *module) -> llvm::Error {
     llvm::LoopAnalysisManager loops;
     llvm::FunctionAnalysisManager functions;
     llvm::CGSCCAnalysisManager sccs;
@@ -141,7 +157,9 @@ cpujit::makeOptimizer(const CpuJitOptions &options, llvm::TargetMachine *tm) {
     // it is not wanted, they are switched off and replaced at the same two
     // places by ones that may only unroll fully.
     tuning.LoopUnrolling = partialUnroll;
-    llvm::PassBuilder builder(tm, tuning);
+    // Knows the passes' pipeline names, for the dump's pipeline text.
+    llvm::PassInstrumentationCallbacks instrumentation;
+    llvm::PassBuilder builder(tm, tuning, std::nullopt, &instrumentation);
     if (!partialUnroll && level > 1) {
       builder.registerLateLoopOptimizationsEPCallback(
           [](llvm::LoopPassManager &passes, llvm::OptimizationLevel at) {
@@ -167,7 +185,32 @@ cpujit::makeOptimizer(const CpuJitOptions &options, llvm::TargetMachine *tm) {
     llvm::ModulePassManager pipeline =
         level == 0 ? builder.buildO0DefaultPipeline(optimization)
                    : builder.buildPerModuleDefaultPipeline(optimization);
+    // With a dump folder, per module (or part; numbered in the process) the
+    // LLVM IR before and after, and the pipeline as `opt -passes=` takes it:
+    // an optimizer's or a code generator's failure reproduces outside.
+    static std::atomic<int> dumped{0};
+    std::string part = dumpDirectory.empty() ? "" : std::to_string(dumped++);
+    dumpText(dumpDirectory, "2-llvm-" + part + ".ll",
+             [&](llvm::raw_ostream &os) { module->print(os, nullptr); });
+    dumpText(dumpDirectory, "3-passes.txt", [&](llvm::raw_ostream &os) {
+      pipeline.printPipeline(os, [&](llvm::StringRef name) {
+        return instrumentation.getPassNameForClassName(name);
+      });
+    });
     pipeline.run(*module, modules);
+    dumpText(dumpDirectory, "4-optimized-" + part + ".ll",
+             [&](llvm::raw_ostream &os) { module->print(os, nullptr); });
+    // An optimizer bug would otherwise surface as a crash in code
+    // generation (LLVM 22's SROA once made a value used before its
+    // definition).
+    std::string problem;
+    llvm::raw_string_ostream problemStream(problem);
+    if (llvm::verifyModule(*module, &problemStream))
+      return llvm::createStringError(
+          "LLVM's optimizer produced an invalid module (an LLVM bug; "
+          "BREGMAN_DUMP_IR=/a/folder writes the IR before and after it, and "
+          "the passes): " +
+          problem.substr(0, 2000));
     return llvm::Error::success();
   };
 }
@@ -307,12 +350,17 @@ createEngine(ModuleOp module, const CpuJitOptions &options,
       cpujit::makeOptimizer(options, tm->get());
   // The options hold a reference: this must outlive every lookup below (the
   // whole module is compiled at the first).
+  // ExecutionEngine::create takes the transformer's error as impossible
+  // (cantFail), so a failure is kept here and returned before any code is
+  // generated from the module.
+  std::string optimizerFailure;
   std::function<llvm::Error(llvm::Module *)> timedOptimize =
-      [optimize, &optTime](llvm::Module *m) {
+      [optimize, &optTime, &optimizerFailure](llvm::Module *m) {
         Stamp start = Stamp::now();
-        llvm::Error result = optimize(m);
+        if (llvm::Error result = optimize(m))
+          optimizerFailure = llvm::toString(std::move(result));
         addSince(optTime, start);
-        return result;
+        return llvm::Error::success();
       };
   ExecutionEngineOptions engineOptions;
   engineOptions.transformer = timedOptimize;
@@ -333,6 +381,8 @@ createEngine(ModuleOp module, const CpuJitOptions &options,
     return llvm::joinErrors(
         llvm::createStringError("LLVM JIT compilation failed:\n" + diagnostics),
         engine.takeError());
+  if (!optimizerFailure.empty())
+    return llvm::createStringError(optimizerFailure);
 
   const llvm::StringMap<void *> &symbols = options.symbols;
   (*engine)->registerSymbols([&](llvm::orc::MangleAndInterner interner) {

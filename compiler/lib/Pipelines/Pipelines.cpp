@@ -226,6 +226,9 @@ static void addCpuToLLVMPasses(OpPassManager &pm,
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  // Stack buffers where LLVM expects them (its SROA broke a module with
+  // allocas between loop nests).
+  pm.addNestedPass<LLVM::LLVMFuncOp>(createBregHoistAllocas());
 }
 
 /// Each gpu.launch becomes a kernel in a gpu.module and a gpu.launch_func.

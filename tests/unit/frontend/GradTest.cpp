@@ -586,6 +586,36 @@ TEST(Grad, CrossEntropyMatchesSoftmaxMinusOneHot) {
   }
 }
 
+TEST(Grad, ValueAndGradOfCrossEntropyOnTwoByThreeF32) {
+  // This size crashed LLVM's code generator: its SROA had made an invalid
+  // module from stack buffers left between loop nests (breg-hoist-allocas).
+  const int64_t n = 2, c = 3;
+  std::vector<float> z = {0.5f, -1.25f, 2.0f, 0.0f, 1.5f, -0.75f};
+  std::vector<int32_t> y = {2, 0};
+  auto step = jit([](const Tensor &logits, const Tensor &labels) {
+    return valueAndGrad(
+        [&](const Tensor &l) { return crossEntropy(l, labels); })(logits);
+  });
+  auto [loss, g] =
+      step(Tensor::fromVector(z, {n, c}), Tensor::fromVector(y, {n}));
+  std::vector<float> gradient = g.toVector<float>();
+  double expectedLoss = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    double m = -1e300, s = 0;
+    for (int64_t j = 0; j < c; ++j)
+      m = std::max(m, double(z[i * c + j]));
+    for (int64_t j = 0; j < c; ++j)
+      s += std::exp(z[i * c + j] - m);
+    expectedLoss += (std::log(s) + m - z[i * c + y[i]]) / n;
+    for (int64_t j = 0; j < c; ++j)
+      EXPECT_NEAR(
+          gradient[i * c + j],
+          (std::exp(z[i * c + j] - m) / s - (y[i] == j ? 1.0 : 0.0)) / n, 1e-6)
+          << i << "," << j;
+  }
+  EXPECT_NEAR(loss.item(), expectedLoss, 1e-6);
+}
+
 TEST(Grad, MlpLossAllParams) {
   // MLP 5-4-3 with ReLU, f64 parameters, cross-entropy loss.
   std::mt19937 rng(94);

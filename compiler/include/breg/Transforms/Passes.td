@@ -174,6 +174,24 @@ def BregVectorizeRowSums : Pass<"breg-vectorize-row-sums", "::mlir::func::FuncOp
   ];
 }
 
+def BregHoistAllocas : Pass<"breg-hoist-allocas", "::mlir::LLVM::LLVMFuncOp"> {
+  let summary = "Fixed-size stack allocations to the start of the entry block";
+  let description = [{
+    Buffers promoted to the stack (`memref.alloca`) become `llvm.alloca`s
+    where the buffer was made, between loop nests. LLVM expects them at the
+    start of the entry block, and LLVM 22's SROA broke a module when full
+    unrolling merged such allocas into the middle of the entry block
+    (valueAndGrad of crossEntropy on [2, 3] logits: "Instruction does not
+    dominate all uses!", then a crash in the register coalescer). Each
+    `llvm.alloca` of the function's own region whose element count is a
+    constant moves there, with a copy of that constant, unless its block is
+    in a loop of the control-flow graph (each iteration would then share
+    one buffer). Allocas inside nested regions (OpenMP's parallel bodies:
+    per thread) stay where they are.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def BregApproximateMath : Pass<"breg-approximate-math", "::mlir::func::FuncOp"> {
   let summary = "Vector exp and erf as polynomials instead of scalar libm calls";
   let description = [{
