@@ -99,6 +99,10 @@ include(cmake/Docs.cmake)
 set(BREG_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/Bregman)
 install(EXPORT BregmanTargets NAMESPACE Bregman:: DESTINATION ${BREG_CMAKE_DIR}
   COMPONENT bregman)
+# The build tree is a package too (-DBregman_DIR=build, without installing):
+# the same targets, with the source tree's headers.
+export(EXPORT BregmanTargets NAMESPACE Bregman::
+  FILE ${CMAKE_CURRENT_BINARY_DIR}/BregmanTargets.cmake)
 configure_package_config_file(${BREG_SOURCE_DIR}/cmake/BregmanConfig.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/BregmanConfig.cmake
   INSTALL_DESTINATION ${BREG_CMAKE_DIR})

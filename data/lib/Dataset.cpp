@@ -388,3 +388,23 @@ bool Batcher::next(Batch &batch) {
 int64_t Batcher::batchesPerEpoch() const {
   return (ds_->count + batchSize_ - 1) / batchSize_;
 }
+
+std::vector<std::string> bregman::data::datasetFiles(const std::string &dir) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> names;
+  for (const char *base :
+       {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+        "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"}) {
+    names.push_back(base);
+    names.push_back(std::string(base) + ".gz");
+  }
+  for (int i = 1; i <= 5; ++i)
+    names.push_back(fmt::format("data_batch_{}.bin", i));
+  names.push_back("test_batch.bin");
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const std::string &name : names)
+    if (fs::exists(fs::path(dir) / name, ec))
+      files.push_back((fs::path(dir) / name).string());
+  return files;
+}

@@ -50,6 +50,11 @@ uint32_t checksum(uint32_t crc, const void *data, uint64_t size) {
 
 } // namespace
 
+runtime::FileOwnershipCheck checkpointFiles() {
+  return runtime::filesStartingWith(std::string(kMagic, sizeof(kMagic)),
+                                    "a bregman checkpoint");
+}
+
 const Params &Checkpoint::section(const std::string &name) const {
   std::string known;
   for (const auto &[n, p] : sections) {
@@ -101,7 +106,7 @@ void saveCheckpoint(const std::string &path, const Checkpoint &checkpoint) {
   // A unique temporary beside the destination, renamed over it: the previous
   // checkpoint stays until the new one is complete (SafeWrite.h).
   try {
-    runtime::AtomicFile file(path, "writing the checkpoint");
+    runtime::AtomicFile file(path, "writing the checkpoint", checkpointFiles());
     file.write(kMagic, sizeof(kMagic));
     file.write(&kVersion, sizeof(kVersion));
     file.write(&headerSize, sizeof(headerSize));

@@ -56,10 +56,17 @@ private:
     const ValueInfo &info = trace.value(value);
     return RankedTensorType::get(info.shape, elementType(info.dtype));
   }
+  /// A function argument's type. One without elements is memref<0xT>,
+  /// whatever its shape: MLIR 22's bare-pointer convention refuses a zero
+  /// in any but the first dimension, and the function then took memref
+  /// descriptors where the runtime passes pointers (a crash).
   MemRefType memrefType(int value) {
     const ValueInfo &info = trace.value(value);
+    if (numElements(info.shape) == 0)
+      return MemRefType::get({0}, elementType(info.dtype));
     return MemRefType::get(info.shape, elementType(info.dtype));
   }
+  bool isEmpty(int value) { return numElements(trace.value(value).shape) == 0; }
   /// "add#12", at the user's call that recorded it when known (the
   /// diagnostics of verification and of the passes show it).
   Location nodeLoc(const Node &node, int index) {
@@ -718,6 +725,7 @@ Value Emitter::shapeNode(const Node &node) {
   SmallVector<int64_t> offsets(shape.size(), 0), strides(shape.size(), 1);
   switch (node.prim) {
   case Prim::StopGradient:
+  case Prim::GradArgument:
     return x;
   case Prim::Reshape:
     return reshapeTo(x, shape);
@@ -842,7 +850,8 @@ void Emitter::planCompressInto(Block *entry, ArrayRef<int> outputArg) {
     int output = spec.outputs[i];
     int n = producer[output];
     if (spec.outputAlias[i] >= 0 || n < 0 ||
-        nodes[n].prim != Prim::CompressRows || compressInto.count(output))
+        nodes[n].prim != Prim::CompressRows || compressInto.count(output) ||
+        isEmpty(output))
       continue;
     auto destination = bufferization::ToTensorOp::create(
         b, loc, tensorType(output), entry->getArgument(outputArg[i]));
@@ -887,6 +896,11 @@ OwningOpRef<ModuleOp> Emitter::run() {
 
   for (size_t i = 0; i < inputs.size(); ++i) {
     int v = inputs[i];
+    if (isEmpty(v)) { // no data: any tensor of its shape
+      values[v] = tensor::EmptyOp::create(b, loc, tensorType(v).getShape(),
+                                          tensorType(v).getElementType());
+      continue;
+    }
     auto op = bufferization::ToTensorOp::create(b, loc, tensorType(v),
                                                 entry->getArgument(i));
     op.setRestrict(true);
@@ -926,7 +940,8 @@ OwningOpRef<ModuleOp> Emitter::run() {
     toWrite[i] = value;
   }
   for (size_t i = 0; i < spec.outputs.size(); ++i) {
-    if (isOwnInput(i)) // its own donated input: nothing to write
+    // Its own donated input, or no elements: nothing to write.
+    if (isOwnInput(i) || isEmpty(spec.outputs[i]))
       continue;
     auto op = bufferization::MaterializeInDestinationOp::create(
         b, loc, toWrite[i], entry->getArgument(outputArg[i]));

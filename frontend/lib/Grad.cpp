@@ -211,6 +211,8 @@ std::vector<Tensor> vjpSlice(const VjpArgs &v) {
   return {parts.size() == 1 ? g : concat(parts, axis)};
 }
 
+std::vector<Tensor> vjpGradArgument(const VjpArgs &v) { return {v.g}; }
+
 std::vector<Tensor> vjpReshape(const VjpArgs &v) {
   return {reshape(v.g, v.in(0).shape())};
 }
@@ -370,7 +372,7 @@ static std::vector<bool> activeValues(const Trace &trace,
                                       int firstNode) {
   std::vector<bool> active(trace.values().size(), false);
   for (const Tensor &w : wrt) {
-    if (!w.isTraced() || w.trace() != &trace)
+    if (!w.belongsTo(trace))
       throw Error("grad: differentiating with respect to a tensor that is "
                   "not a value of the current trace (a concrete or captured "
                   "tensor); pass it as an argument of the jit function");
@@ -435,10 +437,17 @@ static void accumulate(std::map<int, Tensor> &cotangent,
   }
 }
 
+Tensor gradArgument(const Tensor &t, SourceLocation loc) {
+  if (!t.defined() || !t.isTraced())
+    return t;
+  CallSite site(loc);
+  return apply(Prim::GradArgument, {t}, {{t.shape(), t.dtype()}})[0];
+}
+
 std::vector<Tensor> backward(const Tensor &output,
                              const std::vector<Tensor> &wrt, int firstNode) {
   Trace *trace = Trace::current();
-  if (!output.isTraced() || output.trace() != trace)
+  if (!trace || !output.belongsTo(*trace))
     throw Error("grad: the function's result is not a value of the current "
                 "trace (did it return a concrete tensor?)");
   if (output.numel() != 1)
@@ -495,8 +504,8 @@ Tensor customVjp(const Tensor &out, const std::vector<Tensor> &inputs,
   CallSite site(loc);
   if (!out.isTraced())
     return out;
-  Trace *trace = out.trace();
-  if (trace != Trace::current())
+  Trace *trace = Trace::current();
+  if (!trace || !out.belongsTo(*trace))
     throw Error("customVjp: the value is not of the current trace");
   if (out.dtype() == DType::I32)
     throw Error("customVjp: the value is an integer tensor");
@@ -511,7 +520,7 @@ Tensor customVjp(const Tensor &out, const std::vector<Tensor> &inputs,
   CustomVjp custom{{}, std::move(rule), CallSite::current()};
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Tensor &in = inputs[i];
-    if (!in.isTraced() || in.trace() != trace)
+    if (!in.belongsTo(*trace))
       throw Error(fmt::format("customVjp: input {} is not a value of the "
                               "current trace (a concrete or captured "
                               "tensor)",

@@ -8,6 +8,7 @@
 #include "bregman/runtime/CpuLibrary.h"
 #include "bregman/runtime/CudaDriver.h"
 #include "bregman/runtime/Device.h"
+#include "bregman/runtime/Environment.h"
 #include "bregman/runtime/Profile.h"
 #include "bregman/runtime/SafeWrite.h"
 
@@ -276,6 +277,12 @@ const FlatOutputs &JitState::outputStructure(const CompiledFunction &fn) const {
 static std::vector<int> assignDonations(const FlatInputs &inputs,
                                         const FlatOutputs &outputs,
                                         const std::vector<int> &donate) {
+  int arguments = inputs.argumentCount;
+  for (int d : donate)
+    if (d < 0 || d >= arguments)
+      throw Error(fmt::format("jit: donateArgnums names argument {}, but the "
+                              "function takes {} argument(s)",
+                              d, arguments));
   std::set<int> donated(donate.begin(), donate.end());
   std::vector<bool> used(inputs.leaves.size(), false);
   std::vector<int> alias(outputs.leaves.size(), -1);
@@ -483,7 +490,7 @@ std::unique_ptr<CompiledFunction> JitState::build(const Trace &trace,
   spec.functionName = fn->symbol;
   for (size_t i = 0; i < outputs.leaves.size(); ++i) {
     const Tensor &t = outputs.leaves[i];
-    if (!t.defined() || !t.isTraced() || t.trace() != &trace)
+    if (!t.belongsTo(trace))
       throw Error(fmt::format(
           "{}: output {} ('{}') is not computed by the traced function (a "
           "concrete or foreign tensor was returned)",
@@ -501,9 +508,7 @@ std::unique_ptr<CompiledFunction> JitState::build(const Trace &trace,
   // BREGMAN_EMULATE_GPU=1: compile the GPU kernels' IR and run it as loops
   // on the CPU (the tests run this way too, to check the kernels).
   // (Not for artifacts: a CPU artifact is the CPU program.)
-  const char *emulate = std::getenv("BREGMAN_EMULATE_GPU");
-  bool emulateGpu =
-      emulate && objectFile.empty() && std::string(emulate) == "1";
+  bool emulateGpu = objectFile.empty() && switchedOn("BREGMAN_EMULATE_GPU");
   refuseDebugPrintsOffCpu(trace, opts, emulateGpu);
 
   mlir::MLIRContext &ctx = sharedContext();
@@ -529,8 +534,8 @@ std::unique_ptr<CompiledFunction> JitState::build(const Trace &trace,
         artifactSignature(inputs, *fn, opts.device);
   // Temporaries come from the runtime's block cache (reused across calls).
   jitOptions.pipeline.runtimeAllocator = true;
-  if (emulate && objectFile.empty())
-    jitOptions.pipeline.emulateGpu = emulateGpu;
+  if (emulateGpu)
+    jitOptions.pipeline.emulateGpu = true;
   if (opts.device == Device::HostMirror)
     jitOptions.pipeline.emulateGpu = true;
   if (jitOptions.pipeline.emulateGpu)
@@ -559,16 +564,27 @@ std::unique_ptr<CompiledFunction> JitState::build(const Trace &trace,
   return fn;
 }
 
-/// Every argument must be concrete, and a buffer that is overwritten must
-/// not be visible through another argument (the compiled code assumes it).
-static void checkCallArguments(const std::string &name,
-                               const CompiledFunction &fn,
-                               const FlatInputs &inputs) {
+void JitState::requireUsableEnvironment() {
+  // Once per process: the OpenMP runtime reads these when it starts.
+  static const std::string problem = runtime::openMpEnvironmentProblem();
+  if (!problem.empty())
+    throw Error(problem);
+}
+
+void JitState::requireConcrete(const FlatInputs &inputs) const {
   for (size_t i = 0; i < inputs.leaves.size(); ++i)
     if (!inputs.leaves[i].isConcrete())
       throw Error(fmt::format("{}: argument {} ('{}') is a tracer: calling a "
-                              "jit function inside another is not supported",
-                              name, inputs.args[i], inputs.name(i)));
+                              "jit function inside another (or itself) is not "
+                              "supported; call the plain function there",
+                              opts.name, inputs.args[i], inputs.name(i)));
+}
+
+/// A buffer that is overwritten must not be visible through another
+/// argument (the compiled code assumes it).
+static void checkCallArguments(const std::string &name,
+                               const CompiledFunction &fn,
+                               const FlatInputs &inputs) {
   // A leaf whose buffer a donated output overwrites must be the only leaf on
   // that buffer: (buffer, leaf) sorted, a written buffer seen twice is shared.
   std::vector<const void *> written;
@@ -765,7 +781,9 @@ void JitState::writeArtifactFiles(const std::string &tmp,
   manifest["device"] = deviceName(opts.device);
   for (const auto &[key, json] : artifactEntries)
     manifest[key] = nlohmann::json::parse(json);
-  runtime::AtomicFile values(tmp + "/values.bin", opts.name + ": save");
+  // In the artifact folder being built (a fresh temporary).
+  runtime::AtomicFile values(tmp + "/values.bin", opts.name + ": save",
+                             runtime::anyExistingFile());
   size_t offset = 0;
   for (size_t i = 0; i < inputs.leaves.size(); ++i) {
     const LeafSpec spec = inputs.spec(i);
@@ -789,7 +807,8 @@ void JitState::writeArtifactFiles(const std::string &tmp,
   }
   values.commit();
   runtime::writeFileAtomically(tmp + "/manifest.json", opts.name + ": save",
-                               manifest.dump(2) + "\n");
+                               manifest.dump(2) + "\n",
+                               runtime::anyExistingFile());
 }
 
 } // namespace detail

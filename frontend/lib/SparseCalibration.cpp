@@ -399,11 +399,15 @@ void saveCache(const Calibration &c) {
   nlohmann::json entries(nlohmann::json::value_t::object);
   for (const auto &[key, density] : c.known)
     entries[key] = density;
+  // A cache that cannot be written costs a measurement next time, not the
+  // run (runtime::WriteError is no bregman::Error: it ended runs).
   try {
     runtime::writeFileAtomically(
         path, "the sparse-exec calibration",
-        nlohmann::json{{"version", kCacheVersion}, {"crossovers", entries}}.dump(1));
-  } catch (const Error &e) {
+        nlohmann::json{{"version", kCacheVersion}, {"crossovers", entries}}
+            .dump(1),
+        runtime::anyExistingFile()); // the cache's own file
+  } catch (const std::exception &e) {
     warn(fmt::format("{} (measured again next time)", e.what()));
   }
 }

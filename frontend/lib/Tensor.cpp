@@ -5,6 +5,7 @@
 #include "bregman/Grad.h"
 #include "bregman/Trace.h"
 #include "bregman/runtime/Buffer.h"
+#include "bregman/runtime/InputFile.h"
 
 #include <algorithm>
 #include <cmath>
@@ -57,14 +58,39 @@ Tensor Tensor::traced(Trace *trace, int value, const Shape &shape,
   t.impl_->shape = shape;
   t.impl_->dtype = dtype;
   t.impl_->trace = trace;
+  t.impl_->traceSerial = trace ? trace->serial() : 0;
   t.impl_->value = value;
   return t;
 }
 
-Tensor Tensor::zeros(const Shape &shape, DType dtype) {
-  for (int64_t d : shape)
+bool Tensor::belongsTo(const Trace &trace) const {
+  return impl_ && impl_->trace == &trace &&
+         impl_->traceSerial == trace.serial();
+}
+
+void requireAllocatable(const char *op, const Shape &shape, DType dtype) {
+  long double count = 1;
+  for (int64_t d : shape) {
     if (d < 0)
-      throw Error("zeros: negative dimension in shape " + shapeString(shape));
+      throw Error(fmt::format("{}: negative dimension in shape {}", op,
+                              shapeString(shape)));
+    count *= static_cast<long double>(d);
+  }
+  // Every traced value and host tensor passes here: the limit (environment,
+  // physical memory) is read, and the message made, only for large ones.
+  constexpr long double kAlwaysAllocatable = 64.0L * (1 << 20);
+  long double bytes = count * static_cast<long double>(dtypeSize(dtype));
+  if (bytes <= kAlwaysAllocatable)
+    return;
+  std::string problem = runtime::allocationProblem(
+      count, static_cast<uint64_t>(dtypeSize(dtype)),
+      fmt::format("{}: {}{}", op, dtypeName(dtype), shapeString(shape)));
+  if (!problem.empty())
+    throw Error(problem);
+}
+
+Tensor Tensor::zeros(const Shape &shape, DType dtype) {
+  requireAllocatable("zeros", shape, dtype);
   return fromBuffer(
       runtime::Buffer::allocate(numElements(shape) * dtypeSize(dtype)), shape,
       dtype);
@@ -365,10 +391,12 @@ Tensor reluGrad(const Tensor &x, const Tensor &g, SourceLocation loc) {
   return single(Prim::ReluGrad, {x, g}, x.shape(), x.dtype());
 }
 
-/// Normalizes, sorts and de-duplicates axes against `rank`.
+/// Normalizes and sorts axes against `rank`; an axis named twice (also as
+/// -1 and rank - 1) is refused, as NumPy does.
 static std::vector<int64_t> normalizeAxes(const char *op,
                                           std::vector<int64_t> axes,
                                           int64_t rank) {
+  std::vector<int64_t> given = axes;
   for (int64_t &a : axes) {
     if (a < -rank || a >= rank)
       throw Error(fmt::format("{}: axis {} out of range for rank {}", op, a, rank));
@@ -376,7 +404,9 @@ static std::vector<int64_t> normalizeAxes(const char *op,
       a += rank;
   }
   std::sort(axes.begin(), axes.end());
-  axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
+  if (std::adjacent_find(axes.begin(), axes.end()) != axes.end())
+    throw Error(fmt::format("{}: axes [{}] name one axis twice (rank {})", op,
+                            fmt::join(given, ", "), rank));
   return axes;
 }
 
@@ -592,6 +622,10 @@ Tensor oneHot(const Tensor &labels, int64_t classes, DType dtype,
     throw Error(fmt::format("one_hot: labels must be i32 of rank 1, got {}{}",
                             dtypeName(labels.dtype()),
                             shapeString(labels.shape())));
+  if (classes < 1)
+    throw Error(fmt::format("one_hot: the number of classes must be positive, "
+                            "got {}",
+                            classes));
   NodeAttrs attrs;
   attrs.classes = classes;
   return single(Prim::OneHot, {labels}, {labels.dim(0), classes}, dtype, attrs);

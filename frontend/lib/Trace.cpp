@@ -2,6 +2,7 @@
 
 #include "bregman/Trace.h"
 
+#include <atomic>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -143,6 +144,11 @@ std::string Trace::str() const {
   return out;
 }
 
+uint64_t Trace::nextSerial() {
+  static std::atomic<uint64_t> last{0};
+  return ++last;
+}
+
 Trace *Trace::current() {
   return traceStack.empty() ? nullptr : traceStack.back();
 }
@@ -168,7 +174,7 @@ std::vector<Tensor> apply(Prim prim, const std::vector<Tensor> &inputs,
           "{}: a concrete tensor was captured inside a jit function; pass it "
           "as an argument instead",
           primName(prim)));
-    if (t.trace() != trace)
+    if (!t.belongsTo(*trace))
       throw Error(fmt::format("{}: operand belongs to another trace (a tracer "
                               "escaped from the function that made it)",
                               primName(prim)));
@@ -178,6 +184,10 @@ std::vector<Tensor> apply(Prim prim, const std::vector<Tensor> &inputs,
     throw Error(fmt::format("{}: called outside a traced function; run it "
                             "inside bregman::jit",
                             primName(prim)));
+  // A result no buffer could hold is refused here, naming the op, not by a
+  // failed allocation when it runs.
+  for (const auto &[shape, dtype] : results)
+    requireAllocatable(primName(prim), shape, dtype);
   int node = trace->addNode(prim, std::move(ids), results, std::move(attrs));
   std::vector<Tensor> out;
   for (int v : trace->nodes()[node].outputs)

@@ -4,6 +4,7 @@
 
 #include "Groups.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 
@@ -331,6 +332,23 @@ static const Group &findGroupByName(const std::vector<Group> &groups,
   return groups.front();
 }
 
+/// Why `value` cannot be the hyper-parameter `which` ("" when it can). NaN
+/// fails every test.
+static std::vector<std::string> groupNames(const std::vector<Group> &groups) {
+  std::vector<std::string> names;
+  for (const Group &g : groups)
+    names.push_back(g.name);
+  return names;
+}
+
+static std::string hyperProblem(const std::string &which, double value) {
+  if (which == "lr" || which == "delta" || which == "eps")
+    return value > 0 && std::isfinite(value) ? "" : "must be > 0 and finite";
+  if (which == "lambda" || which == "lambda2")
+    return value >= 0 && std::isfinite(value) ? "" : "must be >= 0 and finite";
+  return value >= 0 && value < 1 ? "" : "must be in [0, 1)";
+}
+
 Optimizer::Optimizer(Method method, std::vector<Group> groups)
     : method_(method), groups_(std::move(groups)) {
   const char *name = methodName(method);
@@ -339,24 +357,15 @@ Optimizer::Optimizer(Method method, std::vector<Group> groups)
   for (const Group &g : groups_) {
     if (!g.selects)
       throw Error(fmt::format("{}: group '{}' has no selector", name, g.name));
-    if (!(g.lr > 0))
-      throw Error(fmt::format("{}: group '{}': lr must be > 0, got {}", name,
-                              g.name, g.lr));
-    if (!(g.delta > 0))
-      throw Error(fmt::format("{}: group '{}': delta must be > 0, got {}",
-                              name, g.name, g.delta));
-    if (g.lambda < 0)
-      throw Error(fmt::format("{}: group '{}': lambda must be >= 0, got {}",
-                              name, g.name, g.lambda));
-    if (g.momentum < 0 || g.momentum >= 1)
-      throw Error(fmt::format("{}: group '{}': momentum must be in [0, 1), "
-                              "got {}",
-                              name, g.name, g.momentum));
-    if (g.beta1 < 0 || g.beta1 >= 1 || g.beta2 < 0 || g.beta2 >= 1 ||
-        !(g.eps > 0))
-      throw Error(fmt::format("{}: group '{}': needs 0 <= beta1, beta2 < 1 "
-                              "and eps > 0",
+    if (&findGroupByName(groups_, g.name) != &g)
+      throw Error(fmt::format("{}: two parameter groups are named '{}' (each "
+                              "group's hyper-parameters are kept by its name)",
                               name, g.name));
+    for (const std::string &which : hypersOf(method, g))
+      if (std::string problem = hyperProblem(which, hyperValue(g, which));
+          !problem.empty())
+        throw Error(fmt::format("{}: group '{}': {} {}, got {}", name, g.name,
+                                which, problem, hyperValue(g, which)));
     if ((method == Method::SGD || method == Method::Adam) &&
         g.regularizer != Regularizer::None)
       throw Error(fmt::format(
@@ -546,6 +555,11 @@ std::pair<Params, Params> Optimizer::update(const Params &params,
 
 float Optimizer::hyper(const Params &state, const std::string &group,
                        const std::string &which) const {
+  if (std::none_of(groups_.begin(), groups_.end(),
+                   [&](const Group &g) { return g.name == group; }))
+    throw Error(fmt::format("{}: no parameter group '{}' (groups: {})",
+                            methodName(method_), group,
+                            fmt::join(groupNames(groups_), ", ")));
   std::string key = hyperName(group, which);
   if (!state.contains(key))
     throw Error(fmt::format("{}: no hyper-parameter '{}' for group '{}' (this "
@@ -560,6 +574,9 @@ float Optimizer::hyper(const Params &state, const std::string &group,
 void Optimizer::setHyper(Params &state, const std::string &group,
                          const std::string &which, float value) const {
   hyper(state, group, which); // reports unknown names
+  if (std::string problem = hyperProblem(which, value); !problem.empty())
+    throw Error(fmt::format("{}: group '{}': {} {}, got {}",
+                            methodName(method_), group, which, problem, value));
   *state.at(hyperName(group, which)).data<float>() = value;
 }
 
@@ -602,11 +619,18 @@ bool ReduceLROnPlateau::update(const Optimizer &opt, double loss,
   }
   if (++badEpochs <= patience)
     return false;
-  for (const Group &g : opt.groups())
-    opt.setHyper(state, g.name, "lr",
-                 static_cast<float>(opt.hyper(state, g.name, "lr") * factor));
+  bool reduced = false;
+  for (const Group &g : opt.groups()) {
+    auto lr = static_cast<float>(opt.hyper(state, g.name, "lr") * factor);
+    // After ~150 halvings a float's lr reaches 0, which setHyper refuses:
+    // the rate then stays at its smallest, rather than ending the run.
+    if (lr > 0) {
+      opt.setHyper(state, g.name, "lr", lr);
+      reduced = true;
+    }
+  }
   badEpochs = 0;
-  return true;
+  return reduced;
 }
 
 } // namespace optim

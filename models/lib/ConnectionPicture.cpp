@@ -1,8 +1,9 @@
 //===- ConnectionPicture.cpp - The connection matrix as a PNG -------------===//
 //
-// libpng's simplified API encodes the picture in memory; the file is
-// written through runtime's AtomicFile, so a failed write leaves nothing
-// half-written and never replaces anything else than the target.
+// libpng's simplified API encodes the picture in memory; a text chunk
+// (Software: bregman) is added after the header, so that a later run
+// replaces its own pictures and nothing else; the file is written through
+// runtime's AtomicFile, so a failed write leaves nothing half-written.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,8 +12,10 @@
 
 #include <cmath>
 #include <cstdint>
+#include <fstream>
 #include <png.h>
 #include <vector>
+#include <zlib.h>
 
 namespace bregman::models {
 
@@ -20,6 +23,29 @@ namespace {
 
 constexpr int64_t kCell = 24;  // pixels per matrix entry
 constexpr int64_t kBorder = 1; // grid line between cells
+
+/// The tEXt chunk's type and data: keyword, NUL, text.
+const std::string kSoftwareChunk =
+    std::string("tEXtSoftware") + '\0' + "bregman";
+/// Where it goes: after the signature (8 bytes) and IHDR (12 + 13).
+constexpr size_t kAfterHeader = 33;
+
+void appendBigEndian(std::string &out, uint32_t value) {
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out += static_cast<char>((value >> shift) & 0xff);
+}
+
+/// `png` with the Software chunk after its header.
+std::string withSoftwareChunk(const std::string &png) {
+  std::string chunk;
+  appendBigEndian(chunk, static_cast<uint32_t>(kSoftwareChunk.size() - 4));
+  chunk += kSoftwareChunk;
+  appendBigEndian(chunk,
+                  static_cast<uint32_t>(::crc32(
+                      0, reinterpret_cast<const Bytef *>(kSoftwareChunk.data()),
+                      static_cast<uInt>(kSoftwareChunk.size()))));
+  return png.substr(0, kAfterHeader) + chunk + png.substr(kAfterHeader);
+}
 
 struct Rgb {
   uint8_t r, g, b;
@@ -81,7 +107,20 @@ void writeConnectionPng(const ConnectionMatrix &m, const std::string &path) {
     throw runtime::WriteError("the connection picture", path,
                               std::string("libpng: ") + image.message);
   bytes.resize(size);
-  runtime::writeFileAtomically(path, "the connection picture", bytes);
+  runtime::writeFileAtomically(path, "the connection picture",
+                               withSoftwareChunk(bytes), connectionPictures());
+}
+
+runtime::FileOwnershipCheck connectionPictures() {
+  return [](const std::string &path) -> std::string {
+    std::ifstream in(path, std::ios::binary);
+    std::string head(kAfterHeader + 4 + kSoftwareChunk.size(), '\0');
+    in.read(head.data(), static_cast<std::streamsize>(head.size()));
+    if (in && head.compare(kAfterHeader + 4, kSoftwareChunk.size(),
+                           kSoftwareChunk) == 0)
+      return "";
+    return "is not a connection picture that bregman drew";
+  };
 }
 
 } // namespace bregman::models

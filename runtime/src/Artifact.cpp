@@ -440,7 +440,8 @@ void Artifact::saveTo(const std::string &dir) const {
                        fs::copy_file(fs::path(sourceDir) / file,
                                      fs::path(tmp) / file);
                      AtomicFile values(tmp + "/values.bin",
-                                       "saving the artifact");
+                                       "saving the artifact",
+                                       anyExistingFile());
                      std::vector<char> bytes;
                      for (std::size_t i = 0; i < inputs.size(); ++i) {
                        if (!inputs[i].stored) // as saved: not in values.bin

@@ -2,6 +2,7 @@
 
 #include "bregman/runtime/Buffer.h"
 #include "bregman/runtime/Device.h"
+#include "bregman/runtime/InputFile.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -10,12 +11,16 @@
 
 using namespace bregman::runtime;
 
+AllocationFailure::AllocationFailure(std::size_t bytes)
+    : message("out of memory: " + formatBytes(bytes) +
+              " could not be allocated") {}
+
 std::shared_ptr<Buffer> Buffer::allocate(std::size_t bytes, bool zero) {
   // 64-byte alignment: a cache line, and the widest vector load (AVX-512).
   std::size_t rounded = ((bytes + 63) / 64) * 64;
   void *data = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
   if (!data)
-    throw std::bad_alloc();
+    throw AllocationFailure(bytes);
   if (zero)
     std::memset(data, 0, rounded == 0 ? 64 : rounded);
   return std::shared_ptr<Buffer>(new Buffer(data, bytes));

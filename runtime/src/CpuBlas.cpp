@@ -248,6 +248,19 @@ void sgemmCall(const bregman::runtime::GemmShape &shape, intptr_t a,
   auto *aData = reinterpret_cast<const float *>(a);
   auto *bData = reinterpret_cast<const float *>(b);
   auto *cData = reinterpret_cast<float *>(c);
+  // An empty product: the libraries refuse (or crash on) leading dimensions
+  // of 0, and over k = 0 the result is beta·C (C may be uninitialized when
+  // beta is 0).
+  if (shape.m == 0 || shape.n == 0 || shape.batch == 0)
+    return;
+  if (shape.k == 0) {
+    float *end = cData + shape.batch * shape.m * shape.n;
+    if (shape.beta == 0.0f)
+      std::fill(cData, end, 0.0f);
+    else
+      std::for_each(cData, end, [&](float &x) { x *= shape.beta; });
+    return;
+  }
   switch (gemmBackendFor(shape)) {
   case GemmBackend::OneDnn:
     return sgemmOneDnn(shape, aData, bData, cData);

@@ -1,6 +1,7 @@
 //===- Device.cpp - The host-mirror device --------------------------------===//
 
 #include "bregman/runtime/Device.h"
+#include "bregman/runtime/Buffer.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -26,7 +27,7 @@ public:
   void *allocate(std::size_t bytes) override {
     void *p = std::aligned_alloc(64, ((bytes + 63) / 64) * 64 + 64);
     if (!p)
-      throw std::bad_alloc();
+      throw AllocationFailure(bytes);
     // Garbage, not zeros: a missing upload must not go unnoticed.
     std::memset(p, 0x7f, bytes);
     return p;

@@ -96,6 +96,10 @@ void runInference(const std::string &dir,
     fail(dir, "the model has " + std::to_string(spec.outputs.size()) +
                   " output(s), " + std::to_string(outputFiles.size()) +
                   " --output file(s) given");
+  // Before running: each output can be written, replacing only a tensor
+  // file bregman wrote (never an input, the model or the user's files).
+  for (const std::string &file : outputFiles)
+    requireWritableFile(file, "--output", tensorFilesWrittenByBregman());
   for (std::size_t i = 0; i < inputFiles.size(); ++i)
     feedInput(*artifact, spec.inputs[i], inputFiles[i]);
   std::printf("%s: inference of %s on %s\n", dir.c_str(), spec.model.c_str(),

@@ -1,6 +1,7 @@
 //===- Profile.cpp - Where the time of a step goes ------------------------===//
 
 #include "bregman/runtime/Profile.h"
+#include "bregman/runtime/Environment.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -10,8 +11,7 @@ namespace bregman::runtime {
 namespace {
 std::atomic<bool> &profilingFlag() {
   static std::atomic<bool> enabled = [] {
-    const char *v = std::getenv("BREGMAN_PROFILE");
-    return v && std::strcmp(v, "1") == 0;
+    return switchSetting("BREGMAN_PROFILE", false);
   }();
   return enabled;
 }

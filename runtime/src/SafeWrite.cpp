@@ -163,11 +163,60 @@ std::string nonRegularKind(const std::string &path) {
   return kindOf(st.st_mode);
 }
 
-AtomicFile::AtomicFile(std::string target, std::string operation)
-    : path(std::move(target)), what(std::move(operation)) {
+FileOwnershipCheck anyExistingFile() {
+  return [](const std::string &) { return std::string(); };
+}
+
+FileOwnershipCheck filesStartingWith(std::string signature,
+                                     std::string format) {
+  return [signature, format](const std::string &path) {
+    std::ifstream in(path, std::ios::binary);
+    std::string head(signature.size(), '\0');
+    if (in.read(head.data(), static_cast<std::streamsize>(head.size())) &&
+        head == signature)
+      return std::string();
+    return "is not " + format;
+  };
+}
+
+namespace {
+/// Why the existing target may not be replaced ("" when it may, or when
+/// there is none).
+std::string replacementProblem(const std::string &path,
+                               const FileOwnershipCheck &owned) {
   if (std::string kind = nonRegularKind(path); !kind.empty())
-    throw WriteError(what, path, "exists and is " + kind +
-                                     ", not a regular file; nothing was written");
+    return "exists and is " + kind + ", not a regular file";
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0)
+    return "";
+  if (std::string problem = owned(path); !problem.empty())
+    return "exists and " + problem +
+           "; it is not replaced (choose another path, or move it away)";
+  return "";
+}
+} // namespace
+
+void requireWritableFile(const std::string &path, const std::string &what,
+                         const FileOwnershipCheck &owned) {
+  if (std::string problem = replacementProblem(path, owned); !problem.empty())
+    throw WriteError(what, path, problem);
+  std::string parent = fs::path(path).parent_path().string();
+  if (parent.empty())
+    parent = ".";
+  struct stat st;
+  if (::stat(parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    throw WriteError(what, path, "its folder " + parent + " does not exist");
+  if (::access(parent.c_str(), W_OK) != 0)
+    throw WriteError(what, path,
+                     "its folder " + parent +
+                         " is not writable: " + std::strerror(errno));
+}
+
+AtomicFile::AtomicFile(std::string target, std::string operation,
+                       const FileOwnershipCheck &owned)
+    : path(std::move(target)), what(std::move(operation)) {
+  if (std::string problem = replacementProblem(path, owned); !problem.empty())
+    throw WriteError(what, path, problem + "; nothing was written");
   removeStaleTemporaries(path);
   std::string name = temporaryTemplate(path);
   descriptor = ::mkstemp(name.data());
@@ -233,8 +282,9 @@ void AtomicFile::commit() {
 }
 
 void writeFileAtomically(const std::string &path, const std::string &what,
-                         std::string_view bytes) {
-  AtomicFile file(path, what);
+                         std::string_view bytes,
+                         const FileOwnershipCheck &owned) {
+  AtomicFile file(path, what, owned);
   file.write(bytes);
   file.commit();
 }

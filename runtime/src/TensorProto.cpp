@@ -34,6 +34,7 @@ enum Field : uint32_t {
   kRawData = 9,
   kDoubleData = 10,
   kUint64Data = 11,
+  kDocString = 12,
   kExternalData = 13,
   kDataLocation = 14,
 };
@@ -109,7 +110,7 @@ private:
 struct Fields {
   std::vector<int64_t> dims;
   int64_t dataType = 0;
-  std::string name;
+  std::string name, docString;
   std::string_view raw;
   bool hasRaw = false;
   std::vector<float> floats;
@@ -167,12 +168,15 @@ void readField(WireReader &in, uint32_t field, uint32_t wire, Fields &f,
     f.dataType = static_cast<int32_t>(in.varint());
     return;
   case kName:
+  case kDocString:
   case kRawData: {
     if (wire != kLengthDelimited)
-      fail(where, "malformed (name or raw_data)");
+      fail(where, "malformed (name, doc_string or raw_data)");
     std::string_view bytes = in.take(in.varint(), "a string");
     if (field == kName)
       f.name.assign(bytes);
+    else if (field == kDocString)
+      f.docString.assign(bytes);
     else
       f.raw = bytes, f.hasRaw = true;
     return;
@@ -194,7 +198,7 @@ void readField(WireReader &in, uint32_t field, uint32_t wire, Fields &f,
       in.skip(wire);
     return;
   default:
-    in.skip(wire); // doc_string, metadata_props, later additions
+    in.skip(wire); // metadata_props, later additions
   }
 }
 
@@ -288,7 +292,7 @@ HostTensor parseTensorProto(std::string_view message,
               static_cast<uint32_t>(key & 7), f, where);
   }
   std::size_t count = elementCount(f.dims, where);
-  HostTensor t{f.name, "", f.dims, {}};
+  HostTensor t{f.name, "", f.dims, {}, f.docString};
   switch (f.dataType) {
   case kFloat:
     t.dtype = "f32";
@@ -360,11 +364,26 @@ std::string serializeTensorProto(const HostTensor &t) {
   putKey(out, kRawData, kLengthDelimited);
   putVarint(out, t.bytes.size());
   out.append(t.bytes.data(), t.bytes.size());
+  putKey(out, kDocString, kLengthDelimited);
+  putVarint(out, std::string_view(kWrittenByBregman).size());
+  out += kWrittenByBregman;
   return out;
 }
 
+FileOwnershipCheck tensorFilesWrittenByBregman() {
+  return [](const std::string &path) -> std::string {
+    try {
+      if (readTensorProtoFile(path).docString == kWrittenByBregman)
+        return "";
+    } catch (const std::exception &) {
+    }
+    return "is not a tensor file that bregman wrote";
+  };
+}
+
 void writeTensorProtoFile(const std::string &path, const HostTensor &t) {
-  writeFileAtomically(path, "writing the tensor", serializeTensorProto(t));
+  writeFileAtomically(path, "writing the tensor", serializeTensorProto(t),
+                      tensorFilesWrittenByBregman());
 }
 
 } // namespace bregman::runtime

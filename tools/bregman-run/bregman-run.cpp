@@ -26,7 +26,9 @@
 #include "bregman/runtime/Artifact.h"
 #include "bregman/runtime/CudaMath.h"
 #include "bregman/runtime/Device.h"
+#include "bregman/runtime/Environment.h"
 #include "bregman/runtime/Inference.h"
+#include "bregman/runtime/InputFile.h"
 #include "bregman/runtime/SafeWrite.h"
 
 #include <CLI/CLI.hpp>
@@ -159,7 +161,7 @@ int main(int argc, char **argv) {
   bool quiet = false, training = false, tf32 = false;
   app.add_option("artifact", dir, "The artifact directory")->required();
   app.add_option("--steps", steps, "Calls to run (without --train)")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(1, 1 << 30))
       ->capture_default_str();
   app.add_flag("--quiet", quiet, "Print only the timing (without --train)");
   app.add_option("--input", inputFiles,
@@ -171,7 +173,7 @@ int main(int argc, char **argv) {
   app.add_flag("--train", training,
                "Train on the data set the manifest names");
   app.add_option("--epochs", epochs, "Epochs (with --train)")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::Range(1, 1 << 30))
       ->capture_default_str();
   app.add_option("--data", dataDir,
                  "The data set's directory (with --train; default: the one "
@@ -186,6 +188,14 @@ int main(int argc, char **argv) {
                  "copies of this many bytes, the bandwidth yardstick")
       ->check(CLI::Range(std::size_t(1), std::size_t(1) << 36));
   CLI11_PARSE(app, argc, argv);
+  // Settings the libraries would abort on or misread, said first.
+  for (const std::string &problem :
+       {runtime::openMpEnvironmentProblem(), runtime::memoryLimitProblem(),
+        runtime::switchesProblem()})
+    if (!problem.empty()) {
+      std::cerr << "error: " << problem << "\n";
+      return 2;
+    }
   if (tf32)
     runtime::setCudaTf32(true);
   // The boundary: every failure becomes a message and exit status 1, never

@@ -12,10 +12,32 @@
 #include "bregman/train/Config.h"
 
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <string>
 #include <vector>
 
 namespace bregman::tools {
+
+/// A number > 0 (`positive`) or >= 0, finite: CLI11's PositiveNumber says
+/// "not in range 0 to" DBL_MAX printed in 309 digits. NaN passes here: the
+/// Trainer library's one check of each setting names its range.
+inline CLI::Validator numberAtLeast(bool positive) {
+  return CLI::Validator(
+      [positive](std::string &text) -> std::string {
+        double value = 0;
+        bool number = CLI::detail::lexical_cast(text, value);
+        if (number &&
+            (std::isnan(value) ||
+             (std::isfinite(value) && (positive ? value > 0 : value >= 0))))
+          return "";
+        return std::string("must be a ") +
+               (positive ? "positive" : "non-negative") +
+               " finite number, got " + text;
+      },
+      positive ? "POSITIVE" : "NONNEGATIVE");
+}
+inline const CLI::Validator kPositive = numberAtLeast(true);
+inline const CLI::Validator kNonNegative = numberAtLeast(false);
 
 /// `bregman train` (alias `retrain` for an ONNX model).
 class TrainCommand {

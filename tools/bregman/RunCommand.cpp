@@ -7,6 +7,7 @@
 #include "bregman/runtime/Artifact.h"
 #include "bregman/runtime/CudaMath.h"
 #include "bregman/runtime/Inference.h"
+#include "bregman/runtime/TensorProto.h"
 
 #include <filesystem>
 #include <fmt/format.h>
@@ -28,7 +29,7 @@ RunCommand::RunCommand(CLI::App &app) {
                       "TensorProto file of each input (ONNX model, inference "
                       "artifact)");
   command->add_option("--steps", steps, "Calls to run (artifact)")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   command->add_option("--output", outputs,
                       "Write each output as a TensorProto file here");
   command
@@ -140,9 +141,35 @@ int RunCommand::runOnnx() {
   if (inputs.size() != onnxModel.inputs().size())
     throw Error(fmt::format("{} has {} inputs, {} --input files given", model,
                             onnxModel.inputs().size(), inputs.size()));
+  if (outputs.size() > onnxModel.outputs().size())
+    throw Error(fmt::format("{} has {} outputs, {} --output files given", model,
+                            onnxModel.outputs().size(), outputs.size()));
+  // Before running: each output can be written, replacing only a tensor
+  // file bregman wrote (never an input, the model or the user's files).
+  try {
+    for (const std::string &file : outputs)
+      runtime::requireWritableFile(file, "--output",
+                                   runtime::tensorFilesWrittenByBregman());
+  } catch (const runtime::WriteError &e) {
+    throw Error(e.what());
+  }
   Params feeds;
-  for (size_t i = 0; i < inputs.size(); ++i)
-    feeds.add(onnxModel.inputs()[i].name, onnx::readTensorProto(inputs[i]));
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const onnx::ValueSpec &spec = onnxModel.inputs()[i];
+    Tensor t = onnx::readTensorProto(inputs[i]);
+    // Said here, by input and file, not by the first op that reads it (the
+    // batch, dimension 0, may differ from the declared one).
+    bool shapeFits = t.rank() == static_cast<int64_t>(spec.shape.size());
+    for (size_t d = 1; shapeFits && d < spec.shape.size(); ++d)
+      shapeFits = t.dim(d) == spec.shape[d];
+    if (t.dtype() != spec.dtype || !shapeFits)
+      throw Error(fmt::format("{}: input '{}' is {}{} ({}), the model declares "
+                              "{}{} (any batch)",
+                              model, spec.name, dtypeName(t.dtype()),
+                              shapeString(t.shape()), inputs[i],
+                              dtypeName(spec.dtype), shapeString(spec.shape)));
+    feeds.add(spec.name, t);
+  }
   std::vector<onnx::SparseLayer> sparseLayers;
   // The rows a Gemm / MatMul multiplies at once: the first input's batch.
   int64_t batch = 0; // unknown without inputs: the fixed threshold

@@ -133,11 +133,12 @@ void TrainCommand::addModelOptions() {
                           "and init")
       ->check(CLI::IsMember(models::modelNames()))
       ->capture_default_str();
-  command->add_option("--width", config.width,
-                      "Channels of the first stage of resnet18 and vgg (64: "
-                      "the standard ResNet-18); the token width of vit (a "
-                      "multiple of its 4 heads)")
-      ->check(CLI::PositiveNumber)
+  command
+      ->add_option("--width", config.width,
+                   "Channels of the first stage of resnet18 and vgg (64: "
+                   "the standard ResNet-18); the token width of vit (a "
+                   "multiple of its 4 heads)")
+      ->check(kPositive)
       ->capture_default_str();
   command
       ->add_option_function<std::string>(
@@ -152,15 +153,16 @@ void TrainCommand::addModelOptions() {
               "(default: the model's: denoise for skip-encoder, else "
               "classify)")
       ->check(CLI::IsMember(train::taskNames()));
-  command->add_option("--noise-std", config.noiseStd,
-                      "denoise, deblur: std of the Gaussian noise, drawn once "
-                      "per image")
-      ->check(CLI::NonNegativeNumber)
+  command
+      ->add_option("--noise-std", config.noiseStd,
+                   "denoise, deblur: std of the Gaussian noise, drawn once "
+                   "per image")
+      ->check(kNonNegative)
       ->capture_default_str();
   addOptional(command, "--skip-lambda", config.skipLambda,
               "l1 strength on the skip-encoder's skip weights (default: "
               "1.96 = 28*0.07, skips allowed; 1e10 forbids them)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kNonNegative);
 }
 
 void TrainCommand::addOptimizerOptions() {
@@ -192,17 +194,18 @@ void TrainCommand::addOptimizerOptions() {
       ->check(CLI::IsMember(regularizerNames(3)));
   addOptional(command, "--lr", config.lr,
               "Learning rate τ (" + train::describeDefault("lr") + ")")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   command->add_option("--delta", config.delta, "Elastic-net scale δ")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   addOptional(command, "--lambda", config.lambda,
               "l1 strength λ on the weights, biases none (" +
                   train::describeDefault("lambda") + ")")
-      ->check(CLI::NonNegativeNumber);
-  command->add_option("--lambda2", config.lambda2,
-                      "Row strength λ₂ of --reg l1_l1_l2")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegative);
+  command
+      ->add_option("--lambda2", config.lambda2,
+                   "Row strength λ₂ of --reg l1_l1_l2")
+      ->check(kNonNegative)
       ->capture_default_str();
   command->add_option("--momentum", config.momentum,
                       "Momentum β in [0, 1) (linbreg, sgd)")
@@ -215,7 +218,7 @@ void TrainCommand::addOptimizerOptions() {
       ->check(CLI::Range(0.0f, 0.999999f))
       ->capture_default_str();
   command->add_option("--eps", config.eps, "ε of adabreg and adam")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   command->add_option("--group", config.groups,
                       "An extra parameter group, first match wins: "
@@ -235,7 +238,7 @@ void TrainCommand::addInitOptions() {
   addOptional(command, "--init-r", config.initR,
               "Sparse init: scale r of the non-zero weights (" +
                   train::describeDefault("init-r") + ")")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
 }
 
 void TrainCommand::addDataOptions() {
@@ -255,9 +258,9 @@ void TrainCommand::addDataOptions() {
               "Normalization mean (" + train::describeDefault("normalization") +
                   ")");
   addOptional(command, "--std", config.std, "Normalization std")
-      ->check(CLI::PositiveNumber);
+      ->check(kPositive);
   command->add_option("--batch-size", config.batchSize, "Mini-batch size")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   command
       ->add_option_function<std::string>(
@@ -269,9 +272,10 @@ void TrainCommand::addDataOptions() {
           "the training step compiles for one batch shape, once)")
       ->check(CLI::IsMember({"partial", "fill"}))
       ->default_str("partial");
-  command->add_option("--eval-batch-size", config.evalBatchSize,
-                      "Batch size for validation and test")
-      ->check(CLI::PositiveNumber)
+  command
+      ->add_option("--eval-batch-size", config.evalBatchSize,
+                   "Batch size for validation and test")
+      ->check(kPositive)
       ->capture_default_str();
   command
       ->add_option("--sparse-exec", sparseExec,
@@ -304,16 +308,20 @@ void TrainCommand::addDataOptions() {
   command->add_option("--seed", config.seed,
                       "Seed of initialization, split and shuffling")
       ->capture_default_str();
-  command->add_option("--train-limit", config.trainLimit,
-                      "Use only the first N training images (before the "
-                      "split)");
-  command->add_option("--test-limit", config.testLimit,
-                      "Evaluate on only the first N test images (quick runs)");
+  command
+      ->add_option("--train-limit", config.trainLimit,
+                   "Use only the first N training images (before the "
+                   "split)")
+      ->check(kPositive);
+  command
+      ->add_option("--test-limit", config.testLimit,
+                   "Evaluate on only the first N test images (quick runs)")
+      ->check(kPositive);
 }
 
 void TrainCommand::addRunOptions() {
   command->add_option("--epochs", config.epochs, "Epochs")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   command->add_flag("--no-lr-plateau", noPlateau,
                     "Keep the learning rate fixed (default: halve it when the "
@@ -322,17 +330,20 @@ void TrainCommand::addRunOptions() {
                       "Enable the λ schedule: raise λ while the net density "
                       "is above this target, lower it below (ALGORITHMS.md §5)")
       ->check(CLI::Range(0.0, 1.0));
-  command->add_option("--lambda-increment", config.lambdaIncrement,
-                      "λ schedule: step of λ")
-      ->check(CLI::PositiveNumber)
+  command
+      ->add_option("--lambda-increment", config.lambdaIncrement,
+                   "λ schedule: step of λ")
+      ->check(kPositive)
       ->capture_default_str();
-  command->add_option("--lambda-warmup", config.lambdaWarmup,
-                      "λ schedule: epochs before the first change")
-      ->check(CLI::NonNegativeNumber)
+  command
+      ->add_option("--lambda-warmup", config.lambdaWarmup,
+                   "λ schedule: epochs before the first change")
+      ->check(kNonNegative)
       ->capture_default_str();
-  command->add_option("--lambda-cooldown", config.lambdaCooldown,
-                      "λ schedule: epochs between changes")
-      ->check(CLI::PositiveNumber)
+  command
+      ->add_option("--lambda-cooldown", config.lambdaCooldown,
+                   "λ schedule: epochs between changes")
+      ->check(kPositive)
       ->capture_default_str();
   command->add_option("--device", device,
                       "Where the step runs: cpu, cuda (an NVIDIA GPU), auto "
@@ -355,15 +366,17 @@ void TrainCommand::addBaselineOptions() {
       ->check(CLI::Range(0.0, 1.0));
   command->add_flag("--prune-rows", config.pruneGroups,
                     "Prune whole rows (neurons) instead of single weights");
-  command->add_option("--retrain-epochs", config.retrainEpochs,
-                      "Epochs of retraining after pruning")
-      ->check(CLI::NonNegativeNumber)
+  command
+      ->add_option("--retrain-epochs", config.retrainEpochs,
+                   "Epochs of retraining after pruning")
+      ->check(kNonNegative)
       ->capture_default_str();
-  command->add_option("--threshold", config.threshold,
-                      "Thresholding baseline: at the end, zero the best "
-                      "model's weights with |θ| below this and evaluate it "
-                      "again")
-      ->check(CLI::NonNegativeNumber);
+  command
+      ->add_option("--threshold", config.threshold,
+                   "Thresholding baseline: at the end, zero the best "
+                   "model's weights with |θ| below this and evaluate it "
+                   "again")
+      ->check(kNonNegative);
 }
 
 void TrainCommand::addOutputOptions() {

@@ -239,6 +239,15 @@ int restoreCheckpoint(const TrainConfig &config, RunState &run) {
     throw Error(fmt::format("--resume {}: the checkpoint's metadata 'epoch' is {}; "
                             "checkpoints are written after epoch 1 or later",
                             path, epoch));
+  // --epochs is the total: fewer than done would train nothing, silently.
+  // (As many as done finishes the run: its result, export and artifacts.)
+  if (epoch > config.epochs + config.retrainEpochs)
+    throw Error(fmt::format("--resume {}: the checkpoint is of epoch {}, but "
+                            "this run ends after epoch {} (--epochs is the "
+                            "total, not the epochs to add); pass --epochs {} "
+                            "or more",
+                            path, epoch, config.epochs + config.retrainEpochs,
+                            epoch));
   if (!meta.contains("options") || !meta["options"].is_object())
     throw Error(fmt::format("--resume {}: the checkpoint's metadata has no 'options' "
                             "object",

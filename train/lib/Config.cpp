@@ -210,10 +210,13 @@ optim::Group parseGroup(const std::string &spec, optim::Group defaults) {
   };
   if (parts.size() < 3)
     return g;
+  std::set<std::string> seen;
   for (const std::string &kv : split(parts[2], ',')) {
     size_t eq = kv.find('=');
     std::string key = kv.substr(0, eq);
     std::string value = eq == std::string::npos ? "" : kv.substr(eq + 1);
+    if (!seen.insert(key).second)
+      throw Error(fmt::format("--group '{}': {} is given twice", spec, key));
     if (key == "reg") {
       g.regularizer = parseRegularizer(value);
       continue;
@@ -482,8 +485,24 @@ std::vector<optim::Group> parameterGroups(const TrainConfig &c,
   biases.regularizer = Regularizer::None;
   biases.lambda = 0.0f;
   std::vector<optim::Group> groups;
-  for (const std::string &spec : c.groups)
+  for (const std::string &spec : c.groups) {
     groups.push_back(parseGroup(spec, weights));
+    const std::string &name = groups.back().name;
+    for (const char *builtIn : {"weights", "biases", "conv", "heads", "skips"})
+      if (name == builtIn)
+        throw Error(fmt::format("--group '{}': '{}' is the name of a built-in "
+                                "group (weights, biases, conv, heads, skips); "
+                                "choose another",
+                                spec, name));
+    // A pattern with a typo would otherwise change nothing, silently.
+    bool selectsAny = false;
+    for (const auto &entry : params)
+      selectsAny |= groups.back().selects(entry.first);
+    if (!selectsAny)
+      throw Error(fmt::format("--group '{}': its patterns match no parameter "
+                              "of the model (its parameters: {})",
+                              spec, fmt::join(params.names(), ", ")));
+  }
   if (std::optional<optim::Group> skips = skipGroup(c, weights, params))
     groups.push_back(*skips);
   // Attention projections (3-D: [heads, d, E]) form their own group, heads

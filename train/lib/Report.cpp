@@ -12,6 +12,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <fstream>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -67,6 +68,24 @@ bool sameFile(const std::string &a, const std::string &b) {
 }
 } // namespace
 
+/// Why the existing file `path` is not a report of this project's ("" when
+/// it is one, empty, or not there): its first line must be a JSON object
+/// with an "epoch".
+static std::string foreignReport(const std::string &path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec) ||
+      std::filesystem::file_size(path, ec) == 0)
+    return "";
+  std::ifstream in(path);
+  std::string first;
+  std::getline(in, first);
+  nlohmann::json line = nlohmann::json::parse(first, nullptr, false);
+  if (line.is_object() && line.contains("epoch"))
+    return "";
+  return "exists and is not a report of bregman's (its first line is no JSON "
+         "object with an \"epoch\"); it is not replaced: choose another path";
+}
+
 ReportWriter::ReportWriter(const std::string &given, bool append,
                            const std::vector<RunFile> &others)
     : path(given), appending(append) {
@@ -78,7 +97,10 @@ ReportWriter::ReportWriter(const std::string &given, bool append,
                               "run ({}); choose another report file",
                               path, other.role, other.path));
   // Fail before training if it cannot be written, without creating or
-  // truncating it yet.
+  // truncating it yet; an existing file must be a report (which a resumed
+  // run continues, and a new run starts over).
+  if (std::string problem = foreignReport(path); !problem.empty())
+    throw Error(fmt::format("writing the report: {}: {}", path, problem));
   std::string parent = std::filesystem::path(path).parent_path().string();
   struct stat st;
   bool exists = ::stat(path.c_str(), &st) == 0;

@@ -15,6 +15,7 @@
 #include "Export.h"
 #include "ParamsUtil.h"
 #include "ProgressBar.h"
+#include "RunFiles.h"
 #include "SaveInference.h"
 #include "SparseStepCheck.h"
 #include "bregman/bregman.h"
@@ -215,6 +216,16 @@ data::DataSplits loadData(const TrainConfig &c) {
         c.trainLimit >= 0 ? fmt::format(" after --train-limit {}", c.trainLimit)
                           : "",
         splits.val.count, c.valFraction));
+  // The best epoch is chosen on the validation set: with none, every epoch
+  // would score 0 and the choice be meaningless.
+  if (splits.val.count == 0 && c.valFraction > 0)
+    throw Error(fmt::format(
+        "train: no validation images: {} training images{} and a validation "
+        "fraction of {} hold out none; use at least {} images",
+        splits.train.count, c.trainLimit >= 0 ? " (--train-limit)" : "",
+        c.valFraction,
+        // The split holds out llround(fraction · n) images.
+        static_cast<int64_t>(std::ceil(0.5 / c.valFraction - 1e-9))));
   return splits;
 }
 
@@ -230,21 +241,6 @@ void checkOutputWidth(const TrainConfig &config, const onnx::OnnxModel &model,
                             "has {} classes: the model must output [N, {}]",
                             config.onnxPath, out.name, shapeString(out.shape),
                             classes, classes));
-}
-
-/// The files the run reads (its inputs) and writes besides the report:
-/// the report may be none of them.
-std::vector<RunFile> runFiles(const TrainConfig &c) {
-  std::vector<RunFile> files{{c.onnxPath, "the ONNX model"},
-                             {c.resumePath, "the --resume checkpoint"},
-                             {c.checkpointPath, "the --checkpoint file"},
-                             {c.exportPath, "the --export file"}};
-  std::error_code ec;
-  if (c.dataDir)
-    for (const auto &entry : std::filesystem::directory_iterator(*c.dataDir, ec))
-      if (entry.is_regular_file(ec))
-        files.push_back({entry.path().string(), "a data file"});
-  return files;
 }
 
 /// What the model reads of an example of `ds`: the whole example, or for
@@ -368,6 +364,7 @@ TrainConfig checked(const TrainConfig &config) {
   // Before the data is read and the model trained, not after it.
   if (std::string problem = saveInferenceProblem(c); !problem.empty())
     throw Error(problem);
+  checkOutputFiles(c);
   return c;
 }
 
@@ -500,7 +497,7 @@ Trainer::Impl::Impl(const TrainConfig &given, std::ostream &log)
                                        : nullptr),
       objective{isRestoration(config), modelInput(config, splits.train)},
       report(config.reportPath, /*append=*/!config.resumePath.empty(),
-             runFiles(config)),
+             inputFiles(config)),
       params(model->init(config.seed, sparseInit(config))),
       opt(optim::parseMethod(config.optimizer),
           parameterGroups(config, params)),
@@ -512,9 +509,9 @@ Trainer::Impl::Impl(const TrainConfig &given, std::ostream &log)
       // Parameters, state and buffers are donated (updated in place); the
       // CSR is not: the step compresses the new weights straight into its
       // output buffers, while the sparse layers still read the old CSR.
-      stepFn(TrainStep{model.get(), &opt, objective},
-             JitOptions{{0, 1, 2}, "train_step", config.device,
-                        config.cudaChip}),
+      stepFn(
+          TrainStep{model.get(), &opt, objective},
+          JitOptions{{0, 1, 2}, "train_step", config.device, config.cudaChip}),
       evaluateFn(EvaluateStep{model.get(), objective},
                  JitOptions{{}, "evaluate", config.device}),
       inputScoreFn(InputScoreStep{objective},

@@ -192,11 +192,12 @@ cpujit::makeOptimizer(const CpuJitOptions &options, llvm::TargetMachine *tm) {
     std::string part = dumpDirectory.empty() ? "" : std::to_string(dumped++);
     dumpText(dumpDirectory, "2-llvm-" + part + ".ll",
              [&](llvm::raw_ostream &os) { module->print(os, nullptr); });
-    dumpText(dumpDirectory, "3-passes.txt", [&](llvm::raw_ostream &os) {
-      pipeline.printPipeline(os, [&](llvm::StringRef name) {
-        return instrumentation.getPassNameForClassName(name);
-      });
-    });
+    dumpText(dumpDirectory, "3-passes-" + part + ".txt",
+             [&](llvm::raw_ostream &os) {
+               pipeline.printPipeline(os, [&](llvm::StringRef name) {
+                 return instrumentation.getPassNameForClassName(name);
+               });
+             });
     pipeline.run(*module, modules);
     dumpText(dumpDirectory, "4-optimized-" + part + ".ll",
              [&](llvm::raw_ostream &os) { module->print(os, nullptr); });

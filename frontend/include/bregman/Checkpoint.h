@@ -17,6 +17,7 @@
 #define BREGMAN_CHECKPOINT_H
 
 #include "bregman/Params.h"
+#include "bregman/runtime/SafeWrite.h"
 
 #include <string>
 #include <utility>
@@ -37,6 +38,8 @@ struct Checkpoint {
 /// directory, flushed, then renamed). Throws an Error naming the path and
 /// the failing operation; the old file at `path` is then untouched.
 void saveCheckpoint(const std::string &path, const Checkpoint &checkpoint);
+/// What saveCheckpoint may replace: a checkpoint (its magic), nothing else.
+runtime::FileOwnershipCheck checkpointFiles();
 
 /// Reads a checkpoint; throws an Error naming the path and the problem (not
 /// a checkpoint, unknown version, truncated, malformed header).

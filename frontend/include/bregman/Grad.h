@@ -32,6 +32,20 @@ int currentTraceSize(const char *caller);
 std::vector<Tensor> backward(const Tensor &output,
                              const std::vector<Tensor> &wrt, int firstNode);
 
+/// A new value of the trace equal to `t` (Prim::GradArgument, recorded at
+/// `loc`: grad's call), for grad to differentiate with respect to; `t`
+/// itself when it is not traced (the error then names it).
+Tensor gradArgument(const Tensor &t, SourceLocation loc);
+inline Tensor gradArguments(const Tensor &t, SourceLocation loc) {
+  return gradArgument(t, loc);
+}
+inline Params gradArguments(const Params &p, SourceLocation loc) {
+  Params out;
+  for (const auto &entry : p)
+    out.add(entry.first, gradArgument(entry.second, loc));
+  return out;
+}
+
 inline std::vector<Tensor> leaves(const Tensor &t) { return {t}; }
 inline std::vector<Tensor> leaves(const Params &p) {
   std::vector<Tensor> out;
@@ -59,9 +73,15 @@ struct IsPair<std::pair<A, B>> : std::true_type {};
 /// valueAndGrad(f)(x) -> (f(x), ∇f(x)) for f : X -> scalar Tensor, with X a
 /// Tensor or Params. If f returns std::pair<Tensor, Aux>, the result is
 /// (loss, aux, gradient): the auxiliary value (e.g. logits) is not
-/// differentiated.
-template <typename F> auto valueAndGrad(F f) {
-  return [f](const auto &x) {
+/// differentiated. f is called with new values equal to x: x itself, when f
+/// captures it, is a constant (as in JAX).
+template <typename F>
+auto valueAndGrad(F f, SourceLocation loc = SourceLocation::current()) {
+  return [f, loc](const auto &argument) {
+    detail::currentTraceSize("valueAndGrad"); // throws outside jit
+    // f gets values of its own: its uses of `argument` through a capture
+    // are constants for the derivative, as in JAX.
+    auto x = detail::gradArguments(argument, loc);
     int first = detail::currentTraceSize("valueAndGrad");
     auto result = f(x);
     using R = decltype(result);
@@ -98,8 +118,11 @@ Tensor customVjp(const Tensor &out, const std::vector<Tensor> &inputs,
                  SourceLocation loc = SourceLocation::current());
 
 /// grad(f)(x) -> ∇f(x).
-template <typename F> auto grad(F f) {
-  return [f](const auto &x) {
+template <typename F>
+auto grad(F f, SourceLocation loc = SourceLocation::current()) {
+  return [f, loc](const auto &argument) {
+    detail::currentTraceSize("grad");              // throws outside jit
+    auto x = detail::gradArguments(argument, loc); // as in valueAndGrad
     int first = detail::currentTraceSize("grad");
     Tensor value = f(x);
     return detail::rebuild(x, detail::backward(value, detail::leaves(x), first));

@@ -92,6 +92,7 @@ struct FlatInputs {
   std::vector<Tensor> leaves;
   std::vector<const std::string *> names;
   std::vector<int> args;
+  int argumentCount = 0; // of the call (an empty Params has no leaves)
   std::deque<std::string> ownedNames; // stable addresses for names
   void add(const Tensor &t, const std::string *name, int arg) {
     leaves.push_back(t);
@@ -150,6 +151,13 @@ class JitState {
 public:
   explicit JitState(JitOptions options);
   ~JitState();
+  /// Throws unless every argument is concrete: a tracer means a jit function
+  /// called inside another's trace (tracing it would recurse without end
+  /// when it calls itself).
+  void requireConcrete(const FlatInputs &inputs) const;
+  /// Throws when OMP_NUM_THREADS or OMP_THREAD_LIMIT would make the OpenMP
+  /// runtime, which compiled code calls, end the process.
+  static void requireUsableEnvironment();
   CompiledFunction *lookup(const FlatInputs &inputs);
   /// Compiles the trace for these inputs and keeps it in the cache.
   CompiledFunction *compile(const Trace &trace, const FlatInputs &inputs,
@@ -288,6 +296,8 @@ public:
   template <typename... Args> auto operator()(const Args &...args) {
     using R = std::invoke_result_t<F &, const Args &...>;
     detail::FlatInputs inputs = flatten(args...);
+    state->requireConcrete(inputs);
+    detail::JitState::requireUsableEnvironment();
     detail::CompiledFunction *fn = state->lookup(inputs);
     if (!fn) {
       // `f` runs next and may change the Params the names point into.
@@ -313,6 +323,7 @@ public:
   template <typename... Args>
   void save(const std::string &dir, const Args &...args) {
     detail::FlatInputs inputs = flatten(args...);
+    state->requireConcrete(inputs);
     inputs.ownNames();
     Trace trace;
     detail::FlatOutputs outputs = traceInto(trace, inputs, args...);
@@ -325,6 +336,7 @@ private:
     detail::FlatInputs inputs;
     int argIndex = 0;
     (detail::Tree<Args>::flattenInput(args, argIndex++, inputs), ...);
+    inputs.argumentCount = static_cast<int>(sizeof...(Args));
     return inputs;
   }
 

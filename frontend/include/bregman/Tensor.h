@@ -35,6 +35,12 @@ const char *dtypeName(DType dtype);
 int64_t dtypeSize(DType dtype);
 /// "[128, 784]".
 std::string shapeString(const Shape &shape);
+/// Throws Error, naming `op`, unless a tensor of `shape` and `dtype` could be
+/// allocated: no negative dimension, and its bytes within the memory limit
+/// (BREGMAN_MEMORY_LIMIT or this machine's memory; counted without overflow;
+/// a sanity bound for every traced value and host tensor, so tensors of at
+/// most 64 MiB always pass).
+void requireAllocatable(const char *op, const Shape &shape, DType dtype);
 /// Product of the dimensions (1 for a scalar).
 int64_t numElements(const Shape &shape);
 /// NumPy broadcasting: shapes aligned right, each pair equal or one of them
@@ -92,6 +98,7 @@ public:
     DType dtype = DType::F32;
     std::shared_ptr<runtime::Buffer> buffer; // concrete
     Trace *trace = nullptr;                  // traced
+    uint64_t traceSerial = 0;                // of `trace` (Trace::serial)
     int value = -1;
   };
   static Tensor fromBuffer(std::shared_ptr<runtime::Buffer> buffer,
@@ -100,6 +107,9 @@ public:
                        DType dtype);
   const std::shared_ptr<runtime::Buffer> &buffer() const;
   Trace *trace() const { return impl_ ? impl_->trace : nullptr; }
+  /// Whether this is a value of `trace` (not of an earlier trace that lived
+  /// at the same address: a tracer that escaped its function).
+  bool belongsTo(const Trace &trace) const;
   int value() const { return impl_ ? impl_->value : -1; }
 
 private:
@@ -256,10 +266,14 @@ Tensor full(const Shape &shape, double value, DType dtype = DType::F32,
 /// log softmax along `axis`.
 Tensor logSoftmax(const Tensor &x, int64_t axis = -1,
                   SourceLocation loc = SourceLocation::current());
-/// i32 labels [N] -> f32 one-hot [N, classes] (no gradient).
+/// i32 labels [N] -> f32 one-hot [N, classes] (no gradient); a label
+/// outside [0, classes) gives a row of zeros (compiled code checks nothing:
+/// the data loaders refuse such labels when they read them).
 Tensor oneHot(const Tensor &labels, int64_t classes, DType dtype = DType::F32,
               SourceLocation loc = SourceLocation::current());
-/// Mean cross-entropy of logits [N, C] against i32 labels [N].
+/// Mean cross-entropy of logits [N, C] against i32 labels [N]; a label
+/// outside [0, C) has a zero one-hot row, so its example adds 0 to the sum
+/// (still counted in N) and no gradient.
 Tensor crossEntropy(const Tensor &logits, const Tensor &labels,
                     SourceLocation loc = SourceLocation::current());
 /// Index of the maximum along the last axis, as i32 (first on ties).

@@ -13,6 +13,7 @@
 #include "bregman/Tensor.h"
 
 #include <array>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <string>
@@ -134,7 +135,13 @@ public:
   /// The trace operations record into (innermost `TraceScope`), or null.
   static Trace *current();
 
+  /// Unique in the process: tells this trace from an earlier one that lived
+  /// at the same address.
+  uint64_t serial() const { return serial_; }
+
 private:
+  static uint64_t nextSerial();
+  uint64_t serial_ = nextSerial();
   std::vector<Node> nodes_;
   std::vector<ValueInfo> values_;
   std::vector<int> inputs_;

@@ -10,6 +10,7 @@
 #ifndef BREGMAN_NN_H
 #define BREGMAN_NN_H
 
+#include "bregman/Error.h"
 #include "bregman/Params.h"
 
 #include <array>
@@ -257,8 +258,15 @@ Params recompressWeights(const Params &params, const Params &csr);
 /// the sparsifier's loops, transposed.
 class Linear {
 public:
+  /// Throws Error unless both sizes are positive (a width of 0 gave
+  /// infinite biases, its fan-in's bound 1/√0).
   Linear(int64_t in, int64_t out, std::string name)
-      : in(in), out(out), name(std::move(name)) {}
+      : in(in), out(out), name(std::move(name)) {
+    if (in < 1 || out < 1)
+      throw Error("nn::Linear '" + this->name +
+                  "': in and out must be positive, got " + std::to_string(in) +
+                  " and " + std::to_string(out));
+  }
   /// Adds "<name>.weight" and "<name>.bias" to `params`.
   void init(Params &params, Rng &rng, const SparseInit &config) const;
   Tensor operator()(const Params &params, const Tensor &x,

@@ -14,6 +14,7 @@
 #include "bregman/bregman.h"
 #include "bregman/runtime/InputFile.h"
 #include "bregman/runtime/SafeWrite.h"
+#include "bregman/runtime/TensorProto.h"
 
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
@@ -860,20 +861,50 @@ std::vector<NodeSummary> OnnxModel::summary() const {
 namespace {
 
 /// Serializes `message` to a unique temporary beside `path`, renamed over it
-/// once complete (SafeWrite.h); the target must be a regular file or absent.
+/// once complete (SafeWrite.h); the target must be absent or a file `owned`
+/// accepts.
 void writeMessage(const ::google::protobuf::MessageLite &message,
-                  const std::string &path, const std::string &what) {
+                  const std::string &path, const std::string &what,
+                  const runtime::FileOwnershipCheck &owned) {
   std::string bytes;
   if (!message.SerializeToString(&bytes))
     throw Error(fmt::format("{}: {}: cannot serialize it", what, path));
   try {
-    runtime::writeFileAtomically(path, what, bytes);
+    runtime::writeFileAtomically(path, what, bytes, owned);
   } catch (const runtime::WriteError &e) {
     throw Error(e.what());
   }
 }
 
+/// The metadata entry that marks a model bregman exported.
+constexpr const char *kExportKey = "bregman.export";
+
+/// `model` marked as exported by bregman (the entry set once).
+void markExported(::onnx::ModelProto &model) {
+  for (auto &entry : *model.mutable_metadata_props())
+    if (entry.key() == kExportKey) {
+      entry.set_value("1");
+      return;
+    }
+  auto *entry = model.add_metadata_props();
+  entry->set_key(kExportKey);
+  entry->set_value("1");
+}
+
 } // namespace
+
+runtime::FileOwnershipCheck exportedModels() {
+  return [](const std::string &path) -> std::string {
+    ::onnx::ModelProto model;
+    std::ifstream in(path, std::ios::binary);
+    if (in && model.ParseFromIstream(&in))
+      for (const auto &entry : model.metadata_props())
+        if (entry.key() == kExportKey)
+          return "";
+    return "is not a model that bregman exported (it would be the model "
+           "you started from, or another)";
+  };
+}
 
 int64_t OnnxModel::save(const std::string &path, const Params &initializers,
                         bool sparse) const {
@@ -910,7 +941,8 @@ int64_t OnnxModel::save(const std::string &path, const Params &initializers,
     throw Error(fmt::format("{}: the exported model fails the ONNX checker: {}",
                             path, e.what()));
   }
-  writeMessage(out, path, "writing the model");
+  markExported(out);
+  writeMessage(out, path, "writing the model", exportedModels());
   return static_cast<int64_t>(fs::file_size(path));
 }
 
@@ -920,7 +952,15 @@ Tensor readTensorProto(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   if (!in || !t.ParseFromIstream(&in))
     throw Error(fmt::format("{}: not a readable TensorProto", path));
-  Value v = toValue(t, fs::path(path).parent_path());
+  if (t.data_type() == ::onnx::TensorProto::UNDEFINED)
+    throw Error(fmt::format("{}: not a TensorProto (no data type{})", path,
+                            fs::file_size(path) == 0 ? ": an empty file" : ""));
+  Value v;
+  try {
+    v = toValue(t, fs::path(path).parent_path());
+  } catch (const Error &e) {
+    throw Error(fmt::format("{}: {}", path, e.what()));
+  }
   if (v.isStatic) {
     std::vector<int32_t> ints(v.ints.begin(), v.ints.end());
     return Tensor::fromVector(ints, v.shape);
@@ -945,7 +985,9 @@ void writeTensorProto(const std::string &path, const Tensor &t,
   } else {
     throw Error(fmt::format("{}: only float tensors are written", path));
   }
-  writeMessage(proto, path, "writing the tensor");
+  proto.set_doc_string(runtime::kWrittenByBregman);
+  writeMessage(proto, path, "writing the tensor",
+               runtime::tensorFilesWrittenByBregman());
 }
 
 } // namespace bregman::onnx

@@ -7,6 +7,7 @@
 #include "bregman/bregman.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -371,7 +372,16 @@ Params OnnxNetwork::init(uint64_t seed, const nn::SparseInit &config) const {
       continue;
     const Tensor &imported = model_->weights().at(e.onnxName);
     if (fromPretrained_) {
-      params.add(name, Tensor::fromVector(imported.toVector<float>(), imported.shape()));
+      std::vector<float> values = imported.toVector<float>();
+      // Training from NaN would end at step 1 with a NaN loss, blamed on the
+      // learning rate. (Infinities can be meant: an attention mask's -inf.)
+      size_t bad = static_cast<size_t>(std::count_if(
+          values.begin(), values.end(), [](float x) { return std::isnan(x); }));
+      if (bad > 0)
+        throw Error(fmt::format("{}: initializer '{}' holds {} NaN value(s) of "
+                                "{}; --from-pretrained cannot train from them",
+                                file_, e.onnxName, bad, values.size()));
+      params.add(name, Tensor::fromVector(values, imported.shape()));
       continue;
     }
     nn::checkSparseInit(name, config);

@@ -1,6 +1,7 @@
 //===- CudaMath.cpp - The TF32 switch of cuBLAS and cuDNN calls -----------===//
 
 #include "bregman/runtime/CudaMath.h"
+#include "bregman/runtime/Environment.h"
 
 #include <atomic>
 #include <cstdlib>
@@ -21,8 +22,7 @@ bool cudaTf32() {
   int setting = tf32Setting.load();
   if (setting >= 0)
     return setting == 1;
-  const char *env = std::getenv("BREGMAN_TF32");
-  return env && std::strcmp(env, "1") == 0;
+  return switchSetting("BREGMAN_TF32", false);
 }
 
 } // namespace bregman::runtime

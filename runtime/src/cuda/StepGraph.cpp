@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "CudaContext.h"
+#include "bregman/runtime/Environment.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -17,10 +18,7 @@
 namespace bregman::runtime::cuda {
 
 namespace {
-bool graphsEnabled() {
-  const char *setting = std::getenv("BREGMAN_CUDA_GRAPHS");
-  return !setting || std::strcmp(setting, "0") != 0;
-}
+bool graphsEnabled() { return switchSetting("BREGMAN_CUDA_GRAPHS", true); }
 // CU_STREAM_CAPTURE_MODE_RELAXED: the block cache may call cuMemAlloc while
 // a step is captured (global mode forbids it on every thread).
 constexpr int kCaptureRelaxed = 2;

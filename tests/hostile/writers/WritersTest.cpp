@@ -160,6 +160,43 @@ TEST(HostileWriters, NonRegularTargetsAreRefused) {
   }
 }
 
+// A regular file the writer did not write is refused and kept byte for
+// byte: the user's notes, a model of another writer's kind, an input tensor
+// (they were replaced: an export or checkpoint onto the model being
+// retrained, `run --output` onto its input). The writer's own earlier file
+// is replaced.
+TEST(HostileWriters, ForeignRegularFilesAreKeptOwnFilesReplaced) {
+  for (const FileWriter &w : fileWriters()) {
+    Scratch s;
+    std::ofstream(s / "notes") << "mine";
+    fs::copy_file(BREGMAN_MLP_ONNX, s / "model.onnx");
+    onnx::writeTensorProto(s / "ours.pb", filled(4, 1.0f), "x");
+    for (const char *foreign : {"notes", "model.onnx"}) {
+      std::string before = snapshot(s / foreign);
+      std::string message = messageOf([&] { w.write(s / foreign, 16); });
+      EXPECT_EQ(message.rfind(std::string(w.what) + ": " + (s / foreign) +
+                                  ": exists and is not ",
+                              0),
+                0u)
+          << w.name << ": " << message;
+      EXPECT_NE(message.find("it is not replaced"), std::string::npos)
+          << message;
+      EXPECT_EQ(snapshot(s / foreign), before) << w.name << " " << foreign;
+    }
+    // Its own file of an earlier write: replaced.
+    w.write(s / "own", 16);
+    std::string first = snapshot(s / "own");
+    EXPECT_EQ(messageOf([&] { w.write(s / "own", 32); }), "(no error)")
+        << w.name;
+    EXPECT_NE(snapshot(s / "own"), first) << w.name;
+    // A tensor file bregman wrote is not a checkpoint or a model.
+    if (std::string(w.name) != "tensor")
+      EXPECT_NE(messageOf([&] { w.write(s / "ours.pb", 16); }), "(no error)")
+          << w.name;
+    EXPECT_EQ(temporariesIn(s.dir), std::vector<std::string>{}) << w.name;
+  }
+}
+
 // Siblings a user (or an old version) left beside the target survive a
 // successful write; stale temporaries of dead writers are removed, a live
 // writer's are kept.

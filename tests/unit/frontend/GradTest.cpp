@@ -714,6 +714,25 @@ TEST(Grad, ValuesComputedBeforeAreConstants) {
             (std::vector<double>{4, 9}));
 }
 
+TEST(Grad, UsesOfTheArgumentThroughACaptureAreConstants) {
+  // As in JAX: inside grad(f)(p), f's own argument is what is
+  // differentiated; p captured by f is a constant (the gradient of
+  // Σq² + 10·Σp at p = [1, 2] is 2q = [2, 4], not [12, 14]).
+  auto step = jit([](const Params &p) {
+    Params g = grad([&](const Params &q) {
+      return sum(q.at("w") * q.at("w")) + sum(p.at("w") * 10.0);
+    })(p);
+    auto [value, h] = valueAndGrad(
+        [&](const Tensor &x) { return sum(x * p.at("w")) * 1.0; })(p.at("w"));
+    return std::make_tuple(g.at("w"), value, h);
+  });
+  auto [g, value, h] =
+      step(Params{{"w", Tensor::fromVector(std::vector<double>{1, 2}, {2})}});
+  EXPECT_EQ(g.toVector<double>(), (std::vector<double>{2, 4}));
+  EXPECT_EQ(value.item(), 5.0);
+  EXPECT_EQ(h.toVector<double>(), (std::vector<double>{1, 2}));
+}
+
 TEST(Grad, OutsideJitThrows) {
   Tensor x = Tensor::fromVector(std::vector<double>{1, 2}, {2});
   auto f = [](const Tensor &y) { return sum(y * y); };

@@ -662,10 +662,24 @@ TEST(Jit, DumpedIrNeverReplacesAnotherDump) {
   std::string line;
   std::getline(earlier, line);
   EXPECT_EQ(line, "earlier run");
-  for (const char *folder : {"twin-0.2", "twin-0.3"})
+  for (const char *folder : {"twin-0.2", "twin-0.3"}) {
     for (const char *file : {"0-input.mlir", "1-llvm.mlir"})
       EXPECT_TRUE(std::filesystem::is_regular_file(root / folder / file))
           << folder << "/" << file;
+    // LLVM IR before and after LLVM's optimizer and its passes, one of each
+    // per part.
+    int before = 0, passes = 0, after = 0;
+    for (const auto &entry :
+         std::filesystem::directory_iterator(root / folder)) {
+      std::string name = entry.path().filename().string();
+      before += name.rfind("2-llvm-", 0) == 0;
+      passes += name.rfind("3-passes-", 0) == 0;
+      after += name.rfind("4-optimized-", 0) == 0;
+    }
+    EXPECT_GE(before, 1) << folder;
+    EXPECT_EQ(before, passes) << folder;
+    EXPECT_EQ(before, after) << folder;
+  }
   std::ifstream addDump(root / "twin-0.2" / "0-input.mlir"),
       mulDump(root / "twin-0.3" / "0-input.mlir");
   std::string add((std::istreambuf_iterator<char>(addDump)), {}),
@@ -904,4 +918,140 @@ TEST(Jit, BatchNormStatisticsOfTheDslStayAccurate) {
     want[ch] = 0.1 * ref.exact[ch] / double(n * hw);
   EXPECT_LE(largestRelativeError(updated.at("bn.running_mean").toVector<float>(), want),
             kLongSumTolerance);
+}
+
+//===----------------------------------------------------------------------===//
+// Misuse found by a user's program: errors instead of crashes or wrong values
+//===----------------------------------------------------------------------===//
+
+// A tracer kept from one jit function is refused by the next, even when the
+// new trace lives at the address the old one had (it did, on the stack, and
+// the stale value was read as one of the new trace's).
+TEST(Jit, AnEscapedTracerIsRefusedByALaterTrace) {
+  Tensor leaked;
+  auto first = jit([&](const Tensor &a) {
+    leaked = a * 2.0;
+    return a + 1.0;
+  });
+  Tensor one = Tensor::fromVector(std::vector<float>{1}, {1});
+  (void)first(one);
+  auto second = jit([&](const Tensor &a) { return a + leaked; });
+  EXPECT_NE(
+      errorMessage([&] { (void)second(one); }).find("belongs to another trace"),
+      std::string::npos);
+  auto returnsIt =
+      jit([&](const Tensor &a) { return std::make_tuple(a + 1.0, leaked); });
+  EXPECT_NE(errorMessage([&] {
+              (void)returnsIt(one);
+            }).find("is not computed by the traced function"),
+            std::string::npos);
+}
+
+// A jit function called on tracers (inside another jit function, or inside
+// itself) is refused before it traces: tracing itself recursed until the
+// stack overflowed.
+TEST(Jit, AJitFunctionCalledOnTracersIsRefusedBeforeTracing) {
+  std::function<Tensor(const Tensor &)> inner;
+  auto recursive = jit([&](const Tensor &a) { return inner(a) + 1.0; });
+  inner = [&](const Tensor &a) { return recursive(a); };
+  Tensor one = Tensor::fromVector(std::vector<float>{1}, {1});
+  EXPECT_NE(errorMessage([&] {
+              (void)recursive(one);
+            }).find("is a tracer: calling a jit function inside another"),
+            std::string::npos);
+}
+
+TEST(Jit, NegativeDimensionsAreRefusedWhateverTheirProduct) {
+  auto f = jit([](const Tensor &a) { return reshape(a, {-2, -3}); });
+  std::string message = errorMessage([&] { (void)f(Tensor::zeros({2, 3})); });
+  EXPECT_NE(message.find("reshape: negative dimension in shape [-2, -3]"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(errorMessage([] {
+              (void)Tensor::zeros({-2, 3});
+            }).find("zeros: negative dimension"),
+            std::string::npos);
+}
+
+// Shapes whose element count overflows int64, or whose bytes exceed the
+// memory limit, are refused before anything is allocated, naming the op.
+TEST(Jit, ShapesBeyondMemoryAreRefusedNamingTheOp) {
+  const int64_t big = int64_t(1) << 32;
+  EXPECT_NE(errorMessage([&] {
+              (void)Tensor::zeros({big, big});
+            }).find("zeros: f32[4294967296, 4294967296] would need"),
+            std::string::npos);
+  EXPECT_NE(errorMessage([&] {
+              (void)Tensor::fromVector(std::vector<float>{}, {big, big});
+            }).find("would need"),
+            std::string::npos);
+  EXPECT_NE(errorMessage([] {
+              (void)Tensor::zeros({int64_t(1) << 40});
+            }).find("more than the limit"),
+            std::string::npos);
+  auto broadcast = jit([](const Tensor &a) {
+    return broadcastTo(a, {int64_t(1) << 20, int64_t(1) << 20});
+  });
+  std::string message =
+      errorMessage([&] { (void)broadcast(Tensor::zeros({1})); });
+  EXPECT_NE(message.find("broadcast: f32[1048576, 1048576] would need"),
+            std::string::npos)
+      << message;
+}
+
+// Tensors without elements as arguments and results, with the zero in any
+// dimension (MLIR's bare-pointer convention refused [2, 0]: the function
+// then took descriptors where pointers were passed, and crashed), and a
+// product over an empty inner dimension, which is zeros.
+TEST(Jit, TensorsWithoutElementsAndEmptyProducts) {
+  auto product =
+      jit([](const Tensor &a, const Tensor &b) { return matmul(a, b); });
+  Tensor r = product(Tensor::zeros({2, 0}), Tensor::zeros({0, 3}));
+  ASSERT_EQ(r.shape(), (Shape{2, 3}));
+  EXPECT_EQ(r.toVector<float>(), std::vector<float>(6, 0.0f));
+  auto relu2 = jit([](const Tensor &a, const Tensor &b) {
+    return std::make_tuple(relu(a), b * 2.0, sum(a));
+  });
+  auto [empty, doubled, total] =
+      relu2(Tensor::zeros({3, 0, 2}),
+            Tensor::fromVector(std::vector<float>{1, 2}, {2}));
+  EXPECT_EQ(empty.shape(), (Shape{3, 0, 2}));
+  EXPECT_EQ(doubled.toVector<float>(), (std::vector<float>{2, 4}));
+  EXPECT_EQ(total.item(), 0.0);
+}
+
+TEST(Jit, OneHotNeedsAPositiveClassCount) {
+  auto f = jit([](const Tensor &labels) { return oneHot(labels, -3); });
+  EXPECT_NE(errorMessage([&] {
+              (void)f(Tensor::fromVector(std::vector<int32_t>{0, 1}, {2}));
+            }).find("one_hot: the number of classes must be positive, got -3"),
+            std::string::npos);
+}
+
+TEST(Jit, DonatingAnArgumentTheFunctionDoesNotTakeIsRefused) {
+  auto f = jit([](const Tensor &a) { return a + 1.0; }, JitOptions{{0, 3}});
+  EXPECT_NE(errorMessage([&] { (void)f(Tensor::zeros({2})); })
+                .find("jit: donateArgnums names argument 3, but the function "
+                      "takes 1 argument(s)"),
+            std::string::npos);
+  // An empty Params is an argument too, though it has no tensors.
+  auto g = jit([](const Tensor &a, const Params &) { return a * 2.0; },
+               JitOptions{{1}});
+  EXPECT_NO_THROW((void)g(Tensor::zeros({2}), Params()));
+}
+
+TEST(Jit, AReductionNamingAnAxisTwiceIsRefused) {
+  auto f = jit([](const Tensor &a) { return sum(a, {1, -1}); });
+  EXPECT_NE(errorMessage([&] {
+              (void)f(Tensor::zeros({2, 3}));
+            }).find("reduce_sum: axes [1, -1] name one axis twice (rank 2)"),
+            std::string::npos);
+}
+
+TEST(Jit, ALinearLayerNeedsPositiveSizes) {
+  EXPECT_NE(
+      errorMessage([] {
+        nn::Linear(0, 3, "fc");
+      }).find("nn::Linear 'fc': in and out must be positive, got 0 and 3"),
+      std::string::npos);
 }

@@ -780,8 +780,48 @@ TEST(OptimErrors, UnknownHyperParameterListsTheKeptOnes) {
               {"delta", "weights", "lr", "lambda"});
   expectError([&] { opt.setHyper(state, "weights", "delta", 2.0f); },
               {"delta", "weights", "lr", "lambda"});
-  expectError([&] { opt.hyper(state, "nogroup", "lr"); }, {"nogroup"});
+  expectError([&] { opt.hyper(state, "nogroup", "lr"); },
+              {"no parameter group 'nogroup'", "groups: weights, biases"});
   EXPECT_FLOAT_EQ(opt.hyper(state, "weights", "lambda"), 0.01f);
+}
+
+// NaN passed every check written as `x < 0`: a NaN λ made every parameter
+// NaN after one step. Each hyper-parameter the method keeps is checked, in
+// the groups and in setHyper; two groups of one name are refused (their
+// hyper-parameters are kept by name).
+TEST(OptimErrors, HyperParametersAreCheckedIncludingNaNAndSetHyper) {
+  const float nan = std::nanf("");
+  expectError(
+      [&] {
+        optim::LinBreg(
+            {{"w", optim::weights(), Regularizer::L1, 0.1f, 1.0f, nan}});
+      },
+      {"linbreg: group 'w': lambda must be >= 0 and finite, got nan"});
+  expectError(
+      [&] {
+        optim::AdaBreg({{"w", optim::weights(), Regularizer::L1, 0.1f, 1.0f,
+                         0.1f, 0.0f, nan}});
+      },
+      {"beta1 must be in [0, 1)"});
+  expectError(
+      [&] {
+        optim::LinBreg(
+            {{"w", optim::weights(), Regularizer::L1}, {"w", optim::biases()}});
+      },
+      {"two parameter groups are named 'w'"});
+  optim::LinBreg opt(
+      {{"weights", optim::weights(), Regularizer::L1, 0.1f, 1.0f, 0.01f},
+       {"biases", optim::biases()}});
+  models::MLP model({3, 2});
+  Params state = opt.init(model.init(1, nn::SparseInit{1.0, 1.0}));
+  expectError([&] { opt.setHyper(state, "weights", "lambda", nan); },
+              {"lambda must be >= 0 and finite, got nan"});
+  expectError([&] { opt.setHyper(state, "weights", "lr", -1.0f); },
+              {"lr must be > 0 and finite, got -1"});
+  expectError([&] { opt.setHyper(state, "weights", "momentum", 1.0f); },
+              {"momentum must be in [0, 1)"});
+  EXPECT_FLOAT_EQ(opt.hyper(state, "weights", "lambda"), 0.01f)
+      << "a refused value leaves the old one";
 }
 
 TEST(OptimErrors, ParseMethodAndRegularizer) {

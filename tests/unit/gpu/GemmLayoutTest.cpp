@@ -60,3 +60,25 @@ TEST_P(GemmLayout, ColumnMajorCallComputesTheRowMajorProduct) {
 INSTANTIATE_TEST_SUITE_P(AllTransposes, GemmLayout,
                          ::testing::Combine(::testing::Bool(), ::testing::Bool(),
                                             ::testing::Values(0.0f, 1.0f)));
+
+// A product over an empty inner dimension (k = 0) is beta·C; its leading
+// dimensions are at least 1, as BLAS (and cuBLAS) demand even then.
+TEST(GemmLayoutEmpty, AnEmptyInnerDimensionScalesC) {
+  for (bool transA : {false, true})
+    for (bool transB : {false, true}) {
+      std::vector<float> c = {1, 2, 3, 4, 5, 6};
+      float unused = 0;
+      ColumnMajorGemm g = columnMajorForRowMajor(
+          transA, transB, 2, 3, 0, reinterpret_cast<intptr_t>(&unused),
+          reinterpret_cast<intptr_t>(&unused),
+          reinterpret_cast<intptr_t>(c.data()));
+      EXPECT_GE(g.ldFirst, 1);
+      EXPECT_GE(g.ldSecond, 1);
+      cblas_sgemm(CblasColMajor, g.transFirst ? CblasTrans : CblasNoTrans,
+                  g.transSecond ? CblasTrans : CblasNoTrans, g.m, g.n, g.k,
+                  1.0f, g.first, g.ldFirst, g.second, g.ldSecond, 2.0f, g.c,
+                  g.ldc);
+      EXPECT_EQ(c, (std::vector<float>{2, 4, 6, 8, 10, 12}))
+          << transA << transB;
+    }
+}

@@ -294,6 +294,34 @@ namespace {
   return model;
 }
 
+// Retraining from weights that hold NaN ended at step 1 with a NaN loss
+// blamed on the learning rate; the initializer is named now. (Infinities
+// pass: an attention mask's -inf is meant.)
+TEST_F(OnnxImport, PretrainedWeightsThatAreNotFiniteAreNamed) {
+  std::mt19937 rng(3);
+  std::vector<float> w1 = randoms(rng, 20);
+  w1[7] = std::nanf("");
+  w1[8] = std::nanf("");
+  w1[9] = -INFINITY;
+  auto model = std::make_shared<bregman::onnx::OnnxModel>(
+      bregman::onnx::OnnxModel::load(write(
+          mlpModel(w1, randoms(rng, 5), randoms(rng, 15), randoms(rng, 3)),
+          "nan.onnx")));
+  bregman::onnx::OnnxNetwork pretrained(model, "nan.onnx",
+                                        /*fromPretrained=*/true);
+  try {
+    pretrained.init(0, nn::SparseInit{});
+    ADD_FAILURE() << "NaN weights were taken";
+  } catch (const Error &e) {
+    EXPECT_STREQ(e.what(), "nan.onnx: initializer 'fc1.weight' holds 2 NaN "
+                           "value(s) of 20; --from-pretrained cannot train "
+                           "from them");
+  }
+  // A sparse initialization does not read them.
+  bregman::onnx::OnnxNetwork fresh(model, "nan.onnx", /*fromPretrained=*/false);
+  EXPECT_NO_THROW(fresh.init(0, nn::SparseInit{}));
+}
+
 // Retraining an imported batch norm: training mode uses batch statistics
 // and updates the running ones exactly as nn::BatchNorm2d (momentum 0.1 in
 // PyTorch's convention = ONNX 0.9); evaluation uses the running ones.

@@ -268,3 +268,27 @@ TEST(CpuGemmDispatch, OpenBlasCoresAreJudgedByTheCpusVectorUnits) {
 }
 
 } // namespace
+
+// The generated code's entry with an empty product: over k = 0 the result is
+// beta·C (C may hold anything when beta is 0), with m or n = 0 nothing is
+// touched; the libraries themselves refuse such leading dimensions (a
+// matmul of [2, 0] by [0, 3] crashed).
+TEST(CpuGemmEmpty, AnEmptyInnerDimensionGivesBetaTimesC) {
+  float unused = 7;
+  auto address = [](const float *p) { return reinterpret_cast<intptr_t>(p); };
+  std::vector<float> c(6, std::nanf(""));
+  bregman_cpu_sgemm(0, 0, 2, 3, 0, 0.0f, address(&unused), address(&unused),
+                    address(c.data()));
+  EXPECT_EQ(c, std::vector<float>(6, 0.0f));
+  c = {1, 2, 3, 4, 5, 6};
+  bregman_cpu_sgemm(1, 1, 2, 3, 0, 2.0f, address(&unused), address(&unused),
+                    address(c.data()));
+  EXPECT_EQ(c, (std::vector<float>{2, 4, 6, 8, 10, 12}));
+  std::vector<float> batched(12, std::nanf(""));
+  bregman_cpu_sgemm_batched(0, 1, 2, 2, 3, 0, 0.0f, address(&unused),
+                            address(&unused), address(batched.data()));
+  EXPECT_EQ(batched, std::vector<float>(12, 0.0f));
+  bregman_cpu_sgemm(0, 0, 0, 3, 4, 0.0f, address(&unused), address(&unused),
+                    address(&unused));
+  EXPECT_EQ(unused, 7.0f);
+}

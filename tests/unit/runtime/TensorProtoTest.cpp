@@ -135,11 +135,14 @@ TEST(TensorProto, WrittenTensorsParseInOnnx) {
   EXPECT_EQ(std::vector<int64_t>(parsed.dims().begin(), parsed.dims().end()),
             (std::vector<int64_t>{3, 2}));
   EXPECT_EQ(parsed.raw_data(), std::string(t.bytes.begin(), t.bytes.end()));
+  // The doc_string marks the files a later run may replace.
+  EXPECT_EQ(parsed.doc_string(), kWrittenByBregman);
   // ONNX's serializer writes these fields the same way, byte for byte.
   EXPECT_EQ(serializeTensorProto(t), serialize(parsed));
   HostTensor back = parseTensorProto(serializeTensorProto(t), "y.pb");
   EXPECT_EQ(back.shape, t.shape);
   EXPECT_EQ(back.bytes, t.bytes);
+  EXPECT_EQ(back.docString, kWrittenByBregman);
 }
 
 TEST(TensorProto, RefusesPayloadsThatDoNotFitTheShape) {

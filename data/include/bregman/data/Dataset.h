@@ -97,6 +97,11 @@ Dataset loadIdxPair(const std::string &imagesPath,
                     const std::string &labelsPath, Normalization norm,
                     int64_t limit = -1);
 
+/// The files of `dir` that loadMnistLike or loadCifar10 would read (those
+/// there: the four IDX files, plain or .gz, and the six CIFAR-10 batches),
+/// for checking that nothing written by a run is one of them.
+std::vector<std::string> datasetFiles(const std::string &dir);
+
 /// Loads an MNIST-like directory holding train-images-idx3-ubyte,
 /// train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte,
 /// each either plain or with a .gz suffix (the plain file wins when both

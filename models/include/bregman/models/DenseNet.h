@@ -10,6 +10,7 @@
 #define BREGMAN_MODELS_DENSENET_H
 
 #include "bregman/nn.h"
+#include "bregman/runtime/SafeWrite.h"
 
 #include <cstdint>
 #include <string>
@@ -72,6 +73,9 @@ std::string formatConnections(const ConnectionMatrix &matrix);
 /// to all live, grey where the convolution does not read the block. Written atomically; throws a
 /// WriteError naming `path` when it cannot be written.
 void writeConnectionPng(const ConnectionMatrix &matrix, const std::string &path);
+/// What writeConnectionPng may replace: its own pictures (their Software
+/// text chunk), nothing else.
+runtime::FileOwnershipCheck connectionPictures();
 
 } // namespace bregman::models
 

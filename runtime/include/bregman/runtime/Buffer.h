@@ -18,15 +18,27 @@
 
 #include <cstddef>
 #include <memory>
+#include <new>
+#include <string>
 
 namespace bregman::runtime {
 
 class DeviceMemory;
 
+/// std::bad_alloc that says how much was asked for.
+class AllocationFailure : public std::bad_alloc {
+public:
+  explicit AllocationFailure(std::size_t bytes);
+  const char *what() const noexcept override { return message.c_str(); }
+
+private:
+  std::string message;
+};
+
 class Buffer {
 public:
   /// Allocates `bytes` bytes aligned to 64 (zero-filled when `zero`).
-  /// Throws std::bad_alloc when memory is exhausted.
+  /// Throws AllocationFailure (a std::bad_alloc) when memory is exhausted.
   static std::shared_ptr<Buffer> allocate(std::size_t bytes, bool zero = true);
 
   Buffer(const Buffer &) = delete;

@@ -26,22 +26,27 @@ struct ColumnMajorGemm {
   int ldc;
 };
 
-/// The column-major call computing row-major C[m×n] = op(A)·op(B).
+/// The column-major call computing row-major C[m×n] = op(A)·op(B). Leading
+/// dimensions are at least 1, as BLAS requires even of an empty operand (a
+/// product over k = 0 then only scales C by beta).
 inline ColumnMajorGemm columnMajorForRowMajor(int32_t transA, int32_t transB,
                                               intptr_t m, intptr_t n,
                                               intptr_t k, intptr_t a,
                                               intptr_t b, intptr_t c) {
+  auto ld = [](intptr_t rowLength) {
+    return static_cast<int>(rowLength < 1 ? 1 : rowLength);
+  };
   return {transB != 0,
           transA != 0,
           static_cast<int>(n),
           static_cast<int>(m),
           static_cast<int>(k),
           reinterpret_cast<const float *>(b),
-          static_cast<int>(transB ? k : n),
+          ld(transB ? k : n),
           reinterpret_cast<const float *>(a),
-          static_cast<int>(transA ? m : k),
+          ld(transA ? m : k),
           reinterpret_cast<float *>(c),
-          static_cast<int>(n)};
+          ld(n)};
 }
 
 } // namespace bregman::runtime

@@ -17,9 +17,10 @@
 #ifndef BREGMAN_RUNTIME_INPUTFILE_H
 #define BREGMAN_RUNTIME_INPUTFILE_H
 
+#include <cctype>
 #include <cerrno>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -64,8 +65,49 @@ inline std::string formatBytes(long double bytes) {
   return text;
 }
 
-/// The most bytes one input-driven allocation may take: BREGMAN_MEMORY_LIMIT
-/// (bytes) when set, else this machine's physical memory.
+/// A size in bytes as people write it: digits, optionally a unit K, M, G, T
+/// (powers of 1024; "KiB", "KB" and lower case alike). 0 when `text` is
+/// none, or it is 0 or beyond 2^63.
+inline uint64_t parseByteCount(const char *text) {
+  char *end = nullptr;
+  if (!text || !std::isdigit(static_cast<unsigned char>(*text)))
+    return 0;
+  errno = 0;
+  unsigned long long value = std::strtoull(text, &end, 10);
+  if (errno != 0)
+    return 0;
+  std::string unit(end);
+  for (char &c : unit)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  const char *units = "KMGT";
+  int shift = 0;
+  if (!unit.empty()) {
+    const char *at = std::strchr(units, unit[0]);
+    if (!at ||
+        !(unit.size() == 1 || unit.substr(1) == "B" || unit.substr(1) == "IB"))
+      return 0;
+    shift = 10 * static_cast<int>(at - units + 1);
+  }
+  if (value > (uint64_t(1) << (63 - shift)))
+    return 0;
+  return static_cast<uint64_t>(value) << shift;
+}
+
+/// Why BREGMAN_MEMORY_LIMIT cannot be read ("" when unset or readable): it
+/// took "8G" for 8 bytes and "-1" for 2^64 - 1 (no limit at all).
+inline std::string memoryLimitProblem() {
+  const char *env = std::getenv("BREGMAN_MEMORY_LIMIT");
+  if (!env || !*env || parseByteCount(env) > 0)
+    return "";
+  return std::string("BREGMAN_MEMORY_LIMIT='") + env +
+         "': expected a positive size in bytes, optionally with a unit (K, M, "
+         "G, T: 512M, 8G)";
+}
+
+/// The most bytes one input-driven allocation (and, above 64 MiB, one
+/// traced value or host tensor of the DSL) may take: BREGMAN_MEMORY_LIMIT
+/// when set (memoryLimitProblem says when it is unreadable: then this is
+/// ignored), else this machine's physical memory.
 inline uint64_t &memoryLimitOverride() {
   static uint64_t limit = 0; // 0: not set by the program
   return limit;
@@ -74,9 +116,8 @@ inline void setMemoryLimit(uint64_t bytes) { memoryLimitOverride() = bytes; }
 inline uint64_t memoryLimit() {
   if (memoryLimitOverride())
     return memoryLimitOverride();
-  if (const char *env = std::getenv("BREGMAN_MEMORY_LIMIT"))
-    if (uint64_t v = std::strtoull(env, nullptr, 10))
-      return v;
+  if (uint64_t v = parseByteCount(std::getenv("BREGMAN_MEMORY_LIMIT")))
+    return v;
   long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
   return pages > 0 && page > 0 ? uint64_t(pages) * uint64_t(page) : uint64_t(1) << 36;
 }
@@ -86,6 +127,8 @@ inline uint64_t memoryLimit() {
 /// double, so no count overflows.
 inline std::string allocationProblem(long double count, uint64_t elementBytes,
                                      const std::string &what) {
+  if (std::string problem = memoryLimitProblem(); !problem.empty())
+    return what + ": " + problem;
   long double bytes = count * static_cast<long double>(elementBytes);
   uint64_t limit = memoryLimit();
   if (count >= 0 && bytes <= static_cast<long double>(limit))

@@ -1,10 +1,13 @@
-//===- SafeWrite.h - Writers that destroy nothing they did not create -*- C++ -*-===//
+//===- SafeWrite.h - Writers that destroy nothing they did not create -*- C++
+//-*-===//
 //
 // Every file and directory bregman writes goes through here: a unique
 // temporary beside the target (`<target>.bregman-tmp-<pid>-XXXXXX`), filled,
 // fsynced and renamed into place, so the target is always either the old or
 // the new complete content. A target that is not ours to replace (a device,
-// a FIFO, a directory with the user's files) is refused and left untouched;
+// a FIFO, a directory with the user's files, a regular file of a format or
+// content this project does not write: each writer says which of its own
+// files it may replace) is refused and left untouched;
 // temporaries of writers that were killed are removed by the next writer of
 // the same target. External programs run from an argument vector, never
 // through a shell. Errors are WriteError: "<what>: <path>: <reason>".
@@ -35,14 +38,33 @@ public:
 /// "a character device", ...); "" for a regular file or nothing at all.
 std::string nonRegularKind(const std::string &path);
 
+/// Says why the existing regular file `path` may not be replaced ("" when
+/// it may: a file this project wrote, recognized by its format or marker).
+using FileOwnershipCheck = std::function<std::string(const std::string &path)>;
+/// Every existing file may be replaced: only for paths inside folders this
+/// project made (an artifact being built, its own caches).
+FileOwnershipCheck anyExistingFile();
+/// Files that begin with `signature` may be replaced (a format's magic);
+/// others are "not <format>".
+FileOwnershipCheck filesStartingWith(std::string signature, std::string format);
+
+/// Throws WriteError unless `path` could be written now, before any work is
+/// done for it: its folder exists and is writable, it is not a directory or
+/// another non-regular file, and an existing file passes `owned`. Nothing is
+/// created.
+void requireWritableFile(const std::string &path, const std::string &what,
+                         const FileOwnershipCheck &owned);
+
 /// A file written beside its target and renamed over it by commit(). Until
 /// then (and if commit fails, or the object is destroyed first) the target
 /// is untouched and the temporary is removed.
 class AtomicFile {
 public:
   /// `what` names the operation in messages ("writing the checkpoint").
-  /// Throws WriteError if the target exists and is not a regular file.
-  AtomicFile(std::string path, std::string what);
+  /// Throws WriteError if the target exists and is not a regular file, or
+  /// is one `owned` refuses.
+  AtomicFile(std::string path, std::string what,
+             const FileOwnershipCheck &owned);
   ~AtomicFile();
   AtomicFile(const AtomicFile &) = delete;
   AtomicFile &operator=(const AtomicFile &) = delete;
@@ -65,7 +87,8 @@ private:
 
 /// The whole of `bytes` as `path`, through an AtomicFile.
 void writeFileAtomically(const std::string &path, const std::string &what,
-                         std::string_view bytes);
+                         std::string_view bytes,
+                         const FileOwnershipCheck &owned);
 
 /// Says why an existing, non-empty directory may not be replaced ("" when
 /// it may: it is one this project wrote).

@@ -10,15 +10,18 @@
 // element types other than float, double, int32 and int64).
 //
 // Read: dims (packed or not), data_type, name, raw_data, float_data,
-// int32_data, int64_data, double_data; doc_string and metadata are skipped.
+// int32_data, int64_data, double_data, doc_string; metadata is skipped.
 // int64 tensors become i32 (the artifacts' integer type), each value
-// checked to fit. Written: name, dims, data_type and raw_data, as ONNX's own
-// serializer writes them.
+// checked to fit. Written: name, dims, data_type, raw_data and doc_string,
+// as ONNX's own serializer writes them; the doc_string (kWrittenByBregman)
+// marks the files a later run may replace.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef BREGMAN_RUNTIME_TENSORPROTO_H
 #define BREGMAN_RUNTIME_TENSORPROTO_H
+
+#include "bregman/runtime/SafeWrite.h"
 
 #include <cstdint>
 #include <string>
@@ -34,7 +37,15 @@ struct HostTensor {
   std::string dtype;
   std::vector<int64_t> shape;
   std::vector<char> bytes;
+  std::string docString; // as read; written: kWrittenByBregman
 };
+
+/// The doc_string of every TensorProto file bregman writes.
+inline constexpr const char *kWrittenByBregman = "written by bregman";
+
+/// Replaces only TensorProto files that carry kWrittenByBregman: a user's
+/// input tensor (or any other file) named as an output stays as it is.
+FileOwnershipCheck tensorFilesWrittenByBregman();
 
 /// "[128, 784]", for messages.
 std::string shapeText(const std::vector<int64_t> &shape);

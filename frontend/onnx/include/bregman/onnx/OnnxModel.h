@@ -27,6 +27,7 @@
 
 #include "bregman/Params.h"
 #include "bregman/nn.h"
+#include "bregman/runtime/SafeWrite.h"
 
 #include <map>
 #include <memory>
@@ -162,8 +163,10 @@ public:
   /// ONNX name; the others keep their imported values), zeros kept. With
   /// `sparse`, every float initializer is stored as an ONNX
   /// sparse_initializer (non-zero values and their linear indices). The
-  /// result passes onnx::checker; it is written to a temporary file and
-  /// renamed. Returns the file size in bytes.
+  /// result passes onnx::checker and carries the metadata entry
+  /// "bregman.export", by which a later export recognizes it: an existing
+  /// file is replaced only when it has that entry (exportedModels). It is
+  /// written to a temporary file and renamed. Returns the file size in bytes.
   int64_t save(const std::string &path, const Params &initializers,
                bool sparse = false) const;
 
@@ -211,6 +214,10 @@ struct SparseConvWeight {
 /// sparseConv2dFits), by ONNX name. A filter that some Conv reads in a way
 /// that cannot run sparse is not among them.
 std::map<std::string, SparseConvWeight> sparseConvWeights(const OnnxModel &model);
+
+/// What OnnxModel::save may replace: models it exported (their metadata
+/// entry "bregman.export"), nothing else.
+runtime::FileOwnershipCheck exportedModels();
 
 /// Reads a serialized onnx TensorProto (the test cases' input_0.pb files).
 Tensor readTensorProto(const std::string &path);
