@@ -316,7 +316,8 @@ static void configureForCuda(mlir::breg::CpuJitOptions &jitOptions,
   if (chip.empty()) {
     runtime::cuda::DeviceInfo info = runtime::cuda::probeDevices();
     if (!info.available)
-      throw Error("--device cuda: " + info.reason);
+      throw Error("the CUDA device (Device::Cuda, --device cuda): " +
+                  info.reason);
     gpu.chip = fmt::format("sm_{}{}", info.major, info.minor);
   } else {
     if (chip.rfind("sm_", 0) != 0 || chip.size() < 5)
@@ -330,7 +331,7 @@ static void configureForCuda(mlir::breg::CpuJitOptions &jitOptions,
   gpu.features = "";
   gpu.barePtrCallConv = true;
   if (std::string problem = cudaCompilationProblem(); !problem.empty())
-    throw Error("--device cuda: " + problem);
+    throw Error("the CUDA device (Device::Cuda, --device cuda): " + problem);
   gpu.libdevice = libdevicePath();
   // .../nvvm/libdevice/libdevice.10.bc -> the toolkit's root.
   gpu.toolkit = std::filesystem::path(gpu.libdevice.getValue())

@@ -555,6 +555,13 @@ Tensor sumTo(const Tensor &x, const Shape &shape, SourceLocation loc) {
   if (lead < 0)
     throw Error(fmt::format("sum_to: {} has lower rank than {}",
                             shapeString(x.shape()), shapeString(shape)));
+  // Said here, not by the reshape below: `shape` must broadcast to x's.
+  for (size_t i = 0; i < shape.size(); ++i)
+    if (shape[i] != 1 && shape[i] != x.shape()[lead + i])
+      throw Error(fmt::format("sum_to: {} does not broadcast to {}, so {} "
+                              "cannot be summed to it",
+                              shapeString(shape), shapeString(x.shape()),
+                              shapeString(x.shape())));
   std::vector<int64_t> axes;
   for (int64_t i = 0; i < x.rank(); ++i)
     if (i < lead || (shape[i - lead] == 1 && x.shape()[i] != 1))
@@ -607,8 +614,16 @@ Tensor stopGradient(const Tensor &x, SourceLocation loc) {
   return single(Prim::StopGradient, {x}, x.shape(), x.dtype());
 }
 
+/// Throws, naming `op`, unless `axis` is an axis of `x`.
+static void requireAxis(const char *op, const Tensor &x, int64_t axis) {
+  if (axis < -x.rank() || axis >= x.rank())
+    throw Error(fmt::format("{}: axis {} out of range for {}", op, axis,
+                            shapeString(x.shape())));
+}
+
 Tensor logSoftmax(const Tensor &x, int64_t axis, SourceLocation loc) {
   CallSite site(loc);
+  requireAxis("log_softmax", x, axis);
   // Shift by the (constant) maximum for stability; the gradient of the shift
   // cancels exactly, so it is cut from the graph as JAX does.
   Tensor shifted = x - stopGradient(max(x, {axis}, /*keepDims=*/true));
@@ -708,6 +723,7 @@ Tensor softmax(const Tensor &x, int64_t axis, const Tensor &mask,
                SourceLocation loc) {
   CallSite site(loc);
   requireFloat("softmax", x);
+  requireAxis("softmax", x, axis);
   Tensor z = mask.defined() ? x + mask : x;
   Tensor shifted = z - stopGradient(max(z, {axis}, /*keepDims=*/true));
   Tensor e = exp(shifted);

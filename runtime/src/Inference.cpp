@@ -98,6 +98,7 @@ void runInference(const std::string &dir,
                   " --output file(s) given");
   // Before running: each output can be written, replacing only a tensor
   // file bregman wrote (never an input, the model or the user's files).
+  requireDistinctFiles(outputFiles, "--output");
   for (const std::string &file : outputFiles)
     requireWritableFile(file, "--output", tensorFilesWrittenByBregman());
   for (std::size_t i = 0; i < inputFiles.size(); ++i)

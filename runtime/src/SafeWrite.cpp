@@ -196,6 +196,18 @@ std::string replacementProblem(const std::string &path,
 }
 } // namespace
 
+void requireDistinctFiles(const std::vector<std::string> &paths,
+                          const std::string &what) {
+  std::error_code ec;
+  for (size_t i = 0; i < paths.size(); ++i)
+    for (size_t j = i + 1; j < paths.size(); ++j)
+      if (fs::weakly_canonical(paths[i], ec) ==
+          fs::weakly_canonical(paths[j], ec))
+        throw WriteError(what, paths[j],
+                         "is also " + what + " " + std::to_string(i + 1) +
+                             " (" + paths[i] + "): choose one file per output");
+}
+
 void requireWritableFile(const std::string &path, const std::string &what,
                          const FileOwnershipCheck &owned) {
   if (std::string problem = replacementProblem(path, owned); !problem.empty())

@@ -147,6 +147,7 @@ int RunCommand::runOnnx() {
   // Before running: each output can be written, replacing only a tensor
   // file bregman wrote (never an input, the model or the user's files).
   try {
+    runtime::requireDistinctFiles(outputs, "--output");
     for (const std::string &file : outputs)
       runtime::requireWritableFile(file, "--output",
                                    runtime::tensorFilesWrittenByBregman());

@@ -35,13 +35,21 @@ CLI::Option *addOptional(CLI::App *app, const std::string &name,
       name, [&field](const T &value) { field = value; }, help);
 }
 
+/// Widths as digits separated by commas ("" is no hidden layer); "20,"
+/// and "+20" were taken.
 std::vector<int64_t> parseSizes(const std::string &text) {
   std::vector<int64_t> sizes;
+  if (!text.empty() && text.back() == ',')
+    throw CLI::ValidationError("--hidden",
+                               fmt::format("'{}' ends with a comma", text));
   std::stringstream in(text);
   std::string item;
   while (std::getline(in, item, ',')) {
     try {
       size_t used = 0;
+      if (item.empty() ||
+          item.find_first_not_of("0123456789") != std::string::npos)
+        throw std::invalid_argument(item);
       long long v = std::stoll(item, &used);
       if (used != item.size() || v <= 0)
         throw std::invalid_argument(item);

@@ -137,10 +137,12 @@ void flatten(const NodeContext &c) {
   Tensor x = c.tensor(0);
   // Flatten's axis may be the rank itself (everything in the outer part).
   int64_t axis = c.axisAttr("axis", 1, x.rank(), /*extra=*/1);
-  int64_t outer = 1;
-  for (int64_t i = 0; i < axis; ++i)
-    outer *= x.dim(i);
-  c.set(reshape(x, {outer, x.numel() / std::max<int64_t>(outer, 1)}));
+  // Both parts from the dimensions (numel / outer made an empty batch
+  // [0, 0] instead of [0, 784]).
+  int64_t outer = 1, inner = 1;
+  for (int64_t i = 0; i < x.rank(); ++i)
+    (i < axis ? outer : inner) *= x.dim(i);
+  c.set(reshape(x, {outer, inner}));
 }
 
 /// Away from the exported batch: a target whose leading dimension is the

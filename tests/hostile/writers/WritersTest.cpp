@@ -197,6 +197,24 @@ TEST(HostileWriters, ForeignRegularFilesAreKeptOwnFilesReplaced) {
   }
 }
 
+// Two outputs named as one file (also through another spelling) are
+// refused before anything is written: the second would replace the first.
+TEST(HostileWriters, TwoOutputsOnOneFileAreRefused) {
+  Scratch s;
+  EXPECT_EQ(messageOf([&] {
+              runtime::requireDistinctFiles(
+                  {s / "a.pb", s / "b.pb", s / "./a.pb"}, "--output");
+            }),
+            "--output: " + (s / "./a.pb") + ": is also --output 1 (" +
+                (s / "a.pb") + "): choose one file per output");
+  EXPECT_EQ(
+      messageOf([&] {
+        runtime::requireDistinctFiles({s / "a.pb", s / "b.pb"}, "--output");
+      }),
+      "(no error)");
+  EXPECT_TRUE(fs::is_empty(s.dir));
+}
+
 // Siblings a user (or an old version) left beside the target survive a
 // successful write; stale temporaries of dead writers are removed, a live
 // writer's are kept.

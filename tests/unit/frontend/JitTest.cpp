@@ -1055,3 +1055,23 @@ TEST(Jit, ALinearLayerNeedsPositiveSizes) {
       }).find("nn::Linear 'fc': in and out must be positive, got 0 and 3"),
       std::string::npos);
 }
+
+// The op the user called is named, not the one it is built from (these
+// said "reshape: ..." and "reduce_max: axis 3 ...").
+TEST(Jit, ComposedOpsNameThemselvesInErrors) {
+  auto sumTo3 = jit([](const Tensor &a) { return sumTo(a, {3}); });
+  EXPECT_NE(errorMessage([&] {
+              (void)sumTo3(Tensor::zeros({2, 4}));
+            }).find("sum_to: [3] does not broadcast to [2, 4]"),
+            std::string::npos);
+  auto badAxis = jit([](const Tensor &a) { return logSoftmax(a, 3); });
+  EXPECT_NE(errorMessage([&] {
+              (void)badAxis(Tensor::zeros({2, 4}));
+            }).find("log_softmax: axis 3 out of range for [2, 4]"),
+            std::string::npos);
+  auto badSoftmax = jit([](const Tensor &a) { return softmax(a, -3); });
+  EXPECT_NE(errorMessage([&] {
+              (void)badSoftmax(Tensor::zeros({2, 4}));
+            }).find("softmax: axis -3 out of range for [2, 4]"),
+            std::string::npos);
+}

@@ -48,6 +48,11 @@ FileOwnershipCheck anyExistingFile();
 /// others are "not <format>".
 FileOwnershipCheck filesStartingWith(std::string signature, std::string format);
 
+/// Throws WriteError naming both when two of `paths` are one file (by
+/// absolute name): the second write would replace the first.
+void requireDistinctFiles(const std::vector<std::string> &paths,
+                          const std::string &what);
+
 /// Throws WriteError unless `path` could be written now, before any work is
 /// done for it: its folder exists and is writable, it is not a directory or
 /// another non-regular file, and an existing file passes `owned`. Nothing is
