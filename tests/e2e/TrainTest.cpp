@@ -12,9 +12,10 @@
 #include "ScopedEnv.h"
 #include "SparseStepCheck.h"
 #include "bregman/Checkpoint.h"
-#include "bregman/train/Trainer.h"
 #include "bregman/onnx/OnnxModel.h"
 #include "bregman/runtime/Buffer.h"
+#include "bregman/train/Report.h"
+#include "bregman/train/Trainer.h"
 
 #include <filesystem>
 #include <fstream>
@@ -616,6 +617,10 @@ TEST(Train, ResumePruningBaselineBitForBit) {
   refused(denser, "--prune-density is 0.05 in the checkpoint but 0.1 here");
   train::TrainConfig plain = config;
   plain.pruneDensity = 0;
+  refused(plain, "--retrain-epochs 2: retraining follows pruning, but no "
+                 "--prune-density is given");
+  plain.retrainEpochs = 0;
+  plain.epochs = 4; // not fewer than the checkpoint's 3
   refused(plain, "--prune-density is 0.05 in the checkpoint but unset");
   std::filesystem::remove(checkpoint);
 }
@@ -953,4 +958,74 @@ TEST(SparseStepCheck, NamesTheStepAndTensorThatDiffer) {
       << nanLoss;
   check.record(10, {std::nan(""), with(dense, "w", 0, nan), dense, stats},
                {std::nan(""), with(dense, "w", 1, nan), dense, stats}, "fc1.weight");
+}
+
+// Two writers of one report (two runs given the same --report) tore each
+// other's lines; the second now stops, naming the file, and the first's
+// report stays whole.
+TEST(Report, ASecondWriterOfOneReportIsRefused) {
+  std::filesystem::path path = e2e::tempPath("two-writers.jsonl");
+  std::filesystem::remove(path);
+  SparsityReport sparsity;
+  train::EpochContext context{&sparsity, "linbreg", "l1", "train", {}, false};
+  train::EpochMetrics metrics;
+  metrics.epoch = 1;
+  train::ReportWriter first(path.string(), /*append=*/false);
+  first.write(metrics, context);
+  train::ReportWriter second(path.string(), /*append=*/false);
+  try {
+    second.write(metrics, context);
+    ADD_FAILURE() << "the second writer wrote";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("another process is writing it"),
+              std::string::npos)
+        << e.what();
+  }
+  metrics.epoch = 2;
+  first.write(metrics, context);
+  std::ifstream in(path);
+  int lines = 0;
+  for (std::string line; std::getline(in, line); ++lines)
+    EXPECT_EQ(nlohmann::json::parse(line).at("epoch"), lines + 1);
+  EXPECT_EQ(lines, 2);
+  std::filesystem::remove(path);
+}
+
+// The best model's tensors in a checkpoint are checked like the current
+// ones: of other shapes they failed only after training, in the model's
+// own code, naming neither the checkpoint nor the tensor.
+TEST(Train, ResumeChecksTheBestModelsShapes) {
+  if (!std::filesystem::exists(kFashionMnist))
+    GTEST_SKIP() << kFashionMnist << " is missing";
+  std::filesystem::path good = e2e::tempPath("best-shapes.ckpt"),
+                        bad = e2e::tempPath("best-shapes-bad.ckpt");
+  train::TrainConfig config;
+  config.trainLimit = 300;
+  config.epochs = 1;
+  config.hidden = {16};
+  config.progress = false;
+  config.checkpointPath = good.string();
+  std::ostringstream log;
+  train::train(config, log);
+  Checkpoint checkpoint = loadCheckpoint(good.string());
+  for (auto &[name, section] : checkpoint.sections)
+    if (name == "best")
+      section.set("fc1.weight", Tensor::zeros({784, 16}));
+  saveCheckpoint(bad.string(), checkpoint);
+  train::TrainConfig resumed = config;
+  resumed.checkpointPath.clear();
+  resumed.resumePath = bad.string();
+  resumed.epochs = 2;
+  try {
+    train::train(resumed, log);
+    ADD_FAILURE() << "a best model of other shapes was resumed";
+  } catch (const Error &e) {
+    EXPECT_NE(std::string(e.what()).find("best-model tensor 'fc1.weight' is "
+                                         "f32[784, 16] in the checkpoint but "
+                                         "f32[16, 784] here"),
+              std::string::npos)
+        << e.what();
+  }
+  std::filesystem::remove(good);
+  std::filesystem::remove(bad);
 }

@@ -30,6 +30,7 @@
 #include "bregman/runtime/Inference.h"
 #include "bregman/runtime/InputFile.h"
 #include "bregman/runtime/SafeWrite.h"
+#include "bregman/runtime/TensorProto.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -38,10 +39,81 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <type_traits>
 
 using namespace bregman;
 
 namespace {
+
+/// The manifest's "training" entry, each field checked against the
+/// artifact: indices within its inputs and outputs, the loss and the count
+/// of correct predictions scalars, the data settings in range. (An index
+/// past the end gave vector::_M_range_check; the weights' output taken as
+/// the loss trained with "loss 0.0000".)
+struct TrainingEntry {
+  std::string dataset, dataDir;
+  double mean = 0, std = 1, valFraction = 0;
+  uint64_t seed = 0;
+  int64_t trainLimit = -1, batch = 0;
+  size_t xInput = 0, yInput = 0, lossOutput = 0, correctOutput = 0;
+};
+
+TrainingEntry readTrainingEntry(const runtime::Artifact &step,
+                                const std::string &manifest) {
+  TrainingEntry e;
+  auto fail = [&](const std::string &field, const std::string &why) {
+    return std::runtime_error(manifest + ": \"training\"." + field + ": " +
+                              why);
+  };
+  nlohmann::json t = nlohmann::json::parse(step.training, nullptr, false);
+  if (!t.is_object())
+    throw fail("", "not a JSON object");
+  auto get = [&](const char *field, auto &out) {
+    try {
+      out = t.at(field).get<std::decay_t<decltype(out)>>();
+    } catch (const nlohmann::json::exception &) {
+      throw fail(field, t.contains(field) ? "of the wrong type" : "missing");
+    }
+  };
+  get("dataset", e.dataset);
+  get("data_dir", e.dataDir);
+  get("mean", e.mean);
+  get("std", e.std);
+  get("seed", e.seed);
+  get("val_fraction", e.valFraction);
+  get("train_limit", e.trainLimit);
+  get("batch_size", e.batch);
+  get("x_input", e.xInput);
+  get("y_input", e.yInput);
+  get("loss_output", e.lossOutput);
+  get("correct_output", e.correctOutput);
+  if (!(e.valFraction >= 0 && e.valFraction < 1))
+    throw fail("val_fraction", "must be in [0, 1)");
+  if (e.trainLimit == 0 || e.trainLimit < -1)
+    throw fail("train_limit", "must be -1 (all) or a positive count");
+  if (e.batch < 1)
+    throw fail("batch_size", "must be positive");
+  for (auto [field, index] :
+       {std::pair{"x_input", e.xInput}, {"y_input", e.yInput}})
+    if (index >= step.inputs.size())
+      throw fail(field, std::to_string(index) + " is not one of the " +
+                            std::to_string(step.inputs.size()) + " inputs");
+  for (auto [field, index] : {std::pair{"loss_output", e.lossOutput},
+                              {"correct_output", e.correctOutput}}) {
+    if (index >= step.outputs.size())
+      throw fail(field, std::to_string(index) + " is not one of the " +
+                            std::to_string(step.outputs.size()) + " outputs");
+    const runtime::ArtifactTensor &out = step.outputs[index];
+    size_t elements = 1;
+    for (int64_t d : out.shape)
+      elements *= static_cast<size_t>(d);
+    if (elements != 1)
+      throw fail(field, "output " + std::to_string(index) + " ('" + out.name +
+                            "') is " + out.dtype +
+                            runtime::shapeText(out.shape) + ", not a scalar");
+  }
+  return e;
+}
 
 int train(const std::string &dir, int epochs, const std::string &dataDir,
           const std::string &saveDir) {
@@ -57,18 +129,20 @@ int train(const std::string &dir, int epochs, const std::string &dataDir,
     if (std::string why = runtime::artifactOwnership(saveDir); !why.empty())
       throw runtime::WriteError("saving the artifact", saveDir,
                                 why + "; nothing was changed");
-  nlohmann::json t = nlohmann::json::parse(step->training);
-  std::string dataset = t.at("dataset");
-  if (dataset != "fashion-mnist" && dataset != "mnist")
+  TrainingEntry t = readTrainingEntry(*step, dir + "/manifest.json");
+  if (t.dataset != "fashion-mnist" && t.dataset != "mnist")
     throw std::runtime_error("bregman-run trains on fashion-mnist and mnist "
-                             "artifacts; this one is for " + dataset);
+                             "artifacts; this one is for " +
+                             t.dataset);
   data::DataSplits splits = data::loadMnistLike(
-      dataDir.empty() ? t.at("data_dir").get<std::string>() : dataDir,
-      data::Normalization{t.at("mean"), t.at("std")}, t.at("seed"),
-      t.at("val_fraction"), t.at("train_limit"));
-  int64_t batch = t.at("batch_size"), features = splits.train.features();
-  size_t xInput = t.at("x_input"), yInput = t.at("y_input");
-  size_t lossOutput = t.at("loss_output"), correctOutput = t.at("correct_output");
+      dataDir.empty() ? t.dataDir : dataDir, data::Normalization{t.mean, t.std},
+      t.seed, t.valFraction, t.trainLimit);
+  if (splits.train.count == 0)
+    throw std::runtime_error(dir + ": no training images left after the "
+                                   "validation split");
+  int64_t batch = t.batch, features = splits.train.features();
+  size_t xInput = t.xInput, yInput = t.yInput;
+  size_t lossOutput = t.lossOutput, correctOutput = t.correctOutput;
   if (step->inputs.at(xInput).bytes != size_t(batch * features) * sizeof(float) ||
       step->inputs.at(yInput).bytes != size_t(batch) * sizeof(int32_t))
     throw std::runtime_error(dir + ": the batch inputs do not fit batches of " +
@@ -78,7 +152,7 @@ int train(const std::string &dir, int epochs, const std::string &dataDir,
               dir.c_str(), step->name.c_str(), step->device.c_str(),
               static_cast<long long>(splits.train.count),
               static_cast<long long>(batch));
-  data::Batcher batcher(splits.train, batch, /*shuffle=*/true, t.at("seed"));
+  data::Batcher batcher(splits.train, batch, /*shuffle=*/true, t.seed);
   // The step's shapes are fixed: the last batch is filled up with the
   // epoch's first examples, as `bregman train --last-batch fill` does (only
   // a training set smaller than a batch is skipped).
@@ -108,6 +182,10 @@ int train(const std::string &dir, int epochs, const std::string &dataDir,
       correct += step->scalarOutput(correctOutput);
       seen += n;
     }
+    if (seen == 0)
+      throw std::runtime_error(dir + ": " + std::to_string(skipped) +
+                               " training images, fewer than one batch of " +
+                               std::to_string(batch) + ": nothing to train");
     double seconds = std::chrono::duration<double>(
                          std::chrono::steady_clock::now() - start)
                          .count();
@@ -180,7 +258,9 @@ int main(int argc, char **argv) {
                  "the step was saved with)");
   app.add_option("--save", saveDir,
                  "Afterwards (training, or the calls without --train): write "
-                 "the state as an artifact here");
+                 "the state as an artifact here; without --train it is the "
+                 "state after every call made, the untimed warm-up call "
+                 "included (--steps 1 saves the state after 2 calls)");
   app.add_flag("--tf32", tf32, runtime::kTf32Help);
   std::size_t copyBytes = 0;
   app.add_option("--copy-bytes", copyBytes,

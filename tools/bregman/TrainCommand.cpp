@@ -368,10 +368,20 @@ void TrainCommand::addRunOptions() {
 }
 
 void TrainCommand::addBaselineOptions() {
-  command->add_option("--prune-density", config.pruneDensity,
-                      "Magnitude pruning baseline: after --epochs, keep this "
-                      "fraction of the weights and retrain the survivors")
-      ->check(CLI::Range(0.0, 1.0));
+  command
+      ->add_option("--prune-density", config.pruneDensity,
+                   "Magnitude pruning baseline: after --epochs, keep this "
+                   "fraction of the weights and retrain the survivors")
+      ->check(CLI::Range(0.0, 1.0))
+      // 0 is the setting's "off" inside; given, it was ignored silently.
+      ->check(CLI::Validator(
+          [](std::string &text) -> std::string {
+            double value = 1;
+            return CLI::detail::lexical_cast(text, value) && value == 0
+                       ? "0 would keep no weight; give a density in (0, 1]"
+                       : "";
+          },
+          "DENSITY"));
   command->add_flag("--prune-rows", config.pruneGroups,
                     "Prune whole rows (neurons) instead of single weights");
   command

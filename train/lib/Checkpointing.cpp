@@ -264,8 +264,14 @@ int restoreCheckpoint(const TrainConfig &config, RunState &run) {
   run.best.density = field<double>(meta, "/best/density", path);
   run.best.epoch = field<int>(meta, "/best/epoch", path);
   run.best.testAcc = field<double>(meta, "/best/test_acc", path);
-  run.best.params = copyParams(checkpoint.section("best"));
-  run.best.buffers = copyParams(bestBuffers(checkpoint, path));
+  // The best model is checked like the current one (a header edited to
+  // other shapes failed only after training, in the model's own code).
+  run.best.params = copyParams(run.params);
+  restoreTensors(run.best.params, checkpoint.section("best"), "best-model",
+                 path);
+  run.best.buffers = copyParams(run.buffers);
+  restoreTensors(run.best.buffers, bestBuffers(checkpoint, path),
+                 "best-model buffer", path);
   restoreMasks(config, checkpoint, meta, epoch, run);
   return epoch;
 }

@@ -258,6 +258,10 @@ void validateConfig(const TrainConfig &c) {
   checkSetting("--lambda-cooldown", c.lambdaCooldown, Range{1, kInf, false, true});
   checkSetting("--prune-density", c.pruneDensity, kUnit);
   checkSetting("--retrain-epochs", c.retrainEpochs, kNonNegative);
+  if (c.retrainEpochs > 0 && !(c.pruneDensity > 0))
+    throw Error(fmt::format("--retrain-epochs {}: retraining follows pruning, "
+                            "but no --prune-density is given",
+                            c.retrainEpochs));
   checkSetting("--threshold", c.threshold, kNonNegative);
   checkSetting("--epochs", c.epochs, Range{1, kInf, false, true});
   if (c.sparseExec != nn::SparseExec::Off && c.device != Device::Cpu)

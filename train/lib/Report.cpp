@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -117,10 +118,25 @@ ReportWriter::~ReportWriter() {
 
 void ReportWriter::append(const std::string &line) {
   if (fd < 0) {
+    // Locked before it is truncated: two runs with one --report tore each
+    // other's lines; the second now stops, and the first's file is whole.
     fd = ::open(path.c_str(),
-                O_WRONLY | O_CREAT | O_CLOEXEC | (appending ? O_APPEND : O_TRUNC),
+                O_WRONLY | O_CREAT | O_CLOEXEC | (appending ? O_APPEND : 0),
                 0666);
     if (fd < 0)
+      throw Error(fmt::format("writing the report: {}: {}", path,
+                              std::strerror(errno)));
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);
+      fd = -1;
+      throw Error(fmt::format("writing the report: {}: another process is "
+                              "writing it (a second run with the same "
+                              "--report?)",
+                              path));
+    }
+    struct stat st;
+    if (!appending && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        ::ftruncate(fd, 0) != 0)
       throw Error(fmt::format("writing the report: {}: {}", path,
                               std::strerror(errno)));
   }

@@ -876,6 +876,54 @@ void writeMessage(const ::google::protobuf::MessageLite &message,
   }
 }
 
+/// Every value name a node of `graph` (or of a subgraph) reads, and the
+/// graph's outputs.
+void collectReadNames(const ::onnx::GraphProto &graph,
+                      std::set<std::string> &read) {
+  for (const auto &node : graph.node()) {
+    for (const std::string &in : node.input())
+      read.insert(in);
+    for (const auto &attribute : node.attribute()) {
+      if (attribute.has_g())
+        collectReadNames(attribute.g(), read);
+      for (const auto &g : attribute.graphs())
+        collectReadNames(g, read);
+    }
+  }
+  for (const auto &out : graph.output())
+    read.insert(out.name());
+}
+
+/// Drops the initializers no node reads: the originals of untied copies,
+/// whose uses all read a trained copy now (left in, they kept the imported
+/// values under the names a loader looks for), with their graph inputs.
+void dropUnreadInitializers(::onnx::GraphProto *graph) {
+  std::set<std::string> read, dropped;
+  collectReadNames(*graph, read);
+  auto drop = [&](const std::string &name) {
+    if (read.count(name))
+      return false;
+    dropped.insert(name);
+    return true;
+  };
+  auto *dense = graph->mutable_initializer();
+  dense->erase(std::remove_if(dense->begin(), dense->end(),
+                              [&](const auto &t) { return drop(t.name()); }),
+               dense->end());
+  auto *sparse = graph->mutable_sparse_initializer();
+  sparse->erase(
+      std::remove_if(sparse->begin(), sparse->end(),
+                     [&](const auto &t) { return drop(t.values().name()); }),
+      sparse->end());
+  // A graph input that named a dropped initializer (older IR versions list
+  // initializers as inputs) goes with it; the model's own inputs stay.
+  auto *inputs = graph->mutable_input();
+  inputs->erase(std::remove_if(
+                    inputs->begin(), inputs->end(),
+                    [&](const auto &v) { return dropped.count(v.name()) > 0; }),
+                inputs->end());
+}
+
 /// The metadata entry that marks a model bregman exported.
 constexpr const char *kExportKey = "bregman.export";
 
@@ -935,6 +983,7 @@ int64_t OnnxModel::save(const std::string &path, const Params &initializers,
     (sparse ? detail::addSparseInitializer : detail::addDenseInitializer)(graph, name, t);
   if (sparse && out.ir_version() < 6)
     out.set_ir_version(6); // sparse initializers need IR version 6
+  dropUnreadInitializers(graph);
   try {
     ::onnx::checker::check_model(out);
   } catch (const std::exception &e) {

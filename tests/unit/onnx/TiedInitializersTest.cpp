@@ -18,6 +18,7 @@
 
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <set>
 #include <unistd.h>
@@ -169,6 +170,16 @@ TEST_F(TiedInitializers, NetworkTrainsEveryRoleOnItsOwnAndExportsIt) {
     for (const std::string &in : inputsOf(back, node))
       read.insert(in);
   EXPECT_EQ(read.size(), 10u); // 2 inputs + 8 tensors
+  // No initializer is left that no node reads: the tied originals kept the
+  // imported values under the names a loader looks for.
+  ::onnx::ModelProto file;
+  std::ifstream in(exported, std::ios::binary);
+  ASSERT_TRUE(file.ParseFromIstream(&in));
+  std::set<std::string> anyRead;
+  for (const auto &node : file.graph().node())
+    anyRead.insert(node.input().begin(), node.input().end());
+  for (const auto &t : file.graph().initializer())
+    EXPECT_TRUE(anyRead.count(t.name())) << t.name() << " is read by no node";
   for (const auto &[name, onnxName] : tied.onnxNames()) {
     const Tensor &want = params.contains(name) ? params.at(name) : updatedA.at(name);
     EXPECT_TRUE(sameBits(back.weights().at(onnxName), want)) << name << " as " << onnxName;
