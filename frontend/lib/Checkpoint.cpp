@@ -200,7 +200,12 @@ void readTensorEntry(const nlohmann::json &entry, std::FILE *file, const std::st
                             section, name));
   uint32_t &crc = crcs.try_emplace(section, uint32_t(::crc32(0, nullptr, 0))).first->second;
   crc = checksum(crc, t.buffer()->data(), bytes);
-  sectionOf(checkpoint, section).add(name, t);
+  Params &target = sectionOf(checkpoint, section);
+  if (target.contains(name))
+    throw Error(fmt::format("{}: malformed checkpoint (tensor '{}/{}' is "
+                            "listed twice)",
+                            path, section, name));
+  target.add(name, t);
 }
 
 } // namespace

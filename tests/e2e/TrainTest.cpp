@@ -17,19 +17,20 @@
 #include "bregman/train/Report.h"
 #include "bregman/train/Trainer.h"
 
+#include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-#include <cmath>
-#include <cstring>
 #include <limits>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
-#include <algorithm>
 #include <random>
 #include <regex>
 #include <sstream>
+#include <tuple>
 
 using namespace bregman;
 
@@ -1025,6 +1026,51 @@ TEST(Train, ResumeChecksTheBestModelsShapes) {
                                          "f32[16, 784] here"),
               std::string::npos)
         << e.what();
+  }
+  std::filesystem::remove(good);
+  std::filesystem::remove(bad);
+}
+
+// The checkpoint's metadata is range-checked: a best score of 2 resumed as
+// "200.00 %", a best epoch past the checkpoint's, a negative plateau count
+// and an epoch of 2^63 (read as 0) were taken.
+TEST(Train, ResumeChecksTheMetadatasRanges) {
+  if (!std::filesystem::exists(kFashionMnist))
+    GTEST_SKIP() << kFashionMnist << " is missing";
+  std::filesystem::path good = e2e::tempPath("meta-ranges.ckpt"),
+                        bad = e2e::tempPath("meta-ranges-bad.ckpt");
+  train::TrainConfig config;
+  config.trainLimit = 300;
+  config.epochs = 1;
+  config.hidden = {16};
+  config.progress = false;
+  config.checkpointPath = good.string();
+  std::ostringstream log;
+  train::train(config, log);
+  const std::vector<std::tuple<const char *, nlohmann::json, const char *>>
+      edits = {
+          {"/best/val_acc", 2.0, "'/best/val_acc' is 2, not in [-1, 1]"},
+          {"/best/epoch", 99, "'/best/epoch' is 99, not one of its 1 epochs"},
+          {"/plateau/bad_epochs", -5, "'/plateau/bad_epochs' is -5, negative"},
+          {"/epoch", uint64_t(1) << 63,
+           "'/epoch' is 9223372036854775808, out of range"}};
+  for (const auto &[pointer, value, expected] : edits) {
+    Checkpoint checkpoint = loadCheckpoint(good.string());
+    nlohmann::json meta = nlohmann::json::parse(checkpoint.metadata);
+    meta[nlohmann::json::json_pointer(pointer)] = value;
+    checkpoint.metadata = meta.dump();
+    saveCheckpoint(bad.string(), checkpoint);
+    train::TrainConfig resumed = config;
+    resumed.checkpointPath.clear();
+    resumed.resumePath = bad.string();
+    resumed.epochs = 2;
+    try {
+      train::train(resumed, log);
+      ADD_FAILURE() << pointer << " = " << value << " was resumed";
+    } catch (const Error &e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos)
+          << e.what();
+    }
   }
   std::filesystem::remove(good);
   std::filesystem::remove(bad);

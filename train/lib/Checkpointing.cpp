@@ -7,6 +7,7 @@
 #include "bregman/Error.h"
 
 #include <fmt/format.h>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include <optional>
@@ -115,6 +116,15 @@ T field(const nlohmann::json &meta, const std::string &pointer, const std::strin
                             : std::is_same_v<T, bool>      ? "a boolean"
                             : std::is_floating_point_v<T>  ? "a number"
                                                            : "an integer"));
+  // An integer beyond T's range (an epoch of 2^63 read as 0) is refused.
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>)
+    if (!(v.is_number_unsigned()
+              ? v.get<uint64_t>() <= uint64_t(std::numeric_limits<T>::max())
+              : v.get<int64_t>() >= int64_t(std::numeric_limits<T>::min()) &&
+                    v.get<int64_t>() <= int64_t(std::numeric_limits<T>::max())))
+      throw Error(fmt::format("--resume {}: the checkpoint's metadata '{}' is "
+                              "{}, out of range",
+                              path, pointer, v.dump()));
   return v.get<T>();
 }
 
@@ -257,13 +267,30 @@ int restoreCheckpoint(const TrainConfig &config, RunState &run) {
   restoreTensors(run.state, checkpoint.section("state"), "optimizer state",
                  path);
   restoreTensors(run.buffers, checkpoint.section("buffers"), "buffer", path);
+  int badEpochs = field<int>(meta, "/plateau/bad_epochs", path);
+  if (badEpochs < 0)
+    throw Error(fmt::format("--resume {}: the checkpoint's metadata "
+                            "'/plateau/bad_epochs' is {}, negative",
+                            path, badEpochs));
   run.plateau.restore({field<double>(meta, "/plateau/best", path),
-                       field<bool>(meta, "/plateau/started", path),
-                       field<int>(meta, "/plateau/bad_epochs", path)});
+                       field<bool>(meta, "/plateau/started", path), badEpochs});
   run.best.valAcc = field<double>(meta, "/best/val_acc", path);
   run.best.density = field<double>(meta, "/best/density", path);
   run.best.epoch = field<int>(meta, "/best/epoch", path);
   run.best.testAcc = field<double>(meta, "/best/test_acc", path);
+  // Scores are accuracies or mean SSIMs (in [-1, 1]), the density a
+  // fraction, the best epoch one of those done.
+  for (auto [name, value, low] : {std::tuple{"val_acc", run.best.valAcc, -1.0},
+                                  {"test_acc", run.best.testAcc, -1.0},
+                                  {"density", run.best.density, 0.0}})
+    if (!(value >= low && value <= 1))
+      throw Error(fmt::format("--resume {}: the checkpoint's metadata "
+                              "'/best/{}' is {}, not in [{}, 1]",
+                              path, name, value, low));
+  if (run.best.epoch < 0 || run.best.epoch > epoch)
+    throw Error(fmt::format("--resume {}: the checkpoint's metadata "
+                            "'/best/epoch' is {}, not one of its {} epochs",
+                            path, run.best.epoch, epoch));
   // The best model is checked like the current one (a header edited to
   // other shapes failed only after training, in the model's own code).
   run.best.params = copyParams(run.params);

@@ -265,8 +265,9 @@ void validateConfig(const TrainConfig &c) {
   checkSetting("--threshold", c.threshold, kNonNegative);
   checkSetting("--epochs", c.epochs, Range{1, kInf, false, true});
   if (c.sparseExec != nn::SparseExec::Off && c.device != Device::Cpu)
-    throw Error("--sparse-exec: sparse layers run on the CPU only; use "
-                "--sparse-exec off with --device cuda");
+    throw Error(fmt::format("--sparse-exec: sparse layers run on the CPU "
+                            "only; use --sparse-exec off with --device {}",
+                            deviceName(c.device)));
   if (c.checkSparse && c.sparseExec == nn::SparseExec::Off)
     throw Error("--check-sparse compares the steps on CSR with dense ones: "
                 "it needs --sparse-exec on or auto");
