@@ -45,13 +45,25 @@ std::size_t elementBytes(const std::string &dtype, const std::string &where) {
   fail(where, "unknown dtype '" + dtype + "'");
 }
 
+/// A count or offset of the manifest: a non-negative integer (a negative
+/// one converted to size_t was printed as 18446744073709551611).
+std::size_t sizeField(const nlohmann::json &j, const char *field,
+                      const std::string &name, const std::string &where) {
+  const nlohmann::json &v = j.at(field);
+  if (!v.is_number_integer() ||
+      (!v.is_number_unsigned() && v.get<int64_t>() < 0))
+    fail(where, "'" + name + "': \"" + field + "\" is " + v.dump() +
+                    ", not a count of bytes");
+  return v.get<std::size_t>();
+}
+
 ArtifactTensor readTensor(const nlohmann::json &j, const std::string &where) {
   ArtifactTensor t;
   t.name = j.at("name").get<std::string>();
   t.dtype = j.at("dtype").get<std::string>();
   t.shape = j.at("shape").get<std::vector<int64_t>>();
-  t.bytes = j.at("bytes").get<std::size_t>();
-  t.offset = j.value("offset", std::size_t{0});
+  t.bytes = sizeField(j, "bytes", t.name, where);
+  t.offset = j.contains("offset") ? sizeField(j, "offset", t.name, where) : 0;
   t.stored = j.value("stored", true);
   t.alias = j.value("alias", -1);
   long double numel = 1; // no overflow on hostile shapes

@@ -38,7 +38,9 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <iterator>
 #include <type_traits>
 
 using namespace bregman;
@@ -203,6 +205,14 @@ int train(const std::string &dir, int epochs, const std::string &dataDir,
   return 0;
 }
 
+/// The device the artifact in `dir` was compiled for (its manifest's).
+std::string artifactDevice(const std::string &dir) {
+  std::string path = dir + "/manifest.json";
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  return runtime::parseArtifactManifest(text, path).device;
+}
+
 /// Times `copies` device-to-device copies of `bytes` (the yardstick of a
 /// bandwidth-bound step: the GPU kit compares the fused update with it) on
 /// the runtime's stream, after one untimed copy; prints ms per copy and the
@@ -289,6 +299,13 @@ int main(int argc, char **argv) {
       return runtime::runInferenceCommand(dir, inputFiles, outputFiles);
     }
     if (!training) {
+      // Said before the calls, not after them.
+      if (copyBytes > 0)
+        if (std::string device = artifactDevice(dir); device != "cuda")
+          throw std::runtime_error(
+              "--copy-bytes times device-to-device copies beside a CUDA "
+              "artifact's calls; " +
+              dir + " is for " + device);
       int status = runtime::runArtifactCommand(dir, steps, quiet, saveDir);
       if (status == 0 && copyBytes > 0)
         timeDeviceCopy(copyBytes, steps);

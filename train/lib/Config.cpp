@@ -251,6 +251,13 @@ void validateConfig(const TrainConfig &c) {
   checkSetting("init bias scale", c.initBiasScale, kNonNegative);
   checkSetting("--mean", *c.mean, kFinite);
   checkSetting("--std", *c.std, kPositive);
+  // Normalized pixels are (x - mean) / std in float32: beyond its range
+  // they became inf, and the NaN loss that followed was blamed on the
+  // learning rate.
+  if (1.0 / *c.std > 1e30)
+    throw Error(fmt::format("--std {}: too small; normalized pixels would "
+                            "leave float32's range",
+                            *c.std));
   checkSetting("validation fraction", c.valFraction, kUnit);
   checkSetting("--lambda-target", c.lambdaTarget, kUnit);
   checkSetting("--lambda-increment", c.lambdaIncrement, kPositive);

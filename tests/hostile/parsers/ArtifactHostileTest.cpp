@@ -27,15 +27,27 @@ TEST_F(HostileArtifact, Manifests) {
   std::vector<Case> cases = {
       {"not JSON", "{", "manifest.json: malformed manifest"},
       {"array", "[]", "manifest.json: malformed manifest: not a JSON object"},
-      {"wrong type", manifest(R"([{"name":3,"dtype":"f32","shape":[1],"bytes":4}])"),
+      {"wrong type",
+       manifest(R"([{"name":3,"dtype":"f32","shape":[1],"bytes":4}])"),
        "manifest.json: malformed manifest"},
       {"overflowing shape",
-       manifest(R"([{"name":"w","dtype":"f32","shape":[4294967296,4294967296],"bytes":0}])"),
+       manifest(
+           R"([{"name":"w","dtype":"f32","shape":[4294967296,4294967296],"bytes":0}])"),
        "manifest.json: 'w': 0 bytes do not match its shape and dtype"},
-      {"negative dimension", manifest(R"([{"name":"w","dtype":"f32","shape":[-1],"bytes":4}])"),
+      {"negative dimension",
+       manifest(R"([{"name":"w","dtype":"f32","shape":[-1],"bytes":4}])"),
        "negative dimension in 'w'"},
-      {"unknown dtype", manifest(R"([{"name":"w","dtype":"q7","shape":[1],"bytes":4}])"),
+      {"unknown dtype",
+       manifest(R"([{"name":"w","dtype":"q7","shape":[1],"bytes":4}])"),
        "unknown dtype 'q7'"},
+      // Negative counts were taken as size_t (printed as 18446744073709551611).
+      {"negative offset",
+       manifest(
+           R"([{"name":"w","dtype":"f32","shape":[1],"bytes":4,"offset":-5}])"),
+       "manifest.json: 'w': \"offset\" is -5, not a count of bytes"},
+      {"negative bytes",
+       manifest(R"([{"name":"w","dtype":"f32","shape":[1],"bytes":-4}])"),
+       "manifest.json: 'w': \"bytes\" is -4, not a count of bytes"},
   };
   for (const Case &c : cases) {
     SCOPED_TRACE(c.name);
