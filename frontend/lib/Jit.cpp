@@ -102,12 +102,9 @@ static unsigned compileThreads(const JitOptions &opts) {
 
 /// An environment variable that is 1 (on) or 0, empty or unset (off).
 static bool switchedOn(const char *name) {
-  const char *variable = std::getenv(name);
-  if (!variable || !*variable || std::string_view(variable) == "0")
-    return false;
-  if (std::string_view(variable) == "1")
-    return true;
-  throw Error(fmt::format("{}='{}': expected 0 or 1", name, variable));
+  if (std::string problem = runtime::switchProblem(name); !problem.empty())
+    throw Error(problem);
+  return runtime::switchSetting(name, false);
 }
 
 /// What the environment asks of a compilation for diagnosis.

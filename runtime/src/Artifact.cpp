@@ -1,13 +1,14 @@
 //===- Artifact.cpp - Run a compiled step without the compiler ------------===//
 
 #include "bregman/runtime/Artifact.h"
+#include "CommandBoundary.h"
 #include "bregman/runtime/CpuLibrary.h"
 #include "bregman/runtime/CudaDriver.h"
 #include "bregman/runtime/Device.h"
 #include "bregman/runtime/Inference.h"
 #include "bregman/runtime/InputFile.h"
 #include "bregman/runtime/SafeWrite.h"
-#include "CommandBoundary.h"
+#include "bregman/runtime/TensorProto.h"
 
 #include <nlohmann/json.hpp>
 
@@ -281,6 +282,76 @@ ArtifactManifest parseArtifactManifest(const std::string &text, const std::strin
   if (!m.inference.empty())
     (void)parseInferenceEntry(m.inference, m.inputs, m.outputs, where);
   return m;
+}
+
+namespace {
+
+/// One field of the training entry, of its type, or an error naming it.
+template <typename T>
+T trainingField(const nlohmann::json &t, const char *field,
+                const std::string &where) {
+  if (!t.contains(field))
+    fail(where, std::string("\"training\".") + field + ": missing");
+  try {
+    return t.at(field).get<T>();
+  } catch (const nlohmann::json::exception &) {
+    fail(where, std::string("\"training\".") + field + ": " +
+                    t.at(field).dump() + " is of the wrong type");
+  }
+}
+
+/// An index into `tensors` (inputs or outputs), as the field names it.
+std::size_t trainingIndex(const nlohmann::json &t, const char *field,
+                          const std::vector<ArtifactTensor> &tensors,
+                          const char *kind, const std::string &where) {
+  auto index = trainingField<int64_t>(t, field, where);
+  if (index < 0 || static_cast<uint64_t>(index) >= tensors.size())
+    fail(where, std::string("\"training\".") + field + ": " +
+                    std::to_string(index) + " is not one of the " +
+                    std::to_string(tensors.size()) + " " + kind);
+  return static_cast<std::size_t>(index);
+}
+
+} // namespace
+
+TrainingSpec parseTrainingEntry(const std::string &json,
+                                const std::vector<ArtifactTensor> &inputs,
+                                const std::vector<ArtifactTensor> &outputs,
+                                const std::string &where) {
+  nlohmann::json t = nlohmann::json::parse(json, nullptr, false);
+  if (!t.is_object())
+    fail(where, "\"training\": not a JSON object");
+  TrainingSpec e;
+  e.dataset = trainingField<std::string>(t, "dataset", where);
+  e.dataDir = trainingField<std::string>(t, "data_dir", where);
+  e.mean = trainingField<double>(t, "mean", where);
+  e.std = trainingField<double>(t, "std", where);
+  e.seed = trainingField<uint64_t>(t, "seed", where);
+  e.valFraction = trainingField<double>(t, "val_fraction", where);
+  e.trainLimit = trainingField<int64_t>(t, "train_limit", where);
+  e.batch = trainingField<int64_t>(t, "batch_size", where);
+  e.xInput = trainingIndex(t, "x_input", inputs, "inputs", where);
+  e.yInput = trainingIndex(t, "y_input", inputs, "inputs", where);
+  e.lossOutput = trainingIndex(t, "loss_output", outputs, "outputs", where);
+  e.correctOutput =
+      trainingIndex(t, "correct_output", outputs, "outputs", where);
+  if (!(e.valFraction >= 0 && e.valFraction < 1))
+    fail(where, "\"training\".val_fraction: must be in [0, 1)");
+  if (e.trainLimit == 0 || e.trainLimit < -1)
+    fail(where,
+         "\"training\".train_limit: must be -1 (all) or a positive count");
+  if (e.batch < 1)
+    fail(where, "\"training\".batch_size: must be positive");
+  for (auto [field, index] : {std::pair{"loss_output", e.lossOutput},
+                              {"correct_output", e.correctOutput}}) {
+    const ArtifactTensor &out = outputs[index];
+    // One element: its bytes are one of its dtype's (shape checked with them).
+    if (out.bytes != elementBytes(out.dtype, where))
+      fail(where, std::string("\"training\".") + field + ": output " +
+                      std::to_string(index) + " ('" + out.name + "') is " +
+                      out.dtype + shapeText(out.shape) + ", not a scalar");
+  }
+  return e;
 }
 
 void checkArtifactValues(const std::vector<ArtifactTensor> &inputs, uint64_t valuesBytes,

@@ -992,6 +992,41 @@ TEST(Report, ASecondWriterOfOneReportIsRefused) {
   std::filesystem::remove(path);
 }
 
+namespace {
+
+/// A one-epoch run of a small MLP that wrote its checkpoint to `path`; its
+/// configuration.
+train::TrainConfig checkpointedTinyRun(const std::filesystem::path &path) {
+  train::TrainConfig config;
+  config.trainLimit = 300;
+  config.epochs = 1;
+  config.hidden = {16};
+  config.progress = false;
+  config.checkpointPath = path.string();
+  std::ostringstream log;
+  train::train(config, log);
+  return config;
+}
+
+/// The message with which resuming `config` from `checkpoint` for a second
+/// epoch fails ("" and a test failure when it does not).
+std::string resumeError(train::TrainConfig config,
+                        const std::filesystem::path &checkpoint) {
+  config.checkpointPath.clear();
+  config.resumePath = checkpoint.string();
+  config.epochs = 2;
+  std::ostringstream log;
+  try {
+    train::train(config, log);
+  } catch (const Error &e) {
+    return e.what();
+  }
+  ADD_FAILURE() << checkpoint << " was resumed";
+  return "";
+}
+
+} // namespace
+
 // The best model's tensors in a checkpoint are checked like the current
 // ones: of other shapes they failed only after training, in the model's
 // own code, naming neither the checkpoint nor the tensor.
@@ -1000,33 +1035,17 @@ TEST(Train, ResumeChecksTheBestModelsShapes) {
     GTEST_SKIP() << kFashionMnist << " is missing";
   std::filesystem::path good = e2e::tempPath("best-shapes.ckpt"),
                         bad = e2e::tempPath("best-shapes-bad.ckpt");
-  train::TrainConfig config;
-  config.trainLimit = 300;
-  config.epochs = 1;
-  config.hidden = {16};
-  config.progress = false;
-  config.checkpointPath = good.string();
-  std::ostringstream log;
-  train::train(config, log);
+  train::TrainConfig config = checkpointedTinyRun(good);
   Checkpoint checkpoint = loadCheckpoint(good.string());
   for (auto &[name, section] : checkpoint.sections)
     if (name == "best")
       section.set("fc1.weight", Tensor::zeros({784, 16}));
   saveCheckpoint(bad.string(), checkpoint);
-  train::TrainConfig resumed = config;
-  resumed.checkpointPath.clear();
-  resumed.resumePath = bad.string();
-  resumed.epochs = 2;
-  try {
-    train::train(resumed, log);
-    ADD_FAILURE() << "a best model of other shapes was resumed";
-  } catch (const Error &e) {
-    EXPECT_NE(std::string(e.what()).find("best-model tensor 'fc1.weight' is "
-                                         "f32[784, 16] in the checkpoint but "
-                                         "f32[16, 784] here"),
-              std::string::npos)
-        << e.what();
-  }
+  std::string error = resumeError(config, bad);
+  EXPECT_NE(error.find("best-model tensor 'fc1.weight' is f32[784, 16] in "
+                       "the checkpoint but f32[16, 784] here"),
+            std::string::npos)
+      << error;
   std::filesystem::remove(good);
   std::filesystem::remove(bad);
 }
@@ -1039,14 +1058,7 @@ TEST(Train, ResumeChecksTheMetadatasRanges) {
     GTEST_SKIP() << kFashionMnist << " is missing";
   std::filesystem::path good = e2e::tempPath("meta-ranges.ckpt"),
                         bad = e2e::tempPath("meta-ranges-bad.ckpt");
-  train::TrainConfig config;
-  config.trainLimit = 300;
-  config.epochs = 1;
-  config.hidden = {16};
-  config.progress = false;
-  config.checkpointPath = good.string();
-  std::ostringstream log;
-  train::train(config, log);
+  train::TrainConfig config = checkpointedTinyRun(good);
   const std::vector<std::tuple<const char *, nlohmann::json, const char *>>
       edits = {
           {"/best/val_acc", 2.0, "'/best/val_acc' is 2, not in [-1, 1]"},
@@ -1060,17 +1072,9 @@ TEST(Train, ResumeChecksTheMetadatasRanges) {
     meta[nlohmann::json::json_pointer(pointer)] = value;
     checkpoint.metadata = meta.dump();
     saveCheckpoint(bad.string(), checkpoint);
-    train::TrainConfig resumed = config;
-    resumed.checkpointPath.clear();
-    resumed.resumePath = bad.string();
-    resumed.epochs = 2;
-    try {
-      train::train(resumed, log);
-      ADD_FAILURE() << pointer << " = " << value << " was resumed";
-    } catch (const Error &e) {
-      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos)
-          << e.what();
-    }
+    std::string error = resumeError(config, bad);
+    EXPECT_NE(error.find(expected), std::string::npos)
+        << pointer << ": " << error;
   }
   std::filesystem::remove(good);
   std::filesystem::remove(bad);

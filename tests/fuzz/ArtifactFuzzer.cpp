@@ -1,9 +1,10 @@
 //===- ArtifactFuzzer.cpp - libFuzzer target for artifact manifests ------===//
 //
-// Each input is parsed as an artifact's manifest.json and its inputs checked
-// against a values.bin of a few sizes. std::runtime_error is what the
-// artifact loader documents; anything else (nlohmann's exceptions, which
-// are not runtime_errors, included), a crash, leak or hang is a finding.
+// Each input is parsed as an artifact's manifest.json, its inputs checked
+// against a values.bin of a few sizes and its training entry read.
+// std::runtime_error is what the artifact loader documents; anything else
+// (nlohmann's exceptions, which are not runtime_errors, included), a crash,
+// leak or hang is a finding.
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,6 +23,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (uint64_t bytes : {uint64_t(0), uint64_t(64), ~uint64_t(0)})
       try {
         bregman::runtime::checkArtifactValues(m.inputs, bytes, "values.bin");
+      } catch (const std::runtime_error &) {
+      }
+    // bregman-run --train reads the training entry.
+    if (!m.training.empty())
+      try {
+        (void)bregman::runtime::parseTrainingEntry(m.training, m.inputs,
+                                                   m.outputs, "manifest.json");
       } catch (const std::runtime_error &) {
       }
   } catch (const std::runtime_error &) {

@@ -28,9 +28,7 @@
 #include "bregman/runtime/Device.h"
 #include "bregman/runtime/Environment.h"
 #include "bregman/runtime/Inference.h"
-#include "bregman/runtime/InputFile.h"
 #include "bregman/runtime/SafeWrite.h"
-#include "bregman/runtime/TensorProto.h"
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -41,81 +39,10 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
-#include <type_traits>
 
 using namespace bregman;
 
 namespace {
-
-/// The manifest's "training" entry, each field checked against the
-/// artifact: indices within its inputs and outputs, the loss and the count
-/// of correct predictions scalars, the data settings in range. (An index
-/// past the end gave vector::_M_range_check; the weights' output taken as
-/// the loss trained with "loss 0.0000".)
-struct TrainingEntry {
-  std::string dataset, dataDir;
-  double mean = 0, std = 1, valFraction = 0;
-  uint64_t seed = 0;
-  int64_t trainLimit = -1, batch = 0;
-  size_t xInput = 0, yInput = 0, lossOutput = 0, correctOutput = 0;
-};
-
-TrainingEntry readTrainingEntry(const runtime::Artifact &step,
-                                const std::string &manifest) {
-  TrainingEntry e;
-  auto fail = [&](const std::string &field, const std::string &why) {
-    return std::runtime_error(manifest + ": \"training\"." + field + ": " +
-                              why);
-  };
-  nlohmann::json t = nlohmann::json::parse(step.training, nullptr, false);
-  if (!t.is_object())
-    throw fail("", "not a JSON object");
-  auto get = [&](const char *field, auto &out) {
-    try {
-      out = t.at(field).get<std::decay_t<decltype(out)>>();
-    } catch (const nlohmann::json::exception &) {
-      throw fail(field, t.contains(field) ? "of the wrong type" : "missing");
-    }
-  };
-  get("dataset", e.dataset);
-  get("data_dir", e.dataDir);
-  get("mean", e.mean);
-  get("std", e.std);
-  get("seed", e.seed);
-  get("val_fraction", e.valFraction);
-  get("train_limit", e.trainLimit);
-  get("batch_size", e.batch);
-  get("x_input", e.xInput);
-  get("y_input", e.yInput);
-  get("loss_output", e.lossOutput);
-  get("correct_output", e.correctOutput);
-  if (!(e.valFraction >= 0 && e.valFraction < 1))
-    throw fail("val_fraction", "must be in [0, 1)");
-  if (e.trainLimit == 0 || e.trainLimit < -1)
-    throw fail("train_limit", "must be -1 (all) or a positive count");
-  if (e.batch < 1)
-    throw fail("batch_size", "must be positive");
-  for (auto [field, index] :
-       {std::pair{"x_input", e.xInput}, {"y_input", e.yInput}})
-    if (index >= step.inputs.size())
-      throw fail(field, std::to_string(index) + " is not one of the " +
-                            std::to_string(step.inputs.size()) + " inputs");
-  for (auto [field, index] : {std::pair{"loss_output", e.lossOutput},
-                              {"correct_output", e.correctOutput}}) {
-    if (index >= step.outputs.size())
-      throw fail(field, std::to_string(index) + " is not one of the " +
-                            std::to_string(step.outputs.size()) + " outputs");
-    const runtime::ArtifactTensor &out = step.outputs[index];
-    size_t elements = 1;
-    for (int64_t d : out.shape)
-      elements *= static_cast<size_t>(d);
-    if (elements != 1)
-      throw fail(field, "output " + std::to_string(index) + " ('" + out.name +
-                            "') is " + out.dtype +
-                            runtime::shapeText(out.shape) + ", not a scalar");
-  }
-  return e;
-}
 
 int train(const std::string &dir, int epochs, const std::string &dataDir,
           const std::string &saveDir) {
@@ -131,7 +58,8 @@ int train(const std::string &dir, int epochs, const std::string &dataDir,
     if (std::string why = runtime::artifactOwnership(saveDir); !why.empty())
       throw runtime::WriteError("saving the artifact", saveDir,
                                 why + "; nothing was changed");
-  TrainingEntry t = readTrainingEntry(*step, dir + "/manifest.json");
+  runtime::TrainingSpec t = runtime::parseTrainingEntry(
+      step->training, step->inputs, step->outputs, dir + "/manifest.json");
   if (t.dataset != "fashion-mnist" && t.dataset != "mnist")
     throw std::runtime_error("bregman-run trains on fashion-mnist and mnist "
                              "artifacts; this one is for " +
@@ -279,13 +207,10 @@ int main(int argc, char **argv) {
       ->check(CLI::Range(std::size_t(1), std::size_t(1) << 36));
   CLI11_PARSE(app, argc, argv);
   // Settings the libraries would abort on or misread, said first.
-  for (const std::string &problem :
-       {runtime::openMpEnvironmentProblem(), runtime::memoryLimitProblem(),
-        runtime::switchesProblem()})
-    if (!problem.empty()) {
-      std::cerr << "error: " << problem << "\n";
-      return 2;
-    }
+  if (std::string problem = runtime::environmentProblem(); !problem.empty()) {
+    std::cerr << "error: " << problem << "\n";
+    return 2;
+  }
   if (tf32)
     runtime::setCudaTf32(true);
   // The boundary: every failure becomes a message and exit status 1, never

@@ -10,7 +10,6 @@
 #include "bregman/Error.h"
 #include "bregman/data/Idx.h"
 #include "bregman/runtime/Environment.h"
-#include "bregman/runtime/InputFile.h"
 
 #include <exception>
 #include <iostream>
@@ -27,13 +26,10 @@ int main(int argc, char **argv) {
   tools::RunCommand run(app);
   CLI11_PARSE(app, argc, argv);
   // Settings the libraries would abort on or misread, said first.
-  for (const std::string &problem :
-       {runtime::openMpEnvironmentProblem(), runtime::memoryLimitProblem(),
-        runtime::switchesProblem()})
-    if (!problem.empty()) {
-      std::cerr << "error: " << problem << "\n";
-      return 2;
-    }
+  if (std::string problem = runtime::environmentProblem(); !problem.empty()) {
+    std::cerr << "error: " << problem << "\n";
+    return 2;
+  }
   try {
     if (inspect.parsed())
       return inspect.run();

@@ -56,19 +56,6 @@ std::string epochLine(const EpochMetrics &m, int totalEpochs) {
                      activeHeads(m.heads), densities(m.nodeDensity), m.seconds);
 }
 
-namespace {
-/// Whether `a` and `b` are one file: the same inode, or (for files not yet
-/// there) the same absolute name.
-bool sameFile(const std::string &a, const std::string &b) {
-  struct stat sa, sb;
-  if (::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0)
-    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-  std::error_code ec;
-  return std::filesystem::weakly_canonical(a, ec) ==
-         std::filesystem::weakly_canonical(b, ec);
-}
-} // namespace
-
 /// Why the existing file `path` is not a report of this project's ("" when
 /// it is one, empty, or not there): its first line must be a JSON object
 /// with an "epoch".
@@ -77,9 +64,12 @@ static std::string foreignReport(const std::string &path) {
   if (!std::filesystem::is_regular_file(path, ec) ||
       std::filesystem::file_size(path, ec) == 0)
     return "";
-  std::ifstream in(path);
-  std::string first;
-  std::getline(in, first);
+  // The first line, read from at most 1 MiB: any file may be named here.
+  std::ifstream in(path, std::ios::binary);
+  std::string head(1 << 20, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<size_t>(in.gcount()));
+  std::string first = head.substr(0, head.find('\n'));
   nlohmann::json line = nlohmann::json::parse(first, nullptr, false);
   if (line.is_object() && line.contains("epoch"))
     return "";
@@ -87,16 +77,10 @@ static std::string foreignReport(const std::string &path) {
          "object with an \"epoch\"); it is not replaced: choose another path";
 }
 
-ReportWriter::ReportWriter(const std::string &given, bool append,
-                           const std::vector<RunFile> &others)
+ReportWriter::ReportWriter(const std::string &given, bool append)
     : path(given), appending(append) {
   if (path.empty())
     return;
-  for (const RunFile &other : others)
-    if (!other.path.empty() && sameFile(path, other.path))
-      throw Error(fmt::format("writing the report: {}: is also {} of this "
-                              "run ({}); choose another report file",
-                              path, other.role, other.path));
   // Fail before training if it cannot be written, without creating or
   // truncating it yet; an existing file must be a report (which a resumed
   // run continues, and a new run starts over).

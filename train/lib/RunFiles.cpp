@@ -12,13 +12,21 @@
 
 #include <filesystem>
 #include <fmt/format.h>
+#include <string>
 #include <sys/stat.h>
+#include <vector>
 
 namespace bregman::train {
 
 namespace fs = std::filesystem;
 
 namespace {
+
+/// A file the run reads or writes, and its role ("the ONNX model",
+/// "--checkpoint", ...).
+struct RunFile {
+  std::string path, role;
+};
 
 /// Whether `a` and `b` are one file: the same inode, or (for files not yet
 /// there) the same absolute name.
@@ -28,6 +36,18 @@ bool sameFile(const std::string &a, const std::string &b) {
     return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
   std::error_code ec;
   return fs::weakly_canonical(a, ec) == fs::weakly_canonical(b, ec);
+}
+
+/// The files the run reads: the ONNX model, the checkpoint to resume, the
+/// data set's files.
+std::vector<RunFile> inputFiles(const TrainConfig &c) {
+  std::vector<RunFile> files{{c.onnxPath, "the ONNX model"},
+                             {c.resumePath, "the --resume checkpoint"}};
+  // The files the loader reads: a checkpoint kept beside them is no input.
+  if (c.dataDir)
+    for (const std::string &file : data::datasetFiles(*c.dataDir))
+      files.push_back({file, "a data file"});
+  return files;
 }
 
 /// The outputs, each with its option's name.
@@ -82,16 +102,6 @@ void checkPictures(const TrainConfig &c) {
 }
 
 } // namespace
-
-std::vector<RunFile> inputFiles(const TrainConfig &c) {
-  std::vector<RunFile> files{{c.onnxPath, "the ONNX model"},
-                             {c.resumePath, "the --resume checkpoint"}};
-  // The files the loader reads: a checkpoint kept beside them is no input.
-  if (c.dataDir)
-    for (const std::string &file : data::datasetFiles(*c.dataDir))
-      files.push_back({file, "a data file"});
-  return files;
-}
 
 void checkOutputFiles(const TrainConfig &c) {
   checkNoOverlap(c);

@@ -16,15 +16,8 @@
 #define BREGMAN_TRAIN_LIB_RUNFILES_H
 
 #include "bregman/train/Config.h"
-#include "bregman/train/Report.h"
-
-#include <vector>
 
 namespace bregman::train {
-
-/// The files the run reads: the ONNX model, the checkpoint to resume, the
-/// data set's files.
-std::vector<RunFile> inputFiles(const TrainConfig &config);
 
 /// Throws an Error naming the option and the file when an output of the run
 /// cannot be written as asked (see the file comment).

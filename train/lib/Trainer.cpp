@@ -496,8 +496,7 @@ Trainer::Impl::Impl(const TrainConfig &given, std::ostream &log)
       zooEntry(config.onnxPath.empty() ? &models::zooEntry(config.model)
                                        : nullptr),
       objective{isRestoration(config), modelInput(config, splits.train)},
-      report(config.reportPath, /*append=*/!config.resumePath.empty(),
-             inputFiles(config)),
+      report(config.reportPath, /*append=*/!config.resumePath.empty()),
       params(model->init(config.seed, sparseInit(config))),
       opt(optim::parseMethod(config.optimizer),
           parameterGroups(config, params)),

@@ -943,6 +943,12 @@ void markExported(::onnx::ModelProto &model) {
 
 runtime::FileOwnershipCheck exportedModels() {
   return [](const std::string &path) -> std::string {
+    // Any file may be named here: one beyond the memory limit is no export.
+    std::error_code ec;
+    if (!runtime::allocationProblem(
+             static_cast<long double>(fs::file_size(path, ec)), 1, path)
+             .empty())
+      return "is not a model that bregman exported (too large to be read)";
     ::onnx::ModelProto model;
     std::ifstream in(path, std::ios::binary);
     if (in && model.ParseFromIstream(&in))

@@ -147,3 +147,48 @@ TEST_F(HostileArtifact, FifosAreRefused) {
 }
 
 } // namespace
+
+// The training entry bregman-run --train reads, field by field against the
+// artifact (an index past the end said vector::_M_range_check, a negative
+// one was read as size_t, the weights taken as the loss trained with loss 0).
+TEST_F(HostileArtifact, TrainingEntries) {
+  std::vector<ArtifactTensor> inputs = {{"x", "f32", {2, 4}, 32},
+                                        {"y", "i32", {2}, 8}};
+  std::vector<ArtifactTensor> outputs = {{"w", "f32", {4, 3}, 48},
+                                         {"loss", "f32", {}, 4}};
+  auto entry = [](const std::string &fields) {
+    return R"({"dataset":"mnist","data_dir":"d","mean":0,"std":1,"seed":0,)"
+           R"("val_fraction":0.1,"train_limit":-1,"batch_size":2,)" +
+           fields + "}";
+  };
+  const std::string indices = R"("x_input":0,"y_input":1,"correct_output":1)";
+  TrainingSpec good = parseTrainingEntry(entry(indices + R"(,"loss_output":1)"),
+                                         inputs, outputs, "m.json");
+  EXPECT_EQ(good.lossOutput, 1u);
+  EXPECT_EQ(good.batch, 2);
+  struct Case {
+    std::string text;
+    const char *message;
+  };
+  const std::vector<Case> cases = {
+      {"[1]", "m.json: \"training\": not a JSON object"},
+      {entry(indices), "m.json: \"training\".loss_output: missing"},
+      {entry(indices + R"(,"loss_output":"1")"),
+       "m.json: \"training\".loss_output: \"1\" is of the wrong type"},
+      {entry(indices + R"(,"loss_output":-1)"),
+       "m.json: \"training\".loss_output: -1 is not one of the 2 outputs"},
+      {entry(indices + R"(,"loss_output":7)"),
+       "m.json: \"training\".loss_output: 7 is not one of the 2 outputs"},
+      {entry(indices + R"(,"loss_output":0)"),
+       "m.json: \"training\".loss_output: output 0 ('w') is f32[4, 3], not a "
+       "scalar"},
+      {entry(R"("x_input":2,"y_input":1,"correct_output":1,"loss_output":1)"),
+       "m.json: \"training\".x_input: 2 is not one of the 2 inputs"},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(c.text);
+    EXPECT_THROWS_WITH(std::runtime_error,
+                       parseTrainingEntry(c.text, inputs, outputs, "m.json"),
+                       c.message);
+  }
+}

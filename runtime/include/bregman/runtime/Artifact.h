@@ -63,6 +63,27 @@ struct ArtifactManifest {
 /// "inference" entry that does not fit the inputs and outputs.
 ArtifactManifest parseArtifactManifest(const std::string &text, const std::string &where);
 
+/// The manifest's "training" entry (`bregman-run DIR --train`).
+struct TrainingSpec {
+  std::string dataset, dataDir;
+  double mean = 0, std = 1, valFraction = 0;
+  uint64_t seed = 0;
+  int64_t trainLimit = -1, batch = 0;
+  std::size_t xInput = 0, yInput = 0, lossOutput = 0, correctOutput = 0;
+};
+
+/// Parses the "training" entry (JSON text) and checks each field against
+/// the artifact's inputs and outputs: indices in range, the loss and the
+/// count of correct predictions scalars, the data settings in range; throws
+/// std::runtime_error naming `where` and the field. (An index past the end
+/// gave vector::_M_range_check; the weights' output taken as the loss
+/// trained with "loss 0.0000".) Not part of parseArtifactManifest: a step
+/// artifact runs its calls whatever this entry says.
+TrainingSpec parseTrainingEntry(const std::string &json,
+                                const std::vector<ArtifactTensor> &inputs,
+                                const std::vector<ArtifactTensor> &outputs,
+                                const std::string &where);
+
 /// Checks that a values.bin of `valuesBytes` bytes holds every input and
 /// that each fits the memory limit; throws std::runtime_error naming `where`.
 void checkArtifactValues(const std::vector<ArtifactTensor> &inputs, uint64_t valuesBytes,

@@ -14,6 +14,8 @@
 #ifndef BREGMAN_RUNTIME_ENVIRONMENT_H
 #define BREGMAN_RUNTIME_ENVIRONMENT_H
 
+#include "bregman/runtime/InputFile.h"
+
 #include <cstdlib>
 #include <string>
 
@@ -83,15 +85,29 @@ inline bool switchSetting(const char *name, bool byDefault) {
   return text == "1" ? true : text == "0" ? false : byDefault;
 }
 
-/// What in the environment the tools refuse to start with ("" when
-/// nothing): an OpenMP setting the OpenMP runtime would end the process
-/// on, or a switch that is neither 0 nor 1.
+/// Why the switch `name` is neither 0 nor 1 ("" when it is, or unset).
+inline std::string switchProblem(const char *name) {
+  const char *value = std::getenv(name);
+  if (!value || !*value || std::string(value) == "0" ||
+      std::string(value) == "1")
+    return "";
+  return std::string(name) + "='" + value + "': expected 0 or 1";
+}
 inline std::string switchesProblem() {
   for (const char *name : kRuntimeSwitches)
-    if (const char *value = std::getenv(name); value && *value &&
-                                               std::string(value) != "0" &&
-                                               std::string(value) != "1")
-      return std::string(name) + "='" + value + "': expected 0 or 1";
+    if (std::string problem = switchProblem(name); !problem.empty())
+      return problem;
+  return "";
+}
+
+/// What the tools refuse to start with, the first of: an OpenMP setting
+/// the OpenMP runtime would end the process on, an unreadable
+/// BREGMAN_MEMORY_LIMIT, a switch that is neither 0 nor 1 ("" when none).
+inline std::string environmentProblem() {
+  for (const std::string &problem :
+       {openMpEnvironmentProblem(), memoryLimitProblem(), switchesProblem()})
+    if (!problem.empty())
+      return problem;
   return "";
 }
 

@@ -31,23 +31,16 @@ struct EpochContext {
 /// The epoch's summary line for the terminal (without a newline).
 std::string epochLine(const EpochMetrics &m, int totalEpochs);
 
-/// A file the run reads or writes besides the report, and its role
-/// ("the ONNX model", "the --resume checkpoint", ...).
-struct RunFile {
-  std::string path, role;
-};
-
 /// A JSON-lines report, one object per epoch, written through after each
 /// line. The file is opened (and, unless appending, truncated) only at the
 /// first line, after every input has been read.
 class ReportWriter {
 public:
   /// No file when `path` is empty. `append`: a resumed run continues its
-  /// report. Throws an Error when `path` is one of `others` (the same file,
-  /// or the same name), so that naming an input as the report cannot
-  /// truncate it.
-  ReportWriter(const std::string &path, bool append,
-               const std::vector<RunFile> &others = {});
+  /// report. Throws an Error when `path` cannot be written or is an existing
+  /// file that is no report. (That it is none of the run's other files, the
+  /// Trainer checks with all of them: RunFiles.cpp.)
+  ReportWriter(const std::string &path, bool append);
   ~ReportWriter();
   ReportWriter(const ReportWriter &) = delete;
   ReportWriter &operator=(const ReportWriter &) = delete;
