@@ -457,7 +457,9 @@ struct SumPoolGradLowering : OpRewritePattern<SumPool2DGradOp> {
 };
 
 /// One reduction generic along the last axis carrying (best value, index);
-/// a strict comparison keeps the first maximum.
+/// a strict comparison keeps the first maximum. NaN counts as the largest
+/// value, as in NumPy, JAX and PyTorch: x wins when x > best or x is NaN
+/// (`ugt`), unless best already is NaN (`ord`), so the first NaN is kept.
 struct ArgMaxLowering : OpRewritePattern<ArgMaxOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ArgMaxOp op,
@@ -493,8 +495,12 @@ struct ArgMaxLowering : OpRewritePattern<ArgMaxOp> {
         [&](OpBuilder &nb, Location l, ValueRange args) {
           Value idx = linalg::IndexOp::create(nb, l, rank - 1);
           Value idx32 = arith::IndexCastOp::create(nb, l, nb.getI32Type(), idx);
-          Value better = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OGT,
-                                               args[0], args[1]);
+          Value greaterOrNaN = arith::CmpFOp::create(
+              nb, l, arith::CmpFPredicate::UGT, args[0], args[1]);
+          Value bestIsNumber = arith::CmpFOp::create(
+              nb, l, arith::CmpFPredicate::ORD, args[1], args[1]);
+          Value better =
+              arith::AndIOp::create(nb, l, greaterOrNaN, bestIsNumber);
           Value best = arith::SelectOp::create(nb, l, better, args[0], args[1]);
           Value index = arith::SelectOp::create(nb, l, better, idx32, args[2]);
           linalg::YieldOp::create(nb, l, ValueRange{best, index});

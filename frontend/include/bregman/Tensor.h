@@ -276,7 +276,8 @@ Tensor oneHot(const Tensor &labels, int64_t classes, DType dtype = DType::F32,
 /// (still counted in N) and no gradient.
 Tensor crossEntropy(const Tensor &logits, const Tensor &labels,
                     SourceLocation loc = SourceLocation::current());
-/// Index of the maximum along the last axis, as i32 (first on ties).
+/// Index of the maximum along the last axis, as i32 (first on ties; NaN
+/// counts as the largest value, as in NumPy, JAX and PyTorch).
 Tensor argmax(const Tensor &x, SourceLocation loc = SourceLocation::current());
 /// 1 where a == b, else 0, in the operands' float type (f32 for i32
 /// operands); no gradient.

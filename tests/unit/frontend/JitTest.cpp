@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <regex>
 #include <unistd.h>
 
@@ -314,6 +315,28 @@ TEST(Jit, ArgmaxAndCountCorrectFirstMaxWinsTies) {
   EXPECT_EQ(correct.dtype(), DType::F32);
   EXPECT_EQ(correct.shape(), Shape{});
   EXPECT_EQ(correct.item(), 4.0);
+}
+
+TEST(Jit, ArgmaxTakesTheFirstNaNAsTheMaximum) {
+  // NumPy, JAX and PyTorch: NaN is larger than any number, the first NaN wins.
+  auto f = jit([](const Tensor &logits, const Tensor &labels) {
+    return std::make_tuple(argmax(logits), countCorrect(logits, labels));
+  });
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  Tensor logits = Tensor::fromVector(
+      std::vector<float>{9.0f, nan, 1.0f, nan,   //
+                         nan, 9.0f, 9.0f, 0.0f,  //
+                         1.0f, 2.0f, inf, nan,   //
+                         -inf, -inf, -inf, -inf, //
+                         nan, nan, nan, nan},
+      {5, 4});
+  Tensor labels =
+      Tensor::fromVector(std::vector<int32_t>{0, 0, 2, 0, 1}, {5});
+  auto [am, correct] = f(logits, labels);
+  EXPECT_EQ(am.toVector<int32_t>(), (std::vector<int32_t>{1, 0, 3, 0, 0}));
+  // Hits: row 1 (0) and row 3 (0); a NaN row is not counted as its label's.
+  EXPECT_EQ(correct.item(), 2.0);
 }
 
 TEST(Jit, ArgmaxRank3AndF64) {

@@ -3,7 +3,8 @@
 // RUN: bregman-opt %s -split-input-file -convert-breg-pooling-to-linalg | FileCheck %s
 
 // argmax: a reduction along the last axis carrying (best value, index) from
-// (−∞, 0); a strict comparison keeps the first maximum.
+// (−∞, 0); a strict comparison keeps the first maximum, and NaN wins over any
+// number (ugt) unless the best so far is NaN (ord): the first NaN is kept.
 // CHECK-DAG: #[[$ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
 // CHECK-DAG: #[[$ROW:.*]] = affine_map<(d0, d1) -> (d0)>
 // CHECK-LABEL: func.func @argmax(
@@ -16,7 +17,9 @@
 // CHECK-NEXT:    ^bb0(%[[IN:.*]]: f32, %[[B:.*]]: f32, %[[I:.*]]: i32):
 // CHECK-NEXT:      %[[K:.*]] = linalg.index 1
 // CHECK-NEXT:      %[[K32:.*]] = arith.index_cast %[[K]] : index to i32
-// CHECK-NEXT:      %[[GT:.*]] = arith.cmpf ogt, %[[IN]], %[[B]] : f32
+// CHECK-NEXT:      %[[UGT:.*]] = arith.cmpf ugt, %[[IN]], %[[B]] : f32
+// CHECK-NEXT:      %[[ORD:.*]] = arith.cmpf ord, %[[B]], %[[B]] : f32
+// CHECK-NEXT:      %[[GT:.*]] = arith.andi %[[UGT]], %[[ORD]] : i1
 // CHECK-NEXT:      %[[NB:.*]] = arith.select %[[GT]], %[[IN]], %[[B]] : f32
 // CHECK-NEXT:      %[[NI:.*]] = arith.select %[[GT]], %[[K32]], %[[I]] : i32
 // CHECK-NEXT:      linalg.yield %[[NB]], %[[NI]]

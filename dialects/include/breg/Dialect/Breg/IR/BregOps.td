@@ -428,8 +428,9 @@ def Breg_ArgMaxOp : Breg_Op<"argmax", [Pure]> {
   let summary = "index of the first maximum along the last axis";
   let description = [{
     result[i...] = the smallest k with x[i..., k] = max_j x[i..., j] (a strict
-    comparison: the first maximum wins ties), as i32. The result drops the
-    input's last dimension.
+    comparison: the first maximum wins ties), as i32. NaN counts as larger
+    than any number, as in NumPy, JAX and PyTorch: a row holding NaN gives
+    the index of its first NaN. The result drops the input's last dimension.
 
     ```mlir
     %i = breg.argmax %logits : tensor<128x10xf32> -> tensor<128xi32>
