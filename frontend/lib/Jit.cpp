@@ -29,6 +29,7 @@
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <set>
 #include <string_view>
 #include <tuple>
@@ -359,9 +360,10 @@ static nlohmann::json describeLeaf(const LeafSpec &spec) {
 /// its entry point, device and every argument and output, so that the
 /// runtime can refuse a manifest that does not describe this code.
 static std::string artifactSignature(const FlatInputs &inputs,
-                                     const CompiledFunction &fn,
-                                     Device device) {
+                                     const CompiledFunction &fn, Device device,
+                                     const std::string &id) {
   nlohmann::json signature{{"format", runtime::Artifact::signatureFormat},
+                           {"id", id},
                            {"entry", "_mlir_" + fn.symbol},
                            {"device", deviceName(device)},
                            {"inputs", nlohmann::json::array()},
@@ -374,6 +376,16 @@ static std::string artifactSignature(const FlatInputs &inputs,
     signature["outputs"].push_back(std::move(output));
   }
   return signature.dump();
+}
+
+/// 128 random bits in hex: unique per save, so a manifest and a step.so of
+/// different saves never pass for one artifact.
+static std::string newArtifactId() {
+  std::random_device random;
+  std::string id;
+  for (int i = 0; i < 4; ++i)
+    id += fmt::format("{:08x}", static_cast<uint32_t>(random()));
+  return id;
 }
 
 /// The steps of a GPU pipeline cannot print: their values live in device
@@ -529,7 +541,7 @@ std::unique_ptr<CompiledFunction> JitState::build(const Trace &trace,
   jitOptions.objectOnly = !objectFile.empty(); // saved, not called here
   if (!objectFile.empty())
     jitOptions.objectConstants[runtime::Artifact::signatureSymbol] =
-        artifactSignature(inputs, *fn, opts.device);
+        artifactSignature(inputs, *fn, opts.device, savingId);
   // Temporaries come from the runtime's block cache (reused across calls).
   jitOptions.pipeline.runtimeAllocator = true;
   if (emulateGpu)
@@ -711,6 +723,7 @@ void JitState::save(const std::string &dir, const Trace &trace,
     throw Error(fmt::format("{}: save: host-mirror is a test device; save for "
                             "cpu or cuda",
                             opts.name));
+  savingId = newArtifactId();
   // Built in a unique temporary directory beside it and swapped into place:
   // a failure leaves no half-written artifact, and only an earlier artifact
   // (nothing else) is ever replaced.
@@ -777,6 +790,7 @@ void JitState::writeArtifactFiles(const std::string &tmp,
   manifest["name"] = opts.name;
   manifest["function"] = "_mlir_" + fn.symbol;
   manifest["device"] = deviceName(opts.device);
+  manifest["id"] = savingId;
   for (const auto &[key, json] : artifactEntries)
     manifest[key] = nlohmann::json::parse(json);
   // In the artifact folder being built (a fresh temporary).

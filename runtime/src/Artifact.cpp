@@ -188,6 +188,11 @@ void checkSignature(void *library, const Artifact &a,
            std::string(field == std::string("entry") ? "function" : field) +
                " '" + mine + "' disagrees with step.so's signature ('" +
                signature.value(field, "") + "')");
+  if (signature.value("id", "") != a.id)
+    fail(manifestPath,
+         "belongs to another step.so (its id is '" + a.id +
+             "', step.so's is '" + signature.value("id", "") +
+             "'): the files of two artifacts were mixed; save it again");
   compareTensors(a.inputs, signature["inputs"], "inputs", manifestPath);
   compareTensors(a.outputs, signature["outputs"], "outputs", manifestPath);
 }
@@ -267,6 +272,7 @@ ArtifactManifest parseArtifactManifest(const std::string &text, const std::strin
     m.name = manifest.at("name").get<std::string>();
     m.device = manifest.at("device").get<std::string>();
     m.function = manifest.at("function").get<std::string>();
+    m.id = manifest.value("id", std::string());
     for (const auto &j : manifest.at("inputs"))
       m.inputs.push_back(readTensor(j, where));
     for (const auto &j : manifest.value("outputs", nlohmann::json::array()))
@@ -379,6 +385,7 @@ std::unique_ptr<Artifact> Artifact::load(const std::string &dir) {
   a->name = manifest.name;
   a->device = manifest.device;
   a->function = manifest.function;
+  a->id = manifest.id;
   a->inputs = std::move(manifest.inputs);
   a->outputs = std::move(manifest.outputs);
   a->training = manifest.training;

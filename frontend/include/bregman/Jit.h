@@ -190,6 +190,9 @@ private:
                           const std::vector<bool> &read);
 
   JitOptions opts;
+  /// The id of the artifact save() is writing, in both its manifest and
+  /// step.so's signature (runtime::ArtifactManifest::id).
+  std::string savingId;
   // By FlatInputs::hash(); a bucket holds more than one only on a collision.
   std::unordered_map<uint64_t, std::vector<std::unique_ptr<CompiledFunction>>> cache;
   size_t cached = 0;

@@ -224,6 +224,29 @@ TEST(Artifact, SaveLeavesOtherDirectoriesAlone) {
   fs::remove_all(dir);
 }
 
+TEST(Artifact, AStepSoOfAnotherSaveIsRefused) {
+  // Two saves of one step have the same signature; only the id tells their
+  // step.so files apart (a swapped one used to run silently).
+  MlpStep m;
+  fs::path first = freshDir("first"), second = freshDir("second");
+  m.jitted().save(first.string(), m.params, m.state, m.x, m.y);
+  m.jitted().save(second.string(), m.params, m.state, m.x, m.y);
+  EXPECT_NO_THROW(runtime::Artifact::load(first.string()));
+  fs::copy_file(second / "step.so", first / "step.so",
+                fs::copy_options::overwrite_existing);
+  try {
+    runtime::Artifact::load(first.string());
+    FAIL() << "a step.so of another save must be refused";
+  } catch (const std::runtime_error &e) {
+    EXPECT_NE(std::string(e.what()).find(
+                  "manifest.json: belongs to another step.so"),
+              std::string::npos)
+        << e.what();
+  }
+  fs::remove_all(first);
+  fs::remove_all(second);
+}
+
 TEST(Artifact, DamagedArtifactsNameTheFile) {
   MlpStep m;
   fs::path dir = freshDir("damaged");

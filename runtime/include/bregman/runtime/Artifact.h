@@ -52,6 +52,10 @@ struct ArtifactTensor {
 /// What manifest.json says, before anything is loaded or allocated.
 struct ArtifactManifest {
   std::string name, device, function;
+  /// Random per save, also in step.so's signature: ties the two files (a
+  /// step.so of another artifact with the same signature ran silently).
+  /// "" in artifacts saved before ids.
+  std::string id;
   std::string training;  // JSON text, "" if none
   std::string inference; // JSON text, "" if none (Inference.h)
   std::vector<ArtifactTensor> inputs, outputs;
@@ -126,7 +130,7 @@ public:
   /// inference artifact (`bregman run model.onnx --save-artifact`).
   std::string inference;
 
-  std::string name, device, function;
+  std::string name, device, function, id;
   std::vector<ArtifactTensor> inputs, outputs;
 
 private:
