@@ -16,6 +16,7 @@
 #include "bregman/Tensor.h"
 #include "bregman/nn.h"
 #include "bregman/runtime/CpuGemm.h"
+#include "bregman/runtime/InputFile.h"
 #include "bregman/runtime/SafeWrite.h"
 
 #include <algorithm>
@@ -23,6 +24,8 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <fcntl.h>
+#include <filesystem>
 #include <fmt/format.h>
 #include <cstdlib>
 #include <fstream>
@@ -31,10 +34,12 @@
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <sstream>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <thread>
 
@@ -364,18 +369,42 @@ void warn(const std::string &message) {
   std::cerr << "warning: sparse-exec calibration: " << message << "\n";
 }
 
+/// The cache file's entries; nullopt when there is none yet. Throws Error
+/// for anything this process must neither use nor replace: not a regular
+/// file (a FIFO blocked the run forever), unreadable (it was replaced), too
+/// large, or not a cache.
+std::optional<std::map<std::string, double>>
+readCacheFile(const std::string &path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0 && errno == ENOENT)
+    return std::nullopt; // not measured on this machine yet
+  if (std::string problem =
+          runtime::regularFileProblem(path, "sparse-exec calibration cache");
+      !problem.empty())
+    throw Error(problem);
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw Error(fmt::format("{}: cannot read it: {}", path,
+                            std::strerror(errno)));
+  constexpr std::streamsize kMostBytes = 16 << 20; // a few thousand entries
+  std::string text(kMostBytes + 1, '\0');
+  in.read(text.data(), kMostBytes + 1);
+  if (in.gcount() > kMostBytes)
+    throw Error(fmt::format("{}: larger than 16 MiB: not a cache this "
+                            "bregman wrote",
+                            path));
+  text.resize(static_cast<size_t>(in.gcount()));
+  return parseSparseCalibrationCache(text, path);
+}
+
 void loadCache(Calibration &c, const std::string &path) {
   c.known.clear();
   c.fileUsable = true;
   c.loaded = true;
   c.loadedPath = path;
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return; // not measured on this machine yet
-  std::ostringstream text;
-  text << in.rdbuf();
   try {
-    c.known = parseSparseCalibrationCache(text.str(), path);
+    if (auto entries = readCacheFile(path))
+      c.known = std::move(*entries);
   } catch (const Error &e) {
     // Someone else's file, or a damaged one: measure, but leave it alone.
     c.fileUsable = false;
@@ -383,18 +412,60 @@ void loadCache(Calibration &c, const std::string &path) {
   }
 }
 
-void saveCache(const Calibration &c) {
-  std::string path = sparseCalibrationCachePath();
-  // Creates the missing folders of the path (~/.cache may not exist yet);
-  // nothing that exists is touched.
+/// Creates the missing folders of the cache's path (~/.cache may not exist
+/// yet); nothing that exists is touched. False (with a warning) on failure.
+bool createCacheFolders(const std::string &path) {
   for (size_t slash = path.find('/', 1); slash != std::string::npos;
        slash = path.find('/', slash + 1)) {
     std::string dir = path.substr(0, slash);
     if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
       warn(fmt::format("cannot create {}: {} (measured again next time)", dir,
                        std::strerror(errno)));
-      return;
+      return false;
     }
+  }
+  return true;
+}
+
+/// An advisory lock on the cache's folder while the file is read and
+/// replaced: runs calibrating at once each kept only their own entries
+/// (the last writer won). Without it (an unreadable folder), last wins.
+class CacheFolderLock {
+public:
+  explicit CacheFolderLock(const std::string &path) {
+    std::string dir = std::filesystem::path(path).parent_path().string();
+    fd = ::open(dir.empty() ? "." : dir.c_str(),
+                O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0)
+      while (::flock(fd, LOCK_EX) != 0 && errno == EINTR) {
+      }
+  }
+  ~CacheFolderLock() {
+    if (fd >= 0)
+      ::close(fd); // releases the lock
+  }
+  CacheFolderLock(const CacheFolderLock &) = delete;
+  CacheFolderLock &operator=(const CacheFolderLock &) = delete;
+
+private:
+  int fd = -1;
+};
+
+/// Writes the process's crossovers, merged with what other runs added to
+/// the file since it was read (ours kept where both measured a key).
+void saveCache(Calibration &c) {
+  std::string path = sparseCalibrationCachePath();
+  if (!createCacheFolders(path))
+    return;
+  CacheFolderLock lock(path);
+  try {
+    if (auto entries = readCacheFile(path))
+      for (const auto &[key, density] : *entries)
+        c.known.insert({key, density});
+  } catch (const Error &e) {
+    c.fileUsable = false;
+    warn(fmt::format("{} (not replaced)", e.what()));
+    return;
   }
   nlohmann::json entries(nlohmann::json::value_t::object);
   for (const auto &[key, density] : c.known)
@@ -406,7 +477,7 @@ void saveCache(const Calibration &c) {
         path, "the sparse-exec calibration",
         nlohmann::json{{"version", kCacheVersion}, {"crossovers", entries}}
             .dump(1),
-        runtime::anyExistingFile()); // the cache's own file
+        runtime::anyExistingFile()); // read as a cache just above
   } catch (const std::exception &e) {
     warn(fmt::format("{} (measured again next time)", e.what()));
   }

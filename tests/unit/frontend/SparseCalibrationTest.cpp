@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace bregman;
@@ -162,6 +163,37 @@ TEST(SparseCalibration, ADamagedCacheIsNeitherUsedNorReplaced) {
   nn::SparseCrossover c = nn::sparseCrossover(80, 200, 16);
   EXPECT_EQ(c.source, gpuEmulation() ? "fixed" : "measured");
   EXPECT_EQ(slurp(dir.file()), "not json at all");
+}
+
+TEST(SparseCalibration, AFifoOrFolderInTheCachesPlaceIsNeitherReadNorReplaced) {
+  // A FIFO blocked the run forever in open(); neither is replaced.
+  CacheDir dir;
+  std::filesystem::create_directories(dir.file().parent_path());
+  ASSERT_EQ(::mkfifo(dir.file().c_str(), 0600), 0);
+  nn::SparseCrossover c = nn::sparseCrossover(80, 200, 17);
+  EXPECT_EQ(c.source, gpuEmulation() ? "fixed" : "measured");
+  EXPECT_TRUE(std::filesystem::is_fifo(dir.file()));
+  std::filesystem::remove(dir.file());
+  std::filesystem::create_directory(dir.file());
+  EXPECT_EQ(nn::sparseCrossover(80, 200, 18).source,
+            gpuEmulation() ? "fixed" : "measured");
+  EXPECT_TRUE(std::filesystem::is_directory(dir.file()));
+}
+
+TEST(SparseCalibration, EntriesAnotherRunAddedMeanwhileAreKept) {
+  // Runs calibrating at once each kept only their own entries.
+  if (gpuEmulation())
+    GTEST_SKIP() << "no sparse lowering under the GPU emulation";
+  CacheDir dir;
+  EXPECT_EQ(nn::sparseCrossover(10, 80, 9).source, "measured");
+  // Another process adds its entry after this one read the file.
+  auto file = nlohmann::json::parse(slurp(dir.file()));
+  file["crossovers"]["another run's layer"] = 0.25;
+  std::ofstream(dir.file()) << file.dump();
+  EXPECT_EQ(nn::sparseCrossover(10, 80, 10).source, "measured");
+  auto cached = nn::parseSparseCalibrationCache(slurp(dir.file()), "cache");
+  EXPECT_EQ(cached.size(), 3u);
+  EXPECT_EQ(cached.at("another run's layer"), 0.25);
 }
 
 TEST(SparseCalibration, FixedWithoutABatchOrWhenSwitchedOff) {
