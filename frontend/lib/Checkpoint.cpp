@@ -72,6 +72,11 @@ void saveCheckpoint(const std::string &path, const Checkpoint &checkpoint) {
   } catch (const nlohmann::json::exception &e) {
     throw Error(fmt::format("{}: checkpoint metadata is not JSON: {}", path, e.what()));
   }
+  // loadCheckpoint reads only objects: refused here, not after writing.
+  if (!header["metadata"].is_object())
+    throw Error(fmt::format("{}: checkpoint metadata must be a JSON object, "
+                            "not {}",
+                            path, header["metadata"].type_name()));
   header["tensors"] = nlohmann::json::array();
   header["sections"] = nlohmann::json::array(); // empty ones included
   header["checksums"] = nlohmann::json::object(); // crc32 of each section's data

@@ -16,6 +16,7 @@
 #ifndef BREGMAN_JIT_H
 #define BREGMAN_JIT_H
 
+#include "bregman/Error.h"
 #include "bregman/Params.h"
 #include "bregman/Trace.h"
 
@@ -299,20 +300,20 @@ public:
   template <typename... Args> auto operator()(const Args &...args) {
     using R = std::invoke_result_t<F &, const Args &...>;
     detail::FlatInputs inputs = flatten(args...);
-    state->requireConcrete(inputs);
+    live().requireConcrete(inputs);
     detail::JitState::requireUsableEnvironment();
-    detail::CompiledFunction *fn = state->lookup(inputs);
+    detail::CompiledFunction *fn = live().lookup(inputs);
     if (!fn) {
       // `f` runs next and may change the Params the names point into.
       inputs.ownNames();
       Trace trace;
       detail::FlatOutputs outputs = traceInto(trace, inputs, args...);
-      fn = state->compile(trace, inputs, outputs);
+      fn = live().compile(trace, inputs, outputs);
     }
-    std::vector<Tensor> results = state->run(*fn, inputs);
+    std::vector<Tensor> results = live().run(*fn, inputs);
     size_t pos = 0, paramsPos = 0;
     return detail::Tree<R>::rebuildOutput(
-        results, pos, state->outputStructure(*fn), paramsPos);
+        results, pos, live().outputStructure(*fn), paramsPos);
   }
 
   /// Compiles `f` for these arguments ahead of time and writes an artifact
@@ -326,11 +327,11 @@ public:
   template <typename... Args>
   void save(const std::string &dir, const Args &...args) {
     detail::FlatInputs inputs = flatten(args...);
-    state->requireConcrete(inputs);
+    live().requireConcrete(inputs);
     inputs.ownNames();
     Trace trace;
     detail::FlatOutputs outputs = traceInto(trace, inputs, args...);
-    state->save(dir, trace, inputs, outputs);
+    live().save(dir, trace, inputs, outputs);
   }
 
 private:
@@ -373,19 +374,28 @@ public:
   /// A JSON object the next save() writes into the manifest under `key`
   /// (bregman run writes "inference": which inputs are the graph's).
   void setArtifactEntry(const std::string &key, std::string json) {
-    state->artifactEntries[key] = std::move(json);
+    live().artifactEntries[key] = std::move(json);
   }
 
   /// Number of distinct input signatures compiled so far.
-  size_t cacheSize() const { return state->cacheSize(); }
+  size_t cacheSize() const { return live().cacheSize(); }
   /// Number of compilations (a schedule that changes only values keeps it).
-  size_t compileCount() const { return state->compileCount(); }
+  size_t compileCount() const { return live().compileCount(); }
   /// Seconds spent tracing-to-binary in compilations.
-  double compileSeconds() const { return state->compileSeconds(); }
+  double compileSeconds() const { return live().compileSeconds(); }
   /// Where that time went.
-  const CompileTimes &compileTimes() const { return state->compileTimes(); }
+  const CompileTimes &compileTimes() const { return live().compileTimes(); }
 
 private:
+  /// The state, or an error for a callable that was moved from (it
+  /// segfaulted: a user's `auto s2 = std::move(step); step(...)`).
+  detail::JitState &live() const {
+    if (!state)
+      throw Error("jit: this callable was moved from; call the one it was "
+                  "moved into");
+    return *state;
+  }
+
   F f;
   std::shared_ptr<detail::JitState> state;
 };

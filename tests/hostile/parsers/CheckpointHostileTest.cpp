@@ -131,4 +131,16 @@ TEST_F(HostileCheckpoint, OnlyRegularFiles) {
                      "cannot open the checkpoint: No such file or directory");
 }
 
+TEST_F(HostileCheckpoint, MetadataThatCannotBeReadBackIsNotWritten) {
+  // A header the loader refuses ("metadata must be JSON objects") was written.
+  for (const char *metadata : {"[1, 2]", "42", "\"s\"", "null"}) {
+    Checkpoint c;
+    c.metadata = metadata;
+    std::string path = (dir / "meta.ckpt").string();
+    EXPECT_THROWS_WITH(Error, saveCheckpoint(path, c),
+                       "checkpoint metadata must be a JSON object");
+    EXPECT_FALSE(std::filesystem::exists(path)) << metadata;
+  }
+}
+
 } // namespace

@@ -339,6 +339,16 @@ TEST(Jit, ArgmaxTakesTheFirstNaNAsTheMaximum) {
   EXPECT_EQ(correct.item(), 2.0);
 }
 
+TEST(Jit, AMovedFromCallableSaysSo) {
+  auto step = jit([](const Tensor &x) { return x + x; });
+  auto moved = std::move(step);
+  Tensor x = Tensor::fromVector(std::vector<float>{1, 2}, {2});
+  EXPECT_EQ(moved(x).toVector<float>(), (std::vector<float>{2, 4}));
+  // NOLINTNEXTLINE(bugprone-use-after-move): the misuse under test
+  EXPECT_NE(errorMessage([&] { step(x); }).find("was moved from"),
+            std::string::npos);
+}
+
 TEST(Jit, ArgmaxRank3AndF64) {
   auto f = jit([](const Tensor &x) { return argmax(x); });
   Tensor x = Tensor::fromVector(
