@@ -767,9 +767,11 @@ struct BregSparseConvToLoopsPass
     : breg::impl::BregSparseConvToLoopsBase<BregSparseConvToLoopsPass> {
   using Base::Base;
   void runOnOperation() override {
-    if (vectorLength < 1 || accumulators < 1) {
+    // Beyond 64 lanes no target gains, and 10^9 lanes took minutes.
+    if (vectorLength < 1 || accumulators < 1 || vectorLength > 64 ||
+        accumulators > 64) {
       getOperation().emitError("breg-sparse-conv-to-loops: vector-length and "
-                               "accumulators must be positive");
+                               "accumulators must be in [1, 64]");
       return signalPassFailure();
     }
     SmallVector<SparseConv2DOp> convs;

@@ -251,6 +251,10 @@ static SmallVector<Value> fuseGroupPasses(PatternRewriter &rewriter,
                                           linalg::GenericOp update,
                                           Operation *normReduction,
                                           const GroupMaps &maps) {
+  // Tiling a loop nest with an empty dimension crashed in computeTileSizes
+  // (a tensor<4x0xf32> under l1_l2): there is nothing to fuse.
+  if (llvm::is_contained(update.getStaticLoopRanges(), 0))
+    return update.getResults();
   SmallVector<OpFoldResult> tileSizes;
   for (utils::IteratorType it : maps.reductionIterators)
     tileSizes.push_back(rewriter.getIndexAttr(
@@ -729,10 +733,11 @@ struct ConvertBregToLinalgPass
   using Base::Base;
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    if (compressVectorLength < 0) {
+    // The lanes' mask is read as one 64-bit integer (65 gave invalid IR).
+    if (compressVectorLength < 0 || compressVectorLength > 64) {
       emitError(getOperation()->getLoc(),
-                "convert-breg-to-linalg: compress-vector-length must be >= 0, "
-                "got ")
+                "convert-breg-to-linalg: compress-vector-length must be in "
+                "[0, 64], got ")
           << static_cast<int64_t>(compressVectorLength);
       return signalPassFailure();
     }

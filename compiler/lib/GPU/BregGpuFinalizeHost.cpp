@@ -95,7 +95,10 @@ static TypedAttr splatGlobalValue(memref::LoadOp load) {
   if (!global || !global.getConstant())
     return nullptr;
   auto value = dyn_cast_or_null<DenseElementsAttr>(global.getConstantInitValue());
-  if (!value || !value.isSplat())
+  // Scalars only: a complex splat is an ArrayAttr, not a TypedAttr (null:
+  // the constant built from it crashed).
+  if (!value || !value.isSplat() ||
+      !isa<IntegerType, FloatType, IndexType>(value.getElementType()))
     return nullptr;
   return value.getSplatValue<TypedAttr>();
 }
@@ -187,6 +190,15 @@ struct BregGpuFinalizeHostPass
         if (!type.hasStaticShape() || !type.getLayout().isIdentity())
           return get.emitError("a global read by kernels needs a static, "
                                "contiguous type to be copied to the device");
+        // The copy is freed before the block's terminator: one that the
+        // terminator passes on would be used after it is freed.
+        if (llvm::any_of(get->getUsers(), [](Operation *user) {
+              return user->hasTrait<OpTrait::IsTerminator>();
+            }))
+          return get.emitError("a global that the block returns or yields "
+                               "cannot be given a device copy (it would be "
+                               "freed before use); copy it into a buffer "
+                               "first");
         rewriter.setInsertionPointAfter(get);
         auto copy = gpu::AllocOp::create(rewriter, get.getLoc(), type, Type(),
                                          ValueRange(), ValueRange(),

@@ -1041,6 +1041,13 @@ struct BregMapLinalgToGpuPass
   using Base::Base;
 
   void runOnOperation() override {
+    // A non-positive target divided by zero in ReductionPlan::choose.
+    if (targetBlocks < 1) {
+      getOperation()->emitError("breg-map-linalg-to-gpu: target-blocks must "
+                                "be positive, got ")
+          << static_cast<int64_t>(targetBlocks);
+      return signalPassFailure();
+    }
     SmallVector<linalg::LinalgOp> reductions;
     getOperation().walk([&](linalg::LinalgOp op) {
       // Rank-0 ops too (no loop to map to threads), and elementwise ops of
@@ -1057,6 +1064,12 @@ struct BregMapLinalgToGpuPass
         linalgOp.emitError("reduction with dynamic bounds cannot be mapped to "
                            "the GPU (the kernel's launch size is static)");
         return signalPassFailure();
+      }
+      // An empty loop writes nothing (the outputs keep their initial
+      // values); planning a kernel for it divided by zero.
+      if (llvm::is_contained(ranges, 0)) {
+        rewriter.eraseOp(linalgOp);
+        continue;
       }
       auto generic = dyn_cast<linalg::GenericOp>(linalgOp.getOperation());
       if (!generic) {

@@ -267,6 +267,33 @@ void mlir::breg::buildCpuPipeline(OpPassManager &pm,
 
 /// Outlines the kernels, attaches the target (with libdevice: math in
 /// kernels becomes __nv_* calls), lowers kernels to NVVM and the host to LLVM
+/// 90 for "sm_90" and "sm_90a"; -1 when `chip` is not sm_<number>[a|f].
+static int64_t chipNumber(StringRef chip) {
+  if (!chip.consume_front("sm_"))
+    return -1;
+  if (chip.ends_with("a") || chip.ends_with("f"))
+    chip = chip.drop_back();
+  int64_t number = -1;
+  if (chip.empty() || chip.size() > 4 || !llvm::all_of(chip, llvm::isDigit) ||
+      chip.getAsInteger(10, number))
+    return -1;
+  return number;
+}
+
+std::string
+mlir::breg::gpuPipelineOptionsProblem(const GpuPipelineOptions &options) {
+  if (chipNumber(options.chip) < 20)
+    return "chip '" + options.chip +
+           "': expected sm_<number> of a CUDA GPU (sm_80, sm_90, sm_90a, "
+           "sm_120)";
+  if (options.blockSize < 1 || options.blockSize > 1024)
+    return "block-size " + std::to_string(options.blockSize) +
+           ": expected threads per block in [1, 1024]";
+  if (!llvm::is_contained({"isa", "bin", "fatbin"}, options.format.getValue()))
+    return "format '" + options.format + "': expected isa, bin or fatbin";
+  return "";
+}
+
 /// calls of the launch ABI, and serializes each kernel module (PTX or cubin).
 /// This is upstream's gpu-lower-to-nvvm-pipeline spelled out, because that
 /// one attaches its own target without libdevice.
@@ -286,6 +313,10 @@ static void addGpuToBinaryPasses(OpPassManager &pm,
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;
   target.features = options.features;
+  // LLVM's lowest PTX for chips before sm_70 lacks shfl.sync (the block
+  // reductions' warp shuffles): "Cannot select" aborted it.
+  if (target.features.empty() && chipNumber(options.chip) < 70)
+    target.features = "+ptx60";
   // As the text form `l=` did: no library for an empty path.
   if (!options.libdevice.empty())
     target.linkLibs.push_back(options.libdevice);
@@ -361,9 +392,23 @@ void mlir::breg::registerBregPipelines() {
       "bregman-cpu-pipeline",
       "Lower tensors with breg ops to the LLVM dialect for the CPU",
       buildCpuPipeline);
-  PassPipelineRegistration<GpuPipelineOptions>(
+  // PassPipelineRegistration's builder cannot fail: checked options here.
+  registerPassPipeline(
       "bregman-gpu-pipeline",
       "Lower tensors with breg ops to GPU kernels (NVVM -> PTX/cubin) and "
       "host code launching them",
-      buildGpuPipeline);
+      [](OpPassManager &pm, StringRef text,
+         function_ref<LogicalResult(const Twine &)> errorHandler) {
+        GpuPipelineOptions options;
+        if (failed(options.parseFromString(text)))
+          return failure();
+        if (std::string problem = gpuPipelineOptionsProblem(options);
+            !problem.empty())
+          return errorHandler("bregman-gpu-pipeline: " + problem);
+        buildGpuPipeline(pm, options);
+        return success();
+      },
+      [](function_ref<void(const detail::PassOptions &)> handler) {
+        handler(GpuPipelineOptions());
+      });
 }

@@ -136,6 +136,12 @@ void buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions &options);
 /// with bregman-opt. Parsing it needs the passes registered.
 std::string gpuPipelineText(const GpuPipelineOptions &options);
 
+/// Why `options` cannot build the GPU pipeline ("" when they can): a chip
+/// not spelled sm_<number>[a|f] (an unknown one aborted LLVM), block-size
+/// outside [1, 1024] (-1 launched grids of -998 blocks), a format other than
+/// isa, bin or fatbin (accepted, then written nothing).
+std::string gpuPipelineOptionsProblem(const GpuPipelineOptions &options);
+
 /// Tensors with breg ops -> LLVM dialect ready for the ExecutionEngine:
 /// breg -> linalg, elementwise fusion, one-shot bufferization (in place),
 /// deallocation, GEMM library calls, vectorization, loops, LLVM.

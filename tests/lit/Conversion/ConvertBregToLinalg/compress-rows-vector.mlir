@@ -15,6 +15,7 @@
 // RUN: bregman-opt %s -convert-breg-to-linalg="compress-vector-length=16" | FileCheck %s
 // RUN: bregman-opt %s -convert-breg-to-linalg="compress-vector-length=8" | FileCheck %s --check-prefix=V8
 // RUN: not bregman-opt %s -convert-breg-to-linalg="compress-vector-length=-1" 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: not bregman-opt %s -convert-breg-to-linalg="compress-vector-length=65" 2>&1 | FileCheck %s --check-prefix=BAD65
 
 // One helper per element type, shared by both functions.
 // CHECK:       llvm.func internal @breg_vector_compress_v16i32(%[[A:.*]]: vector<16xi32>, %[[K:.*]]: vector<16xi1>) -> vector<16xi32> attributes {always_inline}
@@ -87,7 +88,8 @@
 // V8:           vector.transfer_write {{.*}} : vector<8xf32>, tensor<60xf32>
 // V8:         vector.constant_mask [4] : vector<8xi1>
 
-// BAD: compress-vector-length must be >= 0, got -1
+// BAD: compress-vector-length must be in [0, 64], got -1
+// BAD65: compress-vector-length must be in [0, 64], got 65
 func.func @compress(%m: tensor<3x20xf32>)
     -> (tensor<4xi32>, tensor<60xi32>, tensor<60xf32>) {
   %p, %c, %v = breg.compress_rows %m

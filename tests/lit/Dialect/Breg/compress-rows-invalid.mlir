@@ -62,3 +62,12 @@ func.func @into_type(%m: tensor<3x4xf32>, %p0: tensor<4xi32>, %c0: tensor<12xi32
   %p, %c, %v = breg.compress_rows %m into(%p0, %c0, %v0 : tensor<4xi32>, tensor<12xi32>, tensor<12xi32>) : tensor<3x4xf32> -> tensor<4xi32>, tensor<12xi32>, tensor<12xf32>
   return
 }
+
+// -----
+
+// rows·cols wrapped to 2 and passed as the capacity.
+func.func @element_count_overflow(%m: tensor<3x6148914691236517206xf32>) {
+  // expected-error @+1 {{'breg.compress_rows' op matrix 'tensor<3x6148914691236517206xf32>' must have between 1 and 2^31 - 1 elements}}
+  %p, %c, %v = breg.compress_rows %m : tensor<3x6148914691236517206xf32> -> tensor<4xi32>, tensor<2xi32>, tensor<2xf32>
+  return
+}

@@ -108,3 +108,22 @@ func.func @grad_filter_shape(%x: tensor<1x1x8x8xf32>, %dy: tensor<1x2x6x6xf32>) 
       : tensor<1x1x8x8xf32>, tensor<1x2x6x6xf32> -> tensor<2x2x3x3xf32>
   return
 }
+
+// -----
+
+// A dilation of 2^62 made dilations·(K − 1) wrap to 0 and passed the check.
+func.func @dilation_overflow(%x: tensor<1x1x4x4xf32>, %w: tensor<1x1x5x5xf32>) {
+  // expected-error @+1 {{'breg.conv2d' op the geometry attributes with input 'tensor<1x1x4x4xf32>' overflow 64-bit integers}}
+  %y = breg.conv2d %x, %w strides [1, 1] padding [0, 0, 0, 0] dilations [4611686018427387904, 4611686018427387904] groups 1
+      : tensor<1x1x4x4xf32>, tensor<1x1x5x5xf32> -> tensor<1x1x4x4xf32>
+  return
+}
+
+// -----
+
+func.func @empty_filter_window(%x: tensor<1x2x4x4xf32>, %w: tensor<3x2x0x0xf32>) {
+  // expected-error @+1 {{'breg.conv2d' op filter 'tensor<3x2x0x0xf32>' must have a positive height and width}}
+  %y = breg.conv2d %x, %w strides [1, 1] padding [0, 0, 0, 0] dilations [1, 1] groups 1
+      : tensor<1x2x4x4xf32>, tensor<3x2x0x0xf32> -> tensor<1x3x5x5xf32>
+  return
+}

@@ -527,3 +527,11 @@ func.func @l1_l2_heads_dynamic_width(%x: tensor<2x4x?xf32>, %s: f32) {
   %y = breg.prox #breg.l1_l2_heads %x, %s, %s : tensor<2x4x?xf32>
   return
 }
+
+// -----
+
+// The regularisers take no parameters (`<5>` was read past and dropped).
+// expected-error @+1 {{#breg.l1 takes no parameters}}
+func.func @regularizer_with_parameters() attributes {reg = #breg.l1<5>} {
+  return
+}

@@ -120,7 +120,7 @@ func.func @argmax_shape(%x: tensor<4x10xf32>) {
 // -----
 
 func.func @argmax_rank(%x: tensor<f32>) {
-  // expected-error @+1 {{'breg.argmax' op input must have rank >= 1, got 'tensor<f32>'}}
+  // expected-error @+1 {{'breg.argmax' op input must be a static tensor of rank >= 1, got 'tensor<f32>'}}
   %i = breg.argmax %x : tensor<f32> -> tensor<i32>
   return
 }
@@ -128,7 +128,7 @@ func.func @argmax_rank(%x: tensor<f32>) {
 // -----
 
 func.func @one_hot_ranks(%labels: tensor<4x1xi32>) {
-  // expected-error @+1 {{'breg.one_hot' op labels must be 1-D and the result 2-D, got 'tensor<4x1xi32>' and 'tensor<4x10xf32>'}}
+  // expected-error @+1 {{'breg.one_hot' op labels must be 1-D and the result static 2-D, got 'tensor<4x1xi32>' and 'tensor<4x10xf32>'}}
   %h = breg.one_hot %labels : tensor<4x1xi32> -> tensor<4x10xf32>
   return
 }
@@ -154,5 +154,30 @@ func.func @dropout_rate(%seed: i32) {
 func.func @dropout_static(%seed: i32) {
   // expected-error @+1 {{'breg.dropout_mask' op result must have a static shape (the mask hashes the linear index), got 'tensor<?x10xf32>'}}
   %m = breg.dropout_mask %seed rate 0.5 : tensor<?x10xf32>
+  return
+}
+
+// -----
+
+func.func @padding_overflow(%x: tensor<1x1x4x4xf32>) {
+  // expected-error @+1 {{'breg.max_pool2d' op the geometry attributes with input 'tensor<1x1x4x4xf32>' overflow 64-bit integers}}
+  %y = breg.max_pool2d %x kernel [1, 1] strides [1, 1] padding [9223372036854775807, 0, 9223372036854775807, 0] dilations [1, 1]
+      : tensor<1x1x4x4xf32> -> tensor<1x1x1x1xf32>
+  return
+}
+
+// -----
+
+func.func @argmax_dynamic(%x: tensor<?x10xf32>) {
+  // expected-error @+1 {{'breg.argmax' op input must be a static tensor of rank >= 1, got 'tensor<?x10xf32>'}}
+  %i = breg.argmax %x : tensor<?x10xf32> -> tensor<?xi32>
+  return
+}
+
+// -----
+
+func.func @one_hot_dynamic_classes(%labels: tensor<4xi32>) {
+  // expected-error @+1 {{'breg.one_hot' op labels must be 1-D and the result static 2-D, got 'tensor<4xi32>' and 'tensor<4x?xf32>'}}
+  %h = breg.one_hot %labels : tensor<4xi32> -> tensor<4x?xf32>
   return
 }

@@ -129,3 +129,12 @@ func.func @depthwise_capacity(%x: tensor<2x4x6x6xf32>, %p: tensor<5xi32>, %c: te
   %y = breg.sparse_conv2d %x, %p, %c, %v kernel [3, 3] groups 4 padding [0, 0, 0, 0] dilations [1, 1] flip false : tensor<2x4x6x6xf32>, tensor<5xi32>, tensor<37xi32>, tensor<37xf32> -> tensor<2x4x4x4xf32>
   return
 }
+
+// -----
+
+func.func @kernel_overflow(%x: tensor<1x1x4x4xf32>, %p: tensor<2xi32>, %c: tensor<4xi32>, %v: tensor<4xf32>) {
+  // expected-error @+1 {{'breg.sparse_conv2d' op the geometry attributes with input 'tensor<1x1x4x4xf32>' overflow 64-bit integers}}
+  %y = breg.sparse_conv2d %x, %p, %c, %v kernel [4611686018427387905, 1] padding [0, 0, 0, 0] dilations [4, 1] flip false
+    : tensor<1x1x4x4xf32>, tensor<2xi32>, tensor<4xi32>, tensor<4xf32> -> tensor<1x1x4x4xf32>
+  return
+}

@@ -30,6 +30,36 @@ void BregDialect::initialize() {
       >();
 }
 
+/// The regularisers take no parameters: anything after the mnemonic is an
+/// error (the generated parser left it unread, and it was dropped).
+Attribute BregDialect::parseAttribute(DialectAsmParser &parser,
+                                      Type type) const {
+  SMLoc loc = parser.getCurrentLocation();
+  StringRef mnemonic;
+  Attribute attr;
+  OptionalParseResult parsed =
+      generatedAttributeParser(parser, &mnemonic, type, attr);
+  if (!parsed.has_value()) {
+    parser.emitError(loc) << "unknown attribute `" << mnemonic
+                          << "` in dialect `breg`";
+    return {};
+  }
+  if (failed(*parsed))
+    return {};
+  if (succeeded(parser.parseOptionalLess())) {
+    parser.emitError(loc)
+        << "#breg." << cast<RegularizerAttrInterface>(attr).getRegularizerName()
+        << " takes no parameters";
+    return {};
+  }
+  return attr;
+}
+
+void BregDialect::printAttribute(Attribute attr,
+                                 DialectAsmPrinter &printer) const {
+  (void)generatedAttributePrinter(attr, printer);
+}
+
 //===----------------------------------------------------------------------===//
 // Regularisers
 //===----------------------------------------------------------------------===//

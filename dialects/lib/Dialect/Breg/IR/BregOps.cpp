@@ -3,9 +3,10 @@
 #include "breg/Dialect/Breg/IR/BregDialect.h"
 
 #include "mlir/IR/Matchers.h"
-#include "mlir/IR/TypeUtilities.h"
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "llvm/Support/MathExtras.h"
 #include <limits>
 
 using namespace mlir;
@@ -194,6 +195,36 @@ void ProxSgdUpdateOp::getCanonicalizationPatterns(RewritePatternSet &results,
 // Convolution ops
 //===----------------------------------------------------------------------===//
 
+/// 64-bit arithmetic that remembers an overflow: attributes such as a
+/// dilation of 2^62 wrapped the geometry checks to 0 and passed them.
+struct CheckedInt {
+  int64_t value = 0;
+  bool overflow = false;
+  CheckedInt(int64_t v) : value(v) {}
+  template <int64_t (*Op)(int64_t, int64_t, int64_t &)>
+  CheckedInt apply(CheckedInt other) const {
+    CheckedInt r(0);
+    r.overflow =
+        overflow || other.overflow || Op(value, other.value, r.value) != 0;
+    return r;
+  }
+  CheckedInt operator+(CheckedInt o) const {
+    return apply<llvm::AddOverflow<int64_t>>(o);
+  }
+  CheckedInt operator-(CheckedInt o) const {
+    return apply<llvm::SubOverflow<int64_t>>(o);
+  }
+  CheckedInt operator*(CheckedInt o) const {
+    return apply<llvm::MulOverflow<int64_t>>(o);
+  }
+};
+
+/// The error for a geometry whose sizes overflow 64-bit integers.
+static LogicalResult overflowError(Operation *op, RankedTensorType input) {
+  return op->emitOpError("the geometry attributes with input ")
+         << input << " overflow 64-bit integers";
+}
+
 /// Checks the geometry attributes and that input, filter and output shapes
 /// agree with them (the formula in BregOps.td).
 static LogicalResult verifyConvGeometry(Operation *op,
@@ -233,14 +264,20 @@ static LogicalResult verifyConvGeometry(Operation *op,
            << filter << " must have " << c / groups
            << " channels per filter (input channels " << c << " / groups "
            << groups << ")";
+  if (filter.getDimSize(2) < 1 || filter.getDimSize(3) < 1)
+    return op->emitOpError("filter ")
+           << filter << " must have a positive height and width";
   SmallVector<int64_t, 4> expected = {n, f};
   for (int i = 0; i < 2; ++i) {
-    int64_t extent = input.getDimSize(2 + i) + padding[i] + padding[i + 2] -
-                     dilations[i] * (filter.getDimSize(2 + i) - 1) - 1;
-    if (extent < 0)
+    CheckedInt extent =
+        CheckedInt(input.getDimSize(2 + i)) + padding[i] + padding[i + 2] -
+        CheckedInt(dilations[i]) * (filter.getDimSize(2 + i) - 1) - 1;
+    if (extent.overflow)
+      return overflowError(op, input);
+    if (extent.value < 0)
       return op->emitOpError("the dilated filter ")
              << filter << " is larger than the padded input " << input;
-    expected.push_back(extent / strides[i] + 1);
+    expected.push_back(extent.value / strides[i] + 1);
   }
   if (output.getShape() != ArrayRef<int64_t>(expected))
     return op->emitOpError("output shape ")
@@ -311,12 +348,15 @@ static LogicalResult verifyPoolGeometry(Operation *op, RankedTensorType input,
   SmallVector<int64_t, 4> expected = {input.getDimSize(0),
                                       input.getDimSize(1)};
   for (int i = 0; i < 2; ++i) {
-    int64_t extent = input.getDimSize(2 + i) + padding[i] + padding[i + 2] -
-                     dilations[i] * (kernel[i] - 1) - 1;
-    if (extent < 0)
+    CheckedInt extent = CheckedInt(input.getDimSize(2 + i)) + padding[i] +
+                        padding[i + 2] -
+                        CheckedInt(dilations[i]) * (kernel[i] - 1) - 1;
+    if (extent.overflow)
+      return overflowError(op, input);
+    if (extent.value < 0)
       return op->emitOpError("the dilated window [")
              << kernel << "] is larger than the padded input " << input;
-    expected.push_back(extent / strides[i] + 1);
+    expected.push_back(extent.value / strides[i] + 1);
   }
   if (output.getShape() != ArrayRef<int64_t>(expected))
     return op->emitOpError("output shape ")
@@ -365,8 +405,9 @@ LogicalResult MaxPool2DGradOp::verify() {
 LogicalResult ArgMaxOp::verify() {
   auto input = llvm::cast<RankedTensorType>(getInput().getType());
   auto result = llvm::cast<RankedTensorType>(getResult().getType());
-  if (input.getRank() < 1)
-    return emitOpError("input must have rank >= 1, got ") << input;
+  if (input.getRank() < 1 || !input.hasStaticShape())
+    return emitOpError("input must be a static tensor of rank >= 1, got ")
+           << input;
   if (result.getShape() != input.getShape().drop_back())
     return emitOpError("result shape ")
            << result << " must be the input's without its last dimension, ["
@@ -383,15 +424,17 @@ LogicalResult CompressRowsOp::verify() {
     auto type = llvm::cast<RankedTensorType>(v.getType());
     return type.getRank() == 1 && type.getDimSize(0) == size;
   };
+  // The compaction writes one slot per element read before it knows
+  // whether the element is zero: a capacity below O·I could overflow.
+  CheckedInt checkedCapacity = CheckedInt(rows) * cols;
+  int64_t capacity = checkedCapacity.value;
+  if (checkedCapacity.overflow || capacity < 1 ||
+      capacity > std::numeric_limits<int32_t>::max())
+    return emitOpError("matrix ")
+           << matrix << " must have between 1 and 2^31 - 1 elements";
   if (!shapeIs(getPositions(), rows + 1))
     return emitOpError("positions must be tensor<")
            << rows + 1 << "xi32> (rows + 1), got " << getPositions().getType();
-  // The compaction writes one slot per element read before it knows
-  // whether the element is zero: a capacity below O·I could overflow.
-  int64_t capacity = rows * cols;
-  if (capacity < 1 || capacity > std::numeric_limits<int32_t>::max())
-    return emitOpError("matrix ")
-           << matrix << " must have between 1 and 2^31 - 1 elements";
   if (!shapeIs(getCoordinates(), capacity) || !shapeIs(getValues(), capacity))
     return emitOpError("coordinates and values must have the capacity rows * "
                        "cols = ")
@@ -447,17 +490,28 @@ LogicalResult SparseConv2DOp::verify() {
   bool flip = getFlip();
   auto extent = [&](int d) {
     int64_t size = input.getDimSize(d + 2);
-    return flip ? strides[d] * (size - 1) + 1 : size;
+    return flip ? CheckedInt(strides[d]) * (size - 1) + 1 : CheckedInt(size);
   };
-  int64_t paddedHeight = extent(0) + padding[0] + padding[2];
-  int64_t paddedWidth = extent(1) + padding[1] + padding[3];
-  int64_t sample = input.getDimSize(1) * paddedHeight *
-                   llvm::divideCeil(paddedWidth, strides[1]) * strides[1];
-  if (sample > std::numeric_limits<int32_t>::max())
+  CheckedInt paddedHeight = extent(0) + padding[0] + padding[2];
+  CheckedInt paddedWidth = extent(1) + padding[1] + padding[3];
+  CheckedInt spanHeight =
+      paddedHeight - CheckedInt(dilations[0]) * (kernel[0] - 1);
+  CheckedInt spanWidth =
+      paddedWidth - CheckedInt(dilations[1]) * (kernel[1] - 1);
+  if (spanHeight.overflow || spanWidth.overflow)
+    return overflowError(*this, input);
+  CheckedInt sample =
+      CheckedInt(input.getDimSize(1)) * paddedHeight.value *
+      (CheckedInt(llvm::divideCeil(paddedWidth.value, strides[1])) *
+       strides[1]);
+  if (sample.overflow)
     return emitOpError("a padded input sample of ")
-           << sample << " elements does not fit 32-bit offsets";
-  int64_t spanH = paddedHeight - dilations[0] * (kernel[0] - 1);
-  int64_t spanW = paddedWidth - dilations[1] * (kernel[1] - 1);
+           << input.getDimSize(1) << " x " << paddedHeight.value << " x "
+           << paddedWidth.value << " elements does not fit 32-bit offsets";
+  if (sample.value > std::numeric_limits<int32_t>::max())
+    return emitOpError("a padded input sample of ")
+           << sample.value << " elements does not fit 32-bit offsets";
+  int64_t spanH = spanHeight.value, spanW = spanWidth.value;
   int64_t oh = spanH >= 1 && !flip ? (spanH - 1) / strides[0] + 1 : spanH;
   int64_t ow = spanW >= 1 && !flip ? (spanW - 1) / strides[1] + 1 : spanW;
   SmallVector<int64_t> expected{input.getDimSize(0), rows, oh, ow};
@@ -476,7 +530,10 @@ LogicalResult SparseConv2DOp::verify() {
            << groups << ") must be positive and divide the input's " << channels
            << " channels and the " << rows << " CSR rows";
   int64_t capacity = getCoordinates().getType().getDimSize(0);
-  int64_t most = channels / groups * kernel[0] * kernel[1] * rows;
+  CheckedInt checkedMost =
+      CheckedInt(channels / groups) * kernel[0] * kernel[1] * rows;
+  int64_t most = checkedMost.overflow ? std::numeric_limits<int64_t>::max()
+                                      : checkedMost.value;
   if (capacity < 1 || capacity > most)
     return emitOpError("the capacity ")
            << capacity << " must be in [1, rows·(C/groups)·KH·KW = " << most
@@ -487,8 +544,9 @@ LogicalResult SparseConv2DOp::verify() {
 LogicalResult OneHotOp::verify() {
   auto labels = llvm::cast<RankedTensorType>(getLabels().getType());
   auto result = llvm::cast<RankedTensorType>(getResult().getType());
-  if (labels.getRank() != 1 || result.getRank() != 2)
-    return emitOpError("labels must be 1-D and the result 2-D, got ")
+  if (labels.getRank() != 1 || result.getRank() != 2 ||
+      !result.hasStaticShape())
+    return emitOpError("labels must be 1-D and the result static 2-D, got ")
            << labels << " and " << result;
   if (result.getDimSize(0) != labels.getDimSize(0))
     return emitOpError("result ")

@@ -24,7 +24,15 @@ def Breg_Dialect : Dialect {
     `convert-breg-to-linalg`.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
-  let useDefaultAttributePrinterParser = 1;
+  // Our own parseAttribute: the default one left `<5>` of `#breg.l1<5>`
+  // unread, and the attribute printed back without it.
+  let useDefaultAttributePrinterParser = 0;
+  let extraClassDeclaration = [{
+    ::mlir::Attribute parseAttribute(::mlir::DialectAsmParser &parser,
+                                     ::mlir::Type type) const override;
+    void printAttribute(::mlir::Attribute attr,
+                        ::mlir::DialectAsmPrinter &printer) const override;
+  }];
   let usePropertiesForAttributes = 1;
   let hasConstantMaterializer = 0;
 }

@@ -431,6 +431,7 @@ def Breg_ArgMaxOp : Breg_Op<"argmax", [Pure]> {
     comparison: the first maximum wins ties), as i32. NaN counts as larger
     than any number, as in NumPy, JAX and PyTorch: a row holding NaN gives
     the index of its first NaN. The result drops the input's last dimension.
+    The input's shape is static.
 
     ```mlir
     %i = breg.argmax %logits : tensor<128x10xf32> -> tensor<128xi32>
