@@ -23,25 +23,35 @@ set -euo pipefail
 usage() { echo "usage: gpu-kit.sh build DIR [--chip sm_90] [--small] [--build BUILD_DIR]" >&2; exit 2; }
 [ "${1:-}" = build ] || usage
 kit=${2:-}
-[ -n "$kit" ] || usage
+# "build --small" took --small for the folder.
+case $kit in ''|-*) usage ;; esac
 shift 2
 repo=$(cd "$(dirname "$0")/.." && pwd)
 chip=sm_90 small=0 build="$repo/build"
 while [ $# -gt 0 ]; do
   case $1 in
-    --chip) chip=$2; shift 2 ;;
+    --chip) [ $# -ge 2 ] || usage; chip=$2; shift 2 ;;
     --small) small=1; shift ;;
-    --build) build=$2; shift 2 ;;
+    --build) [ $# -ge 2 ] || usage; build=$2; shift 2 ;;
     *) usage ;;
   esac
 done
+# Said before minutes of compiling end in ptxas's "not defined".
+if ! [[ $chip =~ ^sm_[0-9]{2,3}[af]?$ ]]; then
+  echo "gpu-kit.sh: --chip $chip: expected sm_<number> (sm_80, sm_90, sm_90a, sm_120)" >&2; exit 2
+fi
 for tool in bregman bregman-run bregman_kit_update; do
   [ -x "$build/bin/$tool" ] || { echo "gpu-kit.sh: $build/bin/$tool is missing (build it first)" >&2; exit 1; }
 done
-# Only a directory this script made (or an empty/new one) is written into.
-if [ -e "$kit" ] && [ -n "$(ls -A "$kit")" ] && [ ! -f "$kit/chip" ]; then
+# Only a directory this script made (or an empty/new one) is written into;
+# the marker comes first, so a build that failed halfway can be redone.
+marker=.bregman-gpu-kit
+if [ -e "$kit" ] && { [ ! -d "$kit" ] || [ -n "$(ls -A "$kit")" ]; } &&
+   [ ! -f "$kit/$marker" ] && [ ! -f "$kit/chip" ]; then
   echo "gpu-kit.sh: $kit exists and is not a kit: nothing was changed" >&2; exit 1
 fi
+mkdir -p "$kit"
+echo "a GPU check kit written by scripts/gpu-kit.sh" > "$kit/$marker"
 rm -rf "$kit/steps" "$kit/bin" "$kit/lib" "$kit/tools"
 mkdir -p "$kit/bin" "$kit/lib" "$kit/steps" "$kit/tools"
 tmp=$(mktemp -d)
@@ -64,7 +74,7 @@ if [ $small = 0 ]; then
     "mlp-l1l1l2|1e-3 1e-5|100|--model mlp --reg l1_l1_l2 --lambda2 0.01"
     "convnet|1e-3 1e-5|50|--model convnet"
     "resnet18|1e-3 1e-5|20|--model resnet18 --width 64"
-    "resnet18-cifar|1e-3 1e-5|20|--model resnet18 --width 64 --dataset cifar10 --data $tmp/cifar"
+    "resnet18-cifar|1e-3 1e-5|20|--model resnet18 --width 64 --dataset cifar10 --data @CIFAR@"
   )
   python3 "$repo/scripts/gpu-kit/kit.py" fake-cifar "$tmp/cifar" 520
 fi
@@ -89,11 +99,16 @@ make_artifacts() { # name options
     mv "$tmp/$name/cpu" "$tmp/$name-cpu"
     return
   fi
-  # shellcheck disable=SC2086 # the options are words
-  "$build/bin/bregman" train $options --device cuda --cuda-chip "$chip" \
+  # The options are words; @CIFAR@ is the pictures' folder, one word even
+  # where $TMPDIR holds a space.
+  local words=() word
+  read -ra words <<< "$options"
+  for word in "${!words[@]}"; do
+    [ "${words[$word]}" = @CIFAR@ ] && words[word]="$tmp/cifar"
+  done
+  "$build/bin/bregman" train "${words[@]}" --device cuda --cuda-chip "$chip" \
     --save-step "$kit/steps/$name/cuda" --train-limit 500 --no-progress > "$tmp/$name.log"
-  # shellcheck disable=SC2086
-  "$build/bin/bregman" train $options --device cpu \
+  "$build/bin/bregman" train "${words[@]}" --device cpu \
     --save-step "$tmp/$name-cpu" --train-limit 500 --no-progress >> "$tmp/$name.log"
 }
 

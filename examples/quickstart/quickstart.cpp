@@ -14,14 +14,30 @@
 
 using namespace bregman;
 
+/// The positive whole number `value` of `flag`, or an error naming both.
+static long positive(const std::string &flag, const std::string &value) {
+  std::size_t used = 0;
+  long n = 0;
+  try {
+    n = std::stol(value, &used);
+  } catch (const std::exception &) {
+    used = 0;
+  }
+  if (used == 0 || used != value.size() || n < 1)
+    throw Error(flag + " '" + value + "': expected a positive whole number");
+  return n;
+}
+
 int main(int argc, char **argv) try {
   std::string dir = "/usr/share/datasets/fashion-mnist";
   long epochs = 5, maxSteps = -1;
   for (int i = 1; i < argc; i += 2) {
     std::string flag = argv[i], value = i + 1 < argc ? argv[i + 1] : "";
     if (flag == "--data" && !value.empty()) dir = value;
-    else if (flag == "--epochs" && !value.empty()) epochs = std::stol(value);
-    else if (flag == "--steps" && !value.empty()) maxSteps = std::stol(value);
+    else if (flag == "--epochs" && !value.empty())
+      epochs = positive(flag, value);
+    else if (flag == "--steps" && !value.empty())
+      maxSteps = positive(flag, value);
     else throw Error("usage: quickstart [--data DIR] [--epochs N] [--steps N]");
   }
   data::DataSplits ds = data::loadMnistLike(dir, {0.5, 0.5}, /*seed=*/0, 0.0);
@@ -60,7 +76,7 @@ int main(int argc, char **argv) try {
     for (data::Batcher train(ds.train, 128, /*shuffle=*/true, /*seed=*/e);
          steps != maxSteps && train.next(b); ++steps, ++n) {
       auto [p, s, loss] = step(params, state, images(b), labels(b));
-      params = p, state = s; // the same buffers, updated in place
+      params = p, state = s; // the same buffers: the old handles are consumed
       lossSum += loss.item();
     }
     for (data::Batcher test(ds.test, 500, /*shuffle=*/false, 0); test.next(b);)

@@ -318,10 +318,10 @@ static void configureForCuda(mlir::breg::CpuJitOptions &jitOptions,
                   info.reason);
     gpu.chip = fmt::format("sm_{}{}", info.major, info.minor);
   } else {
-    if (chip.rfind("sm_", 0) != 0 || chip.size() < 5)
-      throw Error(fmt::format("cuda chip '{}': expected sm_XY (e.g. sm_90)",
-                              chip));
     gpu.chip = chip;
+    if (std::string problem = mlir::breg::gpuPipelineOptionsProblem(gpu);
+        !problem.empty())
+      throw Error("cuda " + problem);
   }
   // No +ptxNN feature: LLVM's NVPTX backend takes the lowest PTX ISA
   // version that has the chip (sm_80: 7.0, sm_90: 7.8, sm_120: 8.7); a fixed
@@ -583,7 +583,13 @@ void JitState::requireUsableEnvironment() {
 
 void JitState::requireConcrete(const FlatInputs &inputs) const {
   for (size_t i = 0; i < inputs.leaves.size(); ++i)
-    if (!inputs.leaves[i].isConcrete())
+    if (std::string jit = inputs.leaves[i].donatedTo(); !jit.empty())
+      throw Error(fmt::format(
+          "{}: argument {} ('{}') was donated to an earlier call of jit '{}', "
+          "whose outputs hold its buffer now: pass those outputs, or a copy "
+          "made before that call (Tensor::copy, Params::copy)",
+          opts.name, inputs.args[i], inputs.name(i), jit));
+    else if (!inputs.leaves[i].isConcrete())
       throw Error(fmt::format("{}: argument {} ('{}') is a tracer: calling a "
                               "jit function inside another (or itself) is not "
                               "supported; call the plain function there",
@@ -697,14 +703,14 @@ std::vector<Tensor> JitState::run(CompiledFunction &fn,
       throw Error(fmt::format("{}: on the GPU: {}", opts.name, error));
   // Reading a result waits for this call's work only, not for later calls.
   if (device)
-    if (std::shared_ptr<void> done = device->recordEvent()) {
-      for (int a : fn.outputAlias)
-        if (a >= 0)
-          inputs.leaves[a].buffer()->setDeviceReady(done);
-      for (size_t i = 0; i < outputs.size(); ++i)
-        if (fn.outputAlias[i] < 0)
-          outputs[i].buffer()->setDeviceReady(done);
-    }
+    if (std::shared_ptr<void> done = device->recordEvent())
+      for (Tensor &output : outputs) // donated buffers included
+        output.buffer()->setDeviceReady(done);
+  // The donated arguments' handles (and every copy of them, such as a
+  // "snapshot" Params) would show the outputs: they say so instead.
+  for (int a : fn.outputAlias)
+    if (a >= 0)
+      inputs.leaves[a].markDonated(opts.name);
   if (runtime::profilingEnabled()) {
     int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                      std::chrono::steady_clock::now() - start)

@@ -72,4 +72,11 @@ int64_t Params::numel() const {
   return n;
 }
 
+Params Params::copy() const {
+  Params out;
+  for (const auto &[name, tensor] : entries_)
+    out.add(name, tensor.copy());
+  return out;
+}
+
 } // namespace bregman

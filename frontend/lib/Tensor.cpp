@@ -144,16 +144,34 @@ int64_t Tensor::dim(int64_t axis) const {
 }
 
 const std::shared_ptr<runtime::Buffer> &Tensor::buffer() const {
+  if (impl_ && !impl_->donatedTo.empty())
+    throw Error(fmt::format(
+        "the tensor was donated to jit '{}' (donateArgnums), whose outputs "
+        "now hold its buffer: use those outputs, or keep a copy made before "
+        "the call (Tensor::copy, Params::copy)",
+        impl_->donatedTo));
   if (!isConcrete())
     throw Error("the tensor is a tracer inside jit: its values exist only "
                 "when the compiled function runs");
   return impl_->buffer;
 }
 
+void Tensor::markDonated(const std::string &jitName) const {
+  impl_->buffer.reset();
+  impl_->donatedTo = jitName;
+}
+
 void *Tensor::rawData() const { return buffer()->data(); }
 // Reads keep a device copy current (runtime/Buffer.h).
 static const void *readData(const std::shared_ptr<runtime::Buffer> &buffer) {
   return static_cast<const runtime::Buffer &>(*buffer).data();
+}
+
+Tensor Tensor::copy() const {
+  const std::shared_ptr<runtime::Buffer> &from = buffer();
+  Tensor out = zeros(shape(), dtype());
+  std::memcpy(out.buffer()->data(), readData(from), from->bytes());
+  return out;
 }
 
 void Tensor::checkElementType(DType expected) const {

@@ -14,7 +14,15 @@
 set -u
 kit=$(cd "$(dirname "$0")" && pwd)
 out=${1:?usage: run.sh OUTDIR}
+# Only a new or empty folder, or one an earlier run.sh wrote, is written
+# into: its results, report and work/ are replaced.
+marker=.bregman-gpu-report
+if [ -e "$out" ] && { [ ! -d "$out" ] || [ -n "$(ls -A "$out")" ]; } && [ ! -f "$out/$marker" ]; then
+  echo "run.sh: $out exists and is not a report folder of this kit: nothing was changed; give a new folder" >&2
+  exit 2
+fi
 mkdir -p "$out" || exit 1
+echo "the GPU kit's report folder, written by run.sh" > "$out/$marker"
 out=$(cd "$out" && pwd)
 work="$out/work"
 mkdir -p "$work"
@@ -43,7 +51,8 @@ PY
 )
 for name in libcublas.so.13 libcublas.so.12 libcudnn.so.9; do
   found=$( (ldconfig -p 2>/dev/null | grep -o "/.*/$name" | head -1) || true)
-  for d in ${wheels//:/ }; do [ -e "$d/$name" ] && found="$d/$name"; done
+  IFS=: read -ra wheel_dirs <<< "${wheels:-}"
+  for d in "${wheel_dirs[@]}"; do [ -e "$d/$name" ] && found="$d/$name"; done
   libs="${libs:-}$name=${found:-missing} "
 done
 json kind machine gpu "$smi" glibc "$glibc" \
@@ -196,3 +205,9 @@ done
 json name total status done detail "$(( $(date +%s) - started )) s" >> "$results"
 python3 "$kit/tools/kit.py" report "$results" "$out" && note "wrote $out/gpu-report.md and gpu-report.json"
 cat "$out/gpu-report.md"
+# Non-zero where a check did not pass (no GPU included), so that a caller
+# does not count the report as a pass.
+if grep -q -e '"status": "failed"' -e '"status": "mismatch"' -e '"status": "missing"' "$results"; then
+  note "some checks failed or could not run (see the report)"
+  exit 1
+fi

@@ -900,8 +900,9 @@ TEST(SparseStepCheck, NamesTheStepAndTensorThatDiffer) {
   Params dense{{"w", Tensor::fromVector(std::vector<float>{1.0f, -2.0f, 4.0f}, {3})},
                {"v/w", Tensor::fromVector(std::vector<float>{0.5f, 0.25f}, {2})}};
   Params stats{{"bn.running_mean", Tensor::fromVector(std::vector<float>{0.5f}, {1})}};
-  auto with = [](const Params &from, const char *name, int64_t at, float value) {
-    Params p = train::copyParams(from);
+  auto with = [](const Params &from, const char *name, int64_t at,
+                 float value) {
+    Params p = from.copy();
     p.at(name).data<float>()[at] = value;
     return p;
   };
@@ -996,9 +997,11 @@ namespace {
 
 /// A one-epoch run of a small MLP that wrote its checkpoint to `path`; its
 /// configuration.
-train::TrainConfig checkpointedTinyRun(const std::filesystem::path &path) {
+train::TrainConfig checkpointedTinyRun(const std::filesystem::path &path,
+                                       int64_t testLimit = -1) {
   train::TrainConfig config;
   config.trainLimit = 300;
+  config.testLimit = testLimit;
   config.epochs = 1;
   config.hidden = {16};
   config.progress = false;
@@ -1048,6 +1051,33 @@ TEST(Train, ResumeChecksTheBestModelsShapes) {
       << error;
   std::filesystem::remove(good);
   std::filesystem::remove(bad);
+}
+
+// A run resumed on other data (here the training pictures given as the
+// test set) is refused, naming the split: it was accepted silently.
+TEST(Train, ResumeRefusesOtherData) {
+  if (!std::filesystem::exists(kFashionMnist))
+    GTEST_SKIP() << kFashionMnist << " is missing";
+  std::filesystem::path checkpoint = e2e::tempPath("other-data.ckpt"),
+                        other = e2e::tempPath("other-data");
+  std::filesystem::remove_all(other);
+  std::filesystem::create_directories(other);
+  const std::filesystem::path from = kFashionMnist;
+  for (const auto &[link, target] :
+       {std::pair<const char *, const char *>{"train-images-idx3-ubyte.gz",
+                                              "train-images-idx3-ubyte.gz"},
+        {"train-labels-idx1-ubyte.gz", "train-labels-idx1-ubyte.gz"},
+        {"t10k-images-idx3-ubyte.gz", "train-images-idx3-ubyte.gz"},
+        {"t10k-labels-idx1-ubyte.gz", "train-labels-idx1-ubyte.gz"}})
+    std::filesystem::create_symlink(from / target, other / link);
+  train::TrainConfig config = checkpointedTinyRun(checkpoint, 500);
+  config.dataDir = other.string();
+  std::string error = resumeError(config, checkpoint);
+  EXPECT_NE(error.find("the test set differs from the run's"),
+            std::string::npos)
+      << error;
+  std::filesystem::remove(checkpoint);
+  std::filesystem::remove_all(other);
 }
 
 // The checkpoint's metadata is range-checked: a best score of 2 resumed as

@@ -80,10 +80,11 @@ TEST(MockCuda, LaunchFailureNamesTheCall) {
     GTEST_SKIP() << problem;
   auto update = makeUpdate();
   Tensor theta = Tensor::zeros({4}), v = Tensor::zeros({4}), g = Tensor::zeros({4});
-  update(theta, v, g, hyper()); // compiled, modules loaded
+  // Compiled, modules loaded; theta and v are consumed (donated).
+  auto [t2, v2, fresh] = update(theta, v, g, hyper());
   setenv("BREGMAN_MOCK_CUDA_FAIL", "cuLaunchKernel", 1);
   try {
-    update(theta, v, g, hyper());
+    update(t2, v2, g, hyper());
     FAIL() << "a failed launch must be reported";
   } catch (const Error &e) {
     EXPECT_NE(std::string(e.what()).find(

@@ -22,7 +22,7 @@ Params pruneForRetraining(const TrainConfig &config, Params &params) {
 
 Thresholded thresholdBest(const TrainConfig &config, const Params &best) {
   // Lasso / LinBreg + thresholding: zero the best model's small weights.
-  Thresholded result{copyParams(best)};
+  Thresholded result{best.copy()};
   result.zeroed = thresholdWeights(result.params, config.threshold);
   return result;
 }

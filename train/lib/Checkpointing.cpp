@@ -6,6 +6,7 @@
 #include "bregman/Checkpoint.h"
 #include "bregman/Error.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -13,6 +14,7 @@
 #include <optional>
 #include <type_traits>
 #include <vector>
+#include <zlib.h>
 
 namespace bregman::train {
 
@@ -97,6 +99,23 @@ void checkResumeOptions(const TrainConfig &config, const nlohmann::json &saved,
   }
 }
 
+/// Refuses a resumed run on other data than the checkpoint's (checkpoints
+/// from before the fingerprint are not checked).
+void checkResumeData(const std::string &now, const nlohmann::json &meta,
+                     const std::string &path) {
+  if (now.empty() || !meta.contains("data"))
+    return;
+  nlohmann::json current = nlohmann::json::parse(now);
+  for (const char *split : {"train", "val", "test"}) {
+    nlohmann::json before = meta["data"].value(split, nlohmann::json());
+    if (before != current[split])
+      throw Error(fmt::format(
+          "--resume {}: the {} set differs from the run's ({} then, {} now): "
+          "resume with the data the run was started on (--data, --dataset)",
+          path, split, before.dump(), current[split].dump()));
+  }
+}
+
 /// meta[key] as T, or an Error naming the file, the field and its value.
 template <typename T>
 T field(const nlohmann::json &meta, const std::string &pointer, const std::string &path) {
@@ -150,6 +169,30 @@ const Params &bestBuffers(const Checkpoint &checkpoint, const std::string &path)
 
 } // namespace
 
+std::string dataFingerprint(const data::DataSplits &splits) {
+  auto checksum = [](const auto &values) {
+    uLong crc = ::crc32(0L, Z_NULL, 0);
+    const auto *bytes = reinterpret_cast<const Bytef *>(values.data());
+    // zlib takes at most 4 GiB (uInt) per call.
+    for (size_t left = values.size() * sizeof(values[0]); left > 0;) {
+      uInt n = static_cast<uInt>(std::min<size_t>(left, 1u << 30));
+      crc = ::crc32(crc, bytes, n);
+      bytes += n;
+      left -= n;
+    }
+    return static_cast<uint32_t>(crc);
+  };
+  nlohmann::json fingerprint;
+  for (const auto &[name, set] :
+       {std::pair<const char *, const data::Dataset *>{"train", &splits.train},
+        {"val", &splits.val},
+        {"test", &splits.test}})
+    fingerprint[name] = {{"examples", set->count},
+                         {"images_crc32", checksum(set->images)},
+                         {"labels_crc32", checksum(set->labels)}};
+  return fingerprint.dump();
+}
+
 void writeCheckpoint(const TrainConfig &config, int epoch, const RunState &run) {
   optim::ReduceLROnPlateau::Memory plateau = run.plateau.memory();
   nlohmann::json meta = {
@@ -167,6 +210,8 @@ void writeCheckpoint(const TrainConfig &config, int epoch, const RunState &run) 
                 {"density", run.best.density}}}};
   if (!run.masks.empty())
     meta["pruned_after"] = config.epochs;
+  if (!run.data.empty())
+    meta["data"] = nlohmann::json::parse(run.data);
   Checkpoint checkpoint;
   checkpoint.metadata = meta.dump();
   checkpoint.sections = {{"params", run.params},
@@ -195,7 +240,7 @@ static void restoreTensors(Params &target, const Params &saved,
                               path, what, name, dtypeName(s.dtype()),
                               shapeString(s.shape()), dtypeName(t.dtype()),
                               shapeString(t.shape())));
-    t = copyParams(Params{{name, s}}).at(name);
+    t = s.copy();
   }
   if (saved.size() != target.size())
     throw Error(fmt::format("--resume {}: the checkpoint holds {} {} tensors, "
@@ -231,7 +276,7 @@ static void restoreMasks(const TrainConfig &config, const Checkpoint &checkpoint
                               "that dtype and shape",
                               path, name, dtypeName(mask.dtype()),
                               shapeString(mask.shape())));
-  run.masks = copyParams(*masks);
+  run.masks = masks->copy();
 }
 
 int restoreCheckpoint(const TrainConfig &config, RunState &run) {
@@ -263,6 +308,7 @@ int restoreCheckpoint(const TrainConfig &config, RunState &run) {
                             "object",
                             path));
   checkResumeOptions(config, meta["options"], path);
+  checkResumeData(run.data, meta, path);
   restoreTensors(run.params, checkpoint.section("params"), "parameter", path);
   restoreTensors(run.state, checkpoint.section("state"), "optimizer state",
                  path);
@@ -293,10 +339,10 @@ int restoreCheckpoint(const TrainConfig &config, RunState &run) {
                             path, run.best.epoch, epoch));
   // The best model is checked like the current one (a header edited to
   // other shapes failed only after training, in the model's own code).
-  run.best.params = copyParams(run.params);
+  run.best.params = run.params.copy();
   restoreTensors(run.best.params, checkpoint.section("best"), "best-model",
                  path);
-  run.best.buffers = copyParams(run.buffers);
+  run.best.buffers = run.buffers.copy();
   restoreTensors(run.best.buffers, bestBuffers(checkpoint, path),
                  "best-model buffer", path);
   restoreMasks(config, checkpoint, meta, epoch, run);

@@ -3,6 +3,7 @@
 #ifndef BREGMAN_TRAIN_LIB_CHECKPOINTING_H
 #define BREGMAN_TRAIN_LIB_CHECKPOINTING_H
 
+#include "bregman/data/Dataset.h"
 #include "bregman/optim.h"
 #include "bregman/train/Config.h"
 
@@ -21,6 +22,9 @@ struct BestModel {
 /// Everything a checkpoint holds, by reference into the running Trainer.
 struct RunState {
   std::string model; // its description: a resumed run must match it
+  /// dataFingerprint() of the run's data (JSON text): a resumed run must
+  /// match it ("" skips the check).
+  std::string data;
   Params &params, &state, &buffers;
   /// The pruning baseline's masks once it has pruned (empty before, and in
   /// every other run): a run resumed while retraining keeps them.
@@ -28,6 +32,11 @@ struct RunState {
   BestModel &best;
   optim::ReduceLROnPlateau &plateau;
 };
+
+/// Each split's size and a checksum of its images and labels, as JSON text:
+/// a run resumed with another --data (other pictures, or the same ones
+/// split otherwise) was accepted silently.
+std::string dataFingerprint(const data::DataSplits &splits);
 
 /// Writes `run` after `epoch` to config.checkpointPath (atomically).
 void writeCheckpoint(const TrainConfig &config, int epoch, const RunState &run);

@@ -10,16 +10,6 @@
 
 namespace bregman::train {
 
-Params copyParams(const Params &params) {
-  Params out;
-  for (const auto &[name, t] : params) {
-    Tensor c = Tensor::zeros(t.shape(), t.dtype());
-    std::memcpy(c.buffer()->data(), t.buffer()->data(), t.buffer()->bytes());
-    out.add(name, c);
-  }
-  return out;
-}
-
 std::string firstNonFinite(const Params &params) {
   for (const auto &[name, t] : params) {
     if (t.dtype() != DType::F32)

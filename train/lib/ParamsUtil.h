@@ -9,9 +9,6 @@
 
 namespace bregman::train {
 
-/// A host copy of every tensor (for the best model).
-Params copyParams(const Params &params);
-
 /// The first tensor of `params` holding a NaN or an infinity, described
 /// with its name, value and element, or "".
 std::string firstNonFinite(const Params &params);

@@ -433,8 +433,8 @@ struct Trainer::Impl {
   void checkFinite(int epoch) const;
   std::string keptCheckpoint(const char *what) const;
   RunState runState() {
-    return RunState{model->describe(), params, state, buffers, masks, best,
-                    plateau};
+    return RunState{model->describe(), dataPrint, params, state,
+                    buffers,           masks,     best,   plateau};
   }
   int totalEpochs() const {
     return config.epochs + (config.pruneDensity > 0 ? config.retrainEpochs : 0);
@@ -448,6 +448,8 @@ struct Trainer::Impl {
   /// The ONNX model to retrain (empty for a zoo model), moved into `model`.
   ImportedOnnx imported;
   const data::DataSplits splits;
+  /// dataFingerprint(splits) where checkpoints are written or read.
+  const std::string dataPrint;
   const int64_t features;
   const std::unique_ptr<nn::Model> model;
   /// The zoo's entry of the model (nullptr for an imported one).
@@ -491,7 +493,11 @@ struct Trainer::Impl {
 
 Trainer::Impl::Impl(const TrainConfig &given, std::ostream &log)
     : config(checked(given)), log(log), imported(importOnnx(config)),
-      splits(loadData(config)), features(splits.train.features()),
+      splits(loadData(config)),
+      dataPrint(config.checkpointPath.empty() && config.resumePath.empty()
+                    ? ""
+                    : dataFingerprint(splits)),
+      features(splits.train.features()),
       model(makeModel(config, splits.train, std::move(imported))),
       zooEntry(config.onnxPath.empty() ? &models::zooEntry(config.model)
                                        : nullptr),
@@ -687,8 +693,8 @@ std::pair<Tensor, Tensor> Trainer::Impl::step(const Tensor &x, const Tensor &y) 
   // is overwrites, its parameters, state and buffers).
   std::optional<decltype(stepFn(params, state, buffers, trainCsr, x, y, masks))> dense;
   if (config.checkSparse && !trainCsr.empty())
-    dense = stepFn(copyParams(params), copyParams(state), copyParams(buffers),
-                   Params{}, x, y, masks);
+    dense = stepFn(params.copy(), state.copy(), buffers.copy(), Params{}, x, y,
+                   masks);
   // params, state and buffers are donated: updated in place.
   auto [p2, s2, b2, csr2, loss, hits] =
       stepFn(params, state, buffers, trainCsr, x, y, masks);
@@ -886,8 +892,8 @@ void Trainer::Impl::track(const EpochMetrics &m) {
     best.density = m.netDensity;
     best.epoch = m.epoch;
     best.testAcc = m.testAcc;
-    best.params = copyParams(params);
-    best.buffers = copyParams(buffers);
+    best.params = params.copy();
+    best.buffers = buffers.copy();
   }
 }
 

@@ -9,7 +9,10 @@
 // Donation (as jax.jit's donate_argnums): the buffers of donated arguments
 // are reused for outputs of the same shape and dtype (same name first), so a
 // training step updates parameters and optimizer state in place. A donated
-// argument is consumed: afterwards its buffers hold the outputs.
+// argument is consumed: its buffers hold the outputs, and every handle of
+// them (copies of the Tensor or Params included) then throws an error saying
+// so, as JAX's deleted arrays do. Tensor::copy and Params::copy keep a value
+// (a snapshot of the best weights) across such a call.
 //
 //===----------------------------------------------------------------------===//
 

@@ -62,6 +62,9 @@ public:
   auto end() { return entries_.end(); }
   /// Total number of elements.
   int64_t numel() const;
+  /// Every tensor copied into its own buffer (Tensor::copy): copying Params
+  /// shares the buffers, which a donating jit call overwrites.
+  Params copy() const;
 
 private:
   std::vector<Entry> entries_;

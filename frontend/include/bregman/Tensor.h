@@ -75,6 +75,10 @@ public:
   template <typename T> std::vector<T> toVector() const;
   /// The single element of a one-element f32/f64/i32 tensor, as double.
   double item() const;
+  /// A new tensor with these values and its own buffer. Copying a Tensor
+  /// shares its buffer; this keeps a value that a donating jit call would
+  /// otherwise consume (a snapshot of the best weights).
+  Tensor copy() const;
 
   //===--------------------------------------------------------------------===//
   // Properties
@@ -100,6 +104,9 @@ public:
     Trace *trace = nullptr;                  // traced
     uint64_t traceSerial = 0;                // of `trace` (Trace::serial)
     int value = -1;
+    /// The jit whose donated call consumed the buffer (then null): its
+    /// values became that call's outputs (JitOptions::donateArgnums).
+    std::string donatedTo;
   };
   static Tensor fromBuffer(std::shared_ptr<runtime::Buffer> buffer,
                            const Shape &shape, DType dtype);
@@ -111,6 +118,11 @@ public:
   /// at the same address: a tracer that escaped its function).
   bool belongsTo(const Trace &trace) const;
   int value() const { return impl_ ? impl_->value : -1; }
+  /// Called by jit after a call that overwrote this tensor's buffer: every
+  /// copy of this handle then says so instead of showing the outputs.
+  void markDonated(const std::string &jitName) const;
+  /// The jit that consumed this tensor's buffer, or "".
+  std::string donatedTo() const { return impl_ ? impl_->donatedTo : ""; }
 
 private:
   void *rawData() const;

@@ -57,21 +57,6 @@ Tensor randomF64(std::mt19937 &rng, const Shape &shape, double lo = -1.0,
                             shape);
 }
 
-/// A fresh concrete copy of `p` (donation-free jit keeps inputs, but the
-/// finite differences perturb copies so the originals stay untouched).
-Params copyParams(const Params &p) {
-  Params out;
-  for (const auto &[name, t] : p) {
-    if (t.dtype() == DType::F64)
-      out.add(name, Tensor::fromVector(t.toVector<double>(), t.shape()));
-    else if (t.dtype() == DType::F32)
-      out.add(name, Tensor::fromVector(t.toVector<float>(), t.shape()));
-    else
-      out.add(name, Tensor::fromVector(t.toVector<int32_t>(), t.shape()));
-  }
-  return out;
-}
-
 /// Checks grad f against central differences for every element of every
 /// entry of `p`. Also checks that valueAndGrad's value equals the forward.
 void checkGradient(const ScalarFn &f, const Params &p, const Params &aux,
@@ -99,7 +84,7 @@ void checkGradient(const ScalarFn &f, const Params &p, const Params &aux,
     std::vector<double> analytic = gt.toVector<double>();
     std::vector<double> base = t.toVector<double>();
     for (int64_t i = 0; i < t.numel(); ++i) {
-      Params plus = copyParams(p), minus = copyParams(p);
+      Params plus = p.copy(), minus = p.copy();
       plus.at(name).data<double>()[i] = base[i] + kStep;
       minus.at(name).data<double>()[i] = base[i] - kStep;
       double fd =

@@ -198,6 +198,34 @@ TEST(Jit, DonationReusesBuffers) {
   EXPECT_EQ(b.toVector<float>(), (std::vector<float>{10, 20, 30}));
 }
 
+// A copy of a donated argument (a "snapshot" of the best weights) showed
+// the call's outputs; now every handle of the consumed buffer says so, and
+// Params::copy keeps the value.
+TEST(Jit, ADonatedArgumentsHandlesSayTheyWereConsumed) {
+  auto step = jit(
+      [](const Params &p) {
+        Params out;
+        out.add("w", p["w"] * 2.0);
+        return out;
+      },
+      JitOptions{{0}, "double_step"});
+  Params params{{"w", Tensor::fromVector(std::vector<float>{1, 2}, {2})}};
+  Params shared = params, snapshot = params.copy();
+  Params updated = step(params);
+  EXPECT_EQ(updated["w"].toVector<float>(), (std::vector<float>{2, 4}));
+  EXPECT_EQ(snapshot["w"].toVector<float>(), (std::vector<float>{1, 2}));
+  std::string message = errorMessage([&] { shared["w"].toVector<float>(); });
+  EXPECT_NE(message.find("donated to jit 'double_step'"), std::string::npos)
+      << message;
+  message = errorMessage([&] { step(params); });
+  EXPECT_NE(message.find("double_step: argument 0 ('w') was donated to an "
+                         "earlier call of jit 'double_step'"),
+            std::string::npos)
+      << message;
+  // The outputs go on as the next call's arguments.
+  EXPECT_EQ(step(updated)["w"].toVector<float>(), (std::vector<float>{4, 8}));
+}
+
 // Regression (fixed in 2a3990b): with two donated inputs a, b and outputs
 // (a + b, a − b), the second output was computed from the already-
 // overwritten a: it returned (a + b) − b = a instead of a − b.

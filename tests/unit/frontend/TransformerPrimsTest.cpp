@@ -39,15 +39,6 @@ Tensor toF32(const Tensor &t) {
   return Tensor::fromVector(std::vector<float>(v.begin(), v.end()), t.shape());
 }
 
-Params copyParams(const Params &p) {
-  Params out;
-  for (const auto &[name, t] : p)
-    out.add(name, t.dtype() == DType::I32
-                      ? Tensor::fromVector(t.toVector<int32_t>(), t.shape())
-                      : Tensor::fromVector(t.toVector<double>(), t.shape()));
-  return out;
-}
-
 /// grad f against central differences for every element of every entry of p.
 void checkGradient(const ScalarFn &f, const Params &p, const Params &aux) {
   const double h = 1e-6;
@@ -63,7 +54,7 @@ void checkGradient(const ScalarFn &f, const Params &p, const Params &aux) {
     std::vector<double> analytic = g.at(name).toVector<double>();
     std::vector<double> base = t.toVector<double>();
     for (int64_t i = 0; i < t.numel(); ++i) {
-      Params plus = copyParams(p), minus = copyParams(p);
+      Params plus = p.copy(), minus = p.copy();
       plus.at(name).data<double>()[i] = base[i] + h;
       minus.at(name).data<double>()[i] = base[i] - h;
       double fd = (forward(plus, aux).item() - forward(minus, aux).item()) / (2 * h);

@@ -45,13 +45,6 @@ Tensor randomTensor(std::mt19937 &rng, const Shape &shape) {
   return Tensor::fromVector(v, shape);
 }
 
-Params copyParams(const Params &p) {
-  Params out;
-  for (const auto &[name, t] : p)
-    out.add(name, Tensor::fromVector(t.toVector<double>(), t.shape()));
-  return out;
-}
-
 /// grad f against central differences for every element of every entry of
 /// p (float64).
 void checkGradient(const ScalarFn &f, const Params &p, const Params &aux) {
@@ -68,7 +61,7 @@ void checkGradient(const ScalarFn &f, const Params &p, const Params &aux) {
     std::vector<double> analytic = g.at(name).toVector<double>();
     std::vector<double> base = t.toVector<double>();
     for (int64_t i = 0; i < t.numel(); ++i) {
-      Params plus = copyParams(p), minus = copyParams(p);
+      Params plus = p.copy(), minus = p.copy();
       plus.at(name).data<double>()[i] = base[i] + h;
       minus.at(name).data<double>()[i] = base[i] - h;
       double fd = (forward(plus, aux).item() - forward(minus, aux).item()) / (2 * h);

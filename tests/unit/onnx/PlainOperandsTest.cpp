@@ -263,13 +263,6 @@ Tensor forwardWithBuffers(const OnnxNetwork &net, const Params &q, const Params 
   return net.forward(q, aux.at("x"), mode);
 }
 
-Params copyParams(const Params &p) {
-  Params out;
-  for (const auto &[name, t] : p)
-    out.add(name, Tensor::fromVector(t.toVector<double>(), t.shape()));
-  return out;
-}
-
 // A batch norm's running statistic is not something --freeze can keep.
 TEST_F(PlainOperands, FreezeRefusesARunningStatistic) {
   ModelCase c;
@@ -355,7 +348,7 @@ TEST_F(PlainOperands, GradientsOfPositionClsAndScaleMatchFiniteDifferences) {
     std::vector<double> analytic = g.at(name).toVector<double>(), base = t.toVector<double>();
     double largest = 0.0;
     for (int64_t i = 0; i < t.numel(); ++i) {
-      Params plus = copyParams(p), minus = copyParams(p);
+      Params plus = p.copy(), minus = p.copy();
       plus.at(name).data<double>()[i] = base[i] + h;
       minus.at(name).data<double>()[i] = base[i] - h;
       double fd = (forward(plus, aux).item() - forward(minus, aux).item()) / (2 * h);
