@@ -993,6 +993,31 @@ TEST(Report, ASecondWriterOfOneReportIsRefused) {
   std::filesystem::remove(path);
 }
 
+// A run stopped after writing an epoch's report line but before its
+// checkpoint repeated that epoch's line when resumed; the lines after the
+// checkpoint's epoch are dropped first.
+TEST(Report, AResumedRunDropsTheLinesAfterItsCheckpoint) {
+  std::filesystem::path path = e2e::tempPath("resumed.jsonl");
+  SparsityReport sparsity;
+  train::EpochContext context{&sparsity, "linbreg", "l1", "train", {}, false};
+  train::EpochMetrics metrics;
+  {
+    train::ReportWriter before(path.string(), /*append=*/false);
+    for (metrics.epoch = 1; metrics.epoch <= 3; ++metrics.epoch)
+      before.write(metrics, context);
+  }
+  train::ReportWriter resumed(path.string(), /*append=*/true);
+  resumed.resumeAfter(1); // the checkpoint was written after epoch 1
+  for (metrics.epoch = 2; metrics.epoch <= 3; ++metrics.epoch)
+    resumed.write(metrics, context);
+  std::ifstream in(path);
+  int lines = 0;
+  for (std::string line; std::getline(in, line); ++lines)
+    EXPECT_EQ(nlohmann::json::parse(line).at("epoch"), lines + 1);
+  EXPECT_EQ(lines, 3);
+  std::filesystem::remove(path);
+}
+
 namespace {
 
 /// A one-epoch run of a small MLP that wrote its checkpoint to `path`; its

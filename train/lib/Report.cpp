@@ -105,7 +105,7 @@ void ReportWriter::append(const std::string &line) {
     // Locked before it is truncated: two runs with one --report tore each
     // other's lines; the second now stops, and the first's file is whole.
     fd = ::open(path.c_str(),
-                O_WRONLY | O_CREAT | O_CLOEXEC | (appending ? O_APPEND : 0),
+                (appending ? O_RDWR | O_APPEND : O_WRONLY) | O_CREAT | O_CLOEXEC,
                 0666);
     if (fd < 0)
       throw Error(fmt::format("writing the report: {}: {}", path,
@@ -123,6 +123,8 @@ void ReportWriter::append(const std::string &line) {
         ::ftruncate(fd, 0) != 0)
       throw Error(fmt::format("writing the report: {}: {}", path,
                               std::strerror(errno)));
+    if (appending && keepThrough >= 0)
+      dropLinesAfter(keepThrough);
   }
   const char *p = line.data();
   for (size_t left = line.size(); left > 0;) {
@@ -135,6 +137,35 @@ void ReportWriter::append(const std::string &line) {
     p += n;
     left -= static_cast<size_t>(n);
   }
+}
+
+void ReportWriter::dropLinesAfter(int epoch) {
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+    return;
+  // A report holds a line per epoch: a few MiB at most. Larger, it is left
+  // as it is rather than read whole.
+  if (st.st_size > (64 << 20))
+    return;
+  std::string text(static_cast<size_t>(st.st_size), '\0');
+  if (::pread(fd, text.data(), text.size(), 0) !=
+      static_cast<ssize_t>(text.size()))
+    return;
+  size_t keep = 0;
+  for (size_t start = 0; start < text.size();) {
+    size_t end = text.find('\n', start);
+    end = end == std::string::npos ? text.size() : end + 1;
+    nlohmann::json line =
+        nlohmann::json::parse(text.substr(start, end - start), nullptr, false);
+    auto at = line.is_object() ? line.find("epoch") : line.end();
+    if (!line.is_object() || at == line.end() || !at->is_number_integer() ||
+        at->get<int64_t>() > epoch)
+      break;
+    keep = start = end;
+  }
+  if (keep < text.size() && ::ftruncate(fd, static_cast<off_t>(keep)) != 0)
+    throw Error(fmt::format("writing the report: {}: {}", path,
+                            std::strerror(errno)));
 }
 
 void ReportWriter::write(const EpochMetrics &m, const EpochContext &context) {

@@ -609,6 +609,7 @@ void Trainer::Impl::logLambdaScheduleWithAdaBreg() const {
 void Trainer::Impl::resume() {
   RunState run = runState();
   firstEpoch = restoreCheckpoint(config, run) + 1;
+  report.resumeAfter(firstEpoch - 1);
   log << fmt::format("resumed from {} after epoch {}\n", config.resumePath,
                      firstEpoch - 1);
   haveCheckpoint = config.checkpointPath == config.resumePath;

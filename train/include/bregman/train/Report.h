@@ -45,11 +45,17 @@ public:
   ReportWriter(const ReportWriter &) = delete;
   ReportWriter &operator=(const ReportWriter &) = delete;
   void write(const EpochMetrics &m, const EpochContext &context);
+  /// A resumed run continues after `epoch`: lines of later epochs (written
+  /// by a run stopped between its report and its checkpoint) are dropped
+  /// before the first new line, so that no epoch appears twice.
+  void resumeAfter(int epoch) { keepThrough = epoch; }
 
 private:
   void append(const std::string &line);
+  void dropLinesAfter(int epoch);
   std::string path;
   bool appending = false;
+  int keepThrough = -1; // resumeAfter's epoch, -1 when not resumed
   int fd = -1;
 };
 
