@@ -179,6 +179,33 @@ constexpr off_t kMaxEntryBytes = off_t(1) << 30;
 /// The bytes of the regular file at `path`, or nothing: quietly when there
 /// is none, with a warning when it cannot be read or is not a plain file
 /// of a sensible size.
+/// The key an entry's path names: its file name without ".bregjit".
+std::string entryKey(const std::string &path) {
+  std::string name = path.substr(path.rfind('/') + 1);
+  return name.substr(0, name.rfind('.'));
+}
+
+std::optional<std::string> readEntry(const std::string &path);
+
+/// Whether the entry at `path` is not ours to replace, or is usable: false
+/// only for a regular file that begins like an entry but does not parse or
+/// holds another key.
+bool usableEntry(const std::string &path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode) ||
+      st.st_size > kMaxEntryBytes)
+    return true;
+  std::optional<std::string> bytes = readEntry(path);
+  if (!bytes || !looksLikeCacheEntry(*bytes))
+    return true;
+  auto compilation = parseCachedCompilation(*bytes, path);
+  if (!compilation) {
+    llvm::consumeError(compilation.takeError());
+    return false;
+  }
+  return compilation->key == entryKey(path);
+}
+
 std::optional<std::string> readEntry(const std::string &path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
@@ -288,14 +315,23 @@ cpujit::loadCachedCompilation(const std::string &path) {
   auto compilation = parseCachedCompilation(*bytes, path);
   if (!compilation) {
     warn(llvm::toString(compilation.takeError()) +
-         " (compiling instead; the file is left as it is)");
+         (looksLikeCacheEntry(*bytes)
+              ? " (compiling instead; the entry is replaced)"
+              : " (compiling instead; the file is left as it is)"));
+    return std::nullopt;
+  }
+  if (compilation->key != entryKey(path)) {
+    warn(path + " holds the entry of key '" + compilation->key +
+         "' (renamed or copied from another entry; compiling instead; the "
+         "entry is replaced)");
     return std::nullopt;
   }
   return std::move(*compilation);
 }
 
 void cpujit::storeCachedCompilation(const std::string &path,
-                                    const CachedCompilation &compilation) {
+                                    CachedCompilation compilation) {
+  compilation.key = entryKey(path);
   if (llvm::Error err = checkCachedCompilation(compilation)) {
     warn(llvm::toString(std::move(err)) + " (nothing cached)");
     return;
@@ -316,8 +352,13 @@ void cpujit::storeCachedCompilation(const std::string &path,
   if (!wrote || !closed)
     warn("cannot write " + temporary + ": " +
          std::strerror(wrote ? errno : writeError) + " (nothing cached)");
-  // link() never replaces: an entry another process stored first stays.
-  else if (::link(temporary.c_str(), path.c_str()) != 0 && errno != EEXIST)
+  // link() never replaces: an entry another process stored first stays,
+  // unless it is one of ours that cannot be used (damaged, of an earlier
+  // format, under another key), which would cost a compilation every run.
+  else if (::link(temporary.c_str(), path.c_str()) != 0 &&
+           !(errno == EEXIST && !usableEntry(path) &&
+             ::rename(temporary.c_str(), path.c_str()) == 0) &&
+           errno != EEXIST)
     warn("cannot store " + path + ": " + std::strerror(errno) +
          " (nothing cached)");
   ::unlink(temporary.c_str()); // ours, made by mkstemp above

@@ -17,7 +17,8 @@
 using namespace mlir::breg;
 
 namespace {
-constexpr llvm::StringLiteral kMagic = "BREGJIT1";
+constexpr llvm::StringLiteral kMagic = "BREGJIT2";
+constexpr uint64_t kMaxKeyBytes = 256; // a SHA-256 in hex is 64
 constexpr size_t kChecksumBytes = 32;
 // Bounds checked before anything is allocated: a step has at most a few
 // hundred public functions and one object per compile thread.
@@ -120,6 +121,7 @@ mlir::breg::checkCachedCompilation(const CachedCompilation &compilation) {
 std::string
 mlir::breg::serializeCachedCompilation(const CachedCompilation &compilation) {
   std::string out(kMagic);
+  appendBytes(out, compilation.key);
   appendU64(out, compilation.entryNames.size());
   for (const std::string &name : compilation.entryNames)
     appendBytes(out, name);
@@ -135,8 +137,12 @@ mlir::breg::parseCachedCompilation(llvm::StringRef bytes,
                                    llvm::StringRef origin) {
   Reader header(bytes, origin);
   if (!bytes.starts_with(kMagic))
-    return header.fail("not a bregman compile cache entry (no BREGJIT1 "
-                       "header)");
+    return header.fail(looksLikeCacheEntry(bytes)
+                           ? "an entry of another bregman version (" +
+                                 bytes.take_front(kMagic.size()).str() +
+                                 ", not BREGJIT2)"
+                           : "not a bregman compile cache entry (no BREGJIT2 "
+                             "header)");
   if (bytes.size() < kMagic.size() + kChecksumBytes)
     return header.fail("cut off before its checksum");
   llvm::StringRef body = bytes.drop_back(kChecksumBytes);
@@ -145,6 +151,8 @@ mlir::breg::parseCachedCompilation(llvm::StringRef bytes,
                        "or partly written entry)");
   Reader in(body.drop_front(kMagic.size()), origin);
   CachedCompilation compilation;
+  if (llvm::Error err = in.bytes(compilation.key, kMaxKeyBytes, "the key"))
+    return std::move(err);
   uint64_t names = 0, objects = 0;
   if (llvm::Error err = in.count(names, kMaxNames, "the count of functions"))
     return std::move(err);
@@ -163,6 +171,10 @@ mlir::breg::parseCachedCompilation(llvm::StringRef bytes,
   if (!in.atEnd())
     return in.fail("bytes after the last object file");
   return compilation;
+}
+
+bool mlir::breg::looksLikeCacheEntry(llvm::StringRef bytes) {
+  return bytes.starts_with("BREGJIT");
 }
 
 llvm::Expected<std::string> mlir::breg::compileCacheDirectoryFromEnvironment() {

@@ -489,7 +489,7 @@ CpuExecutable::compile(ModuleOp module, const CpuJitOptions &options) {
     if (!jit)
       return jit.takeError();
     if (!cacheFile.empty())
-      cpujit::storeCachedCompilation(cacheFile, kept);
+      cpujit::storeCachedCompilation(cacheFile, std::move(kept));
     executable.reset(new CpuExecutable(std::move(*jit)));
     phases.parts = parts;
   } else {

@@ -79,15 +79,18 @@ linkCompilation(const CachedCompilation &compilation,
 std::string compileCachePath(ModuleOp module, const CpuJitOptions &options);
 
 /// The cached compilation at `path`: nothing when there is none; a warning
-/// on stderr and nothing when it cannot be read or is damaged (the file is
-/// left as it is).
+/// on stderr and nothing when it cannot be read, is damaged or holds
+/// another key's entry (the file is left as it is unless it is the cache's
+/// own: then the next store replaces it).
 std::optional<CachedCompilation> loadCachedCompilation(const std::string &path);
 
-/// Writes `compilation` to `path` through a new temporary file in the same
-/// folder, linked to `path` only if no file is there (one another process
-/// stored is kept); creates missing folders. Failures are warnings.
+/// Writes `compilation` under `path`'s key to `path` through a new
+/// temporary file in the same folder, linked to `path` only if no file is
+/// there (one another process stored is kept) or the one there is an
+/// unusable entry of the cache's; creates missing folders. Failures are
+/// warnings.
 void storeCachedCompilation(const std::string &path,
-                            const CachedCompilation &compilation);
+                            CachedCompilation compilation);
 
 } // namespace mlir::breg::cpujit
 

@@ -410,7 +410,7 @@ llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>> cpujit::compileSplit(
   optTime.wall += longestOpt;
   auto jit = linkObjects(std::move(objects), names, options, entries);
   if (jit && kept)
-    *kept = CachedCompilation{std::move(names), std::move(copies)};
+    *kept = CachedCompilation{/*key=*/"", std::move(names), std::move(copies)};
   return jit;
 }
 

@@ -172,6 +172,7 @@ TEST(CompileCache, EntryThatDoesNotLinkIsCompiledAround) {
   std::vector<fs::path> found = entries(tmp.path);
   ASSERT_EQ(found.size(), 1u);
   mlir::breg::CachedCompilation junk;
+  junk.key = found[0].stem().string();
   junk.entryNames = {"f"};
   junk.objects = {"not an object file"};
   std::string bytes = mlir::breg::serializeCachedCompilation(junk);
@@ -206,7 +207,43 @@ TEST(CompileCache, LinkInPlaceOfAnEntryIsNotFollowed) {
   fs::remove(target);
 }
 
-TEST(CompileCache, DamagedEntryIsCompiledAroundAndLeftAlone) {
+// An entry stored under another key (renamed, or copied from another
+// entry) ran that entry's code: train steps printed accuracies of 261 %.
+// It is compiled around and replaced by this key's entry.
+TEST(CompileCache, AnEntryUnderAnotherKeyIsNotUsed) {
+  TempDir tmp;
+  compileAndRun(7, tmp.path);
+  compileAndRun(9, tmp.path);
+  std::vector<fs::path> found = entries(tmp.path);
+  ASSERT_EQ(found.size(), 2u);
+  fs::path swap = tmp.path + "/swap";
+  fs::rename(found[0], swap);
+  fs::rename(found[1], found[0]);
+  fs::rename(swap, found[1]);
+  Outcome seven = compileAndRun(7, tmp.path), nine = compileAndRun(9, tmp.path);
+  EXPECT_EQ(seven.value, 36);
+  EXPECT_FALSE(seven.fromCache);
+  EXPECT_NE(seven.warnings.find("renamed or copied from another entry"),
+            std::string::npos)
+      << seven.warnings;
+  EXPECT_FALSE(nine.fromCache);
+  // Both replaced: the next compilations come from the cache.
+  EXPECT_TRUE(compileAndRun(7, tmp.path).fromCache);
+  EXPECT_TRUE(compileAndRun(9, tmp.path).fromCache);
+}
+
+// A file that is no entry at all (someone else's) is left as it is.
+TEST(CompileCache, AFileThatIsNoEntryIsLeftAlone) {
+  TempDir tmp;
+  compileAndRun(7, tmp.path);
+  std::vector<fs::path> found = entries(tmp.path);
+  ASSERT_EQ(found.size(), 1u);
+  { std::ofstream(found[0], std::ios::binary | std::ios::trunc) << "mine"; }
+  expectCompiledAround(compileAndRun(7, tmp.path), "left as it is");
+  EXPECT_EQ(readAll(found[0]), "mine");
+}
+
+TEST(CompileCache, DamagedEntryIsCompiledAroundAndReplaced) {
   TempDir tmp;
   compileAndRun(7, tmp.path);
   std::vector<fs::path> found = entries(tmp.path);
@@ -219,10 +256,13 @@ TEST(CompileCache, DamagedEntryIsCompiledAroundAndLeftAlone) {
         bytes.substr(0, bytes.size() / 2)}) {
     { std::ofstream(found[0], std::ios::binary | std::ios::trunc) << damaged; }
     Outcome run = compileAndRun(7, tmp.path);
-    expectCompiledAround(run, "left as it is");
-    EXPECT_NE(run.warnings.find(found[0].string()), std::string::npos) << run.warnings;
-    EXPECT_EQ(readAll(found[0]), damaged); // not replaced
+    // The cache's own file (its header says so), unusable: replaced, so
+    // that it does not cost a compilation every run.
+    expectCompiledAround(run, "the entry is replaced");
+    EXPECT_NE(run.warnings.find(found[0].string()), std::string::npos)
+        << run.warnings;
     EXPECT_EQ(entries(tmp.path).size(), 1u); // no temporary left behind
+    EXPECT_TRUE(compileAndRun(7, tmp.path).fromCache);
   }
 }
 
@@ -239,11 +279,13 @@ TEST(CompileCache, UnwritableFolderCostsTheCacheNotTheCompilation) {
 
 TEST(CompileCacheFormat, RoundTripsAndRefusesWhatIsNotAnEntry) {
   mlir::breg::CachedCompilation c;
+  c.key = "0123abcd";
   c.entryNames = {"f", "g"};
   c.objects = {std::string("\x7f" "ELF\0\1", 6), "second"};
   std::string bytes = mlir::breg::serializeCachedCompilation(c);
   auto back = mlir::breg::parseCachedCompilation(bytes, "entry");
   ASSERT_TRUE(static_cast<bool>(back)) << llvm::toString(back.takeError());
+  EXPECT_EQ(back->key, c.key);
   EXPECT_EQ(back->entryNames, c.entryNames);
   EXPECT_EQ(back->objects, c.objects);
 
@@ -254,8 +296,10 @@ TEST(CompileCacheFormat, RoundTripsAndRefusesWhatIsNotAnEntry) {
     EXPECT_NE(message.find("entry.bregjit: "), std::string::npos) << message;
     EXPECT_NE(message.find(expected), std::string::npos) << message;
   };
-  refused("", "no BREGJIT1 header");
-  refused("BREGJIT1", "cut off before its checksum");
+  refused("", "no BREGJIT2 header");
+  refused("BREGJIT2", "cut off before its checksum");
+  refused("BREGJIT1 and the rest of an older entry",
+          "an entry of another bregman version (BREGJIT1, not BREGJIT2)");
   refused(bytes.substr(0, bytes.size() - 1), "checksum does not match");
   std::string flipped = bytes;
   flipped[12] ^= 1;
@@ -271,11 +315,11 @@ TEST(CompileCacheFormat, RoundTripsAndRefusesWhatIsNotAnEntry) {
     auto digest = llvm::SHA256::hash(llvm::arrayRefFromStringRef(body));
     return body + std::string(digest.begin(), digest.end());
   };
-  refused(sealed("BREGJIT1" + u64(0) + u64(1) + u64(100) + "abc"),
+  refused(sealed("BREGJIT2" + u64(0) + u64(0) + u64(1) + u64(100) + "abc"),
           "an object file claims 100 bytes, but only 3 are left");
-  refused(sealed("BREGJIT1" + u64(uint64_t(1) << 40)),
+  refused(sealed("BREGJIT2" + u64(0) + u64(uint64_t(1) << 40)),
           "the count of functions is 1099511627776, more than 65536");
-  refused(sealed("BREGJIT1" + u64(0) + u64(0) + "x"),
+  refused(sealed("BREGJIT2" + u64(0) + u64(0) + u64(0) + "x"),
           "bytes after the last object file");
 }
 

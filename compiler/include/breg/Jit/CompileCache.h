@@ -24,6 +24,9 @@ namespace mlir::breg {
 /// (each called through its `_mlir_<name>` wrapper) and the object files of
 /// its parts, linked together.
 struct CachedCompilation {
+  /// The key the entry was stored under (its file name without .bregjit):
+  /// an entry renamed or copied to another key ran another step's code.
+  std::string key;
   std::vector<std::string> entryNames;
   std::vector<std::string> objects;
 };
@@ -32,12 +35,13 @@ struct CachedCompilation {
 /// names of at most 4096 bytes, 1024 objects): what the parser accepts.
 llvm::Error checkCachedCompilation(const CachedCompilation &compilation);
 
-/// An entry's bytes: "BREGJIT1", the names and the objects (each a u64
-/// length and its bytes), and the SHA-256 of all that before it.
+/// An entry's bytes: "BREGJIT2", the key, the names and the objects (each a
+/// u64 length and its bytes), and the SHA-256 of all that before it.
 std::string serializeCachedCompilation(const CachedCompilation &compilation);
 
 /// An entry read back; an error names `origin` and what is wrong with it (a
 /// wrong header, a length past the end, a checksum that does not match).
+/// The caller compares the key with the one it looked up.
 llvm::Expected<CachedCompilation>
 parseCachedCompilation(llvm::StringRef bytes, llvm::StringRef origin);
 
@@ -47,6 +51,11 @@ parseCachedCompilation(llvm::StringRef bytes, llvm::StringRef origin);
 /// error); "0" or unset → "" (no cache); a path starting with '/' → that
 /// folder. Anything else is an error naming the variable.
 llvm::Expected<std::string> compileCacheDirectoryFromEnvironment();
+
+/// Whether `bytes` begin like an entry of any bregman (BREGJIT1, 2, ...):
+/// such a file that does not parse (damaged, or of an earlier format) is
+/// the cache's own and is replaced by the next compilation.
+bool looksLikeCacheEntry(llvm::StringRef bytes);
 
 } // namespace mlir::breg
 
