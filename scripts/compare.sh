@@ -6,14 +6,25 @@
 #   scripts/compare.sh [--epochs N] [--out DIR] [-- extra `bregman train` flags]
 # Settings are the reference ones (ALGORITHMS.md §7) adapted to Fashion-MNIST.
 set -euo pipefail
+caller=$PWD
 cd "$(dirname "$0")/.."
 epochs=10 out=runs/compare extra=()
+usage() { echo "usage: $0 [--epochs N] [--out DIR] [-- bregman train flags]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
-    --epochs) epochs=$2; shift 2 ;;
-    --out) out=$2; shift 2 ;;
+    --epochs) [ $# -ge 2 ] || usage; epochs=$2; shift 2 ;;
+    # A relative --out is the caller's, not the repository's.
+    --out) [ $# -ge 2 ] || usage; out=$2; [ "${out#/}" != "$out" ] || out="$caller/$out"; shift 2 ;;
     --) shift; extra=("$@"); break ;;
-    *) echo "usage: $0 [--epochs N] [--out DIR] [-- bregman train flags]" >&2; exit 2 ;;
+    *) usage ;;
+  esac
+done
+# --epochs goes into each run's flags: a whole number only ("1 --seed 7"
+# added flags).
+[[ $epochs =~ ^[1-9][0-9]*$ ]] || { echo "compare.sh: --epochs $epochs: expected a positive whole number" >&2; exit 2; }
+for arg in "${extra[@]}"; do
+  case $arg in --epochs|--epochs=*|--report|--report=*)
+    echo "compare.sh: pass $arg as compare.sh's own option, not after --" >&2; exit 2 ;;
   esac
 done
 bregman=build/bin/bregman
@@ -49,7 +60,11 @@ print("|---|---|---|---|---|---|")
 import re
 for path in sys.argv[1:]:
     rows = [json.loads(l) for l in open(path) if l.strip()]
-    secs = sum(r["seconds"] for r in rows[1:]) / max(len(rows) - 1, 1)
+    # Epoch lines only (a thresholded run's last line is its result); the
+    # first epoch, which compiles, is left out where there are others.
+    timed = [r["seconds"] for r in rows if "seconds" in r]
+    timed = timed[1:] if len(timed) > 1 else timed
+    secs = sum(timed) / max(len(timed), 1)
     # After pruning, the baseline's model is the retrained one.
     phase = rows[-1].get("phase", "train")
     best = max((r for r in rows if r.get("phase", "train") == phase),
