@@ -32,7 +32,7 @@ for n, line in enumerate(open(path), 1):
         if r.get("phase") == "thresholded":  # not an epoch: the baseline's result
             continue
         print(r["epoch"], r["test_acc"], r["net_density"], sep="\t")
-    except (ValueError, KeyError) as e:
+    except (ValueError, KeyError, AttributeError, TypeError) as e:
         sys.exit(f"error: {path}:{n}: not a bregman report line ({e})")
 PY
   # gnuplot's single-quoted strings double a quote: a title is text, never

@@ -14,6 +14,7 @@ is the JSON-lines file `bregman train --report` writes, one object per epoch.
 """
 import json
 import os
+import tempfile
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -167,10 +168,18 @@ def write(reports, doc):
     before, rest = text.split(BEGIN, 1)
     after = rest.split(END, 1)[1]
     new = before + BEGIN + "\n" + table(reports) + END + after
-    temporary = doc + ".new"
-    with open(temporary, "x", encoding="utf-8") as f:
-        f.write(new)
-    os.replace(temporary, doc)
+    # A fresh temporary beside it (a fixed name left by an interrupted run
+    # made every later --write fail), renamed into place.
+    handle, temporary = tempfile.mkstemp(prefix=os.path.basename(doc) + ".",
+                                         suffix=".new", dir=os.path.dirname(doc) or ".")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as f:
+            f.write(new)
+        os.chmod(temporary, os.stat(doc).st_mode & 0o777)
+        os.replace(temporary, doc)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 def compare(reports, name):
