@@ -118,6 +118,11 @@ static void configureDiagnostics(mlir::breg::CpuJitOptions &jitOptions) {
   jitOptions.perfProfiling = switchedOn("BREGMAN_PERF");
 }
 
+std::string jitEnvironmentProblem() {
+  auto directory = mlir::breg::compileCacheDirectoryFromEnvironment();
+  return directory ? "" : llvm::toString(directory.takeError());
+}
+
 /// BREGMAN_COMPILE_CACHE=1 (or a folder): compilations kept on disk, and a
 /// function compiled before by this bregman on this machine linked from
 /// there (breg/Jit/CompileCache.h).

@@ -8,6 +8,7 @@
 #include "Commands.h"
 
 #include "bregman/Error.h"
+#include "bregman/Jit.h"
 #include "bregman/data/Idx.h"
 #include "bregman/runtime/Environment.h"
 
@@ -26,7 +27,10 @@ int main(int argc, char **argv) {
   tools::RunCommand run(app);
   CLI11_PARSE(app, argc, argv);
   // Settings the libraries would abort on or misread, said first.
-  if (std::string problem = runtime::environmentProblem(); !problem.empty()) {
+  std::string problem = runtime::environmentProblem();
+  if (problem.empty())
+    problem = jitEnvironmentProblem();
+  if (!problem.empty()) {
     std::cerr << "error: " << problem << "\n";
     return 2;
   }

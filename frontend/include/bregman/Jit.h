@@ -57,6 +57,11 @@ const char *deviceName(Device device);
 /// CUDA toolkit's libdevice ($CUDA_HOME, or /usr/local/cuda) is missing.
 std::string cudaCompilationProblem();
 
+/// Why the jit's settings in the environment cannot be used ("" when they
+/// can): BREGMAN_COMPILE_CACHE other than 0, 1 or an absolute folder. The
+/// tools say it before loading data (it was said at the first compilation).
+std::string jitEnvironmentProblem();
+
 struct JitOptions {
   JitOptions() = default;
   JitOptions(std::vector<int> donateArgnums, std::string name = "jit",
