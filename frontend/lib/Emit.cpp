@@ -734,15 +734,23 @@ Value Emitter::shapeNode(const Node &node) {
                                        node.attrs.axes)
         .getResult()[0];
   case Prim::Slice:
+    // An empty slice at the end starts at offset == dim, which the
+    // verifier refuses: it is an empty tensor, whatever it is cut from.
+    if (numElements(shape) == 0)
+      return emptyLike(result);
     offsets[node.attrs.axis] = node.attrs.start;
     return tensor::ExtractSliceOp::create(b, loc, tensorType(result), x,
                                           ValueRange{}, ValueRange{},
                                           ValueRange{}, offsets, shape, strides);
   case Prim::Concat: {
     // Each part inserted at its offset into one new tensor.
+    // Empty parts are skipped (inserted at offset == dim, the last one was
+    // refused by the verifier).
     Value concat = emptyLike(result);
     for (int input : node.inputs) {
       const Shape &part = trace.value(input).shape;
+      if (numElements(part) == 0)
+        continue;
       concat = tensor::InsertSliceOp::create(
           b, loc, values.at(input), concat, ValueRange{}, ValueRange{},
           ValueRange{}, offsets, part, strides);

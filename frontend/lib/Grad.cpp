@@ -91,14 +91,21 @@ std::vector<Tensor> vjpDiv(const VjpArgs &v) {
 }
 
 std::vector<Tensor> vjpMaximum(const VjpArgs &v) {
-  // The gradient goes to `a` where a >= b (one side only on ties).
+  // As JAX and PyTorch: the gradient goes to the larger operand, half to
+  // each on ties, and to neither where one is NaN.
   Tensor a = v.in(0), b = v.in(1);
   const Shape &shape = v.out.shape();
-  Tensor pick = reluGrad(broadcastTo(a - b, shape) + 0.0, v.g);
-  Tensor ties = v.g * equal(broadcastTo(a, shape), broadcastTo(b, shape));
-  Tensor ga = pick + ties;
-  return {v.ifNeeded(0, [&] { return sumTo(ga, a.shape()); }),
-          v.ifNeeded(1, [&] { return sumTo(v.g - ga, b.shape()); })};
+  Tensor difference = broadcastTo(a - b, shape) + 0.0;
+  Tensor halfTies =
+      v.g * equal(broadcastTo(a, shape), broadcastTo(b, shape)) * 0.5;
+  return {v.ifNeeded(0,
+                     [&] {
+                       return sumTo(reluGrad(difference, v.g) + halfTies,
+                                    a.shape());
+                     }),
+          v.ifNeeded(1, [&] {
+            return sumTo(reluGrad(-difference, v.g) + halfTies, b.shape());
+          })};
 }
 
 std::vector<Tensor> vjpNeg(const VjpArgs &v) { return {-v.g}; }

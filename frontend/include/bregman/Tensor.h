@@ -224,7 +224,8 @@ Tensor operator*(LocatedTensor a, double b);
 Tensor operator/(LocatedTensor a, double b);
 Tensor operator*(double a, LocatedTensor b);
 Tensor operator-(LocatedTensor a);
-/// Elementwise maximum (gradient to `a` where a > b, else to `b`).
+/// Elementwise maximum (gradient to the larger operand, half to each on
+/// ties, to neither where one is NaN: as JAX and PyTorch).
 Tensor maximum(const Tensor &a, const Tensor &b,
                SourceLocation loc = SourceLocation::current());
 

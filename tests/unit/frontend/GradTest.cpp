@@ -310,16 +310,16 @@ TEST(Grad, MaximumRuleAndTiesF32) {
   std::vector<float> w = {2.0f, 3.0f, 5.0f, 7.0f, 11.0f, 13.0f};
   Params g = step(Tensor::fromVector(a, {2, 3}), Tensor::fromVector(b, {2, 3}),
                   Tensor::fromVector(w, {2, 3}));
-  // Ties at 0, 3, 4 → all to a.
+  // Ties at 0, 3, 4 → half to each (JAX, PyTorch).
   EXPECT_EQ(g.at("a").toVector<float>(),
-            (std::vector<float>{2.0f, 0.0f, 5.0f, 7.0f, 11.0f, 13.0f}));
+            (std::vector<float>{1.0f, 0.0f, 5.0f, 3.5f, 5.5f, 13.0f}));
   EXPECT_EQ(g.at("b").toVector<float>(),
-            (std::vector<float>{0.0f, 3.0f, 0.0f, 0.0f, 0.0f, 0.0f}));
+            (std::vector<float>{1.0f, 3.0f, 0.0f, 3.5f, 5.5f, 0.0f}));
 }
 
 TEST(Grad, MaximumTiesWithBroadcastF32) {
-  // b broadcasts along rows: its gradient sums the rows where b won or tied
-  // with nothing (ties go to a).
+  // b broadcasts along rows: its gradient sums, per column, 1 where b won
+  // and 1/2 where it tied.
   auto step = jit([](const Tensor &a, const Tensor &b) {
     return grad([&](const Params &q) {
       return sum(maximum(q.at("a"), q.at("b")));
@@ -328,8 +328,8 @@ TEST(Grad, MaximumTiesWithBroadcastF32) {
   Params g = step(Tensor::fromVector(std::vector<float>{0, 1, 2, 3, 1, -1}, {2, 3}),
                   Tensor::fromVector(std::vector<float>{1, 1, 1}, {3}));
   EXPECT_EQ(g.at("a").toVector<float>(),
-            (std::vector<float>{0, 1, 1, 1, 1, 0}));
-  EXPECT_EQ(g.at("b").toVector<float>(), (std::vector<float>{1, 0, 1}));
+            (std::vector<float>{0, 0.5f, 1, 1, 0.5f, 0}));
+  EXPECT_EQ(g.at("b").toVector<float>(), (std::vector<float>{1, 1, 1}));
 }
 
 //===----------------------------------------------------------------------===//
