@@ -170,7 +170,9 @@ static const void *readData(const std::shared_ptr<runtime::Buffer> &buffer) {
 Tensor Tensor::copy() const {
   const std::shared_ptr<runtime::Buffer> &from = buffer();
   Tensor out = zeros(shape(), dtype());
-  std::memcpy(out.buffer()->data(), readData(from), from->bytes());
+  // This tensor's elements: a view (fromBuffer) may use less of its buffer.
+  std::memcpy(out.buffer()->data(), readData(from),
+              static_cast<size_t>(numel()) * dtypeSize(dtype()));
   return out;
 }
 

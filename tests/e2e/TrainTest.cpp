@@ -1120,7 +1120,8 @@ TEST(Train, ResumeChecksTheMetadatasRanges) {
           {"/best/epoch", 99, "'/best/epoch' is 99, not one of its 1 epochs"},
           {"/plateau/bad_epochs", -5, "'/plateau/bad_epochs' is -5, negative"},
           {"/epoch", uint64_t(1) << 63,
-           "'/epoch' is 9223372036854775808, out of range"}};
+           "'/epoch' is 9223372036854775808, out of range"},
+          {"/data", 5, "the checkpoint's metadata 'data' is 5, not an object"}};
   for (const auto &[pointer, value, expected] : edits) {
     Checkpoint checkpoint = loadCheckpoint(good.string());
     nlohmann::json meta = nlohmann::json::parse(checkpoint.metadata);

@@ -105,6 +105,10 @@ void checkResumeData(const std::string &now, const nlohmann::json &meta,
                      const std::string &path) {
   if (now.empty() || !meta.contains("data"))
     return;
+  if (!meta["data"].is_object())
+    throw Error(fmt::format("--resume {}: the checkpoint's metadata 'data' is "
+                            "{}, not an object",
+                            path, meta["data"].dump()));
   nlohmann::json current = nlohmann::json::parse(now);
   for (const char *split : {"train", "val", "test"}) {
     nlohmann::json before = meta["data"].value(split, nlohmann::json());
