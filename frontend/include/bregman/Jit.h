@@ -9,9 +9,10 @@
 // Donation (as jax.jit's donate_argnums): the buffers of donated arguments
 // are reused for outputs of the same shape and dtype (same name first), so a
 // training step updates parameters and optimizer state in place. A donated
-// argument is consumed: its buffers hold the outputs, and every handle of
-// them (copies of the Tensor or Params included) then throws an error saying
-// so, as JAX's deleted arrays do. Tensor::copy and Params::copy keep a value
+// argument is consumed: its buffers hold the outputs, and the argument and
+// every copy of it (a copied Tensor or Params shares it) then throw an
+// error saying so, as JAX's deleted arrays do. (A Tensor::fromBuffer view
+// of the same buffer is not tracked: it shows the outputs.) Tensor::copy and Params::copy keep a value
 // (a snapshot of the best weights) across such a call.
 //
 //===----------------------------------------------------------------------===//
