@@ -24,6 +24,8 @@
 #include <link.h>
 #include <fcntl.h>
 #include <limits>
+#include <mutex>
+#include <set>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,6 +36,17 @@ namespace {
 
 void warn(const llvm::Twine &message) {
   llvm::errs() << "warning: compile cache: " << message << "\n";
+}
+
+/// A folder's problem once per process: it was reported on every load and
+/// store, twice per compilation.
+void warnOnce(const llvm::Twine &message) {
+  static std::mutex mutex;
+  static std::set<std::string> said;
+  std::string text = message.str();
+  std::lock_guard<std::mutex> lock(mutex);
+  if (said.insert(text).second)
+    warn(text);
 }
 
 /// objectIdentity's search: an address, and what identifies the loaded
@@ -144,7 +157,7 @@ bool makeFolders(const std::string &dir) {
   for (size_t slash = dir.find('/', 1);; slash = dir.find('/', slash + 1)) {
     std::string prefix = dir.substr(0, slash);
     if (::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) {
-      warn("cannot create " + prefix + ": " + std::strerror(errno) +
+      warnOnce("cannot create " + prefix + ": " + std::strerror(errno) +
            " (nothing cached)");
       return false;
     }
@@ -160,12 +173,12 @@ bool trustedFolder(const std::string &dir) {
   struct stat st{};
   if (::stat(dir.c_str(), &st) != 0) {
     if (errno != ENOENT)
-      warn("cannot use " + dir + ": " + std::strerror(errno));
+      warnOnce("cannot use " + dir + ": " + std::strerror(errno));
     return false;
   }
   if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid() ||
       (st.st_mode & (S_IWGRP | S_IWOTH))) {
-    warn(dir + " is not a folder that only this user can write: not used "
+    warnOnce(dir + " is not a folder that only this user can write: not used "
                "(nothing cached)");
     return false;
   }

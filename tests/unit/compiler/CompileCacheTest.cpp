@@ -275,6 +275,11 @@ TEST(CompileCache, UnwritableFolderCostsTheCacheNotTheCompilation) {
   EXPECT_EQ(run.value, 36);
   EXPECT_NE(warning.find("nothing cached"), std::string::npos) << warning;
   EXPECT_EQ(readAll(file), "not a folder");
+  // Said once per process, not on every load and store.
+  Outcome again = compileAndRun(7, file + "/jit");
+  EXPECT_EQ(again.value, 36);
+  EXPECT_EQ(again.warnings.find("nothing cached"), std::string::npos)
+      << again.warnings;
 }
 
 TEST(CompileCacheFormat, RoundTripsAndRefusesWhatIsNotAnEntry) {
