@@ -26,8 +26,20 @@ add_library(bregman_runtime_shared SHARED
   $<TARGET_OBJECTS:bregman_runtime_core>
   $<TARGET_OBJECTS:bregman_runtime>
   $<TARGET_OBJECTS:bregman_data>)
+# LLVM's libomp before libdnnl, as for the tools (runtime/CMakeLists.txt):
+# found first, it takes oneDNN's GOMP_* calls. Without it a user's program
+# loaded libgomp through libdnnl, and every product went to OpenBLAS (other
+# figures than `bregman train`'s, and slower large products).
+# Nothing in it calls libomp itself: kept needed explicitly. (The runtime's
+# BREGMAN_DNNL_OPENMP is its folder's; BREG_OPENMP_LIBRARY is cached.)
+set(BREG_SHARED_OPENMP)
+if(BREG_OPENMP_LIBRARY)
+  set(BREG_SHARED_OPENMP "-Wl,--push-state,--no-as-needed"
+      ${BREG_OPENMP_LIBRARY} "-Wl,--pop-state")
+endif()
 target_link_libraries(bregman_runtime_shared PRIVATE
-  ${CMAKE_DL_LIBS} ${BLAS_LIBRARIES} ${DNNL_LIBRARY} ZLIB::ZLIB)
+  ${CMAKE_DL_LIBS} ${BLAS_LIBRARIES} ${BREG_SHARED_OPENMP} ${DNNL_LIBRARY}
+  ZLIB::ZLIB)
 target_include_directories(bregman_runtime_shared INTERFACE
   $<BUILD_INTERFACE:${BREG_SOURCE_DIR}/runtime/include>
   $<BUILD_INTERFACE:${BREG_SOURCE_DIR}/data/include>
