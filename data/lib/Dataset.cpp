@@ -292,6 +292,17 @@ Batcher::Batcher(const Dataset &ds, int64_t batchSize, bool shuffle,
   if (batchSize <= 0)
     throw std::invalid_argument(
         fmt::format("batch size must be positive, got {}", batchSize));
+  // A data set built by hand whose count disagrees with its vectors was read
+  // past their ends (a segfault, or an accuracy from other memory).
+  const Dataset &d = ds;
+  if (d.count < 0 || d.rows < 0 || d.cols < 0 || d.channels < 0 ||
+      d.images.size() != static_cast<std::size_t>(d.count * d.features()) ||
+      d.labels.size() != static_cast<std::size_t>(d.count))
+    throw std::invalid_argument(fmt::format(
+        "the data set does not hold what it says: count {} of {} x {} x {} "
+        "values needs {} image values and {} labels, it has {} and {}",
+        d.count, d.channels, d.rows, d.cols, d.count * d.features(), d.count,
+        d.images.size(), d.labels.size()));
   startEpoch(0);
 }
 

@@ -1078,6 +1078,37 @@ TEST(Train, ResumeChecksTheBestModelsShapes) {
   std::filesystem::remove(bad);
 }
 
+// A Trainer runs its epochs once, in order: a second run() numbered its
+// epochs from 1 again over the trained weights (the report read 1, 2, 1, 2).
+TEST(Train, ATrainerRunsItsEpochsOnceInOrder) {
+  if (!std::filesystem::exists(kFashionMnist))
+    GTEST_SKIP() << kFashionMnist << " is missing";
+  train::TrainConfig config;
+  config.trainLimit = 300;
+  config.testLimit = 200;
+  config.epochs = 2;
+  config.hidden = {16};
+  config.progress = false;
+  std::ostringstream log;
+  train::Trainer trainer(config, log);
+  auto message = [](auto call) -> std::string {
+    try {
+      call();
+    } catch (const Error &e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  EXPECT_NE(message([&] { trainer.runEpoch(2); })
+                .find("epoch 2 cannot run now: the next epoch of this run is "
+                      "1 of 2"),
+            std::string::npos);
+  EXPECT_EQ(trainer.run().epochs.size(), 2u);
+  EXPECT_NE(
+      message([&] { trainer.run(); }).find("this run's 2 epochs are done"),
+      std::string::npos);
+}
+
 // A run resumed on other data (here the training pictures given as the
 // test set) is refused, naming the split: it was accepted silently.
 TEST(Train, ResumeRefusesOtherData) {

@@ -271,6 +271,13 @@ void validateConfig(const TrainConfig &c) {
                             c.retrainEpochs));
   checkSetting("--threshold", c.threshold, kNonNegative);
   checkSetting("--epochs", c.epochs, Range{1, kInf, false, true});
+  // Their sum numbers the epochs (an int): INT_MAX with retraining wrapped
+  // and ran none, and --pictures checked 2^31 picture paths.
+  constexpr int64_t kMostEpochs = 1000000;
+  if (int64_t{c.epochs} + int64_t{c.retrainEpochs} > kMostEpochs)
+    throw Error(fmt::format("--epochs {} and --retrain-epochs {}: at most {} "
+                            "epochs in all",
+                            c.epochs, c.retrainEpochs, kMostEpochs));
   if (c.sparseExec != nn::SparseExec::Off && c.device != Device::Cpu)
     throw Error(fmt::format("--sparse-exec: sparse layers run on the CPU "
                             "only; use --sparse-exec off with --device {}",

@@ -89,6 +89,14 @@ ReportWriter::ReportWriter(const std::string &given, bool append)
   std::string parent = std::filesystem::path(path).parent_path().string();
   struct stat st;
   bool exists = ::stat(path.c_str(), &st) == 0;
+  // A FIFO blocked the run in open() after its first epoch, forever.
+  // (Devices such as /dev/null are taken.)
+  if (exists &&
+      (S_ISFIFO(st.st_mode) || S_ISDIR(st.st_mode) || S_ISSOCK(st.st_mode)))
+    throw Error(fmt::format("writing the report: {}: is a {}, not a file: "
+                            "choose a file's path",
+                            path,
+                            S_ISDIR(st.st_mode) ? "folder" : "FIFO or socket"));
   if (::access(exists ? path.c_str() : (parent.empty() ? "." : parent.c_str()),
                W_OK) != 0)
     throw Error(fmt::format("writing the report: {}: {}", path,

@@ -57,6 +57,40 @@ std::vector<RunFile> outputFiles(const TrainConfig &c) {
           {c.saveStepPath, "--save-step"}, {c.picturesDir, "--pictures"}};
 }
 
+/// Whether `path` lies inside the folder `folder` (both as they will be
+/// resolved; neither needs to exist yet).
+bool isInside(const std::string &path, const std::string &folder) {
+  std::error_code ec;
+  fs::path file = fs::weakly_canonical(fs::absolute(path, ec), ec);
+  fs::path dir = fs::weakly_canonical(fs::absolute(folder, ec), ec);
+  for (fs::path p = file.parent_path(); !p.empty(); p = p.parent_path()) {
+    if (p == dir)
+      return true;
+    if (p == p.root_path())
+      break;
+  }
+  return false;
+}
+
+/// The folders a run writes (pictures, artifacts) hold no other output: the
+/// report written as a picture's name was overwritten by the next picture,
+/// and a report inside the --save-infer folder made the final save refuse
+/// the folder after training.
+void checkNothingInsideOutputFolders(const std::vector<RunFile> &outputs) {
+  for (const RunFile &folder : outputs) {
+    if (folder.path.empty() ||
+        (folder.role != "--pictures" && folder.role != "--save-infer" &&
+         folder.role != "--save-step"))
+      continue;
+    for (const RunFile &out : outputs)
+      if (&out != &folder && !out.path.empty() &&
+          isInside(out.path, folder.path))
+        throw Error(fmt::format("{} {}: is inside the {} folder {}, which "
+                                "this run writes: choose a path outside it",
+                                out.role, out.path, folder.role, folder.path));
+  }
+}
+
 void checkNoOverlap(const TrainConfig &c) {
   std::vector<RunFile> outputs = outputFiles(c), inputs = inputFiles(c);
   for (size_t i = 0; i < outputs.size(); ++i) {
@@ -78,6 +112,7 @@ void checkNoOverlap(const TrainConfig &c) {
         throw Error(fmt::format("{} and {} name one file, {}: choose two",
                                 out.role, outputs[j].role, out.path));
   }
+  checkNothingInsideOutputFolders(outputs);
 }
 
 /// The folder --pictures writes into, made now if it is not there, and

@@ -360,6 +360,24 @@ TrainConfig checked(const TrainConfig &config) {
   TrainConfig c = resolveDefaults(config);
   optim::parseMethod(c.optimizer);
   parseRegularizer(*c.regularizer);
+  // Checked now for every model (they were read only where a group used
+  // them, so a misspelt one passed on an MLP).
+  for (const auto &[option, name] :
+       {std::pair<const char *, const std::optional<std::string> &>{
+            "--conv-reg", c.convRegularizer},
+        {"--head-reg", c.headRegularizer}})
+    if (name && !name->empty())
+      try {
+        parseRegularizer(*name);
+      } catch (const Error &e) {
+        throw Error(fmt::format("{} {}: {}", option, *name, e.what()));
+      }
+  // --export writes an imported model: said before training, not after.
+  if (!c.exportPath.empty() && c.onnxPath.empty())
+    throw Error(fmt::format("--export {}: writes ONNX models that were "
+                            "imported (retrain); this model is built in the "
+                            "DSL",
+                            c.exportPath));
   checkSizes(c);
   // Before the data is read and the model trained, not after it.
   if (std::string problem = saveInferenceProblem(c); !problem.empty())
@@ -483,6 +501,7 @@ struct Trainer::Impl {
   Prefetcher feeder;
   BestModel best;
   int firstEpoch = 1;
+  int lastEpoch = 0; // the last epoch run (or restored): runEpoch's order
   /// Whether config.checkpointPath holds a checkpoint of this run (written
   /// after an epoch, or the one resumed from when it is the same file).
   bool haveCheckpoint = false;
@@ -609,6 +628,7 @@ void Trainer::Impl::logLambdaScheduleWithAdaBreg() const {
 void Trainer::Impl::resume() {
   RunState run = runState();
   firstEpoch = restoreCheckpoint(config, run) + 1;
+  lastEpoch = firstEpoch - 1;
   report.resumeAfter(firstEpoch - 1);
   log << fmt::format("resumed from {} after epoch {}\n", config.resumePath,
                      firstEpoch - 1);
@@ -922,6 +942,19 @@ void Trainer::Impl::checkFinite(int epoch) const {
 }
 
 EpochMetrics Trainer::Impl::runEpoch(int epoch) {
+  // Epochs run in order, once: a second run() numbered its epochs from 1
+  // again over the trained weights, and runEpoch(-1) reported "epoch -1/2".
+  if (epoch != lastEpoch + 1 || epoch > totalEpochs())
+    throw Error(fmt::format(
+        "train: epoch {} cannot run now: {}", epoch,
+        lastEpoch >= totalEpochs()
+            ? fmt::format("this run's {} epochs are done (a Trainer runs "
+                          "once; make a new one, or resume its checkpoint "
+                          "with more epochs)",
+                          totalEpochs())
+            : fmt::format("the next epoch of this run is {} of {}",
+                          lastEpoch + 1, totalEpochs())));
+  lastEpoch = epoch;
   if (prunesBefore(config, epoch)) {
     masks = pruneForRetraining(config, params);
     best.valAcc = -1; // the baseline's result is the retrained model
@@ -1040,7 +1073,9 @@ TrainResult Trainer::run() {
     saveStep();
     return result;
   }
-  for (int epoch = t.firstEpoch; epoch <= t.totalEpochs(); ++epoch)
+  if (t.lastEpoch >= t.totalEpochs() && t.totalEpochs() >= t.firstEpoch)
+    (void)t.runEpoch(t.lastEpoch + 1); // throws: the epochs are done
+  for (int epoch = t.lastEpoch + 1; epoch <= t.totalEpochs(); ++epoch)
     result.epochs.push_back(t.runEpoch(epoch));
   result.stepCompilations = t.stepFn.compileCount();
   result.evaluationCompilations = t.evaluateFn.compileCount();

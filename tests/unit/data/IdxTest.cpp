@@ -518,6 +518,27 @@ TEST_F(IdxTest, BatcherCoversEveryExampleOnce) {
   EXPECT_THROW(Batcher(ds, 0, true, 0), std::invalid_argument);
 }
 
+// A data set built by hand whose count disagrees with its vectors was read
+// past their ends (a segfault in Trainer::evaluate, or a made-up accuracy).
+TEST_F(IdxTest, BatcherRefusesADataSetThatDoesNotHoldItsCount) {
+  Dataset lying = smallDataset(10);
+  lying.count = 12;
+  Dataset fewLabels = smallDataset(10);
+  fewLabels.labels.pop_back();
+  Dataset negative = smallDataset(10);
+  negative.count = -1;
+  for (const Dataset *ds : {&lying, &fewLabels, &negative}) {
+    try {
+      Batcher b(*ds, 4, false, 0);
+      ADD_FAILURE() << "count " << ds->count << " accepted";
+    } catch (const std::invalid_argument &e) {
+      EXPECT_NE(std::string(e.what()).find("does not hold what it says"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+}
+
 // setFillLastBatch: the last batch is filled up with the epoch's first
 // examples, so every batch has the batch size (one training-step shape);
 // every example is still seen, and a data set smaller than a batch stays one
