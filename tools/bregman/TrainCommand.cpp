@@ -442,11 +442,7 @@ int TrainCommand::run() {
     runtime::enableProfiling();
   config.lrPlateau = !noPlateau;
   config.trainOperands = trainOperands == "auto";
-  if ((!config.freeze.empty() || !config.unfreeze.empty()) && config.onnxPath.empty()) {
-    std::cerr << "error: --freeze and --unfreeze name initializers of an ONNX model: use "
-                 "them with `bregman retrain model.onnx`\n";
-    return 2;
-  }
+  // --freeze and --from-pretrained without a model: validateConfig.
   config.sparseExec = sparseExec == "on"     ? nn::SparseExec::On
                       : sparseExec == "auto" ? nn::SparseExec::Auto
                                              : nn::SparseExec::Off;

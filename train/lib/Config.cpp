@@ -244,6 +244,19 @@ void validateConfig(const TrainConfig &c) {
   checkGroupSettings("--", g);
   for (const std::string &spec : c.groups)
     (void)parseGroup(spec, g); // checks its settings
+  // -1 is "all"; other negatives were read as no limit too.
+  for (auto [option, limit] :
+       {std::pair<const char *, int64_t>{"--train-limit", c.trainLimit},
+        {"--test-limit", c.testLimit}})
+    if (limit < -1)
+      throw Error(fmt::format("{} {}: expected a number of examples (-1: all)",
+                              option, limit));
+  // The command line said so; a program's configuration was ignored.
+  if ((!c.freeze.empty() || !c.unfreeze.empty() || c.fromPretrained) &&
+      c.onnxPath.empty())
+    throw Error("--freeze, --unfreeze and --from-pretrained concern the "
+                "initializers of an ONNX model: use them with `bregman "
+                "retrain model.onnx` (TrainConfig::onnxPath)");
   checkSetting("--init-p", *c.initP, Range{0, 1, true, false});
   checkSetting("--init-r", *c.initR, kPositive);
   checkSetting("--skip-lambda", *c.skipLambda, kNonNegative);

@@ -1041,6 +1041,9 @@ const Params &Trainer::params() const { return impl_->params; }
 void Trainer::saveStep() {
   Impl &t = *impl_;
   const TrainConfig &c = t.config;
+  if (c.saveStepPath.empty())
+    throw Error("saveStep: TrainConfig::saveStepPath (--save-step) names no "
+                "folder to save the step in");
   t.feeder.startEpoch(t.firstEpoch);
   const auto *batch = t.feeder.next();
   if (!batch)
