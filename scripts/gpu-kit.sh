@@ -40,6 +40,15 @@ done
 if ! [[ $chip =~ ^sm_[0-9]{2,3}[af]?$ ]]; then
   echo "gpu-kit.sh: --chip $chip: expected sm_<number> (sm_80, sm_90, sm_90a, sm_120)" >&2; exit 2
 fi
+# A chip this toolkit does not know (sm_999) failed in ptxas after the
+# compile; nvcc lists what it knows.
+nvcc=${CUDA_HOME:-/usr/local/cuda}/bin/nvcc
+if [ -x "$nvcc" ] && known=$("$nvcc" --list-gpu-arch 2>/dev/null); then
+  base=${chip%[af]}
+  if ! grep -qx "compute_${base#sm_}" <<< "$known"; then
+    echo "gpu-kit.sh: --chip $chip: not a chip of this CUDA toolkit ($(echo $known | sed 's/compute_/sm_/g'))" >&2; exit 2
+  fi
+fi
 for tool in bregman bregman-run bregman_kit_update; do
   [ -x "$build/bin/$tool" ] || { echo "gpu-kit.sh: $build/bin/$tool is missing (build it first)" >&2; exit 1; }
 done

@@ -1103,6 +1103,11 @@ TEST(Train, ATrainerRunsItsEpochsOnceInOrder) {
                 .find("epoch 2 cannot run now: the next epoch of this run is "
                       "1 of 2"),
             std::string::npos);
+  EXPECT_NE(message([&] {
+              trainer.step(Tensor::zeros({0, 784}),
+                           Tensor::fromVector(std::vector<int32_t>{}, {0}));
+            }).find("step: the batch holds no examples"),
+            std::string::npos);
   EXPECT_EQ(trainer.run().epochs.size(), 2u);
   EXPECT_NE(
       message([&] { trainer.run(); }).find("this run's 2 epochs are done"),

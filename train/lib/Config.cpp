@@ -251,6 +251,10 @@ void validateConfig(const TrainConfig &c) {
     if (limit < -1)
       throw Error(fmt::format("{} {}: expected a number of examples (-1: all)",
                               option, limit));
+  // No test images reported a test accuracy of 0.00 % as a result.
+  if (c.testLimit == 0)
+    throw Error("--test-limit 0: the test accuracy would be of no images; "
+                "give a positive number (-1: all)");
   // The command line said so; a program's configuration was ignored.
   if ((!c.freeze.empty() || !c.unfreeze.empty() || c.fromPretrained) &&
       c.onnxPath.empty())

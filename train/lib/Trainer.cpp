@@ -1027,6 +1027,9 @@ Trainer::Trainer(const TrainConfig &config, std::ostream &log)
 Trainer::~Trainer() = default;
 
 std::pair<Tensor, Tensor> Trainer::step(const Tensor &x, const Tensor &y) {
+  // The mean loss of no examples was NaN, blamed on nothing.
+  if (x.defined() && x.rank() >= 1 && x.dim(0) == 0)
+    throw Error("train: step: the batch holds no examples");
   return impl_->step(x, y);
 }
 

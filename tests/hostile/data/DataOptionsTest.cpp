@@ -235,6 +235,8 @@ const OptionCase kOptionCases[] = {
      "--train-limit -5: expected a number of examples (-1: all)"},
     {"test_limit_negative", [](auto &c) { c.testLimit = -5; },
      "--test-limit -5: expected a number of examples (-1: all)"},
+    {"test_limit_zero", [](auto &c) { c.testLimit = 0; },
+     "--test-limit 0: the test accuracy would be of no images"},
     {"freeze_without_onnx", [](auto &c) { c.freeze = {"fc1.weight"}; },
      "--freeze, --unfreeze and --from-pretrained concern the initializers of "
      "an ONNX model"},
