@@ -587,18 +587,21 @@ void JitState::requireUsableEnvironment() {
 }
 
 void JitState::requireConcrete(const FlatInputs &inputs) const {
-  for (size_t i = 0; i < inputs.leaves.size(); ++i)
-    if (std::string jit = inputs.leaves[i].donatedTo(); !jit.empty())
-      throw Error(fmt::format(
-          "{}: argument {} ('{}') was donated to an earlier call of jit '{}', "
-          "whose outputs hold its buffer now: pass those outputs, or a copy "
-          "made before that call (Tensor::copy, Params::copy)",
-          opts.name, inputs.args[i], inputs.name(i), jit));
-    else if (!inputs.leaves[i].isConcrete())
-      throw Error(fmt::format("{}: argument {} ('{}') is a tracer: calling a "
-                              "jit function inside another (or itself) is not "
-                              "supported; call the plain function there",
-                              opts.name, inputs.args[i], inputs.name(i)));
+  for (size_t i = 0; i < inputs.leaves.size(); ++i) {
+    if (inputs.leaves[i].isConcrete()) // every call, every leaf
+      continue;
+    std::string jit = inputs.leaves[i].donatedTo();
+    throw Error(fmt::format(
+        "{}: argument {} ('{}') {}", opts.name, inputs.args[i], inputs.name(i),
+        jit.empty()
+            ? "is a tracer: calling a jit function inside another (or itself) "
+              "is not supported; call the plain function there"
+            : fmt::format("was donated to an earlier call of jit '{}', whose "
+                          "outputs hold its buffer now: pass those outputs, "
+                          "or a copy made before that call (Tensor::copy, "
+                          "Params::copy)",
+                          jit)));
+  }
 }
 
 /// A buffer that is overwritten must not be visible through another

@@ -144,16 +144,16 @@ int64_t Tensor::dim(int64_t axis) const {
 }
 
 const std::shared_ptr<runtime::Buffer> &Tensor::buffer() const {
+  if (impl_ && impl_->buffer) // every data access: the check comes first
+    return impl_->buffer;
   if (impl_ && !impl_->donatedTo.empty())
     throw Error(fmt::format(
         "the tensor was donated to jit '{}' (donateArgnums), whose outputs "
         "now hold its buffer: use those outputs, or keep a copy made before "
         "the call (Tensor::copy, Params::copy)",
         impl_->donatedTo));
-  if (!isConcrete())
-    throw Error("the tensor is a tracer inside jit: its values exist only "
-                "when the compiled function runs");
-  return impl_->buffer;
+  throw Error("the tensor is a tracer inside jit: its values exist only "
+              "when the compiled function runs");
 }
 
 void Tensor::markDonated(const std::string &jitName) const {
