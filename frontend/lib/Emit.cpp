@@ -679,6 +679,8 @@ static Value elementwiseBody(Prim prim, OpBuilder &nb, Location l,
     return arith::SelectOp::create(nb, l, positive, a[1], zero);
   }
   case Prim::Erf: return math::ErfOp::create(nb, l, a[0]);
+  case Prim::Erfc:
+    return math::ErfcOp::create(nb, l, a[0]);
   case Prim::Select: { // (cond, a, b) -> a where cond != 0
     Value picked = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::UNE,
                                          a[0], zeroLike(a[0]));

@@ -242,6 +242,11 @@ std::vector<Tensor> vjpErf(const VjpArgs &v) {
   return {v.g * exp(-(x * x)) * (2.0 / std::sqrt(M_PI))};
 }
 
+std::vector<Tensor> vjpErfc(const VjpArgs &v) {
+  Tensor x = v.in(0);
+  return {v.g * exp(-(x * x)) * (-2.0 / std::sqrt(M_PI))};
+}
+
 std::vector<Tensor> vjpSelect(const VjpArgs &v) {
   // Each side gets the cotangent where it was picked (zeros elsewhere, so
   // that an infinite unpicked value cannot turn into NaN).

@@ -727,6 +727,10 @@ Tensor erf(const Tensor &x, SourceLocation loc) {
   return unary(Prim::Erf, x, loc);
 }
 
+Tensor erfc(const Tensor &x, SourceLocation loc) {
+  return unary(Prim::Erfc, x, loc);
+}
+
 /// σ(z) = exp(min(z, 0)) / (1 + exp(−|z|)): both exponentials are at most 1,
 /// so neither the value nor its gradient overflows for any z.
 static Tensor stableSigmoid(const Tensor &z) {
@@ -739,7 +743,9 @@ Tensor gelu(const Tensor &x, bool tanhApproximation, SourceLocation loc) {
   CallSite site(loc);
   requireFloat("gelu", x);
   if (!tanhApproximation)
-    return x * 0.5 * (erf(x * M_SQRT1_2) + 1.0); // halved first: x ≤ f32 max
+    // 1 + erf(z) = erfc(−z): no cancellation in the left tail, where
+    // 1 + erf lost all digits below x ≈ −5. Halved first: x ≤ f32 max.
+    return x * 0.5 * erfc(x * -M_SQRT1_2);
   // 0.5·(1 + tanh(u)) = σ(2u), u = √(2/π)·(x + 0.044715·x³).
   double c = std::sqrt(2.0 / M_PI);
   Tensor u = (x + x * x * x * 0.044715) * c;

@@ -1,4 +1,4 @@
-//===- BregApproximateMath.cpp - Vector exp and erf as polynomials --------===//
+//===- BregApproximateMath.cpp - Vector exp, erf, erfc as polynomials -----===//
 //
 // Without a vector math library LLVM scalarizes a vector exp or erf into a
 // libm call per lane; the polynomial forms MLIR ships stay in vector
@@ -56,28 +56,44 @@ void restoreOverflow(math::ExpOp exp) {
   exp.getResult().replaceAllUsesExcept(result, result.getDefiningOp());
 }
 
+/// The f32 vector ops of the kinds Ops in `root`.
+template <typename... Ops> SmallVector<Operation *> vectorOps(Operation *root) {
+  SmallVector<Operation *> found;
+  root->walk([&](Operation *op) {
+    if (isa<Ops...>(op) && isF32Vector(op->getResult(0).getType()))
+      found.push_back(op);
+  });
+  return found;
+}
+
+/// Rewrites exactly `targets` with MLIR's polynomial approximations.
+LogicalResult approximate(ArrayRef<Operation *> targets) {
+  if (targets.empty())
+    return success();
+  MLIRContext *context = targets.front()->getContext();
+  RewritePatternSet patterns(context);
+  populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
+    return name == math::ExpOp::getOperationName() ||
+           name == math::ErfOp::getOperationName() ||
+           name == math::ErfcOp::getOperationName();
+  });
+  GreedyRewriteConfig config;
+  config.setStrictness(GreedyRewriteStrictness::ExistingOps);
+  return applyOpPatternsGreedily(targets, std::move(patterns), config);
+}
+
 struct BregApproximateMathPass
     : breg::impl::BregApproximateMathBase<BregApproximateMathPass> {
   void runOnOperation() override {
-    SmallVector<Operation *> targets;
-    getOperation().walk([&](Operation *op) {
-      if (isa<math::ExpOp, math::ErfOp>(op) &&
-          isF32Vector(op->getResult(0).getType()))
-        targets.push_back(op);
-    });
-    if (targets.empty())
-      return;
-    for (Operation *op : targets)
-      if (auto exp = dyn_cast<math::ExpOp>(op))
-        restoreOverflow(exp);
-    RewritePatternSet patterns(&getContext());
-    populateMathPolynomialApproximationPatterns(patterns, [](StringRef name) {
-      return name == math::ExpOp::getOperationName() ||
-             name == math::ErfOp::getOperationName();
-    });
-    GreedyRewriteConfig config;
-    config.setStrictness(GreedyRewriteStrictness::ExistingOps);
-    if (failed(applyOpPatternsGreedily(targets, std::move(patterns), config)))
+    // erfc's approximation computes an exp(−x²) of its own: erf and erfc
+    // first, then every exp, theirs included.
+    if (failed(
+            approximate(vectorOps<math::ErfOp, math::ErfcOp>(getOperation()))))
+      return signalPassFailure();
+    SmallVector<Operation *> exps = vectorOps<math::ExpOp>(getOperation());
+    for (Operation *op : exps)
+      restoreOverflow(cast<math::ExpOp>(op));
+    if (failed(approximate(exps)))
       return signalPassFailure();
   }
 };

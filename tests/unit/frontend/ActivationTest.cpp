@@ -1,11 +1,11 @@
 //===- ActivationTest.cpp - sigmoid, tanh and SiLU, stable everywhere -----===//
 //
-// The three activations at ±100, ±50, ±20, 0 and ordinary values, in f32 and
-// f64, against float64 references written from their definitions: values,
-// gradients (the analytic derivative in float64, and central differences in
-// f64), and no NaN or Inf anywhere. The first test reproduces why: the
-// composite 1/(exp(−x) + 1) the ONNX importer used has a NaN gradient
-// below −88 in f32 (0·∞ in the VJP of the division).
+// The four activations (sigmoid, tanh, SiLU, GELU) at ±100, ±50, ±20, 0 and
+// ordinary values, in f32 and f64, against float64 references written from
+// their definitions: values, gradients (the analytic derivative in float64, and
+// central differences in f64), and no NaN or Inf anywhere. The first test
+// reproduces why: the composite 1/(exp(−x) + 1) the ONNX importer used has a
+// NaN gradient below −88 in f32 (0·∞ in the VJP of the division).
 //
 //===----------------------------------------------------------------------===//
 
@@ -47,6 +47,13 @@ std::vector<Activation> activations() {
       {"silu", [](const Tensor &x) { return silu(x); },
        [](double x) { return x * refSigmoid(x); },
        [](double x) { return refSigmoid(x) * (1 + x * refSigmoid(-x)); }},
+      // x·Φ(x): 1 + erf(x/√2) kept no digit below x ≈ −5 (−0 from −6 on).
+      {"gelu", [](const Tensor &x) { return gelu(x); },
+       [](double x) { return x * 0.5 * std::erfc(-x * M_SQRT1_2); },
+       [](double x) {
+         return 0.5 * std::erfc(-x * M_SQRT1_2) +
+                x * std::exp(-x * x / 2) / std::sqrt(2 * M_PI);
+       }},
   };
 }
 
@@ -145,15 +152,18 @@ TEST(Activation, VectorExpAndErfMatchFloat64) {
                         1e-20f, -0.5f})
     x.push_back(special);
   ASSERT_EQ(x.size() % 16, 4u); // full vectors and a masked tail
-  auto f = jit([](const Tensor &t) { return std::make_tuple(exp(t), erf(t)); });
-  auto [e, r] = f(Tensor::fromVector(x, {static_cast<int64_t>(x.size())}));
-  std::vector<float> ev = e.toVector<float>(), rv = r.toVector<float>();
+  auto f = jit(
+      [](const Tensor &t) { return std::make_tuple(exp(t), erf(t), erfc(t)); });
+  auto [e, r, c] = f(Tensor::fromVector(x, {static_cast<int64_t>(x.size())}));
+  std::vector<float> ev = e.toVector<float>(), rv = r.toVector<float>(),
+                     cv = c.toVector<float>();
   for (size_t i = 0; i < x.size(); ++i) {
     SCOPED_TRACE("x = " + std::to_string(x[i]));
     double wantExp = std::exp(static_cast<double>(x[i]));
     double wantErf = std::erf(static_cast<double>(x[i]));
+    double wantErfc = std::erfc(static_cast<double>(x[i]));
     if (std::isnan(x[i])) {
-      EXPECT_TRUE(std::isnan(ev[i]) && std::isnan(rv[i]));
+      EXPECT_TRUE(std::isnan(ev[i]) && std::isnan(rv[i]) && std::isnan(cv[i]));
       continue;
     }
     if (wantExp > std::numeric_limits<float>::max())
@@ -161,5 +171,7 @@ TEST(Activation, VectorExpAndErfMatchFloat64) {
     else // near overflow the exponent is clamped to 127: 2^-16 there
       EXPECT_NEAR(ev[i], wantExp, 1.2e-38 + (x[i] > 87.6f ? 1.6e-5 : 2e-7) * wantExp);
     EXPECT_NEAR(rv[i], wantErf, 3e-7);
+    // Relative in the right tail (down to f32's smallest normal, 1e-38).
+    EXPECT_NEAR(cv[i], wantErfc, 1.2e-38 + 1e-6 * wantErfc);
   }
 }

@@ -193,16 +193,18 @@ def BregHoistAllocas : Pass<"breg-hoist-allocas", "::mlir::LLVM::LLVMFuncOp"> {
 }
 
 def BregApproximateMath : Pass<"breg-approximate-math", "::mlir::func::FuncOp"> {
-  let summary = "Vector exp and erf as polynomials instead of scalar libm calls";
+  let summary = "Vector exp, erf and erfc as polynomials instead of scalar libm calls";
   let description = [{
     LLVM has no vector form of `exp` or `erf` without a vector math library,
     so a `math.exp` or `math.erf` on a vector (a softmax's, a GELU's, a
     sigmoid's) becomes one scalar libm call per lane: in a Transformer's
     training step those calls took a sixth of the time. This pass rewrites
-    each f32 `math.exp` and `math.erf` whose operand is a vector with MLIR's
+    each f32 `math.exp`, `math.erf` and `math.erfc` whose operand is a vector
+    with MLIR's
     polynomial approximations (`populateMathPolynomialApproximationPatterns`:
     exp within 2^-22.5 relative from Cephes' range reduction, results below
-    2^-126 flushed to 0; erf a rational minimax fit within 2.5e-7), and gives
+    2^-126 flushed to 0; erf a rational minimax fit within 2.5e-7; erfc
+    within 1e-6 relative down to 1e-38), and gives
     exp its overflow back: x above 88.72283 (the largest float whose exp is
     finite) yields +inf, where the approximation alone clamps to the largest
     float. NaN stays NaN. Scalar ops keep their libm calls.
