@@ -1078,6 +1078,56 @@ TEST(Train, ResumeChecksTheBestModelsShapes) {
   std::filesystem::remove(bad);
 }
 
+// Two runs given one --checkpoint each wrote complete checkpoints over the
+// other's; the second is refused at start, and the lock file beside the
+// checkpoint goes with the first. A user's file at that name is kept.
+TEST(Train, ASecondRunOnOneCheckpointIsRefused) {
+  if (!std::filesystem::exists(kFashionMnist))
+    GTEST_SKIP() << kFashionMnist << " is missing";
+  std::filesystem::path checkpoint = e2e::tempPath("locked.ckpt");
+  std::filesystem::path lock = checkpoint.string() + ".lock";
+  std::filesystem::remove(lock);
+  train::TrainConfig config;
+  config.trainLimit = 300;
+  config.testLimit = 200;
+  config.hidden = {16};
+  config.progress = false;
+  config.checkpointPath = checkpoint.string();
+  auto refusal = [&] {
+    std::ostringstream log;
+    try {
+      train::Trainer second(config, log);
+    } catch (const Error &e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  {
+    std::ostringstream log;
+    train::Trainer first(config, log);
+    EXPECT_TRUE(std::filesystem::exists(lock));
+    EXPECT_NE(refusal().find("another run is writing this checkpoint (it "
+                             "holds " +
+                             lock.string() + ")"),
+              std::string::npos)
+        << refusal();
+  }
+  EXPECT_FALSE(std::filesystem::exists(lock));
+  {
+    std::ofstream(lock) << "the user's own notes\n";
+    EXPECT_NE(refusal().find(lock.string() + " is not a lock file of "
+                                             "bregman's"),
+              std::string::npos)
+        << refusal();
+    std::ifstream in(lock);
+    std::string line;
+    std::getline(in, line);
+    EXPECT_EQ(line, "the user's own notes");
+  }
+  std::filesystem::remove(lock);
+  std::filesystem::remove(checkpoint);
+}
+
 // A Trainer runs its epochs once, in order: a second run() numbered its
 // epochs from 1 again over the trained weights (the report read 1, 2, 1, 2).
 TEST(Train, ATrainerRunsItsEpochsOnceInOrder) {

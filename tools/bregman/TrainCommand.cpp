@@ -413,7 +413,9 @@ void TrainCommand::addOutputOptions() {
                     "and which layers ran on their CSR (as BREGMAN_PROFILE=1)");
   command->add_option("--checkpoint", config.checkpointPath,
                       "Write a checkpoint to this file after every epoch "
-                      "(atomically: a crash leaves the previous one intact)");
+                      "(atomically: a crash leaves the previous one intact; "
+                      "FILE.lock beside it while the run lasts, so that a "
+                      "second run on FILE is refused)");
   command->add_option("--resume", config.resumePath,
                       "Continue the run saved in this checkpoint (same model, "
                       "optimizer and settings; --epochs is the total)")

@@ -10,10 +10,17 @@
 #include "bregman/onnx/OnnxModel.h"
 #include "bregman/runtime/SafeWrite.h"
 
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <fmt/format.h>
 #include <string>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace bregman::train {
@@ -151,6 +158,86 @@ void checkOutputFiles(const TrainConfig &c) {
   } catch (const runtime::WriteError &e) {
     throw Error(e.what());
   }
+}
+
+namespace {
+
+constexpr std::string_view kLockSignature = "bregman checkpoint lock\n";
+
+/// Whether the open file `fd` begins with kLockSignature.
+bool isOurLockFile(int fd) {
+  char head[kLockSignature.size()];
+  ssize_t n = ::pread(fd, head, sizeof(head), 0);
+  return n == static_cast<ssize_t>(sizeof(head)) &&
+         std::string_view(head, sizeof(head)) == kLockSignature;
+}
+
+} // namespace
+
+CheckpointLock::CheckpointLock(const std::string &checkpointPath) {
+  if (checkpointPath.empty())
+    return;
+  path = checkpointPath + ".lock";
+  // Each retry waits 10 ms: one second in all.
+  for (int attempt = 0; !tryLock(checkpointPath, attempt == 100); ++attempt)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
+
+bool CheckpointLock::tryLock(const std::string &checkpointPath, bool last) {
+  const int flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW;
+  fd = ::open(path.c_str(), flags | O_CREAT | O_EXCL, 0666);
+  bool created = fd >= 0;
+  if (!created && errno == EEXIST)
+    fd = ::open(path.c_str(), flags);
+  if (fd < 0)
+    throw Error(fmt::format("--checkpoint {}: cannot open its lock file {}: "
+                            "{}",
+                            checkpointPath, path, std::strerror(errno)));
+  auto giveUp = [&](const std::string &why) {
+    if (created)
+      ::unlink(path.c_str());
+    ::close(fd);
+    fd = -1;
+    if (why.empty())
+      return false;
+    throw Error(fmt::format("--checkpoint {}: {}", checkpointPath, why));
+  };
+  struct stat held;
+  if (::fstat(fd, &held) != 0 || !S_ISREG(held.st_mode))
+    return giveUp(fmt::format("{} is not a file", path));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0)
+    return giveUp(fmt::format("another run is writing this checkpoint (it "
+                              "holds {}): give this run its own --checkpoint",
+                              path));
+  // Removed by a run that ended meanwhile: made anew on the next try.
+  struct stat now;
+  if (::stat(path.c_str(), &now) != 0 || now.st_ino != held.st_ino ||
+      now.st_dev != held.st_dev)
+    return giveUp("");
+  if (created)
+    return ::pwrite(fd, kLockSignature.data(), kLockSignature.size(), 0) ==
+                   static_cast<ssize_t>(kLockSignature.size())
+               ? true
+               : giveUp(fmt::format("cannot write its lock file {}: {}", path,
+                                    std::strerror(errno)));
+  if (isOurLockFile(fd))
+    return true;
+  // Empty: perhaps made by a run this very moment, its signature not yet
+  // written. Anything else is not ours, and kept.
+  if (held.st_size == 0 && !last)
+    return giveUp("");
+  return giveUp(fmt::format("{} is not a lock file of bregman's: remove it, "
+                            "or choose another --checkpoint",
+                            path));
+}
+
+CheckpointLock::~CheckpointLock() {
+  if (fd < 0)
+    return;
+  // Removed while still locked: a run waiting on this file finds it gone
+  // and makes its own.
+  ::unlink(path.c_str());
+  ::close(fd);
 }
 
 } // namespace bregman::train

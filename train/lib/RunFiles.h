@@ -23,6 +23,32 @@ namespace bregman::train {
 /// cannot be written as asked (see the file comment).
 void checkOutputFiles(const TrainConfig &config);
 
+/// Held while a run may write its --checkpoint: an flock on PATH.lock,
+/// beside it. Two runs given one --checkpoint each wrote complete
+/// checkpoints over the other's, and a resume took whichever came last; the
+/// second is now refused at start. The lock file is this project's (its
+/// first line says so) and is removed when the run ends; one left by a
+/// killed run is taken over. A file of another kind at PATH.lock is kept,
+/// and the run refused.
+class CheckpointLock {
+public:
+  /// No lock for an empty path (the run writes no checkpoint).
+  explicit CheckpointLock(const std::string &checkpointPath);
+  ~CheckpointLock();
+  CheckpointLock(const CheckpointLock &) = delete;
+  CheckpointLock &operator=(const CheckpointLock &) = delete;
+
+private:
+  /// Opens and locks `path`: false when it is to be tried again (the file
+  /// was removed meanwhile by a run that ended, or is still empty); throws
+  /// when another run holds it or it is not ours (an empty one on the
+  /// `last` try).
+  bool tryLock(const std::string &checkpointPath, bool last);
+
+  std::string path;
+  int fd = -1;
+};
+
 } // namespace bregman::train
 
 #endif // BREGMAN_TRAIN_LIB_RUNFILES_H

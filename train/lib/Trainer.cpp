@@ -462,6 +462,9 @@ struct Trainer::Impl {
   /// before the optimizer's init compiles).
   const CompileTotals compilesBefore = processCompileTotals();
   const TrainConfig config;
+  /// Taken before anything is read: a second run on one --checkpoint stops
+  /// at once.
+  const CheckpointLock checkpointLock;
   std::ostream &log;
   /// The ONNX model to retrain (empty for a zoo model), moved into `model`.
   ImportedOnnx imported;
@@ -511,8 +514,8 @@ struct Trainer::Impl {
 };
 
 Trainer::Impl::Impl(const TrainConfig &given, std::ostream &log)
-    : config(checked(given)), log(log), imported(importOnnx(config)),
-      splits(loadData(config)),
+    : config(checked(given)), checkpointLock(config.checkpointPath), log(log),
+      imported(importOnnx(config)), splits(loadData(config)),
       dataPrint(config.checkpointPath.empty() && config.resumePath.empty()
                     ? ""
                     : dataFingerprint(splits)),
