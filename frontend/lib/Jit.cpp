@@ -262,6 +262,11 @@ JitState::JitState(JitOptions options) : opts(std::move(options)) {}
 JitState::~JitState() = default;
 
 CompiledFunction *JitState::lookup(const FlatInputs &inputs) {
+  std::lock_guard<std::mutex> lock(cacheMutex);
+  return lookupLocked(inputs);
+}
+
+CompiledFunction *JitState::lookupLocked(const FlatInputs &inputs) {
   auto it = cache.find(inputs.hash());
   if (it == cache.end())
     return nullptr;
@@ -483,6 +488,9 @@ static void reportCompileTiming(const std::string &label,
 
 CompiledFunction *JitState::compile(const Trace &trace, const FlatInputs &inputs,
                                     const FlatOutputs &outputs) {
+  std::lock_guard<std::mutex> lock(cacheMutex);
+  if (CompiledFunction *compiled = lookupLocked(inputs))
+    return compiled;
   std::unique_ptr<CompiledFunction> fn = build(trace, inputs, outputs, "");
   CompiledFunction *raw = fn.get();
   cache[inputs.hash()].push_back(std::move(fn));
@@ -748,8 +756,10 @@ void JitState::save(const std::string &dir, const Trace &trace,
           // Not cached: compiled for the artifact, freed with it written.
           // Only the object is compiled (no JIT copy whose constructors
           // would load the kernels here).
+          std::unique_lock<std::mutex> lock(cacheMutex); // the counts
           std::unique_ptr<CompiledFunction> fn =
               build(trace, inputs, outputs, tmp + "/step.o");
+          lock.unlock();
           linkArtifact(tmp);
           EmitSpec spec{&trace, {}, fn->outputAlias};
           for (const Tensor &t : outputs.leaves)

@@ -29,6 +29,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -169,7 +170,10 @@ public:
   /// runtime, which compiled code calls, end the process.
   static void requireUsableEnvironment();
   CompiledFunction *lookup(const FlatInputs &inputs);
-  /// Compiles the trace for these inputs and keeps it in the cache.
+  /// Compiles the trace for these inputs and keeps it in the cache; when
+  /// another thread compiled them meanwhile, returns that one instead (the
+  /// cache's lock is held while compiling: threads calling a new jit at once
+  /// compile it once).
   CompiledFunction *compile(const Trace &trace, const FlatInputs &inputs,
                             const FlatOutputs &outputs);
   /// Compiles the trace ahead of time into the artifact directory `dir`.
@@ -204,6 +208,9 @@ private:
   /// step.so's signature (runtime::ArtifactManifest::id).
   std::string savingId;
   // By FlatInputs::hash(); a bucket holds more than one only on a collision.
+  CompiledFunction *lookupLocked(const FlatInputs &inputs);
+  /// Guards the cache and the compile counts and times.
+  std::mutex cacheMutex;
   std::unordered_map<uint64_t, std::vector<std::unique_ptr<CompiledFunction>>> cache;
   size_t cached = 0;
   size_t compiles = 0;

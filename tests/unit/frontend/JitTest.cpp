@@ -6,12 +6,14 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <regex>
+#include <thread>
 #include <unistd.h>
 
 using namespace bregman;
@@ -68,6 +70,42 @@ TEST(Jit, CacheHitsOnSameShapesAndMissesOnNewBatchSize) {
   f(filledF32({4, 3}, 0.0f), w);
   f(filledF32({7, 3}, 0.0f), w);
   EXPECT_EQ(f.compileCount(), 2u);
+}
+
+// Threads calling a new jit at once each traced and compiled it (one
+// compilation per thread, racing on the cache); one compiles now, the others
+// wait for it, and every thread's calls give its own results.
+TEST(Jit, ThreadsCallingANewJitAtOnceCompileItOnce) {
+  auto f =
+      jit([](const Tensor &x, const Tensor &w) { return matmul(x, w) * 2.0; });
+  Tensor w = filledF32({3, 2}, 0.0f);
+  constexpr int kThreads = 4;
+  std::atomic<int> waiting{kThreads};
+  std::vector<std::string> failures(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      waiting.fetch_sub(1);
+      while (waiting.load() > 0) {
+      }
+      for (int call = 0; call < 50 && failures[t].empty(); ++call) {
+        float a = static_cast<float>(t * 100 + call), b = a + 1, c = a + 2;
+        try {
+          std::vector<float> r = f(filledF32({4, 3}, a), w).toVector<float>();
+          if (r[0] != 2 * (2 * b + 4 * c) || r[1] != 2 * (a + 3 * b + 5 * c))
+            failures[t] =
+                "call " + std::to_string(call) + ": " + std::to_string(r[0]);
+        } catch (const Error &e) {
+          failures[t] = e.what();
+        }
+      }
+    });
+  for (std::thread &thread : threads)
+    thread.join();
+  for (int t = 0; t < kThreads; ++t)
+    EXPECT_EQ(failures[t], "") << "thread " << t;
+  EXPECT_EQ(f.compileCount(), 1u);
+  EXPECT_EQ(f.cacheSize(), 1u);
 }
 
 // The phases of compileTimes() are measured parts of its total: each took
