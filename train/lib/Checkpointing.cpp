@@ -77,6 +77,34 @@ std::string shown(const nlohmann::json &v) {
   return v.dump();
 }
 
+/// `text` as one shell word: quoted unless it is plain.
+std::string shellWord(const std::string &text) {
+  bool plain = !text.empty() &&
+               text.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLM"
+                                      "NOPQRSTUVWXYZ0123456789._,:=/+-") ==
+                   std::string::npos;
+  if (plain)
+    return text;
+  std::string quoted = "'";
+  for (char ch : text)
+    quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return quoted + "'";
+}
+
+/// What to type for `option` to be `value` again: "pass --lr 0.1", "leave
+/// --no-lr-plateau out", "pass --group 'a:fc*' --group b:fc2.weight".
+std::string typedAs(const std::string &option, const nlohmann::json &value) {
+  if (value.is_null() || value == false || (value.is_array() && value.empty()))
+    return fmt::format("leave {} out", option);
+  if (value == true)
+    return fmt::format("pass {}", option);
+  std::string words;
+  for (const nlohmann::json &v :
+       value.is_array() ? value : nlohmann::json::array({value}))
+    words += fmt::format(" {} {}", option, shellWord(shown(v)));
+  return "pass" + words;
+}
+
 /// Refuses a resumed run whose options differ from the checkpoint's.
 void checkResumeOptions(const TrainConfig &config, const nlohmann::json &saved,
                         const std::string &path) {
@@ -91,11 +119,11 @@ void checkResumeOptions(const TrainConfig &config, const nlohmann::json &saved,
     const nlohmann::json &value = now.at(option);
     nlohmann::json before = saved.contains(option) ? saved.at(option) : nlohmann::json();
     if (before != value)
-      throw Error(fmt::format("--resume {}: {} is {} in the checkpoint but {} here; "
-                              "a resumed run keeps its options (pass {} {} or start "
-                              "a new run)",
-                              path, option, shown(before), shown(value), option,
-                              shown(before)));
+      throw Error(fmt::format(
+          "--resume {}: {} is {} in the checkpoint but {} here; "
+          "a resumed run keeps its options ({} or start "
+          "a new run)",
+          path, option, shown(before), shown(value), typedAs(option, before)));
   }
 }
 
