@@ -35,7 +35,7 @@ namespace fs = std::filesystem;
 
 namespace {
 [[noreturn]] void fail(const std::string &where, const std::string &what) {
-  throw std::runtime_error(where + ": " + what);
+  throw std::runtime_error(where + ": " + printableText(what));
 }
 
 std::size_t elementBytes(const std::string &dtype, const std::string &where) {

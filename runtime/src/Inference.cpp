@@ -1,8 +1,9 @@
 //===- Inference.cpp - Inference artifacts, run by the runtime alone ------===//
 
 #include "bregman/runtime/Inference.h"
-#include "bregman/runtime/TensorProto.h"
 #include "CommandBoundary.h"
+#include "bregman/runtime/InputFile.h"
+#include "bregman/runtime/TensorProto.h"
 
 #include <nlohmann/json.hpp>
 
@@ -17,7 +18,7 @@ namespace bregman::runtime {
 namespace {
 
 [[noreturn]] void fail(const std::string &where, const std::string &what) {
-  throw std::runtime_error(where + ": " + what);
+  throw std::runtime_error(where + ": " + printableText(what));
 }
 
 /// The entries of `list` ("inputs" or "outputs"), each naming an artifact
@@ -120,7 +121,8 @@ void runInference(const std::string &dir,
         artifact->output(spec.outputs[i].index).data());
     writeTensorProtoFile(outputFiles[i],
                          HostTensor{spec.outputs[i].name, t.dtype, t.shape,
-                                    std::vector<char>(data, data + t.bytes)});
+                                    std::vector<char>(data, data + t.bytes),
+                                    ""});
   }
 }
 

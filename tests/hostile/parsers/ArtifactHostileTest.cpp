@@ -37,6 +37,11 @@ TEST_F(HostileArtifact, Manifests) {
       {"negative dimension",
        manifest(R"([{"name":"w","dtype":"f32","shape":[-1],"bytes":4}])"),
        "negative dimension in 'w'"},
+      // A NUL in a name ended the message there.
+      {"NUL in a name",
+       manifest(
+           R"([{"name":"w\u0000x","dtype":"f32","shape":[-1],"bytes":4}])"),
+       "negative dimension in 'w\\x00x'"},
       {"unknown dtype",
        manifest(R"([{"name":"w","dtype":"q7","shape":[1],"bytes":4}])"),
        "unknown dtype 'q7'"},

@@ -125,7 +125,7 @@ TEST(TensorProto, ReadsIntegersAsInt32) {
 
 TEST(TensorProto, WrittenTensorsParseInOnnx) {
   std::vector<float> v{1.5f, -2, 0, 8, 9, 10};
-  HostTensor t{"y", "f32", {3, 2}, {}};
+  HostTensor t{"y", "f32", {3, 2}, {}, ""};
   t.bytes.assign(reinterpret_cast<const char *>(v.data()),
                  reinterpret_cast<const char *>(v.data()) + 24);
   onnx::TensorProto parsed;

@@ -53,6 +53,25 @@ void requireRegularFile(const std::string &path, const std::string &what) {
 }
 
 /// Bytes as "1.5 GiB", for messages.
+/// `text` with its control characters as \xNN: a name read from a file may
+/// hold a NUL, which ended the error message that quoted it (what() is a C
+/// string), or escape sequences for the user's terminal.
+inline std::string printableText(const std::string &text) {
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char ch : text) {
+    if (ch < 0x20 || ch == 0x7f) {
+      const char *digits = "0123456789abcdef";
+      out += "\\x";
+      out += digits[ch >> 4];
+      out += digits[ch & 15];
+    } else {
+      out += static_cast<char>(ch);
+    }
+  }
+  return out;
+}
+
 inline std::string formatBytes(long double bytes) {
   const char *units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
   int u = 0;
