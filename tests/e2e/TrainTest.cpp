@@ -973,16 +973,17 @@ TEST(Report, ASecondWriterOfOneReportIsRefused) {
   train::EpochMetrics metrics;
   metrics.epoch = 1;
   train::ReportWriter first(path.string(), /*append=*/false);
-  first.write(metrics, context);
-  train::ReportWriter second(path.string(), /*append=*/false);
+  // Refused when it starts, before the first has written anything: the
+  // first used to replace a whole report the second had finished meanwhile.
   try {
-    second.write(metrics, context);
-    ADD_FAILURE() << "the second writer wrote";
+    train::ReportWriter second(path.string(), /*append=*/false);
+    ADD_FAILURE() << "a second writer was made";
   } catch (const Error &e) {
     EXPECT_NE(std::string(e.what()).find("another process is writing it"),
               std::string::npos)
         << e.what();
   }
+  first.write(metrics, context);
   metrics.epoch = 2;
   first.write(metrics, context);
   std::ifstream in(path);
@@ -990,6 +991,23 @@ TEST(Report, ASecondWriterOfOneReportIsRefused) {
   for (std::string line; std::getline(in, line); ++lines)
     EXPECT_EQ(nlohmann::json::parse(line).at("epoch"), lines + 1);
   EXPECT_EQ(lines, 2);
+  std::filesystem::remove(path);
+}
+
+// The report is opened (and locked) when the run starts, but a run that
+// ends before its first line leaves no report behind, and an earlier run's
+// report as it was.
+TEST(Report, ARunThatWritesNoLineChangesNothing) {
+  std::filesystem::path path = e2e::tempPath("unwritten.jsonl");
+  std::filesystem::remove(path);
+  { train::ReportWriter unused(path.string(), /*append=*/false); }
+  EXPECT_FALSE(std::filesystem::exists(path));
+  std::ofstream(path) << "{\"epoch\": 1}\n";
+  { train::ReportWriter unused(path.string(), /*append=*/false); }
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "{\"epoch\": 1}");
   std::filesystem::remove(path);
 }
 

@@ -403,8 +403,7 @@ void TrainCommand::addOutputOptions() {
   command->add_option("--pictures", config.picturesDir,
                       "densenet: write the connection matrix (which dense "
                       "connections keep kernels) after every epoch as "
-                      "DIR/connections-epoch-NNN.png")
-      ->check(CLI::ExistingDirectory);
+                      "DIR/connections-epoch-NNN.png (DIR made if missing)");
   command->add_flag("--no-progress", noProgress,
                     "Do not draw the progress bar");
   command->add_flag("--profile", profile,

@@ -101,31 +101,45 @@ ReportWriter::ReportWriter(const std::string &given, bool append)
                W_OK) != 0)
     throw Error(fmt::format("writing the report: {}: {}", path,
                             std::strerror(errno)));
+  openLocked(exists);
+}
+
+void ReportWriter::openLocked(bool exists) {
+  // Opened and locked now, truncated only at the first line: two runs with
+  // one --report tore each other's lines, and when the first wrote only
+  // after the second had finished, it replaced the second's whole report.
+  // The second now stops at its start.
+  fd = ::open(path.c_str(),
+              (appending ? O_RDWR | O_APPEND : O_WRONLY) | O_CREAT | O_CLOEXEC,
+              0666);
+  if (fd < 0)
+    throw Error(
+        fmt::format("writing the report: {}: {}", path, std::strerror(errno)));
+  created = !exists;
+  struct stat st;
+  // Devices (/dev/null) are shared: only files are locked.
+  if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+      ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    fd = -1;
+    throw Error(fmt::format("writing the report: {}: another process is "
+                            "writing it (a second run with the same "
+                            "--report?)",
+                            path));
+  }
 }
 
 ReportWriter::~ReportWriter() {
-  if (fd >= 0)
-    ::close(fd);
+  if (fd < 0)
+    return;
+  // A run that ended before its first line leaves no report behind.
+  if (created && !started)
+    ::unlink(path.c_str());
+  ::close(fd);
 }
 
 void ReportWriter::append(const std::string &line) {
-  if (fd < 0) {
-    // Locked before it is truncated: two runs with one --report tore each
-    // other's lines; the second now stops, and the first's file is whole.
-    fd = ::open(path.c_str(),
-                (appending ? O_RDWR | O_APPEND : O_WRONLY) | O_CREAT | O_CLOEXEC,
-                0666);
-    if (fd < 0)
-      throw Error(fmt::format("writing the report: {}: {}", path,
-                              std::strerror(errno)));
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      ::close(fd);
-      fd = -1;
-      throw Error(fmt::format("writing the report: {}: another process is "
-                              "writing it (a second run with the same "
-                              "--report?)",
-                              path));
-    }
+  if (!started) {
     struct stat st;
     if (!appending && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
         ::ftruncate(fd, 0) != 0)
@@ -133,6 +147,7 @@ void ReportWriter::append(const std::string &line) {
                               std::strerror(errno)));
     if (appending && keepThrough >= 0)
       dropLinesAfter(keepThrough);
+    started = true;
   }
   const char *p = line.data();
   for (size_t left = line.size(); left > 0;) {

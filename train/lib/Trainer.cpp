@@ -465,6 +465,8 @@ struct Trainer::Impl {
   /// Taken before anything is read: a second run on one --checkpoint stops
   /// at once.
   const CheckpointLock checkpointLock;
+  /// Opened and locked as early (a refused run removes the file it made).
+  ReportWriter report;
   std::ostream &log;
   /// The ONNX model to retrain (empty for a zoo model), moved into `model`.
   ImportedOnnx imported;
@@ -476,9 +478,6 @@ struct Trainer::Impl {
   /// The zoo's entry of the model (nullptr for an imported one).
   const models::ZooEntry *zooEntry;
   const Objective objective;
-  // Opened after the data and the model are checked: a refused run leaves
-  // no report behind.
-  ReportWriter report;
   Params params;
   const optim::Optimizer opt;
   Params state, buffers, masks;
@@ -514,8 +513,9 @@ struct Trainer::Impl {
 };
 
 Trainer::Impl::Impl(const TrainConfig &given, std::ostream &log)
-    : config(checked(given)), checkpointLock(config.checkpointPath), log(log),
-      imported(importOnnx(config)), splits(loadData(config)),
+    : config(checked(given)), checkpointLock(config.checkpointPath),
+      report(config.reportPath, /*append=*/!config.resumePath.empty()),
+      log(log), imported(importOnnx(config)), splits(loadData(config)),
       dataPrint(config.checkpointPath.empty() && config.resumePath.empty()
                     ? ""
                     : dataFingerprint(splits)),
@@ -524,7 +524,6 @@ Trainer::Impl::Impl(const TrainConfig &given, std::ostream &log)
       zooEntry(config.onnxPath.empty() ? &models::zooEntry(config.model)
                                        : nullptr),
       objective{isRestoration(config), modelInput(config, splits.train)},
-      report(config.reportPath, /*append=*/!config.resumePath.empty()),
       params(model->init(config.seed, sparseInit(config))),
       opt(optim::parseMethod(config.optimizer),
           parameterGroups(config, params)),

@@ -37,9 +37,11 @@ std::string epochLine(const EpochMetrics &m, int totalEpochs);
 class ReportWriter {
 public:
   /// No file when `path` is empty. `append`: a resumed run continues its
-  /// report. Throws an Error when `path` cannot be written or is an existing
-  /// file that is no report. (That it is none of the run's other files, the
-  /// Trainer checks with all of them: RunFiles.cpp.)
+  /// report. Throws an Error when `path` cannot be written, is an existing
+  /// file that is no report, or another writer holds it: the file is opened
+  /// and locked here (made when missing; removed again when no line was
+  /// written), and truncated at the first line. (That it is none of the run's
+  /// other files, the Trainer checks with all of them: RunFiles.cpp.)
   ReportWriter(const std::string &path, bool append);
   ~ReportWriter();
   ReportWriter(const ReportWriter &) = delete;
@@ -51,10 +53,14 @@ public:
   void resumeAfter(int epoch) { keepThrough = epoch; }
 
 private:
+  /// Opens the file (made when missing, not truncated yet) and locks it.
+  void openLocked(bool exists);
   void append(const std::string &line);
   void dropLinesAfter(int epoch);
   std::string path;
   bool appending = false;
+  bool created = false; // made by openLocked: removed when nothing was written
+  bool started = false; // the first line written (and the file truncated)
   int keepThrough = -1; // resumeAfter's epoch, -1 when not resumed
   int fd = -1;
 };
