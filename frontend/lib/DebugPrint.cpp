@@ -62,6 +62,10 @@ void debugPrint(DebugFormat format, const std::vector<Tensor> &values) {
   for (size_t i = 0; i < values.size(); ++i) {
     if (!values[i].defined())
       throw Error(fmt::format("debugPrint: value {} is an empty tensor", i));
+    // A donated one has no buffer left: buffer() names the jit that took it
+    // (else it read as a tracer used outside its function).
+    if (!Trace::current() && !values[i].donatedTo().empty())
+      (void)values[i].buffer();
     specs.emplace_back(values[i].shape(), values[i].dtype());
     concrete = concrete && values[i].isConcrete();
   }

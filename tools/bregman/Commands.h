@@ -44,6 +44,8 @@ class TrainCommand {
 public:
   explicit TrainCommand(CLI::App &app);
   bool parsed() const { return command->parsed(); }
+  /// Called as `bregman retrain`: an ONNX model must be given.
+  void calledAsRetrain() { retrain = true; }
   int run();
 
 private:
@@ -62,6 +64,7 @@ private:
   bool noProgress = false, noPlateau = false, profile = false;
   std::string trainOperands = "auto"; // --train-operands auto|none
   bool tf32 = false; // --tf32
+  bool retrain = false;
 };
 
 /// `bregman inspect model.onnx`.

@@ -91,9 +91,10 @@ Device resolveDevice(const std::string &name, const std::string &cudaChip) {
 
 TrainCommand::TrainCommand(CLI::App &app) {
   command = app.add_subcommand(
-      "train", "Train a model with LinBreg and report accuracy and density "
-               "per epoch (defaults: the reference MLP on Fashion-MNIST); "
-               "`bregman retrain model.onnx ...` retrains an ONNX model sparse");
+      "train", "Train a model with Bregman iterations and report accuracy "
+               "and density per epoch (defaults: the reference MLP on "
+               "Fashion-MNIST, LinBreg); `bregman retrain model.onnx ...` "
+               "retrains an ONNX model sparse");
   command->alias("retrain");
   addModelOptions();
   addOptimizerOptions();
@@ -438,6 +439,18 @@ void TrainCommand::addOutputOptions() {
 }
 
 int TrainCommand::run() {
+  // Silently the zoo's MLP was trained, or --model ignored.
+  if (retrain && config.onnxPath.empty()) {
+    std::cerr << "error: bregman retrain: give the ONNX model to retrain "
+                 "(bregman retrain model.onnx [options]); bregman train "
+                 "trains the zoo's models (--model)\n";
+    return 2;
+  }
+  if (!config.onnxPath.empty() && command->count("--model") > 0) {
+    std::cerr << "error: --model " << config.model << ": the model is the "
+              << "ONNX file " << config.onnxPath << "; leave --model out\n";
+    return 2;
+  }
   config.progress = !noProgress;
   if (profile)
     runtime::enableProfiling();

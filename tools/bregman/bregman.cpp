@@ -18,6 +18,26 @@
 
 using namespace bregman;
 
+namespace {
+
+/// The command word: the first argument that is not an option ("" if none).
+std::string commandWord(int argc, char **argv) {
+  for (int i = 1; i < argc; ++i)
+    if (argv[i][0] != '-')
+      return argv[i];
+  return "";
+}
+
+bool isCommand(const CLI::App &app, const std::string &word) {
+  try {
+    return app.get_subcommand(word) != nullptr;
+  } catch (const CLI::OptionNotFound &) {
+    return false;
+  }
+}
+
+} // namespace
+
 int main(int argc, char **argv) {
   CLI::App app{"bregman: sparse neural networks trained with Bregman "
                "iterations, compiled through MLIR"};
@@ -25,6 +45,16 @@ int main(int argc, char **argv) {
   tools::TrainCommand train(app);
   tools::InspectCommand inspect(app);
   tools::RunCommand run(app);
+  // CLI11 said "A subcommand is required" for a misspelt one.
+  std::string word = commandWord(argc, argv);
+  if (!word.empty() && !isCommand(app, word)) {
+    std::cerr << "error: unknown command '" << word
+              << "': the commands are train, retrain, inspect and run "
+                 "(bregman --help)\n";
+    return 2;
+  }
+  if (word == "retrain")
+    train.calledAsRetrain();
   CLI11_PARSE(app, argc, argv);
   // Settings the libraries would abort on or misread, said first.
   std::string problem = runtime::environmentProblem();

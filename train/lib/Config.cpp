@@ -256,11 +256,19 @@ void validateConfig(const TrainConfig &c) {
     throw Error("--test-limit 0: the test accuracy would be of no images; "
                 "give a positive number (-1: all)");
   // The command line said so; a program's configuration was ignored.
-  if ((!c.freeze.empty() || !c.unfreeze.empty() || c.fromPretrained) &&
-      c.onnxPath.empty())
-    throw Error("--freeze, --unfreeze and --from-pretrained concern the "
-                "initializers of an ONNX model: use them with `bregman "
-                "retrain model.onnx` (TrainConfig::onnxPath)");
+  if (c.onnxPath.empty())
+    for (auto [option, given] : {std::pair{"--freeze", !c.freeze.empty()},
+                                 {"--unfreeze", !c.unfreeze.empty()},
+                                 {"--from-pretrained", c.fromPretrained}})
+      if (given)
+        throw Error(fmt::format("{} concerns the initializers of an ONNX "
+                                "model: use it with `bregman retrain "
+                                "model.onnx` (TrainConfig::onnxPath)",
+                                option));
+  // Silently nothing was stored sparse: nothing was exported.
+  if (c.exportSparse && c.exportPath.empty())
+    throw Error("--sparse-initializers: concerns the model --export writes; "
+                "give --export FILE.onnx too");
   checkSetting("--init-p", *c.initP, Range{0, 1, true, false});
   checkSetting("--init-r", *c.initR, kPositive);
   checkSetting("--skip-lambda", *c.skipLambda, kNonNegative);

@@ -238,8 +238,13 @@ const OptionCase kOptionCases[] = {
     {"test_limit_zero", [](auto &c) { c.testLimit = 0; },
      "--test-limit 0: the test accuracy would be of no images"},
     {"freeze_without_onnx", [](auto &c) { c.freeze = {"fc1.weight"}; },
-     "--freeze, --unfreeze and --from-pretrained concern the initializers of "
-     "an ONNX model"},
+     "--freeze concerns the initializers of an ONNX model"},
+    // It named all three flags, whichever was given.
+    {"from_pretrained_without_onnx", [](auto &c) { c.fromPretrained = true; },
+     "--from-pretrained concerns the initializers of an ONNX model"},
+    {"sparse_initializers_without_export",
+     [](auto &c) { c.exportSparse = true; },
+     "--sparse-initializers: concerns the model --export writes"},
     {"epochs_beyond_int",
      [](auto &c) {
        c.epochs = 2147483647;

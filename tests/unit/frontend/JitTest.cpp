@@ -255,6 +255,10 @@ TEST(Jit, ADonatedArgumentsHandlesSayTheyWereConsumed) {
   std::string message = errorMessage([&] { shared["w"].toVector<float>(); });
   EXPECT_NE(message.find("donated to jit 'double_step'"), std::string::npos)
       << message;
+  // debugPrint outside jit too (it said the tensor was a tracer).
+  message = errorMessage([&] { debugPrint("w {}", shared["w"]); });
+  EXPECT_NE(message.find("donated to jit 'double_step'"), std::string::npos)
+      << message;
   message = errorMessage([&] { step(params); });
   EXPECT_NE(message.find("double_step: argument 0 ('w') was donated to an "
                          "earlier call of jit 'double_step'"),
