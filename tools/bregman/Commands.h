@@ -10,6 +10,7 @@
 #define BREGMAN_TOOLS_BREGMAN_COMMANDS_H
 
 #include "bregman/train/Config.h"
+#include "bregman/train/Export.h"
 
 #include <CLI/CLI.hpp>
 #include <cmath>
@@ -77,6 +78,20 @@ public:
 private:
   CLI::App *command;
   std::string path;
+};
+
+/// `bregman export model.onnx run.ckpt -o sparse.onnx`: a retraining run's
+/// checkpointed model written back as ONNX.
+class ExportCommand {
+public:
+  explicit ExportCommand(CLI::App &app);
+  bool parsed() const { return command->parsed(); }
+  int run();
+
+private:
+  CLI::App *command;
+  train::ExportConfig config;
+  std::string trainOperands = "auto"; // --train-operands auto|none
 };
 
 /// `bregman run model.onnx --input x.pb [--save-artifact DIR]` or

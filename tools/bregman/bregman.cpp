@@ -1,6 +1,6 @@
 //===- bregman.cpp - The bregman command line -----------------------------===//
 //
-// `bregman train|retrain|inspect|run`: parses the command line, runs the
+// `bregman train|retrain|inspect|export|run`: parses the command line, runs the
 // subcommand, and turns every error into a message and a non-zero exit.
 //
 //===----------------------------------------------------------------------===//
@@ -45,11 +45,12 @@ int main(int argc, char **argv) {
   tools::TrainCommand train(app);
   tools::InspectCommand inspect(app);
   tools::RunCommand run(app);
+  tools::ExportCommand exportCommand(app);
   // CLI11 said "A subcommand is required" for a misspelt one.
   std::string word = commandWord(argc, argv);
   if (!word.empty() && !isCommand(app, word)) {
     std::cerr << "error: unknown command '" << word
-              << "': the commands are train, retrain, inspect and run "
+              << "': the commands are train, retrain, inspect, export and run "
                  "(bregman --help)\n";
     return 2;
   }
@@ -69,6 +70,8 @@ int main(int argc, char **argv) {
       return inspect.run();
     if (run.parsed())
       return run.run();
+    if (exportCommand.parsed())
+      return exportCommand.run();
     return train.run();
   } catch (const Error &e) {
     std::cerr << "error: " << e.what() << "\n";

@@ -148,12 +148,14 @@ void checkResumeData(const std::string &now, const nlohmann::json &meta,
   }
 }
 
-/// meta[key] as T, or an Error naming the file, the field and its value.
+/// meta[key] as T, or an Error naming the file (`origin`: "--resume
+/// run.ckpt"), the field and its value.
 template <typename T>
-T field(const nlohmann::json &meta, const std::string &pointer, const std::string &path) {
+T field(const nlohmann::json &meta, const std::string &pointer,
+        const std::string &origin) {
   nlohmann::json::json_pointer p(pointer);
   if (!meta.contains(p))
-    throw Error(fmt::format("--resume {}: the checkpoint's metadata has no '{}'", path,
+    throw Error(fmt::format("{}: the checkpoint's metadata has no '{}'", origin,
                             pointer));
   const nlohmann::json &v = meta.at(p);
   bool ok = std::is_same_v<T, bool>             ? v.is_boolean()
@@ -161,8 +163,8 @@ T field(const nlohmann::json &meta, const std::string &pointer, const std::strin
             : std::is_floating_point_v<T>      ? v.is_number()
                                                : v.is_number_integer();
   if (!ok)
-    throw Error(fmt::format("--resume {}: the checkpoint's metadata '{}' is {}, not {}",
-                            path, pointer, v.dump(),
+    throw Error(fmt::format("{}: the checkpoint's metadata '{}' is {}, not {}",
+                            origin, pointer, v.dump(),
                             std::is_same_v<T, std::string> ? "a string"
                             : std::is_same_v<T, bool>      ? "a boolean"
                             : std::is_floating_point_v<T>  ? "a number"
@@ -173,9 +175,9 @@ T field(const nlohmann::json &meta, const std::string &pointer, const std::strin
               ? v.get<uint64_t>() <= uint64_t(std::numeric_limits<T>::max())
               : v.get<int64_t>() >= int64_t(std::numeric_limits<T>::min()) &&
                     v.get<int64_t>() <= int64_t(std::numeric_limits<T>::max())))
-      throw Error(fmt::format("--resume {}: the checkpoint's metadata '{}' is "
+      throw Error(fmt::format("{}: the checkpoint's metadata '{}' is "
                               "{}, out of range",
-                              path, pointer, v.dump()));
+                              origin, pointer, v.dump()));
   return v.get<T>();
 }
 
@@ -189,14 +191,15 @@ const Params *findSection(const Checkpoint &checkpoint, const std::string &name)
 
 /// The best model's buffers; a checkpoint of an older bregman has none (its
 /// best model kept no running statistics) and is refused.
-const Params &bestBuffers(const Checkpoint &checkpoint, const std::string &path) {
+const Params &bestBuffers(const Checkpoint &checkpoint, const std::string &origin,
+                          const char *advice) {
   if (const Params *section = findSection(checkpoint, "best_buffers"))
     return *section;
-  throw Error(fmt::format("--resume {}: the checkpoint has no buffers of the best "
+  throw Error(fmt::format("{}: the checkpoint has no buffers of the best "
                           "model (section 'best_buffers'): it was written by an "
                           "older bregman, whose best model kept no batch-norm "
-                          "statistics; start a new run",
-                          path));
+                          "statistics; {}",
+                          origin, advice));
 }
 
 } // namespace
@@ -258,26 +261,27 @@ void writeCheckpoint(const TrainConfig &config, int epoch, const RunState &run) 
 
 /// Copies the tensors of `saved` into `target`, which must hold the same
 /// names and shapes (the model and optimizer of the run being resumed).
+/// `origin` begins the errors ("--resume run.ckpt").
 static void restoreTensors(Params &target, const Params &saved,
-                           const std::string &what, const std::string &path) {
+                           const std::string &what, const std::string &origin) {
   for (auto &[name, t] : target) {
     if (!saved.contains(name))
-      throw Error(fmt::format("--resume {}: the checkpoint has no {} tensor "
+      throw Error(fmt::format("{}: the checkpoint has no {} tensor "
                               "'{}' (another model or optimizer?)",
-                              path, what, name));
+                              origin, what, name));
     const Tensor &s = saved.at(name);
     if (s.shape() != t.shape() || s.dtype() != t.dtype())
-      throw Error(fmt::format("--resume {}: {} tensor '{}' is {}{} in the "
+      throw Error(fmt::format("{}: {} tensor '{}' is {}{} in the "
                               "checkpoint but {}{} here",
-                              path, what, name, dtypeName(s.dtype()),
+                              origin, what, name, dtypeName(s.dtype()),
                               shapeString(s.shape()), dtypeName(t.dtype()),
                               shapeString(t.shape())));
     t = s.copy();
   }
   if (saved.size() != target.size())
-    throw Error(fmt::format("--resume {}: the checkpoint holds {} {} tensors, "
+    throw Error(fmt::format("{}: the checkpoint holds {} {} tensors, "
                             "this run {}",
-                            path, saved.size(), what, target.size()));
+                            origin, saved.size(), what, target.size()));
 }
 
 /// The pruning baseline's masks: restored from a checkpoint written while
@@ -295,7 +299,7 @@ static void restoreMasks(const TrainConfig &config, const Checkpoint &checkpoint
                               path, epoch, config.epochs, epoch));
     return;
   }
-  int prunedAfter = field<int>(meta, "/pruned_after", path);
+  int prunedAfter = field<int>(meta, "/pruned_after", "--resume " + path);
   if (prunedAfter != config.epochs)
     throw Error(fmt::format("--resume {}: the checkpoint was pruned after epoch "
                             "{} and is retraining, but --epochs is {} here; pass "
@@ -315,13 +319,13 @@ int restoreCheckpoint(const TrainConfig &config, RunState &run) {
   const std::string &path = config.resumePath;
   Checkpoint checkpoint = loadCheckpoint(path);
   nlohmann::json meta = nlohmann::json::parse(checkpoint.metadata);
-  std::string model = field<std::string>(meta, "/model", path);
-  std::string optimizer = field<std::string>(meta, "/optimizer", path);
+  std::string model = field<std::string>(meta, "/model", "--resume " + path);
+  std::string optimizer = field<std::string>(meta, "/optimizer", "--resume " + path);
   if (model != run.model || optimizer != config.optimizer)
     throw Error(fmt::format("--resume {}: the checkpoint is of '{}' with {}, "
                             "this run is '{}' with {}",
                             path, model, optimizer, run.model, config.optimizer));
-  int epoch = field<int>(meta, "/epoch", path);
+  int epoch = field<int>(meta, "/epoch", "--resume " + path);
   if (epoch < 1)
     throw Error(fmt::format("--resume {}: the checkpoint's metadata 'epoch' is {}; "
                             "checkpoints are written after epoch 1 or later",
@@ -341,21 +345,22 @@ int restoreCheckpoint(const TrainConfig &config, RunState &run) {
                             path));
   checkResumeOptions(config, meta["options"], path);
   checkResumeData(run.data, meta, path);
-  restoreTensors(run.params, checkpoint.section("params"), "parameter", path);
+  const std::string origin = "--resume " + path;
+  restoreTensors(run.params, checkpoint.section("params"), "parameter", origin);
   restoreTensors(run.state, checkpoint.section("state"), "optimizer state",
-                 path);
-  restoreTensors(run.buffers, checkpoint.section("buffers"), "buffer", path);
-  int badEpochs = field<int>(meta, "/plateau/bad_epochs", path);
+                 origin);
+  restoreTensors(run.buffers, checkpoint.section("buffers"), "buffer", origin);
+  int badEpochs = field<int>(meta, "/plateau/bad_epochs", "--resume " + path);
   if (badEpochs < 0)
     throw Error(fmt::format("--resume {}: the checkpoint's metadata "
                             "'/plateau/bad_epochs' is {}, negative",
                             path, badEpochs));
-  run.plateau.restore({field<double>(meta, "/plateau/best", path),
-                       field<bool>(meta, "/plateau/started", path), badEpochs});
-  run.best.valAcc = field<double>(meta, "/best/val_acc", path);
-  run.best.density = field<double>(meta, "/best/density", path);
-  run.best.epoch = field<int>(meta, "/best/epoch", path);
-  run.best.testAcc = field<double>(meta, "/best/test_acc", path);
+  run.plateau.restore({field<double>(meta, "/plateau/best", "--resume " + path),
+                       field<bool>(meta, "/plateau/started", "--resume " + path), badEpochs});
+  run.best.valAcc = field<double>(meta, "/best/val_acc", "--resume " + path);
+  run.best.density = field<double>(meta, "/best/density", "--resume " + path);
+  run.best.epoch = field<int>(meta, "/best/epoch", "--resume " + path);
+  run.best.testAcc = field<double>(meta, "/best/test_acc", "--resume " + path);
   // Scores are accuracies or mean SSIMs (in [-1, 1]), the density a
   // fraction, the best epoch one of those done.
   for (auto [name, value, low] : {std::tuple{"val_acc", run.best.valAcc, -1.0},
@@ -373,12 +378,44 @@ int restoreCheckpoint(const TrainConfig &config, RunState &run) {
   // other shapes failed only after training, in the model's own code).
   run.best.params = run.params.copy();
   restoreTensors(run.best.params, checkpoint.section("best"), "best-model",
-                 path);
+                 origin);
   run.best.buffers = run.buffers.copy();
-  restoreTensors(run.best.buffers, bestBuffers(checkpoint, path),
-                 "best-model buffer", path);
+  restoreTensors(run.best.buffers,
+                 bestBuffers(checkpoint, origin, "start a new run"),
+                 "best-model buffer", origin);
   restoreMasks(config, checkpoint, meta, epoch, run);
   return epoch;
+}
+
+void readSavedModel(const std::string &path, bool last, SavedModel &saved) {
+  const std::string origin = "checkpoint " + path;
+  Checkpoint checkpoint = loadCheckpoint(path);
+  nlohmann::json meta = nlohmann::json::parse(checkpoint.metadata);
+  saved.model = field<std::string>(meta, "/model", origin);
+  int epoch = field<int>(meta, "/epoch", origin);
+  saved.best = !last;
+  if (last) {
+    saved.epoch = epoch;
+    restoreTensors(saved.params, checkpoint.section("params"), "parameter",
+                   origin);
+    restoreTensors(saved.buffers, checkpoint.section("buffers"), "buffer",
+                   origin);
+    return;
+  }
+  saved.epoch = field<int>(meta, "/best/epoch", origin);
+  if (saved.epoch < 1 || saved.epoch > epoch)
+    throw Error(fmt::format("{}: its best model is of epoch {}, not one of its "
+                            "{} epochs (no validation yet?): export the last "
+                            "epoch's weights instead",
+                            origin, saved.epoch, epoch));
+  saved.valAcc = field<double>(meta, "/best/val_acc", origin);
+  saved.testAcc = field<double>(meta, "/best/test_acc", origin);
+  saved.density = field<double>(meta, "/best/density", origin);
+  restoreTensors(saved.params, checkpoint.section("best"), "best-model",
+                 origin);
+  restoreTensors(saved.buffers,
+                 bestBuffers(checkpoint, origin, "export the last epoch's"),
+                 "best-model buffer", origin);
 }
 
 } // namespace bregman::train

@@ -47,6 +47,22 @@ void writeCheckpoint(const TrainConfig &config, int epoch, const RunState &run);
 /// and what disagrees.
 int restoreCheckpoint(const TrainConfig &config, RunState &run);
 
+/// A model as a checkpoint saved it: the best validation epoch's, or the
+/// last epoch's.
+struct SavedModel {
+  std::string model; // the description the run recorded
+  int epoch = 0;     // the epoch the weights are of
+  bool best = true;  // the best validation epoch's (else the last one's)
+  double valAcc = 0, testAcc = 0, density = 0; // the best epoch's (if best)
+  Params params, buffers;
+};
+
+/// Reads the checkpoint at `path` into `saved`, whose params and buffers
+/// must be the model's (names and shapes, checked; their values replaced):
+/// the best model's, or with `last` the last epoch's. Throws an Error naming
+/// the file and what disagrees.
+void readSavedModel(const std::string &path, bool last, SavedModel &saved);
+
 } // namespace bregman::train
 
 #endif // BREGMAN_TRAIN_LIB_CHECKPOINTING_H
