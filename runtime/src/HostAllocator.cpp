@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <unordered_map>
@@ -40,17 +41,20 @@ public:
     // The header space keeps the address handed out aligned.
     size_t offset = std::max(alignment, kAlignment);
     if (bytes > SIZE_MAX / 2 - 2 * offset - 4096)
-      return nullptr;
+      outOfMemory(bytes);
     // Large blocks by whole pages (a step's sizes repeat; so do nearby ones).
     size_t size =
         round(offset + bytes,
               std::max(offset, bytes < 65536 ? kAlignment : size_t(4096)));
     void *block = take(size, offset);
-    if (!block) {
+    if (!block)
       block = std::aligned_alloc(offset, size);
-      if (!block)
-        return nullptr;
+    if (!block) { // the cached blocks back to the system, and once more
+      trim();
+      block = std::aligned_alloc(offset, size);
     }
+    if (!block)
+      outOfMemory(bytes);
     auto *user = static_cast<char *>(block) + offset;
     reinterpret_cast<Header *>(user)[-1] = Header{size, offset};
     return user;
@@ -73,6 +77,27 @@ public:
   }
 
 private:
+  /// Compiled code cannot take a null block (it wrote through it: a
+  /// segfault), nor an exception: the process ends here, saying why.
+  [[noreturn]] static void outOfMemory(size_t bytes) {
+    std::fprintf(stderr,
+                 "error: out of memory: compiled code could not allocate a "
+                 "temporary of %zu bytes (a smaller batch needs less; with "
+                 "BREGMAN_MEMORY_LIMIT below what this machine can give, "
+                 "such sizes are refused before they run)\n",
+                 bytes);
+    std::fflush(stderr);
+    std::_Exit(1);
+  }
+  /// Returns every cached block to the system.
+  void trim() {
+    std::lock_guard<std::mutex> lock(mutex);
+    for (auto &[key, blocks] : free)
+      for (void *block : blocks)
+        std::free(block);
+    free.clear();
+    cachedBytes = 0;
+  }
   static size_t round(size_t bytes, size_t to) {
     return bytes == 0 ? to : (bytes + to - 1) / to * to;
   }

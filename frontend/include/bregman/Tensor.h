@@ -37,9 +37,9 @@ int64_t dtypeSize(DType dtype);
 std::string shapeString(const Shape &shape);
 /// Throws Error, naming `op`, unless a tensor of `shape` and `dtype` could be
 /// allocated: no negative dimension, and its bytes within the memory limit
-/// (BREGMAN_MEMORY_LIMIT or this machine's memory; counted without overflow;
-/// a sanity bound for every traced value and host tensor, so tensors of at
-/// most 64 MiB always pass).
+/// (BREGMAN_MEMORY_LIMIT or the memory this process may use; counted without
+/// overflow; a sanity bound for every traced value and host tensor, so tensors
+/// of at most 64 MiB always pass).
 void requireAllocatable(const char *op, const Shape &shape, DType dtype);
 /// Product of the dimensions (1 for a scalar).
 int64_t numElements(const Shape &shape);

@@ -564,8 +564,8 @@ namespace {
 /// An error other than bregman::Error from a node (out-of-range indices and
 /// the like in hostile files): an Error naming the node, never a crash.
 Error invalidModel(const ::onnx::NodeProto &n, const std::exception &e) {
-  return Error(fmt::format("node '{}' ({}): invalid model: {}", n.name(), n.op_type(),
-                           e.what()));
+  return Error(
+      fmt::format("{}: invalid model: {}", detail::nodeLabel(n), e.what()));
 }
 
 /// "node 'n' (Op): why" for unsupported() from a node's error message.
@@ -575,7 +575,19 @@ std::string reasonOf(const ::onnx::NodeProto &n, const std::string &message) {
     return message.substr(prefix.size());
   if (message.rfind("node '", 0) == 0)
     return message;
-  return fmt::format("node '{}' ({}): {}", n.name(), n.op_type(), message);
+  return fmt::format("{}: {}", detail::nodeLabel(n), message);
+}
+
+/// `e` naming node `n` when it does not yet (a DSL operation's error, such
+/// as "add: element types differ", said no node), its "unsupported: "
+/// prefix kept.
+Error namingTheNode(const ::onnx::NodeProto &n, const Error &e) {
+  std::string message = e.what(), prefix = "unsupported: ";
+  size_t start = message.rfind(prefix, 0) == 0 ? prefix.size() : 0;
+  if (message.compare(start, 6, "node '") == 0)
+    return e;
+  return Error(fmt::format("{}{}: {}", message.substr(0, start),
+                           detail::nodeLabel(n), message.substr(start)));
 }
 
 } // namespace
@@ -712,7 +724,7 @@ bool OnnxModel::Impl::dryRun(const ::onnx::NodeProto &n,
       throw invalidModel(n, e);
     }
   } catch (const Error &e) {
-    refuse(reasonOf(n, e.what()), e.what());
+    refuse(reasonOf(n, e.what()), namingTheNode(n, e).what());
     return false;
   }
   for (const std::string &out : n.output())
@@ -787,7 +799,7 @@ static Error batchFoldedIn(const ::onnx::NodeProto &n, const Error &e,
   if (message.rfind(prefix, 0) == 0)
     message = message.substr(prefix.size());
   if (message.rfind("node '", 0) != 0)
-    message = fmt::format("node '{}' ({}): {}", n.name(), n.op_type(), message);
+    message = fmt::format("{}: {}", detail::nodeLabel(n), message);
   return Error(fmt::format(
       "unsupported: {} (at batch {}; the model's inputs declare a static batch {}, which "
       "its shapes may hold where it cannot be told from other dimensions); re-export with "
@@ -806,7 +818,7 @@ void OnnxModel::Impl::replay(std::map<std::string, Value> &env,
     } catch (const Error &e) {
       if (rebatch)
         throw batchFoldedIn(n, e, *rebatch);
-      throw;
+      throw namingTheNode(n, e);
     } catch (const std::exception &e) {
       throw invalidModel(n, e);
     }

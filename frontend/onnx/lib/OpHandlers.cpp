@@ -14,13 +14,19 @@ namespace bregman::onnx {
 
 namespace detail {
 
+std::string nodeLabel(const ::onnx::NodeProto &node) {
+  if (!node.name().empty() || node.output_size() == 0)
+    return fmt::format("node '{}' ({})", node.name(), node.op_type());
+  return fmt::format("node '' ({}, output '{}')", node.op_type(),
+                     node.output(0));
+}
+
 Error unsupportedError(const ::onnx::NodeProto &node, const std::string &what) {
-  return Error(fmt::format("unsupported: node '{}' ({}): {}", node.name(),
-                           node.op_type(), what));
+  return Error(fmt::format("unsupported: {}: {}", nodeLabel(node), what));
 }
 
 Error nodeError(const ::onnx::NodeProto &node, const std::string &what) {
-  return Error(fmt::format("node '{}' ({}): {}", node.name(), node.op_type(), what));
+  return Error(fmt::format("{}: {}", nodeLabel(node), what));
 }
 
 const ::onnx::AttributeProto *findAttr(const ::onnx::NodeProto &node,

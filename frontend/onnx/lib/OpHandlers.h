@@ -43,6 +43,9 @@ struct Value {
 /// An error for something the importer cannot represent (as opposed to a
 /// malformed model): "unsupported: node 'n' (Op): what". The conformance
 /// runner counts these as skipped.
+/// "node 'name' (Op)"; for a node without a name, which exporters and
+/// hand-written graphs leave, "node '' (Op, output 'y')".
+std::string nodeLabel(const ::onnx::NodeProto &node);
 Error unsupportedError(const ::onnx::NodeProto &node, const std::string &what);
 /// An error in a malformed node: "node 'n' (Op): what".
 Error nodeError(const ::onnx::NodeProto &node, const std::string &what);

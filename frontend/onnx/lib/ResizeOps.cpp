@@ -103,7 +103,7 @@ std::pair<Shape, std::vector<double>> target(const NodeContext &c, const Shape &
       throw c.error(fmt::format("scales [{}] leave axis {} of {} empty", fmt::join(given, ", "),
                                 a, shapeString(in)));
   }
-  checkedCount(out, fmt::format("node '{}' ({}) result", c.node.name(), c.op()));
+  checkedCount(out, detail::nodeLabel(c.node) + " result");
   return {out, factors};
 }
 

@@ -289,14 +289,18 @@ TEST(HostileOptions, SizesAreTheModelsOwn) {
   };
   const SizeCase cases[] = {
       {"adabreg", 0, 128,
-       "train: --hidden 100: the MLP's 79510 parameters (5 tensors of their size: "
-       "parameters, gradients, adabreg state) would need 1.5 MiB of memory, more than the "
-       "limit of 976.6 KiB (this machine's memory, or BREGMAN_MEMORY_LIMIT)"},
+       "train: --hidden 100: the MLP's 79510 parameters (5 tensors of their "
+       "size: "
+       "parameters, gradients, adabreg state) would need 1.5 MiB of memory, "
+       "more than the "
+       "limit of 976.6 KiB (the memory this process may use"},
       {"linbreg", 0.9f, 128,
-       "train: --hidden 100: the MLP's 79510 parameters (4 tensors of their size: "
+       "train: --hidden 100: the MLP's 79510 parameters (4 tensors of their "
+       "size: "
        "parameters, gradients, linbreg state) would need 1.2 MiB of memory"},
       {"linbreg", 0, 128, // 3 tensors: 954,120 bytes fit; the batch does not
-       "train: --batch-size 128: one batch of images and activations would need 994.0 KiB "
+       "train: --batch-size 128: one batch of images and activations would "
+       "need 994.0 KiB "
        "of memory, more than the limit of 976.6 KiB"},
       {"sgd", 0, 125, // 125 · 1988 · 4 = 994,000 bytes fit
        "/nonexistent"},

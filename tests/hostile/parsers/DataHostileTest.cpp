@@ -78,10 +78,12 @@ TEST_F(HostileData, IdxHeadersAgainstTheMemoryLimit) {
   MemoryLimit limit(uint64_t(1) << 20);
   std::string header = be32(0x803) + be32(100000) + be32(100) + be32(100);
   std::string gz = gzipped((dir / "images.idx.gz").string(), header + std::string(64, '\0'));
-  EXPECT_THROWS_WITH(DataError, readIdxImages(gz),
-                     "images.idx.gz: 100000 images of 100x100 would need 953.7 MiB of "
-                     "memory, more than the limit of 1.0 MiB (this machine's memory, or "
-                     "BREGMAN_MEMORY_LIMIT)");
+  EXPECT_THROWS_WITH(
+      DataError, readIdxImages(gz),
+      "images.idx.gz: 100000 images of 100x100 would need 953.7 MiB of "
+      "memory, more than the limit of 1.0 MiB (the memory this process may "
+      "use: the machine's, ulimit -v, a container's; or "
+      "BREGMAN_MEMORY_LIMIT)");
   std::string labels = be32(0x801) + be32(2 << 20) + std::string(2 << 20, '\1');
   EXPECT_THROWS_WITH(DataError, readIdxLabels(write("labels.idx", labels)),
                      "labels.idx: 2097152 labels would need 2.0 MiB of memory, more than "

@@ -1,9 +1,10 @@
 //===- ImportTest.cpp - The ONNX importer on models the tests build -------===//
 
 #include "bregman/bregman.h"
+#include "bregman/models/Zoo.h"
 #include "bregman/onnx/OnnxModel.h"
 #include "bregman/onnx/OnnxNetwork.h"
-#include "bregman/models/Zoo.h"
+#include "bregman/runtime/InputFile.h"
 
 #include "ModelCase.h"
 
@@ -417,3 +418,39 @@ TEST_F(OnnxImport, BatchNormStatisticsOfALargeBatchStayAccurate) {
 }
 
 } // namespace
+
+namespace {
+
+/// x[1, 4] expanded to [rows, 4] by an unnamed Expand, averaged.
+::onnx::ModelProto unnamedExpandModel(int64_t rows) {
+  bregman::testing::ModelCase c(13);
+  c.input("x", {1, 4}, {1, 2, 3, 4});
+  c.ints("shape", {rows, 4});
+  c.node("Expand", {"x", "shape"}, {"e"}).clear_name();
+  c.node("ReduceMean", {"e"}, {"y"});
+  bregman::testing::ModelCase::valueInfo(c.graph().add_output(), "y", {1, 1});
+  return c.model;
+}
+
+} // namespace
+
+// A size over the memory limit is refused naming the node; one without a
+// name (hand-written graphs, some exporters) by its op and output: the
+// message said "broadcast: f32[900000000, 4] would need 13.4 GiB ..." only.
+TEST_F(OnnxImport, AnOversizedValueNamesItsNodeEvenWithoutAName) {
+  runtime::setMemoryLimit(uint64_t(1) << 30);
+  try {
+    bregman::onnx::OnnxModel::load(
+        write(unnamedExpandModel(900000000), "big.onnx"))
+        .checkSupported();
+    ADD_FAILURE() << "a 13.4 GiB value was accepted under a 1 GiB limit";
+  } catch (const Error &e) {
+    EXPECT_NE(
+        std::string(e.what()).find(
+            "node '' (Expand, output 'e'): broadcast: f32[900000000, 4] "
+            "would need 13.4 GiB of memory, more than the limit of 1.0 GiB"),
+        std::string::npos)
+        << e.what();
+  }
+  runtime::setMemoryLimit(0);
+}

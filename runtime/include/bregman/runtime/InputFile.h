@@ -24,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -123,10 +124,37 @@ inline std::string memoryLimitProblem() {
          "G, T: 512M, 8G)";
 }
 
+/// The memory this process may use: the machine's physical memory, lowered
+/// by the address-space and data rlimits (ulimit -v, -d) and by a cgroup's
+/// memory.max (a container's limit). Read once. Under `ulimit -v 6000000` a
+/// 13 GiB tensor passed the physical 23.5 GiB, and the compiled code that
+/// wrote it failed to allocate it.
+inline uint64_t processMemoryBytes() {
+  static const uint64_t bytes = [] {
+    long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+    uint64_t most = pages > 0 && page > 0 ? uint64_t(pages) * uint64_t(page)
+                                          : uint64_t(1) << 36;
+    for (int resource : {RLIMIT_AS, RLIMIT_DATA}) {
+      struct rlimit limit;
+      if (::getrlimit(resource, &limit) == 0 &&
+          limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < most)
+        most = limit.rlim_cur;
+    }
+    if (std::FILE *f = std::fopen("/sys/fs/cgroup/memory.max", "r")) {
+      unsigned long long max = 0; // "max" when unlimited: not read
+      if (std::fscanf(f, "%llu", &max) == 1 && max > 0 && max < most)
+        most = max;
+      std::fclose(f);
+    }
+    return most;
+  }();
+  return bytes;
+}
+
 /// The most bytes one input-driven allocation (and, above 64 MiB, one
 /// traced value or host tensor of the DSL) may take: BREGMAN_MEMORY_LIMIT
 /// when set (memoryLimitProblem says when it is unreadable: then this is
-/// ignored), else this machine's physical memory.
+/// ignored), else processMemoryBytes().
 inline uint64_t &memoryLimitOverride() {
   static uint64_t limit = 0; // 0: not set by the program
   return limit;
@@ -137,8 +165,7 @@ inline uint64_t memoryLimit() {
     return memoryLimitOverride();
   if (uint64_t v = parseByteCount(std::getenv("BREGMAN_MEMORY_LIMIT")))
     return v;
-  long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
-  return pages > 0 && page > 0 ? uint64_t(pages) * uint64_t(page) : uint64_t(1) << 36;
+  return processMemoryBytes();
 }
 
 /// Why `count` elements of `elementBytes` each, for `what`, cannot be
@@ -152,8 +179,10 @@ inline std::string allocationProblem(long double count, uint64_t elementBytes,
   uint64_t limit = memoryLimit();
   if (count >= 0 && bytes <= static_cast<long double>(limit))
     return "";
-  return what + " would need " + formatBytes(bytes) + " of memory, more than the limit of " +
-         formatBytes(limit) + " (this machine's memory, or BREGMAN_MEMORY_LIMIT)";
+  return what + " would need " + formatBytes(bytes) +
+         " of memory, more than the limit of " + formatBytes(limit) +
+         " (the memory this process may use: the machine's, ulimit -v, a "
+         "container's; or BREGMAN_MEMORY_LIMIT)";
 }
 
 /// Throws E unless `count` × `elementBytes` bytes for `what` fit the limit.
