@@ -53,9 +53,16 @@ readBindings(const nlohmann::json &list, const char *kind, const char *indexKey,
 }
 
 /// The artifact input `b` set from the TensorProto file `path`.
-void feedInput(Artifact &artifact, const InferenceBinding &b,
+void feedInput(Artifact &artifact, const InferenceSpec &spec, size_t position,
                const std::string &path) {
+  const InferenceBinding &b = spec.inputs[position];
   HostTensor t = readTensorProtoFile(path);
+  std::vector<std::string> names;
+  for (const InferenceBinding &input : spec.inputs)
+    names.push_back(input.name);
+  if (std::string problem = swappedInputProblem(path, t.name, position, names);
+      !problem.empty())
+    throw std::runtime_error(printableText(problem));
   const ArtifactTensor &want = artifact.inputs[b.index];
   if (t.dtype != want.dtype || t.shape != want.shape)
     fail(path, "input '" + b.name + "' is " + t.dtype + shapeText(t.shape) +
@@ -103,7 +110,7 @@ void runInference(const std::string &dir,
   for (const std::string &file : outputFiles)
     requireWritableFile(file, "--output", tensorFilesWrittenByBregman());
   for (std::size_t i = 0; i < inputFiles.size(); ++i)
-    feedInput(*artifact, spec.inputs[i], inputFiles[i]);
+    feedInput(*artifact, spec, i, inputFiles[i]);
   std::printf("%s: inference of %s on %s\n", dir.c_str(), spec.model.c_str(),
               artifact->device.c_str());
   if (!spec.preprocessing.empty())

@@ -386,4 +386,23 @@ void writeTensorProtoFile(const std::string &path, const HostTensor &t) {
                       tensorFilesWrittenByBregman());
 }
 
+std::string swappedInputProblem(const std::string &path,
+                                const std::string &tensorName, size_t position,
+                                const std::vector<std::string> &inputNames) {
+  if (tensorName.empty() || position >= inputNames.size() ||
+      tensorName == inputNames[position])
+    return "";
+  std::string order;
+  bool another = false;
+  for (const std::string &name : inputNames) {
+    another = another || name == tensorName;
+    order += (order.empty() ? "'" : ", '") + name + "'";
+  }
+  if (!another)
+    return "";
+  return path + ": holds input '" + tensorName + "' but is given for input " +
+         std::to_string(position + 1) + " ('" + inputNames[position] +
+         "'): give the --input files in the model's order (" + order + ")";
+}
+
 } // namespace bregman::runtime

@@ -155,10 +155,36 @@ int makeMlp(const std::string &path, const std::vector<int64_t> &sizes,
   return 0;
 }
 
+/// y = b − a for inputs a, b of `shape` (their order matters).
+int makeDifference(const std::string &path, const std::vector<int64_t> &shape) {
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.add_opset_import()->set_version(13);
+  auto *g = model.mutable_graph();
+  g->set_name("difference");
+  for (auto *v : {g->add_input(), g->add_input(), g->add_output()}) {
+    auto *type = v->mutable_type()->mutable_tensor_type();
+    type->set_elem_type(onnx::TensorProto::FLOAT);
+    for (int64_t d : shape)
+      type->mutable_shape()->add_dim()->set_dim_value(d);
+  }
+  g->mutable_input(0)->set_name("a");
+  g->mutable_input(1)->set_name("b");
+  g->mutable_output(0)->set_name("y");
+  auto *sub = g->add_node();
+  sub->set_name("sub");
+  sub->set_op_type("Sub");
+  sub->add_input("b");
+  sub->add_input("a");
+  sub->add_output("y");
+  writeMessage(model, path);
+  return 0;
+}
+
 int makeInput(const std::string &path, const std::vector<int64_t> &shape,
-              unsigned seed) {
+              unsigned seed, const std::string &name = "x") {
   onnx::TensorProto t;
-  t.set_name("x");
+  t.set_name(name);
   t.set_data_type(onnx::TensorProto::FLOAT);
   addDims(&t, shape);
   std::mt19937 rng(seed);
@@ -220,9 +246,12 @@ int main(int argc, char **argv) {
       return makeMlp(args[1], parseList(args[2]), std::stod(args[3]),
                      static_cast<unsigned>(std::stoul(args[4])),
                      args.size() > 5 && args[5] == "--sparse-initializers");
-    if (args.size() == 4 && args[0] == "input")
+    if ((args.size() == 4 || args.size() == 5) && args[0] == "input")
       return makeInput(args[1], parseList(args[2]),
-                       static_cast<unsigned>(std::stoul(args[3])));
+                       static_cast<unsigned>(std::stoul(args[3])),
+                       args.size() == 5 ? args[4] : "x");
+    if (args.size() == 3 && args[0] == "difference")
+      return makeDifference(args[1], parseList(args[2]));
     if (args.size() == 4 && args[0] == "compare")
       return compare(args[1], args[2], std::stod(args[3]));
   } catch (const std::exception &e) {
@@ -231,7 +260,8 @@ int main(int argc, char **argv) {
   }
   std::fprintf(stderr,
                "usage: bregman_onnx_fixture mlp OUT.onnx SIZES DENSITY SEED "
-               "[--sparse-initializers] | input OUT.pb SHAPE SEED | "
+               "[--sparse-initializers] | input OUT.pb SHAPE SEED [NAME] | "
+               "difference OUT.onnx SHAPE | "
                "compare A.pb B.pb RTOL\n");
   return 2;
 }

@@ -7,6 +7,7 @@
 #include "bregman/runtime/Artifact.h"
 #include "bregman/runtime/CudaMath.h"
 #include "bregman/runtime/Inference.h"
+#include "bregman/runtime/InputFile.h"
 #include "bregman/runtime/TensorProto.h"
 
 #include <filesystem>
@@ -152,9 +153,17 @@ int RunCommand::runOnnx() {
     throw Error(e.what());
   }
   Params feeds;
+  std::vector<std::string> inputNames;
+  for (const onnx::ValueSpec &spec : onnxModel.inputs())
+    inputNames.push_back(spec.name);
   for (size_t i = 0; i < inputs.size(); ++i) {
     const onnx::ValueSpec &spec = onnxModel.inputs()[i];
-    Tensor t = onnx::readTensorProto(inputs[i]);
+    std::string tensorName;
+    Tensor t = onnx::readTensorProto(inputs[i], &tensorName);
+    if (std::string problem =
+            runtime::swappedInputProblem(inputs[i], tensorName, i, inputNames);
+        !problem.empty())
+      throw Error(runtime::printableText(problem));
     // Said here, by input and file, not by the first op that reads it (the
     // batch, dimension 0, may differ from the declared one).
     bool shapeFits = t.rank() == static_cast<int64_t>(spec.shape.size());

@@ -26,6 +26,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <optional>
@@ -1013,7 +1014,7 @@ int64_t OnnxModel::save(const std::string &path, const Params &initializers,
   return static_cast<int64_t>(fs::file_size(path));
 }
 
-Tensor readTensorProto(const std::string &path) {
+Tensor readTensorProto(const std::string &path, std::string *name) {
   runtime::requireRegularFile<Error>(path, "TensorProto");
   ::onnx::TensorProto t;
   std::ifstream in(path, std::ios::binary);
@@ -1022,6 +1023,8 @@ Tensor readTensorProto(const std::string &path) {
   if (t.data_type() == ::onnx::TensorProto::UNDEFINED)
     throw Error(fmt::format("{}: not a TensorProto (no data type{})", path,
                             fs::file_size(path) == 0 ? ": an empty file" : ""));
+  if (name)
+    *name = t.name();
   Value v;
   try {
     v = toValue(t, fs::path(path).parent_path());
@@ -1029,6 +1032,14 @@ Tensor readTensorProto(const std::string &path) {
     throw Error(fmt::format("{}: {}", path, e.what()));
   }
   if (v.isStatic) {
+    // Integer inputs (token ids) run as int32: a wider id read the row of
+    // its low 32 bits (2^32 + 3 read row 3).
+    for (size_t i = 0; i < v.ints.size(); ++i)
+      if (v.ints[i] < std::numeric_limits<int32_t>::min() ||
+          v.ints[i] > std::numeric_limits<int32_t>::max())
+        throw Error(fmt::format("{}: value {} at element {} does not fit the "
+                                "int32 that integer inputs run as",
+                                path, v.ints[i], i));
     std::vector<int32_t> ints(v.ints.begin(), v.ints.end());
     return Tensor::fromVector(ints, v.shape);
   }

@@ -454,3 +454,25 @@ TEST_F(OnnxImport, AnOversizedValueNamesItsNodeEvenWithoutAName) {
   }
   runtime::setMemoryLimit(0);
 }
+
+// Integer inputs run as int32: a token id of 2^32 + 3 read row 3.
+TEST_F(OnnxImport, AnIntegerInputBeyondInt32IsRefused) {
+  ::onnx::TensorProto t;
+  t.set_name("ids");
+  t.set_data_type(::onnx::TensorProto::INT64);
+  t.add_dims(2);
+  t.add_int64_data(1);
+  t.add_int64_data((int64_t(1) << 32) + 3);
+  std::string path = (dir / "ids.pb").string();
+  std::ofstream(path, std::ios::binary) << t.SerializeAsString();
+  try {
+    bregman::onnx::readTensorProto(path);
+    ADD_FAILURE() << "an id beyond int32 was read";
+  } catch (const Error &e) {
+    EXPECT_NE(
+        std::string(e.what()).find("ids.pb: value 4294967299 at element 1 "
+                                   "does not fit the int32"),
+        std::string::npos)
+        << e.what();
+  }
+}

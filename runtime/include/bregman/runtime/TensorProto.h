@@ -58,6 +58,15 @@ HostTensor parseTensorProto(std::string_view message, const std::string &where);
 /// limit); errors name the path.
 HostTensor readTensorProtoFile(const std::string &path);
 
+/// Input files are bound to a model's inputs in order; a file whose tensor
+/// is named after another input was swapped (y = b − a gave −4, not 4,
+/// silently). Why `path`, holding a tensor named `tensorName` and given for
+/// input `position` of `inputNames`, is refused; "" when its name is empty,
+/// this input's, or no input's (names are often the exporter's own).
+std::string swappedInputProblem(const std::string &path,
+                                const std::string &tensorName, size_t position,
+                                const std::vector<std::string> &inputNames);
+
 /// The TensorProto serialization of `t` (name, dims, data_type, raw_data).
 std::string serializeTensorProto(const HostTensor &t);
 

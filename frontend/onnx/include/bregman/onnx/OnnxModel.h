@@ -219,8 +219,9 @@ std::map<std::string, SparseConvWeight> sparseConvWeights(const OnnxModel &model
 /// entry "bregman.export"), nothing else.
 runtime::FileOwnershipCheck exportedModels();
 
-/// Reads a serialized onnx TensorProto (the test cases' input_0.pb files).
-Tensor readTensorProto(const std::string &path);
+/// Reads a serialized onnx TensorProto (the test cases' input_0.pb files);
+/// with `name`, also the tensor's name.
+Tensor readTensorProto(const std::string &path, std::string *name = nullptr);
 /// Writes a float tensor as a serialized onnx TensorProto named `name`.
 void writeTensorProto(const std::string &path, const Tensor &t,
                       const std::string &name);
