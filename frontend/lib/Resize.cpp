@@ -39,11 +39,14 @@ void checkTable(const Tensor &x, int64_t axis, const ResampleTable &t) {
 }
 
 /// The input coordinate of output position `o` (ONNX Resize's rules). The
-/// resized length is in·scale, not rounded (as ONNX's reference: it
-/// differs from the output's length when scales are given and in·scale is
-/// not whole).
+/// resized length is in·scale, not rounded to a whole length (as ONNX's
+/// reference: it differs from the output's length when scales are given
+/// and in·scale is not whole), but to float32, as the reference and
+/// onnxruntime compute it: 5·0.6f is 3 there and 3.0000001 in double, which
+/// moved align_corners' taps from columns 0, 2, 4 to 0, 1, 3.
 double sourceCoordinate(int64_t o, int64_t in, double scale, ResizeCoordinates mode) {
-  double x = static_cast<double>(o), resized = static_cast<double>(in) * scale;
+  double x = static_cast<double>(o);
+  double resized = static_cast<float>(static_cast<double>(in) * scale);
   switch (mode) {
   case ResizeCoordinates::HalfPixel: return (x + 0.5) / scale - 0.5;
   case ResizeCoordinates::PytorchHalfPixel: return resized != 1.0 ? (x + 0.5) / scale - 0.5 : 0.0;

@@ -171,24 +171,39 @@ void mod(const NodeContext &c) {
   c.set(tracedConstant(r, shape, fmt::format("node '{}' (Mod)", c.node.name())));
 }
 
+/// x^e for the exponents Pow supports; nullopt for the others.
+std::optional<Tensor> power(const Tensor &x, float e) {
+  if (e == 1.0f)
+    return x;
+  if (e == 2.0f)
+    return x * x;
+  if (e == 3.0f)
+    return x * x * x;
+  if (e == 0.5f)
+    return bregman::sqrt(x);
+  if (e == -1.0f)
+    return one(x) / x;
+  return std::nullopt;
+}
+
 void pow(const NodeContext &c) {
   auto exponent = c.hostFloats(1);
   if (!exponent || exponent->size() != 1)
     throw c.unsupported("an exponent that is not a constant scalar");
   float e = (*exponent)[0];
   Tensor x = c.tensor(0);
-  (void)legacyBroadcastOperand(c, x, c.tensor(1)); // checks the legacy form
-  if (e == 1.0f)
-    return c.set(x);
-  if (e == 2.0f)
-    return c.set(x * x);
-  if (e == 3.0f)
-    return c.set(x * x * x);
-  if (e == 0.5f)
-    return c.set(bregman::sqrt(x));
-  if (e == -1.0f)
-    return c.set(one(x) / x);
-  throw c.unsupported(fmt::format("exponent {} (1, 2, 3, 0.5 and -1 are supported)", e));
+  Tensor shapedExponent = legacyBroadcastOperand(c, x, c.tensor(1));
+  std::optional<Tensor> y = power(x, e);
+  if (!y)
+    throw c.unsupported(
+        fmt::format("exponent {} (1, 2, 3, 0.5 and -1 are supported)", e));
+  // One value, but it broadcasts like any operand: x [3] ^ e [1, 1] is
+  // [1, 3] (it came out [3]).
+  std::optional<Shape> shape =
+      broadcastShapes(x.shape(), shapedExponent.shape());
+  if (shape && *shape != x.shape())
+    *y = broadcastTo(*y, *shape);
+  c.set(*y);
 }
 
 void clip(const NodeContext &c) {

@@ -476,3 +476,41 @@ TEST_F(OnnxImport, AnIntegerInputBeyondInt32IsRefused) {
         << e.what();
   }
 }
+
+// Pow's exponent broadcasts like any operand: x [3] ^ e [1, 1] is [1, 3]
+// (it came out [3]), as in NumPy and onnxruntime.
+TEST_F(OnnxImport, APowExponentBroadcastsTheResult) {
+  bregman::testing::ModelCase c(17);
+  c.input("x", {3}, {2, -1, 3});
+  c.weight("e", {1, 1}, {2});
+  c.node("Pow", {"x", "e"}, {"y"});
+  bregman::testing::ModelCase::valueInfo(c.graph().add_output(), "y", {1, 3});
+  bregman::onnx::OnnxModel model = bregman::onnx::OnnxModel::load(
+      bregman::testing::writeModel(c.model, dir, "pow"));
+  Tensor y = bregman::testing::runOnnx(model, c.inputs).at("y");
+  EXPECT_EQ(y.shape(), (Shape{1, 3}));
+  EXPECT_EQ(y.toVector<float>(), (std::vector<float>{4, 1, 9}));
+}
+
+// Resize by scales: in·scale is taken in float32, as ONNX's reference and
+// onnxruntime take it. 5·0.6f is 3 there and 3.0000001 in double, which
+// picked columns 0, 1, 3 for 0, 2, 4 (nearest, align_corners, floor).
+TEST_F(OnnxImport, ResizeScalesAreTakenInFloat32) {
+  bregman::testing::ModelCase c(13);
+  c.input("x", {1, 1, 1, 5}, {0, 1, 2, 3, 4});
+  c.weight("scales", {4}, {1.0f, 1.0f, 1.0f, 0.6f});
+  auto &n = c.node("Resize", {"x", "", "scales"}, {"y"});
+  for (auto [name, value] :
+       {std::pair{"mode", "nearest"},
+        {"coordinate_transformation_mode", "align_corners"},
+        {"nearest_mode", "floor"}})
+    bregman::testing::addAttr(n, name, ::onnx::AttributeProto::STRING)
+        ->set_s(value);
+  bregman::testing::ModelCase::valueInfo(c.graph().add_output(), "y",
+                                         {1, 1, 1, 3});
+  bregman::onnx::OnnxModel model = bregman::onnx::OnnxModel::load(
+      bregman::testing::writeModel(c.model, dir, "resize"));
+  EXPECT_EQ(
+      bregman::testing::runOnnx(model, c.inputs).at("y").toVector<float>(),
+      (std::vector<float>{0, 2, 4}));
+}
