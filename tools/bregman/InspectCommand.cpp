@@ -96,6 +96,8 @@ int InspectCommand::run() {
     if (!model.batchRestriction().empty())
       fmt::print("but only at the batch the model was exported with: {}\n",
                  model.batchRestriction());
+    if (std::string note = model.batchGuessNote(0); !note.empty())
+      fmt::print("note: {}\n", note);
   } else {
     fmt::print("not supported ({}):\n", model.unsupported().size());
     for (const std::string &u : model.unsupported())

@@ -183,6 +183,8 @@ int RunCommand::runOnnx() {
   if (!onnxModel.inputs().empty()) {
     const Tensor &first = feeds.at(onnxModel.inputs()[0].name);
     batch = first.rank() > 0 ? first.dim(0) : 1;
+    if (std::string note = onnxModel.batchGuessNote(batch); !note.empty())
+      fmt::print("note: {}\n", note);
   }
   Params weights = onnx::withSparseLayers(
       onnxModel, sparseExecPolicy(sparseExec), &sparseLayers, batch, &feeds);

@@ -435,6 +435,9 @@ struct Trainer::Impl {
   std::string scoreText(double score) const;
   void thresholdBaseline(TrainResult &result);
   void logSetup() const;
+  /// What an imported model's run should know: plain operands it trains,
+  /// batch sizes read into its reshapes (onnx::OnnxModel::batchGuessNote).
+  void logImportNotes() const;
   void logLambdaScheduleWithAdaBreg() const;
   void resume();
   EpochTotals trainBatches(int epoch);
@@ -600,6 +603,25 @@ void Trainer::Impl::logSetup() const {
                              : "",
                      fmt::join(settings, ", "),
                      meter.measure(params, state).netDensity);
+  logImportNotes();
+}
+
+void Trainer::Impl::logImportNotes() const {
+  const auto *network = dynamic_cast<const onnx::OnnxNetwork *>(model.get());
+  if (!network)
+    return;
+  // A registered buffer (normalization statistics, a fixed sinusoidal
+  // table) looks like a learned parameter in the file, and trained.
+  if (std::vector<std::string> operands = network->trainedPlainOperands();
+      !operands.empty())
+    log << fmt::format("note: plain operands trained, as PyTorch trains "
+                       "parameters: {}; one the model registered as a buffer "
+                       "(register_buffer: statistics, a fixed table) does not "
+                       "train in PyTorch: --freeze NAME[,NAME...] keeps it\n",
+                       fmt::join(operands, ", "));
+  if (std::string note = network->model().batchGuessNote(config.batchSize);
+      !note.empty())
+    log << "note: " << note << "\n";
 }
 
 /// AdaBreg moves each entry of v by about lr per step whatever the gradient,

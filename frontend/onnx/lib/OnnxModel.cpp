@@ -260,6 +260,9 @@ struct OnnxModel::Impl {
   /// differing, or no batch dimension).
   int64_t exportedBatch = 0;
   std::string batchRestriction; // why the graph does not replay at batch + 1
+  /// Reshape nodes whose leading exported batch is taken as the batch at
+  /// another batch, though their target fits with it as a plain number.
+  std::vector<std::string> batchGuesses;
 
   void parse(const std::string &path);
   /// Everything after parsing: initializers, constants, the graph's inputs
@@ -313,6 +316,23 @@ const std::vector<std::string> &OnnxModel::unsupported() const {
 }
 const std::string &OnnxModel::batchRestriction() const {
   return impl->batchRestriction;
+}
+std::string OnnxModel::batchGuessNote(int64_t batch) const {
+  if (impl->batchGuesses.empty() || batch == impl->exportedBatch ||
+      impl->exportedBatch == 0)
+    return "";
+  return fmt::format(
+      "the model was exported at a static batch {}; at {}, {} take{} "
+      "the leading {} of {} target as the batch (PyTorch's exporter folds "
+      "x.size(0) into such constants); if one means a plain {} "
+      "(x.view({}, -1, ...)), re-export with a dynamic batch "
+      "(dynamic_axes={{'{}': {{0: 'batch'}}}})",
+      impl->exportedBatch,
+      batch > 0 ? fmt::format("batch {}", batch) : std::string("another batch"),
+      fmt::join(impl->batchGuesses, ", "),
+      impl->batchGuesses.size() == 1 ? "s" : "", impl->exportedBatch,
+      impl->batchGuesses.size() == 1 ? "its Reshape" : "their Reshape",
+      impl->exportedBatch, impl->exportedBatch, impl->inputs.front().name);
 }
 
 /// The shape of a graph input/output from its type; dynamic dimensions and
@@ -704,9 +724,12 @@ void OnnxModel::Impl::replayAtAnotherBatch() {
     for (const ValueSpec &v : inputs)
       in.add(v.name, env.at(v.name).tensor);
     std::optional<detail::Rebatch> rebatch = rebatchFor(in);
+    if (rebatch)
+      rebatch->guesses = &batchGuesses;
     replay(env, nullptr, rebatch ? &*rebatch : nullptr);
     (void)collectOutputs(env);
   } catch (const Error &e) {
+    batchGuesses.clear();
     std::string message = e.what(), prefix = "unsupported: ";
     batchRestriction = fmt::format(
         "at batch {}: {}", batch,

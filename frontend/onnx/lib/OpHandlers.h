@@ -82,6 +82,10 @@ struct Rebatch {
   std::string inputName; // the graph input, for the re-export advice
   /// Every value's shape in the load-time replay at the exported batch.
   const std::map<std::string, Shape> *exportedShapes = nullptr;
+  /// Where set (the load-time replay at another batch), the Reshape nodes
+  /// whose leading exported batch was taken as the batch although the
+  /// target, with its -1, also fits the data as it stands.
+  std::vector<std::string> *guesses = nullptr;
 };
 
 /// What a handler sees of the node it replays: its inputs (from `env`), its

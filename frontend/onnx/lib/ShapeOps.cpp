@@ -198,7 +198,12 @@ void reshapeOp(const NodeContext &c) {
       infer = static_cast<int64_t>(i);
     }
   }
-  rebatchTarget(c, target);
+  bool rebatched = rebatchTarget(c, target);
+  // With a -1, the target fits the data either way ([1, -1, 3] as [batch,
+  // 4, 3] or as [1, 4·batch, 3]): the batch is the likely reading (the
+  // exporter folds x.size(0) into constants), not a certain one.
+  if (rebatched && infer >= 0 && c.rebatch->guesses)
+    c.rebatch->guesses->push_back(nodeLabel(c.node));
   Shape known = target;
   if (infer >= 0)
     known[infer] = 1;

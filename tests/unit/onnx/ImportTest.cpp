@@ -514,3 +514,29 @@ TEST_F(OnnxImport, ResizeScalesAreTakenInFloat32) {
       bregman::testing::runOnnx(model, c.inputs).at("y").toVector<float>(),
       (std::vector<float>{0, 2, 4}));
 }
+
+// A static-batch export's Reshape [1, -1, 3] fits a batch of 3 both as
+// [3, 4, 3] (its 1 the batch: PyTorch's folded x.size(0)) and as
+// [1, 12, 3] (x.view(1, -1, C)); the first is taken, and said. A target
+// without -1 fits one way only and is not mentioned.
+TEST_F(OnnxImport, AReshapeReadWithTheBatchAsAGuessIsNamed) {
+  auto model = [&](std::vector<int64_t> target, const std::string &name) {
+    bregman::testing::ModelCase c(13);
+    c.input("x", {1, 4, 3}, std::vector<float>(12, 1.0f));
+    c.ints("target", target);
+    c.node("Reshape", {"x", "target"}, {"y"}, "merge");
+    bregman::testing::ModelCase::valueInfo(c.graph().add_output(), "y",
+                                           {1, 4, 3});
+    return bregman::onnx::OnnxModel::load(
+        bregman::testing::writeModel(c.model, dir, name));
+  };
+  bregman::onnx::OnnxModel guessed = model({1, -1, 3}, "guessed");
+  EXPECT_EQ(guessed.batchGuessNote(1), "");
+  std::string note = guessed.batchGuessNote(3);
+  EXPECT_NE(note.find("exported at a static batch 1; at batch 3, node 'merge' "
+                      "(Reshape) takes the leading 1 of its Reshape target as "
+                      "the batch"),
+            std::string::npos)
+      << note;
+  EXPECT_EQ(model({1, 4, 3}, "certain").batchGuessNote(3), "");
+}

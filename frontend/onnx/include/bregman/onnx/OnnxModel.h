@@ -126,6 +126,13 @@ public:
   /// inputs declare (tried at load: the declared batch + 1); otherwise the
   /// error it gives there, naming the node and what to re-export.
   const std::string &batchRestriction() const;
+  /// At `batch`, other than a static exported batch B: names the Reshape
+  /// nodes whose target [B, ..., -1, ...] is read with B as the batch,
+  /// though it would fit the data with B as a plain number too (a guess,
+  /// right for PyTorch's folded x.size(0), wrong for x.view(1, -1, C)), and
+  /// what to re-export; "" when there is none or the batch is B (any other
+  /// batch for `batch` ≤ 0).
+  std::string batchGuessNote(int64_t batch) const;
 
   /// Records the graph on `inputs` (by input name) inside a traced
   /// function; returns the graph outputs by name. With `trainingStatistics`,

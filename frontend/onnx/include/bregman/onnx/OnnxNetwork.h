@@ -130,6 +130,15 @@ public:
   /// Every float initializer of model(): its role and parameter, or why it
   /// stays frozen (what `bregman inspect` lists), by ONNX name.
   std::vector<InitializerRole> initializerRoles() const;
+  /// The initializers read only as plain operands that train (ONNX names):
+  /// the file cannot say whether PyTorch held them as parameters or as
+  /// buffers, which it never trains.
+  std::vector<std::string> trainedPlainOperands() const {
+    std::vector<std::string> names;
+    for (const auto &entry : trainedWhy_)
+      names.push_back(entry.first);
+    return names;
+  }
 
 private:
   struct Entry {
