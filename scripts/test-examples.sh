@@ -84,6 +84,16 @@ awk -v s="$ssim" -v l="$last" 'BEGIN { exit !(s >= 0.08 && l >= 200) }' ||
   die "skip-encoder after 120 steps: test SSIM $ssim (bound 0.08), last layer $last active neurons (bound 200): $row"
 say "skip-encoder after 120 steps (test SSIM, active neurons per layer): $row"
 
+# The numerics check's harness (scripts/check-numerics.sh compares its
+# output with JAX, outside CI) builds against the prefix and runs a case.
+say "scripts/numerics: the numerics harness"
+cmake "${generator[@]}" -S "$src/scripts/numerics" -B "$tmp/build-numerics" \
+  -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_COMPILER="$cxx" >"$tmp/numerics.log" 2>&1 &&
+  cmake --build "$tmp/build-numerics" >>"$tmp/numerics.log" 2>&1 ||
+  die "scripts/numerics against the prefix: $(tail -30 "$tmp/numerics.log")"
+"$tmp/build-numerics/numerics_harness" --only 'gelu#big' | grep -q '^OUT y f32' ||
+  die "scripts/numerics: the harness printed no output for gelu#big"
+
 # 4. The Debian package, unpacked (not installed): the package is relocatable.
 cpack -G DEB --config "$build/CPackConfig.cmake" -B "$tmp/deb" >"$tmp/cpack.log" 2>&1 ||
   die "cpack: $(tail -30 "$tmp/cpack.log")"
