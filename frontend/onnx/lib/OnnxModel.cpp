@@ -269,6 +269,8 @@ struct OnnxModel::Impl {
   /// and outputs, the dry run.
   void build();
   void checkOpset(const std::string &path) const;
+  /// Outputs' symbolic dimensions (-1 in their specs) from the dry run.
+  void resolveOutputShapes();
   std::set<std::string> readInitializers(const std::string &path);
   void readSparseInitializer(const std::string &path,
                              const ::onnx::SparseTensorProto &sparse);
@@ -336,9 +338,12 @@ std::string OnnxModel::batchGuessNote(int64_t batch) const {
 }
 
 /// The shape of a graph input/output from its type; dynamic dimensions and
-/// non-tensor types are refused.
+/// non-tensor types are refused. An output's symbolic dimension is kept
+/// as -1, to be read off the dry run (resolveOutputShapes): PyTorch's
+/// exporter names sizes it did not infer ('Add13_dim_2') on outputs whose
+/// sizes are all fixed but the batch.
 static ValueSpec specOf(const ::onnx::ValueInfoProto &info,
-                        const std::string &path) {
+                        const std::string &path, bool output = false) {
   ValueSpec spec;
   spec.name = info.name();
   const auto &type = info.type();
@@ -365,6 +370,10 @@ static ValueSpec specOf(const ::onnx::ValueInfoProto &info,
       spec.shape.push_back(1);
       continue;
     }
+    if (output && !d.has_dim_value()) {
+      spec.shape.push_back(-1);
+      continue;
+    }
     if (!d.has_dim_value() || d.dim_value() < 0)
       throw Error(fmt::format(
           "{}: unsupported: graph value '{}' has a dynamic dimension {} ({}); "
@@ -375,7 +384,9 @@ static ValueSpec specOf(const ::onnx::ValueInfoProto &info,
                               : std::string("no size given")));
     spec.shape.push_back(d.dim_value());
   }
-  checkedCount(spec.shape, fmt::format("{}: graph value '{}'", path, info.name()));
+  if (std::find(spec.shape.begin(), spec.shape.end(), -1) == spec.shape.end())
+    checkedCount(spec.shape,
+                 fmt::format("{}: graph value '{}'", path, info.name()));
   return spec;
 }
 void OnnxModel::Impl::parse(const std::string &path) {
@@ -537,7 +548,7 @@ void OnnxModel::Impl::build() {
       if (!initializerNames.count(i.name()))
         inputs.push_back(specOf(i, path));
     for (const auto &o : model.graph().output())
-      outputs.push_back(specOf(o, path));
+      outputs.push_back(specOf(o, path, /*output=*/true));
   } catch (const Error &e) {
     specError = e.what();
   }
@@ -546,10 +557,32 @@ void OnnxModel::Impl::build() {
   // dry run instead.
   exportedBatch = commonBatch();
   analyze(constantErrors, specError.empty());
+  if (specError.empty())
+    resolveOutputShapes();
   if (!specError.empty())
     refuse(specError, "unsupported: " + specError);
   else if (unsupported.empty())
     replayAtAnotherBatch();
+}
+
+void OnnxModel::Impl::resolveOutputShapes() {
+  for (ValueSpec &spec : outputs) {
+    if (std::find(spec.shape.begin(), spec.shape.end(), -1) == spec.shape.end())
+      continue;
+    auto computed = shapes.find(spec.name);
+    if (computed == shapes.end())
+      continue; // not computed: analyze() refused the model
+    if (computed->second.size() != spec.shape.size()) {
+      std::string why = fmt::format(
+          "graph output '{}' is declared with {} dimensions but has {}",
+          spec.name, spec.shape.size(), computed->second.size());
+      refuse(why, "unsupported: " + why);
+      continue;
+    }
+    for (size_t d = 0; d < spec.shape.size(); ++d)
+      if (spec.shape[d] == -1)
+        spec.shape[d] = computed->second[d];
+  }
 }
 
 std::vector<InitializerSplit> OnnxModel::tiedInitializers() const {

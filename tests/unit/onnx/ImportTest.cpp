@@ -540,3 +540,27 @@ TEST_F(OnnxImport, AReshapeReadWithTheBatchAsAGuessIsNamed) {
       << note;
   EXPECT_EQ(model({1, 4, 3}, "certain").batchGuessNote(3), "");
 }
+
+// PyTorch's exporter names output sizes it did not infer ('Add_dim_1') on
+// outputs whose sizes are all fixed but the batch; such a model was
+// refused ("has a dynamic dimension 1 ... export with static shapes") though
+// onnxruntime runs it. An output's sizes come from the graph now.
+TEST_F(OnnxImport, AnOutputsSymbolicSizesComeFromTheGraph) {
+  bregman::testing::ModelCase c(13);
+  c.input("x", {2, 4}, {1, 2, 3, 4, 5, 6, 7, 8});
+  c.weight("two", {}, {2});
+  c.node("Mul", {"x", "two"}, {"y"});
+  auto *y = c.graph().add_output();
+  bregman::testing::ModelCase::valueInfo(y, "y", {});
+  auto *shape = y->mutable_type()->mutable_tensor_type()->mutable_shape();
+  shape->add_dim()->set_dim_param("batch");
+  shape->add_dim()->set_dim_param("Mul_dim_1");
+  bregman::onnx::OnnxModel model = bregman::onnx::OnnxModel::load(
+      bregman::testing::writeModel(c.model, dir, "symbolic"));
+  ASSERT_TRUE(model.unsupported().empty()) << model.unsupported().front();
+  // (A symbolic batch is given as 1, ValueSpec's convention.)
+  EXPECT_EQ(model.outputs().front().shape, (Shape{1, 4}));
+  EXPECT_EQ(
+      bregman::testing::runOnnx(model, c.inputs).at("y").toVector<float>(),
+      (std::vector<float>{2, 4, 6, 8, 10, 12, 14, 16}));
+}
