@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -51,6 +52,11 @@ Options parse(int argc, char **argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      std::printf("usage: densenet-nas [--data DIR] [--epochs N] [--steps N] "
+                  "[--pictures DIR]\n");
+      std::exit(0);
+    }
     if (i + 1 >= argc)
       throw std::runtime_error(flag + " needs a value");
     std::string value = argv[++i];

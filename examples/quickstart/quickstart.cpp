@@ -31,14 +31,19 @@ static long positive(const std::string &flag, const std::string &value) {
 int main(int argc, char **argv) try {
   std::string dir = "/usr/share/datasets/fashion-mnist";
   long epochs = 5, maxSteps = -1;
+  const char *usage = "usage: quickstart [--data DIR] [--epochs N] [--steps N]";
   for (int i = 1; i < argc; i += 2) {
     std::string flag = argv[i], value = i + 1 < argc ? argv[i + 1] : "";
+    if (flag == "--help" || flag == "-h") {
+      std::printf("%s\n", usage);
+      return 0;
+    }
     if (flag == "--data" && !value.empty()) dir = value;
     else if (flag == "--epochs" && !value.empty())
       epochs = positive(flag, value);
     else if (flag == "--steps" && !value.empty())
       maxSteps = positive(flag, value);
-    else throw Error("usage: quickstart [--data DIR] [--epochs N] [--steps N]");
+    else throw Error(usage);
   }
   data::DataSplits ds = data::loadMnistLike(dir, {0.5, 0.5}, /*seed=*/0, 0.0);
   // The network: 784-256-128-10 with ReLU, 1 % of the weights non-zero.

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 #include <stdexcept>
@@ -51,6 +52,20 @@ long count(const std::string &flag, const std::string &value, long least) {
   return n;
 }
 
+/// `value` as a finite number >= 0 (std::stof said only "stof").
+float nonNegative(const std::string &flag, const std::string &value) {
+  size_t used = 0;
+  float x = -1;
+  try {
+    x = std::stof(value, &used);
+  } catch (const std::exception &) {
+  }
+  if (used != value.size() || value.empty() || !(x >= 0) || !std::isfinite(x))
+    throw std::runtime_error(flag + " " + value +
+                             ": expected a finite number >= 0");
+  return x;
+}
+
 Options parse(int argc, char **argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
@@ -58,6 +73,12 @@ Options parse(int argc, char **argv) {
     if (flag == "--no-baseline") {
       o.baseline = false;
       continue;
+    }
+    if (flag == "--help" || flag == "-h") {
+      std::printf("usage: skip-encoder [--data DIR] [--task denoise|deblur] "
+                  "[--epochs N] [--steps N] [--skip-lambda X] "
+                  "[--no-baseline]\n");
+      std::exit(0);
     }
     if (i + 1 >= argc)
       throw std::runtime_error(flag + " needs a value");
@@ -71,7 +92,7 @@ Options parse(int argc, char **argv) {
     else if (flag == "--steps")
       o.steps = count(flag, value, 1);
     else if (flag == "--skip-lambda")
-      o.skipLambda = std::stof(value);
+      o.skipLambda = nonNegative(flag, value);
     else
       throw std::runtime_error("unknown option " + flag +
                                " (--data, --task, --epochs, --steps, "
