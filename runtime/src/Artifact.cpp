@@ -582,15 +582,36 @@ int runArtifactCommand(const std::string &dir, int steps, bool quiet,
     // The first call pays for uploads and the driver's first launches.
     step->step();
     step->synchronize();
+    // Each call prints its scalar outputs by name (a step's loss and count
+    // of correct answers); an inference, which has none, prints no lines.
+    std::vector<std::size_t> scalars;
+    std::vector<std::string> labels(step->outputs.size());
+    for (std::size_t i = 0; i < step->outputs.size(); ++i) {
+      if (step->outputs[i].bytes <= 8 && step->outputs[i].alias < 0)
+        scalars.push_back(i);
+      labels[i] = step->outputs[i].name.empty()
+                      ? "output " + std::to_string(i)
+                      : printableText(step->outputs[i].name);
+    }
+    // A training step's loss and count are unnamed outputs its entry names.
+    if (!step->training.empty()) {
+      try {
+        TrainingSpec t = parseTrainingEntry(step->training, step->inputs,
+                                            step->outputs, dir);
+        labels[t.lossOutput] = "loss";
+        labels[t.correctOutput] = "correct";
+      } catch (const std::exception &) {
+        // (bregman-run --train says what is wrong with the entry.)
+      }
+    }
     auto start = std::chrono::steady_clock::now();
     for (int k = 1; k <= steps; ++k) {
       step->step();
-      if (quiet)
+      if (quiet || scalars.empty())
         continue;
       std::printf("call %d:", k);
-      for (std::size_t i = 0; i < step->outputs.size(); ++i)
-        if (step->outputs[i].bytes <= 8 && step->outputs[i].alias < 0)
-          std::printf(" output %zu = %.6g", i, step->scalarOutput(i));
+      for (std::size_t i : scalars)
+        std::printf(" %s = %.6g", labels[i].c_str(), step->scalarOutput(i));
       std::printf("\n");
     }
     step->synchronize();

@@ -573,10 +573,15 @@ Trainer::Impl::Impl(const TrainConfig &given, std::ostream &log)
 
 void Trainer::Impl::logSetup() const {
   const data::Dataset &train = splits.train;
-  log << fmt::format("data: {} train, {} validation, {} test images of "
+  // A restoration task's examples are (corrupted, clean) pairs stacked as
+  // channels: said as pairs of images (it read "images of 2x28x28").
+  bool pairs = objective.restoration;
+  log << fmt::format("data: {} train, {} validation, {} test {} of "
                      "{}x{}x{} from {}{}\n",
                      train.count, splits.val.count, splits.test.count,
-                     train.channels, train.rows, train.cols, *config.dataDir,
+                     pairs ? "pairs (corrupted, clean) of images" : "images",
+                     pairs ? train.channels / 2 : train.channels, train.rows,
+                     train.cols, *config.dataDir,
                      config.dataset == "cifar10"
                          ? " (training batches augmented: random crop with "
                            "padding 4, horizontal flip)"

@@ -83,10 +83,20 @@ TEST(HostAllocator, AReleasedBlockComesBackForTheSameSizeOnly) {
   }
 }
 
-TEST(HostAllocator, ImpossibleSizesAreRefusedAndNullIsFreed) {
-  EXPECT_EQ(_mlir_memref_to_llvm_alloc(SIZE_MAX), nullptr);
-  EXPECT_EQ(_mlir_memref_to_llvm_alloc(SIZE_MAX / 2), nullptr);
-  EXPECT_EQ(_mlir_memref_to_llvm_aligned_alloc(64, SIZE_MAX - 10), nullptr);
+// Compiled code writes through what it is given: a null block was a
+// segfault. An allocation the system refuses (after the cache's blocks went
+// back to it) ends the process with exit 1 and a message naming the size.
+TEST(HostAllocator, ImpossibleSizesEndTheProcessWithAMessage) {
+  const char *message = "error: out of memory: compiled code could not "
+                        "allocate a temporary of [0-9]+ bytes";
+  EXPECT_EXIT(_mlir_memref_to_llvm_alloc(SIZE_MAX),
+              ::testing::ExitedWithCode(1), message);
+  EXPECT_EXIT(_mlir_memref_to_llvm_alloc(SIZE_MAX / 2),
+              ::testing::ExitedWithCode(1), message);
+  EXPECT_EXIT(_mlir_memref_to_llvm_aligned_alloc(64, SIZE_MAX - 10),
+              ::testing::ExitedWithCode(1), message);
+  EXPECT_EXIT(_mlir_memref_to_llvm_alloc(size_t(1) << 60),
+              ::testing::ExitedWithCode(1), message);
   _mlir_memref_to_llvm_free(nullptr);
 }
 
