@@ -91,8 +91,12 @@ cmake "${generator[@]}" -S "$src/scripts/numerics" -B "$tmp/build-numerics" \
   -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_COMPILER="$cxx" >"$tmp/numerics.log" 2>&1 &&
   cmake --build "$tmp/build-numerics" >>"$tmp/numerics.log" 2>&1 ||
   die "scripts/numerics against the prefix: $(tail -30 "$tmp/numerics.log")"
-"$tmp/build-numerics/numerics_harness" --only 'gelu#big' | grep -q '^OUT y f32' ||
-  die "scripts/numerics: the harness printed no output for gelu#big"
+# (Into a file first: grep -q ending the pipe early would fail it under
+# pipefail.)
+"$tmp/build-numerics/numerics_harness" --only 'gelu#big' >"$tmp/numerics.out" 2>&1 ||
+  die "scripts/numerics: the harness failed: $(tail -5 "$tmp/numerics.out")"
+grep -q '^OUT y f32' "$tmp/numerics.out" ||
+  die "scripts/numerics: the harness printed no output for gelu#big: $(head -5 "$tmp/numerics.out")"
 
 # 4. The Debian package, unpacked (not installed): the package is relocatable.
 cpack -G DEB --config "$build/CPackConfig.cmake" -B "$tmp/deb" >"$tmp/cpack.log" 2>&1 ||

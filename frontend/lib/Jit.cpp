@@ -184,6 +184,15 @@ static void addToProcessTotals(double seconds) {
 
 namespace detail {
 
+/// Held by every compilation and save in the process: they share one MLIR
+/// context, made without MLIR's own locking (Threading::DISABLED), so two
+/// jits compiling at once from two threads would race inside it. Recursive:
+/// a compilation may compile (a calibration's small functions).
+static std::recursive_mutex &processCompileMutex() {
+  static std::recursive_mutex mutex;
+  return mutex;
+}
+
 /// One MLIR context for the process: dialects are loaded once.
 static mlir::MLIRContext &sharedContext() {
   static mlir::MLIRContext *context = [] {
@@ -488,6 +497,7 @@ static void reportCompileTiming(const std::string &label,
 
 CompiledFunction *JitState::compile(const Trace &trace, const FlatInputs &inputs,
                                     const FlatOutputs &outputs) {
+  std::lock_guard<std::recursive_mutex> compiling(processCompileMutex());
   std::lock_guard<std::mutex> lock(cacheMutex);
   if (CompiledFunction *compiled = lookupLocked(inputs))
     return compiled;
@@ -745,6 +755,8 @@ void JitState::save(const std::string &dir, const Trace &trace,
     throw Error(fmt::format("{}: save: host-mirror is a test device; save for "
                             "cpu or cuda",
                             opts.name));
+  // The id, the entries and the compilation: one save at a time.
+  std::lock_guard<std::recursive_mutex> compiling(processCompileMutex());
   savingId = newArtifactId();
   // Built in a unique temporary directory beside it and swapped into place:
   // a failure leaves no half-written artifact, and only an earlier artifact
@@ -756,10 +768,8 @@ void JitState::save(const std::string &dir, const Trace &trace,
           // Not cached: compiled for the artifact, freed with it written.
           // Only the object is compiled (no JIT copy whose constructors
           // would load the kernels here).
-          std::unique_lock<std::mutex> lock(cacheMutex); // the counts
           std::unique_ptr<CompiledFunction> fn =
               build(trace, inputs, outputs, tmp + "/step.o");
-          lock.unlock();
           linkArtifact(tmp);
           EmitSpec spec{&trace, {}, fn->outputAlias};
           for (const Tensor &t : outputs.leaves)

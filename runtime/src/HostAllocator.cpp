@@ -86,7 +86,7 @@ private:
                  "BREGMAN_MEMORY_LIMIT below what this machine can give, "
                  "such sizes are refused before they run)\n",
                  bytes);
-    std::fflush(stderr);
+    std::fflush(nullptr); // the program's own output too
     std::_Exit(1);
   }
   /// Returns every cached block to the system.

@@ -997,6 +997,31 @@ TEST(Report, ASecondWriterOfOneReportIsRefused) {
 // The report is opened (and locked) when the run starts, but a run that
 // ends before its first line leaves no report behind, and an earlier run's
 // report as it was.
+TEST(Report, ALinkToAReportNotThereYetIsKept) {
+  // A run refused before its first line removed the user's link and left
+  // an empty file where it pointed.
+  std::filesystem::path link = e2e::tempPath("linked.jsonl"),
+                        target = e2e::tempPath("link-target.jsonl");
+  std::filesystem::remove(link);
+  std::filesystem::remove(target);
+  std::filesystem::create_symlink(target, link);
+  { train::ReportWriter unused(link.string(), /*append=*/false); }
+  EXPECT_TRUE(std::filesystem::is_symlink(link));
+  EXPECT_FALSE(std::filesystem::exists(target));
+  {
+    SparsityReport sparsity;
+    train::EpochContext context{&sparsity, "linbreg", "l1", "train", {}, false};
+    train::EpochMetrics metrics;
+    metrics.epoch = 1;
+    train::ReportWriter used(link.string(), /*append=*/false);
+    used.write(metrics, context);
+  }
+  EXPECT_TRUE(std::filesystem::is_symlink(link));
+  EXPECT_GT(std::filesystem::file_size(target), 0u);
+  std::filesystem::remove(link);
+  std::filesystem::remove(target);
+}
+
 TEST(Report, ARunThatWritesNoLineChangesNothing) {
   std::filesystem::path path = e2e::tempPath("unwritten.jsonl");
   std::filesystem::remove(path);
@@ -1131,6 +1156,14 @@ TEST(Train, ASecondRunOnOneCheckpointIsRefused) {
         << refusal();
   }
   EXPECT_FALSE(std::filesystem::exists(lock));
+  // An output of the run on the lock's name was removed with the lock.
+  config.reportPath = lock.string();
+  EXPECT_NE(refusal().find("--report and --checkpoint's lock file name one "
+                           "file, " +
+                           lock.string()),
+            std::string::npos)
+      << refusal();
+  config.reportPath.clear();
   {
     std::ofstream(lock) << "the user's own notes\n";
     EXPECT_NE(refusal().find(lock.string() + " is not a lock file of "

@@ -101,21 +101,26 @@ ReportWriter::ReportWriter(const std::string &given, bool append)
                W_OK) != 0)
     throw Error(fmt::format("writing the report: {}: {}", path,
                             std::strerror(errno)));
-  openLocked(exists);
+  openLocked(/*atFirstLine=*/false);
 }
 
-void ReportWriter::openLocked(bool exists) {
-  // Opened and locked now, truncated only at the first line: two runs with
-  // one --report tore each other's lines, and when the first wrote only
-  // after the second had finished, it replaced the second's whole report.
-  // The second now stops at its start.
-  fd = ::open(path.c_str(),
-              (appending ? O_RDWR | O_APPEND : O_WRONLY) | O_CREAT | O_CLOEXEC,
-              0666);
+void ReportWriter::openLocked(bool atFirstLine) {
+  // Opened and locked when the run starts, truncated only at the first
+  // line: two runs with one --report tore each other's lines, and when the
+  // first wrote only after the second had finished, it replaced the
+  // second's whole report. The second now stops at its start.
+  const int flags = (appending ? O_RDWR | O_APPEND : O_WRONLY) | O_CLOEXEC;
+  fd = ::open(path.c_str(), flags | O_CREAT | O_EXCL, 0666);
+  created = fd >= 0; // only a file made here is removed again
+  if (!created && errno == EEXIST)
+    fd = ::open(path.c_str(), flags | (atFirstLine ? O_CREAT : 0), 0666);
+  // A link to a file not there yet: made at the first line, as before
+  // (a run refused before it leaves nothing where the link points).
+  if (fd < 0 && errno == ENOENT && !atFirstLine)
+    return;
   if (fd < 0)
     throw Error(
         fmt::format("writing the report: {}: {}", path, std::strerror(errno)));
-  created = !exists;
   struct stat st;
   // Devices (/dev/null) are shared: only files are locked.
   if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
@@ -132,13 +137,19 @@ void ReportWriter::openLocked(bool exists) {
 ReportWriter::~ReportWriter() {
   if (fd < 0)
     return;
-  // A run that ended before its first line leaves no report behind.
-  if (created && !started)
+  // A run that ended before its first line leaves no report behind: the
+  // file it made, while the name is still that file.
+  struct stat held, now;
+  if (created && !started && ::fstat(fd, &held) == 0 &&
+      ::lstat(path.c_str(), &now) == 0 && held.st_ino == now.st_ino &&
+      held.st_dev == now.st_dev)
     ::unlink(path.c_str());
   ::close(fd);
 }
 
 void ReportWriter::append(const std::string &line) {
+  if (fd < 0)
+    openLocked(/*atFirstLine=*/true);
   if (!started) {
     struct stat st;
     if (!appending && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&

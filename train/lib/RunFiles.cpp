@@ -59,9 +59,13 @@ std::vector<RunFile> inputFiles(const TrainConfig &c) {
 
 /// The outputs, each with its option's name.
 std::vector<RunFile> outputFiles(const TrainConfig &c) {
-  return {{c.reportPath, "--report"},      {c.checkpointPath, "--checkpoint"},
-          {c.exportPath, "--export"},      {c.saveInferPath, "--save-infer"},
-          {c.saveStepPath, "--save-step"}, {c.picturesDir, "--pictures"}};
+  // The lock beside the checkpoint too: an --export there was removed
+  // with the lock when the run ended.
+  std::string lock = c.checkpointPath.empty() ? "" : c.checkpointPath + ".lock";
+  return {{c.reportPath, "--report"},        {c.checkpointPath, "--checkpoint"},
+          {c.exportPath, "--export"},        {c.saveInferPath, "--save-infer"},
+          {c.saveStepPath, "--save-step"},   {c.picturesDir, "--pictures"},
+          {lock, "--checkpoint's lock file"}};
 }
 
 /// Whether `path` lies inside the folder `folder` (both as they will be
@@ -234,9 +238,13 @@ bool CheckpointLock::tryLock(const std::string &checkpointPath, bool last) {
 CheckpointLock::~CheckpointLock() {
   if (fd < 0)
     return;
-  // Removed while still locked: a run waiting on this file finds it gone
-  // and makes its own.
-  ::unlink(path.c_str());
+  // Removed while still locked (a run waiting on this file finds it gone
+  // and makes its own), and only while the name is still this file: one
+  // removed by hand and made again by another run is that run's.
+  struct stat held, now;
+  if (::fstat(fd, &held) == 0 && ::lstat(path.c_str(), &now) == 0 &&
+      held.st_ino == now.st_ino && held.st_dev == now.st_dev)
+    ::unlink(path.c_str());
   ::close(fd);
 }
 

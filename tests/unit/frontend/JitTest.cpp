@@ -78,6 +78,13 @@ TEST(Jit, CacheHitsOnSameShapesAndMissesOnNewBatchSize) {
 TEST(Jit, ThreadsCallingANewJitAtOnceCompileItOnce) {
   auto f =
       jit([](const Tensor &x, const Tensor &w) { return matmul(x, w) * 2.0; });
+  // Another callable compiled at the same time: compilations share one MLIR
+  // context, which has no locks of its own.
+  auto g = jit([](const Tensor &x) { return exp(x) + 1.0; });
+  std::thread other([&] {
+    for (int i = 0; i < 4; ++i)
+      g(filledF32({4 + i, 3}, 0.0f));
+  });
   Tensor w = filledF32({3, 2}, 0.0f);
   constexpr int kThreads = 4;
   std::atomic<int> waiting{kThreads};
@@ -102,8 +109,10 @@ TEST(Jit, ThreadsCallingANewJitAtOnceCompileItOnce) {
     });
   for (std::thread &thread : threads)
     thread.join();
+  other.join();
   for (int t = 0; t < kThreads; ++t)
     EXPECT_EQ(failures[t], "") << "thread " << t;
+  EXPECT_EQ(g.compileCount(), 4u);
   EXPECT_EQ(f.compileCount(), 1u);
   EXPECT_EQ(f.cacheSize(), 1u);
 }

@@ -53,7 +53,6 @@ void requireRegularFile(const std::string &path, const std::string &what) {
     throw E(problem);
 }
 
-/// Bytes as "1.5 GiB", for messages.
 /// `text` with its control characters as \xNN: a name read from a file may
 /// hold a NUL, which ended the error message that quoted it (what() is a C
 /// string), or escape sequences for the user's terminal.
@@ -73,6 +72,7 @@ inline std::string printableText(const std::string &text) {
   return out;
 }
 
+/// Bytes as "1.5 GiB", for messages.
 inline std::string formatBytes(long double bytes) {
   const char *units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
   int u = 0;

@@ -53,8 +53,9 @@ public:
   void resumeAfter(int epoch) { keepThrough = epoch; }
 
 private:
-  /// Opens the file (made when missing, not truncated yet) and locks it.
-  void openLocked(bool exists);
+  /// Opens the file (made when missing, not truncated yet) and locks it;
+  /// a link to a file not there yet is left for `atFirstLine`.
+  void openLocked(bool atFirstLine);
   void append(const std::string &line);
   void dropLinesAfter(int epoch);
   std::string path;
