@@ -95,8 +95,11 @@ std::string externalBytes(const ::onnx::TensorProto &t, const fs::path &dir,
     data.assign(bytes, '\0');
     in.seekg(offset);
   }
-  if (!fits || (length >= 0 && static_cast<size_t>(length) != bytes) ||
-      !in.read(data.data(), static_cast<std::streamsize>(bytes)))
+  if (length >= 0 && static_cast<uint64_t>(length) != bytes)
+    throw Error(fmt::format("tensor '{}': its external data's length is {} "
+                            "bytes, but its type and shape take {}",
+                            t.name(), length, bytes));
+  if (!fits || !in.read(data.data(), static_cast<std::streamsize>(bytes)))
     throw Error(fmt::format("tensor '{}': external data {} holds fewer than "
                             "{} bytes at offset {}",
                             t.name(), file.string(), bytes, offset));
@@ -394,6 +397,9 @@ void OnnxModel::Impl::parse(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
     throw Error(fmt::format("{}: cannot open the ONNX model", path));
+  std::error_code ec;
+  if (fs::file_size(path, ec) == 0 && !ec)
+    throw Error(fmt::format("{}: an empty file, not an ONNX model", path));
   if (!model.ParseFromIstream(&in))
     throw Error(fmt::format("{}: not an ONNX model (the protobuf does not "
                             "parse: malformed or truncated)",
@@ -547,8 +553,14 @@ void OnnxModel::Impl::build() {
     for (const auto &i : model.graph().input())
       if (!initializerNames.count(i.name()))
         inputs.push_back(specOf(i, path));
-    for (const auto &o : model.graph().output())
+    std::set<std::string> listed;
+    for (const auto &o : model.graph().output()) {
+      // (It failed later as "params: 'y' is already present".)
+      if (!listed.insert(o.name()).second)
+        throw Error(fmt::format("{}: graph output '{}' is listed twice", path,
+                                o.name()));
       outputs.push_back(specOf(o, path, /*output=*/true));
+    }
   } catch (const Error &e) {
     specError = e.what();
   }

@@ -64,10 +64,12 @@ std::vector<int64_t> intsAttr(const ::onnx::NodeProto &node,
   return std::vector<int64_t>(a->ints().begin(), a->ints().end());
 }
 
-const char *typeName(int dataType) {
-  return ::onnx::TensorProto::DataType_Name(
-             static_cast<::onnx::TensorProto::DataType>(dataType))
-      .c_str();
+std::string typeName(int dataType) {
+  const std::string &name = ::onnx::TensorProto::DataType_Name(
+      static_cast<::onnx::TensorProto::DataType>(dataType));
+  // An unknown number has no name (the message read "data type  is").
+  return name.empty() ? fmt::format("number {} (no ONNX type)", dataType)
+                      : name;
 }
 
 // Hostile files must not overflow the arithmetic or the allocator.

@@ -69,7 +69,7 @@ Tensor tracedConstant(const std::vector<double> &values, const Shape &shape,
                       const std::string &what);
 
 /// The name of an onnx::TensorProto data type ("FLOAT", "INT64", ...).
-const char *typeName(int dataType);
+std::string typeName(int dataType);
 /// Checks that `shape` is a sane static shape (non-negative dimensions, at
 /// most 2^32 elements) and returns its element count.
 int64_t checkedCount(const Shape &shape, const std::string &what);

@@ -105,9 +105,38 @@ TEST_F(HostileOnnx, ExternalDataOffsets) {
   }
   EXPECT_THROWS_WITH(Error, loadAndApply(save(external("w.bin", "60"))),
                      "holds fewer than 16 bytes at offset 60");
+  // A wrong length was reported as a short file ("holds fewer than 16 bytes").
+  ::onnx::ModelProto lengthy = external("w.bin", "0");
+  auto *length =
+      lengthy.mutable_graph()->mutable_initializer(0)->add_external_data();
+  length->set_key("length");
+  length->set_value("32");
+  EXPECT_THROWS_WITH(Error, loadAndApply(save(lengthy)),
+                     "tensor 'w': its external data's length is 32 bytes, but "
+                     "its type and shape take 16");
   fifo("pipe.bin");
   EXPECT_THROWS_WITH(Error, loadAndApply(save(external("pipe.bin", "0"))),
                      "the external data of tensor 'w' must be a regular file, but this is a FIFO");
+}
+
+// Messages that named nothing useful: an empty file ("opset is 0"), an
+// unknown data type (a blank name), an output listed twice ("params: 'y' is
+// already present").
+TEST_F(HostileOnnx, EmptyFilesUnknownTypesAndTwiceListedOutputs) {
+  EXPECT_THROWS_WITH(Error, loadAndApply(write("empty.onnx", "")),
+                     "an empty file, not an ONNX model");
+  ::onnx::ModelProto unknown = reluModel();
+  auto *t = unknown.mutable_graph()->add_initializer();
+  t->set_name("w");
+  t->set_data_type(999);
+  t->add_dims(1);
+  t->set_raw_data(std::string(4, '\0'));
+  EXPECT_THROWS_WITH(Error, loadAndApply(save(unknown)),
+                     "data type number 999 (no ONNX type) is not supported");
+  ::onnx::ModelProto twice = reluModel();
+  *twice.mutable_graph()->add_output() = twice.graph().output(0);
+  EXPECT_THROWS_WITH(Error, loadAndApply(save(twice)),
+                     "graph output 'y' is listed twice");
 }
 
 TEST_F(HostileOnnx, HugeSparseInitializer) {
