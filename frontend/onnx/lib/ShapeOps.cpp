@@ -401,19 +401,67 @@ void sliceStatic(const NodeContext &c, const Value &data, const SliceSpec &s) {
   c.setStatic(picked, {static_cast<int64_t>(picked.size())});
 }
 
+/// Every `step`-th element of `x` along `axis` from `begin`, `count` of
+/// them (step > 1): the stretch they span, padded to count·step, split into
+/// [count, step] and its first column kept (slices, a concat and reshapes,
+/// all differentiable). x[:, ::2] and x[..., 1::2] (rotary embeddings'
+/// even and odd halves) were refused.
+Tensor everyStep(const Tensor &x, int64_t axis, int64_t begin, int64_t count,
+                 int64_t step) {
+  Shape shape = x.shape();
+  int64_t span = (count - 1) * step + 1;
+  Tensor stretch = slice(x, axis, begin, span);
+  Shape padShape = shape;
+  padShape[axis] = count * step - span;
+  if (padShape[axis] > 0)
+    stretch = concat({stretch, full(padShape, 0.0, x.dtype())}, axis);
+  Shape split = shape;
+  split[axis] = count;
+  split.insert(split.begin() + axis + 1, step);
+  Tensor picked = slice(reshape(stretch, split), axis + 1, 0, 1);
+  Shape out = shape;
+  out[axis] = count;
+  return reshape(picked, out);
+}
+
+/// One axis of a Slice with ONNX's clamping; a negative step (a flip) as
+/// the picked elements one by one, at most kMostReversed of them.
+Tensor sliceAxis(const NodeContext &c, const Tensor &x, int64_t axis,
+                 int64_t start, int64_t end, int64_t step) {
+  constexpr int64_t kMostReversed = 1024;
+  int64_t dim = x.dim(axis);
+  if (step == 0)
+    throw c.error("a step of 0");
+  auto index = [&](int64_t v, int64_t low, int64_t high) {
+    return std::clamp<int64_t>(v < 0 ? v + dim : v, low, high);
+  };
+  int64_t begin = step > 0 ? index(start, 0, dim) : index(start, -1, dim - 1);
+  int64_t stop = step > 0 ? index(end, 0, dim) : index(end, -1, dim - 1);
+  int64_t count = step > 0
+                      ? std::max<int64_t>((stop - begin + step - 1) / step, 0)
+                      : std::max<int64_t>((begin - stop - step - 1) / -step, 0);
+  if (count == 0 || step == 1)
+    return slice(x, axis, count ? begin : 0, count);
+  if (step > 0)
+    return everyStep(x, axis, begin, count, step);
+  if (count > kMostReversed)
+    throw c.unsupported(fmt::format("a negative step over {} elements (at "
+                                    "most {})",
+                                    count, kMostReversed));
+  std::vector<Tensor> parts;
+  for (int64_t k = 0; k < count; ++k)
+    parts.push_back(slice(x, axis, begin + k * step, 1));
+  return parts.size() == 1 ? parts[0] : concat(parts, axis);
+}
+
 void sliceOp(const NodeContext &c) {
   SliceSpec s = sliceSpec(c);
   if (c.value(0).isStatic)
     return sliceStatic(c, c.value(0), s);
   Tensor x = c.tensor(0);
-  for (size_t i = 0; i < s.axes.size(); ++i) {
-    if (s.steps[i] != 1)
-      throw c.unsupported("steps other than 1");
-    int64_t axis = c.axis(s.axes[i], x.rank()), dim = x.dim(axis);
-    auto clampIndex = [&](int64_t v) { return std::clamp<int64_t>(v < 0 ? v + dim : v, 0, dim); };
-    int64_t begin = clampIndex(s.starts[i]), end = clampIndex(s.ends[i]);
-    x = slice(x, axis, begin, std::max<int64_t>(end - begin, 0));
-  }
+  for (size_t i = 0; i < s.axes.size(); ++i)
+    x = sliceAxis(c, x, c.axis(s.axes[i], x.rank()), s.starts[i], s.ends[i],
+                  s.steps[i]);
   c.set(x);
 }
 

@@ -564,3 +564,48 @@ TEST_F(OnnxImport, AnOutputsSymbolicSizesComeFromTheGraph) {
       bregman::testing::runOnnx(model, c.inputs).at("y").toVector<float>(),
       (std::vector<float>{2, 4, 6, 8, 10, 12, 14, 16}));
 }
+
+// Slice with steps (x[:, 1::2], x[:, ::3], flips) was refused: rotary
+// embeddings' even and odd halves, downsampling by slicing. Values and the
+// gradient (ones where an element was picked) against the definition.
+TEST_F(OnnxImport, SlicesWithStepsPickEveryStepthElement) {
+  struct Case {
+    int64_t start, end, step;
+    std::vector<int64_t> columns; // picked from each row of x [2, 5]
+  };
+  for (const Case &s : {Case{1, 5, 2, {1, 3}}, Case{0, 5, 3, {0, 3}},
+                        Case{-1, -6, -1, {4, 3, 2, 1, 0}},
+                        Case{4, 0, -2, {4, 2}}, Case{3, 1, 1, {}}}) {
+    SCOPED_TRACE(std::to_string(s.start) + ":" + std::to_string(s.end) + ":" +
+                 std::to_string(s.step));
+    bregman::testing::ModelCase c(13);
+    c.input("x", {2, 5}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+    c.ints("starts", {s.start}).ints("ends", {s.end});
+    c.ints("axes", {1}).ints("steps", {s.step});
+    c.node("Slice", {"x", "starts", "ends", "axes", "steps"}, {"y"});
+    int64_t n = static_cast<int64_t>(s.columns.size());
+    bregman::testing::ModelCase::valueInfo(c.graph().add_output(), "y", {2, n});
+    auto model = std::make_shared<bregman::onnx::OnnxModel>(
+        bregman::onnx::OnnxModel::load(
+            bregman::testing::writeModel(c.model, dir, "slice")));
+    ASSERT_TRUE(model->unsupported().empty()) << model->unsupported().front();
+    std::vector<float> want;
+    std::vector<float> picked(10, 0.0f);
+    for (int row = 0; row < 2; ++row)
+      for (int64_t col : s.columns) {
+        want.push_back(static_cast<float>(5 * row + col));
+        picked[5 * row + col] += 1.0f;
+      }
+    EXPECT_EQ(
+        bregman::testing::runOnnx(*model, c.inputs).at("y").toVector<float>(),
+        want);
+    auto gradient =
+        jit([model](const Params &w, const Params &k, const Params &in) {
+          return valueAndGrad([&](const Params &x) {
+            return sum(model->apply(w, k, x).at("y"));
+          })(in);
+        });
+    auto [total, g] = gradient(model->weights(), model->constants(), c.inputs);
+    EXPECT_EQ(g.at("x").toVector<float>(), picked);
+  }
+}
