@@ -20,6 +20,22 @@ void leakyRelu(const NodeContext &c) {
   c.set(bregman::relu(x) - bregman::relu(-x) * alpha);
 }
 
+/// x where x ≥ 0, else slope·x; the slope broadcasts to x (PyTorch's
+/// nn.PReLU: one per channel, [C, 1, 1], trained). Before opset 7 a 1-D
+/// slope of x's channel count is one per channel.
+void prelu(const NodeContext &c) {
+  Tensor x = c.tensor(0), slope = c.tensor(1);
+  if (c.opset < 7 && slope.rank() == 1 && x.rank() >= 2 &&
+      slope.dim(0) == x.dim(1) && slope.dim(0) != 1)
+    slope = c.perChannel(slope, x);
+  std::optional<Shape> shape = broadcastShapes(x.shape(), slope.shape());
+  if (!shape || *shape != x.shape())
+    throw c.error(fmt::format("slope {} does not broadcast to the input {}",
+                              shapeString(slope.shape()),
+                              shapeString(x.shape())));
+  c.set(bregman::relu(x) - bregman::relu(-x) * slope);
+}
+
 // The DSL's stable primitives: 1/(exp(−x) + 1) overflowed to a NaN
 // gradient below −88 (−44 for tanh).
 void sigmoid(const NodeContext &c) { c.set(bregman::sigmoid(c.tensor(0))); }
@@ -275,6 +291,7 @@ std::vector<OpHandler> elementwiseOps() {
   return {
       {"Relu", 1, kNewestOpset, relu, {}},
       {"LeakyRelu", 1, kNewestOpset, leakyRelu, {}},
+      {"PRelu", 1, kNewestOpset, prelu, {}},
       {"Sigmoid", 1, kNewestOpset, sigmoid, {}},
       {"Tanh", 1, kNewestOpset, tanh, {}},
       {"HardSigmoid", 1, kNewestOpset, hardSigmoid, {}},

@@ -46,8 +46,8 @@ struct DataInputs {
 const std::map<std::string, DataInputs> &dataOperandTable() {
   static const std::map<std::string, DataInputs> table = [] {
     std::map<std::string, DataInputs> t;
-    for (const char *op : {"Add", "Sub", "Mul", "Div", "Concat", "Sum", "Max", "Min", "Mean",
-                           "MatMul", "Einsum"})
+    for (const char *op : {"Add", "Sub", "Mul", "Div", "Concat", "Sum", "Max",
+                           "Min", "Mean", "MatMul", "Einsum", "PRelu"})
       t[op] = DataInputs{true, {}};
     // Elementwise functions and data movement: the data is input 0, the
     // later inputs (shapes, indices, axes) are integers or settings.

@@ -782,6 +782,19 @@ std::map<std::string, std::function<Case()>> cases() {
     c.output("y", {2, 3}, mapped(x, [](double v) { return v < 0 ? 0.2 * v : v; }));
     return c;
   };
+  m["PRelu"] = [] {
+    // One slope per column, broadcast over the rows.
+    Case c;
+    std::vector<float> x = values(6);
+    const double slope[] = {0.5, -0.25, 2.0};
+    c.input("x", {2, 3}, x).weight("slope", {3}, {0.5f, -0.25f, 2.0f});
+    c.node("PRelu", {"x", "slope"});
+    std::vector<double> y;
+    for (size_t i = 0; i < x.size(); ++i)
+      y.push_back(x[i] < 0 ? slope[i % 3] * x[i] : x[i]);
+    c.output("y", {2, 3}, y);
+    return c;
+  };
   // Stable where exp would overflow: inputs out to ±100.
   const std::vector<float> wide = {-100.0f, -20.0f, -0.5f, 0.5f, 20.0f, 100.0f};
   m["Softplus"] = [wide] {

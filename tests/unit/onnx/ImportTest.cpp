@@ -609,3 +609,32 @@ TEST_F(OnnxImport, SlicesWithStepsPickEveryStepthElement) {
     EXPECT_EQ(g.at("x").toVector<float>(), picked);
   }
 }
+
+// PRelu (nn.PReLU: a slope per channel, [C, 1, 1]) was refused; its slope
+// trains, as PyTorch trains nn.PReLU's weight.
+TEST_F(OnnxImport, PReluUsesAndTrainsItsSlopePerChannel) {
+  bregman::testing::ModelCase c(13);
+  std::vector<float> x = {-1, 2, -3, 4, -5, 6, -7, 8, 9, -10, 11, -12};
+  c.input("x", {1, 3, 2, 2}, x);
+  c.weight("act.weight", {3, 1, 1}, {0.5f, 0.25f, -1.0f});
+  c.node("PRelu", {"x", "act.weight"}, {"y"});
+  bregman::testing::ModelCase::valueInfo(c.graph().add_output(), "y",
+                                         {1, 3, 2, 2});
+  auto model =
+      std::make_shared<bregman::onnx::OnnxModel>(bregman::onnx::OnnxModel::load(
+          bregman::testing::writeModel(c.model, dir, "prelu")));
+  ASSERT_TRUE(model->unsupported().empty()) << model->unsupported().front();
+  std::vector<float> want;
+  const float slopes[] = {0.5f, 0.25f, -1.0f};
+  for (size_t i = 0; i < x.size(); ++i)
+    want.push_back(x[i] >= 0 ? x[i] : slopes[i / 4] * x[i]);
+  EXPECT_EQ(
+      bregman::testing::runOnnx(*model, c.inputs).at("y").toVector<float>(),
+      want);
+  bregman::onnx::OnnxNetwork network(model, "prelu.onnx",
+                                     /*fromPretrained=*/true);
+  bool trained = false;
+  for (const auto &role : network.initializerRoles())
+    trained = trained || (role.onnxName == "act.weight" && role.trained);
+  EXPECT_TRUE(trained);
+}
