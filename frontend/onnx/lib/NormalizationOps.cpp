@@ -1,4 +1,4 @@
-//===- NormalizationOps.cpp - BatchNormalization --------------------------===//
+//===- NormalizationOps.cpp - BatchNormalization, InstanceNormalization ---===//
 
 #include "OpHandlers.h"
 
@@ -56,6 +56,25 @@ void batchNormalization(const NodeContext &c) {
                              : batchNormInference(c, x, eps));
 }
 
+/// Each sample's channel normalized over its spatial axes, then a scale and
+/// a shift per channel (PyTorch's InstanceNorm2d with affine, and GroupNorm,
+/// which its exporter writes as a Reshape to [N, groups, -1], an
+/// InstanceNormalization with unit scale and zero shift, and a Reshape back
+/// followed by the affine Mul and Add). No running statistics: the same in
+/// training and inference.
+void instanceNormalization(const NodeContext &c) {
+  Tensor x = c.tensor(0);
+  if (x.rank() < 3)
+    throw c.error(fmt::format("input {} has no spatial axes (at least [N, C, "
+                              "D] is needed)",
+                              shapeString(x.shape())));
+  double eps = c.finiteAttr("epsilon", 1e-5f);
+  if (eps < 0)
+    throw c.badAttr("epsilon", fmt::format("{}", eps), "must be >= 0");
+  Tensor y = layerNorm(x, x.rank() - 2, Tensor(), Tensor(), eps);
+  c.set(y * c.perChannel(c.tensor(1), x) + c.perChannel(c.tensor(2), x));
+}
+
 } // namespace
 
 // From opset 1: opset 1 adds a required `consumed_inputs` (a memory hint,
@@ -63,11 +82,20 @@ void batchNormalization(const NodeContext &c) {
 // per-channel statistics; training_mode (14) is refused above.
 std::vector<OpHandler> normalizationOps() {
   return {
-      {"BatchNormalization", 1, kNewestOpset, batchNormalization,
+      {"BatchNormalization",
+       1,
+       kNewestOpset,
+       batchNormalization,
        {{1, ParamRole::Scale},
         {2, ParamRole::Shift},
         {3, ParamRole::RunningMean},
         {4, ParamRole::RunningVar}}},
+      // Opset 1 only adds `consumed_inputs` (not read).
+      {"InstanceNormalization",
+       1,
+       kNewestOpset,
+       instanceNormalization,
+       {{1, ParamRole::Scale}, {2, ParamRole::Shift}}},
   };
 }
 

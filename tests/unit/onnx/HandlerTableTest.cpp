@@ -782,6 +782,30 @@ std::map<std::string, std::function<Case()>> cases() {
     c.output("y", {2, 3}, mapped(x, [](double v) { return v < 0 ? 0.2 * v : v; }));
     return c;
   };
+  m["InstanceNormalization"] = [] {
+    // x [1, 2, 2, 3]: each channel's 6 values to mean 0, variance 1 (biased),
+    // then its scale and shift.
+    Case c;
+    std::vector<float> x = values(12);
+    const double scale[] = {1.5, -0.5}, shift[] = {0.25, 2.0}, eps = 1e-5;
+    c.input("x", {1, 2, 2, 3}, x)
+        .weight("scale", {2}, {1.5f, -0.5f})
+        .weight("shift", {2}, {0.25f, 2.0f});
+    c.node("InstanceNormalization", {"x", "scale", "shift"});
+    std::vector<double> y;
+    for (int ch = 0; ch < 2; ++ch) {
+      double mean = 0, var = 0;
+      for (int i = 0; i < 6; ++i)
+        mean += x[6 * ch + i] / 6.0;
+      for (int i = 0; i < 6; ++i)
+        var += (x[6 * ch + i] - mean) * (x[6 * ch + i] - mean) / 6.0;
+      for (int i = 0; i < 6; ++i)
+        y.push_back((x[6 * ch + i] - mean) / std::sqrt(var + eps) * scale[ch] +
+                    shift[ch]);
+    }
+    c.output("y", {1, 2, 2, 3}, y);
+    return c;
+  };
   m["PRelu"] = [] {
     // One slope per column, broadcast over the rows.
     Case c;
