@@ -278,9 +278,9 @@ Tensor NodeContext::perChannel(const Tensor &v, const Tensor &x) const {
 const std::vector<OpHandler> &opTable() {
   static const std::vector<OpHandler> table = [] {
     std::vector<OpHandler> all;
-    for (auto family : {elementwiseOps, linearOps, convPoolOps, normalizationOps,
-                        reduceOps, shapeOps, transformerOps, resizeOps,
-                        recurrentOps})
+    for (auto family :
+         {elementwiseOps, linearOps, convPoolOps, normalizationOps, reduceOps,
+          shapeOps, transformerOps, resizeOps, recurrentOps, padOps})
       for (OpHandler &h : family())
         all.push_back(std::move(h));
     std::sort(all.begin(), all.end(), [](const OpHandler &a, const OpHandler &b) {

@@ -201,6 +201,7 @@ std::vector<OpHandler> shapeOps();
 std::vector<OpHandler> transformerOps();
 std::vector<OpHandler> resizeOps();
 std::vector<OpHandler> recurrentOps();
+std::vector<OpHandler> padOps();
 
 /// The newest ai.onnx opset whose schemas the linked ONNX library knows (17
 /// for Debian's libonnx 1.12).

@@ -218,19 +218,53 @@ void reshapeOp(const NodeContext &c) {
   c.set(reshape(data.tensor, target));
 }
 
+/// Row-major strides of `shape`.
+std::vector<int64_t> stridesOf(const Shape &shape) {
+  std::vector<int64_t> strides(shape.size(), 1);
+  for (size_t d = shape.size(); d-- > 1;)
+    strides[d - 1] = strides[d] * shape[d];
+  return strides;
+}
+
+/// Static integers transposed on the host (F.pad's pads: [-1, 2] rows
+/// reversed, then transposed and flattened).
+void transposeStatic(const NodeContext &c, const Value &data,
+                     const std::vector<int64_t> &perm) {
+  Shape out(perm.size());
+  for (size_t d = 0; d < perm.size(); ++d)
+    out[d] = data.shape[perm[d]];
+  std::vector<int64_t> from = stridesOf(data.shape), index(perm.size(), 0);
+  std::vector<int64_t> values;
+  for (int64_t n = 0; n < numElements(out); ++n) {
+    int64_t at = 0;
+    for (size_t d = 0; d < perm.size(); ++d)
+      at += index[d] * from[perm[d]];
+    values.push_back(data.ints.at(static_cast<size_t>(at)));
+    for (size_t d = perm.size(); d-- > 0;) // the next index, row-major
+      if (++index[d] < out[d])
+        break;
+      else
+        index[d] = 0;
+  }
+  c.setStatic(values, out);
+}
+
 void transposeOp(const NodeContext &c) {
-  Tensor x = c.tensor(0);
+  const Value &data = c.value(0);
+  int64_t rank = static_cast<int64_t>(shapeOf(data).size());
   std::vector<int64_t> perm = c.intsAttr("perm");
   if (perm.empty())
-    for (int64_t i = x.rank() - 1; i >= 0; --i)
+    for (int64_t i = rank - 1; i >= 0; --i)
       perm.push_back(i);
   std::vector<int64_t> sorted = perm;
   std::sort(sorted.begin(), sorted.end());
   for (int64_t i = 0; i < static_cast<int64_t>(sorted.size()); ++i)
-    if (sorted[i] != i || static_cast<int64_t>(perm.size()) != x.rank())
+    if (sorted[i] != i || static_cast<int64_t>(perm.size()) != rank)
       throw c.badAttr("perm", fmt::format("[{}]", fmt::join(perm, ", ")),
-                      fmt::format("not a permutation of the {} axes", x.rank()));
-  c.set(transpose(x, perm));
+                      fmt::format("not a permutation of the {} axes", rank));
+  if (data.isStatic)
+    return transposeStatic(c, data, perm);
+  c.set(transpose(c.tensor(0), perm));
 }
 
 void concatOp(const NodeContext &c) {
@@ -372,19 +406,16 @@ SliceSpec sliceSpec(const NodeContext &c) {
   return s;
 }
 
-/// Shape arithmetic (a Shape's dimensions sliced, as PyTorch's exporter
-/// does before a Reshape): folded on static 1-D integers, any step, with
-/// ONNX's clamping (a negative step runs from min(start, dim-1) down to
-/// max(end, -1)).
+/// Shape arithmetic on static integers (a Shape's dimensions sliced before
+/// a Reshape; F.pad's pads reshaped to [-1, 2] and their rows reversed):
+/// folded, any rank and step, with ONNX's clamping (a negative step runs
+/// from min(start, dim-1) down to max(end, -1)).
 void sliceStatic(const NodeContext &c, const Value &data, const SliceSpec &s) {
-  if (data.shape.size() != 1)
-    throw c.unsupported(fmt::format("Slice of a {}-D static integer tensor",
-                                    data.shape.size()));
-  int64_t dim = data.shape[0];
-  std::vector<int64_t> picked = data.ints;
+  Shape shape = data.shape;
+  std::vector<int64_t> values = data.ints;
   for (size_t i = 0; i < s.axes.size(); ++i) {
-    c.axis(s.axes[i], 1);
-    int64_t step = s.steps[i];
+    int64_t axis = c.axis(s.axes[i], static_cast<int64_t>(shape.size()));
+    int64_t dim = shape[axis], step = s.steps[i];
     if (step == 0)
       throw c.error("a step of 0");
     auto index = [&](int64_t v, int64_t low, int64_t high) {
@@ -392,13 +423,23 @@ void sliceStatic(const NodeContext &c, const Value &data, const SliceSpec &s) {
     };
     int64_t begin = step > 0 ? index(s.starts[i], 0, dim) : index(s.starts[i], -1, dim - 1);
     int64_t end = step > 0 ? index(s.ends[i], 0, dim) : index(s.ends[i], -1, dim - 1);
-    std::vector<int64_t> out;
+    std::vector<int64_t> kept;
     for (int64_t k = begin; step > 0 ? k < end : k > end; k += step)
-      out.push_back(picked.at(static_cast<size_t>(k)));
-    picked = std::move(out);
-    dim = static_cast<int64_t>(picked.size());
+      kept.push_back(k);
+    // Each run of the axis (outer × kept × inner) copied in the new order.
+    int64_t inner = stridesOf(shape)[axis], outer = 1;
+    for (int64_t d = 0; d < axis; ++d)
+      outer *= shape[d];
+    std::vector<int64_t> out;
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t k : kept)
+        for (int64_t e = 0; e < inner; ++e)
+          out.push_back(
+              values.at(static_cast<size_t>((o * dim + k) * inner + e)));
+    values = std::move(out);
+    shape[axis] = static_cast<int64_t>(kept.size());
   }
-  c.setStatic(picked, {static_cast<int64_t>(picked.size())});
+  c.setStatic(values, shape);
 }
 
 /// Every `step`-th element of `x` along `axis` from `begin`, `count` of

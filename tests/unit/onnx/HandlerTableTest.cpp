@@ -806,6 +806,22 @@ std::map<std::string, std::function<Case()>> cases() {
     c.output("y", {1, 2, 2, 3}, y);
     return c;
   };
+  m["Pad"] = [] {
+    // x [1, 2, 3], reflect on the last axis: 1 before, 2 after;
+    // [a, b, c] -> [b, a, b, c, b, a].
+    Case c;
+    std::vector<float> x = values(6);
+    c.input("x", {1, 2, 3}, x).ints("pads", {0, 0, 1, 0, 0, 2});
+    bregman::testing::addAttr(c.node("Pad", {"x", "pads"}), "mode",
+                              ::onnx::AttributeProto::STRING)
+        ->set_s("reflect");
+    std::vector<double> y;
+    for (int row = 0; row < 2; ++row)
+      for (int k : {1, 0, 1, 2, 1, 0})
+        y.push_back(x[3 * row + k]);
+    c.output("y", {1, 2, 6}, y);
+    return c;
+  };
   m["PRelu"] = [] {
     // One slope per column, broadcast over the rows.
     Case c;

@@ -638,3 +638,71 @@ TEST_F(OnnxImport, PReluUsesAndTrainsItsSlopePerChannel) {
     trained = trained || (role.onnxName == "act.weight" && role.trained);
   EXPECT_TRUE(trained);
 }
+
+// Pad (F.pad, and conv padding_mode reflect/replicate) was refused. PyTorch
+// computes its pads with static integer arithmetic: [l, r, t, b] reshaped
+// to rows of two, the rows reversed (a 2-D static Slice, also refused) and
+// transposed, then flattened. Values against the definition, and the
+// gradient: each input element counted as often as the output holds it.
+TEST_F(OnnxImport, PadAsPyTorchExportsItWithEveryMode) {
+  struct Case {
+    std::string mode;
+    std::vector<int64_t> torchPads; // (left, right, top, bottom)
+    std::vector<float> y;           // for x [1, 1, 2, 3] = 0..5
+    std::vector<float> counts;      // d Σy / dx
+  };
+  std::vector<Case> cases = {
+      {"constant",
+       {1, 0, 0, 1},
+       {9, 0, 1, 2, 9, 3, 4, 5, 9, 9, 9, 9},
+       {1, 1, 1, 1, 1, 1}},
+      {"edge",
+       {0, 2, 0, 0},
+       {0, 1, 2, 2, 2, 3, 4, 5, 5, 5},
+       {1, 1, 3, 1, 1, 3}},
+      {"reflect",
+       {2, 0, 0, 0},
+       {2, 1, 0, 1, 2, 5, 4, 3, 4, 5},
+       {1, 2, 2, 1, 2, 2}},
+      {"constant", {-1, 1, 0, -1}, {1, 2, 9}, {0, 1, 1, 0, 0, 0}}};
+  for (const Case &p : cases) {
+    SCOPED_TRACE(p.mode);
+    bregman::testing::ModelCase c(13);
+    c.input("x", {1, 1, 2, 3}, {0, 1, 2, 3, 4, 5});
+    // [l, r, t, b] as pairs from the last axis, zeros for N and C.
+    c.ints("torch_pads", {p.torchPads[0], p.torchPads[1], p.torchPads[2],
+                          p.torchPads[3], 0, 0, 0, 0});
+    c.ints("rows", {-1, 2}).ints("flat", {-1});
+    c.ints("starts", {-1})
+        .ints("ends", {INT64_MIN})
+        .ints("axes", {0})
+        .ints("steps", {-1});
+    c.weight("value", {}, {9});
+    c.node("Reshape", {"torch_pads", "rows"}, {"pairs"});
+    c.node("Slice", {"pairs", "starts", "ends", "axes", "steps"}, {"reversed"});
+    c.node("Transpose", {"reversed"}, {"onnx_order"});
+    c.node("Reshape", {"onnx_order", "flat"}, {"pads"});
+    bregman::testing::addAttr(c.node("Pad", {"x", "pads", "value"}, {"y"}),
+                              "mode", ::onnx::AttributeProto::STRING)
+        ->set_s(p.mode);
+    int64_t rows = 2 + p.torchPads[2] + p.torchPads[3],
+            cols = 3 + p.torchPads[0] + p.torchPads[1];
+    bregman::testing::ModelCase::valueInfo(c.graph().add_output(), "y",
+                                           {1, 1, rows, cols});
+    auto model = std::make_shared<bregman::onnx::OnnxModel>(
+        bregman::onnx::OnnxModel::load(
+            bregman::testing::writeModel(c.model, dir, "pad")));
+    ASSERT_TRUE(model->unsupported().empty()) << model->unsupported().front();
+    EXPECT_EQ(
+        bregman::testing::runOnnx(*model, c.inputs).at("y").toVector<float>(),
+        p.y);
+    auto gradient =
+        jit([model](const Params &w, const Params &k, const Params &in) {
+          return valueAndGrad([&](const Params &x) {
+            return sum(model->apply(w, k, x).at("y"));
+          })(in);
+        });
+    auto [total, g] = gradient(model->weights(), model->constants(), c.inputs);
+    EXPECT_EQ(g.at("x").toVector<float>(), p.counts);
+  }
+}
