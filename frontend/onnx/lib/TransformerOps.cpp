@@ -83,14 +83,44 @@ void whereOp(const NodeContext &c) {
   Tensor a = c.tensor(1), b = c.tensor(2);
   if (!cond.isStatic)
     return c.set(where(cond.tensor, a, b));
-  // A constant condition picks one side everywhere, or it is a mask the
-  // trace cannot hold as a constant.
+  // A constant condition picks one side everywhere, or it is a mask (a
+  // causal mask folded by the exporter: torch.triu), held in the trace as
+  // its runs of equal values.
   bool all = std::all_of(cond.ints.begin(), cond.ints.end(), [](int64_t v) { return v != 0; });
-  bool none = std::none_of(cond.ints.begin(), cond.ints.end(), [](int64_t v) { return v != 0; });
-  if (!all && !none)
-    throw c.unsupported("a constant boolean condition that is not uniform");
+  bool none = std::none_of(cond.ints.begin(), cond.ints.end(),
+                           [](int64_t v) { return v != 0; });
   Shape out = broadcastShape(c, cond.shape, broadcastShape(c, a.shape(), b.shape()));
-  c.set(broadcastTo(all ? a : b, out));
+  if (all || none)
+    return c.set(broadcastTo(all ? a : b, out));
+  std::vector<double> mask(cond.ints.begin(), cond.ints.end());
+  c.set(
+      where(tracedConstant(mask, cond.shape, nodeLabel(c.node) + " condition"),
+            a, b));
+}
+
+/// The upper (or lower) triangle of the last two axes, from diagonal k
+/// (torch.triu / tril, as scaled_dot_product_attention's is_causal mask
+/// exports): the rest zero, by a constant mask of the last two axes.
+void trilu(const NodeContext &c) {
+  Tensor x = c.tensor(0);
+  if (x.rank() < 2)
+    throw c.error(fmt::format("input {} has fewer than two axes",
+                              shapeString(x.shape())));
+  int64_t k = 0;
+  if (c.has(1)) {
+    const std::vector<int64_t> &given = c.staticInts(1);
+    if (given.size() != 1)
+      throw c.error("k must be one integer");
+    k = given[0];
+  }
+  bool upper = c.intAttr("upper", 1) != 0;
+  int64_t rows = x.dim(x.rank() - 2), cols = x.dim(x.rank() - 1);
+  std::vector<double> mask(static_cast<size_t>(rows * cols));
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j)
+      mask[i * cols + j] = upper ? j - i >= k : j - i <= k;
+  Tensor kept = tracedConstant(mask, {rows, cols}, nodeLabel(c.node) + " mask");
+  c.set(where(kept, x, full({}, 0.0, x.dtype())));
 }
 
 void expand(const NodeContext &c) {
@@ -193,7 +223,10 @@ void gather(const NodeContext &c) {
 // gradients back, a scatter-add; static indices are slices).
 std::vector<OpHandler> transformerOps() {
   return {
-      {"LayerNormalization", 17, kNewestOpset, layerNormalization,
+      {"LayerNormalization",
+       17,
+       kNewestOpset,
+       layerNormalization,
        {{1, ParamRole::Scale}, {2, ParamRole::Shift}}},
       {"Erf", 9, kNewestOpset, erfOp, {}},
       {"Equal", 1, kNewestOpset, comparison, {}},
@@ -201,6 +234,7 @@ std::vector<OpHandler> transformerOps() {
       {"Greater", 1, kNewestOpset, comparison, {}},
       {"Not", 1, kNewestOpset, notOp, {}},
       {"Where", 9, kNewestOpset, whereOp, {}},
+      {"Trilu", 14, kNewestOpset, trilu, {}},
       {"Expand", 8, kNewestOpset, expand, {}},
       {"Gather", 1, kNewestOpset, gather, {{0, ParamRole::Embedding}}},
   };

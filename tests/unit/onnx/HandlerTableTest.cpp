@@ -806,6 +806,21 @@ std::map<std::string, std::function<Case()>> cases() {
     c.output("y", {1, 2, 2, 3}, y);
     return c;
   };
+  m["Trilu"] = [] {
+    // Lower triangle from the diagonal above the main one (k = 1) of each
+    // [3, 4] matrix of x [2, 3, 4].
+    Case c(14);
+    std::vector<float> x = values(24);
+    c.input("x", {2, 3, 4}, x).ints("k", {1});
+    setInt(c.node("Trilu", {"x", "k"}), "upper", 0);
+    std::vector<double> y;
+    for (int n = 0; n < 24; ++n) {
+      int i = (n / 4) % 3, j = n % 4;
+      y.push_back(j - i <= 1 ? x[n] : 0.0);
+    }
+    c.output("y", {2, 3, 4}, y);
+    return c;
+  };
   m["Pad"] = [] {
     // x [1, 2, 3], reflect on the last axis: 1 before, 2 after;
     // [a, b, c] -> [b, a, b, c, b, a].

@@ -706,3 +706,26 @@ TEST_F(OnnxImport, PadAsPyTorchExportsItWithEveryMode) {
     EXPECT_EQ(g.at("x").toVector<float>(), p.counts);
   }
 }
+
+// A constant condition that is not uniform (a causal mask the exporter
+// folded: nanoGPT's torch.triu with constant folding on) was refused; it
+// is held in the trace as its runs.
+TEST_F(OnnxImport, AWhereWithAConstantMaskPicksPerElement) {
+  bregman::testing::ModelCase c(13);
+  c.input("x", {2, 2}, {1, 2, 3, 4});
+  c.weight("fill", {}, {-9});
+  auto *mask = c.graph().add_initializer();
+  mask->set_name("mask");
+  mask->set_data_type(::onnx::TensorProto::BOOL);
+  mask->add_dims(2);
+  mask->add_dims(2);
+  mask->set_raw_data(std::string("\1\0\1\1", 4));
+  c.node("Where", {"mask", "x", "fill"}, {"y"});
+  bregman::testing::ModelCase::valueInfo(c.graph().add_output(), "y", {2, 2});
+  bregman::onnx::OnnxModel model = bregman::onnx::OnnxModel::load(
+      bregman::testing::writeModel(c.model, dir, "where"));
+  ASSERT_TRUE(model.unsupported().empty()) << model.unsupported().front();
+  EXPECT_EQ(
+      bregman::testing::runOnnx(model, c.inputs).at("y").toVector<float>(),
+      (std::vector<float>{1, -9, 3, 4}));
+}
