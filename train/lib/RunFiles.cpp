@@ -126,9 +126,10 @@ void checkNoOverlap(const TrainConfig &c) {
   checkNothingInsideOutputFolders(outputs);
 }
 
-/// The folder --pictures writes into, made now if it is not there, and
-/// the pictures of this run's epochs that are already in it: each must be
-/// one of ours.
+/// The folder --pictures writes into, and the pictures of this run's
+/// epochs that are already in it: each must be one of ours. A missing
+/// folder is made with the first picture (a run refused before it leaves
+/// none), below the nearest folder that exists, which must be writable.
 void checkPictures(const TrainConfig &c) {
   if (c.picturesDir.empty())
     return;
@@ -137,10 +138,19 @@ void checkPictures(const TrainConfig &c) {
                             "connection matrix; this run would draw nothing",
                             c.picturesDir));
   std::error_code ec;
-  fs::create_directories(c.picturesDir, ec);
-  if (!fs::is_directory(c.picturesDir))
-    throw Error(fmt::format("--pictures {}: {}", c.picturesDir,
-                            ec ? ec.message() : "not a folder"));
+  if (!fs::exists(c.picturesDir, ec)) {
+    fs::path existing = fs::absolute(c.picturesDir, ec);
+    while (!existing.empty() && !fs::exists(existing, ec))
+      existing = existing.parent_path();
+    if (!fs::is_directory(existing, ec) ||
+        ::access(existing.c_str(), W_OK) != 0)
+      throw Error(fmt::format("--pictures {}: its folder cannot be made in "
+                              "{}",
+                              c.picturesDir, existing.string()));
+    return;
+  }
+  if (!fs::is_directory(c.picturesDir, ec))
+    throw Error(fmt::format("--pictures {}: not a folder", c.picturesDir));
   for (int epoch = 1; epoch <= c.epochs + c.retrainEpochs; ++epoch)
     runtime::requireWritableFile(
         fmt::format("{}/connections-epoch-{:03}.png", c.picturesDir, epoch),

@@ -847,6 +847,11 @@ void Trainer::Impl::logArchitecture(int epoch) const {
     return;
   std::string path = fmt::format("{}/connections-epoch-{:03}.png",
                                  config.picturesDir, epoch);
+  std::error_code ec; // made with the first picture (RunFiles.cpp)
+  std::filesystem::create_directories(config.picturesDir, ec);
+  if (ec)
+    throw Error(
+        fmt::format("--pictures {}: {}", config.picturesDir, ec.message()));
   zooEntry->picture(*model, params, path);
   log << fmt::format("  connection matrix written to {}\n", path);
 }
