@@ -341,8 +341,10 @@ int64_t checkerNewestOpset() {
 /// before (the ONNX changelog): past the checker's newest opset their
 /// schemas are not the model's, so their handlers check them alone.
 static bool changedInOpset18(const std::string &op) {
-  static const std::set<std::string> changed{"ReduceMax", "ReduceMean", "ReduceMin",
-                                             "Resize", "Split"};
+  static const std::set<std::string> changed{
+      "ReduceMax", "ReduceMean",      "ReduceMin",    "ReduceL1",
+      "ReduceL2",  "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp",
+      "Pad",       "Resize",          "Split"};
   return changed.count(op) > 0;
 }
 

@@ -1,12 +1,42 @@
-//===- ReduceOps.cpp - ReduceMean, ReduceSum, ReduceMax, ReduceMin --------===//
+//===- ReduceOps.cpp - ReduceMean, ReduceSum, ReduceMax, ReduceMin, norms -===//
 
 #include "OpHandlers.h"
 
+#include <algorithm>
 #include <fmt/format.h>
 
 namespace bregman::onnx::detail {
 
 namespace {
+
+/// ReduceSum and the reductions built on a sum: of |x| (L1), of x² (the
+/// sum of squares, and its root: L2, F.normalize's norm), of x (log), and
+/// log Σ exp(x) from the largest term (no overflow; its gradient is the
+/// softmax).
+Tensor normLike(const std::string &op, const Tensor &x,
+                const std::vector<int64_t> &axes, bool keep) {
+  if (op == "ReduceL1")
+    return sum(abs(x), axes, keep);
+  if (op == "ReduceSumSquare")
+    return sum(x * x, axes, keep);
+  if (op == "ReduceL2")
+    return sqrt(sum(x * x, axes, keep));
+  if (op == "ReduceLogSum")
+    return log(sum(x, axes, keep));
+  if (op == "ReduceLogSumExp") {
+    Tensor largest = max(x, axes, /*keepDims=*/true);
+    Tensor total =
+        log(sum(exp(x - largest), axes, /*keepDims=*/true)) + largest;
+    if (keep)
+      return total;
+    Shape out;
+    for (int64_t i = 0; i < x.rank(); ++i)
+      if (std::find(axes.begin(), axes.end(), i) == axes.end())
+        out.push_back(x.dim(i));
+    return reshape(total, out);
+  }
+  return sum(x, axes, keep);
+}
 
 void reduce(const NodeContext &c) {
   const std::string &op = c.op();
@@ -38,7 +68,9 @@ void reduce(const NodeContext &c) {
     return c.set(max(x, axes, keep));
   if (op == "ReduceMin")
     return c.set(-max(-x, axes, keep));
-  c.set(op == "ReduceMean" ? mean(x, axes, keep) : sum(x, axes, keep));
+  if (op == "ReduceMean")
+    return c.set(mean(x, axes, keep));
+  c.set(normLike(op, x, axes, keep));
 }
 
 } // namespace
@@ -49,6 +81,11 @@ std::vector<OpHandler> reduceOps() {
       {"ReduceSum", 1, kNewestOpset, reduce, {}},
       {"ReduceMax", 1, kNewestOpset, reduce, {}},
       {"ReduceMin", 1, kNewestOpset, reduce, {}},
+      {"ReduceL1", 1, kNewestOpset, reduce, {}},
+      {"ReduceL2", 1, kNewestOpset, reduce, {}},
+      {"ReduceSumSquare", 1, kNewestOpset, reduce, {}},
+      {"ReduceLogSum", 1, kNewestOpset, reduce, {}},
+      {"ReduceLogSumExp", 1, kNewestOpset, reduce, {}},
   };
 }
 

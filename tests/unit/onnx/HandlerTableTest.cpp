@@ -319,7 +319,8 @@ Case reduceCase(const std::string &op) {
   // Over axis 1 of x[2, 3], keepdims 0; ReduceSum takes its axes as an
   // input from opset 13, the others as an attribute.
   Case c;
-  std::vector<float> x = values(6);
+  // (A log of a sum needs a positive one.)
+  std::vector<float> x = op == "ReduceLogSum" ? positives(6) : values(6);
   c.input("x", {2, 3}, x);
   if (op == "ReduceSum") {
     c.ints("axes", {1});
@@ -331,14 +332,25 @@ Case reduceCase(const std::string &op) {
   }
   std::vector<double> y;
   for (int r = 0; r < 2; ++r) {
-    double s = 0, mx = -INFINITY, mn = INFINITY;
+    double s = 0, mx = -INFINITY, mn = INFINITY, l1 = 0, squares = 0, exps = 0;
     for (int k = 0; k < 3; ++k) {
       double v = x[r * 3 + k];
       s += v;
       mx = std::max(mx, v);
       mn = std::min(mn, v);
+      l1 += std::abs(v);
+      squares += v * v;
+      exps += std::exp(v);
     }
-    y.push_back(op == "ReduceSum" ? s : op == "ReduceMean" ? s / 3 : op == "ReduceMax" ? mx : mn);
+    y.push_back(op == "ReduceSum"         ? s
+                : op == "ReduceMean"      ? s / 3
+                : op == "ReduceMax"       ? mx
+                : op == "ReduceMin"       ? mn
+                : op == "ReduceL1"        ? l1
+                : op == "ReduceL2"        ? std::sqrt(squares)
+                : op == "ReduceSumSquare" ? squares
+                : op == "ReduceLogSum"    ? std::log(s)
+                                          : std::log(exps));
   }
   c.output("y", {2}, y);
   return c;
@@ -896,7 +908,9 @@ std::map<std::string, std::function<Case()>> cases() {
     m[op] = [op] { return poolCase(op); };
   m["GlobalAveragePool"] = globalAveragePoolCase;
   m["BatchNormalization"] = batchNormCase;
-  for (const char *op : {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin"})
+  for (const char *op :
+       {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL1",
+        "ReduceL2", "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp"})
     m[op] = [op] { return reduceCase(op); };
   for (const char *op : {"Identity", "Dropout", "Cast"})
     m[op] = [op] { return passThrough(op); };

@@ -45,11 +45,31 @@ Case reduceWithAxesInput(const std::string &op) {
       double acc = op == "ReduceMax" ? -1e30 : 0.0;
       for (int j = 0; j < 3; ++j) {
         double v = x[(i * 3 + j) * 2 + k];
-        acc = op == "ReduceMax" ? std::max(acc, v) : acc + v / 3.0;
+        acc = op == "ReduceMax"  ? std::max(acc, v)
+              : op == "ReduceL2" ? acc + v * v
+                                 : acc + v / 3.0;
       }
-      y.push_back(acc);
+      y.push_back(op == "ReduceL2" ? std::sqrt(acc) : acc);
     }
   c.output("y", {2, 2}, y);
+  return c;
+}
+
+/// Pad-18 with its axes input: axis -1 of x [2, 3] by 1 before and 2
+/// after, edge mode.
+Case padWithAxes() {
+  Case c(18);
+  std::vector<float> x = values(6);
+  c.input("x", {2, 3}, x).ints("pads", {1, 2}).ints("axes", {-1});
+  auto *mode = c.node("Pad", {"x", "pads", "", "axes"}).add_attribute();
+  mode->set_name("mode");
+  mode->set_type(::onnx::AttributeProto::STRING);
+  mode->set_s("edge");
+  std::vector<double> y;
+  for (int r = 0; r < 2; ++r)
+    for (int k : {0, 0, 1, 2, 2, 2})
+      y.push_back(x[3 * r + k]);
+  c.output("y", {2, 6}, y);
   return c;
 }
 
@@ -105,6 +125,10 @@ TEST_F(Opset18, ChangedOperatorsMatchTheirDefinition) {
   std::vector<std::pair<std::string, Case>> cases = {
       {"reducemean18_axes_input", reduceWithAxesInput("ReduceMean")},
       {"reducemax18_axes_input", reduceWithAxesInput("ReduceMax")},
+      // F.normalize's ReduceL2 and Pad with its axes: refused by the
+      // opset-17 checker's schemas.
+      {"reducel2_18_axes_input", reduceWithAxesInput("ReduceL2")},
+      {"pad18_axes_input", padWithAxes()},
       {"reducemin18_all_axes", reduceMinAllAxes()},
       {"split18_num_outputs_uneven", splitNumOutputs(18)},
   };
