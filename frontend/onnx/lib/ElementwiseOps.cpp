@@ -249,8 +249,10 @@ void clip(const NodeContext &c) {
 
 /// Max and Min of any number of inputs (Min as −max(−a, −b)); before
 /// opset 8 the inputs share one shape (no broadcasting).
+/// Max, Min, Sum and Mean of any number of inputs (Sum and Mean were
+/// refused: torch.stack(...).sum(0) exports as Sum).
 void maxMin(const NodeContext &c) {
-  bool isMax = c.op() == "Max";
+  const std::string &op = c.op();
   Tensor y = c.tensor(0);
   for (int i = 1; i < c.node.input_size(); ++i) {
     Tensor x = c.tensor(i);
@@ -259,8 +261,10 @@ void maxMin(const NodeContext &c) {
                                 "they must be equal (broadcasting from opset 8)",
                                 shapeString(c.tensor(0).shape()), shapeString(x.shape()),
                                 c.opset));
-    y = isMax ? maximum(y, x) : -maximum(-y, -x);
+    y = op == "Max" ? maximum(y, x) : op == "Min" ? -maximum(-y, -x) : y + x;
   }
+  if (op == "Mean")
+    y = y * (1.0 / c.node.input_size());
   c.set(y);
 }
 
@@ -312,6 +316,8 @@ std::vector<OpHandler> elementwiseOps() {
       {"Clip", 1, kNewestOpset, clip, {}},
       {"Max", 1, kNewestOpset, maxMin, {}},
       {"Min", 1, kNewestOpset, maxMin, {}},
+      {"Sum", 1, kNewestOpset, maxMin, {}},
+      {"Mean", 1, kNewestOpset, maxMin, {}},
       {"Softmax", 1, kNewestOpset, softmax, {}},
       {"LogSoftmax", 1, kNewestOpset, softmax, {}},
   };

@@ -282,13 +282,21 @@ Case clipCase() {
   return c;
 }
 
+/// Max, Min, Sum, Mean of x, z [2, 3] and w [3] (broadcast).
 Case maxMinCase(const std::string &op) {
   Case c;
-  std::vector<float> x = values(6), z = values(6, -0.15f);
-  c.input("x", {2, 3}, x).input("z", {2, 3}, z).node(op, {"x", "z"});
+  std::vector<float> x = values(6), z = values(6, -0.15f),
+                     w = {0.5f, -0.5f, 0.25f};
+  c.input("x", {2, 3}, x).input("z", {2, 3}, z).input("w", {3}, w);
+  c.node(op, {"x", "z", "w"});
   std::vector<double> y;
-  for (int i = 0; i < 6; ++i)
-    y.push_back(op == "Max" ? std::max(x[i], z[i]) : std::min(x[i], z[i]));
+  for (int i = 0; i < 6; ++i) {
+    double a = x[i], b = z[i], d = w[i % 3];
+    y.push_back(op == "Max"   ? std::max({a, b, d})
+                : op == "Min" ? std::min({a, b, d})
+                : op == "Sum" ? a + b + d
+                              : (a + b + d) / 3);
+  }
   c.output("y", {2, 3}, y);
   return c;
 }
@@ -896,7 +904,7 @@ std::map<std::string, std::function<Case()>> cases() {
   m["Pow"] = powCase;
   m["Mod"] = modCase;
   m["Clip"] = clipCase;
-  for (const char *op : {"Max", "Min"})
+  for (const char *op : {"Max", "Min", "Sum", "Mean"})
     m[op] = [op] { return maxMinCase(op); };
   m["Softmax"] = [] { return softmaxCase(false); };
   m["LogSoftmax"] = [] { return softmaxCase(true); };
