@@ -200,6 +200,19 @@ void globalAveragePool(const NodeContext &c) {
   c.set(globalAvgPool2d(x));
 }
 
+/// The largest value of each sample's channel over its spatial axes, kept as
+/// unit axes (AdaptiveMaxPool2d(1)); any rank from 3.
+void globalMaxPool(const NodeContext &c) {
+  Tensor x = c.tensor(0);
+  if (x.rank() < 3)
+    throw c.error(
+        fmt::format("input {} has no spatial axes", shapeString(x.shape())));
+  std::vector<int64_t> spatial;
+  for (int64_t a = 2; a < x.rank(); ++a)
+    spatial.push_back(a);
+  c.set(max(x, spatial, /*keepDims=*/true));
+}
+
 /// ConvTranspose's padding: explicit, or the one that gives `output_shape`
 /// (or stride·input for SAME_*), growing `outputPadding` where the kernel
 /// does not reach that far.
@@ -266,15 +279,22 @@ void convTranspose(const NodeContext &c) {
 
 std::vector<OpHandler> convPoolOps() {
   return {
-      {"Conv", 1, kNewestOpset, conv,
+      {"Conv",
+       1,
+       kNewestOpset,
+       conv,
        {{1, ParamRole::ConvWeight}, {2, ParamRole::Bias}}},
       // Its weight [C_in, C_out/group, kH, kW] trains as a Conv weight (k×k
       // kernels as groups; PyTorch's fan-in, dimensions 1..3, as Conv's).
-      {"ConvTranspose", 1, kNewestOpset, convTranspose,
+      {"ConvTranspose",
+       1,
+       kNewestOpset,
+       convTranspose,
        {{1, ParamRole::ConvWeight}, {2, ParamRole::Bias}}},
       {"MaxPool", 1, kNewestOpset, maxPool, {}},
       {"AveragePool", 1, kNewestOpset, averagePool, {}},
       {"GlobalAveragePool", 1, kNewestOpset, globalAveragePool, {}},
+      {"GlobalMaxPool", 1, kNewestOpset, globalMaxPool, {}},
   };
 }
 

@@ -71,6 +71,37 @@ void elu(const NodeContext &c) {
   c.set(bregman::relu(x) + negativePart * alpha);
 }
 
+/// γ·(x for x > 0, α·(exp(x) − 1) otherwise), α and γ SELU's constants
+/// by default; exp only of min(x, 0), as elu.
+void selu(const NodeContext &c) {
+  Tensor x = c.tensor(0);
+  double alpha = c.finiteAttr("alpha", 1.67326319217681884765625f);
+  double gamma = c.finiteAttr("gamma", 1.05070102214813232421875f);
+  Tensor negativePart = bregman::exp(-bregman::relu(-x)) - 1.0;
+  c.set((bregman::relu(x) + negativePart * alpha) * gamma);
+}
+
+/// max(0, x) + min(0, α·(exp(x/α) − 1)).
+void celu(const NodeContext &c) {
+  Tensor x = c.tensor(0);
+  double alpha = c.finiteAttr("alpha", 1.0f);
+  if (alpha == 0)
+    throw c.badAttr("alpha", "0", "must not be 0");
+  Tensor negativePart = bregman::exp(-bregman::relu(-x) * (1.0 / alpha)) - 1.0;
+  c.set(bregman::relu(x) + negativePart * alpha);
+}
+
+/// x / (1 + |x|).
+void softsign(const NodeContext &c) {
+  Tensor x = c.tensor(0);
+  c.set(x / (bregman::abs(x) + 1.0));
+}
+
+void reciprocal(const NodeContext &c) {
+  Tensor x = c.tensor(0);
+  c.set(one(x) / x);
+}
+
 void exp(const NodeContext &c) { c.set(bregman::exp(c.tensor(0))); }
 void log(const NodeContext &c) { c.set(bregman::log(c.tensor(0))); }
 void neg(const NodeContext &c) { c.set(-c.tensor(0)); }
@@ -302,6 +333,10 @@ std::vector<OpHandler> elementwiseOps() {
       {"HardSwish", 14, kNewestOpset, hardSwish, {}},
       {"Softplus", 1, kNewestOpset, softplus, {}},
       {"Elu", 1, kNewestOpset, elu, {}},
+      {"Selu", 1, kNewestOpset, selu, {}},
+      {"Celu", 12, kNewestOpset, celu, {}},
+      {"Softsign", 1, kNewestOpset, softsign, {}},
+      {"Reciprocal", 1, kNewestOpset, reciprocal, {}},
       {"Exp", 1, kNewestOpset, exp, {}},
       {"Log", 1, kNewestOpset, log, {}},
       {"Neg", 1, kNewestOpset, neg, {}},

@@ -236,6 +236,16 @@ Case globalAveragePoolCase() {
   return c;
 }
 
+Case globalMaxPoolCase() {
+  Case c;
+  std::vector<float> x = values(8);
+  c.input("x", {1, 2, 2, 2}, x).node("GlobalMaxPool", {"x"});
+  c.output("y", {1, 2, 1, 1},
+           {*std::max_element(x.begin(), x.begin() + 4),
+            *std::max_element(x.begin() + 4, x.end())});
+  return c;
+}
+
 Case batchNormCase() {
   Case c;
   std::vector<float> x = values(8), scale = {2, 0.5f}, shift = {0.1f, -0.1f},
@@ -795,6 +805,14 @@ std::map<std::string, std::function<Case()>> cases() {
   un("Neg", values(6), [](double v) { return -v; });
   un("Abs", values(6), [](double v) { return std::abs(v); });
   un("Sqrt", positives(6), [](double v) { return std::sqrt(v); });
+  un("Selu", values(6), [](double v) {
+    const double alpha = 1.67326319217681884765625,
+                 gamma = 1.05070102214813232421875;
+    return gamma * (v > 0 ? v : alpha * (std::exp(v) - 1));
+  });
+  un("Softsign", values(6), [](double v) { return v / (1 + std::abs(v)); });
+  un("Celu", values(6), [](double v) { return v > 0 ? v : std::exp(v) - 1; });
+  un("Reciprocal", positives(6), [](double v) { return 1 / v; });
   m["LeakyRelu"] = [] {
     Case c;
     std::vector<float> x = values(6);
@@ -915,6 +933,7 @@ std::map<std::string, std::function<Case()>> cases() {
   for (const char *op : {"MaxPool", "AveragePool"})
     m[op] = [op] { return poolCase(op); };
   m["GlobalAveragePool"] = globalAveragePoolCase;
+  m["GlobalMaxPool"] = globalMaxPoolCase;
   m["BatchNormalization"] = batchNormCase;
   for (const char *op :
        {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceL1",
