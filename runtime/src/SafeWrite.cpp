@@ -156,6 +156,12 @@ void swapIn(const std::string &path, const std::string &fresh,
 
 } // namespace
 
+bool namesOpenFile(const std::string &path, int fd) {
+  struct stat held, named;
+  return ::fstat(fd, &held) == 0 && ::lstat(path.c_str(), &named) == 0 &&
+         held.st_dev == named.st_dev && held.st_ino == named.st_ino;
+}
+
 std::string nonRegularKind(const std::string &path) {
   struct stat st;
   if (::lstat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode))

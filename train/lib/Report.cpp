@@ -3,6 +3,7 @@
 #include "bregman/train/Report.h"
 
 #include "bregman/Error.h"
+#include "bregman/runtime/SafeWrite.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -139,10 +140,7 @@ ReportWriter::~ReportWriter() {
     return;
   // A run that ended before its first line leaves no report behind: the
   // file it made, while the name is still that file.
-  struct stat held, now;
-  if (created && !started && ::fstat(fd, &held) == 0 &&
-      ::lstat(path.c_str(), &now) == 0 && held.st_ino == now.st_ino &&
-      held.st_dev == now.st_dev)
+  if (created && !started && runtime::namesOpenFile(path, fd))
     ::unlink(path.c_str());
   ::close(fd);
 }

@@ -224,9 +224,7 @@ bool CheckpointLock::tryLock(const std::string &checkpointPath, bool last) {
                               "holds {}): give this run its own --checkpoint",
                               path));
   // Removed by a run that ended meanwhile: made anew on the next try.
-  struct stat now;
-  if (::stat(path.c_str(), &now) != 0 || now.st_ino != held.st_ino ||
-      now.st_dev != held.st_dev)
+  if (!runtime::namesOpenFile(path, fd))
     return giveUp("");
   if (created)
     return ::pwrite(fd, kLockSignature.data(), kLockSignature.size(), 0) ==
@@ -251,9 +249,7 @@ CheckpointLock::~CheckpointLock() {
   // Removed while still locked (a run waiting on this file finds it gone
   // and makes its own), and only while the name is still this file: one
   // removed by hand and made again by another run is that run's.
-  struct stat held, now;
-  if (::fstat(fd, &held) == 0 && ::lstat(path.c_str(), &now) == 0 &&
-      held.st_ino == now.st_ino && held.st_dev == now.st_dev)
+  if (runtime::namesOpenFile(path, fd))
     ::unlink(path.c_str());
   ::close(fd);
 }

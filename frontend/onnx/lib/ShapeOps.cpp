@@ -406,6 +406,27 @@ SliceSpec sliceSpec(const NodeContext &c) {
   return s;
 }
 
+/// The elements one axis of a Slice picks: from `begin`, `count` of them,
+/// `step` apart, with ONNX's clamping (a negative step runs from
+/// min(start, dim-1) down to max(end, -1)).
+struct SliceRange {
+  int64_t begin = 0, count = 0;
+};
+
+SliceRange sliceRange(const NodeContext &c, int64_t dim, int64_t start,
+                      int64_t end, int64_t step) {
+  if (step == 0)
+    throw c.error("a step of 0");
+  auto index = [&](int64_t v, int64_t low, int64_t high) {
+    return std::clamp<int64_t>(v < 0 ? v + dim : v, low, high);
+  };
+  int64_t begin = step > 0 ? index(start, 0, dim) : index(start, -1, dim - 1);
+  int64_t stop = step > 0 ? index(end, 0, dim) : index(end, -1, dim - 1);
+  int64_t count = step > 0 ? (stop - begin + step - 1) / step
+                           : (begin - stop - step - 1) / -step;
+  return {begin, std::max<int64_t>(count, 0)};
+}
+
 /// Shape arithmetic on static integers (a Shape's dimensions sliced before
 /// a Reshape; F.pad's pads reshaped to [-1, 2] and their rows reversed):
 /// folded, any rank and step, with ONNX's clamping (a negative step runs
@@ -416,16 +437,10 @@ void sliceStatic(const NodeContext &c, const Value &data, const SliceSpec &s) {
   for (size_t i = 0; i < s.axes.size(); ++i) {
     int64_t axis = c.axis(s.axes[i], static_cast<int64_t>(shape.size()));
     int64_t dim = shape[axis], step = s.steps[i];
-    if (step == 0)
-      throw c.error("a step of 0");
-    auto index = [&](int64_t v, int64_t low, int64_t high) {
-      return std::clamp<int64_t>(v < 0 ? v + dim : v, low, high);
-    };
-    int64_t begin = step > 0 ? index(s.starts[i], 0, dim) : index(s.starts[i], -1, dim - 1);
-    int64_t end = step > 0 ? index(s.ends[i], 0, dim) : index(s.ends[i], -1, dim - 1);
+    SliceRange range = sliceRange(c, dim, s.starts[i], s.ends[i], step);
     std::vector<int64_t> kept;
-    for (int64_t k = begin; step > 0 ? k < end : k > end; k += step)
-      kept.push_back(k);
+    for (int64_t k = 0; k < range.count; ++k)
+      kept.push_back(range.begin + k * step);
     // Each run of the axis (outer × kept × inner) copied in the new order.
     int64_t inner = stridesOf(shape)[axis], outer = 1;
     for (int64_t d = 0; d < axis; ++d)
@@ -470,17 +485,7 @@ Tensor everyStep(const Tensor &x, int64_t axis, int64_t begin, int64_t count,
 Tensor sliceAxis(const NodeContext &c, const Tensor &x, int64_t axis,
                  int64_t start, int64_t end, int64_t step) {
   constexpr int64_t kMostReversed = 1024;
-  int64_t dim = x.dim(axis);
-  if (step == 0)
-    throw c.error("a step of 0");
-  auto index = [&](int64_t v, int64_t low, int64_t high) {
-    return std::clamp<int64_t>(v < 0 ? v + dim : v, low, high);
-  };
-  int64_t begin = step > 0 ? index(start, 0, dim) : index(start, -1, dim - 1);
-  int64_t stop = step > 0 ? index(end, 0, dim) : index(end, -1, dim - 1);
-  int64_t count = step > 0
-                      ? std::max<int64_t>((stop - begin + step - 1) / step, 0)
-                      : std::max<int64_t>((begin - stop - step - 1) / -step, 0);
+  auto [begin, count] = sliceRange(c, x.dim(axis), start, end, step);
   if (count == 0 || step == 1)
     return slice(x, axis, count ? begin : 0, count);
   if (step > 0)

@@ -20,8 +20,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace bregman::testing {
@@ -165,6 +167,21 @@ inline Params runOnnx(const onnx::OnnxModel &m, const Params &inputs) {
     return m.apply(w, c, in);
   });
   return compiled(m.weights(), m.constants(), inputs);
+}
+
+/// d Σ `output` / d inputs of the model at `inputs`, compiled (a handler's
+/// gradient: each input element counted as often as the output holds it,
+/// for data movement).
+inline Params outputSumGradient(const std::shared_ptr<const onnx::OnnxModel> &m,
+                                const Params &inputs,
+                                const std::string &output) {
+  auto gradient =
+      jit([m, output](const Params &w, const Params &k, const Params &in) {
+        return valueAndGrad([&](const Params &x) {
+          return sum(m->apply(w, k, x).at(output));
+        })(in);
+      });
+  return std::get<1>(gradient(m->weights(), m->constants(), inputs));
 }
 
 /// Writes `c` as `dir/name.onnx`, imports, compiles and runs it, and

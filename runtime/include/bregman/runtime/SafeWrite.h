@@ -34,6 +34,11 @@ public:
       : std::runtime_error(what + ": " + path + ": " + reason) {}
 };
 
+/// Whether `path` still names the file open as `fd` (same device and
+/// inode, the name itself not followed): a file this process made may be
+/// removed by name only while the name has not been taken over since.
+bool namesOpenFile(const std::string &path, int fd);
+
 /// What `path` is when it is not a regular file ("a directory", "a FIFO",
 /// "a character device", ...); "" for a regular file or nothing at all.
 std::string nonRegularKind(const std::string &path);
