@@ -15,6 +15,10 @@
 // bregman_onnx_fixture compare A.pb B.pb RTOL
 //   exit 0 when both are float tensors of one shape and every element
 //   satisfies |a − b| <= RTOL·(|b| + 1); prints the largest difference.
+// bregman_onnx_fixture summary MODEL.onnx
+//   JSON lines: a digest of the model without its float values, then each
+//   float initializer's (dense or sparse) dims, non-zero count, l1 and
+//   squared l2 norm: what the behaviour tests compare an export with.
 //
 // Written with ONNX's own protobuf classes, so the runtime's TensorProto
 // reader is checked against the library's serializer, not against itself.
@@ -25,6 +29,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -237,6 +242,66 @@ int compare(const std::string &a, const std::string &b, double rtol) {
   return bad == 0 ? 0 : 1;
 }
 
+/// 64-bit FNV-1a: a digest that is the same on every machine.
+uint64_t fnv1a(const std::string &bytes) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : bytes)
+    h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+/// One JSON line of a float initializer's figures: its non-zero count and
+/// norms in float64 (the last bits of float32 weights differ between CPUs,
+/// these within a tolerance).
+void printWeight(const std::string &name, const std::vector<int64_t> &dims,
+                 const std::vector<float> &values, const char *storage) {
+  double l1 = 0, l2 = 0;
+  int64_t nonZero = 0;
+  for (float v : values) {
+    nonZero += v != 0;
+    l1 += std::fabs(double(v));
+    l2 += double(v) * double(v);
+  }
+  std::string shape;
+  for (size_t i = 0; i < dims.size(); ++i)
+    shape += (i ? "," : "") + std::to_string(dims[i]);
+  std::printf("{\"initializer\": \"%s\", \"storage\": \"%s\", \"dims\": [%s], "
+              "\"non_zero\": %lld, \"l1\": %.17g, \"l2_squared\": %.17g}\n",
+              name.c_str(), storage, shape.c_str(), (long long)nonZero, l1, l2);
+}
+
+/// What the behaviour tests hold an export to, machine-independently: a
+/// digest of the model with its float values left out (graph, attributes,
+/// metadata, and a sparse initializer's indices: the support), then a line
+/// per float initializer (printWeight).
+int summarize(const std::string &path) {
+  onnx::ModelProto model;
+  std::ifstream in(path, std::ios::binary);
+  if (!in || !model.ParseFromIstream(&in))
+    throw std::runtime_error(path + ": not a ModelProto");
+  onnx::ModelProto structure = model;
+  auto *g = structure.mutable_graph();
+  for (auto &t : *g->mutable_initializer())
+    if (t.data_type() == onnx::TensorProto::FLOAT)
+      t.clear_raw_data(), t.clear_float_data();
+  for (auto &s : *g->mutable_sparse_initializer())
+    s.mutable_values()->clear_raw_data(),
+        s.mutable_values()->clear_float_data();
+  std::string bytes;
+  if (!structure.SerializeToString(&bytes))
+    throw std::runtime_error(path + ": cannot serialize");
+  std::printf("{\"structure_fnv1a\": \"%016llx\"}\n",
+              (unsigned long long)fnv1a(bytes));
+  for (const auto &t : model.graph().initializer())
+    if (t.data_type() == onnx::TensorProto::FLOAT)
+      printWeight(t.name(), {t.dims().begin(), t.dims().end()}, floats(t),
+                  "dense");
+  for (const auto &s : model.graph().sparse_initializer())
+    printWeight(s.values().name(), {s.dims().begin(), s.dims().end()},
+                floats(s.values()), "sparse");
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -254,6 +319,8 @@ int main(int argc, char **argv) {
       return makeDifference(args[1], parseList(args[2]));
     if (args.size() == 4 && args[0] == "compare")
       return compare(args[1], args[2], std::stod(args[3]));
+    if (args.size() == 2 && args[0] == "summary")
+      return summarize(args[1]);
   } catch (const std::exception &e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
@@ -262,6 +329,6 @@ int main(int argc, char **argv) {
                "usage: bregman_onnx_fixture mlp OUT.onnx SIZES DENSITY SEED "
                "[--sparse-initializers] | input OUT.pb SHAPE SEED [NAME] | "
                "difference OUT.onnx SHAPE | "
-               "compare A.pb B.pb RTOL\n");
+               "compare A.pb B.pb RTOL | summary MODEL.onnx\n");
   return 2;
 }
