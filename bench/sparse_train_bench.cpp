@@ -4,22 +4,25 @@
 // weights) as the Trainer runs it (parameters and state donated, the
 // outputs fed back; learning rate 1e-9 so that the weights and their
 // support stay as drawn), at weight densities 1, 5, 10 and 30 %:
-// every linear layer on the CSR the previous step made (forward and input
+// every linear layer on the CSR the previous step made, its batch
+// [784, 128] as the Trainer's loader writes it then (forward and input
 // gradient on the sparsifier's feature-major loops, weight gradient dense,
 // breg.compress_rows of the new weights, which the CPU lowers with the
 // update as one loop nest) against the same step on dense
-// layers, in the same run, as a ratio. Then, per layer shape, the same step
-// of that one layer (forward, backward, update, compression) over densities,
-// and the crossover: the first density tried at which the sparse step is not
-// faster. And what the compression itself costs. Times are process CPU time
-// (all threads), median of 7 rounds alternating sparse and dense; wall time
-// is printed beside it. Run it with OPENBLAS_NUM_THREADS=1 on a loaded
+// layers, in the same run, as a ratio; and the CSR step given the batch
+// [128, 784], and what the loader's two layouts cost. Then, per layer shape,
+// the same step of that one layer (forward, backward, update, compression) over
+// densities, and the crossover: the first density tried at which the sparse
+// step is not faster. And what the compression itself costs. Times are process
+// CPU time (all threads), median of 7 rounds alternating sparse and dense; wall
+// time is printed beside it. Run it with OPENBLAS_NUM_THREADS=1 on a loaded
 // machine: spinning BLAS threads count as CPU time.
 //
 //===----------------------------------------------------------------------===//
 
 #include "SparseBenchUtil.h"
 #include "bregman/bregman.h"
+#include "bregman/data/Dataset.h"
 #include "bregman/models/Zoo.h"
 #include "bregman/runtime/Buffer.h"
 
@@ -94,6 +97,46 @@ Params hostCopy(const Params &params) {
   return out;
 }
 
+/// x [N, F] as a new [F, N] tensor.
+Tensor transposedCopy(const Tensor &x) {
+  int64_t n = x.dim(0), f = x.dim(1);
+  Tensor t = Tensor::zeros({f, n});
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t k = 0; k < f; ++k)
+      t.data<float>()[k * n + i] = x.data<float>()[i * f + k];
+  return t;
+}
+
+/// What the loader's two layouts cost: data::Batcher::nextInto of batches
+/// of 128 from 60,000 examples of 784 features, sample-major and
+/// feature-major (as the Trainer's background thread writes them).
+void loaderLine() {
+  data::Dataset ds;
+  ds.count = 60000;
+  ds.rows = ds.cols = 28;
+  ds.images.resize(ds.count * ds.features());
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> pixel(-1.0f, 2.0f);
+  for (float &v : ds.images)
+    v = pixel(rng);
+  ds.labels.assign(ds.count, 0);
+  data::Batcher rows(ds, 128, true, 1), columns(ds, 128, true, 1);
+  std::vector<float> x(128 * ds.features());
+  std::vector<int32_t> y(128);
+  auto next = [&](data::Batcher &b, bool featureMajor) {
+    if (b.nextInto(x.data(), y.data(), featureMajor) == 0) {
+      b.startEpoch(b.epoch() + 1);
+      b.nextInto(x.data(), y.data(), featureMajor);
+    }
+  };
+  auto [sampleMajor, featureMajor] = measurePair(
+      [&] { next(rows, false); }, [&] { next(columns, true); }, 200);
+  std::printf("the loader's batch of 128 (data::Batcher::nextInto, on its "
+              "background thread): [128, 784] %.1f us, [784, 128] %.1f us "
+              "CPU\n",
+              sampleMajor.cpuUs, featureMajor.cpuUs);
+}
+
 /// LinBreg with l1 on the weights at learning rate `lr`.
 optim::LinBreg linbreg(float lr = 0.01f) {
   return optim::LinBreg({{"weights", optim::weights(), Regularizer::L1, lr,
@@ -105,25 +148,30 @@ optim::LinBreg linbreg(float lr = 0.01f) {
 /// The Trainer's step: `csr` feeds the layers that have one, and the CSR
 /// of the updated weights comes back (empty `csr`: the dense step). With
 /// `donate`, as the Trainer: parameters and state are donated (updated in
-/// place), the CSR is compressed into new output buffers.
+/// place), the CSR is compressed into new output buffers. As in the
+/// Trainer, a batch [features, N] (its first dimension not y's) is
+/// transposed first: a transpose that the first layer's feature-major CSR
+/// product cancels.
 template <typename Forward>
 auto trainStep(const optim::Optimizer &opt, Forward forward,
                bool donate = false) {
   JitOptions options;
   if (donate)
     options.donateArgnums = {0, 1};
-  return jit([&opt, forward](const Params &p, const Params &s,
-                             const Params &csr, const Tensor &x,
-                             const Tensor &y) {
-    auto [loss, grads] = valueAndGrad([&](const Params &q) {
-      Params withCsr = q;
-      for (const auto &[name, t] : csr)
-        withCsr.add(name, t);
-      return forward(withCsr, x, y);
-    })(p);
-    auto [p2, s2] = opt.update(p, s, grads);
-    return std::make_tuple(p2, s2, nn::recompressWeights(p2, csr), loss);
-  }, options);
+  return jit(
+      [&opt, forward](const Params &p, const Params &s, const Params &csr,
+                      const Tensor &batch, const Tensor &y) {
+        Tensor x = batch.dim(0) != y.dim(0) ? transpose(batch, {1, 0}) : batch;
+        auto [loss, grads] = valueAndGrad([&](const Params &q) {
+          Params withCsr = q;
+          for (const auto &[name, t] : csr)
+            withCsr.add(name, t);
+          return forward(withCsr, x, y);
+        })(p);
+        auto [p2, s2] = opt.update(p, s, grads);
+        return std::make_tuple(p2, s2, nn::recompressWeights(p2, csr), loss);
+      },
+      options);
 }
 
 void printRow(const std::string &what, Times sparse, Times dense) {
@@ -150,6 +198,8 @@ void mlpStepTable() {
       /*donate=*/true);
   std::mt19937 rng(7);
   Tensor x = randomInput(rng, 128, 784), y = cyclicLabels(128, 10);
+  // The batch as the Trainer's loader writes it when fc1 runs on its CSR.
+  Tensor xFeatureMajor = transposedCopy(x);
   for (double density : {0.01, 0.05, 0.1, 0.3}) {
     Params params = model->init(1, nn::SparseInit{});
     for (const char *w : {"fc1.weight", "fc2.weight", "fc3.weight"}) {
@@ -162,16 +212,23 @@ void mlpStepTable() {
     Params sparseParams = hostCopy(params), sparseState = hostCopy(state);
     Params denseParams = hostCopy(params), denseState = hostCopy(state);
     Params noCsr;
-    auto run = [&](Params &p, Params &s, Params &c) {
-      auto [p2, s2, c2, loss] = step(p, s, c, x, y);
+    auto run = [&](Params &p, Params &s, Params &c, const Tensor &batch) {
+      auto [p2, s2, c2, loss] = step(p, s, c, batch, y);
       p = p2;
       s = s2;
       c = c2;
     };
     auto [sparse, dense] =
-        measurePair([&] { run(sparseParams, sparseState, csr); },
-                    [&] { run(denseParams, denseState, noCsr); }, 30);
+        measurePair([&] { run(sparseParams, sparseState, csr, xFeatureMajor); },
+                    [&] { run(denseParams, denseState, noCsr, x); }, 30);
     printRow(fmt::format("step at {:g} %", density * 100), sparse, dense);
+    // The same CSR step given the batch [128, 784], which it transposes.
+    Params rowsCsr = nn::csrWeights(params, nn::SparseExec::On);
+    Params rowsParams = hostCopy(params), rowsState = hostCopy(state);
+    auto [rowsSparse, rowsDense] =
+        measurePair([&] { run(rowsParams, rowsState, rowsCsr, x); },
+                    [&] { run(denseParams, denseState, noCsr, x); }, 30);
+    printRow("  ... batch [128, 784] on CSR", rowsSparse, rowsDense);
   }
 }
 
@@ -282,6 +339,7 @@ void layerCrossoverTable() {
 int main() {
   try {
     mlpStepTable();
+    loaderLine();
     layerCrossoverTable();
   } catch (const std::exception &e) {
     std::fprintf(stderr, "bregman_sparse_train_bench: %s\n", e.what());

@@ -333,21 +333,45 @@ int64_t Batcher::nextSize() const {
   return std::min(batchSize_, left);
 }
 
-int64_t Batcher::nextInto(float *x, int32_t *y) {
+const float *Batcher::example(int64_t position, float *scratch) const {
+  // Past the end (a filled last batch): the epoch's first examples again.
+  std::size_t src = static_cast<std::size_t>(order_[position % ds_->count]);
+  const float *image = ds_->images.data() + src * ds_->features();
+  if (!augmentation_.enabled())
+    return image;
+  augment(image, scratch, static_cast<uint64_t>(position));
+  return scratch;
+}
+
+int64_t Batcher::nextInto(float *x, int32_t *y, bool featureMajor) {
   int64_t size = nextSize();
   if (size <= 0)
     return 0;
-  const std::size_t f = static_cast<std::size_t>(ds_->features());
-  for (int64_t i = 0; i < size; ++i) {
-    // Past the end (a filled last batch): the epoch's first examples again.
-    int64_t position = (cursor_ + i) % ds_->count;
-    std::size_t src = static_cast<std::size_t>(order_[position]);
-    const float *image = ds_->images.data() + src * f;
-    if (augmentation_.enabled())
-      augment(image, x + i * f, static_cast<uint64_t>(cursor_ + i));
-    else
-      std::memcpy(x + i * f, image, f * sizeof(float));
-    y[i] = ds_->labels[src];
+  const int64_t f = ds_->features();
+  for (int64_t i = 0; i < size; ++i)
+    y[i] = ds_->labels[static_cast<std::size_t>(
+        order_[(cursor_ + i) % ds_->count])];
+  if (!featureMajor) {
+    for (int64_t i = 0; i < size; ++i) {
+      float *row = x + i * f;
+      if (const float *e = example(cursor_ + i, row); e != row)
+        std::memcpy(row, e, f * sizeof(float));
+    }
+    cursor_ += size;
+    return size;
+  }
+  // Blocks of 16 examples: each feature's 16 values fill a cache line of x.
+  constexpr int64_t kBlock = 16;
+  std::vector<float> scratch(augmentation_.enabled() ? kBlock * f : 0);
+  std::array<const float *, kBlock> rows{};
+  for (int64_t i0 = 0; i0 < size; i0 += kBlock) {
+    int64_t block = std::min(kBlock, size - i0);
+    for (int64_t i = 0; i < block; ++i)
+      rows[i] = example(cursor_ + i0 + i,
+                        scratch.empty() ? nullptr : scratch.data() + i * f);
+    for (int64_t k = 0; k < f; ++k)
+      for (int64_t i = 0; i < block; ++i)
+        x[k * size + i0 + i] = rows[i][k];
   }
   cursor_ += size;
   return size;

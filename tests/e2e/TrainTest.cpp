@@ -14,6 +14,7 @@
 #include "bregman/Checkpoint.h"
 #include "bregman/onnx/OnnxModel.h"
 #include "bregman/runtime/Buffer.h"
+#include "bregman/runtime/Profile.h"
 #include "bregman/train/Report.h"
 #include "bregman/train/Trainer.h"
 
@@ -873,6 +874,33 @@ TEST(Train, CheckSparseComparesEveryStepWithTheDenseOne) {
               std::string::npos)
         << e.what();
   }
+}
+
+// The MLP on CSR gets its training batches feature-major ([784, N], the
+// loader writes them so: fc1's CSR product reads them untransposed); every
+// step, the partial last one (58 examples) too, equals the dense step from
+// the same state, which transposes them back.
+TEST(Train, FeatureMajorBatchesOnCsrEqualTheDenseSteps) {
+  if (!std::filesystem::exists(kFashionMnist))
+    GTEST_SKIP() << kFashionMnist << " is missing";
+  runtime::enableProfiling();
+  train::TrainConfig config = checkSparseConfig("mlp", 600, 200);
+  std::ostringstream log;
+  train::TrainResult result = train::train(config, log);
+  ASSERT_EQ(result.epochs.size(), 1u);
+  e2e::expectCheckSparsePassed(log.str(), 5);
+  EXPECT_NE(log.str().find("training batches [784, 128], feature-major: "
+                           "fc1.weight's CSR reads them untransposed"),
+            std::string::npos)
+      << log.str();
+  // Dense layers keep the batches as they are.
+  config.sparseExec = nn::SparseExec::Off;
+  config.checkSparse = false;
+  std::ostringstream denseLog;
+  train::TrainResult dense = train::train(config, denseLog);
+  EXPECT_EQ(denseLog.str().find("feature-major"), std::string::npos)
+      << denseLog.str();
+  EXPECT_NEAR(dense.epochs[0].trainLoss, result.epochs[0].trainLoss, 1e-5);
 }
 
 // The strided convolutions of a ResNet-18 (stride 2, and their 1×1

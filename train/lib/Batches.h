@@ -81,16 +81,19 @@ class Prefetcher {
 public:
   Prefetcher(data::Batcher &batcher, int64_t features)
       : batcher(batcher), features(features) {
-    for (auto &slot : slots)
-      slot = {Tensor::zeros({batcher.batchSize(), features}),
-              Tensor::zeros({batcher.batchSize()}, DType::I32)};
+    allocateSlots();
   }
   ~Prefetcher() { stop(); }
 
   /// Starts producing the batches of `epoch` (the previous epoch must have
-  /// been consumed to its end, or is abandoned).
-  void startEpoch(uint64_t epoch) {
+  /// been consumed to its end, or is abandoned): inputs [n, features], or
+  /// with `featureMajor` [features, n] (data::Batcher::nextInto).
+  void startEpoch(uint64_t epoch, bool featureMajor = false) {
     stop();
+    if (featureMajor != this->featureMajor) {
+      this->featureMajor = featureMajor;
+      allocateSlots();
+    }
     ready.clear();
     inUse = -1;
     freeSlots = {0, 1, 2};
@@ -121,7 +124,7 @@ public:
     if (n == batcher.batchSize())
       return &slots[slot];
     // The last, partial batch: its own tensors (and compiled function).
-    partial = {Tensor::zeros({n, features}), Tensor::zeros({n}, DType::I32)};
+    partial = {Tensor::zeros(inputShape(n)), Tensor::zeros({n}, DType::I32)};
     std::copy(slots[slot].first.data<float>(),
               slots[slot].first.data<float>() + n * features,
               partial.first.data<float>());
@@ -144,8 +147,9 @@ private:
           slot = freeSlots.back();
           freeSlots.pop_back();
         }
-        int64_t n = batcher.nextInto(slots[slot].first.data<float>(),
-                                     slots[slot].second.data<int32_t>());
+        int64_t n =
+            batcher.nextInto(slots[slot].first.data<float>(),
+                             slots[slot].second.data<int32_t>(), featureMajor);
         std::lock_guard<std::mutex> lock(mutex);
         if (n == 0)
           break;
@@ -161,6 +165,16 @@ private:
     changed.notify_all();
   }
 
+  Shape inputShape(int64_t n) const {
+    return featureMajor ? Shape{features, n} : Shape{n, features};
+  }
+
+  void allocateSlots() {
+    for (auto &slot : slots)
+      slot = {Tensor::zeros(inputShape(batcher.batchSize())),
+              Tensor::zeros({batcher.batchSize()}, DType::I32)};
+  }
+
   void stop() {
     if (!worker.joinable())
       return;
@@ -174,6 +188,7 @@ private:
 
   data::Batcher &batcher;
   int64_t features;
+  bool featureMajor = false;
   std::array<std::pair<Tensor, Tensor>, 3> slots;
   std::pair<Tensor, Tensor> partial;
   std::thread worker;

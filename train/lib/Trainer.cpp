@@ -111,15 +111,22 @@ nn::SparseFilters sparseFiltersOf(const TrainConfig &c, const nn::Model &model,
 /// (--sparse-exec; nn::csrKeys): their forward and input gradient read it,
 /// and the step returns the CSR of the updated weights for the next step
 /// (breg.compress_rows), so no host pass builds it. Which layers have one is
-/// part of the compiled signature.
+/// part of the compiled signature. `x` is the batch [N, features], or
+/// [features, N] when its second dimension is y's first and its first is
+/// not (the loader writes it
+/// so for a model whose input layer runs feature-major on its CSR:
+/// nn::Model::inputLinearWeight).
 struct TrainStep {
   const nn::Model *model;
   const optim::Optimizer *opt;
   Objective objective;
 
   auto operator()(const Params &p, const Params &s, const Params &b,
-                  const Params &csr, const Tensor &x, const Tensor &y,
+                  const Params &csr, const Tensor &batch, const Tensor &y,
                   const Params &masks) const {
+    bool featureMajor = batch.rank() == 2 && y.rank() >= 1 &&
+                        batch.dim(1) == y.dim(0) && batch.dim(0) != y.dim(0);
+    Tensor x = featureMajor ? transpose(batch, {1, 0}) : batch;
     Params updatedBuffers;
     auto [loss, out, grads] = valueAndGrad([&](const Params &q) {
       nn::Mode mode{/*training=*/true, &b, &updatedBuffers, {}};
@@ -417,6 +424,9 @@ struct Trainer::Impl {
   /// when the choice changed, builds their CSR on the host: a new step is
   /// compiled then. Otherwise the CSR the last step returned is kept.
   void refreshTrainingCsr();
+  /// Whether the training batches come as [features, N]: the model's input
+  /// layer runs feature-major on its CSR in the step (see TrainStep).
+  bool featureMajorBatches() const;
   double evaluate(const data::Dataset &ds) { return accuracy(params, buffers, ds); }
   double accuracy(const Params &p, const Params &b, const data::Dataset &ds);
   EpochMetrics runEpoch(int epoch);
@@ -499,6 +509,8 @@ struct Trainer::Impl {
   /// sparse in it, carried from step to step, and those weights' names.
   Params trainCsr;
   std::vector<std::string> trainSparseLayers;
+  /// This epoch's training batches come as [features, N] (featureMajorBatches).
+  bool batchesFeatureMajor = false;
   Jitted<InputScoreStep> inputScoreFn;
   /// Restoration: the test SSIM of the corrupted inputs themselves.
   double corruptedTestScore = 0;
@@ -723,8 +735,8 @@ EpochTotals Trainer::Impl::trainBatches(int epoch) {
     ++totals.batches;
     if (pending)
       settle(*pending);
-    pending = Pending{loss, hits, batch->first.dim(0),
-                      stepsBefore + totals.batches};
+    pending =
+        Pending{loss, hits, batch->second.dim(0), stepsBefore + totals.batches};
     if (!pipelined) {
       settle(*pending);
       pending.reset();
@@ -760,6 +772,16 @@ std::pair<Tensor, Tensor> Trainer::Impl::step(const Tensor &x, const Tensor &y) 
                        fmt::format("{}", fmt::join(trainSparseLayers, ", ")));
   }
   return {loss, hits};
+}
+
+bool Trainer::Impl::featureMajorBatches() const {
+  std::string weight = model->inputLinearWeight();
+  // At batch N = features the two layouts have one shape (TrainStep tells
+  // them apart by it); below kCsrFeatureMajorMinRows the CSR product runs
+  // batch-major.
+  return !weight.empty() && trainCsr.contains(nn::csrKeys(weight).front()) &&
+         config.batchSize >= kCsrFeatureMajorMinRows &&
+         config.batchSize != features;
 }
 
 void Trainer::Impl::refreshTrainingCsr() {
@@ -863,10 +885,16 @@ void Trainer::Impl::logSparseProfile() const {
     return layers.empty() ? std::string("none")
                           : fmt::format("{}", fmt::join(layers, ", "));
   };
+  std::string layout =
+      batchesFeatureMajor
+          ? fmt::format("; training batches [{}, {}], feature-major: {}'s CSR "
+                        "reads them untransposed",
+                        features, config.batchSize, model->inputLinearWeight())
+          : "";
   log << fmt::format("  profile: sparse layers: training step (batch {}) {}; "
-                     "evaluation (batch {}) {}\n",
+                     "evaluation (batch {}) {}{}\n",
                      config.batchSize, names(trainSparseLayers),
-                     config.evalBatchSize, names(lastSparseLayers));
+                     config.evalBatchSize, names(lastSparseLayers), layout);
 }
 
 void Trainer::Impl::logCompileProfile() const {
@@ -999,8 +1027,9 @@ EpochMetrics Trainer::Impl::runEpoch(int epoch) {
                        config.retrainEpochs);
   }
   auto start = std::chrono::steady_clock::now();
-  feeder.startEpoch(epoch);
   refreshTrainingCsr();
+  batchesFeatureMajor = featureMajorBatches();
+  feeder.startEpoch(epoch, batchesFeatureMajor);
   EpochTotals totals = trainBatches(epoch);
   SparsityReport sparsity;
   EpochMetrics m = measure(epoch, totals, sparsity);

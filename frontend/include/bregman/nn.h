@@ -392,6 +392,12 @@ public:
   /// its layer's geometry: csrWeights builds CSRs for these filters only
   /// (and measures their crossovers at that geometry). None by default.
   virtual SparseFilters sparseFilters() const { return {}; }
+  /// The weight ("<layer>.weight") of the linear layer that reads the
+  /// model's input [N, features] as it comes (x·Wᵀ), or "" when no layer
+  /// does. On its CSR that layer runs feature-major and transposes the
+  /// input first; the Trainer then hands the training step its batches as
+  /// [features, N], written so by the loader, and the transposes cancel.
+  virtual std::string inputLinearWeight() const { return ""; }
 };
 
 /// Batch normalization over (N, H, W) per channel, with a learned scale and

@@ -436,6 +436,29 @@ Params OnnxNetwork::initBuffers() const {
   return buffers;
 }
 
+std::string OnnxNetwork::inputLinearWeight() const {
+  const ValueSpec &input = model_->inputs().front();
+  if (input.shape.size() != 2)
+    return ""; // reshaped first ([N, C, H, W]): its transpose stays
+  std::vector<NodeSummary> readers;
+  for (const NodeSummary &node : model_->summary())
+    if (std::count(node.inputs.begin(), node.inputs.end(), input.name) > 0)
+      readers.push_back(node);
+  if (readers.size() != 1 || readers[0].inputs.size() < 2 ||
+      readers[0].inputs[0] != input.name || readers[0].inputs[1] == input.name)
+    return "";
+  const NodeSummary &reader = readers[0];
+  auto transA = reader.intAttributes.find("transA");
+  bool gemm = reader.opType == "Gemm" &&
+              (transA == reader.intAttributes.end() || transA->second == 0);
+  if (!gemm && reader.opType != "MatMul")
+    return "";
+  for (const auto &[name, e] : entries_)
+    if (e.onnxName == reader.inputs[1] && e.role == ParamRole::LinearWeight)
+      return name;
+  return "";
+}
+
 Tensor OnnxNetwork::forward(const Params &params, const Tensor &x,
                             const nn::Mode &mode) const {
   const ValueSpec &input = model_->inputs().front();

@@ -593,6 +593,46 @@ TEST_F(IdxTest, BatcherIsReproduciblePerSeedAndEpoch) {
   EXPECT_EQ(fresh.order(), a.order());
 }
 
+// Feature-major batches ([features, n], for a training step whose first
+// layer runs feature-major on its CSR) hold the sample-major ones
+// transposed: full batches of 20 (a block of 16 examples and one of 4), the
+// partial or filled last one, with and without augmentation; nothing past
+// n·features is written.
+TEST_F(IdxTest, BatcherFeatureMajorIsTheTransposeOfSampleMajor) {
+  Dataset ds = smallDataset(45);
+  const int64_t f = ds.features(), batch = 20;
+  for (bool fill : {false, true})
+    for (bool augment : {false, true}) {
+      SCOPED_TRACE(testing::Message()
+                   << "fill " << fill << ", augment " << augment);
+      Batcher rows(ds, batch, true, 3), columns(ds, batch, true, 3);
+      for (Batcher *b : {&rows, &columns}) {
+        b->setFillLastBatch(fill);
+        if (augment)
+          b->setAugmentation(Augmentation{1, true});
+        b->startEpoch(1);
+      }
+      std::vector<float> x(batch * f), xt(batch * f + 1, -7.0f);
+      std::vector<int32_t> y(batch), yt(batch);
+      std::vector<int64_t> sizes;
+      while (int64_t n = rows.nextInto(x.data(), y.data())) {
+        std::fill(xt.begin(), xt.end(), -7.0f);
+        ASSERT_EQ(columns.nextInto(xt.data(), yt.data(), /*featureMajor=*/true),
+                  n);
+        sizes.push_back(n);
+        EXPECT_TRUE(std::equal(y.begin(), y.begin() + n, yt.begin()));
+        for (int64_t i = 0; i < n; ++i)
+          for (int64_t k = 0; k < f; ++k)
+            ASSERT_EQ(xt[k * n + i], x[i * f + k])
+                << "example " << i << ", feature " << k;
+        for (size_t k = n * f; k < xt.size(); ++k)
+          ASSERT_EQ(xt[k], -7.0f) << "written past the batch at " << k;
+      }
+      EXPECT_EQ(columns.nextInto(xt.data(), yt.data(), true), 0);
+      EXPECT_EQ(sizes, (std::vector<int64_t>{20, 20, fill ? 20 : 5}));
+    }
+}
+
 TEST_F(IdxTest, BatcherNextIntoMatchesNext) {
   Dataset ds = smallDataset(10);
   Batcher a(ds, 4, true, 5), b(ds, 4, true, 5);

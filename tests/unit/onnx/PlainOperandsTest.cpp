@@ -380,3 +380,49 @@ TEST_F(PlainOperands, ExportWritesTrainedOperandsUnderTheirNames) {
 }
 
 } // namespace
+
+// The Trainer writes training batches feature-major for a model whose 2-D
+// input goes straight into one Gemm or MatMul (nn::Model::
+// inputLinearWeight): that layer's CSR product reads them untransposed.
+// Any other first reader, a second reader, or Gemm's transA keeps them
+// sample-major.
+TEST_F(PlainOperands, InputLinearWeightIsTheOnlyReadersWeight) {
+  enum class Case { Gemm, MatMul, ReluFirst, TwoReaders, TransA };
+  auto network = [&](Case k) {
+    ModelCase c;
+    bool transA = k == Case::TransA;
+    c.input("x", transA ? Shape{3, 2} : Shape{2, 3},
+            std::vector<float>(6, 1.0f))
+        .weight("fc.weight", {4, 3}, std::vector<float>(12, 0.5f))
+        .weight("fc.bias", {4}, std::vector<float>(4, 0.0f))
+        .weight("w.t", {3, 4}, std::vector<float>(12, 0.5f));
+    std::string a = "x";
+    if (k == Case::ReluFirst) {
+      c.node("Relu", {"x"}, {"r"});
+      a = "r";
+    }
+    if (k == Case::MatMul) {
+      c.node("MatMul", {a, "w.t"}, {"h"});
+    } else {
+      auto &gemm = c.node("Gemm", {a, "fc.weight", "fc.bias"}, {"h"});
+      bregman::testing::setIntAttr(gemm, "transB", 1);
+      if (transA)
+        bregman::testing::setIntAttr(gemm, "transA", 1);
+    }
+    if (k == Case::TwoReaders) {
+      c.node("MatMul", {"x", "w.t"}, {"h2"});
+      c.node("Add", {"h", "h2"}, {"y"});
+      c.output("y", {2, 4});
+    } else {
+      c.output("h", {2, 4});
+    }
+    return OnnxNetwork(load(c, "input-linear-" + std::to_string(int(k))),
+                       "m.onnx", true);
+  };
+  EXPECT_EQ(network(Case::Gemm).inputLinearWeight(), "fc.weight");
+  // The parameter's name (a linear weight's ends in ".weight").
+  EXPECT_EQ(network(Case::MatMul).inputLinearWeight(), "w.t.weight");
+  EXPECT_EQ(network(Case::ReluFirst).inputLinearWeight(), "");
+  EXPECT_EQ(network(Case::TwoReaders).inputLinearWeight(), "");
+  EXPECT_EQ(network(Case::TransA).inputLinearWeight(), "");
+}

@@ -190,8 +190,11 @@ public:
 
   /// Copies the next batch into caller-owned storage: `x` must hold
   /// batchSize() * features floats and `y` batchSize() labels. Returns the
-  /// number of examples written, 0 when the epoch is done.
-  int64_t nextInto(float *x, int32_t *y);
+  /// number of examples written, n (0 when the epoch is done). `x` is
+  /// [n, features], or with `featureMajor` [features, n] (example i's
+  /// feature k at k·n + i: what a training step whose first layer runs
+  /// feature-major on a CSR takes without transposing it).
+  int64_t nextInto(float *x, int32_t *y, bool featureMajor = false);
 
   /// ceil(count / batchSize): batches per epoch, the partial one included.
   int64_t batchesPerEpoch() const;
@@ -214,6 +217,9 @@ private:
   /// The size of the next batch (0 when the epoch is done).
   int64_t nextSize() const;
   void augment(const float *image, float *out, uint64_t position) const;
+  /// Example `position`'s features: the data set's own, or augmented into
+  /// `scratch` (features() floats).
+  const float *example(int64_t position, float *scratch) const;
 };
 
 } // namespace bregman::data

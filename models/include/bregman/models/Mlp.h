@@ -25,6 +25,9 @@ public:
   Tensor forward(const Params &params, const Tensor &x,
                  const nn::Mode &mode) const override;
   std::string describe() const override;
+  std::string inputLinearWeight() const override {
+    return layers_.front().name + ".weight";
+  }
   const std::vector<nn::Linear> &layers() const { return layers_; }
 
 private:

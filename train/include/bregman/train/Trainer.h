@@ -87,7 +87,9 @@ public:
   Trainer &operator=(const Trainer &) = delete;
 
   /// One training step on a batch x [N, features], y [N] (i32): forward,
-  /// backward and every update in one compiled call. Returns the batch's
+  /// backward and every update in one compiled call. x may also come as
+  /// [features, N] (N ≠ features), as runEpoch feeds a model whose input
+  /// layer runs on its CSR (no transpose in the step then). Returns the batch's
   /// mean loss and correct count as scalar tensors (on a device, reading
   /// them waits for the step).
   std::pair<Tensor, Tensor> step(const Tensor &x, const Tensor &y);

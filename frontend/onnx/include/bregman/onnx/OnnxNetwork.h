@@ -115,6 +115,9 @@ public:
   /// The trained filters whose Conv can run on their CSR pair
   /// (onnx::sparseConvWeights, by parameter name).
   nn::SparseFilters sparseFilters() const override;
+  /// The trained weight of the Gemm or MatMul that is the only reader of a
+  /// 2-D graph input [N, features] (as its A, untransposed); "" otherwise.
+  std::string inputLinearWeight() const override;
 
   /// The graph that trains (untied: see tiedInitializers()).
   const OnnxModel &model() const { return *model_; }
