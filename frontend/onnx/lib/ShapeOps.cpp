@@ -307,22 +307,32 @@ void squeezeUnsqueeze(const NodeContext &c) {
   Shape shape = shapeOf(data);
   std::vector<int64_t> axes =
       c.opset >= 13 && c.has(1) ? c.staticInts(1) : c.intsAttr("axes");
-  if (c.op() == "Squeeze") {
+  bool squeeze = c.op() == "Squeeze";
+  int64_t rank = shape.size() + (squeeze ? 0 : axes.size());
+  std::vector<int64_t> sorted;
+  for (int64_t a : axes)
+    sorted.push_back(c.axis(a, rank));
+  std::sort(sorted.begin(), sorted.end());
+  std::string listed = fmt::format(
+      "{} [{}]", c.opset >= 13 && c.has(1) ? "input axes" : "attribute axes",
+      fmt::join(axes, ", "));
+  // ONNX (and onnxruntime) refuse both; a repeated axis read once would
+  // give a rank the exporter did not mean.
+  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end())
+    throw c.error(listed + ": names an axis twice");
+  if (squeeze) {
     Shape out;
     for (int64_t i = 0; i < static_cast<int64_t>(shape.size()); ++i) {
-      bool listed = axes.empty() ? shape[i] == 1 : false;
-      for (int64_t a : axes)
-        listed = listed || c.axis(a, shape.size()) == i;
-      if (!listed)
+      bool named = std::binary_search(sorted.begin(), sorted.end(), i);
+      if (named && shape[i] != 1)
+        throw c.error(
+            fmt::format("{}: axis {} of the input {} has size {}, not 1",
+                        listed, i, shapeString(shape), shape[i]));
+      if (!(named || (axes.empty() && shape[i] == 1)))
         out.push_back(shape[i]);
     }
     shape = out;
   } else {
-    int64_t rank = shape.size() + axes.size();
-    std::vector<int64_t> sorted;
-    for (int64_t a : axes)
-      sorted.push_back(c.axis(a, rank));
-    std::sort(sorted.begin(), sorted.end());
     for (int64_t a : sorted)
       shape.insert(shape.begin() + a, 1);
   }

@@ -717,3 +717,39 @@ TEST_F(OnnxImport, AWhereWithAConstantMaskPicksPerElement) {
       bregman::testing::runOnnx(model, c.inputs).at("y").toVector<float>(),
       (std::vector<float>{1, -9, 3, 4}));
 }
+
+// Squeeze of an axis whose size is not 1, and an axis named twice in
+// Squeeze or Unsqueeze, are refused naming the node and the axes (ONNX and
+// onnxruntime refuse both): a repeated Unsqueeze axis was read once, and a
+// Squeeze of size 3 failed later as a reshape that named no axis.
+TEST_F(OnnxImport, SqueezeAxesThatAreNotOneOrRepeatedAreRefused) {
+  struct Case {
+    const char *op;
+    std::vector<int64_t> axes;
+    const char *why;
+  };
+  for (const Case &k :
+       {Case{"Squeeze",
+             {1},
+             "input axes [1]: axis 1 of the input [2, 3, 1] has size 3, not 1"},
+        Case{"Squeeze", {2, -1}, "input axes [2, -1]: names an axis twice"},
+        Case{"Unsqueeze", {0, 0}, "input axes [0, 0]: names an axis twice"}}) {
+    bregman::testing::ModelCase c(13);
+    c.input("x", {2, 3, 1}, std::vector<float>(6, 1.0f));
+    c.ints("axes", k.axes);
+    c.node(k.op, {"x", "axes"}, {"y"}, "s");
+    bregman::testing::ModelCase::valueInfo(c.graph().add_output(), "y", {2, 3});
+    try {
+      bregman::onnx::OnnxModel::load(
+          write(c.model, std::string(k.op) + ".onnx"))
+          .checkSupported();
+      ADD_FAILURE() << k.op << " " << k.why << ": accepted";
+    } catch (const Error &e) {
+      EXPECT_NE(std::string(e.what()).find(std::string("node 's' (") + k.op),
+                std::string::npos)
+          << e.what();
+      EXPECT_NE(std::string(e.what()).find(k.why), std::string::npos)
+          << e.what();
+    }
+  }
+}
