@@ -250,24 +250,52 @@ uint64_t fnv1a(const std::string &bytes) {
   return h;
 }
 
-/// One JSON line of a float initializer's figures: its non-zero count and
-/// norms in float64 (the last bits of float32 weights differ between CPUs,
-/// these within a tolerance).
+/// One JSON line of a float initializer's figures: its non-zero count,
+/// norms and position-weighted sums of its positive and of its negative
+/// parts (weights (i mod 251) + 1 by linear index i: a value moved to
+/// another place or a flipped sign changes them; each part a sum of
+/// non-negative terms, so nothing cancels) in float64. The last bits of
+/// float32 weights differ between CPUs, these within a tolerance.
+/// `positions` holds each value's linear index.
 void printWeight(const std::string &name, const std::vector<int64_t> &dims,
-                 const std::vector<float> &values, const char *storage) {
-  double l1 = 0, l2 = 0;
+                 const std::vector<float> &values,
+                 const std::vector<int64_t> &positions, const char *storage) {
+  double l1 = 0, l2 = 0, positive = 0, negative = 0;
   int64_t nonZero = 0;
-  for (float v : values) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    double v = values[i];
     nonZero += v != 0;
-    l1 += std::fabs(double(v));
-    l2 += double(v) * double(v);
+    l1 += std::fabs(v);
+    l2 += v * v;
+    double weight = double(positions[i] % 251 + 1);
+    (v > 0 ? positive : negative) += weight * std::fabs(v);
   }
   std::string shape;
   for (size_t i = 0; i < dims.size(); ++i)
     shape += (i ? "," : "") + std::to_string(dims[i]);
   std::printf("{\"initializer\": \"%s\", \"storage\": \"%s\", \"dims\": [%s], "
-              "\"non_zero\": %lld, \"l1\": %.17g, \"l2_squared\": %.17g}\n",
-              name.c_str(), storage, shape.c_str(), (long long)nonZero, l1, l2);
+              "\"non_zero\": %lld, \"l1\": %.17g, \"l2_squared\": %.17g, "
+              "\"weighted_positive\": %.17g, \"weighted_negative\": %.17g}\n",
+              name.c_str(), storage, shape.c_str(), (long long)nonZero, l1, l2,
+              positive, negative);
+}
+
+/// The linear index of each stored value of a sparse initializer: its
+/// indices [nnz] as they are, or [nnz, rank] coordinates flattened.
+std::vector<int64_t> sparsePositions(const onnx::SparseTensorProto &s) {
+  const auto &t = s.indices();
+  std::vector<int64_t> raw(t.int64_data().begin(), t.int64_data().end());
+  if (t.has_raw_data()) {
+    raw.resize(t.raw_data().size() / 8);
+    std::memcpy(raw.data(), t.raw_data().data(), raw.size() * 8);
+  }
+  if (t.dims_size() != 2)
+    return raw;
+  std::vector<int64_t> linear(t.dims(0), 0);
+  for (int64_t e = 0; e < t.dims(0); ++e)
+    for (int64_t d = 0; d < t.dims(1); ++d)
+      linear[e] = linear[e] * s.dims(d) + raw[e * t.dims(1) + d];
+  return linear;
 }
 
 /// What the behaviour tests hold an export to, machine-independently: a
@@ -293,12 +321,25 @@ int summarize(const std::string &path) {
   std::printf("{\"structure_fnv1a\": \"%016llx\"}\n",
               (unsigned long long)fnv1a(bytes));
   for (const auto &t : model.graph().initializer())
-    if (t.data_type() == onnx::TensorProto::FLOAT)
-      printWeight(t.name(), {t.dims().begin(), t.dims().end()}, floats(t),
-                  "dense");
-  for (const auto &s : model.graph().sparse_initializer())
-    printWeight(s.values().name(), {s.dims().begin(), s.dims().end()},
-                floats(s.values()), "sparse");
+    if (t.data_type() == onnx::TensorProto::FLOAT) {
+      std::vector<float> values = floats(t);
+      std::vector<int64_t> positions(values.size());
+      for (size_t i = 0; i < positions.size(); ++i)
+        positions[i] = static_cast<int64_t>(i);
+      printWeight(t.name(), {t.dims().begin(), t.dims().end()}, values,
+                  positions, "dense");
+    }
+  for (const auto &s : model.graph().sparse_initializer()) {
+    std::vector<float> values = floats(s.values());
+    std::vector<int64_t> positions = sparsePositions(s);
+    if (positions.size() != values.size())
+      throw std::runtime_error("sparse initializer '" + s.values().name() +
+                               "': " + std::to_string(positions.size()) +
+                               " indices for " + std::to_string(values.size()) +
+                               " values");
+    printWeight(s.values().name(), {s.dims().begin(), s.dims().end()}, values,
+                positions, "sparse");
+  }
   return 0;
 }
 

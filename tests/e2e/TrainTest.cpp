@@ -876,10 +876,12 @@ TEST(Train, CheckSparseComparesEveryStepWithTheDenseOne) {
   }
 }
 
-// The MLP on CSR gets its training batches feature-major ([784, N], the
-// loader writes them so: fc1's CSR product reads them untransposed); every
-// step, the partial last one (58 examples) too, equals the dense step from
-// the same state, which transposes them back.
+// The MLP on CSR gets its full training batches feature-major ([784, N],
+// the loader writes them so: fc1's CSR product reads them untransposed);
+// every step, the partial last one (58 examples, [58, 784]) too, equals the
+// dense step from the same state and batch (--check-sparse), and the epoch
+// equals one on dense layers, whose batches stay [N, 784] (a batch read in
+// the wrong layout would train on scrambled images).
 TEST(Train, FeatureMajorBatchesOnCsrEqualTheDenseSteps) {
   if (!std::filesystem::exists(kFashionMnist))
     GTEST_SKIP() << kFashionMnist << " is missing";
@@ -901,6 +903,28 @@ TEST(Train, FeatureMajorBatchesOnCsrEqualTheDenseSteps) {
   EXPECT_EQ(denseLog.str().find("feature-major"), std::string::npos)
       << denseLog.str();
   EXPECT_NEAR(dense.epochs[0].trainLoss, result.epochs[0].trainLoss, 1e-5);
+  EXPECT_NEAR(dense.epochs[0].trainAcc, result.epochs[0].trainAcc, 2e-3);
+}
+
+// A partial last batch of exactly 784 examples (batches of 1,000 from
+// 1,784: 1,878 less 5 % for validation) has the shape [784, 784] in either
+// layout; it comes sample-major, and the epoch equals the dense one.
+TEST(Train, APartialBatchAsLongAsTheFeaturesKeepsItsLayout) {
+  if (!std::filesystem::exists(kFashionMnist))
+    GTEST_SKIP() << kFashionMnist << " is missing";
+  train::TrainConfig config = checkSparseConfig("mlp", 1878, 200);
+  config.batchSize = 1000;
+  config.checkSparse = false;
+  std::ostringstream log, denseLog;
+  train::TrainResult sparse = train::train(config, log);
+  config.sparseExec = nn::SparseExec::Off;
+  train::TrainResult dense = train::train(config, denseLog);
+  ASSERT_EQ(sparse.epochs.size(), 1u);
+  ASSERT_EQ(dense.epochs.size(), 1u);
+  EXPECT_NEAR(dense.epochs[0].trainLoss, sparse.epochs[0].trainLoss, 1e-5)
+      << log.str();
+  EXPECT_NEAR(dense.epochs[0].trainAcc, sparse.epochs[0].trainAcc, 2e-3);
+  EXPECT_NEAR(dense.epochs[0].valAcc, sparse.epochs[0].valAcc, 2e-3);
 }
 
 // The strided convolutions of a ResNet-18 (stride 2, and their 1×1

@@ -87,7 +87,8 @@ public:
 
   /// Starts producing the batches of `epoch` (the previous epoch must have
   /// been consumed to its end, or is abandoned): inputs [n, features], or
-  /// with `featureMajor` [features, n] (data::Batcher::nextInto).
+  /// with `featureMajor` full batches [features, n] (data::Batcher::nextInto;
+  /// the partial last one stays [n, features]).
   void startEpoch(uint64_t epoch, bool featureMajor = false) {
     stop();
     if (featureMajor != this->featureMajor) {
@@ -123,11 +124,17 @@ public:
     inUse = slot;
     if (n == batcher.batchSize())
       return &slots[slot];
-    // The last, partial batch: its own tensors (and compiled function).
-    partial = {Tensor::zeros(inputShape(n)), Tensor::zeros({n}, DType::I32)};
-    std::copy(slots[slot].first.data<float>(),
-              slots[slot].first.data<float>() + n * features,
-              partial.first.data<float>());
+    // The last, partial batch: its own tensors (and compiled function),
+    // always [n, features]: feature-major, n = features would be ambiguous
+    // (the step tells the layouts apart by shape).
+    partial = {Tensor::zeros({n, features}), Tensor::zeros({n}, DType::I32)};
+    const float *from = slots[slot].first.data<float>();
+    float *to = partial.first.data<float>();
+    if (!featureMajor)
+      std::copy(from, from + n * features, to);
+    for (int64_t k = 0; featureMajor && k < features; ++k)
+      for (int64_t i = 0; i < n; ++i)
+        to[i * features + k] = from[k * n + i];
     std::copy(slots[slot].second.data<int32_t>(),
               slots[slot].second.data<int32_t>() + n,
               partial.second.data<int32_t>());

@@ -778,8 +778,10 @@ bool Trainer::Impl::featureMajorBatches() const {
   std::string weight = model->inputLinearWeight();
   // At batch N = features the two layouts have one shape (TrainStep tells
   // them apart by it); below kCsrFeatureMajorMinRows the CSR product runs
-  // batch-major.
-  return !weight.empty() && trainCsr.contains(nn::csrKeys(weight).front()) &&
+  // batch-major; a restoration example's input is a slice of it (its first
+  // plane), which keeps the transposes apart.
+  return !weight.empty() && !objective.restoration &&
+         trainCsr.contains(nn::csrKeys(weight).front()) &&
          config.batchSize >= kCsrFeatureMajorMinRows &&
          config.batchSize != features;
 }
@@ -1091,7 +1093,8 @@ Trainer::~Trainer() = default;
 
 std::pair<Tensor, Tensor> Trainer::step(const Tensor &x, const Tensor &y) {
   // The mean loss of no examples was NaN, blamed on nothing.
-  if (x.defined() && x.rank() >= 1 && x.dim(0) == 0)
+  if (x.defined() &&
+      (x.numel() == 0 || (y.defined() && y.rank() >= 1 && y.dim(0) == 0)))
     throw Error("train: step: the batch holds no examples");
   return impl_->step(x, y);
 }
