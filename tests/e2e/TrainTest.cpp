@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Batches.h"
 #include "CheckSparseLog.h"
 #include "E2eTemp.h"
 #include "ParamsUtil.h"
@@ -904,6 +905,53 @@ TEST(Train, FeatureMajorBatchesOnCsrEqualTheDenseSteps) {
       << denseLog.str();
   EXPECT_NEAR(dense.epochs[0].trainLoss, result.epochs[0].trainLoss, 1e-5);
   EXPECT_NEAR(dense.epochs[0].trainAcc, result.epochs[0].trainAcc, 2e-3);
+}
+
+// The Prefetcher hands out an epoch's full batches [features, N] when asked
+// and the partial last one [n, features]; the next epoch may switch back
+// (and an abandoned epoch's layout is dropped): every batch holds what the
+// data set's own batcher gives for that epoch, in the layout asked for.
+TEST(Prefetcher, LayoutsFollowTheEpochAndThePartialBatchStaysSampleMajor) {
+  data::Dataset ds;
+  ds.count = 45;
+  ds.rows = 2;
+  ds.cols = 3;
+  for (int64_t i = 0; i < ds.count * ds.features(); ++i)
+    ds.images.push_back(static_cast<float>(i));
+  for (int64_t i = 0; i < ds.count; ++i)
+    ds.labels.push_back(static_cast<int32_t>(i % 10));
+  const int64_t f = ds.features();
+  data::Batcher fed(ds, 20, true, 4), reference(ds, 20, true, 4);
+  train::Prefetcher prefetcher(fed, f);
+  // Epoch 2 is abandoned after one batch: the layout changes under it.
+  for (auto [epoch, featureMajor, batches] :
+       std::vector<std::tuple<uint64_t, bool, int>>{{0, true, 3},
+                                                    {1, false, 3},
+                                                    {2, true, 1},
+                                                    {3, false, 3},
+                                                    {4, true, 3}}) {
+    SCOPED_TRACE(testing::Message() << "epoch " << epoch);
+    prefetcher.startEpoch(epoch, featureMajor);
+    reference.startEpoch(epoch);
+    std::vector<float> x(20 * f);
+    std::vector<int32_t> y(20);
+    for (int b = 0; b < batches; ++b) {
+      int64_t n = reference.nextInto(x.data(), y.data());
+      const auto *batch = prefetcher.next();
+      ASSERT_NE(batch, nullptr);
+      bool columns = featureMajor && n == 20;
+      EXPECT_EQ(batch->first.shape(), columns ? Shape({f, n}) : Shape({n, f}));
+      const float *got = batch->first.data<float>();
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t k = 0; k < f; ++k)
+          ASSERT_EQ(columns ? got[k * n + i] : got[i * f + k], x[i * f + k])
+              << "batch " << b << ", example " << i << ", feature " << k;
+      EXPECT_EQ(batch->second.toVector<int32_t>(),
+                std::vector<int32_t>(y.begin(), y.begin() + n));
+    }
+    if (batches == 3)
+      EXPECT_EQ(prefetcher.next(), nullptr);
+  }
 }
 
 // A partial last batch of exactly 784 examples (batches of 1,000 from
