@@ -13,6 +13,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
 
 using namespace bregman::runtime;
 
@@ -94,4 +97,43 @@ TEST(Environment, SwitchesAreZeroOrOne) {
   ScopedVariable yes("BREGMAN_PROFILE", "yes");
   EXPECT_FALSE(switchSetting("BREGMAN_PROFILE", false)) << "its default";
   EXPECT_EQ(switchesProblem(), "BREGMAN_PROFILE='yes': expected 0 or 1");
+}
+
+// The memory limit comes from the cgroups this process is in and their
+// ancestors, in cgroup v2 (memory.max) and v1 (memory.limit_in_bytes):
+// the lowest one set anywhere on the way up, "max" read as no limit.
+TEST(Environment, CgroupMemoryLimitIsTheLowestOnTheWayUp) {
+  namespace fs = std::filesystem;
+  fs::path root = fs::temp_directory_path() /
+                  ("bregman-cgroup-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  auto write = [](const fs::path &file, const std::string &text) {
+    fs::create_directories(file.parent_path());
+    std::ofstream(file) << text;
+  };
+  write(root / "memory.max", "max\n");
+  write(root / "system.slice/memory.max", "8589934592\n");
+  write(root / "system.slice/run.scope/memory.max", "max\n");
+  write(root / "memory/memory.limit_in_bytes", "9223372036854771712\n");
+  write(root / "memory/docker/abc/memory.limit_in_bytes", "4294967296\n");
+  auto limitFor = [&](const std::string &selfCgroup) {
+    write(root / "self", selfCgroup);
+    return bregman::runtime::cgroupMemoryLimit((root / "self").c_str(), root.string());
+  };
+  // v2: the parent's 8 GiB, though the process's own group and the root say
+  // max.
+  EXPECT_EQ(limitFor("0::/system.slice/run.scope\n"), uint64_t(8) << 30);
+  // v1: the memory hierarchy's own group (4 GiB), among other controllers.
+  EXPECT_EQ(limitFor("5:cpu,cpuacct:/docker/abc\n4:memory:/docker/abc\n"),
+            uint64_t(4) << 30);
+  // Both present (hybrid): the lower.
+  EXPECT_EQ(limitFor("4:memory:/docker/abc\n0::/system.slice/run.scope\n"),
+            uint64_t(4) << 30);
+  // No limit anywhere, an unreadable line, a path that climbs out, no file.
+  EXPECT_EQ(limitFor("0::/\n"), 0u);
+  EXPECT_EQ(limitFor("garbage\n0::relative\n0::/../../etc\n"), 0u);
+  EXPECT_EQ(
+      bregman::runtime::cgroupMemoryLimit((root / "missing").c_str(), root.string()),
+      0u);
+  fs::remove_all(root);
 }

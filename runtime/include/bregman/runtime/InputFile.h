@@ -124,11 +124,63 @@ inline std::string memoryLimitProblem() {
          "G, T: 512M, 8G)";
 }
 
+/// The lowest memory limit of the cgroups this process is in and of their
+/// ancestors, 0 when none is set or readable: cgroup v2's memory.max from
+/// the process's own group up to the root, and v1's memory.limit_in_bytes
+/// likewise in the memory hierarchy. `selfCgroup` is /proc/self/cgroup's
+/// text ("id:controllers:path" lines), `root` the cgroup mount. (A limit set
+/// on a nested group, as systemd and container runtimes set them, was
+/// missed when only the mount's top memory.max was read.)
+inline uint64_t cgroupMemoryLimit(const char *selfCgroup = "/proc/self/cgroup",
+                                  const std::string &root = "/sys/fs/cgroup") {
+  uint64_t lowest = 0;
+  auto walkUp = [&](const std::string &mount, std::string path,
+                    const char *file) {
+    while (true) {
+      if (std::FILE *f = std::fopen((mount + path + "/" + file).c_str(), "r")) {
+        unsigned long long limit = 0; // "max" when unlimited: not read
+        if (std::fscanf(f, "%llu", &limit) == 1 && limit > 0 &&
+            (lowest == 0 || limit < lowest))
+          lowest = limit;
+        std::fclose(f);
+      }
+      if (path.empty())
+        return;
+      path.erase(path.rfind('/'));
+    }
+  };
+  std::FILE *in = std::fopen(selfCgroup, "r");
+  if (!in)
+    return 0;
+  char buffer[4096];
+  while (std::fgets(buffer, sizeof buffer, in)) {
+    std::string line(buffer);
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r'))
+      line.pop_back();
+    size_t first = line.find(':'), second = line.find(':', first + 1);
+    if (first == std::string::npos || second == std::string::npos)
+      continue;
+    std::string controllers =
+        "," + line.substr(first + 1, second - first - 1) + ",";
+    std::string path = line.substr(second + 1);
+    if (path.empty() || path[0] != '/' || path.find("/..") != std::string::npos)
+      continue;
+    if (path == "/")
+      path.clear();
+    if (controllers == ",,")
+      walkUp(root, path, "memory.max");
+    else if (controllers.find(",memory,") != std::string::npos)
+      walkUp(root + "/memory", path, "memory.limit_in_bytes");
+  }
+  std::fclose(in);
+  return lowest;
+}
+
 /// The memory this process may use: the machine's physical memory, lowered
-/// by the address-space and data rlimits (ulimit -v, -d) and by a cgroup's
-/// memory.max (a container's limit). Read once. Under `ulimit -v 6000000` a
-/// 13 GiB tensor passed the physical 23.5 GiB, and the compiled code that
-/// wrote it failed to allocate it.
+/// by the address-space and data rlimits (ulimit -v, -d) and by the cgroups'
+/// memory limits (a container's: cgroupMemoryLimit). Read once. Under `ulimit
+/// -v 6000000` a 13 GiB tensor passed the physical 23.5 GiB, and the compiled
+/// code that wrote it failed to allocate it.
 inline uint64_t processMemoryBytes() {
   static const uint64_t bytes = [] {
     long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
@@ -140,12 +192,8 @@ inline uint64_t processMemoryBytes() {
           limit.rlim_cur != RLIM_INFINITY && limit.rlim_cur < most)
         most = limit.rlim_cur;
     }
-    if (std::FILE *f = std::fopen("/sys/fs/cgroup/memory.max", "r")) {
-      unsigned long long max = 0; // "max" when unlimited: not read
-      if (std::fscanf(f, "%llu", &max) == 1 && max > 0 && max < most)
-        most = max;
-      std::fclose(f);
-    }
+    if (uint64_t cgroup = cgroupMemoryLimit(); cgroup > 0 && cgroup < most)
+      most = cgroup;
     return most;
   }();
   return bytes;
