@@ -291,6 +291,9 @@ std::vector<int64_t> sparsePositions(const onnx::SparseTensorProto &s) {
   }
   if (t.dims_size() != 2)
     return raw;
+  if (t.dims(1) > s.dims_size() || int64_t(raw.size()) != t.dims(0) * t.dims(1))
+    throw std::runtime_error("sparse initializer '" + s.values().name() +
+                             "': its indices do not match its dims");
   std::vector<int64_t> linear(t.dims(0), 0);
   for (int64_t e = 0; e < t.dims(0); ++e)
     for (int64_t d = 0; d < t.dims(1); ++d)

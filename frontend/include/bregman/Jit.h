@@ -209,7 +209,8 @@ private:
   std::string savingId;
   // By FlatInputs::hash(); a bucket holds more than one only on a collision.
   CompiledFunction *lookupLocked(const FlatInputs &inputs);
-  /// Guards the cache and the compile counts and times.
+  /// Guards the cache. (The compile counts and times are written by build()
+  /// under the process-wide compile lock, when compiling or saving.)
   std::mutex cacheMutex;
   std::unordered_map<uint64_t, std::vector<std::unique_ptr<CompiledFunction>>> cache;
   size_t cached = 0;

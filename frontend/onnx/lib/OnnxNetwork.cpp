@@ -162,6 +162,9 @@ OnnxNetwork::OnnxNetwork(std::shared_ptr<const OnnxModel> model, std::string fil
     throw Error(fmt::format("{}: retraining needs a model with one output (the "
                             "logits), this one has {}",
                             file_, model_->outputs().size()));
+  // Once: the Trainer asks every epoch, and the graph's summary copies every
+  // weight.
+  inputLinearWeight_ = findInputLinearWeight();
 }
 
 void OnnxNetwork::claimRoles() {
@@ -436,7 +439,7 @@ Params OnnxNetwork::initBuffers() const {
   return buffers;
 }
 
-std::string OnnxNetwork::inputLinearWeight() const {
+std::string OnnxNetwork::findInputLinearWeight() const {
   const ValueSpec &input = model_->inputs().front();
   if (input.shape.size() != 2)
     return ""; // reshaped first ([N, C, H, W]): its transpose stays

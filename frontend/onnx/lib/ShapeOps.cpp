@@ -432,8 +432,11 @@ SliceRange sliceRange(const NodeContext &c, int64_t dim, int64_t start,
   };
   int64_t begin = step > 0 ? index(start, 0, dim) : index(start, -1, dim - 1);
   int64_t stop = step > 0 ? index(end, 0, dim) : index(end, -1, dim - 1);
-  int64_t count = step > 0 ? (stop - begin + step - 1) / step
-                           : (begin - stop - step - 1) / -step;
+  // A step longer than the axis picks at most one element, as a step of
+  // dim + 1 does; counted with that, a file's 2^63 - 1 cannot overflow.
+  int64_t stride = std::clamp<int64_t>(step, -(dim + 1), dim + 1);
+  int64_t count = stride > 0 ? (stop - begin + stride - 1) / stride
+                             : (begin - stop - stride - 1) / -stride;
   return {begin, std::max<int64_t>(count, 0)};
 }
 
@@ -496,7 +499,7 @@ Tensor sliceAxis(const NodeContext &c, const Tensor &x, int64_t axis,
                  int64_t start, int64_t end, int64_t step) {
   constexpr int64_t kMostReversed = 1024;
   auto [begin, count] = sliceRange(c, x.dim(axis), start, end, step);
-  if (count == 0 || step == 1)
+  if (count <= 1 || step == 1) // one element needs no step (nor a 2^40 pad)
     return slice(x, axis, count ? begin : 0, count);
   if (step > 0)
     return everyStep(x, axis, begin, count, step);

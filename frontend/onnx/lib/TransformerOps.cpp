@@ -115,6 +115,13 @@ void trilu(const NodeContext &c) {
   }
   bool upper = c.intAttr("upper", 1) != 0;
   int64_t rows = x.dim(x.rank() - 2), cols = x.dim(x.rank() - 1);
+  // The mask is a traced constant of at most 4096 runs, about two per row:
+  // refused before rows·cols doubles are made on the host.
+  constexpr int64_t kMostMaskRows = 2048;
+  if (rows > kMostMaskRows && cols > 1)
+    throw c.unsupported(fmt::format("a triangle of {} rows (its mask is traced "
+                                    "as a constant; at most {} rows)",
+                                    rows, kMostMaskRows));
   std::vector<double> mask(static_cast<size_t>(rows * cols));
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j)

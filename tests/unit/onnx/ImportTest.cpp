@@ -11,6 +11,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <gtest/gtest.h>
+#include <limits>
 
 #include <filesystem>
 #include <fstream>
@@ -573,9 +574,15 @@ TEST_F(OnnxImport, SlicesWithStepsPickEveryStepthElement) {
     int64_t start, end, step;
     std::vector<int64_t> columns; // picked from each row of x [2, 5]
   };
-  for (const Case &s : {Case{1, 5, 2, {1, 3}}, Case{0, 5, 3, {0, 3}},
-                        Case{-1, -6, -1, {4, 3, 2, 1, 0}},
-                        Case{4, 0, -2, {4, 2}}, Case{3, 1, 1, {}}}) {
+  for (const Case &s :
+       {Case{1, 5, 2, {1, 3}}, Case{0, 5, 3, {0, 3}},
+        Case{-1, -6, -1, {4, 3, 2, 1, 0}}, Case{4, 0, -2, {4, 2}},
+        Case{3, 1, 1, {}},
+        // Steps longer than the axis pick one element (the
+        // count overflowed, and a one-element pick padded
+        // step - 1 rows).
+        Case{1, 5, std::numeric_limits<int64_t>::max(), {1}},
+        Case{4, -6, std::numeric_limits<int64_t>::min(), {4}}}) {
     SCOPED_TRACE(std::to_string(s.start) + ":" + std::to_string(s.end) + ":" +
                  std::to_string(s.step));
     bregman::testing::ModelCase c(13);
@@ -752,4 +759,25 @@ TEST_F(OnnxImport, SqueezeAxesThatAreNotOneOrRepeatedAreRefused) {
           << e.what();
     }
   }
+}
+
+// Trilu's mask is a traced constant of at most 4096 runs (about two per
+// row): a triangle of 3,000 rows is refused by its row count, naming the
+// node, before its 9 million mask values are made on the host.
+TEST_F(OnnxImport, ALargeTriluIsRefusedBeforeItsMaskIsMade) {
+  bregman::testing::ModelCase c(14);
+  c.graph().add_input()->set_name("x");
+  bregman::testing::ModelCase::valueInfo(c.graph().mutable_input(0), "x",
+                                         {3000, 3000});
+  c.node("Trilu", {"x"}, {"y"}, "mask");
+  bregman::testing::ModelCase::valueInfo(c.graph().add_output(), "y",
+                                         {3000, 3000});
+  auto model = bregman::onnx::OnnxModel::load(write(c.model, "trilu.onnx"));
+  ASSERT_FALSE(model.unsupported().empty());
+  EXPECT_NE(
+      model.unsupported().front().find(
+          "node 'mask' (Trilu): a triangle of 3000 rows (its mask is traced "
+          "as a constant; at most 2048 rows)"),
+      std::string::npos)
+      << model.unsupported().front();
 }

@@ -117,7 +117,7 @@ public:
   nn::SparseFilters sparseFilters() const override;
   /// The trained weight of the Gemm or MatMul that is the only reader of a
   /// 2-D graph input [N, features] (as its A, untransposed); "" otherwise.
-  std::string inputLinearWeight() const override;
+  std::string inputLinearWeight() const override { return inputLinearWeight_; }
 
   /// The graph that trains (untied: see tiedInitializers()).
   const OnnxModel &model() const { return *model_; }
@@ -171,6 +171,9 @@ private:
 
   std::shared_ptr<const OnnxModel> model_;
   std::vector<InitializerSplit> splits_;
+  /// inputLinearWeight(), found at construction (findInputLinearWeight).
+  std::string inputLinearWeight_;
+  std::string findInputLinearWeight() const;
   size_t identityCopies_ = 0; // OnnxModel::identityCopies() of the file
   std::string file_;
   bool fromPretrained_;
