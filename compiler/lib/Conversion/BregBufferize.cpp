@@ -65,12 +65,6 @@ LogicalResult generalizeSparseNamedOps(ModuleOp module) {
   return success();
 }
 
-/// Lanes of a sparse loop that gathers: on the AVX-512 Xeon measured, the
-/// batch-1 MLP's CSR layers ran 15-20 % faster with 8-lane gathers than with
-/// 16 (docs/PERFORMANCE.md, "What bounds batch 1 at 5 %"), while the
-/// feature-major loops (contiguous vectors along the batch) were faster at 16.
-constexpr int32_t kGatherLanes = 8;
-
 /// Whether the op's innermost loop over a sparse operand's stored entries
 /// also indexes a dense input (x·Wᵀ batch-major: x[m, k] against W[n, k]),
 /// so that its vector loop gathers that input at the entries' coordinates.
@@ -92,12 +86,14 @@ bool gathersAtCoordinates(linalg::LinalgOp op) {
   });
 }
 
-/// The vector length for the module's sparse loops: kGatherLanes when every
-/// op with a sparse operand gathers (small-batch inference), else
-/// `requested` (one sparsifier run serves the whole module).
+/// The vector length for the module's sparse loops: scalar when every op
+/// with a sparse operand gathers (small-batch inference), else `requested`
+/// (one sparsifier run serves the whole module). Gathers were the slowest
+/// form of a row's dot product on both CPUs measured (an AVX-512 Ice Lake
+/// Xeon and a Zen 4 EPYC, docs/PERFORMANCE.md "How fast batch 1 can be"):
+/// scalar loads with the sum split into independent chains
+/// (breg-split-sparse-sums) beat 8- and 16-lane gathers.
 int32_t sparseLanes(ModuleOp module, int32_t requested) {
-  if (requested <= kGatherLanes)
-    return requested;
   bool any = false, allGather = true;
   module.walk([&](linalg::LinalgOp op) {
     if (!hasSparseType(op->getOperandTypes()))
@@ -105,7 +101,7 @@ int32_t sparseLanes(ModuleOp module, int32_t requested) {
     any = true;
     allGather &= gathersAtCoordinates(op);
   });
-  return any && allGather ? kGatherLanes : requested;
+  return any && allGather ? 0 : requested;
 }
 
 struct BregBufferize

@@ -93,8 +93,11 @@ void mlir::breg::buildBufferizedLinalgPipeline(OpPassManager &pm,
   pm.addPass(createBregBufferize(bufferize));
   pm.addPass(createCanonicalizerPass());
   // The sparsifier's CSR rows keep their output chunks in registers.
-  if (forCpu)
+  if (forCpu) {
     pm.addNestedPass<func::FuncOp>(createBregAccumulateInRegisters());
+    // Scalar CSR rows (small batches) sum in independent chains.
+    pm.addNestedPass<func::FuncOp>(createBregSplitSparseSums());
+  }
   // Tiny per-group accumulators live on the stack (on the CPU only: a
   // kernel cannot reach the host's stack).
   if (forCpu) {

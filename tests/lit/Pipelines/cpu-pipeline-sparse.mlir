@@ -1,17 +1,29 @@
 // RUN: bregman-opt %s --bregman-cpu-pipeline | FileCheck %s
 
-// A CSR linear layer through the whole CPU pipeline: the sparsifier's loops
-// reach the LLVM dialect with 8-lane gathers at the stored columns (every
-// sparse op of the module gathers: BregBufferize's kGatherLanes); nothing of
-// sparse_tensor is left, and no GEMM library call is made for it.
+// A CSR linear layer through the whole CPU pipeline: every sparse op of the
+// module gathers x at the stored columns, so the sparsifier's loops are
+// scalar and each row's sum runs four entries per iteration, their products
+// added pairwise into the sum, then a remainder loop (breg-split-sparse-sums);
+// no gather is left for LLVM, nothing of sparse_tensor, and no GEMM library
+// call is made for it.
 
 #CSR = #sparse_tensor.encoding<{map = (i, j) -> (i : dense, j : compressed), posWidth = 32, crdWidth = 32}>
 
 // CHECK-LABEL: llvm.func @forward(
 // CHECK-NOT:     sparse_tensor
 // CHECK-NOT:     bregman_cpu_sgemm
-// CHECK:         llvm.intr.masked.gather {{.*}} : (vector<8x!llvm.ptr>, vector<8xi1>, vector<8xf32>) -> vector<8xf32>
-// CHECK:         "llvm.intr.vector.reduce.fadd"
+// CHECK-NOT:     gather
+// CHECK:         llvm.srem %{{.*}}, %{{.*}} : i64
+// CHECK:         %[[P0:.*]] = llvm.fmul {{.*}} : f32
+// CHECK:         %[[P1:.*]] = llvm.fmul {{.*}} : f32
+// CHECK:         %[[P2:.*]] = llvm.fmul {{.*}} : f32
+// CHECK:         %[[P3:.*]] = llvm.fmul {{.*}} : f32
+// CHECK:         %[[S01:.*]] = llvm.fadd %[[P0]], %[[P1]] : f32
+// CHECK:         %[[S23:.*]] = llvm.fadd %[[P2]], %[[P3]] : f32
+// CHECK:         %[[S:.*]] = llvm.fadd %[[S01]], %[[S23]] : f32
+// CHECK:         llvm.fadd %{{.*}}, %[[S]] : f32
+// CHECK:         llvm.fmul {{.*}} : f32
+// CHECK-NOT:     gather
 // CHECK-NOT:     sparse_tensor
 func.func @forward(%x: tensor<128x784xf32>, %pos: tensor<201xi32>,
                    %crd: tensor<156800xi32>, %val: tensor<156800xf32>) -> tensor<128x200xf32> {

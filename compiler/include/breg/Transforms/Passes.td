@@ -71,6 +71,31 @@ def BregAccumulateInRegisters : Pass<"breg-accumulate-in-registers", "::mlir::fu
   ];
 }
 
+def BregSplitSparseSums : Pass<"breg-split-sparse-sums", "::mlir::func::FuncOp"> {
+  let summary = "A CSR row's scalar dot product summed in several independent chains";
+  let description = [{
+    With scalar sparse loops (small-batch inference, where the sparsifier's
+    gathers are slow), a batch-major CSR product x·Wᵀ sums each output
+    element over its row's stored entries as one chain of dependent
+    additions: `scf.for` over the entries with one float result, the body
+    reads only, and its yield `arith.addf` of that result and a term that
+    does not depend on it. Such a loop (from the sparsifier: it carries the
+    "Emitted from" attribute) becomes a loop that steps by `accumulators`
+    and adds the terms of consecutive entries into that many independent
+    sums, a remainder loop of the last entries, and the sums added
+    pairwise. This reassociates the row's sum (the float results differ
+    from the ordered sum in the last bits, as a GEMM's do); it lets the
+    additions overlap instead of waiting one addition's latency per entry.
+  }];
+  let options = [
+    Option<"accumulators", "accumulators", "int64_t", "4",
+           "Independent sums per row (at least 2; LLVM keeps each in a register)">
+  ];
+  let dependentDialects = [
+    "::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"
+  ];
+}
+
 def BregCollapseElementwise : Pass<"breg-collapse-elementwise", "::mlir::func::FuncOp"> {
   let summary = "Collapse elementwise linalg.generic ops on contiguous buffers to one loop";
   let description = [{

@@ -5,21 +5,25 @@
 // A linear layer y = x·Wᵀ with W [6, 8] in CSR (rows dense, columns
 // compressed, 32-bit positions and coordinates in buffers of a fixed
 // capacity): batch rows outermost, then W's rows, then the stored entries of
-// the row, 8 at a time (every sparse op of the module gathers: 8 lanes, not
-// the requested 16), gathering x at their columns.
+// the row one at a time, reading x at their columns. Every sparse op of the
+// module gathers, so its loops are scalar (not the requested 16 lanes):
+// breg-split-sparse-sums splits their sums afterwards.
 
 #CSR = #sparse_tensor.encoding<{map = (i, j) -> (i : dense, j : compressed), posWidth = 32, crdWidth = 32}>
 
 // CHECK-LABEL: func.func @forward(
 // CHECK-SAME:    %[[X:.*]]: memref<4x8xf32>, %[[POS:.*]]: memref<7xi32>, %[[CRD:.*]]: memref<48xi32>, %[[VAL:.*]]: memref<48xf32>) -> memref<4x6xf32>
 // CHECK-NOT:     sparse_tensor
+// CHECK-NOT:     vector.
 // CHECK:         scf.for %[[B:.*]] = %{{.*}} to %c4
 // CHECK:           scf.for %[[O:.*]] = %{{.*}} to %c6
-// CHECK:             scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c8 iter_args(%{{.*}} = %{{.*}}) -> (vector<8xf32>)
-// CHECK:               %[[C:.*]] = vector.maskedload %{{.*}} : memref<?xi32>, vector<8xi1>, vector<8xi32>
-// CHECK:               vector.gather %[[X]][%[[B]], %{{.*}}] [%[[C]]]
-// CHECK:             vector.reduction <add>
+// CHECK:             scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 iter_args(%{{.*}} = %{{.*}}) -> (f32)
+// CHECK:               %[[C:.*]] = arith.index_cast
+// CHECK:               memref.load %[[X]][%[[B]], %[[C]]]
+// CHECK:               arith.mulf
+// CHECK:               arith.addf
 // CHECK-NOT:     sparse_tensor
+// CHECK-NOT:     vector.
 // SCALAR-LABEL: func.func @forward(
 // SCALAR-NOT:     vector.
 // SCALAR:         scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c1 iter_args(%{{.*}} = %{{.*}}) -> (f32)
