@@ -10,6 +10,12 @@
 //   ONNX sparse_initializers (COO), as `bregman retrain --export
 //   --sparse-initializers` does. Input "x" [batch from the input file], output
 //   "y".
+// bregman_onnx_fixture signal-cnn OUT.onnx SEED
+//   a 1-D CNN of a Fashion-MNIST image read as a signal [batch, 1, 784], as
+//   PyTorch exports Conv1d, MaxPool1d and AdaptiveAvgPool1d(1): Conv "conv1"
+//   (8 filters [8, 1, 9], stride 4, pads [4, 4]), Relu, MaxPool (2), Conv
+//   "conv2" (16 filters [16, 4, 5] in 2 groups, stride 2, pads [2, 2]),
+//   Relu, GlobalAveragePool, Flatten, Gemm "fc" [10, 16]: output "y".
 // bregman_onnx_fixture input OUT.pb ROWS,COLS SEED
 //   a float TensorProto "x" of standard normal values.
 // bregman_onnx_fixture compare A.pb B.pb RTOL
@@ -156,6 +162,96 @@ int makeMlp(const std::string &path, const std::vector<int64_t> &sizes,
     }
     x = y;
   }
+  writeMessage(model, path);
+  return 0;
+}
+
+onnx::NodeProto *addNode(onnx::GraphProto *g, const std::string &op,
+                         const std::string &name,
+                         const std::vector<std::string> &inputs,
+                         const std::string &output) {
+  auto *n = g->add_node();
+  n->set_op_type(op);
+  n->set_name(name);
+  for (const std::string &in : inputs)
+    n->add_input(in);
+  n->add_output(output);
+  return n;
+}
+
+void addInts(onnx::NodeProto *n, const std::string &name,
+             const std::vector<int64_t> &values) {
+  auto *a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(values.size() == 1 && name == "group"
+                  ? onnx::AttributeProto::INT
+                  : onnx::AttributeProto::INTS);
+  if (a->type() == onnx::AttributeProto::INT)
+    a->set_i(values[0]);
+  else
+    for (int64_t v : values)
+      a->add_ints(v);
+}
+
+/// A dense layer's initializers: weight [out, in] (fan-in in·kernel) and a
+/// small bias.
+void addLayer(onnx::GraphProto *g, const std::string &layer,
+              const std::vector<int64_t> &dims, std::mt19937 &rng) {
+  int64_t count = 1;
+  for (int64_t d : dims)
+    count *= d;
+  addInitializer(g, layer + ".weight", dims,
+                 sparseWeight(dims[0], count / dims[0], 1.0, rng), false);
+  std::vector<float> bias(static_cast<size_t>(dims[0]));
+  for (float &b : bias)
+    b = std::uniform_real_distribution<float>(-0.1f, 0.1f)(rng);
+  addInitializer(g, layer + ".bias", {dims[0]}, bias, false);
+}
+
+int makeSignalCnn(const std::string &path, unsigned seed) {
+  onnx::ModelProto model;
+  model.set_ir_version(8);
+  model.add_opset_import()->set_version(13);
+  auto *g = model.mutable_graph();
+  g->set_name("signal_cnn");
+  std::mt19937 rng(seed);
+  for (auto [v, dims] :
+       {std::pair{g->add_input(), std::vector<int64_t>{1, 784}},
+        std::pair{g->add_output(), std::vector<int64_t>{10}}}) {
+    v->set_name(dims.size() == 2 ? "x" : "y");
+    auto *type = v->mutable_type()->mutable_tensor_type();
+    type->set_elem_type(onnx::TensorProto::FLOAT);
+    type->mutable_shape()->add_dim()->set_dim_param("batch");
+    for (int64_t d : dims)
+      type->mutable_shape()->add_dim()->set_dim_value(d);
+  }
+  addLayer(g, "conv1", {8, 1, 9}, rng);
+  addLayer(g, "conv2", {16, 4, 5}, rng);
+  addLayer(g, "fc", {10, 16}, rng);
+  auto *conv1 = addNode(g, "Conv", "/conv1/Conv",
+                        {"x", "conv1.weight", "conv1.bias"}, "c1");
+  addInts(conv1, "kernel_shape", {9});
+  addInts(conv1, "strides", {4});
+  addInts(conv1, "pads", {4, 4});
+  addNode(g, "Relu", "/relu1/Relu", {"c1"}, "r1");
+  auto *pool = addNode(g, "MaxPool", "/pool/MaxPool", {"r1"}, "p1");
+  addInts(pool, "kernel_shape", {2});
+  addInts(pool, "strides", {2});
+  auto *conv2 = addNode(g, "Conv", "/conv2/Conv",
+                        {"p1", "conv2.weight", "conv2.bias"}, "c2");
+  addInts(conv2, "kernel_shape", {5});
+  addInts(conv2, "strides", {2});
+  addInts(conv2, "pads", {2, 2});
+  addInts(conv2, "group", {2});
+  addNode(g, "Relu", "/relu2/Relu", {"c2"}, "r2");
+  addNode(g, "GlobalAveragePool", "/gap/GlobalAveragePool", {"r2"}, "avg");
+  addNode(g, "Flatten", "/flatten/Flatten", {"avg"}, "flat");
+  auto *fc =
+      addNode(g, "Gemm", "/fc/Gemm", {"flat", "fc.weight", "fc.bias"}, "y");
+  auto *transB = fc->add_attribute();
+  transB->set_name("transB");
+  transB->set_type(onnx::AttributeProto::INT);
+  transB->set_i(1);
   writeMessage(model, path);
   return 0;
 }
@@ -355,6 +451,8 @@ int main(int argc, char **argv) {
       return makeMlp(args[1], parseList(args[2]), std::stod(args[3]),
                      static_cast<unsigned>(std::stoul(args[4])),
                      args.size() > 5 && args[5] == "--sparse-initializers");
+    if (args.size() == 3 && args[0] == "signal-cnn")
+      return makeSignalCnn(args[1], static_cast<unsigned>(std::stoul(args[2])));
     if ((args.size() == 4 || args.size() == 5) && args[0] == "input")
       return makeInput(args[1], parseList(args[2]),
                        static_cast<unsigned>(std::stoul(args[3])),
@@ -371,7 +469,8 @@ int main(int argc, char **argv) {
   }
   std::fprintf(stderr,
                "usage: bregman_onnx_fixture mlp OUT.onnx SIZES DENSITY SEED "
-               "[--sparse-initializers] | input OUT.pb SHAPE SEED [NAME] | "
+               "[--sparse-initializers] | signal-cnn OUT.onnx SEED | "
+               "input OUT.pb SHAPE SEED [NAME] | "
                "difference OUT.onnx SHAPE | "
                "compare A.pb B.pb RTOL | summary MODEL.onnx\n");
   return 2;

@@ -1,4 +1,11 @@
-//===- ConvPoolOps.cpp - Convolutions and pooling (2-D, NCHW) -------------===//
+//===- ConvPoolOps.cpp - Convolutions and pooling (1-D and 2-D) ----------===//
+//
+// 2-D images [N, C, H, W] and 1-D signals [N, C, L] (PyTorch's Conv1d,
+// MaxPool1d, AvgPool1d: audio, time series, text CNNs). A signal runs as an
+// image of height 1, its window as one of height 1 without padding there, so
+// the kernels, CSR filters and kernel groups of 2-D convolutions serve both.
+//
+//===----------------------------------------------------------------------===//
 
 #include "OpHandlers.h"
 
@@ -19,19 +26,49 @@ struct Window {
   std::array<int64_t, 4> padding{};
 };
 
-/// Conv's kernel is its weight's; a kernel_shape attribute must agree.
-std::vector<int64_t> convKernel(const NodeContext &c) {
+/// The input as an image: a signal [N, C, L] as [N, C, 1, L].
+Tensor asImage(const NodeContext &c, const Tensor &x) {
+  if (x.rank() == 3)
+    return reshape(x, {x.dim(0), x.dim(1), 1, x.dim(2)});
+  if (x.rank() != 4)
+    throw c.unsupported(fmt::format("input {} (1-D signals [N, C, L] and 2-D "
+                                    "images [N, C, H, W] only)",
+                                    shapeString(x.shape())));
+  return x;
+}
+
+/// An image result [N, C, 1, L'] back as a signal when `x` was one.
+Tensor likeInput(const Tensor &x, const Tensor &y) {
+  return x.rank() == 3 ? reshape(y, {y.dim(0), y.dim(1), y.dim(3)}) : y;
+}
+
+/// Conv's weight as a 2-D filter [M, C/group, kH, kW]: a 1-D one
+/// [M, C/group, K] gets height 1. (A retrained 1-D weight already has it:
+/// OnnxNetwork keeps it so, for the kernel groups of 2-D filters.)
+Tensor filterOf(const NodeContext &c, int64_t spatialAxes) {
   Tensor w = c.tensor(1);
-  if (w.rank() != 4)
-    throw c.unsupported(fmt::format("weight of rank {} (2-D convolutions take "
-                                    "a rank-4 weight)",
-                                    w.rank()));
+  if (spatialAxes == 1 && w.rank() == 3)
+    return reshape(w, {w.dim(0), w.dim(1), 1, w.dim(2)});
+  if (w.rank() != 4 || (spatialAxes == 1 && w.dim(2) != 1))
+    throw c.unsupported(fmt::format("weight {} for a {}-D input ({}-D "
+                                    "convolutions take a rank-{} weight)",
+                                    shapeString(w.shape()), spatialAxes,
+                                    spatialAxes, spatialAxes + 2));
+  return w;
+}
+
+/// Conv's kernel is its weight's; a kernel_shape attribute must agree.
+std::vector<int64_t> convKernel(const NodeContext &c, int64_t spatialAxes) {
+  Tensor w = filterOf(c, spatialAxes);
   std::vector<int64_t> weightKernel = {w.dim(2), w.dim(3)};
+  if (spatialAxes == 1)
+    weightKernel = {w.dim(3)};
   std::vector<int64_t> kernel = c.intsAttr("kernel_shape", weightKernel);
   if (kernel != weightKernel)
-    throw c.badAttr("kernel_shape", fmt::format("[{}]", fmt::join(kernel, ", ")),
-                    fmt::format("contradicts the weight's kernel {}x{}",
-                                weightKernel[0], weightKernel[1]));
+    throw c.badAttr("kernel_shape",
+                    fmt::format("[{}]", fmt::join(kernel, ", ")),
+                    fmt::format("contradicts the weight's kernel [{}]",
+                                fmt::join(weightKernel, ", ")));
   return kernel;
 }
 
@@ -46,21 +83,38 @@ void checkPoolPads(const NodeContext &c, const Window &w) {
                                   w.kernel[0], w.kernel[1]));
 }
 
-Window windowOf(const NodeContext &c, const Tensor &x) {
-  if (x.rank() != 4)
-    throw c.unsupported(fmt::format("{}-D input (2-D images, NCHW, only)", x.rank() - 2));
+/// A 1-D window's attributes as a 2-D window of height 1 (pads [begin,
+/// end] become [0, begin, 0, end]).
+void addUnitHeight(Window &w, std::vector<int64_t> &pads) {
+  w.kernel.insert(w.kernel.begin(), 1);
+  w.strides.insert(w.strides.begin(), 1);
+  w.dilations.insert(w.dilations.begin(), 1);
+  pads = {0, pads[0], 0, pads[1]};
+}
+
+/// The window of a node reading `x` (a signal or an image), as a 2-D window
+/// over `image`, x's image view.
+Window windowOf(const NodeContext &c, const Tensor &x, const Tensor &image) {
+  auto axes = static_cast<size_t>(x.rank() - 2);
   std::string autoPad = c.stringAttr("auto_pad", "NOTSET");
   Window w;
-  w.kernel = c.op() == "Conv" ? convKernel(c) : c.intsAtLeast("kernel_shape", {}, 1);
-  w.strides = c.intsAtLeast("strides", {1, 1}, 1);
-  w.dilations = c.intsAtLeast("dilations", {1, 1}, 1);
-  std::vector<int64_t> pads = c.intsAtLeast("pads", {0, 0, 0, 0}, 0);
-  if (w.kernel.size() != 2 || w.strides.size() != 2 || w.dilations.size() != 2 ||
-      pads.size() != 4)
-    throw c.unsupported("kernel, strides, dilations or pads not 2-D");
+  w.kernel = c.op() == "Conv" ? convKernel(c, static_cast<int64_t>(axes))
+                              : c.intsAtLeast("kernel_shape", {}, 1);
+  w.strides = c.intsAtLeast("strides", std::vector<int64_t>(axes, 1), 1);
+  w.dilations = c.intsAtLeast("dilations", std::vector<int64_t>(axes, 1), 1);
+  std::vector<int64_t> pads =
+      c.intsAtLeast("pads", std::vector<int64_t>(2 * axes, 0), 0);
+  if (w.kernel.size() != axes || w.strides.size() != axes ||
+      w.dilations.size() != axes || pads.size() != 2 * axes)
+    throw c.unsupported(fmt::format(
+        "kernel_shape, strides, dilations or pads not {}-D, as the input {} is",
+        axes, shapeString(x.shape())));
+  if (axes == 1)
+    addUnitHeight(w, pads);
   if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
     for (int i = 0; i < 2; ++i) {
-      int64_t in = x.dim(2 + i), out = (in + w.strides[i] - 1) / w.strides[i];
+      int64_t in = image.dim(2 + i),
+              out = (in + w.strides[i] - 1) / w.strides[i];
       int64_t total = std::max<int64_t>(
           0, (out - 1) * w.strides[i] + (w.kernel[i] - 1) * w.dilations[i] + 1 - in);
       int64_t small = total / 2, large = total - small;
@@ -95,7 +149,9 @@ std::optional<CsrFilter> filterCsrOf(const NodeContext &c, const Tensor &w) {
 
 void conv(const NodeContext &c) {
   Tensor x = c.tensor(0);
-  Window w = windowOf(c, x);
+  Tensor image = asImage(c, x);
+  Window w = windowOf(c, x, image);
+  Tensor filter = filterOf(c, x.rank() - 2);
   int64_t group = c.intAttr("group", 1);
   if (group < 1 || x.dim(1) % group != 0)
     throw c.badAttr("group", std::to_string(group),
@@ -103,21 +159,21 @@ void conv(const NodeContext &c) {
                                 x.dim(1)));
   Conv2dOptions o{{w.strides[0], w.strides[1]}, w.padding,
                   {w.dilations[0], w.dilations[1]}, group};
-  std::optional<CsrFilter> csr = filterCsrOf(c, c.tensor(1));
+  std::optional<CsrFilter> csr = filterCsrOf(c, filter);
   if (csr && sparseConv2dFits(csr->shape, o)) {
     // A bias [M] is added in the loop; another shape the usual way.
     bool inLoop = c.has(2) && c.tensor(2).shape() == Shape{csr->shape[0]} &&
                   c.tensor(2).dtype() == DType::F32;
-    Tensor y = sparseConv2d(x, *csr, o, inLoop ? c.tensor(2) : Tensor());
+    Tensor y = sparseConv2d(image, *csr, o, inLoop ? c.tensor(2) : Tensor());
     if (c.has(2) && !inLoop)
       y = y + c.perChannel(c.tensor(2), y);
-    c.set(y);
+    c.set(likeInput(x, y));
     return;
   }
-  Tensor y = conv2d(x, c.tensor(1), o);
+  Tensor y = conv2d(image, filter, o);
   if (c.has(2))
     y = y + c.perChannel(c.tensor(2), y);
-  c.set(y);
+  c.set(likeInput(x, y));
 }
 
 Pool2dOptions poolOptions(const Window &w) {
@@ -158,13 +214,15 @@ Window withCeilPadding(const Window &w, std::array<int64_t, 2> extra) {
 
 void maxPool(const NodeContext &c) {
   Tensor x = c.tensor(0);
-  Window w = windowOf(c, x);
+  Tensor image = asImage(c, x);
+  Window w = windowOf(c, x, image);
   if (c.node.output_size() > 1 && !c.node.output(1).empty())
     throw c.unsupported("the Indices output");
   if (c.flagAttr("storage_order", 0) != 0)
     throw c.unsupported("storage_order = 1");
   // Padding counts as −∞: ceil_mode's extra cells never win.
-  c.set(maxPool2d(x, poolOptions(withCeilPadding(w, ceilExtra(c, w, x)))));
+  c.set(likeInput(x, maxPool2d(image, poolOptions(withCeilPadding(
+                                          w, ceilExtra(c, w, image))))));
 }
 
 /// AveragePool divides each window's sum by the cells it covers inside the
@@ -173,13 +231,14 @@ void maxPool(const NodeContext &c) {
 /// onnxruntime).
 void averagePool(const NodeContext &c) {
   Tensor x = c.tensor(0);
-  Window w = windowOf(c, x);
-  std::array<int64_t, 2> extra = ceilExtra(c, w, x);
+  Tensor image = asImage(c, x);
+  Window w = windowOf(c, x, image);
+  std::array<int64_t, 2> extra = ceilExtra(c, w, image);
   Pool2dOptions all = poolOptions(withCeilPadding(w, extra));
-  Tensor avg = avgPool2d(x, all);
+  Tensor avg = avgPool2d(image, all);
   bool explicitPads = w.padding != std::array<int64_t, 4>{0, 0, 0, 0};
   bool ceilPads = extra != std::array<int64_t, 2>{0, 0};
-  int64_t h = x.dim(2), wd = x.dim(3);
+  int64_t h = image.dim(2), wd = image.dim(3);
   if (c.flagAttr("count_include_pad", 0) == 0 && (explicitPads || ceilPads)) {
     Tensor count = avgPool2d(full({1, 1, h, wd}, 1.0, x.dtype()), all);
     avg = avg / count;
@@ -190,14 +249,13 @@ void averagePool(const NodeContext &c) {
     Shape padded = {1, 1, h + w.padding[0] + w.padding[2], wd + w.padding[1] + w.padding[3]};
     avg = avg / avgPool2d(full(padded, 1.0, x.dtype()), poolOptions(inner));
   }
-  c.set(avg);
+  c.set(likeInput(x, avg));
 }
 
 void globalAveragePool(const NodeContext &c) {
   Tensor x = c.tensor(0);
-  if (x.rank() != 4)
-    throw c.unsupported("input of rank other than 4");
-  c.set(globalAvgPool2d(x));
+  Tensor pooled = globalAvgPool2d(asImage(c, x)); // [N, C, 1, 1]
+  c.set(x.rank() == 3 ? reshape(pooled, {x.dim(0), x.dim(1), 1}) : pooled);
 }
 
 /// The largest value of each sample's channel over its spatial axes, kept as

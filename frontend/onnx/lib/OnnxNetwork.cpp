@@ -71,6 +71,16 @@ int64_t addedBiasFanIn(const NodeSummary &add,
   return 1;
 }
 
+/// A parameter's shape in training: an initializer's, except that a 1-D
+/// convolution's filter [M, C/group, K] trains as the 2-D filter
+/// [M, C/group, 1, K] its Conv runs (ConvPoolOps.cpp), so that it joins the
+/// conv group and its kernels are the groups of l1_l2_conv, as a Conv2d's.
+Shape trainedShape(ParamRole role, const Shape &imported) {
+  if (role == ParamRole::ConvWeight && imported.size() == 3)
+    return {imported[0], imported[1], 1, imported[2]};
+  return imported;
+}
+
 struct LayerShape {
   int64_t fanIn = 1, rowSize = 1;
 };
@@ -84,8 +94,12 @@ std::optional<LayerShape> layerShape(const NodeSummary &n, const Params &weights
     if (index >= static_cast<int>(n.inputs.size()) || !weights.contains(n.inputs[index]))
       return std::nullopt;
     const Shape &w = weights.at(n.inputs[index]).shape();
-    if (role == ParamRole::ConvWeight)
-      return LayerShape{w.size() == 4 ? w[1] * w[2] * w[3] : 1, 1};
+    if (role == ParamRole::ConvWeight) {
+      int64_t fanIn = 1; // [M, C/group, kernel...]: all but the outputs
+      for (size_t d = 1; d < w.size(); ++d)
+        fanIn *= w[d];
+      return LayerShape{w.size() >= 3 ? fanIn : 1, 1};
+    }
     if (w.size() != 2)
       return std::nullopt;
     bool transposed = n.intAttributes.count("transB") && n.intAttributes.at("transB") != 0;
@@ -384,11 +398,12 @@ Params OnnxNetwork::init(uint64_t seed, const nn::SparseInit &config) const {
         throw Error(fmt::format("{}: initializer '{}' holds {} NaN value(s) of "
                                 "{}; --from-pretrained cannot train from them",
                                 file_, e.onnxName, bad, values.size()));
-      params.add(name, Tensor::fromVector(values, imported.shape()));
+      params.add(name, Tensor::fromVector(
+                           values, trainedShape(e.role, imported.shape())));
       continue;
     }
     nn::checkSparseInit(name, config);
-    const Shape &shape = imported.shape();
+    const Shape shape = trainedShape(e.role, imported.shape());
     switch (e.role) {
     case ParamRole::ConvWeight:
       params.add(name, nn::sparseWeight(shape, e.fanIn, shape[2] * shape[3],
@@ -532,7 +547,13 @@ Params OnnxNetwork::onnxInitializers(const Params &params, const Params &buffers
       throw Error(fmt::format("{}: no {} '{}' to write as ONNX initializer '{}'", file_,
                               isBuffer(e.role) ? "buffer" : "parameter", name,
                               e.onnxName));
-    out.add(e.onnxName, from.at(name));
+    const Tensor &t = from.at(name);
+    const Shape &file = model_->weights().at(e.onnxName).shape();
+    // A 1-D filter goes back to the file's [M, C/group, K].
+    bool unitHeight =
+        t.shape() != file && t.shape() == trainedShape(e.role, file);
+    out.add(e.onnxName,
+            unitHeight ? Tensor::fromVector(t.toVector<float>(), file) : t);
   }
   return out;
 }
