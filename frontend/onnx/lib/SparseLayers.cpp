@@ -26,22 +26,43 @@ std::vector<int64_t> intsOr(const NodeSummary &node, const std::string &name,
              : std::vector<int64_t>(count, value);
 }
 
-/// The geometry of a Conv node with this 4-D weight when it runs on its
-/// filter's CSR pair. (Any auto_pad at stride 1 pads at most dilation·(K −
-/// 1) per side.)
+/// A Conv weight as the 2-D filter its node runs: [M, C/group, kH, kW], a
+/// 1-D one [M, C/group, K] with height 1 (ConvPoolOps.cpp); none for other
+/// ranks.
+std::optional<std::array<int64_t, 4>> filterShape4(const Tensor &w) {
+  if (w.rank() == 4)
+    return std::array<int64_t, 4>{w.dim(0), w.dim(1), w.dim(2), w.dim(3)};
+  if (w.rank() == 3)
+    return std::array<int64_t, 4>{w.dim(0), w.dim(1), 1, w.dim(2)};
+  return std::nullopt;
+}
+
+/// The geometry of a Conv node with this weight when it runs on its
+/// filter's CSR pair; a 1-D node's as a window of height 1. (Any auto_pad
+/// at stride 1 pads at most dilation·(K − 1) per side.)
 std::optional<Conv2dOptions> sparseConvOptions(const NodeSummary &node,
                                                const Tensor &w) {
-  auto group = node.intAttributes.find("group");
-  std::vector<int64_t> strides = intsOr(node, "strides", 2, 1);
-  std::vector<int64_t> dilations = intsOr(node, "dilations", 2, 1);
-  std::vector<int64_t> pads = intsOr(node, "pads", 4, 0);
-  if (strides.size() != 2 || dilations.size() != 2 || pads.size() != 4)
+  std::optional<std::array<int64_t, 4>> filter = filterShape4(w);
+  if (!filter)
     return std::nullopt;
+  auto axes = static_cast<size_t>(w.rank() - 2);
+  auto group = node.intAttributes.find("group");
+  std::vector<int64_t> strides = intsOr(node, "strides", axes, 1);
+  std::vector<int64_t> dilations = intsOr(node, "dilations", axes, 1);
+  std::vector<int64_t> pads = intsOr(node, "pads", 2 * axes, 0);
+  if (strides.size() != axes || dilations.size() != axes ||
+      pads.size() != 2 * axes)
+    return std::nullopt;
+  if (axes == 1) {
+    strides.insert(strides.begin(), 1);
+    dilations.insert(dilations.begin(), 1);
+    pads = {0, pads[0], 0, pads[1]};
+  }
   Conv2dOptions options{{strides[0], strides[1]},
                         {pads[0], pads[1], pads[2], pads[3]},
                         {dilations[0], dilations[1]},
                         group == node.intAttributes.end() ? 1 : group->second};
-  if (!sparseConv2dFits({w.dim(0), w.dim(1), w.dim(2), w.dim(3)}, options))
+  if (!sparseConv2dFits(*filter, options))
     return std::nullopt;
   return options;
 }
@@ -116,7 +137,7 @@ std::map<std::string, SparseConvWeight> sparseConvWeights(const OnnxModel &model
     const std::string &name = node.inputs[1];
     const Tensor &w = model.weights().at(name);
     std::optional<Conv2dOptions> options;
-    if (w.rank() == 4 && w.dtype() == DType::F32 && w.numel() > 0)
+    if (w.dtype() == DType::F32 && w.numel() > 0)
       options = sparseConvOptions(node, w);
     // The transposed CSR depends on the groups: a filter that Convs read
     // with different groups stays dense.
@@ -189,25 +210,32 @@ Params withSparseLayers(const OnnxModel &model, nn::SparseExec policy,
       model, convs, policy == nn::SparseExec::Auto ? feeds : nullptr);
   for (const auto &[name, use] : convs) {
     const Tensor &w = model.weights().at(name);
+    std::array<int64_t, 4> filter =
+        *filterShape4(w); // sparseConvWeights checked
     double density = densityOf(model, name);
     nn::SparseCrossover crossover;
     if (policy == nn::SparseExec::Auto) {
       if (density >= 1.0) // dense whatever its crossover: nothing to measure
         continue;
-      crossover = nn::sparseConvCrossover({w.dim(0), w.dim(1), w.dim(2), w.dim(3)},
-                                          use.options, /*withInputGradient=*/false,
+      crossover = nn::sparseConvCrossover(filter, use.options,
+                                          /*withInputGradient=*/false,
                                           filters.at(name).inputSize);
       if (density >= crossover.density)
         continue;
     }
-    // Capacity: the entries stored (the run's shapes are fixed by them).
+    // Capacity: the entries stored (the run's shapes are fixed by them). A
+    // 1-D filter's values are its 2-D view's, in the same order.
     auto sparse = model.sparseInitializers().find(name);
-    nn::addFilterCsr(out, name,
-                     sparse != model.sparseInitializers().end()
-                         ? filterCsrFromRows(sparse->second,
-                                             {w.dim(0), w.dim(1), w.dim(2), w.dim(3)},
-                                             use.options.groups)
-                         : compressFilter(w, use.options.groups));
+    Tensor filter4 =
+        w.rank() == 4
+            ? w
+            : Tensor::fromVector(w.toVector<float>(),
+                                 {filter[0], filter[1], 1, filter[3]});
+    nn::addFilterCsr(
+        out, name,
+        sparse != model.sparseInitializers().end()
+            ? filterCsrFromRows(sparse->second, filter, use.options.groups)
+            : compressFilter(filter4, use.options.groups));
     if (sparseLayers)
       sparseLayers->push_back({name, use.node, density, crossover});
   }
