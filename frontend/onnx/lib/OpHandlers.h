@@ -202,6 +202,7 @@ std::vector<OpHandler> transformerOps();
 std::vector<OpHandler> resizeOps();
 std::vector<OpHandler> recurrentOps();
 std::vector<OpHandler> padOps();
+std::vector<OpHandler> einsumOps();
 
 /// The newest ai.onnx opset whose schemas the linked ONNX library knows (17
 /// for Debian's libonnx 1.12).

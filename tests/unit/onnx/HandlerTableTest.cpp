@@ -156,6 +156,28 @@ Case gemmCase() {
   return c;
 }
 
+/// Attention's scores as torch.einsum writes them, against a weight:
+/// y[b, i, k] = Σ_j a[b, i, j]·B[k, j] (EinsumImportTest.cpp has the rest).
+Case einsumCase() {
+  Case c;
+  std::vector<float> a = values(24), b = values(8, 0.05f);
+  c.input("a", {2, 3, 4}, a).weight("B", {2, 4}, b);
+  bregman::testing::addAttr(c.node("Einsum", {"a", "B"}), "equation",
+                            ::onnx::AttributeProto::STRING)
+      ->set_s("bij,kj->bik");
+  std::vector<double> y;
+  for (int n = 0; n < 2; ++n)
+    for (int i = 0; i < 3; ++i)
+      for (int k = 0; k < 2; ++k) {
+        double acc = 0;
+        for (int j = 0; j < 4; ++j)
+          acc += double(a[(n * 3 + i) * 4 + j]) * b[k * 4 + j];
+        y.push_back(acc);
+      }
+  c.output("y", {2, 3, 2}, y);
+  return c;
+}
+
 Case matMulCase() {
   Case c;
   std::vector<float> a = values(6), b = values(12, 0.05f);
@@ -928,6 +950,7 @@ std::map<std::string, std::function<Case()>> cases() {
   m["LogSoftmax"] = [] { return softmaxCase(true); };
   m["Gemm"] = gemmCase;
   m["MatMul"] = matMulCase;
+  m["Einsum"] = einsumCase;
   m["Conv"] = convCase;
   m["ConvTranspose"] = convTransposeCase;
   for (const char *op : {"MaxPool", "AveragePool"})
