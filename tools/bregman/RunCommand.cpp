@@ -190,7 +190,7 @@ int RunCommand::runOnnx() {
       onnxModel, sparseExecPolicy(sparseExec), &sparseLayers, batch, &feeds);
   for (const onnx::SparseLayer &layer : sparseLayers) {
     // A filter's crossover is its shape's, whatever the batch.
-    bool filter = onnxModel.weights().at(layer.initializer).rank() == 4;
+    bool filter = layer.filter;
     fmt::print("sparse layer {}: weight '{}', density {:.4g}{}\n", layer.node,
                layer.initializer, layer.density,
                sparseExec == "auto"

@@ -87,13 +87,19 @@ bool gathersAtCoordinates(linalg::LinalgOp op) {
 }
 
 /// The vector length for the module's sparse loops: scalar when every op
-/// with a sparse operand gathers (small-batch inference), else `requested`
-/// (one sparsifier run serves the whole module). Gathers were the slowest
-/// form of a row's dot product on both CPUs measured (an AVX-512 Ice Lake
-/// Xeon and a Zen 4 EPYC, docs/PERFORMANCE.md "How fast batch 1 can be"):
-/// scalar loads with the sum split into independent chains
-/// (breg-split-sparse-sums) beat 8- and 16-lane gathers.
+/// with a sparse operand gathers (small-batch inference) and more than 8
+/// lanes were asked for (the pipeline's default), else `requested` (one
+/// sparsifier run serves the whole module). On the Ice Lake Xeon measured,
+/// scalar loads with the row's entries summed in groups
+/// (breg-split-sparse-sums) beat the 8-lane gathers by 1.5-3x, and
+/// hand-written kernels on a Zen 4 EPYC point the same way; on a Sapphire
+/// Rapids Xeon 8-lane gathers were 2x faster than a one-chain scalar loop
+/// and the groups are untested there (docs/PERFORMANCE.md, "Row sums in
+/// four-entry groups"): `sparse-vector-length` of 8 or less still asks for
+/// gathers.
 int32_t sparseLanes(ModuleOp module, int32_t requested) {
+  if (requested <= 8)
+    return requested;
   bool any = false, allGather = true;
   module.walk([&](linalg::LinalgOp op) {
     if (!hasSparseType(op->getOperandTypes()))

@@ -95,7 +95,7 @@ void mlir::breg::buildBufferizedLinalgPipeline(OpPassManager &pm,
   // The sparsifier's CSR rows keep their output chunks in registers.
   if (forCpu) {
     pm.addNestedPass<func::FuncOp>(createBregAccumulateInRegisters());
-    // Scalar CSR rows (small batches) sum in independent chains.
+    // Scalar CSR rows (small batches) sum their entries in groups of four.
     pm.addNestedPass<func::FuncOp>(createBregSplitSparseSums());
   }
   // Tiny per-group accumulators live on the stack (on the CPU only: a

@@ -1,14 +1,17 @@
-//===- BregSplitSparseSums.cpp - A CSR row's sum in independent chains ----===//
+//===- BregSplitSparseSums.cpp - A CSR row's sum in groups of entries -----===//
 //
 // At batch 1 the CSR product x·Wᵀ runs the sparsifier's scalar loops
 //   for i in rows: s = out[i]; for k in row i's entries: s += W[k]·x[crd[k]]
 // whose additions form one dependent chain per row: each waits for the last
-// (four cycles on the CPUs measured), while the loads of an entry take about
-// one. The 16- or 8-lane gathers the sparsifier can emit instead were slower
-// still on both CPUs measured (docs/PERFORMANCE.md, "How fast batch 1 can
-// be"). Here the entry loop steps by `accumulators` entries into as many
-// independent sums, the last entries run in a remainder loop, and the sums
-// are added pairwise: the row's sum is reassociated, as a GEMM's is.
+// (four cycles), while the loads of an entry take about one. (On the Ice
+// Lake Xeon measured the sparsifier's 8-lane gathers were slower still:
+// docs/PERFORMANCE.md, "Row sums in four-entry groups".) Here the entry loop
+// takes `entries` entries per iteration, adds their terms pairwise and then
+// into the row's one running sum, so one dependent addition waits per group;
+// the last entries run in a remainder loop. The row's sum is reassociated,
+// as a GEMM's is. (Separate running sums, one per entry of a group, were
+// tried first: LLVM's SLP vectorizer packed them into a vector fed by a
+// gather, the slow form again.)
 //
 //===----------------------------------------------------------------------===//
 
@@ -47,9 +50,14 @@ bool readsOnly(Operation &op) {
   return effects && effects.onlyHasEffect<MemoryEffects::Read>();
 }
 
+/// Marks the loops this pass made: a second run leaves them alone.
+constexpr llvm::StringLiteral kSplitMark = "breg.split_sum";
+
 std::optional<SumChain> matchSumChain(scf::ForOp loop) {
   // Only the sparsifier's loops: elsewhere a loop's order may be the point.
-  if (!loop->hasAttr("Emitted from") || loop.getNumRegionIterArgs() != 1)
+  // (Unsigned bounds would need an unsigned remainder: not emitted there.)
+  if (!loop->hasAttr("Emitted from") || loop->hasAttr(kSplitMark) ||
+      loop.getUnsignedCmp() || loop.getNumRegionIterArgs() != 1)
     return std::nullopt;
   std::optional<int64_t> step = getConstantIntValue(loop.getStep());
   BlockArgument acc = loop.getRegionIterArgs()[0];
@@ -134,8 +142,10 @@ void split(SumChain chain, int64_t count) {
             body, loc,
             ValueRange{arith::AddFOp::create(body, loc, sums[0], term, flags)});
       });
-  main->setDiscardableAttrs(loop->getDiscardableAttrDictionary());
-  rest->setDiscardableAttrs(loop->getDiscardableAttrDictionary());
+  for (scf::ForOp made : {main, rest}) {
+    made->setDiscardableAttrs(loop->getDiscardableAttrDictionary());
+    made->setAttr(kSplitMark, b.getUnitAttr());
+  }
   loop.replaceAllUsesWith(rest.getResults());
   loop.erase();
 }
@@ -145,11 +155,11 @@ struct BregSplitSparseSums
   using Base::Base;
 
   void runOnOperation() override {
-    // Each sum is a register, and the loop body is cloned once per sum.
-    if (accumulators < 2 || accumulators > 16) {
-      getOperation().emitError("breg-split-sparse-sums: accumulators must be "
+    // The loop body is cloned once per entry of a group.
+    if (entries < 2 || entries > 16) {
+      getOperation().emitError("breg-split-sparse-sums: entries must be "
                                "in [2, 16], got ")
-          << static_cast<int64_t>(accumulators);
+          << static_cast<int64_t>(entries);
       return signalPassFailure();
     }
     SmallVector<SumChain> chains;
@@ -158,7 +168,7 @@ struct BregSplitSparseSums
         chains.push_back(*chain);
     });
     for (SumChain chain : chains)
-      split(chain, accumulators);
+      split(chain, entries);
   }
 };
 

@@ -75,12 +75,19 @@ std::vector<int64_t> convKernel(const NodeContext &c, int64_t spatialAxes) {
 /// Explicit pads of a pooling window must be smaller than the kernel (as
 /// onnxruntime requires): a window of padding only has no maximum and
 /// averages 0/0.
-void checkPoolPads(const NodeContext &c, const Window &w) {
-  for (int i = 0; i < 4; ++i)
-    if (w.padding[i] >= w.kernel[i % 2])
-      throw c.badAttr("pads", fmt::format("[{}]", fmt::join(w.padding, ", ")),
-                      fmt::format("must be smaller than the kernel {}x{}",
-                                  w.kernel[0], w.kernel[1]));
+void checkPoolPads(const NodeContext &c, const Window &w, size_t axes) {
+  for (int i = 0; i < 4; ++i) {
+    if (w.padding[i] < w.kernel[i % 2])
+      continue;
+    // A 1-D node's own attributes, not its window of height 1.
+    if (axes == 1)
+      throw c.badAttr(
+          "pads", fmt::format("[{}, {}]", w.padding[1], w.padding[3]),
+          fmt::format("must be smaller than the kernel [{}]", w.kernel[1]));
+    throw c.badAttr("pads", fmt::format("[{}]", fmt::join(w.padding, ", ")),
+                    fmt::format("must be smaller than the kernel {}x{}",
+                                w.kernel[0], w.kernel[1]));
+  }
 }
 
 /// A 1-D window's attributes as a 2-D window of height 1 (pads [begin,
@@ -128,7 +135,7 @@ Window windowOf(const NodeContext &c, const Tensor &x, const Tensor &image) {
   }
   w.padding = {pads[0], pads[1], pads[2], pads[3]};
   if (c.op() != "Conv" && autoPad == "NOTSET")
-    checkPoolPads(c, w);
+    checkPoolPads(c, w, axes);
   return w;
 }
 

@@ -250,8 +250,8 @@ struct OnnxModel::Impl {
   std::string path; // for messages
   fs::path dir;
   Params weights, constants;
-  /// The CSR of each 2-D sparse_initializer and each 4-D one (a filter, as
-  /// the matrix [O, C·KH·KW]), from its own indices.
+  /// The CSR of each 2-D sparse_initializer and each 3-D or 4-D one (a
+  /// filter, as the matrix [O, C·K] or [O, C·KH·KW]), from its own indices.
   std::map<std::string, CsrWeight> sparseInitializers;
   std::map<std::string, Value> staticValues; // integer initializers/constants
   std::vector<ValueSpec> inputs, outputs;
@@ -483,11 +483,12 @@ void OnnxModel::Impl::readSparseInitializer(const std::string &path,
   std::vector<float> nz = v.tensor.toVector<float>();
   int64_t rank = shape.size(), count = nz.size();
   bool linear = at.shape.size() == 1;
-  // A matrix, or a filter [O, C, KH, KW] as the matrix [O, C·KH·KW], also
-  // keeps its entries for its CSR (int32 positions and coordinates, as
-  // compressRows: larger ones stay dense only).
-  int64_t rowLength =
-      rank == 2 || rank == 4 ? dense.numel() / std::max<int64_t>(1, shape[0]) : 0;
+  // A matrix, or a filter [O, C, K] or [O, C, KH, KW] as the matrix
+  // [O, C·K…], also keeps its entries for its CSR (int32 positions and
+  // coordinates, as compressRows: larger ones stay dense only).
+  int64_t rowLength = rank >= 2 && rank <= 4
+                          ? dense.numel() / std::max<int64_t>(1, shape[0])
+                          : 0;
   bool keepsCsr =
       rowLength > 0 && count > 0 && count <= INT32_MAX && rowLength <= INT32_MAX;
   std::vector<std::pair<int64_t, float>> entries; // (linear index, value)

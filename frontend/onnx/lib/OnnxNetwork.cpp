@@ -71,14 +71,30 @@ int64_t addedBiasFanIn(const NodeSummary &add,
   return 1;
 }
 
-/// A parameter's shape in training: an initializer's, except that a 1-D
-/// convolution's filter [M, C/group, K] trains as the 2-D filter
-/// [M, C/group, 1, K] its Conv runs (ConvPoolOps.cpp), so that it joins the
-/// conv group and its kernels are the groups of l1_l2_conv, as a Conv2d's.
-Shape trainedShape(ParamRole role, const Shape &imported) {
-  if (role == ParamRole::ConvWeight && imported.size() == 3)
-    return {imported[0], imported[1], 1, imported[2]};
-  return imported;
+/// A 1-D convolution's filter [M, C/group, K] as the 2-D filter
+/// [M, C/group, 1, K] its Conv runs (ConvPoolOps.cpp).
+Shape unitHeight(const Shape &filter) {
+  return {filter[0], filter[1], 1, filter[2]};
+}
+
+/// The rank-3 initializers that only Convs read, as their weight: each
+/// trains as its 2-D filter, so that it joins the conv group and its kernels
+/// are the groups of l1_l2_conv, as a Conv2d's. (Another reader would see
+/// the wrong shape: such a filter keeps the file's.)
+std::set<std::string>
+filtersOfHeightOne(const std::vector<NodeSummary> &summary,
+                   const Params &weights) {
+  std::set<std::string> filters, other;
+  for (const NodeSummary &n : summary)
+    for (size_t i = 0; i < n.inputs.size(); ++i) {
+      const std::string &name = n.inputs[i];
+      if (!weights.contains(name) || weights.at(name).rank() != 3)
+        continue;
+      (n.opType == "Conv" && i == 1 ? filters : other).insert(name);
+    }
+  for (const std::string &name : other)
+    filters.erase(name);
+  return filters;
 }
 
 struct LayerShape {
@@ -230,6 +246,14 @@ void OnnxNetwork::claimRoles() {
     }
   }
   claimPlainOperands(summary, claim);
+  unitHeightFilters_ = filtersOfHeightOne(summary, weights);
+}
+
+Shape OnnxNetwork::trainedShape(const Entry &e) const {
+  const Shape &file = model_->weights().at(e.onnxName).shape();
+  return e.role == ParamRole::ConvWeight && unitHeightFilters_.count(e.onnxName)
+             ? unitHeight(file)
+             : file;
 }
 
 void OnnxNetwork::checkTrainNames() const {
@@ -398,12 +422,11 @@ Params OnnxNetwork::init(uint64_t seed, const nn::SparseInit &config) const {
         throw Error(fmt::format("{}: initializer '{}' holds {} NaN value(s) of "
                                 "{}; --from-pretrained cannot train from them",
                                 file_, e.onnxName, bad, values.size()));
-      params.add(name, Tensor::fromVector(
-                           values, trainedShape(e.role, imported.shape())));
+      params.add(name, Tensor::fromVector(values, trainedShape(e)));
       continue;
     }
     nn::checkSparseInit(name, config);
-    const Shape shape = trainedShape(e.role, imported.shape());
+    const Shape shape = trainedShape(e);
     switch (e.role) {
     case ParamRole::ConvWeight:
       params.add(name, nn::sparseWeight(shape, e.fanIn, shape[2] * shape[3],
@@ -550,8 +573,7 @@ Params OnnxNetwork::onnxInitializers(const Params &params, const Params &buffers
     const Tensor &t = from.at(name);
     const Shape &file = model_->weights().at(e.onnxName).shape();
     // A 1-D filter goes back to the file's [M, C/group, K].
-    bool unitHeight =
-        t.shape() != file && t.shape() == trainedShape(e.role, file);
+    bool unitHeight = t.shape() != file && t.shape() == trainedShape(e);
     out.add(e.onnxName,
             unitHeight ? Tensor::fromVector(t.toVector<float>(), file) : t);
   }

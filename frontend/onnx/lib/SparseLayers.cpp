@@ -237,7 +237,8 @@ Params withSparseLayers(const OnnxModel &model, nn::SparseExec policy,
             ? filterCsrFromRows(sparse->second, filter, use.options.groups)
             : compressFilter(filter4, use.options.groups));
     if (sparseLayers)
-      sparseLayers->push_back({name, use.node, density, crossover});
+      sparseLayers->push_back(
+          {name, use.node, density, crossover, /*filter=*/true});
   }
   return out;
 }

@@ -72,10 +72,17 @@ Signal conv1d(const Signal &x, const std::vector<double> &w,
 }
 
 /// Max (or average over the cells inside the input, or inside the padded
-/// input with includePad) of each window.
+/// input with includePad) of each window. With `ceil` the output length
+/// rounds up, but the last window starts inside the input or its leading
+/// padding (ONNX, PyTorch).
 Signal pool1d(const Signal &x, bool max, int64_t kernel, int64_t stride,
-              int64_t before, int64_t after, bool includePad) {
-  Signal y{x.n, x.c, (x.l + before + after - kernel) / stride + 1};
+              int64_t before, int64_t after, bool includePad,
+              bool ceil = false) {
+  int64_t span = x.l + before + after - kernel;
+  int64_t out = (ceil ? (span + stride - 1) / stride : span / stride) + 1;
+  if (ceil && (out - 1) * stride >= x.l + before)
+    --out;
+  Signal y{x.n, x.c, out};
   for (int64_t i = 0; i < x.n; ++i)
     for (int64_t ch = 0; ch < x.c; ++ch)
       for (int64_t t = 0; t < y.l; ++t) {
@@ -186,6 +193,43 @@ TEST_F(SignalImport, ConvolutionsAndPoolsMatchTheFloat64Reference) {
   }
 }
 
+// SAME_LOWER (the extra cell of padding before the signal), MaxPool with
+// ceil_mode (a last window half outside), AveragePool counting the padded
+// cells.
+TEST_F(SignalImport, LowerPaddingCeilModeAndCountedPadsMatchTheReference) {
+  std::mt19937 rng(6);
+  Signal x{1, 2, 9, asFloats(randoms(rng, 2 * 9))};
+  std::vector<double> w = asFloats(randoms(rng, 2 * 2 * 4));
+  // Kernel 4 at stride 1: three cells of padding, two before and one after.
+  Signal c1 = conv1d(x, w, {0.0, 0.0}, 2, 4, Conv1d{1, 1, 2, 1, 1});
+  Signal m = pool1d(c1, /*max=*/true, 2, 2, 0, 0, false, /*ceil=*/true);
+  Signal a = pool1d(m, /*max=*/false, 3, 1, 1, 1, /*includePad=*/true);
+  ASSERT_EQ(c1.l, 9);
+  ASSERT_EQ(m.l, 5) << "ceil_mode: 5 windows, the last one cell wide";
+  ModelCase c;
+  c.input("x", {1, 2, 9}, asFloat(x.v));
+  c.weight("w", {2, 2, 4}, asFloat(w));
+  bregman::testing::addAttr(c.node("Conv", {"x", "w"}, {"c1"}), "auto_pad",
+                            ::onnx::AttributeProto::STRING)
+      ->set_s("SAME_LOWER");
+  auto &maxPool = c.node("MaxPool", {"c1"}, {"m"});
+  setIntsAttr(maxPool, "kernel_shape", {2});
+  setIntsAttr(maxPool, "strides", {2});
+  setIntAttr(maxPool, "ceil_mode", 1);
+  auto &avgPool = c.node("AveragePool", {"m"}, {"y"});
+  setIntsAttr(avgPool, "kernel_shape", {3});
+  setIntsAttr(avgPool, "pads", {1, 1});
+  setIntAttr(avgPool, "count_include_pad", 1);
+  c.output("y", {1, 2, 5}, a.v);
+  OnnxModel model = load(c, "signal_lower");
+  ASSERT_TRUE(model.unsupported().empty()) << model.unsupported().front();
+  std::vector<float> y = runOnnx(model, c.inputs).at("y").toVector<float>();
+  ASSERT_EQ(y.size(), a.v.size());
+  for (size_t i = 0; i < y.size(); ++i)
+    EXPECT_NEAR(y[i], a.v[i], 1e-5 + 1e-5 * std::abs(a.v[i]))
+        << "y[" << i << "]";
+}
+
 TEST_F(SignalImport, AttributesOfAnotherRankAreRefusedNamingThem) {
   struct Case {
     std::string attribute;
@@ -195,6 +239,7 @@ TEST_F(SignalImport, AttributesOfAnotherRankAreRefusedNamingThem) {
   const std::vector<Case> cases = {
       {"strides", {1, 1}, "not 1-D, as the input [1, 2, 8] is"},
       {"pads", {1, 1, 1, 1}, "not 1-D, as the input [1, 2, 8] is"},
+      {"dilations", {1, 1}, "not 1-D, as the input [1, 2, 8] is"},
       {"kernel_shape", {5}, "contradicts the weight's kernel [3]"},
   };
   for (const Case &k : cases) {
@@ -215,6 +260,57 @@ TEST_F(SignalImport, AttributesOfAnotherRankAreRefusedNamingThem) {
       EXPECT_NE(std::string(e.what()).find("/conv/Conv"), std::string::npos)
           << e.what();
     }
+  }
+  // A rank-4 weight of height 2 for a signal; a pool with an empty kernel; a
+  // 1-D pool's pads as large as its kernel (said in the node's own terms).
+  auto refusal = [&](ModelCase &m, const std::string &name) {
+    std::string why;
+    try {
+      OnnxModel model = load(m, name);
+      if (!model.unsupported().empty())
+        why = model.unsupported().front();
+      else
+        runOnnx(model, m.inputs);
+    } catch (const Error &e) {
+      why = e.what();
+    }
+    return why;
+  };
+  {
+    ModelCase m;
+    m.input("x", {1, 2, 8}, std::vector<float>(16, 0.5f));
+    m.weight("w", {3, 2, 2, 3}, std::vector<float>(36, 0.25f));
+    m.node("Conv", {"x", "w"}, {"y"}, "/tall/Conv");
+    m.output("y", {1, 3, 6});
+    std::string why = refusal(m, "tall");
+    EXPECT_NE(
+        why.find("weight [3, 2, 2, 3] for a 1-D input (1-D convolutions take a "
+                 "rank-3 weight)"),
+        std::string::npos)
+        << why;
+  }
+  {
+    ModelCase m;
+    m.input("x", {1, 2, 8}, std::vector<float>(16, 0.5f));
+    setIntsAttr(m.node("MaxPool", {"x"}, {"y"}, "/pool/MaxPool"),
+                "kernel_shape", {});
+    m.output("y", {1, 2, 8});
+    std::string why = refusal(m, "nokernel"); // the ONNX checker's verdict
+    EXPECT_NE(why.find("node '/pool/MaxPool' (MaxPool)"), std::string::npos)
+        << why;
+    EXPECT_NE(why.find("'kernel_shape'"), std::string::npos) << why;
+  }
+  {
+    ModelCase m;
+    m.input("x", {1, 2, 8}, std::vector<float>(16, 0.5f));
+    auto &pool = m.node("MaxPool", {"x"}, {"y"}, "/pool/MaxPool");
+    setIntsAttr(pool, "kernel_shape", {2});
+    setIntsAttr(pool, "pads", {2, 0});
+    m.output("y", {1, 2, 9});
+    std::string why = refusal(m, "bigpads");
+    EXPECT_NE(why.find("pads = [2, 0]: must be smaller than the kernel [2]"),
+              std::string::npos)
+        << why;
   }
   // Three spatial axes (Conv3d) stay refused, naming the input.
   ModelCase c;

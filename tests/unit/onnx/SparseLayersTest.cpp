@@ -394,6 +394,42 @@ TEST_F(OnnxSparseLayers, SparseFilterInitializersGoToTheCsrDirectly) {
              "sparse filter file, on");
 }
 
+// A 1-D filter [O, C, K] (Conv1d) written as a sparse_initializer: the file's
+// indices give the CSR of the matrix [O, C·K], the pair is its 2-D view's
+// [O, C, 1, K], and Conv on it gives the dense output.
+TEST_F(OnnxSparseLayers, SparseOneDimensionalFiltersGoToTheCsrDirectly) {
+  std::mt19937 rng(29);
+  std::vector<float> x = uniformValues(rng, 2 * 3 * 10);
+  std::vector<float> w = sparseValues(rng, 4, 9, 0.25, /*zeroRow=*/1);
+  ModelCase c;
+  c.input("x", {2, 3, 10}, x);
+  c.weight("W", {4, 3, 3}, w);
+  auto &conv = c.node("Conv", {"x", "W"}, {"y"}, "conv");
+  setIntsAttr(conv, "pads", {1, 0});
+  setIntsAttr(conv, "strides", {2});
+  c.output("y", {2, 4, 5});
+  auto original = onnx::OnnxModel::load(writeModel(c.model, dir, "conv1d"));
+  std::string path = (dir / "sparse-conv1d.onnx").string();
+  original.save(path, Params{}, /*sparse=*/true);
+  auto model = onnx::OnnxModel::load(path);
+  ASSERT_TRUE(model.sparseInitializers().count("W"));
+  EXPECT_EQ(model.sparseInitializers().at("W").rows, 4);
+  EXPECT_EQ(model.sparseInitializers().at("W").cols, 9);
+  CsrFilter fromDense = compressFilter(Tensor::fromVector(w, {4, 3, 1, 3}));
+  std::vector<onnx::SparseLayer> layers;
+  Params sparse = onnx::withSparseLayers(model, nn::SparseExec::On, &layers);
+  EXPECT_EQ(names(layers), (std::vector<std::string>{"W node 'conv' (Conv)"}));
+  ASSERT_EQ(layers.size(), 1u);
+  EXPECT_TRUE(layers[0].filter);
+  expectCsrParams(sparse, "W.csr.", fromDense.rows);
+  expectCsrParams(sparse, "W.csrt.", fromDense.columns);
+  auto y = [&](const Params &p) { return run(model, p, c.inputs, {2, 4, 5}); };
+  std::vector<float> dense =
+      y(onnx::withSparseLayers(model, nn::SparseExec::Off));
+  expectNear(y(sparse), std::vector<double>(dense.begin(), dense.end()),
+             "1-D sparse filter file, on");
+}
+
 // Written with sparse_initializers: the CSR is read from the file's indices
 // and equals the one compressed from the dense copy; the outputs match.
 TEST_F(OnnxSparseLayers, SparseInitializersGoToTheCsrDirectly) {

@@ -188,9 +188,9 @@ def BregBufferize : Pass<"breg-bufferize", "::mlir::ModuleOp"> {
     Option<"sparseVectorLength", "sparse-vector-length", "int32_t",
            /*default=*/"16",
            "Vector length of the sparse loops (gathers through 32-bit "
-           "coordinates); 0: scalar loops, also taken for a module whose "
-           "every sparse op gathers a dense input at the stored coordinates "
-           "(their sums are split by breg-split-sparse-sums)">,
+           "coordinates); 0: scalar loops. Above 8, a module whose every "
+           "sparse op gathers a dense input at the stored coordinates gets "
+           "scalar loops (their sums grouped by breg-split-sparse-sums)">,
     Option<"allowSparse", "allow-sparse", "bool", /*default=*/"true",
            "Sparse tensors are lowered (CPU); false: they are an error">
   ];

@@ -72,7 +72,7 @@ def BregAccumulateInRegisters : Pass<"breg-accumulate-in-registers", "::mlir::fu
 }
 
 def BregSplitSparseSums : Pass<"breg-split-sparse-sums", "::mlir::func::FuncOp"> {
-  let summary = "A CSR row's scalar dot product summed in several independent chains";
+  let summary = "A CSR row's scalar dot product summed in groups of entries";
   let description = [{
     With scalar sparse loops (small-batch inference, where the sparsifier's
     gathers are slow), a batch-major CSR product x·Wᵀ sums each output
@@ -80,16 +80,17 @@ def BregSplitSparseSums : Pass<"breg-split-sparse-sums", "::mlir::func::FuncOp">
     additions: `scf.for` over the entries with one float result, the body
     reads only, and its yield `arith.addf` of that result and a term that
     does not depend on it. Such a loop (from the sparsifier: it carries the
-    "Emitted from" attribute) becomes a loop that steps by `accumulators`
-    and adds the terms of consecutive entries into that many independent
-    sums, a remainder loop of the last entries, and the sums added
-    pairwise. This reassociates the row's sum (the float results differ
-    from the ordered sum in the last bits, as a GEMM's do); it lets the
-    additions overlap instead of waiting one addition's latency per entry.
+    "Emitted from" attribute; signed bounds) becomes a loop that takes
+    `entries` entries per iteration, adds their terms pairwise and then into
+    the one running sum (one dependent addition per group instead of per
+    entry), and a remainder loop of the last entries. This reassociates the
+    row's sum (the float results differ from the ordered sum in the last
+    bits, as a GEMM's do). The loops it makes are marked `breg.split_sum`,
+    so a second run changes nothing.
   }];
   let options = [
-    Option<"accumulators", "accumulators", "int64_t", "4",
-           "Independent sums per row (at least 2; LLVM keeps each in a register)">
+    Option<"entries", "entries", "int64_t", "4",
+           "Entries per iteration of the main loop, in [2, 16]">
   ];
   let dependentDialects = [
     "::mlir::scf::SCFDialect", "::mlir::arith::ArithDialect"

@@ -104,9 +104,9 @@ public:
   /// Float initializers (the trainable weights), by their ONNX names.
   const Params &weights() const;
   /// The CSR (compressed rows, its stored entries only) of each 2-D float
-  /// sparse_initializer and each 4-D one (a filter [O, C, KH, KW], as the
-  /// matrix [O, C·KH·KW]), built from the file's indices (weights() holds
-  /// its dense copy too).
+  /// sparse_initializer and each 3-D or 4-D one (a filter [O, C, K] or
+  /// [O, C, KH, KW], as the matrix [O, C·K…]), built from the file's indices
+  /// (weights() holds its dense copy too).
   const std::map<std::string, CsrWeight> &sparseInitializers() const;
   /// Other constant float tensors (Constant nodes).
   const Params &constants() const;
@@ -189,6 +189,7 @@ struct SparseLayer {
   std::string node;        // "node 'fc1' (Gemm)"
   double density = 0;      // stored entries / elements
   nn::SparseCrossover crossover; // what `auto` compared it with
+  bool filter = false;           // a Conv's (its crossover: per filter shape)
 };
 
 /// model.weights() plus, under nn::csrKeys(initializer), the CSR of each
@@ -216,10 +217,11 @@ struct SparseConvWeight {
   Conv2dOptions options;
 };
 
-/// The 4-D initializers read as the weight of a Conv that can run on the
-/// filter's CSR pair (one group, padding ≤ dilation·(K − 1), any strides:
-/// sparseConv2dFits), by ONNX name. A filter that some Conv reads in a way
-/// that cannot run sparse is not among them.
+/// The 4-D initializers (and the 3-D filters of 1-D Convs, as [O, C, 1, K])
+/// read as the weight of a Conv that can run on the filter's CSR pair (one
+/// group, padding ≤ dilation·(K − 1), any strides: sparseConv2dFits), by ONNX
+/// name. A filter that some Conv reads in a way that cannot run sparse is not
+/// among them.
 std::map<std::string, SparseConvWeight> sparseConvWeights(const OnnxModel &model);
 
 /// What OnnxModel::save may replace: models it exported (their metadata

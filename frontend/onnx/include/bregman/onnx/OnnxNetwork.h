@@ -39,6 +39,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -151,6 +152,9 @@ private:
     int64_t rowSize = 1; // linear: elements per output row
   };
   using Claim = std::function<void(const std::string &, ParamRole, int64_t, int64_t)>;
+  /// The parameter's shape: its initializer's, or a 1-D filter's 2-D view
+  /// (unitHeightFilters_).
+  Shape trainedShape(const Entry &e) const;
   /// Gives every role use of an initializer its parameter or buffer name.
   void claimRoles();
   /// Then the initializers read only plainly, by plainOperandVerdict.
@@ -181,6 +185,8 @@ private:
   std::map<std::string, std::string> frozenWhy_;  // ONNX name -> reason
   std::map<std::string, std::string> trainedWhy_; // plain operands: the rule's
   std::map<std::string, Entry> entries_; // by parameter / buffer name
+  // 1-D filters [M, C, K] that only Convs read: trained as [M, C, 1, K].
+  std::set<std::string> unitHeightFilters_;
   std::map<std::string, std::string> onnxNames_;
   Params frozen_; // float initializers without a trainable role
 };
