@@ -282,16 +282,26 @@ void globalMaxPool(const NodeContext &c) {
 /// (or stride·input for SAME_*), growing `outputPadding` where the kernel
 /// does not reach that far.
 std::vector<int64_t> transposedPads(const NodeContext &c, const Tensor &x,
-                                    const Tensor &w, const std::vector<int64_t> &strides,
+                                    const Tensor &w,
+                                    const std::vector<int64_t> &strides,
                                     const std::vector<int64_t> &dilations,
-                                    std::vector<int64_t> &outputPadding) {
-  std::vector<int64_t> pads = c.intsAtLeast("pads", {0, 0, 0, 0}, 0);
+                                    std::vector<int64_t> &outputPadding,
+                                    size_t axes) {
+  std::vector<int64_t> pads =
+      c.intsAtLeast("pads", std::vector<int64_t>(2 * axes, 0), 0);
   std::vector<int64_t> outputShape = c.intsAtLeast("output_shape", {}, 1);
   std::string autoPad = c.stringAttr("auto_pad", "NOTSET");
-  if (pads.size() != 4)
-    throw c.unsupported("strides, dilations, pads or output_padding not 2-D");
-  if (outputShape.size() > 2)
-    outputShape.erase(outputShape.begin(), outputShape.end() - 2);
+  if (pads.size() != 2 * axes)
+    throw c.unsupported(fmt::format("pads not {}-D", axes));
+  if (outputShape.size() > axes)
+    outputShape.erase(outputShape.begin(),
+                      outputShape.end() - static_cast<int64_t>(axes));
+  // A signal's window of height 1: no padding there, one output row.
+  if (axes == 1) {
+    pads = {0, pads[0], 0, pads[1]};
+    if (!outputShape.empty())
+      outputShape.insert(outputShape.begin(), 1);
+  }
   if (!outputShape.empty() || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
     for (int i = 0; i < 2; ++i) {
       int64_t in = x.dim(2 + i);
@@ -314,30 +324,46 @@ std::vector<int64_t> transposedPads(const NodeContext &c, const Tensor &x,
   return pads;
 }
 
+/// ConvTranspose on images, or on signals [N, C, L] (ConvTranspose1d) as
+/// images of height 1 with a filter [C, M/group, 1, K].
 void convTranspose(const NodeContext &c) {
-  Tensor x = c.tensor(0), w = c.tensor(1);
-  if (x.rank() != 4 || w.rank() != 4)
-    throw c.unsupported(fmt::format("{}-D input (2-D images, NCHW, only)", x.rank() - 2));
-  std::vector<int64_t> strides = c.intsAtLeast("strides", {1, 1}, 1);
-  std::vector<int64_t> dilations = c.intsAtLeast("dilations", {1, 1}, 1);
-  std::vector<int64_t> outputPadding = c.intsAtLeast("output_padding", {0, 0}, 0);
+  Tensor x = c.tensor(0);
+  Tensor image = asImage(c, x);
+  auto axes = static_cast<size_t>(x.rank() - 2);
+  Tensor w = filterOf(c, static_cast<int64_t>(axes));
+  std::vector<int64_t> strides =
+      c.intsAtLeast("strides", std::vector<int64_t>(axes, 1), 1);
+  std::vector<int64_t> dilations =
+      c.intsAtLeast("dilations", std::vector<int64_t>(axes, 1), 1);
+  std::vector<int64_t> outputPadding =
+      c.intsAtLeast("output_padding", std::vector<int64_t>(axes, 0), 0);
   if (c.intAttr("group", 1) < 1)
     throw c.badAttr("group", std::to_string(c.intAttr("group", 1)), "must be >= 1");
-  if (strides.size() != 2 || dilations.size() != 2 || outputPadding.size() != 2)
-    throw c.unsupported("strides, dilations, pads or output_padding not 2-D");
+  if (strides.size() != axes || dilations.size() != axes ||
+      outputPadding.size() != axes)
+    throw c.unsupported(
+        fmt::format("strides, dilations or output_padding not {}-D, as the "
+                    "input {} is",
+                    axes, shapeString(x.shape())));
+  if (axes == 1) {
+    strides.insert(strides.begin(), 1);
+    dilations.insert(dilations.begin(), 1);
+    outputPadding.insert(outputPadding.begin(), 0);
+  }
   // The spec: output_padding < stride or dilation (else the added rows are
   // not reached by any input and the shape is ambiguous).
   for (int i = 0; i < 2; ++i)
     if (outputPadding[i] >= std::max(strides[i], dilations[i]))
       throw c.badAttr("output_padding", fmt::format("[{}]", fmt::join(outputPadding, ", ")),
                       "must be smaller than the stride or the dilation");
-  std::vector<int64_t> pads = transposedPads(c, x, w, strides, dilations, outputPadding);
+  std::vector<int64_t> pads =
+      transposedPads(c, image, w, strides, dilations, outputPadding, axes);
   Conv2dOptions o{{strides[0], strides[1]}, {pads[0], pads[1], pads[2], pads[3]},
                   {dilations[0], dilations[1]}, c.intAttr("group", 1)};
-  Tensor y = convTranspose2d(x, w, o, {outputPadding[0], outputPadding[1]});
+  Tensor y = convTranspose2d(image, w, o, {outputPadding[0], outputPadding[1]});
   if (c.has(2))
     y = y + c.perChannel(c.tensor(2), y);
-  c.set(y);
+  c.set(likeInput(x, y));
 }
 
 } // namespace
@@ -349,7 +375,8 @@ std::vector<OpHandler> convPoolOps() {
        kNewestOpset,
        conv,
        {{1, ParamRole::ConvWeight}, {2, ParamRole::Bias}}},
-      // Its weight [C_in, C_out/group, kH, kW] trains as a Conv weight (k×k
+      // Its weight [C_in, C_out/group, kH, kW] ([C_in, C_out/group, K] on a
+      // signal) trains as a Conv weight (k×k
       // kernels as groups; PyTorch's fan-in, dimensions 1..3, as Conv's).
       {"ConvTranspose",
        1,

@@ -77,10 +77,10 @@ Shape unitHeight(const Shape &filter) {
   return {filter[0], filter[1], 1, filter[2]};
 }
 
-/// The rank-3 initializers that only Convs read, as their weight: each
-/// trains as its 2-D filter, so that it joins the conv group and its kernels
-/// are the groups of l1_l2_conv, as a Conv2d's. (Another reader would see
-/// the wrong shape: such a filter keeps the file's.)
+/// The rank-3 initializers that only Convs and ConvTransposes read, as their
+/// weight: each trains as its 2-D filter, so that it joins the conv group
+/// and its kernels are the groups of l1_l2_conv, as a Conv2d's. (Another
+/// reader would see the wrong shape: such a filter keeps the file's.)
 std::set<std::string>
 filtersOfHeightOne(const std::vector<NodeSummary> &summary,
                    const Params &weights) {
@@ -90,7 +90,9 @@ filtersOfHeightOne(const std::vector<NodeSummary> &summary,
       const std::string &name = n.inputs[i];
       if (!weights.contains(name) || weights.at(name).rank() != 3)
         continue;
-      (n.opType == "Conv" && i == 1 ? filters : other).insert(name);
+      bool filter =
+          (n.opType == "Conv" || n.opType == "ConvTranspose") && i == 1;
+      (filter ? filters : other).insert(name);
     }
   for (const std::string &name : other)
     filters.erase(name);

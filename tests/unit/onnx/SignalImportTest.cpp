@@ -100,6 +100,36 @@ Signal pool1d(const Signal &x, bool max, int64_t kernel, int64_t stride,
   return y;
 }
 
+/// The transposed convolution: each input cell x[i, ch, t] adds
+/// x · w[ch, m, k] to y[i, group's m, t·s + k·d − before]; length
+/// s·(L − 1) + outputPadding + d·(K − 1) + 1 − before − after.
+Signal convTranspose1d(const Signal &x, const std::vector<double> &w,
+                       const std::vector<double> &b, int64_t outPerGroup,
+                       int64_t kernel, const Conv1d &o, int64_t outputPadding) {
+  int64_t inPerGroup = x.c / o.group, outChannels = outPerGroup * o.group;
+  Signal y{x.n, outChannels,
+           o.stride * (x.l - 1) + outputPadding + o.dilation * (kernel - 1) +
+               1 - o.before - o.after};
+  y.v.assign(static_cast<size_t>(y.n * y.c * y.l), 0.0);
+  for (int64_t i = 0; i < x.n; ++i)
+    for (int64_t m = 0; m < outChannels; ++m)
+      for (int64_t t = 0; t < y.l; ++t)
+        y.v[(i * outChannels + m) * y.l + t] = b[m];
+  for (int64_t i = 0; i < x.n; ++i)
+    for (int64_t ch = 0; ch < x.c; ++ch)
+      for (int64_t t = 0; t < x.l; ++t)
+        for (int64_t m = 0; m < outPerGroup; ++m)
+          for (int64_t k = 0; k < kernel; ++k) {
+            int64_t at = t * o.stride + k * o.dilation - o.before;
+            if (at < 0 || at >= y.l)
+              continue;
+            int64_t out = (ch / inPerGroup) * outPerGroup + m;
+            y.v[(i * outChannels + out) * y.l + at] +=
+                x.at(i, ch, t) * w[(ch * outPerGroup + m) * kernel + k];
+          }
+  return y;
+}
+
 std::vector<double> randoms(std::mt19937 &rng, int64_t n) {
   std::uniform_real_distribution<double> uniform(-1.0, 1.0);
   std::vector<double> v(n);
@@ -228,6 +258,64 @@ TEST_F(SignalImport, LowerPaddingCeilModeAndCountedPadsMatchTheReference) {
   for (size_t i = 0; i < y.size(); ++i)
     EXPECT_NEAR(y[i], a.v[i], 1e-5 + 1e-5 * std::abs(a.v[i]))
         << "y[" << i << "]";
+}
+
+// ConvTranspose1d (a decoder's upsampling): strided, unevenly padded, with
+// output_padding, and grouped and dilated; its filter [C, M/group, K]
+// retrains as [C, M/group, 1, K] and goes back to the file's shape.
+TEST_F(SignalImport, TransposedConvolutionsMatchTheReferenceAndTrainAsKernels) {
+  std::mt19937 rng(7);
+  Signal x{2, 4, 5, asFloats(randoms(rng, 2 * 4 * 5))};
+  std::vector<double> w1 = asFloats(randoms(rng, 4 * 3 * 3)),
+                      b1 = asFloats(randoms(rng, 3));
+  std::vector<double> w2 = asFloats(randoms(rng, 3 * 2 * 2)),
+                      b2 = asFloats(randoms(rng, 6));
+  Signal u1 = convTranspose1d(x, w1, b1, 3, 3, Conv1d{2, 1, 1, 0, 1},
+                              /*outputPadding=*/1);
+  ASSERT_EQ(u1.l, 11);
+  // Grouped (3 groups of one input channel, two outputs each), dilated.
+  Signal u2 = convTranspose1d(u1, w2, b2, 2, 2, Conv1d{1, 2, 0, 1, 3}, 0);
+  ModelCase c;
+  c.input("x", {2, 4, 5}, asFloat(x.v));
+  c.weight("up1.weight", {4, 3, 3}, asFloat(w1))
+      .weight("up1.bias", {3}, asFloat(b1));
+  c.weight("up2.weight", {3, 2, 2}, asFloat(w2))
+      .weight("up2.bias", {6}, asFloat(b2));
+  auto &up1 = c.node("ConvTranspose", {"x", "up1.weight", "up1.bias"}, {"u1"},
+                     "/up1/ConvTranspose");
+  setIntsAttr(up1, "strides", {2});
+  setIntsAttr(up1, "pads", {1, 0});
+  setIntsAttr(up1, "output_padding", {1});
+  auto &up2 = c.node("ConvTranspose", {"u1", "up2.weight", "up2.bias"}, {"y"},
+                     "/up2/ConvTranspose");
+  setIntAttr(up2, "group", 3);
+  setIntsAttr(up2, "dilations", {2});
+  setIntsAttr(up2, "pads", {0, 1});
+  c.output("y", {2, 6, u2.l}, u2.v);
+  auto model = std::make_shared<OnnxModel>(load(c, "upsample1d"));
+  ASSERT_TRUE(model->unsupported().empty()) << model->unsupported().front();
+  std::vector<float> y = runOnnx(*model, c.inputs).at("y").toVector<float>();
+  ASSERT_EQ(y.size(), u2.v.size());
+  for (size_t i = 0; i < y.size(); ++i)
+    EXPECT_NEAR(y[i], u2.v[i], 1e-5 + 1e-5 * std::abs(u2.v[i]))
+        << "y[" << i << "]";
+
+  bregman::onnx::OnnxNetwork net(model, "upsample1d.onnx",
+                                 /*fromPretrained=*/true);
+  Params p = net.init(1, nn::SparseInit{});
+  EXPECT_EQ(p.at("up1.weight").shape(), (Shape{4, 3, 1, 3}));
+  EXPECT_EQ(p.at("up2.weight").shape(), (Shape{3, 2, 1, 2}));
+  Tensor again = jit([&net](const Params &q, const Params &a) {
+    return net.forward(q, a.at("x"), nn::Mode{});
+  })(p, Params{{"x", Tensor::fromVector(asFloat(x.v), {2, 20})}});
+  std::vector<float> viaNetwork = again.toVector<float>();
+  ASSERT_EQ(viaNetwork.size(), u2.v.size());
+  for (size_t i = 0; i < viaNetwork.size(); ++i)
+    EXPECT_NEAR(viaNetwork[i], u2.v[i], 1e-5 + 1e-5 * std::abs(u2.v[i]))
+        << "net y[" << i << "]";
+  Params files = net.onnxInitializers(p, net.initBuffers());
+  EXPECT_EQ(files.at("up1.weight").shape(), (Shape{4, 3, 3}));
+  EXPECT_EQ(files.at("up2.weight").shape(), (Shape{3, 2, 2}));
 }
 
 TEST_F(SignalImport, AttributesOfAnotherRankAreRefusedNamingThem) {
