@@ -280,7 +280,8 @@ const std::vector<OpHandler> &opTable() {
     std::vector<OpHandler> all;
     for (auto family :
          {elementwiseOps, linearOps, convPoolOps, normalizationOps, reduceOps,
-          shapeOps, transformerOps, resizeOps, recurrentOps, padOps, einsumOps})
+          shapeOps, transformerOps, resizeOps, recurrentOps, padOps, einsumOps,
+          rearrangeOps})
       for (OpHandler &h : family())
         all.push_back(std::move(h));
     std::sort(all.begin(), all.end(), [](const OpHandler &a, const OpHandler &b) {

@@ -203,6 +203,7 @@ std::vector<OpHandler> resizeOps();
 std::vector<OpHandler> recurrentOps();
 std::vector<OpHandler> padOps();
 std::vector<OpHandler> einsumOps();
+std::vector<OpHandler> rearrangeOps();
 
 /// The newest ai.onnx opset whose schemas the linked ONNX library knows (17
 /// for Debian's libonnx 1.12).

@@ -466,6 +466,60 @@ Case squeezeCase(const std::string &op) {
   return c;
 }
 
+/// PixelShuffle's export (CRD): y[n, c, h·2 + i, w·2 + j] = x[n, c·4 + i·2 + j,
+/// h, w]; then SpaceToDepth (DCR's inverse): z[n, (i·2 + j)·C + c, h, w] = y[n,
+/// c, h·2 + i, w·2 + j].
+Case depthToSpaceCase(bool andBack) {
+  Case c;
+  std::vector<float> x = values(2 * 8 * 2 * 3);
+  c.input("x", {2, 8, 2, 3}, x);
+  auto &d2s = c.node("DepthToSpace", {"x"}, {andBack ? "s" : "y"});
+  bregman::testing::setIntAttr(d2s, "blocksize", 2);
+  bregman::testing::addAttr(d2s, "mode", ::onnx::AttributeProto::STRING)
+      ->set_s("CRD");
+  std::vector<double> y(x.size());
+  for (int n = 0; n < 2; ++n)
+    for (int ch = 0; ch < 2; ++ch)
+      for (int h = 0; h < 4; ++h)
+        for (int w = 0; w < 6; ++w)
+          y[((n * 2 + ch) * 4 + h) * 6 + w] =
+              x[((n * 8 + ch * 4 + (h % 2) * 2 + w % 2) * 2 + h / 2) * 3 +
+                w / 2];
+  if (!andBack) {
+    c.output("y", {2, 2, 4, 6}, y);
+    return c;
+  }
+  bregman::testing::setIntAttr(c.node("SpaceToDepth", {"s"}), "blocksize", 2);
+  std::vector<double> z(x.size());
+  for (int n = 0; n < 2; ++n)
+    for (int ch = 0; ch < 2; ++ch)
+      for (int h = 0; h < 4; ++h)
+        for (int w = 0; w < 6; ++w)
+          z[((n * 8 + ((h % 2) * 2 + w % 2) * 2 + ch) * 2 + h / 2) * 3 +
+            w / 2] = y[((n * 2 + ch) * 4 + h) * 6 + w];
+  c.output("y", {2, 8, 2, 3}, z);
+  return c;
+}
+
+/// x[2, 3] repeated [2, 3] times; Size of the result (36), cast to float and
+/// added.
+Case tileCase() {
+  Case c;
+  std::vector<float> x = values(6);
+  c.input("x", {2, 3}, x).ints("repeats", {2, 3});
+  c.node("Tile", {"x", "repeats"}, {"t"});
+  c.node("Size", {"t"}, {"n"});
+  bregman::testing::setIntAttr(c.node("Cast", {"n"}, {"nf"}), "to",
+                               ::onnx::TensorProto::FLOAT);
+  c.node("Add", {"t", "nf"});
+  std::vector<double> y;
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 9; ++j)
+      y.push_back(double(x[(i % 2) * 3 + j % 3]) + 36.0);
+  c.output("y", {4, 9}, y);
+  return c;
+}
+
 Case shapeCase() {
   // z[3, 2] reshaped to Shape(x) = [2, 3].
   Case c;
@@ -972,6 +1026,10 @@ std::map<std::string, std::function<Case()>> cases() {
   for (const char *op : {"Squeeze", "Unsqueeze"})
     m[op] = [op] { return squeezeCase(op); };
   m["Shape"] = shapeCase;
+  m["DepthToSpace"] = [] { return depthToSpaceCase(false); };
+  m["SpaceToDepth"] = [] { return depthToSpaceCase(true); };
+  m["Tile"] = tileCase;
+  m["Size"] = tileCase;
   m["Gather"] = gatherCase;
   m["Slice"] = sliceCase;
   m["Split"] = splitCase;

@@ -136,6 +136,21 @@ Case splitSizesInput() {
   return c;
 }
 
+/// Tile-1: `tiles` copies along axis `axis`, both inputs (from 6: one
+/// repeat per axis).
+Case tileTilesAxis() {
+  Case c(1);
+  std::vector<float> x = values(6);
+  c.input("x", {2, 3}, x).ints("tiles", {2}).ints("axis", {-1});
+  c.node("Tile", {"x", "tiles", "axis"});
+  std::vector<double> y;
+  for (int i = 0; i < 2; ++i)
+    for (int j = 0; j < 6; ++j)
+      y.push_back(x[i * 3 + j % 3]);
+  c.output("y", {2, 6}, y);
+  return c;
+}
+
 /// Before opset 7, with `broadcast` = 1, B matches a run of A's
 /// dimensions from `axis` (absent: the trailing ones; B's 1s expand) or is
 /// one element: y[i, j] = x[i, j] ∘ b[index(i, j)].
@@ -206,10 +221,16 @@ TEST_F(LegacyOpset, OldFormsMatchTheirVersionsDefinition) {
       {"min1_same_shapes", maxMinLegacy("Min")},
       {"batchnorm1_is_test", batchNormIsTest()},
       {"split1_sizes_input", splitSizesInput()},
-      {"add6_leading_axis", legacyBroadcast("Add", {2}, 0, [](int i, int) { return i; })},
-      {"sub6_trailing_with_1", legacyBroadcast("Sub", {1, 3}, {}, [](int, int j) { return j; })},
-      {"mul6_one_element", legacyBroadcast("Mul", {1, 1}, {}, [](int, int) { return 0; })},
-      {"div6_same_shape", legacyBroadcast("Div", {2, 3}, {}, [](int i, int j) { return i * 3 + j; })},
+      {"tile1_tiles_axis", tileTilesAxis()},
+      {"add6_leading_axis",
+       legacyBroadcast("Add", {2}, 0, [](int i, int) { return i; })},
+      {"sub6_trailing_with_1",
+       legacyBroadcast("Sub", {1, 3}, {}, [](int, int j) { return j; })},
+      {"mul6_one_element",
+       legacyBroadcast("Mul", {1, 1}, {}, [](int, int) { return 0; })},
+      {"div6_same_shape",
+       legacyBroadcast("Div", {2, 3}, {},
+                       [](int i, int j) { return i * 3 + j; })},
       {"less6_leading_axis", legacyLess()},
       {"gemm6_broadcast_c", legacyGemm()},
   };
