@@ -681,6 +681,10 @@ static Value elementwiseBody(Prim prim, OpBuilder &nb, Location l,
   case Prim::Erf: return math::ErfOp::create(nb, l, a[0]);
   case Prim::Erfc:
     return math::ErfcOp::create(nb, l, a[0]);
+  case Prim::Sin:
+    return math::SinOp::create(nb, l, a[0]);
+  case Prim::Cos:
+    return math::CosOp::create(nb, l, a[0]);
   case Prim::Select: { // (cond, a, b) -> a where cond != 0
     Value picked = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::UNE,
                                          a[0], zeroLike(a[0]));

@@ -247,6 +247,10 @@ std::vector<Tensor> vjpErfc(const VjpArgs &v) {
   return {v.g * exp(-(x * x)) * (-2.0 / std::sqrt(M_PI))};
 }
 
+std::vector<Tensor> vjpSin(const VjpArgs &v) { return {v.g * cos(v.in(0))}; }
+
+std::vector<Tensor> vjpCos(const VjpArgs &v) { return {-(v.g * sin(v.in(0)))}; }
+
 std::vector<Tensor> vjpSelect(const VjpArgs &v) {
   // Each side gets the cotangent where it was picked (zeros elsewhere, so
   // that an infinite unpicked value cannot turn into NaN).

@@ -731,6 +731,14 @@ Tensor erfc(const Tensor &x, SourceLocation loc) {
   return unary(Prim::Erfc, x, loc);
 }
 
+Tensor sin(const Tensor &x, SourceLocation loc) {
+  return unary(Prim::Sin, x, loc);
+}
+
+Tensor cos(const Tensor &x, SourceLocation loc) {
+  return unary(Prim::Cos, x, loc);
+}
+
 /// σ(z) = exp(min(z, 0)) / (1 + exp(−|z|)): both exponentials are at most 1,
 /// so neither the value nor its gradient overflows for any z.
 static Tensor stableSigmoid(const Tensor &z) {

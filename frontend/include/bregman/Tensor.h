@@ -309,6 +309,9 @@ Tensor erf(const Tensor &x, SourceLocation loc = SourceLocation::current());
 /// The complementary error function 1 − erf(x) (gradient −2/√π·exp(−x²)),
 /// with full relative accuracy where erf(x) is near 1.
 Tensor erfc(const Tensor &x, SourceLocation loc = SourceLocation::current());
+/// sin x and cos x (libm's, per element; gradients cos x and −sin x).
+Tensor sin(const Tensor &x, SourceLocation loc = SourceLocation::current());
+Tensor cos(const Tensor &x, SourceLocation loc = SourceLocation::current());
 /// GELU: x·Φ(x) = 0.5·x·erfc(−x/√2) = 0.5·x·(1 + erf(x/√2)), or with
 /// `tanhApproximation` 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) (PyTorch's
 /// approximate='tanh'), computed as x·σ(2u) in a form that stays finite

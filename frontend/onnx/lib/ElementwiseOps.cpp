@@ -107,6 +107,8 @@ void log(const NodeContext &c) { c.set(bregman::log(c.tensor(0))); }
 void neg(const NodeContext &c) { c.set(-c.tensor(0)); }
 void abs(const NodeContext &c) { c.set(bregman::abs(c.tensor(0))); }
 void sqrt(const NodeContext &c) { c.set(bregman::sqrt(c.tensor(0))); }
+void sin(const NodeContext &c) { c.set(bregman::sin(c.tensor(0))); }
+void cos(const NodeContext &c) { c.set(bregman::cos(c.tensor(0))); }
 
 } // namespace
 
@@ -342,6 +344,8 @@ std::vector<OpHandler> elementwiseOps() {
       {"Neg", 1, kNewestOpset, neg, {}},
       {"Abs", 1, kNewestOpset, abs, {}},
       {"Sqrt", 1, kNewestOpset, sqrt, {}},
+      {"Sin", 7, kNewestOpset, sin, {}},
+      {"Cos", 7, kNewestOpset, cos, {}},
       {"Add", 1, kNewestOpset, arithmetic, {}},
       {"Sub", 1, kNewestOpset, arithmetic, {}},
       {"Mul", 1, kNewestOpset, arithmetic, {}},

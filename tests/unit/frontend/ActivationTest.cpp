@@ -54,6 +54,13 @@ std::vector<Activation> activations() {
          return 0.5 * std::erfc(-x * M_SQRT1_2) +
                 x * std::exp(-x * x / 2) / std::sqrt(2 * M_PI);
        }},
+      // Positional encodings (ONNX Sin, Cos), up to ±100 radians.
+      {"sin", [](const Tensor &x) { return bregman::sin(x); },
+       [](double x) { return std::sin(x); },
+       [](double x) { return std::cos(x); }},
+      {"cos", [](const Tensor &x) { return bregman::cos(x); },
+       [](double x) { return std::cos(x); },
+       [](double x) { return -std::sin(x); }},
   };
 }
 
