@@ -147,7 +147,7 @@ const Case kCases[] = {
     {"conv_kernel_shape_contradicts_weight", "Conv",
      [](Node *n) { ints(n, "kernel_shape", {5, 5}); },
      "node 'n' (Conv): attribute kernel_shape = [5, 5]: contradicts the "
-     "weight's kernel 3x3",
+     "weight's kernel [3, 3]",
      {2, 2, 3, 3}},
     {"conv_stride_0", "Conv", [](Node *n) { ints(n, "strides", {1, 0}); },
      "node 'n' (Conv): attribute strides = [1, 0]: entries must be >= 1",
