@@ -430,10 +430,16 @@ Params OnnxNetwork::init(uint64_t seed, const nn::SparseInit &config) const {
     nn::checkSparseInit(name, config);
     const Shape shape = trainedShape(e);
     switch (e.role) {
-    case ParamRole::ConvWeight:
-      params.add(name, nn::sparseWeight(shape, e.fanIn, shape[2] * shape[3],
+    case ParamRole::ConvWeight: {
+      // The kernel: the dimensions after [out, in] (a 1-D filter that keeps
+      // the file's rank-3 shape has one).
+      int64_t kernel = 1;
+      for (size_t d = 2; d < shape.size(); ++d)
+        kernel *= shape[d];
+      params.add(name, nn::sparseWeight(shape, e.fanIn, kernel,
                                         config.perKernel, rng, config));
       break;
+    }
     case ParamRole::LinearWeight:
       params.add(name, nn::sparseWeight(shape, e.fanIn, e.rowSize, config.perRow,
                                         rng, config));

@@ -9,6 +9,8 @@
 
 #include "OpHandlers.h"
 
+#include <algorithm>
+#include <cmath>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -64,15 +66,32 @@ void spaceToDepth(const NodeContext &c) {
   c.set(reshape(y, {n, channels * b * b, h / b, w / b}));
 }
 
+/// The tiled shape, refused before any product could overflow: at most
+/// 2^40 elements (the tracer's size check then decides what fits).
+Shape tiledShape(const NodeContext &c, const Shape &shape,
+                 const std::vector<int64_t> &repeats) {
+  constexpr int64_t kMost = int64_t(1) << 40;
+  Shape out;
+  int64_t count = 1;
+  for (size_t a = 0; a < shape.size(); ++a) {
+    int64_t dim = std::max<int64_t>(shape[a], 1);
+    if (repeats[a] > kMost / dim || count > kMost / (repeats[a] * dim))
+      throw c.unsupported(
+          fmt::format("repeats [{}] for input {}: more than 2^40 elements",
+                      fmt::join(repeats, ", "), shapeString(shape)));
+    out.push_back(repeats[a] * shape[a]);
+    count *= repeats[a] * dim;
+  }
+  return out;
+}
+
 /// Static integers (shape arithmetic) tiled on the host.
 void tileStatic(const NodeContext &c, const Value &v,
                 const std::vector<int64_t> &repeats) {
-  Shape out;
+  Shape out = tiledShape(c, v.shape, repeats);
   int64_t count = 1;
-  for (size_t a = 0; a < v.shape.size(); ++a) {
-    out.push_back(v.shape[a] * repeats[a]);
-    count *= out.back();
-  }
+  for (int64_t d : out)
+    count *= d;
   if (count > (int64_t(1) << 20))
     throw c.unsupported(
         fmt::format("tiling {} integers known at load time", count));
@@ -89,18 +108,32 @@ void tileStatic(const NodeContext &c, const Value &v,
   c.setStatic(std::move(ints), out);
 }
 
+/// One whole number from input `i` of Tile-1, whose `tiles` and `axis` have
+/// the data's type (float), or are integers as some exporters write them.
+int64_t legacyTileScalar(const NodeContext &c, int i, const char *what) {
+  std::vector<double> values;
+  if (std::optional<std::vector<float>> floats = c.hostFloats(i))
+    values.assign(floats->begin(), floats->end());
+  else
+    for (int64_t v : c.staticInts(i))
+      values.push_back(static_cast<double>(v));
+  if (values.size() != 1 || values[0] != std::floor(values[0]) ||
+      std::abs(values[0]) > double(int64_t(1) << 40))
+    throw c.error(
+        fmt::format("{} must be one whole number (opset {}), got {} value(s)",
+                    what, c.opset, values.size()));
+  return static_cast<int64_t>(values[0]);
+}
+
 /// Tile's repeats per axis: the `repeats` input (opset 6), or before it
-/// `tiles` copies along axis `axis` (both inputs, one integer each).
+/// `tiles` copies along axis `axis`.
 std::vector<int64_t> tileRepeats(const NodeContext &c, int64_t rank) {
   if (c.opset >= 6)
     return c.staticInts(1);
-  const std::vector<int64_t> &tiles = c.staticInts(1), &axis = c.staticInts(2);
-  if (tiles.size() != 1 || axis.size() != 1)
-    throw c.error(fmt::format(
-        "tiles and axis must be one integer each (opset {}), got {} and {}",
-        c.opset, tiles.size(), axis.size()));
+  int64_t tiles = legacyTileScalar(c, 1, "tiles");
+  int64_t axis = legacyTileScalar(c, 2, "axis");
   std::vector<int64_t> repeats(static_cast<size_t>(rank), 1);
-  repeats.at(static_cast<size_t>(c.axis(axis[0], rank))) = tiles[0];
+  repeats.at(static_cast<size_t>(c.axis(axis, rank))) = tiles;
   return repeats;
 }
 
@@ -122,11 +155,11 @@ void tile(const NodeContext &c) {
   if (v.isStatic)
     return tileStatic(c, v, repeats);
   Tensor x = c.tensor(0);
-  Shape spread, wide, out;
+  Shape out = tiledShape(c, x.shape(), repeats);
+  Shape spread, wide;
   for (int64_t a = 0; a < x.rank(); ++a) {
     spread.insert(spread.end(), {1, x.dim(a)});
     wide.insert(wide.end(), {repeats[a], x.dim(a)});
-    out.push_back(repeats[a] * x.dim(a));
   }
   c.set(reshape(broadcastTo(reshape(x, spread), wide), out));
 }

@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <map>
 #include <regex>
+#include <set>
 
 namespace fs = std::filesystem;
 using namespace bregman;
@@ -50,7 +51,23 @@ struct Outcome {
   int run = 0, passed = 0;
   std::map<std::string, int> skipped;
   std::vector<std::string> failures;
+  std::set<std::string> passedCases; // "node/test_sin", ...
 };
+
+/// Cases that must run and pass: a handler that started to refuse them
+/// would otherwise only move them to the skipped counts.
+const char *const kMustPass[] = {"node/test_convtranspose_1d",
+                                 "node/test_maxpool_1d_default",
+                                 "node/test_averagepool_1d_default",
+                                 "node/test_einsum_batch_matmul",
+                                 "node/test_einsum_inner_prod",
+                                 "node/test_einsum_sum",
+                                 "node/test_einsum_transpose",
+                                 "node/test_depthtospace_example",
+                                 "node/test_depthtospace_crd_mode_example",
+                                 "node/test_spacetodepth_example",
+                                 "node/test_sin_example",
+                                 "node/test_cos_example"};
 
 void runCase(const fs::path &dir, Outcome &outcome) {
   std::string name = dir.parent_path().filename().string() + "/" + dir.filename().string();
@@ -131,6 +148,7 @@ void runCase(const fs::path &dir, Outcome &outcome) {
     }
   }
   ++outcome.passed;
+  outcome.passedCases.insert(name);
 }
 
 TEST(OnnxConformance, SupportedCasesMatchTheExpectedOutputs) {
@@ -165,6 +183,9 @@ TEST(OnnxConformance, SupportedCasesMatchTheExpectedOutputs) {
   for (const std::string &f : outcome.failures)
     ADD_FAILURE() << f;
   EXPECT_GT(outcome.passed, 50);
+  for (const char *name : kMustPass)
+    EXPECT_TRUE(outcome.passedCases.count(name))
+        << name << " no longer runs and passes";
 }
 
 } // namespace

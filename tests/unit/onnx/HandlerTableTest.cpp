@@ -1204,6 +1204,52 @@ void expectRefused(const OnnxModel &model, const Params &inputs,
   }
 }
 
+// Tile of integers known at load time (shape arithmetic) is folded on the
+// host: Shape(x) = [2, 3] tiled twice is the target [2, 3, 2, 3] of a
+// Reshape. Repeats whose product would pass 2^40 elements are refused
+// before anything is multiplied out (2^62 wraps a 64-bit count).
+TEST_F(HandlerTable, TileFoldsShapesAndRefusesHugeRepeats) {
+  {
+    Case c;
+    std::vector<float> z = values(36);
+    c.input("x", {2, 3}, values(6)).input("z", {36}, z).ints("twice", {2});
+    c.node("Shape", {"x"}, {"s"});
+    c.node("Tile", {"s", "twice"}, {"t"});
+    c.node("Reshape", {"z", "t"});
+    c.output("y", {2, 3, 2, 3}, asDouble(z));
+    OnnxModel model = load(c.model, "tile_static");
+    ASSERT_TRUE(model.unsupported().empty()) << model.unsupported().front();
+    Tensor y = runModel(model, c.inputs).at("y");
+    EXPECT_EQ(y.shape(), (Shape{2, 3, 2, 3}));
+    EXPECT_EQ(y.toVector<float>(), z);
+  }
+  for (bool onShapes : {false, true}) {
+    Case c;
+    // One repeat per axis: [2^62] for Shape(x), [2^62, 1] for x.
+    c.input("x", {2, 3}, values(6));
+    if (onShapes) {
+      c.ints("huge", {int64_t(1) << 62});
+      c.node("Shape", {"x"}, {"s"});
+    } else {
+      c.ints("huge", {int64_t(1) << 62, 1});
+    }
+    c.node("Tile", {onShapes ? "s" : "x", "huge"}, {"t"}, "tile1");
+    c.node("Identity", {"t"});
+    c.output("y", {1}, {});
+    std::string why;
+    try {
+      OnnxModel model = load(c.model, "tile_huge");
+      why = model.unsupported().empty() ? "" : model.unsupported().front();
+    } catch (const Error &e) {
+      why = e.what();
+    }
+    EXPECT_NE(why.find("node 'tile1' (Tile): repeats [4611686018427387904"),
+              std::string::npos)
+        << why;
+    EXPECT_NE(why.find("more than 2^40 elements"), std::string::npos) << why;
+  }
+}
+
 // An operator outside the table is reported, and so is one downstream of
 // it (looked up in the table even though it cannot be replayed).
 TEST_F(HandlerTable, OperatorsOutsideTheTableAreReported) {

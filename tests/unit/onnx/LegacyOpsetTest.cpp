@@ -136,18 +136,20 @@ Case splitSizesInput() {
   return c;
 }
 
-/// Tile-1: `tiles` copies along axis `axis`, both inputs (from 6: one
-/// repeat per axis).
+/// Tile-1: `tiles` copies along axis `axis`, both inputs of the data's
+/// type (from 6: one integer repeat per axis).
 Case tileTilesAxis() {
   Case c(1);
   std::vector<float> x = values(6);
-  c.input("x", {2, 3}, x).ints("tiles", {2}).ints("axis", {-1});
+  c.input("x", {2, 3}, x)
+      .weight("tiles", {1}, {3.0f})
+      .weight("axis", {1}, {0.0f});
   c.node("Tile", {"x", "tiles", "axis"});
   std::vector<double> y;
-  for (int i = 0; i < 2; ++i)
-    for (int j = 0; j < 6; ++j)
-      y.push_back(x[i * 3 + j % 3]);
-  c.output("y", {2, 6}, y);
+  for (int i = 0; i < 6; ++i)
+    for (int j = 0; j < 3; ++j)
+      y.push_back(x[(i % 2) * 3 + j]);
+  c.output("y", {6, 3}, y);
   return c;
 }
 
