@@ -17,6 +17,18 @@
 
 namespace bregman::onnx::detail {
 
+Shape signalFilterAsImage(const Shape &filter) {
+  return {filter[0], filter[1], 1, filter[2]};
+}
+
+void signalWindowAsImage(std::vector<int64_t> &strides,
+                         std::vector<int64_t> &dilations,
+                         std::vector<int64_t> &pads) {
+  strides.insert(strides.begin(), 1);
+  dilations.insert(dilations.begin(), 1);
+  pads = {0, pads[0], 0, pads[1]};
+}
+
 namespace {
 
 /// The window attributes Conv, MaxPool and AveragePool share, with
@@ -48,7 +60,7 @@ Tensor likeInput(const Tensor &x, const Tensor &y) {
 Tensor filterOf(const NodeContext &c, int64_t spatialAxes) {
   Tensor w = c.tensor(1);
   if (spatialAxes == 1 && w.rank() == 3)
-    return reshape(w, {w.dim(0), w.dim(1), 1, w.dim(2)});
+    return reshape(w, signalFilterAsImage(w.shape()));
   if (w.rank() != 4 || (spatialAxes == 1 && w.dim(2) != 1))
     throw c.unsupported(fmt::format("weight {} for a {}-D input ({}-D "
                                     "convolutions take a rank-{} weight)",
@@ -90,15 +102,6 @@ void checkPoolPads(const NodeContext &c, const Window &w, size_t axes) {
   }
 }
 
-/// A 1-D window's attributes as a 2-D window of height 1 (pads [begin,
-/// end] become [0, begin, 0, end]).
-void addUnitHeight(Window &w, std::vector<int64_t> &pads) {
-  w.kernel.insert(w.kernel.begin(), 1);
-  w.strides.insert(w.strides.begin(), 1);
-  w.dilations.insert(w.dilations.begin(), 1);
-  pads = {0, pads[0], 0, pads[1]};
-}
-
 /// The window of a node reading `x` (a signal or an image), as a 2-D window
 /// over `image`, x's image view.
 Window windowOf(const NodeContext &c, const Tensor &x, const Tensor &image) {
@@ -116,8 +119,10 @@ Window windowOf(const NodeContext &c, const Tensor &x, const Tensor &image) {
     throw c.unsupported(fmt::format(
         "kernel_shape, strides, dilations or pads not {}-D, as the input {} is",
         axes, shapeString(x.shape())));
-  if (axes == 1)
-    addUnitHeight(w, pads);
+  if (axes == 1) {
+    w.kernel.insert(w.kernel.begin(), 1);
+    signalWindowAsImage(w.strides, w.dilations, pads);
+  }
   if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
     for (int i = 0; i < 2; ++i) {
       int64_t in = image.dim(2 + i),

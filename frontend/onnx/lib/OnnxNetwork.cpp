@@ -3,6 +3,7 @@
 #include "bregman/onnx/OnnxNetwork.h"
 
 #include "GraphEdits.h"
+#include "OpHandlers.h"
 
 #include "bregman/bregman.h"
 
@@ -69,12 +70,6 @@ int64_t addedBiasFanIn(const NodeSummary &add,
       return w.dim(0);
   }
   return 1;
-}
-
-/// A 1-D convolution's filter [M, C/group, K] as the 2-D filter
-/// [M, C/group, 1, K] its Conv runs (ConvPoolOps.cpp).
-Shape unitHeight(const Shape &filter) {
-  return {filter[0], filter[1], 1, filter[2]};
 }
 
 /// The rank-3 initializers that only Convs and ConvTransposes read, as their
@@ -254,7 +249,7 @@ void OnnxNetwork::claimRoles() {
 Shape OnnxNetwork::trainedShape(const Entry &e) const {
   const Shape &file = model_->weights().at(e.onnxName).shape();
   return e.role == ParamRole::ConvWeight && unitHeightFilters_.count(e.onnxName)
-             ? unitHeight(file)
+             ? detail::signalFilterAsImage(file)
              : file;
 }
 

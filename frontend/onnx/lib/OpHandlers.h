@@ -160,6 +160,15 @@ struct NodeContext {
                                    int64_t min) const;
 };
 
+/// 1-D convolutions and pools run as 2-D ones of height 1 (ConvPoolOps.cpp;
+/// SparseLayers.cpp and OnnxNetwork.cpp follow the same view): a filter
+/// [M, C/group, K] as [M, C/group, 1, K], and a window's strides and
+/// dilations with a 1 in front, its pads [begin, end] as [0, begin, 0, end].
+Shape signalFilterAsImage(const Shape &filter);
+void signalWindowAsImage(std::vector<int64_t> &strides,
+                         std::vector<int64_t> &dilations,
+                         std::vector<int64_t> &pads);
+
 /// B of a binary operator (Add..Div, Pow, the comparisons) as numpy's
 /// broadcasting must see it: before opset 7 the legacy `broadcast`/`axis`
 /// form, checked (an error naming the node, shapes and opset) and aligned

@@ -1,6 +1,8 @@
 //===- SparseLayers.cpp - Gemm / MatMul weights chosen to run on a CSR -----===//
 
 #include "bregman/onnx/OnnxModel.h"
+
+#include "OpHandlers.h"
 #include "bregman/runtime/SparseRows.h"
 
 #include <fmt/format.h>
@@ -32,8 +34,10 @@ std::vector<int64_t> intsOr(const NodeSummary &node, const std::string &name,
 std::optional<std::array<int64_t, 4>> filterShape4(const Tensor &w) {
   if (w.rank() == 4)
     return std::array<int64_t, 4>{w.dim(0), w.dim(1), w.dim(2), w.dim(3)};
-  if (w.rank() == 3)
-    return std::array<int64_t, 4>{w.dim(0), w.dim(1), 1, w.dim(2)};
+  if (w.rank() == 3) {
+    Shape s = detail::signalFilterAsImage(w.shape());
+    return std::array<int64_t, 4>{s[0], s[1], s[2], s[3]};
+  }
   return std::nullopt;
 }
 
@@ -53,11 +57,8 @@ std::optional<Conv2dOptions> sparseConvOptions(const NodeSummary &node,
   if (strides.size() != axes || dilations.size() != axes ||
       pads.size() != 2 * axes)
     return std::nullopt;
-  if (axes == 1) {
-    strides.insert(strides.begin(), 1);
-    dilations.insert(dilations.begin(), 1);
-    pads = {0, pads[0], 0, pads[1]};
-  }
+  if (axes == 1)
+    detail::signalWindowAsImage(strides, dilations, pads);
   Conv2dOptions options{{strides[0], strides[1]},
                         {pads[0], pads[1], pads[2], pads[3]},
                         {dilations[0], dilations[1]},
