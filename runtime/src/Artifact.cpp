@@ -461,7 +461,8 @@ Artifact::~Artifact() {
 }
 
 void Artifact::step() {
-  std::vector<void *> pointers;
+  std::vector<void *> &pointers = callPointers;
+  pointers.clear();
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     bool written = std::any_of(outputs.begin(), outputs.end(), [&](auto &o) {
       return o.alias == static_cast<int>(i);
@@ -476,7 +477,8 @@ void Artifact::step() {
                              ? outputBuffers[i]->deviceDataForOverwrite(
                                    *deviceMemory)
                              : outputBuffers[i]->data());
-  std::vector<void *> slots;
+  std::vector<void *> &slots = callSlots;
+  slots.clear();
   for (void *&p : pointers)
     slots.push_back(&p);
   if (deviceMemory) {

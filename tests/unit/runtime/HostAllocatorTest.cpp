@@ -3,7 +3,8 @@
 // _mlir_memref_to_llvm_alloc / _aligned_alloc / _free, which compiled steps
 // call for every temporary: alignment, the whole size usable, reuse of a
 // released block of the same size, no reuse of a live one, refusal of sizes
-// that cannot exist, and two threads at once.
+// that cannot exist, two threads at once, and the blocks a thread keeps for
+// itself going back to everyone when it ends.
 //
 //===----------------------------------------------------------------------===//
 
@@ -118,6 +119,44 @@ TEST(HostAllocator, TwoThreadsAllocateAndReleaseAtOnce) {
   b.join();
   EXPECT_TRUE(ok1);
   EXPECT_TRUE(ok2);
+}
+
+// A thread keeps its latest small blocks for itself (no lock on the way
+// back); when it ends, they go to the shared cache, so another thread gets
+// them instead of new memory. Sizes no other test uses.
+TEST(HostAllocator, AnEndedThreadsBlocksGoToTheOthers) {
+  void *released = nullptr;
+  std::thread([&] {
+    released = _mlir_memref_to_llvm_alloc(1234);
+    _mlir_memref_to_llvm_free(released);
+  }).join();
+  void *again = _mlir_memref_to_llvm_alloc(1234);
+  EXPECT_EQ(again, released);
+  // Freed by another thread than the one that allocated it: the same.
+  std::thread([&] { _mlir_memref_to_llvm_free(again); }).join();
+  void *third = _mlir_memref_to_llvm_alloc(1234);
+  EXPECT_EQ(third, again);
+  _mlir_memref_to_llvm_free(third);
+}
+
+// More small blocks than a thread keeps: the rest go to the shared cache,
+// and every one of them comes back, none twice.
+TEST(HostAllocator, ManySmallBlocksAllComeBackOnce) {
+  std::vector<void *> first;
+  for (int i = 0; i < 40; ++i)
+    first.push_back(_mlir_memref_to_llvm_alloc(2345));
+  for (void *p : first)
+    _mlir_memref_to_llvm_free(p);
+  std::vector<void *> second;
+  for (int i = 0; i < 40; ++i) {
+    second.push_back(_mlir_memref_to_llvm_alloc(2345));
+    EXPECT_TRUE(
+        fillsAndKeeps(second.back(), 2345, static_cast<unsigned char>(i)));
+  }
+  EXPECT_EQ(std::set<void *>(second.begin(), second.end()),
+            std::set<void *>(first.begin(), first.end()));
+  for (void *p : second)
+    _mlir_memref_to_llvm_free(p);
 }
 
 } // namespace
