@@ -4,6 +4,8 @@
 
 #include "bregman/runtime/InputFile.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -21,6 +23,19 @@ std::string windowString(const Window &w) {
                      fmt::join(w.padding, ", "), fmt::join(w.dilations, ", "));
 }
 
+/// Past 2^30 (no real window's) a dilated kernel's span, a stride times an
+/// extent or the padding could overflow 64 bits before any size check.
+void requireWindowBounds(const char *op, const Window &w) {
+  auto tooLarge = [](int64_t v) { return v > kMaxWindowValue; };
+  if (std::any_of(w.kernel.begin(), w.kernel.end(), tooLarge) ||
+      std::any_of(w.strides.begin(), w.strides.end(), tooLarge) ||
+      std::any_of(w.dilations.begin(), w.dilations.end(), tooLarge) ||
+      std::any_of(w.padding.begin(), w.padding.end(), tooLarge))
+    throw Error(fmt::format("{}: kernel, strides, padding and dilations must "
+                            "be at most 2^30 ({})",
+                            op, windowString(w)));
+}
+
 /// Checks `window` against the input [N, C, H, W] and returns [OH, OW].
 std::array<int64_t, 2> outputExtent(const char *op, const Shape &input,
                                     const Window &w) {
@@ -33,6 +48,7 @@ std::array<int64_t, 2> outputExtent(const char *op, const Shape &input,
     if (p < 0)
       throw Error(fmt::format("{}: padding must be non-negative ({})", op,
                               windowString(w)));
+  requireWindowBounds(op, w);
   // Hostile windows (pads of 2^40 from an ONNX model) would overflow or
   // ask for an output no memory holds: refused before anything is built.
   long double planes = static_cast<long double>(input[0]) * input[1];
@@ -136,12 +152,22 @@ Tensor convTranspose2d(const Tensor &x, const Tensor &w,
   window.padding = options.padding;
   window.dilations = options.dilation;
   window.groups = groups;
+  requireWindowBounds("conv_transpose2d", window);
   Shape out = {x.dim(0), w.dim(1) * groups, 0, 0};
   for (int i = 0; i < 2; ++i) {
     if (outputPadding[i] < 0 || outputPadding[i] >= std::max(options.stride[i], options.dilation[i]))
       throw Error(fmt::format("conv_transpose2d: output padding {} must be "
                               "smaller than the stride or the dilation",
                               outputPadding[i]));
+    // stride · (H − 1) within bounds may still pass 2^63 for a long input.
+    long double extent =
+        static_cast<long double>(options.stride[i]) * (x.dim(2 + i) - 1) +
+        static_cast<long double>(options.dilation[i]) * (w.dim(2 + i) - 1);
+    if (extent > static_cast<long double>(int64_t(1) << 40))
+      throw Error(
+          fmt::format("conv_transpose2d: the output would be more than 2^40 "
+                      "wide ({}, input {})",
+                      windowString(window), shapeString(x.shape())));
     out[2 + i] = options.stride[i] * (x.dim(2 + i) - 1) + outputPadding[i] +
                  options.dilation[i] * (w.dim(2 + i) - 1) + 1 -
                  options.padding[i] - options.padding[i + 2];

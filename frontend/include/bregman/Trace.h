@@ -57,6 +57,10 @@ std::vector<std::string> regularizerNames(int rank = -1);
 /// need their rank); throws an Error naming `op`, the regulariser and shape.
 void checkRegularizerFits(const char *op, Regularizer reg, const Shape &shape);
 
+/// The largest kernel size, stride, padding or dilation a window takes:
+/// with every one at most 2^30, no extent arithmetic overflows 64 bits.
+inline constexpr int64_t kMaxWindowValue = int64_t(1) << 30;
+
 /// The window of a convolution or pooling: kernel (pooling only; a
 /// convolution's is its filter's), strides, padding [top, left, bottom,
 /// right], dilations and groups (convolution only).

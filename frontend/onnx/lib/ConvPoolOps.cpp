@@ -109,11 +109,11 @@ Window windowOf(const NodeContext &c, const Tensor &x, const Tensor &image) {
   std::string autoPad = c.stringAttr("auto_pad", "NOTSET");
   Window w;
   w.kernel = c.op() == "Conv" ? convKernel(c, static_cast<int64_t>(axes))
-                              : c.intsAtLeast("kernel_shape", {}, 1);
-  w.strides = c.intsAtLeast("strides", std::vector<int64_t>(axes, 1), 1);
-  w.dilations = c.intsAtLeast("dilations", std::vector<int64_t>(axes, 1), 1);
+                              : c.windowInts("kernel_shape", {}, 1);
+  w.strides = c.windowInts("strides", std::vector<int64_t>(axes, 1), 1);
+  w.dilations = c.windowInts("dilations", std::vector<int64_t>(axes, 1), 1);
   std::vector<int64_t> pads =
-      c.intsAtLeast("pads", std::vector<int64_t>(2 * axes, 0), 0);
+      c.windowInts("pads", std::vector<int64_t>(2 * axes, 0), 0);
   if (w.kernel.size() != axes || w.strides.size() != axes ||
       w.dilations.size() != axes || pads.size() != 2 * axes)
     throw c.unsupported(fmt::format(
@@ -293,8 +293,8 @@ std::vector<int64_t> transposedPads(const NodeContext &c, const Tensor &x,
                                     std::vector<int64_t> &outputPadding,
                                     size_t axes) {
   std::vector<int64_t> pads =
-      c.intsAtLeast("pads", std::vector<int64_t>(2 * axes, 0), 0);
-  std::vector<int64_t> outputShape = c.intsAtLeast("output_shape", {}, 1);
+      c.windowInts("pads", std::vector<int64_t>(2 * axes, 0), 0);
+  std::vector<int64_t> outputShape = c.windowInts("output_shape", {}, 1);
   std::string autoPad = c.stringAttr("auto_pad", "NOTSET");
   if (pads.size() != 2 * axes)
     throw c.unsupported(fmt::format("pads not {}-D", axes));
@@ -310,6 +310,13 @@ std::vector<int64_t> transposedPads(const NodeContext &c, const Tensor &x,
   if (!outputShape.empty() || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
     for (int i = 0; i < 2; ++i) {
       int64_t in = x.dim(2 + i);
+      // stride · input within bounds may still pass 2^63 for a long input.
+      if (static_cast<long double>(in) * strides[i] >
+          static_cast<long double>(int64_t(1) << 40))
+        throw c.error(
+            fmt::format("strides [{}] on the input {}: an output of more "
+                        "than 2^40 rows or columns",
+                        fmt::join(strides, ", "), shapeString(x.shape())));
       int64_t out = outputShape.empty() ? in * strides[i] : outputShape.at(i);
       int64_t total = strides[i] * (in - 1) + outputPadding[i] +
                       (w.dim(2 + i) - 1) * dilations[i] + 1 - out;
@@ -337,11 +344,11 @@ void convTranspose(const NodeContext &c) {
   auto axes = static_cast<size_t>(x.rank() - 2);
   Tensor w = filterOf(c, static_cast<int64_t>(axes));
   std::vector<int64_t> strides =
-      c.intsAtLeast("strides", std::vector<int64_t>(axes, 1), 1);
+      c.windowInts("strides", std::vector<int64_t>(axes, 1), 1);
   std::vector<int64_t> dilations =
-      c.intsAtLeast("dilations", std::vector<int64_t>(axes, 1), 1);
+      c.windowInts("dilations", std::vector<int64_t>(axes, 1), 1);
   std::vector<int64_t> outputPadding =
-      c.intsAtLeast("output_padding", std::vector<int64_t>(axes, 0), 0);
+      c.windowInts("output_padding", std::vector<int64_t>(axes, 0), 0);
   if (c.intAttr("group", 1) < 1)
     throw c.badAttr("group", std::to_string(c.intAttr("group", 1)), "must be >= 1");
   if (strides.size() != axes || dilations.size() != axes ||

@@ -208,15 +208,19 @@ int64_t NodeContext::axisAttr(const std::string &name, int64_t fallback,
   return a < 0 ? a + rank : a;
 }
 
-std::vector<int64_t> NodeContext::intsAtLeast(const std::string &name,
-                                              std::vector<int64_t> fallback,
-                                              int64_t min) const {
+std::vector<int64_t> NodeContext::windowInts(const std::string &name,
+                                             std::vector<int64_t> fallback,
+                                             int64_t min) const {
   std::vector<int64_t> v = intsAttr(name, std::move(fallback));
-  for (int64_t x : v)
+  for (int64_t x : v) {
     if (x < min)
       throw badAttr(name, fmt::format("[{}]", fmt::join(v, ", ")),
                     min == 0 ? "entries must be >= 0"
                              : fmt::format("entries must be >= {}", min));
+    if (x > kMaxWindowValue)
+      throw badAttr(name, fmt::format("[{}]", fmt::join(v, ", ")),
+                    "entries must be at most 2^30");
+  }
   return v;
 }
 

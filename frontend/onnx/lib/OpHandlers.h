@@ -154,10 +154,11 @@ struct NodeContext {
   /// takes rank itself), normalized to be non-negative.
   int64_t axisAttr(const std::string &name, int64_t fallback, int64_t rank,
                    int64_t extra = 0) const;
-  /// An ints attribute whose entries must all be >= `min`.
-  std::vector<int64_t> intsAtLeast(const std::string &name,
-                                   std::vector<int64_t> fallback,
-                                   int64_t min) const;
+  /// A window's ints attribute (kernel_shape, strides, pads, ...): entries
+  /// in [`min`, kMaxWindowValue], so that no extent arithmetic overflows.
+  std::vector<int64_t> windowInts(const std::string &name,
+                                  std::vector<int64_t> fallback,
+                                  int64_t min) const;
 };
 
 /// 1-D convolutions and pools run as 2-D ones of height 1 (ConvPoolOps.cpp;

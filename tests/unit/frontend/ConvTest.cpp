@@ -336,6 +336,46 @@ TEST(Conv, ShapeErrorsNameTheProblem) {
   expectError(pool, {"max_pool2d", "does not fit", "[1, 1, 2, 2]"});
 }
 
+// Windows past 2^30 overflowed 64-bit extent arithmetic (a dilation of 2^62
+// times a kernel's span) before any size check could refuse them.
+TEST(Conv, HugeWindowsAreRefusedBeforeTheirArithmetic) {
+  auto conv = [](Conv2dOptions o) {
+    return [=] {
+      auto f = jit(
+          [o](const Tensor &x, const Tensor &w) { return conv2d(x, w, o); });
+      f(Tensor::zeros({1, 2, 4, 4}), Tensor::zeros({2, 2, 3, 3}));
+    };
+  };
+  const int64_t huge = int64_t(1) << 62;
+  expectError(conv({{1, 1}, {0, 0, 0, 0}, {huge, 1}}),
+              {"conv2d", "at most 2^30", "dilations [4611686018427387904, 1]"});
+  expectError(conv({{1, huge}}),
+              {"conv2d", "at most 2^30", "strides [1, 4611686018427387904]"});
+  expectError(conv({{1, 1}, {0, huge, 0, huge}}), {"conv2d", "at most 2^30"});
+  auto transposed = [](Conv2dOptions o, Shape xs) {
+    return [=] {
+      auto f = jit([o](const Tensor &x, const Tensor &w) {
+        return convTranspose2d(x, w, o, {0, 0});
+      });
+      f(Tensor::zeros(xs), Tensor::zeros({2, 2, 3, 3}));
+    };
+  };
+  expectError(transposed({{huge, 1}}, {1, 2, 4, 4}),
+              {"conv_transpose2d", "at most 2^30"});
+  expectError(transposed({{1, 1}, {huge, 0, huge, 0}}, {1, 2, 4, 4}),
+              {"conv_transpose2d", "at most 2^30"});
+  // Within bounds, but 2^30 · 2047 columns is more than 2^40.
+  expectError(transposed({{1, int64_t(1) << 30}}, {1, 2, 1, 2048}),
+              {"conv_transpose2d", "more than 2^40", "[1, 2, 1, 2048]"});
+  auto pool = [huge] {
+    auto f = jit([huge](const Tensor &x) {
+      return maxPool2d(x, {{2, 2}, {huge, 1}});
+    });
+    f(Tensor::zeros({1, 1, 4, 4}));
+  };
+  expectError(pool, {"max_pool2d", "at most 2^30"});
+}
+
 } // namespace
 
 namespace {
