@@ -23,22 +23,11 @@ std::string windowString(const Window &w) {
                      fmt::join(w.padding, ", "), fmt::join(w.dilations, ", "));
 }
 
-/// Past 2^30 (no real window's) a dilated kernel's span, a stride times an
-/// extent or the padding could overflow 64 bits before any size check.
+/// Positive kernel, strides and dilations, non-negative padding; and past
+/// 2^30 (no real window's; derived padding, SAME's or ceil_mode's, up to
+/// 2^61) a dilated kernel's span, a stride times an extent or the padding
+/// could overflow 64 bits before any size check.
 void requireWindowBounds(const char *op, const Window &w) {
-  auto tooLarge = [](int64_t v) { return v > kMaxWindowValue; };
-  if (std::any_of(w.kernel.begin(), w.kernel.end(), tooLarge) ||
-      std::any_of(w.strides.begin(), w.strides.end(), tooLarge) ||
-      std::any_of(w.dilations.begin(), w.dilations.end(), tooLarge) ||
-      std::any_of(w.padding.begin(), w.padding.end(), tooLarge))
-    throw Error(fmt::format("{}: kernel, strides, padding and dilations must "
-                            "be at most 2^30 ({})",
-                            op, windowString(w)));
-}
-
-/// Checks `window` against the input [N, C, H, W] and returns [OH, OW].
-std::array<int64_t, 2> outputExtent(const char *op, const Shape &input,
-                                    const Window &w) {
   for (int i = 0; i < 2; ++i)
     if (w.kernel[i] < 1 || w.strides[i] < 1 || w.dilations[i] < 1)
       throw Error(fmt::format("{}: kernel, strides and dilations must be "
@@ -48,6 +37,22 @@ std::array<int64_t, 2> outputExtent(const char *op, const Shape &input,
     if (p < 0)
       throw Error(fmt::format("{}: padding must be non-negative ({})", op,
                               windowString(w)));
+  auto tooLarge = [](int64_t v) { return v > kMaxWindowValue; };
+  if (std::any_of(w.kernel.begin(), w.kernel.end(), tooLarge) ||
+      std::any_of(w.strides.begin(), w.strides.end(), tooLarge) ||
+      std::any_of(w.dilations.begin(), w.dilations.end(), tooLarge))
+    throw Error(fmt::format("{}: kernel, strides and dilations must be at "
+                            "most 2^30 ({})",
+                            op, windowString(w)));
+  if (std::any_of(w.padding.begin(), w.padding.end(),
+                  [](int64_t p) { return p > kMaxWindowPadding; }))
+    throw Error(fmt::format("{}: padding must be at most 2^61 ({})", op,
+                            windowString(w)));
+}
+
+/// Checks `window` against the input [N, C, H, W] and returns [OH, OW].
+std::array<int64_t, 2> outputExtent(const char *op, const Shape &input,
+                                    const Window &w) {
   requireWindowBounds(op, w);
   // Hostile windows (pads of 2^40 from an ONNX model) would overflow or
   // ask for an output no memory holds: refused before anything is built.
@@ -165,8 +170,8 @@ Tensor convTranspose2d(const Tensor &x, const Tensor &w,
         static_cast<long double>(options.dilation[i]) * (w.dim(2 + i) - 1);
     if (extent > static_cast<long double>(int64_t(1) << 40))
       throw Error(
-          fmt::format("conv_transpose2d: the output would be more than 2^40 "
-                      "wide ({}, input {})",
+          fmt::format("conv_transpose2d: the output would have more than 2^40 "
+                      "rows or columns ({}, input {})",
                       windowString(window), shapeString(x.shape())));
     out[2 + i] = options.stride[i] * (x.dim(2 + i) - 1) + outputPadding[i] +
                  options.dilation[i] * (w.dim(2 + i) - 1) + 1 -

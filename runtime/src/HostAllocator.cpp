@@ -11,8 +11,10 @@
 // allocation reaches glibc. Each block carries its size just before the
 // address handed out, so a release needs no lookup. The cache holds at most
 // kCacheLimitBytes. Small blocks released by a thread are first kept in that
-// thread's own few slots and taken back from there without the lock (a
-// batch-1 inference, a few microseconds, allocates and frees a handful).
+// thread's own 16 slots (at most 1 MiB, outside that limit; the oldest goes
+// to the shared cache when a 17th comes) and taken back from there without
+// the lock (a batch-1 inference, a few microseconds, allocates and frees a
+// handful).
 //
 //===----------------------------------------------------------------------===//
 
@@ -46,7 +48,8 @@ struct CachedBlock {
 class BlockCache;
 BlockCache &cache();
 
-/// The calling thread's most recently released small blocks. Plain data
+/// The calling thread's most recently released small blocks, oldest first.
+/// Plain data
 /// (no destructor), so that a release after the thread's destructors ran
 /// still finds valid storage; `ThreadSlotsOwner` hands the blocks back to
 /// the shared cache when the thread ends and closes the slots.
@@ -81,6 +84,7 @@ public:
       block = std::aligned_alloc(offset, size);
     if (!block) { // the cached blocks back to the system, and once more
       trim();
+      dropThreadSlots();
       block = std::aligned_alloc(offset, size);
     }
     if (!block)
@@ -122,29 +126,48 @@ private:
     std::free(block); // beyond the cache's limit
   }
 
-  static bool keepInThread(void *block, Header header) {
+  bool keepInThread(void *block, Header header) {
     ThreadSlots &own = threadSlots;
-    if (own.closed || header.size > ThreadSlots::kMaxBlockBytes ||
-        own.count == ThreadSlots::kSlots)
+    if (own.closed || header.size > ThreadSlots::kMaxBlockBytes)
       return false;
     // Constructed at the thread's first kept block; its destructor runs at
     // the thread's end.
     static thread_local ThreadSlotsOwner owner;
     (void)owner;
+    if (own.count == ThreadSlots::kSlots) { // the oldest makes room
+      releaseShared(own.slots[0].block, own.slots[0].header);
+      removeSlot(own, 0);
+    }
     own.slots[own.count++] = CachedBlock{block, header};
     return true;
   }
 
   static void *takeFromThread(size_t size, size_t offset) {
+    if (size > ThreadSlots::kMaxBlockBytes)
+      return nullptr;
     ThreadSlots &own = threadSlots;
     for (int i = own.count - 1; i >= 0; --i)
       if (own.slots[i].header.size == size &&
           own.slots[i].header.offset == offset) {
         void *block = own.slots[i].block;
-        own.slots[i] = own.slots[--own.count];
+        removeSlot(own, i);
         return block;
       }
     return nullptr;
+  }
+
+  /// Removes slot `i`, keeping the others oldest first.
+  static void removeSlot(ThreadSlots &own, int i) {
+    std::copy(own.slots + i + 1, own.slots + own.count, own.slots + i);
+    --own.count;
+  }
+
+  /// The calling thread's slots back to the system (out of memory).
+  static void dropThreadSlots() {
+    ThreadSlots &own = threadSlots;
+    for (int i = 0; i < own.count; ++i)
+      std::free(own.slots[i].block);
+    own.count = 0;
   }
 
   /// Compiled code cannot take a null block (it wrote through it: a

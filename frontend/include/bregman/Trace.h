@@ -57,9 +57,12 @@ std::vector<std::string> regularizerNames(int rank = -1);
 /// need their rank); throws an Error naming `op`, the regulariser and shape.
 void checkRegularizerFits(const char *op, Regularizer reg, const Shape &shape);
 
-/// The largest kernel size, stride, padding or dilation a window takes:
-/// with every one at most 2^30, no extent arithmetic overflows 64 bits.
+/// The largest kernel size, stride or dilation a window takes, and the
+/// largest padding (derived padding, SAME's, can pass 2^30): with these and
+/// extents below 2^40 (larger outputs are refused first), no extent
+/// arithmetic overflows 64 bits.
 inline constexpr int64_t kMaxWindowValue = int64_t(1) << 30;
+inline constexpr int64_t kMaxWindowPadding = int64_t(1) << 61;
 
 /// The window of a convolution or pooling: kernel (pooling only; a
 /// convolution's is its filter's), strides, padding [top, left, bottom,

@@ -69,6 +69,16 @@ Tensor filterOf(const NodeContext &c, int64_t spatialAxes) {
   return w;
 }
 
+/// A weight's kernel past kMaxWindowValue (a computed or graph-input weight
+/// can be that long) would overflow SAME's padding arithmetic.
+void requireKernelBound(const NodeContext &c,
+                        const std::vector<int64_t> &kernel) {
+  for (int64_t k : kernel)
+    if (k > kMaxWindowValue)
+      throw c.error(fmt::format("the weight's kernel [{}] is longer than 2^30",
+                                fmt::join(kernel, ", ")));
+}
+
 /// Conv's kernel is its weight's; a kernel_shape attribute must agree.
 std::vector<int64_t> convKernel(const NodeContext &c, int64_t spatialAxes) {
   Tensor w = filterOf(c, spatialAxes);
@@ -81,6 +91,7 @@ std::vector<int64_t> convKernel(const NodeContext &c, int64_t spatialAxes) {
                     fmt::format("[{}]", fmt::join(kernel, ", ")),
                     fmt::format("contradicts the weight's kernel [{}]",
                                 fmt::join(weightKernel, ", ")));
+  requireKernelBound(c, weightKernel);
   return kernel;
 }
 
@@ -314,9 +325,9 @@ std::vector<int64_t> transposedPads(const NodeContext &c, const Tensor &x,
       if (static_cast<long double>(in) * strides[i] >
           static_cast<long double>(int64_t(1) << 40))
         throw c.error(
-            fmt::format("strides [{}] on the input {}: an output of more "
-                        "than 2^40 rows or columns",
-                        fmt::join(strides, ", "), shapeString(x.shape())));
+            fmt::format("stride {} times the input's {} elements along "
+                        "an axis is more than 2^40",
+                        strides[i], in));
       int64_t out = outputShape.empty() ? in * strides[i] : outputShape.at(i);
       int64_t total = strides[i] * (in - 1) + outputPadding[i] +
                       (w.dim(2 + i) - 1) * dilations[i] + 1 - out;
@@ -368,6 +379,7 @@ void convTranspose(const NodeContext &c) {
     if (outputPadding[i] >= std::max(strides[i], dilations[i]))
       throw c.badAttr("output_padding", fmt::format("[{}]", fmt::join(outputPadding, ", ")),
                       "must be smaller than the stride or the dilation");
+  requireKernelBound(c, {w.dim(2), w.dim(3)});
   std::vector<int64_t> pads =
       transposedPads(c, image, w, strides, dilations, outputPadding, axes);
   Conv2dOptions o{{strides[0], strides[1]}, {pads[0], pads[1], pads[2], pads[3]},

@@ -187,6 +187,35 @@ TEST_F(HostileOnnx, HugeSparseInitializer) {
   return m;
 }
 
+// Strides within bounds times a long input passed 2^63 in ConvTranspose's
+// SAME padding: refused, naming both.
+TEST_F(HostileOnnx, ConvTransposeStrideTimesInputPast2To40) {
+  ::onnx::ModelProto m = convWithPads(0);
+  auto *g = m.mutable_graph();
+  g->mutable_input(0)
+      ->mutable_type()
+      ->mutable_tensor_type()
+      ->mutable_shape()
+      ->mutable_dim(3)
+      ->set_dim_value(2048);
+  auto *n = g->mutable_node(0);
+  n->set_op_type("ConvTranspose");
+  n->clear_attribute();
+  auto *strides = n->add_attribute();
+  strides->set_name("strides");
+  strides->set_type(::onnx::AttributeProto::INTS);
+  strides->add_ints(1);
+  strides->add_ints(int64_t(1) << 30);
+  auto *autoPad = n->add_attribute();
+  autoPad->set_name("auto_pad");
+  autoPad->set_type(::onnx::AttributeProto::STRING);
+  autoPad->set_s("SAME_UPPER");
+  EXPECT_THROWS_WITH(
+      Error, loadAndApply(save(m)),
+      "stride 1073741824 times the input's 2048 elements along an axis "
+      "is more than 2^40");
+}
+
 // Pads past 2^30 are refused as such; up to it, an output no memory holds
 // is refused by the allocation limit.
 TEST_F(HostileOnnx, ConvPadsOf2To40) {

@@ -351,7 +351,10 @@ TEST(Conv, HugeWindowsAreRefusedBeforeTheirArithmetic) {
               {"conv2d", "at most 2^30", "dilations [4611686018427387904, 1]"});
   expectError(conv({{1, huge}}),
               {"conv2d", "at most 2^30", "strides [1, 4611686018427387904]"});
-  expectError(conv({{1, 1}, {0, huge, 0, huge}}), {"conv2d", "at most 2^30"});
+  // Padding may pass 2^30 (SAME's, derived from a long dilated kernel),
+  // not 2^61.
+  expectError(conv({{1, 1}, {0, huge, 0, huge}}),
+              {"conv2d", "padding must be at most 2^61"});
   auto transposed = [](Conv2dOptions o, Shape xs) {
     return [=] {
       auto f = jit([o](const Tensor &x, const Tensor &w) {
@@ -363,10 +366,16 @@ TEST(Conv, HugeWindowsAreRefusedBeforeTheirArithmetic) {
   expectError(transposed({{huge, 1}}, {1, 2, 4, 4}),
               {"conv_transpose2d", "at most 2^30"});
   expectError(transposed({{1, 1}, {huge, 0, huge, 0}}, {1, 2, 4, 4}),
-              {"conv_transpose2d", "at most 2^30"});
+              {"conv_transpose2d", "padding must be at most 2^61"});
+  // Negative values reached the output's arithmetic before the checks.
+  expectError(transposed({{INT64_MIN, 1}}, {1, 2, 4, 4}),
+              {"conv_transpose2d", "positive"});
+  expectError(transposed({{1, 1}, {INT64_MIN, 0, 0, 0}}, {1, 2, 4, 4}),
+              {"conv_transpose2d", "non-negative"});
   // Within bounds, but 2^30 · 2047 columns is more than 2^40.
   expectError(transposed({{1, int64_t(1) << 30}}, {1, 2, 1, 2048}),
-              {"conv_transpose2d", "more than 2^40", "[1, 2, 1, 2048]"});
+              {"conv_transpose2d", "more than 2^40 rows or columns",
+               "[1, 2, 1, 2048]"});
   auto pool = [huge] {
     auto f = jit([huge](const Tensor &x) {
       return maxPool2d(x, {{2, 2}, {huge, 1}});

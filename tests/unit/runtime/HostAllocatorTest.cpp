@@ -159,4 +159,61 @@ TEST(HostAllocator, ManySmallBlocksAllComeBackOnce) {
     _mlir_memref_to_llvm_free(p);
 }
 
+// A thread keeps 16 small blocks: a 17th sends the oldest to the shared
+// cache, so blocks of sizes the thread stops using do not take its slots
+// for good. 3456 bytes are first released (oldest), then 16 blocks of 4567;
+// the 3456-byte block is then in the shared cache, which another thread
+// reaches (its own slots are empty).
+TEST(HostAllocator, AFullThreadHandsItsOldestBlockToTheOthers) {
+  void *oldest = _mlir_memref_to_llvm_alloc(3456);
+  std::vector<void *> newer;
+  for (int i = 0; i < 16; ++i)
+    newer.push_back(_mlir_memref_to_llvm_alloc(4567));
+  _mlir_memref_to_llvm_free(oldest);
+  for (void *p : newer)
+    _mlir_memref_to_llvm_free(p);
+  void *elsewhere = nullptr;
+  std::thread([&] { elsewhere = _mlir_memref_to_llvm_alloc(3456); }).join();
+  EXPECT_EQ(elsewhere, oldest);
+  _mlir_memref_to_llvm_free(elsewhere);
+}
+
+// A released 64-aligned block is not handed out for a 256-aligned request
+// of the same size (another header offset), from the thread's slots or not.
+TEST(HostAllocator, AlignmentIsPartOfWhatComesBack) {
+  void *p = _mlir_memref_to_llvm_alloc(5678);
+  _mlir_memref_to_llvm_free(p);
+  void *q = _mlir_memref_to_llvm_aligned_alloc(256, 5678);
+  EXPECT_TRUE(alignedTo(q, 256));
+  EXPECT_TRUE(fillsAndKeeps(q, 5678, 9));
+  void *r = _mlir_memref_to_llvm_alloc(5678);
+  EXPECT_EQ(r, p);
+  _mlir_memref_to_llvm_free(q);
+  _mlir_memref_to_llvm_free(r);
+}
+
+/// Frees its block when the thread's thread_local objects are destroyed:
+/// constructed before the allocator's owner of that thread's slots, so
+/// destroyed after it, when the slots are closed.
+struct FreesAtThreadEnd {
+  void *block = nullptr;
+  ~FreesAtThreadEnd() { _mlir_memref_to_llvm_free(block); }
+};
+
+// A release after the thread's slots were handed back (compiled code's
+// buffers held by a thread_local, say) goes to the shared cache.
+TEST(HostAllocator, AReleaseAfterTheThreadsSlotsClosedGoesToTheOthers) {
+  void *released = nullptr;
+  std::thread([&] {
+    static thread_local FreesAtThreadEnd late;
+    late.block = _mlir_memref_to_llvm_alloc(6789);
+    released = late.block;
+    _mlir_memref_to_llvm_free(
+        _mlir_memref_to_llvm_alloc(64)); // opens the slots
+  }).join();
+  void *again = _mlir_memref_to_llvm_alloc(6789);
+  EXPECT_EQ(again, released);
+  _mlir_memref_to_llvm_free(again);
+}
+
 } // namespace
