@@ -44,11 +44,19 @@ void checkTable(const Tensor &x, int64_t axis, const ResampleTable &t) {
 /// and in·scale is not whole), but to float32, as the reference and
 /// onnxruntime compute it: 5·0.6f is 3 there and 3.0000001 in double, which
 /// moved align_corners' taps from columns 0, 2, 4 to 0, 1, 3.
-double sourceCoordinate(int64_t o, int64_t in, double scale, ResizeCoordinates mode) {
+double sourceCoordinate(int64_t o, int64_t in, int64_t out, double scale,
+                        ResizeCoordinates mode) {
   double x = static_cast<double>(o);
   double resized = static_cast<float>(static_cast<double>(in) * scale);
   switch (mode) {
   case ResizeCoordinates::HalfPixel: return (x + 0.5) / scale - 0.5;
+  case ResizeCoordinates::HalfPixelSymmetric: {
+    // Resize-19: the input's centre on the output's centre when the output
+    // length was rounded from in·scale.
+    double offset =
+        static_cast<double>(in) / 2 * (1 - static_cast<double>(out) / resized);
+    return offset + (x + 0.5) / scale - 0.5;
+  }
   case ResizeCoordinates::PytorchHalfPixel: return resized != 1.0 ? (x + 0.5) / scale - 0.5 : 0.0;
   case ResizeCoordinates::AlignCorners:
     return resized != 1.0 ? x * static_cast<double>(in - 1) / (resized - 1.0) : 0.0;
@@ -101,7 +109,7 @@ ResampleTable resizeTable(int64_t in, int64_t out, double scale, const ResizeOpt
     return static_cast<int64_t>(std::clamp(i, 0.0, static_cast<double>(in - 1)));
   };
   for (int64_t o = 0; o < out; ++o) {
-    double x = sourceCoordinate(o, in, scale, options.coordinates);
+    double x = sourceCoordinate(o, in, out, scale, options.coordinates);
     if (options.mode == ResizeMode::Nearest) {
       t.index.push_back(clampIndex(rounded(x, options.rounding)));
       t.weight.push_back(1.0);

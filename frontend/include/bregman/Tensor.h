@@ -493,8 +493,14 @@ Tensor resample(const Tensor &x, int64_t axis, const ResampleTable &table);
 /// coordinate (ties down or up, or floor, ceil); linear interpolates
 /// between its two neighbours; both clamp at the edges.
 enum class ResizeMode { Nearest, Linear };
-enum class ResizeCoordinates { HalfPixel, PytorchHalfPixel, AlignCorners, Asymmetric,
-                               TfHalfPixelForNearest };
+enum class ResizeCoordinates {
+  HalfPixel,
+  PytorchHalfPixel,
+  AlignCorners,
+  Asymmetric,
+  TfHalfPixelForNearest,
+  HalfPixelSymmetric
+};
 enum class ResizeRounding { RoundPreferFloor, RoundPreferCeil, Floor, Ceil };
 struct ResizeOptions {
   ResizeMode mode = ResizeMode::Nearest;

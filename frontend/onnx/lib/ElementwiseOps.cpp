@@ -81,6 +81,15 @@ void selu(const NodeContext &c) {
   c.set((bregman::relu(x) + negativePart * alpha) * gamma);
 }
 
+/// Gelu-20: x·Φ(x) (approximate = none, through erf) or its tanh form
+/// (approximate = tanh), as PyTorch's nn.GELU.
+void gelu(const NodeContext &c) {
+  std::string approximate = c.stringAttr("approximate", "none");
+  if (approximate != "none" && approximate != "tanh")
+    throw c.badAttr("approximate", approximate, "must be none or tanh");
+  c.set(bregman::gelu(c.tensor(0), approximate == "tanh"));
+}
+
 /// max(0, x) + min(0, α·(exp(x/α) − 1)).
 void celu(const NodeContext &c) {
   Tensor x = c.tensor(0);
@@ -337,6 +346,7 @@ std::vector<OpHandler> elementwiseOps() {
       {"Elu", 1, kNewestOpset, elu, {}},
       {"Selu", 1, kNewestOpset, selu, {}},
       {"Celu", 12, kNewestOpset, celu, {}},
+      {"Gelu", 20, kNewestOpset, gelu, {}},
       {"Softsign", 1, kNewestOpset, softsign, {}},
       {"Reciprocal", 1, kNewestOpset, reciprocal, {}},
       {"Exp", 1, kNewestOpset, exp, {}},

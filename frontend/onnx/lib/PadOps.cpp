@@ -1,9 +1,10 @@
-//===- PadOps.cpp - Pad: constant, edge and reflect ------------------------===//
+//===- PadOps.cpp - Pad: constant, edge, reflect and wrap ----------------===//
 //
 // PyTorch exports F.pad and the reflect/replicate padding of its
 // convolutions as Pad. Each axis is padded on its own, by concatenation:
-// constant values, copies of the edge, or the mirror of the elements next
-// to the edge (without it); a negative pad crops. Everything is slices,
+// constant values, copies of the edge, the mirror of the elements next to
+// the edge (without it), or (from opset 19, wrap) the other end's elements;
+// a negative pad crops. Everything is slices,
 // broadcasts and concats, so the gradient flows to the data.
 //
 //===----------------------------------------------------------------------===//
@@ -27,6 +28,23 @@ Tensor constantRows(const Tensor &x, int64_t axis, int64_t count, double value) 
   return full(shape, value, x.dtype());
 }
 
+/// Pad-19's wrap (NumPy's): the rows before x are x's last `count` rows
+/// cyclically, its last count mod dim rows and then whole copies of x; the
+/// rows after are whole copies and then its first count mod dim rows.
+Tensor wrappedRows(const NodeContext &c, const Tensor &x, int64_t axis,
+                   int64_t count, bool atStart) {
+  int64_t dim = x.dim(axis), copies = count / dim, rest = count % dim;
+  if (copies > kMostReflected)
+    throw c.unsupported(
+        fmt::format("mode wrap over {} copies of an axis of {} (at most {})",
+                    copies, dim, kMostReflected));
+  std::vector<Tensor> rows(static_cast<size_t>(copies), x);
+  if (rest > 0)
+    rows.insert(atStart ? rows.begin() : rows.end(),
+                slice(x, axis, atStart ? dim - rest : 0, rest));
+  return rows.size() == 1 ? rows[0] : concat(rows, axis);
+}
+
 /// The rows added before (`atStart`) or after `x` along `axis`.
 Tensor padRows(const NodeContext &c, const Tensor &x, int64_t axis, int64_t count,
                bool atStart, const std::string &mode, double value) {
@@ -40,6 +58,8 @@ Tensor padRows(const NodeContext &c, const Tensor &x, int64_t axis, int64_t coun
     shape[axis] = count;
     return broadcastTo(slice(x, axis, atStart ? 0 : dim - 1, 1), shape);
   }
+  if (mode == "wrap")
+    return wrappedRows(c, x, axis, count, atStart);
   // reflect: x[count], ..., x[1] before; x[dim-2], ..., x[dim-1-count] after.
   if (count >= dim)
     throw c.error(fmt::format("mode reflect pads {} elements on an axis of {} "
@@ -107,10 +127,13 @@ PadSpec padSpec(const NodeContext &c, int64_t rank) {
 void pad(const NodeContext &c) {
   Tensor x = c.tensor(0);
   std::string mode = c.stringAttr("mode", "constant");
-  if (mode != "constant" && mode != "edge" && mode != "reflect")
-    throw c.unsupported(fmt::format("mode {} (constant, edge and reflect are "
-                                    "supported)",
-                                    mode));
+  bool wrapKnown = c.opset >= 19;
+  if (mode != "constant" && mode != "edge" && mode != "reflect" &&
+      !(mode == "wrap" && wrapKnown))
+    throw c.unsupported(
+        fmt::format("mode {} (constant, edge and reflect are "
+                    "supported{})",
+                    mode, wrapKnown ? ", and wrap" : "; wrap from opset 19"));
   PadSpec s = padSpec(c, x.rank());
   size_t n = s.axes.size();
   for (size_t i = 0; i < n; ++i)
@@ -121,8 +144,7 @@ void pad(const NodeContext &c) {
 } // namespace
 
 // Pad-1 names its pads `paddings`, Pad-2 `pads`; from 11 they are an input
-// (and the value too), from 18 the axes (19's wrap mode is past this
-// importer's newest opset).
+// (and the value too), from 18 the axes, from 19 the mode may be wrap.
 std::vector<OpHandler> padOps() {
   return {{"Pad", 1, kNewestOpset, pad, {}}};
 }

@@ -57,12 +57,19 @@ ResizeCoordinates parseCoordinates(const NodeContext &c) {
     return ResizeCoordinates::Asymmetric;
   if (m == "tf_half_pixel_for_nn")
     return ResizeCoordinates::TfHalfPixelForNearest;
+  if (m == "half_pixel_symmetric" && c.opset >= 19)
+    return ResizeCoordinates::HalfPixelSymmetric;
   if (m == "tf_crop_and_resize")
     throw c.unsupported("coordinate_transformation_mode = tf_crop_and_resize (a region "
                         "of interest is not supported)");
-  throw c.badAttr("coordinate_transformation_mode", m,
-                  "must be half_pixel, pytorch_half_pixel, align_corners, asymmetric, "
-                  "tf_half_pixel_for_nn or tf_crop_and_resize");
+  throw c.badAttr(
+      "coordinate_transformation_mode", m,
+      c.opset >= 19 ? "must be half_pixel, half_pixel_symmetric, "
+                      "pytorch_half_pixel, align_corners, asymmetric, "
+                      "tf_half_pixel_for_nn or tf_crop_and_resize"
+                    : "must be half_pixel, pytorch_half_pixel, align_corners, "
+                      "asymmetric, tf_half_pixel_for_nn or tf_crop_and_resize "
+                      "(half_pixel_symmetric from opset 19)");
 }
 
 ResizeRounding parseRounding(const NodeContext &c) {
