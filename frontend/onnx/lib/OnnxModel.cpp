@@ -424,13 +424,8 @@ void OnnxModel::Impl::parse(const std::string &path) {
       throw Error(fmt::format("{}: {}", path, e.what()));
     }
   }
-  // The checker validates every node against the newest schema it knows
-  // at or below the model's opset: past its newest opset, the operators
-  // that changed since would be judged by their old form.
-  if (opset > detail::checkerNewestOpset())
-    return;
   try {
-    ::onnx::checker::check_model(path);
+    detail::checkWholeModel(model, opset, path);
   } catch (const std::exception &e) {
     throw Error(fmt::format("{}: the ONNX checker rejects the model: {}", path,
                             e.what()));
@@ -1073,7 +1068,9 @@ int64_t OnnxModel::save(const std::string &path, const Params &initializers,
     out.set_ir_version(6); // sparse initializers need IR version 6
   dropUnreadInitializers(graph);
   try {
-    ::onnx::checker::check_model(out);
+    for (const auto &n : graph->node())
+      detail::checkNodeVersion(n, impl->opset);
+    detail::checkWholeModel(out, impl->opset);
   } catch (const std::exception &e) {
     throw Error(fmt::format("{}: the exported model fails the ONNX checker: {}",
                             path, e.what()));

@@ -2,14 +2,17 @@
 
 #include "OpHandlers.h"
 
+#include <onnx/checker.h>
 #include <onnx/defs/schema.h>
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 namespace bregman::onnx {
 
@@ -68,6 +71,13 @@ std::vector<int64_t> intsAttr(const ::onnx::NodeProto &node,
 std::string typeName(int dataType) {
   const std::string &name = ::onnx::TensorProto::DataType_Name(
       static_cast<::onnx::TensorProto::DataType>(dataType));
+  // Types newer than libonnx 1.12 (opsets 19 to 23).
+  static const std::map<int, const char *> newer{
+      {17, "FLOAT8E4M3FN"},   {18, "FLOAT8E4M3FNUZ"}, {19, "FLOAT8E5M2"},
+      {20, "FLOAT8E5M2FNUZ"}, {21, "UINT4"},          {22, "INT4"},
+      {23, "FLOAT4E2M1"}};
+  if (auto it = newer.find(dataType); name.empty() && it != newer.end())
+    return it->second;
   // An unknown number has no name (the message read "data type  is").
   return name.empty() ? fmt::format("number {} (no ONNX type)", dataType)
                       : name;
@@ -325,7 +335,33 @@ void runNode(const NodeContext &c) {
 namespace {
 
 /// The first opset that defines default-domain operator `op` (0: none).
+/// Operators of the table newer than libonnx 1.12's schemas: their first
+/// opset, and what the spec allows (one input, one output, these attributes
+/// and their types), checked by hand as a schema would.
+struct NewerSchema {
+  int first;
+  std::map<std::string, ::onnx::AttributeProto::AttributeType> attributes;
+};
+const std::map<std::string, NewerSchema> &newerThanChecker() {
+  static const std::map<std::string, NewerSchema> table{
+      {"Gelu", {20, {{"approximate", ::onnx::AttributeProto::STRING}}}}};
+  return table;
+}
+
+/// Attributes that opsets 19 to 22 added to operators of the table whose
+/// other attributes and inputs did not change: past the checker's opsets
+/// they are type-checked here and the rest of the node by the old schema.
+const std::map<std::string, std::pair<int64_t, NewerSchema>> &
+addedAttributes() {
+  static const std::map<std::string, std::pair<int64_t, NewerSchema>> table{
+      {"AveragePool", {19, {0, {{"dilations", ::onnx::AttributeProto::INTS}}}}},
+      {"Cast", {19, {0, {{"saturate", ::onnx::AttributeProto::INT}}}}}};
+  return table;
+}
+
 int firstVersion(const std::string &op) {
+  if (auto it = newerThanChecker().find(op); it != newerThanChecker().end())
+    return it->second.first;
   for (int v = 1; v <= kNewestOpset; ++v)
     if (const auto *schema = ::onnx::OpSchemaRegistry::Schema(op, v, ""))
       return schema->SinceVersion();
@@ -343,21 +379,61 @@ int64_t checkerNewestOpset() {
   return it == ranges.end() ? 0 : it->second.second;
 }
 
-/// The operators of the table whose attributes or inputs changed after
-/// opset 17 (the ONNX changelog), with the first opset of the change: from
-/// there, past the checker's newest opset, their schemas are not the
-/// model's, so their handlers check them alone. (Later versions of the
-/// others only added element types; their attributes and inputs are still
-/// checked against the older schema.)
+/// The operators of the table whose inputs or attributes' meaning changed
+/// after opset 17 (the ONNX changelog), with the first opset of the change:
+/// from there, past the checker's newest opset, their schemas are not the
+/// model's, so their handlers check them alone. (AveragePool and Cast only
+/// gained an attribute in 19: addedAttributes. The others only gained
+/// element types; they are still checked against the older schema.)
 static int64_t changedSinceOpset17(const std::string &op) {
   static const std::map<std::string, int64_t> changed{
-      {"ReduceMax", 18},    {"ReduceMean", 18},      {"ReduceMin", 18},
-      {"ReduceL1", 18},     {"ReduceL2", 18},        {"ReduceSumSquare", 18},
-      {"ReduceLogSum", 18}, {"ReduceLogSumExp", 18}, {"Pad", 18},
-      {"Resize", 18},       {"Split", 18},           {"AveragePool", 19},
-      {"Cast", 19}};
+      {"ReduceMax", 18},    {"ReduceMean", 18},
+      {"ReduceMin", 18},    {"ReduceL1", 18},
+      {"ReduceL2", 18},     {"ReduceSumSquare", 18},
+      {"ReduceLogSum", 18}, {"ReduceLogSumExp", 18},
+      {"Pad", 18},          {"Resize", 18},
+      {"Split", 18}};
   auto it = changed.find(op);
   return it == changed.end() ? 0 : it->second;
+}
+
+/// `node`'s attributes named in `allowed` have its types; with `only`,
+/// no others are present.
+static void checkAttributeTypes(const ::onnx::NodeProto &node,
+                                const NewerSchema &allowed, bool only) {
+  for (const auto &a : node.attribute()) {
+    auto it = allowed.attributes.find(a.name());
+    if (it == allowed.attributes.end()) {
+      if (only)
+        throw nodeError(node, fmt::format("attribute {} is not one of {}'s",
+                                          a.name(), node.op_type()));
+      continue;
+    }
+    if (a.type() != it->second)
+      throw nodeError(
+          node,
+          fmt::format("attribute {} has type {}, {} takes {}", a.name(),
+                      ::onnx::AttributeProto::AttributeType_Name(a.type()),
+                      node.op_type(),
+                      ::onnx::AttributeProto::AttributeType_Name(it->second)));
+  }
+}
+
+/// An operator newer than the checker's schemas, checked by hand.
+static void checkNewerOperator(const ::onnx::NodeProto &node, int64_t opset,
+                               const NewerSchema &schema) {
+  if (opset < schema.first)
+    throw nodeError(
+        node, fmt::format("the model's opset {} is before {}'s first version, "
+                          "opset {}",
+                          opset, node.op_type(), schema.first));
+  if (node.input_size() != 1 || node.output_size() != 1)
+    throw nodeError(
+        node,
+        fmt::format("{} takes one input and one output, the node has {} "
+                    "and {}",
+                    node.op_type(), node.input_size(), node.output_size()));
+  checkAttributeTypes(node, schema, /*only=*/true);
 }
 
 void checkNodeVersion(const ::onnx::NodeProto &node, int64_t opset) {
@@ -367,6 +443,23 @@ void checkNodeVersion(const ::onnx::NodeProto &node, int64_t opset) {
   if (int64_t since = changedSinceOpset17(op);
       since > 0 && opset >= since && opset > checkerNewestOpset())
     return;
+  if (auto it = newerThanChecker().find(op); it != newerThanChecker().end())
+    return checkNewerOperator(node, opset, it->second);
+  // The checker's older schema judges the node without the attributes
+  // added since, whose types are checked here.
+  ::onnx::NodeProto withoutAdded;
+  const ::onnx::NodeProto *checked = &node;
+  if (auto it = addedAttributes().find(op); it != addedAttributes().end() &&
+                                            opset >= it->second.first &&
+                                            opset > checkerNewestOpset()) {
+    checkAttributeTypes(node, it->second.second, /*only=*/false);
+    withoutAdded = node;
+    withoutAdded.clear_attribute();
+    for (const auto &a : node.attribute())
+      if (!it->second.second.attributes.count(a.name()))
+        *withoutAdded.add_attribute() = a;
+    checked = &withoutAdded;
+  }
   // An operator outside the table is refused by name; past the checker's
   // opsets its old schema would reject it for another version's reasons.
   if (opset > checkerNewestOpset() &&
@@ -382,13 +475,36 @@ void checkNodeVersion(const ::onnx::NodeProto &node, int64_t opset) {
     return; // not an ONNX operator: the table refuses it by name
   }
   try {
-    schema->Verify(node);
+    schema->Verify(*checked);
   } catch (const std::exception &e) {
     throw nodeError(node, fmt::format("the ONNX checker rejects it under {}-{}, the "
                                       "version the model's opset {} selects: {}",
                                       op, schema->SinceVersion(), opset,
                                       firstLine(e.what())));
   }
+}
+
+void checkWholeModel(const ::onnx::ModelProto &model, int64_t opset,
+                     const std::string &path) {
+  if (opset > checkerNewestOpset())
+    return;
+  if (model.ir_version() <= ::onnx::Version::IR_VERSION) {
+    if (path.empty())
+      ::onnx::checker::check_model(model);
+    else
+      ::onnx::checker::check_model(path);
+    return;
+  }
+  ::onnx::checker::CheckerContext context;
+  context.set_ir_version(::onnx::Version::IR_VERSION);
+  std::unordered_map<std::string, int> imports;
+  for (const auto &o : model.opset_import())
+    imports[o.domain()] = static_cast<int>(o.version());
+  context.set_opset_imports(imports);
+  if (!path.empty())
+    context.set_model_dir(std::filesystem::path(path).parent_path().string());
+  ::onnx::checker::LexicalScopeContext scope;
+  ::onnx::checker::check_graph(model.graph(), context, scope);
 }
 
 } // namespace detail

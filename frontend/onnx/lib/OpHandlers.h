@@ -240,6 +240,16 @@ void runNode(const NodeContext &c);
 /// opset predates it.
 void checkNodeVersion(const ::onnx::NodeProto &node, int64_t opset);
 
+/// libonnx 1.12's whole-model checker on `model` (its file at `path` when
+/// given, for external data), where it can judge it: up to opset 17 (past
+/// it, the changed operators would be judged by their old forms; the
+/// per-node checks above still run). The checker knows IR versions up to 8;
+/// PyTorch 2.15 writes IR 10 at every opset, and 9 and 10 only add element
+/// types (float8, int4) that the importer refuses by type, and metadata: a
+/// newer model's graph is checked as IR 8.
+void checkWholeModel(const ::onnx::ModelProto &model, int64_t opset,
+                     const std::string &path = "");
+
 } // namespace bregman::onnx::detail
 
 #endif // BREGMAN_ONNX_LIB_OPHANDLERS_H

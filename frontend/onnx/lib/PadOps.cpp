@@ -28,7 +28,9 @@ Tensor constantRows(const Tensor &x, int64_t axis, int64_t count, double value) 
   return full(shape, value, x.dtype());
 }
 
-/// Pad-19's wrap (NumPy's): the rows before x are x's last `count` rows
+/// Pad-19's wrap (NumPy's; a negative pad on the axis has cropped `x`
+/// already, as PyTorch's circular padding does): the rows before x are x's
+/// last `count` rows
 /// cyclically, its last count mod dim rows and then whole copies of x; the
 /// rows after are whole copies and then its first count mod dim rows.
 Tensor wrappedRows(const NodeContext &c, const Tensor &x, int64_t axis,

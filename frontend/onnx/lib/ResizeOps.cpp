@@ -55,21 +55,27 @@ ResizeCoordinates parseCoordinates(const NodeContext &c) {
     return ResizeCoordinates::AlignCorners;
   if (m == "asymmetric")
     return ResizeCoordinates::Asymmetric;
-  if (m == "tf_half_pixel_for_nn")
+  if (m == "tf_half_pixel_for_nn" && c.opset < 13) // removed in Resize-13
     return ResizeCoordinates::TfHalfPixelForNearest;
   if (m == "half_pixel_symmetric" && c.opset >= 19)
     return ResizeCoordinates::HalfPixelSymmetric;
   if (m == "tf_crop_and_resize")
     throw c.unsupported("coordinate_transformation_mode = tf_crop_and_resize (a region "
                         "of interest is not supported)");
+  // The modes of the model's Resize version (tf_half_pixel_for_nn until
+  // 12, half_pixel_symmetric from 19).
+  std::string modes =
+      c.opset < 13   ? "half_pixel, pytorch_half_pixel, align_corners, "
+                       "asymmetric, tf_half_pixel_for_nn"
+      : c.opset < 19 ? "half_pixel, pytorch_half_pixel, align_corners, "
+                       "asymmetric"
+                     : "half_pixel, half_pixel_symmetric, pytorch_half_pixel, "
+                       "align_corners, asymmetric";
   throw c.badAttr(
       "coordinate_transformation_mode", m,
-      c.opset >= 19 ? "must be half_pixel, half_pixel_symmetric, "
-                      "pytorch_half_pixel, align_corners, asymmetric, "
-                      "tf_half_pixel_for_nn or tf_crop_and_resize"
-                    : "must be half_pixel, pytorch_half_pixel, align_corners, "
-                      "asymmetric, tf_half_pixel_for_nn or tf_crop_and_resize "
-                      "(half_pixel_symmetric from opset 19)");
+      fmt::format("must be {} or tf_crop_and_resize at opset {}{}", modes,
+                  c.opset,
+                  c.opset < 19 ? " (half_pixel_symmetric from 19)" : ""));
 }
 
 ResizeRounding parseRounding(const NodeContext &c) {
