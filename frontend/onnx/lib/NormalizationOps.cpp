@@ -75,6 +75,48 @@ void instanceNormalization(const NodeContext &c) {
   c.set(y * c.perChannel(c.tensor(1), x) + c.perChannel(c.tensor(2), x));
 }
 
+/// GroupNormalization (18; 21 changed the scale and shift to per channel):
+/// each sample's channels in `num_groups` groups, each group normalized over
+/// its channels and spatial axes, then a scale and a shift per group (18)
+/// or per channel (21). Computed in float32 (stash_type 1, the default).
+void groupNormalization(const NodeContext &c) {
+  Tensor x = c.tensor(0);
+  if (x.rank() < 3)
+    throw c.error(fmt::format(
+        "input {} has no spatial axes (at least [N, C, D] is needed)",
+        shapeString(x.shape())));
+  int64_t groups = c.intAttr("num_groups", 0), channels = x.dim(1);
+  if (groups < 1 || channels % groups != 0)
+    throw c.badAttr(
+        "num_groups", std::to_string(groups),
+        fmt::format("must be >= 1 and divide the input's {} channels",
+                    channels));
+  double eps = c.finiteAttr("epsilon", 1e-5f);
+  if (eps < 0)
+    throw c.badAttr("epsilon", fmt::format("{}", eps), "must be >= 0");
+  if (int64_t stash = c.intAttr("stash_type", 1);
+      stash != ::onnx::TensorProto::FLOAT)
+    throw c.unsupported(
+        fmt::format("stash_type {} (statistics in float32 only)", stash));
+  Tensor grouped =
+      reshape(x, {x.dim(0), groups,
+                  x.numel() / std::max<int64_t>(1, x.dim(0) * groups)});
+  Tensor y = layerNorm(grouped, 1, Tensor(), Tensor(), eps);
+  Tensor scale = c.tensor(1), shift = c.tensor(2);
+  int64_t affine = c.opset >= 21 ? channels : groups;
+  if (scale.shape() != Shape{affine} || shift.shape() != Shape{affine})
+    throw c.error(fmt::format(
+        "scale {} and bias {} must be [{}] (one per {} at opset {})",
+        shapeString(scale.shape()), shapeString(shift.shape()), affine,
+        c.opset >= 21 ? "channel" : "group", c.opset));
+  if (c.opset < 21) // per group: on the grouped view
+    return c.set(reshape(y * reshape(scale, {1, groups, 1}) +
+                             reshape(shift, {1, groups, 1}),
+                         x.shape()));
+  y = reshape(y, x.shape());
+  c.set(y * c.perChannel(scale, x) + c.perChannel(shift, x));
+}
+
 } // namespace
 
 // From opset 1: opset 1 adds a required `consumed_inputs` (a memory hint,
@@ -95,6 +137,11 @@ std::vector<OpHandler> normalizationOps() {
        1,
        kNewestOpset,
        instanceNormalization,
+       {{1, ParamRole::Scale}, {2, ParamRole::Shift}}},
+      {"GroupNormalization",
+       18,
+       kNewestOpset,
+       groupNormalization,
        {{1, ParamRole::Scale}, {2, ParamRole::Shift}}},
   };
 }

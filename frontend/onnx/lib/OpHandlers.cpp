@@ -334,17 +334,22 @@ void runNode(const NodeContext &c) {
 
 namespace {
 
-/// The first opset that defines default-domain operator `op` (0: none).
 /// Operators of the table newer than libonnx 1.12's schemas: their first
-/// opset, and what the spec allows (one input, one output, these attributes
-/// and their types), checked by hand as a schema would.
+/// opset, and what the spec allows (these attributes and their types, this
+/// many inputs, one output), checked by hand as a schema would.
 struct NewerSchema {
   int first;
   std::map<std::string, ::onnx::AttributeProto::AttributeType> attributes;
+  int inputs = 1;
 };
 const std::map<std::string, NewerSchema> &newerThanChecker() {
+  using A = ::onnx::AttributeProto;
   static const std::map<std::string, NewerSchema> table{
-      {"Gelu", {20, {{"approximate", ::onnx::AttributeProto::STRING}}}}};
+      {"Gelu", {20, {{"approximate", A::STRING}}}},
+      {"GroupNormalization",
+       {18,
+        {{"epsilon", A::FLOAT}, {"num_groups", A::INT}, {"stash_type", A::INT}},
+        3}}};
   return table;
 }
 
@@ -359,6 +364,7 @@ addedAttributes() {
   return table;
 }
 
+/// The first opset that defines default-domain operator `op` (0: none).
 int firstVersion(const std::string &op) {
   if (auto it = newerThanChecker().find(op); it != newerThanChecker().end())
     return it->second.first;
@@ -427,12 +433,13 @@ static void checkNewerOperator(const ::onnx::NodeProto &node, int64_t opset,
         node, fmt::format("the model's opset {} is before {}'s first version, "
                           "opset {}",
                           opset, node.op_type(), schema.first));
-  if (node.input_size() != 1 || node.output_size() != 1)
+  if (node.input_size() != schema.inputs || node.output_size() != 1)
     throw nodeError(
         node,
-        fmt::format("{} takes one input and one output, the node has {} "
+        fmt::format("{} takes {} input(s) and one output, the node has {} "
                     "and {}",
-                    node.op_type(), node.input_size(), node.output_size()));
+                    node.op_type(), schema.inputs, node.input_size(),
+                    node.output_size()));
   checkAttributeTypes(node, schema, /*only=*/true);
 }
 

@@ -1036,6 +1036,25 @@ std::map<std::string, std::function<Case()>> cases() {
   m["LayerNormalization"] = layerNormCase;
   un("Erf", values(6, 0.5f), [](double v) { return std::erf(v); });
   un("Sin", values(6, 3.0f), [](double v) { return std::sin(v); });
+  m["GroupNormalization"] = [] { // opset 21: per channel
+    Case c(21);
+    std::vector<float> x = values(12);
+    c.input("x", {1, 2, 2, 3}, x)
+        .weight("s", {2}, {2.0f, 0.5f})
+        .weight("b", {2}, {0.0f, 1.0f});
+    setInt(c.node("GroupNormalization", {"x", "s", "b"}), "num_groups", 1);
+    double mean = 0, var = 0;
+    for (float v : x)
+      mean += v / 12.0;
+    for (float v : x)
+      var += (v - mean) * (v - mean) / 12.0;
+    std::vector<double> y;
+    for (int i = 0; i < 12; ++i)
+      y.push_back((x[i] - mean) / std::sqrt(var + 1e-5) * (i < 6 ? 2.0 : 0.5) +
+                  (i < 6 ? 0 : 1));
+    c.output("y", {1, 2, 2, 3}, y);
+    return c;
+  };
   m["Gelu"] = [] { // opset 20
     Case c(20);
     std::vector<float> x = values(6, 2.0f);
@@ -1281,7 +1300,8 @@ TEST_F(HandlerTable, OperatorsOutsideTheTableAreReported) {
 // Operators newer than libonnx 1.12's schemas (opset 17): their first
 // version from the ONNX changelog.
 TEST(HandlerTableEntries, EveryEntryStartsAtTheOperatorsFirstVersion) {
-  const std::map<std::string, int> newerThanLibonnx{{"Gelu", 20}};
+  const std::map<std::string, int> newerThanLibonnx{{"Gelu", 20},
+                                                    {"GroupNormalization", 18}};
   for (const bregman::onnx::SupportedOp &op : bregman::onnx::supportedOps()) {
     int first = 0;
     for (int v = 1; v <= 17 && !first; ++v)

@@ -164,6 +164,42 @@ Case gelu(int64_t opset, const std::string &approximate) {
   return c;
 }
 
+/// GroupNormalization on x [2, 4, 1, 3] in 2 groups (each 2 channels × 3
+/// positions), epsilon 1e-3; scale and bias per group (opset 18) or per
+/// channel (21).
+Case groupNorm(int64_t opset, int64_t groups = 2) {
+  Case c(opset);
+  std::vector<float> x = values(24);
+  int64_t affine = opset >= 21 ? 4 : 2;
+  std::vector<float> scale = {0.5f, -1.5f, 2.0f, 1.0f},
+                     shift = {0.1f, 0.2f, -0.3f, 0.4f};
+  scale.resize(affine);
+  shift.resize(affine);
+  c.input("x", {2, 4, 1, 3}, x)
+      .weight("scale", {affine}, scale)
+      .weight("bias", {affine}, shift);
+  auto &n = c.node("GroupNormalization", {"x", "scale", "bias"});
+  setIntAttr(n, "num_groups", groups);
+  bregman::testing::setFloatAttr(n, "epsilon", 1e-3f);
+  std::vector<double> y(24);
+  for (int sample = 0; sample < 2; ++sample)
+    for (int g = 0; g < 2; ++g) {
+      double mean = 0, var = 0;
+      for (int k = 0; k < 6; ++k)
+        mean += x[sample * 12 + g * 6 + k] / 6.0;
+      for (int k = 0; k < 6; ++k)
+        var += std::pow(x[sample * 12 + g * 6 + k] - mean, 2) / 6.0;
+      for (int k = 0; k < 6; ++k) {
+        int channel = g * 2 + k / 3, at = sample * 12 + g * 6 + k;
+        int a = opset >= 21 ? channel : g;
+        y[at] = (x[at] - mean) / std::sqrt(var + double(1e-3f)) * scale[a] +
+                shift[a];
+      }
+    }
+  c.output("y", {2, 4, 1, 3}, y);
+  return c;
+}
+
 /// Cast-19's saturate (it only changes casts to float8): FLOAT to FLOAT.
 Case saturatingCast() {
   Case c(19);
@@ -237,6 +273,8 @@ TEST_F(Opset19To22, NewFormsMatchTheirDefinition) {
       {"gelu22_none", gelu(22, "none")},
       {"cast19_saturate", saturatingCast()},
       {"reducemax20_axes_input", reduceMax20()},
+      {"groupnorm18_per_group", groupNorm(18)},
+      {"groupnorm21_per_channel", groupNorm(21)},
   };
   for (auto &[name, c] : cases)
     EXPECT_TRUE(bregman::testing::caseMatches(c, dir, name));
@@ -271,6 +309,18 @@ TEST_F(Opset19To22, NewFormsAreRefusedBeforeTheirOpset) {
           "the model's opset 19 is before Gelu's first version, opset 20"),
       std::string::npos)
       << gelu19;
+  std::string groups = errorOf(groupNorm(21, 3), "groupnorm21_3_groups");
+  EXPECT_NE(
+      groups.find(
+          "attribute num_groups = 3: must be >= 1 and divide the input's 4 "
+          "channels"),
+      std::string::npos)
+      << groups;
+  std::string groupNorm17 = errorOf(groupNorm(17), "groupnorm17");
+  EXPECT_NE(
+      groupNorm17.find("before GroupNormalization's first version, opset 18"),
+      std::string::npos)
+      << groupNorm17;
   std::string approximate = errorOf(gelu(20, "fast"), "gelu20_fast");
   EXPECT_NE(approximate.find("attribute approximate = fast: must be none or tanh"),
             std::string::npos)
