@@ -2,6 +2,8 @@
 
 #include "OpHandlers.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace bregman::onnx::detail {
@@ -75,16 +77,28 @@ void instanceNormalization(const NodeContext &c) {
   c.set(y * c.perChannel(c.tensor(1), x) + c.perChannel(c.tensor(2), x));
 }
 
-/// GroupNormalization (18; 21 changed the scale and shift to per channel):
-/// each sample's channels in `num_groups` groups, each group normalized over
-/// its channels and spatial axes, then a scale and a shift per group (18)
-/// or per channel (21). Computed in float32 (stash_type 1, the default).
+/// GroupNormalization-21: each sample's channels in `num_groups` groups of
+/// neighbours, each group normalized over its channels and positions, then
+/// a scale and a shift per channel; computed in float32 (stash_type 1, the
+/// default). Version 18 (a scale and shift per group) is deprecated by ONNX,
+/// whose checker refuses it: refused, with the re-export that works.
 void groupNormalization(const NodeContext &c) {
+  if (c.opset < 21)
+    throw c.unsupported(
+        fmt::format("GroupNormalization-18, deprecated by ONNX (its scale and "
+                    "bias per group; the "
+                    "checker refuses it), at opset {}: export at opset 21 or "
+                    "later, or before 18 "
+                    "(PyTorch then writes InstanceNormalization)",
+                    c.opset));
   Tensor x = c.tensor(0);
-  if (x.rank() < 3)
-    throw c.error(fmt::format(
-        "input {} has no spatial axes (at least [N, C, D] is needed)",
-        shapeString(x.shape())));
+  if (x.rank() < 2)
+    throw c.error(
+        fmt::format("input {} has no channels (at least [N, C] is needed)",
+                    shapeString(x.shape())));
+  if (std::none_of(c.node.attribute().begin(), c.node.attribute().end(),
+                   [](const auto &a) { return a.name() == "num_groups"; }))
+    throw c.error("attribute num_groups is required");
   int64_t groups = c.intAttr("num_groups", 0), channels = x.dim(1);
   if (groups < 1 || channels % groups != 0)
     throw c.badAttr(
@@ -98,21 +112,16 @@ void groupNormalization(const NodeContext &c) {
       stash != ::onnx::TensorProto::FLOAT)
     throw c.unsupported(
         fmt::format("stash_type {} (statistics in float32 only)", stash));
-  Tensor grouped =
-      reshape(x, {x.dim(0), groups,
-                  x.numel() / std::max<int64_t>(1, x.dim(0) * groups)});
-  Tensor y = layerNorm(grouped, 1, Tensor(), Tensor(), eps);
   Tensor scale = c.tensor(1), shift = c.tensor(2);
-  int64_t affine = c.opset >= 21 ? channels : groups;
-  if (scale.shape() != Shape{affine} || shift.shape() != Shape{affine})
+  if (scale.shape() != Shape{channels} || shift.shape() != Shape{channels})
     throw c.error(fmt::format(
-        "scale {} and bias {} must be [{}] (one per {} at opset {})",
-        shapeString(scale.shape()), shapeString(shift.shape()), affine,
-        c.opset >= 21 ? "channel" : "group", c.opset));
-  if (c.opset < 21) // per group: on the grouped view
-    return c.set(reshape(y * reshape(scale, {1, groups, 1}) +
-                             reshape(shift, {1, groups, 1}),
-                         x.shape()));
+        "scale {} and bias {} must be [{}] (one per channel)",
+        shapeString(scale.shape()), shapeString(shift.shape()), channels));
+  int64_t rest = channels / groups;
+  for (int64_t axis = 2; axis < x.rank(); ++axis)
+    rest *= x.dim(axis);
+  Tensor y = layerNorm(reshape(x, {x.dim(0), groups, rest}), 1, Tensor(),
+                       Tensor(), eps);
   y = reshape(y, x.shape());
   c.set(y * c.perChannel(scale, x) + c.perChannel(shift, x));
 }

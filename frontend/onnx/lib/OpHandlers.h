@@ -244,9 +244,10 @@ void checkNodeVersion(const ::onnx::NodeProto &node, int64_t opset);
 /// given, for external data), where it can judge it: up to opset 17 (past
 /// it, the changed operators would be judged by their old forms; the
 /// per-node checks above still run). The checker knows IR versions up to 8;
-/// PyTorch 2.15 writes IR 10 at every opset, and 9 and 10 only add element
-/// types (float8, int4) that the importer refuses by type, and metadata: a
-/// newer model's graph is checked as IR 8.
+/// PyTorch 2.15 writes IR 10 at every opset. Later versions add element
+/// types (refused by type), metadata, function overloads (functions are not
+/// read) and device configurations: a newer model's graph is checked as IR
+/// 8, its functions not at all.
 void checkWholeModel(const ::onnx::ModelProto &model, int64_t opset,
                      const std::string &path = "");
 

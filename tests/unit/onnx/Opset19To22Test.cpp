@@ -3,7 +3,8 @@
 // PyTorch 2.15's exporter writes opset 20 by default. Of the importer's
 // operators, opsets 19 to 22 changed AveragePool (dilations), Pad (wrap),
 // Resize (half_pixel_symmetric) and Cast (saturate, for float8 only), and
-// added Gelu; the rest only gained element types. Each new form is imported,
+// added Gelu and GroupNormalization-21 (its deprecated 18 is refused); the
+// rest only gained element types. Each new form is imported,
 // compiled, run and compared with a float64 reference; before its opset it
 // is refused by name, and an opset past 22 with the supported range.
 //
@@ -200,6 +201,27 @@ Case groupNorm(int64_t opset, int64_t groups = 2) {
   return c;
 }
 
+/// GroupNormalization-22 on x [2, 4] (no positions): each sample's two
+/// groups of two channels normalized, epsilon 1e-5, unit scale, zero bias.
+Case groupNormRank2() {
+  Case c(22);
+  std::vector<float> x = values(8);
+  c.input("x", {2, 4}, x)
+      .weight("scale", {4}, {1, 1, 1, 1})
+      .weight("bias", {4}, {0, 0, 0, 0});
+  setIntAttr(c.node("GroupNormalization", {"x", "scale", "bias"}), "num_groups",
+             2);
+  std::vector<double> y;
+  for (int pair = 0; pair < 4; ++pair) {
+    double a = x[2 * pair], b = x[2 * pair + 1], mean = (a + b) / 2,
+           var = ((a - mean) * (a - mean) + (b - mean) * (b - mean)) / 2;
+    y.push_back((a - mean) / std::sqrt(var + double(1e-5f)));
+    y.push_back((b - mean) / std::sqrt(var + double(1e-5f)));
+  }
+  c.output("y", {2, 4}, y);
+  return c;
+}
+
 /// Cast-19's saturate (it only changes casts to float8): FLOAT to FLOAT.
 Case saturatingCast() {
   Case c(19);
@@ -273,8 +295,8 @@ TEST_F(Opset19To22, NewFormsMatchTheirDefinition) {
       {"gelu22_none", gelu(22, "none")},
       {"cast19_saturate", saturatingCast()},
       {"reducemax20_axes_input", reduceMax20()},
-      {"groupnorm18_per_group", groupNorm(18)},
       {"groupnorm21_per_channel", groupNorm(21)},
+      {"groupnorm22_rank2", groupNormRank2()},
   };
   for (auto &[name, c] : cases)
     EXPECT_TRUE(bregman::testing::caseMatches(c, dir, name));
@@ -316,6 +338,10 @@ TEST_F(Opset19To22, NewFormsAreRefusedBeforeTheirOpset) {
           "channels"),
       std::string::npos)
       << groups;
+  std::string groupNorm18 = errorOf(groupNorm(18), "groupnorm18");
+  EXPECT_NE(groupNorm18.find("GroupNormalization-18, deprecated by ONNX"),
+            std::string::npos)
+      << groupNorm18;
   std::string groupNorm17 = errorOf(groupNorm(17), "groupnorm17");
   EXPECT_NE(
       groupNorm17.find("before GroupNormalization's first version, opset 18"),
@@ -332,11 +358,23 @@ TEST_F(Opset19To22, NewFormsAreRefusedBeforeTheirOpset) {
 // (9 and 10 only add element types and metadata), so a broken graph is still
 // refused.
 TEST_F(Opset19To22, IrVersion10ModelsAreCheckedAsIr8) {
+  // A weight: checked as IR 3 or below, an initializer must be an input.
   Case good(17);
   good.model.set_ir_version(10);
-  good.input("x", {2}, values(2)).node("Relu", {"x"});
-  good.output("y", {2}, {0.1, 0.0});
-  EXPECT_TRUE(bregman::testing::caseMatches(good, dir, "relu17_ir10"));
+  good.input("x", {2}, values(2))
+      .weight("w", {2}, {2.0f, 3.0f})
+      .node("Mul", {"x", "w"});
+  good.output("y", {2}, {0.2, -0.6});
+  EXPECT_TRUE(bregman::testing::caseMatches(good, dir, "mul17_ir10"));
+  // Exported at opset 17, the whole-model check runs on the IR-10 file.
+  OnnxModel model = load(good, "mul17_ir10_export");
+  std::string path = (dir / "mul17_ir10_out.onnx").string();
+  EXPECT_GT(model.save(path, model.weights(), /*sparse=*/true), 0);
+  EXPECT_EQ(
+      bregman::testing::runOnnx(OnnxModel::load(path), good.inputs)
+          .at("y")
+          .toVector<float>(),
+      bregman::testing::runOnnx(model, good.inputs).at("y").toVector<float>());
   Case broken = good;
   broken.graph().mutable_node(0)->set_input(0, "nowhere");
   std::string message = errorOf(broken, "relu17_ir10_broken");
@@ -396,6 +434,17 @@ TEST_F(Opset19To22, AttributesOfNewerFormsAreTypeChecked) {
       f.find("attribute dilations has type FLOATS, AveragePool takes INTS"),
       std::string::npos)
       << f;
+  // The operators changed in 18 are checked by their handlers, whose
+  // accessors take types on trust: a FLOAT keepdims was read as 0.
+  Case floatKeepdims = reduceMax20();
+  auto *keep = floatKeepdims.graph().mutable_node(0)->mutable_attribute(0);
+  ASSERT_EQ(keep->name(), "keepdims");
+  keep->set_type(::onnx::AttributeProto::FLOAT);
+  keep->set_f(1.0f);
+  std::string k = errorOf(floatKeepdims, "reducemax20_float_keepdims");
+  EXPECT_NE(k.find("attribute keepdims has type FLOAT, ReduceMax takes INT"),
+            std::string::npos)
+      << k;
   // count_include_pad as a FLOAT was read as 0: the old schema refuses it.
   Case floatCount = dilatedAveragePool(19, true);
   auto *count = floatCount.graph().mutable_node(0)->mutable_attribute(3);
