@@ -97,7 +97,9 @@ std::vector<int64_t> convKernel(const NodeContext &c, int64_t spatialAxes) {
 
 /// Explicit pads of a pooling window must be smaller than the kernel (as
 /// onnxruntime requires): a window of padding only has no maximum and
-/// averages 0/0.
+/// averages 0/0. (With dilations, from AveragePool-19, a window's taps can
+/// still all fall in the padding, e.g. kernel 2, dilation 3, pads 1 on a
+/// length of 2: its average is 0/0 = NaN, as in ONNX's reference.)
 void checkPoolPads(const NodeContext &c, const Window &w, size_t axes) {
   for (int i = 0; i < 4; ++i) {
     if (w.padding[i] < w.kernel[i % 2])
