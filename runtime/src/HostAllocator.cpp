@@ -49,10 +49,9 @@ class BlockCache;
 BlockCache &cache();
 
 /// The calling thread's most recently released small blocks, oldest first.
-/// Plain data
-/// (no destructor), so that a release after the thread's destructors ran
-/// still finds valid storage; `ThreadSlotsOwner` hands the blocks back to
-/// the shared cache when the thread ends and closes the slots.
+/// Plain data (no destructor), so that a release after the thread's
+/// destructors ran still finds valid storage; `ThreadSlotsOwner` hands the
+/// blocks back to the shared cache when the thread ends and closes the slots.
 struct ThreadSlots {
   static constexpr int kSlots = 16;
   static constexpr size_t kMaxBlockBytes = 65536;

@@ -84,13 +84,11 @@ void instanceNormalization(const NodeContext &c) {
 /// whose checker refuses it: refused, with the re-export that works.
 void groupNormalization(const NodeContext &c) {
   if (c.opset < 21)
-    throw c.unsupported(
-        fmt::format("GroupNormalization-18, deprecated by ONNX (its scale and "
-                    "bias per group; the "
-                    "checker refuses it), at opset {}: export at opset 21 or "
-                    "later, or before 18 "
-                    "(PyTorch then writes InstanceNormalization)",
-                    c.opset));
+    throw c.unsupported(fmt::format(
+        "GroupNormalization-18, deprecated by ONNX (its scale and bias per "
+        "group; the checker refuses it), at opset {}: export at opset 21 or "
+        "later, or before 18 (PyTorch then writes InstanceNormalization)",
+        c.opset));
   Tensor x = c.tensor(0);
   if (x.rank() < 2)
     throw c.error(

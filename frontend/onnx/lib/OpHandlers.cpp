@@ -356,13 +356,14 @@ const std::map<std::string, NewerSchema> &newerThanChecker() {
 }
 
 /// Attributes that opsets 19 to 22 added to operators of the table whose
-/// other attributes and inputs did not change: past the checker's opsets
-/// they are type-checked here and the rest of the node by the old schema.
-const std::map<std::string, std::pair<int64_t, NewerSchema>> &
-addedAttributes() {
-  static const std::map<std::string, std::pair<int64_t, NewerSchema>> table{
-      {"AveragePool", {19, {0, {{"dilations", ::onnx::AttributeProto::INTS}}}}},
-      {"Cast", {19, {0, {{"saturate", ::onnx::AttributeProto::INT}}}}}};
+/// other attributes and inputs did not change (from opset `first`): past the
+/// checker's opsets they are type-checked here and the rest of the node by
+/// the old schema.
+const std::map<std::string, NewerSchema> &addedAttributes() {
+  using A = ::onnx::AttributeProto;
+  static const std::map<std::string, NewerSchema> table{
+      {"AveragePool", {19, {{"dilations", A::INTS}}}},
+      {"Cast", {19, {{"saturate", A::INT}}}}};
   return table;
 }
 
@@ -494,11 +495,11 @@ void checkNodeVersion(const ::onnx::NodeProto &node, int64_t opset) {
   if (auto it = addedAttributes().find(op); it != addedAttributes().end() &&
                                             opset >= it->second.first &&
                                             opset > checkerNewestOpset()) {
-    checkAttributeTypes(node, it->second.second, /*only=*/false);
+    checkAttributeTypes(node, it->second, /*only=*/false);
     withoutAdded = node;
     withoutAdded.clear_attribute();
     for (const auto &a : node.attribute())
-      if (!it->second.second.attributes.count(a.name()))
+      if (!it->second.attributes.count(a.name()))
         *withoutAdded.add_attribute() = a;
     checked = &withoutAdded;
   }

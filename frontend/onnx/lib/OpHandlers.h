@@ -191,8 +191,9 @@ using Handler = void (*)(const NodeContext &);
 /// The newest opset this importer was written and tested against: 22.
 /// PyTorch 2.15's exporter writes opset 20 by default. Of the table's
 /// operators, 18 to 22 changed Split, the reductions, Pad, Resize,
-/// AveragePool and Cast, and added Gelu; the rest only gained element types
-/// (int4, float8, bfloat16) the importer refuses by name. libonnx 1.12's
+/// AveragePool and Cast, and added Gelu and GroupNormalization; the rest
+/// only gained element types (int4, float8, bfloat16) the importer refuses
+/// by name. libonnx 1.12's
 /// schemas end at 17: OpHandlers.cpp says how later nodes are checked.
 constexpr int64_t kNewestOpset = 22;
 

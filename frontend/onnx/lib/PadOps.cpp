@@ -4,8 +4,8 @@
 // convolutions as Pad. Each axis is padded on its own, by concatenation:
 // constant values, copies of the edge, the mirror of the elements next to
 // the edge (without it), or (from opset 19, wrap) the other end's elements;
-// a negative pad crops. Everything is slices,
-// broadcasts and concats, so the gradient flows to the data.
+// a negative pad crops. Everything is slices, broadcasts and concats, so
+// the gradient flows to the data.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,9 +30,9 @@ Tensor constantRows(const Tensor &x, int64_t axis, int64_t count, double value) 
 
 /// Pad-19's wrap (NumPy's; a negative pad on the axis has cropped `x`
 /// already, as PyTorch's circular padding does): the rows before x are x's
-/// last `count` rows
-/// cyclically, its last count mod dim rows and then whole copies of x; the
-/// rows after are whole copies and then its first count mod dim rows.
+/// last `count` rows cyclically, its last count mod dim rows and then whole
+/// copies of x; the rows after are whole copies and then its first count
+/// mod dim rows.
 Tensor wrappedRows(const NodeContext &c, const Tensor &x, int64_t axis,
                    int64_t count, bool atStart) {
   int64_t dim = x.dim(axis), copies = count / dim, rest = count % dim;

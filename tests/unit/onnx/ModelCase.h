@@ -145,6 +145,17 @@ inline void setIntAttr(::onnx::NodeProto &n, const std::string &name, int64_t v)
 inline void setFloatAttr(::onnx::NodeProto &n, const std::string &name, float v) {
   addAttr(n, name, ::onnx::AttributeProto::FLOAT)->set_f(v);
 }
+inline void setStringAttr(::onnx::NodeProto &n, const std::string &name,
+                          const std::string &v) {
+  addAttr(n, name, ::onnx::AttributeProto::STRING)->set_s(v);
+}
+/// 0.1·(i+1)·(−1)^i (or `scale` for 0.1): signs mixed, no ties.
+inline std::vector<float> signedRamp(int n, float scale = 0.1f) {
+  std::vector<float> v(n);
+  for (int i = 0; i < n; ++i)
+    v[i] = scale * static_cast<float>(i + 1) * (i % 2 ? -1.0f : 1.0f);
+  return v;
+}
 inline void setIntsAttr(::onnx::NodeProto &n, const std::string &name,
                         const std::vector<int64_t> &v) {
   auto *a = addAttr(n, name, ::onnx::AttributeProto::INTS);

@@ -22,21 +22,14 @@ using namespace bregman;
 using bregman::onnx::OnnxModel;
 using Case = bregman::testing::ModelCase;
 using bregman::testing::setIntAttr;
+using bregman::testing::signedRamp;
 
 namespace {
-
-/// 0.1·(i+1)·(−1)^i: signs mixed, no ties.
-std::vector<float> values(int n) {
-  std::vector<float> v(n);
-  for (int i = 0; i < n; ++i)
-    v[i] = 0.1f * static_cast<float>(i + 1) * (i % 2 ? -1.0f : 1.0f);
-  return v;
-}
 
 /// ReduceMean-18 / ReduceMax-18 over axis 1 of [2, 3, 2], axes an input.
 Case reduceWithAxesInput(const std::string &op) {
   Case c(18);
-  std::vector<float> x = values(12);
+  std::vector<float> x = signedRamp(12);
   c.input("x", {2, 3, 2}, x).ints("axes", {1});
   setIntAttr(c.node(op, {"x", "axes"}), "keepdims", 0);
   std::vector<double> y;
@@ -59,7 +52,7 @@ Case reduceWithAxesInput(const std::string &op) {
 /// after, edge mode.
 Case padWithAxes() {
   Case c(18);
-  std::vector<float> x = values(6);
+  std::vector<float> x = signedRamp(6);
   c.input("x", {2, 3}, x).ints("pads", {1, 2}).ints("axes", {-1});
   auto *mode = c.node("Pad", {"x", "pads", "", "axes"}).add_attribute();
   mode->set_name("mode");
@@ -76,7 +69,7 @@ Case padWithAxes() {
 /// ReduceMin-18 without axes: every axis.
 Case reduceMinAllAxes() {
   Case c(18);
-  std::vector<float> x = values(6);
+  std::vector<float> x = signedRamp(6);
   c.input("x", {2, 3}, x);
   setIntAttr(c.node("ReduceMin", {"x"}), "keepdims", 0);
   c.output("y", {}, {*std::min_element(x.begin(), x.end())});
@@ -86,7 +79,7 @@ Case reduceMinAllAxes() {
 /// Split-18 of 7 columns into num_outputs = 3: parts of ⌈7/3⌉ = 3, 3, 1.
 Case splitNumOutputs(int64_t opset) {
   Case c(opset);
-  std::vector<float> x = values(14);
+  std::vector<float> x = signedRamp(14);
   c.input("x", {2, 7}, x);
   auto &n = c.node("Split", {"x"}, {"a", "b", "c"});
   setIntAttr(n, "axis", 1);
@@ -151,7 +144,7 @@ TEST_F(Opset18, ResizeAdditionsAreRefusedByName) {
   for (const char *attribute : {"antialias", "keep_aspect_ratio_policy"}) {
     SCOPED_TRACE(attribute);
     Case c(18);
-    c.input("x", {1, 1, 4, 4}, values(16)).weight("roi", {0}, {});
+    c.input("x", {1, 1, 4, 4}, signedRamp(16)).weight("roi", {0}, {});
     c.weight("scales", {4}, {1.0f, 1.0f, 0.5f, 0.5f});
     auto &n = c.node("Resize", {"x", "roi", "scales"});
     if (std::string(attribute) == "antialias") {

@@ -22,23 +22,12 @@
 using namespace bregman;
 using bregman::onnx::OnnxModel;
 using Case = bregman::testing::ModelCase;
-using bregman::testing::addAttr;
 using bregman::testing::setIntAttr;
 using bregman::testing::setIntsAttr;
+using bregman::testing::setStringAttr;
+using bregman::testing::signedRamp;
 
 namespace {
-
-/// 0.1·(i+1)·(−1)^i: signs mixed, no ties.
-std::vector<float> values(int n) {
-  std::vector<float> v(n);
-  for (int i = 0; i < n; ++i)
-    v[i] = 0.1f * static_cast<float>(i + 1) * (i % 2 ? -1.0f : 1.0f);
-  return v;
-}
-
-void setText(::onnx::NodeProto &n, const std::string &name, const std::string &value) {
-  addAttr(n, name, ::onnx::AttributeProto::STRING)->set_s(value);
-}
 
 /// AveragePool-19 with dilations 2 on x [1, 1, 5, 5]: kernel 2×2, one row
 /// and one column of padding at the top and left; each window's mean over
@@ -46,7 +35,7 @@ void setText(::onnx::NodeProto &n, const std::string &name, const std::string &v
 /// input (1: all four cells here).
 Case dilatedAveragePool(int64_t opset, bool countPads) {
   Case c(opset);
-  std::vector<float> x = values(25);
+  std::vector<float> x = signedRamp(25);
   c.input("x", {1, 1, 5, 5}, x);
   auto &n = c.node("AveragePool", {"x"});
   setIntsAttr(n, "kernel_shape", {2, 2});
@@ -97,7 +86,7 @@ Case wrapWithAxesAndCrop() {
   c.input("x", {2, 4}, {1, 2, 3, 4, 5, 6, 7, 8})
       .ints("pads", {-1, 1})
       .ints("axes", {-1});
-  setText(c.node("Pad", {"x", "pads", "", "axes"}), "mode", "wrap");
+  setStringAttr(c.node("Pad", {"x", "pads", "", "axes"}), "mode", "wrap");
   c.output("y", {2, 4}, {2, 3, 4, 2, 6, 7, 8, 6});
   return c;
 }
@@ -106,9 +95,9 @@ Case wrapWithAxesAndCrop() {
 /// after (more than the axis holds: whole copies, as NumPy's wrap).
 Case wrapPad(int64_t opset) {
   Case c(opset);
-  std::vector<float> x = values(6);
+  std::vector<float> x = signedRamp(6);
   c.input("x", {2, 3}, x).ints("pads", {1, 2, 0, 4});
-  setText(c.node("Pad", {"x", "pads"}), "mode", "wrap");
+  setStringAttr(c.node("Pad", {"x", "pads"}), "mode", "wrap");
   std::vector<double> y;
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < 9; ++j)
@@ -135,8 +124,8 @@ Case symmetricResize(int64_t opset, const std::string &mode, float scale,
     inputs.push_back("scales");
   }
   auto &n = c.node("Resize", inputs);
-  setText(n, "mode", mode);
-  setText(n, "coordinate_transformation_mode", "half_pixel_symmetric");
+  setStringAttr(n, "mode", mode);
+  setStringAttr(n, "coordinate_transformation_mode", "half_pixel_symmetric");
   int64_t columns = static_cast<int64_t>(expected.size());
   c.output("y", {1, 1, 1, columns}, std::move(expected));
   return c;
@@ -151,11 +140,11 @@ Case symmetricDownsample(int64_t opset) {
 /// Gelu-20, exact (erf) or its tanh form, on x from −3.6 to 3.3.
 Case gelu(int64_t opset, const std::string &approximate) {
   Case c(opset);
-  std::vector<float> x = values(12);
+  std::vector<float> x = signedRamp(12);
   for (float &v : x)
     v *= 3.0f;
   c.input("x", {12}, x);
-  setText(c.node("Gelu", {"x"}), "approximate", approximate);
+  setStringAttr(c.node("Gelu", {"x"}), "approximate", approximate);
   std::vector<double> y;
   for (double v : x)
     y.push_back(approximate == "tanh"
@@ -170,7 +159,7 @@ Case gelu(int64_t opset, const std::string &approximate) {
 /// channel (21).
 Case groupNorm(int64_t opset, int64_t groups = 2) {
   Case c(opset);
-  std::vector<float> x = values(24);
+  std::vector<float> x = signedRamp(24);
   int64_t affine = opset >= 21 ? 4 : 2;
   std::vector<float> scale = {0.5f, -1.5f, 2.0f, 1.0f},
                      shift = {0.1f, 0.2f, -0.3f, 0.4f};
@@ -205,7 +194,7 @@ Case groupNorm(int64_t opset, int64_t groups = 2) {
 /// groups of two channels normalized, epsilon 1e-5, unit scale, zero bias.
 Case groupNormRank2() {
   Case c(22);
-  std::vector<float> x = values(8);
+  std::vector<float> x = signedRamp(8);
   c.input("x", {2, 4}, x)
       .weight("scale", {4}, {1, 1, 1, 1})
       .weight("bias", {4}, {0, 0, 0, 0});
@@ -225,7 +214,7 @@ Case groupNormRank2() {
 /// Cast-19's saturate (it only changes casts to float8): FLOAT to FLOAT.
 Case saturatingCast() {
   Case c(19);
-  std::vector<float> x = values(4);
+  std::vector<float> x = signedRamp(4);
   c.input("x", {4}, x);
   auto &n = c.node("Cast", {"x"});
   setIntAttr(n, "to", ::onnx::TensorProto::FLOAT);
@@ -237,7 +226,7 @@ Case saturatingCast() {
 /// ReduceMax-20 (bool inputs added) over axis 1 of [2, 3], axes an input.
 Case reduceMax20() {
   Case c(20);
-  std::vector<float> x = values(6);
+  std::vector<float> x = signedRamp(6);
   c.input("x", {2, 3}, x).ints("axes", {1});
   setIntAttr(c.node("ReduceMax", {"x", "axes"}), "keepdims", 0);
   c.output("y", {2}, {std::max({x[0], x[1], x[2]}) + 0.0, std::max({x[3], x[4], x[5]}) + 0.0});
@@ -361,7 +350,7 @@ TEST_F(Opset19To22, IrVersion10ModelsAreCheckedAsIr8) {
   // A weight: checked as IR 3 or below, an initializer must be an input.
   Case good(17);
   good.model.set_ir_version(10);
-  good.input("x", {2}, values(2))
+  good.input("x", {2}, signedRamp(2))
       .weight("w", {2}, {2.0f, 3.0f})
       .node("Mul", {"x", "w"});
   good.output("y", {2}, {0.2, -0.6});
@@ -390,13 +379,13 @@ TEST_F(Opset19To22, IrVersion10ModelsAreCheckedAsIr8) {
 TEST_F(Opset19To22, AnOpset20ModelIsExportedAndReadBack) {
   Case c(20);
   c.model.set_ir_version(10);
-  std::vector<float> x = values(6);
+  std::vector<float> x = signedRamp(6);
   c.input("x", {2, 3}, x)
-      .weight("w", {2, 3}, values(6))
+      .weight("w", {2, 3}, signedRamp(6))
       .ints("pads", {0, 1, 0, 1});
   auto &gemm = c.node("Gemm", {"x", "w"}, {"h"});
   setIntAttr(gemm, "transB", 1);
-  setText(c.node("Pad", {"h", "pads"}, {"p"}), "mode", "wrap");
+  setStringAttr(c.node("Pad", {"h", "pads"}, {"p"}), "mode", "wrap");
   c.node("Gelu", {"p"});
   c.output("y", {2, 4});
   OnnxModel model = load(c, "export20");
@@ -459,7 +448,7 @@ TEST_F(Opset19To22, AttributesOfNewerFormsAreTypeChecked) {
 
 TEST_F(Opset19To22, OpsetsPast22AreRefusedWithTheRange) {
   Case c(23);
-  c.input("x", {2}, values(2)).node("Relu", {"x"});
+  c.input("x", {2}, signedRamp(2)).node("Relu", {"x"});
   c.output("y", {2}, {0.1, 0.0});
   std::string message = errorOf(c, "relu23");
   EXPECT_NE(message.find("opset is 23"), std::string::npos) << message;
